@@ -1,0 +1,118 @@
+/* The typed, immutable configuration snapshot. Built by config_load.c, shared read-only by
+ * every worker, refcounted so a request finishes on the snapshot it started with. */
+#ifndef GH_CONFIG_CONFIG_T_H
+#define GH_CONFIG_CONFIG_T_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/arena.h"
+
+typedef struct gh_upstream_state gh_upstream_state; /* lives across reloads, see upstream/ */
+
+typedef struct gh_sockaddr {
+    struct sockaddr_storage ss;
+    socklen_t len;
+} gh_sockaddr;
+
+typedef struct gh_listener_conf {
+    const char *address; /* as written: "127.0.0.1:8080" */
+    gh_sockaddr addr;
+} gh_listener_conf;
+
+typedef struct gh_cidr {
+    int family; /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    int prefix;
+} gh_cidr;
+
+typedef struct gh_endpoint_conf {
+    const char *url;       /* "http://10.0.0.1:8080" */
+    const char *authority; /* "10.0.0.1:8080": pool key and log label */
+    gh_sockaddr addr;
+} gh_endpoint_conf;
+
+typedef struct gh_upstream_conf {
+    const char *name;
+    gh_endpoint_conf *endpoints;
+    size_t nendpoints;
+    uint32_t max_concurrency;
+    uint64_t connect_timeout_ms;
+    uint64_t timeout_ms;
+    uint32_t keepalive_max_idle;
+    uint64_t keepalive_idle_timeout_ms;
+    gh_upstream_state *state;
+} gh_upstream_conf;
+
+typedef enum { GH_PATH_EXACT, GH_PATH_PREFIX, GH_PATH_TEMPLATE } gh_path_kind;
+
+/* Methods a route answers, as a bit set. GET implies HEAD. */
+enum {
+    GH_M_GET = 1 << 0,
+    GH_M_HEAD = 1 << 1,
+    GH_M_POST = 1 << 2,
+    GH_M_PUT = 1 << 3,
+    GH_M_PATCH = 1 << 4,
+    GH_M_DELETE = 1 << 5,
+    GH_M_OPTIONS = 1 << 6,
+    GH_M_ALL = (1 << 7) - 1,
+};
+
+typedef struct gh_header_conf {
+    const char *name;
+    const char *value;
+} gh_header_conf;
+
+typedef struct gh_route_conf {
+    const char *name;
+    const char *host;   /* NULL: any host; "*.example.com": suffix match */
+    bool host_wildcard; /* host holds the suffix including the leading dot */
+    gh_path_kind path_kind;
+    const char *path;
+    size_t path_len;
+    unsigned methods;
+    gh_upstream_conf *upstream; /* NULL for respond routes */
+    int respond_status;
+    gh_header_conf *respond_headers;
+    size_t nrespond_headers;
+    const char *respond_body;
+    size_t respond_body_len;
+} gh_route_conf;
+
+typedef struct gh_limits_conf {
+    size_t max_head_bytes;
+    size_t max_headers;
+    size_t max_target_bytes;
+    uint64_t head_timeout_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t body_timeout_ms;
+    uint64_t max_body_bytes;
+    uint32_t max_connections; /* per worker */
+} gh_limits_conf;
+
+typedef struct gh_config {
+    atomic_int refs;
+    gh_arena arena;
+    const char *file;
+    char hash[65]; /* sha256 of the file, hex */
+    int workers;   /* resolved: never "auto" here */
+    gh_listener_conf *listeners;
+    size_t nlisteners;
+    gh_listener_conf admin;
+    bool has_admin;
+    bool defensive; /* http1.strictness: defensive */
+    gh_limits_conf limits;
+    gh_cidr *trusted_proxies;
+    size_t ntrusted_proxies;
+    const char *access_log; /* "stdout", "off" or a path */
+    uint64_t drain_timeout_ms;
+    gh_upstream_conf *upstreams;
+    size_t nupstreams;
+    gh_route_conf *routes;
+    size_t nroutes;
+} gh_config;
+
+#endif

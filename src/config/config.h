@@ -1,0 +1,22 @@
+/* Loading, validating, sharing and releasing configuration snapshots. */
+#ifndef GH_CONFIG_CONFIG_H
+#define GH_CONFIG_CONFIG_H
+
+#include "config/config-t.h"
+#include "config/diag.h"
+#include "upstream/state.h"
+
+/* Loads and validates path. Every problem is added to diag; returns NULL if there was any
+ * error. registry may be NULL (check): upstream states are then left NULL. */
+gh_config *gh_config_load(const char *path, gh_upstream_registry *registry, gh_diag *diag);
+/* Same, from a string (tests, docs examples); name is used in diagnostics. */
+gh_config *gh_config_load_string(const char *name, const char *yaml, size_t len,
+                                 gh_upstream_registry *registry, gh_diag *diag);
+
+void gh_config_ref(gh_config *c);
+void gh_config_release(gh_config *c);
+
+/* Parses "a.b.c.d:port", "[v6]:port" or "name:port" (resolved now). Returns 0 or -1. */
+int gh_parse_hostport(const char *s, gh_sockaddr *out);
+
+#endif

@@ -1,0 +1,370 @@
+/* upstreams: and routes: sections, and the check for routes that can never match. */
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config_internal.h"
+#include "http/h1.h"
+
+static const char *const method_names[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
+                                           "OPTIONS", NULL};
+
+static void load_endpoint(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_endpoint_conf *e)
+{
+    const char *url;
+    if (!gh__walk_str(w, n, &url))
+        return;
+    e->url = url;
+    if (strncmp(url, "http://", 7) != 0) {
+        gh__walk_error(w, n, "'%s': endpoints are http://host:port", url);
+        return;
+    }
+    const char *auth = url + 7;
+    size_t len = strcspn(auth, "/?#");
+    if (auth[len] != '\0' && strcmp(auth + len, "/") != 0) {
+        gh__walk_error(w, n, "'%s': an endpoint has no path; routes decide the path", url);
+        return;
+    }
+    e->authority = gh_arena_strndup(a, auth, len);
+    if (!e->authority || strchr(e->authority, '@') ||
+        gh_parse_hostport(e->authority, &e->addr) != 0)
+        gh__walk_error(w, n, "'%s': expected http://host:port with a resolvable host", url);
+}
+
+static void load_upstream(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_conf *u)
+{
+    static const char *const keys[] = {"endpoints", "max_concurrency", "connect_timeout",
+                                       "timeout",   "keepalive",       NULL};
+    u->max_concurrency = 1024;
+    u->connect_timeout_ms = 2000;
+    u->timeout_ms = 30000;
+    u->keepalive_max_idle = 64;
+    u->keepalive_idle_timeout_ms = 60000;
+    if (!gh__walk_keys(w, n, keys))
+        return;
+    yaml_node_t *v;
+    uint64_t x;
+    size_t saved = gh__walk_push_key(w, "endpoints");
+    size_t count = 0;
+    yaml_node_item_t *items = NULL;
+    if (!(v = gh__walk_get(w, n, "endpoints")))
+        gh__walk_error(w, n, "required");
+    else if ((items = gh__walk_items(w, v, &count)) && (count == 0 || count > 64))
+        gh__walk_error(w, v, "between 1 and 64 endpoints");
+    if (items && count && count <= 64) {
+        u->endpoints = gh_arena_zalloc(&c->arena, count * sizeof(*u->endpoints));
+        u->nendpoints = count;
+        for (size_t i = 0; i < count; i++) {
+            size_t inner = gh__walk_push_index(w, i);
+            load_endpoint(w, gh__walk_node(w, items[i]), &c->arena, &u->endpoints[i]);
+            gh__walk_pop(w, inner);
+        }
+    }
+    gh__walk_pop(w, saved);
+#define GH_FIELD(map, key, parse, min, max, field)                                                 \
+    if ((v = gh__walk_get(w, map, key))) {                                                           \
+        saved = gh__walk_push_key(w, key);                                                         \
+        if (parse(w, v, min, max, &x))                                                             \
+            field = x;                                                                             \
+        gh__walk_pop(w, saved);                                                                    \
+    }
+    GH_FIELD(n, "max_concurrency", gh__walk_uint, 1, 1000000, u->max_concurrency)
+    GH_FIELD(n, "connect_timeout", gh__walk_duration_ms, 1, 600000, u->connect_timeout_ms)
+    GH_FIELD(n, "timeout", gh__walk_duration_ms, 1, 86400000, u->timeout_ms)
+    yaml_node_t *ka_node = gh__walk_get(w, n, "keepalive");
+    if (ka_node) {
+        static const char *const ka_keys[] = {"max_idle", "idle_timeout", NULL};
+        size_t ka = gh__walk_push_key(w, "keepalive");
+        if (gh__walk_keys(w, ka_node, ka_keys)) {
+            GH_FIELD(ka_node, "max_idle", gh__walk_uint, 0, 100000, u->keepalive_max_idle)
+            GH_FIELD(ka_node, "idle_timeout", gh__walk_duration_ms, 100, 86400000,
+                     u->keepalive_idle_timeout_ms)
+        }
+        gh__walk_pop(w, ka);
+    }
+#undef GH_FIELD
+}
+
+void gh__cfg_load_upstreams(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_registry *reg)
+{
+    if (!n || n->type != YAML_MAPPING_NODE) {
+        gh__walk_error(w, n, "expected a mapping of upstream names");
+        return;
+    }
+    size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    c->upstreams = gh_arena_zalloc(&c->arena, (count ? count : 1) * sizeof(*c->upstreams));
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        gh_upstream_conf *u = &c->upstreams[c->nupstreams];
+        if (!gh__walk_str(w, gh__walk_node(w, p->key), &u->name))
+            continue;
+        for (size_t j = 0; j < c->nupstreams; j++)
+            if (strcmp(c->upstreams[j].name, u->name) == 0)
+                gh__walk_error(w, gh__walk_node(w, p->key), "duplicate upstream '%s'", u->name);
+        size_t saved = gh__walk_push_key(w, u->name);
+        load_upstream(w, gh__walk_node(w, p->value), c, u);
+        gh__walk_pop(w, saved);
+        if (reg)
+            u->state = gh_upstream_state_get(reg, u->name);
+        c->nupstreams++;
+    }
+}
+
+/* A path: "/exact", or a template whose {param} are whole segments. */
+static void load_path(gh_walk *w, yaml_node_t *v, gh_route_conf *r, bool prefix)
+{
+    const char *p;
+    if (!gh__walk_str(w, v, &p))
+        return;
+    r->path = p;
+    r->path_len = strlen(p);
+    r->path_kind = prefix ? GH_PATH_PREFIX : GH_PATH_EXACT;
+    if (p[0] != '/') {
+        gh__walk_error(w, v, "'%s' must start with /", p);
+        return;
+    }
+    for (const char *c = p; *c; c++) {
+        unsigned char ch = (unsigned char)*c;
+        if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' || ch == '%' || ch == '\\') {
+            gh__walk_error(w, v, "'%s' has a character a canonical path cannot hold at offset %zu",
+                           p, (size_t)(c - p));
+            return;
+        }
+        if (ch == '{') {
+            const char *close = strchr(c, '}');
+            if (prefix || c[-1] != '/' || !close || close == c + 1 ||
+                (close[1] != '\0' && close[1] != '/')) {
+                gh__walk_error(w, v, "'%s': a {param} must be a whole segment of a path", p);
+                return;
+            }
+            r->path_kind = GH_PATH_TEMPLATE;
+            c = close;
+        } else if (ch == '}') {
+            gh__walk_error(w, v, "'%s': unbalanced }", p);
+            return;
+        }
+    }
+    if (strstr(p, "//") || strstr(p, "/./") || strstr(p, "/../"))
+        gh__walk_error(w, v, "'%s' is not canonical: requests are matched after normalization", p);
+    if (prefix && r->path_len > 1 && p[r->path_len - 1] == '/')
+        r->path_len--; /* segment-aware: "/admin/" and "/admin" mean the same prefix */
+}
+
+static void load_match(gh_walk *w, yaml_node_t *n, gh_route_conf *r)
+{
+    static const char *const keys[] = {"host", "path", "prefix", "methods", NULL};
+    if (!gh__walk_keys(w, n, keys))
+        return;
+    yaml_node_t *v, *path = gh__walk_get(w, n, "path"), *prefix = gh__walk_get(w, n, "prefix");
+    size_t saved;
+    if ((v = gh__walk_get(w, n, "host"))) {
+        saved = gh__walk_push_key(w, "host");
+        const char *h;
+        if (gh__walk_str(w, v, &h)) {
+            r->host = h;
+            if (h[0] == '*') {
+                r->host_wildcard = true;
+                r->host = h + 1;
+                if (h[1] != '.' || h[2] == '\0' || strchr(h + 1, '*'))
+                    gh__walk_error(w, v, "a wildcard host is written *.example.com");
+            }
+        }
+        gh__walk_pop(w, saved);
+    }
+    if (!!path == !!prefix)
+        gh__walk_error(w, n, "exactly one of path and prefix");
+    saved = gh__walk_push_key(w, path ? "path" : "prefix");
+    if (path || prefix)
+        load_path(w, path ? path : prefix, r, prefix != NULL);
+    gh__walk_pop(w, saved);
+    r->methods = GH_M_ALL;
+    if ((v = gh__walk_get(w, n, "methods"))) {
+        saved = gh__walk_push_key(w, "methods");
+        size_t count;
+        yaml_node_item_t *items = gh__walk_items(w, v, &count);
+        r->methods = 0;
+        for (size_t i = 0; items && i < count; i++) {
+            size_t inner = gh__walk_push_index(w, i);
+            int m = gh__walk_enum(w, gh__walk_node(w, items[i]), method_names);
+            if (m >= 0)
+                r->methods |= 1u << m;
+            gh__walk_pop(w, inner);
+        }
+        if (items && count == 0)
+            gh__walk_error(w, v, "at least one method (omit methods to allow all)");
+        if (r->methods & GH_M_GET)
+            r->methods |= GH_M_HEAD;
+        gh__walk_pop(w, saved);
+    }
+}
+
+static void load_respond(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_route_conf *r)
+{
+    static const char *const keys[] = {"status", "headers", "body", NULL};
+    r->respond_status = 200;
+    r->respond_body = "";
+    if (!gh__walk_keys(w, n, keys))
+        return;
+    yaml_node_t *v;
+    size_t saved;
+    uint64_t status;
+    if ((v = gh__walk_get(w, n, "status"))) {
+        saved = gh__walk_push_key(w, "status");
+        if (gh__walk_uint(w, v, 200, 599, &status))
+            r->respond_status = (int)status;
+        gh__walk_pop(w, saved);
+    }
+    if ((v = gh__walk_get(w, n, "body"))) {
+        saved = gh__walk_push_key(w, "body");
+        gh__walk_str(w, v, &r->respond_body);
+        gh__walk_pop(w, saved);
+    }
+    r->respond_body_len = strlen(r->respond_body);
+    if (!(v = gh__walk_get(w, n, "headers")))
+        return;
+    saved = gh__walk_push_key(w, "headers");
+    if (v->type != YAML_MAPPING_NODE) {
+        gh__walk_error(w, v, "expected a mapping of header names to values");
+    } else {
+        size_t count = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+        r->respond_headers = gh_arena_zalloc(a, (count ? count : 1) * sizeof(gh_header_conf));
+        for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+            gh_header_conf *h = &r->respond_headers[r->nrespond_headers];
+            yaml_node_t *kn = gh__walk_node(w, p->key), *vn = gh__walk_node(w, p->value);
+            if (!gh__walk_str(w, kn, &h->name) || !gh__walk_str(w, vn, &h->value))
+                continue;
+            bool ok = h->name[0] != '\0';
+            for (const char *c = h->name; *c; c++)
+                ok &= gh_h1_is_tchar((unsigned char)*c);
+            for (const char *c = h->value; *c; c++)
+                ok &= (unsigned char)*c >= 0x20 && *c != 0x7f;
+            if (!ok)
+                gh__walk_error(w, kn, "'%s' is not a valid header field", h->name);
+            if (strcasecmp(h->name, "content-length") == 0 ||
+                strcasecmp(h->name, "transfer-encoding") == 0 || strcasecmp(h->name, "connection") == 0)
+                gh__walk_error(w, kn, "'%s' is set by the gateway", h->name);
+            r->nrespond_headers++;
+        }
+    }
+    gh__walk_pop(w, saved);
+}
+
+static void load_action(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
+{
+    yaml_node_t *up = gh__walk_get(w, n, "upstream"), *respond = gh__walk_get(w, n, "respond");
+    if (!!up == !!respond) {
+        gh__walk_error(w, n, "exactly one of upstream and respond");
+        return;
+    }
+    size_t saved = gh__walk_push_key(w, up ? "upstream" : "respond");
+    const char *name;
+    if (respond) {
+        load_respond(w, respond, &c->arena, r);
+    } else if (gh__walk_str(w, up, &name)) {
+        for (size_t i = 0; i < c->nupstreams; i++)
+            if (strcmp(c->upstreams[i].name, name) == 0)
+                r->upstream = &c->upstreams[i];
+        if (!r->upstream)
+            gh__walk_error(w, up, "no upstream named '%s'", name);
+    }
+    gh__walk_pop(w, saved);
+}
+
+static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
+{
+    static const char *const keys[] = {"name", "match", "auth", "upstream", "respond", NULL};
+    if (!gh__walk_keys(w, n, keys))
+        return;
+    yaml_node_t *v;
+    size_t saved = gh__walk_push_key(w, "name");
+    if (!(v = gh__walk_get(w, n, "name"))) {
+        gh__walk_error(w, n, "required: routes are named in logs and metrics");
+    } else if (gh__walk_str(w, v, &r->name)) {
+        bool ok = r->name[0] != '\0' && strlen(r->name) <= 64;
+        for (const char *ch = r->name; *ch; ch++)
+            ok &= (*ch >= 'a' && *ch <= 'z') || (*ch >= 'A' && *ch <= 'Z') ||
+                  (*ch >= '0' && *ch <= '9') || *ch == '-' || *ch == '_' || *ch == '.';
+        if (!ok)
+            gh__walk_error(w, v, "names use letters, digits, '-', '_' and '.', at most 64");
+    }
+    gh__walk_pop(w, saved);
+    saved = gh__walk_push_key(w, "match");
+    if (!(v = gh__walk_get(w, n, "match")))
+        gh__walk_error(w, n, "required");
+    else
+        load_match(w, v, r);
+    gh__walk_pop(w, saved);
+    saved = gh__walk_push_key(w, "auth");
+    if (!(v = gh__walk_get(w, n, "auth")))
+        gh__walk_error(w, n, "required: write 'auth: none' for a public route");
+    else if (v->type != YAML_SCALAR_NODE || strcmp((char *)v->data.scalar.value, "none") != 0)
+        gh__walk_error(w, v, "expected 'none' (token, key and signature methods are configured "
+                             "under identity:, which this version does not load)");
+    gh__walk_pop(w, saved);
+    load_action(w, n, c, r);
+}
+
+void gh__cfg_load_routes(gh_walk *w, yaml_node_t *n, gh_config *c)
+{
+    size_t count;
+    yaml_node_item_t *items = gh__walk_items(w, n, &count);
+    if (!items)
+        return;
+    if (count == 0) {
+        gh__walk_error(w, n, "at least one route");
+        return;
+    }
+    c->routes = gh_arena_zalloc(&c->arena, count * sizeof(*c->routes));
+    c->nroutes = count;
+    for (size_t i = 0; i < count; i++) {
+        size_t saved = gh__walk_push_index(w, i);
+        yaml_node_t *item = gh__walk_node(w, items[i]);
+        load_route(w, item, c, &c->routes[i]);
+        for (size_t j = 0; j < i && c->routes[i].name; j++)
+            if (c->routes[j].name && strcmp(c->routes[j].name, c->routes[i].name) == 0)
+                gh__walk_error(w, item, "route name '%s' is also routes[%zu]", c->routes[i].name, j);
+        gh__walk_pop(w, saved);
+    }
+}
+
+static bool host_covers(const gh_route_conf *a, const gh_route_conf *b)
+{
+    if (!a->host)
+        return true;
+    if (!b->host)
+        return false;
+    if (!a->host_wildcard)
+        return !b->host_wildcard && strcasecmp(a->host, b->host) == 0;
+    size_t al = strlen(a->host), bl = strlen(b->host);
+    return bl >= al && strcasecmp(b->host + bl - al, a->host) == 0;
+}
+
+static bool path_covers(const gh_route_conf *a, const gh_route_conf *b)
+{
+    if (a->path_kind == GH_PATH_EXACT)
+        return b->path_kind == GH_PATH_EXACT && strcmp(a->path, b->path) == 0;
+    if (a->path_kind != GH_PATH_PREFIX)
+        return false;
+    if (a->path_len == 1)
+        return true;
+    return strncmp(a->path, b->path, a->path_len) == 0 &&
+           (b->path[a->path_len] == '\0' || b->path[a->path_len] == '/');
+}
+
+void gh__cfg_check_shadowing(gh_walk *w, yaml_node_t *routes, const gh_config *c)
+{
+    yaml_node_item_t *items = routes->data.sequence.items.start;
+    for (size_t j = 1; j < c->nroutes; j++) {
+        const gh_route_conf *b = &c->routes[j];
+        for (size_t i = 0; i < j; i++) {
+            const gh_route_conf *a = &c->routes[i];
+            if ((a->methods & b->methods) == b->methods && host_covers(a, b) && path_covers(a, b)) {
+                size_t saved = gh__walk_push_index(w, j);
+                gh__walk_warn(w, gh__walk_node(w, items[j]),
+                              "route '%s' can never match: routes[%zu] ('%s') takes every request "
+                              "it would",
+                              b->name, i, a->name);
+                gh__walk_pop(w, saved);
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+/* Internal to src/config: walking a libyaml document with a key path and source marks, so every
+ * error names file:line:col and where in the tree it is. */
+#ifndef GH_CONFIG_YAML_WALK_H
+#define GH_CONFIG_YAML_WALK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <yaml.h>
+
+#include "config/diag.h"
+#include "core/arena.h"
+
+typedef struct gh_walk {
+    yaml_document_t *doc;
+    const char *file;
+    gh_diag *diag;
+    gh_arena *arena;
+    char path[512];
+    size_t path_len;
+} gh_walk;
+
+/* Pushes ".key" (or "key" at the root) / "[i]" onto the path; pop restores the old length. */
+size_t gh__walk_push_key(gh_walk *w, const char *key);
+size_t gh__walk_push_index(gh_walk *w, size_t i);
+void gh__walk_pop(gh_walk *w, size_t saved);
+
+void gh__walk_error(gh_walk *w, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void gh__walk_warn(gh_walk *w, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+yaml_node_t *gh__walk_node(gh_walk *w, int id);
+/* The value under key in a mapping, or NULL. */
+yaml_node_t *gh__walk_get(gh_walk *w, yaml_node_t *map, const char *key);
+/* Reports every key of map not in allowed (NULL-terminated), with a "did you mean". Returns
+ * false (and reports) when map is not a mapping. */
+bool gh__walk_keys(gh_walk *w, yaml_node_t *map, const char *const *allowed);
+
+/* Scalar accessors: report and return false on a type error. */
+bool gh__walk_str(gh_walk *w, yaml_node_t *n, const char **out);
+bool gh__walk_uint(gh_walk *w, yaml_node_t *n, uint64_t min, uint64_t max, uint64_t *out);
+bool gh__walk_duration_ms(gh_walk *w, yaml_node_t *n, uint64_t min, uint64_t max, uint64_t *out);
+bool gh__walk_size(gh_walk *w, yaml_node_t *n, uint64_t min, uint64_t max, uint64_t *out);
+/* Index of the scalar among choices (NULL-terminated), or -1 after reporting. */
+int gh__walk_enum(gh_walk *w, yaml_node_t *n, const char *const *choices);
+
+/* Parsers shared with tests: "250ms", "5s", "1m", "2h" and "16k", "1m", "512". */
+int gh_parse_duration_ms(const char *s, uint64_t *out);
+int gh_parse_size(const char *s, uint64_t *out);
+/* Levenshtein distance, bounded: values above max are reported as max + 1. */
+size_t gh_edit_distance(const char *a, const char *b, size_t max);
+
+#endif

@@ -1,0 +1,105 @@
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+
+struct gh_arena_chunk {
+    gh_arena_chunk *next;
+    size_t cap;
+    size_t used;
+    _Alignas(16) unsigned char data[];
+};
+
+void gh_arena_init(gh_arena *a, size_t chunk_size, size_t limit)
+{
+    a->head = NULL;
+    a->chunk_size = chunk_size;
+    a->limit = limit;
+    a->total = 0;
+}
+
+void *gh_arena_alloc(gh_arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (n == 0)
+        n = 16;
+    gh_arena_chunk *c = a->head;
+    if (c && c->cap - c->used >= n) {
+        void *p = c->data + c->used;
+        c->used += n;
+        return p;
+    }
+    size_t cap = n > a->chunk_size ? n : a->chunk_size;
+    if (a->limit && a->total + cap > a->limit)
+        return NULL;
+    c = malloc(sizeof(*c) + cap);
+    if (!c)
+        return NULL;
+    c->cap = cap;
+    c->used = n;
+    a->total += cap;
+    if (a->head && cap > a->chunk_size) {
+        /* An oversized allocation goes behind the current chunk so its free space stays usable. */
+        c->next = a->head->next;
+        a->head->next = c;
+    } else {
+        c->next = a->head;
+        a->head = c;
+    }
+    return c->data;
+}
+
+void *gh_arena_zalloc(gh_arena *a, size_t n)
+{
+    void *p = gh_arena_alloc(a, n);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
+
+char *gh_arena_strndup(gh_arena *a, const char *s, size_t n)
+{
+    char *p = gh_arena_alloc(a, n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+char *gh_arena_strdup(gh_arena *a, const char *s) { return gh_arena_strndup(a, s, strlen(s)); }
+
+void gh_arena_reset(gh_arena *a)
+{
+    gh_arena_chunk *keep = NULL;
+    gh_arena_chunk *c = a->head;
+    while (c) {
+        gh_arena_chunk *next = c->next;
+        if (!keep && c->cap == a->chunk_size) {
+            keep = c;
+        } else {
+            free(c);
+        }
+        c = next;
+    }
+    a->head = keep;
+    a->total = 0;
+    if (keep) {
+        keep->next = NULL;
+        keep->used = 0;
+        a->total = keep->cap;
+    }
+}
+
+void gh_arena_free(gh_arena *a)
+{
+    gh_arena_chunk *c = a->head;
+    while (c) {
+        gh_arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    a->head = NULL;
+    a->total = 0;
+}

@@ -1,0 +1,27 @@
+/* Bump allocator: many small allocations, one release. Used for a request (reset when the
+ * request ends) and for a configuration snapshot (freed with it). */
+#ifndef GH_CORE_ARENA_H
+#define GH_CORE_ARENA_H
+
+#include <stddef.h>
+
+typedef struct gh_arena_chunk gh_arena_chunk;
+
+typedef struct gh_arena {
+    gh_arena_chunk *head;
+    size_t chunk_size; /* size of a regular chunk's data */
+    size_t limit;      /* total bytes this arena may hold (0: no limit) */
+    size_t total;
+} gh_arena;
+
+void gh_arena_init(gh_arena *a, size_t chunk_size, size_t limit);
+/* Returns 16-byte aligned memory, or NULL when the limit is reached or malloc fails. */
+void *gh_arena_alloc(gh_arena *a, size_t n);
+void *gh_arena_zalloc(gh_arena *a, size_t n);
+char *gh_arena_strndup(gh_arena *a, const char *s, size_t n);
+char *gh_arena_strdup(gh_arena *a, const char *s);
+/* Forgets every allocation but keeps the first chunk for reuse. */
+void gh_arena_reset(gh_arena *a);
+void gh_arena_free(gh_arena *a);
+
+#endif

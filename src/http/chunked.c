@@ -1,0 +1,142 @@
+/* Chunked transfer coding (RFC 9112 7.1). Strict: hex sizes without sign or padding beyond 16
+ * digits, extensions bounded and free of control characters, CRLF everywhere, trailers read
+ * and discarded under a bound. */
+#include <string.h>
+
+#include "http/h1.h"
+
+enum {
+    S_SIZE = 0,
+    S_EXT,
+    S_SIZE_LF,
+    S_DATA,
+    S_DATA_CR,
+    S_DATA_LF,
+    S_TRAILER_START,
+    S_TRAILER_LINE,
+    S_TRAILER_LF,
+    S_FINAL_LF,
+    S_DONE,
+};
+
+#define GH_CHUNK_MAX_EXT 1024
+#define GH_CHUNK_MAX_TRAILER 8192
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool gh_chunked_done(const gh_chunked *c) { return c->state == S_DONE; }
+
+gh_reason gh_chunked_step(gh_chunked *c, const char *in, size_t len, size_t *consumed,
+                          const char **data, size_t *data_len)
+{
+    size_t i = 0;
+    *data = NULL;
+    *data_len = 0;
+    while (i < len && c->state != S_DONE) {
+        unsigned char ch = (unsigned char)in[i];
+        switch (c->state) {
+        case S_SIZE: {
+            int v = hexval(ch);
+            if (v >= 0) {
+                if (++c->digits > 15)
+                    return GH_R_BAD_CHUNK;
+                c->remaining = (c->remaining << 4) | (uint64_t)v;
+            } else if (c->digits == 0) {
+                return GH_R_BAD_CHUNK;
+            } else if (ch == ';' || ch == ' ' || ch == '\t') {
+                c->state = S_EXT;
+                c->ext_len = 1;
+            } else if (ch == '\r') {
+                c->state = S_SIZE_LF;
+            } else {
+                return GH_R_BAD_CHUNK;
+            }
+            i++;
+            break;
+        }
+        case S_EXT:
+            if (ch == '\r') {
+                c->state = S_SIZE_LF;
+            } else if ((ch < 0x20 && ch != '\t') || ch == 0x7f || ++c->ext_len > GH_CHUNK_MAX_EXT) {
+                return GH_R_BAD_CHUNK;
+            }
+            i++;
+            break;
+        case S_SIZE_LF:
+            if (ch != '\n')
+                return GH_R_BAD_CHUNK;
+            i++;
+            c->digits = 0;
+            c->state = c->remaining ? S_DATA : S_TRAILER_START;
+            break;
+        case S_DATA: {
+            size_t n = len - i;
+            if (n > c->remaining)
+                n = (size_t)c->remaining;
+            *data = in + i;
+            *data_len = n;
+            c->remaining -= n;
+            i += n;
+            if (c->remaining == 0)
+                c->state = S_DATA_CR;
+            *consumed = i;
+            return GH_R_OK;
+        }
+        case S_DATA_CR:
+            if (ch != '\r')
+                return GH_R_BAD_CHUNK;
+            c->state = S_DATA_LF;
+            i++;
+            break;
+        case S_DATA_LF:
+            if (ch != '\n')
+                return GH_R_BAD_CHUNK;
+            c->state = S_SIZE;
+            i++;
+            break;
+        case S_TRAILER_START:
+            if (ch == '\r') {
+                c->state = S_FINAL_LF;
+                i++;
+                break;
+            }
+            c->state = S_TRAILER_LINE;
+            /* fall through: the byte starts a trailer field line */
+            /* FALLTHROUGH */
+        case S_TRAILER_LINE:
+            if (++c->trailer_len > GH_CHUNK_MAX_TRAILER)
+                return GH_R_BAD_CHUNK;
+            if (ch == '\r')
+                c->state = S_TRAILER_LF;
+            else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+                return GH_R_BAD_CHUNK;
+            i++;
+            break;
+        case S_TRAILER_LF:
+            if (ch != '\n')
+                return GH_R_BAD_CHUNK;
+            c->state = S_TRAILER_START;
+            i++;
+            break;
+        case S_FINAL_LF:
+            if (ch != '\n')
+                return GH_R_BAD_CHUNK;
+            c->state = S_DONE;
+            i++;
+            break;
+        default:
+            return GH_R_BAD_CHUNK;
+        }
+    }
+    *consumed = i;
+    return GH_R_OK;
+}

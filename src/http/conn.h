@@ -1,0 +1,99 @@
+/* A downstream HTTP/1.1 connection and the request it is serving. One request at a time per
+ * connection: pipelined requests wait in the input block, so responses leave in order. */
+#ifndef GH_HTTP_CONN_H
+#define GH_HTTP_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/config-t.h"
+#include "core/arena.h"
+#include "core/outq.h"
+#include "http/h1.h"
+#include "route/route.h"
+#include "server/worker.h"
+
+typedef struct gh_upconn gh_upconn;
+
+typedef enum {
+    GH_CS_IDLE,     /* between requests, no bytes buffered */
+    GH_CS_HEAD,     /* reading a request head */
+    GH_CS_BODY,     /* streaming the request body */
+    GH_CS_WAIT,     /* request read, response pending */
+    GH_CS_LINGER,   /* response sent, write side shut, draining what the client still sends */
+} gh_conn_state;
+
+typedef struct gh_request {
+    gh_arena arena;
+    struct gh_conn *conn;
+    gh_config *config; /* the snapshot this request runs on (one reference held) */
+    gh_h1_request h1;
+    gh_route_match match;
+    char *path; /* canonical */
+    size_t path_len;
+    const char *query; /* "?..." as sent, or NULL */
+    size_t query_len;
+    char id[33];
+    char client_ip[48];
+    bool trusted_peer;
+    uint64_t start_us;
+    /* request body */
+    uint64_t body_left;
+    gh_chunked chunked;
+    bool body_done;
+    uint64_t bytes_in;
+    /* upstream */
+    gh_upconn *up;
+    const gh_upstream_conf *upstream;
+    const gh_endpoint_conf *endpoint;
+    bool slot_held;
+    bool up_ready; /* connected and head sent: body bytes may flow */
+    int up_status;
+    uint64_t up_start_us, up_us;
+    /* response */
+    int status;
+    bool resp_started, resp_done, close_after;
+    uint64_t bytes_out;
+    gh_reason reason;
+    const char *detail;
+} gh_request;
+
+struct gh_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    gh_worker *w;
+    struct gh_conn *prev, *next;
+    gh_block *in;
+    gh_outq out;
+    gh_request *req;
+    size_t scanned;
+    uint8_t state;
+    uint8_t timer_kind;
+    uint8_t closed_handles;
+    bool reading, closing, close_after_flush, in_process;
+    uint8_t peer_family;
+    uint16_t peer_port;
+    unsigned char peer_addr[16];
+};
+
+/* Accepts a connection from a listener (called by the worker). */
+void gh_conn_accept(gh_worker *w, uv_stream_t *server);
+/* Closes idle connections and marks busy ones to close after their response (drain). */
+void gh_conn_drain(gh_conn *c);
+/* Closes the connection now, whatever it is doing (drain timeout). */
+void gh_conn_close(gh_conn *c);
+
+/* Used by the proxy. */
+int gh_conn_send(gh_request *req, const uv_buf_t *bufs, unsigned n);
+bool gh_conn_output_full(const gh_request *req);
+void gh_conn_upstream_ready(gh_request *req);   /* head sent: stream the body now */
+void gh_conn_upstream_drained(gh_request *req); /* upstream took queued body bytes */
+void gh_conn_response_done(gh_request *req);
+/* The upstream failed: refuse (before the response started) or cut the connection. */
+void gh_conn_upstream_failed(gh_request *req, gh_reason reason, const char *detail);
+
+/* Used by respond.c. */
+void gh_conn_refuse(gh_request *req, gh_reason reason, const char *detail);
+
+#endif

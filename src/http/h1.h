@@ -1,0 +1,109 @@
+/* Strict HTTP/1.1 message parsing (RFC 9110/9112), in place: every pointer in the parsed
+ * structures points into the caller's buffer, nothing is copied. */
+#ifndef GH_HTTP_H1_H
+#define GH_HTTP_H1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/reason.h"
+
+typedef struct gh_h1_header {
+    const char *name;
+    const char *value;
+    uint32_t name_len;
+    uint32_t value_len;
+} gh_h1_header;
+
+typedef enum {
+    GH_BODY_NONE,
+    GH_BODY_LENGTH,
+    GH_BODY_CHUNKED,
+    GH_BODY_UNTIL_CLOSE, /* responses only */
+} gh_body_kind;
+
+typedef struct gh_h1_limits {
+    size_t max_head;    /* bytes of the whole head: 431 beyond */
+    size_t max_headers; /* header fields: 431 beyond */
+    size_t max_target;  /* bytes of the request target: 414 beyond */
+    bool defensive;     /* accept ambiguous but well-formed requests (marked ambiguous) */
+} gh_h1_limits;
+
+typedef struct gh_h1_request {
+    const char *method;
+    size_t method_len;
+    const char *target;
+    size_t target_len;
+    int minor; /* HTTP/1.<minor>: 0 or 1 */
+    gh_h1_header *headers;
+    size_t nheaders;
+    size_t head_len; /* bytes of the head including leading empty lines and the final CRLF */
+    gh_body_kind body;
+    uint64_t content_length;
+    const char *host;
+    size_t host_len;
+    bool keep_alive;
+    bool expect_continue;
+    bool ambiguous; /* accepted in defensive mode only: close both sides afterwards */
+    const char *detail; /* static text naming the rule that refused the request */
+} gh_h1_request;
+
+typedef struct gh_h1_response {
+    int status;
+    int minor;
+    gh_h1_header *headers;
+    size_t nheaders;
+    size_t head_len;
+    gh_body_kind body;
+    uint64_t content_length;
+    bool keep_alive; /* the upstream connection may be reused afterwards */
+    const char *detail;
+} gh_h1_response;
+
+/* Parses a request head from buf[0..len). *scanned carries how far an earlier call looked for
+ * the end of the head (start it at 0), so feeding a head byte by byte stays linear.
+ * Returns GH_R_OK (req filled), GH_R_AGAIN (need more bytes) or the refusal reason.
+ * hdrs must hold lim->max_headers entries. */
+gh_reason gh_h1_parse_request(const char *buf, size_t len, size_t *scanned,
+                              const gh_h1_limits *lim, gh_h1_header *hdrs, gh_h1_request *req);
+
+/* Parses an upstream response head. req_method_head: the request was HEAD (no body follows).
+ * Returns GH_R_OK, GH_R_AGAIN, or GH_R_UPSTREAM_BAD_RESPONSE with resp->detail set. */
+gh_reason gh_h1_parse_response(const char *buf, size_t len, size_t max_head, size_t max_headers,
+                               bool req_method_head, gh_h1_header *hdrs, gh_h1_response *resp);
+
+/* Case-insensitive comparison of a header name with a lowercase literal. */
+bool gh_h1_name_is(const gh_h1_header *h, const char *lower, size_t lower_len);
+#define GH_H1_NAME_IS(h, lit) gh_h1_name_is((h), lit, sizeof(lit) - 1)
+
+/* Whether the comma-separated token list in v contains token (case-insensitive). */
+bool gh_h1_list_has(const char *v, size_t len, const char *token);
+
+/* Whether name is a hop-by-hop header that a proxy never forwards (RFC 9110 7.6.1). */
+bool gh_h1_is_hop_by_hop(const gh_h1_header *h);
+
+/* Whether c is an RFC 9110 tchar. */
+bool gh_h1_is_tchar(unsigned char c);
+
+/* Standard reason phrase of a status code ("Unknown" for unlisted codes). */
+const char *gh_h1_status_text(int status);
+
+/* Chunked transfer coding decoder (RFC 9112 7.1), incremental and strict. */
+typedef struct gh_chunked {
+    uint8_t state;
+    uint8_t digits;
+    uint16_t ext_len;
+    uint32_t trailer_len;
+    uint64_t remaining;
+} gh_chunked;
+
+/* Consumes bytes from in[0..len). Returns GH_R_OK with *consumed set and, when a run of chunk
+ * data was reached, data and data_len pointing at it inside `in` (data_len 0 otherwise); the
+ * caller calls again with the rest. Returns GH_R_BAD_CHUNK on malformed input. Stops right
+ * after the final CRLF so pipelined bytes stay unconsumed. */
+gh_reason gh_chunked_step(gh_chunked *c, const char *in, size_t len, size_t *consumed,
+                          const char **data, size_t *data_len);
+bool gh_chunked_done(const gh_chunked *c);
+
+#endif

@@ -1,0 +1,88 @@
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "core/json.h"
+#include "observe/access_log.h"
+#include "upstream/proxy.h"
+
+void gh_format_rfc3339_ms(char out[32])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+static const gh_h1_header *find_header(const gh_request *req, const char *lower, size_t len)
+{
+    for (size_t i = 0; i < req->h1.nheaders; i++)
+        if (gh_h1_name_is(&req->h1.headers[i], lower, len))
+            return &req->h1.headers[i];
+    return NULL;
+}
+
+static void add_field(gh_sbuf *b, const char *name, const char *v, size_t len)
+{
+    gh_sbuf_adds(b, ",\"");
+    gh_sbuf_adds(b, name);
+    gh_sbuf_adds(b, "\":");
+    if (v)
+        gh_sbuf_json_str(b, v, len);
+    else
+        gh_sbuf_adds(b, "null");
+}
+
+/* full: include the client-controlled free text (path, user agent); a line that would not fit
+ * is written again without them rather than cut in the middle of a JSON string. */
+static void format_line(gh_sbuf *b, const gh_request *req, const char *route, uint64_t dur,
+                        bool full)
+{
+    char ts[32];
+    gh_format_rfc3339_ms(ts);
+    gh_sbuf_addf(b, "{\"ts\":\"%s\",\"request_id\":\"%s\"", ts, req->id);
+    add_field(b, "client_ip", req->client_ip[0] ? req->client_ip : NULL, strlen(req->client_ip));
+    add_field(b, "method", req->h1.method, req->h1.method_len);
+    add_field(b, "path", full && req->path_len ? req->path : NULL, req->path_len);
+    add_field(b, "route", req->match.route ? route : NULL, strlen(route));
+    gh_sbuf_addf(b, ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_ms\":%.3f",
+                 req->status, (unsigned long long)req->bytes_in,
+                 (unsigned long long)req->bytes_out, (double)dur / 1000.0);
+    add_field(b, "upstream", req->endpoint ? req->endpoint->authority : NULL,
+              req->endpoint ? strlen(req->endpoint->authority) : 0);
+    if (req->up_status)
+        gh_sbuf_addf(b, ",\"upstream_status\":%d,\"upstream_ms\":%.3f", req->up_status,
+                     (double)req->up_us / 1000.0);
+    else
+        gh_sbuf_adds(b, ",\"upstream_status\":null,\"upstream_ms\":null");
+    const gh_h1_header *ua = full ? find_header(req, "user-agent", 10) : NULL;
+    add_field(b, "user_agent", ua ? ua->value : NULL, ua ? ua->value_len : 0);
+    if (req->reason != GH_R_OK) {
+        const char *slug = gh_reason_slug(req->reason);
+        add_field(b, "reason", slug, strlen(slug));
+        if (req->detail)
+            add_field(b, "detail", req->detail, strlen(req->detail));
+    }
+    gh_sbuf_adds(b, "}\n");
+}
+
+void gh_access_log_request(gh_worker *w, const gh_request *req)
+{
+    uint64_t dur = gh_now_us() - req->start_us;
+    const char *route = req->match.route ? req->match.route->name : "(none)";
+    gh_metrics_request(&w->metrics, route, req->status, dur);
+    if (!w->log_enabled)
+        return;
+    char line[8192];
+    gh_sbuf b = gh_sbuf_make(line, sizeof(line));
+    format_line(&b, req, route, dur, true);
+    if (b.overflow) {
+        b = gh_sbuf_make(line, sizeof(line));
+        format_line(&b, req, route, dur, false);
+    }
+    if (!b.overflow)
+        gh_log_ring_put(w->log, line, b.len);
+}

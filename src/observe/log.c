@@ -1,0 +1,175 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "observe/log.h"
+
+bool gh_log_ring_put(gh_log_ring *r, const char *line, size_t len)
+{
+    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if (GH_LOG_RING_BYTES - (head - tail) < len) {
+        atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+        return false;
+    }
+    size_t at = head % GH_LOG_RING_BYTES, first = GH_LOG_RING_BYTES - at;
+    if (first > len)
+        first = len;
+    memcpy(r->data + at, line, first);
+    memcpy(r->data, line + first, len - first);
+    atomic_store_explicit(&r->head, head + len, memory_order_release);
+    return true;
+}
+
+static void write_all(int fd, const char *p, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* the destination is gone: lines are lost, the gateway keeps serving */
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static size_t drain_ring(gh_logger *l, gh_log_ring *r)
+{
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+    size_t len = head - tail;
+    if (len == 0)
+        return 0;
+    size_t at = tail % GH_LOG_RING_BYTES, first = GH_LOG_RING_BYTES - at;
+    if (first > len)
+        first = len;
+    if (l->fd >= 0) {
+        write_all(l->fd, r->data + at, first);
+        write_all(l->fd, r->data, len - first);
+    }
+    atomic_store_explicit(&r->tail, head, memory_order_release);
+    return len;
+}
+
+static int open_dest(const char *path)
+{
+    if (!path)
+        return STDOUT_FILENO;
+    if (strcmp(path, "off") == 0)
+        return -1;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    return fd < 0 ? -errno : fd;
+}
+
+static void close_dest(int fd)
+{
+    if (fd > STDERR_FILENO)
+        close(fd);
+}
+
+static void *log_main(void *arg)
+{
+    gh_logger *l = arg;
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        bool stop = l->stop;
+        if (l->reopen) {
+            l->reopen = false;
+            int fd = open_dest(l->path);
+            if (fd >= 0 || (l->path && strcmp(l->path, "off") == 0)) {
+                close_dest(l->fd);
+                l->fd = fd;
+            }
+        }
+        pthread_mutex_unlock(&l->mu);
+        size_t moved = 0;
+        for (size_t i = 0; i < l->nrings; i++)
+            moved += drain_ring(l, l->rings[i]);
+        pthread_mutex_lock(&l->mu);
+        if (stop)
+            break;
+        if (!moved && !l->stop && !l->reopen) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 20 * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+int gh_logger_start(gh_logger *l, const char *path, size_t nrings)
+{
+    memset(l, 0, sizeof(*l));
+    l->path = strcmp(path, "stdout") == 0 ? NULL : strdup(path);
+    l->fd = open_dest(l->path);
+    if (l->fd < 0 && !(l->path && strcmp(l->path, "off") == 0)) {
+        int err = l->fd;
+        free(l->path);
+        return err;
+    }
+    l->rings = calloc(nrings, sizeof(*l->rings));
+    l->nrings = nrings;
+    for (size_t i = 0; l->rings && i < nrings; i++)
+        l->rings[i] = calloc(1, sizeof(gh_log_ring));
+    for (size_t i = 0; i < nrings; i++)
+        if (!l->rings || !l->rings[i])
+            return -ENOMEM;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    if (pthread_create(&l->thread, NULL, log_main, l) != 0)
+        return -EAGAIN;
+    l->started = true;
+    return 0;
+}
+
+void gh_logger_reopen(gh_logger *l)
+{
+    pthread_mutex_lock(&l->mu);
+    l->reopen = true;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+int gh_logger_set_path(gh_logger *l, const char *path)
+{
+    const char *want = strcmp(path, "stdout") == 0 ? NULL : path;
+    pthread_mutex_lock(&l->mu);
+    bool same = (!want && !l->path) || (want && l->path && strcmp(want, l->path) == 0);
+    if (!same) {
+        free(l->path);
+        l->path = want ? strdup(want) : NULL;
+        l->reopen = true;
+        pthread_cond_signal(&l->cv);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return 0;
+}
+
+void gh_logger_stop(gh_logger *l)
+{
+    if (l->started) {
+        pthread_mutex_lock(&l->mu);
+        l->stop = true;
+        pthread_cond_signal(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        pthread_join(l->thread, NULL);
+        pthread_mutex_destroy(&l->mu);
+        pthread_cond_destroy(&l->cv);
+    }
+    for (size_t i = 0; l->rings && i < l->nrings; i++)
+        free(l->rings[i]);
+    free(l->rings);
+    close_dest(l->fd);
+    free(l->path);
+    memset(l, 0, sizeof(*l));
+}

@@ -1,0 +1,101 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "observe/metrics.h"
+
+const double gh_hist_bounds[GH_HIST_BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                     0.1,    0.25,  0.5,    1,     2.5,  10};
+
+static const char *const result_names[GH_UP__COUNT] = {
+    "success", "connect_failed", "reset", "timeout", "bad_response", "at_capacity"};
+
+const char *gh_upstream_result_name(gh_upstream_result r)
+{
+    return (unsigned)r < GH_UP__COUNT ? result_names[r] : "unknown";
+}
+
+static int table_init(gh_series_table *t)
+{
+    t->items = calloc(GH_METRIC_SERIES, sizeof(*t->items));
+    atomic_init(&t->n, 0);
+    memset(t->index, 0, sizeof(t->index));
+    return t->items ? 0 : -1;
+}
+
+int gh_metrics_init(gh_metrics *m)
+{
+    memset(m, 0, sizeof(*m));
+    if (table_init(&m->requests) != 0 || table_init(&m->upstream) != 0) {
+        gh_metrics_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+void gh_metrics_free(gh_metrics *m)
+{
+    free(m->requests.items);
+    free(m->upstream.items);
+    m->requests.items = m->upstream.items = NULL;
+}
+
+static uint32_t hash_key(const char *key, int code)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)code;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+/* The series for (key, code), created on first use by the single writer. */
+static gh_series *series(gh_series_table *t, const char *key, int code)
+{
+    size_t mask = 2 * GH_METRIC_SERIES - 1;
+    size_t n = atomic_load_explicit(&t->n, memory_order_relaxed);
+    for (size_t i = hash_key(key, code) & mask;; i = (i + 1) & mask) {
+        uint16_t slot = t->index[i];
+        if (slot == 0) {
+            /* The last slot is kept for "(other)", where every later series is folded. */
+            if (n >= GH_METRIC_SERIES - 1 && strcmp(key, "(other)") != 0)
+                return series(t, "(other)", 0);
+            if (n >= GH_METRIC_SERIES)
+                return &t->items[GH_METRIC_SERIES - 1];
+            gh_series *s = &t->items[n];
+            size_t len = strlen(key);
+            if (len >= GH_METRIC_KEY)
+                len = GH_METRIC_KEY - 1;
+            memcpy(s->key, key, len);
+            s->key[len] = '\0';
+            s->code = code;
+            t->index[i] = (uint16_t)(n + 1);
+            atomic_store_explicit(&t->n, n + 1, memory_order_release);
+            return s;
+        }
+        gh_series *s = &t->items[slot - 1];
+        if (s->code == code && strcmp(s->key, key) == 0)
+            return s;
+    }
+}
+
+void gh_metrics_request(gh_metrics *m, const char *route, int status, uint64_t duration_us)
+{
+    gh_series *s = series(&m->requests, route, status);
+    gh_metric_add(&s->count, 1);
+    gh_metric_add(&s->sum_us, duration_us);
+    double secs = (double)duration_us / 1e6;
+    size_t b = 0;
+    while (b < GH_HIST_BUCKETS - 1 && secs > gh_hist_bounds[b])
+        b++;
+    gh_metric_add(&s->hist[b], 1);
+}
+
+void gh_metrics_upstream(gh_metrics *m, const char *upstream, gh_upstream_result r)
+{
+    gh_metric_add(&series(&m->upstream, upstream, (int)r)->count, 1);
+}
+
+void gh_metrics_refusal(gh_metrics *m, gh_reason r)
+{
+    if ((unsigned)r < GH_R__COUNT)
+        gh_metric_add(&m->refusals[r], 1);
+}

@@ -1,0 +1,65 @@
+/* Per-worker counters, each written by its worker alone and summed by the admin thread when
+ * /metrics is scraped. A counter is a relaxed atomic with a single writer: no lock, no shared
+ * cache line on the request path. */
+#ifndef GH_OBSERVE_METRICS_H
+#define GH_OBSERVE_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/reason.h"
+
+#define GH_METRIC_KEY 65
+#define GH_METRIC_SERIES 2048 /* series per table per worker; beyond, folded into "(other)" */
+#define GH_HIST_BUCKETS 14
+
+typedef enum {
+    GH_UP_SUCCESS,
+    GH_UP_CONNECT_FAILED,
+    GH_UP_RESET,
+    GH_UP_TIMEOUT,
+    GH_UP_BAD_RESPONSE,
+    GH_UP_AT_CAPACITY,
+    GH_UP__COUNT
+} gh_upstream_result;
+
+typedef struct gh_series {
+    char key[GH_METRIC_KEY];
+    int code;
+    atomic_ullong count;
+    atomic_ullong hist[GH_HIST_BUCKETS]; /* requests table only */
+    atomic_ullong sum_us;
+} gh_series;
+
+typedef struct gh_series_table {
+    gh_series *items;
+    atomic_size_t n;           /* published count: readers see items[0..n) */
+    uint16_t index[2 * GH_METRIC_SERIES]; /* writer-private open addressing: item + 1 */
+} gh_series_table;
+
+typedef struct gh_metrics {
+    gh_series_table requests; /* key: route, code: status */
+    gh_series_table upstream; /* key: upstream, code: gh_upstream_result */
+    atomic_ullong refusals[GH_R__COUNT];
+    atomic_ullong open_connections; /* read as signed: decrements wrap */
+} gh_metrics;
+
+int gh_metrics_init(gh_metrics *m);
+void gh_metrics_free(gh_metrics *m);
+
+/* Writer side (the owning worker). */
+void gh_metrics_request(gh_metrics *m, const char *route, int status, uint64_t duration_us);
+void gh_metrics_upstream(gh_metrics *m, const char *upstream, gh_upstream_result r);
+void gh_metrics_refusal(gh_metrics *m, gh_reason r);
+static inline void gh_metric_add(atomic_ullong *c, unsigned long long n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+const char *gh_upstream_result_name(gh_upstream_result r);
+/* Upper bounds of the latency buckets, in seconds (the last bucket is +Inf). */
+extern const double gh_hist_bounds[GH_HIST_BUCKETS - 1];
+
+#endif

@@ -1,0 +1,205 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "observe/prometheus.h"
+#include "server/worker.h"
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    int failed;
+} dbuf;
+
+static void emit(dbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(dbuf *b, const char *fmt, ...)
+{
+    for (int attempt = 0; attempt < 2 && !b->failed; attempt++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = 1;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = (b->cap + (size_t)n) * 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->failed = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+}
+
+typedef struct {
+    const char *key;
+    int code;
+    unsigned long long count, sum_us, hist[GH_HIST_BUCKETS];
+} merged;
+
+/* Sums one series table across workers. */
+static merged *merge(gh_runtime *rt, size_t table, size_t *n)
+{
+    size_t cap = 0;
+    for (int i = 0; i < rt->nworkers; i++) {
+        gh_metrics *m = &rt->workers[i].metrics;
+        gh_series_table *t = table ? &m->upstream : &m->requests;
+        cap += atomic_load_explicit(&t->n, memory_order_acquire);
+    }
+    merged *out = calloc(cap ? cap : 1, sizeof(*out));
+    *n = 0;
+    if (!out)
+        return NULL;
+    for (int i = 0; i < rt->nworkers; i++) {
+        gh_metrics *m = &rt->workers[i].metrics;
+        gh_series_table *t = table ? &m->upstream : &m->requests;
+        size_t count = atomic_load_explicit(&t->n, memory_order_acquire);
+        for (size_t s = 0; s < count; s++) {
+            gh_series *se = &t->items[s];
+            merged *mg = NULL;
+            for (size_t k = 0; k < *n && !mg; k++)
+                if (out[k].code == se->code && strcmp(out[k].key, se->key) == 0)
+                    mg = &out[k];
+            if (!mg) {
+                mg = &out[(*n)++];
+                mg->key = se->key;
+                mg->code = se->code;
+            }
+            mg->count += atomic_load_explicit(&se->count, memory_order_relaxed);
+            mg->sum_us += atomic_load_explicit(&se->sum_us, memory_order_relaxed);
+            for (int h = 0; h < GH_HIST_BUCKETS; h++)
+                mg->hist[h] += atomic_load_explicit(&se->hist[h], memory_order_relaxed);
+        }
+    }
+    return out;
+}
+
+static void render_requests(dbuf *b, gh_runtime *rt)
+{
+    size_t n;
+    merged *m = merge(rt, 0, &n);
+    if (!m) {
+        b->failed = 1;
+        return;
+    }
+    emit(b, "# HELP gatehouse_requests_total Requests answered, by route and status code.\n"
+            "# TYPE gatehouse_requests_total counter\n");
+    for (size_t i = 0; i < n; i++)
+        emit(b, "gatehouse_requests_total{route=\"%s\",code=\"%d\"} %llu\n", m[i].key, m[i].code,
+             m[i].count);
+    emit(b, "# HELP gatehouse_request_duration_seconds Time from request head to response end.\n"
+            "# TYPE gatehouse_request_duration_seconds histogram\n");
+    /* One histogram per route: fold the status codes of a route together. */
+    for (size_t i = 0; i < n; i++) {
+        bool first = true;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(m[j].key, m[i].key) == 0)
+                first = false;
+        if (!first)
+            continue;
+        unsigned long long hist[GH_HIST_BUCKETS] = {0}, count = 0, sum = 0;
+        for (size_t j = i; j < n; j++) {
+            if (strcmp(m[j].key, m[i].key) != 0)
+                continue;
+            for (int h = 0; h < GH_HIST_BUCKETS; h++)
+                hist[h] += m[j].hist[h];
+            count += m[j].count;
+            sum += m[j].sum_us;
+        }
+        unsigned long long cum = 0;
+        for (int h = 0; h < GH_HIST_BUCKETS - 1; h++) {
+            cum += hist[h];
+            emit(b, "gatehouse_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                 m[i].key, gh_hist_bounds[h], cum);
+        }
+        emit(b, "gatehouse_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+             m[i].key, count);
+        emit(b, "gatehouse_request_duration_seconds_sum{route=\"%s\"} %.6f\n", m[i].key,
+             (double)sum / 1e6);
+        emit(b, "gatehouse_request_duration_seconds_count{route=\"%s\"} %llu\n", m[i].key, count);
+    }
+    free(m);
+}
+
+static void render_upstreams(dbuf *b, gh_runtime *rt, const gh_config *cfg)
+{
+    size_t n;
+    merged *m = merge(rt, 1, &n);
+    if (!m) {
+        b->failed = 1;
+        return;
+    }
+    emit(b, "# HELP gatehouse_upstream_requests_total Upstream attempts, by upstream and result.\n"
+            "# TYPE gatehouse_upstream_requests_total counter\n");
+    for (size_t i = 0; i < n; i++)
+        emit(b, "gatehouse_upstream_requests_total{upstream=\"%s\",result=\"%s\"} %llu\n", m[i].key,
+             gh_upstream_result_name((gh_upstream_result)m[i].code), m[i].count);
+    free(m);
+    emit(b, "# HELP gatehouse_upstream_in_flight Requests in flight, by upstream (all workers).\n"
+            "# TYPE gatehouse_upstream_in_flight gauge\n");
+    for (size_t i = 0; i < cfg->nupstreams; i++)
+        if (cfg->upstreams[i].state)
+            emit(b, "gatehouse_upstream_in_flight{upstream=\"%s\"} %u\n", cfg->upstreams[i].name,
+                 atomic_load(&cfg->upstreams[i].state->inflight));
+}
+
+static void render_process(dbuf *b, gh_runtime *rt, const gh_config *cfg)
+{
+    long long open = 0;
+    unsigned long long refusals[GH_R__COUNT] = {0}, dropped = 0;
+    for (int i = 0; i < rt->nworkers; i++) {
+        gh_metrics *m = &rt->workers[i].metrics;
+        open += (long long)atomic_load_explicit(&m->open_connections, memory_order_relaxed);
+        for (int r = 0; r < GH_R__COUNT; r++)
+            refusals[r] += atomic_load_explicit(&m->refusals[r], memory_order_relaxed);
+        if (rt->logger.rings)
+            dropped += atomic_load(&rt->logger.rings[i]->dropped);
+    }
+    emit(b, "# HELP gatehouse_open_connections Open client connections.\n"
+            "# TYPE gatehouse_open_connections gauge\ngatehouse_open_connections %lld\n", open);
+    emit(b, "# HELP gatehouse_refusals_total Requests refused by the gateway, by reason.\n"
+            "# TYPE gatehouse_refusals_total counter\n");
+    for (int r = GH_R_AGAIN + 1; r < GH_R__COUNT; r++)
+        if (refusals[r])
+            emit(b, "gatehouse_refusals_total{reason=\"%s\"} %llu\n", gh_reason_slug((gh_reason)r),
+                 refusals[r]);
+    emit(b, "# HELP gatehouse_reloads_total Configuration reloads, by result.\n"
+            "# TYPE gatehouse_reloads_total counter\n"
+            "gatehouse_reloads_total{result=\"success\"} %llu\n"
+            "gatehouse_reloads_total{result=\"failure\"} %llu\n",
+         atomic_load(&rt->reloads_ok), atomic_load(&rt->reloads_failed));
+    emit(b, "# HELP gatehouse_access_log_dropped_total Access log lines dropped (log thread behind).\n"
+            "# TYPE gatehouse_access_log_dropped_total counter\n"
+            "gatehouse_access_log_dropped_total %llu\n", dropped);
+    emit(b, "# HELP gatehouse_config_info The configuration in force.\n"
+            "# TYPE gatehouse_config_info gauge\ngatehouse_config_info{hash=\"%s\"} 1\n", cfg->hash);
+    emit(b, "# HELP gatehouse_build_info The running build.\n"
+            "# TYPE gatehouse_build_info gauge\ngatehouse_build_info{version=\"%s\"} 1\n",
+         GH_VERSION);
+}
+
+char *gh_prometheus_render(gh_runtime *rt, size_t *len)
+{
+    dbuf b = {malloc(16384), 0, 16384, 0};
+    if (!b.p)
+        return NULL;
+    gh_config *cfg = gh_runtime_config(rt);
+    render_requests(&b, rt);
+    render_upstreams(&b, rt, cfg);
+    render_process(&b, rt, cfg);
+    gh_config_release(cfg);
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}

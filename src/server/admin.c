@@ -1,0 +1,177 @@
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http/h1.h"
+#include "observe/prometheus.h"
+#include "server/admin.h"
+#include "server/worker.h"
+
+#define GH_ADMIN_MAX_REQUEST 8192
+
+typedef struct {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_write_t wr;
+    gh_admin *admin;
+    char *out;
+    size_t len;
+    int closed;
+    char buf[GH_ADMIN_MAX_REQUEST];
+} admin_conn;
+
+static void free_conn(uv_handle_t *h)
+{
+    admin_conn *c = h->data;
+    if (++c->closed == 2) {
+        free(c->out);
+        free(c);
+    }
+}
+
+static void close_conn(admin_conn *c)
+{
+    if (uv_is_closing((uv_handle_t *)&c->tcp))
+        return;
+    uv_close((uv_handle_t *)&c->timer, free_conn);
+    uv_close((uv_handle_t *)&c->tcp, free_conn);
+}
+
+static void on_written(uv_write_t *wr, int status)
+{
+    (void)status;
+    close_conn(wr->data);
+}
+
+static void reply(admin_conn *c, int code, const char *type, const char *body, size_t blen)
+{
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    char *out = malloc(256 + blen);
+    if (!out) {
+        close_conn(c);
+        return;
+    }
+    int n = snprintf(out, 256,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+                     code, gh_h1_status_text(code), type, blen);
+    memcpy(out + n, body, blen);
+    c->out = out;
+    uv_buf_t b = uv_buf_init(out, (unsigned)(n + (int)blen));
+    c->wr.data = c;
+    if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0)
+        close_conn(c);
+}
+
+static void reply_text(admin_conn *c, int code, const char *text)
+{
+    reply(c, code, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+static bool is(const gh_h1_request *r, const char *method, const char *path)
+{
+    size_t ml = strlen(method), pl = strlen(path);
+    return r->method_len == ml && memcmp(r->method, method, ml) == 0 && r->target_len == pl &&
+           memcmp(r->target, path, pl) == 0;
+}
+
+static void serve(admin_conn *c, const gh_h1_request *r)
+{
+    gh_runtime *rt = c->admin->rt;
+    bool draining = atomic_load(&rt->draining);
+    if (is(r, "GET", "/healthz")) {
+        reply_text(c, 200, "ok\n");
+    } else if (is(r, "GET", "/readyz")) {
+        reply_text(c, draining ? 503 : 200, draining ? "draining\n" : "ready\n");
+    } else if (is(r, "GET", "/metrics")) {
+        size_t len;
+        char *text = gh_prometheus_render(rt, &len);
+        if (!text) {
+            reply_text(c, 500, "out of memory\n");
+            return;
+        }
+        reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+        free(text);
+    } else if (is(r, "POST", "/reload")) {
+        char *report = NULL;
+        int rc = c->admin->reload(c->admin->reload_ctx, &report);
+        reply_text(c, rc == 0 ? 200 : 422, report ? report : (rc == 0 ? "reloaded\n" : "failed\n"));
+        free(report);
+    } else {
+        reply_text(c, 404, "admin paths: GET /healthz, GET /readyz, GET /metrics, POST /reload\n");
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    (void)hint;
+    admin_conn *c = h->data;
+    *buf = uv_buf_init(c->buf + c->len, (unsigned)(sizeof(c->buf) - c->len));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    admin_conn *c = s->data;
+    if (nread < 0) {
+        close_conn(c);
+        return;
+    }
+    c->len += (size_t)nread;
+    gh_h1_header hdrs[64];
+    gh_h1_request r;
+    size_t scanned = 0;
+    gh_h1_limits lim = {sizeof(c->buf), 64, 1024, false};
+    gh_reason rc = gh_h1_parse_request(c->buf, c->len, &scanned, &lim, hdrs, &r);
+    if (rc == GH_R_AGAIN)
+        return;
+    if (rc != GH_R_OK) {
+        reply_text(c, gh_reason_status(rc), "malformed request\n");
+        return;
+    }
+    uv_timer_stop(&c->timer);
+    serve(c, &r);
+}
+
+static void on_timeout(uv_timer_t *t) { close_conn(t->data); }
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    gh_admin *a = server->data;
+    if (status < 0)
+        return;
+    admin_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->admin = a;
+    uv_tcp_init(server->loop, &c->tcp);
+    uv_timer_init(server->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        close_conn(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_timeout, 10000, 0);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+int gh_admin_start(gh_admin *a, uv_loop_t *loop, const gh_sockaddr *addr)
+{
+    int fd = gh_listen_socket(addr, 128);
+    if (fd < 0)
+        return fd;
+    uv_tcp_init(loop, &a->tcp);
+    a->tcp.data = a;
+    int r = uv_tcp_open(&a->tcp, fd);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&a->tcp, 128, on_connection);
+    a->open = 1;
+    return r;
+}
+
+void gh_admin_stop(gh_admin *a)
+{
+    if (a->open)
+        uv_close((uv_handle_t *)&a->tcp, NULL);
+    a->open = 0;
+}

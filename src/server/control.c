@@ -1,0 +1,239 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/json.h"
+#include "server/admin.h"
+#include "server/control.h"
+#include "server/events.h"
+#include "server/worker.h"
+
+typedef struct gh_control {
+    gh_runtime rt;
+    uv_loop_t loop;
+    uv_signal_t sighup, sigterm, sigint, sigusr1;
+    gh_admin admin;
+    bool loop_ready;
+    bool stopping;
+} gh_control;
+
+gh_config *gh_runtime_config(gh_runtime *rt)
+{
+    pthread_mutex_lock(&rt->mu);
+    gh_config *c = rt->current;
+    gh_config_ref(c);
+    pthread_mutex_unlock(&rt->mu);
+    return c;
+}
+
+/* Binds every listener of cfg once, as the workers will, so that an address in use fails
+ * `run` or a reload up front with its name instead of failing inside a worker. */
+static int trial_bind(const gh_config *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < cfg->nlisteners; i++) {
+        int fd = gh_listen_socket(&cfg->listeners[i].addr, 1);
+        if (fd < 0) {
+            snprintf(err, errlen, "listeners[%zu]: cannot listen on %s: %s", i,
+                     cfg->listeners[i].address, strerror(-fd));
+            return -1;
+        }
+        close(fd);
+    }
+    return 0;
+}
+
+static char *diag_text(const gh_diag *d)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    gh_diag_print(d, f);
+    fclose(f);
+    return text;
+}
+
+static void log_diag(const char *event, const gh_diag *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        gh_event(strstr(d->lines[i], ": warning: ") ? "warn" : "error", event, d->lines[i], NULL);
+}
+
+/* Parses and validates the file again; on success swaps the snapshot in and tells the
+ * workers. On failure the running snapshot stays and each error is logged. */
+static int reload(void *ctx, char **report)
+{
+    gh_control *ctl = ctx;
+    gh_runtime *rt = &ctl->rt;
+    if (ctl->stopping) {
+        *report = strdup("draining: reload refused\n");
+        return -1;
+    }
+    gh_diag d = {0};
+    gh_config *cfg = gh_config_load(rt->config_path, &rt->registry, &d);
+    char err[512] = "";
+    if (cfg && trial_bind(cfg, err, sizeof(err)) != 0) {
+        gh_diag_add(&d, true, "%s:1:1: %s", rt->config_path, err);
+        gh_config_release(cfg);
+        cfg = NULL;
+    }
+    log_diag("reload", &d);
+    if (!cfg) {
+        atomic_fetch_add(&rt->reloads_failed, 1);
+        gh_event("error", "reload", "reload failed; the previous configuration stays in force",
+                 NULL);
+        *report = diag_text(&d);
+        gh_diag_free(&d);
+        return -1;
+    }
+    gh_diag_free(&d);
+    if (cfg->workers != rt->nworkers)
+        gh_event("warn", "reload", "a change of workers applies at the next start", NULL);
+    pthread_mutex_lock(&rt->mu);
+    gh_config *old = rt->current;
+    rt->current = cfg;
+    pthread_mutex_unlock(&rt->mu);
+    gh_logger_set_path(&rt->logger, cfg->access_log);
+    gh_workers_notify(rt);
+    atomic_fetch_add(&rt->reloads_ok, 1);
+    char fields[128];
+    snprintf(fields, sizeof(fields), ",\"config_hash\":\"%s\"", cfg->hash);
+    gh_event("info", "reload", "configuration reloaded", fields);
+    if (asprintf(report, "reloaded %s\n", cfg->hash) < 0)
+        *report = NULL;
+    gh_config_release(old);
+    return 0;
+}
+
+static void stop_control(gh_control *ctl)
+{
+    if (ctl->stopping)
+        return;
+    ctl->stopping = true;
+    if (ctl->rt.nworkers)
+        gh_event("info", "drain", "draining: finishing in-flight requests", NULL);
+    gh_admin_stop(&ctl->admin);
+    uv_close((uv_handle_t *)&ctl->sighup, NULL);
+    uv_close((uv_handle_t *)&ctl->sigterm, NULL);
+    uv_close((uv_handle_t *)&ctl->sigint, NULL);
+    uv_close((uv_handle_t *)&ctl->sigusr1, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    gh_control *ctl = s->data;
+    if (signum == SIGHUP) {
+        char *report = NULL;
+        reload(ctl, &report);
+        free(report);
+    } else if (signum == SIGUSR1) {
+        gh_logger_reopen(&ctl->rt.logger);
+        gh_event("info", "log_reopen", "access log reopened", NULL);
+    } else {
+        stop_control(ctl);
+    }
+}
+
+static int start_signals(gh_control *ctl)
+{
+    struct {
+        uv_signal_t *h;
+        int sig;
+    } sigs[] = {{&ctl->sighup, SIGHUP}, {&ctl->sigterm, SIGTERM}, {&ctl->sigint, SIGINT},
+                {&ctl->sigusr1, SIGUSR1}};
+    for (size_t i = 0; i < 4; i++) {
+        uv_signal_init(&ctl->loop, sigs[i].h);
+        sigs[i].h->data = ctl;
+    }
+    for (size_t i = 0; i < 4; i++)
+        if (uv_signal_start(sigs[i].h, on_signal, sigs[i].sig) != 0)
+            return -1;
+    return 0;
+}
+
+static int start(gh_control *ctl, gh_config *cfg)
+{
+    gh_runtime *rt = &ctl->rt;
+    char err[512];
+    if (trial_bind(cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", rt->config_path, err);
+        return -1;
+    }
+    int r = gh_logger_start(&rt->logger, cfg->access_log, (size_t)cfg->workers);
+    if (r != 0) {
+        fprintf(stderr, "%s: access_log: cannot open %s: %s\n", rt->config_path, cfg->access_log,
+                strerror(-r));
+        return -1;
+    }
+    rt->nworkers = cfg->workers;
+    rt->workers = calloc((size_t)rt->nworkers, sizeof(gh_worker));
+    if (!rt->workers || (r = gh_workers_start(rt)) != 0) {
+        fprintf(stderr, "%s: starting workers: %s\n", rt->config_path, uv_strerror(r));
+        return -1;
+    }
+    if (uv_loop_init(&ctl->loop) != 0)
+        return -1;
+    ctl->loop_ready = true;
+    if (start_signals(ctl) != 0) {
+        fprintf(stderr, "cannot set up signal handling\n");
+        return -1;
+    }
+    ctl->admin.rt = rt;
+    ctl->admin.reload = reload;
+    ctl->admin.reload_ctx = ctl;
+    if (cfg->has_admin && (r = gh_admin_start(&ctl->admin, &ctl->loop, &cfg->admin.addr)) != 0) {
+        fprintf(stderr, "%s: admin: cannot listen on %s: %s\n", rt->config_path,
+                cfg->admin.address, strerror(r < 0 ? -r : r));
+        return -1;
+    }
+    return 0;
+}
+
+int gh_control_run(const char *config_path)
+{
+    signal(SIGPIPE, SIG_IGN);
+    gh_control *ctl = calloc(1, sizeof(*ctl));
+    if (!ctl)
+        return 1;
+    gh_runtime *rt = &ctl->rt;
+    rt->config_path = config_path;
+    pthread_mutex_init(&rt->mu, NULL);
+    gh_upstream_registry_init(&rt->registry);
+    gh_diag d = {0};
+    gh_config *cfg = gh_config_load(config_path, &rt->registry, &d);
+    gh_diag_print(&d, stderr);
+    gh_diag_free(&d);
+    int rc = 1;
+    if (cfg) {
+        rt->current = cfg;
+        if (start(ctl, cfg) == 0) {
+            char fields[256];
+            snprintf(fields, sizeof(fields), ",\"workers\":%d,\"config_hash\":\"%s\",\"version\":\"%s\"",
+                     rt->nworkers, cfg->hash, GH_VERSION);
+            gh_event("info", "start", "gatehouse started", fields);
+            uv_run(&ctl->loop, UV_RUN_DEFAULT);
+            rc = 0;
+        }
+        /* The control loop has stopped: its signal watchers are gone, so a second SIGTERM
+         * during the drain ends the process at once, as operators expect. */
+        gh_workers_drain_and_join(rt);
+        if (ctl->loop_ready) {
+            stop_control(ctl);
+            uv_run(&ctl->loop, UV_RUN_DEFAULT);
+            uv_loop_close(&ctl->loop);
+        }
+        if (rc == 0)
+            gh_event("info", "stop", "drained; exiting", NULL);
+        gh_logger_stop(&rt->logger);
+        gh_config_release(rt->current);
+    }
+    free(rt->workers);
+    gh_upstream_registry_free(&rt->registry);
+    pthread_mutex_destroy(&rt->mu);
+    free(ctl);
+    return rc;
+}

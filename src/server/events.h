@@ -1,0 +1,9 @@
+/* Gateway events (start, reload, drain, errors) as JSON lines on stderr, apart from the access
+ * log. Written from the control thread only, never on the request path. */
+#ifndef GH_SERVER_EVENTS_H
+#define GH_SERVER_EVENTS_H
+
+/* level: "info", "warn" or "error". fields: extra JSON members starting with ',' or "". */
+void gh_event(const char *level, const char *event, const char *message, const char *fields);
+
+#endif

@@ -1,0 +1,31 @@
+/* State shared by the threads of one gateway process: the current configuration snapshot, the
+ * upstream states, the workers and the logger. Passed explicitly, never global. */
+#ifndef GH_SERVER_RUNTIME_H
+#define GH_SERVER_RUNTIME_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "config/config.h"
+#include "observe/log.h"
+#include "upstream/state.h"
+
+typedef struct gh_worker gh_worker;
+
+typedef struct gh_runtime {
+    const char *config_path;
+    pthread_mutex_t mu;
+    gh_config *current; /* guarded by mu; the runtime holds one reference */
+    gh_upstream_registry registry;
+    gh_worker *workers;
+    int nworkers;
+    gh_logger logger;
+    atomic_ullong reloads_ok, reloads_failed;
+    atomic_bool draining;
+} gh_runtime;
+
+/* The current snapshot with a reference taken; release it with gh_config_release. */
+gh_config *gh_runtime_config(gh_runtime *rt);
+
+#endif

@@ -1,0 +1,281 @@
+/* Worker threads: listeners with SO_REUSEPORT, the config swap, and drain. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http/conn.h"
+#include "server/worker.h"
+#include "upstream/proxy.h"
+
+#define GH_BACKLOG 4096
+#define GH_DRAIN_POLL_MS 50
+
+uint64_t gh_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* xorshift128+: request ids need to be unique and unguessable enough to not collide across
+ * gateways, not to be secret; the seed comes from getrandom. */
+void gh_worker_request_id(gh_worker *w, char out[33])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int half = 0; half < 2; half++) {
+        uint64_t s1 = w->id_seed[0];
+        const uint64_t s0 = w->id_seed[1];
+        w->id_seed[0] = s0;
+        s1 ^= s1 << 23;
+        w->id_seed[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+        uint64_t v = w->id_seed[1] + s0;
+        for (int i = 0; i < 16; i++)
+            out[half * 16 + i] = hex[(v >> (60 - 4 * i)) & 15];
+    }
+    out[32] = '\0';
+}
+
+int gh_listen_socket(const gh_sockaddr *addr, int backlog)
+{
+    int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (addr->ss.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0 || listen(fd, backlog) != 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    gh_listener *l = server->data;
+    if (status == 0)
+        gh_conn_accept(l->w, server);
+}
+
+static void free_listener(uv_handle_t *h) { free(h->data); }
+
+static int open_listener(gh_worker *w, const gh_listener_conf *lc)
+{
+    int fd = gh_listen_socket(&lc->addr, GH_BACKLOG);
+    if (fd < 0)
+        return fd;
+    gh_listener *l = calloc(1, sizeof(*l));
+    if (!l) {
+        close(fd);
+        return -ENOMEM;
+    }
+    l->w = w;
+    l->tcp.data = l;
+    snprintf(l->address, sizeof(l->address), "%s", lc->address);
+    uv_tcp_init(&w->loop, &l->tcp);
+    int r = uv_tcp_open(&l->tcp, fd);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&l->tcp, GH_BACKLOG, on_connection);
+    if (r != 0) {
+        uv_close((uv_handle_t *)&l->tcp, free_listener);
+        return r;
+    }
+    l->next = w->listeners;
+    w->listeners = l;
+    return 0;
+}
+
+static void close_listeners(gh_worker *w, bool all)
+{
+    gh_listener **pl = &w->listeners;
+    while (*pl) {
+        gh_listener *l = *pl;
+        if (all || !l->keep) {
+            *pl = l->next;
+            uv_close((uv_handle_t *)&l->tcp, free_listener);
+        } else {
+            pl = &l->next;
+        }
+    }
+}
+
+/* Makes the worker's listening sockets match its snapshot: unchanged addresses keep their
+ * socket (no connection is refused during a reload), new ones open, removed ones close. */
+static int sync_listeners(gh_worker *w)
+{
+    int err = 0;
+    for (gh_listener *l = w->listeners; l; l = l->next)
+        l->keep = false;
+    for (size_t i = 0; i < w->config->nlisteners; i++) {
+        const gh_listener_conf *lc = &w->config->listeners[i];
+        gh_listener *found = NULL;
+        for (gh_listener *l = w->listeners; l && !found; l = l->next)
+            if (strcmp(l->address, lc->address) == 0)
+                found = l;
+        if (found) {
+            found->keep = true;
+            continue;
+        }
+        int r = open_listener(w, lc);
+        if (r == 0)
+            w->listeners->keep = true;
+        else if (!err)
+            err = r;
+    }
+    close_listeners(w, false);
+    return err;
+}
+
+static void drain_poll(uv_timer_t *t);
+
+static void start_drain(gh_worker *w)
+{
+    w->draining = true;
+    close_listeners(w, true);
+    gh_conn *c = w->conns;
+    while (c) {
+        gh_conn *next = c->next;
+        gh_conn_drain(c);
+        c = next;
+    }
+    w->drain_deadline_us = gh_now_us() + w->config->drain_timeout_ms * 1000;
+    uv_timer_start(&w->drain_timer, drain_poll, GH_DRAIN_POLL_MS, GH_DRAIN_POLL_MS);
+}
+
+/* Ends the loop once every connection finished, or cuts them at drain_timeout. */
+static void drain_poll(uv_timer_t *t)
+{
+    gh_worker *w = t->data;
+    if (w->nconns && gh_now_us() >= w->drain_deadline_us) {
+        gh_conn *c = w->conns;
+        while (c) {
+            gh_conn *next = c->next;
+            gh_conn_close(c);
+            c = next;
+        }
+    }
+    if (w->nconns)
+        return;
+    gh_pools_close(w);
+    uv_close((uv_handle_t *)&w->drain_timer, NULL);
+    uv_close((uv_handle_t *)&w->wakeup, NULL);
+}
+
+static void on_wakeup(uv_async_t *a)
+{
+    gh_worker *w = a->data;
+    if (w->draining)
+        return;
+    if (atomic_load(&w->rt->draining)) {
+        start_drain(w);
+        return;
+    }
+    gh_config *cfg = gh_runtime_config(w->rt);
+    if (cfg == w->config) {
+        gh_config_release(cfg);
+        return;
+    }
+    gh_config *old = w->config;
+    w->config = cfg;
+    w->log_enabled = strcmp(cfg->access_log, "off") != 0;
+    gh_config_release(old);
+    sync_listeners(w);
+}
+
+static void worker_main(void *arg)
+{
+    gh_worker *w = arg;
+    w->start_error = sync_listeners(w);
+    uv_sem_post(&w->ready);
+    if (w->start_error == 0)
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+static int worker_init(gh_runtime *rt, gh_worker *w, int id)
+{
+    w->id = id;
+    w->rt = rt;
+    w->config = gh_runtime_config(rt);
+    w->log_enabled = strcmp(w->config->access_log, "off") != 0;
+    w->log = rt->logger.rings[id];
+    gh_block_pool_init(&w->blocks, 256);
+    if (getrandom(w->id_seed, sizeof(w->id_seed), 0) != sizeof(w->id_seed))
+        w->id_seed[0] = gh_now_us() ^ ((uint64_t)id << 32), w->id_seed[1] = (uint64_t)getpid();
+    if (gh_metrics_init(&w->metrics) != 0 || uv_loop_init(&w->loop) != 0 ||
+        uv_sem_init(&w->ready, 0) != 0)
+        return -ENOMEM;
+    uv_async_init(&w->loop, &w->wakeup, on_wakeup);
+    uv_timer_init(&w->loop, &w->drain_timer);
+    w->wakeup.data = w->drain_timer.data = w;
+    return 0;
+}
+
+int gh_workers_start(gh_runtime *rt)
+{
+    for (int i = 0; i < rt->nworkers; i++) {
+        gh_worker *w = &rt->workers[i];
+        int r = worker_init(rt, w, i);
+        if (r == 0)
+            r = uv_thread_create(&w->thread, worker_main, w);
+        if (r != 0)
+            return r;
+        w->started = true;
+        uv_sem_wait(&w->ready);
+        if (w->start_error)
+            return w->start_error;
+    }
+    return 0;
+}
+
+void gh_workers_notify(gh_runtime *rt)
+{
+    for (int i = 0; i < rt->nworkers; i++)
+        if (rt->workers[i].started)
+            uv_async_send(&rt->workers[i].wakeup);
+}
+
+static void worker_teardown(gh_worker *w)
+{
+    /* Whatever is still open (a worker that failed to start) is closed here. */
+    gh_conn *c = w->conns;
+    while (c) {
+        gh_conn *next = c->next;
+        gh_conn_close(c);
+        c = next;
+    }
+    close_listeners(w, true);
+    gh_pools_close(w);
+    if (!uv_is_closing((uv_handle_t *)&w->wakeup))
+        uv_close((uv_handle_t *)&w->wakeup, NULL);
+    if (!uv_is_closing((uv_handle_t *)&w->drain_timer))
+        uv_close((uv_handle_t *)&w->drain_timer, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&w->loop);
+    gh_block_pool_free(&w->blocks);
+    gh_metrics_free(&w->metrics);
+    gh_config_release(w->config);
+    uv_sem_destroy(&w->ready);
+}
+
+void gh_workers_drain_and_join(gh_runtime *rt)
+{
+    atomic_store(&rt->draining, true);
+    gh_workers_notify(rt);
+    for (int i = 0; i < rt->nworkers; i++) {
+        gh_worker *w = &rt->workers[i];
+        if (!w->started)
+            continue;
+        uv_thread_join(&w->thread);
+        worker_teardown(w);
+        w->started = false;
+    }
+}

@@ -1,0 +1,70 @@
+/* A worker: one thread, one libuv loop, its own SO_REUSEPORT listening sockets, connections,
+ * upstream keep-alive pools, metrics and log ring. Nothing it owns is touched by another thread
+ * except through uv_async (config swap, drain) and the single-writer metrics. */
+#ifndef GH_SERVER_WORKER_H
+#define GH_SERVER_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/block.h"
+#include "http/h1.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
+#include "server/runtime.h"
+
+typedef struct gh_conn gh_conn;
+typedef struct gh_pool gh_pool;
+
+typedef struct gh_listener {
+    uv_tcp_t tcp;
+    gh_worker *w;
+    struct gh_listener *next;
+    char address[64];
+    bool keep; /* used while reconciling with a new snapshot */
+} gh_listener;
+
+struct gh_worker {
+    int id;
+    gh_runtime *rt;
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t wakeup; /* config changed or drain requested */
+    uv_timer_t drain_timer;
+    uv_sem_t ready; /* posted once the listeners are open (or failed) */
+    uint64_t drain_deadline_us;
+    gh_config *config; /* the snapshot new requests start on (one reference held) */
+    gh_listener *listeners;
+    gh_conn *conns;    /* every open downstream connection */
+    size_t nconns;
+    gh_pool *pools;    /* upstream keep-alive pools, by endpoint authority */
+    gh_block_pool blocks;
+    gh_metrics metrics;
+    gh_log_ring *log;
+    uint64_t id_seed[2]; /* request id generator state */
+    gh_h1_header hdr_scratch[1000]; /* parse target for request heads (limits.max_headers) */
+    bool log_enabled; /* access_log is not "off" */
+    bool draining;
+    bool started;
+    int start_error;
+};
+
+/* Creates the loop and starts the thread; listeners are opened on the worker thread and the
+ * result reported in start_error once `started` is set (see gh_workers_start). */
+int gh_workers_start(gh_runtime *rt);
+/* Asks every worker to pick up the runtime's current snapshot. */
+void gh_workers_notify(gh_runtime *rt);
+/* Asks every worker to stop accepting and finish in-flight requests, then joins them. */
+void gh_workers_drain_and_join(gh_runtime *rt);
+
+/* Opens a listening socket with SO_REUSEPORT, for workers and for trial binds on reload. */
+int gh_listen_socket(const gh_sockaddr *addr, int backlog);
+
+/* A fresh 128-bit request id as 32 hex characters plus NUL. */
+void gh_worker_request_id(gh_worker *w, char out[33]);
+
+/* Microseconds on a monotonic clock. */
+uint64_t gh_now_us(void);
+
+#endif

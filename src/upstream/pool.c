@@ -1,0 +1,137 @@
+/* Per-worker keep-alive pools keyed by endpoint authority. They outlive configuration
+ * snapshots, so a reload does not drop warm connections. Idle connections stay readable: a
+ * close or stray bytes from the upstream retire them at once instead of failing a request. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "upstream/proxy.h"
+#include "upstream/upconn.h"
+
+gh_pool *gh__pool_get(gh_worker *w, const char *key)
+{
+    for (gh_pool *p = w->pools; p; p = p->next)
+        if (strcmp(p->key, key) == 0)
+            return p;
+    size_t len = strlen(key);
+    gh_pool *p = calloc(1, sizeof(*p) + len + 1);
+    if (!p)
+        return NULL;
+    memcpy(p->key, key, len + 1);
+    p->next = w->pools;
+    w->pools = p;
+    return p;
+}
+
+static void unlink_idle(gh_upconn *up)
+{
+    gh_pool *p = up->pool;
+    if (up->prev_idle)
+        up->prev_idle->next_idle = up->next_idle;
+    else if (p->idle == up)
+        p->idle = up->next_idle;
+    if (up->next_idle)
+        up->next_idle->prev_idle = up->prev_idle;
+    up->next_idle = up->prev_idle = NULL;
+    p->nidle--;
+}
+
+static void free_upconn(uv_handle_t *h)
+{
+    gh_upconn *up = h->data;
+    if (++up->closed_handles == 2)
+        free(up);
+}
+
+void gh__upconn_close(gh_upconn *up)
+{
+    if (up->closing)
+        return;
+    up->closing = true;
+    if (up->state == GH_UP_IDLE)
+        unlink_idle(up);
+    if (up->req && up->req->up == up)
+        up->req->up = NULL;
+    up->req = NULL;
+    gh_outq_reset(&up->out);
+    gh_block_put(&up->w->blocks, up->in);
+    up->in = NULL;
+    uv_close((uv_handle_t *)&up->timer, free_upconn);
+    uv_close((uv_handle_t *)&up->tcp, free_upconn);
+}
+
+gh_upconn *gh__upconn_new(gh_worker *w, gh_pool *pool)
+{
+    gh_upconn *up = calloc(1, sizeof(*up));
+    if (!up)
+        return NULL;
+    up->w = w;
+    up->pool = pool;
+    uv_tcp_init(&w->loop, &up->tcp);
+    uv_timer_init(&w->loop, &up->timer);
+    up->tcp.data = up->timer.data = up->creq.data = up;
+    up->state = GH_UP_CONNECTING;
+    return up;
+}
+
+gh_upconn *gh__pool_take(gh_pool *p)
+{
+    gh_upconn *up = p->idle;
+    if (!up)
+        return NULL;
+    unlink_idle(up);
+    uv_timer_stop(&up->timer);
+    up->state = GH_UP_ACTIVE;
+    up->reused = true;
+    return up;
+}
+
+static void idle_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    (void)hint;
+    gh_upconn *up = h->data;
+    *buf = uv_buf_init(up->idle_sink, sizeof(up->idle_sink));
+}
+
+static void idle_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    if (nread != 0)
+        gh__upconn_close(s->data);
+}
+
+static void idle_expired(uv_timer_t *t) { gh__upconn_close(t->data); }
+
+void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms)
+{
+    gh_pool *p = up->pool;
+    if (up->w->draining || p->nidle >= max_idle || up->out.pending || up->closing) {
+        gh__upconn_close(up);
+        return;
+    }
+    up->req = NULL;
+    up->state = GH_UP_IDLE;
+    gh_block_put(&up->w->blocks, up->in);
+    up->in = NULL;
+    up->next_idle = p->idle;
+    up->prev_idle = NULL;
+    if (p->idle)
+        p->idle->prev_idle = up;
+    p->idle = up;
+    p->nidle++;
+    uv_read_stop((uv_stream_t *)&up->tcp);
+    up->reading = uv_read_start((uv_stream_t *)&up->tcp, idle_alloc, idle_read) == 0;
+    uv_timer_start(&up->timer, idle_expired, idle_timeout_ms, 0);
+}
+
+void gh_pools_close(gh_worker *w)
+{
+    gh_pool *p = w->pools;
+    while (p) {
+        while (p->idle)
+            gh__upconn_close(p->idle);
+        gh_pool *next = p->next;
+        free(p);
+        p = next;
+    }
+    w->pools = NULL;
+}

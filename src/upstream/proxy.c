@@ -1,0 +1,558 @@
+/* Forwarding: the upstream request head, the body in both directions, the response head
+ * rewrite, and the upstream's failures mapped to 502/503/504. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "http/respond.h"
+#include "upstream/proxy.h"
+#include "upstream/upconn.h"
+
+static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, const char *detail);
+static void send_head(gh_upconn *up);
+
+static void release_slot(gh_request *req)
+{
+    if (req->slot_held) {
+        gh_upstream_release(req->upstream->state);
+        req->slot_held = false;
+    }
+}
+
+static void record(gh_request *req, gh_upstream_result r)
+{
+    gh_metrics_upstream(&req->conn->w->metrics, req->upstream->name, r);
+}
+
+/* Headers the gateway owns: dropped from a request unless the peer is a trusted proxy. */
+static bool gateway_owned(const gh_h1_header *h)
+{
+    return GH_H1_NAME_IS(h, "x-forwarded-for") || GH_H1_NAME_IS(h, "x-forwarded-proto") ||
+           GH_H1_NAME_IS(h, "x-forwarded-host") || GH_H1_NAME_IS(h, "x-request-id") ||
+           GH_H1_NAME_IS(h, "forwarded") || GH_H1_NAME_IS(h, "x-real-ip");
+}
+
+/* Whether the Connection header(s) of a message name this field (it is then hop-by-hop). */
+static bool named_by_connection(const gh_h1_header *hdrs, size_t n, const gh_h1_header *h)
+{
+    char name[64];
+    if (h->name_len >= sizeof(name))
+        return false;
+    memcpy(name, h->name, h->name_len);
+    name[h->name_len] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (GH_H1_NAME_IS(&hdrs[i], "connection") &&
+            gh_h1_list_has(hdrs[i].value, hdrs[i].value_len, name))
+            return true;
+    return false;
+}
+
+static bool has_connection_header(const gh_h1_header *hdrs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (GH_H1_NAME_IS(&hdrs[i], "connection"))
+            return true;
+    return false;
+}
+
+static const gh_h1_header *find(const gh_h1_header *hdrs, size_t n, const char *lower, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (gh_h1_name_is(&hdrs[i], lower, len))
+            return &hdrs[i];
+    return NULL;
+}
+
+static int build_request_head(gh_request *req, gh_sbuf *b)
+{
+    const gh_h1_request *h1 = &req->h1;
+    bool conn_hdr = has_connection_header(h1->headers, h1->nheaders);
+    gh_sbuf_add(b, h1->method, h1->method_len);
+    gh_sbuf_adds(b, " ");
+    gh_sbuf_add(b, req->path, req->path_len);
+    if (req->query)
+        gh_sbuf_add(b, req->query, req->query_len);
+    gh_sbuf_adds(b, " HTTP/1.1\r\nHost: ");
+    if (h1->host)
+        gh_sbuf_add(b, h1->host, h1->host_len);
+    else
+        gh_sbuf_adds(b, req->endpoint->authority);
+    gh_sbuf_adds(b, "\r\n");
+    for (size_t i = 0; i < h1->nheaders; i++) {
+        const gh_h1_header *h = &h1->headers[i];
+        if (gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "host") ||
+            GH_H1_NAME_IS(h, "content-length") || GH_H1_NAME_IS(h, "expect") ||
+            (gateway_owned(h) && !req->trusted_peer) || GH_H1_NAME_IS(h, "x-forwarded-for") ||
+            (conn_hdr && named_by_connection(h1->headers, h1->nheaders, h)))
+            continue;
+        gh_sbuf_add(b, h->name, h->name_len);
+        gh_sbuf_adds(b, ": ");
+        gh_sbuf_add(b, h->value, h->value_len);
+        gh_sbuf_adds(b, "\r\n");
+    }
+    const gh_h1_header *xff = req->trusted_peer ? find(h1->headers, h1->nheaders, "x-forwarded-for", 15) : NULL;
+    gh_sbuf_adds(b, "X-Forwarded-For: ");
+    if (xff) {
+        gh_sbuf_add(b, xff->value, xff->value_len);
+        gh_sbuf_adds(b, ", ");
+    }
+    gh_sbuf_adds(b, req->client_ip);
+    gh_sbuf_adds(b, "\r\n");
+    if (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-proto", 17))
+        gh_sbuf_adds(b, "X-Forwarded-Proto: http\r\n");
+    if (h1->host && (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-host", 16))) {
+        gh_sbuf_adds(b, "X-Forwarded-Host: ");
+        gh_sbuf_add(b, h1->host, h1->host_len);
+        gh_sbuf_adds(b, "\r\n");
+    }
+    if (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-request-id", 12))
+        gh_sbuf_addf(b, "X-Request-Id: %s\r\n", req->id);
+    if (h1->body == GH_BODY_LENGTH)
+        gh_sbuf_addf(b, "Content-Length: %llu\r\n", (unsigned long long)h1->content_length);
+    else if (h1->body == GH_BODY_CHUNKED)
+        gh_sbuf_adds(b, "Transfer-Encoding: chunked\r\n");
+    if (h1->ambiguous)
+        gh_sbuf_adds(b, "Connection: close\r\n");
+    gh_sbuf_adds(b, "\r\n");
+    return b->overflow ? -1 : 0;
+}
+
+/* Detaches the request from the upstream connection: back to the pool or closed. */
+static void detach(gh_upconn *up, bool reusable)
+{
+    gh_request *req = up->req;
+    if (req) {
+        req->up = NULL;
+        release_slot(req);
+    }
+    up->req = NULL;
+    uv_timer_stop(&up->timer);
+    if (reusable && req)
+        gh__pool_put(up, req->upstream->keepalive_max_idle, req->upstream->keepalive_idle_timeout_ms);
+    else
+        gh__upconn_close(up);
+}
+
+static void response_finished(gh_upconn *up, bool extra_bytes)
+{
+    gh_request *req = up->req;
+    if (up->chunk_out) {
+        static const char last[] = "0\r\n\r\n";
+        uv_buf_t b = uv_buf_init((char *)last, sizeof(last) - 1);
+        gh_conn_send(req, &b, 1);
+    }
+    record(req, GH_UP_SUCCESS);
+    bool reusable = up->resp.keep_alive && !extra_bytes && req->body_done && !req->h1.ambiguous;
+    detach(up, reusable);
+    gh_conn_response_done(req);
+}
+
+static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, const char *detail)
+{
+    gh_request *req = up->req;
+    if (!req) {
+        gh__upconn_close(up);
+        return;
+    }
+    record(req, result);
+    detach(up, false);
+    gh_conn_upstream_failed(req, reason, detail);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    gh_upconn *up = t->data;
+    if (up->state == GH_UP_CONNECTING)
+        up_fail(up, GH_R_UPSTREAM_TIMEOUT, GH_UP_TIMEOUT, "connecting to the upstream timed out");
+    else
+        up_fail(up, GH_R_UPSTREAM_TIMEOUT, GH_UP_TIMEOUT,
+                "the upstream did not answer within its timeout");
+}
+
+static void arm_timeout(gh_upconn *up, uint64_t ms) { uv_timer_start(&up->timer, on_timeout, ms, 0); }
+
+static int send_client(gh_request *req, const char *p, size_t n, bool chunk)
+{
+    if (!chunk) {
+        uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+        return gh_conn_send(req, &b, 1);
+    }
+    char size[24];
+    int sl = snprintf(size, sizeof(size), "%zx\r\n", n);
+    uv_buf_t b[3] = {uv_buf_init(size, (unsigned)sl), uv_buf_init((char *)p, (unsigned)n),
+                     uv_buf_init((char *)"\r\n", 2)};
+    return gh_conn_send(req, b, 3);
+}
+
+/* Writes the client's response head from the upstream's. */
+static int send_response_head(gh_upconn *up)
+{
+    gh_request *req = up->req;
+    const gh_h1_response *r = &up->resp;
+    bool client11 = req->h1.minor == 1;
+    if (r->body == GH_BODY_CHUNKED || r->body == GH_BODY_UNTIL_CLOSE) {
+        up->chunk_out = client11;
+        if (!client11)
+            req->close_after = true; /* HTTP/1.0: the end of the body is the end of the connection */
+    }
+    size_t cap = r->head_len + 256;
+    char *buf = gh_arena_alloc(&req->arena, cap);
+    if (!buf)
+        return -1;
+    gh_sbuf b = gh_sbuf_make(buf, cap);
+    gh_sbuf_addf(&b, "HTTP/1.1 %d %s\r\n", r->status, gh_h1_status_text(r->status));
+    bool conn_hdr = has_connection_header(r->headers, r->nheaders);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const gh_h1_header *h = &r->headers[i];
+        if (gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "x-request-id") ||
+            (conn_hdr && named_by_connection(r->headers, r->nheaders, h)))
+            continue;
+        gh_sbuf_add(&b, h->name, h->name_len);
+        gh_sbuf_adds(&b, ": ");
+        gh_sbuf_add(&b, h->value, h->value_len);
+        gh_sbuf_adds(&b, "\r\n");
+    }
+    if (up->chunk_out)
+        gh_sbuf_adds(&b, "Transfer-Encoding: chunked\r\n");
+    gh_respond_common_headers(req, &b);
+    gh_sbuf_adds(&b, "\r\n");
+    if (b.overflow)
+        return -1;
+    req->status = r->status;
+    return send_client(req, b.p, b.len, false);
+}
+
+/* Consumes response body bytes from in[off..len); returns false when the connection failed. */
+static bool pump_response(gh_upconn *up)
+{
+    gh_request *req = up->req;
+    gh_block *in = up->in;
+    while (in->off < in->len) {
+        const char *p = in->data + in->off, *data = p;
+        size_t avail = in->len - in->off, consumed, n;
+        switch (up->resp.body) {
+        case GH_BODY_LENGTH:
+            n = consumed = avail < up->left ? avail : (size_t)up->left;
+            up->left -= n;
+            break;
+        case GH_BODY_CHUNKED:
+            if (gh_chunked_step(&up->chunked, p, avail, &consumed, &data, &n) != GH_R_OK) {
+                up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE,
+                        "the upstream sent a malformed chunked body");
+                return false;
+            }
+            break;
+        case GH_BODY_UNTIL_CLOSE:
+            n = consumed = avail;
+            break;
+        default:
+            n = consumed = 0;
+            break;
+        }
+        in->off += (uint32_t)consumed;
+        if (n && send_client(req, data, n, up->chunk_out) != 0) {
+            up_fail(up, GH_R_CLIENT_CLOSED, GH_UP_SUCCESS, "the client stopped reading");
+            return false;
+        }
+        bool done = up->resp.body == GH_BODY_NONE ||
+                    (up->resp.body == GH_BODY_LENGTH && up->left == 0) ||
+                    (up->resp.body == GH_BODY_CHUNKED && gh_chunked_done(&up->chunked));
+        if (done) {
+            response_finished(up, in->off < in->len);
+            return false;
+        }
+        if (consumed == 0)
+            break;
+    }
+    in->off = in->len = 0;
+    return true;
+}
+
+/* Parses the response head; 1xx interim responses are consumed (the gateway answered Expect
+ * itself). Returns false when it finished or failed the request. */
+static bool parse_head(gh_upconn *up)
+{
+    gh_request *req = up->req;
+    gh_block *in = up->in;
+    for (;;) {
+        bool head_req = req->h1.method_len == 4 && memcmp(req->h1.method, "HEAD", 4) == 0;
+        gh_reason r = gh_h1_parse_response(in->data + in->off, in->len - in->off, GH_BLOCK_SIZE,
+                                           GH_UP_MAX_HEADERS, head_req, up->hdrs, &up->resp);
+        if (r == GH_R_AGAIN)
+            return true;
+        if (r != GH_R_OK) {
+            up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE, up->resp.detail);
+            return false;
+        }
+        if (up->resp.status == 101) {
+            up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE,
+                    "the upstream switched protocols without being asked");
+            return false;
+        }
+        if (up->resp.status >= 200)
+            break;
+        in->off += (uint32_t)up->resp.head_len;
+    }
+    up->head_done = true;
+    req->up_status = up->resp.status;
+    req->up_us = gh_now_us() - req->up_start_us;
+    up->left = up->resp.content_length;
+    if (send_response_head(up) != 0) {
+        up_fail(up, GH_R_CLIENT_CLOSED, GH_UP_SUCCESS, "the response head could not be sent");
+        return false;
+    }
+    in->off += (uint32_t)up->resp.head_len;
+    if (up->resp.body == GH_BODY_NONE) {
+        response_finished(up, in->off < in->len);
+        return false;
+    }
+    return true;
+}
+
+static void update_up_reading(gh_upconn *up);
+
+static void up_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    (void)hint;
+    gh_upconn *up = h->data;
+    if (!up->in)
+        up->in = gh_block_get(&up->w->blocks);
+    if (!up->in) {
+        *buf = uv_buf_init(NULL, 0);
+        return;
+    }
+    *buf = uv_buf_init(up->in->data + up->in->len, GH_BLOCK_SIZE - up->in->len);
+}
+
+static bool retry_on_fresh(gh_upconn *up);
+
+static void up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    gh_upconn *up = s->data;
+    if (nread == 0 || !up->req)
+        return;
+    if (nread < 0) {
+        if (!up->got_bytes && retry_on_fresh(up))
+            return;
+        if (nread == UV_EOF && up->head_done && up->resp.body == GH_BODY_UNTIL_CLOSE) {
+            response_finished(up, false);
+            return;
+        }
+        up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET,
+                up->head_done ? "the upstream closed the connection mid-response"
+                              : "the upstream closed the connection before responding");
+        return;
+    }
+    up->got_bytes = true;
+    up->in->len += (uint32_t)nread;
+    arm_timeout(up, up->req->upstream->timeout_ms);
+    if (!up->head_done && !parse_head(up))
+        return;
+    if (up->head_done && !pump_response(up))
+        return;
+    update_up_reading(up);
+}
+
+/* Reads the response while the client keeps up with it. */
+static void update_up_reading(gh_upconn *up)
+{
+    bool want = up->req && !gh_conn_output_full(up->req) &&
+                !(up->in && up->in->len == GH_BLOCK_SIZE);
+    if (want && !up->reading)
+        up->reading = uv_read_start((uv_stream_t *)&up->tcp, up_alloc, up_read) == 0;
+    else if (!want && up->reading) {
+        uv_read_stop((uv_stream_t *)&up->tcp);
+        up->reading = false;
+    }
+}
+
+static void on_up_drain(gh_outq *q, int status)
+{
+    gh_upconn *up = (gh_upconn *)((char *)q - offsetof(gh_upconn, out));
+    if (up->closing || !up->req)
+        return;
+    if (status < 0) {
+        if (!up->got_bytes && retry_on_fresh(up))
+            return;
+        up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
+        return;
+    }
+    if (q->pending < GH_OUTQ_HIGH)
+        gh_conn_upstream_drained(up->req);
+}
+
+static void on_connect(uv_connect_t *cr, int status)
+{
+    gh_upconn *up = cr->data;
+    if (up->closing)
+        return;
+    if (status < 0) {
+        up_fail(up, GH_R_UPSTREAM_CONNECT, GH_UP_CONNECT_FAILED, uv_strerror(status));
+        return;
+    }
+    up->state = GH_UP_ACTIVE;
+    uv_tcp_nodelay(&up->tcp, 1);
+    send_head(up);
+}
+
+static void attach(gh_upconn *up, gh_request *req)
+{
+    up->req = req;
+    req->up = up;
+    up->got_bytes = up->head_done = up->chunk_out = false;
+    memset(&up->chunked, 0, sizeof(up->chunked));
+    gh_outq_init(&up->out, (uv_stream_t *)&up->tcp, &up->w->blocks, on_up_drain);
+    /* Parsed response headers live in the request's arena, like everything of the request. */
+    up->hdrs = gh_arena_alloc(&req->arena, GH_UP_MAX_HEADERS * sizeof(gh_h1_header));
+}
+
+static bool connect_fresh(gh_request *req, gh_pool *pool)
+{
+    gh_upconn *up = gh__upconn_new(req->conn->w, pool);
+    if (!up)
+        return false;
+    attach(up, req);
+    if (!up->hdrs || uv_tcp_connect(&up->creq, &up->tcp, (const struct sockaddr *)&req->endpoint->addr.ss,
+                                    on_connect) != 0) {
+        gh__upconn_close(up);
+        return false;
+    }
+    arm_timeout(up, req->upstream->connect_timeout_ms);
+    return true;
+}
+
+/* A pooled connection that the upstream closed just as it was reused is no fault of the
+ * request: send it again on a new connection, once, if nothing of it is lost (no body). */
+static bool retry_on_fresh(gh_upconn *up)
+{
+    gh_request *req = up->req;
+    if (!up->reused || up->retried || req->h1.body != GH_BODY_NONE || req->resp_started)
+        return false;
+    gh_pool *pool = up->pool;
+    req->up = NULL;
+    up->req = NULL;
+    gh__upconn_close(up);
+    req->up_ready = false;
+    if (!connect_fresh(req, pool)) {
+        record(req, GH_UP_CONNECT_FAILED);
+        release_slot(req);
+        gh_conn_upstream_failed(req, GH_R_UPSTREAM_CONNECT, "no connection to the upstream");
+        return true;
+    }
+    req->up->retried = true;
+    return true;
+}
+
+static void send_head(gh_upconn *up)
+{
+    gh_request *req = up->req;
+    size_t cap = req->h1.head_len + 1024;
+    char *buf = gh_arena_alloc(&req->arena, cap);
+    gh_sbuf b = gh_sbuf_make(buf, buf ? cap : 0);
+    if (!buf || build_request_head(req, &b) != 0) {
+        up_fail(up, GH_R_INTERNAL, GH_UP_RESET, "the upstream request head did not fit");
+        return;
+    }
+    uv_buf_t iov = uv_buf_init(b.p, (unsigned)b.len);
+    if (gh_outq_write(&up->out, &iov, 1) != 0) {
+        if (!retry_on_fresh(up))
+            up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
+        return;
+    }
+    req->up_start_us = gh_now_us();
+    req->up_ready = true;
+    /* The response timeout runs once the request is sent; while the client streams its body,
+     * the connection's body timeout guards it. */
+    if (req->body_done)
+        arm_timeout(up, req->upstream->timeout_ms);
+    else
+        uv_timer_stop(&up->timer);
+    update_up_reading(up);
+    gh_conn_upstream_ready(req);
+}
+
+void gh_proxy_start(gh_request *req)
+{
+    const gh_upstream_conf *u = req->match.route->upstream;
+    req->upstream = u;
+    if (!gh_upstream_acquire(u->state, u->max_concurrency)) {
+        gh_metrics_upstream(&req->conn->w->metrics, u->name, GH_UP_AT_CAPACITY);
+        gh_conn_refuse(req, GH_R_UPSTREAM_FULL, "the upstream is at max_concurrency");
+        return;
+    }
+    req->slot_held = true;
+    unsigned i = atomic_fetch_add_explicit(&u->state->cursor, 1, memory_order_relaxed);
+    req->endpoint = &u->endpoints[i % u->nendpoints];
+    gh_pool *pool = gh__pool_get(req->conn->w, req->endpoint->authority);
+    gh_upconn *up = pool ? gh__pool_take(pool) : NULL;
+    if (up) {
+        attach(up, req);
+        uv_read_stop((uv_stream_t *)&up->tcp);
+        up->reading = false;
+        send_head(up);
+        return;
+    }
+    if (!pool || !connect_fresh(req, pool)) {
+        record(req, GH_UP_CONNECT_FAILED);
+        release_slot(req);
+        gh_conn_refuse(req, GH_R_UPSTREAM_CONNECT, "no connection to the upstream");
+    }
+}
+
+int gh_proxy_body(gh_request *req, const char *data, size_t len)
+{
+    gh_upconn *up = req->up;
+    if (!up)
+        return -1;
+    int r;
+    if (req->h1.body == GH_BODY_CHUNKED) {
+        char size[24];
+        int sl = snprintf(size, sizeof(size), "%zx\r\n", len);
+        uv_buf_t b[3] = {uv_buf_init(size, (unsigned)sl), uv_buf_init((char *)data, (unsigned)len),
+                         uv_buf_init((char *)"\r\n", 2)};
+        r = gh_outq_write(&up->out, b, 3);
+    } else {
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+        r = gh_outq_write(&up->out, &b, 1);
+    }
+    if (r != 0)
+        up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
+    return r;
+}
+
+int gh_proxy_body_end(gh_request *req)
+{
+    gh_upconn *up = req->up;
+    if (!up)
+        return 0; /* the response already finished */
+    if (!up->head_done)
+        arm_timeout(up, req->upstream->timeout_ms);
+    if (req->h1.body != GH_BODY_CHUNKED)
+        return 0;
+    static const char last[] = "0\r\n\r\n";
+    uv_buf_t b = uv_buf_init((char *)last, sizeof(last) - 1);
+    int r = gh_outq_write(&up->out, &b, 1);
+    if (r != 0)
+        up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
+    return r;
+}
+
+bool gh_proxy_body_full(const gh_request *req)
+{
+    return !req->up || req->up->out.pending >= GH_OUTQ_HIGH;
+}
+
+void gh_proxy_abort(gh_request *req)
+{
+    if (req->up)
+        detach(req->up, false);
+    release_slot(req);
+}
+
+void gh_proxy_client_drained(gh_request *req)
+{
+    if (req->up && req->up->head_done)
+        update_up_reading(req->up);
+}

@@ -1,0 +1,51 @@
+/* Internal to src/upstream: an upstream connection and the per-worker keep-alive pools. */
+#ifndef GH_UPSTREAM_UPCONN_H
+#define GH_UPSTREAM_UPCONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/outq.h"
+#include "http/conn.h"
+
+#define GH_UP_MAX_HEADERS 128
+
+typedef enum { GH_UP_CONNECTING, GH_UP_ACTIVE, GH_UP_IDLE } gh_upconn_state;
+
+struct gh_pool {
+    struct gh_pool *next;
+    gh_upconn *idle; /* most recently used first */
+    size_t nidle;
+    char key[];      /* endpoint authority */
+};
+
+struct gh_upconn {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    uv_timer_t timer;
+    gh_worker *w;
+    gh_pool *pool;
+    gh_upconn *next_idle, *prev_idle;
+    gh_request *req;
+    gh_block *in;
+    gh_outq out;
+    gh_h1_header *hdrs;
+    gh_h1_response resp;
+    gh_chunked chunked;
+    uint64_t left;
+    uint8_t state;
+    uint8_t closed_handles;
+    bool closing, reading, reused, got_bytes, head_done, chunk_out, retried;
+    char idle_sink[16]; /* reads while idle land here; any byte retires the connection */
+};
+
+gh_pool *gh__pool_get(gh_worker *w, const char *key);
+/* A pooled connection, or NULL. */
+gh_upconn *gh__pool_take(gh_pool *p);
+/* Parks a connection for reuse (or closes it when the pool is full). */
+void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms);
+void gh__upconn_close(gh_upconn *up);
+gh_upconn *gh__upconn_new(gh_worker *w, gh_pool *pool);
+
+#endif
