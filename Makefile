@@ -43,9 +43,11 @@ $(BUILD)/libgh.a: $(LIB_OBJ)
 $(BUILD)/gatehouse: $(BUILD)/src/main.o $(BUILD)/libgh.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgh.a
+UNIT_HELPERS := tests/unit/desync_corpus.c
+
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libgh.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $< $(BUILD)/libgh.a -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests/unit $(PKG_CFLAGS) $< $(UNIT_HELPERS) $(BUILD)/libgh.a -o $@ $(LDLIBS) -lcmocka
 
 unit: deps $(UNIT_BIN)
 

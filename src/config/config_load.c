@@ -279,8 +279,11 @@ static void load_root(gh_walk *w, yaml_node_t *root, gh_config *c, gh_upstream_r
     GH_SECTION("upstreams", gh__cfg_load_upstreams(w, v, c, reg), false)
     GH_SECTION("routes", gh__cfg_load_routes(w, v, c), true)
 #undef GH_SECTION
-    if ((v = gh__walk_get(w, root, "routes")) && w->diag->errors == 0)
+    if ((v = gh__walk_get(w, root, "routes")) && w->diag->errors == 0) {
+        saved = gh__walk_push_key(w, "routes");
         gh__cfg_check_shadowing(w, v, c);
+        gh__walk_pop(w, saved);
+    }
     if (c->workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         c->workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;

@@ -5,6 +5,16 @@
 #include "config/config_internal.h"
 #include "http/h1.h"
 
+/* Names appear in logs and metric labels: a small alphabet keeps both unambiguous. */
+bool gh__cfg_name_ok(const char *name)
+{
+    bool ok = name[0] != '\0' && strlen(name) <= 64;
+    for (const char *ch = name; *ch; ch++)
+        ok &= (*ch >= 'a' && *ch <= 'z') || (*ch >= 'A' && *ch <= 'Z') || (*ch >= '0' && *ch <= '9') ||
+              *ch == '-' || *ch == '_' || *ch == '.';
+    return ok;
+}
+
 static const char *const method_names[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
                                            "OPTIONS", NULL};
 
@@ -94,8 +104,11 @@ void gh__cfg_load_upstreams(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstrea
     c->upstreams = gh_arena_zalloc(&c->arena, (count ? count : 1) * sizeof(*c->upstreams));
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         gh_upstream_conf *u = &c->upstreams[c->nupstreams];
-        if (!gh__walk_str(w, gh__walk_node(w, p->key), &u->name))
+        yaml_node_t *kn = gh__walk_node(w, p->key);
+        if (!gh__walk_str(w, kn, &u->name))
             continue;
+        if (!gh__cfg_name_ok(u->name))
+            gh__walk_error(w, kn, "upstream names use letters, digits, '-', '_' and '.', at most 64");
         for (size_t j = 0; j < c->nupstreams; j++)
             if (strcmp(c->upstreams[j].name, u->name) == 0)
                 gh__walk_error(w, gh__walk_node(w, p->key), "duplicate upstream '%s'", u->name);
@@ -277,13 +290,8 @@ static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
     size_t saved = gh__walk_push_key(w, "name");
     if (!(v = gh__walk_get(w, n, "name"))) {
         gh__walk_error(w, n, "required: routes are named in logs and metrics");
-    } else if (gh__walk_str(w, v, &r->name)) {
-        bool ok = r->name[0] != '\0' && strlen(r->name) <= 64;
-        for (const char *ch = r->name; *ch; ch++)
-            ok &= (*ch >= 'a' && *ch <= 'z') || (*ch >= 'A' && *ch <= 'Z') ||
-                  (*ch >= '0' && *ch <= '9') || *ch == '-' || *ch == '_' || *ch == '.';
-        if (!ok)
-            gh__walk_error(w, v, "names use letters, digits, '-', '_' and '.', at most 64");
+    } else if (gh__walk_str(w, v, &r->name) && !gh__cfg_name_ok(r->name)) {
+        gh__walk_error(w, v, "names use letters, digits, '-', '_' and '.', at most 64");
     }
     gh__walk_pop(w, saved);
     saved = gh__walk_push_key(w, "match");

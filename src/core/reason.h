@@ -20,6 +20,8 @@
     X(BAD_HEADER_NAME, 400, "bad-header-name", "Malformed header name")                          \
     X(WS_BEFORE_COLON, 400, "whitespace-before-colon", "Whitespace between header name and colon") \
     X(OBS_FOLD, 400, "obs-fold", "Folded header line")                                           \
+    X(LOOKALIKE_FRAMING_HEADER, 400, "lookalike-framing-header",                                 \
+      "Header name that imitates Content-Length or Transfer-Encoding")                           \
     X(BAD_HEADER_VALUE, 400, "bad-header-value", "Control character in header value")            \
     X(MISSING_HOST, 400, "missing-host", "Host header missing")                                  \
     X(MULTIPLE_HOST, 400, "multiple-host", "More than one Host header")                          \

@@ -93,6 +93,27 @@ static bool host_char_ok(unsigned char c)
            strchr("-._~:[]!$&'()*+,;=%", c) != NULL;
 }
 
+/* A name that becomes content-length or transfer-encoding once '-' and '_' are ignored, but is
+ * not spelled that way: CGI-style backends (WSGI, PHP, Rack) map '_' and '-' to the same
+ * variable, so such a field can carry framing past the gateway. */
+static bool lookalike_framing(const gh_h1_header *h)
+{
+    if (h->name_len < 13 || h->name_len > 40)
+        return false;
+    char folded[41];
+    size_t n = 0;
+    for (size_t i = 0; i < h->name_len; i++) {
+        char c = h->name[i];
+        if (c == '-' || c == '_')
+            continue;
+        folded[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    folded[n] = '\0';
+    if (strcmp(folded, "contentlength") != 0 && strcmp(folded, "transferencoding") != 0)
+        return false;
+    return !GH_H1_NAME_IS(h, "content-length") && !GH_H1_NAME_IS(h, "transfer-encoding");
+}
+
 /* The semantic checks on the parsed fields: Host, Content-Length, Transfer-Encoding,
  * Connection, Expect. */
 static gh_reason check_fields(const gh_h1_limits *lim, gh_h1_request *req)
@@ -102,6 +123,9 @@ static gh_reason check_fields(const gh_h1_limits *lim, gh_h1_request *req)
     bool close = false, ka = false;
     for (size_t i = 0; i < req->nheaders; i++) {
         const gh_h1_header *h = &req->headers[i];
+        if (lookalike_framing(h))
+            return fail(req, GH_R_LOOKALIKE_FRAMING_HEADER,
+                        "a header name that imitates Content-Length or Transfer-Encoding");
         switch (h->name_len) {
         case 4:
             if (GH_H1_NAME_IS(h, "host")) {

@@ -11,6 +11,7 @@
 
 static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, const char *detail);
 static void send_head(gh_upconn *up);
+static int send_client(gh_upconn *up, const char *p, size_t n, bool chunk);
 
 static void release_slot(gh_request *req)
 {
@@ -137,6 +138,7 @@ static void detach(gh_upconn *up, bool reusable)
 static void response_finished(gh_upconn *up, bool extra_bytes)
 {
     gh_request *req = up->req;
+    send_client(up, NULL, 0, false); /* a head still waiting goes out now */
     if (up->chunk_out) {
         static const char last[] = "0\r\n\r\n";
         uv_buf_t b = uv_buf_init((char *)last, sizeof(last) - 1);
@@ -172,17 +174,25 @@ static void on_timeout(uv_timer_t *t)
 
 static void arm_timeout(gh_upconn *up, uint64_t ms) { uv_timer_start(&up->timer, on_timeout, ms, 0); }
 
-static int send_client(gh_request *req, const char *p, size_t n, bool chunk)
+/* Sends response bytes to the client, chunk-framed when asked. The response head waits in
+ * up->head until the first body bytes so that a small response leaves in one write. */
+static int send_client(gh_upconn *up, const char *p, size_t n, bool chunk)
 {
-    if (!chunk) {
-        uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-        return gh_conn_send(req, &b, 1);
-    }
+    uv_buf_t b[4];
+    unsigned k = 0;
     char size[24];
-    int sl = snprintf(size, sizeof(size), "%zx\r\n", n);
-    uv_buf_t b[3] = {uv_buf_init(size, (unsigned)sl), uv_buf_init((char *)p, (unsigned)n),
-                     uv_buf_init((char *)"\r\n", 2)};
-    return gh_conn_send(req, b, 3);
+    if (up->head_len)
+        b[k++] = uv_buf_init(up->head, (unsigned)up->head_len);
+    up->head_len = 0;
+    if (chunk && n) {
+        int sl = snprintf(size, sizeof(size), "%zx\r\n", n);
+        b[k++] = uv_buf_init(size, (unsigned)sl);
+    }
+    if (n)
+        b[k++] = uv_buf_init((char *)p, (unsigned)n);
+    if (chunk && n)
+        b[k++] = uv_buf_init((char *)"\r\n", 2);
+    return k ? gh_conn_send(up->req, b, k) : 0;
 }
 
 /* Writes the client's response head from the upstream's. */
@@ -220,13 +230,14 @@ static int send_response_head(gh_upconn *up)
     if (b.overflow)
         return -1;
     req->status = r->status;
-    return send_client(req, b.p, b.len, false);
+    up->head = b.p;
+    up->head_len = b.len;
+    return 0;
 }
 
 /* Consumes response body bytes from in[off..len); returns false when the connection failed. */
 static bool pump_response(gh_upconn *up)
 {
-    gh_request *req = up->req;
     gh_block *in = up->in;
     while (in->off < in->len) {
         const char *p = in->data + in->off, *data = p;
@@ -251,7 +262,7 @@ static bool pump_response(gh_upconn *up)
             break;
         }
         in->off += (uint32_t)consumed;
-        if (n && send_client(req, data, n, up->chunk_out) != 0) {
+        if (n && send_client(up, data, n, up->chunk_out) != 0) {
             up_fail(up, GH_R_CLIENT_CLOSED, GH_UP_SUCCESS, "the client stopped reading");
             return false;
         }
@@ -352,6 +363,10 @@ static void up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     if (up->head_done && !pump_response(up))
         return;
+    if (send_client(up, NULL, 0, false) != 0) {
+        up_fail(up, GH_R_CLIENT_CLOSED, GH_UP_SUCCESS, "the client stopped reading");
+        return;
+    }
     update_up_reading(up);
 }
 

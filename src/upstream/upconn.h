@@ -34,6 +34,8 @@ struct gh_upconn {
     gh_h1_response resp;
     gh_chunked chunked;
     uint64_t left;
+    char *head; /* client response head not yet sent (in the request arena) */
+    size_t head_len;
     uint8_t state;
     uint8_t closed_handles;
     bool closing, reading, reused, got_bytes, head_done, chunk_out, retried;

@@ -1,0 +1,36 @@
+import pytest
+
+from testenv import Gateway, Upstream, free_port
+
+
+@pytest.fixture
+def upstream():
+    with Upstream(free_port()) as u:
+        yield u
+
+
+@pytest.fixture
+def gateway_for():
+    """Starts gateways from YAML (listeners and admin are added); stops them after the test."""
+    started = []
+
+    def start(yaml_text, workers=1):
+        g = Gateway(yaml_text, workers)
+        started.append(g)
+        return g
+
+    yield start
+    for g in started:
+        g.__exit__(None, None, None)
+
+
+def proxy_yaml(upstream_port, extra="", upstream_extra=""):
+    return """
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]%s}
+routes:
+  - name: app
+    match: {prefix: /}
+    auth: none
+    upstream: app
+%s""" % (upstream_port, upstream_extra, extra)

@@ -1,0 +1,146 @@
+"""Fixtures for integration tests: free ports, the real gatehouse binary started from inline
+YAML, and real upstream HTTP servers. Everything listens on 127.0.0.1 only."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import textwrap
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+BIN = os.environ.get("GATEHOUSE_BIN", os.path.join(ROOT, "build", "rel", "gatehouse"))
+SANITIZED = os.environ.get("GH_SANITIZED") == "1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError("port %d did not open" % port)
+
+
+class Gateway:
+    """A running `gatehouse run` with its config, access log and event log."""
+
+    def __init__(self, yaml_text, workers=1):
+        self.port = free_port()
+        self.admin_port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="gh-")
+        self.config = os.path.join(self.dir, "gatehouse.yaml")
+        self.access = os.path.join(self.dir, "access.log")
+        self.events = os.path.join(self.dir, "events.log")
+        self.write_config(yaml_text, workers)
+        self.proc = subprocess.Popen([BIN, "run", "-c", self.config],
+                                     stdout=open(self.access, "wb"), stderr=open(self.events, "wb"))
+        wait_port(self.port)
+        wait_port(self.admin_port)
+
+    def write_config(self, yaml_text, workers=1):
+        text = textwrap.dedent(yaml_text)
+        header = ("workers: %d\nlisteners: [{address: 127.0.0.1:%d}]\n"
+                  "admin: {address: 127.0.0.1:%d}\n" % (workers, self.port, self.admin_port))
+        with open(self.config, "w") as f:
+            f.write(header + text)
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def admin(self, path, method="GET"):
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.admin_port, path), method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def metrics(self):
+        status, text = self.admin("/metrics")
+        assert status == 200
+        return text
+
+    def metric(self, name_and_labels):
+        for line in self.metrics().splitlines():
+            if line.startswith(name_and_labels + " "):
+                return float(line.split()[-1])
+        return 0.0
+
+    def access_lines(self, n=None, timeout=3.0):
+        """The access log as parsed JSON lines; waits until at least n lines are there."""
+        deadline = time.time() + timeout
+        while True:
+            with open(self.access) as f:
+                lines = [json.loads(l) for l in f if l.strip()]
+            if n is None or len(lines) >= n or time.time() > deadline:
+                return lines
+            time.sleep(0.05)
+
+    def event_lines(self):
+        with open(self.events) as f:
+            return [l for l in f.read().splitlines() if l.strip()]
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        rc = self.stop()
+        with open(self.events) as f:
+            ev = f.read()
+        # A sanitizer report or a crash fails the test that ran the gateway.
+        assert "ERROR: AddressSanitizer" not in ev and "runtime error:" not in ev, ev[-4000:]
+        assert rc == 0, "gatehouse exited with %s\n%s" % (rc, ev[-2000:])
+
+
+def raw_request(port, data, timeout=5.0, read_until_close=True):
+    """Sends bytes on a fresh connection and returns everything read until close or timeout."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                chunks.append(b)
+                if not read_until_close:
+                    break
+        except socket.timeout:
+            pass
+        return b"".join(chunks)
+
+
+from .upstream import Upstream  # noqa: E402,F401

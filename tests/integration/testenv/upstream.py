@@ -1,0 +1,128 @@
+"""A real HTTP/1.1 upstream server with behaviours chosen by path, recording what it received."""
+import socket
+import threading
+import time
+
+
+class Upstream:
+    """Paths:
+    /echo...      200 with a JSON-ish echo of method, path, headers and body length
+    /slow/<ms>    waits, then 200
+    /big/<bytes>  streams that many bytes (chunked) without holding them in memory
+    /close        closes the connection without answering
+    /garbage      answers with a malformed status line
+    /status/<n>   answers with that status
+    anything else 200 "ok"
+    """
+
+    def __init__(self, port):
+        self.port = port
+        self.requests = []  # (method, path, headers dict lower-cased, body bytes)
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(512)
+        self.closing = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.closing = True
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _accept(self):
+        while not self.closing:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def _read_head(f):
+        line = f.readline()
+        if not line:
+            return None
+        method, path, _ = line.decode("latin-1").split(" ", 2)
+        headers = {}
+        raw = []
+        while True:
+            h = f.readline()
+            if h in (b"\r\n", b""):
+                break
+            k, v = h.decode("latin-1").split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+            raw.append((k.strip(), v.strip()))
+        return method, path, headers, raw
+
+    @staticmethod
+    def _read_body(f, headers):
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = bytearray()
+            while True:
+                size = int(f.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while f.readline() not in (b"\r\n", b""):
+                        pass
+                    return bytes(body)
+                body += f.read(size)
+                f.readline()
+        n = int(headers.get("content-length", "0"))
+        return f.read(n) if n else b""
+
+    def _serve(self, c):
+        f = c.makefile("rb")
+        try:
+            while True:
+                head = self._read_head(f)
+                if head is None:
+                    return
+                method, path, headers, raw = head
+                body = self._read_body(f, headers)
+                with self.lock:
+                    self.requests.append((method, path, headers, body))
+                if not self._answer(c, method, path, headers, raw, body):
+                    return
+        except (OSError, ValueError):
+            return
+        finally:
+            c.close()
+
+    def _answer(self, c, method, path, headers, raw, body):
+        if path.startswith("/close"):
+            return False
+        if path.startswith("/garbage"):
+            c.sendall(b"HTTP/1.1 2OO OK\r\n\r\n")
+            return False
+        if path.startswith("/slow/"):
+            time.sleep(int(path.split("/")[2].split("?")[0]) / 1000.0)
+        if path.startswith("/big/"):
+            total = int(path.split("/")[2])
+            c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/octet-stream\r\n\r\n")
+            block = b"x" * 65536
+            sent = 0
+            while sent < total:
+                n = min(len(block), total - sent)
+                c.sendall(b"%x\r\n" % n + block[:n] + b"\r\n")
+                sent += n
+            c.sendall(b"0\r\n\r\n")
+            return True
+        status = 200
+        if path.startswith("/status/"):
+            status = int(path.split("/")[2])
+        lines = ["method=%s" % method, "path=%s" % path, "body=%d" % len(body)]
+        lines += ["h:%s=%s" % (k.lower(), v) for k, v in raw]
+        payload = ("\n".join(lines) + "\n").encode()
+        if method == "HEAD":
+            payload_out = b""
+        else:
+            payload_out = payload
+        c.sendall(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nX-Upstream: yes\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\n\r\n"
+                  % (status, len(payload)) + payload_out)
+        return True

@@ -1,0 +1,185 @@
+/* The configuration loader: what loads, the defaults, and every error naming file:line:col and
+ * the key path. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "config/yaml_walk.h"
+
+#define HEAD "listeners: [{address: 127.0.0.1:1}]\n"
+#define ROUTE "routes: [{name: r, match: {prefix: /}, auth: none, respond: {}}]\n"
+
+static gh_config *load(const char *yaml, gh_diag *d)
+{
+    memset(d, 0, sizeof(*d));
+    return gh_config_load_string("t.yaml", yaml, strlen(yaml), NULL, d);
+}
+
+/* Asserts that yaml fails with a diagnostic containing want. */
+static void expect_error(const char *yaml, const char *want)
+{
+    gh_diag d;
+    gh_config *c = load(yaml, &d);
+    bool found = false;
+    for (size_t i = 0; i < d.n; i++)
+        found |= strstr(d.lines[i], want) != NULL;
+    if (c || !found) {
+        gh_diag_print(&d, stderr);
+        fail_msg("expected an error containing \"%s\"", want);
+    }
+    gh_diag_free(&d);
+}
+
+static void minimal_and_defaults(void **state)
+{
+    (void)state;
+    gh_diag d;
+    gh_config *c = load(HEAD ROUTE, &d);
+    assert_non_null(c);
+    assert_int_equal(d.errors, 0);
+    assert_true(c->workers >= 1);
+    assert_int_equal(c->limits.max_head_bytes, 16384);
+    assert_int_equal(c->limits.max_headers, 100);
+    assert_int_equal(c->limits.max_target_bytes, 8192);
+    assert_int_equal(c->limits.head_timeout_ms, 10000);
+    assert_int_equal(c->limits.idle_timeout_ms, 60000);
+    assert_false(c->defensive);
+    assert_string_equal(c->access_log, "stdout");
+    assert_int_equal(strlen(c->hash), 64);
+    gh_config_release(c);
+    gh_diag_free(&d);
+}
+
+static void full_example(void **state)
+{
+    (void)state;
+    gh_diag d;
+    gh_config *c = load("workers: 2\n" HEAD
+                        "admin: {address: 127.0.0.1:2}\n"
+                        "http1: {strictness: defensive}\n"
+                        "limits: {max_head_bytes: 8k, head_timeout: 250ms, max_body_bytes: 1m}\n"
+                        "trusted_proxies: [10.0.0.0/8, '::1']\n"
+                        "access_log: off\n"
+                        "upstreams:\n"
+                        "  app: {endpoints: [http://127.0.0.1:9000, http://localhost:9001], "
+                        "max_concurrency: 5, keepalive: {max_idle: 3, idle_timeout: 2m}}\n"
+                        "routes:\n"
+                        "  - {name: a, match: {path: '/x/{id}', methods: [GET]}, auth: none, upstream: app}\n",
+                        &d);
+    gh_diag_print(&d, stderr);
+    assert_non_null(c);
+    assert_int_equal(c->workers, 2);
+    assert_true(c->defensive);
+    assert_int_equal(c->limits.max_head_bytes, 8192);
+    assert_int_equal(c->limits.head_timeout_ms, 250);
+    assert_int_equal(c->limits.max_body_bytes, 1 << 20);
+    assert_int_equal(c->ntrusted_proxies, 2);
+    assert_int_equal(c->upstreams[0].nendpoints, 2);
+    assert_string_equal(c->upstreams[0].endpoints[1].authority, "localhost:9001");
+    assert_int_equal(c->upstreams[0].max_concurrency, 5);
+    assert_int_equal(c->upstreams[0].keepalive_idle_timeout_ms, 120000);
+    assert_ptr_equal(c->routes[0].upstream, &c->upstreams[0]);
+    assert_int_equal(c->routes[0].path_kind, GH_PATH_TEMPLATE);
+    gh_config_release(c);
+    gh_diag_free(&d);
+}
+
+static void errors_locate(void **state)
+{
+    (void)state;
+    expect_error(HEAD ROUTE "listner: 1\n", "t.yaml:3:1: (top level): unknown key 'listner'");
+    expect_error(HEAD "routes: [{name: r, match: {prefx: /}, auth: none, respond: {}}]\n",
+                 "t.yaml:2:28: routes[0].match: unknown key 'prefx'; did you mean 'prefix'?");
+    expect_error(HEAD "routes: [{name: r, match: {prefix: /}, respond: {}}]\n",
+                 "routes[0].auth: required: write 'auth: none'");
+    expect_error(HEAD "routes: [{name: r, match: {prefix: /}, auth: jwt, respond: {}}]\n",
+                 "routes[0].auth: expected 'none'");
+    expect_error(HEAD "routes: [{name: r, match: {prefix: /}, auth: none, upstream: nope}]\n",
+                 "routes[0].upstream: no upstream named 'nope'");
+    expect_error(HEAD "routes: [{name: r, match: {prefix: /, path: /a}, auth: none, respond: {}}]\n",
+                 "exactly one of path and prefix");
+    expect_error(HEAD "routes: [{name: r, match: {path: '/a/{x'}, auth: none, respond: {}}]\n",
+                 "a {param} must be a whole segment");
+    expect_error(HEAD "routes: [{name: r, match: {path: /a/../b}, auth: none, respond: {}}]\n",
+                 "is not canonical");
+    expect_error(HEAD "routes: [{name: r, match: {path: /a, methods: [FETCH]}, auth: none, respond: {}}]\n",
+                 "routes[0].match.methods[0]: expected one of: GET, HEAD");
+    expect_error(HEAD ROUTE "limits: {head_timeout: 10}\n",
+                 "limits.head_timeout: expected a duration such as 250ms");
+    expect_error(HEAD ROUTE "limits: {max_head_bytes: 1g}\n", "limits.max_head_bytes: 1g is out of range");
+    expect_error(HEAD ROUTE "limits: {max_head_bytes: 2k}\n",
+                 "max_target_bytes (8192) exceeds max_head_bytes (2048)");
+    expect_error(HEAD ROUTE "workers: 0\n", "workers: 0 is out of range");
+    expect_error("listeners: [{address: nowhere}]\n" ROUTE, "listeners[0].address: 'nowhere' is not an address");
+    expect_error(HEAD ROUTE "upstreams: {a: {endpoints: [https://x:1]}}\n",
+                 "upstreams.a.endpoints[0]: 'https://x:1': endpoints are http://host:port");
+    expect_error(HEAD ROUTE "upstreams: {a: {endpoints: []}}\n", "between 1 and 64 endpoints");
+    expect_error(HEAD ROUTE "upstreams: {'a b': {endpoints: [http://127.0.0.1:1]}}\n",
+                 "upstream names use letters");
+    expect_error(HEAD ROUTE "trusted_proxies: [10.0.0.0/33]\n", "trusted_proxies[0]: expected an address or CIDR");
+    expect_error(HEAD ROUTE "http1: {strictness: lax}\n", "http1.strictness: expected one of: strict, defensive");
+    expect_error(HEAD "routes:\n  - {name: r, match: {prefix: /}, auth: none, respond: {}}\n"
+                      "  - {name: r, match: {prefix: /b}, auth: none, respond: {}}\n",
+                 "route name 'r' is also routes[0]");
+    expect_error(HEAD ROUTE "access_log: relative.log\n", "access_log: expected stdout, off or an absolute");
+    expect_error(HEAD "routes: [{name: r, match: {prefix: /}, auth: none, respond: {headers: {Content-Length: '1'}}}]\n",
+                 "'Content-Length' is set by the gateway");
+    expect_error("listeners: [\n", "t.yaml:2:1: (yaml):");
+    expect_error("", "the file is empty");
+    expect_error(HEAD ROUTE ROUTE, "duplicate key 'routes'");
+}
+
+static void shadowing_warns(void **state)
+{
+    (void)state;
+    gh_diag d;
+    gh_config *c = load(HEAD "routes:\n"
+                             "  - {name: all, match: {prefix: /api}, auth: none, respond: {}}\n"
+                             "  - {name: never, match: {path: /api/x, methods: [GET]}, auth: none, respond: {}}\n"
+                             "  - {name: other, match: {path: /apix}, auth: none, respond: {}}\n",
+                        &d);
+    assert_non_null(c);
+    assert_int_equal(d.warnings, 1);
+    assert_non_null(strstr(d.lines[0], "t.yaml:4:5: warning: routes[1]: route 'never' can never match"));
+    gh_config_release(c);
+    gh_diag_free(&d);
+}
+
+static void units(void **state)
+{
+    (void)state;
+    uint64_t v;
+    assert_int_equal(gh_parse_duration_ms("250ms", &v), 0);
+    assert_int_equal(v, 250);
+    assert_int_equal(gh_parse_duration_ms("2h", &v), 0);
+    assert_int_equal(v, 7200000);
+    assert_int_equal(gh_parse_duration_ms("5", &v), -1);
+    assert_int_equal(gh_parse_duration_ms("5 s", &v), -1);
+    assert_int_equal(gh_parse_duration_ms("s", &v), -1);
+    assert_int_equal(gh_parse_size("16k", &v), 0);
+    assert_int_equal(v, 16384);
+    assert_int_equal(gh_parse_size("1M", &v), 0);
+    assert_int_equal(v, 1 << 20);
+    assert_int_equal(gh_parse_size("512", &v), 0);
+    assert_int_equal(v, 512);
+    assert_int_equal(gh_parse_size("1.5k", &v), -1);
+    assert_int_equal(gh_parse_size("-1", &v), -1);
+    assert_int_equal(gh_edit_distance("prefx", "prefix", 2), 1);
+    assert_int_equal(gh_edit_distance("abc", "xyz123", 2), 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(minimal_and_defaults), cmocka_unit_test(full_example),
+        cmocka_unit_test(errors_locate),        cmocka_unit_test(shadowing_warns),
+        cmocka_unit_test(units),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,124 @@
+/* Path normalization and route selection. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+#include "http/normalize.h"
+#include "route/route.h"
+
+static void normalization(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } ok[] = {
+        {"/", "/"},
+        {"/a/b", "/a/b"},
+        {"//a///b", "/a/b"},
+        {"/a/./b", "/a/b"},
+        {"/a/b/../c", "/a/c"},
+        {"/a/b/..", "/a/"},
+        {"/a/b/.", "/a/b/"},
+        {"/a/", "/a/"},
+        {"/%61%2e%2E/b", "/a../b"}, /* "a.." is a name, not a dot segment */
+        {"/a/%2e%2e/b", "/b"},
+        {"/%7euser", "/~user"},
+        {"/a%3fb", "/a%3Fb"},
+        {"/%e2%82%ac", "/%E2%82%AC"},
+        {"/./admin", "/admin"},
+    };
+    char out[64];
+    size_t len;
+    const char *detail;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        gh_reason r = gh_normalize_path(ok[i].in, strlen(ok[i].in), out, &len, &detail);
+        if (r != GH_R_OK || strcmp(out, ok[i].out) != 0)
+            fail_msg("%s: want %s got %s (%s)", ok[i].in, ok[i].out, r == GH_R_OK ? out : "-",
+                     gh_reason_slug(r));
+        assert_int_equal(len, strlen(ok[i].out));
+    }
+    static const char *bad[] = {"/..", "/a/../..", "/%2e%2e/", "/admin%2f", "/admin%2F..",
+                                "/a%5cb", "/a\\b", "/admin%00", "/%0d", "/%zz", "/%4", "relative"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        detail = NULL;
+        if (gh_normalize_path(bad[i], strlen(bad[i]), out, &len, &detail) != GH_R_BAD_PATH)
+            fail_msg("%s accepted", bad[i]);
+        assert_non_null(detail);
+    }
+}
+
+static const char routes_yaml[] =
+    "listeners: [{address: 127.0.0.1:1}]\n"
+    "routes:\n"
+    "  - {name: api-host, match: {host: api.example.com, prefix: /}, auth: none, respond: {}}\n"
+    "  - {name: wild, match: {host: '*.example.org', path: /w}, auth: none, respond: {}}\n"
+    "  - {name: item, match: {path: '/t/{tenant}/items/{id}', methods: [GET, PUT]}, auth: none, respond: {}}\n"
+    "  - {name: admin, match: {prefix: /admin/}, auth: none, respond: {}}\n"
+    "  - {name: exact-post, match: {path: /orders, methods: [POST]}, auth: none, respond: {}}\n"
+    "  - {name: exact-del, match: {path: /orders, methods: [DELETE]}, auth: none, respond: {}}\n";
+
+static gh_config *load_routes(void)
+{
+    gh_diag d = {0};
+    gh_config *c = gh_config_load_string("routes.yaml", routes_yaml, sizeof(routes_yaml) - 1, NULL, &d);
+    gh_diag_print(&d, stderr);
+    gh_diag_free(&d);
+    assert_non_null(c);
+    return c;
+}
+
+static const char *find(gh_config *c, const char *host, const char *path, const char *method,
+                        gh_route_match *m)
+{
+    unsigned bit = gh_route_method_bit(method, strlen(method));
+    gh_reason r = gh_route_find(c, host, host ? strlen(host) : 0, path, strlen(path), bit, m);
+    if (r == GH_R_NOT_FOUND)
+        return "404";
+    if (r == GH_R_METHOD_NOT_ALLOWED)
+        return "405";
+    return m->route->name;
+}
+
+static void matching(void **state)
+{
+    (void)state;
+    gh_config *c = load_routes();
+    gh_route_match m;
+    assert_string_equal(find(c, "API.example.com:443", "/anything", "PATCH", &m), "api-host");
+    assert_string_equal(find(c, "x.example.org", "/w", "GET", &m), "wild");
+    assert_string_equal(find(c, "a.b.example.org", "/w", "GET", &m), "wild");
+    assert_string_equal(find(c, "example.org", "/w", "GET", &m), "404");
+    assert_string_equal(find(c, "h", "/t/acme/items/42", "GET", &m), "item");
+    assert_int_equal(m.nparams, 2);
+    assert_memory_equal(m.params[0].name, "tenant", 6);
+    assert_memory_equal(m.params[0].value, "acme", 4);
+    assert_memory_equal(m.params[1].value, "42", 2);
+    assert_string_equal(find(c, "h", "/t/acme/items/42", "HEAD", &m), "item"); /* GET implies HEAD */
+    assert_string_equal(find(c, "h", "/t/acme/items/", "GET", &m), "404");
+    assert_string_equal(find(c, "h", "/t/acme/items/42/x", "GET", &m), "404");
+    assert_string_equal(find(c, "h", "/t/acme/items/42", "POST", &m), "405");
+    assert_int_equal(m.allow, GH_M_GET | GH_M_HEAD | GH_M_PUT);
+    assert_string_equal(find(c, "h", "/admin", "GET", &m), "admin");
+    assert_string_equal(find(c, "h", "/admin/users", "GET", &m), "admin");
+    assert_string_equal(find(c, "h", "/administrator", "GET", &m), "404");
+    assert_string_equal(find(c, "h", "/orders", "DELETE", &m), "exact-del");
+    assert_string_equal(find(c, "h", "/orders", "GET", &m), "405");
+    assert_int_equal(m.allow, GH_M_POST | GH_M_DELETE);
+    assert_string_equal(find(c, NULL, "/orders", "POST", &m), "exact-post");
+    assert_string_equal(find(c, "h", "/orders", "BREW", &m), "405");
+    char allow[64];
+    gh_route_allow_list(GH_M_POST | GH_M_DELETE, allow, sizeof(allow));
+    assert_string_equal(allow, "POST, DELETE");
+    gh_config_release(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(normalization), cmocka_unit_test(matching)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
