@@ -1,0 +1,207 @@
+"""Reload, drain, log reopen, the admin listener, the access log and metrics."""
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import requests
+
+from conftest import proxy_yaml
+from testenv import BIN, SANITIZED
+
+
+def test_access_log_fields(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    r = requests.post(g.url + "/a/b?x=1", data=b"12345", headers={"User-Agent": "probe/1 \"q\""})
+    line = g.access_lines(1)[-1]
+    assert set(line) >= {"ts", "request_id", "client_ip", "method", "path", "route", "status",
+                         "bytes_in", "bytes_out", "duration_ms", "upstream", "upstream_status",
+                         "upstream_ms", "user_agent"}
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", line["ts"])
+    assert line["request_id"] == r.headers["X-Request-Id"]
+    assert (line["client_ip"], line["method"], line["path"], line["route"]) == ("127.0.0.1", "POST", "/a/b", "app")
+    assert (line["status"], line["bytes_in"], line["upstream_status"]) == (200, 5, 200)
+    assert line["bytes_out"] > 100 and line["upstream"] == "127.0.0.1:%d" % upstream.port
+    assert line["user_agent"] == 'probe/1 "q"'
+    assert line["duration_ms"] >= line["upstream_ms"] >= 0
+    assert "reason" not in line
+
+
+def test_metrics_exposition(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    for _ in range(3):
+        requests.get(g.url + "/m")
+    requests.get(g.url + "/status/500")
+    text = g.metrics()
+    assert 'gatehouse_requests_total{route="app",code="200"} 3' in text
+    assert 'gatehouse_requests_total{route="app",code="500"} 1' in text
+    assert 'gatehouse_request_duration_seconds_count{route="app"} 4' in text
+    assert 'gatehouse_request_duration_seconds_bucket{route="app",le="+Inf"} 4' in text
+    assert 'gatehouse_upstream_requests_total{upstream="app",result="success"} 4' in text
+    assert 'gatehouse_upstream_in_flight{upstream="app"} 0' in text
+    assert re.search(r"^gatehouse_open_connections \d+$", text, re.M)
+    assert 'gatehouse_reloads_total{result="success"} 0' in text
+    assert re.search(r'^gatehouse_config_info\{hash="[0-9a-f]{64}"\} 1$', text, re.M)
+    assert re.search(r'^gatehouse_build_info\{version="[^"]+"\} 1$', text, re.M)
+    # Every sample line is "name{labels} value" or "name value".
+    for line in text.splitlines():
+        assert line.startswith("#") or re.match(r'^[a-z_]+(\{[^}]*\})? [0-9.e+-]+$', line), line
+
+
+def test_admin_health_and_readiness(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    assert g.admin("/healthz") == (200, "ok\n")
+    assert g.admin("/readyz") == (200, "ready\n")
+    assert g.admin("/nope")[0] == 404
+
+
+def test_reload_applies_and_a_bad_file_keeps_the_old_config(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    assert requests.get(g.url + "/x").status_code == 200
+    hash1 = re.search(r'config_info\{hash="(\w+)"', g.metrics()).group(1)
+    g.write_config("""
+routes:
+  - {name: only, match: {path: /only}, auth: none, respond: {status: 200, body: "new\\n"}}
+""")
+    status, body = g.admin("/reload", "POST")
+    assert status == 200, body
+    assert requests.get(g.url + "/only").text == "new\n"
+    assert requests.get(g.url + "/x").status_code == 404
+    hash2 = re.search(r'config_info\{hash="(\w+)"', g.metrics()).group(1)
+    assert hash1 != hash2
+    # A broken file: the old configuration stays, each error is logged with its location.
+    g.write_config("routes:\n  - {name: only, match: {path: /only}, auth: none, respnd: {}}\n")
+    g.signal(signal.SIGHUP)
+    deadline = time.time() + 5
+    while time.time() < deadline and g.metric('gatehouse_reloads_total{result="failure"}') < 1:
+        time.sleep(0.05)
+    assert g.metric('gatehouse_reloads_total{result="failure"}') == 1
+    assert requests.get(g.url + "/only").text == "new\n"
+    events = "\n".join(g.event_lines())
+    assert "gatehouse.yaml:5:52: routes[0]: unknown key 'respnd'; did you mean 'respond'?" in events
+    status, body = g.admin("/reload", "POST")
+    assert status == 422 and "unknown key 'respnd'" in body
+
+
+def test_in_flight_request_finishes_on_the_config_it_started_with(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=requests.get(g.url + "/slow/800")))
+    t.start()
+    time.sleep(0.2)
+    g.write_config("routes:\n  - {name: other, match: {prefix: /}, auth: none, respond: {status: 418}}\n")
+    assert g.admin("/reload", "POST")[0] == 200
+    t.join()
+    assert result["r"].status_code == 200 and "path=/slow/800" in result["r"].text
+    assert requests.get(g.url + "/slow/800").status_code == 418
+
+
+def test_ten_sighups_under_load_fail_no_request(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port), workers=2)
+    wrk = subprocess.Popen(["wrk", "-t2", "-c16", "-d4s", g.url + "/load"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(0.5)
+    for i in range(10):
+        g.signal(signal.SIGHUP)
+        time.sleep(0.25)
+    out = wrk.communicate(timeout=30)[0]
+    m = re.search(r"(\d+) requests in", out)
+    assert m and int(m.group(1)) > 100, out
+    assert "Non-2xx" not in out and "Socket errors" not in out, out
+    deadline = time.time() + 5
+    while time.time() < deadline and g.metric('gatehouse_reloads_total{result="success"}') < 10:
+        time.sleep(0.05)
+    assert g.metric('gatehouse_reloads_total{result="success"}') == 10
+
+
+def test_sigterm_drains_in_flight_requests_and_exits_0(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=requests.get(g.url + "/slow/700")))
+    t.start()
+    time.sleep(0.2)
+    g.signal(signal.SIGTERM)
+    time.sleep(0.1)
+    # Listeners are closed at once: new connections are refused while the old one finishes.
+    try:
+        requests.get(g.url + "/x", timeout=1)
+        refused = False
+    except requests.exceptions.ConnectionError:
+        refused = True
+    t.join()
+    assert refused
+    assert result["r"].status_code == 200
+    assert result["r"].headers["Connection"] == "close"
+    assert g.proc.wait(timeout=10) == 0
+    assert any('"event":"stop"' in l for l in g.event_lines())
+
+
+def test_drain_timeout_cuts_what_does_not_finish(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port, "drain_timeout: 300ms\n"))
+    outcome = {}
+
+    def call():
+        try:
+            requests.get(g.url + "/slow/5000")
+        except requests.exceptions.ConnectionError as e:
+            outcome["cut"] = e
+
+    t = threading.Thread(target=call, daemon=True)
+    t.start()
+    time.sleep(0.2)
+    started = time.time()
+    g.signal(signal.SIGTERM)
+    assert g.proc.wait(timeout=10) == 0
+    assert time.time() - started < 3
+    t.join(5)
+    assert "cut" in outcome
+
+
+def test_sigusr1_reopens_the_access_log(gateway_for, upstream, tmp_path):
+    log = tmp_path / "access.log"
+    g = gateway_for(proxy_yaml(upstream.port, "access_log: %s\n" % log))
+    requests.get(g.url + "/one")
+    time.sleep(0.2)
+    os.rename(log, str(log) + ".1")
+    g.signal(signal.SIGUSR1)
+    time.sleep(0.3)
+    requests.get(g.url + "/two")
+    deadline = time.time() + 3
+    while time.time() < deadline and not (log.exists() and "/two" in log.read_text()):
+        time.sleep(0.05)
+    assert "/one" in open(str(log) + ".1").read()
+    assert "/two" in log.read_text() and "/one" not in log.read_text()
+
+
+def test_check_reports_file_line_col_and_exit_codes(tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("listeners: [{address: 127.0.0.1:1}]\n"
+                    "routes: [{name: r, match: {prefix: /}, auth: none, respond: {}}]\n")
+    p = subprocess.run([BIN, "check", "-c", str(good)], capture_output=True, text=True)
+    assert p.returncode == 0 and "ok" in p.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("listeners: [{address: 127.0.0.1:1}]\n"
+                   "routes:\n  - name: r\n    match: {prefix: /}\n    upstream: nope\n    timeout: 5s\n")
+    p = subprocess.run([BIN, "check", "-c", str(bad)], capture_output=True, text=True)
+    assert p.returncode == 1
+    assert "bad.yaml:6:5: routes[0]: unknown key 'timeout'" in p.stderr
+    assert "bad.yaml:3:5: routes[0].auth: required" in p.stderr
+    assert "routes[0].upstream: no upstream named 'nope'" in p.stderr
+    p = subprocess.run([BIN, "check", "-c", str(tmp_path / "missing.yaml")], capture_output=True, text=True)
+    assert p.returncode == 1 and "cannot open" in p.stderr
+    p = subprocess.run([BIN, "run"], capture_output=True, text=True)
+    assert p.returncode == 2
+
+
+def test_run_refuses_a_bad_config_and_a_busy_port(tmp_path, upstream):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("listeners: [{address: 127.0.0.1:1}]\nroutes: []\n")
+    p = subprocess.run([BIN, "run", "-c", str(bad)], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1 and "routes: at least one route" in p.stderr
+    busy = tmp_path / "busy.yaml"
+    busy.write_text("listeners: [{address: 127.0.0.1:%d}]\n"
+                    "routes: [{name: r, match: {prefix: /}, auth: none, respond: {}}]\n" % upstream.port)
+    p = subprocess.run([BIN, "run", "-c", str(busy)], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1 and "cannot listen on 127.0.0.1:%d" % upstream.port in p.stderr

@@ -1,0 +1,127 @@
+"""Malformed and oversized requests: the right status, a problem+json body, a log line with the
+reason, the connection closed, and nothing forwarded."""
+import json
+import socket
+import time
+
+import pytest
+
+from conftest import proxy_yaml
+from testenv import raw_request
+
+
+def problem(out):
+    head, _, body = out.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    assert b"Content-Type: application/problem+json" in head
+    assert b"Cache-Control: no-store" in head
+    return status, head, json.loads(body.split(b"\n")[0])
+
+
+SMUGGLING = [
+    (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+     "transfer-encoding-with-content-length"),
+    (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 40\r\n\r\nabcd", "multiple-content-length"),
+    (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n", "bad-transfer-encoding"),
+    (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", "whitespace-before-colon"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", "obs-fold"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX: a\x00b\r\n\r\n", "bad-header-value"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n", "bare-cr"),
+    (b"GET http://evil/ HTTP/1.1\r\nHost: x\r\n\r\n", "absolute-form-target"),
+    (b"CONNECT evil:443 HTTP/1.1\r\nHost: evil\r\n\r\n", "connect-refused"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", "body-on-bodiless-method"),
+    (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", None),
+    (b"GET /../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", "bad-path"),
+    (b"GET /a%2f..%2fadmin HTTP/1.1\r\nHost: x\r\n\r\n", "bad-path"),
+]
+
+
+@pytest.mark.parametrize("raw,reason", SMUGGLING)
+def test_malformed_requests_are_refused_and_not_forwarded(gateway_for, upstream, raw, reason):
+    g = gateway_for(proxy_yaml(upstream.port))
+    out = raw_request(g.port, raw)
+    status, head, body = problem(out)
+    assert status == 400
+    if reason:
+        assert body["type"] == "urn:gatehouse:problem:" + reason
+        assert b"Connection: close" in head or reason == "bad-path"
+        assert out.count(b"HTTP/1.1") == 1  # nothing after a framing error is read as a request
+        assert [r[1] for r in upstream.requests] == []
+        line = g.access_lines(1)[-1]
+        assert line["status"] == 400 and line["reason"] == reason and line["detail"]
+    else:  # a malformed chunked body after the head was forwarded: the stream is cut
+        assert body["type"] == "urn:gatehouse:problem:bad-chunk"
+
+
+def test_http2_preface_gets_a_clear_refusal(gateway_for):
+    g = gateway_for(proxy_yaml(1))
+    status, head, body = problem(raw_request(g.port, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"))
+    assert status == 400 and "HTTP/1.1" in body["detail"] and "HTTP/2" in body["detail"]
+
+
+def test_431_head_too_large_and_too_many_headers(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    big = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 17000 + b"\r\n\r\n"
+    assert problem(raw_request(g.port, big))[0] == 431
+    many = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(101)) + b"\r\n"
+    status, _, body = problem(raw_request(g.port, many))
+    assert status == 431 and body["type"].endswith("too-many-headers")
+
+
+def test_414_target_too_long(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    out = raw_request(g.port, b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert problem(out)[0] == 414
+
+
+def test_413_from_content_length_and_from_a_streamed_body(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port, "limits: {max_body_bytes: 1k}\n"))
+    out = raw_request(g.port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" + b"a" * 2000)
+    status, head, _ = problem(out)
+    assert status == 413 and b"Connection: close" in head
+    assert upstream.requests == []
+    chunks = b"".join(b"100\r\n" + b"b" * 256 + b"\r\n" for _ in range(8)) + b"0\r\n\r\n"
+    out = raw_request(g.port, b"POST /s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
+    assert out.startswith(b"HTTP/1.1 413")
+    assert g.access_lines(2)[-1]["reason"] == "body-too-large"
+
+
+def test_408_slowloris_is_cut_at_the_head_timeout(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port, "limits: {head_timeout: 1s}\n"))
+    with socket.create_connection(("127.0.0.1", g.port), timeout=10) as s:
+        started = time.time()
+        s.sendall(b"GET / HTTP/1.1\r\n")
+        out = b""
+        try:
+            for i in range(20):
+                s.sendall(b"X-%d: v\r\n" % i)  # a header every 250 ms never completes the head
+                time.sleep(0.25)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            out += b
+        took = time.time() - started
+    assert out.startswith(b"HTTP/1.1 408")
+    assert 0.9 < took < 3.5
+    assert g.access_lines(1)[-1]["reason"] == "head-timeout"
+    assert upstream.requests == []
+
+
+def test_silent_connection_closed_at_head_timeout(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port, "limits: {head_timeout: 500ms}\n"))
+    with socket.create_connection(("127.0.0.1", g.port), timeout=5) as s:
+        started = time.time()
+        assert s.recv(10) == b""
+        assert time.time() - started < 2
+
+
+def test_refusals_are_counted(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    raw_request(g.port, b"GET / HTTP/1.1\r\nHost: x\r\nX : y\r\n\r\n")
+    raw_request(g.port, b"GET / HTTP/1.1\r\n\r\n")
+    assert g.metric('gatehouse_refusals_total{reason="whitespace-before-colon"}') == 1
+    assert g.metric('gatehouse_refusals_total{reason="missing-host"}') == 1
+    assert g.metric('gatehouse_requests_total{route="(none)",code="400"}') == 2
