@@ -223,7 +223,8 @@ static gh_reason dechunk(const char *in, size_t step, char *out, size_t *out_len
         gh_reason r = gh_chunked_step(&c, in + off, feed, &consumed, &data, &dlen);
         if (r != GH_R_OK)
             return r;
-        memcpy(out + *out_len, data, dlen);
+        if (dlen)
+            memcpy(out + *out_len, data, dlen);
         *out_len += dlen;
         off += consumed;
     }
