@@ -16,6 +16,17 @@ void gh_sbuf_add(gh_sbuf *b, const char *s, size_t n)
 
 void gh_sbuf_adds(gh_sbuf *b, const char *s) { gh_sbuf_add(b, s, strlen(s)); }
 
+void gh_sbuf_add_u64(gh_sbuf *b, unsigned long long v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    gh_sbuf_add(b, tmp + sizeof(tmp) - n, n);
+}
+
 void gh_sbuf_addf(gh_sbuf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -13,6 +13,10 @@ typedef struct gh_sbuf {
 static inline gh_sbuf gh_sbuf_make(char *p, size_t cap) { return (gh_sbuf){p, 0, cap, 0}; }
 void gh_sbuf_add(gh_sbuf *b, const char *s, size_t n);
 void gh_sbuf_adds(gh_sbuf *b, const char *s);
+/* Appends a string literal without measuring it at run time. */
+#define GH_SBUF_LIT(b, lit) gh_sbuf_add((b), (lit), sizeof(lit) - 1)
+/* Appends v in decimal (the hot path avoids printf). */
+void gh_sbuf_add_u64(gh_sbuf *b, unsigned long long v);
 void gh_sbuf_addf(gh_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string with its quotes; bytes that are not valid printable ASCII are
  * escaped as \u00XX so a log line is always valid JSON. */

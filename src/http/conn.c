@@ -425,17 +425,19 @@ static void conn_process(gh_conn *c)
         }
         if (c->state == GH_CS_WAIT || !in || in->off == in->len)
             break;
-        if (c->state == GH_CS_IDLE) {
-            c->state = GH_CS_HEAD;
-            set_timer(c, T_HEAD, lim->head_timeout_ms);
-        }
         gh_h1_limits hl = {lim->max_head_bytes, lim->max_headers, lim->max_target_bytes,
                            w->config->defensive};
         gh_h1_request h1;
         gh_reason r = gh_h1_parse_request(in->data + in->off, in->len - in->off, &c->scanned, &hl,
                                           w->hdr_scratch, &h1);
-        if (r == GH_R_AGAIN)
+        if (r == GH_R_AGAIN) {
+            /* The head timer starts with the first byte of a head that did not arrive whole. */
+            if (c->state == GH_CS_IDLE) {
+                c->state = GH_CS_HEAD;
+                set_timer(c, T_HEAD, lim->head_timeout_ms);
+            }
             break;
+        }
         if (r != GH_R_OK) {
             refuse_head(c, r, h1.detail);
             break;

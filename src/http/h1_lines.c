@@ -103,18 +103,22 @@ gh_reason gh__h1_parse_fields(const char *p, const char *end, gh_h1_header *hdrs
 {
     *n = 0;
     while (p < end) {
-        const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
-        if (!eol)
-            eol = end;
+        /* Lines end at LF; the byte before it must be CR, any other CR is found by the value
+         * check as a bare CR. */
+        const char *lf = memchr(p, '\n', (size_t)(end - p));
+        if (!lf || lf == p || lf[-1] != '\r') {
+            *detail = "bare LF in the request head";
+            return GH_R_BARE_LF;
+        }
         if (*n == max) {
             *detail = "more header fields than limits.max_headers";
             return GH_R_TOO_MANY_HEADERS;
         }
-        gh_reason r = parse_field(p, eol, &hdrs[*n], detail);
+        gh_reason r = parse_field(p, lf - 1, &hdrs[*n], detail);
         if (r != GH_R_OK)
             return r;
         (*n)++;
-        p = eol + 2;
+        p = lf + 1;
     }
     return GH_R_OK;
 }

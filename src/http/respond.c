@@ -16,14 +16,14 @@ bool gh_respond_closing(const gh_request *req)
 
 void gh_respond_common_headers(const gh_request *req, gh_sbuf *b)
 {
-    gh_sbuf_adds(b, "X-Request-Id: ");
-    gh_sbuf_adds(b, req->id);
+    GH_SBUF_LIT(b, "X-Request-Id: ");
+    gh_sbuf_add(b, req->id, 32);
     if (gh_respond_closing(req))
-        gh_sbuf_adds(b, "\r\nConnection: close\r\n");
+        GH_SBUF_LIT(b, "\r\nConnection: close\r\n");
     else if (req->h1.minor == 0)
-        gh_sbuf_adds(b, "\r\nConnection: keep-alive\r\n");
+        GH_SBUF_LIT(b, "\r\nConnection: keep-alive\r\n");
     else
-        gh_sbuf_adds(b, "\r\n");
+        GH_SBUF_LIT(b, "\r\n");
 }
 
 static void send_or_close(gh_request *req, gh_sbuf *head, const char *body, size_t body_len)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/json.h"
@@ -193,9 +194,21 @@ static int start(gh_control *ctl, gh_config *cfg)
     return 0;
 }
 
+/* Every connection is a descriptor: lift the soft limit to the hard one, as an operator running
+ * a proxy expects (nginx's worker_rlimit_nofile, HAProxy's automatic maxconn sizing). */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int gh_control_run(const char *config_path)
 {
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
     gh_control *ctl = calloc(1, sizeof(*ctl));
     if (!ctl)
         return 1;

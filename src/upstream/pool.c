@@ -1,6 +1,5 @@
 /* Per-worker keep-alive pools keyed by endpoint authority. They outlive configuration
- * snapshots, so a reload does not drop warm connections. Idle connections stay readable: a
- * close or stray bytes from the upstream retire them at once instead of failing a request. */
+ * snapshots, so a reload does not drop warm connections. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,20 +84,6 @@ gh_upconn *gh__pool_take(gh_pool *p)
     return up;
 }
 
-static void idle_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-    (void)hint;
-    gh_upconn *up = h->data;
-    *buf = uv_buf_init(up->idle_sink, sizeof(up->idle_sink));
-}
-
-static void idle_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-    (void)buf;
-    if (nread != 0)
-        gh__upconn_close(s->data);
-}
-
 static void idle_expired(uv_timer_t *t) { gh__upconn_close(t->data); }
 
 void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms)
@@ -118,8 +103,10 @@ void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms)
         p->idle->prev_idle = up;
     p->idle = up;
     p->nidle++;
-    uv_read_stop((uv_stream_t *)&up->tcp);
-    up->reading = uv_read_start((uv_stream_t *)&up->tcp, idle_alloc, idle_read) == 0;
+    /* Keep reading while idle (no epoll change per request): a close or stray bytes from the
+     * upstream retire the connection at once. */
+    if (!up->reading)
+        up->reading = uv_read_start((uv_stream_t *)&up->tcp, gh__upconn_alloc, gh__upconn_read) == 0;
     uv_timer_start(&up->timer, idle_expired, idle_timeout_ms, 0);
 }
 

@@ -70,16 +70,16 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
     const gh_h1_request *h1 = &req->h1;
     bool conn_hdr = has_connection_header(h1->headers, h1->nheaders);
     gh_sbuf_add(b, h1->method, h1->method_len);
-    gh_sbuf_adds(b, " ");
+    GH_SBUF_LIT(b, " ");
     gh_sbuf_add(b, req->path, req->path_len);
     if (req->query)
         gh_sbuf_add(b, req->query, req->query_len);
-    gh_sbuf_adds(b, " HTTP/1.1\r\nHost: ");
+    GH_SBUF_LIT(b, " HTTP/1.1\r\nHost: ");
     if (h1->host)
         gh_sbuf_add(b, h1->host, h1->host_len);
     else
         gh_sbuf_adds(b, req->endpoint->authority);
-    gh_sbuf_adds(b, "\r\n");
+    GH_SBUF_LIT(b, "\r\n");
     for (size_t i = 0; i < h1->nheaders; i++) {
         const gh_h1_header *h = &h1->headers[i];
         if (gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "host") ||
@@ -88,34 +88,40 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
             (conn_hdr && named_by_connection(h1->headers, h1->nheaders, h)))
             continue;
         gh_sbuf_add(b, h->name, h->name_len);
-        gh_sbuf_adds(b, ": ");
+        GH_SBUF_LIT(b, ": ");
         gh_sbuf_add(b, h->value, h->value_len);
-        gh_sbuf_adds(b, "\r\n");
+        GH_SBUF_LIT(b, "\r\n");
     }
     const gh_h1_header *xff = req->trusted_peer ? find(h1->headers, h1->nheaders, "x-forwarded-for", 15) : NULL;
-    gh_sbuf_adds(b, "X-Forwarded-For: ");
+    GH_SBUF_LIT(b, "X-Forwarded-For: ");
     if (xff) {
         gh_sbuf_add(b, xff->value, xff->value_len);
-        gh_sbuf_adds(b, ", ");
+        GH_SBUF_LIT(b, ", ");
     }
     gh_sbuf_adds(b, req->client_ip);
-    gh_sbuf_adds(b, "\r\n");
+    GH_SBUF_LIT(b, "\r\n");
     if (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-proto", 17))
-        gh_sbuf_adds(b, "X-Forwarded-Proto: http\r\n");
+        GH_SBUF_LIT(b, "X-Forwarded-Proto: http\r\n");
     if (h1->host && (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-host", 16))) {
-        gh_sbuf_adds(b, "X-Forwarded-Host: ");
+        GH_SBUF_LIT(b, "X-Forwarded-Host: ");
         gh_sbuf_add(b, h1->host, h1->host_len);
-        gh_sbuf_adds(b, "\r\n");
+        GH_SBUF_LIT(b, "\r\n");
     }
-    if (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-request-id", 12))
-        gh_sbuf_addf(b, "X-Request-Id: %s\r\n", req->id);
-    if (h1->body == GH_BODY_LENGTH)
-        gh_sbuf_addf(b, "Content-Length: %llu\r\n", (unsigned long long)h1->content_length);
-    else if (h1->body == GH_BODY_CHUNKED)
-        gh_sbuf_adds(b, "Transfer-Encoding: chunked\r\n");
+    if (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-request-id", 12)) {
+        GH_SBUF_LIT(b, "X-Request-Id: ");
+        gh_sbuf_add(b, req->id, 32);
+        GH_SBUF_LIT(b, "\r\n");
+    }
+    if (h1->body == GH_BODY_LENGTH) {
+        GH_SBUF_LIT(b, "Content-Length: ");
+        gh_sbuf_add_u64(b, h1->content_length);
+        GH_SBUF_LIT(b, "\r\n");
+    } else if (h1->body == GH_BODY_CHUNKED) {
+        GH_SBUF_LIT(b, "Transfer-Encoding: chunked\r\n");
+    }
     if (h1->ambiguous)
-        gh_sbuf_adds(b, "Connection: close\r\n");
-    gh_sbuf_adds(b, "\r\n");
+        GH_SBUF_LIT(b, "Connection: close\r\n");
+    GH_SBUF_LIT(b, "\r\n");
     return b->overflow ? -1 : 0;
 }
 
@@ -211,7 +217,11 @@ static int send_response_head(gh_upconn *up)
     if (!buf)
         return -1;
     gh_sbuf b = gh_sbuf_make(buf, cap);
-    gh_sbuf_addf(&b, "HTTP/1.1 %d %s\r\n", r->status, gh_h1_status_text(r->status));
+    GH_SBUF_LIT(&b, "HTTP/1.1 ");
+    gh_sbuf_add_u64(&b, (unsigned)r->status);
+    GH_SBUF_LIT(&b, " ");
+    gh_sbuf_adds(&b, gh_h1_status_text(r->status));
+    GH_SBUF_LIT(&b, "\r\n");
     bool conn_hdr = has_connection_header(r->headers, r->nheaders);
     for (size_t i = 0; i < r->nheaders; i++) {
         const gh_h1_header *h = &r->headers[i];
@@ -219,14 +229,14 @@ static int send_response_head(gh_upconn *up)
             (conn_hdr && named_by_connection(r->headers, r->nheaders, h)))
             continue;
         gh_sbuf_add(&b, h->name, h->name_len);
-        gh_sbuf_adds(&b, ": ");
+        GH_SBUF_LIT(&b, ": ");
         gh_sbuf_add(&b, h->value, h->value_len);
-        gh_sbuf_adds(&b, "\r\n");
+        GH_SBUF_LIT(&b, "\r\n");
     }
     if (up->chunk_out)
-        gh_sbuf_adds(&b, "Transfer-Encoding: chunked\r\n");
+        GH_SBUF_LIT(&b, "Transfer-Encoding: chunked\r\n");
     gh_respond_common_headers(req, &b);
-    gh_sbuf_adds(&b, "\r\n");
+    GH_SBUF_LIT(&b, "\r\n");
     if (b.overflow)
         return -1;
     req->status = r->status;
@@ -323,10 +333,14 @@ static bool parse_head(gh_upconn *up)
 
 static void update_up_reading(gh_upconn *up);
 
-static void up_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+void gh__upconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     (void)hint;
     gh_upconn *up = h->data;
+    if (!up->req) {
+        *buf = uv_buf_init(up->idle_sink, sizeof(up->idle_sink));
+        return;
+    }
     if (!up->in)
         up->in = gh_block_get(&up->w->blocks);
     if (!up->in) {
@@ -338,12 +352,16 @@ static void up_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 
 static bool retry_on_fresh(gh_upconn *up);
 
-static void up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+void gh__upconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     (void)buf;
     gh_upconn *up = s->data;
-    if (nread == 0 || !up->req)
+    if (nread == 0)
         return;
+    if (!up->req) {
+        gh__upconn_close(up); /* idle in the pool: any byte or a close retires it */
+        return;
+    }
     if (nread < 0) {
         if (!up->got_bytes && retry_on_fresh(up))
             return;
@@ -358,11 +376,12 @@ static void up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     up->got_bytes = true;
     up->in->len += (uint32_t)nread;
-    arm_timeout(up, up->req->upstream->timeout_ms);
     if (!up->head_done && !parse_head(up))
         return;
     if (up->head_done && !pump_response(up))
         return;
+    /* Still waiting for the rest: the timeout counts from this read. */
+    arm_timeout(up, up->req->upstream->timeout_ms);
     if (send_client(up, NULL, 0, false) != 0) {
         up_fail(up, GH_R_CLIENT_CLOSED, GH_UP_SUCCESS, "the client stopped reading");
         return;
@@ -373,10 +392,9 @@ static void up_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 /* Reads the response while the client keeps up with it. */
 static void update_up_reading(gh_upconn *up)
 {
-    bool want = up->req && !gh_conn_output_full(up->req) &&
-                !(up->in && up->in->len == GH_BLOCK_SIZE);
+    bool want = !up->req || (!gh_conn_output_full(up->req) && !(up->in && up->in->len == GH_BLOCK_SIZE));
     if (want && !up->reading)
-        up->reading = uv_read_start((uv_stream_t *)&up->tcp, up_alloc, up_read) == 0;
+        up->reading = uv_read_start((uv_stream_t *)&up->tcp, gh__upconn_alloc, gh__upconn_read) == 0;
     else if (!want && up->reading) {
         uv_read_stop((uv_stream_t *)&up->tcp);
         up->reading = false;
@@ -504,8 +522,6 @@ void gh_proxy_start(gh_request *req)
     gh_upconn *up = pool ? gh__pool_take(pool) : NULL;
     if (up) {
         attach(up, req);
-        uv_read_stop((uv_stream_t *)&up->tcp);
-        up->reading = false;
         send_head(up);
         return;
     }

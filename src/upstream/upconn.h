@@ -49,5 +49,8 @@ gh_upconn *gh__pool_take(gh_pool *p);
 void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms);
 void gh__upconn_close(gh_upconn *up);
 gh_upconn *gh__upconn_new(gh_worker *w, gh_pool *pool);
+/* The read callbacks of every upstream connection, attached or idle. */
+void gh__upconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+void gh__upconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 #endif

@@ -1,0 +1,224 @@
+#!/usr/bin/python3
+"""`make bench`: Gatehouse beside HAProxy and nginx, one run, same upstream, same wrk client.
+
+Each proxy gets one worker (gatehouse `workers: 1`, HAProxy `nbthread 1`, nginx
+`worker_processes 1`), keep-alive on both sides, plain proxying. The upstream is nginx
+returning a small static body. Rounds alternate between the proxies so that drift on the
+machine hits all of them alike; the median round counts. Writes docs/benchmarks.md."""
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GATEHOUSE = os.path.join(ROOT, "build", "rel", "gatehouse")
+DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "50"))
+IDLE_CONNECTIONS = 10000
+BODY = "x" * 128
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("port %d never opened" % port)
+
+
+# The proxy under test gets core 1 to itself; client and upstream share core 0. Every peer runs
+# under the same placement, so the proxy's own cost per request is what the numbers compare.
+PROXY_CPU = ["taskset", "-c", "1"] if os.cpu_count() and os.cpu_count() > 1 else []
+CLIENT_CPU = ["taskset", "-c", "0"] if PROXY_CPU else []
+
+
+def start(cmd, port, cwd, cpu=None):
+    cmd = (cpu if cpu is not None else PROXY_CPU) + cmd
+    p = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=open(os.path.join(cwd, "stderr.log"), "ab"))
+    wait_port(port)
+    return p
+
+
+def nginx_conf(d, name, body):
+    path = os.path.join(d, name + ".conf")
+    with open(path, "w") as f:
+        f.write("""daemon off; master_process off; worker_processes 1; pid %s/%s.pid;
+error_log %s/%s-error.log warn;
+events { worker_connections 20000; }
+http { access_log off; client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s;
+       uwsgi_temp_path %s; scgi_temp_path %s; keepalive_requests 1000000;
+%s }
+""" % (d, name, d, name, d, d, d, d, d, body))
+    return path
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wrk(url):
+    out = subprocess.run(CLIENT_CPU + ["wrk", "-t1", "-c%d" % CONNECTIONS, "-d%ds" % DURATION, "--latency", url],
+                         capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = "Socket errors" in out
+    return rps, float(p99.group(1)) * scale, (int(errors.group(1)) if errors else 0) + socket_errors
+
+
+def idle_connections_cost(port, pid, n):
+    """Opens n keep-alive connections, each after one request, and returns the RSS growth."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, n + 1000)), hard))
+    before = rss_kib(pid)
+    socks = []
+    req = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+    for i in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(req)
+        socks.append(s)
+        if len(socks) % 500 == 0:
+            for t in socks[-500:]:
+                t.recv(4096)
+    for t in socks[len(socks) - len(socks) % 500:]:
+        t.recv(4096)
+    time.sleep(1)
+    after = rss_kib(pid)
+    for s in socks:
+        s.close()
+    return after - before
+
+
+def main():
+    for tool in ("wrk", "haproxy", "nginx"):
+        if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
+            sys.exit("bench: %s is missing (scripts/deps.sh installs it)" % tool)
+    d = tempfile.mkdtemp(prefix="gh-bench-")
+    up_port, gh_port, ha_port, ng_port = free_port(), free_port(), free_port(), free_port()
+    procs = []
+    try:
+        procs.append(start(["/usr/sbin/nginx", "-c", nginx_conf(d, "upstream", """
+  server { listen 127.0.0.1:%d; location / { return 200 "%s"; } }""" % (up_port, BODY))], up_port, d,
+                           cpu=CLIENT_CPU))
+        with open(os.path.join(d, "gatehouse.yaml"), "w") as f:
+            f.write("""workers: 1
+listeners: [{address: 127.0.0.1:%d}]
+access_log: off
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d], max_concurrency: 10000}
+routes:
+  - {name: app, match: {prefix: /}, auth: none, upstream: app}
+""" % (gh_port, up_port))
+        gh = start([GATEHOUSE, "run", "-c", os.path.join(d, "gatehouse.yaml")], gh_port, d)
+        procs.append(gh)
+        time.sleep(0.5)
+        idle_rss = rss_kib(gh.pid)
+        with open(os.path.join(d, "haproxy.cfg"), "w") as f:
+            f.write("""global
+  nbthread 1
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+frontend fe
+  bind 127.0.0.1:%d
+  default_backend be
+backend be
+  http-reuse always
+  server s1 127.0.0.1:%d
+""" % (ha_port, up_port))
+        procs.append(start(["/usr/sbin/haproxy", "-f", os.path.join(d, "haproxy.cfg")], ha_port, d))
+        procs.append(start(["/usr/sbin/nginx", "-c", nginx_conf(d, "proxy", """
+  upstream app { server 127.0.0.1:%d; keepalive 64; }
+  server { listen 127.0.0.1:%d; location / { proxy_pass http://app; proxy_http_version 1.1;
+           proxy_set_header Connection ""; } }""" % (up_port, ng_port))], ng_port, d))
+
+        peers = [("gatehouse", gh_port), ("haproxy", ha_port), ("nginx", ng_port)]
+        results = {name: [] for name, _ in peers}
+        for name, port in peers:
+            wrk("http://127.0.0.1:%d/" % port)  # warm up pools and caches
+        for r in range(ROUNDS):
+            for name, port in peers:
+                results[name].append(wrk("http://127.0.0.1:%d/" % port))
+                print("round %d %-9s %9.0f req/s  p99 %.2f ms  errors %d" % ((r + 1, name) + results[name][-1]), flush=True)
+        med = {name: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v),
+                      sum(x[2] for x in v)) for name, v in results.items()}
+        idle_cost = idle_connections_cost(gh_port, gh.pid, IDLE_CONNECTIONS)
+        write_report(med, idle_rss, idle_cost)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def write_report(med, idle_rss, idle_cost):
+    g, h, n = med["gatehouse"], med["haproxy"], med["nginx"]
+    per_conn = idle_cost * 1024.0 / IDLE_CONNECTIONS
+    rows = [
+        ("throughput vs HAProxy", "%.2fx" % (g[0] / h[0]), ">= 1.00x", g[0] / h[0] >= 1.0),
+        ("throughput vs nginx", "%.2fx" % (g[0] / n[0]), ">= 1.15x", g[0] / n[0] >= 1.15),
+        ("p99 latency vs HAProxy", "%.2fx" % (g[1] / h[1]), "<= 1.10x", g[1] / h[1] <= 1.10),
+        ("idle RSS", "%.1f MiB" % (idle_rss / 1024.0), "<= 16 MiB", idle_rss <= 16 * 1024),
+        ("10 000 idle keep-alive connections", "+%.1f MiB (%.0f bytes each)" % (idle_cost / 1024.0, per_conn),
+         "<= 40 MiB", idle_cost <= 40 * 1024),
+    ]
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
+    except (OSError, AttributeError):
+        pass
+    lines = ["# Benchmarks", "",
+             "Produced by `make bench` (bench/run.py) on %s, %d cores, %s." % (time.strftime("%Y-%m-%d"), os.cpu_count(), cpu),
+             "Gatehouse `workers: 1`, HAProxy `nbthread 1` and nginx `worker_processes 1` proxy to the same",
+             "nginx upstream (a %d-byte body) with keep-alive on both sides; the client is `wrk -t1 -c%d -d%ds`," % (len(BODY), CONNECTIONS, DURATION),
+             "all on 127.0.0.1. %d rounds alternate between the proxies; the table shows medians." % ROUNDS,
+             "The proxy under test is pinned to core 1, client and upstream to core 0 (taskset), the same",
+             "placement for every peer, so the proxy's own cost per request is what is compared.", "",
+             "| proxy | requests/s | p99 latency | errors |", "|---|---:|---:|---:|"]
+    for name, v in (("gatehouse", g), ("haproxy", h), ("nginx", n)):
+        lines.append("| %s | %.0f | %.2f ms | %d |" % (name, v[0], v[1], v[2]))
+    lines += ["", "| target | measured | goal | met |", "|---|---:|---:|:---:|"]
+    for name, val, goal, ok in rows:
+        lines.append("| %s | %s | %s | %s |" % (name, val, goal, "yes" if ok else "no"))
+    lines += ["", "Idle RSS is the gateway's resident memory after start with this configuration; the idle",
+              "connection cost is the RSS growth after %d clients each sent one request and stayed" % IDLE_CONNECTIONS,
+              "connected.", ""]
+    text = "\n".join(lines)
+    with open(os.path.join(ROOT, "docs", "benchmarks.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
