@@ -91,7 +91,16 @@ def fuzz():
                 "-artifact_prefix=build/fuzz/" + target + "-", work]
         if os.path.isdir(os.path.join(ROOT, corpus)):
             args.append(corpus)
-        r = run(args, timeout=FUZZ_SECONDS + 120)
+        print("+ " + " ".join(args), flush=True)
+        log = os.path.join(ROOT, "build", "fuzz", target + ".log")
+        with open(log, "w") as out:
+            r = subprocess.run(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                               timeout=FUZZ_SECONDS + 120)
+        with open(log) as f:
+            lines = f.read().splitlines()
+        # The final statistics, or the crash report when there is one.
+        tail = [l for l in lines if l.startswith(("stat::", "Done ", "==", "SUMMARY"))]
+        print("\n".join((tail or lines)[-40:] if r.returncode == 0 else lines[-80:]), flush=True)
         count(r.returncode == 0, "fuzz " + target)
 
 

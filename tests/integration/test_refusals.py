@@ -125,3 +125,17 @@ def test_refusals_are_counted(gateway_for, upstream):
     assert g.metric('gatehouse_refusals_total{reason="whitespace-before-colon"}') == 1
     assert g.metric('gatehouse_refusals_total{reason="missing-host"}') == 1
     assert g.metric('gatehouse_requests_total{route="(none)",code="400"}') == 2
+
+
+def test_defensive_mode_forwards_ambiguous_requests_then_closes_both_sides(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port, "http1: {strictness: defensive}\n"))
+    raw = (b"GET /with-body HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+           b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+    out = raw_request(g.port, raw)
+    assert out.startswith(b"HTTP/1.1 200") and b"Connection: close" in out.split(b"\r\n\r\n")[0]
+    assert out.count(b"HTTP/1.1 ") == 1  # the pipelined request is not read after an ambiguous one
+    method, path, headers, body = upstream.requests[-1]
+    assert (path, body, headers.get("connection")) == ("/with-body", b"abc", "close")
+    # Malformed framing stays refused in defensive mode.
+    bad = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert raw_request(g.port, bad).startswith(b"HTTP/1.1 400")

@@ -1,0 +1,30 @@
+"""Every YAML example in docs/configuration.md loads with `gatehouse check`."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from testenv import BIN, ROOT
+
+DOC = os.path.join(ROOT, "docs", "configuration.md")
+EXAMPLES = re.findall(r"```yaml\n(.*?)```", open(DOC).read(), re.S)
+
+
+def test_the_reference_has_examples():
+    assert len(EXAMPLES) >= 8
+
+
+@pytest.mark.parametrize("index", range(len(EXAMPLES)))
+def test_example_loads(index, tmp_path):
+    path = tmp_path / ("example-%d.yaml" % index)
+    path.write_text(EXAMPLES[index])
+    p = subprocess.run([BIN, "check", "-c", str(path)], capture_output=True, text=True)
+    assert p.returncode == 0, "example %d:\n%s\n%s" % (index, EXAMPLES[index], p.stderr)
+    assert "warning" not in p.stderr, p.stderr
+
+
+def test_the_demo_config_loads():
+    p = subprocess.run([BIN, "check", "-c", os.path.join(ROOT, "examples", "gatehouse.yaml")],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
