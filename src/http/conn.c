@@ -204,30 +204,6 @@ void gh_conn_upstream_failed(gh_request *req, gh_reason reason, const char *deta
     gh_conn_close(req->conn);
 }
 
-/* A refusal before a request exists (malformed head): a minimal request carries the log. */
-static void refuse_head(gh_conn *c, gh_reason reason, const char *detail)
-{
-    gh_arena a;
-    gh_arena_init(&a, 4096, GH_REQUEST_ARENA_LIMIT);
-    gh_request *req = gh_arena_zalloc(&a, sizeof(*req));
-    if (!req) {
-        gh_arena_free(&a);
-        gh_conn_close(c);
-        return;
-    }
-    req->arena = a;
-    req->conn = c;
-    req->config = c->w->config;
-    gh_config_ref(req->config);
-    req->start_us = gh_now_us();
-    req->close_after = true;
-    gh_worker_request_id(c->w, req->id);
-    c->req = req;
-    if (c->in)
-        c->in->off = c->in->len; /* nothing after a framing error can be trusted */
-    gh_conn_refuse(req, reason, detail);
-}
-
 static void format_peer(gh_conn *c, gh_request *req)
 {
     int fam = c->peer_family == 6 ? AF_INET6 : AF_INET;
@@ -250,6 +226,31 @@ static void format_peer(gh_conn *c, gh_request *req)
             return;
         }
     }
+}
+
+/* A refusal before a request exists (malformed head): a minimal request carries the log. */
+static void refuse_head(gh_conn *c, gh_reason reason, const char *detail)
+{
+    gh_arena a;
+    gh_arena_init(&a, 4096, GH_REQUEST_ARENA_LIMIT);
+    gh_request *req = gh_arena_zalloc(&a, sizeof(*req));
+    if (!req) {
+        gh_arena_free(&a);
+        gh_conn_close(c);
+        return;
+    }
+    req->arena = a;
+    req->conn = c;
+    req->config = c->w->config;
+    gh_config_ref(req->config);
+    req->start_us = gh_now_us();
+    req->close_after = true;
+    gh_worker_request_id(c->w, req->id);
+    format_peer(c, req);
+    c->req = req;
+    if (c->in)
+        c->in->off = c->in->len; /* nothing after a framing error can be trusted */
+    gh_conn_refuse(req, reason, detail);
 }
 
 /* Copies the head into the request's arena so the input block can be reused and compacted
@@ -314,6 +315,14 @@ static void dispatch(gh_request *req)
     }
     const gh_route_conf *route = req->match.route;
     if (!route->upstream) {
+        /* A direct response reads and discards the body first, so the connection stays
+         * usable; a client waiting for 100-continue gets the answer without sending it. */
+        if (!req->body_done && !req->h1.expect_continue) {
+            req->discard_body = true;
+            c->state = GH_CS_BODY;
+            set_timer(c, T_BODY, cfg->limits.body_timeout_ms);
+            return;
+        }
         gh_respond_direct(req);
         gh_conn_response_done(req);
         return;
@@ -366,11 +375,11 @@ static bool body_pump(gh_conn *c)
 {
     gh_request *req = c->req;
     gh_block *in = c->in;
-    if (!req->up_ready || !in || in->off == in->len)
+    if ((!req->up_ready && !req->discard_body) || !in || in->off == in->len)
         return false;
     uint64_t max = req->config->limits.max_body_bytes;
     while (in->off < in->len && !req->body_done) {
-        if (gh_proxy_body_full(req))
+        if (!req->discard_body && gh_proxy_body_full(req))
             return false;
         const char *p = in->data + in->off;
         size_t avail = in->len - in->off, consumed, n;
@@ -393,6 +402,8 @@ static bool body_pump(gh_conn *c)
             gh_conn_upstream_failed(req, GH_R_BODY_TOO_LARGE, "the body exceeds limits.max_body_bytes");
             return false;
         }
+        if (req->discard_body)
+            continue;
         if ((n && gh_proxy_body(req, data, n) != 0) ||
             (req->body_done && gh_proxy_body_end(req) != 0))
             return false; /* the proxy reported the failure */
@@ -400,6 +411,10 @@ static bool body_pump(gh_conn *c)
     if (req->body_done) {
         c->state = GH_CS_WAIT;
         stop_timer(c);
+        if (req->discard_body) {
+            gh_respond_direct(req);
+            gh_conn_response_done(req);
+        }
         return true;
     }
     set_timer(c, T_BODY, req->config->limits.body_timeout_ms);
@@ -517,7 +532,8 @@ static void update_reading(gh_conn *c)
         in->off = 0;
     }
     bool want = !c->closing && !(in && in->len == GH_BLOCK_SIZE);
-    if (c->state == GH_CS_BODY && c->req && (!c->req->up_ready || gh_proxy_body_full(c->req)))
+    if (c->state == GH_CS_BODY && c->req && !c->req->discard_body &&
+        (!c->req->up_ready || gh_proxy_body_full(c->req)))
         want = want && !(in && in->len > 0);
     if (c->close_after_flush && c->state != GH_CS_LINGER)
         want = false;

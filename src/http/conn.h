@@ -42,6 +42,7 @@ typedef struct gh_request {
     uint64_t body_left;
     gh_chunked chunked;
     bool body_done;
+    bool discard_body; /* a direct response: read the body, forward nothing */
     uint64_t bytes_in;
     /* upstream */
     gh_upconn *up;

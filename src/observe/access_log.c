@@ -47,6 +47,8 @@ static void format_line(gh_sbuf *b, const gh_request *req, const char *route, ui
     add_field(b, "client_ip", req->client_ip[0] ? req->client_ip : NULL, strlen(req->client_ip));
     add_field(b, "method", req->h1.method, req->h1.method_len);
     add_field(b, "path", full && req->path_len ? req->path : NULL, req->path_len);
+    if (full && !req->path_len && req->h1.target) /* refused before it had a canonical path */
+        add_field(b, "target", req->h1.target, req->h1.target_len);
     add_field(b, "route", req->match.route ? route : NULL, strlen(route));
     gh_sbuf_addf(b, ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_ms\":%.3f",
                  req->status, (unsigned long long)req->bytes_in,

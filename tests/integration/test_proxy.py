@@ -134,3 +134,18 @@ routes:
     assert r.json()["type"] == "urn:gatehouse:problem:method-not-allowed"
     r = requests.get(g.url + "/nothing")
     assert r.status_code == 404 and r.json()["status"] == 404
+
+
+def test_direct_response_reads_the_body_and_keeps_the_connection(gateway_for):
+    g = gateway_for("""
+routes:
+  - {name: orders, match: {path: /orders, methods: [POST]}, auth: none, respond: {status: 201, body: created}}
+""")
+    with socket.create_connection(("127.0.0.1", g.port), timeout=5) as s:
+        s.sendall(b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcd"
+                  b"POST /orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n")
+        out = b""
+        while out.count(b"created") < 2:
+            out += s.recv(4096)
+    assert out.count(b"HTTP/1.1 201") == 2 and b"Connection: close" not in out
+    assert [l["bytes_in"] for l in g.access_lines(2)] == [4, 2]

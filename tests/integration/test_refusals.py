@@ -49,6 +49,9 @@ def test_malformed_requests_are_refused_and_not_forwarded(gateway_for, upstream,
         assert [r[1] for r in upstream.requests] == []
         line = g.access_lines(1)[-1]
         assert line["status"] == 400 and line["reason"] == reason and line["detail"]
+        assert line["client_ip"] == "127.0.0.1"
+        if reason == "bad-path":
+            assert line["path"] is None and line["target"] == raw.split(b" ")[1].decode()
     else:  # a malformed chunked body after the head was forwarded: the stream is cut
         assert body["type"] == "urn:gatehouse:problem:bad-chunk"
 
