@@ -228,29 +228,63 @@ static void format_peer(gh_conn *c, gh_request *req)
     }
 }
 
-/* A refusal before a request exists (malformed head): a minimal request carries the log. */
-static void refuse_head(gh_conn *c, gh_reason reason, const char *detail)
+/* A request in its own arena, on the worker's current snapshot, attached to the connection.
+ * NULL (and the connection closed) when memory ran out. */
+static gh_request *request_new(gh_conn *c)
 {
     gh_arena a;
-    gh_arena_init(&a, 4096, GH_REQUEST_ARENA_LIMIT);
+    gh_arena_init(&a, GH_REQUEST_ARENA_CHUNK, GH_REQUEST_ARENA_LIMIT);
     gh_request *req = gh_arena_zalloc(&a, sizeof(*req));
     if (!req) {
         gh_arena_free(&a);
         gh_conn_close(c);
-        return;
+        return NULL;
     }
     req->arena = a;
     req->conn = c;
     req->config = c->w->config;
     gh_config_ref(req->config);
     req->start_us = gh_now_us();
-    req->close_after = true;
     gh_worker_request_id(c->w, req->id);
+    req->id_len = 32;
     format_peer(c, req);
     c->req = req;
+    return req;
+}
+
+/* A refusal before a request exists (malformed head): a minimal request carries the log. */
+static void refuse_head(gh_conn *c, gh_reason reason, const char *detail)
+{
+    gh_request *req = request_new(c);
+    if (!req)
+        return;
+    req->close_after = true;
     if (c->in)
         c->in->off = c->in->len; /* nothing after a framing error can be trusted */
     gh_conn_refuse(req, reason, detail);
+}
+
+/* A trusted proxy's X-Request-Id becomes this request's id, so one id follows the request
+ * through every hop; only a plain token is taken (it is echoed into logs and headers). */
+static void adopt_request_id(gh_request *req)
+{
+    if (!req->trusted_peer)
+        return;
+    for (size_t i = 0; i < req->h1.nheaders; i++) {
+        const gh_h1_header *h = &req->h1.headers[i];
+        if (!GH_H1_NAME_IS(h, "x-request-id") || h->value_len == 0 || h->value_len > 64)
+            continue;
+        for (size_t k = 0; k < h->value_len; k++) {
+            char ch = h->value[k];
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                  ch == '-' || ch == '_' || ch == '.'))
+                return;
+        }
+        memcpy(req->id, h->value, h->value_len);
+        req->id[h->value_len] = '\0';
+        req->id_len = (uint8_t)h->value_len;
+        return;
+    }
 }
 
 /* Copies the head into the request's arena so the input block can be reused and compacted
@@ -336,30 +370,17 @@ static void dispatch(gh_request *req)
 
 static void request_begin(gh_conn *c, const gh_h1_request *h1, const gh_h1_header *hdrs)
 {
-    gh_worker *w = c->w;
-    gh_arena a;
-    gh_arena_init(&a, GH_REQUEST_ARENA_CHUNK, GH_REQUEST_ARENA_LIMIT);
-    gh_request *req = gh_arena_zalloc(&a, sizeof(*req));
-    if (!req) {
-        gh_arena_free(&a);
-        gh_conn_close(c);
+    gh_request *req = request_new(c);
+    if (!req)
         return;
-    }
-    req->arena = a;
-    req->conn = c;
-    req->config = w->config;
-    gh_config_ref(req->config);
-    req->start_us = gh_now_us();
-    c->req = req;
     const char *base = c->in->data + c->in->off;
     c->in->off += (uint32_t)h1->head_len;
     c->scanned = 0;
-    gh_worker_request_id(w, req->id);
-    format_peer(c, req);
     if (!adopt_head(req, base, h1, hdrs)) {
         gh_conn_refuse(req, GH_R_INTERNAL, "out of request memory");
         return;
     }
+    adopt_request_id(req);
     req->body_left = req->h1.body == GH_BODY_LENGTH ? req->h1.content_length : 0;
     req->body_done = req->h1.body == GH_BODY_NONE;
     if (req->h1.ambiguous)

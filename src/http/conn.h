@@ -34,7 +34,8 @@ typedef struct gh_request {
     size_t path_len;
     const char *query; /* "?..." as sent, or NULL */
     size_t query_len;
-    char id[33];
+    char id[65]; /* generated (32 hex digits) or kept from a trusted proxy (up to 64) */
+    uint8_t id_len;
     char client_ip[48];
     bool trusted_peer;
     uint64_t start_us;

@@ -17,7 +17,7 @@ bool gh_respond_closing(const gh_request *req)
 void gh_respond_common_headers(const gh_request *req, gh_sbuf *b)
 {
     GH_SBUF_LIT(b, "X-Request-Id: ");
-    gh_sbuf_add(b, req->id, 32);
+    gh_sbuf_add(b, req->id, req->id_len);
     if (gh_respond_closing(req))
         GH_SBUF_LIT(b, "\r\nConnection: close\r\n");
     else if (req->h1.minor == 0)

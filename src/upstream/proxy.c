@@ -30,8 +30,8 @@ static void record(gh_request *req, gh_upstream_result r)
 static bool gateway_owned(const gh_h1_header *h)
 {
     return GH_H1_NAME_IS(h, "x-forwarded-for") || GH_H1_NAME_IS(h, "x-forwarded-proto") ||
-           GH_H1_NAME_IS(h, "x-forwarded-host") || GH_H1_NAME_IS(h, "x-request-id") ||
-           GH_H1_NAME_IS(h, "forwarded") || GH_H1_NAME_IS(h, "x-real-ip");
+           GH_H1_NAME_IS(h, "x-forwarded-host") || GH_H1_NAME_IS(h, "forwarded") ||
+           GH_H1_NAME_IS(h, "x-real-ip");
 }
 
 /* Whether the Connection header(s) of a message name this field (it is then hop-by-hop). */
@@ -85,6 +85,7 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
         if (gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "host") ||
             GH_H1_NAME_IS(h, "content-length") || GH_H1_NAME_IS(h, "expect") ||
             (gateway_owned(h) && !req->trusted_peer) || GH_H1_NAME_IS(h, "x-forwarded-for") ||
+            GH_H1_NAME_IS(h, "x-request-id") ||
             (conn_hdr && named_by_connection(h1->headers, h1->nheaders, h)))
             continue;
         gh_sbuf_add(b, h->name, h->name_len);
@@ -107,11 +108,9 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
         gh_sbuf_add(b, h1->host, h1->host_len);
         GH_SBUF_LIT(b, "\r\n");
     }
-    if (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-request-id", 12)) {
-        GH_SBUF_LIT(b, "X-Request-Id: ");
-        gh_sbuf_add(b, req->id, 32);
-        GH_SBUF_LIT(b, "\r\n");
-    }
+    GH_SBUF_LIT(b, "X-Request-Id: ");
+    gh_sbuf_add(b, req->id, req->id_len);
+    GH_SBUF_LIT(b, "\r\n");
     if (h1->body == GH_BODY_LENGTH) {
         GH_SBUF_LIT(b, "Content-Length: ");
         gh_sbuf_add_u64(b, h1->content_length);

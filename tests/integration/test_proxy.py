@@ -38,7 +38,11 @@ def test_trusted_proxy_headers_are_kept(gateway_for, upstream):
     h = upstream_headers(r.text)
     assert h["x-forwarded-for"] == "6.6.6.6, 127.0.0.1"
     assert h["x-forwarded-proto"] == "https"
-    assert h["x-request-id"] == "abc-123"
+    assert h["x-request-id"] == "abc-123" == r.headers["X-Request-Id"]
+    assert g.access_lines(1)[-1]["request_id"] == "abc-123"
+    # An id that is not a plain token is replaced, never echoed.
+    r = requests.get(g.url + "/", headers={"X-Request-Id": "a b<script>"})
+    assert len(r.headers["X-Request-Id"]) == 32
 
 
 def test_keep_alive_reuses_client_and_upstream_connections(gateway_for, upstream):
