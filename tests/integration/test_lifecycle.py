@@ -205,3 +205,25 @@ def test_run_refuses_a_bad_config_and_a_busy_port(tmp_path, upstream):
                     "routes: [{name: r, match: {prefix: /}, auth: none, respond: {}}]\n" % upstream.port)
     p = subprocess.run([BIN, "run", "-c", str(busy)], capture_output=True, text=True, timeout=10)
     assert p.returncode == 1 and "cannot listen on 127.0.0.1:%d" % upstream.port in p.stderr
+
+
+def test_reload_opens_and_closes_listeners(gateway_for, upstream):
+    from testenv import free_port
+    g = gateway_for(proxy_yaml(upstream.port), workers=2)
+    extra = free_port()
+    text = open(g.config).read().replace(
+        "listeners: [{address: 127.0.0.1:%d}]" % g.port,
+        "listeners: [{address: 127.0.0.1:%d}, {address: 127.0.0.1:%d}]" % (g.port, extra))
+    open(g.config, "w").write(text)
+    assert g.admin("/reload", "POST")[0] == 200
+    assert requests.get("http://127.0.0.1:%d/added" % extra).status_code == 200
+    with requests.Session() as s:  # a keep-alive connection on the kept listener survives
+        assert s.get(g.url + "/kept").status_code == 200
+        g.write_config(proxy_yaml(upstream.port))
+        assert g.admin("/reload", "POST")[0] == 200
+        assert s.get(g.url + "/kept").status_code == 200
+    try:
+        requests.get("http://127.0.0.1:%d/gone" % extra, timeout=1)
+        assert False, "the removed listener still answers"
+    except requests.exceptions.ConnectionError:
+        pass

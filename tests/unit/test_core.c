@@ -1,0 +1,121 @@
+/* Core building blocks: arena, JSON text, blocks, metrics series, the log ring. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/arena.h"
+#include "core/block.h"
+#include "core/json.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
+
+static void arena(void **state)
+{
+    (void)state;
+    gh_arena a;
+    gh_arena_init(&a, 1024, 4096);
+    char *p = gh_arena_alloc(&a, 10);
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)p % 16, 0);
+    assert_string_equal(gh_arena_strndup(&a, "hello world", 5), "hello");
+    assert_non_null(gh_arena_alloc(&a, 2000)); /* oversized: its own chunk */
+    assert_null(gh_arena_alloc(&a, 4096));     /* beyond the limit */
+    char *z = gh_arena_zalloc(&a, 64);
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(z[i], 0);
+    gh_arena_reset(&a);
+    assert_true(a.total <= 1024);
+    assert_non_null(gh_arena_alloc(&a, 100));
+    gh_arena_free(&a);
+}
+
+static void json_text(void **state)
+{
+    (void)state;
+    char buf[64];
+    gh_sbuf b = gh_sbuf_make(buf, sizeof(buf));
+    gh_sbuf_json_str(&b, "a\"b\\c\n\x01\xff", 8);
+    assert_int_equal(b.overflow, 0);
+    assert_memory_equal(buf, "\"a\\\"b\\\\c\\u000a\\u0001\\u00ff\"", b.len);
+    b = gh_sbuf_make(buf, sizeof(buf));
+    gh_sbuf_add_u64(&b, 0);
+    GH_SBUF_LIT(&b, " ");
+    gh_sbuf_add_u64(&b, 18446744073709551615ull);
+    assert_memory_equal(buf, "0 18446744073709551615", b.len);
+    b = gh_sbuf_make(buf, 4);
+    gh_sbuf_adds(&b, "toolong");
+    assert_int_equal(b.overflow, 1);
+    assert_int_equal(b.len, 4);
+}
+
+static void blocks(void **state)
+{
+    (void)state;
+    gh_block_pool p;
+    gh_block_pool_init(&p, 1);
+    gh_block *a = gh_block_get(&p), *b = gh_block_get(&p);
+    assert_int_equal(p.in_use, 2);
+    a->len = 5;
+    gh_block_put(&p, a);
+    gh_block_put(&p, b); /* beyond max_free: freed */
+    assert_int_equal(p.nfree, 1);
+    gh_block *c = gh_block_get(&p);
+    assert_int_equal(c->len, 0); /* reused blocks come back empty */
+    gh_block_put(&p, c);
+    gh_block_pool_free(&p);
+}
+
+static void metrics(void **state)
+{
+    (void)state;
+    gh_metrics m;
+    assert_int_equal(gh_metrics_init(&m), 0);
+    gh_metrics_request(&m, "r", 200, 300);     /* 0.3 ms: first bucket */
+    gh_metrics_request(&m, "r", 200, 20000000); /* 20 s: +Inf */
+    gh_metrics_request(&m, "r", 404, 1000);
+    assert_int_equal(atomic_load(&m.requests.n), 2);
+    gh_series *s = &m.requests.items[0];
+    assert_string_equal(s->key, "r");
+    assert_int_equal(atomic_load(&s->count), 2);
+    assert_int_equal(atomic_load(&s->hist[0]), 1);
+    assert_int_equal(atomic_load(&s->hist[GH_HIST_BUCKETS - 1]), 1);
+    /* Past the table's size every new series folds into "(other)". */
+    char name[16];
+    for (int i = 0; i < GH_METRIC_SERIES + 10; i++) {
+        snprintf(name, sizeof(name), "k%d", i);
+        gh_metrics_upstream(&m, name, GH_UP_SUCCESS);
+    }
+    assert_int_equal(atomic_load(&m.upstream.n), GH_METRIC_SERIES);
+    gh_series *other = &m.upstream.items[GH_METRIC_SERIES - 1];
+    assert_string_equal(other->key, "(other)");
+    assert_int_equal(atomic_load(&other->count), 11);
+    gh_metrics_free(&m);
+}
+
+static void log_ring(void **state)
+{
+    (void)state;
+    gh_log_ring *r = calloc(1, sizeof(*r));
+    char line[1000];
+    memset(line, 'x', sizeof(line));
+    size_t fit = 0;
+    while (gh_log_ring_put(r, line, sizeof(line)))
+        fit++;
+    assert_int_equal(fit, GH_LOG_RING_BYTES / sizeof(line));
+    assert_int_equal(atomic_load(&r->dropped), 1);
+    free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(arena), cmocka_unit_test(json_text),
+                                       cmocka_unit_test(blocks), cmocka_unit_test(metrics),
+                                       cmocka_unit_test(log_ring)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
