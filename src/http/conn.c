@@ -102,8 +102,14 @@ static void on_shutdown(uv_shutdown_t *sr, int status)
 static void close_when_flushed(gh_conn *c)
 {
     c->close_after_flush = true;
-    if (c->closing || c->out.pending || c->state == GH_CS_LINGER)
+    if (c->closing || c->state == GH_CS_LINGER)
         return;
+    if (c->out.pending) {
+        /* A client that never reads the rest must not hold the connection forever. */
+        if (c->timer_kind != T_SEND)
+            set_timer(c, T_SEND, c->w->config->limits.body_timeout_ms);
+        return;
+    }
     uv_shutdown_t *sr = malloc(sizeof(*sr));
     if (!sr || uv_shutdown(sr, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
         free(sr);

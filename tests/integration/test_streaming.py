@@ -44,3 +44,16 @@ def test_100mb_response_streams_with_bounded_memory(gateway_for, upstream):
     assert peak - before < limit, "RSS grew by %d KiB" % (peak - before)
     line = g.access_lines(1)[-1]
     assert line["status"] == 200 and line["bytes_out"] > total
+
+
+def test_a_client_that_stops_reading_is_cut_at_the_body_timeout(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port, "limits: {body_timeout: 1s}\n"))
+    s = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(b"GET /big/%d HTTP/1.1\r\nHost: x\r\n\r\n" % (50 * 1024 * 1024))
+    time.sleep(3)  # read nothing: the gateway's queue fills, then the timer runs out
+    deadline = time.time() + 5
+    while time.time() < deadline and g.metric("gatehouse_open_connections") > 0:
+        time.sleep(0.1)
+    assert g.metric("gatehouse_open_connections") == 0
+    s.close()
