@@ -210,10 +210,26 @@ void gh_conn_upstream_failed(gh_request *req, gh_reason reason, const char *deta
     gh_conn_close(req->conn);
 }
 
+/* Dotted quad without printf: this runs for every request. */
+static void format_ipv4(const unsigned char *a, char *out)
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned v = a[i];
+        if (v >= 100)
+            *out++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *out++ = (char)('0' + v / 10 % 10);
+        *out++ = (char)('0' + v % 10);
+        *out++ = i < 3 ? '.' : '\0';
+    }
+}
+
 static void format_peer(gh_conn *c, gh_request *req)
 {
     int fam = c->peer_family == 6 ? AF_INET6 : AF_INET;
-    if (!inet_ntop(fam, c->peer_addr, req->client_ip, sizeof(req->client_ip)))
+    if (fam == AF_INET)
+        format_ipv4(c->peer_addr, req->client_ip);
+    else if (!inet_ntop(fam, c->peer_addr, req->client_ip, sizeof(req->client_ip)))
         strcpy(req->client_ip, "-");
     const gh_config *cfg = req->config;
     for (size_t i = 0; i < cfg->ntrusted_proxies; i++) {

@@ -15,6 +15,7 @@
 
 #define GH_BACKLOG 4096
 #define GH_DRAIN_POLL_MS 50
+#define GH_SWEEP_MS 1000
 
 uint64_t gh_now_us(void)
 {
@@ -137,6 +138,8 @@ static int sync_listeners(gh_worker *w)
 
 static void drain_poll(uv_timer_t *t);
 
+static void on_sweep(uv_timer_t *t) { gh_pools_sweep(t->data); }
+
 static void start_drain(gh_worker *w)
 {
     w->draining = true;
@@ -167,6 +170,7 @@ static void drain_poll(uv_timer_t *t)
         return;
     gh_pools_close(w);
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
+    uv_close((uv_handle_t *)&w->sweep_timer, NULL);
     uv_close((uv_handle_t *)&w->wakeup, NULL);
 }
 
@@ -215,7 +219,9 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
         return -ENOMEM;
     uv_async_init(&w->loop, &w->wakeup, on_wakeup);
     uv_timer_init(&w->loop, &w->drain_timer);
-    w->wakeup.data = w->drain_timer.data = w;
+    uv_timer_init(&w->loop, &w->sweep_timer);
+    w->wakeup.data = w->drain_timer.data = w->sweep_timer.data = w;
+    uv_timer_start(&w->sweep_timer, on_sweep, GH_SWEEP_MS, GH_SWEEP_MS);
     return 0;
 }
 
@@ -258,6 +264,8 @@ static void worker_teardown(gh_worker *w)
         uv_close((uv_handle_t *)&w->wakeup, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->drain_timer))
         uv_close((uv_handle_t *)&w->drain_timer, NULL);
+    if (!uv_is_closing((uv_handle_t *)&w->sweep_timer))
+        uv_close((uv_handle_t *)&w->sweep_timer, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
     gh_block_pool_free(&w->blocks);

@@ -32,6 +32,7 @@ struct gh_worker {
     uv_thread_t thread;
     uv_async_t wakeup; /* config changed or drain requested */
     uv_timer_t drain_timer;
+    uv_timer_t sweep_timer; /* expires idle pooled upstream connections */
     uv_sem_t ready; /* posted once the listeners are open (or failed) */
     uint64_t drain_deadline_us;
     gh_config *config; /* the snapshot new requests start on (one reference held) */

@@ -78,13 +78,10 @@ gh_upconn *gh__pool_take(gh_pool *p)
     if (!up)
         return NULL;
     unlink_idle(up);
-    uv_timer_stop(&up->timer);
     up->state = GH_UP_ACTIVE;
     up->reused = true;
     return up;
 }
-
-static void idle_expired(uv_timer_t *t) { gh__upconn_close(t->data); }
 
 void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms)
 {
@@ -107,7 +104,23 @@ void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms)
      * upstream retire the connection at once. */
     if (!up->reading)
         up->reading = uv_read_start((uv_stream_t *)&up->tcp, gh__upconn_alloc, gh__upconn_read) == 0;
-    uv_timer_start(&up->timer, idle_expired, idle_timeout_ms, 0);
+    /* Expiry is checked by gh_pools_sweep, not by a timer per connection: parking and reusing
+     * a connection then costs no timer operation on the request path. */
+    up->idle_deadline_us = gh_now_us() + idle_timeout_ms * 1000;
+}
+
+void gh_pools_sweep(gh_worker *w)
+{
+    uint64_t now = gh_now_us();
+    for (gh_pool *p = w->pools; p; p = p->next) {
+        gh_upconn *up = p->idle;
+        while (up) {
+            gh_upconn *next = up->next_idle;
+            if (now >= up->idle_deadline_us)
+                gh__upconn_close(up);
+            up = next;
+        }
+    }
 }
 
 void gh_pools_close(gh_worker *w)

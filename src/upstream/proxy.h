@@ -23,6 +23,9 @@ void gh_proxy_abort(gh_request *req);
 /* The client took queued response bytes: resume reading the upstream. */
 void gh_proxy_client_drained(gh_request *req);
 
+/* Closes pooled connections idle past their upstream's keepalive.idle_timeout (called by the
+ * worker about once a second). */
+void gh_pools_sweep(gh_worker *w);
 /* Worker teardown: closes idle pooled connections and frees the pools. */
 void gh_pools_close(gh_worker *w);
 

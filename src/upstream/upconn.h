@@ -39,6 +39,7 @@ struct gh_upconn {
     uint8_t state;
     uint8_t closed_handles;
     bool closing, reading, reused, got_bytes, head_done, chunk_out, retried;
+    uint64_t idle_deadline_us; /* while pooled */
     char idle_sink[16]; /* reads while idle land here; any byte retires the connection */
 };
 

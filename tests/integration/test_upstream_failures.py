@@ -99,3 +99,13 @@ def test_stale_pooled_connection_is_retried_for_bodiless_requests(gateway_for):
             assert s.get(g.url + "/r").status_code == 200
             time.sleep(0.1 if i % 2 else 0.03)  # before and after the upstream's close
     srv.close()
+
+
+def test_pooled_connections_are_reused_then_expire(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port, upstream_extra=", keepalive: {idle_timeout: 500ms}"))
+    for i in range(5):
+        assert requests.get(g.url + "/p").status_code == 200
+    assert upstream.connections == 1
+    time.sleep(2.2)  # past idle_timeout and the once-a-second sweep
+    assert requests.get(g.url + "/p").status_code == 200
+    assert upstream.connections == 2

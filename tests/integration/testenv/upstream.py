@@ -18,6 +18,7 @@ class Upstream:
     def __init__(self, port):
         self.port = port
         self.requests = []  # (method, path, headers dict lower-cased, body bytes)
+        self.connections = 0
         self.lock = threading.Lock()
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -42,6 +43,8 @@ class Upstream:
                 c, _ = self.sock.accept()
             except OSError:
                 return
+            with self.lock:
+                self.connections += 1
             threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     @staticmethod
