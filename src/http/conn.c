@@ -23,13 +23,13 @@ static void on_timer(uv_timer_t *t);
 static void set_timer(gh_conn *c, int kind, uint64_t ms)
 {
     c->timer_kind = (uint8_t)kind;
-    uv_timer_start(&c->timer, on_timer, ms, 0);
+    gh_deadline_set(&c->timer, ms);
 }
 
 static void stop_timer(gh_conn *c)
 {
     c->timer_kind = T_NONE;
-    uv_timer_stop(&c->timer);
+    gh_deadline_clear(&c->timer);
 }
 
 static void free_conn(uv_handle_t *h)
@@ -77,7 +77,7 @@ void gh_conn_close(gh_conn *c)
     gh_outq_reset(&c->out);
     gh_block_put(&w->blocks, c->in);
     c->in = NULL;
-    uv_close((uv_handle_t *)&c->timer, free_conn);
+    uv_close((uv_handle_t *)&c->timer.timer, free_conn);
     uv_close((uv_handle_t *)&c->tcp, free_conn);
 }
 
@@ -594,6 +594,8 @@ static void update_reading(gh_conn *c)
 static void on_timer(uv_timer_t *t)
 {
     gh_conn *c = t->data;
+    if (!gh_deadline_due(&c->timer))
+        return;
     int kind = c->timer_kind;
     c->timer_kind = T_NONE;
     switch (kind) {
@@ -656,8 +658,8 @@ void gh_conn_accept(gh_worker *w, uv_stream_t *server)
         return;
     c->w = w;
     uv_tcp_init(&w->loop, &c->tcp);
-    uv_timer_init(&w->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
+    gh_deadline_init(&w->loop, &c->timer, on_timer, c);
+    c->tcp.data = c;
     c->next = w->conns;
     if (w->conns)
         w->conns->prev = c;

@@ -9,6 +9,7 @@
 
 #include "config/config-t.h"
 #include "core/arena.h"
+#include "core/deadline.h"
 #include "core/outq.h"
 #include "http/h1.h"
 #include "route/route.h"
@@ -63,7 +64,7 @@ typedef struct gh_request {
 
 struct gh_conn {
     uv_tcp_t tcp;
-    uv_timer_t timer;
+    gh_deadline timer;
     gh_worker *w;
     struct gh_conn *prev, *next;
     gh_block *in;

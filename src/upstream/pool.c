@@ -54,7 +54,7 @@ void gh__upconn_close(gh_upconn *up)
     gh_outq_reset(&up->out);
     gh_block_put(&up->w->blocks, up->in);
     up->in = NULL;
-    uv_close((uv_handle_t *)&up->timer, free_upconn);
+    uv_close((uv_handle_t *)&up->timer.timer, free_upconn);
     uv_close((uv_handle_t *)&up->tcp, free_upconn);
 }
 
@@ -66,8 +66,8 @@ gh_upconn *gh__upconn_new(gh_worker *w, gh_pool *pool)
     up->w = w;
     up->pool = pool;
     uv_tcp_init(&w->loop, &up->tcp);
-    uv_timer_init(&w->loop, &up->timer);
-    up->tcp.data = up->timer.data = up->creq.data = up;
+    gh_deadline_init(&w->loop, &up->timer, gh__upconn_timeout, up);
+    up->tcp.data = up->creq.data = up;
     up->state = GH_UP_CONNECTING;
     return up;
 }

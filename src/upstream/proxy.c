@@ -133,7 +133,7 @@ static void detach(gh_upconn *up, bool reusable)
         release_slot(req);
     }
     up->req = NULL;
-    uv_timer_stop(&up->timer);
+    gh_deadline_clear(&up->timer);
     if (reusable && req)
         gh__pool_put(up, req->upstream->keepalive_max_idle, req->upstream->keepalive_idle_timeout_ms);
     else
@@ -167,9 +167,11 @@ static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, 
     gh_conn_upstream_failed(req, reason, detail);
 }
 
-static void on_timeout(uv_timer_t *t)
+void gh__upconn_timeout(uv_timer_t *t)
 {
     gh_upconn *up = t->data;
+    if (!gh_deadline_due(&up->timer) || !up->req)
+        return;
     if (up->state == GH_UP_CONNECTING)
         up_fail(up, GH_R_UPSTREAM_TIMEOUT, GH_UP_TIMEOUT, "connecting to the upstream timed out");
     else
@@ -177,7 +179,7 @@ static void on_timeout(uv_timer_t *t)
                 "the upstream did not answer within its timeout");
 }
 
-static void arm_timeout(gh_upconn *up, uint64_t ms) { uv_timer_start(&up->timer, on_timeout, ms, 0); }
+static void arm_timeout(gh_upconn *up, uint64_t ms) { gh_deadline_set(&up->timer, ms); }
 
 /* Sends response bytes to the client, chunk-framed when asked. The response head waits in
  * up->head until the first body bytes so that a small response leaves in one write. */
@@ -500,7 +502,7 @@ static void send_head(gh_upconn *up)
     if (req->body_done)
         arm_timeout(up, req->upstream->timeout_ms);
     else
-        uv_timer_stop(&up->timer);
+        gh_deadline_clear(&up->timer);
     update_up_reading(up);
     gh_conn_upstream_ready(req);
 }

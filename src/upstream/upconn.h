@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/deadline.h"
 #include "core/outq.h"
 #include "http/conn.h"
 
@@ -23,7 +24,7 @@ struct gh_pool {
 struct gh_upconn {
     uv_tcp_t tcp;
     uv_connect_t creq;
-    uv_timer_t timer;
+    gh_deadline timer; /* connect, then response timeout */
     gh_worker *w;
     gh_pool *pool;
     gh_upconn *next_idle, *prev_idle;
@@ -53,5 +54,6 @@ gh_upconn *gh__upconn_new(gh_worker *w, gh_pool *pool);
 /* The read callbacks of every upstream connection, attached or idle. */
 void gh__upconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 void gh__upconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+void gh__upconn_timeout(uv_timer_t *t);
 
 #endif

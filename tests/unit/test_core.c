@@ -11,6 +11,7 @@
 
 #include "core/arena.h"
 #include "core/block.h"
+#include "core/deadline.h"
 #include "core/json.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
@@ -112,10 +113,50 @@ static void log_ring(void **state)
     free(r);
 }
 
+static int fired;
+
+static void on_deadline(uv_timer_t *t)
+{
+    if (gh_deadline_due(t->data))
+        fired++;
+}
+
+/* Moving a deadline later takes effect without restarting the timer; clearing it means the
+ * timer's firing is ignored. */
+static void deadline(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    gh_deadline d;
+    gh_deadline_init(&loop, &d, on_deadline, &d);
+    d.timer.data = &d;
+    fired = 0;
+    uint64_t start = uv_now(&loop);
+    gh_deadline_set(&d, 10);
+    gh_deadline_set(&d, 60);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(fired, 1);
+    assert_true(uv_now(&loop) - start >= 60);
+    gh_deadline_set(&d, 10);
+    gh_deadline_clear(&d);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(fired, 1);
+    gh_deadline_set(&d, 50);
+    gh_deadline_set(&d, 5); /* earlier: the timer is restarted */
+    start = uv_now(&loop);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(fired, 2);
+    assert_true(uv_now(&loop) - start < 50);
+    uv_close((uv_handle_t *)&d.timer, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(arena), cmocka_unit_test(json_text),
                                        cmocka_unit_test(blocks), cmocka_unit_test(metrics),
-                                       cmocka_unit_test(log_ring)};
+                                       cmocka_unit_test(log_ring), cmocka_unit_test(deadline)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
