@@ -54,7 +54,7 @@ static void request_end(gh_conn *c)
         req->status = gh_reason_status(req->reason);
     gh_access_log_request(c->w, req);
     c->req = NULL;
-    gh_config_release(req->config);
+    gh_worker_snapshot_put(c->w, req->snap);
     gh_arena arena = req->arena;
     gh_arena_free(&arena);
 }
@@ -264,8 +264,8 @@ static gh_request *request_new(gh_conn *c)
     }
     req->arena = a;
     req->conn = c;
-    req->config = c->w->config;
-    gh_config_ref(req->config);
+    req->snap = gh_worker_snapshot_get(c->w);
+    req->config = req->snap->config;
     req->start_us = gh_now_us();
     gh_worker_request_id(c->w, req->id);
     req->id_len = 32;

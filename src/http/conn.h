@@ -28,7 +28,8 @@ typedef enum {
 typedef struct gh_request {
     gh_arena arena;
     struct gh_conn *conn;
-    gh_config *config; /* the snapshot this request runs on (one reference held) */
+    gh_config *config; /* the snapshot this request runs on (= snap->config) */
+    gh_worker_snapshot *snap;
     gh_h1_request h1;
     gh_route_match match;
     char *path; /* canonical */

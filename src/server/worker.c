@@ -60,6 +60,54 @@ int gh_listen_socket(const gh_sockaddr *addr, int backlog)
     return fd;
 }
 
+static gh_worker_snapshot *snapshot_new(gh_config *cfg)
+{
+    gh_worker_snapshot *s = calloc(1, sizeof(*s));
+    if (s)
+        s->config = cfg;
+    return s;
+}
+
+gh_worker_snapshot *gh_worker_snapshot_get(gh_worker *w)
+{
+    w->snap->requests++;
+    return w->snap;
+}
+
+void gh_worker_snapshot_put(gh_worker *w, gh_worker_snapshot *s)
+{
+    if (--s->requests || s == w->snap)
+        return;
+    for (gh_worker_snapshot **p = &w->retired; *p; p = &(*p)->next) {
+        if (*p == s) {
+            *p = s->next;
+            break;
+        }
+    }
+    gh_config_release(s->config);
+    free(s);
+}
+
+/* Makes cfg (one reference, handed over) the snapshot new requests start on. */
+static void snapshot_swap(gh_worker *w, gh_config *cfg)
+{
+    gh_worker_snapshot *fresh = snapshot_new(cfg);
+    if (!fresh) {
+        gh_config_release(cfg); /* keep serving on the old snapshot */
+        return;
+    }
+    gh_worker_snapshot *old = w->snap;
+    w->snap = fresh;
+    w->config = cfg;
+    if (old->requests) {
+        old->next = w->retired;
+        w->retired = old;
+    } else {
+        gh_config_release(old->config);
+        free(old);
+    }
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     gh_listener *l = server->data;
@@ -188,10 +236,8 @@ static void on_wakeup(uv_async_t *a)
         gh_config_release(cfg);
         return;
     }
-    gh_config *old = w->config;
-    w->config = cfg;
-    w->log_enabled = strcmp(cfg->access_log, "off") != 0;
-    gh_config_release(old);
+    snapshot_swap(w, cfg);
+    w->log_enabled = strcmp(w->config->access_log, "off") != 0;
     sync_listeners(w);
 }
 
@@ -209,6 +255,9 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     w->id = id;
     w->rt = rt;
     w->config = gh_runtime_config(rt);
+    w->snap = snapshot_new(w->config);
+    if (!w->snap)
+        return -ENOMEM;
     w->log_enabled = strcmp(w->config->access_log, "off") != 0;
     w->log = rt->logger.rings[id];
     gh_block_pool_init(&w->blocks, 256);
@@ -270,7 +319,15 @@ static void worker_teardown(gh_worker *w)
     uv_loop_close(&w->loop);
     gh_block_pool_free(&w->blocks);
     gh_metrics_free(&w->metrics);
+    /* Every request has ended, so retired snapshots are normally gone already. */
+    while (w->retired) {
+        gh_worker_snapshot *r = w->retired;
+        w->retired = r->next;
+        gh_config_release(r->config);
+        free(r);
+    }
     gh_config_release(w->config);
+    free(w->snap);
     uv_sem_destroy(&w->ready);
 }
 

@@ -25,6 +25,16 @@ typedef struct gh_listener {
     bool keep; /* used while reconciling with a new snapshot */
 } gh_listener;
 
+/* A configuration snapshot as one worker uses it. Requests count themselves here, on the worker,
+ * instead of on the shared snapshot's atomic refcount: no cache line is shared between workers
+ * on the request path. The worker holds the snapshot's one reference until its last request
+ * ends. */
+typedef struct gh_worker_snapshot {
+    gh_config *config;
+    size_t requests;
+    struct gh_worker_snapshot *next; /* retired snapshots still in use */
+} gh_worker_snapshot;
+
 struct gh_worker {
     int id;
     gh_runtime *rt;
@@ -35,7 +45,9 @@ struct gh_worker {
     uv_timer_t sweep_timer; /* expires idle pooled upstream connections */
     uv_sem_t ready; /* posted once the listeners are open (or failed) */
     uint64_t drain_deadline_us;
-    gh_config *config; /* the snapshot new requests start on (one reference held) */
+    gh_config *config; /* the snapshot new requests start on (= snap->config) */
+    gh_worker_snapshot *snap;
+    gh_worker_snapshot *retired;
     gh_listener *listeners;
     gh_conn *conns;    /* every open downstream connection */
     size_t nconns;
@@ -61,6 +73,10 @@ void gh_workers_drain_and_join(gh_runtime *rt);
 
 /* Opens a listening socket with SO_REUSEPORT, for workers and for trial binds on reload. */
 int gh_listen_socket(const gh_sockaddr *addr, int backlog);
+
+/* The snapshot a new request starts on, counted; give it back with gh_worker_snapshot_put. */
+gh_worker_snapshot *gh_worker_snapshot_get(gh_worker *w);
+void gh_worker_snapshot_put(gh_worker *w, gh_worker_snapshot *s);
 
 /* A fresh 128-bit request id as 32 hex characters plus NUL. */
 void gh_worker_request_id(gh_worker *w, char out[33]);
