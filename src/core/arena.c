@@ -13,7 +13,13 @@ struct gh_arena_chunk {
 
 void gh_arena_init(gh_arena *a, size_t chunk_size, size_t limit)
 {
+    gh_arena_init_spares(a, chunk_size, limit, NULL);
+}
+
+void gh_arena_init_spares(gh_arena *a, size_t chunk_size, size_t limit, gh_arena_spares *spares)
+{
     a->head = NULL;
+    a->spares = spares;
     a->chunk_size = chunk_size;
     a->limit = limit;
     a->total = 0;
@@ -33,9 +39,13 @@ void *gh_arena_alloc(gh_arena *a, size_t n)
     size_t cap = n > a->chunk_size ? n : a->chunk_size;
     if (a->limit && a->total + cap > a->limit)
         return NULL;
-    c = malloc(sizeof(*c) + cap);
-    if (!c)
+    if (cap == a->chunk_size && a->spares && a->spares->free) {
+        c = a->spares->free;
+        a->spares->free = c->next;
+        a->spares->n--;
+    } else if (!(c = malloc(sizeof(*c) + cap))) {
         return NULL;
+    }
     c->cap = cap;
     c->used = n;
     a->total += cap;
@@ -97,9 +107,26 @@ void gh_arena_free(gh_arena *a)
     gh_arena_chunk *c = a->head;
     while (c) {
         gh_arena_chunk *next = c->next;
-        free(c);
+        gh_arena_spares *s = a->spares;
+        if (s && c->cap == a->chunk_size && s->n < s->max) {
+            c->next = s->free;
+            s->free = c;
+            s->n++;
+        } else {
+            free(c);
+        }
         c = next;
     }
     a->head = NULL;
     a->total = 0;
+}
+
+void gh_arena_spares_free(gh_arena_spares *s)
+{
+    while (s->free) {
+        gh_arena_chunk *c = s->free;
+        s->free = c->next;
+        free(c);
+    }
+    s->n = 0;
 }

@@ -7,14 +7,25 @@
 
 typedef struct gh_arena_chunk gh_arena_chunk;
 
+/* Spare regular-size chunks kept by their owner (a worker) so that a request's arena reuses
+ * memory instead of calling malloc and free each time. */
+typedef struct gh_arena_spares {
+    gh_arena_chunk *free;
+    size_t n, max;
+} gh_arena_spares;
+
 typedef struct gh_arena {
     gh_arena_chunk *head;
+    gh_arena_spares *spares; /* may be NULL */
     size_t chunk_size; /* size of a regular chunk's data */
     size_t limit;      /* total bytes this arena may hold (0: no limit) */
     size_t total;
 } gh_arena;
 
 void gh_arena_init(gh_arena *a, size_t chunk_size, size_t limit);
+/* Same, taking and returning regular chunks through spares (all of chunk_size). */
+void gh_arena_init_spares(gh_arena *a, size_t chunk_size, size_t limit, gh_arena_spares *spares);
+void gh_arena_spares_free(gh_arena_spares *s);
 /* Returns 16-byte aligned memory, or NULL when the limit is reached or malloc fails. */
 void *gh_arena_alloc(gh_arena *a, size_t n);
 void *gh_arena_zalloc(gh_arena *a, size_t n);

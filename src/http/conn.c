@@ -255,7 +255,7 @@ static void format_peer(gh_conn *c, gh_request *req)
 static gh_request *request_new(gh_conn *c)
 {
     gh_arena a;
-    gh_arena_init(&a, GH_REQUEST_ARENA_CHUNK, GH_REQUEST_ARENA_LIMIT);
+    gh_arena_init_spares(&a, GH_REQUEST_ARENA_CHUNK, GH_REQUEST_ARENA_LIMIT, &c->w->arena_spares);
     gh_request *req = gh_arena_zalloc(&a, sizeof(*req));
     if (!req) {
         gh_arena_free(&a);

@@ -261,6 +261,7 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     w->log_enabled = strcmp(w->config->access_log, "off") != 0;
     w->log = rt->logger.rings[id];
     gh_block_pool_init(&w->blocks, 256);
+    w->arena_spares = (gh_arena_spares){NULL, 0, 256};
     if (getrandom(w->id_seed, sizeof(w->id_seed), 0) != sizeof(w->id_seed))
         w->id_seed[0] = gh_now_us() ^ ((uint64_t)id << 32), w->id_seed[1] = (uint64_t)getpid();
     if (gh_metrics_init(&w->metrics) != 0 || uv_loop_init(&w->loop) != 0 ||
@@ -318,6 +319,7 @@ static void worker_teardown(gh_worker *w)
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
     gh_block_pool_free(&w->blocks);
+    gh_arena_spares_free(&w->arena_spares);
     gh_metrics_free(&w->metrics);
     /* Every request has ended, so retired snapshots are normally gone already. */
     while (w->retired) {

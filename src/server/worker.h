@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/arena.h"
 #include "core/block.h"
 #include "http/h1.h"
 #include "observe/log.h"
@@ -53,6 +54,7 @@ struct gh_worker {
     size_t nconns;
     gh_pool *pools;    /* upstream keep-alive pools, by endpoint authority */
     gh_block_pool blocks;
+    gh_arena_spares arena_spares; /* request arenas' chunks */
     gh_metrics metrics;
     gh_log_ring *log;
     uint64_t id_seed[2]; /* request id generator state */
