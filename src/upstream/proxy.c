@@ -49,11 +49,29 @@ static bool named_by_connection(const gh_h1_header *hdrs, size_t n, const gh_h1_
     return false;
 }
 
-static bool has_connection_header(const gh_h1_header *hdrs, size_t n)
+/* Whether a Connection header names any field (anything but close and keep-alive): only then
+ * must each field be checked against it. */
+static bool connection_names_fields(const gh_h1_header *hdrs, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (GH_H1_NAME_IS(&hdrs[i], "connection"))
-            return true;
+    for (size_t i = 0; i < n; i++) {
+        if (!GH_H1_NAME_IS(&hdrs[i], "connection"))
+            continue;
+        const char *p = hdrs[i].value, *end = p + hdrs[i].value_len;
+        while (p < end) {
+            const char *comma = memchr(p, ',', (size_t)(end - p));
+            const char *e = comma ? comma : end;
+            while (p < e && (*p == ' ' || *p == '\t'))
+                p++;
+            const char *t = e;
+            while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+                t--;
+            size_t len = (size_t)(t - p);
+            if (len && !(len == 5 && strncasecmp(p, "close", 5) == 0) &&
+                !(len == 10 && strncasecmp(p, "keep-alive", 10) == 0))
+                return true;
+            p = e + 1;
+        }
+    }
     return false;
 }
 
@@ -68,7 +86,7 @@ static const gh_h1_header *find(const gh_h1_header *hdrs, size_t n, const char *
 static int build_request_head(gh_request *req, gh_sbuf *b)
 {
     const gh_h1_request *h1 = &req->h1;
-    bool conn_hdr = has_connection_header(h1->headers, h1->nheaders);
+    bool conn_hdr = connection_names_fields(h1->headers, h1->nheaders);
     gh_sbuf_add(b, h1->method, h1->method_len);
     GH_SBUF_LIT(b, " ");
     gh_sbuf_add(b, req->path, req->path_len);
@@ -223,7 +241,7 @@ static int send_response_head(gh_upconn *up)
     GH_SBUF_LIT(&b, " ");
     gh_sbuf_adds(&b, gh_h1_status_text(r->status));
     GH_SBUF_LIT(&b, "\r\n");
-    bool conn_hdr = has_connection_header(r->headers, r->nheaders);
+    bool conn_hdr = connection_names_fields(r->headers, r->nheaders);
     for (size_t i = 0; i < r->nheaders; i++) {
         const gh_h1_header *h = &r->headers[i];
         if (gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "x-request-id") ||
