@@ -114,76 +114,67 @@ static bool lookalike_framing(const gh_h1_header *h)
     return !GH_H1_NAME_IS(h, "content-length") && !GH_H1_NAME_IS(h, "transfer-encoding");
 }
 
-/* The semantic checks on the parsed fields: Host, Content-Length, Transfer-Encoding,
- * Connection, Expect. */
-static gh_reason check_fields(const gh_h1_limits *lim, gh_h1_request *req)
+/* What the semantic checks need from the fields, gathered in one pass. */
+typedef struct field_scan {
+    size_t hosts, lengths, te;
+    uint64_t cl;
+    bool close, ka;
+} field_scan;
+
+static gh_reason scan_fields(gh_h1_request *req, field_scan *fs)
 {
-    size_t hosts = 0, lengths = 0, te = 0;
-    uint64_t cl = 0;
-    bool close = false, ka = false;
     for (size_t i = 0; i < req->nheaders; i++) {
         const gh_h1_header *h = &req->headers[i];
         if (lookalike_framing(h))
             return fail(req, GH_R_LOOKALIKE_FRAMING_HEADER,
                         "a header name that imitates Content-Length or Transfer-Encoding");
-        switch (h->name_len) {
-        case 4:
-            if (GH_H1_NAME_IS(h, "host")) {
-                hosts++;
-                req->host = h->value;
-                req->host_len = h->value_len;
-            }
-            break;
-        case 6:
-            if (GH_H1_NAME_IS(h, "expect")) {
-                if (h->value_len == 12 && strncasecmp(h->value, "100-continue", 12) == 0)
-                    req->expect_continue = req->minor == 1;
-                else
-                    return fail(req, GH_R_BAD_EXPECT, "only Expect: 100-continue is supported");
-            }
-            break;
-        case 10:
-            if (GH_H1_NAME_IS(h, "connection")) {
-                close |= gh_h1_list_has(h->value, h->value_len, "close");
-                ka |= gh_h1_list_has(h->value, h->value_len, "keep-alive");
-            }
-            break;
-        case 14:
-            if (GH_H1_NAME_IS(h, "content-length")) {
-                uint64_t v;
-                if (gh__h1_parse_length(h->value, h->value_len, &v) != 0)
-                    return fail(req, GH_R_BAD_CONTENT_LENGTH,
-                                "Content-Length is not a single decimal number");
-                if (lengths++ && v != cl)
-                    return fail(req, GH_R_MULTIPLE_CONTENT_LENGTH,
-                                "multiple Content-Length fields with different values");
-                cl = v;
-            }
-            break;
-        case 17:
-            if (GH_H1_NAME_IS(h, "transfer-encoding"))
-                te++;
-            break;
-        default:
-            break;
+        if (h->name_len == 4 && GH_H1_NAME_IS(h, "host")) {
+            fs->hosts++;
+            req->host = h->value;
+            req->host_len = h->value_len;
+        } else if (h->name_len == 6 && GH_H1_NAME_IS(h, "expect")) {
+            if (h->value_len != 12 || strncasecmp(h->value, "100-continue", 12) != 0)
+                return fail(req, GH_R_BAD_EXPECT, "only Expect: 100-continue is supported");
+            req->expect_continue = req->minor == 1;
+        } else if (h->name_len == 10 && GH_H1_NAME_IS(h, "connection")) {
+            fs->close |= gh_h1_list_has(h->value, h->value_len, "close");
+            fs->ka |= gh_h1_list_has(h->value, h->value_len, "keep-alive");
+        } else if (h->name_len == 14 && GH_H1_NAME_IS(h, "content-length")) {
+            uint64_t v;
+            if (gh__h1_parse_length(h->value, h->value_len, &v) != 0)
+                return fail(req, GH_R_BAD_CONTENT_LENGTH,
+                            "Content-Length is not a single decimal number");
+            if (fs->lengths++ && v != fs->cl)
+                return fail(req, GH_R_MULTIPLE_CONTENT_LENGTH,
+                            "multiple Content-Length fields with different values");
+            fs->cl = v;
+        } else if (h->name_len == 17 && GH_H1_NAME_IS(h, "transfer-encoding")) {
+            fs->te++;
         }
     }
+    return GH_R_OK;
+}
 
-    if (req->minor == 1 && hosts == 0)
+static gh_reason check_host(gh_h1_request *req, const field_scan *fs)
+{
+    if (req->minor == 1 && fs->hosts == 0)
         return fail(req, GH_R_MISSING_HOST, "HTTP/1.1 requires a Host header");
-    if (hosts > 1)
+    if (fs->hosts > 1)
         return fail(req, GH_R_MULTIPLE_HOST, "more than one Host header");
-    if (hosts == 1) {
-        if (req->host_len == 0)
-            return fail(req, GH_R_BAD_HOST, "an empty Host header");
-        for (size_t i = 0; i < req->host_len; i++)
-            if (!host_char_ok((unsigned char)req->host[i]))
-                return fail(req, GH_R_BAD_HOST, "a character not allowed in a host name");
-    }
+    if (fs->hosts == 1 && req->host_len == 0)
+        return fail(req, GH_R_BAD_HOST, "an empty Host header");
+    for (size_t i = 0; i < req->host_len; i++)
+        if (!host_char_ok((unsigned char)req->host[i]))
+            return fail(req, GH_R_BAD_HOST, "a character not allowed in a host name");
+    return GH_R_OK;
+}
 
-    if (te && lengths)
+/* Where the body ends, decided once: exactly one way to read it, or a refusal. */
+static gh_reason check_framing(const gh_h1_limits *lim, gh_h1_request *req, const field_scan *fs)
+{
+    if (fs->te && fs->lengths)
         return fail(req, GH_R_TE_WITH_CL, "both Transfer-Encoding and Content-Length are present");
-    if (te) {
+    if (fs->te) {
         if (req->minor == 0)
             return fail(req, GH_R_TE_IN_HTTP10, "Transfer-Encoding is undefined in HTTP/1.0");
         const char *detail = NULL;
@@ -191,17 +182,16 @@ static gh_reason check_fields(const gh_h1_limits *lim, gh_h1_request *req)
         if (r != GH_R_OK)
             return fail(req, r, detail);
         req->body = GH_BODY_CHUNKED;
-    } else if (lengths) {
-        if (lengths > 1) {
+    } else if (fs->lengths) {
+        if (fs->lengths > 1) {
             if (!lim->defensive)
                 return fail(req, GH_R_MULTIPLE_CONTENT_LENGTH,
                             "duplicate Content-Length fields (same value)");
             req->ambiguous = true;
         }
-        req->content_length = cl;
-        req->body = cl ? GH_BODY_LENGTH : GH_BODY_NONE;
+        req->content_length = fs->cl;
+        req->body = fs->cl ? GH_BODY_LENGTH : GH_BODY_NONE;
     }
-
     bool bodiless = (req->method_len == 3 && memcmp(req->method, "GET", 3) == 0) ||
                     (req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0);
     if (bodiless && req->body != GH_BODY_NONE) {
@@ -209,10 +199,22 @@ static gh_reason check_fields(const gh_h1_limits *lim, gh_h1_request *req)
             return fail(req, GH_R_AMBIGUOUS_BODY, "a GET or HEAD request carries a body");
         req->ambiguous = true;
     }
+    return GH_R_OK;
+}
 
-    req->keep_alive = req->minor == 1 ? !close : (ka && !close);
-    if (req->ambiguous)
-        req->keep_alive = false;
+/* The semantic checks on the parsed fields: Host, Content-Length, Transfer-Encoding,
+ * Connection, Expect. */
+static gh_reason check_fields(const gh_h1_limits *lim, gh_h1_request *req)
+{
+    field_scan fs = {0};
+    gh_reason r = scan_fields(req, &fs);
+    if (r == GH_R_OK)
+        r = check_host(req, &fs);
+    if (r == GH_R_OK)
+        r = check_framing(lim, req, &fs);
+    if (r != GH_R_OK)
+        return r;
+    req->keep_alive = !req->ambiguous && (req->minor == 1 ? !fs.close : (fs.ka && !fs.close));
     return GH_R_OK;
 }
 
