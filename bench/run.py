@@ -18,29 +18,14 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from testenv import free_port, wait_port  # noqa: E402  (one helper for tests and bench)
 GATEHOUSE = os.path.join(ROOT, "build", "rel", "gatehouse")
 DURATION = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "50"))
 IDLE_CONNECTIONS = 10000
 BODY = "x" * 128
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("port %d never opened" % port)
 
 
 # The proxy under test gets core 1 to itself; client and upstream share core 0. Every peer runs
