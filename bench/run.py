@@ -230,7 +230,9 @@ def write_report(results, idle_rss, idle_cost):
         lines.append("| %s | %s | %s | %s |" % (name, val, goal, "yes" if ok else "no"))
     lines += ["", "Proxy CPU per request is the proxy process's user and system time during a run divided by",
               "the requests it served: the cost that throughput reflects, unaffected by time the machine",
-              "lends elsewhere.", "",
+              "lends elsewhere. On two cores, client and upstream share one core; when a proxy is cheaper",
+              "than they are together, that core sets the pace and throughput ratios understate the",
+              "difference the CPU column shows. Ratios move by a few percent from run to run.", "",
               "Idle RSS is the gateway's resident memory after start with this configuration; the idle",
               "connection cost is the RSS growth after %d clients each sent one request and stayed" % IDLE_CONNECTIONS,
               "connected.", ""]

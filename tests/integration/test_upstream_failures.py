@@ -109,3 +109,45 @@ def test_pooled_connections_are_reused_then_expire(gateway_for, upstream):
     time.sleep(2.2)  # past idle_timeout and the once-a-second sweep
     assert requests.get(g.url + "/p").status_code == 200
     assert upstream.connections == 2
+
+
+def test_an_early_upstream_answer_to_an_upload_reaches_the_client(gateway_for):
+    """An upstream may refuse an upload before reading it; the client gets that answer and the
+    connection closes, since the rest of the body will not be read."""
+    port = free_port()
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(4)
+
+    def serve():
+        c, _ = srv.accept()
+        f = c.makefile("rb")
+        while f.readline() not in (b"\r\n", b""):
+            pass
+        c.sendall(b"HTTP/1.1 413 Too Big\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope")
+        time.sleep(1)
+        f.close()
+        c.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    g = gateway_for(proxy_yaml(port))
+    with socket.create_connection(("127.0.0.1", g.port), timeout=10) as s:
+        s.sendall(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 8000000\r\n\r\n")
+        out = b""
+        try:
+            for _ in range(120):
+                s.sendall(b"z" * 65536)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            while True:
+                b = s.recv(4096)
+                if not b:
+                    break
+                out += b
+        except ConnectionResetError:
+            pass
+    assert out.startswith(b"HTTP/1.1 413") and out.endswith(b"nope")
+    assert b"Connection: close" in out
+    srv.close()
