@@ -13,10 +13,9 @@
 #define GH_MAX_FILE_BYTES (4u << 20)
 #define GH_BLOCK_LIMIT (32u << 10) /* max_head_bytes cannot exceed an input block */
 
-static const char *const top_keys[] = {"workers",        "listeners",       "admin",
-                                       "http1",          "limits",          "trusted_proxies",
-                                       "access_log",     "drain_timeout",   "upstreams",
-                                       "routes",         NULL};
+static const char *const top_keys[] = {
+    "workers",    "listeners",     "admin",     "http1",  "limits", "trusted_proxies",
+    "access_log", "drain_timeout", "upstreams", "routes", NULL};
 
 yaml_node_item_t *gh__walk_items(gh_walk *w, yaml_node_t *n, size_t *count)
 {
@@ -107,8 +106,8 @@ static void load_listeners(gh_walk *w, yaml_node_t *n, gh_config *c)
 
 static void load_limits(gh_walk *w, yaml_node_t *n, gh_limits_conf *l)
 {
-    static const char *const keys[] = {"max_head_bytes", "max_headers",    "max_target_bytes",
-                                       "head_timeout",   "idle_timeout",   "body_timeout",
+    static const char *const keys[] = {"max_head_bytes", "max_headers",     "max_target_bytes",
+                                       "head_timeout",   "idle_timeout",    "body_timeout",
                                        "max_body_bytes", "max_connections", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
@@ -195,8 +194,9 @@ static void load_admin(gh_walk *w, yaml_node_t *n, gh_config *c)
     if (c->has_admin && c->admin.addr.ss.ss_family == AF_INET) {
         const struct sockaddr_in *sin = (const struct sockaddr_in *)&c->admin.addr.ss;
         if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-            gh__walk_warn(w, n, "the admin listener is reachable beyond this host; it can reload "
-                                "the gateway and exposes metrics");
+            gh__walk_warn(w, n,
+                          "the admin listener is reachable beyond this host; it can reload "
+                          "the gateway and exposes metrics");
     }
 }
 
@@ -214,7 +214,8 @@ static void load_scalars(gh_walk *w, yaml_node_t *root, gh_config *c)
         gh__walk_pop(w, saved);
     }
     if ((v = gh__walk_get(w, root, "http1"))) {
-        static const char *const keys[] = {"strictness", NULL}, *const modes[] = {"strict", "defensive", NULL};
+        static const char *const keys[] = {"strictness", NULL}, *const modes[] = {
+                                                                    "strict", "defensive", NULL};
         saved = gh__walk_push_key(w, "http1");
         yaml_node_t *s;
         if (gh__walk_keys(w, v, keys) && (s = gh__walk_get(w, v, "strictness"))) {
@@ -324,7 +325,8 @@ gh_config *gh_config_load_string(const char *name, const char *yaml, size_t len,
     size_t errors_before = diag->errors;
     if (!yaml_parser_load(&parser, &doc)) {
         gh_diag_add(diag, true, "%s:%zu:%zu: (yaml): %s", name, parser.problem_mark.line + 1,
-                    parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid YAML");
+                    parser.problem_mark.column + 1,
+                    parser.problem ? parser.problem : "invalid YAML");
         yaml_parser_delete(&parser);
         gh_config_release(c);
         return NULL;
@@ -360,7 +362,10 @@ gh_config *gh_config_load(const char *path, gh_upstream_registry *registry, gh_d
     return c;
 }
 
-void gh_config_ref(gh_config *c) { atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed); }
+void gh_config_ref(gh_config *c)
+{
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
 
 void gh_config_release(gh_config *c)
 {

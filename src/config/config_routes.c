@@ -10,13 +10,13 @@ bool gh__cfg_name_ok(const char *name)
 {
     bool ok = name[0] != '\0' && strlen(name) <= 64;
     for (const char *ch = name; *ch; ch++)
-        ok &= (*ch >= 'a' && *ch <= 'z') || (*ch >= 'A' && *ch <= 'Z') || (*ch >= '0' && *ch <= '9') ||
-              *ch == '-' || *ch == '_' || *ch == '.';
+        ok &= (*ch >= 'a' && *ch <= 'z') || (*ch >= 'A' && *ch <= 'Z') ||
+              (*ch >= '0' && *ch <= '9') || *ch == '-' || *ch == '_' || *ch == '.';
     return ok;
 }
 
-static const char *const method_names[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
-                                           "OPTIONS", NULL};
+static const char *const method_names[] = {"GET",   "HEAD",   "POST",    "PUT",
+                                           "PATCH", "DELETE", "OPTIONS", NULL};
 
 static void load_endpoint(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_endpoint_conf *e)
 {
@@ -71,7 +71,7 @@ static void load_upstream(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_
     }
     gh__walk_pop(w, saved);
 #define GH_FIELD(map, key, parse, min, max, field)                                                 \
-    if ((v = gh__walk_get(w, map, key))) {                                                           \
+    if ((v = gh__walk_get(w, map, key))) {                                                         \
         saved = gh__walk_push_key(w, key);                                                         \
         if (parse(w, v, min, max, &x))                                                             \
             field = x;                                                                             \
@@ -108,7 +108,8 @@ void gh__cfg_load_upstreams(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstrea
         if (!gh__walk_str(w, kn, &u->name))
             continue;
         if (!gh__cfg_name_ok(u->name))
-            gh__walk_error(w, kn, "upstream names use letters, digits, '-', '_' and '.', at most 64");
+            gh__walk_error(w, kn,
+                           "upstream names use letters, digits, '-', '_' and '.', at most 64");
         for (size_t j = 0; j < c->nupstreams; j++)
             if (strcmp(c->upstreams[j].name, u->name) == 0)
                 gh__walk_error(w, gh__walk_node(w, p->key), "duplicate upstream '%s'", u->name);
@@ -239,7 +240,8 @@ static void load_respond(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_route_conf 
     } else {
         size_t count = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
         r->respond_headers = gh_arena_zalloc(a, (count ? count : 1) * sizeof(gh_header_conf));
-        for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
+             p++) {
             gh_header_conf *h = &r->respond_headers[r->nrespond_headers];
             yaml_node_t *kn = gh__walk_node(w, p->key), *vn = gh__walk_node(w, p->value);
             if (!gh__walk_str(w, kn, &h->name) || !gh__walk_str(w, vn, &h->value))
@@ -252,7 +254,8 @@ static void load_respond(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_route_conf 
             if (!ok)
                 gh__walk_error(w, kn, "'%s' is not a valid header field", h->name);
             if (strcasecmp(h->name, "content-length") == 0 ||
-                strcasecmp(h->name, "transfer-encoding") == 0 || strcasecmp(h->name, "connection") == 0)
+                strcasecmp(h->name, "transfer-encoding") == 0 ||
+                strcasecmp(h->name, "connection") == 0)
                 gh__walk_error(w, kn, "'%s' is set by the gateway", h->name);
             r->nrespond_headers++;
         }
@@ -304,8 +307,9 @@ static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
     if (!(v = gh__walk_get(w, n, "auth")))
         gh__walk_error(w, n, "required: write 'auth: none' for a public route");
     else if (v->type != YAML_SCALAR_NODE || strcmp((char *)v->data.scalar.value, "none") != 0)
-        gh__walk_error(w, v, "expected 'none' (token, key and signature methods are configured "
-                             "under identity:, which this version does not load)");
+        gh__walk_error(w, v,
+                       "expected 'none' (token, key and signature methods are configured "
+                       "under identity:, which this version does not load)");
     gh__walk_pop(w, saved);
     load_action(w, n, c, r);
 }
@@ -328,7 +332,8 @@ void gh__cfg_load_routes(gh_walk *w, yaml_node_t *n, gh_config *c)
         load_route(w, item, c, &c->routes[i]);
         for (size_t j = 0; j < i && c->routes[i].name; j++)
             if (c->routes[j].name && strcmp(c->routes[j].name, c->routes[i].name) == 0)
-                gh__walk_error(w, item, "route name '%s' is also routes[%zu]", c->routes[i].name, j);
+                gh__walk_error(w, item, "route name '%s' is also routes[%zu]", c->routes[i].name,
+                               j);
         gh__walk_pop(w, saved);
     }
 }

@@ -56,7 +56,10 @@ void gh__walk_warn(gh_walk *w, const yaml_node_t *n, const char *fmt, ...)
     va_end(ap);
 }
 
-yaml_node_t *gh__walk_node(gh_walk *w, int id) { return yaml_document_get_node(w->doc, id); }
+yaml_node_t *gh__walk_node(gh_walk *w, int id)
+{
+    return yaml_document_get_node(w->doc, id);
+}
 
 static const char *scalar(const yaml_node_t *n)
 {
@@ -67,7 +70,8 @@ yaml_node_t *gh__walk_get(gh_walk *w, yaml_node_t *map, const char *key)
 {
     if (!map || map->type != YAML_MAPPING_NODE)
         return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
         const char *k = scalar(gh__walk_node(w, p->key));
         if (k && strcmp(k, key) == 0)
             return gh__walk_node(w, p->value);
@@ -87,7 +91,8 @@ size_t gh_edit_distance(const char *a, const char *b, size_t max)
         size_t diag = row[0], best = row[0] = i;
         for (size_t j = 1; j <= lb; j++) {
             size_t up = row[j];
-            size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+            size_t cost =
+                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
             size_t v = diag + cost;
             if (up + 1 < v)
                 v = up + 1;
@@ -110,7 +115,8 @@ bool gh__walk_keys(gh_walk *w, yaml_node_t *map, const char *const *allowed)
         gh__walk_error(w, map, "expected a mapping (key: value)");
         return false;
     }
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
         yaml_node_t *kn = gh__walk_node(w, p->key);
         const char *k = scalar(kn);
         if (!k) {

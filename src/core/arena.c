@@ -78,7 +78,10 @@ char *gh_arena_strndup(gh_arena *a, const char *s, size_t n)
     return p;
 }
 
-char *gh_arena_strdup(gh_arena *a, const char *s) { return gh_arena_strndup(a, s, strlen(s)); }
+char *gh_arena_strdup(gh_arena *a, const char *s)
+{
+    return gh_arena_strndup(a, s, strlen(s));
+}
 
 void gh_arena_reset(gh_arena *a)
 {

@@ -17,8 +17,8 @@ typedef struct gh_arena_spares {
 typedef struct gh_arena {
     gh_arena_chunk *head;
     gh_arena_spares *spares; /* may be NULL */
-    size_t chunk_size; /* size of a regular chunk's data */
-    size_t limit;      /* total bytes this arena may hold (0: no limit) */
+    size_t chunk_size;       /* size of a regular chunk's data */
+    size_t limit;            /* total bytes this arena may hold (0: no limit) */
     size_t total;
 } gh_arena;
 

@@ -17,7 +17,10 @@ typedef struct gh_deadline {
 /* timer.data is set to data. */
 void gh_deadline_init(uv_loop_t *loop, gh_deadline *d, uv_timer_cb cb, void *data);
 void gh_deadline_set(gh_deadline *d, uint64_t ms);
-static inline void gh_deadline_clear(gh_deadline *d) { d->at = 0; }
+static inline void gh_deadline_clear(gh_deadline *d)
+{
+    d->at = 0;
+}
 /* Called first in the timer callback: true when the deadline has passed (handle it); false when
  * it was cleared or moved later (the timer is re-armed as needed). */
 bool gh_deadline_due(gh_deadline *d);

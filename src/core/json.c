@@ -14,7 +14,10 @@ void gh_sbuf_add(gh_sbuf *b, const char *s, size_t n)
     b->len += n;
 }
 
-void gh_sbuf_adds(gh_sbuf *b, const char *s) { gh_sbuf_add(b, s, strlen(s)); }
+void gh_sbuf_adds(gh_sbuf *b, const char *s)
+{
+    gh_sbuf_add(b, s, strlen(s));
+}
 
 void gh_sbuf_add_u64(gh_sbuf *b, unsigned long long v)
 {

@@ -10,7 +10,10 @@ typedef struct gh_sbuf {
     int overflow; /* set when something did not fit; the text is then truncated */
 } gh_sbuf;
 
-static inline gh_sbuf gh_sbuf_make(char *p, size_t cap) { return (gh_sbuf){p, 0, cap, 0}; }
+static inline gh_sbuf gh_sbuf_make(char *p, size_t cap)
+{
+    return (gh_sbuf){p, 0, cap, 0};
+}
 void gh_sbuf_add(gh_sbuf *b, const char *s, size_t n);
 void gh_sbuf_adds(gh_sbuf *b, const char *s);
 /* Appends a string literal without measuring it at run time. */

@@ -18,9 +18,9 @@ typedef void (*gh_outq_cb)(gh_outq *q, int status);
 struct gh_outq {
     uv_stream_t *stream;
     gh_block_pool *pool;
-    gh_block *flight;          /* blocks of the uv_write in progress */
-    gh_block *head, *tail;     /* blocks waiting for the next write */
-    size_t pending;            /* bytes in both lists */
+    gh_block *flight;      /* blocks of the uv_write in progress */
+    gh_block *head, *tail; /* blocks waiting for the next write */
+    size_t pending;        /* bytes in both lists */
     uv_write_t req;
     bool writing;
     int error;

@@ -10,7 +10,10 @@ static const struct {
 #undef GH_REASON_ROW
 };
 
-int gh_reason_status(gh_reason r) { return (unsigned)r < GH_R__COUNT ? reasons[r].status : 500; }
+int gh_reason_status(gh_reason r)
+{
+    return (unsigned)r < GH_R__COUNT ? reasons[r].status : 500;
+}
 
 const char *gh_reason_slug(gh_reason r)
 {

@@ -4,54 +4,55 @@
 #define GH_CORE_REASON_H
 
 /* X(name, status, slug, title) */
-#define GH_REASONS(X)                                                                            \
-    X(OK, 0, "ok", "OK")                                                                         \
-    X(AGAIN, 0, "again", "Incomplete")                                                           \
-    X(BAD_REQUEST_LINE, 400, "bad-request-line", "Malformed request line")                       \
-    X(BAD_METHOD, 400, "bad-method", "Malformed method")                                         \
-    X(BAD_TARGET, 400, "bad-target", "Malformed request target")                                 \
-    X(ABSOLUTE_FORM, 400, "absolute-form-target", "Absolute-form request target refused")        \
-    X(CONNECT_REFUSED, 400, "connect-refused", "CONNECT is not proxied")                         \
-    X(BAD_VERSION, 400, "bad-version", "Malformed HTTP version")                                 \
-    X(VERSION_NOT_SUPPORTED, 505, "version-not-supported", "HTTP version not supported")         \
-    X(H2_PREFACE, 400, "http2-preface-on-http1", "HTTP/2 preface on an HTTP/1.1 listener")       \
-    X(BARE_CR, 400, "bare-cr", "Bare CR in request head")                                        \
-    X(BARE_LF, 400, "bare-lf", "Bare LF in request head")                                        \
-    X(BAD_HEADER_NAME, 400, "bad-header-name", "Malformed header name")                          \
+#define GH_REASONS(X)                                                                              \
+    X(OK, 0, "ok", "OK")                                                                           \
+    X(AGAIN, 0, "again", "Incomplete")                                                             \
+    X(BAD_REQUEST_LINE, 400, "bad-request-line", "Malformed request line")                         \
+    X(BAD_METHOD, 400, "bad-method", "Malformed method")                                           \
+    X(BAD_TARGET, 400, "bad-target", "Malformed request target")                                   \
+    X(ABSOLUTE_FORM, 400, "absolute-form-target", "Absolute-form request target refused")          \
+    X(CONNECT_REFUSED, 400, "connect-refused", "CONNECT is not proxied")                           \
+    X(BAD_VERSION, 400, "bad-version", "Malformed HTTP version")                                   \
+    X(VERSION_NOT_SUPPORTED, 505, "version-not-supported", "HTTP version not supported")           \
+    X(H2_PREFACE, 400, "http2-preface-on-http1", "HTTP/2 preface on an HTTP/1.1 listener")         \
+    X(BARE_CR, 400, "bare-cr", "Bare CR in request head")                                          \
+    X(BARE_LF, 400, "bare-lf", "Bare LF in request head")                                          \
+    X(BAD_HEADER_NAME, 400, "bad-header-name", "Malformed header name")                            \
     X(WS_BEFORE_COLON, 400, "whitespace-before-colon", "Whitespace between header name and colon") \
-    X(OBS_FOLD, 400, "obs-fold", "Folded header line")                                           \
-    X(LOOKALIKE_FRAMING_HEADER, 400, "lookalike-framing-header",                                 \
-      "Header name that imitates Content-Length or Transfer-Encoding")                           \
-    X(BAD_HEADER_VALUE, 400, "bad-header-value", "Control character in header value")            \
-    X(MISSING_HOST, 400, "missing-host", "Host header missing")                                  \
-    X(MULTIPLE_HOST, 400, "multiple-host", "More than one Host header")                          \
-    X(BAD_HOST, 400, "bad-host", "Malformed Host header")                                        \
-    X(BAD_CONTENT_LENGTH, 400, "bad-content-length", "Malformed Content-Length")                 \
-    X(MULTIPLE_CONTENT_LENGTH, 400, "multiple-content-length", "More than one Content-Length")   \
-    X(TE_WITH_CL, 400, "transfer-encoding-with-content-length",                                  \
-      "Both Transfer-Encoding and Content-Length")                                               \
-    X(BAD_TRANSFER_ENCODING, 400, "bad-transfer-encoding", "Transfer-Encoding is not chunked")   \
-    X(MULTIPLE_CHUNKED, 400, "multiple-chunked", "chunked applied more than once")               \
-    X(TE_IN_HTTP10, 400, "transfer-encoding-in-http10", "Transfer-Encoding in an HTTP/1.0 request") \
-    X(AMBIGUOUS_BODY, 400, "body-on-bodiless-method", "Body on a GET or HEAD request")           \
-    X(BAD_EXPECT, 417, "bad-expect", "Unsupported Expect")                                       \
-    X(BAD_CHUNK, 400, "bad-chunk", "Malformed chunked body")                                     \
-    X(HEAD_TOO_LARGE, 431, "head-too-large", "Request head too large")                           \
-    X(TOO_MANY_HEADERS, 431, "too-many-headers", "Too many header fields")                       \
-    X(TARGET_TOO_LONG, 414, "target-too-long", "Request target too long")                        \
-    X(HEAD_TIMEOUT, 408, "head-timeout", "Request head not received in time")                    \
-    X(BODY_TIMEOUT, 408, "body-timeout", "Request body not received in time")                    \
-    X(BODY_TOO_LARGE, 413, "body-too-large", "Request body too large")                           \
-    X(BAD_PATH, 400, "bad-path", "Path refused by normalization")                                \
-    X(NOT_FOUND, 404, "no-route", "No route matches")                                            \
-    X(METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed on this route")         \
-    X(UPSTREAM_FULL, 503, "upstream-at-capacity", "Upstream at max_concurrency")                 \
-    X(UPSTREAM_CONNECT, 502, "upstream-connect-failed", "Upstream connection failed")            \
-    X(UPSTREAM_RESET, 502, "upstream-reset", "Upstream closed the connection")                   \
-    X(UPSTREAM_TIMEOUT, 504, "upstream-timeout", "Upstream did not answer in time")              \
-    X(UPSTREAM_BAD_RESPONSE, 502, "upstream-bad-response", "Malformed upstream response")        \
-    X(CLIENT_CLOSED, 499, "client-closed", "Client closed the connection")                       \
-    X(DRAINING, 503, "draining", "Gateway is shutting down")                                     \
+    X(OBS_FOLD, 400, "obs-fold", "Folded header line")                                             \
+    X(LOOKALIKE_FRAMING_HEADER, 400, "lookalike-framing-header",                                   \
+      "Header name that imitates Content-Length or Transfer-Encoding")                             \
+    X(BAD_HEADER_VALUE, 400, "bad-header-value", "Control character in header value")              \
+    X(MISSING_HOST, 400, "missing-host", "Host header missing")                                    \
+    X(MULTIPLE_HOST, 400, "multiple-host", "More than one Host header")                            \
+    X(BAD_HOST, 400, "bad-host", "Malformed Host header")                                          \
+    X(BAD_CONTENT_LENGTH, 400, "bad-content-length", "Malformed Content-Length")                   \
+    X(MULTIPLE_CONTENT_LENGTH, 400, "multiple-content-length", "More than one Content-Length")     \
+    X(TE_WITH_CL, 400, "transfer-encoding-with-content-length",                                    \
+      "Both Transfer-Encoding and Content-Length")                                                 \
+    X(BAD_TRANSFER_ENCODING, 400, "bad-transfer-encoding", "Transfer-Encoding is not chunked")     \
+    X(MULTIPLE_CHUNKED, 400, "multiple-chunked", "chunked applied more than once")                 \
+    X(TE_IN_HTTP10, 400, "transfer-encoding-in-http10",                                            \
+      "Transfer-Encoding in an HTTP/1.0 request")                                                  \
+    X(AMBIGUOUS_BODY, 400, "body-on-bodiless-method", "Body on a GET or HEAD request")             \
+    X(BAD_EXPECT, 417, "bad-expect", "Unsupported Expect")                                         \
+    X(BAD_CHUNK, 400, "bad-chunk", "Malformed chunked body")                                       \
+    X(HEAD_TOO_LARGE, 431, "head-too-large", "Request head too large")                             \
+    X(TOO_MANY_HEADERS, 431, "too-many-headers", "Too many header fields")                         \
+    X(TARGET_TOO_LONG, 414, "target-too-long", "Request target too long")                          \
+    X(HEAD_TIMEOUT, 408, "head-timeout", "Request head not received in time")                      \
+    X(BODY_TIMEOUT, 408, "body-timeout", "Request body not received in time")                      \
+    X(BODY_TOO_LARGE, 413, "body-too-large", "Request body too large")                             \
+    X(BAD_PATH, 400, "bad-path", "Path refused by normalization")                                  \
+    X(NOT_FOUND, 404, "no-route", "No route matches")                                              \
+    X(METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed on this route")           \
+    X(UPSTREAM_FULL, 503, "upstream-at-capacity", "Upstream at max_concurrency")                   \
+    X(UPSTREAM_CONNECT, 502, "upstream-connect-failed", "Upstream connection failed")              \
+    X(UPSTREAM_RESET, 502, "upstream-reset", "Upstream closed the connection")                     \
+    X(UPSTREAM_TIMEOUT, 504, "upstream-timeout", "Upstream did not answer in time")                \
+    X(UPSTREAM_BAD_RESPONSE, 502, "upstream-bad-response", "Malformed upstream response")          \
+    X(CLIENT_CLOSED, 499, "client-closed", "Client closed the connection")                         \
+    X(DRAINING, 503, "draining", "Gateway is shutting down")                                       \
     X(INTERNAL, 500, "internal", "Internal error")
 
 typedef enum {

@@ -33,7 +33,10 @@ static int hexval(unsigned char c)
     return -1;
 }
 
-bool gh_chunked_done(const gh_chunked *c) { return c->state == S_DONE; }
+bool gh_chunked_done(const gh_chunked *c)
+{
+    return c->state == S_DONE;
+}
 
 gh_reason gh_chunked_step(gh_chunked *c, const char *in, size_t len, size_t *consumed,
                           const char **data, size_t *data_len)

@@ -152,7 +152,10 @@ int gh_conn_send(gh_request *req, const uv_buf_t *bufs, unsigned n)
     return r;
 }
 
-bool gh_conn_output_full(const gh_request *req) { return req->conn->out.pending >= GH_OUTQ_HIGH; }
+bool gh_conn_output_full(const gh_request *req)
+{
+    return req->conn->out.pending >= GH_OUTQ_HIGH;
+}
 
 static void go_idle(gh_conn *c)
 {
@@ -298,8 +301,8 @@ static void adopt_request_id(gh_request *req)
             continue;
         for (size_t k = 0; k < h->value_len; k++) {
             char ch = h->value[k];
-            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '-' || ch == '_' || ch == '.'))
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
                 return;
         }
         memcpy(req->id, h->value, h->value_len);
@@ -359,10 +362,12 @@ static void dispatch(gh_request *req)
         return;
     }
     unsigned m = gh_route_method_bit(req->h1.method, req->h1.method_len);
-    r = gh_route_find(cfg, req->h1.host, req->h1.host_len, req->path, req->path_len, m, &req->match);
+    r = gh_route_find(cfg, req->h1.host, req->h1.host_len, req->path, req->path_len, m,
+                      &req->match);
     if (r != GH_R_OK) {
-        gh_conn_refuse(req, r, r == GH_R_NOT_FOUND ? "no route matches this host and path"
-                                                   : "the route does not allow this method");
+        gh_conn_refuse(req, r,
+                       r == GH_R_NOT_FOUND ? "no route matches this host and path"
+                                           : "the route does not allow this method");
         return;
     }
     if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > cfg->limits.max_body_bytes) {
@@ -442,7 +447,8 @@ static bool body_pump(gh_conn *c)
         in->off += (uint32_t)consumed;
         req->bytes_in += n;
         if (req->bytes_in > max) {
-            gh_conn_upstream_failed(req, GH_R_BODY_TOO_LARGE, "the body exceeds limits.max_body_bytes");
+            gh_conn_upstream_failed(req, GH_R_BODY_TOO_LARGE,
+                                    "the body exceeds limits.max_body_bytes");
             return false;
         }
         if (req->discard_body)
@@ -522,7 +528,10 @@ void gh_conn_upstream_ready(gh_request *req)
     conn_process(c);
 }
 
-void gh_conn_upstream_drained(gh_request *req) { conn_process(req->conn); }
+void gh_conn_upstream_drained(gh_request *req)
+{
+    conn_process(req->conn);
+}
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
@@ -568,8 +577,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void update_reading(gh_conn *c)
 {
     gh_block *in = c->in;
-    if (in && in->off > 0 && (c->state == GH_CS_HEAD || c->state == GH_CS_BODY ||
-                              c->state == GH_CS_WAIT)) {
+    if (in && in->off > 0 &&
+        (c->state == GH_CS_HEAD || c->state == GH_CS_BODY || c->state == GH_CS_WAIT)) {
         memmove(in->data, in->data + in->off, in->len - in->off);
         in->len -= in->off;
         in->off = 0;
@@ -601,7 +610,8 @@ static void on_timer(uv_timer_t *t)
     switch (kind) {
     case T_HEAD:
         if (c->in && c->in->len > c->in->off) {
-            refuse_head(c, GH_R_HEAD_TIMEOUT, "the request head did not arrive within limits.head_timeout");
+            refuse_head(c, GH_R_HEAD_TIMEOUT,
+                        "the request head did not arrive within limits.head_timeout");
             return;
         }
         gh_conn_close(c);

@@ -18,11 +18,11 @@
 typedef struct gh_upconn gh_upconn;
 
 typedef enum {
-    GH_CS_IDLE,     /* between requests, no bytes buffered */
-    GH_CS_HEAD,     /* reading a request head */
-    GH_CS_BODY,     /* streaming the request body */
-    GH_CS_WAIT,     /* request read, response pending */
-    GH_CS_LINGER,   /* response sent, write side shut, draining what the client still sends */
+    GH_CS_IDLE,   /* between requests, no bytes buffered */
+    GH_CS_HEAD,   /* reading a request head */
+    GH_CS_BODY,   /* streaming the request body */
+    GH_CS_WAIT,   /* request read, response pending */
+    GH_CS_LINGER, /* response sent, write side shut, draining what the client still sends */
 } gh_conn_state;
 
 typedef struct gh_request {

@@ -45,7 +45,7 @@ typedef struct gh_h1_request {
     size_t host_len;
     bool keep_alive;
     bool expect_continue;
-    bool ambiguous; /* accepted in defensive mode only: close both sides afterwards */
+    bool ambiguous;     /* accepted in defensive mode only: close both sides afterwards */
     const char *detail; /* static text naming the rule that refused the request */
 } gh_h1_request;
 
@@ -65,8 +65,8 @@ typedef struct gh_h1_response {
  * the end of the head (start it at 0), so feeding a head byte by byte stays linear.
  * Returns GH_R_OK (req filled), GH_R_AGAIN (need more bytes) or the refusal reason.
  * hdrs must hold lim->max_headers entries. */
-gh_reason gh_h1_parse_request(const char *buf, size_t len, size_t *scanned,
-                              const gh_h1_limits *lim, gh_h1_header *hdrs, gh_h1_request *req);
+gh_reason gh_h1_parse_request(const char *buf, size_t len, size_t *scanned, const gh_h1_limits *lim,
+                              gh_h1_header *hdrs, gh_h1_request *req);
 
 /* Parses an upstream response head. req_method_head: the request was HEAD (no body follows).
  * Returns GH_R_OK, GH_R_AGAIN, or GH_R_UPSTREAM_BAD_RESPONSE with resp->detail set. */

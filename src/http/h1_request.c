@@ -36,7 +36,8 @@ static gh_reason parse_request_line(const char *p, const char *eol, const gh_h1_
         return fail(req, GH_R_BAD_VERSION, "the request line has no HTTP version");
     const char *target_end = last_sp - 1;
     if ((size_t)(target_end - target) > lim->max_target)
-        return fail(req, GH_R_TARGET_TOO_LONG, "the request target is longer than limits.max_target_bytes");
+        return fail(req, GH_R_TARGET_TOO_LONG,
+                    "the request target is longer than limits.max_target_bytes");
     if (target_end == target)
         return fail(req, GH_R_BAD_TARGET, "an empty request target");
     for (const char *c = target; c < target_end; c++) {
@@ -218,8 +219,8 @@ static gh_reason check_fields(const gh_h1_limits *lim, gh_h1_request *req)
     return GH_R_OK;
 }
 
-gh_reason gh_h1_parse_request(const char *buf, size_t len, size_t *scanned,
-                              const gh_h1_limits *lim, gh_h1_header *hdrs, gh_h1_request *req)
+gh_reason gh_h1_parse_request(const char *buf, size_t len, size_t *scanned, const gh_h1_limits *lim,
+                              gh_h1_header *hdrs, gh_h1_request *req)
 {
     memset(req, 0, sizeof(*req));
     size_t cmp = len < sizeof(h2_preface) - 1 ? len : sizeof(h2_preface) - 1;

@@ -44,7 +44,8 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
         req->close_after = true;
     char bodybuf[1024], headbuf[1024];
     gh_sbuf body = gh_sbuf_make(bodybuf, sizeof(bodybuf));
-    gh_sbuf_addf(&body, "{\"type\":\"" GH_PROBLEM_TYPE_PREFIX "%s\",\"title\":", gh_reason_slug(reason));
+    gh_sbuf_addf(&body,
+                 "{\"type\":\"" GH_PROBLEM_TYPE_PREFIX "%s\",\"title\":", gh_reason_slug(reason));
     const char *title = gh_reason_title(reason);
     gh_sbuf_json_str(&body, title, strlen(title));
     gh_sbuf_addf(&body, ",\"status\":%d", status);

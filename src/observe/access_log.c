@@ -51,8 +51,8 @@ static void format_line(gh_sbuf *b, const gh_request *req, const char *route, ui
         add_field(b, "target", req->h1.target, req->h1.target_len);
     add_field(b, "route", req->match.route ? route : NULL, strlen(route));
     gh_sbuf_addf(b, ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_ms\":%.3f",
-                 req->status, (unsigned long long)req->bytes_in,
-                 (unsigned long long)req->bytes_out, (double)dur / 1000.0);
+                 req->status, (unsigned long long)req->bytes_in, (unsigned long long)req->bytes_out,
+                 (double)dur / 1000.0);
     add_field(b, "upstream", req->endpoint ? req->endpoint->authority : NULL,
               req->endpoint ? strlen(req->endpoint->authority) : 0);
     if (req->up_status)

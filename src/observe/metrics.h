@@ -34,7 +34,7 @@ typedef struct gh_series {
 
 typedef struct gh_series_table {
     gh_series *items;
-    atomic_size_t n;           /* published count: readers see items[0..n) */
+    atomic_size_t n;                      /* published count: readers see items[0..n) */
     uint16_t index[2 * GH_METRIC_SERIES]; /* writer-private open addressing: item + 1 */
 } gh_series_table;
 

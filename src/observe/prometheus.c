@@ -163,26 +163,34 @@ static void render_process(dbuf *b, gh_runtime *rt, const gh_config *cfg)
         if (rt->logger.rings)
             dropped += atomic_load(&rt->logger.rings[i]->dropped);
     }
-    emit(b, "# HELP gatehouse_open_connections Open client connections.\n"
-            "# TYPE gatehouse_open_connections gauge\ngatehouse_open_connections %lld\n", open);
+    emit(b,
+         "# HELP gatehouse_open_connections Open client connections.\n"
+         "# TYPE gatehouse_open_connections gauge\ngatehouse_open_connections %lld\n",
+         open);
     emit(b, "# HELP gatehouse_refusals_total Requests refused by the gateway, by reason.\n"
             "# TYPE gatehouse_refusals_total counter\n");
     for (int r = GH_R_AGAIN + 1; r < GH_R__COUNT; r++)
         if (refusals[r])
             emit(b, "gatehouse_refusals_total{reason=\"%s\"} %llu\n", gh_reason_slug((gh_reason)r),
                  refusals[r]);
-    emit(b, "# HELP gatehouse_reloads_total Configuration reloads, by result.\n"
-            "# TYPE gatehouse_reloads_total counter\n"
-            "gatehouse_reloads_total{result=\"success\"} %llu\n"
-            "gatehouse_reloads_total{result=\"failure\"} %llu\n",
+    emit(b,
+         "# HELP gatehouse_reloads_total Configuration reloads, by result.\n"
+         "# TYPE gatehouse_reloads_total counter\n"
+         "gatehouse_reloads_total{result=\"success\"} %llu\n"
+         "gatehouse_reloads_total{result=\"failure\"} %llu\n",
          atomic_load(&rt->reloads_ok), atomic_load(&rt->reloads_failed));
-    emit(b, "# HELP gatehouse_access_log_dropped_total Access log lines dropped (log thread behind).\n"
-            "# TYPE gatehouse_access_log_dropped_total counter\n"
-            "gatehouse_access_log_dropped_total %llu\n", dropped);
-    emit(b, "# HELP gatehouse_config_info The configuration in force.\n"
-            "# TYPE gatehouse_config_info gauge\ngatehouse_config_info{hash=\"%s\"} 1\n", cfg->hash);
-    emit(b, "# HELP gatehouse_build_info The running build.\n"
-            "# TYPE gatehouse_build_info gauge\ngatehouse_build_info{version=\"%s\"} 1\n",
+    emit(b,
+         "# HELP gatehouse_access_log_dropped_total Access log lines dropped (log thread behind).\n"
+         "# TYPE gatehouse_access_log_dropped_total counter\n"
+         "gatehouse_access_log_dropped_total %llu\n",
+         dropped);
+    emit(b,
+         "# HELP gatehouse_config_info The configuration in force.\n"
+         "# TYPE gatehouse_config_info gauge\ngatehouse_config_info{hash=\"%s\"} 1\n",
+         cfg->hash);
+    emit(b,
+         "# HELP gatehouse_build_info The running build.\n"
+         "# TYPE gatehouse_build_info gauge\ngatehouse_build_info{version=\"%s\"} 1\n",
          GH_VERSION);
 }
 

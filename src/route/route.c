@@ -9,8 +9,8 @@ static const struct {
     size_t len;
     unsigned bit;
 } methods[] = {
-    {"GET", 3, GH_M_GET},       {"HEAD", 4, GH_M_HEAD},     {"POST", 4, GH_M_POST},
-    {"PUT", 3, GH_M_PUT},       {"PATCH", 5, GH_M_PATCH},   {"DELETE", 6, GH_M_DELETE},
+    {"GET", 3, GH_M_GET},         {"HEAD", 4, GH_M_HEAD},   {"POST", 4, GH_M_POST},
+    {"PUT", 3, GH_M_PUT},         {"PATCH", 5, GH_M_PATCH}, {"DELETE", 6, GH_M_DELETE},
     {"OPTIONS", 7, GH_M_OPTIONS},
 };
 
@@ -62,8 +62,8 @@ static bool template_matches(const gh_route_conf *r, const char *path, size_t le
                 seg_end = pe;
             if (seg_end == p || m->nparams == GH_ROUTE_MAX_PARAMS)
                 return false;
-            m->params[m->nparams++] = (gh_route_param){t + 1, (size_t)(close - t - 1), p,
-                                                       (size_t)(seg_end - p)};
+            m->params[m->nparams++] =
+                (gh_route_param){t + 1, (size_t)(close - t - 1), p, (size_t)(seg_end - p)};
             t = close + 1;
             p = seg_end;
         } else if (*t++ != *p++) {

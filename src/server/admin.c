@@ -133,7 +133,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     serve(c, &r);
 }
 
-static void on_timeout(uv_timer_t *t) { close_conn(t->data); }
+static void on_timeout(uv_timer_t *t)
+{
+    close_conn(t->data);
+}
 
 static void on_connection(uv_stream_t *server, int status)
 {

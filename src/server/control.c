@@ -144,7 +144,9 @@ static int start_signals(gh_control *ctl)
     struct {
         uv_signal_t *h;
         int sig;
-    } sigs[] = {{&ctl->sighup, SIGHUP}, {&ctl->sigterm, SIGTERM}, {&ctl->sigint, SIGINT},
+    } sigs[] = {{&ctl->sighup, SIGHUP},
+                {&ctl->sigterm, SIGTERM},
+                {&ctl->sigint, SIGINT},
                 {&ctl->sigusr1, SIGUSR1}};
     for (size_t i = 0; i < 4; i++) {
         uv_signal_init(&ctl->loop, sigs[i].h);
@@ -187,8 +189,8 @@ static int start(gh_control *ctl, gh_config *cfg)
     ctl->admin.reload = reload;
     ctl->admin.reload_ctx = ctl;
     if (cfg->has_admin && (r = gh_admin_start(&ctl->admin, &ctl->loop, &cfg->admin.addr)) != 0) {
-        fprintf(stderr, "%s: admin: cannot listen on %s: %s\n", rt->config_path,
-                cfg->admin.address, strerror(r < 0 ? -r : r));
+        fprintf(stderr, "%s: admin: cannot listen on %s: %s\n", rt->config_path, cfg->admin.address,
+                strerror(r < 0 ? -r : r));
         return -1;
     }
     return 0;
@@ -225,8 +227,9 @@ int gh_control_run(const char *config_path)
         rt->current = cfg;
         if (start(ctl, cfg) == 0) {
             char fields[256];
-            snprintf(fields, sizeof(fields), ",\"workers\":%d,\"config_hash\":\"%s\",\"version\":\"%s\"",
-                     rt->nworkers, cfg->hash, GH_VERSION);
+            snprintf(fields, sizeof(fields),
+                     ",\"workers\":%d,\"config_hash\":\"%s\",\"version\":\"%s\"", rt->nworkers,
+                     cfg->hash, GH_VERSION);
             gh_event("info", "start", "gatehouse started", fields);
             uv_run(&ctl->loop, UV_RUN_DEFAULT);
             rc = 0;

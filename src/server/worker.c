@@ -115,7 +115,10 @@ static void on_connection(uv_stream_t *server, int status)
         gh_conn_accept(l->w, server);
 }
 
-static void free_listener(uv_handle_t *h) { free(h->data); }
+static void free_listener(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 static int open_listener(gh_worker *w, const gh_listener_conf *lc)
 {
@@ -186,7 +189,10 @@ static int sync_listeners(gh_worker *w)
 
 static void drain_poll(uv_timer_t *t);
 
-static void on_sweep(uv_timer_t *t) { gh_pools_sweep(t->data); }
+static void on_sweep(uv_timer_t *t)
+{
+    gh_pools_sweep(t->data);
+}
 
 static void start_drain(gh_worker *w)
 {

@@ -44,22 +44,22 @@ struct gh_worker {
     uv_async_t wakeup; /* config changed or drain requested */
     uv_timer_t drain_timer;
     uv_timer_t sweep_timer; /* expires idle pooled upstream connections */
-    uv_sem_t ready; /* posted once the listeners are open (or failed) */
+    uv_sem_t ready;         /* posted once the listeners are open (or failed) */
     uint64_t drain_deadline_us;
     gh_config *config; /* the snapshot new requests start on (= snap->config) */
     gh_worker_snapshot *snap;
     gh_worker_snapshot *retired;
     gh_listener *listeners;
-    gh_conn *conns;    /* every open downstream connection */
+    gh_conn *conns; /* every open downstream connection */
     size_t nconns;
-    gh_pool *pools;    /* upstream keep-alive pools, by endpoint authority */
+    gh_pool *pools; /* upstream keep-alive pools, by endpoint authority */
     gh_block_pool blocks;
     gh_arena_spares arena_spares; /* request arenas' chunks */
     gh_metrics metrics;
     gh_log_ring *log;
-    uint64_t id_seed[2]; /* request id generator state */
+    uint64_t id_seed[2];            /* request id generator state */
     gh_h1_header hdr_scratch[1000]; /* parse target for request heads (limits.max_headers) */
-    bool log_enabled; /* access_log is not "off" */
+    bool log_enabled;               /* access_log is not "off" */
     bool draining;
     bool started;
     int start_error;

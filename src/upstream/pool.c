@@ -103,7 +103,8 @@ void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms)
     /* Keep reading while idle (no epoll change per request): a close or stray bytes from the
      * upstream retire the connection at once. */
     if (!up->reading)
-        up->reading = uv_read_start((uv_stream_t *)&up->tcp, gh__upconn_alloc, gh__upconn_read) == 0;
+        up->reading =
+            uv_read_start((uv_stream_t *)&up->tcp, gh__upconn_alloc, gh__upconn_read) == 0;
     /* Expiry is checked by gh_pools_sweep, not by a timer per connection: parking and reusing
      * a connection then costs no timer operation on the request path. */
     up->idle_deadline_us = gh_now_us() + idle_timeout_ms * 1000;

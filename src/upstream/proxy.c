@@ -111,7 +111,8 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
         gh_sbuf_add(b, h->value, h->value_len);
         GH_SBUF_LIT(b, "\r\n");
     }
-    const gh_h1_header *xff = req->trusted_peer ? find(h1->headers, h1->nheaders, "x-forwarded-for", 15) : NULL;
+    const gh_h1_header *xff =
+        req->trusted_peer ? find(h1->headers, h1->nheaders, "x-forwarded-for", 15) : NULL;
     GH_SBUF_LIT(b, "X-Forwarded-For: ");
     if (xff) {
         gh_sbuf_add(b, xff->value, xff->value_len);
@@ -121,7 +122,8 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
     GH_SBUF_LIT(b, "\r\n");
     if (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-proto", 17))
         GH_SBUF_LIT(b, "X-Forwarded-Proto: http\r\n");
-    if (h1->host && (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-host", 16))) {
+    if (h1->host &&
+        (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-host", 16))) {
         GH_SBUF_LIT(b, "X-Forwarded-Host: ");
         gh_sbuf_add(b, h1->host, h1->host_len);
         GH_SBUF_LIT(b, "\r\n");
@@ -153,7 +155,8 @@ static void detach(gh_upconn *up, bool reusable)
     up->req = NULL;
     gh_deadline_clear(&up->timer);
     if (reusable && req)
-        gh__pool_put(up, req->upstream->keepalive_max_idle, req->upstream->keepalive_idle_timeout_ms);
+        gh__pool_put(up, req->upstream->keepalive_max_idle,
+                     req->upstream->keepalive_idle_timeout_ms);
     else
         gh__upconn_close(up);
 }
@@ -197,7 +200,10 @@ void gh__upconn_timeout(uv_timer_t *t)
                 "the upstream did not answer within its timeout");
 }
 
-static void arm_timeout(gh_upconn *up, uint64_t ms) { gh_deadline_set(&up->timer, ms); }
+static void arm_timeout(gh_upconn *up, uint64_t ms)
+{
+    gh_deadline_set(&up->timer, ms);
+}
 
 /* Sends response bytes to the client, chunk-framed when asked. The response head waits in
  * up->head until the first body bytes so that a small response leaves in one write. */
@@ -229,7 +235,8 @@ static int send_response_head(gh_upconn *up)
     if (r->body == GH_BODY_CHUNKED || r->body == GH_BODY_UNTIL_CLOSE) {
         up->chunk_out = client11;
         if (!client11)
-            req->close_after = true; /* HTTP/1.0: the end of the body is the end of the connection */
+            req->close_after =
+                true; /* HTTP/1.0: the end of the body is the end of the connection */
     }
     size_t cap = r->head_len + 256;
     char *buf = gh_arena_alloc(&req->arena, cap);
@@ -411,9 +418,11 @@ void gh__upconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 /* Reads the response while the client keeps up with it. */
 static void update_up_reading(gh_upconn *up)
 {
-    bool want = !up->req || (!gh_conn_output_full(up->req) && !(up->in && up->in->len == GH_BLOCK_SIZE));
+    bool want =
+        !up->req || (!gh_conn_output_full(up->req) && !(up->in && up->in->len == GH_BLOCK_SIZE));
     if (want && !up->reading)
-        up->reading = uv_read_start((uv_stream_t *)&up->tcp, gh__upconn_alloc, gh__upconn_read) == 0;
+        up->reading =
+            uv_read_start((uv_stream_t *)&up->tcp, gh__upconn_alloc, gh__upconn_read) == 0;
     else if (!want && up->reading) {
         uv_read_stop((uv_stream_t *)&up->tcp);
         up->reading = false;
@@ -466,8 +475,9 @@ static bool connect_fresh(gh_request *req, gh_pool *pool)
     if (!up)
         return false;
     attach(up, req);
-    if (!up->hdrs || uv_tcp_connect(&up->creq, &up->tcp, (const struct sockaddr *)&req->endpoint->addr.ss,
-                                    on_connect) != 0) {
+    if (!up->hdrs ||
+        uv_tcp_connect(&up->creq, &up->tcp, (const struct sockaddr *)&req->endpoint->addr.ss,
+                       on_connect) != 0) {
         gh__upconn_close(up);
         return false;
     }

@@ -18,7 +18,7 @@ struct gh_pool {
     struct gh_pool *next;
     gh_upconn *idle; /* most recently used first */
     size_t nidle;
-    char key[];      /* endpoint authority */
+    char key[]; /* endpoint authority */
 };
 
 struct gh_upconn {
@@ -41,7 +41,7 @@ struct gh_upconn {
     uint8_t closed_handles;
     bool closing, reading, reused, got_bytes, head_done, chunk_out, retried;
     uint64_t idle_deadline_us; /* while pooled */
-    char idle_sink[16]; /* reads while idle land here; any byte retires the connection */
+    char idle_sink[16];        /* reads while idle land here; any byte retires the connection */
 };
 
 gh_pool *gh__pool_get(gh_worker *w, const char *key);

@@ -61,7 +61,8 @@ static void render(yaml_document_t *d, yaml_node_t *c, desync_case *out)
     yaml_node_t *hs = get(d, c, "headers");
     int has_host = 0;
     if (hs && hs->type == YAML_SEQUENCE_NODE)
-        for (yaml_node_item_t *it = hs->data.sequence.items.start; it < hs->data.sequence.items.top; it++) {
+        for (yaml_node_item_t *it = hs->data.sequence.items.start; it < hs->data.sequence.items.top;
+             it++) {
             yaml_node_t *h = yaml_document_get_node(d, *it);
             const char *name = scalar(d, get(d, h, "name"));
             has_host |= strcasecmp(name, "host") == 0;
@@ -78,7 +79,10 @@ static void render(yaml_document_t *d, yaml_node_t *c, desync_case *out)
     out->raw_len = len;
 }
 
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 size_t desync_load(const char *dir, desync_case **out)
 {

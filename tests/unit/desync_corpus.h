@@ -5,11 +5,11 @@
 #include <stddef.h>
 
 typedef struct desync_case {
-    char id[200];   /* "severe.yaml: Multiple Content-Length" */
+    char id[200]; /* "severe.yaml: Multiple Content-Length" */
     char file[64];
     char name[128];
-    char tier[16];  /* Compliant, Acceptable, Ambiguous, Severe */
-    char *raw;      /* the request rendered to bytes */
+    char tier[16]; /* Compliant, Acceptable, Ambiguous, Severe */
+    char *raw;     /* the request rendered to bytes */
     size_t raw_len;
 } desync_case;
 

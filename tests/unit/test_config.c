@@ -60,18 +60,18 @@ static void full_example(void **state)
 {
     (void)state;
     gh_diag d;
-    gh_config *c = load("workers: 2\n" HEAD
-                        "admin: {address: 127.0.0.1:2}\n"
-                        "http1: {strictness: defensive}\n"
-                        "limits: {max_head_bytes: 8k, head_timeout: 250ms, max_body_bytes: 1m}\n"
-                        "trusted_proxies: [10.0.0.0/8, '::1']\n"
-                        "access_log: off\n"
-                        "upstreams:\n"
-                        "  app: {endpoints: [http://127.0.0.1:9000, http://localhost:9001], "
-                        "max_concurrency: 5, keepalive: {max_idle: 3, idle_timeout: 2m}}\n"
-                        "routes:\n"
-                        "  - {name: a, match: {path: '/x/{id}', methods: [GET]}, auth: none, upstream: app}\n",
-                        &d);
+    gh_config *c =
+        load("workers: 2\n" HEAD "admin: {address: 127.0.0.1:2}\n"
+             "http1: {strictness: defensive}\n"
+             "limits: {max_head_bytes: 8k, head_timeout: 250ms, max_body_bytes: 1m}\n"
+             "trusted_proxies: [10.0.0.0/8, '::1']\n"
+             "access_log: off\n"
+             "upstreams:\n"
+             "  app: {endpoints: [http://127.0.0.1:9000, http://localhost:9001], "
+             "max_concurrency: 5, keepalive: {max_idle: 3, idle_timeout: 2m}}\n"
+             "routes:\n"
+             "  - {name: a, match: {path: '/x/{id}', methods: [GET]}, auth: none, upstream: app}\n",
+             &d);
     gh_diag_print(&d, stderr);
     assert_non_null(c);
     assert_int_equal(c->workers, 2);
@@ -102,33 +102,41 @@ static void errors_locate(void **state)
                  "routes[0].auth: expected 'none'");
     expect_error(HEAD "routes: [{name: r, match: {prefix: /}, auth: none, upstream: nope}]\n",
                  "routes[0].upstream: no upstream named 'nope'");
-    expect_error(HEAD "routes: [{name: r, match: {prefix: /, path: /a}, auth: none, respond: {}}]\n",
+    expect_error(HEAD
+                 "routes: [{name: r, match: {prefix: /, path: /a}, auth: none, respond: {}}]\n",
                  "exactly one of path and prefix");
     expect_error(HEAD "routes: [{name: r, match: {path: '/a/{x'}, auth: none, respond: {}}]\n",
                  "a {param} must be a whole segment");
     expect_error(HEAD "routes: [{name: r, match: {path: /a/../b}, auth: none, respond: {}}]\n",
                  "is not canonical");
-    expect_error(HEAD "routes: [{name: r, match: {path: /a, methods: [FETCH]}, auth: none, respond: {}}]\n",
-                 "routes[0].match.methods[0]: expected one of: GET, HEAD");
+    expect_error(
+        HEAD "routes: [{name: r, match: {path: /a, methods: [FETCH]}, auth: none, respond: {}}]\n",
+        "routes[0].match.methods[0]: expected one of: GET, HEAD");
     expect_error(HEAD ROUTE "limits: {head_timeout: 10}\n",
                  "limits.head_timeout: expected a duration such as 250ms");
-    expect_error(HEAD ROUTE "limits: {max_head_bytes: 1g}\n", "limits.max_head_bytes: 1g is out of range");
+    expect_error(HEAD ROUTE "limits: {max_head_bytes: 1g}\n",
+                 "limits.max_head_bytes: 1g is out of range");
     expect_error(HEAD ROUTE "limits: {max_head_bytes: 2k}\n",
                  "max_target_bytes (8192) exceeds max_head_bytes (2048)");
     expect_error(HEAD ROUTE "workers: 0\n", "workers: 0 is out of range");
-    expect_error("listeners: [{address: nowhere}]\n" ROUTE, "listeners[0].address: 'nowhere' is not an address");
+    expect_error("listeners: [{address: nowhere}]\n" ROUTE,
+                 "listeners[0].address: 'nowhere' is not an address");
     expect_error(HEAD ROUTE "upstreams: {a: {endpoints: [https://x:1]}}\n",
                  "upstreams.a.endpoints[0]: 'https://x:1': endpoints are http://host:port");
     expect_error(HEAD ROUTE "upstreams: {a: {endpoints: []}}\n", "between 1 and 64 endpoints");
     expect_error(HEAD ROUTE "upstreams: {'a b': {endpoints: [http://127.0.0.1:1]}}\n",
                  "upstream names use letters");
-    expect_error(HEAD ROUTE "trusted_proxies: [10.0.0.0/33]\n", "trusted_proxies[0]: expected an address or CIDR");
-    expect_error(HEAD ROUTE "http1: {strictness: lax}\n", "http1.strictness: expected one of: strict, defensive");
+    expect_error(HEAD ROUTE "trusted_proxies: [10.0.0.0/33]\n",
+                 "trusted_proxies[0]: expected an address or CIDR");
+    expect_error(HEAD ROUTE "http1: {strictness: lax}\n",
+                 "http1.strictness: expected one of: strict, defensive");
     expect_error(HEAD "routes:\n  - {name: r, match: {prefix: /}, auth: none, respond: {}}\n"
                       "  - {name: r, match: {prefix: /b}, auth: none, respond: {}}\n",
                  "route name 'r' is also routes[0]");
-    expect_error(HEAD ROUTE "access_log: relative.log\n", "access_log: expected stdout, off or an absolute");
-    expect_error(HEAD "routes: [{name: r, match: {prefix: /}, auth: none, respond: {headers: {Content-Length: '1'}}}]\n",
+    expect_error(HEAD ROUTE "access_log: relative.log\n",
+                 "access_log: expected stdout, off or an absolute");
+    expect_error(HEAD "routes: [{name: r, match: {prefix: /}, auth: none, respond: {headers: "
+                      "{Content-Length: '1'}}}]\n",
                  "'Content-Length' is set by the gateway");
     expect_error("listeners: [\n", "t.yaml:2:1: (yaml):");
     expect_error("", "the file is empty");
@@ -139,14 +147,16 @@ static void shadowing_warns(void **state)
 {
     (void)state;
     gh_diag d;
-    gh_config *c = load(HEAD "routes:\n"
-                             "  - {name: all, match: {prefix: /api}, auth: none, respond: {}}\n"
-                             "  - {name: never, match: {path: /api/x, methods: [GET]}, auth: none, respond: {}}\n"
-                             "  - {name: other, match: {path: /apix}, auth: none, respond: {}}\n",
-                        &d);
+    gh_config *c = load(
+        HEAD "routes:\n"
+             "  - {name: all, match: {prefix: /api}, auth: none, respond: {}}\n"
+             "  - {name: never, match: {path: /api/x, methods: [GET]}, auth: none, respond: {}}\n"
+             "  - {name: other, match: {path: /apix}, auth: none, respond: {}}\n",
+        &d);
     assert_non_null(c);
     assert_int_equal(d.warnings, 1);
-    assert_non_null(strstr(d.lines[0], "t.yaml:4:5: warning: routes[1]: route 'never' can never match"));
+    assert_non_null(
+        strstr(d.lines[0], "t.yaml:4:5: warning: routes[1]: route 'never' can never match"));
     gh_config_release(c);
     gh_diag_free(&d);
 }
@@ -177,8 +187,10 @@ static void units(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(minimal_and_defaults), cmocka_unit_test(full_example),
-        cmocka_unit_test(errors_locate),        cmocka_unit_test(shadowing_warns),
+        cmocka_unit_test(minimal_and_defaults),
+        cmocka_unit_test(full_example),
+        cmocka_unit_test(errors_locate),
+        cmocka_unit_test(shadowing_warns),
         cmocka_unit_test(units),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,7 +77,7 @@ static void metrics(void **state)
     (void)state;
     gh_metrics m;
     assert_int_equal(gh_metrics_init(&m), 0);
-    gh_metrics_request(&m, "r", 200, 300);     /* 0.3 ms: first bucket */
+    gh_metrics_request(&m, "r", 200, 300);      /* 0.3 ms: first bucket */
     gh_metrics_request(&m, "r", 200, 20000000); /* 20 s: +Inf */
     gh_metrics_request(&m, "r", 404, 1000);
     assert_int_equal(atomic_load(&m.requests.n), 2);
@@ -155,8 +155,8 @@ static void deadline(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(arena), cmocka_unit_test(json_text),
-                                       cmocka_unit_test(blocks), cmocka_unit_test(metrics),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(arena),    cmocka_unit_test(json_text),
+                                       cmocka_unit_test(blocks),   cmocka_unit_test(metrics),
                                        cmocka_unit_test(log_ring), cmocka_unit_test(deadline)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

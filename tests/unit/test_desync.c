@@ -23,7 +23,8 @@
 static const struct {
     const char *file, *name, *reason, *why;
 } deliberate[] = {
-    {"acceptable.yaml", "No TE/CL headers, some others are non-compliant", "whitespace-before-colon",
+    {"acceptable.yaml", "No TE/CL headers, some others are non-compliant",
+     "whitespace-before-colon",
      "whitespace between a field name and its colon (RFC 9112 5.1: MUST reject)"},
     {"acceptable.yaml", "TE and some others are non-compliant", "whitespace-before-colon", "same"},
     {"acceptable.yaml", "CL and some others are non-compliant", "whitespace-before-colon", "same"},
@@ -34,7 +35,8 @@ static const struct {
     {"acceptable.yaml", "Unknown but OK HTTP/1.2", "version-not-supported", "same"},
     {"acceptable.yaml", "Empty version, which means HTTP/0.9", "bad-version",
      "HTTP/0.9 has no headers and no framing to check"},
-    {"bad-header-characters.yaml", "Some-Header\\x01", "bad-header-name", "control characters in names"},
+    {"bad-header-characters.yaml", "Some-Header\\x01", "bad-header-name",
+     "control characters in names"},
     {"bad-header-characters.yaml", "\\x01Some-Header", "bad-header-name", "same"},
     {"bad-header-characters.yaml", "Some-Header: \\x01value", "bad-header-value",
      "control characters in values"},
@@ -123,8 +125,8 @@ static void run_case(void **state)
         return;
     }
     if (strict != GH_R_OK || def != GH_R_OK)
-        fail_msg("%s: %s case refused (strict=%s defensive=%s) but not listed as deliberate",
-                 c->id, c->tier, gh_reason_slug(strict), gh_reason_slug(def));
+        fail_msg("%s: %s case refused (strict=%s defensive=%s) but not listed as deliberate", c->id,
+                 c->tier, gh_reason_slug(strict), gh_reason_slug(def));
 }
 
 /* Ambiguous cases that defensive mode accepts must still be a minority: the mode exists to

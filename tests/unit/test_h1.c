@@ -20,7 +20,10 @@ static gh_reason parse_mode(const char *raw, bool defensive, gh_h1_request *req)
     return gh_h1_parse_request(raw, strlen(raw), &scanned, &lim, hdrs, req);
 }
 
-static gh_reason parse(const char *raw, gh_h1_request *req) { return parse_mode(raw, false, req); }
+static gh_reason parse(const char *raw, gh_h1_request *req)
+{
+    return parse_mode(raw, false, req);
+}
 
 static void refusals(void **state)
 {
@@ -60,10 +63,12 @@ static void refusals(void **state)
          GH_R_MULTIPLE_CONTENT_LENGTH},
         {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
          GH_R_TE_WITH_CL},
-        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", GH_R_BAD_TRANSFER_ENCODING},
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+         GH_R_BAD_TRANSFER_ENCODING},
         {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
          GH_R_BAD_TRANSFER_ENCODING},
-        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n",
          GH_R_MULTIPLE_CHUNKED},
         {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", GH_R_TE_IN_HTTP10},
         {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", GH_R_AMBIGUOUS_BODY},
@@ -108,7 +113,8 @@ static void accepts_and_fills(void **state)
     assert_int_equal(parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &req), GH_R_OK);
     assert_true(req.keep_alive);
     assert_int_equal(parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", &req), GH_R_OK);
-    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", &req), GH_R_OK);
+    assert_int_equal(parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", &req),
+                     GH_R_OK);
     assert_int_equal(req.body, GH_BODY_NONE);
     assert_int_equal(parse("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 000123\r\n\r\n", &req),
                      GH_R_OK);
@@ -119,8 +125,8 @@ static void defensive_mode(void **state)
 {
     (void)state;
     gh_h1_request req;
-    assert_int_equal(parse_mode("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", true, &req),
-                     GH_R_OK);
+    assert_int_equal(
+        parse_mode("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", true, &req), GH_R_OK);
     assert_true(req.ambiguous);
     assert_false(req.keep_alive);
     /* Defensive mode forwards oddities, never broken framing. */
@@ -245,8 +251,13 @@ static void chunked(void **state)
         assert_int_equal(rest, 4); /* the pipelined request stays */
     }
     static const char *bad[] = {
-        "x\r\n", "5\r\nhelloX\r\n", "5\nhello\r\n0\r\n\r\n", "-5\r\n",
-        "10000000000000000\r\n", "5;\x01\r\nhello\r\n", "0\r\nBad\x01: x\r\n\r\n",
+        "x\r\n",
+        "5\r\nhelloX\r\n",
+        "5\nhello\r\n0\r\n\r\n",
+        "-5\r\n",
+        "10000000000000000\r\n",
+        "5;\x01\r\nhello\r\n",
+        "0\r\nBad\x01: x\r\n\r\n",
         "5\r\nhello\r\r",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -269,10 +280,10 @@ static void helpers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(refusals),   cmocka_unit_test(accepts_and_fills),
+        cmocka_unit_test(refusals),       cmocka_unit_test(accepts_and_fills),
         cmocka_unit_test(defensive_mode), cmocka_unit_test(limits),
-        cmocka_unit_test(incremental), cmocka_unit_test(responses),
-        cmocka_unit_test(chunked),    cmocka_unit_test(helpers),
+        cmocka_unit_test(incremental),    cmocka_unit_test(responses),
+        cmocka_unit_test(chunked),        cmocka_unit_test(helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

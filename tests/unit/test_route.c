@@ -42,8 +42,9 @@ static void normalization(void **state)
                      gh_reason_slug(r));
         assert_int_equal(len, strlen(ok[i].out));
     }
-    static const char *bad[] = {"/..", "/a/../..", "/%2e%2e/", "/admin%2f", "/admin%2F..",
-                                "/a%5cb", "/a\\b", "/admin%00", "/%0d", "/%zz", "/%4", "relative"};
+    static const char *bad[] = {"/..",         "/a/../..", "/%2e%2e/", "/admin%2f",
+                                "/admin%2F..", "/a%5cb",   "/a\\b",    "/admin%00",
+                                "/%0d",        "/%zz",     "/%4",      "relative"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         detail = NULL;
         if (gh_normalize_path(bad[i], strlen(bad[i]), out, &len, &detail) != GH_R_BAD_PATH)
@@ -57,7 +58,8 @@ static const char routes_yaml[] =
     "routes:\n"
     "  - {name: api-host, match: {host: api.example.com, prefix: /}, auth: none, respond: {}}\n"
     "  - {name: wild, match: {host: '*.example.org', path: /w}, auth: none, respond: {}}\n"
-    "  - {name: item, match: {path: '/t/{tenant}/items/{id}', methods: [GET, PUT]}, auth: none, respond: {}}\n"
+    "  - {name: item, match: {path: '/t/{tenant}/items/{id}', methods: [GET, PUT]}, auth: none, "
+    "respond: {}}\n"
     "  - {name: admin, match: {prefix: /admin/}, auth: none, respond: {}}\n"
     "  - {name: exact-post, match: {path: /orders, methods: [POST]}, auth: none, respond: {}}\n"
     "  - {name: exact-del, match: {path: /orders, methods: [DELETE]}, auth: none, respond: {}}\n";
@@ -65,7 +67,8 @@ static const char routes_yaml[] =
 static gh_config *load_routes(void)
 {
     gh_diag d = {0};
-    gh_config *c = gh_config_load_string("routes.yaml", routes_yaml, sizeof(routes_yaml) - 1, NULL, &d);
+    gh_config *c =
+        gh_config_load_string("routes.yaml", routes_yaml, sizeof(routes_yaml) - 1, NULL, &d);
     gh_diag_print(&d, stderr);
     gh_diag_free(&d);
     assert_non_null(c);
@@ -98,7 +101,8 @@ static void matching(void **state)
     assert_memory_equal(m.params[0].name, "tenant", 6);
     assert_memory_equal(m.params[0].value, "acme", 4);
     assert_memory_equal(m.params[1].value, "42", 2);
-    assert_string_equal(find(c, "h", "/t/acme/items/42", "HEAD", &m), "item"); /* GET implies HEAD */
+    assert_string_equal(find(c, "h", "/t/acme/items/42", "HEAD", &m),
+                        "item"); /* GET implies HEAD */
     assert_string_equal(find(c, "h", "/t/acme/items/", "GET", &m), "404");
     assert_string_equal(find(c, "h", "/t/acme/items/42/x", "GET", &m), "404");
     assert_string_equal(find(c, "h", "/t/acme/items/42", "POST", &m), "405");
