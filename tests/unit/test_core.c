@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "core/arena.h"
+#include "core/b64url.h"
 #include "core/block.h"
 #include "core/deadline.h"
 #include "core/json.h"
@@ -113,6 +114,21 @@ static void log_ring(void **state)
     free(r);
 }
 
+static void base64url(void **state)
+{
+    (void)state;
+    unsigned char out[16];
+    assert_int_equal(gh_b64url_decode("aGVsbG8", 7, out), 5);
+    assert_memory_equal(out, "hello", 5);
+    assert_int_equal(gh_b64url_decode("", 0, out), 0);
+    assert_int_equal(gh_b64url_decode("-_-_", 4, out), 3);
+    assert_int_equal(gh_b64url_decode("aGVsbG8=", 8, out), -1); /* padding */
+    assert_int_equal(gh_b64url_decode("aGVsbG9", 7, out), -1);  /* non-zero trailing bits */
+    assert_int_equal(gh_b64url_decode("aGVsb", 5, out), -1);    /* 1 mod 4 */
+    assert_int_equal(gh_b64url_decode("aG+s", 4, out), -1);     /* base64, not base64url */
+    assert_int_equal(gh_b64url_decoded_len(7), 5);
+}
+
 static int fired;
 
 static void on_deadline(uv_timer_t *t)
@@ -157,6 +173,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(arena),    cmocka_unit_test(json_text),
                                        cmocka_unit_test(blocks),   cmocka_unit_test(metrics),
-                                       cmocka_unit_test(log_ring), cmocka_unit_test(deadline)};
+                                       cmocka_unit_test(log_ring), cmocka_unit_test(deadline),
+                                       cmocka_unit_test(base64url)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,15 @@
+/* Strict base64url (RFC 4648 §5) without padding, as JOSE uses it. */
+#ifndef GH_CORE_B64URL_H
+#define GH_CORE_B64URL_H
+
+#include <stddef.h>
+
+/* Decoded size of n input characters (an upper bound for invalid input). */
+static inline size_t gh_b64url_decoded_len(size_t n) { return n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0); }
+
+/* Decodes in[0..n) into out (gh_b64url_decoded_len(n) bytes). Refuses padding, characters
+ * outside the alphabet, a length of 1 mod 4 and non-zero trailing bits (one encoding per value).
+ * Returns the decoded length or -1. */
+long gh_b64url_decode(const char *in, size_t n, unsigned char *out);
+
+#endif

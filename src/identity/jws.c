@@ -1,0 +1,186 @@
+/* Compact JWS verification. What the token says is never trusted to choose how it is verified:
+ * the algorithm must be allowed by configuration and fit the key, keys named by the token (jku,
+ * x5u, jwk, x5c) are refused outright, and unknown critical extensions fail the token. */
+#include <jansson.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ecdsa.h>
+#include <openssl/hmac.h>
+#include <openssl/rsa.h>
+#include <string.h>
+
+#include "core/b64url.h"
+#include "identity/jws.h"
+
+const char *gh_jws_status_slug(gh_jws_status s)
+{
+    static const char *const slugs[] = {
+#define GH_JWS_SLUG(name, slug) slug,
+        GH_JWS_STATUSES(GH_JWS_SLUG)
+#undef GH_JWS_SLUG
+    };
+    return (unsigned)s < sizeof(slugs) / sizeof(slugs[0]) ? slugs[s] : "unknown";
+}
+
+static const EVP_MD *alg_md(unsigned alg)
+{
+    if (alg & (GH_ALG_RS256 | GH_ALG_PS256 | GH_ALG_ES256 | GH_ALG_HS256))
+        return EVP_sha256();
+    if (alg & (GH_ALG_RS384 | GH_ALG_PS384 | GH_ALG_ES384 | GH_ALG_HS384))
+        return EVP_sha384();
+    if (alg & (GH_ALG_RS512 | GH_ALG_PS512 | GH_ALG_ES512 | GH_ALG_HS512))
+        return EVP_sha512();
+    return NULL; /* EdDSA hashes internally */
+}
+
+/* JWS carries ECDSA signatures as r||s of fixed size (RFC 7518 3.4); OpenSSL verifies DER. */
+static unsigned char *p1363_to_der(const unsigned char *sig, size_t len, size_t half, int *der_len)
+{
+    if (len != 2 * half)
+        return NULL;
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, (int)half, NULL), *s = BN_bin2bn(sig + half, (int)half, NULL);
+    unsigned char *der = NULL;
+    if (es && r && s && ECDSA_SIG_set0(es, r, s)) {
+        r = s = NULL; /* owned by es now */
+        *der_len = i2d_ECDSA_SIG(es, &der);
+    }
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(es);
+    return *der_len > 0 ? der : NULL;
+}
+
+static gh_jws_status check_hmac(const gh_jwk *key, unsigned alg, const unsigned char *input,
+                                size_t input_len, const unsigned char *sig, size_t sig_len)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (!HMAC(alg_md(alg), key->secret, (int)key->secret_len, input, input_len, mac, &mac_len))
+        return GH_JWS_SIGNATURE;
+    return mac_len == sig_len && CRYPTO_memcmp(mac, sig, sig_len) == 0 ? GH_JWS_OK : GH_JWS_SIGNATURE;
+}
+
+gh_jws_status gh_jws_check_signature(const gh_jwk *key, unsigned alg, const unsigned char *input,
+                                     size_t input_len, const unsigned char *sig, size_t sig_len)
+{
+    if (!(key->algs & alg))
+        return GH_JWS_KEY_MISMATCH;
+    if (alg & GH_ALG_HMAC)
+        return check_hmac(key, alg, input, input_len, sig, sig_len);
+    unsigned char *der = NULL;
+    int der_len = 0;
+    if (alg & (GH_ALG_ES256 | GH_ALG_ES384 | GH_ALG_ES512)) {
+        size_t half = alg == GH_ALG_ES256 ? 32 : alg == GH_ALG_ES384 ? 48 : 66;
+        if (!(der = p1363_to_der(sig, sig_len, half, &der_len)))
+            return GH_JWS_SIGNATURE;
+        sig = der;
+        sig_len = (size_t)der_len;
+    }
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    int ok = ctx && EVP_DigestVerifyInit(ctx, &pctx, alg_md(alg), NULL, key->pkey) == 1;
+    if (ok && (alg & (GH_ALG_PS256 | GH_ALG_PS384 | GH_ALG_PS512)))
+        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, alg_md(alg)) == 1;
+    ok = ok && EVP_DigestVerify(ctx, sig, sig_len, input, input_len) == 1;
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_free(der);
+    return ok ? GH_JWS_OK : GH_JWS_SIGNATURE;
+}
+
+/* The key for (alg, kid): with a kid, the one key of that kid; without, the only key that can
+ * do alg. HMAC is never chosen from a set that also holds public keys (a public key misread as
+ * an HMAC secret is the classic algorithm confusion). */
+static gh_jws_status select_key(const gh_jwks *set, unsigned alg, const char *kid, const gh_jwk **out)
+{
+    if ((alg & GH_ALG_HMAC) && set->has_public)
+        return GH_JWS_KEY_MISMATCH;
+    const gh_jwk *found = NULL;
+    size_t matches = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        const gh_jwk *k = &set->keys[i];
+        if (kid ? !(k->kid && strcmp(k->kid, kid) == 0) : !(k->algs & alg))
+            continue;
+        matches++;
+        found = k;
+    }
+    if (matches == 0)
+        return kid ? GH_JWS_UNKNOWN_KID : GH_JWS_KEY_MISMATCH;
+    if (matches > 1)
+        return GH_JWS_AMBIGUOUS_KEY;
+    if (!(found->algs & alg))
+        return GH_JWS_KEY_MISMATCH;
+    *out = found;
+    return GH_JWS_OK;
+}
+
+static gh_jws_status read_header(const unsigned char *h, size_t len, unsigned allowed,
+                                 unsigned *alg, char *kid, size_t kid_cap, bool *has_kid)
+{
+    json_error_t jerr;
+    json_t *hdr = json_loadb((const char *)h, len, JSON_REJECT_DUPLICATES, &jerr);
+    gh_jws_status st = GH_JWS_OK;
+    const char *a = hdr ? json_string_value(json_object_get(hdr, "alg")) : NULL;
+    json_t *k = hdr ? json_object_get(hdr, "kid") : NULL;
+    if (!hdr || !json_is_object(hdr) || !a)
+        st = GH_JWS_MALFORMED;
+    else if (!(*alg = gh_alg_from_name(a, strlen(a))) || !(*alg & allowed))
+        st = GH_JWS_ALG_NOT_ALLOWED;
+    else if (json_object_get(hdr, "jku") || json_object_get(hdr, "x5u") ||
+             json_object_get(hdr, "jwk") || json_object_get(hdr, "x5c") ||
+             json_object_get(hdr, "crit") || json_object_get(hdr, "enc") ||
+             json_object_get(hdr, "zip"))
+        st = GH_JWS_FORBIDDEN_HEADER;
+    else if (k && (!json_is_string(k) || strlen(json_string_value(k)) >= kid_cap))
+        st = GH_JWS_MALFORMED;
+    if (st == GH_JWS_OK && k) {
+        strcpy(kid, json_string_value(k));
+        *has_kid = true;
+    }
+    json_decref(hdr);
+    return st;
+}
+
+gh_jws_status gh_jws_verify(const char *token, size_t len, size_t max_len, const gh_jwks *set,
+                            unsigned allowed, unsigned char *scratch, gh_jws *out)
+{
+    if (len > max_len)
+        return GH_JWS_TOO_LARGE;
+    const char *d1 = memchr(token, '.', len);
+    const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
+    if (!d1 || !d2)
+        return GH_JWS_MALFORMED;
+    if (memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)))
+        return GH_JWS_NOT_COMPACT_JWS; /* five segments: JWE */
+    size_t hl = (size_t)(d1 - token), pl = (size_t)(d2 - d1 - 1), sl = len - (size_t)(d2 + 1 - token);
+    if (hl == 0 || pl == 0 || sl == 0)
+        return GH_JWS_MALFORMED;
+    unsigned char *h = scratch, *p, *s;
+    long hn = gh_b64url_decode(token, hl, h);
+    p = h + (hn > 0 ? hn : 0);
+    long pn = hn < 0 ? -1 : gh_b64url_decode(d1 + 1, pl, p);
+    s = p + (pn > 0 ? pn : 0);
+    long sn = pn < 0 ? -1 : gh_b64url_decode(d2 + 1, sl, s);
+    if (hn <= 0 || pn <= 0 || sn <= 0)
+        return GH_JWS_MALFORMED;
+    unsigned alg = 0;
+    char kid[256];
+    bool has_kid = false;
+    gh_jws_status st = read_header(h, (size_t)hn, allowed, &alg, kid, sizeof(kid), &has_kid);
+    if (st != GH_JWS_OK)
+        return st;
+    const gh_jwk *key = NULL;
+    if ((st = select_key(set, alg, has_kid ? kid : NULL, &key)) != GH_JWS_OK)
+        return st;
+    st = gh_jws_check_signature(key, alg, (const unsigned char *)token, (size_t)(d2 - token), s,
+                                (size_t)sn);
+    if (st != GH_JWS_OK)
+        return st;
+    out->alg = alg;
+    out->key = key;
+    out->payload = p;
+    out->payload_len = (size_t)pn;
+    return GH_JWS_OK;
+}

@@ -1,0 +1,48 @@
+/* Verifying compact JWS (RFC 7515) with keys from a JWK set: the path every bearer token takes.
+ * Claims are checked by the caller on the verified payload. */
+#ifndef GH_IDENTITY_JWS_H
+#define GH_IDENTITY_JWS_H
+
+#include <stddef.h>
+
+#include "identity/jwk.h"
+
+/* X(name, slug): slugs are the `reason` of refusals in logs and metrics. */
+#define GH_JWS_STATUSES(X)                                                                         \
+    X(OK, "ok")                                                                                    \
+    X(MALFORMED, "malformed")                                                                      \
+    X(TOO_LARGE, "too_large")                                                                      \
+    X(NOT_COMPACT_JWS, "not_compact_jws")                                                          \
+    X(ALG_NOT_ALLOWED, "alg_not_allowed")                                                          \
+    X(FORBIDDEN_HEADER, "forbidden_header")                                                        \
+    X(UNKNOWN_KID, "unknown_kid")                                                                  \
+    X(AMBIGUOUS_KEY, "ambiguous_key")                                                              \
+    X(KEY_MISMATCH, "key_mismatch")                                                                \
+    X(SIGNATURE, "signature")
+
+typedef enum {
+#define GH_JWS_ENUM(name, slug) GH_JWS_##name,
+    GH_JWS_STATUSES(GH_JWS_ENUM)
+#undef GH_JWS_ENUM
+} gh_jws_status;
+
+const char *gh_jws_status_slug(gh_jws_status s);
+
+typedef struct gh_jws {
+    unsigned alg;
+    const gh_jwk *key;
+    const unsigned char *payload; /* decoded, in the caller's scratch buffer */
+    size_t payload_len;
+} gh_jws;
+
+/* Verifies token[0..len) (at most max_len bytes) with a key of set whose algorithm is in
+ * allowed. scratch must hold len bytes. On GH_JWS_OK, out describes the verified token. */
+gh_jws_status gh_jws_verify(const char *token, size_t len, size_t max_len, const gh_jwks *set,
+                            unsigned allowed, unsigned char *scratch, gh_jws *out);
+
+/* The signature check alone, for one key and algorithm: GH_JWS_OK or GH_JWS_SIGNATURE (or
+ * GH_JWS_KEY_MISMATCH when the key cannot do alg). gh_jws_verify calls exactly this. */
+gh_jws_status gh_jws_check_signature(const gh_jwk *key, unsigned alg, const unsigned char *input,
+                                     size_t input_len, const unsigned char *sig, size_t sig_len);
+
+#endif

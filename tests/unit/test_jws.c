@@ -1,0 +1,331 @@
+/* Wycheproof vectors through the gateway's own verification entry points: JWK sets with compact
+ * JWS (gh_jwks_parse + gh_jws_verify), and ECDSA P-256/384/521 (P1363), RSA PKCS#1 2048,
+ * RSA-PSS and Ed25519 signatures (gh_jwks_parse of the group's JWK + gh_jws_check_signature).
+ * valid must be accepted, invalid refused, acceptable may go either way; counts are printed. */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+
+#include "identity/jws.h"
+
+#define DIR "../shared/testdata/wycheproof/testvectors_v1/"
+
+typedef struct {
+    size_t valid_ok, invalid_refused, acceptable, wrong;
+} tally;
+
+static json_t *load(const char *file)
+{
+    json_error_t err;
+    json_t *root = json_load_file(file, 0, &err);
+    if (!root)
+        skip(); /* the external suite is absent: reported as skipped, not passed */
+    return root;
+}
+
+static size_t unhex(const char *s, unsigned char *out)
+{
+    size_t n = strlen(s) / 2;
+    for (size_t i = 0; i < n; i++)
+        sscanf(s + 2 * i, "%2hhx", &out[i]);
+    return n;
+}
+
+static void judge(tally *t, const char *file, json_t *test, bool accepted)
+{
+    const char *result = json_string_value(json_object_get(test, "result"));
+    if (strcmp(result, "acceptable") == 0)
+        t->acceptable++;
+    else if (strcmp(result, "valid") == 0 && accepted)
+        t->valid_ok++;
+    else if (strcmp(result, "invalid") == 0 && !accepted)
+        t->invalid_refused++;
+    else {
+        t->wrong++;
+        print_error("%s tcId %lld (%s): expected %s\n", file,
+                    (long long)json_integer_value(json_object_get(test, "tcId")),
+                    json_string_value(json_object_get(test, "comment")), result);
+    }
+}
+
+static void report(const char *name, const tally *t)
+{
+    printf("wycheproof %-40s valid accepted %4zu, invalid refused %4zu, acceptable %3zu, wrong %zu\n",
+           name, t->valid_ok, t->invalid_refused, t->acceptable, t->wrong);
+    assert_int_equal(t->wrong, 0);
+    assert_true(t->valid_ok + t->invalid_refused > 0);
+}
+
+static void jwk_sets(void **state)
+{
+    (void)state;
+    json_t *root = load(DIR "json_web_key_test.json");
+    tally t = {0};
+    size_t gi;
+    json_t *g;
+    json_array_foreach(json_object_get(root, "testGroups"), gi, g)
+    {
+        char *text = json_dumps(json_object_get(g, "private"), 0);
+        gh_jwks set;
+        const char *err;
+        gh_jwks_parse(text, strlen(text), &set, &err);
+        free(text);
+        size_t ti;
+        json_t *test;
+        json_array_foreach(json_object_get(g, "tests"), ti, test)
+        {
+            const char *jws = json_string_value(json_object_get(test, "jws"));
+            unsigned char scratch[8192];
+            gh_jws out;
+            gh_jws_status st = gh_jws_verify(jws, strlen(jws), sizeof(scratch), &set, 0xffff,
+                                             scratch, &out);
+            judge(&t, "json_web_key_test", test, st == GH_JWS_OK);
+        }
+        gh_jwks_free(&set);
+    }
+    json_decref(root);
+    report("json_web_key_test", &t);
+}
+
+static void b64url(const unsigned char *in, size_t size, char *out)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    for (size_t j = 0; j < size; j += 3) {
+        unsigned v = (unsigned)in[j] << 16 | (j + 1 < size ? (unsigned)in[j + 1] << 8 : 0) |
+                     (j + 2 < size ? in[j + 2] : 0);
+        size_t chars = j + 2 < size ? 4 : j + 1 < size ? 3 : 2;
+        for (size_t c = 0; c < chars; c++)
+            out[o++] = al[(v >> (18 - 6 * c)) & 63];
+    }
+    out[o] = '\0';
+}
+
+/* Groups without a JWK give the point as hex: build the JWK a provider would publish. */
+static char *ec_jwk_from_point(json_t *g)
+{
+    json_t *pk = json_object_get(g, "publicKey");
+    const char *curve = json_string_value(json_object_get(pk, "curve"));
+    const char *wx = json_string_value(json_object_get(pk, "wx")), *wy = json_string_value(json_object_get(pk, "wy"));
+    if (!curve || !wx || !wy)
+        return NULL;
+    const char *crv = strcmp(curve, "secp256r1") == 0 ? "P-256" : strcmp(curve, "secp384r1") == 0 ? "P-384" : "P-521";
+    size_t size = crv[2] == '2' ? 32 : crv[2] == '3' ? 48 : 66;
+    unsigned char raw[2][80];
+    const char *hex[2] = {wx, wy};
+    char b64[2][120];
+    for (int i = 0; i < 2; i++) {
+        /* wx and wy are big-endian integers, possibly with a leading 00 byte or shorter. */
+        unsigned char tmp[80] = {0};
+        if (strlen(hex[i]) > 2 * sizeof(tmp))
+            return NULL;
+        size_t n = unhex(hex[i], tmp);
+        for (size_t j = 0; j < size; j++) { /* right-aligned: drop a leading 00, pad a short one */
+            size_t from_end = size - 1 - j;
+            raw[i][j] = from_end < n ? tmp[n - 1 - from_end] : 0;
+        }
+        b64url(raw[i], size, b64[i]);
+    }
+    char *out = NULL;
+    if (asprintf(&out, "{\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}", crv, b64[0], b64[1]) < 0)
+        return NULL;
+    return out;
+}
+
+/* Signature files: the group's JWK is imported as the gateway imports keys, then every vector
+ * goes through gh_jws_check_signature. */
+static void signatures(const char *file, const char *jwk_member, unsigned alg)
+{
+    char path[256];
+    snprintf(path, sizeof(path), DIR "%s.json", file);
+    json_t *root = load(path);
+    tally t = {0};
+    size_t gi;
+    json_t *g;
+    json_array_foreach(json_object_get(root, "testGroups"), gi, g)
+    {
+        json_t *jwk = json_object_get(g, jwk_member);
+        char *text = jwk ? json_dumps(jwk, 0) : ec_jwk_from_point(g);
+        gh_jwks set;
+        const char *err;
+        int rc = text ? gh_jwks_parse(text, strlen(text), &set, &err) : -1;
+        free(text);
+        size_t ti;
+        json_t *test;
+        json_array_foreach(json_object_get(g, "tests"), ti, test)
+        {
+            const char *msg = json_string_value(json_object_get(test, "msg"));
+            const char *sig = json_string_value(json_object_get(test, "sig"));
+            unsigned char *m = malloc(strlen(msg) / 2 + 1), *s = malloc(strlen(sig) / 2 + 1);
+            size_t ml = unhex(msg, m), sl = unhex(sig, s);
+            bool ok = rc == 0 && set.n == 1 &&
+                      gh_jws_check_signature(&set.keys[0], alg, m, ml, s, sl) == GH_JWS_OK;
+            judge(&t, file, test, ok);
+            free(m);
+            free(s);
+        }
+        if (rc == 0)
+            gh_jwks_free(&set);
+    }
+    json_decref(root);
+    report(file, &t);
+}
+
+static void ecdsa_p256(void **s) { (void)s; signatures("ecdsa_secp256r1_sha256_p1363_test", "publicKeyJwk", GH_ALG_ES256); }
+static void ecdsa_p384(void **s) { (void)s; signatures("ecdsa_secp384r1_sha384_p1363_test", "publicKeyJwk", GH_ALG_ES384); }
+static void ecdsa_p521(void **s) { (void)s; signatures("ecdsa_secp521r1_sha512_p1363_test", "publicKeyJwk", GH_ALG_ES512); }
+static void rsa_pkcs1(void **s) { (void)s; signatures("rsa_signature_2048_sha256_test", "keyJwk", GH_ALG_RS256); }
+static void rsa_pss(void **s) { (void)s; signatures("rsa_pss_2048_sha256_mgf1_32_test", "publicKeyJwk", GH_ALG_PS256); }
+static void ed25519(void **s) { (void)s; signatures("ed25519_test", "publicKeyJwk", GH_ALG_EDDSA); }
+
+/* Own cases: a real ES256 key, tokens minted here, and what an attacker would try. */
+typedef struct {
+    EVP_PKEY *pkey;
+    gh_jwks set;
+} es_key;
+
+static void es_key_make(es_key *k, const char *kid)
+{
+    k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(k->pkey);
+    unsigned char pub[65];
+    size_t len = 0;
+    assert_int_equal(EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &len), 1);
+    char x[64], y[64], jwk[512];
+    b64url(pub + 1, 32, x);
+    b64url(pub + 33, 32, y);
+    snprintf(jwk, sizeof(jwk), "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}]}", kid, x, y);
+    const char *err;
+    assert_int_equal(gh_jwks_parse(jwk, strlen(jwk), &k->set, &err), 0);
+    assert_int_equal(k->set.n, 1);
+}
+
+static void es_key_free(es_key *k)
+{
+    EVP_PKEY_free(k->pkey);
+    gh_jwks_free(&k->set);
+}
+
+/* header.payload signed with ES256 (P1363), as an identity provider would. */
+static char *mint(EVP_PKEY *pkey, const char *header, const char *payload)
+{
+    static char token[4096];
+    char h[1024], p[1024], sig[128];
+    b64url((const unsigned char *)header, strlen(header), h);
+    b64url((const unsigned char *)payload, strlen(payload), p);
+    snprintf(token, sizeof(token), "%s.%s", h, p);
+    unsigned char der[128], raw[64] = {0};
+    size_t der_len = sizeof(der);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey), 1);
+    assert_int_equal(EVP_DigestSign(ctx, der, &der_len, (unsigned char *)token, strlen(token)), 1);
+    EVP_MD_CTX_free(ctx);
+    const unsigned char *dp = der;
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &dp, (long)der_len);
+    BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, 32);
+    BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32);
+    ECDSA_SIG_free(es);
+    b64url(raw, 64, sig);
+    strcat(token, ".");
+    strcat(token, sig);
+    return token;
+}
+
+static gh_jws_status verify(const char *token, const gh_jwks *set, unsigned allowed)
+{
+    unsigned char scratch[8192];
+    gh_jws out;
+    return gh_jws_verify(token, strlen(token), sizeof(scratch), set, allowed, scratch, &out);
+}
+
+static void abuse(void **state)
+{
+    (void)state;
+    es_key k, other;
+    es_key_make(&k, "k1");
+    es_key_make(&other, "k1");
+    const char *payload = "{\"sub\":\"alice\"}";
+    char *t = mint(k.pkey, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", payload);
+    char good[4096];
+    strcpy(good, t);
+    unsigned char scratch[8192];
+    gh_jws out;
+    assert_int_equal(gh_jws_verify(good, strlen(good), 8192, &k.set, GH_ALG_ES256, scratch, &out), GH_JWS_OK);
+    assert_int_equal(out.payload_len, strlen(payload));
+    assert_memory_equal(out.payload, payload, out.payload_len);
+    /* Without kid, the only key that can do ES256. */
+    assert_int_equal(verify(mint(k.pkey, "{\"alg\":\"ES256\"}", payload), &k.set, GH_ALG_ES256), GH_JWS_OK);
+    /* The same token against another provider's key with the same kid. */
+    assert_int_equal(verify(good, &other.set, GH_ALG_ES256), GH_JWS_SIGNATURE);
+    /* Not allowed by configuration. */
+    assert_int_equal(verify(good, &k.set, GH_ALG_RS256), GH_JWS_ALG_NOT_ALLOWED);
+    static const char *const headers[][2] = {
+        {"{\"alg\":\"none\"}", "alg_not_allowed"},
+        {"{\"alg\":\"None\"}", "alg_not_allowed"},
+        {"{\"alg\":\"NONE\"}", "alg_not_allowed"},
+        {"{\"alg\":\"ES256\",\"kid\":\"k1\",\"jku\":\"https://evil/jwks\"}", "forbidden_header"},
+        {"{\"alg\":\"ES256\",\"kid\":\"k1\",\"x5u\":\"https://evil/x\"}", "forbidden_header"},
+        {"{\"alg\":\"ES256\",\"jwk\":{\"kty\":\"EC\"}}", "forbidden_header"},
+        {"{\"alg\":\"ES256\",\"kid\":\"k1\",\"crit\":[\"exp\"]}", "forbidden_header"},
+        {"{\"alg\":\"ES256\",\"kid\":\"nope\"}", "unknown_kid"},
+        {"{\"alg\":\"ES256\",\"alg\":\"none\"}", "malformed"},
+        {"{\"alg\":\"HS256\",\"kid\":\"k1\"}", "alg_not_allowed"},
+        {"[\"ES256\"]", "malformed"},
+    };
+    for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        gh_jws_status st = verify(mint(k.pkey, headers[i][0], payload), &k.set, GH_ALG_ES256 | GH_ALG_RS256);
+        if (strcmp(gh_jws_status_slug(st), headers[i][1]) != 0)
+            fail_msg("%s: want %s got %s", headers[i][0], headers[i][1], gh_jws_status_slug(st));
+    }
+    /* HS256 "signed" with the public key's JWK text: refused, public keys never act as secrets. */
+    assert_int_equal(verify(mint(k.pkey, "{\"alg\":\"HS256\",\"kid\":\"k1\"}", payload), &k.set, 0xffff),
+                     GH_JWS_KEY_MISMATCH);
+    /* Tampering with any segment. */
+    char bad[8192];
+    const char *dot1 = strchr(good, '.'), *dot2 = strrchr(good, '.');
+    strcpy(bad, good);
+    bad[1] ^= 1;
+    assert_int_not_equal(verify(bad, &k.set, GH_ALG_ES256), GH_JWS_OK);
+    strcpy(bad, good);
+    bad[dot1 - good + 2] ^= 1;
+    assert_int_equal(verify(bad, &k.set, GH_ALG_ES256), GH_JWS_SIGNATURE);
+    strcpy(bad, good);
+    bad[dot2 - good + 5] = bad[dot2 - good + 5] == 'A' ? 'B' : 'A';
+    assert_int_equal(verify(bad, &k.set, GH_ALG_ES256), GH_JWS_SIGNATURE);
+    /* Zero signature (r = s = 0), shapes and encodings. */
+    snprintf(bad, sizeof(bad), "%.*s.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", (int)(dot2 - good), good);
+    assert_int_equal(verify(bad, &k.set, GH_ALG_ES256), GH_JWS_SIGNATURE);
+    assert_int_equal(verify("a.b.c.d.e", &k.set, GH_ALG_ES256), GH_JWS_NOT_COMPACT_JWS);
+    assert_int_equal(verify("..", &k.set, GH_ALG_ES256), GH_JWS_MALFORMED);
+    assert_int_equal(verify("abc", &k.set, GH_ALG_ES256), GH_JWS_MALFORMED);
+    snprintf(bad, sizeof(bad), "%s=", good);
+    assert_int_equal(verify(bad, &k.set, GH_ALG_ES256), GH_JWS_MALFORMED);
+    strcpy(bad, good);
+    bad[3] = '+';
+    assert_int_equal(verify(bad, &k.set, GH_ALG_ES256), GH_JWS_MALFORMED);
+    assert_int_equal(gh_jws_verify(good, strlen(good), 100, &k.set, GH_ALG_ES256, scratch, &out), GH_JWS_TOO_LARGE);
+    es_key_free(&k);
+    es_key_free(&other);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(jwk_sets),  cmocka_unit_test(ecdsa_p256), cmocka_unit_test(ecdsa_p384),
+        cmocka_unit_test(ecdsa_p521), cmocka_unit_test(rsa_pkcs1), cmocka_unit_test(rsa_pss),
+        cmocka_unit_test(ed25519),   cmocka_unit_test(abuse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
