@@ -8,7 +8,7 @@ PACKAGES=(
   libuv1-dev libyaml-dev libssl-dev libjansson-dev
   libcmocka-dev
   clang libclang-rt-14-dev
-  python3 python3-pytest python3-requests
+  python3 python3-pytest python3-requests python3-jwt python3-cryptography
   curl wrk haproxy nginx-light
 )
 

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 
 #include "core/arena.h"
+#include "identity/jwk.h"
+#include "stages/stage.h"
 
 typedef struct gh_upstream_state gh_upstream_state; /* lives across reloads, see upstream/ */
 
@@ -47,6 +49,29 @@ typedef struct gh_upstream_conf {
     gh_upstream_state *state;
 } gh_upstream_conf;
 
+/* identity.jwt.<name>: who may issue tokens for these routes, and how they are checked. */
+typedef struct gh_jwt_provider {
+    const char *name;
+    const char *issuer;
+    const char **audiences;
+    size_t naudiences;
+    unsigned algorithms; /* GH_ALG_* allowed */
+    gh_jwks keys;        /* owned by the snapshot */
+    uint64_t clock_skew_s;
+    uint64_t max_lifetime_s; /* 0: not limited */
+    const char **required_claims;
+    size_t nrequired_claims;
+    const char *token_header; /* NULL with a cookie; "Authorization" means the Bearer scheme */
+    const char *token_cookie;
+    size_t max_token_bytes;
+    const char *realm;
+} gh_jwt_provider;
+
+typedef struct gh_forward_claim {
+    const char *claim;
+    const char *header;
+} gh_forward_claim;
+
 typedef enum { GH_PATH_EXACT, GH_PATH_PREFIX, GH_PATH_TEMPLATE } gh_path_kind;
 
 /* Methods a route answers, as a bit set. GET implies HEAD. */
@@ -75,6 +100,12 @@ typedef struct gh_route_conf {
     size_t path_len;
     unsigned methods;
     gh_upstream_conf *upstream; /* NULL for respond routes */
+    const gh_jwt_provider *auth_jwt; /* NULL: auth none */
+    gh_forward_claim *forward_claims;
+    size_t nforward_claims;
+    bool forward_authorization;
+    gh_stage_ref stages[GH_MAX_STAGES]; /* run in order after routing */
+    size_t nstages;
     int respond_status;
     gh_header_conf *respond_headers;
     size_t nrespond_headers;
@@ -113,6 +144,8 @@ typedef struct gh_config {
     size_t nupstreams;
     gh_route_conf *routes;
     size_t nroutes;
+    gh_jwt_provider *jwt_providers;
+    size_t njwt_providers;
 } gh_config;
 
 #endif

@@ -15,7 +15,7 @@
 
 static const char *const top_keys[] = {
     "workers",    "listeners",     "admin",     "http1",  "limits", "trusted_proxies",
-    "access_log", "drain_timeout", "upstreams", "routes", NULL};
+    "access_log", "drain_timeout", "upstreams", "identity", "routes", NULL};
 
 yaml_node_item_t *gh__walk_items(gh_walk *w, yaml_node_t *n, size_t *count)
 {
@@ -282,6 +282,7 @@ static void load_root(gh_walk *w, yaml_node_t *root, gh_config *c, gh_upstream_r
     GH_SECTION("limits", load_limits(w, v, &c->limits), false)
     GH_SECTION("trusted_proxies", load_trusted(w, v, c), false)
     GH_SECTION("upstreams", gh__cfg_load_upstreams(w, v, c, reg), false)
+    GH_SECTION("identity", gh__cfg_load_identity(w, v, c), false)
     GH_SECTION("routes", gh__cfg_load_routes(w, v, c), true)
 #undef GH_SECTION
     if ((v = gh__walk_get(w, root, "routes")) && w->diag->errors == 0) {
@@ -371,6 +372,8 @@ void gh_config_release(gh_config *c)
 {
     if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
+    for (size_t i = 0; i < c->njwt_providers; i++)
+        gh_jwks_free(&c->jwt_providers[i].keys);
     gh_arena_free(&c->arena);
     free(c);
 }

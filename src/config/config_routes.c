@@ -284,9 +284,75 @@ static void load_action(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf 
     gh__walk_pop(w, saved);
 }
 
+/* auth: none, or {jwt: provider}. */
+static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r)
+{
+    if (v->type == YAML_SCALAR_NODE && strcmp((char *)v->data.scalar.value, "none") == 0)
+        return;
+    static const char *const keys[] = {"jwt", NULL};
+    if (v->type != YAML_MAPPING_NODE) {
+        gh__walk_error(w, v, "expected 'none' or {jwt: PROVIDER}");
+        return;
+    }
+    if (!gh__walk_keys(w, v, keys))
+        return;
+    yaml_node_t *jwt = gh__walk_get(w, v, "jwt");
+    const char *name;
+    size_t saved = gh__walk_push_key(w, "jwt");
+    if (!jwt) {
+        gh__walk_error(w, v, "an authentication method is required: jwt");
+    } else if (gh__walk_str(w, jwt, &name)) {
+        for (size_t i = 0; i < c->njwt_providers; i++)
+            if (strcmp(c->jwt_providers[i].name, name) == 0)
+                r->auth_jwt = &c->jwt_providers[i];
+        if (!r->auth_jwt)
+            gh__walk_error(w, jwt, "no provider identity.jwt.%s", name);
+        else
+            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_jwt, r->auth_jwt};
+    }
+    gh__walk_pop(w, saved);
+}
+
+/* forward: {claims: {claim: Header-Name}, authorization: keep | drop}. */
+static void load_forward(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
+{
+    static const char *const keys[] = {"claims", "authorization", NULL}, *const modes[] = {"keep", "drop", NULL};
+    if (!gh__walk_keys(w, n, keys))
+        return;
+    yaml_node_t *v;
+    size_t saved;
+    if ((v = gh__walk_get(w, n, "authorization"))) {
+        saved = gh__walk_push_key(w, "authorization");
+        r->forward_authorization = gh__walk_enum(w, v, modes) != 1;
+        gh__walk_pop(w, saved);
+    }
+    if (!(v = gh__walk_get(w, n, "claims")))
+        return;
+    saved = gh__walk_push_key(w, "claims");
+    if (v->type != YAML_MAPPING_NODE) {
+        gh__walk_error(w, v, "expected a mapping of claim names to header names");
+    } else {
+        size_t count = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+        r->forward_claims = gh_arena_zalloc(&c->arena, (count ? count : 1) * sizeof(gh_forward_claim));
+        for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+            gh_forward_claim *f = &r->forward_claims[r->nforward_claims];
+            yaml_node_t *vn = gh__walk_node(w, p->value);
+            if (!gh__walk_str(w, gh__walk_node(w, p->key), &f->claim) || !gh__walk_str(w, vn, &f->header))
+                continue;
+            bool ok = f->header[0] != '\0';
+            for (const char *ch = f->header; *ch; ch++)
+                ok &= gh_h1_is_tchar((unsigned char)*ch);
+            if (!ok)
+                gh__walk_error(w, vn, "'%s' is not a header name", f->header);
+            r->nforward_claims++;
+        }
+    }
+    gh__walk_pop(w, saved);
+}
+
 static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
 {
-    static const char *const keys[] = {"name", "match", "auth", "upstream", "respond", NULL};
+    static const char *const keys[] = {"name", "match", "auth", "forward", "upstream", "respond", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
     yaml_node_t *v;
@@ -306,11 +372,15 @@ static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
     saved = gh__walk_push_key(w, "auth");
     if (!(v = gh__walk_get(w, n, "auth")))
         gh__walk_error(w, n, "required: write 'auth: none' for a public route");
-    else if (v->type != YAML_SCALAR_NODE || strcmp((char *)v->data.scalar.value, "none") != 0)
-        gh__walk_error(w, v,
-                       "expected 'none' (token, key and signature methods are configured "
-                       "under identity:, which this version does not load)");
+    else
+        load_auth(w, v, c, r);
     gh__walk_pop(w, saved);
+    r->forward_authorization = true;
+    if ((v = gh__walk_get(w, n, "forward"))) {
+        saved = gh__walk_push_key(w, "forward");
+        load_forward(w, v, c, r);
+        gh__walk_pop(w, saved);
+    }
     load_action(w, n, c, r);
 }
 

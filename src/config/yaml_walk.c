@@ -294,3 +294,70 @@ int gh__walk_enum(gh_walk *w, yaml_node_t *n, const char *const *choices)
     gh__walk_error(w, n, "expected one of: %s", list);
     return -1;
 }
+
+/* Reads a whole file of at most max bytes into a malloc'd buffer. */
+static char *slurp(const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    fclose(f);
+    if (!buf || n > max) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+char *gh__walk_file(gh_walk *w, yaml_node_t *n, const char *path, size_t max, size_t *len)
+{
+    char full[4096];
+    if (path[0] != '/') {
+        const char *slash = strrchr(w->file, '/');
+        int dir = slash ? (int)(slash - w->file) : 1;
+        snprintf(full, sizeof(full), "%.*s/%s", dir, slash ? w->file : ".", path);
+        path = full;
+    }
+    char *buf = slurp(path, max, len);
+    if (!buf)
+        gh__walk_error(w, n, "cannot read %s (missing, unreadable or larger than %zu bytes)", path,
+                       max);
+    return buf;
+}
+
+/* A secret is never written in the file: "${env:NAME}" or "${file:/path}" (trailing newlines
+ * of a file are dropped). Returns a malloc'd value (wipe it after use) or NULL after reporting. */
+char *gh__walk_secret(gh_walk *w, yaml_node_t *n, size_t *len)
+{
+    const char *s;
+    if (!gh__walk_str(w, n, &s))
+        return NULL;
+    size_t sl = strlen(s);
+    if (sl < 4 || strncmp(s, "${", 2) != 0 || s[sl - 1] != '}') {
+        gh__walk_error(w, n, "secrets are references, ${env:NAME} or ${file:/path}, never inline");
+        return NULL;
+    }
+    char ref[1024];
+    snprintf(ref, sizeof(ref), "%.*s", (int)(sl - 3), s + 2);
+    if (strncmp(ref, "env:", 4) == 0) {
+        const char *v = getenv(ref + 4);
+        if (!v) {
+            gh__walk_error(w, n, "environment variable %s is not set", ref + 4);
+            return NULL;
+        }
+        *len = strlen(v);
+        return strdup(v);
+    }
+    if (strncmp(ref, "file:", 5) == 0) {
+        char *v = gh__walk_file(w, n, ref + 5, 65536, len);
+        while (v && *len && (v[*len - 1] == '\n' || v[*len - 1] == '\r'))
+            v[--*len] = '\0';
+        return v;
+    }
+    gh__walk_error(w, n, "unknown secret reference '%s': use env: or file:", ref);
+    return NULL;
+}

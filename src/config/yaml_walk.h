@@ -44,6 +44,12 @@ bool gh__walk_size(gh_walk *w, yaml_node_t *n, uint64_t min, uint64_t max, uint6
 /* Index of the scalar among choices (NULL-terminated), or -1 after reporting. */
 int gh__walk_enum(gh_walk *w, yaml_node_t *n, const char *const *choices);
 
+/* A file named in the configuration (relative to the configuration's folder), at most max bytes,
+ * malloc'd; NULL after reporting. */
+char *gh__walk_file(gh_walk *w, yaml_node_t *n, const char *path, size_t max, size_t *len);
+/* A secret reference resolved: "${env:NAME}" or "${file:/path}"; malloc'd, NULL after reporting. */
+char *gh__walk_secret(gh_walk *w, yaml_node_t *n, size_t *len);
+
 /* Parsers shared with tests: "250ms", "5s", "1m", "2h" and "16k", "1m", "512". */
 int gh_parse_duration_ms(const char *s, uint64_t *out);
 int gh_parse_size(const char *s, uint64_t *out);

@@ -370,11 +370,14 @@ static void dispatch(gh_request *req)
                                            : "the route does not allow this method");
         return;
     }
+    const gh_route_conf *route = req->match.route;
+    for (size_t i = 0; i < route->nstages; i++)
+        if (route->stages[i].stage->run(req, route->stages[i].conf) == GH_DONE)
+            return;
     if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > cfg->limits.max_body_bytes) {
         gh_conn_refuse(req, GH_R_BODY_TOO_LARGE, "Content-Length exceeds limits.max_body_bytes");
         return;
     }
-    const gh_route_conf *route = req->match.route;
     if (!route->upstream) {
         /* A direct response reads and discards the body first, so the connection stays
          * usable; a client waiting for 100-continue gets the answer without sending it. */

@@ -41,6 +41,11 @@ typedef struct gh_request {
     char client_ip[48];
     bool trusted_peer;
     uint64_t start_us;
+    /* identity (stage auth_jwt) */
+    bool auth_ok, auth_failed;
+    const char *auth_reason; /* precise, for the log: "expired", "signature", ... */
+    const char *auth_sub, *auth_iss, *auth_client_id, *auth_kid;
+    char **claim_values; /* per route forward.claims entry; NULL when the claim is absent */
     /* request body */
     uint64_t body_left;
     gh_chunked chunked;

@@ -67,6 +67,14 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
     }
     if (status == 503)
         gh_sbuf_adds(&head, "Retry-After: 1\r\n");
+    if (status == 401 && req->match.route && req->match.route->auth_jwt) {
+        /* RFC 6750 3: the challenge; error="invalid_token" only when a token was presented. */
+        gh_sbuf_addf(&head, "WWW-Authenticate: Bearer realm=\"%s\"%s\r\n",
+                     req->match.route->auth_jwt->realm,
+                     reason == GH_R_INVALID_TOKEN
+                         ? ", error=\"invalid_token\", error_description=\"The access token is invalid\""
+                         : "");
+    }
     gh_respond_common_headers(req, &head);
     gh_sbuf_adds(&head, "\r\n");
     send_or_close(req, &head, body.p, body.len);

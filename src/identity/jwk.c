@@ -330,3 +330,24 @@ void gh_jwks_free(gh_jwks *set)
     free(set->keys);
     memset(set, 0, sizeof(*set));
 }
+
+int gh_jwks_add_secret(gh_jwks *set, const unsigned char *secret, size_t len)
+{
+    if (len < 32)
+        return -1;
+    gh_jwk *keys = realloc(set->keys, (set->n + 1) * sizeof(*keys));
+    if (!keys)
+        return -1;
+    set->keys = keys;
+    gh_jwk *k = &keys[set->n];
+    memset(k, 0, sizeof(*k));
+    k->kty = GH_KTY_OCT;
+    if (!(k->secret = malloc(len)))
+        return -1;
+    memcpy(k->secret, secret, len);
+    k->secret_len = len;
+    k->algs = GH_ALG_HS256 | (len >= 48 ? GH_ALG_HS384 : 0) | (len >= 64 ? GH_ALG_HS512 : 0);
+    set->n++;
+    set->has_secret = true;
+    return 0;
+}

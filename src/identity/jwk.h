@@ -52,6 +52,8 @@ typedef struct gh_jwks {
  * a check are refused with the reason in *err (a static string); returns 0 or -1. */
 int gh_jwks_parse(const char *json, size_t len, gh_jwks *out, const char **err);
 void gh_jwks_free(gh_jwks *set);
+/* Adds an HMAC secret (copied) as a key without kid; -1 when it is shorter than 32 bytes. */
+int gh_jwks_add_secret(gh_jwks *set, const unsigned char *secret, size_t len);
 
 /* Whether an RSA modulus carries the ROCA fingerprint (CVE-2017-15361). */
 bool gh_rsa_roca_fingerprint(const unsigned char *n, size_t len);

@@ -155,15 +155,11 @@ gh_jws_status gh_jws_verify(const char *token, size_t len, size_t max_len, const
     if (memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)))
         return GH_JWS_NOT_COMPACT_JWS; /* five segments: JWE */
     size_t hl = (size_t)(d1 - token), pl = (size_t)(d2 - d1 - 1), sl = len - (size_t)(d2 + 1 - token);
-    if (hl == 0 || pl == 0 || sl == 0)
-        return GH_JWS_MALFORMED;
-    unsigned char *h = scratch, *p, *s;
-    long hn = gh_b64url_decode(token, hl, h);
-    p = h + (hn > 0 ? hn : 0);
-    long pn = hn < 0 ? -1 : gh_b64url_decode(d1 + 1, pl, p);
-    s = p + (pn > 0 ? pn : 0);
-    long sn = pn < 0 ? -1 : gh_b64url_decode(d2 + 1, sl, s);
-    if (hn <= 0 || pn <= 0 || sn <= 0)
+    /* The header first: an attempt with alg "none" or a key named by the token is reported as
+     * what it is, whatever the other segments hold. */
+    unsigned char *h = scratch;
+    long hn = hl ? gh_b64url_decode(token, hl, h) : -1;
+    if (hn <= 0)
         return GH_JWS_MALFORMED;
     unsigned alg = 0;
     char kid[256];
@@ -171,6 +167,12 @@ gh_jws_status gh_jws_verify(const char *token, size_t len, size_t max_len, const
     gh_jws_status st = read_header(h, (size_t)hn, allowed, &alg, kid, sizeof(kid), &has_kid);
     if (st != GH_JWS_OK)
         return st;
+    unsigned char *p = h + hn, *s;
+    long pn = pl ? gh_b64url_decode(d1 + 1, pl, p) : -1;
+    s = p + (pn > 0 ? pn : 0);
+    long sn = pn > 0 && sl ? gh_b64url_decode(d2 + 1, sl, s) : -1;
+    if (pn <= 0 || sn <= 0)
+        return GH_JWS_MALFORMED;
     const gh_jwk *key = NULL;
     if ((st = select_key(set, alg, has_kid ? kid : NULL, &key)) != GH_JWS_OK)
         return st;

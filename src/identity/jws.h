@@ -7,7 +7,8 @@
 
 #include "identity/jwk.h"
 
-/* X(name, slug): slugs are the `reason` of refusals in logs and metrics. */
+/* X(name, slug): every outcome of checking a token, signature and claims; slugs are the
+ * `auth_reason` of the access log and the reason label of gatehouse_auth_failures_total. */
 #define GH_JWS_STATUSES(X)                                                                         \
     X(OK, "ok")                                                                                    \
     X(MALFORMED, "malformed")                                                                      \
@@ -18,7 +19,17 @@
     X(UNKNOWN_KID, "unknown_kid")                                                                  \
     X(AMBIGUOUS_KEY, "ambiguous_key")                                                              \
     X(KEY_MISMATCH, "key_mismatch")                                                                \
-    X(SIGNATURE, "signature")
+    X(SIGNATURE, "signature")                                                                      \
+    X(MISSING, "missing")                                                                          \
+    X(CLAIMS_MALFORMED, "claims_malformed")                                                        \
+    X(MISSING_EXP, "missing_exp")                                                                  \
+    X(EXPIRED, "expired")                                                                          \
+    X(NOT_YET_VALID, "not_yet_valid")                                                              \
+    X(ISSUED_IN_FUTURE, "issued_in_future")                                                        \
+    X(LIFETIME_TOO_LONG, "lifetime_too_long")                                                      \
+    X(ISS_MISMATCH, "iss_mismatch")                                                                \
+    X(AUD_MISMATCH, "aud_mismatch")                                                                \
+    X(MISSING_CLAIM, "missing_claim")
 
 typedef enum {
 #define GH_JWS_ENUM(name, slug) GH_JWS_##name,

@@ -60,6 +60,16 @@ static void format_line(gh_sbuf *b, const gh_request *req, const char *route, ui
                      (double)req->up_us / 1000.0);
     else
         gh_sbuf_adds(b, ",\"upstream_status\":null,\"upstream_ms\":null");
+    if (req->match.route && req->match.route->auth_jwt) {
+        const char *result = req->auth_ok ? "ok" : req->auth_failed ? "failed" : NULL;
+        add_field(b, "auth", result, result ? strlen(result) : 0);
+        add_field(b, "auth_reason", req->auth_reason, req->auth_reason ? strlen(req->auth_reason) : 0);
+        add_field(b, "sub", req->auth_sub, req->auth_sub ? strlen(req->auth_sub) : 0);
+        add_field(b, "client_id", req->auth_client_id,
+                  req->auth_client_id ? strlen(req->auth_client_id) : 0);
+        add_field(b, "iss", req->auth_iss, req->auth_iss ? strlen(req->auth_iss) : 0);
+        add_field(b, "kid", req->auth_kid, req->auth_kid ? strlen(req->auth_kid) : 0);
+    }
     const gh_h1_header *ua = full ? find_header(req, "user-agent", 10) : NULL;
     add_field(b, "user_agent", ua ? ua->value : NULL, ua ? ua->value_len : 0);
     if (req->reason != GH_R_OK) {

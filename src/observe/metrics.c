@@ -25,7 +25,7 @@ static int table_init(gh_series_table *t)
 int gh_metrics_init(gh_metrics *m)
 {
     memset(m, 0, sizeof(*m));
-    if (table_init(&m->requests) != 0 || table_init(&m->upstream) != 0) {
+    if (table_init(&m->requests) != 0 || table_init(&m->upstream) != 0 || table_init(&m->auth) != 0) {
         gh_metrics_free(m);
         return -1;
     }
@@ -36,7 +36,8 @@ void gh_metrics_free(gh_metrics *m)
 {
     free(m->requests.items);
     free(m->upstream.items);
-    m->requests.items = m->upstream.items = NULL;
+    free(m->auth.items);
+    m->requests.items = m->upstream.items = m->auth.items = NULL;
 }
 
 static uint32_t hash_key(const char *key, int code)
@@ -98,4 +99,9 @@ void gh_metrics_refusal(gh_metrics *m, gh_reason r)
 {
     if ((unsigned)r < GH_R__COUNT)
         gh_metric_add(&m->refusals[r], 1);
+}
+
+void gh_metrics_auth(gh_metrics *m, const char *provider, int status)
+{
+    gh_metric_add(&series(&m->auth, provider, status)->count, 1);
 }

@@ -41,6 +41,7 @@ typedef struct gh_series_table {
 typedef struct gh_metrics {
     gh_series_table requests; /* key: route, code: status */
     gh_series_table upstream; /* key: upstream, code: gh_upstream_result */
+    gh_series_table auth;     /* key: identity provider, code: gh_jws_status (0: accepted) */
     atomic_ullong refusals[GH_R__COUNT];
     atomic_ullong open_connections; /* read as signed: decrements wrap */
 } gh_metrics;
@@ -52,6 +53,7 @@ void gh_metrics_free(gh_metrics *m);
 void gh_metrics_request(gh_metrics *m, const char *route, int status, uint64_t duration_us);
 void gh_metrics_upstream(gh_metrics *m, const char *upstream, gh_upstream_result r);
 void gh_metrics_refusal(gh_metrics *m, gh_reason r);
+void gh_metrics_auth(gh_metrics *m, const char *provider, int status);
 static inline void gh_metric_add(atomic_ullong *c, unsigned long long n)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity/jws.h"
 #include "observe/prometheus.h"
 #include "server/worker.h"
 
@@ -51,7 +52,7 @@ static merged *merge(gh_runtime *rt, size_t table, size_t *n)
     size_t cap = 0;
     for (int i = 0; i < rt->nworkers; i++) {
         gh_metrics *m = &rt->workers[i].metrics;
-        gh_series_table *t = table ? &m->upstream : &m->requests;
+        gh_series_table *t = table == 2 ? &m->auth : table ? &m->upstream : &m->requests;
         cap += atomic_load_explicit(&t->n, memory_order_acquire);
     }
     merged *out = calloc(cap ? cap : 1, sizeof(*out));
@@ -60,7 +61,7 @@ static merged *merge(gh_runtime *rt, size_t table, size_t *n)
         return NULL;
     for (int i = 0; i < rt->nworkers; i++) {
         gh_metrics *m = &rt->workers[i].metrics;
-        gh_series_table *t = table ? &m->upstream : &m->requests;
+        gh_series_table *t = table == 2 ? &m->auth : table ? &m->upstream : &m->requests;
         size_t count = atomic_load_explicit(&t->n, memory_order_acquire);
         for (size_t s = 0; s < count; s++) {
             gh_series *se = &t->items[s];
@@ -151,6 +152,28 @@ static void render_upstreams(dbuf *b, gh_runtime *rt, const gh_config *cfg)
                  atomic_load(&cfg->upstreams[i].state->inflight));
 }
 
+static void render_auth(dbuf *b, gh_runtime *rt)
+{
+    size_t n;
+    merged *m = merge(rt, 2, &n);
+    if (!m) {
+        b->failed = 1;
+        return;
+    }
+    emit(b, "# HELP gatehouse_auth_success_total Requests authenticated, by provider.\n"
+            "# TYPE gatehouse_auth_success_total counter\n");
+    for (size_t i = 0; i < n; i++)
+        if (m[i].code == GH_JWS_OK)
+            emit(b, "gatehouse_auth_success_total{provider=\"%s\"} %llu\n", m[i].key, m[i].count);
+    emit(b, "# HELP gatehouse_auth_failures_total Requests refused by authentication, by provider "
+            "and reason.\n# TYPE gatehouse_auth_failures_total counter\n");
+    for (size_t i = 0; i < n; i++)
+        if (m[i].code != GH_JWS_OK)
+            emit(b, "gatehouse_auth_failures_total{provider=\"%s\",reason=\"%s\"} %llu\n", m[i].key,
+                 gh_jws_status_slug((gh_jws_status)m[i].code), m[i].count);
+    free(m);
+}
+
 static void render_process(dbuf *b, gh_runtime *rt, const gh_config *cfg)
 {
     long long open = 0;
@@ -202,6 +225,7 @@ char *gh_prometheus_render(gh_runtime *rt, size_t *len)
     gh_config *cfg = gh_runtime_config(rt);
     render_requests(&b, rt);
     render_upstreams(&b, rt, cfg);
+    render_auth(&b, rt);
     render_process(&b, rt, cfg);
     gh_config_release(cfg);
     if (b.failed) {

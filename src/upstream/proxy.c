@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/json.h"
 #include "http/respond.h"
@@ -32,6 +33,20 @@ static bool gateway_owned(const gh_h1_header *h)
     return GH_H1_NAME_IS(h, "x-forwarded-for") || GH_H1_NAME_IS(h, "x-forwarded-proto") ||
            GH_H1_NAME_IS(h, "x-forwarded-host") || GH_H1_NAME_IS(h, "forwarded") ||
            GH_H1_NAME_IS(h, "x-real-ip");
+}
+
+/* Headers a route sets from verified claims are removed from every request first, whatever
+ * the client sent; and the client's Authorization when the route drops it. */
+static bool route_owned(const gh_route_conf *r, const gh_h1_header *h)
+{
+    if (!r->forward_authorization && GH_H1_NAME_IS(h, "authorization"))
+        return true;
+    for (size_t i = 0; i < r->nforward_claims; i++) {
+        const char *name = r->forward_claims[i].header;
+        if (h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0)
+            return true;
+    }
+    return false;
 }
 
 /* Whether the Connection header(s) of a message name this field (it is then hop-by-hop). */
@@ -102,6 +117,7 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
         const gh_h1_header *h = &h1->headers[i];
         if (gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "host") ||
             GH_H1_NAME_IS(h, "content-length") || GH_H1_NAME_IS(h, "expect") ||
+            route_owned(req->match.route, h) ||
             (gateway_owned(h) && !req->trusted_peer) || GH_H1_NAME_IS(h, "x-forwarded-for") ||
             GH_H1_NAME_IS(h, "x-request-id") ||
             (conn_hdr && named_by_connection(h1->headers, h1->nheaders, h)))
@@ -131,6 +147,15 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
     GH_SBUF_LIT(b, "X-Request-Id: ");
     gh_sbuf_add(b, req->id, req->id_len);
     GH_SBUF_LIT(b, "\r\n");
+    const gh_route_conf *route = req->match.route;
+    for (size_t i = 0; req->claim_values && i < route->nforward_claims; i++) {
+        if (!req->claim_values[i])
+            continue;
+        gh_sbuf_adds(b, route->forward_claims[i].header);
+        GH_SBUF_LIT(b, ": ");
+        gh_sbuf_adds(b, req->claim_values[i]);
+        GH_SBUF_LIT(b, "\r\n");
+    }
     if (h1->body == GH_BODY_LENGTH) {
         GH_SBUF_LIT(b, "Content-Length: ");
         gh_sbuf_add_u64(b, h1->content_length);
@@ -511,6 +536,9 @@ static void send_head(gh_upconn *up)
 {
     gh_request *req = up->req;
     size_t cap = req->h1.head_len + 1024;
+    for (size_t i = 0; req->claim_values && i < req->match.route->nforward_claims; i++)
+        if (req->claim_values[i])
+            cap += strlen(req->claim_values[i]) + strlen(req->match.route->forward_claims[i].header) + 4;
     char *buf = gh_arena_alloc(&req->arena, cap);
     gh_sbuf b = gh_sbuf_make(buf, buf ? cap : 0);
     if (!buf || build_request_head(req, &b) != 0) {

@@ -22,9 +22,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=10.0):
+def wait_port(port, timeout=10.0, proc=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("the process exited with %s before port %d opened" % (proc.returncode, port))
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -46,8 +48,12 @@ class Gateway:
         self.write_config(yaml_text, workers)
         self.proc = subprocess.Popen([BIN, "run", "-c", self.config],
                                      stdout=open(self.access, "wb"), stderr=open(self.events, "wb"))
-        wait_port(self.port)
-        wait_port(self.admin_port)
+        try:
+            wait_port(self.port, proc=self.proc)
+            wait_port(self.admin_port, proc=self.proc)
+        except RuntimeError as e:
+            with open(self.events) as f:
+                raise RuntimeError("%s\n%s" % (e, f.read()[-3000:]))
 
     def write_config(self, yaml_text, workers=1):
         text = textwrap.dedent(yaml_text)

@@ -1,0 +1,28 @@
+/* The request stages that run between routing and the route's action (DESIGN §3): compiled per
+ * route at configuration load, each a small module behind one interface. */
+#ifndef GH_STAGES_STAGE_H
+#define GH_STAGES_STAGE_H
+
+typedef struct gh_request gh_request;
+
+typedef enum {
+    GH_NEXT, /* continue with the next stage */
+    GH_DONE, /* the stage answered (a refusal): stop */
+} gh_verdict;
+
+typedef struct gh_stage {
+    const char *name;
+    gh_verdict (*run)(gh_request *req, const void *conf);
+} gh_stage;
+
+typedef struct gh_stage_ref {
+    const gh_stage *stage;
+    const void *conf;
+} gh_stage_ref;
+
+#define GH_MAX_STAGES 8
+
+/* Authentication with identity.jwt.<name>; conf is the gh_jwt_provider. */
+extern const gh_stage gh_stage_auth_jwt;
+
+#endif

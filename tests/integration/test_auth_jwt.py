@@ -1,0 +1,235 @@
+"""auth: {jwt: NAME} with local key sets: real keys, tokens minted by PyJWT, and the abuse
+cases; each refusal is a 401 with the RFC 6750 challenge and a precise reason in the log."""
+import base64
+import json
+import os
+import time
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+ISS = "https://idp.test"
+AUD = "orders-api"
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def ec_jwk(key, kid):
+    n = key.public_key().public_numbers()
+    return {"kty": "EC", "crv": "P-256", "kid": kid, "x": b64(n.x.to_bytes(32, "big")),
+            "y": b64(n.y.to_bytes(32, "big"))}
+
+
+def rsa_jwk(key, kid):
+    n = key.public_key().public_numbers()
+    return {"kty": "RSA", "kid": kid, "n": b64(n.n.to_bytes(256, "big")), "e": b64(n.e.to_bytes(3, "big"))}
+
+
+def ed_jwk(key, kid):
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {"kty": "OKP", "crv": "Ed25519", "kid": kid, "x": b64(raw)}
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return {"ec": ec.generate_private_key(ec.SECP256R1()), "rsa": rsa.generate_private_key(65537, 2048),
+            "ed": ed25519.Ed25519PrivateKey.generate(), "other": ec.generate_private_key(ec.SECP256R1())}
+
+
+def claims(**over):
+    now = int(time.time())
+    c = {"iss": ISS, "aud": AUD, "sub": "alice", "azp": "web", "iat": now, "exp": now + 300}
+    c.update(over)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+def mint(key, kid="ec1", alg="ES256", headers=None, **over):
+    h = {"kid": kid}
+    h.update(headers or {})
+    return jwt.encode(claims(**over), key, algorithm=alg, headers=h)
+
+
+@pytest.fixture
+def gw(gateway_for, upstream, keys, tmp_path):
+    jwks = {"keys": [ec_jwk(keys["ec"], "ec1"), rsa_jwk(keys["rsa"], "rsa1"), ed_jwk(keys["ed"], "ed1")]}
+    (tmp_path / "corp.jwks.json").write_text(json.dumps(jwks))
+    return gateway_for("""
+identity:
+  jwt:
+    corp:
+      issuer: %s
+      audiences: [%s]
+      algorithms: [ES256, RS256, EdDSA]
+      jwks_file: %s
+      max_lifetime: 1h
+      required_claims: [sub]
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+routes:
+  - name: orders
+    match: {prefix: /orders}
+    auth: {jwt: corp}
+    forward: {claims: {sub: X-User-Id, azp: X-Client-Id}}
+    upstream: app
+  - name: public
+    match: {prefix: /public}
+    auth: none
+    upstream: app
+""" % (ISS, AUD, tmp_path / "corp.jwks.json", upstream.port))
+
+
+def seen(upstream):
+    return upstream.requests[-1][2] if upstream.requests else None
+
+
+def test_valid_tokens_of_each_key_type_pass_and_claims_are_forwarded(gw, upstream, keys):
+    for key, kid, alg in ((keys["ec"], "ec1", "ES256"), (keys["rsa"], "rsa1", "RS256"), (keys["ed"], "ed1", "EdDSA")):
+        tok = mint(key, kid, alg)
+        r = requests.get(gw.url + "/orders/1", headers={"Authorization": "Bearer " + tok,
+                                                        "X-User-Id": "mallory", "x-client-id": "spoof"})
+        assert r.status_code == 200, (alg, r.text)
+        h = seen(upstream)
+        assert h["x-user-id"] == "alice" and h["x-client-id"] == "web"
+        assert h["authorization"] == "Bearer " + tok
+    line = gw.access_lines(3)[-1]
+    assert (line["auth"], line["sub"], line["client_id"], line["iss"], line["kid"]) == ("ok", "alice", "web", ISS, "ed1")
+    assert gw.metric('gatehouse_auth_success_total{provider="corp"}') == 3
+
+
+def test_spoofed_identity_headers_never_reach_the_upstream(gw, upstream):
+    r = requests.get(gw.url + "/orders/1", headers={"X-User-Id": "admin"})
+    assert r.status_code == 401 and upstream.requests == []
+    requests.get(gw.url + "/public", headers={"X-User-Id": "admin"})
+    assert "x-user-id" in seen(upstream)  # only routes that forward a claim own its header
+
+
+def test_missing_token_gets_the_bare_challenge(gw):
+    r = requests.get(gw.url + "/orders")
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"] == 'Bearer realm="corp"'
+    assert r.json()["type"] == "urn:gatehouse:problem:missing-token"
+    line = gw.access_lines(1)[-1]
+    assert (line["auth"], line["auth_reason"], line["reason"]) == ("failed", "missing", "missing-token")
+
+
+def unsigned(header, payload):
+    return b64(json.dumps(header).encode()) + "." + b64(json.dumps(payload).encode()) + "."
+
+
+def abuse_cases(keys):
+    now = int(time.time())
+    good = mint(keys["ec"])
+    h, p, s = good.split(".")
+    pub_pem = keys["rsa"].public_key().public_bytes(serialization.Encoding.PEM,
+                                                    serialization.PublicFormat.SubjectPublicKeyInfo)
+    hs_confusion = jwt.api_jws.PyJWS(algorithms=["HS256"])
+    hs_confusion._algorithms["HS256"].prepare_key = lambda k: k  # sign with the public key bytes
+    return [
+        ("alg none", unsigned({"alg": "none", "kid": "ec1"}, claims()) + "x", "alg_not_allowed"),
+        ("alg None", unsigned({"alg": "None"}, claims()) + "x", "alg_not_allowed"),
+        ("alg NONE", unsigned({"alg": "NONE"}, claims()) + "x", "alg_not_allowed"),
+        ("HS256 with the RSA public key", hs_confusion.encode(json.dumps(claims()).encode(), pub_pem, algorithm="HS256",
+                                                               headers={"kid": "rsa1"}), "alg_not_allowed"),
+        ("tampered header", b64(b'{"alg":"ES256","kid":"ec1","x":1}') + "." + p + "." + s, "signature"),
+        ("tampered payload", h + "." + b64(json.dumps(claims(sub="root")).encode()) + "." + s, "signature"),
+        ("tampered signature", h + "." + p + "." + ("A" if s[0] != "A" else "B") + s[1:], "signature"),
+        ("r = s = 0", h + "." + p + "." + b64(bytes(64)), "signature"),
+        ("missing exp", mint(keys["ec"], exp=None), "missing_exp"),
+        ("expired", mint(keys["ec"], iat=now - 700, exp=now - 600), "expired"),
+        ("future nbf", mint(keys["ec"], nbf=now + 600), "not_yet_valid"),
+        ("future iat", mint(keys["ec"], iat=now + 600), "issued_in_future"),
+        ("lifetime too long", mint(keys["ec"], exp=now + 7200), "lifetime_too_long"),
+        ("wrong iss", mint(keys["ec"], iss="https://evil.test"), "iss_mismatch"),
+        ("wrong aud", mint(keys["ec"], aud="other-api"), "aud_mismatch"),
+        ("missing sub", mint(keys["ec"], sub=None), "missing_claim"),
+        ("unknown kid", mint(keys["ec"], "nope"), "unknown_kid"),
+        ("another key, same kid", mint(keys["other"], "ec1"), "signature"),
+        ("jku", mint(keys["ec"], headers={"jku": "https://evil.test/jwks"}), "forbidden_header"),
+        ("x5u", mint(keys["ec"], headers={"x5u": "https://evil.test/x"}), "forbidden_header"),
+        ("jwk", mint(keys["ec"], headers={"jwk": ec_jwk(keys["other"], "ec1")}), "forbidden_header"),
+        ("crit", mint(keys["ec"], headers={"crit": ["exp"]}), "forbidden_header"),
+        ("five segments (JWE)", good + ".a.b", "not_compact_jws"),
+        ("bad base64url", h + "." + p + "." + s[:-2] + "+/", "malformed"),
+        ("empty segment", h + ".." + s, "malformed"),
+        ("oversized", mint(keys["ec"], pad="x" * 9000), "too_large"),
+        ("not a token", "hello", "malformed"),
+    ]
+
+
+def test_abuse_cases_are_refused_with_the_challenge_and_a_precise_reason(gw, upstream, keys):
+    cases = abuse_cases(keys)
+    for i, (name, token, reason) in enumerate(cases):
+        r = requests.get(gw.url + "/orders/%d" % i, headers={"Authorization": "Bearer " + token})
+        assert r.status_code == 401, name
+        assert r.headers["WWW-Authenticate"] == ('Bearer realm="corp", error="invalid_token", '
+                                                 'error_description="The access token is invalid"'), name
+        assert r.json()["type"] == "urn:gatehouse:problem:invalid-token", name
+        assert reason not in r.text  # the precise reason is for operators, not for the client
+        line = gw.access_lines(i + 1)[i]
+        assert (line["auth"], line["auth_reason"]) == ("failed", reason), name
+    assert upstream.requests == []
+    assert gw.metric('gatehouse_auth_failures_total{provider="corp",reason="expired"}') == 1
+    assert gw.metric('gatehouse_auth_failures_total{provider="corp",reason="signature"}') == 5
+
+
+def test_other_schemes_and_duplicate_headers_are_refused(gw, keys):
+    tok = mint(keys["ec"])
+    r = requests.get(gw.url + "/orders", headers={"Authorization": "Basic " + tok})
+    assert r.status_code == 401 and "invalid_token" in r.headers["WWW-Authenticate"]
+    r = requests.get(gw.url + "/orders?access_token=" + tok)
+    assert r.status_code == 401 and r.json()["type"].endswith("missing-token")
+
+
+def test_hmac_provider_with_a_secret_reference_and_a_cookie(gateway_for, upstream):
+    secret = "s" * 40
+    os.environ["GH_TEST_HS_SECRET"] = secret
+    g = gateway_for("""
+identity:
+  jwt:
+    hs:
+      issuer: %s
+      audiences: [%s]
+      algorithms: [HS256]
+      secret: ${env:GH_TEST_HS_SECRET}
+      token: {cookie: session}
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+routes:
+  - {name: r, match: {prefix: /}, auth: {jwt: hs}, forward: {authorization: drop}, upstream: app}
+""" % (ISS, AUD, upstream.port))
+    tok = jwt.encode(claims(), secret, algorithm="HS256")
+    r = requests.get(g.url + "/x", cookies={"theme": "dark", "session": tok}, headers={"Authorization": "Bearer junk"})
+    assert r.status_code == 200
+    assert "authorization" not in seen(upstream)
+    bad = jwt.encode(claims(), "t" * 40, algorithm="HS256")
+    assert requests.get(g.url + "/x", cookies={"session": bad}).status_code == 401
+
+
+def test_configuration_rules(tmp_path):
+    import subprocess
+    from testenv import BIN
+    base = "listeners: [{address: 127.0.0.1:1}]\nroutes: [{name: r, match: {prefix: /}, auth: {jwt: p}, respond: {}}]\n"
+    cases = [
+        ("identity: {jwt: {p: {issuer: i, audiences: [a], algorithms: [HS256], secret: plain-text-secret}}}\n",
+         "secrets are references"),
+        ("identity: {jwt: {p: {issuer: i, audiences: [a], algorithms: [HS256], jwks: '{\"keys\":[]}'}}}\n",
+         "HS256/384/512 need secret"),
+        ("identity: {jwt: {p: {issuer: i, algorithms: [ES256], jwks: '{\"keys\":[]}'}}}\n",
+         "p.audiences: required"),
+        ("identity: {jwt: {p: {issuer: i, audiences: [a], algorithms: [none], jwks: '{\"keys\":[]}'}}}\n",
+         "'none' is not an algorithm"),
+        ("identity: {jwt: {p: {issuer: i, audiences: [a], algorithms: [ES256], jwks_file: missing.json}}}\n",
+         "cannot read"),
+        ("identity: {jwt: {q: {issuer: i, audiences: [a], algorithms: [ES256], jwks: '{\"keys\":[]}'}}}\n",
+         "no provider identity.jwt.p"),
+    ]
+    for text, want in cases:
+        f = tmp_path / "c.yaml"
+        f.write_text(base + text)
+        p = subprocess.run([BIN, "check", "-c", str(f)], capture_output=True, text=True)
+        assert p.returncode == 1 and want in p.stderr, (want, p.stderr)
