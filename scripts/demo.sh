@@ -19,6 +19,10 @@ In another terminal, try:
   curl -i 'http://127.0.0.1:8080/a/%2e%2e/%2e%2e/etc/passwd'  # 400: path climbs above the root
   printf 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n' \
     | curl -s telnet://127.0.0.1:8080                         # 400: request smuggling attempt
+  curl -i http://127.0.0.1:8080/me                             # 401: this route needs a token
+  TOKEN=$(build/rel/gatehouse token mint --key examples/keys/dev-es256.pem --kid dev-2026 \
+            --iss https://demo.gatehouse.local --aud demo-api --sub alice)
+  curl -i -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/me   # 200, verified
   curl -s http://127.0.0.1:9901/metrics | grep gatehouse_      # Prometheus metrics
   kill -HUP $(pgrep -f 'gatehouse run')                       # reload the configuration
 

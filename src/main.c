@@ -4,11 +4,13 @@
 
 #include "config/config.h"
 #include "server/control.h"
+#include "tools/token.h"
 
 static int usage(FILE *out)
 {
     fprintf(out, "usage: gatehouse run -c FILE       start the gateway\n"
                  "       gatehouse check -c FILE     validate a configuration (exit 0 or 1)\n"
+                 "       gatehouse token ...          development keys and tokens (token help)\n"
                  "       gatehouse version\n");
     return out == stderr ? 2 : 0;
 }
@@ -45,6 +47,8 @@ int main(int argc, char **argv)
         printf("gatehouse %s\n", GH_VERSION);
         return 0;
     }
+    if (strcmp(verb, "token") == 0)
+        return gh_token_main(argc - 1, argv + 1);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)
         return usage(stdout);
     const char *path = config_flag(argc, argv);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity/claims.h"
 #include "identity/jws.h"
 
 static const char keys[] =
@@ -33,5 +34,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         gh_jws_verify((const char *)data, size, 8192, &hs, GH_ALG_HMAC, scratch, &out) == GH_JWS_OK)
         abort(); /* nobody forges a signature by fuzzing */
     free(scratch);
+    /* The input as a token's payload: claim checks on arbitrary JSON. */
+    static const char *aud[] = {"api"}, *req[] = {"sub"};
+    gh_jwt_provider p = {.name = "f", .issuer = "https://idp", .audiences = aud, .naudiences = 1,
+                         .clock_skew_s = 30, .max_lifetime_s = 3600, .required_claims = req,
+                         .nrequired_claims = 1};
+    json_t *claims = NULL;
+    if (gh_claims_check(&p, data, size, 1700000000, &claims) == GH_JWS_OK && !claims)
+        abort();
+    json_decref(claims);
     return 0;
 }

@@ -233,3 +233,53 @@ def test_configuration_rules(tmp_path):
         f.write_text(base + text)
         p = subprocess.run([BIN, "check", "-c", str(f)], capture_output=True, text=True)
         assert p.returncode == 1 and want in p.stderr, (want, p.stderr)
+
+
+def test_token_tool_keys_and_tokens_are_accepted_by_the_gateway(gateway_for, upstream, tmp_path):
+    import subprocess
+    from testenv import BIN
+    entries = []
+    for alg, kid in (("ES256", "e1"), ("ES384", "e2"), ("EdDSA", "d1"), ("RS256", "r1")):
+        pem = tmp_path / (kid + ".pem")
+        pem.write_bytes(subprocess.run([BIN, "token", "keygen", "--alg", alg], capture_output=True, check=True).stdout)
+        out = subprocess.run([BIN, "token", "jwks", "--key", str(pem), "--kid", kid], capture_output=True, check=True)
+        entries.append((pem, kid, json.loads(out.stdout)["keys"][0]))
+    algs = ["ES256", "ES384", "EdDSA", "RS256", "PS256"]
+    (tmp_path / "set.json").write_text(json.dumps({"keys": [e[2] for e in entries]}))
+    g = gateway_for("""
+identity:
+  jwt:
+    dev: {issuer: %s, audiences: [%s], algorithms: [%s], jwks_file: %s}
+routes:
+  - {name: me, match: {path: /me}, auth: {jwt: dev}, respond: {status: 200, body: ok}}
+""" % (ISS, AUD, ", ".join(algs), tmp_path / "set.json"))
+    minted = [(pem, kid, None) for pem, kid, _ in entries] + [(entries[3][0], "r1", "PS256")]
+    for pem, kid, alg in minted:
+        cmd = [BIN, "token", "mint", "--key", str(pem), "--kid", kid, "--iss", ISS, "--aud", AUD,
+               "--sub", "bob", "--ttl", "2m", "--claim", "tenant=acme"]
+        if alg:
+            cmd += ["--alg", alg]
+        tok = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+        r = requests.get(g.url + "/me", headers={"Authorization": "Bearer " + tok})
+        assert r.status_code == 200, (kid, alg, r.text)
+        body = json.loads(base64.urlsafe_b64decode(tok.split(".")[1] + "=="))
+        assert body["tenant"] == "acme" and body["exp"] - body["iat"] == 120
+    p = subprocess.run([BIN, "token", "mint", "--key", str(entries[0][0]), "--alg", "RS256"],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "does not fit" in p.stderr
+
+
+def test_the_demo_protected_route(gateway_for):
+    import subprocess
+    from testenv import BIN, ROOT
+    example = open(os.path.join(ROOT, "examples", "gatehouse.yaml")).read()
+    example = example.replace("keys/dev.jwks.json", os.path.join(ROOT, "examples", "keys", "dev.jwks.json"))
+    body = example.split("access_log: stdout", 1)[1]  # the harness supplies listeners and admin
+    g = gateway_for(body)
+    assert requests.get(g.url + "/me").status_code == 401
+    tok = subprocess.run([BIN, "token", "mint", "--key", os.path.join(ROOT, "examples", "keys", "dev-es256.pem"),
+                          "--kid", "dev-2026", "--iss", "https://demo.gatehouse.local", "--aud", "demo-api",
+                          "--sub", "alice"], capture_output=True, text=True, check=True).stdout.strip()
+    r = requests.get(g.url + "/me", headers={"Authorization": "Bearer " + tok})
+    assert r.status_code == 200 and "verified" in r.text
+    assert g.access_lines(2)[-1]["sub"] == "alice"

@@ -1,0 +1,296 @@
+/* `gatehouse token keygen|mint|jwks`: a signing key for development, tokens signed with it, and
+ * the public JWK set to give the gateway. Signatures are the same as an identity provider's, so
+ * tests and the demo exercise the real verification path. */
+#include <jansson.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config/yaml_walk.h"
+#include "identity/jwk.h"
+#include "tools/token.h"
+
+static void b64url(const unsigned char *in, size_t n, char *out)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    for (size_t j = 0; j < n; j += 3) {
+        unsigned v = (unsigned)in[j] << 16 | (j + 1 < n ? (unsigned)in[j + 1] << 8 : 0) |
+                     (j + 2 < n ? in[j + 2] : 0);
+        size_t chars = j + 2 < n ? 4 : j + 1 < n ? 3 : 2;
+        for (size_t c = 0; c < chars; c++)
+            out[o++] = al[(v >> (18 - 6 * c)) & 63];
+    }
+    out[o] = '\0';
+}
+
+static const char *flag(int argc, char **argv, const char *name)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+static EVP_PKEY *read_key(const char *path)
+{
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (!f) {
+        fprintf(stderr, "gatehouse token: --key %s: cannot open\n", path ? path : "(missing)");
+        return NULL;
+    }
+    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!k)
+        fprintf(stderr, "gatehouse token: %s is not a PEM private key\n", path);
+    return k;
+}
+
+/* The algorithm a key signs with by default, and whether alg fits the key. */
+static unsigned key_algs(EVP_PKEY *k)
+{
+    if (EVP_PKEY_is_a(k, "RSA"))
+        return GH_ALG_RS256 | GH_ALG_RS384 | GH_ALG_RS512 | GH_ALG_PS256 | GH_ALG_PS384 | GH_ALG_PS512;
+    if (EVP_PKEY_is_a(k, "ED25519"))
+        return GH_ALG_EDDSA;
+    char group[32] = "";
+    EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL);
+    if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0)
+        return GH_ALG_ES256;
+    if (strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0)
+        return GH_ALG_ES384;
+    if (strcmp(group, "secp521r1") == 0 || strcmp(group, "P-521") == 0)
+        return GH_ALG_ES512;
+    return 0;
+}
+
+static const EVP_MD *md_of(unsigned alg)
+{
+    if (alg & (GH_ALG_RS256 | GH_ALG_PS256 | GH_ALG_ES256))
+        return EVP_sha256();
+    if (alg & (GH_ALG_RS384 | GH_ALG_PS384 | GH_ALG_ES384))
+        return EVP_sha384();
+    if (alg & (GH_ALG_RS512 | GH_ALG_PS512 | GH_ALG_ES512))
+        return EVP_sha512();
+    return NULL;
+}
+
+/* Signs input; ECDSA signatures are converted to the fixed r||s form JWS uses. */
+static int sign(EVP_PKEY *k, unsigned alg, const char *input, unsigned char *sig, size_t *len)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    unsigned char der[1024];
+    size_t der_len = sizeof(der);
+    int ok = ctx && EVP_DigestSignInit(ctx, &pctx, md_of(alg), NULL, k) == 1;
+    if (ok && (alg & (GH_ALG_PS256 | GH_ALG_PS384 | GH_ALG_PS512)))
+        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+    ok = ok && EVP_DigestSign(ctx, der, &der_len, (const unsigned char *)input, strlen(input)) == 1;
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return -1;
+    if (!(alg & (GH_ALG_ES256 | GH_ALG_ES384 | GH_ALG_ES512))) {
+        memcpy(sig, der, der_len);
+        *len = der_len;
+        return 0;
+    }
+    size_t half = alg == GH_ALG_ES256 ? 32 : alg == GH_ALG_ES384 ? 48 : 66;
+    const unsigned char *p = der;
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+    if (!es)
+        return -1;
+    BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, (int)half);
+    BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + half, (int)half);
+    ECDSA_SIG_free(es);
+    *len = 2 * half;
+    return 0;
+}
+
+static json_t *claims_from_flags(int argc, char **argv)
+{
+    json_t *c = json_object();
+    long long now = (long long)time(NULL);
+    uint64_t ttl_ms = 300000;
+    const char *ttl = flag(argc, argv, "--ttl");
+    if (ttl && gh_parse_duration_ms(ttl, &ttl_ms) != 0) {
+        fprintf(stderr, "gatehouse token: --ttl %s: a duration such as 5m\n", ttl);
+        json_decref(c);
+        return NULL;
+    }
+    json_object_set_new(c, "iat", json_integer(now));
+    json_object_set_new(c, "exp", json_integer(now + (long long)(ttl_ms / 1000)));
+    static const char *const simple[][2] = {{"--iss", "iss"}, {"--aud", "aud"}, {"--sub", "sub"},
+                                            {"--scope", "scope"}};
+    for (size_t i = 0; i < 4; i++) {
+        const char *v = flag(argc, argv, simple[i][0]);
+        if (v)
+            json_object_set_new(c, simple[i][1], json_string(v));
+    }
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--claim") != 0)
+            continue;
+        const char *eq = strchr(argv[i + 1], '=');
+        if (!eq) {
+            fprintf(stderr, "gatehouse token: --claim %s: write name=value\n", argv[i + 1]);
+            json_decref(c);
+            return NULL;
+        }
+        char name[128];
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - argv[i + 1]), argv[i + 1]);
+        json_error_t err; /* a JSON value (number, array, true) or else a string */
+        json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, &err);
+        json_object_set_new(c, name, v ? v : json_string(eq + 1));
+    }
+    return c;
+}
+
+static int mint(int argc, char **argv)
+{
+    EVP_PKEY *k = read_key(flag(argc, argv, "--key"));
+    if (!k)
+        return 1;
+    unsigned algs = key_algs(k), alg = algs & -algs; /* the first algorithm the key can do */
+    const char *alg_name = flag(argc, argv, "--alg");
+    if (alg_name)
+        alg = gh_alg_from_name(alg_name, strlen(alg_name));
+    json_t *claims = claims_from_flags(argc, argv);
+    int rc = 1;
+    if (!alg || !(alg & algs)) {
+        fprintf(stderr, "gatehouse token: --alg %s does not fit this key\n", alg_name ? alg_name : "?");
+    } else if (claims) {
+        json_t *hdr = json_pack("{s:s, s:s}", "alg", gh_alg_name(alg), "typ", "JWT");
+        const char *kid = flag(argc, argv, "--kid");
+        if (kid)
+            json_object_set_new(hdr, "kid", json_string(kid));
+        char *h = json_dumps(hdr, JSON_COMPACT), *p = json_dumps(claims, JSON_COMPACT);
+        size_t hl = strlen(h), pl = strlen(p);
+        char *input = malloc(hl * 2 + pl * 2 + 8), *out = malloc(hl * 2 + pl * 2 + 2048);
+        unsigned char sig[1024];
+        size_t sl = 0;
+        b64url((unsigned char *)h, hl, input);
+        strcat(input, ".");
+        b64url((unsigned char *)p, pl, input + strlen(input));
+        if (sign(k, alg, input, sig, &sl) == 0) {
+            strcpy(out, input);
+            strcat(out, ".");
+            b64url(sig, sl, out + strlen(out));
+            printf("%s\n", out);
+            rc = 0;
+        } else {
+            fprintf(stderr, "gatehouse token: signing failed\n");
+        }
+        free(h);
+        free(p);
+        free(input);
+        free(out);
+        json_decref(hdr);
+    }
+    json_decref(claims);
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+static char *param_b64(EVP_PKEY *k, const char *name, size_t pad)
+{
+    BIGNUM *bn = NULL;
+    unsigned char buf[1024];
+    static char out[2048];
+    if (EVP_PKEY_get_bn_param(k, name, &bn) != 1)
+        return NULL;
+    int n = pad ? BN_bn2binpad(bn, buf, (int)pad) : BN_bn2bin(bn, buf);
+    BN_free(bn);
+    b64url(buf, (size_t)n, out);
+    return strdup(out);
+}
+
+static int jwks(int argc, char **argv)
+{
+    EVP_PKEY *k = read_key(flag(argc, argv, "--key"));
+    if (!k)
+        return 1;
+    unsigned algs = key_algs(k);
+    json_t *jwk = json_object();
+    const char *kid = flag(argc, argv, "--kid");
+    json_object_set_new(jwk, "use", json_string("sig"));
+    if (kid)
+        json_object_set_new(jwk, "kid", json_string(kid));
+    char *a = NULL, *b = NULL;
+    if (EVP_PKEY_is_a(k, "RSA")) {
+        json_object_set_new(jwk, "kty", json_string("RSA"));
+        json_object_set_new(jwk, "n", json_string(a = param_b64(k, OSSL_PKEY_PARAM_RSA_N, 0)));
+        json_object_set_new(jwk, "e", json_string(b = param_b64(k, OSSL_PKEY_PARAM_RSA_E, 0)));
+    } else if (algs == GH_ALG_EDDSA) {
+        unsigned char raw[32];
+        size_t rl = sizeof(raw);
+        char x[64];
+        EVP_PKEY_get_raw_public_key(k, raw, &rl);
+        b64url(raw, rl, x);
+        json_object_set_new(jwk, "kty", json_string("OKP"));
+        json_object_set_new(jwk, "crv", json_string("Ed25519"));
+        json_object_set_new(jwk, "x", json_string(x));
+    } else if (algs) {
+        size_t size = algs == GH_ALG_ES256 ? 32 : algs == GH_ALG_ES384 ? 48 : 66;
+        json_object_set_new(jwk, "kty", json_string("EC"));
+        json_object_set_new(jwk, "crv", json_string(algs == GH_ALG_ES256 ? "P-256" : algs == GH_ALG_ES384 ? "P-384" : "P-521"));
+        json_object_set_new(jwk, "x", json_string(a = param_b64(k, OSSL_PKEY_PARAM_EC_PUB_X, size)));
+        json_object_set_new(jwk, "y", json_string(b = param_b64(k, OSSL_PKEY_PARAM_EC_PUB_Y, size)));
+    }
+    json_t *set = json_pack("{s:[o]}", "keys", jwk);
+    char *text = json_dumps(set, JSON_INDENT(2));
+    if (algs)
+        printf("%s\n", text);
+    else
+        fprintf(stderr, "gatehouse token: unsupported key type\n");
+    free(text);
+    free(a);
+    free(b);
+    json_decref(set);
+    EVP_PKEY_free(k);
+    return algs ? 0 : 1;
+}
+
+static int keygen(int argc, char **argv)
+{
+    const char *alg = flag(argc, argv, "--alg");
+    if (!alg)
+        alg = "ES256";
+    EVP_PKEY *k = NULL;
+    if (strcmp(alg, "ES256") == 0 || strcmp(alg, "ES384") == 0 || strcmp(alg, "ES512") == 0)
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", alg[2] == '2' ? "P-256" : alg[2] == '3' ? "P-384" : "P-521");
+    else if (strcmp(alg, "EdDSA") == 0)
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    else if (alg[0] == 'R' || alg[0] == 'P')
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+    if (!k) {
+        fprintf(stderr, "gatehouse token keygen: --alg ES256|ES384|ES512|EdDSA|RS256|PS256\n");
+        return 2;
+    }
+    int ok = PEM_write_PrivateKey(stdout, k, NULL, NULL, 0, NULL, NULL);
+    EVP_PKEY_free(k);
+    return ok ? 0 : 1;
+}
+
+int gh_token_main(int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    if (strcmp(sub, "mint") == 0)
+        return mint(argc - 1, argv + 1);
+    if (strcmp(sub, "jwks") == 0)
+        return jwks(argc - 1, argv + 1);
+    if (strcmp(sub, "keygen") == 0)
+        return keygen(argc - 1, argv + 1);
+    fprintf(stderr,
+            "usage: gatehouse token keygen [--alg ES256|ES384|ES512|EdDSA|RS256]   a PEM private key\n"
+            "       gatehouse token jwks --key KEY.pem [--kid KID]               its public JWK set\n"
+            "       gatehouse token mint --key KEY.pem [--alg ALG] [--kid KID] [--iss ISS] [--aud AUD]\n"
+            "                            [--sub SUB] [--scope \"a b\"] [--ttl 5m] [--claim k=v]...\n");
+    return 2;
+}
