@@ -65,6 +65,8 @@ typedef struct gh_jwt_provider {
     const char *token_cookie;
     size_t max_token_bytes;
     const char *realm;
+    size_t cache_entries;
+    struct gh_token_cache *cache; /* shared by the workers; freed with the snapshot */
 } gh_jwt_provider;
 
 typedef struct gh_forward_claim {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "identity/token_cache.h"
 
 #define GH_JWKS_MAX_BYTES (1u << 20)
 
@@ -109,9 +110,10 @@ static void load_provider(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p)
                                        "jwks_file",  "jwks",            "secret",
                                        "clock_skew", "max_lifetime",    "required_claims",
                                        "token",      "max_token_bytes", "realm",
-                                       NULL};
+                                       "cache_entries", NULL};
     p->clock_skew_s = 30;
     p->max_token_bytes = 8192;
+    p->cache_entries = 100000;
     p->token_header = "Authorization";
     p->realm = p->name;
     if (!gh__walk_keys(w, n, keys))
@@ -144,6 +146,8 @@ static void load_provider(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p)
     GH_OPTIONAL("max_token_bytes",
                 if (gh__walk_size(w, v, 256, 65536, &x)) p->max_token_bytes = (size_t)x)
     GH_OPTIONAL("realm", gh__walk_str(w, v, &p->realm))
+    GH_OPTIONAL("cache_entries",
+                if (gh__walk_uint(w, v, 0, 10000000, &x)) p->cache_entries = (size_t)x)
 #undef GH_REQUIRED
 #undef GH_OPTIONAL
     if (p->audiences && p->naudiences == 0)
@@ -154,6 +158,9 @@ static void load_provider(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p)
             break;
         }
     load_keys(w, n, p);
+    p->cache = calloc(1, sizeof(*p->cache));
+    if (!p->cache || gh_token_cache_init(p->cache, p->cache_entries) != 0)
+        gh__walk_error(w, n, "out of memory for the token cache");
 }
 
 void gh__cfg_load_identity(gh_walk *w, yaml_node_t *n, gh_config *c)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config/config_internal.h"
+#include "identity/token_cache.h"
 
 #define GH_MAX_FILE_BYTES (4u << 20)
 #define GH_BLOCK_LIMIT (32u << 10) /* max_head_bytes cannot exceed an input block */
@@ -372,8 +373,12 @@ void gh_config_release(gh_config *c)
 {
     if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
-    for (size_t i = 0; i < c->njwt_providers; i++)
+    for (size_t i = 0; i < c->njwt_providers; i++) {
         gh_jwks_free(&c->jwt_providers[i].keys);
+        if (c->jwt_providers[i].cache)
+            gh_token_cache_free(c->jwt_providers[i].cache);
+        free(c->jwt_providers[i].cache);
+    }
     gh_arena_free(&c->arena);
     free(c);
 }

@@ -35,9 +35,14 @@ typedef enum {
 #define GH_JWS_ENUM(name, slug) GH_JWS_##name,
     GH_JWS_STATUSES(GH_JWS_ENUM)
 #undef GH_JWS_ENUM
+        GH_JWS__COUNT
 } gh_jws_status;
 
 const char *gh_jws_status_slug(gh_jws_status s);
+
+/* Metric codes beside the statuses: token cache lookups. */
+#define GH_AUTH_CACHE_HIT 1000
+#define GH_AUTH_CACHE_MISS 1001
 
 typedef struct gh_jws {
     unsigned alg;

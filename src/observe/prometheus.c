@@ -168,9 +168,15 @@ static void render_auth(dbuf *b, gh_runtime *rt)
     emit(b, "# HELP gatehouse_auth_failures_total Requests refused by authentication, by provider "
             "and reason.\n# TYPE gatehouse_auth_failures_total counter\n");
     for (size_t i = 0; i < n; i++)
-        if (m[i].code != GH_JWS_OK)
+        if (m[i].code != GH_JWS_OK && m[i].code < GH_JWS__COUNT)
             emit(b, "gatehouse_auth_failures_total{provider=\"%s\",reason=\"%s\"} %llu\n", m[i].key,
                  gh_jws_status_slug((gh_jws_status)m[i].code), m[i].count);
+    emit(b, "# HELP gatehouse_token_cache_total Verified-token cache lookups, by provider and "
+            "result.\n# TYPE gatehouse_token_cache_total counter\n");
+    for (size_t i = 0; i < n; i++)
+        if (m[i].code == GH_AUTH_CACHE_HIT || m[i].code == GH_AUTH_CACHE_MISS)
+            emit(b, "gatehouse_token_cache_total{provider=\"%s\",result=\"%s\"} %llu\n", m[i].key,
+                 m[i].code == GH_AUTH_CACHE_HIT ? "hit" : "miss", m[i].count);
     free(m);
 }
 

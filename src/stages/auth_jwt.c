@@ -10,6 +10,7 @@
 
 #include "http/conn.h"
 #include "identity/claims.h"
+#include "identity/token_cache.h"
 #include "stages/stage.h"
 
 #define GH_CLAIM_VALUE_MAX 1024
@@ -102,19 +103,32 @@ static char *arena_json_text(gh_request *req, json_t *v)
 }
 
 /* Identity for the log and the claims the route forwards, copied into the request's arena. */
-static void keep_identity(gh_request *req, json_t *claims, const gh_jws *jws)
+static void keep_identity(gh_request *req, json_t *claims, const char *kid)
 {
     req->auth_sub = arena_json_text(req, json_object_get(claims, "sub"));
     req->auth_iss = arena_json_text(req, json_object_get(claims, "iss"));
     json_t *cid = json_object_get(claims, "azp");
     req->auth_client_id = arena_json_text(req, cid ? cid : json_object_get(claims, "client_id"));
-    req->auth_kid = jws->key->kid;
+    req->auth_kid = kid;
     const gh_route_conf *r = req->match.route;
     if (!r->nforward_claims)
         return;
     req->claim_values = gh_arena_zalloc(&req->arena, r->nforward_claims * sizeof(char *));
     for (size_t i = 0; req->claim_values && i < r->nforward_claims; i++)
         req->claim_values[i] = arena_json_text(req, json_object_get(claims, r->forward_claims[i].claim));
+}
+
+/* Caches a token that passed every check, for its remaining lifetime. */
+static void remember(const gh_jwt_provider *p, const unsigned char hash[32], json_t *claims,
+                     const gh_jws *jws)
+{
+    gh_token_entry e = {.kid = jws->key->kid, .payload = (char *)jws->payload,
+                        .payload_len = jws->payload_len};
+    memcpy(e.hash, hash, 32);
+    e.exp = (int64_t)json_number_value(json_object_get(claims, "exp"));
+    json_t *nbf = json_object_get(claims, "nbf");
+    e.nbf = nbf ? (int64_t)json_number_value(nbf) : 0;
+    gh_token_cache_put(p->cache, &e);
 }
 
 static gh_verdict refuse(gh_request *req, const gh_jwt_provider *p, gh_jws_status st)
@@ -140,17 +154,36 @@ static gh_verdict run(gh_request *req, const void *conf)
         return refuse(req, p, GH_JWS_MALFORMED);
     if (len > p->max_token_bytes)
         return refuse(req, p, GH_JWS_TOO_LARGE);
+    int64_t now = (int64_t)time(NULL);
+    gh_token_entry cached;
+    unsigned char hash[32];
+    gh_token_hash(token, len, hash);
+    json_t *claims = NULL;
+    json_error_t jerr;
+    if (gh_token_cache_get(p->cache, hash, now - (int64_t)p->clock_skew_s, &req->arena, &cached) &&
+        cached.nbf <= now + (int64_t)p->clock_skew_s &&
+        (claims = json_loadb(cached.payload, cached.payload_len, 0, &jerr))) {
+        /* Verified before, under this snapshot's keys and rules; only time has moved. */
+        gh_metrics_auth(&req->conn->w->metrics, p->name, GH_AUTH_CACHE_HIT);
+        keep_identity(req, claims, cached.kid);
+        json_decref(claims);
+        req->auth_ok = true;
+        gh_metrics_auth(&req->conn->w->metrics, p->name, GH_JWS_OK);
+        return GH_NEXT;
+    }
+    if (p->cache->enabled)
+        gh_metrics_auth(&req->conn->w->metrics, p->name, GH_AUTH_CACHE_MISS);
     unsigned char *scratch = gh_arena_alloc(&req->arena, len + 1);
     gh_jws jws;
     gh_jws_status st = scratch ? gh_jws_verify(token, len, p->max_token_bytes, &p->keys,
                                                p->algorithms, scratch, &jws)
                                : GH_JWS_TOO_LARGE;
-    json_t *claims = NULL;
     if (st == GH_JWS_OK)
-        st = gh_claims_check(p, jws.payload, jws.payload_len, (int64_t)time(NULL), &claims);
+        st = gh_claims_check(p, jws.payload, jws.payload_len, now, &claims);
     if (st != GH_JWS_OK)
         return refuse(req, p, st);
-    keep_identity(req, claims, &jws);
+    remember(p, hash, claims, &jws);
+    keep_identity(req, claims, jws.key->kid);
     json_decref(claims);
     req->auth_ok = true;
     gh_metrics_auth(&req->conn->w->metrics, p->name, GH_JWS_OK);

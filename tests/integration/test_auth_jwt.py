@@ -283,3 +283,27 @@ def test_the_demo_protected_route(gateway_for):
     r = requests.get(g.url + "/me", headers={"Authorization": "Bearer " + tok})
     assert r.status_code == 200 and "verified" in r.text
     assert g.access_lines(2)[-1]["sub"] == "alice"
+
+
+def test_verified_tokens_are_cached_until_they_expire(gateway_for, upstream, keys, tmp_path):
+    (tmp_path / "k.json").write_text(json.dumps({"keys": [ec_jwk(keys["ec"], "ec1")]}))
+    g = gateway_for("""
+identity:
+  jwt:
+    corp: {issuer: %s, audiences: [%s], algorithms: [ES256], jwks_file: %s, clock_skew: 0s}
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+routes:
+  - {name: r, match: {prefix: /}, auth: {jwt: corp}, forward: {claims: {sub: X-User-Id}}, upstream: app}
+""" % (ISS, AUD, tmp_path / "k.json", upstream.port), workers=2)
+    now = int(time.time())
+    tok = mint(keys["ec"], iat=now, exp=now + 2)
+    for i in range(6):
+        r = requests.get(g.url + "/c%d" % i, headers={"Authorization": "Bearer " + tok})
+        assert r.status_code == 200 and seen(upstream)["x-user-id"] == "alice"
+    hits = g.metric('gatehouse_token_cache_total{provider="corp",result="hit"}')
+    misses = g.metric('gatehouse_token_cache_total{provider="corp",result="miss"}')
+    assert hits + misses == 6 and misses <= 2  # at most one verification per worker
+    time.sleep(3.1)  # a cached token is refused once it expires
+    r = requests.get(g.url + "/late", headers={"Authorization": "Bearer " + tok})
+    assert r.status_code == 401 and g.access_lines(7)[-1]["auth_reason"] == "expired"

@@ -13,6 +13,7 @@
 #include "core/b64url.h"
 #include "core/block.h"
 #include "core/deadline.h"
+#include "identity/token_cache.h"
 #include "core/json.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
@@ -129,6 +130,39 @@ static void base64url(void **state)
     assert_int_equal(gh_b64url_decoded_len(7), 5);
 }
 
+/* The cache keeps what fits, evicts what expires first, and never returns an expired entry. */
+static void token_cache(void **state)
+{
+    (void)state;
+    gh_token_cache c;
+    assert_int_equal(gh_token_cache_init(&c, 64), 0);
+    gh_arena a;
+    gh_arena_init(&a, 4096, 0);
+    char tok[32];
+    gh_token_entry e = {.payload = "{\"sub\":\"x\"}", .payload_len = 11, .nbf = 0};
+    for (int i = 0; i < 2000; i++) {
+        snprintf(tok, sizeof(tok), "token-%d", i);
+        gh_token_hash(tok, strlen(tok), e.hash);
+        e.exp = 1000 + i;
+        gh_token_cache_put(&c, &e);
+    }
+    gh_token_entry out;
+    gh_token_hash("token-1999", 10, e.hash);
+    assert_true(gh_token_cache_get(&c, e.hash, 2000, &a, &out));
+    assert_memory_equal(out.payload, "{\"sub\":\"x\"}", 11);
+    assert_false(gh_token_cache_get(&c, e.hash, 3000, &a, &out)); /* past exp */
+    gh_token_hash("token-0", 7, e.hash);
+    assert_false(gh_token_cache_get(&c, e.hash, 500, &a, &out)); /* evicted: expired first */
+    gh_token_hash("never", 5, e.hash);
+    assert_false(gh_token_cache_get(&c, e.hash, 0, &a, &out));
+    gh_token_cache_free(&c);
+    gh_token_cache off;
+    assert_int_equal(gh_token_cache_init(&off, 0), 0);
+    gh_token_cache_put(&off, &e);
+    assert_false(gh_token_cache_get(&off, e.hash, 0, &a, &out));
+    gh_arena_free(&a);
+}
+
 static int fired;
 
 static void on_deadline(uv_timer_t *t)
@@ -174,6 +208,6 @@ int main(void)
     const struct CMUnitTest tests[] = {cmocka_unit_test(arena),    cmocka_unit_test(json_text),
                                        cmocka_unit_test(blocks),   cmocka_unit_test(metrics),
                                        cmocka_unit_test(log_ring), cmocka_unit_test(deadline),
-                                       cmocka_unit_test(base64url)};
+                                       cmocka_unit_test(base64url), cmocka_unit_test(token_cache)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

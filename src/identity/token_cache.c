@@ -1,0 +1,110 @@
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "identity/token_cache.h"
+
+int gh_token_cache_init(gh_token_cache *c, size_t capacity)
+{
+    memset(c, 0, sizeof(*c));
+    if (capacity == 0)
+        return 0;
+    /* Twice the entries per shard in slots, a power of two, at least one probe window. */
+    size_t per = capacity / GH_TOKEN_CACHE_SHARDS + 1, slots = GH_TOKEN_CACHE_PROBE;
+    while (slots < 2 * per)
+        slots <<= 1;
+    for (size_t i = 0; i < GH_TOKEN_CACHE_SHARDS; i++) {
+        gh_token_shard *s = &c->shards[i];
+        pthread_mutex_init(&s->mu, NULL);
+        s->slots = calloc(slots, sizeof(gh_token_entry));
+        s->mask = slots - 1;
+        if (!s->slots) {
+            gh_token_cache_free(c);
+            return -1;
+        }
+    }
+    c->enabled = true;
+    return 0;
+}
+
+void gh_token_cache_free(gh_token_cache *c)
+{
+    for (size_t i = 0; i < GH_TOKEN_CACHE_SHARDS; i++) {
+        gh_token_shard *s = &c->shards[i];
+        if (!s->slots)
+            continue;
+        for (size_t k = 0; k <= s->mask; k++)
+            free(s->slots[k].payload);
+        free(s->slots);
+        s->slots = NULL;
+        pthread_mutex_destroy(&s->mu);
+    }
+    c->enabled = false;
+}
+
+void gh_token_hash(const char *token, size_t len, unsigned char out[32])
+{
+    SHA256((const unsigned char *)token, len, out);
+}
+
+static gh_token_shard *shard_of(gh_token_cache *c, const unsigned char hash[32], size_t *start)
+{
+    gh_token_shard *s = &c->shards[hash[0] % GH_TOKEN_CACHE_SHARDS];
+    uint64_t h;
+    memcpy(&h, hash + 8, sizeof(h));
+    *start = (size_t)h & s->mask;
+    return s;
+}
+
+bool gh_token_cache_get(gh_token_cache *c, const unsigned char hash[32], int64_t now,
+                        gh_arena *arena, gh_token_entry *e)
+{
+    if (!c->enabled)
+        return false;
+    size_t at;
+    gh_token_shard *s = shard_of(c, hash, &at);
+    bool hit = false;
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < GH_TOKEN_CACHE_PROBE; i++) {
+        gh_token_entry *slot = &s->slots[(at + i) & s->mask];
+        if (!slot->payload || memcmp(slot->hash, hash, 32) != 0)
+            continue;
+        if (slot->exp < now)
+            break;
+        *e = *slot;
+        e->payload = gh_arena_strndup(arena, slot->payload, slot->payload_len);
+        hit = e->payload != NULL;
+        break;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return hit;
+}
+
+void gh_token_cache_put(gh_token_cache *c, const gh_token_entry *e)
+{
+    if (!c->enabled)
+        return;
+    char *copy = malloc(e->payload_len + 1);
+    if (!copy)
+        return;
+    memcpy(copy, e->payload, e->payload_len);
+    copy[e->payload_len] = '\0';
+    size_t at;
+    gh_token_shard *s = shard_of(c, e->hash, &at);
+    pthread_mutex_lock(&s->mu);
+    gh_token_entry *victim = NULL;
+    for (size_t i = 0; i < GH_TOKEN_CACHE_PROBE; i++) {
+        gh_token_entry *slot = &s->slots[(at + i) & s->mask];
+        if (!slot->payload || memcmp(slot->hash, e->hash, 32) == 0) {
+            victim = slot;
+            break;
+        }
+        if (!victim || slot->exp < victim->exp)
+            victim = slot;
+    }
+    char *old = victim->payload;
+    *victim = *e;
+    victim->payload = copy;
+    pthread_mutex_unlock(&s->mu);
+    free(old);
+}

@@ -1,0 +1,51 @@
+/* Verified-token cache, shared by the workers of one configuration snapshot: a token that
+ * verified once is not verified again until it expires. Keyed by SHA-256 of the whole token;
+ * bounded; sharded locks so workers rarely meet. A hit still checks exp and nbf against now. */
+#ifndef GH_IDENTITY_TOKEN_CACHE_H
+#define GH_IDENTITY_TOKEN_CACHE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+
+#define GH_TOKEN_CACHE_SHARDS 64
+#define GH_TOKEN_CACHE_PROBE 8
+
+/* What a verified token leaves behind: its validity window and its payload (for claims). */
+typedef struct gh_token_entry {
+    unsigned char hash[32];
+    int64_t exp, nbf; /* seconds; nbf 0 when absent */
+    const char *kid;  /* points into the snapshot's key set */
+    char *payload;    /* decoded JSON, malloc'd */
+    size_t payload_len;
+} gh_token_entry;
+
+typedef struct gh_token_shard {
+    pthread_mutex_t mu;
+    gh_token_entry *slots;
+    size_t mask;
+} gh_token_shard;
+
+typedef struct gh_token_cache {
+    gh_token_shard shards[GH_TOKEN_CACHE_SHARDS];
+    bool enabled;
+} gh_token_cache;
+
+/* capacity: entries in all (0 disables the cache). Returns 0 or -1. */
+int gh_token_cache_init(gh_token_cache *c, size_t capacity);
+void gh_token_cache_free(gh_token_cache *c);
+
+void gh_token_hash(const char *token, size_t len, unsigned char out[32]);
+
+/* On a hit, copies the entry's payload into arena and fills *e (payload pointing into arena);
+ * an entry past exp at now is a miss. */
+bool gh_token_cache_get(gh_token_cache *c, const unsigned char hash[32], int64_t now,
+                        gh_arena *arena, gh_token_entry *e);
+/* Stores a verified token (payload copied). When the token's slots are full, the entry that
+ * expires first gives way. */
+void gh_token_cache_put(gh_token_cache *c, const gh_token_entry *e);
+
+#endif
