@@ -1,3 +1,5 @@
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "identity/claims.h"
@@ -66,4 +68,73 @@ gh_jws_status gh_claims_check(const gh_jwt_provider *p, const unsigned char *pay
     }
     *claims = root;
     return GH_JWS_OK;
+}
+
+#define GH_CLAIM_VALUE_MAX 1024
+
+static bool text_of(json_t *v, char *buf, size_t cap, const char **s, size_t *n)
+{
+    if (json_is_string(v)) {
+        *s = json_string_value(v);
+        *n = json_string_length(v);
+    } else if (json_is_integer(v)) {
+        *n = (size_t)snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+        *s = buf;
+    } else if (json_is_boolean(v)) {
+        *s = json_is_true(v) ? "true" : "false";
+        *n = strlen(*s);
+    } else {
+        return false;
+    }
+    if (*n > GH_CLAIM_VALUE_MAX)
+        return false;
+    for (size_t i = 0; i < *n; i++)
+        if ((unsigned char)(*s)[i] < 0x20 || (*s)[i] == 0x7f)
+            return false; /* a claim never smuggles a line break into a header */
+    return true;
+}
+
+char *gh_claims_flatten(json_t *claims, size_t *len)
+{
+    size_t cap = 256, used = 0;
+    char *out = malloc(cap);
+    const char *key;
+    json_t *v;
+    json_object_foreach(claims, key, v)
+    {
+        char num[32];
+        const char *s;
+        size_t n, kl = strlen(key);
+        if (!out || kl == 0 || !text_of(v, num, sizeof(num), &s, &n))
+            continue;
+        while (out && used + kl + n + 3 > cap) {
+            char *grown = realloc(out, cap *= 2);
+            if (!grown)
+                free(out);
+            out = grown;
+        }
+        if (!out)
+            break;
+        memcpy(out + used, key, kl + 1);
+        used += kl + 1;
+        memcpy(out + used, s, n);
+        out[used + n] = '\0';
+        used += n + 1;
+    }
+    if (out)
+        out[used++] = '\0';
+    *len = used;
+    return out;
+}
+
+const char *gh_claims_get(const char *flat, size_t len, const char *name)
+{
+    const char *p = flat, *end = flat + len;
+    while (p < end && *p) {
+        const char *value = p + strlen(p) + 1;
+        if (strcmp(p, name) == 0)
+            return value;
+        p = value + strlen(value) + 1;
+    }
+    return NULL;
 }

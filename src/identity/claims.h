@@ -14,4 +14,11 @@
 gh_jws_status gh_claims_check(const gh_jwt_provider *p, const unsigned char *payload, size_t len,
                               int64_t now, json_t **claims);
 
+/* The top-level claims whose values are strings, integers or booleans, as "name\0value\0"
+ * pairs ending with an empty name; values with control characters or longer than 1 KiB are
+ * left out (they never become headers). Returns a malloc'd buffer and its length. */
+char *gh_claims_flatten(json_t *claims, size_t *len);
+/* The value of name in a flattened buffer, or NULL. */
+const char *gh_claims_get(const char *flat, size_t len, const char *name);
+
 #endif

@@ -42,9 +42,13 @@ void gh_token_cache_free(gh_token_cache *c)
     c->enabled = false;
 }
 
-void gh_token_hash(const char *token, size_t len, unsigned char out[32])
+void gh_token_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const char *token, size_t len,
+                   unsigned char out[32])
 {
-    SHA256((const unsigned char *)token, len, out);
+    unsigned int n = 0;
+    if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, token, len) != 1 ||
+        EVP_DigestFinal_ex(ctx, out, &n) != 1)
+        SHA256((const unsigned char *)token, len, out);
 }
 
 static gh_token_shard *shard_of(gh_token_cache *c, const unsigned char hash[32], size_t *start)
@@ -72,7 +76,9 @@ bool gh_token_cache_get(gh_token_cache *c, const unsigned char hash[32], int64_t
         if (slot->exp < now)
             break;
         *e = *slot;
-        e->payload = gh_arena_strndup(arena, slot->payload, slot->payload_len);
+        e->payload = gh_arena_alloc(arena, slot->payload_len);
+        if (e->payload)
+            memcpy(e->payload, slot->payload, slot->payload_len);
         hit = e->payload != NULL;
         break;
     }
@@ -84,11 +90,10 @@ void gh_token_cache_put(gh_token_cache *c, const gh_token_entry *e)
 {
     if (!c->enabled)
         return;
-    char *copy = malloc(e->payload_len + 1);
+    char *copy = malloc(e->payload_len);
     if (!copy)
         return;
     memcpy(copy, e->payload, e->payload_len);
-    copy[e->payload_len] = '\0';
     size_t at;
     gh_token_shard *s = shard_of(c, e->hash, &at);
     pthread_mutex_lock(&s->mu);

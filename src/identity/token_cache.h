@@ -4,6 +4,7 @@
 #ifndef GH_IDENTITY_TOKEN_CACHE_H
 #define GH_IDENTITY_TOKEN_CACHE_H
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,12 +15,13 @@
 #define GH_TOKEN_CACHE_SHARDS 64
 #define GH_TOKEN_CACHE_PROBE 8
 
-/* What a verified token leaves behind: its validity window and its payload (for claims). */
+/* What a verified token leaves behind: its validity window and its claims, flattened (see
+ * gh_claims_flatten), so a hit needs no JSON parsing. */
 typedef struct gh_token_entry {
     unsigned char hash[32];
     int64_t exp, nbf; /* seconds; nbf 0 when absent */
     const char *kid;  /* points into the snapshot's key set */
-    char *payload;    /* decoded JSON, malloc'd */
+    char *payload;    /* flattened claims, malloc'd in the cache */
     size_t payload_len;
 } gh_token_entry;
 
@@ -38,7 +40,10 @@ typedef struct gh_token_cache {
 int gh_token_cache_init(gh_token_cache *c, size_t capacity);
 void gh_token_cache_free(gh_token_cache *c);
 
-void gh_token_hash(const char *token, size_t len, unsigned char out[32]);
+/* SHA-256 of a token. md is a fetched SHA-256 and ctx a context, both owned by the caller's
+ * thread: the one-shot helpers look the algorithm up (under a lock) on every call. */
+void gh_token_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const char *token, size_t len,
+                   unsigned char out[32]);
 
 /* On a hit, copies the entry's payload into arena and fills *e (payload pointing into arena);
  * an entry past exp at now is a miss. */

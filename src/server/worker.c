@@ -270,7 +270,9 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     w->arena_spares = (gh_arena_spares){NULL, 0, 256};
     if (getrandom(w->id_seed, sizeof(w->id_seed), 0) != sizeof(w->id_seed))
         w->id_seed[0] = gh_now_us() ^ ((uint64_t)id << 32), w->id_seed[1] = (uint64_t)getpid();
-    if (gh_metrics_init(&w->metrics) != 0 || uv_loop_init(&w->loop) != 0 ||
+    w->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    w->md_ctx = EVP_MD_CTX_new();
+    if (!w->sha256 || !w->md_ctx || gh_metrics_init(&w->metrics) != 0 || uv_loop_init(&w->loop) != 0 ||
         uv_sem_init(&w->ready, 0) != 0)
         return -ENOMEM;
     uv_async_init(&w->loop, &w->wakeup, on_wakeup);
@@ -326,6 +328,8 @@ static void worker_teardown(gh_worker *w)
     uv_loop_close(&w->loop);
     gh_block_pool_free(&w->blocks);
     gh_arena_spares_free(&w->arena_spares);
+    EVP_MD_CTX_free(w->md_ctx);
+    EVP_MD_free(w->sha256);
     gh_metrics_free(&w->metrics);
     /* Every request has ended, so retired snapshots are normally gone already. */
     while (w->retired) {

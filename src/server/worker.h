@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <openssl/evp.h>
 #include <uv.h>
 
 #include "core/arena.h"
@@ -55,6 +56,8 @@ struct gh_worker {
     gh_pool *pools; /* upstream keep-alive pools, by endpoint authority */
     gh_block_pool blocks;
     gh_arena_spares arena_spares; /* request arenas' chunks */
+    EVP_MD *sha256;                /* fetched once: token cache keys */
+    EVP_MD_CTX *md_ctx;
     gh_metrics metrics;
     gh_log_ring *log;
     uint64_t id_seed[2];            /* request id generator state */

@@ -13,7 +13,6 @@
 #include "identity/token_cache.h"
 #include "stages/stage.h"
 
-#define GH_CLAIM_VALUE_MAX 1024
 
 static const gh_h1_header *only_header(const gh_request *req, const char *name, bool *several)
 {
@@ -79,51 +78,28 @@ static const char *find_token(const gh_request *req, const gh_jwt_provider *p, s
     return v;
 }
 
-static char *arena_json_text(gh_request *req, json_t *v)
+/* Identity for the log and the claims the route forwards, from the flattened claims (which
+ * live in the request's arena). */
+static void keep_identity(gh_request *req, const char *flat, size_t len, const char *kid)
 {
-    char buf[64];
-    const char *s = NULL;
-    size_t n = 0;
-    if (json_is_string(v)) {
-        s = json_string_value(v);
-        n = json_string_length(v);
-    } else if (json_is_integer(v)) {
-        n = (size_t)snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
-        s = buf;
-    } else if (json_is_boolean(v)) {
-        s = json_is_true(v) ? "true" : "false";
-        n = strlen(s);
-    }
-    if (!s || n > GH_CLAIM_VALUE_MAX)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return NULL; /* a claim never smuggles a line break into a header */
-    return gh_arena_strndup(&req->arena, s, n);
-}
-
-/* Identity for the log and the claims the route forwards, copied into the request's arena. */
-static void keep_identity(gh_request *req, json_t *claims, const char *kid)
-{
-    req->auth_sub = arena_json_text(req, json_object_get(claims, "sub"));
-    req->auth_iss = arena_json_text(req, json_object_get(claims, "iss"));
-    json_t *cid = json_object_get(claims, "azp");
-    req->auth_client_id = arena_json_text(req, cid ? cid : json_object_get(claims, "client_id"));
+    req->auth_sub = gh_claims_get(flat, len, "sub");
+    req->auth_iss = gh_claims_get(flat, len, "iss");
+    const char *azp = gh_claims_get(flat, len, "azp");
+    req->auth_client_id = azp ? azp : gh_claims_get(flat, len, "client_id");
     req->auth_kid = kid;
     const gh_route_conf *r = req->match.route;
     if (!r->nforward_claims)
         return;
     req->claim_values = gh_arena_zalloc(&req->arena, r->nforward_claims * sizeof(char *));
     for (size_t i = 0; req->claim_values && i < r->nforward_claims; i++)
-        req->claim_values[i] = arena_json_text(req, json_object_get(claims, r->forward_claims[i].claim));
+        req->claim_values[i] = (char *)gh_claims_get(flat, len, r->forward_claims[i].claim);
 }
 
 /* Caches a token that passed every check, for its remaining lifetime. */
 static void remember(const gh_jwt_provider *p, const unsigned char hash[32], json_t *claims,
-                     const gh_jws *jws)
+                     const char *kid, char *flat, size_t flat_len)
 {
-    gh_token_entry e = {.kid = jws->key->kid, .payload = (char *)jws->payload,
-                        .payload_len = jws->payload_len};
+    gh_token_entry e = {.kid = kid, .payload = flat, .payload_len = flat_len};
     memcpy(e.hash, hash, 32);
     e.exp = (int64_t)json_number_value(json_object_get(claims, "exp"));
     json_t *nbf = json_object_get(claims, "nbf");
@@ -157,16 +133,12 @@ static gh_verdict run(gh_request *req, const void *conf)
     int64_t now = (int64_t)time(NULL);
     gh_token_entry cached;
     unsigned char hash[32];
-    gh_token_hash(token, len, hash);
-    json_t *claims = NULL;
-    json_error_t jerr;
+    gh_token_hash(req->conn->w->md_ctx, req->conn->w->sha256, token, len, hash);
     if (gh_token_cache_get(p->cache, hash, now - (int64_t)p->clock_skew_s, &req->arena, &cached) &&
-        cached.nbf <= now + (int64_t)p->clock_skew_s &&
-        (claims = json_loadb(cached.payload, cached.payload_len, 0, &jerr))) {
+        cached.nbf <= now + (int64_t)p->clock_skew_s) {
         /* Verified before, under this snapshot's keys and rules; only time has moved. */
         gh_metrics_auth(&req->conn->w->metrics, p->name, GH_AUTH_CACHE_HIT);
-        keep_identity(req, claims, cached.kid);
-        json_decref(claims);
+        keep_identity(req, cached.payload, cached.payload_len, cached.kid);
         req->auth_ok = true;
         gh_metrics_auth(&req->conn->w->metrics, p->name, GH_JWS_OK);
         return GH_NEXT;
@@ -175,6 +147,7 @@ static gh_verdict run(gh_request *req, const void *conf)
         gh_metrics_auth(&req->conn->w->metrics, p->name, GH_AUTH_CACHE_MISS);
     unsigned char *scratch = gh_arena_alloc(&req->arena, len + 1);
     gh_jws jws;
+    json_t *claims = NULL;
     gh_jws_status st = scratch ? gh_jws_verify(token, len, p->max_token_bytes, &p->keys,
                                                p->algorithms, scratch, &jws)
                                : GH_JWS_TOO_LARGE;
@@ -182,9 +155,19 @@ static gh_verdict run(gh_request *req, const void *conf)
         st = gh_claims_check(p, jws.payload, jws.payload_len, now, &claims);
     if (st != GH_JWS_OK)
         return refuse(req, p, st);
-    remember(p, hash, claims, &jws);
-    keep_identity(req, claims, jws.key->kid);
+    size_t flat_len = 0;
+    char *flat = gh_claims_flatten(claims, &flat_len);
+    char *kept = flat ? gh_arena_alloc(&req->arena, flat_len) : NULL;
+    if (!kept) {
+        free(flat);
+        json_decref(claims);
+        return refuse(req, p, GH_JWS_TOO_LARGE);
+    }
+    memcpy(kept, flat, flat_len);
+    remember(p, hash, claims, jws.key->kid, flat, flat_len);
+    free(flat);
     json_decref(claims);
+    keep_identity(req, kept, flat_len, jws.key->kid);
     req->auth_ok = true;
     gh_metrics_auth(&req->conn->w->metrics, p->name, GH_JWS_OK);
     return GH_NEXT;

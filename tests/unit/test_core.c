@@ -140,22 +140,25 @@ static void token_cache(void **state)
     gh_arena_init(&a, 4096, 0);
     char tok[32];
     gh_token_entry e = {.payload = "{\"sub\":\"x\"}", .payload_len = 11, .nbf = 0};
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    const EVP_MD *md = EVP_sha256();
     for (int i = 0; i < 2000; i++) {
         snprintf(tok, sizeof(tok), "token-%d", i);
-        gh_token_hash(tok, strlen(tok), e.hash);
+        gh_token_hash(ctx, md, tok, strlen(tok), e.hash);
         e.exp = 1000 + i;
         gh_token_cache_put(&c, &e);
     }
     gh_token_entry out;
-    gh_token_hash("token-1999", 10, e.hash);
+    gh_token_hash(ctx, md, "token-1999", 10, e.hash);
     assert_true(gh_token_cache_get(&c, e.hash, 2000, &a, &out));
     assert_memory_equal(out.payload, "{\"sub\":\"x\"}", 11);
     assert_false(gh_token_cache_get(&c, e.hash, 3000, &a, &out)); /* past exp */
-    gh_token_hash("token-0", 7, e.hash);
+    gh_token_hash(ctx, md, "token-0", 7, e.hash);
     assert_false(gh_token_cache_get(&c, e.hash, 500, &a, &out)); /* evicted: expired first */
-    gh_token_hash("never", 5, e.hash);
+    gh_token_hash(ctx, md, "never", 5, e.hash);
     assert_false(gh_token_cache_get(&c, e.hash, 0, &a, &out));
     gh_token_cache_free(&c);
+    EVP_MD_CTX_free(ctx);
     gh_token_cache off;
     assert_int_equal(gh_token_cache_init(&off, 0), 0);
     gh_token_cache_put(&off, &e);
