@@ -20,6 +20,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from testenv import free_port, wait_port  # noqa: E402  (one helper for tests and bench)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import jwt_bench  # noqa: E402
 GATEHOUSE = os.path.join(ROOT, "build", "rel", "gatehouse")
 DURATION = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
@@ -69,16 +71,21 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wrk(url, pid):
+def wrk(url, pid, extra=()):
     before = cpu_seconds(pid)
-    rps, p99, errors = run_wrk(url)
+    rps, p99, errors = run_wrk(url, extra)
     cpu = cpu_seconds(pid) - before
     return rps, p99, errors, cpu / (rps * DURATION) * 1e6
 
 
-def run_wrk(url):
-    out = subprocess.run(CLIENT_CPU + ["wrk", "-t1", "-c%d" % CONNECTIONS, "-d%ds" % DURATION, "--latency", url],
-                         capture_output=True, text=True).stdout
+def run_wrk(url, extra=()):
+    args = list(extra)
+    script_args = []
+    if "--" in args:  # arguments for the Lua script go after the URL
+        cut = args.index("--")
+        args, script_args = args[:cut], args[cut:]
+    out = subprocess.run(CLIENT_CPU + ["wrk", "-t1", "-c%d" % CONNECTIONS, "-d%ds" % DURATION, "--latency"]
+                         + args + [url] + script_args, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
@@ -169,7 +176,8 @@ backend be
                 print("round %d %-9s %9.0f req/s  p99 %.2f ms  errors %d  cpu %.2f us/req"
                       % ((r + 1, name) + results[name][-1]), flush=True)
         idle_cost = idle_connections_cost(gh_port, gh.pid, IDLE_CONNECTIONS)
-        write_report(results, idle_rss, idle_cost)
+        jwt_results = bench_jwt(d, up_port, gh, gh_port, procs)
+        write_report(results, idle_rss, idle_cost, jwt_results)
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -181,6 +189,39 @@ backend be
         shutil.rmtree(d, ignore_errors=True)
 
 
+def bench_jwt(d, up_port, gh_plain, gh_plain_port, procs):
+    """Gatehouse with an ES256 route beside HAProxy's jwt_verify: one reused token, then a
+    distinct token per request (the gateway's token cache is emptied by a reload before each
+    of its runs, so every token is verified)."""
+    print("jwt: minting %d tokens" % jwt_bench.DISTINCT_TOKENS, flush=True)
+    token = jwt_bench.prepare(d, GATEHOUSE)
+    gj_port, hj_port = free_port(), free_port()
+    with open(os.path.join(d, "gatehouse-jwt.yaml"), "w") as f:
+        f.write(jwt_bench.gatehouse_yaml(d, gj_port, up_port))
+    gj = start([GATEHOUSE, "run", "-c", os.path.join(d, "gatehouse-jwt.yaml")], gj_port, d)
+    procs.append(gj)
+    with open(os.path.join(d, "haproxy-jwt.cfg"), "w") as f:
+        f.write(jwt_bench.haproxy_cfg(d, hj_port, up_port))
+    hj = start(["/usr/sbin/haproxy", "-f", os.path.join(d, "haproxy-jwt.cfg")], hj_port, d)
+    procs.append(hj)
+    bearer = ["-H", "Authorization: Bearer " + token]
+    distinct = ["-s", os.path.join(d, "distinct.lua"), "--", os.path.join(d, "tokens.txt")]
+    out = {"reused": {"gatehouse": [], "haproxy": [], "plain": []}, "distinct": {"gatehouse": [], "haproxy": []}}
+    for r in range(max(3, ROUNDS // 3)):
+        out["reused"]["gatehouse"].append(wrk("http://127.0.0.1:%d/" % gj_port, gj.pid, bearer))
+        out["reused"]["haproxy"].append(wrk("http://127.0.0.1:%d/" % hj_port, hj.pid, bearer))
+        out["reused"]["plain"].append(wrk("http://127.0.0.1:%d/" % gh_plain_port, gh_plain.pid, bearer))
+        gj.send_signal(signal.SIGHUP)  # a new snapshot: an empty token cache
+        time.sleep(0.5)
+        out["distinct"]["gatehouse"].append(wrk("http://127.0.0.1:%d/" % gj_port, gj.pid, distinct))
+        out["distinct"]["haproxy"].append(wrk("http://127.0.0.1:%d/" % hj_port, hj.pid, distinct))
+        for kind in ("reused", "distinct"):
+            for name, v in out[kind].items():
+                print("jwt round %d %-8s %-9s %9.0f req/s  errors %d" % (r + 1, kind, name, v[-1][0], v[-1][2]),
+                      flush=True)
+    return out
+
+
 def within_round(results, a, b, field, invert=False):
     """The median over rounds of a/b measured in the same round: machine drift between rounds
     cancels out because both peers ran under it."""
@@ -189,7 +230,33 @@ def within_round(results, a, b, field, invert=False):
     return statistics.median(ratios)
 
 
-def write_report(results, idle_rss, idle_cost):
+def jwt_report(jr):
+    reused, distinct = jr["reused"], jr["distinct"]
+    r_vs_h = within_round(reused, "gatehouse", "haproxy", 0)
+    r_vs_plain = within_round(reused, "gatehouse", "plain", 0)
+    d_vs_h = within_round(distinct, "gatehouse", "haproxy", 0)
+    med = lambda v: statistics.median(x[0] for x in v)
+    errors = sum(x[2] for k in (reused, distinct) for v in k.values() for x in v)
+    return ["", "## JWT validation",
+            "",
+            "An ES256 route checking iss, aud and exp and forwarding `sub` as a header, beside HAProxy's",
+            "`jwt_verify` with the same key and checks (`bench/jwt.py`). *Reused*: every request carries",
+            "the same token. *Distinct*: every request carries its own token (%d pre-minted), and the" % jwt_bench.DISTINCT_TOKENS,
+            "gateway's token cache is emptied by a reload before each run, so every token is verified.",
+            "",
+            "| load | gatehouse req/s | HAProxy req/s | gatehouse plain proxy req/s |",
+            "|---|---:|---:|---:|",
+            "| reused token | %.0f | %.0f | %.0f |" % (med(reused["gatehouse"]), med(reused["haproxy"]), med(reused["plain"])),
+            "| distinct tokens | %.0f | %.0f | |" % (med(distinct["gatehouse"]), med(distinct["haproxy"])),
+            "",
+            "| target | measured | goal | met |", "|---|---:|---:|:---:|",
+            "| reused token vs HAProxy | %.2fx | >= 4.00x | %s |" % (r_vs_h, "yes" if r_vs_h >= 4 else "no"),
+            "| reused token vs own plain proxy | %.2fx | >= 0.90x | %s |" % (r_vs_plain, "yes" if r_vs_plain >= 0.9 else "no"),
+            "| distinct tokens vs HAProxy | %.2fx | >= 1.30x | %s |" % (d_vs_h, "yes" if d_vs_h >= 1.3 else "no"),
+            "", "Errors (non-2xx or socket errors) across the JWT runs: %d." % errors]
+
+
+def write_report(results, idle_rss, idle_cost, jwt_results=None):
     med = {name: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v),
                   sum(x[2] for x in v), statistics.median(x[3] for x in v))
            for name, v in results.items()}
@@ -228,6 +295,8 @@ def write_report(results, idle_rss, idle_cost):
     lines += ["", "| target | measured | goal | met |", "|---|---:|---:|:---:|"]
     for name, val, goal, ok in rows:
         lines.append("| %s | %s | %s | %s |" % (name, val, goal, "yes" if ok else "no"))
+    if jwt_results:
+        lines += jwt_report(jwt_results)
     lines += ["", "Proxy CPU per request is the proxy process's user and system time during a run divided by",
               "the requests it served: the cost that throughput reflects, unaffected by time the machine",
               "lends elsewhere. On two cores, client and upstream share one core; when a proxy is cheaper",

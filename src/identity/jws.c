@@ -90,6 +90,123 @@ gh_jws_status gh_jws_check_signature(const gh_jwk *key, unsigned alg, const unsi
     return ok ? GH_JWS_OK : GH_JWS_SIGNATURE;
 }
 
+int gh_jws_verifier_init(gh_jws_verifier *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->md[0] = EVP_MD_fetch(NULL, "SHA256", NULL);
+    v->md[1] = EVP_MD_fetch(NULL, "SHA384", NULL);
+    v->md[2] = EVP_MD_fetch(NULL, "SHA512", NULL);
+    v->mdctx = EVP_MD_CTX_new();
+    return v->md[0] && v->md[1] && v->md[2] && v->mdctx ? 0 : -1;
+}
+
+void gh_jws_verifier_clear(gh_jws_verifier *v)
+{
+    for (size_t i = 0; i < GH_JWS_VERIFIER_SLOTS; i++) {
+        EVP_PKEY_CTX_free(v->slots[i].ctx);
+        v->slots[i].ctx = NULL;
+        v->slots[i].key = NULL;
+    }
+}
+
+void gh_jws_verifier_free(gh_jws_verifier *v)
+{
+    gh_jws_verifier_clear(v);
+    for (int i = 0; i < 3; i++)
+        EVP_MD_free(v->md[i]);
+    EVP_MD_CTX_free(v->mdctx);
+    memset(v, 0, sizeof(*v));
+}
+
+static const EVP_MD *fetched_md(gh_jws_verifier *v, unsigned alg)
+{
+    const EVP_MD *md = alg_md(alg);
+    return md == EVP_sha256() ? v->md[0] : md == EVP_sha384() ? v->md[1] : v->md[2];
+}
+
+/* A verify context for (key, alg), initialized once and kept. */
+static EVP_PKEY_CTX *kept_ctx(gh_jws_verifier *v, const gh_jwk *key, unsigned alg)
+{
+    for (size_t i = 0; i < GH_JWS_VERIFIER_SLOTS; i++)
+        if (v->slots[i].key == key && v->slots[i].alg == alg)
+            return v->slots[i].ctx;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+    bool ok = ctx && EVP_PKEY_verify_init(ctx) == 1;
+    if (ok && !(alg & (GH_ALG_ES256 | GH_ALG_ES384 | GH_ALG_ES512)))
+        ok = EVP_PKEY_CTX_set_signature_md(ctx, fetched_md(v, alg)) == 1;
+    if (ok && (alg & (GH_ALG_PS256 | GH_ALG_PS384 | GH_ALG_PS512)))
+        ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, fetched_md(v, alg)) == 1;
+    else if (ok && (alg & (GH_ALG_RS256 | GH_ALG_RS384 | GH_ALG_RS512)))
+        ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1;
+    if (!ok) {
+        EVP_PKEY_CTX_free(ctx);
+        return NULL;
+    }
+    size_t at = v->next++ % GH_JWS_VERIFIER_SLOTS;
+    EVP_PKEY_CTX_free(v->slots[at].ctx);
+    v->slots[at].key = key;
+    v->slots[at].alg = alg;
+    v->slots[at].ctx = ctx;
+    return ctx;
+}
+
+/* DER INTEGER of an unsigned big-endian number: minimal, with a 00 before a high bit. */
+static size_t der_integer(const unsigned char *n, size_t len, unsigned char *out)
+{
+    while (len > 1 && n[0] == 0) {
+        n++;
+        len--;
+    }
+    size_t pad = n[0] & 0x80 ? 1 : 0;
+    out[0] = 0x02;
+    out[1] = (unsigned char)(len + pad);
+    out[2] = 0;
+    memcpy(out + 2 + pad, n, len);
+    return 2 + pad + len;
+}
+
+/* r||s as DER SEQUENCE { r, s } without allocating (at most 2 * 69 + 3 bytes for P-521). */
+static size_t p1363_der_fixed(const unsigned char *sig, size_t half, unsigned char *out)
+{
+    unsigned char body[2 * 70];
+    size_t n = der_integer(sig, half, body);
+    n += der_integer(sig + half, half, body + n);
+    size_t hdr = 0;
+    out[hdr++] = 0x30;
+    if (n >= 0x80)
+        out[hdr++] = 0x81;
+    out[hdr++] = (unsigned char)n;
+    memcpy(out + hdr, body, n);
+    return hdr + n;
+}
+
+gh_jws_status gh_jws_check_signature_with(gh_jws_verifier *v, const gh_jwk *key, unsigned alg,
+                                          const unsigned char *input, size_t input_len,
+                                          const unsigned char *sig, size_t sig_len)
+{
+    if (!v || (alg & (GH_ALG_HMAC | GH_ALG_EDDSA)) || !(key->algs & alg))
+        return gh_jws_check_signature(key, alg, input, input_len, sig, sig_len);
+    unsigned char der[160], digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    const unsigned char *vsig = sig;
+    size_t vlen = sig_len;
+    if (alg & (GH_ALG_ES256 | GH_ALG_ES384 | GH_ALG_ES512)) {
+        size_t half = alg == GH_ALG_ES256 ? 32 : alg == GH_ALG_ES384 ? 48 : 66;
+        if (sig_len != 2 * half)
+            return GH_JWS_SIGNATURE;
+        vlen = p1363_der_fixed(sig, half, der);
+        vsig = der;
+    }
+    EVP_PKEY_CTX *ctx = kept_ctx(v, key, alg);
+    if (!ctx || EVP_DigestInit_ex2(v->mdctx, fetched_md(v, alg), NULL) != 1 ||
+        EVP_DigestUpdate(v->mdctx, input, input_len) != 1 ||
+        EVP_DigestFinal_ex(v->mdctx, digest, &dlen) != 1)
+        return gh_jws_check_signature(key, alg, input, input_len, sig, sig_len);
+    return EVP_PKEY_verify(ctx, vsig, vlen, digest, dlen) == 1 ? GH_JWS_OK : GH_JWS_SIGNATURE;
+}
+
 /* The key for (alg, kid): with a kid, the one key of that kid; without, the only key that can
  * do alg. HMAC is never chosen from a set that also holds public keys (a public key misread as
  * an HMAC secret is the classic algorithm confusion). */
@@ -146,6 +263,13 @@ static gh_jws_status read_header(const unsigned char *h, size_t len, unsigned al
 gh_jws_status gh_jws_verify(const char *token, size_t len, size_t max_len, const gh_jwks *set,
                             unsigned allowed, unsigned char *scratch, gh_jws *out)
 {
+    return gh_jws_verify_with(NULL, token, len, max_len, set, allowed, scratch, out);
+}
+
+gh_jws_status gh_jws_verify_with(gh_jws_verifier *v, const char *token, size_t len, size_t max_len,
+                                 const gh_jwks *set, unsigned allowed, unsigned char *scratch,
+                                 gh_jws *out)
+{
     if (len > max_len)
         return GH_JWS_TOO_LARGE;
     const char *d1 = memchr(token, '.', len);
@@ -176,8 +300,8 @@ gh_jws_status gh_jws_verify(const char *token, size_t len, size_t max_len, const
     const gh_jwk *key = NULL;
     if ((st = select_key(set, alg, has_kid ? kid : NULL, &key)) != GH_JWS_OK)
         return st;
-    st = gh_jws_check_signature(key, alg, (const unsigned char *)token, (size_t)(d2 - token), s,
-                                (size_t)sn);
+    st = gh_jws_check_signature_with(v, key, alg, (const unsigned char *)token, (size_t)(d2 - token), s,
+                              (size_t)sn);
     if (st != GH_JWS_OK)
         return st;
     out->alg = alg;

@@ -51,14 +51,41 @@ typedef struct gh_jws {
     size_t payload_len;
 } gh_jws;
 
+/* Per-thread verification state: digests fetched once and verify contexts kept initialized per
+ * key, so a signature check does not set OpenSSL up again every time. Owned by one worker. */
+#define GH_JWS_VERIFIER_SLOTS 16
+typedef struct gh_jws_verifier {
+    EVP_MD *md[3]; /* SHA-256, SHA-384, SHA-512 */
+    EVP_MD_CTX *mdctx;
+    struct {
+        const gh_jwk *key;
+        unsigned alg;
+        EVP_PKEY_CTX *ctx;
+    } slots[GH_JWS_VERIFIER_SLOTS];
+    size_t next;
+} gh_jws_verifier;
+
+int gh_jws_verifier_init(gh_jws_verifier *v);
+/* Forgets every kept context: call it whenever keys may have been freed (a snapshot released). */
+void gh_jws_verifier_clear(gh_jws_verifier *v);
+void gh_jws_verifier_free(gh_jws_verifier *v);
+
 /* Verifies token[0..len) (at most max_len bytes) with a key of set whose algorithm is in
  * allowed. scratch must hold len bytes. On GH_JWS_OK, out describes the verified token. */
 gh_jws_status gh_jws_verify(const char *token, size_t len, size_t max_len, const gh_jwks *set,
                             unsigned allowed, unsigned char *scratch, gh_jws *out);
+/* Same, with a verifier (NULL: the plain path). Results are identical. */
+gh_jws_status gh_jws_verify_with(gh_jws_verifier *v, const char *token, size_t len, size_t max_len,
+                                 const gh_jwks *set, unsigned allowed, unsigned char *scratch,
+                                 gh_jws *out);
 
 /* The signature check alone, for one key and algorithm: GH_JWS_OK or GH_JWS_SIGNATURE (or
  * GH_JWS_KEY_MISMATCH when the key cannot do alg). gh_jws_verify calls exactly this. */
 gh_jws_status gh_jws_check_signature(const gh_jwk *key, unsigned alg, const unsigned char *input,
                                      size_t input_len, const unsigned char *sig, size_t sig_len);
+/* The same check through a verifier's kept contexts (the gateway's path); v may be NULL. */
+gh_jws_status gh_jws_check_signature_with(gh_jws_verifier *v, const gh_jwk *key, unsigned alg,
+                                          const unsigned char *input, size_t input_len,
+                                          const unsigned char *sig, size_t sig_len);
 
 #endif

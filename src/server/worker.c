@@ -84,6 +84,7 @@ void gh_worker_snapshot_put(gh_worker *w, gh_worker_snapshot *s)
             break;
         }
     }
+    gh_jws_verifier_clear(&w->verifier); /* its keys may be freed with it */
     gh_config_release(s->config);
     free(s);
 }
@@ -99,6 +100,7 @@ static void snapshot_swap(gh_worker *w, gh_config *cfg)
     gh_worker_snapshot *old = w->snap;
     w->snap = fresh;
     w->config = cfg;
+    gh_jws_verifier_clear(&w->verifier);
     if (old->requests) {
         old->next = w->retired;
         w->retired = old;
@@ -270,6 +272,8 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     w->arena_spares = (gh_arena_spares){NULL, 0, 256};
     if (getrandom(w->id_seed, sizeof(w->id_seed), 0) != sizeof(w->id_seed))
         w->id_seed[0] = gh_now_us() ^ ((uint64_t)id << 32), w->id_seed[1] = (uint64_t)getpid();
+    if (gh_jws_verifier_init(&w->verifier) != 0)
+        return -ENOMEM;
     w->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     w->md_ctx = EVP_MD_CTX_new();
     if (!w->sha256 || !w->md_ctx || gh_metrics_init(&w->metrics) != 0 || uv_loop_init(&w->loop) != 0 ||
@@ -330,6 +334,7 @@ static void worker_teardown(gh_worker *w)
     gh_arena_spares_free(&w->arena_spares);
     EVP_MD_CTX_free(w->md_ctx);
     EVP_MD_free(w->sha256);
+    gh_jws_verifier_free(&w->verifier);
     gh_metrics_free(&w->metrics);
     /* Every request has ended, so retired snapshots are normally gone already. */
     while (w->retired) {

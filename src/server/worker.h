@@ -12,6 +12,7 @@
 #include "core/arena.h"
 #include "core/block.h"
 #include "http/h1.h"
+#include "identity/jws.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
 #include "server/runtime.h"
@@ -58,6 +59,7 @@ struct gh_worker {
     gh_arena_spares arena_spares; /* request arenas' chunks */
     EVP_MD *sha256;                /* fetched once: token cache keys */
     EVP_MD_CTX *md_ctx;
+    gh_jws_verifier verifier;      /* kept signature contexts, cleared when keys may go */
     gh_metrics metrics;
     gh_log_ring *log;
     uint64_t id_seed[2];            /* request id generator state */

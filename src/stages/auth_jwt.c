@@ -148,8 +148,9 @@ static gh_verdict run(gh_request *req, const void *conf)
     unsigned char *scratch = gh_arena_alloc(&req->arena, len + 1);
     gh_jws jws;
     json_t *claims = NULL;
-    gh_jws_status st = scratch ? gh_jws_verify(token, len, p->max_token_bytes, &p->keys,
-                                               p->algorithms, scratch, &jws)
+    gh_jws_status st = scratch ? gh_jws_verify_with(&req->conn->w->verifier, token, len,
+                                                    p->max_token_bytes, &p->keys, p->algorithms,
+                                                    scratch, &jws)
                                : GH_JWS_TOO_LARGE;
     if (st == GH_JWS_OK)
         st = gh_claims_check(p, jws.payload, jws.payload_len, now, &claims);
