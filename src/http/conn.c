@@ -182,6 +182,9 @@ void gh_conn_response_done(gh_request *req)
     bool close = req->close_after || !req->h1.keep_alive || c->w->draining;
     request_end(c);
     if (close) {
+        /* No request is left: nothing may pump a body or parse a head while the last output
+         * drains (it can still be queued, and bytes may still arrive in this iteration). */
+        c->state = GH_CS_WAIT;
         close_when_flushed(c);
         return;
     }
@@ -426,7 +429,7 @@ static bool body_pump(gh_conn *c)
 {
     gh_request *req = c->req;
     gh_block *in = c->in;
-    if ((!req->up_ready && !req->discard_body) || !in || in->off == in->len)
+    if (!req || (!req->up_ready && !req->discard_body) || !in || in->off == in->len)
         return false;
     uint64_t max = req->config->limits.max_body_bytes;
     while (in->off < in->len && !req->body_done) {
@@ -637,8 +640,8 @@ void gh_conn_drain(gh_conn *c)
 {
     if (c->closing)
         return;
-    if (!c->req && c->state != GH_CS_LINGER) {
-        gh_conn_close(c);
+    if (!c->req && c->state != GH_CS_LINGER && !c->close_after_flush) {
+        gh_conn_close(c); /* idle: nothing to finish */
         return;
     }
     if (c->req)
@@ -679,7 +682,7 @@ void gh_conn_accept(gh_worker *w, uv_stream_t *server)
     w->conns = c;
     w->nconns++;
     gh_metric_add(&w->metrics.open_connections, 1);
-    gh_outq_init(&c->out, (uv_stream_t *)&c->tcp, &w->blocks, on_out_drain);
+    gh_outq_init(&c->out, (uv_stream_t *)&c->tcp, &w->blocks, on_out_drain, &w->out_batch);
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
         w->nconns > w->config->limits.max_connections || w->draining) {
         gh_conn_close(c);
