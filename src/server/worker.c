@@ -196,19 +196,6 @@ static void on_sweep(uv_timer_t *t)
     gh_pools_sweep(t->data);
 }
 
-static void on_check(uv_check_t *h)
-{
-    gh_worker *w = h->data;
-    gh_outq_batch_flush(&w->out_batch);
-}
-
-/* Output written by timer and write callbacks leaves before the loop sleeps in poll. */
-static void on_prepare(uv_prepare_t *h)
-{
-    gh_worker *w = h->data;
-    gh_outq_batch_flush(&w->out_batch);
-}
-
 static void start_drain(gh_worker *w)
 {
     w->draining = true;
@@ -240,8 +227,6 @@ static void drain_poll(uv_timer_t *t)
     gh_pools_close(w);
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
     uv_close((uv_handle_t *)&w->sweep_timer, NULL);
-    uv_close((uv_handle_t *)&w->flusher, NULL);
-    uv_close((uv_handle_t *)&w->preflusher, NULL);
     uv_close((uv_handle_t *)&w->wakeup, NULL);
 }
 
@@ -299,15 +284,6 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     uv_timer_init(&w->loop, &w->sweep_timer);
     w->wakeup.data = w->drain_timer.data = w->sweep_timer.data = w;
     uv_timer_start(&w->sweep_timer, on_sweep, GH_SWEEP_MS, GH_SWEEP_MS);
-    uv_check_init(&w->loop, &w->flusher);
-    w->flusher.data = w;
-    uv_check_start(&w->flusher, on_check);
-    uv_prepare_init(&w->loop, &w->preflusher);
-    w->preflusher.data = w;
-    uv_prepare_start(&w->preflusher, on_prepare);
-    /* Output alone never keeps the loop running: its streams do. */
-    uv_unref((uv_handle_t *)&w->flusher);
-    uv_unref((uv_handle_t *)&w->preflusher);
     return 0;
 }
 
@@ -352,10 +328,6 @@ static void worker_teardown(gh_worker *w)
         uv_close((uv_handle_t *)&w->drain_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->sweep_timer))
         uv_close((uv_handle_t *)&w->sweep_timer, NULL);
-    if (!uv_is_closing((uv_handle_t *)&w->flusher))
-        uv_close((uv_handle_t *)&w->flusher, NULL);
-    if (!uv_is_closing((uv_handle_t *)&w->preflusher))
-        uv_close((uv_handle_t *)&w->preflusher, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
     gh_block_pool_free(&w->blocks);

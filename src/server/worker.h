@@ -11,7 +11,6 @@
 
 #include "core/arena.h"
 #include "core/block.h"
-#include "core/outq.h"
 #include "http/h1.h"
 #include "identity/jws.h"
 #include "observe/log.h"
@@ -47,9 +46,6 @@ struct gh_worker {
     uv_async_t wakeup; /* config changed or drain requested */
     uv_timer_t drain_timer;
     uv_timer_t sweep_timer; /* expires idle pooled upstream connections */
-    uv_check_t flusher;     /* writes the iteration's output once its I/O callbacks ran */
-    uv_prepare_t preflusher; /* and what timers and write callbacks produced, before polling */
-    gh_outq_batch out_batch;
     uv_sem_t ready;         /* posted once the listeners are open (or failed) */
     uint64_t drain_deadline_us;
     gh_config *config; /* the snapshot new requests start on (= snap->config) */
