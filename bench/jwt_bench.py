@@ -70,8 +70,8 @@ routes:
 """ % (port, ISS, AUD, os.path.join(d, "bench.jwks.json"), up_port)
 
 
-def haproxy_cfg(d, port, up_port):
-    return """global
+# The part of an HAProxy configuration every benchmark run shares: one thread, keep-alive.
+HAPROXY_PREAMBLE = """global
   nbthread 1
   maxconn 8000
 defaults
@@ -80,7 +80,11 @@ defaults
   timeout client 60s
   timeout server 60s
   option http-keep-alive
-frontend fe
+"""
+
+
+def haproxy_cfg(d, port, up_port):
+    return HAPROXY_PREAMBLE + """frontend fe
   bind 127.0.0.1:%d
   http-request set-var(txn.bearer) http_auth_bearer
   http-request set-var(txn.alg) var(txn.bearer),jwt_header_query('$.alg')

@@ -142,16 +142,7 @@ routes:
         time.sleep(0.5)
         idle_rss = rss_kib(gh.pid)
         with open(os.path.join(d, "haproxy.cfg"), "w") as f:
-            f.write("""global
-  nbthread 1
-  maxconn 8000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-frontend fe
+            f.write(jwt_bench.HAPROXY_PREAMBLE + """frontend fe
   bind 127.0.0.1:%d
   default_backend be
 backend be

@@ -38,3 +38,18 @@ long gh_b64url_decode(const char *in, size_t n, unsigned char *out)
         return -1;
     return (long)o;
 }
+
+size_t gh_b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0;
+    for (size_t j = 0; j < n; j += 3) {
+        unsigned v = (unsigned)in[j] << 16 | (j + 1 < n ? (unsigned)in[j + 1] << 8 : 0) |
+                     (j + 2 < n ? in[j + 2] : 0);
+        size_t chars = j + 2 < n ? 4 : j + 1 < n ? 3 : 2;
+        for (size_t c = 0; c < chars; c++)
+            out[o++] = al[(v >> (18 - 6 * c)) & 63];
+    }
+    out[o] = '\0';
+    return o;
+}

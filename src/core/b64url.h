@@ -12,4 +12,8 @@ static inline size_t gh_b64url_decoded_len(size_t n) { return n / 4 * 3 + (n % 4
  * Returns the decoded length or -1. */
 long gh_b64url_decode(const char *in, size_t n, unsigned char *out);
 
+/* Encodes in[0..n) into out (at least 4 * ((n + 2) / 3) + 1 bytes), without padding, with a
+ * terminating NUL. Returns the length. */
+size_t gh_b64url_encode(const unsigned char *in, size_t n, char *out);
+
 #endif

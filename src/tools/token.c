@@ -14,22 +14,10 @@
 #include <time.h>
 
 #include "config/yaml_walk.h"
+#include "core/b64url.h"
 #include "identity/jwk.h"
 #include "tools/token.h"
 
-static void b64url(const unsigned char *in, size_t n, char *out)
-{
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t j = 0; j < n; j += 3) {
-        unsigned v = (unsigned)in[j] << 16 | (j + 1 < n ? (unsigned)in[j + 1] << 8 : 0) |
-                     (j + 2 < n ? in[j + 2] : 0);
-        size_t chars = j + 2 < n ? 4 : j + 1 < n ? 3 : 2;
-        for (size_t c = 0; c < chars; c++)
-            out[o++] = al[(v >> (18 - 6 * c)) & 63];
-    }
-    out[o] = '\0';
-}
 
 static const char *flag(int argc, char **argv, const char *name)
 {
@@ -175,13 +163,13 @@ static int mint(int argc, char **argv)
         char *input = malloc(hl * 2 + pl * 2 + 8), *out = malloc(hl * 2 + pl * 2 + 2048);
         unsigned char sig[1024];
         size_t sl = 0;
-        b64url((unsigned char *)h, hl, input);
+        gh_b64url_encode((unsigned char *)h, hl, input);
         strcat(input, ".");
-        b64url((unsigned char *)p, pl, input + strlen(input));
+        gh_b64url_encode((unsigned char *)p, pl, input + strlen(input));
         if (sign(k, alg, input, sig, &sl) == 0) {
             strcpy(out, input);
             strcat(out, ".");
-            b64url(sig, sl, out + strlen(out));
+            gh_b64url_encode(sig, sl, out + strlen(out));
             printf("%s\n", out);
             rc = 0;
         } else {
@@ -207,7 +195,7 @@ static char *param_b64(EVP_PKEY *k, const char *name, size_t pad)
         return NULL;
     int n = pad ? BN_bn2binpad(bn, buf, (int)pad) : BN_bn2bin(bn, buf);
     BN_free(bn);
-    b64url(buf, (size_t)n, out);
+    gh_b64url_encode(buf, (size_t)n, out);
     return strdup(out);
 }
 
@@ -232,7 +220,7 @@ static int jwks(int argc, char **argv)
         size_t rl = sizeof(raw);
         char x[64];
         EVP_PKEY_get_raw_public_key(k, raw, &rl);
-        b64url(raw, rl, x);
+        gh_b64url_encode(raw, rl, x);
         json_object_set_new(jwk, "kty", json_string("OKP"));
         json_object_set_new(jwk, "crv", json_string("Ed25519"));
         json_object_set_new(jwk, "x", json_string(x));

@@ -18,6 +18,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 
+#include "core/b64url.h"
 #include "identity/jws.h"
 
 #define DIR "../shared/testdata/wycheproof/testvectors_v1/"
@@ -103,19 +104,6 @@ static void jwk_sets(void **state)
     report("json_web_key_test", &t);
 }
 
-static void b64url(const unsigned char *in, size_t size, char *out)
-{
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    for (size_t j = 0; j < size; j += 3) {
-        unsigned v = (unsigned)in[j] << 16 | (j + 1 < size ? (unsigned)in[j + 1] << 8 : 0) |
-                     (j + 2 < size ? in[j + 2] : 0);
-        size_t chars = j + 2 < size ? 4 : j + 1 < size ? 3 : 2;
-        for (size_t c = 0; c < chars; c++)
-            out[o++] = al[(v >> (18 - 6 * c)) & 63];
-    }
-    out[o] = '\0';
-}
 
 /* Groups without a JWK give the point as hex: build the JWK a provider would publish. */
 static char *ec_jwk_from_point(json_t *g)
@@ -140,7 +128,7 @@ static char *ec_jwk_from_point(json_t *g)
             size_t from_end = size - 1 - j;
             raw[i][j] = from_end < n ? tmp[n - 1 - from_end] : 0;
         }
-        b64url(raw[i], size, b64[i]);
+        gh_b64url_encode(raw[i], size, b64[i]);
     }
     char *out = NULL;
     if (asprintf(&out, "{\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}", crv, b64[0], b64[1]) < 0)
@@ -218,8 +206,8 @@ static void es_key_make(es_key *k, const char *kid)
     size_t len = 0;
     assert_int_equal(EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &len), 1);
     char x[64], y[64], jwk[512];
-    b64url(pub + 1, 32, x);
-    b64url(pub + 33, 32, y);
+    gh_b64url_encode(pub + 1, 32, x);
+    gh_b64url_encode(pub + 33, 32, y);
     snprintf(jwk, sizeof(jwk), "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}]}", kid, x, y);
     const char *err;
     assert_int_equal(gh_jwks_parse(jwk, strlen(jwk), &k->set, &err), 0);
@@ -237,8 +225,8 @@ static char *mint(EVP_PKEY *pkey, const char *header, const char *payload)
 {
     static char token[4096];
     char h[1024], p[1024], sig[128];
-    b64url((const unsigned char *)header, strlen(header), h);
-    b64url((const unsigned char *)payload, strlen(payload), p);
+    gh_b64url_encode((const unsigned char *)header, strlen(header), h);
+    gh_b64url_encode((const unsigned char *)payload, strlen(payload), p);
     snprintf(token, sizeof(token), "%s.%s", h, p);
     unsigned char der[128], raw[64] = {0};
     size_t der_len = sizeof(der);
@@ -251,7 +239,7 @@ static char *mint(EVP_PKEY *pkey, const char *header, const char *payload)
     BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, 32);
     BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32);
     ECDSA_SIG_free(es);
-    b64url(raw, 64, sig);
+    gh_b64url_encode(raw, 64, sig);
     strcat(token, ".");
     strcat(token, sig);
     return token;
