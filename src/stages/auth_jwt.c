@@ -19,12 +19,12 @@ static const gh_h1_header *only_header(const gh_request *req, const char *name, 
     const gh_h1_header *found = NULL;
     size_t nl = strlen(name);
     for (size_t i = 0; i < req->h1.nheaders; i++) {
-        if (!gh_h1_name_is(&req->h1.headers[i], name, nl) &&
-            !(req->h1.headers[i].name_len == nl && strncasecmp(req->h1.headers[i].name, name, nl) == 0))
+        const gh_h1_header *h = &req->h1.headers[i];
+        if (h->name_len != nl || strncasecmp(h->name, name, nl) != 0)
             continue;
         if (found)
             *several = true;
-        found = &req->h1.headers[i];
+        found = h;
     }
     return found;
 }

@@ -7,7 +7,7 @@ import time
 import requests
 
 from conftest import proxy_yaml
-from testenv import free_port, raw_request
+from testenv import free_port, listening_socket, raw_request
 
 
 def test_upstream_down_is_502(gateway_for):
@@ -72,11 +72,7 @@ routes:
 
 def test_stale_pooled_connection_is_retried_for_bodiless_requests(gateway_for):
     """An upstream that closes idle keep-alive connections must not cost the client a 502."""
-    port = free_port()
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", port))
-    srv.listen(16)
+    srv, port = listening_socket(16)
 
     def serve():
         while True:
@@ -114,11 +110,7 @@ def test_pooled_connections_are_reused_then_expire(gateway_for, upstream):
 def test_an_early_upstream_answer_to_an_upload_reaches_the_client(gateway_for):
     """An upstream may refuse an upload before reading it; the client gets that answer and the
     connection closes, since the rest of the body will not be read."""
-    port = free_port()
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", port))
-    srv.listen(4)
+    srv, port = listening_socket(4)
 
     def serve():
         c, _ = srv.accept()

@@ -22,6 +22,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def listening_socket(backlog=16):
+    """A bound, listening socket on a free loopback port, for hand-written upstreams."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(backlog)
+    return srv, srv.getsockname()[1]
+
+
 def wait_port(port, timeout=10.0, proc=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
