@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential pkg-config
-  libuv1-dev libyaml-dev libssl-dev libjansson-dev
+  libuv1-dev libyaml-dev libssl-dev libjansson-dev libcurl4-openssl-dev
   libcmocka-dev
   clang libclang-rt-14-dev
   python3 python3-pytest python3-requests python3-jwt python3-cryptography

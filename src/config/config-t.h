@@ -14,6 +14,7 @@
 #include "stages/stage.h"
 
 typedef struct gh_upstream_state gh_upstream_state; /* lives across reloads, see upstream/ */
+typedef struct gh_key_source gh_key_source;         /* lives across reloads, see identity/ */
 
 typedef struct gh_sockaddr {
     struct sockaddr_storage ss;
@@ -56,7 +57,13 @@ typedef struct gh_jwt_provider {
     const char **audiences;
     size_t naudiences;
     unsigned algorithms; /* GH_ALG_* allowed */
-    gh_jwks keys;        /* owned by the snapshot */
+    gh_jwks keys;        /* jwks_file, jwks or secret; owned by the snapshot */
+    /* remote keys: jwks_uri, or discovery from the issuer */
+    const char *jwks_uri;
+    const char *discovery_url; /* {issuer}/.well-known/openid-configuration */
+    const char *ca_file;       /* NULL: the system's CAs */
+    uint64_t refresh_ms, min_refresh_ms, max_stale_ms, fetch_timeout_ms;
+    gh_key_source *source; /* the remote keys in use (NULL for `check` and local keys) */
     uint64_t clock_skew_s;
     uint64_t max_lifetime_s; /* 0: not limited */
     const char **required_claims;

@@ -4,14 +4,22 @@
 
 #include "config/config-t.h"
 #include "config/diag.h"
+#include "identity/keyset.h"
 #include "upstream/state.h"
 
+/* State that outlives configuration snapshots in a running gateway: upstream concurrency
+ * counters and remote key sources. A reload that keeps a definition keeps its state. */
+typedef struct gh_shared {
+    gh_upstream_registry upstreams;
+    gh_key_registry keys;
+} gh_shared;
+
 /* Loads and validates path. Every problem is added to diag; returns NULL if there was any
- * error. registry may be NULL (check): upstream states are then left NULL. */
-gh_config *gh_config_load(const char *path, gh_upstream_registry *registry, gh_diag *diag);
+ * error. shared may be NULL (check): upstream states and key sources are then left NULL. */
+gh_config *gh_config_load(const char *path, gh_shared *shared, gh_diag *diag);
 /* Same, from a string (tests, docs examples); name is used in diagnostics. */
 gh_config *gh_config_load_string(const char *name, const char *yaml, size_t len,
-                                 gh_upstream_registry *registry, gh_diag *diag);
+                                 gh_shared *shared, gh_diag *diag);
 
 void gh_config_ref(gh_config *c);
 void gh_config_release(gh_config *c);

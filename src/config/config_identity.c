@@ -1,10 +1,12 @@
-/* identity: section. identity.jwt.<name> providers with their key sets, loaded and checked at
- * load time so that a running gateway never meets a key it has not vetted. */
+/* identity: section. identity.jwt.<name> providers with their key sets: keys in the
+ * configuration are loaded and checked at load time; keys at a URL get a source that the
+ * control thread fetches (identity/jwks_fetch.c) and vets the same way. */
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "identity/remote_url.h"
 #include "identity/token_cache.h"
 
 #define GH_JWKS_MAX_BYTES (1u << 20)
@@ -41,9 +43,91 @@ static void load_algorithms(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p)
         gh__walk_error(w, n, "at least one algorithm");
 }
 
-/* Keys: jwks_file or inline jwks (public keys), and/or secret for HMAC. */
-static void load_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p)
+/* Remote keys: jwks_uri, or discovery: true ({issuer}/.well-known/openid-configuration), with
+ * how they are fetched and kept. */
+static bool is_remote(gh_walk *w, yaml_node_t *map)
 {
+    static const char *const choices[] = {"false", "true", NULL};
+    yaml_node_t *d = gh__walk_get(w, map, "discovery");
+    size_t saved = gh__walk_push_key(w, "discovery");
+    bool discovery = d && gh__walk_enum(w, d, choices) == 1;
+    gh__walk_pop(w, saved);
+    return discovery || gh__walk_get(w, map, "jwks_uri");
+}
+
+static void load_remote_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p, gh_key_registry *reg)
+{
+    yaml_node_t *uri = gh__walk_get(w, map, "jwks_uri"), *v;
+    size_t saved;
+    if (uri && gh__walk_get(w, map, "discovery")) {
+        gh__walk_error(w, map, "jwks_uri and discovery both given: choose one");
+        return;
+    }
+    if (uri) {
+        saved = gh__walk_push_key(w, "jwks_uri");
+        if (gh__walk_str(w, uri, &p->jwks_uri) && !gh_remote_url_allowed(p->jwks_uri))
+            gh__walk_error(w, uri, "keys are fetched over https (plain http only from a loopback "
+                                   "address)");
+        gh__walk_pop(w, saved);
+    } else if (p->issuer) {
+        if (!gh_remote_url_allowed(p->issuer))
+            gh__walk_error(w, map, "discovery needs an https issuer (plain http only on a "
+                                   "loopback address)");
+        size_t il = strlen(p->issuer);
+        while (il && p->issuer[il - 1] == '/')
+            il--;
+        char *url = gh_arena_alloc(w->arena, il + 40);
+        if (url) {
+            memcpy(url, p->issuer, il);
+            strcpy(url + il, "/.well-known/openid-configuration");
+        }
+        p->discovery_url = url;
+    }
+    if ((v = gh__walk_get(w, map, "ca_file"))) {
+        saved = gh__walk_push_key(w, "ca_file");
+        const char *path;
+        size_t len;
+        char *text = gh__walk_str(w, v, &path) ? gh__walk_file(w, v, path, 4u << 20, &len) : NULL;
+        if (text)
+            p->ca_file = gh__walk_path(w, path);
+        free(text);
+        gh__walk_pop(w, saved);
+    }
+    uint64_t x;
+#define GH_DURATION(key, lo, hi, field)                                                            \
+    if ((v = gh__walk_get(w, map, key))) {                                                         \
+        saved = gh__walk_push_key(w, key);                                                         \
+        if (gh__walk_duration_ms(w, v, lo, hi, &x))                                                \
+            p->field = x;                                                                          \
+        gh__walk_pop(w, saved);                                                                    \
+    }
+    GH_DURATION("refresh_interval", 1000, 86400000ull, refresh_ms)
+    GH_DURATION("min_refresh_interval", 1000, 3600000ull, min_refresh_ms)
+    GH_DURATION("max_stale", 1000, 30 * 86400000ull, max_stale_ms)
+    GH_DURATION("fetch_timeout", 100, 60000, fetch_timeout_ms)
+#undef GH_DURATION
+    if (p->min_refresh_ms > p->refresh_ms)
+        gh__walk_error(w, map, "min_refresh_interval is longer than refresh_interval");
+    if (p->algorithms & GH_ALG_HMAC)
+        gh__walk_error(w, map, "HS256/384/512 need secret:, never keys fetched from a URL");
+    if (!reg || w->diag->errors)
+        return;
+    gh_key_source_def def = {p->name,           p->issuer,        p->jwks_uri,
+                             p->discovery_url,  p->ca_file,       p->refresh_ms,
+                             p->min_refresh_ms, p->max_stale_ms,  p->fetch_timeout_ms};
+    if (!(p->source = gh_key_registry_get(reg, &def)))
+        gh__walk_error(w, map, "out of memory for the key source");
+}
+
+/* Keys in the configuration: jwks_file or inline jwks (public keys), or secret for HMAC. */
+static void load_local_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p)
+{
+    static const char *const remote_only[] = {"ca_file", "refresh_interval", "min_refresh_interval",
+                                              "max_stale", "fetch_timeout", NULL};
+    for (size_t i = 0; remote_only[i]; i++)
+        if (gh__walk_get(w, map, remote_only[i]))
+            gh__walk_error(w, map, "%s applies to keys fetched with jwks_uri or discovery",
+                           remote_only[i]);
     yaml_node_t *file = gh__walk_get(w, map, "jwks_file"), *inline_set = gh__walk_get(w, map, "jwks");
     yaml_node_t *secret = gh__walk_get(w, map, "secret");
     const char *err = NULL;
@@ -79,11 +163,29 @@ static void load_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p)
         gh__walk_pop(w, saved);
     }
     if (!file && !inline_set && !secret)
-        gh__walk_error(w, map, "keys required: jwks_file, jwks or secret");
+        gh__walk_error(w, map, "keys required: jwks_uri, discovery: true, jwks_file, jwks or secret");
     if ((p->algorithms & GH_ALG_HMAC) && !secret)
         gh__walk_error(w, map, "HS256/384/512 need secret: ${env:NAME} or ${file:/path}");
     if ((p->algorithms & GH_ALG_ASYMMETRIC) && secret)
         gh__walk_error(w, map, "one provider holds either an HMAC secret or public keys, not both");
+}
+
+static void load_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p, gh_key_registry *reg)
+{
+    p->refresh_ms = 600000;
+    p->min_refresh_ms = 30000;
+    p->max_stale_ms = 86400000;
+    p->fetch_timeout_ms = 5000;
+    if (!is_remote(w, map)) {
+        load_local_keys(w, map, p);
+        return;
+    }
+    static const char *const local[] = {"jwks_file", "jwks", "secret", NULL};
+    for (size_t i = 0; local[i]; i++)
+        if (gh__walk_get(w, map, local[i]))
+            gh__walk_error(w, map, "%s and remote keys (jwks_uri or discovery) both given: choose one",
+                           local[i]);
+    load_remote_keys(w, map, p, reg);
 }
 
 static void load_token_source(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p)
@@ -104,13 +206,15 @@ static void load_token_source(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p)
     gh__walk_pop(w, saved);
 }
 
-static void load_provider(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p)
+static void load_provider(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p, gh_key_registry *reg)
 {
-    static const char *const keys[] = {"issuer",     "audiences",       "algorithms",
-                                       "jwks_file",  "jwks",            "secret",
-                                       "clock_skew", "max_lifetime",    "required_claims",
-                                       "token",      "max_token_bytes", "realm",
-                                       "cache_entries", NULL};
+    static const char *const keys[] = {"issuer",        "audiences",        "algorithms",
+                                       "jwks_file",     "jwks",             "secret",
+                                       "jwks_uri",      "discovery",        "ca_file",
+                                       "refresh_interval", "min_refresh_interval", "max_stale",
+                                       "fetch_timeout", "clock_skew",       "max_lifetime",
+                                       "required_claims", "token",          "max_token_bytes",
+                                       "realm",         "cache_entries",    NULL};
     p->clock_skew_s = 30;
     p->max_token_bytes = 8192;
     p->cache_entries = 100000;
@@ -157,13 +261,13 @@ static void load_provider(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p)
             gh__walk_error(w, n, "realm: no quotes, backslashes or control characters");
             break;
         }
-    load_keys(w, n, p);
+    load_keys(w, n, p, reg);
     p->cache = calloc(1, sizeof(*p->cache));
     if (!p->cache || gh_token_cache_init(p->cache, p->cache_entries) != 0)
         gh__walk_error(w, n, "out of memory for the token cache");
 }
 
-void gh__cfg_load_identity(gh_walk *w, yaml_node_t *n, gh_config *c)
+void gh__cfg_load_identity(gh_walk *w, yaml_node_t *n, gh_config *c, gh_key_registry *reg)
 {
     static const char *const keys[] = {"jwt", NULL};
     if (!gh__walk_keys(w, n, keys))
@@ -186,7 +290,7 @@ void gh__cfg_load_identity(gh_walk *w, yaml_node_t *n, gh_config *c)
                 gh__walk_error(w, kn, "provider names use letters, digits, '-', '_' and '.'");
             c->njwt_providers++; /* counted before loading: its keys are freed with the snapshot */
             size_t inner = gh__walk_push_key(w, prov->name);
-            load_provider(w, gh__walk_node(w, p->value), prov);
+            load_provider(w, gh__walk_node(w, p->value), prov, reg);
             gh__walk_pop(w, inner);
         }
     }

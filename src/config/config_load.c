@@ -260,7 +260,7 @@ static void set_defaults(gh_config *c)
     };
 }
 
-static void load_root(gh_walk *w, yaml_node_t *root, gh_config *c, gh_upstream_registry *reg)
+static void load_root(gh_walk *w, yaml_node_t *root, gh_config *c, gh_shared *shared)
 {
     if (!root) {
         gh__walk_error(w, NULL, "the file is empty");
@@ -282,8 +282,8 @@ static void load_root(gh_walk *w, yaml_node_t *root, gh_config *c, gh_upstream_r
     GH_SECTION("admin", load_admin(w, v, c), false)
     GH_SECTION("limits", load_limits(w, v, &c->limits), false)
     GH_SECTION("trusted_proxies", load_trusted(w, v, c), false)
-    GH_SECTION("upstreams", gh__cfg_load_upstreams(w, v, c, reg), false)
-    GH_SECTION("identity", gh__cfg_load_identity(w, v, c), false)
+    GH_SECTION("upstreams", gh__cfg_load_upstreams(w, v, c, shared ? &shared->upstreams : NULL), false)
+    GH_SECTION("identity", gh__cfg_load_identity(w, v, c, shared ? &shared->keys : NULL), false)
     GH_SECTION("routes", gh__cfg_load_routes(w, v, c), true)
 #undef GH_SECTION
     if ((v = gh__walk_get(w, root, "routes")) && w->diag->errors == 0) {
@@ -307,7 +307,7 @@ static void hash_hex(const char *data, size_t len, char out[65])
 }
 
 gh_config *gh_config_load_string(const char *name, const char *yaml, size_t len,
-                                 gh_upstream_registry *registry, gh_diag *diag)
+                                 gh_shared *shared, gh_diag *diag)
 {
     gh_config *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -334,7 +334,7 @@ gh_config *gh_config_load_string(const char *name, const char *yaml, size_t len,
         return NULL;
     }
     gh_walk w = {.doc = &doc, .file = c->file, .diag = diag, .arena = &c->arena};
-    load_root(&w, yaml_document_get_root_node(&doc), c, registry);
+    load_root(&w, yaml_document_get_root_node(&doc), c, shared);
     yaml_parser_delete(&parser);
     yaml_document_delete(&doc);
     if (diag->errors > errors_before) {
@@ -344,7 +344,7 @@ gh_config *gh_config_load_string(const char *name, const char *yaml, size_t len,
     return c;
 }
 
-gh_config *gh_config_load(const char *path, gh_upstream_registry *registry, gh_diag *diag)
+gh_config *gh_config_load(const char *path, gh_shared *shared, gh_diag *diag)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -359,7 +359,7 @@ gh_config *gh_config_load(const char *path, gh_upstream_registry *registry, gh_d
         free(buf);
         return NULL;
     }
-    gh_config *c = gh_config_load_string(path, buf, len, registry, diag);
+    gh_config *c = gh_config_load_string(path, buf, len, shared, diag);
     free(buf);
     return c;
 }
@@ -375,6 +375,7 @@ void gh_config_release(gh_config *c)
         return;
     for (size_t i = 0; i < c->njwt_providers; i++) {
         gh_jwks_free(&c->jwt_providers[i].keys);
+        gh_key_source_put(c->jwt_providers[i].source);
         if (c->jwt_providers[i].cache)
             gh_token_cache_free(c->jwt_providers[i].cache);
         free(c->jwt_providers[i].cache);

@@ -313,15 +313,21 @@ static char *slurp(const char *path, size_t max, size_t *len)
     return buf;
 }
 
+const char *gh__walk_path(gh_walk *w, const char *path)
+{
+    if (path[0] == '/')
+        return path;
+    const char *slash = strrchr(w->file, '/');
+    int dir = slash ? (int)(slash - w->file) : 1;
+    char full[4096];
+    snprintf(full, sizeof(full), "%.*s/%s", dir, slash ? w->file : ".", path);
+    const char *kept = gh_arena_strdup(w->arena, full);
+    return kept ? kept : path;
+}
+
 char *gh__walk_file(gh_walk *w, yaml_node_t *n, const char *path, size_t max, size_t *len)
 {
-    char full[4096];
-    if (path[0] != '/') {
-        const char *slash = strrchr(w->file, '/');
-        int dir = slash ? (int)(slash - w->file) : 1;
-        snprintf(full, sizeof(full), "%.*s/%s", dir, slash ? w->file : ".", path);
-        path = full;
-    }
+    path = gh__walk_path(w, path);
     char *buf = slurp(path, max, len);
     if (!buf)
         gh__walk_error(w, n, "cannot read %s (missing, unreadable or larger than %zu bytes)", path,

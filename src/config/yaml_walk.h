@@ -44,6 +44,8 @@ bool gh__walk_size(gh_walk *w, yaml_node_t *n, uint64_t min, uint64_t max, uint6
 /* Index of the scalar among choices (NULL-terminated), or -1 after reporting. */
 int gh__walk_enum(gh_walk *w, yaml_node_t *n, const char *const *choices);
 
+/* A path as written in the configuration, made relative to its folder unless absolute (arena). */
+const char *gh__walk_path(gh_walk *w, const char *path);
 /* A file named in the configuration (relative to the configuration's folder), at most max bytes,
  * malloc'd; NULL after reporting. */
 char *gh__walk_file(gh_walk *w, yaml_node_t *n, const char *path, size_t max, size_t *len);

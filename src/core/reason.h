@@ -46,6 +46,8 @@
     X(BAD_PATH, 400, "bad-path", "Path refused by normalization")                                  \
     X(MISSING_TOKEN, 401, "missing-token", "Authentication required")                              \
     X(INVALID_TOKEN, 401, "invalid-token", "Invalid access token")                                 \
+    X(IDP_UNAVAILABLE, 503, "identity-provider-unavailable",                                       \
+      "Identity provider keys unavailable")                                                        \
     X(NOT_FOUND, 404, "no-route", "No route matches")                                              \
     X(METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed on this route")           \
     X(UPSTREAM_FULL, 503, "upstream-at-capacity", "Upstream at max_concurrency")                   \

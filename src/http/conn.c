@@ -46,6 +46,8 @@ static void request_end(gh_conn *c)
     gh_request *req = c->req;
     if (!req)
         return;
+    if (req->wait_abort)
+        req->wait_abort(req);
     if (req->up || req->slot_held)
         gh_proxy_abort(req);
     if (!req->resp_done && req->reason == GH_R_OK)
@@ -340,9 +342,37 @@ static bool adopt_head(gh_request *req, const char *base, const gh_h1_request *h
     return true;
 }
 
-static void dispatch(gh_request *req)
+static void route_action(gh_request *req);
+
+/* The route's stages from the first'th on; a stage that waits resumes through
+ * gh_request_resume. */
+static void run_stages(gh_request *req, size_t first)
+{
+    const gh_route_conf *route = req->match.route;
+    for (size_t i = first; i < route->nstages; i++) {
+        gh_verdict v = route->stages[i].stage->run(req, route->stages[i].conf);
+        if (v == GH_DONE)
+            return;
+        if (v == GH_WAIT) {
+            req->stage_at = (uint8_t)i;
+            return;
+        }
+    }
+    route_action(req);
+}
+
+void gh_request_resume(gh_request *req, gh_verdict v)
 {
     gh_conn *c = req->conn;
+    req->wait_abort = NULL;
+    if (v == GH_NEXT)
+        run_stages(req, (size_t)req->stage_at + 1);
+    if (!c->closing)
+        conn_process(c); /* body bytes that arrived meanwhile, or the next pipelined request */
+}
+
+static void dispatch(gh_request *req)
+{
     const gh_config *cfg = req->config;
     const char *t = req->h1.target;
     size_t tlen = req->h1.target_len;
@@ -373,10 +403,15 @@ static void dispatch(gh_request *req)
                                            : "the route does not allow this method");
         return;
     }
+    run_stages(req, 0);
+}
+
+/* The route's action, once every stage has let the request through. */
+static void route_action(gh_request *req)
+{
+    gh_conn *c = req->conn;
+    const gh_config *cfg = req->config;
     const gh_route_conf *route = req->match.route;
-    for (size_t i = 0; i < route->nstages; i++)
-        if (route->stages[i].stage->run(req, route->stages[i].conf) == GH_DONE)
-            return;
     if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > cfg->limits.max_body_bytes) {
         gh_conn_refuse(req, GH_R_BODY_TOO_LARGE, "Content-Length exceeds limits.max_body_bytes");
         return;

@@ -41,6 +41,10 @@ typedef struct gh_request {
     char client_ip[48];
     bool trusted_peer;
     uint64_t start_us;
+    uint8_t stage_at;                    /* the stage that returned GH_WAIT */
+    void (*wait_abort)(gh_request *req); /* set while a stage waits: the request is going away */
+    struct gh_key_wait *key_wait;        /* while waiting for an identity provider's keys */
+    bool keys_waited;                    /* waited once already: never twice */
     /* identity (stage auth_jwt) */
     bool auth_ok, auth_failed;
     const char *auth_reason; /* precise, for the log: "expired", "signature", ... */

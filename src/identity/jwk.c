@@ -6,6 +6,8 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/param_build.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,6 +212,30 @@ static void key_clear(gh_jwk *key)
     memset(key, 0, sizeof(*key));
 }
 
+/* SHA-256 of the public key's DER (SubjectPublicKeyInfo), or of the secret. */
+static bool fingerprint(gh_jwk *key)
+{
+    if (!key->pkey)
+        return SHA256(key->secret, key->secret_len, key->print) != NULL;
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(key->pkey, &der);
+    bool ok = n > 0 && SHA256(der, (size_t)n, key->print) != NULL;
+    OPENSSL_free(der);
+    return ok;
+}
+
+const gh_jwk *gh_jwks_find_print(const gh_jwks *set, const char *kid, const unsigned char print[32])
+{
+    for (size_t i = 0; i < set->n; i++) {
+        const gh_jwk *k = &set->keys[i];
+        if (memcmp(k->print, print, 32) != 0)
+            continue;
+        if ((!kid && !k->kid) || (kid && k->kid && strcmp(kid, k->kid) == 0))
+            return k;
+    }
+    return NULL;
+}
+
 /* One key: its type's parameters, then "use", "key_ops" and "alg" narrow what it may do. */
 static const char *import_key(json_t *k, gh_jwk *key)
 {
@@ -257,7 +283,7 @@ static const char *import_key(json_t *k, gh_jwk *key)
     const char *kid = json_string_value(json_object_get(k, "kid"));
     if (kid && !(key->kid = strdup(kid)))
         return "out of memory";
-    return NULL;
+    return fingerprint(key) ? NULL : "out of memory";
 }
 
 /* Whether another key object of the document carries the same kid: such a kid names no key,
@@ -347,6 +373,7 @@ int gh_jwks_add_secret(gh_jwks *set, const unsigned char *secret, size_t len)
     memcpy(k->secret, secret, len);
     k->secret_len = len;
     k->algs = GH_ALG_HS256 | (len >= 48 ? GH_ALG_HS384 : 0) | (len >= 64 ? GH_ALG_HS512 : 0);
+    fingerprint(k);
     set->n++;
     set->has_secret = true;
     return 0;

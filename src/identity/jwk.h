@@ -40,6 +40,7 @@ typedef struct gh_jwk {
     EVP_PKEY *pkey;  /* RSA, EC, OKP */
     unsigned char *secret; /* oct */
     size_t secret_len;
+    unsigned char print[32]; /* SHA-256 of the key material: the same key across fetched sets */
 } gh_jwk;
 
 typedef struct gh_jwks {
@@ -54,6 +55,9 @@ int gh_jwks_parse(const char *json, size_t len, gh_jwks *out, const char **err);
 void gh_jwks_free(gh_jwks *set);
 /* Adds an HMAC secret (copied) as a key without kid; -1 when it is shorter than 32 bytes. */
 int gh_jwks_add_secret(gh_jwks *set, const unsigned char *secret, size_t len);
+
+/* The key of set with kid (NULL: without kid) and the same material as print, or NULL. */
+const gh_jwk *gh_jwks_find_print(const gh_jwks *set, const char *kid, const unsigned char print[32]);
 
 /* Whether an RSA modulus carries the ROCA fingerprint (CVE-2017-15361). */
 bool gh_rsa_roca_fingerprint(const unsigned char *n, size_t len);

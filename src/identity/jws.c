@@ -105,7 +105,7 @@ void gh_jws_verifier_clear(gh_jws_verifier *v)
     for (size_t i = 0; i < GH_JWS_VERIFIER_SLOTS; i++) {
         EVP_PKEY_CTX_free(v->slots[i].ctx);
         v->slots[i].ctx = NULL;
-        v->slots[i].key = NULL;
+        v->slots[i].pkey = NULL;
     }
 }
 
@@ -128,7 +128,7 @@ static const EVP_MD *fetched_md(gh_jws_verifier *v, unsigned alg)
 static EVP_PKEY_CTX *kept_ctx(gh_jws_verifier *v, const gh_jwk *key, unsigned alg)
 {
     for (size_t i = 0; i < GH_JWS_VERIFIER_SLOTS; i++)
-        if (v->slots[i].key == key && v->slots[i].alg == alg)
+        if (v->slots[i].pkey == key->pkey && v->slots[i].alg == alg)
             return v->slots[i].ctx;
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
     bool ok = ctx && EVP_PKEY_verify_init(ctx) == 1;
@@ -146,7 +146,7 @@ static EVP_PKEY_CTX *kept_ctx(gh_jws_verifier *v, const gh_jwk *key, unsigned al
     }
     size_t at = v->next++ % GH_JWS_VERIFIER_SLOTS;
     EVP_PKEY_CTX_free(v->slots[at].ctx);
-    v->slots[at].key = key;
+    v->slots[at].pkey = key->pkey;
     v->slots[at].alg = alg;
     v->slots[at].ctx = ctx;
     return ctx;

@@ -29,7 +29,8 @@
     X(LIFETIME_TOO_LONG, "lifetime_too_long")                                                      \
     X(ISS_MISMATCH, "iss_mismatch")                                                                \
     X(AUD_MISMATCH, "aud_mismatch")                                                                \
-    X(MISSING_CLAIM, "missing_claim")
+    X(MISSING_CLAIM, "missing_claim")                                                              \
+    X(NO_KEYS, "keys_unavailable")
 
 typedef enum {
 #define GH_JWS_ENUM(name, slug) GH_JWS_##name,
@@ -58,7 +59,7 @@ typedef struct gh_jws_verifier {
     EVP_MD *md[3]; /* SHA-256, SHA-384, SHA-512 */
     EVP_MD_CTX *mdctx;
     struct {
-        const gh_jwk *key;
+        const EVP_PKEY *pkey; /* the context holds a reference: the address is not reused */
         unsigned alg;
         EVP_PKEY_CTX *ctx;
     } slots[GH_JWS_VERIFIER_SLOTS];

@@ -76,9 +76,12 @@ bool gh_token_cache_get(gh_token_cache *c, const unsigned char hash[32], int64_t
         if (slot->exp < now)
             break;
         *e = *slot;
-        e->payload = gh_arena_alloc(arena, slot->payload_len);
-        if (e->payload)
-            memcpy(e->payload, slot->payload, slot->payload_len);
+        size_t kl = slot->kid ? strlen(slot->kid) + 1 : 0;
+        e->payload = gh_arena_alloc(arena, slot->payload_len + kl);
+        if (e->payload) {
+            memcpy(e->payload, slot->payload, slot->payload_len + kl);
+            e->kid = kl ? e->payload + slot->payload_len : NULL;
+        }
         hit = e->payload != NULL;
         break;
     }
@@ -90,10 +93,13 @@ void gh_token_cache_put(gh_token_cache *c, const gh_token_entry *e)
 {
     if (!c->enabled)
         return;
-    char *copy = malloc(e->payload_len);
+    size_t kl = e->kid ? strlen(e->kid) + 1 : 0;
+    char *copy = malloc(e->payload_len + kl);
     if (!copy)
         return;
     memcpy(copy, e->payload, e->payload_len);
+    if (kl)
+        memcpy(copy + e->payload_len, e->kid, kl);
     size_t at;
     gh_token_shard *s = shard_of(c, e->hash, &at);
     pthread_mutex_lock(&s->mu);
@@ -110,6 +116,7 @@ void gh_token_cache_put(gh_token_cache *c, const gh_token_entry *e)
     char *old = victim->payload;
     *victim = *e;
     victim->payload = copy;
+    victim->kid = kl ? copy + e->payload_len : NULL;
     pthread_mutex_unlock(&s->mu);
     free(old);
 }

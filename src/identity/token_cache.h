@@ -19,9 +19,11 @@
  * gh_claims_flatten), so a hit needs no JSON parsing. */
 typedef struct gh_token_entry {
     unsigned char hash[32];
-    int64_t exp, nbf; /* seconds; nbf 0 when absent */
-    const char *kid;  /* points into the snapshot's key set */
-    char *payload;    /* flattened claims, malloc'd in the cache */
+    int64_t exp, nbf;        /* seconds; nbf 0 when absent */
+    const char *kid;         /* of the key that verified it (NULL: none); kept with the payload */
+    unsigned char print[32]; /* that key's material: a token dies when its key leaves the set */
+    uint64_t generation;     /* of the key set then (0: keys in the configuration) */
+    char *payload;           /* flattened claims, malloc'd in the cache, the kid after them */
     size_t payload_len;
 } gh_token_entry;
 
@@ -45,11 +47,11 @@ void gh_token_cache_free(gh_token_cache *c);
 void gh_token_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const char *token, size_t len,
                    unsigned char out[32]);
 
-/* On a hit, copies the entry's payload into arena and fills *e (payload pointing into arena);
+/* On a hit, copies the entry's payload and kid into arena and fills *e (pointing into arena);
  * an entry past exp at now is a miss. */
 bool gh_token_cache_get(gh_token_cache *c, const unsigned char hash[32], int64_t now,
                         gh_arena *arena, gh_token_entry *e);
-/* Stores a verified token (payload copied). When the token's slots are full, the entry that
+/* Stores a verified token (payload and kid copied). When the token's slots are full, the entry that
  * expires first gives way. */
 void gh_token_cache_put(gh_token_cache *c, const gh_token_entry *e);
 

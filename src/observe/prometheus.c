@@ -180,6 +180,42 @@ static void render_auth(dbuf *b, gh_runtime *rt)
     free(m);
 }
 
+/* Remote key sets of the providers in force: fetch attempts, keys held, and their age. */
+static void render_key_sources(dbuf *b, const gh_config *cfg)
+{
+    emit(b, "# HELP gatehouse_jwks_fetches_total Key set fetch attempts, by provider and result "
+            "(declined: a refetch asked for within min_refresh_interval).\n"
+            "# TYPE gatehouse_jwks_fetches_total counter\n");
+    for (size_t i = 0; i < cfg->njwt_providers; i++) {
+        const gh_key_source *s = cfg->jwt_providers[i].source;
+        if (!s)
+            continue;
+        const char *name = cfg->jwt_providers[i].name;
+        emit(b, "gatehouse_jwks_fetches_total{provider=\"%s\",result=\"ok\"} %llu\n", name,
+             atomic_load(&s->fetch_ok));
+        emit(b, "gatehouse_jwks_fetches_total{provider=\"%s\",result=\"failed\"} %llu\n", name,
+             atomic_load(&s->fetch_failed));
+        emit(b, "gatehouse_jwks_fetches_total{provider=\"%s\",result=\"declined\"} %llu\n", name,
+             atomic_load(&s->fetch_declined));
+    }
+    emit(b, "# HELP gatehouse_jwks_keys Signature keys held, by provider (0: requests get 503).\n"
+            "# TYPE gatehouse_jwks_keys gauge\n");
+    for (size_t i = 0; i < cfg->njwt_providers; i++)
+        if (cfg->jwt_providers[i].source)
+            emit(b, "gatehouse_jwks_keys{provider=\"%s\"} %zu\n", cfg->jwt_providers[i].name,
+                 gh_key_source_key_count(cfg->jwt_providers[i].source));
+    emit(b, "# HELP gatehouse_jwks_age_seconds Time since the key set was last fetched "
+            "successfully, by provider.\n# TYPE gatehouse_jwks_age_seconds gauge\n");
+    int64_t now = gh_monotonic_ms();
+    for (size_t i = 0; i < cfg->njwt_providers; i++) {
+        const gh_key_source *s = cfg->jwt_providers[i].source;
+        int64_t ok_at = s ? atomic_load(&s->last_success_ms) : -1;
+        if (ok_at >= 0)
+            emit(b, "gatehouse_jwks_age_seconds{provider=\"%s\"} %.3f\n",
+                 cfg->jwt_providers[i].name, (double)(now - ok_at) / 1000.0);
+    }
+}
+
 static void render_process(dbuf *b, gh_runtime *rt, const gh_config *cfg)
 {
     long long open = 0;
@@ -232,6 +268,7 @@ char *gh_prometheus_render(gh_runtime *rt, size_t *len)
     render_requests(&b, rt);
     render_upstreams(&b, rt, cfg);
     render_auth(&b, rt);
+    render_key_sources(&b, cfg);
     render_process(&b, rt, cfg);
     gh_config_release(cfg);
     if (b.failed) {

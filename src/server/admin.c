@@ -2,6 +2,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "http/h1.h"
 #include "observe/prometheus.h"
 #include "server/admin.h"
@@ -75,6 +76,31 @@ static bool is(const gh_h1_request *r, const char *method, const char *path)
            memcmp(r->target, path, pl) == 0;
 }
 
+/* Readiness: not while draining, nor while an identity provider the routes use has no keys
+ * (it never had any, or they aged past max_stale): its routes answer 503 meanwhile. */
+static void readiness(admin_conn *c, gh_runtime *rt, bool draining)
+{
+    if (draining) {
+        reply_text(c, 503, "draining\n");
+        return;
+    }
+    char text[2048];
+    gh_sbuf b = gh_sbuf_make(text, sizeof(text) - 1);
+    gh_config *cfg = gh_runtime_config(rt);
+    for (size_t i = 0; i < cfg->njwt_providers; i++) {
+        gh_key_source *s = cfg->jwt_providers[i].source;
+        if (!s || gh_key_source_key_count(s) > 0)
+            continue;
+        char err[GH_KEY_ERROR_MAX];
+        gh_key_source_last_error(s, err, sizeof(err));
+        gh_sbuf_addf(&b, "identity provider %s has no keys: %s\n", s->def.provider,
+                     err[0] ? err : "first fetch not finished");
+    }
+    gh_config_release(cfg);
+    text[b.len] = '\0';
+    reply_text(c, b.len ? 503 : 200, b.len ? text : "ready\n");
+}
+
 static void serve(admin_conn *c, const gh_h1_request *r)
 {
     gh_runtime *rt = c->admin->rt;
@@ -82,7 +108,7 @@ static void serve(admin_conn *c, const gh_h1_request *r)
     if (is(r, "GET", "/healthz")) {
         reply_text(c, 200, "ok\n");
     } else if (is(r, "GET", "/readyz")) {
-        reply_text(c, draining ? 503 : 200, draining ? "draining\n" : "ready\n");
+        readiness(c, rt, draining);
     } else if (is(r, "GET", "/metrics")) {
         size_t len;
         char *text = gh_prometheus_render(rt, &len);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/json.h"
+#include "identity/jwks_fetch.h"
 #include "server/admin.h"
 #include "server/control.h"
 #include "server/events.h"
@@ -17,6 +18,7 @@ typedef struct gh_control {
     uv_loop_t loop;
     uv_signal_t sighup, sigterm, sigint, sigusr1;
     gh_admin admin;
+    gh_jwks_fetcher *fetcher; /* remote key sets */
     bool loop_ready;
     bool stopping;
 } gh_control;
@@ -75,7 +77,7 @@ static int reload(void *ctx, char **report)
         return -1;
     }
     gh_diag d = {0};
-    gh_config *cfg = gh_config_load(rt->config_path, &rt->registry, &d);
+    gh_config *cfg = gh_config_load(rt->config_path, &rt->shared, &d);
     char err[512] = "";
     if (cfg && trial_bind(cfg, err, sizeof(err)) != 0) {
         gh_diag_add(&d, true, "%s:1:1: %s", rt->config_path, err);
@@ -108,6 +110,12 @@ static int reload(void *ctx, char **report)
         *report = NULL;
     gh_config_release(old);
     return 0;
+}
+
+/* A key fetch attempt ended: the requests waiting for it wake on their workers. */
+static void notify_workers(void *rt)
+{
+    gh_workers_notify(rt);
 }
 
 static void stop_control(gh_control *ctl)
@@ -172,15 +180,23 @@ static int start(gh_control *ctl, gh_config *cfg)
                 strerror(-r));
         return -1;
     }
+    if (uv_loop_init(&ctl->loop) != 0)
+        return -1;
+    ctl->loop_ready = true;
+    /* Key fetching is set up before the workers, which may ask for a fetch at once. An identity
+     * provider that is down does not stop the start: its routes answer 503 until keys come. */
+    rt->shared.keys.notify = notify_workers;
+    rt->shared.keys.notify_ctx = rt;
+    if (!(ctl->fetcher = gh_jwks_fetcher_start(&ctl->loop, &rt->shared.keys))) {
+        fprintf(stderr, "cannot set up the HTTP client for key sets\n");
+        return -1;
+    }
     rt->nworkers = cfg->workers;
     rt->workers = calloc((size_t)rt->nworkers, sizeof(gh_worker));
     if (!rt->workers || (r = gh_workers_start(rt)) != 0) {
         fprintf(stderr, "%s: starting workers: %s\n", rt->config_path, uv_strerror(r));
         return -1;
     }
-    if (uv_loop_init(&ctl->loop) != 0)
-        return -1;
-    ctl->loop_ready = true;
     if (start_signals(ctl) != 0) {
         fprintf(stderr, "cannot set up signal handling\n");
         return -1;
@@ -217,9 +233,10 @@ int gh_control_run(const char *config_path)
     gh_runtime *rt = &ctl->rt;
     rt->config_path = config_path;
     pthread_mutex_init(&rt->mu, NULL);
-    gh_upstream_registry_init(&rt->registry);
+    gh_upstream_registry_init(&rt->shared.upstreams);
+    gh_key_registry_init(&rt->shared.keys);
     gh_diag d = {0};
-    gh_config *cfg = gh_config_load(config_path, &rt->registry, &d);
+    gh_config *cfg = gh_config_load(config_path, &rt->shared, &d);
     gh_diag_print(&d, stderr);
     gh_diag_free(&d);
     int rc = 1;
@@ -239,6 +256,7 @@ int gh_control_run(const char *config_path)
         gh_workers_drain_and_join(rt);
         if (ctl->loop_ready) {
             stop_control(ctl);
+            gh_jwks_fetcher_stop(ctl->fetcher); /* no worker is left to poke it */
             uv_run(&ctl->loop, UV_RUN_DEFAULT);
             uv_loop_close(&ctl->loop);
         }
@@ -248,7 +266,8 @@ int gh_control_run(const char *config_path)
         gh_config_release(rt->current);
     }
     free(rt->workers);
-    gh_upstream_registry_free(&rt->registry);
+    gh_upstream_registry_free(&rt->shared.upstreams);
+    gh_key_registry_free(&rt->shared.keys);
     pthread_mutex_destroy(&rt->mu);
     free(ctl);
     return rc;

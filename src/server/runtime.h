@@ -17,7 +17,7 @@ typedef struct gh_runtime {
     const char *config_path;
     pthread_mutex_t mu;
     gh_config *current; /* guarded by mu; the runtime holds one reference */
-    gh_upstream_registry registry;
+    gh_shared shared;
     gh_worker *workers;
     int nworkers;
     gh_logger logger;

@@ -11,6 +11,7 @@
 
 #include "http/conn.h"
 #include "server/worker.h"
+#include "stages/key_wait.h"
 #include "upstream/proxy.h"
 
 #define GH_BACKLOG 4096
@@ -227,12 +228,14 @@ static void drain_poll(uv_timer_t *t)
     gh_pools_close(w);
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
     uv_close((uv_handle_t *)&w->sweep_timer, NULL);
+    uv_close((uv_handle_t *)&w->key_wait_timer, NULL);
     uv_close((uv_handle_t *)&w->wakeup, NULL);
 }
 
 static void on_wakeup(uv_async_t *a)
 {
     gh_worker *w = a->data;
+    gh_key_waits_poll(w); /* a key fetch may have ended */
     if (w->draining)
         return;
     if (atomic_load(&w->rt->draining)) {
@@ -282,7 +285,8 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     uv_async_init(&w->loop, &w->wakeup, on_wakeup);
     uv_timer_init(&w->loop, &w->drain_timer);
     uv_timer_init(&w->loop, &w->sweep_timer);
-    w->wakeup.data = w->drain_timer.data = w->sweep_timer.data = w;
+    uv_timer_init(&w->loop, &w->key_wait_timer);
+    w->wakeup.data = w->drain_timer.data = w->sweep_timer.data = w->key_wait_timer.data = w;
     uv_timer_start(&w->sweep_timer, on_sweep, GH_SWEEP_MS, GH_SWEEP_MS);
     return 0;
 }
@@ -328,6 +332,8 @@ static void worker_teardown(gh_worker *w)
         uv_close((uv_handle_t *)&w->drain_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->sweep_timer))
         uv_close((uv_handle_t *)&w->sweep_timer, NULL);
+    if (!uv_is_closing((uv_handle_t *)&w->key_wait_timer))
+        uv_close((uv_handle_t *)&w->key_wait_timer, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
     gh_block_pool_free(&w->blocks);

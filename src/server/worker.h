@@ -60,6 +60,8 @@ struct gh_worker {
     EVP_MD *sha256;                /* fetched once: token cache keys */
     EVP_MD_CTX *md_ctx;
     gh_jws_verifier verifier;      /* kept signature contexts, cleared when keys may go */
+    struct gh_key_wait *key_waits; /* requests waiting for keys being fetched */
+    uv_timer_t key_wait_timer;     /* runs while key_waits is not empty: deadlines */
     gh_metrics metrics;
     gh_log_ring *log;
     uint64_t id_seed[2];            /* request id generator state */

@@ -10,7 +10,9 @@
 
 #include "http/conn.h"
 #include "identity/claims.h"
+#include "identity/keyset.h"
 #include "identity/token_cache.h"
+#include "stages/key_wait.h"
 #include "stages/stage.h"
 
 
@@ -97,14 +99,27 @@ static void keep_identity(gh_request *req, const char *flat, size_t len, const c
 
 /* Caches a token that passed every check, for its remaining lifetime. */
 static void remember(const gh_jwt_provider *p, const unsigned char hash[32], json_t *claims,
-                     const char *kid, char *flat, size_t flat_len)
+                     const gh_jwk *key, uint64_t generation, char *flat, size_t flat_len)
 {
-    gh_token_entry e = {.kid = kid, .payload = flat, .payload_len = flat_len};
+    gh_token_entry e = {.kid = key->kid, .generation = generation, .payload = flat,
+                        .payload_len = flat_len};
     memcpy(e.hash, hash, 32);
+    memcpy(e.print, key->print, 32);
     e.exp = (int64_t)json_number_value(json_object_get(claims, "exp"));
     json_t *nbf = json_object_get(claims, "nbf");
     e.nbf = nbf ? (int64_t)json_number_value(nbf) : 0;
     gh_token_cache_put(p->cache, &e);
+}
+
+/* Whether the key that verified a cached token is still in the provider's key set. */
+static bool still_keyed(const gh_jwt_provider *p, const gh_token_entry *e)
+{
+    if (!p->source || e->generation == atomic_load(&p->source->generation))
+        return true;
+    gh_keyset *ks = gh_key_source_acquire(p->source);
+    bool found = ks && gh_jwks_find_print(&ks->jwks, e->kid, e->print);
+    gh_keyset_release(ks);
+    return found;
 }
 
 static gh_verdict refuse(gh_request *req, const gh_jwt_provider *p, gh_jws_status st)
@@ -112,10 +127,74 @@ static gh_verdict refuse(gh_request *req, const gh_jwt_provider *p, gh_jws_statu
     req->auth_failed = true;
     req->auth_reason = gh_jws_status_slug(st);
     gh_metrics_auth(&req->conn->w->metrics, p->name, (int)st);
-    gh_conn_refuse(req, st == GH_JWS_MISSING ? GH_R_MISSING_TOKEN : GH_R_INVALID_TOKEN,
-                   st == GH_JWS_MISSING ? "this route requires a bearer token"
-                                        : "the access token is not valid for this route");
+    if (st == GH_JWS_NO_KEYS)
+        gh_conn_refuse(req, GH_R_IDP_UNAVAILABLE,
+                       "the identity provider's keys could not be fetched; try again shortly");
+    else
+        gh_conn_refuse(req, st == GH_JWS_MISSING ? GH_R_MISSING_TOKEN : GH_R_INVALID_TOKEN,
+                       st == GH_JWS_MISSING ? "this route requires a bearer token"
+                                            : "the access token is not valid for this route");
     return GH_DONE;
+}
+
+static gh_verdict run(gh_request *req, const void *conf);
+
+/* The keys this request waited for have come (or the wait ended): check the token again. */
+static void wake(gh_request *req)
+{
+    req->keys_waited = true;
+    const gh_route_conf *r = req->match.route;
+    gh_request_resume(req, run(req, r->stages[req->stage_at].conf));
+}
+
+/* Waits for a fetch of the provider's keys, once per request, when one may start now;
+ * otherwise the request is answered with what there is. */
+static bool wait_for_keys(gh_request *req, const gh_jwt_provider *p)
+{
+    return !req->keys_waited && gh_key_source_may_refetch(p->source, gh_monotonic_ms()) &&
+           gh_key_wait_start(req, p->source, wake) == 0;
+}
+
+/* Verifies a token not found in the cache, with the provider's keys as they are now. */
+static gh_verdict verify(gh_request *req, const gh_jwt_provider *p, const char *token, size_t len,
+                         const unsigned char hash[32], int64_t now)
+{
+    gh_keyset *ks = p->source ? gh_key_source_acquire(p->source) : NULL;
+    if (p->source && !ks)
+        return wait_for_keys(req, p) ? GH_WAIT : refuse(req, p, GH_JWS_NO_KEYS);
+    const gh_jwks *keys = ks ? &ks->jwks : &p->keys;
+    unsigned char *scratch = gh_arena_alloc(&req->arena, len + 1);
+    gh_jws jws;
+    json_t *claims = NULL;
+    gh_jws_status st = scratch ? gh_jws_verify_with(&req->conn->w->verifier, token, len,
+                                                    p->max_token_bytes, keys, p->algorithms,
+                                                    scratch, &jws)
+                               : GH_JWS_TOO_LARGE;
+    if (st == GH_JWS_UNKNOWN_KID && ks && wait_for_keys(req, p)) {
+        gh_keyset_release(ks); /* a rotation: the new key may be published already */
+        return GH_WAIT;
+    }
+    if (st == GH_JWS_OK)
+        st = gh_claims_check(p, jws.payload, jws.payload_len, now, &claims);
+    size_t flat_len = 0;
+    char *flat = st == GH_JWS_OK ? gh_claims_flatten(claims, &flat_len) : NULL;
+    char *kept = flat ? gh_arena_alloc(&req->arena, flat_len) : NULL;
+    const char *kid = kept && jws.key->kid ? gh_arena_strdup(&req->arena, jws.key->kid) : NULL;
+    if (kept) {
+        memcpy(kept, flat, flat_len);
+        remember(p, hash, claims, jws.key, ks ? ks->generation : 0, flat, flat_len);
+    } else if (st == GH_JWS_OK) {
+        st = GH_JWS_TOO_LARGE; /* out of request memory */
+    }
+    free(flat);
+    json_decref(claims);
+    gh_keyset_release(ks);
+    if (st != GH_JWS_OK)
+        return refuse(req, p, st);
+    keep_identity(req, kept, flat_len, kid);
+    req->auth_ok = true;
+    gh_metrics_auth(&req->conn->w->metrics, p->name, GH_JWS_OK);
+    return GH_NEXT;
 }
 
 static gh_verdict run(gh_request *req, const void *conf)
@@ -135,8 +214,8 @@ static gh_verdict run(gh_request *req, const void *conf)
     unsigned char hash[32];
     gh_token_hash(req->conn->w->md_ctx, req->conn->w->sha256, token, len, hash);
     if (gh_token_cache_get(p->cache, hash, now - (int64_t)p->clock_skew_s, &req->arena, &cached) &&
-        cached.nbf <= now + (int64_t)p->clock_skew_s) {
-        /* Verified before, under this snapshot's keys and rules; only time has moved. */
+        cached.nbf <= now + (int64_t)p->clock_skew_s && still_keyed(p, &cached)) {
+        /* Verified before, under this snapshot's rules and a key still in the set. */
         gh_metrics_auth(&req->conn->w->metrics, p->name, GH_AUTH_CACHE_HIT);
         keep_identity(req, cached.payload, cached.payload_len, cached.kid);
         req->auth_ok = true;
@@ -145,33 +224,7 @@ static gh_verdict run(gh_request *req, const void *conf)
     }
     if (p->cache->enabled)
         gh_metrics_auth(&req->conn->w->metrics, p->name, GH_AUTH_CACHE_MISS);
-    unsigned char *scratch = gh_arena_alloc(&req->arena, len + 1);
-    gh_jws jws;
-    json_t *claims = NULL;
-    gh_jws_status st = scratch ? gh_jws_verify_with(&req->conn->w->verifier, token, len,
-                                                    p->max_token_bytes, &p->keys, p->algorithms,
-                                                    scratch, &jws)
-                               : GH_JWS_TOO_LARGE;
-    if (st == GH_JWS_OK)
-        st = gh_claims_check(p, jws.payload, jws.payload_len, now, &claims);
-    if (st != GH_JWS_OK)
-        return refuse(req, p, st);
-    size_t flat_len = 0;
-    char *flat = gh_claims_flatten(claims, &flat_len);
-    char *kept = flat ? gh_arena_alloc(&req->arena, flat_len) : NULL;
-    if (!kept) {
-        free(flat);
-        json_decref(claims);
-        return refuse(req, p, GH_JWS_TOO_LARGE);
-    }
-    memcpy(kept, flat, flat_len);
-    remember(p, hash, claims, jws.key->kid, flat, flat_len);
-    free(flat);
-    json_decref(claims);
-    keep_identity(req, kept, flat_len, jws.key->kid);
-    req->auth_ok = true;
-    gh_metrics_auth(&req->conn->w->metrics, p->name, GH_JWS_OK);
-    return GH_NEXT;
+    return verify(req, p, token, len, hash, now);
 }
 
 const gh_stage gh_stage_auth_jwt = {"auth_jwt", run};

@@ -8,6 +8,7 @@ typedef struct gh_request gh_request;
 typedef enum {
     GH_NEXT, /* continue with the next stage */
     GH_DONE, /* the stage answered (a refusal): stop */
+    GH_WAIT, /* the stage waits for something (keys being fetched); it calls gh_request_resume */
 } gh_verdict;
 
 typedef struct gh_stage {
@@ -21,6 +22,10 @@ typedef struct gh_stage_ref {
 } gh_stage_ref;
 
 #define GH_MAX_STAGES 8
+
+/* Continues a request whose stage returned GH_WAIT: with GH_NEXT the stages after it run, then
+ * the route's action; with GH_DONE the stage has answered. Called on the request's worker. */
+void gh_request_resume(gh_request *req, gh_verdict v);
 
 /* Authentication with identity.jwt.<name>; conf is the gh_jwt_provider. */
 extern const gh_stage gh_stage_auth_jwt;

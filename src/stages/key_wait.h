@@ -1,0 +1,30 @@
+/* Requests waiting on a worker for an identity provider's keys: a token with a kid the key set
+ * does not hold yet, or a provider with no keys yet. The control thread fetches; when an attempt
+ * ends (or the wait's deadline passes) the request wakes and its stage runs again. The loop
+ * never blocks. */
+#ifndef GH_STAGES_KEY_WAIT_H
+#define GH_STAGES_KEY_WAIT_H
+
+#include <stdint.h>
+
+#include "identity/keyset.h"
+
+typedef struct gh_request gh_request;
+typedef struct gh_worker gh_worker;
+
+typedef struct gh_key_wait {
+    struct gh_key_wait *prev, *next;
+    gh_request *req;
+    gh_key_source *src;
+    uint64_t seen;        /* src->attempts_done when the wait began */
+    uint64_t deadline_us; /* wakes then whatever happened */
+    void (*wake)(gh_request *req);
+} gh_key_wait;
+
+/* Parks req until src's next fetch attempt ends, and asks for one. wake runs on the worker.
+ * Returns -1 when out of request memory. */
+int gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)(gh_request *req));
+/* Wakes the requests whose attempt ended or whose deadline passed (worker wakeup and timer). */
+void gh_key_waits_poll(gh_worker *w);
+
+#endif
