@@ -255,7 +255,7 @@ static void finished(gh_jwks_fetcher *f, CURLMsg *m)
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
     char why[CURL_ERROR_SIZE + 64];
     const char *fail = NULL;
-    if (t->too_big) {
+    if (t->too_big || m->data.result == CURLE_FILESIZE_EXCEEDED) {
         fail = "the document is larger than 1 MiB";
     } else if (m->data.result != CURLE_OK) {
         snprintf(why, sizeof(why), "%s", t->err[0] ? t->err : curl_easy_strerror(m->data.result));

@@ -11,28 +11,10 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from testenv.tokens import b64, ec_jwk, ed_jwk, rsa_jwk, sign, token_claims
+
 ISS = "https://idp.test"
 AUD = "orders-api"
-
-
-def b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def ec_jwk(key, kid):
-    n = key.public_key().public_numbers()
-    return {"kty": "EC", "crv": "P-256", "kid": kid, "x": b64(n.x.to_bytes(32, "big")),
-            "y": b64(n.y.to_bytes(32, "big"))}
-
-
-def rsa_jwk(key, kid):
-    n = key.public_key().public_numbers()
-    return {"kty": "RSA", "kid": kid, "n": b64(n.n.to_bytes(256, "big")), "e": b64(n.e.to_bytes(3, "big"))}
-
-
-def ed_jwk(key, kid):
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return {"kty": "OKP", "crv": "Ed25519", "kid": kid, "x": b64(raw)}
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +24,11 @@ def keys():
 
 
 def claims(**over):
-    now = int(time.time())
-    c = {"iss": ISS, "aud": AUD, "sub": "alice", "azp": "web", "iat": now, "exp": now + 300}
-    c.update(over)
-    return {k: v for k, v in c.items() if v is not None}
+    return token_claims(ISS, AUD, **over)
 
 
 def mint(key, kid="ec1", alg="ES256", headers=None, **over):
-    h = {"kid": kid}
-    h.update(headers or {})
-    return jwt.encode(claims(**over), key, algorithm=alg, headers=h)
+    return sign(key, kid, alg, claims(**over), headers)
 
 
 @pytest.fixture

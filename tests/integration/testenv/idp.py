@@ -1,0 +1,141 @@
+"""A real identity provider for the tests: an HTTPS server (its own CA, made at test time) that
+serves an OpenID Connect discovery document and a JWK set, and can rotate keys, go down, and
+answer slowly, with garbage, with an error status or with 10 MB. It counts what it served."""
+import datetime
+import http.server
+import ipaddress
+import json
+import os
+import socketserver
+import ssl
+import tempfile
+import threading
+import time
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def make_ca_and_server_cert(directory):
+    """A throwaway CA and a certificate for 127.0.0.1 and localhost it signed. Returns the paths
+    (ca.pem, server.pem, server.key)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gatehouse test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = [os.path.join(directory, n) for n in ("ca.pem", "server.pem", "server.key")]
+    with open(paths[0], "wb") as f:
+        f.write(ca.public_bytes(serialization.Encoding.PEM))
+    with open(paths[1], "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(paths[2], "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return paths
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class IdP:
+    """mode: "ok", "garbage", "huge", "slow", "status500" or "hmac" (a set publishing a secret)."""
+
+    def __init__(self, port, issuer=None):
+        self.port = port
+        self.dir = tempfile.mkdtemp(prefix="gh-idp-")
+        self.ca_file, self.cert, self.key = make_ca_and_server_cert(self.dir)
+        self.url = "https://127.0.0.1:%d" % port
+        self.issuer = issuer or self.url
+        self.keys = []
+        self.mode = "ok"
+        self.slow_seconds = 3.0
+        self.max_age = None
+        self.hits = {}
+        self.lock = threading.Lock()
+        self.server = None
+
+    @property
+    def jwks_uri(self):
+        return self.url + "/jwks.json"
+
+    def hit_count(self, path="/jwks.json"):
+        with self.lock:
+            return self.hits.get(path, 0)
+
+    def _body(self, path):
+        if path == "/.well-known/openid-configuration":
+            return 200, json.dumps({"issuer": self.issuer, "jwks_uri": self.jwks_uri}).encode()
+        if path != "/jwks.json":
+            return 404, b"{}"
+        if self.mode == "garbage":
+            return 200, b"<html>this is not a key set</html>"
+        if self.mode == "huge":
+            return 200, b'{"keys":[' + b" " * (10 * 1024 * 1024) + b"]}"
+        if self.mode == "status500":
+            return 500, b'{"error":"down for maintenance"}'
+        if self.mode == "hmac":
+            return 200, json.dumps({"keys": [{"kty": "oct", "kid": "s", "k": "c2VjcmV0" * 8}]}).encode()
+        if self.mode == "slow":
+            time.sleep(self.slow_seconds)
+        return 200, json.dumps({"keys": list(self.keys)}).encode()
+
+    def start(self):
+        idp = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                with idp.lock:
+                    idp.hits[self.path] = idp.hits.get(self.path, 0) + 1
+                code, body = idp._body(self.path)
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    if idp.max_age is not None:
+                        self.send_header("Cache-Control", "public, max-age=%d" % idp.max_age)
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the gateway gave up (a size cap or a timeout): that is the test
+
+            def log_message(self, *args):
+                pass
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert, self.key)
+        self.server = _Server(("127.0.0.1", self.port), Handler)
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
