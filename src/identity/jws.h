@@ -67,7 +67,9 @@ typedef struct gh_jws_verifier {
 } gh_jws_verifier;
 
 int gh_jws_verifier_init(gh_jws_verifier *v);
-/* Forgets every kept context: call it whenever keys may have been freed (a snapshot released). */
+/* Forgets every kept context. Slots are keyed by the EVP_PKEY their context holds a reference
+ * to, so a freed key set can never alias a kept context; clearing returns the memory early
+ * (a snapshot released). */
 void gh_jws_verifier_clear(gh_jws_verifier *v);
 void gh_jws_verifier_free(gh_jws_verifier *v);
 

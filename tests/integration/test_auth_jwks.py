@@ -224,3 +224,16 @@ def test_remote_key_configuration_rules(tmp_path):
     f.write_text(base + p.replace("https://idp.test", "http://idp.test") % "discovery: true")
     r = subprocess.run([BIN, "check", "-c", str(f)], capture_output=True, text=True)
     assert r.returncode == 1 and "discovery needs an https issuer" in r.stderr, r.stderr
+
+
+def test_a_reload_keeps_the_keys_of_an_unchanged_provider(gateway_for, idp, keys):
+    idp.start()
+    text = provider_yaml(idp)
+    gw = gateway_for(text)
+    assert wait_until(lambda: ready(gw))
+    gw.write_config(text + "  - {name: extra, match: {prefix: /extra}, auth: none, respond: {status: 204}}\n")
+    status, report = gw.admin("/reload", "POST")
+    assert status == 200, report
+    assert get(gw, token(idp, keys, "k1")).status_code == 200  # no wait, no 503
+    assert requests.get(gw.url + "/extra").status_code == 204
+    assert idp.hit_count() == 1
