@@ -23,6 +23,7 @@ In another terminal, try:
   TOKEN=$(build/rel/gatehouse token mint --key examples/keys/dev-es256.pem --kid dev-2026 \
             --iss https://demo.gatehouse.local --aud demo-api --sub alice)
   curl -i -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/me   # 200, verified
+  curl -i -H "X-API-Key: demo-partner-key-7f3b9c1e" http://127.0.0.1:8080/partners/ping  # 200, API key
   curl -s http://127.0.0.1:9901/metrics | grep gatehouse_      # Prometheus metrics
   kill -HUP $(pgrep -f 'gatehouse run')                       # reload the configuration
 

@@ -76,6 +76,23 @@ typedef struct gh_jwt_provider {
     struct gh_token_cache *cache; /* shared by the workers; freed with the snapshot */
 } gh_jwt_provider;
 
+/* identity.api_keys.<name>: keys a client sends in a header, known to the gateway only by their
+ * SHA-256, each naming the client it was issued to. */
+typedef struct gh_api_key {
+    unsigned char digest[32];
+    const char *client_id;
+} gh_api_key;
+
+typedef struct gh_api_key_provider {
+    const char *name;
+    const char *header; /* default X-API-Key */
+    const char *realm;
+    gh_api_key *keys;
+    size_t nkeys;
+    uint32_t *slots; /* open addressing by digest: index + 1 into keys, 0 free */
+    size_t slot_mask;
+} gh_api_key_provider;
+
 typedef struct gh_forward_claim {
     const char *claim;
     const char *header;
@@ -109,7 +126,9 @@ typedef struct gh_route_conf {
     size_t path_len;
     unsigned methods;
     gh_upstream_conf *upstream; /* NULL for respond routes */
-    const gh_jwt_provider *auth_jwt; /* NULL: auth none */
+    const gh_jwt_provider *auth_jwt;         /* NULL: no token required */
+    const gh_api_key_provider *auth_api_key; /* NULL: no API key required */
+    const char *forward_api_client;          /* header carrying the API key's client_id */
     gh_forward_claim *forward_claims;
     size_t nforward_claims;
     bool forward_authorization;
@@ -155,6 +174,8 @@ typedef struct gh_config {
     size_t nroutes;
     gh_jwt_provider *jwt_providers;
     size_t njwt_providers;
+    gh_api_key_provider *api_key_providers;
+    size_t napi_key_providers;
 } gh_config;
 
 #endif

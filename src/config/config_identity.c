@@ -269,9 +269,15 @@ static void load_provider(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p, gh_key
 
 void gh__cfg_load_identity(gh_walk *w, yaml_node_t *n, gh_config *c, gh_key_registry *reg)
 {
-    static const char *const keys[] = {"jwt", NULL};
+    static const char *const keys[] = {"jwt", "api_keys", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
+    yaml_node_t *api_keys = gh__walk_get(w, n, "api_keys");
+    if (api_keys) {
+        size_t at = gh__walk_push_key(w, "api_keys");
+        gh__cfg_load_api_keys(w, api_keys, c);
+        gh__walk_pop(w, at);
+    }
     yaml_node_t *jwt = gh__walk_get(w, n, "jwt");
     if (!jwt)
         return;

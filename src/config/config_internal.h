@@ -8,6 +8,7 @@
 void gh__cfg_load_upstreams(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_registry *reg);
 void gh__cfg_load_routes(gh_walk *w, yaml_node_t *n, gh_config *c);
 void gh__cfg_load_identity(gh_walk *w, yaml_node_t *n, gh_config *c, gh_key_registry *keys);
+void gh__cfg_load_api_keys(gh_walk *w, yaml_node_t *n, gh_config *c);
 /* Warns about routes that an earlier route always matches first. */
 void gh__cfg_check_shadowing(gh_walk *w, yaml_node_t *routes, const gh_config *c);
 

@@ -284,43 +284,85 @@ static void load_action(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf 
     gh__walk_pop(w, saved);
 }
 
-/* auth: none, or {jwt: provider}. */
+/* The provider named by the scalar n in list (of count, each elem bytes apart, its name
+ * first), or NULL after reporting. */
+static const void *provider_named(gh_walk *w, yaml_node_t *n, const void *list, size_t count,
+                                  size_t elem, const char *section)
+{
+    const char *name;
+    if (!gh__walk_str(w, n, &name))
+        return NULL;
+    for (size_t i = 0; i < count; i++) {
+        const void *p = (const char *)list + i * elem;
+        if (strcmp(*(const char *const *)p, name) == 0)
+            return p;
+    }
+    gh__walk_error(w, n, "no provider identity.%s.%s", section, name);
+    return NULL;
+}
+
+/* auth: none, or {jwt: provider, api_key: provider} (one or both; both must pass). */
 static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r)
 {
     if (v->type == YAML_SCALAR_NODE && strcmp((char *)v->data.scalar.value, "none") == 0)
         return;
-    static const char *const keys[] = {"jwt", NULL};
+    static const char *const keys[] = {"jwt", "api_key", NULL};
     if (v->type != YAML_MAPPING_NODE) {
-        gh__walk_error(w, v, "expected 'none' or {jwt: PROVIDER}");
+        gh__walk_error(w, v, "expected 'none' or {jwt: PROVIDER, api_key: PROVIDER}");
         return;
     }
     if (!gh__walk_keys(w, v, keys))
         return;
-    yaml_node_t *jwt = gh__walk_get(w, v, "jwt");
-    const char *name;
-    size_t saved = gh__walk_push_key(w, "jwt");
-    if (!jwt) {
-        gh__walk_error(w, v, "an authentication method is required: jwt");
-    } else if (gh__walk_str(w, jwt, &name)) {
-        for (size_t i = 0; i < c->njwt_providers; i++)
-            if (strcmp(c->jwt_providers[i].name, name) == 0)
-                r->auth_jwt = &c->jwt_providers[i];
-        if (!r->auth_jwt)
-            gh__walk_error(w, jwt, "no provider identity.jwt.%s", name);
-        else
-            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_jwt, r->auth_jwt};
+    yaml_node_t *jwt = gh__walk_get(w, v, "jwt"), *key = gh__walk_get(w, v, "api_key");
+    if (!jwt && !key) {
+        gh__walk_error(w, v, "an authentication method is required: jwt, api_key or both");
+        return;
     }
-    gh__walk_pop(w, saved);
+    size_t saved;
+    if (jwt) {
+        saved = gh__walk_push_key(w, "jwt");
+        r->auth_jwt = provider_named(w, jwt, c->jwt_providers, c->njwt_providers,
+                                     sizeof(gh_jwt_provider), "jwt");
+        if (r->auth_jwt)
+            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_jwt, r->auth_jwt};
+        gh__walk_pop(w, saved);
+    }
+    if (key) {
+        saved = gh__walk_push_key(w, "api_key");
+        r->auth_api_key = provider_named(w, key, c->api_key_providers, c->napi_key_providers,
+                                         sizeof(gh_api_key_provider), "api_keys");
+        if (r->auth_api_key)
+            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_api_key, r->auth_api_key};
+        gh__walk_pop(w, saved);
+    }
 }
 
-/* forward: {claims: {claim: Header-Name}, authorization: keep | drop}. */
+static bool header_name_ok(const char *name)
+{
+    bool ok = name[0] != '\0';
+    for (const char *ch = name; *ch; ch++)
+        ok &= gh_h1_is_tchar((unsigned char)*ch);
+    return ok;
+}
+
+/* forward: {claims: {claim: Header-Name}, authorization: keep | drop,
+ *           api_key_client: Header-Name}. */
 static void load_forward(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
 {
-    static const char *const keys[] = {"claims", "authorization", NULL}, *const modes[] = {"keep", "drop", NULL};
+    static const char *const keys[] = {"claims", "authorization", "api_key_client", NULL},
+                             *const modes[] = {"keep", "drop", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
     yaml_node_t *v;
     size_t saved;
+    if ((v = gh__walk_get(w, n, "api_key_client"))) {
+        saved = gh__walk_push_key(w, "api_key_client");
+        if (gh__walk_str(w, v, &r->forward_api_client) && !header_name_ok(r->forward_api_client))
+            gh__walk_error(w, v, "'%s' is not a header name", r->forward_api_client);
+        else if (!r->auth_api_key)
+            gh__walk_error(w, v, "only on a route with auth: {api_key: …}");
+        gh__walk_pop(w, saved);
+    }
     if ((v = gh__walk_get(w, n, "authorization"))) {
         saved = gh__walk_push_key(w, "authorization");
         r->forward_authorization = gh__walk_enum(w, v, modes) != 1;
@@ -339,10 +381,7 @@ static void load_forward(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf
             yaml_node_t *vn = gh__walk_node(w, p->value);
             if (!gh__walk_str(w, gh__walk_node(w, p->key), &f->claim) || !gh__walk_str(w, vn, &f->header))
                 continue;
-            bool ok = f->header[0] != '\0';
-            for (const char *ch = f->header; *ch; ch++)
-                ok &= gh_h1_is_tchar((unsigned char)*ch);
-            if (!ok)
+            if (!header_name_ok(f->header))
                 gh__walk_error(w, vn, "'%s' is not a header name", f->header);
             r->nforward_claims++;
         }

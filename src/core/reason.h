@@ -46,6 +46,8 @@
     X(BAD_PATH, 400, "bad-path", "Path refused by normalization")                                  \
     X(MISSING_TOKEN, 401, "missing-token", "Authentication required")                              \
     X(INVALID_TOKEN, 401, "invalid-token", "Invalid access token")                                 \
+    X(MISSING_API_KEY, 401, "missing-api-key", "API key required")                                 \
+    X(INVALID_API_KEY, 401, "invalid-api-key", "Invalid API key")                                  \
     X(IDP_UNAVAILABLE, 503, "identity-provider-unavailable",                                       \
       "Identity provider keys unavailable")                                                        \
     X(NOT_FOUND, 404, "no-route", "No route matches")                                              \

@@ -50,6 +50,7 @@ typedef struct gh_request {
     const char *auth_reason; /* precise, for the log: "expired", "signature", ... */
     const char *auth_sub, *auth_iss, *auth_client_id, *auth_kid;
     char **claim_values; /* per route forward.claims entry; NULL when the claim is absent */
+    const char *api_client; /* client_id of the API key presented (stage auth_api_key) */
     /* request body */
     uint64_t body_left;
     gh_chunked chunked;

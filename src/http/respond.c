@@ -67,7 +67,11 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
     }
     if (status == 503)
         gh_sbuf_adds(&head, "Retry-After: 1\r\n");
-    if (status == 401 && req->match.route && req->match.route->auth_jwt) {
+    if (reason == GH_R_MISSING_API_KEY || reason == GH_R_INVALID_API_KEY) {
+        /* A 401 carries a challenge (RFC 9110 11.6.1); API keys have no registered scheme. */
+        gh_sbuf_addf(&head, "WWW-Authenticate: ApiKey realm=\"%s\", header=\"%s\"\r\n",
+                     req->match.route->auth_api_key->realm, req->match.route->auth_api_key->header);
+    } else if (status == 401 && req->match.route && req->match.route->auth_jwt) {
         /* RFC 6750 3: the challenge; error="invalid_token" only when a token was presented. */
         gh_sbuf_addf(&head, "WWW-Authenticate: Bearer realm=\"%s\"%s\r\n",
                      req->match.route->auth_jwt->realm,

@@ -7,8 +7,9 @@
 
 #include "identity/jwk.h"
 
-/* X(name, slug): every outcome of checking a token, signature and claims; slugs are the
- * `auth_reason` of the access log and the reason label of gatehouse_auth_failures_total. */
+/* X(name, slug): every outcome of checking a credential (a token's signature and claims, an API
+ * key); slugs are the `auth_reason` of the access log and the reason label of
+ * gatehouse_auth_failures_total. */
 #define GH_JWS_STATUSES(X)                                                                         \
     X(OK, "ok")                                                                                    \
     X(MALFORMED, "malformed")                                                                      \
@@ -30,7 +31,8 @@
     X(ISS_MISMATCH, "iss_mismatch")                                                                \
     X(AUD_MISMATCH, "aud_mismatch")                                                                \
     X(MISSING_CLAIM, "missing_claim")                                                              \
-    X(NO_KEYS, "keys_unavailable")
+    X(NO_KEYS, "keys_unavailable")                                                                 \
+    X(UNKNOWN_API_KEY, "unknown_api_key")
 
 typedef enum {
 #define GH_JWS_ENUM(name, slug) GH_JWS_##name,

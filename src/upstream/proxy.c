@@ -36,10 +36,16 @@ static bool gateway_owned(const gh_h1_header *h)
 }
 
 /* Headers a route sets from verified claims are removed from every request first, whatever
- * the client sent; and the client's Authorization when the route drops it. */
+ * the client sent; the client's Authorization when the route drops it; an API key always. */
 static bool route_owned(const gh_route_conf *r, const gh_h1_header *h)
 {
     if (!r->forward_authorization && GH_H1_NAME_IS(h, "authorization"))
+        return true;
+    if (r->auth_api_key && h->name_len == strlen(r->auth_api_key->header) &&
+        strncasecmp(h->name, r->auth_api_key->header, h->name_len) == 0)
+        return true;
+    if (r->forward_api_client && h->name_len == strlen(r->forward_api_client) &&
+        strncasecmp(h->name, r->forward_api_client, h->name_len) == 0)
         return true;
     for (size_t i = 0; i < r->nforward_claims; i++) {
         const char *name = r->forward_claims[i].header;
@@ -154,6 +160,12 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
         gh_sbuf_adds(b, route->forward_claims[i].header);
         GH_SBUF_LIT(b, ": ");
         gh_sbuf_adds(b, req->claim_values[i]);
+        GH_SBUF_LIT(b, "\r\n");
+    }
+    if (route->forward_api_client && req->api_client) {
+        gh_sbuf_adds(b, route->forward_api_client);
+        GH_SBUF_LIT(b, ": ");
+        gh_sbuf_adds(b, req->api_client);
         GH_SBUF_LIT(b, "\r\n");
     }
     if (h1->body == GH_BODY_LENGTH) {
@@ -539,6 +551,8 @@ static void send_head(gh_upconn *up)
     for (size_t i = 0; req->claim_values && i < req->match.route->nforward_claims; i++)
         if (req->claim_values[i])
             cap += strlen(req->claim_values[i]) + strlen(req->match.route->forward_claims[i].header) + 4;
+    if (req->api_client && req->match.route->forward_api_client)
+        cap += strlen(req->api_client) + strlen(req->match.route->forward_api_client) + 4;
     char *buf = gh_arena_alloc(&req->arena, cap);
     gh_sbuf b = gh_sbuf_make(buf, buf ? cap : 0);
     if (!buf || build_request_head(req, &b) != 0) {

@@ -1,6 +1,7 @@
 """Every YAML example in docs/configuration.md loads with `gatehouse check`."""
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -19,6 +20,8 @@ def test_the_reference_has_examples():
 def test_example_loads(index, tmp_path):
     path = tmp_path / ("example-%d.yaml" % index)
     path.write_text(EXAMPLES[index])
+    # Examples name the example key files the way the demo does: keys/... next to the file.
+    shutil.copytree(os.path.join(ROOT, "examples", "keys"), tmp_path / "keys")
     # The examples' secret references resolve to values a deployment would provide.
     env = dict(os.environ, SESSION_SIGNING_KEY="k" * 48)
     p = subprocess.run([BIN, "check", "-c", str(path)], capture_output=True, text=True, env=env)

@@ -1,0 +1,57 @@
+/* Stage: authenticate with identity.api_keys.<name>. The key comes from the provider's header,
+ * exactly once; it is hashed and looked up by digest, so neither the key nor anything that
+ * depends on it is kept, logged or compared byte by byte. The header never goes upstream. */
+#include <string.h>
+#include <strings.h>
+
+#include "http/conn.h"
+#include "identity/api_keys.h"
+#include "identity/token_cache.h"
+#include "stages/stage.h"
+
+#define GH_API_KEY_MAX_BYTES 1024
+
+static gh_verdict refuse(gh_request *req, const gh_api_key_provider *p, gh_jws_status st)
+{
+    req->auth_failed = true;
+    req->auth_reason = gh_jws_status_slug(st);
+    gh_metrics_auth(&req->conn->w->metrics, p->name, (int)st);
+    if (st == GH_JWS_MISSING)
+        gh_conn_refuse(req, GH_R_MISSING_API_KEY, "this route requires an API key");
+    else
+        gh_conn_refuse(req, GH_R_INVALID_API_KEY, "the API key is not valid for this route");
+    return GH_DONE;
+}
+
+static gh_verdict run(gh_request *req, const void *conf)
+{
+    const gh_api_key_provider *p = conf;
+    const gh_h1_header *found = NULL;
+    size_t seen = 0, nl = strlen(p->header);
+    for (size_t i = 0; i < req->h1.nheaders; i++) {
+        const gh_h1_header *h = &req->h1.headers[i];
+        if (h->name_len == nl && strncasecmp(h->name, p->header, nl) == 0) {
+            found = h;
+            seen++;
+        }
+    }
+    if (!found || found->value_len == 0)
+        return refuse(req, p, seen > 1 ? GH_JWS_MALFORMED : GH_JWS_MISSING);
+    if (seen > 1 || found->value_len > GH_API_KEY_MAX_BYTES)
+        return refuse(req, p, GH_JWS_MALFORMED);
+    unsigned char digest[32];
+    gh_token_hash(req->conn->w->md_ctx, req->conn->w->sha256, found->value, found->value_len,
+                  digest);
+    const gh_api_key *k = gh_api_key_find(p, digest);
+    if (!k)
+        return refuse(req, p, GH_JWS_UNKNOWN_API_KEY);
+    req->api_client = k->client_id;
+    if (!req->auth_client_id)
+        req->auth_client_id = k->client_id;
+    if (!req->auth_failed)
+        req->auth_ok = true;
+    gh_metrics_auth(&req->conn->w->metrics, p->name, GH_JWS_OK);
+    return GH_NEXT;
+}
+
+const gh_stage gh_stage_auth_api_key = {"auth_api_key", run};
