@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/http_client.h"
 #include "core/json.h"
 #include "identity/jwks_fetch.h"
 #include "identity/remote_url.h"
@@ -15,33 +16,22 @@
 struct gh_jwks_fetcher {
     uv_loop_t *loop;
     gh_key_registry *reg;
-    CURLM *multi;
+    gh_http_client *http;
     struct curl_slist *accept;
-    uv_timer_t curl_timer; /* the timeout curl asked for */
-    uv_timer_t tick;       /* schedules refreshes */
-    uv_async_t poke;       /* a worker wants keys now */
+    uv_timer_t tick; /* schedules refreshes */
+    uv_async_t poke; /* a worker wants keys now */
     int open_handles;
 };
 
 /* One HTTP request of an attempt: the discovery document, then the key set. */
 typedef struct transfer {
+    gh_http_call call; /* first: the client hands it back */
     gh_jwks_fetcher *f;
     gh_key_source *src;
-    CURL *easy;
     bool discovery;
     bool scheduled; /* a refresh, not a refetch asked for by a worker */
-    char *body;
-    size_t len;
-    bool too_big;
-    long max_age; /* Cache-Control max-age in seconds, -1 when absent */
-    char err[CURL_ERROR_SIZE];
+    long max_age;   /* Cache-Control max-age in seconds, -1 when absent */
 } transfer;
-
-typedef struct sock_watch {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    gh_jwks_fetcher *f;
-} sock_watch;
 
 /* A control-thread event about s; fields: more JSON members, built by the caller. */
 static void event_for(const gh_key_source *s, const char *level, const char *event,
@@ -57,24 +47,6 @@ static void event_for(const gh_key_source *s, const char *level, const char *eve
         b.len = b.cap - 1;
     fields[b.len] = '\0';
     gh_event(level, event, message, fields);
-}
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
-{
-    transfer *t = userp;
-    size_t n = size * nmemb;
-    if (t->len + n > GH_JWKS_FETCH_MAX_BYTES) {
-        t->too_big = true;
-        return 0; /* aborts the transfer */
-    }
-    char *grown = realloc(t->body, t->len + n + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + t->len, data, n);
-    t->body = grown;
-    t->len += n;
-    t->body[t->len] = '\0';
-    return n;
 }
 
 /* Cache-Control: max-age=N (no-store and no-cache count as 0). */
@@ -103,51 +75,34 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 
 static void transfer_free(transfer *t)
 {
-    if (t->easy) {
-        curl_multi_remove_handle(t->f->multi, t->easy);
-        curl_easy_cleanup(t->easy);
-    }
-    free(t->body);
+    gh_http_client_remove(t->f->http, &t->call);
+    gh_http_call_reset(&t->call);
     free(t);
 }
+
+static void finished(gh_http_call *call, CURLcode result);
 
 static int start_request(gh_jwks_fetcher *f, gh_key_source *s, const char *url, bool discovery,
                          bool scheduled)
 {
     transfer *t = calloc(1, sizeof(*t));
-    CURL *e = t ? curl_easy_init() : NULL;
-    if (!e) {
+    if (!t || gh_http_call_init(&t->call, url, s->def.ca_file, (long)s->def.timeout_ms,
+                                GH_JWKS_FETCH_MAX_BYTES) != 0) {
         free(t);
         return -1;
     }
+    t->call.done = finished;
     t->f = f;
     t->src = s;
-    t->easy = e;
     t->discovery = discovery;
     t->scheduled = scheduled;
     t->max_age = -1;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (s->def.ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, s->def.ca_file);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)s->def.timeout_ms);
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)GH_JWKS_FETCH_MAX_BYTES);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->err);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->accept);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "gatehouse/" GH_VERSION);
-    if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
-        t->easy = NULL;
-        curl_easy_cleanup(e);
-        transfer_free(t);
+    curl_easy_setopt(t->call.easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(t->call.easy, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(t->call.easy, CURLOPT_HTTPHEADER, f->accept);
+    if (gh_http_client_add(f->http, &t->call) != 0) {
+        gh_http_call_reset(&t->call);
+        free(t);
         return -1;
     }
     s->transfer = t;
@@ -195,7 +150,7 @@ static void start_attempt(gh_jwks_fetcher *f, gh_key_source *s, bool scheduled)
 static const char *take_discovery(gh_key_source *s, const transfer *t)
 {
     json_error_t jerr;
-    json_t *doc = json_loadb(t->body ? t->body : "", t->len, 0, &jerr);
+    json_t *doc = json_loadb(t->call.body ? t->call.body : "", t->call.len, 0, &jerr);
     const char *iss = json_string_value(json_object_get(doc, "issuer"));
     const char *uri = json_string_value(json_object_get(doc, "jwks_uri"));
     const char *why = !json_is_object(doc)                  ? "the discovery document is not a JSON object"
@@ -221,7 +176,8 @@ static void take_key_set(gh_key_source *s, const transfer *t)
     int64_t now = gh_monotonic_ms();
     const char *err = NULL;
     bool changed = false;
-    if (gh_key_source_publish(s, t->body ? t->body : "", t->len, now, &err, &changed) != 0) {
+    if (gh_key_source_publish(s, t->call.body ? t->call.body : "", t->call.len, now, &err,
+                              &changed) != 0) {
         attempt_failed(s, err);
         return;
     }
@@ -246,24 +202,21 @@ static void take_key_set(gh_key_source *s, const transfer *t)
     attempt_end(s, now + wait);
 }
 
-static void finished(gh_jwks_fetcher *f, CURLMsg *m)
+static void finished(gh_http_call *call, CURLcode result)
 {
-    transfer *t = NULL;
-    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+    transfer *t = (transfer *)call;
+    gh_jwks_fetcher *f = t->f;
     gh_key_source *s = t->src;
     long code = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
-    char why[CURL_ERROR_SIZE + 64];
-    const char *fail = NULL;
-    if (t->too_big || m->data.result == CURLE_FILESIZE_EXCEEDED) {
+    curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &code);
+    char why[64];
+    const char *fail = gh_http_call_failure(call, result);
+    if (fail && (call->too_big || result == CURLE_FILESIZE_EXCEEDED))
         fail = "the document is larger than 1 MiB";
-    } else if (m->data.result != CURLE_OK) {
-        snprintf(why, sizeof(why), "%s", t->err[0] ? t->err : curl_easy_strerror(m->data.result));
-        fail = why;
-    } else if (code != 200) {
+    else if (!fail && result == CURLE_OK && code != 200) {
         snprintf(why, sizeof(why), "HTTP status %ld", code);
         fail = why;
-    } else if (t->discovery) {
+    } else if (!fail && t->discovery) {
         fail = take_discovery(s, t);
     }
     bool next_step = !fail && t->discovery;
@@ -272,87 +225,10 @@ static void finished(gh_jwks_fetcher *f, CURLMsg *m)
         attempt_failed(s, fail);
     else if (!t->discovery)
         take_key_set(s, t);
+    s->transfer = NULL;
     transfer_free(t);
     if (next_step && start_request(f, s, s->resolved_uri, false, scheduled) != 0)
         attempt_failed(s, "cannot start an HTTP request");
-}
-
-static void check_done(gh_jwks_fetcher *f)
-{
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(f->multi, &left)))
-        if (m->msg == CURLMSG_DONE)
-            finished(f, m);
-}
-
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-    sock_watch *w = h->data;
-    int flags = status < 0 ? CURL_CSELECT_ERR : 0;
-    if (events & UV_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    int running;
-    gh_jwks_fetcher *f = w->f;
-    curl_multi_socket_action(f->multi, w->fd, flags, &running);
-    check_done(f);
-}
-
-static void free_watch(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    (void)e;
-    gh_jwks_fetcher *f = userp;
-    sock_watch *w = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (w) {
-            curl_multi_assign(f->multi, fd, NULL);
-            uv_poll_stop(&w->poll);
-            uv_close((uv_handle_t *)&w->poll, free_watch);
-        }
-        return 0;
-    }
-    if (!w) {
-        if (!(w = calloc(1, sizeof(*w))))
-            return -1;
-        w->fd = fd;
-        w->f = f;
-        if (uv_poll_init_socket(f->loop, &w->poll, fd) != 0) {
-            free(w);
-            return -1;
-        }
-        w->poll.data = w;
-        uv_unref((uv_handle_t *)&w->poll);
-        curl_multi_assign(f->multi, fd, w);
-    }
-    int ev = ((what & CURL_POLL_IN) ? UV_READABLE : 0) | ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);
-    uv_poll_start(&w->poll, ev, on_poll);
-    return 0;
-}
-
-static void on_curl_timer(uv_timer_t *t)
-{
-    gh_jwks_fetcher *f = t->data;
-    int running;
-    curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(f);
-}
-
-static int on_timeout(CURLM *multi, long ms, void *userp)
-{
-    (void)multi;
-    gh_jwks_fetcher *f = userp;
-    if (ms < 0)
-        uv_timer_stop(&f->curl_timer);
-    else
-        uv_timer_start(&f->curl_timer, on_curl_timer, (uint64_t)ms, 0);
-    return 0;
 }
 
 /* Starts what is due: scheduled refreshes, and refetches workers asked for once the provider's
@@ -396,30 +272,22 @@ static void poke(void *ctx)
 
 gh_jwks_fetcher *gh_jwks_fetcher_start(uv_loop_t *loop, gh_key_registry *reg)
 {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return NULL;
     gh_jwks_fetcher *f = calloc(1, sizeof(*f));
-    if (!f || !(f->multi = curl_multi_init())) {
+    /* Fetching never keeps the control loop alive: it ends when signals and admin are gone,
+     * and the fetcher is stopped once the workers have been joined. */
+    if (!f || !(f->http = gh_http_client_start(loop, false))) {
         free(f);
         return NULL;
     }
     f->loop = loop;
     f->reg = reg;
     f->accept = curl_slist_append(NULL, "Accept: application/json");
-    curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
-    curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_timeout);
-    curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
-    uv_timer_init(loop, &f->curl_timer);
     uv_timer_init(loop, &f->tick);
     uv_async_init(loop, &f->poke, on_poke);
-    f->curl_timer.data = f->tick.data = f->poke.data = f;
-    /* Fetching never keeps the control loop alive: it ends when signals and admin are gone,
-     * and the fetcher is stopped once the workers have been joined. */
-    uv_unref((uv_handle_t *)&f->curl_timer);
+    f->tick.data = f->poke.data = f;
     uv_unref((uv_handle_t *)&f->tick);
     uv_unref((uv_handle_t *)&f->poke);
-    f->open_handles = 3;
+    f->open_handles = 2;
     reg->poke_ctx = &f->poke;
     reg->poke = poke;
     uv_timer_start(&f->tick, on_tick, 0, GH_FETCH_TICK_MS);
@@ -432,7 +300,6 @@ static void closed(uv_handle_t *h)
     if (--f->open_handles == 0) {
         curl_slist_free_all(f->accept);
         free(f);
-        curl_global_cleanup();
     }
 }
 
@@ -449,8 +316,7 @@ void gh_jwks_fetcher_stop(gh_jwks_fetcher *f)
         atomic_store(&s->fetching, false);
     }
     pthread_mutex_unlock(&f->reg->mu);
-    curl_multi_cleanup(f->multi);
-    uv_close((uv_handle_t *)&f->curl_timer, closed);
+    gh_http_client_stop(f->http);
     uv_close((uv_handle_t *)&f->tick, closed);
     uv_close((uv_handle_t *)&f->poke, closed);
 }

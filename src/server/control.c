@@ -1,3 +1,4 @@
+#include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -227,6 +228,11 @@ int gh_control_run(const char *config_path)
 {
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
+    /* libcurl's global state is set up once, before any thread can use it. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "cannot initialize libcurl\n");
+        return 1;
+    }
     gh_control *ctl = calloc(1, sizeof(*ctl));
     if (!ctl)
         return 1;
@@ -270,5 +276,6 @@ int gh_control_run(const char *config_path)
     gh_key_registry_free(&rt->shared.keys);
     pthread_mutex_destroy(&rt->mu);
     free(ctl);
+    curl_global_cleanup();
     return rc;
 }

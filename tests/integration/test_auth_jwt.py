@@ -250,7 +250,7 @@ def test_the_demo_protected_route(gateway_for):
     import subprocess
     from testenv import BIN, ROOT
     example = open(os.path.join(ROOT, "examples", "gatehouse.yaml")).read()
-    example = example.replace("keys/dev.jwks.json", os.path.join(ROOT, "examples", "keys", "dev.jwks.json"))
+    example = example.replace(" keys/", " " + os.path.join(ROOT, "examples", "keys") + "/")
     body = example.split("access_log: stdout", 1)[1]  # the harness supplies listeners and admin
     g = gateway_for(body)
     assert requests.get(g.url + "/me").status_code == 401
@@ -260,6 +260,9 @@ def test_the_demo_protected_route(gateway_for):
     r = requests.get(g.url + "/me", headers={"Authorization": "Bearer " + tok})
     assert r.status_code == 200 and "verified" in r.text
     assert g.access_lines(2)[-1]["sub"] == "alice"
+    assert requests.get(g.url + "/partners/ping").status_code == 401
+    r = requests.get(g.url + "/partners/ping", headers={"X-API-Key": "demo-partner-key-7f3b9c1e"})
+    assert r.status_code == 200 and g.access_lines(4)[-1]["client_id"] == "demo-partner"
 
 
 def test_verified_tokens_are_cached_until_they_expire(gateway_for, upstream, keys, tmp_path):
