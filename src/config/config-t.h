@@ -126,7 +126,7 @@ typedef struct gh_route_conf {
     size_t path_len;
     unsigned methods;
     gh_upstream_conf *upstream; /* NULL for respond routes */
-    const gh_jwt_provider *auth_jwt;         /* NULL: no token required */
+    const gh_jwt_provider *auth_token;       /* JWT or introspection; NULL: no token required */
     const gh_api_key_provider *auth_api_key; /* NULL: no API key required */
     const char *forward_api_client;          /* header carrying the API key's client_id */
     gh_forward_claim *forward_claims;

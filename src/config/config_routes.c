@@ -321,10 +321,10 @@ static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r
     size_t saved;
     if (jwt) {
         saved = gh__walk_push_key(w, "jwt");
-        r->auth_jwt = provider_named(w, jwt, c->jwt_providers, c->njwt_providers,
+        r->auth_token = provider_named(w, jwt, c->jwt_providers, c->njwt_providers,
                                      sizeof(gh_jwt_provider), "jwt");
-        if (r->auth_jwt)
-            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_jwt, r->auth_jwt};
+        if (r->auth_token)
+            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_jwt, r->auth_token};
         gh__walk_pop(w, saved);
     }
     if (key) {

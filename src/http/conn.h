@@ -45,7 +45,7 @@ typedef struct gh_request {
     void (*wait_abort)(gh_request *req); /* set while a stage waits: the request is going away */
     struct gh_key_wait *key_wait;        /* while waiting for an identity provider's keys */
     bool keys_waited;                    /* waited once already: never twice */
-    /* identity (stage auth_jwt) */
+    /* identity (stages auth_jwt, auth_introspect, auth_api_key) */
     bool auth_ok, auth_failed;
     const char *auth_reason; /* precise, for the log: "expired", "signature", ... */
     const char *auth_sub, *auth_iss, *auth_client_id, *auth_kid;

@@ -71,10 +71,10 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
         /* A 401 carries a challenge (RFC 9110 11.6.1); API keys have no registered scheme. */
         gh_sbuf_addf(&head, "WWW-Authenticate: ApiKey realm=\"%s\", header=\"%s\"\r\n",
                      req->match.route->auth_api_key->realm, req->match.route->auth_api_key->header);
-    } else if (status == 401 && req->match.route && req->match.route->auth_jwt) {
+    } else if (status == 401 && req->match.route && req->match.route->auth_token) {
         /* RFC 6750 3: the challenge; error="invalid_token" only when a token was presented. */
         gh_sbuf_addf(&head, "WWW-Authenticate: Bearer realm=\"%s\"%s\r\n",
-                     req->match.route->auth_jwt->realm,
+                     req->match.route->auth_token->realm,
                      reason == GH_R_INVALID_TOKEN
                          ? ", error=\"invalid_token\", error_description=\"The access token is invalid\""
                          : "");

@@ -60,7 +60,7 @@ static void format_line(gh_sbuf *b, const gh_request *req, const char *route, ui
                      (double)req->up_us / 1000.0);
     else
         gh_sbuf_adds(b, ",\"upstream_status\":null,\"upstream_ms\":null");
-    if (req->match.route && (req->match.route->auth_jwt || req->match.route->auth_api_key)) {
+    if (req->match.route && (req->match.route->auth_token || req->match.route->auth_api_key)) {
         const char *result = req->auth_failed ? "failed" : req->auth_ok ? "ok" : NULL;
         add_field(b, "auth", result, result ? strlen(result) : 0);
         add_field(b, "auth_reason", req->auth_reason, req->auth_reason ? strlen(req->auth_reason) : 0);

@@ -1,0 +1,104 @@
+/* What the bearer-token stages share: where the token is read, what a verified token leaves on
+ * the request, and how a refusal is answered. A missing token is answered 401 with the
+ * challenge alone, an invalid one 401 with error="invalid_token", a provider that cannot be
+ * consulted 503; the precise reason goes to the log and metrics, never to the client. */
+#include <string.h>
+#include <strings.h>
+
+#include "http/conn.h"
+#include "identity/claims.h"
+#include "stages/bearer.h"
+
+static const gh_h1_header *only_header(const gh_request *req, const char *name, bool *several)
+{
+    const gh_h1_header *found = NULL;
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < req->h1.nheaders; i++) {
+        const gh_h1_header *h = &req->h1.headers[i];
+        if (h->name_len != nl || strncasecmp(h->name, name, nl) != 0)
+            continue;
+        if (found)
+            *several = true;
+        found = h;
+    }
+    return found;
+}
+
+static const char *cookie_value(const gh_request *req, const char *name, size_t *len)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < req->h1.nheaders; i++) {
+        const gh_h1_header *h = &req->h1.headers[i];
+        if (!GH_H1_NAME_IS(h, "cookie"))
+            continue;
+        const char *p = h->value, *end = h->value + h->value_len;
+        while (p < end) {
+            const char *semi = memchr(p, ';', (size_t)(end - p));
+            const char *e = semi ? semi : end;
+            while (p < e && *p == ' ')
+                p++;
+            if ((size_t)(e - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=') {
+                *len = (size_t)(e - p - (ptrdiff_t)nl - 1);
+                return p + nl + 1;
+            }
+            p = e + 1;
+        }
+    }
+    return NULL;
+}
+
+/* The token, or NULL when none was sent; *bad when what was sent cannot be a single token. */
+const char *gh_bearer_find(const gh_request *req, const gh_jwt_provider *p, size_t *len, bool *bad)
+{
+    if (p->token_cookie)
+        return cookie_value(req, p->token_cookie, len);
+    bool several = false;
+    const gh_h1_header *h = only_header(req, p->token_header, &several);
+    if (!h)
+        return NULL;
+    *bad = several;
+    const char *v = h->value;
+    size_t vl = h->value_len;
+    if (strcasecmp(p->token_header, "authorization") == 0) {
+        if (vl < 7 || strncasecmp(v, "Bearer ", 7) != 0) {
+            *bad = true; /* another scheme: no bearer token to check */
+            return v;
+        }
+        v += 7;
+        vl -= 7;
+    }
+    if (vl == 0 || memchr(v, ' ', vl))
+        *bad = true;
+    *len = vl;
+    return v;
+}
+
+void gh_bearer_keep_identity(gh_request *req, const char *flat, size_t len, const char *kid)
+{
+    req->auth_sub = gh_claims_get(flat, len, "sub");
+    req->auth_iss = gh_claims_get(flat, len, "iss");
+    const char *azp = gh_claims_get(flat, len, "azp");
+    req->auth_client_id = azp ? azp : gh_claims_get(flat, len, "client_id");
+    req->auth_kid = kid;
+    const gh_route_conf *r = req->match.route;
+    if (!r->nforward_claims)
+        return;
+    req->claim_values = gh_arena_zalloc(&req->arena, r->nforward_claims * sizeof(char *));
+    for (size_t i = 0; req->claim_values && i < r->nforward_claims; i++)
+        req->claim_values[i] = (char *)gh_claims_get(flat, len, r->forward_claims[i].claim);
+}
+
+gh_verdict gh_bearer_refuse(gh_request *req, const gh_jwt_provider *p, gh_jws_status st)
+{
+    req->auth_failed = true;
+    req->auth_reason = gh_jws_status_slug(st);
+    gh_metrics_auth(&req->conn->w->metrics, p->name, (int)st);
+    if (st == GH_JWS_NO_KEYS)
+        gh_conn_refuse(req, GH_R_IDP_UNAVAILABLE,
+                       "the identity provider's keys could not be fetched; try again shortly");
+    else
+        gh_conn_refuse(req, st == GH_JWS_MISSING ? GH_R_MISSING_TOKEN : GH_R_INVALID_TOKEN,
+                       st == GH_JWS_MISSING ? "this route requires a bearer token"
+                                            : "the access token is not valid for this route");
+    return GH_DONE;
+}

@@ -1,0 +1,21 @@
+/* Bearer tokens for the stages that check them (auth_jwt, auth_introspect). */
+#ifndef GH_STAGES_BEARER_H
+#define GH_STAGES_BEARER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config-t.h"
+#include "identity/jws.h"
+#include "stages/stage.h"
+
+/* The token, or NULL when none was sent: from the provider's header (the Bearer scheme with
+ * Authorization) or cookie, never the query. *bad when what was sent cannot be one token. */
+const char *gh_bearer_find(const gh_request *req, const gh_jwt_provider *p, size_t *len, bool *bad);
+/* Identity for the log and the claims the route forwards, from flattened claims that live in
+ * the request's arena; kid may be NULL. */
+void gh_bearer_keep_identity(gh_request *req, const char *flat, size_t len, const char *kid);
+/* Answers the request for status st (401 or 503) and counts it; returns GH_DONE. */
+gh_verdict gh_bearer_refuse(gh_request *req, const gh_jwt_provider *p, gh_jws_status st);
+
+#endif
