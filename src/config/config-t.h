@@ -50,7 +50,19 @@ typedef struct gh_upstream_conf {
     gh_upstream_state *state;
 } gh_upstream_conf;
 
-/* identity.jwt.<name>: who may issue tokens for these routes, and how they are checked. */
+/* identity.introspection.<name>: an OAuth2 token introspection endpoint (RFC 7662) for opaque
+ * access tokens. */
+typedef struct gh_introspection_conf {
+    const char *url;
+    const char *ca_file;
+    char *credentials; /* "client_id:client_secret", form-encoded (RFC 6749 2.3.1); wiped */
+    uint64_t timeout_ms;
+    uint64_t cache_ttl_s, negative_ttl_s;
+    uint32_t max_in_flight; /* calls per worker */
+} gh_introspection_conf;
+
+/* identity.jwt.<name> and identity.introspection.<name>: who may issue tokens for these routes,
+ * and how they are checked. */
 typedef struct gh_jwt_provider {
     const char *name;
     const char *issuer;
@@ -64,6 +76,7 @@ typedef struct gh_jwt_provider {
     const char *ca_file;       /* NULL: the system's CAs */
     uint64_t refresh_ms, min_refresh_ms, max_stale_ms, fetch_timeout_ms;
     gh_key_source *source; /* the remote keys in use (NULL for `check` and local keys) */
+    struct gh_introspection_conf *introspect; /* set for identity.introspection providers */
     uint64_t clock_skew_s;
     uint64_t max_lifetime_s; /* 0: not limited */
     const char **required_claims;
@@ -174,6 +187,8 @@ typedef struct gh_config {
     size_t nroutes;
     gh_jwt_provider *jwt_providers;
     size_t njwt_providers;
+    gh_jwt_provider *introspection_providers; /* each with introspect set */
+    size_t nintrospection_providers;
     gh_api_key_provider *api_key_providers;
     size_t napi_key_providers;
 } gh_config;

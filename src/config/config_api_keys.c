@@ -81,8 +81,10 @@ static void load_keys_file(gh_walk *w, yaml_node_t *n, gh_api_key_provider *p)
             gh__walk_error(w, n, "%s: the key of %s is listed twice", path, p->keys[i].client_id);
 }
 
-static void load_provider(gh_walk *w, yaml_node_t *n, gh_api_key_provider *p)
+void gh__cfg_load_api_key_provider(gh_walk *w, yaml_node_t *n, void *prov, void *ctx)
 {
+    (void)ctx;
+    gh_api_key_provider *p = prov;
     static const char *const keys[] = {"header", "keys_file", "realm", NULL};
     p->header = "X-API-Key";
     p->realm = p->name;
@@ -113,26 +115,4 @@ static void load_provider(gh_walk *w, yaml_node_t *n, gh_api_key_provider *p)
     else
         gh__walk_error(w, n, "required: a file of 'sha256:<hex> <client_id>' lines");
     gh__walk_pop(w, saved);
-}
-
-void gh__cfg_load_api_keys(gh_walk *w, yaml_node_t *n, gh_config *c)
-{
-    if (n->type != YAML_MAPPING_NODE) {
-        gh__walk_error(w, n, "expected a mapping of provider names");
-        return;
-    }
-    size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-    c->api_key_providers = gh_arena_zalloc(&c->arena, (count ? count : 1) * sizeof(gh_api_key_provider));
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; c->api_key_providers && p < n->data.mapping.pairs.top; p++) {
-        gh_api_key_provider *prov = &c->api_key_providers[c->napi_key_providers];
-        yaml_node_t *kn = gh__walk_node(w, p->key);
-        if (!gh__walk_str(w, kn, &prov->name))
-            continue;
-        if (!gh__cfg_name_ok(prov->name))
-            gh__walk_error(w, kn, "provider names use letters, digits, '-', '_' and '.'");
-        c->napi_key_providers++;
-        size_t inner = gh__walk_push_key(w, prov->name);
-        load_provider(w, gh__walk_node(w, p->value), prov);
-        gh__walk_pop(w, inner);
-    }
 }

@@ -206,45 +206,46 @@ static void load_token_source(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p)
     gh__walk_pop(w, saved);
 }
 
-static void load_provider(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p, gh_key_registry *reg)
+/* What JWT and introspection providers share: who issued the token and for whom, how its
+ * times are judged, where it is read and how verified tokens are cached. kind_keys: the keys
+ * only this kind of provider has. Returns false when the mapping holds an unknown key. */
+bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
+                              const char *const *kind_keys, bool issuer_required)
 {
-    static const char *const keys[] = {"issuer",        "audiences",        "algorithms",
-                                       "jwks_file",     "jwks",             "secret",
-                                       "jwks_uri",      "discovery",        "ca_file",
-                                       "refresh_interval", "min_refresh_interval", "max_stale",
-                                       "fetch_timeout", "clock_skew",       "max_lifetime",
-                                       "required_claims", "token",          "max_token_bytes",
-                                       "realm",         "cache_entries",    NULL};
+    static const char *const common[] = {"issuer",          "audiences", "clock_skew",
+                                         "required_claims", "token",     "max_token_bytes",
+                                         "realm",           "cache_entries"};
+    const char *keys[64];
+    size_t nk = 0;
+    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+        keys[nk++] = common[i];
+    for (size_t i = 0; kind_keys[i] && nk < 63; i++)
+        keys[nk++] = kind_keys[i];
+    keys[nk] = NULL;
     p->clock_skew_s = 30;
     p->max_token_bytes = 8192;
     p->cache_entries = 100000;
     p->token_header = "Authorization";
     p->realm = p->name;
     if (!gh__walk_keys(w, n, keys))
-        return;
+        return false;
     yaml_node_t *v;
     size_t saved;
     uint64_t x;
-#define GH_REQUIRED(key, call)                                                                     \
-    saved = gh__walk_push_key(w, key);                                                             \
-    if ((v = gh__walk_get(w, n, key)))                                                             \
-        call;                                                                                      \
-    else                                                                                           \
-        gh__walk_error(w, n, "required");                                                          \
-    gh__walk_pop(w, saved);
 #define GH_OPTIONAL(key, call)                                                                     \
     if ((v = gh__walk_get(w, n, key))) {                                                           \
         saved = gh__walk_push_key(w, key);                                                         \
         call;                                                                                      \
         gh__walk_pop(w, saved);                                                                    \
     }
-    GH_REQUIRED("issuer", gh__walk_str(w, v, &p->issuer))
-    GH_REQUIRED("audiences", p->audiences = string_list(w, v, &p->naudiences))
-    GH_REQUIRED("algorithms", load_algorithms(w, v, p))
+    GH_OPTIONAL("issuer", gh__walk_str(w, v, &p->issuer))
+    if (!p->issuer && issuer_required)
+        gh__walk_error(w, n, "issuer: required");
+    GH_OPTIONAL("audiences", p->audiences = string_list(w, v, &p->naudiences))
+    if (!p->audiences)
+        gh__walk_error(w, n, "audiences: required");
     GH_OPTIONAL("clock_skew",
                 if (gh__walk_duration_ms(w, v, 0, 600000, &x)) p->clock_skew_s = x / 1000)
-    GH_OPTIONAL("max_lifetime",
-                if (gh__walk_duration_ms(w, v, 1000, 31 * 86400000ull, &x)) p->max_lifetime_s = x / 1000)
     GH_OPTIONAL("required_claims", p->required_claims = string_list(w, v, &p->nrequired_claims))
     GH_OPTIONAL("token", load_token_source(w, v, p))
     GH_OPTIONAL("max_token_bytes",
@@ -252,7 +253,6 @@ static void load_provider(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p, gh_key
     GH_OPTIONAL("realm", gh__walk_str(w, v, &p->realm))
     GH_OPTIONAL("cache_entries",
                 if (gh__walk_uint(w, v, 0, 10000000, &x)) p->cache_entries = (size_t)x)
-#undef GH_REQUIRED
 #undef GH_OPTIONAL
     if (p->audiences && p->naudiences == 0)
         gh__walk_error(w, n, "audiences: at least one: a token minted for another API must not pass");
@@ -261,44 +261,88 @@ static void load_provider(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p, gh_key
             gh__walk_error(w, n, "realm: no quotes, backslashes or control characters");
             break;
         }
-    load_keys(w, n, p, reg);
     p->cache = calloc(1, sizeof(*p->cache));
     if (!p->cache || gh_token_cache_init(p->cache, p->cache_entries) != 0)
         gh__walk_error(w, n, "out of memory for the token cache");
+    return true;
+}
+
+static void load_provider(gh_walk *w, yaml_node_t *n, void *prov, void *ctx)
+{
+    static const char *const keys[] = {"algorithms", "max_lifetime", "jwks_file", "jwks",
+                                       "secret", "jwks_uri", "discovery", "ca_file",
+                                       "refresh_interval", "min_refresh_interval", "max_stale",
+                                       "fetch_timeout", NULL};
+    gh_jwt_provider *p = prov;
+    if (!gh__cfg_load_token_rules(w, n, p, keys, true))
+        return;
+    yaml_node_t *v;
+    size_t saved = gh__walk_push_key(w, "algorithms");
+    if ((v = gh__walk_get(w, n, "algorithms")))
+        load_algorithms(w, v, p);
+    else
+        gh__walk_error(w, n, "required");
+    gh__walk_pop(w, saved);
+    uint64_t x;
+    if ((v = gh__walk_get(w, n, "max_lifetime"))) {
+        saved = gh__walk_push_key(w, "max_lifetime");
+        if (gh__walk_duration_ms(w, v, 1000, 31 * 86400000ull, &x))
+            p->max_lifetime_s = x / 1000;
+        gh__walk_pop(w, saved);
+    }
+    load_keys(w, n, p, ctx);
+}
+
+void gh__cfg_each_provider(gh_walk *w, yaml_node_t *n, gh_config *c, void **array, size_t elem,
+                           size_t *count, void (*load)(gh_walk *, yaml_node_t *, void *, void *),
+                           void *ctx)
+{
+    if (n->type != YAML_MAPPING_NODE) {
+        gh__walk_error(w, n, "expected a mapping of provider names");
+        return;
+    }
+    size_t total = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    char *items = gh_arena_zalloc(&c->arena, (total ? total : 1) * elem);
+    *array = items;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; items && p < n->data.mapping.pairs.top; p++) {
+        void *prov = items + *count * elem;
+        const char **name = prov; /* every provider struct starts with its name */
+        yaml_node_t *kn = gh__walk_node(w, p->key);
+        if (!gh__walk_str(w, kn, name))
+            continue;
+        if (!gh__cfg_name_ok(*name))
+            gh__walk_error(w, kn, "provider names use letters, digits, '-', '_' and '.'");
+        (*count)++; /* counted before loading: what it holds is freed with the snapshot */
+        size_t inner = gh__walk_push_key(w, *name);
+        load(w, gh__walk_node(w, p->value), prov, ctx);
+        gh__walk_pop(w, inner);
+    }
 }
 
 void gh__cfg_load_identity(gh_walk *w, yaml_node_t *n, gh_config *c, gh_key_registry *reg)
 {
-    static const char *const keys[] = {"jwt", "api_keys", NULL};
+    static const char *const keys[] = {"jwt", "introspection", "api_keys", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
-    yaml_node_t *api_keys = gh__walk_get(w, n, "api_keys");
-    if (api_keys) {
-        size_t at = gh__walk_push_key(w, "api_keys");
-        gh__cfg_load_api_keys(w, api_keys, c);
-        gh__walk_pop(w, at);
+    yaml_node_t *v;
+    size_t saved;
+    if ((v = gh__walk_get(w, n, "jwt"))) {
+        saved = gh__walk_push_key(w, "jwt");
+        gh__cfg_each_provider(w, v, c, (void **)&c->jwt_providers, sizeof(gh_jwt_provider),
+                              &c->njwt_providers, load_provider, reg);
+        gh__walk_pop(w, saved);
     }
-    yaml_node_t *jwt = gh__walk_get(w, n, "jwt");
-    if (!jwt)
-        return;
-    size_t saved = gh__walk_push_key(w, "jwt");
-    if (jwt->type != YAML_MAPPING_NODE) {
-        gh__walk_error(w, jwt, "expected a mapping of provider names");
-    } else {
-        size_t count = (size_t)(jwt->data.mapping.pairs.top - jwt->data.mapping.pairs.start);
-        c->jwt_providers = gh_arena_zalloc(&c->arena, (count ? count : 1) * sizeof(gh_jwt_provider));
-        for (yaml_node_pair_t *p = jwt->data.mapping.pairs.start; p < jwt->data.mapping.pairs.top; p++) {
-            gh_jwt_provider *prov = &c->jwt_providers[c->njwt_providers];
-            yaml_node_t *kn = gh__walk_node(w, p->key);
-            if (!gh__walk_str(w, kn, &prov->name))
-                continue;
-            if (!gh__cfg_name_ok(prov->name))
-                gh__walk_error(w, kn, "provider names use letters, digits, '-', '_' and '.'");
-            c->njwt_providers++; /* counted before loading: its keys are freed with the snapshot */
-            size_t inner = gh__walk_push_key(w, prov->name);
-            load_provider(w, gh__walk_node(w, p->value), prov, reg);
-            gh__walk_pop(w, inner);
-        }
+    if ((v = gh__walk_get(w, n, "introspection"))) {
+        saved = gh__walk_push_key(w, "introspection");
+        gh__cfg_each_provider(w, v, c, (void **)&c->introspection_providers,
+                              sizeof(gh_jwt_provider), &c->nintrospection_providers,
+                              gh__cfg_load_introspection, NULL);
+        gh__walk_pop(w, saved);
     }
-    gh__walk_pop(w, saved);
+    if ((v = gh__walk_get(w, n, "api_keys"))) {
+        saved = gh__walk_push_key(w, "api_keys");
+        gh__cfg_each_provider(w, v, c, (void **)&c->api_key_providers, sizeof(gh_api_key_provider),
+                              &c->napi_key_providers, gh__cfg_load_api_key_provider, NULL);
+        gh__walk_pop(w, saved);
+    }
 }

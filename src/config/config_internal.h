@@ -8,7 +8,15 @@
 void gh__cfg_load_upstreams(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_registry *reg);
 void gh__cfg_load_routes(gh_walk *w, yaml_node_t *n, gh_config *c);
 void gh__cfg_load_identity(gh_walk *w, yaml_node_t *n, gh_config *c, gh_key_registry *keys);
-void gh__cfg_load_api_keys(gh_walk *w, yaml_node_t *n, gh_config *c);
+/* Loads each provider of the mapping n into a new arena array of elem-sized structs that start
+ * with their name; load fills one. */
+void gh__cfg_each_provider(gh_walk *w, yaml_node_t *n, gh_config *c, void **array, size_t elem,
+                           size_t *count, void (*load)(gh_walk *, yaml_node_t *, void *, void *),
+                           void *ctx);
+bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
+                              const char *const *kind_keys, bool issuer_required);
+void gh__cfg_load_introspection(gh_walk *w, yaml_node_t *n, void *prov, void *ctx);
+void gh__cfg_load_api_key_provider(gh_walk *w, yaml_node_t *n, void *prov, void *ctx);
 /* Warns about routes that an earlier route always matches first. */
 void gh__cfg_check_shadowing(gh_walk *w, yaml_node_t *routes, const gh_config *c);
 

@@ -2,6 +2,7 @@
  * limits, trusted proxies, logging, drain. Upstreams and routes live in their own files. */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,6 +374,16 @@ void gh_config_release(gh_config *c)
 {
     if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
+    for (size_t i = 0; i < c->nintrospection_providers; i++) {
+        gh_jwt_provider *p = &c->introspection_providers[i];
+        if (p->introspect && p->introspect->credentials) {
+            OPENSSL_cleanse(p->introspect->credentials, strlen(p->introspect->credentials));
+            free(p->introspect->credentials);
+        }
+        if (p->cache)
+            gh_token_cache_free(p->cache);
+        free(p->cache);
+    }
     for (size_t i = 0; i < c->njwt_providers; i++) {
         gh_jwks_free(&c->jwt_providers[i].keys);
         gh_key_source_put(c->jwt_providers[i].source);

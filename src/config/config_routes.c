@@ -301,12 +301,13 @@ static const void *provider_named(gh_walk *w, yaml_node_t *n, const void *list, 
     return NULL;
 }
 
-/* auth: none, or {jwt: provider, api_key: provider} (one or both; both must pass). */
+/* auth: none, or {jwt: provider} or {introspection: provider}, and/or {api_key: provider}
+ * (all given must pass). */
 static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r)
 {
     if (v->type == YAML_SCALAR_NODE && strcmp((char *)v->data.scalar.value, "none") == 0)
         return;
-    static const char *const keys[] = {"jwt", "api_key", NULL};
+    static const char *const keys[] = {"jwt", "introspection", "api_key", NULL};
     if (v->type != YAML_MAPPING_NODE) {
         gh__walk_error(w, v, "expected 'none' or {jwt: PROVIDER, api_key: PROVIDER}");
         return;
@@ -314,11 +315,25 @@ static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r
     if (!gh__walk_keys(w, v, keys))
         return;
     yaml_node_t *jwt = gh__walk_get(w, v, "jwt"), *key = gh__walk_get(w, v, "api_key");
-    if (!jwt && !key) {
-        gh__walk_error(w, v, "an authentication method is required: jwt, api_key or both");
+    yaml_node_t *intro = gh__walk_get(w, v, "introspection");
+    if (!jwt && !key && !intro) {
+        gh__walk_error(w, v, "an authentication method is required: jwt, introspection, api_key");
+        return;
+    }
+    if (jwt && intro) {
+        gh__walk_error(w, v, "one bearer token per request: jwt or introspection, not both");
         return;
     }
     size_t saved;
+    if (intro) {
+        saved = gh__walk_push_key(w, "introspection");
+        r->auth_token = provider_named(w, intro, c->introspection_providers,
+                                       c->nintrospection_providers, sizeof(gh_jwt_provider),
+                                       "introspection");
+        if (r->auth_token)
+            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_introspect, r->auth_token};
+        gh__walk_pop(w, saved);
+    }
     if (jwt) {
         saved = gh__walk_push_key(w, "jwt");
         r->auth_token = provider_named(w, jwt, c->jwt_providers, c->njwt_providers,

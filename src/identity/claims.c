@@ -30,7 +30,10 @@ static gh_jws_status check_times(const gh_jwt_provider *p, json_t *root, double 
 {
     double exp, nbf, iat, skew = (double)p->clock_skew_s;
     json_t *jnbf = json_object_get(root, "nbf"), *jiat = json_object_get(root, "iat");
-    if (numeric(json_object_get(root, "exp"), &exp) != 0)
+    json_t *jexp = json_object_get(root, "exp");
+    if (!jexp && p->introspect)
+        exp = now; /* introspection answers need not carry exp (RFC 7662 2.2) */
+    else if (numeric(jexp, &exp) != 0)
         return GH_JWS_MISSING_EXP;
     if (now > exp + skew)
         return GH_JWS_EXPIRED;
@@ -55,8 +58,8 @@ gh_jws_status gh_claims_check(const gh_jwt_provider *p, const unsigned char *pay
     }
     gh_jws_status st = check_times(p, root, (double)now);
     const char *iss = json_string_value(json_object_get(root, "iss"));
-    if (st == GH_JWS_OK && (!iss || strcmp(iss, p->issuer) != 0))
-        st = GH_JWS_ISS_MISMATCH;
+    if (st == GH_JWS_OK && p->issuer && (!iss || strcmp(iss, p->issuer) != 0))
+        st = GH_JWS_ISS_MISMATCH; /* an introspection provider may leave issuer out */
     if (st == GH_JWS_OK && !audience_ok(p, json_object_get(root, "aud")))
         st = GH_JWS_AUD_MISMATCH;
     for (size_t i = 0; st == GH_JWS_OK && i < p->nrequired_claims; i++)

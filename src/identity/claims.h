@@ -8,8 +8,9 @@
 #include "config/config-t.h"
 #include "identity/jws.h"
 
-/* Parses the verified payload and checks exp (required), nbf, iat, max_lifetime, iss, aud and
- * the required claims at time now (seconds). On GH_JWS_OK *claims holds the parsed object
+/* Parses the verified payload (or an introspection answer) and checks exp (required in a
+ * token), nbf, iat, max_lifetime, iss (when the provider names one), aud and the required
+ * claims at time now (seconds). On GH_JWS_OK *claims holds the parsed object
  * (json_decref it); otherwise *claims is NULL. */
 gh_jws_status gh_claims_check(const gh_jwt_provider *p, const unsigned char *payload, size_t len,
                               int64_t now, json_t **claims);

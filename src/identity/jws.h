@@ -32,7 +32,10 @@
     X(AUD_MISMATCH, "aud_mismatch")                                                                \
     X(MISSING_CLAIM, "missing_claim")                                                              \
     X(NO_KEYS, "keys_unavailable")                                                                 \
-    X(UNKNOWN_API_KEY, "unknown_api_key")
+    X(UNKNOWN_API_KEY, "unknown_api_key")                                                          \
+    X(INACTIVE, "inactive")                                                                        \
+    X(INTROSPECTION_FAILED, "introspection_failed")                                                \
+    X(INTROSPECTION_BUSY, "introspection_busy")
 
 typedef enum {
 #define GH_JWS_ENUM(name, slug) GH_JWS_##name,

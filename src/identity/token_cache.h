@@ -23,6 +23,8 @@ typedef struct gh_token_entry {
     const char *kid;         /* of the key that verified it (NULL: none); kept with the payload */
     unsigned char print[32]; /* that key's material: a token dies when its key leaves the set */
     uint64_t generation;     /* of the key set then (0: keys in the configuration) */
+    bool negative;           /* an introspection answer that refused the token ... */
+    uint16_t status;         /* ... and why (a gh_jws_status) */
     char *payload;           /* flattened claims, malloc'd in the cache, the kid after them */
     size_t payload_len;
 } gh_token_entry;

@@ -1,5 +1,6 @@
 /* Gateway events (start, reload, drain, errors) as JSON lines on stderr, apart from the access
- * log. Written from the control thread only, never on the request path. */
+ * log. Written from the control thread, and by workers only for failures they rate-limit
+ * (one line per second at most), never once per request. */
 #ifndef GH_SERVER_EVENTS_H
 #define GH_SERVER_EVENTS_H
 

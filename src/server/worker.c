@@ -11,6 +11,8 @@
 
 #include "http/conn.h"
 #include "server/worker.h"
+#include "core/http_client.h"
+#include "stages/auth_introspect.h"
 #include "stages/key_wait.h"
 #include "upstream/proxy.h"
 
@@ -286,6 +288,8 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     uv_timer_init(&w->loop, &w->drain_timer);
     uv_timer_init(&w->loop, &w->sweep_timer);
     uv_timer_init(&w->loop, &w->key_wait_timer);
+    if (!(w->http = gh_http_client_start(&w->loop, false)))
+        return -ENOMEM;
     w->wakeup.data = w->drain_timer.data = w->sweep_timer.data = w->key_wait_timer.data = w;
     uv_timer_start(&w->sweep_timer, on_sweep, GH_SWEEP_MS, GH_SWEEP_MS);
     return 0;
@@ -326,6 +330,7 @@ static void worker_teardown(gh_worker *w)
     }
     close_listeners(w, true);
     gh_pools_close(w);
+    gh_introspect_worker_stop(w);
     if (!uv_is_closing((uv_handle_t *)&w->wakeup))
         uv_close((uv_handle_t *)&w->wakeup, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->drain_timer))

@@ -88,17 +88,23 @@ void gh_bearer_keep_identity(gh_request *req, const char *flat, size_t len, cons
         req->claim_values[i] = (char *)gh_claims_get(flat, len, r->forward_claims[i].claim);
 }
 
-gh_verdict gh_bearer_refuse(gh_request *req, const gh_jwt_provider *p, gh_jws_status st)
+gh_verdict gh_bearer_refuse_detail(gh_request *req, const gh_jwt_provider *p, gh_jws_status st,
+                                   const char *detail)
 {
     req->auth_failed = true;
     req->auth_reason = gh_jws_status_slug(st);
     gh_metrics_auth(&req->conn->w->metrics, p->name, (int)st);
-    if (st == GH_JWS_NO_KEYS)
+    if (st == GH_JWS_NO_KEYS || st == GH_JWS_INTROSPECTION_FAILED || st == GH_JWS_INTROSPECTION_BUSY)
         gh_conn_refuse(req, GH_R_IDP_UNAVAILABLE,
-                       "the identity provider's keys could not be fetched; try again shortly");
+                       detail ? detail : "the identity provider could not be consulted; try again shortly");
     else
         gh_conn_refuse(req, st == GH_JWS_MISSING ? GH_R_MISSING_TOKEN : GH_R_INVALID_TOKEN,
                        st == GH_JWS_MISSING ? "this route requires a bearer token"
                                             : "the access token is not valid for this route");
     return GH_DONE;
+}
+
+gh_verdict gh_bearer_refuse(gh_request *req, const gh_jwt_provider *p, gh_jws_status st)
+{
+    return gh_bearer_refuse_detail(req, p, st, NULL);
 }
