@@ -1,43 +1,57 @@
 #include "core/b64url.h"
 
-static int val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
+/* The value of each base64url character; 0xff for every other byte. */
+static const unsigned char values[256] = {
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 62, 255, 255,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 255, 255, 255, 255, 255, 255,
+    255, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 255, 255, 255, 255, 63,
+    255, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+};
 
 long gh_b64url_decode(const char *in, size_t n, unsigned char *out)
 {
     if (n % 4 == 1)
         return -1;
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = val((unsigned char)in[i]);
-        if (v < 0)
+    const unsigned char *p = (const unsigned char *)in;
+    size_t o = 0, i = 0;
+    /* Four characters make three bytes; a byte outside the alphabet sets a high bit. */
+    for (; i + 4 <= n; i += 4) {
+        unsigned a = values[p[i]], b = values[p[i + 1]], c = values[p[i + 2]], d = values[p[i + 3]];
+        if ((a | b | c | d) & 0x80)
             return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
+        unsigned v = a << 18 | b << 12 | c << 6 | d;
+        out[o++] = (unsigned char)(v >> 16);
+        out[o++] = (unsigned char)(v >> 8);
+        out[o++] = (unsigned char)v;
     }
-    if (acc != 0) /* leftover bits must be zero: no two encodings of one value */
+    if (i == n)
+        return (long)o;
+    /* Two or three characters left: one or two bytes, and the bits left over must be zero
+     * (no two encodings of one value). */
+    unsigned a = values[p[i]], b = values[p[i + 1]], c = n - i == 3 ? values[p[i + 2]] : 0;
+    if ((a | b | c) & 0x80)
+        return -1;
+    unsigned v = a << 18 | b << 12 | c << 6;
+    out[o++] = (unsigned char)(v >> 16);
+    if (n - i == 3)
+        out[o++] = (unsigned char)(v >> 8);
+    if (v & (n - i == 3 ? 0xffu : 0xffffu))
         return -1;
     return (long)o;
 }
+
 
 size_t gh_b64url_encode(const unsigned char *in, size_t n, char *out)
 {

@@ -717,7 +717,7 @@ void gh_conn_accept(gh_worker *w, uv_stream_t *server)
     w->conns = c;
     w->nconns++;
     gh_metric_add(&w->metrics.open_connections, 1);
-    gh_outq_init(&c->out, (uv_stream_t *)&c->tcp, &w->blocks, on_out_drain);
+    gh_outq_init(&c->out, (uv_stream_t *)&c->tcp, &w->blocks, on_out_drain, &w->batch);
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
         w->nconns > w->config->limits.max_connections || w->draining) {
         gh_conn_close(c);

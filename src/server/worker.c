@@ -231,6 +231,7 @@ static void drain_poll(uv_timer_t *t)
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
     uv_close((uv_handle_t *)&w->sweep_timer, NULL);
     uv_close((uv_handle_t *)&w->key_wait_timer, NULL);
+    gh_outq_batch_close(&w->batch);
     uv_close((uv_handle_t *)&w->wakeup, NULL);
 }
 
@@ -288,6 +289,7 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     uv_timer_init(&w->loop, &w->drain_timer);
     uv_timer_init(&w->loop, &w->sweep_timer);
     uv_timer_init(&w->loop, &w->key_wait_timer);
+    gh_outq_batch_init(&w->batch, &w->loop);
     if (!(w->http = gh_http_client_start(&w->loop, false)))
         return -ENOMEM;
     w->wakeup.data = w->drain_timer.data = w->sweep_timer.data = w->key_wait_timer.data = w;
@@ -339,6 +341,8 @@ static void worker_teardown(gh_worker *w)
         uv_close((uv_handle_t *)&w->sweep_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->key_wait_timer))
         uv_close((uv_handle_t *)&w->key_wait_timer, NULL);
+    if (!uv_is_closing((uv_handle_t *)&w->batch.check))
+        gh_outq_batch_close(&w->batch);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
     gh_block_pool_free(&w->blocks);

@@ -11,6 +11,7 @@
 
 #include "core/arena.h"
 #include "core/block.h"
+#include "core/outq.h"
 #include "http/h1.h"
 #include "identity/jws.h"
 #include "observe/log.h"
@@ -56,6 +57,7 @@ struct gh_worker {
     size_t nconns;
     gh_pool *pools; /* upstream keep-alive pools, by endpoint authority */
     gh_block_pool blocks;
+    gh_outq_batch batch; /* output held to the end of an iteration while requests are costly */
     gh_arena_spares arena_spares; /* request arenas' chunks */
     EVP_MD *sha256;                /* fetched once: token cache keys */
     EVP_MD_CTX *md_ctx;

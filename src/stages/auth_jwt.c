@@ -72,6 +72,8 @@ static gh_verdict verify(gh_request *req, const gh_jwt_provider *p, const char *
                                                     p->max_token_bytes, keys, p->algorithms,
                                                     scratch, &jws)
                                : GH_JWS_TOO_LARGE;
+    if (st == GH_JWS_OK || st == GH_JWS_SIGNATURE)
+        gh_outq_batch_heavy(&req->conn->w->batch); /* a signature check: answers go out together */
     if (st == GH_JWS_UNKNOWN_KID && ks && wait_for_keys(req, p)) {
         gh_keyset_release(ks); /* a rotation: the new key may be published already */
         return GH_WAIT;

@@ -501,7 +501,7 @@ static void attach(gh_upconn *up, gh_request *req)
     req->up = up;
     up->got_bytes = up->head_done = up->chunk_out = false;
     memset(&up->chunked, 0, sizeof(up->chunked));
-    gh_outq_init(&up->out, (uv_stream_t *)&up->tcp, &up->w->blocks, on_up_drain);
+    gh_outq_init(&up->out, (uv_stream_t *)&up->tcp, &up->w->blocks, on_up_drain, &up->w->batch);
     /* Parsed response headers live in the request's arena, like everything of the request. */
     up->hdrs = gh_arena_alloc(&req->arena, GH_UP_MAX_HEADERS * sizeof(gh_h1_header));
 }

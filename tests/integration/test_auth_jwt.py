@@ -126,6 +126,8 @@ def abuse_cases(keys):
         ("missing sub", mint(keys["ec"], sub=None), "missing_claim"),
         ("unknown kid", mint(keys["ec"], "nope"), "unknown_kid"),
         ("another key, same kid", mint(keys["other"], "ec1"), "signature"),
+        ("a valid token of another provider", sign(keys["other"], "other-idp-1", "ES256",
+                                                   token_claims("https://other-idp.test", "other-api")), "unknown_kid"),
         ("jku", mint(keys["ec"], headers={"jku": "https://evil.test/jwks"}), "forbidden_header"),
         ("x5u", mint(keys["ec"], headers={"x5u": "https://evil.test/x"}), "forbidden_header"),
         ("jwk", mint(keys["ec"], headers={"jwk": ec_jwk(keys["other"], "ec1")}), "forbidden_header"),

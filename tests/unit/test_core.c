@@ -127,6 +127,11 @@ static void base64url(void **state)
     assert_int_equal(gh_b64url_decode("aGVsbG9", 7, out), -1);  /* non-zero trailing bits */
     assert_int_equal(gh_b64url_decode("aGVsb", 5, out), -1);    /* 1 mod 4 */
     assert_int_equal(gh_b64url_decode("aG+s", 4, out), -1);     /* base64, not base64url */
+    assert_int_equal(gh_b64url_decode("QQ", 2, out), 1);        /* a two-character tail */
+    assert_int_equal(out[0], 'A');
+    assert_int_equal(gh_b64url_decode("QR", 2, out), -1);       /* its leftover bits set */
+    assert_int_equal(gh_b64url_decode("aGVs\xc3\xa9", 6, out), -1); /* bytes past ASCII */
+    assert_int_equal(gh_b64url_decode("aG.s", 4, out), -1);
     assert_int_equal(gh_b64url_decoded_len(7), 5);
 }
 
