@@ -239,11 +239,15 @@ bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
         gh__walk_pop(w, saved);                                                                    \
     }
     GH_OPTIONAL("issuer", gh__walk_str(w, v, &p->issuer))
-    if (!p->issuer && issuer_required)
-        gh__walk_error(w, n, "issuer: required");
     GH_OPTIONAL("audiences", p->audiences = string_list(w, v, &p->naudiences))
-    if (!p->audiences)
-        gh__walk_error(w, n, "audiences: required");
+    static const char *const required[] = {"issuer", "audiences"};
+    for (size_t i = issuer_required ? 0 : 1; i < 2; i++) {
+        if (gh__walk_get(w, n, required[i]))
+            continue;
+        saved = gh__walk_push_key(w, required[i]);
+        gh__walk_error(w, n, "required");
+        gh__walk_pop(w, saved);
+    }
     GH_OPTIONAL("clock_skew",
                 if (gh__walk_duration_ms(w, v, 0, 600000, &x)) p->clock_skew_s = x / 1000)
     GH_OPTIONAL("required_claims", p->required_claims = string_list(w, v, &p->nrequired_claims))
