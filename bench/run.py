@@ -231,7 +231,7 @@ def jwt_report(jr):
     return ["", "## JWT validation",
             "",
             "An ES256 route checking iss, aud and exp and forwarding `sub` as a header, beside HAProxy's",
-            "`jwt_verify` with the same key and checks (`bench/jwt.py`). *Reused*: every request carries",
+            "`jwt_verify` with the same key and checks (`bench/jwt_bench.py`). *Reused*: every request carries",
             "the same token. *Distinct*: every request carries its own token (%d pre-minted), and the" % jwt_bench.DISTINCT_TOKENS,
             "gateway's token cache is emptied by a reload before each run, so every token is verified.",
             "",

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -13,6 +15,7 @@
 #include "core/b64url.h"
 #include "core/block.h"
 #include "core/deadline.h"
+#include "core/outq.h"
 #include "identity/token_cache.h"
 #include "core/json.h"
 #include "observe/log.h"
@@ -211,11 +214,82 @@ static void deadline(void **state)
     uv_loop_close(&loop);
 }
 
+static int drained;
+static void count_drain(gh_outq *q, int status)
+{
+    (void)q;
+    assert_int_equal(status, 0);
+    drained++;
+}
+
+static ssize_t peek(int fd, char *buf, size_t cap)
+{
+    return recv(fd, buf, cap, MSG_DONTWAIT);
+}
+
+/* A batch holds writes to idle queues while an iteration does costly work (and during the next
+ * iteration), releases them when the iteration's callbacks are done, and tells the owner. */
+static void held_output(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    uv_pipe_t pipe;
+    uv_pipe_init(&loop, &pipe, 0);
+    assert_int_equal(uv_pipe_open(&pipe, sv[0]), 0);
+    gh_block_pool pool;
+    gh_block_pool_init(&pool, 4);
+    gh_outq_batch batch;
+    gh_outq_batch_init(&batch, &loop);
+    gh_outq q;
+    gh_outq_init(&q, (uv_stream_t *)&pipe, &pool, count_drain, &batch);
+    char buf[64];
+    drained = 0;
+    uv_buf_t b = uv_buf_init("abc", 3);
+    assert_int_equal(gh_outq_write(&q, &b, 1), 0); /* nothing costly: written at once */
+    assert_int_equal(peek(sv[1], buf, sizeof(buf)), 3);
+    gh_outq_batch_heavy(&batch);
+    b = uv_buf_init("defg", 4);
+    assert_int_equal(gh_outq_write(&q, &b, 1), 0);
+    assert_int_equal(peek(sv[1], buf, sizeof(buf)), -1); /* held */
+    assert_int_equal(q.pending, 4);
+    uv_run(&loop, UV_RUN_NOWAIT); /* the iteration ends: released */
+    assert_int_equal(peek(sv[1], buf, sizeof(buf)), 4);
+    assert_memory_equal(buf, "defg", 4);
+    assert_int_equal(q.pending, 0);
+    assert_int_equal(drained, 1);
+    b = uv_buf_init("hi", 2); /* the next iteration still holds */
+    assert_int_equal(gh_outq_write(&q, &b, 1), 0);
+    assert_int_equal(peek(sv[1], buf, sizeof(buf)), -1);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(peek(sv[1], buf, sizeof(buf)), 2);
+    b = uv_buf_init("x", 1); /* an iteration without costly work: no more holding */
+    assert_int_equal(gh_outq_write(&q, &b, 1), 0);
+    assert_int_equal(peek(sv[1], buf, sizeof(buf)), 1);
+    gh_outq_batch_heavy(&batch); /* a queue reset while held leaves the batch */
+    assert_int_equal(gh_outq_write(&q, &b, 1), 0);
+    gh_outq_reset(&q);
+    assert_null(batch.held);
+    drained = 0;
+    uv_run(&loop, UV_RUN_NOWAIT);
+    assert_int_equal(peek(sv[1], buf, sizeof(buf)), -1);
+    assert_int_equal(drained, 0);
+    gh_outq_batch_close(&batch);
+    uv_close((uv_handle_t *)&pipe, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    close(sv[1]);
+    gh_block_pool_free(&pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(arena),    cmocka_unit_test(json_text),
                                        cmocka_unit_test(blocks),   cmocka_unit_test(metrics),
                                        cmocka_unit_test(log_ring), cmocka_unit_test(deadline),
-                                       cmocka_unit_test(base64url), cmocka_unit_test(token_cache)};
+                                       cmocka_unit_test(base64url), cmocka_unit_test(token_cache),
+                                       cmocka_unit_test(held_output)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
