@@ -85,6 +85,7 @@ typedef struct gh_jwt_provider {
     const char *token_cookie;
     size_t max_token_bytes;
     const char *realm;
+    const char *scope_claim; /* where scopes are: "scope" (space-separated) or "scp" (array) */
     size_t cache_entries;
     struct gh_token_cache *cache; /* shared by the workers; freed with the snapshot */
 } gh_jwt_provider;
@@ -105,6 +106,32 @@ typedef struct gh_api_key_provider {
     uint32_t *slots; /* open addressing by digest: index + 1 into keys, 0 free */
     size_t slot_mask;
 } gh_api_key_provider;
+
+/* auth.claims: a claim of the verified token must hold one of these values. */
+typedef enum { GH_CLAIM_LITERAL, GH_CLAIM_PATH_PARAM, GH_CLAIM_HEADER } gh_claim_source;
+
+typedef struct gh_claim_value {
+    gh_claim_source source;
+    const char *text; /* the literal, the path parameter's name, or the header's name */
+} gh_claim_value;
+
+typedef struct gh_claim_rule {
+    const char *claim;
+    gh_claim_value *values;
+    size_t nvalues;
+} gh_claim_rule;
+
+/* What a route's callers may do, once authenticated (auth.scopes, scopes_any, claims, mode). */
+typedef struct gh_authz_conf {
+    const char **scopes; /* every one required */
+    size_t nscopes;
+    const char **scopes_any; /* at least one required */
+    size_t nscopes_any;
+    gh_claim_rule *claims;
+    size_t nclaims;
+    bool shadow;            /* log and count refusals, refuse nothing */
+    const char *scope_text; /* the scopes the route asks for, space-separated: the challenge */
+} gh_authz_conf;
 
 typedef struct gh_forward_claim {
     const char *claim;
@@ -145,6 +172,8 @@ typedef struct gh_route_conf {
     gh_forward_claim *forward_claims;
     size_t nforward_claims;
     bool forward_authorization;
+    gh_authz_conf authz;
+    bool has_authz;
     gh_stage_ref stages[GH_MAX_STAGES]; /* run in order after routing */
     size_t nstages;
     int respond_status;

@@ -12,7 +12,7 @@
 #define GH_JWKS_MAX_BYTES (1u << 20)
 
 /* A list of strings into a NULL-free array in the arena. */
-static const char **string_list(gh_walk *w, yaml_node_t *n, size_t *count)
+const char **gh__cfg_string_list(gh_walk *w, yaml_node_t *n, size_t *count)
 {
     size_t c;
     yaml_node_item_t *items = gh__walk_items(w, n, &c);
@@ -30,7 +30,7 @@ static const char **string_list(gh_walk *w, yaml_node_t *n, size_t *count)
 static void load_algorithms(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p)
 {
     size_t count;
-    const char **names = string_list(w, n, &count);
+    const char **names = gh__cfg_string_list(w, n, &count);
     p->algorithms = 0;
     for (size_t i = 0; i < count; i++) {
         unsigned alg = gh_alg_from_name(names[i], strlen(names[i]));
@@ -214,7 +214,8 @@ bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
 {
     static const char *const common[] = {"issuer",          "audiences", "clock_skew",
                                          "required_claims", "token",     "max_token_bytes",
-                                         "realm",           "cache_entries"};
+                                         "realm",           "cache_entries",
+                                         "scope_claim"};
     const char *keys[64];
     size_t nk = 0;
     for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
@@ -227,6 +228,7 @@ bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
     p->cache_entries = 100000;
     p->token_header = "Authorization";
     p->realm = p->name;
+    p->scope_claim = "scope";
     if (!gh__walk_keys(w, n, keys))
         return false;
     yaml_node_t *v;
@@ -239,7 +241,7 @@ bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
         gh__walk_pop(w, saved);                                                                    \
     }
     GH_OPTIONAL("issuer", gh__walk_str(w, v, &p->issuer))
-    GH_OPTIONAL("audiences", p->audiences = string_list(w, v, &p->naudiences))
+    GH_OPTIONAL("audiences", p->audiences = gh__cfg_string_list(w, v, &p->naudiences))
     static const char *const required[] = {"issuer", "audiences"};
     for (size_t i = issuer_required ? 0 : 1; i < 2; i++) {
         if (gh__walk_get(w, n, required[i]))
@@ -250,11 +252,12 @@ bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
     }
     GH_OPTIONAL("clock_skew",
                 if (gh__walk_duration_ms(w, v, 0, 600000, &x)) p->clock_skew_s = x / 1000)
-    GH_OPTIONAL("required_claims", p->required_claims = string_list(w, v, &p->nrequired_claims))
+    GH_OPTIONAL("required_claims", p->required_claims = gh__cfg_string_list(w, v, &p->nrequired_claims))
     GH_OPTIONAL("token", load_token_source(w, v, p))
     GH_OPTIONAL("max_token_bytes",
                 if (gh__walk_size(w, v, 256, 65536, &x)) p->max_token_bytes = (size_t)x)
     GH_OPTIONAL("realm", gh__walk_str(w, v, &p->realm))
+    GH_OPTIONAL("scope_claim", gh__walk_str(w, v, &p->scope_claim))
     GH_OPTIONAL("cache_entries",
                 if (gh__walk_uint(w, v, 0, 10000000, &x)) p->cache_entries = (size_t)x)
 #undef GH_OPTIONAL

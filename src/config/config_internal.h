@@ -15,6 +15,10 @@ void gh__cfg_each_provider(gh_walk *w, yaml_node_t *n, gh_config *c, void **arra
                            void *ctx);
 bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
                               const char *const *kind_keys, bool issuer_required);
+/* A list of strings into an arena array. */
+const char **gh__cfg_string_list(gh_walk *w, yaml_node_t *n, size_t *count);
+/* The route's authorization rules from its auth: mapping, after its authentication. */
+void gh__cfg_load_authz(gh_walk *w, yaml_node_t *auth, gh_config *c, gh_route_conf *r);
 void gh__cfg_load_introspection(gh_walk *w, yaml_node_t *n, void *prov, void *ctx);
 void gh__cfg_load_api_key_provider(gh_walk *w, yaml_node_t *n, void *prov, void *ctx);
 /* Warns about routes that an earlier route always matches first. */

@@ -301,25 +301,10 @@ static const void *provider_named(gh_walk *w, yaml_node_t *n, const void *list, 
     return NULL;
 }
 
-/* auth: none, or {jwt: provider} or {introspection: provider}, and/or {api_key: provider}
- * (all given must pass). */
-static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r)
+/* The authentication stages of a route, in order: its bearer token, then its API key. */
+static void load_authentication(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r,
+                                yaml_node_t *jwt, yaml_node_t *intro, yaml_node_t *key)
 {
-    if (v->type == YAML_SCALAR_NODE && strcmp((char *)v->data.scalar.value, "none") == 0)
-        return;
-    static const char *const keys[] = {"jwt", "introspection", "api_key", NULL};
-    if (v->type != YAML_MAPPING_NODE) {
-        gh__walk_error(w, v, "expected 'none' or {jwt: PROVIDER, api_key: PROVIDER}");
-        return;
-    }
-    if (!gh__walk_keys(w, v, keys))
-        return;
-    yaml_node_t *jwt = gh__walk_get(w, v, "jwt"), *key = gh__walk_get(w, v, "api_key");
-    yaml_node_t *intro = gh__walk_get(w, v, "introspection");
-    if (!jwt && !key && !intro) {
-        gh__walk_error(w, v, "an authentication method is required: jwt, introspection, api_key");
-        return;
-    }
     if (jwt && intro) {
         gh__walk_error(w, v, "one bearer token per request: jwt or introspection, not both");
         return;
@@ -351,6 +336,32 @@ static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r
         gh__walk_pop(w, saved);
     }
 }
+
+/* auth: none, or {jwt: provider} or {introspection: provider}, and/or {api_key: provider}
+ * (all given must pass), then the authorization rules. */
+static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r)
+{
+    if (v->type == YAML_SCALAR_NODE && strcmp((char *)v->data.scalar.value, "none") == 0)
+        return;
+    static const char *const keys[] = {"jwt",    "introspection", "api_key", "scopes",
+                                       "scopes_any", "claims",     "mode",    NULL};
+    if (v->type != YAML_MAPPING_NODE) {
+        gh__walk_error(w, v, "expected 'none' or {jwt: PROVIDER, api_key: PROVIDER}");
+        return;
+    }
+    if (!gh__walk_keys(w, v, keys))
+        return;
+    yaml_node_t *jwt = gh__walk_get(w, v, "jwt"), *key = gh__walk_get(w, v, "api_key");
+    yaml_node_t *intro = gh__walk_get(w, v, "introspection");
+    if (!jwt && !key && !intro) {
+        gh__walk_error(w, v, "an authentication method is required: jwt, introspection, api_key");
+        return;
+    }
+    load_authentication(w, v, c, r, jwt, intro, key);
+    gh__cfg_load_authz(w, v, c, r);
+}
+
+
 
 static bool header_name_ok(const char *name)
 {

@@ -48,6 +48,8 @@
     X(INVALID_TOKEN, 401, "invalid-token", "Invalid access token")                                 \
     X(MISSING_API_KEY, 401, "missing-api-key", "API key required")                                 \
     X(INVALID_API_KEY, 401, "invalid-api-key", "Invalid API key")                                  \
+    X(INSUFFICIENT_SCOPE, 403, "insufficient-scope", "Insufficient scope")                       \
+    X(CLAIM_MISMATCH, 403, "claim-mismatch", "Not allowed for this identity")                     \
     X(IDP_UNAVAILABLE, 503, "identity-provider-unavailable",                                       \
       "Identity provider keys unavailable")                                                        \
     X(NOT_FOUND, 404, "no-route", "No route matches")                                              \

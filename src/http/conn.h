@@ -51,6 +51,10 @@ typedef struct gh_request {
     const char *auth_reason; /* precise, for the log: "expired", "signature", ... */
     const char *auth_sub, *auth_iss, *auth_client_id, *auth_kid;
     char **claim_values; /* per route forward.claims entry; NULL when the claim is absent */
+    const char *claims;  /* the verified claims, flattened (identity/claims.h), in the arena */
+    size_t claims_len;
+    uint8_t authz;              /* GH_AUTHZ_*: what the route's authorization rules decided */
+    const char *authz_reason;   /* why they refused (or would have, in shadow mode) */
     const char *api_client; /* client_id of the API key presented (stage auth_api_key) */
     /* request body */
     uint64_t body_left;

@@ -67,7 +67,13 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
     }
     if (status == 503)
         gh_sbuf_adds(&head, "Retry-After: 1\r\n");
-    if (reason == GH_R_MISSING_API_KEY || reason == GH_R_INVALID_API_KEY) {
+    if (reason == GH_R_INSUFFICIENT_SCOPE) {
+        /* RFC 6750 3.1: insufficient_scope, naming the scopes the route asks for. */
+        gh_sbuf_addf(&head,
+                     "WWW-Authenticate: Bearer realm=\"%s\", error=\"insufficient_scope\", "
+                     "error_description=\"The access token lacks a required scope\", scope=\"%s\"\r\n",
+                     req->match.route->auth_token->realm, req->match.route->authz.scope_text);
+    } else if (reason == GH_R_MISSING_API_KEY || reason == GH_R_INVALID_API_KEY) {
         /* A 401 carries a challenge (RFC 9110 11.6.1); API keys have no registered scheme. */
         gh_sbuf_addf(&head, "WWW-Authenticate: ApiKey realm=\"%s\", header=\"%s\"\r\n",
                      req->match.route->auth_api_key->realm, req->match.route->auth_api_key->header);

@@ -97,6 +97,26 @@ static bool text_of(json_t *v, char *buf, size_t cap, const char **s, size_t *n)
     return true;
 }
 
+#define GH_CLAIM_ARRAY_MAX 64
+
+/* Appends "key\0value\0" to *out (grown as needed); false when memory ran out. */
+static bool append_pair(char **out, size_t *used, size_t *cap, const char *key, size_t kl,
+                        const char *s, size_t n)
+{
+    while (*used + kl + n + 3 > *cap) {
+        char *grown = realloc(*out, *cap *= 2);
+        if (!grown)
+            return false;
+        *out = grown;
+    }
+    memcpy(*out + *used, key, kl + 1);
+    *used += kl + 1;
+    memcpy(*out + *used, s, n);
+    (*out)[*used + n] = '\0';
+    *used += n + 1;
+    return true;
+}
+
 char *gh_claims_flatten(json_t *claims, size_t *len)
 {
     size_t cap = 256, used = 0;
@@ -108,21 +128,17 @@ char *gh_claims_flatten(json_t *claims, size_t *len)
         char num[32];
         const char *s;
         size_t n, kl = strlen(key);
-        if (!out || kl == 0 || !text_of(v, num, sizeof(num), &s, &n))
-            continue;
-        while (out && used + kl + n + 3 > cap) {
-            char *grown = realloc(out, cap *= 2);
-            if (!grown)
-                free(out);
-            out = grown;
-        }
-        if (!out)
+        if (!out || kl == 0)
             break;
-        memcpy(out + used, key, kl + 1);
-        used += kl + 1;
-        memcpy(out + used, s, n);
-        out[used + n] = '\0';
-        used += n + 1;
+        /* An array of scalars (scp, groups, roles, aud) becomes one pair per element. */
+        size_t count = json_is_array(v) ? json_array_size(v) : 1;
+        for (size_t i = 0; out && i < count && i < GH_CLAIM_ARRAY_MAX; i++) {
+            json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
+            if (text_of(e, num, sizeof(num), &s, &n) && !append_pair(&out, &used, &cap, key, kl, s, n)) {
+                free(out);
+                out = NULL;
+            }
+        }
     }
     if (out)
         out[used++] = '\0';
@@ -130,9 +146,11 @@ char *gh_claims_flatten(json_t *claims, size_t *len)
     return out;
 }
 
-const char *gh_claims_get(const char *flat, size_t len, const char *name)
+const char *gh_claims_next(const char *flat, size_t len, const char *name, const char *after)
 {
     const char *p = flat, *end = flat + len;
+    if (after) /* continue past the value returned last */
+        p = after + strlen(after) + 1;
     while (p < end && *p) {
         const char *value = p + strlen(p) + 1;
         if (strcmp(p, name) == 0)
@@ -140,4 +158,9 @@ const char *gh_claims_get(const char *flat, size_t len, const char *name)
         p = value + strlen(value) + 1;
     }
     return NULL;
+}
+
+const char *gh_claims_get(const char *flat, size_t len, const char *name)
+{
+    return gh_claims_next(flat, len, name, NULL);
 }

@@ -69,6 +69,12 @@ static void format_line(gh_sbuf *b, const gh_request *req, const char *route, ui
                   req->auth_client_id ? strlen(req->auth_client_id) : 0);
         add_field(b, "iss", req->auth_iss, req->auth_iss ? strlen(req->auth_iss) : 0);
         add_field(b, "kid", req->auth_kid, req->auth_kid ? strlen(req->auth_kid) : 0);
+        if (req->match.route->has_authz) {
+            const char *z = gh_authz_result_name((gh_authz_result)req->authz);
+            add_field(b, "authz", z, z ? strlen(z) : 0);
+            add_field(b, "authz_reason", req->authz_reason,
+                      req->authz_reason ? strlen(req->authz_reason) : 0);
+        }
     }
     const gh_h1_header *ua = full ? find_header(req, "user-agent", 10) : NULL;
     add_field(b, "user_agent", ua ? ua->value : NULL, ua ? ua->value_len : 0);

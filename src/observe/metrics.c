@@ -25,7 +25,8 @@ static int table_init(gh_series_table *t)
 int gh_metrics_init(gh_metrics *m)
 {
     memset(m, 0, sizeof(*m));
-    if (table_init(&m->requests) != 0 || table_init(&m->upstream) != 0 || table_init(&m->auth) != 0) {
+    if (table_init(&m->requests) != 0 || table_init(&m->upstream) != 0 ||
+        table_init(&m->auth) != 0 || table_init(&m->authz) != 0) {
         gh_metrics_free(m);
         return -1;
     }
@@ -37,7 +38,8 @@ void gh_metrics_free(gh_metrics *m)
     free(m->requests.items);
     free(m->upstream.items);
     free(m->auth.items);
-    m->requests.items = m->upstream.items = m->auth.items = NULL;
+    free(m->authz.items);
+    m->requests.items = m->upstream.items = m->auth.items = m->authz.items = NULL;
 }
 
 static uint32_t hash_key(const char *key, int code)
@@ -104,4 +106,15 @@ void gh_metrics_refusal(gh_metrics *m, gh_reason r)
 void gh_metrics_auth(gh_metrics *m, const char *provider, int status)
 {
     gh_metric_add(&series(&m->auth, provider, status)->count, 1);
+}
+
+void gh_metrics_authz(gh_metrics *m, const char *route, gh_authz_result r)
+{
+    gh_metric_add(&series(&m->authz, route, (int)r)->count, 1);
+}
+
+const char *gh_authz_result_name(gh_authz_result r)
+{
+    static const char *const names[] = {NULL, "allow", "deny", "shadow_deny"};
+    return (unsigned)r < 4 ? names[r] : NULL;
 }

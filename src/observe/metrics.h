@@ -24,6 +24,14 @@ typedef enum {
     GH_UP__COUNT
 } gh_upstream_result;
 
+/* What a route's authorization rules decided (stage authorize). */
+typedef enum {
+    GH_AUTHZ_NONE,
+    GH_AUTHZ_ALLOW,
+    GH_AUTHZ_DENY,
+    GH_AUTHZ_SHADOW_DENY, /* would have been refused: mode shadow */
+} gh_authz_result;
+
 typedef struct gh_series {
     char key[GH_METRIC_KEY];
     int code;
@@ -42,6 +50,7 @@ typedef struct gh_metrics {
     gh_series_table requests; /* key: route, code: status */
     gh_series_table upstream; /* key: upstream, code: gh_upstream_result */
     gh_series_table auth;     /* key: identity provider, code: gh_jws_status (0: accepted) */
+    gh_series_table authz;    /* key: route, code: gh_authz_result */
     atomic_ullong refusals[GH_R__COUNT];
     atomic_ullong open_connections; /* read as signed: decrements wrap */
 } gh_metrics;
@@ -54,6 +63,7 @@ void gh_metrics_request(gh_metrics *m, const char *route, int status, uint64_t d
 void gh_metrics_upstream(gh_metrics *m, const char *upstream, gh_upstream_result r);
 void gh_metrics_refusal(gh_metrics *m, gh_reason r);
 void gh_metrics_auth(gh_metrics *m, const char *provider, int status);
+void gh_metrics_authz(gh_metrics *m, const char *route, gh_authz_result r);
 static inline void gh_metric_add(atomic_ullong *c, unsigned long long n)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
@@ -61,6 +71,8 @@ static inline void gh_metric_add(atomic_ullong *c, unsigned long long n)
 }
 
 const char *gh_upstream_result_name(gh_upstream_result r);
+/* "allow", "deny", "shadow_deny"; NULL for GH_AUTHZ_NONE. */
+const char *gh_authz_result_name(gh_authz_result r);
 /* Upper bounds of the latency buckets, in seconds (the last bucket is +Inf). */
 extern const double gh_hist_bounds[GH_HIST_BUCKETS - 1];
 

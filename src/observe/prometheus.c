@@ -46,13 +46,19 @@ typedef struct {
     unsigned long long count, sum_us, hist[GH_HIST_BUCKETS];
 } merged;
 
+static gh_series_table *table_of(gh_metrics *m, size_t table)
+{
+    gh_series_table *tables[] = {&m->requests, &m->upstream, &m->auth, &m->authz};
+    return tables[table];
+}
+
 /* Sums one series table across workers. */
 static merged *merge(gh_runtime *rt, size_t table, size_t *n)
 {
     size_t cap = 0;
     for (int i = 0; i < rt->nworkers; i++) {
         gh_metrics *m = &rt->workers[i].metrics;
-        gh_series_table *t = table == 2 ? &m->auth : table ? &m->upstream : &m->requests;
+        gh_series_table *t = table_of(m, table);
         cap += atomic_load_explicit(&t->n, memory_order_acquire);
     }
     merged *out = calloc(cap ? cap : 1, sizeof(*out));
@@ -61,7 +67,7 @@ static merged *merge(gh_runtime *rt, size_t table, size_t *n)
         return NULL;
     for (int i = 0; i < rt->nworkers; i++) {
         gh_metrics *m = &rt->workers[i].metrics;
-        gh_series_table *t = table == 2 ? &m->auth : table ? &m->upstream : &m->requests;
+        gh_series_table *t = table_of(m, table);
         size_t count = atomic_load_explicit(&t->n, memory_order_acquire);
         for (size_t s = 0; s < count; s++) {
             gh_series *se = &t->items[s];
@@ -216,6 +222,23 @@ static void render_key_sources(dbuf *b, const gh_config *cfg)
     }
 }
 
+static void render_authz(dbuf *b, gh_runtime *rt)
+{
+    size_t n;
+    merged *m = merge(rt, 3, &n);
+    if (!m) {
+        b->failed = 1;
+        return;
+    }
+    emit(b, "# HELP gatehouse_authz_decisions_total Authorization decisions (scopes, claims), by "
+            "route and result.\n# TYPE gatehouse_authz_decisions_total counter\n");
+    for (size_t i = 0; i < n; i++)
+        if (gh_authz_result_name((gh_authz_result)m[i].code))
+            emit(b, "gatehouse_authz_decisions_total{route=\"%s\",result=\"%s\"} %llu\n", m[i].key,
+                 gh_authz_result_name((gh_authz_result)m[i].code), m[i].count);
+    free(m);
+}
+
 static void render_process(dbuf *b, gh_runtime *rt, const gh_config *cfg)
 {
     long long open = 0;
@@ -268,6 +291,7 @@ char *gh_prometheus_render(gh_runtime *rt, size_t *len)
     render_requests(&b, rt);
     render_upstreams(&b, rt, cfg);
     render_auth(&b, rt);
+    render_authz(&b, rt);
     render_key_sources(&b, cfg);
     render_process(&b, rt, cfg);
     gh_config_release(cfg);

@@ -73,8 +73,36 @@ const char *gh_bearer_find(const gh_request *req, const gh_jwt_provider *p, size
     return v;
 }
 
+/* Every value of a claim as one header value: an array's elements joined with ", " (an HTTP
+ * list). NULL when the claim is absent. */
+static char *header_value(gh_request *req, const char *flat, size_t len, const char *name)
+{
+    size_t total = 0, count = 0;
+    for (const char *v = gh_claims_next(flat, len, name, NULL); v; v = gh_claims_next(flat, len, name, v)) {
+        total += strlen(v) + 2;
+        count++;
+    }
+    if (count <= 1)
+        return (char *)gh_claims_get(flat, len, name);
+    char *out = gh_arena_alloc(&req->arena, total + 1), *p = out;
+    for (const char *v = gh_claims_next(flat, len, name, NULL); out && v; v = gh_claims_next(flat, len, name, v)) {
+        if (p != out) {
+            memcpy(p, ", ", 2);
+            p += 2;
+        }
+        size_t n = strlen(v);
+        memcpy(p, v, n);
+        p += n;
+    }
+    if (out)
+        *p = '\0';
+    return out;
+}
+
 void gh_bearer_keep_identity(gh_request *req, const char *flat, size_t len, const char *kid)
 {
+    req->claims = flat;
+    req->claims_len = len;
     req->auth_sub = gh_claims_get(flat, len, "sub");
     req->auth_iss = gh_claims_get(flat, len, "iss");
     const char *azp = gh_claims_get(flat, len, "azp");
@@ -85,7 +113,7 @@ void gh_bearer_keep_identity(gh_request *req, const char *flat, size_t len, cons
         return;
     req->claim_values = gh_arena_zalloc(&req->arena, r->nforward_claims * sizeof(char *));
     for (size_t i = 0; req->claim_values && i < r->nforward_claims; i++)
-        req->claim_values[i] = (char *)gh_claims_get(flat, len, r->forward_claims[i].claim);
+        req->claim_values[i] = header_value(req, flat, len, r->forward_claims[i].claim);
 }
 
 gh_verdict gh_bearer_refuse_detail(gh_request *req, const gh_jwt_provider *p, gh_jws_status st,

@@ -31,6 +31,8 @@ void gh_request_resume(gh_request *req, gh_verdict v);
 extern const gh_stage gh_stage_auth_jwt;
 /* Authentication with identity.introspection.<name>; conf is the gh_jwt_provider. */
 extern const gh_stage gh_stage_auth_introspect;
+/* Authorization by scopes and claims; conf is the route's gh_authz_conf. */
+extern const gh_stage gh_stage_authorize;
 /* Authentication with identity.api_keys.<name>; conf is the gh_api_key_provider. */
 extern const gh_stage gh_stage_auth_api_key;
 

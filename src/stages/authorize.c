@@ -1,0 +1,133 @@
+/* Stage: what an authenticated caller may do on this route. Scopes come from the provider's
+ * scope claim (a space-separated string or an array); claim rules compare a claim of the
+ * verified token with a value, a path parameter or a header, so a token for tenant A cannot
+ * reach /tenants/B. Refusals are 403; in shadow mode they are logged and counted only. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http/conn.h"
+#include "identity/claims.h"
+#include "stages/stage.h"
+
+/* Whether the token grants scope: any value of the scope claim, split on spaces, equals it. */
+static bool has_scope(const gh_request *req, const char *scope)
+{
+    const char *claim = req->match.route->auth_token->scope_claim;
+    size_t sl = strlen(scope);
+    for (const char *v = gh_claims_next(req->claims, req->claims_len, claim, NULL); v;
+         v = gh_claims_next(req->claims, req->claims_len, claim, v)) {
+        for (const char *p = v; *p;) {
+            while (*p == ' ')
+                p++;
+            size_t n = strcspn(p, " ");
+            if (n == sl && memcmp(p, scope, sl) == 0)
+                return true;
+            p += n;
+        }
+    }
+    return false;
+}
+
+/* What the request carries for a {path.NAME} or {header.NAME} value; NULL when it carries
+ * nothing (or a header sent twice: ambiguous, so nothing). */
+static const char *request_value(const gh_request *req, const gh_claim_value *v, size_t *len)
+{
+    if (v->source == GH_CLAIM_LITERAL) {
+        *len = strlen(v->text);
+        return v->text;
+    }
+    if (v->source == GH_CLAIM_PATH_PARAM) {
+        size_t nl = strlen(v->text);
+        for (size_t i = 0; i < req->match.nparams; i++) {
+            const gh_route_param *p = &req->match.params[i];
+            if (p->name_len == nl && memcmp(p->name, v->text, nl) == 0) {
+                *len = p->value_len;
+                return p->value;
+            }
+        }
+        return NULL;
+    }
+    const gh_h1_header *found = NULL;
+    size_t nl = strlen(v->text);
+    for (size_t i = 0; i < req->h1.nheaders; i++) {
+        const gh_h1_header *h = &req->h1.headers[i];
+        if (h->name_len == nl && strncasecmp(h->name, v->text, nl) == 0) {
+            if (found)
+                return NULL;
+            found = h;
+        }
+    }
+    if (found)
+        *len = found->value_len;
+    return found ? found->value : NULL;
+}
+
+/* Whether some value of the rule's claim equals one of the rule's values. */
+static bool claim_ok(const gh_request *req, const gh_claim_rule *rule)
+{
+    for (size_t i = 0; i < rule->nvalues; i++) {
+        size_t len = 0;
+        const char *want = request_value(req, &rule->values[i], &len);
+        if (!want || len == 0)
+            continue;
+        for (const char *v = gh_claims_next(req->claims, req->claims_len, rule->claim, NULL); v;
+             v = gh_claims_next(req->claims, req->claims_len, rule->claim, v))
+            if (strlen(v) == len && memcmp(v, want, len) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* The first rule the request breaks, as words for the log; NULL when it breaks none. */
+static const char *broken_rule(gh_request *req, const gh_authz_conf *a, gh_reason *reason)
+{
+    char why[160];
+    *reason = GH_R_INSUFFICIENT_SCOPE;
+    for (size_t i = 0; i < a->nscopes; i++)
+        if (!has_scope(req, a->scopes[i])) {
+            snprintf(why, sizeof(why), "missing scope %s", a->scopes[i]);
+            return gh_arena_strdup(&req->arena, why);
+        }
+    bool any = a->nscopes_any == 0;
+    for (size_t i = 0; !any && i < a->nscopes_any; i++)
+        any = has_scope(req, a->scopes_any[i]);
+    if (!any)
+        return "none of scopes_any";
+    *reason = GH_R_CLAIM_MISMATCH;
+    for (size_t i = 0; i < a->nclaims; i++)
+        if (!claim_ok(req, &a->claims[i])) {
+            snprintf(why, sizeof(why), "claim %s", a->claims[i].claim);
+            return gh_arena_strdup(&req->arena, why);
+        }
+    return NULL;
+}
+
+static gh_verdict run(gh_request *req, const void *conf)
+{
+    const gh_authz_conf *a = conf;
+    gh_reason reason;
+    const char *why = broken_rule(req, a, &reason);
+    gh_metrics *m = &req->conn->w->metrics;
+    const char *route = req->match.route->name;
+    if (!why) {
+        req->authz = GH_AUTHZ_ALLOW;
+        gh_metrics_authz(m, route, GH_AUTHZ_ALLOW);
+        return GH_NEXT;
+    }
+    req->authz_reason = why;
+    if (a->shadow) {
+        req->authz = GH_AUTHZ_SHADOW_DENY;
+        gh_metrics_authz(m, route, GH_AUTHZ_SHADOW_DENY);
+        return GH_NEXT;
+    }
+    req->authz = GH_AUTHZ_DENY;
+    gh_metrics_authz(m, route, GH_AUTHZ_DENY);
+    gh_conn_refuse(req, reason,
+                   reason == GH_R_INSUFFICIENT_SCOPE
+                       ? "the access token does not carry the scopes this route requires"
+                       : "the access token does not allow this request");
+    return GH_DONE;
+}
+
+const gh_stage gh_stage_authorize = {"authorize", run};
