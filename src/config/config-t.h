@@ -11,6 +11,7 @@
 
 #include "core/arena.h"
 #include "identity/jwk.h"
+#include "store/limit_table.h"
 #include "stages/stage.h"
 
 typedef struct gh_upstream_state gh_upstream_state; /* lives across reloads, see upstream/ */
@@ -133,6 +134,25 @@ typedef struct gh_authz_conf {
     const char *scope_text; /* the scopes the route asks for, space-separated: the challenge */
 } gh_authz_conf;
 
+/* rate_limits.<name>: how often, and how much per calendar window, one key may call. */
+typedef enum { GH_LKEY_CLAIM, GH_LKEY_API_KEY, GH_LKEY_CLIENT_IP, GH_LKEY_HEADER, GH_LKEY_ROUTE } gh_limit_key_kind;
+typedef enum { GH_LHDR_ON_LIMIT, GH_LHDR_ALWAYS, GH_LHDR_NEVER } gh_limit_headers;
+typedef enum { GH_QUOTA_NONE, GH_QUOTA_DAY, GH_QUOTA_MONTH } gh_quota_window;
+
+typedef struct gh_rate_limit_conf {
+    const char *name;
+    gh_limit_key_kind key;
+    const char *key_arg; /* the claim or header name */
+    uint64_t count, period_s; /* rate: count per period */
+    gh_limit_rule rule;
+    gh_quota_window quota_window;
+    bool shadow;
+    gh_limit_headers headers;
+    size_t max_keys;
+    gh_limit_table *table;       /* NULL for `check` */
+    gh_limit_registry *registry; /* where the table goes back */
+} gh_rate_limit_conf;
+
 typedef struct gh_forward_claim {
     const char *claim;
     const char *header;
@@ -174,6 +194,8 @@ typedef struct gh_route_conf {
     bool forward_authorization;
     gh_authz_conf authz;
     bool has_authz;
+    const gh_rate_limit_conf **limits; /* rate_limit: all must pass */
+    size_t nlimits;
     gh_stage_ref stages[GH_MAX_STAGES]; /* run in order after routing */
     size_t nstages;
     int respond_status;
@@ -220,6 +242,8 @@ typedef struct gh_config {
     size_t nintrospection_providers;
     gh_api_key_provider *api_key_providers;
     size_t napi_key_providers;
+    gh_rate_limit_conf *rate_limits;
+    size_t nrate_limits;
 } gh_config;
 
 #endif

@@ -8,10 +8,11 @@
 #include "upstream/state.h"
 
 /* State that outlives configuration snapshots in a running gateway: upstream concurrency
- * counters and remote key sources. A reload that keeps a definition keeps its state. */
+ * counters, remote key sources and rate-limit tables. A reload that keeps a definition keeps its state. */
 typedef struct gh_shared {
     gh_upstream_registry upstreams;
     gh_key_registry keys;
+    gh_limit_registry limits;
 } gh_shared;
 
 /* Loads and validates path. Every problem is added to diag; returns NULL if there was any

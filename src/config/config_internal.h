@@ -8,6 +8,17 @@
 void gh__cfg_load_upstreams(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_registry *reg);
 void gh__cfg_load_routes(gh_walk *w, yaml_node_t *n, gh_config *c);
 void gh__cfg_load_identity(gh_walk *w, yaml_node_t *n, gh_config *c, gh_key_registry *keys);
+/* Loads map's key with `call` (which sees the node as v) under the key's path, or reports it
+ * missing when required. Needs `yaml_node_t *v` and `size_t saved` in scope. */
+#define GH_CFG_FIELD(w, map, key, required, call)                                                  \
+    saved = gh__walk_push_key(w, key);                                                             \
+    if ((v = gh__walk_get(w, map, key))) {                                                         \
+        call;                                                                                      \
+    } else if (required) {                                                                         \
+        gh__walk_error(w, map, "required");                                                        \
+    }                                                                                              \
+    gh__walk_pop(w, saved);
+
 /* Loads each provider of the mapping n into a new arena array of elem-sized structs that start
  * with their name; load fills one. */
 void gh__cfg_each_provider(gh_walk *w, yaml_node_t *n, gh_config *c, void **array, size_t elem,
@@ -19,6 +30,9 @@ bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
 const char **gh__cfg_string_list(gh_walk *w, yaml_node_t *n, size_t *count);
 /* The route's authorization rules from its auth: mapping, after its authentication. */
 void gh__cfg_load_authz(gh_walk *w, yaml_node_t *auth, gh_config *c, gh_route_conf *r);
+void gh__cfg_load_rate_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_limit_registry *reg);
+/* A route's rate_limit: (a name or a list), after its auth. */
+void gh__cfg_load_route_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r);
 void gh__cfg_load_introspection(gh_walk *w, yaml_node_t *n, void *prov, void *ctx);
 void gh__cfg_load_api_key_provider(gh_walk *w, yaml_node_t *n, void *prov, void *ctx);
 /* Warns about routes that an earlier route always matches first. */

@@ -49,20 +49,12 @@ void gh__cfg_load_introspection(gh_walk *w, yaml_node_t *n, void *prov, void *ct
     size_t saved;
     uint64_t x;
     const char *client_id = NULL;
-#define GH_FIELD(key, required, call)                                                              \
-    saved = gh__walk_push_key(w, key);                                                             \
-    if ((v = gh__walk_get(w, n, key))) {                                                           \
-        call;                                                                                      \
-    } else if (required) {                                                                         \
-        gh__walk_error(w, n, "required");                                                          \
-    }                                                                                              \
-    gh__walk_pop(w, saved);
-    GH_FIELD("url", true,
+    GH_CFG_FIELD(w, n, "url", true,
              if (gh__walk_str(w, v, &ic->url) && !gh_remote_url_allowed(ic->url))
                  gh__walk_error(w, v, "tokens are sent over https (plain http only to a loopback "
                                       "address)"))
-    GH_FIELD("client_id", true, gh__walk_str(w, v, &client_id))
-    GH_FIELD("client_secret", true, {
+    GH_CFG_FIELD(w, n, "client_id", true, gh__walk_str(w, v, &client_id))
+    GH_CFG_FIELD(w, n, "client_secret", true, {
         size_t len = 0;
         char *secret = gh__walk_secret(w, v, &len);
         if (secret && client_id && !(ic->credentials = credentials(client_id, secret, len)))
@@ -71,14 +63,14 @@ void gh__cfg_load_introspection(gh_walk *w, yaml_node_t *n, void *prov, void *ct
             OPENSSL_cleanse(secret, len);
         free(secret);
     })
-    GH_FIELD("timeout", false, if (gh__walk_duration_ms(w, v, 100, 60000, &x)) ic->timeout_ms = x)
-    GH_FIELD("cache_ttl", false,
+    GH_CFG_FIELD(w, n, "timeout", false, if (gh__walk_duration_ms(w, v, 100, 60000, &x)) ic->timeout_ms = x)
+    GH_CFG_FIELD(w, n, "cache_ttl", false,
              if (gh__walk_duration_ms(w, v, 0, 86400000ull, &x)) ic->cache_ttl_s = x / 1000)
-    GH_FIELD("negative_ttl", false,
+    GH_CFG_FIELD(w, n, "negative_ttl", false,
              if (gh__walk_duration_ms(w, v, 0, 3600000ull, &x)) ic->negative_ttl_s = x / 1000)
-    GH_FIELD("max_in_flight", false,
+    GH_CFG_FIELD(w, n, "max_in_flight", false,
              if (gh__walk_uint(w, v, 1, 100000, &x)) ic->max_in_flight = (uint32_t)x)
-    GH_FIELD("ca_file", false, {
+    GH_CFG_FIELD(w, n, "ca_file", false, {
         const char *path;
         size_t len;
         char *text = gh__walk_str(w, v, &path) ? gh__walk_file(w, v, path, 4u << 20, &len) : NULL;
@@ -86,5 +78,4 @@ void gh__cfg_load_introspection(gh_walk *w, yaml_node_t *n, void *prov, void *ct
             ic->ca_file = gh__walk_path(w, path);
         free(text);
     })
-#undef GH_FIELD
 }

@@ -417,7 +417,8 @@ static void load_forward(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf
 
 static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
 {
-    static const char *const keys[] = {"name", "match", "auth", "forward", "upstream", "respond", NULL};
+    static const char *const keys[] = {"name",     "match",    "auth",    "forward",
+                                       "rate_limit", "upstream", "respond", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
     yaml_node_t *v;
@@ -440,6 +441,11 @@ static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
     else
         load_auth(w, v, c, r);
     gh__walk_pop(w, saved);
+    if ((v = gh__walk_get(w, n, "rate_limit"))) {
+        saved = gh__walk_push_key(w, "rate_limit");
+        gh__cfg_load_route_limits(w, v, c, r);
+        gh__walk_pop(w, saved);
+    }
     r->forward_authorization = true;
     if ((v = gh__walk_get(w, n, "forward"))) {
         saved = gh__walk_push_key(w, "forward");

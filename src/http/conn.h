@@ -55,6 +55,8 @@ typedef struct gh_request {
     size_t claims_len;
     uint8_t authz;              /* GH_AUTHZ_*: what the route's authorization rules decided */
     const char *authz_reason;   /* why they refused (or would have, in shadow mode) */
+    const char *rate_limit;     /* the limit that refused it ("shadow:NAME" when it would have) */
+    const char *extra_headers;  /* complete header lines every response to it carries */
     const char *api_client; /* client_id of the API key presented (stage auth_api_key) */
     /* request body */
     uint64_t body_left;

@@ -16,6 +16,8 @@ bool gh_respond_closing(const gh_request *req)
 
 void gh_respond_common_headers(const gh_request *req, gh_sbuf *b)
 {
+    if (req->extra_headers)
+        gh_sbuf_adds(b, req->extra_headers);
     GH_SBUF_LIT(b, "X-Request-Id: ");
     gh_sbuf_add(b, req->id, req->id_len);
     if (gh_respond_closing(req))
@@ -42,7 +44,7 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
     if (status == 408 || status == 413 || status == 431 || status == 414 || status == 400 ||
         status == 505)
         req->close_after = true;
-    char bodybuf[1024], headbuf[1024];
+    char bodybuf[1024], headbuf[2560]; /* room for the rate-limit headers */
     gh_sbuf body = gh_sbuf_make(bodybuf, sizeof(bodybuf));
     gh_sbuf_addf(&body,
                  "{\"type\":\"" GH_PROBLEM_TYPE_PREFIX "%s\",\"title\":", gh_reason_slug(reason));
@@ -94,7 +96,7 @@ void gh_respond_direct(gh_request *req)
 {
     const gh_route_conf *r = req->match.route;
     req->status = r->respond_status;
-    size_t cap = 512 + r->nrespond_headers * 8;
+    size_t cap = 512 + r->nrespond_headers * 8 + (req->extra_headers ? strlen(req->extra_headers) : 0);
     for (size_t i = 0; i < r->nrespond_headers; i++)
         cap += strlen(r->respond_headers[i].name) + strlen(r->respond_headers[i].value);
     char *buf = gh_arena_alloc(&req->arena, cap);

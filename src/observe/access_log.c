@@ -76,6 +76,8 @@ static void format_line(gh_sbuf *b, const gh_request *req, const char *route, ui
                       req->authz_reason ? strlen(req->authz_reason) : 0);
         }
     }
+    if (req->match.route && req->match.route->nlimits)
+        add_field(b, "rate_limit", req->rate_limit, req->rate_limit ? strlen(req->rate_limit) : 0);
     const gh_h1_header *ua = full ? find_header(req, "user-agent", 10) : NULL;
     add_field(b, "user_agent", ua ? ua->value : NULL, ua ? ua->value_len : 0);
     if (req->reason != GH_R_OK) {

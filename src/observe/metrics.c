@@ -26,7 +26,7 @@ int gh_metrics_init(gh_metrics *m)
 {
     memset(m, 0, sizeof(*m));
     if (table_init(&m->requests) != 0 || table_init(&m->upstream) != 0 ||
-        table_init(&m->auth) != 0 || table_init(&m->authz) != 0) {
+        table_init(&m->auth) != 0 || table_init(&m->authz) != 0 || table_init(&m->limits) != 0) {
         gh_metrics_free(m);
         return -1;
     }
@@ -39,7 +39,8 @@ void gh_metrics_free(gh_metrics *m)
     free(m->upstream.items);
     free(m->auth.items);
     free(m->authz.items);
-    m->requests.items = m->upstream.items = m->auth.items = m->authz.items = NULL;
+    free(m->limits.items);
+    m->requests.items = m->upstream.items = m->auth.items = m->authz.items = m->limits.items = NULL;
 }
 
 static uint32_t hash_key(const char *key, int code)
@@ -111,6 +112,17 @@ void gh_metrics_auth(gh_metrics *m, const char *provider, int status)
 void gh_metrics_authz(gh_metrics *m, const char *route, gh_authz_result r)
 {
     gh_metric_add(&series(&m->authz, route, (int)r)->count, 1);
+}
+
+void gh_metrics_limit(gh_metrics *m, const char *limit, gh_limit_result r)
+{
+    gh_metric_add(&series(&m->limits, limit, (int)r)->count, 1);
+}
+
+const char *gh_limit_result_name(gh_limit_result r)
+{
+    static const char *const names[] = {"allowed", "limited", "quota_exceeded", "shadow_limited"};
+    return (unsigned)r < 4 ? names[r] : "?";
 }
 
 const char *gh_authz_result_name(gh_authz_result r)

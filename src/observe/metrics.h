@@ -32,6 +32,14 @@ typedef enum {
     GH_AUTHZ_SHADOW_DENY, /* would have been refused: mode shadow */
 } gh_authz_result;
 
+/* What one rate limit decided for one request (stage rate_limit). */
+typedef enum {
+    GH_LIMIT_ALLOWED,
+    GH_LIMIT_LIMITED,
+    GH_LIMIT_QUOTA_EXCEEDED,
+    GH_LIMIT_SHADOW_LIMITED, /* would have been refused: mode shadow */
+} gh_limit_result;
+
 typedef struct gh_series {
     char key[GH_METRIC_KEY];
     int code;
@@ -51,6 +59,7 @@ typedef struct gh_metrics {
     gh_series_table upstream; /* key: upstream, code: gh_upstream_result */
     gh_series_table auth;     /* key: identity provider, code: gh_jws_status (0: accepted) */
     gh_series_table authz;    /* key: route, code: gh_authz_result */
+    gh_series_table limits;   /* key: rate limit, code: gh_limit_result */
     atomic_ullong refusals[GH_R__COUNT];
     atomic_ullong open_connections; /* read as signed: decrements wrap */
 } gh_metrics;
@@ -64,6 +73,7 @@ void gh_metrics_upstream(gh_metrics *m, const char *upstream, gh_upstream_result
 void gh_metrics_refusal(gh_metrics *m, gh_reason r);
 void gh_metrics_auth(gh_metrics *m, const char *provider, int status);
 void gh_metrics_authz(gh_metrics *m, const char *route, gh_authz_result r);
+void gh_metrics_limit(gh_metrics *m, const char *limit, gh_limit_result r);
 static inline void gh_metric_add(atomic_ullong *c, unsigned long long n)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
@@ -71,6 +81,7 @@ static inline void gh_metric_add(atomic_ullong *c, unsigned long long n)
 }
 
 const char *gh_upstream_result_name(gh_upstream_result r);
+const char *gh_limit_result_name(gh_limit_result r);
 /* "allow", "deny", "shadow_deny"; NULL for GH_AUTHZ_NONE. */
 const char *gh_authz_result_name(gh_authz_result r);
 /* Upper bounds of the latency buckets, in seconds (the last bucket is +Inf). */

@@ -48,7 +48,7 @@ typedef struct {
 
 static gh_series_table *table_of(gh_metrics *m, size_t table)
 {
-    gh_series_table *tables[] = {&m->requests, &m->upstream, &m->auth, &m->authz};
+    gh_series_table *tables[] = {&m->requests, &m->upstream, &m->auth, &m->authz, &m->limits};
     return tables[table];
 }
 
@@ -222,21 +222,33 @@ static void render_key_sources(dbuf *b, const gh_config *cfg)
     }
 }
 
-static void render_authz(dbuf *b, gh_runtime *rt)
+/* A decision counter from one series table: NAME{label="key",result="..."} for every series
+ * whose code result_name can name. */
+static void render_decisions(dbuf *b, gh_runtime *rt, size_t table, const char *name,
+                             const char *help, const char *label, const char *(*result_name)(int))
 {
     size_t n;
-    merged *m = merge(rt, 3, &n);
+    merged *m = merge(rt, table, &n);
     if (!m) {
         b->failed = 1;
         return;
     }
-    emit(b, "# HELP gatehouse_authz_decisions_total Authorization decisions (scopes, claims), by "
-            "route and result.\n# TYPE gatehouse_authz_decisions_total counter\n");
+    emit(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
     for (size_t i = 0; i < n; i++)
-        if (gh_authz_result_name((gh_authz_result)m[i].code))
-            emit(b, "gatehouse_authz_decisions_total{route=\"%s\",result=\"%s\"} %llu\n", m[i].key,
-                 gh_authz_result_name((gh_authz_result)m[i].code), m[i].count);
+        if (result_name(m[i].code))
+            emit(b, "%s{%s=\"%s\",result=\"%s\"} %llu\n", name, label, m[i].key,
+                 result_name(m[i].code), m[i].count);
     free(m);
+}
+
+static const char *authz_name(int code)
+{
+    return gh_authz_result_name((gh_authz_result)code);
+}
+
+static const char *limit_name(int code)
+{
+    return gh_limit_result_name((gh_limit_result)code);
 }
 
 static void render_process(dbuf *b, gh_runtime *rt, const gh_config *cfg)
@@ -291,7 +303,11 @@ char *gh_prometheus_render(gh_runtime *rt, size_t *len)
     render_requests(&b, rt);
     render_upstreams(&b, rt, cfg);
     render_auth(&b, rt);
-    render_authz(&b, rt);
+    render_decisions(&b, rt, 3, "gatehouse_authz_decisions_total",
+                     "Authorization decisions (scopes, claims), by route and result.", "route",
+                     authz_name);
+    render_decisions(&b, rt, 4, "gatehouse_rate_limit_decisions_total",
+                     "Rate limit and quota decisions, by limit and result.", "limit", limit_name);
     render_key_sources(&b, cfg);
     render_process(&b, rt, cfg);
     gh_config_release(cfg);

@@ -241,6 +241,7 @@ int gh_control_run(const char *config_path)
     pthread_mutex_init(&rt->mu, NULL);
     gh_upstream_registry_init(&rt->shared.upstreams);
     gh_key_registry_init(&rt->shared.keys);
+    gh_limit_registry_init(&rt->shared.limits);
     gh_diag d = {0};
     gh_config *cfg = gh_config_load(config_path, &rt->shared, &d);
     gh_diag_print(&d, stderr);
@@ -274,6 +275,7 @@ int gh_control_run(const char *config_path)
     free(rt->workers);
     gh_upstream_registry_free(&rt->shared.upstreams);
     gh_key_registry_free(&rt->shared.keys);
+    gh_limit_registry_free(&rt->shared.limits);
     pthread_mutex_destroy(&rt->mu);
     free(ctl);
     curl_global_cleanup();

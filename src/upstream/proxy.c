@@ -275,7 +275,7 @@ static int send_response_head(gh_upconn *up)
             req->close_after =
                 true; /* HTTP/1.0: the end of the body is the end of the connection */
     }
-    size_t cap = r->head_len + 256;
+    size_t cap = r->head_len + 256 + (req->extra_headers ? strlen(req->extra_headers) : 0);
     char *buf = gh_arena_alloc(&req->arena, cap);
     if (!buf)
         return -1;

@@ -1,0 +1,158 @@
+/* rate_limits: section, and the rate_limit: of a route. A limit is a key (whose requests are
+ * counted), a rate with a burst, an optional quota per UTC calendar window, a mode and which
+ * headers to send. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_internal.h"
+#include "http/h1.h"
+
+/* "100", "10k", "1m": a count with an optional thousand or million suffix. */
+static bool parse_count(const char *s, size_t len, uint64_t *out)
+{
+    uint64_t v = 0, mult = 1;
+    if (len && (s[len - 1] == 'k' || s[len - 1] == 'm')) {
+        mult = s[len - 1] == 'k' ? 1000 : 1000000;
+        len--;
+    }
+    if (len == 0 || len > 12)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v * mult;
+    return *out > 0;
+}
+
+/* "100/s", "600/m", "10000/h" (rate) or "10000/day", "1m/month" (quota). Returns the period's
+ * index in units, or -1 after reporting. */
+static int parse_per(gh_walk *w, yaml_node_t *n, const char *const *units, uint64_t *count)
+{
+    const char *s;
+    if (!gh__walk_str(w, n, &s))
+        return -1;
+    const char *slash = strchr(s, '/');
+    if (slash && parse_count(s, (size_t)(slash - s), count))
+        for (int i = 0; units[i]; i++)
+            if (strcmp(slash + 1, units[i]) == 0)
+                return i;
+    gh__walk_error(w, n, "'%s': expected COUNT/%s%s%s%s%s (COUNT may end in k or m)", s, units[0],
+                   units[1] ? ", COUNT/" : "", units[1] ? units[1] : "",
+                   units[1] && units[2] ? ", COUNT/" : "", units[1] && units[2] ? units[2] : "");
+    return -1;
+}
+
+static void load_key(gh_walk *w, yaml_node_t *n, gh_rate_limit_conf *l)
+{
+    const char *s;
+    if (!gh__walk_str(w, n, &s))
+        return;
+    if (strcmp(s, "api_key") == 0) {
+        l->key = GH_LKEY_API_KEY;
+    } else if (strcmp(s, "client_ip") == 0) {
+        l->key = GH_LKEY_CLIENT_IP;
+    } else if (strcmp(s, "route") == 0) {
+        l->key = GH_LKEY_ROUTE;
+    } else if (strncmp(s, "jwt.", 4) == 0 && s[4]) {
+        l->key = GH_LKEY_CLAIM;
+        l->key_arg = s + 4;
+    } else if (strncmp(s, "header.", 7) == 0 && s[7]) {
+        l->key = GH_LKEY_HEADER;
+        l->key_arg = s + 7;
+        for (const char *c = l->key_arg; *c; c++)
+            if (!gh_h1_is_tchar((unsigned char)*c))
+                gh__walk_error(w, n, "'%s' is not a header name", l->key_arg);
+    } else {
+        gh__walk_error(w, n, "'%s': use jwt.sub, jwt.<claim>, api_key, client_ip, header.<Name> "
+                             "or route", s);
+    }
+}
+
+static void load_limit(gh_walk *w, yaml_node_t *n, void *item, void *ctx)
+{
+    static const char *const keys[] = {"key",   "rate",    "burst",    "quota", "store",
+                                       "mode",  "headers", "max_keys", NULL};
+    static const char *const rate_units[] = {"s", "m", "h", NULL};
+    static const char *const quota_units[] = {"day", "month", NULL};
+    static const char *const modes[] = {"enforce", "shadow", NULL};
+    static const char *const header_modes[] = {"on_limit", "always", "never", NULL};
+    static const char *const stores[] = {"local", NULL};
+    static const uint64_t periods[] = {1, 60, 3600};
+    gh_rate_limit_conf *l = item;
+    l->max_keys = 100000;
+    if (!gh__walk_keys(w, n, keys))
+        return;
+    yaml_node_t *v;
+    size_t saved;
+    uint64_t x;
+    GH_CFG_FIELD(w, n, "key", true, load_key(w, v, l))
+    GH_CFG_FIELD(w, n, "rate", true, {
+        int unit = parse_per(w, v, rate_units, &l->count);
+        if (unit >= 0)
+            l->period_s = periods[unit];
+    })
+    l->rule.burst = (int64_t)l->count;
+    GH_CFG_FIELD(w, n, "burst", false, if (gh__walk_uint(w, v, 1, 10000000, &x)) l->rule.burst = (int64_t)x)
+    GH_CFG_FIELD(w, n, "quota", false, {
+        int unit = parse_per(w, v, quota_units, &l->rule.quota);
+        l->quota_window = unit == 0 ? GH_QUOTA_DAY : unit == 1 ? GH_QUOTA_MONTH : GH_QUOTA_NONE;
+    })
+    GH_CFG_FIELD(w, n, "store", false, gh__walk_enum(w, v, stores))
+    GH_CFG_FIELD(w, n, "mode", false, l->shadow = gh__walk_enum(w, v, modes) == 1)
+    GH_CFG_FIELD(w, n, "headers", false, {
+        int h = gh__walk_enum(w, v, header_modes);
+        if (h >= 0)
+            l->headers = (gh_limit_headers)h;
+    })
+    GH_CFG_FIELD(w, n, "max_keys", false,
+             if (gh__walk_uint(w, v, 1, 100000000, &x)) l->max_keys = (size_t)x)
+    if (l->count)
+        l->rule.interval_us = (int64_t)(l->period_s * 1000000 / l->count);
+    if (l->count && l->rule.interval_us == 0)
+        gh__walk_error(w, n, "rate: more than a million a second is no limit");
+    gh_limit_registry *reg = ctx;
+    if (!reg || w->diag->errors)
+        return;
+    l->registry = reg;
+    if (!(l->table = gh_limit_table_get(reg, l->name, l->max_keys)))
+        gh__walk_error(w, n, "out of memory for the rate-limit table");
+}
+
+void gh__cfg_load_rate_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_limit_registry *reg)
+{
+    gh__cfg_each_provider(w, n, c, (void **)&c->rate_limits, sizeof(gh_rate_limit_conf),
+                          &c->nrate_limits, load_limit, reg);
+}
+
+/* A route's rate_limit: a name or a list of names, each a key the route can provide. */
+void gh__cfg_load_route_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
+{
+    size_t count = 1;
+    yaml_node_item_t *items = n->type == YAML_SEQUENCE_NODE ? gh__walk_items(w, n, &count) : NULL;
+    r->limits = gh_arena_zalloc(&c->arena, (count ? count : 1) * sizeof(*r->limits));
+    for (size_t i = 0; r->limits && i < count; i++) {
+        size_t at = items ? gh__walk_push_index(w, i) : 0;
+        yaml_node_t *v = items ? gh__walk_node(w, items[i]) : n;
+        const char *name;
+        const gh_rate_limit_conf *l = NULL;
+        if (gh__walk_str(w, v, &name)) {
+            for (size_t k = 0; k < c->nrate_limits && !l; k++)
+                if (strcmp(c->rate_limits[k].name, name) == 0)
+                    l = &c->rate_limits[k];
+            if (!l)
+                gh__walk_error(w, v, "no limit rate_limits.%s", name);
+            else if (l->key == GH_LKEY_CLAIM && !r->auth_token)
+                gh__walk_error(w, v, "its key jwt.%s needs a token: auth jwt or introspection", l->key_arg);
+            else if (l->key == GH_LKEY_API_KEY && !r->auth_api_key)
+                gh__walk_error(w, v, "its key api_key needs auth: {api_key: …}");
+            else
+                r->limits[r->nlimits++] = l;
+        }
+        if (items)
+            gh__walk_pop(w, at);
+    }
+    if (r->nlimits)
+        r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_rate_limit, r};
+}

@@ -1,0 +1,192 @@
+/* Stage: the route's rate limits and quotas, all of which must pass. Each limit counts the
+ * requests of one key (a claim, the API key's client, the client address, a header, or the
+ * route) in the local table shared by the workers. A refusal is 429 with Retry-After; the
+ * RateLimit-Policy and RateLimit headers follow draft-ietf-httpapi-ratelimit-headers-08. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/json.h"
+#include "http/conn.h"
+#include "identity/claims.h"
+#include "stages/stage.h"
+
+/* The client address for client_ip keys: behind a trusted proxy, the address it appended last
+ * to X-Forwarded-For; otherwise the TCP peer. */
+static const char *client_address(const gh_request *req, size_t *len)
+{
+    for (size_t i = 0; req->trusted_peer && i < req->h1.nheaders; i++) {
+        const gh_h1_header *h = &req->h1.headers[i];
+        if (!GH_H1_NAME_IS(h, "x-forwarded-for") || h->value_len == 0)
+            continue;
+        const char *end = h->value + h->value_len, *p = end;
+        while (p > h->value && p[-1] != ',')
+            p--;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        *len = (size_t)(end - p);
+        if (*len)
+            return p;
+    }
+    *len = strlen(req->client_ip);
+    return req->client_ip;
+}
+
+/* What the limit counts this request under; NULL when the request carries no such key (all
+ * such requests then share one bucket). */
+static const char *key_of(const gh_request *req, const gh_rate_limit_conf *l, size_t *len)
+{
+    const char *v = NULL;
+    switch (l->key) {
+    case GH_LKEY_CLAIM:
+        v = req->claims ? gh_claims_get(req->claims, req->claims_len, l->key_arg) : NULL;
+        break;
+    case GH_LKEY_API_KEY:
+        v = req->api_client;
+        break;
+    case GH_LKEY_CLIENT_IP:
+        return client_address(req, len);
+    case GH_LKEY_ROUTE:
+        v = req->match.route->name;
+        break;
+    case GH_LKEY_HEADER: {
+        size_t nl = strlen(l->key_arg);
+        const gh_h1_header *found = NULL;
+        for (size_t i = 0; i < req->h1.nheaders; i++) {
+            const gh_h1_header *h = &req->h1.headers[i];
+            if (h->name_len == nl && strncasecmp(h->name, l->key_arg, nl) == 0) {
+                if (found)
+                    return NULL; /* twice: no key, rather than the client's choice of one */
+                found = h;
+            }
+        }
+        if (found)
+            *len = found->value_len;
+        return found ? found->value : NULL;
+    }
+    }
+    if (v)
+        *len = strlen(v);
+    return v;
+}
+
+/* 16 bytes naming (limit, key): SHA-256 under the table's random salt. */
+static void digest_key(gh_request *req, const gh_rate_limit_conf *l, unsigned char out[16])
+{
+    size_t len = 1;
+    const char *key = key_of(req, l, &len);
+    if (!key)
+        key = "\x01"; /* no key: one shared bucket, apart from every real key */
+    gh_worker *w = req->conn->w;
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_DigestInit_ex2(w->md_ctx, w->sha256, NULL);
+    EVP_DigestUpdate(w->md_ctx, l->table->salt, sizeof(l->table->salt));
+    EVP_DigestUpdate(w->md_ctx, key, len);
+    EVP_DigestFinal_ex(w->md_ctx, md, &n);
+    memcpy(out, md, 16);
+    out[15] |= 1; /* never all zero: that marks a free slot */
+}
+
+/* The quota window containing now (UTC) and when it ends. */
+static int64_t window_of(gh_quota_window q, time_t now, int64_t *end_s)
+{
+    if (q == GH_QUOTA_DAY) {
+        *end_s = (int64_t)(now / 86400 + 1) * 86400;
+        return (int64_t)(now / 86400);
+    }
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    int64_t id = (int64_t)(tm.tm_year + 1900) * 12 + tm.tm_mon;
+    struct tm next = {.tm_year = tm.tm_mon == 11 ? tm.tm_year + 1 : tm.tm_year,
+                      .tm_mon = (tm.tm_mon + 1) % 12, .tm_mday = 1};
+    *end_s = (int64_t)timegm(&next);
+    return q == GH_QUOTA_MONTH ? id : 0;
+}
+
+static int64_t ceil_s(int64_t us)
+{
+    return us <= 0 ? 0 : (us + 999999) / 1000000;
+}
+
+static void add_headers(gh_sbuf *policy, gh_sbuf *state, const gh_rate_limit_conf *l,
+                        const gh_limit_verdict *v, int64_t window_end_s, time_t now)
+{
+    gh_sbuf_addf(policy, "%s\"%s\";q=%llu;w=%llu", policy->len ? ", " : "", l->name,
+                 (unsigned long long)l->count, (unsigned long long)l->period_s);
+    gh_sbuf_addf(state, "%s\"%s\";r=%llu;t=%lld", state->len ? ", " : "", l->name,
+                 (unsigned long long)v->remaining, (long long)ceil_s(v->reset_us));
+    if (!l->rule.quota)
+        return;
+    gh_sbuf_addf(policy, ", \"%s.quota\";q=%llu;w=%d", l->name, (unsigned long long)l->rule.quota,
+                 l->quota_window == GH_QUOTA_DAY ? 86400 : 2592000);
+    gh_sbuf_addf(state, ", \"%s.quota\";r=%llu;t=%lld", l->name,
+                 (unsigned long long)v->quota_remaining, (long long)(window_end_s - now));
+}
+
+static gh_verdict run(gh_request *req, const void *conf)
+{
+    const gh_route_conf *r = conf;
+    gh_metrics *m = &req->conn->w->metrics;
+    int64_t now_us = (int64_t)gh_now_us();
+    time_t now = time(NULL);
+    char pbuf[512], sbuf[512];
+    gh_sbuf policy = gh_sbuf_make(pbuf, sizeof(pbuf)), state = gh_sbuf_make(sbuf, sizeof(sbuf));
+    const gh_rate_limit_conf *refused_by = NULL;
+    gh_limit_verdict refusal = {0};
+    bool always = false;
+    for (size_t i = 0; i < r->nlimits; i++) {
+        const gh_rate_limit_conf *l = r->limits[i];
+        if (!l->table)
+            continue;
+        unsigned char key[16];
+        digest_key(req, l, key);
+        int64_t end_s = 0, window = l->rule.quota ? window_of(l->quota_window, now, &end_s) : 0;
+        gh_limit_verdict v;
+        gh_limit_take(l->table, key, &l->rule, now_us, window, (end_s - (int64_t)now) * 1000000 + now_us, &v);
+        if (l->headers != GH_LHDR_NEVER)
+            add_headers(&policy, &state, l, &v, end_s, now);
+        always |= l->headers == GH_LHDR_ALWAYS;
+        gh_limit_result result = v.allowed           ? GH_LIMIT_ALLOWED
+                                 : l->shadow         ? GH_LIMIT_SHADOW_LIMITED
+                                 : v.quota_exceeded  ? GH_LIMIT_QUOTA_EXCEEDED
+                                                     : GH_LIMIT_LIMITED;
+        gh_metrics_limit(m, l->name, result);
+        if (v.allowed)
+            continue;
+        if (l->shadow) {
+            char note[96];
+            snprintf(note, sizeof(note), "shadow:%s", l->name);
+            if (!req->rate_limit)
+                req->rate_limit = gh_arena_strdup(&req->arena, note);
+            continue;
+        }
+        if (!refused_by || v.retry_after_us > refusal.retry_after_us) {
+            refused_by = l;
+            refusal = v;
+        }
+    }
+    char extra[1200];
+    gh_sbuf x = gh_sbuf_make(extra, sizeof(extra) - 1);
+    if (refused_by)
+        gh_sbuf_addf(&x, "Retry-After: %lld\r\n",
+                     (long long)(ceil_s(refusal.retry_after_us) ? ceil_s(refusal.retry_after_us) : 1));
+    if ((refused_by || always) && policy.len && !policy.overflow && !state.overflow) {
+        gh_sbuf_addf(&x, "RateLimit-Policy: %.*s\r\nRateLimit: %.*s\r\n", (int)policy.len, pbuf,
+                     (int)state.len, sbuf);
+    }
+    if (x.len && !x.overflow) {
+        extra[x.len] = '\0';
+        req->extra_headers = gh_arena_strdup(&req->arena, extra);
+    }
+    if (!refused_by)
+        return GH_NEXT;
+    req->rate_limit = refused_by->name;
+    gh_conn_refuse(req, refusal.quota_exceeded ? GH_R_QUOTA_EXCEEDED : GH_R_RATE_LIMITED,
+                   refusal.quota_exceeded ? "the quota for this window is used up"
+                                          : "too many requests; retry after the time given");
+    return GH_DONE;
+}
+
+const gh_stage gh_stage_rate_limit = {"rate_limit", run};

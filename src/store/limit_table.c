@@ -1,0 +1,151 @@
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "store/limit_table.h"
+
+void gh_limit_registry_init(gh_limit_registry *r)
+{
+    memset(r, 0, sizeof(*r));
+    pthread_mutex_init(&r->mu, NULL);
+}
+
+static void table_free(gh_limit_table *t)
+{
+    for (size_t i = 0; i < GH_LIMIT_SHARDS; i++) {
+        if (!t->shards[i].slots)
+            continue;
+        free(t->shards[i].slots);
+        pthread_mutex_destroy(&t->shards[i].mu);
+    }
+    free(t->name);
+    free(t);
+}
+
+void gh_limit_registry_free(gh_limit_registry *r)
+{
+    for (gh_limit_table *t = r->head, *next; t; t = next) {
+        next = t->next;
+        table_free(t);
+    }
+    r->head = NULL;
+    pthread_mutex_destroy(&r->mu);
+}
+
+static gh_limit_table *table_new(const char *name, size_t max_keys)
+{
+    gh_limit_table *t = calloc(1, sizeof(*t));
+    if (!t || !(t->name = strdup(name)) ||
+        getrandom(t->salt, sizeof(t->salt), 0) != (ssize_t)sizeof(t->salt)) {
+        if (t)
+            free(t->name);
+        free(t);
+        return NULL;
+    }
+    t->max_keys = max_keys;
+    size_t per = max_keys / GH_LIMIT_SHARDS + 1, slots = GH_LIMIT_PROBE;
+    while (slots < per)
+        slots <<= 1;
+    for (size_t i = 0; i < GH_LIMIT_SHARDS; i++) {
+        pthread_mutex_init(&t->shards[i].mu, NULL);
+        t->shards[i].mask = slots - 1;
+        if (!(t->shards[i].slots = calloc(slots, sizeof(gh_limit_entry)))) {
+            table_free(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
+gh_limit_table *gh_limit_table_get(gh_limit_registry *r, const char *name, size_t max_keys)
+{
+    pthread_mutex_lock(&r->mu);
+    gh_limit_table *t = r->head;
+    while (t && !(strcmp(t->name, name) == 0 && t->max_keys == max_keys))
+        t = t->next;
+    if (!t && (t = table_new(name, max_keys))) {
+        t->next = r->head;
+        r->head = t;
+    }
+    if (t)
+        atomic_fetch_add(&t->users, 1);
+    pthread_mutex_unlock(&r->mu);
+    return t;
+}
+
+void gh_limit_table_put(gh_limit_registry *r, gh_limit_table *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&r->mu);
+    if (atomic_fetch_sub(&t->users, 1) == 1) {
+        for (gh_limit_table **p = &r->head; *p; p = &(*p)->next)
+            if (*p == t) {
+                *p = t->next;
+                break;
+            }
+        table_free(t);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static bool is_free(const gh_limit_entry *e)
+{
+    static const unsigned char zero[16];
+    return memcmp(e->key, zero, 16) == 0;
+}
+
+/* The entry for key in its shard (locked by the caller): found, a free slot, or the slot seen
+ * longest ago, wiped. */
+static gh_limit_entry *slot_for(gh_limit_table *t, size_t shard, const unsigned char key[16])
+{
+    uint64_t h;
+    memcpy(&h, key + 8, sizeof(h));
+    size_t mask = t->shards[shard].mask;
+    gh_limit_entry *slots = t->shards[shard].slots, *victim = NULL;
+    for (size_t i = 0; i < GH_LIMIT_PROBE; i++) {
+        gh_limit_entry *e = &slots[(h + i) & mask];
+        if (memcmp(e->key, key, 16) == 0)
+            return e;
+        if (is_free(e)) {
+            victim = e;
+            break;
+        }
+        if (!victim || e->last_us < victim->last_us)
+            victim = e;
+    }
+    memset(victim, 0, sizeof(*victim));
+    memcpy(victim->key, key, 16);
+    return victim;
+}
+
+void gh_limit_take(gh_limit_table *t, const unsigned char key[16], const gh_limit_rule *rule,
+                   int64_t now_us, int64_t window, int64_t window_end_us, gh_limit_verdict *v)
+{
+    size_t shard = key[0] % GH_LIMIT_SHARDS;
+    memset(v, 0, sizeof(*v));
+    pthread_mutex_lock(&t->shards[shard].mu);
+    gh_limit_entry *e = slot_for(t, shard, key);
+    e->last_us = now_us;
+    if (e->window != window) {
+        e->window = window;
+        e->quota_used = 0;
+    }
+    int64_t T = rule->interval_us, limit = rule->burst * T;
+    int64_t tat = e->tat_us > now_us ? e->tat_us : now_us;
+    int64_t next = tat + T; /* GCRA: this request's theoretical arrival */
+    if (rule->quota && e->quota_used >= rule->quota) {
+        v->quota_exceeded = true;
+        v->retry_after_us = window_end_us - now_us;
+    } else if (next - now_us > limit) {
+        v->retry_after_us = next - now_us - limit;
+    } else {
+        v->allowed = true;
+        e->tat_us = tat = next;
+        e->quota_used++;
+    }
+    v->remaining = (uint64_t)((limit - (tat - now_us)) / T);
+    v->reset_us = tat - now_us;
+    v->quota_remaining = rule->quota > e->quota_used ? rule->quota - e->quota_used : 0;
+    pthread_mutex_unlock(&t->shards[shard].mu);
+}
