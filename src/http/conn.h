@@ -44,7 +44,7 @@ typedef struct gh_request {
     uint8_t stage_at;                    /* the stage that returned GH_WAIT */
     void (*wait_abort)(gh_request *req); /* set while a stage waits: the request is going away */
     struct gh_key_wait *key_wait;        /* while waiting for an identity provider's keys */
-    struct gh_introspection_wait *introspection_wait; /* while a token is being introspected */
+    struct gh_pending_wait *pending_wait; /* while a stage's HTTP call is answering */
     bool keys_waited;                    /* waited once already: never twice */
     /* identity (stages auth_jwt, auth_introspect, auth_api_key) */
     bool auth_ok, auth_failed;

@@ -12,7 +12,7 @@
 #include "http/conn.h"
 #include "server/worker.h"
 #include "core/http_client.h"
-#include "stages/auth_introspect.h"
+#include "stages/pending_call.h"
 #include "stages/key_wait.h"
 #include "upstream/proxy.h"
 
@@ -332,7 +332,7 @@ static void worker_teardown(gh_worker *w)
     }
     close_listeners(w, true);
     gh_pools_close(w);
-    gh_introspect_worker_stop(w);
+    gh_pending_worker_stop(w);
     if (!uv_is_closing((uv_handle_t *)&w->wakeup))
         uv_close((uv_handle_t *)&w->wakeup, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->drain_timer))

@@ -63,8 +63,8 @@ struct gh_worker {
     EVP_MD_CTX *md_ctx;
     gh_jws_verifier verifier;      /* kept signature contexts, cleared when keys may go */
     struct gh_key_wait *key_waits; /* requests waiting for keys being fetched */
-    struct gh_http_client *http;   /* token introspection calls */
-    struct gh_introspection_call *introspections; /* in flight, with their waiting requests */
+    struct gh_http_client *http;   /* calls of stages: token introspection, external policy */
+    struct gh_pending_call *pending_calls; /* HTTP calls of stages, with their waiting requests */
     int64_t introspection_event_at; /* second of the last introspection failure event */
     uv_timer_t key_wait_timer;     /* runs while key_waits is not empty: deadlines */
     gh_metrics metrics;

@@ -1,0 +1,159 @@
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "http/conn.h"
+#include "stages/pending_call.h"
+
+struct gh_pending_wait {
+    gh_pending_wait *prev, *next;
+    gh_request *req;
+    gh_pending_call *call;
+};
+
+static void unlink_call(gh_worker *w, gh_pending_call *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (w->pending_calls == c)
+        w->pending_calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void call_free(gh_pending_call *c)
+{
+    gh_http_client_remove(c->w->http, &c->http);
+    gh_http_call_reset(&c->http);
+    if (c->body) {
+        OPENSSL_cleanse(c->body, strlen(c->body));
+        free(c->body);
+    }
+    curl_slist_free_all(c->headers);
+    gh_config_release(c->config);
+    free(c);
+}
+
+static void on_done(gh_http_call *http, CURLcode result)
+{
+    gh_pending_call *c = (gh_pending_call *)http;
+    unlink_call(c->w, c);
+    c->finished(c, result); /* resumes every waiter */
+    call_free(c);
+}
+
+gh_pending_call *gh_pending_find(gh_worker *w, const void *owner, const unsigned char question[32],
+                                 uint32_t *others)
+{
+    *others = 0;
+    for (gh_pending_call *c = w->pending_calls; c; c = c->next) {
+        if (c->owner != owner)
+            continue;
+        if (memcmp(c->question, question, 32) == 0)
+            return c;
+        (*others)++;
+    }
+    return NULL;
+}
+
+gh_pending_call *gh_pending_start(gh_request *req, const void *owner,
+                                  const unsigned char question[32], gh_pending_spec *spec,
+                                  void (*finished)(gh_pending_call *c, CURLcode result))
+{
+    gh_worker *w = req->conn->w;
+    gh_pending_call *c = calloc(1, sizeof(*c));
+    if (!c) {
+        free(spec->body);
+        return NULL;
+    }
+    c->w = w;
+    c->owner = owner;
+    c->finished = finished;
+    c->config = req->config;
+    gh_config_ref(c->config);
+    memcpy(c->question, question, 32);
+    c->body = spec->body;
+    c->headers = curl_slist_append(NULL, "Accept: application/json");
+    if (c->headers && spec->content_type)
+        c->headers = curl_slist_append(c->headers, spec->content_type);
+    if (!c->body || !c->headers ||
+        gh_http_call_init(&c->http, spec->url, spec->ca_file, spec->timeout_ms, spec->max_answer) != 0) {
+        call_free(c);
+        return NULL;
+    }
+    c->http.done = on_done;
+    CURL *e = c->http.easy;
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(c->body));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+    if (spec->credentials) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERPWD, spec->credentials);
+    }
+    if (gh_http_client_add(w->http, &c->http) != 0) {
+        call_free(c);
+        return NULL;
+    }
+    c->next = w->pending_calls;
+    if (c->next)
+        c->next->prev = c;
+    w->pending_calls = c;
+    return c;
+}
+
+static void abort_wait(gh_request *req)
+{
+    gh_pending_wait *wt = req->pending_wait;
+    if (wt->prev)
+        wt->prev->next = wt->next;
+    else
+        wt->call->waiters = wt->next;
+    if (wt->next)
+        wt->next->prev = wt->prev;
+    req->pending_wait = NULL;
+    /* The call goes on without it: its answer may still fill a cache. */
+}
+
+int gh_pending_join(gh_pending_call *c, gh_request *req)
+{
+    gh_pending_wait *wt = gh_arena_zalloc(&req->arena, sizeof(*wt));
+    if (!wt)
+        return -1;
+    wt->req = req;
+    wt->call = c;
+    wt->next = c->waiters;
+    if (wt->next)
+        wt->next->prev = wt;
+    c->waiters = wt;
+    req->pending_wait = wt;
+    req->wait_abort = abort_wait;
+    return 0;
+}
+
+gh_request *gh_pending_next_waiter(gh_pending_call *c)
+{
+    gh_pending_wait *wt = c->waiters;
+    if (!wt)
+        return NULL;
+    c->waiters = wt->next;
+    if (c->waiters)
+        c->waiters->prev = NULL;
+    gh_request *req = wt->req;
+    req->pending_wait = NULL;
+    req->wait_abort = NULL;
+    return req;
+}
+
+void gh_pending_worker_stop(gh_worker *w)
+{
+    /* Connections are closed by now, so no call has a waiter left. */
+    while (w->pending_calls) {
+        gh_pending_call *c = w->pending_calls;
+        unlink_call(w, c);
+        call_free(c);
+    }
+    gh_http_client_stop(w->http);
+    w->http = NULL;
+}

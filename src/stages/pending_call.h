@@ -1,0 +1,59 @@
+/* HTTP calls a stage makes from the worker on behalf of requests (token introspection, external
+ * policy): one POST per distinct question, the requests asking the same question waiting for
+ * the one call, the count per owner bounded, the loop never blocked. The call holds the
+ * configuration snapshot it was made under, so its answer can be used (and cached) even when
+ * every request that waited for it has gone. */
+#ifndef GH_STAGES_PENDING_CALL_H
+#define GH_STAGES_PENDING_CALL_H
+
+#include <stdint.h>
+
+#include "core/http_client.h"
+
+typedef struct gh_request gh_request;
+typedef struct gh_worker gh_worker;
+typedef struct gh_config gh_config;
+typedef struct gh_pending_wait gh_pending_wait;
+typedef struct gh_pending_call gh_pending_call;
+
+struct gh_pending_call {
+    gh_http_call http; /* first: the client hands it back; the answer is in http.body */
+    gh_pending_call *prev, *next;
+    gh_worker *w;
+    gh_config *config;   /* held */
+    const void *owner;   /* the provider or policy asking */
+    unsigned char question[32];
+    gh_pending_wait *waiters;
+    char *body; /* the POST body: it may hold a token, so it is wiped */
+    struct curl_slist *headers;
+    void (*finished)(gh_pending_call *c, CURLcode result);
+};
+
+/* What to send. body is taken (freed and wiped with the call). */
+typedef struct gh_pending_spec {
+    const char *url;
+    const char *ca_file;
+    long timeout_ms;
+    size_t max_answer;
+    char *body;
+    const char *content_type;
+    const char *credentials; /* HTTP Basic "id:secret", or NULL */
+} gh_pending_spec;
+
+/* The call in flight on req's worker for (owner, question), and how many others owner has. */
+gh_pending_call *gh_pending_find(gh_worker *w, const void *owner, const unsigned char question[32],
+                                 uint32_t *others);
+/* Starts a call; finished runs on the worker when it ends, with the call already off the
+ * worker's list, and must resume every waiter; the call is freed after it returns. NULL when
+ * it cannot start. */
+gh_pending_call *gh_pending_start(gh_request *req, const void *owner,
+                                  const unsigned char question[32], gh_pending_spec *spec,
+                                  void (*finished)(gh_pending_call *c, CURLcode result));
+/* Makes req wait for c (the stage then returns GH_WAIT). Returns -1 when out of memory. */
+int gh_pending_join(gh_pending_call *c, gh_request *req);
+/* The next request that waited (no longer waiting), or NULL: for finished to resume each. */
+gh_request *gh_pending_next_waiter(gh_pending_call *c);
+/* Abandons the worker's calls and stops its HTTP client (teardown, connections closed). */
+void gh_pending_worker_stop(gh_worker *w);
+
+#endif
