@@ -134,6 +134,21 @@ typedef struct gh_authz_conf {
     const char *scope_text; /* the scopes the route asks for, space-separated: the challenge */
 } gh_authz_conf;
 
+/* policies.<name>: an external decision point the gateway asks (OPA's data API). */
+typedef struct gh_policy_conf {
+    const char *name;
+    const char *url;
+    const char *ca_file;
+    uint64_t timeout_ms;
+    uint64_t cache_ttl_s, deny_cache_ttl_s;
+    bool on_error_allow;
+    const char **headers; /* request headers sent in the input (lower case) */
+    size_t nheaders;
+    uint32_t max_in_flight; /* calls per worker */
+    size_t cache_entries;
+    struct gh_token_cache *cache; /* decisions by SHA-256 of the input; freed with the snapshot */
+} gh_policy_conf;
+
 /* rate_limits.<name>: how often, and how much per calendar window, one key may call. */
 typedef enum { GH_LKEY_CLAIM, GH_LKEY_API_KEY, GH_LKEY_CLIENT_IP, GH_LKEY_HEADER, GH_LKEY_ROUTE } gh_limit_key_kind;
 typedef enum { GH_LHDR_ON_LIMIT, GH_LHDR_ALWAYS, GH_LHDR_NEVER } gh_limit_headers;
@@ -194,6 +209,7 @@ typedef struct gh_route_conf {
     bool forward_authorization;
     gh_authz_conf authz;
     bool has_authz;
+    const gh_policy_conf *policy; /* auth.policy */
     const gh_rate_limit_conf **limits; /* rate_limit: all must pass */
     size_t nlimits;
     gh_stage_ref stages[GH_MAX_STAGES]; /* run in order after routing */
@@ -244,6 +260,8 @@ typedef struct gh_config {
     size_t napi_key_providers;
     gh_rate_limit_conf *rate_limits;
     size_t nrate_limits;
+    gh_policy_conf *policies;
+    size_t npolicies;
 } gh_config;
 
 #endif

@@ -130,18 +130,32 @@ void gh__cfg_load_authz(gh_walk *w, yaml_node_t *auth, gh_config *c, gh_route_co
         load_claims(w, v, c, r);
         gh__walk_pop(w, saved);
     }
-    r->has_authz = a->nscopes || a->nscopes_any || a->nclaims;
+    if ((v = gh__walk_get(w, auth, "policy"))) {
+        saved = gh__walk_push_key(w, "policy");
+        const char *name;
+        if (gh__walk_str(w, v, &name)) {
+            for (size_t i = 0; i < c->npolicies && !r->policy; i++)
+                if (strcmp(c->policies[i].name, name) == 0)
+                    r->policy = &c->policies[i];
+            if (!r->policy)
+                gh__walk_error(w, v, "no policy policies.%s", name);
+        }
+        gh__walk_pop(w, saved);
+    }
+    r->has_authz = a->nscopes || a->nscopes_any || a->nclaims || r->policy;
     if ((v = gh__walk_get(w, auth, "mode"))) {
         saved = gh__walk_push_key(w, "mode");
         a->shadow = gh__walk_enum(w, v, modes) == 1;
         if (!r->has_authz)
-            gh__walk_error(w, v, "mode applies to scopes, scopes_any and claims, and there are none");
+            gh__walk_error(w, v, "mode applies to scopes, scopes_any, claims and policy, and there are none");
         gh__walk_pop(w, saved);
     }
-    if (r->has_authz && !r->auth_token)
+    if ((a->nscopes || a->nscopes_any || a->nclaims) && !r->auth_token)
         gh__walk_error(w, auth, "scopes and claims come from a token: add jwt or introspection");
-    if (!r->has_authz || !r->auth_token)
-        return;
-    a->scope_text = scope_text(c, a);
-    r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_authorize, a};
+    else if (a->nscopes || a->nscopes_any || a->nclaims) {
+        a->scope_text = scope_text(c, a);
+        r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_authorize, a};
+    }
+    if (r->policy)
+        r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_policy, r};
 }

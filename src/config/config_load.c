@@ -17,7 +17,7 @@
 
 static const char *const top_keys[] = {
     "workers",    "listeners",     "admin",     "http1",  "limits", "trusted_proxies",
-    "access_log", "drain_timeout", "upstreams", "identity", "rate_limits", "routes", NULL};
+    "access_log", "drain_timeout", "upstreams", "identity", "policies", "rate_limits", "routes", NULL};
 
 yaml_node_item_t *gh__walk_items(gh_walk *w, yaml_node_t *n, size_t *count)
 {
@@ -285,6 +285,7 @@ static void load_root(gh_walk *w, yaml_node_t *root, gh_config *c, gh_shared *sh
     GH_SECTION("trusted_proxies", load_trusted(w, v, c), false)
     GH_SECTION("upstreams", gh__cfg_load_upstreams(w, v, c, shared ? &shared->upstreams : NULL), false)
     GH_SECTION("identity", gh__cfg_load_identity(w, v, c, shared ? &shared->keys : NULL), false)
+    GH_SECTION("policies", gh__cfg_load_policies(w, v, c), false)
     GH_SECTION("rate_limits", gh__cfg_load_rate_limits(w, v, c, shared ? &shared->limits : NULL), false)
     GH_SECTION("routes", gh__cfg_load_routes(w, v, c), true)
 #undef GH_SECTION
@@ -375,6 +376,11 @@ void gh_config_release(gh_config *c)
 {
     if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
+    for (size_t i = 0; i < c->npolicies; i++) {
+        if (c->policies[i].cache)
+            gh_token_cache_free(c->policies[i].cache);
+        free(c->policies[i].cache);
+    }
     for (size_t i = 0; i < c->nrate_limits; i++)
         if (c->rate_limits[i].table)
             gh_limit_table_put(c->rate_limits[i].registry, c->rate_limits[i].table);

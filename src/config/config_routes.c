@@ -344,7 +344,7 @@ static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r
     if (v->type == YAML_SCALAR_NODE && strcmp((char *)v->data.scalar.value, "none") == 0)
         return;
     static const char *const keys[] = {"jwt",    "introspection", "api_key", "scopes",
-                                       "scopes_any", "claims",     "mode",    NULL};
+                                       "scopes_any", "claims",     "policy",  "mode", NULL};
     if (v->type != YAML_MAPPING_NODE) {
         gh__walk_error(w, v, "expected 'none' or {jwt: PROVIDER, api_key: PROVIDER}");
         return;

@@ -50,6 +50,8 @@
     X(INVALID_API_KEY, 401, "invalid-api-key", "Invalid API key")                                  \
     X(INSUFFICIENT_SCOPE, 403, "insufficient-scope", "Insufficient scope")                       \
     X(CLAIM_MISMATCH, 403, "claim-mismatch", "Not allowed for this identity")                     \
+    X(POLICY_DENIED, 403, "policy-denied", "Denied by policy")                                     \
+    X(POLICY_UNAVAILABLE, 503, "policy-unavailable", "Policy decision unavailable")                \
     X(RATE_LIMITED, 429, "rate-limited", "Too many requests")                                      \
     X(QUOTA_EXCEEDED, 429, "quota-exceeded", "Quota exhausted for this window")                    \
     X(IDP_UNAVAILABLE, 503, "identity-provider-unavailable",                                       \

@@ -26,7 +26,8 @@ int gh_metrics_init(gh_metrics *m)
 {
     memset(m, 0, sizeof(*m));
     if (table_init(&m->requests) != 0 || table_init(&m->upstream) != 0 ||
-        table_init(&m->auth) != 0 || table_init(&m->authz) != 0 || table_init(&m->limits) != 0) {
+        table_init(&m->auth) != 0 || table_init(&m->authz) != 0 || table_init(&m->limits) != 0 ||
+        table_init(&m->policy) != 0) {
         gh_metrics_free(m);
         return -1;
     }
@@ -40,7 +41,9 @@ void gh_metrics_free(gh_metrics *m)
     free(m->auth.items);
     free(m->authz.items);
     free(m->limits.items);
+    free(m->policy.items);
     m->requests.items = m->upstream.items = m->auth.items = m->authz.items = m->limits.items = NULL;
+    m->policy.items = NULL;
 }
 
 static uint32_t hash_key(const char *key, int code)
@@ -81,9 +84,9 @@ static gh_series *series(gh_series_table *t, const char *key, int code)
     }
 }
 
-void gh_metrics_request(gh_metrics *m, const char *route, int status, uint64_t duration_us)
+/* Counts one event into s and its latency histogram. */
+static void observe(gh_series *s, uint64_t duration_us)
 {
-    gh_series *s = series(&m->requests, route, status);
     gh_metric_add(&s->count, 1);
     gh_metric_add(&s->sum_us, duration_us);
     double secs = (double)duration_us / 1e6;
@@ -91,6 +94,26 @@ void gh_metrics_request(gh_metrics *m, const char *route, int status, uint64_t d
     while (b < GH_HIST_BUCKETS - 1 && secs > gh_hist_bounds[b])
         b++;
     gh_metric_add(&s->hist[b], 1);
+}
+
+void gh_metrics_request(gh_metrics *m, const char *route, int status, uint64_t duration_us)
+{
+    observe(series(&m->requests, route, status), duration_us);
+}
+
+void gh_metrics_policy(gh_metrics *m, const char *policy, gh_policy_result r, uint64_t duration_us)
+{
+    gh_series *s = series(&m->policy, policy, (int)r);
+    if (r < GH_POLICY_CACHE_HIT)
+        observe(s, duration_us);
+    else
+        gh_metric_add(&s->count, 1);
+}
+
+const char *gh_policy_result_name(gh_policy_result r)
+{
+    static const char *const names[] = {"allow", "deny", "error", "cache_hit", "cache_miss"};
+    return (unsigned)r < 5 ? names[r] : "?";
 }
 
 void gh_metrics_upstream(gh_metrics *m, const char *upstream, gh_upstream_result r)

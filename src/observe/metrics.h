@@ -40,6 +40,15 @@ typedef enum {
     GH_LIMIT_SHADOW_LIMITED, /* would have been refused: mode shadow */
 } gh_limit_result;
 
+/* External policy calls and decision cache lookups (stage policy). */
+typedef enum {
+    GH_POLICY_ALLOW,
+    GH_POLICY_DENY,
+    GH_POLICY_ERROR,
+    GH_POLICY_CACHE_HIT,
+    GH_POLICY_CACHE_MISS,
+} gh_policy_result;
+
 typedef struct gh_series {
     char key[GH_METRIC_KEY];
     int code;
@@ -60,6 +69,7 @@ typedef struct gh_metrics {
     gh_series_table auth;     /* key: identity provider, code: gh_jws_status (0: accepted) */
     gh_series_table authz;    /* key: route, code: gh_authz_result */
     gh_series_table limits;   /* key: rate limit, code: gh_limit_result */
+    gh_series_table policy;   /* key: policy, code: gh_policy_result (calls timed) */
     atomic_ullong refusals[GH_R__COUNT];
     atomic_ullong open_connections; /* read as signed: decrements wrap */
 } gh_metrics;
@@ -74,6 +84,9 @@ void gh_metrics_refusal(gh_metrics *m, gh_reason r);
 void gh_metrics_auth(gh_metrics *m, const char *provider, int status);
 void gh_metrics_authz(gh_metrics *m, const char *route, gh_authz_result r);
 void gh_metrics_limit(gh_metrics *m, const char *limit, gh_limit_result r);
+/* A policy call that took duration_us (calls), or a cache lookup (duration 0, not timed). */
+void gh_metrics_policy(gh_metrics *m, const char *policy, gh_policy_result r, uint64_t duration_us);
+const char *gh_policy_result_name(gh_policy_result r);
 static inline void gh_metric_add(atomic_ullong *c, unsigned long long n)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,

@@ -48,7 +48,8 @@ typedef struct {
 
 static gh_series_table *table_of(gh_metrics *m, size_t table)
 {
-    gh_series_table *tables[] = {&m->requests, &m->upstream, &m->auth, &m->authz, &m->limits};
+    gh_series_table *tables[] = {&m->requests, &m->upstream, &m->auth, &m->authz, &m->limits,
+                                 &m->policy};
     return tables[table];
 }
 
@@ -89,6 +90,40 @@ static merged *merge(gh_runtime *rt, size_t table, size_t *n)
     return out;
 }
 
+/* One histogram per key of a merged table, folding its codes (those below max_code, or all
+ * when max_code is negative) together. */
+static void render_histograms(dbuf *b, const merged *m, size_t n, const char *name,
+                              const char *help, const char *label, int max_code)
+{
+    emit(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    for (size_t i = 0; i < n; i++) {
+        bool first = true;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(m[j].key, m[i].key) == 0)
+                first = false;
+        if (!first)
+            continue;
+        unsigned long long hist[GH_HIST_BUCKETS] = {0}, count = 0, sum = 0;
+        for (size_t j = i; j < n; j++) {
+            if (strcmp(m[j].key, m[i].key) != 0 || (max_code >= 0 && m[j].code >= max_code))
+                continue;
+            for (int h = 0; h < GH_HIST_BUCKETS; h++)
+                hist[h] += m[j].hist[h];
+            count += m[j].count;
+            sum += m[j].sum_us;
+        }
+        unsigned long long cum = 0;
+        for (int h = 0; h < GH_HIST_BUCKETS - 1; h++) {
+            cum += hist[h];
+            emit(b, "%s_bucket{%s=\"%s\",le=\"%g\"} %llu\n", name, label, m[i].key,
+                 gh_hist_bounds[h], cum);
+        }
+        emit(b, "%s_bucket{%s=\"%s\",le=\"+Inf\"} %llu\n", name, label, m[i].key, count);
+        emit(b, "%s_sum{%s=\"%s\"} %.6f\n", name, label, m[i].key, (double)sum / 1e6);
+        emit(b, "%s_count{%s=\"%s\"} %llu\n", name, label, m[i].key, count);
+    }
+}
+
 static void render_requests(dbuf *b, gh_runtime *rt)
 {
     size_t n;
@@ -102,37 +137,8 @@ static void render_requests(dbuf *b, gh_runtime *rt)
     for (size_t i = 0; i < n; i++)
         emit(b, "gatehouse_requests_total{route=\"%s\",code=\"%d\"} %llu\n", m[i].key, m[i].code,
              m[i].count);
-    emit(b, "# HELP gatehouse_request_duration_seconds Time from request head to response end.\n"
-            "# TYPE gatehouse_request_duration_seconds histogram\n");
-    /* One histogram per route: fold the status codes of a route together. */
-    for (size_t i = 0; i < n; i++) {
-        bool first = true;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(m[j].key, m[i].key) == 0)
-                first = false;
-        if (!first)
-            continue;
-        unsigned long long hist[GH_HIST_BUCKETS] = {0}, count = 0, sum = 0;
-        for (size_t j = i; j < n; j++) {
-            if (strcmp(m[j].key, m[i].key) != 0)
-                continue;
-            for (int h = 0; h < GH_HIST_BUCKETS; h++)
-                hist[h] += m[j].hist[h];
-            count += m[j].count;
-            sum += m[j].sum_us;
-        }
-        unsigned long long cum = 0;
-        for (int h = 0; h < GH_HIST_BUCKETS - 1; h++) {
-            cum += hist[h];
-            emit(b, "gatehouse_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                 m[i].key, gh_hist_bounds[h], cum);
-        }
-        emit(b, "gatehouse_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-             m[i].key, count);
-        emit(b, "gatehouse_request_duration_seconds_sum{route=\"%s\"} %.6f\n", m[i].key,
-             (double)sum / 1e6);
-        emit(b, "gatehouse_request_duration_seconds_count{route=\"%s\"} %llu\n", m[i].key, count);
-    }
+    render_histograms(b, m, n, "gatehouse_request_duration_seconds",
+                      "Time from request head to response end.", "route", -1);
     free(m);
 }
 
@@ -246,6 +252,34 @@ static const char *authz_name(int code)
     return gh_authz_result_name((gh_authz_result)code);
 }
 
+static const char *policy_call_name(int code)
+{
+    return code < GH_POLICY_CACHE_HIT ? gh_policy_result_name((gh_policy_result)code) : NULL;
+}
+
+static const char *policy_cache_name(int code)
+{
+    return code == GH_POLICY_CACHE_HIT ? "hit" : code == GH_POLICY_CACHE_MISS ? "miss" : NULL;
+}
+
+static void render_policies(dbuf *b, gh_runtime *rt)
+{
+    render_decisions(b, rt, 5, "gatehouse_policy_calls_total",
+                     "External policy calls, by policy and result.", "policy", policy_call_name);
+    render_decisions(b, rt, 5, "gatehouse_policy_cache_total",
+                     "Policy decision cache lookups, by policy and result.", "policy",
+                     policy_cache_name);
+    size_t n;
+    merged *m = merge(rt, 5, &n);
+    if (!m) {
+        b->failed = 1;
+        return;
+    }
+    render_histograms(b, m, n, "gatehouse_policy_call_duration_seconds",
+                      "Time an external policy took to answer.", "policy", GH_POLICY_CACHE_HIT);
+    free(m);
+}
+
 static const char *limit_name(int code)
 {
     return gh_limit_result_name((gh_limit_result)code);
@@ -308,6 +342,7 @@ char *gh_prometheus_render(gh_runtime *rt, size_t *len)
                      authz_name);
     render_decisions(&b, rt, 4, "gatehouse_rate_limit_decisions_total",
                      "Rate limit and quota decisions, by limit and result.", "limit", limit_name);
+    render_policies(&b, rt);
     render_key_sources(&b, cfg);
     render_process(&b, rt, cfg);
     gh_config_release(cfg);

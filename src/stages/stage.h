@@ -33,6 +33,8 @@ extern const gh_stage gh_stage_auth_jwt;
 extern const gh_stage gh_stage_auth_introspect;
 /* Authorization by scopes and claims; conf is the route's gh_authz_conf. */
 extern const gh_stage gh_stage_authorize;
+/* External policy (auth.policy); conf is the gh_route_conf. */
+extern const gh_stage gh_stage_policy;
 /* Rate limits and quotas; conf is the gh_route_conf (its limits). */
 extern const gh_stage gh_stage_rate_limit;
 /* Authentication with identity.api_keys.<name>; conf is the gh_api_key_provider. */
