@@ -85,12 +85,7 @@ static void load_remote_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p, g
     }
     if ((v = gh__walk_get(w, map, "ca_file"))) {
         saved = gh__walk_push_key(w, "ca_file");
-        const char *path;
-        size_t len;
-        char *text = gh__walk_str(w, v, &path) ? gh__walk_file(w, v, path, 4u << 20, &len) : NULL;
-        if (text)
-            p->ca_file = gh__walk_path(w, path);
-        free(text);
+        p->ca_file = gh__walk_readable_path(w, v, 4u << 20);
         gh__walk_pop(w, saved);
     }
     uint64_t x;

@@ -70,12 +70,5 @@ void gh__cfg_load_introspection(gh_walk *w, yaml_node_t *n, void *prov, void *ct
              if (gh__walk_duration_ms(w, v, 0, 3600000ull, &x)) ic->negative_ttl_s = x / 1000)
     GH_CFG_FIELD(w, n, "max_in_flight", false,
              if (gh__walk_uint(w, v, 1, 100000, &x)) ic->max_in_flight = (uint32_t)x)
-    GH_CFG_FIELD(w, n, "ca_file", false, {
-        const char *path;
-        size_t len;
-        char *text = gh__walk_str(w, v, &path) ? gh__walk_file(w, v, path, 4u << 20, &len) : NULL;
-        if (text)
-            ic->ca_file = gh__walk_path(w, path);
-        free(text);
-    })
+    GH_CFG_FIELD(w, n, "ca_file", false, ic->ca_file = gh__walk_readable_path(w, v, 4u << 20))
 }

@@ -50,14 +50,7 @@ static void load_external(gh_walk *w, yaml_node_t *n, gh_policy_conf *p)
             p->headers[i] = lower;
         }
     })
-    GH_CFG_FIELD(w, n, "ca_file", false, {
-        const char *path;
-        size_t len;
-        char *text = gh__walk_str(w, v, &path) ? gh__walk_file(w, v, path, 4u << 20, &len) : NULL;
-        if (text)
-            p->ca_file = gh__walk_path(w, path);
-        free(text);
-    })
+    GH_CFG_FIELD(w, n, "ca_file", false, p->ca_file = gh__walk_readable_path(w, v, 4u << 20))
 }
 
 static void load_policy(gh_walk *w, yaml_node_t *n, void *item, void *ctx)

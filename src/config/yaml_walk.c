@@ -325,6 +325,16 @@ const char *gh__walk_path(gh_walk *w, const char *path)
     return kept ? kept : path;
 }
 
+const char *gh__walk_readable_path(gh_walk *w, yaml_node_t *n, size_t max)
+{
+    const char *path;
+    size_t len;
+    char *text = gh__walk_str(w, n, &path) ? gh__walk_file(w, n, path, max, &len) : NULL;
+    bool readable = text != NULL;
+    free(text);
+    return readable ? gh__walk_path(w, path) : NULL;
+}
+
 char *gh__walk_file(gh_walk *w, yaml_node_t *n, const char *path, size_t max, size_t *len)
 {
     path = gh__walk_path(w, path);

@@ -44,6 +44,9 @@ bool gh__walk_size(gh_walk *w, yaml_node_t *n, uint64_t min, uint64_t max, uint6
 /* Index of the scalar among choices (NULL-terminated), or -1 after reporting. */
 int gh__walk_enum(gh_walk *w, yaml_node_t *n, const char *const *choices);
 
+/* The path named by the scalar n (resolved as gh__walk_path) once the file has been read
+ * (at most max bytes): a CA bundle checked at load. NULL after reporting. */
+const char *gh__walk_readable_path(gh_walk *w, yaml_node_t *n, size_t max);
 /* A path as written in the configuration, made relative to its folder unless absolute (arena). */
 const char *gh__walk_path(gh_walk *w, const char *path);
 /* A file named in the configuration (relative to the configuration's folder), at most max bytes,
