@@ -45,7 +45,8 @@ def prepare(d, gatehouse_bin):
     now = int(time.time())
 
     def token(i):
-        return pyjwt.encode({"iss": ISS, "aud": AUD, "sub": "user-%d" % i, "iat": now, "exp": now + 7200},
+        return pyjwt.encode({"iss": ISS, "aud": AUD, "sub": "user-%d" % i, "scope": "bench", "iat": now,
+                             "exp": now + 7200},
                             key, algorithm="ES256", headers={"kid": "bench"})
 
     with open(os.path.join(d, "tokens.txt"), "w") as f:
@@ -56,7 +57,8 @@ def prepare(d, gatehouse_bin):
     return token(-1)
 
 
-def gatehouse_yaml(d, port, up_port):
+def gateway_head(d, port, up_port):
+    """One worker, the bench provider and the upstream: what every JWT gateway of the run has."""
     return """workers: 1
 listeners: [{address: 127.0.0.1:%d}]
 access_log: off
@@ -65,9 +67,13 @@ identity:
     bench: {issuer: %s, audiences: [%s], algorithms: [ES256], jwks_file: %s}
 upstreams:
   app: {endpoints: [http://127.0.0.1:%d], max_concurrency: 10000}
-routes:
-  - {name: app, match: {prefix: /}, auth: {jwt: bench}, forward: {claims: {sub: X-User-Id}}, upstream: app}
 """ % (port, ISS, AUD, os.path.join(d, "bench.jwks.json"), up_port)
+
+
+def gatehouse_yaml(d, port, up_port):
+    return gateway_head(d, port, up_port) + """routes:
+  - {name: app, match: {prefix: /}, auth: {jwt: bench}, forward: {claims: {sub: X-User-Id}}, upstream: app}
+"""
 
 
 # The part of an HAProxy configuration every benchmark run shares: one thread, keep-alive.

@@ -21,6 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from testenv import free_port, wait_port  # noqa: E402  (one helper for tests and bench)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import authz_bench  # noqa: E402
 import jwt_bench  # noqa: E402
 GATEHOUSE = os.path.join(ROOT, "build", "rel", "gatehouse")
 DURATION = int(os.environ.get("BENCH_SECONDS", "5"))
@@ -167,8 +168,11 @@ backend be
                 print("round %d %-9s %9.0f req/s  p99 %.2f ms  errors %d  cpu %.2f us/req"
                       % ((r + 1, name) + results[name][-1]), flush=True)
         idle_cost = idle_connections_cost(gh_port, gh.pid, IDLE_CONNECTIONS)
-        jwt_results = bench_jwt(d, up_port, gh, gh_port, procs)
-        write_report(results, idle_rss, idle_cost, jwt_results)
+        print("jwt: minting %d tokens" % jwt_bench.DISTINCT_TOKENS, flush=True)
+        token = jwt_bench.prepare(d, GATEHOUSE)
+        jwt_results = bench_jwt(d, token, up_port, gh, gh_port, procs)
+        authz_results = bench_authz(d, token, up_port, gh, gh_port, procs)
+        write_report(results, idle_rss, idle_cost, jwt_results, authz_results)
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -180,12 +184,26 @@ backend be
         shutil.rmtree(d, ignore_errors=True)
 
 
-def bench_jwt(d, up_port, gh_plain, gh_plain_port, procs):
+def bench_authz(d, token, up_port, gh_plain, gh_plain_port, procs):
+    """Scopes, a local rate limit and a warm-cached external policy on top of JWT validation."""
+    policy_port, port = free_port(), free_port()
+    policy = authz_bench.PolicyServer(policy_port)
+    try:
+        with open(os.path.join(d, "gatehouse-authz.yaml"), "w") as f:
+            f.write(authz_bench.gatehouse_yaml(d, port, up_port, policy_port))
+        ga = start([GATEHOUSE, "run", "-c", os.path.join(d, "gatehouse-authz.yaml")], port, d)
+        procs.append(ga)
+        for name in ("scoped", "limited", "policy"):  # warm the token and decision caches
+            wrk("http://127.0.0.1:%d/%s" % (port, name), ga.pid, ["-H", "Authorization: Bearer " + token])
+        return authz_bench.run(d, wrk, token, port, ga.pid, gh_plain_port, gh_plain.pid, max(3, ROUNDS // 3))
+    finally:
+        policy.close()
+
+
+def bench_jwt(d, token, up_port, gh_plain, gh_plain_port, procs):
     """Gatehouse with an ES256 route beside HAProxy's jwt_verify: one reused token, then a
     distinct token per request (the gateway's token cache is emptied by a reload before each
     of its runs, so every token is verified)."""
-    print("jwt: minting %d tokens" % jwt_bench.DISTINCT_TOKENS, flush=True)
-    token = jwt_bench.prepare(d, GATEHOUSE)
     gj_port, hj_port = free_port(), free_port()
     with open(os.path.join(d, "gatehouse-jwt.yaml"), "w") as f:
         f.write(jwt_bench.gatehouse_yaml(d, gj_port, up_port))
@@ -247,7 +265,7 @@ def jwt_report(jr):
             "", "Errors (non-2xx or socket errors) across the JWT runs: %d." % errors]
 
 
-def write_report(results, idle_rss, idle_cost, jwt_results=None):
+def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=None):
     med = {name: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v),
                   sum(x[2] for x in v), statistics.median(x[3] for x in v))
            for name, v in results.items()}
@@ -288,6 +306,8 @@ def write_report(results, idle_rss, idle_cost, jwt_results=None):
         lines.append("| %s | %s | %s | %s |" % (name, val, goal, "yes" if ok else "no"))
     if jwt_results:
         lines += jwt_report(jwt_results)
+    if authz_results:
+        lines += authz_bench.report(authz_results, within_round)
     lines += ["", "Proxy CPU per request is the proxy process's user and system time during a run divided by",
               "the requests it served: the cost that throughput reflects, unaffected by time the machine",
               "lends elsewhere. On two cores, client and upstream share one core; when a proxy is cheaper",

@@ -5,11 +5,11 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential pkg-config
-  libuv1-dev libyaml-dev libssl-dev libjansson-dev libcurl4-openssl-dev
+  libuv1-dev libyaml-dev libssl-dev libjansson-dev libcurl4-openssl-dev libhiredis-dev
   libcmocka-dev
   clang libclang-rt-14-dev
   python3 python3-pytest python3-requests python3-jwt python3-cryptography
-  curl wrk haproxy nginx-light
+  curl wrk haproxy nginx-light redis-server
 )
 
 missing=()

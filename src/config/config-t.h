@@ -149,6 +149,18 @@ typedef struct gh_policy_conf {
     struct gh_token_cache *cache; /* decisions by SHA-256 of the input; freed with the snapshot */
 } gh_policy_conf;
 
+/* stores.redis: where rate limits with store: redis keep their state, shared by gateways. */
+typedef enum { GH_REDIS_FAIL_LOCAL, GH_REDIS_FAIL_DENY, GH_REDIS_FAIL_ALLOW } gh_redis_failure;
+
+typedef struct gh_redis_conf {
+    const char *address; /* as written */
+    char host[64];       /* numeric, for the client */
+    int port;
+    char *password; /* resolved from its reference; wiped with the snapshot */
+    uint64_t timeout_ms;
+    gh_redis_failure on_failure;
+} gh_redis_conf;
+
 /* rate_limits.<name>: how often, and how much per calendar window, one key may call. */
 typedef enum { GH_LKEY_CLAIM, GH_LKEY_API_KEY, GH_LKEY_CLIENT_IP, GH_LKEY_HEADER, GH_LKEY_ROUTE } gh_limit_key_kind;
 typedef enum { GH_LHDR_ON_LIMIT, GH_LHDR_ALWAYS, GH_LHDR_NEVER } gh_limit_headers;
@@ -163,6 +175,7 @@ typedef struct gh_rate_limit_conf {
     gh_quota_window quota_window;
     bool shadow;
     gh_limit_headers headers;
+    bool redis; /* store: redis (the local table is its fallback) */
     size_t max_keys;
     gh_limit_table *table;       /* NULL for `check` */
     gh_limit_registry *registry; /* where the table goes back */
@@ -210,6 +223,7 @@ typedef struct gh_route_conf {
     gh_authz_conf authz;
     bool has_authz;
     const gh_policy_conf *policy; /* auth.policy */
+#define GH_MAX_ROUTE_LIMITS 8
     const gh_rate_limit_conf **limits; /* rate_limit: all must pass */
     size_t nlimits;
     gh_stage_ref stages[GH_MAX_STAGES]; /* run in order after routing */
@@ -262,6 +276,7 @@ typedef struct gh_config {
     size_t nrate_limits;
     gh_policy_conf *policies;
     size_t npolicies;
+    gh_redis_conf *redis; /* stores.redis, or NULL */
 } gh_config;
 
 #endif

@@ -13,6 +13,7 @@ typedef struct gh_shared {
     gh_upstream_registry upstreams;
     gh_key_registry keys;
     gh_limit_registry limits;
+    atomic_int redis_up; /* -1 not yet known, 0 down, 1 up: transitions are logged once */
 } gh_shared;
 
 /* Loads and validates path. Every problem is added to diag; returns NULL if there was any

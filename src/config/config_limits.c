@@ -1,6 +1,8 @@
 /* rate_limits: section, and the rate_limit: of a route. A limit is a key (whose requests are
  * counted), a rate with a burst, an optional quota per UTC calendar window, a mode and which
  * headers to send. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +72,11 @@ static void load_key(gh_walk *w, yaml_node_t *n, gh_rate_limit_conf *l)
     }
 }
 
+struct limits_ctx {
+    gh_config *c;
+    gh_limit_registry *reg;
+};
+
 static void load_limit(gh_walk *w, yaml_node_t *n, void *item, void *ctx)
 {
     static const char *const keys[] = {"key",   "rate",    "burst",    "quota", "store",
@@ -78,7 +85,7 @@ static void load_limit(gh_walk *w, yaml_node_t *n, void *item, void *ctx)
     static const char *const quota_units[] = {"day", "month", NULL};
     static const char *const modes[] = {"enforce", "shadow", NULL};
     static const char *const header_modes[] = {"on_limit", "always", "never", NULL};
-    static const char *const stores[] = {"local", NULL};
+    static const char *const stores[] = {"local", "redis", NULL};
     static const uint64_t periods[] = {1, 60, 3600};
     gh_rate_limit_conf *l = item;
     l->max_keys = 100000;
@@ -99,7 +106,10 @@ static void load_limit(gh_walk *w, yaml_node_t *n, void *item, void *ctx)
         int unit = parse_per(w, v, quota_units, &l->rule.quota);
         l->quota_window = unit == 0 ? GH_QUOTA_DAY : unit == 1 ? GH_QUOTA_MONTH : GH_QUOTA_NONE;
     })
-    GH_CFG_FIELD(w, n, "store", false, gh__walk_enum(w, v, stores))
+    GH_CFG_FIELD(w, n, "store", false, l->redis = gh__walk_enum(w, v, stores) == 1)
+    const struct limits_ctx *lc = ctx;
+    if (l->redis && !lc->c->redis)
+        gh__walk_error(w, n, "store: redis needs stores.redis");
     GH_CFG_FIELD(w, n, "mode", false, l->shadow = gh__walk_enum(w, v, modes) == 1)
     GH_CFG_FIELD(w, n, "headers", false, {
         int h = gh__walk_enum(w, v, header_modes);
@@ -112,7 +122,7 @@ static void load_limit(gh_walk *w, yaml_node_t *n, void *item, void *ctx)
         l->rule.interval_us = (int64_t)(l->period_s * 1000000 / l->count);
     if (l->count && l->rule.interval_us == 0)
         gh__walk_error(w, n, "rate: more than a million a second is no limit");
-    gh_limit_registry *reg = ctx;
+    gh_limit_registry *reg = lc->reg;
     if (!reg || w->diag->errors)
         return;
     l->registry = reg;
@@ -120,10 +130,56 @@ static void load_limit(gh_walk *w, yaml_node_t *n, void *item, void *ctx)
         gh__walk_error(w, n, "out of memory for the rate-limit table");
 }
 
+/* stores: {redis: {address, password, timeout, on_failure}}. */
+void gh__cfg_load_stores(gh_walk *w, yaml_node_t *n, gh_config *c)
+{
+    static const char *const keys[] = {"redis", NULL};
+    static const char *const redis_keys[] = {"address", "password", "timeout", "on_failure", NULL};
+    static const char *const failures[] = {"local", "deny", "allow", NULL};
+    yaml_node_t *v, *r;
+    size_t saved;
+    uint64_t x;
+    if (!gh__walk_keys(w, n, keys) || !(r = gh__walk_get(w, n, "redis")))
+        return;
+    size_t at = gh__walk_push_key(w, "redis");
+    gh_redis_conf *rc = gh_arena_zalloc(&c->arena, sizeof(*rc));
+    c->redis = rc;
+    if (!rc || !gh__walk_keys(w, r, redis_keys)) {
+        gh__walk_pop(w, at);
+        return;
+    }
+    rc->timeout_ms = 50;
+    GH_CFG_FIELD(w, r, "address", true, {
+        gh_sockaddr sa;
+        if (gh__walk_str(w, v, &rc->address) && gh_parse_hostport(rc->address, &sa) != 0) {
+            gh__walk_error(w, v, "'%s' is not host:port", rc->address);
+        } else if (rc->address) {
+            const void *ip = sa.ss.ss_family == AF_INET6
+                                 ? (const void *)&((struct sockaddr_in6 *)&sa.ss)->sin6_addr
+                                 : (const void *)&((struct sockaddr_in *)&sa.ss)->sin_addr;
+            inet_ntop(sa.ss.ss_family, ip, rc->host, sizeof(rc->host));
+            rc->port = ntohs(sa.ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa.ss)->sin6_port
+                                                         : ((struct sockaddr_in *)&sa.ss)->sin_port);
+        }
+    })
+    GH_CFG_FIELD(w, r, "password", false, {
+        size_t len = 0;
+        rc->password = gh__walk_secret(w, v, &len);
+    })
+    GH_CFG_FIELD(w, r, "timeout", false, if (gh__walk_duration_ms(w, v, 1, 10000, &x)) rc->timeout_ms = x)
+    GH_CFG_FIELD(w, r, "on_failure", false, {
+        int f = gh__walk_enum(w, v, failures);
+        if (f >= 0)
+            rc->on_failure = (gh_redis_failure)f;
+    })
+    gh__walk_pop(w, at);
+}
+
 void gh__cfg_load_rate_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_limit_registry *reg)
 {
+    struct limits_ctx ctx = {c, reg};
     gh__cfg_each_provider(w, n, c, (void **)&c->rate_limits, sizeof(gh_rate_limit_conf),
-                          &c->nrate_limits, load_limit, reg);
+                          &c->nrate_limits, load_limit, &ctx);
 }
 
 /* A route's rate_limit: a name or a list of names, each a key the route can provide. */
@@ -131,6 +187,10 @@ void gh__cfg_load_route_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_rout
 {
     size_t count = 1;
     yaml_node_item_t *items = n->type == YAML_SEQUENCE_NODE ? gh__walk_items(w, n, &count) : NULL;
+    if (count > GH_MAX_ROUTE_LIMITS) {
+        gh__walk_error(w, n, "at most %d limits on a route", GH_MAX_ROUTE_LIMITS);
+        return;
+    }
     r->limits = gh_arena_zalloc(&c->arena, (count ? count : 1) * sizeof(*r->limits));
     for (size_t i = 0; r->limits && i < count; i++) {
         size_t at = items ? gh__walk_push_index(w, i) : 0;

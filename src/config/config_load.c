@@ -17,7 +17,7 @@
 
 static const char *const top_keys[] = {
     "workers",    "listeners",     "admin",     "http1",  "limits", "trusted_proxies",
-    "access_log", "drain_timeout", "upstreams", "identity", "policies", "rate_limits", "routes", NULL};
+    "access_log", "drain_timeout", "upstreams", "identity", "policies", "stores", "rate_limits", "routes", NULL};
 
 yaml_node_item_t *gh__walk_items(gh_walk *w, yaml_node_t *n, size_t *count)
 {
@@ -286,6 +286,7 @@ static void load_root(gh_walk *w, yaml_node_t *root, gh_config *c, gh_shared *sh
     GH_SECTION("upstreams", gh__cfg_load_upstreams(w, v, c, shared ? &shared->upstreams : NULL), false)
     GH_SECTION("identity", gh__cfg_load_identity(w, v, c, shared ? &shared->keys : NULL), false)
     GH_SECTION("policies", gh__cfg_load_policies(w, v, c), false)
+    GH_SECTION("stores", gh__cfg_load_stores(w, v, c), false)
     GH_SECTION("rate_limits", gh__cfg_load_rate_limits(w, v, c, shared ? &shared->limits : NULL), false)
     GH_SECTION("routes", gh__cfg_load_routes(w, v, c), true)
 #undef GH_SECTION
@@ -376,6 +377,10 @@ void gh_config_release(gh_config *c)
 {
     if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
+    if (c->redis && c->redis->password) {
+        OPENSSL_cleanse(c->redis->password, strlen(c->redis->password));
+        free(c->redis->password);
+    }
     for (size_t i = 0; i < c->npolicies; i++) {
         if (c->policies[i].cache)
             gh_token_cache_free(c->policies[i].cache);

@@ -54,6 +54,7 @@
     X(POLICY_UNAVAILABLE, 503, "policy-unavailable", "Policy decision unavailable")                \
     X(RATE_LIMITED, 429, "rate-limited", "Too many requests")                                      \
     X(QUOTA_EXCEEDED, 429, "quota-exceeded", "Quota exhausted for this window")                    \
+    X(RATE_LIMIT_UNAVAILABLE, 503, "rate-limit-unavailable", "Rate-limit store unavailable")        \
     X(IDP_UNAVAILABLE, 503, "identity-provider-unavailable",                                       \
       "Identity provider keys unavailable")                                                        \
     X(NOT_FOUND, 404, "no-route", "No route matches")                                              \

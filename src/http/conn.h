@@ -57,6 +57,7 @@ typedef struct gh_request {
     const char *authz_reason;   /* why they refused (or would have, in shadow mode) */
     const char *rate_limit;     /* the limit that refused it ("shadow:NAME" when it would have) */
     const char *extra_headers;  /* complete header lines every response to it carries */
+    struct limit_run *limit_run; /* while Redis decides its rate limits */
     const char *api_client; /* client_id of the API key presented (stage auth_api_key) */
     /* request body */
     uint64_t body_left;

@@ -27,7 +27,7 @@ int gh_metrics_init(gh_metrics *m)
     memset(m, 0, sizeof(*m));
     if (table_init(&m->requests) != 0 || table_init(&m->upstream) != 0 ||
         table_init(&m->auth) != 0 || table_init(&m->authz) != 0 || table_init(&m->limits) != 0 ||
-        table_init(&m->policy) != 0) {
+        table_init(&m->policy) != 0 || table_init(&m->store) != 0) {
         gh_metrics_free(m);
         return -1;
     }
@@ -42,8 +42,9 @@ void gh_metrics_free(gh_metrics *m)
     free(m->authz.items);
     free(m->limits.items);
     free(m->policy.items);
+    free(m->store.items);
     m->requests.items = m->upstream.items = m->auth.items = m->authz.items = m->limits.items = NULL;
-    m->policy.items = NULL;
+    m->policy.items = m->store.items = NULL;
 }
 
 static uint32_t hash_key(const char *key, int code)
@@ -108,6 +109,22 @@ void gh_metrics_policy(gh_metrics *m, const char *policy, gh_policy_result r, ui
         observe(s, duration_us);
     else
         gh_metric_add(&s->count, 1);
+}
+
+void gh_metrics_store(gh_metrics *m, gh_store_result r, uint64_t duration_us)
+{
+    gh_series *s = series(&m->store, "redis", (int)r);
+    if (r == GH_STORE_OK)
+        observe(s, duration_us);
+    else
+        gh_metric_add(&s->count, 1);
+}
+
+const char *gh_store_result_name(gh_store_result r)
+{
+    static const char *const names[] = {"ok", "failed", "fallback_local", "fallback_deny",
+                                        "fallback_allow"};
+    return (unsigned)r < 5 ? names[r] : "?";
 }
 
 const char *gh_policy_result_name(gh_policy_result r)

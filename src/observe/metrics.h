@@ -49,6 +49,15 @@ typedef enum {
     GH_POLICY_CACHE_MISS,
 } gh_policy_result;
 
+/* Rate-limit store round trips and fallbacks. */
+typedef enum {
+    GH_STORE_OK,
+    GH_STORE_FAILED,
+    GH_STORE_FALLBACK_LOCAL,
+    GH_STORE_FALLBACK_DENY,
+    GH_STORE_FALLBACK_ALLOW,
+} gh_store_result;
+
 typedef struct gh_series {
     char key[GH_METRIC_KEY];
     int code;
@@ -70,6 +79,7 @@ typedef struct gh_metrics {
     gh_series_table authz;    /* key: route, code: gh_authz_result */
     gh_series_table limits;   /* key: rate limit, code: gh_limit_result */
     gh_series_table policy;   /* key: policy, code: gh_policy_result (calls timed) */
+    gh_series_table store;    /* key: "redis", code: gh_store_result (round trips timed) */
     atomic_ullong refusals[GH_R__COUNT];
     atomic_ullong open_connections; /* read as signed: decrements wrap */
 } gh_metrics;
@@ -87,6 +97,8 @@ void gh_metrics_limit(gh_metrics *m, const char *limit, gh_limit_result r);
 /* A policy call that took duration_us (calls), or a cache lookup (duration 0, not timed). */
 void gh_metrics_policy(gh_metrics *m, const char *policy, gh_policy_result r, uint64_t duration_us);
 const char *gh_policy_result_name(gh_policy_result r);
+void gh_metrics_store(gh_metrics *m, gh_store_result r, uint64_t duration_us);
+const char *gh_store_result_name(gh_store_result r);
 static inline void gh_metric_add(atomic_ullong *c, unsigned long long n)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,

@@ -49,7 +49,7 @@ typedef struct {
 static gh_series_table *table_of(gh_metrics *m, size_t table)
 {
     gh_series_table *tables[] = {&m->requests, &m->upstream, &m->auth, &m->authz, &m->limits,
-                                 &m->policy};
+                                 &m->policy, &m->store};
     return tables[table];
 }
 
@@ -280,6 +280,33 @@ static void render_policies(dbuf *b, gh_runtime *rt)
     free(m);
 }
 
+static const char *store_name(int code)
+{
+    return gh_store_result_name((gh_store_result)code);
+}
+
+/* The Redis store: whether it is reachable, decisions and fallbacks, round-trip times. */
+static void render_store(dbuf *b, gh_runtime *rt, const gh_config *cfg)
+{
+    if (!cfg->redis)
+        return;
+    emit(b, "# HELP gatehouse_redis_up Whether the rate-limit store answers (1), or not (0).\n"
+            "# TYPE gatehouse_redis_up gauge\ngatehouse_redis_up %d\n",
+         atomic_load(&rt->shared.redis_up) == 1);
+    render_decisions(b, rt, 6, "gatehouse_redis_requests_total",
+                     "Rate-limit decisions asked of Redis, by result (ok, failed, fallbacks).",
+                     "store", store_name);
+    size_t n;
+    merged *m = merge(rt, 6, &n);
+    if (!m) {
+        b->failed = 1;
+        return;
+    }
+    render_histograms(b, m, n, "gatehouse_redis_roundtrip_seconds",
+                      "Time Redis took to decide, from sending to the answer.", "store", GH_STORE_FAILED);
+    free(m);
+}
+
 static const char *limit_name(int code)
 {
     return gh_limit_result_name((gh_limit_result)code);
@@ -343,6 +370,7 @@ char *gh_prometheus_render(gh_runtime *rt, size_t *len)
     render_decisions(&b, rt, 4, "gatehouse_rate_limit_decisions_total",
                      "Rate limit and quota decisions, by limit and result.", "limit", limit_name);
     render_policies(&b, rt);
+    render_store(&b, rt, cfg);
     render_key_sources(&b, cfg);
     render_process(&b, rt, cfg);
     gh_config_release(cfg);

@@ -242,6 +242,7 @@ int gh_control_run(const char *config_path)
     gh_upstream_registry_init(&rt->shared.upstreams);
     gh_key_registry_init(&rt->shared.keys);
     gh_limit_registry_init(&rt->shared.limits);
+    atomic_init(&rt->shared.redis_up, -1);
     gh_diag d = {0};
     gh_config *cfg = gh_config_load(config_path, &rt->shared, &d);
     gh_diag_print(&d, stderr);

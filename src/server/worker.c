@@ -13,6 +13,7 @@
 #include "server/worker.h"
 #include "core/http_client.h"
 #include "stages/pending_call.h"
+#include "store/redis.h"
 #include "stages/key_wait.h"
 #include "upstream/proxy.h"
 
@@ -228,6 +229,7 @@ static void drain_poll(uv_timer_t *t)
     if (w->nconns)
         return;
     gh_pools_close(w);
+    gh_redis_worker_stop(w); /* its socket would keep the loop running */
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
     uv_close((uv_handle_t *)&w->sweep_timer, NULL);
     uv_close((uv_handle_t *)&w->key_wait_timer, NULL);
@@ -333,6 +335,7 @@ static void worker_teardown(gh_worker *w)
     close_listeners(w, true);
     gh_pools_close(w);
     gh_pending_worker_stop(w);
+    gh_redis_worker_stop(w);
     if (!uv_is_closing((uv_handle_t *)&w->wakeup))
         uv_close((uv_handle_t *)&w->wakeup, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->drain_timer))

@@ -63,6 +63,7 @@ struct gh_worker {
     EVP_MD_CTX *md_ctx;
     gh_jws_verifier verifier;      /* kept signature contexts, cleared when keys may go */
     struct gh_key_wait *key_waits; /* requests waiting for keys being fetched */
+    struct gh_redis *redis;        /* the rate-limit store's connection, made at first use */
     struct gh_http_client *http;   /* calls of stages: token introspection, external policy */
     struct gh_pending_call *pending_calls; /* HTTP calls of stages, with their waiting requests */
     int64_t introspection_event_at; /* second of the last introspection failure event */

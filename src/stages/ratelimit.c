@@ -1,6 +1,7 @@
 /* Stage: the route's rate limits and quotas, all of which must pass. Each limit counts the
  * requests of one key (a claim, the API key's client, the client address, a header, or the
- * route) in the local table shared by the workers. A refusal is 429 with Retry-After; the
+ * route) in the local table shared by the workers, or in Redis, shared by every gateway. A
+ * refusal is 429 with Retry-After; the
  * RateLimit-Policy and RateLimit headers follow draft-ietf-httpapi-ratelimit-headers-08. */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "http/conn.h"
 #include "identity/claims.h"
 #include "stages/stage.h"
+#include "store/redis.h"
 
 /* The client address for client_ip keys: behind a trusted proxy, the address it appended last
  * to X-Forwarded-For; otherwise the TCP peer. */
@@ -71,7 +73,9 @@ static const char *key_of(const gh_request *req, const gh_rate_limit_conf *l, si
     return v;
 }
 
-/* 16 bytes naming (limit, key): SHA-256 under the table's random salt. */
+/* 16 bytes naming (limit, key): SHA-256 under the local table's random salt, so that nobody
+ * can aim at a bucket's slot; for a Redis limit, under the limit's name, so that every gateway
+ * sharing the store names a key alike. */
 static void digest_key(gh_request *req, const gh_rate_limit_conf *l, unsigned char out[16])
 {
     size_t len = 1;
@@ -82,7 +86,10 @@ static void digest_key(gh_request *req, const gh_rate_limit_conf *l, unsigned ch
     unsigned char md[32];
     unsigned int n = 0;
     EVP_DigestInit_ex2(w->md_ctx, w->sha256, NULL);
-    EVP_DigestUpdate(w->md_ctx, l->table->salt, sizeof(l->table->salt));
+    if (l->redis)
+        EVP_DigestUpdate(w->md_ctx, l->name, strlen(l->name) + 1);
+    else
+        EVP_DigestUpdate(w->md_ctx, l->table->salt, sizeof(l->table->salt));
     EVP_DigestUpdate(w->md_ctx, key, len);
     EVP_DigestFinal_ex(w->md_ctx, md, &n);
     memcpy(out, md, 16);
@@ -125,12 +132,59 @@ static void add_headers(gh_sbuf *policy, gh_sbuf *state, const gh_rate_limit_con
                  (unsigned long long)v->quota_remaining, (long long)(window_end_s - now));
 }
 
-static gh_verdict run(gh_request *req, const void *conf)
+/* One request's pass through its route's limits: local ones at once, Redis ones when their
+ * answers come (pipelined on the worker's connection). */
+typedef struct limit_run limit_run;
+typedef struct limit_slot {
+    limit_run *run;
+    size_t i;
+} limit_slot;
+
+struct limit_run {
+    gh_request *req;
+    const gh_route_conf *r;
+    int64_t now_us;
+    time_t now;
+    size_t pending;
+    bool store_down_deny; /* a Redis limit could not decide and on_failure is deny */
+    gh_limit_verdict v[GH_MAX_ROUTE_LIMITS];
+    int64_t window[GH_MAX_ROUTE_LIMITS], end_s[GH_MAX_ROUTE_LIMITS];
+    unsigned char key[GH_MAX_ROUTE_LIMITS][16];
+    gh_redis_cmd *cmd[GH_MAX_ROUTE_LIMITS];
+    limit_slot slot[GH_MAX_ROUTE_LIMITS];
+};
+
+static void take_local(limit_run *run, size_t i)
 {
-    const gh_route_conf *r = conf;
+    const gh_rate_limit_conf *l = run->r->limits[i];
+    gh_limit_take(l->table, run->key[i], &l->rule, run->now_us, run->window[i],
+                  (run->end_s[i] - (int64_t)run->now) * 1000000 + run->now_us, &run->v[i]);
+}
+
+/* A Redis limit that got no answer: as stores.redis.on_failure says. */
+static void fall_back(limit_run *run, size_t i)
+{
+    const gh_redis_conf *store = run->req->config->redis;
+    gh_metrics *m = &run->req->conn->w->metrics;
+    if (store->on_failure == GH_REDIS_FAIL_LOCAL) {
+        gh_metrics_store(m, GH_STORE_FALLBACK_LOCAL, 0);
+        take_local(run, i);
+    } else if (store->on_failure == GH_REDIS_FAIL_ALLOW) {
+        gh_metrics_store(m, GH_STORE_FALLBACK_ALLOW, 0);
+        run->v[i] = (gh_limit_verdict){.allowed = true};
+    } else {
+        gh_metrics_store(m, GH_STORE_FALLBACK_DENY, 0);
+        run->v[i] = (gh_limit_verdict){.allowed = true}; /* refused below, as unavailable */
+        run->store_down_deny = true;
+    }
+}
+
+/* Every limit has decided: count, add headers, and pass or refuse. */
+static gh_verdict finish(limit_run *run)
+{
+    gh_request *req = run->req;
+    const gh_route_conf *r = run->r;
     gh_metrics *m = &req->conn->w->metrics;
-    int64_t now_us = (int64_t)gh_now_us();
-    time_t now = time(NULL);
     char pbuf[512], sbuf[512];
     gh_sbuf policy = gh_sbuf_make(pbuf, sizeof(pbuf)), state = gh_sbuf_make(sbuf, sizeof(sbuf));
     const gh_rate_limit_conf *refused_by = NULL;
@@ -138,22 +192,16 @@ static gh_verdict run(gh_request *req, const void *conf)
     bool always = false;
     for (size_t i = 0; i < r->nlimits; i++) {
         const gh_rate_limit_conf *l = r->limits[i];
-        if (!l->table)
-            continue;
-        unsigned char key[16];
-        digest_key(req, l, key);
-        int64_t end_s = 0, window = l->rule.quota ? window_of(l->quota_window, now, &end_s) : 0;
-        gh_limit_verdict v;
-        gh_limit_take(l->table, key, &l->rule, now_us, window, (end_s - (int64_t)now) * 1000000 + now_us, &v);
+        const gh_limit_verdict *v = &run->v[i];
         if (l->headers != GH_LHDR_NEVER)
-            add_headers(&policy, &state, l, &v, end_s, now);
+            add_headers(&policy, &state, l, v, run->end_s[i], run->now);
         always |= l->headers == GH_LHDR_ALWAYS;
-        gh_limit_result result = v.allowed           ? GH_LIMIT_ALLOWED
+        gh_limit_result result = v->allowed          ? GH_LIMIT_ALLOWED
                                  : l->shadow         ? GH_LIMIT_SHADOW_LIMITED
-                                 : v.quota_exceeded  ? GH_LIMIT_QUOTA_EXCEEDED
+                                 : v->quota_exceeded ? GH_LIMIT_QUOTA_EXCEEDED
                                                      : GH_LIMIT_LIMITED;
         gh_metrics_limit(m, l->name, result);
-        if (v.allowed)
+        if (v->allowed)
             continue;
         if (l->shadow) {
             char note[96];
@@ -162,9 +210,9 @@ static gh_verdict run(gh_request *req, const void *conf)
                 req->rate_limit = gh_arena_strdup(&req->arena, note);
             continue;
         }
-        if (!refused_by || v.retry_after_us > refusal.retry_after_us) {
+        if (!refused_by || v->retry_after_us > refusal.retry_after_us) {
             refused_by = l;
-            refusal = v;
+            refusal = *v;
         }
     }
     char extra[1200];
@@ -172,13 +220,18 @@ static gh_verdict run(gh_request *req, const void *conf)
     if (refused_by)
         gh_sbuf_addf(&x, "Retry-After: %lld\r\n",
                      (long long)(ceil_s(refusal.retry_after_us) ? ceil_s(refusal.retry_after_us) : 1));
-    if ((refused_by || always) && policy.len && !policy.overflow && !state.overflow) {
+    if ((refused_by || always) && policy.len && !policy.overflow && !state.overflow)
         gh_sbuf_addf(&x, "RateLimit-Policy: %.*s\r\nRateLimit: %.*s\r\n", (int)policy.len, pbuf,
                      (int)state.len, sbuf);
-    }
     if (x.len && !x.overflow) {
         extra[x.len] = '\0';
         req->extra_headers = gh_arena_strdup(&req->arena, extra);
+    }
+    if (!refused_by && run->store_down_deny) {
+        req->rate_limit = "(store unavailable)";
+        gh_conn_refuse(req, GH_R_RATE_LIMIT_UNAVAILABLE,
+                       "the rate-limit store cannot be reached; try again shortly");
+        return GH_DONE;
     }
     if (!refused_by)
         return GH_NEXT;
@@ -187,6 +240,66 @@ static gh_verdict run(gh_request *req, const void *conf)
                    refusal.quota_exceeded ? "the quota for this window is used up"
                                           : "too many requests; retry after the time given");
     return GH_DONE;
+}
+
+static void on_store_answer(void *ctx, bool ok, const gh_limit_verdict *v)
+{
+    limit_slot *slot = ctx;
+    limit_run *run = slot->run;
+    run->cmd[slot->i] = NULL;
+    if (ok)
+        run->v[slot->i] = *v;
+    else
+        fall_back(run, slot->i);
+    if (--run->pending)
+        return;
+    gh_request *req = run->req;
+    req->wait_abort = NULL;
+    gh_request_resume(req, finish(run));
+}
+
+static void abandon(gh_request *req)
+{
+    limit_run *run = req->limit_run;
+    for (size_t i = 0; i < run->r->nlimits; i++)
+        if (run->cmd[i])
+            gh_redis_cancel(run->cmd[i]);
+    req->limit_run = NULL;
+}
+
+static gh_verdict run(gh_request *req, const void *conf)
+{
+    const gh_route_conf *r = conf;
+    limit_run *lr = gh_arena_zalloc(&req->arena, sizeof(*lr));
+    if (!lr) {
+        gh_conn_refuse(req, GH_R_INTERNAL, "out of request memory");
+        return GH_DONE;
+    }
+    lr->req = req;
+    lr->r = r;
+    lr->now_us = (int64_t)gh_now_us();
+    lr->now = time(NULL);
+    for (size_t i = 0; i < r->nlimits; i++) {
+        const gh_rate_limit_conf *l = r->limits[i];
+        lr->slot[i] = (limit_slot){lr, i};
+        digest_key(req, l, lr->key[i]);
+        lr->window[i] = l->rule.quota ? window_of(l->quota_window, lr->now, &lr->end_s[i]) : 0;
+        if (!l->redis) {
+            take_local(lr, i);
+            continue;
+        }
+        lr->cmd[i] = gh_redis_take(req->conn->w, req->config->redis, l, lr->key[i], lr->window[i],
+                                   lr->end_s[i], on_store_answer, &lr->slot[i]);
+        if (lr->cmd[i])
+            lr->pending++;
+        else
+            fall_back(lr, i);
+    }
+    if (!lr->pending)
+        return finish(lr);
+    req->limit_run = lr;
+    req->wait_abort = abandon;
+    return GH_WAIT;
 }
 
 const gh_stage gh_stage_rate_limit = {"rate_limit", run};

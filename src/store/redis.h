@@ -1,0 +1,32 @@
+/* The Redis store for rate limits: one connection per worker (hiredis async on the worker's
+ * loop), one atomic server-side script per decision (GCRA and quota together), commands
+ * pipelined on the connection, each bounded by the store's timeout. A connection that fails or
+ * times out is dropped and made again with backoff; while there is none, callers fall back as
+ * the configuration says. Transitions are logged once per process and counted. */
+#ifndef GH_STORE_REDIS_H
+#define GH_STORE_REDIS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config-t.h"
+
+typedef struct gh_worker gh_worker;
+typedef struct gh_redis_cmd gh_redis_cmd;
+
+/* The outcome of one decision: ok false when the store could not answer (down, timeout, an
+ * error reply); then v is untouched. */
+typedef void (*gh_redis_done)(void *ctx, bool ok, const gh_limit_verdict *v);
+
+/* Asks the store for one request under limit l with key (16 bytes). done runs exactly once,
+ * later (never from inside this call), unless cancelled. NULL: the store is unavailable now
+ * (done will not run). */
+gh_redis_cmd *gh_redis_take(gh_worker *w, const gh_redis_conf *store, const gh_rate_limit_conf *l,
+                            const unsigned char key[16], int64_t window, int64_t window_end_s,
+                            gh_redis_done done, void *ctx);
+/* The caller went away: done will not run. */
+void gh_redis_cancel(gh_redis_cmd *c);
+/* Closes the worker's connection (teardown). */
+void gh_redis_worker_stop(gh_worker *w);
+
+#endif

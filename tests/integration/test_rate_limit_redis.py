@@ -1,0 +1,145 @@
+"""rate_limits with store: redis, against a real redis-server started by the fixture: one limit
+held by two gateway processes, Redis killed and restarted mid-run (each on_failure), quotas that
+survive a gateway restart, and the configuration rules."""
+import concurrent.futures
+import json
+import os
+import subprocess
+import time
+
+import pytest
+import requests
+
+from testenv import BIN, free_port, wait_port
+
+
+class Redis:
+    def __init__(self):
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, proc=self.proc)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def redis():
+    r = Redis().start()
+    yield r
+    r.stop()
+
+
+def yaml(redis, limit, on_failure="local"):
+    return """
+stores:
+  redis: {address: 127.0.0.1:%d, timeout: 200ms, on_failure: %s}
+rate_limits:
+  shared: {%s, store: redis}
+routes:
+  - {name: r, match: {prefix: /}, auth: none, rate_limit: shared, respond: {status: 204}}
+""" % (redis.port, on_failure, limit)
+
+
+def statuses(gw, n):
+    s = requests.Session()
+    return [s.get(gw.url + "/").status_code for _ in range(n)]
+
+
+def test_two_gateways_share_one_limit(gateway_for, redis):
+    text = yaml(redis, "key: route, rate: 50/s, burst: 10")
+    gws = [gateway_for(text, workers=2), gateway_for(text, workers=2)]
+
+    def hammer(gw):
+        s = requests.Session()
+        codes = []
+        end = time.time() + 10
+        while time.time() < end:
+            codes.append(s.get(gw.url + "/").status_code)
+        return codes
+
+    start = time.time()
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(hammer, gws + gws))
+    elapsed = time.time() - start
+    passed = sum(r.count(204) for r in results)
+    expected = 10 + 50 * elapsed
+    assert abs(passed - expected) <= 0.05 * expected, (passed, expected)
+    assert sum(r.count(429) for r in results) > passed  # they tried far more than the limit
+
+
+def test_redis_down_falls_back_then_recovers(gateway_for, redis):
+    gw = gateway_for(yaml(redis, "key: route, rate: 1/m, burst: 3"), workers=2)
+    assert statuses(gw, 4) == [204, 204, 204, 429]
+    redis.stop()
+    codes = statuses(gw, 5)  # on_failure: local, a bucket of its own
+    assert codes.count(204) >= 3 and 429 in codes
+    assert gw.metric('gatehouse_redis_up') == 0
+    redis.start()  # empty: the limit starts over
+    deadline = time.time() + 10
+    while time.time() < deadline and gw.metric('gatehouse_redis_up') != 1:
+        statuses(gw, 1)
+        time.sleep(0.1)
+    assert gw.metric('gatehouse_redis_up') == 1
+    # Logged once per transition, not once per worker or per request: ups and downs alternate
+    # (a restarting Redis may be seen down a second time while it starts).
+    changes = [e for e in (json.loads(l)["event"] for l in gw.event_lines()) if e.startswith("redis_")]
+    assert changes[0] == "redis_up" and changes[-1] == "redis_up" and "redis_down" in changes, changes
+    assert all(a != b for a, b in zip(changes, changes[1:])), changes
+    assert gw.metric('gatehouse_redis_requests_total{store="redis",result="fallback_local"}') >= 5
+
+
+@pytest.mark.parametrize("on_failure,status,reason", [("deny", 503, "rate-limit-unavailable"), ("allow", 204, None)])
+def test_redis_down_with_deny_or_allow(gateway_for, redis, on_failure, status, reason):
+    gw = gateway_for(yaml(redis, "key: route, rate: 1/m, burst: 1", on_failure))
+    assert statuses(gw, 1) == [204]
+    redis.stop()
+    r = requests.get(gw.url + "/")
+    assert r.status_code == status
+    if reason:
+        assert r.json()["type"] == "urn:gatehouse:problem:" + reason
+
+
+def test_a_slow_redis_is_timed_out(gateway_for, redis):
+    gw = gateway_for(yaml(redis, "key: route, rate: 100/s", "deny"))
+    assert statuses(gw, 1) == [204]
+    os.kill(redis.proc.pid, 19)  # SIGSTOP: connected, silent
+    try:
+        t0 = time.time()
+        assert requests.get(gw.url + "/").status_code == 503
+        assert time.time() - t0 < 1.0  # the store's 200 ms timeout, not the client's patience
+    finally:
+        os.kill(redis.proc.pid, 18)  # SIGCONT
+
+
+def test_quotas_survive_a_gateway_restart(gateway_for, redis):
+    text = yaml(redis, "key: route, rate: 100/s, quota: 3/day")
+    first = gateway_for(text)
+    assert statuses(first, 2) == [204, 204]
+    first.stop()
+    second = gateway_for(text)
+    assert statuses(second, 2) == [204, 429]
+    assert requests.get(second.url + "/").json()["type"] == "urn:gatehouse:problem:quota-exceeded"
+
+
+def test_redis_configuration_rules(tmp_path):
+    base = "listeners: [{address: 127.0.0.1:1}]\n%s\nrate_limits:\n  l: %s\nroutes: [{name: r, match: {prefix: /}, auth: none, rate_limit: l, respond: {}}]\n"
+    cases = [
+        ("", "{key: route, rate: 1/s, store: redis}", "store: redis needs stores.redis"),
+        ("stores: {redis: {address: nowhere}}", "{key: route, rate: 1/s, store: redis}", "is not host:port"),
+        ("stores: {redis: {address: 127.0.0.1:6379, password: hunter2}}", "{key: route, rate: 1/s}", "secrets are references"),
+        ("stores: {redis: {address: 127.0.0.1:6379, on_failure: retry}}", "{key: route, rate: 1/s}", "on_failure"),
+        ("stores: {memcached: {}}", "{key: route, rate: 1/s}", "unknown key 'memcached'"),
+    ]
+    for stores, limit, want in cases:
+        (tmp_path / "c.yaml").write_text(base % (stores, limit))
+        r = subprocess.run([BIN, "check", "-c", str(tmp_path / "c.yaml")], capture_output=True, text=True)
+        assert r.returncode == 1 and want in r.stderr, (want, r.stderr)
