@@ -38,12 +38,15 @@ class PolicyServer:
         self.server.server_close()
 
 
-def gatehouse_yaml(d, port, up_port, policy_port):
-    return jwt_bench.gateway_head(d, port, up_port) + """policies:
+def gatehouse_yaml(d, port, up_port, policy_port, redis_port):
+    return jwt_bench.gateway_head(d, port, up_port) + """stores:
+  redis: {address: 127.0.0.1:%d}
+policies:
   allow-all:
     external: {url: "http://127.0.0.1:%d/v1/data/bench/allow", cache_ttl: 1h}
 rate_limits:
   per-client: {key: jwt.sub, rate: 1000000/s, burst: 1000000}
+  per-client-redis: {key: jwt.sub, rate: 1000000/s, burst: 1000000, store: redis}
 routes:
   - name: scoped
     match: {prefix: /scoped}
@@ -56,36 +59,45 @@ routes:
     rate_limit: per-client
     forward: {claims: {sub: X-User-Id}}
     upstream: app
+  - name: limited-redis
+    match: {prefix: /limited-redis}
+    auth: {jwt: bench, scopes: [bench]}
+    rate_limit: per-client-redis
+    forward: {claims: {sub: X-User-Id}}
+    upstream: app
   - name: policy
     match: {prefix: /policy}
     auth: {jwt: bench, scopes: [bench], policy: allow-all}
     forward: {claims: {sub: X-User-Id}}
     upstream: app
-""" % policy_port
+""" % (redis_port, policy_port)
 
 
 def run(d, wrk, token, gh_port, gh_pid, plain_port, plain_pid, rounds):
     """Returns {"plain", "limited", "scoped", "policy"}: lists of wrk results per round."""
     bearer = ["-H", "Authorization: Bearer " + token]
-    out = {"plain": [], "limited": [], "scoped": [], "policy": []}
+    names = ("limited", "limited-redis", "scoped", "policy")
+    out = {name: [] for name in ("plain",) + names}
     for r in range(rounds):
         out["plain"].append(wrk("http://127.0.0.1:%d/" % plain_port, plain_pid, bearer))
-        for name in ("limited", "scoped", "policy"):
+        for name in names:
             out[name].append(wrk("http://127.0.0.1:%d/%s" % (gh_port, name), gh_pid, bearer))
-        print("authz round %d: plain %.0f  scope+limit %.0f  scope %.0f  scope+policy %.0f req/s"
-              % ((r + 1,) + tuple(out[k][-1][0] for k in ("plain", "limited", "scoped", "policy"))), flush=True)
+        print("authz round %d: %s" % (r + 1, "  ".join("%s %.0f" % (k, v[-1][0]) for k, v in out.items())),
+              flush=True)
     return out
 
 
 def report(res, within_round):
     limit_vs_plain = within_round(res, "limited", "plain", 0)
+    redis_vs_local = within_round(res, "limited-redis", "limited", 0)
     policy_vs_scoped = within_round(res, "policy", "scoped", 0)
     med = lambda k: statistics.median(x[0] for x in res[k])
     errors = sum(x[2] for v in res.values() for x in v)
     return ["", "## Authorization and rate limits",
             "",
-            "The JWT route with a scope check and one local per-client rate limit (`jwt.sub`, set high",
-            "enough never to refuse, so every request takes the limiter's path), and the same scope check",
+            "The JWT route with a scope check and one per-client rate limit (`jwt.sub`, set high enough",
+            "never to refuse, so every request takes the limiter's path), in the local store and in Redis",
+            "(a `redis-server` on the client's core), and the same scope check",
             "with an external policy whose decision cache is warm, each beside what it is compared",
             "with; one token reused by every connection (`bench/authz_bench.py`).",
             "",
@@ -93,11 +105,14 @@ def report(res, within_round):
             "| plain proxy | %.0f |" % med("plain"),
             "| JWT + scope | %.0f |" % med("scoped"),
             "| JWT + scope + local rate limit | %.0f |" % med("limited"),
+            "| JWT + scope + Redis rate limit (local redis-server) | %.0f |" % med("limited-redis"),
             "| JWT + scope + policy (warm cache) | %.0f |" % med("policy"),
             "",
             "| target | measured | goal | met |", "|---|---:|---:|:---:|",
             "| JWT + scope + local limit vs plain proxy | %.2fx | >= 0.85x | %s |"
             % (limit_vs_plain, "yes" if limit_vs_plain >= 0.85 else "no"),
+            "| Redis store vs local store | %.2fx | >= 0.60x | %s |"
+            % (redis_vs_local, "yes" if redis_vs_local >= 0.6 else "no"),
             "| policy (warm cache) vs the same route without it | %.2fx | >= 0.80x | %s |"
             % (policy_vs_scoped, "yes" if policy_vs_scoped >= 0.8 else "no"),
             "", "Errors (non-2xx or socket errors) across these runs: %d." % errors]

@@ -119,7 +119,7 @@ def idle_connections_cost(port, pid, n):
 
 
 def main():
-    for tool in ("wrk", "haproxy", "nginx"):
+    for tool in ("wrk", "haproxy", "nginx", "redis-server"):
         if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
             sys.exit("bench: %s is missing (scripts/deps.sh installs it)" % tool)
     d = tempfile.mkdtemp(prefix="gh-bench-")
@@ -186,14 +186,16 @@ backend be
 
 def bench_authz(d, token, up_port, gh_plain, gh_plain_port, procs):
     """Scopes, a local rate limit and a warm-cached external policy on top of JWT validation."""
-    policy_port, port = free_port(), free_port()
+    policy_port, port, redis_port = free_port(), free_port(), free_port()
     policy = authz_bench.PolicyServer(policy_port)
+    procs.append(start(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                        "--appendonly", "no"], redis_port, d, cpu=CLIENT_CPU))
     try:
         with open(os.path.join(d, "gatehouse-authz.yaml"), "w") as f:
-            f.write(authz_bench.gatehouse_yaml(d, port, up_port, policy_port))
+            f.write(authz_bench.gatehouse_yaml(d, port, up_port, policy_port, redis_port))
         ga = start([GATEHOUSE, "run", "-c", os.path.join(d, "gatehouse-authz.yaml")], port, d)
         procs.append(ga)
-        for name in ("scoped", "limited", "policy"):  # warm the token and decision caches
+        for name in ("scoped", "limited", "limited-redis", "policy"):  # warm the caches
             wrk("http://127.0.0.1:%d/%s" % (port, name), ga.pid, ["-H", "Authorization: Bearer " + token])
         return authz_bench.run(d, wrk, token, port, ga.pid, gh_plain_port, gh_plain.pid, max(3, ROUNDS // 3))
     finally:
