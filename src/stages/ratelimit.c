@@ -279,6 +279,9 @@ static gh_verdict run(gh_request *req, const void *conf)
     lr->r = r;
     lr->now_us = (int64_t)gh_now_us();
     lr->now = time(NULL);
+    /* One count held while the limits are sent: a store that fails at once answers commands
+     * already sent from inside this loop, and must not finish the request under our feet. */
+    lr->pending = 1;
     for (size_t i = 0; i < r->nlimits; i++) {
         const gh_rate_limit_conf *l = r->limits[i];
         lr->slot[i] = (limit_slot){lr, i};
@@ -288,14 +291,15 @@ static gh_verdict run(gh_request *req, const void *conf)
             take_local(lr, i);
             continue;
         }
+        lr->pending++;
         lr->cmd[i] = gh_redis_take(req->conn->w, req->config->redis, l, lr->key[i], lr->window[i],
                                    lr->end_s[i], on_store_answer, &lr->slot[i]);
-        if (lr->cmd[i])
-            lr->pending++;
-        else
+        if (!lr->cmd[i]) {
+            lr->pending--;
             fall_back(lr, i);
+        }
     }
-    if (!lr->pending)
+    if (--lr->pending == 0)
         return finish(lr);
     req->limit_run = lr;
     req->wait_abort = abandon;
