@@ -48,7 +48,7 @@ static const char *cookie_value(const gh_request *req, const char *name, size_t 
 }
 
 /* The token, or NULL when none was sent; *bad when what was sent cannot be a single token. */
-const char *gh_bearer_find(const gh_request *req, const gh_jwt_provider *p, size_t *len, bool *bad)
+static const char *find_token(const gh_request *req, const gh_jwt_provider *p, size_t *len, bool *bad)
 {
     if (p->token_cookie)
         return cookie_value(req, p->token_cookie, len);
@@ -135,4 +135,18 @@ gh_verdict gh_bearer_refuse_detail(gh_request *req, const gh_jwt_provider *p, gh
 gh_verdict gh_bearer_refuse(gh_request *req, const gh_jwt_provider *p, gh_jws_status st)
 {
     return gh_bearer_refuse_detail(req, p, st, NULL);
+}
+
+const char *gh_bearer_token(gh_request *req, const gh_jwt_provider *p, size_t *len)
+{
+    bool bad = false;
+    const char *token = find_token(req, p, len, &bad);
+    gh_jws_status st = !token ? GH_JWS_MISSING
+                       : bad  ? GH_JWS_MALFORMED
+                       : *len > p->max_token_bytes ? GH_JWS_TOO_LARGE
+                                                   : GH_JWS_OK;
+    if (st == GH_JWS_OK)
+        return token;
+    gh_bearer_refuse(req, p, st);
+    return NULL;
 }

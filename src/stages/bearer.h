@@ -9,9 +9,10 @@
 #include "identity/jws.h"
 #include "stages/stage.h"
 
-/* The token, or NULL when none was sent: from the provider's header (the Bearer scheme with
- * Authorization) or cookie, never the query. *bad when what was sent cannot be one token. */
-const char *gh_bearer_find(const gh_request *req, const gh_jwt_provider *p, size_t *len, bool *bad);
+/* The request's token, from the provider's header (the Bearer scheme with Authorization) or
+ * cookie, never the query: present, one, and not too large. NULL when it was not (the request
+ * has been answered). */
+const char *gh_bearer_token(gh_request *req, const gh_jwt_provider *p, size_t *len);
 /* Identity for the log and the claims the route forwards, from flattened claims that live in
  * the request's arena; kid may be NULL. */
 void gh_bearer_keep_identity(gh_request *req, const char *flat, size_t len, const char *kid);
