@@ -57,13 +57,57 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
-class IdP:
+def reply(handler, code, body, headers=()):
+    """Answers a request with a JSON body; a client that went away (a size cap or a timeout in
+    the gateway) is what some tests want, so a broken pipe is not an error."""
+    try:
+        handler.send_response(code)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(body)
+    except OSError:
+        pass
+
+
+class TlsServer:
+    """An HTTPS server on 127.0.0.1:port with a CA made for it (ca_file), serving a handler
+    class on threads."""
+
+    def __init__(self, port, prefix):
+        self.port = port
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        self.ca_file, self.cert, self.key = make_ca_and_server_cert(self.dir)
+        self.server = None
+
+    def serve(self, handler):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert, self.key)
+        self.server = _Server(("127.0.0.1", self.port), handler)
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class IdP(TlsServer):
     """mode: "ok", "garbage", "huge", "slow", "status500" or "hmac" (a set publishing a secret)."""
 
     def __init__(self, port, issuer=None):
-        self.port = port
-        self.dir = tempfile.mkdtemp(prefix="gh-idp-")
-        self.ca_file, self.cert, self.key = make_ca_and_server_cert(self.dir)
+        super().__init__(port, "gh-idp-")
         self.url = "https://127.0.0.1:%d" % port
         self.issuer = issuer or self.url
         self.keys = []
@@ -72,7 +116,6 @@ class IdP:
         self.max_age = None
         self.hits = {}
         self.lock = threading.Lock()
-        self.server = None
 
     @property
     def jwks_uri(self):
@@ -107,35 +150,10 @@ class IdP:
                 with idp.lock:
                     idp.hits[self.path] = idp.hits.get(self.path, 0) + 1
                 code, body = idp._body(self.path)
-                try:
-                    self.send_response(code)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    if idp.max_age is not None:
-                        self.send_header("Cache-Control", "public, max-age=%d" % idp.max_age)
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass  # the gateway gave up (a size cap or a timeout): that is the test
+                cache = [] if idp.max_age is None else [("Cache-Control", "public, max-age=%d" % idp.max_age)]
+                reply(self, code, body, cache)
 
             def log_message(self, *args):
                 pass
 
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert, self.key)
-        self.server = _Server(("127.0.0.1", self.port), Handler)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        return self.serve(Handler)

@@ -4,20 +4,16 @@ modes to answer slowly, with an error status or with garbage. It counts the call
 import base64
 import http.server
 import json
-import tempfile
 import threading
 import time
 import urllib.parse
 
-from testenv.idp import _Server, make_ca_and_server_cert
-import ssl
+from testenv.idp import TlsServer, reply
 
 
-class IntrospectionServer:
+class IntrospectionServer(TlsServer):
     def __init__(self, port, client_id="gateway", client_secret="s3cret:with/odd chars"):
-        self.port = port
-        self.dir = tempfile.mkdtemp(prefix="gh-introspect-")
-        self.ca_file, self.cert, self.key = make_ca_and_server_cert(self.dir)
+        super().__init__(port, "gh-introspect-")
         self.url = "https://127.0.0.1:%d/oauth2/introspect" % port
         self.client_id, self.client_secret = client_id, client_secret
         self.tokens = {}  # token -> the answer's members (active: true added)
@@ -26,7 +22,6 @@ class IntrospectionServer:
         self.calls = 0
         self.unauthorized = 0
         self.lock = threading.Lock()
-        self.server = None
 
     def _authorized(self, header):
         if not header or not header.startswith("Basic "):
@@ -64,33 +59,9 @@ class IntrospectionServer:
                     code, body = 200, b"<html>maintenance</html>"
                 else:
                     code, body = 200, json.dumps(srv._answer(form)).encode()
-                try:
-                    self.send_response(code)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except OSError:
-                    pass
+                reply(self, code, body)
 
             def log_message(self, *args):
                 pass
 
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.cert, self.key)
-        self.server = _Server(("127.0.0.1", self.port), Handler)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        return self.serve(Handler)
