@@ -17,27 +17,43 @@
 #define GH_REDIS_BACKOFF_MIN_MS 100
 #define GH_REDIS_BACKOFF_MAX_MS 2000
 
-/* GCRA and quota in one step, on the server's clock, so that every gateway sharing the store
- * agrees. KEYS: the rate key, the quota key. ARGV: interval (us), burst, quota (0: none), the
- * quota key's lifetime (s). Returns {allowed, quota_exceeded, retry_after_us, reset_us, used}. */
+/* GCRA and quota, for each (rate key, quota key) pair of KEYS, in order, on the server's clock
+ * so that every gateway sharing the store agrees. ARGV holds four numbers per pair: interval
+ * (us), burst, quota (0: none), the quota key's lifetime (s). Returns five numbers per pair:
+ * allowed, quota_exceeded, retry_after_us, reset_us, used. One call carries every decision a
+ * worker asked for in one loop iteration. */
 static const char SCRIPT[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
-    "local T, burst, quota = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-    "local limit = burst * T\n"
-    "local tat = tonumber(redis.call('GET', KEYS[1]) or now)\n"
-    "if tat < now then tat = now end\n"
-    "local used = 0\n"
-    "if quota > 0 then used = tonumber(redis.call('GET', KEYS[2]) or 0) end\n"
-    "if quota > 0 and used >= quota then return {0, 1, 0, tat - now, used} end\n"
-    "local nxt = tat + T\n"
-    "if nxt - now > limit then return {0, 0, nxt - now - limit, tat - now, used} end\n"
-    "redis.call('SET', KEYS[1], nxt, 'PX', math.floor((nxt - now) / 1000) + 1000)\n"
-    "if quota > 0 then\n"
-    "  used = redis.call('INCR', KEYS[2])\n"
-    "  if used == 1 then redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4])) end\n"
+    "local out = {}\n"
+    "for i = 1, #KEYS / 2 do\n"
+    "  local rk, qk = KEYS[2 * i - 1], KEYS[2 * i]\n"
+    "  local T, burst = tonumber(ARGV[4 * i - 3]), tonumber(ARGV[4 * i - 2])\n"
+    "  local quota = tonumber(ARGV[4 * i - 1])\n"
+    "  local limit = burst * T\n"
+    "  local tat = tonumber(redis.call('GET', rk) or now)\n"
+    "  if tat < now then tat = now end\n"
+    "  local used = 0\n"
+    "  if quota > 0 then used = tonumber(redis.call('GET', qk) or 0) end\n"
+    "  local r\n"
+    "  if quota > 0 and used >= quota then\n"
+    "    r = {0, 1, 0, tat - now, used}\n"
+    "  elseif tat + T - now > limit then\n"
+    "    r = {0, 0, tat + T - now - limit, tat - now, used}\n"
+    "  else\n"
+    "    local nxt = tat + T\n"
+    "    redis.call('SET', rk, nxt, 'PX', math.floor((nxt - now) / 1000) + 1000)\n"
+    "    if quota > 0 then\n"
+    "      used = redis.call('INCR', qk)\n"
+    "      if used == 1 then redis.call('EXPIRE', qk, tonumber(ARGV[4 * i])) end\n"
+    "    end\n"
+    "    r = {1, 0, 0, nxt - now, used}\n"
+    "  end\n"
+    "  for j = 1, 5 do out[#out + 1] = r[j] end\n"
     "end\n"
-    "return {1, 0, 0, nxt - now, used}\n";
+    "return out\n";
+
+#define GH_REDIS_BATCH_MAX 64
 
 typedef struct gh_redis {
     gh_worker *w;
@@ -50,9 +66,21 @@ typedef struct gh_redis {
     uv_timer_t reconnect;
     uv_timer_t deadline; /* the oldest command's */
     gh_redis_cmd *head, *tail; /* in flight, oldest first */
+    gh_redis_cmd *queue[GH_REDIS_BATCH_MAX]; /* asked in this iteration, not sent yet */
+    size_t nqueue;
+    uv_check_t flush_after_io;     /* sends the queue at the end of the iteration... */
+    uv_prepare_t flush_before_poll; /* ...and before the loop waits, for timer callbacks */
     char sha[41];
     bool closing;
 } gh_redis;
+
+/* One script call: the decisions of one iteration. */
+typedef struct redis_batch {
+    gh_redis *r;
+    size_t n;
+    bool retried; /* sent again with EVAL after NOSCRIPT */
+    gh_redis_cmd *cmds[GH_REDIS_BATCH_MAX];
+} redis_batch;
 
 struct gh_redis_cmd {
     gh_redis_cmd *prev, *next;
@@ -61,9 +89,8 @@ struct gh_redis_cmd {
     void *ctx;
     uint64_t start_us, deadline_us;
     gh_limit_rule rule;
-    uint64_t quota_ttl_s;
+    char args[4][24]; /* interval, burst, quota, quota key lifetime */
     char key[80], qkey[100];
-    bool retried; /* sent again with EVAL after NOSCRIPT */
 };
 
 static void set_state(gh_redis *r, bool up, const char *why)
@@ -211,53 +238,109 @@ static void arm_deadline(gh_redis *r)
     uv_timer_start(&r->deadline, on_deadline, wait_ms, 0);
 }
 
-static int send_cmd(gh_redis *r, gh_redis_cmd *c, bool full_script);
+static int send_batch(gh_redis *r, redis_batch *b, bool full_script);
+
+/* One decision from five integers of the reply. */
+static bool read_verdict(const gh_redis_cmd *c, redisReply **e, gh_limit_verdict *v)
+{
+    for (size_t i = 0; i < 5; i++)
+        if (e[i]->type != REDIS_REPLY_INTEGER)
+            return false;
+    v->allowed = e[0]->integer == 1;
+    v->quota_exceeded = e[1]->integer == 1;
+    v->retry_after_us = e[2]->integer;
+    v->reset_us = e[3]->integer;
+    uint64_t used = (uint64_t)e[4]->integer;
+    int64_t limit = c->rule.burst * c->rule.interval_us;
+    v->remaining = (uint64_t)((limit - v->reset_us) / c->rule.interval_us);
+    v->quota_remaining = c->rule.quota > used ? c->rule.quota - used : 0;
+    return true;
+}
 
 static void on_reply(redisAsyncContext *ac, void *reply_ptr, void *privdata)
 {
     (void)ac;
-    gh_redis_cmd *c = privdata;
-    gh_redis *r = c->r;
+    redis_batch *b = privdata;
+    gh_redis *r = b->r;
     redisReply *reply = reply_ptr;
     if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 &&
-        !c->retried && c->done && r->ac) {
-        c->retried = true; /* the server lost the script (a restart): send it whole, once */
-        if (send_cmd(r, c, true) == 0)
+        !b->retried && r->ac) {
+        b->retried = true; /* the server lost the script (a restart): send it whole, once */
+        if (send_batch(r, b, true) == 0)
             return;
     }
-    unlink_cmd(r, c);
-    gh_limit_verdict v = {0};
-    bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 5;
-    for (size_t i = 0; ok && i < 5; i++)
-        ok = reply->element[i]->type == REDIS_REPLY_INTEGER;
-    if (ok) {
-        v.allowed = reply->element[0]->integer == 1;
-        v.quota_exceeded = reply->element[1]->integer == 1;
-        v.retry_after_us = reply->element[2]->integer;
-        v.reset_us = reply->element[3]->integer;
-        uint64_t used = (uint64_t)reply->element[4]->integer;
-        int64_t limit = c->rule.burst * c->rule.interval_us;
-        v.remaining = (uint64_t)((limit - v.reset_us) / c->rule.interval_us);
-        v.quota_remaining = c->rule.quota > used ? c->rule.quota - used : 0;
-        gh_metrics_store(&r->w->metrics, GH_STORE_OK, gh_now_us() - c->start_us);
-    } else if (c->done) {
-        gh_metrics_store(&r->w->metrics, GH_STORE_FAILED, 0);
+    bool whole = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 5 * b->n;
+    for (size_t i = 0; i < b->n; i++) {
+        gh_redis_cmd *c = b->cmds[i];
+        unlink_cmd(r, c);
+        gh_limit_verdict v = {0};
+        bool ok = whole && read_verdict(c, reply->element + 5 * i, &v);
+        if (c->done)
+            gh_metrics_store(&r->w->metrics, ok ? GH_STORE_OK : GH_STORE_FAILED,
+                             gh_now_us() - c->start_us);
+        answer(c, ok, &v);
+        free(c);
     }
-    answer(c, ok, &v);
-    free(c);
+    free(b);
     arm_deadline(r);
 }
 
-static int send_cmd(gh_redis *r, gh_redis_cmd *c, bool full_script)
+static int send_batch(gh_redis *r, redis_batch *b, bool full_script)
 {
-    char interval[24], burst[24], quota[24], ttl[24];
-    snprintf(interval, sizeof(interval), "%lld", (long long)c->rule.interval_us);
-    snprintf(burst, sizeof(burst), "%lld", (long long)c->rule.burst);
-    snprintf(quota, sizeof(quota), "%llu", (unsigned long long)c->rule.quota);
-    snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)c->quota_ttl_s);
-    const char *argv[] = {full_script ? "EVAL" : "EVALSHA", full_script ? SCRIPT : r->sha, "2",
-                          c->key, c->qkey, interval, burst, quota, ttl};
-    return redisAsyncCommandArgv(r->ac, on_reply, c, 9, argv, NULL) == REDIS_OK ? 0 : -1;
+    const char *argv[3 + 6 * GH_REDIS_BATCH_MAX];
+    size_t argc = 0;
+    char nkeys[16];
+    snprintf(nkeys, sizeof(nkeys), "%zu", 2 * b->n);
+    argv[argc++] = full_script ? "EVAL" : "EVALSHA";
+    argv[argc++] = full_script ? SCRIPT : r->sha;
+    argv[argc++] = nkeys;
+    for (size_t i = 0; i < b->n; i++) {
+        argv[argc++] = b->cmds[i]->key;
+        argv[argc++] = b->cmds[i]->qkey;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        for (size_t k = 0; k < 4; k++)
+            argv[argc++] = b->cmds[i]->args[k];
+    return redisAsyncCommandArgv(r->ac, on_reply, b, (int)argc, argv, NULL) == REDIS_OK ? 0 : -1;
+}
+
+/* Sends what this iteration asked, as one script call. */
+static void flush(gh_redis *r)
+{
+    if (!r->nqueue)
+        return;
+    redis_batch *b = calloc(1, sizeof(*b));
+    if (b) {
+        b->r = r;
+        b->n = r->nqueue;
+        memcpy(b->cmds, r->queue, r->nqueue * sizeof(r->queue[0]));
+    }
+    r->nqueue = 0;
+    uv_check_stop(&r->flush_after_io);
+    uv_prepare_stop(&r->flush_before_poll);
+    if (b && r->ac && send_batch(r, b, false) == 0)
+        return;
+    /* No connection, or it refused the command: these decisions fail now (the callers fall
+     * back), and the connection is made again. */
+    for (size_t i = 0; b && i < b->n; i++) {
+        unlink_cmd(r, b->cmds[i]);
+        if (b->cmds[i]->done)
+            gh_metrics_store(&r->w->metrics, GH_STORE_FAILED, 0);
+        answer(b->cmds[i], false, NULL);
+        free(b->cmds[i]);
+    }
+    free(b);
+    drop(r);
+}
+
+static void on_flush_check(uv_check_t *h)
+{
+    flush(h->data);
+}
+
+static void on_flush_prepare(uv_prepare_t *h)
+{
+    flush(h->data);
 }
 
 static gh_redis *redis_for(gh_worker *w, const gh_redis_conf *store)
@@ -285,7 +368,9 @@ static gh_redis *redis_for(gh_worker *w, const gh_redis_conf *store)
         snprintf(r->sha + 2 * i, 3, "%02x", md[i]);
     uv_timer_init(&w->loop, &r->reconnect);
     uv_timer_init(&w->loop, &r->deadline);
-    r->reconnect.data = r->deadline.data = r;
+    uv_check_init(&w->loop, &r->flush_after_io);
+    uv_prepare_init(&w->loop, &r->flush_before_poll);
+    r->reconnect.data = r->deadline.data = r->flush_after_io.data = r->flush_before_poll.data = r;
     w->redis = r;
     connect_now(r);
     return r;
@@ -308,24 +393,30 @@ gh_redis_cmd *gh_redis_take(gh_worker *w, const gh_redis_conf *store, const gh_r
     c->start_us = gh_now_us();
     c->deadline_us = c->start_us + r->timeout_ms * 1000;
     int64_t now_s = (int64_t)time(NULL);
-    c->quota_ttl_s = window_end_s > now_s ? (uint64_t)(window_end_s - now_s) + 60 : 60;
+    uint64_t quota_ttl_s = window_end_s > now_s ? (uint64_t)(window_end_s - now_s) + 60 : 60;
+    snprintf(c->args[0], sizeof(c->args[0]), "%lld", (long long)c->rule.interval_us);
+    snprintf(c->args[1], sizeof(c->args[1]), "%lld", (long long)c->rule.burst);
+    snprintf(c->args[2], sizeof(c->args[2]), "%llu", (unsigned long long)c->rule.quota);
+    snprintf(c->args[3], sizeof(c->args[3]), "%llu", (unsigned long long)quota_ttl_s);
     char hex[33];
     for (int i = 0; i < 16; i++)
         snprintf(hex + 2 * i, 3, "%02x", key[i]);
     /* Namespaced by limit; the quota key names its window, so a new window starts from zero. */
     snprintf(c->key, sizeof(c->key), "gatehouse:%.32s:%s", l->name, hex);
     snprintf(c->qkey, sizeof(c->qkey), "gatehouse:%.32s:q%lld:%s", l->name, (long long)window, hex);
-    if (send_cmd(r, c, false) != 0) {
-        free(c);
-        drop(r);
-        return NULL;
-    }
+    if (r->nqueue == GH_REDIS_BATCH_MAX)
+        flush(r); /* a full call goes now; this decision starts the next */
     c->prev = r->tail;
     if (r->tail)
         r->tail->next = c;
     else
         r->head = c;
     r->tail = c;
+    r->queue[r->nqueue++] = c;
+    if (r->nqueue == 1) {
+        uv_check_start(&r->flush_after_io, on_flush_check);
+        uv_prepare_start(&r->flush_before_poll, on_flush_prepare);
+    }
     if (!uv_is_active((uv_handle_t *)&r->deadline))
         arm_deadline(r);
     return c;
@@ -349,6 +440,7 @@ void gh_redis_worker_stop(gh_worker *w)
     if (!r)
         return;
     w->redis = NULL;
+    flush(r); /* what was asked is answered (as failed, once the connection goes below) */
     r->closing = true;
     if (r->ac) {
         redisAsyncContext *ac = r->ac;
@@ -356,5 +448,7 @@ void gh_redis_worker_stop(gh_worker *w)
         redisAsyncFree(ac); /* answers what is in flight as failed */
     }
     uv_close((uv_handle_t *)&r->reconnect, NULL);
+    uv_close((uv_handle_t *)&r->flush_after_io, NULL);
+    uv_close((uv_handle_t *)&r->flush_before_poll, NULL);
     uv_close((uv_handle_t *)&r->deadline, free_redis);
 }
