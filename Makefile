@@ -4,7 +4,8 @@
 SAN ?= 0
 ifeq ($(SAN),1)
 BUILD := build/san
-OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+       -DGH_TEST_CLOCK
 else
 BUILD := build/rel
 OPT := -O2 -g

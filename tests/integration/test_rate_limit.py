@@ -3,6 +3,7 @@ day, keys from claims, API keys, client addresses, headers and routes, shadow mo
 answer with Retry-After and the RateLimit headers, state kept across a reload."""
 import concurrent.futures
 import json
+import os
 import signal
 import subprocess
 import time
@@ -12,6 +13,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from testenv import BIN
+from testenv.redis import Redis
 from testenv.tokens import ec_jwk, sign, token_claims
 
 ISS, AUD = "https://idp.test", "api"
@@ -168,3 +170,25 @@ def test_rate_limit_configuration_rules(tmp_path):
         (tmp_path / "c.yaml").write_text(base % (limit, ref))
         r = subprocess.run([BIN, "check", "-c", str(tmp_path / "c.yaml")], capture_output=True, text=True)
         assert r.returncode == 1 and want in r.stderr, (want, r.stderr)
+
+
+@pytest.mark.skipif(not os.environ.get("GH_SANITIZED"), reason="the test clock exists only in the test build")
+@pytest.mark.parametrize("store", ["local", "redis"])
+def test_a_quota_starts_over_in_the_next_window(gateway_for, tmp_path, key, monkeypatch, store):
+    clock = tmp_path / "clock"
+    clock.write_text("0")
+    monkeypatch.setenv("GH_TEST_CLOCK_FILE", str(clock))
+    redis = None
+    stores = ""
+    if store == "redis":
+        redis = Redis().start()
+        stores = "stores:\n  redis: {address: 127.0.0.1:%d}\n" % redis.port
+    try:
+        gw = gateway_for(stores + config(tmp_path, key, "  daily: {key: route, rate: 100/s, quota: 2/day, store: %s}\n" % store,
+                                         "  - {name: r, match: {prefix: /}, auth: none, rate_limit: daily, respond: {status: 204}}\n"))
+        assert [requests.get(gw.url + "/").status_code for _ in range(3)] == [204, 204, 429]
+        clock.write_text(str(86400 - int(time.time()) % 86400 + 1))  # just past midnight UTC
+        assert [requests.get(gw.url + "/").status_code for _ in range(3)] == [204, 204, 429]
+    finally:
+        if redis:
+            redis.stop()

@@ -10,25 +10,8 @@ import time
 import pytest
 import requests
 
-from testenv import BIN, free_port, wait_port
-
-
-class Redis:
-    def __init__(self):
-        self.port = free_port()
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port, proc=self.proc)
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+from testenv import BIN
+from testenv.redis import Redis
 
 
 @pytest.fixture
