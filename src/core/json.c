@@ -49,8 +49,14 @@ void gh_sbuf_addf(gh_sbuf *b, const char *fmt, ...)
 
 void gh_sbuf_json_str(gh_sbuf *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     gh_sbuf_add(b, "\"", 1);
+    gh_sbuf_json_chars(b, s, n);
+    gh_sbuf_add(b, "\"", 1);
+}
+
+void gh_sbuf_json_chars(gh_sbuf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -67,5 +73,4 @@ void gh_sbuf_json_str(gh_sbuf *b, const char *s, size_t n)
         }
     }
     gh_sbuf_add(b, s + run, n - run);
-    gh_sbuf_add(b, "\"", 1);
 }

@@ -24,5 +24,7 @@ void gh_sbuf_addf(gh_sbuf *b, const char *fmt, ...) __attribute__((format(printf
 /* Appends s as a JSON string with its quotes; bytes that are not valid printable ASCII are
  * escaped as \u00XX so a log line is always valid JSON. */
 void gh_sbuf_json_str(gh_sbuf *b, const char *s, size_t n);
+/* The same escaping without the quotes: for a string built from several pieces. */
+void gh_sbuf_json_chars(gh_sbuf *b, const char *s, size_t n);
 
 #endif

@@ -84,19 +84,26 @@ static char *input_of(const gh_request *req, const gh_policy_conf *pol)
     GH_SBUF_LIT(&b, "},\"headers\":{");
     bool first = true;
     for (size_t k = 0; k < pol->nheaders; k++) {
-        size_t nl = strlen(pol->headers[k]);
+        /* A header sent several times is one string, its values joined with ", " (an HTTP
+         * list), so the policy sees every value the upstream will see. */
+        size_t nl = strlen(pol->headers[k]), seen = 0;
         for (size_t i = 0; i < req->h1.nheaders; i++) {
             const gh_h1_header *h = &req->h1.headers[i];
             if (!gh_h1_name_is(h, pol->headers[k], nl))
                 continue;
-            if (!first)
-                GH_SBUF_LIT(&b, ",");
-            first = false;
-            gh_sbuf_json_str(&b, pol->headers[k], nl);
-            GH_SBUF_LIT(&b, ":");
-            gh_sbuf_json_str(&b, h->value, h->value_len);
-            break; /* the first of several: the input stays a plain object */
+            if (seen++ == 0) {
+                if (!first)
+                    GH_SBUF_LIT(&b, ",");
+                first = false;
+                gh_sbuf_json_str(&b, pol->headers[k], nl);
+                GH_SBUF_LIT(&b, ":\"");
+            } else {
+                GH_SBUF_LIT(&b, ", ");
+            }
+            gh_sbuf_json_chars(&b, h->value, h->value_len);
         }
+        if (seen)
+            GH_SBUF_LIT(&b, "\"");
     }
     GH_SBUF_LIT(&b, "},\"identity\":");
     if (req->claims) {

@@ -13,7 +13,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from testenv import BIN, free_port
+from testenv import BIN, free_port, raw_request
 from testenv.tokens import ec_jwk, sign, token_claims
 
 ISS, AUD = "https://idp.test", "api"
@@ -108,12 +108,16 @@ routes:
 TOKENS = {}
 
 
+def bearer_of(key, sub="alice"):
+    if (key, sub) not in TOKENS:
+        TOKENS[(key, sub)] = sign(key, "k1", "ES256", token_claims(ISS, AUD, sub=sub, groups=["ops", "dev"]))
+    return "Bearer " + TOKENS[(key, sub)]
+
+
 def get(gw, key, path, sub="alice", **headers):
     """A request with sub's token: one token per principal, reused, as clients do (the token's
     claims, iat and exp included, are part of the input and so of the cached question)."""
-    if (key, sub) not in TOKENS:
-        TOKENS[(key, sub)] = sign(key, "k1", "ES256", token_claims(ISS, AUD, sub=sub, groups=["ops", "dev"]))
-    headers["Authorization"] = "Bearer " + TOKENS[(key, sub)]
+    headers["Authorization"] = bearer_of(key, sub)
     return requests.get(gw.url + path, headers=headers, timeout=10)
 
 
@@ -130,10 +134,14 @@ def test_the_input_and_both_answer_forms(gateway_for, tmp_path, key, opa):
     r = get(gw, key, "/deny/x")
     assert r.status_code == 403 and r.json()["type"] == "urn:gatehouse:problem:policy-denied"
     assert "frozen" not in r.text  # the policy's reason is for the log
+    raw = raw_request(gw.port, ("GET /allow/twice HTTP/1.1\r\nHost: t\r\nAuthorization: %s\r\nX-Tenant: a\r\n"
+                                "X-Tenant: \"b\"\r\nConnection: close\r\n\r\n" % bearer_of(key)).encode())
+    assert raw.startswith(b"HTTP/1.1 204")
+    assert opa.inputs[-1]["headers"] == {"x-tenant": 'a, "b"'}  # every value the upstream would see
     assert get(gw, key, "/plain/yes").status_code == 204
     assert get(gw, key, "/plain/no").status_code == 403
     assert get(gw, key, "/undefined").status_code == 403
-    lines = gw.access_lines(5)
+    lines = gw.access_lines(6)
     assert lines[1]["authz"] == "deny"
     assert lines[1]["authz_reason"] == "policy orders: tenant is frozen for audit"
     assert gw.metric('gatehouse_policy_calls_total{policy="orders",result="deny"}') == 3
