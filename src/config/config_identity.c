@@ -263,8 +263,7 @@ bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
             gh__walk_error(w, n, "realm: no quotes, backslashes or control characters");
             break;
         }
-    p->cache = calloc(1, sizeof(*p->cache));
-    if (!p->cache || gh_token_cache_init(p->cache, p->cache_entries) != 0)
+    if (!(p->cache = gh_token_cache_new(p->cache_entries)))
         gh__walk_error(w, n, "out of memory for the token cache");
     return true;
 }

@@ -381,11 +381,8 @@ void gh_config_release(gh_config *c)
         OPENSSL_cleanse(c->redis->password, strlen(c->redis->password));
         free(c->redis->password);
     }
-    for (size_t i = 0; i < c->npolicies; i++) {
-        if (c->policies[i].cache)
-            gh_token_cache_free(c->policies[i].cache);
-        free(c->policies[i].cache);
-    }
+    for (size_t i = 0; i < c->npolicies; i++)
+        gh_token_cache_delete(c->policies[i].cache);
     for (size_t i = 0; i < c->nrate_limits; i++)
         if (c->rate_limits[i].table)
             gh_limit_table_put(c->rate_limits[i].registry, c->rate_limits[i].table);
@@ -395,16 +392,12 @@ void gh_config_release(gh_config *c)
             OPENSSL_cleanse(p->introspect->credentials, strlen(p->introspect->credentials));
             free(p->introspect->credentials);
         }
-        if (p->cache)
-            gh_token_cache_free(p->cache);
-        free(p->cache);
+        gh_token_cache_delete(p->cache);
     }
     for (size_t i = 0; i < c->njwt_providers; i++) {
         gh_jwks_free(&c->jwt_providers[i].keys);
         gh_key_source_put(c->jwt_providers[i].source);
-        if (c->jwt_providers[i].cache)
-            gh_token_cache_free(c->jwt_providers[i].cache);
-        free(c->jwt_providers[i].cache);
+        gh_token_cache_delete(c->jwt_providers[i].cache);
     }
     gh_arena_free(&c->arena);
     free(c);

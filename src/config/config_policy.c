@@ -68,8 +68,7 @@ static void load_policy(gh_walk *w, yaml_node_t *n, void *item, void *ctx)
     yaml_node_t *v;
     size_t saved;
     GH_CFG_FIELD(w, n, "external", true, load_external(w, v, p))
-    p->cache = calloc(1, sizeof(*p->cache));
-    if (!p->cache || gh_token_cache_init(p->cache, p->cache_entries) != 0)
+    if (!(p->cache = gh_token_cache_new(p->cache_entries)))
         gh__walk_error(w, n, "out of memory for the decision cache");
 }
 

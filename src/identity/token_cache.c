@@ -42,6 +42,24 @@ void gh_token_cache_free(gh_token_cache *c)
     c->enabled = false;
 }
 
+gh_token_cache *gh_token_cache_new(size_t capacity)
+{
+    gh_token_cache *c = calloc(1, sizeof(*c));
+    if (c && gh_token_cache_init(c, capacity) != 0) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void gh_token_cache_delete(gh_token_cache *c)
+{
+    if (!c)
+        return;
+    gh_token_cache_free(c);
+    free(c);
+}
+
 void gh_token_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const char *token, size_t len,
                    unsigned char out[32])
 {

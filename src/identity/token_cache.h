@@ -43,6 +43,9 @@ typedef struct gh_token_cache {
 /* capacity: entries in all (0 disables the cache). Returns 0 or -1. */
 int gh_token_cache_init(gh_token_cache *c, size_t capacity);
 void gh_token_cache_free(gh_token_cache *c);
+/* A cache on the heap (NULL when out of memory), and its end (NULL is fine). */
+gh_token_cache *gh_token_cache_new(size_t capacity);
+void gh_token_cache_delete(gh_token_cache *c);
 
 /* SHA-256 of a token. md is a fetched SHA-256 and ctx a context, both owned by the caller's
  * thread: the one-shot helpers look the algorithm up (under a lock) on every call. */
