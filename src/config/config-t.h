@@ -4,6 +4,7 @@
 #define GH_CONFIG_CONFIG_T_H
 
 #include <netinet/in.h>
+#include <openssl/types.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -157,6 +158,8 @@ typedef struct gh_redis_conf {
     char host[64];       /* numeric, for the client */
     int port;
     char *password; /* resolved from its reference; wiped with the snapshot */
+    SSL_CTX *tls;   /* tls: the client context (CA, client certificate), or NULL for plain TCP */
+    const char *server_name; /* the name the server's certificate must carry (host by default) */
     uint64_t timeout_ms;
     gh_redis_failure on_failure;
 } gh_redis_conf;

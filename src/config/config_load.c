@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -381,6 +382,8 @@ void gh_config_release(gh_config *c)
         OPENSSL_cleanse(c->redis->password, strlen(c->redis->password));
         free(c->redis->password);
     }
+    if (c->redis)
+        SSL_CTX_free(c->redis->tls);
     for (size_t i = 0; i < c->npolicies; i++)
         gh_token_cache_delete(c->policies[i].cache);
     for (size_t i = 0; i < c->nrate_limits; i++)

@@ -1,18 +1,14 @@
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* hiredis's libuv adapter: static functions, included once, here. */
-#include <hiredis/adapters/libuv.h>
-
 #include "core/json.h"
 #include "server/events.h"
 #include "server/worker.h"
 #include "store/redis.h"
+#include "store/redis_conn.h"
 
 #define GH_REDIS_BACKOFF_MIN_MS 100
 #define GH_REDIS_BACKOFF_MAX_MS 2000
@@ -57,10 +53,12 @@ static const char SCRIPT[] =
 
 typedef struct gh_redis {
     gh_worker *w;
-    redisAsyncContext *ac;
+    gh_redis_conn *conn; /* NULL while there is none */
     char host[64];
     int port;
     char *password;
+    SSL_CTX *tls; /* NULL: plain TCP */
+    char server_name[256];
     uint64_t timeout_ms;
     uint64_t backoff_ms;
     uv_timer_t reconnect;
@@ -149,63 +147,65 @@ static void schedule_reconnect(gh_redis *r)
     r->backoff_ms = r->backoff_ms * 2 > GH_REDIS_BACKOFF_MAX_MS ? GH_REDIS_BACKOFF_MAX_MS : r->backoff_ms * 2;
 }
 
-static void on_connect(const redisAsyncContext *ac, int status)
+static void mark_up(gh_redis *r)
 {
-    gh_redis *r = ac->data;
-    if (status != REDIS_OK) {
-        r->ac = NULL; /* hiredis frees it */
-        set_state(r, false, ac->errstr);
-        schedule_reconnect(r);
-        return;
-    }
     r->backoff_ms = GH_REDIS_BACKOFF_MIN_MS;
     set_state(r, true, NULL);
 }
 
-static void on_disconnect(const redisAsyncContext *ac, int status)
+static void on_ended(void *owner, const char *why)
 {
-    gh_redis *r = ac->data;
-    r->ac = NULL;
-    if (status != REDIS_OK)
-        set_state(r, false, ac->errstr);
+    gh_redis *r = owner;
+    r->conn = NULL;
+    set_state(r, false, why);
     schedule_reconnect(r);
+}
+
+/* Drops the connection: every command in flight is answered as failed, and a new connection
+ * follows after the backoff. */
+static void drop(gh_redis *r)
+{
+    gh_redis_conn *conn = r->conn;
+    r->conn = NULL;
+    if (conn)
+        gh_redis_conn_close(conn);
+    schedule_reconnect(r);
+}
+
+/* The answer to the connection's first command (AUTH, or PING without a password): the store
+ * is up when a command went there and back, which a TLS 1.3 handshake alone does not prove (the
+ * server may still refuse the client's certificate). */
+static void on_hello(void *privdata, redisReply *reply)
+{
+    gh_redis *r = privdata;
+    if (!reply) /* the connection ended first: its end was reported */
+        return;
+    if (reply->type != REDIS_REPLY_ERROR) {
+        mark_up(r);
+        return;
+    }
+    char why[200];
+    snprintf(why, sizeof(why), "%s refused: %.150s", r->password ? "AUTH" : "PING", reply->str);
+    set_state(r, false, why);
+    drop(r);
 }
 
 static void connect_now(gh_redis *r)
 {
-    if (r->closing || r->ac)
+    if (r->closing || r->conn)
         return;
-    redisAsyncContext *ac = redisAsyncConnect(r->host, r->port);
-    if (!ac || ac->err) {
-        set_state(r, false, ac ? ac->errstr : "out of memory");
-        if (ac)
-            redisAsyncFree(ac);
+    char why[200];
+    r->conn = gh_redis_conn_open(&r->w->loop, r->host, r->port, r->tls, r->server_name, on_ended,
+                                 r, why, sizeof(why));
+    if (!r->conn) {
+        set_state(r, false, why);
         schedule_reconnect(r);
         return;
     }
-    ac->data = r;
-    if (redisLibuvAttach(ac, &r->w->loop) != REDIS_OK) {
-        redisAsyncFree(ac);
-        schedule_reconnect(r);
-        return;
-    }
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    r->ac = ac;
-    if (r->password) /* the first command on the connection, before any decision */
-        redisAsyncCommand(ac, NULL, NULL, "AUTH %s", r->password);
-}
-
-/* Drops the connection: every command in flight is answered as failed (hiredis calls their
- * callbacks with no reply), and a new connection follows after the backoff. */
-static void drop(gh_redis *r)
-{
-    if (r->ac) {
-        redisAsyncContext *ac = r->ac;
-        r->ac = NULL;
-        redisAsyncFree(ac);
-    }
-    schedule_reconnect(r);
+    /* The first command on the connection, before any decision. */
+    const char *argv[] = {r->password ? "AUTH" : "PING", r->password};
+    if (gh_redis_conn_command(r->conn, r->password ? 2 : 1, argv, on_hello, r) != 0)
+        drop(r);
 }
 
 static void on_deadline(uv_timer_t *t)
@@ -257,14 +257,12 @@ static bool read_verdict(const gh_redis_cmd *c, redisReply **e, gh_limit_verdict
     return true;
 }
 
-static void on_reply(redisAsyncContext *ac, void *reply_ptr, void *privdata)
+static void on_reply(void *privdata, redisReply *reply)
 {
-    (void)ac;
     redis_batch *b = privdata;
     gh_redis *r = b->r;
-    redisReply *reply = reply_ptr;
     if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0 &&
-        !b->retried && r->ac) {
+        !b->retried && r->conn) {
         b->retried = true; /* the server lost the script (a restart): send it whole, once */
         if (send_batch(r, b, true) == 0)
             return;
@@ -301,7 +299,7 @@ static int send_batch(gh_redis *r, redis_batch *b, bool full_script)
     for (size_t i = 0; i < b->n; i++)
         for (size_t k = 0; k < 4; k++)
             argv[argc++] = b->cmds[i]->args[k];
-    return redisAsyncCommandArgv(r->ac, on_reply, b, (int)argc, argv, NULL) == REDIS_OK ? 0 : -1;
+    return gh_redis_conn_command(r->conn, (int)argc, argv, on_reply, b);
 }
 
 /* Sends what this iteration asked, as one script call. */
@@ -318,7 +316,7 @@ static void flush(gh_redis *r)
     r->nqueue = 0;
     uv_check_stop(&r->flush_after_io);
     uv_prepare_stop(&r->flush_before_poll);
-    if (b && r->ac && send_batch(r, b, false) == 0)
+    if (b && r->conn && send_batch(r, b, false) == 0)
         return;
     /* No connection, or it refused the command: these decisions fail now (the callers fall
      * back), and the connection is made again. */
@@ -343,15 +341,34 @@ static void on_flush_prepare(uv_prepare_t *h)
     flush(h->data);
 }
 
+static bool same_secret(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The connection made for store may serve it after a reload: same address, password and TLS
+ * peer. Its TLS context is replaced by the reloaded one, so rotated certificates take effect
+ * on the next connection without dropping this one. */
+static bool serves(gh_redis *r, const gh_redis_conf *store)
+{
+    if (strcmp(r->host, store->host) != 0 || r->port != store->port ||
+        !same_secret(r->password, store->password) || !r->tls != !store->tls ||
+        (store->tls && strcmp(r->server_name, store->server_name) != 0))
+        return false;
+    if (store->tls && r->tls != store->tls) {
+        SSL_CTX_up_ref(store->tls);
+        SSL_CTX_free(r->tls);
+        r->tls = store->tls;
+    }
+    r->timeout_ms = store->timeout_ms;
+    return true;
+}
+
 static gh_redis *redis_for(gh_worker *w, const gh_redis_conf *store)
 {
     gh_redis *r = w->redis;
-    if (r && strcmp(r->host, store->host) == 0 && r->port == store->port &&
-        ((!r->password && !store->password) ||
-         (r->password && store->password && strcmp(r->password, store->password) == 0))) {
-        r->timeout_ms = store->timeout_ms;
+    if (r && serves(r, store))
         return r;
-    }
     if (r) /* the store moved (a reload): the old connection goes */
         gh_redis_worker_stop(w);
     if (!(r = calloc(1, sizeof(*r))))
@@ -360,6 +377,11 @@ static gh_redis *redis_for(gh_worker *w, const gh_redis_conf *store)
     snprintf(r->host, sizeof(r->host), "%s", store->host);
     r->port = store->port;
     r->password = store->password ? strdup(store->password) : NULL;
+    if (store->tls) {
+        SSL_CTX_up_ref(store->tls);
+        r->tls = store->tls;
+        snprintf(r->server_name, sizeof(r->server_name), "%s", store->server_name);
+    }
     r->timeout_ms = store->timeout_ms;
     r->backoff_ms = GH_REDIS_BACKOFF_MIN_MS;
     unsigned char md[20];
@@ -381,7 +403,7 @@ gh_redis_cmd *gh_redis_take(gh_worker *w, const gh_redis_conf *store, const gh_r
                             gh_redis_done done, void *ctx)
 {
     gh_redis *r = redis_for(w, store);
-    if (!r || !r->ac)
+    if (!r || !r->conn)
         return NULL;
     gh_redis_cmd *c = calloc(1, sizeof(*c));
     if (!c)
@@ -431,6 +453,7 @@ static void free_redis(uv_handle_t *h)
 {
     gh_redis *r = h->data;
     free(r->password);
+    SSL_CTX_free(r->tls);
     free(r);
 }
 
@@ -442,10 +465,10 @@ void gh_redis_worker_stop(gh_worker *w)
     w->redis = NULL;
     flush(r); /* what was asked is answered (as failed, once the connection goes below) */
     r->closing = true;
-    if (r->ac) {
-        redisAsyncContext *ac = r->ac;
-        r->ac = NULL;
-        redisAsyncFree(ac); /* answers what is in flight as failed */
+    if (r->conn) {
+        gh_redis_conn *conn = r->conn;
+        r->conn = NULL;
+        gh_redis_conn_close(conn); /* answers what is in flight as failed */
     }
     uv_close((uv_handle_t *)&r->reconnect, NULL);
     uv_close((uv_handle_t *)&r->flush_after_io, NULL);

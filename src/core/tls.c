@@ -1,0 +1,174 @@
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/tls.h"
+
+/* The first error OpenSSL queued on this thread, or what fallback says. */
+static void error_reason(char *err, size_t errlen, const char *fallback)
+{
+    unsigned long e = ERR_get_error();
+    if (e) {
+        char what[200];
+        ERR_error_string_n(e, what, sizeof(what));
+        snprintf(err, errlen, "%s: %s", fallback, what);
+    } else {
+        snprintf(err, errlen, "%s", fallback);
+    }
+    ERR_clear_error();
+}
+
+SSL_CTX *gh_tls_client_ctx(const char *ca_file, const char *cert_file, const char *key_file,
+                           char *err, size_t errlen)
+{
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        error_reason(err, errlen, "cannot make a TLS context");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    int ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
+                     : SSL_CTX_set_default_verify_paths(ctx);
+    if (ok != 1) {
+        error_reason(err, errlen, ca_file ? "no CA certificate could be read from ca_file"
+                                          : "the system's CA certificates cannot be read");
+    } else if (cert_file && SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+        error_reason(err, errlen, "no certificate could be read from certificate");
+        ok = 0;
+    } else if (key_file && SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+        bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
+        error_reason(err, errlen, mismatch ? "private_key does not belong to certificate"
+                                           : "no private key could be read from private_key");
+        ok = 0;
+    } else if (cert_file && SSL_CTX_check_private_key(ctx) != 1) {
+        error_reason(err, errlen, "private_key does not belong to certificate");
+        ok = 0;
+    }
+    if (ok != 1) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+int gh_tls_pipe_client(gh_tls_pipe *p, SSL_CTX *ctx, const char *server_name)
+{
+    memset(p, 0, sizeof(*p));
+    p->ssl = SSL_new(ctx);
+    p->in = BIO_new(BIO_s_mem());
+    p->out = BIO_new(BIO_s_mem());
+    if (!p->ssl || !p->in || !p->out) {
+        SSL_free(p->ssl);
+        BIO_free(p->in);
+        BIO_free(p->out);
+        memset(p, 0, sizeof(*p));
+        return -1;
+    }
+    /* An empty memory BIO means "no data yet", not end of file. */
+    BIO_set_mem_eof_return(p->in, -1);
+    BIO_set_mem_eof_return(p->out, -1);
+    SSL_set_bio(p->ssl, p->in, p->out); /* the session owns both now */
+    SSL_set_connect_state(p->ssl);
+    unsigned char ip[16];
+    bool literal = inet_pton(AF_INET, server_name, ip) == 1 || inet_pton(AF_INET6, server_name, ip) == 1;
+    int ok = literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(p->ssl), server_name)
+                     : SSL_set1_host(p->ssl, server_name) && SSL_set_tlsext_host_name(p->ssl, server_name);
+    if (ok != 1) {
+        gh_tls_pipe_free(p);
+        return -1;
+    }
+    return 0;
+}
+
+void gh_tls_pipe_free(gh_tls_pipe *p)
+{
+    SSL_free(p->ssl); /* and its BIOs */
+    memset(p, 0, sizeof(*p));
+}
+
+int gh_tls_pipe_feed(gh_tls_pipe *p, const char *data, size_t len)
+{
+    return len && BIO_write(p->in, data, (int)len) != (int)len ? -1 : 0;
+}
+
+/* Why the session failed after an OpenSSL call returned ret. */
+static void session_error(gh_tls_pipe *p, int ret, char *err, size_t errlen)
+{
+    long verify = SSL_get_verify_result(p->ssl);
+    int code = SSL_get_error(p->ssl, ret);
+    if (verify != X509_V_OK)
+        snprintf(err, errlen, "the peer's certificate is not trusted: %s",
+                 X509_verify_cert_error_string(verify));
+    else if (code == SSL_ERROR_ZERO_RETURN)
+        snprintf(err, errlen, "the peer closed the TLS session");
+    else
+        error_reason(err, errlen, "TLS failed");
+    ERR_clear_error();
+}
+
+int gh_tls_pipe_handshake(gh_tls_pipe *p, char *err, size_t errlen)
+{
+    if (p->established)
+        return 1;
+    ERR_clear_error();
+    int ret = SSL_do_handshake(p->ssl);
+    if (ret == 1) {
+        p->established = true;
+        return 1;
+    }
+    int code = SSL_get_error(p->ssl, ret);
+    if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE)
+        return 0;
+    session_error(p, ret, err, errlen);
+    return -1;
+}
+
+ssize_t gh_tls_pipe_read(gh_tls_pipe *p, char *buf, size_t cap, char *err, size_t errlen)
+{
+    ERR_clear_error();
+    int ret = SSL_read(p->ssl, buf, cap > INT32_MAX ? INT32_MAX : (int)cap);
+    if (ret > 0)
+        return ret;
+    int code = SSL_get_error(p->ssl, ret);
+    if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE)
+        return 0;
+    session_error(p, ret, err, errlen);
+    return -1;
+}
+
+ssize_t gh_tls_pipe_write(gh_tls_pipe *p, const char *data, size_t len)
+{
+    if (!len)
+        return 0;
+    ERR_clear_error();
+    int ret = SSL_write(p->ssl, data, len > INT32_MAX ? INT32_MAX : (int)len);
+    if (ret > 0)
+        return ret;
+    int code = SSL_get_error(p->ssl, ret);
+    ERR_clear_error();
+    return code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE ? 0 : -1;
+}
+
+char *gh_tls_pipe_take_output(gh_tls_pipe *p, size_t *len)
+{
+    size_t n = BIO_ctrl_pending(p->out);
+    *len = 0;
+    if (!n)
+        return NULL;
+    char *buf = malloc(n);
+    if (!buf)
+        return NULL;
+    int got = BIO_read(p->out, buf, (int)n);
+    if (got <= 0) {
+        free(buf);
+        return NULL;
+    }
+    *len = (size_t)got;
+    return buf;
+}

@@ -1,0 +1,64 @@
+"""Certificates made at test time: a throwaway CA that issues server and client certificates
+(ECDSA P-256, valid for a day), written as PEM files into a directory."""
+import datetime
+import ipaddress
+import os
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+def _write_key(path, key):
+    with open(path, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+
+
+class CertAuthority:
+    """A CA in directory: ca_file is its certificate; issue() signs leaf certificates."""
+
+    def __init__(self, directory, name="gatehouse test CA"):
+        self.dir = directory
+        self.now = datetime.datetime.now(datetime.timezone.utc)
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        cert = (x509.CertificateBuilder().subject_name(self.name).issuer_name(self.name)
+                .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(self.now - datetime.timedelta(minutes=5))
+                .not_valid_after(self.now + datetime.timedelta(days=1))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(self.key, hashes.SHA256()))
+        self.ca_file = os.path.join(directory, name.replace(" ", "-") + ".pem")
+        with open(self.ca_file, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+
+    def issue(self, stem, common_name, dns=(), ips=(), client=False):
+        """Writes stem.pem and stem.key; a server certificate for dns and ips, or a client one."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
+        builder = (x509.CertificateBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+                   .issuer_name(self.name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(self.now - datetime.timedelta(minutes=5))
+                   .not_valid_after(self.now + datetime.timedelta(days=1))
+                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
+        names = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+        if names:
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        cert = builder.sign(self.key, hashes.SHA256())
+        paths = os.path.join(self.dir, stem + ".pem"), os.path.join(self.dir, stem + ".key")
+        with open(paths[0], "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+        _write_key(paths[1], key)
+        return paths
+
+
+def make_ca_and_server_cert(directory):
+    """A throwaway CA and a certificate for 127.0.0.1 and localhost it signed. Returns the paths
+    (ca file, server certificate, server key)."""
+    ca = CertAuthority(directory)
+    cert, key = ca.issue("server", "127.0.0.1", dns=["localhost"], ips=["127.0.0.1"])
+    return ca.ca_file, cert, key
