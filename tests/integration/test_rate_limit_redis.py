@@ -150,12 +150,14 @@ def test_decisions_over_tls_with_a_client_certificate(gateway_for, tls_redis):
     assert before == after and len(before) >= 2, (before, after)  # the same ids: not reconnected
 
 
-@pytest.mark.parametrize("case,reason", [
-    ("another CA", "not trusted"),
-    ("another name", "not trusted: hostname mismatch"),
-    ("no client certificate", "certificate required"),
+@pytest.mark.parametrize("case,reasons", [
+    ("another CA", ["not trusted"]),
+    ("another name", ["not trusted: hostname mismatch"]),
+    # Redis sends its alert and closes: the PING that follows the handshake may meet the reset
+    # before the alert is read.
+    ("no client certificate", ["certificate required", "connection reset by peer"]),
 ])
-def test_a_redis_that_cannot_be_trusted_is_not_used(gateway_for, tls_redis, tmp_path, case, reason):
+def test_a_redis_that_cannot_be_trusted_is_not_used(gateway_for, tls_redis, tmp_path, case, reasons):
     ca_file, name, client = tls_redis.ca.ca_file, "redis.test", (tls_redis.client_cert, tls_redis.client_key)
     if case == "another CA":
         ca_file = CertAuthority(str(tmp_path), "another CA").ca_file
@@ -170,7 +172,7 @@ def test_a_redis_that_cannot_be_trusted_is_not_used(gateway_for, tls_redis, tmp_
     assert r.status_code == 503 and r.json()["type"] == "urn:gatehouse:problem:rate-limit-unavailable"
     events = redis_events(gw)
     assert events and events[0]["event"] == "redis_down", events
-    assert reason in events[0]["error"], events[0]
+    assert any(r in events[0]["error"] for r in reasons), events[0]
     assert "redis_up" not in [e["event"] for e in events]
     assert gw.metric('gatehouse_redis_up') == 0
 
