@@ -26,6 +26,7 @@ typedef struct gh_sockaddr {
 typedef struct gh_listener_conf {
     const char *address; /* as written: "127.0.0.1:8080" */
     gh_sockaddr addr;
+    struct gh_tls_server *tls; /* tls: its certificates and settings; NULL for plain HTTP */
 } gh_listener_conf;
 
 typedef struct gh_cidr {

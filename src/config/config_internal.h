@@ -32,6 +32,8 @@ const char **gh__cfg_string_list(gh_walk *w, yaml_node_t *n, size_t *count);
 void gh__cfg_load_authz(gh_walk *w, yaml_node_t *auth, gh_config *c, gh_route_conf *r);
 void gh__cfg_load_policies(gh_walk *w, yaml_node_t *n, gh_config *c);
 void gh__cfg_load_stores(gh_walk *w, yaml_node_t *n, gh_config *c);
+/* listeners[].tls: builds the listener's TLS contexts. */
+void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_listener_conf *l);
 void gh__cfg_load_rate_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_limit_registry *reg);
 /* A route's rate_limit: (a name or a list), after its auth. */
 void gh__cfg_load_route_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r);

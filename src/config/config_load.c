@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config/config_internal.h"
+#include "http/tls_server.h"
 #include "identity/token_cache.h"
 
 #define GH_MAX_FILE_BYTES (4u << 20)
@@ -69,7 +70,7 @@ int gh_parse_hostport(const char *s, gh_sockaddr *out)
 
 static void load_listener(gh_walk *w, yaml_node_t *n, gh_listener_conf *l)
 {
-    static const char *const keys[] = {"address", NULL};
+    static const char *const keys[] = {"address", "tls", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
     yaml_node_t *a = gh__walk_get(w, n, "address");
@@ -80,6 +81,12 @@ static void load_listener(gh_walk *w, yaml_node_t *n, gh_listener_conf *l)
         gh__walk_error(w, a, "'%s' is not an address such as 127.0.0.1:8080 or [::1]:8080",
                        l->address);
     gh__walk_pop(w, saved);
+    yaml_node_t *tls = gh__walk_get(w, n, "tls");
+    if (tls) {
+        saved = gh__walk_push_key(w, "tls");
+        gh__cfg_load_listener_tls(w, tls, l);
+        gh__walk_pop(w, saved);
+    }
 }
 
 static void load_listeners(gh_walk *w, yaml_node_t *n, gh_config *c)
@@ -384,6 +391,8 @@ void gh_config_release(gh_config *c)
     }
     if (c->redis)
         SSL_CTX_free(c->redis->tls);
+    for (size_t i = 0; i < c->nlisteners; i++)
+        gh_tls_server_unref(c->listeners[i].tls);
     for (size_t i = 0; i < c->npolicies; i++)
         gh_token_cache_delete(c->policies[i].cache);
     for (size_t i = 0; i < c->nrate_limits; i++)

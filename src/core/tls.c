@@ -86,8 +86,118 @@ int gh_tls_pipe_client(gh_tls_pipe *p, SSL_CTX *ctx, const char *server_name)
     return 0;
 }
 
+static int sink_write(BIO *b, const char *data, int len)
+{
+    gh_tls_pipe *p = BIO_get_data(b);
+    gh_tls_io *io = p->io;
+    BIO_clear_retry_flags(b);
+    if (p->sink_failed)
+        return -1;
+    size_t n = (size_t)len;
+    if (io->staged + n > io->cap && gh_tls_pipe_flush(p) != 0)
+        return -1;
+    if (n > io->cap) { /* larger than the stage: straight through */
+        if (p->sink(p->sink_arg, data, n) != 0) {
+            p->sink_failed = true;
+            return -1;
+        }
+        return len;
+    }
+    memcpy(io->stage + io->staged, data, n);
+    io->staged += n;
+    return len;
+}
+
+static long sink_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b, (void)num, (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int sink_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+#define GH_TLS_STAGE (64u * 1024u)
+
+int gh_tls_io_init(gh_tls_io *io)
+{
+    memset(io, 0, sizeof(*io));
+    io->sink_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "gatehouse sink");
+    io->stage = malloc(GH_TLS_STAGE);
+    io->cap = GH_TLS_STAGE;
+    io->rbuf = malloc(GH_TLS_STAGE);
+    io->rcap = GH_TLS_STAGE;
+    if (!io->sink_method || !io->stage || !io->rbuf || !BIO_meth_set_write(io->sink_method, sink_write) ||
+        !BIO_meth_set_ctrl(io->sink_method, sink_ctrl) ||
+        !BIO_meth_set_create(io->sink_method, sink_create)) {
+        gh_tls_io_free(io);
+        return -1;
+    }
+    return 0;
+}
+
+void gh_tls_io_free(gh_tls_io *io)
+{
+    BIO_meth_free(io->sink_method);
+    free(io->stage);
+    free(io->rbuf);
+    memset(io, 0, sizeof(*io));
+}
+
+int gh_tls_pipe_server(gh_tls_pipe *p, SSL_CTX *ctx, gh_tls_io *io, gh_tls_sink sink, void *arg)
+{
+    memset(p, 0, sizeof(*p));
+    p->io = io;
+    p->sink = sink;
+    p->sink_arg = arg;
+    p->ssl = SSL_new(ctx);
+    p->in = BIO_new(BIO_s_mem());
+    p->out = BIO_new(io->sink_method);
+    if (!p->ssl || !p->in || !p->out) {
+        SSL_free(p->ssl);
+        BIO_free(p->in);
+        BIO_free(p->out);
+        memset(p, 0, sizeof(*p));
+        return -1;
+    }
+    BIO_set_mem_eof_return(p->in, -1);
+    BIO_set_data(p->out, p);
+    SSL_set_bio(p->ssl, p->in, p->out);
+    SSL_set_accept_state(p->ssl);
+    return 0;
+}
+
+int gh_tls_pipe_flush(gh_tls_pipe *p)
+{
+    gh_tls_io *io = p->io;
+    if (!io || !io->staged)
+        return p->sink_failed ? -1 : 0;
+    size_t n = io->staged;
+    io->staged = 0;
+    if (!p->sink_failed && p->sink(p->sink_arg, io->stage, n) != 0)
+        p->sink_failed = true;
+    return p->sink_failed ? -1 : 0;
+}
+
+void gh_tls_pipe_info(const gh_tls_pipe *p, gh_tls_info *out)
+{
+    out->version = SSL_get_version(p->ssl);
+    out->cipher = SSL_get_cipher_name(p->ssl);
+    SSL_get0_alpn_selected(p->ssl, &out->alpn, &out->alpn_len);
+}
+
+size_t gh_tls_pipe_buffered(const gh_tls_pipe *p)
+{
+    return BIO_ctrl_pending(p->in) + (size_t)SSL_pending(p->ssl);
+}
+
 void gh_tls_pipe_free(gh_tls_pipe *p)
 {
+    if (p->io)
+        p->io->staged = 0; /* empty between operations; never carried to another session */
     SSL_free(p->ssl); /* and its BIOs */
     memset(p, 0, sizeof(*p));
 }
@@ -97,18 +207,52 @@ int gh_tls_pipe_feed(gh_tls_pipe *p, const char *data, size_t len)
     return len && BIO_write(p->in, data, (int)len) != (int)len ? -1 : 0;
 }
 
+/* A bounded label for an OpenSSL failure reason: what operators graph. */
+static const char *failure_label(int reason)
+{
+    switch (reason) {
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_HTTPS_PROXY_REQUEST:
+        return "plain_http";
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_VERSION_TOO_LOW:
+    case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+        return "protocol_version";
+    case SSL_R_NO_SHARED_CIPHER:
+    case SSL_R_NO_SHARED_GROUPS:
+        return "no_shared_cipher";
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+        return "no_client_certificate";
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:
+        return "certificate_rejected";
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+        return "peer_rejected_certificate";
+    default:
+        return "protocol_error";
+    }
+}
+
 /* Why the session failed after an OpenSSL call returned ret. */
 static void session_error(gh_tls_pipe *p, int ret, char *err, size_t errlen)
 {
     long verify = SSL_get_verify_result(p->ssl);
     int code = SSL_get_error(p->ssl, ret);
-    if (verify != X509_V_OK)
+    unsigned long e = ERR_peek_error();
+    if (verify != X509_V_OK) {
+        p->failure = "certificate_rejected";
         snprintf(err, errlen, "the peer's certificate is not trusted: %s",
                  X509_verify_cert_error_string(verify));
-    else if (code == SSL_ERROR_ZERO_RETURN)
+    } else if (code == SSL_ERROR_ZERO_RETURN || (code == SSL_ERROR_SYSCALL && !e)) {
+        p->failure = "closed";
         snprintf(err, errlen, "the peer closed the TLS session");
-    else
+    } else {
+        p->failure = failure_label(ERR_GET_REASON(e));
         error_reason(err, errlen, "TLS failed");
+    }
     ERR_clear_error();
 }
 

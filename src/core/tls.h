@@ -16,21 +16,61 @@
 SSL_CTX *gh_tls_client_ctx(const char *ca_file, const char *cert_file, const char *key_file,
                            char *err, size_t errlen);
 
+/* Where a server session's ciphertext goes (a connection's output queue): 0, or -1 when the
+ * transport is broken. */
+typedef int (*gh_tls_sink)(void *arg, const char *data, size_t len);
+
+/* One per thread: server sessions write their records into stage (so that a handshake flight or
+ * a response becomes one write, not one per record) through the sink BIO method, and every
+ * operation on a session ends with gh_tls_pipe_flush, so the stage never holds another
+ * session's bytes. */
+typedef struct gh_tls_io {
+    BIO_METHOD *sink_method;
+    char *stage;
+    size_t staged, cap;
+    char *rbuf; /* ciphertext read from sockets, fed to a session at once */
+    size_t rcap;
+} gh_tls_io;
+
+int gh_tls_io_init(gh_tls_io *io);
+void gh_tls_io_free(gh_tls_io *io);
+
 typedef struct gh_tls_pipe {
     SSL *ssl;
     BIO *in;  /* ciphertext from the peer, read by OpenSSL */
-    BIO *out; /* ciphertext OpenSSL wrote for the peer */
+    BIO *out; /* ciphertext OpenSSL wrote for the peer: a memory BIO, or the sink */
     bool established;
+    const char *failure; /* once failed: protocol_version, no_shared_cipher, plain_http, ... */
+    /* server sessions */
+    gh_tls_io *io;
+    gh_tls_sink sink;
+    void *sink_arg;
+    bool sink_failed;
 } gh_tls_pipe;
 
 /* A client session on ctx that expects the peer to be server_name: a DNS name (also sent as
  * SNI) or an IP address literal (matched against the certificate's IP addresses). 0 or -1. */
 int gh_tls_pipe_client(gh_tls_pipe *p, SSL_CTX *ctx, const char *server_name);
+/* A server session on ctx whose output goes through io's stage to sink(arg). 0 or -1. */
+int gh_tls_pipe_server(gh_tls_pipe *p, SSL_CTX *ctx, gh_tls_io *io, gh_tls_sink sink, void *arg);
 void gh_tls_pipe_free(gh_tls_pipe *p);
+/* Hands what a server session staged to its sink: 0, or -1 when the sink failed. */
+int gh_tls_pipe_flush(gh_tls_pipe *p);
+/* Ciphertext that arrived and was not decrypted yet, and plaintext decrypted and not read. */
+size_t gh_tls_pipe_buffered(const gh_tls_pipe *p);
+
+/* What an established session agreed on, for logs: static strings, alpn not terminated. */
+typedef struct gh_tls_info {
+    const char *version, *cipher;
+    const unsigned char *alpn;
+    unsigned alpn_len;
+} gh_tls_info;
+void gh_tls_pipe_info(const gh_tls_pipe *p, gh_tls_info *out);
 
 /* Ciphertext from the socket. 0, or -1 when out of memory. */
 int gh_tls_pipe_feed(gh_tls_pipe *p, const char *data, size_t len);
-/* Moves the handshake on: 1 established, 0 waiting for the peer, -1 failed (reason in err). */
+/* Moves the handshake on: 1 established, 0 waiting for the peer, -1 failed (reason in err, and
+ * as a short label for metrics in p->failure). */
 int gh_tls_pipe_handshake(gh_tls_pipe *p, char *err, size_t errlen);
 /* Plaintext that arrived: > 0 bytes, 0 none yet, -1 the session ended or failed (reason in err). */
 ssize_t gh_tls_pipe_read(gh_tls_pipe *p, char *buf, size_t cap, char *err, size_t errlen);

@@ -3,21 +3,24 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "http/conn.h"
+#include "http/conn_tls.h"
 #include "http/normalize.h"
+#include "http/request.h"
 #include "http/respond.h"
 #include "observe/access_log.h"
+#include "server/events.h"
 #include "upstream/proxy.h"
 
 enum { T_NONE, T_IDLE, T_HEAD, T_BODY, T_SEND, T_LINGER };
 
 #define GH_LINGER_MS 2000
-#define GH_REQUEST_ARENA_CHUNK 8192
-#define GH_REQUEST_ARENA_LIMIT (256u * 1024u)
 
 static void conn_process(gh_conn *c);
 static void update_reading(gh_conn *c);
+static int tls_fill(gh_conn *c);
 static void on_timer(uv_timer_t *t);
 
 static void set_timer(gh_conn *c, int kind, uint64_t ms)
@@ -77,6 +80,7 @@ void gh_conn_close(gh_conn *c)
     w->nconns--;
     gh_metric_add(&w->metrics.open_connections, (unsigned long long)-1);
     gh_outq_reset(&c->out);
+    gh_conn_tls_end(c);
     gh_block_put(&w->blocks, c->in);
     c->in = NULL;
     uv_close((uv_handle_t *)&c->timer.timer, free_conn);
@@ -106,6 +110,8 @@ static void close_when_flushed(gh_conn *c)
     c->close_after_flush = true;
     if (c->closing || c->state == GH_CS_LINGER)
         return;
+    if (c->tls)
+        gh_conn_tls_close_notify(c); /* queued behind the response: once */
     if (c->out.pending) {
         /* A client that never reads the rest must not hold the connection forever. */
         if (c->timer_kind != T_SEND)
@@ -142,13 +148,19 @@ static void on_out_drain(gh_outq *q, int status)
         gh_proxy_client_drained(c->req);
 }
 
+/* Every byte for the client goes through here: sealed into TLS records on a TLS listener. */
+static int conn_write(gh_conn *c, const uv_buf_t *bufs, unsigned n)
+{
+    return c->tls ? gh_conn_tls_write(c, bufs, n) : gh_outq_write(&c->out, bufs, n);
+}
+
 int gh_conn_send(gh_request *req, const uv_buf_t *bufs, unsigned n)
 {
     gh_conn *c = req->conn;
     for (unsigned i = 0; i < n; i++)
         req->bytes_out += bufs[i].len;
     req->resp_started = true;
-    int r = gh_outq_write(&c->out, bufs, n);
+    int r = conn_write(c, bufs, n);
     if (r == 0 && c->out.pending >= GH_OUTQ_HIGH && c->timer_kind != T_SEND)
         set_timer(c, T_SEND, req->config->limits.body_timeout_ms);
     return r;
@@ -218,128 +230,16 @@ void gh_conn_upstream_failed(gh_request *req, gh_reason reason, const char *deta
     gh_conn_close(req->conn);
 }
 
-/* Dotted quad without printf: this runs for every request. */
-static void format_ipv4(const unsigned char *a, char *out)
-{
-    for (int i = 0; i < 4; i++) {
-        unsigned v = a[i];
-        if (v >= 100)
-            *out++ = (char)('0' + v / 100);
-        if (v >= 10)
-            *out++ = (char)('0' + v / 10 % 10);
-        *out++ = (char)('0' + v % 10);
-        *out++ = i < 3 ? '.' : '\0';
-    }
-}
-
-static void format_peer(gh_conn *c, gh_request *req)
-{
-    int fam = c->peer_family == 6 ? AF_INET6 : AF_INET;
-    if (fam == AF_INET)
-        format_ipv4(c->peer_addr, req->client_ip);
-    else if (!inet_ntop(fam, c->peer_addr, req->client_ip, sizeof(req->client_ip)))
-        strcpy(req->client_ip, "-");
-    const gh_config *cfg = req->config;
-    for (size_t i = 0; i < cfg->ntrusted_proxies; i++) {
-        const gh_cidr *t = &cfg->trusted_proxies[i];
-        if (t->family != fam)
-            continue;
-        int bits = t->prefix, k = 0;
-        for (; bits >= 8; bits -= 8, k++)
-            if (t->addr[k] != c->peer_addr[k])
-                break;
-        if (bits >= 8)
-            continue;
-        unsigned char mask = (unsigned char)(0xff << (8 - bits));
-        if (bits == 0 || (t->addr[k] & mask) == (c->peer_addr[k] & mask)) {
-            req->trusted_peer = true;
-            return;
-        }
-    }
-}
-
-/* A request in its own arena, on the worker's current snapshot, attached to the connection.
- * NULL (and the connection closed) when memory ran out. */
-static gh_request *request_new(gh_conn *c)
-{
-    gh_arena a;
-    gh_arena_init_spares(&a, GH_REQUEST_ARENA_CHUNK, GH_REQUEST_ARENA_LIMIT, &c->w->arena_spares);
-    gh_request *req = gh_arena_zalloc(&a, sizeof(*req));
-    if (!req) {
-        gh_arena_free(&a);
-        gh_conn_close(c);
-        return NULL;
-    }
-    req->arena = a;
-    req->conn = c;
-    req->snap = gh_worker_snapshot_get(c->w);
-    req->config = req->snap->config;
-    req->start_us = gh_now_us();
-    gh_worker_request_id(c->w, req->id);
-    req->id_len = 32;
-    format_peer(c, req);
-    c->req = req;
-    return req;
-}
-
 /* A refusal before a request exists (malformed head): a minimal request carries the log. */
 static void refuse_head(gh_conn *c, gh_reason reason, const char *detail)
 {
-    gh_request *req = request_new(c);
+    gh_request *req = gh_request_new(c);
     if (!req)
         return;
     req->close_after = true;
     if (c->in)
         c->in->off = c->in->len; /* nothing after a framing error can be trusted */
     gh_conn_refuse(req, reason, detail);
-}
-
-/* A trusted proxy's X-Request-Id becomes this request's id, so one id follows the request
- * through every hop; only a plain token is taken (it is echoed into logs and headers). */
-static void adopt_request_id(gh_request *req)
-{
-    if (!req->trusted_peer)
-        return;
-    for (size_t i = 0; i < req->h1.nheaders; i++) {
-        const gh_h1_header *h = &req->h1.headers[i];
-        if (!GH_H1_NAME_IS(h, "x-request-id") || h->value_len == 0 || h->value_len > 64)
-            continue;
-        for (size_t k = 0; k < h->value_len; k++) {
-            char ch = h->value[k];
-            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
-                return;
-        }
-        memcpy(req->id, h->value, h->value_len);
-        req->id[h->value_len] = '\0';
-        req->id_len = (uint8_t)h->value_len;
-        return;
-    }
-}
-
-/* Copies the head into the request's arena so the input block can be reused and compacted
- * while the request lives; pointers are rebased. */
-static bool adopt_head(gh_request *req, const char *base, const gh_h1_request *h1,
-                       const gh_h1_header *hdrs)
-{
-    char *copy = gh_arena_alloc(&req->arena, h1->head_len);
-    gh_h1_header *h = gh_arena_alloc(&req->arena, (h1->nheaders ? h1->nheaders : 1) * sizeof(*h));
-    if (!copy || !h)
-        return false;
-    memcpy(copy, base, h1->head_len);
-    ptrdiff_t d = copy - base;
-    req->h1 = *h1;
-    req->h1.method += d;
-    req->h1.target += d;
-    if (req->h1.host)
-        req->h1.host += d;
-    for (size_t i = 0; i < h1->nheaders; i++) {
-        h[i] = hdrs[i];
-        h[i].name += d;
-        h[i].value += d;
-    }
-    req->h1.headers = h;
-    return true;
 }
 
 static void route_action(gh_request *req);
@@ -438,17 +338,17 @@ static void route_action(gh_request *req)
 
 static void request_begin(gh_conn *c, const gh_h1_request *h1, const gh_h1_header *hdrs)
 {
-    gh_request *req = request_new(c);
+    gh_request *req = gh_request_new(c);
     if (!req)
         return;
     const char *base = c->in->data + c->in->off;
     c->in->off += (uint32_t)h1->head_len;
     c->scanned = 0;
-    if (!adopt_head(req, base, h1, hdrs)) {
+    if (!gh_request_adopt_head(req, base, h1, hdrs)) {
         gh_conn_refuse(req, GH_R_INTERNAL, "out of request memory");
         return;
     }
-    adopt_request_id(req);
+    gh_request_adopt_id(req);
     req->body_left = req->h1.body == GH_BODY_LENGTH ? req->h1.content_length : 0;
     req->body_done = req->h1.body == GH_BODY_NONE;
     if (req->h1.ambiguous)
@@ -522,11 +422,18 @@ static void conn_process(gh_conn *c)
     gh_worker *w = c->w;
     const gh_limits_conf *lim = &w->config->limits;
     while (!c->closing && c->state != GH_CS_LINGER) {
+        if (c->tls && tls_fill(c) < 0)
+            break;
         gh_block *in = c->in;
         if (c->state == GH_CS_BODY) {
-            if (!body_pump(c))
-                break;
-            continue;
+            if (body_pump(c))
+                continue;
+            /* The block is spent but TLS may hold more of the body: no socket event would
+             * bring it, so it is decrypted now. */
+            if (c->tls && !c->closing && c->state == GH_CS_BODY && c->in &&
+                c->in->off == c->in->len && tls_fill(c) > 0)
+                continue;
+            break;
         }
         if (c->state == GH_CS_WAIT || !in || in->off == in->len)
             break;
@@ -561,7 +468,7 @@ void gh_conn_upstream_ready(gh_request *req)
         (!c->in || c->in->off == c->in->len)) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
-        if (gh_outq_write(&c->out, &b, 1) != 0) {
+        if (conn_write(c, &b, 1) != 0) {
             gh_conn_close(c);
             return;
         }
@@ -574,10 +481,86 @@ void gh_conn_upstream_drained(gh_request *req)
     conn_process(req->conn);
 }
 
+/* The client ended its side (end of file, TLS close_notify) or the socket failed. A half-closed
+ * client may still read the response: it is finished, then the connection closes. */
+static void peer_ended(gh_conn *c, bool eof)
+{
+    if (c->state == GH_CS_WAIT && eof && c->req) {
+        c->req->close_after = true;
+        if (c->reading)
+            uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+        return;
+    }
+    gh_conn_close(c);
+}
+
+/* Moves what the TLS session decrypted into the input block: the bytes added, or -1 when the
+ * connection is over (or waits only to finish its response). */
+static int tls_fill(gh_conn *c)
+{
+    uint32_t before = c->in ? c->in->len - c->in->off : 0;
+    int r = gh_conn_tls_fill(c);
+    if (r != 0) {
+        peer_ended(c, r > 0);
+        return -1;
+    }
+    return (int)((c->in ? c->in->len - c->in->off : 0) - before);
+}
+
+/* At most one event a second per worker: a scanner must not flood the log. */
+static void report_handshake_failure(gh_conn *c, const char *why)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (c->w->tls_event_at == now)
+        return;
+    c->w->tls_event_at = now;
+    char ip[INET6_ADDRSTRLEN] = "", fields[200];
+    inet_ntop(c->peer_family == 6 ? AF_INET6 : AF_INET, c->peer_addr, ip, sizeof(ip));
+    snprintf(fields, sizeof(fields), ",\"reason\":\"%s\",\"client_ip\":\"%s\"", why, ip);
+    gh_event("warn", "tls_handshake_failed", "a TLS handshake failed (at most one event a second)",
+             fields);
+}
+
+static void tls_failed(gh_conn *c)
+{
+    const char *why = c->tls->failure;
+    gh_metrics_handshake(&c->w->metrics, why);
+    report_handshake_failure(c, why);
+    if (strcmp(why, "plain_http") == 0) {
+        /* A plain HTTP request on a TLS port is answered in plain HTTP, saying so. */
+        gh_conn_tls_end(c);
+        refuse_head(c, GH_R_PLAIN_HTTP_ON_TLS, "a plain HTTP request on a TLS listener: use https");
+        return;
+    }
+    c->state = GH_CS_WAIT; /* nothing is parsed: the alert goes out, then the connection closes */
+    close_when_flushed(c);
+}
+
+static void tls_input(gh_conn *c, const char *data, size_t len)
+{
+    if (c->state == GH_CS_LINGER)
+        return; /* draining before close: nothing is read any more */
+    switch (gh_conn_tls_input(c, data, len)) {
+    case GH_TLS_IN_WAIT:
+        return;
+    case GH_TLS_IN_FAILED:
+        tls_failed(c);
+        return;
+    case GH_TLS_IN_READY:
+        conn_process(c);
+        return;
+    }
+}
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     (void)hint;
     gh_conn *c = h->data;
+    if (c->tls) { /* ciphertext: handed to the session at once */
+        *buf = uv_buf_init(c->w->tls_io.rbuf, (unsigned)c->w->tls_io.rcap);
+        return;
+    }
     if (!c->in)
         c->in = gh_block_get(&c->w->blocks);
     if (!c->in) {
@@ -591,8 +574,11 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-    (void)buf;
     gh_conn *c = s->data;
+    if (nread > 0 && c->tls) {
+        tls_input(c, buf->base, (size_t)nread);
+        return;
+    }
     if (nread > 0) {
         c->in->len += (uint32_t)nread;
         if (c->state == GH_CS_LINGER) {
@@ -604,14 +590,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
-    if (c->state == GH_CS_WAIT && nread == UV_EOF && c->req) {
-        /* A half-closed client may still read the response: finish it, then close. */
-        c->req->close_after = true;
-        uv_read_stop(s);
-        c->reading = false;
-        return;
-    }
-    gh_conn_close(c);
+    peer_ended(c, nread == UV_EOF);
 }
 
 /* Reads while there is room and the current stage wants bytes. */
@@ -624,10 +603,10 @@ static void update_reading(gh_conn *c)
         in->len -= in->off;
         in->off = 0;
     }
-    bool want = !c->closing && !(in && in->len == GH_BLOCK_SIZE);
+    bool want = !c->closing && (c->tls ? gh_conn_tls_wants_input(c) : !(in && in->len == GH_BLOCK_SIZE));
     if (c->state == GH_CS_BODY && c->req && !c->req->discard_body &&
         (!c->req->up_ready || gh_proxy_body_full(c->req)))
-        want = want && !(in && in->len > 0);
+        want = want && !(in && in->len > 0) && !(c->tls && gh_tls_pipe_buffered(c->tls));
     if (c->close_after_flush && c->state != GH_CS_LINGER)
         want = false;
     if (c->req && c->req->close_after && c->state == GH_CS_WAIT && c->req->body_done)
@@ -702,7 +681,7 @@ static void store_peer(gh_conn *c)
     }
 }
 
-void gh_conn_accept(gh_worker *w, uv_stream_t *server)
+void gh_conn_accept(gh_worker *w, uv_stream_t *server, const gh_listener_conf *lc)
 {
     gh_conn *c = calloc(1, sizeof(*c));
     if (!c)
@@ -725,6 +704,10 @@ void gh_conn_accept(gh_worker *w, uv_stream_t *server)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     store_peer(c);
+    if (lc->tls && gh_conn_tls_start(c, lc->tls) != 0) {
+        gh_conn_close(c);
+        return;
+    }
     c->state = GH_CS_IDLE;
     set_timer(c, T_HEAD, w->config->limits.head_timeout_ms);
     update_reading(c);

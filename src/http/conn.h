@@ -94,13 +94,16 @@ struct gh_conn {
     uint8_t timer_kind;
     uint8_t closed_handles;
     bool reading, closing, close_after_flush, in_process;
+    bool tls_notified;               /* close_notify sent */
+    struct gh_tls_pipe *tls;         /* the session, on a TLS listener */
+    struct gh_tls_server *tls_server; /* its listener's contexts, held while the connection lives */
     uint8_t peer_family;
     uint16_t peer_port;
     unsigned char peer_addr[16];
 };
 
-/* Accepts a connection from a listener (called by the worker). */
-void gh_conn_accept(gh_worker *w, uv_stream_t *server);
+/* Accepts a connection from a listener of the worker's snapshot (called by the worker). */
+void gh_conn_accept(gh_worker *w, uv_stream_t *server, const gh_listener_conf *lc);
 /* Closes idle connections and marks busy ones to close after their response (drain). */
 void gh_conn_drain(gh_conn *c);
 /* Closes the connection now, whatever it is doing (drain timeout). */

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "core/json.h"
+#include "core/tls.h"
 #include "observe/access_log.h"
 #include "upstream/proxy.h"
 
@@ -45,6 +46,13 @@ static void format_line(gh_sbuf *b, const gh_request *req, const char *route, ui
     gh_format_rfc3339_ms(ts);
     gh_sbuf_addf(b, "{\"ts\":\"%s\",\"request_id\":\"%s\"", ts, req->id);
     add_field(b, "client_ip", req->client_ip[0] ? req->client_ip : NULL, strlen(req->client_ip));
+    if (req->conn->tls) {
+        gh_tls_info t;
+        gh_tls_pipe_info(req->conn->tls, &t);
+        add_field(b, "tls", t.version, strlen(t.version));
+        add_field(b, "tls_cipher", t.cipher, strlen(t.cipher));
+        add_field(b, "alpn", (const char *)t.alpn, t.alpn_len);
+    }
     add_field(b, "method", req->h1.method, req->h1.method_len);
     add_field(b, "path", full && req->path_len ? req->path : NULL, req->path_len);
     if (full && !req->path_len && req->h1.target) /* refused before it had a canonical path */

@@ -27,7 +27,7 @@ int gh_metrics_init(gh_metrics *m)
     memset(m, 0, sizeof(*m));
     if (table_init(&m->requests) != 0 || table_init(&m->upstream) != 0 ||
         table_init(&m->auth) != 0 || table_init(&m->authz) != 0 || table_init(&m->limits) != 0 ||
-        table_init(&m->policy) != 0 || table_init(&m->store) != 0) {
+        table_init(&m->policy) != 0 || table_init(&m->store) != 0 || table_init(&m->tls) != 0) {
         gh_metrics_free(m);
         return -1;
     }
@@ -43,6 +43,8 @@ void gh_metrics_free(gh_metrics *m)
     free(m->limits.items);
     free(m->policy.items);
     free(m->store.items);
+    free(m->tls.items);
+    m->tls.items = NULL;
     m->requests.items = m->upstream.items = m->auth.items = m->authz.items = m->limits.items = NULL;
     m->policy.items = m->store.items = NULL;
 }
@@ -118,6 +120,11 @@ void gh_metrics_store(gh_metrics *m, gh_store_result r, uint64_t duration_us)
         observe(s, duration_us);
     else
         gh_metric_add(&s->count, 1);
+}
+
+void gh_metrics_handshake(gh_metrics *m, const char *failure)
+{
+    gh_metric_add(&series(&m->tls, failure ? failure : "ok", 0)->count, 1);
 }
 
 const char *gh_store_result_name(gh_store_result r)

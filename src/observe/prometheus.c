@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "http/tls_server.h"
 #include "identity/jws.h"
 #include "observe/prometheus.h"
 #include "server/worker.h"
@@ -49,7 +51,7 @@ typedef struct {
 static gh_series_table *table_of(gh_metrics *m, size_t table)
 {
     gh_series_table *tables[] = {&m->requests, &m->upstream, &m->auth, &m->authz, &m->limits,
-                                 &m->policy, &m->store};
+                                 &m->policy, &m->store, &m->tls};
     return tables[table];
 }
 
@@ -190,6 +192,38 @@ static void render_auth(dbuf *b, gh_runtime *rt)
             emit(b, "gatehouse_token_cache_total{provider=\"%s\",result=\"%s\"} %llu\n", m[i].key,
                  m[i].code == GH_AUTH_CACHE_HIT ? "hit" : "miss", m[i].count);
     free(m);
+}
+
+/* TLS listeners: handshakes by result and failure reason, and how long each certificate in
+ * force has left. */
+static void render_tls(dbuf *b, gh_runtime *rt, const gh_config *cfg)
+{
+    size_t n;
+    merged *m = merge(rt, 7, &n);
+    if (!m) {
+        b->failed = 1;
+        return;
+    }
+    emit(b, "# HELP gatehouse_tls_handshakes_total TLS handshakes on the listeners, by result and "
+            "failure reason.\n# TYPE gatehouse_tls_handshakes_total counter\n");
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(m[i].key, "ok") == 0)
+            emit(b, "gatehouse_tls_handshakes_total{result=\"ok\"} %llu\n", m[i].count);
+        else
+            emit(b, "gatehouse_tls_handshakes_total{result=\"failed\",reason=\"%s\"} %llu\n",
+                 m[i].key, m[i].count);
+    }
+    free(m);
+    emit(b, "# HELP gatehouse_tls_certificate_expiry_days Days until a listener's certificate "
+            "expires (negative: expired).\n# TYPE gatehouse_tls_certificate_expiry_days gauge\n");
+    time_t now = time(NULL);
+    for (size_t i = 0; i < cfg->nlisteners; i++) {
+        const gh_tls_server *s = cfg->listeners[i].tls;
+        for (size_t k = 0; s && k < gh_tls_server_count(s); k++)
+            emit(b, "gatehouse_tls_certificate_expiry_days{listener=\"%s\",certificate=\"%s\"} %.2f\n",
+                 cfg->listeners[i].address, gh_tls_server_cert_label(s, k),
+                 difftime(gh_tls_server_cert_not_after(s, k), now) / 86400.0);
+    }
 }
 
 /* Remote key sets of the providers in force: fetch attempts, keys held, and their age. */
@@ -372,6 +406,7 @@ char *gh_prometheus_render(gh_runtime *rt, size_t *len)
     render_policies(&b, rt);
     render_store(&b, rt, cfg);
     render_key_sources(&b, cfg);
+    render_tls(&b, rt, cfg);
     render_process(&b, rt, cfg);
     gh_config_release(cfg);
     if (b.failed) {

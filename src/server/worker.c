@@ -118,7 +118,7 @@ static void on_connection(uv_stream_t *server, int status)
 {
     gh_listener *l = server->data;
     if (status == 0)
-        gh_conn_accept(l->w, server);
+        gh_conn_accept(l->w, server, &l->w->config->listeners[l->index]);
 }
 
 static void free_listener(uv_handle_t *h)
@@ -181,11 +181,14 @@ static int sync_listeners(gh_worker *w)
                 found = l;
         if (found) {
             found->keep = true;
+            found->index = i;
             continue;
         }
         int r = open_listener(w, lc);
-        if (r == 0)
+        if (r == 0) {
             w->listeners->keep = true;
+            w->listeners->index = i;
+        }
         else if (!err)
             err = r;
     }
@@ -292,6 +295,8 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     uv_timer_init(&w->loop, &w->sweep_timer);
     uv_timer_init(&w->loop, &w->key_wait_timer);
     gh_outq_batch_init(&w->batch, &w->loop);
+    if (gh_tls_io_init(&w->tls_io) != 0)
+        return -ENOMEM;
     if (!(w->http = gh_http_client_start(&w->loop, false)))
         return -ENOMEM;
     w->wakeup.data = w->drain_timer.data = w->sweep_timer.data = w->key_wait_timer.data = w;
@@ -350,6 +355,7 @@ static void worker_teardown(gh_worker *w)
     uv_loop_close(&w->loop);
     gh_block_pool_free(&w->blocks);
     gh_arena_spares_free(&w->arena_spares);
+    gh_tls_io_free(&w->tls_io);
     EVP_MD_CTX_free(w->md_ctx);
     EVP_MD_free(w->sha256);
     gh_jws_verifier_free(&w->verifier);

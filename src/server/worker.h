@@ -12,6 +12,7 @@
 #include "core/arena.h"
 #include "core/block.h"
 #include "core/outq.h"
+#include "core/tls.h"
 #include "http/h1.h"
 #include "identity/jws.h"
 #include "observe/log.h"
@@ -25,6 +26,7 @@ typedef struct gh_listener {
     uv_tcp_t tcp;
     gh_worker *w;
     struct gh_listener *next;
+    size_t index; /* in the worker's snapshot's listeners */
     char address[64];
     bool keep; /* used while reconciling with a new snapshot */
 } gh_listener;
@@ -58,6 +60,7 @@ struct gh_worker {
     gh_pool *pools; /* upstream keep-alive pools, by endpoint authority */
     gh_block_pool blocks;
     gh_outq_batch batch; /* output held to the end of an iteration while requests are costly */
+    gh_tls_io tls_io;    /* TLS listeners' connections: staged records, ciphertext reads */
     gh_arena_spares arena_spares; /* request arenas' chunks */
     EVP_MD *sha256;                /* fetched once: token cache keys */
     EVP_MD_CTX *md_ctx;
@@ -67,6 +70,7 @@ struct gh_worker {
     struct gh_http_client *http;   /* calls of stages: token introspection, external policy */
     struct gh_pending_call *pending_calls; /* HTTP calls of stages, with their waiting requests */
     int64_t introspection_event_at; /* second of the last introspection failure event */
+    int64_t tls_event_at;           /* second of the last failed-handshake event */
     uv_timer_t key_wait_timer;     /* runs while key_waits is not empty: deadlines */
     gh_metrics metrics;
     gh_log_ring *log;

@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from testenv import BIN, ROOT
+from testenv.certs import CertAuthority
 
 DOC = os.path.join(ROOT, "docs", "configuration.md")
 EXAMPLES = re.findall(r"```yaml\n(.*?)```", open(DOC).read(), re.S)
@@ -20,8 +21,14 @@ def test_the_reference_has_examples():
 def test_example_loads(index, tmp_path):
     path = tmp_path / ("example-%d.yaml" % index)
     path.write_text(EXAMPLES[index])
-    # Examples name the example key files the way the demo does: keys/... next to the file.
+    # Examples name the example key files the way the demo does: keys/... next to the file,
+    # and TLS certificates made now.
     shutil.copytree(os.path.join(ROOT, "examples", "keys"), tmp_path / "keys")
+    ca = CertAuthority(str(tmp_path / "keys"))
+    for stem, name in (("api", "api.example.com"), ("wildcard", "*.example.com")):
+        cert, key = ca.issue(stem, name, dns=[name])
+        os.rename(cert, str(tmp_path / "keys" / (stem + ".crt")))
+        os.rename(key, str(tmp_path / "keys" / (stem + ".key")))
     # The examples' secret references resolve to values a deployment would provide.
     env = dict(os.environ, SESSION_SIGNING_KEY="k" * 48)
     p = subprocess.run([BIN, "check", "-c", str(path)], capture_output=True, text=True, env=env)

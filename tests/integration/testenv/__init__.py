@@ -47,7 +47,9 @@ def wait_port(port, timeout=10.0, proc=None):
 class Gateway:
     """A running `gatehouse run` with its config, access log and event log."""
 
-    def __init__(self, yaml_text, workers=1):
+    def __init__(self, yaml_text, workers=1, tls=None):
+        """tls: the listener's tls mapping as YAML flow text; the gateway then serves https."""
+        self.tls = tls
         self.port = free_port()
         self.admin_port = free_port()
         self.dir = tempfile.mkdtemp(prefix="gh-")
@@ -66,14 +68,15 @@ class Gateway:
 
     def write_config(self, yaml_text, workers=1):
         text = textwrap.dedent(yaml_text)
-        header = ("workers: %d\nlisteners: [{address: 127.0.0.1:%d}]\n"
-                  "admin: {address: 127.0.0.1:%d}\n" % (workers, self.port, self.admin_port))
+        listener = "{address: 127.0.0.1:%d%s}" % (self.port, ", tls: %s" % self.tls if self.tls else "")
+        header = ("workers: %d\nlisteners: [%s]\n"
+                  "admin: {address: 127.0.0.1:%d}\n" % (workers, listener, self.admin_port))
         with open(self.config, "w") as f:
             f.write(header + text)
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
 
     def admin(self, path, method="GET"):
         req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.admin_port, path), method=method)

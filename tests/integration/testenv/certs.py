@@ -6,7 +6,7 @@ import os
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
@@ -27,23 +27,25 @@ class CertAuthority:
         cert = (x509.CertificateBuilder().subject_name(self.name).issuer_name(self.name)
                 .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
                 .not_valid_before(self.now - datetime.timedelta(minutes=5))
-                .not_valid_after(self.now + datetime.timedelta(days=1))
+                .not_valid_after(self.now + datetime.timedelta(days=365))
                 .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
                 .sign(self.key, hashes.SHA256()))
         self.ca_file = os.path.join(directory, name.replace(" ", "-") + ".pem")
         with open(self.ca_file, "wb") as f:
             f.write(cert.public_bytes(serialization.Encoding.PEM))
 
-    def issue(self, stem, common_name, dns=(), ips=(), client=False):
-        """Writes stem.pem and stem.key; a server certificate for dns and ips, or a client one."""
-        key = ec.generate_private_key(ec.SECP256R1())
+    def issue(self, stem, common_name, dns=(), ips=(), client=False, days=90, expired=False, rsa_bits=0):
+        """Writes stem.pem and stem.key (mode 600); a server certificate for dns and ips, or a
+        client one; valid for days, or ended yesterday; ECDSA P-256, or RSA of rsa_bits."""
+        key = rsa.generate_private_key(65537, rsa_bits) if rsa_bits else ec.generate_private_key(ec.SECP256R1())
+        start = self.now - datetime.timedelta(days=2 if expired else 0, minutes=5)
+        end = self.now - datetime.timedelta(days=1) if expired else self.now + datetime.timedelta(days=days)
         usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
         builder = (x509.CertificateBuilder()
                    .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
                    .issuer_name(self.name).public_key(key.public_key())
                    .serial_number(x509.random_serial_number())
-                   .not_valid_before(self.now - datetime.timedelta(minutes=5))
-                   .not_valid_after(self.now + datetime.timedelta(days=1))
+                   .not_valid_before(start).not_valid_after(end)
                    .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
         names = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
         if names:
@@ -53,6 +55,7 @@ class CertAuthority:
         with open(paths[0], "wb") as f:
             f.write(cert.public_bytes(serialization.Encoding.PEM))
         _write_key(paths[1], key)
+        os.chmod(paths[1], 0o600)
         return paths
 
 

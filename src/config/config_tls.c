@@ -1,0 +1,108 @@
+/* listeners[].tls: the certificates a listener serves (chosen by SNI), the lowest TLS version
+ * and the TLS 1.2 ciphers. The contexts are made at load, so a certificate that cannot be used
+ * fails `check` where it is named. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "config/config_internal.h"
+#include "http/tls_server.h"
+
+#define GH_TLS_MAX_CERTS 64
+
+/* One {certificate, private_key} pair. */
+static bool load_pair(gh_walk *w, yaml_node_t *n, gh_tls_cert_files *f)
+{
+    yaml_node_t *v;
+    size_t saved;
+    GH_CFG_FIELD(w, n, "certificate", true, f->certificate = gh__walk_readable_path(w, v, 4u << 20))
+    GH_CFG_FIELD(w, n, "private_key", true, {
+        f->private_key = gh__walk_readable_path(w, v, 1u << 20);
+        struct stat st;
+        if (f->private_key && stat(f->private_key, &st) == 0 && (st.st_mode & S_IROTH))
+            gh__walk_warn(w, v, "the private key is readable by every user (mode %04o): chmod 600",
+                          (unsigned)(st.st_mode & 07777));
+    })
+    return f->certificate && f->private_key;
+}
+
+static int load_min_version(gh_walk *w, yaml_node_t *n)
+{
+    const char *s;
+    if (!gh__walk_str(w, n, &s))
+        return 0;
+    if (strcmp(s, "1.2") == 0)
+        return TLS1_2_VERSION;
+    if (strcmp(s, "1.3") == 0)
+        return TLS1_3_VERSION;
+    if (strcmp(s, "1.0") == 0 || strcmp(s, "1.1") == 0)
+        gh__walk_error(w, n, "TLS %s is not offered (broken, and refused by current clients): \"1.2\" or \"1.3\"", s);
+    else
+        gh__walk_error(w, n, "'%s' is not a TLS version: \"1.2\" or \"1.3\"", s);
+    return 0;
+}
+
+/* Warns about certificates past their end or close to it: the listener still starts (an
+ * expired certificate is the operator's call), but not silently. */
+static void warn_expiry(gh_walk *w, yaml_node_t *n, const gh_tls_server *s, size_t i)
+{
+    time_t end = gh_tls_server_cert_not_after(s, i), now = time(NULL);
+    if (!end || end - now > 14 * 86400)
+        return;
+    char when[32];
+    struct tm tm;
+    gmtime_r(&end, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+    gh__walk_warn(w, n, "the certificate for %s %s on %s", gh_tls_server_cert_label(s, i),
+                  end <= now ? "expired" : "expires", when);
+}
+
+void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_listener_conf *l)
+{
+    static const char *const keys[] = {"certificate", "private_key", "certificates", "min_version",
+                                       "ciphers", NULL};
+    yaml_node_t *v, *list = NULL;
+    size_t saved, count = 0;
+    if (!gh__walk_keys(w, n, keys))
+        return;
+    gh_tls_cert_files certs[GH_TLS_MAX_CERTS];
+    yaml_node_t *where[GH_TLS_MAX_CERTS];
+    gh_tls_server_opts o = {certs, 0, TLS1_2_VERSION, NULL};
+    if (gh__walk_get(w, n, "certificate") || gh__walk_get(w, n, "private_key")) {
+        where[o.ncerts] = n;
+        o.ncerts += load_pair(w, n, &certs[o.ncerts]);
+    }
+    yaml_node_item_t *items = NULL;
+    if ((list = gh__walk_get(w, n, "certificates"))) {
+        saved = gh__walk_push_key(w, "certificates");
+        items = gh__walk_items(w, list, &count);
+        if (count + o.ncerts > GH_TLS_MAX_CERTS)
+            gh__walk_error(w, list, "at most %d certificates on a listener", GH_TLS_MAX_CERTS);
+        for (size_t i = 0; items && i < count && o.ncerts < GH_TLS_MAX_CERTS; i++) {
+            size_t at = gh__walk_push_index(w, i);
+            yaml_node_t *item = gh__walk_node(w, items[i]);
+            static const char *const pair_keys[] = {"certificate", "private_key", NULL};
+            if (gh__walk_keys(w, item, pair_keys)) {
+                where[o.ncerts] = item;
+                o.ncerts += load_pair(w, item, &certs[o.ncerts]);
+            }
+            gh__walk_pop(w, at);
+        }
+        gh__walk_pop(w, saved);
+    }
+    if (!o.ncerts && !w->diag->errors)
+        gh__walk_error(w, n, "a TLS listener needs certificate and private_key (or certificates)");
+    GH_CFG_FIELD(w, n, "min_version", false, o.min_version = load_min_version(w, v))
+    GH_CFG_FIELD(w, n, "ciphers", false, gh__walk_str(w, v, &o.ciphers))
+    if (w->diag->errors || !o.ncerts)
+        return;
+    char why[400];
+    size_t bad;
+    if (!(l->tls = gh_tls_server_new(&o, why, sizeof(why), &bad))) {
+        gh__walk_error(w, bad < o.ncerts ? where[bad] : n, "%s", why);
+        return;
+    }
+    for (size_t i = 0; i < o.ncerts; i++)
+        warn_expiry(w, where[i], l->tls, i);
+}

@@ -1,0 +1,140 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/tls.h"
+#include "http/conn_tls.h"
+
+/* Ciphertext waiting in a session beyond which the socket is not read: one block's worth. */
+#define GH_TLS_MAX_PENDING_INPUT GH_BLOCK_SIZE
+/* Plaintext gathered into one record: a response head and a small body go out as one. */
+#define GH_TLS_GATHER 16384
+
+static int sink_to_outq(void *arg, const char *data, size_t len)
+{
+    gh_conn *c = arg;
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    return gh_outq_write(&c->out, &b, 1) == 0 ? 0 : -1;
+}
+
+int gh_conn_tls_start(gh_conn *c, gh_tls_server *server)
+{
+    gh_tls_pipe *p = malloc(sizeof(*p));
+    if (!p || gh_tls_pipe_server(p, gh_tls_server_ctx(server), &c->w->tls_io, sink_to_outq, c) != 0) {
+        free(p);
+        return -1;
+    }
+    gh_tls_server_ref(server); /* its contexts outlive a reload while this connection lives */
+    c->tls = p;
+    c->tls_server = server;
+    return 0;
+}
+
+void gh_conn_tls_end(gh_conn *c)
+{
+    if (!c->tls)
+        return;
+    gh_tls_pipe_free(c->tls);
+    free(c->tls);
+    c->tls = NULL;
+    gh_tls_server_unref(c->tls_server);
+    c->tls_server = NULL;
+}
+
+gh_tls_input gh_conn_tls_input(gh_conn *c, const char *data, size_t len)
+{
+    gh_tls_pipe *p = c->tls;
+    if (gh_tls_pipe_feed(p, data, len) != 0) {
+        p->failure = "out_of_memory";
+        return GH_TLS_IN_FAILED;
+    }
+    if (p->established)
+        return GH_TLS_IN_READY;
+    char why[256];
+    int hs = gh_tls_pipe_handshake(p, why, sizeof(why));
+    gh_tls_pipe_flush(p); /* the server's flight, or its alert */
+    if (hs < 0)
+        return GH_TLS_IN_FAILED;
+    if (hs == 0)
+        return GH_TLS_IN_WAIT;
+    gh_metrics_handshake(&c->w->metrics, NULL);
+    return GH_TLS_IN_READY;
+}
+
+int gh_conn_tls_fill(gh_conn *c)
+{
+    gh_tls_pipe *p = c->tls;
+    if (!p->established || (!c->in && !gh_tls_pipe_buffered(p)))
+        return 0; /* an idle connection holds no block */
+    if (!c->in && !(c->in = gh_block_get(&c->w->blocks)))
+        return -1;
+    gh_block *in = c->in;
+    if (in->off == in->len)
+        in->off = in->len = 0;
+    char why[256];
+    int rc = 0;
+    while (in->len < GH_BLOCK_SIZE) {
+        ssize_t n = gh_tls_pipe_read(p, in->data + in->len, GH_BLOCK_SIZE - in->len, why, sizeof(why));
+        if (n > 0) {
+            in->len += (uint32_t)n;
+            continue;
+        }
+        if (n < 0)
+            rc = strcmp(p->failure, "closed") == 0 ? 1 : -1;
+        break;
+    }
+    if (in->off == in->len && c->state == GH_CS_IDLE) { /* only part of a record came */
+        gh_block_put(&c->w->blocks, in);
+        c->in = NULL;
+    }
+    if (gh_tls_pipe_flush(p) != 0) /* reading may answer (a key update) */
+        return -1;
+    return rc;
+}
+
+int gh_conn_tls_write(gh_conn *c, const uv_buf_t *bufs, unsigned n)
+{
+    gh_tls_pipe *p = c->tls;
+    char gather[GH_TLS_GATHER];
+    size_t gathered = 0;
+    for (unsigned i = 0; i <= n; i++) {
+        bool last = i == n;
+        /* Small buffers are gathered into one record; a large one is sealed on its own. */
+        if (!last && gathered + bufs[i].len <= sizeof(gather)) {
+            memcpy(gather + gathered, bufs[i].base, bufs[i].len);
+            gathered += bufs[i].len;
+            continue;
+        }
+        if (gathered && gh_tls_pipe_write(p, gather, gathered) != (ssize_t)gathered)
+            goto failed;
+        gathered = 0;
+        if (last)
+            break;
+        if (bufs[i].len > sizeof(gather)) {
+            if (gh_tls_pipe_write(p, bufs[i].base, bufs[i].len) != (ssize_t)bufs[i].len)
+                goto failed;
+        } else {
+            memcpy(gather, bufs[i].base, bufs[i].len);
+            gathered = bufs[i].len;
+        }
+    }
+    return gh_tls_pipe_flush(p) == 0 ? 0 : UV_EPIPE;
+failed:
+    gh_tls_pipe_flush(p);
+    return UV_EPIPE;
+}
+
+void gh_conn_tls_close_notify(gh_conn *c)
+{
+    gh_tls_pipe *p = c->tls;
+    if (!p || c->tls_notified || !p->established)
+        return;
+    c->tls_notified = true;
+    SSL_shutdown(p->ssl);
+    gh_tls_pipe_flush(p);
+}
+
+bool gh_conn_tls_wants_input(const gh_conn *c)
+{
+    return BIO_ctrl_pending(c->tls->in) < GH_TLS_MAX_PENDING_INPUT;
+}

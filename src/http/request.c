@@ -1,0 +1,119 @@
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "http/request.h"
+
+#define GH_REQUEST_ARENA_CHUNK 8192
+#define GH_REQUEST_ARENA_LIMIT (256u * 1024u)
+
+/* Dotted quad without printf: this runs for every request. */
+static void format_ipv4(const unsigned char *a, char *out)
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned v = a[i];
+        if (v >= 100)
+            *out++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *out++ = (char)('0' + v / 10 % 10);
+        *out++ = (char)('0' + v % 10);
+        *out++ = i < 3 ? '.' : '\0';
+    }
+}
+
+static void format_peer(gh_conn *c, gh_request *req)
+{
+    int fam = c->peer_family == 6 ? AF_INET6 : AF_INET;
+    if (fam == AF_INET)
+        format_ipv4(c->peer_addr, req->client_ip);
+    else if (!inet_ntop(fam, c->peer_addr, req->client_ip, sizeof(req->client_ip)))
+        strcpy(req->client_ip, "-");
+    const gh_config *cfg = req->config;
+    for (size_t i = 0; i < cfg->ntrusted_proxies; i++) {
+        const gh_cidr *t = &cfg->trusted_proxies[i];
+        if (t->family != fam)
+            continue;
+        int bits = t->prefix, k = 0;
+        for (; bits >= 8; bits -= 8, k++)
+            if (t->addr[k] != c->peer_addr[k])
+                break;
+        if (bits >= 8)
+            continue;
+        unsigned char mask = (unsigned char)(0xff << (8 - bits));
+        if (bits == 0 || (t->addr[k] & mask) == (c->peer_addr[k] & mask)) {
+            req->trusted_peer = true;
+            return;
+        }
+    }
+}
+
+/* A request in its own arena, on the worker's current snapshot, attached to the connection.
+ * NULL (and the connection closed) when memory ran out. */
+gh_request *gh_request_new(gh_conn *c)
+{
+    gh_arena a;
+    gh_arena_init_spares(&a, GH_REQUEST_ARENA_CHUNK, GH_REQUEST_ARENA_LIMIT, &c->w->arena_spares);
+    gh_request *req = gh_arena_zalloc(&a, sizeof(*req));
+    if (!req) {
+        gh_arena_free(&a);
+        gh_conn_close(c);
+        return NULL;
+    }
+    req->arena = a;
+    req->conn = c;
+    req->snap = gh_worker_snapshot_get(c->w);
+    req->config = req->snap->config;
+    req->start_us = gh_now_us();
+    gh_worker_request_id(c->w, req->id);
+    req->id_len = 32;
+    format_peer(c, req);
+    c->req = req;
+    return req;
+}
+
+/* A trusted proxy's X-Request-Id becomes this request's id, so one id follows the request
+ * through every hop; only a plain token is taken (it is echoed into logs and headers). */
+void gh_request_adopt_id(gh_request *req)
+{
+    if (!req->trusted_peer)
+        return;
+    for (size_t i = 0; i < req->h1.nheaders; i++) {
+        const gh_h1_header *h = &req->h1.headers[i];
+        if (!GH_H1_NAME_IS(h, "x-request-id") || h->value_len == 0 || h->value_len > 64)
+            continue;
+        for (size_t k = 0; k < h->value_len; k++) {
+            char ch = h->value[k];
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
+                return;
+        }
+        memcpy(req->id, h->value, h->value_len);
+        req->id[h->value_len] = '\0';
+        req->id_len = (uint8_t)h->value_len;
+        return;
+    }
+}
+
+/* Copies the head into the request's arena so the input block can be reused and compacted
+ * while the request lives; pointers are rebased. */
+bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_request *h1,
+                           const gh_h1_header *hdrs)
+{
+    char *copy = gh_arena_alloc(&req->arena, h1->head_len);
+    gh_h1_header *h = gh_arena_alloc(&req->arena, (h1->nheaders ? h1->nheaders : 1) * sizeof(*h));
+    if (!copy || !h)
+        return false;
+    memcpy(copy, base, h1->head_len);
+    ptrdiff_t d = copy - base;
+    req->h1 = *h1;
+    req->h1.method += d;
+    req->h1.target += d;
+    if (req->h1.host)
+        req->h1.host += d;
+    for (size_t i = 0; i < h1->nheaders; i++) {
+        h[i] = hdrs[i];
+        h[i].name += d;
+        h[i].value += d;
+    }
+    req->h1.headers = h;
+    return true;
+}
