@@ -23,6 +23,7 @@ from testenv import free_port, wait_port  # noqa: E402  (one helper for tests an
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import authz_bench  # noqa: E402
 import jwt_bench  # noqa: E402
+import tls_bench  # noqa: E402
 GATEHOUSE = os.path.join(ROOT, "build", "rel", "gatehouse")
 DURATION = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
@@ -172,7 +173,8 @@ backend be
         token = jwt_bench.prepare(d, GATEHOUSE)
         jwt_results = bench_jwt(d, token, up_port, gh, gh_port, procs)
         authz_results = bench_authz(d, token, up_port, gh, gh_port, procs)
-        write_report(results, idle_rss, idle_cost, jwt_results, authz_results)
+        tls_results = bench_tls(d, up_port, procs)
+        write_report(results, idle_rss, idle_cost, jwt_results, authz_results, tls_results)
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -182,6 +184,21 @@ backend be
             except subprocess.TimeoutExpired:
                 p.kill()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def bench_tls(d, up_port, procs):
+    """Gatehouse and HAProxy terminating TLS with the same certificate, same upstream."""
+    gt_port, ht_port = free_port(), free_port()
+    cert, key, combined = tls_bench.make_certificate(d)
+    with open(os.path.join(d, "gatehouse-tls.yaml"), "w") as f:
+        f.write(tls_bench.gatehouse_yaml(gt_port, up_port, cert, key))
+    gt = start([GATEHOUSE, "run", "-c", os.path.join(d, "gatehouse-tls.yaml")], gt_port, d)
+    procs.append(gt)
+    with open(os.path.join(d, "haproxy-tls.cfg"), "w") as f:
+        f.write(tls_bench.haproxy_cfg(ht_port, up_port, combined))
+    ht = start(["/usr/sbin/haproxy", "-f", os.path.join(d, "haproxy-tls.cfg")], ht_port, d)
+    procs.append(ht)
+    return tls_bench.run(wrk, [("gatehouse", gt_port, gt.pid), ("haproxy", ht_port, ht.pid)], max(3, ROUNDS // 3))
 
 
 def bench_authz(d, token, up_port, gh_plain, gh_plain_port, procs):
@@ -267,7 +284,7 @@ def jwt_report(jr):
             "", "Errors (non-2xx or socket errors) across the JWT runs: %d." % errors]
 
 
-def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=None):
+def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=None, tls_results=None):
     med = {name: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v),
                   sum(x[2] for x in v), statistics.median(x[3] for x in v))
            for name, v in results.items()}
@@ -310,6 +327,8 @@ def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=N
         lines += jwt_report(jwt_results)
     if authz_results:
         lines += authz_bench.report(authz_results, within_round)
+    if tls_results:
+        lines += tls_bench.report(tls_results, within_round)
     lines += ["", "Proxy CPU per request is the proxy process's user and system time during a run divided by",
               "the requests it served: the cost that throughput reflects, unaffected by time the machine",
               "lends elsewhere. On two cores, client and upstream share one core; when a proxy is cheaper",
