@@ -2,7 +2,6 @@
 policy with a warm decision cache cost on top of JWT validation, one token reused by every
 connection. Routes of one gateway, beside the plain proxy of the same run."""
 import http.server
-import json
 import socketserver
 import statistics
 import threading

@@ -1,10 +1,8 @@
 """The JWT part of `make bench`: a route with ES256 validation, iss/aud/exp checks and one claim
 forwarded, beside HAProxy 2.6 doing jwt_verify with the same key and checks. Two loads: one token
 reused by every connection, and a distinct token on every request."""
-import json
 import os
 import subprocess
-import tempfile
 import time
 
 from cryptography.hazmat.primitives import serialization

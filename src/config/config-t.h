@@ -209,6 +209,17 @@ typedef struct gh_header_conf {
     const char *value;
 } gh_header_conf;
 
+/* auth.mtls: the verified client certificate a route accepts. Each list given must match
+ * (one of its entries); none given: any certificate the listener verified. */
+typedef struct gh_mtls_rule {
+    const char **spiffe_ids; /* URI names, exactly */
+    size_t nspiffe_ids;
+    const char **subjects; /* RFC 2253 subjects, exactly */
+    size_t nsubjects;
+    const char **fingerprints; /* SHA-256, lower-case hex without separators */
+    size_t nfingerprints;
+} gh_mtls_rule;
+
 typedef struct gh_route_conf {
     const char *name;
     const char *host;   /* NULL: any host; "*.example.com": suffix match */
@@ -220,6 +231,8 @@ typedef struct gh_route_conf {
     gh_upstream_conf *upstream; /* NULL for respond routes */
     const gh_jwt_provider *auth_token;       /* JWT or introspection; NULL: no token required */
     const gh_api_key_provider *auth_api_key; /* NULL: no API key required */
+    const gh_mtls_rule *auth_mtls;           /* NULL: no client certificate required */
+    bool forward_client_cert;                /* Client-Cert / Client-Cert-Chain (RFC 9440) */
     const char *forward_api_client;          /* header carrying the API key's client_id */
     gh_forward_claim *forward_claims;
     size_t nforward_claims;

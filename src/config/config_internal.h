@@ -34,6 +34,8 @@ void gh__cfg_load_policies(gh_walk *w, yaml_node_t *n, gh_config *c);
 void gh__cfg_load_stores(gh_walk *w, yaml_node_t *n, gh_config *c);
 /* listeners[].tls: builds the listener's TLS contexts. */
 void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_listener_conf *l);
+/* auth.mtls: which verified client certificates a route accepts. */
+gh_mtls_rule *gh__cfg_load_mtls_rule(gh_walk *w, yaml_node_t *n, gh_config *c);
 void gh__cfg_load_rate_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_limit_registry *reg);
 /* A route's rate_limit: (a name or a list), after its auth. */
 void gh__cfg_load_route_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r);

@@ -301,7 +301,8 @@ static const void *provider_named(gh_walk *w, yaml_node_t *n, const void *list, 
     return NULL;
 }
 
-/* The authentication stages of a route, in order: its bearer token, then its API key. */
+/* The authentication stages of a route, in order: the client certificate, its bearer token,
+ * then its API key. */
 static void load_authentication(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r,
                                 yaml_node_t *jwt, yaml_node_t *intro, yaml_node_t *key)
 {
@@ -310,6 +311,14 @@ static void load_authentication(gh_walk *w, yaml_node_t *v, gh_config *c, gh_rou
         return;
     }
     size_t saved;
+    yaml_node_t *mtls = gh__walk_get(w, v, "mtls");
+    if (mtls) { /* the connection's certificate first: the cheapest check */
+        saved = gh__walk_push_key(w, "mtls");
+        r->auth_mtls = gh__cfg_load_mtls_rule(w, mtls, c);
+        if (r->auth_mtls)
+            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_mtls, r->auth_mtls};
+        gh__walk_pop(w, saved);
+    }
     if (intro) {
         saved = gh__walk_push_key(w, "introspection");
         r->auth_token = provider_named(w, intro, c->introspection_providers,
@@ -343,8 +352,9 @@ static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r
 {
     if (v->type == YAML_SCALAR_NODE && strcmp((char *)v->data.scalar.value, "none") == 0)
         return;
-    static const char *const keys[] = {"jwt",    "introspection", "api_key", "scopes",
-                                       "scopes_any", "claims",     "policy",  "mode", NULL};
+    static const char *const keys[] = {"jwt",        "introspection", "api_key", "mtls",
+                                       "scopes",     "scopes_any",    "claims",  "policy",
+                                       "mode",       NULL};
     if (v->type != YAML_MAPPING_NODE) {
         gh__walk_error(w, v, "expected 'none' or {jwt: PROVIDER, api_key: PROVIDER}");
         return;
@@ -353,8 +363,8 @@ static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r
         return;
     yaml_node_t *jwt = gh__walk_get(w, v, "jwt"), *key = gh__walk_get(w, v, "api_key");
     yaml_node_t *intro = gh__walk_get(w, v, "introspection");
-    if (!jwt && !key && !intro) {
-        gh__walk_error(w, v, "an authentication method is required: jwt, introspection, api_key");
+    if (!jwt && !key && !intro && !gh__walk_get(w, v, "mtls")) {
+        gh__walk_error(w, v, "an authentication method is required: jwt, introspection, api_key, mtls");
         return;
     }
     load_authentication(w, v, c, r, jwt, intro, key);
@@ -372,10 +382,10 @@ static bool header_name_ok(const char *name)
 }
 
 /* forward: {claims: {claim: Header-Name}, authorization: keep | drop,
- *           api_key_client: Header-Name}. */
+ *           api_key_client: Header-Name, client_cert: true | false}. */
 static void load_forward(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
 {
-    static const char *const keys[] = {"claims", "authorization", "api_key_client", NULL},
+    static const char *const keys[] = {"claims", "authorization", "api_key_client", "client_cert", NULL},
                              *const modes[] = {"keep", "drop", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
@@ -387,6 +397,12 @@ static void load_forward(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf
             gh__walk_error(w, v, "'%s' is not a header name", r->forward_api_client);
         else if (!r->auth_api_key)
             gh__walk_error(w, v, "only on a route with auth: {api_key: …}");
+        gh__walk_pop(w, saved);
+    }
+    if ((v = gh__walk_get(w, n, "client_cert"))) {
+        static const char *const yes_no[] = {"false", "true", NULL};
+        saved = gh__walk_push_key(w, "client_cert");
+        r->forward_client_cert = gh__walk_enum(w, v, yes_no) == 1;
         gh__walk_pop(w, saved);
     }
     if ((v = gh__walk_get(w, n, "authorization"))) {

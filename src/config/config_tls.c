@@ -61,14 +61,16 @@ static void warn_expiry(gh_walk *w, yaml_node_t *n, const gh_tls_server *s, size
 void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_listener_conf *l)
 {
     static const char *const keys[] = {"certificate", "private_key", "certificates", "min_version",
-                                       "ciphers", NULL};
+                                       "ciphers",     "client_auth", "client_ca",    "crl_file",
+                                       NULL};
+    static const char *const client_auth[] = {"none", "optional", "required", NULL};
     yaml_node_t *v, *list = NULL;
     size_t saved, count = 0;
     if (!gh__walk_keys(w, n, keys))
         return;
     gh_tls_cert_files certs[GH_TLS_MAX_CERTS];
     yaml_node_t *where[GH_TLS_MAX_CERTS];
-    gh_tls_server_opts o = {certs, 0, TLS1_2_VERSION, NULL};
+    gh_tls_server_opts o = {certs, 0, TLS1_2_VERSION, NULL, GH_CLIENT_AUTH_NONE, NULL, NULL};
     if (gh__walk_get(w, n, "certificate") || gh__walk_get(w, n, "private_key")) {
         where[o.ncerts] = n;
         o.ncerts += load_pair(w, n, &certs[o.ncerts]);
@@ -95,6 +97,18 @@ void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_listener_conf *l)
         gh__walk_error(w, n, "a TLS listener needs certificate and private_key (or certificates)");
     GH_CFG_FIELD(w, n, "min_version", false, o.min_version = load_min_version(w, v))
     GH_CFG_FIELD(w, n, "ciphers", false, gh__walk_str(w, v, &o.ciphers))
+    GH_CFG_FIELD(w, n, "client_auth", false, {
+        int a = gh__walk_enum(w, v, client_auth);
+        if (a > 0)
+            o.client_auth = (gh_client_auth)a;
+    })
+    GH_CFG_FIELD(w, n, "client_ca", false, o.client_ca = gh__walk_readable_path(w, v, 4u << 20))
+    GH_CFG_FIELD(w, n, "crl_file", false, o.crl_file = gh__walk_readable_path(w, v, 64u << 20))
+    if (o.client_auth != GH_CLIENT_AUTH_NONE && !o.client_ca && !gh__walk_get(w, n, "client_ca"))
+        gh__walk_error(w, n, "client_auth: %s needs client_ca, the CAs that sign client certificates",
+                       client_auth[o.client_auth]);
+    if ((o.client_ca || o.crl_file) && o.client_auth == GH_CLIENT_AUTH_NONE)
+        gh__walk_error(w, n, "client_ca and crl_file need client_auth: optional or required");
     if (w->diag->errors || !o.ncerts)
         return;
     char why[400];
@@ -105,4 +119,49 @@ void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_listener_conf *l)
     }
     for (size_t i = 0; i < o.ncerts; i++)
         warn_expiry(w, where[i], l->tls, i);
+}
+
+/* "AB:CD:…" or "abcd…": 64 hex digits, made lower-case without separators. */
+static const char *fingerprint(gh_walk *w, yaml_node_t *n, const char *s)
+{
+    char *out = gh_arena_zalloc(w->arena, 65);
+    size_t len = 0;
+    for (const char *p = s; out && *p; p++) {
+        if (*p == ':')
+            continue;
+        char ch = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')) || len == 64) {
+            len = 65;
+            break;
+        }
+        out[len++] = ch;
+    }
+    if (len != 64) {
+        gh__walk_error(w, n, "'%s' is not a SHA-256 fingerprint (64 hex digits, colons allowed)", s);
+        return NULL;
+    }
+    return out;
+}
+
+gh_mtls_rule *gh__cfg_load_mtls_rule(gh_walk *w, yaml_node_t *n, gh_config *c)
+{
+    static const char *const keys[] = {"spiffe_ids", "subjects", "fingerprints", NULL};
+    gh_mtls_rule *r = gh_arena_zalloc(&c->arena, sizeof(*r));
+    if (!r || !gh__walk_keys(w, n, keys))
+        return r;
+    yaml_node_t *v;
+    size_t saved;
+    GH_CFG_FIELD(w, n, "spiffe_ids", false, {
+        r->spiffe_ids = gh__cfg_string_list(w, v, &r->nspiffe_ids);
+        for (size_t i = 0; r->spiffe_ids && i < r->nspiffe_ids; i++)
+            if (strncmp(r->spiffe_ids[i], "spiffe://", 9) != 0)
+                gh__walk_error(w, v, "'%s' is not a SPIFFE ID (spiffe://trust-domain/path)", r->spiffe_ids[i]);
+    })
+    GH_CFG_FIELD(w, n, "subjects", false, r->subjects = gh__cfg_string_list(w, v, &r->nsubjects))
+    GH_CFG_FIELD(w, n, "fingerprints", false, {
+        r->fingerprints = gh__cfg_string_list(w, v, &r->nfingerprints);
+        for (size_t i = 0; r->fingerprints && i < r->nfingerprints; i++)
+            r->fingerprints[i] = fingerprint(w, v, r->fingerprints[i]);
+    })
+    return r;
 }

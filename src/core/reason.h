@@ -16,6 +16,8 @@
     X(VERSION_NOT_SUPPORTED, 505, "version-not-supported", "HTTP version not supported")           \
     X(H2_PREFACE, 400, "http2-preface-on-http1", "HTTP/2 preface on an HTTP/1.1 listener")         \
     X(PLAIN_HTTP_ON_TLS, 400, "plain-http-on-tls-port", "Plain HTTP request on a TLS listener")     \
+    X(CLIENT_CERT_REQUIRED, 403, "client-certificate-required", "Client certificate required")     \
+    X(CLIENT_CERT_MISMATCH, 403, "client-certificate-mismatch", "Client certificate not accepted") \
     X(BARE_CR, 400, "bare-cr", "Bare CR in request head")                                          \
     X(BARE_LF, 400, "bare-lf", "Bare LF in request head")                                          \
     X(BAD_HEADER_NAME, 400, "bad-header-name", "Malformed header name")                            \

@@ -97,6 +97,7 @@ struct gh_conn {
     bool tls_notified;               /* close_notify sent */
     struct gh_tls_pipe *tls;         /* the session, on a TLS listener */
     struct gh_tls_server *tls_server; /* its listener's contexts, held while the connection lives */
+    struct gh_client_cert *peer_cert; /* the client certificate, described at first use */
     uint8_t peer_family;
     uint16_t peer_port;
     unsigned char peer_addr[16];

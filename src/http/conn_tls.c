@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/tls.h"
+#include "http/client_cert.h"
 #include "http/conn_tls.h"
 
 /* Ciphertext waiting in a session beyond which the socket is not read: one block's worth. */
@@ -32,6 +33,8 @@ int gh_conn_tls_start(gh_conn *c, gh_tls_server *server)
 
 void gh_conn_tls_end(gh_conn *c)
 {
+    gh_client_cert_free(c->peer_cert);
+    c->peer_cert = NULL;
     if (!c->tls)
         return;
     gh_tls_pipe_free(c->tls);

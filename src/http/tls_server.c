@@ -114,6 +114,33 @@ static void fail(char *err, size_t errlen, const char *what, const char *file)
     ERR_clear_error();
 }
 
+/* Client certificates: asked for (or required), verified against client_ca, and checked
+ * against the CRLs of crl_file when it is given. */
+static int load_client_auth(SSL_CTX *ctx, const gh_tls_server_opts *o, char *err, size_t errlen)
+{
+    int mode = SSL_VERIFY_PEER;
+    if (o->client_auth == GH_CLIENT_AUTH_REQUIRED)
+        mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(ctx, mode, NULL);
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->client_ca);
+    if (!names || SSL_CTX_load_verify_locations(ctx, o->client_ca, NULL) != 1) {
+        sk_X509_NAME_pop_free(names, X509_NAME_free);
+        fail(err, errlen, "no CA certificate could be read from", o->client_ca);
+        return -1;
+    }
+    SSL_CTX_set_client_CA_list(ctx, names); /* the client is told which CAs count */
+    if (!o->crl_file)
+        return 0;
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    X509_LOOKUP *lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+    if (!lookup || X509_load_crl_file(lookup, o->crl_file, X509_FILETYPE_PEM) <= 0) {
+        fail(err, errlen, "no CRL could be read from", o->crl_file);
+        return -1;
+    }
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+    return 0;
+}
+
 static int load_cert(gh_tls_server *s, tls_cert *c, const gh_tls_cert_files *f,
                      const gh_tls_server_opts *o, char *err, size_t errlen)
 {
@@ -149,6 +176,11 @@ static int load_cert(gh_tls_server *s, tls_cert *c, const gh_tls_cert_files *f,
              mismatch ? f->certificate : f->private_key);
         return -1;
     }
+    /* Resumed sessions keep the client certificate they were verified with: the context id
+     * ties them to this gateway's contexts. */
+    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"gatehouse", 9);
+    if (o->client_auth != GH_CLIENT_AUTH_NONE && load_client_auth(ctx, o, err, errlen) != 0)
+        return -1;
     SSL_CTX_set_alpn_select_cb(ctx, on_alpn, s);
     SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
     SSL_CTX_set_tlsext_servername_arg(ctx, s);

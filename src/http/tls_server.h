@@ -19,11 +19,16 @@ typedef struct gh_tls_cert_files {
     const char *private_key;
 } gh_tls_cert_files;
 
+typedef enum { GH_CLIENT_AUTH_NONE, GH_CLIENT_AUTH_OPTIONAL, GH_CLIENT_AUTH_REQUIRED } gh_client_auth;
+
 typedef struct gh_tls_server_opts {
     const gh_tls_cert_files *certs; /* the first is the default */
     size_t ncerts;
     int min_version;     /* TLS1_2_VERSION or TLS1_3_VERSION */
     const char *ciphers; /* TLS 1.2 cipher list; NULL: intermediate */
+    gh_client_auth client_auth;
+    const char *client_ca; /* the CAs that sign client certificates (required with client_auth) */
+    const char *crl_file;  /* revoked client certificates (PEM CRLs), or NULL */
 } gh_tls_server_opts;
 
 /* The intermediate profile's TLS 1.2 ciphers (TLS 1.3 suites are OpenSSL's, all AEAD). */

@@ -35,7 +35,9 @@
     X(UNKNOWN_API_KEY, "unknown_api_key")                                                          \
     X(INACTIVE, "inactive")                                                                        \
     X(INTROSPECTION_FAILED, "introspection_failed")                                                \
-    X(INTROSPECTION_BUSY, "introspection_busy")
+    X(INTROSPECTION_BUSY, "introspection_busy")                                                    \
+    X(NO_CLIENT_CERT, "no_client_certificate")                                                     \
+    X(CLIENT_CERT_MISMATCH, "client_certificate_mismatch")
 
 typedef enum {
 #define GH_JWS_ENUM(name, slug) GH_JWS_##name,

@@ -5,6 +5,7 @@
 
 #include "core/json.h"
 #include "core/tls.h"
+#include "http/client_cert.h"
 #include "observe/access_log.h"
 #include "upstream/proxy.h"
 
@@ -52,6 +53,11 @@ static void format_line(gh_sbuf *b, const gh_request *req, const char *route, ui
         add_field(b, "tls", t.version, strlen(t.version));
         add_field(b, "tls_cipher", t.cipher, strlen(t.cipher));
         add_field(b, "alpn", (const char *)t.alpn, t.alpn_len);
+        const gh_client_cert *cert = gh_client_cert_get(req->conn);
+        if (cert) {
+            add_field(b, "client_cert_subject", cert->subject, strlen(cert->subject));
+            add_field(b, "client_cert_sha256", cert->sha256, strlen(cert->sha256));
+        }
     }
     add_field(b, "method", req->h1.method, req->h1.method_len);
     add_field(b, "path", full && req->path_len ? req->path : NULL, req->path_len);
@@ -68,7 +74,8 @@ static void format_line(gh_sbuf *b, const gh_request *req, const char *route, ui
                      (double)req->up_us / 1000.0);
     else
         gh_sbuf_adds(b, ",\"upstream_status\":null,\"upstream_ms\":null");
-    if (req->match.route && (req->match.route->auth_token || req->match.route->auth_api_key)) {
+    if (req->match.route && (req->match.route->auth_token || req->match.route->auth_api_key ||
+                              req->match.route->auth_mtls)) {
         const char *result = req->auth_failed ? "failed" : req->auth_ok ? "ok" : NULL;
         add_field(b, "auth", result, result ? strlen(result) : 0);
         add_field(b, "auth_reason", req->auth_reason, req->auth_reason ? strlen(req->auth_reason) : 0);

@@ -37,6 +37,8 @@ extern const gh_stage gh_stage_authorize;
 extern const gh_stage gh_stage_policy;
 /* Rate limits and quotas; conf is the gh_route_conf (its limits). */
 extern const gh_stage gh_stage_rate_limit;
+/* Authentication by the client certificate (auth.mtls); conf is the gh_mtls_rule. */
+extern const gh_stage gh_stage_auth_mtls;
 /* Authentication with identity.api_keys.<name>; conf is the gh_api_key_provider. */
 extern const gh_stage gh_stage_auth_api_key;
 

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "core/json.h"
+#include "http/client_cert.h"
 #include "http/respond.h"
 #include "upstream/proxy.h"
 #include "upstream/upconn.h"
@@ -125,7 +126,8 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
             GH_H1_NAME_IS(h, "content-length") || GH_H1_NAME_IS(h, "expect") ||
             route_owned(req->match.route, h) ||
             (gateway_owned(h) && !req->trusted_peer) || GH_H1_NAME_IS(h, "x-forwarded-for") ||
-            GH_H1_NAME_IS(h, "x-request-id") ||
+            GH_H1_NAME_IS(h, "x-request-id") || GH_H1_NAME_IS(h, "client-cert") ||
+            GH_H1_NAME_IS(h, "client-cert-chain") ||
             (conn_hdr && named_by_connection(h1->headers, h1->nheaders, h)))
             continue;
         gh_sbuf_add(b, h->name, h->name_len);
@@ -161,6 +163,17 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
         GH_SBUF_LIT(b, ": ");
         gh_sbuf_adds(b, req->claim_values[i]);
         GH_SBUF_LIT(b, "\r\n");
+    }
+    const gh_client_cert *cert = route->forward_client_cert ? gh_client_cert_get(req->conn) : NULL;
+    if (cert && cert->header) { /* RFC 9440; copies the client sent were dropped above */
+        GH_SBUF_LIT(b, "Client-Cert: ");
+        gh_sbuf_adds(b, cert->header);
+        GH_SBUF_LIT(b, "\r\n");
+        if (cert->chain_header) {
+            GH_SBUF_LIT(b, "Client-Cert-Chain: ");
+            gh_sbuf_adds(b, cert->chain_header);
+            GH_SBUF_LIT(b, "\r\n");
+        }
     }
     if (route->forward_api_client && req->api_client) {
         gh_sbuf_adds(b, route->forward_api_client);
@@ -553,6 +566,9 @@ static void send_head(gh_upconn *up)
             cap += strlen(req->claim_values[i]) + strlen(req->match.route->forward_claims[i].header) + 4;
     if (req->api_client && req->match.route->forward_api_client)
         cap += strlen(req->api_client) + strlen(req->match.route->forward_api_client) + 4;
+    const gh_client_cert *cert = req->match.route->forward_client_cert ? gh_client_cert_get(req->conn) : NULL;
+    if (cert && cert->header)
+        cap += strlen(cert->header) + (cert->chain_header ? strlen(cert->chain_header) : 0) + 40;
     char *buf = gh_arena_alloc(&req->arena, cap);
     gh_sbuf b = gh_sbuf_make(buf, buf ? cap : 0);
     if (!buf || build_request_head(req, &b) != 0) {

@@ -29,6 +29,7 @@ def test_example_loads(index, tmp_path):
         cert, key = ca.issue(stem, name, dns=[name])
         os.rename(cert, str(tmp_path / "keys" / (stem + ".crt")))
         os.rename(key, str(tmp_path / "keys" / (stem + ".key")))
+    shutil.copy(ca.ca_file, str(tmp_path / "keys" / "partners-ca.crt"))
     # The examples' secret references resolve to values a deployment would provide.
     env = dict(os.environ, SESSION_SIGNING_KEY="k" * 48)
     p = subprocess.run([BIN, "check", "-c", str(path)], capture_output=True, text=True, env=env)

@@ -147,7 +147,8 @@ def test_decisions_over_tls_with_a_client_certificate(gateway_for, tls_redis):
     assert statuses(first, 1) == [429]
     before = sorted(l.split()[0] for l in clients.splitlines() if "cmd=client" not in l)
     after = sorted(l.split()[0] for l in tls_redis.command("CLIENT", "LIST").splitlines() if "cmd=client" not in l)
-    assert before == after and len(before) >= 2, (before, after)  # the same ids: not reconnected
+    # The connections open before are still there (a worker that had none may open its first).
+    assert set(before) <= set(after) and len(before) >= 2, (before, after)
 
 
 @pytest.mark.parametrize("case,reasons", [

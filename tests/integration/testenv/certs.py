@@ -30,13 +30,16 @@ class CertAuthority:
                 .not_valid_after(self.now + datetime.timedelta(days=365))
                 .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
                 .sign(self.key, hashes.SHA256()))
+        self.serials = {}
         self.ca_file = os.path.join(directory, name.replace(" ", "-") + ".pem")
         with open(self.ca_file, "wb") as f:
             f.write(cert.public_bytes(serialization.Encoding.PEM))
 
-    def issue(self, stem, common_name, dns=(), ips=(), client=False, days=90, expired=False, rsa_bits=0):
+    def issue(self, stem, common_name, dns=(), ips=(), uris=(), client=False, days=90, expired=False,
+              rsa_bits=0):
         """Writes stem.pem and stem.key (mode 600); a server certificate for dns and ips, or a
-        client one; valid for days, or ended yesterday; ECDSA P-256, or RSA of rsa_bits."""
+        client one (uris: SPIFFE IDs); valid for days, or ended yesterday; ECDSA P-256, or RSA
+        of rsa_bits. The certificate's serial is kept for revoke()."""
         key = rsa.generate_private_key(65537, rsa_bits) if rsa_bits else ec.generate_private_key(ec.SECP256R1())
         start = self.now - datetime.timedelta(days=2 if expired else 0, minutes=5)
         end = self.now - datetime.timedelta(days=1) if expired else self.now + datetime.timedelta(days=days)
@@ -48,15 +51,32 @@ class CertAuthority:
                    .not_valid_before(start).not_valid_after(end)
                    .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
         names = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+        names += [x509.UniformResourceIdentifier(u) for u in uris]
         if names:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert = builder.sign(self.key, hashes.SHA256())
+        self.serials[stem] = cert.serial_number
         paths = os.path.join(self.dir, stem + ".pem"), os.path.join(self.dir, stem + ".key")
         with open(paths[0], "wb") as f:
             f.write(cert.public_bytes(serialization.Encoding.PEM))
         _write_key(paths[1], key)
         os.chmod(paths[1], 0o600)
         return paths
+
+
+def write_crl(ca, path, revoked_stems):
+    """A CRL of ca revoking the certificates it issued under those stems, as PEM at path."""
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(ca.name)
+               .last_update(ca.now - datetime.timedelta(minutes=5))
+               .next_update(ca.now + datetime.timedelta(days=7)))
+    for stem in revoked_stems:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(ca.serials[stem])
+            .revocation_date(ca.now - datetime.timedelta(minutes=1)).build())
+    crl = builder.sign(ca.key, hashes.SHA256())
+    with open(path, "wb") as f:
+        f.write(crl.public_bytes(serialization.Encoding.PEM))
+    return path
 
 
 def make_ca_and_server_cert(directory):
