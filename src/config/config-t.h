@@ -263,6 +263,12 @@ typedef struct gh_limits_conf {
     uint32_t max_connections; /* per worker */
 } gh_limits_conf;
 
+/* A file whose change makes a running gateway reload (certificates, keys, CAs, CRLs). */
+typedef struct gh_watched_file {
+    const char *path;
+    struct gh_watched_file *next;
+} gh_watched_file;
+
 typedef struct gh_config {
     atomic_int refs;
     gh_arena arena;
@@ -294,6 +300,7 @@ typedef struct gh_config {
     gh_policy_conf *policies;
     size_t npolicies;
     gh_redis_conf *redis; /* stores.redis, or NULL */
+    struct gh_watched_file *watched_files; /* TLS files: a change reloads */
 } gh_config;
 
 #endif

@@ -4,16 +4,18 @@
 
 #include "config/config-t.h"
 #include "config/diag.h"
+#include "http/ticket_keys.h"
 #include "identity/keyset.h"
 #include "upstream/state.h"
 
 /* State that outlives configuration snapshots in a running gateway: upstream concurrency
- * counters, remote key sources and rate-limit tables. A reload that keeps a definition keeps its state. */
+ * counters, remote key sources, rate-limit tables and TLS ticket keys. A reload that keeps a definition keeps its state. */
 typedef struct gh_shared {
     gh_upstream_registry upstreams;
     gh_key_registry keys;
     gh_limit_registry limits;
     atomic_int redis_up; /* -1 not yet known, 0 down, 1 up: transitions are logged once */
+    gh_ticket_ring tickets; /* TLS session ticket keys */
 } gh_shared;
 
 /* Loads and validates path. Every problem is added to diag; returns NULL if there was any

@@ -33,7 +33,8 @@ void gh__cfg_load_authz(gh_walk *w, yaml_node_t *auth, gh_config *c, gh_route_co
 void gh__cfg_load_policies(gh_walk *w, yaml_node_t *n, gh_config *c);
 void gh__cfg_load_stores(gh_walk *w, yaml_node_t *n, gh_config *c);
 /* listeners[].tls: builds the listener's TLS contexts. */
-void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_listener_conf *l);
+void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_conf *l,
+                               gh_ticket_ring *tickets);
 /* auth.mtls: which verified client certificates a route accepts. */
 gh_mtls_rule *gh__cfg_load_mtls_rule(gh_walk *w, yaml_node_t *n, gh_config *c);
 void gh__cfg_load_rate_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_limit_registry *reg);

@@ -68,7 +68,8 @@ int gh_parse_hostport(const char *s, gh_sockaddr *out)
     return 0;
 }
 
-static void load_listener(gh_walk *w, yaml_node_t *n, gh_listener_conf *l)
+static void load_listener(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_conf *l,
+                          gh_ticket_ring *tickets)
 {
     static const char *const keys[] = {"address", "tls", NULL};
     if (!gh__walk_keys(w, n, keys))
@@ -84,12 +85,12 @@ static void load_listener(gh_walk *w, yaml_node_t *n, gh_listener_conf *l)
     yaml_node_t *tls = gh__walk_get(w, n, "tls");
     if (tls) {
         saved = gh__walk_push_key(w, "tls");
-        gh__cfg_load_listener_tls(w, tls, l);
+        gh__cfg_load_listener_tls(w, tls, c, l, tickets);
         gh__walk_pop(w, saved);
     }
 }
 
-static void load_listeners(gh_walk *w, yaml_node_t *n, gh_config *c)
+static void load_listeners(gh_walk *w, yaml_node_t *n, gh_config *c, gh_ticket_ring *tickets)
 {
     size_t count;
     yaml_node_item_t *items = gh__walk_items(w, n, &count);
@@ -103,7 +104,7 @@ static void load_listeners(gh_walk *w, yaml_node_t *n, gh_config *c)
     c->nlisteners = count;
     for (size_t i = 0; i < count; i++) {
         size_t saved = gh__walk_push_index(w, i);
-        load_listener(w, gh__walk_node(w, items[i]), &c->listeners[i]);
+        load_listener(w, gh__walk_node(w, items[i]), c, &c->listeners[i], tickets);
         for (size_t j = 0; j < i; j++)
             if (c->listeners[i].address && c->listeners[j].address &&
                 c->listeners[i].addr.len == c->listeners[j].addr.len &&
@@ -199,7 +200,7 @@ static void load_admin(gh_walk *w, yaml_node_t *n, gh_config *c)
     static const char *const keys[] = {"address", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
-    load_listener(w, n, &c->admin);
+    load_listener(w, n, c, &c->admin, NULL); /* its keys were checked: no tls */
     c->has_admin = c->admin.address != NULL;
     if (c->has_admin && c->admin.addr.ss.ss_family == AF_INET) {
         const struct sockaddr_in *sin = (const struct sockaddr_in *)&c->admin.addr.ss;
@@ -287,7 +288,7 @@ static void load_root(gh_walk *w, yaml_node_t *root, gh_config *c, gh_shared *sh
     else if (required)                                                                             \
         gh__walk_error(w, root, "required");                                                       \
     gh__walk_pop(w, saved);
-    GH_SECTION("listeners", load_listeners(w, v, c), true)
+    GH_SECTION("listeners", load_listeners(w, v, c, shared ? &shared->tickets : NULL), true)
     GH_SECTION("admin", load_admin(w, v, c), false)
     GH_SECTION("limits", load_limits(w, v, &c->limits), false)
     GH_SECTION("trusted_proxies", load_trusted(w, v, c), false)

@@ -58,7 +58,19 @@ static void warn_expiry(gh_walk *w, yaml_node_t *n, const gh_tls_server *s, size
                   end <= now ? "expired" : "expires", when);
 }
 
-void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_listener_conf *l)
+/* A file a running gateway reloads on when it changes. */
+static void watch(gh_walk *w, gh_config *c, const char *path)
+{
+    gh_watched_file *f = path ? gh_arena_zalloc(w->arena, sizeof(*f)) : NULL;
+    if (!f)
+        return;
+    f->path = path;
+    f->next = c->watched_files;
+    c->watched_files = f;
+}
+
+void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_conf *l,
+                               gh_ticket_ring *tickets)
 {
     static const char *const keys[] = {"certificate", "private_key", "certificates", "min_version",
                                        "ciphers",     "client_auth", "client_ca",    "crl_file",
@@ -70,7 +82,7 @@ void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_listener_conf *l)
         return;
     gh_tls_cert_files certs[GH_TLS_MAX_CERTS];
     yaml_node_t *where[GH_TLS_MAX_CERTS];
-    gh_tls_server_opts o = {certs, 0, TLS1_2_VERSION, NULL, GH_CLIENT_AUTH_NONE, NULL, NULL};
+    gh_tls_server_opts o = {certs, 0, TLS1_2_VERSION, NULL, GH_CLIENT_AUTH_NONE, NULL, NULL, tickets};
     if (gh__walk_get(w, n, "certificate") || gh__walk_get(w, n, "private_key")) {
         where[o.ncerts] = n;
         o.ncerts += load_pair(w, n, &certs[o.ncerts]);
@@ -111,6 +123,12 @@ void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_listener_conf *l)
         gh__walk_error(w, n, "client_ca and crl_file need client_auth: optional or required");
     if (w->diag->errors || !o.ncerts)
         return;
+    for (size_t i = 0; i < o.ncerts; i++) {
+        watch(w, c, certs[i].certificate);
+        watch(w, c, certs[i].private_key);
+    }
+    watch(w, c, o.client_ca);
+    watch(w, c, o.crl_file);
     char why[400];
     size_t bad;
     if (!(l->tls = gh_tls_server_new(&o, why, sizeof(why), &bad))) {

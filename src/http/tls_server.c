@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/ticket_keys.h"
 #include "http/tls_server.h"
 
 #define GH_TLS_MAX_NAMES 100 /* per certificate: SNI candidates */
@@ -181,6 +182,8 @@ static int load_cert(gh_tls_server *s, tls_cert *c, const gh_tls_cert_files *f,
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"gatehouse", 9);
     if (o->client_auth != GH_CLIENT_AUTH_NONE && load_client_auth(ctx, o, err, errlen) != 0)
         return -1;
+    if (o->tickets)
+        gh_ticket_ring_attach(o->tickets, ctx);
     SSL_CTX_set_alpn_select_cb(ctx, on_alpn, s);
     SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
     SSL_CTX_set_tlsext_servername_arg(ctx, s);

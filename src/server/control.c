@@ -12,6 +12,7 @@
 #include "server/admin.h"
 #include "server/control.h"
 #include "server/events.h"
+#include "server/file_watch.h"
 #include "server/worker.h"
 
 typedef struct gh_control {
@@ -20,6 +21,7 @@ typedef struct gh_control {
     uv_signal_t sighup, sigterm, sigint, sigusr1;
     gh_admin admin;
     gh_jwks_fetcher *fetcher; /* remote key sets */
+    gh_file_watch *watch;     /* TLS files: a change reloads */
     bool loop_ready;
     bool stopping;
 } gh_control;
@@ -102,6 +104,7 @@ static int reload(void *ctx, char **report)
     rt->current = cfg;
     pthread_mutex_unlock(&rt->mu);
     gh_logger_set_path(&rt->logger, cfg->access_log);
+    gh_file_watch_set(ctl->watch, cfg);
     gh_workers_notify(rt);
     atomic_fetch_add(&rt->reloads_ok, 1);
     char fields[128];
@@ -111,6 +114,17 @@ static int reload(void *ctx, char **report)
         *report = NULL;
     gh_config_release(old);
     return 0;
+}
+
+/* A certificate, key, CA or CRL file changed: the configuration is loaded again, as on SIGHUP
+ * (a half-written pair fails and keeps the running one; the next change retries). */
+static void on_tls_files_changed(void *ctx)
+{
+    gh_control *ctl = ctx;
+    gh_event("info", "tls_files_changed", "TLS files changed: reloading", NULL);
+    char *report = NULL;
+    reload(ctl, &report);
+    free(report);
 }
 
 /* A key fetch attempt ended: the requests waiting for it wake on their workers. */
@@ -131,6 +145,8 @@ static void stop_control(gh_control *ctl)
     uv_close((uv_handle_t *)&ctl->sigterm, NULL);
     uv_close((uv_handle_t *)&ctl->sigint, NULL);
     uv_close((uv_handle_t *)&ctl->sigusr1, NULL);
+    gh_file_watch_stop(ctl->watch);
+    ctl->watch = NULL;
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -198,6 +214,11 @@ static int start(gh_control *ctl, gh_config *cfg)
         fprintf(stderr, "%s: starting workers: %s\n", rt->config_path, uv_strerror(r));
         return -1;
     }
+    if (!(ctl->watch = gh_file_watch_start(&ctl->loop, on_tls_files_changed, ctl))) {
+        fprintf(stderr, "cannot watch files\n");
+        return -1;
+    }
+    gh_file_watch_set(ctl->watch, cfg);
     if (start_signals(ctl) != 0) {
         fprintf(stderr, "cannot set up signal handling\n");
         return -1;
@@ -243,6 +264,7 @@ int gh_control_run(const char *config_path)
     gh_key_registry_init(&rt->shared.keys);
     gh_limit_registry_init(&rt->shared.limits);
     atomic_init(&rt->shared.redis_up, -1);
+    gh_ticket_ring_init(&rt->shared.tickets, GH_TICKET_PERIOD_S);
     gh_diag d = {0};
     gh_config *cfg = gh_config_load(config_path, &rt->shared, &d);
     gh_diag_print(&d, stderr);
@@ -277,6 +299,7 @@ int gh_control_run(const char *config_path)
     gh_upstream_registry_free(&rt->shared.upstreams);
     gh_key_registry_free(&rt->shared.keys);
     gh_limit_registry_free(&rt->shared.limits);
+    gh_ticket_ring_free(&rt->shared.tickets);
     pthread_mutex_destroy(&rt->mu);
     free(ctl);
     curl_global_cleanup();

@@ -50,7 +50,7 @@ def test_keep_alive_reuses_client_and_upstream_connections(gateway_for, upstream
     with requests.Session() as s:
         for i in range(20):
             assert s.get(g.url + "/k%d" % i).status_code == 200
-    assert g.metric('gatehouse_upstream_requests_total{upstream="app",result="success"}') == 20
+    assert g.wait_metric('gatehouse_upstream_requests_total{upstream="app",result="success"}', 20) == 20
     assert len(upstream.requests) == 20
 
 

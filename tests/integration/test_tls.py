@@ -6,9 +6,11 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 import pytest
@@ -107,6 +109,65 @@ def test_sessions_are_resumed(gateway_for, pki, tmp_path, version):
     for _ in range(4):  # whichever worker accepts, the ticket opens
         again = s_client(gw.port, version, "-sess_in", sess, "-ign_eof", data=request)
         assert "Reused," in again and "HTTP/1.1 200" in again, again
+
+
+def test_sessions_survive_a_reload(gateway_for, pki, tmp_path):
+    gw = gateway_for(RESPOND, tls=tls_of(pki.api))
+    sess = str(tmp_path / "session")
+    request = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+    assert "New," in s_client(gw.port, "-tls1_3", "-sess_out", sess, "-ign_eof", data=request)
+    assert gw.admin("/reload", "POST")[0] == 200  # new contexts, the same ticket keys
+    again = s_client(gw.port, "-tls1_3", "-sess_in", sess, "-ign_eof", data=request)
+    assert "Reused," in again and "HTTP/1.1 200" in again, again
+
+
+def test_certificates_reload_when_their_files_change_under_load(gateway_for, pki, tmp_path):
+    live = tmp_path / "live"
+    live.mkdir()
+    cert, key = str(live / "tls.crt"), str(live / "tls.key")
+    shutil.copy(pki.api[0], cert)
+    shutil.copy(pki.api[1], key)
+    gw = gateway_for(RESPOND, tls="{certificate: %s, private_key: %s}" % (cert, key), workers=2)
+    renewed = pki.issue("renewed", "renewed.api.test", dns=["api.test"], ips=["127.0.0.1"])
+    stop = threading.Event()
+    results = []
+
+    def hammer():
+        while not stop.is_set():
+            try:  # a new connection each time: each one sees the certificate in force
+                results.append(requests.get(gw.url + "/", verify=pki.ca_file, timeout=5).status_code)
+            except requests.RequestException as e:
+                results.append(repr(e))
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.5)
+        # Replaced the way certificate tools do it: written aside, renamed over the old files.
+        for src, dst in zip(renewed, (cert, key)):
+            shutil.copy(src, dst + ".new")
+            os.rename(dst + ".new", dst)
+        deadline = time.time() + 5
+        while time.time() < deadline and served_subject(gw.port, "api.test", pki.ca_file) != "renewed.api.test":
+            time.sleep(0.1)
+        assert served_subject(gw.port, "api.test", pki.ca_file) == "renewed.api.test"
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert len(results) > 50 and set(results) == {200}, [r for r in results if r != 200][:3]
+    events = [json.loads(l)["event"] for l in gw.event_lines()]
+    assert "tls_files_changed" in events
+    # A broken file fails the reload: the running certificate stays.
+    with open(cert, "w") as f:
+        f.write("not a certificate")
+    deadline = time.time() + 3
+    while time.time() < deadline and not any('"reload"' in l and "error" in l for l in gw.event_lines()):
+        time.sleep(0.1)
+    assert gw.metric('gatehouse_reloads_total{result="failure"}') >= 1
+    assert served_subject(gw.port, "api.test", pki.ca_file) == "renewed.api.test"
 
 
 def test_plain_http_on_the_tls_port_is_told_so(gateway_for, pki):
