@@ -186,18 +186,25 @@ backend be
         shutil.rmtree(d, ignore_errors=True)
 
 
+def start_pair(d, name, gatehouse_yaml, haproxy_cfg, gh_port, ha_port, procs):
+    """A gatehouse and a HAProxy for one comparison, from their configuration texts."""
+    paths = os.path.join(d, "gatehouse-%s.yaml" % name), os.path.join(d, "haproxy-%s.cfg" % name)
+    for path, text in zip(paths, (gatehouse_yaml, haproxy_cfg)):
+        with open(path, "w") as f:
+            f.write(text)
+    gh = start([GATEHOUSE, "run", "-c", paths[0]], gh_port, d)
+    procs.append(gh)
+    ha = start(["/usr/sbin/haproxy", "-f", paths[1]], ha_port, d)
+    procs.append(ha)
+    return gh, ha
+
+
 def bench_tls(d, up_port, procs):
     """Gatehouse and HAProxy terminating TLS with the same certificate, same upstream."""
     gt_port, ht_port = free_port(), free_port()
     cert, key, combined = tls_bench.make_certificate(d)
-    with open(os.path.join(d, "gatehouse-tls.yaml"), "w") as f:
-        f.write(tls_bench.gatehouse_yaml(gt_port, up_port, cert, key))
-    gt = start([GATEHOUSE, "run", "-c", os.path.join(d, "gatehouse-tls.yaml")], gt_port, d)
-    procs.append(gt)
-    with open(os.path.join(d, "haproxy-tls.cfg"), "w") as f:
-        f.write(tls_bench.haproxy_cfg(ht_port, up_port, combined))
-    ht = start(["/usr/sbin/haproxy", "-f", os.path.join(d, "haproxy-tls.cfg")], ht_port, d)
-    procs.append(ht)
+    gt, ht = start_pair(d, "tls", tls_bench.gatehouse_yaml(gt_port, up_port, cert, key),
+                        tls_bench.haproxy_cfg(ht_port, up_port, combined), gt_port, ht_port, procs)
     return tls_bench.run(wrk, [("gatehouse", gt_port, gt.pid), ("haproxy", ht_port, ht.pid)], max(3, ROUNDS // 3))
 
 
@@ -224,14 +231,8 @@ def bench_jwt(d, token, up_port, gh_plain, gh_plain_port, procs):
     distinct token per request (the gateway's token cache is emptied by a reload before each
     of its runs, so every token is verified)."""
     gj_port, hj_port = free_port(), free_port()
-    with open(os.path.join(d, "gatehouse-jwt.yaml"), "w") as f:
-        f.write(jwt_bench.gatehouse_yaml(d, gj_port, up_port))
-    gj = start([GATEHOUSE, "run", "-c", os.path.join(d, "gatehouse-jwt.yaml")], gj_port, d)
-    procs.append(gj)
-    with open(os.path.join(d, "haproxy-jwt.cfg"), "w") as f:
-        f.write(jwt_bench.haproxy_cfg(d, hj_port, up_port))
-    hj = start(["/usr/sbin/haproxy", "-f", os.path.join(d, "haproxy-jwt.cfg")], hj_port, d)
-    procs.append(hj)
+    gj, hj = start_pair(d, "jwt", jwt_bench.gatehouse_yaml(d, gj_port, up_port),
+                        jwt_bench.haproxy_cfg(d, hj_port, up_port), gj_port, hj_port, procs)
     bearer = ["-H", "Authorization: Bearer " + token]
     distinct = ["-s", os.path.join(d, "distinct.lua"), "--", os.path.join(d, "tokens.txt")]
     out = {"reused": {"gatehouse": [], "haproxy": [], "plain": []}, "distinct": {"gatehouse": [], "haproxy": []}}

@@ -57,12 +57,13 @@ SSL_CTX *gh_tls_client_ctx(const char *ca_file, const char *cert_file, const cha
     return ctx;
 }
 
-int gh_tls_pipe_client(gh_tls_pipe *p, SSL_CTX *ctx, const char *server_name)
+/* A session on ctx reading ciphertext from a memory BIO and writing it to out (a memory BIO,
+ * or a sink); the session owns both BIOs. 0 or -1. */
+static int pipe_open(gh_tls_pipe *p, SSL_CTX *ctx, BIO *out)
 {
-    memset(p, 0, sizeof(*p));
     p->ssl = SSL_new(ctx);
     p->in = BIO_new(BIO_s_mem());
-    p->out = BIO_new(BIO_s_mem());
+    p->out = out;
     if (!p->ssl || !p->in || !p->out) {
         SSL_free(p->ssl);
         BIO_free(p->in);
@@ -70,10 +71,19 @@ int gh_tls_pipe_client(gh_tls_pipe *p, SSL_CTX *ctx, const char *server_name)
         memset(p, 0, sizeof(*p));
         return -1;
     }
-    /* An empty memory BIO means "no data yet", not end of file. */
-    BIO_set_mem_eof_return(p->in, -1);
-    BIO_set_mem_eof_return(p->out, -1);
-    SSL_set_bio(p->ssl, p->in, p->out); /* the session owns both now */
+    BIO_set_mem_eof_return(p->in, -1); /* empty means "no data yet", not end of file */
+    SSL_set_bio(p->ssl, p->in, p->out);
+    return 0;
+}
+
+int gh_tls_pipe_client(gh_tls_pipe *p, SSL_CTX *ctx, const char *server_name)
+{
+    memset(p, 0, sizeof(*p));
+    BIO *out = BIO_new(BIO_s_mem());
+    if (out)
+        BIO_set_mem_eof_return(out, -1);
+    if (pipe_open(p, ctx, out) != 0)
+        return -1;
     SSL_set_connect_state(p->ssl);
     unsigned char ip[16];
     bool literal = inet_pton(AF_INET, server_name, ip) == 1 || inet_pton(AF_INET6, server_name, ip) == 1;
@@ -150,22 +160,14 @@ void gh_tls_io_free(gh_tls_io *io)
 int gh_tls_pipe_server(gh_tls_pipe *p, SSL_CTX *ctx, gh_tls_io *io, gh_tls_sink sink, void *arg)
 {
     memset(p, 0, sizeof(*p));
+    BIO *out = BIO_new(io->sink_method);
+    if (out)
+        BIO_set_data(out, p);
+    if (pipe_open(p, ctx, out) != 0)
+        return -1;
     p->io = io;
     p->sink = sink;
     p->sink_arg = arg;
-    p->ssl = SSL_new(ctx);
-    p->in = BIO_new(BIO_s_mem());
-    p->out = BIO_new(io->sink_method);
-    if (!p->ssl || !p->in || !p->out) {
-        SSL_free(p->ssl);
-        BIO_free(p->in);
-        BIO_free(p->out);
-        memset(p, 0, sizeof(*p));
-        return -1;
-    }
-    BIO_set_mem_eof_return(p->in, -1);
-    BIO_set_data(p->out, p);
-    SSL_set_bio(p->ssl, p->in, p->out);
     SSL_set_accept_state(p->ssl);
     return 0;
 }
