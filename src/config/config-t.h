@@ -36,8 +36,10 @@ typedef struct gh_cidr {
 } gh_cidr;
 
 typedef struct gh_endpoint_conf {
-    const char *url;       /* "http://10.0.0.1:8080" */
+    const char *url;       /* "http://10.0.0.1:8080" or "https://api.internal:8443" */
     const char *authority; /* "10.0.0.1:8080": pool key and log label */
+    const char *host;      /* the host as written: the TLS server name by default */
+    bool tls;              /* https:// */
     gh_sockaddr addr;
 } gh_endpoint_conf;
 
@@ -51,6 +53,9 @@ typedef struct gh_upstream_conf {
     uint32_t keepalive_max_idle;
     uint64_t keepalive_idle_timeout_ms;
     gh_upstream_state *state;
+    SSL_CTX *tls;            /* for its https:// endpoints: CAs, client certificate; NULL: none */
+    const char *server_name; /* tls.server_name; NULL: each endpoint's host */
+    bool insecure;           /* tls.insecure_skip_verify */
 } gh_upstream_conf;
 
 /* identity.introspection.<name>: an OAuth2 token introspection endpoint (RFC 7662) for opaque

@@ -35,6 +35,20 @@ void gh__cfg_load_stores(gh_walk *w, yaml_node_t *n, gh_config *c);
 /* listeners[].tls: builds the listener's TLS contexts. */
 void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_conf *l,
                                gh_ticket_ring *tickets);
+/* A client TLS mapping {ca_file, server_name, certificate, private_key[, insecure_skip_verify]}:
+ * n NULL gives the defaults (the system's CAs, verification on). The context is made now, so a
+ * certificate that cannot be used fails the configuration where it is named. */
+typedef struct gh_client_tls {
+    SSL_CTX *ctx;
+    const char *server_name; /* NULL: the caller's default */
+    bool insecure;
+} gh_client_tls;
+void gh__cfg_client_tls(gh_walk *w, yaml_node_t *n, yaml_node_t *where, gh_config *c,
+                        gh_client_tls *out, bool allow_insecure);
+/* upstreams.<name>.tls (n may be NULL: the defaults for https:// endpoints; errors then point
+ * at where). */
+void gh__cfg_load_upstream_tls(gh_walk *w, yaml_node_t *n, yaml_node_t *where, gh_config *c,
+                               gh_upstream_conf *u);
 /* auth.mtls: which verified client certificates a route accepts. */
 gh_mtls_rule *gh__cfg_load_mtls_rule(gh_walk *w, yaml_node_t *n, gh_config *c);
 void gh__cfg_load_rate_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_limit_registry *reg);

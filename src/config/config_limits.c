@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "config/config_internal.h"
-#include "core/tls.h"
 #include "http/h1.h"
 
 /* "100", "10k", "1m": a count with an optional thousand or million suffix. */
@@ -131,45 +130,12 @@ static void load_limit(gh_walk *w, yaml_node_t *n, void *item, void *ctx)
         gh__walk_error(w, n, "out of memory for the rate-limit table");
 }
 
-/* stores.redis.tls: {ca_file, server_name, certificate, private_key}; the context is made now,
- * so a certificate that cannot be used fails the configuration, not the first connection. */
-static void load_redis_tls(gh_walk *w, yaml_node_t *n, gh_redis_conf *rc)
+/* The host of "host:port" or "[v6]:port", as written. */
+static const char *redis_host(gh_walk *w, const char *address)
 {
-    static const char *const keys[] = {"ca_file", "server_name", "certificate", "private_key", NULL};
-    yaml_node_t *v;
-    size_t saved;
-    const char *ca = NULL, *cert = NULL, *key = NULL;
-    if (!gh__walk_keys(w, n, keys))
-        return;
-    /* By default the certificate must name the host as the address wrote it (a DNS name or an
-     * IP address), not what it resolved to. */
-    if (rc->port) { /* the address parsed: it has its colon (and its bracket) */
-        const char *a = rc->address + (rc->address[0] == '[');
-        const char *end = rc->address[0] == '[' ? strchr(a, ']') : strrchr(a, ':');
-        char *name = gh_arena_zalloc(w->arena, (size_t)(end - a) + 1);
-        if (name)
-            memcpy(name, a, (size_t)(end - a));
-        rc->server_name = name;
-    }
-    GH_CFG_FIELD(w, n, "ca_file", false, ca = gh__walk_readable_path(w, v, 4u << 20))
-    GH_CFG_FIELD(w, n, "server_name", false, {
-        const char *name = NULL;
-        if (gh__walk_str(w, v, &name) && (!*name || strlen(name) > 253))
-            gh__walk_error(w, v, "a DNS name or an IP address");
-        else if (name)
-            rc->server_name = name;
-    })
-    GH_CFG_FIELD(w, n, "certificate", false, cert = gh__walk_readable_path(w, v, 4u << 20))
-    GH_CFG_FIELD(w, n, "private_key", false, key = gh__walk_readable_path(w, v, 1u << 20))
-    if (!cert != !key) {
-        gh__walk_error(w, n, "certificate and private_key go together (a client certificate)");
-        return;
-    }
-    if (w->diag->errors || !rc->server_name)
-        return;
-    char why[300];
-    if (!(rc->tls = gh_tls_client_ctx(ca, cert, key, why, sizeof(why))))
-        gh__walk_error(w, n, "%s", why);
+    const char *a = address + (address[0] == '[');
+    const char *end = address[0] == '[' ? strchr(a, ']') : strrchr(a, ':');
+    return gh_arena_strndup(w->arena, a, (size_t)(end - a));
 }
 
 /* stores: {redis: {address, password, tls, timeout, on_failure}}. */
@@ -208,7 +174,13 @@ void gh__cfg_load_stores(gh_walk *w, yaml_node_t *n, gh_config *c)
         size_t len = 0;
         rc->password = gh__walk_secret(w, v, &len);
     })
-    GH_CFG_FIELD(w, r, "tls", false, load_redis_tls(w, v, rc))
+    GH_CFG_FIELD(w, r, "tls", false, {
+        gh_client_tls t = {0};
+        gh__cfg_client_tls(w, v, v, c, &t, false);
+        rc->tls = t.ctx;
+        /* By default the certificate must name the host as the address wrote it. */
+        rc->server_name = t.server_name ? t.server_name : rc->port ? redis_host(w, rc->address) : NULL;
+    })
     GH_CFG_FIELD(w, r, "timeout", false, if (gh__walk_duration_ms(w, v, 1, 10000, &x)) rc->timeout_ms = x)
     GH_CFG_FIELD(w, r, "on_failure", false, {
         int f = gh__walk_enum(w, v, failures);

@@ -392,6 +392,8 @@ void gh_config_release(gh_config *c)
     }
     if (c->redis)
         SSL_CTX_free(c->redis->tls);
+    for (size_t i = 0; i < c->nupstreams; i++)
+        SSL_CTX_free(c->upstreams[i].tls);
     for (size_t i = 0; i < c->nlisteners; i++)
         gh_tls_server_unref(c->listeners[i].tls);
     for (size_t i = 0; i < c->npolicies; i++)

@@ -24,11 +24,12 @@ static void load_endpoint(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_endpoint_c
     if (!gh__walk_str(w, n, &url))
         return;
     e->url = url;
-    if (strncmp(url, "http://", 7) != 0) {
-        gh__walk_error(w, n, "'%s': endpoints are http://host:port", url);
+    e->tls = strncmp(url, "https://", 8) == 0;
+    if (strncmp(url, "http://", 7) != 0 && !e->tls) {
+        gh__walk_error(w, n, "'%s': endpoints are http://host:port or https://host:port", url);
         return;
     }
-    const char *auth = url + 7;
+    const char *auth = url + (e->tls ? 8 : 7);
     size_t len = strcspn(auth, "/?#");
     if (auth[len] != '\0' && strcmp(auth + len, "/") != 0) {
         gh__walk_error(w, n, "'%s': an endpoint has no path; routes decide the path", url);
@@ -36,14 +37,21 @@ static void load_endpoint(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_endpoint_c
     }
     e->authority = gh_arena_strndup(a, auth, len);
     if (!e->authority || strchr(e->authority, '@') ||
-        gh_parse_hostport(e->authority, &e->addr) != 0)
-        gh__walk_error(w, n, "'%s': expected http://host:port with a resolvable host", url);
+        gh_parse_hostport(e->authority, &e->addr) != 0) {
+        gh__walk_error(w, n, "'%s': expected %s://host:port with a resolvable host", url,
+                       e->tls ? "https" : "http");
+        return;
+    }
+    const char *host = e->authority + (e->authority[0] == '[');
+    const char *end = e->authority[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
+    e->host = gh_arena_strndup(a, host, (size_t)(end - host));
 }
 
 static void load_upstream(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_conf *u)
 {
     static const char *const keys[] = {"endpoints", "max_concurrency", "connect_timeout",
-                                       "timeout",   "keepalive",       NULL};
+                                       "timeout",   "keepalive",       "tls",
+                                       NULL};
     u->max_concurrency = 1024;
     u->connect_timeout_ms = 2000;
     u->timeout_ms = 30000;
@@ -92,6 +100,16 @@ static void load_upstream(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_
         gh__walk_pop(w, ka);
     }
 #undef GH_FIELD
+    bool any_tls = false;
+    for (size_t i = 0; i < u->nendpoints; i++)
+        any_tls |= u->endpoints[i].tls;
+    yaml_node_t *tls = gh__walk_get(w, n, "tls");
+    saved = gh__walk_push_key(w, "tls");
+    if (tls && !any_tls)
+        gh__walk_error(w, tls, "tls applies to https:// endpoints, and this upstream has none");
+    else if (any_tls)
+        gh__cfg_load_upstream_tls(w, tls, n, c, u);
+    gh__walk_pop(w, saved);
 }
 
 void gh__cfg_load_upstreams(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_registry *reg)

@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "config/config_internal.h"
+#include "core/tls.h"
 #include "http/tls_server.h"
+#include "upstream/proxy.h"
 
 #define GH_TLS_MAX_CERTS 64
 
@@ -182,4 +184,69 @@ gh_mtls_rule *gh__cfg_load_mtls_rule(gh_walk *w, yaml_node_t *n, gh_config *c)
             r->fingerprints[i] = fingerprint(w, v, r->fingerprints[i]);
     })
     return r;
+}
+
+void gh__cfg_client_tls(gh_walk *w, yaml_node_t *n, yaml_node_t *where, gh_config *c,
+                        gh_client_tls *out, bool allow_insecure)
+{
+    static const char *const keys[] = {"ca_file", "server_name", "certificate", "private_key",
+                                       "insecure_skip_verify", NULL};
+    static const char *const no_yes[] = {"false", "true", NULL};
+    yaml_node_t *v;
+    size_t saved;
+    const char *ca = NULL, *cert = NULL, *key = NULL;
+    /* Skipping verification is offered only where the peer may be a test or legacy backend. */
+    if (n && !gh__walk_keys(w, n, keys))
+        return;
+    if (n && !allow_insecure && gh__walk_get(w, n, "insecure_skip_verify")) {
+        gh__walk_error(w, gh__walk_get(w, n, "insecure_skip_verify"), "not offered here: the "
+                       "certificate is always verified");
+        return;
+    }
+    if (n) {
+        GH_CFG_FIELD(w, n, "ca_file", false, ca = gh__walk_readable_path(w, v, 4u << 20))
+        GH_CFG_FIELD(w, n, "server_name", false, {
+            const char *name = NULL;
+            if (gh__walk_str(w, v, &name) && (!*name || strlen(name) > 253))
+                gh__walk_error(w, v, "a DNS name or an IP address");
+            else
+                out->server_name = name;
+        })
+        GH_CFG_FIELD(w, n, "certificate", false, cert = gh__walk_readable_path(w, v, 4u << 20))
+        GH_CFG_FIELD(w, n, "private_key", false, key = gh__walk_readable_path(w, v, 1u << 20))
+        GH_CFG_FIELD(w, n, "insecure_skip_verify", false, {
+            out->insecure = gh__walk_enum(w, v, no_yes) == 1;
+            if (out->insecure)
+                gh__walk_warn(w, v, "the server's certificate is not verified: anyone on the path "
+                                    "can impersonate it and read the traffic");
+        })
+        if (!cert != !key) {
+            gh__walk_error(w, n, "certificate and private_key go together (a client certificate)");
+            return;
+        }
+    }
+    if (w->diag->errors)
+        return;
+    char why[300];
+    if (!(out->ctx = gh_tls_client_ctx(ca, cert, key, why, sizeof(why)))) {
+        gh__walk_error(w, n ? n : where, "%s", why);
+        return;
+    }
+    if (out->insecure)
+        SSL_CTX_set_verify(out->ctx, SSL_VERIFY_NONE, NULL);
+    watch(w, c, ca);
+    watch(w, c, cert);
+    watch(w, c, key);
+}
+
+void gh__cfg_load_upstream_tls(gh_walk *w, yaml_node_t *n, yaml_node_t *where, gh_config *c,
+                               gh_upstream_conf *u)
+{
+    gh_client_tls t = {0};
+    gh__cfg_client_tls(w, n, where, c, &t, true);
+    u->tls = t.ctx;
+    u->server_name = t.server_name;
+    u->insecure = t.insecure;
+    if (u->tls)
+        gh_upstream_tls_prepare(u->tls);
 }

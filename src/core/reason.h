@@ -65,6 +65,7 @@
     X(UPSTREAM_FULL, 503, "upstream-at-capacity", "Upstream at max_concurrency")                   \
     X(UPSTREAM_CONNECT, 502, "upstream-connect-failed", "Upstream connection failed")              \
     X(UPSTREAM_RESET, 502, "upstream-reset", "Upstream closed the connection")                     \
+    X(UPSTREAM_TLS, 502, "upstream-tls-failed", "TLS to the upstream failed")                       \
     X(UPSTREAM_TIMEOUT, 504, "upstream-timeout", "Upstream did not answer in time")                \
     X(UPSTREAM_BAD_RESPONSE, 502, "upstream-bad-response", "Malformed upstream response")          \
     X(CLIENT_CLOSED, 499, "client-closed", "Client closed the connection")                         \

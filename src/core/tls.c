@@ -76,6 +76,17 @@ static int pipe_open(gh_tls_pipe *p, SSL_CTX *ctx, BIO *out)
     return 0;
 }
 
+/* The client expects the server to be server_name: a DNS name (also sent as SNI) or an IP
+ * address literal (matched against the certificate's IP addresses). */
+static int expect_peer(gh_tls_pipe *p, const char *server_name)
+{
+    unsigned char ip[16];
+    bool literal = inet_pton(AF_INET, server_name, ip) == 1 || inet_pton(AF_INET6, server_name, ip) == 1;
+    int ok = literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(p->ssl), server_name)
+                     : SSL_set1_host(p->ssl, server_name) && SSL_set_tlsext_host_name(p->ssl, server_name);
+    return ok == 1 ? 0 : -1;
+}
+
 int gh_tls_pipe_client(gh_tls_pipe *p, SSL_CTX *ctx, const char *server_name)
 {
     memset(p, 0, sizeof(*p));
@@ -85,11 +96,7 @@ int gh_tls_pipe_client(gh_tls_pipe *p, SSL_CTX *ctx, const char *server_name)
     if (pipe_open(p, ctx, out) != 0)
         return -1;
     SSL_set_connect_state(p->ssl);
-    unsigned char ip[16];
-    bool literal = inet_pton(AF_INET, server_name, ip) == 1 || inet_pton(AF_INET6, server_name, ip) == 1;
-    int ok = literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(p->ssl), server_name)
-                     : SSL_set1_host(p->ssl, server_name) && SSL_set_tlsext_host_name(p->ssl, server_name);
-    if (ok != 1) {
+    if (expect_peer(p, server_name) != 0) {
         gh_tls_pipe_free(p);
         return -1;
     }
@@ -157,7 +164,8 @@ void gh_tls_io_free(gh_tls_io *io)
     memset(io, 0, sizeof(*io));
 }
 
-int gh_tls_pipe_server(gh_tls_pipe *p, SSL_CTX *ctx, gh_tls_io *io, gh_tls_sink sink, void *arg)
+int gh_tls_pipe_sink(gh_tls_pipe *p, SSL_CTX *ctx, bool accept, const char *server_name,
+                     gh_tls_io *io, gh_tls_sink sink, void *arg)
 {
     memset(p, 0, sizeof(*p));
     BIO *out = BIO_new(io->sink_method);
@@ -168,7 +176,15 @@ int gh_tls_pipe_server(gh_tls_pipe *p, SSL_CTX *ctx, gh_tls_io *io, gh_tls_sink 
     p->io = io;
     p->sink = sink;
     p->sink_arg = arg;
-    SSL_set_accept_state(p->ssl);
+    if (accept) {
+        SSL_set_accept_state(p->ssl);
+        return 0;
+    }
+    SSL_set_connect_state(p->ssl);
+    if (expect_peer(p, server_name) != 0) {
+        gh_tls_pipe_free(p);
+        return -1;
+    }
     return 0;
 }
 
@@ -299,6 +315,59 @@ ssize_t gh_tls_pipe_write(gh_tls_pipe *p, const char *data, size_t len)
     int code = SSL_get_error(p->ssl, ret);
     ERR_clear_error();
     return code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE ? 0 : -1;
+}
+
+int gh_tls_pipe_read_into(gh_tls_pipe *p, char *buf, size_t cap, size_t *got)
+{
+    char why[256];
+    int rc = 0;
+    *got = 0;
+    while (*got < cap) {
+        ssize_t n = gh_tls_pipe_read(p, buf + *got, cap - *got, why, sizeof(why));
+        if (n > 0) {
+            *got += (size_t)n;
+            continue;
+        }
+        if (n < 0)
+            rc = strcmp(p->failure, "closed") == 0 ? 1 : -1;
+        break;
+    }
+    if (gh_tls_pipe_flush(p) != 0) /* reading may answer (a key update) */
+        return -1;
+    return rc;
+}
+
+/* Plaintext gathered into one record: a head and a small body go out as one. */
+#define GH_TLS_GATHER 16384
+
+int gh_tls_pipe_writev(gh_tls_pipe *p, const uv_buf_t *bufs, unsigned n)
+{
+    char gather[GH_TLS_GATHER];
+    size_t gathered = 0;
+    int rc = 0;
+    for (unsigned i = 0; i <= n && rc == 0; i++) {
+        bool last = i == n;
+        if (!last && gathered + bufs[i].len <= sizeof(gather)) {
+            memcpy(gather + gathered, bufs[i].base, bufs[i].len);
+            gathered += bufs[i].len;
+            continue;
+        }
+        if (gathered && gh_tls_pipe_write(p, gather, gathered) != (ssize_t)gathered)
+            rc = -1;
+        gathered = 0;
+        if (last || rc)
+            break;
+        if (bufs[i].len > sizeof(gather)) { /* a large buffer is sealed on its own */
+            if (gh_tls_pipe_write(p, bufs[i].base, bufs[i].len) != (ssize_t)bufs[i].len)
+                rc = -1;
+        } else {
+            memcpy(gather, bufs[i].base, bufs[i].len);
+            gathered = bufs[i].len;
+        }
+    }
+    if (gh_tls_pipe_flush(p) != 0)
+        rc = -1;
+    return rc;
 }
 
 char *gh_tls_pipe_take_output(gh_tls_pipe *p, size_t *len)

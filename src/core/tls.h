@@ -7,6 +7,7 @@
 
 #include <openssl/ssl.h>
 #include <stdbool.h>
+#include <uv.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -51,8 +52,10 @@ typedef struct gh_tls_pipe {
 /* A client session on ctx that expects the peer to be server_name: a DNS name (also sent as
  * SNI) or an IP address literal (matched against the certificate's IP addresses). 0 or -1. */
 int gh_tls_pipe_client(gh_tls_pipe *p, SSL_CTX *ctx, const char *server_name);
-/* A server session on ctx whose output goes through io's stage to sink(arg). 0 or -1. */
-int gh_tls_pipe_server(gh_tls_pipe *p, SSL_CTX *ctx, gh_tls_io *io, gh_tls_sink sink, void *arg);
+/* A session on ctx whose output goes through io's stage to sink(arg): the server side of an
+ * accepted connection, or (accept false) the client side of one to server_name. 0 or -1. */
+int gh_tls_pipe_sink(gh_tls_pipe *p, SSL_CTX *ctx, bool accept, const char *server_name,
+                     gh_tls_io *io, gh_tls_sink sink, void *arg);
 void gh_tls_pipe_free(gh_tls_pipe *p);
 /* Hands what a server session staged to its sink: 0, or -1 when the sink failed. */
 int gh_tls_pipe_flush(gh_tls_pipe *p);
@@ -77,6 +80,12 @@ ssize_t gh_tls_pipe_read(gh_tls_pipe *p, char *buf, size_t cap, char *err, size_
 /* Plaintext to send, after the handshake: the bytes taken (all of them, or 0 while the session
  * waits for the peer), -1 on failure. */
 ssize_t gh_tls_pipe_write(gh_tls_pipe *p, const char *data, size_t len);
+/* Plaintext into buf while there is room and the session has some: *got bytes. 0, 1 when the
+ * peer ended the session (close_notify), -1 on failure. Sink sessions are flushed after. */
+int gh_tls_pipe_read_into(gh_tls_pipe *p, char *buf, size_t cap, size_t *got);
+/* Seals buffers of plaintext (small ones gathered into one record) and flushes the records to
+ * the sink. 0 or -1. */
+int gh_tls_pipe_writev(gh_tls_pipe *p, const uv_buf_t *bufs, unsigned n);
 /* The ciphertext waiting for the socket, moved into a new malloc'd buffer (*len bytes); NULL
  * when there is none. */
 char *gh_tls_pipe_take_output(gh_tls_pipe *p, size_t *len);

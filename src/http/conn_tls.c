@@ -8,8 +8,6 @@
 
 /* Ciphertext waiting in a session beyond which the socket is not read: one block's worth. */
 #define GH_TLS_MAX_PENDING_INPUT GH_BLOCK_SIZE
-/* Plaintext gathered into one record: a response head and a small body go out as one. */
-#define GH_TLS_GATHER 16384
 
 static int sink_to_outq(void *arg, const char *data, size_t len)
 {
@@ -21,7 +19,8 @@ static int sink_to_outq(void *arg, const char *data, size_t len)
 int gh_conn_tls_start(gh_conn *c, gh_tls_server *server)
 {
     gh_tls_pipe *p = malloc(sizeof(*p));
-    if (!p || gh_tls_pipe_server(p, gh_tls_server_ctx(server), &c->w->tls_io, sink_to_outq, c) != 0) {
+    if (!p || gh_tls_pipe_sink(p, gh_tls_server_ctx(server), true, NULL, &c->w->tls_io, sink_to_outq,
+                               c) != 0) {
         free(p);
         return -1;
     }
@@ -74,57 +73,19 @@ int gh_conn_tls_fill(gh_conn *c)
     gh_block *in = c->in;
     if (in->off == in->len)
         in->off = in->len = 0;
-    char why[256];
-    int rc = 0;
-    while (in->len < GH_BLOCK_SIZE) {
-        ssize_t n = gh_tls_pipe_read(p, in->data + in->len, GH_BLOCK_SIZE - in->len, why, sizeof(why));
-        if (n > 0) {
-            in->len += (uint32_t)n;
-            continue;
-        }
-        if (n < 0)
-            rc = strcmp(p->failure, "closed") == 0 ? 1 : -1;
-        break;
-    }
+    size_t got = 0;
+    int rc = gh_tls_pipe_read_into(p, in->data + in->len, GH_BLOCK_SIZE - in->len, &got);
+    in->len += (uint32_t)got;
     if (in->off == in->len && c->state == GH_CS_IDLE) { /* only part of a record came */
         gh_block_put(&c->w->blocks, in);
         c->in = NULL;
     }
-    if (gh_tls_pipe_flush(p) != 0) /* reading may answer (a key update) */
-        return -1;
     return rc;
 }
 
 int gh_conn_tls_write(gh_conn *c, const uv_buf_t *bufs, unsigned n)
 {
-    gh_tls_pipe *p = c->tls;
-    char gather[GH_TLS_GATHER];
-    size_t gathered = 0;
-    for (unsigned i = 0; i <= n; i++) {
-        bool last = i == n;
-        /* Small buffers are gathered into one record; a large one is sealed on its own. */
-        if (!last && gathered + bufs[i].len <= sizeof(gather)) {
-            memcpy(gather + gathered, bufs[i].base, bufs[i].len);
-            gathered += bufs[i].len;
-            continue;
-        }
-        if (gathered && gh_tls_pipe_write(p, gather, gathered) != (ssize_t)gathered)
-            goto failed;
-        gathered = 0;
-        if (last)
-            break;
-        if (bufs[i].len > sizeof(gather)) {
-            if (gh_tls_pipe_write(p, bufs[i].base, bufs[i].len) != (ssize_t)bufs[i].len)
-                goto failed;
-        } else {
-            memcpy(gather, bufs[i].base, bufs[i].len);
-            gathered = bufs[i].len;
-        }
-    }
-    return gh_tls_pipe_flush(p) == 0 ? 0 : UV_EPIPE;
-failed:
-    gh_tls_pipe_flush(p);
-    return UV_EPIPE;
+    return gh_tls_pipe_writev(c->tls, bufs, n) == 0 ? 0 : UV_EPIPE;
 }
 
 void gh_conn_tls_close_notify(gh_conn *c)

@@ -21,6 +21,7 @@ typedef enum {
     GH_UP_TIMEOUT,
     GH_UP_BAD_RESPONSE,
     GH_UP_AT_CAPACITY,
+    GH_UP_TLS_FAILED,
     GH_UP__COUNT
 } gh_upstream_result;
 

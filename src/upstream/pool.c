@@ -52,6 +52,7 @@ void gh__upconn_close(gh_upconn *up)
         up->req->up = NULL;
     up->req = NULL;
     gh_outq_reset(&up->out);
+    gh__up_tls_free(up);
     gh_block_put(&up->w->blocks, up->in);
     up->in = NULL;
     uv_close((uv_handle_t *)&up->timer.timer, free_upconn);
@@ -131,6 +132,7 @@ void gh_pools_close(gh_worker *w)
         while (p->idle)
             gh__upconn_close(p->idle);
         gh_pool *next = p->next;
+        SSL_SESSION_free(p->session);
         free(p);
         p = next;
     }

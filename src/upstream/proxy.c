@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "core/json.h"
+#include "core/tls.h"
 #include "http/client_cert.h"
 #include "http/respond.h"
 #include "upstream/proxy.h"
@@ -413,6 +414,10 @@ void gh__upconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     (void)hint;
     gh_upconn *up = h->data;
+    if (up->tls) { /* ciphertext: handed to the session at once */
+        *buf = uv_buf_init(up->w->tls_io.rbuf, (unsigned)up->w->tls_io.rcap);
+        return;
+    }
     if (!up->req) {
         *buf = uv_buf_init(up->idle_sink, sizeof(up->idle_sink));
         return;
@@ -428,34 +433,32 @@ void gh__upconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 
 static bool retry_on_fresh(gh_upconn *up);
 
-void gh__upconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* The upstream ended its side (or the socket failed) before the response was complete. */
+static void up_ended(gh_upconn *up, bool eof)
 {
-    (void)buf;
-    gh_upconn *up = s->data;
-    if (nread == 0)
+    if (!up->got_bytes && retry_on_fresh(up))
         return;
-    if (!up->req) {
-        gh__upconn_close(up); /* idle in the pool: any byte or a close retires it */
+    if (eof && up->head_done && up->resp.body == GH_BODY_UNTIL_CLOSE) {
+        response_finished(up, false);
         return;
     }
-    if (nread < 0) {
-        if (!up->got_bytes && retry_on_fresh(up))
-            return;
-        if (nread == UV_EOF && up->head_done && up->resp.body == GH_BODY_UNTIL_CLOSE) {
-            response_finished(up, false);
-            return;
-        }
-        up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET,
-                up->head_done ? "the upstream closed the connection mid-response"
-                              : "the upstream closed the connection before responding");
-        return;
-    }
+    up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET,
+            up->head_done ? "the upstream closed the connection mid-response"
+                          : "the upstream closed the connection before responding");
+}
+
+/* Response bytes arrived in up->in: parsed and passed on. False when the request ended. */
+static bool consume(gh_upconn *up)
+{
     up->got_bytes = true;
-    up->in->len += (uint32_t)nread;
     if (!up->head_done && !parse_head(up))
-        return;
-    if (up->head_done && !pump_response(up))
-        return;
+        return false;
+    return !up->head_done || pump_response(up);
+}
+
+/* After the bytes of a read were passed on: the rest is awaited. */
+static void await_more(gh_upconn *up)
+{
     /* Still waiting for the rest: the timeout counts from this read. */
     arm_timeout(up, up->req->upstream->timeout_ms);
     if (send_client(up, NULL, 0, false) != 0) {
@@ -463,6 +466,70 @@ void gh__upconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     update_up_reading(up);
+}
+
+/* Decrypted response bytes through the response while the client keeps up: a socket read may
+ * hold more than one block's worth, and no other read event would bring the rest. */
+static void tls_pump(gh_upconn *up)
+{
+    gh_request *req = up->req;
+    while (up->req == req && !up->closing && !gh_conn_output_full(req)) {
+        size_t got;
+        int rc = gh__up_tls_fill(up, &got);
+        if (got && !consume(up))
+            return;
+        if (rc != 0) {
+            up_ended(up, rc > 0); /* close_notify is the end of the stream */
+            return;
+        }
+        if (!got)
+            break;
+    }
+    if (up->req == req && !up->closing)
+        await_more(up);
+}
+
+static void tls_input(gh_upconn *up, const char *data, size_t len)
+{
+    char why[300];
+    bool was = up->tls->established;
+    int r = gh__up_tls_feed(up, data, len, why, sizeof(why));
+    if (r < 0) {
+        up_fail(up, GH_R_UPSTREAM_TLS, GH_UP_TLS_FAILED, gh_arena_strndup(&up->req->arena, why, strlen(why)));
+        return;
+    }
+    if (r == 0)
+        return; /* the handshake goes on, under the connect timeout */
+    if (!was) {
+        send_head(up);
+        if (!up->req || up->closing)
+            return;
+    }
+    tls_pump(up);
+}
+
+void gh__upconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    gh_upconn *up = s->data;
+    if (nread == 0)
+        return;
+    if (!up->req) {
+        /* Idle in the pool: any byte or a close retires it (TLS's own records aside). */
+        if (!(nread > 0 && up->tls && gh__up_tls_idle_input(up, buf->base, (size_t)nread)))
+            gh__upconn_close(up);
+        return;
+    }
+    if (nread < 0) {
+        up_ended(up, nread == UV_EOF);
+        return;
+    }
+    if (up->tls) {
+        tls_input(up, buf->base, (size_t)nread);
+        return;
+    }
+    up->in->len += (uint32_t)nread;
+    if (consume(up))
+        await_more(up);
 }
 
 /* Reads the response while the client keeps up with it. */
@@ -505,7 +572,17 @@ static void on_connect(uv_connect_t *cr, int status)
     }
     up->state = GH_UP_ACTIVE;
     uv_tcp_nodelay(&up->tcp, 1);
-    send_head(up);
+    if (!up->req->endpoint->tls) {
+        send_head(up);
+        return;
+    }
+    char why[300];
+    if (gh__up_tls_start(up, why, sizeof(why)) != 0) {
+        up_fail(up, GH_R_UPSTREAM_TLS, GH_UP_TLS_FAILED, gh_arena_strndup(&up->req->arena, why, strlen(why)));
+        return;
+    }
+    if (!up->reading) /* the server's flight; the request follows the handshake */
+        up->reading = uv_read_start((uv_stream_t *)&up->tcp, gh__upconn_alloc, gh__upconn_read) == 0;
 }
 
 static void attach(gh_upconn *up, gh_request *req)
@@ -576,7 +653,7 @@ static void send_head(gh_upconn *up)
         return;
     }
     uv_buf_t iov = uv_buf_init(b.p, (unsigned)b.len);
-    if (gh_outq_write(&up->out, &iov, 1) != 0) {
+    if (gh__up_write(up, &iov, 1) != 0) {
         if (!retry_on_fresh(up))
             up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
         return;
@@ -630,10 +707,10 @@ int gh_proxy_body(gh_request *req, const char *data, size_t len)
         int sl = snprintf(size, sizeof(size), "%zx\r\n", len);
         uv_buf_t b[3] = {uv_buf_init(size, (unsigned)sl), uv_buf_init((char *)data, (unsigned)len),
                          uv_buf_init((char *)"\r\n", 2)};
-        r = gh_outq_write(&up->out, b, 3);
+        r = gh__up_write(up, b, 3);
     } else {
         uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-        r = gh_outq_write(&up->out, &b, 1);
+        r = gh__up_write(up, &b, 1);
     }
     if (r != 0)
         up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
@@ -651,7 +728,7 @@ int gh_proxy_body_end(gh_request *req)
         return 0;
     static const char last[] = "0\r\n\r\n";
     uv_buf_t b = uv_buf_init((char *)last, sizeof(last) - 1);
-    int r = gh_outq_write(&up->out, &b, 1);
+    int r = gh__up_write(up, &b, 1);
     if (r != 0)
         up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
     return r;
@@ -671,6 +748,8 @@ void gh_proxy_abort(gh_request *req)
 
 void gh_proxy_client_drained(gh_request *req)
 {
-    if (req->up && req->up->head_done)
+    if (req->up && req->up->tls && req->up->tls->established)
+        tls_pump(req->up); /* what TLS decrypted ahead of the client */
+    else if (req->up && req->up->head_done)
         update_up_reading(req->up);
 }

@@ -4,6 +4,7 @@
 #ifndef GH_UPSTREAM_PROXY_H
 #define GH_UPSTREAM_PROXY_H
 
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -22,6 +23,9 @@ bool gh_proxy_body_full(const gh_request *req);
 void gh_proxy_abort(gh_request *req);
 /* The client took queued response bytes: resume reading the upstream. */
 void gh_proxy_client_drained(gh_request *req);
+
+/* Sets a client context up for upstream connections: session reuse per pool, ALPN http/1.1. */
+void gh_upstream_tls_prepare(SSL_CTX *ctx);
 
 /* Closes pooled connections idle past their upstream's keepalive.idle_timeout (called by the
  * worker about once a second). */

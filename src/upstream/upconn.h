@@ -2,6 +2,7 @@
 #ifndef GH_UPSTREAM_UPCONN_H
 #define GH_UPSTREAM_UPCONN_H
 
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -18,6 +19,7 @@ struct gh_pool {
     struct gh_pool *next;
     gh_upconn *idle; /* most recently used first */
     size_t nidle;
+    SSL_SESSION *session; /* https:// endpoints: the last session, to resume */
     char key[]; /* endpoint authority */
 };
 
@@ -31,6 +33,7 @@ struct gh_upconn {
     gh_request *req;
     gh_block *in;
     gh_outq out;
+    struct gh_tls_pipe *tls; /* https:// endpoints */
     gh_h1_header *hdrs;
     gh_h1_response resp;
     gh_chunked chunked;
@@ -51,6 +54,18 @@ gh_upconn *gh__pool_take(gh_pool *p);
 void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms);
 void gh__upconn_close(gh_upconn *up);
 gh_upconn *gh__upconn_new(gh_worker *w, gh_pool *pool);
+/* TLS on upstream connections (up_tls.c). */
+int gh__up_tls_start(gh_upconn *up, char *why, size_t whylen); /* after connect: ClientHello */
+void gh__up_tls_free(gh_upconn *up);
+/* Ciphertext in: 1 established, 0 handshake going on, -1 failed (why). */
+int gh__up_tls_feed(gh_upconn *up, const char *data, size_t len, char *why, size_t whylen);
+/* Decrypted bytes into up->in: as gh_tls_pipe_read_into. */
+int gh__up_tls_fill(gh_upconn *up, size_t *got);
+/* Bytes on an idle pooled connection: whether it may stay in the pool. */
+bool gh__up_tls_idle_input(gh_upconn *up, const char *data, size_t len);
+/* Every byte for the upstream goes through here (sealed on https:// endpoints). */
+int gh__up_write(gh_upconn *up, const uv_buf_t *bufs, unsigned n);
+
 /* The read callbacks of every upstream connection, attached or idle. */
 void gh__upconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 void gh__upconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);

@@ -1,5 +1,6 @@
 """A real HTTP/1.1 upstream server with behaviours chosen by path, recording what it received."""
 import socket
+import ssl
 import threading
 import time
 
@@ -15,8 +16,19 @@ class Upstream:
     anything else 200 "ok"
     """
 
-    def __init__(self, port):
+    def __init__(self, port, tls=None, client_ca=None):
+        """tls: (certificate, key) to serve HTTPS; client_ca: then require client certificates
+        of that CA (the subjects seen are kept in client_subjects)."""
         self.port = port
+        self.ssl = None
+        self.client_subjects = []
+        self.handshakes = self.resumed = 0
+        if tls:
+            self.ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ssl.load_cert_chain(*tls)
+            if client_ca:
+                self.ssl.verify_mode = ssl.CERT_REQUIRED
+                self.ssl.load_verify_locations(client_ca)
         self.requests = []  # (method, path, headers dict lower-cased, body bytes)
         self.connections = 0
         self.lock = threading.Lock()
@@ -80,6 +92,18 @@ class Upstream:
         return f.read(n) if n else b""
 
     def _serve(self, c):
+        if self.ssl:
+            try:
+                c = self.ssl.wrap_socket(c, server_side=True)
+            except (ssl.SSLError, OSError):
+                c.close()
+                return
+            with self.lock:
+                self.handshakes += 1
+                self.resumed += 1 if c.session_reused else 0
+                peer = c.getpeercert()
+                if peer:
+                    self.client_subjects.append(dict(x[0] for x in peer["subject"])["commonName"])
         f = c.makefile("rb")
         try:
             while True:
