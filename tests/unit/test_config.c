@@ -121,8 +121,8 @@ static void errors_locate(void **state)
     expect_error(HEAD ROUTE "workers: 0\n", "workers: 0 is out of range");
     expect_error("listeners: [{address: nowhere}]\n" ROUTE,
                  "listeners[0].address: 'nowhere' is not an address");
-    expect_error(HEAD ROUTE "upstreams: {a: {endpoints: [https://x:1]}}\n",
-                 "upstreams.a.endpoints[0]: 'https://x:1': endpoints are http://host:port");
+    expect_error(HEAD ROUTE "upstreams: {a: {endpoints: [ftp://x:1]}}\n",
+                 "upstreams.a.endpoints[0]: 'ftp://x:1': endpoints are http://host:port or https://host:port");
     expect_error(HEAD ROUTE "upstreams: {a: {endpoints: []}}\n", "between 1 and 64 endpoints");
     expect_error(HEAD ROUTE "upstreams: {'a b': {endpoints: [http://127.0.0.1:1]}}\n",
                  "upstream names use letters");
