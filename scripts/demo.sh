@@ -5,14 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=build/rel/gatehouse
 CONFIG=examples/gatehouse.yaml
+scripts/demo-cert.sh
 "$BIN" check -c "$CONFIG"
 cat <<'TXT'
 
-Gatehouse is starting on http://127.0.0.1:8080 (admin on http://127.0.0.1:9901).
+Gatehouse is starting on http://127.0.0.1:8080 and https://localhost:8443 (admin on
+http://127.0.0.1:9901).
 In another terminal, try:
 
   curl -i http://127.0.0.1:8080/healthz                       # a direct response
   curl -i http://127.0.0.1:8080/hello/world                   # a templated route
+  curl -i --cacert build/demo/localhost.crt https://localhost:8443/hello/world  # the same over TLS
   curl -i -X POST http://127.0.0.1:8080/orders -d '{}'        # 201 from the demo backend
   curl -i http://127.0.0.1:8080/nowhere                       # 404 problem+json
   curl -i -X DELETE http://127.0.0.1:8080/healthz             # 405 with Allow

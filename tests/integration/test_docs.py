@@ -38,6 +38,7 @@ def test_example_loads(index, tmp_path):
 
 
 def test_the_demo_config_loads():
+    subprocess.run([os.path.join(ROOT, "scripts", "demo-cert.sh")], check=True)  # as make demo does
     p = subprocess.run([BIN, "check", "-c", os.path.join(ROOT, "examples", "gatehouse.yaml")],
                        capture_output=True, text=True)
     assert p.returncode == 0 and p.stderr == "", p.stderr
