@@ -132,7 +132,7 @@ void gh_pools_close(gh_worker *w)
         while (p->idle)
             gh__upconn_close(p->idle);
         gh_pool *next = p->next;
-        SSL_SESSION_free(p->session);
+        gh__pool_forget_session(p);
         free(p);
         p = next;
     }

@@ -17,8 +17,10 @@ static int on_new_session(SSL *ssl, SSL_SESSION *session)
     gh_upconn *up = SSL_get_app_data(ssl);
     if (!up || !up->pool)
         return 0;
-    SSL_SESSION_free(up->pool->session);
+    gh__pool_forget_session(up->pool);
     up->pool->session = session;
+    up->pool->session_ctx = SSL_get_SSL_CTX(ssl);
+    SSL_CTX_up_ref(up->pool->session_ctx);
     return 1; /* the pool keeps the reference */
 }
 
@@ -36,6 +38,14 @@ static int sink_to_outq(void *arg, const char *data, size_t len)
     return gh_outq_write(&up->out, &b, 1) == 0 ? 0 : -1;
 }
 
+void gh__pool_forget_session(gh_pool *pool)
+{
+    SSL_SESSION_free(pool->session);
+    SSL_CTX_free(pool->session_ctx);
+    pool->session = NULL;
+    pool->session_ctx = NULL;
+}
+
 int gh__up_tls_start(gh_upconn *up, char *why, size_t whylen)
 {
     const gh_upstream_conf *u = up->req->upstream;
@@ -48,7 +58,10 @@ int gh__up_tls_start(gh_upconn *up, char *why, size_t whylen)
         return -1;
     }
     SSL_set_app_data(p->ssl, up);
-    if (up->pool->session)
+    /* A resumed session skips the certificate check: only a session verified under this very
+     * configuration (its CAs, its name) is offered; after a reload the first connection does a
+     * full handshake. */
+    if (up->pool->session && up->pool->session_ctx == u->tls)
         SSL_set_session(p->ssl, up->pool->session);
     up->tls = p;
     int hs = gh_tls_pipe_handshake(p, why, whylen); /* the ClientHello */

@@ -20,6 +20,7 @@ struct gh_pool {
     gh_upconn *idle; /* most recently used first */
     size_t nidle;
     SSL_SESSION *session; /* https:// endpoints: the last session, to resume */
+    SSL_CTX *session_ctx; /* the context it was verified under (held): only that one resumes it */
     char key[]; /* endpoint authority */
 };
 
@@ -55,6 +56,7 @@ void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms);
 void gh__upconn_close(gh_upconn *up);
 gh_upconn *gh__upconn_new(gh_worker *w, gh_pool *pool);
 /* TLS on upstream connections (up_tls.c). */
+void gh__pool_forget_session(gh_pool *pool);
 int gh__up_tls_start(gh_upconn *up, char *why, size_t whylen); /* after connect: ClientHello */
 void gh__up_tls_free(gh_upconn *up);
 /* Ciphertext in: 1 established, 0 handshake going on, -1 failed (why). */

@@ -5,6 +5,7 @@ large bodies both ways, and the configuration rules."""
 import hashlib
 import os
 import subprocess
+import time
 
 import pytest
 import requests
@@ -53,6 +54,14 @@ def test_new_connections_resume_the_session(gateway_for, pki, backend):
         assert requests.get(gw.url + "/x%d" % i).status_code == 200
     assert backend.handshakes == 5  # nothing pooled: a connection each
     assert backend.resumed >= 3, backend.resumed  # the first is full, then tickets
+    # A reload may change what is trusted: the first connection after it is verified in full.
+    resumed = backend.resumed
+    assert gw.admin("/reload", "POST")[0] == 200
+    time.sleep(0.2)
+    assert requests.get(gw.url + "/after").status_code == 200
+    assert backend.resumed == resumed
+    assert requests.get(gw.url + "/again").status_code == 200
+    assert backend.resumed == resumed + 1
 
 
 @pytest.mark.parametrize("case", ["wrong name", "wrong CA", "no verification"])
