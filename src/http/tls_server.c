@@ -20,6 +20,7 @@ typedef struct tls_cert {
 
 struct gh_tls_server {
     atomic_int refs;
+    unsigned char trust_id[SSL_MAX_SID_CTX_LENGTH]; /* digest of the client trust settings */
     size_t ncerts;
     tls_cert certs[];
 };
@@ -177,9 +178,10 @@ static int load_cert(gh_tls_server *s, tls_cert *c, const gh_tls_cert_files *f,
              mismatch ? f->certificate : f->private_key);
         return -1;
     }
-    /* Resumed sessions keep the client certificate they were verified with: the context id
-     * ties them to this gateway's contexts. */
-    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"gatehouse", 9);
+    /* Resumed sessions keep the client certificate they were verified with, so they resume only
+     * under the same client trust: the context id is a digest of it (OpenSSL refuses a session
+     * whose id differs, and the client does a full handshake). */
+    SSL_CTX_set_session_id_context(ctx, s->trust_id, sizeof(s->trust_id));
     if (o->client_auth != GH_CLIENT_AUTH_NONE && load_client_auth(ctx, o, err, errlen) != 0)
         return -1;
     if (o->tickets)
@@ -195,6 +197,43 @@ static int load_cert(gh_tls_server *s, tls_cert *c, const gh_tls_cert_files *f,
     return 0;
 }
 
+/* Adds a file's bytes to the digest (at most max; a file that cannot be read adds nothing,
+ * and loading it fails later with its reason). */
+static void digest_file(EVP_MD_CTX *md, const char *path, size_t max)
+{
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    char buf[16384];
+    size_t n, total = 0;
+    while (f && total < max && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        EVP_DigestUpdate(md, buf, n);
+        total += n;
+    }
+    if (f)
+        fclose(f);
+}
+
+/* What a resumed session's client certificate was judged by: the mode, the CAs, the CRLs. */
+static void trust_digest(const gh_tls_server_opts *o, unsigned char out[SSL_MAX_SID_CTX_LENGTH])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    memset(out, 0, SSL_MAX_SID_CTX_LENGTH);
+    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
+        unsigned char mode = (unsigned char)o->client_auth;
+        EVP_DigestUpdate(ctx, "gatehouse", 9);
+        EVP_DigestUpdate(ctx, &mode, 1);
+        if (o->client_auth != GH_CLIENT_AUTH_NONE) {
+            digest_file(ctx, o->client_ca, 4u << 20);
+            EVP_DigestUpdate(ctx, "\0", 1);
+            digest_file(ctx, o->crl_file, 64u << 20);
+        }
+        EVP_DigestFinal_ex(ctx, md, &len);
+        memcpy(out, md, len < SSL_MAX_SID_CTX_LENGTH ? len : SSL_MAX_SID_CTX_LENGTH);
+    }
+    EVP_MD_CTX_free(ctx);
+}
+
 gh_tls_server *gh_tls_server_new(const gh_tls_server_opts *o, char *err, size_t errlen, size_t *bad)
 {
     *bad = o->ncerts;
@@ -205,6 +244,7 @@ gh_tls_server *gh_tls_server_new(const gh_tls_server_opts *o, char *err, size_t 
     }
     atomic_init(&s->refs, 1);
     s->ncerts = o->ncerts;
+    trust_digest(o, s->trust_id);
     ERR_clear_error();
     for (size_t i = 0; i < o->ncerts; i++) {
         if (load_cert(s, &s->certs[i], &o->certs[i], o, err, errlen) != 0) {

@@ -4,10 +4,12 @@ SPIFFE ID, subject and fingerprint, mTLS together with a JWT, RFC 9440 Client-Ce
 (and spoofed copies stripped), the access log, and the configuration rules."""
 import base64
 import json
+import os
 import re
 import socket
 import ssl
 import subprocess
+import time
 
 import pytest
 import requests
@@ -88,6 +90,36 @@ def test_required_client_certificates(gateway_for, pki):
     assert gw.metric('gatehouse_tls_handshakes_total{result="failed",reason="no_client_certificate"}') == 1
     assert gw.metric('gatehouse_tls_handshakes_total{result="failed",reason="certificate_rejected"}') == 3
     assert get(gw, pki, cert=pki.billing).status_code == 200  # others are served all along
+
+
+def test_a_revocation_ends_resumption_too(gateway_for, pki, tmp_path):
+    crl = str(tmp_path / "live-crl.pem")
+    write_crl(pki, crl, [])
+    tls = "{certificate: %s, private_key: %s, client_auth: required, client_ca: %s, crl_file: %s}" % (
+        pki.server[0], pki.server[1], pki.ca_file, crl)
+    gw = gateway_for(RESPOND_ANY, tls=tls)
+    sess = str(tmp_path / "session")
+    request = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+
+    def s_client(*args):
+        p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % gw.port, "-tls1_3",
+                            "-cert", pki.payments[0], "-key", pki.payments[1], "-ign_eof"] + list(args),
+                           input=request, capture_output=True, timeout=20)
+        return p.stdout.decode(errors="replace") + p.stderr.decode(errors="replace")
+
+    assert "HTTP/1.1 200" in s_client("-sess_out", sess)
+    assert "Reused," in s_client("-sess_in", sess)
+    # The certificate is revoked: the CRL is replaced, the gateway reloads by itself, and the
+    # ticket the client holds no longer skips the check.
+    write_crl(pki, crl + ".new", ["payments"])
+    os.rename(crl + ".new", crl)
+    deadline = time.time() + 5
+    while time.time() < deadline and gw.metric('gatehouse_reloads_total{result="success"}') < 1:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the workers take the new snapshot
+    out = s_client("-sess_in", sess)
+    assert "Reused," not in out and "HTTP/1.1 200" not in out, out
+    assert gw.metric('gatehouse_tls_handshakes_total{result="failed",reason="certificate_rejected"}') >= 1
 
 
 def test_revocation_needs_the_crl(gateway_for, pki):
