@@ -27,6 +27,8 @@ typedef struct gh_listener_conf {
     const char *address; /* as written: "127.0.0.1:8080" */
     gh_sockaddr addr;
     struct gh_tls_server *tls; /* tls: its certificates and settings; NULL for plain HTTP */
+    bool http2;                /* HTTP/2 by ALPN on a TLS listener (default on) */
+    bool h2c;                  /* HTTP/2 with prior knowledge on a plain listener (default off) */
 } gh_listener_conf;
 
 typedef struct gh_cidr {
@@ -274,6 +276,14 @@ typedef struct gh_watched_file {
     struct gh_watched_file *next;
 } gh_watched_file;
 
+/* http2: what one HTTP/2 client connection may hold. */
+typedef struct gh_http2_conf {
+    uint32_t max_streams;     /* SETTINGS_MAX_CONCURRENT_STREAMS */
+    uint32_t window;          /* SETTINGS_INITIAL_WINDOW_SIZE: request body bytes per stream in flight */
+    uint32_t table_size;      /* SETTINGS_HEADER_TABLE_SIZE: the HPACK table the client may use */
+    uint32_t max_header_list; /* SETTINGS_MAX_HEADER_LIST_SIZE; 0: limits.max_head_bytes */
+} gh_http2_conf;
+
 typedef struct gh_config {
     atomic_int refs;
     gh_arena arena;
@@ -285,6 +295,7 @@ typedef struct gh_config {
     gh_listener_conf admin;
     bool has_admin;
     bool defensive; /* http1.strictness: defensive */
+    gh_http2_conf http2;
     gh_limits_conf limits;
     gh_cidr *trusted_proxies;
     size_t ntrusted_proxies;

@@ -18,7 +18,7 @@
 #define GH_BLOCK_LIMIT (32u << 10) /* max_head_bytes cannot exceed an input block */
 
 static const char *const top_keys[] = {
-    "workers",    "listeners",     "admin",     "http1",  "limits", "trusted_proxies",
+    "workers",    "listeners",     "admin",     "http1",  "http2", "limits", "trusted_proxies",
     "access_log", "drain_timeout", "upstreams", "identity", "policies", "stores", "rate_limits", "routes", NULL};
 
 yaml_node_item_t *gh__walk_items(gh_walk *w, yaml_node_t *n, size_t *count)
@@ -71,9 +71,26 @@ int gh_parse_hostport(const char *s, gh_sockaddr *out)
 static void load_listener(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_conf *l,
                           gh_ticket_ring *tickets)
 {
-    static const char *const keys[] = {"address", "tls", NULL};
+    static const char *const keys[] = {"address", "tls", "http2", "h2c", NULL};
+    static const char *const no_yes[] = {"false", "true", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
+    l->http2 = true;
+    yaml_node_t *v = gh__walk_get(w, n, "http2");
+    if (v) {
+        size_t at = gh__walk_push_key(w, "http2");
+        l->http2 = gh__walk_enum(w, v, no_yes) == 1;
+        gh__walk_pop(w, at);
+    }
+    if ((v = gh__walk_get(w, n, "h2c"))) {
+        size_t at = gh__walk_push_key(w, "h2c");
+        l->h2c = gh__walk_enum(w, v, no_yes) == 1;
+        if (l->h2c && gh__walk_get(w, n, "tls"))
+            gh__walk_error(w, v, "h2c is HTTP/2 without TLS: a TLS listener offers h2 by ALPN");
+        else if (l->h2c && !l->http2)
+            gh__walk_error(w, v, "h2c needs http2: true");
+        gh__walk_pop(w, at);
+    }
     yaml_node_t *a = gh__walk_get(w, n, "address");
     size_t saved = gh__walk_push_key(w, "address");
     if (!a)
@@ -234,6 +251,30 @@ static void load_scalars(gh_walk *w, yaml_node_t *root, gh_config *c)
             c->defensive = gh__walk_enum(w, s, modes) == 1;
             gh__walk_pop(w, inner);
         }
+        gh__walk_pop(w, saved);
+    }
+    c->http2 = (gh_http2_conf){100, 65535, 4096, 0};
+    if ((v = gh__walk_get(w, root, "http2"))) {
+        static const char *const keys[] = {"max_concurrent_streams", "initial_window_size",
+                                           "header_table_size", "max_header_list_size", NULL};
+        saved = gh__walk_push_key(w, "http2");
+        uint64_t x;
+        yaml_node_t *f;
+        size_t inner;
+#define GH_H2_FIELD(key, parse, lo, hi, field)                                                     \
+    if ((f = gh__walk_get(w, v, key))) {                                                           \
+        inner = gh__walk_push_key(w, key);                                                         \
+        if (parse(w, f, lo, hi, &x))                                                               \
+            c->http2.field = (uint32_t)x;                                                          \
+        gh__walk_pop(w, inner);                                                                    \
+    }
+        if (gh__walk_keys(w, v, keys)) {
+            GH_H2_FIELD("max_concurrent_streams", gh__walk_uint, 1, 1000, max_streams)
+            GH_H2_FIELD("initial_window_size", gh__walk_size, 65535, 16u << 20, window)
+            GH_H2_FIELD("header_table_size", gh__walk_size, 0, 65536, table_size)
+            GH_H2_FIELD("max_header_list_size", gh__walk_size, 1024, 1u << 20, max_header_list)
+        }
+#undef GH_H2_FIELD
         gh__walk_pop(w, saved);
     }
     if ((v = gh__walk_get(w, root, "access_log"))) {

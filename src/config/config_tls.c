@@ -84,7 +84,8 @@ void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_config *c, gh_list
         return;
     gh_tls_cert_files certs[GH_TLS_MAX_CERTS];
     yaml_node_t *where[GH_TLS_MAX_CERTS];
-    gh_tls_server_opts o = {certs, 0, TLS1_2_VERSION, NULL, GH_CLIENT_AUTH_NONE, NULL, NULL, tickets};
+    gh_tls_server_opts o = {certs, 0, TLS1_2_VERSION, NULL, GH_CLIENT_AUTH_NONE, NULL, NULL, tickets,
+                            l->http2};
     if (gh__walk_get(w, n, "certificate") || gh__walk_get(w, n, "private_key")) {
         where[o.ncerts] = n;
         o.ncerts += load_pair(w, n, &certs[o.ncerts]);

@@ -16,6 +16,8 @@
     X(VERSION_NOT_SUPPORTED, 505, "version-not-supported", "HTTP version not supported")           \
     X(H2_PREFACE, 400, "http2-preface-on-http1", "HTTP/2 preface on an HTTP/1.1 listener")         \
     X(PLAIN_HTTP_ON_TLS, 400, "plain-http-on-tls-port", "Plain HTTP request on a TLS listener")     \
+    X(H2_PROTOCOL, 400, "http2-protocol-error", "HTTP/2 protocol error")                            \
+    X(H2_FLOOD, 429, "http2-flood", "HTTP/2 flood")                                                 \
     X(CLIENT_CERT_REQUIRED, 403, "client-certificate-required", "Client certificate required")     \
     X(CLIENT_CERT_MISMATCH, 403, "client-certificate-mismatch", "Client certificate not accepted") \
     X(BARE_CR, 400, "bare-cr", "Bare CR in request head")                                          \

@@ -113,6 +113,8 @@ static gh_client_cert *describe(SSL *ssl, X509 *x)
 
 const gh_client_cert *gh_client_cert_get(gh_conn *c)
 {
+    if (c->parent) /* a stream: the certificate is its connection's */
+        c = c->parent;
     if (!c->tls)
         return NULL;
     if (c->peer_cert)

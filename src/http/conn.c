@@ -7,6 +7,7 @@
 
 #include "http/conn.h"
 #include "http/conn_tls.h"
+#include "http/h2.h"
 #include "http/normalize.h"
 #include "http/request.h"
 #include "http/respond.h"
@@ -21,6 +22,8 @@ enum { T_NONE, T_IDLE, T_HEAD, T_BODY, T_SEND, T_LINGER };
 static void conn_process(gh_conn *c);
 static void update_reading(gh_conn *c);
 static int tls_fill(gh_conn *c);
+static int input_fill(gh_conn *c);
+static bool h2_step(gh_conn *c, int filled);
 static void on_timer(uv_timer_t *t);
 
 static void set_timer(gh_conn *c, int kind, uint64_t ms)
@@ -38,8 +41,8 @@ static void stop_timer(gh_conn *c)
 static void free_conn(uv_handle_t *h)
 {
     gh_conn *c = h->data;
-    /* Two handles (tcp, timer) close; the second callback frees. */
-    if (++c->closed_handles == 2)
+    /* Two handles (tcp, timer) close, a stream connection's one; the last callback frees. */
+    if (++c->closed_handles == (c->parent ? 1 : 2))
         free(c);
 }
 
@@ -64,6 +67,8 @@ static void request_end(gh_conn *c)
     gh_arena_free(&arena);
 }
 
+static void stream_closed(gh_conn *sc);
+
 void gh_conn_close(gh_conn *c)
 {
     if (c->closing)
@@ -71,6 +76,11 @@ void gh_conn_close(gh_conn *c)
     c->closing = true;
     request_end(c);
     gh_worker *w = c->w;
+    if (c->parent) {
+        stream_closed(c);
+        return;
+    }
+    gh_h2_end(c); /* its stream connections go with it */
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -107,6 +117,11 @@ static void on_shutdown(uv_shutdown_t *sr, int status)
  * response before the client reads it. */
 static void close_when_flushed(gh_conn *c)
 {
+    if (c->parent) { /* a stream: its response is whole, the stream ends with it */
+        c->stream_complete = true;
+        gh_conn_close(c);
+        return;
+    }
     c->close_after_flush = true;
     if (c->closing || c->state == GH_CS_LINGER)
         return;
@@ -144,14 +159,33 @@ static void on_out_drain(gh_outq *q, int status)
         close_when_flushed(c);
         return;
     }
+    if (c->h2)
+        gh_h2_output_drained(c);
     if (c->req && q->pending < GH_OUTQ_HIGH)
         gh_proxy_client_drained(c->req);
 }
 
-/* Every byte for the client goes through here: sealed into TLS records on a TLS listener. */
-static int conn_write(gh_conn *c, const uv_buf_t *bufs, unsigned n)
+int gh_conn_write_raw(gh_conn *c, const uv_buf_t *bufs, unsigned n)
 {
     return c->tls ? gh_conn_tls_write(c, bufs, n) : gh_outq_write(&c->out, bufs, n);
+}
+
+bool gh_conn_output_full_raw(const gh_conn *c)
+{
+    return c->out.pending >= GH_OUTQ_HIGH;
+}
+
+/* Every byte for the client goes through here: sealed into TLS records on a TLS listener, or
+ * turned into HTTP/2 frames on a stream. */
+static int conn_write(gh_conn *c, const uv_buf_t *bufs, unsigned n)
+{
+    return c->parent ? gh_h2_stream_write(c, bufs, n) : gh_conn_write_raw(c, bufs, n);
+}
+
+/* Response bytes the client has not taken yet. */
+static size_t conn_pending(const gh_conn *c)
+{
+    return c->parent ? gh_h2_stream_pending(c) : c->out.pending;
 }
 
 int gh_conn_send(gh_request *req, const uv_buf_t *bufs, unsigned n)
@@ -161,14 +195,14 @@ int gh_conn_send(gh_request *req, const uv_buf_t *bufs, unsigned n)
         req->bytes_out += bufs[i].len;
     req->resp_started = true;
     int r = conn_write(c, bufs, n);
-    if (r == 0 && c->out.pending >= GH_OUTQ_HIGH && c->timer_kind != T_SEND)
+    if (r == 0 && conn_pending(c) >= GH_OUTQ_HIGH && c->timer_kind != T_SEND)
         set_timer(c, T_SEND, req->config->limits.body_timeout_ms);
     return r;
 }
 
 bool gh_conn_output_full(const gh_request *req)
 {
-    return req->conn->out.pending >= GH_OUTQ_HIGH;
+    return conn_pending(req->conn) >= GH_OUTQ_HIGH;
 }
 
 static void go_idle(gh_conn *c)
@@ -422,16 +456,22 @@ static void conn_process(gh_conn *c)
     gh_worker *w = c->w;
     const gh_limits_conf *lim = &w->config->limits;
     while (!c->closing && c->state != GH_CS_LINGER) {
-        if (c->tls && tls_fill(c) < 0)
+        int filled = input_fill(c);
+        if (filled < 0)
             break;
+        if (c->state == GH_CS_H2) {
+            if (h2_step(c, filled))
+                continue;
+            break;
+        }
         gh_block *in = c->in;
         if (c->state == GH_CS_BODY) {
             if (body_pump(c))
                 continue;
-            /* The block is spent but TLS may hold more of the body: no socket event would
-             * bring it, so it is decrypted now. */
-            if (c->tls && !c->closing && c->state == GH_CS_BODY && c->in &&
-                c->in->off == c->in->len && tls_fill(c) > 0)
+            /* The block is spent but TLS or the stream may hold more of the body: no socket
+             * event would bring it, so it is moved now. */
+            if ((c->tls || c->parent) && !c->closing && c->state == GH_CS_BODY && c->in &&
+                c->in->off == c->in->len && input_fill(c) > 0)
                 continue;
             break;
         }
@@ -449,6 +489,15 @@ static void conn_process(gh_conn *c)
                 set_timer(c, T_HEAD, lim->head_timeout_ms);
             }
             break;
+        }
+        if (r == GH_R_H2_PREFACE && c->h2c && c->state != GH_CS_WAIT && !c->parent) {
+            if (gh_h2_start(c) != 0) { /* prior knowledge: the bytes are HTTP/2's from here */
+                gh_conn_close(c);
+                break;
+            }
+            c->state = GH_CS_H2;
+            stop_timer(c);
+            continue;
         }
         if (r != GH_R_OK) {
             refuse_head(c, r, h1.detail);
@@ -493,6 +542,39 @@ static void peer_ended(gh_conn *c, bool eof)
         return;
     }
     gh_conn_close(c);
+}
+
+/* Bytes from where this connection's input comes other than the socket (a TLS session, an
+ * HTTP/2 stream) into the input block: the bytes added, or -1 when the connection is over. */
+static int input_fill(gh_conn *c)
+{
+    if (c->tls)
+        return tls_fill(c);
+    if (!c->parent)
+        return 0;
+    uint32_t before = c->in ? c->in->len - c->in->off : 0;
+    if (gh_h2_stream_fill(c) < 0) {
+        gh_conn_close(c);
+        return -1;
+    }
+    return (int)((c->in ? c->in->len - c->in->off : 0) - before);
+}
+
+/* An HTTP/2 connection's input went to its session. True to go round again (TLS may hold
+ * more); false when this input is done with, or the connection is closing. */
+static bool h2_step(gh_conn *c, int filled)
+{
+    if (!gh_h2_input(c)) {
+        c->state = GH_CS_WAIT; /* GOAWAY (or the last frames) go out, then the close */
+        gh_h2_end(c);
+        close_when_flushed(c);
+        return false;
+    }
+    if (gh_h2_idle(c))
+        set_timer(c, c->w->draining ? T_LINGER : T_IDLE, c->w->draining ? 0 : c->w->config->limits.idle_timeout_ms);
+    else
+        stop_timer(c);
+    return c->tls && filled > 0;
 }
 
 /* Moves what the TLS session decrypted into the input block: the bytes added, or -1 when the
@@ -548,6 +630,14 @@ static void tls_input(gh_conn *c, const char *data, size_t len)
         tls_failed(c);
         return;
     case GH_TLS_IN_READY:
+        if (c->state == GH_CS_IDLE && c->h2_offered && gh_conn_tls_alpn_h2(c)) {
+            if (gh_h2_start(c) != 0) { /* ALPN chose h2 */
+                gh_conn_close(c);
+                return;
+            }
+            c->state = GH_CS_H2;
+            stop_timer(c);
+        }
         conn_process(c);
         return;
     }
@@ -596,6 +686,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 /* Reads while there is room and the current stage wants bytes. */
 static void update_reading(gh_conn *c)
 {
+    if (c->parent)
+        return; /* a stream reads no socket: its bytes come from the session */
     gh_block *in = c->in;
     if (in && in->off > 0 &&
         (c->state == GH_CS_HEAD || c->state == GH_CS_BODY || c->state == GH_CS_WAIT)) {
@@ -654,6 +746,12 @@ void gh_conn_drain(gh_conn *c)
 {
     if (c->closing)
         return;
+    if (c->h2) { /* GOAWAY: streams in flight finish, then the connection closes */
+        gh_h2_drain(c);
+        if (gh_h2_idle(c))
+            gh_conn_close(c);
+        return;
+    }
     if (!c->req && c->state != GH_CS_LINGER && !c->close_after_flush) {
         gh_conn_close(c); /* idle: nothing to finish */
         return;
@@ -681,7 +779,8 @@ static void store_peer(gh_conn *c)
     }
 }
 
-void gh_conn_accept(gh_worker *w, uv_stream_t *server, const gh_listener_conf *lc)
+/* A connection from a listener's queue (server), or of an open socket (fd, server NULL). */
+static void conn_start(gh_worker *w, uv_stream_t *server, uv_os_sock_t fd, const gh_listener_conf *lc)
 {
     gh_conn *c = calloc(1, sizeof(*c));
     if (!c)
@@ -697,8 +796,8 @@ void gh_conn_accept(gh_worker *w, uv_stream_t *server, const gh_listener_conf *l
     w->nconns++;
     gh_metric_add(&w->metrics.open_connections, 1);
     gh_outq_init(&c->out, (uv_stream_t *)&c->tcp, &w->blocks, on_out_drain, &w->batch);
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-        w->nconns > w->config->limits.max_connections || w->draining) {
+    int r = server ? uv_accept(server, (uv_stream_t *)&c->tcp) : uv_tcp_open(&c->tcp, fd);
+    if (r != 0 || w->nconns > w->config->limits.max_connections || w->draining) {
         gh_conn_close(c);
         return;
     }
@@ -708,7 +807,73 @@ void gh_conn_accept(gh_worker *w, uv_stream_t *server, const gh_listener_conf *l
         gh_conn_close(c);
         return;
     }
+    c->h2c = lc->h2c;
+    c->h2_offered = lc->tls && lc->http2;
     c->state = GH_CS_IDLE;
     set_timer(c, T_HEAD, w->config->limits.head_timeout_ms);
     update_reading(c);
+}
+
+void gh_conn_accept(gh_worker *w, uv_stream_t *server, const gh_listener_conf *lc)
+{
+    conn_start(w, server, -1, lc);
+}
+
+void gh_conn_adopt(gh_worker *w, uv_os_sock_t fd, const gh_listener_conf *lc)
+{
+    conn_start(w, NULL, fd, lc);
+}
+
+/* HTTP/2 stream connections: no socket, no place in the worker's list (their parent is
+ * there); the request comes from the stream and the response goes back to it. */
+gh_conn *gh_conn_stream_open(gh_conn *parent, struct gh_h2_stream *st)
+{
+    gh_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->w = parent->w;
+    c->parent = parent;
+    c->h2_stream = st;
+    gh_deadline_init(&c->w->loop, &c->timer, on_timer, c);
+    c->peer_family = parent->peer_family;
+    c->peer_port = parent->peer_port;
+    memcpy(c->peer_addr, parent->peer_addr, sizeof(c->peer_addr));
+    c->state = GH_CS_IDLE;
+    set_timer(c, T_HEAD, c->w->config->limits.head_timeout_ms);
+    return c;
+}
+
+void gh_conn_stream_input(gh_conn *sc)
+{
+    if (!sc->closing)
+        conn_process(sc);
+}
+
+void gh_conn_stream_refuse(gh_conn *sc, gh_reason reason, const char *detail)
+{
+    refuse_head(sc, reason, detail);
+}
+
+void gh_conn_stream_drained(gh_conn *sc)
+{
+    if (sc->closing)
+        return;
+    if (sc->timer_kind == T_SEND && gh_h2_stream_pending(sc) < GH_OUTQ_HIGH)
+        stop_timer(sc);
+    if (sc->req && gh_h2_stream_pending(sc) < GH_OUTQ_HIGH)
+        gh_proxy_client_drained(sc->req);
+}
+
+static void stream_closed(gh_conn *sc)
+{
+    gh_conn *parent = sc->parent;
+    gh_h2_stream_done(sc, sc->stream_complete);
+    if (parent->h2)
+        gh_h2_forget(parent, sc);
+    gh_block_put(&sc->w->blocks, sc->in);
+    sc->in = NULL;
+    uv_close((uv_handle_t *)&sc->timer.timer, free_conn);
+    /* A draining connection closes once its last stream is done. */
+    if (parent->h2 && !parent->closing && parent->w->draining && gh_h2_idle(parent))
+        close_when_flushed(parent);
 }

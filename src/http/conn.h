@@ -23,6 +23,7 @@ typedef enum {
     GH_CS_BODY,   /* streaming the request body */
     GH_CS_WAIT,   /* request read, response pending */
     GH_CS_LINGER, /* response sent, write side shut, draining what the client still sends */
+    GH_CS_H2,     /* speaking HTTP/2: streams are served by stream connections */
 } gh_conn_state;
 
 typedef struct gh_request {
@@ -98,6 +99,12 @@ struct gh_conn {
     struct gh_tls_pipe *tls;         /* the session, on a TLS listener */
     struct gh_tls_server *tls_server; /* its listener's contexts, held while the connection lives */
     struct gh_client_cert *peer_cert; /* the client certificate, described at first use */
+    bool h2c;                         /* its listener accepts the HTTP/2 preface in plaintext */
+    bool h2_offered;                  /* its TLS listener offers h2 by ALPN */
+    bool stream_complete;             /* a stream connection whose response went out whole */
+    struct gh_h2 *h2;                 /* HTTP/2 on this connection */
+    struct gh_h2_stream *h2_stream;   /* a stream connection: the stream it serves */
+    struct gh_conn *parent;           /* a stream connection: the connection carrying it */
     uint8_t peer_family;
     uint16_t peer_port;
     unsigned char peer_addr[16];
@@ -105,6 +112,8 @@ struct gh_conn {
 
 /* Accepts a connection from a listener of the worker's snapshot (called by the worker). */
 void gh_conn_accept(gh_worker *w, uv_stream_t *server, const gh_listener_conf *lc);
+/* Serves an already connected socket as if lc had accepted it (the fuzz harness). */
+void gh_conn_adopt(gh_worker *w, uv_os_sock_t fd, const gh_listener_conf *lc);
 /* Closes idle connections and marks busy ones to close after their response (drain). */
 void gh_conn_drain(gh_conn *c);
 /* Closes the connection now, whatever it is doing (drain timeout). */
@@ -118,6 +127,20 @@ void gh_conn_upstream_drained(gh_request *req); /* upstream took queued body byt
 void gh_conn_response_done(gh_request *req);
 /* The upstream failed: refuse (before the response started) or cut the connection. */
 void gh_conn_upstream_failed(gh_request *req, gh_reason reason, const char *detail);
+
+/* HTTP/2 (h2.c): stream connections, served like HTTP/1.1 connections without a socket. */
+gh_conn *gh_conn_stream_open(gh_conn *parent, struct gh_h2_stream *st);
+void gh_conn_stream_input(gh_conn *sc);
+void gh_conn_stream_refuse(gh_conn *sc, gh_reason reason, const char *detail);
+void gh_conn_stream_drained(gh_conn *sc);
+/* The socket side of a connection (TLS or plain), under HTTP/2's frames. */
+bool gh_conn_output_full_raw(const gh_conn *c);
+int gh_conn_write_raw(gh_conn *c, const uv_buf_t *bufs, unsigned n);
+/* The connection that carries c's bytes (itself, or a stream's parent): its TLS session. */
+static inline struct gh_tls_pipe *gh_conn_tls(const gh_conn *c)
+{
+    return c->parent ? c->parent->tls : c->tls;
+}
 
 /* Used by respond.c. */
 void gh_conn_refuse(gh_request *req, gh_reason reason, const char *detail);

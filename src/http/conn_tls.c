@@ -88,6 +88,13 @@ int gh_conn_tls_write(gh_conn *c, const uv_buf_t *bufs, unsigned n)
     return gh_tls_pipe_writev(c->tls, bufs, n) == 0 ? 0 : UV_EPIPE;
 }
 
+bool gh_conn_tls_alpn_h2(const gh_conn *c)
+{
+    gh_tls_info t;
+    gh_tls_pipe_info(c->tls, &t);
+    return t.alpn_len == 2 && memcmp(t.alpn, "h2", 2) == 0;
+}
+
 void gh_conn_tls_close_notify(gh_conn *c)
 {
     gh_tls_pipe *p = c->tls;

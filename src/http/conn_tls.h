@@ -25,6 +25,8 @@ gh_tls_input gh_conn_tls_input(gh_conn *c, const char *data, size_t len);
 int gh_conn_tls_fill(gh_conn *c);
 /* Writes plaintext: 0, or a negative libuv error. */
 int gh_conn_tls_write(gh_conn *c, const uv_buf_t *bufs, unsigned n);
+/* Whether ALPN chose HTTP/2. */
+bool gh_conn_tls_alpn_h2(const gh_conn *c);
 /* Sends close_notify once, before the write side is shut. */
 void gh_conn_tls_close_notify(gh_conn *c);
 /* Whether reading the socket may go on: bounded ciphertext waiting in the session. */

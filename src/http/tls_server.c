@@ -20,22 +20,26 @@ typedef struct tls_cert {
 
 struct gh_tls_server {
     atomic_int refs;
+    bool h2; /* ALPN offers h2 first */
     unsigned char trust_id[SSL_MAX_SID_CTX_LENGTH]; /* digest of the client trust settings */
     size_t ncerts;
     tls_cert certs[];
 };
 
 static const unsigned char ALPN_HTTP11[] = "\x08http/1.1";
+static const unsigned char ALPN_H2[] = "\x02h2\x08http/1.1";
 
-/* ALPN: HTTP/1.1 when the client offers it; a client that offers only other protocols goes on
- * without ALPN and is answered in HTTP/1.1 (or refused if it speaks something else). */
+/* ALPN: h2 when the listener speaks it and the client offers it, else HTTP/1.1; a client that
+ * offers only other protocols goes on without ALPN and is answered in HTTP/1.1. */
 static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
                    unsigned int inlen, void *arg)
 {
-    (void)ssl, (void)arg;
+    (void)ssl;
+    const gh_tls_server *s = arg;
+    const unsigned char *ours = s->h2 ? ALPN_H2 : ALPN_HTTP11;
+    unsigned ours_len = s->h2 ? sizeof(ALPN_H2) - 1 : sizeof(ALPN_HTTP11) - 1;
     unsigned char *sel;
-    if (SSL_select_next_proto(&sel, outlen, ALPN_HTTP11, sizeof(ALPN_HTTP11) - 1, in, inlen) !=
-        OPENSSL_NPN_NEGOTIATED)
+    if (SSL_select_next_proto(&sel, outlen, ours, ours_len, in, inlen) != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK;
     *out = sel;
     return SSL_TLSEXT_ERR_OK;
@@ -244,6 +248,7 @@ gh_tls_server *gh_tls_server_new(const gh_tls_server_opts *o, char *err, size_t 
     }
     atomic_init(&s->refs, 1);
     s->ncerts = o->ncerts;
+    s->h2 = o->h2;
     trust_digest(o, s->trust_id);
     ERR_clear_error();
     for (size_t i = 0; i < o->ncerts; i++) {

@@ -30,6 +30,7 @@ typedef struct gh_tls_server_opts {
     const char *client_ca; /* the CAs that sign client certificates (required with client_auth) */
     const char *crl_file;  /* revoked client certificates (PEM CRLs), or NULL */
     struct gh_ticket_ring *tickets; /* the process's ticket keys; NULL (check): OpenSSL's own */
+    bool h2;                        /* offer HTTP/2 by ALPN */
 } gh_tls_server_opts;
 
 /* The intermediate profile's TLS 1.2 ciphers (TLS 1.3 suites are OpenSSL's, all AEAD). */

@@ -47,9 +47,11 @@ static void format_line(gh_sbuf *b, const gh_request *req, const char *route, ui
     gh_format_rfc3339_ms(ts);
     gh_sbuf_addf(b, "{\"ts\":\"%s\",\"request_id\":\"%s\"", ts, req->id);
     add_field(b, "client_ip", req->client_ip[0] ? req->client_ip : NULL, strlen(req->client_ip));
-    if (req->conn->tls) {
+    if (req->conn->parent)
+        gh_sbuf_adds(b, ",\"protocol\":\"h2\"");
+    if (gh_conn_tls(req->conn)) {
         gh_tls_info t;
-        gh_tls_pipe_info(req->conn->tls, &t);
+        gh_tls_pipe_info(gh_conn_tls(req->conn), &t);
         add_field(b, "tls", t.version, strlen(t.version));
         add_field(b, "tls_cipher", t.cipher, strlen(t.cipher));
         add_field(b, "alpn", (const char *)t.alpn, t.alpn_len);

@@ -278,7 +278,7 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     if (!w->snap)
         return -ENOMEM;
     w->log_enabled = strcmp(w->config->access_log, "off") != 0;
-    w->log = rt->logger.rings[id];
+    w->log = rt->logger.rings ? rt->logger.rings[id] : NULL; /* no logger: an embedded worker */
     gh_block_pool_init(&w->blocks, 256);
     w->arena_spares = (gh_arena_spares){NULL, 0, 256};
     if (getrandom(w->id_seed, sizeof(w->id_seed), 0) != sizeof(w->id_seed))
@@ -302,6 +302,11 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     w->wakeup.data = w->drain_timer.data = w->sweep_timer.data = w->key_wait_timer.data = w;
     uv_timer_start(&w->sweep_timer, on_sweep, GH_SWEEP_MS, GH_SWEEP_MS);
     return 0;
+}
+
+int gh_worker_embed(gh_runtime *rt, gh_worker *w)
+{
+    return worker_init(rt, w, 0);
 }
 
 int gh_workers_start(gh_runtime *rt)

@@ -71,6 +71,7 @@ struct gh_worker {
     struct gh_pending_call *pending_calls; /* HTTP calls of stages, with their waiting requests */
     int64_t introspection_event_at; /* second of the last introspection failure event */
     int64_t tls_event_at;           /* second of the last failed-handshake event */
+    int64_t h2_event_at;            /* second of the last HTTP/2 flood or protocol error event */
     uv_timer_t key_wait_timer;     /* runs while key_waits is not empty: deadlines */
     gh_metrics metrics;
     gh_log_ring *log;
@@ -85,6 +86,9 @@ struct gh_worker {
 /* Creates the loop and starts the thread; listeners are opened on the worker thread and the
  * result reported in start_error once `started` is set (see gh_workers_start). */
 int gh_workers_start(gh_runtime *rt);
+/* Sets a worker up on rt's current snapshot without a thread or listeners: its loop is run by
+ * the caller (the fuzz harness). 0 or a negative errno. */
+int gh_worker_embed(gh_runtime *rt, gh_worker *w);
 /* Asks every worker to pick up the runtime's current snapshot. */
 void gh_workers_notify(gh_runtime *rt);
 /* Asks every worker to stop accepting and finish in-flight requests, then joins them. */

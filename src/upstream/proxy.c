@@ -146,7 +146,7 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
     gh_sbuf_adds(b, req->client_ip);
     GH_SBUF_LIT(b, "\r\n");
     if (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-proto", 17))
-        gh_sbuf_adds(b, req->conn->tls ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
+        gh_sbuf_adds(b, gh_conn_tls(req->conn) ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
     if (h1->host &&
         (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-host", 16))) {
         GH_SBUF_LIT(b, "X-Forwarded-Host: ");

@@ -47,9 +47,11 @@ def wait_port(port, timeout=10.0, proc=None):
 class Gateway:
     """A running `gatehouse run` with its config, access log and event log."""
 
-    def __init__(self, yaml_text, workers=1, tls=None):
-        """tls: the listener's tls mapping as YAML flow text; the gateway then serves https."""
+    def __init__(self, yaml_text, workers=1, tls=None, listener_extra=""):
+        """tls: the listener's tls mapping as YAML flow text; the gateway then serves https.
+        listener_extra: more keys of the listener (", h2c: true")."""
         self.tls = tls
+        self.listener_extra = listener_extra
         self.port = free_port()
         self.admin_port = free_port()
         self.dir = tempfile.mkdtemp(prefix="gh-")
@@ -68,7 +70,8 @@ class Gateway:
 
     def write_config(self, yaml_text, workers=1):
         text = textwrap.dedent(yaml_text)
-        listener = "{address: 127.0.0.1:%d%s}" % (self.port, ", tls: %s" % self.tls if self.tls else "")
+        listener = "{address: 127.0.0.1:%d%s%s}" % (self.port, ", tls: %s" % self.tls if self.tls else "",
+                                                 self.listener_extra)
         header = ("workers: %d\nlisteners: [%s]\n"
                   "admin: {address: 127.0.0.1:%d}\n" % (workers, listener, self.admin_port))
         with open(self.config, "w") as f:

@@ -1,0 +1,350 @@
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http/conn.h"
+#include "http/h1.h"
+#include "http/h2.h"
+#include "http/h2_stream.h"
+#include "server/events.h"
+
+/* The bounds a client cannot talk its way past (the configurable ones are in http2:). */
+#define GH_H2_MAX_CONTINUATIONS 16
+#define GH_H2_RESET_WINDOW_US 10000000 /* rapid reset: judged over ten seconds */
+#define GH_H2_RESET_MAX 200            /* resets in that window beyond which it is a flood */
+
+struct gh_h2 {
+    nghttp2_session *ng;
+    gh_conn *conn;
+    gh_h2_stream *streams;
+    size_t nstreams;
+    uint64_t reset_window_us;
+    uint32_t resets, completed; /* in the current window */
+    bool failed, in_send, in_recv;
+    gh_conn *doomed; /* stream connections whose stream the client cancelled: closed at the
+                        next safe point, never from inside a response being written */
+};
+
+/* Closes the stream connections of cancelled streams (from top-level events only). */
+static void close_doomed(gh_h2 *h2)
+{
+    while (h2->doomed) {
+        gh_conn *sc = h2->doomed;
+        h2->doomed = sc->next;
+        sc->next = NULL;
+        gh_conn_close(sc);
+    }
+}
+
+static gh_h2_stream *stream_of(gh_h2 *h2, int32_t id)
+{
+    return nghttp2_session_get_stream_user_data(h2->ng, id);
+}
+
+/* Frames waiting in the session go to the connection, while it keeps up. */
+/* Stream connections whose buffered response fell low: they may produce more. */
+static void wake_streams(gh_h2 *h2)
+{
+    for (gh_h2_stream *st = h2->streams; st; st = st->next) {
+        if (!st->wake)
+            continue;
+        st->wake = false;
+        if (st->sc)
+            gh_conn_stream_drained(st->sc);
+    }
+}
+
+static void flush(gh_h2 *h2)
+{
+    /* nghttp2 must not be asked to send from inside its own callbacks: the caller that left
+     * them flushes. */
+    if (h2->in_send || h2->in_recv || h2->failed)
+        return;
+    h2->in_send = true;
+    while (!gh_conn_output_full_raw(h2->conn)) {
+        const uint8_t *data;
+        ssize_t n = nghttp2_session_mem_send(h2->ng, &data);
+        if (n < 0) {
+            h2->failed = true;
+            break;
+        }
+        if (n == 0)
+            break;
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)n);
+        if (gh_conn_write_raw(h2->conn, &b, 1) != 0) {
+            h2->failed = true;
+            break;
+        }
+    }
+    h2->in_send = false;
+    wake_streams(h2);
+}
+
+static void unlink_stream(gh_h2 *h2, gh_h2_stream *st)
+{
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        h2->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    h2->nstreams--;
+}
+
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *user)
+{
+    gh_h2 *h2 = user;
+    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    gh_h2_stream *st = gh_h2_stream_new(h2->conn, f->hd.stream_id);
+    if (!st)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    st->h2 = h2;
+    st->next = h2->streams;
+    if (h2->streams)
+        h2->streams->prev = st;
+    h2->streams = st;
+    h2->nstreams++;
+    nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, st);
+    return 0;
+}
+
+static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t namelen,
+                     const uint8_t *value, size_t valuelen, uint8_t flags, void *user)
+{
+    (void)ng, (void)flags;
+    gh_h2_stream *st = stream_of(user, f->hd.stream_id);
+    if (!st || st->started)
+        return 0; /* trailers are dropped: nothing upstream reads them */
+    gh_h2_stream_header(st, (const char *)name, namelen, (const char *)value, valuelen);
+    return 0;
+}
+
+/* Rapid reset: a client that cancels streams much faster than it lets them finish. */
+static bool flooding(gh_h2 *h2)
+{
+    uint64_t now = gh_now_us();
+    if (now - h2->reset_window_us > GH_H2_RESET_WINDOW_US) {
+        h2->reset_window_us = now;
+        h2->resets = h2->completed = 0;
+    }
+    h2->resets++;
+    return h2->resets > GH_H2_RESET_MAX && h2->resets > 2 * h2->completed;
+}
+
+static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *user)
+{
+    gh_h2 *h2 = user;
+    if (f->hd.type == NGHTTP2_RST_STREAM && flooding(h2)) {
+        nghttp2_submit_goaway(ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng),
+                              NGHTTP2_ENHANCE_YOUR_CALM, NULL, 0);
+        gh_h2_report(h2->conn, "rapid_reset");
+        return 0;
+    }
+    gh_h2_stream *st = stream_of(h2, f->hd.stream_id);
+    if (!st)
+        return 0;
+    bool end = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
+    if (f->hd.type == NGHTTP2_HEADERS && !st->started)
+        return gh_h2_stream_begin(st, end) == 0 ? 0 : NGHTTP2_ERR_CALLBACK_FAILURE;
+    if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) && end)
+        gh_h2_stream_request_end(st);
+    return 0;
+}
+
+static int on_data(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
+                   void *user)
+{
+    (void)ng, (void)flags;
+    gh_h2_stream *st = stream_of(user, id);
+    if (st)
+        gh_h2_stream_body(st, (const char *)data, len);
+    else
+        nghttp2_session_consume(ng, id, len); /* a stream gone: its window stays open */
+    return 0;
+}
+
+static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error, void *user)
+{
+    gh_h2 *h2 = user;
+    gh_h2_stream *st = stream_of(h2, id);
+    if (!st)
+        return 0;
+    nghttp2_session_set_stream_user_data(ng, id, NULL);
+    if (error == NGHTTP2_NO_ERROR)
+        h2->completed++;
+    unlink_stream(h2, st);
+    gh_conn *sc = gh_h2_stream_free(st);
+    /* A stream closed whole ends with its connection's own response; a cancelled one's
+     * connection (waiting for an upstream, say) is closed at the next safe point. */
+    if (sc && error != NGHTTP2_NO_ERROR) {
+        sc->next = h2->doomed;
+        h2->doomed = sc;
+    }
+    return 0;
+}
+
+static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *user)
+{
+    (void)ng, (void)id, (void)user;
+    return gh_h2_stream_read_response(src->ptr, (char *)buf, len, flags);
+}
+
+int gh_h2_submit_response(gh_h2_stream *st, const nghttp2_nv *nv, size_t n, bool body)
+{
+    nghttp2_data_provider prd = {.source.ptr = st, .read_callback = read_body};
+    int r = nghttp2_submit_response(st->h2->ng, st->id, nv, n, body ? &prd : NULL);
+    flush(st->h2);
+    return r == 0 ? 0 : -1;
+}
+
+void gh_h2_resume(gh_h2_stream *st)
+{
+    nghttp2_session_resume_data(st->h2->ng, st->id);
+    flush(st->h2);
+}
+
+void gh_h2_reset(gh_h2_stream *st)
+{
+    nghttp2_submit_rst_stream(st->h2->ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+    flush(st->h2);
+}
+
+void gh_h2_consume(gh_h2_stream *st, size_t n)
+{
+    nghttp2_session_consume(st->h2->ng, st->id, n);
+    flush(st->h2);
+}
+
+int gh_h2_start(gh_conn *c)
+{
+    gh_h2 *h2 = calloc(1, sizeof(*h2));
+    nghttp2_session_callbacks *cbs = NULL;
+    nghttp2_option *opt = NULL;
+    if (!h2 || nghttp2_session_callbacks_new(&cbs) != 0 || nghttp2_option_new(&opt) != 0) {
+        free(h2);
+        nghttp2_session_callbacks_del(cbs);
+        return -1;
+    }
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    /* Windows open as request bodies are consumed, not as they arrive: memory stays bounded. */
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    nghttp2_option_set_max_continuations(opt, GH_H2_MAX_CONTINUATIONS);
+    nghttp2_option_set_max_outbound_ack(opt, 1000);
+    nghttp2_option_set_max_settings(opt, 32);
+    int r = nghttp2_session_server_new2(&h2->ng, cbs, h2, opt);
+    nghttp2_session_callbacks_del(cbs);
+    nghttp2_option_del(opt);
+    if (r != 0) {
+        free(h2);
+        return -1;
+    }
+    h2->conn = c;
+    h2->reset_window_us = gh_now_us();
+    const gh_http2_conf *hc = &c->w->config->http2;
+    uint32_t max_list = hc->max_header_list ? hc->max_header_list : (uint32_t)c->w->config->limits.max_head_bytes;
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, hc->max_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, hc->window},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, max_list},
+        {NGHTTP2_SETTINGS_HEADER_TABLE_SIZE, hc->table_size},
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+    };
+    nghttp2_submit_settings(h2->ng, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
+    c->h2 = h2;
+    return 0;
+}
+
+bool gh_h2_input(gh_conn *c)
+{
+    gh_h2 *h2 = c->h2;
+    gh_block *in = c->in;
+    if (in && in->off < in->len) {
+        h2->in_recv = true;
+        ssize_t n = nghttp2_session_mem_recv(h2->ng, (const uint8_t *)in->data + in->off, in->len - in->off);
+        h2->in_recv = false;
+        if (n < 0) {
+            /* A protocol error or a flood: nghttp2 queued GOAWAY with the reason. */
+            gh_h2_report(c, n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ? "continuation_flood"
+                            : n == NGHTTP2_ERR_FLOODED           ? "flood"
+                                                                 : "protocol_error");
+            in->off = in->len;
+            flush(h2);
+            close_doomed(h2);
+            return false;
+        }
+        in->off += (uint32_t)n;
+    }
+    flush(h2);
+    close_doomed(h2);
+    return !h2->failed && (nghttp2_session_want_read(h2->ng) || nghttp2_session_want_write(h2->ng));
+}
+
+void gh_h2_forget(gh_conn *c, gh_conn *sc)
+{
+    for (gh_conn **p = &c->h2->doomed; *p; p = &(*p)->next)
+        if (*p == sc) {
+            *p = sc->next;
+            sc->next = NULL;
+            return;
+        }
+}
+
+void gh_h2_output_drained(gh_conn *c)
+{
+    if (c->h2) {
+        flush(c->h2);
+        close_doomed(c->h2);
+    }
+}
+
+void gh_h2_drain(gh_conn *c)
+{
+    gh_h2 *h2 = c->h2;
+    nghttp2_submit_goaway(h2->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h2->ng),
+                          NGHTTP2_NO_ERROR, NULL, 0);
+    flush(h2);
+}
+
+void gh_h2_report(gh_conn *c, const char *why)
+{
+    gh_metrics_refusal(&c->w->metrics, strcmp(why, "protocol_error") == 0 ? GH_R_H2_PROTOCOL : GH_R_H2_FLOOD);
+    int64_t now = (int64_t)time(NULL);
+    if (c->w->h2_event_at == now)
+        return;
+    c->w->h2_event_at = now;
+    char fields[96];
+    snprintf(fields, sizeof(fields), ",\"reason\":\"%s\"", why);
+    gh_event("warn", "http2_connection_closed", "an HTTP/2 client broke the protocol or flooded: GOAWAY "
+             "(at most one event a second)", fields);
+}
+
+bool gh_h2_idle(const gh_conn *c)
+{
+    return !c->h2->nstreams && !nghttp2_session_want_write(c->h2->ng);
+}
+
+void gh_h2_end(gh_conn *c)
+{
+    gh_h2 *h2 = c->h2;
+    if (!h2)
+        return;
+    c->h2 = NULL;
+    close_doomed(h2);
+    while (h2->streams) {
+        gh_h2_stream *st = h2->streams;
+        unlink_stream(h2, st);
+        gh_conn *sc = gh_h2_stream_free(st);
+        if (sc)
+            gh_conn_close(sc);
+    }
+    nghttp2_session_del(h2->ng);
+    free(h2);
+}

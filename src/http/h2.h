@@ -1,0 +1,53 @@
+/* HTTP/2 for clients (RFC 9113) through nghttp2: ALPN "h2" on TLS listeners, or the prior-
+ * knowledge preface on plain listeners that allow h2c. Each stream is served by a stream
+ * connection: a gh_conn without a socket, fed the request as HTTP/1.1 bytes and writing its
+ * response as HTTP/1.1 bytes, which this module turns back into HEADERS and DATA frames. So
+ * every stage, limit, refusal and log line applies to a stream exactly as to an HTTP/1.1
+ * request, and streams go to upstreams over the HTTP/1.1 pools.
+ *
+ * Defences: SETTINGS bound concurrent streams, header list size and windows; request bodies
+ * open the window only as they are consumed; a client that resets streams faster than it lets
+ * them finish (rapid reset, CVE-2023-44487) or sends endless CONTINUATION frames is sent
+ * GOAWAY ENHANCE_YOUR_CALM and disconnected, while other connections keep being served. */
+#ifndef GH_HTTP_H2_H
+#define GH_HTTP_H2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+typedef struct gh_conn gh_conn;
+typedef struct gh_h2 gh_h2;
+typedef struct gh_h2_stream gh_h2_stream;
+
+/* The client's connection preface, as an HTTP/1.1 parser first sees it. */
+#define GH_H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+/* The connection speaks HTTP/2 from now on (its input block holds what came so far). 0 or -1. */
+int gh_h2_start(gh_conn *c);
+/* Bytes in the connection's input block: frames in, frames out. False when the connection
+ * must close (a protocol error, a flood, or both sides done). */
+bool gh_h2_input(gh_conn *c);
+/* The connection's output drained: more frames may go. */
+void gh_h2_output_drained(gh_conn *c);
+/* Closing: every stream connection goes with it. */
+void gh_h2_end(gh_conn *c);
+/* Draining: GOAWAY now, streams in flight finish. */
+void gh_h2_drain(gh_conn *c);
+/* A stream connection closed by itself: it is not closed again later. */
+void gh_h2_forget(gh_conn *c, gh_conn *sc);
+/* Whether the session has nothing left to do (no stream, nothing to send). */
+bool gh_h2_idle(const gh_conn *c);
+
+/* A stream connection's side. */
+/* Response bytes (HTTP/1.1) of the stream: 0, or a negative libuv error. */
+int gh_h2_stream_write(gh_conn *sc, const uv_buf_t *bufs, unsigned n);
+/* Response bytes written and not yet taken by the client's window. */
+size_t gh_h2_stream_pending(const gh_conn *sc);
+/* Moves request bytes into the stream connection's input block; reports consumed body bytes
+ * to the window. 0, or 1 when the request is complete and nothing is left. */
+int gh_h2_stream_fill(gh_conn *sc);
+/* The response is complete (or cut): the stream ends. */
+void gh_h2_stream_done(gh_conn *sc, bool complete);
+
+#endif
