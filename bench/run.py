@@ -205,7 +205,9 @@ def bench_tls(d, up_port, procs):
     cert, key, combined = tls_bench.make_certificate(d)
     gt, ht = start_pair(d, "tls", tls_bench.gatehouse_yaml(gt_port, up_port, cert, key),
                         tls_bench.haproxy_cfg(ht_port, up_port, combined), gt_port, ht_port, procs)
-    return tls_bench.run(wrk, [("gatehouse", gt_port, gt.pid), ("haproxy", ht_port, ht.pid)], max(3, ROUNDS // 3))
+    h2 = lambda url, pid: tls_bench.h2load(url, pid, cpu_seconds, DURATION, CLIENT_CPU)
+    return tls_bench.run(wrk, [("gatehouse", gt_port, gt.pid), ("haproxy", ht_port, ht.pid)],
+                         max(3, ROUNDS // 3), h2)
 
 
 def bench_authz(d, token, up_port, gh_plain, gh_plain_port, procs):

@@ -1,8 +1,11 @@
 """The TLS part of `make bench`: Gatehouse and HAProxy terminating TLS with the same ECDSA P-256
-certificate in front of the same upstream. Keep-alive requests over TLS 1.3, and full
-handshakes (a new connection per request, no resumption: wrk keeps no sessions)."""
+certificate in front of the same upstream. Keep-alive requests over TLS 1.3, full handshakes
+(a new connection per request, no resumption: wrk keeps no sessions), and HTTP/2 (h2load, the
+same connections and streams for both)."""
 import os
+import re
 import statistics
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "integration"))
@@ -35,7 +38,7 @@ routes:
 
 def haproxy_cfg(port, up_port, combined):
     return jwt_bench.HAPROXY_PREAMBLE + """frontend fe
-  bind 127.0.0.1:%d ssl crt %s alpn http/1.1 ssl-min-ver TLSv1.2
+  bind 127.0.0.1:%d ssl crt %s alpn h2,http/1.1 ssl-min-ver TLSv1.2
   default_backend be
 backend be
   http-reuse always
@@ -43,9 +46,26 @@ backend be
 """ % (port, combined, up_port)
 
 
-def run(wrk, peers, rounds):
-    """peers: (name, port, pid). Alternating rounds of keep-alive and handshake runs."""
-    out = {"keepalive": {n: [] for n, _, _ in peers}, "handshakes": {n: [] for n, _, _ in peers}}
+H2_CONNECTIONS, H2_STREAMS = 10, 10
+
+
+def h2load(url, pid, cpu_seconds, seconds, client_cpu):
+    """h2load for a duration: (requests/s, p99 placeholder 0, failures, proxy CPU us/request)."""
+    before = cpu_seconds(pid)
+    out = subprocess.run(client_cpu + ["h2load", "-t1", "-c%d" % H2_CONNECTIONS, "-m%d" % H2_STREAMS,
+                                       "-D%d" % seconds, url], capture_output=True, text=True).stdout
+    cpu = cpu_seconds(pid) - before
+    rps = float(re.search(r"finished in [\d.]+s, ([\d.]+) req/s", out).group(1))
+    done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded", out)
+    failed = int(done.group(1)) - int(done.group(2)) if done else 1
+    return rps, 0.0, failed, cpu / max(rps * seconds, 1) * 1e6
+
+
+def run(wrk, peers, rounds, h2=None):
+    """peers: (name, port, pid). Alternating rounds of keep-alive, handshake and (with h2, a
+    function running h2load on a URL and pid) HTTP/2 runs."""
+    out = {"keepalive": {n: [] for n, _, _ in peers}, "handshakes": {n: [] for n, _, _ in peers},
+           "h2": {n: [] for n, _, _ in peers}}
     for name, port, pid in peers:
         wrk("https://127.0.0.1:%d/" % port, pid)  # warm up
     for r in range(rounds):
@@ -53,8 +73,10 @@ def run(wrk, peers, rounds):
         for name, port, pid in order:
             out["keepalive"][name].append(wrk("https://127.0.0.1:%d/" % port, pid))
             out["handshakes"][name].append(wrk("https://127.0.0.1:%d/" % port, pid, ["-H", "Connection: close"]))
+            if h2:
+                out["h2"][name].append(h2("https://127.0.0.1:%d/" % port, pid))
         for kind in out:
-            for name in out[kind]:
+            for name in [n for n in out[kind] if out[kind][n]]:
                 v = out[kind][name][-1]
                 print("tls round %d %-10s %-9s %9.0f req/s  errors %d  cpu %.2f us/req"
                       % (r + 1, kind, name, v[0], v[2], v[3]), flush=True)
@@ -67,13 +89,22 @@ def report(res, within_round):
     ka = within_round(res["keepalive"], "gatehouse", "haproxy", 0)
     hs = within_round(res["handshakes"], "gatehouse", "haproxy", 0)
     errors = sum(x[2] for kind in res.values() for v in kind.values() for x in v)
-    k, h = res["keepalive"], res["handshakes"]
+    k, h, two = res["keepalive"], res["handshakes"], res["h2"]
+    h2_rows, h2_targets = [], []
+    if two["gatehouse"]:
+        h2r = within_round(two, "gatehouse", "haproxy", 0)
+        h2_rows = ["| HTTP/2 (h2load -c%d -m%d) | %.0f | %.0f | %.2f us | %.2f us |"
+                   % (H2_CONNECTIONS, H2_STREAMS, med(two["gatehouse"]), med(two["haproxy"]),
+                      cpu(two["gatehouse"]), cpu(two["haproxy"]))]
+        h2_targets = ["| HTTP/2 vs HAProxy | %.2fx | >= 1.00x | %s |" % (h2r, "yes" if h2r >= 1.0 else "no")]
     return ["", "## TLS",
             "",
             "Gatehouse and HAProxy terminating TLS with the same ECDSA P-256 certificate, one worker",
             "each, in front of the same upstream (`bench/tls_bench.py`). *Keep-alive*: TLS 1.3, the",
             "connections reused. *Handshakes*: `Connection: close` on every request, so every request",
-            "is a full handshake (wrk keeps no sessions to resume).",
+            "is a full handshake (wrk keeps no sessions to resume). *HTTP/2*: h2load over TLS with ALPN",
+            "h2, the same connections and concurrent streams for both; streams go to the upstream over",
+            "HTTP/1.1 keep-alive.",
             "",
             "| load | gatehouse req/s | HAProxy req/s | gatehouse CPU per request | HAProxy CPU per request |",
             "|---|---:|---:|---:|---:|",
@@ -81,10 +112,12 @@ def report(res, within_round):
                                                              cpu(k["gatehouse"]), cpu(k["haproxy"])),
             "| full handshakes | %.0f | %.0f | %.2f us | %.2f us |" % (med(h["gatehouse"]), med(h["haproxy"]),
                                                                   cpu(h["gatehouse"]), cpu(h["haproxy"])),
+            ] + h2_rows + [
             "",
             "| target | measured | goal | met |",
             "|---|---:|---:|:---:|",
             "| TLS keep-alive vs HAProxy | %.2fx | >= 1.00x | %s |" % (ka, "yes" if ka >= 1.0 else "no"),
             "| full handshakes vs HAProxy | %.2fx | >= 0.90x | %s |" % (hs, "yes" if hs >= 0.9 else "no"),
+            ] + h2_targets + [
             "",
             "Errors (non-2xx or socket errors) across the TLS runs: %d." % errors]

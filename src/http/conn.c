@@ -1,38 +1,36 @@
-/* The downstream connection: reads heads, dispatches requests, streams request bodies to the
- * proxy, writes responses, and keeps the connection's single close path. */
+/* The downstream connection: reads heads (from the socket, a TLS session or an HTTP/2 stream),
+ * streams request bodies to the proxy, writes responses, and keeps the connection's single
+ * close path. Routing and dispatch of a parsed head are in request.c. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "http/conn.h"
+#include "http/conn_internal.h"
 #include "http/conn_tls.h"
 #include "http/h2.h"
-#include "http/normalize.h"
 #include "http/request.h"
 #include "http/respond.h"
 #include "observe/access_log.h"
 #include "server/events.h"
 #include "upstream/proxy.h"
 
-enum { T_NONE, T_IDLE, T_HEAD, T_BODY, T_SEND, T_LINGER };
-
 #define GH_LINGER_MS 2000
 
-static void conn_process(gh_conn *c);
 static void update_reading(gh_conn *c);
 static int tls_fill(gh_conn *c);
 static int input_fill(gh_conn *c);
 static bool h2_step(gh_conn *c, int filled);
 static void on_timer(uv_timer_t *t);
 
-static void set_timer(gh_conn *c, int kind, uint64_t ms)
+void gh__conn_set_timer(gh_conn *c, int kind, uint64_t ms)
 {
     c->timer_kind = (uint8_t)kind;
     gh_deadline_set(&c->timer, ms);
 }
 
-static void stop_timer(gh_conn *c)
+void gh__conn_stop_timer(gh_conn *c)
 {
     c->timer_kind = T_NONE;
     gh_deadline_clear(&c->timer);
@@ -108,7 +106,7 @@ static void on_shutdown(uv_shutdown_t *sr, int status)
         return;
     }
     c->state = GH_CS_LINGER;
-    set_timer(c, T_LINGER, GH_LINGER_MS);
+    gh__conn_set_timer(c, T_LINGER, GH_LINGER_MS);
     update_reading(c);
 }
 
@@ -130,7 +128,7 @@ static void close_when_flushed(gh_conn *c)
     if (c->out.pending) {
         /* A client that never reads the rest must not hold the connection forever. */
         if (c->timer_kind != T_SEND)
-            set_timer(c, T_SEND, c->w->config->limits.body_timeout_ms);
+            gh__conn_set_timer(c, T_SEND, c->w->config->limits.body_timeout_ms);
         return;
     }
     uv_shutdown_t *sr = malloc(sizeof(*sr));
@@ -141,7 +139,7 @@ static void close_when_flushed(gh_conn *c)
     }
     sr->data = c;
     c->state = GH_CS_LINGER;
-    stop_timer(c);
+    gh__conn_stop_timer(c);
 }
 
 static void on_out_drain(gh_outq *q, int status)
@@ -154,7 +152,7 @@ static void on_out_drain(gh_outq *q, int status)
         return;
     }
     if (c->timer_kind == T_SEND && q->pending < GH_OUTQ_HIGH)
-        stop_timer(c);
+        gh__conn_stop_timer(c);
     if (c->close_after_flush && q->pending == 0) {
         close_when_flushed(c);
         return;
@@ -196,7 +194,7 @@ int gh_conn_send(gh_request *req, const uv_buf_t *bufs, unsigned n)
     req->resp_started = true;
     int r = conn_write(c, bufs, n);
     if (r == 0 && conn_pending(c) >= GH_OUTQ_HIGH && c->timer_kind != T_SEND)
-        set_timer(c, T_SEND, req->config->limits.body_timeout_ms);
+        gh__conn_set_timer(c, T_SEND, req->config->limits.body_timeout_ms);
     return r;
 }
 
@@ -215,9 +213,9 @@ static void go_idle(gh_conn *c)
     }
     if (c->in) {
         c->state = GH_CS_HEAD;
-        set_timer(c, T_HEAD, c->w->config->limits.head_timeout_ms);
+        gh__conn_set_timer(c, T_HEAD, c->w->config->limits.head_timeout_ms);
     } else {
-        set_timer(c, T_IDLE, c->w->config->limits.idle_timeout_ms);
+        gh__conn_set_timer(c, T_IDLE, c->w->config->limits.idle_timeout_ms);
     }
 }
 
@@ -237,7 +235,7 @@ void gh_conn_response_done(gh_request *req)
         return;
     }
     go_idle(c);
-    conn_process(c);
+    gh__conn_process(c);
 }
 
 void gh_conn_refuse(gh_request *req, gh_reason reason, const char *detail)
@@ -274,122 +272,6 @@ static void refuse_head(gh_conn *c, gh_reason reason, const char *detail)
     if (c->in)
         c->in->off = c->in->len; /* nothing after a framing error can be trusted */
     gh_conn_refuse(req, reason, detail);
-}
-
-static void route_action(gh_request *req);
-
-/* The route's stages from the first'th on; a stage that waits resumes through
- * gh_request_resume. */
-static void run_stages(gh_request *req, size_t first)
-{
-    const gh_route_conf *route = req->match.route;
-    for (size_t i = first; i < route->nstages; i++) {
-        gh_verdict v = route->stages[i].stage->run(req, route->stages[i].conf);
-        if (v == GH_DONE)
-            return;
-        if (v == GH_WAIT) {
-            req->stage_at = (uint8_t)i;
-            return;
-        }
-    }
-    route_action(req);
-}
-
-void gh_request_resume(gh_request *req, gh_verdict v)
-{
-    gh_conn *c = req->conn;
-    req->wait_abort = NULL;
-    if (v == GH_NEXT)
-        run_stages(req, (size_t)req->stage_at + 1);
-    if (!c->closing)
-        conn_process(c); /* body bytes that arrived meanwhile, or the next pipelined request */
-}
-
-static void dispatch(gh_request *req)
-{
-    const gh_config *cfg = req->config;
-    const char *t = req->h1.target;
-    size_t tlen = req->h1.target_len;
-    const char *q = memchr(t, '?', tlen);
-    size_t plen = q ? (size_t)(q - t) : tlen;
-    if (q) {
-        req->query = q;
-        req->query_len = tlen - plen;
-    }
-    const char *detail = NULL;
-    req->path = gh_arena_alloc(&req->arena, plen + 2);
-    if (!req->path) {
-        gh_conn_refuse(req, GH_R_INTERNAL, "out of request memory");
-        return;
-    }
-    gh_reason r = gh_normalize_path(t, plen, req->path, &req->path_len, &detail);
-    if (r != GH_R_OK) {
-        req->path_len = 0;
-        gh_conn_refuse(req, r, detail);
-        return;
-    }
-    unsigned m = gh_route_method_bit(req->h1.method, req->h1.method_len);
-    r = gh_route_find(cfg, req->h1.host, req->h1.host_len, req->path, req->path_len, m,
-                      &req->match);
-    if (r != GH_R_OK) {
-        gh_conn_refuse(req, r,
-                       r == GH_R_NOT_FOUND ? "no route matches this host and path"
-                                           : "the route does not allow this method");
-        return;
-    }
-    run_stages(req, 0);
-}
-
-/* The route's action, once every stage has let the request through. */
-static void route_action(gh_request *req)
-{
-    gh_conn *c = req->conn;
-    const gh_config *cfg = req->config;
-    const gh_route_conf *route = req->match.route;
-    if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > cfg->limits.max_body_bytes) {
-        gh_conn_refuse(req, GH_R_BODY_TOO_LARGE, "Content-Length exceeds limits.max_body_bytes");
-        return;
-    }
-    if (!route->upstream) {
-        /* A direct response reads and discards the body first, so the connection stays
-         * usable; a client waiting for 100-continue gets the answer without sending it. */
-        if (!req->body_done && !req->h1.expect_continue) {
-            req->discard_body = true;
-            c->state = GH_CS_BODY;
-            set_timer(c, T_BODY, cfg->limits.body_timeout_ms);
-            return;
-        }
-        gh_respond_direct(req);
-        gh_conn_response_done(req);
-        return;
-    }
-    if (!req->body_done) {
-        c->state = GH_CS_BODY;
-        set_timer(c, T_BODY, cfg->limits.body_timeout_ms);
-    }
-    gh_proxy_start(req);
-}
-
-static void request_begin(gh_conn *c, const gh_h1_request *h1, const gh_h1_header *hdrs)
-{
-    gh_request *req = gh_request_new(c);
-    if (!req)
-        return;
-    const char *base = c->in->data + c->in->off;
-    c->in->off += (uint32_t)h1->head_len;
-    c->scanned = 0;
-    if (!gh_request_adopt_head(req, base, h1, hdrs)) {
-        gh_conn_refuse(req, GH_R_INTERNAL, "out of request memory");
-        return;
-    }
-    gh_request_adopt_id(req);
-    req->body_left = req->h1.body == GH_BODY_LENGTH ? req->h1.content_length : 0;
-    req->body_done = req->h1.body == GH_BODY_NONE;
-    if (req->h1.ambiguous)
-        req->close_after = true;
-    c->state = GH_CS_WAIT;
-    stop_timer(c);
-    dispatch(req);
 }
 
 /* Moves buffered body bytes to the upstream. Returns false when it must wait for bytes or for
@@ -434,21 +316,21 @@ static bool body_pump(gh_conn *c)
     }
     if (req->body_done) {
         c->state = GH_CS_WAIT;
-        stop_timer(c);
+        gh__conn_stop_timer(c);
         if (req->discard_body) {
             gh_respond_direct(req);
             gh_conn_response_done(req);
         }
         return true;
     }
-    set_timer(c, T_BODY, req->config->limits.body_timeout_ms);
+    gh__conn_set_timer(c, T_BODY, req->config->limits.body_timeout_ms);
     return false;
 }
 
 /* Runs the connection's state machine over buffered bytes. Re-entry (a response finished from
  * inside the loop) returns at once: the outer loop sees the new state, so pipelined requests
  * are served iteratively, not recursively. */
-static void conn_process(gh_conn *c)
+void gh__conn_process(gh_conn *c)
 {
     if (c->in_process)
         return;
@@ -486,7 +368,7 @@ static void conn_process(gh_conn *c)
             /* The head timer starts with the first byte of a head that did not arrive whole. */
             if (c->state == GH_CS_IDLE) {
                 c->state = GH_CS_HEAD;
-                set_timer(c, T_HEAD, lim->head_timeout_ms);
+                gh__conn_set_timer(c, T_HEAD, lim->head_timeout_ms);
             }
             break;
         }
@@ -496,14 +378,14 @@ static void conn_process(gh_conn *c)
                 break;
             }
             c->state = GH_CS_H2;
-            stop_timer(c);
+            gh__conn_stop_timer(c);
             continue;
         }
         if (r != GH_R_OK) {
             refuse_head(c, r, h1.detail);
             break;
         }
-        request_begin(c, &h1, w->hdr_scratch);
+        gh__request_begin(c, &h1, w->hdr_scratch);
     }
     c->in_process = false;
     if (!c->closing)
@@ -522,12 +404,12 @@ void gh_conn_upstream_ready(gh_request *req)
             return;
         }
     }
-    conn_process(c);
+    gh__conn_process(c);
 }
 
 void gh_conn_upstream_drained(gh_request *req)
 {
-    conn_process(req->conn);
+    gh__conn_process(req->conn);
 }
 
 /* The client ended its side (end of file, TLS close_notify) or the socket failed. A half-closed
@@ -571,9 +453,9 @@ static bool h2_step(gh_conn *c, int filled)
         return false;
     }
     if (gh_h2_idle(c))
-        set_timer(c, c->w->draining ? T_LINGER : T_IDLE, c->w->draining ? 0 : c->w->config->limits.idle_timeout_ms);
+        gh__conn_set_timer(c, c->w->draining ? T_LINGER : T_IDLE, c->w->draining ? 0 : c->w->config->limits.idle_timeout_ms);
     else
-        stop_timer(c);
+        gh__conn_stop_timer(c);
     return c->tls && filled > 0;
 }
 
@@ -636,9 +518,9 @@ static void tls_input(gh_conn *c, const char *data, size_t len)
                 return;
             }
             c->state = GH_CS_H2;
-            stop_timer(c);
+            gh__conn_stop_timer(c);
         }
-        conn_process(c);
+        gh__conn_process(c);
         return;
     }
 }
@@ -675,7 +557,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             c->in->off = c->in->len = 0;
             return;
         }
-        conn_process(c);
+        gh__conn_process(c);
         return;
     }
     if (nread == 0)
@@ -810,7 +692,7 @@ static void conn_start(gh_worker *w, uv_stream_t *server, uv_os_sock_t fd, const
     c->h2c = lc->h2c;
     c->h2_offered = lc->tls && lc->http2;
     c->state = GH_CS_IDLE;
-    set_timer(c, T_HEAD, w->config->limits.head_timeout_ms);
+    gh__conn_set_timer(c, T_HEAD, w->config->limits.head_timeout_ms);
     update_reading(c);
 }
 
@@ -839,14 +721,14 @@ gh_conn *gh_conn_stream_open(gh_conn *parent, struct gh_h2_stream *st)
     c->peer_port = parent->peer_port;
     memcpy(c->peer_addr, parent->peer_addr, sizeof(c->peer_addr));
     c->state = GH_CS_IDLE;
-    set_timer(c, T_HEAD, c->w->config->limits.head_timeout_ms);
+    gh__conn_set_timer(c, T_HEAD, c->w->config->limits.head_timeout_ms);
     return c;
 }
 
 void gh_conn_stream_input(gh_conn *sc)
 {
     if (!sc->closing)
-        conn_process(sc);
+        gh__conn_process(sc);
 }
 
 void gh_conn_stream_refuse(gh_conn *sc, gh_reason reason, const char *detail)
@@ -859,7 +741,7 @@ void gh_conn_stream_drained(gh_conn *sc)
     if (sc->closing)
         return;
     if (sc->timer_kind == T_SEND && gh_h2_stream_pending(sc) < GH_OUTQ_HIGH)
-        stop_timer(sc);
+        gh__conn_stop_timer(sc);
     if (sc->req && gh_h2_stream_pending(sc) < GH_OUTQ_HIGH)
         gh_proxy_client_drained(sc->req);
 }
@@ -874,6 +756,8 @@ static void stream_closed(gh_conn *sc)
     sc->in = NULL;
     uv_close((uv_handle_t *)&sc->timer.timer, free_conn);
     /* A draining connection closes once its last stream is done. */
-    if (parent->h2 && !parent->closing && parent->w->draining && gh_h2_idle(parent))
+    if (parent->h2 && !parent->closing && parent->w->draining && gh_h2_idle(parent)) {
+        gh_h2_send(parent); /* the last stream's frames, then the close */
         close_when_flushed(parent);
+    }
 }

@@ -23,6 +23,8 @@ struct gh_h2 {
     uint64_t reset_window_us;
     uint32_t resets, completed; /* in the current window */
     bool failed, in_send, in_recv;
+    bool queued;            /* in the worker's list of sessions to send at the iteration's end */
+    struct gh_h2 *next_queued;
     gh_conn *doomed; /* stream connections whose stream the client cancelled: closed at the
                         next safe point, never from inside a response being written */
 };
@@ -56,30 +58,120 @@ static void wake_streams(gh_h2 *h2)
     }
 }
 
-static void flush(gh_h2 *h2)
+/* Frames gathered into one write (one TLS record run, one syscall) per session per send. */
+#define GH_H2_GATHER 16384
+
+/* Sends what the session has, now: frames gathered and written while the connection keeps up. */
+static void send_now(gh_h2 *h2)
 {
     /* nghttp2 must not be asked to send from inside its own callbacks: the caller that left
-     * them flushes. */
+     * them sends. */
     if (h2->in_send || h2->in_recv || h2->failed)
         return;
     h2->in_send = true;
-    while (!gh_conn_output_full_raw(h2->conn)) {
-        const uint8_t *data;
-        ssize_t n = nghttp2_session_mem_send(h2->ng, &data);
+    char gather[GH_H2_GATHER];
+    size_t gathered = 0;
+    for (;;) {
+        const uint8_t *data = NULL;
+        ssize_t n = gh_conn_output_full_raw(h2->conn) ? 0 : nghttp2_session_mem_send(h2->ng, &data);
         if (n < 0) {
             h2->failed = true;
             break;
         }
+        if (gathered && (n == 0 || gathered + (size_t)n > sizeof(gather))) {
+            uv_buf_t b = uv_buf_init(gather, (unsigned)gathered);
+            gathered = 0;
+            if (gh_conn_write_raw(h2->conn, &b, 1) != 0) {
+                h2->failed = true;
+                break;
+            }
+        }
         if (n == 0)
             break;
-        uv_buf_t b = uv_buf_init((char *)data, (unsigned)n);
-        if (gh_conn_write_raw(h2->conn, &b, 1) != 0) {
-            h2->failed = true;
-            break;
+        if ((size_t)n > sizeof(gather)) {
+            uv_buf_t b = uv_buf_init((char *)data, (unsigned)n);
+            if (gh_conn_write_raw(h2->conn, &b, 1) != 0) {
+                h2->failed = true;
+                break;
+            }
+            continue;
         }
+        memcpy(gather + gathered, data, (size_t)n);
+        gathered += (size_t)n;
     }
     h2->in_send = false;
     wake_streams(h2);
+}
+
+/* The worker sends every session that has frames once, at the end of the loop iteration:
+ * responses of the streams that completed in one iteration leave in one write. */
+static void send_queued(gh_worker *w)
+{
+    for (int round = 0; round < 8 && w->h2_queued; round++) {
+        gh_h2 *list = w->h2_queued;
+        w->h2_queued = NULL;
+        while (list) {
+            gh_h2 *h2 = list;
+            list = h2->next_queued;
+            h2->queued = false;
+            send_now(h2);
+            close_doomed(h2);
+        }
+    }
+    if (!w->h2_queued) {
+        uv_check_stop(&w->h2_check);
+        uv_prepare_stop(&w->h2_prepare);
+    }
+}
+
+static void on_h2_check(uv_check_t *h)
+{
+    send_queued(h->data);
+}
+
+static void on_h2_prepare(uv_prepare_t *h)
+{
+    send_queued(h->data);
+}
+
+void gh_h2_worker_init(gh_worker *w)
+{
+    uv_check_init(&w->loop, &w->h2_check);
+    uv_prepare_init(&w->loop, &w->h2_prepare);
+    w->h2_check.data = w->h2_prepare.data = w;
+}
+
+void gh_h2_worker_close(gh_worker *w)
+{
+    if (!uv_is_closing((uv_handle_t *)&w->h2_check)) {
+        uv_close((uv_handle_t *)&w->h2_check, NULL);
+        uv_close((uv_handle_t *)&w->h2_prepare, NULL);
+    }
+}
+
+/* Frames are waiting: they go at the end of this iteration. */
+static void flush(gh_h2 *h2)
+{
+    if (h2->queued || h2->failed)
+        return;
+    gh_worker *w = h2->conn->w;
+    h2->queued = true;
+    h2->next_queued = w->h2_queued;
+    if (!w->h2_queued) {
+        uv_check_start(&w->h2_check, on_h2_check);
+        uv_prepare_start(&w->h2_prepare, on_h2_prepare);
+    }
+    w->h2_queued = h2;
+}
+
+static void unqueue(gh_h2 *h2)
+{
+    gh_worker *w = h2->conn->w;
+    for (gh_h2 **p = &w->h2_queued; *p; p = &(*p)->next_queued)
+        if (*p == h2) {
+            *p = h2->next_queued;
+            return;
+        }
 }
 
 static void unlink_stream(gh_h2 *h2, gh_h2_stream *st)
@@ -265,6 +357,9 @@ int gh_h2_start(gh_conn *c)
 bool gh_h2_input(gh_conn *c)
 {
     gh_h2 *h2 = c->h2;
+    /* One read may start many streams: their upstream requests (and what answers them) are
+     * held to the end of the iteration, so each peer is woken once, not once per stream. */
+    gh_outq_batch_heavy(&c->w->batch);
     gh_block *in = c->in;
     if (in && in->off < in->len) {
         h2->in_recv = true;
@@ -276,7 +371,7 @@ bool gh_h2_input(gh_conn *c)
                             : n == NGHTTP2_ERR_FLOODED           ? "flood"
                                                                  : "protocol_error");
             in->off = in->len;
-            flush(h2);
+            send_now(h2); /* the GOAWAY, before the connection closes */
             close_doomed(h2);
             return false;
         }
@@ -284,7 +379,14 @@ bool gh_h2_input(gh_conn *c)
     }
     flush(h2);
     close_doomed(h2);
+    if (!(nghttp2_session_want_read(h2->ng) || nghttp2_session_want_write(h2->ng)))
+        send_now(h2); /* the last frames, before the connection closes */
     return !h2->failed && (nghttp2_session_want_read(h2->ng) || nghttp2_session_want_write(h2->ng));
+}
+
+void gh_h2_send(gh_conn *c)
+{
+    send_now(c->h2);
 }
 
 void gh_h2_forget(gh_conn *c, gh_conn *sc)
@@ -310,7 +412,7 @@ void gh_h2_drain(gh_conn *c)
     gh_h2 *h2 = c->h2;
     nghttp2_submit_goaway(h2->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h2->ng),
                           NGHTTP2_NO_ERROR, NULL, 0);
-    flush(h2);
+    send_now(h2);
 }
 
 void gh_h2_report(gh_conn *c, const char *why)
@@ -337,6 +439,8 @@ void gh_h2_end(gh_conn *c)
     if (!h2)
         return;
     c->h2 = NULL;
+    if (h2->queued)
+        unqueue(h2);
     close_doomed(h2);
     while (h2->streams) {
         gh_h2_stream *st = h2->streams;

@@ -23,6 +23,11 @@ typedef struct gh_h2_stream gh_h2_stream;
 /* The client's connection preface, as an HTTP/1.1 parser first sees it. */
 #define GH_H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
+typedef struct gh_worker gh_worker;
+/* The worker's end-of-iteration send of HTTP/2 frames (set up and closed with the worker). */
+void gh_h2_worker_init(gh_worker *w);
+void gh_h2_worker_close(gh_worker *w);
+
 /* The connection speaks HTTP/2 from now on (its input block holds what came so far). 0 or -1. */
 int gh_h2_start(gh_conn *c);
 /* Bytes in the connection's input block: frames in, frames out. False when the connection
@@ -34,6 +39,8 @@ void gh_h2_output_drained(gh_conn *c);
 void gh_h2_end(gh_conn *c);
 /* Draining: GOAWAY now, streams in flight finish. */
 void gh_h2_drain(gh_conn *c);
+/* Sends the frames waiting now rather than at the end of the iteration (before a close). */
+void gh_h2_send(gh_conn *c);
 /* A stream connection closed by itself: it is not closed again later. */
 void gh_h2_forget(gh_conn *c, gh_conn *sc);
 /* Whether the session has nothing left to do (no stream, nothing to send). */

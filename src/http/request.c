@@ -1,7 +1,11 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "http/conn_internal.h"
+#include "http/normalize.h"
 #include "http/request.h"
+#include "http/respond.h"
+#include "upstream/proxy.h"
 
 #define GH_REQUEST_ARENA_CHUNK 8192
 #define GH_REQUEST_ARENA_LIMIT (256u * 1024u)
@@ -116,4 +120,120 @@ bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_reques
     }
     req->h1.headers = h;
     return true;
+}
+
+static void route_action(gh_request *req);
+
+/* The route's stages from the first'th on; a stage that waits resumes through
+ * gh_request_resume. */
+static void run_stages(gh_request *req, size_t first)
+{
+    const gh_route_conf *route = req->match.route;
+    for (size_t i = first; i < route->nstages; i++) {
+        gh_verdict v = route->stages[i].stage->run(req, route->stages[i].conf);
+        if (v == GH_DONE)
+            return;
+        if (v == GH_WAIT) {
+            req->stage_at = (uint8_t)i;
+            return;
+        }
+    }
+    route_action(req);
+}
+
+void gh_request_resume(gh_request *req, gh_verdict v)
+{
+    gh_conn *c = req->conn;
+    req->wait_abort = NULL;
+    if (v == GH_NEXT)
+        run_stages(req, (size_t)req->stage_at + 1);
+    if (!c->closing)
+        gh__conn_process(c); /* body bytes that arrived meanwhile, or the next pipelined request */
+}
+
+static void dispatch(gh_request *req)
+{
+    const gh_config *cfg = req->config;
+    const char *t = req->h1.target;
+    size_t tlen = req->h1.target_len;
+    const char *q = memchr(t, '?', tlen);
+    size_t plen = q ? (size_t)(q - t) : tlen;
+    if (q) {
+        req->query = q;
+        req->query_len = tlen - plen;
+    }
+    const char *detail = NULL;
+    req->path = gh_arena_alloc(&req->arena, plen + 2);
+    if (!req->path) {
+        gh_conn_refuse(req, GH_R_INTERNAL, "out of request memory");
+        return;
+    }
+    gh_reason r = gh_normalize_path(t, plen, req->path, &req->path_len, &detail);
+    if (r != GH_R_OK) {
+        req->path_len = 0;
+        gh_conn_refuse(req, r, detail);
+        return;
+    }
+    unsigned m = gh_route_method_bit(req->h1.method, req->h1.method_len);
+    r = gh_route_find(cfg, req->h1.host, req->h1.host_len, req->path, req->path_len, m,
+                      &req->match);
+    if (r != GH_R_OK) {
+        gh_conn_refuse(req, r,
+                       r == GH_R_NOT_FOUND ? "no route matches this host and path"
+                                           : "the route does not allow this method");
+        return;
+    }
+    run_stages(req, 0);
+}
+
+/* The route's action, once every stage has let the request through. */
+static void route_action(gh_request *req)
+{
+    gh_conn *c = req->conn;
+    const gh_config *cfg = req->config;
+    const gh_route_conf *route = req->match.route;
+    if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > cfg->limits.max_body_bytes) {
+        gh_conn_refuse(req, GH_R_BODY_TOO_LARGE, "Content-Length exceeds limits.max_body_bytes");
+        return;
+    }
+    if (!route->upstream) {
+        /* A direct response reads and discards the body first, so the connection stays
+         * usable; a client waiting for 100-continue gets the answer without sending it. */
+        if (!req->body_done && !req->h1.expect_continue) {
+            req->discard_body = true;
+            c->state = GH_CS_BODY;
+            gh__conn_set_timer(c, T_BODY, cfg->limits.body_timeout_ms);
+            return;
+        }
+        gh_respond_direct(req);
+        gh_conn_response_done(req);
+        return;
+    }
+    if (!req->body_done) {
+        c->state = GH_CS_BODY;
+        gh__conn_set_timer(c, T_BODY, cfg->limits.body_timeout_ms);
+    }
+    gh_proxy_start(req);
+}
+
+void gh__request_begin(gh_conn *c, const gh_h1_request *h1, const gh_h1_header *hdrs)
+{
+    gh_request *req = gh_request_new(c);
+    if (!req)
+        return;
+    const char *base = c->in->data + c->in->off;
+    c->in->off += (uint32_t)h1->head_len;
+    c->scanned = 0;
+    if (!gh_request_adopt_head(req, base, h1, hdrs)) {
+        gh_conn_refuse(req, GH_R_INTERNAL, "out of request memory");
+        return;
+    }
+    gh_request_adopt_id(req);
+    req->body_left = req->h1.body == GH_BODY_LENGTH ? req->h1.content_length : 0;
+    req->body_done = req->h1.body == GH_BODY_NONE;
+    if (req->h1.ambiguous)
+        req->close_after = true;
+    c->state = GH_CS_WAIT;
+    gh__conn_stop_timer(c);
+    dispatch(req);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "http/conn.h"
+#include "http/h2.h"
 #include "server/worker.h"
 #include "core/http_client.h"
 #include "stages/pending_call.h"
@@ -237,6 +238,7 @@ static void drain_poll(uv_timer_t *t)
     uv_close((uv_handle_t *)&w->sweep_timer, NULL);
     uv_close((uv_handle_t *)&w->key_wait_timer, NULL);
     gh_outq_batch_close(&w->batch);
+    gh_h2_worker_close(w);
     uv_close((uv_handle_t *)&w->wakeup, NULL);
 }
 
@@ -295,6 +297,7 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     uv_timer_init(&w->loop, &w->sweep_timer);
     uv_timer_init(&w->loop, &w->key_wait_timer);
     gh_outq_batch_init(&w->batch, &w->loop);
+    gh_h2_worker_init(w);
     if (gh_tls_io_init(&w->tls_io) != 0)
         return -ENOMEM;
     if (!(w->http = gh_http_client_start(&w->loop, false)))
@@ -356,6 +359,7 @@ static void worker_teardown(gh_worker *w)
         uv_close((uv_handle_t *)&w->key_wait_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->batch.check))
         gh_outq_batch_close(&w->batch);
+    gh_h2_worker_close(w);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
     gh_block_pool_free(&w->blocks);

@@ -61,6 +61,9 @@ struct gh_worker {
     gh_block_pool blocks;
     gh_outq_batch batch; /* output held to the end of an iteration while requests are costly */
     gh_tls_io tls_io;    /* TLS listeners' connections: staged records, ciphertext reads */
+    uv_check_t h2_check;     /* HTTP/2 sessions with frames to send: sent at the iteration's end */
+    uv_prepare_t h2_prepare; /* ...and before the loop waits, for what timers queued */
+    struct gh_h2 *h2_queued;
     gh_arena_spares arena_spares; /* request arenas' chunks */
     EVP_MD *sha256;                /* fetched once: token cache keys */
     EVP_MD_CTX *md_ctx;
