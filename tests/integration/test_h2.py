@@ -5,10 +5,12 @@ cut off with GOAWAY while a concurrent normal client is served, and the configur
 import hashlib
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
 import threading
+import time
 
 import hpack
 import pytest
@@ -191,6 +193,20 @@ def test_settings_advertise_the_limits(gateway_for, upstream):
     assert settings[3] == 7 and settings[4] == 131072  # streams, window
     assert settings[6] == 16384 and settings[2] == 0  # header list = limits.max_head_bytes, no push
     s.close()
+
+
+def test_sigterm_lets_streams_in_flight_finish(h2c):
+    results = []
+    t = threading.Thread(target=lambda: results.append(
+        curl("--http2-prior-knowledge", "http://127.0.0.1:%d/slow/800" % h2c.port)))
+    t.start()
+    deadline = time.time() + 5
+    while time.time() < deadline and not h2c.upstream.requests:
+        time.sleep(0.02)
+    h2c.signal(signal.SIGTERM)  # GOAWAY: the stream in flight finishes, then the gateway exits
+    t.join()
+    assert results[0].endswith(b"\n2 200"), results
+    assert h2c.proc.wait(timeout=10) == 0
 
 
 def check(tmp_path, listener):
