@@ -60,6 +60,8 @@ void gh__cfg_load_api_key_provider(gh_walk *w, yaml_node_t *n, void *prov, void 
 void gh__cfg_check_shadowing(gh_walk *w, yaml_node_t *routes, const gh_config *c);
 
 bool gh__cfg_name_ok(const char *name);
+/* The host of "host:port" or "[v6]:port" as written (arena), or NULL without a port. */
+const char *gh__cfg_host_of(gh_arena *a, const char *hostport);
 
 /* A sequence's items, for loops: NULL and count 0 if n is not a sequence (reported). */
 yaml_node_item_t *gh__walk_items(gh_walk *w, yaml_node_t *n, size_t *count);

@@ -130,14 +130,6 @@ static void load_limit(gh_walk *w, yaml_node_t *n, void *item, void *ctx)
         gh__walk_error(w, n, "out of memory for the rate-limit table");
 }
 
-/* The host of "host:port" or "[v6]:port", as written. */
-static const char *redis_host(gh_walk *w, const char *address)
-{
-    const char *a = address + (address[0] == '[');
-    const char *end = address[0] == '[' ? strchr(a, ']') : strrchr(a, ':');
-    return gh_arena_strndup(w->arena, a, (size_t)(end - a));
-}
-
 /* stores: {redis: {address, password, tls, timeout, on_failure}}. */
 void gh__cfg_load_stores(gh_walk *w, yaml_node_t *n, gh_config *c)
 {
@@ -179,7 +171,7 @@ void gh__cfg_load_stores(gh_walk *w, yaml_node_t *n, gh_config *c)
         gh__cfg_client_tls(w, v, v, c, &t, false);
         rc->tls = t.ctx;
         /* By default the certificate must name the host as the address wrote it. */
-        rc->server_name = t.server_name ? t.server_name : rc->port ? redis_host(w, rc->address) : NULL;
+        rc->server_name = t.server_name ? t.server_name : rc->port ? gh__cfg_host_of(w->arena, rc->address) : NULL;
     })
     GH_CFG_FIELD(w, r, "timeout", false, if (gh__walk_duration_ms(w, v, 1, 10000, &x)) rc->timeout_ms = x)
     GH_CFG_FIELD(w, r, "on_failure", false, {

@@ -68,6 +68,13 @@ int gh_parse_hostport(const char *s, gh_sockaddr *out)
     return 0;
 }
 
+const char *gh__cfg_host_of(gh_arena *a, const char *hostport)
+{
+    const char *host = hostport + (hostport[0] == '[');
+    const char *end = hostport[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
+    return end ? gh_arena_strndup(a, host, (size_t)(end - host)) : NULL;
+}
+
 static void load_listener(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_conf *l,
                           gh_ticket_ring *tickets)
 {

@@ -42,9 +42,7 @@ static void load_endpoint(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_endpoint_c
                        e->tls ? "https" : "http");
         return;
     }
-    const char *host = e->authority + (e->authority[0] == '[');
-    const char *end = e->authority[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
-    e->host = gh_arena_strndup(a, host, (size_t)(end - host));
+    e->host = gh__cfg_host_of(a, e->authority);
 }
 
 static void load_upstream(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_conf *u)

@@ -8,7 +8,6 @@
 #define GH_H2_RESPONSE_HEAD_MAX (64u * 1024u)
 #define GH_H2_RESPONSE_HEADERS 160
 #define GH_H2_REQ_BUFFER_LOW (32u * 1024u) /* below this, consumed body reopens the window */
-#define GH_H2_OUT_HIGH (64u * 1024u)
 
 static int bytes_add(gh_bytes *b, const char *p, size_t n, size_t max)
 {
@@ -208,19 +207,19 @@ size_t gh_h2_stream_pending(const gh_conn *sc)
 }
 
 /* The response head, complete: its fields (but HTTP/1.1's connection-specific ones) become the
- * stream's HEADERS, names in lower case. */
+ * stream's HEADERS, names lower-cased in place (the head is the stream's own copy). */
 static int submit_head(gh_h2_stream *st, const gh_h1_response *resp)
 {
     nghttp2_nv nv[GH_H2_RESPONSE_HEADERS + 1];
-    char status[4], names[GH_H2_RESPONSE_HEADERS][64];
+    char status[4];
     snprintf(status, sizeof(status), "%03d", resp->status);
     size_t n = 0;
     nv[n++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE};
     for (size_t i = 0; i < resp->nheaders && n <= GH_H2_RESPONSE_HEADERS; i++) {
         const gh_h1_header *h = &resp->headers[i];
-        if (gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "transfer-encoding") || h->name_len >= 64)
+        if (gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "transfer-encoding"))
             continue;
-        char *lower = names[n - 1];
+        char *lower = (char *)h->name;
         for (size_t k = 0; k < h->name_len; k++)
             lower[k] = (char)(h->name[k] >= 'A' && h->name[k] <= 'Z' ? h->name[k] + 32 : h->name[k]);
         nv[n++] = (nghttp2_nv){(uint8_t *)lower, (uint8_t *)h->value, h->name_len, h->value_len,
@@ -326,7 +325,7 @@ ssize_t gh_h2_stream_read_response(gh_h2_stream *st, char *buf, size_t len, uint
     st->out.off += n;
     if (st->out_eof && !pending(&st->out))
         *flags |= NGHTTP2_DATA_FLAG_EOF;
-    if (st->sc && pending(&st->out) < GH_H2_OUT_HIGH)
+    if (st->sc && pending(&st->out) < GH_OUTQ_HIGH) /* the stream connection's own bound */
         st->wake = true; /* the proxy may read the upstream again (after this send) */
     return (ssize_t)n;
 }

@@ -22,7 +22,8 @@ ROUTES = """
 upstreams:
   app: {endpoints: [http://127.0.0.1:%d]}
 routes:
-  - {name: hello, match: {prefix: /hello}, auth: none, respond: {status: 200, body: "hello"}}
+  - {name: hello, match: {prefix: /hello}, auth: none,
+     respond: {status: 200, headers: {X-LongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLongLong: kept}, body: "hello"}}
   - {name: app, match: {prefix: /, methods: [GET, POST]}, auth: none, upstream: app}
 limits: {max_body_bytes: 64m}
 """
@@ -67,6 +68,9 @@ def test_h2_over_tls_and_h2c(h2c, h2tls):
     assert line["protocol"] == "h2" and line["route"] == "app" and line["status"] == 200, line
     tls_line = h2tls.access_lines(1)[-1]
     assert tls_line["alpn"] == "h2" and tls_line["protocol"] == "h2"
+    # Every response field reaches the stream, long names too, in lower case.
+    out = curl("--http2-prior-knowledge", "-i", "http://127.0.0.1:%d/hello" % h2c.port)
+    assert b"x-longlonglonglonglonglonglonglonglonglonglonglonglonglonglonglonglonglonglonglong: kept" in out, out
     # An HTTP/1.1 client on the same listeners is still served.
     assert curl("--http1.1", "http://127.0.0.1:%d/hello" % h2c.port).endswith(b"\n1.1 200")
 
