@@ -53,7 +53,7 @@ static void load_upstream(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_
     u->max_concurrency = 1024;
     u->connect_timeout_ms = 2000;
     u->timeout_ms = 30000;
-    u->keepalive_max_idle = 64;
+    u->keepalive_max_idle = UINT32_MAX; /* unset: as many as may be in flight (below) */
     u->keepalive_idle_timeout_ms = 60000;
     if (!gh__walk_keys(w, n, keys))
         return;
@@ -98,6 +98,10 @@ static void load_upstream(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_
         gh__walk_pop(w, ka);
     }
 #undef GH_FIELD
+    /* A pool smaller than the concurrency closes connections a burst is about to need again;
+     * idle_timeout reaps what a quiet period leaves. */
+    if (u->keepalive_max_idle == UINT32_MAX)
+        u->keepalive_max_idle = u->max_concurrency;
     bool any_tls = false;
     for (size_t i = 0; i < u->nendpoints; i++)
         any_tls |= u->endpoints[i].tls;
@@ -248,6 +252,11 @@ static void load_respond(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_route_conf 
         gh__walk_pop(w, saved);
     }
     r->respond_body_len = strlen(r->respond_body);
+    if (r->respond_body_len && (r->respond_status == 204 || r->respond_status == 304)) {
+        saved = gh__walk_push_key(w, "body");
+        gh__walk_error(w, gh__walk_get(w, n, "body"), "a 204 or 304 response has no body");
+        gh__walk_pop(w, saved);
+    }
     if (!(v = gh__walk_get(w, n, "headers")))
         return;
     saved = gh__walk_push_key(w, "headers");

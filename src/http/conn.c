@@ -392,6 +392,18 @@ void gh__conn_process(gh_conn *c)
         update_reading(c);
 }
 
+bool gh_conn_takes_fields(const gh_request *req)
+{
+    return req->conn->parent != NULL;
+}
+
+int gh_conn_send_fields(gh_request *req, int status, const gh_h1_header *fields, size_t n,
+                        int body, uint64_t length)
+{
+    req->resp_started = true;
+    return gh_h2_stream_respond(req->conn, status, fields, n, body, length);
+}
+
 void gh_conn_upstream_ready(gh_request *req)
 {
     gh_conn *c = req->conn;

@@ -57,7 +57,8 @@ typedef struct gh_request {
     uint8_t authz;              /* GH_AUTHZ_*: what the route's authorization rules decided */
     const char *authz_reason;   /* why they refused (or would have, in shadow mode) */
     const char *rate_limit;     /* the limit that refused it ("shadow:NAME" when it would have) */
-    const char *extra_headers;  /* complete header lines every response to it carries */
+    const char *extra_headers;  /* complete header lines every response to it carries (at most
+                                 * GH_EXTRA_FIELDS_MAX) */
     struct limit_run *limit_run; /* while Redis decides its rate limits */
     const char *api_client; /* client_id of the API key presented (stage auth_api_key) */
     /* request body */
@@ -81,6 +82,9 @@ typedef struct gh_request {
     gh_reason reason;
     const char *detail;
 } gh_request;
+
+/* Header lines a stage may add to every response (rate-limit fields). */
+#define GH_EXTRA_FIELDS_MAX 8
 
 struct gh_conn {
     uv_tcp_t tcp;
@@ -122,6 +126,13 @@ void gh_conn_close(gh_conn *c);
 /* Used by the proxy. */
 int gh_conn_send(gh_request *req, const uv_buf_t *bufs, unsigned n);
 bool gh_conn_output_full(const gh_request *req);
+/* Whether the response head may go as fields (gh_conn_send_fields) rather than HTTP/1.1 bytes:
+ * an HTTP/2 stream's, which would only turn those bytes back into fields. */
+bool gh_conn_takes_fields(const gh_request *req);
+/* The response head as fields; the body follows through gh_conn_send, unframed (`length` bytes
+ * for GH_BODY_LENGTH, else until the response is done). 0 or a negative libuv error. */
+int gh_conn_send_fields(gh_request *req, int status, const gh_h1_header *fields, size_t n,
+                        int body, uint64_t length);
 void gh_conn_upstream_ready(gh_request *req);   /* head sent: stream the body now */
 void gh_conn_upstream_drained(gh_request *req); /* upstream took queued body bytes */
 void gh_conn_response_done(gh_request *req);

@@ -83,6 +83,10 @@ bool gh_h1_list_has(const char *v, size_t len, const char *token);
 /* Whether name is a hop-by-hop header that a proxy never forwards (RFC 9110 7.6.1). */
 bool gh_h1_is_hop_by_hop(const gh_h1_header *h);
 
+/* Splits "Name: value\r\n" lines the gateway itself wrote (text may be NULL) into out; returns
+ * how many fit, or SIZE_MAX when the text is not such lines. */
+size_t gh_h1_split_fields(const char *text, gh_h1_header *out, size_t max);
+
 /* Whether c is an RFC 9110 tchar. */
 bool gh_h1_is_tchar(unsigned char c);
 

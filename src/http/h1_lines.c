@@ -228,6 +228,16 @@ bool gh_h1_list_has(const char *v, size_t len, const char *token)
     return false;
 }
 
+size_t gh_h1_split_fields(const char *text, gh_h1_header *out, size_t max)
+{
+    size_t n = 0;
+    const char *detail = NULL;
+    if (!text)
+        return 0;
+    return gh__h1_parse_fields(text, text + strlen(text), out, max, &n, &detail) == GH_R_OK ? n
+                                                                                          : SIZE_MAX;
+}
+
 bool gh_h1_is_hop_by_hop(const gh_h1_header *h)
 {
     switch (h->name_len) {

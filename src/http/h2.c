@@ -203,14 +203,14 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
     return 0;
 }
 
-static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t *name, size_t namelen,
-                     const uint8_t *value, size_t valuelen, uint8_t flags, void *user)
+static int on_header(nghttp2_session *ng, const nghttp2_frame *f, nghttp2_rcbuf *name,
+                     nghttp2_rcbuf *value, uint8_t flags, void *user)
 {
     (void)ng, (void)flags;
     gh_h2_stream *st = stream_of(user, f->hd.stream_id);
     if (!st || st->started)
         return 0; /* trailers are dropped: nothing upstream reads them */
-    gh_h2_stream_header(st, (const char *)name, namelen, (const char *)value, valuelen);
+    gh_h2_stream_header(st, name, value);
     return 0;
 }
 
@@ -322,7 +322,7 @@ int gh_h2_start(gh_conn *c)
         return -1;
     }
     nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
-    nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+    nghttp2_session_callbacks_set_on_header_callback2(cbs, on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);

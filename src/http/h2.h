@@ -14,11 +14,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 typedef struct gh_conn gh_conn;
 typedef struct gh_h2 gh_h2;
 typedef struct gh_h2_stream gh_h2_stream;
+struct gh_h1_header;
 
 /* The client's connection preface, as an HTTP/1.1 parser first sees it. */
 #define GH_H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -49,6 +51,11 @@ bool gh_h2_idle(const gh_conn *c);
 /* A stream connection's side. */
 /* Response bytes (HTTP/1.1) of the stream: 0, or a negative libuv error. */
 int gh_h2_stream_write(gh_conn *sc, const uv_buf_t *bufs, unsigned n);
+/* The response head as fields (the proxy's path: no HTTP/1.1 head to write and parse again);
+ * the body then comes through gh_h2_stream_write, unframed: `length` bytes when body is
+ * GH_BODY_LENGTH, else everything until gh_h2_stream_done. 0, or a negative libuv error. */
+int gh_h2_stream_respond(gh_conn *sc, int status, const struct gh_h1_header *fields, size_t n,
+                         int body, uint64_t length);
 /* Response bytes written and not yet taken by the client's window. */
 size_t gh_h2_stream_pending(const gh_conn *sc);
 /* Moves request bytes into the stream connection's input block; reports consumed body bytes

@@ -25,8 +25,11 @@ struct gh_h2_stream {
     struct gh_h2_stream *next, *prev;
     /* request */
     char method[16];
-    gh_bytes target, authority, host, cookies, fields;
-    bool started, too_large, chunked_in, ended_in, has_length, is_head;
+    /* :path and :authority, held (not copied) until the request line is written: pseudo-header
+     * fields precede the regular ones, so that is at the first regular field or at the end. */
+    nghttp2_rcbuf *path, *authority;
+    gh_bytes cookies; /* HTTP/2 splits cookies into fields; HTTP/1.1 wants them in one line */
+    bool line_done, host_done, started, too_large, chunked_in, ended_in, has_length, is_head;
     gh_bytes req;   /* HTTP/1.1 bytes waiting for the stream connection */
     size_t owed;    /* body bytes received, not yet reported to the window */
     /* response */
@@ -43,7 +46,7 @@ gh_h2_stream *gh_h2_stream_new(gh_conn *parent, int32_t id);
 /* Frees the stream; the stream connection still serving it (if any) is detached and returned:
  * the caller closes it where that is safe. */
 gh_conn *gh_h2_stream_free(gh_h2_stream *st);
-void gh_h2_stream_header(gh_h2_stream *st, const char *name, size_t nl, const char *value, size_t vl);
+void gh_h2_stream_header(gh_h2_stream *st, nghttp2_rcbuf *name, nghttp2_rcbuf *value);
 /* The request head is complete: the stream connection starts. 0 or -1. */
 int gh_h2_stream_begin(gh_h2_stream *st, bool end_stream);
 void gh_h2_stream_body(gh_h2_stream *st, const char *data, size_t len);

@@ -105,8 +105,9 @@ void gh_respond_direct(gh_request *req)
         return;
     }
     gh_sbuf head = gh_sbuf_make(buf, cap);
-    gh_sbuf_addf(&head, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n", r->respond_status,
-                 gh_h1_status_text(r->respond_status), r->respond_body_len);
+    gh_sbuf_addf(&head, "HTTP/1.1 %d %s\r\n", r->respond_status, gh_h1_status_text(r->respond_status));
+    if (r->respond_status != 204) /* RFC 9110 8.6: never on a 204 */
+        gh_sbuf_addf(&head, "Content-Length: %zu\r\n", r->respond_body_len);
     bool has_type = false;
     for (size_t i = 0; i < r->nrespond_headers; i++) {
         has_type |= strcasecmp(r->respond_headers[i].name, "content-type") == 0;

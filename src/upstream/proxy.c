@@ -277,11 +277,44 @@ static int send_client(gh_upconn *up, const char *p, size_t n, bool chunk)
     return k ? gh_conn_send(up->req, b, k) : 0;
 }
 
+/* Whether the upstream's response field h goes on to the client. A Content-Length on a 204 is
+ * dropped (RFC 9110 8.6 forbids it; HTTP/2 clients reject the stream over it). */
+static bool passes_to_client(const gh_h1_response *r, bool conn_hdr, const gh_h1_header *h)
+{
+    return !gh_h1_is_hop_by_hop(h) && !GH_H1_NAME_IS(h, "x-request-id") &&
+           !(r->status == 204 && GH_H1_NAME_IS(h, "content-length")) &&
+           !(conn_hdr && named_by_connection(r->headers, r->nheaders, h));
+}
+
+/* The client's response head as fields (an HTTP/2 stream): the body goes unframed, a chunked
+ * one de-chunked until the upstream's last chunk. */
+static int send_response_fields(gh_upconn *up)
+{
+    gh_request *req = up->req;
+    const gh_h1_response *r = &up->resp;
+    gh_h1_header f[GH_UP_MAX_HEADERS + GH_EXTRA_FIELDS_MAX + 1];
+    size_t n = 0;
+    bool conn_hdr = connection_names_fields(r->headers, r->nheaders);
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (passes_to_client(r, conn_hdr, &r->headers[i]))
+            f[n++] = r->headers[i];
+    size_t extra = gh_h1_split_fields(req->extra_headers, f + n, GH_EXTRA_FIELDS_MAX);
+    if (extra == SIZE_MAX)
+        return -1;
+    n += extra;
+    f[n++] = (gh_h1_header){.name = "X-Request-Id", .name_len = 12, .value = req->id, .value_len = req->id_len};
+    req->status = r->status;
+    int body = r->body == GH_BODY_CHUNKED ? GH_BODY_UNTIL_CLOSE : r->body;
+    return gh_conn_send_fields(req, r->status, f, n, body, r->content_length);
+}
+
 /* Writes the client's response head from the upstream's. */
 static int send_response_head(gh_upconn *up)
 {
     gh_request *req = up->req;
     const gh_h1_response *r = &up->resp;
+    if (gh_conn_takes_fields(req))
+        return send_response_fields(up);
     bool client11 = req->h1.minor == 1;
     if (r->body == GH_BODY_CHUNKED || r->body == GH_BODY_UNTIL_CLOSE) {
         up->chunk_out = client11;
@@ -302,8 +335,7 @@ static int send_response_head(gh_upconn *up)
     bool conn_hdr = connection_names_fields(r->headers, r->nheaders);
     for (size_t i = 0; i < r->nheaders; i++) {
         const gh_h1_header *h = &r->headers[i];
-        if (gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "x-request-id") ||
-            (conn_hdr && named_by_connection(r->headers, r->nheaders, h)))
+        if (!passes_to_client(r, conn_hdr, h))
             continue;
         gh_sbuf_add(&b, h->name, h->name_len);
         GH_SBUF_LIT(&b, ": ");

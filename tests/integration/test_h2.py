@@ -75,6 +75,35 @@ def test_h2_over_tls_and_h2c(h2c, h2tls):
     assert curl("--http1.1", "http://127.0.0.1:%d/hello" % h2c.port).endswith(b"\n1.1 200")
 
 
+def test_proxied_response_head_on_a_stream(gateway_for, upstream):
+    """The proxy hands a stream its head as fields: the upstream's end-to-end fields, none of its
+    hop-by-hop ones (Connection and what it names), the stage's rate-limit fields, the request
+    id; HEAD and 204 carry no body, a chunked body arrives whole."""
+    gw = gateway_for("""
+rate_limits:
+  loud: {key: route, rate: 100/s, headers: always}
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+routes:
+  - {name: app, match: {prefix: /}, auth: none, rate_limit: loud, upstream: app}
+""" % upstream.port, listener_extra=", h2c: true")
+    url = "http://127.0.0.1:%d" % gw.port
+    out = curl("--http2-prior-knowledge", "-i", url + "/echo")
+    head, _, body = out.partition(b"\r\n\r\n")
+    fields = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    assert head.startswith(b"HTTP/2 200") and fields[b"x-upstream"] == b"yes", out
+    assert b"x-hop" not in fields and b"connection" not in fields and b"transfer-encoding" not in fields
+    assert fields[b"ratelimit-policy"] == b'"loud";q=100;w=1' and fields[b"ratelimit"].startswith(b'"loud";r=')
+    line = gw.access_lines(1)[-1]
+    assert fields[b"x-request-id"] == line["request_id"].encode() and line["status"] == 200
+    assert int(fields[b"content-length"]) == len(body.rsplit(b"\n2 200", 1)[0]) and b"method=GET" in body
+    out = curl("--http2-prior-knowledge", "-I", url + "/echo")
+    assert out.startswith(b"HTTP/2 200") and out.endswith(b"\r\n\r\n\n2 200"), out
+    assert curl("--http2-prior-knowledge", url + "/status/204").endswith(b"\n2 204")
+    out = curl("--http2-prior-knowledge", url + "/big/300000")
+    assert out == b"x" * 300000 + b"\n2 200", out[-100:]
+
+
 def test_many_streams_with_h2load(h2tls):
     p = subprocess.run(["h2load", "-n", "2000", "-c", "4", "-m", "20", "https://127.0.0.1:%d/load" % h2tls.port],
                        capture_output=True, text=True, timeout=120)

@@ -119,6 +119,9 @@ static void errors_locate(void **state)
     expect_error(HEAD ROUTE "limits: {max_head_bytes: 2k}\n",
                  "max_target_bytes (8192) exceeds max_head_bytes (2048)");
     expect_error(HEAD ROUTE "workers: 0\n", "workers: 0 is out of range");
+    expect_error(HEAD "routes: [{name: r, match: {prefix: /}, auth: none,\n"
+                      "           respond: {status: 204, body: x}}]\n",
+                 "t.yaml:3:41: routes[0].respond.body: a 204 or 304 response has no body");
     expect_error("listeners: [{address: nowhere}]\n" ROUTE,
                  "listeners[0].address: 'nowhere' is not an address");
     expect_error(HEAD ROUTE "upstreams: {a: {endpoints: [ftp://x:1]}}\n",
