@@ -189,7 +189,7 @@ static size_t conn_pending(const gh_conn *c)
 int gh_conn_send(gh_request *req, const uv_buf_t *bufs, unsigned n)
 {
     gh_conn *c = req->conn;
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n && !c->parent; i++) /* a stream counts its body (h2_stream.c) */
         req->bytes_out += bufs[i].len;
     req->resp_started = true;
     int r = conn_write(c, bufs, n);

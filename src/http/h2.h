@@ -1,7 +1,8 @@
 /* HTTP/2 for clients (RFC 9113) through nghttp2: ALPN "h2" on TLS listeners, or the prior-
  * knowledge preface on plain listeners that allow h2c. Each stream is served by a stream
  * connection: a gh_conn without a socket, fed the request as HTTP/1.1 bytes and writing its
- * response as HTTP/1.1 bytes, which this module turns back into HEADERS and DATA frames. So
+ * response as HTTP/1.1 bytes, which this module turns back into HEADERS and DATA frames (the
+ * proxy, the hot path, hands over its head as fields instead, skipping that round trip). So
  * every stage, limit, refusal and log line applies to a stream exactly as to an HTTP/1.1
  * request, and streams go to upstreams over the HTTP/1.1 pools.
  *

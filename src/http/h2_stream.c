@@ -320,6 +320,8 @@ static int take_body(gh_h2_stream *st, const char *p, size_t n)
         }
         if (len && bytes_add(&st->out, data, len, (size_t)-1) != 0)
             return -1;
+        if (st->sc && st->sc->req)
+            st->sc->req->bytes_out += len;
         p += consumed;
         n -= consumed;
         if (!consumed)

@@ -97,6 +97,7 @@ routes:
     line = gw.access_lines(1)[-1]
     assert fields[b"x-request-id"] == line["request_id"].encode() and line["status"] == 200
     assert int(fields[b"content-length"]) == len(body.rsplit(b"\n2 200", 1)[0]) and b"method=GET" in body
+    assert line["bytes_out"] == int(fields[b"content-length"])  # on a stream: the body's bytes
     out = curl("--http2-prior-knowledge", "-I", url + "/echo")
     assert out.startswith(b"HTTP/2 200") and out.endswith(b"\r\n\r\n\n2 200"), out
     assert curl("--http2-prior-knowledge", url + "/status/204").endswith(b"\n2 204")
