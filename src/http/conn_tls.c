@@ -59,7 +59,7 @@ gh_tls_input gh_conn_tls_input(gh_conn *c, const char *data, size_t len)
         return GH_TLS_IN_FAILED;
     if (hs == 0)
         return GH_TLS_IN_WAIT;
-    gh_metrics_handshake(&c->w->metrics, NULL);
+    gh_metrics_handshake(&c->w->metrics, SSL_session_reused(p->ssl) ? "resumed" : NULL);
     return GH_TLS_IN_READY;
 }
 

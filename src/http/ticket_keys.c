@@ -80,6 +80,9 @@ static int on_ticket(SSL *ssl, unsigned char key_name[16], unsigned char iv[EVP_
         memcpy(key_name, k.name, 16);
     } else if (!(rc = gh_ticket_ring_find(r, now, key_name, &k))) {
         return 0; /* unknown or expired: a full handshake */
+    } else if (SSL_version(ssl) == TLS1_3_VERSION) {
+        rc = 2; /* TLS 1.3 clients use a ticket once (RFC 8446 C.4): each resumption earns a new
+                 * one, or the next connection is a full handshake */
     }
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, k.hmac, sizeof(k.hmac)),

@@ -122,9 +122,9 @@ void gh_metrics_store(gh_metrics *m, gh_store_result r, uint64_t duration_us)
         gh_metric_add(&s->count, 1);
 }
 
-void gh_metrics_handshake(gh_metrics *m, const char *failure)
+void gh_metrics_handshake(gh_metrics *m, const char *outcome)
 {
-    gh_metric_add(&series(&m->tls, failure ? failure : "ok", 0)->count, 1);
+    gh_metric_add(&series(&m->tls, outcome ? outcome : "ok", 0)->count, 1);
 }
 
 const char *gh_store_result_name(gh_store_result r)

@@ -81,7 +81,7 @@ typedef struct gh_metrics {
     gh_series_table limits;   /* key: rate limit, code: gh_limit_result */
     gh_series_table policy;   /* key: policy, code: gh_policy_result (calls timed) */
     gh_series_table store;    /* key: "redis", code: gh_store_result (round trips timed) */
-    gh_series_table tls;      /* key: "ok" or why a TLS handshake failed */
+    gh_series_table tls;      /* key: "ok", "resumed", or why a TLS handshake failed */
     atomic_ullong refusals[GH_R__COUNT];
     atomic_ullong open_connections; /* read as signed: decrements wrap */
 } gh_metrics;
@@ -100,8 +100,9 @@ void gh_metrics_limit(gh_metrics *m, const char *limit, gh_limit_result r);
 void gh_metrics_policy(gh_metrics *m, const char *policy, gh_policy_result r, uint64_t duration_us);
 const char *gh_policy_result_name(gh_policy_result r);
 void gh_metrics_store(gh_metrics *m, gh_store_result r, uint64_t duration_us);
-/* A downstream TLS handshake: completed (failure NULL), or failed for that reason. */
-void gh_metrics_handshake(gh_metrics *m, const char *failure);
+/* A downstream TLS handshake: completed in full (outcome NULL), resumed ("resumed"), or failed
+ * for the reason outcome names. */
+void gh_metrics_handshake(gh_metrics *m, const char *outcome);
 const char *gh_store_result_name(gh_store_result r);
 static inline void gh_metric_add(atomic_ullong *c, unsigned long long n)
 {

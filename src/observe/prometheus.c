@@ -204,11 +204,11 @@ static void render_tls(dbuf *b, gh_runtime *rt, const gh_config *cfg)
         b->failed = 1;
         return;
     }
-    emit(b, "# HELP gatehouse_tls_handshakes_total TLS handshakes on the listeners, by result and "
-            "failure reason.\n# TYPE gatehouse_tls_handshakes_total counter\n");
+    emit(b, "# HELP gatehouse_tls_handshakes_total TLS handshakes on the listeners, by result (ok: "
+            "full, resumed: from a ticket, failed) and failure reason.\n# TYPE gatehouse_tls_handshakes_total counter\n");
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(m[i].key, "ok") == 0)
-            emit(b, "gatehouse_tls_handshakes_total{result=\"ok\"} %llu\n", m[i].count);
+        if (strcmp(m[i].key, "ok") == 0 || strcmp(m[i].key, "resumed") == 0)
+            emit(b, "gatehouse_tls_handshakes_total{result=\"%s\"} %llu\n", m[i].key, m[i].count);
         else
             emit(b, "gatehouse_tls_handshakes_total{result=\"failed\",reason=\"%s\"} %llu\n",
                  m[i].key, m[i].count);
