@@ -200,14 +200,17 @@ def start_pair(d, name, gatehouse_yaml, haproxy_cfg, gh_port, ha_port, procs):
 
 
 def bench_tls(d, up_port, procs):
-    """Gatehouse and HAProxy terminating TLS with the same certificate, same upstream."""
-    gt_port, ht_port = free_port(), free_port()
+    """Gatehouse and HAProxy terminating TLS with the same certificate, same upstream; a second
+    pair with resumption off for full handshakes."""
     cert, key, combined = tls_bench.make_certificate(d)
-    gt, ht = start_pair(d, "tls", tls_bench.gatehouse_yaml(gt_port, up_port, cert, key),
-                        tls_bench.haproxy_cfg(ht_port, up_port, combined), gt_port, ht_port, procs)
+    pairs = []
+    for name, tickets in (("tls", True), ("tls-full", False)):
+        gt_port, ht_port = free_port(), free_port()
+        gt, ht = start_pair(d, name, tls_bench.gatehouse_yaml(gt_port, up_port, cert, key, tickets),
+                            tls_bench.haproxy_cfg(ht_port, up_port, combined, tickets), gt_port, ht_port, procs)
+        pairs.append([("gatehouse", gt_port, gt.pid), ("haproxy", ht_port, ht.pid)])
     h2 = lambda url, pid: tls_bench.h2load(url, pid, cpu_seconds, DURATION, CLIENT_CPU)
-    return tls_bench.run(wrk, [("gatehouse", gt_port, gt.pid), ("haproxy", ht_port, ht.pid)],
-                         max(3, ROUNDS // 3), h2)
+    return tls_bench.run(wrk, pairs[0], pairs[1], max(3, ROUNDS // 3), h2)
 
 
 def bench_authz(d, token, up_port, gh_plain, gh_plain_port, procs):

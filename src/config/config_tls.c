@@ -74,9 +74,11 @@ static void watch(gh_walk *w, gh_config *c, const char *path)
 void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_conf *l,
                                gh_ticket_ring *tickets)
 {
-    static const char *const keys[] = {"certificate", "private_key", "certificates", "min_version",
-                                       "ciphers",     "client_auth", "client_ca",    "crl_file",
+    static const char *const keys[] = {"certificate", "private_key", "certificates",
+                                       "min_version", "ciphers",     "client_auth",
+                                       "client_ca",   "crl_file",    "session_tickets",
                                        NULL};
+    static const char *const no_yes[] = {"false", "true", NULL};
     static const char *const client_auth[] = {"none", "optional", "required", NULL};
     yaml_node_t *v, *list = NULL;
     size_t saved, count = 0;
@@ -84,8 +86,11 @@ void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_config *c, gh_list
         return;
     gh_tls_cert_files certs[GH_TLS_MAX_CERTS];
     yaml_node_t *where[GH_TLS_MAX_CERTS];
-    gh_tls_server_opts o = {certs, 0, TLS1_2_VERSION, NULL, GH_CLIENT_AUTH_NONE, NULL, NULL, tickets,
-                            l->http2};
+    gh_tls_server_opts o = {.certs = certs,
+                            .min_version = TLS1_2_VERSION,
+                            .client_auth = GH_CLIENT_AUTH_NONE,
+                            .tickets = tickets,
+                            .h2 = l->http2};
     if (gh__walk_get(w, n, "certificate") || gh__walk_get(w, n, "private_key")) {
         where[o.ncerts] = n;
         o.ncerts += load_pair(w, n, &certs[o.ncerts]);
@@ -119,6 +124,7 @@ void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_config *c, gh_list
     })
     GH_CFG_FIELD(w, n, "client_ca", false, o.client_ca = gh__walk_readable_path(w, v, 4u << 20))
     GH_CFG_FIELD(w, n, "crl_file", false, o.crl_file = gh__walk_readable_path(w, v, 64u << 20))
+    GH_CFG_FIELD(w, n, "session_tickets", false, o.no_tickets = gh__walk_enum(w, v, no_yes) == 0)
     if (o.client_auth != GH_CLIENT_AUTH_NONE && !o.client_ca && !gh__walk_get(w, n, "client_ca"))
         gh__walk_error(w, n, "client_auth: %s needs client_ca, the CAs that sign client certificates",
                        client_auth[o.client_auth]);

@@ -163,7 +163,9 @@ static int load_cert(gh_tls_server *s, tls_cert *c, const gh_tls_cert_files *f,
     /* Resumption is by tickets only (sealed with the context's keys, shared by every worker):
      * no server-side session cache to lock. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_num_tickets(ctx, 1);
+    SSL_CTX_set_num_tickets(ctx, o->no_tickets ? 0 : 1);
+    if (o->no_tickets)
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     if (SSL_CTX_set_cipher_list(ctx, o->ciphers ? o->ciphers : GH_TLS_INTERMEDIATE_CIPHERS) != 1) {
         fail(err, errlen, "no usable cipher in", o->ciphers ? o->ciphers : "the default list");
         return -1;
@@ -188,7 +190,7 @@ static int load_cert(gh_tls_server *s, tls_cert *c, const gh_tls_cert_files *f,
     SSL_CTX_set_session_id_context(ctx, s->trust_id, sizeof(s->trust_id));
     if (o->client_auth != GH_CLIENT_AUTH_NONE && load_client_auth(ctx, o, err, errlen) != 0)
         return -1;
-    if (o->tickets)
+    if (o->tickets && !o->no_tickets)
         gh_ticket_ring_attach(o->tickets, ctx);
     SSL_CTX_set_alpn_select_cb(ctx, on_alpn, s);
     SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);

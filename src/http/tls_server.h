@@ -31,6 +31,7 @@ typedef struct gh_tls_server_opts {
     const char *crl_file;  /* revoked client certificates (PEM CRLs), or NULL */
     struct gh_ticket_ring *tickets; /* the process's ticket keys; NULL (check): OpenSSL's own */
     bool h2;                        /* offer HTTP/2 by ALPN */
+    bool no_tickets;                /* no resumption: every handshake in full */
 } gh_tls_server_opts;
 
 /* The intermediate profile's TLS 1.2 ciphers (TLS 1.3 suites are OpenSSL's, all AEAD). */

@@ -111,6 +111,39 @@ def test_sessions_are_resumed(gateway_for, pki, tmp_path, version):
         assert "Reused," in again and "HTTP/1.1 200" in again, again
 
 
+def ticket_of(session_file):
+    out = subprocess.run(["openssl", "sess_id", "-in", session_file, "-text", "-noout"],
+                         capture_output=True, text=True).stdout
+    return out.split("TLS session ticket:", 1)[1] if "TLS session ticket:" in out else None
+
+
+def test_each_tls13_resumption_earns_a_new_ticket(gateway_for, pki, tmp_path):
+    """Clients use a TLS 1.3 ticket once: a resumption that brought no new ticket would make the
+    client's next connection a full handshake."""
+    gw = gateway_for(RESPOND, tls=tls_of(pki.api))
+    request = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+    sessions = [str(tmp_path / ("s%d" % i)) for i in range(4)]
+    assert "New," in s_client(gw.port, "-tls1_3", "-sess_out", sessions[0], "-ign_eof", data=request)
+    for before, after in zip(sessions, sessions[1:]):
+        out = s_client(gw.port, "-tls1_3", "-sess_in", before, "-sess_out", after, "-ign_eof", data=request)
+        assert "Reused," in out and "HTTP/1.1 200" in out, out
+    tickets = [ticket_of(f) for f in sessions]
+    assert all(tickets) and len(set(tickets)) == 4
+    assert gw.metric('gatehouse_tls_handshakes_total{result="resumed"}') == 3
+    assert gw.metric('gatehouse_tls_handshakes_total{result="ok"}') == 1
+
+
+@pytest.mark.parametrize("version", ["-tls1_2", "-tls1_3"])
+def test_session_tickets_can_be_turned_off(gateway_for, pki, tmp_path, version):
+    gw = gateway_for(RESPOND, tls=tls_of(pki.api, extra=", session_tickets: false"))
+    sess = str(tmp_path / "session")
+    request = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+    out = s_client(gw.port, version, "-sess_out", sess, "-ign_eof", data=request)
+    assert "New," in out and "HTTP/1.1 200" in out, out
+    assert not os.path.exists(sess)  # neither a ticket nor a session id: nothing to resume with
+    assert gw.metric('gatehouse_tls_handshakes_total{result="ok"}') == 1
+
+
 def test_sessions_survive_a_reload(gateway_for, pki, tmp_path):
     gw = gateway_for(RESPOND, tls=tls_of(pki.api))
     sess = str(tmp_path / "session")
