@@ -210,7 +210,7 @@ def bench_tls(d, up_port, procs):
                             tls_bench.haproxy_cfg(ht_port, up_port, combined, tickets), gt_port, ht_port, procs)
         pairs.append([("gatehouse", gt_port, gt.pid), ("haproxy", ht_port, ht.pid)])
     h2 = lambda url, pid: tls_bench.h2load(url, pid, cpu_seconds, DURATION, CLIENT_CPU)
-    return tls_bench.run(wrk, pairs[0], pairs[1], max(3, ROUNDS // 3), h2)
+    return tls_bench.run(wrk, pairs[0], pairs[1], max(5, ROUNDS // 2), h2)
 
 
 def bench_authz(d, token, up_port, gh_plain, gh_plain_port, procs):

@@ -69,26 +69,27 @@ KINDS = ("keepalive", "resumed", "full", "h2")
 
 
 def run(wrk, peers, full_peers, rounds, h2=None):
-    """peers, full_peers: (name, port, pid), the second pair with resumption off. Alternating
-    rounds of keep-alive, handshakes (resumed on peers, full on full_peers) and, with h2 (a
-    function running h2load on a URL and pid), HTTP/2."""
+    """peers, full_peers: (name, port, pid), the second pair with resumption off. Rounds of
+    keep-alive, HTTP/2 (with h2, a function running h2load on a URL and pid) and handshakes
+    (resumed on peers, full on full_peers): within a round each load runs on both peers back to
+    back, the first peer alternating, so the two compared runs share the machine's state (the
+    handshake runs leave thousands of closed connections behind: they come last)."""
     out = {kind: {n: [] for n, _, _ in peers} for kind in KINDS}
     close = ["-H", "Connection: close"]
     for name, port, pid in peers + full_peers:
         wrk("https://127.0.0.1:%d/" % port, pid)  # warm up
     full = {name: (port, pid) for name, port, pid in full_peers}
+    url = lambda port: "https://127.0.0.1:%d/" % port
+    loads = [("keepalive", lambda name, port, pid: wrk(url(port), pid)),
+             ("h2", (lambda name, port, pid: h2(url(port), pid)) if h2 else None),
+             ("resumed", lambda name, port, pid: wrk(url(port), pid, close)),
+             ("full", lambda name, port, pid: wrk(url(full[name][0]), full[name][1], close))]
     for r in range(rounds):
         order = peers[r % 2:] + peers[:r % 2]
-        for name, port, pid in order:
-            url = "https://127.0.0.1:%d/" % port
-            out["keepalive"][name].append(wrk(url, pid))
-            out["resumed"][name].append(wrk(url, pid, close))
-            out["full"][name].append(wrk("https://127.0.0.1:%d/" % full[name][0], full[name][1], close))
-            if h2:
-                out["h2"][name].append(h2(url, pid))
-        for kind in out:
-            for name in [n for n in out[kind] if out[kind][n]]:
-                v = out[kind][name][-1]
+        for kind, load in loads:
+            for name, port, pid in order if load else []:
+                v = load(name, port, pid)
+                out[kind][name].append(v)
                 print("tls round %d %-10s %-9s %9.0f req/s  errors %d  cpu %.2f us/req"
                       % (r + 1, kind, name, v[0], v[2], v[3]), flush=True)
     return out
