@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "core/arena.h"
+#include "http/normalize.h"
 #include "identity/jwk.h"
 #include "store/limit_table.h"
 #include "stages/stage.h"
@@ -234,6 +235,7 @@ typedef struct gh_route_conf {
     gh_path_kind path_kind;
     const char *path;
     size_t path_len;
+    bool path_nocase; /* match.case_insensitive: ASCII letters match either case */
     unsigned methods;
     gh_upstream_conf *upstream; /* NULL for respond routes */
     const gh_jwt_provider *auth_token;       /* JWT or introspection; NULL: no token required */
@@ -297,6 +299,7 @@ typedef struct gh_config {
     bool defensive; /* http1.strictness: defensive */
     gh_http2_conf http2;
     gh_limits_conf limits;
+    gh_path_rules paths; /* paths: the canonical path's rules (zero: refuse, merge) */
     gh_cidr *trusted_proxies;
     size_t ntrusted_proxies;
     const char *access_log; /* "stdout", "off" or a path */

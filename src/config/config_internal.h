@@ -31,6 +31,8 @@ const char **gh__cfg_string_list(gh_walk *w, yaml_node_t *n, size_t *count);
 /* The route's authorization rules from its auth: mapping, after its authentication. */
 void gh__cfg_load_authz(gh_walk *w, yaml_node_t *auth, gh_config *c, gh_route_conf *r);
 void gh__cfg_load_policies(gh_walk *w, yaml_node_t *n, gh_config *c);
+/* paths: the canonical path's rules. */
+void gh__cfg_load_paths(gh_walk *w, yaml_node_t *n, gh_config *c);
 void gh__cfg_load_stores(gh_walk *w, yaml_node_t *n, gh_config *c);
 /* listeners[].tls: builds the listener's TLS contexts. */
 void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_conf *l,

@@ -18,7 +18,7 @@
 #define GH_BLOCK_LIMIT (32u << 10) /* max_head_bytes cannot exceed an input block */
 
 static const char *const top_keys[] = {
-    "workers",    "listeners",     "admin",     "http1",  "http2", "limits", "trusted_proxies",
+    "workers",    "listeners",     "admin",     "http1",  "http2", "limits", "paths", "trusted_proxies",
     "access_log", "drain_timeout", "upstreams", "identity", "policies", "stores", "rate_limits", "routes", NULL};
 
 yaml_node_item_t *gh__walk_items(gh_walk *w, yaml_node_t *n, size_t *count)
@@ -339,6 +339,7 @@ static void load_root(gh_walk *w, yaml_node_t *root, gh_config *c, gh_shared *sh
     GH_SECTION("listeners", load_listeners(w, v, c, shared ? &shared->tickets : NULL), true)
     GH_SECTION("admin", load_admin(w, v, c), false)
     GH_SECTION("limits", load_limits(w, v, &c->limits), false)
+    GH_SECTION("paths", gh__cfg_load_paths(w, v, c), false)
     GH_SECTION("trusted_proxies", load_trusted(w, v, c), false)
     GH_SECTION("upstreams", gh__cfg_load_upstreams(w, v, c, shared ? &shared->upstreams : NULL), false)
     GH_SECTION("identity", gh__cfg_load_identity(w, v, c, shared ? &shared->keys : NULL), false)

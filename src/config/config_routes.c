@@ -184,7 +184,8 @@ static void load_path(gh_walk *w, yaml_node_t *v, gh_route_conf *r, bool prefix)
 
 static void load_match(gh_walk *w, yaml_node_t *n, gh_route_conf *r)
 {
-    static const char *const keys[] = {"host", "path", "prefix", "methods", NULL};
+    static const char *const keys[] = {"host", "path", "prefix", "methods", "case_insensitive", NULL};
+    static const char *const no_yes[] = {"false", "true", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
     yaml_node_t *v, *path = gh__walk_get(w, n, "path"), *prefix = gh__walk_get(w, n, "prefix");
@@ -209,6 +210,11 @@ static void load_match(gh_walk *w, yaml_node_t *n, gh_route_conf *r)
     if (path || prefix)
         load_path(w, path ? path : prefix, r, prefix != NULL);
     gh__walk_pop(w, saved);
+    if ((v = gh__walk_get(w, n, "case_insensitive"))) {
+        saved = gh__walk_push_key(w, "case_insensitive");
+        r->path_nocase = gh__walk_enum(w, v, no_yes) == 1;
+        gh__walk_pop(w, saved);
+    }
     r->methods = GH_M_ALL;
     if ((v = gh__walk_get(w, n, "methods"))) {
         saved = gh__walk_push_key(w, "methods");

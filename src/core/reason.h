@@ -49,6 +49,13 @@
     X(BODY_TIMEOUT, 408, "body-timeout", "Request body not received in time")                      \
     X(BODY_TOO_LARGE, 413, "body-too-large", "Request body too large")                             \
     X(BAD_PATH, 400, "bad-path", "Path refused by normalization")                                  \
+    X(ENCODED_SLASH, 400, "encoded-slash-in-path", "Encoded slash in the path")                   \
+    X(BACKSLASH, 400, "backslash-in-path", "Backslash in the path")                               \
+    X(PATH_CONTROL, 400, "control-character-in-path", "Control character in the path")            \
+    X(PATH_PARAMETERS, 400, "path-parameters", "Path segment parameters")                         \
+    X(PATH_UTF8, 400, "invalid-utf8-in-path", "Escaped bytes in the path are not UTF-8")          \
+    X(PATH_ABOVE_ROOT, 400, "path-above-root", "Dot segment above the root")                      \
+    X(BAD_QUERY, 400, "bad-query", "Malformed query string")                                      \
     X(MISSING_TOKEN, 401, "missing-token", "Authentication required")                              \
     X(INVALID_TOKEN, 401, "invalid-token", "Invalid access token")                                 \
     X(MISSING_API_KEY, 401, "missing-api-key", "API key required")                                 \

@@ -163,12 +163,14 @@ static void dispatch(gh_request *req)
         req->query_len = tlen - plen;
     }
     const char *detail = NULL;
-    req->path = gh_arena_alloc(&req->arena, plen + 2);
+    req->path = gh_arena_alloc(&req->arena, GH_NORMALIZED_MAX(plen));
     if (!req->path) {
         gh_conn_refuse(req, GH_R_INTERNAL, "out of request memory");
         return;
     }
-    gh_reason r = gh_normalize_path(t, plen, req->path, &req->path_len, &detail);
+    gh_reason r = gh_normalize_path(t, plen, &cfg->paths, req->path, &req->path_len, &detail);
+    if (r == GH_R_OK && q)
+        r = gh_check_query(q + 1, tlen - plen - 1, &detail);
     if (r != GH_R_OK) {
         req->path_len = 0;
         gh_conn_refuse(req, r, detail);

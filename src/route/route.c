@@ -49,6 +49,12 @@ static bool host_matches(const gh_route_conf *r, const char *host, size_t len)
     return len > rl && strncasecmp(host + len - rl, r->host, rl) == 0;
 }
 
+/* Route path bytes against request path bytes, ASCII case folded when the route says so. */
+static bool same(const gh_route_conf *r, const char *a, const char *b, size_t n)
+{
+    return r->path_nocase ? strncasecmp(a, b, n) == 0 : memcmp(a, b, n) == 0;
+}
+
 static bool template_matches(const gh_route_conf *r, const char *path, size_t len,
                              gh_route_match *m)
 {
@@ -66,7 +72,7 @@ static bool template_matches(const gh_route_conf *r, const char *path, size_t le
                 (gh_route_param){t + 1, (size_t)(close - t - 1), p, (size_t)(seg_end - p)};
             t = close + 1;
             p = seg_end;
-        } else if (*t++ != *p++) {
+        } else if (!same(r, t++, p++, 1)) {
             return false;
         }
     }
@@ -77,11 +83,11 @@ static bool path_matches(const gh_route_conf *r, const char *path, size_t len, g
 {
     switch (r->path_kind) {
     case GH_PATH_EXACT:
-        return r->path_len == len && memcmp(r->path, path, len) == 0;
+        return r->path_len == len && same(r, r->path, path, len);
     case GH_PATH_PREFIX:
         if (r->path_len == 1)
             return true;
-        return len >= r->path_len && memcmp(r->path, path, r->path_len) == 0 &&
+        return len >= r->path_len && same(r, r->path, path, r->path_len) &&
                (len == r->path_len || path[r->path_len] == '/');
     case GH_PATH_TEMPLATE:
         return template_matches(r, path, len, m);

@@ -22,12 +22,13 @@ static void request(const uint8_t *data, size_t size, bool defensive)
         return;
     if (req.head_len > size || req.nheaders > 100)
         abort();
-    char *path = malloc(req.target_len + 2);
+    char *path = malloc(GH_NORMALIZED_MAX(req.target_len));
     size_t len;
     const char *detail;
     const char *q = memchr(req.target, '?', req.target_len);
     size_t plen = q ? (size_t)(q - req.target) : req.target_len;
-    if (gh_normalize_path(req.target, plen, path, &len, &detail) == GH_R_OK &&
+    const gh_path_rules rules = {0};
+    if (gh_normalize_path(req.target, plen, &rules, path, &len, &detail) == GH_R_OK &&
         (len > plen + 1 || path[0] != '/' || strstr(path, "/../") || strstr(path, "//")))
         abort();
     free(path);

@@ -1,4 +1,4 @@
-/* Path normalization and route selection. */
+/* Route selection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,50 +8,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "http/normalize.h"
 #include "route/route.h"
-
-static void normalization(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *in, *out;
-    } ok[] = {
-        {"/", "/"},
-        {"/a/b", "/a/b"},
-        {"//a///b", "/a/b"},
-        {"/a/./b", "/a/b"},
-        {"/a/b/../c", "/a/c"},
-        {"/a/b/..", "/a/"},
-        {"/a/b/.", "/a/b/"},
-        {"/a/", "/a/"},
-        {"/%61%2e%2E/b", "/a../b"}, /* "a.." is a name, not a dot segment */
-        {"/a/%2e%2e/b", "/b"},
-        {"/%7euser", "/~user"},
-        {"/a%3fb", "/a%3Fb"},
-        {"/%e2%82%ac", "/%E2%82%AC"},
-        {"/./admin", "/admin"},
-    };
-    char out[64];
-    size_t len;
-    const char *detail;
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        gh_reason r = gh_normalize_path(ok[i].in, strlen(ok[i].in), out, &len, &detail);
-        if (r != GH_R_OK || strcmp(out, ok[i].out) != 0)
-            fail_msg("%s: want %s got %s (%s)", ok[i].in, ok[i].out, r == GH_R_OK ? out : "-",
-                     gh_reason_slug(r));
-        assert_int_equal(len, strlen(ok[i].out));
-    }
-    static const char *bad[] = {"/..",         "/a/../..", "/%2e%2e/", "/admin%2f",
-                                "/admin%2F..", "/a%5cb",   "/a\\b",    "/admin%00",
-                                "/%0d",        "/%zz",     "/%4",      "relative"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        detail = NULL;
-        if (gh_normalize_path(bad[i], strlen(bad[i]), out, &len, &detail) != GH_R_BAD_PATH)
-            fail_msg("%s accepted", bad[i]);
-        assert_non_null(detail);
-    }
-}
 
 static const char routes_yaml[] =
     "listeners: [{address: 127.0.0.1:1}]\n"
@@ -123,6 +80,6 @@ static void matching(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(normalization), cmocka_unit_test(matching)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(matching)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
