@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "core/arena.h"
+#include "http/h1.h"
 #include "http/normalize.h"
 #include "identity/jwk.h"
 #include "store/limit_table.h"
@@ -30,6 +31,7 @@ typedef struct gh_listener_conf {
     struct gh_tls_server *tls; /* tls: its certificates and settings; NULL for plain HTTP */
     bool http2;                /* HTTP/2 by ALPN on a TLS listener (default on) */
     bool h2c;                  /* HTTP/2 with prior knowledge on a plain listener (default off) */
+    unsigned methods;          /* GH_M_* the listener accepts at all (default the seven) */
 } gh_listener_conf;
 
 typedef struct gh_cidr {
@@ -217,6 +219,20 @@ typedef struct gh_header_conf {
     const char *value;
 } gh_header_conf;
 
+/* headers.request / headers.response: what the operator's rules take out of a message (remove,
+ * and the names set replaces) and put in (set, then add). */
+#define GH_HEADER_OPS_MAX 32 /* entries of each of remove, set and add */
+typedef struct gh_header_ops {
+    gh_h1_header *drop;
+    size_t ndrop;
+    gh_h1_header *put;
+    size_t nput;
+} gh_header_ops;
+
+typedef struct gh_headers_conf {
+    gh_header_ops request, response;
+} gh_headers_conf;
+
 /* auth.mtls: the verified client certificate a route accepts. Each list given must match
  * (one of its entries); none given: any certificate the listener verified. */
 typedef struct gh_mtls_rule {
@@ -227,6 +243,19 @@ typedef struct gh_mtls_rule {
     const char **fingerprints; /* SHA-256, lower-case hex without separators */
     size_t nfingerprints;
 } gh_mtls_rule;
+
+/* cors: which browser pages of other origins may call a route, and how. */
+typedef struct gh_cors_conf {
+    const char **origins; /* an exact origin, or one with a "*." wildcard host */
+    size_t norigins;
+    bool any_origin;      /* "*": any page (never with credentials) */
+    bool credentials;     /* pages may send cookies and Authorization */
+    unsigned methods;     /* GH_M_*: what a preflight may ask for */
+    const char **headers; /* request headers a page may send, lower case */
+    size_t nheaders;
+    const char *methods_text, *headers_text, *expose_text; /* the answers' values ("" none) */
+    uint64_t max_age_s;
+} gh_cors_conf;
 
 typedef struct gh_route_conf {
     const char *name;
@@ -259,6 +288,8 @@ typedef struct gh_route_conf {
     size_t nrespond_headers;
     const char *respond_body;
     size_t respond_body_len;
+    gh_headers_conf headers; /* the route's own rules, after the global ones */
+    const gh_cors_conf *cors; /* NULL: no cross-origin access granted */
 } gh_route_conf;
 
 typedef struct gh_limits_conf {
@@ -300,6 +331,10 @@ typedef struct gh_config {
     gh_http2_conf http2;
     gh_limits_conf limits;
     gh_path_rules paths; /* paths: the canonical path's rules (zero: refuse, merge) */
+    gh_headers_conf headers; /* headers: global rules (hardening included) */
+    const char *hsts;        /* Strict-Transport-Security on TLS listeners, or NULL */
+    gh_h1_header *owned_headers; /* set only by the gateway (claims, API clients): always dropped */
+    size_t nowned_headers;
     gh_cidr *trusted_proxies;
     size_t ntrusted_proxies;
     const char *access_log; /* "stdout", "off" or a path */

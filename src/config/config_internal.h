@@ -33,6 +33,18 @@ void gh__cfg_load_authz(gh_walk *w, yaml_node_t *auth, gh_config *c, gh_route_co
 void gh__cfg_load_policies(gh_walk *w, yaml_node_t *n, gh_config *c);
 /* paths: the canonical path's rules. */
 void gh__cfg_load_paths(gh_walk *w, yaml_node_t *n, gh_config *c);
+/* headers: (top level, with hardening and hsts; n NULL: the defaults) or a route's headers:
+ * into out. */
+void gh__cfg_load_headers(gh_walk *w, yaml_node_t *n, gh_config *c, gh_headers_conf *out, bool top);
+/* Every header a route sets from what the gateway verified (claims, API key clients): dropped
+ * from every request, whatever the route. */
+void gh__cfg_collect_owned_headers(gh_config *c);
+bool gh__cfg_header_name_ok(const char *name);
+/* A route's cors: (after its match, whose methods are the default). */
+void gh__cfg_load_cors(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r);
+/* A list of methods (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS) as GH_M_* bits; GET brings
+ * HEAD; TRACE and CONNECT are refused with their reason. */
+unsigned gh__cfg_methods(gh_walk *w, yaml_node_t *v);
 void gh__cfg_load_stores(gh_walk *w, yaml_node_t *n, gh_config *c);
 /* listeners[].tls: builds the listener's TLS contexts. */
 void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_conf *l,

@@ -18,7 +18,7 @@
 #define GH_BLOCK_LIMIT (32u << 10) /* max_head_bytes cannot exceed an input block */
 
 static const char *const top_keys[] = {
-    "workers",    "listeners",     "admin",     "http1",  "http2", "limits", "paths", "trusted_proxies",
+    "workers",    "listeners",     "admin",     "http1",  "http2", "limits", "paths", "headers", "trusted_proxies",
     "access_log", "drain_timeout", "upstreams", "identity", "policies", "stores", "rate_limits", "routes", NULL};
 
 yaml_node_item_t *gh__walk_items(gh_walk *w, yaml_node_t *n, size_t *count)
@@ -78,11 +78,18 @@ const char *gh__cfg_host_of(gh_arena *a, const char *hostport)
 static void load_listener(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_conf *l,
                           gh_ticket_ring *tickets)
 {
-    static const char *const keys[] = {"address", "tls", "http2", "h2c", NULL};
+    static const char *const keys[] = {"address", "tls", "http2", "h2c", "methods", NULL};
     static const char *const no_yes[] = {"false", "true", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
     l->http2 = true;
+    l->methods = GH_M_ALL;
+    yaml_node_t *m = gh__walk_get(w, n, "methods");
+    if (m) {
+        size_t at = gh__walk_push_key(w, "methods");
+        l->methods = gh__cfg_methods(w, m);
+        gh__walk_pop(w, at);
+    }
     yaml_node_t *v = gh__walk_get(w, n, "http2");
     if (v) {
         size_t at = gh__walk_push_key(w, "http2");
@@ -340,6 +347,9 @@ static void load_root(gh_walk *w, yaml_node_t *root, gh_config *c, gh_shared *sh
     GH_SECTION("admin", load_admin(w, v, c), false)
     GH_SECTION("limits", load_limits(w, v, &c->limits), false)
     GH_SECTION("paths", gh__cfg_load_paths(w, v, c), false)
+    saved = gh__walk_push_key(w, "headers"); /* its defaults apply when it is absent */
+    gh__cfg_load_headers(w, gh__walk_get(w, root, "headers"), c, &c->headers, true);
+    gh__walk_pop(w, saved);
     GH_SECTION("trusted_proxies", load_trusted(w, v, c), false)
     GH_SECTION("upstreams", gh__cfg_load_upstreams(w, v, c, shared ? &shared->upstreams : NULL), false)
     GH_SECTION("identity", gh__cfg_load_identity(w, v, c, shared ? &shared->keys : NULL), false)

@@ -18,6 +18,30 @@ bool gh__cfg_name_ok(const char *name)
 static const char *const method_names[] = {"GET",   "HEAD",   "POST",    "PUT",
                                            "PATCH", "DELETE", "OPTIONS", NULL};
 
+unsigned gh__cfg_methods(gh_walk *w, yaml_node_t *v)
+{
+    size_t count;
+    unsigned methods = 0;
+    yaml_node_item_t *items = gh__walk_items(w, v, &count);
+    for (size_t i = 0; items && i < count; i++) {
+        size_t inner = gh__walk_push_index(w, i);
+        yaml_node_t *item = gh__walk_node(w, items[i]);
+        const char *name = item && item->type == YAML_SCALAR_NODE ? (const char *)item->data.scalar.value : "";
+        int m = strcmp(name, "TRACE") == 0 || strcmp(name, "CONNECT") == 0 ? -1 : 0;
+        if (m < 0)
+            gh__walk_error(w, item, "%s is never accepted: TRACE reflects requests (credentials "
+                                    "included) and CONNECT opens tunnels", name);
+        else if ((m = gh__walk_enum(w, item, method_names)) >= 0)
+            methods |= 1u << m;
+        gh__walk_pop(w, inner);
+    }
+    if (items && count == 0)
+        gh__walk_error(w, v, "at least one method (omit methods to allow all)");
+    if (methods & GH_M_GET)
+        methods |= GH_M_HEAD;
+    return methods;
+}
+
 static void load_endpoint(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_endpoint_conf *e)
 {
     const char *url;
@@ -218,20 +242,7 @@ static void load_match(gh_walk *w, yaml_node_t *n, gh_route_conf *r)
     r->methods = GH_M_ALL;
     if ((v = gh__walk_get(w, n, "methods"))) {
         saved = gh__walk_push_key(w, "methods");
-        size_t count;
-        yaml_node_item_t *items = gh__walk_items(w, v, &count);
-        r->methods = 0;
-        for (size_t i = 0; items && i < count; i++) {
-            size_t inner = gh__walk_push_index(w, i);
-            int m = gh__walk_enum(w, gh__walk_node(w, items[i]), method_names);
-            if (m >= 0)
-                r->methods |= 1u << m;
-            gh__walk_pop(w, inner);
-        }
-        if (items && count == 0)
-            gh__walk_error(w, v, "at least one method (omit methods to allow all)");
-        if (r->methods & GH_M_GET)
-            r->methods |= GH_M_HEAD;
+        r->methods = gh__cfg_methods(w, v);
         gh__walk_pop(w, saved);
     }
 }
@@ -404,7 +415,7 @@ static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r
 
 
 
-static bool header_name_ok(const char *name)
+bool gh__cfg_header_name_ok(const char *name)
 {
     bool ok = name[0] != '\0';
     for (const char *ch = name; *ch; ch++)
@@ -424,7 +435,7 @@ static void load_forward(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf
     size_t saved;
     if ((v = gh__walk_get(w, n, "api_key_client"))) {
         saved = gh__walk_push_key(w, "api_key_client");
-        if (gh__walk_str(w, v, &r->forward_api_client) && !header_name_ok(r->forward_api_client))
+        if (gh__walk_str(w, v, &r->forward_api_client) && !gh__cfg_header_name_ok(r->forward_api_client))
             gh__walk_error(w, v, "'%s' is not a header name", r->forward_api_client);
         else if (!r->auth_api_key)
             gh__walk_error(w, v, "only on a route with auth: {api_key: …}");
@@ -454,7 +465,7 @@ static void load_forward(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf
             yaml_node_t *vn = gh__walk_node(w, p->value);
             if (!gh__walk_str(w, gh__walk_node(w, p->key), &f->claim) || !gh__walk_str(w, vn, &f->header))
                 continue;
-            if (!header_name_ok(f->header))
+            if (!gh__cfg_header_name_ok(f->header))
                 gh__walk_error(w, vn, "'%s' is not a header name", f->header);
             r->nforward_claims++;
         }
@@ -464,8 +475,8 @@ static void load_forward(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf
 
 static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
 {
-    static const char *const keys[] = {"name",     "match",    "auth",    "forward",
-                                       "rate_limit", "upstream", "respond", NULL};
+    static const char *const keys[] = {"name",    "match",   "auth", "forward", "rate_limit",
+                                       "upstream", "respond", "headers", "cors", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
     yaml_node_t *v;
@@ -499,6 +510,16 @@ static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
         load_forward(w, v, c, r);
         gh__walk_pop(w, saved);
     }
+    if ((v = gh__walk_get(w, n, "headers"))) {
+        saved = gh__walk_push_key(w, "headers");
+        gh__cfg_load_headers(w, v, c, &r->headers, false);
+        gh__walk_pop(w, saved);
+    }
+    if ((v = gh__walk_get(w, n, "cors"))) {
+        saved = gh__walk_push_key(w, "cors");
+        gh__cfg_load_cors(w, v, c, r);
+        gh__walk_pop(w, saved);
+    }
     load_action(w, n, c, r);
 }
 
@@ -524,6 +545,7 @@ void gh__cfg_load_routes(gh_walk *w, yaml_node_t *n, gh_config *c)
                                j);
         gh__walk_pop(w, saved);
     }
+    gh__cfg_collect_owned_headers(c);
 }
 
 static bool host_covers(const gh_route_conf *a, const gh_route_conf *b)

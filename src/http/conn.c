@@ -703,6 +703,7 @@ static void conn_start(gh_worker *w, uv_stream_t *server, uv_os_sock_t fd, const
     }
     c->h2c = lc->h2c;
     c->h2_offered = lc->tls && lc->http2;
+    c->methods = lc->methods;
     c->state = GH_CS_IDLE;
     gh__conn_set_timer(c, T_HEAD, w->config->limits.head_timeout_ms);
     update_reading(c);
@@ -731,6 +732,7 @@ gh_conn *gh_conn_stream_open(gh_conn *parent, struct gh_h2_stream *st)
     gh_deadline_init(&c->w->loop, &c->timer, on_timer, c);
     c->peer_family = parent->peer_family;
     c->peer_port = parent->peer_port;
+    c->methods = parent->methods;
     memcpy(c->peer_addr, parent->peer_addr, sizeof(c->peer_addr));
     c->state = GH_CS_IDLE;
     gh__conn_set_timer(c, T_HEAD, c->w->config->limits.head_timeout_ms);

@@ -61,6 +61,7 @@ typedef struct gh_request {
                                  * GH_EXTRA_FIELDS_MAX) */
     struct limit_run *limit_run; /* while Redis decides its rate limits */
     const char *api_client; /* client_id of the API key presented (stage auth_api_key) */
+    const gh_h1_header *cors_origin; /* its Origin, when the route's cors allows it */
     /* request body */
     uint64_t body_left;
     gh_chunked chunked;
@@ -104,6 +105,7 @@ struct gh_conn {
     struct gh_tls_server *tls_server; /* its listener's contexts, held while the connection lives */
     struct gh_client_cert *peer_cert; /* the client certificate, described at first use */
     bool h2c;                         /* its listener accepts the HTTP/2 preface in plaintext */
+    unsigned methods;                 /* its listener's GH_M_* methods */
     bool h2_offered;                  /* its TLS listener offers h2 by ALPN */
     bool stream_complete;             /* a stream connection whose response went out whole */
     struct gh_h2 *h2;                 /* HTTP/2 on this connection */

@@ -6,7 +6,7 @@
 #include "http/h2_stream.h"
 
 #define GH_H2_RESPONSE_HEAD_MAX (64u * 1024u)
-#define GH_H2_RESPONSE_HEADERS 160
+#define GH_H2_RESPONSE_HEADERS 300 /* an upstream's 128 and every field the gateway may add */
 #define GH_H2_REQ_BUFFER_LOW (32u * 1024u) /* below this, consumed body reopens the window */
 
 static int bytes_add(gh_bytes *b, const char *p, size_t n, size_t max)

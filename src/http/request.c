@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "http/conn_internal.h"
+#include "http/cors.h"
 #include "http/normalize.h"
 #include "http/request.h"
 #include "http/respond.h"
@@ -177,6 +178,21 @@ static void dispatch(gh_request *req)
         return;
     }
     unsigned m = gh_route_method_bit(req->h1.method, req->h1.method_len);
+    if (!(m & req->conn->methods)) {
+        req->match.allow = req->conn->methods;
+        gh_conn_refuse(req, GH_R_METHOD_NOT_ALLOWED, "the listener does not accept this method");
+        return;
+    }
+    /* A CORS preflight is answered for the route of the method it asks about, before any
+     * authentication: browsers send it without credentials. */
+    unsigned asked;
+    if (gh_cors_is_preflight(req, &asked) && (asked & req->conn->methods) &&
+        gh_route_find(cfg, req->h1.host, req->h1.host_len, req->path, req->path_len, asked,
+                      &req->match) == GH_R_OK &&
+        req->match.route->cors) {
+        gh_cors_answer_preflight(req);
+        return;
+    }
     r = gh_route_find(cfg, req->h1.host, req->h1.host_len, req->path, req->path_len, m,
                       &req->match);
     if (r != GH_R_OK) {
@@ -185,6 +201,7 @@ static void dispatch(gh_request *req)
                                            : "the route does not allow this method");
         return;
     }
+    gh_cors_note_origin(req);
     run_stages(req, 0);
 }
 

@@ -1,5 +1,7 @@
 #include <string.h>
 
+#include "http/cors.h"
+#include "http/header_ops.h"
 #include "http/respond.h"
 
 #define GH_PROBLEM_TYPE_PREFIX "urn:gatehouse:problem:"
@@ -14,18 +16,83 @@ bool gh_respond_closing(const gh_request *req)
     return req->close_after || !req->h1.keep_alive || !req->body_done || req->conn->w->draining;
 }
 
-void gh_respond_common_headers(const gh_request *req, gh_sbuf *b)
+static gh_h1_header request_id_field(const gh_request *req)
 {
-    if (req->extra_headers)
-        gh_sbuf_adds(b, req->extra_headers);
-    GH_SBUF_LIT(b, "X-Request-Id: ");
-    gh_sbuf_add(b, req->id, req->id_len);
-    if (gh_respond_closing(req))
-        GH_SBUF_LIT(b, "\r\nConnection: close\r\n");
-    else if (req->h1.minor == 0)
-        GH_SBUF_LIT(b, "\r\nConnection: keep-alive\r\n");
-    else
+    return (gh_h1_header){.name = "X-Request-Id", .name_len = 12, .value = req->id,
+                          .value_len = req->id_len};
+}
+
+bool gh_respond_sends_hsts(const gh_request *req)
+{
+    return req->config->hsts && gh_conn_tls(req->conn);
+}
+
+size_t gh_respond_added_fields(const gh_request *req, gh_h1_header *out, size_t n, size_t max)
+{
+    const gh_config *c = req->config;
+    const gh_route_conf *route = req->match.route;
+    if (!gh_header_ops_put(&c->headers.response, route ? &route->headers.response : NULL, out, &n,
+                           max) ||
+        !gh_cors_fields(req, out, &n, max))
+        return SIZE_MAX;
+    if (gh_respond_sends_hsts(req) && n < max)
+        out[n++] = (gh_h1_header){.name = "Strict-Transport-Security", .name_len = 25,
+                                  .value = c->hsts, .value_len = (uint32_t)strlen(c->hsts)};
+    size_t extra = gh_h1_split_fields(req->extra_headers, out + n, max - n);
+    if (extra == SIZE_MAX || n + extra == max)
+        return SIZE_MAX;
+    n += extra;
+    out[n++] = request_id_field(req);
+    return n;
+}
+
+void gh_respond_format_fields(gh_sbuf *b, const gh_h1_header *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        gh_sbuf_add(b, f[i].name, f[i].name_len);
+        GH_SBUF_LIT(b, ": ");
+        gh_sbuf_add(b, f[i].value, f[i].value_len);
         GH_SBUF_LIT(b, "\r\n");
+    }
+}
+
+void gh_respond_connection(const gh_request *req, gh_sbuf *b)
+{
+    if (gh_respond_closing(req))
+        GH_SBUF_LIT(b, "Connection: close\r\n");
+    else if (req->h1.minor == 0)
+        GH_SBUF_LIT(b, "Connection: keep-alive\r\n");
+}
+
+/* The fields every gateway response carries and its Connection header. Were the operator's
+ * fields not to fit (the request's memory ran out), the response still goes out, with its
+ * request id. */
+static void common_headers(const gh_request *req, gh_sbuf *b)
+{
+    gh_h1_header f[GH_ADDED_FIELDS_MAX];
+    size_t n = gh_respond_added_fields(req, f, 0, GH_ADDED_FIELDS_MAX), bytes = 64;
+    for (size_t i = 0; n != SIZE_MAX && i < n; i++)
+        bytes += f[i].name_len + f[i].value_len + 4;
+    if (n == SIZE_MAX || b->len + bytes > b->cap) {
+        f[0] = request_id_field(req);
+        n = 1;
+    }
+    gh_respond_format_fields(b, f, n);
+    gh_respond_connection(req, b);
+}
+
+/* Room the common headers may take. */
+static size_t common_bytes(const gh_request *req)
+{
+    const gh_config *c = req->config;
+    size_t n = 160 + (req->extra_headers ? strlen(req->extra_headers) : 0) +
+               (c->hsts ? strlen(c->hsts) + 32 : 0);
+    const gh_header_ops *ops[2] = {&c->headers.response,
+                                   req->match.route ? &req->match.route->headers.response : NULL};
+    for (size_t k = 0; k < 2 && ops[k]; k++)
+        for (size_t i = 0; i < ops[k]->nput; i++)
+            n += ops[k]->put[i].name_len + ops[k]->put[i].value_len + 4;
+    return n;
 }
 
 static void send_or_close(gh_request *req, gh_sbuf *head, const char *body, size_t body_len)
@@ -44,7 +111,7 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
     if (status == 408 || status == 413 || status == 431 || status == 414 || status == 400 ||
         status == 505)
         req->close_after = true;
-    char bodybuf[1024], headbuf[2560]; /* room for the rate-limit headers */
+    char bodybuf[1024], small[2560];
     gh_sbuf body = gh_sbuf_make(bodybuf, sizeof(bodybuf));
     gh_sbuf_addf(&body,
                  "{\"type\":\"" GH_PROBLEM_TYPE_PREFIX "%s\",\"title\":", gh_reason_slug(reason));
@@ -57,7 +124,9 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
     }
     gh_sbuf_addf(&body, ",\"request_id\":\"%s\"}\n", req->id);
 
-    gh_sbuf head = gh_sbuf_make(headbuf, sizeof(headbuf));
+    size_t cap = 1024 + common_bytes(req);
+    char *headbuf = cap <= sizeof(small) ? small : gh_arena_alloc(&req->arena, cap);
+    gh_sbuf head = headbuf ? gh_sbuf_make(headbuf, cap) : gh_sbuf_make(small, sizeof(small));
     gh_sbuf_addf(&head,
                  "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
                  "Content-Length: %zu\r\nCache-Control: no-store\r\n",
@@ -87,16 +156,37 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
                          ? ", error=\"invalid_token\", error_description=\"The access token is invalid\""
                          : "");
     }
-    gh_respond_common_headers(req, &head);
+    common_headers(req, &head);
     gh_sbuf_adds(&head, "\r\n");
     send_or_close(req, &head, body.p, body.len);
+}
+
+void gh_respond_empty(gh_request *req, int status, const gh_h1_header *f, size_t n)
+{
+    req->status = status;
+    size_t cap = 128 + common_bytes(req);
+    for (size_t i = 0; i < n; i++)
+        cap += f[i].name_len + f[i].value_len + 4;
+    char *buf = gh_arena_alloc(&req->arena, cap);
+    if (!buf) {
+        gh_respond_problem(req, GH_R_INTERNAL, "out of request memory");
+        return;
+    }
+    gh_sbuf head = gh_sbuf_make(buf, cap);
+    gh_sbuf_addf(&head, "HTTP/1.1 %d %s\r\n", status, gh_h1_status_text(status));
+    if (status != 204)
+        gh_sbuf_adds(&head, "Content-Length: 0\r\n");
+    gh_respond_format_fields(&head, f, n);
+    common_headers(req, &head);
+    gh_sbuf_adds(&head, "\r\n");
+    send_or_close(req, &head, NULL, 0);
 }
 
 void gh_respond_direct(gh_request *req)
 {
     const gh_route_conf *r = req->match.route;
     req->status = r->respond_status;
-    size_t cap = 512 + r->nrespond_headers * 8 + (req->extra_headers ? strlen(req->extra_headers) : 0);
+    size_t cap = 512 + r->nrespond_headers * 8 + common_bytes(req);
     for (size_t i = 0; i < r->nrespond_headers; i++)
         cap += strlen(r->respond_headers[i].name) + strlen(r->respond_headers[i].value);
     char *buf = gh_arena_alloc(&req->arena, cap);
@@ -115,7 +205,7 @@ void gh_respond_direct(gh_request *req)
     }
     if (!has_type && r->respond_body_len)
         gh_sbuf_adds(&head, "Content-Type: text/plain; charset=utf-8\r\n");
-    gh_respond_common_headers(req, &head);
+    common_headers(req, &head);
     gh_sbuf_adds(&head, "\r\n");
     send_or_close(req, &head, r->respond_body, r->respond_body_len);
 }

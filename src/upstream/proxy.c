@@ -1,5 +1,5 @@
-/* Forwarding: the upstream request head, the body in both directions, the response head
- * rewrite, and the upstream's failures mapped to 502/503/504. */
+/* Forwarding: the request to the upstream (its head from heads.c), the body in both directions,
+ * the response head, and the upstream's failures mapped to 502/503/504. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,172 +27,6 @@ static void release_slot(gh_request *req)
 static void record(gh_request *req, gh_upstream_result r)
 {
     gh_metrics_upstream(&req->conn->w->metrics, req->upstream->name, r);
-}
-
-/* Headers the gateway owns: dropped from a request unless the peer is a trusted proxy. */
-static bool gateway_owned(const gh_h1_header *h)
-{
-    return GH_H1_NAME_IS(h, "x-forwarded-for") || GH_H1_NAME_IS(h, "x-forwarded-proto") ||
-           GH_H1_NAME_IS(h, "x-forwarded-host") || GH_H1_NAME_IS(h, "forwarded") ||
-           GH_H1_NAME_IS(h, "x-real-ip");
-}
-
-/* Headers a route sets from verified claims are removed from every request first, whatever
- * the client sent; the client's Authorization when the route drops it; an API key always. */
-static bool route_owned(const gh_route_conf *r, const gh_h1_header *h)
-{
-    if (!r->forward_authorization && GH_H1_NAME_IS(h, "authorization"))
-        return true;
-    if (r->auth_api_key && h->name_len == strlen(r->auth_api_key->header) &&
-        strncasecmp(h->name, r->auth_api_key->header, h->name_len) == 0)
-        return true;
-    if (r->forward_api_client && h->name_len == strlen(r->forward_api_client) &&
-        strncasecmp(h->name, r->forward_api_client, h->name_len) == 0)
-        return true;
-    for (size_t i = 0; i < r->nforward_claims; i++) {
-        const char *name = r->forward_claims[i].header;
-        if (h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* Whether the Connection header(s) of a message name this field (it is then hop-by-hop). */
-static bool named_by_connection(const gh_h1_header *hdrs, size_t n, const gh_h1_header *h)
-{
-    char name[64];
-    if (h->name_len >= sizeof(name))
-        return false;
-    memcpy(name, h->name, h->name_len);
-    name[h->name_len] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if (GH_H1_NAME_IS(&hdrs[i], "connection") &&
-            gh_h1_list_has(hdrs[i].value, hdrs[i].value_len, name))
-            return true;
-    return false;
-}
-
-/* Whether a Connection header names any field (anything but close and keep-alive): only then
- * must each field be checked against it. */
-static bool connection_names_fields(const gh_h1_header *hdrs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (!GH_H1_NAME_IS(&hdrs[i], "connection"))
-            continue;
-        const char *p = hdrs[i].value, *end = p + hdrs[i].value_len;
-        while (p < end) {
-            const char *comma = memchr(p, ',', (size_t)(end - p));
-            const char *e = comma ? comma : end;
-            while (p < e && (*p == ' ' || *p == '\t'))
-                p++;
-            const char *t = e;
-            while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
-                t--;
-            size_t len = (size_t)(t - p);
-            if (len && !(len == 5 && strncasecmp(p, "close", 5) == 0) &&
-                !(len == 10 && strncasecmp(p, "keep-alive", 10) == 0))
-                return true;
-            p = e + 1;
-        }
-    }
-    return false;
-}
-
-static const gh_h1_header *find(const gh_h1_header *hdrs, size_t n, const char *lower, size_t len)
-{
-    for (size_t i = 0; i < n; i++)
-        if (gh_h1_name_is(&hdrs[i], lower, len))
-            return &hdrs[i];
-    return NULL;
-}
-
-static int build_request_head(gh_request *req, gh_sbuf *b)
-{
-    const gh_h1_request *h1 = &req->h1;
-    bool conn_hdr = connection_names_fields(h1->headers, h1->nheaders);
-    gh_sbuf_add(b, h1->method, h1->method_len);
-    GH_SBUF_LIT(b, " ");
-    gh_sbuf_add(b, req->path, req->path_len);
-    if (req->query)
-        gh_sbuf_add(b, req->query, req->query_len);
-    GH_SBUF_LIT(b, " HTTP/1.1\r\nHost: ");
-    if (h1->host)
-        gh_sbuf_add(b, h1->host, h1->host_len);
-    else
-        gh_sbuf_adds(b, req->endpoint->authority);
-    GH_SBUF_LIT(b, "\r\n");
-    for (size_t i = 0; i < h1->nheaders; i++) {
-        const gh_h1_header *h = &h1->headers[i];
-        if (gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "host") ||
-            GH_H1_NAME_IS(h, "content-length") || GH_H1_NAME_IS(h, "expect") ||
-            route_owned(req->match.route, h) ||
-            (gateway_owned(h) && !req->trusted_peer) || GH_H1_NAME_IS(h, "x-forwarded-for") ||
-            GH_H1_NAME_IS(h, "x-request-id") || GH_H1_NAME_IS(h, "client-cert") ||
-            GH_H1_NAME_IS(h, "client-cert-chain") ||
-            (conn_hdr && named_by_connection(h1->headers, h1->nheaders, h)))
-            continue;
-        gh_sbuf_add(b, h->name, h->name_len);
-        GH_SBUF_LIT(b, ": ");
-        gh_sbuf_add(b, h->value, h->value_len);
-        GH_SBUF_LIT(b, "\r\n");
-    }
-    const gh_h1_header *xff =
-        req->trusted_peer ? find(h1->headers, h1->nheaders, "x-forwarded-for", 15) : NULL;
-    GH_SBUF_LIT(b, "X-Forwarded-For: ");
-    if (xff) {
-        gh_sbuf_add(b, xff->value, xff->value_len);
-        GH_SBUF_LIT(b, ", ");
-    }
-    gh_sbuf_adds(b, req->client_ip);
-    GH_SBUF_LIT(b, "\r\n");
-    if (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-proto", 17))
-        gh_sbuf_adds(b, gh_conn_tls(req->conn) ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
-    if (h1->host &&
-        (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-host", 16))) {
-        GH_SBUF_LIT(b, "X-Forwarded-Host: ");
-        gh_sbuf_add(b, h1->host, h1->host_len);
-        GH_SBUF_LIT(b, "\r\n");
-    }
-    GH_SBUF_LIT(b, "X-Request-Id: ");
-    gh_sbuf_add(b, req->id, req->id_len);
-    GH_SBUF_LIT(b, "\r\n");
-    const gh_route_conf *route = req->match.route;
-    for (size_t i = 0; req->claim_values && i < route->nforward_claims; i++) {
-        if (!req->claim_values[i])
-            continue;
-        gh_sbuf_adds(b, route->forward_claims[i].header);
-        GH_SBUF_LIT(b, ": ");
-        gh_sbuf_adds(b, req->claim_values[i]);
-        GH_SBUF_LIT(b, "\r\n");
-    }
-    const gh_client_cert *cert = route->forward_client_cert ? gh_client_cert_get(req->conn) : NULL;
-    if (cert && cert->header) { /* RFC 9440; copies the client sent were dropped above */
-        GH_SBUF_LIT(b, "Client-Cert: ");
-        gh_sbuf_adds(b, cert->header);
-        GH_SBUF_LIT(b, "\r\n");
-        if (cert->chain_header) {
-            GH_SBUF_LIT(b, "Client-Cert-Chain: ");
-            gh_sbuf_adds(b, cert->chain_header);
-            GH_SBUF_LIT(b, "\r\n");
-        }
-    }
-    if (route->forward_api_client && req->api_client) {
-        gh_sbuf_adds(b, route->forward_api_client);
-        GH_SBUF_LIT(b, ": ");
-        gh_sbuf_adds(b, req->api_client);
-        GH_SBUF_LIT(b, "\r\n");
-    }
-    if (h1->body == GH_BODY_LENGTH) {
-        GH_SBUF_LIT(b, "Content-Length: ");
-        gh_sbuf_add_u64(b, h1->content_length);
-        GH_SBUF_LIT(b, "\r\n");
-    } else if (h1->body == GH_BODY_CHUNKED) {
-        GH_SBUF_LIT(b, "Transfer-Encoding: chunked\r\n");
-    }
-    if (h1->ambiguous)
-        GH_SBUF_LIT(b, "Connection: close\r\n");
-    GH_SBUF_LIT(b, "\r\n");
-    return b->overflow ? -1 : 0;
 }
 
 /* Detaches the request from the upstream connection: back to the pool or closed. */
@@ -277,33 +111,12 @@ static int send_client(gh_upconn *up, const char *p, size_t n, bool chunk)
     return k ? gh_conn_send(up->req, b, k) : 0;
 }
 
-/* Whether the upstream's response field h goes on to the client. A Content-Length on a 204 is
- * dropped (RFC 9110 8.6 forbids it; HTTP/2 clients reject the stream over it). */
-static bool passes_to_client(const gh_h1_response *r, bool conn_hdr, const gh_h1_header *h)
-{
-    return !gh_h1_is_hop_by_hop(h) && !GH_H1_NAME_IS(h, "x-request-id") &&
-           !(r->status == 204 && GH_H1_NAME_IS(h, "content-length")) &&
-           !(conn_hdr && named_by_connection(r->headers, r->nheaders, h));
-}
-
 /* The client's response head as fields (an HTTP/2 stream): the body goes unframed, a chunked
  * one de-chunked until the upstream's last chunk. */
-static int send_response_fields(gh_upconn *up)
+static int send_response_fields(gh_upconn *up, const gh_h1_header *f, size_t n)
 {
     gh_request *req = up->req;
     const gh_h1_response *r = &up->resp;
-    gh_h1_header f[GH_UP_MAX_HEADERS + GH_EXTRA_FIELDS_MAX + 1];
-    size_t n = 0;
-    bool conn_hdr = connection_names_fields(r->headers, r->nheaders);
-    for (size_t i = 0; i < r->nheaders; i++)
-        if (passes_to_client(r, conn_hdr, &r->headers[i]))
-            f[n++] = r->headers[i];
-    size_t extra = gh_h1_split_fields(req->extra_headers, f + n, GH_EXTRA_FIELDS_MAX);
-    if (extra == SIZE_MAX)
-        return -1;
-    n += extra;
-    f[n++] = (gh_h1_header){.name = "X-Request-Id", .name_len = 12, .value = req->id, .value_len = req->id_len};
-    req->status = r->status;
     int body = r->body == GH_BODY_CHUNKED ? GH_BODY_UNTIL_CLOSE : r->body;
     return gh_conn_send_fields(req, r->status, f, n, body, r->content_length);
 }
@@ -313,8 +126,13 @@ static int send_response_head(gh_upconn *up)
 {
     gh_request *req = up->req;
     const gh_h1_response *r = &up->resp;
+    gh_h1_header f[GH_UP_MAX_HEADERS + GH_ADDED_FIELDS_MAX];
+    size_t n = gh__response_fields(req, r, f, sizeof(f) / sizeof(f[0]));
+    if (n == SIZE_MAX)
+        return -1;
+    req->status = r->status;
     if (gh_conn_takes_fields(req))
-        return send_response_fields(up);
+        return send_response_fields(up, f, n);
     bool client11 = req->h1.minor == 1;
     if (r->body == GH_BODY_CHUNKED || r->body == GH_BODY_UNTIL_CLOSE) {
         up->chunk_out = client11;
@@ -322,7 +140,9 @@ static int send_response_head(gh_upconn *up)
             req->close_after =
                 true; /* HTTP/1.0: the end of the body is the end of the connection */
     }
-    size_t cap = r->head_len + 256 + (req->extra_headers ? strlen(req->extra_headers) : 0);
+    size_t cap = 128;
+    for (size_t i = 0; i < n; i++)
+        cap += f[i].name_len + f[i].value_len + 4;
     char *buf = gh_arena_alloc(&req->arena, cap);
     if (!buf)
         return -1;
@@ -332,23 +152,13 @@ static int send_response_head(gh_upconn *up)
     GH_SBUF_LIT(&b, " ");
     gh_sbuf_adds(&b, gh_h1_status_text(r->status));
     GH_SBUF_LIT(&b, "\r\n");
-    bool conn_hdr = connection_names_fields(r->headers, r->nheaders);
-    for (size_t i = 0; i < r->nheaders; i++) {
-        const gh_h1_header *h = &r->headers[i];
-        if (!passes_to_client(r, conn_hdr, h))
-            continue;
-        gh_sbuf_add(&b, h->name, h->name_len);
-        GH_SBUF_LIT(&b, ": ");
-        gh_sbuf_add(&b, h->value, h->value_len);
-        GH_SBUF_LIT(&b, "\r\n");
-    }
+    gh_respond_format_fields(&b, f, n);
     if (up->chunk_out)
         GH_SBUF_LIT(&b, "Transfer-Encoding: chunked\r\n");
-    gh_respond_common_headers(req, &b);
+    gh_respond_connection(req, &b);
     GH_SBUF_LIT(&b, "\r\n");
     if (b.overflow)
         return -1;
-    req->status = r->status;
     up->head = b.p;
     up->head_len = b.len;
     return 0;
@@ -669,22 +479,13 @@ static bool retry_on_fresh(gh_upconn *up)
 static void send_head(gh_upconn *up)
 {
     gh_request *req = up->req;
-    size_t cap = req->h1.head_len + 1024;
-    for (size_t i = 0; req->claim_values && i < req->match.route->nforward_claims; i++)
-        if (req->claim_values[i])
-            cap += strlen(req->claim_values[i]) + strlen(req->match.route->forward_claims[i].header) + 4;
-    if (req->api_client && req->match.route->forward_api_client)
-        cap += strlen(req->api_client) + strlen(req->match.route->forward_api_client) + 4;
-    const gh_client_cert *cert = req->match.route->forward_client_cert ? gh_client_cert_get(req->conn) : NULL;
-    if (cert && cert->header)
-        cap += strlen(cert->header) + (cert->chain_header ? strlen(cert->chain_header) : 0) + 40;
-    char *buf = gh_arena_alloc(&req->arena, cap);
-    gh_sbuf b = gh_sbuf_make(buf, buf ? cap : 0);
-    if (!buf || build_request_head(req, &b) != 0) {
+    size_t len;
+    char *head = gh__request_head(req, &len);
+    if (!head) {
         up_fail(up, GH_R_INTERNAL, GH_UP_RESET, "the upstream request head did not fit");
         return;
     }
-    uv_buf_t iov = uv_buf_init(b.p, (unsigned)b.len);
+    uv_buf_t iov = uv_buf_init(head, (unsigned)len);
     if (gh__up_write(up, &iov, 1) != 0) {
         if (!retry_on_fresh(up))
             up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");

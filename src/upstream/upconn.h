@@ -68,6 +68,12 @@ bool gh__up_tls_idle_input(gh_upconn *up, const char *data, size_t len);
 /* Every byte for the upstream goes through here (sealed on https:// endpoints). */
 int gh__up_write(gh_upconn *up, const uv_buf_t *bufs, unsigned n);
 
+/* The heads (heads.c): the upstream request head in the request's arena (NULL when it does not
+ * fit), and the client's response fields from the upstream's response (SIZE_MAX when more
+ * than max). */
+char *gh__request_head(gh_request *req, size_t *len);
+size_t gh__response_fields(const gh_request *req, const gh_h1_response *r, gh_h1_header *out,
+                           size_t max);
 /* The read callbacks of every upstream connection, attached or idle. */
 void gh__upconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 void gh__upconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);

@@ -1,3 +1,5 @@
+import hashlib
+
 import pytest
 
 from testenv import Gateway, Upstream, free_port
@@ -34,3 +36,17 @@ routes:
     auth: none
     upstream: app
 %s""" % (upstream_port, upstream_extra, extra)
+
+
+def api_key_identity(tmp_path, upstream_port):
+    """identity (an API key provider "partners" knowing the key "k1" of client "acme") and the
+    upstream "app", for a configuration's routes to follow."""
+    keys = tmp_path / "partners.keys"
+    keys.write_text("sha256:%s acme\n" % hashlib.sha256(b"k1").hexdigest())
+    return """
+identity:
+  api_keys:
+    partners: {keys_file: %s}
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+""" % (keys, upstream_port)

@@ -3,6 +3,7 @@ import socket
 import ssl
 import threading
 import time
+from urllib.parse import parse_qsl
 
 
 class Upstream:
@@ -13,6 +14,7 @@ class Upstream:
     /close        closes the connection without answering
     /garbage      answers with a malformed status line
     /status/<n>   answers with that status
+    .../with-headers?Name=value&...  adds those fields to its response
     anything else 200 "ok"
     """
 
@@ -150,6 +152,9 @@ class Upstream:
             payload_out = b""
         else:
             payload_out = payload
-        c.sendall(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nX-Upstream: yes\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\n\r\n"
-                  % (status, len(payload)) + payload_out)
+        extra = b""
+        if "/with-headers?" in path:
+            extra = b"".join(("%s: %s\r\n" % kv).encode() for kv in parse_qsl(path.split("?", 1)[1]))
+        c.sendall(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nX-Upstream: yes\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\n%s\r\n"
+                  % (status, len(payload), extra) + payload_out)
         return True

@@ -1,0 +1,264 @@
+/* The heads the proxy writes: the upstream request head (what the client sent that may pass,
+ * what the gateway adds, the operator's rules) and the client's response fields (the upstream's
+ * end-to-end fields the rules keep, then what every response carries). */
+#include <string.h>
+#include <strings.h>
+
+#include "core/json.h"
+#include "http/client_cert.h"
+#include "http/cors.h"
+#include "http/header_ops.h"
+#include "http/respond.h"
+#include "upstream/upconn.h"
+
+/* Headers that say who the client is, where it connected from, or which URL or method it
+ * "really" sent: backends and frameworks believe them, so only a trusted proxy may pass them on. */
+static bool gateway_owned(const gh_h1_header *h)
+{
+    static const char *const names[] = {"forwarded",      "x-real-ip",     "x-client-ip",
+                                        "true-client-ip", "x-original-url", "x-rewrite-url",
+                                        "x-http-method-override", "x-http-method",
+                                        "x-method-override", NULL};
+    if (h->name_len > 12 && strncasecmp(h->name, "x-forwarded-", 12) == 0)
+        return true;
+    for (size_t i = 0; names[i]; i++)
+        if (gh_h1_name_is(h, names[i], strlen(names[i])))
+            return true;
+    return false;
+}
+
+/* Headers only the gateway sets (from claims and API keys it verified, on any route): dropped
+ * from every request, from trusted peers too. */
+static bool set_by_gateway(const gh_config *c, const gh_h1_header *h)
+{
+    for (size_t i = 0; i < c->nowned_headers; i++)
+        if (h->name_len == c->owned_headers[i].name_len &&
+            strncasecmp(h->name, c->owned_headers[i].name, h->name_len) == 0)
+            return true;
+    return GH_H1_NAME_IS(h, "client-cert") || GH_H1_NAME_IS(h, "client-cert-chain") ||
+           GH_H1_NAME_IS(h, "x-request-id");
+}
+
+/* Headers a route sets from verified claims are removed from every request first, whatever
+ * the client sent; the client's Authorization when the route drops it; an API key always. */
+static bool route_owned(const gh_route_conf *r, const gh_h1_header *h)
+{
+    if (!r->forward_authorization && GH_H1_NAME_IS(h, "authorization"))
+        return true;
+    if (r->auth_api_key && h->name_len == strlen(r->auth_api_key->header) &&
+        strncasecmp(h->name, r->auth_api_key->header, h->name_len) == 0)
+        return true;
+    if (r->forward_api_client && h->name_len == strlen(r->forward_api_client) &&
+        strncasecmp(h->name, r->forward_api_client, h->name_len) == 0)
+        return true;
+    for (size_t i = 0; i < r->nforward_claims; i++) {
+        const char *name = r->forward_claims[i].header;
+        if (h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Whether the Connection header(s) of a message name this field (it is then hop-by-hop). */
+static bool named_by_connection(const gh_h1_header *hdrs, size_t n, const gh_h1_header *h)
+{
+    char name[64];
+    if (h->name_len >= sizeof(name))
+        return false;
+    memcpy(name, h->name, h->name_len);
+    name[h->name_len] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (GH_H1_NAME_IS(&hdrs[i], "connection") &&
+            gh_h1_list_has(hdrs[i].value, hdrs[i].value_len, name))
+            return true;
+    return false;
+}
+
+/* Whether a Connection header names any field (anything but close and keep-alive): only then
+ * must each field be checked against it. */
+static bool connection_names_fields(const gh_h1_header *hdrs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!GH_H1_NAME_IS(&hdrs[i], "connection"))
+            continue;
+        const char *p = hdrs[i].value, *end = p + hdrs[i].value_len;
+        while (p < end) {
+            const char *comma = memchr(p, ',', (size_t)(end - p));
+            const char *e = comma ? comma : end;
+            while (p < e && (*p == ' ' || *p == '\t'))
+                p++;
+            const char *t = e;
+            while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+                t--;
+            size_t len = (size_t)(t - p);
+            if (len && !(len == 5 && strncasecmp(p, "close", 5) == 0) &&
+                !(len == 10 && strncasecmp(p, "keep-alive", 10) == 0))
+                return true;
+            p = e + 1;
+        }
+    }
+    return false;
+}
+
+static const gh_h1_header *find(const gh_h1_header *hdrs, size_t n, const char *lower, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (gh_h1_name_is(&hdrs[i], lower, len))
+            return &hdrs[i];
+    return NULL;
+}
+
+static void add_field(gh_sbuf *b, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    gh_sbuf_add(b, name, nlen);
+    GH_SBUF_LIT(b, ": ");
+    gh_sbuf_add(b, value, vlen);
+    GH_SBUF_LIT(b, "\r\n");
+}
+
+static void add_strings(gh_sbuf *b, const char *name, const char *value)
+{
+    add_field(b, name, strlen(name), value, strlen(value));
+}
+
+/* Whether the client's field h goes upstream. */
+static bool passes_upstream(const gh_request *req, bool conn_hdr, const gh_h1_header *h)
+{
+    const gh_h1_request *h1 = &req->h1;
+    const gh_route_conf *route = req->match.route;
+    return !(gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "host") ||
+             GH_H1_NAME_IS(h, "content-length") || GH_H1_NAME_IS(h, "expect") ||
+             route_owned(route, h) || set_by_gateway(req->config, h) ||
+             (gateway_owned(h) && !req->trusted_peer) || GH_H1_NAME_IS(h, "x-forwarded-for") ||
+             !gh_header_ops_keeps(&req->config->headers.request, &route->headers.request, h) ||
+             (conn_hdr && named_by_connection(h1->headers, h1->nheaders, h)));
+}
+
+/* What the gateway tells the upstream about the request: the client's address and scheme, the
+ * request id, verified claims, the client certificate, the API key's client. */
+static void add_gateway_fields(gh_request *req, gh_sbuf *b)
+{
+    const gh_h1_request *h1 = &req->h1;
+    const gh_route_conf *route = req->match.route;
+    const gh_h1_header *xff =
+        req->trusted_peer ? find(h1->headers, h1->nheaders, "x-forwarded-for", 15) : NULL;
+    GH_SBUF_LIT(b, "X-Forwarded-For: ");
+    if (xff) {
+        gh_sbuf_add(b, xff->value, xff->value_len);
+        GH_SBUF_LIT(b, ", ");
+    }
+    gh_sbuf_adds(b, req->client_ip);
+    GH_SBUF_LIT(b, "\r\n");
+    if (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-proto", 17))
+        add_strings(b, "X-Forwarded-Proto", gh_conn_tls(req->conn) ? "https" : "http");
+    if (h1->host && (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-host", 16)))
+        add_field(b, "X-Forwarded-Host", 16, h1->host, h1->host_len);
+    add_field(b, "X-Request-Id", 12, req->id, req->id_len);
+    for (size_t i = 0; req->claim_values && i < route->nforward_claims; i++)
+        if (req->claim_values[i])
+            add_strings(b, route->forward_claims[i].header, req->claim_values[i]);
+    const gh_client_cert *cert = route->forward_client_cert ? gh_client_cert_get(req->conn) : NULL;
+    if (cert && cert->header) { /* RFC 9440; copies the client sent were dropped */
+        add_strings(b, "Client-Cert", cert->header);
+        if (cert->chain_header)
+            add_strings(b, "Client-Cert-Chain", cert->chain_header);
+    }
+    if (route->forward_api_client && req->api_client)
+        add_strings(b, route->forward_api_client, req->api_client);
+}
+
+static int build_request_head(gh_request *req, gh_sbuf *b)
+{
+    const gh_h1_request *h1 = &req->h1;
+    const gh_route_conf *route = req->match.route;
+    bool conn_hdr = connection_names_fields(h1->headers, h1->nheaders);
+    gh_sbuf_add(b, h1->method, h1->method_len);
+    GH_SBUF_LIT(b, " ");
+    gh_sbuf_add(b, req->path, req->path_len);
+    if (req->query)
+        gh_sbuf_add(b, req->query, req->query_len);
+    GH_SBUF_LIT(b, " HTTP/1.1\r\nHost: ");
+    if (h1->host)
+        gh_sbuf_add(b, h1->host, h1->host_len);
+    else
+        gh_sbuf_adds(b, req->endpoint->authority);
+    GH_SBUF_LIT(b, "\r\n");
+    for (size_t i = 0; i < h1->nheaders; i++) {
+        const gh_h1_header *h = &h1->headers[i];
+        if (passes_upstream(req, conn_hdr, h))
+            add_field(b, h->name, h->name_len, h->value, h->value_len);
+    }
+    add_gateway_fields(req, b);
+    gh_h1_header put[4 * GH_HEADER_OPS_MAX];
+    size_t nput = 0;
+    gh_header_ops_put(&req->config->headers.request, &route->headers.request, put, &nput,
+                      sizeof(put) / sizeof(put[0]));
+    for (size_t i = 0; i < nput; i++)
+        add_field(b, put[i].name, put[i].name_len, put[i].value, put[i].value_len);
+    if (h1->body == GH_BODY_LENGTH) {
+        GH_SBUF_LIT(b, "Content-Length: ");
+        gh_sbuf_add_u64(b, h1->content_length);
+        GH_SBUF_LIT(b, "\r\n");
+    } else if (h1->body == GH_BODY_CHUNKED) {
+        GH_SBUF_LIT(b, "Transfer-Encoding: chunked\r\n");
+    }
+    if (h1->ambiguous)
+        GH_SBUF_LIT(b, "Connection: close\r\n");
+    GH_SBUF_LIT(b, "\r\n");
+    return b->overflow ? -1 : 0;
+}
+
+static size_t ops_bytes(const gh_header_ops *ops)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ops->nput; i++)
+        n += ops->put[i].name_len + ops->put[i].value_len + 4;
+    return n;
+}
+
+char *gh__request_head(gh_request *req, size_t *len)
+{
+    const gh_route_conf *route = req->match.route;
+    size_t cap = req->h1.head_len + 1024 + ops_bytes(&req->config->headers.request) +
+                 ops_bytes(&route->headers.request);
+    for (size_t i = 0; req->claim_values && i < route->nforward_claims; i++)
+        if (req->claim_values[i])
+            cap += strlen(req->claim_values[i]) + strlen(route->forward_claims[i].header) + 4;
+    if (req->api_client && route->forward_api_client)
+        cap += strlen(req->api_client) + strlen(route->forward_api_client) + 4;
+    const gh_client_cert *cert = route->forward_client_cert ? gh_client_cert_get(req->conn) : NULL;
+    if (cert && cert->header)
+        cap += strlen(cert->header) + (cert->chain_header ? strlen(cert->chain_header) : 0) + 40;
+    char *buf = gh_arena_alloc(&req->arena, cap);
+    gh_sbuf b = gh_sbuf_make(buf, buf ? cap : 0);
+    if (!buf || build_request_head(req, &b) != 0)
+        return NULL;
+    *len = b.len;
+    return b.p;
+}
+
+/* Whether the upstream's response field h goes on to the client. A Content-Length on a 204 is
+ * dropped (RFC 9110 8.6 forbids it; HTTP/2 clients reject the stream over it); so are the
+ * upstream's Strict-Transport-Security and CORS fields where the gateway sends its own. */
+static bool passes_to_client(const gh_request *req, const gh_h1_response *r, bool conn_hdr,
+                             const gh_h1_header *h)
+{
+    const gh_route_conf *route = req->match.route;
+    return !gh_h1_is_hop_by_hop(h) && !GH_H1_NAME_IS(h, "x-request-id") &&
+           !(r->status == 204 && GH_H1_NAME_IS(h, "content-length")) &&
+           gh_header_ops_keeps(&req->config->headers.response, &route->headers.response, h) &&
+           !(gh_respond_sends_hsts(req) && GH_H1_NAME_IS(h, "strict-transport-security")) &&
+           !(route->cors && gh_cors_field(h)) &&
+           !(conn_hdr && named_by_connection(r->headers, r->nheaders, h));
+}
+
+size_t gh__response_fields(const gh_request *req, const gh_h1_response *r, gh_h1_header *out,
+                           size_t max)
+{
+    size_t n = 0;
+    bool conn_hdr = connection_names_fields(r->headers, r->nheaders);
+    for (size_t i = 0; i < r->nheaders && n < max; i++)
+        if (passes_to_client(req, r, conn_hdr, &r->headers[i]))
+            out[n++] = r->headers[i];
+    return gh_respond_added_fields(req, out, n, max);
+}
