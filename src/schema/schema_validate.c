@@ -1,0 +1,439 @@
+/* Validating an instance against compiled nodes. Keywords that apply subschemas to the same
+ * instance collect which properties and items they evaluated, for unevaluatedProperties and
+ * unevaluatedItems; a branch that fails contributes nothing. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema/schema_internal.h"
+
+#define MAX_DEPTH 512 /* subschemas applied within each other: $ref loops end here */
+
+typedef struct vctx {
+    const gh_schema *s;
+    gh_schema_error *errs;
+    size_t max, count;
+    char ipath[160];
+    size_t ilen;
+    pcre2_match_data *md;
+    int depth;
+} vctx;
+
+/* Which properties (by their index in the object) or items a schema evaluated. */
+typedef struct ann {
+    uint8_t *bits;
+    size_t n;
+    uint8_t small[64];
+} ann;
+
+static bool ann_init(ann *a, size_t n)
+{
+    a->n = n;
+    a->bits = (n + 7) / 8 <= sizeof(a->small) ? a->small : calloc((n + 7) / 8, 1);
+    if (a->bits == a->small)
+        memset(a->small, 0, sizeof(a->small));
+    return a->bits != NULL;
+}
+
+static void ann_free(ann *a)
+{
+    if (a->bits && a->bits != a->small)
+        free(a->bits);
+}
+
+static void mark(ann *a, size_t i)
+{
+    if (a && i < a->n)
+        a->bits[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
+static bool marked(const ann *a, size_t i)
+{
+    return i < a->n && (a->bits[i / 8] >> (i % 8)) & 1;
+}
+
+static void merge(ann *into, const ann *from)
+{
+    for (size_t i = 0; into && i < (into->n + 7) / 8 && i < (from->n + 7) / 8; i++)
+        into->bits[i] |= from->bits[i];
+}
+
+static void report(vctx *v, const gh_snode *n, const char *kw, const char *fmt, ...)
+{
+    if (v->count++ >= v->max)
+        return;
+    gh_schema_error *e = &v->errs[v->count - 1];
+    snprintf(e->instance_path, sizeof(e->instance_path), "%.*s", (int)v->ilen, v->ipath);
+    snprintf(e->schema_path, sizeof(e->schema_path), "%s%s%s", n->path, kw ? "/" : "", kw ? kw : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof(e->message), fmt, ap);
+    va_end(ap);
+}
+
+static size_t push(vctx *v, const char *key)
+{
+    size_t mark_at = v->ilen;
+    if (v->ilen + 1 < sizeof(v->ipath))
+        v->ipath[v->ilen++] = '/';
+    for (const char *k = key; *k && v->ilen + 2 < sizeof(v->ipath); k++) {
+        if (*k == '~' || *k == '/') {
+            v->ipath[v->ilen++] = '~';
+            v->ipath[v->ilen++] = *k == '~' ? '0' : '1';
+        } else {
+            v->ipath[v->ilen++] = *k;
+        }
+    }
+    return mark_at;
+}
+
+static size_t push_index(vctx *v, size_t i)
+{
+    char num[24];
+    snprintf(num, sizeof(num), "%zu", i);
+    return push(v, num);
+}
+
+static unsigned type_of(const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_NULL:
+        return GH_ST_NULL;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return GH_ST_BOOLEAN;
+    case JSON_OBJECT:
+        return GH_ST_OBJECT;
+    case JSON_ARRAY:
+        return GH_ST_ARRAY;
+    case JSON_STRING:
+        return GH_ST_STRING;
+    case JSON_INTEGER:
+        return GH_ST_NUMBER | GH_ST_INTEGER;
+    case JSON_REAL: {
+        double d = json_real_value(j);
+        return GH_ST_NUMBER | (isfinite(d) && d == floor(d) ? GH_ST_INTEGER : 0);
+    }
+    }
+    return 0;
+}
+
+static bool matches(vctx *v, pcre2_code *re, const char *s, size_t len)
+{
+    return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, v->md, NULL) >= 0;
+}
+
+static bool validate(vctx *v, const gh_snode *n, const json_t *inst, ann *out, bool rep);
+
+/* Applies sub to the same instance, merging what it evaluated into local when it passes. */
+static bool apply(vctx *v, const gh_snode *sub, const json_t *inst, ann *local, bool rep)
+{
+    ann tmp = {0};
+    if (local && !ann_init(&tmp, local->n))
+        return false;
+    bool ok = validate(v, sub, inst, local ? &tmp : NULL, rep);
+    if (ok && local)
+        merge(local, &tmp);
+    ann_free(&tmp);
+    return ok;
+}
+
+#define FAIL(kw, ...)                                                                              \
+    do {                                                                                           \
+        ok = false;                                                                                \
+        if (!rep)                                                                                  \
+            goto done;                                                                             \
+        report(v, n, kw, __VA_ARGS__);                                                             \
+    } while (0)
+
+static bool check_number(vctx *v, const gh_snode *n, double x, bool rep)
+{
+    bool ok = true;
+    if (n->minimum.set && x < n->minimum.v)
+        FAIL("minimum", "%g is less than the minimum %g", x, n->minimum.v);
+    if (n->maximum.set && x > n->maximum.v)
+        FAIL("maximum", "%g is more than the maximum %g", x, n->maximum.v);
+    if (n->xminimum.set && x <= n->xminimum.v)
+        FAIL("exclusiveMinimum", "%g is not more than %g", x, n->xminimum.v);
+    if (n->xmaximum.set && x >= n->xmaximum.v)
+        FAIL("exclusiveMaximum", "%g is not less than %g", x, n->xmaximum.v);
+    if (n->multiple_of.set) {
+        double q = x / n->multiple_of.v;
+        if (!isfinite(q) || fabs(q - nearbyint(q)) > 1e-9)
+            FAIL("multipleOf", "%g is not a multiple of %g", x, n->multiple_of.v);
+    }
+done:
+    return ok;
+}
+
+static bool check_string(vctx *v, const gh_snode *n, const json_t *inst, bool rep)
+{
+    bool ok = true;
+    const char *s = json_string_value(inst);
+    size_t bytes = json_string_length(inst);
+    if (n->min_length >= 0 || n->max_length >= 0) {
+        size_t len = gh__schema_utf8_len(s, bytes);
+        if (n->min_length >= 0 && len < (size_t)n->min_length)
+            FAIL("minLength", "shorter than %lld characters", (long long)n->min_length);
+        if (n->max_length >= 0 && len > (size_t)n->max_length)
+            FAIL("maxLength", "longer than %lld characters", (long long)n->max_length);
+    }
+    if (n->pattern && !matches(v, n->pattern, s, bytes))
+        FAIL("pattern", "does not match the pattern");
+    if (n->format && v->s->format_assertion && !gh__schema_format_ok(n->format, s, bytes))
+        FAIL("format", "is not a valid %s", n->format);
+done:
+    return ok;
+}
+
+static bool check_object(vctx *v, const gh_snode *n, const json_t *inst, ann *local, bool rep)
+{
+    bool ok = true;
+    size_t size = json_object_size(inst), i = 0;
+    if (n->min_properties >= 0 && size < (size_t)n->min_properties)
+        FAIL("minProperties", "fewer than %lld properties", (long long)n->min_properties);
+    if (n->max_properties >= 0 && size > (size_t)n->max_properties)
+        FAIL("maxProperties", "more than %lld properties", (long long)n->max_properties);
+    for (size_t r = 0; r < n->nrequired; r++)
+        if (!json_object_get(inst, n->required[r]))
+            FAIL("required", "the required property '%s' is missing", n->required[r]);
+    for (size_t d = 0; d < n->ndependent_required; d++) {
+        if (!json_object_get(inst, n->dependent_required[d].name))
+            continue;
+        for (size_t r = 0; r < n->dependent_required[d].nnames; r++)
+            if (!json_object_get(inst, n->dependent_required[d].names[r]))
+                FAIL("dependentRequired", "'%s' requires '%s'", n->dependent_required[d].name,
+                     n->dependent_required[d].names[r]);
+    }
+    for (size_t d = 0; d < n->ndependent_schemas; d++)
+        if (json_object_get(inst, n->dependent_schemas[d].name) &&
+            !apply(v, n->dependent_schemas[d].schema, inst, local, rep))
+            FAIL("dependentSchemas", "fails the schema '%s' brings", n->dependent_schemas[d].name);
+    const char *key;
+    const json_t *val;
+    json_object_foreach((json_t *)inst, key, val) {
+        size_t klen = strlen(key), at = push(v, key);
+        bool known = false;
+        for (size_t p = 0; p < n->nproperties; p++) {
+            if (n->properties[p].len != klen || memcmp(n->properties[p].name, key, klen) != 0)
+                continue;
+            known = true;
+            mark(local, i);
+            if (!validate(v, n->properties[p].schema, val, NULL, rep)) {
+                v->ilen = at;
+                FAIL("properties", "the property '%s' is not valid", key);
+            }
+        }
+        for (size_t p = 0; p < n->npattern_properties; p++) {
+            if (!matches(v, n->pattern_properties[p].re, key, klen))
+                continue;
+            known = true;
+            mark(local, i);
+            if (!validate(v, n->pattern_properties[p].schema, val, NULL, rep)) {
+                v->ilen = at;
+                FAIL("patternProperties", "the property '%s' is not valid", key);
+            }
+        }
+        if (!known && n->additional_properties) {
+            mark(local, i);
+            if (!validate(v, n->additional_properties, val, NULL, rep)) {
+                v->ilen = at;
+                FAIL("additionalProperties", "the property '%s' is not allowed", key);
+            }
+        }
+        v->ilen = at;
+        if (n->property_names) {
+            json_t *name = json_stringn(key, klen);
+            bool good = name && validate(v, n->property_names, name, NULL, false);
+            json_decref(name);
+            if (!good)
+                FAIL("propertyNames", "the property name '%s' is not allowed", key);
+        }
+        i++;
+    }
+done:
+    return ok;
+}
+
+static bool check_array(vctx *v, const gh_snode *n, const json_t *inst, ann *local, bool rep)
+{
+    bool ok = true;
+    size_t size = json_array_size(inst), contained = 0;
+    if (n->min_items >= 0 && size < (size_t)n->min_items)
+        FAIL("minItems", "fewer than %lld items", (long long)n->min_items);
+    if (n->max_items >= 0 && size > (size_t)n->max_items)
+        FAIL("maxItems", "more than %lld items", (long long)n->max_items);
+    if (n->unique_items)
+        for (size_t a = 0; a < size; a++)
+            for (size_t b = a + 1; b < size; b++)
+                if (gh__schema_equal(json_array_get(inst, a), json_array_get(inst, b)))
+                    FAIL("uniqueItems", "items %zu and %zu are equal", a, b);
+    for (size_t i = 0; i < size; i++) {
+        const json_t *item = json_array_get(inst, i);
+        size_t at = push_index(v, i);
+        const gh_snode *s = i < n->nprefix ? n->prefix[i] : n->items;
+        if (s) {
+            mark(local, i);
+            if (!validate(v, s, item, NULL, rep)) {
+                v->ilen = at;
+                FAIL(i < n->nprefix ? "prefixItems" : "items", "item %zu is not valid", i);
+            }
+        }
+        if (n->contains && validate(v, n->contains, item, NULL, false)) {
+            contained++;
+            mark(local, i);
+        }
+        v->ilen = at;
+    }
+    if (n->contains) {
+        if (contained < (size_t)n->min_contains)
+            FAIL(n->min_contains == 1 ? "contains" : "minContains",
+                 "fewer than %lld items match contains", (long long)n->min_contains);
+        if (n->max_contains >= 0 && contained > (size_t)n->max_contains)
+            FAIL("maxContains", "more than %lld items match contains", (long long)n->max_contains);
+    }
+done:
+    return ok;
+}
+
+/* The applicators that evaluate the same instance: $ref, allOf, anyOf, oneOf, not, if. */
+static bool check_applicators(vctx *v, const gh_snode *n, const json_t *inst, ann *local, bool rep)
+{
+    bool ok = true;
+    if (n->ref && !apply(v, n->ref, inst, local, rep))
+        FAIL("$ref", "does not match the referenced schema");
+    for (size_t i = 0; i < n->nall_of; i++)
+        if (!apply(v, n->all_of[i], inst, local, rep))
+            FAIL("allOf", "does not match allOf[%zu]", i);
+    if (n->nany_of) {
+        bool any = false;
+        for (size_t i = 0; i < n->nany_of; i++) /* every branch: each one's annotations count */
+            any |= apply(v, n->any_of[i], inst, local, false);
+        if (!any)
+            FAIL("anyOf", "does not match any of anyOf");
+    }
+    if (n->none_of) {
+        size_t passed = 0;
+        for (size_t i = 0; i < n->none_of; i++)
+            passed += apply(v, n->one_of[i], inst, passed ? NULL : local, false);
+        if (passed != 1)
+            FAIL("oneOf", passed ? "matches more than one of oneOf" : "does not match any of oneOf");
+    }
+    if (n->not_ && validate(v, n->not_, inst, NULL, false))
+        FAIL("not", "matches the schema in not");
+    if (n->if_) {
+        if (apply(v, n->if_, inst, local, false)) {
+            if (n->then_ && !apply(v, n->then_, inst, local, rep))
+                FAIL("then", "matches if but not then");
+        } else if (n->else_ && !apply(v, n->else_, inst, local, rep)) {
+            FAIL("else", "matches neither if nor else");
+        }
+    }
+done:
+    return ok;
+}
+
+static bool check_unevaluated(vctx *v, const gh_snode *n, const json_t *inst, ann *local, bool rep)
+{
+    bool ok = true;
+    if (n->unevaluated_properties && json_is_object(inst)) {
+        const char *key;
+        const json_t *val;
+        size_t i = 0;
+        json_object_foreach((json_t *)inst, key, val) {
+            if (!marked(local, i)) {
+                size_t at = push(v, key);
+                bool good = validate(v, n->unevaluated_properties, val, NULL, rep);
+                v->ilen = at;
+                if (!good)
+                    FAIL("unevaluatedProperties", "the property '%s' is not allowed", key);
+                mark(local, i);
+            }
+            i++;
+        }
+    }
+    if (n->unevaluated_items && json_is_array(inst)) {
+        for (size_t i = 0; i < json_array_size(inst); i++) {
+            if (marked(local, i))
+                continue;
+            size_t at = push_index(v, i);
+            bool good = validate(v, n->unevaluated_items, json_array_get(inst, i), NULL, rep);
+            v->ilen = at;
+            if (!good)
+                FAIL("unevaluatedItems", "item %zu is not allowed", i);
+            mark(local, i);
+        }
+    }
+done:
+    return ok;
+}
+
+static bool validate(vctx *v, const gh_snode *n, const json_t *inst, ann *out, bool rep)
+{
+    if (n->boolean >= 0) {
+        if (!n->boolean && rep)
+            report(v, n, NULL, "no value is allowed here");
+        return n->boolean;
+    }
+    if (v->depth >= MAX_DEPTH) {
+        if (rep)
+            report(v, n, NULL, "the schema applies itself without end");
+        return false;
+    }
+    v->depth++;
+    bool ok = true;
+    unsigned t = type_of(inst);
+    ann local = {0};
+    bool track = (out || n->unevaluated_properties || n->unevaluated_items) &&
+                 (t & (GH_ST_OBJECT | GH_ST_ARRAY));
+    if (track && !ann_init(&local, json_is_object(inst) ? json_object_size(inst) : json_array_size(inst))) {
+        v->depth--;
+        return false;
+    }
+    ann *lp = track ? &local : NULL;
+    if (n->types && !(n->types & t))
+        FAIL("type", "has the wrong type");
+    if (n->const_v && !gh__schema_equal(n->const_v, inst))
+        FAIL("const", "is not the constant value");
+    if (n->enum_v) {
+        bool found = false;
+        for (size_t i = 0; !found && i < json_array_size(n->enum_v); i++)
+            found = gh__schema_equal(json_array_get(n->enum_v, i), inst);
+        if (!found)
+            FAIL("enum", "is not one of the enumerated values");
+    }
+    if ((t & GH_ST_NUMBER) && !check_number(v, n, json_number_value(inst), rep))
+        ok = false;
+    if ((t & GH_ST_STRING) && !check_string(v, n, inst, rep))
+        ok = false;
+    if ((t & GH_ST_OBJECT) && !check_object(v, n, inst, lp, rep))
+        ok = false;
+    if ((t & GH_ST_ARRAY) && !check_array(v, n, inst, lp, rep))
+        ok = false;
+    if (!ok && !rep)
+        goto done;
+    if (!check_applicators(v, n, inst, lp, rep))
+        ok = false;
+    if ((ok || rep) && !check_unevaluated(v, n, inst, lp, rep))
+        ok = false;
+done:
+    if (ok && out && track)
+        merge(out, &local);
+    ann_free(&local);
+    v->depth--;
+    return ok;
+}
+
+size_t gh_schema_validate(const gh_schema *s, const json_t *instance, gh_schema_error *errs,
+                          size_t max)
+{
+    vctx v = {.s = s, .errs = errs, .max = max};
+    v.md = pcre2_match_data_create(1, NULL);
+    if (!v.md)
+        return 1;
+    bool ok = validate(&v, s->root, instance, NULL, true);
+    pcre2_match_data_free(v.md);
+    return ok ? 0 : (v.count ? v.count : 1);
+}

@@ -1,0 +1,142 @@
+/* The JSON Schema Test Suite, draft 2020-12 (required tests), against the validator:
+ * http://localhost:1234/ is the suite's remotes/ folder. Groups are skipped, and counted, only
+ * for a keyword the gateway does not implement ($dynamicRef, $dynamicAnchor, $vocabulary) or a
+ * reference to the official metaschema. Target: at least 98 % of the rest pass, and none of the
+ * files named after an implemented keyword fails. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "schema/schema.h"
+
+#define SUITE "../shared/testdata/json-schema-test-suite"
+
+/* Numbers beyond 64-bit integers are read as doubles, as the gateway reads bodies. */
+static json_t *load_json(const char *path)
+{
+    json_t *j = json_load_file(path, JSON_ALLOW_NUL, NULL);
+    return j ? j : json_load_file(path, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+}
+
+static json_t *load_remote(const char *uri, void *arg)
+{
+    (void)arg;
+    static const char prefix[] = "http://localhost:1234/";
+    if (strncmp(uri, prefix, sizeof(prefix) - 1) != 0)
+        return NULL;
+    char path[1024];
+    snprintf(path, sizeof(path), SUITE "/remotes/%s", uri + sizeof(prefix) - 1);
+    return load_json(path);
+}
+
+
+/* Files about keywords the gateway does not implement: their failures are not counted against
+ * the implemented ones (they still run). */
+static bool implemented_file(const char *name)
+{
+    static const char *const other[] = {"dynamicRef.json", "vocabulary.json", "content.json",
+                                        "default.json", "unknownKeyword.json",
+                                        "infinite-loop-detection.json", NULL};
+    for (size_t i = 0; other[i]; i++)
+        if (strcmp(name, other[i]) == 0)
+            return false;
+    return true;
+}
+
+static const char *skip_reason(const json_t *schema)
+{
+    char *text = json_dumps(schema, JSON_COMPACT);
+    const char *why = NULL;
+    if (!text)
+        return "unreadable";
+    if (strstr(text, "\"$dynamicRef\"") || strstr(text, "\"$dynamicAnchor\""))
+        why = "$dynamicRef";
+    else if (strstr(text, "\"$vocabulary\""))
+        why = "$vocabulary";
+    else if (strstr(text, "\"$ref\":\"https://json-schema.org/draft/2020-12/"))
+        why = "metaschema reference";
+    free(text);
+    return why;
+}
+
+typedef struct tally {
+    size_t passed, failed, skipped, failed_implemented;
+} tally;
+
+static void run_file(const char *dir, const char *name, tally *t)
+{
+    char path[1024], err[300];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    json_t *groups = load_json(path);
+    assert_non_null(groups);
+    size_t gi;
+    json_t *g;
+    json_array_foreach(groups, gi, g) {
+        json_t *schema = json_object_get(g, "schema"), *tests = json_object_get(g, "tests");
+        const char *why = skip_reason(schema);
+        if (why) {
+            t->skipped += json_array_size(tests);
+            continue;
+        }
+        gh_schema_options o = {.loader = load_remote};
+        gh_schema *s = gh_schema_compile(schema, &o, err, sizeof(err));
+        size_t ti;
+        json_t *tc;
+        json_array_foreach(tests, ti, tc) {
+            bool want = json_is_true(json_object_get(tc, "valid"));
+            gh_schema_error errs[4];
+            bool got = s && gh_schema_validate(s, json_object_get(tc, "data"), errs, 4) == 0;
+            if (s && got == want) {
+                t->passed++;
+                continue;
+            }
+            t->failed++;
+            t->failed_implemented += implemented_file(name);
+            printf("FAIL %s: %s / %s: want %s%s%s\n", name,
+                   json_string_value(json_object_get(g, "description")),
+                   json_string_value(json_object_get(tc, "description")), want ? "valid" : "invalid",
+                   s ? "" : ", schema refused: ", s ? "" : err);
+        }
+        gh_schema_free(s);
+    }
+    json_decref(groups);
+}
+
+static void suite(void **state)
+{
+    (void)state;
+    const char *dir = SUITE "/tests/draft2020-12";
+    DIR *d = opendir(dir);
+    if (!d) {
+        printf("SKIP: %s is absent\n", dir);
+        skip();
+    }
+    struct dirent *e;
+    tally t = {0};
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && strcmp(e->d_name + len - 5, ".json") == 0)
+            run_file(dir, e->d_name, &t);
+    }
+    closedir(d);
+    size_t ran = t.passed + t.failed;
+    printf("JSON Schema Test Suite draft2020-12: %zu passed, %zu failed, %zu skipped (%.1f%% of "
+           "those run)\n",
+           t.passed, t.failed, t.skipped, ran ? 100.0 * (double)t.passed / (double)ran : 0.0);
+    assert_true(ran > 1000);
+    assert_true(t.passed * 100 >= ran * 98);
+    assert_int_equal(t.failed_implemented, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(suite)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
