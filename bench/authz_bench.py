@@ -3,10 +3,10 @@ policy with a warm decision cache cost on top of JWT validation, one token reuse
 connection. Routes of one gateway, beside the plain proxy of the same run."""
 import http.server
 import socketserver
-import statistics
 import threading
 
 import jwt_bench
+from measures import errors, rate
 
 
 class PolicyServer:
@@ -90,8 +90,7 @@ def report(res, within_round):
     limit_vs_plain = within_round(res, "limited", "plain", 0)
     redis_vs_local = within_round(res, "limited-redis", "limited", 0)
     policy_vs_scoped = within_round(res, "policy", "scoped", 0)
-    med = lambda k: statistics.median(x[0] for x in res[k])
-    errors = sum(x[2] for v in res.values() for x in v)
+    med = lambda k: rate(res[k])
     return ["", "## Authorization and rate limits",
             "",
             "The JWT route with a scope check and one per-client rate limit (`jwt.sub`, set high enough",
@@ -114,4 +113,4 @@ def report(res, within_round):
             % (redis_vs_local, "yes" if redis_vs_local >= 0.6 else "no"),
             "| policy (warm cache) vs the same route without it | %.2fx | >= 0.80x | %s |"
             % (policy_vs_scoped, "yes" if policy_vs_scoped >= 0.8 else "no"),
-            "", "Errors (non-2xx or socket errors) across these runs: %d." % errors]
+            "", "Errors (non-2xx or socket errors) across these runs: %d." % errors(res)]

@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from testenv import free_port, wait_port  # noqa: E402  (one helper for tests and bench)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import authz_bench  # noqa: E402
+import body_bench  # noqa: E402
 import jwt_bench  # noqa: E402
 import tls_bench  # noqa: E402
 GATEHOUSE = os.path.join(ROOT, "build", "rel", "gatehouse")
@@ -174,7 +175,8 @@ backend be
         jwt_results = bench_jwt(d, token, up_port, gh, gh_port, procs)
         authz_results = bench_authz(d, token, up_port, gh, gh_port, procs)
         tls_results = bench_tls(d, up_port, procs)
-        write_report(results, idle_rss, idle_cost, jwt_results, authz_results, tls_results)
+        body_results = bench_body(d, up_port, procs)
+        write_report(results, idle_rss, idle_cost, jwt_results, authz_results, tls_results, body_results)
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -211,6 +213,17 @@ def bench_tls(d, up_port, procs):
         pairs.append([("gatehouse", gt_port, gt.pid), ("haproxy", ht_port, ht.pid)])
     h2 = lambda url, pid: tls_bench.h2load(url, pid, cpu_seconds, DURATION, CLIENT_CPU)
     return tls_bench.run(wrk, pairs[0], pairs[1], max(5, ROUNDS // 2), h2)
+
+
+def bench_body(d, up_port, procs):
+    """A 1 KiB JSON POST validated against a schema, and the same POST not validated."""
+    args = body_bench.prepare(d)
+    port = free_port()
+    with open(os.path.join(d, "gatehouse-body.yaml"), "w") as f:
+        f.write(body_bench.gatehouse_yaml(d, port, up_port))
+    gb = start([GATEHOUSE, "run", "-c", os.path.join(d, "gatehouse-body.yaml")], port, d)
+    procs.append(gb)
+    return body_bench.run(wrk, args, port, gb.pid, max(3, ROUNDS // 3))
 
 
 def bench_authz(d, token, up_port, gh_plain, gh_plain_port, procs):
@@ -290,7 +303,8 @@ def jwt_report(jr):
             "", "Errors (non-2xx or socket errors) across the JWT runs: %d." % errors]
 
 
-def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=None, tls_results=None):
+def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=None, tls_results=None,
+                 body_results=None):
     med = {name: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v),
                   sum(x[2] for x in v), statistics.median(x[3] for x in v))
            for name, v in results.items()}
@@ -335,6 +349,8 @@ def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=N
         lines += authz_bench.report(authz_results, within_round)
     if tls_results:
         lines += tls_bench.report(tls_results, within_round)
+    if body_results:
+        lines += body_bench.report(body_results, within_round)
     lines += ["", "Proxy CPU per request is the proxy process's user and system time during a run divided by",
               "the requests it served: the cost that throughput reflects, unaffected by time the machine",
               "lends elsewhere. On two cores, client and upstream share one core; when a proxy is cheaper",

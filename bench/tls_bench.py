@@ -5,7 +5,6 @@ slot) and full (a second pair of servers with resumption off: no tickets, no ses
 and HTTP/2 (h2load, the same connections and streams for both)."""
 import os
 import re
-import statistics
 import subprocess
 import sys
 
@@ -13,6 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from testenv.certs import CertAuthority  # noqa: E402
 
 import jwt_bench  # noqa: E402
+from measures import cpu, errors, rate  # noqa: E402
 
 
 def make_certificate(d):
@@ -96,10 +96,9 @@ def run(wrk, peers, full_peers, rounds, h2=None):
 
 
 def report(res, within_round):
-    med = lambda v: statistics.median(x[0] for x in v)
-    cpu = lambda v: statistics.median(x[3] for x in v)
+    med = rate
     ratio = {kind: within_round(res[kind], "gatehouse", "haproxy", 0) for kind in KINDS if res[kind]["gatehouse"]}
-    errors = sum(x[2] for kind in res.values() for v in kind.values() for x in v)
+    failed = errors(*res.values())
     labels = {"keepalive": "keep-alive", "resumed": "resumed handshakes", "full": "full handshakes",
               "h2": "HTTP/2 (h2load -c%d -m%d)" % (H2_CONNECTIONS, H2_STREAMS)}
     rows = ["| %s | %.0f | %.0f | %.2f us | %.2f us |"
@@ -135,4 +134,4 @@ def report(res, within_round):
             "|---|---:|---:|:---:|",
             ] + targets + [
             "",
-            "Errors (non-2xx or socket errors) across the TLS runs: %d." % errors]
+            "Errors (non-2xx or socket errors) across the TLS runs: %d." % failed]

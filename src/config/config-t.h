@@ -257,6 +257,17 @@ typedef struct gh_cors_conf {
     uint64_t max_age_s;
 } gh_cors_conf;
 
+/* body: what a route accepts as a request body, and the schema a JSON body must match. */
+typedef struct gh_body_conf {
+    uint64_t max_bytes;         /* 0: limits.max_body_bytes */
+    uint64_t timeout_ms;        /* 0: limits.body_timeout */
+    const char **content_types; /* "type/subtype", or a whole type; lower case; none: any */
+    size_t ncontent_types;
+    struct gh_schema *schema; /* NULL: no validation; freed with the snapshot */
+    uint32_t max_depth;       /* JSON nesting */
+    uint64_t max_string;      /* bytes of one JSON string */
+} gh_body_conf;
+
 typedef struct gh_route_conf {
     const char *name;
     const char *host;   /* NULL: any host; "*.example.com": suffix match */
@@ -290,6 +301,7 @@ typedef struct gh_route_conf {
     size_t respond_body_len;
     gh_headers_conf headers; /* the route's own rules, after the global ones */
     const gh_cors_conf *cors; /* NULL: no cross-origin access granted */
+    gh_body_conf *body;       /* NULL: the global limits only */
 } gh_route_conf;
 
 typedef struct gh_limits_conf {

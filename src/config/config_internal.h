@@ -40,6 +40,8 @@ void gh__cfg_load_headers(gh_walk *w, yaml_node_t *n, gh_config *c, gh_headers_c
  * from every request, whatever the route. */
 void gh__cfg_collect_owned_headers(gh_config *c);
 bool gh__cfg_header_name_ok(const char *name);
+/* A route's body: (after its auth and rate limits: its stage runs last). */
+void gh__cfg_load_body(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r);
 /* A route's cors: (after its match, whose methods are the default). */
 void gh__cfg_load_cors(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r);
 /* A list of methods (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS) as GH_M_* bits; GET brings

@@ -13,6 +13,7 @@
 #include "config/config_internal.h"
 #include "http/tls_server.h"
 #include "identity/token_cache.h"
+#include "schema/schema.h"
 
 #define GH_MAX_FILE_BYTES (4u << 20)
 #define GH_BLOCK_LIMIT (32u << 10) /* max_head_bytes cannot exceed an input block */
@@ -453,6 +454,9 @@ void gh_config_release(gh_config *c)
         SSL_CTX_free(c->redis->tls);
     for (size_t i = 0; i < c->nupstreams; i++)
         SSL_CTX_free(c->upstreams[i].tls);
+    for (size_t i = 0; i < c->nroutes; i++)
+        if (c->routes[i].body)
+            gh_schema_free(c->routes[i].body->schema);
     for (size_t i = 0; i < c->nlisteners; i++)
         gh_tls_server_unref(c->listeners[i].tls);
     for (size_t i = 0; i < c->npolicies; i++)

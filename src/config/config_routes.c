@@ -475,8 +475,9 @@ static void load_forward(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf
 
 static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
 {
-    static const char *const keys[] = {"name",    "match",   "auth", "forward", "rate_limit",
-                                       "upstream", "respond", "headers", "cors", NULL};
+    static const char *const keys[] = {"name",    "match",   "auth",    "forward", "rate_limit",
+                                       "upstream", "respond", "headers", "cors",    "body",
+                                       NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
     yaml_node_t *v;
@@ -518,6 +519,11 @@ static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
     if ((v = gh__walk_get(w, n, "cors"))) {
         saved = gh__walk_push_key(w, "cors");
         gh__cfg_load_cors(w, v, c, r);
+        gh__walk_pop(w, saved);
+    }
+    if ((v = gh__walk_get(w, n, "body"))) {
+        saved = gh__walk_push_key(w, "body");
+        gh__cfg_load_body(w, v, c, r);
         gh__walk_pop(w, saved);
     }
     load_action(w, n, c, r);

@@ -48,6 +48,9 @@
     X(HEAD_TIMEOUT, 408, "head-timeout", "Request head not received in time")                      \
     X(BODY_TIMEOUT, 408, "body-timeout", "Request body not received in time")                      \
     X(BODY_TOO_LARGE, 413, "body-too-large", "Request body too large")                             \
+    X(UNSUPPORTED_MEDIA_TYPE, 415, "unsupported-media-type", "Content type not accepted")         \
+    X(INVALID_JSON, 400, "invalid-json", "Malformed JSON body")                                     \
+    X(SCHEMA_MISMATCH, 400, "schema-validation-failed", "Body does not match the schema")          \
     X(BAD_PATH, 400, "bad-path", "Path refused by normalization")                                  \
     X(ENCODED_SLASH, 400, "encoded-slash-in-path", "Encoded slash in the path")                   \
     X(BACKSLASH, 400, "backslash-in-path", "Backslash in the path")                               \

@@ -14,6 +14,7 @@
 #include "http/respond.h"
 #include "observe/access_log.h"
 #include "server/events.h"
+#include "stages/body.h"
 #include "upstream/proxy.h"
 
 #define GH_LINGER_MS 2000
@@ -60,6 +61,7 @@ static void request_end(gh_conn *c)
         req->status = gh_reason_status(req->reason);
     gh_access_log_request(c->w, req);
     c->req = NULL;
+    gh_bytes_free(&req->body);
     gh_worker_snapshot_put(c->w, req->snap);
     gh_arena arena = req->arena;
     gh_arena_free(&arena);
@@ -274,17 +276,30 @@ static void refuse_head(gh_conn *c, gh_reason reason, const char *detail)
     gh_conn_refuse(req, reason, detail);
 }
 
-/* Moves buffered body bytes to the upstream. Returns false when it must wait for bytes or for
- * the upstream. */
+/* A client waiting for 100 Continue before its body is told to send it, once something will
+ * read the body. 0, or the write's error. */
+static int continue_if_expected(gh_request *req)
+{
+    gh_conn *c = req->conn;
+    if (!req->h1.expect_continue || req->body_done || req->bytes_in || (c->in && c->in->off < c->in->len))
+        return 0;
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
+    return conn_write(c, &b, 1);
+}
+
+/* Moves buffered body bytes to the upstream (or the request's buffer, or nowhere for a direct
+ * response). Returns false when it must wait for bytes or for the upstream. */
 static bool body_pump(gh_conn *c)
 {
     gh_request *req = c->req;
     gh_block *in = c->in;
-    if (!req || (!req->up_ready && !req->discard_body) || !in || in->off == in->len)
+    if (!req || (!req->up_ready && !req->discard_body && !req->collect_body) || !in ||
+        in->off == in->len)
         return false;
-    uint64_t max = req->config->limits.max_body_bytes;
+    uint64_t max = gh_request_max_body(req);
     while (in->off < in->len && !req->body_done) {
-        if (!req->discard_body && gh_proxy_body_full(req))
+        if (!req->discard_body && !req->collect_body && gh_proxy_body_full(req))
             return false;
         const char *p = in->data + in->off;
         size_t avail = in->len - in->off, consumed, n;
@@ -305,11 +320,18 @@ static bool body_pump(gh_conn *c)
         req->bytes_in += n;
         if (req->bytes_in > max) {
             gh_conn_upstream_failed(req, GH_R_BODY_TOO_LARGE,
-                                    "the body exceeds limits.max_body_bytes");
+                                    "the body exceeds its limit (body.max_bytes or limits.max_body_bytes)");
             return false;
         }
         if (req->discard_body)
             continue;
+        if (req->collect_body) {
+            if (n && gh_bytes_add(&req->body, data, n, (size_t)-1) != 0) { /* max checked above */
+                gh_conn_upstream_failed(req, GH_R_INTERNAL, "out of memory for the request body");
+                return false;
+            }
+            continue;
+        }
         if ((n && gh_proxy_body(req, data, n) != 0) ||
             (req->body_done && gh_proxy_body_end(req) != 0))
             return false; /* the proxy reported the failure */
@@ -320,11 +342,22 @@ static bool body_pump(gh_conn *c)
         if (req->discard_body) {
             gh_respond_direct(req);
             gh_conn_response_done(req);
+        } else if (req->collect_body) {
+            req->collect_body = false;
+            gh_body_collected(req);
         }
         return true;
     }
-    gh__conn_set_timer(c, T_BODY, req->config->limits.body_timeout_ms);
+    gh__conn_set_timer(c, T_BODY, gh_request_body_timeout(req));
     return false;
+}
+
+void gh_conn_collect_body(gh_request *req)
+{
+    req->collect_body = true;
+    req->conn->state = GH_CS_BODY;
+    gh__conn_set_timer(req->conn, T_BODY, gh_request_body_timeout(req));
+    (void)continue_if_expected(req); /* a failed write shows when the body does not come */
 }
 
 /* Runs the connection's state machine over buffered bytes. Re-entry (a response finished from
@@ -407,14 +440,13 @@ int gh_conn_send_fields(gh_request *req, int status, const gh_h1_header *fields,
 void gh_conn_upstream_ready(gh_request *req)
 {
     gh_conn *c = req->conn;
-    if (req->h1.expect_continue && !req->body_done && req->bytes_in == 0 &&
-        (!c->in || c->in->off == c->in->len)) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        uv_buf_t b = uv_buf_init((char *)cont, sizeof(cont) - 1);
-        if (conn_write(c, &b, 1) != 0) {
-            gh_conn_close(c);
-            return;
-        }
+    if (req->body.p && req->body_done) { /* read whole earlier: it goes on each attempt */
+        if (gh_proxy_body(req, req->body.p, req->body.len) != 0 || gh_proxy_body_end(req) != 0)
+            return; /* the proxy reported the failure */
+    }
+    if (continue_if_expected(req) != 0) {
+        gh_conn_close(c);
+        return;
     }
     gh__conn_process(c);
 }
@@ -625,7 +657,7 @@ static void on_timer(uv_timer_t *t)
     case T_BODY:
         if (c->req) {
             gh_conn_upstream_failed(c->req, GH_R_BODY_TIMEOUT,
-                                    "the request body stalled longer than limits.body_timeout");
+                                    "the request body stalled longer than its timeout (body.timeout or limits.body_timeout)");
             return;
         }
         gh_conn_close(c);

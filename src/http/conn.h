@@ -9,6 +9,7 @@
 
 #include "config/config-t.h"
 #include "core/arena.h"
+#include "core/bytes.h"
 #include "core/deadline.h"
 #include "core/outq.h"
 #include "http/h1.h"
@@ -67,6 +68,9 @@ typedef struct gh_request {
     gh_chunked chunked;
     bool body_done;
     bool discard_body; /* a direct response: read the body, forward nothing */
+    bool collect_body; /* read the body whole before the next stage (stage body) */
+    gh_bytes body;     /* the body read whole, forwarded from here */
+    const char *problem_extra; /* more members for the refusal's problem document */
     uint64_t bytes_in;
     /* upstream */
     gh_upconn *up;
@@ -157,5 +161,8 @@ static inline struct gh_tls_pipe *gh_conn_tls(const gh_conn *c)
 
 /* Used by respond.c. */
 void gh_conn_refuse(gh_request *req, gh_reason reason, const char *detail);
+/* Reads the request body whole (into req->body) before its stages go on: the stage returns
+ * GH_WAIT, and gh_body_collected runs once it is in (stages/body.c). */
+void gh_conn_collect_body(gh_request *req);
 
 #endif

@@ -9,34 +9,6 @@
 #define GH_H2_RESPONSE_HEADERS 300 /* an upstream's 128 and every field the gateway may add */
 #define GH_H2_REQ_BUFFER_LOW (32u * 1024u) /* below this, consumed body reopens the window */
 
-static int bytes_add(gh_bytes *b, const char *p, size_t n, size_t max)
-{
-    if (b->off && b->off == b->len)
-        b->off = b->len = 0;
-    if (b->len + n > max)
-        return -1;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *p2 = realloc(b->p, cap);
-        if (!p2)
-            return -1;
-        b->p = p2;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-#define BYTES_LIT(b, lit, max) bytes_add((b), lit, sizeof(lit) - 1, (max))
-
-static size_t pending(const gh_bytes *b)
-{
-    return b->len - b->off;
-}
-
 gh_h2_stream *gh_h2_stream_new(gh_conn *parent, int32_t id)
 {
     gh_h2_stream *st = calloc(1, sizeof(*st));
@@ -81,7 +53,7 @@ static size_t head_bound(const gh_h2_stream *st)
 static int add_rcbuf(gh_bytes *b, nghttp2_rcbuf *rc, size_t max)
 {
     nghttp2_vec v = nghttp2_rcbuf_get_buf(rc);
-    return bytes_add(b, (const char *)v.base, v.len, max);
+    return gh_bytes_add(b, (const char *)v.base, v.len, max);
 }
 
 /* "METHOD target HTTP/1.1" and the Host line from :authority, once. */
@@ -90,15 +62,15 @@ static int write_request_line(gh_h2_stream *st)
     size_t max = head_bound(st);
     gh_bytes *b = &st->req;
     st->line_done = true;
-    int r = bytes_add(b, st->method, strlen(st->method), max);
-    r = r ? r : BYTES_LIT(b, " ", max);
+    int r = gh_bytes_add(b, st->method, strlen(st->method), max);
+    r = r ? r : GH_BYTES_LIT(b, " ", max);
     r = r || !st->path ? r : add_rcbuf(b, st->path, max);
-    r = r ? r : BYTES_LIT(b, " HTTP/1.1\r\n", max);
+    r = r ? r : GH_BYTES_LIT(b, " HTTP/1.1\r\n", max);
     if (st->authority && nghttp2_rcbuf_get_buf(st->authority).len) {
         st->host_done = true; /* :authority wins over a host field (RFC 9113 8.3.1) */
-        r = r ? r : BYTES_LIT(b, "Host: ", max);
+        r = r ? r : GH_BYTES_LIT(b, "Host: ", max);
         r = r ? r : add_rcbuf(b, st->authority, max);
-        r = r ? r : BYTES_LIT(b, "\r\n", max);
+        r = r ? r : GH_BYTES_LIT(b, "\r\n", max);
     }
     release_pseudo(st);
     return r;
@@ -137,11 +109,11 @@ void gh_h2_stream_header(gh_h2_stream *st, nghttp2_rcbuf *name_rc, nghttp2_rcbuf
     if (nl == 4 && memcmp(name, "host", 4) == 0) {
         if (st->host_done)
             return;
-        r = r ? r : BYTES_LIT(b, "Host", max); /* a second one is refused like in HTTP/1.1 */
+        r = r ? r : GH_BYTES_LIT(b, "Host", max); /* a second one is refused like in HTTP/1.1 */
     } else if (nl == 6 && memcmp(name, "cookie", 6) == 0) {
         if (st->cookies.len)
-            r = r ? r : BYTES_LIT(&st->cookies, "; ", max);
-        r = r ? r : bytes_add(&st->cookies, value, vl, max);
+            r = r ? r : GH_BYTES_LIT(&st->cookies, "; ", max);
+        r = r ? r : gh_bytes_add(&st->cookies, value, vl, max);
         st->too_large |= r != 0;
         return;
     } else if (nl == 6 && memcmp(name, "expect", 6) == 0) {
@@ -149,11 +121,11 @@ void gh_h2_stream_header(gh_h2_stream *st, nghttp2_rcbuf *name_rc, nghttp2_rcbuf
     } else {
         if (nl == 14 && memcmp(name, "content-length", 14) == 0)
             st->has_length = true;
-        r = r ? r : bytes_add(b, name, nl, max);
+        r = r ? r : gh_bytes_add(b, name, nl, max);
     }
-    r = r ? r : BYTES_LIT(b, ": ", max);
-    r = r ? r : bytes_add(b, value, vl, max);
-    r = r ? r : BYTES_LIT(b, "\r\n", max);
+    r = r ? r : GH_BYTES_LIT(b, ": ", max);
+    r = r ? r : gh_bytes_add(b, value, vl, max);
+    r = r ? r : GH_BYTES_LIT(b, "\r\n", max);
     if (r)
         st->too_large = true;
 }
@@ -165,14 +137,14 @@ static int finish_head(gh_h2_stream *st, bool end_stream)
     gh_bytes *b = &st->req;
     int r = st->line_done ? 0 : write_request_line(st);
     if (st->cookies.len) {
-        r = r ? r : BYTES_LIT(b, "Cookie: ", max);
-        r = r ? r : bytes_add(b, st->cookies.p, st->cookies.len, max);
-        r = r ? r : BYTES_LIT(b, "\r\n", max);
+        r = r ? r : GH_BYTES_LIT(b, "Cookie: ", max);
+        r = r ? r : gh_bytes_add(b, st->cookies.p, st->cookies.len, max);
+        r = r ? r : GH_BYTES_LIT(b, "\r\n", max);
     }
     st->chunked_in = !end_stream && !st->has_length;
     if (st->chunked_in)
-        r = r ? r : BYTES_LIT(b, "Transfer-Encoding: chunked\r\n", max);
-    return r ? r : BYTES_LIT(b, "Connection: close\r\n\r\n", max);
+        r = r ? r : GH_BYTES_LIT(b, "Transfer-Encoding: chunked\r\n", max);
+    return r ? r : GH_BYTES_LIT(b, "Connection: close\r\n\r\n", max);
 }
 
 int gh_h2_stream_begin(gh_h2_stream *st, bool end_stream)
@@ -198,11 +170,11 @@ void gh_h2_stream_body(gh_h2_stream *st, const char *data, size_t len)
     int r = 0;
     if (st->chunked_in && len) {
         snprintf(size, sizeof(size), "%zx\r\n", len);
-        r = bytes_add(&st->req, size, strlen(size), max);
+        r = gh_bytes_add(&st->req, size, strlen(size), max);
     }
-    r = r ? r : bytes_add(&st->req, data, len, max);
+    r = r ? r : gh_bytes_add(&st->req, data, len, max);
     if (st->chunked_in && len)
-        r = r ? r : BYTES_LIT(&st->req, "\r\n", max);
+        r = r ? r : GH_BYTES_LIT(&st->req, "\r\n", max);
     st->owed += len;
     if (r) {
         gh_h2_reset(st);
@@ -215,7 +187,7 @@ void gh_h2_stream_body(gh_h2_stream *st, const char *data, size_t len)
 void gh_h2_stream_request_end(gh_h2_stream *st)
 {
     st->ended_in = true;
-    if (st->chunked_in && BYTES_LIT(&st->req, "0\r\n\r\n", (size_t)-1) != 0) {
+    if (st->chunked_in && GH_BYTES_LIT(&st->req, "0\r\n\r\n", (size_t)-1) != 0) {
         gh_h2_reset(st);
         return;
     }
@@ -226,20 +198,20 @@ void gh_h2_stream_request_end(gh_h2_stream *st)
 int gh_h2_stream_fill(gh_conn *sc)
 {
     gh_h2_stream *st = sc->h2_stream;
-    if (!st || !pending(&st->req))
+    if (!st || !gh_bytes_pending(&st->req))
         return 0;
     if (!sc->in && !(sc->in = gh_block_get(&sc->w->blocks)))
         return -1;
     gh_block *in = sc->in;
     if (in->off == in->len)
         in->off = in->len = 0;
-    size_t n = pending(&st->req);
+    size_t n = gh_bytes_pending(&st->req);
     if (n > GH_BLOCK_SIZE - in->len)
         n = GH_BLOCK_SIZE - in->len;
     memcpy(in->data + in->len, st->req.p + st->req.off, n);
     in->len += (uint32_t)n;
     st->req.off += n;
-    if (st->owed && pending(&st->req) < GH_H2_REQ_BUFFER_LOW) {
+    if (st->owed && gh_bytes_pending(&st->req) < GH_H2_REQ_BUFFER_LOW) {
         size_t owed = st->owed; /* the client may send as much again */
         st->owed = 0;
         gh_h2_consume(st, owed);
@@ -249,7 +221,7 @@ int gh_h2_stream_fill(gh_conn *sc)
 
 size_t gh_h2_stream_pending(const gh_conn *sc)
 {
-    return sc->h2_stream ? pending(&sc->h2_stream->out) : 0;
+    return sc->h2_stream ? gh_bytes_pending(&sc->h2_stream->out) : 0;
 }
 
 /* A response head: its fields (but HTTP/1.1's connection-specific ones) become the stream's
@@ -318,7 +290,7 @@ static int take_body(gh_h2_stream *st, const char *p, size_t n)
         } else {
             len = consumed = n;
         }
-        if (len && bytes_add(&st->out, data, len, (size_t)-1) != 0)
+        if (len && gh_bytes_add(&st->out, data, len, (size_t)-1) != 0)
             return -1;
         if (st->sc && st->sc->req)
             st->sc->req->bytes_out += len;
@@ -337,14 +309,14 @@ static int take_head(gh_h2_stream *st, const char *p, size_t len, const char **b
     gh_h1_header hdrs[GH_H2_RESPONSE_HEADERS];
     gh_h1_response resp;
     bool held = st->head.len > 0; /* the head came in pieces: gather them */
-    if (held && bytes_add(&st->head, p, len, GH_H2_RESPONSE_HEAD_MAX) != 0)
+    if (held && gh_bytes_add(&st->head, p, len, GH_H2_RESPONSE_HEAD_MAX) != 0)
         return -1;
     const char *head = held ? st->head.p : p;
     size_t head_len = held ? st->head.len : len;
     gh_reason r = gh_h1_parse_response(head, head_len, GH_H2_RESPONSE_HEAD_MAX,
                                        GH_H2_RESPONSE_HEADERS, st->is_head, hdrs, &resp);
     if (r == GH_R_AGAIN)
-        return held || bytes_add(&st->head, p, len, GH_H2_RESPONSE_HEAD_MAX) == 0 ? 1 : -1;
+        return held || gh_bytes_add(&st->head, p, len, GH_H2_RESPONSE_HEAD_MAX) == 0 ? 1 : -1;
     if (r != GH_R_OK ||
         submit_head(st, resp.status, hdrs, resp.nheaders, resp.body, resp.content_length) != 0)
         return -1;
@@ -371,7 +343,7 @@ int gh_h2_stream_write(gh_conn *sc, const uv_buf_t *bufs, unsigned n)
         if (take_body(st, p, len) != 0)
             return UV_EPIPE;
     }
-    if (st->out_deferred && (pending(&st->out) || st->out_eof)) {
+    if (st->out_deferred && (gh_bytes_pending(&st->out) || st->out_eof)) {
         st->out_deferred = false;
         gh_h2_resume(st);
     }
@@ -399,7 +371,7 @@ void gh_h2_stream_done(gh_conn *sc, bool complete)
 
 ssize_t gh_h2_stream_read_response(gh_h2_stream *st, char *buf, size_t len, uint32_t *flags)
 {
-    size_t n = pending(&st->out);
+    size_t n = gh_bytes_pending(&st->out);
     if (!n && !st->out_eof) {
         st->out_deferred = true;
         return NGHTTP2_ERR_DEFERRED;
@@ -408,9 +380,9 @@ ssize_t gh_h2_stream_read_response(gh_h2_stream *st, char *buf, size_t len, uint
         n = len;
     memcpy(buf, st->out.p + st->out.off, n);
     st->out.off += n;
-    if (st->out_eof && !pending(&st->out))
+    if (st->out_eof && !gh_bytes_pending(&st->out))
         *flags |= NGHTTP2_DATA_FLAG_EOF;
-    if (st->sc && pending(&st->out) < GH_OUTQ_HIGH) /* the stream connection's own bound */
+    if (st->sc && gh_bytes_pending(&st->out) < GH_OUTQ_HIGH) /* the stream connection's own bound */
         st->wake = true; /* the proxy may read the upstream again (after this send) */
     return (ssize_t)n;
 }

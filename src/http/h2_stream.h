@@ -9,13 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/bytes.h"
 #include "http/h1.h"
 #include "http/h2.h"
 
-typedef struct gh_bytes {
-    char *p;
-    size_t len, off, cap;
-} gh_bytes;
 
 struct gh_h2_stream {
     gh_h2 *h2;

@@ -125,6 +125,18 @@ bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_reques
 
 static void route_action(gh_request *req);
 
+uint64_t gh_request_max_body(const gh_request *req)
+{
+    const gh_body_conf *b = req->match.route ? req->match.route->body : NULL;
+    return b && b->max_bytes ? b->max_bytes : req->config->limits.max_body_bytes;
+}
+
+uint64_t gh_request_body_timeout(const gh_request *req)
+{
+    const gh_body_conf *b = req->match.route ? req->match.route->body : NULL;
+    return b && b->timeout_ms ? b->timeout_ms : req->config->limits.body_timeout_ms;
+}
+
 /* The route's stages from the first'th on; a stage that waits resumes through
  * gh_request_resume. */
 static void run_stages(gh_request *req, size_t first)
@@ -145,9 +157,10 @@ static void run_stages(gh_request *req, size_t first)
 void gh_request_resume(gh_request *req, gh_verdict v)
 {
     gh_conn *c = req->conn;
-    req->wait_abort = NULL;
-    if (v == GH_NEXT)
+    if (v == GH_NEXT) { /* with GH_DONE the stage answered: req may be gone already */
+        req->wait_abort = NULL;
         run_stages(req, (size_t)req->stage_at + 1);
+    }
     if (!c->closing)
         gh__conn_process(c); /* body bytes that arrived meanwhile, or the next pipelined request */
 }
@@ -209,10 +222,12 @@ static void dispatch(gh_request *req)
 static void route_action(gh_request *req)
 {
     gh_conn *c = req->conn;
-    const gh_config *cfg = req->config;
     const gh_route_conf *route = req->match.route;
-    if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > cfg->limits.max_body_bytes) {
-        gh_conn_refuse(req, GH_R_BODY_TOO_LARGE, "Content-Length exceeds limits.max_body_bytes");
+    if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > gh_request_max_body(req)) {
+        gh_conn_refuse(req, GH_R_BODY_TOO_LARGE,
+                       route->body && route->body->max_bytes
+                           ? "Content-Length exceeds the route's body.max_bytes"
+                           : "Content-Length exceeds limits.max_body_bytes");
         return;
     }
     if (!route->upstream) {
@@ -221,7 +236,7 @@ static void route_action(gh_request *req)
         if (!req->body_done && !req->h1.expect_continue) {
             req->discard_body = true;
             c->state = GH_CS_BODY;
-            gh__conn_set_timer(c, T_BODY, cfg->limits.body_timeout_ms);
+            gh__conn_set_timer(c, T_BODY, gh_request_body_timeout(req));
             return;
         }
         gh_respond_direct(req);
@@ -230,7 +245,7 @@ static void route_action(gh_request *req)
     }
     if (!req->body_done) {
         c->state = GH_CS_BODY;
-        gh__conn_set_timer(c, T_BODY, cfg->limits.body_timeout_ms);
+        gh__conn_set_timer(c, T_BODY, gh_request_body_timeout(req));
     }
     gh_proxy_start(req);
 }

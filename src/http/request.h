@@ -5,6 +5,7 @@
 #define GH_HTTP_REQUEST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "http/conn.h"
 
@@ -15,5 +16,10 @@ void gh_request_adopt_id(gh_request *req);
 /* Copies the parsed head at base into the request's arena. False when memory ran out. */
 bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_request *h1,
                            const gh_h1_header *hdrs);
+
+/* The body limits that apply to req: its route's body.max_bytes and body.timeout, else the global
+ * limits. */
+uint64_t gh_request_max_body(const gh_request *req);
+uint64_t gh_request_body_timeout(const gh_request *req);
 
 #endif

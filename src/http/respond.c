@@ -112,7 +112,14 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
         status == 505)
         req->close_after = true;
     char bodybuf[1024], small[2560];
-    gh_sbuf body = gh_sbuf_make(bodybuf, sizeof(bodybuf));
+    const char *extra = req->problem_extra; /* more members: the schema errors of a body */
+    size_t bcap = sizeof(bodybuf) + (extra ? strlen(extra) + 2 : 0);
+    char *bodymem = bcap <= sizeof(bodybuf) ? bodybuf : gh_arena_alloc(&req->arena, bcap);
+    if (!bodymem) {
+        bodymem = bodybuf, bcap = sizeof(bodybuf);
+        extra = NULL;
+    }
+    gh_sbuf body = gh_sbuf_make(bodymem, bcap);
     gh_sbuf_addf(&body,
                  "{\"type\":\"" GH_PROBLEM_TYPE_PREFIX "%s\",\"title\":", gh_reason_slug(reason));
     const char *title = gh_reason_title(reason);
@@ -122,7 +129,12 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
         gh_sbuf_adds(&body, ",\"detail\":");
         gh_sbuf_json_str(&body, detail, strlen(detail));
     }
-    gh_sbuf_addf(&body, ",\"request_id\":\"%s\"}\n", req->id);
+    gh_sbuf_addf(&body, ",\"request_id\":\"%s\"", req->id);
+    if (extra) {
+        gh_sbuf_adds(&body, ",");
+        gh_sbuf_adds(&body, extra);
+    }
+    gh_sbuf_adds(&body, "}\n");
 
     size_t cap = 1024 + common_bytes(req);
     char *headbuf = cap <= sizeof(small) ? small : gh_arena_alloc(&req->arena, cap);

@@ -211,7 +211,7 @@ static gh_snode *resolve_ref(compiler *c, const char *ref, const char *base, con
         r = find_resource(c, hash && hash[1] != '/' ? uri : doc);
     }
     if (!r)
-        return fail(c, path, "a $ref to an unknown schema: %s", uri), NULL;
+        return fail(c, path, "a $ref to a schema outside the file (nothing is fetched): %s", uri), NULL;
     json_t *target = r->node;
     strcpy(target_base, r->base);
     if (hash && hash[1] == '/') {
@@ -433,14 +433,15 @@ static bool keywords(compiler *c, gh_snode *n, json_t *j, const char *base, cons
         child(p, path, k);
         if (strcmp(k, "type") == 0) {
             if (json_is_string(v)) {
-                n->types = type_bit(json_string_value(v));
+                if (!(n->types = type_bit(json_string_value(v))))
+                    return fail(c, p, "unknown type '%s'", json_string_value(v));
             } else if (json_is_array(v)) {
                 size_t i;
                 json_t *t;
                 json_array_foreach(v, i, t) {
                     unsigned b = json_is_string(t) ? type_bit(json_string_value(t)) : 0;
                     if (!b)
-                        return fail(c, p, "unknown type", NULL);
+                        return fail(c, p, "unknown type '%s'", json_is_string(t) ? json_string_value(t) : "(not a string)");
                     n->types |= b;
                 }
             }

@@ -140,6 +140,14 @@ static bool apply(vctx *v, const gh_snode *sub, const json_t *inst, ann *local, 
     return ok;
 }
 
+/* A subschema applied with reporting on has said what failed, where: the parent adds nothing. */
+#define CHILD_FAILED()                                                                             \
+    do {                                                                                           \
+        ok = false;                                                                                \
+        if (!rep)                                                                                  \
+            goto done;                                                                             \
+    } while (0)
+
 #define FAIL(kw, ...)                                                                              \
     do {                                                                                           \
         ok = false;                                                                                \
@@ -210,7 +218,7 @@ static bool check_object(vctx *v, const gh_snode *n, const json_t *inst, ann *lo
     for (size_t d = 0; d < n->ndependent_schemas; d++)
         if (json_object_get(inst, n->dependent_schemas[d].name) &&
             !apply(v, n->dependent_schemas[d].schema, inst, local, rep))
-            FAIL("dependentSchemas", "fails the schema '%s' brings", n->dependent_schemas[d].name);
+            CHILD_FAILED();
     const char *key;
     const json_t *val;
     json_object_foreach((json_t *)inst, key, val) {
@@ -223,7 +231,7 @@ static bool check_object(vctx *v, const gh_snode *n, const json_t *inst, ann *lo
             mark(local, i);
             if (!validate(v, n->properties[p].schema, val, NULL, rep)) {
                 v->ilen = at;
-                FAIL("properties", "the property '%s' is not valid", key);
+                CHILD_FAILED();
             }
         }
         for (size_t p = 0; p < n->npattern_properties; p++) {
@@ -233,14 +241,14 @@ static bool check_object(vctx *v, const gh_snode *n, const json_t *inst, ann *lo
             mark(local, i);
             if (!validate(v, n->pattern_properties[p].schema, val, NULL, rep)) {
                 v->ilen = at;
-                FAIL("patternProperties", "the property '%s' is not valid", key);
+                CHILD_FAILED();
             }
         }
         if (!known && n->additional_properties) {
             mark(local, i);
             if (!validate(v, n->additional_properties, val, NULL, rep)) {
                 v->ilen = at;
-                FAIL("additionalProperties", "the property '%s' is not allowed", key);
+                CHILD_FAILED();
             }
         }
         v->ilen = at;
@@ -278,7 +286,7 @@ static bool check_array(vctx *v, const gh_snode *n, const json_t *inst, ann *loc
             mark(local, i);
             if (!validate(v, s, item, NULL, rep)) {
                 v->ilen = at;
-                FAIL(i < n->nprefix ? "prefixItems" : "items", "item %zu is not valid", i);
+                CHILD_FAILED();
             }
         }
         if (n->contains && validate(v, n->contains, item, NULL, false)) {
@@ -303,10 +311,10 @@ static bool check_applicators(vctx *v, const gh_snode *n, const json_t *inst, an
 {
     bool ok = true;
     if (n->ref && !apply(v, n->ref, inst, local, rep))
-        FAIL("$ref", "does not match the referenced schema");
+        CHILD_FAILED();
     for (size_t i = 0; i < n->nall_of; i++)
         if (!apply(v, n->all_of[i], inst, local, rep))
-            FAIL("allOf", "does not match allOf[%zu]", i);
+            CHILD_FAILED();
     if (n->nany_of) {
         bool any = false;
         for (size_t i = 0; i < n->nany_of; i++) /* every branch: each one's annotations count */
@@ -326,9 +334,9 @@ static bool check_applicators(vctx *v, const gh_snode *n, const json_t *inst, an
     if (n->if_) {
         if (apply(v, n->if_, inst, local, false)) {
             if (n->then_ && !apply(v, n->then_, inst, local, rep))
-                FAIL("then", "matches if but not then");
+                CHILD_FAILED();
         } else if (n->else_ && !apply(v, n->else_, inst, local, rep)) {
-            FAIL("else", "matches neither if nor else");
+            CHILD_FAILED();
         }
     }
 done:
@@ -348,7 +356,7 @@ static bool check_unevaluated(vctx *v, const gh_snode *n, const json_t *inst, an
                 bool good = validate(v, n->unevaluated_properties, val, NULL, rep);
                 v->ilen = at;
                 if (!good)
-                    FAIL("unevaluatedProperties", "the property '%s' is not allowed", key);
+                    CHILD_FAILED();
                 mark(local, i);
             }
             i++;
@@ -362,7 +370,7 @@ static bool check_unevaluated(vctx *v, const gh_snode *n, const json_t *inst, an
             bool good = validate(v, n->unevaluated_items, json_array_get(inst, i), NULL, rep);
             v->ilen = at;
             if (!good)
-                FAIL("unevaluatedItems", "item %zu is not allowed", i);
+                CHILD_FAILED();
             mark(local, i);
         }
     }
@@ -374,7 +382,7 @@ static bool validate(vctx *v, const gh_snode *n, const json_t *inst, ann *out, b
 {
     if (n->boolean >= 0) {
         if (!n->boolean && rep)
-            report(v, n, NULL, "no value is allowed here");
+            report(v, n, NULL, "not allowed here");
         return n->boolean;
     }
     if (v->depth >= MAX_DEPTH) {

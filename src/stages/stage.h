@@ -21,7 +21,7 @@ typedef struct gh_stage_ref {
     const void *conf;
 } gh_stage_ref;
 
-#define GH_MAX_STAGES 8
+#define GH_MAX_STAGES 12
 
 /* Continues a request whose stage returned GH_WAIT: with GH_NEXT the stages after it run, then
  * the route's action; with GH_DONE the stage has answered. Called on the request's worker. */
@@ -41,5 +41,8 @@ extern const gh_stage gh_stage_rate_limit;
 extern const gh_stage gh_stage_auth_mtls;
 /* Authentication with identity.api_keys.<name>; conf is the gh_api_key_provider. */
 extern const gh_stage gh_stage_auth_api_key;
+/* The route's body rules: size, content type, and a JSON body read whole and validated against
+ * the schema; conf is the gh_body_conf. */
+extern const gh_stage gh_stage_body;
 
 #endif

@@ -1,0 +1,31 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bytes.h"
+
+int gh_bytes_add(gh_bytes *b, const char *p, size_t n, size_t max)
+{
+    if (b->off && b->off == b->len)
+        b->off = b->len = 0;
+    if (b->len + n > max)
+        return -1;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *p2 = realloc(b->p, cap);
+        if (!p2)
+            return -1;
+        b->p = p2;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+void gh_bytes_free(gh_bytes *b)
+{
+    free(b->p);
+    *b = (gh_bytes){0};
+}

@@ -1,0 +1,180 @@
+/* Stage body: a route's request body rules. Size (413) and content type (415) are judged from the
+ * head; a route with a schema reads the JSON body whole, checks it against the JSON limits
+ * (nesting depth, string size, duplicate keys), validates it, and forwards it only when it
+ * matches (else 400 with the schema errors). */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/json.h"
+#include "http/conn.h"
+#include "http/request.h"
+#include "schema/schema.h"
+#include "stages/body.h"
+
+#define GH_BODY_ERRORS 10
+
+static const gh_h1_header *content_type(const gh_request *req)
+{
+    for (size_t i = 0; i < req->h1.nheaders; i++)
+        if (GH_H1_NAME_IS(&req->h1.headers[i], "content-type"))
+            return &req->h1.headers[i];
+    return NULL;
+}
+
+/* The media type of a Content-Type value: "type/subtype" before parameters, trimmed. */
+static size_t media_type(const gh_h1_header *ct, const char **out)
+{
+    const char *v = ct ? ct->value : "", *end = v + (ct ? ct->value_len : 0);
+    const char *semi = memchr(v, ';', (size_t)(end - v));
+    if (semi)
+        end = semi;
+    while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    *out = v;
+    return (size_t)(end - v);
+}
+
+static bool type_allowed(const gh_body_conf *b, const char *t, size_t len)
+{
+    for (size_t i = 0; i < b->ncontent_types; i++) {
+        const char *allowed = b->content_types[i];
+        size_t alen = strlen(allowed);
+        if (alen > 2 && strcmp(allowed + alen - 2, "/*") == 0) {
+            if (len > alen - 1 && strncasecmp(t, allowed, alen - 1) == 0)
+                return true;
+        } else if (alen == len && strncasecmp(t, allowed, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* application/json, or a structured +json type (application/problem+json, ...). */
+static bool is_json_type(const char *t, size_t len)
+{
+    return (len == 16 && strncasecmp(t, "application/json", 16) == 0) ||
+           (len > 17 && strncasecmp(t, "application/", 12) == 0 && strncasecmp(t + len - 5, "+json", 5) == 0);
+}
+
+static bool has_body(const gh_request *req)
+{
+    return req->h1.body == GH_BODY_CHUNKED ||
+           (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > 0);
+}
+
+static gh_verdict run(gh_request *req, const void *conf)
+{
+    const gh_body_conf *b = conf;
+    if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > gh_request_max_body(req)) {
+        gh_conn_refuse(req, GH_R_BODY_TOO_LARGE, "Content-Length exceeds the route's body.max_bytes");
+        return GH_DONE;
+    }
+    if (!has_body(req))
+        return GH_NEXT;
+    const char *t;
+    size_t tlen = media_type(content_type(req), &t);
+    if (b->ncontent_types && !type_allowed(b, t, tlen)) {
+        gh_conn_refuse(req, GH_R_UNSUPPORTED_MEDIA_TYPE,
+                       tlen ? "the Content-Type is not one of the route's body.content_types"
+                            : "a body without a Content-Type, and the route names the types it takes");
+        return GH_DONE;
+    }
+    if (!b->schema)
+        return GH_NEXT;
+    if (!is_json_type(t, tlen)) {
+        gh_conn_refuse(req, GH_R_UNSUPPORTED_MEDIA_TYPE,
+                       "the route validates JSON bodies: send Content-Type: application/json");
+        return GH_DONE;
+    }
+    gh_conn_collect_body(req);
+    return GH_WAIT;
+}
+
+const gh_stage gh_stage_body = {"body", run};
+
+const char *gh_json_precheck(const char *p, size_t len, uint32_t max_depth, uint64_t max_string)
+{
+    uint32_t depth = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        if (c == '"') {
+            size_t start = ++i;
+            while (i < len && p[i] != '"')
+                i += p[i] == '\\' ? 2 : 1;
+            if (i - start > max_string)
+                return "a JSON string longer than the route's body.max_string_bytes";
+        } else if (c == '{' || c == '[') {
+            if (++depth > max_depth)
+                return "JSON nested deeper than the route's body.max_depth";
+        } else if ((c == '}' || c == ']') && depth) {
+            depth--;
+        }
+    }
+    return NULL;
+}
+
+/* The schema errors as the problem document's "errors" member. */
+static const char *errors_member(gh_request *req, const gh_schema_error *errs, size_t n)
+{
+    size_t cap = 32 + n * (sizeof(errs[0]) * 2 + 64);
+    char *buf = gh_arena_alloc(&req->arena, cap);
+    if (!buf)
+        return NULL;
+    gh_sbuf b = gh_sbuf_make(buf, cap);
+    gh_sbuf_adds(&b, "\"errors\":[");
+    for (size_t i = 0; i < n; i++) {
+        gh_sbuf_adds(&b, i ? ",{\"instance_path\":" : "{\"instance_path\":");
+        gh_sbuf_json_str(&b, errs[i].instance_path, strlen(errs[i].instance_path));
+        gh_sbuf_adds(&b, ",\"schema_path\":");
+        gh_sbuf_json_str(&b, errs[i].schema_path, strlen(errs[i].schema_path));
+        gh_sbuf_adds(&b, ",\"message\":");
+        gh_sbuf_json_str(&b, errs[i].message, strlen(errs[i].message));
+        gh_sbuf_adds(&b, "}");
+    }
+    gh_sbuf_adds(&b, "]");
+    if (b.overflow)
+        return NULL;
+    buf[b.len] = '\0';
+    return buf;
+}
+
+void gh_body_collected(gh_request *req)
+{
+    const gh_body_conf *b = req->match.route->body;
+    const char *why = gh_json_precheck(req->body.p, req->body.len, b->max_depth, b->max_string);
+    if (why) {
+        gh_conn_refuse(req, GH_R_INVALID_JSON, why);
+        gh_request_resume(req, GH_DONE);
+        return;
+    }
+    json_error_t jerr;
+    json_t *doc = json_loadb(req->body.p, req->body.len,
+                             JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
+    if (!doc) {
+        char *detail = gh_arena_alloc(&req->arena, 200);
+        if (detail)
+            snprintf(detail, 200, "the body is not JSON: %s (at byte %d)", jerr.text, jerr.position);
+        gh_conn_refuse(req, GH_R_INVALID_JSON, detail ? detail : "the body is not JSON");
+        gh_request_resume(req, GH_DONE);
+        return;
+    }
+    gh_schema_error errs[GH_BODY_ERRORS];
+    size_t n = gh_schema_validate(b->schema, doc, errs, GH_BODY_ERRORS);
+    json_decref(doc);
+    if (n) {
+        req->problem_extra = errors_member(req, errs, n < GH_BODY_ERRORS ? n : GH_BODY_ERRORS);
+        size_t cap = 64 + sizeof(errs[0].instance_path) + sizeof(errs[0].message);
+        char *detail = gh_arena_alloc(&req->arena, cap);
+        if (detail)
+            snprintf(detail, cap, "the body does not match the route's schema: %s: %s",
+                     errs[0].instance_path[0] ? errs[0].instance_path : "(the body)", errs[0].message);
+        gh_conn_refuse(req, GH_R_SCHEMA_MISMATCH, detail ? detail : "the body does not match the route's schema");
+        gh_request_resume(req, GH_DONE);
+        return;
+    }
+    /* The upstream gets it with its length, whatever framing the client used. */
+    req->h1.body = GH_BODY_LENGTH;
+    req->h1.content_length = req->body.len;
+    gh_request_resume(req, GH_NEXT);
+}

@@ -1,0 +1,164 @@
+"""Request bodies: size (413 before reading), content types (415), a JSON body validated against
+the route's schema before anything goes upstream (400 with the errors), the JSON limits, the body
+timeout, HTTP/2, and schemas refused by `check` where they are wrong."""
+import json
+import socket
+import subprocess
+import time
+
+import requests
+
+from testenv import BIN, raw_request
+
+ORDER_SCHEMA = {
+    "$defs": {"sku": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{4}$"}},
+    "type": "object",
+    "required": ["id", "items"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "note": {"type": "string", "maxLength": 20},
+        "priority": {"enum": ["low", "high"]},
+        "items": {"type": "array", "minItems": 1, "maxItems": 5, "uniqueItems": True,
+                  "items": {"type": "object", "required": ["sku", "qty"],
+                            "properties": {"sku": {"$ref": "#/$defs/sku"},
+                                           "qty": {"type": "integer", "minimum": 1, "maximum": 99}}}},
+    },
+}
+
+
+def config(tmp_path, upstream, body="{schema: %s, max_bytes: 4k, format_assertion: true, timeout: 2s}"):
+    (tmp_path / "order.json").write_text(json.dumps(ORDER_SCHEMA))
+    return """
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+routes:
+  - name: orders
+    match: {path: /orders, methods: [POST]}
+    auth: none
+    upstream: app
+    body: %s
+  - name: uploads
+    match: {prefix: /uploads}
+    auth: none
+    upstream: app
+    body: {content_types: [image/*, application/pdf], max_bytes: 1k, timeout: 1s}
+""" % (upstream.port, body % (tmp_path / "order.json") if "%s" in body else body)
+
+
+GOOD = {"id": "7f1c8e2a-3b4d-4c5e-8f9a-0b1c2d3e4f5a", "items": [{"sku": "ABC-1234", "qty": 2}]}
+
+
+def test_a_valid_body_is_forwarded_with_its_length(gateway_for, upstream, tmp_path):
+    gw = gateway_for(config(tmp_path, upstream))
+    body = json.dumps(GOOD).encode()
+    r = requests.post(gw.url + "/orders", data=body, headers={"Content-Type": "application/json; charset=utf-8"})
+    assert r.status_code == 200
+    method, path, headers, seen = upstream.requests[-1]
+    assert seen == body and headers["content-length"] == str(len(body))
+    # A chunked body is read whole and goes on with a Content-Length.
+    r = requests.post(gw.url + "/orders", data=iter([body[:10], body[10:]]),
+                      headers={"Content-Type": "application/json"})
+    assert r.status_code == 200 and upstream.requests[-1][3] == body
+    assert upstream.requests[-1][2]["content-length"] == str(len(body))
+    assert "transfer-encoding" not in upstream.requests[-1][2]
+
+
+def test_schema_errors_are_listed_and_nothing_is_forwarded(gateway_for, upstream, tmp_path):
+    gw = gateway_for(config(tmp_path, upstream))
+    bad = {"id": "not-a-uuid", "items": [{"sku": "abc", "qty": 0}, {"sku": "abc", "qty": 0}],
+           "extra": True, "note": "x" * 30}
+    r = requests.post(gw.url + "/orders", json=bad)
+    assert r.status_code == 400 and r.headers["Content-Type"] == "application/problem+json"
+    doc = r.json()
+    assert doc["type"] == "urn:gatehouse:problem:schema-validation-failed"
+    errors = {(e["instance_path"], e["schema_path"]) for e in doc["errors"]}
+    assert ("/id", "#/properties/id/format") in errors
+    assert ("/items/0/qty", "#/properties/items/items/properties/qty/minimum") in errors
+    assert ("/items/0/sku", "#/$defs/sku/pattern") in errors
+    assert ("/items", "#/properties/items/uniqueItems") in errors
+    assert ("/note", "#/properties/note/maxLength") in errors
+    assert ("/extra", "#/additionalProperties") in errors
+    assert 1 <= len(doc["errors"]) <= 10 and all(e["message"] for e in doc["errors"])
+    assert upstream.requests == []
+    line = gw.access_lines(1)[-1]
+    assert line["reason"] == "schema-validation-failed" and line["status"] == 400
+    assert "/" in line["detail"]
+
+
+def test_json_limits_and_malformed_bodies(gateway_for, upstream, tmp_path):
+    gw = gateway_for(config(tmp_path, upstream, "{schema: %s, max_depth: 8, max_string_bytes: 64}"))
+    cases = [b'{"id": "x", ', b'{"id": "a", "id": "b", "items": []}', b"[" * 9 + b"]" * 9,
+             b'{"note": "' + b"x" * 65 + b'"}', b"\xff\xfe", b'{"id": 1} trailing']
+    for i, body in enumerate(cases):
+        r = requests.post(gw.url + "/orders", data=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and r.json()["type"].endswith("invalid-json"), body
+        assert gw.access_lines(i + 1)[i]["reason"] == "invalid-json"
+    assert upstream.requests == []
+
+
+def test_content_types_and_sizes(gateway_for, upstream, tmp_path):
+    gw = gateway_for(config(tmp_path, upstream))
+    r = requests.post(gw.url + "/orders", data=json.dumps(GOOD), headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415 and r.json()["type"].endswith("unsupported-media-type")
+    assert requests.post(gw.url + "/uploads/a", data=b"GIF89a", headers={"Content-Type": "image/gif"}).status_code == 200
+    assert requests.post(gw.url + "/uploads/a", data=b"%PDF", headers={"Content-Type": "Application/PDF"}).status_code == 200
+    r = requests.post(gw.url + "/uploads/a", data=b"<x/>", headers={"Content-Type": "text/html"})
+    assert r.status_code == 415
+    r = requests.post(gw.url + "/uploads/a", data=b"x", headers={"Content-Type": ""})
+    assert r.status_code == 415
+    assert requests.get(gw.url + "/uploads/a").status_code == 200  # no body: nothing to judge
+    # Too large from its Content-Length: refused before the body is sent.
+    out = raw_request(gw.port, b"POST /uploads/a HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                               b"Content-Length: 2000\r\n\r\n", timeout=3)
+    assert out.startswith(b"HTTP/1.1 413") and b"body.max_bytes" in out
+    # Too large as it streams.
+    r = requests.post(gw.url + "/uploads/a", data=iter([b"x" * 800, b"x" * 800]), headers={"Content-Type": "image/png"})
+    assert r.status_code == 413
+    assert [m for m, *_ in upstream.requests] == ["POST", "POST", "GET"]  # the two that passed, the GET
+
+
+def test_a_stalled_body_times_out(gateway_for, upstream, tmp_path):
+    gw = gateway_for(config(tmp_path, upstream))
+    with socket.create_connection(("127.0.0.1", gw.port)) as s:
+        s.sendall(b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        s.settimeout(15)
+        start = time.time()
+        out = s.recv(4096)
+    assert out.startswith(b"HTTP/1.1 408") and 1.5 < time.time() - start < 6
+    assert b"body.timeout" in out and upstream.requests == []
+
+
+def test_bodies_on_http2(gateway_for, upstream, tmp_path):
+    gw = gateway_for(config(tmp_path, upstream), listener_extra=", h2c: true")
+    url = "http://127.0.0.1:%d/orders" % gw.port
+    ok = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}",
+                         "-H", "Content-Type: application/json", "--data-binary", json.dumps(GOOD), url],
+                        capture_output=True, text=True).stdout
+    assert ok == "200" and upstream.requests[-1][3] == json.dumps(GOOD).encode()
+    bad = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-H", "Content-Type: application/json",
+                          "--data-binary", '{"id": 5}', url], capture_output=True, text=True).stdout
+    assert json.loads(bad)["type"].endswith("schema-validation-failed")
+
+
+def test_schemas_that_check_refuses(tmp_path):
+    for schema, message in [
+        ('{"properties": {"qty": {"minimum": "one"}}}', "#/properties/qty/minimum: expected a number"),
+        ('{"type": "objekt"}', "#/type: unknown type"),
+        ('{"pattern": "(["}', "#/pattern: not a usable regular expression"),
+        ('{"$ref": "#/$defs/missing"}', "a $ref to nothing"),
+        ('{"$ref": "https://example.com/other.json"}', "outside the file"),
+        ('{"type": "object",\n "required": ["a",]}', "s.json:2:"),
+        ('{"a": 1, "a": 2}', "duplicate object key"),
+    ]:
+        (tmp_path / "s.json").write_text(schema)
+        p = tmp_path / "c.yaml"
+        p.write_text("listeners: [{address: 127.0.0.1:1}]\n"
+                     "routes: [{name: r, match: {prefix: /}, auth: none, respond: {},\n"
+                     "          body: {schema: s.json}}]\n")
+        out = subprocess.run([BIN, "check", "-c", str(p)], capture_output=True, text=True)
+        assert out.returncode != 0 and message in out.stderr and "c.yaml:3:" in out.stderr, (schema, out.stderr)
+    p.write_text("listeners: [{address: 127.0.0.1:1}]\n"
+                 "routes: [{name: r, match: {prefix: /}, auth: none, respond: {}, body: {content_types: [json]}}]\n")
+    out = subprocess.run([BIN, "check", "-c", str(p)], capture_output=True, text=True)
+    assert out.returncode != 0 and "'json' is not a media type" in out.stderr
