@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/jv.h"
+
 typedef struct gh_schema gh_schema;
 
 /* Fetches the document an absolute URI names (a schema $ref points outside the document):
@@ -20,7 +22,7 @@ typedef struct gh_schema_options {
     void *loader_arg;
 } gh_schema_options;
 
-/* Compiles doc (not taken: referenced). NULL with err naming the schema location
+/* Compiles doc (a jansson document, not taken: referenced). NULL with err naming the schema location
  * ("#/properties/qty/minimum: expected a number") when the schema is not valid. */
 gh_schema *gh_schema_compile(json_t *doc, const gh_schema_options *o, char *err, size_t errlen);
 void gh_schema_free(gh_schema *s);
@@ -31,9 +33,9 @@ typedef struct gh_schema_error {
     char message[160];
 } gh_schema_error;
 
-/* Validates an instance. Returns how many errors were found (0: valid); the first max of them
- * are described in errs. */
-size_t gh_schema_validate(const gh_schema *s, const json_t *instance, gh_schema_error *errs,
+/* Validates an instance (parsed with gh_jv_parse). Returns how many errors were found (0:
+ * valid); the first max of them are described in errs. */
+size_t gh_schema_validate(const gh_schema *s, const gh_jv *instance, gh_schema_error *errs,
                           size_t max);
 
 #endif

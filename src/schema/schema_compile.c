@@ -284,6 +284,21 @@ static void child_index(char *out, const char *path, const char *key, size_t i)
     snprintf(out, PATH_MAX_LEN, "%s/%s/%zu", path, key, i);
 }
 
+/* A value of the schema (const, enum) in the form instances take, kept in the schema's arena. */
+static const gh_jv *instance_value(compiler *c, json_t *v, const char *path)
+{
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *kept = text ? gh_arena_strdup(&c->s->arena, text) : NULL;
+    free(text);
+    const char *why = "out of memory";
+    size_t at;
+    gh_jv_limits lim = {1000, 1u << 30};
+    const gh_jv *jv = kept ? gh_jv_parse(kept, strlen(kept), &lim, &c->s->arena, &why, &at) : NULL;
+    if (!jv)
+        fail(c, path, "a value that cannot be used: %s", why);
+    return jv;
+}
+
 static bool number(compiler *c, json_t *v, const char *path, gh_snumber *out)
 {
     if (!json_is_number(v))
@@ -448,11 +463,13 @@ static bool keywords(compiler *c, gh_snode *n, json_t *j, const char *base, cons
             if (!n->types)
                 return fail(c, p, "expected a type name or an array of them", NULL);
         } else if (strcmp(k, "const") == 0) {
-            n->const_v = v;
+            if (!(n->const_v = instance_value(c, v, p)))
+                return false;
         } else if (strcmp(k, "enum") == 0) {
             if (!json_is_array(v))
                 return fail(c, p, "expected an array", NULL);
-            n->enum_v = v;
+            if (!(n->enum_v = instance_value(c, v, p)))
+                return false;
         } else if (strcmp(k, "minimum") == 0 ? !number(c, v, p, &n->minimum)
                    : strcmp(k, "maximum") == 0 ? !number(c, v, p, &n->maximum)
                    : strcmp(k, "exclusiveMinimum") == 0 ? !number(c, v, p, &n->xminimum)

@@ -1,44 +1,9 @@
-/* What keywords share: JSON equality, string length in characters, and the formats the gateway
- * asserts when format_assertion is on. */
+/* String length in characters, and the formats the gateway asserts when format_assertion is on. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
 
 #include "schema/schema_internal.h"
-
-bool gh__schema_equal(const json_t *a, const json_t *b)
-{
-    if (json_is_number(a) && json_is_number(b))
-        return json_number_value(a) == json_number_value(b);
-    if (json_typeof(a) != json_typeof(b))
-        return false;
-    switch (json_typeof(a)) {
-    case JSON_STRING:
-        return json_string_length(a) == json_string_length(b) &&
-               memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) == 0;
-    case JSON_ARRAY:
-        if (json_array_size(a) != json_array_size(b))
-            return false;
-        for (size_t i = 0; i < json_array_size(a); i++)
-            if (!gh__schema_equal(json_array_get(a, i), json_array_get(b, i)))
-                return false;
-        return true;
-    case JSON_OBJECT: {
-        if (json_object_size(a) != json_object_size(b))
-            return false;
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *)a, k, v) {
-            const json_t *w = json_object_get(b, k);
-            if (!w || !gh__schema_equal(v, w))
-                return false;
-        }
-        return true;
-    }
-    default:
-        return true; /* null, true, false */
-    }
-}
 
 size_t gh__schema_utf8_len(const char *s, size_t len)
 {

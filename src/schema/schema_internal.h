@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/jv.h"
 #include "schema/schema.h"
 
 enum {
@@ -43,7 +44,7 @@ struct gh_snode {
     int8_t boolean; /* 1: true, 0: false, -1: a schema object */
     const char *path; /* "#/properties/qty": where the node is, for errors */
     unsigned types;   /* GH_ST_*; 0: any */
-    const json_t *const_v, *enum_v;
+    const gh_jv *const_v, *enum_v; /* converted from the schema document */
     gh_snumber minimum, maximum, xminimum, xmaximum, multiple_of;
     int64_t min_length, max_length; /* -1: none */
     pcre2_code *pattern;
@@ -81,9 +82,6 @@ struct gh_schema {
     size_t ndocs, docs_cap;
 };
 
-/* JSON equality as the specification means it: 1 and 1.0 are equal, object key order does not
- * matter. */
-bool gh__schema_equal(const json_t *a, const json_t *b);
 /* Unicode code points in a UTF-8 string. */
 size_t gh__schema_utf8_len(const char *s, size_t len);
 /* format: whether s is a valid date-time, date, email, uuid, ipv4, ipv6, uri or hostname (other

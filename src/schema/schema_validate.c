@@ -73,17 +73,17 @@ static void report(vctx *v, const gh_snode *n, const char *kw, const char *fmt, 
     va_end(ap);
 }
 
-static size_t push(vctx *v, const char *key)
+static size_t push(vctx *v, const char *key, size_t klen)
 {
     size_t mark_at = v->ilen;
     if (v->ilen + 1 < sizeof(v->ipath))
         v->ipath[v->ilen++] = '/';
-    for (const char *k = key; *k && v->ilen + 2 < sizeof(v->ipath); k++) {
-        if (*k == '~' || *k == '/') {
+    for (size_t k = 0; k < klen && v->ilen + 2 < sizeof(v->ipath); k++) {
+        if (key[k] == '~' || key[k] == '/') {
             v->ipath[v->ilen++] = '~';
-            v->ipath[v->ilen++] = *k == '~' ? '0' : '1';
+            v->ipath[v->ilen++] = key[k] == '~' ? '0' : '1';
         } else {
-            v->ipath[v->ilen++] = *k;
+            v->ipath[v->ilen++] = key[k];
         }
     }
     return mark_at;
@@ -92,32 +92,31 @@ static size_t push(vctx *v, const char *key)
 static size_t push_index(vctx *v, size_t i)
 {
     char num[24];
-    snprintf(num, sizeof(num), "%zu", i);
-    return push(v, num);
+    size_t n = sizeof(num);
+    do {
+        num[--n] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    return push(v, num + n, sizeof(num) - n);
 }
 
-static unsigned type_of(const json_t *j)
+static unsigned type_of(const gh_jv *j)
 {
-    switch (json_typeof(j)) {
-    case JSON_NULL:
+    switch (j->type) {
+    case GH_JV_NULL:
         return GH_ST_NULL;
-    case JSON_TRUE:
-    case JSON_FALSE:
+    case GH_JV_TRUE:
+    case GH_JV_FALSE:
         return GH_ST_BOOLEAN;
-    case JSON_OBJECT:
+    case GH_JV_OBJECT:
         return GH_ST_OBJECT;
-    case JSON_ARRAY:
+    case GH_JV_ARRAY:
         return GH_ST_ARRAY;
-    case JSON_STRING:
+    case GH_JV_STRING:
         return GH_ST_STRING;
-    case JSON_INTEGER:
-        return GH_ST_NUMBER | GH_ST_INTEGER;
-    case JSON_REAL: {
-        double d = json_real_value(j);
-        return GH_ST_NUMBER | (isfinite(d) && d == floor(d) ? GH_ST_INTEGER : 0);
+    default:
+        return GH_ST_NUMBER | (j->integral ? GH_ST_INTEGER : 0);
     }
-    }
-    return 0;
 }
 
 static bool matches(vctx *v, pcre2_code *re, const char *s, size_t len)
@@ -125,10 +124,10 @@ static bool matches(vctx *v, pcre2_code *re, const char *s, size_t len)
     return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, v->md, NULL) >= 0;
 }
 
-static bool validate(vctx *v, const gh_snode *n, const json_t *inst, ann *out, bool rep);
+static bool validate(vctx *v, const gh_snode *n, const gh_jv *inst, ann *out, bool rep);
 
 /* Applies sub to the same instance, merging what it evaluated into local when it passes. */
-static bool apply(vctx *v, const gh_snode *sub, const json_t *inst, ann *local, bool rep)
+static bool apply(vctx *v, const gh_snode *sub, const gh_jv *inst, ann *local, bool rep)
 {
     ann tmp = {0};
     if (local && !ann_init(&tmp, local->n))
@@ -176,11 +175,11 @@ done:
     return ok;
 }
 
-static bool check_string(vctx *v, const gh_snode *n, const json_t *inst, bool rep)
+static bool check_string(vctx *v, const gh_snode *n, const gh_jv *inst, bool rep)
 {
     bool ok = true;
-    const char *s = json_string_value(inst);
-    size_t bytes = json_string_length(inst);
+    const char *s = inst->u.str;
+    size_t bytes = inst->len;
     if (n->min_length >= 0 || n->max_length >= 0) {
         size_t len = gh__schema_utf8_len(s, bytes);
         if (n->min_length >= 0 && len < (size_t)n->min_length)
@@ -196,33 +195,33 @@ done:
     return ok;
 }
 
-static bool check_object(vctx *v, const gh_snode *n, const json_t *inst, ann *local, bool rep)
+static bool check_object(vctx *v, const gh_snode *n, const gh_jv *inst, ann *local, bool rep)
 {
     bool ok = true;
-    size_t size = json_object_size(inst), i = 0;
+    size_t size = inst->len;
     if (n->min_properties >= 0 && size < (size_t)n->min_properties)
         FAIL("minProperties", "fewer than %lld properties", (long long)n->min_properties);
     if (n->max_properties >= 0 && size > (size_t)n->max_properties)
         FAIL("maxProperties", "more than %lld properties", (long long)n->max_properties);
     for (size_t r = 0; r < n->nrequired; r++)
-        if (!json_object_get(inst, n->required[r]))
+        if (!gh_jv_get(inst, n->required[r], strlen(n->required[r])))
             FAIL("required", "the required property '%s' is missing", n->required[r]);
     for (size_t d = 0; d < n->ndependent_required; d++) {
-        if (!json_object_get(inst, n->dependent_required[d].name))
+        if (!gh_jv_get(inst, n->dependent_required[d].name, n->dependent_required[d].len))
             continue;
         for (size_t r = 0; r < n->dependent_required[d].nnames; r++)
-            if (!json_object_get(inst, n->dependent_required[d].names[r]))
+            if (!gh_jv_get(inst, n->dependent_required[d].names[r], strlen(n->dependent_required[d].names[r])))
                 FAIL("dependentRequired", "'%s' requires '%s'", n->dependent_required[d].name,
                      n->dependent_required[d].names[r]);
     }
     for (size_t d = 0; d < n->ndependent_schemas; d++)
-        if (json_object_get(inst, n->dependent_schemas[d].name) &&
+        if (gh_jv_get(inst, n->dependent_schemas[d].name, n->dependent_schemas[d].len) &&
             !apply(v, n->dependent_schemas[d].schema, inst, local, rep))
             CHILD_FAILED();
-    const char *key;
-    const json_t *val;
-    json_object_foreach((json_t *)inst, key, val) {
-        size_t klen = strlen(key), at = push(v, key);
+    for (size_t i = 0; i < size; i++) {
+        const char *key = inst->u.members[i].key;
+        size_t klen = inst->u.members[i].klen, at = push(v, key, klen);
+        const gh_jv *val = &inst->u.members[i].value;
         bool known = false;
         for (size_t p = 0; p < n->nproperties; p++) {
             if (n->properties[p].len != klen || memcmp(n->properties[p].name, key, klen) != 0)
@@ -253,33 +252,85 @@ static bool check_object(vctx *v, const gh_snode *n, const json_t *inst, ann *lo
         }
         v->ilen = at;
         if (n->property_names) {
-            json_t *name = json_stringn(key, klen);
-            bool good = name && validate(v, n->property_names, name, NULL, false);
-            json_decref(name);
-            if (!good)
-                FAIL("propertyNames", "the property name '%s' is not allowed", key);
+            gh_jv name = {.type = GH_JV_STRING, .len = (uint32_t)klen, .u.str = key};
+            if (!validate(v, n->property_names, &name, NULL, false))
+                FAIL("propertyNames", "the property name '%.*s' is not allowed", (int)klen, key);
         }
-        i++;
     }
 done:
     return ok;
 }
 
-static bool check_array(vctx *v, const gh_snode *n, const json_t *inst, ann *local, bool rep)
+/* A hash equal values share (1 and 1.0 alike, objects whatever their member order). */
+static uint64_t value_hash(const gh_jv *j)
+{
+    uint64_t h = 1469598103934665603ull ^ (j->type == GH_JV_TRUE ? 7 : j->type);
+    switch (j->type) {
+    case GH_JV_NUMBER: {
+        double d = j->u.num == 0 ? 0 : j->u.num; /* -0 and 0 are equal */
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof(bits));
+        return (h ^ bits) * 1099511628211ull;
+    }
+    case GH_JV_STRING:
+        for (uint32_t i = 0; i < j->len; i++)
+            h = (h ^ (unsigned char)j->u.str[i]) * 1099511628211ull;
+        return h;
+    case GH_JV_ARRAY:
+        for (uint32_t i = 0; i < j->len; i++)
+            h = (h ^ value_hash(&j->u.items[i])) * 1099511628211ull;
+        return h;
+    case GH_JV_OBJECT: {
+        uint64_t sum = 0;
+        for (uint32_t i = 0; i < j->len; i++) {
+            uint64_t k = 1469598103934665603ull;
+            for (uint32_t c = 0; c < j->u.members[i].klen; c++)
+                k = (k ^ (unsigned char)j->u.members[i].key[c]) * 1099511628211ull;
+            sum += k * 31 + value_hash(&j->u.members[i].value);
+        }
+        return (h ^ sum) * 1099511628211ull;
+    }
+    default:
+        return h;
+    }
+}
+
+/* uniqueItems: items compared only where their hashes agree. False with the first equal pair. */
+static bool all_unique(const gh_jv *arr, size_t *first, size_t *second)
+{
+    size_t n = arr->len;
+    uint64_t small[64], *h = n <= 64 ? small : malloc(n * sizeof(*h));
+    if (!h)
+        return true; /* out of memory: nothing to compare with, nothing refused */
+    bool ok = true;
+    for (size_t i = 0; i < n; i++)
+        h[i] = value_hash(&arr->u.items[i]);
+    for (size_t i = 0; ok && i < n; i++)
+        for (size_t k = i + 1; ok && k < n; k++)
+            if (h[i] == h[k] && gh_jv_equal(&arr->u.items[i], &arr->u.items[k])) {
+                *first = i, *second = k;
+                ok = false;
+            }
+    if (h != small)
+        free(h);
+    return ok;
+}
+
+static bool check_array(vctx *v, const gh_snode *n, const gh_jv *inst, ann *local, bool rep)
 {
     bool ok = true;
-    size_t size = json_array_size(inst), contained = 0;
+    size_t size = inst->len, contained = 0;
     if (n->min_items >= 0 && size < (size_t)n->min_items)
         FAIL("minItems", "fewer than %lld items", (long long)n->min_items);
     if (n->max_items >= 0 && size > (size_t)n->max_items)
         FAIL("maxItems", "more than %lld items", (long long)n->max_items);
-    if (n->unique_items)
-        for (size_t a = 0; a < size; a++)
-            for (size_t b = a + 1; b < size; b++)
-                if (gh__schema_equal(json_array_get(inst, a), json_array_get(inst, b)))
-                    FAIL("uniqueItems", "items %zu and %zu are equal", a, b);
+    if (n->unique_items) {
+        size_t a, b;
+        if (!all_unique(inst, &a, &b))
+            FAIL("uniqueItems", "items %zu and %zu are equal", a, b);
+    }
     for (size_t i = 0; i < size; i++) {
-        const json_t *item = json_array_get(inst, i);
+        const gh_jv *item = &inst->u.items[i];
         size_t at = push_index(v, i);
         const gh_snode *s = i < n->nprefix ? n->prefix[i] : n->items;
         if (s) {
@@ -307,7 +358,7 @@ done:
 }
 
 /* The applicators that evaluate the same instance: $ref, allOf, anyOf, oneOf, not, if. */
-static bool check_applicators(vctx *v, const gh_snode *n, const json_t *inst, ann *local, bool rep)
+static bool check_applicators(vctx *v, const gh_snode *n, const gh_jv *inst, ann *local, bool rep)
 {
     bool ok = true;
     if (n->ref && !apply(v, n->ref, inst, local, rep))
@@ -343,31 +394,28 @@ done:
     return ok;
 }
 
-static bool check_unevaluated(vctx *v, const gh_snode *n, const json_t *inst, ann *local, bool rep)
+static bool check_unevaluated(vctx *v, const gh_snode *n, const gh_jv *inst, ann *local, bool rep)
 {
     bool ok = true;
-    if (n->unevaluated_properties && json_is_object(inst)) {
-        const char *key;
-        const json_t *val;
-        size_t i = 0;
-        json_object_foreach((json_t *)inst, key, val) {
-            if (!marked(local, i)) {
-                size_t at = push(v, key);
-                bool good = validate(v, n->unevaluated_properties, val, NULL, rep);
-                v->ilen = at;
-                if (!good)
-                    CHILD_FAILED();
-                mark(local, i);
-            }
-            i++;
+    if (n->unevaluated_properties && inst->type == GH_JV_OBJECT) {
+        for (size_t i = 0; i < inst->len; i++) {
+            if (marked(local, i))
+                continue;
+            const gh_jmember *m = &inst->u.members[i];
+            size_t at = push(v, m->key, m->klen);
+            bool good = validate(v, n->unevaluated_properties, &m->value, NULL, rep);
+            v->ilen = at;
+            if (!good)
+                CHILD_FAILED();
+            mark(local, i);
         }
     }
-    if (n->unevaluated_items && json_is_array(inst)) {
-        for (size_t i = 0; i < json_array_size(inst); i++) {
+    if (n->unevaluated_items && inst->type == GH_JV_ARRAY) {
+        for (size_t i = 0; i < inst->len; i++) {
             if (marked(local, i))
                 continue;
             size_t at = push_index(v, i);
-            bool good = validate(v, n->unevaluated_items, json_array_get(inst, i), NULL, rep);
+            bool good = validate(v, n->unevaluated_items, &inst->u.items[i], NULL, rep);
             v->ilen = at;
             if (!good)
                 CHILD_FAILED();
@@ -378,7 +426,7 @@ done:
     return ok;
 }
 
-static bool validate(vctx *v, const gh_snode *n, const json_t *inst, ann *out, bool rep)
+static bool validate(vctx *v, const gh_snode *n, const gh_jv *inst, ann *out, bool rep)
 {
     if (n->boolean >= 0) {
         if (!n->boolean && rep)
@@ -396,23 +444,23 @@ static bool validate(vctx *v, const gh_snode *n, const json_t *inst, ann *out, b
     ann local = {0};
     bool track = (out || n->unevaluated_properties || n->unevaluated_items) &&
                  (t & (GH_ST_OBJECT | GH_ST_ARRAY));
-    if (track && !ann_init(&local, json_is_object(inst) ? json_object_size(inst) : json_array_size(inst))) {
+    if (track && !ann_init(&local, inst->len)) {
         v->depth--;
         return false;
     }
     ann *lp = track ? &local : NULL;
     if (n->types && !(n->types & t))
         FAIL("type", "has the wrong type");
-    if (n->const_v && !gh__schema_equal(n->const_v, inst))
+    if (n->const_v && !gh_jv_equal(n->const_v, inst))
         FAIL("const", "is not the constant value");
     if (n->enum_v) {
         bool found = false;
-        for (size_t i = 0; !found && i < json_array_size(n->enum_v); i++)
-            found = gh__schema_equal(json_array_get(n->enum_v, i), inst);
+        for (size_t i = 0; !found && i < n->enum_v->len; i++)
+            found = gh_jv_equal(&n->enum_v->u.items[i], inst);
         if (!found)
             FAIL("enum", "is not one of the enumerated values");
     }
-    if ((t & GH_ST_NUMBER) && !check_number(v, n, json_number_value(inst), rep))
+    if ((t & GH_ST_NUMBER) && !check_number(v, n, inst->u.num, rep))
         ok = false;
     if ((t & GH_ST_STRING) && !check_string(v, n, inst, rep))
         ok = false;
@@ -434,7 +482,7 @@ done:
     return ok;
 }
 
-size_t gh_schema_validate(const gh_schema *s, const json_t *instance, gh_schema_error *errs,
+size_t gh_schema_validate(const gh_schema *s, const gh_jv *instance, gh_schema_error *errs,
                           size_t max)
 {
     vctx v = {.s = s, .errs = errs, .max = max};

@@ -1,5 +1,5 @@
 /* Stage body: a route's request body rules. Size (413) and content type (415) are judged from the
- * head; a route with a schema reads the JSON body whole, checks it against the JSON limits
+ * head; a route with a schema reads the JSON body whole, parses it within the JSON limits
  * (nesting depth, string size, duplicate keys), validates it, and forwards it only when it
  * matches (else 400 with the schema errors). */
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/json.h"
+#include "core/jv.h"
 #include "http/conn.h"
 #include "http/request.h"
 #include "schema/schema.h"
@@ -93,27 +94,6 @@ static gh_verdict run(gh_request *req, const void *conf)
 
 const gh_stage gh_stage_body = {"body", run};
 
-const char *gh_json_precheck(const char *p, size_t len, uint32_t max_depth, uint64_t max_string)
-{
-    uint32_t depth = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = p[i];
-        if (c == '"') {
-            size_t start = ++i;
-            while (i < len && p[i] != '"')
-                i += p[i] == '\\' ? 2 : 1;
-            if (i - start > max_string)
-                return "a JSON string longer than the route's body.max_string_bytes";
-        } else if (c == '{' || c == '[') {
-            if (++depth > max_depth)
-                return "JSON nested deeper than the route's body.max_depth";
-        } else if ((c == '}' || c == ']') && depth) {
-            depth--;
-        }
-    }
-    return NULL;
-}
-
 /* The schema errors as the problem document's "errors" member. */
 static const char *errors_member(gh_request *req, const gh_schema_error *errs, size_t n)
 {
@@ -142,26 +122,26 @@ static const char *errors_member(gh_request *req, const gh_schema_error *errs, s
 void gh_body_collected(gh_request *req)
 {
     const gh_body_conf *b = req->match.route->body;
-    const char *why = gh_json_precheck(req->body.p, req->body.len, b->max_depth, b->max_string);
-    if (why) {
-        gh_conn_refuse(req, GH_R_INVALID_JSON, why);
-        gh_request_resume(req, GH_DONE);
-        return;
-    }
-    json_error_t jerr;
-    json_t *doc = json_loadb(req->body.p, req->body.len,
-                             JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
+    /* The document lives in an arena of its own, freed once it is judged: a body's tree can be
+     * several times its size, more than a request's arena is for. */
+    gh_arena doc_arena;
+    gh_arena_init(&doc_arena, 16384, 64 * req->body.len + 65536);
+    gh_jv_limits lim = {b->max_depth, b->max_string};
+    const char *why = NULL;
+    size_t at = 0;
+    const gh_jv *doc = gh_jv_parse(req->body.p, req->body.len, &lim, &doc_arena, &why, &at);
     if (!doc) {
-        char *detail = gh_arena_alloc(&req->arena, 200);
+        gh_arena_free(&doc_arena);
+        char *detail = gh_arena_alloc(&req->arena, 160);
         if (detail)
-            snprintf(detail, 200, "the body is not JSON: %s (at byte %d)", jerr.text, jerr.position);
-        gh_conn_refuse(req, GH_R_INVALID_JSON, detail ? detail : "the body is not JSON");
+            snprintf(detail, 160, "the body is not JSON within the route's limits: %s (at byte %zu)", why, at);
+        gh_conn_refuse(req, GH_R_INVALID_JSON, detail ? detail : why);
         gh_request_resume(req, GH_DONE);
         return;
     }
     gh_schema_error errs[GH_BODY_ERRORS];
     size_t n = gh_schema_validate(b->schema, doc, errs, GH_BODY_ERRORS);
-    json_decref(doc);
+    gh_arena_free(&doc_arena);
     if (n) {
         req->problem_extra = errors_member(req, errs, n < GH_BODY_ERRORS ? n : GH_BODY_ERRORS);
         size_t cap = 64 + sizeof(errs[0].instance_path) + sizeof(errs[0].message);

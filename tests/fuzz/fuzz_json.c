@@ -1,13 +1,12 @@
-/* JSON bodies and schemas: the first byte picks the mode. 0: the rest is a request body, checked
- * against the JSON limits, parsed and validated against a schema using most keywords. 1: the
- * rest is a schema, compiled (every $ref kept inside it) and, when it compiles, used on a few
- * instances. Neither may crash, leak or report an error without a location. */
+/* JSON bodies and schemas: the first byte picks the mode. 0: the rest is a request body, parsed
+ * within the JSON limits and validated against a schema using most keywords. 1: the rest is a
+ * schema, compiled (every $ref kept inside it) and, when it compiles, used on a few instances.
+ * Neither may crash, leak or report an error without a location. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "schema/schema.h"
-#include "stages/body.h"
 
 static const char order_schema[] =
     "{\"$defs\":{\"sku\":{\"type\":\"string\",\"pattern\":\"^[A-Z]{3}-[0-9]{4}$\"}},"
@@ -23,7 +22,7 @@ static const char order_schema[] =
     "\"dependentRequired\":{\"a\":[\"c\"]},\"propertyNames\":{\"maxLength\":3},"
     "\"unevaluatedProperties\":{\"type\":\"boolean\"}}}}";
 
-static void check_errors(const gh_schema *s, const json_t *inst)
+static void check_errors(const gh_schema *s, const gh_jv *inst)
 {
     gh_schema_error errs[10];
     size_t n = gh_schema_validate(s, inst, errs, 10);
@@ -49,16 +48,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!order)
                 abort();
         }
-        if (gh_json_precheck(p, len, 64, 1 << 20))
-            return 0;
-        json_t *inst = json_loadb(p, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+        gh_arena a;
+        gh_arena_init(&a, 4096, 64 * len + 65536);
+        gh_jv_limits lim = {64, 1u << 20};
+        const char *why;
+        size_t at;
+        const gh_jv *inst = gh_jv_parse(p, len, &lim, &a, &why, &at);
         if (inst)
             check_errors(order, inst);
-        json_decref(inst);
+        else if (!why || at > len)
+            abort();
+        gh_arena_free(&a);
         return 0;
     }
-    if (gh_json_precheck(p, len, 32, 4096))
-        return 0;
     json_t *doc = json_loadb(p, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, NULL);
     if (!doc)
         return 0;
@@ -67,11 +69,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* every refusal names where */
     if (s) {
         const char *instances[] = {"null", "1", "1.5", "\"abc\"", "[1,2,2]", "{\"a\":[{}]}", "true"};
+        gh_arena a;
+        gh_arena_init(&a, 4096, 1u << 20);
+        gh_jv_limits lim = {64, 4096};
         for (size_t i = 0; i < sizeof(instances) / sizeof(instances[0]); i++) {
-            json_t *inst = json_loads(instances[i], 0, NULL);
+            const char *why;
+            size_t at;
+            const gh_jv *inst = gh_jv_parse(instances[i], strlen(instances[i]), &lim, &a, &why, &at);
+            if (!inst)
+                abort();
             check_errors(s, inst);
-            json_decref(inst);
         }
+        gh_arena_free(&a);
         gh_schema_free(s);
     }
     json_decref(doc);

@@ -66,6 +66,23 @@ static const char *skip_reason(const json_t *schema)
     return why;
 }
 
+/* The instance as the gateway reads bodies: its JSON text parsed into a gh_jv. */
+static bool validates(const gh_schema *s, const json_t *data, gh_schema_error *errs)
+{
+    char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
+    gh_arena a;
+    gh_arena_init(&a, 4096, 1u << 24);
+    gh_jv_limits lim = {512, 1u << 20};
+    const char *why;
+    size_t at;
+    const gh_jv *jv = text ? gh_jv_parse(text, strlen(text), &lim, &a, &why, &at) : NULL;
+    assert_non_null(jv);
+    bool ok = gh_schema_validate(s, jv, errs, 4) == 0;
+    gh_arena_free(&a);
+    free(text);
+    return ok;
+}
+
 typedef struct tally {
     size_t passed, failed, skipped, failed_implemented;
 } tally;
@@ -92,7 +109,7 @@ static void run_file(const char *dir, const char *name, tally *t)
         json_array_foreach(tests, ti, tc) {
             bool want = json_is_true(json_object_get(tc, "valid"));
             gh_schema_error errs[4];
-            bool got = s && gh_schema_validate(s, json_object_get(tc, "data"), errs, 4) == 0;
+            bool got = s && validates(s, json_object_get(tc, "data"), errs);
             if (s && got == want) {
                 t->passed++;
                 continue;
