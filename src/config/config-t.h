@@ -120,6 +120,23 @@ typedef struct gh_api_key_provider {
     size_t slot_mask;
 } gh_api_key_provider;
 
+/* identity.hmac.<name>: webhooks signed with a shared secret (HMAC-SHA256 over the raw body),
+ * the header layout and signed string of one provider's scheme. */
+typedef enum { GH_HMAC_GITHUB, GH_HMAC_STRIPE, GH_HMAC_SLACK, GH_HMAC_GENERIC } gh_hmac_scheme;
+
+typedef struct gh_hmac_provider {
+    const char *name;
+    gh_hmac_scheme scheme;
+    char **secrets; /* resolved references, malloc'd; wiped with the snapshot */
+    size_t *secret_lens;
+    size_t nsecrets;
+    uint64_t tolerance_s;         /* how old a signed timestamp may be; and how long a signature
+                                   * is remembered against replay */
+    const char *header;           /* where the signature is (the scheme's, or generic's own) */
+    const char *timestamp_header; /* generic: the signed timestamp, or NULL */
+    struct gh_token_cache *seen;  /* signatures accepted within the tolerance (shared) */
+} gh_hmac_provider;
+
 /* auth.claims: a claim of the verified token must hold one of these values. */
 typedef enum { GH_CLAIM_LITERAL, GH_CLAIM_PATH_PARAM, GH_CLAIM_HEADER } gh_claim_source;
 
@@ -281,6 +298,7 @@ typedef struct gh_route_conf {
     const gh_jwt_provider *auth_token;       /* JWT or introspection; NULL: no token required */
     const gh_api_key_provider *auth_api_key; /* NULL: no API key required */
     const gh_mtls_rule *auth_mtls;           /* NULL: no client certificate required */
+    const gh_hmac_provider *auth_hmac;       /* NULL: no webhook signature required */
     bool forward_client_cert;                /* Client-Cert / Client-Cert-Chain (RFC 9440) */
     const char *forward_api_client;          /* header carrying the API key's client_id */
     gh_forward_claim *forward_claims;
@@ -361,6 +379,8 @@ typedef struct gh_config {
     size_t nintrospection_providers;
     gh_api_key_provider *api_key_providers;
     size_t napi_key_providers;
+    gh_hmac_provider *hmac_providers;
+    size_t nhmac_providers;
     gh_rate_limit_conf *rate_limits;
     size_t nrate_limits;
     gh_policy_conf *policies;

@@ -322,7 +322,7 @@ void gh__cfg_each_provider(gh_walk *w, yaml_node_t *n, gh_config *c, void **arra
 
 void gh__cfg_load_identity(gh_walk *w, yaml_node_t *n, gh_config *c, gh_key_registry *reg)
 {
-    static const char *const keys[] = {"jwt", "introspection", "api_keys", NULL};
+    static const char *const keys[] = {"jwt", "introspection", "api_keys", "hmac", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
     yaml_node_t *v;
@@ -344,6 +344,12 @@ void gh__cfg_load_identity(gh_walk *w, yaml_node_t *n, gh_config *c, gh_key_regi
         saved = gh__walk_push_key(w, "api_keys");
         gh__cfg_each_provider(w, v, c, (void **)&c->api_key_providers, sizeof(gh_api_key_provider),
                               &c->napi_key_providers, gh__cfg_load_api_key_provider, NULL);
+        gh__walk_pop(w, saved);
+    }
+    if ((v = gh__walk_get(w, n, "hmac"))) {
+        saved = gh__walk_push_key(w, "hmac");
+        gh__cfg_each_provider(w, v, c, (void **)&c->hmac_providers, sizeof(gh_hmac_provider),
+                              &c->nhmac_providers, gh__cfg_load_hmac_provider, NULL);
         gh__walk_pop(w, saved);
     }
 }

@@ -454,6 +454,16 @@ void gh_config_release(gh_config *c)
         SSL_CTX_free(c->redis->tls);
     for (size_t i = 0; i < c->nupstreams; i++)
         SSL_CTX_free(c->upstreams[i].tls);
+    for (size_t i = 0; i < c->nhmac_providers; i++) {
+        gh_hmac_provider *p = &c->hmac_providers[i];
+        for (size_t k = 0; p->secrets && k < p->nsecrets; k++) {
+            OPENSSL_cleanse(p->secrets[k], p->secret_lens[k]);
+            free(p->secrets[k]);
+        }
+        free(p->secrets);
+        free(p->secret_lens);
+        gh_token_cache_delete(p->seen);
+    }
     for (size_t i = 0; i < c->nroutes; i++)
         if (c->routes[i].body)
             gh_schema_free(c->routes[i].body->schema);

@@ -378,6 +378,15 @@ static void load_authentication(gh_walk *w, yaml_node_t *v, gh_config *c, gh_rou
             r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_jwt, r->auth_token};
         gh__walk_pop(w, saved);
     }
+    yaml_node_t *hmac = gh__walk_get(w, v, "hmac");
+    if (hmac) { /* the body is read whole first: the signature covers it */
+        saved = gh__walk_push_key(w, "hmac");
+        r->auth_hmac = provider_named(w, hmac, c->hmac_providers, c->nhmac_providers,
+                                      sizeof(gh_hmac_provider), "hmac");
+        if (r->auth_hmac)
+            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_hmac, r->auth_hmac};
+        gh__walk_pop(w, saved);
+    }
     if (key) {
         saved = gh__walk_push_key(w, "api_key");
         r->auth_api_key = provider_named(w, key, c->api_key_providers, c->napi_key_providers,
@@ -394,9 +403,9 @@ static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r
 {
     if (v->type == YAML_SCALAR_NODE && strcmp((char *)v->data.scalar.value, "none") == 0)
         return;
-    static const char *const keys[] = {"jwt",        "introspection", "api_key", "mtls",
-                                       "scopes",     "scopes_any",    "claims",  "policy",
-                                       "mode",       NULL};
+    static const char *const keys[] = {"jwt",    "introspection", "api_key", "mtls", "hmac",
+                                       "scopes", "scopes_any",    "claims",  "policy", "mode",
+                                       NULL};
     if (v->type != YAML_MAPPING_NODE) {
         gh__walk_error(w, v, "expected 'none' or {jwt: PROVIDER, api_key: PROVIDER}");
         return;
@@ -405,8 +414,8 @@ static void load_auth(gh_walk *w, yaml_node_t *v, gh_config *c, gh_route_conf *r
         return;
     yaml_node_t *jwt = gh__walk_get(w, v, "jwt"), *key = gh__walk_get(w, v, "api_key");
     yaml_node_t *intro = gh__walk_get(w, v, "introspection");
-    if (!jwt && !key && !intro && !gh__walk_get(w, v, "mtls")) {
-        gh__walk_error(w, v, "an authentication method is required: jwt, introspection, api_key, mtls");
+    if (!jwt && !key && !intro && !gh__walk_get(w, v, "mtls") && !gh__walk_get(w, v, "hmac")) {
+        gh__walk_error(w, v, "an authentication method is required: jwt, introspection, api_key, mtls, hmac");
         return;
     }
     load_authentication(w, v, c, r, jwt, intro, key);

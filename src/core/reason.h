@@ -51,6 +51,8 @@
     X(UNSUPPORTED_MEDIA_TYPE, 415, "unsupported-media-type", "Content type not accepted")         \
     X(INVALID_JSON, 400, "invalid-json", "Malformed JSON body")                                     \
     X(SCHEMA_MISMATCH, 400, "schema-validation-failed", "Body does not match the schema")          \
+    X(MISSING_SIGNATURE, 401, "missing-signature", "Webhook signature missing")                   \
+    X(INVALID_SIGNATURE, 401, "invalid-signature", "Webhook signature not accepted")              \
     X(BAD_PATH, 400, "bad-path", "Path refused by normalization")                                  \
     X(ENCODED_SLASH, 400, "encoded-slash-in-path", "Encoded slash in the path")                   \
     X(BACKSLASH, 400, "backslash-in-path", "Backslash in the path")                               \

@@ -14,7 +14,6 @@
 #include "http/respond.h"
 #include "observe/access_log.h"
 #include "server/events.h"
-#include "stages/body.h"
 #include "upstream/proxy.h"
 
 #define GH_LINGER_MS 2000
@@ -344,7 +343,10 @@ static bool body_pump(gh_conn *c)
             gh_conn_response_done(req);
         } else if (req->collect_body) {
             req->collect_body = false;
-            gh_body_collected(req);
+            /* Whatever framing the client used, it goes on with its length. */
+            req->h1.body = GH_BODY_LENGTH;
+            req->h1.content_length = req->body.len;
+            req->on_body(req);
         }
         return true;
     }
@@ -352,8 +354,9 @@ static bool body_pump(gh_conn *c)
     return false;
 }
 
-void gh_conn_collect_body(gh_request *req)
+void gh_conn_collect_body(gh_request *req, void (*then)(gh_request *req))
 {
+    req->on_body = then;
     req->collect_body = true;
     req->conn->state = GH_CS_BODY;
     gh__conn_set_timer(req->conn, T_BODY, gh_request_body_timeout(req));

@@ -68,7 +68,8 @@ typedef struct gh_request {
     gh_chunked chunked;
     bool body_done;
     bool discard_body; /* a direct response: read the body, forward nothing */
-    bool collect_body; /* read the body whole before the next stage (stage body) */
+    bool collect_body; /* read the body whole before the stage that asked goes on */
+    void (*on_body)(gh_request *req); /* that stage's continuation, once the body is in */
     gh_bytes body;     /* the body read whole, forwarded from here */
     const char *problem_extra; /* more members for the refusal's problem document */
     uint64_t bytes_in;
@@ -161,8 +162,8 @@ static inline struct gh_tls_pipe *gh_conn_tls(const gh_conn *c)
 
 /* Used by respond.c. */
 void gh_conn_refuse(gh_request *req, gh_reason reason, const char *detail);
-/* Reads the request body whole (into req->body) before its stages go on: the stage returns
- * GH_WAIT, and gh_body_collected runs once it is in (stages/body.c). */
-void gh_conn_collect_body(gh_request *req);
+/* Reads the request body whole (into req->body; it then goes upstream with a Content-Length)
+ * before its stages go on: the stage returns GH_WAIT, and then(req) runs once it is in. */
+void gh_conn_collect_body(gh_request *req, void (*then)(gh_request *req));
 
 #endif

@@ -11,7 +11,7 @@
 #include "http/conn.h"
 #include "http/request.h"
 #include "schema/schema.h"
-#include "stages/body.h"
+#include "stages/stage.h"
 
 #define GH_BODY_ERRORS 10
 
@@ -64,6 +64,9 @@ static bool has_body(const gh_request *req)
            (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > 0);
 }
 
+static gh_verdict judge(gh_request *req);
+static void collected(gh_request *req);
+
 static gh_verdict run(gh_request *req, const void *conf)
 {
     const gh_body_conf *b = conf;
@@ -88,7 +91,9 @@ static gh_verdict run(gh_request *req, const void *conf)
                        "the route validates JSON bodies: send Content-Type: application/json");
         return GH_DONE;
     }
-    gh_conn_collect_body(req);
+    if (req->body.p && req->body_done) /* read whole already (a signature was checked over it) */
+        return judge(req);
+    gh_conn_collect_body(req, collected);
     return GH_WAIT;
 }
 
@@ -119,7 +124,8 @@ static const char *errors_member(gh_request *req, const gh_schema_error *errs, s
     return buf;
 }
 
-void gh_body_collected(gh_request *req)
+/* The body read whole, judged against the schema: GH_NEXT, or GH_DONE after the refusal. */
+static gh_verdict judge(gh_request *req)
 {
     const gh_body_conf *b = req->match.route->body;
     /* The document lives in an arena of its own, freed once it is judged: a body's tree can be
@@ -136,25 +142,24 @@ void gh_body_collected(gh_request *req)
         if (detail)
             snprintf(detail, 160, "the body is not JSON within the route's limits: %s (at byte %zu)", why, at);
         gh_conn_refuse(req, GH_R_INVALID_JSON, detail ? detail : why);
-        gh_request_resume(req, GH_DONE);
-        return;
+        return GH_DONE;
     }
     gh_schema_error errs[GH_BODY_ERRORS];
     size_t n = gh_schema_validate(b->schema, doc, errs, GH_BODY_ERRORS);
     gh_arena_free(&doc_arena);
-    if (n) {
-        req->problem_extra = errors_member(req, errs, n < GH_BODY_ERRORS ? n : GH_BODY_ERRORS);
-        size_t cap = 64 + sizeof(errs[0].instance_path) + sizeof(errs[0].message);
-        char *detail = gh_arena_alloc(&req->arena, cap);
-        if (detail)
-            snprintf(detail, cap, "the body does not match the route's schema: %s: %s",
-                     errs[0].instance_path[0] ? errs[0].instance_path : "(the body)", errs[0].message);
-        gh_conn_refuse(req, GH_R_SCHEMA_MISMATCH, detail ? detail : "the body does not match the route's schema");
-        gh_request_resume(req, GH_DONE);
-        return;
-    }
-    /* The upstream gets it with its length, whatever framing the client used. */
-    req->h1.body = GH_BODY_LENGTH;
-    req->h1.content_length = req->body.len;
-    gh_request_resume(req, GH_NEXT);
+    if (!n)
+        return GH_NEXT;
+    req->problem_extra = errors_member(req, errs, n < GH_BODY_ERRORS ? n : GH_BODY_ERRORS);
+    size_t cap = 64 + sizeof(errs[0].instance_path) + sizeof(errs[0].message);
+    char *detail = gh_arena_alloc(&req->arena, cap);
+    if (detail)
+        snprintf(detail, cap, "the body does not match the route's schema: %s: %s",
+                 errs[0].instance_path[0] ? errs[0].instance_path : "(the body)", errs[0].message);
+    gh_conn_refuse(req, GH_R_SCHEMA_MISMATCH, detail ? detail : "the body does not match the route's schema");
+    return GH_DONE;
+}
+
+static void collected(gh_request *req)
+{
+    gh_request_resume(req, judge(req));
 }

@@ -41,6 +41,9 @@ extern const gh_stage gh_stage_rate_limit;
 extern const gh_stage gh_stage_auth_mtls;
 /* Authentication with identity.api_keys.<name>; conf is the gh_api_key_provider. */
 extern const gh_stage gh_stage_auth_api_key;
+/* Webhook signatures with identity.hmac.<name> (the body read whole first); conf is the
+ * gh_hmac_provider. */
+extern const gh_stage gh_stage_auth_hmac;
 /* The route's body rules: size, content type, and a JSON body read whole and validated against
  * the schema; conf is the gh_body_conf. */
 extern const gh_stage gh_stage_body;

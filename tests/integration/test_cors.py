@@ -7,7 +7,7 @@ import subprocess
 import requests
 
 from conftest import api_key_identity
-from testenv import BIN
+from testenv import check_config
 
 CONFIG = """routes:
   - name: orders
@@ -115,8 +115,6 @@ def test_configuration_rules(tmp_path):
         ("{origins: ['https://a.example'], headers: ['bad header']}", "is not a header name"),
         ("{origins: ['https://a.example'], max_age: 2d}", "max_age"),
     ]:
-        p = tmp_path / "c.yaml"
-        p.write_text("listeners: [{address: 127.0.0.1:1}]\n"
-                     "routes: [{name: r, match: {prefix: /}, auth: none, respond: {}, cors: %s}]\n" % cors)
-        out = subprocess.run([BIN, "check", "-c", str(p)], capture_output=True, text=True)
+        out = check_config(tmp_path, "listeners: [{address: 127.0.0.1:1}]\n"
+                           "routes: [{name: r, match: {prefix: /}, auth: none, respond: {}, cors: %s}]\n" % cors)
         assert out.returncode != 0 and message in out.stderr and "c.yaml:2:" in out.stderr, (cors, out.stderr)

@@ -175,3 +175,12 @@ def raw_request(port, data, timeout=5.0, read_until_close=True):
 
 
 from .upstream import Upstream  # noqa: E402,F401
+
+
+def check_config(folder, text, name="c.yaml"):
+    """`gatehouse check` on text written to folder/name: the finished process (stderr holds the
+    file:line:col diagnostics)."""
+    path = os.path.join(str(folder), name)
+    with open(path, "w") as f:
+        f.write(text)
+    return subprocess.run([BIN, "check", "-c", path], capture_output=True, text=True)
