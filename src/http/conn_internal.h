@@ -1,5 +1,5 @@
-/* Internal to the downstream connection's files (conn.c, request.c): its timers and its state
- * machine, for the request side that routes and dispatches. */
+/* Internal to the downstream connection's files (conn.c, conn_body.c, request.c): its timers,
+ * its state machine and its writes, for the request side that routes, dispatches and reads bodies. */
 #ifndef GH_HTTP_CONN_INTERNAL_H
 #define GH_HTTP_CONN_INTERNAL_H
 
@@ -11,6 +11,12 @@ void gh__conn_set_timer(gh_conn *c, int kind, uint64_t ms);
 void gh__conn_stop_timer(gh_conn *c);
 /* Runs the connection's state machine over what is buffered (re-entry returns at once). */
 void gh__conn_process(gh_conn *c);
+/* Every byte for the client: sealed into TLS records on a TLS listener, or turned into HTTP/2
+ * frames on a stream. 0 or a negative libuv error. */
+int gh__conn_write(gh_conn *c, const uv_buf_t *bufs, unsigned n);
+/* Moves buffered body bytes on (conn_body.c); false when it must wait for bytes or for the
+ * upstream. */
+bool gh__conn_body_pump(gh_conn *c);
 /* A parsed head becomes a request: routed, its stages run, its action started. */
 void gh__request_begin(gh_conn *c, const gh_h1_request *h1, const gh_h1_header *hdrs);
 
