@@ -11,6 +11,7 @@
 
 #define URI_MAX 1024
 #define PATH_MAX_LEN 512
+#define MAX_NESTING 128 /* subschemas within each other: deeper is refused, never a stack overflow */
 
 typedef struct resource {
     char *uri; /* absolute, no fragment; anchors: uri#name */
@@ -33,6 +34,7 @@ typedef struct compiler {
     char *err;
     size_t errlen;
     bool failed;
+    unsigned depth; /* subschemas being compiled within each other */
 } compiler;
 
 static bool fail(compiler *c, const char *path, const char *fmt, const char *arg)
@@ -104,8 +106,10 @@ static bool base_of(json_t *node, const char *outer, char *out)
     return gh__uri_resolve(outer, json_string_value(id), out, URI_MAX);
 }
 
-static bool register_all(compiler *c, json_t *node, const char *outer)
+static bool register_all(compiler *c, json_t *node, const char *outer, unsigned depth)
 {
+    if (depth > MAX_NESTING)
+        return fail(c, "#", "subschemas nested more than 128 deep", NULL);
     if (!json_is_object(node))
         return true;
     char base[URI_MAX], anchor[URI_MAX + 130];
@@ -127,16 +131,16 @@ static bool register_all(compiler *c, json_t *node, const char *outer)
     json_t *v;
     json_object_foreach(node, k, v) {
         if (in_list(one_schema, k)) {
-            if (!register_all(c, v, base))
+            if (!register_all(c, v, base, depth + 1))
                 return false;
         } else if (in_list(schema_lists, k) && json_is_array(v)) {
             size_t i;
             json_t *item;
-            json_array_foreach(v, i, item) if (!register_all(c, item, base)) return false;
+            json_array_foreach(v, i, item) if (!register_all(c, item, base, depth + 1)) return false;
         } else if (in_list(schema_maps, k) && json_is_object(v)) {
             const char *k2;
             json_t *item;
-            json_object_foreach(v, k2, item) if (!register_all(c, item, base)) return false;
+            json_object_foreach(v, k2, item) if (!register_all(c, item, base, depth + 1)) return false;
         }
     }
     return true;
@@ -152,7 +156,7 @@ static bool add_document(compiler *c, json_t *doc, const char *uri)
     char base[URI_MAX];
     if (!base_of(doc, uri, base))
         return fail(c, "#", "an $id that does not resolve", NULL);
-    return add_resource(c, uri, doc, uri) && register_all(c, doc, uri);
+    return add_resource(c, uri, doc, uri) && register_all(c, doc, uri, 0);
 }
 
 /* Follows a JSON pointer (already unescaped from the URI fragment) from a resource's root,
@@ -580,10 +584,15 @@ static gh_snode *compile(compiler *c, json_t *j, const char *outer, const char *
         return n;
     }
     n->boolean = -1;
+    if (c->depth >= MAX_NESTING)
+        return fail(c, path, "subschemas nested more than 128 deep", NULL), NULL;
     char base[URI_MAX];
     if (!base_of(j, outer, base))
         return fail(c, path, "an $id that does not resolve", NULL), NULL;
-    return keywords(c, n, j, base, path) ? n : NULL;
+    c->depth++;
+    bool ok = keywords(c, n, j, base, path);
+    c->depth--;
+    return ok ? n : NULL;
 }
 
 gh_schema *gh_schema_compile(json_t *doc, const gh_schema_options *o, char *err, size_t errlen)

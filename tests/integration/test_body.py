@@ -150,6 +150,7 @@ def test_schemas_that_check_refuses(tmp_path):
         ('{"$ref": "https://example.com/other.json"}', "outside the file"),
         ('{"type": "object",\n "required": ["a",]}', "s.json:2:"),
         ('{"a": 1, "a": 2}', "duplicate object key"),
+        ('{"not": ' * 200 + "{}" + "}" * 200, "nested more than 128 deep"),
     ]:
         (tmp_path / "s.json").write_text(schema)
         p = tmp_path / "c.yaml"
