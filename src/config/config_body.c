@@ -71,6 +71,10 @@ void gh__cfg_load_body(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
     bool format_assertion = false;
     GH_CFG_FIELD(w, n, "format_assertion", false, format_assertion = gh__walk_enum(w, v, no_yes) == 1)
     GH_CFG_FIELD(w, n, "schema", false, load_schema(w, v, b, format_assertion))
+    /* A body validated is held whole, and its tree is up to 24 times its size while it is
+     * judged: unless told otherwise, such routes take at most 1 MiB. */
+    if (b->schema && !b->max_bytes)
+        b->max_bytes = c->limits.max_body_bytes < (1u << 20) ? c->limits.max_body_bytes : 1u << 20;
     /* After authentication and rate limits: nothing is read for a caller refused anyway. */
     r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_body, b};
 }

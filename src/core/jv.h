@@ -38,6 +38,10 @@ typedef struct gh_jv_limits {
     uint64_t max_string; /* bytes of one string or key, as written */
 } gh_jv_limits;
 
+/* The most a document of len bytes can take in an arena: a value (24 bytes) or a member (48) for
+ * every two bytes of text at worst, and one chunk's slack. */
+#define GH_JV_TREE_BOUND(len) (24 * (size_t)(len) + 65536)
+
 /* Parses text[0..len) (which must outlive the result) into a; NULL with why (a static string,
  * and the byte offset in *at) when it is not one JSON value within the limits. */
 const gh_jv *gh_jv_parse(const char *text, size_t len, const gh_jv_limits *lim, gh_arena *a,

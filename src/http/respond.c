@@ -86,7 +86,8 @@ static size_t common_bytes(const gh_request *req)
 {
     const gh_config *c = req->config;
     size_t n = 160 + (req->extra_headers ? strlen(req->extra_headers) : 0) +
-               (c->hsts ? strlen(c->hsts) + 32 : 0);
+               (c->hsts ? strlen(c->hsts) + 32 : 0) +
+               (req->cors_origin ? req->cors_origin->value_len + 200 : 0);
     const gh_header_ops *ops[2] = {&c->headers.response,
                                    req->match.route ? &req->match.route->headers.response : NULL};
     for (size_t k = 0; k < 2 && ops[k]; k++)

@@ -131,7 +131,7 @@ static gh_verdict judge(gh_request *req)
     /* The document lives in an arena of its own, freed once it is judged: a body's tree can be
      * several times its size, more than a request's arena is for. */
     gh_arena doc_arena;
-    gh_arena_init(&doc_arena, 16384, 64 * req->body.len + 65536);
+    gh_arena_init(&doc_arena, 16384, GH_JV_TREE_BOUND(req->body.len));
     gh_jv_limits lim = {b->max_depth, b->max_string};
     const char *why = NULL;
     size_t at = 0;

@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         }
         gh_arena a;
-        gh_arena_init(&a, 4096, 64 * len + 65536);
+        gh_arena_init(&a, 4096, GH_JV_TREE_BOUND(len));
         gh_jv_limits lim = {64, 1u << 20};
         const char *why;
         size_t at;

@@ -163,3 +163,11 @@ def test_schemas_that_check_refuses(tmp_path):
                  "routes: [{name: r, match: {prefix: /}, auth: none, respond: {}, body: {content_types: [json]}}]\n")
     out = subprocess.run([BIN, "check", "-c", str(p)], capture_output=True, text=True)
     assert out.returncode != 0 and "'json' is not a media type" in out.stderr
+
+
+def test_validated_routes_take_at_most_a_mebibyte_by_default(gateway_for, upstream, tmp_path):
+    gw = gateway_for(config(tmp_path, upstream, "{schema: %s}"))
+    out = raw_request(gw.port, b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: 1048577\r\n\r\n", timeout=3)
+    assert out.startswith(b"HTTP/1.1 413") and b"body.max_bytes" in out
+    assert upstream.requests == []
