@@ -10,6 +10,11 @@
 #include "schema/schema_internal.h"
 
 #define MAX_DEPTH 512 /* subschemas applied within each other: $ref loops end here */
+/* Subschema applications in one validation, per value of the instance and in all: a schema whose
+ * branches refer to each other can take exponential time (anyOf of two $refs to itself), so the
+ * work is bounded, in proportion to what is validated. */
+#define STEPS_PER_VALUE 64
+#define STEPS_BASE 10000
 
 typedef struct vctx {
     const gh_schema *s;
@@ -19,6 +24,7 @@ typedef struct vctx {
     size_t ilen;
     pcre2_match_data *md;
     int depth;
+    size_t steps, max_steps;
 } vctx;
 
 /* Which properties (by their index in the object) or items a schema evaluated. */
@@ -433,9 +439,10 @@ static bool validate(vctx *v, const gh_snode *n, const gh_jv *inst, ann *out, bo
             report(v, n, NULL, "not allowed here");
         return n->boolean;
     }
-    if (v->depth >= MAX_DEPTH) {
-        if (rep)
-            report(v, n, NULL, "the schema applies itself without end");
+    if (v->depth >= MAX_DEPTH || ++v->steps > v->max_steps) {
+        if (v->steps == v->max_steps + 1 || (rep && v->depth >= MAX_DEPTH)) /* said once */
+            report(v, n, NULL, v->depth >= MAX_DEPTH ? "the schema applies itself without end"
+                                                     : "the schema takes too many steps to apply");
         return false;
     }
     v->depth++;
@@ -482,10 +489,21 @@ done:
     return ok;
 }
 
+static size_t count_values(const gh_jv *j)
+{
+    size_t n = 1;
+    for (uint32_t i = 0; j->type == GH_JV_ARRAY && i < j->len; i++)
+        n += count_values(&j->u.items[i]);
+    for (uint32_t i = 0; j->type == GH_JV_OBJECT && i < j->len; i++)
+        n += count_values(&j->u.members[i].value);
+    return n;
+}
+
 size_t gh_schema_validate(const gh_schema *s, const gh_jv *instance, gh_schema_error *errs,
                           size_t max)
 {
-    vctx v = {.s = s, .errs = errs, .max = max};
+    vctx v = {.s = s, .errs = errs, .max = max,
+              .max_steps = STEPS_BASE + STEPS_PER_VALUE * count_values(instance)};
     v.md = pcre2_match_data_create(1, NULL);
     if (!v.md)
         return 1;

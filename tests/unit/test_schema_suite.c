@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -160,8 +161,39 @@ static void suite(void **state)
     assert_int_equal(t.failed_implemented, 0);
 }
 
+/* A schema whose branches refer to themselves would take exponential time: the work is bounded
+ * and the instance refused, with the reason. */
+static void branching_refs_are_bounded(void **state)
+{
+    (void)state;
+    char err[300];
+    json_t *doc = json_loads("{\"$defs\": {\"a\": {\"anyOf\": [{\"$ref\": \"#/$defs/a\"}, "
+                             "{\"$ref\": \"#/$defs/a\"}]}}, \"$ref\": \"#/$defs/a\"}", 0, NULL);
+    gh_schema_options o = {0};
+    gh_schema *s = gh_schema_compile(doc, &o, err, sizeof(err));
+    json_decref(doc);
+    assert_non_null(s);
+    gh_arena a;
+    gh_arena_init(&a, 4096, 1u << 20);
+    gh_jv_limits lim = {8, 64};
+    const char *why;
+    size_t at;
+    const gh_jv *inst = gh_jv_parse("[1, 2]", 6, &lim, &a, &why, &at);
+    gh_schema_error errs[4];
+    time_t start = time(NULL);
+    size_t n = gh_schema_validate(s, inst, errs, 4);
+    assert_true(n > 0);
+    assert_true(time(NULL) - start <= 2);
+    bool said = false;
+    for (size_t i = 0; i < n && i < 4; i++)
+        said |= strstr(errs[i].message, "too many steps") != NULL;
+    assert_true(said);
+    gh_arena_free(&a);
+    gh_schema_free(s);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(suite)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(suite), cmocka_unit_test(branching_refs_are_bounded)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
