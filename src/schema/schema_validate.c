@@ -301,20 +301,33 @@ static uint64_t value_hash(const gh_jv *j)
     }
 }
 
-/* uniqueItems: items compared only where their hashes agree. False with the first equal pair. */
+typedef struct hashed {
+    uint64_t hash;
+    size_t index;
+} hashed;
+
+static int by_hash(const void *a, const void *b)
+{
+    const hashed *x = a, *y = b;
+    return x->hash < y->hash ? -1 : x->hash > y->hash ? 1 : x->index < y->index ? -1 : 1;
+}
+
+/* uniqueItems: the items sorted by hash, and only those whose hashes agree compared, so a long
+ * array costs n log n, not n squared. False with an equal pair. */
 static bool all_unique(const gh_jv *arr, size_t *first, size_t *second)
 {
     size_t n = arr->len;
-    uint64_t small[64], *h = n <= 64 ? small : malloc(n * sizeof(*h));
+    hashed small[64], *h = n <= 64 ? small : malloc(n * sizeof(*h));
     if (!h)
         return true; /* out of memory: nothing to compare with, nothing refused */
-    bool ok = true;
     for (size_t i = 0; i < n; i++)
-        h[i] = value_hash(&arr->u.items[i]);
+        h[i] = (hashed){value_hash(&arr->u.items[i]), i};
+    qsort(h, n, sizeof(*h), by_hash);
+    bool ok = true;
     for (size_t i = 0; ok && i < n; i++)
-        for (size_t k = i + 1; ok && k < n; k++)
-            if (h[i] == h[k] && gh_jv_equal(&arr->u.items[i], &arr->u.items[k])) {
-                *first = i, *second = k;
+        for (size_t k = i + 1; ok && k < n && h[k].hash == h[i].hash; k++)
+            if (gh_jv_equal(&arr->u.items[h[i].index], &arr->u.items[h[k].index])) {
+                *first = h[i].index, *second = h[k].index;
                 ok = false;
             }
     if (h != small)

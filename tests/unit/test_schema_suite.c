@@ -192,8 +192,50 @@ static void branching_refs_are_bounded(void **state)
     gh_schema_free(s);
 }
 
+/* uniqueItems on a long array costs n log n: 200 000 distinct items are judged at once, and a
+ * duplicate far apart is found. */
+static void unique_items_scale(void **state)
+{
+    (void)state;
+    char err[300];
+    json_t *doc = json_loads("{\"uniqueItems\": true}", 0, NULL);
+    gh_schema_options o = {0};
+    gh_schema *s = gh_schema_compile(doc, &o, err, sizeof(err));
+    json_decref(doc);
+    assert_non_null(s);
+    size_t cap = 200000 * 12 + 16, n = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    text[n++] = '[';
+    for (int i = 0; i < 200000; i++)
+        n += (size_t)snprintf(text + n, cap - n, i ? ",%d" : "%d", i * 7);
+    text[n++] = ']';
+    gh_arena a;
+    gh_arena_init(&a, 65536, GH_JV_TREE_BOUND(n));
+    gh_jv_limits lim = {8, 64};
+    const char *why;
+    size_t at;
+    const gh_jv *inst = gh_jv_parse(text, n, &lim, &a, &why, &at);
+    assert_non_null(inst);
+    gh_schema_error errs[2];
+    time_t start = time(NULL);
+    assert_int_equal(gh_schema_validate(s, inst, errs, 2), 0);
+    char *last = memrchr(text, ',', n); /* the last item becomes 0, like the first */
+    memcpy(last + 1, "0]", 2);
+    memset(last + 3, ' ', (size_t)(text + n - (last + 3)));
+    inst = gh_jv_parse(text, n, &lim, &a, &why, &at);
+    assert_non_null(inst);
+    assert_int_equal(gh_schema_validate(s, inst, errs, 2), 1);
+    assert_string_equal(errs[0].message, "items 0 and 199999 are equal");
+    assert_true(time(NULL) - start <= 2);
+    gh_arena_free(&a);
+    free(text);
+    gh_schema_free(s);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(suite), cmocka_unit_test(branching_refs_are_bounded)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(suite), cmocka_unit_test(branching_refs_are_bounded),
+                                       cmocka_unit_test(unique_items_scale)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
