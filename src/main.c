@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "config/config.h"
 #include "server/control.h"
 #include "tools/token.h"
@@ -10,6 +11,7 @@ static int usage(FILE *out)
 {
     fprintf(out, "usage: gatehouse run -c FILE       start the gateway\n"
                  "       gatehouse check -c FILE     validate a configuration (exit 0 or 1)\n"
+                 "       gatehouse audit -c FILE     threat-model report (audit --help)\n"
                  "       gatehouse token ...          development keys and tokens (token help)\n"
                  "       gatehouse version\n");
     return out == stderr ? 2 : 0;
@@ -49,6 +51,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(verb, "token") == 0)
         return gh_token_main(argc - 1, argv + 1);
+    if (strcmp(verb, "audit") == 0)
+        return gh_audit_main(argc - 1, argv + 1);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)
         return usage(stdout);
     const char *path = config_flag(argc, argv);

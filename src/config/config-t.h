@@ -32,6 +32,8 @@ typedef struct gh_listener_conf {
     bool http2;                /* HTTP/2 by ALPN on a TLS listener (default on) */
     bool h2c;                  /* HTTP/2 with prior knowledge on a plain listener (default off) */
     unsigned methods;          /* GH_M_* the listener accepts at all (default the seven) */
+    int client_auth;           /* tls.client_auth: a gh_client_auth (0: none) */
+    bool crl;                  /* tls.crl_file given: revoked client certificates refused */
 } gh_listener_conf;
 
 typedef struct gh_cidr {
@@ -285,6 +287,18 @@ typedef struct gh_body_conf {
     uint64_t max_string;      /* bytes of one JSON string */
 } gh_body_conf;
 
+/* audit.accept: a risk the operator accepted, with the reason they gave. Accepted findings stay
+ * in `gatehouse audit`'s report, marked, and do not fail it. */
+typedef struct gh_audit_accept {
+    const char *check; /* "GH-AUTH-001" */
+    const char *reason;
+} gh_audit_accept;
+
+typedef struct gh_audit_conf {
+    gh_audit_accept *accepts;
+    size_t naccepts;
+} gh_audit_conf;
+
 typedef struct gh_route_conf {
     const char *name;
     const char *host;   /* NULL: any host; "*.example.com": suffix match */
@@ -320,6 +334,11 @@ typedef struct gh_route_conf {
     gh_headers_conf headers; /* the route's own rules, after the global ones */
     const gh_cors_conf *cors; /* NULL: no cross-origin access granted */
     gh_body_conf *body;       /* NULL: the global limits only */
+#define GH_MAX_ROUTE_TAGS 16
+    const char **tags; /* what the route serves: money, pii, auth, admin mark critical assets */
+    size_t ntags;
+    bool critical; /* critical: true, or one of those tags */
+    gh_audit_conf audit;
 } gh_route_conf;
 
 typedef struct gh_limits_conf {
@@ -363,6 +382,7 @@ typedef struct gh_config {
     gh_path_rules paths; /* paths: the canonical path's rules (zero: refuse, merge) */
     gh_headers_conf headers; /* headers: global rules (hardening included) */
     const char *hsts;        /* Strict-Transport-Security on TLS listeners, or NULL */
+    bool hardening;          /* headers.hardening: Server, X-Powered-By hidden, nosniff */
     gh_h1_header *owned_headers; /* set only by the gateway (claims, API clients): always dropped */
     size_t nowned_headers;
     gh_cidr *trusted_proxies;
@@ -387,6 +407,7 @@ typedef struct gh_config {
     size_t npolicies;
     gh_redis_conf *redis; /* stores.redis, or NULL */
     struct gh_watched_file *watched_files; /* TLS files: a change reloads */
+    gh_audit_conf audit; /* risks accepted everywhere */
 } gh_config;
 
 #endif

@@ -187,6 +187,7 @@ void gh__cfg_load_headers(gh_walk *w, yaml_node_t *n, gh_config *c, gh_headers_c
             }
         })
     }
+    c->hardening = hardening;
     if (hardening && out->response.drop && out->response.put)
         harden(&out->response);
     else if (!n || !gh__walk_get(w, n, "hsts"))

@@ -73,6 +73,10 @@ void gh__cfg_load_route_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_rout
 void gh__cfg_load_introspection(gh_walk *w, yaml_node_t *n, void *prov, void *ctx);
 void gh__cfg_load_api_key_provider(gh_walk *w, yaml_node_t *n, void *prov, void *ctx);
 void gh__cfg_load_hmac_provider(gh_walk *w, yaml_node_t *n, void *prov, void *ctx);
+/* A route's tags, critical and audit (the risks accepted on it). */
+void gh__cfg_load_route_meta(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r);
+/* audit: {accept: {CHECK: reason}} at the top level or on a route. */
+void gh__cfg_load_audit(gh_walk *w, yaml_node_t *n, gh_config *c, gh_audit_conf *out);
 /* Warns about routes that an earlier route always matches first. */
 void gh__cfg_check_shadowing(gh_walk *w, yaml_node_t *routes, const gh_config *c);
 

@@ -20,7 +20,7 @@
 
 static const char *const top_keys[] = {
     "workers",    "listeners",     "admin",     "http1",  "http2", "limits", "paths", "headers", "trusted_proxies",
-    "access_log", "drain_timeout", "upstreams", "identity", "policies", "stores", "rate_limits", "routes", NULL};
+    "access_log", "drain_timeout", "upstreams", "identity", "policies", "stores", "rate_limits", "routes", "audit", NULL};
 
 yaml_node_item_t *gh__walk_items(gh_walk *w, yaml_node_t *n, size_t *count)
 {
@@ -358,6 +358,7 @@ static void load_root(gh_walk *w, yaml_node_t *root, gh_config *c, gh_shared *sh
     GH_SECTION("stores", gh__cfg_load_stores(w, v, c), false)
     GH_SECTION("rate_limits", gh__cfg_load_rate_limits(w, v, c, shared ? &shared->limits : NULL), false)
     GH_SECTION("routes", gh__cfg_load_routes(w, v, c), true)
+    GH_SECTION("audit", gh__cfg_load_audit(w, v, c, &c->audit), false)
 #undef GH_SECTION
     if ((v = gh__walk_get(w, root, "routes")) && w->diag->errors == 0) {
         saved = gh__walk_push_key(w, "routes");

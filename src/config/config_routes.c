@@ -486,7 +486,7 @@ static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
 {
     static const char *const keys[] = {"name",    "match",   "auth",    "forward", "rate_limit",
                                        "upstream", "respond", "headers", "cors",    "body",
-                                       NULL};
+                                       "tags",     "critical", "audit",  NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
     yaml_node_t *v;
@@ -536,6 +536,7 @@ static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
         gh__walk_pop(w, saved);
     }
     load_action(w, n, c, r);
+    gh__cfg_load_route_meta(w, n, c, r);
 }
 
 void gh__cfg_load_routes(gh_walk *w, yaml_node_t *n, gh_config *c)

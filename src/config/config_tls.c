@@ -130,6 +130,8 @@ void gh__cfg_load_listener_tls(gh_walk *w, yaml_node_t *n, gh_config *c, gh_list
                        client_auth[o.client_auth]);
     if ((o.client_ca || o.crl_file) && o.client_auth == GH_CLIENT_AUTH_NONE)
         gh__walk_error(w, n, "client_ca and crl_file need client_auth: optional or required");
+    l->client_auth = (int)o.client_auth;
+    l->crl = o.crl_file != NULL;
     if (w->diag->errors || !o.ncerts)
         return;
     for (size_t i = 0; i < o.ncerts; i++) {

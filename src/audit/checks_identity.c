@@ -1,0 +1,94 @@
+/* Checks of identity providers (IDP) and webhook signers (HOOK). */
+#include "audit/audit_internal.h"
+#include "identity/jwk.h"
+
+#define GH_AUDIT_MAX_LIFETIME_S 3600
+#define GH_AUDIT_MAX_SKEW_S 300
+#define GH_AUDIT_MAX_INTROSPECTION_CACHE_S 300
+#define GH_AUDIT_MAX_WEBHOOK_TOLERANCE_S 300
+#define GH_AUDIT_MIN_WEBHOOK_SECRET 32
+
+/* RFC 7518 3.2: an HMAC key at least as long as the hash of the strongest algorithm allowed. */
+static size_t hmac_key_needed(unsigned algs)
+{
+    return algs & GH_ALG_HS512 ? 64 : algs & GH_ALG_HS384 ? 48 : algs & GH_ALG_HS256 ? 32 : 0;
+}
+
+static void check_jwt(gh_audit *a, const gh_jwt_provider *p)
+{
+    const char *at = gh__audit_fmt(a, "identity.jwt.%s", p->name);
+    const char *who = gh__audit_fmt(a, "identity provider %s", p->name);
+    if (p->algorithms & GH_ALG_HMAC)
+        gh__audit_find(a, "GH-IDP-002", GH_SEV_NONE, -1, gh__audit_fmt(a, "%s.algorithms", at), who,
+                       "provider '%s' verifies HMAC-signed tokens: its secret can also mint them",
+                       p->name);
+    size_t needed = hmac_key_needed(p->algorithms);
+    for (size_t k = 0; k < p->keys.n; k++) {
+        const gh_jwk *key = &p->keys.keys[k];
+        if (key->kty == GH_KTY_OCT && key->secret_len < needed) {
+            gh__audit_find(a, "GH-IDP-003", GH_SEV_NONE, -1, gh__audit_fmt(a, "%s.secret", at), who,
+                           "provider '%s' has a %zu-byte HMAC secret; %s needs %zu", p->name,
+                           key->secret_len, needed == 64 ? "HS512" : "HS384", needed);
+            break;
+        }
+    }
+    if (p->max_lifetime_s == 0)
+        gh__audit_find(a, "GH-IDP-004", GH_SEV_NONE, -1, gh__audit_fmt(a, "%s.max_lifetime", at), who,
+                       "provider '%s' accepts tokens of any lifetime (no max_lifetime)", p->name);
+    else if (p->max_lifetime_s > GH_AUDIT_MAX_LIFETIME_S)
+        gh__audit_find(a, "GH-IDP-005", GH_SEV_NONE, -1, gh__audit_fmt(a, "%s.max_lifetime", at), who,
+                       "provider '%s' accepts tokens that live up to %llu minutes", p->name,
+                       (unsigned long long)(p->max_lifetime_s / 60));
+}
+
+static void check_skew(gh_audit *a, const gh_jwt_provider *p, const char *kind)
+{
+    if (p->clock_skew_s > GH_AUDIT_MAX_SKEW_S)
+        gh__audit_find(a, "GH-IDP-006", GH_SEV_NONE, -1,
+                       gh__audit_fmt(a, "identity.%s.%s.clock_skew", kind, p->name),
+                       gh__audit_fmt(a, "identity provider %s", p->name),
+                       "provider '%s' allows %llu seconds of clock skew", p->name,
+                       (unsigned long long)p->clock_skew_s);
+}
+
+static void check_introspection(gh_audit *a, const gh_jwt_provider *p)
+{
+    if (p->introspect && p->introspect->cache_ttl_s > GH_AUDIT_MAX_INTROSPECTION_CACHE_S)
+        gh__audit_find(a, "GH-IDP-008", GH_SEV_NONE, -1,
+                       gh__audit_fmt(a, "identity.introspection.%s.cache_ttl", p->name),
+                       gh__audit_fmt(a, "identity provider %s", p->name),
+                       "provider '%s' keeps an active answer %llu seconds: a revoked token passes "
+                       "that long", p->name, (unsigned long long)p->introspect->cache_ttl_s);
+}
+
+static void check_webhook(gh_audit *a, const gh_hmac_provider *h)
+{
+    const char *at = gh__audit_fmt(a, "identity.hmac.%s", h->name);
+    const char *who = gh__audit_fmt(a, "webhook %s", h->name);
+    for (size_t k = 0; k < h->nsecrets; k++) {
+        if (h->secret_lens[k] < GH_AUDIT_MIN_WEBHOOK_SECRET) {
+            gh__audit_find(a, "GH-HOOK-001", GH_SEV_NONE, -1,
+                           gh__audit_fmt(a, "%s.secrets[%zu]", at, k), who, "webhook '%s' has a %zu-byte secret", h->name, h->secret_lens[k]);
+            break;
+        }
+    }
+    if (h->tolerance_s > GH_AUDIT_MAX_WEBHOOK_TOLERANCE_S)
+        gh__audit_find(a, "GH-HOOK-002", GH_SEV_NONE, -1, gh__audit_fmt(a, "%s.tolerance", at), who,
+                       "webhook '%s' accepts deliveries signed up to %llu seconds ago", h->name,
+                       (unsigned long long)h->tolerance_s);
+}
+
+void gh__audit_check_identity(gh_audit *a)
+{
+    const gh_config *c = a->c;
+    for (size_t i = 0; i < c->njwt_providers; i++) {
+        check_jwt(a, &c->jwt_providers[i]);
+        check_skew(a, &c->jwt_providers[i], "jwt");
+    }
+    for (size_t i = 0; i < c->nintrospection_providers; i++) {
+        check_introspection(a, &c->introspection_providers[i]);
+        check_skew(a, &c->introspection_providers[i], "introspection");
+    }
+    for (size_t i = 0; i < c->nhmac_providers; i++)
+        check_webhook(a, &c->hmac_providers[i]);
+}

@@ -1,0 +1,175 @@
+/* GH-ROUTE-001: routes are tried in order and the first match wins, so a request that matches an
+ * earlier route never sees a later one's controls. Two routes overlap when some request matches
+ * both (host, method and path); the later one is shadowed where the earlier is weaker. */
+#include <string.h>
+#include <strings.h>
+
+#include "audit/audit_internal.h"
+#include "core/json.h"
+
+#define GH_SHADOW_MAX_SEGMENTS 64
+
+typedef struct segs {
+    const char *at[GH_SHADOW_MAX_SEGMENTS];
+    size_t len[GH_SHADOW_MAX_SEGMENTS];
+    size_t n;
+    bool truncated;
+} segs;
+
+static void split(const char *path, segs *s)
+{
+    s->n = 0;
+    s->truncated = false;
+    for (const char *p = path; *p;) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (s->n == GH_SHADOW_MAX_SEGMENTS) {
+            s->truncated = true;
+            return;
+        }
+        s->at[s->n] = p;
+        s->len[s->n++] = len;
+        p += len;
+    }
+}
+
+static bool is_param(const char *s, size_t len)
+{
+    return len >= 2 && s[0] == '{' && s[len - 1] == '}';
+}
+
+static bool seg_match(const segs *a, size_t i, const segs *b, size_t k, bool nocase)
+{
+    if (is_param(a->at[i], a->len[i]) || is_param(b->at[k], b->len[k]))
+        return true;
+    if (a->len[i] != b->len[k])
+        return false;
+    return nocase ? strncasecmp(a->at[i], b->at[k], a->len[i]) == 0
+                  : memcmp(a->at[i], b->at[k], a->len[i]) == 0;
+}
+
+/* Whether the first n segments of both could be the same request's. */
+static bool leading_match(const segs *a, const segs *b, size_t n, bool nocase)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!seg_match(a, i, b, i, nocase))
+            return false;
+    return true;
+}
+
+static bool paths_overlap(const gh_route_conf *a, const gh_route_conf *b)
+{
+    segs sa, sb;
+    split(a->path, &sa);
+    split(b->path, &sb);
+    if (sa.truncated || sb.truncated)
+        return true; /* too deep to tell: assume they meet */
+    bool nocase = a->path_nocase || b->path_nocase;
+    bool pa = a->path_kind == GH_PATH_PREFIX, pb = b->path_kind == GH_PATH_PREFIX;
+    if (pa && pb)
+        return leading_match(&sa, &sb, sa.n < sb.n ? sa.n : sb.n, nocase);
+    if (pa)
+        return sb.n >= sa.n && leading_match(&sa, &sb, sa.n, nocase);
+    if (pb)
+        return sa.n >= sb.n && leading_match(&sa, &sb, sb.n, nocase);
+    return sa.n == sb.n && leading_match(&sa, &sb, sa.n, nocase);
+}
+
+/* host holds the suffix with its leading dot for a wildcard. */
+static bool hosts_overlap(const gh_route_conf *a, const gh_route_conf *b)
+{
+    if (!a->host || !b->host)
+        return true;
+    size_t al = strlen(a->host), bl = strlen(b->host);
+    if (!a->host_wildcard && !b->host_wildcard)
+        return strcasecmp(a->host, b->host) == 0;
+    if (a->host_wildcard && b->host_wildcard)
+        return al <= bl ? strcasecmp(b->host + bl - al, a->host) == 0
+                        : strcasecmp(a->host + al - bl, b->host) == 0;
+    const gh_route_conf *w = a->host_wildcard ? a : b, *e = a->host_wildcard ? b : a;
+    size_t wl = strlen(w->host), el = strlen(e->host);
+    return el > wl && strcasecmp(e->host + el - wl, w->host) == 0;
+}
+
+static bool scopes_include(const gh_authz_conf *have, const gh_authz_conf *want)
+{
+    for (size_t i = 0; i < want->nscopes; i++) {
+        bool found = false;
+        for (size_t k = 0; k < have->nscopes && !found; k++)
+            found = strcmp(have->scopes[k], want->scopes[i]) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* What b enforces that a does not, as a phrase; *severe when it is who may call. NULL: nothing. */
+static const char *lost_protection(gh_audit *a, const gh_route_conf *early, const gh_route_conf *late,
+                                   bool *severe)
+{
+    const char *lost[8];
+    size_t n = 0;
+    *severe = true;
+    if (gh__route_authenticates(late) && !gh__route_authenticates(early))
+        lost[n++] = "authentication";
+    else {
+        if (late->auth_mtls && !early->auth_mtls)
+            lost[n++] = "its client certificate";
+        if (late->auth_token && !early->auth_token)
+            lost[n++] = "its token";
+        if (late->auth_api_key && !early->auth_api_key)
+            lost[n++] = "its API key";
+        if (late->auth_hmac && !early->auth_hmac)
+            lost[n++] = "its webhook signature";
+    }
+    if (gh__route_authorizes(late) && !gh__route_authorizes(early))
+        lost[n++] = "its authorization rules";
+    else if (late->has_authz && !late->authz.shadow && !scopes_include(&early->authz, &late->authz))
+        lost[n++] = "some of its scopes";
+    if (!n)
+        *severe = false;
+    if (late->nlimits && !early->nlimits)
+        lost[n++] = "its rate limits";
+    bool late_body = late->body && (late->body->max_bytes || late->body->schema);
+    bool early_body = early->body && (early->body->max_bytes || early->body->schema);
+    if (late_body && !early_body)
+        lost[n++] = "its body checks";
+    if (!n)
+        return NULL;
+    char buf[256];
+    gh_sbuf b = gh_sbuf_make(buf, sizeof(buf));
+    for (size_t i = 0; i < n; i++) {
+        gh_sbuf_adds(&b, i == 0 ? "" : i + 1 == n ? " and " : ", ");
+        gh_sbuf_adds(&b, lost[i]);
+    }
+    return gh__audit_fmt(a, "%.*s", (int)b.len, buf);
+}
+
+void gh__audit_check_shadowing(gh_audit *a)
+{
+    const gh_config *c = a->c;
+    for (size_t j = 1; j < c->nroutes; j++) {
+        const gh_route_conf *late = &c->routes[j];
+        for (size_t i = 0; i < j; i++) {
+            const gh_route_conf *early = &c->routes[i];
+            if (!(early->methods & late->methods) || !hosts_overlap(early, late) ||
+                !paths_overlap(early, late))
+                continue;
+            bool severe;
+            const char *lost = lost_protection(a, early, late, &severe);
+            if (!lost)
+                continue;
+            gh__audit_find(a, "GH-ROUTE-001", severe ? GH_SEV_HIGH : GH_SEV_MEDIUM, (int)j,
+                           gh__audit_fmt(a, "routes[%zu].match", j),
+                           gh__audit_fmt(a, "route %s", late->name),
+                           "requests for route '%s' that also match the earlier route '%s' "
+                           "(routes[%zu]) go there, without %s",
+                           late->name, early->name, i, lost);
+            break; /* the first weaker route is the one to fix */
+        }
+    }
+}
