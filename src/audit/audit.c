@@ -115,7 +115,22 @@ static void warn_unknown_accepts(gh_audit *a, const gh_audit_conf *conf, const c
     }
 }
 
-static void run_checks(gh_audit *a)
+void gh__audit_init(gh_audit *a, const gh_config *c, const char *file)
+{
+    *a = (gh_audit){.c = c, .file = file};
+    gh_arena_init(&a->arena, 16 * 1024, 0);
+    const char *slash = strrchr(file, '/');
+    a->dir = slash ? gh_arena_strndup(&a->arena, file, slash == file ? 1 : (size_t)(slash - file)) : ".";
+}
+
+void gh__audit_free(gh_audit *a)
+{
+    gh_locator_close(&a->loc);
+    free(a->findings);
+    gh_arena_free(&a->arena);
+}
+
+void gh__audit_run(gh_audit *a)
 {
     a->widest = GH_EXPOSE_LOOPBACK;
     for (size_t i = 0; i < a->c->nlisteners; i++) {
@@ -252,12 +267,6 @@ static bool write_report(gh_audit *a, const audit_opts *o)
     return rc == 0;
 }
 
-static const char *folder_of(gh_arena *arena, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? gh_arena_strndup(arena, path, slash == path ? 1 : (size_t)(slash - path)) : ".";
-}
-
 int gh_audit_main(int argc, char **argv)
 {
     audit_opts o;
@@ -279,11 +288,10 @@ int gh_audit_main(int argc, char **argv)
         fprintf(stderr, "%s: does not load; nothing audited\n", o.config);
         return 2;
     }
-    gh_audit a = {.c = c, .file = o.config};
-    gh_arena_init(&a.arena, 16 * 1024, 0);
-    a.dir = folder_of(&a.arena, o.config);
+    gh_audit a;
+    gh__audit_init(&a, c, o.config);
     gh_locator_open(&a.loc, o.config);
-    run_checks(&a);
+    gh__audit_run(&a);
     int rc = 2;
     if (write_report(&a, &o)) {
         rc = 0;
@@ -292,9 +300,7 @@ int gh_audit_main(int argc, char **argv)
                 a.findings[i].severity >= o.fail_on)
                 rc = 1;
     }
-    gh_locator_close(&a.loc);
-    free(a.findings);
-    gh_arena_free(&a.arena);
+    gh__audit_free(&a);
     gh_config_release(c);
     return rc;
 }

@@ -54,6 +54,12 @@ typedef struct gh_audit {
     gh_exposure widest; /* of the listeners: what every route is reachable from */
 } gh_audit;
 
+/* An audit of c, loaded from file (named so in the report); the caller opens a->loc. */
+void gh__audit_init(gh_audit *a, const gh_config *c, const char *file);
+/* Runs every check, ranks the findings, warns about audit.accept ids that name no check. */
+void gh__audit_run(gh_audit *a);
+void gh__audit_free(gh_audit *a);
+
 /* A string formatted into the audit's arena. */
 const char *gh__audit_fmt(gh_audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -22,6 +22,17 @@ bool gh_locator_open(gh_locator *l, const char *path)
     return l->loaded;
 }
 
+bool gh_locator_open_string(gh_locator *l, const char *text, size_t len)
+{
+    memset(l, 0, sizeof(*l));
+    yaml_parser_t p;
+    yaml_parser_initialize(&p);
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    l->loaded = yaml_parser_load(&p, &l->doc) == 1;
+    yaml_parser_delete(&p);
+    return l->loaded;
+}
+
 void gh_locator_close(gh_locator *l)
 {
     if (l->loaded)

@@ -4,6 +4,7 @@
 #define GH_AUDIT_LOCATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <yaml.h>
 
 typedef struct gh_locator {
@@ -13,6 +14,8 @@ typedef struct gh_locator {
 
 /* Reads path; false when it cannot (the caller has loaded it already, so this is rare). */
 bool gh_locator_open(gh_locator *l, const char *path);
+/* The same from the file's text (tests, fuzzing). */
+bool gh_locator_open_string(gh_locator *l, const char *text, size_t len);
 void gh_locator_close(gh_locator *l);
 
 /* The line and column (1-based) of key ("routes[2].auth.scopes", "identity.jwt.corp"): of its

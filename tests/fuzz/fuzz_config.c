@@ -1,9 +1,29 @@
 /* Fuzzes the configuration loader: any file either loads or fails with diagnostics, never a
- * crash or a leak. */
+ * crash or a leak. A file that loads is audited too, every report rendered. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "audit/audit_internal.h"
 #include "config/config.h"
+
+static void audit(const gh_config *c, const uint8_t *data, size_t size)
+{
+    static FILE *sink;
+    if (!sink && !(sink = fopen("/dev/null", "w")))
+        abort();
+    gh_audit a;
+    gh__audit_init(&a, c, "fuzz.yaml");
+    gh_locator_open_string(&a.loc, (const char *)data, size);
+    gh__audit_run(&a);
+    int (*const renders[])(gh_audit *, FILE *) = {gh__render_text, gh__render_markdown,
+                                                  gh__render_json, gh__render_sarif,
+                                                  gh__render_dot};
+    for (size_t i = 0; i < sizeof(renders) / sizeof(renders[0]); i++)
+        if (renders[i](&a, sink) != 0)
+            abort();
+    gh__audit_free(&a);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -11,6 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gh_config *c = gh_config_load_string("fuzz.yaml", (const char *)data, size, NULL, &d);
     if (!c && d.errors == 0)
         abort(); /* a refusal always says why */
+    if (c)
+        audit(c, data, size);
     gh_config_release(c);
     gh_diag_free(&d);
     return 0;
