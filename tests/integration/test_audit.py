@@ -265,3 +265,14 @@ def test_the_shipped_examples_pass_fail_on_high():
         p = subprocess.run([BIN, "audit", "-c", name, "--fail-on", "high"], cwd=examples,
                            capture_output=True, text=True)
         assert p.returncode == 0, "%s:\n%s\n%s" % (name, p.stdout, p.stderr)
+
+
+def test_security_md_maps_and_lists_every_check():
+    doc = open(os.path.join(ROOT, "docs", "security.md")).read()
+    out = subprocess.run([BIN, "audit", "--list-checks"], capture_output=True, text=True).stdout
+    mapping = doc[doc.index("| risk | control | verified by |"):doc.index("### Every check")]
+    for line in out.splitlines():
+        check, severity, title = line.split(None, 2)
+        title = title.replace(" (refused when the configuration loads)", "")
+        assert "| `%s` | %s | %s |" % (check, severity, title) in doc, check
+        assert "`%s`" % check in mapping, check
