@@ -48,8 +48,10 @@ void gh__audit_find(gh_audit *a, const char *id, gh_severity sev, int route, con
     if (a->nfindings == a->cap) {
         size_t cap = a->cap ? 2 * a->cap : 32;
         gh_finding *f = realloc(a->findings, cap * sizeof(*f));
-        if (!f)
-            return;
+        if (!f) { /* a report that silently lacks a finding would be worse than none */
+            fprintf(stderr, "gatehouse audit: out of memory\n");
+            exit(2);
+        }
         a->findings = f;
         a->cap = cap;
     }

@@ -4,6 +4,14 @@
 
 #include "audit/audit_internal.h"
 
+static bool zone_used(const gh_graph *g, gh_zone z)
+{
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (g->nodes[i].zone == z)
+            return true;
+    return false;
+}
+
 /* A label inside DOT's double quotes: '"' and stray backslashes escaped, "\n" kept. */
 static void dot_text(FILE *out, const char *s)
 {
@@ -33,10 +41,7 @@ int gh__render_dot(gh_audit *a, FILE *out)
     static const char *const colors[GH_NZONES] = {"red", "darkorange", "steelblue", "black",
                                                   "darkgreen", "gray40"};
     for (int z = 0; z < GH_NZONES; z++) {
-        bool any = false;
-        for (size_t i = 0; i < g.nnodes; i++)
-            any |= g.nodes[i].zone == (gh_zone)z;
-        if (!any)
+        if (!zone_used(&g, (gh_zone)z))
             continue;
         fprintf(out, "  subgraph cluster_%d {\n    label=\"%s\"; style=dashed; color=%s;\n", z,
                 gh__zone_label((gh_zone)z), colors[z]);
@@ -87,10 +92,7 @@ int gh__render_mermaid(gh_audit *a, FILE *out)
     gh__audit_graph(a, &g);
     fprintf(out, "flowchart LR\n");
     for (int z = 0; z < GH_NZONES; z++) {
-        bool any = false;
-        for (size_t i = 0; i < g.nnodes; i++)
-            any |= g.nodes[i].zone == (gh_zone)z;
-        if (!any)
+        if (!zone_used(&g, (gh_zone)z))
             continue;
         fprintf(out, "  subgraph zone_%d[\"%s\"]\n", z, gh__zone_label((gh_zone)z));
         for (size_t i = 0; i < g.nnodes; i++) {

@@ -1,6 +1,7 @@
 /* GH-ROUTE-001: routes are tried in order and the first match wins, so a request that matches an
  * earlier route never sees a later one's controls. Two routes overlap when some request matches
- * both (host, method and path); the later one is shadowed where the earlier is weaker. */
+ * both (host, method and path); the later one is shadowed where the earlier, proxying to a
+ * backend, is weaker. An earlier route the gateway answers itself reaches nothing. */
 #include <string.h>
 #include <strings.h>
 
@@ -156,6 +157,8 @@ void gh__audit_check_shadowing(gh_audit *a)
         const gh_route_conf *late = &c->routes[j];
         for (size_t i = 0; i < j; i++) {
             const gh_route_conf *early = &c->routes[i];
+            if (!early->upstream)
+                continue; /* answered by the gateway: nothing behind it is reached */
             if (!(early->methods & late->methods) || !hosts_overlap(early, late) ||
                 !paths_overlap(early, late))
                 continue;

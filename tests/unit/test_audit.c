@@ -75,19 +75,10 @@ static void addresses_are_ranked_by_exposure(void **state)
     assert_int_equal(exposure_of("[2001:db8::1]:80"), GH_EXPOSE_PUBLIC);
 }
 
-/* Two routes, the first public and the second protected: whether the audit finds the second
- * shadowed (some request matches both, so the first takes it). */
-static bool shadowed(const char *first_match, const char *second_match)
+/* The GH-ROUTE-001 findings an audit of yaml makes, each checked: high, at line 6, naming the
+ * authentication it bypasses. */
+static size_t route_001_findings(const char *yaml)
 {
-    char yaml[1024];
-    snprintf(yaml, sizeof(yaml),
-             "listeners: [{address: 127.0.0.1:8080}]\n"
-             "identity: {jwt: {k: {issuer: https://k, audiences: [a], algorithms: [ES256], "
-             "jwks_uri: https://k/keys}}}\n"
-             "routes:\n"
-             "  - {name: a, match: %s, auth: none, respond: {status: 204}}\n"
-             "  - {name: b, match: %s, auth: {jwt: k}, respond: {status: 204}}\n",
-             first_match, second_match);
     gh_diag d = {0};
     gh_config *c = gh_config_load_string("t.yaml", yaml, strlen(yaml), NULL, &d);
     if (!c) {
@@ -98,18 +89,36 @@ static bool shadowed(const char *first_match, const char *second_match)
     gh__audit_init(&a, c, "t.yaml");
     gh_locator_open_string(&a.loc, yaml, strlen(yaml));
     gh__audit_run(&a);
-    bool found = false;
+    size_t found = 0;
     for (size_t i = 0; i < a.nfindings; i++)
         if (strcmp(a.findings[i].check->id, "GH-ROUTE-001") == 0) {
-            found = true;
+            found++;
             assert_int_equal(a.findings[i].severity, GH_SEV_HIGH);
-            assert_int_equal(a.findings[i].line, 5);
+            assert_int_equal(a.findings[i].line, 6);
             assert_non_null(strstr(a.findings[i].message, "without authentication"));
         }
     gh__audit_free(&a);
     gh_config_release(c);
     gh_diag_free(&d);
     return found;
+}
+
+#define TWO_ROUTES(first_action)                                                                   \
+    "listeners: [{address: 127.0.0.1:8080}]\n"                                                     \
+    "identity: {jwt: {k: {issuer: https://k, audiences: [a], algorithms: [ES256], "                \
+    "jwks_uri: https://k/keys}}}\n"                                                                \
+    "upstreams: {app: {endpoints: [\"http://127.0.0.1:9000\"]}}\n"                                 \
+    "routes:\n"                                                                                    \
+    "  - {name: a, match: %s, auth: none, " first_action "}\n"                                     \
+    "  - {name: b, match: %s, auth: {jwt: k}, upstream: app}\n"
+
+/* Two routes, the first public and the second protected: whether the audit finds the second
+ * shadowed (some request matches both, so the first takes it). */
+static bool shadowed(const char *first_match, const char *second_match)
+{
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml), TWO_ROUTES("upstream: app"), first_match, second_match);
+    return route_001_findings(yaml) > 0;
 }
 
 static void overlapping_routes_are_found(void **state)
@@ -143,6 +152,15 @@ static void disjoint_routes_are_not(void **state)
     assert_false(shadowed("{prefix: /, methods: [GET]}", "{prefix: /, methods: [POST]}"));
 }
 
+/* A static answer in front of a protected route hides it but exposes nothing. */
+static void a_route_the_gateway_answers_shadows_nothing(void **state)
+{
+    (void)state;
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml), TWO_ROUTES("respond: {status: 404}"), "{prefix: /}", "{prefix: /x}");
+    assert_int_equal(route_001_findings(yaml), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +168,7 @@ int main(void)
         cmocka_unit_test(addresses_are_ranked_by_exposure),
         cmocka_unit_test(overlapping_routes_are_found),
         cmocka_unit_test(disjoint_routes_are_not),
+        cmocka_unit_test(a_route_the_gateway_answers_shadows_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
