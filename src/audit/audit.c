@@ -162,7 +162,7 @@ typedef struct audit_opts {
 static int usage(FILE *out)
 {
     fprintf(out,
-            "usage: gatehouse audit -c FILE [--format text|json|sarif|markdown|dot|svg]\n"
+            "usage: gatehouse audit -c FILE [--format text|json|sarif|markdown|dot|svg|mermaid]\n"
             "                       [--fail-on high|medium|low|none] [-o FILE]\n"
             "       gatehouse audit --list-checks\n"
             "exit 0: nothing at or above --fail-on (default high); 1: something is; 2: the\n"
@@ -224,7 +224,7 @@ static render_fn renderer(const char *format)
         render_fn fn;
     } formats[] = {{"text", gh__render_text},     {"json", gh__render_json},
                    {"sarif", gh__render_sarif},   {"markdown", gh__render_markdown},
-                   {"md", gh__render_markdown},   {"dot", gh__render_dot},
+                   {"dot", gh__render_dot},
                    {"mermaid", gh__render_mermaid}};
     for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
         if (strcmp(formats[i].name, format) == 0)
@@ -279,7 +279,8 @@ int gh_audit_main(int argc, char **argv)
     if (o.list_checks)
         return list_checks();
     if (!renderer(o.format) && strcmp(o.format, "svg") != 0) {
-        fprintf(stderr, "gatehouse audit: --format takes text, json, sarif, markdown, dot or svg\n");
+        fprintf(stderr, "gatehouse audit: --format takes text, json, sarif, markdown, dot, svg or "
+                        "mermaid\n");
         return 2;
     }
     gh_diag d = {0};

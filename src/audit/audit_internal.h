@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "audit/locate.h"
@@ -103,6 +104,7 @@ const char *gh__describe_auth(gh_audit *a, const gh_route_conf *r);
 const char *gh__describe_limits(gh_audit *a, const gh_route_conf *r);
 const char *gh__describe_listener(gh_audit *a, const gh_listener_conf *l);
 const char *gh__describe_upstream(gh_audit *a, const gh_upstream_conf *u);
+const char *gh__describe_size(gh_audit *a, uint64_t n); /* "64 KiB" */
 
 /* The trust-boundary graph: zones of clients, the listeners, the gateway's routes, and what the
  * gateway talks to; edges labelled with the controls they pass. */

@@ -86,10 +86,10 @@ static void check_limits_and_body(gh_audit *a, const gh_route_conf *r, int i, co
     if (gh__route_proxies(r) && with_body && !(b && (b->max_bytes || b->schema)))
         gh__audit_find(a, "GH-BODY-001", raised(r, GH_SEV_MEDIUM), i,
                        gh__audit_fmt(a, "routes[%d].body", i), who,
-                       "route '%s' forwards %s bodies up to the global %llu bytes, unvalidated",
+                       "route '%s' forwards %s bodies up to the global limit (%s), unvalidated",
                        r->name,
                        with_body & GH_M_POST ? "POST" : with_body & GH_M_PUT ? "PUT" : "PATCH",
-                       (unsigned long long)a->c->limits.max_body_bytes);
+                       gh__describe_size(a, a->c->limits.max_body_bytes));
     if (gh__route_proxies(r) && r->methods == GH_M_ALL)
         gh__audit_find(a, "GH-ROUTE-002", raised(r, GH_SEV_LOW), i,
                        gh__audit_fmt(a, "routes[%d].match", i), who,

@@ -97,7 +97,7 @@ const char *gh__describe_limits(gh_audit *a, const gh_route_conf *r)
     return joined(a, parts, r->nlimits, "; ");
 }
 
-static const char *size_text(gh_audit *a, uint64_t n)
+const char *gh__describe_size(gh_audit *a, uint64_t n)
 {
     if (n >= (1u << 20) && n % (1u << 20) == 0)
         return gh__audit_fmt(a, "%llu MiB", (unsigned long long)(n >> 20));
@@ -110,9 +110,9 @@ static const char *describe_body(gh_audit *a, const gh_route_conf *r)
 {
     const gh_body_conf *b = r->body;
     if (!b || (!b->max_bytes && !b->schema && !b->ncontent_types))
-        return gh__audit_fmt(a, "global %s", size_text(a, a->c->limits.max_body_bytes));
-    const char *max = b->max_bytes ? size_text(a, b->max_bytes)
-                                   : gh__audit_fmt(a, "global %s", size_text(a, a->c->limits.max_body_bytes));
+        return gh__audit_fmt(a, "global %s", gh__describe_size(a, a->c->limits.max_body_bytes));
+    const char *max = b->max_bytes ? gh__describe_size(a, b->max_bytes)
+                                   : gh__audit_fmt(a, "global %s", gh__describe_size(a, a->c->limits.max_body_bytes));
     return gh__audit_fmt(a, "%s%s%s%s", max, b->ncontent_types ? "; " : "",
                          b->ncontent_types ? joined(a, b->content_types, b->ncontent_types, " ") : "",
                          b->schema ? "; schema" : "");

@@ -4,16 +4,14 @@
 
 #include "audit/audit_internal.h"
 
-/* A table cell: '|' escaped, line breaks flattened. */
+/* Text in a table cell: Markdown's own characters escaped (a wildcard host and a prefix path in
+ * one row must not turn into emphasis), line breaks flattened. */
 static void cell(FILE *out, const char *s)
 {
     for (; *s; s++) {
-        if (*s == '|')
-            fputs("\\|", out);
-        else if (*s == '\n' || *s == '\r')
-            fputc(' ', out);
-        else
-            fputc(*s, out);
+        if (strchr("\\`*_[]<>|", *s))
+            fputc('\\', out);
+        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, out);
     }
 }
 
