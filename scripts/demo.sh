@@ -29,6 +29,8 @@ In another terminal, try:
   curl -i -H "X-API-Key: demo-partner-key-7f3b9c1e" http://127.0.0.1:8080/partners/ping  # 200, API key
   curl -s http://127.0.0.1:9901/metrics | grep gatehouse_      # Prometheus metrics
   kill -HUP $(pgrep -f 'gatehouse run')                       # reload the configuration
+  build/rel/gatehouse audit -c examples/gatehouse.yaml        # entry points and weak spots
+  build/rel/gatehouse audit -c examples/gatehouse.yaml --format svg -o /tmp/boundaries.svg
 
 Each request prints one JSON access-log line below. Ctrl-C drains and stops the gateway.
 

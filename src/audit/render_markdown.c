@@ -4,8 +4,9 @@
 
 #include "audit/audit_internal.h"
 
-/* Text in a table cell: Markdown's own characters escaped (a wildcard host and a prefix path in
- * one row must not turn into emphasis), line breaks flattened. */
+/* Text from the configuration in a table cell or a sentence: Markdown's own characters escaped
+ * (a wildcard host and a prefix path in one row must not turn into emphasis), line breaks
+ * flattened. */
 static void cell(FILE *out, const char *s)
 {
     for (; *s; s++) {
@@ -68,7 +69,9 @@ static void findings(gh_audit *a, FILE *out)
     for (size_t i = 0; i < a->nfindings; i++) {
         const gh_finding *f = &a->findings[i];
         fprintf(out, "### %s %s: %s\n\n", f->check->id, gh__sev_name(f->severity), f->check->title);
-        fprintf(out, "`%s:%d:%d` (`%s`): %s.\n\n", a->file, f->line, f->col, f->key, f->message);
+        fprintf(out, "`%s:%d:%d` (`%s`): ", a->file, f->line, f->col, f->key);
+        cell(out, f->message);
+        fputs(".\n\n", out);
         fprintf(out, "- **Why it matters:** %s\n- **Fix:** %s\n", f->check->why, f->check->fix);
         if (f->accepted)
             fprintf(out, "- **Accepted:** %s\n", f->accepted);
