@@ -170,43 +170,49 @@ static int usage(FILE *out)
     return out == stdout ? 0 : 2;
 }
 
+static bool parse_fail_on(const char *val, gh_severity *out)
+{
+    static const char *const levels[] = {"none", "low", "medium", "high"}; /* gh_severity order */
+    for (int l = 0; l < 4; l++)
+        if (strcmp(val, levels[l]) == 0) {
+            *out = (gh_severity)l;
+            return true;
+        }
+    fprintf(stderr, "gatehouse audit: --fail-on takes high, medium, low or none\n");
+    return false;
+}
+
 static bool parse_args(int argc, char **argv, audit_opts *o)
 {
     *o = (audit_opts){.format = "text", .fail_on = GH_SEV_HIGH};
     for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(arg, "--list-checks") == 0 || strcmp(arg, "--help") == 0 ||
-            strcmp(arg, "-h") == 0) {
-            o->list_checks |= arg[2] == 'l';
-            o->help |= arg[2] != 'l';
+        const char *arg = argv[i];
+        if (strcmp(arg, "--list-checks") == 0) {
+            o->list_checks = true;
             continue;
         }
-        if (!val) {
-            fprintf(stderr, "gatehouse audit: %s needs a value\n", arg);
-            return false;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            o->help = true;
+            continue;
         }
-        i++;
-        if (strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0) {
-            o->config = val;
-        } else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) {
-            o->out = val;
-        } else if (strcmp(arg, "--format") == 0 || strcmp(arg, "-f") == 0) {
-            o->format = val;
-        } else if (strcmp(arg, "--fail-on") == 0) {
-            static const char *const levels[] = {"none", "low", "medium", "high"};
-            int found = -1;
-            for (int l = 0; l < 4; l++)
-                if (strcmp(val, levels[l]) == 0)
-                    found = l;
-            if (found < 0) {
-                fprintf(stderr, "gatehouse audit: --fail-on takes high, medium, low or none\n");
-                return false;
-            }
-            o->fail_on = (gh_severity)found;
-        } else {
+        const char **slot = strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0 ? &o->config
+                            : strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0 ? &o->out
+                            : strcmp(arg, "-f") == 0 || strcmp(arg, "--format") == 0 ? &o->format
+                                                                                       : NULL;
+        bool fail_on = strcmp(arg, "--fail-on") == 0;
+        if (!slot && !fail_on) {
             fprintf(stderr, "gatehouse audit: unknown option '%s'\n", arg);
             return false;
         }
+        if (i + 1 == argc) {
+            fprintf(stderr, "gatehouse audit: %s needs a value\n", arg);
+            return false;
+        }
+        const char *val = argv[++i];
+        if (slot)
+            *slot = val;
+        else if (!parse_fail_on(val, &o->fail_on))
+            return false;
     }
     if (!o->config && !o->list_checks && !o->help) {
         fprintf(stderr, "gatehouse audit: -c FILE is required\n");

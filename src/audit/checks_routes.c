@@ -53,10 +53,11 @@ static void check_authorization(gh_audit *a, const gh_route_conf *r, int i, cons
 {
     if (r->critical && gh__route_authenticates(r) && !gh__route_authorizes(r))
         gh__audit_find(a, "GH-AUTHZ-001", GH_SEV_HIGH, i, gh__audit_fmt(a, "routes[%d].auth", i), who,
-                       "critical route '%s' (%s) lets every authenticated caller in: no scopes, "
-                       "claims, policy or certificate identities%s",
+                       "critical route '%s' (%s) lets every authenticated caller in: %s",
                        r->name, gh__describe_auth(a, r),
-                       r->has_authz && r->authz.shadow ? " are enforced (shadow mode)" : "");
+                       r->has_authz && r->authz.shadow
+                           ? "its scopes, claims and policy are in shadow mode"
+                           : "no scopes, claims, policy or certificate identities");
     if (r->has_authz && r->authz.shadow)
         gh__audit_find(a, "GH-AUTHZ-002", raised(r, GH_SEV_MEDIUM), i,
                        gh__audit_fmt(a, "routes[%d].auth.mode", i), who,
