@@ -351,6 +351,25 @@ bool gh__route_proxies(const gh_route_conf *r)
     return r->upstream != NULL;
 }
 
+bool gh__route_on_listener(const gh_route_conf *r, const gh_listener_conf *l)
+{
+    for (size_t i = 0; i < r->nlistener_ids; i++)
+        if (r->listener_ids[i] == l->id)
+            return true;
+    return r->nlistener_ids == 0;
+}
+
+gh_exposure gh__route_exposure(const gh_audit *a, const gh_route_conf *r)
+{
+    gh_exposure widest = GH_EXPOSE_LOOPBACK;
+    for (size_t i = 0; i < a->c->nlisteners; i++) {
+        gh_exposure e = gh__audit_exposure(&a->c->listeners[i].addr);
+        if (gh__route_on_listener(r, &a->c->listeners[i]) && e > widest)
+            widest = e;
+    }
+    return widest;
+}
+
 bool gh__route_authenticates(const gh_route_conf *r)
 {
     return r->auth_token || r->auth_api_key || r->auth_mtls || r->auth_hmac;

@@ -52,7 +52,7 @@ typedef struct gh_audit {
     gh_arena arena;    /* every string of the report */
     gh_finding *findings;
     size_t nfindings, cap;
-    gh_exposure widest; /* of the listeners: what every route is reachable from */
+    gh_exposure widest; /* of all the listeners */
 } gh_audit;
 
 /* An audit of c, loaded from file (named so in the report); the caller opens a->loc. */
@@ -79,6 +79,10 @@ void gh__audit_check_shadowing(gh_audit *a);
 gh_exposure gh__audit_exposure(const gh_sockaddr *addr);
 const char *gh__exposure_name(gh_exposure e);
 bool gh__route_proxies(const gh_route_conf *r);
+/* Whether listener l serves route r (routes without listeners: are served by all). */
+bool gh__route_on_listener(const gh_route_conf *r, const gh_listener_conf *l);
+/* The widest exposure of the listeners that serve r. */
+gh_exposure gh__route_exposure(const gh_audit *a, const gh_route_conf *r);
 bool gh__route_authenticates(const gh_route_conf *r);
 /* Scopes, claims, a policy, or certificate identities: who may call is narrowed. */
 bool gh__route_authorizes(const gh_route_conf *r);
@@ -96,7 +100,7 @@ typedef struct gh_entry_point {
 
 gh_entry_point *gh__audit_entry_points(gh_audit *a, size_t *count);
 /* The table's columns: their headings, and one row's cells in the same order. */
-#define GH_ENTRY_COLUMNS 12
+#define GH_ENTRY_COLUMNS 14
 const char *const *gh__entry_headings(void);
 void gh__entry_cells(const gh_entry_point *e, const char *cells[GH_ENTRY_COLUMNS]);
 /* Text for the cells, shared by the table and the diagram's labels. */

@@ -13,12 +13,13 @@ static gh_severity raised(const gh_route_conf *r, gh_severity usual)
 
 static void check_authentication(gh_audit *a, const gh_route_conf *r, int i, const char *who)
 {
+    gh_exposure exposure = gh__route_exposure(a, r);
     if (!gh__route_authenticates(r)) {
-        if (gh__route_proxies(r) && a->widest != GH_EXPOSE_LOOPBACK)
+        if (gh__route_proxies(r) && exposure != GH_EXPOSE_LOOPBACK)
             gh__audit_find(a, "GH-AUTH-001", GH_SEV_HIGH, i, gh__audit_fmt(a, "routes[%d].auth", i),
                            who, "route '%s' proxies to upstream '%s' with auth: none, and a %s "
                            "listener serves it", r->name, r->upstream->name,
-                           gh__exposure_name(a->widest));
+                           gh__exposure_name(exposure));
         else if (gh__route_proxies(r) && r->critical)
             gh__audit_find(a, "GH-AUTH-001", GH_SEV_MEDIUM, i, gh__audit_fmt(a, "routes[%d].auth", i),
                            who, "critical route '%s' proxies to upstream '%s' with auth: none "
@@ -78,10 +79,10 @@ static void check_limits_and_body(gh_audit *a, const gh_route_conf *r, int i, co
     if (!r->nlimits && r->critical)
         gh__audit_find(a, "GH-LIMIT-001", GH_SEV_HIGH, i, gh__audit_fmt(a, "routes[%d].rate_limit", i),
                        who, "critical route '%s' has no rate_limit", r->name);
-    else if (!r->nlimits && gh__route_proxies(r) && a->widest != GH_EXPOSE_LOOPBACK)
+    else if (!r->nlimits && gh__route_proxies(r) && gh__route_exposure(a, r) != GH_EXPOSE_LOOPBACK)
         gh__audit_find(a, "GH-LIMIT-002", GH_SEV_NONE, i, gh__audit_fmt(a, "routes[%d].rate_limit", i),
                        who, "route '%s' proxies to '%s' from a %s listener with no rate_limit",
-                       r->name, r->upstream->name, gh__exposure_name(a->widest));
+                       r->name, r->upstream->name, gh__exposure_name(gh__route_exposure(a, r)));
     const gh_body_conf *b = r->body;
     unsigned with_body = r->methods & (GH_M_POST | GH_M_PUT | GH_M_PATCH);
     if (gh__route_proxies(r) && with_body && !(b && (b->max_bytes || b->schema)))

@@ -37,13 +37,16 @@ const char *gh__zone_label(gh_zone z)
 /* The controls a request passes on its way to the route, as an edge label. */
 static const char *route_controls(gh_audit *a, const gh_route_conf *r)
 {
-    const char *parts[6];
+    const char *parts[7];
     size_t n = 0;
     parts[n++] = gh__route_authenticates(r) ? gh__describe_auth(a, r) : "no authentication";
     if (r->has_authz && (r->authz.nscopes || r->authz.nscopes_any))
         parts[n++] = r->authz.shadow ? "scopes (shadow)" : "scopes";
     if (r->has_authz && r->authz.nclaims)
         parts[n++] = r->authz.shadow ? "claims (shadow)" : "claims";
+    const gh_mtls_rule *m = r->auth_mtls;
+    if (m && (m->nspiffe_ids || m->nsubjects || m->nfingerprints))
+        parts[n++] = "named certificates";
     if (r->policy)
         parts[n++] = gh__audit_fmt(a, "policy %s", r->policy->name);
     if (r->nlimits)
@@ -103,6 +106,9 @@ static void add_clients(builder *b)
         node(b, "clients_partner", GH_ZONE_PARTNER, false, "Partners with client certificates");
     if (zone_used[GH_ZONE_INTERNAL])
         node(b, "clients_internal", GH_ZONE_INTERNAL, false, "Internal clients");
+    bool serves_unbound = false;
+    for (size_t i = 0; i < a->c->nroutes; i++)
+        serves_unbound |= a->c->routes[i].nlistener_ids == 0;
     for (size_t i = 0; i < a->c->nlisteners; i++) {
         const gh_listener_conf *l = &a->c->listeners[i];
         gh_exposure e = gh__audit_exposure(&l->addr);
@@ -114,7 +120,8 @@ static void add_clients(builder *b)
                  !l->tls);
         if (l->client_auth)
             edge(b, "clients_partner", id, "mTLS", false, false);
-        edge(b, id, "gateway", "", false, false);
+        if (serves_unbound) /* routes bound to listeners hang off them directly */
+            edge(b, id, "gateway", "", false, false);
     }
 }
 
@@ -158,7 +165,7 @@ void gh__audit_graph(gh_audit *a, gh_graph *g)
     builder b = {.a = a, .g = g};
     b.node_cap = 4 + c->nlisteners + c->nroutes + c->nupstreams + c->njwt_providers +
                  c->nintrospection_providers + c->npolicies + 1;
-    b.edge_cap = 3 * c->nlisteners + 2 * c->nroutes + c->njwt_providers +
+    b.edge_cap = 3 * c->nlisteners + (1 + c->nlisteners) * c->nroutes + c->njwt_providers +
                  c->nintrospection_providers + c->npolicies + 1;
     *g = (gh_graph){.nodes = gh_arena_zalloc(&a->arena, b.node_cap * sizeof(gh_graph_node)),
                     .edges = gh_arena_zalloc(&a->arena, b.edge_cap * sizeof(gh_graph_edge))};
@@ -176,7 +183,12 @@ void gh__audit_graph(gh_audit *a, gh_graph *g)
         const gh_route_conf *r = &c->routes[i];
         const char *id = gh__audit_fmt(a, "route_%zu", i);
         node(&b, id, GH_ZONE_GATEWAY, r->critical, route_label(a, r));
-        edge(&b, "gateway", id, route_controls(a, r), r->critical, false);
+        const char *controls = route_controls(a, r);
+        if (!r->nlistener_ids)
+            edge(&b, "gateway", id, controls, r->critical, false);
+        for (size_t k = 0; r->nlistener_ids && k < c->nlisteners; k++)
+            if (gh__route_on_listener(r, &c->listeners[k]))
+                edge(&b, gh__audit_fmt(a, "listener_%zu", k), id, controls, r->critical, false);
         if (!r->upstream)
             continue;
         size_t u = (size_t)(r->upstream - c->upstreams);

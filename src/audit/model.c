@@ -27,8 +27,10 @@ const char *gh__describe_listener(gh_audit *a, const gh_listener_conf *l)
 {
     static const char *const client_auth[] = {"", ", mTLS optional", ", mTLS required"};
     int ca = l->client_auth >= 0 && l->client_auth <= 2 ? l->client_auth : 0;
-    return gh__audit_fmt(a, "%s (%s, %s%s)", l->address, gh__exposure_name(gh__audit_exposure(&l->addr)),
-                         l->tls ? "TLS" : "plain HTTP", client_auth[ca]);
+    const char *named = strcmp(l->name, l->address) == 0 ? "" : gh__audit_fmt(a, "%s ", l->name);
+    return gh__audit_fmt(a, "%s%s (%s, %s%s)", named, l->address,
+                         gh__exposure_name(gh__audit_exposure(&l->addr)), l->tls ? "TLS" : "plain HTTP",
+                         client_auth[ca]);
 }
 
 const char *gh__describe_auth(gh_audit *a, const gh_route_conf *r)
@@ -151,18 +153,18 @@ gh_entry_point *gh__audit_entry_points(gh_audit *a, size_t *count)
     for (size_t i = 0; i < c->nroutes; i++)
         n += (size_t)__builtin_popcount(c->routes[i].methods);
     gh_entry_point *rows = gh_arena_zalloc(&a->arena, (n ? n : 1) * sizeof(*rows));
-    const char *names[16];
-    size_t nl = 0;
-    for (size_t i = 0; i < c->nlisteners && nl < 16; i++)
-        names[nl++] = gh__describe_listener(a, &c->listeners[i]);
-    const char *listeners = joined(a, names, nl, "; ");
     *count = 0;
     for (size_t i = 0; rows && i < c->nroutes; i++) {
         const gh_route_conf *r = &c->routes[i];
+        const char *names[16]; /* at most 16 listeners */
+        size_t nl = 0;
+        for (size_t k = 0; k < c->nlisteners && nl < 16; k++)
+            if (gh__route_on_listener(r, &c->listeners[k]))
+                names[nl++] = c->listeners[k].name;
         gh_entry_point base = {
             .route = r,
-            .listeners = listeners,
-            .exposure = gh__exposure_name(a->widest),
+            .listeners = joined(a, names, nl, " "),
+            .exposure = gh__exposure_name(gh__route_exposure(a, r)),
             .host = r->host ? (r->host_wildcard ? gh__audit_fmt(a, "*%s", r->host) : r->host) : "*",
             .path = describe_path(a, r),
             .auth = gh__describe_auth(a, r),
@@ -191,16 +193,16 @@ gh_entry_point *gh__audit_entry_points(gh_audit *a, size_t *count)
 const char *const *gh__entry_headings(void)
 {
     static const char *const heads[GH_ENTRY_COLUMNS] = {
-        "ROUTE", "METHOD", "HOST", "PATH", "AUTH", "AUTHZ", "POLICY", "RATE LIMITS", "BODY",
-        "UPSTREAM", "TAGS", "CRITICAL"};
+        "ROUTE", "METHOD", "LISTENERS", "EXPOSURE", "HOST", "PATH", "AUTH", "AUTHZ", "POLICY",
+        "RATE LIMITS", "BODY", "UPSTREAM", "TAGS", "CRITICAL"};
     return heads;
 }
 
 void gh__entry_cells(const gh_entry_point *e, const char *cells[GH_ENTRY_COLUMNS])
 {
-    const char *row[GH_ENTRY_COLUMNS] = {e->route->name, e->method, e->host,   e->path,
-                                         e->auth,        e->authz,  e->policy, e->limits,
-                                         e->body,        e->upstream, e->tags,
-                                         e->critical ? "yes" : "-"};
+    const char *row[GH_ENTRY_COLUMNS] = {e->route->name, e->method,   e->listeners, e->exposure,
+                                         e->host,        e->path,     e->auth,      e->authz,
+                                         e->policy,      e->limits,   e->body,      e->upstream,
+                                         e->tags,        e->critical ? "yes" : "-"};
     memcpy(cells, row, sizeof(row));
 }

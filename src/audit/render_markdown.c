@@ -32,10 +32,10 @@ static void entry_points(gh_audit *a, FILE *out)
     size_t n;
     gh_entry_point *rows = gh__audit_entry_points(a, &n);
     const char *cells[GH_ENTRY_COLUMNS];
-    fprintf(out, "## Entry points\n\nEvery route is served on every listener: ");
+    fprintf(out, "## Entry points\n\nListeners: ");
     for (size_t i = 0; i < a->c->nlisteners; i++)
         fprintf(out, "%s`%s`", i ? ", " : "", gh__describe_listener(a, &a->c->listeners[i]));
-    fprintf(out, ". Reachable from: **%s**.\n\n", gh__exposure_name(a->widest));
+    fprintf(out, "; routes without `listeners` are served on all of them.\n\n");
     table_row(out, gh__entry_headings(), GH_ENTRY_COLUMNS);
     fputc('|', out);
     for (size_t k = 0; k < GH_ENTRY_COLUMNS; k++)

@@ -20,8 +20,8 @@ static void summary(gh_audit *a, FILE *out)
     for (size_t i = 0; i < c->nroutes; i++)
         critical += c->routes[i].critical;
     fprintf(out, "Gatehouse audit of %s (sha256 %.16s)\n", a->file, c->hash);
-    fprintf(out, "listeners %zu, routes %zu (critical %zu), upstreams %zu; reachable from: %s\n",
-            c->nlisteners, c->nroutes, critical, c->nupstreams, gh__exposure_name(a->widest));
+    fprintf(out, "listeners %zu (widest: %s), routes %zu (critical %zu), upstreams %zu\n",
+            c->nlisteners, gh__exposure_name(a->widest), c->nroutes, critical, c->nupstreams);
     fprintf(out, "Findings: %zu high, %zu medium, %zu low, %zu accepted\n\n", n.high, n.medium,
             n.low, n.accepted);
     fprintf(out, "Listeners\n");

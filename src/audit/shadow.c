@@ -80,6 +80,18 @@ static bool paths_overlap(const gh_route_conf *a, const gh_route_conf *b)
     return sa.n == sb.n && leading_match(&sa, &sb, sa.n, nocase);
 }
 
+/* Some listener serves both. */
+static bool listeners_meet(const gh_route_conf *a, const gh_route_conf *b)
+{
+    if (!a->nlistener_ids || !b->nlistener_ids)
+        return true;
+    for (size_t i = 0; i < a->nlistener_ids; i++)
+        for (size_t k = 0; k < b->nlistener_ids; k++)
+            if (a->listener_ids[i] == b->listener_ids[k])
+                return true;
+    return false;
+}
+
 /* host holds the suffix with its leading dot for a wildcard. */
 static bool hosts_overlap(const gh_route_conf *a, const gh_route_conf *b)
 {
@@ -159,8 +171,8 @@ void gh__audit_check_shadowing(gh_audit *a)
             const gh_route_conf *early = &c->routes[i];
             if (!early->upstream)
                 continue; /* answered by the gateway: nothing behind it is reached */
-            if (!(early->methods & late->methods) || !hosts_overlap(early, late) ||
-                !paths_overlap(early, late))
+            if (!(early->methods & late->methods) || !listeners_meet(early, late) ||
+                !hosts_overlap(early, late) || !paths_overlap(early, late))
                 continue;
             bool severe;
             const char *lost = lost_protection(a, early, late, &severe);

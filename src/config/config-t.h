@@ -26,6 +26,8 @@ typedef struct gh_sockaddr {
 } gh_sockaddr;
 
 typedef struct gh_listener_conf {
+    const char *name;    /* what routes call it (listeners: [...]); the address by default */
+    uint64_t id;         /* a hash of the name: the same listener across reloads */
     const char *address; /* as written: "127.0.0.1:8080" */
     gh_sockaddr addr;
     struct gh_tls_server *tls; /* tls: its certificates and settings; NULL for plain HTTP */
@@ -334,6 +336,8 @@ typedef struct gh_route_conf {
     gh_headers_conf headers; /* the route's own rules, after the global ones */
     const gh_cors_conf *cors; /* NULL: no cross-origin access granted */
     gh_body_conf *body;       /* NULL: the global limits only */
+    const uint64_t *listener_ids; /* listeners: the listeners that serve it (ids); none: every one */
+    size_t nlistener_ids;
 #define GH_MAX_ROUTE_TAGS 16
     const char **tags; /* what the route serves: money, pii, auth, admin mark critical assets */
     size_t ntags;

@@ -81,6 +81,10 @@ void gh__cfg_load_audit(gh_walk *w, yaml_node_t *n, gh_config *c, gh_audit_conf 
 void gh__cfg_check_shadowing(gh_walk *w, yaml_node_t *routes, const gh_config *c);
 
 bool gh__cfg_name_ok(const char *name);
+/* A listener's id: FNV-1a (64 bits) of its name, stable across reloads. */
+uint64_t gh__cfg_listener_id(const char *name);
+/* A route's listeners: names of the listeners that serve it. */
+void gh__cfg_load_route_listeners(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r);
 /* The host of "host:port" or "[v6]:port" as written (arena), or NULL without a port. */
 const char *gh__cfg_host_of(gh_arena *a, const char *hostport);
 

@@ -79,10 +79,17 @@ const char *gh__cfg_host_of(gh_arena *a, const char *hostport)
 static void load_listener(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_conf *l,
                           gh_ticket_ring *tickets)
 {
-    static const char *const keys[] = {"address", "tls", "http2", "h2c", "methods", NULL};
+    static const char *const keys[] = {"name", "address", "tls", "http2", "h2c", "methods", NULL};
     static const char *const no_yes[] = {"false", "true", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
+    yaml_node_t *name = gh__walk_get(w, n, "name");
+    if (name) {
+        size_t at = gh__walk_push_key(w, "name");
+        if (gh__walk_str(w, name, &l->name) && !gh__cfg_name_ok(l->name))
+            gh__walk_error(w, name, "names use letters, digits, '-', '_' and '.', at most 64");
+        gh__walk_pop(w, at);
+    }
     l->http2 = true;
     l->methods = GH_M_ALL;
     yaml_node_t *m = gh__walk_get(w, n, "methods");
@@ -114,6 +121,9 @@ static void load_listener(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_
         gh__walk_error(w, a, "'%s' is not an address such as 127.0.0.1:8080 or [::1]:8080",
                        l->address);
     gh__walk_pop(w, saved);
+    if (!l->name)
+        l->name = l->address;
+    l->id = l->name ? gh__cfg_listener_id(l->name) : 0;
     yaml_node_t *tls = gh__walk_get(w, n, "tls");
     if (tls) {
         saved = gh__walk_push_key(w, "tls");
@@ -143,6 +153,12 @@ static void load_listeners(gh_walk *w, yaml_node_t *n, gh_config *c, gh_ticket_r
                 memcmp(&c->listeners[i].addr.ss, &c->listeners[j].addr.ss,
                        c->listeners[i].addr.len) == 0)
                 gh__walk_error(w, gh__walk_node(w, items[i]), "same address as listeners[%zu]", j);
+        for (size_t j = 0; j < i; j++)
+            if (c->listeners[i].name && c->listeners[j].name &&
+                (c->listeners[i].id == c->listeners[j].id ||
+                 strcmp(c->listeners[i].name, c->listeners[j].name) == 0))
+                gh__walk_error(w, gh__walk_node(w, items[i]), "the name '%s' is also listeners[%zu]'s",
+                               c->listeners[i].name, j);
         gh__walk_pop(w, saved);
     }
 }

@@ -15,6 +15,66 @@ bool gh__cfg_name_ok(const char *name)
     return ok;
 }
 
+uint64_t gh__cfg_listener_id(const char *name)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h ? h : 1; /* 0 is "no listener" */
+}
+
+/* The listener called name (its name, or its address as written), or NULL after reporting at n
+ * (with the closest name). */
+static const gh_listener_conf *listener_named(gh_walk *w, yaml_node_t *n, const gh_config *c,
+                                              const char *name)
+{
+    const char *near = NULL;
+    size_t best = 3;
+    for (size_t k = 0; k < c->nlisteners; k++) {
+        const char *lname = c->listeners[k].name;
+        if (!lname)
+            continue;
+        if (strcmp(lname, name) == 0 ||
+            (c->listeners[k].address && strcmp(c->listeners[k].address, name) == 0))
+            return &c->listeners[k];
+        size_t d = gh_edit_distance(lname, name, 2);
+        if (d < best) {
+            best = d;
+            near = lname;
+        }
+    }
+    if (near)
+        gh__walk_error(w, n, "no listener is named '%s'; did you mean '%s'?", name, near);
+    else
+        gh__walk_error(w, n, "no listener is named '%s' (a listener's name, or its address as written)",
+                       name);
+    return NULL;
+}
+
+void gh__cfg_load_route_listeners(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
+{
+    size_t count = 0;
+    yaml_node_item_t *items = gh__walk_items(w, n, &count);
+    if (!items)
+        return;
+    if (count == 0 || count > 16) {
+        gh__walk_error(w, n, "between 1 and 16 listeners (leave listeners out to serve the route "
+                             "on all)");
+        return;
+    }
+    uint64_t *ids = gh_arena_zalloc(&c->arena, count * sizeof(*ids));
+    for (size_t i = 0; ids && i < count; i++) {
+        yaml_node_t *item = gh__walk_node(w, items[i]);
+        const char *name;
+        size_t at = gh__walk_push_index(w, i);
+        const gh_listener_conf *l = gh__walk_str(w, item, &name) ? listener_named(w, item, c, name) : NULL;
+        if (l)
+            ids[r->nlistener_ids++] = l->id;
+        gh__walk_pop(w, at);
+    }
+    r->listener_ids = ids;
+}
+
 static const char *const method_names[] = {"GET",   "HEAD",   "POST",    "PUT",
                                            "PATCH", "DELETE", "OPTIONS", NULL};
 
@@ -486,7 +546,8 @@ static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
 {
     static const char *const keys[] = {"name",    "match",   "auth",    "forward", "rate_limit",
                                        "upstream", "respond", "headers", "cors",    "body",
-                                       "tags",     "critical", "audit",  NULL};
+                                       "tags",     "critical", "audit",  "listeners",
+                                       NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
     yaml_node_t *v;
@@ -503,6 +564,11 @@ static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
     else
         load_match(w, v, r);
     gh__walk_pop(w, saved);
+    if ((v = gh__walk_get(w, n, "listeners"))) {
+        saved = gh__walk_push_key(w, "listeners");
+        gh__cfg_load_route_listeners(w, v, c, r);
+        gh__walk_pop(w, saved);
+    }
     saved = gh__walk_push_key(w, "auth");
     if (!(v = gh__walk_get(w, n, "auth")))
         gh__walk_error(w, n, "required: write 'auth: none' for a public route");
@@ -576,6 +642,23 @@ static bool host_covers(const gh_route_conf *a, const gh_route_conf *b)
     return bl >= al && strcasecmp(b->host + bl - al, a->host) == 0;
 }
 
+/* a is served wherever b is. */
+static bool listeners_cover(const gh_route_conf *a, const gh_route_conf *b)
+{
+    if (!a->nlistener_ids)
+        return true;
+    if (!b->nlistener_ids)
+        return false;
+    for (size_t i = 0; i < b->nlistener_ids; i++) {
+        bool found = false;
+        for (size_t k = 0; k < a->nlistener_ids && !found; k++)
+            found = a->listener_ids[k] == b->listener_ids[i];
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
 static bool path_covers(const gh_route_conf *a, const gh_route_conf *b)
 {
     if (a->path_kind == GH_PATH_EXACT)
@@ -595,7 +678,8 @@ void gh__cfg_check_shadowing(gh_walk *w, yaml_node_t *routes, const gh_config *c
         const gh_route_conf *b = &c->routes[j];
         for (size_t i = 0; i < j; i++) {
             const gh_route_conf *a = &c->routes[i];
-            if ((a->methods & b->methods) == b->methods && host_covers(a, b) && path_covers(a, b)) {
+            if ((a->methods & b->methods) == b->methods && listeners_cover(a, b) &&
+                host_covers(a, b) && path_covers(a, b)) {
                 size_t saved = gh__walk_push_index(w, j);
                 gh__walk_warn(w, gh__walk_node(w, items[j]),
                               "route '%s' can never match: routes[%zu] ('%s') takes every request "

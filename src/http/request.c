@@ -200,14 +200,14 @@ static void dispatch(gh_request *req)
      * authentication: browsers send it without credentials. */
     unsigned asked;
     if (gh_cors_is_preflight(req, &asked) && (asked & req->conn->methods) &&
-        gh_route_find(cfg, req->h1.host, req->h1.host_len, req->path, req->path_len, asked,
-                      &req->match) == GH_R_OK &&
+        gh_route_find(cfg, req->conn->listener, req->h1.host, req->h1.host_len, req->path,
+                      req->path_len, asked, &req->match) == GH_R_OK &&
         req->match.route->cors) {
         gh_cors_answer_preflight(req);
         return;
     }
-    r = gh_route_find(cfg, req->h1.host, req->h1.host_len, req->path, req->path_len, m,
-                      &req->match);
+    r = gh_route_find(cfg, req->conn->listener, req->h1.host, req->h1.host_len, req->path,
+                      req->path_len, m, &req->match);
     if (r != GH_R_OK) {
         gh_conn_refuse(req, r,
                        r == GH_R_NOT_FOUND ? "no route matches this host and path"

@@ -95,8 +95,16 @@ static bool path_matches(const gh_route_conf *r, const char *path, size_t len, g
     return false;
 }
 
-gh_reason gh_route_find(const gh_config *c, const char *host, size_t host_len, const char *path,
-                        size_t path_len, unsigned method, gh_route_match *m)
+static bool served_on(const gh_route_conf *r, uint64_t listener)
+{
+    for (size_t i = 0; i < r->nlistener_ids; i++)
+        if (r->listener_ids[i] == listener)
+            return true;
+    return r->nlistener_ids == 0;
+}
+
+gh_reason gh_route_find(const gh_config *c, uint64_t listener, const char *host, size_t host_len,
+                        const char *path, size_t path_len, unsigned method, gh_route_match *m)
 {
     m->route = NULL;
     m->allow = 0;
@@ -110,7 +118,8 @@ gh_reason gh_route_find(const gh_config *c, const char *host, size_t host_len, c
     }
     for (size_t i = 0; i < c->nroutes; i++) {
         const gh_route_conf *r = &c->routes[i];
-        if (!host_matches(r, host, host_len) || !path_matches(r, path, path_len, m))
+        if (!served_on(r, listener) || !host_matches(r, host, host_len) ||
+            !path_matches(r, path, path_len, m))
             continue;
         if (r->methods & method) {
             m->route = r;

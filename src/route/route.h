@@ -4,6 +4,7 @@
 #define GH_ROUTE_ROUTE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/config-t.h"
 #include "core/reason.h"
@@ -27,10 +28,11 @@ typedef struct gh_route_match {
 /* The method's GH_M_* bit, 0 for a method no route can name. */
 unsigned gh_route_method_bit(const char *method, size_t len);
 
-/* Finds the route for (host, canonical path, method). Returns GH_R_OK, GH_R_NOT_FOUND or
+/* Finds the route for (host, canonical path, method) among those the listener serves (its id:
+ * routes bound to other listeners are not seen). Returns GH_R_OK, GH_R_NOT_FOUND or
  * GH_R_METHOD_NOT_ALLOWED (m->allow set). host may be NULL (HTTP/1.0 without Host). */
-gh_reason gh_route_find(const gh_config *c, const char *host, size_t host_len, const char *path,
-                        size_t path_len, unsigned method, gh_route_match *m);
+gh_reason gh_route_find(const gh_config *c, uint64_t listener, const char *host, size_t host_len,
+                        const char *path, size_t path_len, unsigned method, gh_route_match *m);
 
 /* Writes "GET, HEAD, POST" for a method set; returns the length. */
 size_t gh_route_allow_list(unsigned methods, char *out, size_t cap);

@@ -16,8 +16,8 @@ def gateway_for():
     """Starts gateways from YAML (listeners and admin are added); stops them after the test."""
     started = []
 
-    def start(yaml_text, workers=1, tls=None, listener_extra=""):
-        g = Gateway(yaml_text, workers, tls, listener_extra)
+    def start(yaml_text, workers=1, tls=None, listener_extra="", more_listeners=()):
+        g = Gateway(yaml_text, workers, tls, listener_extra, more_listeners)
         started.append(g)
         return g
 

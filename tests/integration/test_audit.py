@@ -221,6 +221,12 @@ def test_json_lists_entry_points_per_route_and_method(kit):
     assert pay["critical"] and pay["tags"] == ["money"] and pay["exposure"] == "public"
     assert "schema" in pay["body"] and "payments-write" in pay["rate_limits"]
     assert pay["upstream"].startswith("payments (plain HTTP")
+    by_route = {e["route"]: e for e in report["entry_points"]}
+    assert by_route["settlements"]["listeners"] == "partners"
+    assert by_route["status"]["listeners"] == "public"
+    assert by_route["get-payment"]["listeners"] == "public partners"
+    edges = {(e["from"], e["to"]) for e in report["trust_boundaries"]["edges"]}
+    assert ("listener_1", "route_6") in edges and ("gateway", "route_6") not in edges
     zones = {n["zone"] for n in report["trust_boundaries"]["nodes"]}
     assert {"internet", "partners", "gatehouse", "backends"} <= zones
 

@@ -36,7 +36,7 @@ static const char *find(gh_config *c, const char *host, const char *path, const 
                         gh_route_match *m)
 {
     unsigned bit = gh_route_method_bit(method, strlen(method));
-    gh_reason r = gh_route_find(c, host, host ? strlen(host) : 0, path, strlen(path), bit, m);
+    gh_reason r = gh_route_find(c, 0, host, host ? strlen(host) : 0, path, strlen(path), bit, m);
     if (r == GH_R_NOT_FOUND)
         return "404";
     if (r == GH_R_METHOD_NOT_ALLOWED)
@@ -78,8 +78,45 @@ static void matching(void **state)
     gh_config_release(c);
 }
 
+/* A route with listeners: is seen only from those listeners (by id); the others fall through
+ * to the next route. */
+static void routes_bound_to_listeners(void **state)
+{
+    (void)state;
+    static const char yaml[] =
+        "listeners: [{name: public, address: 127.0.0.1:1}, {name: local, address: 127.0.0.1:2}]\n"
+        "routes:\n"
+        "  - {name: internal, match: {prefix: /i}, listeners: [local], auth: none, respond: {}}\n"
+        "  - {name: both, match: {prefix: /i}, listeners: [public, local], auth: none, respond: {}}\n"
+        "  - {name: only-local, match: {prefix: /x}, listeners: [\"127.0.0.1:2\"], auth: none, "
+        "respond: {}}\n";
+    gh_diag d = {0};
+    gh_config *c = gh_config_load_string("l.yaml", yaml, sizeof(yaml) - 1, NULL, &d);
+    gh_diag_print(&d, stderr);
+    gh_diag_free(&d);
+    assert_non_null(c);
+    uint64_t pub = c->listeners[0].id, local = c->listeners[1].id;
+    assert_true(pub != local && pub != 0 && local != 0);
+    gh_route_match m;
+    assert_int_equal(gh_route_find(c, local, NULL, 0, "/i", 2, GH_M_GET, &m), GH_R_OK);
+    assert_string_equal(m.route->name, "internal");
+    assert_int_equal(gh_route_find(c, pub, NULL, 0, "/i", 2, GH_M_GET, &m), GH_R_OK);
+    assert_string_equal(m.route->name, "both");
+    assert_int_equal(gh_route_find(c, pub, NULL, 0, "/x", 2, GH_M_GET, &m), GH_R_NOT_FOUND);
+    assert_int_equal(gh_route_find(c, local, NULL, 0, "/x", 2, GH_M_GET, &m), GH_R_OK);
+    /* A listener's id is its name's: the same in another snapshot. */
+    gh_diag d2 = {0};
+    gh_config *again = gh_config_load_string("l.yaml", yaml, sizeof(yaml) - 1, NULL, &d2);
+    gh_diag_free(&d2);
+    assert_non_null(again);
+    assert_true(again->listeners[1].id == local);
+    gh_config_release(again);
+    gh_config_release(c);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(matching)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(matching),
+                                       cmocka_unit_test(routes_bound_to_listeners)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

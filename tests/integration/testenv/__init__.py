@@ -47,11 +47,13 @@ def wait_port(port, timeout=10.0, proc=None):
 class Gateway:
     """A running `gatehouse run` with its config, access log and event log."""
 
-    def __init__(self, yaml_text, workers=1, tls=None, listener_extra=""):
+    def __init__(self, yaml_text, workers=1, tls=None, listener_extra="", more_listeners=()):
         """tls: the listener's tls mapping as YAML flow text; the gateway then serves https.
-        listener_extra: more keys of the listener (", h2c: true")."""
+        listener_extra: more keys of the listener (", h2c: true"); more_listeners: other
+        listeners, each as YAML flow text."""
         self.tls = tls
         self.listener_extra = listener_extra
+        self.more_listeners = list(more_listeners)
         self.port = free_port()
         self.admin_port = free_port()
         self.dir = tempfile.mkdtemp(prefix="gh-")
@@ -72,8 +74,9 @@ class Gateway:
         text = textwrap.dedent(yaml_text)
         listener = "{address: 127.0.0.1:%d%s%s}" % (self.port, ", tls: %s" % self.tls if self.tls else "",
                                                  self.listener_extra)
+        listeners = ", ".join([listener] + self.more_listeners)
         header = ("workers: %d\nlisteners: [%s]\n"
-                  "admin: {address: 127.0.0.1:%d}\n" % (workers, listener, self.admin_port))
+                  "admin: {address: 127.0.0.1:%d}\n" % (workers, listeners, self.admin_port))
         with open(self.config, "w") as f:
             f.write(header + text)
 
