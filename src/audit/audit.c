@@ -10,6 +10,7 @@
 #include "audit/audit.h"
 #include "audit/audit_internal.h"
 #include "audit/svg.h"
+#include "route/route.h"
 
 const char *gh__audit_fmt(gh_audit *a, const char *fmt, ...)
 {
@@ -351,20 +352,12 @@ bool gh__route_proxies(const gh_route_conf *r)
     return r->upstream != NULL;
 }
 
-bool gh__route_on_listener(const gh_route_conf *r, const gh_listener_conf *l)
-{
-    for (size_t i = 0; i < r->nlistener_ids; i++)
-        if (r->listener_ids[i] == l->id)
-            return true;
-    return r->nlistener_ids == 0;
-}
-
 gh_exposure gh__route_exposure(const gh_audit *a, const gh_route_conf *r)
 {
     gh_exposure widest = GH_EXPOSE_LOOPBACK;
     for (size_t i = 0; i < a->c->nlisteners; i++) {
         gh_exposure e = gh__audit_exposure(&a->c->listeners[i].addr);
-        if (gh__route_on_listener(r, &a->c->listeners[i]) && e > widest)
+        if (gh_route_on_listener(r, a->c->listeners[i].id) && e > widest)
             widest = e;
     }
     return widest;

@@ -79,8 +79,6 @@ void gh__audit_check_shadowing(gh_audit *a);
 gh_exposure gh__audit_exposure(const gh_sockaddr *addr);
 const char *gh__exposure_name(gh_exposure e);
 bool gh__route_proxies(const gh_route_conf *r);
-/* Whether listener l serves route r (routes without listeners: are served by all). */
-bool gh__route_on_listener(const gh_route_conf *r, const gh_listener_conf *l);
 /* The widest exposure of the listeners that serve r. */
 gh_exposure gh__route_exposure(const gh_audit *a, const gh_route_conf *r);
 bool gh__route_authenticates(const gh_route_conf *r);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "audit/audit_internal.h"
+#include "route/route.h"
 #include "core/json.h"
 
 typedef struct builder {
@@ -187,7 +188,7 @@ void gh__audit_graph(gh_audit *a, gh_graph *g)
         if (!r->nlistener_ids)
             edge(&b, "gateway", id, controls, r->critical, false);
         for (size_t k = 0; r->nlistener_ids && k < c->nlisteners; k++)
-            if (gh__route_on_listener(r, &c->listeners[k]))
+            if (gh_route_on_listener(r, c->listeners[k].id))
                 edge(&b, gh__audit_fmt(a, "listener_%zu", k), id, controls, r->critical, false);
         if (!r->upstream)
             continue;

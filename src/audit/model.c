@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "audit/audit_internal.h"
+#include "route/route.h"
 #include "core/json.h"
 
 static const char *const method_names[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
@@ -61,7 +62,7 @@ static const char *describe_authz(gh_audit *a, const gh_route_conf *r)
     if (z->nscopes_any)
         parts[n++] = gh__audit_fmt(a, "any of %s", joined(a, z->scopes_any, z->nscopes_any, " "));
     if (z->nclaims) {
-        const char *names[16];
+        const char *names[16]; /* the table names the first 16 claims */
         size_t k = 0;
         for (size_t i = 0; i < z->nclaims && k < 16; i++)
             names[k++] = z->claims[i].claim;
@@ -159,7 +160,7 @@ gh_entry_point *gh__audit_entry_points(gh_audit *a, size_t *count)
         const char *names[16]; /* at most 16 listeners */
         size_t nl = 0;
         for (size_t k = 0; k < c->nlisteners && nl < 16; k++)
-            if (gh__route_on_listener(r, &c->listeners[k]))
+            if (gh_route_on_listener(r, c->listeners[k].id))
                 names[nl++] = c->listeners[k].name;
         gh_entry_point base = {
             .route = r,

@@ -7,6 +7,7 @@
 
 #include "audit/audit_internal.h"
 #include "core/json.h"
+#include "route/route.h"
 
 #define GH_SHADOW_MAX_SEGMENTS 64
 
@@ -83,12 +84,11 @@ static bool paths_overlap(const gh_route_conf *a, const gh_route_conf *b)
 /* Some listener serves both. */
 static bool listeners_meet(const gh_route_conf *a, const gh_route_conf *b)
 {
-    if (!a->nlistener_ids || !b->nlistener_ids)
+    if (!b->nlistener_ids)
         return true;
-    for (size_t i = 0; i < a->nlistener_ids; i++)
-        for (size_t k = 0; k < b->nlistener_ids; k++)
-            if (a->listener_ids[i] == b->listener_ids[k])
-                return true;
+    for (size_t i = 0; i < b->nlistener_ids; i++)
+        if (gh_route_on_listener(a, b->listener_ids[i]))
+            return true;
     return false;
 }
 

@@ -4,6 +4,7 @@
 
 #include "config/config_internal.h"
 #include "http/h1.h"
+#include "route/route.h"
 
 /* Names appear in logs and metric labels: a small alphabet keeps both unambiguous. */
 bool gh__cfg_name_ok(const char *name)
@@ -564,43 +565,19 @@ static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
     else
         load_match(w, v, r);
     gh__walk_pop(w, saved);
-    if ((v = gh__walk_get(w, n, "listeners"))) {
-        saved = gh__walk_push_key(w, "listeners");
-        gh__cfg_load_route_listeners(w, v, c, r);
-        gh__walk_pop(w, saved);
-    }
+    GH_CFG_FIELD(w, n, "listeners", false, gh__cfg_load_route_listeners(w, v, c, r))
     saved = gh__walk_push_key(w, "auth");
     if (!(v = gh__walk_get(w, n, "auth")))
         gh__walk_error(w, n, "required: write 'auth: none' for a public route");
     else
         load_auth(w, v, c, r);
     gh__walk_pop(w, saved);
-    if ((v = gh__walk_get(w, n, "rate_limit"))) {
-        saved = gh__walk_push_key(w, "rate_limit");
-        gh__cfg_load_route_limits(w, v, c, r);
-        gh__walk_pop(w, saved);
-    }
+    GH_CFG_FIELD(w, n, "rate_limit", false, gh__cfg_load_route_limits(w, v, c, r))
     r->forward_authorization = true;
-    if ((v = gh__walk_get(w, n, "forward"))) {
-        saved = gh__walk_push_key(w, "forward");
-        load_forward(w, v, c, r);
-        gh__walk_pop(w, saved);
-    }
-    if ((v = gh__walk_get(w, n, "headers"))) {
-        saved = gh__walk_push_key(w, "headers");
-        gh__cfg_load_headers(w, v, c, &r->headers, false);
-        gh__walk_pop(w, saved);
-    }
-    if ((v = gh__walk_get(w, n, "cors"))) {
-        saved = gh__walk_push_key(w, "cors");
-        gh__cfg_load_cors(w, v, c, r);
-        gh__walk_pop(w, saved);
-    }
-    if ((v = gh__walk_get(w, n, "body"))) {
-        saved = gh__walk_push_key(w, "body");
-        gh__cfg_load_body(w, v, c, r);
-        gh__walk_pop(w, saved);
-    }
+    GH_CFG_FIELD(w, n, "forward", false, load_forward(w, v, c, r))
+    GH_CFG_FIELD(w, n, "headers", false, gh__cfg_load_headers(w, v, c, &r->headers, false))
+    GH_CFG_FIELD(w, n, "cors", false, gh__cfg_load_cors(w, v, c, r))
+    GH_CFG_FIELD(w, n, "body", false, gh__cfg_load_body(w, v, c, r))
     load_action(w, n, c, r);
     gh__cfg_load_route_meta(w, n, c, r);
 }
@@ -645,17 +622,11 @@ static bool host_covers(const gh_route_conf *a, const gh_route_conf *b)
 /* a is served wherever b is. */
 static bool listeners_cover(const gh_route_conf *a, const gh_route_conf *b)
 {
-    if (!a->nlistener_ids)
-        return true;
     if (!b->nlistener_ids)
-        return false;
-    for (size_t i = 0; i < b->nlistener_ids; i++) {
-        bool found = false;
-        for (size_t k = 0; k < a->nlistener_ids && !found; k++)
-            found = a->listener_ids[k] == b->listener_ids[i];
-        if (!found)
+        return !a->nlistener_ids;
+    for (size_t i = 0; i < b->nlistener_ids; i++)
+        if (!gh_route_on_listener(a, b->listener_ids[i]))
             return false;
-    }
     return true;
 }
 

@@ -95,7 +95,7 @@ static bool path_matches(const gh_route_conf *r, const char *path, size_t len, g
     return false;
 }
 
-static bool served_on(const gh_route_conf *r, uint64_t listener)
+bool gh_route_on_listener(const gh_route_conf *r, uint64_t listener)
 {
     for (size_t i = 0; i < r->nlistener_ids; i++)
         if (r->listener_ids[i] == listener)
@@ -118,7 +118,7 @@ gh_reason gh_route_find(const gh_config *c, uint64_t listener, const char *host,
     }
     for (size_t i = 0; i < c->nroutes; i++) {
         const gh_route_conf *r = &c->routes[i];
-        if (!served_on(r, listener) || !host_matches(r, host, host_len) ||
+        if (!gh_route_on_listener(r, listener) || !host_matches(r, host, host_len) ||
             !path_matches(r, path, path_len, m))
             continue;
         if (r->methods & method) {

@@ -3,6 +3,7 @@
 #ifndef GH_ROUTE_ROUTE_H
 #define GH_ROUTE_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,10 @@ typedef struct gh_route_match {
     gh_route_param params[GH_ROUTE_MAX_PARAMS];
     size_t nparams;
 } gh_route_match;
+
+/* Whether the listener with this id serves r: it is among the route's listeners, or the route
+ * names none (served everywhere). */
+bool gh_route_on_listener(const gh_route_conf *r, uint64_t listener);
 
 /* The method's GH_M_* bit, 0 for a method no route can name. */
 unsigned gh_route_method_bit(const char *method, size_t len);
