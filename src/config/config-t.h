@@ -36,7 +36,12 @@ typedef struct gh_listener_conf {
     unsigned methods;          /* GH_M_* the listener accepts at all (default the seven) */
     int client_auth;           /* tls.client_auth: a gh_client_auth (0: none) */
     bool crl;                  /* tls.crl_file given: revoked client certificates refused */
+    uint8_t underscores;       /* headers_with_underscores: a gh_underscores */
 } gh_listener_conf;
+
+/* listeners[].headers_with_underscores: what becomes of a header whose name holds '_', which
+ * CGI, WSGI and Rack backends read as the same variable as the name with '-'. */
+typedef enum { GH_US_DROP, GH_US_REFUSE, GH_US_ALLOW } gh_underscores;
 
 typedef struct gh_cidr {
     int family; /* AF_INET or AF_INET6 */
@@ -205,6 +210,7 @@ typedef struct gh_rate_limit_conf {
     const char *name;
     gh_limit_key_kind key;
     const char *key_arg; /* the claim or header name */
+    uint8_t ipv4_prefix, ipv6_prefix; /* client_ip: the address bits that name a bucket */
     uint64_t count, period_s; /* rate: count per period */
     gh_limit_rule rule;
     gh_quota_window quota_window;

@@ -72,6 +72,17 @@ static void load_key(gh_walk *w, yaml_node_t *n, gh_rate_limit_conf *l)
     }
 }
 
+/* ipv4_prefix, ipv6_prefix: how many leading bits of a client address name its bucket. */
+static void load_prefix(gh_walk *w, yaml_node_t *v, const gh_rate_limit_conf *l, uint64_t lo,
+                        uint64_t hi, uint8_t *out)
+{
+    uint64_t x;
+    if (l->key != GH_LKEY_CLIENT_IP)
+        gh__walk_error(w, v, "only a limit with key: client_ip counts by address prefix");
+    else if (gh__walk_uint(w, v, lo, hi, &x))
+        *out = (uint8_t)x;
+}
+
 struct limits_ctx {
     gh_config *c;
     gh_limit_registry *reg;
@@ -79,8 +90,9 @@ struct limits_ctx {
 
 static void load_limit(gh_walk *w, yaml_node_t *n, void *item, void *ctx)
 {
-    static const char *const keys[] = {"key",   "rate",    "burst",    "quota", "store",
-                                       "mode",  "headers", "max_keys", NULL};
+    static const char *const keys[] = {"key",      "rate",        "burst",       "quota",
+                                       "store",    "mode",        "headers",     "max_keys",
+                                       "ipv4_prefix", "ipv6_prefix", NULL};
     static const char *const rate_units[] = {"s", "m", "h", NULL};
     static const char *const quota_units[] = {"day", "month", NULL};
     static const char *const modes[] = {"enforce", "shadow", NULL};
@@ -118,6 +130,12 @@ static void load_limit(gh_walk *w, yaml_node_t *n, void *item, void *ctx)
     })
     GH_CFG_FIELD(w, n, "max_keys", false,
              if (gh__walk_uint(w, v, 1, 100000000, &x)) l->max_keys = (size_t)x)
+    /* One client holds a whole IPv6 /64 (RFC 4291 2.5.4, what ISPs hand out): counting /128s
+     * would give it 2^64 buckets. */
+    l->ipv4_prefix = 32;
+    l->ipv6_prefix = 64;
+    GH_CFG_FIELD(w, n, "ipv4_prefix", false, load_prefix(w, v, l, 8, 32, &l->ipv4_prefix))
+    GH_CFG_FIELD(w, n, "ipv6_prefix", false, load_prefix(w, v, l, 16, 128, &l->ipv6_prefix))
     if (l->count)
         l->rule.interval_us = (int64_t)(l->period_s * 1000000 / l->count);
     if (l->count && l->rule.interval_us == 0)

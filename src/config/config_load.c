@@ -79,7 +79,9 @@ const char *gh__cfg_host_of(gh_arena *a, const char *hostport)
 static void load_listener(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_conf *l,
                           gh_ticket_ring *tickets)
 {
-    static const char *const keys[] = {"name", "address", "tls", "http2", "h2c", "methods", NULL};
+    static const char *const keys[] = {"name", "address", "tls",     "http2",
+                                       "h2c",  "methods", "headers_with_underscores", NULL};
+    static const char *const underscores[] = {"drop", "refuse", "allow", NULL};
     static const char *const no_yes[] = {"false", "true", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
@@ -111,6 +113,12 @@ static void load_listener(gh_walk *w, yaml_node_t *n, gh_config *c, gh_listener_
             gh__walk_error(w, v, "h2c is HTTP/2 without TLS: a TLS listener offers h2 by ALPN");
         else if (l->h2c && !l->http2)
             gh__walk_error(w, v, "h2c needs http2: true");
+        gh__walk_pop(w, at);
+    }
+    if ((v = gh__walk_get(w, n, "headers_with_underscores"))) {
+        size_t at = gh__walk_push_key(w, "headers_with_underscores");
+        int mode = gh__walk_enum(w, v, underscores);
+        l->underscores = (uint8_t)(mode < 0 ? GH_US_DROP : mode);
         gh__walk_pop(w, at);
     }
     yaml_node_t *a = gh__walk_get(w, n, "address");

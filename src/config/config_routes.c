@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "http/host.h"
 #include "http/h1.h"
 #include "route/route.h"
 
@@ -267,6 +268,34 @@ static void load_path(gh_walk *w, yaml_node_t *v, gh_route_conf *r, bool prefix)
         r->path_len--; /* segment-aware: "/admin/" and "/admin" mean the same prefix */
 }
 
+/* match.host in the canonical form requests are matched in (http/host.h): lower case, no
+ * trailing dot, no port; "*.example.com" keeps ".example.com" as the suffix. */
+static void load_host(gh_walk *w, yaml_node_t *v, const char *h, gh_route_conf *r)
+{
+    bool wildcard = h[0] == '*';
+    if (wildcard && (h[1] != '.' || h[2] == '\0' || strchr(h + 1, '*'))) {
+        gh__walk_error(w, v, "a wildcard host is written *.example.com");
+        return;
+    }
+    const char *name = wildcard ? h + 2 : h;
+    gh_host parts;
+    const char *err = gh_host_parse(name, strlen(name), &parts);
+    if (!err && parts.port >= 0)
+        err = "a port: routes match the host name whatever the port";
+    if (err) {
+        gh__walk_error(w, v, "'%s': %s", h, err);
+        return;
+    }
+    char *canon = gh_arena_alloc(w->arena, parts.name_len + 2);
+    if (!canon)
+        return;
+    size_t off = wildcard ? 1 : 0;
+    canon[0] = '.';
+    canon[off + gh_host_canon(name, &parts, canon + off)] = '\0';
+    r->host = canon;
+    r->host_wildcard = wildcard;
+}
+
 static void load_match(gh_walk *w, yaml_node_t *n, gh_route_conf *r)
 {
     static const char *const keys[] = {"host", "path", "prefix", "methods", "case_insensitive", NULL};
@@ -278,15 +307,8 @@ static void load_match(gh_walk *w, yaml_node_t *n, gh_route_conf *r)
     if ((v = gh__walk_get(w, n, "host"))) {
         saved = gh__walk_push_key(w, "host");
         const char *h;
-        if (gh__walk_str(w, v, &h)) {
-            r->host = h;
-            if (h[0] == '*') {
-                r->host_wildcard = true;
-                r->host = h + 1;
-                if (h[1] != '.' || h[2] == '\0' || strchr(h + 1, '*'))
-                    gh__walk_error(w, v, "a wildcard host is written *.example.com");
-            }
-        }
+        if (gh__walk_str(w, v, &h))
+            load_host(w, v, h, r);
         gh__walk_pop(w, saved);
     }
     if (!!path == !!prefix)

@@ -31,6 +31,8 @@
     X(MISSING_HOST, 400, "missing-host", "Host header missing")                                    \
     X(MULTIPLE_HOST, 400, "multiple-host", "More than one Host header")                            \
     X(BAD_HOST, 400, "bad-host", "Malformed Host header")                                          \
+    X(DUPLICATE_FIELD, 400, "duplicate-singleton-field", "Singleton header field sent twice")       \
+    X(UNDERSCORE_HEADER, 400, "underscore-in-header-name", "Header name with an underscore")       \
     X(BAD_CONTENT_LENGTH, 400, "bad-content-length", "Malformed Content-Length")                   \
     X(MULTIPLE_CONTENT_LENGTH, 400, "multiple-content-length", "More than one Content-Length")     \
     X(TE_WITH_CL, 400, "transfer-encoding-with-content-length",                                    \

@@ -635,6 +635,7 @@ static void conn_start(gh_worker *w, uv_stream_t *server, uv_os_sock_t fd, const
     c->h2c = lc->h2c;
     c->h2_offered = lc->tls && lc->http2;
     c->methods = lc->methods;
+    c->underscores = lc->underscores;
     c->listener = lc->id;
     c->state = GH_CS_IDLE;
     gh__conn_set_timer(c, T_HEAD, w->config->limits.head_timeout_ms);
@@ -665,6 +666,7 @@ gh_conn *gh_conn_stream_open(gh_conn *parent, struct gh_h2_stream *st)
     c->peer_family = parent->peer_family;
     c->peer_port = parent->peer_port;
     c->methods = parent->methods;
+    c->underscores = parent->underscores;
     c->listener = parent->listener;
     memcpy(c->peer_addr, parent->peer_addr, sizeof(c->peer_addr));
     c->state = GH_CS_IDLE;

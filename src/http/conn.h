@@ -111,6 +111,7 @@ struct gh_conn {
     struct gh_client_cert *peer_cert; /* the client certificate, described at first use */
     bool h2c;                         /* its listener accepts the HTTP/2 preface in plaintext */
     unsigned methods;                 /* its listener's GH_M_* methods */
+    uint8_t underscores;              /* its listener's headers_with_underscores (gh_underscores) */
     uint64_t listener;                /* its listener's id: which routes it serves */
     bool h2_offered;                  /* its TLS listener offers h2 by ALPN */
     bool stream_complete;             /* a stream connection whose response went out whole */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/reason.h"
+#include "http/host.h"
 
 typedef struct gh_h1_header {
     const char *name;
@@ -41,8 +42,9 @@ typedef struct gh_h1_request {
     size_t head_len; /* bytes of the head including leading empty lines and the final CRLF */
     gh_body_kind body;
     uint64_t content_length;
-    const char *host;
+    const char *host; /* the Host field as sent; canonical once the request adopts its head */
     size_t host_len;
+    gh_host host_parts; /* where its name ends, and its port */
     bool keep_alive;
     bool expect_continue;
     bool ambiguous;     /* accepted in defensive mode only: close both sides afterwards */
@@ -76,6 +78,10 @@ gh_reason gh_h1_parse_response(const char *buf, size_t len, size_t max_head, siz
 /* Case-insensitive comparison of a header name with a lowercase literal. */
 bool gh_h1_name_is(const gh_h1_header *h, const char *lower, size_t lower_len);
 #define GH_H1_NAME_IS(h, lit) gh_h1_name_is((h), lit, sizeof(lit) - 1)
+
+/* Case-insensitive on both sides, with '_' taken for '-': CGI, WSGI and Rack backends read
+ * X_User_Id as X-User-Id, so a name the gateway owns is owned in every such spelling. */
+bool gh_h1_name_folds_to(const gh_h1_header *h, const char *lower, size_t lower_len);
 
 /* Whether the comma-separated token list in v contains token (case-insensitive). */
 bool gh_h1_list_has(const char *v, size_t len, const char *token);

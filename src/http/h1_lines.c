@@ -193,18 +193,34 @@ gh_reason gh__h1_check_te(const gh_h1_header *hdrs, size_t n, const char **detai
     return GH_R_BAD_TRANSFER_ENCODING;
 }
 
-bool gh_h1_name_is(const gh_h1_header *h, const char *lower, size_t lower_len)
+static bool name_compare(const gh_h1_header *h, const char *lower, size_t lower_len, bool fold)
 {
     if (h->name_len != lower_len)
         return false;
     for (size_t i = 0; i < lower_len; i++) {
-        unsigned char c = (unsigned char)h->name[i];
+        unsigned char c = (unsigned char)h->name[i], l = (unsigned char)lower[i];
         if (c >= 'A' && c <= 'Z')
             c = (unsigned char)(c + 32);
-        if (c != (unsigned char)lower[i])
+        if (fold && l >= 'A' && l <= 'Z')
+            l = (unsigned char)(l + 32);
+        if (fold && c == '_')
+            c = '-';
+        if (fold && l == '_')
+            l = '-';
+        if (c != l)
             return false;
     }
     return true;
+}
+
+bool gh_h1_name_is(const gh_h1_header *h, const char *lower, size_t lower_len)
+{
+    return name_compare(h, lower, lower_len, false);
+}
+
+bool gh_h1_name_folds_to(const gh_h1_header *h, const char *lower, size_t lower_len)
+{
+    return name_compare(h, lower, lower_len, true);
 }
 
 bool gh_h1_list_has(const char *v, size_t len, const char *token)

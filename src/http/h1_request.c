@@ -88,12 +88,6 @@ static gh_reason parse_request_line(const char *p, const char *eol, const gh_h1_
     return GH_R_OK;
 }
 
-static bool host_char_ok(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           strchr("-._~:[]!$&'()*+,;=%", c) != NULL;
-}
-
 /* A name that becomes content-length or transfer-encoding once '-' and '_' are ignored, but is
  * not spelled that way: CGI-style backends (WSGI, PHP, Rack) map '_' and '-' to the same
  * variable, so such a field can carry framing past the gateway. */
@@ -117,10 +111,22 @@ static bool lookalike_framing(const gh_h1_header *h)
 
 /* What the semantic checks need from the fields, gathered in one pass. */
 typedef struct field_scan {
-    size_t hosts, lengths, te;
+    size_t hosts, lengths, te, content_types, authorizations;
     uint64_t cl;
     bool close, ka;
 } field_scan;
+
+/* Fields that hold one value: sent twice, the gateway would check one and a backend might read
+ * the other (a JSON body checked, a form parsed; one identity verified, another believed).
+ * Host and Content-Length have their own reasons. */
+static gh_reason check_singletons(gh_h1_request *req, const field_scan *fs)
+{
+    if (fs->content_types > 1)
+        return fail(req, GH_R_DUPLICATE_FIELD, "more than one Content-Type field");
+    if (fs->authorizations > 1)
+        return fail(req, GH_R_DUPLICATE_FIELD, "more than one Authorization field");
+    return GH_R_OK;
+}
 
 static gh_reason scan_fields(gh_h1_request *req, field_scan *fs)
 {
@@ -151,6 +157,10 @@ static gh_reason scan_fields(gh_h1_request *req, field_scan *fs)
             fs->cl = v;
         } else if (h->name_len == 17 && GH_H1_NAME_IS(h, "transfer-encoding")) {
             fs->te++;
+        } else if (h->name_len == 12 && GH_H1_NAME_IS(h, "content-type")) {
+            fs->content_types++;
+        } else if (h->name_len == 13 && GH_H1_NAME_IS(h, "authorization")) {
+            fs->authorizations++;
         }
     }
     return GH_R_OK;
@@ -164,10 +174,8 @@ static gh_reason check_host(gh_h1_request *req, const field_scan *fs)
         return fail(req, GH_R_MULTIPLE_HOST, "more than one Host header");
     if (fs->hosts == 1 && req->host_len == 0)
         return fail(req, GH_R_BAD_HOST, "an empty Host header");
-    for (size_t i = 0; i < req->host_len; i++)
-        if (!host_char_ok((unsigned char)req->host[i]))
-            return fail(req, GH_R_BAD_HOST, "a character not allowed in a host name");
-    return GH_R_OK;
+    const char *err = fs->hosts ? gh_host_parse(req->host, req->host_len, &req->host_parts) : NULL;
+    return err ? fail(req, GH_R_BAD_HOST, err) : GH_R_OK;
 }
 
 /* Where the body ends, decided once: exactly one way to read it, or a refusal. */
@@ -211,6 +219,8 @@ static gh_reason check_fields(const gh_h1_limits *lim, gh_h1_request *req)
     gh_reason r = scan_fields(req, &fs);
     if (r == GH_R_OK)
         r = check_host(req, &fs);
+    if (r == GH_R_OK)
+        r = check_singletons(req, &fs);
     if (r == GH_R_OK)
         r = check_framing(lim, req, &fs);
     if (r != GH_R_OK)

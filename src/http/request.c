@@ -25,6 +25,25 @@ static void format_ipv4(const unsigned char *a, char *out)
     }
 }
 
+bool gh_request_trusted_addr(const gh_config *cfg, int fam, const unsigned char *addr)
+{
+    for (size_t i = 0; i < cfg->ntrusted_proxies; i++) {
+        const gh_cidr *t = &cfg->trusted_proxies[i];
+        if (t->family != fam)
+            continue;
+        int bits = t->prefix, k = 0;
+        for (; bits >= 8; bits -= 8, k++)
+            if (t->addr[k] != addr[k])
+                break;
+        if (bits >= 8)
+            continue;
+        unsigned char mask = (unsigned char)(0xff << (8 - bits));
+        if (bits == 0 || (t->addr[k] & mask) == (addr[k] & mask))
+            return true;
+    }
+    return false;
+}
+
 static void format_peer(gh_conn *c, gh_request *req)
 {
     int fam = c->peer_family == 6 ? AF_INET6 : AF_INET;
@@ -32,23 +51,71 @@ static void format_peer(gh_conn *c, gh_request *req)
         format_ipv4(c->peer_addr, req->client_ip);
     else if (!inet_ntop(fam, c->peer_addr, req->client_ip, sizeof(req->client_ip)))
         strcpy(req->client_ip, "-");
-    const gh_config *cfg = req->config;
-    for (size_t i = 0; i < cfg->ntrusted_proxies; i++) {
-        const gh_cidr *t = &cfg->trusted_proxies[i];
-        if (t->family != fam)
+    req->trusted_peer = gh_request_trusted_addr(req->config, fam, c->peer_addr);
+}
+
+int gh_request_parse_addr(const char *s, size_t len, unsigned char out[16])
+{
+    char buf[48];
+    if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+        s++;
+        len -= 2;
+    }
+    if (len == 0 || len >= sizeof(buf))
+        return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (inet_pton(AF_INET, buf, out) == 1)
+        return AF_INET;
+    return inet_pton(AF_INET6, buf, out) == 1 ? AF_INET6 : 0;
+}
+
+/* The element of an X-Forwarded-For value that ends at *end (exclusive), trimmed; *end moves
+ * before its comma. */
+static const char *previous_element(const char *value, const char **end, size_t *len)
+{
+    const char *e = *end, *p = e;
+    while (p > value && p[-1] != ',')
+        p--;
+    *end = p > value ? p - 1 : value;
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    *len = (size_t)(e - p);
+    return p;
+}
+
+const char *gh_request_client_address(const gh_request *req, size_t *len)
+{
+    const char *leftmost = NULL;
+    size_t leftmost_len = 0;
+    for (size_t i = req->trusted_peer ? req->h1.nheaders : 0; i-- > 0;) {
+        const gh_h1_header *h = &req->h1.headers[i];
+        if (!GH_H1_NAME_IS(h, "x-forwarded-for"))
             continue;
-        int bits = t->prefix, k = 0;
-        for (; bits >= 8; bits -= 8, k++)
-            if (t->addr[k] != c->peer_addr[k])
-                break;
-        if (bits >= 8)
-            continue;
-        unsigned char mask = (unsigned char)(0xff << (8 - bits));
-        if (bits == 0 || (t->addr[k] & mask) == (c->peer_addr[k] & mask)) {
-            req->trusted_peer = true;
-            return;
+        const char *end = h->value + h->value_len;
+        while (end > h->value) {
+            size_t n;
+            const char *e = previous_element(h->value, &end, &n);
+            unsigned char addr[16];
+            if (n == 0)
+                continue;
+            leftmost = e;
+            leftmost_len = n;
+            int fam = gh_request_parse_addr(e, n, addr);
+            if (!fam || !gh_request_trusted_addr(req->config, fam, addr)) {
+                *len = n;
+                return e;
+            }
         }
     }
+    if (leftmost) { /* every hop is a trusted proxy: the first one is the client */
+        *len = leftmost_len;
+        return leftmost;
+    }
+    *len = strlen(req->client_ip);
+    return req->client_ip;
 }
 
 /* A request in its own arena, on the worker's current snapshot, attached to the connection.
@@ -112,8 +179,15 @@ bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_reques
     req->h1 = *h1;
     req->h1.method += d;
     req->h1.target += d;
-    if (req->h1.host)
-        req->h1.host += d;
+    if (req->h1.host) {
+        /* From here on the host is its canonical form: routing, limits, logs and the upstream
+         * request all read this one. */
+        char *canon = gh_arena_alloc(&req->arena, req->h1.host_len);
+        if (!canon)
+            return false;
+        req->h1.host_len = gh_host_canon(req->h1.host + d, &req->h1.host_parts, canon);
+        req->h1.host = canon;
+    }
     for (size_t i = 0; i < h1->nheaders; i++) {
         h[i] = hdrs[i];
         h[i].name += d;
@@ -190,6 +264,14 @@ static void dispatch(gh_request *req)
         gh_conn_refuse(req, r, detail);
         return;
     }
+    if (req->conn->underscores == GH_US_REFUSE) {
+        for (size_t i = 0; i < req->h1.nheaders; i++)
+            if (memchr(req->h1.headers[i].name, '_', req->h1.headers[i].name_len)) {
+                gh_conn_refuse(req, GH_R_UNDERSCORE_HEADER,
+                               "a header name contains '_' (headers_with_underscores: refuse)");
+                return;
+            }
+    }
     unsigned m = gh_route_method_bit(req->h1.method, req->h1.method_len);
     if (!(m & req->conn->methods)) {
         req->match.allow = req->conn->methods;
@@ -200,14 +282,14 @@ static void dispatch(gh_request *req)
      * authentication: browsers send it without credentials. */
     unsigned asked;
     if (gh_cors_is_preflight(req, &asked) && (asked & req->conn->methods) &&
-        gh_route_find(cfg, req->conn->listener, req->h1.host, req->h1.host_len, req->path,
-                      req->path_len, asked, &req->match) == GH_R_OK &&
+        gh_route_find(cfg, req->conn->listener, req->h1.host, req->h1.host_parts.name_len,
+                      req->path, req->path_len, asked, &req->match) == GH_R_OK &&
         req->match.route->cors) {
         gh_cors_answer_preflight(req);
         return;
     }
-    r = gh_route_find(cfg, req->conn->listener, req->h1.host, req->h1.host_len, req->path,
-                      req->path_len, m, &req->match);
+    r = gh_route_find(cfg, req->conn->listener, req->h1.host, req->h1.host_parts.name_len,
+                      req->path, req->path_len, m, &req->match);
     if (r != GH_R_OK) {
         gh_conn_refuse(req, r,
                        r == GH_R_NOT_FOUND ? "no route matches this host and path"

@@ -109,13 +109,6 @@ gh_reason gh_route_find(const gh_config *c, uint64_t listener, const char *host,
     m->route = NULL;
     m->allow = 0;
     m->nparams = 0;
-    if (host) {
-        /* Match on the name alone: strip the port, keep an IPv6 literal's brackets. */
-        const char *colon = memrchr(host, ':', host_len);
-        const char *bracket = memrchr(host, ']', host_len);
-        if (colon && (!bracket || colon > bracket))
-            host_len = (size_t)(colon - host);
-    }
     for (size_t i = 0; i < c->nroutes; i++) {
         const gh_route_conf *r = &c->routes[i];
         if (!gh_route_on_listener(r, listener) || !host_matches(r, host, host_len) ||

@@ -3,6 +3,7 @@
  * route) in the local table shared by the workers, or in Redis, shared by every gateway. A
  * refusal is 429 with Retry-After; the
  * RateLimit-Policy and RateLimit headers follow draft-ietf-httpapi-ratelimit-headers-08. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,34 +12,43 @@
 
 #include "core/json.h"
 #include "http/conn.h"
+#include "http/request.h"
 #include "identity/claims.h"
 #include "stages/stage.h"
 #include "store/redis.h"
 
-/* The client address for client_ip keys: behind a trusted proxy, the address it appended last
- * to X-Forwarded-For; otherwise the TCP peer. */
-static const char *client_address(const gh_request *req, size_t *len)
+/* The client address as a bucket key: its family and its first ipv4_prefix or ipv6_prefix
+ * bits, so that one IPv6 client cannot spread its requests over the addresses of its /64. An
+ * IPv4-mapped IPv6 address counts as the IPv4 address; text that is no address (what a trusted
+ * proxy wrote) counts as written. */
+static const char *client_key(const gh_request *req, const gh_rate_limit_conf *l,
+                              unsigned char buf[17], size_t *len)
 {
-    for (size_t i = 0; req->trusted_peer && i < req->h1.nheaders; i++) {
-        const gh_h1_header *h = &req->h1.headers[i];
-        if (!GH_H1_NAME_IS(h, "x-forwarded-for") || h->value_len == 0)
-            continue;
-        const char *end = h->value + h->value_len, *p = end;
-        while (p > h->value && p[-1] != ',')
-            p--;
-        while (p < end && (*p == ' ' || *p == '\t'))
-            p++;
-        *len = (size_t)(end - p);
-        if (*len)
-            return p;
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    const char *text = gh_request_client_address(req, len);
+    unsigned char addr[16];
+    int fam = gh_request_parse_addr(text, *len, addr);
+    if (!fam)
+        return text;
+    const unsigned char *a = addr;
+    if (fam == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+        fam = AF_INET;
+        a = addr + 12;
     }
-    *len = strlen(req->client_ip);
-    return req->client_ip;
+    int bytes = fam == AF_INET ? 4 : 16, bits = fam == AF_INET ? l->ipv4_prefix : l->ipv6_prefix;
+    buf[0] = (unsigned char)bytes; /* never a text key's first byte */
+    for (int i = 0; i < bytes; i++) {
+        int keep = bits - 8 * i;
+        buf[1 + i] = keep >= 8 ? a[i] : keep <= 0 ? 0 : (unsigned char)(a[i] & (0xff << (8 - keep)));
+    }
+    *len = 1 + (size_t)bytes;
+    return (const char *)buf;
 }
 
 /* What the limit counts this request under; NULL when the request carries no such key (all
  * such requests then share one bucket). */
-static const char *key_of(const gh_request *req, const gh_rate_limit_conf *l, size_t *len)
+static const char *key_of(const gh_request *req, const gh_rate_limit_conf *l,
+                          unsigned char buf[17], size_t *len)
 {
     const char *v = NULL;
     switch (l->key) {
@@ -49,7 +59,7 @@ static const char *key_of(const gh_request *req, const gh_rate_limit_conf *l, si
         v = req->api_client;
         break;
     case GH_LKEY_CLIENT_IP:
-        return client_address(req, len);
+        return client_key(req, l, buf, len);
     case GH_LKEY_ROUTE:
         v = req->match.route->name;
         break;
@@ -80,7 +90,8 @@ static const char *key_of(const gh_request *req, const gh_rate_limit_conf *l, si
 static void digest_key(gh_request *req, const gh_rate_limit_conf *l, unsigned char out[16])
 {
     size_t len = 1;
-    const char *key = key_of(req, l, &len);
+    unsigned char buf[17];
+    const char *key = key_of(req, l, buf, &len);
     if (!key)
         key = "\x01"; /* no key: one shared bucket, apart from every real key */
     gh_worker *w = req->conn->w;

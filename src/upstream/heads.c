@@ -11,32 +11,41 @@
 #include "http/respond.h"
 #include "upstream/upconn.h"
 
+#define FOLDS(h, lit) gh_h1_name_folds_to((h), lit, sizeof(lit) - 1)
+
+static bool folds_to_string(const gh_h1_header *h, const char *name)
+{
+    return name && gh_h1_name_folds_to(h, name, strlen(name));
+}
+
 /* Headers that say who the client is, where it connected from, or which URL or method it
- * "really" sent: backends and frameworks believe them, so only a trusted proxy may pass them on. */
+ * "really" sent: backends and frameworks believe them, so only a trusted proxy may pass them on.
+ * Names compare with '_' and '-' alike (gh_h1_name_folds_to). */
 static bool gateway_owned(const gh_h1_header *h)
 {
     static const char *const names[] = {"forwarded",      "x-real-ip",     "x-client-ip",
                                         "true-client-ip", "x-original-url", "x-rewrite-url",
                                         "x-http-method-override", "x-http-method",
                                         "x-method-override", NULL};
-    if (h->name_len > 12 && strncasecmp(h->name, "x-forwarded-", 12) == 0)
-        return true;
+    if (h->name_len > 12) {
+        gh_h1_header prefix = {h->name, NULL, 12, 0};
+        if (FOLDS(&prefix, "x-forwarded-"))
+            return true;
+    }
     for (size_t i = 0; names[i]; i++)
-        if (gh_h1_name_is(h, names[i], strlen(names[i])))
+        if (folds_to_string(h, names[i]))
             return true;
     return false;
 }
 
 /* Headers only the gateway sets (from claims and API keys it verified, on any route): dropped
- * from every request, from trusted peers too. */
+ * from every request, from trusted peers too, in any spelling. */
 static bool set_by_gateway(const gh_config *c, const gh_h1_header *h)
 {
     for (size_t i = 0; i < c->nowned_headers; i++)
-        if (h->name_len == c->owned_headers[i].name_len &&
-            strncasecmp(h->name, c->owned_headers[i].name, h->name_len) == 0)
+        if (gh_h1_name_folds_to(h, c->owned_headers[i].name, c->owned_headers[i].name_len))
             return true;
-    return GH_H1_NAME_IS(h, "client-cert") || GH_H1_NAME_IS(h, "client-cert-chain") ||
-           GH_H1_NAME_IS(h, "x-request-id");
+    return FOLDS(h, "client-cert") || FOLDS(h, "client-cert-chain") || FOLDS(h, "x-request-id");
 }
 
 /* Headers a route sets from verified claims are removed from every request first, whatever
@@ -45,17 +54,12 @@ static bool route_owned(const gh_route_conf *r, const gh_h1_header *h)
 {
     if (!r->forward_authorization && GH_H1_NAME_IS(h, "authorization"))
         return true;
-    if (r->auth_api_key && h->name_len == strlen(r->auth_api_key->header) &&
-        strncasecmp(h->name, r->auth_api_key->header, h->name_len) == 0)
+    if ((r->auth_api_key && folds_to_string(h, r->auth_api_key->header)) ||
+        folds_to_string(h, r->forward_api_client))
         return true;
-    if (r->forward_api_client && h->name_len == strlen(r->forward_api_client) &&
-        strncasecmp(h->name, r->forward_api_client, h->name_len) == 0)
-        return true;
-    for (size_t i = 0; i < r->nforward_claims; i++) {
-        const char *name = r->forward_claims[i].header;
-        if (h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0)
+    for (size_t i = 0; i < r->nforward_claims; i++)
+        if (folds_to_string(h, r->forward_claims[i].header))
             return true;
-    }
     return false;
 }
 
@@ -121,15 +125,21 @@ static void add_strings(gh_sbuf *b, const char *name, const char *value)
     add_field(b, name, strlen(name), value, strlen(value));
 }
 
-/* Whether the client's field h goes upstream. */
+/* Whether the client's field h goes upstream. A name with '_' goes only where the listener
+ * allows such names, and never when it spells a name the gateway owns: a trusted proxy sends
+ * those with '-'. */
 static bool passes_upstream(const gh_request *req, bool conn_hdr, const gh_h1_header *h)
 {
     const gh_h1_request *h1 = &req->h1;
     const gh_route_conf *route = req->match.route;
+    bool underscore = memchr(h->name, '_', h->name_len) != NULL;
+    if (underscore && req->conn->underscores != GH_US_ALLOW)
+        return false;
     return !(gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "host") ||
              GH_H1_NAME_IS(h, "content-length") || GH_H1_NAME_IS(h, "expect") ||
              route_owned(route, h) || set_by_gateway(req->config, h) ||
-             (gateway_owned(h) && !req->trusted_peer) || GH_H1_NAME_IS(h, "x-forwarded-for") ||
+             (gateway_owned(h) && (!req->trusted_peer || underscore)) ||
+             FOLDS(h, "x-forwarded-for") ||
              !gh_header_ops_keeps(&req->config->headers.request, &route->headers.request, h) ||
              (conn_hdr && named_by_connection(h1->headers, h1->nheaders, h)));
 }
@@ -140,12 +150,16 @@ static void add_gateway_fields(gh_request *req, gh_sbuf *b)
 {
     const gh_h1_request *h1 = &req->h1;
     const gh_route_conf *route = req->match.route;
-    const gh_h1_header *xff =
-        req->trusted_peer ? find(h1->headers, h1->nheaders, "x-forwarded-for", 15) : NULL;
+    /* A trusted proxy's X-Forwarded-For lines are one list (RFC 9110 5.3), in order: a proxy
+     * that appends a line of its own (HAProxy's option forwardfor) puts the address it saw
+     * last, where the client cannot reach. */
     GH_SBUF_LIT(b, "X-Forwarded-For: ");
-    if (xff) {
-        gh_sbuf_add(b, xff->value, xff->value_len);
-        GH_SBUF_LIT(b, ", ");
+    for (size_t i = 0; req->trusted_peer && i < h1->nheaders; i++) {
+        const gh_h1_header *h = &h1->headers[i];
+        if (GH_H1_NAME_IS(h, "x-forwarded-for") && h->value_len) {
+            gh_sbuf_add(b, h->value, h->value_len);
+            GH_SBUF_LIT(b, ", ");
+        }
     }
     gh_sbuf_adds(b, req->client_ip);
     GH_SBUF_LIT(b, "\r\n");

@@ -35,6 +35,12 @@ static void refusals(void **state)
         {"GET / HTTP/1.1\r\n\r\n", GH_R_MISSING_HOST},
         {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", GH_R_MULTIPLE_HOST},
         {"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", GH_R_BAD_HOST},
+        {"GET / HTTP/1.1\r\nHost: a.test:80:80\r\n\r\n", GH_R_BAD_HOST},
+        {"POST / HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+         "content-type: application/x-www-form-urlencoded\r\n\r\n",
+         GH_R_DUPLICATE_FIELD},
+        {"GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n",
+         GH_R_DUPLICATE_FIELD},
         {"GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", GH_R_ABSOLUTE_FORM},
         {"CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", GH_R_CONNECT_REFUSED},
         {"GET * HTTP/1.1\r\nHost: a\r\n\r\n", GH_R_BAD_TARGET},

@@ -21,15 +21,20 @@ static const char routes_yaml[] =
     "  - {name: exact-post, match: {path: /orders, methods: [POST]}, auth: none, respond: {}}\n"
     "  - {name: exact-del, match: {path: /orders, methods: [DELETE]}, auth: none, respond: {}}\n";
 
-static gh_config *load_routes(void)
+/* The configuration in text, which must load. */
+static gh_config *load_text(const char *text, size_t len)
 {
     gh_diag d = {0};
-    gh_config *c =
-        gh_config_load_string("routes.yaml", routes_yaml, sizeof(routes_yaml) - 1, NULL, &d);
+    gh_config *c = gh_config_load_string("routes.yaml", text, len, NULL, &d);
     gh_diag_print(&d, stderr);
     gh_diag_free(&d);
     assert_non_null(c);
     return c;
+}
+
+static gh_config *load_routes(void)
+{
+    return load_text(routes_yaml, sizeof(routes_yaml) - 1);
 }
 
 static const char *find(gh_config *c, const char *host, const char *path, const char *method,
@@ -49,7 +54,7 @@ static void matching(void **state)
     (void)state;
     gh_config *c = load_routes();
     gh_route_match m;
-    assert_string_equal(find(c, "API.example.com:443", "/anything", "PATCH", &m), "api-host");
+    assert_string_equal(find(c, "API.example.com", "/anything", "PATCH", &m), "api-host");
     assert_string_equal(find(c, "x.example.org", "/w", "GET", &m), "wild");
     assert_string_equal(find(c, "a.b.example.org", "/w", "GET", &m), "wild");
     assert_string_equal(find(c, "example.org", "/w", "GET", &m), "404");
@@ -76,6 +81,41 @@ static void matching(void **state)
     gh_route_allow_list(GH_M_POST | GH_M_DELETE, allow, sizeof(allow));
     assert_string_equal(allow, "POST, DELETE");
     gh_config_release(c);
+}
+
+/* match.host is held canonical (lower case, no trailing dot), so a request's canonical host
+ * meets it whatever spelling either side used; a host route with a port or a malformed name is
+ * a configuration error. */
+static void route_hosts_canonical(void **state)
+{
+    (void)state;
+    static const char yaml[] =
+        "listeners: [{address: 127.0.0.1:1}]\n"
+        "routes:\n"
+        "  - {name: admin, match: {host: Admin.Test., prefix: /}, auth: none, respond: {}}\n"
+        "  - {name: wild, match: {host: '*.Example.ORG', prefix: /}, auth: none, respond: {}}\n"
+        "  - {name: rest, match: {prefix: /}, auth: none, respond: {}}\n";
+    gh_config *c = load_text(yaml, sizeof(yaml) - 1);
+    assert_string_equal(c->routes[0].host, "admin.test");
+    assert_string_equal(c->routes[1].host, ".example.org");
+    gh_route_match m;
+    assert_string_equal(find(c, "admin.test", "/x", "GET", &m), "admin");
+    assert_string_equal(find(c, "a.example.org", "/x", "GET", &m), "wild");
+    assert_string_equal(find(c, "admin.testx", "/x", "GET", &m), "rest");
+    gh_config_release(c);
+    static const char *const bad[] = {"admin.test:80", "admin..test", "a%2eb", "*.a.test:1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[256];
+        int n = snprintf(text, sizeof(text),
+                         "listeners: [{address: 127.0.0.1:1}]\nroutes:\n  - {name: r, match: "
+                         "{host: '%s', prefix: /}, auth: none, respond: {}}\n",
+                         bad[i]);
+        gh_diag e = {0};
+        gh_config *x = gh_config_load_string("b.yaml", text, (size_t)n, NULL, &e);
+        if (x)
+            fail_msg("host '%s' was accepted", bad[i]);
+        gh_diag_free(&e);
+    }
 }
 
 /* A route with listeners: is seen only from those listeners (by id); the others fall through
@@ -116,7 +156,7 @@ static void routes_bound_to_listeners(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(matching),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(matching), cmocka_unit_test(route_hosts_canonical),
                                        cmocka_unit_test(routes_bound_to_listeners)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
