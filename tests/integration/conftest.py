@@ -1,8 +1,10 @@
 import hashlib
+import json
 
 import pytest
 
 from testenv import Gateway, Upstream, free_port
+from testenv.tokens import ec_jwk
 
 
 @pytest.fixture
@@ -50,3 +52,16 @@ identity:
 upstreams:
   app: {endpoints: [http://127.0.0.1:%d]}
 """ % (keys, upstream_port)
+
+
+def jwt_identity(tmp_path, key, issuer, audience, upstream_port):
+    """identity (a JWT provider "corp" trusting the EC key as kid k1, ES256) and the upstream
+    "app", for a configuration's routes to follow."""
+    (tmp_path / "k.json").write_text(json.dumps({"keys": [ec_jwk(key, "k1")]}))
+    return """
+identity:
+  jwt:
+    corp: {issuer: %s, audiences: [%s], algorithms: [ES256], jwks_file: %s}
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+""" % (issuer, audience, tmp_path / "k.json", upstream_port)

@@ -8,6 +8,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from conftest import jwt_identity
 from testenv import BIN
 from testenv.tokens import ec_jwk, sign, token_claims
 
@@ -114,16 +115,10 @@ def test_shadow_mode_lets_requests_through_and_says_what_it_would_refuse(gw, key
 
 
 def test_array_claims_are_forwarded_as_one_list(gateway_for, upstream, key, tmp_path):
-    (tmp_path / "k.json").write_text(json.dumps({"keys": [ec_jwk(key, "k1")]}))
-    g = gateway_for("""
-identity:
-  jwt:
-    corp: {issuer: %s, audiences: [%s], algorithms: [ES256], jwks_file: %s}
-upstreams:
-  app: {endpoints: [http://127.0.0.1:%d]}
+    g = gateway_for(jwt_identity(tmp_path, key, ISS, AUD, upstream.port) + """
 routes:
   - {name: r, match: {prefix: /}, auth: {jwt: corp, claims: {groups: admins}}, forward: {claims: {groups: X-Groups}}, upstream: app}
-""" % (ISS, AUD, tmp_path / "k.json", upstream.port))
+""")
     r = requests.get(g.url + "/", headers={"Authorization": "Bearer " + tok(key, groups=["dev", "admins"])})
     assert r.status_code == 200
     assert upstream.requests[-1][2]["x-groups"] == "dev, admins"

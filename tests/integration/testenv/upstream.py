@@ -1,9 +1,27 @@
 """A real HTTP/1.1 upstream server with behaviours chosen by path, recording what it received."""
+import io
 import socket
 import ssl
 import threading
 import time
 from urllib.parse import parse_qsl
+
+
+class _CountingReader(io.RawIOBase):
+    """A socket's reading side that adds what it reads to its upstream's bytes_received."""
+
+    def __init__(self, sock, upstream):
+        self.sock = sock
+        self.upstream = upstream
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        n = self.sock.recv_into(b)
+        with self.upstream.lock:
+            self.upstream.bytes_received += n
+        return n
 
 
 class Upstream:
@@ -32,7 +50,12 @@ class Upstream:
                 self.ssl.verify_mode = ssl.CERT_REQUIRED
                 self.ssl.load_verify_locations(client_ca)
         self.requests = []  # (method, path, headers dict lower-cased, body bytes)
+        # Every request head as received, byte for byte, even one that does not parse; and each
+        # parsed request's header lines in order, repeated names kept: [(name, value), ...].
+        self.raw_heads = []
+        self.header_lines = []
         self.connections = 0
+        self.bytes_received = 0  # every byte read from any connection
         self.lock = threading.Lock()
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -61,22 +84,35 @@ class Upstream:
                 self.connections += 1
             threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
-    @staticmethod
-    def _read_head(f):
-        line = f.readline()
-        if not line:
+    def _read_head(self, f):
+        """The head's lines are read whole and recorded before they are parsed, so that bytes
+        that do not parse are on record too."""
+        lines = []
+        while True:
+            line = f.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line == b"\r\n" and len(lines) > 1:
+                break
+        if not lines:
             return None
-        method, path, _ = line.decode("latin-1").split(" ", 2)
+        with self.lock:
+            self.raw_heads.append(b"".join(lines))
+        method, path, _ = lines[0].decode("latin-1").split(" ", 2)
         headers = {}
         raw = []
-        while True:
-            h = f.readline()
+        for h in lines[1:]:
             if h in (b"\r\n", b""):
                 break
             k, v = h.decode("latin-1").split(":", 1)
             headers[k.strip().lower()] = v.strip()
             raw.append((k.strip(), v.strip()))
         return method, path, headers, raw
+
+    def lines_named(self, name, request=-1):
+        """The values of every header line called name (any case) of one request, in order."""
+        return [v for k, v in self.header_lines[request] if k.lower() == name.lower()]
 
     @staticmethod
     def _read_body(f, headers):
@@ -106,7 +142,7 @@ class Upstream:
                 peer = c.getpeercert()
                 if peer:
                     self.client_subjects.append(dict(x[0] for x in peer["subject"])["commonName"])
-        f = c.makefile("rb")
+        f = io.BufferedReader(_CountingReader(c, self))
         try:
             while True:
                 head = self._read_head(f)
@@ -116,6 +152,7 @@ class Upstream:
                 body = self._read_body(f, headers)
                 with self.lock:
                     self.requests.append((method, path, headers, body))
+                    self.header_lines.append(raw)
                 if not self._answer(c, method, path, headers, raw, body):
                     return
         except (OSError, ValueError):
