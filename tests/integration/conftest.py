@@ -65,3 +65,9 @@ identity:
 upstreams:
   app: {endpoints: [http://127.0.0.1:%d]}
 """ % (issuer, audience, tmp_path / "k.json", upstream_port)
+
+
+def upstream_lines(upstream, request=-1, masked=("x-request-id",)):
+    """The header lines one request reached the upstream with, in order, repeated names kept;
+    the values of the masked names (ids made per request) read "*"."""
+    return [(k, "*" if k.lower() in masked else v) for k, v in upstream.header_lines[request]]

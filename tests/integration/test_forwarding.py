@@ -8,7 +8,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conftest import jwt_identity
+from conftest import jwt_identity, upstream_lines
 from testenv import raw_request
 from testenv.h2client import h2_request
 from testenv.tokens import sign, token_claims
@@ -46,11 +46,8 @@ def send(gw, fields):
     return int(raw.split(b" ")[1])
 
 
-def exact_lines(upstream, request=-1):
-    """The header lines of one upstream request, in order, with the values that change from run
-    to run (token, request id) replaced by "*"."""
-    return [(k, "*" if k.lower() in ("authorization", "x-request-id") else v)
-            for k, v in upstream.header_lines[request]]
+def exact_lines(upstream):
+    return upstream_lines(upstream, masked=("authorization", "x-request-id"))
 
 
 def test_underscore_spellings_of_owned_names_never_reach_the_upstream(gateway_for, upstream, key, tmp_path):
