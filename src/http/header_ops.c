@@ -1,10 +1,10 @@
 #include "http/header_ops.h"
 
-#include <strings.h>
-
+/* '_' and '-' alike: what the operator removes or replaces goes in every spelling a CGI-style
+ * backend would read as the same header. */
 static bool same_name(const gh_h1_header *a, const gh_h1_header *b)
 {
-    return a->name_len == b->name_len && strncasecmp(a->name, b->name, a->name_len) == 0;
+    return gh_h1_name_folds_to(b, a->name, a->name_len);
 }
 
 bool gh_header_ops_drops(const gh_header_ops *ops, const gh_h1_header *h)

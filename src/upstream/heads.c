@@ -125,15 +125,26 @@ static void add_strings(gh_sbuf *b, const char *name, const char *value)
     add_field(b, name, strlen(name), value, strlen(value));
 }
 
+/* Whether another field of the request has h's name in another spelling ('_' for '-'): the
+ * gateway read one of them (an authorization rule, a policy) and a CGI-style backend might
+ * read the other. */
+static bool spelled_twice(const gh_h1_request *h1, const gh_h1_header *h)
+{
+    for (size_t i = 0; i < h1->nheaders; i++)
+        if (&h1->headers[i] != h && gh_h1_name_folds_to(&h1->headers[i], h->name, h->name_len))
+            return true;
+    return false;
+}
+
 /* Whether the client's field h goes upstream. A name with '_' goes only where the listener
- * allows such names, and never when it spells a name the gateway owns: a trusted proxy sends
- * those with '-'. */
+ * allows such names, and never when it spells a name the gateway owns (a trusted proxy sends
+ * those with '-') or another field's name. */
 static bool passes_upstream(const gh_request *req, bool conn_hdr, const gh_h1_header *h)
 {
     const gh_h1_request *h1 = &req->h1;
     const gh_route_conf *route = req->match.route;
     bool underscore = memchr(h->name, '_', h->name_len) != NULL;
-    if (underscore && req->conn->underscores != GH_US_ALLOW)
+    if (underscore && (req->conn->underscores != GH_US_ALLOW || spelled_twice(h1, h)))
         return false;
     return !(gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "host") ||
              GH_H1_NAME_IS(h, "content-length") || GH_H1_NAME_IS(h, "expect") ||

@@ -69,11 +69,13 @@ def test_underscore_spellings_of_owned_names_never_reach_the_upstream(gateway_fo
 def test_allow_passes_other_underscore_names_but_never_owned_ones(gateway_for, upstream, key, tmp_path):
     gw = start(gateway_for, upstream, key, tmp_path,
                listener_extra=", h2c: true, headers_with_underscores: allow",
-               extra="trusted_proxies: [127.0.0.1/32]\n")
-    # Even from a trusted proxy, an owned name spelled with '_' is not the proxy's.
-    assert send(gw, SPOOFED + [("X_Custom", "v"), ("X-Forwarded-Proto", "https")]) == 200
+               extra="trusted_proxies: [127.0.0.1/32]\nheaders: {request: {remove: [X-Debug]}}\n")
+    # Even from a trusted proxy, an owned name spelled with '_' is not the proxy's; nor is a
+    # second spelling of a name the request already has, or of one the operator removes.
+    assert send(gw, SPOOFED + [("X_Custom", "v"), ("X-Forwarded-Proto", "https"), ("X-Tenant", "a"),
+                               ("X_Tenant", "b"), ("X_Debug", "1")]) == 200
     assert exact_lines(upstream) == [("Host", "t"), ("Authorization", "*"), ("X_Custom", "v"),
-                                     ("X-Forwarded-Proto", "https"), ("X-Forwarded-For", "127.0.0.1"),
+                                     ("X-Forwarded-Proto", "https"), ("X-Tenant", "a"), ("X-Forwarded-For", "127.0.0.1"),
                                      ("X-Forwarded-Host", "t"), ("X-Request-Id", "*"), ("X-User-Id", "alice")]
 
 
