@@ -10,6 +10,22 @@
 
 static gh_h1_header hdrs[100];
 
+/* An accepted host's canonical form is no longer than the host, parses again, and is its own
+ * canonical form: one spelling per host. */
+static void host(const gh_h1_request *req)
+{
+    char once[512], twice[512];
+    if (!req->host || req->host_len > sizeof(once))
+        return;
+    size_t n = gh_host_canon(req->host, &req->host_parts, once);
+    gh_host again;
+    if (n > req->host_len || gh_host_parse(once, n, &again) != NULL ||
+        again.name_len != req->host_parts.name_len || again.port != req->host_parts.port)
+        abort();
+    if (gh_host_canon(once, &again, twice) != n || memcmp(once, twice, n) != 0)
+        abort();
+}
+
 static void request(const uint8_t *data, size_t size, bool defensive)
 {
     gh_h1_limits lim = {16384, 100, 8192, defensive};
@@ -32,6 +48,7 @@ static void request(const uint8_t *data, size_t size, bool defensive)
         (len > plen + 1 || path[0] != '/' || strstr(path, "/../") || strstr(path, "//")))
         abort();
     free(path);
+    host(&req);
 }
 
 static void chunked(const uint8_t *data, size_t size)
