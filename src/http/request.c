@@ -179,19 +179,29 @@ bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_reques
     req->h1 = *h1;
     req->h1.method += d;
     req->h1.target += d;
-    if (req->h1.host) {
-        /* From here on the host is its canonical form: routing, limits, logs and the upstream
-         * request all read this one. */
-        char *canon = gh_arena_alloc(&req->arena, req->h1.host_len);
-        if (!canon)
-            return false;
-        req->h1.host_len = gh_host_canon(req->h1.host + d, &req->h1.host_parts, canon);
-        req->h1.host = canon;
-    }
     for (size_t i = 0; i < h1->nheaders; i++) {
         h[i] = hdrs[i];
         h[i].name += d;
         h[i].value += d;
+    }
+    if (req->h1.host) {
+        /* From here on the host is its canonical form, in the Host field too: routing, limits
+         * (header.Host keys), authorization rules, policies and the upstream request all read
+         * this one. */
+        char *canon = gh_arena_alloc(&req->arena, req->h1.host_len);
+        if (!canon)
+            return false;
+        /* The scheme's own port is no port (RFC 3986 6.2.3): admin.test:80 is admin.test. */
+        if (req->h1.host_parts.port == (gh_conn_tls(req->conn) ? 443 : 80))
+            req->h1.host_parts.port = -1;
+        size_t n = gh_host_canon(req->h1.host + d, &req->h1.host_parts, canon);
+        for (size_t i = 0; i < h1->nheaders; i++)
+            if (hdrs[i].value == h1->host) {
+                h[i].value = canon;
+                h[i].value_len = (uint32_t)n;
+            }
+        req->h1.host = canon;
+        req->h1.host_len = n;
     }
     req->h1.headers = h;
     return true;

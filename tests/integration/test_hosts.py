@@ -84,10 +84,12 @@ def test_malformed_hosts_are_refused_and_never_forwarded(gw, upstream):
 
 
 def test_the_upstream_gets_the_canonical_host(gw, upstream):
-    status, _ = get(gw, "ADMIN.TEST.:080", "Authorization: Bearer %s\r\n" % gw.token)
+    status, _ = get(gw, "ADMIN.TEST.:08443", "Authorization: Bearer %s\r\n" % gw.token)
     assert status == 200
-    assert upstream.lines_named("Host") == ["admin.test:80"]
-    assert upstream.lines_named("X-Forwarded-Host") == ["admin.test:80"]
+    assert upstream.lines_named("Host") == ["admin.test:8443"]
+    assert upstream.lines_named("X-Forwarded-Host") == ["admin.test:8443"]
+    status, _ = get(gw, "Admin.Test.:80", "Authorization: Bearer %s\r\n" % gw.token)  # http's own port
+    assert status == 200 and upstream.lines_named("Host") == ["admin.test"]
     status, _, _ = h2_request(gw.port, [(":method", "GET"), (":scheme", "http"), (":path", "/"),
                                         (":authority", "Admin.Test."), ("authorization", "Bearer " + gw.token)])
     assert status == 200
@@ -122,3 +124,18 @@ def test_singleton_fields_sent_twice_are_refused(gw, upstream):
     # One of each still passes.
     status, _ = post_form(gw, b"")
     assert status == 200 and upstream.lines_named("Content-Type") == ["application/json"]
+
+
+def test_limits_keyed_on_the_host_see_one_spelling(gateway_for, upstream):
+    gw = gateway_for("""
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+rate_limits:
+  per-host: {key: header.Host, rate: 1/m, burst: 1}
+routes:
+  - {name: r, match: {prefix: /}, auth: none, rate_limit: per-host, upstream: app}
+""" % upstream.port)
+    assert get(gw, "admin.test")[0] == 200
+    for spelling in ("ADMIN.TEST.", "admin.test.:80", "Admin.Test:80"):
+        assert get(gw, spelling)[0] == 429, spelling
+    assert get(gw, "other.test")[0] == 200
