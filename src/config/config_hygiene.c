@@ -37,9 +37,11 @@ void gh__cfg_load_paths(gh_walk *w, yaml_node_t *n, gh_config *c)
     GH_CFG_FIELD(w, n, "merge_slashes", false, c->paths.keep_slashes = gh__walk_enum(w, v, no_yes) == 0)
 }
 
-/* Names no rule may touch: the gateway frames messages and sets these itself. */
+/* Names no rule may touch: the gateway frames messages and sets these itself. Compared with
+ * '_' and '-' alike: a rule must not set X_Forwarded_For for a CGI-style backend either. */
 static const char *reserved(const char *name, bool request)
 {
+    const gh_h1_header h = {.name = name, .name_len = (uint32_t)strlen(name)};
     static const char *const framing[] = {"content-length", "transfer-encoding", "connection",
                                           "keep-alive",     "te",                "trailer",
                                           "upgrade",        "proxy-connection",  "x-request-id",
@@ -48,10 +50,10 @@ static const char *reserved(const char *name, bool request)
                                                  "x-forwarded-host", "client-cert", "client-cert-chain",
                                                  NULL};
     for (size_t i = 0; framing[i]; i++)
-        if (strcasecmp(name, framing[i]) == 0)
+        if (gh_h1_name_folds_to(&h, framing[i], strlen(framing[i])))
             return "the gateway frames messages and identifies requests itself";
     for (size_t i = 0; request && upstream_bound[i]; i++)
-        if (strcasecmp(name, upstream_bound[i]) == 0)
+        if (gh_h1_name_folds_to(&h, upstream_bound[i], strlen(upstream_bound[i])))
             return "the gateway sets this for the upstream itself";
     return NULL;
 }

@@ -158,6 +158,8 @@ def test_configuration_rules(tmp_path):
     for text, message in [
         ("headers: {request: {set: {Host: x}}}\n", "'Host' cannot be changed"),
         ("headers: {request: {remove: [X-Forwarded-For]}}\n", "'X-Forwarded-For' cannot be changed"),
+        ("headers: {request: {set: {X_Forwarded_For: x}}}\n", "'X_Forwarded_For' cannot be changed"),
+        ("headers: {request: {add: {Client_Cert: x}}}\n", "'Client_Cert' cannot be changed"),
         ("headers: {response: {set: {Content-Length: '1'}}}\n", "'Content-Length' cannot be changed"),
         ("headers: {response: {remove: [X-Request-Id]}}\n", "'X-Request-Id' cannot be changed"),
         ("headers: {response: {set: {'Bad Name': x}}}\n", "'Bad Name' is not a header name"),
