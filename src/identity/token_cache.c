@@ -9,6 +9,8 @@ int gh_token_cache_init(gh_token_cache *c, size_t capacity)
     memset(c, 0, sizeof(*c));
     if (capacity == 0)
         return 0;
+    if (!gh_sipkey_random(&c->key))
+        return -1;
     /* Twice the entries per shard in slots, a power of two, at least one probe window. */
     size_t per = capacity / GH_TOKEN_CACHE_SHARDS + 1, slots = GH_TOKEN_CACHE_PROBE;
     while (slots < 2 * per)
@@ -71,10 +73,9 @@ void gh_token_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const char *token, size_t 
 
 static gh_token_shard *shard_of(gh_token_cache *c, const unsigned char hash[32], size_t *start)
 {
-    gh_token_shard *s = &c->shards[hash[0] % GH_TOKEN_CACHE_SHARDS];
-    uint64_t h;
-    memcpy(&h, hash + 8, sizeof(h));
-    *start = (size_t)h & s->mask;
+    uint64_t h = gh_siphash13(&c->key, hash, 32);
+    gh_token_shard *s = &c->shards[h % GH_TOKEN_CACHE_SHARDS];
+    *start = (size_t)(h >> 8) & s->mask;
     return s;
 }
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/siphash.h"
 
 #define GH_TOKEN_CACHE_SHARDS 64
 #define GH_TOKEN_CACHE_PROBE 8
@@ -37,6 +38,10 @@ typedef struct gh_token_shard {
 
 typedef struct gh_token_cache {
     gh_token_shard shards[GH_TOKEN_CACHE_SHARDS];
+    /* Where an entry goes is a keyed hash of its digest under this cache's random key: digests
+     * of chosen tokens (or signatures, or questions) are public, and without the key nobody can
+     * grind inputs onto one shard's probe window to push others' entries out. */
+    gh_sipkey key;
     bool enabled;
 } gh_token_cache;
 

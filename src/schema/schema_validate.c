@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/siphash.h"
 #include "schema/schema_internal.h"
 
 #define MAX_DEPTH 512 /* subschemas applied within each other: $ref loops end here */
@@ -25,6 +26,8 @@ typedef struct vctx {
     pcre2_match_data *md;
     int depth;
     size_t steps, max_steps;
+    gh_sipkey key; /* for uniqueItems hashes, drawn for this validation when first needed */
+    int keyed;     /* 0: not yet drawn, 1: drawn, -1: none to be had */
 } vctx;
 
 /* Which properties (by their index in the object) or items a schema evaluated. */
@@ -267,38 +270,47 @@ done:
     return ok;
 }
 
-/* A hash equal values share (1 and 1.0 alike, objects whatever their member order). */
-static uint64_t value_hash(const gh_jv *j)
+/* A hash equal values share (1 and 1.0 alike, objects whatever their member order), keyed so
+ * that a client cannot make unequal items share it: items sharing a hash are compared pairwise,
+ * so crafted collisions would cost n squared. A member's hash covers its key and value together
+ * (members are summed for order, and a sum of separate key and value hashes would let the values
+ * trade places among the keys unseen). */
+static uint64_t value_hash(const gh_sipkey *key, const gh_jv *j)
 {
-    uint64_t h = 1469598103934665603ull ^ (j->type == GH_JV_TRUE ? 7 : j->type);
+    gh_siphash h;
+    gh_siphash_init(&h, key);
+    gh_siphash_u64(&h, j->type == GH_JV_TRUE ? 7 : j->type);
     switch (j->type) {
     case GH_JV_NUMBER: {
         double d = j->u.num == 0 ? 0 : j->u.num; /* -0 and 0 are equal */
         uint64_t bits;
         memcpy(&bits, &d, sizeof(bits));
-        return (h ^ bits) * 1099511628211ull;
+        gh_siphash_u64(&h, bits);
+        break;
     }
     case GH_JV_STRING:
-        for (uint32_t i = 0; i < j->len; i++)
-            h = (h ^ (unsigned char)j->u.str[i]) * 1099511628211ull;
-        return h;
+        gh_siphash_update(&h, j->u.str, j->len);
+        break;
     case GH_JV_ARRAY:
         for (uint32_t i = 0; i < j->len; i++)
-            h = (h ^ value_hash(&j->u.items[i])) * 1099511628211ull;
-        return h;
+            gh_siphash_u64(&h, value_hash(key, &j->u.items[i]));
+        break;
     case GH_JV_OBJECT: {
         uint64_t sum = 0;
         for (uint32_t i = 0; i < j->len; i++) {
-            uint64_t k = 1469598103934665603ull;
-            for (uint32_t c = 0; c < j->u.members[i].klen; c++)
-                k = (k ^ (unsigned char)j->u.members[i].key[c]) * 1099511628211ull;
-            sum += k * 31 + value_hash(&j->u.members[i].value);
+            gh_siphash m;
+            gh_siphash_init(&m, key);
+            gh_siphash_u64(&m, value_hash(key, &j->u.members[i].value));
+            gh_siphash_update(&m, j->u.members[i].key, j->u.members[i].klen);
+            sum += gh_siphash_final(&m);
         }
-        return (h ^ sum) * 1099511628211ull;
+        gh_siphash_u64(&h, sum);
+        break;
     }
     default:
-        return h;
+        break;
     }
+    return gh_siphash_final(&h);
 }
 
 typedef struct hashed {
@@ -313,22 +325,28 @@ static int by_hash(const void *a, const void *b)
 }
 
 /* uniqueItems: the items sorted by hash, and only those whose hashes agree compared, so a long
- * array costs n log n, not n squared. False with an equal pair. */
-static bool all_unique(const gh_jv *arr, size_t *first, size_t *second)
+ * array costs n log n, not n squared. 1: unique; 0: an equal pair; -1: could not be checked
+ * (no memory or no key), which refuses rather than waves the array through. */
+static int all_unique(vctx *v, const gh_jv *arr, size_t *first, size_t *second)
 {
     size_t n = arr->len;
+    if (!v->keyed)
+        v->keyed = gh_sipkey_random(&v->key) ? 1 : -1;
     hashed small[64], *h = n <= 64 ? small : malloc(n * sizeof(*h));
-    if (!h)
-        return true; /* out of memory: nothing to compare with, nothing refused */
+    if (!h || v->keyed < 0) {
+        if (h != small)
+            free(h);
+        return -1;
+    }
     for (size_t i = 0; i < n; i++)
-        h[i] = (hashed){value_hash(&arr->u.items[i]), i};
+        h[i] = (hashed){value_hash(&v->key, &arr->u.items[i]), i};
     qsort(h, n, sizeof(*h), by_hash);
-    bool ok = true;
+    int ok = 1;
     for (size_t i = 0; ok && i < n; i++)
         for (size_t k = i + 1; ok && k < n && h[k].hash == h[i].hash; k++)
             if (gh_jv_equal(&arr->u.items[h[i].index], &arr->u.items[h[k].index])) {
                 *first = h[i].index, *second = h[k].index;
-                ok = false;
+                ok = 0;
             }
     if (h != small)
         free(h);
@@ -345,7 +363,10 @@ static bool check_array(vctx *v, const gh_snode *n, const gh_jv *inst, ann *loca
         FAIL("maxItems", "more than %lld items", (long long)n->max_items);
     if (n->unique_items) {
         size_t a, b;
-        if (!all_unique(inst, &a, &b))
+        int u = all_unique(v, inst, &a, &b);
+        if (u < 0)
+            FAIL("uniqueItems", "could not be checked (out of memory)");
+        if (u == 0)
             FAIL("uniqueItems", "items %zu and %zu are equal", a, b);
     }
     for (size_t i = 0; i < size; i++) {

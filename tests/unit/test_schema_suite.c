@@ -161,6 +161,19 @@ static void suite(void **state)
     assert_int_equal(t.failed_implemented, 0);
 }
 
+/* A schema from its JSON text, which must compile. */
+static gh_schema *compile_text(const char *json)
+{
+    char err[300];
+    json_t *doc = json_loads(json, 0, NULL);
+    gh_schema_options o = {0};
+    gh_schema *s = gh_schema_compile(doc, &o, err, sizeof(err));
+    json_decref(doc);
+    if (!s)
+        fail_msg("%s: %s", json, err);
+    return s;
+}
+
 /* A schema whose branches refer to themselves would take exponential time: the work is bounded
  * and the instance refused, with the reason. */
 static void branching_refs_are_bounded(void **state)
@@ -197,12 +210,7 @@ static void branching_refs_are_bounded(void **state)
 static void unique_items_scale(void **state)
 {
     (void)state;
-    char err[300];
-    json_t *doc = json_loads("{\"uniqueItems\": true}", 0, NULL);
-    gh_schema_options o = {0};
-    gh_schema *s = gh_schema_compile(doc, &o, err, sizeof(err));
-    json_decref(doc);
-    assert_non_null(s);
+    gh_schema *s = compile_text("{\"uniqueItems\": true}");
     size_t cap = 200000 * 12 + 16, n = 0;
     char *text = malloc(cap);
     assert_non_null(text);
@@ -233,9 +241,86 @@ static void unique_items_scale(void **state)
     gh_schema_free(s);
 }
 
+/* The best of three validations of text against s: seconds, and the error count in *n. */
+static double validate_time(const gh_schema *s, const char *text, size_t len, size_t *n)
+{
+    double best = 1e9;
+    for (int round = 0; round < 3; round++) {
+        gh_arena a;
+        gh_arena_init(&a, 65536, GH_JV_TREE_BOUND(len));
+        gh_jv_limits lim = {8, 64};
+        const char *why;
+        size_t at;
+        const gh_jv *inst = gh_jv_parse(text, len, &lim, &a, &why, &at);
+        assert_non_null(inst);
+        gh_schema_error errs[2];
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        *n = gh_schema_validate(s, inst, errs, 2);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double t = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        best = t < best ? t : best;
+        gh_arena_free(&a);
+    }
+    return best;
+}
+
+/* uniqueItems compares items whose hashes agree: objects whose values trade places among the
+ * same keys (all 5040 orders of 0..6 over k0..k6) must not all share one hash, or the array
+ * costs n squared. Timed against as many objects with distinct values. */
+static void unique_items_no_crafted_collisions(void **state)
+{
+    (void)state;
+    gh_schema *s = compile_text("{\"uniqueItems\": true}");
+    enum { K = 7, N = 5040 };
+    size_t cap = (size_t)N * K * 16 + 16, len[2] = {0, 0};
+    char *text[2] = {malloc(cap), malloc(cap)};
+    int perm[K];
+    for (int i = 0; i < K; i++)
+        perm[i] = i;
+    for (int t = 0; t < 2; t++)
+        text[t][len[t]++] = '[';
+    for (int item = 0; item < N; item++) {
+        for (int t = 0; t < 2; t++) {
+            text[t][len[t]++] = item ? ',' : ' ';
+            text[t][len[t]++] = '{';
+            for (int k = 0; k < K; k++)
+                len[t] += (size_t)snprintf(text[t] + len[t], cap - len[t], "%s\"k%d\":%d", k ? "," : "",
+                                           k, t ? item * K + k : perm[k]);
+            text[t][len[t]++] = '}';
+        }
+        int i = K - 2; /* the next permutation, in lexicographic order */
+        while (i >= 0 && perm[i] > perm[i + 1])
+            i--;
+        if (i < 0)
+            break;
+        int j = K - 1;
+        while (perm[j] < perm[i])
+            j--;
+        int x = perm[i];
+        perm[i] = perm[j], perm[j] = x;
+        for (int a = i + 1, b = K - 1; a < b; a++, b--)
+            x = perm[a], perm[a] = perm[b], perm[b] = x;
+    }
+    for (int t = 0; t < 2; t++)
+        text[t][len[t]++] = ']';
+    size_t errs_crafted, errs_plain;
+    double crafted = validate_time(s, text[0], len[0], &errs_crafted);
+    double plain = validate_time(s, text[1], len[1], &errs_plain);
+    print_message("permuted objects %.4f s, distinct objects %.4f s\n", crafted, plain);
+    assert_int_equal(errs_crafted, 0);
+    assert_int_equal(errs_plain, 0);
+    if (crafted > 8 * plain + 0.01)
+        fail_msg("permuted objects took %.4f s against %.4f s", crafted, plain);
+    free(text[0]);
+    free(text[1]);
+    gh_schema_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(suite), cmocka_unit_test(branching_refs_are_bounded),
-                                       cmocka_unit_test(unique_items_scale)};
+                                       cmocka_unit_test(unique_items_scale),
+                                       cmocka_unit_test(unique_items_no_crafted_collisions)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
