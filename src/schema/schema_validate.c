@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/siphash.h"
 #include "schema/schema_internal.h"
@@ -16,6 +17,18 @@
  * work is bounded, in proportion to what is validated. */
 #define STEPS_PER_VALUE 64
 #define STEPS_BASE 10000
+/* Regular expressions: each match is held to PCRE2 limits far below its defaults (10 million
+ * backtracking steps), so one catastrophic pattern gives up in milliseconds; and all the
+ * matches of one validation share a budget of CPU time, so many strings that each stay under a
+ * match's limit cannot add up to seconds. Running out refuses the body: a pattern that could
+ * not be evaluated is never taken for a match or for a mismatch (under "not" a mismatch would
+ * let the body through). */
+#define RE_MATCH_LIMIT 200000   /* backtracking steps in one match */
+#define RE_DEPTH_LIMIT 10000    /* nested backtracking points in one match */
+#define RE_HEAP_LIMIT_KIB 8192  /* backtracking memory of one match */
+#define RE_BUDGET_NS 50000000ll /* CPU time of all the matches of one validation: 50 ms */
+#define RE_JIT_STACK_MIN (32 * 1024)
+#define RE_JIT_STACK_MAX (512 * 1024)
 
 typedef struct vctx {
     const gh_schema *s;
@@ -24,6 +37,10 @@ typedef struct vctx {
     char ipath[160];
     size_t ilen;
     pcre2_match_data *md;
+    pcre2_match_context *mctx; /* the limits; made at the first match */
+    pcre2_jit_stack *jit_stack;
+    int64_t re_ns;   /* CPU time spent matching so far */
+    bool re_failed;  /* a pattern could not be evaluated: the body is refused, whatever else */
     int depth;
     size_t steps, max_steps;
     gh_sipkey key; /* for uniqueItems hashes, drawn for this validation when first needed */
@@ -128,9 +145,45 @@ static unsigned type_of(const gh_jv *j)
     }
 }
 
-static bool matches(vctx *v, pcre2_code *re, const char *s, size_t len)
+static int64_t cpu_ns(void)
 {
-    return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, v->md, NULL) >= 0;
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (int64_t)t.tv_sec * 1000000000ll + t.tv_nsec;
+}
+
+static bool match_context(vctx *v)
+{
+    if (v->mctx)
+        return true;
+    if (!(v->mctx = pcre2_match_context_create(NULL)))
+        return false;
+    pcre2_set_match_limit(v->mctx, RE_MATCH_LIMIT);
+    pcre2_set_depth_limit(v->mctx, RE_DEPTH_LIMIT);
+    pcre2_set_heap_limit(v->mctx, RE_HEAP_LIMIT_KIB);
+    v->jit_stack = pcre2_jit_stack_create(RE_JIT_STACK_MIN, RE_JIT_STACK_MAX, NULL);
+    if (v->jit_stack) /* else JIT matching uses its 32 KiB on the machine stack */
+        pcre2_jit_stack_assign(v->mctx, NULL, v->jit_stack);
+    return true;
+}
+
+/* 1: s matches; 0: it does not; -1: the pattern could not be evaluated within the limits (said
+ * once, as an error of the keyword, and the whole validation then fails). */
+static int matches(vctx *v, const gh_snode *n, const char *kw, pcre2_code *re, const char *s, size_t len)
+{
+    int rc = PCRE2_ERROR_NOMEMORY;
+    if (!v->re_failed && v->re_ns <= RE_BUDGET_NS && match_context(v)) {
+        int64_t t0 = cpu_ns();
+        rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, v->md, v->mctx);
+        v->re_ns += cpu_ns() - t0;
+    }
+    if (rc >= 0 || rc == PCRE2_ERROR_NOMATCH)
+        return rc >= 0;
+    if (!v->re_failed) {
+        v->re_failed = true;
+        report(v, n, kw, "the pattern could not be evaluated within the matching budget");
+    }
+    return -1;
 }
 
 static bool validate(vctx *v, const gh_snode *n, const gh_jv *inst, ann *out, bool rep);
@@ -196,7 +249,10 @@ static bool check_string(vctx *v, const gh_snode *n, const gh_jv *inst, bool rep
         if (n->max_length >= 0 && len > (size_t)n->max_length)
             FAIL("maxLength", "longer than %lld characters", (long long)n->max_length);
     }
-    if (n->pattern && !matches(v, n->pattern, s, bytes))
+    int m = n->pattern ? matches(v, n, "pattern", n->pattern, s, bytes) : 1;
+    if (m < 0)
+        ok = false;
+    else if (!m)
         FAIL("pattern", "does not match the pattern");
     if (n->format && v->s->format_assertion && !gh__schema_format_ok(n->format, s, bytes))
         FAIL("format", "is not a valid %s", n->format);
@@ -243,7 +299,10 @@ static bool check_object(vctx *v, const gh_snode *n, const gh_jv *inst, ann *loc
             }
         }
         for (size_t p = 0; p < n->npattern_properties; p++) {
-            if (!matches(v, n->pattern_properties[p].re, key, klen))
+            int m = matches(v, n, "patternProperties", n->pattern_properties[p].re, key, klen);
+            if (m < 0)
+                ok = false;
+            if (m <= 0)
                 continue;
             known = true;
             mark(local, i);
@@ -473,6 +532,8 @@ static bool validate(vctx *v, const gh_snode *n, const gh_jv *inst, ann *out, bo
             report(v, n, NULL, "not allowed here");
         return n->boolean;
     }
+    if (v->re_failed)
+        return false;
     if (v->depth >= MAX_DEPTH || ++v->steps > v->max_steps) {
         if (v->steps == v->max_steps + 1 || (rep && v->depth >= MAX_DEPTH)) /* said once */
             report(v, n, NULL, v->depth >= MAX_DEPTH ? "the schema applies itself without end"
@@ -542,6 +603,12 @@ size_t gh_schema_validate(const gh_schema *s, const gh_jv *instance, gh_schema_e
     if (!v.md)
         return 1;
     bool ok = validate(&v, s->root, instance, NULL, true);
+    /* Work cut short inside "not" or an anyOf branch reads as a failed subschema there, which
+     * could turn into a pass above it: running out refuses the whole instance. */
+    if (v.re_failed || v.steps > v.max_steps)
+        ok = false;
     pcre2_match_data_free(v.md);
+    pcre2_match_context_free(v.mctx);
+    pcre2_jit_stack_free(v.jit_stack);
     return ok ? 0 : (v.count ? v.count : 1);
 }
