@@ -12,6 +12,10 @@
 
 typedef struct gh_schema gh_schema;
 
+/* The longest pattern (or patternProperties name) a schema may hold: longer is refused where
+ * it is written, never cut. */
+#define GH_SCHEMA_MAX_PATTERN 65536
+
 /* Fetches the document an absolute URI names (a schema $ref points outside the document):
  * a new reference, or NULL when it is unknown. The gateway never fetches; tests map a folder. */
 typedef json_t *(*gh_schema_loader)(const char *uri, void *arg);

@@ -396,12 +396,42 @@ static void pattern_budget_under_not(void **state)
     gh_schema_free(s);
 }
 
+/* A pattern longer than 2047 characters keeps its end: "^abx?x?...x?$" must still refuse
+ * "abZZZ" (once it was cut at 2048 bytes, losing the "$", and "abZZZ" passed). One past the limit is refused at
+ * compile time with its location, never cut. */
+static void long_pattern_not_truncated(void **state)
+{
+    (void)state;
+    size_t cap = GH_SCHEMA_MAX_PATTERN + 64, n = 0;
+    char *doc = malloc(cap);
+    n += (size_t)sprintf(doc + n, "{\"pattern\": \"^ab");
+    for (int i = 0; i < 1100; i++)
+        n += (size_t)sprintf(doc + n, "x?");
+    n += (size_t)sprintf(doc + n, "$\"}");
+    gh_schema *s = compile_text(doc);
+    gh_schema_error e;
+    assert_int_equal(validate_text(s, "\"abZZZ\"", &e), 1);
+    assert_int_equal(validate_text(s, "\"abx\"", &e), 0);
+    gh_schema_free(s);
+    n = (size_t)sprintf(doc, "{\"pattern\": \"");
+    memset(doc + n, 'a', GH_SCHEMA_MAX_PATTERN + 1);
+    strcpy(doc + n + GH_SCHEMA_MAX_PATTERN + 1, "\"}");
+    json_t *j = json_loads(doc, 0, NULL);
+    char err[300];
+    gh_schema_options o = {0};
+    assert_null(gh_schema_compile(j, &o, err, sizeof(err)));
+    assert_string_equal(err, "#/pattern: a regular expression longer than 65536 characters");
+    json_decref(j);
+    free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(suite), cmocka_unit_test(branching_refs_are_bounded),
                                        cmocka_unit_test(unique_items_scale),
                                        cmocka_unit_test(unique_items_no_crafted_collisions),
                                        cmocka_unit_test(pattern_budget),
-                                       cmocka_unit_test(pattern_budget_under_not)};
+                                       cmocka_unit_test(pattern_budget_under_not),
+                                       cmocka_unit_test(long_pattern_not_truncated)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
