@@ -122,7 +122,9 @@ static bool register_all(compiler *c, json_t *node, const char *outer, unsigned 
     for (size_t i = 0; i < 2; i++) {
         json_t *a = json_object_get(node, akeys[i]);
         if (json_is_string(a)) {
-            snprintf(anchor, sizeof(anchor), "%s#%s", base, json_string_value(a));
+            /* Two long anchors cut to one name would swap targets: too long is refused. */
+            if (snprintf(anchor, sizeof(anchor), "%s#%s", base, json_string_value(a)) >= (int)sizeof(anchor))
+                return fail(c, "#", "an anchor longer than the limit: %s", json_string_value(a));
             if (!add_resource(c, anchor, node, outer))
                 return false;
         }

@@ -187,6 +187,19 @@ static void units(void **state)
     assert_int_equal(gh_edit_distance("abc", "xyz123", 2), 3);
 }
 
+/* A secret reference is never cut to fit a buffer (cut, it names another file or variable):
+ * too long fails the configuration where it is written. */
+static void too_long_is_an_error(void **state)
+{
+    (void)state;
+    char yaml[4096];
+    char ref[1100];
+    memset(ref, 'E', sizeof(ref) - 1);
+    ref[sizeof(ref) - 1] = '\0';
+    snprintf(yaml, sizeof(yaml), HEAD ROUTE "identity:\n  hmac:\n    gh: {scheme: github, secrets: [\"${env:%s}\"]}\n", ref);
+    expect_error(yaml, "t.yaml:5:36: identity.hmac.gh.secrets[0]: a reference longer than 1023 characters");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +208,7 @@ int main(void)
         cmocka_unit_test(errors_locate),
         cmocka_unit_test(shadowing_warns),
         cmocka_unit_test(units),
+        cmocka_unit_test(too_long_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

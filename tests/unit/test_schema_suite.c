@@ -396,7 +396,7 @@ static void pattern_budget_under_not(void **state)
     gh_schema_free(s);
 }
 
-/* A pattern longer than 2047 characters keeps its end: "^abx?x?...x?$" must still refuse
+/* Nothing in a schema is cut to fit. A pattern longer than 2047 characters keeps its end: "^abx?x?...x?$" must still refuse
  * "abZZZ" (once it was cut at 2048 bytes, losing the "$", and "abZZZ" passed). One past the limit is refused at
  * compile time with its location, never cut. */
 static void long_pattern_not_truncated(void **state)
@@ -421,6 +421,15 @@ static void long_pattern_not_truncated(void **state)
     gh_schema_options o = {0};
     assert_null(gh_schema_compile(j, &o, err, sizeof(err)));
     assert_string_equal(err, "#/pattern: a regular expression longer than 65536 characters");
+    json_decref(j);
+    /* An anchor too long to be named whole is refused, not registered under a cut name (two
+     * such anchors would share one). */
+    n = (size_t)sprintf(doc, "{\"$anchor\": \"");
+    memset(doc + n, 'x', 1200);
+    strcpy(doc + n + 1200, "\"}");
+    j = json_loads(doc, 0, NULL);
+    assert_null(gh_schema_compile(j, &o, err, sizeof(err)));
+    assert_non_null(strstr(err, "an anchor longer than the limit"));
     json_decref(j);
     free(doc);
 }
