@@ -24,6 +24,9 @@ typedef struct gh_schema_options {
     bool format_assertion;   /* format keywords assert (else they only annotate) */
     gh_schema_loader loader; /* may be NULL */
     void *loader_arg;
+    /* Told of each pattern that can backtrack without bound (where, and why); may be NULL. */
+    void (*warn)(void *arg, const char *path, const char *why);
+    void *warn_arg;
 } gh_schema_options;
 
 /* Compiles doc (a jansson document, not taken: referenced). NULL with err naming the schema location

@@ -386,6 +386,9 @@ static pcre2_code *regex(compiler *c, const char *src, const char *path)
         return NULL;
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* faster when available; optional */
+    const char *risk = c->o->warn ? gh__schema_regex_risk(src) : NULL;
+    if (risk)
+        c->o->warn(c->o->warn_arg, path, risk);
     return re;
 }
 

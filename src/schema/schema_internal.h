@@ -88,4 +88,8 @@ size_t gh__schema_utf8_len(const char *s, size_t len);
  * formats are not asserted: true). */
 bool gh__schema_format_ok(const char *format, const char *s, size_t len);
 
+/* Why a pattern can backtrack without bound (nested repetition, overlapping alternatives under
+ * repetition), or NULL. */
+const char *gh__schema_regex_risk(const char *src);
+
 #endif

@@ -434,6 +434,45 @@ static void long_pattern_not_truncated(void **state)
     free(doc);
 }
 
+static void note_warning(void *arg, const char *path, const char *why)
+{
+    (void)why;
+    snprintf(arg, 200, "%s", path);
+}
+
+/* Patterns that can backtrack without bound are reported where they are (check warns there);
+ * ordinary ones are not. */
+static void risky_patterns_warned(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pattern;
+        bool risky;
+    } cases[] = {
+        {"^(a+)+$", true},         {"^(a|aa)+$", true},      {"(.*)*", true},
+        {"^(\\\\d+)*x$", true},    {"^(?:a|a?)+$", true},    {"^(x*y?){2,}$", true},
+        {"^(a+)+$", true},         {"^[a-z]+$", false},      {"^(foo|bar)+$", false},
+        {"^\\\\d{3}-\\\\d{4}$", false}, {"^(ab)+$", false},     {"^(a++)+$", false},
+        {"^([a-z])?$", false},     {"^(a+)?$", false},       {"^[(a+)+]$", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char doc[200], where[200] = "";
+        snprintf(doc, sizeof(doc), "{\"properties\": {\"p\": {\"pattern\": \"%s\"}}}", cases[i].pattern);
+        json_t *j = json_loads(doc, 0, NULL);
+        assert_non_null(j);
+        char err[300];
+        gh_schema_options o = {.warn = note_warning, .warn_arg = where};
+        gh_schema *s = gh_schema_compile(j, &o, err, sizeof(err));
+        assert_non_null(s);
+        if (cases[i].risky != (where[0] != '\0'))
+            fail_msg("%s: %s", cases[i].pattern, cases[i].risky ? "not warned" : "warned");
+        if (cases[i].risky)
+            assert_string_equal(where, "#/properties/p/pattern");
+        gh_schema_free(s);
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(suite), cmocka_unit_test(branching_refs_are_bounded),
@@ -441,6 +480,7 @@ int main(void)
                                        cmocka_unit_test(unique_items_no_crafted_collisions),
                                        cmocka_unit_test(pattern_budget),
                                        cmocka_unit_test(pattern_budget_under_not),
-                                       cmocka_unit_test(long_pattern_not_truncated)};
+                                       cmocka_unit_test(long_pattern_not_truncated),
+                                       cmocka_unit_test(risky_patterns_warned)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
