@@ -57,6 +57,13 @@ void gh_token_cache_delete(gh_token_cache *c);
 void gh_token_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const char *token, size_t len,
                    unsigned char out[32]);
 
+/* The cache key of a compact JWS: SHA-256 of the token, except that an ECDSA-length signature
+ * is hashed in its canonical low-s form (gh_jws_ecdsa_low_s), so the two spellings of one
+ * ECDSA token are one entry. A signature of another length (or not base64url) is hashed as
+ * written: that is gh_token_hash. */
+void gh_token_digest(EVP_MD_CTX *ctx, const EVP_MD *md, const char *token, size_t len,
+                     unsigned char out[32]);
+
 /* On a hit, copies the entry's payload and kid into arena and fills *e (pointing into arena);
  * an entry past exp at now is a miss. */
 bool gh_token_cache_get(gh_token_cache *c, const unsigned char hash[32], int64_t now,

@@ -15,11 +15,13 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 
 #include "core/b64url.h"
 #include "identity/jws.h"
+#include "identity/token_cache.h"
 
 #define DIR "../shared/testdata/wycheproof/testvectors_v1/"
 
@@ -322,12 +324,83 @@ static void abuse(void **state)
     es_key_free(&other);
 }
 
+/* The token with its ECDSA s replaced by n - s: the other spelling of the same signature. */
+static char *twin(const char *token)
+{
+    static char out[4096];
+    const char *dot = strrchr(token, '.');
+    unsigned char raw[64];
+    assert_int_equal(gh_b64url_decode(dot + 1, strlen(dot + 1), raw), 64);
+    BIGNUM *n = BN_new(), *sv = BN_bin2bn(raw + 32, 32, NULL);
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    BN_sub(n, EC_GROUP_get0_order(g), sv);
+    BN_bn2binpad(n, raw + 32, 32);
+    BN_free(n);
+    BN_free(sv);
+    EC_GROUP_free(g);
+    size_t head = (size_t)(dot - token) + 1;
+    memcpy(out, token, head);
+    out[head + gh_b64url_encode(raw, 64, out + head)] = '\0';
+    return out;
+}
+
+/* Both spellings of an ECDSA token verify (issuers sign without normalising s), and both are
+ * one entry for the verified-token cache: one digest, whichever s was sent. The low-s rewrite
+ * agrees with OpenSSL's group orders on all three curves. */
+static void ecdsa_spellings_share_a_digest(void **state)
+{
+    (void)state;
+    es_key k;
+    es_key_make(&k, "k1");
+    char *a = strdup(mint(k.pkey, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", "{\"sub\":\"u\"}"));
+    char *b = strdup(twin(a));
+    assert_string_not_equal(a, b);
+    assert_int_equal(verify(a, &k.set, GH_ALG_ES256), GH_JWS_OK);
+    assert_int_equal(verify(b, &k.set, GH_ALG_ES256), GH_JWS_OK);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char da[32], db[32], dc[32];
+    gh_token_digest(ctx, EVP_sha256(), a, strlen(a), da);
+    gh_token_digest(ctx, EVP_sha256(), b, strlen(b), db);
+    assert_memory_equal(da, db, 32);
+    char *c = mint(k.pkey, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", "{\"sub\":\"v\"}");
+    gh_token_digest(ctx, EVP_sha256(), c, strlen(c), dc);
+    assert_memory_not_equal(da, dc, 32);
+    const char *hs = "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJlLW9mLTMyLWJ5dGVzLWV4YWN0bHkhIQ";
+    gh_token_digest(ctx, EVP_sha256(), hs, strlen(hs), da); /* not an ECDSA length: as written */
+    gh_token_hash(ctx, EVP_sha256(), hs, strlen(hs), db);
+    assert_memory_equal(da, db, 32);
+    static const int nids[] = {NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1};
+    for (int i = 0; i < 3; i++) {
+        EC_GROUP *g = EC_GROUP_new_by_curve_name(nids[i]);
+        int half = (EC_GROUP_order_bits(g) + 7) / 8;
+        for (int round = 0; round < 200; round++) {
+            BIGNUM *sv = BN_new(), *other = BN_new();
+            BN_rand_range(sv, EC_GROUP_get0_order(g));
+            BN_sub(other, EC_GROUP_get0_order(g), sv);
+            const BIGNUM *low = BN_cmp(sv, other) <= 0 ? sv : other;
+            unsigned char sig[132] = {0}, want[66];
+            BN_bn2binpad(sv, sig + half, half);
+            BN_bn2binpad(low, want, half);
+            assert_true(gh_jws_ecdsa_low_s(sig, (size_t)(2 * half)));
+            assert_memory_equal(sig + half, want, (size_t)half);
+            BN_free(sv);
+            BN_free(other);
+        }
+        EC_GROUP_free(g);
+    }
+    EVP_MD_CTX_free(ctx);
+    free(a);
+    free(b);
+    es_key_free(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(jwk_sets),  cmocka_unit_test(ecdsa_p256), cmocka_unit_test(ecdsa_p384),
         cmocka_unit_test(ecdsa_p521), cmocka_unit_test(rsa_pkcs1), cmocka_unit_test(rsa_pss),
         cmocka_unit_test(ed25519),   cmocka_unit_test(abuse),
+        cmocka_unit_test(ecdsa_spellings_share_a_digest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
