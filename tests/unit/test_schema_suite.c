@@ -1,8 +1,10 @@
-/* The JSON Schema Test Suite, draft 2020-12 (required tests), against the validator:
- * http://localhost:1234/ is the suite's remotes/ folder. Groups are skipped, and counted, only
- * for a keyword the gateway does not implement ($dynamicRef, $dynamicAnchor, $vocabulary) or a
- * reference to the official metaschema. Target: at least 98 % of the rest pass, and none of the
- * files named after an implemented keyword fails. */
+/* The JSON Schema Test Suite, draft 2020-12 (required tests, and optional/format for the formats
+ * the gateway asserts), against the validator: http://localhost:1234/ is the suite's remotes/
+ * folder. Groups are skipped, and counted, only for a keyword the gateway does not implement
+ * ($dynamicRef, $dynamicAnchor, $vocabulary) or a reference to the official metaschema. Target:
+ * at least 98 % of the rest pass, none of the files named after an implemented keyword fails,
+ * and every format case passes. Each suite prints "GH-CASES <suite> passed= failed= skipped=";
+ * a missing suite fails under CI=true. Then the validator's own bounds: steps, hashes, patterns. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,7 +55,7 @@ static bool implemented_file(const char *name)
 
 static const char *skip_reason(const json_t *schema)
 {
-    char *text = json_dumps(schema, JSON_COMPACT);
+    char *text = json_dumps(schema, JSON_COMPACT | JSON_ENCODE_ANY); /* true and false too */
     const char *why = NULL;
     if (!text)
         return "unreadable";
@@ -89,7 +91,7 @@ typedef struct tally {
     size_t skipped_dynamic, skipped_vocabulary, skipped_metaschema;
 } tally;
 
-static void run_file(const char *dir, const char *name, tally *t)
+static void run_file(const char *dir, const char *name, tally *t, bool format_assertion)
 {
     char path[1024], err[300];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -107,7 +109,7 @@ static void run_file(const char *dir, const char *name, tally *t)
                                                                    : &t->skipped_metaschema) += n;
             continue;
         }
-        gh_schema_options o = {.loader = load_remote};
+        gh_schema_options o = {.loader = load_remote, .format_assertion = format_assertion};
         gh_schema *s = gh_schema_compile(schema, &o, err, sizeof(err));
         size_t ti;
         json_t *tc;
@@ -131,24 +133,36 @@ static void run_file(const char *dir, const char *name, tally *t)
     json_decref(groups);
 }
 
+/* The suite's folder, or a skip with the reason; under CI (CI=true) a missing suite fails, so
+ * that a run that measured nothing cannot pass. */
+static DIR *open_suite(const char *dir, const char *name)
+{
+    DIR *d = opendir(dir);
+    if (d)
+        return d;
+    const char *ci = getenv("CI");
+    if (ci && strcmp(ci, "true") == 0)
+        fail_msg("%s: %s is absent (CI=true: the external suite must be there)", name, dir);
+    printf("SKIP %s: %s is absent\n", name, dir);
+    skip();
+    return NULL;
+}
+
 static void suite(void **state)
 {
     (void)state;
     const char *dir = SUITE "/tests/draft2020-12";
-    DIR *d = opendir(dir);
-    if (!d) {
-        printf("SKIP: %s is absent\n", dir);
-        skip();
-    }
+    DIR *d = open_suite(dir, "json-schema-draft2020-12");
     struct dirent *e;
     tally t = {0};
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
         if (len > 5 && strcmp(e->d_name + len - 5, ".json") == 0)
-            run_file(dir, e->d_name, &t);
+            run_file(dir, e->d_name, &t, false);
     }
     closedir(d);
     size_t ran = t.passed + t.failed;
+    printf("GH-CASES json-schema-draft2020-12 passed=%zu failed=%zu skipped=%zu\n", t.passed, t.failed, t.skipped);
     printf("JSON Schema Test Suite draft2020-12: %zu passed, %zu failed, %zu skipped (%.1f%% of "
            "those run)\n",
            t.passed, t.failed, t.skipped, ran ? 100.0 * (double)t.passed / (double)ran : 0.0);
@@ -159,6 +173,23 @@ static void suite(void **state)
     assert_true(ran > 1000);
     assert_true(t.passed * 100 >= ran * 98);
     assert_int_equal(t.failed_implemented, 0);
+}
+
+/* optional/format for the formats the gateway asserts (format_assertion: true): every case
+ * passes. The other formats are not asserted (they only annotate) and are not run. */
+static void formats(void **state)
+{
+    (void)state;
+    static const char *const implemented[] = {"date-time.json", "date.json", "email.json", "uuid.json",
+                                              "ipv4.json",      "ipv6.json", "uri.json",   "hostname.json"};
+    const char *dir = SUITE "/tests/draft2020-12/optional/format";
+    closedir(open_suite(dir, "json-schema-format"));
+    tally t = {0};
+    for (size_t i = 0; i < sizeof(implemented) / sizeof(implemented[0]); i++)
+        run_file(dir, implemented[i], &t, true);
+    printf("GH-CASES json-schema-format passed=%zu failed=%zu skipped=%zu\n", t.passed, t.failed, t.skipped);
+    assert_true(t.passed > 300);
+    assert_int_equal(t.failed, 0);
 }
 
 /* A schema from its JSON text, which must compile. */
@@ -475,7 +506,8 @@ static void risky_patterns_warned(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(suite), cmocka_unit_test(branching_refs_are_bounded),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(suite), cmocka_unit_test(formats),
+                                       cmocka_unit_test(branching_refs_are_bounded),
                                        cmocka_unit_test(unique_items_scale),
                                        cmocka_unit_test(unique_items_no_crafted_collisions),
                                        cmocka_unit_test(pattern_budget),
