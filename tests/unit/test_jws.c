@@ -18,10 +18,12 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 
 #include "core/b64url.h"
+#include "identity/hmac.h"
 #include "identity/jws.h"
 #include "identity/token_cache.h"
 
@@ -222,62 +224,79 @@ static void rsa_pkcs1(void **s) { (void)s; signatures("rsa_signature_2048_sha256
 static void rsa_pss(void **s) { (void)s; signatures("rsa_pss_2048_sha256_mgf1_32_test", "publicKeyJwk", GH_ALG_PS256); }
 static void ed25519(void **s) { (void)s; signatures("ed25519_test", "publicKeyJwk", GH_ALG_EDDSA); }
 
-/* HMAC-SHA256 vectors through HS256 key import (an oct JWK) and signature checking. JWS takes
- * only keys at least as long as the hash and only whole tags (RFC 7518 3.2): 128-bit keys must
- * be refused at import (counted skipped when the vector is valid, refused when it is invalid),
- * and truncated tags are outside JWS (skipped). */
-static void hmac_sha256(void **state)
+/* Each whole-tag vector of the HMAC-SHA256 file judged by one (truncated tags are outside JWS
+ * and webhooks alike: skipped), reported under name. */
+static void hmac_vectors(const char *name, void (*one)(tally *t, json_t *g, json_t *test))
 {
-    (void)state;
     json_t *root = load(DIR "hmac_sha256_test.json");
     tally t = {0};
-    size_t gi;
-    json_t *g;
+    size_t gi, ti;
+    json_t *g, *test;
     json_array_foreach(json_object_get(root, "testGroups"), gi, g)
     {
-        size_t key_bits = (size_t)json_integer_value(json_object_get(g, "keySize"));
         bool whole_tag = json_integer_value(json_object_get(g, "tagSize")) == 256;
-        size_t ti;
-        json_t *test;
         json_array_foreach(json_object_get(g, "tests"), ti, test)
         {
-            const char *khex = json_string_value(json_object_get(test, "key"));
-            const char *msg = json_string_value(json_object_get(test, "msg"));
-            const char *tag = json_string_value(json_object_get(test, "tag"));
-            bool valid = strcmp(json_string_value(json_object_get(test, "result")), "valid") == 0;
-            if (!whole_tag) {
+            if (whole_tag)
+                one(&t, g, test);
+            else
                 t.skipped++;
-                continue;
-            }
-            unsigned char key[128], *m = malloc(strlen(msg) / 2 + 1), mac[64];
-            size_t kl = unhex(khex, key), ml = unhex(msg, m), tl = unhex(tag, mac);
-            char k64[200], jwk[300];
-            k64[gh_b64url_encode(key, kl, k64)] = '\0';
-            snprintf(jwk, sizeof(jwk), "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\"}]}", k64);
-            gh_jwks set;
-            const char *err;
-            int rc = gh_jwks_parse(jwk, strlen(jwk), &set, &err);
-            bool usable = rc == 0 && set.n == 1 && (set.keys[0].algs & GH_ALG_HS256);
-            if (key_bits < 256) {
-                assert_false(usable); /* a short key never becomes an HS256 key */
-                if (valid)
-                    t.skipped++;
-                else
-                    judge_unimported(&t, "hmac_sha256_test", test);
-            } else if (!usable) {
-                judge_unimported(&t, "hmac_sha256_test", test);
-            } else {
-                judge(&t, "hmac_sha256_test", test,
-                      gh_jws_check_signature(&set.keys[0], GH_ALG_HS256, m, ml, mac, tl) == GH_JWS_OK);
-            }
-            if (rc == 0)
-                gh_jwks_free(&set);
-            free(m);
         }
     }
     json_decref(root);
-    report("hmac_sha256_test", &t);
+    report(name, &t);
 }
+
+/* Through HS256 key import (an oct JWK) and signature checking. JWS takes only keys at least as
+ * long as the hash (RFC 7518 3.2): 128-bit keys must be refused at import (counted skipped when
+ * the vector is valid, refused when it is invalid). */
+static void one_hs256(tally *t, json_t *g, json_t *test)
+{
+    const char *msg = json_string_value(json_object_get(test, "msg"));
+    bool valid = strcmp(json_string_value(json_object_get(test, "result")), "valid") == 0;
+    unsigned char key[128], *m = malloc(strlen(msg) / 2 + 1), mac[64];
+    size_t kl = unhex(json_string_value(json_object_get(test, "key")), key), ml = unhex(msg, m);
+    size_t tl = unhex(json_string_value(json_object_get(test, "tag")), mac);
+    char k64[200], jwk[300];
+    k64[gh_b64url_encode(key, kl, k64)] = '\0';
+    snprintf(jwk, sizeof(jwk), "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\"}]}", k64);
+    gh_jwks set;
+    const char *err;
+    int rc = gh_jwks_parse(jwk, strlen(jwk), &set, &err);
+    bool usable = rc == 0 && set.n == 1 && (set.keys[0].algs & GH_ALG_HS256);
+    if (json_integer_value(json_object_get(g, "keySize")) < 256) {
+        assert_false(usable); /* a short key never becomes an HS256 key */
+        if (valid)
+            t->skipped++;
+        else
+            judge_unimported(t, "hmac_sha256_test", test);
+    } else if (!usable) {
+        judge_unimported(t, "hmac_sha256_test", test);
+    } else {
+        judge(t, "hmac_sha256_test", test,
+              gh_jws_check_signature(&set.keys[0], GH_ALG_HS256, m, ml, mac, tl) == GH_JWS_OK);
+    }
+    if (rc == 0)
+        gh_jwks_free(&set);
+    free(m);
+}
+
+/* Through the webhook signature code (gh_hmac_sha256 over a signed prefix and a body: the
+ * message is split in two to use both). Webhook secrets are at least 16 bytes: every key runs. */
+static void one_webhook(tally *t, json_t *g, json_t *test)
+{
+    (void)g;
+    const char *msg = json_string_value(json_object_get(test, "msg"));
+    unsigned char key[128], tag[32], out[32], *m = malloc(strlen(msg) / 2 + 1);
+    size_t kl = unhex(json_string_value(json_object_get(test, "key")), key), ml = unhex(msg, m);
+    assert_int_equal(unhex(json_string_value(json_object_get(test, "tag")), tag), 32);
+    assert_true(gh_hmac_sha256(key, kl, m, ml / 2, m + ml / 2, ml - ml / 2, out));
+    judge(t, "hmac_sha256_test", test, CRYPTO_memcmp(out, tag, 32) == 0);
+    free(m);
+}
+
+static void hmac_sha256(void **s) { (void)s; hmac_vectors("hmac_sha256_test", one_hs256); }
+static void hmac_sha256_webhooks(void **s) { (void)s; hmac_vectors("hmac_sha256_test-webhooks", one_webhook); }
 
 /* Own cases: a real ES256 key, tokens minted here, and what an attacker would try. */
 typedef struct {
@@ -486,6 +505,7 @@ int main(void)
         cmocka_unit_test(ecdsa_p521), cmocka_unit_test(rsa_pkcs1), cmocka_unit_test(rsa_pss),
         cmocka_unit_test(ed25519),   cmocka_unit_test(abuse),
         cmocka_unit_test(ecdsa_spellings_share_a_digest), cmocka_unit_test(hmac_sha256),
+        cmocka_unit_test(hmac_sha256_webhooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
