@@ -16,6 +16,20 @@ static bool media_type_ok(const char *t)
     return strcmp(slash + 1, "*") == 0 || !strchr(t, '*');
 }
 
+typedef struct schema_site {
+    gh_walk *w;
+    yaml_node_t *v;
+    const char *file;
+} schema_site;
+
+/* A risky pattern is reported where the schema is named, with its place in the schema file. */
+static void pattern_warning(void *arg, const char *path, const char *why)
+{
+    const schema_site *at = arg;
+    gh__walk_warn(at->w, at->v, "%s%s: a pattern that can take exponential time (%s); bodies "
+                  "that exhaust the matching budget are refused", at->file, path, why);
+}
+
 static void load_schema(gh_walk *w, yaml_node_t *v, gh_body_conf *b, bool format_assertion)
 {
     const char *path = gh__walk_readable_path(w, v, 4u << 20);
@@ -28,7 +42,8 @@ static void load_schema(gh_walk *w, yaml_node_t *v, gh_body_conf *b, bool format
         return;
     }
     char err[512];
-    gh_schema_options o = {.format_assertion = format_assertion};
+    schema_site site = {w, v, path};
+    gh_schema_options o = {.format_assertion = format_assertion, .warn = pattern_warning, .warn_arg = &site};
     b->schema = gh_schema_compile(doc, &o, err, sizeof(err));
     json_decref(doc);
     if (!b->schema)

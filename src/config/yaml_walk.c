@@ -319,10 +319,13 @@ const char *gh__walk_path(gh_walk *w, const char *path)
         return path;
     const char *slash = strrchr(w->file, '/');
     int dir = slash ? (int)(slash - w->file) : 1;
-    char full[4096];
-    snprintf(full, sizeof(full), "%.*s/%s", dir, slash ? w->file : ".", path);
-    const char *kept = gh_arena_strdup(w->arena, full);
-    return kept ? kept : path;
+    /* Sized to fit: a path cut short would name another file. */
+    size_t len = (size_t)dir + 1 + strlen(path) + 1;
+    char *full = gh_arena_alloc(w->arena, len);
+    if (!full)
+        return path;
+    snprintf(full, len, "%.*s/%s", dir, slash ? w->file : ".", path);
+    return full;
 }
 
 const char *gh__walk_readable_path(gh_walk *w, yaml_node_t *n, size_t max)
@@ -358,6 +361,10 @@ char *gh__walk_secret(gh_walk *w, yaml_node_t *n, size_t *len)
         return NULL;
     }
     char ref[1024];
+    if (sl - 3 >= sizeof(ref)) { /* cut short, it would name another file or variable */
+        gh__walk_error(w, n, "a reference longer than %zu characters", sizeof(ref) - 1);
+        return NULL;
+    }
     snprintf(ref, sizeof(ref), "%.*s", (int)(sl - 3), s + 2);
     if (strncmp(ref, "env:", 4) == 0) {
         const char *v = getenv(ref + 4);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/jv.h"
+#include "core/siphash.h"
 
 typedef struct parser {
     const char *p, *end, *start;
@@ -14,6 +15,8 @@ typedef struct parser {
     size_t nvals, capv;
     gh_jmember *mems; /* members of the objects being parsed */
     size_t nmems, capm;
+    gh_sipkey key; /* for the duplicate-key table, drawn when first needed */
+    int keyed;     /* 0: not yet drawn, 1: drawn, -1: none to be had (sort instead) */
 } parser;
 
 static bool fail(parser *ps, const char *why)
@@ -260,7 +263,54 @@ static bool literal(parser *ps, const char *word, size_t n, gh_jv_type t, gh_jv 
 
 static bool parse_value(parser *ps, gh_jv *v);
 
-/* Duplicate keys among the n members at m: pairwise for small objects, hashed beyond. */
+/* Probes one key may take in the duplicate-key table before the object is checked by sorting
+ * instead: with a keyed hash a chain this long does not happen by chance, so the bound only
+ * caps the cost of an unlucky or hostile layout. */
+#define GH_JV_MAX_PROBE 64
+
+static int by_key(const void *a, const void *b)
+{
+    const gh_jmember *x = *(const gh_jmember *const *)a, *y = *(const gh_jmember *const *)b;
+    if (x->klen != y->klen)
+        return x->klen < y->klen ? -1 : 1;
+    return memcmp(x->key, y->key, x->klen);
+}
+
+/* Duplicates found by sorting: n log n comparisons whatever the keys are. */
+static bool unique_sorted(parser *ps, const gh_jmember *m, size_t n)
+{
+    const gh_jmember **order = malloc(n * sizeof(*order));
+    if (!order)
+        return fail(ps, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        order[i] = &m[i];
+    qsort(order, n, sizeof(*order), by_key);
+    bool ok = true;
+    for (size_t i = 1; ok && i < n; i++)
+        if (by_key(&order[i - 1], &order[i]) == 0)
+            ok = fail(ps, "a duplicate key in an object");
+    free(order);
+    return ok;
+}
+
+/* Inserts member i in the table; 1 placed, 0 a duplicate, -1 the probe bound was reached. */
+static int place(uint32_t *slots, size_t cap, const gh_jmember *m, size_t i, uint64_t h)
+{
+    size_t s = h & (cap - 1);
+    for (size_t probes = 0; probes < GH_JV_MAX_PROBE; probes++, s = (s + 1) & (cap - 1)) {
+        if (!slots[s]) {
+            slots[s] = (uint32_t)i + 1;
+            return 1;
+        }
+        const gh_jmember *o = &m[slots[s] - 1];
+        if (o->klen == m[i].klen && memcmp(o->key, m[i].key, o->klen) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* Duplicate keys among the n members at m: pairwise for small objects, hashed beyond, under a
+ * key drawn for this parse (a client cannot choose keys that share a chain). */
 static bool unique_keys(parser *ps, const gh_jmember *m, size_t n)
 {
     if (n <= 16) {
@@ -270,31 +320,23 @@ static bool unique_keys(parser *ps, const gh_jmember *m, size_t n)
                     return fail(ps, "a duplicate key in an object");
         return true;
     }
+    if (!ps->keyed)
+        ps->keyed = gh_sipkey_random(&ps->key) ? 1 : -1;
+    if (ps->keyed < 0)
+        return unique_sorted(ps, m, n);
     size_t cap = 32;
     while (cap < 2 * n)
         cap *= 2;
     uint32_t *slots = calloc(cap, sizeof(*slots));
     if (!slots)
         return fail(ps, "out of memory");
-    bool ok = true;
-    for (size_t i = 0; ok && i < n; i++) {
-        uint64_t h = 1469598103934665603ull;
-        for (uint32_t k = 0; k < m[i].klen; k++)
-            h = (h ^ (unsigned char)m[i].key[k]) * 1099511628211ull;
-        for (size_t s = h & (cap - 1);; s = (s + 1) & (cap - 1)) {
-            if (!slots[s]) {
-                slots[s] = (uint32_t)i + 1;
-                break;
-            }
-            const gh_jmember *o = &m[slots[s] - 1];
-            if (o->klen == m[i].klen && memcmp(o->key, m[i].key, o->klen) == 0) {
-                ok = fail(ps, "a duplicate key in an object");
-                break;
-            }
-        }
-    }
+    int r = 1;
+    for (size_t i = 0; r == 1 && i < n; i++)
+        r = place(slots, cap, m, i, gh_siphash13(&ps->key, m[i].key, m[i].klen));
     free(slots);
-    return ok;
+    if (r < 0)
+        return unique_sorted(ps, m, n);
+    return r ? true : fail(ps, "a duplicate key in an object");
 }
 
 /* A container's elements up to its closing character, each parsed (and pushed on the parser's

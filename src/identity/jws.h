@@ -89,6 +89,14 @@ gh_jws_status gh_jws_verify_with(gh_jws_verifier *v, const char *token, size_t l
                                  const gh_jwks *set, unsigned allowed, unsigned char *scratch,
                                  gh_jws *out);
 
+/* ECDSA signatures are malleable: (r, s) and (r, n - s) both verify, so one token has two
+ * spellings. Both are accepted (issuers commonly sign without normalising, and refusing high s
+ * would refuse about half of their tokens), but whatever is keyed by a token (the verified-token
+ * cache, replay detection) keys its canonical spelling: this rewrites a P1363 signature of a
+ * P-256, P-384 or P-521 length (64, 96 or 132 bytes) in place to the low-s form. False when len
+ * is none of those. */
+bool gh_jws_ecdsa_low_s(unsigned char *sig, size_t len);
+
 /* The signature check alone, for one key and algorithm: GH_JWS_OK or GH_JWS_SIGNATURE (or
  * GH_JWS_KEY_MISMATCH when the key cannot do alg). gh_jws_verify calls exactly this. */
 gh_jws_status gh_jws_check_signature(const gh_jwk *key, unsigned alg, const unsigned char *input,

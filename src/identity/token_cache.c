@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/b64url.h"
+#include "identity/jws.h"
 #include "identity/token_cache.h"
 
 int gh_token_cache_init(gh_token_cache *c, size_t capacity)
@@ -9,6 +11,8 @@ int gh_token_cache_init(gh_token_cache *c, size_t capacity)
     memset(c, 0, sizeof(*c));
     if (capacity == 0)
         return 0;
+    if (!gh_sipkey_random(&c->key))
+        return -1;
     /* Twice the entries per shard in slots, a power of two, at least one probe window. */
     size_t per = capacity / GH_TOKEN_CACHE_SHARDS + 1, slots = GH_TOKEN_CACHE_PROBE;
     while (slots < 2 * per)
@@ -69,12 +73,31 @@ void gh_token_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const char *token, size_t 
         SHA256((const unsigned char *)token, len, out);
 }
 
+void gh_token_digest(EVP_MD_CTX *ctx, const EVP_MD *md, const char *token, size_t len,
+                     unsigned char out[32])
+{
+    const char *dot = memrchr(token, '.', len);
+    size_t at = dot ? (size_t)(dot - token) + 1 : len, slen = len - at;
+    unsigned char sig[132];
+    unsigned int n = 0;
+    if (!dot || gh_b64url_decoded_len(slen) > sizeof(sig) ||
+        gh_b64url_decode(token + at, slen, sig) != (long)gh_b64url_decoded_len(slen) ||
+        !gh_jws_ecdsa_low_s(sig, gh_b64url_decoded_len(slen))) {
+        gh_token_hash(ctx, md, token, len, out);
+        return;
+    }
+    size_t sl = gh_b64url_decoded_len(slen);
+    if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, token, at) != 1 ||
+        EVP_DigestUpdate(ctx, sig, sl) != 1 || EVP_DigestFinal_ex(ctx, out, &n) != 1) {
+        gh_token_hash(ctx, md, token, len, out); /* the context failed: as written */
+    }
+}
+
 static gh_token_shard *shard_of(gh_token_cache *c, const unsigned char hash[32], size_t *start)
 {
-    gh_token_shard *s = &c->shards[hash[0] % GH_TOKEN_CACHE_SHARDS];
-    uint64_t h;
-    memcpy(&h, hash + 8, sizeof(h));
-    *start = (size_t)h & s->mask;
+    uint64_t h = gh_siphash13(&c->key, hash, 32);
+    gh_token_shard *s = &c->shards[h % GH_TOKEN_CACHE_SHARDS];
+    *start = (size_t)(h >> 8) & s->mask;
     return s;
 }
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/siphash.h"
 
 #define GH_TOKEN_CACHE_SHARDS 64
 #define GH_TOKEN_CACHE_PROBE 8
@@ -37,6 +38,10 @@ typedef struct gh_token_shard {
 
 typedef struct gh_token_cache {
     gh_token_shard shards[GH_TOKEN_CACHE_SHARDS];
+    /* Where an entry goes is a keyed hash of its digest under this cache's random key: digests
+     * of chosen tokens (or signatures, or questions) are public, and without the key nobody can
+     * grind inputs onto one shard's probe window to push others' entries out. */
+    gh_sipkey key;
     bool enabled;
 } gh_token_cache;
 
@@ -51,6 +56,13 @@ void gh_token_cache_delete(gh_token_cache *c);
  * thread: the one-shot helpers look the algorithm up (under a lock) on every call. */
 void gh_token_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const char *token, size_t len,
                    unsigned char out[32]);
+
+/* The cache key of a compact JWS: SHA-256 of the token, except that an ECDSA-length signature
+ * is hashed in its canonical low-s form (gh_jws_ecdsa_low_s), so the two spellings of one
+ * ECDSA token are one entry. A signature of another length (or not base64url) is hashed as
+ * written: that is gh_token_hash. */
+void gh_token_digest(EVP_MD_CTX *ctx, const EVP_MD *md, const char *token, size_t len,
+                     unsigned char out[32]);
 
 /* On a hit, copies the entry's payload and kid into arena and fills *e (pointing into arena);
  * an entry past exp at now is a miss. */

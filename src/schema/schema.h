@@ -12,6 +12,10 @@
 
 typedef struct gh_schema gh_schema;
 
+/* The longest pattern (or patternProperties name) a schema may hold: longer is refused where
+ * it is written, never cut. */
+#define GH_SCHEMA_MAX_PATTERN 65536
+
 /* Fetches the document an absolute URI names (a schema $ref points outside the document):
  * a new reference, or NULL when it is unknown. The gateway never fetches; tests map a folder. */
 typedef json_t *(*gh_schema_loader)(const char *uri, void *arg);
@@ -20,6 +24,9 @@ typedef struct gh_schema_options {
     bool format_assertion;   /* format keywords assert (else they only annotate) */
     gh_schema_loader loader; /* may be NULL */
     void *loader_arg;
+    /* Told of each pattern that can backtrack without bound (where, and why); may be NULL. */
+    void (*warn)(void *arg, const char *path, const char *why);
+    void *warn_arg;
 } gh_schema_options;
 
 /* Compiles doc (a jansson document, not taken: referenced). NULL with err naming the schema location

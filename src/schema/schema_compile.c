@@ -122,7 +122,9 @@ static bool register_all(compiler *c, json_t *node, const char *outer, unsigned 
     for (size_t i = 0; i < 2; i++) {
         json_t *a = json_object_get(node, akeys[i]);
         if (json_is_string(a)) {
-            snprintf(anchor, sizeof(anchor), "%s#%s", base, json_string_value(a));
+            /* Two long anchors cut to one name would swap targets: too long is refused. */
+            if (snprintf(anchor, sizeof(anchor), "%s#%s", base, json_string_value(a)) >= (int)sizeof(anchor))
+                return fail(c, "#", "an anchor longer than the limit: %s", json_string_value(a));
             if (!add_resource(c, anchor, node, outer))
                 return false;
         }
@@ -323,8 +325,9 @@ static bool count(compiler *c, json_t *v, const char *path, int64_t *out)
 }
 
 /* ECMA-262 writes Unicode general categories by their long names (\p{Letter}); PCRE2 knows the
- * short ones. */
-static void short_categories(const char *src, char *out, size_t cap)
+ * short ones. Every short name is shorter than its long one, so out needs at most strlen(src)
+ * + 1 bytes: nothing is ever cut. */
+static void short_categories(const char *src, char *out)
 {
     static const char *const names[][2] = {
         {"Letter", "L"},          {"Lowercase_Letter", "Ll"}, {"Uppercase_Letter", "Lu"},
@@ -334,19 +337,18 @@ static void short_categories(const char *src, char *out, size_t cap)
         {"Symbol", "S"},          {"Separator", "Z"},         {"Space_Separator", "Zs"},
         {"Other", "C"},           {"Control", "Cc"},          {"digit", "Nd"}};
     size_t n = 0;
-    for (const char *p = src; *p && n + 1 < cap;) {
+    for (const char *p = src; *p;) {
         if (p[0] == '\\' && (p[1] == 'p' || p[1] == 'P') && p[2] == '{') {
             const char *close = strchr(p + 3, '}');
             size_t len = close ? (size_t)(close - p - 3) : 0;
             for (size_t i = 0; close && i < sizeof(names) / sizeof(names[0]); i++)
-                if (strlen(names[i][0]) == len && strncmp(p + 3, names[i][0], len) == 0 &&
-                    n + 5 + strlen(names[i][1]) < cap) {
-                    n += (size_t)snprintf(out + n, cap - n, "\\%c{%s}", p[1], names[i][1]);
+                if (strlen(names[i][0]) == len && strncmp(p + 3, names[i][0], len) == 0) {
+                    n += (size_t)sprintf(out + n, "\\%c{%s}", p[1], names[i][1]);
                     p = close + 1;
                     goto next;
                 }
         }
-        if (p[0] == '\\' && p[1] && n + 2 < cap)
+        if (p[0] == '\\' && p[1])
             out[n++] = *p++;
         out[n++] = *p++;
     next:;
@@ -358,9 +360,21 @@ static pcre2_code *regex(compiler *c, const char *src, const char *path)
 {
     int code;
     PCRE2_SIZE off;
-    char translated[2048];
-    short_categories(src, translated, sizeof(translated));
+    size_t len = strlen(src);
+    if (len > GH_SCHEMA_MAX_PATTERN) {
+        char limit[32];
+        snprintf(limit, sizeof(limit), "%d", GH_SCHEMA_MAX_PATTERN);
+        fail(c, path, "a regular expression longer than %s characters", limit);
+        return NULL;
+    }
+    char *translated = malloc(len + 1);
+    if (!translated) {
+        fail(c, path, "out of memory", NULL);
+        return NULL;
+    }
+    short_categories(src, translated);
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)translated, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
+    free(translated);
     if (!re) {
         PCRE2_UCHAR msg[120];
         pcre2_get_error_message(code, msg, sizeof(msg));
@@ -372,6 +386,9 @@ static pcre2_code *regex(compiler *c, const char *src, const char *path)
         return NULL;
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* faster when available; optional */
+    const char *risk = c->o->warn ? gh__schema_regex_risk(src) : NULL;
+    if (risk)
+        c->o->warn(c->o->warn_arg, path, risk);
     return re;
 }
 

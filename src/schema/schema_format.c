@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "schema/schema_internal.h"
 
@@ -97,6 +98,22 @@ static bool ipv4(const char *s, size_t len)
     return parts == 4;
 }
 
+/* RFC 4291 text, without a zone; an embedded IPv4 part is held to the ipv4 format (no
+ * leading zeros), which inet_pton does not check. */
+static bool ipv6(const char *s, size_t len)
+{
+    char buf[64];
+    struct in6_addr a;
+    if (len >= sizeof(buf) || memchr(s, '%', len))
+        return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    const char *colon = strrchr(buf, ':');
+    if (colon && strchr(colon, '.') && !ipv4(colon + 1, strlen(colon + 1)))
+        return false;
+    return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
 static bool hostname(const char *s, size_t len)
 {
     if (len == 0 || len > 253)
@@ -104,7 +121,10 @@ static bool hostname(const char *s, size_t len)
     size_t label = 0;
     for (size_t i = 0; i <= len; i++) {
         if (i == len || s[i] == '.') {
-            if (label == 0 || label > 63 || s[i - 1] == '-' || s[i - label] == '-')
+            const char *l = s + i - label;
+            if (label == 0 || label > 63 || s[i - 1] == '-' || l[0] == '-')
+                return false;
+            if (label > 4 && strncasecmp(l, "xn--", 4) == 0 && !gh__schema_a_label_ok(l, label))
                 return false;
             label = 0;
         } else if (isalnum((unsigned char)s[i]) || s[i] == '-') {
@@ -116,6 +136,55 @@ static bool hostname(const char *s, size_t len)
     return true;
 }
 
+/* Characters of RFC 3986: unreserved and sub-delims (a percent sign is checked apart). */
+static bool uri_char(unsigned char c, const char *also)
+{
+    return isalnum(c) || strchr("-._~!$&'()*+,;=", c) || (c && strchr(also, c));
+}
+
+/* s[0..len) made of uri_char(also) and whole percent-encodings. */
+static bool uri_run(const char *s, size_t len, const char *also)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%') {
+            if (i + 2 >= len + 0 || !isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]))
+                return false;
+            i += 2;
+        } else if (!uri_char((unsigned char)s[i], also)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* RFC 3986 authority: [userinfo "@"] host [":" port], the host a reg-name or an IP literal. */
+static bool authority(const char *s, size_t len)
+{
+    const char *at = memchr(s, '@', len);
+    if (at) {
+        if (!uri_run(s, (size_t)(at - s), ":"))
+            return false;
+        len -= (size_t)(at + 1 - s);
+        s = at + 1;
+    }
+    const char *end = s + len, *host_end;
+    if (len && s[0] == '[') {
+        const char *close = memchr(s, ']', len);
+        if (!close || !(ipv6(s + 1, (size_t)(close - s - 1)) ||
+                        (close - s > 2 && (s[1] == 'v' || s[1] == 'V') && uri_run(s + 2, (size_t)(close - s - 2), ":"))))
+            return false;
+        host_end = close + 1;
+    } else {
+        host_end = memchr(s, ':', len);
+        host_end = host_end ? host_end : end;
+        if (!uri_run(s, (size_t)(host_end - s), ""))
+            return false;
+    }
+    if (host_end == end)
+        return true;
+    return *host_end == ':' && digits(host_end + 1, (size_t)(end - host_end - 1));
+}
+
 static bool uri(const char *s, size_t len)
 {
     size_t i = 0;
@@ -125,31 +194,60 @@ static bool uri(const char *s, size_t len)
         i++;
     if (i == len || s[i] != ':')
         return false;
-    for (i++; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '%') {
-            if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]))
-                return false;
-            i += 2;
-        } else if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}", c)) {
+    i++;
+    if (len - i >= 2 && s[i] == '/' && s[i + 1] == '/') {
+        size_t a = i + 2, e = a;
+        while (e < len && s[e] != '/' && s[e] != '?' && s[e] != '#')
+            e++;
+        if (!authority(s + a, e - a))
             return false;
-        }
+        i = e;
     }
+    const char *hash = memchr(s + i, '#', len - i);
+    size_t rest = hash ? (size_t)(hash - s) : len;
+    return uri_run(s + i, rest - i, ":@/?") && (!hash || uri_run(hash + 1, (size_t)(s + len - hash - 1), ":@/?"));
+}
+
+/* The local part of an address: a dot-atom, or a quoted string (RFC 5321 4.1.2). */
+static bool local_part(const char *s, size_t local)
+{
+    if (s[0] == '"') {
+        if (local < 2 || s[local - 1] != '"')
+            return false;
+        for (size_t i = 1; i + 1 < local; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c == '\\' && i + 2 < local)
+                i++;
+            else if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
+                return false;
+        }
+        return true;
+    }
+    if (s[0] == '.' || s[local - 1] == '.' || memmem(s, local, "..", 2))
+        return false;
+    for (size_t i = 0; i < local; i++)
+        if ((unsigned char)s[i] <= 0x20 || strchr("()<>[]:;,@\\\"", s[i]))
+            return false;
     return true;
 }
 
 static bool email(const char *s, size_t len)
 {
-    const char *at = memchr(s, '@', len);
-    if (!at || at == s || at == s + len - 1 || memchr(at + 1, '@', (size_t)(s + len - at - 1)))
+    const char *at = memrchr(s, '@', len); /* a quoted local part may hold an @ */
+    if (!at || at == s || at == s + len - 1)
         return false;
-    size_t local = (size_t)(at - s);
-    if (s[0] == '.' || s[local - 1] == '.' || memmem(s, local, "..", 2))
+    const char *domain = at + 1;
+    size_t dlen = (size_t)(s + len - domain);
+    if (!local_part(s, (size_t)(at - s)))
         return false;
-    for (size_t i = 0; i < local; i++)
-        if ((unsigned char)s[i] <= 0x20 || strchr("()<>[]:;,\\\"", s[i]))
+    if (domain[0] == '[') { /* an address literal: [IPv4] or [IPv6:...] */
+        if (domain[dlen - 1] != ']')
             return false;
-    return hostname(at + 1, (size_t)(s + len - at - 1));
+        if (dlen > 7 && strncasecmp(domain + 1, "IPv6:", 5) == 0)
+            return ipv6(domain + 6, dlen - 7);
+        return ipv4(domain + 1, dlen - 2);
+    }
+    return hostname(domain, dlen);
 }
 
 static bool uuid(const char *s, size_t len)
@@ -164,7 +262,6 @@ static bool uuid(const char *s, size_t len)
 
 bool gh__schema_format_ok(const char *format, const char *s, size_t len)
 {
-    char buf[64];
     if (strcmp(format, "date") == 0)
         return full_date(s, len);
     if (strcmp(format, "date-time") == 0) {
@@ -173,14 +270,8 @@ bool gh__schema_format_ok(const char *format, const char *s, size_t len)
     }
     if (strcmp(format, "ipv4") == 0)
         return ipv4(s, len);
-    if (strcmp(format, "ipv6") == 0) {
-        struct in6_addr a;
-        if (len >= sizeof(buf) || memchr(s, '%', len))
-            return false;
-        memcpy(buf, s, len);
-        buf[len] = '\0';
-        return inet_pton(AF_INET6, buf, &a) == 1;
-    }
+    if (strcmp(format, "ipv6") == 0)
+        return ipv6(s, len);
     if (strcmp(format, "hostname") == 0)
         return hostname(s, len);
     if (strcmp(format, "email") == 0)

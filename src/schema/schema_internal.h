@@ -88,4 +88,11 @@ size_t gh__schema_utf8_len(const char *s, size_t len);
  * formats are not asserted: true). */
 bool gh__schema_format_ok(const char *format, const char *s, size_t len);
 
+/* An A-label (label[0..len), starting "xn--" in any case): whether it decodes and keeps the
+ * IDNA2008 rules that can be checked here. */
+bool gh__schema_a_label_ok(const char *label, size_t len);
+/* Why a pattern can backtrack without bound (nested repetition, overlapping alternatives under
+ * repetition), or NULL. */
+const char *gh__schema_regex_risk(const char *src);
+
 #endif

@@ -87,7 +87,9 @@ bool gh__uri_resolve(const char *base, const char *ref, char *out, size_t cap)
             char *p = o ? o + 3 + strcspn(o + 3, "/?#") : strchr(out, ':') + 1;
             size_t plen = strcspn(p, "?#");
             char tail[1024], segs[1024];
-            if (plen < sizeof(segs) && strlen(p + plen) < sizeof(tail)) {
+            if (plen >= sizeof(segs) || strlen(p + plen) >= sizeof(tail))
+                return false; /* not resolved, rather than resolved without its dot segments */
+            {
                 memcpy(segs, p, plen);
                 segs[plen] = '\0';
                 strcpy(tail, p + plen);

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "core/siphash.h"
 #include "schema/schema_internal.h"
 
 #define MAX_DEPTH 512 /* subschemas applied within each other: $ref loops end here */
@@ -15,6 +17,18 @@
  * work is bounded, in proportion to what is validated. */
 #define STEPS_PER_VALUE 64
 #define STEPS_BASE 10000
+/* Regular expressions: each match is held to PCRE2 limits far below its defaults (10 million
+ * backtracking steps), so one catastrophic pattern gives up in milliseconds; and all the
+ * matches of one validation share a budget of CPU time, so many strings that each stay under a
+ * match's limit cannot add up to seconds. Running out refuses the body: a pattern that could
+ * not be evaluated is never taken for a match or for a mismatch (under "not" a mismatch would
+ * let the body through). */
+#define RE_MATCH_LIMIT 200000   /* backtracking steps in one match */
+#define RE_DEPTH_LIMIT 10000    /* nested backtracking points in one match */
+#define RE_HEAP_LIMIT_KIB 8192  /* backtracking memory of one match */
+#define RE_BUDGET_NS 50000000ll /* CPU time of all the matches of one validation: 50 ms */
+#define RE_JIT_STACK_MIN (32 * 1024)
+#define RE_JIT_STACK_MAX (512 * 1024)
 
 typedef struct vctx {
     const gh_schema *s;
@@ -23,8 +37,14 @@ typedef struct vctx {
     char ipath[160];
     size_t ilen;
     pcre2_match_data *md;
+    pcre2_match_context *mctx; /* the limits; made at the first match */
+    pcre2_jit_stack *jit_stack;
+    int64_t re_ns;   /* CPU time spent matching so far */
+    bool re_failed;  /* a pattern could not be evaluated: the body is refused, whatever else */
     int depth;
     size_t steps, max_steps;
+    gh_sipkey key; /* for uniqueItems hashes, drawn for this validation when first needed */
+    int keyed;     /* 0: not yet drawn, 1: drawn, -1: none to be had */
 } vctx;
 
 /* Which properties (by their index in the object) or items a schema evaluated. */
@@ -125,9 +145,45 @@ static unsigned type_of(const gh_jv *j)
     }
 }
 
-static bool matches(vctx *v, pcre2_code *re, const char *s, size_t len)
+static int64_t cpu_ns(void)
 {
-    return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, v->md, NULL) >= 0;
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (int64_t)t.tv_sec * 1000000000ll + t.tv_nsec;
+}
+
+static bool match_context(vctx *v)
+{
+    if (v->mctx)
+        return true;
+    if (!(v->mctx = pcre2_match_context_create(NULL)))
+        return false;
+    pcre2_set_match_limit(v->mctx, RE_MATCH_LIMIT);
+    pcre2_set_depth_limit(v->mctx, RE_DEPTH_LIMIT);
+    pcre2_set_heap_limit(v->mctx, RE_HEAP_LIMIT_KIB);
+    v->jit_stack = pcre2_jit_stack_create(RE_JIT_STACK_MIN, RE_JIT_STACK_MAX, NULL);
+    if (v->jit_stack) /* else JIT matching uses its 32 KiB on the machine stack */
+        pcre2_jit_stack_assign(v->mctx, NULL, v->jit_stack);
+    return true;
+}
+
+/* 1: s matches; 0: it does not; -1: the pattern could not be evaluated within the limits (said
+ * once, as an error of the keyword, and the whole validation then fails). */
+static int matches(vctx *v, const gh_snode *n, const char *kw, pcre2_code *re, const char *s, size_t len)
+{
+    int rc = PCRE2_ERROR_NOMEMORY;
+    if (!v->re_failed && v->re_ns <= RE_BUDGET_NS && match_context(v)) {
+        int64_t t0 = cpu_ns();
+        rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, v->md, v->mctx);
+        v->re_ns += cpu_ns() - t0;
+    }
+    if (rc >= 0 || rc == PCRE2_ERROR_NOMATCH)
+        return rc >= 0;
+    if (!v->re_failed) {
+        v->re_failed = true;
+        report(v, n, kw, "the pattern could not be evaluated within the matching budget");
+    }
+    return -1;
 }
 
 static bool validate(vctx *v, const gh_snode *n, const gh_jv *inst, ann *out, bool rep);
@@ -193,7 +249,10 @@ static bool check_string(vctx *v, const gh_snode *n, const gh_jv *inst, bool rep
         if (n->max_length >= 0 && len > (size_t)n->max_length)
             FAIL("maxLength", "longer than %lld characters", (long long)n->max_length);
     }
-    if (n->pattern && !matches(v, n->pattern, s, bytes))
+    int m = n->pattern ? matches(v, n, "pattern", n->pattern, s, bytes) : 1;
+    if (m < 0)
+        ok = false;
+    else if (!m)
         FAIL("pattern", "does not match the pattern");
     if (n->format && v->s->format_assertion && !gh__schema_format_ok(n->format, s, bytes))
         FAIL("format", "is not a valid %s", n->format);
@@ -240,7 +299,10 @@ static bool check_object(vctx *v, const gh_snode *n, const gh_jv *inst, ann *loc
             }
         }
         for (size_t p = 0; p < n->npattern_properties; p++) {
-            if (!matches(v, n->pattern_properties[p].re, key, klen))
+            int m = matches(v, n, "patternProperties", n->pattern_properties[p].re, key, klen);
+            if (m < 0)
+                ok = false;
+            if (m <= 0)
                 continue;
             known = true;
             mark(local, i);
@@ -267,38 +329,47 @@ done:
     return ok;
 }
 
-/* A hash equal values share (1 and 1.0 alike, objects whatever their member order). */
-static uint64_t value_hash(const gh_jv *j)
+/* A hash equal values share (1 and 1.0 alike, objects whatever their member order), keyed so
+ * that a client cannot make unequal items share it: items sharing a hash are compared pairwise,
+ * so crafted collisions would cost n squared. A member's hash covers its key and value together
+ * (members are summed for order, and a sum of separate key and value hashes would let the values
+ * trade places among the keys unseen). */
+static uint64_t value_hash(const gh_sipkey *key, const gh_jv *j)
 {
-    uint64_t h = 1469598103934665603ull ^ (j->type == GH_JV_TRUE ? 7 : j->type);
+    gh_siphash h;
+    gh_siphash_init(&h, key);
+    gh_siphash_u64(&h, j->type == GH_JV_TRUE ? 7 : j->type);
     switch (j->type) {
     case GH_JV_NUMBER: {
         double d = j->u.num == 0 ? 0 : j->u.num; /* -0 and 0 are equal */
         uint64_t bits;
         memcpy(&bits, &d, sizeof(bits));
-        return (h ^ bits) * 1099511628211ull;
+        gh_siphash_u64(&h, bits);
+        break;
     }
     case GH_JV_STRING:
-        for (uint32_t i = 0; i < j->len; i++)
-            h = (h ^ (unsigned char)j->u.str[i]) * 1099511628211ull;
-        return h;
+        gh_siphash_update(&h, j->u.str, j->len);
+        break;
     case GH_JV_ARRAY:
         for (uint32_t i = 0; i < j->len; i++)
-            h = (h ^ value_hash(&j->u.items[i])) * 1099511628211ull;
-        return h;
+            gh_siphash_u64(&h, value_hash(key, &j->u.items[i]));
+        break;
     case GH_JV_OBJECT: {
         uint64_t sum = 0;
         for (uint32_t i = 0; i < j->len; i++) {
-            uint64_t k = 1469598103934665603ull;
-            for (uint32_t c = 0; c < j->u.members[i].klen; c++)
-                k = (k ^ (unsigned char)j->u.members[i].key[c]) * 1099511628211ull;
-            sum += k * 31 + value_hash(&j->u.members[i].value);
+            gh_siphash m;
+            gh_siphash_init(&m, key);
+            gh_siphash_u64(&m, value_hash(key, &j->u.members[i].value));
+            gh_siphash_update(&m, j->u.members[i].key, j->u.members[i].klen);
+            sum += gh_siphash_final(&m);
         }
-        return (h ^ sum) * 1099511628211ull;
+        gh_siphash_u64(&h, sum);
+        break;
     }
     default:
-        return h;
+        break;
     }
+    return gh_siphash_final(&h);
 }
 
 typedef struct hashed {
@@ -313,22 +384,28 @@ static int by_hash(const void *a, const void *b)
 }
 
 /* uniqueItems: the items sorted by hash, and only those whose hashes agree compared, so a long
- * array costs n log n, not n squared. False with an equal pair. */
-static bool all_unique(const gh_jv *arr, size_t *first, size_t *second)
+ * array costs n log n, not n squared. 1: unique; 0: an equal pair; -1: could not be checked
+ * (no memory or no key), which refuses rather than waves the array through. */
+static int all_unique(vctx *v, const gh_jv *arr, size_t *first, size_t *second)
 {
     size_t n = arr->len;
+    if (!v->keyed)
+        v->keyed = gh_sipkey_random(&v->key) ? 1 : -1;
     hashed small[64], *h = n <= 64 ? small : malloc(n * sizeof(*h));
-    if (!h)
-        return true; /* out of memory: nothing to compare with, nothing refused */
+    if (!h || v->keyed < 0) {
+        if (h != small)
+            free(h);
+        return -1;
+    }
     for (size_t i = 0; i < n; i++)
-        h[i] = (hashed){value_hash(&arr->u.items[i]), i};
+        h[i] = (hashed){value_hash(&v->key, &arr->u.items[i]), i};
     qsort(h, n, sizeof(*h), by_hash);
-    bool ok = true;
+    int ok = 1;
     for (size_t i = 0; ok && i < n; i++)
         for (size_t k = i + 1; ok && k < n && h[k].hash == h[i].hash; k++)
             if (gh_jv_equal(&arr->u.items[h[i].index], &arr->u.items[h[k].index])) {
                 *first = h[i].index, *second = h[k].index;
-                ok = false;
+                ok = 0;
             }
     if (h != small)
         free(h);
@@ -345,7 +422,10 @@ static bool check_array(vctx *v, const gh_snode *n, const gh_jv *inst, ann *loca
         FAIL("maxItems", "more than %lld items", (long long)n->max_items);
     if (n->unique_items) {
         size_t a, b;
-        if (!all_unique(inst, &a, &b))
+        int u = all_unique(v, inst, &a, &b);
+        if (u < 0)
+            FAIL("uniqueItems", "could not be checked (out of memory)");
+        if (u == 0)
             FAIL("uniqueItems", "items %zu and %zu are equal", a, b);
     }
     for (size_t i = 0; i < size; i++) {
@@ -452,6 +532,8 @@ static bool validate(vctx *v, const gh_snode *n, const gh_jv *inst, ann *out, bo
             report(v, n, NULL, "not allowed here");
         return n->boolean;
     }
+    if (v->re_failed)
+        return false;
     if (v->depth >= MAX_DEPTH || ++v->steps > v->max_steps) {
         if (v->steps == v->max_steps + 1 || (rep && v->depth >= MAX_DEPTH)) /* said once */
             report(v, n, NULL, v->depth >= MAX_DEPTH ? "the schema applies itself without end"
@@ -521,6 +603,12 @@ size_t gh_schema_validate(const gh_schema *s, const gh_jv *instance, gh_schema_e
     if (!v.md)
         return 1;
     bool ok = validate(&v, s->root, instance, NULL, true);
+    /* Work cut short inside "not" or an anyOf branch reads as a failed subschema there, which
+     * could turn into a pass above it: running out refuses the whole instance. */
+    if (v.re_failed || v.steps > v.max_steps)
+        ok = false;
     pcre2_match_data_free(v.md);
+    pcre2_match_context_free(v.mctx);
+    pcre2_jit_stack_free(v.jit_stack);
     return ok ? 0 : (v.count ? v.count : 1);
 }

@@ -17,6 +17,7 @@
 
 #include "http/conn.h"
 #include "http/request.h"
+#include "identity/hmac.h"
 #include "identity/token_cache.h"
 #include "stages/stage.h"
 
@@ -137,18 +138,7 @@ static const char *read_signature(const gh_request *req, const gh_hmac_provider 
 static bool mac(const char *key, size_t klen, const signed_by *s, const char *body, size_t len,
                 unsigned char out[32])
 {
-    EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = m ? EVP_MAC_CTX_new(m) : NULL;
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-                           OSSL_PARAM_construct_end()};
-    size_t outlen = 0;
-    bool ok = ctx && EVP_MAC_init(ctx, (const unsigned char *)key, klen, params) == 1 &&
-              EVP_MAC_update(ctx, (const unsigned char *)s->prefix, s->prefix_len) == 1 &&
-              EVP_MAC_update(ctx, (const unsigned char *)body, len) == 1 &&
-              EVP_MAC_final(ctx, out, &outlen, 32) == 1 && outlen == 32;
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(m);
-    return ok;
+    return gh_hmac_sha256(key, klen, s->prefix, s->prefix_len, body, len, out);
 }
 
 /* A signature accepted within the tolerance is not accepted again. */

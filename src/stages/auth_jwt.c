@@ -111,7 +111,7 @@ static gh_verdict run(gh_request *req, const void *conf)
     int64_t now = (int64_t)time(NULL);
     gh_token_entry cached;
     unsigned char hash[32];
-    gh_token_hash(req->conn->w->md_ctx, req->conn->w->sha256, token, len, hash);
+    gh_token_digest(req->conn->w->md_ctx, req->conn->w->sha256, token, len, hash); /* one entry per ECDSA token, whichever s */
     if (gh_token_cache_get(p->cache, hash, now - (int64_t)p->clock_skew_s, &req->arena, &cached) &&
         cached.nbf <= now + (int64_t)p->clock_skew_s && still_keyed(p, &cached)) {
         /* Verified before, under this snapshot's rules and a key still in the set. */

@@ -132,6 +132,11 @@ static json_t *claims_from_flags(int argc, char **argv)
             return NULL;
         }
         char name[128];
+        if (eq - argv[i + 1] >= (ptrdiff_t)sizeof(name)) { /* cut, it would be another claim */
+            fprintf(stderr, "gatehouse token: --claim: a name longer than %zu characters\n", sizeof(name) - 1);
+            json_decref(c);
+            return NULL;
+        }
         snprintf(name, sizeof(name), "%.*s", (int)(eq - argv[i + 1]), argv[i + 1]);
         json_error_t err; /* a JSON value (number, array, true) or else a string */
         json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, &err);

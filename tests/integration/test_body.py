@@ -171,3 +171,38 @@ def test_validated_routes_take_at_most_a_mebibyte_by_default(gateway_for, upstre
                                b"Content-Length: 1048577\r\n\r\n", timeout=3)
     assert out.startswith(b"HTTP/1.1 413") and b"body.max_bytes" in out
     assert upstream.requests == []
+
+
+def test_catastrophic_patterns_are_bounded(gateway_for, upstream, tmp_path):
+    """200 strings against ^(a|aa)+$, each failing at its last character, once blocked a worker
+    for seconds: the body is refused within the matching budget with the reason, nothing is
+    forwarded, and the worker goes on serving. check warns of the pattern at its place."""
+    (tmp_path / "s.json").write_text(json.dumps(
+        {"type": "array", "items": {"type": "string", "pattern": "^(a|aa)+$"}}))
+    text = """
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+routes:
+  - name: words
+    match: {path: /words, methods: [POST]}
+    auth: none
+    upstream: app
+    body: {schema: %s, max_bytes: 64k}
+""" % (upstream.port, tmp_path / "s.json")
+    gw = gateway_for(text)
+    start = time.monotonic()
+    r = requests.post(gw.url + "/words", json=["a" * 39 + "!"] * 200)
+    took = time.monotonic() - start
+    assert r.status_code == 400 and r.json()["type"].endswith("schema-validation-failed")
+    assert took < 1.0, took
+    errors = r.json()["errors"]
+    assert errors[0]["schema_path"] == "#/items/pattern"
+    assert errors[0]["message"] == "the pattern could not be evaluated within the matching budget"
+    assert "matching budget" in gw.access_lines(1)[-1]["detail"]
+    assert upstream.requests == []
+    assert requests.post(gw.url + "/words", json=["aaaa", "a"]).status_code == 200
+    p = tmp_path / "c.yaml"
+    p.write_text("listeners: [{address: 127.0.0.1:1}]\n" + text)
+    out = subprocess.run([BIN, "check", "-c", str(p)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "c.yaml:10:20: warning: routes[0].body.schema:" in out.stderr + out.stdout and "#/items/pattern: a pattern that can take exponential time" in out.stderr + out.stdout

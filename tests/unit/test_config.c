@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -187,6 +188,48 @@ static void units(void **state)
     assert_int_equal(gh_edit_distance("abc", "xyz123", 2), 3);
 }
 
+/* A secret reference is never cut to fit a buffer (cut, it names another file or variable):
+ * too long fails the configuration where it is written. */
+static void too_long_is_an_error(void **state)
+{
+    (void)state;
+    char yaml[4096];
+    char ref[1100];
+    memset(ref, 'E', sizeof(ref) - 1);
+    ref[sizeof(ref) - 1] = '\0';
+    snprintf(yaml, sizeof(yaml), HEAD ROUTE "identity:\n  hmac:\n    gh: {scheme: github, secrets: [\"${env:%s}\"]}\n", ref);
+    expect_error(yaml, "t.yaml:5:36: identity.hmac.gh.secrets[0]: a reference longer than 1023 characters");
+}
+
+/* check warns, at the schema's place in the file and the pattern's in the schema, of a pattern
+ * that can backtrack without bound; the configuration still loads. */
+static void risky_pattern_warns(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/gh-cfg-XXXXXX", path[64], yaml[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/s.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"properties\": {\"name\": {\"pattern\": \"^(a|aa)+$\"}}}", f);
+    fclose(f);
+    snprintf(yaml, sizeof(yaml), HEAD "routes:\n  - {name: r, match: {prefix: /}, auth: none,\n"
+                                      "     body: {schema: %s}, respond: {}}\n", path);
+    gh_diag d;
+    gh_config *c = load(yaml, &d);
+    assert_non_null(c);
+    assert_int_equal(d.warnings, 1);
+    char want[256];
+    snprintf(want, sizeof(want), "t.yaml:4:21: warning: routes[0].body.schema: %s#/properties/name/pattern: "
+                                 "a pattern that can take exponential time", path);
+    if (!strstr(d.lines[0], want))
+        fail_msg("%s", d.lines[0]);
+    gh_config_release(c);
+    gh_diag_free(&d);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +238,8 @@ int main(void)
         cmocka_unit_test(errors_locate),
         cmocka_unit_test(shadowing_warns),
         cmocka_unit_test(units),
+        cmocka_unit_test(too_long_is_an_error),
+        cmocka_unit_test(risky_pattern_warns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

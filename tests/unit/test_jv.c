@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
+#include "collide.h"
 #include "core/jv.h"
+#include "core/siphash.h"
 
 static const gh_jv *parse(gh_arena *a, const char *text, const char **why)
 {
@@ -131,9 +134,110 @@ static void refusals(void **state)
     gh_arena_free(&a);
 }
 
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The best of five parses of an object whose n keys are at keys: seconds. */
+static double parse_time(const char *keys, size_t n)
+{
+    size_t cap = n * (COLLIDE_KEY_LEN + 8) + 8, len = 0;
+    char *text = malloc(cap);
+    text[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(text + len, cap - len, "%s\"%s\":0", i ? "," : "",
+                                keys + i * (COLLIDE_KEY_LEN + 1));
+    text[len++] = '}';
+    double best = 1e9;
+    for (int round = 0; round < 5; round++) {
+        gh_arena a;
+        gh_arena_init(&a, 1u << 16, GH_JV_TREE_BOUND(len));
+        gh_jv_limits lim = {8, 64};
+        const char *why = NULL;
+        size_t at;
+        double t0 = now_s();
+        const gh_jv *v = gh_jv_parse(text, len, &lim, &a, &why, &at);
+        double t = now_s() - t0;
+        assert_non_null(v);
+        assert_int_equal(v->len, n);
+        best = t < best ? t : best;
+        gh_arena_free(&a);
+    }
+    free(text);
+    return best;
+}
+
+/* Keys crafted to share one chain of an unkeyed hash cost about what random keys cost: the
+ * duplicate-key table is keyed per parse and its probes are bounded. */
+static void colliding_keys_bounded(void **state)
+{
+    (void)state;
+    enum { N = 12000 };
+    char *bad = malloc(N * (COLLIDE_KEY_LEN + 1)), *good = malloc(N * (COLLIDE_KEY_LEN + 1));
+    assert_int_equal(collide_keys(bad, N), N);
+    random_keys(good, N);
+    for (size_t i = 1; i < N; i++) { /* they do collide under FNV-1a */
+        uint64_t h0 = 1469598103934665603ull, h1 = h0;
+        for (int j = 0; j < COLLIDE_KEY_LEN; j++) {
+            h0 = (h0 ^ (unsigned char)bad[j]) * 1099511628211ull;
+            h1 = (h1 ^ (unsigned char)bad[i * (COLLIDE_KEY_LEN + 1) + j]) * 1099511628211ull;
+        }
+        assert_int_equal(h0 & 0xffff, h1 & 0xffff);
+    }
+    double t_bad = parse_time(bad, N), t_good = parse_time(good, N);
+    print_message("colliding keys %.4f s, random keys %.4f s\n", t_bad, t_good);
+    if (t_bad > 10 * t_good + 0.05)
+        fail_msg("colliding keys took %.4f s against %.4f s for random ones", t_bad, t_good);
+    /* A duplicate among colliding keys is still found. */
+    memcpy(bad + (N - 1) * (COLLIDE_KEY_LEN + 1), bad, COLLIDE_KEY_LEN + 1);
+    size_t cap = N * (COLLIDE_KEY_LEN + 8) + 8, len = 0;
+    char *text = malloc(cap);
+    text[len++] = '{';
+    for (size_t i = 0; i < N; i++)
+        len += (size_t)snprintf(text + len, cap - len, "%s\"%s\":0", i ? "," : "", bad + i * (COLLIDE_KEY_LEN + 1));
+    text[len++] = '}';
+    gh_arena a;
+    gh_arena_init(&a, 1u << 16, GH_JV_TREE_BOUND(len));
+    gh_jv_limits lim = {8, 64};
+    const char *why = NULL;
+    size_t at;
+    assert_null(gh_jv_parse(text, len, &lim, &a, &why, &at));
+    assert_string_equal(why, "a duplicate key in an object");
+    gh_arena_free(&a);
+    free(text);
+    free(bad);
+    free(good);
+}
+
+/* SipHash-1-3 against known answers (key 00..0f, message 00..n-1), whole and fed byte by byte. */
+static void siphash13_vectors(void **state)
+{
+    (void)state;
+    gh_sipkey k = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
+    unsigned char m[64];
+    for (int i = 0; i < 64; i++)
+        m[i] = (unsigned char)i;
+    assert_true(gh_siphash13(&k, m, 0) == 0xabac0158050fc4dcull);
+    assert_true(gh_siphash13(&k, m, 1) == 0xc9f49bf37d57ca93ull);
+    assert_true(gh_siphash13(&k, m, 15) == 0xd320d86d2a519956ull);
+    assert_true(gh_siphash13(&k, m, 63) == 0x9d199062b7bbb3a8ull);
+    gh_siphash h;
+    gh_siphash_init(&h, &k);
+    for (int i = 0; i < 63; i++)
+        gh_siphash_update(&h, m + i, 1);
+    assert_true(gh_siphash_final(&h) == 0x9d199062b7bbb3a8ull);
+    gh_sipkey r1, r2;
+    assert_true(gh_sipkey_random(&r1) && gh_sipkey_random(&r2));
+    assert_true(r1.k0 != r2.k0 || r1.k1 != r2.k1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(values), cmocka_unit_test(numbers_match_strtod),
-                                       cmocka_unit_test(refusals)};
+                                       cmocka_unit_test(refusals), cmocka_unit_test(colliding_keys_bounded),
+                                       cmocka_unit_test(siphash13_vectors)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

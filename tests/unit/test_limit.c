@@ -1,5 +1,7 @@
 /* The local rate-limit table: GCRA arithmetic at microsecond precision, quotas per window,
- * bounded memory, and tables shared through the registry. */
+ * bounded memory, and tables shared through the registry. And the other tables keyed by what a
+ * client sends (the verified-token, introspection, policy and replay caches): nobody can aim
+ * entries at one probe window. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "identity/token_cache.h"
 #include "store/limit_table.h"
 
 static void key_of(unsigned n, unsigned char key[16])
@@ -108,12 +111,42 @@ static void bounded_and_shared(void **state)
     gh_limit_registry_free(&reg); /* frees the 65-key table still registered */
 }
 
+/* Digests that agree in every byte the cache once placed entries by (the first byte chose the
+ * shard, bytes 8 to 15 the slot) no longer share a probe window: 64 of them all stay, where an
+ * unkeyed placement kept the last 8 and pushed out the rest (a client grinding token digests,
+ * or a replay cache's signature digests, could evict other clients' entries at will). */
+static void token_cache_cannot_be_aimed(void **state)
+{
+    (void)state;
+    gh_token_cache c;
+    assert_int_equal(gh_token_cache_init(&c, 4096), 0);
+    gh_arena a;
+    gh_arena_init(&a, 4096, 0);
+    gh_token_entry e = {.payload = (char *)"{}", .payload_len = 2, .exp = 100};
+    for (unsigned i = 0; i < 64; i++) {
+        memset(e.hash, 0xab, sizeof(e.hash));
+        memcpy(e.hash + 1, &i, sizeof(i)); /* differs only outside the old placement bytes */
+        gh_token_cache_put(&c, &e);
+    }
+    unsigned kept = 0;
+    for (unsigned i = 0; i < 64; i++) {
+        gh_token_entry out;
+        memset(e.hash, 0xab, sizeof(e.hash));
+        memcpy(e.hash + 1, &i, sizeof(i));
+        kept += gh_token_cache_get(&c, e.hash, 50, &a, &out);
+    }
+    assert_int_equal(kept, 64);
+    gh_token_cache_free(&c);
+    gh_arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gcra_burst_then_rate),
         cmocka_unit_test(quota_per_window),
         cmocka_unit_test(bounded_and_shared),
+        cmocka_unit_test(token_cache_cannot_be_aimed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
