@@ -85,6 +85,8 @@ bool gh_h1_name_folds_to(const gh_h1_header *h, const char *lower, size_t lower_
 
 /* Whether the comma-separated token list in v contains token (case-insensitive). */
 bool gh_h1_list_has(const char *v, size_t len, const char *token);
+/* The same for a token that is not NUL-terminated (a header name, of any length). */
+bool gh_h1_list_has_n(const char *v, size_t len, const char *token, size_t token_len);
 
 /* Whether name is a hop-by-hop header that a proxy never forwards (RFC 9110 7.6.1). */
 bool gh_h1_is_hop_by_hop(const gh_h1_header *h);

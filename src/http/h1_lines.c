@@ -225,7 +225,11 @@ bool gh_h1_name_folds_to(const gh_h1_header *h, const char *lower, size_t lower_
 
 bool gh_h1_list_has(const char *v, size_t len, const char *token)
 {
-    size_t tl = strlen(token);
+    return gh_h1_list_has_n(v, len, token, strlen(token));
+}
+
+bool gh_h1_list_has_n(const char *v, size_t len, const char *token, size_t tl)
+{
     const char *end = v + len;
     while (v < end) {
         const char *comma = memchr(v, ',', (size_t)(end - v));

@@ -66,14 +66,9 @@ static bool route_owned(const gh_route_conf *r, const gh_h1_header *h)
 /* Whether the Connection header(s) of a message name this field (it is then hop-by-hop). */
 static bool named_by_connection(const gh_h1_header *hdrs, size_t n, const gh_h1_header *h)
 {
-    char name[64];
-    if (h->name_len >= sizeof(name))
-        return false;
-    memcpy(name, h->name, h->name_len);
-    name[h->name_len] = '\0';
     for (size_t i = 0; i < n; i++)
         if (GH_H1_NAME_IS(&hdrs[i], "connection") &&
-            gh_h1_list_has(hdrs[i].value, hdrs[i].value_len, name))
+            gh_h1_list_has_n(hdrs[i].value, hdrs[i].value_len, h->name, h->name_len))
             return true;
     return false;
 }
