@@ -241,6 +241,8 @@ void gh_conn_refuse(gh_request *req, gh_reason reason, const char *detail)
 {
     req->reason = reason;
     req->detail = detail;
+    if (req->in_stage)
+        return; /* answered once the stage has returned (request.c): it still reads req */
     gh_metrics_refusal(&req->conn->w->metrics, reason);
     if (!req->body_done)
         req->close_after = true;

@@ -44,6 +44,7 @@ typedef struct gh_request {
     bool trusted_peer;
     uint64_t start_us;
     uint8_t stage_at;                    /* the stage that returned GH_WAIT */
+    bool in_stage; /* a stage runs on it: a refusal is recorded, answered once the stage returns */
     void (*wait_abort)(gh_request *req); /* set while a stage waits: the request is going away */
     struct gh_key_wait *key_wait;        /* while waiting for an identity provider's keys */
     struct gh_pending_wait *pending_wait; /* while a stage's HTTP call is answering */

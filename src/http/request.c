@@ -137,30 +137,53 @@ uint64_t gh_request_body_timeout(const gh_request *req)
     return b && b->timeout_ms ? b->timeout_ms : req->config->limits.body_timeout_ms;
 }
 
+gh_verdict gh_stage_refuse(gh_request *req, gh_reason reason, const char *detail)
+{
+    req->reason = reason;
+    req->detail = detail;
+    return GH_DONE;
+}
+
+/* Runs one stage (or a waiting stage's next step) with the request marked as in a stage, so
+ * that a refusal made inside is only recorded; it is answered here, after the stage has
+ * returned, and nothing reads the request after that. True when the request goes on. */
+static bool stage_passes(gh_request *req, gh_stage_step step, const void *arg, size_t at)
+{
+    req->in_stage = true;
+    gh_verdict v = step(req, arg);
+    req->in_stage = false;
+    if (req->reason == GH_R_OK && v == GH_NEXT)
+        return true;
+    if (req->reason == GH_R_OK && v == GH_WAIT) {
+        req->stage_at = (uint8_t)at;
+        return false;
+    }
+    if (req->reason == GH_R_OK) /* GH_DONE with no reason recorded: a stage's fault */
+        gh_stage_refuse(req, GH_R_INTERNAL, "a stage refused without saying why");
+    gh_conn_refuse(req, req->reason, req->detail);
+    return false;
+}
+
 /* The route's stages from the first'th on; a stage that waits resumes through
  * gh_request_resume. */
 static void run_stages(gh_request *req, size_t first)
 {
     const gh_route_conf *route = req->match.route;
-    for (size_t i = first; i < route->nstages; i++) {
-        gh_verdict v = route->stages[i].stage->run(req, route->stages[i].conf);
-        if (v == GH_DONE)
+    for (size_t i = first; i < route->nstages; i++)
+        if (!stage_passes(req, route->stages[i].stage->run, route->stages[i].conf, i))
             return;
-        if (v == GH_WAIT) {
-            req->stage_at = (uint8_t)i;
-            return;
-        }
-    }
     route_action(req);
 }
 
-void gh_request_resume(gh_request *req, gh_verdict v)
+void gh_request_resume(gh_request *req, gh_stage_step step, const void *arg)
 {
+    /* Taken first: once the step or the stages after it answer, req is freed. The connection
+     * itself outlives this call (its memory goes in a later loop callback). */
     gh_conn *c = req->conn;
-    if (v == GH_NEXT) { /* with GH_DONE the stage answered: req may be gone already */
-        req->wait_abort = NULL;
-        run_stages(req, (size_t)req->stage_at + 1);
-    }
+    size_t at = req->stage_at;
+    req->wait_abort = NULL;
+    if (stage_passes(req, step, arg, at))
+        run_stages(req, at + 1);
     if (!c->closing)
         gh__conn_process(c); /* body bytes that arrived meanwhile, or the next pipelined request */
 }
