@@ -556,12 +556,7 @@ static void on_timer(uv_timer_t *t)
         gh_conn_close(c);
         return;
     case T_BODY:
-        if (c->req) {
-            gh_conn_upstream_failed(c->req, GH_R_BODY_TIMEOUT,
-                                    "the request body stalled longer than its timeout (body.timeout or limits.body_timeout)");
-            return;
-        }
-        gh_conn_close(c);
+        gh__conn_body_timer_fired(c);
         return;
     default:
         gh_conn_close(c);

@@ -131,10 +131,27 @@ uint64_t gh_request_max_body(const gh_request *req)
     return b && b->max_bytes ? b->max_bytes : req->config->limits.max_body_bytes;
 }
 
-uint64_t gh_request_body_timeout(const gh_request *req)
+/* The route's own setting, or the global one when it leaves it unset. */
+static uint64_t route_or(uint64_t own, uint64_t global)
+{
+    return own != GH_BODY_UNSET ? own : global;
+}
+
+gh_body_limits gh_request_body_limits(const gh_request *req)
 {
     const gh_body_conf *b = req->match.route ? req->match.route->body : NULL;
-    return b && b->timeout_ms ? b->timeout_ms : req->config->limits.body_timeout_ms;
+    const gh_limits_conf *l = &req->config->limits;
+    gh_body_limits out = {l->body_timeout_ms, l->body_deadline_ms, l->body_min_rate,
+                          l->body_rate_window_ms, l->body_buffer_bytes};
+    if (!b)
+        return out;
+    if (b->timeout_ms)
+        out.timeout_ms = b->timeout_ms;
+    out.deadline_ms = route_or(b->deadline_ms, out.deadline_ms);
+    out.min_rate = route_or(b->min_rate, out.min_rate);
+    out.rate_window_ms = route_or(b->rate_window_ms, out.rate_window_ms);
+    out.buffer_bytes = route_or(b->buffer_bytes, out.buffer_bytes);
+    return out;
 }
 
 gh_verdict gh_stage_refuse(gh_request *req, gh_reason reason, const char *detail)
@@ -244,7 +261,6 @@ static void dispatch(gh_request *req)
 /* The route's action, once every stage has let the request through. */
 static void route_action(gh_request *req)
 {
-    gh_conn *c = req->conn;
     const gh_route_conf *route = req->match.route;
     if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > gh_request_max_body(req)) {
         gh_conn_refuse(req, GH_R_BODY_TOO_LARGE,
@@ -258,18 +274,23 @@ static void route_action(gh_request *req)
          * usable; a client waiting for 100-continue gets the answer without sending it. */
         if (!req->body_done && !req->h1.expect_continue) {
             req->discard_body = true;
-            c->state = GH_CS_BODY;
-            gh__conn_set_timer(c, T_BODY, gh_request_body_timeout(req));
+            gh__conn_body_begin(req);
             return;
         }
         gh_respond_direct(req);
         gh_conn_response_done(req);
         return;
     }
-    if (!req->body_done) {
-        c->state = GH_CS_BODY;
-        gh__conn_set_timer(c, T_BODY, gh_request_body_timeout(req));
+    /* The body (up to body.buffer_before_upstream of it) is read before an upstream slot is
+     * taken: a client that sends it slowly holds a connection of its own, not the upstream's. */
+    uint64_t buffer = gh_request_body_limits(req).buffer_bytes;
+    if (!req->body_done && buffer && !req->body_buffered) {
+        req->body_buffered = true;
+        gh_conn_collect_body_upto(req, buffer, route_action);
+        return;
     }
+    if (!req->body_done)
+        gh__conn_body_begin(req);
     gh_proxy_start(req);
 }
 
