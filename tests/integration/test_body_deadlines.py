@@ -7,9 +7,13 @@ import socket
 import threading
 import time
 
+import hpack
 import requests
 
 from testenv import check_config, listening_socket
+from test_h2 import HEADERS, PREFACE, SETTINGS, frame
+
+DATA = 0
 
 
 def slow_post(port, path, length, step, pause, count=None, chunked=False):
@@ -204,3 +208,54 @@ def test_check_refuses_wrong_pace_settings(tmp_path):
         r = check_config(tmp_path, base + text)
         assert r.returncode != 0, text
         assert "c.yaml:" in r.stderr and where in r.stderr, (text, r.stderr)
+
+
+def h2_status(sock, stream):
+    """Reads frames until the response HEADERS of stream: its :status (0 if none came)."""
+    buf, decoder = b"", hpack.Decoder()
+    sock.settimeout(10)
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except (OSError, socket.timeout):
+            return 0
+        if not chunk:
+            return 0
+        buf += chunk
+        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+            length = int.from_bytes(buf[:3], "big")
+            kind, sid, payload = buf[3], int.from_bytes(buf[5:9], "big") & 0x7fffffff, buf[9:9 + length]
+            buf = buf[9 + length:]
+            if kind == HEADERS and sid == stream:
+                return int(dict(decoder.decode(payload))[":status"])
+
+
+def test_http2_request_bodies_keep_the_same_pace(gateway_for, upstream):
+    gw = gateway_for("""
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+routes:
+  - {name: slow, match: {prefix: /deadline}, auth: none, upstream: app,
+     body: {deadline: 1s, min_rate: 0, timeout: 10s}}
+  - {name: up, match: {prefix: /}, auth: none, upstream: app}
+limits: {body_min_rate: 1k, body_rate_window: 500ms}
+""" % upstream.port, listener_extra=", h2c: true")
+    for path, want in (("/rate", 408), ("/deadline", 408)):
+        s = socket.create_connection(("127.0.0.1", gw.port))
+        block = hpack.Encoder().encode([(":method", "POST"), (":scheme", "http"), (":path", path),
+                                        (":authority", "localhost"), ("content-length", "100000")])
+        s.sendall(PREFACE + frame(SETTINGS, 0, 0) + frame(SETTINGS, 1, 0) + frame(HEADERS, 0x4, 1, block))
+        start = time.time()
+        got = {}
+        reader = threading.Thread(target=lambda: got.update(status=h2_status(s, 1)))
+        reader.start()
+        while reader.is_alive() and time.time() - start < 5:
+            try:
+                s.sendall(frame(DATA, 0, 1, b"x" * 10))  # 100 bytes a second, never a pause
+            except OSError:
+                break
+            time.sleep(0.1)
+        reader.join()
+        s.close()
+        assert got["status"] == want and time.time() - start < 3, (path, got)
+    assert [l["reason"] for l in gw.access_lines(2)] == ["body-too-slow", "body-deadline"]
