@@ -117,23 +117,29 @@ routes:
     assert upstream.requests[-1][3] == b"x" * 6000
 
 
-def test_the_whole_body_deadline_fires_while_bytes_keep_trickling(gateway_for, upstream):
+def test_the_whole_body_deadline_fires_while_bytes_keep_trickling(gateway_for):
+    ups = {"length": RecordingUpstream(), "chunked": RecordingUpstream()}
     gw = gateway_for("""
 upstreams:
-  app: {endpoints: [http://127.0.0.1:%d]}
+  length: {endpoints: [http://127.0.0.1:%d]}
+  chunked: {endpoints: [http://127.0.0.1:%d]}
 routes:
-  - name: up
-    match: {prefix: /}
-    auth: none
-    upstream: app
-    body: {deadline: 1s, min_rate: 0, timeout: 10s}
-""" % upstream.port)
-    for chunked in (False, True):
-        status, took, data = slow_post(gw.port, "/upload", 100000, 10, 0.1, chunked=chunked)
+  - {name: length, match: {prefix: /length}, auth: none, upstream: length,
+     body: {deadline: 1s, min_rate: 0, timeout: 10s}}
+  - {name: chunked, match: {prefix: /chunked}, auth: none, upstream: chunked,
+     body: {deadline: 1s, min_rate: 0, timeout: 10s}}
+""" % (ups["length"].port, ups["chunked"].port))
+    for name in ("length", "chunked"):
+        # 10 bytes every 100 ms: never a pause, and min_rate is off on these routes.
+        status, took, data = slow_post(gw.port, "/" + name, 100000, 10, 0.1, chunked=name == "chunked")
         assert status == 408 and b"urn:gatehouse:problem:body-deadline" in data
         assert 0.9 < took < 3
+        assert ups[name].ended.wait(5)
     assert [l["reason"] for l in gw.access_lines(2)] == ["body-deadline", "body-deadline"]
-    assert all(r[1] != "/upload" or len(r[3]) < 100000 for r in upstream.requests)
+    # The upstreams saw their requests cut: fewer bytes than announced, no last chunk.
+    assert 0 < len(ups["length"].body) < 100000
+    assert ups["chunked"].body.startswith(b"a\r\nxxxxxxxxxx\r\n")
+    assert not ups["chunked"].body.endswith(b"0\r\n\r\n")
 
 
 def test_slow_bodies_read_before_the_upstream_do_not_hold_its_slots(gateway_for, upstream):
