@@ -32,17 +32,19 @@ static gh_body_limits limits_of(gh_config *c, size_t i)
     return gh_request_body_limits(&req);
 }
 
+static void expect(gh_body_limits l, uint64_t timeout_ms, uint64_t deadline_ms, uint64_t min_rate,
+                   uint64_t rate_window_ms, uint64_t buffer_bytes)
+{
+    gh_body_limits want = {timeout_ms, deadline_ms, min_rate, rate_window_ms, buffer_bytes};
+    assert_memory_equal(&l, &want, sizeof(l));
+}
+
 static void defaults_are_on(void **state)
 {
     (void)state;
     gh_config *c = load("listeners: [{address: 127.0.0.1:1}]\n"
                         "routes: [{name: r, match: {prefix: /}, auth: none, respond: {}}]\n");
-    gh_body_limits l = limits_of(c, 0);
-    assert_int_equal(l.timeout_ms, 30000);
-    assert_int_equal(l.deadline_ms, 60000);
-    assert_int_equal(l.min_rate, 1024);
-    assert_int_equal(l.rate_window_ms, 5000);
-    assert_int_equal(l.buffer_bytes, 0);
+    expect(limits_of(c, 0), 30000, 60000, 1024, 5000, 0);
     gh_config_release(c);
 }
 
@@ -57,16 +59,8 @@ static void a_route_overrides_the_limits(void **state)
         "  - {name: own, match: {prefix: /a}, auth: none, respond: {},\n"
         "     body: {min_rate: 0, deadline: 5m, buffer_before_upstream: 0, timeout: 3s}}\n"
         "  - {name: inherits, match: {prefix: /b}, auth: none, respond: {}, body: {max_bytes: 1m}}\n");
-    gh_body_limits own = limits_of(c, 0), inherits = limits_of(c, 1);
-    assert_int_equal(own.min_rate, 0);
-    assert_int_equal(own.deadline_ms, 300000);
-    assert_int_equal(own.buffer_bytes, 0);
-    assert_int_equal(own.timeout_ms, 3000);
-    assert_int_equal(own.rate_window_ms, 2000);
-    assert_int_equal(inherits.min_rate, 4096);
-    assert_int_equal(inherits.deadline_ms, 20000);
-    assert_int_equal(inherits.buffer_bytes, 8192);
-    assert_int_equal(inherits.rate_window_ms, 2000);
+    expect(limits_of(c, 0), 3000, 300000, 0, 2000, 0);
+    expect(limits_of(c, 1), 30000, 20000, 4096, 2000, 8192);
     gh_config_release(c);
 }
 
