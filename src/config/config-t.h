@@ -285,9 +285,14 @@ typedef struct gh_cors_conf {
 } gh_cors_conf;
 
 /* body: what a route accepts as a request body, and the schema a JSON body must match. */
+#define GH_BODY_UNSET UINT64_MAX /* a body setting the route leaves to limits */
 typedef struct gh_body_conf {
     uint64_t max_bytes;         /* 0: limits.max_body_bytes */
     uint64_t timeout_ms;        /* 0: limits.body_timeout */
+    uint64_t deadline_ms;       /* GH_BODY_UNSET: limits.body_deadline */
+    uint64_t min_rate;          /* bytes a second; 0 none; GH_BODY_UNSET: limits.body_min_rate */
+    uint64_t rate_window_ms;    /* GH_BODY_UNSET: limits.body_rate_window */
+    uint64_t buffer_bytes;      /* 0 none; GH_BODY_UNSET: limits.body_buffer_before_upstream */
     const char **content_types; /* "type/subtype", or a whole type; lower case; none: any */
     size_t ncontent_types;
     struct gh_schema *schema; /* NULL: no validation; freed with the snapshot */
@@ -357,7 +362,11 @@ typedef struct gh_limits_conf {
     size_t max_target_bytes;
     uint64_t head_timeout_ms;
     uint64_t idle_timeout_ms;
-    uint64_t body_timeout_ms;
+    uint64_t body_timeout_ms;     /* the longest pause in a request body */
+    uint64_t body_deadline_ms;    /* the whole body, from its start */
+    uint64_t body_min_rate;       /* bytes a second over each rate window; 0: none */
+    uint64_t body_rate_window_ms; /* the window the rate is judged over (the first is grace) */
+    uint64_t body_buffer_bytes;   /* read before an upstream slot is taken; 0: none */
     uint64_t max_body_bytes;
     uint32_t max_connections; /* per worker */
 } gh_limits_conf;

@@ -52,9 +52,11 @@ static void load_schema(gh_walk *w, yaml_node_t *v, gh_body_conf *b, bool format
 
 void gh__cfg_load_body(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
 {
-    static const char *const keys[] = {"max_bytes",   "content_types",     "timeout",
-                                       "schema",      "format_assertion", "max_depth",
-                                       "max_string_bytes", NULL};
+    static const char *const keys[] = {"max_bytes",        "content_types",    "timeout",
+                                       "deadline",         "min_rate",         "rate_window",
+                                       "buffer_before_upstream",               "schema",
+                                       "format_assertion", "max_depth",        "max_string_bytes",
+                                       NULL};
     static const char *const no_yes[] = {"false", "true", NULL};
     gh_body_conf *b = gh_arena_zalloc(&c->arena, sizeof(*b));
     if (!b || !gh__walk_keys(w, n, keys))
@@ -62,11 +64,22 @@ void gh__cfg_load_body(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
     r->body = b;
     b->max_depth = 64;
     b->max_string = 1u << 20;
+    b->deadline_ms = b->min_rate = b->rate_window_ms = b->buffer_bytes = GH_BODY_UNSET;
     yaml_node_t *v;
     size_t saved;
     uint64_t x;
     GH_CFG_FIELD(w, n, "max_bytes", false, gh__walk_size(w, v, 0, 1ull << 40, &b->max_bytes))
     GH_CFG_FIELD(w, n, "timeout", false, gh__walk_duration_ms(w, v, 1, 3600000, &b->timeout_ms))
+    GH_CFG_FIELD(w, n, "deadline", false, gh__walk_duration_ms(w, v, 100, 86400000, &b->deadline_ms))
+    GH_CFG_FIELD(w, n, "min_rate", false, gh__walk_size(w, v, 0, 1ull << 30, &b->min_rate))
+    GH_CFG_FIELD(w, n, "rate_window", false,
+                 gh__walk_duration_ms(w, v, 100, 3600000, &b->rate_window_ms))
+    GH_CFG_FIELD(w, n, "buffer_before_upstream", false, {
+        uint64_t most = b->max_bytes ? b->max_bytes : c->limits.max_body_bytes;
+        if (gh__walk_size(w, v, 0, 1ull << 30, &b->buffer_bytes) && b->buffer_bytes > most)
+            gh__walk_error(w, v, "%llu bytes: more than the route takes (max_bytes %llu)",
+                           (unsigned long long)b->buffer_bytes, (unsigned long long)most);
+    })
     GH_CFG_FIELD(w, n, "max_depth", false, {
         if (gh__walk_uint(w, v, 1, 1000, &x))
             b->max_depth = (uint32_t)x;

@@ -175,7 +175,9 @@ static void load_limits(gh_walk *w, yaml_node_t *n, gh_limits_conf *l)
 {
     static const char *const keys[] = {"max_head_bytes", "max_headers",     "max_target_bytes",
                                        "head_timeout",   "idle_timeout",    "body_timeout",
-                                       "max_body_bytes", "max_connections", NULL};
+                                       "body_deadline",  "body_min_rate",   "body_rate_window",
+                                       "body_buffer_before_upstream",       "max_body_bytes",
+                                       "max_connections", NULL};
     if (!gh__walk_keys(w, n, keys))
         return;
     yaml_node_t *v;
@@ -194,6 +196,10 @@ static void load_limits(gh_walk *w, yaml_node_t *n, gh_limits_conf *l)
     GH_LIMIT("head_timeout", gh__walk_duration_ms, 100, 3600000, head_timeout_ms)
     GH_LIMIT("idle_timeout", gh__walk_duration_ms, 100, 86400000, idle_timeout_ms)
     GH_LIMIT("body_timeout", gh__walk_duration_ms, 100, 3600000, body_timeout_ms)
+    GH_LIMIT("body_deadline", gh__walk_duration_ms, 100, 86400000, body_deadline_ms)
+    GH_LIMIT("body_min_rate", gh__walk_size, 0, 1ull << 30, body_min_rate)
+    GH_LIMIT("body_rate_window", gh__walk_duration_ms, 100, 3600000, body_rate_window_ms)
+    GH_LIMIT("body_buffer_before_upstream", gh__walk_size, 0, 1ull << 30, body_buffer_bytes)
     GH_LIMIT("max_body_bytes", gh__walk_size, 0, 1ull << 40, max_body_bytes)
     GH_LIMIT("max_connections", gh__walk_uint, 1, 1000000, max_connections)
 #undef GH_LIMIT
@@ -345,6 +351,11 @@ static void set_defaults(gh_config *c)
         .head_timeout_ms = 10000,
         .idle_timeout_ms = 60000,
         .body_timeout_ms = 30000,
+        /* A body must keep coming at 1 KiB/s (judged over 5 s windows after the first) and
+         * arrive whole within 60 s: a client trickling bytes cannot hold an upstream slot. */
+        .body_deadline_ms = 60000,
+        .body_min_rate = 1024,
+        .body_rate_window_ms = 5000,
         .max_body_bytes = 10 * 1024 * 1024,
         .max_connections = 16384,
     };

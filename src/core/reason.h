@@ -49,6 +49,8 @@
     X(TARGET_TOO_LONG, 414, "target-too-long", "Request target too long")                          \
     X(HEAD_TIMEOUT, 408, "head-timeout", "Request head not received in time")                      \
     X(BODY_TIMEOUT, 408, "body-timeout", "Request body not received in time")                      \
+    X(BODY_TOO_SLOW, 408, "body-too-slow", "Request body slower than the minimum rate")            \
+    X(BODY_DEADLINE, 408, "body-deadline", "Request body not complete within its deadline")        \
     X(BODY_TOO_LARGE, 413, "body-too-large", "Request body too large")                             \
     X(UNSUPPORTED_MEDIA_TYPE, 415, "unsupported-media-type", "Content type not accepted")         \
     X(INVALID_JSON, 400, "invalid-json", "Malformed JSON body")                                     \

@@ -241,6 +241,8 @@ void gh_conn_refuse(gh_request *req, gh_reason reason, const char *detail)
 {
     req->reason = reason;
     req->detail = detail;
+    if (req->in_stage)
+        return; /* answered once the stage has returned (request.c): it still reads req */
     gh_metrics_refusal(&req->conn->w->metrics, reason);
     if (!req->body_done)
         req->close_after = true;
@@ -554,12 +556,7 @@ static void on_timer(uv_timer_t *t)
         gh_conn_close(c);
         return;
     case T_BODY:
-        if (c->req) {
-            gh_conn_upstream_failed(c->req, GH_R_BODY_TIMEOUT,
-                                    "the request body stalled longer than its timeout (body.timeout or limits.body_timeout)");
-            return;
-        }
-        gh_conn_close(c);
+        gh__conn_body_timer_fired(c);
         return;
     default:
         gh_conn_close(c);

@@ -44,6 +44,7 @@ typedef struct gh_request {
     bool trusted_peer;
     uint64_t start_us;
     uint8_t stage_at;                    /* the stage that returned GH_WAIT */
+    bool in_stage; /* a stage runs on it: a refusal is recorded, answered once the stage returns */
     void (*wait_abort)(gh_request *req); /* set while a stage waits: the request is going away */
     struct gh_key_wait *key_wait;        /* while waiting for an identity provider's keys */
     struct gh_pending_wait *pending_wait; /* while a stage's HTTP call is answering */
@@ -69,7 +70,12 @@ typedef struct gh_request {
     bool body_done;
     bool discard_body; /* a direct response: read the body, forward nothing */
     bool collect_body; /* read the body whole before the stage that asked goes on */
+    bool body_buffered; /* read before the upstream (body.buffer_before_upstream) once */
+    uint64_t collect_max; /* collected this far, the rest streams (on_body runs then too) */
     void (*on_body)(gh_request *req); /* that stage's continuation, once the body is in */
+    /* pace (loop time, ms): when the body began and last moved, the current rate window */
+    uint64_t body_start_ms, body_last_ms, window_start_ms, window_bytes;
+    bool window_blocked; /* the gateway, not the client, held the body up in this window */
     gh_bytes body;     /* the body read whole, forwarded from here */
     const char *problem_extra; /* more members for the refusal's problem document */
     uint64_t bytes_in;
@@ -167,5 +173,8 @@ void gh_conn_refuse(gh_request *req, gh_reason reason, const char *detail);
 /* Reads the request body whole (into req->body; it then goes upstream with a Content-Length)
  * before its stages go on: the stage returns GH_WAIT, and then(req) runs once it is in. */
 void gh_conn_collect_body(gh_request *req, void (*then)(gh_request *req));
+/* The same for at most max bytes: then(req) runs once the body is in or max bytes of it are
+ * (the rest then streams after what was read, body_done false). */
+void gh_conn_collect_body_upto(gh_request *req, uint64_t max, void (*then)(gh_request *req));
 
 #endif

@@ -17,6 +17,10 @@ int gh__conn_write(gh_conn *c, const uv_buf_t *bufs, unsigned n);
 /* Moves buffered body bytes on (conn_body.c); false when it must wait for bytes or for the
  * upstream. */
 bool gh__conn_body_pump(gh_conn *c);
+/* The request's body starts to be read: state, pace and timer (once per request). */
+void gh__conn_body_begin(gh_request *req);
+/* The body timer fired: a pause, a rate window or the deadline; refuses with 408 or re-arms. */
+void gh__conn_body_timer_fired(gh_conn *c);
 /* A parsed head becomes a request: routed, its stages run, its action started. */
 void gh__request_begin(gh_conn *c, const gh_h1_request *h1, const gh_h1_header *hdrs);
 

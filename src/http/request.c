@@ -215,10 +215,54 @@ uint64_t gh_request_max_body(const gh_request *req)
     return b && b->max_bytes ? b->max_bytes : req->config->limits.max_body_bytes;
 }
 
-uint64_t gh_request_body_timeout(const gh_request *req)
+/* The route's own setting, or the global one when it leaves it unset. */
+static uint64_t route_or(uint64_t own, uint64_t global)
+{
+    return own != GH_BODY_UNSET ? own : global;
+}
+
+gh_body_limits gh_request_body_limits(const gh_request *req)
 {
     const gh_body_conf *b = req->match.route ? req->match.route->body : NULL;
-    return b && b->timeout_ms ? b->timeout_ms : req->config->limits.body_timeout_ms;
+    const gh_limits_conf *l = &req->config->limits;
+    gh_body_limits out = {l->body_timeout_ms, l->body_deadline_ms, l->body_min_rate,
+                          l->body_rate_window_ms, l->body_buffer_bytes};
+    if (!b)
+        return out;
+    if (b->timeout_ms)
+        out.timeout_ms = b->timeout_ms;
+    out.deadline_ms = route_or(b->deadline_ms, out.deadline_ms);
+    out.min_rate = route_or(b->min_rate, out.min_rate);
+    out.rate_window_ms = route_or(b->rate_window_ms, out.rate_window_ms);
+    out.buffer_bytes = route_or(b->buffer_bytes, out.buffer_bytes);
+    return out;
+}
+
+gh_verdict gh_stage_refuse(gh_request *req, gh_reason reason, const char *detail)
+{
+    req->reason = reason;
+    req->detail = detail;
+    return GH_DONE;
+}
+
+/* Runs one stage (or a waiting stage's next step) with the request marked as in a stage, so
+ * that a refusal made inside is only recorded; it is answered here, after the stage has
+ * returned, and nothing reads the request after that. True when the request goes on. */
+static bool stage_passes(gh_request *req, gh_stage_step step, const void *arg, size_t at)
+{
+    req->in_stage = true;
+    gh_verdict v = step(req, arg);
+    req->in_stage = false;
+    if (req->reason == GH_R_OK && v == GH_NEXT)
+        return true;
+    if (req->reason == GH_R_OK && v == GH_WAIT) {
+        req->stage_at = (uint8_t)at;
+        return false;
+    }
+    if (req->reason == GH_R_OK) /* GH_DONE with no reason recorded: a stage's fault */
+        gh_stage_refuse(req, GH_R_INTERNAL, "a stage refused without saying why");
+    gh_conn_refuse(req, req->reason, req->detail);
+    return false;
 }
 
 /* The route's stages from the first'th on; a stage that waits resumes through
@@ -226,25 +270,21 @@ uint64_t gh_request_body_timeout(const gh_request *req)
 static void run_stages(gh_request *req, size_t first)
 {
     const gh_route_conf *route = req->match.route;
-    for (size_t i = first; i < route->nstages; i++) {
-        gh_verdict v = route->stages[i].stage->run(req, route->stages[i].conf);
-        if (v == GH_DONE)
+    for (size_t i = first; i < route->nstages; i++)
+        if (!stage_passes(req, route->stages[i].stage->run, route->stages[i].conf, i))
             return;
-        if (v == GH_WAIT) {
-            req->stage_at = (uint8_t)i;
-            return;
-        }
-    }
     route_action(req);
 }
 
-void gh_request_resume(gh_request *req, gh_verdict v)
+void gh_request_resume(gh_request *req, gh_stage_step step, const void *arg)
 {
+    /* Taken first: once the step or the stages after it answer, req is freed. The connection
+     * itself outlives this call (its memory goes in a later loop callback). */
     gh_conn *c = req->conn;
-    if (v == GH_NEXT) { /* with GH_DONE the stage answered: req may be gone already */
-        req->wait_abort = NULL;
-        run_stages(req, (size_t)req->stage_at + 1);
-    }
+    size_t at = req->stage_at;
+    req->wait_abort = NULL;
+    if (stage_passes(req, step, arg, at))
+        run_stages(req, at + 1);
     if (!c->closing)
         gh__conn_process(c); /* body bytes that arrived meanwhile, or the next pipelined request */
 }
@@ -313,7 +353,6 @@ static void dispatch(gh_request *req)
 /* The route's action, once every stage has let the request through. */
 static void route_action(gh_request *req)
 {
-    gh_conn *c = req->conn;
     const gh_route_conf *route = req->match.route;
     if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > gh_request_max_body(req)) {
         gh_conn_refuse(req, GH_R_BODY_TOO_LARGE,
@@ -327,18 +366,23 @@ static void route_action(gh_request *req)
          * usable; a client waiting for 100-continue gets the answer without sending it. */
         if (!req->body_done && !req->h1.expect_continue) {
             req->discard_body = true;
-            c->state = GH_CS_BODY;
-            gh__conn_set_timer(c, T_BODY, gh_request_body_timeout(req));
+            gh__conn_body_begin(req);
             return;
         }
         gh_respond_direct(req);
         gh_conn_response_done(req);
         return;
     }
-    if (!req->body_done) {
-        c->state = GH_CS_BODY;
-        gh__conn_set_timer(c, T_BODY, gh_request_body_timeout(req));
+    /* The body (up to body.buffer_before_upstream of it) is read before an upstream slot is
+     * taken: a client that sends it slowly holds a connection of its own, not the upstream's. */
+    uint64_t buffer = gh_request_body_limits(req).buffer_bytes;
+    if (!req->body_done && buffer && !req->body_buffered) {
+        req->body_buffered = true;
+        gh_conn_collect_body_upto(req, buffer, route_action);
+        return;
     }
+    if (!req->body_done)
+        gh__conn_body_begin(req);
     gh_proxy_start(req);
 }
 

@@ -25,9 +25,15 @@ void gh_request_adopt_id(gh_request *req);
 bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_request *h1,
                            const gh_h1_header *hdrs);
 
-/* The body limits that apply to req: its route's body.max_bytes and body.timeout, else the global
- * limits. */
+/* The body limits that apply to req: its route's body settings, else the global limits. */
 uint64_t gh_request_max_body(const gh_request *req);
-uint64_t gh_request_body_timeout(const gh_request *req);
+typedef struct gh_body_limits {
+    uint64_t timeout_ms;     /* the longest pause */
+    uint64_t deadline_ms;    /* the whole body */
+    uint64_t min_rate;       /* bytes a second over each window; 0: none */
+    uint64_t rate_window_ms; /* the window */
+    uint64_t buffer_bytes;   /* read before an upstream slot is taken; 0: none */
+} gh_body_limits;
+gh_body_limits gh_request_body_limits(const gh_request *req);
 
 #endif

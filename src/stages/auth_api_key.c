@@ -17,10 +17,8 @@ static gh_verdict refuse(gh_request *req, const gh_api_key_provider *p, gh_jws_s
     req->auth_reason = gh_jws_status_slug(st);
     gh_metrics_auth(&req->conn->w->metrics, p->name, (int)st);
     if (st == GH_JWS_MISSING)
-        gh_conn_refuse(req, GH_R_MISSING_API_KEY, "this route requires an API key");
-    else
-        gh_conn_refuse(req, GH_R_INVALID_API_KEY, "the API key is not valid for this route");
-    return GH_DONE;
+        return gh_stage_refuse(req, GH_R_MISSING_API_KEY, "this route requires an API key");
+    return gh_stage_refuse(req, GH_R_INVALID_API_KEY, "the API key is not valid for this route");
 }
 
 static gh_verdict run(gh_request *req, const void *conf)

@@ -45,8 +45,7 @@ static gh_verdict refuse(gh_request *req, gh_reason reason, const char *why)
 {
     req->auth_failed = true;
     req->auth_reason = why;
-    gh_conn_refuse(req, reason, why);
-    return GH_DONE;
+    return gh_stage_refuse(req, reason, why);
 }
 
 static bool hex32(const char *p, size_t len, unsigned char out[32])
@@ -184,9 +183,14 @@ static gh_verdict verify(gh_request *req, const gh_hmac_provider *p)
     return GH_NEXT;
 }
 
+static gh_verdict verify_step(gh_request *req, const void *provider)
+{
+    return verify(req, provider);
+}
+
 static void collected(gh_request *req)
 {
-    gh_request_resume(req, verify(req, req->match.route->auth_hmac));
+    gh_request_resume(req, verify_step, req->match.route->auth_hmac);
 }
 
 static gh_verdict run(gh_request *req, const void *conf)
@@ -194,8 +198,8 @@ static gh_verdict run(gh_request *req, const void *conf)
     bool has_body = req->h1.body == GH_BODY_CHUNKED ||
                     (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > 0);
     if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > gh_request_max_body(req)) {
-        gh_conn_refuse(req, GH_R_BODY_TOO_LARGE, "Content-Length exceeds the route's body limit");
-        return GH_DONE;
+        return gh_stage_refuse(req, GH_R_BODY_TOO_LARGE,
+                               "Content-Length exceeds the route's body limit");
     }
     if (has_body && !(req->body.p && req->body_done)) {
         gh_conn_collect_body(req, collected);

@@ -24,6 +24,7 @@
 
 /* What an answer decided for the requests that waited for it. */
 typedef struct outcome {
+    const gh_jwt_provider *p;
     gh_jws_status st;
     const char *flat; /* flattened claims on success */
     size_t flat_len;
@@ -106,11 +107,25 @@ static gh_jws_status judge(gh_pending_call *c, CURLcode result, json_t **claims)
                            (int64_t)time(NULL), claims);
 }
 
+/* What the answer means for one request that waited for it. */
+static gh_verdict conclude(gh_request *req, const void *arg)
+{
+    const outcome *o = arg;
+    char *kept = o->st == GH_JWS_OK ? gh_arena_alloc(&req->arena, o->flat_len) : NULL;
+    if (!kept)
+        return gh_bearer_refuse(req, o->p, o->st == GH_JWS_OK ? GH_JWS_TOO_LARGE : o->st);
+    memcpy(kept, o->flat, o->flat_len);
+    gh_bearer_keep_identity(req, kept, o->flat_len, NULL);
+    req->auth_ok = true;
+    gh_metrics_auth(&req->conn->w->metrics, o->p->name, GH_JWS_OK);
+    return GH_NEXT;
+}
+
 static void finished(gh_pending_call *c, CURLcode result)
 {
     const gh_jwt_provider *p = provider(c);
     json_t *claims = NULL;
-    outcome o = {judge(c, result, &claims), NULL, 0};
+    outcome o = {p, judge(c, result, &claims), NULL, 0};
     char *flat = o.st == GH_JWS_OK ? gh_claims_flatten(claims, &o.flat_len) : NULL;
     o.flat = flat;
     if (o.st == GH_JWS_OK && !flat)
@@ -118,18 +133,8 @@ static void finished(gh_pending_call *c, CURLcode result)
     if (o.st != GH_JWS_INTROSPECTION_FAILED)
         remember(p, c->question, &o, claims, (int64_t)time(NULL));
     json_decref(claims);
-    for (gh_request *req; (req = gh_pending_next_waiter(c));) {
-        char *kept = o.st == GH_JWS_OK ? gh_arena_alloc(&req->arena, o.flat_len) : NULL;
-        if (kept) {
-            memcpy(kept, o.flat, o.flat_len);
-            gh_bearer_keep_identity(req, kept, o.flat_len, NULL);
-            req->auth_ok = true;
-            gh_metrics_auth(&req->conn->w->metrics, p->name, GH_JWS_OK);
-            gh_request_resume(req, GH_NEXT);
-        } else {
-            gh_request_resume(req, gh_bearer_refuse(req, p, o.st == GH_JWS_OK ? GH_JWS_TOO_LARGE : o.st));
-        }
-    }
+    for (gh_request *req; (req = gh_pending_next_waiter(c));)
+        gh_request_resume(req, conclude, &o);
     free(flat);
 }
 

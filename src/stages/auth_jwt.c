@@ -46,7 +46,7 @@ static void wake(gh_request *req)
 {
     req->keys_waited = true;
     const gh_route_conf *r = req->match.route;
-    gh_request_resume(req, run(req, r->stages[req->stage_at].conf));
+    gh_request_resume(req, run, r->stages[req->stage_at].conf);
 }
 
 /* Waits for a fetch of the provider's keys, once per request, when one may start now;

@@ -11,9 +11,9 @@ static gh_verdict refuse(gh_request *req, gh_jws_status st, const char *detail)
     req->auth_failed = true;
     req->auth_reason = gh_jws_status_slug(st);
     gh_metrics_auth(&req->conn->w->metrics, "mtls", (int)st);
-    gh_conn_refuse(req, st == GH_JWS_NO_CLIENT_CERT ? GH_R_CLIENT_CERT_REQUIRED : GH_R_CLIENT_CERT_MISMATCH,
-                   detail);
-    return GH_DONE;
+    return gh_stage_refuse(
+        req, st == GH_JWS_NO_CLIENT_CERT ? GH_R_CLIENT_CERT_REQUIRED : GH_R_CLIENT_CERT_MISMATCH,
+        detail);
 }
 
 static bool one_of(const char *const *list, size_t n, const char *value)

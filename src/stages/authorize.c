@@ -123,11 +123,10 @@ static gh_verdict run(gh_request *req, const void *conf)
     }
     req->authz = GH_AUTHZ_DENY;
     gh_metrics_authz(m, route, GH_AUTHZ_DENY);
-    gh_conn_refuse(req, reason,
-                   reason == GH_R_INSUFFICIENT_SCOPE
-                       ? "the access token does not carry the scopes this route requires"
-                       : "the access token does not allow this request");
-    return GH_DONE;
+    return gh_stage_refuse(req, reason,
+                           reason == GH_R_INSUFFICIENT_SCOPE
+                               ? "the access token does not carry the scopes this route requires"
+                               : "the access token does not allow this request");
 }
 
 const gh_stage gh_stage_authorize = {"authorize", run};

@@ -123,13 +123,12 @@ gh_verdict gh_bearer_refuse_detail(gh_request *req, const gh_jwt_provider *p, gh
     req->auth_reason = gh_jws_status_slug(st);
     gh_metrics_auth(&req->conn->w->metrics, p->name, (int)st);
     if (st == GH_JWS_NO_KEYS || st == GH_JWS_INTROSPECTION_FAILED || st == GH_JWS_INTROSPECTION_BUSY)
-        gh_conn_refuse(req, GH_R_IDP_UNAVAILABLE,
-                       detail ? detail : "the identity provider could not be consulted; try again shortly");
-    else
-        gh_conn_refuse(req, st == GH_JWS_MISSING ? GH_R_MISSING_TOKEN : GH_R_INVALID_TOKEN,
-                       st == GH_JWS_MISSING ? "this route requires a bearer token"
-                                            : "the access token is not valid for this route");
-    return GH_DONE;
+        return gh_stage_refuse(
+            req, GH_R_IDP_UNAVAILABLE,
+            detail ? detail : "the identity provider could not be consulted; try again shortly");
+    return gh_stage_refuse(req, st == GH_JWS_MISSING ? GH_R_MISSING_TOKEN : GH_R_INVALID_TOKEN,
+                           st == GH_JWS_MISSING ? "this route requires a bearer token"
+                                                : "the access token is not valid for this route");
 }
 
 gh_verdict gh_bearer_refuse(gh_request *req, const gh_jwt_provider *p, gh_jws_status st)

@@ -10,14 +10,15 @@
 #include "stages/stage.h"
 
 /* The request's token, from the provider's header (the Bearer scheme with Authorization) or
- * cookie, never the query: present, one, and not too large. NULL when it was not (the request
- * has been answered). */
+ * cookie, never the query: present, one, and not too large. NULL when it was not (the refusal
+ * is recorded: the stage returns GH_DONE). */
 const char *gh_bearer_token(gh_request *req, const gh_jwt_provider *p, size_t *len);
 /* Identity for the log and the claims the route forwards, from flattened claims that live in
  * the request's arena; kid may be NULL. */
 void gh_bearer_keep_identity(gh_request *req, const char *flat, size_t len, const char *kid);
-/* Answers the request for status st (401, or 503 when the provider could not be consulted) and
- * counts it; returns GH_DONE. detail (NULL: a generic one) goes to the log with a 503. */
+/* Refuses the request for status st (401, or 503 when the provider could not be consulted) and
+ * counts it; returns GH_DONE (the stage's caller answers). detail (NULL: a generic one) goes to
+ * the log with a 503. */
 gh_verdict gh_bearer_refuse(gh_request *req, const gh_jwt_provider *p, gh_jws_status st);
 gh_verdict gh_bearer_refuse_detail(gh_request *req, const gh_jwt_provider *p, gh_jws_status st,
                                    const char *detail);

@@ -71,25 +71,25 @@ static gh_verdict run(gh_request *req, const void *conf)
 {
     const gh_body_conf *b = conf;
     if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > gh_request_max_body(req)) {
-        gh_conn_refuse(req, GH_R_BODY_TOO_LARGE, "Content-Length exceeds the route's body.max_bytes");
-        return GH_DONE;
+        return gh_stage_refuse(req, GH_R_BODY_TOO_LARGE,
+                               "Content-Length exceeds the route's body.max_bytes");
     }
     if (!has_body(req))
         return GH_NEXT;
     const char *t;
     size_t tlen = media_type(content_type(req), &t);
     if (b->ncontent_types && !type_allowed(b, t, tlen)) {
-        gh_conn_refuse(req, GH_R_UNSUPPORTED_MEDIA_TYPE,
-                       tlen ? "the Content-Type is not one of the route's body.content_types"
-                            : "a body without a Content-Type, and the route names the types it takes");
-        return GH_DONE;
+        return gh_stage_refuse(
+            req, GH_R_UNSUPPORTED_MEDIA_TYPE,
+            tlen ? "the Content-Type is not one of the route's body.content_types"
+                 : "a body without a Content-Type, and the route names the types it takes");
     }
     if (!b->schema)
         return GH_NEXT;
     if (!is_json_type(t, tlen)) {
-        gh_conn_refuse(req, GH_R_UNSUPPORTED_MEDIA_TYPE,
-                       "the route validates JSON bodies: send Content-Type: application/json");
-        return GH_DONE;
+        return gh_stage_refuse(
+            req, GH_R_UNSUPPORTED_MEDIA_TYPE,
+            "the route validates JSON bodies: send Content-Type: application/json");
     }
     if (req->body.p && req->body_done) /* read whole already (a signature was checked over it) */
         return judge(req);
@@ -124,7 +124,7 @@ static const char *errors_member(gh_request *req, const gh_schema_error *errs, s
     return buf;
 }
 
-/* The body read whole, judged against the schema: GH_NEXT, or GH_DONE after the refusal. */
+/* The body read whole, judged against the schema: GH_NEXT, or GH_DONE with the refusal. */
 static gh_verdict judge(gh_request *req)
 {
     const gh_body_conf *b = req->match.route->body;
@@ -141,8 +141,7 @@ static gh_verdict judge(gh_request *req)
         char *detail = gh_arena_alloc(&req->arena, 160);
         if (detail)
             snprintf(detail, 160, "the body is not JSON within the route's limits: %s (at byte %zu)", why, at);
-        gh_conn_refuse(req, GH_R_INVALID_JSON, detail ? detail : why);
-        return GH_DONE;
+        return gh_stage_refuse(req, GH_R_INVALID_JSON, detail ? detail : why);
     }
     gh_schema_error errs[GH_BODY_ERRORS];
     size_t n = gh_schema_validate(b->schema, doc, errs, GH_BODY_ERRORS);
@@ -155,11 +154,17 @@ static gh_verdict judge(gh_request *req)
     if (detail)
         snprintf(detail, cap, "the body does not match the route's schema: %s: %s",
                  errs[0].instance_path[0] ? errs[0].instance_path : "(the body)", errs[0].message);
-    gh_conn_refuse(req, GH_R_SCHEMA_MISMATCH, detail ? detail : "the body does not match the route's schema");
-    return GH_DONE;
+    return gh_stage_refuse(req, GH_R_SCHEMA_MISMATCH,
+                           detail ? detail : "the body does not match the route's schema");
+}
+
+static gh_verdict judge_step(gh_request *req, const void *arg)
+{
+    (void)arg;
+    return judge(req);
 }
 
 static void collected(gh_request *req)
 {
-    gh_request_resume(req, judge(req));
+    gh_request_resume(req, judge_step, NULL);
 }

@@ -194,10 +194,9 @@ static gh_verdict apply(gh_request *req, const gh_route_conf *r, decision d, con
     req->authz = GH_AUTHZ_DENY;
     gh_metrics_authz(m, r->name, GH_AUTHZ_DENY);
     if (d == DECIDE_ERROR)
-        gh_conn_refuse(req, GH_R_POLICY_UNAVAILABLE, "the policy service could not decide; try again shortly");
-    else
-        gh_conn_refuse(req, GH_R_POLICY_DENIED, "the policy does not allow this request");
-    return GH_DONE;
+        return gh_stage_refuse(req, GH_R_POLICY_UNAVAILABLE,
+                               "the policy service could not decide; try again shortly");
+    return gh_stage_refuse(req, GH_R_POLICY_DENIED, "the policy does not allow this request");
 }
 
 static void remember(const gh_policy_conf *pol, const unsigned char question[32], decision d,
@@ -213,6 +212,18 @@ static void remember(const gh_policy_conf *pol, const unsigned char question[32]
     gh_token_cache_put(pol->cache, &e);
 }
 
+/* The policy's answer, for each request that waited for it. */
+typedef struct answer {
+    decision d;
+    const char *reason;
+} answer;
+
+static gh_verdict apply_answer(gh_request *req, const void *arg)
+{
+    const answer *a = arg;
+    return apply(req, req->match.route, a->d, a->reason);
+}
+
 static void finished(gh_pending_call *c, CURLcode result)
 {
     const gh_policy_conf *pol = c->owner;
@@ -222,8 +233,9 @@ static void finished(gh_pending_call *c, CURLcode result)
     curl_easy_getinfo(c->http.easy, CURLINFO_TOTAL_TIME, &secs);
     gh_metrics_policy(&c->w->metrics, pol->name, (gh_policy_result)d, (uint64_t)(secs * 1e6));
     remember(pol, c->question, d, reason);
+    answer a = {d, reason};
     for (gh_request *req; (req = gh_pending_next_waiter(c));)
-        gh_request_resume(req, apply(req, req->match.route, d, reason));
+        gh_request_resume(req, apply_answer, &a);
     free(reason);
 }
 

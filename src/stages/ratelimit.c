@@ -259,17 +259,22 @@ static gh_verdict finish(limit_run *run)
     }
     if (!refused_by && run->store_down_deny) {
         req->rate_limit = "(store unavailable)";
-        gh_conn_refuse(req, GH_R_RATE_LIMIT_UNAVAILABLE,
-                       "the rate-limit store cannot be reached; try again shortly");
-        return GH_DONE;
+        return gh_stage_refuse(req, GH_R_RATE_LIMIT_UNAVAILABLE,
+                               "the rate-limit store cannot be reached; try again shortly");
     }
     if (!refused_by)
         return GH_NEXT;
     req->rate_limit = refused_by->name;
-    gh_conn_refuse(req, refusal.quota_exceeded ? GH_R_QUOTA_EXCEEDED : GH_R_RATE_LIMITED,
-                   refusal.quota_exceeded ? "the quota for this window is used up"
-                                          : "too many requests; retry after the time given");
-    return GH_DONE;
+    return gh_stage_refuse(req, refusal.quota_exceeded ? GH_R_QUOTA_EXCEEDED : GH_R_RATE_LIMITED,
+                           refusal.quota_exceeded
+                               ? "the quota for this window is used up"
+                               : "too many requests; retry after the time given");
+}
+
+static gh_verdict finish_step(gh_request *req, const void *run)
+{
+    (void)req;
+    return finish((limit_run *)run);
 }
 
 static void on_store_answer(void *ctx, bool ok, const gh_limit_verdict *v)
@@ -283,9 +288,7 @@ static void on_store_answer(void *ctx, bool ok, const gh_limit_verdict *v)
         fall_back(run, slot->i);
     if (--run->pending)
         return;
-    gh_request *req = run->req;
-    req->wait_abort = NULL;
-    gh_request_resume(req, finish(run));
+    gh_request_resume(run->req, finish_step, run);
 }
 
 static void abandon(gh_request *req)
@@ -302,8 +305,7 @@ static gh_verdict run(gh_request *req, const void *conf)
     const gh_route_conf *r = conf;
     limit_run *lr = gh_arena_zalloc(&req->arena, sizeof(*lr));
     if (!lr) {
-        gh_conn_refuse(req, GH_R_INTERNAL, "out of request memory");
-        return GH_DONE;
+        return gh_stage_refuse(req, GH_R_INTERNAL, "out of request memory");
     }
     lr->req = req;
     lr->r = r;

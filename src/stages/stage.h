@@ -3,11 +3,16 @@
 #ifndef GH_STAGES_STAGE_H
 #define GH_STAGES_STAGE_H
 
+#include "core/reason.h"
+
 typedef struct gh_request gh_request;
 
+/* A stage never answers the request it runs on: answering frees the request, and the stage (or
+ * the wait that called it) would go on reading freed memory. It returns a verdict, and whoever
+ * ran it answers once it has returned. */
 typedef enum {
     GH_NEXT, /* continue with the next stage */
-    GH_DONE, /* the stage answered (a refusal): stop */
+    GH_DONE, /* refused: the stage recorded why (gh_stage_refuse); its caller answers */
     GH_WAIT, /* the stage waits for something (keys being fetched); it calls gh_request_resume */
 } gh_verdict;
 
@@ -23,9 +28,17 @@ typedef struct gh_stage_ref {
 
 #define GH_MAX_STAGES 12
 
-/* Continues a request whose stage returned GH_WAIT: with GH_NEXT the stages after it run, then
- * the route's action; with GH_DONE the stage has answered. Called on the request's worker. */
-void gh_request_resume(gh_request *req, gh_verdict v);
+/* Records why the running stage refuses the request (gh_conn_refuse does the same while a stage
+ * runs); the request is answered once the stage has returned. Returns GH_DONE. */
+gh_verdict gh_stage_refuse(gh_request *req, gh_reason reason, const char *detail);
+
+/* What a waiting stage does once its wait is over: a verdict, like a stage's run. */
+typedef gh_verdict (*gh_stage_step)(gh_request *req, const void *arg);
+
+/* Continues a request whose stage returned GH_WAIT: step(req, arg) runs as a stage does (a
+ * refusal it makes is answered after it has returned); on GH_NEXT the stages after it run, then
+ * the route's action. Called on the request's worker; req may be gone when it returns. */
+void gh_request_resume(gh_request *req, gh_stage_step step, const void *arg);
 
 /* Authentication with identity.jwt.<name>; conf is the gh_jwt_provider. */
 extern const gh_stage gh_stage_auth_jwt;
