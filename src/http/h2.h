@@ -48,6 +48,11 @@ void gh_h2_send(gh_conn *c);
 void gh_h2_forget(gh_conn *c, gh_conn *sc);
 /* Whether the session has nothing left to do (no stream, nothing to send). */
 bool gh_h2_idle(const gh_conn *c);
+/* What the connection waits for, which decides its timer: nothing (idle), a stream connection
+ * at work (its own timers bound it), the rest of a header block, or only the client (to take
+ * frames, open its window or finish a request whose response is done). */
+typedef enum { GH_H2_IDLE, GH_H2_WORKING, GH_H2_HEAD, GH_H2_CLIENT } gh_h2_wait;
+gh_h2_wait gh_h2_waits_on(const gh_conn *c);
 
 /* A stream connection's side. */
 /* Response bytes (HTTP/1.1) of the stream: 0, or a negative libuv error. */
