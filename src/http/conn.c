@@ -737,8 +737,8 @@ static void stream_closed(gh_conn *sc)
     sc->in = NULL;
     uv_close((uv_handle_t *)&sc->timer.timer, free_conn);
     if (parent->h2 && !parent->closing) {
-        if (parent->w->draining)
-            gh_h2_send(parent); /* the stream's last frames, before the connection closes */
+        if (parent->w->draining && gh_h2_idle(parent))
+            gh_h2_send(parent); /* the last stream's frames, then the close */
         gh_conn_h2_settle(parent, false, false);
     }
 }
