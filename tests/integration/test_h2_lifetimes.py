@@ -382,3 +382,22 @@ def test_reset_while_a_stage_waits_abandons_the_wait(gateway_for, stack, tmp_pat
     still_serves(g)
     time.sleep(max(0, SLOW_MS / 1000.0 + 1.5 - (time.time() - t0)))  # the dependency answers now
     still_serves(g)
+
+
+def test_a_response_done_before_its_request_ends_the_stream(gw):
+    """The gateway answers (here: 413, the declared body is over limits.max_body_bytes) while
+    the client still owes the body: the stream ends with RST_STREAM NO_ERROR after the response
+    (RFC 9113 8.1), it does not wait on the client."""
+    c = H2(gw)
+    c.request(1, "/echo", "POST", [("content-length", "999999999")], end=False)
+    seen = []
+    for kind, flags, sid, payload in c.frames(5):
+        if sid == 1:
+            seen.append((kind, flags, payload))
+            if kind == RST_STREAM:
+                break
+    assert seen and seen[0][0] == HEADERS and int(dict(c.dec.decode(seen[0][2]))[":status"]) == 413, seen
+    assert any(flags & 0x1 for kind, flags, _ in seen if kind in (HEADERS, DATA)), seen  # whole
+    assert seen[-1][0] == RST_STREAM and struct.unpack(">I", seen[-1][2])[0] == NO_ERROR, seen
+    c.request(3, "/hello")  # the connection goes on
+    assert c.status(3) == 200
