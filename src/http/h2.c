@@ -26,8 +26,9 @@ struct gh_h2 {
     bool terminated; /* GOAWAY with an error is queued: no new stream starts */
     bool queued;            /* in the worker's list of sessions to send at the iteration's end */
     struct gh_h2 *next_queued;
-    gh_conn *doomed; /* stream connections whose stream the client cancelled: closed at the
-                        next safe point, never from inside a response being written */
+    gh_conn *doomed; /* stream connections whose stream ended first (either side reset it, or
+                        the connection is ending): closed at the next safe point, never from
+                        inside a response being written */
 };
 
 /* Closes the stream connections of cancelled streams (from top-level events only). */
