@@ -131,7 +131,7 @@ def wait_for(check, timeout):
 def gw(request, gateway_for, upstream, pki):  # noqa: F811
     extra = ", h2c: true" if request.param == "h2c" else ""
     tls = "{certificate: %s, private_key: %s}" % pki.server if request.param == "tls" else None
-    g = gateway_for(ROUTES % upstream.port + "limits: {max_body_bytes: 64m, head_timeout: 2s}\n",
+    g = gateway_for(ROUTES % upstream.port + "limits: {max_body_bytes: 64m, head_timeout: 2s, body_timeout: 2s}\n",
                     tls=tls, listener_extra=extra)
     g.upstream, g.ca_file = upstream, pki.ca_file
     return g
@@ -260,6 +260,17 @@ def test_a_stalled_header_block_times_out(gw):
     block = c.block("/hello")
     c.send(frame(HEADERS, 0x1, 1, block[:3]))  # no END_HEADERS, no CONTINUATION
     assert c.closed_within(5)
+
+
+def test_a_client_that_never_opens_its_window_times_out(gw):
+    """The response is done but the client's window stays shut (initial window 0, no
+    WINDOW_UPDATE): limits.body_timeout (2 s here) closes the connection, as for an HTTP/1.1
+    client that stops reading."""
+    c = H2(gw, settings=False)
+    c.send(PREFACE + frame(SETTINGS, 0, 0, struct.pack(">HI", 4, 0)))  # INITIAL_WINDOW_SIZE 0
+    c.request(1, "/hello")
+    assert c.status(1, 5) == 200  # the head is not flow-controlled, the body is
+    assert c.closed_within(6)
 
 
 @pytest.fixture
