@@ -284,13 +284,15 @@ def test_h2c_header_block_over_one_input_block(h2c):
     """A header block larger than one 32 KiB read is refused (431) like on TLS, and the
     connection is released once the client leaves."""
     c = H2(h2c)
-    big = c.block("/hello", extra=[("x-big", "b" * 40000)])
-    pieces = [big[i:i + 16384] for i in range(0, len(big), 16384)]  # frames of the default size
-    burst = frame(SETTINGS, 0, 0) + frame(HEADERS, 0x1, 1, pieces[0])
-    for i, p in enumerate(pieces[1:]):
-        burst += frame(CONTINUATION, 0x4 if i == len(pieces) - 2 else 0, 1, p)
-    c.send(burst)  # one burst: more than one 32 KiB read
-    assert c.status(1, 5) == 431
+    burst = b""
+    for sid in (1, 3, 5):
+        big = c.block("/hello", extra=[("x-big", "b" * 40000)])
+        pieces = [big[i:i + 16384] for i in range(0, len(big), 16384)]  # frames of the default size
+        burst += frame(HEADERS, 0x1, sid, pieces[0])
+        for i, p in enumerate(pieces[1:]):
+            burst += frame(CONTINUATION, 0x4 if i == len(pieces) - 2 else 0, sid, p)
+    c.send(burst)  # one burst: reads that fill the 32 KiB input block
+    assert [c.status(sid, 5) for sid in (1, 3, 5)] == [431, 431, 431]
     c.close()
     assert wait_for(lambda: h2c.metric("gatehouse_open_connections") == 0, 3)
 
