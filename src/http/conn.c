@@ -391,17 +391,50 @@ static int input_fill(gh_conn *c)
  * more); false when this input is done with, or the connection is closing. */
 static bool h2_step(gh_conn *c, int filled)
 {
-    if (!gh_h2_input(c)) {
+    bool go_on = gh_h2_input(c);
+    gh_conn_h2_settle(c, !go_on, true);
+    return go_on && c->tls && filled > 0;
+}
+
+/* Every wait of an HTTP/2 connection has its bound. A head counts from its first frame; the
+ * other waits from the client's last bytes, as for HTTP/1.1. */
+static void h2_timer(gh_conn *c, bool input)
+{
+    const gh_limits_conf *lim = &c->w->config->limits;
+    switch (gh_h2_waits_on(c)) {
+    case GH_H2_IDLE:
+        if (input || c->timer_kind != T_IDLE)
+            gh__conn_set_timer(c, T_IDLE, lim->idle_timeout_ms);
+        return;
+    case GH_H2_HEAD:
+        if (c->timer_kind != T_HEAD)
+            gh__conn_set_timer(c, T_HEAD, lim->head_timeout_ms);
+        return;
+    case GH_H2_CLIENT:
+        if (input || c->timer_kind != T_SEND)
+            gh__conn_set_timer(c, T_SEND, lim->body_timeout_ms);
+        return;
+    case GH_H2_WORKING:
+        gh__conn_stop_timer(c);
+        return;
+    }
+}
+
+/* Ends the session only when over (called where nothing of it is in use any more); a draining
+ * connection with no stream left just closes once its output is out. */
+void gh_conn_h2_settle(gh_conn *c, bool over, bool input)
+{
+    if (c->closing || !c->h2 || c->close_after_flush)
+        return;
+    if (over) {
         c->state = GH_CS_WAIT; /* GOAWAY (or the last frames) go out, then the close */
         gh_h2_end(c);
         close_when_flushed(c);
-        return false;
+    } else if (c->w->draining && gh_h2_idle(c)) {
+        close_when_flushed(c);
+    } else {
+        h2_timer(c, input);
     }
-    if (gh_h2_idle(c))
-        gh__conn_set_timer(c, c->w->draining ? T_LINGER : T_IDLE, c->w->draining ? 0 : c->w->config->limits.idle_timeout_ms);
-    else
-        gh__conn_stop_timer(c);
-    return c->tls && filled > 0;
 }
 
 /* Moves what the TLS session decrypted into the input block: the bytes added, or -1 when the
@@ -516,8 +549,9 @@ static void update_reading(gh_conn *c)
     if (c->parent)
         return; /* a stream reads no socket: its bytes come from the session */
     gh_block *in = c->in;
+    /* HTTP/2 takes whole blocks: a spent one must make room too, or a full read stops reading. */
     if (in && in->off > 0 &&
-        (c->state == GH_CS_HEAD || c->state == GH_CS_BODY || c->state == GH_CS_WAIT)) {
+        (c->state == GH_CS_HEAD || c->state == GH_CS_BODY || c->state == GH_CS_WAIT || c->state == GH_CS_H2)) {
         memmove(in->data, in->data + in->off, in->len - in->off);
         in->len -= in->off;
         in->off = 0;
@@ -548,7 +582,7 @@ static void on_timer(uv_timer_t *t)
     c->timer_kind = T_NONE;
     switch (kind) {
     case T_HEAD:
-        if (c->in && c->in->len > c->in->off) {
+        if (!c->h2 && c->in && c->in->len > c->in->off) { /* HTTP/2: a header block stalled */
             refuse_head(c, GH_R_HEAD_TIMEOUT,
                         "the request head did not arrive within limits.head_timeout");
             return;
@@ -701,9 +735,9 @@ static void stream_closed(gh_conn *sc)
     gh_block_put(&sc->w->blocks, sc->in);
     sc->in = NULL;
     uv_close((uv_handle_t *)&sc->timer.timer, free_conn);
-    /* A draining connection closes once its last stream is done. */
-    if (parent->h2 && !parent->closing && parent->w->draining && gh_h2_idle(parent)) {
-        gh_h2_send(parent); /* the last stream's frames, then the close */
-        close_when_flushed(parent);
+    if (parent->h2 && !parent->closing) {
+        if (parent->w->draining && gh_h2_idle(parent))
+            gh_h2_send(parent); /* the last stream's frames, then the close */
+        gh_conn_h2_settle(parent, false, false);
     }
 }

@@ -159,6 +159,10 @@ gh_conn *gh_conn_stream_open(gh_conn *parent, struct gh_h2_stream *st);
 void gh_conn_stream_input(gh_conn *sc);
 void gh_conn_stream_refuse(gh_conn *sc, gh_reason reason, const char *detail);
 void gh_conn_stream_drained(gh_conn *sc);
+/* After an HTTP/2 connection's session took or sent frames: once the session is over (an error
+ * GOAWAY sent, both sides done, the socket failed) its last frames go out and the connection
+ * closes; else its timer follows what it waits for (input: bytes just came from the client). */
+void gh_conn_h2_settle(gh_conn *c, bool over, bool input);
 /* The socket side of a connection (TLS or plain), under HTTP/2's frames. */
 bool gh_conn_output_full_raw(const gh_conn *c);
 int gh_conn_write_raw(gh_conn *c, const uv_buf_t *bufs, unsigned n);

@@ -23,10 +23,12 @@ struct gh_h2 {
     uint64_t reset_window_us;
     uint32_t resets, completed; /* in the current window */
     bool failed, in_send, in_recv;
+    bool terminated; /* GOAWAY with an error is queued: no new stream starts */
     bool queued;            /* in the worker's list of sessions to send at the iteration's end */
     struct gh_h2 *next_queued;
-    gh_conn *doomed; /* stream connections whose stream the client cancelled: closed at the
-                        next safe point, never from inside a response being written */
+    gh_conn *doomed; /* stream connections whose stream ended first (either side reset it, or
+                        the connection is ending): closed at the next safe point, never from
+                        inside a response being written */
 };
 
 /* Closes the stream connections of cancelled streams (from top-level events only). */
@@ -116,6 +118,9 @@ static void send_queued(gh_worker *w)
             h2->queued = false;
             send_now(h2);
             close_doomed(h2);
+            /* A GOAWAY that ends the session has just gone out, or the socket failed. */
+            bool over = h2->failed || !(nghttp2_session_want_read(h2->ng) || nghttp2_session_want_write(h2->ng));
+            gh_conn_h2_settle(h2->conn, over, false);
         }
     }
     if (!w->h2_queued) {
@@ -190,6 +195,8 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
     gh_h2 *h2 = user;
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
+    if (h2->terminated) /* the rest of a flood's input is not read: nghttp2 stops here */
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
     gh_h2_stream *st = gh_h2_stream_new(h2->conn, f->hd.stream_id);
     if (!st)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -214,35 +221,83 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, nghttp2_rcbuf 
     return 0;
 }
 
-/* Rapid reset: a client that cancels streams much faster than it lets them finish. */
-static bool flooding(gh_h2 *h2)
+/* The connection error: GOAWAY with the code, then (once it is sent, RFC 9113 5.4.1) the
+ * connection closes; nghttp2 reads nothing more of it. */
+static void terminate(gh_h2 *h2, uint32_t code)
+{
+    h2->terminated = true;
+    nghttp2_session_terminate_session2(h2->ng, nghttp2_session_get_last_proc_stream_id(h2->ng), code);
+    flush(h2);
+}
+
+/* Every stream that ends without its response is a reset, whichever side sent RST_STREAM and
+ * with whatever code: a client that cancels streams (rapid reset, CVE-2023-44487) or makes the
+ * gateway reset them (MadeYouReset, CVE-2025-8671) much faster than it lets them finish is
+ * cut off. */
+static void count_end(gh_h2 *h2, bool completed, bool by_peer)
 {
     uint64_t now = gh_now_us();
     if (now - h2->reset_window_us > GH_H2_RESET_WINDOW_US) {
         h2->reset_window_us = now;
         h2->resets = h2->completed = 0;
     }
+    if (completed) {
+        h2->completed++;
+        return;
+    }
     h2->resets++;
-    return h2->resets > GH_H2_RESET_MAX && h2->resets > 2 * h2->completed;
+    if (h2->terminated || h2->resets <= GH_H2_RESET_MAX || h2->resets <= 2 * h2->completed)
+        return;
+    terminate(h2, NGHTTP2_ENHANCE_YOUR_CALM);
+    gh_h2_report(h2->conn, by_peer ? "rapid_reset" : "made_you_reset");
+}
+
+/* The one end of a stream, for every cause (either side's RST_STREAM, its response done, the
+ * connection ending): its stream connection, whatever it still waits for (an upstream, a key
+ * set, a Redis answer), is closed at the next safe point, which ends that work. Nothing of the
+ * stream is left to outlive the connection. */
+static void stream_end(gh_h2 *h2, gh_h2_stream *st)
+{
+    unlink_stream(h2, st);
+    gh_conn *sc = gh_h2_stream_free(st);
+    if (sc) {
+        sc->next = h2->doomed;
+        h2->doomed = sc;
+        flush(h2); /* the end of the iteration closes it, if nothing sooner does */
+    }
 }
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *user)
 {
+    (void)ng;
     gh_h2 *h2 = user;
-    if (f->hd.type == NGHTTP2_RST_STREAM && flooding(h2)) {
-        nghttp2_submit_goaway(ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng),
-                              NGHTTP2_ENHANCE_YOUR_CALM, NULL, 0);
-        gh_h2_report(h2->conn, "rapid_reset");
-        return 0;
-    }
     gh_h2_stream *st = stream_of(h2, f->hd.stream_id);
     if (!st)
         return 0;
+    if (f->hd.type == NGHTTP2_RST_STREAM) {
+        st->peer_reset = true; /* counted when the stream closes, just after this */
+        return 0;
+    }
     bool end = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
     if (f->hd.type == NGHTTP2_HEADERS && !st->started)
         return gh_h2_stream_begin(st, end) == 0 ? 0 : NGHTTP2_ERR_CALLBACK_FAILURE;
     if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) && end)
         gh_h2_stream_request_end(st);
+    return 0;
+}
+
+/* A response sent whole while the client still sends its request: RST_STREAM NO_ERROR ends the
+ * stream (RFC 9113 8.1), so it does not wait on the client with nothing left to do. Streams
+ * nghttp2 resets without ever starting them (over the concurrency limit, say) count as resets. */
+static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *user)
+{
+    gh_h2 *h2 = user;
+    gh_h2_stream *st = stream_of(h2, f->hd.stream_id);
+    if (f->hd.type == NGHTTP2_RST_STREAM && !st && f->hd.stream_id)
+        count_end(h2, false, false);
+    if (st && (f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) &&
+        (f->hd.flags & NGHTTP2_FLAG_END_STREAM) && !nghttp2_session_get_stream_remote_close(ng, f->hd.stream_id))
+        nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR);
     return 0;
 }
 
@@ -265,16 +320,9 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t error, void
     if (!st)
         return 0;
     nghttp2_session_set_stream_user_data(ng, id, NULL);
-    if (error == NGHTTP2_NO_ERROR)
-        h2->completed++;
-    unlink_stream(h2, st);
-    gh_conn *sc = gh_h2_stream_free(st);
-    /* A stream closed whole ends with its connection's own response; a cancelled one's
-     * connection (waiting for an upstream, say) is closed at the next safe point. */
-    if (sc && error != NGHTTP2_NO_ERROR) {
-        sc->next = h2->doomed;
-        h2->doomed = sc;
-    }
+    bool by_peer = st->peer_reset;
+    stream_end(h2, st);
+    count_end(h2, error == NGHTTP2_NO_ERROR && !by_peer, by_peer);
     return 0;
 }
 
@@ -326,6 +374,7 @@ int gh_h2_start(gh_conn *c)
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
     /* Windows open as request bodies are consumed, not as they arrive: memory stays bounded. */
     nghttp2_option_set_no_auto_window_update(opt, 1);
     nghttp2_option_set_max_continuations(opt, GH_H2_MAX_CONTINUATIONS);
@@ -366,10 +415,14 @@ bool gh_h2_input(gh_conn *c)
         ssize_t n = nghttp2_session_mem_recv(h2->ng, (const uint8_t *)in->data + in->off, in->len - in->off);
         h2->in_recv = false;
         if (n < 0) {
-            /* A protocol error or a flood: nghttp2 queued GOAWAY with the reason. */
-            gh_h2_report(c, n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ? "continuation_flood"
-                            : n == NGHTTP2_ERR_FLOODED           ? "flood"
-                                                                 : "protocol_error");
+            /* A protocol error or a flood (a stream begun after terminate() was reported
+             * there): GOAWAY with the reason, which nghttp2 queues only for some of them. */
+            bool flood = n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS || n == NGHTTP2_ERR_FLOODED;
+            if (!h2->terminated)
+                gh_h2_report(c, n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ? "continuation_flood"
+                                : n == NGHTTP2_ERR_FLOODED           ? "flood"
+                                                                     : "protocol_error");
+            terminate(h2, flood ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
             in->off = in->len;
             send_now(h2); /* the GOAWAY, before the connection closes */
             close_doomed(h2);
@@ -433,22 +486,30 @@ bool gh_h2_idle(const gh_conn *c)
     return !c->h2->nstreams && !nghttp2_session_want_write(c->h2->ng);
 }
 
+gh_h2_wait gh_h2_waits_on(const gh_conn *c)
+{
+    if (gh_h2_idle(c))
+        return GH_H2_IDLE;
+    bool working = false;
+    for (const gh_h2_stream *st = c->h2->streams; st; st = st->next) {
+        if (!st->started)
+            return GH_H2_HEAD; /* a header block is arriving: nothing else may come between */
+        working |= st->sc != NULL;
+    }
+    return working ? GH_H2_WORKING : GH_H2_CLIENT;
+}
+
 void gh_h2_end(gh_conn *c)
 {
     gh_h2 *h2 = c->h2;
     if (!h2)
         return;
     c->h2 = NULL;
+    while (h2->streams)
+        stream_end(h2, h2->streams);
+    close_doomed(h2);
     if (h2->queued)
         unqueue(h2);
-    close_doomed(h2);
-    while (h2->streams) {
-        gh_h2_stream *st = h2->streams;
-        unlink_stream(h2, st);
-        gh_conn *sc = gh_h2_stream_free(st);
-        if (sc)
-            gh_conn_close(sc);
-    }
     nghttp2_session_del(h2->ng);
     free(h2);
 }

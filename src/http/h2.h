@@ -7,9 +7,13 @@
  * request, and streams go to upstreams over the HTTP/1.1 pools.
  *
  * Defences: SETTINGS bound concurrent streams, header list size and windows; request bodies
- * open the window only as they are consumed; a client that resets streams faster than it lets
- * them finish (rapid reset, CVE-2023-44487) or sends endless CONTINUATION frames is sent
- * GOAWAY ENHANCE_YOUR_CALM and disconnected, while other connections keep being served. */
+ * open the window only as they are consumed; a stream that ends for any reason (either side's
+ * RST_STREAM with any code, the connection ending) ends its stream connection and so its work
+ * (upstream request, stage wait) at once; a client whose streams end without their response
+ * (reset by it, rapid reset CVE-2023-44487, or by the gateway, MadeYouReset CVE-2025-8671) much
+ * more often than they finish, or that sends endless CONTINUATION frames, is sent GOAWAY
+ * ENHANCE_YOUR_CALM, and every connection error closes the connection once its GOAWAY is out,
+ * while other connections keep being served. Every wait has a timer (head, idle, the client). */
 #ifndef GH_HTTP_H2_H
 #define GH_HTTP_H2_H
 
@@ -48,6 +52,11 @@ void gh_h2_send(gh_conn *c);
 void gh_h2_forget(gh_conn *c, gh_conn *sc);
 /* Whether the session has nothing left to do (no stream, nothing to send). */
 bool gh_h2_idle(const gh_conn *c);
+/* What the connection waits for, which decides its timer: nothing (idle), a stream connection
+ * at work (its own timers bound it), the rest of a header block, or only the client (to take
+ * frames, open its window or finish a request whose response is done). */
+typedef enum { GH_H2_IDLE, GH_H2_WORKING, GH_H2_HEAD, GH_H2_CLIENT } gh_h2_wait;
+gh_h2_wait gh_h2_waits_on(const gh_conn *c);
 
 /* A stream connection's side. */
 /* Response bytes (HTTP/1.1) of the stream: 0, or a negative libuv error. */

@@ -27,6 +27,7 @@ struct gh_h2_stream {
     nghttp2_rcbuf *path, *authority;
     gh_bytes cookies; /* HTTP/2 splits cookies into fields; HTTP/1.1 wants them in one line */
     bool line_done, host_done, started, too_large, chunked_in, ended_in, has_length, is_head;
+    bool peer_reset; /* the client sent RST_STREAM for it (whatever the code) */
     gh_bytes req;   /* HTTP/1.1 bytes waiting for the stream connection */
     size_t owed;    /* body bytes received, not yet reported to the window */
     /* response */

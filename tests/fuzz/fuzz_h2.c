@@ -1,9 +1,19 @@
 /* Fuzzes the HTTP/2 session input end to end: the bytes (after the client preface, which every
  * input gets so that the session is reached) arrive on a real connection of an embedded worker
- * listening with h2c, through nghttp2, the stream connections, routing, the stages and the
- * response back into frames. Whatever the frames, the gateway answers, resets or closes, and
- * frees everything once the client is gone. */
+ * listening with h2c, through nghttp2, the stream connections, routing, the stages, the proxy
+ * and the response back into frames. Whatever the frames, the gateway answers, resets or closes,
+ * and frees everything once the client is gone: no connection, and no upstream request, outlives
+ * its client.
+ *
+ * An input whose first byte is even is raw bytes. An odd first byte makes the rest a script
+ * (one opcode byte, then its operands): raw bytes, a request on a stream (to a route that
+ * answers at once, to an upstream that answers, or to one that never does, with or without a
+ * body and a content-length), DATA, RST_STREAM with any code, a pause that lets the loop and
+ * the upstream run, and the client leaving (close or half-close) at that point. So streams are
+ * in flight on the upstream when the client resets them or leaves. */
+#include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,27 +29,55 @@ static const char CONFIG[] =
     "access_log: off\n"
     "http2: {max_concurrent_streams: 8}\n"
     "limits: {max_body_bytes: 64k}\n"
+    "upstreams:\n"
+    "  app: {endpoints: [\"http://127.0.0.1:%d\"], max_concurrency: 64}\n"
     "routes:\n"
     "  - {name: small, match: {path: /small, methods: [GET, POST]}, auth: none,\n"
     "     respond: {status: 200, body: hi}}\n"
-    "  - {name: item, match: {path: \"/items/{id}\"}, auth: none, respond: {status: 201}}\n";
+    "  - {name: item, match: {path: \"/items/{id}\"}, auth: none, respond: {status: 201}}\n"
+    "  - {name: app, match: {prefix: /up}, auth: none, upstream: app}\n";
 
 static const char PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+#define MAX_UPSTREAM_CONNS 64
 
 typedef struct harness {
     gh_runtime rt;
     gh_worker w;
+    int upstream;                /* the listening socket the route "app" proxies to */
+    int ups[MAX_UPSTREAM_CONNS]; /* connections it accepted, in this input */
+    size_t nups;
 } harness;
 
 static harness *h;
+
+static int listen_local(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sin);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 256) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sin, &len) != 0)
+        abort();
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     h = calloc(1, sizeof(*h));
     pthread_mutex_init(&h->rt.mu, NULL);
+    gh_upstream_registry_init(&h->rt.shared.upstreams);
+    gh_key_registry_init(&h->rt.shared.keys);
+    gh_limit_registry_init(&h->rt.shared.limits);
+    atomic_init(&h->rt.shared.redis_up, -1);
+    int port;
+    h->upstream = listen_local(&port);
+    char config[sizeof(CONFIG) + 16];
+    int n = snprintf(config, sizeof(config), CONFIG, port);
     gh_diag d = {0};
-    h->rt.current = gh_config_load_string("fuzz.yaml", CONFIG, sizeof(CONFIG) - 1, NULL, &d);
+    h->rt.current = gh_config_load_string("fuzz.yaml", config, (size_t)n, &h->rt.shared, &d);
     gh_diag_free(&d);
     h->rt.nworkers = 1;
     h->rt.workers = &h->w;
@@ -48,15 +86,164 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* Runs the loop until nothing is left to do in this round. */
-static void settle(int client)
+/* The upstream: accepts what the gateway opens; a request for /up/answer... is answered at
+ * once, any other one never is (a slow upstream, as far as one input is concerned). */
+static void upstream_step(void)
+{
+    int fd;
+    while (h->nups < MAX_UPSTREAM_CONNS && (fd = accept4(h->upstream, NULL, NULL, SOCK_NONBLOCK)) >= 0)
+        h->ups[h->nups++] = fd;
+    static const char ANSWER[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    char buf[65536];
+    for (size_t i = 0; i < h->nups; i++) {
+        ssize_t got = recv(h->ups[i], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+        if (got <= 0)
+            continue;
+        buf[got] = '\0';
+        if (strstr(buf, " /up/answer"))
+            (void)send(h->ups[i], ANSWER, sizeof(ANSWER) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+}
+
+/* Runs the loop (and the upstream) for a number of rounds, draining what the gateway sent. */
+static void settle(int client, int rounds)
 {
     char sink[65536];
-    for (int i = 0; i < 64; i++) {
+    for (int i = 0; i < rounds; i++) {
         uv_run(&h->w.loop, UV_RUN_NOWAIT);
-        while (recv(client, sink, sizeof(sink), MSG_DONTWAIT) > 0) /* what the gateway sent */
+        upstream_step();
+        while (client >= 0 && recv(client, sink, sizeof(sink), MSG_DONTWAIT) > 0) /* the gateway's frames */
             ;
     }
+}
+
+static void send_all(int fd, const void *p, size_t n)
+{
+    (void)send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static size_t frame_head(uint8_t *out, size_t len, uint8_t type, uint8_t flags, uint32_t sid)
+{
+    out[0] = (uint8_t)(len >> 16), out[1] = (uint8_t)(len >> 8), out[2] = (uint8_t)len;
+    out[3] = type, out[4] = flags;
+    out[5] = (uint8_t)(sid >> 24), out[6] = (uint8_t)(sid >> 16), out[7] = (uint8_t)(sid >> 8), out[8] = (uint8_t)sid;
+    return 9;
+}
+
+/* A literal field without indexing: the name as an index of the static table (idx > 0) or
+ * literal; short strings only (7-bit lengths). */
+static size_t hpack_field(uint8_t *out, uint8_t idx, const char *name, const char *value)
+{
+    size_t n = 0, vl = strlen(value);
+    out[n++] = idx;
+    if (!idx) {
+        size_t nl = strlen(name);
+        out[n++] = (uint8_t)nl;
+        memcpy(out + n, name, nl), n += nl;
+    }
+    out[n++] = (uint8_t)vl;
+    memcpy(out + n, value, vl);
+    return n + vl;
+}
+
+/* HEADERS: operands sid, shape (path, method, END_STREAM, content-length), length. */
+static void send_request(int fd, uint8_t sid, uint8_t shape, uint8_t length)
+{
+    static const char *const paths[] = {"/up/slow", "/up/answer", "/small", "/items/7"};
+    uint8_t f[512];
+    size_t n = 9;
+    f[n++] = shape & 4 ? 0x83 : 0x82; /* :method POST or GET */
+    f[n++] = 0x86;                    /* :scheme http */
+    n += hpack_field(f + n, 0x04, NULL, paths[shape & 3]);
+    n += hpack_field(f + n, 0x01, NULL, "localhost");
+    if (shape & 16) {
+        char cl[8];
+        snprintf(cl, sizeof(cl), "%u", length);
+        n += hpack_field(f + n, 0, "content-length", cl);
+    }
+    uint8_t flags = 0x4 | (shape & 8 ? 0x1 : 0);
+    frame_head(f, n - 9, 0x1, flags, 2u * sid + 1);
+    send_all(fd, f, n);
+}
+
+static void send_data(int fd, uint8_t sid, uint8_t len, uint8_t flags)
+{
+    uint8_t f[9 + 255];
+    frame_head(f, len, 0x0, flags & 1, 2u * sid + 1);
+    memset(f + 9, 'x', len);
+    send_all(fd, f, 9u + len);
+}
+
+static void send_reset(int fd, uint8_t sid, uint8_t code)
+{
+    uint8_t f[13];
+    frame_head(f, 4, 0x3, 0, 2u * sid + 1);
+    f[9] = 0, f[10] = 0, f[11] = 0, f[12] = code; /* 0..13 are RFC 9113's, the rest unknown */
+    send_all(fd, f, sizeof(f));
+}
+
+/* The script: returns when it ends or the client leaves (*fd set to -1 on a close). It
+ * starts with the SETTINGS frame that completes the client's preface. */
+static void run_script(int *fd, const uint8_t *p, size_t size)
+{
+    uint8_t settings[9];
+    send_all(*fd, settings, frame_head(settings, 0, 0x4, 0, 0));
+    size_t i = 0;
+    while (i < size && *fd >= 0) {
+        uint8_t op = p[i++] % 6;
+        uint8_t a = i < size ? p[i] : 0, b = i + 1 < size ? p[i + 1] : 0, c = i + 2 < size ? p[i + 2] : 0;
+        switch (op) {
+        case 0: { /* raw bytes: a length, then that many */
+            size_t avail = i < size ? size - i - 1 : 0;
+            size_t n = a < avail ? a : avail;
+            send_all(*fd, p + i + 1, n);
+            i += 1 + n;
+            break;
+        }
+        case 1:
+            send_request(*fd, a % 16, b, c), i += 3;
+            break;
+        case 2:
+            send_data(*fd, a % 16, b, c), i += 3;
+            break;
+        case 3:
+            send_reset(*fd, a % 16, b), i += 2;
+            break;
+        case 4:
+            settle(*fd, 1 + a % 16), i += 1;
+            break;
+        default: /* the client leaves here: closes, or half-closes and still reads */
+            if (a & 1) {
+                shutdown(*fd, SHUT_WR);
+                settle(*fd, 8);
+            }
+            close(*fd);
+            *fd = -1;
+            return;
+        }
+        settle(*fd, 2);
+    }
+}
+
+static void run_raw(int fd, const uint8_t *data, size_t size)
+{
+    size_t off = 0;
+    while (off < size) { /* in pieces, so frames straddle reads */
+        size_t piece = size - off < 1024 ? size - off : 1024;
+        ssize_t n = send(fd, data + off, piece, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+        settle(fd, 64);
+    }
+}
+
+static unsigned in_flight(void)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < h->w.config->nupstreams; i++)
+        n += atomic_load(&h->w.config->upstreams[i].state->inflight);
+    return n;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -65,23 +252,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
         return 0;
     gh_conn_adopt(&h->w, fds[0], &h->w.config->listeners[0]);
-    if (send(fds[1], PREFACE, sizeof(PREFACE) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
-        size_t off = 0;
-        while (off < size) { /* in pieces, so frames straddle reads */
-            size_t piece = size - off < 1024 ? size - off : 1024;
-            ssize_t n = send(fds[1], data + off, piece, MSG_DONTWAIT | MSG_NOSIGNAL);
-            if (n <= 0)
-                break;
-            off += (size_t)n;
-            settle(fds[1]);
-        }
+    int client = fds[1];
+    if (send(client, PREFACE, sizeof(PREFACE) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
+        if (size && (data[0] & 1))
+            run_script(&client, data + 1, size - 1);
+        else
+            run_raw(client, data, size);
     }
-    settle(fds[1]);
-    close(fds[1]); /* the client leaves: every connection and stream must go */
+    settle(client, 64);
+    if (client >= 0)
+        close(client); /* the client leaves: every connection and stream must go */
     for (int i = 0; i < 1000 && h->w.nconns; i++)
         uv_run(&h->w.loop, UV_RUN_NOWAIT);
     if (h->w.nconns)
         abort(); /* a connection outlived its client */
-    uv_run(&h->w.loop, UV_RUN_NOWAIT); /* close callbacks */
+    if (in_flight())
+        abort(); /* a stream's upstream request outlived its connection */
+    for (size_t i = 0; i < h->nups; i++) /* the upstream's side goes too */
+        close(h->ups[i]);
+    h->nups = 0;
+    settle(-1, 8); /* the pool notices, close callbacks run */
     return 0;
 }
