@@ -57,7 +57,12 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	clang -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
 	  -DGH_VERSION='"fuzz"' -DGH_NO_DNS $(PKG_CFLAGS) $< $(LIB_SRC) -o $@ $(LDLIBS)
 
-fuzz: deps $(FUZZ_BIN)
+# Renders the desync corpus into fuzz_h1 seeds at fuzz time (scripts/fuzz_seeds.py).
+build/fuzz/seed_desync: tests/fuzz/seed_desync.c $(UNIT_HELPERS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Itests/unit $(PKG_CFLAGS) $^ -o $@ $(LDLIBS)
+
+fuzz: deps $(FUZZ_BIN) build/fuzz/seed_desync
 
 # The whole suite: both builds, unit, integration, fuzz. Ends with "N passed, N failed".
 test: deps
