@@ -2,12 +2,19 @@ import hashlib
 
 import pytest
 
-from testenv import Gateway, Upstream, free_port
+from testenv import Gateway, RecordingUpstream, Upstream, free_port
 
 
 @pytest.fixture
 def upstream():
     with Upstream(free_port()) as u:
+        yield u
+
+
+@pytest.fixture
+def recording():
+    """An upstream that answers nothing and keeps every byte it receives, per connection."""
+    with RecordingUpstream() as u:
         yield u
 
 
