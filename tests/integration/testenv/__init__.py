@@ -76,6 +76,16 @@ class RecordingUpstream:
         self.close()
 
 
+def wait_for(predicate, what, timeout=15.0):
+    """Waits until predicate() is true (polling), for events a test must see happen before its
+    next step; fails with what after timeout seconds, a bound generous for the sanitized build."""
+    deadline = time.time() + timeout
+    while not predicate():
+        if time.time() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(0.01)
+
+
 def wait_port(port, timeout=10.0, proc=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
