@@ -158,7 +158,7 @@ class Gateway:
                 return float(line.split()[-1])
         return 0.0
 
-    def wait_metric(self, name_and_labels, value, timeout=3.0):
+    def wait_metric(self, name_and_labels, value, timeout=15.0):
         """The metric once it reaches value (a worker counts a request as it finishes it, which
         may be just after the client has the response), or its last reading."""
         deadline = time.time() + timeout
@@ -168,7 +168,7 @@ class Gateway:
                 return got
             time.sleep(0.02)
 
-    def access_lines(self, n=None, timeout=3.0):
+    def access_lines(self, n=None, timeout=15.0):
         """The access log as parsed JSON lines; waits until at least n lines are there."""
         deadline = time.time() + timeout
         while True:
