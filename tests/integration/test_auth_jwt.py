@@ -294,18 +294,18 @@ upstreams:
 routes:
   - {name: r, match: {prefix: /}, auth: {jwt: corp}, forward: {claims: {sub: X-User-Id}}, upstream: app}
 """ % (ISS, AUD, tmp_path / "k.json", upstream.port), workers=2)
-    # Twenty seconds to live: six requests fit well inside that even in the sanitized build.
+    # Eight seconds to live: six requests fit well inside that even in the sanitized build.
     now = int(time.time())
-    tok = mint(keys["ec"], iat=now, exp=now + 20)
+    tok = mint(keys["ec"], iat=now, exp=now + 8)
     for i in range(6):
         r = requests.get(g.url + "/c%d" % i, headers={"Authorization": "Bearer " + tok})
         assert r.status_code == 200 and seen(upstream)["x-user-id"] == "alice"
-    assert time.time() < now + 20, "the token expired before the cached requests were sent"
+    assert time.time() < now + 8, "the token expired before the cached requests were sent"
     hits = g.metric('gatehouse_token_cache_total{provider="corp",result="hit"}')
     misses = g.metric('gatehouse_token_cache_total{provider="corp",result="miss"}')
     assert hits + misses == 6 and misses <= 2  # at most one verification per worker
     # A cached token is refused once it expires: wait for its expiry (clock_skew is 0 s; exp is
     # whole seconds, so one more second covers the rounding).
-    time.sleep(max(0.0, now + 21.1 - time.time()))
+    time.sleep(max(0.0, now + 9.1 - time.time()))
     r = requests.get(g.url + "/late", headers={"Authorization": "Bearer " + tok})
     assert r.status_code == 401 and g.access_lines(7)[-1]["auth_reason"] == "expired"
