@@ -64,7 +64,7 @@ build/fuzz/seed_desync: tests/fuzz/seed_desync.c $(UNIT_HELPERS)
 
 fuzz: deps $(FUZZ_BIN) build/fuzz/seed_desync
 
-# The whole suite: both builds, unit, integration, fuzz. Ends with "N passed, N failed".
+# The whole suite: both builds, unit, integration, fuzz. Ends with "N passed, N failed, N skipped".
 test: deps
 	@/usr/bin/python3 scripts/run_tests.py
 
