@@ -85,6 +85,10 @@ def unit_counts(out, returncode):
     return p, f, s
 
 
+def sanitizer_report(text):
+    return "ERROR: AddressSanitizer" in text or "runtime error:" in text or "ERROR: LeakSanitizer" in text
+
+
 def unit(build_dir, env):
     bins = sorted(f for f in os.listdir(os.path.join(ROOT, build_dir, "tests"))
                   if f.startswith("test_") and not f.endswith(".d"))
@@ -96,7 +100,9 @@ def unit(build_dir, env):
             continue
         out = p.stdout + p.stderr
         ok_n, bad_n, skip_n = unit_counts(out, p.returncode)
-        if bad_n or "ERROR: AddressSanitizer" in out or "runtime error:" in out:
+        if sanitizer_report(out):
+            bad_n = max(bad_n, 1)  # a report is a failure even when the process exits 0
+        if bad_n:
             sys.stdout.write(out[-6000:])
         for line in CASES.findall(out):
             print("  GH-CASES %s passed=%s failed=%s skipped=%s" % line, flush=True)
@@ -173,7 +179,7 @@ def fuzz_one(f):
         lines = fl.read().splitlines()
     # The final statistics, or the crash report when there is one.
     tail = [l for l in lines if l.startswith(("stat::", "Done ", "==", "SUMMARY", "INFO: seed corpus"))]
-    ok = r is not None and r.returncode == 0
+    ok = r is not None and r.returncode == 0 and not sanitizer_report("\n".join(lines))
     print("\n".join((tail or lines)[-40:] if ok else lines[-80:]), flush=True)
     if r is not None:
         count(ok, "fuzz " + target)
