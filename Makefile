@@ -54,12 +54,17 @@ unit: deps $(UNIT_BIN)
 
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
+	clang -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -DGH_VERSION='"fuzz"' -DGH_NO_DNS $(PKG_CFLAGS) $< $(LIB_SRC) -o $@ $(LDLIBS)
 
-fuzz: deps $(FUZZ_BIN)
+# Renders the desync corpus into fuzz_h1 seeds at fuzz time (scripts/fuzz_seeds.py).
+build/fuzz/seed_desync: tests/fuzz/seed_desync.c $(UNIT_HELPERS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Itests/unit $(PKG_CFLAGS) $^ -o $@ $(LDLIBS)
 
-# The whole suite: both builds, unit, integration, fuzz. Ends with "N passed, N failed".
+fuzz: deps $(FUZZ_BIN) build/fuzz/seed_desync
+
+# The whole suite: both builds, unit, integration, fuzz. Ends with "N passed, N failed, N skipped".
 test: deps
 	@/usr/bin/python3 scripts/run_tests.py
 

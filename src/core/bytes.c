@@ -7,6 +7,8 @@ int gh_bytes_add(gh_bytes *b, const char *p, size_t n, size_t max)
 {
     if (b->off && b->off == b->len)
         b->off = b->len = 0;
+    if (n == 0)
+        return 0; /* b->p may still be NULL: NULL + 0 and memcpy from NULL are undefined */
     if (b->len + n > max)
         return -1;
     if (b->len + n > b->cap) {

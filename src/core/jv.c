@@ -409,11 +409,12 @@ static bool parse_object(parser *ps, gh_jv *v)
     if (!elements(ps, '}', one_member, "a missing ',' or '}' in an object"))
         return false;
     size_t n = ps->nmems - mark;
-    if (!unique_keys(ps, ps->mems + mark, n))
+    const gh_jmember *top = n ? ps->mems + mark : NULL; /* no stack yet for {}: NULL + 0 is UB */
+    if (!unique_keys(ps, top, n))
         return false;
     v->type = GH_JV_OBJECT;
     v->len = (uint32_t)n;
-    v->u.members = settle(ps, ps->mems + mark, n, sizeof(gh_jmember));
+    v->u.members = settle(ps, top, n, sizeof(gh_jmember));
     ps->nmems = mark;
     return !ps->why;
 }
@@ -426,7 +427,7 @@ static bool parse_array(parser *ps, gh_jv *v)
     size_t n = ps->nvals - mark;
     v->type = GH_JV_ARRAY;
     v->len = (uint32_t)n;
-    v->u.items = settle(ps, ps->vals + mark, n, sizeof(gh_jv));
+    v->u.items = settle(ps, n ? ps->vals + mark : NULL, n, sizeof(gh_jv));
     ps->nvals = mark;
     return !ps->why;
 }

@@ -40,12 +40,14 @@ static void add_field(gh_sbuf *b, const char *name, const char *v, size_t len)
 
 /* full: include the client-controlled free text (path, user agent); a line that would not fit
  * is written again without them rather than cut in the middle of a JSON string. */
-static void format_line(gh_sbuf *b, const gh_request *req, const char *route, uint64_t dur,
-                        bool full)
+static void format_line(gh_sbuf *b, const gh_request *req, int worker, const char *route,
+                        uint64_t dur, bool full)
 {
     char ts[32];
     gh_format_rfc3339_ms(ts);
-    gh_sbuf_addf(b, "{\"ts\":\"%s\",\"request_id\":\"%s\"", ts, req->id);
+    /* The worker that served the request: which thread to look at when one misbehaves, and how
+     * a test sees that state shared across workers (limits, caches) was really shared. */
+    gh_sbuf_addf(b, "{\"ts\":\"%s\",\"request_id\":\"%s\",\"worker\":%d", ts, req->id, worker);
     add_field(b, "client_ip", req->client_ip[0] ? req->client_ip : NULL, strlen(req->client_ip));
     if (req->conn->parent)
         gh_sbuf_adds(b, ",\"protocol\":\"h2\"");
@@ -115,10 +117,10 @@ void gh_access_log_request(gh_worker *w, const gh_request *req)
         return;
     char line[8192];
     gh_sbuf b = gh_sbuf_make(line, sizeof(line));
-    format_line(&b, req, route, dur, true);
+    format_line(&b, req, w->id, route, dur, true);
     if (b.overflow) {
         b = gh_sbuf_make(line, sizeof(line));
-        format_line(&b, req, route, dur, false);
+        format_line(&b, req, w->id, route, dur, false);
     }
     if (!b.overflow)
         gh_log_ring_put(w->log, line, b.len);

@@ -1,6 +1,7 @@
 /* Fuzzes everything that reads client or upstream bytes: the request head parser in both
- * modes (fed whole and in two pieces), path normalization of what it accepts, the chunked
- * decoder and the response parser. */
+ * modes (fed whole and in two pieces at a point the input chooses, which must parse alike;
+ * strict acceptance must imply the same defensive acceptance), path normalization of what it
+ * accepts, the chunked decoder and the response parser. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 #include "http/h1.h"
 #include "http/normalize.h"
 
-static gh_h1_header hdrs[100];
+static gh_h1_header hdrs[100], split_hdrs[100];
 
 /* An accepted host's canonical form is no longer than the host, parses again, and is its own
  * canonical form: one spelling per host. */
@@ -26,29 +27,70 @@ static void host(const gh_h1_request *req)
         abort();
 }
 
-static void request(const uint8_t *data, size_t size, bool defensive)
+/* The parse of data[0..size): fed whole, or first data[0..split) then all of it, as a connection
+ * receiving the head in two reads would. */
+static gh_reason parse(const uint8_t *data, size_t size, size_t split, bool defensive,
+                       gh_h1_header *h, gh_h1_request *req)
 {
     gh_h1_limits lim = {16384, 100, 8192, defensive};
-    gh_h1_request req;
-    size_t scanned = 0, split = size / 2;
-    gh_reason r = gh_h1_parse_request((const char *)data, split, &scanned, &lim, hdrs, &req);
+    size_t scanned = 0;
+    gh_reason r = GH_R_AGAIN;
+    if (split < size)
+        r = gh_h1_parse_request((const char *)data, split, &scanned, &lim, h, req);
     if (r == GH_R_AGAIN)
-        r = gh_h1_parse_request((const char *)data, size, &scanned, &lim, hdrs, &req);
-    if (r != GH_R_OK)
-        return;
-    if (req.head_len > size || req.nheaders > 100)
+        r = gh_h1_parse_request((const char *)data, size, &scanned, &lim, h, req);
+    return r;
+}
+
+/* Two parses of the same bytes agree on everything that decides framing and routing. */
+static void same(gh_reason a, const gh_h1_request *x, gh_reason b, const gh_h1_request *y)
+{
+    if (a != b)
         abort();
-    char *path = malloc(GH_NORMALIZED_MAX(req.target_len));
+    if (a != GH_R_OK)
+        return;
+    if (x->head_len != y->head_len || x->body != y->body ||
+        x->content_length != y->content_length || x->method != y->method ||
+        x->method_len != y->method_len || x->target != y->target ||
+        x->target_len != y->target_len || x->nheaders != y->nheaders || x->minor != y->minor ||
+        x->host_len != y->host_len || x->keep_alive != y->keep_alive ||
+        x->ambiguous != y->ambiguous)
+        abort();
+}
+
+static void normalized(const gh_h1_request *req)
+{
+    char *path = malloc(GH_NORMALIZED_MAX(req->target_len));
     size_t len;
     const char *detail;
-    const char *q = memchr(req.target, '?', req.target_len);
-    size_t plen = q ? (size_t)(q - req.target) : req.target_len;
+    const char *q = memchr(req->target, '?', req->target_len);
+    size_t plen = q ? (size_t)(q - req->target) : req->target_len;
     const gh_path_rules rules = {0};
-    if (gh_normalize_path(req.target, plen, &rules, path, &len, &detail) == GH_R_OK &&
+    if (gh_normalize_path(req->target, plen, &rules, path, &len, &detail) == GH_R_OK &&
         (len > plen + 1 || path[0] != '/' || strstr(path, "/../") || strstr(path, "//")))
         abort();
     free(path);
-    host(&req);
+    host(req);
+}
+
+/* Each mode: the head split at a point the input chooses (its last byte) parses exactly as the
+ * whole head; and whatever strict mode accepts, defensive mode accepts the same way. */
+static void requests(const uint8_t *data, size_t size)
+{
+    size_t split = size ? (size_t)data[size - 1] * (size + 1) / 256 : 0;
+    gh_h1_request strict, defensive, piecewise;
+    gh_reason rs = parse(data, size, size, false, hdrs, &strict);
+    same(rs, &strict, parse(data, size, split, false, split_hdrs, &piecewise), &piecewise);
+    gh_reason rd = parse(data, size, size, true, split_hdrs, &defensive);
+    if (rs == GH_R_OK) {
+        if (strict.head_len > size || strict.nheaders > 100 || strict.ambiguous)
+            abort();
+        same(rs, &strict, rd, &defensive);
+        normalized(&strict);
+    }
+    same(rd, &defensive, parse(data, size, split, true, hdrs, &piecewise), &piecewise);
+    if (rd == GH_R_OK)
+        normalized(&defensive);
 }
 
 static void chunked(const uint8_t *data, size_t size)
@@ -69,8 +111,7 @@ static void chunked(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    request(data, size, false);
-    request(data, size, true);
+    requests(data, size);
     chunked(data, size);
     gh_h1_response resp;
     gh_h1_parse_response((const char *)data, size, 32768, 100, size & 1, hdrs, &resp);

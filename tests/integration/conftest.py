@@ -3,13 +3,20 @@ import json
 
 import pytest
 
-from testenv import Gateway, Upstream, free_port
+from testenv import Gateway, RecordingUpstream, Upstream, free_port
 from testenv.tokens import ec_jwk
 
 
 @pytest.fixture
 def upstream():
     with Upstream(free_port()) as u:
+        yield u
+
+
+@pytest.fixture
+def recording():
+    """An upstream that answers nothing and keeps every byte it receives, per connection."""
+    with RecordingUpstream() as u:
         yield u
 
 

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from testenv import BIN, free_port
+from testenv import BIN, free_port, wait_for
 from testenv.introspection import IntrospectionServer
 
 ISS, AUD = "https://login.example.test", "orders-api"
@@ -111,15 +111,18 @@ def test_a_provider_that_cannot_answer_gives_503_and_nothing_is_cached(start, id
 
 
 def test_a_slow_provider_times_out_without_holding_the_worker(start, idp):
-    idp.delay = 3
+    # The provider takes 8 s, the gateway waits 4 s: a worker held by the call would answer the
+    # other request only after 4 s; a free one answers at once (2.5 s allows for the sanitizer).
+    idp.delay = 8
     idp.start()
-    gw = start(gateway_yaml(idp))
+    gw = start(gateway_yaml(idp, timeout="4s"))
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         slow = pool.submit(get, gw, "tok-alice")
-        time.sleep(0.2)
+        wait_for(lambda: idp.calls >= 1, "the introspection call to start")
         t0 = time.time()
         assert requests.get(gw.url + "/metrics-free-path").status_code == 404  # the worker is free
-        assert time.time() - t0 < 0.5
+        assert time.time() - t0 < 2.5
+        assert not slow.done()  # still waiting for the provider when the other was answered
         r = slow.result()
     assert r.status_code == 503
 
@@ -152,7 +155,7 @@ def test_a_client_that_leaves_while_waiting_does_no_harm(start, idp):
     s = socket.create_connection(("127.0.0.1", gw.port))
     s.sendall(b"GET /orders HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer tok-alice\r\n\r\n")
     s.close()
-    time.sleep(0.8)
+    wait_for(lambda: idp.answered >= 1, "the provider to answer the abandoned call")
     assert get(gw, "tok-alice").status_code == 200  # the abandoned call's answer was cached
     assert idp.calls == 1
 

@@ -3,6 +3,7 @@ cases; each refusal is a 401 with the RFC 6750 challenge and a precise reason in
 import base64
 import json
 import os
+import socket
 import time
 
 import jwt
@@ -12,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from conftest import upstream_lines
+from testenv import read_response
 from testenv.tokens import b64, ec_jwk, ed_jwk, rsa_jwk, sign, token_claims
 
 ISS = "https://idp.test"
@@ -168,12 +170,25 @@ def test_abuse_cases_are_refused_with_the_challenge_and_a_precise_reason(gw, ups
     assert gw.metric('gatehouse_auth_failures_total{provider="corp",reason="signature"}') == 5
 
 
-def test_other_schemes_and_duplicate_headers_are_refused(gw, keys):
+def test_other_schemes_and_duplicate_headers_are_refused(gw, upstream, keys):
     tok = mint(keys["ec"])
     r = requests.get(gw.url + "/orders", headers={"Authorization": "Basic " + tok})
     assert r.status_code == 401 and "invalid_token" in r.headers["WWW-Authenticate"]
     r = requests.get(gw.url + "/orders?access_token=" + tok)
     assert r.status_code == 401 and r.json()["type"].endswith("missing-token")
+    # Two Authorization lines, both valid tokens of different users: the gateway and the upstream
+    # could each pick a different one, so the request is refused before anything is forwarded.
+    other = mint(keys["ec"], sub="mallory")
+    for first, second in ((tok, other), (tok, "junk"), ("junk", tok)):
+        with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as s:
+            s.sendall(("GET /orders/dup HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                       "Authorization: Bearer %s\r\n\r\n" % (first, second)).encode())
+            status, head, body = read_response(s)
+        assert status is not None and 400 <= status < 500, head
+        assert b"application/problem+json" in head and json.loads(body)["type"].startswith("urn:gatehouse:problem:")
+    assert upstream.requests == [] and upstream.connections == 0
+    lines = gw.access_lines(5)[2:]
+    assert [l["status"] >= 400 and bool(l["reason"]) for l in lines] == [True] * 3, lines
 
 
 def test_hmac_provider_with_a_secret_reference_and_a_cookie(gateway_for, upstream):
@@ -290,14 +305,18 @@ upstreams:
 routes:
   - {name: r, match: {prefix: /}, auth: {jwt: corp}, forward: {claims: {sub: X-User-Id}}, upstream: app}
 """ % (ISS, AUD, tmp_path / "k.json", upstream.port), workers=2)
+    # Eight seconds to live: six requests fit well inside that even in the sanitized build.
     now = int(time.time())
-    tok = mint(keys["ec"], iat=now, exp=now + 2)
+    tok = mint(keys["ec"], iat=now, exp=now + 8)
     for i in range(6):
         r = requests.get(g.url + "/c%d" % i, headers={"Authorization": "Bearer " + tok})
         assert r.status_code == 200 and seen(upstream)["x-user-id"] == "alice"
+    assert time.time() < now + 8, "the token expired before the cached requests were sent"
     hits = g.metric('gatehouse_token_cache_total{provider="corp",result="hit"}')
     misses = g.metric('gatehouse_token_cache_total{provider="corp",result="miss"}')
     assert hits + misses == 6 and misses <= 2  # at most one verification per worker
-    time.sleep(3.1)  # a cached token is refused once it expires
+    # A cached token is refused once it expires: wait for its expiry (clock_skew is 0 s; exp is
+    # whole seconds, so one more second covers the rounding).
+    time.sleep(max(0.0, now + 9.1 - time.time()))
     r = requests.get(g.url + "/late", headers={"Authorization": "Bearer " + tok})
     assert r.status_code == 401 and g.access_lines(7)[-1]["auth_reason"] == "expired"

@@ -111,7 +111,7 @@ def test_content_types_and_sizes(gateway_for, upstream, tmp_path):
     # Too large from its Content-Length: refused before the body is sent.
     out = raw_request(gw.port, b"POST /uploads/a HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
                                b"Content-Length: 2000\r\n\r\n", timeout=3)
-    assert out.startswith(b"HTTP/1.1 413") and b"body.max_bytes" in out
+    assert out.startswith(b"HTTP/1.1 413") and b"body.max_bytes" in out and out.closed
     # Too large as it streams.
     r = requests.post(gw.url + "/uploads/a", data=iter([b"x" * 800, b"x" * 800]), headers={"Content-Type": "image/png"})
     assert r.status_code == 413
@@ -169,7 +169,7 @@ def test_validated_routes_take_at_most_a_mebibyte_by_default(gateway_for, upstre
     gw = gateway_for(config(tmp_path, upstream, "{schema: %s}"))
     out = raw_request(gw.port, b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                                b"Content-Length: 1048577\r\n\r\n", timeout=3)
-    assert out.startswith(b"HTTP/1.1 413") and b"body.max_bytes" in out
+    assert out.startswith(b"HTTP/1.1 413") and b"body.max_bytes" in out and out.closed
     assert upstream.requests == []
 
 

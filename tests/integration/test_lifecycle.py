@@ -2,6 +2,7 @@
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -9,7 +10,7 @@ import time
 import requests
 
 from conftest import proxy_yaml
-from testenv import BIN, SANITIZED
+from testenv import BIN, SANITIZED, wait_for
 
 
 def test_access_log_fields(gateway_for, upstream):
@@ -34,6 +35,7 @@ def test_metrics_exposition(gateway_for, upstream):
     for _ in range(3):
         requests.get(g.url + "/m")
     requests.get(g.url + "/status/500")
+    g.wait_metric('gatehouse_request_duration_seconds_count{route="app"}', 4, timeout=15)
     text = g.metrics()
     assert 'gatehouse_requests_total{route="app",code="200"} 3' in text
     assert 'gatehouse_requests_total{route="app",code="500"} 1' in text
@@ -85,12 +87,16 @@ routes:
     assert status == 422 and "unknown key 'respnd'" in body
 
 
+def reached(upstream, path):
+    return lambda: any(r[1] == path for r in list(upstream.requests))
+
+
 def test_in_flight_request_finishes_on_the_config_it_started_with(gateway_for, upstream):
     g = gateway_for(proxy_yaml(upstream.port))
     result = {}
     t = threading.Thread(target=lambda: result.update(r=requests.get(g.url + "/slow/800")))
     t.start()
-    time.sleep(0.2)
+    wait_for(reached(upstream, "/slow/800"), "the request to reach the upstream")
     g.write_config("routes:\n  - {name: other, match: {prefix: /}, auth: none, respond: {status: 418}}\n")
     assert g.admin("/reload", "POST")[0] == 200
     t.join()
@@ -100,42 +106,49 @@ def test_in_flight_request_finishes_on_the_config_it_started_with(gateway_for, u
 
 def test_ten_sighups_under_load_fail_no_request(gateway_for, upstream):
     g = gateway_for(proxy_yaml(upstream.port), workers=2)
-    wrk = subprocess.Popen(["wrk", "-t2", "-c16", "-d4s", g.url + "/load"],
+    wrk = subprocess.Popen(["wrk", "-t2", "-c16", "-d20s", g.url + "/load"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(0.5)
+    served = 'gatehouse_upstream_requests_total{upstream="app",result="success"}'
+    wait_for(lambda: g.metric(served) > 50, "the load to start")
     for i in range(10):
+        # One reload at a time (signals sent together may be folded into one), each with load
+        # still running across it.
         g.signal(signal.SIGHUP)
-        time.sleep(0.25)
+        before = g.metric(served)
+        wait_for(lambda: g.metric('gatehouse_reloads_total{result="success"}') >= i + 1, "reload %d" % (i + 1))
+        wait_for(lambda: g.metric(served) > before + 20, "requests after reload %d" % (i + 1))
+    assert wrk.poll() is None, "the load ended before the last reload"
+    wrk.send_signal(signal.SIGINT)  # wrk prints its summary on SIGINT
     out = wrk.communicate(timeout=30)[0]
     m = re.search(r"(\d+) requests in", out)
     assert m and int(m.group(1)) > 100, out
     assert "Non-2xx" not in out and "Socket errors" not in out, out
-    deadline = time.time() + 5
-    while time.time() < deadline and g.metric('gatehouse_reloads_total{result="success"}') < 10:
-        time.sleep(0.05)
     assert g.metric('gatehouse_reloads_total{result="success"}') == 10
 
 
 def test_sigterm_drains_in_flight_requests_and_exits_0(gateway_for, upstream):
     g = gateway_for(proxy_yaml(upstream.port))
     result = {}
-    t = threading.Thread(target=lambda: result.update(r=requests.get(g.url + "/slow/700")))
+    t = threading.Thread(target=lambda: result.update(r=requests.get(g.url + "/slow/3000")))
     t.start()
-    time.sleep(0.2)
+    wait_for(reached(upstream, "/slow/3000"), "the request to reach the upstream")
     g.signal(signal.SIGTERM)
-    time.sleep(0.1)
     # Listeners are closed at once: new connections are refused while the old one finishes.
-    try:
-        requests.get(g.url + "/x", timeout=1)
-        refused = False
-    except requests.exceptions.ConnectionError:
-        refused = True
-    t.join()
-    assert refused
+    wait_for(lambda: refused(g.port), "the listener to close")
+    assert "r" not in result  # the listener closed while the request was still in flight
+    t.join(30)
     assert result["r"].status_code == 200
     assert result["r"].headers["Connection"] == "close"
     assert g.proc.wait(timeout=10) == 0
     assert any('"event":"stop"' in l for l in g.event_lines())
+
+
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return False
+    except ConnectionRefusedError:
+        return True
 
 
 def test_drain_timeout_cuts_what_does_not_finish(gateway_for, upstream):
@@ -150,11 +163,11 @@ def test_drain_timeout_cuts_what_does_not_finish(gateway_for, upstream):
 
     t = threading.Thread(target=call, daemon=True)
     t.start()
-    time.sleep(0.2)
+    wait_for(reached(upstream, "/slow/5000"), "the request to reach the upstream")
     started = time.time()
     g.signal(signal.SIGTERM)
     assert g.proc.wait(timeout=10) == 0
-    assert time.time() - started < 3
+    assert time.time() - started < 4  # 300 ms of drain, not the 5 s the upstream takes
     t.join(5)
     assert "cut" in outcome
 
@@ -163,14 +176,12 @@ def test_sigusr1_reopens_the_access_log(gateway_for, upstream, tmp_path):
     log = tmp_path / "access.log"
     g = gateway_for(proxy_yaml(upstream.port, "access_log: %s\n" % log))
     requests.get(g.url + "/one")
-    time.sleep(0.2)
+    wait_for(lambda: "/one" in log.read_text(), "the first line to be written")
     os.rename(log, str(log) + ".1")
     g.signal(signal.SIGUSR1)
-    time.sleep(0.3)
+    wait_for(log.exists, "the access log to be opened again")
     requests.get(g.url + "/two")
-    deadline = time.time() + 3
-    while time.time() < deadline and not (log.exists() and "/two" in log.read_text()):
-        time.sleep(0.05)
+    wait_for(lambda: "/two" in log.read_text(), "the second line to be written")
     assert "/one" in open(str(log) + ".1").read()
     assert "/two" in log.read_text() and "/one" not in log.read_text()
 

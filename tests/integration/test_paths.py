@@ -1,5 +1,5 @@
 """The canonical path end to end: the classic bypasses refused with their reason (nothing
-forwarded, the connection still usable), what the upstream receives for kept and decoded
+forwarded, the connection closed), what the upstream receives for kept and decoded
 constructs, case-insensitive routes, and malformed queries."""
 import json
 import subprocess

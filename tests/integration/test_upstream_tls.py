@@ -139,4 +139,5 @@ routes:
     r = check(tmp_path, yaml(1, "{insecure_skip_verify: true}"))
     assert r.returncode == 0 and "warning" in r.stderr and "not verified" in r.stderr, r.stderr
     r = check(tmp_path, yaml(1))  # https:// alone: the system's CAs, verification on
-    assert r.returncode == 0 and r.stderr.strip().endswith("0 warnings)") or "warning" not in r.stderr, r.stderr
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip().endswith("0 warnings)") or "warning" not in r.stderr, r.stderr

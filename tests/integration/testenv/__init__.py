@@ -2,6 +2,7 @@
 YAML, and real upstream HTTP servers. Everything listens on 127.0.0.1 only."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,60 @@ def listening_socket(backlog=16):
     srv.bind(("127.0.0.1", 0))
     srv.listen(backlog)
     return srv, srv.getsockname()[1]
+
+
+class RecordingUpstream:
+    """A bare TCP upstream that never answers: it keeps the bytes of each connection it accepts,
+    in order, and whether the other side closed that connection (EOF)."""
+
+    def __init__(self):
+        self.sock, self.port = listening_socket()
+        self.received = []  # one bytearray per accepted connection
+        self.closed = []    # one threading.Event per accepted connection: set at EOF
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            data, eof = bytearray(), threading.Event()
+            self.received.append(data)
+            self.closed.append(eof)
+            threading.Thread(target=self._read, args=(c, data, eof), daemon=True).start()
+
+    @staticmethod
+    def _read(c, data, eof):
+        with c:
+            try:
+                while True:
+                    b = c.recv(65536)
+                    if not b:
+                        break
+                    data += b
+            except OSError:
+                pass
+        eof.set()
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def wait_for(predicate, what, timeout=15.0):
+    """Waits until predicate() is true (polling), for events a test must see happen before its
+    next step; fails with what after timeout seconds, a bound generous for the sanitized build."""
+    deadline = time.time() + timeout
+    while not predicate():
+        if time.time() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(0.01)
 
 
 def wait_port(port, timeout=10.0, proc=None):
@@ -103,7 +158,7 @@ class Gateway:
                 return float(line.split()[-1])
         return 0.0
 
-    def wait_metric(self, name_and_labels, value, timeout=3.0):
+    def wait_metric(self, name_and_labels, value, timeout=15.0):
         """The metric once it reaches value (a worker counts a request as it finishes it, which
         may be just after the client has the response), or its last reading."""
         deadline = time.time() + timeout
@@ -113,7 +168,7 @@ class Gateway:
                 return got
             time.sleep(0.02)
 
-    def access_lines(self, n=None, timeout=3.0):
+    def access_lines(self, n=None, timeout=15.0):
         """The access log as parsed JSON lines; waits until at least n lines are there."""
         deadline = time.time() + timeout
         while True:
@@ -159,22 +214,69 @@ class Gateway:
         assert rc == 0, "gatehouse exited with %s\n%s" % (rc, ev[-2000:])
 
 
+class RawReply(bytes):
+    """What a raw connection read: the bytes, plus closed: whether the peer closed the connection
+    (EOF or a reset) within the bound, rather than the bound running out first."""
+    closed = False
+
+
+def read_reply(s, timeout=5.0, until_close=True):
+    """Reads from socket s until the peer closes, or (until_close false) until the first bytes;
+    gives up after timeout seconds in all. A RawReply: closed tells which ended the reading."""
+    deadline = time.time() + timeout
+    chunks, closed = [], False
+    try:
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                break
+            s.settimeout(left)
+            b = s.recv(65536)
+            if not b:
+                closed = True
+                break
+            chunks.append(b)
+            if not until_close:
+                break
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        closed = True
+    out = RawReply(b"".join(chunks))
+    out.closed = closed
+    return out
+
+
 def raw_request(port, data, timeout=5.0, read_until_close=True):
-    """Sends bytes on a fresh connection and returns everything read until close or timeout."""
+    """Sends bytes on a fresh connection and returns everything read until close or timeout, as a
+    RawReply (reply.closed: the gateway closed the connection within timeout seconds)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(data)
-        chunks = []
+        return read_reply(s, timeout, read_until_close)
+
+
+def read_response(s, timeout=10.0):
+    """One complete HTTP/1.1 response with a Content-Length body from socket s: (status, head
+    bytes, body bytes), or (None, what was read, b"") when the peer closed or went silent first."""
+    deadline = time.time() + timeout
+    buf = b""
+    while True:
+        head, sep, rest = buf.partition(b"\r\n\r\n")
+        if sep:
+            m = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+            if len(rest) >= (int(m.group(1)) if m else 0):
+                return int(head.split(b" ", 2)[1]), head, rest
+        left = deadline - time.time()
+        if left <= 0:
+            return None, buf, b""
+        s.settimeout(left)
         try:
-            while True:
-                b = s.recv(65536)
-                if not b:
-                    break
-                chunks.append(b)
-                if not read_until_close:
-                    break
-        except socket.timeout:
-            pass
-        return b"".join(chunks)
+            b = s.recv(65536)
+        except (socket.timeout, ConnectionResetError):
+            b = b""
+        if not b:
+            return None, buf, b""
+        buf += b
 
 
 from .upstream import Upstream  # noqa: E402,F401

@@ -20,6 +20,7 @@ class IntrospectionServer(TlsServer):
         self.mode = "ok"
         self.delay = 0.0
         self.calls = 0
+        self.answered = 0  # calls whose answer has been written
         self.unauthorized = 0
         self.lock = threading.Lock()
 
@@ -60,6 +61,8 @@ class IntrospectionServer(TlsServer):
                 else:
                     code, body = 200, json.dumps(srv._answer(form)).encode()
                 reply(self, code, body)
+                with srv.lock:
+                    srv.answered += 1
 
             def log_message(self, *args):
                 pass
