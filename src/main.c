@@ -34,7 +34,7 @@ static int check(const char *path)
         printf("%s: ok (%zu listeners, %zu upstreams, %zu routes, %zu warnings)\n", path,
                c->nlisteners, c->nupstreams, c->nroutes, d.warnings);
     else
-        fprintf(stderr, "%s: %zu errors\n", path, d.errors);
+        fprintf(stderr, "%s: %zu error%s\n", path, d.errors, d.errors == 1 ? "" : "s");
     gh_config_release(c);
     gh_diag_free(&d);
     return c ? 0 : 1;
