@@ -188,7 +188,7 @@ bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_reques
         /* From here on the host is its canonical form, in the Host field too: routing, limits
          * (header.Host keys), authorization rules, policies and the upstream request all read
          * this one. */
-        char *canon = gh_arena_alloc(&req->arena, req->h1.host_len);
+        char *canon = gh_arena_alloc(&req->arena, GH_HOST_CANON_MAX);
         if (!canon)
             return false;
         /* The scheme's own port is no port (RFC 3986 6.2.3): admin.test:80 is admin.test. */
