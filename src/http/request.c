@@ -54,9 +54,27 @@ static void format_peer(gh_conn *c, gh_request *req)
     req->trusted_peer = gh_request_trusted_addr(req->config, fam, c->peer_addr);
 }
 
+/* Where a ":port" suffix (1 to 5 digits) starts in s[0..len), or len when there is none. An
+ * unbracketed IPv6 address has more than one ':' and so never ends in a port. */
+static size_t port_at(const char *s, size_t len)
+{
+    const char *colon = memrchr(s, ':', len);
+    size_t at = colon ? (size_t)(colon - s) : len, digits = len - at - (colon ? 1 : 0);
+    if (!colon || digits == 0 || digits > 5 || (s[0] != '[' && memchr(s, ':', at)))
+        return len;
+    for (size_t i = at + 1; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return len;
+    return s[0] == '[' && (at == 0 || s[at - 1] != ']') ? len : at;
+}
+
 int gh_request_parse_addr(const char *s, size_t len, unsigned char out[16])
 {
     char buf[48];
+    /* Proxies write a hop as an address, [IPv6], or either with the port it connected from
+     * (RFC 7239 node syntax, and what some load balancers put in X-Forwarded-For): the port
+     * names no other client, so it is no part of the address. */
+    len = port_at(s, len);
     if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
         s++;
         len -= 2;
