@@ -51,6 +51,30 @@ static void forwarded_addresses_with_ports(void **state)
             fail_msg("'%s' was read as an address", bad[i]);
 }
 
+/* A trusted proxy is trusted whether its address comes as IPv4 or IPv4-mapped IPv6 (the peers
+ * of a dual-stack listener, or a hop written ::ffff:a.b.c.d). */
+static void trusted_proxies_in_mapped_form(void **state)
+{
+    (void)state;
+    static gh_config cfg;
+    static gh_cidr nets[2] = {{AF_INET, {10}, 8}, {AF_INET6, {0x20, 0x01, 0x0d, 0xb8}, 32}};
+    cfg.trusted_proxies = nets;
+    cfg.ntrusted_proxies = 2;
+    unsigned char a[16];
+    static const char *const trusted[] = {"10.1.2.3", "::ffff:10.1.2.3", "[::ffff:a01:203]:80", "2001:db8::7"};
+    for (size_t i = 0; i < sizeof(trusted) / sizeof(trusted[0]); i++) {
+        int fam = gh_request_parse_addr(trusted[i], strlen(trusted[i]), a);
+        if (!gh_request_trusted_addr(&cfg, fam, a))
+            fail_msg("'%s' was not trusted", trusted[i]);
+    }
+    static const char *const others[] = {"11.1.2.3", "::ffff:11.1.2.3", "::10.1.2.3", "2001:db9::7"};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        int fam = gh_request_parse_addr(others[i], strlen(others[i]), a);
+        if (gh_request_trusted_addr(&cfg, fam, a))
+            fail_msg("'%s' was trusted", others[i]);
+    }
+}
+
 static void gcra_burst_then_rate(void **state)
 {
     (void)state;
@@ -179,6 +203,7 @@ int main(void)
         cmocka_unit_test(bounded_and_shared),
         cmocka_unit_test(token_cache_cannot_be_aimed),
         cmocka_unit_test(forwarded_addresses_with_ports),
+        cmocka_unit_test(trusted_proxies_in_mapped_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
