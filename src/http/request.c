@@ -25,15 +25,8 @@ static void format_ipv4(const unsigned char *a, char *out)
     }
 }
 
-bool gh_request_trusted_addr(const gh_config *cfg, int fam, const unsigned char *addr)
+static bool in_cidrs(const gh_config *cfg, int fam, const unsigned char *addr)
 {
-    /* An IPv4 peer of a dual-stack listener, or a hop written ::ffff:a.b.c.d, is that IPv4
-     * address: a proxy in 10.0.0.0/8 is trusted whichever way its address is spelled. */
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (fam == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
-        fam = AF_INET;
-        addr += 12;
-    }
     for (size_t i = 0; i < cfg->ntrusted_proxies; i++) {
         const gh_cidr *t = &cfg->trusted_proxies[i];
         if (t->family != fam)
@@ -49,6 +42,17 @@ bool gh_request_trusted_addr(const gh_config *cfg, int fam, const unsigned char 
             return true;
     }
     return false;
+}
+
+bool gh_request_trusted_addr(const gh_config *cfg, int fam, const unsigned char *addr)
+{
+    /* An IPv4 peer of a dual-stack listener, or a hop written ::ffff:a.b.c.d, is also that IPv4
+     * address: a proxy in 10.0.0.0/8 is trusted whichever way its address is spelled. */
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (in_cidrs(cfg, fam, addr))
+        return true;
+    return fam == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0 &&
+           in_cidrs(cfg, AF_INET, addr + 12);
 }
 
 static void format_peer(gh_conn *c, gh_request *req)
