@@ -286,7 +286,7 @@ static void load_host(gh_walk *w, yaml_node_t *v, const char *h, gh_route_conf *
         gh__walk_error(w, v, "'%s': %s", h, err);
         return;
     }
-    char *canon = gh_arena_alloc(w->arena, parts.name_len + 2);
+    char *canon = gh_arena_alloc(w->arena, GH_HOST_CANON_MAX + 2);
     if (!canon)
         return;
     size_t off = wildcard ? 1 : 0;

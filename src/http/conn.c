@@ -152,7 +152,9 @@ static void on_out_drain(gh_outq *q, int status)
         gh_conn_close(c);
         return;
     }
-    if (c->timer_kind == T_SEND && q->pending < GH_OUTQ_HIGH)
+    /* HTTP/2 output draining may be a PING's ACK, no sign the client reads its responses: the
+     * session's own timer (h2_timer) judges that. */
+    if (c->timer_kind == T_SEND && q->pending < GH_OUTQ_HIGH && !c->h2)
         gh__conn_stop_timer(c);
     if (c->close_after_flush && q->pending == 0) {
         close_when_flushed(c);
@@ -392,18 +394,23 @@ static int input_fill(gh_conn *c)
 static bool h2_step(gh_conn *c, int filled)
 {
     bool go_on = gh_h2_input(c);
-    gh_conn_h2_settle(c, !go_on, true);
+    gh_conn_h2_settle(c, !go_on);
     return go_on && c->tls && filled > 0;
 }
 
 /* Every wait of an HTTP/2 connection has its bound. A head counts from its first frame; the
- * other waits from the client's last bytes, as for HTTP/1.1. */
-static void h2_timer(gh_conn *c, bool input)
+ * other waits from the last progress (a stream begun, response DATA sent), not from the
+ * client's last bytes: PINGs or empty WINDOW_UPDATEs every second would otherwise hold an idle
+ * connection, or one whose window stays shut, for ever. */
+static void h2_timer(gh_conn *c)
 {
     const gh_limits_conf *lim = &c->w->config->limits;
+    uint64_t progress = gh_h2_progress(c);
+    bool moved = progress != c->h2_progress;
+    c->h2_progress = progress;
     switch (gh_h2_waits_on(c)) {
     case GH_H2_IDLE:
-        if (input || c->timer_kind != T_IDLE)
+        if (moved || c->timer_kind != T_IDLE)
             gh__conn_set_timer(c, T_IDLE, lim->idle_timeout_ms);
         return;
     case GH_H2_HEAD:
@@ -411,7 +418,7 @@ static void h2_timer(gh_conn *c, bool input)
             gh__conn_set_timer(c, T_HEAD, lim->head_timeout_ms);
         return;
     case GH_H2_CLIENT:
-        if (input || c->timer_kind != T_SEND)
+        if (moved || c->timer_kind != T_SEND)
             gh__conn_set_timer(c, T_SEND, lim->body_timeout_ms);
         return;
     case GH_H2_WORKING:
@@ -422,7 +429,7 @@ static void h2_timer(gh_conn *c, bool input)
 
 /* Ends the session only when over (called where nothing of it is in use any more); a draining
  * connection with no stream left just closes once its output is out. */
-void gh_conn_h2_settle(gh_conn *c, bool over, bool input)
+void gh_conn_h2_settle(gh_conn *c, bool over)
 {
     if (c->closing || !c->h2 || c->close_after_flush)
         return;
@@ -433,7 +440,7 @@ void gh_conn_h2_settle(gh_conn *c, bool over, bool input)
     } else if (c->w->draining && gh_h2_idle(c)) {
         close_when_flushed(c);
     } else {
-        h2_timer(c, input);
+        h2_timer(c);
     }
 }
 
@@ -738,6 +745,6 @@ static void stream_closed(gh_conn *sc)
     if (parent->h2 && !parent->closing) {
         if (parent->w->draining && gh_h2_idle(parent))
             gh_h2_send(parent); /* the last stream's frames, then the close */
-        gh_conn_h2_settle(parent, false, false);
+        gh_conn_h2_settle(parent, false);
     }
 }

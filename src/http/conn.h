@@ -122,6 +122,7 @@ struct gh_conn {
     bool h2_offered;                  /* its TLS listener offers h2 by ALPN */
     bool stream_complete;             /* a stream connection whose response went out whole */
     struct gh_h2 *h2;                 /* HTTP/2 on this connection */
+    uint64_t h2_progress;             /* gh_h2_progress when its timer was last set */
     struct gh_h2_stream *h2_stream;   /* a stream connection: the stream it serves */
     struct gh_conn *parent;           /* a stream connection: the connection carrying it */
     uint8_t peer_family;
@@ -161,8 +162,8 @@ void gh_conn_stream_refuse(gh_conn *sc, gh_reason reason, const char *detail);
 void gh_conn_stream_drained(gh_conn *sc);
 /* After an HTTP/2 connection's session took or sent frames: once the session is over (an error
  * GOAWAY sent, both sides done, the socket failed) its last frames go out and the connection
- * closes; else its timer follows what it waits for (input: bytes just came from the client). */
-void gh_conn_h2_settle(gh_conn *c, bool over, bool input);
+ * closes; else its timer follows what it waits for. */
+void gh_conn_h2_settle(gh_conn *c, bool over);
 /* The socket side of a connection (TLS or plain), under HTTP/2's frames. */
 bool gh_conn_output_full_raw(const gh_conn *c);
 int gh_conn_write_raw(gh_conn *c, const uv_buf_t *bufs, unsigned n);

@@ -22,6 +22,7 @@ struct gh_h2 {
     size_t nstreams;
     uint64_t reset_window_us;
     uint32_t resets, completed; /* in the current window */
+    uint64_t progress; /* streams begun and DATA frames sent: what a client's frames moved */
     bool failed, in_send, in_recv;
     bool terminated; /* GOAWAY with an error is queued: no new stream starts */
     bool queued;            /* in the worker's list of sessions to send at the iteration's end */
@@ -120,7 +121,7 @@ static void send_queued(gh_worker *w)
             close_doomed(h2);
             /* A GOAWAY that ends the session has just gone out, or the socket failed. */
             bool over = h2->failed || !(nghttp2_session_want_read(h2->ng) || nghttp2_session_want_write(h2->ng));
-            gh_conn_h2_settle(h2->conn, over, false);
+            gh_conn_h2_settle(h2->conn, over);
         }
     }
     if (!w->h2_queued) {
@@ -197,6 +198,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
         return 0;
     if (h2->terminated) /* the rest of a flood's input is not read: nghttp2 stops here */
         return NGHTTP2_ERR_CALLBACK_FAILURE;
+    h2->progress++;
     gh_h2_stream *st = gh_h2_stream_new(h2->conn, f->hd.stream_id);
     if (!st)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -293,6 +295,8 @@ static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *user
 {
     gh_h2 *h2 = user;
     gh_h2_stream *st = stream_of(h2, f->hd.stream_id);
+    if (f->hd.type == NGHTTP2_DATA)
+        h2->progress++;
     if (f->hd.type == NGHTTP2_RST_STREAM && !st && f->hd.stream_id)
         count_end(h2, false, false);
     if (st && (f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) &&
@@ -481,6 +485,11 @@ void gh_h2_report(gh_conn *c, const char *why)
              "(at most one event a second)", fields);
 }
 
+uint64_t gh_h2_progress(const gh_conn *c)
+{
+    return c->h2->progress;
+}
+
 bool gh_h2_idle(const gh_conn *c)
 {
     return !c->h2->nstreams && !nghttp2_session_want_write(c->h2->ng);
@@ -488,7 +497,9 @@ bool gh_h2_idle(const gh_conn *c)
 
 gh_h2_wait gh_h2_waits_on(const gh_conn *c)
 {
-    if (gh_h2_idle(c))
+    /* Without streams the connection is idle, whatever control frames (a PING's or a
+     * SETTINGS' ACK) wait to go: answering them must not restart the idle timeout. */
+    if (!c->h2->nstreams)
         return GH_H2_IDLE;
     bool working = false;
     for (const gh_h2_stream *st = c->h2->streams; st; st = st->next) {

@@ -52,6 +52,9 @@ void gh_h2_send(gh_conn *c);
 void gh_h2_forget(gh_conn *c, gh_conn *sc);
 /* Whether the session has nothing left to do (no stream, nothing to send). */
 bool gh_h2_idle(const gh_conn *c);
+/* Grows when a stream begins or response DATA goes out: PING, SETTINGS, PRIORITY or
+ * WINDOW_UPDATE frames that let nothing flow are no progress, and extend no timeout. */
+uint64_t gh_h2_progress(const gh_conn *c);
 /* What the connection waits for, which decides its timer: nothing (idle), a stream connection
  * at work (its own timers bound it), the rest of a header block, or only the client (to take
  * frames, open its window or finish a request whose response is done). */

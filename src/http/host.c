@@ -121,13 +121,33 @@ const char *gh_host_parse(const char *s, size_t len, gh_host *out)
     return NULL;
 }
 
-size_t gh_host_canon(const char *s, const gh_host *h, char *out)
+/* An IPv6 literal in its one text form (RFC 5952: lower case, zeros compressed), brackets
+ * included: "[0::1]", "[::0001]" and "[0:0:0:0:0:0:0:1]" are all "[::1]". Returns its length. */
+static size_t canon_ipv6(const char *s, size_t len, char *out)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < h->name_len; i++) {
+    char buf[48]; /* as check_ipv6's: the text parsed there fits */
+    struct in6_addr a;
+    memcpy(buf, s + 1, len - 2); /* gh_host_parse checked it fits and parses */
+    buf[len - 2] = '\0';
+    if (inet_pton(AF_INET6, buf, &a) != 1 || !inet_ntop(AF_INET6, &a, buf, sizeof(buf)))
+        return 0;
+    size_t n = strlen(buf);
+    out[0] = '[';
+    memcpy(out + 1, buf, n);
+    out[n + 1] = ']';
+    return n + 2;
+}
+
+size_t gh_host_canon(const char *s, gh_host *h, char *out)
+{
+    size_t n = h->name_len && s[0] == '[' ? canon_ipv6(s, h->name_len, out) : 0;
+    for (size_t i = 0; n == 0 && i < h->name_len; i++) {
         char c = s[i];
-        out[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        out[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
+    if (n == 0)
+        n = h->name_len;
+    h->name_len = n;
     if (h->port >= 0) {
         char digits[5];
         size_t k = 0;

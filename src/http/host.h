@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 #define GH_HOST_NAME_MAX 253 /* a DNS name's longest text form (RFC 1035 2.3.4) */
+/* The longest canonical form: a name, or an IPv6 literal (whose canonical text may be longer
+ * than the client's spelling, "[::ffff:a:a]" is "[::ffff:0.10.0.10]"), then ":65535". */
+#define GH_HOST_CANON_MAX (GH_HOST_NAME_MAX + 6)
 
 typedef struct gh_host {
     size_t name_len; /* the name's bytes, an IPv6 literal's brackets included, the dot excluded */
@@ -19,9 +22,10 @@ typedef struct gh_host {
  * malformed. */
 const char *gh_host_parse(const char *s, size_t len, gh_host *out);
 
-/* Writes the canonical form of a parsed host into out (at least len bytes): the name in lower
- * case without its trailing dot, then ":port" in decimal when a port was given. Returns its
- * length. */
-size_t gh_host_canon(const char *s, const gh_host *h, char *out);
+/* Writes the canonical form of a parsed host into out (GH_HOST_CANON_MAX bytes): the name in
+ * lower case without its trailing dot, or an IPv6 literal in its RFC 5952 text form, then
+ * ":port" in decimal when a port was given. Returns its length; h->name_len becomes the
+ * canonical name's. */
+size_t gh_host_canon(const char *s, gh_host *h, char *out);
 
 #endif

@@ -25,7 +25,7 @@ static void format_ipv4(const unsigned char *a, char *out)
     }
 }
 
-bool gh_request_trusted_addr(const gh_config *cfg, int fam, const unsigned char *addr)
+static bool in_cidrs(const gh_config *cfg, int fam, const unsigned char *addr)
 {
     for (size_t i = 0; i < cfg->ntrusted_proxies; i++) {
         const gh_cidr *t = &cfg->trusted_proxies[i];
@@ -44,6 +44,17 @@ bool gh_request_trusted_addr(const gh_config *cfg, int fam, const unsigned char 
     return false;
 }
 
+bool gh_request_trusted_addr(const gh_config *cfg, int fam, const unsigned char *addr)
+{
+    /* An IPv4 peer of a dual-stack listener, or a hop written ::ffff:a.b.c.d, is also that IPv4
+     * address: a proxy in 10.0.0.0/8 is trusted whichever way its address is spelled. */
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (in_cidrs(cfg, fam, addr))
+        return true;
+    return fam == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0 &&
+           in_cidrs(cfg, AF_INET, addr + 12);
+}
+
 static void format_peer(gh_conn *c, gh_request *req)
 {
     int fam = c->peer_family == 6 ? AF_INET6 : AF_INET;
@@ -54,9 +65,27 @@ static void format_peer(gh_conn *c, gh_request *req)
     req->trusted_peer = gh_request_trusted_addr(req->config, fam, c->peer_addr);
 }
 
+/* Where a ":port" suffix (1 to 5 digits) starts in s[0..len), or len when there is none. An
+ * unbracketed IPv6 address has more than one ':' and so never ends in a port. */
+static size_t port_at(const char *s, size_t len)
+{
+    const char *colon = memrchr(s, ':', len);
+    size_t at = colon ? (size_t)(colon - s) : len, digits = len - at - (colon ? 1 : 0);
+    if (!colon || digits == 0 || digits > 5 || (s[0] != '[' && memchr(s, ':', at)))
+        return len;
+    for (size_t i = at + 1; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return len;
+    return s[0] == '[' && (at == 0 || s[at - 1] != ']') ? len : at;
+}
+
 int gh_request_parse_addr(const char *s, size_t len, unsigned char out[16])
 {
     char buf[48];
+    /* Proxies write a hop as an address, [IPv6], or either with the port it connected from
+     * (RFC 7239 node syntax, and what some load balancers put in X-Forwarded-For): the port
+     * names no other client, so it is no part of the address. */
+    len = port_at(s, len);
     if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
         s++;
         len -= 2;
@@ -188,7 +217,7 @@ bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_reques
         /* From here on the host is its canonical form, in the Host field too: routing, limits
          * (header.Host keys), authorization rules, policies and the upstream request all read
          * this one. */
-        char *canon = gh_arena_alloc(&req->arena, req->h1.host_len);
+        char *canon = gh_arena_alloc(&req->arena, GH_HOST_CANON_MAX);
         if (!canon)
             return false;
         /* The scheme's own port is no port (RFC 3986 6.2.3): admin.test:80 is admin.test. */

@@ -13,7 +13,8 @@
 gh_request *gh_request_new(gh_conn *c);
 /* Whether an address (AF_INET: 4 bytes, AF_INET6: 16) is among the trusted_proxies. */
 bool gh_request_trusted_addr(const gh_config *cfg, int family, const unsigned char *addr);
-/* Parses an address, an IPv6 one optionally in brackets: AF_INET, AF_INET6, or 0 if it is none. */
+/* Parses an address, an IPv6 one optionally in brackets, either optionally followed by ":port"
+ * (which is ignored): AF_INET, AF_INET6, or 0 if it is none. */
 int gh_request_parse_addr(const char *s, size_t len, unsigned char out[16]);
 /* The client's address: from a trusted proxy, the X-Forwarded-For lines taken as one list
  * (RFC 9110 5.3) and walked from the right past the trusted proxies' own addresses; otherwise

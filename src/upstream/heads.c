@@ -133,7 +133,9 @@ static bool spelled_twice(const gh_h1_request *h1, const gh_h1_header *h)
 
 /* Whether the client's field h goes upstream. A name with '_' goes only where the listener
  * allows such names, and never when it spells a name the gateway owns (a trusted proxy sends
- * those with '-') or another field's name. */
+ * those with '-') or another field's name. Proxy never goes, from anyone: no HTTP message has
+ * it, and CGI-style backends turn it into HTTP_PROXY, which their own HTTP clients take as the
+ * proxy to send requests (and credentials) through ("httpoxy", CVE-2016-5385 and others). */
 static bool passes_upstream(const gh_request *req, bool conn_hdr, const gh_h1_header *h)
 {
     const gh_h1_request *h1 = &req->h1;
@@ -145,7 +147,7 @@ static bool passes_upstream(const gh_request *req, bool conn_hdr, const gh_h1_he
              GH_H1_NAME_IS(h, "content-length") || GH_H1_NAME_IS(h, "expect") ||
              route_owned(route, h) || set_by_gateway(req->config, h) ||
              (gateway_owned(h) && (!req->trusted_peer || underscore)) ||
-             FOLDS(h, "x-forwarded-for") ||
+             FOLDS(h, "x-forwarded-for") || FOLDS(h, "proxy") ||
              !gh_header_ops_keeps(&req->config->headers.request, &route->headers.request, h) ||
              (conn_hdr && named_by_connection(h1->headers, h1->nheaders, h)));
 }

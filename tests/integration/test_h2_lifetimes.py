@@ -127,14 +127,19 @@ def wait_for(check, timeout):
     return check()
 
 
-@pytest.fixture(params=["h2c", "tls"])
-def gw(request, gateway_for, upstream, pki):  # noqa: F811
-    extra = ", h2c: true" if request.param == "h2c" else ""
-    tls = "{certificate: %s, private_key: %s}" % pki.server if request.param == "tls" else None
-    g = gateway_for(ROUTES % upstream.port + "limits: {max_body_bytes: 64m, head_timeout: 2s, body_timeout: 2s}\n",
-                    tls=tls, listener_extra=extra)
+def h2_gateway(kind, gateway_for, upstream, pki, limits):  # noqa: F811
+    """A gateway serving ROUTES over h2c or TLS (kind), with these limits."""
+    extra = ", h2c: true" if kind == "h2c" else ""
+    tls = "{certificate: %s, private_key: %s}" % pki.server if kind == "tls" else None
+    g = gateway_for(ROUTES % upstream.port + "limits: {%s}\n" % limits, tls=tls, listener_extra=extra)
     g.upstream, g.ca_file = upstream, pki.ca_file
     return g
+
+
+@pytest.fixture(params=["h2c", "tls"])
+def gw(request, gateway_for, upstream, pki):  # noqa: F811
+    return h2_gateway(request.param, gateway_for, upstream, pki,
+                      "max_body_bytes: 64m, head_timeout: 2s, body_timeout: 2s")
 
 
 def still_serves(g):

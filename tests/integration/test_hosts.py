@@ -139,3 +139,22 @@ routes:
     for spelling in ("ADMIN.TEST.", "admin.test.:80", "Admin.Test:80"):
         assert get(gw, spelling)[0] == 429, spelling
     assert get(gw, "other.test")[0] == 200
+
+
+def test_an_ipv6_host_route_is_not_skipped_by_another_spelling(gateway_for, upstream, key, tmp_path):
+    gw = gateway_for(jwt_identity(tmp_path, key, ISS, AUD, upstream.port) + """
+routes:
+  - {name: admin, match: {host: "[::1]", prefix: /}, auth: {jwt: corp}, upstream: app}
+  - {name: public, match: {prefix: /}, auth: none, upstream: app}
+""", listener_extra=", h2c: true")
+    spellings = ["[::1]", "[0::1]", "[::0001]", "[0:0:0:0:0:0:0:1]", "[0:0::1]:80", "[::0:1]:8080"]
+    for host in spellings:
+        status, body = get(gw, host)
+        assert status == 401, (host, status, body)
+        status, _ = h2_request(gw.port, [(":method", "GET"), (":scheme", "http"), (":path", "/"),
+                                         (":authority", host)])[:2]
+        assert status == 401, host
+    assert upstream.requests == [] and upstream.bytes_received == 0
+    token = sign(key, "k1", "ES256", token_claims(ISS, AUD))
+    status, _ = get(gw, "[0:0::0001]:0080", "Authorization: Bearer %s\r\n" % token)
+    assert status == 200 and upstream.lines_named("Host") == ["[::1]"]

@@ -201,3 +201,16 @@ def test_a_quota_starts_over_in_the_next_window(gateway_for, tmp_path, key, monk
     finally:
         if redis:
             redis.stop()
+
+
+def test_a_client_behind_a_proxy_that_writes_ports_has_one_bucket(gateway_for, tmp_path, key):
+    """Load balancers that write the client's port in X-Forwarded-For (and RFC 7239 nodes) give
+    each connection of one client a new port: the bucket is the address's, whatever the port."""
+    gw = gateway_for(config(tmp_path, key, "  per-ip: {key: client_ip, rate: 1/m, burst: 1}\n",
+                            "  - {name: r, match: {prefix: /}, auth: none, rate_limit: per-ip, respond: {status: 204}}\n")
+                     + "trusted_proxies: [127.0.0.1/32, 10.0.0.0/8]\n")
+    assert requests.get(gw.url + "/", headers={"X-Forwarded-For": "198.51.100.7:40001"}).status_code == 204
+    for hops in ("198.51.100.7:40002", "198.51.100.7", "1.2.3.4, 198.51.100.7:40003, 10.0.0.1:8080"):
+        assert requests.get(gw.url + "/", headers={"X-Forwarded-For": hops}).status_code == 429, hops
+    assert requests.get(gw.url + "/", headers={"X-Forwarded-For": "[2001:db8::1]:40001"}).status_code == 204
+    assert requests.get(gw.url + "/", headers={"X-Forwarded-For": "[2001:db8::2]:40002"}).status_code == 429  # one /64

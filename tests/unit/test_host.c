@@ -37,9 +37,29 @@ static void canonical_forms(void **state)
     assert_string_equal(canon("[2001:DB8::A]", out), "[2001:db8::a]");
     assert_string_equal(canon("localhost", out), "localhost");
     gh_host h;
+    assert_null(gh_host_parse("[0:0::0001]:8443", 16, &h));
+    assert_int_equal(gh_host_canon("[0:0::0001]:8443", &h, out), 10);
+    assert_int_equal(h.name_len, 5); /* routes match the canonical name's length */
     assert_null(gh_host_parse("Admin.Test.:8443", 16, &h));
     assert_int_equal(h.name_len, 10); /* the name routes match: dot and port left out */
     assert_int_equal(h.port, 8443);
+}
+
+/* An IPv6 literal has one spelling: a route for [::1] is not skipped by [0::1]. */
+static void ipv6_literals(void **state)
+{
+    (void)state;
+    char out[300];
+    static const char *const loopback[] = {"[0::1]", "[::0001]", "[0:0:0:0:0:0:0:1]",
+                                           "[0000:0000:0000:0000:0000:0000:0000:0001]", "[::1]"};
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
+        assert_string_equal(canon(loopback[i], out), "[::1]");
+    assert_string_equal(canon("[2001:0DB8:0:0::0A]:0443", out), "[2001:db8::a]:443");
+    assert_string_equal(canon("[::FFFF:7F00:1]", out), "[::ffff:127.0.0.1]");
+    /* longer than the client's spelling: the canonical form has its own bound */
+    assert_string_equal(canon("[::ffff:a:a]:65535", out), "[::ffff:0.10.0.10]:65535");
+    assert_string_equal(canon("[0000:0000:0000:0000:0000:ffff:255.255.255.255]:65535", out),
+                        "[::ffff:255.255.255.255]:65535");
 }
 
 static void malformed_hosts(void **state)
@@ -96,6 +116,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(canonical_forms),
+        cmocka_unit_test(ipv6_literals),
         cmocka_unit_test(malformed_hosts),
         cmocka_unit_test(parser_uses_it),
     };

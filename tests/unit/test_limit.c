@@ -10,6 +10,9 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+
+#include "http/request.h"
 #include "identity/token_cache.h"
 #include "store/limit_table.h"
 
@@ -18,6 +21,58 @@ static void key_of(unsigned n, unsigned char key[16])
     memset(key, 0, 16);
     memcpy(key, &n, sizeof(n));
     key[15] = 1;
+}
+
+/* A hop with the port it came from is the same client as without: a proxy that writes ports
+ * must not give each of a client's connections a bucket of its own. */
+static void forwarded_addresses_with_ports(void **state)
+{
+    (void)state;
+    unsigned char want4[16], want6[16], got[16];
+    inet_pton(AF_INET, "198.51.100.7", want4);
+    inet_pton(AF_INET6, "2001:db8::1", want6);
+    static const char *const v4[] = {"198.51.100.7", "198.51.100.7:1", "198.51.100.7:65535"};
+    for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
+        memset(got, 0, sizeof(got));
+        assert_int_equal(gh_request_parse_addr(v4[i], strlen(v4[i]), got), AF_INET);
+        assert_memory_equal(got, want4, 4);
+    }
+    static const char *const v6[] = {"2001:db8::1", "[2001:db8::1]", "[2001:db8::1]:4711"};
+    for (size_t i = 0; i < sizeof(v6) / sizeof(v6[0]); i++) {
+        memset(got, 0, sizeof(got));
+        assert_int_equal(gh_request_parse_addr(v6[i], strlen(v6[i]), got), AF_INET6);
+        assert_memory_equal(got, want6, 16);
+    }
+    static const char *const bad[] = {"198.51.100.7:",   "198.51.100.7:123456", "198.51.100.7:8o",
+                                      "[2001:db8::1]:",  "[2001:db8::1",        "2001:db8::1]:80",
+                                      "unknown",         "_hidden:80",          "[198.51.100.7]x:1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (gh_request_parse_addr(bad[i], strlen(bad[i]), got) != 0)
+            fail_msg("'%s' was read as an address", bad[i]);
+}
+
+/* A trusted proxy is trusted whether its address comes as IPv4 or IPv4-mapped IPv6 (the peers
+ * of a dual-stack listener, or a hop written ::ffff:a.b.c.d). */
+static void trusted_proxies_in_mapped_form(void **state)
+{
+    (void)state;
+    static gh_config cfg;
+    static gh_cidr nets[2] = {{AF_INET, {10}, 8}, {AF_INET6, {0x20, 0x01, 0x0d, 0xb8}, 32}};
+    cfg.trusted_proxies = nets;
+    cfg.ntrusted_proxies = 2;
+    unsigned char a[16];
+    static const char *const trusted[] = {"10.1.2.3", "::ffff:10.1.2.3", "[::ffff:a01:203]:80", "2001:db8::7"};
+    for (size_t i = 0; i < sizeof(trusted) / sizeof(trusted[0]); i++) {
+        int fam = gh_request_parse_addr(trusted[i], strlen(trusted[i]), a);
+        if (!gh_request_trusted_addr(&cfg, fam, a))
+            fail_msg("'%s' was not trusted", trusted[i]);
+    }
+    static const char *const others[] = {"11.1.2.3", "::ffff:11.1.2.3", "::10.1.2.3", "2001:db9::7"};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        int fam = gh_request_parse_addr(others[i], strlen(others[i]), a);
+        if (gh_request_trusted_addr(&cfg, fam, a))
+            fail_msg("'%s' was trusted", others[i]);
+    }
 }
 
 static void gcra_burst_then_rate(void **state)
@@ -147,6 +202,8 @@ int main(void)
         cmocka_unit_test(quota_per_window),
         cmocka_unit_test(bounded_and_shared),
         cmocka_unit_test(token_cache_cannot_be_aimed),
+        cmocka_unit_test(forwarded_addresses_with_ports),
+        cmocka_unit_test(trusted_proxies_in_mapped_form),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
