@@ -13,7 +13,8 @@
 /* The bounds a client cannot talk its way past (the configurable ones are in http2:). */
 #define GH_H2_MAX_CONTINUATIONS 16
 #define GH_H2_RESET_WINDOW_US 10000000 /* rapid reset: judged over ten seconds */
-#define GH_H2_RESET_MAX 200            /* resets in that window beyond which it is a flood */
+#define GH_H2_RESET_MAX 200            /* resets in that window beyond which it may be a flood */
+#define GH_H2_RESET_CEILING 1000       /* resets in that window that are a flood whatever else came */
 
 struct gh_h2 {
     nghttp2_session *ng;
@@ -234,8 +235,9 @@ static void terminate(gh_h2 *h2, uint32_t code)
 
 /* Every stream that ends without its response is a reset, whichever side sent RST_STREAM and
  * with whatever code: a client that cancels streams (rapid reset, CVE-2023-44487) or makes the
- * gateway reset them (MadeYouReset, CVE-2025-8671) much faster than it lets them finish is
- * cut off. */
+ * gateway reset them (MadeYouReset, CVE-2025-8671) more often than it lets them finish is cut
+ * off past GH_H2_RESET_MAX, and any client past GH_H2_RESET_CEILING: cheap answers (a 404, a
+ * static route) must not buy resets of streams whose upstream work costs far more. */
 static void count_end(gh_h2 *h2, bool completed, bool by_peer)
 {
     uint64_t now = gh_now_us();
@@ -248,7 +250,8 @@ static void count_end(gh_h2 *h2, bool completed, bool by_peer)
         return;
     }
     h2->resets++;
-    if (h2->terminated || h2->resets <= GH_H2_RESET_MAX || h2->resets <= 2 * h2->completed)
+    if (h2->terminated || h2->resets <= GH_H2_RESET_MAX ||
+        (h2->resets <= h2->completed && h2->resets <= GH_H2_RESET_CEILING))
         return;
     terminate(h2, NGHTTP2_ENHANCE_YOUR_CALM);
     gh_h2_report(h2->conn, by_peer ? "rapid_reset" : "made_you_reset");

@@ -206,6 +206,29 @@ def test_no_error_resets_count_against_the_budget(gw):
     still_serves(gw)
 
 
+def test_cheap_answers_do_not_buy_resets(gw):
+    """A client that lets two cheap streams finish (static answers) for every three slow ones it
+    resets is still resetting more than it completes: it is cut off, and the upstream requests
+    of the reset streams end with them."""
+    c = H2(gw)
+    sid, rounds = 1, 0
+    while rounds < 300:
+        c.request(sid, "/hello")
+        c.request(sid + 2, "/hello")
+        if c.status(sid, timeout=5) != 200 or c.status(sid + 2, timeout=5) != 200:
+            break
+        for slow in (sid + 4, sid + 6, sid + 8):
+            c.request(slow, "/slow/%d" % SLOW_MS)
+            c.reset(slow, NO_ERROR)
+        sid += 10
+        rounds += 1
+    assert rounds < 300, "300 rounds of two answers and three resets were never cut off"
+    assert c.closed_within(3)
+    assert gw.metric('gatehouse_refusals_total{reason="http2-flood"}') >= 1
+    assert wait_for(lambda: gw.metric(IN_FLIGHT) == 0, 1.5), gw.metric(IN_FLIGHT)
+    still_serves(gw)
+
+
 def test_resets_the_gateway_makes_count_too(gw):
     """MadeYouReset (CVE-2025-8671): DATA beyond the content-length makes the gateway reset each
     stream after its upstream request started; those resets count like the client's own."""
