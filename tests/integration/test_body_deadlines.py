@@ -10,7 +10,7 @@ import time
 import hpack
 import requests
 
-from testenv import check_config, listening_socket
+from testenv import RecordingUpstream, check_config
 from test_h2 import HEADERS, PREFACE, SETTINGS, frame
 
 DATA = 0
@@ -52,32 +52,6 @@ def slow_post(port, path, length, step, pause, count=None, chunked=False):
     return status, time.time() - start, data
 
 
-class RecordingUpstream:
-    """Takes one request and records what came until the gateway closed the connection: the
-    head, the body bytes, and whether the connection ended before the announced length."""
-
-    def __init__(self):
-        self.sock, self.port = listening_socket()
-        self.head, self.body, self.ended = b"", b"", threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        c, _ = self.sock.accept()
-        c.settimeout(30)
-        data = b""
-        try:
-            while True:
-                b = c.recv(65536)
-                if not b:
-                    break
-                data += b
-        except OSError:
-            pass
-        self.head, _, self.body = data.partition(b"\r\n\r\n")
-        c.close()
-        self.ended.set()
-
-
 def test_a_body_slower_than_the_minimum_rate_is_cut_and_the_upstream_sees_it_aborted(gateway_for):
     up = RecordingUpstream()
     gw = gateway_for("""
@@ -91,9 +65,9 @@ routes:
     status, took, data = slow_post(gw.port, "/upload", 100000, 50, 0.1)
     assert status == 408 and b"urn:gatehouse:problem:body-too-slow" in data
     assert 0.4 < took < 3
-    assert up.ended.wait(5)
-    assert up.head.startswith(b"POST /upload HTTP/1.1") and b"content-length: 100000" in up.head.lower()
-    assert 0 < len(up.body) < 100000  # cut: the connection closed before the announced length
+    head, body = up.ended_request()
+    assert head.startswith(b"POST /upload HTTP/1.1") and b"content-length: 100000" in head.lower()
+    assert 0 < len(body) < 100000  # cut: the connection closed before the announced length
     line = gw.access_lines(1)[-1]
     assert (line["status"], line["reason"]) == (408, "body-too-slow")
     assert gw.wait_metric('gatehouse_refusals_total{reason="body-too-slow"}', 1) == 1
@@ -134,12 +108,11 @@ routes:
         status, took, data = slow_post(gw.port, "/" + name, 100000, 10, 0.1, chunked=name == "chunked")
         assert status == 408 and b"urn:gatehouse:problem:body-deadline" in data
         assert 0.9 < took < 3
-        assert ups[name].ended.wait(5)
     assert [l["reason"] for l in gw.access_lines(2)] == ["body-deadline", "body-deadline"]
     # The upstreams saw their requests cut: fewer bytes than announced, no last chunk.
-    assert 0 < len(ups["length"].body) < 100000
-    assert ups["chunked"].body.startswith(b"a\r\nxxxxxxxxxx\r\n")
-    assert not ups["chunked"].body.endswith(b"0\r\n\r\n")
+    assert 0 < len(ups["length"].ended_request()[1]) < 100000
+    chunked = ups["chunked"].ended_request()[1]
+    assert chunked.startswith(b"a\r\nxxxxxxxxxx\r\n") and not chunked.endswith(b"0\r\n\r\n")
 
 
 def test_slow_bodies_read_before_the_upstream_do_not_hold_its_slots(gateway_for, upstream):

@@ -66,6 +66,14 @@ class RecordingUpstream:
                 pass
         eof.set()
 
+    def ended_request(self, index=0, timeout=5.0):
+        """Waits until the gateway closed connection index; what came on it as (head, body)."""
+        wait_for(lambda: len(self.closed) > index, "connection %d to the upstream" % index, timeout)
+        if not self.closed[index].wait(timeout):
+            raise AssertionError("the gateway kept upstream connection %d open" % index)
+        head, _, body = bytes(self.received[index]).partition(b"\r\n\r\n")
+        return head, body
+
     def close(self):
         self.sock.close()
 
