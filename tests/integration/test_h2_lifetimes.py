@@ -10,7 +10,6 @@ import os
 import socket
 import ssl
 import struct
-import threading
 import time
 
 import hpack

@@ -10,7 +10,7 @@ import time
 import requests
 
 from conftest import proxy_yaml
-from testenv import BIN, SANITIZED, wait_for
+from testenv import BIN, wait_for
 
 
 def test_access_log_fields(gateway_for, upstream):

@@ -1,6 +1,5 @@
 """Proxying: headers both ways, keep-alive, pipelining, HTTP/1.0, Expect, chunked bodies."""
 import socket
-import time
 
 import requests
 

@@ -2,7 +2,6 @@
 import socket
 import time
 
-import pytest
 
 from conftest import proxy_yaml
 from testenv import SANITIZED, wait_for
