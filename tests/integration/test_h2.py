@@ -37,8 +37,12 @@ def pki(tmp_path):
 
 
 def curl(*args):
+    """curl's output, then "\n<http version> <status>"; when curl fails, its exit code and its
+    error message (-sS) follow, so that an assertion on the output says why."""
     p = subprocess.run(["curl", "-sS", "-o", "-", "-w", "\n%{http_version} %{http_code}"] + list(args),
                        capture_output=True, timeout=60)
+    if p.returncode != 0:
+        return p.stdout + b"\n[curl exit %d] " % p.returncode + p.stderr
     return p.stdout
 
 
