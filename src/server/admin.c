@@ -186,7 +186,7 @@ static void on_connection(uv_stream_t *server, int status)
 
 int gh_admin_start(gh_admin *a, uv_loop_t *loop, const gh_sockaddr *addr)
 {
-    int fd = gh_listen_socket(addr, 128);
+    int fd = gh_listen_socket(addr, 128, false); /* one socket: no group to share */
     if (fd < 0)
         return fd;
     uv_tcp_init(loop, &a->tcp);

@@ -35,15 +35,30 @@ gh_config *gh_runtime_config(gh_runtime *rt)
     return c;
 }
 
+/* Whether the running snapshot listens on addr already (its workers' group). */
+static bool held(const gh_config *running, const gh_sockaddr *addr)
+{
+    for (size_t i = 0; running && i < running->nlisteners; i++) {
+        const gh_sockaddr *a = &running->listeners[i].addr;
+        if (a->len == addr->len && memcmp(&a->ss, &addr->ss, addr->len) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Binds every listener of cfg once, as the workers will, so that an address in use fails
- * `run` or a reload up front with its name instead of failing inside a worker. */
-static int trial_bind(const gh_config *cfg, char *err, size_t errlen)
+ * `run` or a reload up front with its name instead of failing inside a worker. An address the
+ * running snapshot does not hold must be free: a bind without SO_REUSEPORT fails while another
+ * process listens there, even one whose SO_REUSEPORT group would have let the workers join it
+ * and split the connections between two gateways. No trial socket listens. */
+static int trial_bind(const gh_config *cfg, const gh_config *running, char *err, size_t errlen)
 {
     for (size_t i = 0; i < cfg->nlisteners; i++) {
-        int fd = gh_listen_socket(&cfg->listeners[i].addr, 1);
+        const gh_listener_conf *lc = &cfg->listeners[i];
+        int fd = gh_listen_socket(&lc->addr, 0, held(running, &lc->addr));
         if (fd < 0) {
-            snprintf(err, errlen, "listeners[%zu]: cannot listen on %s: %s", i,
-                     cfg->listeners[i].address, strerror(-fd));
+            snprintf(err, errlen, "listeners[%zu]: cannot listen on %s: %s", i, lc->address,
+                     strerror(-fd));
             return -1;
         }
         close(fd);
@@ -82,7 +97,10 @@ static int reload(void *ctx, char **report)
     gh_diag d = {0};
     gh_config *cfg = gh_config_load(rt->config_path, &rt->shared, &d);
     char err[512] = "";
-    if (cfg && trial_bind(cfg, err, sizeof(err)) != 0) {
+    gh_config *running = gh_runtime_config(rt);
+    int bound = cfg ? trial_bind(cfg, running, err, sizeof(err)) : 0;
+    gh_config_release(running);
+    if (bound != 0) {
         gh_diag_add(&d, true, "%s:1:1: %s", rt->config_path, err);
         gh_config_release(cfg);
         cfg = NULL;
@@ -187,7 +205,7 @@ static int start(gh_control *ctl, gh_config *cfg)
 {
     gh_runtime *rt = &ctl->rt;
     char err[512];
-    if (trial_bind(cfg, err, sizeof(err)) != 0) {
+    if (trial_bind(cfg, NULL, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s: %s\n", rt->config_path, err);
         return -1;
     }

@@ -47,17 +47,21 @@ void gh_worker_request_id(gh_worker *w, char out[33])
     out[32] = '\0';
 }
 
-int gh_listen_socket(const gh_sockaddr *addr, int backlog)
+int gh_listen_socket(const gh_sockaddr *addr, int backlog, bool shared)
 {
     int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    /* SO_REUSEPORT lets any process of the same user join the group and take a share of the
+     * connections: only the workers' sockets of an address this process already holds use it. */
+    if (shared)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (addr->ss.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0 || listen(fd, backlog) != 0) {
+    if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0 ||
+        (backlog > 0 && listen(fd, backlog) != 0)) {
         int err = -errno;
         close(fd);
         return err;
@@ -129,7 +133,7 @@ static void free_listener(uv_handle_t *h)
 
 static int open_listener(gh_worker *w, const gh_listener_conf *lc)
 {
-    int fd = gh_listen_socket(&lc->addr, GH_BACKLOG);
+    int fd = gh_listen_socket(&lc->addr, GH_BACKLOG, true);
     if (fd < 0)
         return fd;
     gh_listener *l = calloc(1, sizeof(*l));

@@ -97,8 +97,11 @@ void gh_workers_notify(gh_runtime *rt);
 /* Asks every worker to stop accepting and finish in-flight requests, then joins them. */
 void gh_workers_drain_and_join(gh_runtime *rt);
 
-/* Opens a listening socket with SO_REUSEPORT, for workers and for trial binds on reload. */
-int gh_listen_socket(const gh_sockaddr *addr, int backlog);
+/* A socket bound to addr, listening when backlog > 0 (a trial bind does not listen: a socket
+ * that listens takes connections, and closing it resets them). shared: with SO_REUSEPORT, for
+ * the workers' sockets of one address; without, the bind fails while anything listens there,
+ * another gateway's SO_REUSEPORT group included. */
+int gh_listen_socket(const gh_sockaddr *addr, int backlog, bool shared);
 
 /* The snapshot a new request starts on, counted; give it back with gh_worker_snapshot_put. */
 gh_worker_snapshot *gh_worker_snapshot_get(gh_worker *w);

@@ -37,8 +37,12 @@ def pki(tmp_path):
 
 
 def curl(*args):
+    """curl's output, then "\n<http version> <status>"; when curl fails, its exit code and its
+    error message (-sS) follow, so that an assertion on the output says why."""
     p = subprocess.run(["curl", "-sS", "-o", "-", "-w", "\n%{http_version} %{http_code}"] + list(args),
                        capture_output=True, timeout=60)
+    if p.returncode != 0:
+        return p.stdout + b"\n[curl exit %d] " % p.returncode + p.stderr
     return p.stdout
 
 
@@ -146,26 +150,70 @@ def request_block(path="/hello"):
                                    (":authority", "localhost")])
 
 
-def goaway_code(sock):
-    """Reads frames until GOAWAY (its error code) or the end of the connection (None)."""
+def frames_of(sock):
+    """The frames the gateway sends, as (type, flags, stream, payload), until the end of the
+    connection, a reset or ten seconds of silence."""
     buf = b""
     sock.settimeout(10)
     while True:
         try:
             chunk = sock.recv(65536)
         except (ConnectionResetError, socket.timeout):
-            return None
+            return
         if not chunk:
-            return None
+            return
         buf += chunk
         while len(buf) >= 9:
             length = int.from_bytes(buf[:3], "big")
             if len(buf) < 9 + length:
                 break
-            kind, payload = buf[3], buf[9:9 + length]
+            yield buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7fffffff, buf[9:9 + length]
             buf = buf[9 + length:]
-            if kind == GOAWAY:
-                return struct.unpack(">I", payload[4:8])[0]
+
+
+def goaway_code(sock):
+    """Reads frames until GOAWAY (its error code) or the end of the connection (None)."""
+    for kind, _, _, payload in frames_of(sock):
+        if kind == GOAWAY:
+            return struct.unpack(">I", payload[4:8])[0]
+    return None
+
+
+def stream_ends(sock, stream):
+    """True once the stream's HEADERS or DATA carries END_STREAM; False at GOAWAY, RST_STREAM or
+    the end of the connection."""
+    for kind, flags, sid, _ in frames_of(sock):
+        if kind in (GOAWAY, RST_STREAM):
+            return False
+        if sid == stream and kind in (0, HEADERS) and flags & 1:
+            return True
+    return False
+
+
+def test_h2c_request_split_across_reads(gateway_for, upstream):
+    """However the client's first bytes are cut up (the preface, SETTINGS and a HEAD request's
+    HEADERS in one read, or in pieces down to single bytes, with pauses between them), the
+    proxied response arrives whole."""
+    gw = gateway_for(ROUTES % upstream.port, listener_extra=", h2c: true")
+    block = hpack.Encoder().encode([(":method", "HEAD"), (":scheme", "http"), (":path", "/echo"),
+                                    (":authority", "127.0.0.1:%d" % gw.port)])
+    settings = frame(SETTINGS, 0, 0, struct.pack(">HIHI", 3, 100, 4, 10485760))
+    update = frame(8, 0, 0, struct.pack(">I", 1 << 20))
+    head = frame(HEADERS, 5, 1, block)
+    whole = PREFACE + settings + update + head
+    cuts = {"one read": [whole], "preface apart": [PREFACE, whole[24:]],
+            "headers apart": [PREFACE + settings + update, head],
+            "three bytes of the preface": [whole[:3], whole[3:]],
+            "sixteen bytes of the preface": [whole[:16], whole[16:]],
+            "settings cut": [whole[:29], whole[29:]], "headers cut": [whole[:-7], whole[-7:]],
+            "byte by byte": [whole[i:i + 1] for i in range(len(whole))]}
+    for name, pieces in cuts.items():
+        with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for piece in pieces:
+                s.sendall(piece)
+                time.sleep(0.002 if len(pieces) > 10 else 0.05)
+            assert stream_ends(s, 1), name
 
 
 def background_client(port, results):

@@ -238,3 +238,58 @@ def test_reload_opens_and_closes_listeners(gateway_for, upstream):
         assert False, "the removed listener still answers"
     except requests.exceptions.ConnectionError:
         pass
+
+
+def h2c_statuses(port, n):
+    """n HTTP/2 (prior knowledge) requests, each on its own connection: "<version> <status>"."""
+    return [subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+                            "--http2-prior-knowledge", "http://127.0.0.1:%d/x" % port],
+                           capture_output=True, text=True, timeout=30).stdout for _ in range(n)]
+
+
+def run_briefly(config):
+    """`gatehouse run` on config: (exit code or None while it still runs after 5 s, stderr)."""
+    p = subprocess.Popen([BIN, "run", "-c", str(config)], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    return p
+
+
+def stop(p):
+    if p.poll() is None:
+        p.kill()
+    return p.wait(), p.stderr.read()
+
+
+def test_an_address_another_process_listens_on_is_refused(gateway_for, upstream, tmp_path):
+    """Workers share each listening address through SO_REUSEPORT, which any process of the same
+    user could join and take a share of the connections of: a second gateway on a listener's
+    address, an admin listener on it, or a reload adding it must fail, and every connection
+    still reaches the gateway that had the address first."""
+    from testenv import free_port
+    g = gateway_for(proxy_yaml(upstream.port), listener_extra=", h2c: true")
+    route = "routes: [{name: r, match: {prefix: /}, auth: none, respond: {status: 418}}]\n"
+    second = tmp_path / "second.yaml"
+    second.write_text("listeners: [{address: 127.0.0.1:%d}]\n%s" % (g.port, route))
+    p = run_briefly(second)
+    served = h2c_statuses(g.port, 16)  # while a second gateway that started would share the port
+    rc, err = stop(p)
+    assert served == ["2 200"] * 16, served
+    assert rc == 1 and "cannot listen on 127.0.0.1:%d: Address already in use" % g.port in err, (rc, err)
+    port = free_port()
+    same = tmp_path / "same.yaml"
+    same.write_text("listeners: [{address: 127.0.0.1:%d}]\nadmin: {address: 127.0.0.1:%d}\n%s" % (port, port, route))
+    rc, err = stop(run_briefly(same))
+    assert rc == 1 and "admin: cannot listen on 127.0.0.1:%d" % port in err, (rc, err)
+    other = gateway_for(proxy_yaml(upstream.port))
+    text = open(other.config).read().replace(
+        "listeners: [{address: 127.0.0.1:%d}]" % other.port,
+        "listeners: [{address: 127.0.0.1:%d}, {address: 127.0.0.1:%d}]" % (other.port, g.port))
+    open(other.config, "w").write(text)
+    status, body = other.admin("/reload", "POST")
+    served = h2c_statuses(g.port, 16)
+    assert served == ["2 200"] * 16, served
+    assert status != 200 and "cannot listen on 127.0.0.1:%d" % g.port in body, (status, body)

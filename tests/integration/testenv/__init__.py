@@ -123,15 +123,33 @@ class Gateway:
         self.config = os.path.join(self.dir, "gatehouse.yaml")
         self.access = os.path.join(self.dir, "access.log")
         self.events = os.path.join(self.dir, "events.log")
-        self.write_config(yaml_text, workers)
-        self.proc = subprocess.Popen([BIN, "run", "-c", self.config],
-                                     stdout=open(self.access, "wb"), stderr=open(self.events, "wb"))
-        try:
-            wait_port(self.port, proc=self.proc)
-            wait_port(self.admin_port, proc=self.proc)
-        except RuntimeError as e:
+        for attempt in range(3):
+            self.write_config(yaml_text, workers)
+            self.proc = subprocess.Popen([BIN, "run", "-c", self.config],
+                                         stdout=open(self.access, "wb"), stderr=open(self.events, "wb"))
+            if self._started(last=attempt == 2):
+                break
+            # Another process took a free port before the gateway bound it: other ports.
+            self.port, self.admin_port = free_port(), free_port()
+        wait_port(self.port, proc=self.proc)
+        wait_port(self.admin_port, proc=self.proc)
+
+    def _started(self, last, timeout=20.0):
+        """Waits for the start event (every address is bound by then; a port that answers may
+        be another process's). False when the gateway found a port taken and may try others."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
             with open(self.events) as f:
-                raise RuntimeError("%s\n%s" % (e, f.read()[-3000:]))
+                ev = f.read()
+            if '"event":"start"' in ev:
+                return True
+            if self.proc.poll() is not None:
+                if "Address already in use" in ev and not last:
+                    return False
+                raise RuntimeError("the gateway exited with %s before it started\n%s"
+                                   % (self.proc.returncode, ev[-3000:]))
+            time.sleep(0.02)
+        raise RuntimeError("the gateway did not start within %.0f s" % timeout)
 
     def write_config(self, yaml_text, workers=1):
         text = textwrap.dedent(yaml_text)
