@@ -38,8 +38,9 @@ typedef struct vctx {
     size_t ilen;
     pcre2_match_data *md;
     pcre2_match_context *mctx; /* the limits; made at the first match */
-    pcre2_jit_stack *jit_stack;
-    int64_t re_ns;   /* CPU time spent matching so far */
+    pcre2_jit_stack *jit_stack; /* only for a match the machine stack's 32 KiB cannot hold */
+    int64_t re_cpu0;    /* the thread's CPU time at the first match */
+    int64_t re_wall_ns; /* wall time spent matching since: an upper bound of their CPU time */
     bool re_failed;  /* a pattern could not be evaluated: the body is refused, whatever else */
     int depth;
     size_t steps, max_steps;
@@ -145,10 +146,10 @@ static unsigned type_of(const gh_jv *j)
     }
 }
 
-static int64_t cpu_ns(void)
+static int64_t clock_ns(clockid_t id)
 {
     struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    clock_gettime(id, &t);
     return (int64_t)t.tv_sec * 1000000000ll + t.tv_nsec;
 }
 
@@ -161,9 +162,29 @@ static bool match_context(vctx *v)
     pcre2_set_match_limit(v->mctx, RE_MATCH_LIMIT);
     pcre2_set_depth_limit(v->mctx, RE_DEPTH_LIMIT);
     pcre2_set_heap_limit(v->mctx, RE_HEAP_LIMIT_KIB);
-    v->jit_stack = pcre2_jit_stack_create(RE_JIT_STACK_MIN, RE_JIT_STACK_MAX, NULL);
-    if (v->jit_stack) /* else JIT matching uses its 32 KiB on the machine stack */
-        pcre2_jit_stack_assign(v->mctx, NULL, v->jit_stack);
+    v->re_cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    return true;
+}
+
+/* Whether the matches so far stay within RE_BUDGET_NS of CPU time. The thread's CPU clock is a
+ * system call, the monotonic one is not: wall time bounds CPU time from above, so the CPU clock
+ * is read only once the wall time passes the budget (it then counts the validation's other work
+ * since the first match too, which only tightens the bound), and the count restarts from it. */
+static bool within_budget(vctx *v)
+{
+    if (v->re_wall_ns <= RE_BUDGET_NS)
+        return true;
+    v->re_wall_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - v->re_cpu0;
+    return v->re_wall_ns <= RE_BUDGET_NS;
+}
+
+/* JIT matching runs on 32 KiB of the machine stack; a match that needs more gets a stack of
+ * its own (mapped once per validation, and only then). */
+static bool bigger_jit_stack(vctx *v)
+{
+    if (v->jit_stack || !(v->jit_stack = pcre2_jit_stack_create(RE_JIT_STACK_MIN, RE_JIT_STACK_MAX, NULL)))
+        return false;
+    pcre2_jit_stack_assign(v->mctx, NULL, v->jit_stack);
     return true;
 }
 
@@ -172,10 +193,12 @@ static bool match_context(vctx *v)
 static int matches(vctx *v, const gh_snode *n, const char *kw, pcre2_code *re, const char *s, size_t len)
 {
     int rc = PCRE2_ERROR_NOMEMORY;
-    if (!v->re_failed && v->re_ns <= RE_BUDGET_NS && match_context(v)) {
-        int64_t t0 = cpu_ns();
+    if (!v->re_failed && match_context(v) && within_budget(v)) {
+        int64_t t0 = clock_ns(CLOCK_MONOTONIC);
         rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, v->md, v->mctx);
-        v->re_ns += cpu_ns() - t0;
+        if (rc == PCRE2_ERROR_JIT_STACKLIMIT && bigger_jit_stack(v))
+            rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, v->md, v->mctx);
+        v->re_wall_ns += clock_ns(CLOCK_MONOTONIC) - t0;
     }
     if (rc >= 0 || rc == PCRE2_ERROR_NOMATCH)
         return rc >= 0;
