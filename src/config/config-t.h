@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 
 #include "core/arena.h"
-#include "http/h1.h"
-#include "http/normalize.h"
+#include "wire/h1.h"
+#include "wire/normalize.h"
 #include "identity/jwk.h"
 #include "store/limit_table.h"
 #include "stages/stage.h"

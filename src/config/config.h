@@ -4,7 +4,7 @@
 
 #include "config/config-t.h"
 #include "config/diag.h"
-#include "http/ticket_keys.h"
+#include "tls/ticket_keys.h"
 #include "identity/keyset.h"
 #include "upstream/state.h"
 

@@ -5,7 +5,7 @@
 #include <strings.h>
 
 #include "config/config_internal.h"
-#include "http/h1.h"
+#include "wire/h1.h"
 #include "identity/api_keys.h"
 
 #define GH_API_KEYS_FILE_MAX (16u << 20)

@@ -4,7 +4,7 @@
 #include <strings.h>
 
 #include "config/config_internal.h"
-#include "http/header_ops.h"
+#include "wire/header_ops.h"
 #include "route/route.h"
 
 static void load_mode(gh_walk *w, yaml_node_t *n, const char *key, bool decode_allowed,

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "config/config_internal.h"
-#include "http/h1.h"
+#include "wire/h1.h"
 
 /* "100", "10k", "1m": a count with an optional thousand or million suffix. */
 static bool parse_count(const char *s, size_t len, uint64_t *out)

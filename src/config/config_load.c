@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "config/config_internal.h"
-#include "http/tls_server.h"
+#include "tls/tls_server.h"
 #include "identity/token_cache.h"
 #include "schema/schema.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "config/config_internal.h"
-#include "http/h1.h"
+#include "wire/h1.h"
 #include "identity/remote_url.h"
 #include "identity/token_cache.h"
 

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "config/config_internal.h"
-#include "http/host.h"
-#include "http/h1.h"
+#include "wire/host.h"
+#include "wire/h1.h"
 #include "route/route.h"
 
 /* Names appear in logs and metric labels: a small alphabet keeps both unambiguous. */
@@ -268,7 +268,7 @@ static void load_path(gh_walk *w, yaml_node_t *v, gh_route_conf *r, bool prefix)
         r->path_len--; /* segment-aware: "/admin/" and "/admin" mean the same prefix */
 }
 
-/* match.host in the canonical form requests are matched in (http/host.h): lower case, no
+/* match.host in the canonical form requests are matched in (wire/host.h): lower case, no
  * trailing dot, no port; "*.example.com" keeps ".example.com" as the suffix. */
 static void load_host(gh_walk *w, yaml_node_t *v, const char *h, gh_route_conf *r)
 {

@@ -8,7 +8,7 @@
 
 #include "config/config_internal.h"
 #include "core/tls.h"
-#include "http/tls_server.h"
+#include "tls/tls_server.h"
 #include "upstream/proxy.h"
 
 #define GH_TLS_MAX_CERTS 64

@@ -13,7 +13,7 @@
 #include "http/request.h"
 #include "http/respond.h"
 #include "observe/access_log.h"
-#include "server/events.h"
+#include "observe/events.h"
 #include "upstream/proxy.h"
 
 #define GH_LINGER_MS 2000

@@ -12,7 +12,7 @@
 #include "core/bytes.h"
 #include "core/deadline.h"
 #include "core/outq.h"
-#include "http/h1.h"
+#include "wire/h1.h"
 #include "route/route.h"
 #include "server/worker.h"
 
@@ -172,6 +172,10 @@ static inline struct gh_tls_pipe *gh_conn_tls(const gh_conn *c)
 {
     return c->parent ? c->parent->tls : c->tls;
 }
+
+/* The client certificate of the connection carrying the request (described at first use), or
+ * NULL when it has none. */
+const struct gh_client_cert *gh_conn_client_cert(gh_conn *c);
 
 /* Used by respond.c. */
 void gh_conn_refuse(gh_request *req, gh_reason reason, const char *detail);

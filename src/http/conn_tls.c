@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "core/tls.h"
-#include "http/client_cert.h"
+#include "tls/client_cert.h"
 #include "http/conn_tls.h"
 
 /* Ciphertext waiting in a session beyond which the socket is not read: one block's worth. */
@@ -28,6 +28,17 @@ int gh_conn_tls_start(gh_conn *c, gh_tls_server *server)
     c->tls = p;
     c->tls_server = server;
     return 0;
+}
+
+const gh_client_cert *gh_conn_client_cert(gh_conn *c)
+{
+    if (c->parent) /* a stream: the certificate is its connection's */
+        c = c->parent;
+    if (!c->tls)
+        return NULL;
+    if (!c->peer_cert)
+        c->peer_cert = gh_client_cert_read(c->tls->ssl);
+    return c->peer_cert;
 }
 
 void gh_conn_tls_end(gh_conn *c)

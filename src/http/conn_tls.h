@@ -6,7 +6,7 @@
 #define GH_HTTP_CONN_TLS_H
 
 #include "http/conn.h"
-#include "http/tls_server.h"
+#include "tls/tls_server.h"
 
 /* Starts the server session of an accepted connection. 0 or -1. */
 int gh_conn_tls_start(gh_conn *c, gh_tls_server *server);

@@ -4,11 +4,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "http/conn.h"
-#include "http/h1.h"
+#include "wire/h1.h"
 #include "http/h2.h"
 #include "http/h2_stream.h"
-#include "server/events.h"
+#include "observe/events.h"
 
 /* The bounds a client cannot talk its way past (the configurable ones are in http2:). */
 #define GH_H2_MAX_CONTINUATIONS 16

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "core/bytes.h"
-#include "http/h1.h"
+#include "wire/h1.h"
 #include "http/h2.h"
 
 

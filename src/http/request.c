@@ -1,9 +1,10 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "http/conn_internal.h"
 #include "http/cors.h"
-#include "http/normalize.h"
+#include "wire/normalize.h"
 #include "http/request.h"
 #include "http/respond.h"
 #include "upstream/proxy.h"
@@ -164,7 +165,7 @@ gh_request *gh_request_new(gh_conn *c)
     req->snap = gh_worker_snapshot_get(c->w);
     req->config = req->snap->config;
     req->start_us = gh_now_us();
-    gh_worker_request_id(c->w, req->id);
+    gh_id_gen_next(&c->w->ids, req->id);
     req->id_len = 32;
     format_peer(c, req);
     c->req = req;

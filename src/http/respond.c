@@ -1,7 +1,7 @@
 #include <string.h>
 
 #include "http/cors.h"
-#include "http/header_ops.h"
+#include "wire/header_ops.h"
 #include "http/respond.h"
 
 #define GH_PROBLEM_TYPE_PREFIX "urn:gatehouse:problem:"

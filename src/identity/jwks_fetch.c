@@ -5,11 +5,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/clock.h"
 #include "core/http_client.h"
 #include "core/json.h"
 #include "identity/jwks_fetch.h"
 #include "identity/remote_url.h"
-#include "server/events.h"
+#include "observe/events.h"
 
 #define GH_FETCH_TICK_MS 250
 

@@ -6,13 +6,6 @@
 
 #include "identity/keyset.h"
 
-int64_t gh_monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void gh_keyset_release(gh_keyset *ks)
 {
     if (!ks || atomic_fetch_sub(&ks->refs, 1) != 1)

@@ -103,6 +103,4 @@ void gh_key_source_attempt_done(gh_key_source *s);
 void gh_key_source_last_error(gh_key_source *s, char *out, size_t len);
 size_t gh_key_source_key_count(gh_key_source *s);
 
-int64_t gh_monotonic_ms(void);
-
 #endif

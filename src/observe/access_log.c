@@ -3,21 +3,12 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/tls.h"
-#include "http/client_cert.h"
+#include "tls/client_cert.h"
 #include "observe/access_log.h"
 #include "upstream/proxy.h"
-
-void gh_format_rfc3339_ms(char out[32])
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
-}
 
 static const gh_h1_header *find_header(const gh_request *req, const char *lower, size_t len)
 {
@@ -57,7 +48,7 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
         add_field(b, "tls", t.version, strlen(t.version));
         add_field(b, "tls_cipher", t.cipher, strlen(t.cipher));
         add_field(b, "alpn", (const char *)t.alpn, t.alpn_len);
-        const gh_client_cert *cert = gh_client_cert_get(req->conn);
+        const gh_client_cert *cert = gh_conn_client_cert(req->conn);
         if (cert) {
             add_field(b, "client_cert_subject", cert->subject, strlen(cert->subject));
             add_field(b, "client_cert_sha256", cert->sha256, strlen(cert->sha256));

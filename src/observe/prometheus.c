@@ -4,7 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "http/tls_server.h"
+#include "core/clock.h"
+#include "tls/tls_server.h"
 #include "identity/jws.h"
 #include "observe/prometheus.h"
 #include "server/worker.h"

@@ -35,7 +35,7 @@ unsigned gh_route_method_bit(const char *method, size_t len);
 
 /* Finds the route for (host, canonical path, method) among those the listener serves (its id:
  * routes bound to other listeners are not seen). host is the canonical host name without its
- * port (http/host.h); routes hold theirs canonical too. Returns GH_R_OK, GH_R_NOT_FOUND or
+ * port (wire/host.h); routes hold theirs canonical too. Returns GH_R_OK, GH_R_NOT_FOUND or
  * GH_R_METHOD_NOT_ALLOWED (m->allow set). host may be NULL (HTTP/1.0 without Host). */
 gh_reason gh_route_find(const gh_config *c, uint64_t listener, const char *host, size_t host_len,
                         const char *path, size_t path_len, unsigned method, gh_route_match *m);

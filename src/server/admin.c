@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include "core/json.h"
-#include "http/h1.h"
+#include "wire/h1.h"
 #include "observe/prometheus.h"
 #include "server/admin.h"
 #include "server/worker.h"

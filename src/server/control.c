@@ -11,7 +11,7 @@
 #include "identity/jwks_fetch.h"
 #include "server/admin.h"
 #include "server/control.h"
-#include "server/events.h"
+#include "observe/events.h"
 #include "server/file_watch.h"
 #include "server/worker.h"
 

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "http/conn.h"
 #include "http/h2.h"
 #include "server/worker.h"
@@ -22,31 +23,8 @@
 #define GH_DRAIN_POLL_MS 50
 #define GH_SWEEP_MS 1000
 
-uint64_t gh_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* xorshift128+: request ids need to be unique and unguessable enough to not collide across
  * gateways, not to be secret; the seed comes from getrandom. */
-void gh_worker_request_id(gh_worker *w, char out[33])
-{
-    static const char hex[] = "0123456789abcdef";
-    for (int half = 0; half < 2; half++) {
-        uint64_t s1 = w->id_seed[0];
-        const uint64_t s0 = w->id_seed[1];
-        w->id_seed[0] = s0;
-        s1 ^= s1 << 23;
-        w->id_seed[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
-        uint64_t v = w->id_seed[1] + s0;
-        for (int i = 0; i < 16; i++)
-            out[half * 16 + i] = hex[(v >> (60 - 4 * i)) & 15];
-    }
-    out[32] = '\0';
-}
-
 int gh_listen_socket(const gh_sockaddr *addr, int backlog, bool shared)
 {
     int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -287,8 +265,7 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     w->log = rt->logger.rings ? rt->logger.rings[id] : NULL; /* no logger: an embedded worker */
     gh_block_pool_init(&w->blocks, 256);
     w->arena_spares = (gh_arena_spares){NULL, 0, 256};
-    if (getrandom(w->id_seed, sizeof(w->id_seed), 0) != sizeof(w->id_seed))
-        w->id_seed[0] = gh_now_us() ^ ((uint64_t)id << 32), w->id_seed[1] = (uint64_t)getpid();
+    gh_id_gen_seed(&w->ids, (uint64_t)id);
     if (gh_jws_verifier_init(&w->verifier) != 0)
         return -ENOMEM;
     w->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);

@@ -11,9 +11,10 @@
 
 #include "core/arena.h"
 #include "core/block.h"
+#include "core/clock.h"
 #include "core/outq.h"
 #include "core/tls.h"
-#include "http/h1.h"
+#include "wire/h1.h"
 #include "identity/jws.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
@@ -78,7 +79,7 @@ struct gh_worker {
     uv_timer_t key_wait_timer;     /* runs while key_waits is not empty: deadlines */
     gh_metrics metrics;
     gh_log_ring *log;
-    uint64_t id_seed[2];            /* request id generator state */
+    gh_id_gen ids;                  /* request ids */
     gh_h1_header hdr_scratch[1000]; /* parse target for request heads (limits.max_headers) */
     bool log_enabled;               /* access_log is not "off" */
     bool draining;
@@ -107,10 +108,5 @@ int gh_listen_socket(const gh_sockaddr *addr, int backlog, bool shared);
 gh_worker_snapshot *gh_worker_snapshot_get(gh_worker *w);
 void gh_worker_snapshot_put(gh_worker *w, gh_worker_snapshot *s);
 
-/* A fresh 128-bit request id as 32 hex characters plus NUL. */
-void gh_worker_request_id(gh_worker *w, char out[33]);
-
-/* Microseconds on a monotonic clock. */
-uint64_t gh_now_us(void);
 
 #endif

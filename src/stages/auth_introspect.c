@@ -16,7 +16,7 @@
 #include "http/conn.h"
 #include "identity/claims.h"
 #include "identity/token_cache.h"
-#include "server/events.h"
+#include "observe/events.h"
 #include "stages/bearer.h"
 #include "stages/pending_call.h"
 

@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "http/conn.h"
 #include "identity/claims.h"
 #include "identity/keyset.h"

@@ -2,7 +2,7 @@
  * may narrow which certificates it accepts: SPIFFE IDs (URI names), subjects, fingerprints. */
 #include <string.h>
 
-#include "http/client_cert.h"
+#include "tls/client_cert.h"
 #include "http/conn.h"
 #include "stages/stage.h"
 
@@ -35,7 +35,7 @@ static bool any_of(const char *const *list, size_t n, char *const *values, size_
 static gh_verdict run(gh_request *req, const void *conf)
 {
     const gh_mtls_rule *r = conf;
-    const gh_client_cert *cert = gh_client_cert_get(req->conn);
+    const gh_client_cert *cert = gh_conn_client_cert(req->conn);
     if (!cert)
         return refuse(req, GH_JWS_NO_CLIENT_CERT, "this route requires a client certificate");
     if (r->nspiffe_ids && !any_of(r->spiffe_ids, r->nspiffe_ids, cert->uris, cert->nuris))

@@ -1,3 +1,4 @@
+#include "core/clock.h"
 #include "stages/key_wait.h"
 #include "http/conn.h"
 

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "http/conn.h"
 #include "http/request.h"

@@ -4,8 +4,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/json.h"
-#include "server/events.h"
+#include "observe/events.h"
 #include "server/worker.h"
 #include "store/redis.h"
 #include "store/redis_conn.h"

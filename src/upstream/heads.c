@@ -5,9 +5,9 @@
 #include <strings.h>
 
 #include "core/json.h"
-#include "http/client_cert.h"
+#include "tls/client_cert.h"
 #include "http/cors.h"
-#include "http/header_ops.h"
+#include "wire/header_ops.h"
 #include "http/respond.h"
 #include "upstream/upconn.h"
 
@@ -179,7 +179,7 @@ static void add_gateway_fields(gh_request *req, gh_sbuf *b)
     for (size_t i = 0; req->claim_values && i < route->nforward_claims; i++)
         if (req->claim_values[i])
             add_strings(b, route->forward_claims[i].header, req->claim_values[i]);
-    const gh_client_cert *cert = route->forward_client_cert ? gh_client_cert_get(req->conn) : NULL;
+    const gh_client_cert *cert = route->forward_client_cert ? gh_conn_client_cert(req->conn) : NULL;
     if (cert && cert->header) { /* RFC 9440; copies the client sent were dropped */
         add_strings(b, "Client-Cert", cert->header);
         if (cert->chain_header)
@@ -248,7 +248,7 @@ char *gh__request_head(gh_request *req, size_t *len)
             cap += strlen(req->claim_values[i]) + strlen(route->forward_claims[i].header) + 4;
     if (req->api_client && route->forward_api_client)
         cap += strlen(req->api_client) + strlen(route->forward_api_client) + 4;
-    const gh_client_cert *cert = route->forward_client_cert ? gh_client_cert_get(req->conn) : NULL;
+    const gh_client_cert *cert = route->forward_client_cert ? gh_conn_client_cert(req->conn) : NULL;
     if (cert && cert->header)
         cap += strlen(cert->header) + (cert->chain_header ? strlen(cert->chain_header) : 0) + 40;
     char *buf = gh_arena_alloc(&req->arena, cap);

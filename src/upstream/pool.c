@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "upstream/proxy.h"
 #include "upstream/upconn.h"
 

@@ -5,9 +5,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "core/tls.h"
-#include "http/client_cert.h"
+#include "tls/client_cert.h"
 #include "http/respond.h"
 #include "upstream/proxy.h"
 #include "upstream/upconn.h"

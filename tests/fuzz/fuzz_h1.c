@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/h1.h"
-#include "http/normalize.h"
+#include "wire/h1.h"
+#include "wire/normalize.h"
 
 static gh_h1_header hdrs[100], split_hdrs[100];
 

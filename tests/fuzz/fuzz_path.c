@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/normalize.h"
+#include "wire/normalize.h"
 
 static int has_dot_segment(const char *p, size_t len)
 {

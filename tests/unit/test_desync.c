@@ -18,8 +18,8 @@
 #include <cmocka.h>
 
 #include "desync_corpus.h"
-#include "http/h1.h"
-#include "http/normalize.h"
+#include "wire/h1.h"
+#include "wire/normalize.h"
 
 static const struct {
     const char *file, *name, *reason, *why;

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "http/h1.h"
+#include "wire/h1.h"
 
 static gh_h1_header hdrs[128];
 

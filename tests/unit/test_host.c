@@ -1,4 +1,4 @@
-/* Host parsing and its canonical form (src/http/host.c), and the parser's use of it: one
+/* Host parsing and its canonical form (src/wire/host.c), and the parser's use of it: one
  * spelling per host, everything else refused. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "http/h1.h"
-#include "http/host.h"
+#include "wire/h1.h"
+#include "wire/host.h"
 
 /* The canonical form of s, or "!" when it is refused. */
 static const char *canon(const char *s, char *out)

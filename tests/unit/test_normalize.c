@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "http/normalize.h"
+#include "wire/normalize.h"
 
 static const gh_path_rules defaults = {0};
 

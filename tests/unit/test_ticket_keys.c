@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "http/ticket_keys.h"
+#include "tls/ticket_keys.h"
 
 static void keys_rotate_and_expire(void **state)
 {

@@ -1,7 +1,7 @@
 /* The operator's header rules (headers.request, headers.response: remove, set, add), global and
  * per route, applied to what goes upstream and what goes back to the client. */
-#ifndef GH_HTTP_HEADER_OPS_H
-#define GH_HTTP_HEADER_OPS_H
+#ifndef GH_WIRE_HEADER_OPS_H
+#define GH_WIRE_HEADER_OPS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "http/h1_lines.h"
+#include "wire/h1_lines.h"
 
 static const unsigned char tchar_table[256] = {
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,

@@ -1,14 +1,14 @@
 /* Strict HTTP/1.1 message parsing (RFC 9110/9112), in place: every pointer in the parsed
  * structures points into the caller's buffer, nothing is copied. */
-#ifndef GH_HTTP_H1_H
-#define GH_HTTP_H1_H
+#ifndef GH_WIRE_H1_H
+#define GH_WIRE_H1_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/reason.h"
-#include "http/host.h"
+#include "wire/host.h"
 
 typedef struct gh_h1_header {
     const char *name;

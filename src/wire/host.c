@@ -2,7 +2,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "http/host.h"
+#include "wire/host.h"
 
 static bool is_digit(unsigned char c)
 {

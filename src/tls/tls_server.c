@@ -6,8 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http/ticket_keys.h"
-#include "http/tls_server.h"
+#include "tls/ticket_keys.h"
+#include "tls/tls_server.h"
 
 #define GH_TLS_MAX_NAMES 100 /* per certificate: SNI candidates */
 

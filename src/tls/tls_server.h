@@ -4,8 +4,8 @@
  * ciphers by default, ALPN. Built with the configuration and shared by every worker; each
  * connection holds a reference while it lives, so a reload never pulls contexts from under a
  * handshake. */
-#ifndef GH_HTTP_TLS_SERVER_H
-#define GH_HTTP_TLS_SERVER_H
+#ifndef GH_TLS_TLS_SERVER_H
+#define GH_TLS_TLS_SERVER_H
 
 #include <openssl/ssl.h>
 #include <stdbool.h>

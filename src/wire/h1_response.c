@@ -2,8 +2,8 @@
  * the gateway and the client disagree on where the response ends is refused (502). */
 #include <string.h>
 
-#include "http/h1.h"
-#include "http/h1_lines.h"
+#include "wire/h1.h"
+#include "wire/h1_lines.h"
 
 static gh_reason bad(gh_h1_response *resp, const char *detail)
 {

@@ -2,8 +2,8 @@
  * IPv4 address or a bracketed IPv6 address, then an optional numeric port. Routing, rate limits,
  * logs and the upstream request all use the one canonical form, so no two of them can read the
  * same Host two ways ("admin.test." and "admin.test" are one host). */
-#ifndef GH_HTTP_HOST_H
-#define GH_HTTP_HOST_H
+#ifndef GH_WIRE_HOST_H
+#define GH_WIRE_HOST_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,8 +3,8 @@
  * survives a reload. The sealing key is replaced every period; the one before it still opens
  * tickets for one more period (and asks for them to be renewed), so a stolen key exposes at
  * most two periods of sessions. */
-#ifndef GH_HTTP_TICKET_KEYS_H
-#define GH_HTTP_TICKET_KEYS_H
+#ifndef GH_TLS_TICKET_KEYS_H
+#define GH_TLS_TICKET_KEYS_H
 
 #include <openssl/ssl.h>
 #include <pthread.h>

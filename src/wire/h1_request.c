@@ -3,8 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http/h1.h"
-#include "http/h1_lines.h"
+#include "wire/h1.h"
+#include "wire/h1_lines.h"
 
 static const char h2_preface[] = "PRI * HTTP/2.0\r\n";
 

@@ -1,8 +1,8 @@
 /* The canonical path (DESIGN stage 3): computed once per request and used by routing,
  * authorization, rate limiting, logs and the upstream request, so that no two components read
  * the same target two ways. */
-#ifndef GH_HTTP_NORMALIZE_H
-#define GH_HTTP_NORMALIZE_H
+#ifndef GH_WIRE_NORMALIZE_H
+#define GH_WIRE_NORMALIZE_H
 
 #include <stdbool.h>
 #include <stddef.h>

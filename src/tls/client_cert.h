@@ -2,8 +2,8 @@
  * subject (RFC 2253), the SHA-256 fingerprint of the certificate, its URI (SPIFFE IDs) and DNS
  * names, and the RFC 9440 header values that carry it upstream. OpenSSL verified it during the
  * handshake (chain to client_ca, CRL, validity); this only describes it. */
-#ifndef GH_HTTP_CLIENT_CERT_H
-#define GH_HTTP_CLIENT_CERT_H
+#ifndef GH_TLS_CLIENT_CERT_H
+#define GH_TLS_CLIENT_CERT_H
 
 #include <stddef.h>
 
@@ -20,9 +20,10 @@ typedef struct gh_client_cert {
     char *chain_header; /* Client-Cert-Chain: the rest of the chain the client sent, or NULL */
 } gh_client_cert;
 
-struct gh_conn;
-/* The connection's client certificate, or NULL when it has none (or no TLS). */
-const gh_client_cert *gh_client_cert_get(struct gh_conn *c);
+typedef struct ssl_st SSL;
+/* The session's client certificate described (free it with gh_client_cert_free), or NULL when it
+ * has none, it failed verification, or memory ran out. */
+gh_client_cert *gh_client_cert_read(SSL *ssl);
 void gh_client_cert_free(gh_client_cert *cert);
 
 #endif

@@ -3,7 +3,7 @@
  * and discarded under a bound. */
 #include <string.h>
 
-#include "http/h1.h"
+#include "wire/h1.h"
 
 enum {
     S_SIZE = 0,

@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "http/normalize.h"
+#include "wire/normalize.h"
 
 #define GH_MAX_SEGMENTS 256
 

@@ -1,9 +1,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/json.h"
-#include "observe/access_log.h"
-#include "server/events.h"
+#include "observe/events.h"
 
 void gh_event(const char *level, const char *event, const char *message, const char *fields)
 {

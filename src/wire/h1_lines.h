@@ -1,9 +1,9 @@
 /* Internal to src/http: the header-line grammar shared by request, response and trailer
  * parsing. */
-#ifndef GH_HTTP_H1_LINES_H
-#define GH_HTTP_H1_LINES_H
+#ifndef GH_WIRE_H1_LINES_H
+#define GH_WIRE_H1_LINES_H
 
-#include "http/h1.h"
+#include "wire/h1.h"
 
 /* Returns the offset of the first "\r\n\r\n" at or after from_min, looking only at bytes
  * not seen by an earlier call (*scanned, updated); SIZE_MAX when there is none yet. */

@@ -1,4 +1,4 @@
-#include "http/header_ops.h"
+#include "wire/header_ops.h"
 
 /* '_' and '-' alike: what the operator removes or replaces goes in every spelling a CGI-style
  * backend would read as the same header. */

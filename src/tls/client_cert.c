@@ -1,12 +1,11 @@
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/tls.h"
-#include "http/client_cert.h"
-#include "http/conn.h"
+#include "tls/client_cert.h"
 
 /* Cap on what a client's chain may make us hold: RFC 9440 headers of a sane chain fit well. */
 #define GH_CERT_MAX_HEADER (16u * 1024u)
@@ -111,18 +110,12 @@ static gh_client_cert *describe(SSL *ssl, X509 *x)
     return cert;
 }
 
-const gh_client_cert *gh_client_cert_get(gh_conn *c)
+gh_client_cert *gh_client_cert_read(SSL *ssl)
 {
-    if (c->parent) /* a stream: the certificate is its connection's */
-        c = c->parent;
-    if (!c->tls)
+    X509 *x = SSL_get0_peer_certificate(ssl);
+    if (!x || SSL_get_verify_result(ssl) != X509_V_OK)
         return NULL;
-    if (c->peer_cert)
-        return c->peer_cert;
-    X509 *x = SSL_get0_peer_certificate(c->tls->ssl);
-    if (!x || SSL_get_verify_result(c->tls->ssl) != X509_V_OK)
-        return NULL;
-    return c->peer_cert = describe(c->tls->ssl, x);
+    return describe(ssl, x);
 }
 
 void gh_client_cert_free(gh_client_cert *cert)

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "http/ticket_keys.h"
+#include "tls/ticket_keys.h"
 
 void gh_ticket_ring_init(gh_ticket_ring *r, int64_t period_s)
 {

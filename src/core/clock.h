@@ -1,0 +1,25 @@
+/* Time and identifiers: the one monotonic clock every module reads, wall-clock timestamps for
+ * logs, and the request id generator (its state is the caller's: one per worker). */
+#ifndef GH_CORE_CLOCK_H
+#define GH_CORE_CLOCK_H
+
+#include <stdint.h>
+
+/* Microseconds on a monotonic clock. */
+uint64_t gh_now_us(void);
+/* Milliseconds on the same clock. */
+int64_t gh_monotonic_ms(void);
+/* The wall-clock time now as RFC 3339 UTC with milliseconds: "2026-01-02T03:04:05.678Z". */
+void gh_format_rfc3339_ms(char out[32]);
+
+/* A request id generator (xorshift128+), seeded from the kernel's random source. */
+typedef struct gh_id_gen {
+    uint64_t seed[2];
+} gh_id_gen;
+/* Seeds the generator; salt separates generators seeded in the same microsecond when the kernel
+ * has no randomness to give. */
+void gh_id_gen_seed(gh_id_gen *g, uint64_t salt);
+/* A fresh 128-bit id as 32 lowercase hex characters plus NUL. */
+void gh_id_gen_next(gh_id_gen *g, char out[33]);
+
+#endif
