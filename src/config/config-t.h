@@ -17,7 +17,7 @@
 #include "store/limit_table.h"
 #include "stages/stage.h"
 
-typedef struct gh_upstream_state gh_upstream_state; /* lives across reloads, see upstream/ */
+typedef struct gh_upstream_state gh_upstream_state; /* lives across reloads, see store/upstream_state.h */
 typedef struct gh_key_source gh_key_source;         /* lives across reloads, see identity/ */
 
 typedef struct gh_sockaddr {

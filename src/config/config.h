@@ -6,7 +6,7 @@
 #include "config/diag.h"
 #include "tls/ticket_keys.h"
 #include "identity/keyset.h"
-#include "upstream/state.h"
+#include "store/upstream_state.h"
 
 /* State that outlives configuration snapshots in a running gateway: upstream concurrency
  * counters, remote key sources, rate-limit tables and TLS ticket keys. A reload that keeps a definition keeps its state. */

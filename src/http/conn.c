@@ -12,7 +12,7 @@
 #include "http/h2.h"
 #include "http/request.h"
 #include "http/respond.h"
-#include "observe/access_log.h"
+#include "gate/access_log.h"
 #include "observe/events.h"
 #include "upstream/proxy.h"
 
@@ -58,10 +58,11 @@ static void request_end(gh_conn *c)
         req->reason = GH_R_CLIENT_CLOSED;
     if (!req->status)
         req->status = gh_reason_status(req->reason);
-    gh_access_log_request(c->w, req);
+    gh_access_log_request(c->svc, req);
     c->req = NULL;
     gh_bytes_free(&req->body);
-    gh_worker_snapshot_put(c->w, req->snap);
+    if (gh_snapshots_put(&c->svc->snapshots, req->snap))
+        gh_jws_verifier_clear(&c->svc->verifier); /* its keys may be freed with it */
     gh_arena arena = req->arena;
     gh_arena_free(&arena);
 }
@@ -74,7 +75,7 @@ void gh_conn_close(gh_conn *c)
         return;
     c->closing = true;
     request_end(c);
-    gh_worker *w = c->w;
+    gh_services *svc = c->svc;
     if (c->parent) {
         stream_closed(c);
         return;
@@ -83,14 +84,14 @@ void gh_conn_close(gh_conn *c)
     if (c->prev)
         c->prev->next = c->next;
     else
-        w->conns = c->next;
+        svc->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    w->nconns--;
-    gh_metric_add(&w->metrics.open_connections, (unsigned long long)-1);
+    svc->nconns--;
+    gh_metric_add(&svc->metrics.open_connections, (unsigned long long)-1);
     gh_outq_reset(&c->out);
     gh_conn_tls_end(c);
-    gh_block_put(&w->blocks, c->in);
+    gh_block_put(&svc->blocks, c->in);
     c->in = NULL;
     uv_close((uv_handle_t *)&c->timer.timer, free_conn);
     uv_close((uv_handle_t *)&c->tcp, free_conn);
@@ -129,7 +130,7 @@ static void close_when_flushed(gh_conn *c)
     if (c->out.pending) {
         /* A client that never reads the rest must not hold the connection forever. */
         if (c->timer_kind != T_SEND)
-            gh__conn_set_timer(c, T_SEND, c->w->config->limits.body_timeout_ms);
+            gh__conn_set_timer(c, T_SEND, c->svc->snapshots.config->limits.body_timeout_ms);
         return;
     }
     uv_shutdown_t *sr = malloc(sizeof(*sr));
@@ -209,14 +210,14 @@ static void go_idle(gh_conn *c)
     c->state = GH_CS_IDLE;
     c->scanned = 0;
     if (c->in && c->in->off == c->in->len) {
-        gh_block_put(&c->w->blocks, c->in);
+        gh_block_put(&c->svc->blocks, c->in);
         c->in = NULL;
     }
     if (c->in) {
         c->state = GH_CS_HEAD;
-        gh__conn_set_timer(c, T_HEAD, c->w->config->limits.head_timeout_ms);
+        gh__conn_set_timer(c, T_HEAD, c->svc->snapshots.config->limits.head_timeout_ms);
     } else {
-        gh__conn_set_timer(c, T_IDLE, c->w->config->limits.idle_timeout_ms);
+        gh__conn_set_timer(c, T_IDLE, c->svc->snapshots.config->limits.idle_timeout_ms);
     }
 }
 
@@ -226,7 +227,7 @@ void gh_conn_response_done(gh_request *req)
     req->resp_done = true;
     if (!req->body_done)
         req->close_after = true;
-    bool close = req->close_after || !req->h1.keep_alive || c->w->draining;
+    bool close = req->close_after || !req->h1.keep_alive || c->svc->draining;
     request_end(c);
     if (close) {
         /* No request is left: nothing may pump a body or parse a head while the last output
@@ -245,7 +246,7 @@ void gh_conn_refuse(gh_request *req, gh_reason reason, const char *detail)
     req->detail = detail;
     if (req->in_stage)
         return; /* answered once the stage has returned (request.c): it still reads req */
-    gh_metrics_refusal(&req->conn->w->metrics, reason);
+    gh_metrics_refusal(&req->conn->svc->metrics, reason);
     if (!req->body_done)
         req->close_after = true;
     gh_respond_problem(req, reason, detail);
@@ -261,7 +262,7 @@ void gh_conn_upstream_failed(gh_request *req, gh_reason reason, const char *deta
     /* Part of the response is out: the only honest signal left is cutting the connection. */
     req->reason = reason;
     req->detail = detail;
-    gh_metrics_refusal(&req->conn->w->metrics, reason);
+    gh_metrics_refusal(&req->conn->svc->metrics, reason);
     gh_conn_close(req->conn);
 }
 
@@ -285,8 +286,8 @@ void gh__conn_process(gh_conn *c)
     if (c->in_process)
         return;
     c->in_process = true;
-    gh_worker *w = c->w;
-    const gh_limits_conf *lim = &w->config->limits;
+    gh_services *svc = c->svc;
+    const gh_limits_conf *lim = &svc->snapshots.config->limits;
     while (!c->closing && c->state != GH_CS_LINGER) {
         int filled = input_fill(c);
         if (filled < 0)
@@ -310,10 +311,10 @@ void gh__conn_process(gh_conn *c)
         if (c->state == GH_CS_WAIT || !in || in->off == in->len)
             break;
         gh_h1_limits hl = {lim->max_head_bytes, lim->max_headers, lim->max_target_bytes,
-                           w->config->defensive};
+                           svc->snapshots.config->defensive};
         gh_h1_request h1;
         gh_reason r = gh_h1_parse_request(in->data + in->off, in->len - in->off, &c->scanned, &hl,
-                                          w->hdr_scratch, &h1);
+                                          svc->hdr_scratch, &h1);
         if (r == GH_R_AGAIN) {
             /* The head timer starts with the first byte of a head that did not arrive whole. */
             if (c->state == GH_CS_IDLE) {
@@ -335,7 +336,7 @@ void gh__conn_process(gh_conn *c)
             refuse_head(c, r, h1.detail);
             break;
         }
-        gh__request_begin(c, &h1, w->hdr_scratch);
+        gh__request_begin(c, &h1, svc->hdr_scratch);
     }
     c->in_process = false;
     if (!c->closing)
@@ -404,7 +405,7 @@ static bool h2_step(gh_conn *c, int filled)
  * connection, or one whose window stays shut, for ever. */
 static void h2_timer(gh_conn *c)
 {
-    const gh_limits_conf *lim = &c->w->config->limits;
+    const gh_limits_conf *lim = &c->svc->snapshots.config->limits;
     uint64_t progress = gh_h2_progress(c);
     bool moved = progress != c->h2_progress;
     c->h2_progress = progress;
@@ -437,7 +438,7 @@ void gh_conn_h2_settle(gh_conn *c, bool over)
         c->state = GH_CS_WAIT; /* GOAWAY (or the last frames) go out, then the close */
         gh_h2_end(c);
         close_when_flushed(c);
-    } else if (c->w->draining && gh_h2_idle(c)) {
+    } else if (c->svc->draining && gh_h2_idle(c)) {
         close_when_flushed(c);
     } else {
         h2_timer(c);
@@ -461,9 +462,9 @@ static int tls_fill(gh_conn *c)
 static void report_handshake_failure(gh_conn *c, const char *why)
 {
     int64_t now = (int64_t)time(NULL);
-    if (c->w->tls_event_at == now)
+    if (c->svc->tls_event_at == now)
         return;
-    c->w->tls_event_at = now;
+    c->svc->tls_event_at = now;
     char ip[INET6_ADDRSTRLEN] = "", fields[200];
     inet_ntop(c->peer_family == 6 ? AF_INET6 : AF_INET, c->peer_addr, ip, sizeof(ip));
     snprintf(fields, sizeof(fields), ",\"reason\":\"%s\",\"client_ip\":\"%s\"", why, ip);
@@ -474,7 +475,7 @@ static void report_handshake_failure(gh_conn *c, const char *why)
 static void tls_failed(gh_conn *c)
 {
     const char *why = c->tls->failure;
-    gh_metrics_handshake(&c->w->metrics, why);
+    gh_metrics_handshake(&c->svc->metrics, why);
     report_handshake_failure(c, why);
     if (strcmp(why, "plain_http") == 0) {
         /* A plain HTTP request on a TLS port is answered in plain HTTP, saying so. */
@@ -515,11 +516,11 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     (void)hint;
     gh_conn *c = h->data;
     if (c->tls) { /* ciphertext: handed to the session at once */
-        *buf = uv_buf_init(c->w->tls_io.rbuf, (unsigned)c->w->tls_io.rcap);
+        *buf = uv_buf_init(c->svc->tls_io.rbuf, (unsigned)c->svc->tls_io.rcap);
         return;
     }
     if (!c->in)
-        c->in = gh_block_get(&c->w->blocks);
+        c->in = gh_block_get(&c->svc->blocks);
     if (!c->in) {
         *buf = uv_buf_init(NULL, 0);
         return;
@@ -643,24 +644,24 @@ static void store_peer(gh_conn *c)
 }
 
 /* A connection from a listener's queue (server), or of an open socket (fd, server NULL). */
-static void conn_start(gh_worker *w, uv_stream_t *server, uv_os_sock_t fd, const gh_listener_conf *lc)
+static void conn_start(gh_services *svc, uv_stream_t *server, uv_os_sock_t fd, const gh_listener_conf *lc)
 {
     gh_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return;
-    c->w = w;
-    uv_tcp_init(&w->loop, &c->tcp);
-    gh_deadline_init(&w->loop, &c->timer, on_timer, c);
+    c->svc = svc;
+    uv_tcp_init(svc->loop, &c->tcp);
+    gh_deadline_init(svc->loop, &c->timer, on_timer, c);
     c->tcp.data = c;
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
-    w->nconns++;
-    gh_metric_add(&w->metrics.open_connections, 1);
-    gh_outq_init(&c->out, (uv_stream_t *)&c->tcp, &w->blocks, on_out_drain, &w->batch);
+    c->next = svc->conns;
+    if (svc->conns)
+        svc->conns->prev = c;
+    svc->conns = c;
+    svc->nconns++;
+    gh_metric_add(&svc->metrics.open_connections, 1);
+    gh_outq_init(&c->out, (uv_stream_t *)&c->tcp, &svc->blocks, on_out_drain, &svc->batch);
     int r = server ? uv_accept(server, (uv_stream_t *)&c->tcp) : uv_tcp_open(&c->tcp, fd);
-    if (r != 0 || w->nconns > w->config->limits.max_connections || w->draining) {
+    if (r != 0 || svc->nconns > svc->snapshots.config->limits.max_connections || svc->draining) {
         gh_conn_close(c);
         return;
     }
@@ -676,18 +677,18 @@ static void conn_start(gh_worker *w, uv_stream_t *server, uv_os_sock_t fd, const
     c->underscores = lc->underscores;
     c->listener = lc->id;
     c->state = GH_CS_IDLE;
-    gh__conn_set_timer(c, T_HEAD, w->config->limits.head_timeout_ms);
+    gh__conn_set_timer(c, T_HEAD, svc->snapshots.config->limits.head_timeout_ms);
     update_reading(c);
 }
 
-void gh_conn_accept(gh_worker *w, uv_stream_t *server, const gh_listener_conf *lc)
+void gh_conn_accept(gh_services *svc, uv_stream_t *server, const gh_listener_conf *lc)
 {
-    conn_start(w, server, -1, lc);
+    conn_start(svc, server, -1, lc);
 }
 
-void gh_conn_adopt(gh_worker *w, uv_os_sock_t fd, const gh_listener_conf *lc)
+void gh_conn_adopt(gh_services *svc, uv_os_sock_t fd, const gh_listener_conf *lc)
 {
-    conn_start(w, NULL, fd, lc);
+    conn_start(svc, NULL, fd, lc);
 }
 
 /* HTTP/2 stream connections: no socket, no place in the worker's list (their parent is
@@ -697,10 +698,10 @@ gh_conn *gh_conn_stream_open(gh_conn *parent, struct gh_h2_stream *st)
     gh_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    c->w = parent->w;
+    c->svc = parent->svc;
     c->parent = parent;
     c->h2_stream = st;
-    gh_deadline_init(&c->w->loop, &c->timer, on_timer, c);
+    gh_deadline_init(c->svc->loop, &c->timer, on_timer, c);
     c->peer_family = parent->peer_family;
     c->peer_port = parent->peer_port;
     c->methods = parent->methods;
@@ -708,7 +709,7 @@ gh_conn *gh_conn_stream_open(gh_conn *parent, struct gh_h2_stream *st)
     c->listener = parent->listener;
     memcpy(c->peer_addr, parent->peer_addr, sizeof(c->peer_addr));
     c->state = GH_CS_IDLE;
-    gh__conn_set_timer(c, T_HEAD, c->w->config->limits.head_timeout_ms);
+    gh__conn_set_timer(c, T_HEAD, c->svc->snapshots.config->limits.head_timeout_ms);
     return c;
 }
 
@@ -739,11 +740,11 @@ static void stream_closed(gh_conn *sc)
     gh_h2_stream_done(sc, sc->stream_complete);
     if (parent->h2)
         gh_h2_forget(parent, sc);
-    gh_block_put(&sc->w->blocks, sc->in);
+    gh_block_put(&sc->svc->blocks, sc->in);
     sc->in = NULL;
     uv_close((uv_handle_t *)&sc->timer.timer, free_conn);
     if (parent->h2 && !parent->closing) {
-        if (parent->w->draining && gh_h2_idle(parent))
+        if (parent->svc->draining && gh_h2_idle(parent))
             gh_h2_send(parent); /* the last stream's frames, then the close */
         gh_conn_h2_settle(parent, false);
     }

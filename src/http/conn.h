@@ -14,9 +14,10 @@
 #include "core/outq.h"
 #include "wire/h1.h"
 #include "route/route.h"
-#include "server/worker.h"
+#include "gate/services.h"
 
 typedef struct gh_upconn gh_upconn;
+typedef struct gh_conn gh_conn;
 
 typedef enum {
     GH_CS_IDLE,   /* between requests, no bytes buffered */
@@ -101,7 +102,7 @@ typedef struct gh_request {
 struct gh_conn {
     uv_tcp_t tcp;
     gh_deadline timer;
-    gh_worker *w;
+    gh_services *svc;
     struct gh_conn *prev, *next;
     gh_block *in;
     gh_outq out;
@@ -131,9 +132,9 @@ struct gh_conn {
 };
 
 /* Accepts a connection from a listener of the worker's snapshot (called by the worker). */
-void gh_conn_accept(gh_worker *w, uv_stream_t *server, const gh_listener_conf *lc);
+void gh_conn_accept(gh_services *svc, uv_stream_t *server, const gh_listener_conf *lc);
 /* Serves an already connected socket as if lc had accepted it (the fuzz harness). */
-void gh_conn_adopt(gh_worker *w, uv_os_sock_t fd, const gh_listener_conf *lc);
+void gh_conn_adopt(gh_services *svc, uv_os_sock_t fd, const gh_listener_conf *lc);
 /* Closes idle connections and marks busy ones to close after their response (drain). */
 void gh_conn_drain(gh_conn *c);
 /* Closes the connection now, whatever it is doing (drain timeout). */

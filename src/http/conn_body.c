@@ -40,7 +40,7 @@ static void arm_body_timer(gh_request *req)
 {
     gh_conn *c = req->conn;
     gh_body_limits l = gh_request_body_limits(req);
-    uint64_t now = uv_now(&c->w->loop), at = req->body_last_ms + l.timeout_ms;
+    uint64_t now = uv_now(c->svc->loop), at = req->body_last_ms + l.timeout_ms;
     at = earliest(at, req->body_start_ms + l.deadline_ms);
     if (l.min_rate)
         at = earliest(at, req->window_start_ms + l.rate_window_ms);
@@ -52,7 +52,7 @@ void gh__conn_body_begin(gh_request *req)
     gh_conn *c = req->conn;
     c->state = GH_CS_BODY;
     if (!req->body_start_ms) {
-        uint64_t now = uv_now(&c->w->loop);
+        uint64_t now = uv_now(c->svc->loop);
         req->body_start_ms = req->body_last_ms = req->window_start_ms = now;
         req->window_bytes = req->bytes_in;
     }
@@ -79,7 +79,7 @@ void gh__conn_body_timer_fired(gh_conn *c)
         return;
     }
     gh_body_limits l = gh_request_body_limits(req);
-    uint64_t now = uv_now(&c->w->loop);
+    uint64_t now = uv_now(c->svc->loop);
     if (now >= req->body_start_ms + l.deadline_ms) {
         gh_conn_upstream_failed(req, GH_R_BODY_DEADLINE,
                                 "the request body did not arrive whole within its deadline (body.deadline or limits.body_deadline)");
@@ -177,7 +177,7 @@ bool gh__conn_body_pump(gh_conn *c)
         }
         return true;
     }
-    req->body_last_ms = uv_now(&c->w->loop);
+    req->body_last_ms = uv_now(c->svc->loop);
     arm_body_timer(req);
     return false;
 }

@@ -19,7 +19,7 @@ static int sink_to_outq(void *arg, const char *data, size_t len)
 int gh_conn_tls_start(gh_conn *c, gh_tls_server *server)
 {
     gh_tls_pipe *p = malloc(sizeof(*p));
-    if (!p || gh_tls_pipe_sink(p, gh_tls_server_ctx(server), true, NULL, &c->w->tls_io, sink_to_outq,
+    if (!p || gh_tls_pipe_sink(p, gh_tls_server_ctx(server), true, NULL, &c->svc->tls_io, sink_to_outq,
                                c) != 0) {
         free(p);
         return -1;
@@ -70,7 +70,7 @@ gh_tls_input gh_conn_tls_input(gh_conn *c, const char *data, size_t len)
         return GH_TLS_IN_FAILED;
     if (hs == 0)
         return GH_TLS_IN_WAIT;
-    gh_metrics_handshake(&c->w->metrics, SSL_session_reused(p->ssl) ? "resumed" : NULL);
+    gh_metrics_handshake(&c->svc->metrics, SSL_session_reused(p->ssl) ? "resumed" : NULL);
     return GH_TLS_IN_READY;
 }
 
@@ -79,7 +79,7 @@ int gh_conn_tls_fill(gh_conn *c)
     gh_tls_pipe *p = c->tls;
     if (!p->established || (!c->in && !gh_tls_pipe_buffered(p)))
         return 0; /* an idle connection holds no block */
-    if (!c->in && !(c->in = gh_block_get(&c->w->blocks)))
+    if (!c->in && !(c->in = gh_block_get(&c->svc->blocks)))
         return -1;
     gh_block *in = c->in;
     if (in->off == in->len)
@@ -88,7 +88,7 @@ int gh_conn_tls_fill(gh_conn *c)
     int rc = gh_tls_pipe_read_into(p, in->data + in->len, GH_BLOCK_SIZE - in->len, &got);
     in->len += (uint32_t)got;
     if (in->off == in->len && c->state == GH_CS_IDLE) { /* only part of a record came */
-        gh_block_put(&c->w->blocks, in);
+        gh_block_put(&c->svc->blocks, in);
         c->in = NULL;
     }
     return rc;

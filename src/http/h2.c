@@ -110,11 +110,11 @@ static void send_now(gh_h2 *h2)
 
 /* The worker sends every session that has frames once, at the end of the loop iteration:
  * responses of the streams that completed in one iteration leave in one write. */
-static void send_queued(gh_worker *w)
+static void send_queued(gh_services *svc)
 {
-    for (int round = 0; round < 8 && w->h2_queued; round++) {
-        gh_h2 *list = w->h2_queued;
-        w->h2_queued = NULL;
+    for (int round = 0; round < 8 && svc->h2_queued; round++) {
+        gh_h2 *list = svc->h2_queued;
+        svc->h2_queued = NULL;
         while (list) {
             gh_h2 *h2 = list;
             list = h2->next_queued;
@@ -126,9 +126,9 @@ static void send_queued(gh_worker *w)
             gh_conn_h2_settle(h2->conn, over);
         }
     }
-    if (!w->h2_queued) {
-        uv_check_stop(&w->h2_check);
-        uv_prepare_stop(&w->h2_prepare);
+    if (!svc->h2_queued) {
+        uv_check_stop(&svc->h2_check);
+        uv_prepare_stop(&svc->h2_prepare);
     }
 }
 
@@ -142,18 +142,18 @@ static void on_h2_prepare(uv_prepare_t *h)
     send_queued(h->data);
 }
 
-void gh_h2_worker_init(gh_worker *w)
+void gh_h2_worker_init(gh_services *svc)
 {
-    uv_check_init(&w->loop, &w->h2_check);
-    uv_prepare_init(&w->loop, &w->h2_prepare);
-    w->h2_check.data = w->h2_prepare.data = w;
+    uv_check_init(svc->loop, &svc->h2_check);
+    uv_prepare_init(svc->loop, &svc->h2_prepare);
+    svc->h2_check.data = svc->h2_prepare.data = svc;
 }
 
-void gh_h2_worker_close(gh_worker *w)
+void gh_h2_worker_close(gh_services *svc)
 {
-    if (!uv_is_closing((uv_handle_t *)&w->h2_check)) {
-        uv_close((uv_handle_t *)&w->h2_check, NULL);
-        uv_close((uv_handle_t *)&w->h2_prepare, NULL);
+    if (!uv_is_closing((uv_handle_t *)&svc->h2_check)) {
+        uv_close((uv_handle_t *)&svc->h2_check, NULL);
+        uv_close((uv_handle_t *)&svc->h2_prepare, NULL);
     }
 }
 
@@ -162,20 +162,20 @@ static void flush(gh_h2 *h2)
 {
     if (h2->queued || h2->failed)
         return;
-    gh_worker *w = h2->conn->w;
+    gh_services *svc = h2->conn->svc;
     h2->queued = true;
-    h2->next_queued = w->h2_queued;
-    if (!w->h2_queued) {
-        uv_check_start(&w->h2_check, on_h2_check);
-        uv_prepare_start(&w->h2_prepare, on_h2_prepare);
+    h2->next_queued = svc->h2_queued;
+    if (!svc->h2_queued) {
+        uv_check_start(&svc->h2_check, on_h2_check);
+        uv_prepare_start(&svc->h2_prepare, on_h2_prepare);
     }
-    w->h2_queued = h2;
+    svc->h2_queued = h2;
 }
 
 static void unqueue(gh_h2 *h2)
 {
-    gh_worker *w = h2->conn->w;
-    for (gh_h2 **p = &w->h2_queued; *p; p = &(*p)->next_queued)
+    gh_services *svc = h2->conn->svc;
+    for (gh_h2 **p = &svc->h2_queued; *p; p = &(*p)->next_queued)
         if (*p == h2) {
             *p = h2->next_queued;
             return;
@@ -397,8 +397,8 @@ int gh_h2_start(gh_conn *c)
     }
     h2->conn = c;
     h2->reset_window_us = gh_now_us();
-    const gh_http2_conf *hc = &c->w->config->http2;
-    uint32_t max_list = hc->max_header_list ? hc->max_header_list : (uint32_t)c->w->config->limits.max_head_bytes;
+    const gh_http2_conf *hc = &c->svc->snapshots.config->http2;
+    uint32_t max_list = hc->max_header_list ? hc->max_header_list : (uint32_t)c->svc->snapshots.config->limits.max_head_bytes;
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, hc->max_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, hc->window},
@@ -416,7 +416,7 @@ bool gh_h2_input(gh_conn *c)
     gh_h2 *h2 = c->h2;
     /* One read may start many streams: their upstream requests (and what answers them) are
      * held to the end of the iteration, so each peer is woken once, not once per stream. */
-    gh_outq_batch_heavy(&c->w->batch);
+    gh_outq_batch_heavy(&c->svc->batch);
     gh_block *in = c->in;
     if (in && in->off < in->len) {
         h2->in_recv = true;
@@ -478,11 +478,11 @@ void gh_h2_drain(gh_conn *c)
 
 void gh_h2_report(gh_conn *c, const char *why)
 {
-    gh_metrics_refusal(&c->w->metrics, strcmp(why, "protocol_error") == 0 ? GH_R_H2_PROTOCOL : GH_R_H2_FLOOD);
+    gh_metrics_refusal(&c->svc->metrics, strcmp(why, "protocol_error") == 0 ? GH_R_H2_PROTOCOL : GH_R_H2_FLOOD);
     int64_t now = (int64_t)time(NULL);
-    if (c->w->h2_event_at == now)
+    if (c->svc->h2_event_at == now)
         return;
-    c->w->h2_event_at = now;
+    c->svc->h2_event_at = now;
     char fields[96];
     snprintf(fields, sizeof(fields), ",\"reason\":\"%s\"", why);
     gh_event("warn", "http2_connection_closed", "an HTTP/2 client broke the protocol or flooded: GOAWAY "

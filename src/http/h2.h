@@ -30,10 +30,10 @@ struct gh_h1_header;
 /* The client's connection preface, as an HTTP/1.1 parser first sees it. */
 #define GH_H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
-typedef struct gh_worker gh_worker;
+typedef struct gh_services gh_services;
 /* The worker's end-of-iteration send of HTTP/2 frames (set up and closed with the worker). */
-void gh_h2_worker_init(gh_worker *w);
-void gh_h2_worker_close(gh_worker *w);
+void gh_h2_worker_init(gh_services *svc);
+void gh_h2_worker_close(gh_services *svc);
 
 /* The connection speaks HTTP/2 from now on (its input block holds what came so far). 0 or -1. */
 int gh_h2_start(gh_conn *c);

@@ -47,7 +47,7 @@ gh_conn *gh_h2_stream_free(gh_h2_stream *st)
  * limits.max_head_bytes (431); this only keeps a stream from holding more than that allows. */
 static size_t head_bound(const gh_h2_stream *st)
 {
-    return 4 * st->parent->w->config->limits.max_head_bytes + 1024;
+    return 4 * st->parent->svc->snapshots.config->limits.max_head_bytes + 1024;
 }
 
 static int add_rcbuf(gh_bytes *b, nghttp2_rcbuf *rc, size_t max)
@@ -200,7 +200,7 @@ int gh_h2_stream_fill(gh_conn *sc)
     gh_h2_stream *st = sc->h2_stream;
     if (!st || !gh_bytes_pending(&st->req))
         return 0;
-    if (!sc->in && !(sc->in = gh_block_get(&sc->w->blocks)))
+    if (!sc->in && !(sc->in = gh_block_get(&sc->svc->blocks)))
         return -1;
     gh_block *in = sc->in;
     if (in->off == in->len)

@@ -153,7 +153,7 @@ const char *gh_request_client_address(const gh_request *req, size_t *len)
 gh_request *gh_request_new(gh_conn *c)
 {
     gh_arena a;
-    gh_arena_init_spares(&a, GH_REQUEST_ARENA_CHUNK, GH_REQUEST_ARENA_LIMIT, &c->w->arena_spares);
+    gh_arena_init_spares(&a, GH_REQUEST_ARENA_CHUNK, GH_REQUEST_ARENA_LIMIT, &c->svc->arena_spares);
     gh_request *req = gh_arena_zalloc(&a, sizeof(*req));
     if (!req) {
         gh_arena_free(&a);
@@ -162,10 +162,10 @@ gh_request *gh_request_new(gh_conn *c)
     }
     req->arena = a;
     req->conn = c;
-    req->snap = gh_worker_snapshot_get(c->w);
+    req->snap = gh_snapshots_get(&c->svc->snapshots);
     req->config = req->snap->config;
     req->start_us = gh_now_us();
-    gh_id_gen_next(&c->w->ids, req->id);
+    gh_id_gen_next(&c->svc->ids, req->id);
     req->id_len = 32;
     format_peer(c, req);
     c->req = req;

@@ -13,7 +13,7 @@ static bool is_head(const gh_request *req)
 
 bool gh_respond_closing(const gh_request *req)
 {
-    return req->close_after || !req->h1.keep_alive || !req->body_done || req->conn->w->draining;
+    return req->close_after || !req->h1.keep_alive || !req->body_done || req->conn->svc->draining;
 }
 
 static gh_h1_header request_id_field(const gh_request *req)

@@ -61,7 +61,7 @@ static merged *merge(gh_runtime *rt, size_t table, size_t *n)
 {
     size_t cap = 0;
     for (int i = 0; i < rt->nworkers; i++) {
-        gh_metrics *m = &rt->workers[i].metrics;
+        gh_metrics *m = &rt->workers[i].svc.metrics;
         gh_series_table *t = table_of(m, table);
         cap += atomic_load_explicit(&t->n, memory_order_acquire);
     }
@@ -70,7 +70,7 @@ static merged *merge(gh_runtime *rt, size_t table, size_t *n)
     if (!out)
         return NULL;
     for (int i = 0; i < rt->nworkers; i++) {
-        gh_metrics *m = &rt->workers[i].metrics;
+        gh_metrics *m = &rt->workers[i].svc.metrics;
         gh_series_table *t = table_of(m, table);
         size_t count = atomic_load_explicit(&t->n, memory_order_acquire);
         for (size_t s = 0; s < count; s++) {
@@ -352,7 +352,7 @@ static void render_process(dbuf *b, gh_runtime *rt, const gh_config *cfg)
     long long open = 0;
     unsigned long long refusals[GH_R__COUNT] = {0}, dropped = 0;
     for (int i = 0; i < rt->nworkers; i++) {
-        gh_metrics *m = &rt->workers[i].metrics;
+        gh_metrics *m = &rt->workers[i].svc.metrics;
         open += (long long)atomic_load_explicit(&m->open_connections, memory_order_relaxed);
         for (int r = 0; r < GH_R__COUNT; r++)
             refusals[r] += atomic_load_explicit(&m->refusals[r], memory_order_relaxed);

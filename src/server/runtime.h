@@ -9,7 +9,7 @@
 
 #include "config/config.h"
 #include "observe/log.h"
-#include "upstream/state.h"
+#include "store/upstream_state.h"
 
 typedef struct gh_worker gh_worker;
 

@@ -47,61 +47,11 @@ int gh_listen_socket(const gh_sockaddr *addr, int backlog, bool shared)
     return fd;
 }
 
-static gh_worker_snapshot *snapshot_new(gh_config *cfg)
-{
-    gh_worker_snapshot *s = calloc(1, sizeof(*s));
-    if (s)
-        s->config = cfg;
-    return s;
-}
-
-gh_worker_snapshot *gh_worker_snapshot_get(gh_worker *w)
-{
-    w->snap->requests++;
-    return w->snap;
-}
-
-void gh_worker_snapshot_put(gh_worker *w, gh_worker_snapshot *s)
-{
-    if (--s->requests || s == w->snap)
-        return;
-    for (gh_worker_snapshot **p = &w->retired; *p; p = &(*p)->next) {
-        if (*p == s) {
-            *p = s->next;
-            break;
-        }
-    }
-    gh_jws_verifier_clear(&w->verifier); /* its keys may be freed with it */
-    gh_config_release(s->config);
-    free(s);
-}
-
-/* Makes cfg (one reference, handed over) the snapshot new requests start on. */
-static void snapshot_swap(gh_worker *w, gh_config *cfg)
-{
-    gh_worker_snapshot *fresh = snapshot_new(cfg);
-    if (!fresh) {
-        gh_config_release(cfg); /* keep serving on the old snapshot */
-        return;
-    }
-    gh_worker_snapshot *old = w->snap;
-    w->snap = fresh;
-    w->config = cfg;
-    gh_jws_verifier_clear(&w->verifier);
-    if (old->requests) {
-        old->next = w->retired;
-        w->retired = old;
-    } else {
-        gh_config_release(old->config);
-        free(old);
-    }
-}
-
 static void on_connection(uv_stream_t *server, int status)
 {
     gh_listener *l = server->data;
     if (status == 0)
-        gh_conn_accept(l->w, server, &l->w->config->listeners[l->index]);
+        gh_conn_accept(&l->w->svc, server, &l->w->svc.snapshots.config->listeners[l->index]);
 }
 
 static void free_listener(uv_handle_t *h)
@@ -156,8 +106,8 @@ static int sync_listeners(gh_worker *w)
     int err = 0;
     for (gh_listener *l = w->listeners; l; l = l->next)
         l->keep = false;
-    for (size_t i = 0; i < w->config->nlisteners; i++) {
-        const gh_listener_conf *lc = &w->config->listeners[i];
+    for (size_t i = 0; i < w->svc.snapshots.config->nlisteners; i++) {
+        const gh_listener_conf *lc = &w->svc.snapshots.config->listeners[i];
         gh_listener *found = NULL;
         for (gh_listener *l = w->listeners; l && !found; l = l->next)
             if (strcmp(l->address, lc->address) == 0)
@@ -188,15 +138,15 @@ static void on_sweep(uv_timer_t *t)
 
 static void start_drain(gh_worker *w)
 {
-    w->draining = true;
+    w->svc.draining = true;
     close_listeners(w, true);
-    gh_conn *c = w->conns;
+    gh_conn *c = w->svc.conns;
     while (c) {
         gh_conn *next = c->next;
         gh_conn_drain(c);
         c = next;
     }
-    w->drain_deadline_us = gh_now_us() + w->config->drain_timeout_ms * 1000;
+    w->drain_deadline_us = gh_now_us() + w->svc.snapshots.config->drain_timeout_ms * 1000;
     uv_timer_start(&w->drain_timer, drain_poll, GH_DRAIN_POLL_MS, GH_DRAIN_POLL_MS);
 }
 
@@ -204,43 +154,44 @@ static void start_drain(gh_worker *w)
 static void drain_poll(uv_timer_t *t)
 {
     gh_worker *w = t->data;
-    if (w->nconns && gh_now_us() >= w->drain_deadline_us) {
-        gh_conn *c = w->conns;
+    if (w->svc.nconns && gh_now_us() >= w->drain_deadline_us) {
+        gh_conn *c = w->svc.conns;
         while (c) {
             gh_conn *next = c->next;
             gh_conn_close(c);
             c = next;
         }
     }
-    if (w->nconns)
+    if (w->svc.nconns)
         return;
-    gh_pools_close(w);
-    gh_redis_worker_stop(w); /* its socket would keep the loop running */
+    gh_pools_close(&w->svc);
+    gh_redis_worker_stop(&w->svc.redis); /* its socket would keep the loop running */
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
     uv_close((uv_handle_t *)&w->sweep_timer, NULL);
-    uv_close((uv_handle_t *)&w->key_wait_timer, NULL);
-    gh_outq_batch_close(&w->batch);
-    gh_h2_worker_close(w);
+    uv_close((uv_handle_t *)&w->svc.key_wait_timer, NULL);
+    gh_outq_batch_close(&w->svc.batch);
+    gh_h2_worker_close(&w->svc);
     uv_close((uv_handle_t *)&w->wakeup, NULL);
 }
 
 static void on_wakeup(uv_async_t *a)
 {
     gh_worker *w = a->data;
-    gh_key_waits_poll(w); /* a key fetch may have ended */
-    if (w->draining)
+    gh_key_waits_poll(&w->svc); /* a key fetch may have ended */
+    if (w->svc.draining)
         return;
     if (atomic_load(&w->rt->draining)) {
         start_drain(w);
         return;
     }
     gh_config *cfg = gh_runtime_config(w->rt);
-    if (cfg == w->config) {
+    if (cfg == w->svc.snapshots.config) {
         gh_config_release(cfg);
         return;
     }
-    snapshot_swap(w, cfg);
-    w->log_enabled = strcmp(w->config->access_log, "off") != 0;
+    gh_snapshots_swap(&w->svc.snapshots, cfg);
+    gh_jws_verifier_clear(&w->svc.verifier); /* the old snapshot's keys may go */
+    w->svc.log_enabled = strcmp(w->svc.snapshots.config->access_log, "off") != 0;
     sync_listeners(w);
 }
 
@@ -257,33 +208,35 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
 {
     w->id = id;
     w->rt = rt;
-    w->config = gh_runtime_config(rt);
-    w->snap = snapshot_new(w->config);
-    if (!w->snap)
+    w->svc.worker_id = id;
+    w->svc.loop = &w->loop;
+    w->svc.shared = &rt->shared;
+    w->svc.redis = (gh_redis_env){&w->loop, &w->svc.metrics, &rt->shared.redis_up, NULL};
+    if (!gh_snapshots_init(&w->svc.snapshots, gh_runtime_config(rt)))
         return -ENOMEM;
-    w->log_enabled = strcmp(w->config->access_log, "off") != 0;
-    w->log = rt->logger.rings ? rt->logger.rings[id] : NULL; /* no logger: an embedded worker */
-    gh_block_pool_init(&w->blocks, 256);
-    w->arena_spares = (gh_arena_spares){NULL, 0, 256};
-    gh_id_gen_seed(&w->ids, (uint64_t)id);
-    if (gh_jws_verifier_init(&w->verifier) != 0)
+    w->svc.log_enabled = strcmp(w->svc.snapshots.config->access_log, "off") != 0;
+    w->svc.log = rt->logger.rings ? rt->logger.rings[id] : NULL; /* no logger: an embedded worker */
+    gh_block_pool_init(&w->svc.blocks, 256);
+    w->svc.arena_spares = (gh_arena_spares){NULL, 0, 256};
+    gh_id_gen_seed(&w->svc.ids, (uint64_t)id);
+    if (gh_jws_verifier_init(&w->svc.verifier) != 0)
         return -ENOMEM;
-    w->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    w->md_ctx = EVP_MD_CTX_new();
-    if (!w->sha256 || !w->md_ctx || gh_metrics_init(&w->metrics) != 0 || uv_loop_init(&w->loop) != 0 ||
+    w->svc.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    w->svc.md_ctx = EVP_MD_CTX_new();
+    if (!w->svc.sha256 || !w->svc.md_ctx || gh_metrics_init(&w->svc.metrics) != 0 || uv_loop_init(&w->loop) != 0 ||
         uv_sem_init(&w->ready, 0) != 0)
         return -ENOMEM;
     uv_async_init(&w->loop, &w->wakeup, on_wakeup);
     uv_timer_init(&w->loop, &w->drain_timer);
     uv_timer_init(&w->loop, &w->sweep_timer);
-    uv_timer_init(&w->loop, &w->key_wait_timer);
-    gh_outq_batch_init(&w->batch, &w->loop);
-    gh_h2_worker_init(w);
-    if (gh_tls_io_init(&w->tls_io) != 0)
+    uv_timer_init(&w->loop, &w->svc.key_wait_timer);
+    gh_outq_batch_init(&w->svc.batch, &w->loop);
+    gh_h2_worker_init(&w->svc);
+    if (gh_tls_io_init(&w->svc.tls_io) != 0)
         return -ENOMEM;
-    if (!(w->http = gh_http_client_start(&w->loop, false)))
+    if (!(w->svc.http = gh_http_client_start(&w->loop, false)))
         return -ENOMEM;
-    w->wakeup.data = w->drain_timer.data = w->sweep_timer.data = w->key_wait_timer.data = w;
+    w->wakeup.data = w->drain_timer.data = w->sweep_timer.data = w->svc.key_wait_timer.data = w;
     uv_timer_start(&w->sweep_timer, on_sweep, GH_SWEEP_MS, GH_SWEEP_MS);
     return 0;
 }
@@ -320,45 +273,38 @@ void gh_workers_notify(gh_runtime *rt)
 static void worker_teardown(gh_worker *w)
 {
     /* Whatever is still open (a worker that failed to start) is closed here. */
-    gh_conn *c = w->conns;
+    gh_conn *c = w->svc.conns;
     while (c) {
         gh_conn *next = c->next;
         gh_conn_close(c);
         c = next;
     }
     close_listeners(w, true);
-    gh_pools_close(w);
-    gh_pending_worker_stop(w);
-    gh_redis_worker_stop(w);
+    gh_pools_close(&w->svc);
+    gh_pending_worker_stop(&w->svc);
+    gh_redis_worker_stop(&w->svc.redis);
     if (!uv_is_closing((uv_handle_t *)&w->wakeup))
         uv_close((uv_handle_t *)&w->wakeup, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->drain_timer))
         uv_close((uv_handle_t *)&w->drain_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->sweep_timer))
         uv_close((uv_handle_t *)&w->sweep_timer, NULL);
-    if (!uv_is_closing((uv_handle_t *)&w->key_wait_timer))
-        uv_close((uv_handle_t *)&w->key_wait_timer, NULL);
-    if (!uv_is_closing((uv_handle_t *)&w->batch.check))
-        gh_outq_batch_close(&w->batch);
-    gh_h2_worker_close(w);
+    if (!uv_is_closing((uv_handle_t *)&w->svc.key_wait_timer))
+        uv_close((uv_handle_t *)&w->svc.key_wait_timer, NULL);
+    if (!uv_is_closing((uv_handle_t *)&w->svc.batch.check))
+        gh_outq_batch_close(&w->svc.batch);
+    gh_h2_worker_close(&w->svc);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
-    gh_block_pool_free(&w->blocks);
-    gh_arena_spares_free(&w->arena_spares);
-    gh_tls_io_free(&w->tls_io);
-    EVP_MD_CTX_free(w->md_ctx);
-    EVP_MD_free(w->sha256);
-    gh_jws_verifier_free(&w->verifier);
-    gh_metrics_free(&w->metrics);
+    gh_block_pool_free(&w->svc.blocks);
+    gh_arena_spares_free(&w->svc.arena_spares);
+    gh_tls_io_free(&w->svc.tls_io);
+    EVP_MD_CTX_free(w->svc.md_ctx);
+    EVP_MD_free(w->svc.sha256);
+    gh_jws_verifier_free(&w->svc.verifier);
+    gh_metrics_free(&w->svc.metrics);
     /* Every request has ended, so retired snapshots are normally gone already. */
-    while (w->retired) {
-        gh_worker_snapshot *r = w->retired;
-        w->retired = r->next;
-        gh_config_release(r->config);
-        free(r);
-    }
-    gh_config_release(w->config);
-    free(w->snap);
+    gh_snapshots_free(&w->svc.snapshots);
     uv_sem_destroy(&w->ready);
 }
 

@@ -63,9 +63,9 @@ static const gh_jwt_provider *provider(const gh_pending_call *c)
 static void report_failure(gh_pending_call *c, const char *why)
 {
     int64_t now = (int64_t)time(NULL);
-    if (c->w->introspection_event_at == now)
+    if (c->svc->introspection_event_at == now)
         return;
-    c->w->introspection_event_at = now;
+    c->svc->introspection_event_at = now;
     char fields[512];
     gh_sbuf b = gh_sbuf_make(fields, sizeof(fields) - 1);
     GH_SBUF_LIT(&b, ",\"provider\":");
@@ -117,7 +117,7 @@ static gh_verdict conclude(gh_request *req, const void *arg)
     memcpy(kept, o->flat, o->flat_len);
     gh_bearer_keep_identity(req, kept, o->flat_len, NULL);
     req->auth_ok = true;
-    gh_metrics_auth(&req->conn->w->metrics, o->p->name, GH_JWS_OK);
+    gh_metrics_auth(&req->conn->svc->metrics, o->p->name, GH_JWS_OK);
     return GH_NEXT;
 }
 
@@ -164,23 +164,23 @@ static gh_verdict run(gh_request *req, const void *conf)
     const char *token = gh_bearer_token(req, p, &len);
     if (!token)
         return GH_DONE;
-    gh_worker *w = req->conn->w;
+    gh_services *svc = req->conn->svc;
     unsigned char hash[32];
-    gh_token_hash(w->md_ctx, w->sha256, token, len, hash);
+    gh_token_hash(svc->md_ctx, svc->sha256, token, len, hash);
     gh_token_entry cached;
     if (gh_token_cache_get(p->cache, hash, (int64_t)time(NULL), &req->arena, &cached)) {
-        gh_metrics_auth(&w->metrics, p->name, GH_AUTH_CACHE_HIT);
+        gh_metrics_auth(&svc->metrics, p->name, GH_AUTH_CACHE_HIT);
         if (cached.negative)
             return gh_bearer_refuse(req, p, (gh_jws_status)cached.status);
         gh_bearer_keep_identity(req, cached.payload, cached.payload_len, NULL);
         req->auth_ok = true;
-        gh_metrics_auth(&w->metrics, p->name, GH_JWS_OK);
+        gh_metrics_auth(&svc->metrics, p->name, GH_JWS_OK);
         return GH_NEXT;
     }
     if (p->cache->enabled)
-        gh_metrics_auth(&w->metrics, p->name, GH_AUTH_CACHE_MISS);
+        gh_metrics_auth(&svc->metrics, p->name, GH_AUTH_CACHE_MISS);
     uint32_t others;
-    gh_pending_call *c = gh_pending_find(w, p, hash, &others);
+    gh_pending_call *c = gh_pending_find(svc, p, hash, &others);
     if (!c && others >= p->introspect->max_in_flight)
         return gh_bearer_refuse(req, p, GH_JWS_INTROSPECTION_BUSY);
     if (!c && !(c = call_start(req, p, token, len, hash)))

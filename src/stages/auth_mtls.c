@@ -10,7 +10,7 @@ static gh_verdict refuse(gh_request *req, gh_jws_status st, const char *detail)
 {
     req->auth_failed = true;
     req->auth_reason = gh_jws_status_slug(st);
-    gh_metrics_auth(&req->conn->w->metrics, "mtls", (int)st);
+    gh_metrics_auth(&req->conn->svc->metrics, "mtls", (int)st);
     return gh_stage_refuse(
         req, st == GH_JWS_NO_CLIENT_CERT ? GH_R_CLIENT_CERT_REQUIRED : GH_R_CLIENT_CERT_MISMATCH,
         detail);
@@ -46,7 +46,7 @@ static gh_verdict run(gh_request *req, const void *conf)
         return refuse(req, GH_JWS_CLIENT_CERT_MISMATCH, "the certificate's fingerprint is not in fingerprints");
     if (!req->auth_failed)
         req->auth_ok = true;
-    gh_metrics_auth(&req->conn->w->metrics, "mtls", GH_JWS_OK);
+    gh_metrics_auth(&req->conn->svc->metrics, "mtls", GH_JWS_OK);
     return GH_NEXT;
 }
 

@@ -108,7 +108,7 @@ static gh_verdict run(gh_request *req, const void *conf)
     const gh_authz_conf *a = conf;
     gh_reason reason;
     const char *why = broken_rule(req, a, &reason);
-    gh_metrics *m = &req->conn->w->metrics;
+    gh_metrics *m = &req->conn->svc->metrics;
     const char *route = req->match.route->name;
     if (!why) {
         req->authz = GH_AUTHZ_ALLOW;

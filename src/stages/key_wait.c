@@ -7,22 +7,22 @@
 #define GH_KEY_WAIT_SLACK_US 1000000
 #define GH_KEY_WAIT_TICK_MS 100
 
-static void unlink_wait(gh_worker *w, gh_key_wait *k)
+static void unlink_wait(gh_services *svc, gh_key_wait *k)
 {
     if (k->prev)
         k->prev->next = k->next;
     else
-        w->key_waits = k->next;
+        svc->key_waits = k->next;
     if (k->next)
         k->next->prev = k->prev;
     k->prev = k->next = NULL;
-    if (!w->key_waits)
-        uv_timer_stop(&w->key_wait_timer);
+    if (!svc->key_waits)
+        uv_timer_stop(&svc->key_wait_timer);
 }
 
 static void abort_wait(gh_request *req)
 {
-    unlink_wait(req->conn->w, req->key_wait);
+    unlink_wait(req->conn->svc, req->key_wait);
     req->key_wait = NULL;
 }
 
@@ -36,36 +36,36 @@ int gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)(gh_reque
     gh_key_wait *k = gh_arena_zalloc(&req->arena, sizeof(*k));
     if (!k)
         return -1;
-    gh_worker *w = req->conn->w;
+    gh_services *svc = req->conn->svc;
     k->req = req;
     k->src = src;
     k->seen = atomic_load(&src->attempts_done);
     k->deadline_us = gh_now_us() + src->def.timeout_ms * 1000 + GH_KEY_WAIT_SLACK_US;
     k->wake = wake;
-    if (!w->key_waits)
-        uv_timer_start(&w->key_wait_timer, on_tick, GH_KEY_WAIT_TICK_MS, GH_KEY_WAIT_TICK_MS);
-    k->next = w->key_waits;
+    if (!svc->key_waits)
+        uv_timer_start(&svc->key_wait_timer, on_tick, GH_KEY_WAIT_TICK_MS, GH_KEY_WAIT_TICK_MS);
+    k->next = svc->key_waits;
     if (k->next)
         k->next->prev = k;
-    w->key_waits = k;
+    svc->key_waits = k;
     req->key_wait = k;
     req->wait_abort = abort_wait;
     gh_key_source_want(src);
     return 0;
 }
 
-void gh_key_waits_poll(gh_worker *w)
+void gh_key_waits_poll(gh_services *svc)
 {
     uint64_t now = gh_now_us();
     /* Waking runs the stage again, which may answer and free the request (and with it the
      * node): take each ready node off the list before waking it, and restart from the head. */
     for (bool again = true; again;) {
         again = false;
-        for (gh_key_wait *k = w->key_waits; k; k = k->next) {
+        for (gh_key_wait *k = svc->key_waits; k; k = k->next) {
             if (atomic_load(&k->src->attempts_done) == k->seen && now < k->deadline_us)
                 continue;
             gh_request *req = k->req;
-            unlink_wait(w, k);
+            unlink_wait(svc, k);
             req->key_wait = NULL;
             req->wait_abort = NULL;
             k->wake(req);

@@ -10,7 +10,7 @@
 #include "identity/keyset.h"
 
 typedef struct gh_request gh_request;
-typedef struct gh_worker gh_worker;
+typedef struct gh_services gh_services;
 
 typedef struct gh_key_wait {
     struct gh_key_wait *prev, *next;
@@ -25,6 +25,6 @@ typedef struct gh_key_wait {
  * Returns -1 when out of request memory. */
 int gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)(gh_request *req));
 /* Wakes the requests whose attempt ended or whose deadline passed (worker wakeup and timer). */
-void gh_key_waits_poll(gh_worker *w);
+void gh_key_waits_poll(gh_services *svc);
 
 #endif

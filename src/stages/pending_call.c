@@ -12,12 +12,12 @@ struct gh_pending_wait {
     gh_pending_call *call;
 };
 
-static void unlink_call(gh_worker *w, gh_pending_call *c)
+static void unlink_call(gh_services *svc, gh_pending_call *c)
 {
     if (c->prev)
         c->prev->next = c->next;
-    else if (w->pending_calls == c)
-        w->pending_calls = c->next;
+    else if (svc->pending_calls == c)
+        svc->pending_calls = c->next;
     if (c->next)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
@@ -25,7 +25,7 @@ static void unlink_call(gh_worker *w, gh_pending_call *c)
 
 static void call_free(gh_pending_call *c)
 {
-    gh_http_client_remove(c->w->http, &c->http);
+    gh_http_client_remove(c->svc->http, &c->http);
     gh_http_call_reset(&c->http);
     if (c->body) {
         OPENSSL_cleanse(c->body, strlen(c->body));
@@ -39,16 +39,16 @@ static void call_free(gh_pending_call *c)
 static void on_done(gh_http_call *http, CURLcode result)
 {
     gh_pending_call *c = (gh_pending_call *)http;
-    unlink_call(c->w, c);
+    unlink_call(c->svc, c);
     c->finished(c, result); /* resumes every waiter */
     call_free(c);
 }
 
-gh_pending_call *gh_pending_find(gh_worker *w, const void *owner, const unsigned char question[32],
+gh_pending_call *gh_pending_find(gh_services *svc, const void *owner, const unsigned char question[32],
                                  uint32_t *others)
 {
     *others = 0;
-    for (gh_pending_call *c = w->pending_calls; c; c = c->next) {
+    for (gh_pending_call *c = svc->pending_calls; c; c = c->next) {
         if (c->owner != owner)
             continue;
         if (memcmp(c->question, question, 32) == 0)
@@ -62,13 +62,13 @@ gh_pending_call *gh_pending_start(gh_request *req, const void *owner,
                                   const unsigned char question[32], gh_pending_spec *spec,
                                   void (*finished)(gh_pending_call *c, CURLcode result))
 {
-    gh_worker *w = req->conn->w;
+    gh_services *svc = req->conn->svc;
     gh_pending_call *c = calloc(1, sizeof(*c));
     if (!c) {
         free(spec->body);
         return NULL;
     }
-    c->w = w;
+    c->svc = svc;
     c->owner = owner;
     c->finished = finished;
     c->config = req->config;
@@ -92,14 +92,14 @@ gh_pending_call *gh_pending_start(gh_request *req, const void *owner,
         curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(e, CURLOPT_USERPWD, spec->credentials);
     }
-    if (gh_http_client_add(w->http, &c->http) != 0) {
+    if (gh_http_client_add(svc->http, &c->http) != 0) {
         call_free(c);
         return NULL;
     }
-    c->next = w->pending_calls;
+    c->next = svc->pending_calls;
     if (c->next)
         c->next->prev = c;
-    w->pending_calls = c;
+    svc->pending_calls = c;
     return c;
 }
 
@@ -146,14 +146,14 @@ gh_request *gh_pending_next_waiter(gh_pending_call *c)
     return req;
 }
 
-void gh_pending_worker_stop(gh_worker *w)
+void gh_pending_worker_stop(gh_services *svc)
 {
     /* Connections are closed by now, so no call has a waiter left. */
-    while (w->pending_calls) {
-        gh_pending_call *c = w->pending_calls;
-        unlink_call(w, c);
+    while (svc->pending_calls) {
+        gh_pending_call *c = svc->pending_calls;
+        unlink_call(svc, c);
         call_free(c);
     }
-    gh_http_client_stop(w->http);
-    w->http = NULL;
+    gh_http_client_stop(svc->http);
+    svc->http = NULL;
 }

@@ -11,7 +11,7 @@
 #include "core/http_client.h"
 
 typedef struct gh_request gh_request;
-typedef struct gh_worker gh_worker;
+typedef struct gh_services gh_services;
 typedef struct gh_config gh_config;
 typedef struct gh_pending_wait gh_pending_wait;
 typedef struct gh_pending_call gh_pending_call;
@@ -19,7 +19,7 @@ typedef struct gh_pending_call gh_pending_call;
 struct gh_pending_call {
     gh_http_call http; /* first: the client hands it back; the answer is in http.body */
     gh_pending_call *prev, *next;
-    gh_worker *w;
+    gh_services *svc;
     gh_config *config;   /* held */
     const void *owner;   /* the provider or policy asking */
     unsigned char question[32];
@@ -41,7 +41,7 @@ typedef struct gh_pending_spec {
 } gh_pending_spec;
 
 /* The call in flight on req's worker for (owner, question), and how many others owner has. */
-gh_pending_call *gh_pending_find(gh_worker *w, const void *owner, const unsigned char question[32],
+gh_pending_call *gh_pending_find(gh_services *svc, const void *owner, const unsigned char question[32],
                                  uint32_t *others);
 /* Starts a call; finished runs on the worker when it ends, with the call already off the
  * worker's list, and must resume every waiter; the call is freed after it returns. NULL when
@@ -54,6 +54,6 @@ int gh_pending_join(gh_pending_call *c, gh_request *req);
 /* The next request that waited (no longer waiting), or NULL: for finished to resume each. */
 gh_request *gh_pending_next_waiter(gh_pending_call *c);
 /* Abandons the worker's calls and stops its HTTP client (teardown, connections closed). */
-void gh_pending_worker_stop(gh_worker *w);
+void gh_pending_worker_stop(gh_services *svc);
 
 #endif

@@ -168,7 +168,7 @@ static gh_verdict apply(gh_request *req, const gh_route_conf *r, decision d, con
 {
     const gh_policy_conf *pol = r->policy;
     bool shadow = r->authz.shadow;
-    gh_metrics *m = &req->conn->w->metrics;
+    gh_metrics *m = &req->conn->svc->metrics;
     if (d == DECIDE_ALLOW || (d == DECIDE_ERROR && pol->on_error_allow)) {
         if (d == DECIDE_ERROR) {
             char why[160];
@@ -231,7 +231,7 @@ static void finished(gh_pending_call *c, CURLcode result)
     decision d = read_answer(c, result, &reason);
     double secs = 0;
     curl_easy_getinfo(c->http.easy, CURLINFO_TOTAL_TIME, &secs);
-    gh_metrics_policy(&c->w->metrics, pol->name, (gh_policy_result)d, (uint64_t)(secs * 1e6));
+    gh_metrics_policy(&c->svc->metrics, pol->name, (gh_policy_result)d, (uint64_t)(secs * 1e6));
     remember(pol, c->question, d, reason);
     answer a = {d, reason};
     for (gh_request *req; (req = gh_pending_next_waiter(c));)
@@ -243,21 +243,21 @@ static gh_verdict run(gh_request *req, const void *conf)
 {
     const gh_route_conf *r = conf;
     const gh_policy_conf *pol = r->policy;
-    gh_worker *w = req->conn->w;
+    gh_services *svc = req->conn->svc;
     char *input = input_of(req, pol);
     if (!input)
         return apply(req, r, DECIDE_ERROR, NULL);
     unsigned char question[32];
-    gh_token_hash(w->md_ctx, w->sha256, input, strlen(input), question);
+    gh_token_hash(svc->md_ctx, svc->sha256, input, strlen(input), question);
     gh_token_entry cached;
     if (gh_token_cache_get(pol->cache, question, (int64_t)time(NULL), &req->arena, &cached)) {
         free(input);
-        gh_metrics_policy(&w->metrics, pol->name, GH_POLICY_CACHE_HIT, 0);
+        gh_metrics_policy(&svc->metrics, pol->name, GH_POLICY_CACHE_HIT, 0);
         return apply(req, r, cached.negative ? DECIDE_DENY : DECIDE_ALLOW, cached.payload);
     }
-    gh_metrics_policy(&w->metrics, pol->name, GH_POLICY_CACHE_MISS, 0);
+    gh_metrics_policy(&svc->metrics, pol->name, GH_POLICY_CACHE_MISS, 0);
     uint32_t others;
-    gh_pending_call *c = gh_pending_find(w, pol, question, &others);
+    gh_pending_call *c = gh_pending_find(svc, pol, question, &others);
     if (c) {
         free(input);
     } else if (others >= pol->max_in_flight) {

@@ -95,16 +95,16 @@ static void digest_key(gh_request *req, const gh_rate_limit_conf *l, unsigned ch
     const char *key = key_of(req, l, buf, &len);
     if (!key)
         key = "\x01"; /* no key: one shared bucket, apart from every real key */
-    gh_worker *w = req->conn->w;
+    gh_services *svc = req->conn->svc;
     unsigned char md[32];
     unsigned int n = 0;
-    EVP_DigestInit_ex2(w->md_ctx, w->sha256, NULL);
+    EVP_DigestInit_ex2(svc->md_ctx, svc->sha256, NULL);
     if (l->redis)
-        EVP_DigestUpdate(w->md_ctx, l->name, strlen(l->name) + 1);
+        EVP_DigestUpdate(svc->md_ctx, l->name, strlen(l->name) + 1);
     else
-        EVP_DigestUpdate(w->md_ctx, l->table->salt, sizeof(l->table->salt));
-    EVP_DigestUpdate(w->md_ctx, key, len);
-    EVP_DigestFinal_ex(w->md_ctx, md, &n);
+        EVP_DigestUpdate(svc->md_ctx, l->table->salt, sizeof(l->table->salt));
+    EVP_DigestUpdate(svc->md_ctx, key, len);
+    EVP_DigestFinal_ex(svc->md_ctx, md, &n);
     memcpy(out, md, 16);
     out[15] |= 1; /* never all zero: that marks a free slot */
 }
@@ -196,7 +196,7 @@ static void take_local(limit_run *run, size_t i)
 static void fall_back(limit_run *run, size_t i)
 {
     const gh_redis_conf *store = run->req->config->redis;
-    gh_metrics *m = &run->req->conn->w->metrics;
+    gh_metrics *m = &run->req->conn->svc->metrics;
     if (store->on_failure == GH_REDIS_FAIL_LOCAL) {
         gh_metrics_store(m, GH_STORE_FALLBACK_LOCAL, 0);
         take_local(run, i);
@@ -215,7 +215,7 @@ static gh_verdict finish(limit_run *run)
 {
     gh_request *req = run->req;
     const gh_route_conf *r = run->r;
-    gh_metrics *m = &req->conn->w->metrics;
+    gh_metrics *m = &req->conn->svc->metrics;
     char pbuf[512], sbuf[512];
     gh_sbuf policy = gh_sbuf_make(pbuf, sizeof(pbuf)), state = gh_sbuf_make(sbuf, sizeof(sbuf));
     const gh_rate_limit_conf *refused_by = NULL;
@@ -325,7 +325,7 @@ static gh_verdict run(gh_request *req, const void *conf)
             continue;
         }
         lr->pending++;
-        lr->cmd[i] = gh_redis_take(req->conn->w, req->config->redis, l, lr->key[i], lr->window[i],
+        lr->cmd[i] = gh_redis_take(&req->conn->svc->redis, req->config->redis, l, lr->key[i], lr->window[i],
                                    lr->end_s[i], on_store_answer, &lr->slot[i]);
         if (!lr->cmd[i]) {
             lr->pending--;

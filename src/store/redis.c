@@ -7,7 +7,6 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "observe/events.h"
-#include "server/worker.h"
 #include "store/redis.h"
 #include "store/redis_conn.h"
 
@@ -53,7 +52,7 @@ static const char SCRIPT[] =
 #define GH_REDIS_BATCH_MAX 64
 
 typedef struct gh_redis {
-    gh_worker *w;
+    gh_redis_env *env;
     gh_redis_conn *conn; /* NULL while there is none */
     char host[64];
     int port;
@@ -94,8 +93,7 @@ struct gh_redis_cmd {
 
 static void set_state(gh_redis *r, bool up, const char *why)
 {
-    gh_shared *shared = &r->w->rt->shared;
-    int was = atomic_exchange(&shared->redis_up, up ? 1 : 0);
+    int was = atomic_exchange(r->env->up, up ? 1 : 0);
     if (was == (up ? 1 : 0))
         return; /* another worker said it already */
     char fields[400];
@@ -196,7 +194,7 @@ static void connect_now(gh_redis *r)
     if (r->closing || r->conn)
         return;
     char why[200];
-    r->conn = gh_redis_conn_open(&r->w->loop, r->host, r->port, r->tls, r->server_name, on_ended,
+    r->conn = gh_redis_conn_open(r->env->loop, r->host, r->port, r->tls, r->server_name, on_ended,
                                  r, why, sizeof(why));
     if (!r->conn) {
         set_state(r, false, why);
@@ -275,7 +273,7 @@ static void on_reply(void *privdata, redisReply *reply)
         gh_limit_verdict v = {0};
         bool ok = whole && read_verdict(c, reply->element + 5 * i, &v);
         if (c->done)
-            gh_metrics_store(&r->w->metrics, ok ? GH_STORE_OK : GH_STORE_FAILED,
+            gh_metrics_store(r->env->metrics, ok ? GH_STORE_OK : GH_STORE_FAILED,
                              gh_now_us() - c->start_us);
         answer(c, ok, &v);
         free(c);
@@ -324,7 +322,7 @@ static void flush(gh_redis *r)
     for (size_t i = 0; b && i < b->n; i++) {
         unlink_cmd(r, b->cmds[i]);
         if (b->cmds[i]->done)
-            gh_metrics_store(&r->w->metrics, GH_STORE_FAILED, 0);
+            gh_metrics_store(r->env->metrics, GH_STORE_FAILED, 0);
         answer(b->cmds[i], false, NULL);
         free(b->cmds[i]);
     }
@@ -365,16 +363,16 @@ static bool serves(gh_redis *r, const gh_redis_conf *store)
     return true;
 }
 
-static gh_redis *redis_for(gh_worker *w, const gh_redis_conf *store)
+static gh_redis *redis_for(gh_redis_env *env, const gh_redis_conf *store)
 {
-    gh_redis *r = w->redis;
+    gh_redis *r = env->conn;
     if (r && serves(r, store))
         return r;
     if (r) /* the store moved (a reload): the old connection goes */
-        gh_redis_worker_stop(w);
+        gh_redis_worker_stop(env);
     if (!(r = calloc(1, sizeof(*r))))
         return NULL;
-    r->w = w;
+    r->env = env;
     snprintf(r->host, sizeof(r->host), "%s", store->host);
     r->port = store->port;
     r->password = store->password ? strdup(store->password) : NULL;
@@ -389,21 +387,21 @@ static gh_redis *redis_for(gh_worker *w, const gh_redis_conf *store)
     SHA1((const unsigned char *)SCRIPT, sizeof(SCRIPT) - 1, md);
     for (int i = 0; i < 20; i++)
         snprintf(r->sha + 2 * i, 3, "%02x", md[i]);
-    uv_timer_init(&w->loop, &r->reconnect);
-    uv_timer_init(&w->loop, &r->deadline);
-    uv_check_init(&w->loop, &r->flush_after_io);
-    uv_prepare_init(&w->loop, &r->flush_before_poll);
+    uv_timer_init(env->loop, &r->reconnect);
+    uv_timer_init(env->loop, &r->deadline);
+    uv_check_init(env->loop, &r->flush_after_io);
+    uv_prepare_init(env->loop, &r->flush_before_poll);
     r->reconnect.data = r->deadline.data = r->flush_after_io.data = r->flush_before_poll.data = r;
-    w->redis = r;
+    env->conn = r;
     connect_now(r);
     return r;
 }
 
-gh_redis_cmd *gh_redis_take(gh_worker *w, const gh_redis_conf *store, const gh_rate_limit_conf *l,
+gh_redis_cmd *gh_redis_take(gh_redis_env *env, const gh_redis_conf *store, const gh_rate_limit_conf *l,
                             const unsigned char key[16], int64_t window, int64_t window_end_s,
                             gh_redis_done done, void *ctx)
 {
-    gh_redis *r = redis_for(w, store);
+    gh_redis *r = redis_for(env, store);
     if (!r || !r->conn)
         return NULL;
     gh_redis_cmd *c = calloc(1, sizeof(*c));
@@ -458,12 +456,12 @@ static void free_redis(uv_handle_t *h)
     free(r);
 }
 
-void gh_redis_worker_stop(gh_worker *w)
+void gh_redis_worker_stop(gh_redis_env *env)
 {
-    gh_redis *r = w->redis;
+    gh_redis *r = env->conn;
     if (!r)
         return;
-    w->redis = NULL;
+    env->conn = NULL;
     flush(r); /* what was asked is answered (as failed, once the connection goes below) */
     r->closing = true;
     if (r->conn) {

@@ -7,12 +7,23 @@
 #define GH_STORE_REDIS_H
 
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "config/config-t.h"
+#include "observe/metrics.h"
 
-typedef struct gh_worker gh_worker;
 typedef struct gh_redis_cmd gh_redis_cmd;
+
+/* What a worker gives the store: the loop its connection runs on, where decisions are counted,
+ * and the process-wide up/down state from which transitions are logged once. */
+typedef struct gh_redis_env {
+    uv_loop_t *loop;
+    gh_metrics *metrics;
+    atomic_int *up;        /* -1 not yet known, 0 down, 1 up */
+    struct gh_redis *conn; /* the worker's connection, made at first use */
+} gh_redis_env;
 
 /* The outcome of one decision: ok false when the store could not answer (down, timeout, an
  * error reply); then v is untouched. */
@@ -21,12 +32,12 @@ typedef void (*gh_redis_done)(void *ctx, bool ok, const gh_limit_verdict *v);
 /* Asks the store for one request under limit l with key (16 bytes). done runs exactly once,
  * later (never from inside this call), unless cancelled. NULL: the store is unavailable now
  * (done will not run). */
-gh_redis_cmd *gh_redis_take(gh_worker *w, const gh_redis_conf *store, const gh_rate_limit_conf *l,
+gh_redis_cmd *gh_redis_take(gh_redis_env *env, const gh_redis_conf *store, const gh_rate_limit_conf *l,
                             const unsigned char key[16], int64_t window, int64_t window_end_s,
                             gh_redis_done done, void *ctx);
 /* The caller went away: done will not run. */
 void gh_redis_cancel(gh_redis_cmd *c);
 /* Closes the worker's connection (teardown). */
-void gh_redis_worker_stop(gh_worker *w);
+void gh_redis_worker_stop(gh_redis_env *env);
 
 #endif

@@ -7,9 +7,9 @@
 #include "upstream/proxy.h"
 #include "upstream/upconn.h"
 
-gh_pool *gh__pool_get(gh_worker *w, const char *key)
+gh_pool *gh__pool_get(gh_services *svc, const char *key)
 {
-    for (gh_pool *p = w->pools; p; p = p->next)
+    for (gh_pool *p = svc->pools; p; p = p->next)
         if (strcmp(p->key, key) == 0)
             return p;
     size_t len = strlen(key);
@@ -17,8 +17,8 @@ gh_pool *gh__pool_get(gh_worker *w, const char *key)
     if (!p)
         return NULL;
     memcpy(p->key, key, len + 1);
-    p->next = w->pools;
-    w->pools = p;
+    p->next = svc->pools;
+    svc->pools = p;
     return p;
 }
 
@@ -54,21 +54,21 @@ void gh__upconn_close(gh_upconn *up)
     up->req = NULL;
     gh_outq_reset(&up->out);
     gh__up_tls_free(up);
-    gh_block_put(&up->w->blocks, up->in);
+    gh_block_put(&up->svc->blocks, up->in);
     up->in = NULL;
     uv_close((uv_handle_t *)&up->timer.timer, free_upconn);
     uv_close((uv_handle_t *)&up->tcp, free_upconn);
 }
 
-gh_upconn *gh__upconn_new(gh_worker *w, gh_pool *pool)
+gh_upconn *gh__upconn_new(gh_services *svc, gh_pool *pool)
 {
     gh_upconn *up = calloc(1, sizeof(*up));
     if (!up)
         return NULL;
-    up->w = w;
+    up->svc = svc;
     up->pool = pool;
-    uv_tcp_init(&w->loop, &up->tcp);
-    gh_deadline_init(&w->loop, &up->timer, gh__upconn_timeout, up);
+    uv_tcp_init(svc->loop, &up->tcp);
+    gh_deadline_init(svc->loop, &up->timer, gh__upconn_timeout, up);
     up->tcp.data = up->creq.data = up;
     up->state = GH_UP_CONNECTING;
     return up;
@@ -88,13 +88,13 @@ gh_upconn *gh__pool_take(gh_pool *p)
 void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms)
 {
     gh_pool *p = up->pool;
-    if (up->w->draining || p->nidle >= max_idle || up->out.pending || up->closing) {
+    if (up->svc->draining || p->nidle >= max_idle || up->out.pending || up->closing) {
         gh__upconn_close(up);
         return;
     }
     up->req = NULL;
     up->state = GH_UP_IDLE;
-    gh_block_put(&up->w->blocks, up->in);
+    gh_block_put(&up->svc->blocks, up->in);
     up->in = NULL;
     up->next_idle = p->idle;
     up->prev_idle = NULL;
@@ -112,10 +112,10 @@ void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms)
     up->idle_deadline_us = gh_now_us() + idle_timeout_ms * 1000;
 }
 
-void gh_pools_sweep(gh_worker *w)
+void gh_pools_sweep(gh_services *svc)
 {
     uint64_t now = gh_now_us();
-    for (gh_pool *p = w->pools; p; p = p->next) {
+    for (gh_pool *p = svc->pools; p; p = p->next) {
         gh_upconn *up = p->idle;
         while (up) {
             gh_upconn *next = up->next_idle;
@@ -126,9 +126,9 @@ void gh_pools_sweep(gh_worker *w)
     }
 }
 
-void gh_pools_close(gh_worker *w)
+void gh_pools_close(gh_services *svc)
 {
-    gh_pool *p = w->pools;
+    gh_pool *p = svc->pools;
     while (p) {
         while (p->idle)
             gh__upconn_close(p->idle);
@@ -137,5 +137,5 @@ void gh_pools_close(gh_worker *w)
         free(p);
         p = next;
     }
-    w->pools = NULL;
+    svc->pools = NULL;
 }

@@ -10,6 +10,7 @@
 #include "core/tls.h"
 #include "tls/client_cert.h"
 #include "http/respond.h"
+#include "store/upstream_state.h"
 #include "upstream/proxy.h"
 #include "upstream/upconn.h"
 
@@ -27,7 +28,7 @@ static void release_slot(gh_request *req)
 
 static void record(gh_request *req, gh_upstream_result r)
 {
-    gh_metrics_upstream(&req->conn->w->metrics, req->upstream->name, r);
+    gh_metrics_upstream(&req->conn->svc->metrics, req->upstream->name, r);
 }
 
 /* Detaches the request from the upstream connection: back to the pool or closed. */
@@ -258,7 +259,7 @@ void gh__upconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
     (void)hint;
     gh_upconn *up = h->data;
     if (up->tls) { /* ciphertext: handed to the session at once */
-        *buf = uv_buf_init(up->w->tls_io.rbuf, (unsigned)up->w->tls_io.rcap);
+        *buf = uv_buf_init(up->svc->tls_io.rbuf, (unsigned)up->svc->tls_io.rcap);
         return;
     }
     if (!up->req) {
@@ -266,7 +267,7 @@ void gh__upconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
         return;
     }
     if (!up->in)
-        up->in = gh_block_get(&up->w->blocks);
+        up->in = gh_block_get(&up->svc->blocks);
     if (!up->in) {
         *buf = uv_buf_init(NULL, 0);
         return;
@@ -434,14 +435,14 @@ static void attach(gh_upconn *up, gh_request *req)
     req->up = up;
     up->got_bytes = up->head_done = up->chunk_out = false;
     memset(&up->chunked, 0, sizeof(up->chunked));
-    gh_outq_init(&up->out, (uv_stream_t *)&up->tcp, &up->w->blocks, on_up_drain, &up->w->batch);
+    gh_outq_init(&up->out, (uv_stream_t *)&up->tcp, &up->svc->blocks, on_up_drain, &up->svc->batch);
     /* Parsed response headers live in the request's arena, like everything of the request. */
     up->hdrs = gh_arena_alloc(&req->arena, GH_UP_MAX_HEADERS * sizeof(gh_h1_header));
 }
 
 static bool connect_fresh(gh_request *req, gh_pool *pool)
 {
-    gh_upconn *up = gh__upconn_new(req->conn->w, pool);
+    gh_upconn *up = gh__upconn_new(req->conn->svc, pool);
     if (!up)
         return false;
     attach(up, req);
@@ -509,14 +510,14 @@ void gh_proxy_start(gh_request *req)
     const gh_upstream_conf *u = req->match.route->upstream;
     req->upstream = u;
     if (!gh_upstream_acquire(u->state, u->max_concurrency)) {
-        gh_metrics_upstream(&req->conn->w->metrics, u->name, GH_UP_AT_CAPACITY);
+        gh_metrics_upstream(&req->conn->svc->metrics, u->name, GH_UP_AT_CAPACITY);
         gh_conn_refuse(req, GH_R_UPSTREAM_FULL, "the upstream is at max_concurrency");
         return;
     }
     req->slot_held = true;
     unsigned i = atomic_fetch_add_explicit(&u->state->cursor, 1, memory_order_relaxed);
     req->endpoint = &u->endpoints[i % u->nendpoints];
-    gh_pool *pool = gh__pool_get(req->conn->w, req->endpoint->authority);
+    gh_pool *pool = gh__pool_get(req->conn->svc, req->endpoint->authority);
     gh_upconn *up = pool ? gh__pool_take(pool) : NULL;
     if (up) {
         attach(up, req);

@@ -29,8 +29,8 @@ void gh_upstream_tls_prepare(SSL_CTX *ctx);
 
 /* Closes pooled connections idle past their upstream's keepalive.idle_timeout (called by the
  * worker about once a second). */
-void gh_pools_sweep(gh_worker *w);
+void gh_pools_sweep(gh_services *svc);
 /* Worker teardown: closes idle pooled connections and frees the pools. */
-void gh_pools_close(gh_worker *w);
+void gh_pools_close(gh_services *svc);
 
 #endif

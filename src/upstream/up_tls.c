@@ -52,7 +52,7 @@ int gh__up_tls_start(gh_upconn *up, char *why, size_t whylen)
     const gh_endpoint_conf *e = up->req->endpoint;
     gh_tls_pipe *p = malloc(sizeof(*p));
     const char *name = u->server_name ? u->server_name : e->host;
-    if (!p || gh_tls_pipe_sink(p, u->tls, false, name, &up->w->tls_io, sink_to_outq, up) != 0) {
+    if (!p || gh_tls_pipe_sink(p, u->tls, false, name, &up->svc->tls_io, sink_to_outq, up) != 0) {
         free(p);
         snprintf(why, whylen, "cannot start a TLS session for '%s'", name);
         return -1;
@@ -101,7 +101,7 @@ int gh__up_tls_feed(gh_upconn *up, const char *data, size_t len, char *why, size
 int gh__up_tls_fill(gh_upconn *up, size_t *got)
 {
     *got = 0;
-    if (!up->in && !(up->in = gh_block_get(&up->w->blocks)))
+    if (!up->in && !(up->in = gh_block_get(&up->svc->blocks)))
         return -1;
     gh_block *in = up->in;
     if (in->off == in->len)

@@ -15,6 +15,7 @@
 
 typedef enum { GH_UP_CONNECTING, GH_UP_ACTIVE, GH_UP_IDLE } gh_upconn_state;
 
+typedef struct gh_pool gh_pool;
 struct gh_pool {
     struct gh_pool *next;
     gh_upconn *idle; /* most recently used first */
@@ -28,7 +29,7 @@ struct gh_upconn {
     uv_tcp_t tcp;
     uv_connect_t creq;
     gh_deadline timer; /* connect, then response timeout */
-    gh_worker *w;
+    gh_services *svc;
     gh_pool *pool;
     gh_upconn *next_idle, *prev_idle;
     gh_request *req;
@@ -48,13 +49,13 @@ struct gh_upconn {
     char idle_sink[16];        /* reads while idle land here; any byte retires the connection */
 };
 
-gh_pool *gh__pool_get(gh_worker *w, const char *key);
+gh_pool *gh__pool_get(gh_services *svc, const char *key);
 /* A pooled connection, or NULL. */
 gh_upconn *gh__pool_take(gh_pool *p);
 /* Parks a connection for reuse (or closes it when the pool is full). */
 void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms);
 void gh__upconn_close(gh_upconn *up);
-gh_upconn *gh__upconn_new(gh_worker *w, gh_pool *pool);
+gh_upconn *gh__upconn_new(gh_services *svc, gh_pool *pool);
 /* TLS on upstream connections (up_tls.c). */
 void gh__pool_forget_session(gh_pool *pool);
 int gh__up_tls_start(gh_upconn *up, char *why, size_t whylen); /* after connect: ClientHello */

@@ -241,8 +241,8 @@ static void run_raw(int fd, const uint8_t *data, size_t size)
 static unsigned in_flight(void)
 {
     unsigned n = 0;
-    for (size_t i = 0; i < h->w.config->nupstreams; i++)
-        n += atomic_load(&h->w.config->upstreams[i].state->inflight);
+    for (size_t i = 0; i < h->w.svc.snapshots.config->nupstreams; i++)
+        n += atomic_load(&h->w.svc.snapshots.config->upstreams[i].state->inflight);
     return n;
 }
 
@@ -251,7 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
         return 0;
-    gh_conn_adopt(&h->w, fds[0], &h->w.config->listeners[0]);
+    gh_conn_adopt(&h->w.svc, fds[0], &h->w.svc.snapshots.config->listeners[0]);
     int client = fds[1];
     if (send(client, PREFACE, sizeof(PREFACE) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
         if (size && (data[0] & 1))
@@ -262,9 +262,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     settle(client, 64);
     if (client >= 0)
         close(client); /* the client leaves: every connection and stream must go */
-    for (int i = 0; i < 1000 && h->w.nconns; i++)
+    for (int i = 0; i < 1000 && h->w.svc.nconns; i++)
         uv_run(&h->w.loop, UV_RUN_NOWAIT);
-    if (h->w.nconns)
+    if (h->w.svc.nconns)
         abort(); /* a connection outlived its client */
     if (in_flight())
         abort(); /* a stream's upstream request outlived its connection */

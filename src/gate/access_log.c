@@ -7,7 +7,7 @@
 #include "core/json.h"
 #include "core/tls.h"
 #include "tls/client_cert.h"
-#include "observe/access_log.h"
+#include "gate/access_log.h"
 #include "upstream/proxy.h"
 
 static const gh_h1_header *find_header(const gh_request *req, const char *lower, size_t len)
@@ -99,20 +99,20 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
     gh_sbuf_adds(b, "}\n");
 }
 
-void gh_access_log_request(gh_worker *w, const gh_request *req)
+void gh_access_log_request(gh_services *svc, const gh_request *req)
 {
     uint64_t dur = gh_now_us() - req->start_us;
     const char *route = req->match.route ? req->match.route->name : "(none)";
-    gh_metrics_request(&w->metrics, route, req->status, dur);
-    if (!w->log_enabled)
+    gh_metrics_request(&svc->metrics, route, req->status, dur);
+    if (!svc->log_enabled)
         return;
     char line[8192];
     gh_sbuf b = gh_sbuf_make(line, sizeof(line));
-    format_line(&b, req, w->id, route, dur, true);
+    format_line(&b, req, svc->worker_id, route, dur, true);
     if (b.overflow) {
         b = gh_sbuf_make(line, sizeof(line));
-        format_line(&b, req, w->id, route, dur, false);
+        format_line(&b, req, svc->worker_id, route, dur, false);
     }
     if (!b.overflow)
-        gh_log_ring_put(w->log, line, b.len);
+        gh_log_ring_put(svc->log, line, b.len);
 }

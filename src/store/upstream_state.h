@@ -1,8 +1,8 @@
 /* Upstream state that outlives a configuration snapshot: the in-flight count that enforces
  * max_concurrency across every worker, and the round-robin cursor. A reload that keeps an
  * upstream's name keeps its state, so a limit holds across reloads. */
-#ifndef GH_UPSTREAM_STATE_H
-#define GH_UPSTREAM_STATE_H
+#ifndef GH_STORE_UPSTREAM_STATE_H
+#define GH_STORE_UPSTREAM_STATE_H
 
 #include <pthread.h>
 #include <stdatomic.h>

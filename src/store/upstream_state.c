@@ -1,7 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "upstream/state.h"
+#include "store/upstream_state.h"
 
 void gh_upstream_registry_init(gh_upstream_registry *r)
 {

@@ -1,0 +1,65 @@
+/* What a worker lends everything that runs on it: the loop, metrics, memory pools, the output
+ * batch, TLS scratch, request ids, the configuration snapshots, and the per-worker state of the
+ * modules that serve requests. Built by the worker (server/worker.c), borrowed by connections,
+ * the proxy and the stages through req->svc: nothing below the server reaches the worker
+ * itself. See docs/architecture.md, "Services". */
+#ifndef GH_GATE_SERVICES_H
+#define GH_GATE_SERVICES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+#include <uv.h>
+
+#include "core/arena.h"
+#include "core/block.h"
+#include "core/clock.h"
+#include "core/outq.h"
+#include "core/tls.h"
+#include "gate/snapshot.h"
+#include "identity/jws.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
+#include "store/redis.h"
+#include "wire/h1.h"
+
+struct gh_shared;
+
+typedef struct gh_services {
+    int worker_id; /* which worker: logged with every request */
+    uv_loop_t *loop;
+    struct gh_shared *shared; /* state kept across reloads (configuration registries) */
+    gh_snapshots snapshots;   /* the configuration new requests start on, and those in use */
+    gh_metrics metrics;
+    gh_log_ring *log;
+    bool log_enabled; /* access_log is not "off" */
+    bool draining;
+    gh_block_pool blocks;
+    gh_arena_spares arena_spares; /* request arenas' chunks */
+    gh_outq_batch batch; /* output held to the end of an iteration while requests are costly */
+    gh_tls_io tls_io;    /* TLS connections: staged records, ciphertext reads */
+    gh_id_gen ids;       /* request ids */
+    /* downstream connections (http/) */
+    struct gh_conn *conns; /* every open downstream connection */
+    size_t nconns;
+    uv_check_t h2_check;     /* HTTP/2 sessions with frames to send: sent at the iteration's end */
+    uv_prepare_t h2_prepare; /* ...and before the loop waits, for what timers queued */
+    struct gh_h2 *h2_queued;
+    int64_t tls_event_at; /* second of the last failed-handshake event */
+    int64_t h2_event_at;  /* second of the last HTTP/2 flood or protocol error event */
+    gh_h1_header hdr_scratch[1000]; /* parse target for request heads (limits.max_headers) */
+    /* upstream keep-alive pools, by endpoint authority (upstream/) */
+    struct gh_pool *pools;
+    /* the stages' shared tools */
+    EVP_MD *sha256; /* fetched once: token cache keys */
+    EVP_MD_CTX *md_ctx;
+    gh_jws_verifier verifier;      /* kept signature contexts, cleared when keys may go */
+    struct gh_key_wait *key_waits; /* requests waiting for keys being fetched */
+    uv_timer_t key_wait_timer;     /* runs while key_waits is not empty: deadlines */
+    gh_redis_env redis;            /* the rate-limit store's connection, made at first use */
+    struct gh_http_client *http;   /* calls of stages: token introspection, external policy */
+    struct gh_pending_call *pending_calls; /* HTTP calls of stages, with their waiting requests */
+    int64_t introspection_event_at; /* second of the last introspection failure event */
+} gh_services;
+
+#endif
