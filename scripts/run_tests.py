@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""The whole suite, as `make test` runs it: release build, unit tests, integration tests, then
-both again under AddressSanitizer + UndefinedBehaviorSanitizer, then each fuzz target for a short
-run. Prints one closing line: `N passed, N failed, N skipped`, whatever happened before it (a
-step that times out counts as a failure and the run goes on).
+"""The whole suite, as `make test` runs it: release build, the layout rule
+(scripts/check_layers.sh), unit tests, integration tests, then both again under
+AddressSanitizer + UndefinedBehaviorSanitizer, then each fuzz target for a short run. Prints
+one closing line: `N passed, N failed, N skipped`, whatever happened before it (a step that
+times out counts as a failure and the run goes on).
 
 Counting. A cmocka test counts once. A unit test that runs an external suite (../shared/testdata)
 prints `GH-CASES <suite> passed=N failed=N skipped=N`: its cases are counted instead of the one
@@ -197,9 +198,17 @@ def fuzz():
             fuzz_one(f)
 
 
+def layers():
+    """The layout rule over the release build's objects (scripts/check_layers.sh)."""
+    r = run(["bash", "scripts/check_layers.sh"], "layers", timeout=300)
+    if r is not None:
+        count(r.returncode == 0, "layers (scripts/check_layers.sh)")
+
+
 def steps():
     env = dict(os.environ)
     if build(0):
+        layers()
         unit("build/rel", env)
         integration("build/rel/gatehouse", "rel", env)
     san_env = dict(env, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1",

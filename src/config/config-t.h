@@ -15,7 +15,7 @@
 #include "wire/normalize.h"
 #include "identity/jwk.h"
 #include "store/limit_table.h"
-#include "stages/stage.h"
+#include "gate/stage-t.h"
 
 typedef struct gh_upstream_state gh_upstream_state; /* lives across reloads, see store/upstream_state.h */
 typedef struct gh_key_source gh_key_source;         /* lives across reloads, see identity/ */

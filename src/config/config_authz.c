@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "stages/registry.h"
 
 /* "{path.NAME}" or "{header.NAME}" name what the request carries; anything else is literal. */
 static void claim_value(gh_walk *w, yaml_node_t *n, const gh_route_conf *r, gh_claim_value *out)

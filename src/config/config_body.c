@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "stages/registry.h"
 #include "schema/schema.h"
 
 static bool media_type_ok(const char *t)

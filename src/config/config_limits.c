@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "stages/registry.h"
 #include "wire/h1.h"
 
 /* "100", "10k", "1m": a count with an optional thousand or million suffix. */

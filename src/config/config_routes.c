@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "stages/registry.h"
 #include "wire/host.h"
 #include "wire/h1.h"
 #include "route/route.h"
@@ -565,6 +566,19 @@ static void load_forward(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf
     gh__walk_pop(w, saved);
 }
 
+/* A route's stages run in phase order (gate/stage-t.h), whatever order its keys were read in;
+ * stages of one phase keep the order they were added in. */
+static void order_stages(gh_route_conf *r)
+{
+    for (size_t i = 1; i < r->nstages; i++) {
+        gh_stage_ref s = r->stages[i];
+        size_t j = i;
+        for (; j > 0 && r->stages[j - 1].stage->phase > s.stage->phase; j--)
+            r->stages[j] = r->stages[j - 1];
+        r->stages[j] = s;
+    }
+}
+
 static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
 {
     static const char *const keys[] = {"name",    "match",   "auth",    "forward", "rate_limit",
@@ -602,6 +616,7 @@ static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
     GH_CFG_FIELD(w, n, "body", false, gh__cfg_load_body(w, v, c, r))
     load_action(w, n, c, r);
     gh__cfg_load_route_meta(w, n, c, r);
+    order_stages(r);
 }
 
 void gh__cfg_load_routes(gh_walk *w, yaml_node_t *n, gh_config *c)

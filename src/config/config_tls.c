@@ -9,7 +9,6 @@
 #include "config/config_internal.h"
 #include "core/tls.h"
 #include "tls/tls_server.h"
-#include "upstream/proxy.h"
 
 #define GH_TLS_MAX_CERTS 64
 
@@ -256,6 +255,4 @@ void gh__cfg_load_upstream_tls(gh_walk *w, yaml_node_t *n, yaml_node_t *where, g
     u->tls = t.ctx;
     u->server_name = t.server_name;
     u->insecure = t.insecure;
-    if (u->tls)
-        gh_upstream_tls_prepare(u->tls);
 }

@@ -8,7 +8,6 @@
 #include "core/tls.h"
 #include "tls/client_cert.h"
 #include "gate/access_log.h"
-#include "upstream/proxy.h"
 
 static const gh_h1_header *find_header(const gh_request *req, const char *lower, size_t len)
 {
@@ -29,6 +28,40 @@ static void add_field(gh_sbuf *b, const char *name, const char *v, size_t len)
         gh_sbuf_adds(b, "null");
 }
 
+void gh_log_field(gh_log_line *l, const char *name, const char *v, size_t len)
+{
+    add_field(l->b, name, v, len);
+}
+
+static void log_str(gh_log_line *l, const char *name, const char *v)
+{
+    add_field(l->b, name, v, v ? strlen(v) : 0);
+}
+
+void gh_log_principal(gh_log_line *l, const gh_request *req, const void *conf)
+{
+    (void)conf;
+    if (l->principal)
+        return;
+    l->principal = true;
+    log_str(l, "auth", req->auth_failed ? "failed" : req->auth_ok ? "ok" : NULL);
+    log_str(l, "auth_reason", req->auth_reason);
+    log_str(l, "sub", req->auth_sub);
+    log_str(l, "client_id", req->auth_client_id);
+    log_str(l, "iss", req->auth_iss);
+    log_str(l, "kid", req->auth_kid);
+}
+
+void gh_log_decision(gh_log_line *l, const gh_request *req, const void *conf)
+{
+    (void)conf;
+    if (l->decision)
+        return;
+    l->decision = true;
+    log_str(l, "authz", gh_authz_result_name((gh_authz_result)req->authz));
+    log_str(l, "authz_reason", req->authz_reason);
+}
+
 /* full: include the client-controlled free text (path, user agent); a line that would not fit
  * is written again without them rather than cut in the middle of a JSON string. */
 static void format_line(gh_sbuf *b, const gh_request *req, int worker, const char *route,
@@ -40,15 +73,15 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
      * a test sees that state shared across workers (limits, caches) was really shared. */
     gh_sbuf_addf(b, "{\"ts\":\"%s\",\"request_id\":\"%s\",\"worker\":%d", ts, req->id, worker);
     add_field(b, "client_ip", req->client_ip[0] ? req->client_ip : NULL, strlen(req->client_ip));
-    if (req->conn->parent)
+    if (req->peer.h2)
         gh_sbuf_adds(b, ",\"protocol\":\"h2\"");
-    if (gh_conn_tls(req->conn)) {
+    if (req->peer.tls) {
         gh_tls_info t;
-        gh_tls_pipe_info(gh_conn_tls(req->conn), &t);
+        gh_tls_pipe_info(req->peer.tls, &t);
         add_field(b, "tls", t.version, strlen(t.version));
         add_field(b, "tls_cipher", t.cipher, strlen(t.cipher));
         add_field(b, "alpn", (const char *)t.alpn, t.alpn_len);
-        const gh_client_cert *cert = gh_conn_client_cert(req->conn);
+        const gh_client_cert *cert = req->ds->client_cert(req);
         if (cert) {
             add_field(b, "client_cert_subject", cert->subject, strlen(cert->subject));
             add_field(b, "client_cert_sha256", cert->sha256, strlen(cert->sha256));
@@ -69,25 +102,13 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
                      (double)req->up_us / 1000.0);
     else
         gh_sbuf_adds(b, ",\"upstream_status\":null,\"upstream_ms\":null");
-    if (req->match.route && (req->match.route->auth_token || req->match.route->auth_api_key ||
-                              req->match.route->auth_mtls)) {
-        const char *result = req->auth_failed ? "failed" : req->auth_ok ? "ok" : NULL;
-        add_field(b, "auth", result, result ? strlen(result) : 0);
-        add_field(b, "auth_reason", req->auth_reason, req->auth_reason ? strlen(req->auth_reason) : 0);
-        add_field(b, "sub", req->auth_sub, req->auth_sub ? strlen(req->auth_sub) : 0);
-        add_field(b, "client_id", req->auth_client_id,
-                  req->auth_client_id ? strlen(req->auth_client_id) : 0);
-        add_field(b, "iss", req->auth_iss, req->auth_iss ? strlen(req->auth_iss) : 0);
-        add_field(b, "kid", req->auth_kid, req->auth_kid ? strlen(req->auth_kid) : 0);
-        if (req->match.route->has_authz) {
-            const char *z = gh_authz_result_name((gh_authz_result)req->authz);
-            add_field(b, "authz", z, z ? strlen(z) : 0);
-            add_field(b, "authz_reason", req->authz_reason,
-                      req->authz_reason ? strlen(req->authz_reason) : 0);
-        }
+    if (req->match.route) {
+        gh_log_line line = {b, false, false};
+        const gh_route_conf *r = req->match.route;
+        for (size_t i = 0; i < r->nstages; i++)
+            if (r->stages[i].stage->log)
+                r->stages[i].stage->log(&line, req, r->stages[i].conf);
     }
-    if (req->match.route && req->match.route->nlimits)
-        add_field(b, "rate_limit", req->rate_limit, req->rate_limit ? strlen(req->rate_limit) : 0);
     const gh_h1_header *ua = full ? find_header(req, "user-agent", 10) : NULL;
     add_field(b, "user_agent", ua ? ua->value : NULL, ua ? ua->value_len : 0);
     if (req->reason != GH_R_OK) {

@@ -60,6 +60,19 @@ typedef struct gh_services {
     struct gh_http_client *http;   /* calls of stages: token introspection, external policy */
     struct gh_pending_call *pending_calls; /* HTTP calls of stages, with their waiting requests */
     int64_t introspection_event_at; /* second of the last introspection failure event */
+    /* the action tables */
+    const struct gh_action_ops *proxy;
 } gh_services;
+
+/* Sets up what the gate itself lends (snapshots starting on cfg, one reference handed over;
+ * pools, ids, metrics, token hashing, the output batch, TLS scratch, the HTTP client, the key
+ * wait timer) on loop. shared may be NULL (nothing is kept across reloads). 0 or -ENOMEM. The
+ * modules above add their own parts (HTTP/2 hooks, the action tables). */
+int gh_services_init(gh_services *svc, int worker_id, uv_loop_t *loop, struct gh_shared *shared,
+                     gh_config *cfg);
+/* Closes the loop handles gh_services_init opened; the loop then runs until they are closed. */
+void gh_services_close(gh_services *svc);
+/* Frees the rest, once the loop has ended. */
+void gh_services_free(gh_services *svc);
 
 #endif

@@ -10,11 +10,11 @@
 #include "http/conn_internal.h"
 #include "http/conn_tls.h"
 #include "http/h2.h"
-#include "http/request.h"
-#include "http/respond.h"
-#include "gate/access_log.h"
+#include "gate/pipeline.h"
+#include "gate/request.h"
+#include "gate/respond.h"
 #include "observe/events.h"
-#include "upstream/proxy.h"
+#include "tls/client_cert.h"
 
 #define GH_LINGER_MS 2000
 
@@ -50,21 +50,8 @@ static void request_end(gh_conn *c)
     gh_request *req = c->req;
     if (!req)
         return;
-    if (req->wait_abort)
-        req->wait_abort(req);
-    if (req->up || req->slot_held)
-        gh_proxy_abort(req);
-    if (!req->resp_done && req->reason == GH_R_OK)
-        req->reason = GH_R_CLIENT_CLOSED;
-    if (!req->status)
-        req->status = gh_reason_status(req->reason);
-    gh_access_log_request(c->svc, req);
+    gh_request_end(req);
     c->req = NULL;
-    gh_bytes_free(&req->body);
-    if (gh_snapshots_put(&c->svc->snapshots, req->snap))
-        gh_jws_verifier_clear(&c->svc->verifier); /* its keys may be freed with it */
-    gh_arena arena = req->arena;
-    gh_arena_free(&arena);
 }
 
 static void stream_closed(gh_conn *sc);
@@ -163,8 +150,8 @@ static void on_out_drain(gh_outq *q, int status)
     }
     if (c->h2)
         gh_h2_output_drained(c);
-    if (c->req && q->pending < GH_OUTQ_HIGH)
-        gh_proxy_client_drained(c->req);
+    if (c->req && c->req->action && q->pending < GH_OUTQ_HIGH)
+        c->req->action->client_drained(c->req);
 }
 
 int gh_conn_write_raw(gh_conn *c, const uv_buf_t *bufs, unsigned n)
@@ -188,7 +175,7 @@ static size_t conn_pending(const gh_conn *c)
     return c->parent ? gh_h2_stream_pending(c) : c->out.pending;
 }
 
-int gh_conn_send(gh_request *req, const uv_buf_t *bufs, unsigned n)
+static int conn_send(gh_request *req, const uv_buf_t *bufs, unsigned n)
 {
     gh_conn *c = req->conn;
     for (unsigned i = 0; i < n && !c->parent; i++) /* a stream counts its body (h2_stream.c) */
@@ -200,7 +187,7 @@ int gh_conn_send(gh_request *req, const uv_buf_t *bufs, unsigned n)
     return r;
 }
 
-bool gh_conn_output_full(const gh_request *req)
+static bool conn_output_full(const gh_request *req)
 {
     return conn_pending(req->conn) >= GH_OUTQ_HIGH;
 }
@@ -221,7 +208,7 @@ static void go_idle(gh_conn *c)
     }
 }
 
-void gh_conn_response_done(gh_request *req)
+static void conn_finish(gh_request *req)
 {
     gh_conn *c = req->conn;
     req->resp_done = true;
@@ -240,42 +227,65 @@ void gh_conn_response_done(gh_request *req)
     gh__conn_process(c);
 }
 
-void gh_conn_refuse(gh_request *req, gh_reason reason, const char *detail)
+static void conn_cut(gh_request *req)
 {
-    req->reason = reason;
-    req->detail = detail;
-    if (req->in_stage)
-        return; /* answered once the stage has returned (request.c): it still reads req */
-    gh_metrics_refusal(&req->conn->svc->metrics, reason);
-    if (!req->body_done)
-        req->close_after = true;
-    gh_respond_problem(req, reason, detail);
-    gh_conn_response_done(req);
+    gh_conn_close(req->conn);
 }
 
-void gh_conn_upstream_failed(gh_request *req, gh_reason reason, const char *detail)
+/* A request on the connection; NULL (and the connection closed) when memory ran out. */
+static gh_request *conn_request(gh_conn *c)
 {
-    if (!req->resp_started) {
-        gh_conn_refuse(req, reason, detail);
-        return;
+    gh_conn *carrier = c->parent ? c->parent : c;
+    gh_peer peer = {.listener = c->listener,
+                    .methods = c->methods,
+                    .underscores = c->underscores,
+                    .h2 = c->parent != NULL,
+                    .tls = carrier->tls,
+                    .family = c->peer_family,
+                    .port = c->peer_port};
+    memcpy(peer.addr, c->peer_addr, sizeof(peer.addr));
+    gh_request *req = gh_request_new(c->svc, &gh_conn_downstream, c, &peer);
+    if (!req) {
+        gh_conn_close(c);
+        return NULL;
     }
-    /* Part of the response is out: the only honest signal left is cutting the connection. */
-    req->reason = reason;
-    req->detail = detail;
-    gh_metrics_refusal(&req->conn->svc->metrics, reason);
-    gh_conn_close(req->conn);
+    c->req = req;
+    return req;
 }
 
 /* A refusal before a request exists (malformed head): a minimal request carries the log. */
 static void refuse_head(gh_conn *c, gh_reason reason, const char *detail)
 {
-    gh_request *req = gh_request_new(c);
+    gh_request *req = conn_request(c);
     if (!req)
         return;
     req->close_after = true;
     if (c->in)
         c->in->off = c->in->len; /* nothing after a framing error can be trusted */
-    gh_conn_refuse(req, reason, detail);
+    gh_request_refuse(req, reason, detail);
+}
+
+/* A parsed head becomes a request: adopted out of the input block, then the pipeline's. */
+static void request_begin(gh_conn *c, const gh_h1_request *h1, const gh_h1_header *hdrs)
+{
+    gh_request *req = conn_request(c);
+    if (!req)
+        return;
+    const char *base = c->in->data + c->in->off;
+    c->in->off += (uint32_t)h1->head_len;
+    c->scanned = 0;
+    if (!gh_request_adopt_head(req, base, h1, hdrs)) {
+        gh_request_refuse(req, GH_R_INTERNAL, "out of request memory");
+        return;
+    }
+    gh_request_adopt_id(req);
+    req->body_left = req->h1.body == GH_BODY_LENGTH ? req->h1.content_length : 0;
+    req->body_done = req->h1.body == GH_BODY_NONE;
+    if (req->h1.ambiguous)
+        req->close_after = true;
+    c->state = GH_CS_WAIT;
+    gh__conn_stop_timer(c);
+    gh_pipeline_start(req);
 }
 
 /* Runs the connection's state machine over buffered bytes. Re-entry (a response finished from
@@ -336,29 +346,55 @@ void gh__conn_process(gh_conn *c)
             refuse_head(c, r, h1.detail);
             break;
         }
-        gh__request_begin(c, &h1, svc->hdr_scratch);
+        request_begin(c, &h1, svc->hdr_scratch);
     }
     c->in_process = false;
     if (!c->closing)
         update_reading(c);
 }
 
-bool gh_conn_takes_fields(const gh_request *req)
+static bool conn_takes_fields(const gh_request *req)
 {
     return req->conn->parent != NULL;
 }
 
-int gh_conn_send_fields(gh_request *req, int status, const gh_h1_header *fields, size_t n,
-                        int body, uint64_t length)
+static int conn_send_fields(gh_request *req, int status, const gh_h1_header *fields, size_t n,
+                            int body, uint64_t length)
 {
     req->resp_started = true;
     return gh_h2_stream_respond(req->conn, status, fields, n, body, length);
 }
 
-void gh_conn_upstream_drained(gh_request *req)
+static void conn_body_drained(gh_request *req)
 {
     gh__conn_process(req->conn);
 }
+
+static void conn_resume_input(gh_conn *c)
+{
+    if (!c->closing)
+        gh__conn_process(c);
+}
+
+static const gh_client_cert *conn_client_cert(const gh_request *req)
+{
+    return gh_conn_client_cert(req->conn);
+}
+
+const gh_downstream_ops gh_conn_downstream = {
+    .takes_fields = conn_takes_fields,
+    .send_fields = conn_send_fields,
+    .send = conn_send,
+    .output_full = conn_output_full,
+    .finish = conn_finish,
+    .cut = conn_cut,
+    .read_body = gh__conn_body_begin,
+    .collect_body = gh__conn_collect_body,
+    .resume_input = conn_resume_input,
+    .body_drained = conn_body_drained,
+    .want_body = gh__conn_want_body,
+    .client_cert = conn_client_cert,
+};
 
 /* The client ended its side (end of file, TLS close_notify) or the socket failed. A half-closed
  * client may still read the response: it is finished, then the connection closes. */
@@ -565,8 +601,7 @@ static void update_reading(gh_conn *c)
         in->off = 0;
     }
     bool want = !c->closing && (c->tls ? gh_conn_tls_wants_input(c) : !(in && in->len == GH_BLOCK_SIZE));
-    if (c->state == GH_CS_BODY && c->req && !c->req->discard_body &&
-        (!c->req->up_ready || gh_proxy_body_full(c->req)))
+    if (c->state == GH_CS_BODY && c->req && gh__conn_body_held(c->req))
         want = want && !(in && in->len > 0) && !(c->tls && gh_tls_pipe_buffered(c->tls));
     if (c->close_after_flush && c->state != GH_CS_LINGER)
         want = false;
@@ -730,8 +765,8 @@ void gh_conn_stream_drained(gh_conn *sc)
         return;
     if (sc->timer_kind == T_SEND && gh_h2_stream_pending(sc) < GH_OUTQ_HIGH)
         gh__conn_stop_timer(sc);
-    if (sc->req && gh_h2_stream_pending(sc) < GH_OUTQ_HIGH)
-        gh_proxy_client_drained(sc->req);
+    if (sc->req && sc->req->action && gh_h2_stream_pending(sc) < GH_OUTQ_HIGH)
+        sc->req->action->client_drained(sc->req);
 }
 
 static void stream_closed(gh_conn *sc)

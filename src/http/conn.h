@@ -13,6 +13,7 @@
 #include "core/deadline.h"
 #include "core/outq.h"
 #include "wire/h1.h"
+#include "gate/exchange.h"
 #include "route/route.h"
 #include "gate/services.h"
 
@@ -28,76 +29,7 @@ typedef enum {
     GH_CS_H2,     /* speaking HTTP/2: streams are served by stream connections */
 } gh_conn_state;
 
-typedef struct gh_request {
-    gh_arena arena;
-    struct gh_conn *conn;
-    gh_config *config; /* the snapshot this request runs on (= snap->config) */
-    gh_worker_snapshot *snap;
-    gh_h1_request h1;
-    gh_route_match match;
-    char *path; /* canonical */
-    size_t path_len;
-    const char *query; /* "?..." as sent, or NULL */
-    size_t query_len;
-    char id[65]; /* generated (32 hex digits) or kept from a trusted proxy (up to 64) */
-    uint8_t id_len;
-    char client_ip[48];
-    bool trusted_peer;
-    uint64_t start_us;
-    uint8_t stage_at;                    /* the stage that returned GH_WAIT */
-    bool in_stage; /* a stage runs on it: a refusal is recorded, answered once the stage returns */
-    void (*wait_abort)(gh_request *req); /* set while a stage waits: the request is going away */
-    struct gh_key_wait *key_wait;        /* while waiting for an identity provider's keys */
-    struct gh_pending_wait *pending_wait; /* while a stage's HTTP call is answering */
-    bool keys_waited;                    /* waited once already: never twice */
-    /* identity (stages auth_jwt, auth_introspect, auth_api_key) */
-    bool auth_ok, auth_failed;
-    const char *auth_reason; /* precise, for the log: "expired", "signature", ... */
-    const char *auth_sub, *auth_iss, *auth_client_id, *auth_kid;
-    char **claim_values; /* per route forward.claims entry; NULL when the claim is absent */
-    const char *claims;  /* the verified claims, flattened (identity/claims.h), in the arena */
-    size_t claims_len;
-    uint8_t authz;              /* GH_AUTHZ_*: what the route's authorization rules decided */
-    const char *authz_reason;   /* why they refused (or would have, in shadow mode) */
-    const char *rate_limit;     /* the limit that refused it ("shadow:NAME" when it would have) */
-    const char *extra_headers;  /* complete header lines every response to it carries (at most
-                                 * GH_EXTRA_FIELDS_MAX) */
-    struct limit_run *limit_run; /* while Redis decides its rate limits */
-    const char *api_client; /* client_id of the API key presented (stage auth_api_key) */
-    const gh_h1_header *cors_origin; /* its Origin, when the route's cors allows it */
-    /* request body */
-    uint64_t body_left;
-    gh_chunked chunked;
-    bool body_done;
-    bool discard_body; /* a direct response: read the body, forward nothing */
-    bool collect_body; /* read the body whole before the stage that asked goes on */
-    bool body_buffered; /* read before the upstream (body.buffer_before_upstream) once */
-    uint64_t collect_max; /* collected this far, the rest streams (on_body runs then too) */
-    void (*on_body)(gh_request *req); /* that stage's continuation, once the body is in */
-    /* pace (loop time, ms): when the body began and last moved, the current rate window */
-    uint64_t body_start_ms, body_last_ms, window_start_ms, window_bytes;
-    bool window_blocked; /* the gateway, not the client, held the body up in this window */
-    gh_bytes body;     /* the body read whole, forwarded from here */
-    const char *problem_extra; /* more members for the refusal's problem document */
-    uint64_t bytes_in;
-    /* upstream */
-    gh_upconn *up;
-    const gh_upstream_conf *upstream;
-    const gh_endpoint_conf *endpoint;
-    bool slot_held;
-    bool up_ready; /* connected and head sent: body bytes may flow */
-    int up_status;
-    uint64_t up_start_us, up_us;
-    /* response */
-    int status;
-    bool resp_started, resp_done, close_after;
-    uint64_t bytes_out;
-    gh_reason reason;
-    const char *detail;
-} gh_request;
 
-/* Header lines a stage may add to every response (rate-limit fields). */
-#define GH_EXTRA_FIELDS_MAX 8
 
 struct gh_conn {
     uv_tcp_t tcp;
@@ -140,21 +72,8 @@ void gh_conn_drain(gh_conn *c);
 /* Closes the connection now, whatever it is doing (drain timeout). */
 void gh_conn_close(gh_conn *c);
 
-/* Used by the proxy. */
-int gh_conn_send(gh_request *req, const uv_buf_t *bufs, unsigned n);
-bool gh_conn_output_full(const gh_request *req);
-/* Whether the response head may go as fields (gh_conn_send_fields) rather than HTTP/1.1 bytes:
- * an HTTP/2 stream's, which would only turn those bytes back into fields. */
-bool gh_conn_takes_fields(const gh_request *req);
-/* The response head as fields; the body follows through gh_conn_send, unframed (`length` bytes
- * for GH_BODY_LENGTH, else until the response is done). 0 or a negative libuv error. */
-int gh_conn_send_fields(gh_request *req, int status, const gh_h1_header *fields, size_t n,
-                        int body, uint64_t length);
-void gh_conn_upstream_ready(gh_request *req);   /* head sent: stream the body now */
-void gh_conn_upstream_drained(gh_request *req); /* upstream took queued body bytes */
-void gh_conn_response_done(gh_request *req);
-/* The upstream failed: refuse (before the response started) or cut the connection. */
-void gh_conn_upstream_failed(gh_request *req, gh_reason reason, const char *detail);
+/* What the connection (and each HTTP/2 stream connection) does for its requests. */
+extern const gh_downstream_ops gh_conn_downstream;
 
 /* HTTP/2 (h2.c): stream connections, served like HTTP/1.1 connections without a socket. */
 gh_conn *gh_conn_stream_open(gh_conn *parent, struct gh_h2_stream *st);
@@ -177,14 +96,5 @@ static inline struct gh_tls_pipe *gh_conn_tls(const gh_conn *c)
 /* The client certificate of the connection carrying the request (described at first use), or
  * NULL when it has none. */
 const struct gh_client_cert *gh_conn_client_cert(gh_conn *c);
-
-/* Used by respond.c. */
-void gh_conn_refuse(gh_request *req, gh_reason reason, const char *detail);
-/* Reads the request body whole (into req->body; it then goes upstream with a Content-Length)
- * before its stages go on: the stage returns GH_WAIT, and then(req) runs once it is in. */
-void gh_conn_collect_body(gh_request *req, void (*then)(gh_request *req));
-/* The same for at most max bytes: then(req) runs once the body is in or max bytes of it are
- * (the rest then streams after what was read, body_done false). */
-void gh_conn_collect_body_upto(gh_request *req, uint64_t max, void (*then)(gh_request *req));
 
 #endif

@@ -1,11 +1,10 @@
 /* The request body on a downstream connection: streamed to the upstream, read whole for a
  * stage that needs all of it, or read and dropped for a direct response; 100 Continue when
  * something will read it. */
+#include "gate/pipeline.h"
+#include "gate/request.h"
 #include "http/conn.h"
 #include "http/conn_internal.h"
-#include "http/request.h"
-#include "http/respond.h"
-#include "upstream/proxy.h"
 
 /* A client waiting for 100 Continue before its body is told to send it, once something will
  * read the body. 0, or the write's error. */
@@ -24,9 +23,12 @@ static int continue_if_expected(gh_request *req)
  * client. */
 static bool held_by_gateway(const gh_request *req)
 {
-    if (req->discard_body || req->collect_body)
-        return false;
-    return !req->up_ready || gh_proxy_body_full(req);
+    return !req->collect_body && gh__conn_body_held(req);
+}
+
+bool gh__conn_body_held(const gh_request *req)
+{
+    return !req->action || req->action->body_full(req);
 }
 
 static uint64_t earliest(uint64_t a, uint64_t b)
@@ -81,18 +83,18 @@ void gh__conn_body_timer_fired(gh_conn *c)
     gh_body_limits l = gh_request_body_limits(req);
     uint64_t now = uv_now(c->svc->loop);
     if (now >= req->body_start_ms + l.deadline_ms) {
-        gh_conn_upstream_failed(req, GH_R_BODY_DEADLINE,
+        gh_request_fail(req, GH_R_BODY_DEADLINE,
                                 "the request body did not arrive whole within its deadline (body.deadline or limits.body_deadline)");
         return;
     }
     if (now >= req->body_last_ms + l.timeout_ms) {
-        gh_conn_upstream_failed(req, GH_R_BODY_TIMEOUT,
+        gh_request_fail(req, GH_R_BODY_TIMEOUT,
                                 "the request body stalled longer than its timeout (body.timeout or limits.body_timeout)");
         return;
     }
     if (l.min_rate && now >= req->window_start_ms + l.rate_window_ms) {
         if (!window_kept(req, &l)) {
-            gh_conn_upstream_failed(req, GH_R_BODY_TOO_SLOW,
+            gh_request_fail(req, GH_R_BODY_TOO_SLOW,
                                     "the request body came slower than its minimum rate (body.min_rate or limits.body_min_rate)");
             return;
         }
@@ -131,7 +133,7 @@ bool gh__conn_body_pump(gh_conn *c)
         } else {
             if (gh_chunked_step(&req->chunked, p, avail, &consumed, &data, &n) != GH_R_OK) {
                 in->off = in->len;
-                gh_conn_upstream_failed(req, GH_R_BAD_CHUNK, "a malformed chunked request body");
+                gh_request_fail(req, GH_R_BAD_CHUNK, "a malformed chunked request body");
                 return false;
             }
             req->body_done = gh_chunked_done(&req->chunked);
@@ -139,15 +141,13 @@ bool gh__conn_body_pump(gh_conn *c)
         in->off += (uint32_t)consumed;
         req->bytes_in += n;
         if (req->bytes_in > max) {
-            gh_conn_upstream_failed(req, GH_R_BODY_TOO_LARGE,
+            gh_request_fail(req, GH_R_BODY_TOO_LARGE,
                                     "the body exceeds its limit (body.max_bytes or limits.max_body_bytes)");
             return false;
         }
-        if (req->discard_body)
-            continue;
         if (req->collect_body) {
             if (n && gh_bytes_add(&req->body, data, n, (size_t)-1) != 0) { /* max checked above */
-                gh_conn_upstream_failed(req, GH_R_INTERNAL, "out of memory for the request body");
+                gh_request_fail(req, GH_R_INTERNAL, "out of memory for the request body");
                 return false;
             }
             if (!req->body_done && req->body.len >= req->collect_max) {
@@ -158,22 +158,20 @@ bool gh__conn_body_pump(gh_conn *c)
             }
             continue;
         }
-        if ((n && gh_proxy_body(req, data, n) != 0) ||
-            (req->body_done && gh_proxy_body_end(req) != 0))
-            return false; /* the proxy reported the failure */
+        if (n && req->action->body(req, data, n) != 0)
+            return false; /* the action reported the failure */
     }
     if (req->body_done) {
         c->state = GH_CS_WAIT;
         gh__conn_stop_timer(c);
-        if (req->discard_body) {
-            gh_respond_direct(req);
-            gh_conn_response_done(req);
-        } else if (req->collect_body) {
+        if (req->collect_body) {
             req->collect_body = false;
             /* Whatever framing the client used, it goes on with its length. */
             req->h1.body = GH_BODY_LENGTH;
             req->h1.content_length = req->body.len;
             req->on_body(req);
+        } else if (req->action->body_end(req) != 0) {
+            return false; /* the action reported the failure */
         }
         return true;
     }
@@ -182,7 +180,7 @@ bool gh__conn_body_pump(gh_conn *c)
     return false;
 }
 
-void gh_conn_collect_body_upto(gh_request *req, uint64_t max, void (*then)(gh_request *req))
+void gh__conn_collect_body(gh_request *req, uint64_t max, void (*then)(gh_request *req))
 {
     req->on_body = then;
     req->collect_body = true;
@@ -191,20 +189,15 @@ void gh_conn_collect_body_upto(gh_request *req, uint64_t max, void (*then)(gh_re
     (void)continue_if_expected(req); /* a failed write shows when the body does not come */
 }
 
-void gh_conn_collect_body(gh_request *req, void (*then)(gh_request *req))
-{
-    /* The whole body: the pump refuses it past its limit first. */
-    gh_conn_collect_body_upto(req, UINT64_MAX, then);
-}
-
-void gh_conn_upstream_ready(gh_request *req)
+void gh__conn_want_body(gh_request *req)
 {
     gh_conn *c = req->conn;
+    const gh_action_ops *a = req->action;
     if (req->body.p && req->body_done) { /* read whole earlier: it goes on each attempt */
-        if (gh_proxy_body(req, req->body.p, req->body.len) != 0 || gh_proxy_body_end(req) != 0)
-            return; /* the proxy reported the failure */
+        if (a->body(req, req->body.p, req->body.len) != 0 || a->body_end(req) != 0)
+            return; /* the action reported the failure */
     } else if (req->body.len) { /* read in part before the upstream: the rest follows it */
-        if (gh_proxy_body(req, req->body.p, req->body.len) != 0)
+        if (a->body(req, req->body.p, req->body.len) != 0)
             return;
         gh_bytes_free(&req->body);
     }

@@ -21,7 +21,11 @@ bool gh__conn_body_pump(gh_conn *c);
 void gh__conn_body_begin(gh_request *req);
 /* The body timer fired: a pause, a rate window or the deadline; refuses with 408 or re-arms. */
 void gh__conn_body_timer_fired(gh_conn *c);
-/* A parsed head becomes a request: routed, its stages run, its action started. */
-void gh__request_begin(gh_conn *c, const gh_h1_request *h1, const gh_h1_header *hdrs);
+/* Whether the request's action cannot take body bytes now (no action yet counts as cannot). */
+bool gh__conn_body_held(const gh_request *req);
+/* Reads at most max bytes of the body whole before then(req) runs (downstream op). */
+void gh__conn_collect_body(gh_request *req, uint64_t max, void (*then)(gh_request *req));
+/* The action is ready for the body (downstream op). */
+void gh__conn_want_body(gh_request *req);
 
 #endif

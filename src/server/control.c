@@ -14,6 +14,7 @@
 #include "observe/events.h"
 #include "server/file_watch.h"
 #include "server/worker.h"
+#include "upstream/proxy.h"
 
 typedef struct gh_control {
     gh_runtime rt;
@@ -36,6 +37,16 @@ gh_config *gh_runtime_config(gh_runtime *rt)
 }
 
 /* Whether the running snapshot listens on addr already (its workers' group). */
+/* A configuration loaded to be served: what only the proxy knows how to set up is readied
+ * before a worker sees it. */
+static gh_config *load_for_serving(gh_runtime *rt, const char *path, gh_diag *d)
+{
+    gh_config *cfg = gh_config_load(path, &rt->shared, d);
+    if (cfg)
+        gh_upstreams_prepare(cfg);
+    return cfg;
+}
+
 static bool held(const gh_config *running, const gh_sockaddr *addr)
 {
     for (size_t i = 0; running && i < running->nlisteners; i++) {
@@ -95,7 +106,7 @@ static int reload(void *ctx, char **report)
         return -1;
     }
     gh_diag d = {0};
-    gh_config *cfg = gh_config_load(rt->config_path, &rt->shared, &d);
+    gh_config *cfg = load_for_serving(rt, rt->config_path, &d);
     char err[512] = "";
     gh_config *running = gh_runtime_config(rt);
     int bound = cfg ? trial_bind(cfg, running, err, sizeof(err)) : 0;
@@ -284,7 +295,7 @@ int gh_control_run(const char *config_path)
     atomic_init(&rt->shared.redis_up, -1);
     gh_ticket_ring_init(&rt->shared.tickets, GH_TICKET_PERIOD_S);
     gh_diag d = {0};
-    gh_config *cfg = gh_config_load(config_path, &rt->shared, &d);
+    gh_config *cfg = load_for_serving(rt, config_path, &d);
     gh_diag_print(&d, stderr);
     gh_diag_free(&d);
     int rc = 1;

@@ -168,8 +168,7 @@ static void drain_poll(uv_timer_t *t)
     gh_redis_worker_stop(&w->svc.redis); /* its socket would keep the loop running */
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
     uv_close((uv_handle_t *)&w->sweep_timer, NULL);
-    uv_close((uv_handle_t *)&w->svc.key_wait_timer, NULL);
-    gh_outq_batch_close(&w->svc.batch);
+    gh_services_close(&w->svc);
     gh_h2_worker_close(&w->svc);
     uv_close((uv_handle_t *)&w->wakeup, NULL);
 }
@@ -208,35 +207,18 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
 {
     w->id = id;
     w->rt = rt;
-    w->svc.worker_id = id;
-    w->svc.loop = &w->loop;
-    w->svc.shared = &rt->shared;
-    w->svc.redis = (gh_redis_env){&w->loop, &w->svc.metrics, &rt->shared.redis_up, NULL};
-    if (!gh_snapshots_init(&w->svc.snapshots, gh_runtime_config(rt)))
+    if (uv_loop_init(&w->loop) != 0 || uv_sem_init(&w->ready, 0) != 0)
         return -ENOMEM;
-    w->svc.log_enabled = strcmp(w->svc.snapshots.config->access_log, "off") != 0;
+    int r = gh_services_init(&w->svc, id, &w->loop, &rt->shared, gh_runtime_config(rt));
+    if (r != 0)
+        return r;
     w->svc.log = rt->logger.rings ? rt->logger.rings[id] : NULL; /* no logger: an embedded worker */
-    gh_block_pool_init(&w->svc.blocks, 256);
-    w->svc.arena_spares = (gh_arena_spares){NULL, 0, 256};
-    gh_id_gen_seed(&w->svc.ids, (uint64_t)id);
-    if (gh_jws_verifier_init(&w->svc.verifier) != 0)
-        return -ENOMEM;
-    w->svc.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    w->svc.md_ctx = EVP_MD_CTX_new();
-    if (!w->svc.sha256 || !w->svc.md_ctx || gh_metrics_init(&w->svc.metrics) != 0 || uv_loop_init(&w->loop) != 0 ||
-        uv_sem_init(&w->ready, 0) != 0)
-        return -ENOMEM;
+    w->svc.proxy = &gh_proxy_action;
+    gh_h2_worker_init(&w->svc);
     uv_async_init(&w->loop, &w->wakeup, on_wakeup);
     uv_timer_init(&w->loop, &w->drain_timer);
     uv_timer_init(&w->loop, &w->sweep_timer);
-    uv_timer_init(&w->loop, &w->svc.key_wait_timer);
-    gh_outq_batch_init(&w->svc.batch, &w->loop);
-    gh_h2_worker_init(&w->svc);
-    if (gh_tls_io_init(&w->svc.tls_io) != 0)
-        return -ENOMEM;
-    if (!(w->svc.http = gh_http_client_start(&w->loop, false)))
-        return -ENOMEM;
-    w->wakeup.data = w->drain_timer.data = w->sweep_timer.data = w->svc.key_wait_timer.data = w;
+    w->wakeup.data = w->drain_timer.data = w->sweep_timer.data = w;
     uv_timer_start(&w->sweep_timer, on_sweep, GH_SWEEP_MS, GH_SWEEP_MS);
     return 0;
 }
@@ -289,22 +271,11 @@ static void worker_teardown(gh_worker *w)
         uv_close((uv_handle_t *)&w->drain_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->sweep_timer))
         uv_close((uv_handle_t *)&w->sweep_timer, NULL);
-    if (!uv_is_closing((uv_handle_t *)&w->svc.key_wait_timer))
-        uv_close((uv_handle_t *)&w->svc.key_wait_timer, NULL);
-    if (!uv_is_closing((uv_handle_t *)&w->svc.batch.check))
-        gh_outq_batch_close(&w->svc.batch);
+    gh_services_close(&w->svc);
     gh_h2_worker_close(&w->svc);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
-    gh_block_pool_free(&w->svc.blocks);
-    gh_arena_spares_free(&w->svc.arena_spares);
-    gh_tls_io_free(&w->svc.tls_io);
-    EVP_MD_CTX_free(w->svc.md_ctx);
-    EVP_MD_free(w->svc.sha256);
-    gh_jws_verifier_free(&w->svc.verifier);
-    gh_metrics_free(&w->svc.metrics);
-    /* Every request has ended, so retired snapshots are normally gone already. */
-    gh_snapshots_free(&w->svc.snapshots);
+    gh_services_free(&w->svc);
     uv_sem_destroy(&w->ready);
 }
 

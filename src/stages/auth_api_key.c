@@ -7,7 +7,9 @@
 #include "http/conn.h"
 #include "identity/api_keys.h"
 #include "identity/token_cache.h"
-#include "stages/stage.h"
+#include "gate/access_log.h"
+#include "gate/stage.h"
+#include "stages/registry.h"
 
 #define GH_API_KEY_MAX_BYTES 1024
 
@@ -15,7 +17,7 @@ static gh_verdict refuse(gh_request *req, const gh_api_key_provider *p, gh_jws_s
 {
     req->auth_failed = true;
     req->auth_reason = gh_jws_status_slug(st);
-    gh_metrics_auth(&req->conn->svc->metrics, p->name, (int)st);
+    gh_metrics_auth(&req->svc->metrics, p->name, (int)st);
     if (st == GH_JWS_MISSING)
         return gh_stage_refuse(req, GH_R_MISSING_API_KEY, "this route requires an API key");
     return gh_stage_refuse(req, GH_R_INVALID_API_KEY, "the API key is not valid for this route");
@@ -38,7 +40,7 @@ static gh_verdict run(gh_request *req, const void *conf)
     if (seen > 1 || found->value_len > GH_API_KEY_MAX_BYTES)
         return refuse(req, p, GH_JWS_MALFORMED);
     unsigned char digest[32];
-    gh_token_hash(req->conn->svc->md_ctx, req->conn->svc->sha256, found->value, found->value_len,
+    gh_token_hash(req->svc->md_ctx, req->svc->sha256, found->value, found->value_len,
                   digest);
     const gh_api_key *k = gh_api_key_find(p, digest);
     if (!k)
@@ -48,8 +50,14 @@ static gh_verdict run(gh_request *req, const void *conf)
         req->auth_client_id = k->client_id;
     if (!req->auth_failed)
         req->auth_ok = true;
-    gh_metrics_auth(&req->conn->svc->metrics, p->name, GH_JWS_OK);
+    gh_metrics_auth(&req->svc->metrics, p->name, GH_JWS_OK);
     return GH_NEXT;
 }
 
-const gh_stage gh_stage_auth_api_key = {"auth_api_key", run};
+const gh_stage gh_stage_auth_api_key = {
+    .name = "auth_api_key",
+    .phase = GH_PHASE_KEY,
+    .run = run,
+    .abort = NULL,
+    .log = gh_log_principal,
+};

@@ -16,10 +16,12 @@
 #include <time.h>
 
 #include "http/conn.h"
-#include "http/request.h"
+#include "gate/request.h"
 #include "identity/hmac.h"
 #include "identity/token_cache.h"
-#include "stages/stage.h"
+#include "gate/access_log.h"
+#include "gate/stage.h"
+#include "stages/registry.h"
 
 #define GH_HMAC_MAX_SIGS 8
 
@@ -144,7 +146,7 @@ static bool mac(const char *key, size_t klen, const signed_by *s, const char *bo
 static bool replayed(gh_request *req, const gh_hmac_provider *p, const unsigned char sig[32])
 {
     unsigned char key[32];
-    gh_token_hash(req->conn->svc->md_ctx, req->conn->svc->sha256, (const char *)sig, 32, key);
+    gh_token_hash(req->svc->md_ctx, req->svc->sha256, (const char *)sig, 32, key);
     int64_t now = (int64_t)time(NULL);
     gh_token_entry e;
     if (gh_token_cache_get(p->seen, key, now, &req->arena, &e))
@@ -202,10 +204,16 @@ static gh_verdict run(gh_request *req, const void *conf)
                                "Content-Length exceeds the route's body limit");
     }
     if (has_body && !(req->body.p && req->body_done)) {
-        gh_conn_collect_body(req, collected);
+        req->ds->collect_body(req, UINT64_MAX, collected);
         return GH_WAIT;
     }
     return verify(req, conf);
 }
 
-const gh_stage gh_stage_auth_hmac = {"auth_hmac", run};
+const gh_stage gh_stage_auth_hmac = {
+    .name = "auth_hmac",
+    .phase = GH_PHASE_SIGNATURE,
+    .run = run,
+    .abort = NULL,
+    .log = gh_log_principal,
+};

@@ -17,7 +17,9 @@
 #include "identity/claims.h"
 #include "identity/token_cache.h"
 #include "observe/events.h"
+#include "gate/access_log.h"
 #include "stages/bearer.h"
+#include "stages/registry.h"
 #include "stages/pending_call.h"
 
 #define GH_INTROSPECTION_MAX_BYTES (64u * 1024)
@@ -117,7 +119,7 @@ static gh_verdict conclude(gh_request *req, const void *arg)
     memcpy(kept, o->flat, o->flat_len);
     gh_bearer_keep_identity(req, kept, o->flat_len, NULL);
     req->auth_ok = true;
-    gh_metrics_auth(&req->conn->svc->metrics, o->p->name, GH_JWS_OK);
+    gh_metrics_auth(&req->svc->metrics, o->p->name, GH_JWS_OK);
     return GH_NEXT;
 }
 
@@ -164,7 +166,7 @@ static gh_verdict run(gh_request *req, const void *conf)
     const char *token = gh_bearer_token(req, p, &len);
     if (!token)
         return GH_DONE;
-    gh_services *svc = req->conn->svc;
+    gh_services *svc = req->svc;
     unsigned char hash[32];
     gh_token_hash(svc->md_ctx, svc->sha256, token, len, hash);
     gh_token_entry cached;
@@ -190,4 +192,10 @@ static gh_verdict run(gh_request *req, const void *conf)
     return GH_WAIT;
 }
 
-const gh_stage gh_stage_auth_introspect = {"auth_introspect", run};
+const gh_stage gh_stage_auth_introspect = {
+    .name = "auth_introspect",
+    .phase = GH_PHASE_TOKEN,
+    .run = run,
+    .abort = gh_pending_abort,
+    .log = gh_log_principal,
+};

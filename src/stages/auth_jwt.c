@@ -10,9 +10,13 @@
 #include "identity/claims.h"
 #include "identity/keyset.h"
 #include "identity/token_cache.h"
+#include "gate/access_log.h"
 #include "stages/bearer.h"
+#include "stages/registry.h"
 #include "stages/key_wait.h"
-#include "stages/stage.h"
+#include "gate/access_log.h"
+#include "gate/stage.h"
+#include "stages/registry.h"
 
 
 /* Caches a token that passed every check, for its remaining lifetime. */
@@ -69,12 +73,12 @@ static gh_verdict verify(gh_request *req, const gh_jwt_provider *p, const char *
     unsigned char *scratch = gh_arena_alloc(&req->arena, len + 1);
     gh_jws jws;
     json_t *claims = NULL;
-    gh_jws_status st = scratch ? gh_jws_verify_with(&req->conn->svc->verifier, token, len,
+    gh_jws_status st = scratch ? gh_jws_verify_with(&req->svc->verifier, token, len,
                                                     p->max_token_bytes, keys, p->algorithms,
                                                     scratch, &jws)
                                : GH_JWS_TOO_LARGE;
     if (st == GH_JWS_OK || st == GH_JWS_SIGNATURE)
-        gh_outq_batch_heavy(&req->conn->svc->batch); /* a signature check: answers go out together */
+        gh_outq_batch_heavy(&req->svc->batch); /* a signature check: answers go out together */
     if (st == GH_JWS_UNKNOWN_KID && ks && wait_for_keys(req, p)) {
         gh_keyset_release(ks); /* a rotation: the new key may be published already */
         return GH_WAIT;
@@ -98,7 +102,7 @@ static gh_verdict verify(gh_request *req, const gh_jwt_provider *p, const char *
         return gh_bearer_refuse(req, p, st);
     gh_bearer_keep_identity(req, kept, flat_len, kid);
     req->auth_ok = true;
-    gh_metrics_auth(&req->conn->svc->metrics, p->name, GH_JWS_OK);
+    gh_metrics_auth(&req->svc->metrics, p->name, GH_JWS_OK);
     return GH_NEXT;
 }
 
@@ -112,19 +116,25 @@ static gh_verdict run(gh_request *req, const void *conf)
     int64_t now = (int64_t)time(NULL);
     gh_token_entry cached;
     unsigned char hash[32];
-    gh_token_digest(req->conn->svc->md_ctx, req->conn->svc->sha256, token, len, hash); /* one entry per ECDSA token, whichever s */
+    gh_token_digest(req->svc->md_ctx, req->svc->sha256, token, len, hash); /* one entry per ECDSA token, whichever s */
     if (gh_token_cache_get(p->cache, hash, now - (int64_t)p->clock_skew_s, &req->arena, &cached) &&
         cached.nbf <= now + (int64_t)p->clock_skew_s && still_keyed(p, &cached)) {
         /* Verified before, under this snapshot's rules and a key still in the set. */
-        gh_metrics_auth(&req->conn->svc->metrics, p->name, GH_AUTH_CACHE_HIT);
+        gh_metrics_auth(&req->svc->metrics, p->name, GH_AUTH_CACHE_HIT);
         gh_bearer_keep_identity(req, cached.payload, cached.payload_len, cached.kid);
         req->auth_ok = true;
-        gh_metrics_auth(&req->conn->svc->metrics, p->name, GH_JWS_OK);
+        gh_metrics_auth(&req->svc->metrics, p->name, GH_JWS_OK);
         return GH_NEXT;
     }
     if (p->cache->enabled)
-        gh_metrics_auth(&req->conn->svc->metrics, p->name, GH_AUTH_CACHE_MISS);
+        gh_metrics_auth(&req->svc->metrics, p->name, GH_AUTH_CACHE_MISS);
     return verify(req, p, token, len, hash, now);
 }
 
-const gh_stage gh_stage_auth_jwt = {"auth_jwt", run};
+const gh_stage gh_stage_auth_jwt = {
+    .name = "auth_jwt",
+    .phase = GH_PHASE_TOKEN,
+    .run = run,
+    .abort = gh_key_wait_abort,
+    .log = gh_log_principal,
+};

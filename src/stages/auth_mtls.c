@@ -4,13 +4,15 @@
 
 #include "tls/client_cert.h"
 #include "http/conn.h"
-#include "stages/stage.h"
+#include "gate/access_log.h"
+#include "gate/stage.h"
+#include "stages/registry.h"
 
 static gh_verdict refuse(gh_request *req, gh_jws_status st, const char *detail)
 {
     req->auth_failed = true;
     req->auth_reason = gh_jws_status_slug(st);
-    gh_metrics_auth(&req->conn->svc->metrics, "mtls", (int)st);
+    gh_metrics_auth(&req->svc->metrics, "mtls", (int)st);
     return gh_stage_refuse(
         req, st == GH_JWS_NO_CLIENT_CERT ? GH_R_CLIENT_CERT_REQUIRED : GH_R_CLIENT_CERT_MISMATCH,
         detail);
@@ -35,7 +37,7 @@ static bool any_of(const char *const *list, size_t n, char *const *values, size_
 static gh_verdict run(gh_request *req, const void *conf)
 {
     const gh_mtls_rule *r = conf;
-    const gh_client_cert *cert = gh_conn_client_cert(req->conn);
+    const gh_client_cert *cert = req->ds->client_cert(req);
     if (!cert)
         return refuse(req, GH_JWS_NO_CLIENT_CERT, "this route requires a client certificate");
     if (r->nspiffe_ids && !any_of(r->spiffe_ids, r->nspiffe_ids, cert->uris, cert->nuris))
@@ -46,8 +48,14 @@ static gh_verdict run(gh_request *req, const void *conf)
         return refuse(req, GH_JWS_CLIENT_CERT_MISMATCH, "the certificate's fingerprint is not in fingerprints");
     if (!req->auth_failed)
         req->auth_ok = true;
-    gh_metrics_auth(&req->conn->svc->metrics, "mtls", GH_JWS_OK);
+    gh_metrics_auth(&req->svc->metrics, "mtls", GH_JWS_OK);
     return GH_NEXT;
 }
 
-const gh_stage gh_stage_auth_mtls = {"auth_mtls", run};
+const gh_stage gh_stage_auth_mtls = {
+    .name = "auth_mtls",
+    .phase = GH_PHASE_CERTIFICATE,
+    .run = run,
+    .abort = NULL,
+    .log = gh_log_principal,
+};

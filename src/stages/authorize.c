@@ -8,7 +8,9 @@
 
 #include "http/conn.h"
 #include "identity/claims.h"
-#include "stages/stage.h"
+#include "gate/access_log.h"
+#include "gate/stage.h"
+#include "stages/registry.h"
 
 /* Whether the token grants scope: any value of the scope claim, split on spaces, equals it. */
 static bool has_scope(const gh_request *req, const char *scope)
@@ -108,7 +110,7 @@ static gh_verdict run(gh_request *req, const void *conf)
     const gh_authz_conf *a = conf;
     gh_reason reason;
     const char *why = broken_rule(req, a, &reason);
-    gh_metrics *m = &req->conn->svc->metrics;
+    gh_metrics *m = &req->svc->metrics;
     const char *route = req->match.route->name;
     if (!why) {
         req->authz = GH_AUTHZ_ALLOW;
@@ -129,4 +131,10 @@ static gh_verdict run(gh_request *req, const void *conf)
                                : "the access token does not allow this request");
 }
 
-const gh_stage gh_stage_authorize = {"authorize", run};
+const gh_stage gh_stage_authorize = {
+    .name = "authorize",
+    .phase = GH_PHASE_AUTHORIZE,
+    .run = run,
+    .abort = NULL,
+    .log = gh_log_decision,
+};

@@ -121,7 +121,7 @@ gh_verdict gh_bearer_refuse_detail(gh_request *req, const gh_jwt_provider *p, gh
 {
     req->auth_failed = true;
     req->auth_reason = gh_jws_status_slug(st);
-    gh_metrics_auth(&req->conn->svc->metrics, p->name, (int)st);
+    gh_metrics_auth(&req->svc->metrics, p->name, (int)st);
     if (st == GH_JWS_NO_KEYS || st == GH_JWS_INTROSPECTION_FAILED || st == GH_JWS_INTROSPECTION_BUSY)
         return gh_stage_refuse(
             req, GH_R_IDP_UNAVAILABLE,

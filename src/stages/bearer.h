@@ -7,7 +7,7 @@
 
 #include "config/config-t.h"
 #include "identity/jws.h"
-#include "stages/stage.h"
+#include "gate/stage.h"
 
 /* The request's token, from the provider's header (the Bearer scheme with Authorization) or
  * cookie, never the query: present, one, and not too large. NULL when it was not (the refusal

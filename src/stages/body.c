@@ -9,9 +9,10 @@
 #include "core/json.h"
 #include "core/jv.h"
 #include "http/conn.h"
-#include "http/request.h"
+#include "gate/request.h"
 #include "schema/schema.h"
-#include "stages/stage.h"
+#include "gate/stage.h"
+#include "stages/registry.h"
 
 #define GH_BODY_ERRORS 10
 
@@ -93,11 +94,17 @@ static gh_verdict run(gh_request *req, const void *conf)
     }
     if (req->body.p && req->body_done) /* read whole already (a signature was checked over it) */
         return judge(req);
-    gh_conn_collect_body(req, collected);
+    req->ds->collect_body(req, UINT64_MAX, collected);
     return GH_WAIT;
 }
 
-const gh_stage gh_stage_body = {"body", run};
+const gh_stage gh_stage_body = {
+    .name = "body",
+    .phase = GH_PHASE_BODY,
+    .run = run,
+    .abort = NULL,
+    .log = NULL,
+};
 
 /* The schema errors as the problem document's "errors" member. */
 static const char *errors_member(gh_request *req, const gh_schema_error *errs, size_t n)

@@ -20,9 +20,12 @@ static void unlink_wait(gh_services *svc, gh_key_wait *k)
         uv_timer_stop(&svc->key_wait_timer);
 }
 
-static void abort_wait(gh_request *req)
+void gh_key_wait_abort(gh_request *req, const void *conf)
 {
-    unlink_wait(req->conn->svc, req->key_wait);
+    (void)conf;
+    if (!req->key_wait)
+        return;
+    unlink_wait(req->svc, req->key_wait);
     req->key_wait = NULL;
 }
 
@@ -36,7 +39,7 @@ int gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)(gh_reque
     gh_key_wait *k = gh_arena_zalloc(&req->arena, sizeof(*k));
     if (!k)
         return -1;
-    gh_services *svc = req->conn->svc;
+    gh_services *svc = req->svc;
     k->req = req;
     k->src = src;
     k->seen = atomic_load(&src->attempts_done);
@@ -49,7 +52,6 @@ int gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)(gh_reque
         k->next->prev = k;
     svc->key_waits = k;
     req->key_wait = k;
-    req->wait_abort = abort_wait;
     gh_key_source_want(src);
     return 0;
 }
@@ -67,7 +69,6 @@ void gh_key_waits_poll(gh_services *svc)
             gh_request *req = k->req;
             unlink_wait(svc, k);
             req->key_wait = NULL;
-            req->wait_abort = NULL;
             k->wake(req);
             again = true;
             break;

@@ -24,6 +24,8 @@ typedef struct gh_key_wait {
 /* Parks req until src's next fetch attempt ends, and asks for one. wake runs on the worker.
  * Returns -1 when out of request memory. */
 int gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)(gh_request *req));
+/* The abort of a stage whose requests wait for keys: req stops waiting. */
+void gh_key_wait_abort(gh_request *req, const void *conf);
 /* Wakes the requests whose attempt ended or whose deadline passed (worker wakeup and timer). */
 void gh_key_waits_poll(gh_services *svc);
 

@@ -62,7 +62,7 @@ gh_pending_call *gh_pending_start(gh_request *req, const void *owner,
                                   const unsigned char question[32], gh_pending_spec *spec,
                                   void (*finished)(gh_pending_call *c, CURLcode result))
 {
-    gh_services *svc = req->conn->svc;
+    gh_services *svc = req->svc;
     gh_pending_call *c = calloc(1, sizeof(*c));
     if (!c) {
         free(spec->body);
@@ -103,9 +103,12 @@ gh_pending_call *gh_pending_start(gh_request *req, const void *owner,
     return c;
 }
 
-static void abort_wait(gh_request *req)
+void gh_pending_abort(gh_request *req, const void *conf)
 {
+    (void)conf;
     gh_pending_wait *wt = req->pending_wait;
+    if (!wt)
+        return;
     if (wt->prev)
         wt->prev->next = wt->next;
     else
@@ -128,7 +131,6 @@ int gh_pending_join(gh_pending_call *c, gh_request *req)
         wt->next->prev = wt;
     c->waiters = wt;
     req->pending_wait = wt;
-    req->wait_abort = abort_wait;
     return 0;
 }
 
@@ -142,7 +144,6 @@ gh_request *gh_pending_next_waiter(gh_pending_call *c)
         c->waiters->prev = NULL;
     gh_request *req = wt->req;
     req->pending_wait = NULL;
-    req->wait_abort = NULL;
     return req;
 }
 

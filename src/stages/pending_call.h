@@ -49,6 +49,9 @@ gh_pending_call *gh_pending_find(gh_services *svc, const void *owner, const unsi
 gh_pending_call *gh_pending_start(gh_request *req, const void *owner,
                                   const unsigned char question[32], gh_pending_spec *spec,
                                   void (*finished)(gh_pending_call *c, CURLcode result));
+/* The abort of a stage whose requests wait for calls: req leaves the call it waits for (the call
+ * goes on, its answer may still fill a cache). */
+void gh_pending_abort(gh_request *req, const void *conf);
 /* Makes req wait for c (the stage then returns GH_WAIT). Returns -1 when out of memory. */
 int gh_pending_join(gh_pending_call *c, gh_request *req);
 /* The next request that waited (no longer waiting), or NULL: for finished to resume each. */

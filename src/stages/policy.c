@@ -14,7 +14,9 @@
 #include "http/conn.h"
 #include "identity/token_cache.h"
 #include "stages/pending_call.h"
-#include "stages/stage.h"
+#include "gate/access_log.h"
+#include "gate/stage.h"
+#include "stages/registry.h"
 
 #define GH_POLICY_MAX_ANSWER (64u * 1024)
 #define GH_POLICY_REASON_MAX 200
@@ -168,7 +170,7 @@ static gh_verdict apply(gh_request *req, const gh_route_conf *r, decision d, con
 {
     const gh_policy_conf *pol = r->policy;
     bool shadow = r->authz.shadow;
-    gh_metrics *m = &req->conn->svc->metrics;
+    gh_metrics *m = &req->svc->metrics;
     if (d == DECIDE_ALLOW || (d == DECIDE_ERROR && pol->on_error_allow)) {
         if (d == DECIDE_ERROR) {
             char why[160];
@@ -243,7 +245,7 @@ static gh_verdict run(gh_request *req, const void *conf)
 {
     const gh_route_conf *r = conf;
     const gh_policy_conf *pol = r->policy;
-    gh_services *svc = req->conn->svc;
+    gh_services *svc = req->svc;
     char *input = input_of(req, pol);
     if (!input)
         return apply(req, r, DECIDE_ERROR, NULL);
@@ -274,4 +276,10 @@ static gh_verdict run(gh_request *req, const void *conf)
     return GH_WAIT;
 }
 
-const gh_stage gh_stage_policy = {"policy", run};
+const gh_stage gh_stage_policy = {
+    .name = "policy",
+    .phase = GH_PHASE_POLICY,
+    .run = run,
+    .abort = gh_pending_abort,
+    .log = gh_log_decision,
+};

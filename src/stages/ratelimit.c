@@ -13,9 +13,11 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "http/conn.h"
-#include "http/request.h"
+#include "gate/request.h"
 #include "identity/claims.h"
-#include "stages/stage.h"
+#include "gate/access_log.h"
+#include "gate/stage.h"
+#include "stages/registry.h"
 #include "store/redis.h"
 
 /* The client address as a bucket key: its family and its first ipv4_prefix or ipv6_prefix
@@ -95,7 +97,7 @@ static void digest_key(gh_request *req, const gh_rate_limit_conf *l, unsigned ch
     const char *key = key_of(req, l, buf, &len);
     if (!key)
         key = "\x01"; /* no key: one shared bucket, apart from every real key */
-    gh_services *svc = req->conn->svc;
+    gh_services *svc = req->svc;
     unsigned char md[32];
     unsigned int n = 0;
     EVP_DigestInit_ex2(svc->md_ctx, svc->sha256, NULL);
@@ -196,7 +198,7 @@ static void take_local(limit_run *run, size_t i)
 static void fall_back(limit_run *run, size_t i)
 {
     const gh_redis_conf *store = run->req->config->redis;
-    gh_metrics *m = &run->req->conn->svc->metrics;
+    gh_metrics *m = &run->req->svc->metrics;
     if (store->on_failure == GH_REDIS_FAIL_LOCAL) {
         gh_metrics_store(m, GH_STORE_FALLBACK_LOCAL, 0);
         take_local(run, i);
@@ -215,7 +217,7 @@ static gh_verdict finish(limit_run *run)
 {
     gh_request *req = run->req;
     const gh_route_conf *r = run->r;
-    gh_metrics *m = &req->conn->svc->metrics;
+    gh_metrics *m = &req->svc->metrics;
     char pbuf[512], sbuf[512];
     gh_sbuf policy = gh_sbuf_make(pbuf, sizeof(pbuf)), state = gh_sbuf_make(sbuf, sizeof(sbuf));
     const gh_rate_limit_conf *refused_by = NULL;
@@ -292,13 +294,22 @@ static void on_store_answer(void *ctx, bool ok, const gh_limit_verdict *v)
     gh_request_resume(run->req, finish_step, run);
 }
 
-static void abandon(gh_request *req)
+static void abandon(gh_request *req, const void *conf)
 {
+    (void)conf;
     limit_run *run = req->limit_run;
+    if (!run)
+        return;
     for (size_t i = 0; i < run->r->nlimits; i++)
         if (run->cmd[i])
             gh_redis_cancel(run->cmd[i]);
     req->limit_run = NULL;
+}
+
+static void log_limit(gh_log_line *l, const gh_request *req, const void *conf)
+{
+    (void)conf;
+    gh_log_field(l, "rate_limit", req->rate_limit, req->rate_limit ? strlen(req->rate_limit) : 0);
 }
 
 static gh_verdict run(gh_request *req, const void *conf)
@@ -325,7 +336,7 @@ static gh_verdict run(gh_request *req, const void *conf)
             continue;
         }
         lr->pending++;
-        lr->cmd[i] = gh_redis_take(&req->conn->svc->redis, req->config->redis, l, lr->key[i], lr->window[i],
+        lr->cmd[i] = gh_redis_take(&req->svc->redis, req->config->redis, l, lr->key[i], lr->window[i],
                                    lr->end_s[i], on_store_answer, &lr->slot[i]);
         if (!lr->cmd[i]) {
             lr->pending--;
@@ -335,8 +346,13 @@ static gh_verdict run(gh_request *req, const void *conf)
     if (--lr->pending == 0)
         return finish(lr);
     req->limit_run = lr;
-    req->wait_abort = abandon;
     return GH_WAIT;
 }
 
-const gh_stage gh_stage_rate_limit = {"rate_limit", run};
+const gh_stage gh_stage_rate_limit = {
+    .name = "rate_limit",
+    .phase = GH_PHASE_LIMIT,
+    .run = run,
+    .abort = abandon,
+    .log = log_limit,
+};

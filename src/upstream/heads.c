@@ -6,9 +6,9 @@
 
 #include "core/json.h"
 #include "tls/client_cert.h"
-#include "http/cors.h"
+#include "gate/cors.h"
 #include "wire/header_ops.h"
-#include "http/respond.h"
+#include "gate/respond.h"
 #include "upstream/upconn.h"
 
 #define FOLDS(h, lit) gh_h1_name_folds_to((h), lit, sizeof(lit) - 1)
@@ -141,7 +141,7 @@ static bool passes_upstream(const gh_request *req, bool conn_hdr, const gh_h1_he
     const gh_h1_request *h1 = &req->h1;
     const gh_route_conf *route = req->match.route;
     bool underscore = memchr(h->name, '_', h->name_len) != NULL;
-    if (underscore && (req->conn->underscores != GH_US_ALLOW || spelled_twice(h1, h)))
+    if (underscore && (req->peer.underscores != GH_US_ALLOW || spelled_twice(h1, h)))
         return false;
     return !(gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "host") ||
              GH_H1_NAME_IS(h, "content-length") || GH_H1_NAME_IS(h, "expect") ||
@@ -172,14 +172,14 @@ static void add_gateway_fields(gh_request *req, gh_sbuf *b)
     gh_sbuf_adds(b, req->client_ip);
     GH_SBUF_LIT(b, "\r\n");
     if (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-proto", 17))
-        add_strings(b, "X-Forwarded-Proto", gh_conn_tls(req->conn) ? "https" : "http");
+        add_strings(b, "X-Forwarded-Proto", req->peer.tls ? "https" : "http");
     if (h1->host && (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-host", 16)))
         add_field(b, "X-Forwarded-Host", 16, h1->host, h1->host_len);
     add_field(b, "X-Request-Id", 12, req->id, req->id_len);
     for (size_t i = 0; req->claim_values && i < route->nforward_claims; i++)
         if (req->claim_values[i])
             add_strings(b, route->forward_claims[i].header, req->claim_values[i]);
-    const gh_client_cert *cert = route->forward_client_cert ? gh_conn_client_cert(req->conn) : NULL;
+    const gh_client_cert *cert = route->forward_client_cert ? req->ds->client_cert(req) : NULL;
     if (cert && cert->header) { /* RFC 9440; copies the client sent were dropped */
         add_strings(b, "Client-Cert", cert->header);
         if (cert->chain_header)
@@ -248,7 +248,7 @@ char *gh__request_head(gh_request *req, size_t *len)
             cap += strlen(req->claim_values[i]) + strlen(route->forward_claims[i].header) + 4;
     if (req->api_client && route->forward_api_client)
         cap += strlen(req->api_client) + strlen(route->forward_api_client) + 4;
-    const gh_client_cert *cert = route->forward_client_cert ? gh_conn_client_cert(req->conn) : NULL;
+    const gh_client_cert *cert = route->forward_client_cert ? req->ds->client_cert(req) : NULL;
     if (cert && cert->header)
         cap += strlen(cert->header) + (cert->chain_header ? strlen(cert->chain_header) : 0) + 40;
     char *buf = gh_arena_alloc(&req->arena, cap);

@@ -9,7 +9,8 @@
 #include "core/json.h"
 #include "core/tls.h"
 #include "tls/client_cert.h"
-#include "http/respond.h"
+#include "gate/pipeline.h"
+#include "gate/respond.h"
 #include "store/upstream_state.h"
 #include "upstream/proxy.h"
 #include "upstream/upconn.h"
@@ -28,7 +29,7 @@ static void release_slot(gh_request *req)
 
 static void record(gh_request *req, gh_upstream_result r)
 {
-    gh_metrics_upstream(&req->conn->svc->metrics, req->upstream->name, r);
+    gh_metrics_upstream(&req->svc->metrics, req->upstream->name, r);
 }
 
 /* Detaches the request from the upstream connection: back to the pool or closed. */
@@ -55,12 +56,12 @@ static void response_finished(gh_upconn *up, bool extra_bytes)
     if (up->chunk_out) {
         static const char last[] = "0\r\n\r\n";
         uv_buf_t b = uv_buf_init((char *)last, sizeof(last) - 1);
-        gh_conn_send(req, &b, 1);
+        req->ds->send(req, &b, 1);
     }
     record(req, GH_UP_SUCCESS);
     bool reusable = up->resp.keep_alive && !extra_bytes && req->body_done && !req->h1.ambiguous;
     detach(up, reusable);
-    gh_conn_response_done(req);
+    req->ds->finish(req);
 }
 
 static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, const char *detail)
@@ -72,7 +73,7 @@ static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, 
     }
     record(req, result);
     detach(up, false);
-    gh_conn_upstream_failed(req, reason, detail);
+    gh_request_fail(req, reason, detail);
 }
 
 void gh__upconn_timeout(uv_timer_t *t)
@@ -110,7 +111,7 @@ static int send_client(gh_upconn *up, const char *p, size_t n, bool chunk)
         b[k++] = uv_buf_init((char *)p, (unsigned)n);
     if (chunk && n)
         b[k++] = uv_buf_init((char *)"\r\n", 2);
-    return k ? gh_conn_send(up->req, b, k) : 0;
+    return k ? up->req->ds->send(up->req, b, k) : 0;
 }
 
 /* The client's response head as fields (an HTTP/2 stream): the body goes unframed, a chunked
@@ -120,7 +121,7 @@ static int send_response_fields(gh_upconn *up, const gh_h1_header *f, size_t n)
     gh_request *req = up->req;
     const gh_h1_response *r = &up->resp;
     int body = r->body == GH_BODY_CHUNKED ? GH_BODY_UNTIL_CLOSE : r->body;
-    return gh_conn_send_fields(req, r->status, f, n, body, r->content_length);
+    return req->ds->send_fields(req, r->status, f, n, body, r->content_length);
 }
 
 /* Writes the client's response head from the upstream's. */
@@ -133,7 +134,7 @@ static int send_response_head(gh_upconn *up)
     if (n == SIZE_MAX)
         return -1;
     req->status = r->status;
-    if (gh_conn_takes_fields(req))
+    if (req->ds->takes_fields(req))
         return send_response_fields(up, f, n);
     bool client11 = req->h1.minor == 1;
     if (r->body == GH_BODY_CHUNKED || r->body == GH_BODY_UNTIL_CLOSE) {
@@ -317,7 +318,7 @@ static void await_more(gh_upconn *up)
 static void tls_pump(gh_upconn *up)
 {
     gh_request *req = up->req;
-    while (up->req == req && !up->closing && !gh_conn_output_full(req)) {
+    while (up->req == req && !up->closing && !req->ds->output_full(req)) {
         size_t got;
         int rc = gh__up_tls_fill(up, &got);
         if (got && !consume(up))
@@ -380,7 +381,7 @@ void gh__upconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void update_up_reading(gh_upconn *up)
 {
     bool want =
-        !up->req || (!gh_conn_output_full(up->req) && !(up->in && up->in->len == GH_BLOCK_SIZE));
+        !up->req || (!up->req->ds->output_full(up->req) && !(up->in && up->in->len == GH_BLOCK_SIZE));
     if (want && !up->reading)
         up->reading =
             uv_read_start((uv_stream_t *)&up->tcp, gh__upconn_alloc, gh__upconn_read) == 0;
@@ -402,7 +403,7 @@ static void on_up_drain(gh_outq *q, int status)
         return;
     }
     if (q->pending < GH_OUTQ_HIGH)
-        gh_conn_upstream_drained(up->req);
+        up->req->ds->body_drained(up->req);
 }
 
 static void on_connect(uv_connect_t *cr, int status)
@@ -442,7 +443,7 @@ static void attach(gh_upconn *up, gh_request *req)
 
 static bool connect_fresh(gh_request *req, gh_pool *pool)
 {
-    gh_upconn *up = gh__upconn_new(req->conn->svc, pool);
+    gh_upconn *up = gh__upconn_new(req->svc, pool);
     if (!up)
         return false;
     attach(up, req);
@@ -471,7 +472,7 @@ static bool retry_on_fresh(gh_upconn *up)
     if (!connect_fresh(req, pool)) {
         record(req, GH_UP_CONNECT_FAILED);
         release_slot(req);
-        gh_conn_upstream_failed(req, GH_R_UPSTREAM_CONNECT, "no connection to the upstream");
+        gh_request_fail(req, GH_R_UPSTREAM_CONNECT, "no connection to the upstream");
         return true;
     }
     req->up->retried = true;
@@ -502,22 +503,22 @@ static void send_head(gh_upconn *up)
     else
         gh_deadline_clear(&up->timer);
     update_up_reading(up);
-    gh_conn_upstream_ready(req);
+    req->ds->want_body(req);
 }
 
-void gh_proxy_start(gh_request *req)
+static void proxy_start(gh_request *req)
 {
     const gh_upstream_conf *u = req->match.route->upstream;
     req->upstream = u;
     if (!gh_upstream_acquire(u->state, u->max_concurrency)) {
-        gh_metrics_upstream(&req->conn->svc->metrics, u->name, GH_UP_AT_CAPACITY);
-        gh_conn_refuse(req, GH_R_UPSTREAM_FULL, "the upstream is at max_concurrency");
+        gh_metrics_upstream(&req->svc->metrics, u->name, GH_UP_AT_CAPACITY);
+        gh_request_refuse(req, GH_R_UPSTREAM_FULL, "the upstream is at max_concurrency");
         return;
     }
     req->slot_held = true;
     unsigned i = atomic_fetch_add_explicit(&u->state->cursor, 1, memory_order_relaxed);
     req->endpoint = &u->endpoints[i % u->nendpoints];
-    gh_pool *pool = gh__pool_get(req->conn->svc, req->endpoint->authority);
+    gh_pool *pool = gh__pool_get(req->svc, req->endpoint->authority);
     gh_upconn *up = pool ? gh__pool_take(pool) : NULL;
     if (up) {
         attach(up, req);
@@ -527,11 +528,11 @@ void gh_proxy_start(gh_request *req)
     if (!pool || !connect_fresh(req, pool)) {
         record(req, GH_UP_CONNECT_FAILED);
         release_slot(req);
-        gh_conn_refuse(req, GH_R_UPSTREAM_CONNECT, "no connection to the upstream");
+        gh_request_refuse(req, GH_R_UPSTREAM_CONNECT, "no connection to the upstream");
     }
 }
 
-int gh_proxy_body(gh_request *req, const char *data, size_t len)
+static int proxy_body(gh_request *req, const char *data, size_t len)
 {
     gh_upconn *up = req->up;
     if (!up)
@@ -552,7 +553,7 @@ int gh_proxy_body(gh_request *req, const char *data, size_t len)
     return r;
 }
 
-int gh_proxy_body_end(gh_request *req)
+static int proxy_body_end(gh_request *req)
 {
     gh_upconn *up = req->up;
     if (!up)
@@ -569,22 +570,32 @@ int gh_proxy_body_end(gh_request *req)
     return r;
 }
 
-bool gh_proxy_body_full(const gh_request *req)
+/* Until the head is sent the body waits; then while enough of it is queued. */
+static bool proxy_body_full(const gh_request *req)
 {
-    return !req->up || req->up->out.pending >= GH_OUTQ_HIGH;
+    return !req->up_ready || !req->up || req->up->out.pending >= GH_OUTQ_HIGH;
 }
 
-void gh_proxy_abort(gh_request *req)
+static void proxy_abort(gh_request *req)
 {
     if (req->up)
         detach(req->up, false);
     release_slot(req);
 }
 
-void gh_proxy_client_drained(gh_request *req)
+static void proxy_client_drained(gh_request *req)
 {
     if (req->up && req->up->tls && req->up->tls->established)
         tls_pump(req->up); /* what TLS decrypted ahead of the client */
     else if (req->up && req->up->head_done)
         update_up_reading(req->up);
 }
+
+const gh_action_ops gh_proxy_action = {
+    .start = proxy_start,
+    .body = proxy_body,
+    .body_end = proxy_body_end,
+    .body_full = proxy_body_full,
+    .client_drained = proxy_client_drained,
+    .abort = proxy_abort,
+};

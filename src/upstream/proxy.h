@@ -8,24 +8,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "http/conn.h"
+#include "gate/action.h"
+#include "gate/services.h"
 
-/* Takes a concurrency slot, picks an endpoint and sends the head. Reports through the
- * gh_conn_* callbacks; refuses with 503 when the upstream is at max_concurrency. */
-void gh_proxy_start(gh_request *req);
-/* Request body bytes (already de-chunked); framed for the upstream as needed. */
-int gh_proxy_body(gh_request *req, const char *data, size_t len);
-/* The request body is complete. */
-int gh_proxy_body_end(gh_request *req);
-/* Whether the upstream has enough unsent body queued that the client should wait. */
-bool gh_proxy_body_full(const gh_request *req);
-/* The client went away or the request was cut: drop the upstream connection. */
-void gh_proxy_abort(gh_request *req);
-/* The client took queued response bytes: resume reading the upstream. */
-void gh_proxy_client_drained(gh_request *req);
+/* The proxy as a route's action (gate/action.h): takes a concurrency slot, picks an endpoint
+ * and sends the head, then streams the body up and the response down; refuses with 503 when
+ * the upstream is at max_concurrency. */
+extern const gh_action_ops gh_proxy_action;
 
-/* Sets a client context up for upstream connections: session reuse per pool, ALPN http/1.1. */
-void gh_upstream_tls_prepare(SSL_CTX *ctx);
+/* Readies a loaded configuration's upstream TLS contexts for the proxy (session reuse per pool,
+ * ALPN http/1.1), before any worker serves it. */
+void gh_upstreams_prepare(gh_config *c);
 
 /* Closes pooled connections idle past their upstream's keepalive.idle_timeout (called by the
  * worker about once a second). */

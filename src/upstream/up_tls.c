@@ -24,11 +24,18 @@ static int on_new_session(SSL *ssl, SSL_SESSION *session)
     return 1; /* the pool keeps the reference */
 }
 
-void gh_upstream_tls_prepare(SSL_CTX *ctx)
+static void prepare(SSL_CTX *ctx)
 {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(ctx, on_new_session);
     SSL_CTX_set_alpn_protos(ctx, ALPN_HTTP11, sizeof(ALPN_HTTP11) - 1);
+}
+
+void gh_upstreams_prepare(gh_config *c)
+{
+    for (size_t i = 0; i < c->nupstreams; i++)
+        if (c->upstreams[i].tls)
+            prepare(c->upstreams[i].tls);
 }
 
 static int sink_to_outq(void *arg, const char *data, size_t len)

@@ -9,7 +9,7 @@
 
 #include "core/deadline.h"
 #include "core/outq.h"
-#include "http/conn.h"
+#include "gate/exchange.h"
 
 #define GH_UP_MAX_HEADERS 128
 

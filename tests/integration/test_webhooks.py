@@ -1,6 +1,7 @@
 """Webhook signatures (identity.hmac): GitHub's documented example accepted once and refused as a
 replay, Stripe and Slack signed as their documentation describes, a rotated secret, and every
-refusal (missing, wrong, stale, malformed) with nothing forwarded; the configuration rules."""
+refusal (missing, wrong, stale, malformed) with nothing forwarded; what the access log says; the
+configuration rules."""
 import hashlib
 import hmac
 import time
@@ -51,6 +52,19 @@ def test_github_documented_example_and_replay(gateway_for, upstream, tmp_path):
     assert r.status_code == 401 and r.json()["type"].endswith("invalid-signature")
     assert gw.access_lines(2)[1]["detail"] == "a signature already used (a replay)"
     assert len(upstream.requests) == 1
+
+
+def test_the_access_log_says_how_it_was_authenticated(gateway_for, upstream, tmp_path):
+    """A route authenticated by a signature alone logs auth and auth_reason like every other
+    authenticated route: its stage's log hook writes them."""
+    yaml, _ = config(tmp_path, upstream)
+    gw = gateway_for(yaml)
+    requests.post(gw.url + "/hooks/github", data=GITHUB_BODY, headers={"X-Hub-Signature-256": GITHUB_SIGNATURE})
+    requests.post(gw.url + "/hooks/github", data=GITHUB_BODY, headers={"X-Hub-Signature-256": "sha256=" + "0" * 64})
+    ok, refused = gw.access_lines(2)
+    assert ok["status"] == 200 and ok["auth"] == "ok" and ok["auth_reason"] is None, ok
+    assert refused["status"] == 401 and refused["auth"] == "failed", refused
+    assert refused["auth_reason"] == "the signature does not match", refused
 
 
 def test_stripe_and_slack_as_documented(gateway_for, upstream, tmp_path):

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "http/request.h"
+#include "gate/request.h"
 
 static gh_config *load(const char *yaml)
 {

@@ -12,7 +12,7 @@
 
 #include <arpa/inet.h>
 
-#include "http/request.h"
+#include "gate/request.h"
 #include "identity/token_cache.h"
 #include "store/limit_table.h"
 

@@ -2,8 +2,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http/cors.h"
-#include "http/respond.h"
+#include "gate/cors.h"
+#include "gate/pipeline.h"
+#include "gate/respond.h"
 #include "route/route.h"
 
 static const gh_h1_header *field_of(const gh_request *req, const char *lower, size_t len)
@@ -97,7 +98,7 @@ void gh_cors_answer_preflight(gh_request *req)
     else if (h && !headers_allowed(c, h->value, h->value_len))
         why = "a header asked for is not in the route's cors.headers";
     if (why) {
-        gh_conn_refuse(req, GH_R_CORS_REFUSED, why);
+        gh_request_refuse(req, GH_R_CORS_REFUSED, why);
         return;
     }
     req->cors_origin = o;
@@ -113,7 +114,7 @@ void gh_cors_answer_preflight(gh_request *req)
     if (!req->body_done)
         req->close_after = true; /* a preflight has no body to read */
     gh_respond_empty(req, 204, f, n);
-    gh_conn_response_done(req);
+    req->ds->finish(req);
 }
 
 void gh_cors_note_origin(gh_request *req)

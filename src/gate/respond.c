@@ -1,8 +1,9 @@
 #include <string.h>
+#include <strings.h>
 
-#include "http/cors.h"
+#include "gate/cors.h"
 #include "wire/header_ops.h"
-#include "http/respond.h"
+#include "gate/respond.h"
 
 #define GH_PROBLEM_TYPE_PREFIX "urn:gatehouse:problem:"
 
@@ -13,7 +14,7 @@ static bool is_head(const gh_request *req)
 
 bool gh_respond_closing(const gh_request *req)
 {
-    return req->close_after || !req->h1.keep_alive || !req->body_done || req->conn->svc->draining;
+    return req->close_after || !req->h1.keep_alive || !req->body_done || req->svc->draining;
 }
 
 static gh_h1_header request_id_field(const gh_request *req)
@@ -24,7 +25,7 @@ static gh_h1_header request_id_field(const gh_request *req)
 
 bool gh_respond_sends_hsts(const gh_request *req)
 {
-    return req->config->hsts && gh_conn_tls(req->conn);
+    return req->config->hsts && req->peer.tls;
 }
 
 size_t gh_respond_added_fields(const gh_request *req, gh_h1_header *out, size_t n, size_t max)
@@ -101,7 +102,7 @@ static void send_or_close(gh_request *req, gh_sbuf *head, const char *body, size
     uv_buf_t bufs[2] = {uv_buf_init(head->p, (unsigned)head->len),
                         uv_buf_init((char *)body, (unsigned)body_len)};
     unsigned n = body_len && !is_head(req) ? 2 : 1;
-    if (gh_conn_send(req, bufs, n) != 0)
+    if (req->ds->send(req, bufs, n) != 0)
         req->close_after = true;
 }
 
@@ -222,3 +223,52 @@ void gh_respond_direct(gh_request *req)
     gh_sbuf_adds(&head, "\r\n");
     send_or_close(req, &head, r->respond_body, r->respond_body_len);
 }
+
+/* The direct response as an action: the body is read and dropped first, so the connection stays
+ * usable; a client waiting for 100 Continue gets the answer without sending it. */
+static void direct_answer(gh_request *req)
+{
+    gh_respond_direct(req);
+    req->ds->finish(req);
+}
+
+static void direct_start(gh_request *req)
+{
+    if (!req->body_done && !req->h1.expect_continue) {
+        req->ds->read_body(req);
+        return;
+    }
+    direct_answer(req);
+}
+
+static int direct_body(gh_request *req, const char *data, size_t len)
+{
+    (void)req, (void)data, (void)len;
+    return 0; /* read, not kept */
+}
+
+static int direct_body_end(gh_request *req)
+{
+    direct_answer(req);
+    return 0;
+}
+
+static bool direct_body_full(const gh_request *req)
+{
+    (void)req;
+    return false;
+}
+
+static void direct_nothing(gh_request *req)
+{
+    (void)req;
+}
+
+const gh_action_ops gh_direct_action = {
+    .start = direct_start,
+    .body = direct_body,
+    .body_end = direct_body_end,
+    .body_full = direct_body_full,
+    .client_drained = direct_nothing,
+    .abort = direct_nothing,
+};

@@ -1,13 +1,13 @@
 /* CORS at the edge (the Fetch standard's CORS protocol): preflights answered by the gateway
  * before any authentication (browsers send them without credentials), and the response fields
  * that let a page of an allowed origin read the answer. Disallowed origins get no CORS field. */
-#ifndef GH_HTTP_CORS_H
-#define GH_HTTP_CORS_H
+#ifndef GH_GATE_CORS_H
+#define GH_GATE_CORS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "http/conn.h"
+#include "gate/exchange.h"
 
 /* Whether req is a preflight: OPTIONS with Origin and Access-Control-Request-Method; *method
  * is then the GH_M_* bit of the method the page asks for (0 for one no route serves). */

@@ -2,12 +2,8 @@
 #include <string.h>
 
 #include "core/clock.h"
-#include "http/conn_internal.h"
-#include "http/cors.h"
-#include "wire/normalize.h"
-#include "http/request.h"
-#include "http/respond.h"
-#include "upstream/proxy.h"
+#include "gate/request.h"
+#include "wire/host.h"
 
 #define GH_REQUEST_ARENA_CHUNK 8192
 #define GH_REQUEST_ARENA_LIMIT (256u * 1024u)
@@ -56,14 +52,14 @@ bool gh_request_trusted_addr(const gh_config *cfg, int fam, const unsigned char 
            in_cidrs(cfg, AF_INET, addr + 12);
 }
 
-static void format_peer(gh_conn *c, gh_request *req)
+static void format_peer(gh_request *req)
 {
-    int fam = c->peer_family == 6 ? AF_INET6 : AF_INET;
+    int fam = req->peer.family == 6 ? AF_INET6 : AF_INET;
     if (fam == AF_INET)
-        format_ipv4(c->peer_addr, req->client_ip);
-    else if (!inet_ntop(fam, c->peer_addr, req->client_ip, sizeof(req->client_ip)))
+        format_ipv4(req->peer.addr, req->client_ip);
+    else if (!inet_ntop(fam, req->peer.addr, req->client_ip, sizeof(req->client_ip)))
         strcpy(req->client_ip, "-");
-    req->trusted_peer = gh_request_trusted_addr(req->config, fam, c->peer_addr);
+    req->trusted_peer = gh_request_trusted_addr(req->config, fam, req->peer.addr);
 }
 
 /* Where a ":port" suffix (1 to 5 digits) starts in s[0..len), or len when there is none. An
@@ -150,25 +146,27 @@ const char *gh_request_client_address(const gh_request *req, size_t *len)
 
 /* A request in its own arena, on the worker's current snapshot, attached to the connection.
  * NULL (and the connection closed) when memory ran out. */
-gh_request *gh_request_new(gh_conn *c)
+gh_request *gh_request_new(gh_services *svc, const gh_downstream_ops *ds, struct gh_conn *conn,
+                           const gh_peer *peer)
 {
     gh_arena a;
-    gh_arena_init_spares(&a, GH_REQUEST_ARENA_CHUNK, GH_REQUEST_ARENA_LIMIT, &c->svc->arena_spares);
+    gh_arena_init_spares(&a, GH_REQUEST_ARENA_CHUNK, GH_REQUEST_ARENA_LIMIT, &svc->arena_spares);
     gh_request *req = gh_arena_zalloc(&a, sizeof(*req));
     if (!req) {
         gh_arena_free(&a);
-        gh_conn_close(c);
         return NULL;
     }
     req->arena = a;
-    req->conn = c;
-    req->snap = gh_snapshots_get(&c->svc->snapshots);
+    req->svc = svc;
+    req->ds = ds;
+    req->conn = conn;
+    req->peer = *peer;
+    req->snap = gh_snapshots_get(&svc->snapshots);
     req->config = req->snap->config;
     req->start_us = gh_now_us();
-    gh_id_gen_next(&c->svc->ids, req->id);
+    gh_id_gen_next(&svc->ids, req->id);
     req->id_len = 32;
-    format_peer(c, req);
-    c->req = req;
+    format_peer(req);
     return req;
 }
 
@@ -222,7 +220,7 @@ bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_reques
         if (!canon)
             return false;
         /* The scheme's own port is no port (RFC 3986 6.2.3): admin.test:80 is admin.test. */
-        if (req->h1.host_parts.port == (gh_conn_tls(req->conn) ? 443 : 80))
+        if (req->h1.host_parts.port == (req->peer.tls ? 443 : 80))
             req->h1.host_parts.port = -1;
         size_t n = gh_host_canon(req->h1.host + d, &req->h1.host_parts, canon);
         for (size_t i = 0; i < h1->nheaders; i++)
@@ -236,8 +234,6 @@ bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_reques
     req->h1.headers = h;
     return true;
 }
-
-static void route_action(gh_request *req);
 
 uint64_t gh_request_max_body(const gh_request *req)
 {
@@ -266,174 +262,4 @@ gh_body_limits gh_request_body_limits(const gh_request *req)
     out.rate_window_ms = route_or(b->rate_window_ms, out.rate_window_ms);
     out.buffer_bytes = route_or(b->buffer_bytes, out.buffer_bytes);
     return out;
-}
-
-gh_verdict gh_stage_refuse(gh_request *req, gh_reason reason, const char *detail)
-{
-    req->reason = reason;
-    req->detail = detail;
-    return GH_DONE;
-}
-
-/* Runs one stage (or a waiting stage's next step) with the request marked as in a stage, so
- * that a refusal made inside is only recorded; it is answered here, after the stage has
- * returned, and nothing reads the request after that. True when the request goes on. */
-static bool stage_passes(gh_request *req, gh_stage_step step, const void *arg, size_t at)
-{
-    req->in_stage = true;
-    gh_verdict v = step(req, arg);
-    req->in_stage = false;
-    if (req->reason == GH_R_OK && v == GH_NEXT)
-        return true;
-    if (req->reason == GH_R_OK && v == GH_WAIT) {
-        req->stage_at = (uint8_t)at;
-        return false;
-    }
-    if (req->reason == GH_R_OK) /* GH_DONE with no reason recorded: a stage's fault */
-        gh_stage_refuse(req, GH_R_INTERNAL, "a stage refused without saying why");
-    gh_conn_refuse(req, req->reason, req->detail);
-    return false;
-}
-
-/* The route's stages from the first'th on; a stage that waits resumes through
- * gh_request_resume. */
-static void run_stages(gh_request *req, size_t first)
-{
-    const gh_route_conf *route = req->match.route;
-    for (size_t i = first; i < route->nstages; i++)
-        if (!stage_passes(req, route->stages[i].stage->run, route->stages[i].conf, i))
-            return;
-    route_action(req);
-}
-
-void gh_request_resume(gh_request *req, gh_stage_step step, const void *arg)
-{
-    /* Taken first: once the step or the stages after it answer, req is freed. The connection
-     * itself outlives this call (its memory goes in a later loop callback). */
-    gh_conn *c = req->conn;
-    size_t at = req->stage_at;
-    req->wait_abort = NULL;
-    if (stage_passes(req, step, arg, at))
-        run_stages(req, at + 1);
-    if (!c->closing)
-        gh__conn_process(c); /* body bytes that arrived meanwhile, or the next pipelined request */
-}
-
-static void dispatch(gh_request *req)
-{
-    const gh_config *cfg = req->config;
-    const char *t = req->h1.target;
-    size_t tlen = req->h1.target_len;
-    const char *q = memchr(t, '?', tlen);
-    size_t plen = q ? (size_t)(q - t) : tlen;
-    if (q) {
-        req->query = q;
-        req->query_len = tlen - plen;
-    }
-    const char *detail = NULL;
-    req->path = gh_arena_alloc(&req->arena, GH_NORMALIZED_MAX(plen));
-    if (!req->path) {
-        gh_conn_refuse(req, GH_R_INTERNAL, "out of request memory");
-        return;
-    }
-    gh_reason r = gh_normalize_path(t, plen, &cfg->paths, req->path, &req->path_len, &detail);
-    if (r == GH_R_OK && q)
-        r = gh_check_query(q + 1, tlen - plen - 1, &detail);
-    if (r != GH_R_OK) {
-        req->path_len = 0;
-        gh_conn_refuse(req, r, detail);
-        return;
-    }
-    if (req->conn->underscores == GH_US_REFUSE) {
-        for (size_t i = 0; i < req->h1.nheaders; i++)
-            if (memchr(req->h1.headers[i].name, '_', req->h1.headers[i].name_len)) {
-                gh_conn_refuse(req, GH_R_UNDERSCORE_HEADER,
-                               "a header name contains '_' (headers_with_underscores: refuse)");
-                return;
-            }
-    }
-    unsigned m = gh_route_method_bit(req->h1.method, req->h1.method_len);
-    if (!(m & req->conn->methods)) {
-        req->match.allow = req->conn->methods;
-        gh_conn_refuse(req, GH_R_METHOD_NOT_ALLOWED, "the listener does not accept this method");
-        return;
-    }
-    /* A CORS preflight is answered for the route of the method it asks about, before any
-     * authentication: browsers send it without credentials. */
-    unsigned asked;
-    if (gh_cors_is_preflight(req, &asked) && (asked & req->conn->methods) &&
-        gh_route_find(cfg, req->conn->listener, req->h1.host, req->h1.host_parts.name_len,
-                      req->path, req->path_len, asked, &req->match) == GH_R_OK &&
-        req->match.route->cors) {
-        gh_cors_answer_preflight(req);
-        return;
-    }
-    r = gh_route_find(cfg, req->conn->listener, req->h1.host, req->h1.host_parts.name_len,
-                      req->path, req->path_len, m, &req->match);
-    if (r != GH_R_OK) {
-        gh_conn_refuse(req, r,
-                       r == GH_R_NOT_FOUND ? "no route matches this host and path"
-                                           : "the route does not allow this method");
-        return;
-    }
-    gh_cors_note_origin(req);
-    run_stages(req, 0);
-}
-
-/* The route's action, once every stage has let the request through. */
-static void route_action(gh_request *req)
-{
-    const gh_route_conf *route = req->match.route;
-    if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > gh_request_max_body(req)) {
-        gh_conn_refuse(req, GH_R_BODY_TOO_LARGE,
-                       route->body && route->body->max_bytes
-                           ? "Content-Length exceeds the route's body.max_bytes"
-                           : "Content-Length exceeds limits.max_body_bytes");
-        return;
-    }
-    if (!route->upstream) {
-        /* A direct response reads and discards the body first, so the connection stays
-         * usable; a client waiting for 100-continue gets the answer without sending it. */
-        if (!req->body_done && !req->h1.expect_continue) {
-            req->discard_body = true;
-            gh__conn_body_begin(req);
-            return;
-        }
-        gh_respond_direct(req);
-        gh_conn_response_done(req);
-        return;
-    }
-    /* The body (up to body.buffer_before_upstream of it) is read before an upstream slot is
-     * taken: a client that sends it slowly holds a connection of its own, not the upstream's. */
-    uint64_t buffer = gh_request_body_limits(req).buffer_bytes;
-    if (!req->body_done && buffer && !req->body_buffered) {
-        req->body_buffered = true;
-        gh_conn_collect_body_upto(req, buffer, route_action);
-        return;
-    }
-    if (!req->body_done)
-        gh__conn_body_begin(req);
-    gh_proxy_start(req);
-}
-
-void gh__request_begin(gh_conn *c, const gh_h1_request *h1, const gh_h1_header *hdrs)
-{
-    gh_request *req = gh_request_new(c);
-    if (!req)
-        return;
-    const char *base = c->in->data + c->in->off;
-    c->in->off += (uint32_t)h1->head_len;
-    c->scanned = 0;
-    if (!gh_request_adopt_head(req, base, h1, hdrs)) {
-        gh_conn_refuse(req, GH_R_INTERNAL, "out of request memory");
-        return;
-    }
-    gh_request_adopt_id(req);
-    req->body_left = req->h1.body == GH_BODY_LENGTH ? req->h1.content_length : 0;
-    req->body_done = req->h1.body == GH_BODY_NONE;
-    if (req->h1.ambiguous)
-        req->close_after = true;
-    c->state = GH_CS_WAIT;
-    gh__conn_stop_timer(c);
-    dispatch(req);
 }

@@ -1,16 +1,18 @@
 /* A request's start on a downstream connection: its own arena on the worker's current snapshot,
  * its id, the client's address (and whether the peer is a trusted proxy), and its head copied
  * out of the connection's input block. */
-#ifndef GH_HTTP_REQUEST_H
-#define GH_HTTP_REQUEST_H
+#ifndef GH_GATE_REQUEST_H
+#define GH_GATE_REQUEST_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "http/conn.h"
+#include "gate/exchange.h"
 
-/* A request attached to the connection. NULL (and the connection closed) when memory ran out. */
-gh_request *gh_request_new(gh_conn *c);
+/* A request on svc's current snapshot, arrived on conn (served by ds), from peer. NULL when
+ * memory ran out. */
+gh_request *gh_request_new(gh_services *svc, const gh_downstream_ops *ds, struct gh_conn *conn,
+                           const gh_peer *peer);
 /* Whether an address (AF_INET: 4 bytes, AF_INET6: 16) is among the trusted_proxies. */
 bool gh_request_trusted_addr(const gh_config *cfg, int family, const unsigned char *addr);
 /* Parses an address, an IPv6 one optionally in brackets, either optionally followed by ":port"

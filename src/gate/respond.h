@@ -1,12 +1,13 @@
 /* Responses the gateway writes itself: RFC 9457 problem documents for refusals, and the
  * direct responses of `respond:` routes. */
-#ifndef GH_HTTP_RESPOND_H
-#define GH_HTTP_RESPOND_H
+#ifndef GH_GATE_RESPOND_H
+#define GH_GATE_RESPOND_H
 
 #include <stdbool.h>
 
 #include "core/json.h"
-#include "http/conn.h"
+#include "gate/action.h"
+#include "gate/exchange.h"
 
 /* Whether the connection closes after this request's response. */
 bool gh_respond_closing(const gh_request *req);
@@ -27,6 +28,8 @@ void gh_respond_format_fields(gh_sbuf *b, const gh_h1_header *f, size_t n);
 void gh_respond_connection(const gh_request *req, gh_sbuf *b);
 
 void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail);
+/* A route's respond: as its action (the body read and dropped first). */
+extern const gh_action_ops gh_direct_action;
 void gh_respond_direct(gh_request *req);
 /* A response without a body: status and its own fields, then what every response carries. */
 void gh_respond_empty(gh_request *req, int status, const gh_h1_header *f, size_t n);

@@ -1,0 +1,110 @@
+/* The exchange: one request from its head to its log line, and everything the gateway learns
+ * and decides about it on the way (the principal, the decisions, the stages' state, the
+ * action's). Created by the downstream it arrived on, run by the pipeline (gate/pipeline.c).
+ * See docs/architecture.md, "The life of a request". */
+#ifndef GH_GATE_EXCHANGE_H
+#define GH_GATE_EXCHANGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config-t.h"
+#include "core/arena.h"
+#include "core/bytes.h"
+#include "core/reason.h"
+#include "gate/action.h"
+#include "gate/downstream.h"
+#include "gate/services.h"
+#include "gate/snapshot.h"
+#include "route/route.h"
+#include "wire/h1.h"
+
+typedef struct gh_upconn gh_upconn;
+
+/* What the connection a request arrived on says about it, set when the request starts. */
+typedef struct gh_peer {
+    uint64_t listener;       /* its listener's id: which routes it serves */
+    unsigned methods;        /* its listener's GH_M_* methods */
+    uint8_t underscores;     /* its listener's headers_with_underscores (gh_underscores) */
+    bool h2;                 /* an HTTP/2 stream */
+    struct gh_tls_pipe *tls; /* the TLS session carrying it, or NULL */
+    uint8_t family;          /* the TCP peer: AF_INET or AF_INET6 (0: unknown) */
+    uint16_t port;
+    unsigned char addr[16];
+} gh_peer;
+
+typedef struct gh_request {
+    gh_arena arena;
+    gh_services *svc;              /* the worker's, which it runs on */
+    const gh_downstream_ops *ds;   /* the connection or stream it arrived on */
+    struct gh_conn *conn;          /* ...for the downstream's own use */
+    gh_peer peer;
+    gh_config *config; /* the snapshot this request runs on (= snap->config) */
+    gh_worker_snapshot *snap;
+    gh_h1_request h1;
+    gh_route_match match;
+    char *path; /* canonical */
+    size_t path_len;
+    const char *query; /* "?..." as sent, or NULL */
+    size_t query_len;
+    char id[65]; /* generated (32 hex digits) or kept from a trusted proxy (up to 64) */
+    uint8_t id_len;
+    char client_ip[48];
+    bool trusted_peer;
+    uint64_t start_us;
+    uint8_t stage_at;                    /* the stage that returned GH_WAIT */
+    bool in_stage; /* a stage runs on it: a refusal is recorded, answered once the stage returns */
+    bool stage_waits;                    /* the stage at stage_at returned GH_WAIT */
+    struct gh_key_wait *key_wait;        /* while waiting for an identity provider's keys */
+    struct gh_pending_wait *pending_wait; /* while a stage's HTTP call is answering */
+    bool keys_waited;                    /* waited once already: never twice */
+    /* identity (stages auth_jwt, auth_introspect, auth_api_key) */
+    bool auth_ok, auth_failed;
+    const char *auth_reason; /* precise, for the log: "expired", "signature", ... */
+    const char *auth_sub, *auth_iss, *auth_client_id, *auth_kid;
+    char **claim_values; /* per route forward.claims entry; NULL when the claim is absent */
+    const char *claims;  /* the verified claims, flattened (identity/claims.h), in the arena */
+    size_t claims_len;
+    uint8_t authz;              /* GH_AUTHZ_*: what the route's authorization rules decided */
+    const char *authz_reason;   /* why they refused (or would have, in shadow mode) */
+    const char *rate_limit;     /* the limit that refused it ("shadow:NAME" when it would have) */
+    const char *extra_headers;  /* complete header lines every response to it carries (at most
+                                 * GH_EXTRA_FIELDS_MAX) */
+    struct limit_run *limit_run; /* while Redis decides its rate limits */
+    const char *api_client; /* client_id of the API key presented (stage auth_api_key) */
+    const gh_h1_header *cors_origin; /* its Origin, when the route's cors allows it */
+    /* request body */
+    uint64_t body_left;
+    gh_chunked chunked;
+    bool body_done;
+    bool collect_body; /* read the body whole before the stage that asked goes on */
+    bool body_buffered; /* read before the upstream (body.buffer_before_upstream) once */
+    uint64_t collect_max; /* collected this far, the rest streams (on_body runs then too) */
+    void (*on_body)(gh_request *req); /* that stage's continuation, once the body is in */
+    /* pace (loop time, ms): when the body began and last moved, the current rate window */
+    uint64_t body_start_ms, body_last_ms, window_start_ms, window_bytes;
+    bool window_blocked; /* the gateway, not the client, held the body up in this window */
+    gh_bytes body;     /* the body read whole, forwarded from here */
+    const char *problem_extra; /* more members for the refusal's problem document */
+    uint64_t bytes_in;
+    /* the route's action: the proxy, or a direct response */
+    const gh_action_ops *action;
+    gh_upconn *up;
+    const gh_upstream_conf *upstream;
+    const gh_endpoint_conf *endpoint;
+    bool slot_held;
+    bool up_ready; /* connected and head sent: body bytes may flow */
+    int up_status;
+    uint64_t up_start_us, up_us;
+    /* response */
+    int status;
+    bool resp_started, resp_done, close_after;
+    uint64_t bytes_out;
+    gh_reason reason;
+    const char *detail;
+} gh_request;
+
+/* Header lines a stage may add to every response (rate-limit fields). */
+#define GH_EXTRA_FIELDS_MAX 8
+
+#endif

@@ -1,0 +1,210 @@
+/* The pipeline: what happens to a request between its head and its action. The path is
+ * normalized, the listener's method and header rules applied, a CORS preflight answered, the
+ * route found, the route's stages run in phase order (a stage that waits resumes here), then
+ * the route's action starts. Every refusal is answered here, after the stage that made it has
+ * returned. See docs/architecture.md, "The life of a request". */
+#include <string.h>
+
+#include "gate/access_log.h"
+#include "gate/action.h"
+#include "gate/cors.h"
+#include "gate/pipeline.h"
+#include "gate/request.h"
+#include "gate/respond.h"
+#include "gate/stage.h"
+#include "wire/normalize.h"
+
+static void route_action(gh_request *req);
+
+gh_verdict gh_stage_refuse(gh_request *req, gh_reason reason, const char *detail)
+{
+    req->reason = reason;
+    req->detail = detail;
+    return GH_DONE;
+}
+
+/* Runs one stage (or a waiting stage's next step) with the request marked as in a stage, so
+ * that a refusal made inside is only recorded; it is answered here, after the stage has
+ * returned, and nothing reads the request after that. True when the request goes on. */
+static bool stage_passes(gh_request *req, gh_stage_step step, const void *arg, size_t at)
+{
+    req->in_stage = true;
+    gh_verdict v = step(req, arg);
+    req->in_stage = false;
+    if (req->reason == GH_R_OK && v == GH_NEXT)
+        return true;
+    if (req->reason == GH_R_OK && v == GH_WAIT) {
+        req->stage_at = (uint8_t)at;
+        req->stage_waits = true;
+        return false;
+    }
+    if (req->reason == GH_R_OK) /* GH_DONE with no reason recorded: a stage's fault */
+        gh_stage_refuse(req, GH_R_INTERNAL, "a stage refused without saying why");
+    gh_request_refuse(req, req->reason, req->detail);
+    return false;
+}
+
+/* The route's stages from the first'th on; a stage that waits resumes through
+ * gh_request_resume. */
+static void run_stages(gh_request *req, size_t first)
+{
+    const gh_route_conf *route = req->match.route;
+    for (size_t i = first; i < route->nstages; i++)
+        if (!stage_passes(req, route->stages[i].stage->run, route->stages[i].conf, i))
+            return;
+    route_action(req);
+}
+
+void gh_request_resume(gh_request *req, gh_stage_step step, const void *arg)
+{
+    /* Taken first: once the step or the stages after it answer, req is freed. The downstream
+     * itself outlives this call (its memory goes in a later loop callback). */
+    const gh_downstream_ops *ds = req->ds;
+    struct gh_conn *conn = req->conn;
+    size_t at = req->stage_at;
+    req->stage_waits = false;
+    if (stage_passes(req, step, arg, at))
+        run_stages(req, at + 1);
+    ds->resume_input(conn); /* body bytes that arrived meanwhile, or the next pipelined request */
+}
+
+void gh_pipeline_start(gh_request *req)
+{
+    const gh_config *cfg = req->config;
+    const char *t = req->h1.target;
+    size_t tlen = req->h1.target_len;
+    const char *q = memchr(t, '?', tlen);
+    size_t plen = q ? (size_t)(q - t) : tlen;
+    if (q) {
+        req->query = q;
+        req->query_len = tlen - plen;
+    }
+    const char *detail = NULL;
+    req->path = gh_arena_alloc(&req->arena, GH_NORMALIZED_MAX(plen));
+    if (!req->path) {
+        gh_request_refuse(req, GH_R_INTERNAL, "out of request memory");
+        return;
+    }
+    gh_reason r = gh_normalize_path(t, plen, &cfg->paths, req->path, &req->path_len, &detail);
+    if (r == GH_R_OK && q)
+        r = gh_check_query(q + 1, tlen - plen - 1, &detail);
+    if (r != GH_R_OK) {
+        req->path_len = 0;
+        gh_request_refuse(req, r, detail);
+        return;
+    }
+    if (req->peer.underscores == GH_US_REFUSE) {
+        for (size_t i = 0; i < req->h1.nheaders; i++)
+            if (memchr(req->h1.headers[i].name, '_', req->h1.headers[i].name_len)) {
+                gh_request_refuse(req, GH_R_UNDERSCORE_HEADER,
+                               "a header name contains '_' (headers_with_underscores: refuse)");
+                return;
+            }
+    }
+    unsigned m = gh_route_method_bit(req->h1.method, req->h1.method_len);
+    if (!(m & req->peer.methods)) {
+        req->match.allow = req->peer.methods;
+        gh_request_refuse(req, GH_R_METHOD_NOT_ALLOWED, "the listener does not accept this method");
+        return;
+    }
+    /* A CORS preflight is answered for the route of the method it asks about, before any
+     * authentication: browsers send it without credentials. */
+    unsigned asked;
+    if (gh_cors_is_preflight(req, &asked) && (asked & req->peer.methods) &&
+        gh_route_find(cfg, req->peer.listener, req->h1.host, req->h1.host_parts.name_len,
+                      req->path, req->path_len, asked, &req->match) == GH_R_OK &&
+        req->match.route->cors) {
+        gh_cors_answer_preflight(req);
+        return;
+    }
+    r = gh_route_find(cfg, req->peer.listener, req->h1.host, req->h1.host_parts.name_len,
+                      req->path, req->path_len, m, &req->match);
+    if (r != GH_R_OK) {
+        gh_request_refuse(req, r,
+                       r == GH_R_NOT_FOUND ? "no route matches this host and path"
+                                           : "the route does not allow this method");
+        return;
+    }
+    gh_cors_note_origin(req);
+    run_stages(req, 0);
+}
+
+/* The route's action, once every stage has let the request through. */
+static void route_action(gh_request *req)
+{
+    const gh_route_conf *route = req->match.route;
+    if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > gh_request_max_body(req)) {
+        gh_request_refuse(req, GH_R_BODY_TOO_LARGE,
+                       route->body && route->body->max_bytes
+                           ? "Content-Length exceeds the route's body.max_bytes"
+                           : "Content-Length exceeds limits.max_body_bytes");
+        return;
+    }
+    if (!route->upstream) {
+        req->action = &gh_direct_action;
+        req->action->start(req);
+        return;
+    }
+    /* The body (up to body.buffer_before_upstream of it) is read before an upstream slot is
+     * taken: a client that sends it slowly holds a connection of its own, not the upstream's. */
+    uint64_t buffer = gh_request_body_limits(req).buffer_bytes;
+    if (!req->body_done && buffer && !req->body_buffered) {
+        req->body_buffered = true;
+        req->ds->collect_body(req, buffer, route_action);
+        return;
+    }
+    req->action = req->svc->proxy;
+    if (!req->body_done)
+        req->ds->read_body(req);
+    req->action->start(req);
+}
+
+
+void gh_request_refuse(gh_request *req, gh_reason reason, const char *detail)
+{
+    req->reason = reason;
+    req->detail = detail;
+    if (req->in_stage)
+        return; /* answered once the stage has returned (stage_passes): it still reads req */
+    gh_metrics_refusal(&req->svc->metrics, reason);
+    if (!req->body_done)
+        req->close_after = true;
+    gh_respond_problem(req, reason, detail);
+    req->ds->finish(req);
+}
+
+void gh_request_fail(gh_request *req, gh_reason reason, const char *detail)
+{
+    if (!req->resp_started) {
+        gh_request_refuse(req, reason, detail);
+        return;
+    }
+    /* Part of the response is out: the only honest signal left is cutting the connection. */
+    req->reason = reason;
+    req->detail = detail;
+    gh_metrics_refusal(&req->svc->metrics, reason);
+    req->ds->cut(req);
+}
+
+void gh_request_end(gh_request *req)
+{
+    if (req->stage_waits) {
+        const gh_stage_ref *s = &req->match.route->stages[req->stage_at];
+        req->stage_waits = false;
+        if (s->stage->abort)
+            s->stage->abort(req, s->conf);
+    }
+    if (req->action)
+        req->action->abort(req);
+    if (!req->resp_done && req->reason == GH_R_OK)
+        req->reason = GH_R_CLIENT_CLOSED;
+    if (!req->status)
+        req->status = gh_reason_status(req->reason);
+    gh_services *svc = req->svc;
+    gh_access_log_request(svc, req);
+    gh_bytes_free(&req->body);
+    if (gh_snapshots_put(&svc->snapshots, req->snap))
+        gh_jws_verifier_clear(&svc->verifier); /* its keys may be freed with it */
+    gh_arena arena = req->arena;
+    gh_arena_free(&arena);
+}

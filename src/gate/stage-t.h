@@ -1,0 +1,53 @@
+/* The stage interface: what a control (stages/<name>.c) gives the pipeline. Types only, so that
+ * a route's configuration can hold its stages without depending on them. See
+ * docs/architecture.md, "Stages". */
+#ifndef GH_GATE_STAGE_T_H
+#define GH_GATE_STAGE_T_H
+
+#include <stddef.h>
+
+typedef struct gh_request gh_request;
+typedef struct gh_log_line gh_log_line;
+
+/* A stage never answers the request it runs on: answering frees the request, and the stage (or
+ * the wait that called it) would go on reading freed memory. It returns a verdict, and the
+ * pipeline answers once it has returned. */
+typedef enum {
+    GH_NEXT, /* continue with the next stage */
+    GH_DONE, /* refused: the stage recorded why (gh_stage_refuse); the pipeline answers */
+    GH_WAIT, /* the stage waits for something (keys, a call, the body); it calls gh_request_resume */
+} gh_verdict;
+
+/* When a stage runs, relative to the others: a route's stages run in this order whatever the
+ * order of its configuration keys. Cheap checks of who is asking come first, the body last. */
+typedef enum {
+    GH_PHASE_CERTIFICATE, /* the connection's client certificate */
+    GH_PHASE_TOKEN,       /* a bearer token */
+    GH_PHASE_SIGNATURE,   /* a signature over the body */
+    GH_PHASE_KEY,         /* an API key */
+    GH_PHASE_AUTHORIZE,   /* scopes and claims */
+    GH_PHASE_POLICY,      /* an external decision */
+    GH_PHASE_LIMIT,       /* rate limits and quotas */
+    GH_PHASE_BODY,        /* the body's size, type and schema */
+} gh_stage_phase;
+
+typedef struct gh_stage {
+    const char *name; /* as the audit and the metrics name it */
+    gh_stage_phase phase;
+    /* Decides on the request; conf is what the route's configuration gave the stage. */
+    gh_verdict (*run)(gh_request *req, const void *conf);
+    /* The request goes away while the stage waits (the client left, the server stops): undo
+     * what the wait holds. NULL when its waits hold nothing of their own. */
+    void (*abort)(gh_request *req, const void *conf);
+    /* Adds the stage's fields to the request's access-log line. NULL: none. */
+    void (*log)(gh_log_line *line, const gh_request *req, const void *conf);
+} gh_stage;
+
+typedef struct gh_stage_ref {
+    const gh_stage *stage;
+    const void *conf;
+} gh_stage_ref;
+
+#define GH_MAX_STAGES 12
+
+#endif
