@@ -14,6 +14,13 @@ const char *gh_upstream_result_name(gh_upstream_result r)
     return (unsigned)r < GH_UP__COUNT ? result_names[r] : "unknown";
 }
 
+const gh_series_table *gh_metrics_table_of(const gh_metrics *m, gh_metrics_table t)
+{
+    const gh_series_table *const tables[] = {&m->requests, &m->upstream, &m->auth,  &m->authz,
+                                             &m->limits,   &m->policy,   &m->store, &m->tls};
+    return tables[t];
+}
+
 static int table_init(gh_series_table *t)
 {
     t->items = calloc(GH_METRIC_SERIES, sizeof(*t->items));

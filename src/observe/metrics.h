@@ -86,6 +86,20 @@ typedef struct gh_metrics {
     atomic_ullong open_connections; /* read as signed: decrements wrap */
 } gh_metrics;
 
+/* The series tables of gh_metrics by name, for a reader that picks one (the renderer). */
+typedef enum {
+    GH_MT_REQUESTS,
+    GH_MT_UPSTREAM,
+    GH_MT_AUTH,
+    GH_MT_AUTHZ,
+    GH_MT_LIMITS,
+    GH_MT_POLICY,
+    GH_MT_STORE,
+    GH_MT_TLS,
+} gh_metrics_table;
+
+const gh_series_table *gh_metrics_table_of(const gh_metrics *m, gh_metrics_table t);
+
 int gh_metrics_init(gh_metrics *m);
 void gh_metrics_free(gh_metrics *m);
 

@@ -4,7 +4,7 @@
 
 #include "core/json.h"
 #include "wire/h1.h"
-#include "observe/prometheus.h"
+#include "server/metrics_collect.h"
 #include "server/admin.h"
 #include "server/worker.h"
 
@@ -111,7 +111,7 @@ static void serve(admin_conn *c, const gh_h1_request *r)
         readiness(c, rt, draining);
     } else if (is(r, "GET", "/metrics")) {
         size_t len;
-        char *text = gh_prometheus_render(rt, &len);
+        char *text = gh_collect_metrics(rt, &len);
         if (!text) {
             reply_text(c, 500, "out of memory\n");
             return;

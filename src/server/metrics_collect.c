@@ -1,0 +1,359 @@
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/clock.h"
+#include "core/reason.h"
+#include "identity/jws.h"
+#include "identity/keyset.h"
+#include "observe/prometheus.h"
+#include "server/metrics_collect.h"
+#include "server/worker.h"
+#include "tls/tls_server.h"
+
+#define MAX_FAMILIES 32
+
+/* The families of one scrape. Plain samples go to one growing array; each family is pointed at
+ * its own run of samples once all are in, since the array may move while it grows. */
+typedef struct {
+    gh_prom_family fam[MAX_FAMILIES];
+    size_t first[MAX_FAMILIES];
+    size_t nfam;
+    gh_prom_sample *samples;
+    size_t nsamples, cap;
+    bool failed;
+} scrape;
+
+static void add_family(scrape *s, const gh_prom_family *f)
+{
+    if (s->nfam == MAX_FAMILIES) {
+        s->failed = true;
+        return;
+    }
+    s->first[s->nfam] = s->nsamples;
+    s->fam[s->nfam++] = *f;
+}
+
+static void add_families(scrape *s, const gh_prom_family *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        add_family(s, &f[i]);
+}
+
+/* Starts a family of plain samples. */
+static void family(scrape *s, const char *name, const char *help, gh_prom_type type)
+{
+    add_family(s, &(gh_prom_family){name, help, type, NULL, NULL, 0});
+}
+
+/* Appends a sample to the last family: nlabels (name, value) string pairs, then nothing. */
+static void sample(scrape *s, gh_prom_value v, size_t nlabels, ...)
+{
+    if (s->nsamples == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        gh_prom_sample *p = realloc(s->samples, cap * sizeof(*p));
+        if (!p) {
+            s->failed = true;
+            return;
+        }
+        s->samples = p;
+        s->cap = cap;
+    }
+    gh_prom_sample *out = &s->samples[s->nsamples++];
+    *out = (gh_prom_sample){.nlabels = nlabels < GH_PROM_LABELS ? nlabels : GH_PROM_LABELS,
+                            .value = v};
+    va_list ap;
+    va_start(ap, nlabels);
+    for (size_t i = 0; i < out->nlabels; i++) {
+        out->labels[i].name = va_arg(ap, const char *);
+        out->labels[i].value = va_arg(ap, const char *);
+    }
+    va_end(ap);
+}
+
+/* Labels key_label="key",label="value", or leaves the series out when value is NULL (a code
+ * the family does not show). */
+static int key_and(gh_prom_labels *out, const char *key_label, const char *key, const char *label,
+                   const char *value)
+{
+    out->l[0] = (gh_prom_label){key_label, key};
+    out->l[1] = (gh_prom_label){label, value};
+    return value ? 2 : -1;
+}
+
+static int request_labels(const char *key, int code, gh_prom_labels *out)
+{
+    snprintf(out->buf, sizeof(out->buf), "%d", code);
+    return key_and(out, "route", key, "code", out->buf);
+}
+
+static int upstream_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return key_and(out, "upstream", key, "result",
+                   gh_upstream_result_name((gh_upstream_result)code));
+}
+
+static int auth_success_labels(const char *key, int code, gh_prom_labels *out)
+{
+    out->l[0] = (gh_prom_label){"provider", key};
+    return code == GH_JWS_OK ? 1 : -1;
+}
+
+static int auth_failure_labels(const char *key, int code, gh_prom_labels *out)
+{
+    const char *reason =
+        code != GH_JWS_OK && code < GH_JWS__COUNT ? gh_jws_status_slug((gh_jws_status)code) : NULL;
+    return key_and(out, "provider", key, "reason", reason);
+}
+
+static const char *hit_or_miss(int code, int hit, int miss)
+{
+    return code == hit ? "hit" : code == miss ? "miss" : NULL;
+}
+
+static int token_cache_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return key_and(out, "provider", key, "result",
+                   hit_or_miss(code, GH_AUTH_CACHE_HIT, GH_AUTH_CACHE_MISS));
+}
+
+static int authz_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return key_and(out, "route", key, "result", gh_authz_result_name((gh_authz_result)code));
+}
+
+static int limit_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return key_and(out, "limit", key, "result", gh_limit_result_name((gh_limit_result)code));
+}
+
+static int policy_call_labels(const char *key, int code, gh_prom_labels *out)
+{
+    const char *result =
+        code < GH_POLICY_CACHE_HIT ? gh_policy_result_name((gh_policy_result)code) : NULL;
+    return key_and(out, "policy", key, "result", result);
+}
+
+static int policy_cache_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return key_and(out, "policy", key, "result",
+                   hit_or_miss(code, GH_POLICY_CACHE_HIT, GH_POLICY_CACHE_MISS));
+}
+
+static int store_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return key_and(out, "store", key, "result", gh_store_result_name((gh_store_result)code));
+}
+
+/* The TLS table's key is the outcome itself: a handshake that completed, or why one failed. */
+static int handshake_labels(const char *key, int code, gh_prom_labels *out)
+{
+    (void)code;
+    out->l[0] = (gh_prom_label){"result", key};
+    if (strcmp(key, "ok") == 0 || strcmp(key, "resumed") == 0)
+        return 1;
+    return key_and(out, "result", "failed", "reason", key);
+}
+
+/* The series a family is drawn from: a counter labelled per series, or a histogram per key. */
+#define SERIES(table, labeller) (&(const gh_prom_series){(table), (labeller), NULL, 0})
+#define HISTOGRAM(table, key_label, max_code)                                                      \
+    (&(const gh_prom_series){(table), NULL, (key_label), (max_code)})
+
+static const gh_prom_family request_families[] = {
+    {"gatehouse_requests_total", "Requests answered, by route and status code.", GH_PROM_COUNTER,
+     SERIES(GH_MT_REQUESTS, request_labels)},
+    {"gatehouse_request_duration_seconds", "Time from request head to response end.",
+     GH_PROM_HISTOGRAM, HISTOGRAM(GH_MT_REQUESTS, "route", -1)},
+    {"gatehouse_upstream_requests_total", "Upstream attempts, by upstream and result.",
+     GH_PROM_COUNTER, SERIES(GH_MT_UPSTREAM, upstream_labels)},
+};
+
+static const gh_prom_family decision_families[] = {
+    {"gatehouse_auth_success_total", "Requests authenticated, by provider.", GH_PROM_COUNTER,
+     SERIES(GH_MT_AUTH, auth_success_labels)},
+    {"gatehouse_auth_failures_total", "Requests refused by authentication, by provider and reason.",
+     GH_PROM_COUNTER, SERIES(GH_MT_AUTH, auth_failure_labels)},
+    {"gatehouse_token_cache_total", "Verified-token cache lookups, by provider and result.",
+     GH_PROM_COUNTER, SERIES(GH_MT_AUTH, token_cache_labels)},
+    {"gatehouse_authz_decisions_total",
+     "Authorization decisions (scopes, claims), by route and result.", GH_PROM_COUNTER,
+     SERIES(GH_MT_AUTHZ, authz_labels)},
+    {"gatehouse_rate_limit_decisions_total", "Rate limit and quota decisions, by limit and result.",
+     GH_PROM_COUNTER, SERIES(GH_MT_LIMITS, limit_labels)},
+    {"gatehouse_policy_calls_total", "External policy calls, by policy and result.",
+     GH_PROM_COUNTER, SERIES(GH_MT_POLICY, policy_call_labels)},
+    {"gatehouse_policy_cache_total", "Policy decision cache lookups, by policy and result.",
+     GH_PROM_COUNTER, SERIES(GH_MT_POLICY, policy_cache_labels)},
+    {"gatehouse_policy_call_duration_seconds", "Time an external policy took to answer.",
+     GH_PROM_HISTOGRAM, HISTOGRAM(GH_MT_POLICY, "policy", GH_POLICY_CACHE_HIT)},
+};
+
+static const gh_prom_family store_families[] = {
+    {"gatehouse_redis_requests_total",
+     "Rate-limit decisions asked of Redis, by result (ok, failed, fallbacks).", GH_PROM_COUNTER,
+     SERIES(GH_MT_STORE, store_labels)},
+    {"gatehouse_redis_roundtrip_seconds", "Time Redis took to decide, from sending to the answer.",
+     GH_PROM_HISTOGRAM, HISTOGRAM(GH_MT_STORE, "store", GH_STORE_FAILED)},
+};
+
+static const gh_prom_family handshake_family = {
+    "gatehouse_tls_handshakes_total",
+    "TLS handshakes on the listeners, by result (ok: full, resumed: from a ticket, failed) and "
+    "failure reason.",
+    GH_PROM_COUNTER, SERIES(GH_MT_TLS, handshake_labels)};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Requests in flight per upstream, counted by the states shared across workers and reloads. */
+static void upstream_in_flight(scrape *s, const gh_config *cfg)
+{
+    family(s, "gatehouse_upstream_in_flight", "Requests in flight, by upstream (all workers).",
+           GH_PROM_GAUGE);
+    for (size_t i = 0; i < cfg->nupstreams; i++)
+        if (cfg->upstreams[i].state)
+            sample(s, gh_prom_uint(atomic_load(&cfg->upstreams[i].state->inflight)), 1, "upstream",
+                   cfg->upstreams[i].name);
+}
+
+/* The Redis store: whether it is reachable, decisions and fallbacks, round-trip times. */
+static void redis_store(scrape *s, gh_runtime *rt, const gh_config *cfg)
+{
+    if (!cfg->redis)
+        return;
+    family(s, "gatehouse_redis_up", "Whether the rate-limit store answers (1), or not (0).",
+           GH_PROM_GAUGE);
+    sample(s, gh_prom_uint(atomic_load(&rt->shared.redis_up) == 1), 0);
+    add_families(s, store_families, COUNT_OF(store_families));
+}
+
+/* Remote key sets of the providers in force: fetch attempts, keys held, and their age. */
+static void key_sources(scrape *s, const gh_config *cfg)
+{
+    family(s, "gatehouse_jwks_fetches_total",
+           "Key set fetch attempts, by provider and result (declined: a refetch asked for within "
+           "min_refresh_interval).",
+           GH_PROM_COUNTER);
+    for (size_t i = 0; i < cfg->njwt_providers; i++) {
+        const gh_key_source *src = cfg->jwt_providers[i].source;
+        const char *name = cfg->jwt_providers[i].name;
+        if (!src)
+            continue;
+        sample(s, gh_prom_uint(atomic_load(&src->fetch_ok)), 2, "provider", name, "result", "ok");
+        sample(s, gh_prom_uint(atomic_load(&src->fetch_failed)), 2, "provider", name, "result",
+               "failed");
+        sample(s, gh_prom_uint(atomic_load(&src->fetch_declined)), 2, "provider", name, "result",
+               "declined");
+    }
+    family(s, "gatehouse_jwks_keys", "Signature keys held, by provider (0: requests get 503).",
+           GH_PROM_GAUGE);
+    for (size_t i = 0; i < cfg->njwt_providers; i++)
+        if (cfg->jwt_providers[i].source)
+            sample(s, gh_prom_uint(gh_key_source_key_count(cfg->jwt_providers[i].source)), 1,
+                   "provider", cfg->jwt_providers[i].name);
+    family(s, "gatehouse_jwks_age_seconds",
+           "Time since the key set was last fetched successfully, by provider.", GH_PROM_GAUGE);
+    int64_t now = gh_monotonic_ms();
+    for (size_t i = 0; i < cfg->njwt_providers; i++) {
+        const gh_key_source *src = cfg->jwt_providers[i].source;
+        int64_t ok_at = src ? atomic_load(&src->last_success_ms) : -1;
+        if (ok_at >= 0)
+            sample(s, gh_prom_fixed((double)(now - ok_at) / 1000.0, 3), 1, "provider",
+                   cfg->jwt_providers[i].name);
+    }
+}
+
+/* How long each listener certificate in force has left. */
+static void certificates(scrape *s, const gh_config *cfg)
+{
+    family(s, "gatehouse_tls_certificate_expiry_days",
+           "Days until a listener's certificate expires (negative: expired).", GH_PROM_GAUGE);
+    time_t now = time(NULL);
+    for (size_t i = 0; i < cfg->nlisteners; i++) {
+        const gh_tls_server *t = cfg->listeners[i].tls;
+        for (size_t k = 0; t && k < gh_tls_server_count(t); k++)
+            sample(s, gh_prom_fixed(difftime(gh_tls_server_cert_not_after(t, k), now) / 86400.0, 2),
+                   2, "listener", cfg->listeners[i].address, "certificate",
+                   gh_tls_server_cert_label(t, k));
+    }
+}
+
+/* What the workers count outside their series tables, summed, and the access log rings. */
+typedef struct {
+    long long open;
+    unsigned long long refusals[GH_R__COUNT], dropped;
+} worker_totals;
+
+static void sum_workers(gh_runtime *rt, const gh_metrics **metrics, worker_totals *t)
+{
+    for (int i = 0; i < rt->nworkers; i++) {
+        const gh_metrics *m = &rt->workers[i].svc.metrics;
+        metrics[i] = m;
+        t->open += (long long)atomic_load_explicit(&m->open_connections, memory_order_relaxed);
+        for (int r = 0; r < GH_R__COUNT; r++)
+            t->refusals[r] += atomic_load_explicit(&m->refusals[r], memory_order_relaxed);
+        if (rt->logger.rings)
+            t->dropped += atomic_load(&rt->logger.rings[i]->dropped);
+    }
+}
+
+static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worker_totals *t)
+{
+    family(s, "gatehouse_open_connections", "Open client connections.", GH_PROM_GAUGE);
+    sample(s, gh_prom_int(t->open), 0);
+    family(s, "gatehouse_refusals_total", "Requests refused by the gateway, by reason.",
+           GH_PROM_COUNTER);
+    for (int r = GH_R_AGAIN + 1; r < GH_R__COUNT; r++)
+        if (t->refusals[r])
+            sample(s, gh_prom_uint(t->refusals[r]), 1, "reason", gh_reason_slug((gh_reason)r));
+    family(s, "gatehouse_reloads_total", "Configuration reloads, by result.", GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(atomic_load(&rt->reloads_ok)), 1, "result", "success");
+    sample(s, gh_prom_uint(atomic_load(&rt->reloads_failed)), 1, "result", "failure");
+    family(s, "gatehouse_access_log_dropped_total", "Access log lines dropped (log thread behind).",
+           GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(t->dropped), 0);
+    family(s, "gatehouse_config_info", "The configuration in force.", GH_PROM_GAUGE);
+    sample(s, gh_prom_uint(1), 1, "hash", cfg->hash);
+    family(s, "gatehouse_build_info", "The running build.", GH_PROM_GAUGE);
+    sample(s, gh_prom_uint(1), 1, "version", GH_VERSION);
+}
+
+/* Every family, in the order /metrics has always listed them. */
+static void gather(scrape *s, gh_runtime *rt, const gh_config *cfg, const worker_totals *t)
+{
+    add_families(s, request_families, COUNT_OF(request_families));
+    upstream_in_flight(s, cfg);
+    add_families(s, decision_families, COUNT_OF(decision_families));
+    redis_store(s, rt, cfg);
+    key_sources(s, cfg);
+    add_family(s, &handshake_family);
+    certificates(s, cfg);
+    process(s, rt, cfg, t);
+    for (size_t i = 0; i < s->nfam && !s->failed; i++) {
+        size_t end = i + 1 < s->nfam ? s->first[i + 1] : s->nsamples;
+        s->fam[i].samples = s->samples + s->first[i];
+        s->fam[i].nsamples = end - s->first[i];
+    }
+}
+
+char *gh_collect_metrics(gh_runtime *rt, size_t *len)
+{
+    scrape s = {0};
+    worker_totals totals = {0};
+    const gh_metrics **metrics =
+        calloc(rt->nworkers > 0 ? (size_t)rt->nworkers : 1, sizeof(*metrics));
+    if (!metrics)
+        return NULL;
+    sum_workers(rt, metrics, &totals);
+    gh_config *cfg = gh_runtime_config(rt);
+    gather(&s, rt, cfg, &totals);
+    char *text =
+        s.failed ? NULL : gh_prometheus_render(s.fam, s.nfam, metrics, (size_t)rt->nworkers, len);
+    gh_config_release(cfg);
+    free(s.samples);
+    free(metrics);
+    return text;
+}
