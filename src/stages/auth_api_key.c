@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http/conn.h"
+#include "gate/exchange.h"
 #include "identity/api_keys.h"
 #include "identity/token_cache.h"
 #include "gate/access_log.h"

@@ -15,7 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "http/conn.h"
+#include "gate/exchange.h"
 #include "gate/request.h"
 #include "identity/hmac.h"
 #include "identity/token_cache.h"

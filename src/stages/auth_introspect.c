@@ -13,7 +13,7 @@
 
 #include "core/http_client.h"
 #include "core/json.h"
-#include "http/conn.h"
+#include "gate/exchange.h"
 #include "identity/claims.h"
 #include "identity/token_cache.h"
 #include "observe/events.h"

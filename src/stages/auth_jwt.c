@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "core/clock.h"
-#include "http/conn.h"
+#include "gate/exchange.h"
 #include "identity/claims.h"
 #include "identity/keyset.h"
 #include "identity/token_cache.h"

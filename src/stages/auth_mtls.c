@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "tls/client_cert.h"
-#include "http/conn.h"
+#include "gate/exchange.h"
 #include "gate/access_log.h"
 #include "gate/stage.h"
 #include "stages/registry.h"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http/conn.h"
+#include "gate/exchange.h"
 #include "identity/claims.h"
 #include "gate/access_log.h"
 #include "gate/stage.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http/conn.h"
+#include "gate/exchange.h"
 #include "identity/claims.h"
 #include "stages/bearer.h"
 

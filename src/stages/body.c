@@ -8,7 +8,7 @@
 
 #include "core/json.h"
 #include "core/jv.h"
-#include "http/conn.h"
+#include "gate/exchange.h"
 #include "gate/request.h"
 #include "schema/schema.h"
 #include "gate/stage.h"

@@ -1,6 +1,6 @@
 #include "core/clock.h"
 #include "stages/key_wait.h"
-#include "http/conn.h"
+#include "gate/exchange.h"
 
 /* A wait lasts at most the fetch timeout and this much more: a fetch that hangs in a way curl
  * does not see cannot hold a request for ever. */

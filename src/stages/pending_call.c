@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "http/conn.h"
+#include "gate/exchange.h"
 #include "stages/pending_call.h"
 
 struct gh_pending_wait {

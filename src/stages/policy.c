@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "core/json.h"
-#include "http/conn.h"
+#include "gate/exchange.h"
 #include "identity/token_cache.h"
 #include "stages/pending_call.h"
 #include "gate/access_log.h"

@@ -12,7 +12,7 @@
 
 #include "core/clock.h"
 #include "core/json.h"
-#include "http/conn.h"
+#include "gate/exchange.h"
 #include "gate/request.h"
 #include "identity/claims.h"
 #include "gate/access_log.h"
