@@ -53,6 +53,7 @@ typedef struct gh_request {
     bool trusted_peer;
     uint64_t start_us;
     uint8_t stage_at;                    /* the stage that returned GH_WAIT */
+    uint8_t refused_by;                  /* 1 + the stage that refused it; 0: no stage did */
     bool in_stage; /* a stage runs on it: a refusal is recorded, answered once the stage returns */
     bool stage_waits;                    /* the stage at stage_at returned GH_WAIT */
     struct gh_key_wait *key_wait;        /* while waiting for an identity provider's keys */

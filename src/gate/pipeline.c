@@ -40,6 +40,7 @@ static bool stage_passes(gh_request *req, gh_stage_step step, const void *arg, s
     }
     if (req->reason == GH_R_OK) /* GH_DONE with no reason recorded: a stage's fault */
         gh_stage_refuse(req, GH_R_INTERNAL, "a stage refused without saying why");
+    req->refused_by = (uint8_t)(at + 1);
     gh_request_refuse(req, req->reason, req->detail);
     return false;
 }

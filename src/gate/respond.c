@@ -106,6 +106,24 @@ static void send_or_close(gh_request *req, gh_sbuf *head, const char *body, size
         req->close_after = true;
 }
 
+/* The challenge of a refusal comes from the route's stages: the one that refused is asked
+ * first, then the others in order (a 401 from any stage on a route that takes tokens says how
+ * to present one). */
+static void challenge(const gh_request *req, gh_reason reason, gh_sbuf *head)
+{
+    const gh_route_conf *r = req->match.route;
+    if (!r)
+        return;
+    const gh_stage_ref *own = req->refused_by ? &r->stages[req->refused_by - 1] : NULL;
+    if (own && own->stage->challenge && own->stage->challenge(head, req, reason, own->conf, true))
+        return;
+    for (size_t i = 0; i < r->nstages; i++) {
+        const gh_stage_ref *s = &r->stages[i];
+        if (s != own && s->stage->challenge && s->stage->challenge(head, req, reason, s->conf, false))
+            return;
+    }
+}
+
 void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
 {
     int status = gh_reason_status(reason);
@@ -152,24 +170,7 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
     }
     if (status == 503)
         gh_sbuf_adds(&head, "Retry-After: 1\r\n");
-    if (reason == GH_R_INSUFFICIENT_SCOPE) {
-        /* RFC 6750 3.1: insufficient_scope, naming the scopes the route asks for. */
-        gh_sbuf_addf(&head,
-                     "WWW-Authenticate: Bearer realm=\"%s\", error=\"insufficient_scope\", "
-                     "error_description=\"The access token lacks a required scope\", scope=\"%s\"\r\n",
-                     req->match.route->auth_token->realm, req->match.route->authz.scope_text);
-    } else if (reason == GH_R_MISSING_API_KEY || reason == GH_R_INVALID_API_KEY) {
-        /* A 401 carries a challenge (RFC 9110 11.6.1); API keys have no registered scheme. */
-        gh_sbuf_addf(&head, "WWW-Authenticate: ApiKey realm=\"%s\", header=\"%s\"\r\n",
-                     req->match.route->auth_api_key->realm, req->match.route->auth_api_key->header);
-    } else if (status == 401 && req->match.route && req->match.route->auth_token) {
-        /* RFC 6750 3: the challenge; error="invalid_token" only when a token was presented. */
-        gh_sbuf_addf(&head, "WWW-Authenticate: Bearer realm=\"%s\"%s\r\n",
-                     req->match.route->auth_token->realm,
-                     reason == GH_R_INVALID_TOKEN
-                         ? ", error=\"invalid_token\", error_description=\"The access token is invalid\""
-                         : "");
-    }
+    challenge(req, reason, &head);
     common_headers(req, &head);
     gh_sbuf_adds(&head, "\r\n");
     send_or_close(req, &head, body.p, body.len);

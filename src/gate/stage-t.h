@@ -4,10 +4,14 @@
 #ifndef GH_GATE_STAGE_T_H
 #define GH_GATE_STAGE_T_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "core/reason.h"
 
 typedef struct gh_request gh_request;
 typedef struct gh_log_line gh_log_line;
+typedef struct gh_sbuf gh_sbuf;
 
 /* A stage never answers the request it runs on: answering frees the request, and the stage (or
  * the wait that called it) would go on reading freed memory. It returns a verdict, and the
@@ -41,6 +45,11 @@ typedef struct gh_stage {
     void (*abort)(gh_request *req, const void *conf);
     /* Adds the stage's fields to the request's access-log line. NULL: none. */
     void (*log)(gh_log_line *line, const gh_request *req, const void *conf);
+    /* Adds the challenge (WWW-Authenticate, RFC 9110 11.6.1) to a refusal with reason, as
+     * header lines; true when it did. own: this stage refused the request (asked first); the
+     * route's other stages are asked next, in order, until one answers. NULL: none. */
+    bool (*challenge)(gh_sbuf *head, const gh_request *req, gh_reason reason, const void *conf,
+                      bool own);
 } gh_stage;
 
 typedef struct gh_stage_ref {

@@ -54,10 +54,24 @@ static gh_verdict run(gh_request *req, const void *conf)
     return GH_NEXT;
 }
 
+/* A 401 carries a challenge (RFC 9110 11.6.1); API keys have no registered scheme. */
+static bool challenge(gh_sbuf *head, const gh_request *req, gh_reason reason, const void *conf,
+                      bool own)
+{
+    (void)req, (void)own;
+    const gh_api_key_provider *p = conf;
+    if (reason != GH_R_MISSING_API_KEY && reason != GH_R_INVALID_API_KEY)
+        return false;
+    gh_sbuf_addf(head, "WWW-Authenticate: ApiKey realm=\"%s\", header=\"%s\"\r\n", p->realm,
+                 p->header);
+    return true;
+}
+
 const gh_stage gh_stage_auth_api_key = {
     .name = "auth_api_key",
     .phase = GH_PHASE_KEY,
     .run = run,
     .abort = NULL,
     .log = gh_log_principal,
+    .challenge = challenge,
 };

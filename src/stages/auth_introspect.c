@@ -198,4 +198,5 @@ const gh_stage gh_stage_auth_introspect = {
     .run = run,
     .abort = gh_pending_abort,
     .log = gh_log_principal,
+    .challenge = gh_bearer_challenge,
 };

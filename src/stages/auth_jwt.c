@@ -137,4 +137,5 @@ const gh_stage gh_stage_auth_jwt = {
     .run = run,
     .abort = gh_key_wait_abort,
     .log = gh_log_principal,
+    .challenge = gh_bearer_challenge,
 };

@@ -131,10 +131,27 @@ static gh_verdict run(gh_request *req, const void *conf)
                                : "the access token does not allow this request");
 }
 
+/* RFC 6750 3.1: insufficient_scope, naming the scopes the route asks for, in the realm of the
+ * route's token provider (scopes come from a token: the configuration asks for one). */
+static bool challenge(gh_sbuf *head, const gh_request *req, gh_reason reason, const void *conf,
+                      bool own)
+{
+    (void)own;
+    const gh_authz_conf *a = conf;
+    if (reason != GH_R_INSUFFICIENT_SCOPE || !req->match.route->auth_token)
+        return false;
+    gh_sbuf_addf(head,
+                 "WWW-Authenticate: Bearer realm=\"%s\", error=\"insufficient_scope\", "
+                 "error_description=\"The access token lacks a required scope\", scope=\"%s\"\r\n",
+                 req->match.route->auth_token->realm, a->scope_text);
+    return true;
+}
+
 const gh_stage gh_stage_authorize = {
     .name = "authorize",
     .phase = GH_PHASE_AUTHORIZE,
     .run = run,
     .abort = NULL,
     .log = gh_log_decision,
+    .challenge = challenge,
 };

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/json.h"
 #include "gate/exchange.h"
 #include "identity/claims.h"
 #include "stages/bearer.h"
@@ -148,4 +149,19 @@ const char *gh_bearer_token(gh_request *req, const gh_jwt_provider *p, size_t *l
         return token;
     gh_bearer_refuse(req, p, st);
     return NULL;
+}
+
+bool gh_bearer_challenge(gh_sbuf *head, const gh_request *req, gh_reason reason, const void *conf,
+                         bool own)
+{
+    (void)req, (void)own;
+    const gh_jwt_provider *p = conf;
+    if (gh_reason_status(reason) != 401)
+        return false;
+    /* RFC 6750 3: the challenge; error="invalid_token" only when a token was presented. */
+    gh_sbuf_addf(head, "WWW-Authenticate: Bearer realm=\"%s\"%s\r\n", p->realm,
+                 reason == GH_R_INVALID_TOKEN
+                     ? ", error=\"invalid_token\", error_description=\"The access token is invalid\""
+                     : "");
+    return true;
 }

@@ -23,4 +23,9 @@ gh_verdict gh_bearer_refuse(gh_request *req, const gh_jwt_provider *p, gh_jws_st
 gh_verdict gh_bearer_refuse_detail(gh_request *req, const gh_jwt_provider *p, gh_jws_status st,
                                    const char *detail);
 
+/* The challenge of the token stages (gate/stage-t.h): Bearer for a 401, from whichever stage,
+ * on a route that takes tokens; conf is the gh_jwt_provider. */
+bool gh_bearer_challenge(gh_sbuf *head, const gh_request *req, gh_reason reason, const void *conf,
+                         bool own);
+
 #endif
