@@ -1,6 +1,6 @@
-/* The canonical path (DESIGN stage 3): computed once per request and used by routing,
- * authorization, rate limiting, logs and the upstream request, so that no two components read
- * the same target two ways. */
+/* The canonical path (docs/architecture.md, "The life of a request", step 4): computed once per
+ * request and used by routing, authorization, rate limiting, logs and the upstream request, so
+ * that no two components read the same target two ways. */
 #ifndef GH_WIRE_NORMALIZE_H
 #define GH_WIRE_NORMALIZE_H
 
