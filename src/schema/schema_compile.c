@@ -457,6 +457,84 @@ static gh_snamed *named(compiler *c, json_t *v, const char *base, const char *pa
     return out;
 }
 
+/* "type": a name or an array of names. */
+static bool types(compiler *c, gh_snode *n, json_t *v, const char *p)
+{
+    if (json_is_string(v)) {
+        if (!(n->types = type_bit(json_string_value(v))))
+            return fail(c, p, "unknown type '%s'", json_string_value(v));
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *t;
+        json_array_foreach(v, i, t) {
+            unsigned b = json_is_string(t) ? type_bit(json_string_value(t)) : 0;
+            if (!b)
+                return fail(c, p, "unknown type '%s'", json_is_string(t) ? json_string_value(t) : "(not a string)");
+            n->types |= b;
+        }
+    }
+    if (!n->types)
+        return fail(c, p, "expected a type name or an array of them", NULL);
+    return true;
+}
+
+static bool pattern_properties(compiler *c, gh_snode *n, json_t *v, const char *base, const char *p)
+{
+    if (!json_is_object(v))
+        return fail(c, p, "expected an object of schemas", NULL);
+    n->npattern_properties = json_object_size(v);
+    n->pattern_properties = gh_arena_zalloc(&c->s->arena, (n->npattern_properties + 1) * sizeof(gh_spattern));
+    const char *re;
+    json_t *item;
+    size_t i = 0;
+    char p2[PATH_MAX_LEN];
+    json_object_foreach(v, re, item) {
+        child(p2, p, re);
+        if (!n->pattern_properties || !(n->pattern_properties[i].re = regex(c, re, p2)) ||
+            !(n->pattern_properties[i].schema = compile(c, item, base, p2)))
+            return false;
+        i++;
+    }
+    return true;
+}
+
+/* The keywords whose values are schemas (applicators, references, definitions); any other
+ * keyword is ignored, as the specification asks of unknown ones. False after reporting. */
+static bool applicator(compiler *c, gh_snode *n, const char *k, json_t *v, const char *base,
+                       const char *path)
+{
+    char p[PATH_MAX_LEN];
+    child(p, path, k);
+    if (strcmp(k, "patternProperties") == 0)
+        return pattern_properties(c, n, v, base, p);
+    if (strcmp(k, "prefixItems") == 0)
+        return (n->prefix = schema_list(c, v, base, path, k, &n->nprefix, false)) != NULL;
+    if (strcmp(k, "allOf") == 0 || strcmp(k, "anyOf") == 0 || strcmp(k, "oneOf") == 0) {
+        size_t *count_of = k[0] == 'a' ? (k[1] == 'l' ? &n->nall_of : &n->nany_of) : &n->none_of;
+        gh_snode ***list = k[0] == 'a' ? (k[1] == 'l' ? &n->all_of : &n->any_of) : &n->one_of;
+        return (*list = schema_list(c, v, base, path, k, count_of, true)) != NULL;
+    }
+    if (strcmp(k, "$ref") == 0) {
+        if (!json_is_string(v))
+            return fail(c, p, "expected a URI reference", NULL);
+        return (n->ref = resolve_ref(c, json_string_value(v), base, p)) != NULL;
+    }
+    if (strcmp(k, "$defs") == 0 || strcmp(k, "definitions") == 0) {
+        size_t ndefs;
+        return named(c, v, base, p, &ndefs, false) != NULL;
+    }
+    static const char *const single[] = {"items", "contains", "additionalProperties",
+                                         "propertyNames", "unevaluatedItems",
+                                         "unevaluatedProperties", "not", "if", "then", "else", NULL};
+    gh_snode **slot[] = {&n->items, &n->contains, &n->additional_properties,
+                         &n->property_names, &n->unevaluated_items,
+                         &n->unevaluated_properties, &n->not_, &n->if_, &n->then_, &n->else_};
+    for (size_t i = 0; single[i]; i++)
+        if (strcmp(k, single[i]) == 0)
+            return (*slot[i] = compile(c, v, base, p)) != NULL;
+    return true;
+}
+
 static bool keywords(compiler *c, gh_snode *n, json_t *j, const char *base, const char *path)
 {
     n->min_length = n->max_length = n->max_contains = n->min_items = n->max_items = -1;
@@ -468,21 +546,8 @@ static bool keywords(compiler *c, gh_snode *n, json_t *j, const char *base, cons
     json_object_foreach(j, k, v) {
         child(p, path, k);
         if (strcmp(k, "type") == 0) {
-            if (json_is_string(v)) {
-                if (!(n->types = type_bit(json_string_value(v))))
-                    return fail(c, p, "unknown type '%s'", json_string_value(v));
-            } else if (json_is_array(v)) {
-                size_t i;
-                json_t *t;
-                json_array_foreach(v, i, t) {
-                    unsigned b = json_is_string(t) ? type_bit(json_string_value(t)) : 0;
-                    if (!b)
-                        return fail(c, p, "unknown type '%s'", json_is_string(t) ? json_string_value(t) : "(not a string)");
-                    n->types |= b;
-                }
-            }
-            if (!n->types)
-                return fail(c, p, "expected a type name or an array of them", NULL);
+            if (!types(c, n, v, p))
+                return false;
         } else if (strcmp(k, "const") == 0) {
             if (!(n->const_v = instance_value(c, v, p)))
                 return false;
@@ -535,49 +600,8 @@ static bool keywords(compiler *c, gh_snode *n, json_t *j, const char *base, cons
         } else if (strcmp(k, "dependentRequired") == 0) {
             if (!(n->dependent_required = named(c, v, base, p, &n->ndependent_required, true)))
                 return false;
-        } else if (strcmp(k, "patternProperties") == 0) {
-            if (!json_is_object(v))
-                return fail(c, p, "expected an object of schemas", NULL);
-            n->npattern_properties = json_object_size(v);
-            n->pattern_properties = gh_arena_zalloc(&c->s->arena, (n->npattern_properties + 1) * sizeof(gh_spattern));
-            const char *re;
-            json_t *item;
-            size_t i = 0;
-            char p2[PATH_MAX_LEN];
-            json_object_foreach(v, re, item) {
-                child(p2, p, re);
-                if (!n->pattern_properties || !(n->pattern_properties[i].re = regex(c, re, p2)) ||
-                    !(n->pattern_properties[i].schema = compile(c, item, base, p2)))
-                    return false;
-                i++;
-            }
-        } else if (strcmp(k, "prefixItems") == 0) {
-            if (!(n->prefix = schema_list(c, v, base, path, k, &n->nprefix, false)))
-                return false;
-        } else if (strcmp(k, "allOf") == 0 || strcmp(k, "anyOf") == 0 || strcmp(k, "oneOf") == 0) {
-            size_t *count_of = k[0] == 'a' ? (k[1] == 'l' ? &n->nall_of : &n->nany_of) : &n->none_of;
-            gh_snode ***list = k[0] == 'a' ? (k[1] == 'l' ? &n->all_of : &n->any_of) : &n->one_of;
-            if (!(*list = schema_list(c, v, base, path, k, count_of, true)))
-                return false;
-        } else if (strcmp(k, "$ref") == 0) {
-            if (!json_is_string(v))
-                return fail(c, p, "expected a URI reference", NULL);
-            if (!(n->ref = resolve_ref(c, json_string_value(v), base, p)))
-                return false;
-        } else if (strcmp(k, "$defs") == 0 || strcmp(k, "definitions") == 0) {
-            size_t ndefs;
-            if (!named(c, v, base, p, &ndefs, false))
-                return false;
-        } else {
-            static const char *const single[] = {"items", "contains", "additionalProperties",
-                                                 "propertyNames", "unevaluatedItems",
-                                                 "unevaluatedProperties", "not", "if", "then", "else", NULL};
-            gh_snode **slot[] = {&n->items, &n->contains, &n->additional_properties,
-                                 &n->property_names, &n->unevaluated_items,
-                                 &n->unevaluated_properties, &n->not_, &n->if_, &n->then_, &n->else_};
-            for (size_t i = 0; single[i]; i++)
-                if (strcmp(k, single[i]) == 0 && !(*slot[i] = compile(c, v, base, p)))
-                    return false;
+        } else if (!applicator(c, n, k, v, base, path)) {
+            return false;
         }
     }
     return !c->failed;

@@ -38,6 +38,72 @@ bool gh_chunked_done(const gh_chunked *c)
     return c->state == S_DONE;
 }
 
+/* One byte of the framing around the data (sizes, extensions, line ends, trailers): every
+ * state but S_DATA takes exactly one byte. False when it breaks the grammar. */
+static bool framing_byte(gh_chunked *c, unsigned char ch)
+{
+    switch (c->state) {
+    case S_SIZE: {
+        int v = hexval(ch);
+        if (v >= 0) {
+            if (++c->digits > 15)
+                return false;
+            c->remaining = (c->remaining << 4) | (uint64_t)v;
+        } else if (c->digits == 0) {
+            return false;
+        } else if (ch == ';' || ch == ' ' || ch == '\t') {
+            c->state = S_EXT;
+            c->ext_len = 1;
+        } else if (ch == '\r') {
+            c->state = S_SIZE_LF;
+        } else {
+            return false;
+        }
+        return true;
+    }
+    case S_EXT:
+        if (ch == '\r')
+            c->state = S_SIZE_LF;
+        else if ((ch < 0x20 && ch != '\t') || ch == 0x7f || ++c->ext_len > GH_CHUNK_MAX_EXT)
+            return false;
+        return true;
+    case S_SIZE_LF:
+        c->digits = 0;
+        c->state = c->remaining ? S_DATA : S_TRAILER_START;
+        return ch == '\n';
+    case S_DATA_CR:
+        c->state = S_DATA_LF;
+        return ch == '\r';
+    case S_DATA_LF:
+        c->state = S_SIZE;
+        return ch == '\n';
+    case S_TRAILER_START:
+        if (ch == '\r') {
+            c->state = S_FINAL_LF;
+            return true;
+        }
+        c->state = S_TRAILER_LINE;
+        /* fall through: the byte starts a trailer field line */
+        /* FALLTHROUGH */
+    case S_TRAILER_LINE:
+        if (++c->trailer_len > GH_CHUNK_MAX_TRAILER)
+            return false;
+        if (ch == '\r')
+            c->state = S_TRAILER_LF;
+        else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return false;
+        return true;
+    case S_TRAILER_LF:
+        c->state = S_TRAILER_START;
+        return ch == '\n';
+    case S_FINAL_LF:
+        c->state = S_DONE;
+        return ch == '\n';
+    default:
+        return false;
+    }
+}
+
 gh_reason gh_chunked_step(gh_chunked *c, const char *in, size_t len, size_t *consumed,
                           const char **data, size_t *data_len)
 {
@@ -45,100 +111,21 @@ gh_reason gh_chunked_step(gh_chunked *c, const char *in, size_t len, size_t *con
     *data = NULL;
     *data_len = 0;
     while (i < len && c->state != S_DONE) {
-        unsigned char ch = (unsigned char)in[i];
-        switch (c->state) {
-        case S_SIZE: {
-            int v = hexval(ch);
-            if (v >= 0) {
-                if (++c->digits > 15)
-                    return GH_R_BAD_CHUNK;
-                c->remaining = (c->remaining << 4) | (uint64_t)v;
-            } else if (c->digits == 0) {
-                return GH_R_BAD_CHUNK;
-            } else if (ch == ';' || ch == ' ' || ch == '\t') {
-                c->state = S_EXT;
-                c->ext_len = 1;
-            } else if (ch == '\r') {
-                c->state = S_SIZE_LF;
-            } else {
-                return GH_R_BAD_CHUNK;
-            }
-            i++;
-            break;
-        }
-        case S_EXT:
-            if (ch == '\r') {
-                c->state = S_SIZE_LF;
-            } else if ((ch < 0x20 && ch != '\t') || ch == 0x7f || ++c->ext_len > GH_CHUNK_MAX_EXT) {
-                return GH_R_BAD_CHUNK;
-            }
-            i++;
-            break;
-        case S_SIZE_LF:
-            if (ch != '\n')
-                return GH_R_BAD_CHUNK;
-            i++;
-            c->digits = 0;
-            c->state = c->remaining ? S_DATA : S_TRAILER_START;
-            break;
-        case S_DATA: {
+        if (c->state == S_DATA) {
             size_t n = len - i;
             if (n > c->remaining)
                 n = (size_t)c->remaining;
             *data = in + i;
             *data_len = n;
             c->remaining -= n;
-            i += n;
             if (c->remaining == 0)
                 c->state = S_DATA_CR;
-            *consumed = i;
+            *consumed = i + n;
             return GH_R_OK;
         }
-        case S_DATA_CR:
-            if (ch != '\r')
-                return GH_R_BAD_CHUNK;
-            c->state = S_DATA_LF;
-            i++;
-            break;
-        case S_DATA_LF:
-            if (ch != '\n')
-                return GH_R_BAD_CHUNK;
-            c->state = S_SIZE;
-            i++;
-            break;
-        case S_TRAILER_START:
-            if (ch == '\r') {
-                c->state = S_FINAL_LF;
-                i++;
-                break;
-            }
-            c->state = S_TRAILER_LINE;
-            /* fall through: the byte starts a trailer field line */
-            /* FALLTHROUGH */
-        case S_TRAILER_LINE:
-            if (++c->trailer_len > GH_CHUNK_MAX_TRAILER)
-                return GH_R_BAD_CHUNK;
-            if (ch == '\r')
-                c->state = S_TRAILER_LF;
-            else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-                return GH_R_BAD_CHUNK;
-            i++;
-            break;
-        case S_TRAILER_LF:
-            if (ch != '\n')
-                return GH_R_BAD_CHUNK;
-            c->state = S_TRAILER_START;
-            i++;
-            break;
-        case S_FINAL_LF:
-            if (ch != '\n')
-                return GH_R_BAD_CHUNK;
-            c->state = S_DONE;
-            i++;
-            break;
-        default:
+        if (!framing_byte(c, (unsigned char)in[i]))
             return GH_R_BAD_CHUNK;
-        }
+        i++;
     }
     *consumed = i;
     return GH_R_OK;
