@@ -1,9 +1,9 @@
 /* Fuzzes the HTTP/2 session input end to end: the bytes (after the client preface, which every
- * input gets so that the session is reached) arrive on a real connection of an embedded worker
- * listening with h2c, through nghttp2, the stream connections, routing, the stages, the proxy
- * and the response back into frames. Whatever the frames, the gateway answers, resets or closes,
- * and frees everything once the client is gone: no connection, and no upstream request, outlives
- * its client.
+ * input gets so that the session is reached) arrive on a real connection, listening with h2c,
+ * served by the gate's services on the harness's own loop, through nghttp2, the stream
+ * connections, routing, the stages, the proxy and the response back into frames. Whatever the
+ * frames, the gateway answers, resets or closes, and frees everything once the client is gone: no
+ * connection, and no upstream request, outlives its client.
  *
  * An input whose first byte is even is raw bytes. An odd first byte makes the rest a script
  * (one opcode byte, then its operands): raw bytes, a request on a stream (to a route that
@@ -18,11 +18,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "config/config.h"
+#include "gate/services.h"
 #include "http/conn.h"
-#include "server/runtime.h"
-#include "server/worker.h"
+#include "http/h2.h"
+#include "stages/pending_call.h"
+#include "store/redis.h"
+#include "upstream/proxy.h"
 
 static const char CONFIG[] =
     "listeners: [{address: 127.0.0.1:1, h2c: true}]\n"
@@ -41,9 +45,12 @@ static const char PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 #define MAX_UPSTREAM_CONNS 64
 
+/* What a worker would own for its connections, without the worker: the loop, the state kept
+ * across reloads, and the services (holding the one configuration snapshot). */
 typedef struct harness {
-    gh_runtime rt;
-    gh_worker w;
+    uv_loop_t loop;
+    gh_shared shared;
+    gh_services svc;
     int upstream;                /* the listening socket the route "app" proxies to */
     int ups[MAX_UPSTREAM_CONNS]; /* connections it accepted, in this input */
     size_t nups;
@@ -63,26 +70,59 @@ static int listen_local(int *port)
     return fd;
 }
 
+/* At exit, as a worker's teardown: the connections, pools, calls and stores go, every handle
+ * closes and the loop runs until none is left, so that nothing is left for the leak check. */
+static void teardown(void)
+{
+    gh_conn *c = h->svc.conns;
+    while (c) {
+        gh_conn *next = c->next;
+        gh_conn_close(c);
+        c = next;
+    }
+    for (size_t i = 0; i < h->nups; i++)
+        close(h->ups[i]);
+    close(h->upstream);
+    gh_pools_close(&h->svc);
+    gh_pending_worker_stop(&h->svc);
+    gh_redis_worker_stop(&h->svc.redis);
+    gh_services_close(&h->svc);
+    gh_h2_worker_close(&h->svc);
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&h->loop) != 0)
+        abort(); /* a handle outlived the teardown */
+    gh_services_free(&h->svc);
+    gh_upstream_registry_free(&h->shared.upstreams);
+    gh_key_registry_free(&h->shared.keys);
+    gh_limit_registry_free(&h->shared.limits);
+    free(h);
+    h = NULL;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     h = calloc(1, sizeof(*h));
-    pthread_mutex_init(&h->rt.mu, NULL);
-    gh_upstream_registry_init(&h->rt.shared.upstreams);
-    gh_key_registry_init(&h->rt.shared.keys);
-    gh_limit_registry_init(&h->rt.shared.limits);
-    atomic_init(&h->rt.shared.redis_up, -1);
+    gh_upstream_registry_init(&h->shared.upstreams);
+    gh_key_registry_init(&h->shared.keys);
+    gh_limit_registry_init(&h->shared.limits);
+    atomic_init(&h->shared.redis_up, -1);
     int port;
     h->upstream = listen_local(&port);
     char config[sizeof(CONFIG) + 16];
     int n = snprintf(config, sizeof(config), CONFIG, port);
     gh_diag d = {0};
-    h->rt.current = gh_config_load_string("fuzz.yaml", config, (size_t)n, &h->rt.shared, &d);
+    gh_config *cfg = gh_config_load_string("fuzz.yaml", config, (size_t)n, &h->shared, &d);
     gh_diag_free(&d);
-    h->rt.nworkers = 1;
-    h->rt.workers = &h->w;
-    if (!h->rt.current || gh_worker_embed(&h->rt, &h->w) != 0)
+    if (!cfg || uv_loop_init(&h->loop) != 0)
         abort();
+    /* The services take the snapshot's one reference; the rest is what a worker adds for its
+     * connections: the proxy as the routes' action, and the end-of-iteration HTTP/2 sends. */
+    if (gh_services_init(&h->svc, 0, &h->loop, &h->shared, cfg) != 0)
+        abort();
+    h->svc.proxy = &gh_proxy_action;
+    gh_h2_worker_init(&h->svc);
+    atexit(teardown);
     return 0;
 }
 
@@ -110,7 +150,7 @@ static void settle(int client, int rounds)
 {
     char sink[65536];
     for (int i = 0; i < rounds; i++) {
-        uv_run(&h->w.loop, UV_RUN_NOWAIT);
+        uv_run(&h->loop, UV_RUN_NOWAIT);
         upstream_step();
         while (client >= 0 && recv(client, sink, sizeof(sink), MSG_DONTWAIT) > 0) /* the gateway's frames */
             ;
@@ -241,8 +281,8 @@ static void run_raw(int fd, const uint8_t *data, size_t size)
 static unsigned in_flight(void)
 {
     unsigned n = 0;
-    for (size_t i = 0; i < h->w.svc.snapshots.config->nupstreams; i++)
-        n += atomic_load(&h->w.svc.snapshots.config->upstreams[i].state->inflight);
+    for (size_t i = 0; i < h->svc.snapshots.config->nupstreams; i++)
+        n += atomic_load(&h->svc.snapshots.config->upstreams[i].state->inflight);
     return n;
 }
 
@@ -251,7 +291,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
         return 0;
-    gh_conn_adopt(&h->w.svc, fds[0], &h->w.svc.snapshots.config->listeners[0]);
+    gh_conn_adopt(&h->svc, fds[0], &h->svc.snapshots.config->listeners[0]);
     int client = fds[1];
     if (send(client, PREFACE, sizeof(PREFACE) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
         if (size && (data[0] & 1))
@@ -262,9 +302,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     settle(client, 64);
     if (client >= 0)
         close(client); /* the client leaves: every connection and stream must go */
-    for (int i = 0; i < 1000 && h->w.svc.nconns; i++)
-        uv_run(&h->w.loop, UV_RUN_NOWAIT);
-    if (h->w.svc.nconns)
+    for (int i = 0; i < 1000 && h->svc.nconns; i++)
+        uv_run(&h->loop, UV_RUN_NOWAIT);
+    if (h->svc.nconns)
         abort(); /* a connection outlived its client */
     if (in_flight())
         abort(); /* a stream's upstream request outlived its connection */
