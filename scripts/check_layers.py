@@ -10,12 +10,7 @@ and fails on
     through an interface type it owns, filled in by the higher floor);
   - a dependency circle between folders (two folders that use each other, however far round).
 
-While the layout is being brought under the rule, scripts/layers_pending.txt lists the
-violations known to remain, one per line as printed: they are reported but do not fail, a new
-one fails, and a listed one that no longer occurs fails too, so the list only shrinks.
-
-Usage: check_layers.py [--src DIR] [--objs DIR] [--pending FILE]
-       (objs: the build's mirror of src, build/rel)
+Usage: check_layers.py [--src DIR] [--objs DIR]   (objs: the build's mirror of src, build/rel)
 Exit status 0 when the layout holds, 1 with one line per violation otherwise."""
 import argparse
 import os
@@ -172,26 +167,16 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--src", default=os.path.join(root, "src"))
     ap.add_argument("--objs", default=os.path.join(root, "build", "rel"))
-    ap.add_argument("--pending", default=os.path.join(root, "scripts", "layers_pending.txt"))
     args = ap.parse_args()
     objs = args.objs if os.path.isdir(os.path.join(args.objs, "src")) else None
     if objs is None:
         print("check_layers: no objects under %s: build first" % args.objs, file=sys.stderr)
         return 1
     problems = check(args.src, objs)
-    pending = set()
-    if args.pending and os.path.exists(args.pending):
-        with open(args.pending, encoding="utf-8") as f:
-            pending = {line.rstrip("\n") for line in f if line.strip() and not line.startswith("#")}
-    new = [p for p in problems if p not in pending]
-    gone = sorted(pending - set(problems))
     for p in problems:
-        print(("pending: " if p in pending else "") + p)
-    for p in gone:
-        print("fixed, remove from %s: %s" % (os.path.basename(args.pending), p))
-    print("check_layers: %d violation(s), %d pending, %d new, %d fixed but still listed"
-          % (len(problems), len(problems) - len(new), len(new), len(gone)))
-    return 1 if new or gone else 0
+        print(p)
+    print("check_layers: %d violation(s)" % len(problems))
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

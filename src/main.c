@@ -5,6 +5,7 @@
 #include "audit/audit.h"
 #include "config/config.h"
 #include "server/control.h"
+#include "stages/registry.h"
 #include "tools/token.h"
 
 static int usage(FILE *out)

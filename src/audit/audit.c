@@ -11,6 +11,7 @@
 #include "audit/audit_internal.h"
 #include "audit/svg.h"
 #include "route/route.h"
+#include "stages/registry.h"
 
 const char *gh__audit_fmt(gh_audit *a, const char *fmt, ...)
 {

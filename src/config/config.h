@@ -19,11 +19,12 @@ typedef struct gh_shared {
 } gh_shared;
 
 /* Loads and validates path. Every problem is added to diag; returns NULL if there was any
- * error. shared may be NULL (check): upstream states and key sources are then left NULL. */
-gh_config *gh_config_load(const char *path, gh_shared *shared, gh_diag *diag);
-/* Same, from a string (tests, docs examples); name is used in diagnostics. */
-gh_config *gh_config_load_string(const char *name, const char *yaml, size_t len,
-                                 gh_shared *shared, gh_diag *diag);
+ * error. shared may be NULL (check): upstream states and key sources are then left NULL.
+ * Routes come without their stages: gh_config_load (stages/registry.h) binds them. */
+gh_config *gh_config_parse(const char *path, gh_shared *shared, gh_diag *diag);
+/* Same, from a string; name is used in diagnostics. */
+gh_config *gh_config_parse_string(const char *name, const char *yaml, size_t len,
+                                  gh_shared *shared, gh_diag *diag);
 
 void gh_config_ref(gh_config *c);
 void gh_config_release(gh_config *c);

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "config/config_internal.h"
-#include "stages/registry.h"
 
 /* "{path.NAME}" or "{header.NAME}" name what the request carries; anything else is literal. */
 static void claim_value(gh_walk *w, yaml_node_t *n, const gh_route_conf *r, gh_claim_value *out)
@@ -153,10 +152,6 @@ void gh__cfg_load_authz(gh_walk *w, yaml_node_t *auth, gh_config *c, gh_route_co
     }
     if ((a->nscopes || a->nscopes_any || a->nclaims) && !r->auth_token)
         gh__walk_error(w, auth, "scopes and claims come from a token: add jwt or introspection");
-    else if (a->nscopes || a->nscopes_any || a->nclaims) {
+    else if (a->nscopes || a->nscopes_any || a->nclaims)
         a->scope_text = scope_text(c, a);
-        r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_authorize, a};
-    }
-    if (r->policy)
-        r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_policy, r};
 }

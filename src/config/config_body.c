@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "config/config_internal.h"
-#include "stages/registry.h"
 #include "schema/schema.h"
 
 static bool media_type_ok(const char *t)
@@ -104,6 +103,4 @@ void gh__cfg_load_body(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
      * judged: unless told otherwise, such routes take at most 1 MiB. */
     if (b->schema && !b->max_bytes)
         b->max_bytes = c->limits.max_body_bytes < (1u << 20) ? c->limits.max_body_bytes : 1u << 20;
-    /* After authentication and rate limits: nothing is read for a caller refused anyway. */
-    r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_body, b};
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "config/config_internal.h"
-#include "stages/registry.h"
 #include "wire/h1.h"
 
 /* "100", "10k", "1m": a count with an optional thousand or million suffix. */
@@ -239,6 +238,4 @@ void gh__cfg_load_route_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_rout
         if (items)
             gh__walk_pop(w, at);
     }
-    if (r->nlimits)
-        r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_rate_limit, r};
 }

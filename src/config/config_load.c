@@ -415,8 +415,8 @@ static void hash_hex(const char *data, size_t len, char out[65])
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-gh_config *gh_config_load_string(const char *name, const char *yaml, size_t len,
-                                 gh_shared *shared, gh_diag *diag)
+gh_config *gh_config_parse_string(const char *name, const char *yaml, size_t len,
+                                  gh_shared *shared, gh_diag *diag)
 {
     gh_config *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -453,7 +453,7 @@ gh_config *gh_config_load_string(const char *name, const char *yaml, size_t len,
     return c;
 }
 
-gh_config *gh_config_load(const char *path, gh_shared *shared, gh_diag *diag)
+gh_config *gh_config_parse(const char *path, gh_shared *shared, gh_diag *diag)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -468,7 +468,7 @@ gh_config *gh_config_load(const char *path, gh_shared *shared, gh_diag *diag)
         free(buf);
         return NULL;
     }
-    gh_config *c = gh_config_load_string(path, buf, len, shared, diag);
+    gh_config *c = gh_config_parse_string(path, buf, len, shared, diag);
     free(buf);
     return c;
 }

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "config/config_internal.h"
-#include "stages/registry.h"
 #include "wire/host.h"
 #include "wire/h1.h"
 #include "route/route.h"
@@ -441,8 +440,6 @@ static void load_authentication(gh_walk *w, yaml_node_t *v, gh_config *c, gh_rou
     if (mtls) { /* the connection's certificate first: the cheapest check */
         saved = gh__walk_push_key(w, "mtls");
         r->auth_mtls = gh__cfg_load_mtls_rule(w, mtls, c);
-        if (r->auth_mtls)
-            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_mtls, r->auth_mtls};
         gh__walk_pop(w, saved);
     }
     if (intro) {
@@ -450,16 +447,12 @@ static void load_authentication(gh_walk *w, yaml_node_t *v, gh_config *c, gh_rou
         r->auth_token = provider_named(w, intro, c->introspection_providers,
                                        c->nintrospection_providers, sizeof(gh_jwt_provider),
                                        "introspection");
-        if (r->auth_token)
-            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_introspect, r->auth_token};
         gh__walk_pop(w, saved);
     }
     if (jwt) {
         saved = gh__walk_push_key(w, "jwt");
         r->auth_token = provider_named(w, jwt, c->jwt_providers, c->njwt_providers,
                                      sizeof(gh_jwt_provider), "jwt");
-        if (r->auth_token)
-            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_jwt, r->auth_token};
         gh__walk_pop(w, saved);
     }
     yaml_node_t *hmac = gh__walk_get(w, v, "hmac");
@@ -467,16 +460,12 @@ static void load_authentication(gh_walk *w, yaml_node_t *v, gh_config *c, gh_rou
         saved = gh__walk_push_key(w, "hmac");
         r->auth_hmac = provider_named(w, hmac, c->hmac_providers, c->nhmac_providers,
                                       sizeof(gh_hmac_provider), "hmac");
-        if (r->auth_hmac)
-            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_hmac, r->auth_hmac};
         gh__walk_pop(w, saved);
     }
     if (key) {
         saved = gh__walk_push_key(w, "api_key");
         r->auth_api_key = provider_named(w, key, c->api_key_providers, c->napi_key_providers,
                                          sizeof(gh_api_key_provider), "api_keys");
-        if (r->auth_api_key)
-            r->stages[r->nstages++] = (gh_stage_ref){&gh_stage_auth_api_key, r->auth_api_key};
         gh__walk_pop(w, saved);
     }
 }
@@ -566,19 +555,6 @@ static void load_forward(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf
     gh__walk_pop(w, saved);
 }
 
-/* A route's stages run in phase order (gate/stage-t.h), whatever order its keys were read in;
- * stages of one phase keep the order they were added in. */
-static void order_stages(gh_route_conf *r)
-{
-    for (size_t i = 1; i < r->nstages; i++) {
-        gh_stage_ref s = r->stages[i];
-        size_t j = i;
-        for (; j > 0 && r->stages[j - 1].stage->phase > s.stage->phase; j--)
-            r->stages[j] = r->stages[j - 1];
-        r->stages[j] = s;
-    }
-}
-
 static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
 {
     static const char *const keys[] = {"name",    "match",   "auth",    "forward", "rate_limit",
@@ -616,7 +592,6 @@ static void load_route(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *
     GH_CFG_FIELD(w, n, "body", false, gh__cfg_load_body(w, v, c, r))
     load_action(w, n, c, r);
     gh__cfg_load_route_meta(w, n, c, r);
-    order_stages(r);
 }
 
 void gh__cfg_load_routes(gh_walk *w, yaml_node_t *n, gh_config *c)

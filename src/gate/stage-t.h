@@ -12,6 +12,7 @@
 typedef struct gh_request gh_request;
 typedef struct gh_log_line gh_log_line;
 typedef struct gh_sbuf gh_sbuf;
+struct gh_route_conf;
 
 /* A stage never answers the request it runs on: answering frees the request, and the stage (or
  * the wait that called it) would go on reading freed memory. It returns a verdict, and the
@@ -38,6 +39,9 @@ typedef enum {
 typedef struct gh_stage {
     const char *name; /* as the audit and the metrics name it */
     gh_stage_phase phase;
+    /* Whether a route uses the stage: what run gets as conf for that route (read from the
+     * route's configuration), or NULL when the route does not use it. */
+    const void *(*bind)(const struct gh_route_conf *route);
     /* Decides on the request; conf is what the route's configuration gave the stage. */
     gh_verdict (*run)(gh_request *req, const void *conf);
     /* The request goes away while the stage waits (the client left, the server stops): undo

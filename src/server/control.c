@@ -14,6 +14,7 @@
 #include "observe/events.h"
 #include "server/file_watch.h"
 #include "server/worker.h"
+#include "stages/registry.h"
 #include "upstream/proxy.h"
 
 typedef struct gh_control {

@@ -67,9 +67,15 @@ static bool challenge(gh_sbuf *head, const gh_request *req, gh_reason reason, co
     return true;
 }
 
+static const void *conf_of(const gh_route_conf *r)
+{
+    return r->auth_api_key;
+}
+
 const gh_stage gh_stage_auth_api_key = {
     .name = "auth_api_key",
     .phase = GH_PHASE_KEY,
+    .bind = conf_of,
     .run = run,
     .abort = NULL,
     .log = gh_log_principal,

@@ -210,9 +210,15 @@ static gh_verdict run(gh_request *req, const void *conf)
     return verify(req, conf);
 }
 
+static const void *conf_of(const gh_route_conf *r)
+{
+    return r->auth_hmac;
+}
+
 const gh_stage gh_stage_auth_hmac = {
     .name = "auth_hmac",
     .phase = GH_PHASE_SIGNATURE,
+    .bind = conf_of,
     .run = run,
     .abort = NULL,
     .log = gh_log_principal,

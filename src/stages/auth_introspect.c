@@ -192,9 +192,15 @@ static gh_verdict run(gh_request *req, const void *conf)
     return GH_WAIT;
 }
 
+static const void *conf_of(const gh_route_conf *r)
+{
+    return r->auth_token && r->auth_token->introspect ? r->auth_token : NULL;
+}
+
 const gh_stage gh_stage_auth_introspect = {
     .name = "auth_introspect",
     .phase = GH_PHASE_TOKEN,
+    .bind = conf_of,
     .run = run,
     .abort = gh_pending_abort,
     .log = gh_log_principal,

@@ -131,9 +131,15 @@ static gh_verdict run(gh_request *req, const void *conf)
     return verify(req, p, token, len, hash, now);
 }
 
+static const void *conf_of(const gh_route_conf *r)
+{
+    return r->auth_token && !r->auth_token->introspect ? r->auth_token : NULL;
+}
+
 const gh_stage gh_stage_auth_jwt = {
     .name = "auth_jwt",
     .phase = GH_PHASE_TOKEN,
+    .bind = conf_of,
     .run = run,
     .abort = gh_key_wait_abort,
     .log = gh_log_principal,

@@ -52,9 +52,15 @@ static gh_verdict run(gh_request *req, const void *conf)
     return GH_NEXT;
 }
 
+static const void *conf_of(const gh_route_conf *r)
+{
+    return r->auth_mtls;
+}
+
 const gh_stage gh_stage_auth_mtls = {
     .name = "auth_mtls",
     .phase = GH_PHASE_CERTIFICATE,
+    .bind = conf_of,
     .run = run,
     .abort = NULL,
     .log = gh_log_principal,

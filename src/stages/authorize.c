@@ -147,9 +147,17 @@ static bool challenge(gh_sbuf *head, const gh_request *req, gh_reason reason, co
     return true;
 }
 
+/* Scopes and claims; the configuration refuses them on a route without a token. */
+static const void *conf_of(const gh_route_conf *r)
+{
+    const gh_authz_conf *a = &r->authz;
+    return a->nscopes || a->nscopes_any || a->nclaims ? a : NULL;
+}
+
 const gh_stage gh_stage_authorize = {
     .name = "authorize",
     .phase = GH_PHASE_AUTHORIZE,
+    .bind = conf_of,
     .run = run,
     .abort = NULL,
     .log = gh_log_decision,

@@ -98,9 +98,16 @@ static gh_verdict run(gh_request *req, const void *conf)
     return GH_WAIT;
 }
 
+/* After authentication and rate limits: nothing is read for a caller refused anyway. */
+static const void *conf_of(const gh_route_conf *r)
+{
+    return r->body;
+}
+
 const gh_stage gh_stage_body = {
     .name = "body",
     .phase = GH_PHASE_BODY,
+    .bind = conf_of,
     .run = run,
     .abort = NULL,
     .log = NULL,

@@ -276,9 +276,15 @@ static gh_verdict run(gh_request *req, const void *conf)
     return GH_WAIT;
 }
 
+static const void *conf_of(const gh_route_conf *r)
+{
+    return r->policy ? r : NULL;
+}
+
 const gh_stage gh_stage_policy = {
     .name = "policy",
     .phase = GH_PHASE_POLICY,
+    .bind = conf_of,
     .run = run,
     .abort = gh_pending_abort,
     .log = gh_log_decision,

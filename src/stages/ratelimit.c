@@ -349,9 +349,15 @@ static gh_verdict run(gh_request *req, const void *conf)
     return GH_WAIT;
 }
 
+static const void *conf_of(const gh_route_conf *r)
+{
+    return r->nlimits ? r : NULL;
+}
+
 const gh_stage gh_stage_rate_limit = {
     .name = "rate_limit",
     .phase = GH_PHASE_LIMIT,
+    .bind = conf_of,
     .run = run,
     .abort = abandon,
     .log = log_limit,

@@ -6,6 +6,7 @@
 
 #include "audit/audit_internal.h"
 #include "config/config.h"
+#include "stages/registry.h"
 
 static void audit(const gh_config *c, const uint8_t *data, size_t size)
 {

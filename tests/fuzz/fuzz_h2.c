@@ -25,6 +25,7 @@
 #include "http/conn.h"
 #include "http/h2.h"
 #include "stages/pending_call.h"
+#include "stages/registry.h"
 #include "store/redis.h"
 #include "upstream/proxy.h"
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "audit/audit_internal.h"
+#include "stages/registry.h"
 
 static const char doc[] = "listeners:\n"                 /* 1 */
                           "  - address: 127.0.0.1:8080\n" /* 2 */

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "gate/request.h"
+#include "stages/registry.h"
 
 static gh_config *load(const char *yaml)
 {

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "config/yaml_walk.h"
+#include "stages/registry.h"
 
 #define HEAD "listeners: [{address: 127.0.0.1:1}]\n"
 #define ROUTE "routes: [{name: r, match: {prefix: /}, auth: none, respond: {}}]\n"

@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "route/route.h"
+#include "stages/registry.h"
 
 static const char routes_yaml[] =
     "listeners: [{address: 127.0.0.1:1}]\n"
