@@ -1,7 +1,28 @@
 #include "stages/registry.h"
 
-/* One line per control. The pipeline orders a route's stages by phase, so the order here only
- * has to be the phases' for the list to read as they run. */
+/* Authentication by the client certificate (auth.mtls); conf is the gh_mtls_rule. */
+extern const gh_stage gh_stage_auth_mtls;
+/* Authentication with identity.introspection.<name>; conf is the gh_jwt_provider. */
+extern const gh_stage gh_stage_auth_introspect;
+/* Authentication with identity.jwt.<name>; conf is the gh_jwt_provider. */
+extern const gh_stage gh_stage_auth_jwt;
+/* Webhook signatures with identity.hmac.<name> (the body read whole first); conf is the
+ * gh_hmac_provider. */
+extern const gh_stage gh_stage_auth_hmac;
+/* Authentication with identity.api_keys.<name>; conf is the gh_api_key_provider. */
+extern const gh_stage gh_stage_auth_api_key;
+/* Authorization by scopes and claims; conf is the route's gh_authz_conf. */
+extern const gh_stage gh_stage_authorize;
+/* External policy (auth.policy); conf is the gh_route_conf. */
+extern const gh_stage gh_stage_policy;
+/* Rate limits and quotas; conf is the gh_route_conf (its limits). */
+extern const gh_stage gh_stage_rate_limit;
+/* The route's body rules: size, content type, and a JSON body read whole and validated against
+ * the schema; conf is the gh_body_conf. */
+extern const gh_stage gh_stage_body;
+
+/* One line per control, in phase order (gate/stage-t.h): a route's stages run in the order
+ * they are listed here, whatever the order of its configuration keys. */
 const gh_stage *const gh_stage_registry[] = {
     &gh_stage_auth_mtls,
     &gh_stage_auth_introspect,
@@ -19,8 +40,7 @@ const gh_stage *const gh_stage_registry[] = {
 _Static_assert(sizeof(gh_stage_registry) / sizeof(gh_stage_registry[0]) - 1 <= GH_MAX_STAGES,
                "GH_MAX_STAGES is smaller than the registry");
 
-/* Each route gets, in the registry's order (the phases'), the stages whose configuration it
- * has. */
+/* Each route gets, in the registry's order, the stages whose configuration it has. */
 static gh_config *bind_stages(gh_config *c)
 {
     for (size_t i = 0; c && i < c->nroutes; i++) {
