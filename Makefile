@@ -1,5 +1,8 @@
 # Gatehouse build. `make` builds build/rel/gatehouse; SAN=1 builds build/san with ASan+UBSan.
-# Targets: all, test, unit, integration, fuzz, bench, demo, format, clean.
+# Targets: all, test, unit, integration, fuzz, bench, bench-compare, demo, format, clean.
+# `make bench-compare OLD=<git rev> [NEW=<git rev>] [OUT=file.md]` runs the build of OLD beside NEW
+# (default: this working tree's build) on the same upstream and client, rounds alternating, and
+# prints requests/s and CPU per request per load with NEW/OLD ratios (bench/compare.py).
 
 SAN ?= 0
 ifeq ($(SAN),1)
@@ -27,7 +30,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps unit integration test fuzz bench demo format clean
+.PHONY: all deps unit integration test fuzz bench bench-compare demo format clean
 all: deps $(BUILD)/gatehouse
 
 deps:
@@ -70,6 +73,10 @@ test: deps
 
 bench: deps all
 	@/usr/bin/python3 bench/run.py
+
+bench-compare: deps $(if $(NEW),,all)
+	@test -n "$(OLD)" || { echo "usage: make bench-compare OLD=<git rev> [NEW=<git rev>] [OUT=file.md]" >&2; exit 2; }
+	@/usr/bin/python3 bench/compare.py --old '$(OLD)' $(if $(NEW),--new '$(NEW)') $(if $(OUT),--out '$(OUT)')
 
 demo: deps all
 	@scripts/demo.sh

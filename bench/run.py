@@ -120,28 +120,59 @@ def idle_connections_cost(port, pid, n):
     return after - before
 
 
-def main():
-    for tool in ("wrk", "haproxy", "nginx", "redis-server"):
+def require(*tools):
+    for tool in tools:
         if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
             sys.exit("bench: %s is missing (scripts/deps.sh installs it)" % tool)
-    d = tempfile.mkdtemp(prefix="gh-bench-")
-    up_port, gh_port, ha_port, ng_port = free_port(), free_port(), free_port(), free_port()
-    procs = []
-    try:
-        procs.append(start(["/usr/sbin/nginx", "-c", nginx_conf(d, "upstream", """
-  server { listen 127.0.0.1:%d; location / { return 200 "%s"; } }""" % (up_port, BODY))], up_port, d,
-                           cpu=CLIENT_CPU))
-        with open(os.path.join(d, "gatehouse.yaml"), "w") as f:
-            f.write("""workers: 1
+
+
+def start_upstream(d, procs):
+    """The nginx every proxy forwards to, on the client's core; returns its port."""
+    port = free_port()
+    procs.append(start(["/usr/sbin/nginx", "-c", nginx_conf(d, "upstream", """
+  server { listen 127.0.0.1:%d; location / { return 200 "%s"; } }""" % (port, BODY))], port, d, cpu=CLIENT_CPU))
+    return port
+
+
+def plain_yaml(port, up_port):
+    return """workers: 1
 listeners: [{address: 127.0.0.1:%d}]
 access_log: off
 upstreams:
   app: {endpoints: [http://127.0.0.1:%d], max_concurrency: 10000}
 routes:
   - {name: app, match: {prefix: /}, auth: none, upstream: app}
-""" % (gh_port, up_port))
-        gh = start([GATEHOUSE, "run", "-c", os.path.join(d, "gatehouse.yaml")], gh_port, d)
-        procs.append(gh)
+""" % (port, up_port)
+
+
+def start_gatehouse(d, name, yaml_text, port, procs, binary=GATEHOUSE):
+    """A gateway from its configuration text, written to gatehouse-<name>.yaml."""
+    path = os.path.join(d, "gatehouse-%s.yaml" % name)
+    with open(path, "w") as f:
+        f.write(yaml_text)
+    p = start([binary, "run", "-c", path], port, d)
+    procs.append(p)
+    return p
+
+
+def stop(procs):
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def main():
+    require("wrk", "haproxy", "nginx", "redis-server")
+    d = tempfile.mkdtemp(prefix="gh-bench-")
+    gh_port, ha_port, ng_port = free_port(), free_port(), free_port()
+    procs = []
+    try:
+        up_port = start_upstream(d, procs)
+        gh = start_gatehouse(d, "plain", plain_yaml(gh_port, up_port), gh_port, procs)
         time.sleep(0.5)
         idle_rss = rss_kib(gh.pid)
         with open(os.path.join(d, "haproxy.cfg"), "w") as f:
@@ -178,25 +209,17 @@ backend be
         body_results = bench_body(d, up_port, procs)
         write_report(results, idle_rss, idle_cost, jwt_results, authz_results, tls_results, body_results)
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(procs)
         shutil.rmtree(d, ignore_errors=True)
 
 
 def start_pair(d, name, gatehouse_yaml, haproxy_cfg, gh_port, ha_port, procs):
     """A gatehouse and a HAProxy for one comparison, from their configuration texts."""
-    paths = os.path.join(d, "gatehouse-%s.yaml" % name), os.path.join(d, "haproxy-%s.cfg" % name)
-    for path, text in zip(paths, (gatehouse_yaml, haproxy_cfg)):
-        with open(path, "w") as f:
-            f.write(text)
-    gh = start([GATEHOUSE, "run", "-c", paths[0]], gh_port, d)
-    procs.append(gh)
-    ha = start(["/usr/sbin/haproxy", "-f", paths[1]], ha_port, d)
+    gh = start_gatehouse(d, name, gatehouse_yaml, gh_port, procs)
+    path = os.path.join(d, "haproxy-%s.cfg" % name)
+    with open(path, "w") as f:
+        f.write(haproxy_cfg)
+    ha = start(["/usr/sbin/haproxy", "-f", path], ha_port, d)
     procs.append(ha)
     return gh, ha
 
@@ -211,18 +234,18 @@ def bench_tls(d, up_port, procs):
         gt, ht = start_pair(d, name, tls_bench.gatehouse_yaml(gt_port, up_port, cert, key, tickets),
                             tls_bench.haproxy_cfg(ht_port, up_port, combined, tickets), gt_port, ht_port, procs)
         pairs.append([("gatehouse", gt_port, gt.pid), ("haproxy", ht_port, ht.pid)])
-    h2 = lambda url, pid: tls_bench.h2load(url, pid, cpu_seconds, DURATION, CLIENT_CPU)
-    return tls_bench.run(wrk, pairs[0], pairs[1], max(5, ROUNDS // 2), h2)
+    return tls_bench.run(wrk, pairs[0], pairs[1], max(5, ROUNDS // 2), h2load)
+
+
+def h2load(url, pid):
+    return tls_bench.h2load(url, pid, cpu_seconds, DURATION, CLIENT_CPU)
 
 
 def bench_body(d, up_port, procs):
     """A 1 KiB JSON POST validated against a schema, and the same POST not validated."""
     args = body_bench.prepare(d)
     port = free_port()
-    with open(os.path.join(d, "gatehouse-body.yaml"), "w") as f:
-        f.write(body_bench.gatehouse_yaml(d, port, up_port))
-    gb = start([GATEHOUSE, "run", "-c", os.path.join(d, "gatehouse-body.yaml")], port, d)
-    procs.append(gb)
+    gb = start_gatehouse(d, "body", body_bench.gatehouse_yaml(d, port, up_port), port, procs)
     return body_bench.run(wrk, args, port, gb.pid, max(3, ROUNDS // 3))
 
 
@@ -233,10 +256,8 @@ def bench_authz(d, token, up_port, gh_plain, gh_plain_port, procs):
     procs.append(start(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
                         "--appendonly", "no"], redis_port, d, cpu=CLIENT_CPU))
     try:
-        with open(os.path.join(d, "gatehouse-authz.yaml"), "w") as f:
-            f.write(authz_bench.gatehouse_yaml(d, port, up_port, policy_port, redis_port))
-        ga = start([GATEHOUSE, "run", "-c", os.path.join(d, "gatehouse-authz.yaml")], port, d)
-        procs.append(ga)
+        ga = start_gatehouse(d, "authz", authz_bench.gatehouse_yaml(d, port, up_port, policy_port, redis_port),
+                             port, procs)
         for name in ("scoped", "limited", "limited-redis", "policy"):  # warm the caches
             wrk("http://127.0.0.1:%d/%s" % (port, name), ga.pid, ["-H", "Authorization: Bearer " + token])
         return authz_bench.run(d, wrk, token, port, ga.pid, gh_plain_port, gh_plain.pid, max(3, ROUNDS // 3))
@@ -303,6 +324,17 @@ def jwt_report(jr):
             "", "Errors (non-2xx or socket errors) across the JWT runs: %d." % errors]
 
 
+def machine():
+    """The date, the number of cores and the CPU model, for a report's first line."""
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
+    except (OSError, AttributeError):
+        pass
+    return "%s, %d cores, %s" % (time.strftime("%Y-%m-%d"), os.cpu_count(), cpu)
+
+
 def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=None, tls_results=None,
                  body_results=None):
     med = {name: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v),
@@ -321,14 +353,8 @@ def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=N
         ("10 000 idle keep-alive connections", "+%.1f MiB (%.0f bytes each)" % (idle_cost / 1024.0, per_conn),
          "<= 40 MiB", idle_cost <= 40 * 1024),
     ]
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = re.search(r"model name\s*:\s*(.*)", f.read()).group(1)
-    except (OSError, AttributeError):
-        pass
     lines = ["# Benchmarks", "",
-             "Produced by `make bench` (bench/run.py) on %s, %d cores, %s." % (time.strftime("%Y-%m-%d"), os.cpu_count(), cpu),
+             "Produced by `make bench` (bench/run.py) on %s." % machine(),
              "Gatehouse `workers: 1`, HAProxy `nbthread 1` and nginx `worker_processes 1` proxy to the same",
              "nginx upstream (a %d-byte body) with keep-alive on both sides; the client is `wrk -t1 -c%d -d%ds`," % (len(BODY), CONNECTIONS, DURATION),
              "all on 127.0.0.1. %d rounds alternate between the proxies (the first to run rotates);" % ROUNDS,
@@ -358,7 +384,16 @@ def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=N
               "difference the CPU column shows. Ratios move by a few percent from run to run.", "",
               "Idle RSS is the gateway's resident memory after start with this configuration; the idle",
               "connection cost is the RSS growth after %d clients each sent one request and stayed" % IDLE_CONNECTIONS,
-              "connected.", ""]
+              "connected.", "",
+              "Two builds of gatehouse are compared the same way by `make bench-compare OLD=<git rev>",
+              "[NEW=<git rev>]` (`bench/compare.py`): OLD built from its revision, NEW the working tree's build",
+              "unless given, both with the configurations above side by side on one upstream and one client",
+              "(plain proxying, JWT with one token and with distinct tokens, TLS keep-alive and full handshakes,",
+              "HTTP/2), every load on both builds back to back in each round, the first build alternating. It",
+              "prints requests/s and CPU per request with NEW/OLD ratios and a verdict, within 3 % or not, judged",
+              "on CPU per request where the client's core set the pace and on requests/s elsewhere; `OUT=file`",
+              "appends the section to a file instead. It does not write this page.",
+              ""]
     text = "\n".join(lines)
     with open(os.path.join(ROOT, "docs", "benchmarks.md"), "w") as f:
         f.write(text)

@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from testenv.certs import CertAuthority  # noqa: E402
 
 import jwt_bench  # noqa: E402
-from measures import cpu, errors, rate  # noqa: E402
+from measures import alternate, cpu, errors, rate  # noqa: E402
 
 
 def make_certificate(d):
@@ -68,48 +68,37 @@ def h2load(url, pid, cpu_seconds, seconds, client_cpu):
 KINDS = ("keepalive", "resumed", "full", "h2")
 
 
-def run(wrk, peers, full_peers, rounds, h2=None):
+def run(wrk, peers, full_peers, rounds, h2):
     """peers, full_peers: (name, port, pid), the second pair with resumption off. Rounds of
-    keep-alive, HTTP/2 (with h2, a function running h2load on a URL and pid) and handshakes
-    (resumed on peers, full on full_peers): within a round each load runs on both peers back to
-    back, the first peer alternating, so the two compared runs share the machine's state (the
-    handshake runs leave thousands of closed connections behind: they come last)."""
-    out = {kind: {n: [] for n, _, _ in peers} for kind in KINDS}
+    keep-alive, HTTP/2 (h2, a function running h2load on a URL and pid) and handshakes (resumed
+    on peers, full on full_peers); the handshake runs leave thousands of closed connections
+    behind: they come last."""
     close = ["-H", "Connection: close"]
     for name, port, pid in peers + full_peers:
         wrk("https://127.0.0.1:%d/" % port, pid)  # warm up
+    on = {name: (port, pid) for name, port, pid in peers}
     full = {name: (port, pid) for name, port, pid in full_peers}
     url = lambda port: "https://127.0.0.1:%d/" % port
-    loads = [("keepalive", lambda name, port, pid: wrk(url(port), pid)),
-             ("h2", (lambda name, port, pid: h2(url(port), pid)) if h2 else None),
-             ("resumed", lambda name, port, pid: wrk(url(port), pid, close)),
-             ("full", lambda name, port, pid: wrk(url(full[name][0]), full[name][1], close))]
-    for r in range(rounds):
-        order = peers[r % 2:] + peers[:r % 2]
-        for kind, load in loads:
-            for name, port, pid in order if load else []:
-                v = load(name, port, pid)
-                out[kind][name].append(v)
-                print("tls round %d %-10s %-9s %9.0f req/s  errors %d  cpu %.2f us/req"
-                      % (r + 1, kind, name, v[0], v[2], v[3]), flush=True)
-    return out
+    loads = [("keepalive", lambda name: wrk(url(on[name][0]), on[name][1])),
+             ("h2", lambda name: h2(url(on[name][0]), on[name][1])),
+             ("resumed", lambda name: wrk(url(on[name][0]), on[name][1], close)),
+             ("full", lambda name: wrk(url(full[name][0]), full[name][1], close))]
+    return alternate("tls", loads, list(on), rounds)
 
 
 def report(res, within_round):
     med = rate
-    ratio = {kind: within_round(res[kind], "gatehouse", "haproxy", 0) for kind in KINDS if res[kind]["gatehouse"]}
+    ratio = {kind: within_round(res[kind], "gatehouse", "haproxy", 0) for kind in KINDS}
     failed = errors(*res.values())
     labels = {"keepalive": "keep-alive", "resumed": "resumed handshakes", "full": "full handshakes",
               "h2": "HTTP/2 (h2load -c%d -m%d)" % (H2_CONNECTIONS, H2_STREAMS)}
     rows = ["| %s | %.0f | %.0f | %.2f us | %.2f us |"
             % (labels[k], med(res[k]["gatehouse"]), med(res[k]["haproxy"]), cpu(res[k]["gatehouse"]),
-               cpu(res[k]["haproxy"])) for k in KINDS if k in ratio]
+               cpu(res[k]["haproxy"])) for k in KINDS]
     goals = {"keepalive": ("TLS keep-alive", 1.0), "full": ("full handshakes", 0.9),
              "resumed": ("resumed handshakes", None), "h2": ("HTTP/2", 1.0)}
     targets = []
     for k in ("keepalive", "full", "resumed", "h2"):
-        if k not in ratio:
-            continue
         what, goal = goals[k]
         targets.append("| %s vs HAProxy | %.2fx | %s | %s |"
                        % (what, ratio[k], ">= %.2fx" % goal if goal else "(none)",
