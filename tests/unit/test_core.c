@@ -18,6 +18,7 @@
 #include "core/outq.h"
 #include "identity/token_cache.h"
 #include "core/json.h"
+#include "core/list.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
 
@@ -284,12 +285,64 @@ static void held_output(void **state)
     gh_block_pool_free(&pool);
 }
 
+typedef struct item {
+    int v;
+    gh_link link;
+} item;
+
+static int front(gh_list *l)
+{
+    return l->first ? GH_CONTAINER(l->first, item, link)->v : -1;
+}
+
+static void list(void **state)
+{
+    (void)state;
+    gh_list l = {0};
+    item a = {.v = 1}, b = {.v = 2}, c = {.v = 3}, d = {.v = 4};
+    assert_true(gh_list_empty(&l));
+    assert_null(gh_list_pop(&l));
+    /* push: the most recent first; push_back: the oldest first */
+    gh_list_push(&l, &a.link);
+    gh_list_push(&l, &b.link);
+    gh_list_push_back(&l, &c.link);
+    int order[3], n = 0;
+    for (item *i = GH_LIST_FIRST(&l, item, link); i; i = GH_LIST_NEXT(i, item, link))
+        order[n++] = i->v;
+    assert_int_equal(n, 3);
+    assert_int_equal(order[0], 2);
+    assert_int_equal(order[1], 1);
+    assert_int_equal(order[2], 3);
+    assert_ptr_equal(l.last, &c.link);
+    /* unlinking the middle, the last, and an element that is not linked */
+    gh_list_unlink(&l, &a.link);
+    assert_null(a.link.prev);
+    assert_null(a.link.next);
+    gh_list_unlink(&l, &a.link);
+    gh_list_unlink(&l, &d.link);
+    gh_list_unlink(&l, &c.link);
+    assert_ptr_equal(l.first, &b.link);
+    assert_ptr_equal(l.last, &b.link);
+    assert_null(b.link.next);
+    /* pop takes from the front until the list is empty */
+    gh_list_push_back(&l, &c.link);
+    gh_list_push_back(&l, &d.link);
+    assert_int_equal(front(&l), 2);
+    assert_ptr_equal(gh_list_pop(&l), &b.link);
+    assert_ptr_equal(gh_list_pop(&l), &c.link);
+    assert_ptr_equal(gh_list_pop(&l), &d.link);
+    assert_null(gh_list_pop(&l));
+    assert_true(gh_list_empty(&l));
+    assert_null(l.last);
+    assert_int_equal(front(&l), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(arena),    cmocka_unit_test(json_text),
                                        cmocka_unit_test(blocks),   cmocka_unit_test(metrics),
                                        cmocka_unit_test(log_ring), cmocka_unit_test(deadline),
                                        cmocka_unit_test(base64url), cmocka_unit_test(token_cache),
-                                       cmocka_unit_test(held_output)};
+                                       cmocka_unit_test(held_output), cmocka_unit_test(list)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
