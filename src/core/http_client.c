@@ -25,17 +25,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
     gh_http_call *call = userp;
     size_t n = size * nmemb;
-    if (call->len + n > call->max) {
+    if (call->answer.len + n > call->max) {
         call->too_big = true;
         return 0; /* ends the transfer */
     }
-    char *grown = realloc(call->body, call->len + n + 1);
-    if (!grown)
+    /* One byte more than the answer's bound: the terminating NUL, not counted in len. */
+    if (gh_bytes_add(&call->answer, data, n, call->max + 1) != 0 ||
+        gh_bytes_reserve(&call->answer, 1, call->max + 1) != 0)
         return 0;
-    memcpy(grown + call->len, data, n);
-    call->body = grown;
-    call->len += n;
-    call->body[call->len] = '\0';
+    call->answer.p[call->answer.len] = '\0';
     return n;
 }
 
@@ -69,10 +67,8 @@ void gh_http_call_reset(gh_http_call *call)
 {
     if (call->easy)
         curl_easy_cleanup(call->easy);
-    free(call->body);
+    gh_bytes_free(&call->answer);
     call->easy = NULL;
-    call->body = NULL;
-    call->len = 0;
     call->too_big = false;
     call->error[0] = '\0';
 }

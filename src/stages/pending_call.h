@@ -18,7 +18,7 @@ typedef struct gh_pending_wait gh_pending_wait;
 typedef struct gh_pending_call gh_pending_call;
 
 struct gh_pending_call {
-    gh_http_call http; /* first: the client hands it back; the answer is in http.body */
+    gh_http_call http; /* first: the client hands it back; the answer is in http.answer */
     gh_link link; /* in svc->pending_calls */
     gh_services *svc;
     gh_config *config;   /* held */

@@ -14,6 +14,7 @@
 #include "core/arena.h"
 #include "core/b64url.h"
 #include "core/block.h"
+#include "core/bytes.h"
 #include "core/deadline.h"
 #include "core/outq.h"
 #include "identity/token_cache.h"
@@ -337,12 +338,51 @@ static void list(void **state)
     assert_int_equal(front(&l), -1);
 }
 
+static void bytes(void **state)
+{
+    (void)state;
+    gh_bytes b = {0};
+    char big[1000];
+    memset(big, 'x', sizeof(big));
+    assert_int_equal(gh_bytes_add(&b, "", 0, 10), 0); /* nothing: no memory either */
+    assert_null(b.p);
+    /* growth: capacity doubles, contents kept */
+    assert_int_equal(gh_bytes_add(&b, "abc", 3, 4096), 0);
+    assert_int_equal(gh_bytes_add(&b, big, sizeof(big), 4096), 0);
+    assert_int_equal(b.len, 1003);
+    assert_true(b.cap >= 1003);
+    assert_memory_equal(b.p, "abcx", 4);
+    assert_int_equal(b.p[1002], 'x');
+    /* the hard maximum: refused, not grown, and b is unchanged */
+    size_t cap = b.cap;
+    assert_int_equal(gh_bytes_add(&b, big, sizeof(big), 1500), -1);
+    assert_int_equal(gh_bytes_reserve(&b, 498, 1500), -1);
+    assert_int_equal(b.len, 1003);
+    assert_int_equal(b.cap, cap);
+    assert_int_equal(gh_bytes_reserve(&b, 497, 1500), 0);
+    assert_int_equal(gh_bytes_add(&b, big, 497, 1500), 0);
+    assert_int_equal(b.len, 1500);
+    /* reserve leaves room without counting it */
+    assert_int_equal(gh_bytes_reserve(&b, 5000, 10000), 0);
+    assert_int_equal(b.len, 1500);
+    assert_true(b.cap >= 6500);
+    /* read to the end: the space is reused from the front */
+    b.off = b.len;
+    assert_int_equal(gh_bytes_add(&b, "z", 1, 1), 0);
+    assert_int_equal(b.off, 0);
+    assert_int_equal(gh_bytes_pending(&b), 1);
+    gh_bytes_free(&b);
+    assert_null(b.p);
+    assert_int_equal(b.len + b.cap + b.off, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(arena),    cmocka_unit_test(json_text),
                                        cmocka_unit_test(blocks),   cmocka_unit_test(metrics),
                                        cmocka_unit_test(log_ring), cmocka_unit_test(deadline),
                                        cmocka_unit_test(base64url), cmocka_unit_test(token_cache),
-                                       cmocka_unit_test(held_output), cmocka_unit_test(list)};
+                                       cmocka_unit_test(held_output), cmocka_unit_test(list),
+                                       cmocka_unit_test(bytes)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
