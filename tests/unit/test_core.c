@@ -1,6 +1,9 @@
-/* Core building blocks: arena, JSON text, blocks, metrics series, the log ring. */
+/* Core building blocks: arena, JSON text, blocks, metrics series, the log ring, the intrusive
+ * list, the bounded byte buffer and the registry of state kept across reloads. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 #include "core/outq.h"
 #include "identity/token_cache.h"
 #include "core/json.h"
+#include "core/keep.h"
 #include "core/list.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
@@ -376,6 +380,90 @@ static void bytes(void **state)
     assert_int_equal(b.len + b.cap + b.off, 0);
 }
 
+typedef struct kept {
+    void *next;
+    atomic_int users;
+    bool busy;
+    int *drops;
+    char name[8];
+} kept;
+
+static bool kept_matches(const void *e, const void *key)
+{
+    return strcmp(((const kept *)e)->name, key) == 0;
+}
+
+static void *kept_new(const void *key, void *ctx)
+{
+    kept *k = calloc(1, sizeof(*k));
+    snprintf(k->name, sizeof(k->name), "%s", (const char *)key);
+    k->drops = ctx;
+    return k;
+}
+
+static void kept_drop(void *e)
+{
+    (*((kept *)e)->drops)++;
+    free(e);
+}
+
+static bool kept_busy(const void *e)
+{
+    return ((const kept *)e)->busy;
+}
+
+static void keep(void **state)
+{
+    (void)state;
+    static const gh_keep_kind kind = {offsetof(kept, next), offsetof(kept, users), kept_matches,
+                                      kept_new, kept_drop, kept_busy};
+    int drops = 0;
+    gh_keep k;
+    gh_keep_init(&k, &kind);
+    /* find or make: the same key is the same entry, each use counted */
+    kept *a = gh_keep_get(&k, "a", &drops), *b = gh_keep_get(&k, "b", &drops);
+    assert_ptr_equal(gh_keep_get(&k, "a", &drops), a);
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(atomic_load(&a->users), 2);
+    assert_int_equal(atomic_load(&b->users), 1);
+    assert_ptr_equal(k.head, b);
+    /* put: the last use drops it and a later get makes a new one */
+    gh_keep_put(&k, a);
+    assert_int_equal(drops, 0);
+    gh_keep_put(&k, a);
+    assert_int_equal(drops, 1);
+    assert_ptr_equal(k.head, b);
+    assert_null(b->next);
+    /* release leaves it to the prune, which spares what is used or busy */
+    kept *c = gh_keep_get(&k, "c", &drops);
+    gh_keep_release(&k, b);
+    gh_keep_release(&k, c);
+    c->busy = true;
+    kept *a2 = gh_keep_get(&k, "a", &drops);
+    assert_ptr_equal(k.head, a2);
+    gh_keep_prune(&k); /* b goes; c is busy; the new a is used */
+    assert_int_equal(drops, 2);
+    assert_ptr_equal(((kept *)k.head)->next, c);
+    assert_null(c->next);
+    c->busy = false;
+    gh_keep_prune(&k);
+    assert_int_equal(drops, 3);
+    assert_null(((kept *)k.head)->next);
+    /* free drops the rest, used or not */
+    gh_keep_free(&k);
+    assert_int_equal(drops, 4);
+    assert_null(k.head);
+    /* uncounted entries live as long as the registry */
+    static const gh_keep_kind forever = {offsetof(kept, next), GH_KEEP_UNCOUNTED, kept_matches,
+                                         kept_new, kept_drop, NULL};
+    gh_keep_init(&k, &forever);
+    kept *u = gh_keep_get(&k, "u", &drops);
+    assert_ptr_equal(gh_keep_get(&k, "u", &drops), u);
+    assert_int_equal(atomic_load(&u->users), 0);
+    gh_keep_free(&k);
+    assert_int_equal(drops, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(arena),    cmocka_unit_test(json_text),
@@ -383,6 +471,6 @@ int main(void)
                                        cmocka_unit_test(log_ring), cmocka_unit_test(deadline),
                                        cmocka_unit_test(base64url), cmocka_unit_test(token_cache),
                                        cmocka_unit_test(held_output), cmocka_unit_test(list),
-                                       cmocka_unit_test(bytes)};
+                                       cmocka_unit_test(bytes), cmocka_unit_test(keep)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
