@@ -3,12 +3,12 @@
 
 #include "core/bytes.h"
 
-int gh_bytes_add(gh_bytes *b, const char *p, size_t n, size_t max)
+int gh_bytes_reserve(gh_bytes *b, size_t n, size_t max)
 {
     if (b->off && b->off == b->len)
         b->off = b->len = 0;
     if (n == 0)
-        return 0; /* b->p may still be NULL: NULL + 0 and memcpy from NULL are undefined */
+        return 0;
     if (b->len + n > max)
         return -1;
     if (b->len + n > b->cap) {
@@ -21,6 +21,15 @@ int gh_bytes_add(gh_bytes *b, const char *p, size_t n, size_t max)
         b->p = p2;
         b->cap = cap;
     }
+    return 0;
+}
+
+int gh_bytes_add(gh_bytes *b, const char *p, size_t n, size_t max)
+{
+    if (gh_bytes_reserve(b, n, max) != 0)
+        return -1;
+    if (n == 0)
+        return 0; /* b->p may still be NULL: NULL + 0 and memcpy from NULL are undefined */
     memcpy(b->p + b->len, p, n);
     b->len += n;
     return 0;

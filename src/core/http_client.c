@@ -2,13 +2,14 @@
 #include <string.h>
 
 #include "core/http_client.h"
+#include "core/list.h"
 
 struct gh_http_client {
     uv_loop_t *loop;
     CURLM *multi;
     struct curl_slist *accept;
     uv_timer_t timer; /* the timeout curl asked for */
-    struct sock_watch *watches; /* every socket curl has us watch */
+    gh_list watches; /* every socket curl has us watch (sock_watch.link) */
     bool keep_alive;
     bool stopping;
 };
@@ -17,24 +18,22 @@ typedef struct sock_watch {
     uv_poll_t poll;
     curl_socket_t fd;
     gh_http_client *c;
-    struct sock_watch *prev, *next;
+    gh_link link;
 } sock_watch;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
     gh_http_call *call = userp;
     size_t n = size * nmemb;
-    if (call->len + n > call->max) {
+    if (call->answer.len + n > call->max) {
         call->too_big = true;
         return 0; /* ends the transfer */
     }
-    char *grown = realloc(call->body, call->len + n + 1);
-    if (!grown)
+    /* One byte more than the answer's bound: the terminating NUL, not counted in len. */
+    if (gh_bytes_add(&call->answer, data, n, call->max + 1) != 0 ||
+        gh_bytes_reserve(&call->answer, 1, call->max + 1) != 0)
         return 0;
-    memcpy(grown + call->len, data, n);
-    call->body = grown;
-    call->len += n;
-    call->body[call->len] = '\0';
+    call->answer.p[call->answer.len] = '\0';
     return n;
 }
 
@@ -68,10 +67,8 @@ void gh_http_call_reset(gh_http_call *call)
 {
     if (call->easy)
         curl_easy_cleanup(call->easy);
-    free(call->body);
+    gh_bytes_free(&call->answer);
     call->easy = NULL;
-    call->body = NULL;
-    call->len = 0;
     call->too_big = false;
     call->error[0] = '\0';
 }
@@ -121,12 +118,7 @@ static void free_watch(uv_handle_t *h)
 
 static void unwatch(gh_http_client *c, sock_watch *w)
 {
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        c->watches = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
+    gh_list_unlink(&c->watches, &w->link);
     uv_poll_stop(&w->poll);
     uv_close((uv_handle_t *)&w->poll, free_watch);
 }
@@ -157,10 +149,7 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
         if (!c->keep_alive)
             uv_unref((uv_handle_t *)&w->poll);
         curl_multi_assign(c->multi, fd, w);
-        w->next = c->watches;
-        if (w->next)
-            w->next->prev = w;
-        c->watches = w;
+        gh_list_push(&c->watches, &w->link);
     }
     int ev = ((what & CURL_POLL_IN) ? UV_READABLE : 0) | ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);
     uv_poll_start(&w->poll, ev, on_poll);
@@ -233,7 +222,8 @@ void gh_http_client_stop(gh_http_client *c)
      * every socket watch (curl reports each socket's removal). */
     curl_multi_cleanup(c->multi);
     c->multi = NULL;
-    while (c->watches) /* sockets of cached connections curl closed without telling */
-        unwatch(c, c->watches);
+    /* sockets of cached connections curl closed without telling */
+    while (!gh_list_empty(&c->watches))
+        unwatch(c, GH_CONTAINER(c->watches.first, sock_watch, link));
     uv_close((uv_handle_t *)&c->timer, closed);
 }

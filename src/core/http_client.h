@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "core/bytes.h"
+
 typedef struct gh_http_client gh_http_client;
 
 /* What a caller embeds first in its transfer state; done runs on the loop when the transfer
@@ -18,9 +20,8 @@ typedef struct gh_http_call gh_http_call;
 struct gh_http_call {
     void (*done)(gh_http_call *call, CURLcode result);
     CURL *easy;
-    char *body; /* the answer, NUL-terminated, malloc'd; freed by gh_http_call_reset */
-    size_t len;
-    size_t max; /* larger answers end the transfer with too_big */
+    gh_bytes answer; /* NUL-terminated (p NULL when empty); freed by gh_http_call_reset */
+    size_t max;      /* larger answers end the transfer with too_big */
     bool too_big;
     char error[CURL_ERROR_SIZE];
 };

@@ -11,10 +11,7 @@
 
 static const gh_h1_header *find_header(const gh_request *req, const char *lower, size_t len)
 {
-    for (size_t i = 0; i < req->h1.nheaders; i++)
-        if (gh_h1_name_is(&req->h1.headers[i], lower, len))
-            return &req->h1.headers[i];
-    return NULL;
+    return gh_h1_find(req->h1.headers, req->h1.nheaders, lower, len);
 }
 
 static void add_field(gh_sbuf *b, const char *name, const char *v, size_t len)

@@ -9,10 +9,7 @@
 
 static const gh_h1_header *field_of(const gh_request *req, const char *lower, size_t len)
 {
-    for (size_t i = 0; i < req->h1.nheaders; i++)
-        if (gh_h1_name_is(&req->h1.headers[i], lower, len))
-            return &req->h1.headers[i];
-    return NULL;
+    return gh_h1_find(req->h1.headers, req->h1.nheaders, lower, len);
 }
 
 #define FIELD_OF(req, lit) field_of((req), lit, sizeof(lit) - 1)

@@ -14,6 +14,7 @@
 #include "core/arena.h"
 #include "core/block.h"
 #include "core/clock.h"
+#include "core/list.h"
 #include "core/outq.h"
 #include "core/tls.h"
 #include "gate/snapshot.h"
@@ -40,11 +41,11 @@ typedef struct gh_services {
     gh_tls_io tls_io;    /* TLS connections: staged records, ciphertext reads */
     gh_id_gen ids;       /* request ids */
     /* downstream connections (http/) */
-    struct gh_conn *conns; /* every open downstream connection */
+    gh_list conns; /* every open downstream connection (gh_conn.link) */
     size_t nconns;
     uv_check_t h2_check;     /* HTTP/2 sessions with frames to send: sent at the iteration's end */
     uv_prepare_t h2_prepare; /* ...and before the loop waits, for what timers queued */
-    struct gh_h2 *h2_queued;
+    gh_list h2_queued; /* gh_h2.queued_link */
     int64_t tls_event_at; /* second of the last failed-handshake event */
     int64_t h2_event_at;  /* second of the last HTTP/2 flood or protocol error event */
     gh_h1_header hdr_scratch[1000]; /* parse target for request heads (limits.max_headers) */
@@ -54,11 +55,11 @@ typedef struct gh_services {
     EVP_MD *sha256; /* fetched once: token cache keys */
     EVP_MD_CTX *md_ctx;
     gh_jws_verifier verifier;      /* kept signature contexts, cleared when keys may go */
-    struct gh_key_wait *key_waits; /* requests waiting for keys being fetched */
+    gh_list key_waits;             /* requests waiting for keys being fetched (gh_key_wait) */
     uv_timer_t key_wait_timer;     /* runs while key_waits is not empty: deadlines */
     gh_redis_env redis;            /* the rate-limit store's connection, made at first use */
     struct gh_http_client *http;   /* calls of stages: token introspection, external policy */
-    struct gh_pending_call *pending_calls; /* HTTP calls of stages, with their waiting requests */
+    gh_list pending_calls; /* HTTP calls of stages (gh_pending_call), with their waiting requests */
     int64_t introspection_event_at; /* second of the last introspection failure event */
     /* the action tables */
     const struct gh_action_ops *proxy;

@@ -68,12 +68,7 @@ void gh_conn_close(gh_conn *c)
         return;
     }
     gh_h2_end(c); /* its stream connections go with it */
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        svc->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    gh_list_unlink(&svc->conns, &c->link);
     svc->nconns--;
     gh_metric_add(&svc->metrics.open_connections, (unsigned long long)-1);
     gh_outq_reset(&c->out);
@@ -688,10 +683,7 @@ static void conn_start(gh_services *svc, uv_stream_t *server, uv_os_sock_t fd, c
     uv_tcp_init(svc->loop, &c->tcp);
     gh_deadline_init(svc->loop, &c->timer, on_timer, c);
     c->tcp.data = c;
-    c->next = svc->conns;
-    if (svc->conns)
-        svc->conns->prev = c;
-    svc->conns = c;
+    gh_list_push(&svc->conns, &c->link);
     svc->nconns++;
     gh_metric_add(&svc->metrics.open_connections, 1);
     gh_outq_init(&c->out, (uv_stream_t *)&c->tcp, &svc->blocks, on_out_drain, &svc->batch);

@@ -35,7 +35,7 @@ struct gh_conn {
     uv_tcp_t tcp;
     gh_deadline timer;
     gh_services *svc;
-    struct gh_conn *prev, *next;
+    gh_link link; /* in svc->conns; a stream connection: in its session's doomed list */
     gh_block *in;
     gh_outq out;
     gh_request *req;

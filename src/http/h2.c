@@ -20,7 +20,7 @@
 struct gh_h2 {
     nghttp2_session *ng;
     gh_conn *conn;
-    gh_h2_stream *streams;
+    gh_list streams; /* gh_h2_stream.link */
     size_t nstreams;
     uint64_t reset_window_us;
     uint32_t resets, completed; /* in the current window */
@@ -28,21 +28,18 @@ struct gh_h2 {
     bool failed, in_send, in_recv;
     bool terminated; /* GOAWAY with an error is queued: no new stream starts */
     bool queued;            /* in the worker's list of sessions to send at the iteration's end */
-    struct gh_h2 *next_queued;
-    gh_conn *doomed; /* stream connections whose stream ended first (either side reset it, or
-                        the connection is ending): closed at the next safe point, never from
-                        inside a response being written */
+    gh_link queued_link;
+    /* stream connections (gh_conn.link) whose stream ended first (either side reset it, or the
+     * connection is ending): closed at the next safe point, never from inside a response being
+     * written */
+    gh_list doomed;
 };
 
 /* Closes the stream connections of cancelled streams (from top-level events only). */
 static void close_doomed(gh_h2 *h2)
 {
-    while (h2->doomed) {
-        gh_conn *sc = h2->doomed;
-        h2->doomed = sc->next;
-        sc->next = NULL;
-        gh_conn_close(sc);
-    }
+    for (gh_link *l; (l = gh_list_pop(&h2->doomed));)
+        gh_conn_close(GH_CONTAINER(l, gh_conn, link));
 }
 
 static gh_h2_stream *stream_of(gh_h2 *h2, int32_t id)
@@ -54,7 +51,8 @@ static gh_h2_stream *stream_of(gh_h2 *h2, int32_t id)
 /* Stream connections whose buffered response fell low: they may produce more. */
 static void wake_streams(gh_h2 *h2)
 {
-    for (gh_h2_stream *st = h2->streams; st; st = st->next) {
+    for (gh_h2_stream *st = GH_LIST_FIRST(&h2->streams, gh_h2_stream, link); st;
+         st = GH_LIST_NEXT(st, gh_h2_stream, link)) {
         if (!st->wake)
             continue;
         st->wake = false;
@@ -112,12 +110,11 @@ static void send_now(gh_h2 *h2)
  * responses of the streams that completed in one iteration leave in one write. */
 static void send_queued(gh_services *svc)
 {
-    for (int round = 0; round < 8 && svc->h2_queued; round++) {
-        gh_h2 *list = svc->h2_queued;
-        svc->h2_queued = NULL;
-        while (list) {
-            gh_h2 *h2 = list;
-            list = h2->next_queued;
+    for (int round = 0; round < 8 && !gh_list_empty(&svc->h2_queued); round++) {
+        gh_list list = svc->h2_queued;
+        svc->h2_queued = (gh_list){0};
+        for (gh_link *l; (l = gh_list_pop(&list));) {
+            gh_h2 *h2 = GH_CONTAINER(l, gh_h2, queued_link);
             h2->queued = false;
             send_now(h2);
             close_doomed(h2);
@@ -126,7 +123,7 @@ static void send_queued(gh_services *svc)
             gh_conn_h2_settle(h2->conn, over);
         }
     }
-    if (!svc->h2_queued) {
+    if (gh_list_empty(&svc->h2_queued)) {
         uv_check_stop(&svc->h2_check);
         uv_prepare_stop(&svc->h2_prepare);
     }
@@ -164,32 +161,21 @@ static void flush(gh_h2 *h2)
         return;
     gh_services *svc = h2->conn->svc;
     h2->queued = true;
-    h2->next_queued = svc->h2_queued;
-    if (!svc->h2_queued) {
+    if (gh_list_empty(&svc->h2_queued)) {
         uv_check_start(&svc->h2_check, on_h2_check);
         uv_prepare_start(&svc->h2_prepare, on_h2_prepare);
     }
-    svc->h2_queued = h2;
+    gh_list_push(&svc->h2_queued, &h2->queued_link);
 }
 
 static void unqueue(gh_h2 *h2)
 {
-    gh_services *svc = h2->conn->svc;
-    for (gh_h2 **p = &svc->h2_queued; *p; p = &(*p)->next_queued)
-        if (*p == h2) {
-            *p = h2->next_queued;
-            return;
-        }
+    gh_list_unlink(&h2->conn->svc->h2_queued, &h2->queued_link);
 }
 
 static void unlink_stream(gh_h2 *h2, gh_h2_stream *st)
 {
-    if (st->prev)
-        st->prev->next = st->next;
-    else
-        h2->streams = st->next;
-    if (st->next)
-        st->next->prev = st->prev;
+    gh_list_unlink(&h2->streams, &st->link);
     h2->nstreams--;
 }
 
@@ -205,10 +191,7 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
     if (!st)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     st->h2 = h2;
-    st->next = h2->streams;
-    if (h2->streams)
-        h2->streams->prev = st;
-    h2->streams = st;
+    gh_list_push(&h2->streams, &st->link);
     h2->nstreams++;
     nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, st);
     return 0;
@@ -267,8 +250,7 @@ static void stream_end(gh_h2 *h2, gh_h2_stream *st)
     unlink_stream(h2, st);
     gh_conn *sc = gh_h2_stream_free(st);
     if (sc) {
-        sc->next = h2->doomed;
-        h2->doomed = sc;
+        gh_list_push(&h2->doomed, &sc->link);
         flush(h2); /* the end of the iteration closes it, if nothing sooner does */
     }
 }
@@ -452,12 +434,7 @@ void gh_h2_send(gh_conn *c)
 
 void gh_h2_forget(gh_conn *c, gh_conn *sc)
 {
-    for (gh_conn **p = &c->h2->doomed; *p; p = &(*p)->next)
-        if (*p == sc) {
-            *p = sc->next;
-            sc->next = NULL;
-            return;
-        }
+    gh_list_unlink(&c->h2->doomed, &sc->link);
 }
 
 void gh_h2_output_drained(gh_conn *c)
@@ -506,7 +483,8 @@ gh_h2_wait gh_h2_waits_on(const gh_conn *c)
     if (!c->h2->nstreams)
         return GH_H2_IDLE;
     bool working = false;
-    for (const gh_h2_stream *st = c->h2->streams; st; st = st->next) {
+    for (const gh_h2_stream *st = GH_LIST_FIRST(&c->h2->streams, gh_h2_stream, link); st;
+         st = GH_LIST_NEXT(st, gh_h2_stream, link)) {
         if (!st->started)
             return GH_H2_HEAD; /* a header block is arriving: nothing else may come between */
         working |= st->sc != NULL;
@@ -520,8 +498,8 @@ void gh_h2_end(gh_conn *c)
     if (!h2)
         return;
     c->h2 = NULL;
-    while (h2->streams)
-        stream_end(h2, h2->streams);
+    while (!gh_list_empty(&h2->streams))
+        stream_end(h2, GH_CONTAINER(h2->streams.first, gh_h2_stream, link));
     close_doomed(h2);
     if (h2->queued)
         unqueue(h2);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/bytes.h"
+#include "core/list.h"
 #include "wire/h1.h"
 #include "http/h2.h"
 
@@ -19,7 +20,7 @@ struct gh_h2_stream {
     gh_conn *parent;
     gh_conn *sc; /* the stream connection serving it, or NULL once it closed */
     int32_t id;
-    struct gh_h2_stream *next, *prev;
+    gh_link link; /* in its session's streams */
     /* request */
     char method[16];
     /* :path and :authority, held (not copied) until the request line is written: pseudo-header

@@ -1,7 +1,9 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "identity/claims.h"
 
 /* A NumericDate: a JSON number of seconds. */
@@ -99,28 +101,24 @@ static bool text_of(json_t *v, char *buf, size_t cap, const char **s, size_t *n)
 
 #define GH_CLAIM_ARRAY_MAX 64
 
-/* Appends "key\0value\0" to *out (grown as needed); false when memory ran out. */
-static bool append_pair(char **out, size_t *used, size_t *cap, const char *key, size_t kl,
-                        const char *s, size_t n)
+/* Appends "key\0value\0" to out (grown as needed, with room left for the list's final NUL);
+ * false when memory ran out. */
+static bool append_pair(gh_bytes *out, const char *key, size_t kl, const char *s, size_t n)
 {
-    while (*used + kl + n + 3 > *cap) {
-        char *grown = realloc(*out, *cap *= 2);
-        if (!grown)
-            return false;
-        *out = grown;
-    }
-    memcpy(*out + *used, key, kl + 1);
-    *used += kl + 1;
-    memcpy(*out + *used, s, n);
-    (*out)[*used + n] = '\0';
-    *used += n + 1;
+    if (gh_bytes_reserve(out, kl + n + 3, SIZE_MAX) != 0)
+        return false;
+    memcpy(out->p + out->len, key, kl + 1);
+    out->len += kl + 1;
+    memcpy(out->p + out->len, s, n);
+    out->p[out->len + n] = '\0';
+    out->len += n + 1;
     return true;
 }
 
 char *gh_claims_flatten(json_t *claims, size_t *len)
 {
-    size_t cap = 256, used = 0;
-    char *out = malloc(cap);
+    gh_bytes out = {0};
+    (void)gh_bytes_reserve(&out, 256, SIZE_MAX); /* out.p stays NULL when memory ran out */
     const char *key;
     json_t *v;
     json_object_foreach(claims, key, v)
@@ -128,22 +126,20 @@ char *gh_claims_flatten(json_t *claims, size_t *len)
         char num[32];
         const char *s;
         size_t n, kl = strlen(key);
-        if (!out || kl == 0)
+        if (!out.p || kl == 0)
             break;
         /* An array of scalars (scp, groups, roles, aud) becomes one pair per element. */
         size_t count = json_is_array(v) ? json_array_size(v) : 1;
-        for (size_t i = 0; out && i < count && i < GH_CLAIM_ARRAY_MAX; i++) {
+        for (size_t i = 0; out.p && i < count && i < GH_CLAIM_ARRAY_MAX; i++) {
             json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
-            if (text_of(e, num, sizeof(num), &s, &n) && !append_pair(&out, &used, &cap, key, kl, s, n)) {
-                free(out);
-                out = NULL;
-            }
+            if (text_of(e, num, sizeof(num), &s, &n) && !append_pair(&out, key, kl, s, n))
+                gh_bytes_free(&out);
         }
     }
-    if (out)
-        out[used++] = '\0';
-    *len = used;
-    return out;
+    if (out.p)
+        out.p[out.len++] = '\0';
+    *len = out.len;
+    return out.p;
 }
 
 const char *gh_claims_next(const char *flat, size_t len, const char *name, const char *after)

@@ -151,7 +151,8 @@ static void start_attempt(gh_jwks_fetcher *f, gh_key_source *s, bool scheduled)
 static const char *take_discovery(gh_key_source *s, const transfer *t)
 {
     json_error_t jerr;
-    json_t *doc = json_loadb(t->call.body ? t->call.body : "", t->call.len, 0, &jerr);
+    json_t *doc =
+        json_loadb(t->call.answer.p ? t->call.answer.p : "", t->call.answer.len, 0, &jerr);
     const char *iss = json_string_value(json_object_get(doc, "issuer"));
     const char *uri = json_string_value(json_object_get(doc, "jwks_uri"));
     const char *why = !json_is_object(doc)                  ? "the discovery document is not a JSON object"
@@ -177,8 +178,8 @@ static void take_key_set(gh_key_source *s, const transfer *t)
     int64_t now = gh_monotonic_ms();
     const char *err = NULL;
     bool changed = false;
-    if (gh_key_source_publish(s, t->call.body ? t->call.body : "", t->call.len, now, &err,
-                              &changed) != 0) {
+    if (gh_key_source_publish(s, t->call.answer.p ? t->call.answer.p : "", t->call.answer.len,
+                              now, &err, &changed) != 0) {
         attempt_failed(s, err);
         return;
     }

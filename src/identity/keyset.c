@@ -1,4 +1,5 @@
 #include <openssl/sha.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +15,9 @@ void gh_keyset_release(gh_keyset *ks)
     free(ks);
 }
 
-void gh_key_registry_init(gh_key_registry *r)
+static void source_free(void *e)
 {
-    memset(r, 0, sizeof(*r));
-    pthread_mutex_init(&r->mu, NULL);
-}
-
-static void source_free(gh_key_source *s)
-{
+    gh_key_source *s = e;
     gh_keyset_release(s->current);
     free((char *)s->def.provider);
     free((char *)s->def.issuer);
@@ -33,23 +29,14 @@ static void source_free(gh_key_source *s)
     free(s);
 }
 
-void gh_key_registry_free(gh_key_registry *r)
-{
-    for (gh_key_source *s = r->head, *next; s; s = next) {
-        next = s->next;
-        source_free(s);
-    }
-    r->head = NULL;
-    pthread_mutex_destroy(&r->mu);
-}
-
 static bool same_str(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static bool same_def(const gh_key_source_def *a, const gh_key_source_def *b)
+static bool same_def(const void *e, const void *def)
 {
+    const gh_key_source_def *a = &((const gh_key_source *)e)->def, *b = def;
     return same_str(a->provider, b->provider) && same_str(a->issuer, b->issuer) &&
            same_str(a->jwks_uri, b->jwks_uri) && same_str(a->discovery_url, b->discovery_url) &&
            same_str(a->ca_file, b->ca_file) && a->refresh_ms == b->refresh_ms &&
@@ -66,8 +53,9 @@ static char *dup_or_null(const char *s, bool *ok)
     return d;
 }
 
-static gh_key_source *source_new(gh_key_registry *r, const gh_key_source_def *def)
+static void *source_new(const void *key, void *r)
 {
+    const gh_key_source_def *def = key;
     gh_key_source *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
@@ -89,41 +77,46 @@ static gh_key_source *source_new(gh_key_registry *r, const gh_key_source_def *de
     return s;
 }
 
+/* An attempt in flight holds its source until it ends. */
+static bool source_busy(const void *e)
+{
+    return ((const gh_key_source *)e)->transfer != NULL;
+}
+
+static const gh_keep_kind source_kind = {
+    .next_at = offsetof(gh_key_source, next),
+    .users_at = offsetof(gh_key_source, users),
+    .matches = same_def,
+    .make = source_new,
+    .drop = source_free,
+    .busy = source_busy,
+};
+
+void gh_key_registry_init(gh_key_registry *r)
+{
+    memset(r, 0, sizeof(*r));
+    gh_keep_init(&r->keep, &source_kind);
+}
+
+void gh_key_registry_free(gh_key_registry *r)
+{
+    gh_keep_free(&r->keep);
+}
+
 gh_key_source *gh_key_registry_get(gh_key_registry *r, const gh_key_source_def *def)
 {
-    pthread_mutex_lock(&r->mu);
-    gh_key_source *s = r->head;
-    while (s && !same_def(&s->def, def))
-        s = s->next;
-    if (!s && (s = source_new(r, def))) {
-        s->next = r->head;
-        r->head = s;
-    }
-    if (s)
-        atomic_fetch_add(&s->users, 1);
-    pthread_mutex_unlock(&r->mu);
-    return s;
+    return gh_keep_get(&r->keep, def, r);
 }
 
 void gh_key_source_put(gh_key_source *s)
 {
     if (s)
-        atomic_fetch_sub(&s->users, 1);
+        gh_keep_release(&s->registry->keep, s);
 }
 
 void gh_key_registry_prune(gh_key_registry *r)
 {
-    pthread_mutex_lock(&r->mu);
-    for (gh_key_source **p = &r->head; *p;) {
-        gh_key_source *s = *p;
-        if (atomic_load(&s->users) == 0 && !s->transfer) {
-            *p = s->next;
-            source_free(s);
-        } else {
-            p = &s->next;
-        }
-    }
-    pthread_mutex_unlock(&r->mu);
+    gh_keep_prune(&r->keep);
 }
 
 gh_keyset *gh_key_source_acquire(gh_key_source *s)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/keep.h"
 #include "identity/jwk.h"
 
 /* One fetched key set, immutable once published. */
@@ -38,7 +39,7 @@ typedef struct gh_key_source_def {
 #define GH_KEY_ERROR_MAX 256
 
 typedef struct gh_key_source {
-    struct gh_key_source *next; /* in the registry */
+    void *next; /* in the registry */
     struct gh_key_registry *registry;
     gh_key_source_def def; /* strings owned by the source */
     atomic_int users;      /* configuration snapshots that name it */
@@ -64,8 +65,13 @@ typedef struct gh_key_source {
 /* Every key source of the process. poke tells the control thread that a source wants a
  * fetch now; notify tells the workers that an attempt finished. */
 typedef struct gh_key_registry {
-    pthread_mutex_t mu;
-    gh_key_source *head;
+    union {
+        gh_keep keep; /* by definition; unused sources go at a prune after a reload */
+        struct {      /* its lock and first source, read where sources are walked */
+            pthread_mutex_t mu;
+            void *head;
+        };
+    };
     void (*poke)(void *ctx);
     void *poke_ctx;
     void (*notify)(void *ctx);

@@ -1,14 +1,15 @@
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "observe/prometheus.h"
 
 typedef struct {
-    char *p;
-    size_t len, cap;
+    gh_bytes out;
     int failed;
 } dbuf;
 
@@ -18,24 +19,21 @@ static void emit(dbuf *b, const char *fmt, ...)
     for (int attempt = 0; attempt < 2 && !b->failed; attempt++) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        int n = vsnprintf(b->out.p + b->out.len, b->out.cap - b->out.len, fmt, ap);
         va_end(ap);
         if (n < 0) {
             b->failed = 1;
             return;
         }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
+        if ((size_t)n < b->out.cap - b->out.len) {
+            b->out.len += (size_t)n;
             return;
         }
-        size_t cap = (b->cap + (size_t)n) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
+        /* vsnprintf writes its NUL too; the page has no bound of its own */
+        if (gh_bytes_reserve(&b->out, (size_t)n + 1, SIZE_MAX) != 0) {
             b->failed = 1;
             return;
         }
-        b->p = p;
-        b->cap = cap;
     }
 }
 
@@ -167,8 +165,8 @@ static const char *type_name(gh_prom_type t)
 char *gh_prometheus_render(const gh_prom_family *families, size_t nfamilies,
                            const gh_metrics *const *workers, size_t nworkers, size_t *len)
 {
-    dbuf b = {malloc(16384), 0, 16384, 0};
-    if (!b.p)
+    dbuf b = {{0}, 0};
+    if (gh_bytes_reserve(&b.out, 16384, SIZE_MAX) != 0)
         return NULL;
     for (size_t i = 0; i < nfamilies && !b.failed; i++) {
         const gh_prom_family *f = &families[i];
@@ -180,9 +178,9 @@ char *gh_prometheus_render(const gh_prom_family *families, size_t nfamilies,
                         f->samples[s].value);
     }
     if (b.failed) {
-        free(b.p);
+        gh_bytes_free(&b.out);
         return NULL;
     }
-    *len = b.len;
-    return b.p;
+    *len = b.out.len;
+    return b.out.p;
 }

@@ -140,9 +140,9 @@ static void start_drain(gh_worker *w)
 {
     w->svc.draining = true;
     close_listeners(w, true);
-    gh_conn *c = w->svc.conns;
+    gh_conn *c = GH_LIST_FIRST(&w->svc.conns, gh_conn, link);
     while (c) {
-        gh_conn *next = c->next;
+        gh_conn *next = GH_LIST_NEXT(c, gh_conn, link);
         gh_conn_drain(c);
         c = next;
     }
@@ -155,9 +155,9 @@ static void drain_poll(uv_timer_t *t)
 {
     gh_worker *w = t->data;
     if (w->svc.nconns && gh_now_us() >= w->drain_deadline_us) {
-        gh_conn *c = w->svc.conns;
+        gh_conn *c = GH_LIST_FIRST(&w->svc.conns, gh_conn, link);
         while (c) {
-            gh_conn *next = c->next;
+            gh_conn *next = GH_LIST_NEXT(c, gh_conn, link);
             gh_conn_close(c);
             c = next;
         }
@@ -255,9 +255,9 @@ void gh_workers_notify(gh_runtime *rt)
 static void worker_teardown(gh_worker *w)
 {
     /* Whatever is still open (a worker that failed to start) is closed here. */
-    gh_conn *c = w->svc.conns;
+    gh_conn *c = GH_LIST_FIRST(&w->svc.conns, gh_conn, link);
     while (c) {
-        gh_conn *next = c->next;
+        gh_conn *next = GH_LIST_NEXT(c, gh_conn, link);
         gh_conn_close(c);
         c = next;
     }

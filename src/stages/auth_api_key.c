@@ -26,15 +26,9 @@ static gh_verdict refuse(gh_request *req, const gh_api_key_provider *p, gh_jws_s
 static gh_verdict run(gh_request *req, const void *conf)
 {
     const gh_api_key_provider *p = conf;
-    const gh_h1_header *found = NULL;
-    size_t seen = 0, nl = strlen(p->header);
-    for (size_t i = 0; i < req->h1.nheaders; i++) {
-        const gh_h1_header *h = &req->h1.headers[i];
-        if (h->name_len == nl && strncasecmp(h->name, p->header, nl) == 0) {
-            found = h;
-            seen++;
-        }
-    }
+    size_t seen;
+    const gh_h1_header *found =
+        gh_h1_find_last(req->h1.headers, req->h1.nheaders, p->header, strlen(p->header), &seen);
     if (!found || found->value_len == 0)
         return refuse(req, p, seen > 1 ? GH_JWS_MALFORMED : GH_JWS_MISSING);
     if (seen > 1 || found->value_len > GH_API_KEY_MAX_BYTES)

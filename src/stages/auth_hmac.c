@@ -36,11 +36,7 @@ typedef struct signed_by {
 
 static const gh_h1_header *field(const gh_request *req, const char *name)
 {
-    size_t len = strlen(name);
-    for (size_t i = 0; i < req->h1.nheaders; i++)
-        if (req->h1.headers[i].name_len == len && strncasecmp(req->h1.headers[i].name, name, len) == 0)
-            return &req->h1.headers[i];
-    return NULL;
+    return gh_h1_find(req->h1.headers, req->h1.nheaders, name, strlen(name));
 }
 
 static gh_verdict refuse(gh_request *req, gh_reason reason, const char *why)

@@ -92,8 +92,9 @@ static gh_jws_status judge(gh_pending_call *c, CURLcode result, json_t **claims)
         fail = why;
     }
     json_error_t jerr;
-    json_t *doc = fail ? NULL : json_loadb(c->http.body ? c->http.body : "", c->http.len,
-                                           JSON_REJECT_DUPLICATES, &jerr);
+    const char *answer = c->http.answer.p ? c->http.answer.p : "";
+    json_t *doc =
+        fail ? NULL : json_loadb(answer, c->http.answer.len, JSON_REJECT_DUPLICATES, &jerr);
     if (!fail && !json_is_object(doc))
         fail = "the answer is not a JSON object";
     if (fail) {
@@ -105,7 +106,7 @@ static gh_jws_status judge(gh_pending_call *c, CURLcode result, json_t **claims)
     json_decref(doc);
     if (!active)
         return GH_JWS_INACTIVE;
-    return gh_claims_check(provider(c), (const unsigned char *)c->http.body, c->http.len,
+    return gh_claims_check(provider(c), (const unsigned char *)c->http.answer.p, c->http.answer.len,
                            (int64_t)time(NULL), claims);
 }
 

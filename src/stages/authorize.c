@@ -50,16 +50,11 @@ static const char *request_value(const gh_request *req, const gh_claim_value *v,
         }
         return NULL;
     }
-    const gh_h1_header *found = NULL;
-    size_t nl = strlen(v->text);
-    for (size_t i = 0; i < req->h1.nheaders; i++) {
-        const gh_h1_header *h = &req->h1.headers[i];
-        if (h->name_len == nl && strncasecmp(h->name, v->text, nl) == 0) {
-            if (found)
-                return NULL;
-            found = h;
-        }
-    }
+    size_t count;
+    const gh_h1_header *found =
+        gh_h1_find_last(req->h1.headers, req->h1.nheaders, v->text, strlen(v->text), &count);
+    if (count > 1)
+        return NULL;
     if (found)
         *len = found->value_len;
     return found ? found->value : NULL;

@@ -12,16 +12,11 @@
 
 static const gh_h1_header *only_header(const gh_request *req, const char *name, bool *several)
 {
-    const gh_h1_header *found = NULL;
-    size_t nl = strlen(name);
-    for (size_t i = 0; i < req->h1.nheaders; i++) {
-        const gh_h1_header *h = &req->h1.headers[i];
-        if (h->name_len != nl || strncasecmp(h->name, name, nl) != 0)
-            continue;
-        if (found)
-            *several = true;
-        found = h;
-    }
+    size_t count;
+    const gh_h1_header *found =
+        gh_h1_find_last(req->h1.headers, req->h1.nheaders, name, strlen(name), &count);
+    if (count > 1)
+        *several = true;
     return found;
 }
 

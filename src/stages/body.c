@@ -18,10 +18,7 @@
 
 static const gh_h1_header *content_type(const gh_request *req)
 {
-    for (size_t i = 0; i < req->h1.nheaders; i++)
-        if (GH_H1_NAME_IS(&req->h1.headers[i], "content-type"))
-            return &req->h1.headers[i];
-    return NULL;
+    return GH_H1_FIND(req->h1.headers, req->h1.nheaders, "content-type");
 }
 
 /* The media type of a Content-Type value: "type/subtype" before parameters, trimmed. */

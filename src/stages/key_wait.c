@@ -9,14 +9,8 @@
 
 static void unlink_wait(gh_services *svc, gh_key_wait *k)
 {
-    if (k->prev)
-        k->prev->next = k->next;
-    else
-        svc->key_waits = k->next;
-    if (k->next)
-        k->next->prev = k->prev;
-    k->prev = k->next = NULL;
-    if (!svc->key_waits)
+    gh_list_unlink(&svc->key_waits, &k->link);
+    if (gh_list_empty(&svc->key_waits))
         uv_timer_stop(&svc->key_wait_timer);
 }
 
@@ -45,12 +39,9 @@ int gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)(gh_reque
     k->seen = atomic_load(&src->attempts_done);
     k->deadline_us = gh_now_us() + src->def.timeout_ms * 1000 + GH_KEY_WAIT_SLACK_US;
     k->wake = wake;
-    if (!svc->key_waits)
+    if (gh_list_empty(&svc->key_waits))
         uv_timer_start(&svc->key_wait_timer, on_tick, GH_KEY_WAIT_TICK_MS, GH_KEY_WAIT_TICK_MS);
-    k->next = svc->key_waits;
-    if (k->next)
-        k->next->prev = k;
-    svc->key_waits = k;
+    gh_list_push(&svc->key_waits, &k->link);
     req->key_wait = k;
     gh_key_source_want(src);
     return 0;
@@ -63,7 +54,8 @@ void gh_key_waits_poll(gh_services *svc)
      * node): take each ready node off the list before waking it, and restart from the head. */
     for (bool again = true; again;) {
         again = false;
-        for (gh_key_wait *k = svc->key_waits; k; k = k->next) {
+        for (gh_key_wait *k = GH_LIST_FIRST(&svc->key_waits, gh_key_wait, link); k;
+             k = GH_LIST_NEXT(k, gh_key_wait, link)) {
             if (atomic_load(&k->src->attempts_done) == k->seen && now < k->deadline_us)
                 continue;
             gh_request *req = k->req;

@@ -7,13 +7,14 @@
 
 #include <stdint.h>
 
+#include "core/list.h"
 #include "identity/keyset.h"
 
 typedef struct gh_request gh_request;
 typedef struct gh_services gh_services;
 
 typedef struct gh_key_wait {
-    struct gh_key_wait *prev, *next;
+    gh_link link; /* in svc->key_waits */
     gh_request *req;
     gh_key_source *src;
     uint64_t seen;        /* src->attempts_done when the wait began */

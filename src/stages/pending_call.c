@@ -7,20 +7,14 @@
 #include "stages/pending_call.h"
 
 struct gh_pending_wait {
-    gh_pending_wait *prev, *next;
+    gh_link link; /* in call->waiters */
     gh_request *req;
     gh_pending_call *call;
 };
 
 static void unlink_call(gh_services *svc, gh_pending_call *c)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else if (svc->pending_calls == c)
-        svc->pending_calls = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
+    gh_list_unlink(&svc->pending_calls, &c->link);
 }
 
 static void call_free(gh_pending_call *c)
@@ -48,7 +42,8 @@ gh_pending_call *gh_pending_find(gh_services *svc, const void *owner, const unsi
                                  uint32_t *others)
 {
     *others = 0;
-    for (gh_pending_call *c = svc->pending_calls; c; c = c->next) {
+    for (gh_pending_call *c = GH_LIST_FIRST(&svc->pending_calls, gh_pending_call, link); c;
+         c = GH_LIST_NEXT(c, gh_pending_call, link)) {
         if (c->owner != owner)
             continue;
         if (memcmp(c->question, question, 32) == 0)
@@ -96,10 +91,7 @@ gh_pending_call *gh_pending_start(gh_request *req, const void *owner,
         call_free(c);
         return NULL;
     }
-    c->next = svc->pending_calls;
-    if (c->next)
-        c->next->prev = c;
-    svc->pending_calls = c;
+    gh_list_push(&svc->pending_calls, &c->link);
     return c;
 }
 
@@ -109,12 +101,7 @@ void gh_pending_abort(gh_request *req, const void *conf)
     gh_pending_wait *wt = req->pending_wait;
     if (!wt)
         return;
-    if (wt->prev)
-        wt->prev->next = wt->next;
-    else
-        wt->call->waiters = wt->next;
-    if (wt->next)
-        wt->next->prev = wt->prev;
+    gh_list_unlink(&wt->call->waiters, &wt->link);
     req->pending_wait = NULL;
     /* The call goes on without it: its answer may still fill a cache. */
 }
@@ -126,22 +113,17 @@ int gh_pending_join(gh_pending_call *c, gh_request *req)
         return -1;
     wt->req = req;
     wt->call = c;
-    wt->next = c->waiters;
-    if (wt->next)
-        wt->next->prev = wt;
-    c->waiters = wt;
+    gh_list_push(&c->waiters, &wt->link);
     req->pending_wait = wt;
     return 0;
 }
 
 gh_request *gh_pending_next_waiter(gh_pending_call *c)
 {
-    gh_pending_wait *wt = c->waiters;
-    if (!wt)
+    gh_link *l = gh_list_pop(&c->waiters);
+    if (!l)
         return NULL;
-    c->waiters = wt->next;
-    if (c->waiters)
-        c->waiters->prev = NULL;
+    gh_pending_wait *wt = GH_CONTAINER(l, gh_pending_wait, link);
     gh_request *req = wt->req;
     req->pending_wait = NULL;
     return req;
@@ -150,9 +132,8 @@ gh_request *gh_pending_next_waiter(gh_pending_call *c)
 void gh_pending_worker_stop(gh_services *svc)
 {
     /* Connections are closed by now, so no call has a waiter left. */
-    while (svc->pending_calls) {
-        gh_pending_call *c = svc->pending_calls;
-        unlink_call(svc, c);
+    for (gh_link *l; (l = gh_list_pop(&svc->pending_calls));) {
+        gh_pending_call *c = GH_CONTAINER(l, gh_pending_call, link);
         call_free(c);
     }
     gh_http_client_stop(svc->http);

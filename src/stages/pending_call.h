@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/http_client.h"
+#include "core/list.h"
 
 typedef struct gh_request gh_request;
 typedef struct gh_services gh_services;
@@ -17,13 +18,13 @@ typedef struct gh_pending_wait gh_pending_wait;
 typedef struct gh_pending_call gh_pending_call;
 
 struct gh_pending_call {
-    gh_http_call http; /* first: the client hands it back; the answer is in http.body */
-    gh_pending_call *prev, *next;
+    gh_http_call http; /* first: the client hands it back; the answer is in http.answer */
+    gh_link link; /* in svc->pending_calls */
     gh_services *svc;
     gh_config *config;   /* held */
     const void *owner;   /* the provider or policy asking */
     unsigned char question[32];
-    gh_pending_wait *waiters;
+    gh_list waiters; /* gh_pending_wait, the most recent first */
     char *body; /* the POST body: it may hold a token, so it is wiped */
     struct curl_slist *headers;
     void (*finished)(gh_pending_call *c, CURLcode result);

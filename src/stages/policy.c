@@ -144,7 +144,8 @@ static decision read_answer(gh_pending_call *c, CURLcode result, char **reason)
     if (gh_http_call_failure(&c->http, result) || code != 200)
         return DECIDE_ERROR;
     json_error_t jerr;
-    json_t *doc = json_loadb(c->http.body ? c->http.body : "", c->http.len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *doc = json_loadb(c->http.answer.p ? c->http.answer.p : "", c->http.answer.len,
+                              JSON_REJECT_DUPLICATES, &jerr);
     json_t *res = json_object_get(doc, "result");
     decision d = DECIDE_ERROR;
     if (json_is_object(doc) && !res) {

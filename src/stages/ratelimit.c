@@ -67,16 +67,12 @@ static const char *key_of(const gh_request *req, const gh_rate_limit_conf *l,
         v = req->match.route->name;
         break;
     case GH_LKEY_HEADER: {
-        size_t nl = strlen(l->key_arg);
-        const gh_h1_header *found = NULL;
-        for (size_t i = 0; i < req->h1.nheaders; i++) {
-            const gh_h1_header *h = &req->h1.headers[i];
-            if (h->name_len == nl && strncasecmp(h->name, l->key_arg, nl) == 0) {
-                if (found)
-                    return NULL; /* twice: no key, rather than the client's choice of one */
-                found = h;
-            }
-        }
+        size_t count;
+        const gh_h1_header *found =
+            gh_h1_find_last(req->h1.headers, req->h1.nheaders, l->key_arg, strlen(l->key_arg),
+                            &count);
+        if (count > 1)
+            return NULL; /* twice: no key, rather than the client's choice of one */
         if (found)
             *len = found->value_len;
         return found ? found->value : NULL;

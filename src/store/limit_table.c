@@ -4,12 +4,6 @@
 
 #include "store/limit_table.h"
 
-void gh_limit_registry_init(gh_limit_registry *r)
-{
-    memset(r, 0, sizeof(*r));
-    pthread_mutex_init(&r->mu, NULL);
-}
-
 static void table_free(gh_limit_table *t)
 {
     for (size_t i = 0; i < GH_LIMIT_SHARDS; i++) {
@@ -22,18 +16,23 @@ static void table_free(gh_limit_table *t)
     free(t);
 }
 
-void gh_limit_registry_free(gh_limit_registry *r)
+typedef struct table_key {
+    const char *name;
+    size_t max_keys;
+} table_key;
+
+static bool table_matches(const void *e, const void *key)
 {
-    for (gh_limit_table *t = r->head, *next; t; t = next) {
-        next = t->next;
-        table_free(t);
-    }
-    r->head = NULL;
-    pthread_mutex_destroy(&r->mu);
+    const gh_limit_table *t = e;
+    const table_key *k = key;
+    return strcmp(t->name, k->name) == 0 && t->max_keys == k->max_keys;
 }
 
-static gh_limit_table *table_new(const char *name, size_t max_keys)
+static void *table_new(const void *key, void *ctx)
 {
+    (void)ctx;
+    const char *name = ((const table_key *)key)->name;
+    size_t max_keys = ((const table_key *)key)->max_keys;
     gh_limit_table *t = calloc(1, sizeof(*t));
     if (!t || !(t->name = strdup(name)) ||
         getrandom(t->salt, sizeof(t->salt), 0) != (ssize_t)sizeof(t->salt)) {
@@ -57,36 +56,37 @@ static gh_limit_table *table_new(const char *name, size_t max_keys)
     return t;
 }
 
+static void table_drop(void *e)
+{
+    table_free(e);
+}
+
+static const gh_keep_kind table_kind = {
+    .next_at = offsetof(gh_limit_table, next),
+    .users_at = offsetof(gh_limit_table, users),
+    .matches = table_matches,
+    .make = table_new,
+    .drop = table_drop,
+};
+
+void gh_limit_registry_init(gh_limit_registry *r)
+{
+    gh_keep_init(&r->keep, &table_kind);
+}
+
+void gh_limit_registry_free(gh_limit_registry *r)
+{
+    gh_keep_free(&r->keep);
+}
+
 gh_limit_table *gh_limit_table_get(gh_limit_registry *r, const char *name, size_t max_keys)
 {
-    pthread_mutex_lock(&r->mu);
-    gh_limit_table *t = r->head;
-    while (t && !(strcmp(t->name, name) == 0 && t->max_keys == max_keys))
-        t = t->next;
-    if (!t && (t = table_new(name, max_keys))) {
-        t->next = r->head;
-        r->head = t;
-    }
-    if (t)
-        atomic_fetch_add(&t->users, 1);
-    pthread_mutex_unlock(&r->mu);
-    return t;
+    return gh_keep_get(&r->keep, &(table_key){name, max_keys}, NULL);
 }
 
 void gh_limit_table_put(gh_limit_registry *r, gh_limit_table *t)
 {
-    if (!t)
-        return;
-    pthread_mutex_lock(&r->mu);
-    if (atomic_fetch_sub(&t->users, 1) == 1) {
-        for (gh_limit_table **p = &r->head; *p; p = &(*p)->next)
-            if (*p == t) {
-                *p = t->next;
-                break;
-            }
-        table_free(t);
-    }
-    pthread_mutex_unlock(&r->mu);
+    gh_keep_put(&r->keep, t);
 }
 
 static bool is_free(const gh_limit_entry *e)

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/keep.h"
+
 #define GH_LIMIT_SHARDS 64
 #define GH_LIMIT_PROBE 8
 
@@ -40,7 +42,7 @@ typedef struct gh_limit_entry {
 } gh_limit_entry;
 
 typedef struct gh_limit_table {
-    struct gh_limit_table *next; /* in the registry */
+    void *next; /* in the registry */
     char *name;
     size_t max_keys;
     atomic_int users;
@@ -52,9 +54,9 @@ typedef struct gh_limit_table {
     } shards[GH_LIMIT_SHARDS];
 } gh_limit_table;
 
+/* Tables by (name, max_keys); the last snapshot that uses one frees it. */
 typedef struct gh_limit_registry {
-    pthread_mutex_t mu;
-    gh_limit_table *head;
+    gh_keep keep;
 } gh_limit_registry;
 
 void gh_limit_registry_init(gh_limit_registry *r);

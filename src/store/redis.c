@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "core/json.h"
+#include "core/list.h"
 #include "observe/events.h"
 #include "store/redis.h"
 #include "store/redis_conn.h"
@@ -63,7 +64,7 @@ typedef struct gh_redis {
     uint64_t backoff_ms;
     uv_timer_t reconnect;
     uv_timer_t deadline; /* the oldest command's */
-    gh_redis_cmd *head, *tail; /* in flight, oldest first */
+    gh_list cmds; /* in flight (gh_redis_cmd.link), oldest first */
     gh_redis_cmd *queue[GH_REDIS_BATCH_MAX]; /* asked in this iteration, not sent yet */
     size_t nqueue;
     uv_check_t flush_after_io;     /* sends the queue at the end of the iteration... */
@@ -81,7 +82,7 @@ typedef struct redis_batch {
 } redis_batch;
 
 struct gh_redis_cmd {
-    gh_redis_cmd *prev, *next;
+    gh_link link;
     gh_redis *r;
     gh_redis_done done; /* NULL once answered, timed out or cancelled */
     void *ctx;
@@ -111,15 +112,7 @@ static void set_state(gh_redis *r, bool up, const char *why)
 
 static void unlink_cmd(gh_redis *r, gh_redis_cmd *c)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        r->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        r->tail = c->prev;
-    c->prev = c->next = NULL;
+    gh_list_unlink(&r->cmds, &c->link);
 }
 
 static void answer(gh_redis_cmd *c, bool ok, const gh_limit_verdict *v)
@@ -212,7 +205,8 @@ static void on_deadline(uv_timer_t *t)
     gh_redis *r = t->data;
     uint64_t now = gh_now_us();
     bool late = false;
-    for (gh_redis_cmd *c = r->head; c && c->deadline_us <= now; c = c->next) {
+    for (gh_redis_cmd *c = GH_LIST_FIRST(&r->cmds, gh_redis_cmd, link); c && c->deadline_us <= now;
+         c = GH_LIST_NEXT(c, gh_redis_cmd, link)) {
         answer(c, false, NULL); /* the reply, if it ever comes, is ignored */
         late = true;
     }
@@ -225,9 +219,9 @@ static void on_deadline(uv_timer_t *t)
 
 static void arm_deadline(gh_redis *r)
 {
-    gh_redis_cmd *c = r->head;
+    gh_redis_cmd *c = GH_LIST_FIRST(&r->cmds, gh_redis_cmd, link);
     while (c && !c->done)
-        c = c->next;
+        c = GH_LIST_NEXT(c, gh_redis_cmd, link);
     if (!c || r->closing) {
         uv_timer_stop(&r->deadline);
         return;
@@ -427,12 +421,7 @@ gh_redis_cmd *gh_redis_take(gh_redis_env *env, const gh_redis_conf *store, const
     snprintf(c->qkey, sizeof(c->qkey), "gatehouse:%.32s:q%lld:%s", l->name, (long long)window, hex);
     if (r->nqueue == GH_REDIS_BATCH_MAX)
         flush(r); /* a full call goes now; this decision starts the next */
-    c->prev = r->tail;
-    if (r->tail)
-        r->tail->next = c;
-    else
-        r->head = c;
-    r->tail = c;
+    gh_list_push_back(&r->cmds, &c->link);
     r->queue[r->nqueue++] = c;
     if (r->nqueue == 1) {
         uv_check_start(&r->flush_after_io, on_flush_check);

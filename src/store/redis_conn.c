@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/tls.h"
 #include "store/redis_conn.h"
 
@@ -27,8 +28,7 @@ struct gh_redis_conn {
     bool ready, over;
     redisReader *reader;
     pending *head, *tail; /* commands written, oldest first: replies come in this order */
-    char *out;            /* plaintext not yet handed to the socket (or to TLS) */
-    size_t out_len, out_cap;
+    gh_bytes out;         /* plaintext not yet handed to the socket (or to TLS) */
     char in[16384];
 };
 
@@ -45,7 +45,7 @@ static void on_closed(uv_handle_t *h)
         gh_tls_pipe_free(&c->tls);
     if (c->reader)
         redisReaderFree(c->reader);
-    free(c->out);
+    gh_bytes_free(&c->out);
     free(c);
 }
 
@@ -129,20 +129,20 @@ static void send_tls_output(gh_redis_conn *c)
 /* Sends what commands wrote, once the connection is ready. */
 static void flush_out(gh_redis_conn *c)
 {
-    if (!c->ready || c->over || !c->out_len)
+    if (!c->ready || c->over || !c->out.len)
         return;
     if (!c->use_tls) {
-        send_bytes(c, c->out, c->out_len, false);
-        c->out_len = 0;
+        send_bytes(c, c->out.p, c->out.len, false);
+        c->out.len = 0;
         return;
     }
-    ssize_t n = gh_tls_pipe_write(&c->tls, c->out, c->out_len);
+    ssize_t n = gh_tls_pipe_write(&c->tls, c->out.p, c->out.len);
     if (n < 0) {
         finish(c, "TLS refused the write");
         return;
     }
-    memmove(c->out, c->out + n, c->out_len - (size_t)n);
-    c->out_len -= (size_t)n;
+    memmove(c->out.p, c->out.p + n, c->out.len - (size_t)n);
+    c->out.len -= (size_t)n;
     send_tls_output(c);
 }
 
@@ -310,27 +310,11 @@ int gh_redis_conn_command(gh_redis_conn *c, int argc, const char **argv, gh_redi
     char *cmd = NULL;
     int len = redisFormatCommandArgv(&cmd, argc, argv, NULL);
     pending *p = len > 0 ? malloc(sizeof(*p)) : NULL;
-    size_t need = c->out_len + (size_t)(len > 0 ? len : 0);
-    if (!p || need > GH_REDIS_MAX_UNSENT) {
+    if (!p || gh_bytes_add(&c->out, cmd, (size_t)len, GH_REDIS_MAX_UNSENT) != 0) {
         free(p);
         redisFreeCommand(cmd);
         return -1;
     }
-    if (need > c->out_cap) {
-        size_t cap = c->out_cap ? c->out_cap : 4096;
-        while (cap < need)
-            cap *= 2;
-        char *grown = realloc(c->out, cap);
-        if (!grown) {
-            free(p);
-            redisFreeCommand(cmd);
-            return -1;
-        }
-        c->out = grown;
-        c->out_cap = cap;
-    }
-    memcpy(c->out + c->out_len, cmd, (size_t)len);
-    c->out_len = need;
     redisFreeCommand(cmd);
     *p = (pending){NULL, fn, privdata};
     if (c->tail)

@@ -1,45 +1,49 @@
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/upstream_state.h"
 
+static bool state_matches(const void *e, const void *name)
+{
+    return strcmp(((const gh_upstream_state *)e)->name, name) == 0;
+}
+
+static void *state_new(const void *key, void *ctx)
+{
+    (void)ctx;
+    const char *name = key;
+    size_t len = strlen(name);
+    gh_upstream_state *s = calloc(1, sizeof(*s) + len + 1);
+    if (s) {
+        memcpy(s->name, name, len + 1);
+        atomic_init(&s->inflight, 0);
+        atomic_init(&s->cursor, 0);
+    }
+    return s;
+}
+
+static const gh_keep_kind state_kind = {
+    .next_at = offsetof(gh_upstream_state, next),
+    .users_at = GH_KEEP_UNCOUNTED,
+    .matches = state_matches,
+    .make = state_new,
+    .drop = free,
+};
+
 void gh_upstream_registry_init(gh_upstream_registry *r)
 {
-    pthread_mutex_init(&r->mu, NULL);
-    r->head = NULL;
+    gh_keep_init(&r->keep, &state_kind);
 }
 
 void gh_upstream_registry_free(gh_upstream_registry *r)
 {
-    gh_upstream_state *s = r->head;
-    while (s) {
-        gh_upstream_state *next = s->next;
-        free(s);
-        s = next;
-    }
-    r->head = NULL;
-    pthread_mutex_destroy(&r->mu);
+    gh_keep_free(&r->keep);
 }
 
 gh_upstream_state *gh_upstream_state_get(gh_upstream_registry *r, const char *name)
 {
-    pthread_mutex_lock(&r->mu);
-    gh_upstream_state *s = r->head;
-    while (s && strcmp(s->name, name) != 0)
-        s = s->next;
-    if (!s) {
-        size_t len = strlen(name);
-        s = calloc(1, sizeof(*s) + len + 1);
-        if (s) {
-            memcpy(s->name, name, len + 1);
-            atomic_init(&s->inflight, 0);
-            atomic_init(&s->cursor, 0);
-            s->next = r->head;
-            r->head = s;
-        }
-    }
-    pthread_mutex_unlock(&r->mu);
-    return s;
+    return gh_keep_get(&r->keep, name, NULL);
 }
 
 bool gh_upstream_acquire(gh_upstream_state *s, uint32_t max)

@@ -9,17 +9,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/keep.h"
+
 struct gh_upstream_state {
-    struct gh_upstream_state *next;
+    void *next; /* in the registry */
     atomic_uint inflight;
     atomic_uint cursor;
     char name[];
 };
 typedef struct gh_upstream_state gh_upstream_state;
 
+/* States live as long as the registry: a reload cannot tell whether a name will come back. */
 typedef struct gh_upstream_registry {
-    pthread_mutex_t mu;
-    gh_upstream_state *head;
+    gh_keep keep;
 } gh_upstream_registry;
 
 void gh_upstream_registry_init(gh_upstream_registry *r);

@@ -99,14 +99,6 @@ static bool connection_names_fields(const gh_h1_header *hdrs, size_t n)
     return false;
 }
 
-static const gh_h1_header *find(const gh_h1_header *hdrs, size_t n, const char *lower, size_t len)
-{
-    for (size_t i = 0; i < n; i++)
-        if (gh_h1_name_is(&hdrs[i], lower, len))
-            return &hdrs[i];
-    return NULL;
-}
-
 static void add_field(gh_sbuf *b, const char *name, size_t nlen, const char *value, size_t vlen)
 {
     gh_sbuf_add(b, name, nlen);
@@ -171,9 +163,10 @@ static void add_gateway_fields(gh_request *req, gh_sbuf *b)
     }
     gh_sbuf_adds(b, req->client_ip);
     GH_SBUF_LIT(b, "\r\n");
-    if (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-proto", 17))
+    if (!req->trusted_peer || !GH_H1_FIND(h1->headers, h1->nheaders, "x-forwarded-proto"))
         add_strings(b, "X-Forwarded-Proto", req->peer.tls ? "https" : "http");
-    if (h1->host && (!req->trusted_peer || !find(h1->headers, h1->nheaders, "x-forwarded-host", 16)))
+    if (h1->host &&
+        (!req->trusted_peer || !GH_H1_FIND(h1->headers, h1->nheaders, "x-forwarded-host")))
         add_field(b, "X-Forwarded-Host", 16, h1->host, h1->host_len);
     add_field(b, "X-Request-Id", 12, req->id, req->id_len);
     for (size_t i = 0; req->claim_values && i < route->nforward_claims; i++)

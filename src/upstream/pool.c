@@ -25,13 +25,7 @@ gh_pool *gh__pool_get(gh_services *svc, const char *key)
 static void unlink_idle(gh_upconn *up)
 {
     gh_pool *p = up->pool;
-    if (up->prev_idle)
-        up->prev_idle->next_idle = up->next_idle;
-    else if (p->idle == up)
-        p->idle = up->next_idle;
-    if (up->next_idle)
-        up->next_idle->prev_idle = up->prev_idle;
-    up->next_idle = up->prev_idle = NULL;
+    gh_list_unlink(&p->idle, &up->idle_link);
     p->nidle--;
 }
 
@@ -76,7 +70,7 @@ gh_upconn *gh__upconn_new(gh_services *svc, gh_pool *pool)
 
 gh_upconn *gh__pool_take(gh_pool *p)
 {
-    gh_upconn *up = p->idle;
+    gh_upconn *up = GH_LIST_FIRST(&p->idle, gh_upconn, idle_link);
     if (!up)
         return NULL;
     unlink_idle(up);
@@ -96,11 +90,7 @@ void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms)
     up->state = GH_UP_IDLE;
     gh_block_put(&up->svc->blocks, up->in);
     up->in = NULL;
-    up->next_idle = p->idle;
-    up->prev_idle = NULL;
-    if (p->idle)
-        p->idle->prev_idle = up;
-    p->idle = up;
+    gh_list_push(&p->idle, &up->idle_link);
     p->nidle++;
     /* Keep reading while idle (no epoll change per request): a close or stray bytes from the
      * upstream retire the connection at once. */
@@ -116,9 +106,9 @@ void gh_pools_sweep(gh_services *svc)
 {
     uint64_t now = gh_now_us();
     for (gh_pool *p = svc->pools; p; p = p->next) {
-        gh_upconn *up = p->idle;
+        gh_upconn *up = GH_LIST_FIRST(&p->idle, gh_upconn, idle_link);
         while (up) {
-            gh_upconn *next = up->next_idle;
+            gh_upconn *next = GH_LIST_NEXT(up, gh_upconn, idle_link);
             if (now >= up->idle_deadline_us)
                 gh__upconn_close(up);
             up = next;
@@ -130,8 +120,8 @@ void gh_pools_close(gh_services *svc)
 {
     gh_pool *p = svc->pools;
     while (p) {
-        while (p->idle)
-            gh__upconn_close(p->idle);
+        while (!gh_list_empty(&p->idle))
+            gh__upconn_close(GH_CONTAINER(p->idle.first, gh_upconn, idle_link));
         gh_pool *next = p->next;
         gh__pool_forget_session(p);
         free(p);

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "core/deadline.h"
+#include "core/list.h"
 #include "core/outq.h"
 #include "gate/exchange.h"
 
@@ -18,7 +19,7 @@ typedef enum { GH_UP_CONNECTING, GH_UP_ACTIVE, GH_UP_IDLE } gh_upconn_state;
 typedef struct gh_pool gh_pool;
 struct gh_pool {
     struct gh_pool *next;
-    gh_upconn *idle; /* most recently used first */
+    gh_list idle; /* gh_upconn.idle_link, most recently used first */
     size_t nidle;
     SSL_SESSION *session; /* https:// endpoints: the last session, to resume */
     SSL_CTX *session_ctx; /* the context it was verified under (held): only that one resumes it */
@@ -31,7 +32,7 @@ struct gh_upconn {
     gh_deadline timer; /* connect, then response timeout */
     gh_services *svc;
     gh_pool *pool;
-    gh_upconn *next_idle, *prev_idle;
+    gh_link idle_link;
     gh_request *req;
     gh_block *in;
     gh_outq out;

@@ -79,6 +79,16 @@ gh_reason gh_h1_parse_response(const char *buf, size_t len, size_t max_head, siz
 bool gh_h1_name_is(const gh_h1_header *h, const char *lower, size_t lower_len);
 #define GH_H1_NAME_IS(h, lit) gh_h1_name_is((h), lit, sizeof(lit) - 1)
 
+/* The first field of h[0..n) named name (case-insensitive on both sides: configured names keep
+ * the case they were written in), or NULL. Every match in turn:
+ *   for (p = h; (p = gh_h1_find(p, (size_t)(end - p), name, len)); p++) */
+const gh_h1_header *gh_h1_find(const gh_h1_header *h, size_t n, const char *name, size_t len);
+#define GH_H1_FIND(h, n, lit) gh_h1_find((h), (n), lit, sizeof(lit) - 1)
+/* The last field of h[0..n) named name, or NULL, and in *count how many there are: for fields
+ * that must come once, where a repeat is refused or taken as absent. */
+const gh_h1_header *gh_h1_find_last(const gh_h1_header *h, size_t n, const char *name, size_t len,
+                                    size_t *count);
+
 /* Case-insensitive on both sides, with '_' taken for '-': CGI, WSGI and Rack backends read
  * X_User_Id as X-User-Id, so a name the gateway owns is owned in every such spelling. */
 bool gh_h1_name_folds_to(const gh_h1_header *h, const char *lower, size_t lower_len);

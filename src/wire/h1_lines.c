@@ -1,4 +1,5 @@
 #include <string.h>
+#include <strings.h>
 
 #include "wire/h1_lines.h"
 
@@ -216,6 +217,26 @@ static bool name_compare(const gh_h1_header *h, const char *lower, size_t lower_
 bool gh_h1_name_is(const gh_h1_header *h, const char *lower, size_t lower_len)
 {
     return name_compare(h, lower, lower_len, false);
+}
+
+const gh_h1_header *gh_h1_find(const gh_h1_header *h, size_t n, const char *name, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (h[i].name_len == len && strncasecmp(h[i].name, name, len) == 0)
+            return &h[i];
+    return NULL;
+}
+
+const gh_h1_header *gh_h1_find_last(const gh_h1_header *h, size_t n, const char *name, size_t len,
+                                    size_t *count)
+{
+    const gh_h1_header *last = NULL, *end = h + n;
+    *count = 0;
+    for (const gh_h1_header *p = h; (p = gh_h1_find(p, (size_t)(end - p), name, len)); p++) {
+        last = p;
+        (*count)++;
+    }
+    return last;
 }
 
 bool gh_h1_name_folds_to(const gh_h1_header *h, const char *lower, size_t lower_len)

@@ -1,6 +1,9 @@
-/* Core building blocks: arena, JSON text, blocks, metrics series, the log ring. */
+/* Core building blocks: arena, JSON text, blocks, metrics series, the log ring, the intrusive
+ * list, the bounded byte buffer and the registry of state kept across reloads. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,10 +17,13 @@
 #include "core/arena.h"
 #include "core/b64url.h"
 #include "core/block.h"
+#include "core/bytes.h"
 #include "core/deadline.h"
 #include "core/outq.h"
 #include "identity/token_cache.h"
 #include "core/json.h"
+#include "core/keep.h"
+#include "core/list.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
 
@@ -284,12 +290,187 @@ static void held_output(void **state)
     gh_block_pool_free(&pool);
 }
 
+typedef struct item {
+    int v;
+    gh_link link;
+} item;
+
+static int front(gh_list *l)
+{
+    return l->first ? GH_CONTAINER(l->first, item, link)->v : -1;
+}
+
+static void list(void **state)
+{
+    (void)state;
+    gh_list l = {0};
+    item a = {.v = 1}, b = {.v = 2}, c = {.v = 3}, d = {.v = 4};
+    assert_true(gh_list_empty(&l));
+    assert_null(gh_list_pop(&l));
+    /* push: the most recent first; push_back: the oldest first */
+    gh_list_push(&l, &a.link);
+    gh_list_push(&l, &b.link);
+    gh_list_push_back(&l, &c.link);
+    int order[3], n = 0;
+    for (item *i = GH_LIST_FIRST(&l, item, link); i; i = GH_LIST_NEXT(i, item, link))
+        order[n++] = i->v;
+    assert_int_equal(n, 3);
+    assert_int_equal(order[0], 2);
+    assert_int_equal(order[1], 1);
+    assert_int_equal(order[2], 3);
+    assert_ptr_equal(l.last, &c.link);
+    /* unlinking the middle, the last, and an element that is not linked */
+    gh_list_unlink(&l, &a.link);
+    assert_null(a.link.prev);
+    assert_null(a.link.next);
+    gh_list_unlink(&l, &a.link);
+    gh_list_unlink(&l, &d.link);
+    gh_list_unlink(&l, &c.link);
+    assert_ptr_equal(l.first, &b.link);
+    assert_ptr_equal(l.last, &b.link);
+    assert_null(b.link.next);
+    /* pop takes from the front until the list is empty */
+    gh_list_push_back(&l, &c.link);
+    gh_list_push_back(&l, &d.link);
+    assert_int_equal(front(&l), 2);
+    assert_ptr_equal(gh_list_pop(&l), &b.link);
+    assert_ptr_equal(gh_list_pop(&l), &c.link);
+    assert_ptr_equal(gh_list_pop(&l), &d.link);
+    assert_null(gh_list_pop(&l));
+    assert_true(gh_list_empty(&l));
+    assert_null(l.last);
+    assert_int_equal(front(&l), -1);
+}
+
+static void bytes(void **state)
+{
+    (void)state;
+    gh_bytes b = {0};
+    char big[1000];
+    memset(big, 'x', sizeof(big));
+    assert_int_equal(gh_bytes_add(&b, "", 0, 10), 0); /* nothing: no memory either */
+    assert_null(b.p);
+    /* growth: capacity doubles, contents kept */
+    assert_int_equal(gh_bytes_add(&b, "abc", 3, 4096), 0);
+    assert_int_equal(gh_bytes_add(&b, big, sizeof(big), 4096), 0);
+    assert_int_equal(b.len, 1003);
+    assert_true(b.cap >= 1003);
+    assert_memory_equal(b.p, "abcx", 4);
+    assert_int_equal(b.p[1002], 'x');
+    /* the hard maximum: refused, not grown, and b is unchanged */
+    size_t cap = b.cap;
+    assert_int_equal(gh_bytes_add(&b, big, sizeof(big), 1500), -1);
+    assert_int_equal(gh_bytes_reserve(&b, 498, 1500), -1);
+    assert_int_equal(b.len, 1003);
+    assert_int_equal(b.cap, cap);
+    assert_int_equal(gh_bytes_reserve(&b, 497, 1500), 0);
+    assert_int_equal(gh_bytes_add(&b, big, 497, 1500), 0);
+    assert_int_equal(b.len, 1500);
+    /* reserve leaves room without counting it */
+    assert_int_equal(gh_bytes_reserve(&b, 5000, 10000), 0);
+    assert_int_equal(b.len, 1500);
+    assert_true(b.cap >= 6500);
+    /* read to the end: the space is reused from the front */
+    b.off = b.len;
+    assert_int_equal(gh_bytes_add(&b, "z", 1, 1), 0);
+    assert_int_equal(b.off, 0);
+    assert_int_equal(gh_bytes_pending(&b), 1);
+    gh_bytes_free(&b);
+    assert_null(b.p);
+    assert_int_equal(b.len + b.cap + b.off, 0);
+}
+
+typedef struct kept {
+    void *next;
+    atomic_int users;
+    bool busy;
+    int *drops;
+    char name[8];
+} kept;
+
+static bool kept_matches(const void *e, const void *key)
+{
+    return strcmp(((const kept *)e)->name, key) == 0;
+}
+
+static void *kept_new(const void *key, void *ctx)
+{
+    kept *k = calloc(1, sizeof(*k));
+    snprintf(k->name, sizeof(k->name), "%s", (const char *)key);
+    k->drops = ctx;
+    return k;
+}
+
+static void kept_drop(void *e)
+{
+    (*((kept *)e)->drops)++;
+    free(e);
+}
+
+static bool kept_busy(const void *e)
+{
+    return ((const kept *)e)->busy;
+}
+
+static void keep(void **state)
+{
+    (void)state;
+    static const gh_keep_kind kind = {offsetof(kept, next), offsetof(kept, users), kept_matches,
+                                      kept_new, kept_drop, kept_busy};
+    int drops = 0;
+    gh_keep k;
+    gh_keep_init(&k, &kind);
+    /* find or make: the same key is the same entry, each use counted */
+    kept *a = gh_keep_get(&k, "a", &drops), *b = gh_keep_get(&k, "b", &drops);
+    assert_ptr_equal(gh_keep_get(&k, "a", &drops), a);
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(atomic_load(&a->users), 2);
+    assert_int_equal(atomic_load(&b->users), 1);
+    assert_ptr_equal(k.head, b);
+    /* put: the last use drops it and a later get makes a new one */
+    gh_keep_put(&k, a);
+    assert_int_equal(drops, 0);
+    gh_keep_put(&k, a);
+    assert_int_equal(drops, 1);
+    assert_ptr_equal(k.head, b);
+    assert_null(b->next);
+    /* release leaves it to the prune, which spares what is used or busy */
+    kept *c = gh_keep_get(&k, "c", &drops);
+    gh_keep_release(&k, b);
+    gh_keep_release(&k, c);
+    c->busy = true;
+    kept *a2 = gh_keep_get(&k, "a", &drops);
+    assert_ptr_equal(k.head, a2);
+    gh_keep_prune(&k); /* b goes; c is busy; the new a is used */
+    assert_int_equal(drops, 2);
+    assert_ptr_equal(((kept *)k.head)->next, c);
+    assert_null(c->next);
+    c->busy = false;
+    gh_keep_prune(&k);
+    assert_int_equal(drops, 3);
+    assert_null(((kept *)k.head)->next);
+    /* free drops the rest, used or not */
+    gh_keep_free(&k);
+    assert_int_equal(drops, 4);
+    assert_null(k.head);
+    /* uncounted entries live as long as the registry */
+    static const gh_keep_kind forever = {offsetof(kept, next), GH_KEEP_UNCOUNTED, kept_matches,
+                                         kept_new, kept_drop, NULL};
+    gh_keep_init(&k, &forever);
+    kept *u = gh_keep_get(&k, "u", &drops);
+    assert_ptr_equal(gh_keep_get(&k, "u", &drops), u);
+    assert_int_equal(atomic_load(&u->users), 0);
+    gh_keep_free(&k);
+    assert_int_equal(drops, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(arena),    cmocka_unit_test(json_text),
                                        cmocka_unit_test(blocks),   cmocka_unit_test(metrics),
                                        cmocka_unit_test(log_ring), cmocka_unit_test(deadline),
                                        cmocka_unit_test(base64url), cmocka_unit_test(token_cache),
-                                       cmocka_unit_test(held_output)};
+                                       cmocka_unit_test(held_output), cmocka_unit_test(list),
+                                       cmocka_unit_test(bytes), cmocka_unit_test(keep)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -283,6 +283,24 @@ static void helpers(void **state)
     assert_string_equal(gh_h1_status_text(431), "Request Header Fields Too Large");
 }
 
+static void find(void **state)
+{
+    (void)state;
+    gh_h1_header h[] = {{"Host", "a", 4, 1}, {"X-Key", "1", 5, 1}, {"x-key", "2", 5, 1},
+                        {"X-Keys", "3", 6, 1}};
+    size_t n = sizeof(h) / sizeof(h[0]), count = 9;
+    assert_ptr_equal(GH_H1_FIND(h, n, "x-key"), &h[1]);
+    assert_ptr_equal(gh_h1_find(h, n, "X-KEY", 5), &h[1]); /* a configured name in any case */
+    assert_null(GH_H1_FIND(h, n, "x-ke"));
+    assert_null(GH_H1_FIND(h, 1, "x-key"));
+    assert_ptr_equal(gh_h1_find_last(h, n, "X-Key", 5, &count), &h[2]);
+    assert_int_equal(count, 2);
+    assert_ptr_equal(gh_h1_find_last(h, n, "host", 4, &count), &h[0]);
+    assert_int_equal(count, 1);
+    assert_null(gh_h1_find_last(h, n, "cookie", 6, &count));
+    assert_int_equal(count, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +308,7 @@ int main(void)
         cmocka_unit_test(defensive_mode), cmocka_unit_test(limits),
         cmocka_unit_test(incremental),    cmocka_unit_test(responses),
         cmocka_unit_test(chunked),        cmocka_unit_test(helpers),
+        cmocka_unit_test(find),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
