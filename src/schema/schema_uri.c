@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "schema/schema_uri.h"
 
 static bool has_scheme(const char *s)
@@ -107,18 +108,13 @@ bool gh__uri_resolve(const char *base, const char *ref, char *out, size_t cap)
     return true;
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 bool gh__uri_unescape(const char *s, size_t len, char *out, size_t cap, size_t *outlen)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c == '%') {
-            int hi = i + 2 < len ? hexval(s[i + 1]) : -1, lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < len ? gh_hex_digit((unsigned char)s[i + 1]) : -1, lo = i + 2 < len ? gh_hex_digit((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return false;
             c = (char)(hi << 4 | lo);

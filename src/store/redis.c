@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/hex.h"
 #include "core/json.h"
 #include "core/list.h"
 #include "observe/events.h"
@@ -379,8 +380,8 @@ static gh_redis *redis_for(gh_redis_env *env, const gh_redis_conf *store)
     r->backoff_ms = GH_REDIS_BACKOFF_MIN_MS;
     unsigned char md[20];
     SHA1((const unsigned char *)SCRIPT, sizeof(SCRIPT) - 1, md);
-    for (int i = 0; i < 20; i++)
-        snprintf(r->sha + 2 * i, 3, "%02x", md[i]);
+    gh_hex_encode(md, 20, r->sha);
+    r->sha[40] = '\0';
     uv_timer_init(env->loop, &r->reconnect);
     uv_timer_init(env->loop, &r->deadline);
     uv_check_init(env->loop, &r->flush_after_io);
@@ -414,8 +415,8 @@ gh_redis_cmd *gh_redis_take(gh_redis_env *env, const gh_redis_conf *store, const
     snprintf(c->args[2], sizeof(c->args[2]), "%llu", (unsigned long long)c->rule.quota);
     snprintf(c->args[3], sizeof(c->args[3]), "%llu", (unsigned long long)quota_ttl_s);
     char hex[33];
-    for (int i = 0; i < 16; i++)
-        snprintf(hex + 2 * i, 3, "%02x", key[i]);
+    gh_hex_encode(key, 16, hex);
+    hex[32] = '\0';
     /* Namespaced by limit; the quota key names its window, so a new window starts from zero. */
     snprintf(c->key, sizeof(c->key), "gatehouse:%.32s:%s", l->name, hex);
     snprintf(c->qkey, sizeof(c->qkey), "gatehouse:%.32s:q%lld:%s", l->name, (long long)window, hex);

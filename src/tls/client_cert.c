@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "tls/client_cert.h"
 
 /* Cap on what a client's chain may make us hold: RFC 9440 headers of a sane chain fit well. */
@@ -99,11 +100,7 @@ static gh_client_cert *describe(SSL *ssl, X509 *x)
     unsigned char md[32];
     unsigned int mdlen = 0;
     if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1)
-        for (unsigned i = 0; i < mdlen; i++) {
-            static const char hex[] = "0123456789abcdef";
-            cert->sha256[2 * i] = hex[md[i] >> 4];
-            cert->sha256[2 * i + 1] = hex[md[i] & 15];
-        }
+        gh_hex_encode(md, mdlen, cert->sha256);
     read_names(cert, x);
     cert->header = sf_binary_list(NULL, x, false);
     cert->chain_header = sf_binary_list(SSL_get_peer_cert_chain(ssl), x, true);

@@ -3,6 +3,7 @@
  * and discarded under a bound. */
 #include <string.h>
 
+#include "core/hex.h"
 #include "wire/h1.h"
 
 enum {
@@ -22,17 +23,6 @@ enum {
 #define GH_CHUNK_MAX_EXT 1024
 #define GH_CHUNK_MAX_TRAILER 8192
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool gh_chunked_done(const gh_chunked *c)
 {
     return c->state == S_DONE;
@@ -44,7 +34,7 @@ static bool framing_byte(gh_chunked *c, unsigned char ch)
 {
     switch (c->state) {
     case S_SIZE: {
-        int v = hexval(ch);
+        int v = gh_hex_digit((unsigned char)ch);
         if (v >= 0) {
             if (++c->digits > 15)
                 return false;

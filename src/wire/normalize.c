@@ -1,21 +1,11 @@
 #include <string.h>
 
+#include "core/hex.h"
 #include "wire/normalize.h"
 
 #define GH_MAX_SEGMENTS 256
 
 static const char hexdigits[] = "0123456789ABCDEF";
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static bool unreserved(unsigned char c)
 {
@@ -91,8 +81,8 @@ static gh_reason decode(const char *p, size_t len, const gh_path_rules *rules, c
         unsigned char c = (unsigned char)p[i];
         gh_reason r = GH_R_OK;
         if (c == '%') {
-            int hi = i + 2 < len ? hexval(p[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(p[i + 2]) : -1;
+            int hi = i + 2 < len ? gh_hex_digit((unsigned char)p[i + 1]) : -1;
+            int lo = i + 2 < len ? gh_hex_digit((unsigned char)p[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 *detail = "a malformed percent-escape in the path";
                 return GH_R_BAD_PATH;
@@ -212,8 +202,8 @@ gh_reason gh_check_query(const char *q, size_t len, const char **detail)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)q[i];
         if (c == '%') {
-            int hi = i + 2 < len ? hexval(q[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(q[i + 2]) : -1;
+            int hi = i + 2 < len ? gh_hex_digit((unsigned char)q[i + 1]) : -1;
+            int lo = i + 2 < len ? gh_hex_digit((unsigned char)q[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 *detail = "a malformed percent-escape in the query";
                 return GH_R_BAD_QUERY;
