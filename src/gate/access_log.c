@@ -35,9 +35,9 @@ static void log_str(gh_log_line *l, const char *name, const char *v)
     add_field(l->b, name, v, v ? strlen(v) : 0);
 }
 
-void gh_log_principal(gh_log_line *l, const gh_request *req, const void *conf)
+void gh_log_principal(gh_log_line *l, const gh_request *req, const void *conf, const void *ctx)
 {
-    (void)conf;
+    (void)conf, (void)ctx;
     if (l->principal)
         return;
     l->principal = true;
@@ -49,9 +49,9 @@ void gh_log_principal(gh_log_line *l, const gh_request *req, const void *conf)
     log_str(l, "kid", req->auth_kid);
 }
 
-void gh_log_decision(gh_log_line *l, const gh_request *req, const void *conf)
+void gh_log_decision(gh_log_line *l, const gh_request *req, const void *conf, const void *ctx)
 {
-    (void)conf;
+    (void)conf, (void)ctx;
     if (l->decision)
         return;
     l->decision = true;
@@ -104,7 +104,7 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
         const gh_route_conf *r = req->match.route;
         for (size_t i = 0; i < r->nstages; i++)
             if (r->stages[i].stage->log)
-                r->stages[i].stage->log(&line, req, r->stages[i].conf);
+                r->stages[i].stage->log(&line, req, r->stages[i].conf, req->stage_ctx[i]);
     }
     const gh_h1_header *ua = full ? find_header(req, "user-agent", 10) : NULL;
     add_field(b, "user_agent", ua ? ua->value : NULL, ua ? ua->value_len : 0);

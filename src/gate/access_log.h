@@ -19,9 +19,9 @@ struct gh_log_line {
 void gh_log_field(gh_log_line *l, const char *name, const char *v, size_t len);
 /* The log hook of a stage that authenticates: who the request is from (auth, auth_reason, sub,
  * client_id, iss, kid), once per line whichever stages authenticate it. */
-void gh_log_principal(gh_log_line *l, const gh_request *req, const void *conf);
+void gh_log_principal(gh_log_line *l, const gh_request *req, const void *conf, const void *ctx);
 /* The log hook of a stage that authorizes: what was decided and why (authz, authz_reason),
  * once per line. */
-void gh_log_decision(gh_log_line *l, const gh_request *req, const void *conf);
+void gh_log_decision(gh_log_line *l, const gh_request *req, const void *conf, const void *ctx);
 
 #endif

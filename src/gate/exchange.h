@@ -56,9 +56,7 @@ typedef struct gh_request {
     uint8_t refused_by;                  /* 1 + the stage that refused it; 0: no stage did */
     bool in_stage; /* a stage runs on it: a refusal is recorded, answered once the stage returns */
     bool stage_waits;                    /* the stage at stage_at returned GH_WAIT */
-    struct gh_key_wait *key_wait;        /* while waiting for an identity provider's keys */
-    struct gh_pending_wait *pending_wait; /* while a stage's HTTP call is answering */
-    bool keys_waited;                    /* waited once already: never twice */
+    void *stage_ctx[GH_MAX_STAGES];      /* each stage's own state (gh_stage_context) */
     /* identity (stages auth_jwt, auth_introspect, auth_api_key) */
     bool auth_ok, auth_failed;
     const char *auth_reason; /* precise, for the log: "expired", "signature", ... */
@@ -68,10 +66,8 @@ typedef struct gh_request {
     size_t claims_len;
     uint8_t authz;              /* GH_AUTHZ_*: what the route's authorization rules decided */
     const char *authz_reason;   /* why they refused (or would have, in shadow mode) */
-    const char *rate_limit;     /* the limit that refused it ("shadow:NAME" when it would have) */
     const char *extra_headers;  /* complete header lines every response to it carries (at most
                                  * GH_EXTRA_FIELDS_MAX) */
-    struct limit_run *limit_run; /* while Redis decides its rate limits */
     const char *api_client; /* client_id of the API key presented (stage auth_api_key) */
     const gh_h1_header *cors_origin; /* its Origin, when the route's cors allows it */
     /* request body */

@@ -187,13 +187,26 @@ void gh_request_fail(gh_request *req, gh_reason reason, const char *detail)
     req->ds->cut(req);
 }
 
+void *gh_stage_context(gh_request *req, const gh_stage *self)
+{
+    const gh_route_conf *r = req->match.route;
+    for (size_t i = 0; r && i < r->nstages; i++) {
+        if (r->stages[i].stage != self)
+            continue;
+        if (!req->stage_ctx[i])
+            req->stage_ctx[i] = gh_arena_zalloc(&req->arena, self->ctx_size ? self->ctx_size : 1);
+        return req->stage_ctx[i];
+    }
+    return NULL;
+}
+
 void gh_request_end(gh_request *req)
 {
     if (req->stage_waits) {
         const gh_stage_ref *s = &req->match.route->stages[req->stage_at];
         req->stage_waits = false;
         if (s->stage->abort)
-            s->stage->abort(req, s->conf);
+            s->stage->abort(req, s->conf, req->stage_ctx[req->stage_at]);
     }
     if (req->action)
         req->action->abort(req);

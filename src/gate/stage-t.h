@@ -42,13 +42,17 @@ typedef struct gh_stage {
     /* Whether a route uses the stage: what run gets as conf for that route (read from the
      * route's configuration), or NULL when the route does not use it. */
     const void *(*bind)(const struct gh_route_conf *route);
+    /* The bytes of the stage's own state for one request (gh_stage_context): zeroed, given at
+     * first use, freed with the request. 0: none. */
+    size_t ctx_size;
     /* Decides on the request; conf is what the route's configuration gave the stage. */
     gh_verdict (*run)(gh_request *req, const void *conf);
     /* The request goes away while the stage waits (the client left, the server stops): undo
-     * what the wait holds. NULL when its waits hold nothing of their own. */
-    void (*abort)(gh_request *req, const void *conf);
+     * what the wait holds. ctx is the stage's state for the request (NULL if never used).
+     * NULL when its waits hold nothing of their own. */
+    void (*abort)(gh_request *req, const void *conf, void *ctx);
     /* Adds the stage's fields to the request's access-log line. NULL: none. */
-    void (*log)(gh_log_line *line, const gh_request *req, const void *conf);
+    void (*log)(gh_log_line *line, const gh_request *req, const void *conf, const void *ctx);
     /* Adds the challenge (WWW-Authenticate, RFC 9110 11.6.1) to a refusal with reason, as
      * header lines; true when it did. own: this stage refused the request (asked first); the
      * route's other stages are asked next, in order, until one answers. NULL: none. */

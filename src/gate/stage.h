@@ -10,6 +10,10 @@
  * returned. Returns GH_DONE. */
 gh_verdict gh_stage_refuse(gh_request *req, gh_reason reason, const char *detail);
 
+/* The state of stage self for req (self->ctx_size zeroed bytes, made at first use and freed with
+ * the request), or NULL when the request's memory ran out or its route has no such stage. */
+void *gh_stage_context(gh_request *req, const gh_stage *self);
+
 /* What a waiting stage does once its wait is over: a verdict, like a stage's run. */
 typedef gh_verdict (*gh_stage_step)(gh_request *req, const void *arg);
 

@@ -22,6 +22,8 @@
 #include "stages/registry.h"
 #include "stages/pending_call.h"
 
+extern const gh_stage gh_stage_auth_introspect; /* this stage: its state is found by it */
+
 #define GH_INTROSPECTION_MAX_BYTES (64u * 1024)
 
 /* What an answer decided for the requests that waited for it. */
@@ -188,7 +190,7 @@ static gh_verdict run(gh_request *req, const void *conf)
         return gh_bearer_refuse(req, p, GH_JWS_INTROSPECTION_BUSY);
     if (!c && !(c = call_start(req, p, token, len, hash)))
         return gh_bearer_refuse(req, p, GH_JWS_INTROSPECTION_FAILED);
-    if (gh_pending_join(c, req) != 0)
+    if (gh_pending_join(c, req, gh_stage_context(req, &gh_stage_auth_introspect)) != 0)
         return gh_bearer_refuse(req, p, GH_JWS_TOO_LARGE);
     return GH_WAIT;
 }
@@ -203,6 +205,7 @@ const gh_stage gh_stage_auth_introspect = {
     .phase = GH_PHASE_TOKEN,
     .bind = conf_of,
     .run = run,
+    .ctx_size = sizeof(gh_pending_ctx),
     .abort = gh_pending_abort,
     .log = gh_log_principal,
     .challenge = gh_bearer_challenge,

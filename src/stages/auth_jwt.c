@@ -18,6 +18,7 @@
 #include "gate/stage.h"
 #include "stages/registry.h"
 
+extern const gh_stage gh_stage_auth_jwt; /* this stage: its state is found by it */
 
 /* Caches a token that passed every check, for its remaining lifetime. */
 static void remember(const gh_jwt_provider *p, const unsigned char hash[32], json_t *claims,
@@ -46,10 +47,18 @@ static bool still_keyed(const gh_jwt_provider *p, const gh_token_entry *e)
 
 static gh_verdict run(gh_request *req, const void *conf);
 
+/* The stage's state for one request: the wait for keys, at most one. */
+typedef struct jwt_ctx {
+    gh_key_wait *wait;
+    bool waited;
+} jwt_ctx;
+
 /* The keys this request waited for have come (or the wait ended): check the token again. */
 static void wake(gh_request *req)
 {
-    req->keys_waited = true;
+    jwt_ctx *x = gh_stage_context(req, &gh_stage_auth_jwt);
+    x->wait = NULL;
+    x->waited = true;
     const gh_route_conf *r = req->match.route;
     gh_request_resume(req, run, r->stages[req->stage_at].conf);
 }
@@ -58,8 +67,19 @@ static void wake(gh_request *req)
  * otherwise the request is answered with what there is. */
 static bool wait_for_keys(gh_request *req, const gh_jwt_provider *p)
 {
-    return !req->keys_waited && gh_key_source_may_refetch(p->source, gh_monotonic_ms()) &&
-           gh_key_wait_start(req, p->source, wake) == 0;
+    jwt_ctx *x = gh_stage_context(req, &gh_stage_auth_jwt);
+    if (!x || x->waited || !gh_key_source_may_refetch(p->source, gh_monotonic_ms()))
+        return false;
+    x->wait = gh_key_wait_start(req, p->source, wake);
+    return x->wait != NULL;
+}
+
+static void abort_wait(gh_request *req, const void *conf, void *ctx)
+{
+    (void)conf;
+    jwt_ctx *x = ctx;
+    if (x)
+        gh_key_wait_cancel(req->svc, x->wait);
 }
 
 /* Verifies a token not found in the cache, with the provider's keys as they are now. */
@@ -141,7 +161,8 @@ const gh_stage gh_stage_auth_jwt = {
     .phase = GH_PHASE_TOKEN,
     .bind = conf_of,
     .run = run,
-    .abort = gh_key_wait_abort,
+    .ctx_size = sizeof(jwt_ctx),
+    .abort = abort_wait,
     .log = gh_log_principal,
     .challenge = gh_bearer_challenge,
 };

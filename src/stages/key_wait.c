@@ -14,13 +14,10 @@ static void unlink_wait(gh_services *svc, gh_key_wait *k)
         uv_timer_stop(&svc->key_wait_timer);
 }
 
-void gh_key_wait_abort(gh_request *req, const void *conf)
+void gh_key_wait_cancel(gh_services *svc, gh_key_wait *k)
 {
-    (void)conf;
-    if (!req->key_wait)
-        return;
-    unlink_wait(req->svc, req->key_wait);
-    req->key_wait = NULL;
+    if (k)
+        unlink_wait(svc, k);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -28,11 +25,11 @@ static void on_tick(uv_timer_t *t)
     gh_key_waits_poll(t->data);
 }
 
-int gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)(gh_request *req))
+gh_key_wait *gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)(gh_request *req))
 {
     gh_key_wait *k = gh_arena_zalloc(&req->arena, sizeof(*k));
     if (!k)
-        return -1;
+        return NULL;
     gh_services *svc = req->svc;
     k->req = req;
     k->src = src;
@@ -42,9 +39,8 @@ int gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)(gh_reque
     if (gh_list_empty(&svc->key_waits))
         uv_timer_start(&svc->key_wait_timer, on_tick, GH_KEY_WAIT_TICK_MS, GH_KEY_WAIT_TICK_MS);
     gh_list_push(&svc->key_waits, &k->link);
-    req->key_wait = k;
     gh_key_source_want(src);
-    return 0;
+    return k;
 }
 
 void gh_key_waits_poll(gh_services *svc)
@@ -60,7 +56,6 @@ void gh_key_waits_poll(gh_services *svc)
                 continue;
             gh_request *req = k->req;
             unlink_wait(svc, k);
-            req->key_wait = NULL;
             k->wake(req);
             again = true;
             break;

@@ -22,11 +22,11 @@ typedef struct gh_key_wait {
     void (*wake)(gh_request *req);
 } gh_key_wait;
 
-/* Parks req until src's next fetch attempt ends, and asks for one. wake runs on the worker.
- * Returns -1 when out of request memory. */
-int gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)(gh_request *req));
-/* The abort of a stage whose requests wait for keys: req stops waiting. */
-void gh_key_wait_abort(gh_request *req, const void *conf);
+/* Parks req until src's next fetch attempt ends, and asks for one. wake runs on the worker,
+ * the wait already over. The wait (in the request's memory), or NULL when that ran out. */
+gh_key_wait *gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)(gh_request *req));
+/* The request goes away while it waits (NULL, or a wait that is over: nothing to do). */
+void gh_key_wait_cancel(gh_services *svc, gh_key_wait *k);
 /* Wakes the requests whose attempt ended or whose deadline passed (worker wakeup and timer). */
 void gh_key_waits_poll(gh_services *svc);
 

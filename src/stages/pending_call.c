@@ -95,26 +95,27 @@ gh_pending_call *gh_pending_start(gh_request *req, const void *owner,
     return c;
 }
 
-void gh_pending_abort(gh_request *req, const void *conf)
+void gh_pending_abort(gh_request *req, const void *conf, void *ctx)
 {
-    (void)conf;
-    gh_pending_wait *wt = req->pending_wait;
-    if (!wt)
-        return;
+    (void)req, (void)conf;
+    gh_pending_ctx *x = ctx;
+    gh_pending_wait *wt = x ? x->wait : NULL;
+    if (!wt || !wt->call)
+        return; /* never waited, or its call answered it already */
     gh_list_unlink(&wt->call->waiters, &wt->link);
-    req->pending_wait = NULL;
+    wt->call = NULL;
     /* The call goes on without it: its answer may still fill a cache. */
 }
 
-int gh_pending_join(gh_pending_call *c, gh_request *req)
+int gh_pending_join(gh_pending_call *c, gh_request *req, gh_pending_ctx *ctx)
 {
-    gh_pending_wait *wt = gh_arena_zalloc(&req->arena, sizeof(*wt));
+    gh_pending_wait *wt = ctx ? gh_arena_zalloc(&req->arena, sizeof(*wt)) : NULL;
     if (!wt)
         return -1;
     wt->req = req;
     wt->call = c;
     gh_list_push(&c->waiters, &wt->link);
-    req->pending_wait = wt;
+    ctx->wait = wt;
     return 0;
 }
 
@@ -124,9 +125,8 @@ gh_request *gh_pending_next_waiter(gh_pending_call *c)
     if (!l)
         return NULL;
     gh_pending_wait *wt = GH_CONTAINER(l, gh_pending_wait, link);
-    gh_request *req = wt->req;
-    req->pending_wait = NULL;
-    return req;
+    wt->call = NULL; /* answered: nothing left to leave */
+    return wt->req;
 }
 
 void gh_pending_worker_stop(gh_services *svc)

@@ -50,11 +50,17 @@ gh_pending_call *gh_pending_find(gh_services *svc, const void *owner, const unsi
 gh_pending_call *gh_pending_start(gh_request *req, const void *owner,
                                   const unsigned char question[32], gh_pending_spec *spec,
                                   void (*finished)(gh_pending_call *c, CURLcode result));
-/* The abort of a stage whose requests wait for calls: req leaves the call it waits for (the call
- * goes on, its answer may still fill a cache). */
-void gh_pending_abort(gh_request *req, const void *conf);
-/* Makes req wait for c (the stage then returns GH_WAIT). Returns -1 when out of memory. */
-int gh_pending_join(gh_pending_call *c, gh_request *req);
+/* A waiting stage's state for one request: the call it waits for. */
+typedef struct gh_pending_ctx {
+    gh_pending_wait *wait;
+} gh_pending_ctx;
+/* The abort of a stage whose requests wait for calls (gate/stage-t.h; ctx is its
+ * gh_pending_ctx): the request leaves the call it waits for (the call goes on, its answer may
+ * still fill a cache). */
+void gh_pending_abort(gh_request *req, const void *conf, void *ctx);
+/* Makes req wait for c, kept in the stage's ctx (the stage then returns GH_WAIT). Returns -1
+ * when out of memory. */
+int gh_pending_join(gh_pending_call *c, gh_request *req, gh_pending_ctx *ctx);
 /* The next request that waited (no longer waiting), or NULL: for finished to resume each. */
 gh_request *gh_pending_next_waiter(gh_pending_call *c);
 /* Abandons the worker's calls and stops its HTTP client (teardown, connections closed). */

@@ -18,6 +18,8 @@
 #include "gate/stage.h"
 #include "stages/registry.h"
 
+extern const gh_stage gh_stage_policy; /* this stage: its state is found by it */
+
 #define GH_POLICY_MAX_ANSWER (64u * 1024)
 #define GH_POLICY_REASON_MAX 200
 
@@ -272,7 +274,7 @@ static gh_verdict run(gh_request *req, const void *conf)
         if (!(c = gh_pending_start(req, pol, question, &spec, finished)))
             return apply(req, r, DECIDE_ERROR, NULL);
     }
-    if (gh_pending_join(c, req) != 0)
+    if (gh_pending_join(c, req, gh_stage_context(req, &gh_stage_policy)) != 0)
         return apply(req, r, DECIDE_ERROR, NULL);
     return GH_WAIT;
 }
@@ -287,6 +289,7 @@ const gh_stage gh_stage_policy = {
     .phase = GH_PHASE_POLICY,
     .bind = conf_of,
     .run = run,
+    .ctx_size = sizeof(gh_pending_ctx),
     .abort = gh_pending_abort,
     .log = gh_log_decision,
 };

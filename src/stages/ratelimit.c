@@ -20,6 +20,8 @@
 #include "stages/registry.h"
 #include "store/redis.h"
 
+extern const gh_stage gh_stage_rate_limit; /* this stage: its state is found by it */
+
 /* The client address as a bucket key: its family and its first ipv4_prefix or ipv6_prefix
  * bits, so that one IPv6 client cannot spread its requests over the addresses of its /64. An
  * IPv4-mapped IPv6 address counts as the IPv4 address; text that is no address (what a trusted
@@ -161,8 +163,8 @@ static void add_headers(gh_sbuf *policy, gh_sbuf *state, const gh_rate_limit_con
                  (unsigned long long)v->quota_remaining, (long long)(window_end_s - now));
 }
 
-/* One request's pass through its route's limits: local ones at once, Redis ones when their
- * answers come (pipelined on the worker's connection). */
+/* One request's pass through its route's limits (the stage's state for the request): local ones
+ * at once, Redis ones when their answers come (pipelined on the worker's connection). */
 typedef struct limit_run limit_run;
 typedef struct limit_slot {
     limit_run *run;
@@ -170,6 +172,7 @@ typedef struct limit_slot {
 } limit_slot;
 
 struct limit_run {
+    const char *note; /* the limit that refused it ("shadow:NAME" when it would have): logged */
     gh_request *req;
     const gh_route_conf *r;
     int64_t now_us;
@@ -235,8 +238,8 @@ static gh_verdict finish(limit_run *run)
         if (l->shadow) {
             char note[96];
             snprintf(note, sizeof(note), "shadow:%s", l->name);
-            if (!req->rate_limit)
-                req->rate_limit = gh_arena_strdup(&req->arena, note);
+            if (!run->note)
+                run->note = gh_arena_strdup(&req->arena, note);
             continue;
         }
         if (!refused_by || v->retry_after_us > refusal.retry_after_us) {
@@ -257,13 +260,13 @@ static gh_verdict finish(limit_run *run)
         req->extra_headers = gh_arena_strdup(&req->arena, extra);
     }
     if (!refused_by && run->store_down_deny) {
-        req->rate_limit = "(store unavailable)";
+        run->note = "(store unavailable)";
         return gh_stage_refuse(req, GH_R_RATE_LIMIT_UNAVAILABLE,
                                "the rate-limit store cannot be reached; try again shortly");
     }
     if (!refused_by)
         return GH_NEXT;
-    req->rate_limit = refused_by->name;
+    run->note = refused_by->name;
     return gh_stage_refuse(req, refusal.quota_exceeded ? GH_R_QUOTA_EXCEEDED : GH_R_RATE_LIMITED,
                            refusal.quota_exceeded
                                ? "the quota for this window is used up"
@@ -290,28 +293,29 @@ static void on_store_answer(void *ctx, bool ok, const gh_limit_verdict *v)
     gh_request_resume(run->req, finish_step, run);
 }
 
-static void abandon(gh_request *req, const void *conf)
+static void abandon(gh_request *req, const void *conf, void *ctx)
 {
-    (void)conf;
-    limit_run *run = req->limit_run;
-    if (!run)
-        return;
-    for (size_t i = 0; i < run->r->nlimits; i++)
-        if (run->cmd[i])
+    (void)req, (void)conf;
+    limit_run *run = ctx;
+    for (size_t i = 0; run && i < run->r->nlimits; i++)
+        if (run->cmd[i]) {
             gh_redis_cancel(run->cmd[i]);
-    req->limit_run = NULL;
+            run->cmd[i] = NULL;
+        }
 }
 
-static void log_limit(gh_log_line *l, const gh_request *req, const void *conf)
+static void log_limit(gh_log_line *l, const gh_request *req, const void *conf, const void *ctx)
 {
-    (void)conf;
-    gh_log_field(l, "rate_limit", req->rate_limit, req->rate_limit ? strlen(req->rate_limit) : 0);
+    (void)req, (void)conf;
+    const limit_run *run = ctx;
+    const char *note = run ? run->note : NULL;
+    gh_log_field(l, "rate_limit", note, note ? strlen(note) : 0);
 }
 
 static gh_verdict run(gh_request *req, const void *conf)
 {
     const gh_route_conf *r = conf;
-    limit_run *lr = gh_arena_zalloc(&req->arena, sizeof(*lr));
+    limit_run *lr = gh_stage_context(req, &gh_stage_rate_limit);
     if (!lr) {
         return gh_stage_refuse(req, GH_R_INTERNAL, "out of request memory");
     }
@@ -341,7 +345,6 @@ static gh_verdict run(gh_request *req, const void *conf)
     }
     if (--lr->pending == 0)
         return finish(lr);
-    req->limit_run = lr;
     return GH_WAIT;
 }
 
@@ -353,6 +356,7 @@ static const void *conf_of(const gh_route_conf *r)
 const gh_stage gh_stage_rate_limit = {
     .name = "rate_limit",
     .phase = GH_PHASE_LIMIT,
+    .ctx_size = sizeof(limit_run),
     .bind = conf_of,
     .run = run,
     .abort = abandon,
