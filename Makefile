@@ -47,9 +47,10 @@ $(BUILD)/libgh.a: $(LIB_OBJ)
 $(BUILD)/gatehouse: $(BUILD)/src/main.o $(BUILD)/libgh.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-UNIT_HELPERS := tests/unit/desync_corpus.c
+DESYNC_CORPUS := tests/unit/desync_corpus.c
+UNIT_HELPERS := $(DESYNC_CORPUS) tests/unit/fake_gate.c
 
-$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libgh.a
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) tests/unit/fake_gate.h $(BUILD)/libgh.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(PKG_CFLAGS) $< $(UNIT_HELPERS) $(BUILD)/libgh.a -o $@ $(LDLIBS) -lcmocka
 
@@ -61,7 +62,7 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	  -DGH_VERSION='"fuzz"' -DGH_NO_DNS $(PKG_CFLAGS) $< $(LIB_SRC) -o $@ $(LDLIBS)
 
 # Renders the desync corpus into fuzz_h1 seeds at fuzz time (scripts/fuzz_seeds.py).
-build/fuzz/seed_desync: tests/fuzz/seed_desync.c $(UNIT_HELPERS)
+build/fuzz/seed_desync: tests/fuzz/seed_desync.c $(DESYNC_CORPUS)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Itests/unit $(PKG_CFLAGS) $^ -o $@ $(LDLIBS)
 

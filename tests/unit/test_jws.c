@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "core/b64url.h"
+#include "fake_gate.h"
 #include "identity/hmac.h"
 #include "identity/jws.h"
 #include "identity/token_cache.h"
@@ -306,15 +307,8 @@ typedef struct {
 
 static void es_key_make(es_key *k, const char *kid)
 {
-    k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    assert_non_null(k->pkey);
-    unsigned char pub[65];
-    size_t len = 0;
-    assert_int_equal(EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &len), 1);
-    char x[64], y[64], jwk[512];
-    gh_b64url_encode(pub + 1, 32, x);
-    gh_b64url_encode(pub + 33, 32, y);
-    snprintf(jwk, sizeof(jwk), "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}]}", kid, x, y);
+    char jwk[512];
+    k->pkey = fg_es256_key(kid, jwk);
     const char *err;
     assert_int_equal(gh_jwks_parse(jwk, strlen(jwk), &k->set, &err), 0);
     assert_int_equal(k->set.n, 1);
@@ -324,31 +318,6 @@ static void es_key_free(es_key *k)
 {
     EVP_PKEY_free(k->pkey);
     gh_jwks_free(&k->set);
-}
-
-/* header.payload signed with ES256 (P1363), as an identity provider would. */
-static char *mint(EVP_PKEY *pkey, const char *header, const char *payload)
-{
-    static char token[4096];
-    char h[1024], p[1024], sig[128];
-    gh_b64url_encode((const unsigned char *)header, strlen(header), h);
-    gh_b64url_encode((const unsigned char *)payload, strlen(payload), p);
-    snprintf(token, sizeof(token), "%s.%s", h, p);
-    unsigned char der[128], raw[64] = {0};
-    size_t der_len = sizeof(der);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey), 1);
-    assert_int_equal(EVP_DigestSign(ctx, der, &der_len, (unsigned char *)token, strlen(token)), 1);
-    EVP_MD_CTX_free(ctx);
-    const unsigned char *dp = der;
-    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &dp, (long)der_len);
-    BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, 32);
-    BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32);
-    ECDSA_SIG_free(es);
-    gh_b64url_encode(raw, 64, sig);
-    strcat(token, ".");
-    strcat(token, sig);
-    return token;
 }
 
 static gh_jws_status verify(const char *token, const gh_jwks *set, unsigned allowed)
@@ -365,7 +334,7 @@ static void abuse(void **state)
     es_key_make(&k, "k1");
     es_key_make(&other, "k1");
     const char *payload = "{\"sub\":\"alice\"}";
-    char *t = mint(k.pkey, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", payload);
+    char *t = fg_mint(k.pkey, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", payload);
     char good[4096];
     strcpy(good, t);
     unsigned char scratch[8192];
@@ -374,7 +343,7 @@ static void abuse(void **state)
     assert_int_equal(out.payload_len, strlen(payload));
     assert_memory_equal(out.payload, payload, out.payload_len);
     /* Without kid, the only key that can do ES256. */
-    assert_int_equal(verify(mint(k.pkey, "{\"alg\":\"ES256\"}", payload), &k.set, GH_ALG_ES256), GH_JWS_OK);
+    assert_int_equal(verify(fg_mint(k.pkey, "{\"alg\":\"ES256\"}", payload), &k.set, GH_ALG_ES256), GH_JWS_OK);
     /* The same token against another provider's key with the same kid. */
     assert_int_equal(verify(good, &other.set, GH_ALG_ES256), GH_JWS_SIGNATURE);
     /* Not allowed by configuration. */
@@ -393,12 +362,12 @@ static void abuse(void **state)
         {"[\"ES256\"]", "malformed"},
     };
     for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
-        gh_jws_status st = verify(mint(k.pkey, headers[i][0], payload), &k.set, GH_ALG_ES256 | GH_ALG_RS256);
+        gh_jws_status st = verify(fg_mint(k.pkey, headers[i][0], payload), &k.set, GH_ALG_ES256 | GH_ALG_RS256);
         if (strcmp(gh_jws_status_slug(st), headers[i][1]) != 0)
             fail_msg("%s: want %s got %s", headers[i][0], headers[i][1], gh_jws_status_slug(st));
     }
     /* HS256 "signed" with the public key's JWK text: refused, public keys never act as secrets. */
-    assert_int_equal(verify(mint(k.pkey, "{\"alg\":\"HS256\",\"kid\":\"k1\"}", payload), &k.set, 0xffff),
+    assert_int_equal(verify(fg_mint(k.pkey, "{\"alg\":\"HS256\",\"kid\":\"k1\"}", payload), &k.set, 0xffff),
                      GH_JWS_KEY_MISMATCH);
     /* Tampering with any segment. */
     char bad[8192];
@@ -456,7 +425,7 @@ static void ecdsa_spellings_share_a_digest(void **state)
     (void)state;
     es_key k;
     es_key_make(&k, "k1");
-    char *a = strdup(mint(k.pkey, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", "{\"sub\":\"u\"}"));
+    char *a = strdup(fg_mint(k.pkey, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", "{\"sub\":\"u\"}"));
     char *b = strdup(twin(a));
     assert_string_not_equal(a, b);
     assert_int_equal(verify(a, &k.set, GH_ALG_ES256), GH_JWS_OK);
@@ -466,7 +435,7 @@ static void ecdsa_spellings_share_a_digest(void **state)
     gh_token_digest(ctx, EVP_sha256(), a, strlen(a), da);
     gh_token_digest(ctx, EVP_sha256(), b, strlen(b), db);
     assert_memory_equal(da, db, 32);
-    char *c = mint(k.pkey, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", "{\"sub\":\"v\"}");
+    char *c = fg_mint(k.pkey, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", "{\"sub\":\"v\"}");
     gh_token_digest(ctx, EVP_sha256(), c, strlen(c), dc);
     assert_memory_not_equal(da, dc, 32);
     const char *hs = "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJlLW9mLTMyLWJ5dGVzLWV4YWN0bHkhIQ";
