@@ -654,6 +654,23 @@ void gh_conn_drain(gh_conn *c)
         c->req->close_after = true;
 }
 
+/* The next connection is taken first: closing one takes it off the list. */
+void gh_conns_drain(gh_services *svc)
+{
+    for (gh_conn *c = GH_LIST_FIRST(&svc->conns, gh_conn, link), *next; c; c = next) {
+        next = GH_LIST_NEXT(c, gh_conn, link);
+        gh_conn_drain(c);
+    }
+}
+
+void gh_conns_close(gh_services *svc)
+{
+    for (gh_conn *c = GH_LIST_FIRST(&svc->conns, gh_conn, link), *next; c; c = next) {
+        next = GH_LIST_NEXT(c, gh_conn, link);
+        gh_conn_close(c);
+    }
+}
+
 static void store_peer(gh_conn *c)
 {
     struct sockaddr_storage ss;

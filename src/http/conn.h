@@ -71,6 +71,9 @@ void gh_conn_adopt(gh_services *svc, uv_os_sock_t fd, const gh_listener_conf *lc
 void gh_conn_drain(gh_conn *c);
 /* Closes the connection now, whatever it is doing (drain timeout). */
 void gh_conn_close(gh_conn *c);
+/* Every connection of svc: drained (gh_conn_drain), or closed now (gh_conn_close). */
+void gh_conns_drain(gh_services *svc);
+void gh_conns_close(gh_services *svc);
 
 /* What the connection (and each HTTP/2 stream connection) does for its requests. */
 extern const gh_downstream_ops gh_conn_downstream;

@@ -140,12 +140,7 @@ static void start_drain(gh_worker *w)
 {
     w->svc.draining = true;
     close_listeners(w, true);
-    gh_conn *c = GH_LIST_FIRST(&w->svc.conns, gh_conn, link);
-    while (c) {
-        gh_conn *next = GH_LIST_NEXT(c, gh_conn, link);
-        gh_conn_drain(c);
-        c = next;
-    }
+    gh_conns_drain(&w->svc);
     w->drain_deadline_us = gh_now_us() + w->svc.snapshots.config->drain_timeout_ms * 1000;
     uv_timer_start(&w->drain_timer, drain_poll, GH_DRAIN_POLL_MS, GH_DRAIN_POLL_MS);
 }
@@ -155,12 +150,7 @@ static void drain_poll(uv_timer_t *t)
 {
     gh_worker *w = t->data;
     if (w->svc.nconns && gh_now_us() >= w->drain_deadline_us) {
-        gh_conn *c = GH_LIST_FIRST(&w->svc.conns, gh_conn, link);
-        while (c) {
-            gh_conn *next = GH_LIST_NEXT(c, gh_conn, link);
-            gh_conn_close(c);
-            c = next;
-        }
+        gh_conns_close(&w->svc);
     }
     if (w->svc.nconns)
         return;
@@ -255,12 +245,7 @@ void gh_workers_notify(gh_runtime *rt)
 static void worker_teardown(gh_worker *w)
 {
     /* Whatever is still open (a worker that failed to start) is closed here. */
-    gh_conn *c = GH_LIST_FIRST(&w->svc.conns, gh_conn, link);
-    while (c) {
-        gh_conn *next = GH_LIST_NEXT(c, gh_conn, link);
-        gh_conn_close(c);
-        c = next;
-    }
+    gh_conns_close(&w->svc);
     close_listeners(w, true);
     gh_pools_close(&w->svc);
     gh_pending_worker_stop(&w->svc);

@@ -75,12 +75,7 @@ static int listen_local(int *port)
  * closes and the loop runs until none is left, so that nothing is left for the leak check. */
 static void teardown(void)
 {
-    gh_conn *c = h->svc.conns;
-    while (c) {
-        gh_conn *next = c->next;
-        gh_conn_close(c);
-        c = next;
-    }
+    gh_conns_close(&h->svc);
     for (size_t i = 0; i < h->nups; i++)
         close(h->ups[i]);
     close(h->upstream);
