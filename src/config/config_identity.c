@@ -183,22 +183,15 @@ static void load_token_source(gh_walk *w, yaml_node_t *n, const gh_kw_call *call
         p->token_header = NULL;
 }
 
-/* Who issued the token: required of a JWT, optional for introspection. */
-const gh_keyword gh__cfg_issuer_keys[] = {
-    {"issuer", GH_KW_STRING, GH_KW_REQUIRED, GH_KW_AT(gh_jwt_provider, issuer)},
-    GH_KW_END,
-};
-
-const gh_keyword gh__cfg_any_issuer_keys[] = {
-    {"issuer", GH_KW_STRING, GH_KW_AT(gh_jwt_provider, issuer)},
-    GH_KW_END,
-};
-
 /* What JWT and introspection providers share: for whom the token is, how its times are
  * judged, where it is read and how verified tokens are cached. */
-const gh_keyword gh__cfg_token_keys[] = {
-    {"audiences", GH_KW_LIST, GH_KW_REQUIRED,
-     GH_KW_LIST_AT(gh_jwt_provider, audiences, naudiences)},
+static const gh_keyword audience_keys[] = {
+    {"issuer", GH_KW_STRING, GH_KW_AT(gh_jwt_provider, issuer)},
+    {"audiences", GH_KW_LIST, GH_KW_LIST_AT(gh_jwt_provider, audiences, naudiences)},
+    GH_KW_END,
+};
+
+static const gh_keyword token_rule_keys[] = {
     {"clock_skew", GH_KW_DURATION, GH_KW_AT(gh_jwt_provider, clock_skew_s), .max = 600000,
      .unit = 1000, .def = "30s"},
     {"required_claims", GH_KW_LIST,
@@ -213,18 +206,31 @@ const gh_keyword gh__cfg_token_keys[] = {
     GH_KW_END,
 };
 
-bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
-                              const gh_keyword *issuer, const gh_keyword *const *kind)
+/* Reported once both were read, issuer first. */
+static void require_audience(gh_walk *w, yaml_node_t *n, bool issuer_required)
 {
-    const gh_keyword *tables[8] = {issuer, gh__cfg_token_keys};
+    for (const gh_keyword *k = audience_keys + !issuer_required; k->name; k++) {
+        if (gh__walk_get(w, n, k->name))
+            continue;
+        size_t saved = gh__walk_push_key(w, k->name);
+        gh__walk_error(w, n, "required");
+        gh__walk_pop(w, saved);
+    }
+}
+
+bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
+                              bool issuer_required, const gh_keyword *const *kind)
+{
+    const gh_keyword *tables[8] = {audience_keys, token_rule_keys};
     for (size_t i = 0; kind[i] && i < 5; i++)
         tables[2 + i] = kind[i];
-    gh__cfg_defaults(w, gh__cfg_token_keys, p);
+    gh__cfg_defaults(w, token_rule_keys, p);
     p->realm = p->name;
     if (!gh__cfg_known(w, n, tables))
         return false;
-    gh__cfg_fill(w, n, issuer, p, NULL);
-    gh__cfg_fill(w, n, gh__cfg_token_keys, p, NULL);
+    gh__cfg_fill(w, n, audience_keys, p, NULL);
+    require_audience(w, n, issuer_required);
+    gh__cfg_fill(w, n, token_rule_keys, p, NULL);
     if (p->audiences && p->naudiences == 0)
         gh__walk_error(w, n, "audiences: at least one: a token minted for another API must not pass");
     for (const char *c = p->realm; c && *c; c++)
@@ -258,7 +264,7 @@ static void load_provider(gh_walk *w, yaml_node_t *n, void *prov, void *ctx)
     gh__cfg_keep_jwks(w, &p->keys);
     gh__cfg_defaults(w, jwt_keys, p);
     gh__cfg_defaults(w, remote_keys, p);
-    if (!gh__cfg_load_token_rules(w, n, p, gh__cfg_issuer_keys,
+    if (!gh__cfg_load_token_rules(w, n, p, true,
                                   (const gh_keyword *const[]){jwt_keys, remote_keys, NULL}))
         return;
     gh__cfg_fill(w, n, jwt_keys, p, NULL);

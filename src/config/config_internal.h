@@ -32,12 +32,11 @@ void gh__cfg_authz_finish(gh_walk *w, yaml_node_t *auth, gh_route_conf *r);
 void gh__cfg_each_provider(gh_walk *w, yaml_node_t *n, gh_config *c, void **array, size_t elem,
                            size_t *count, void (*load)(gh_walk *, yaml_node_t *, void *, void *),
                            void *ctx);
-/* The keys JWT and introspection providers share: issuer (required, or not), then the token's
- * rules; kind: the tables only this kind of provider has (NULL-terminated, known here, read by
- * the caller). Returns false when n is not a mapping. */
-extern const gh_keyword gh__cfg_issuer_keys[], gh__cfg_any_issuer_keys[], gh__cfg_token_keys[];
+/* The keys JWT and introspection providers share: issuer (required, or not), audiences, then
+ * the token's rules; kind: the tables only this kind of provider has (NULL-terminated, known
+ * here, read by the caller). Returns false when n is not a mapping. */
 bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
-                              const gh_keyword *issuer, const gh_keyword *const *kind);
+                              bool issuer_required, const gh_keyword *const *kind);
 void gh__cfg_load_introspection(gh_walk *w, yaml_node_t *n, void *prov, void *ctx);
 void gh__cfg_load_api_key_provider(gh_walk *w, yaml_node_t *n, void *prov, void *ctx);
 void gh__cfg_load_hmac_provider(gh_walk *w, yaml_node_t *n, void *prov, void *ctx);

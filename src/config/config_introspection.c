@@ -74,7 +74,7 @@ void gh__cfg_load_introspection(gh_walk *w, yaml_node_t *n, void *prov, void *ct
     }
     p->introspect = ic;
     gh__cfg_defaults(w, introspection_keys, ic);
-    if (!gh__cfg_load_token_rules(w, n, p, gh__cfg_any_issuer_keys,
+    if (!gh__cfg_load_token_rules(w, n, p, false,
                                   (const gh_keyword *const[]){introspection_keys, NULL}))
         return;
     gh__cfg_fill(w, n, introspection_keys, ic, NULL);

@@ -32,6 +32,13 @@ typedef struct listener_site {
 
 static const char *const underscores[] = {"drop", "refuse", "allow", NULL};
 
+/* A value that is not a boolean turns HTTP/2 off, as h2c's own check then reports. */
+static void load_http2(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
+{
+    static const char *const no_yes[] = {"false", "true", NULL};
+    ((gh_listener_conf *)call->target)->http2 = gh__walk_enum(w, v, no_yes) == 1;
+}
+
 static void load_h2c(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
     static const char *const no_yes[] = {"false", "true", NULL};
@@ -62,7 +69,7 @@ static const gh_keyword listener_keys[] = {
      .invalid = "names use letters, digits, '-', '_' and '.', at most 64"},
     {"methods", GH_KW_CUSTOM, GH_KW_ALWAYS, GH_KW_AT(gh_listener_conf, methods),
      .load = gh__cfg_kw_methods},
-    {"http2", GH_KW_BOOL, GH_KW_AT(gh_listener_conf, http2), .def = "true"},
+    {"http2", GH_KW_CUSTOM, .def = "true", .load = load_http2},
     {"h2c", GH_KW_CUSTOM, .load = load_h2c},
     {"headers_with_underscores", GH_KW_ENUM, GH_KW_AT(gh_listener_conf, underscores),
      .choices = underscores, .def = "drop"},
