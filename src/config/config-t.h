@@ -76,6 +76,7 @@ typedef struct gh_upstream_conf {
  * access tokens. */
 typedef struct gh_introspection_conf {
     const char *url;
+    const char *client_id;
     const char *ca_file;
     char *credentials; /* "client_id:client_secret", form-encoded (RFC 6749 2.3.1); wiped */
     uint64_t timeout_ms;
@@ -296,6 +297,7 @@ typedef struct gh_body_conf {
     const char **content_types; /* "type/subtype", or a whole type; lower case; none: any */
     size_t ncontent_types;
     struct gh_schema *schema; /* NULL: no validation; freed with the snapshot */
+    bool format_assertion;    /* the schema's formats are checked, not only annotations */
     uint32_t max_depth;       /* JSON nesting */
     uint64_t max_string;      /* bytes of one JSON string */
 } gh_body_conf;

@@ -43,8 +43,9 @@ static const char *parse_line(const char *line, size_t len, gh_api_key *k, gh_ar
     return k->client_id ? NULL : "out of memory";
 }
 
-static void load_keys_file(gh_walk *w, yaml_node_t *n, gh_api_key_provider *p)
+static void load_keys_file(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
 {
+    gh_api_key_provider *p = call->target;
     const char *path;
     size_t len = 0;
     char *text = gh__walk_str(w, n, &path) ? gh__walk_file(w, n, path, GH_API_KEYS_FILE_MAX, &len) : NULL;
@@ -81,38 +82,25 @@ static void load_keys_file(gh_walk *w, yaml_node_t *n, gh_api_key_provider *p)
             gh__walk_error(w, n, "%s: the key of %s is listed twice", path, p->keys[i].client_id);
 }
 
+static bool realm_ok(const char *realm)
+{
+    return !strpbrk(realm, "\"\\\r\n");
+}
+
+static const gh_keyword api_key_keys[] = {
+    {"header", GH_KW_STRING, GH_KW_AT(gh_api_key_provider, header), .def = "X-API-Key",
+     .valid = gh__cfg_plain_header_ok, .invalid = "a header name other than Authorization and Cookie"},
+    {"realm", GH_KW_STRING, GH_KW_AT(gh_api_key_provider, realm), .valid = realm_ok,
+     .invalid = "no quotes, backslashes or line breaks"}, /* by default the name */
+    {"keys_file", GH_KW_CUSTOM, GH_KW_REQUIRED, .load = load_keys_file,
+     .required = "required: a file of 'sha256:<hex> <client_id>' lines"},
+    GH_KW_END,
+};
+
 void gh__cfg_load_api_key_provider(gh_walk *w, yaml_node_t *n, void *prov, void *ctx)
 {
     (void)ctx;
     gh_api_key_provider *p = prov;
-    static const char *const keys[] = {"header", "keys_file", "realm", NULL};
-    p->header = "X-API-Key";
     p->realm = p->name;
-    if (!gh__walk_keys(w, n, keys))
-        return;
-    yaml_node_t *v;
-    size_t saved;
-    if ((v = gh__walk_get(w, n, "header"))) {
-        saved = gh__walk_push_key(w, "header");
-        if (gh__walk_str(w, v, &p->header)) {
-            bool ok = p->header[0] != '\0';
-            for (const char *c = p->header; *c; c++)
-                ok &= gh_h1_is_tchar((unsigned char)*c);
-            if (!ok || strcasecmp(p->header, "authorization") == 0 || strcasecmp(p->header, "cookie") == 0)
-                gh__walk_error(w, v, "a header name other than Authorization and Cookie");
-        }
-        gh__walk_pop(w, saved);
-    }
-    if ((v = gh__walk_get(w, n, "realm"))) {
-        saved = gh__walk_push_key(w, "realm");
-        if (gh__walk_str(w, v, &p->realm) && strpbrk(p->realm, "\"\\\r\n"))
-            gh__walk_error(w, v, "no quotes, backslashes or line breaks");
-        gh__walk_pop(w, saved);
-    }
-    saved = gh__walk_push_key(w, "keys_file");
-    if ((v = gh__walk_get(w, n, "keys_file")))
-        load_keys_file(w, v, p);
-    else
-        gh__walk_error(w, n, "required: a file of 'sha256:<hex> <client_id>' lines");
-    gh__walk_pop(w, saved);
+    gh__cfg_apply(w, n, api_key_keys, p, NULL);
 }

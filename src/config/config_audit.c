@@ -38,43 +38,45 @@ static bool check_id_ok(const char *s)
     return *p == '\0';
 }
 
-void gh__cfg_load_audit(gh_walk *w, yaml_node_t *n, gh_config *c, gh_audit_conf *out)
+static void load_accepts(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
-    static const char *const keys[] = {"accept", NULL};
-    if (!gh__walk_keys(w, n, keys))
-        return;
-    yaml_node_t *v = gh__walk_get(w, n, "accept");
-    if (!v)
-        return;
-    size_t saved = gh__walk_push_key(w, "accept");
+    gh_audit_conf *out = call->target;
     size_t count = v->type == YAML_MAPPING_NODE
                        ? (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start)
                        : 0;
     if (v->type != YAML_MAPPING_NODE) {
         gh__walk_error(w, v, "expected a mapping of check ids to the reason the risk is accepted");
-    } else if (count > GH_MAX_ACCEPTS) {
-        gh__walk_error(w, v, "at most %d accepted checks", GH_MAX_ACCEPTS);
-    } else if (count) {
-        out->accepts = gh_arena_zalloc(&c->arena, count * sizeof(*out->accepts));
-        for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-            yaml_node_t *kn = gh__walk_node(w, p->key), *vn = gh__walk_node(w, p->value);
-            gh_audit_accept *a = &out->accepts[out->naccepts];
-            if (!gh__walk_str(w, kn, &a->check) || !gh__walk_str(w, vn, &a->reason))
-                continue;
-            if (!check_id_ok(a->check))
-                gh__walk_error(w, kn, "'%s' is not a check id (GH-AREA-123)", a->check);
-            else if (strlen(a->reason) < 8)
-                gh__walk_error(w, vn, "say why the risk of %s is accepted (8 characters at least)",
-                               a->check);
-            else
-                out->naccepts++;
-        }
+        return;
     }
-    gh__walk_pop(w, saved);
+    if (count > GH_MAX_ACCEPTS) {
+        gh__walk_error(w, v, "at most %d accepted checks", GH_MAX_ACCEPTS);
+        return;
+    }
+    out->accepts = count ? gh_arena_zalloc(w->arena, count * sizeof(*out->accepts)) : NULL;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; count && p < v->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *kn = gh__walk_node(w, p->key), *vn = gh__walk_node(w, p->value);
+        gh_audit_accept *a = &out->accepts[out->naccepts];
+        if (!gh__walk_str(w, kn, &a->check) || !gh__walk_str(w, vn, &a->reason))
+            continue;
+        if (!check_id_ok(a->check))
+            gh__walk_error(w, kn, "'%s' is not a check id (GH-AREA-123)", a->check);
+        else if (strlen(a->reason) < 8)
+            gh__walk_error(w, vn, "say why the risk of %s is accepted (8 characters at least)",
+                           a->check);
+        else
+            out->naccepts++;
+    }
 }
 
-static void load_tags(gh_walk *w, yaml_node_t *v, gh_route_conf *r)
+const gh_keyword gh__cfg_audit_keys[] = {
+    {"accept", GH_KW_CUSTOM, .load = load_accepts},
+    GH_KW_END,
+};
+
+void gh__cfg_load_tags(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
+    gh_route_conf *r = call->target;
     r->tags = gh__cfg_string_list(w, v, &r->ntags);
     if (r->ntags > GH_MAX_ROUTE_TAGS)
         gh__walk_error(w, v, "at most %d tags", GH_MAX_ROUTE_TAGS);
@@ -87,12 +89,10 @@ static void load_tags(gh_walk *w, yaml_node_t *v, gh_route_conf *r)
     }
 }
 
-void gh__cfg_load_route_meta(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
+/* critical: true marks the route whatever its tags; false leaves what its tags say. */
+void gh__cfg_load_critical(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
     static const char *const no_yes[] = {"false", "true", NULL};
-    yaml_node_t *v;
-    size_t saved;
-    GH_CFG_FIELD(w, n, "tags", false, load_tags(w, v, r))
-    GH_CFG_FIELD(w, n, "critical", false, r->critical |= gh__walk_enum(w, v, no_yes) == 1)
-    GH_CFG_FIELD(w, n, "audit", false, gh__cfg_load_audit(w, v, c, &r->audit))
+    gh_route_conf *r = call->target;
+    r->critical |= gh__walk_enum(w, v, no_yes) == 1;
 }

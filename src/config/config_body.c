@@ -30,8 +30,9 @@ static void pattern_warning(void *arg, const char *path, const char *why)
                   "that exhaust the matching budget are refused", at->file, path, why);
 }
 
-static void load_schema(gh_walk *w, yaml_node_t *v, gh_body_conf *b, bool format_assertion)
+static void load_schema(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
+    gh_body_conf *b = call->target;
     const char *path = gh__walk_readable_path(w, v, 4u << 20);
     if (!path)
         return;
@@ -43,62 +44,69 @@ static void load_schema(gh_walk *w, yaml_node_t *v, gh_body_conf *b, bool format
     }
     char err[512];
     schema_site site = {w, v, path};
-    gh_schema_options o = {.format_assertion = format_assertion, .warn = pattern_warning, .warn_arg = &site};
+    gh_schema_options o = {.format_assertion = b->format_assertion, .warn = pattern_warning, .warn_arg = &site};
     b->schema = gh_schema_compile(doc, &o, err, sizeof(err));
     json_decref(doc);
     if (!b->schema)
         gh__walk_error(w, v, "%s%s", path, err); /* err starts with the location: "#/..." */
+    else if (!gh__cfg_keep_schema(w, b->schema))
+        b->schema = NULL;
 }
 
-void gh__cfg_load_body(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
+/* buffer_before_upstream: no more than the route takes. */
+static void load_buffer(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
-    static const char *const keys[] = {"max_bytes",        "content_types",    "timeout",
-                                       "deadline",         "min_rate",         "rate_window",
-                                       "buffer_before_upstream",               "schema",
-                                       "format_assertion", "max_depth",        "max_string_bytes",
-                                       NULL};
-    static const char *const no_yes[] = {"false", "true", NULL};
-    gh_body_conf *b = gh_arena_zalloc(&c->arena, sizeof(*b));
-    if (!b || !gh__walk_keys(w, n, keys))
+    gh_body_conf *b = call->target;
+    const gh_config *c = call->ctx;
+    uint64_t most = b->max_bytes ? b->max_bytes : c->limits.max_body_bytes;
+    if (gh__walk_size(w, v, 0, 1ull << 30, &b->buffer_bytes) && b->buffer_bytes > most)
+        gh__walk_error(w, v, "%llu bytes: more than the route takes (max_bytes %llu)",
+                       (unsigned long long)b->buffer_bytes, (unsigned long long)most);
+}
+
+static void load_content_types(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
+{
+    gh_body_conf *b = call->target;
+    b->content_types = gh__cfg_string_list(w, v, &b->ncontent_types);
+    for (size_t i = 0; b->content_types && i < b->ncontent_types; i++) {
+        char *t = gh_arena_strdup(w->arena, b->content_types[i]);
+        for (char *p = t; p && *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        if (t && !media_type_ok(t))
+            gh__walk_error(w, v, "'%s' is not a media type such as application/json or image/*", t);
+        b->content_types[i] = t;
+    }
+}
+
+/* Unset settings are the limits: section's. */
+static const gh_keyword body_keys[] = {
+    {"max_bytes", GH_KW_SIZE, GH_KW_AT(gh_body_conf, max_bytes), .max = 1ull << 40},
+    {"timeout", GH_KW_DURATION, GH_KW_AT(gh_body_conf, timeout_ms), .min = 1, .max = 3600000},
+    {"deadline", GH_KW_DURATION, GH_KW_UNSET, GH_KW_AT(gh_body_conf, deadline_ms), .min = 100,
+     .max = 86400000},
+    {"min_rate", GH_KW_SIZE, GH_KW_UNSET, GH_KW_AT(gh_body_conf, min_rate), .max = 1ull << 30},
+    {"rate_window", GH_KW_DURATION, GH_KW_UNSET, GH_KW_AT(gh_body_conf, rate_window_ms),
+     .min = 100, .max = 3600000},
+    {"buffer_before_upstream", GH_KW_CUSTOM, GH_KW_UNSET, GH_KW_AT(gh_body_conf, buffer_bytes),
+     .load = load_buffer},
+    {"max_depth", GH_KW_UINT, GH_KW_AT(gh_body_conf, max_depth), .min = 1, .max = 1000,
+     .def = "64"},
+    {"max_string_bytes", GH_KW_SIZE, GH_KW_AT(gh_body_conf, max_string), .min = 1,
+     .max = 1ull << 30, .def = "1m"},
+    {"content_types", GH_KW_CUSTOM, .load = load_content_types},
+    {"format_assertion", GH_KW_BOOL, GH_KW_AT(gh_body_conf, format_assertion)},
+    {"schema", GH_KW_CUSTOM, .load = load_schema},
+    GH_KW_END,
+};
+
+void gh__cfg_load_body(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
+{
+    gh_route_conf *r = call->target;
+    const gh_config *c = call->ctx;
+    gh_body_conf *b = gh_arena_zalloc(w->arena, sizeof(*b));
+    if (!b || !gh__cfg_apply(w, n, body_keys, b, call->ctx))
         return;
     r->body = b;
-    b->max_depth = 64;
-    b->max_string = 1u << 20;
-    b->deadline_ms = b->min_rate = b->rate_window_ms = b->buffer_bytes = GH_BODY_UNSET;
-    yaml_node_t *v;
-    size_t saved;
-    uint64_t x;
-    GH_CFG_FIELD(w, n, "max_bytes", false, gh__walk_size(w, v, 0, 1ull << 40, &b->max_bytes))
-    GH_CFG_FIELD(w, n, "timeout", false, gh__walk_duration_ms(w, v, 1, 3600000, &b->timeout_ms))
-    GH_CFG_FIELD(w, n, "deadline", false, gh__walk_duration_ms(w, v, 100, 86400000, &b->deadline_ms))
-    GH_CFG_FIELD(w, n, "min_rate", false, gh__walk_size(w, v, 0, 1ull << 30, &b->min_rate))
-    GH_CFG_FIELD(w, n, "rate_window", false,
-                 gh__walk_duration_ms(w, v, 100, 3600000, &b->rate_window_ms))
-    GH_CFG_FIELD(w, n, "buffer_before_upstream", false, {
-        uint64_t most = b->max_bytes ? b->max_bytes : c->limits.max_body_bytes;
-        if (gh__walk_size(w, v, 0, 1ull << 30, &b->buffer_bytes) && b->buffer_bytes > most)
-            gh__walk_error(w, v, "%llu bytes: more than the route takes (max_bytes %llu)",
-                           (unsigned long long)b->buffer_bytes, (unsigned long long)most);
-    })
-    GH_CFG_FIELD(w, n, "max_depth", false, {
-        if (gh__walk_uint(w, v, 1, 1000, &x))
-            b->max_depth = (uint32_t)x;
-    })
-    GH_CFG_FIELD(w, n, "max_string_bytes", false, gh__walk_size(w, v, 1, 1ull << 30, &b->max_string))
-    GH_CFG_FIELD(w, n, "content_types", false, {
-        b->content_types = gh__cfg_string_list(w, v, &b->ncontent_types);
-        for (size_t i = 0; b->content_types && i < b->ncontent_types; i++) {
-            char *t = gh_arena_strdup(&c->arena, b->content_types[i]);
-            for (char *p = t; p && *p; p++)
-                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-            if (t && !media_type_ok(t))
-                gh__walk_error(w, v, "'%s' is not a media type such as application/json or image/*", t);
-            b->content_types[i] = t;
-        }
-    })
-    bool format_assertion = false;
-    GH_CFG_FIELD(w, n, "format_assertion", false, format_assertion = gh__walk_enum(w, v, no_yes) == 1)
-    GH_CFG_FIELD(w, n, "schema", false, load_schema(w, v, b, format_assertion))
     /* A body validated is held whole, and its tree is up to 24 times its size while it is
      * judged: unless told otherwise, such routes take at most 1 MiB. */
     if (b->schema && !b->max_bytes)

@@ -11,24 +11,9 @@
 
 #define GH_JWKS_MAX_BYTES (1u << 20)
 
-/* A list of strings into a NULL-free array in the arena. */
-const char **gh__cfg_string_list(gh_walk *w, yaml_node_t *n, size_t *count)
+static void load_algorithms(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
 {
-    size_t c;
-    yaml_node_item_t *items = gh__walk_items(w, n, &c);
-    const char **out = gh_arena_zalloc(w->arena, (c ? c : 1) * sizeof(char *));
-    *count = 0;
-    for (size_t i = 0; items && out && i < c; i++) {
-        size_t saved = gh__walk_push_index(w, i);
-        if (gh__walk_str(w, gh__walk_node(w, items[i]), &out[*count]))
-            (*count)++;
-        gh__walk_pop(w, saved);
-    }
-    return out;
-}
-
-static void load_algorithms(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p)
-{
+    gh_jwt_provider *p = call->target;
     size_t count;
     const char **names = gh__cfg_string_list(w, n, &count);
     p->algorithms = 0;
@@ -55,9 +40,23 @@ static bool is_remote(gh_walk *w, yaml_node_t *map)
     return discovery || gh__walk_get(w, map, "jwks_uri");
 }
 
+/* How remote keys are fetched and kept. */
+static const gh_keyword remote_keys[] = {
+    {"ca_file", GH_KW_PATH, GH_KW_AT(gh_jwt_provider, ca_file), .max = 4u << 20},
+    {"refresh_interval", GH_KW_DURATION, GH_KW_AT(gh_jwt_provider, refresh_ms), .min = 1000,
+     .max = 86400000ull, .def = "10m"},
+    {"min_refresh_interval", GH_KW_DURATION, GH_KW_AT(gh_jwt_provider, min_refresh_ms),
+     .min = 1000, .max = 3600000ull, .def = "30s"},
+    {"max_stale", GH_KW_DURATION, GH_KW_AT(gh_jwt_provider, max_stale_ms), .min = 1000,
+     .max = 30 * 86400000ull, .def = "24h"},
+    {"fetch_timeout", GH_KW_DURATION, GH_KW_AT(gh_jwt_provider, fetch_timeout_ms), .min = 100,
+     .max = 60000, .def = "5s"},
+    GH_KW_END,
+};
+
 static void load_remote_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p, gh_key_registry *reg)
 {
-    yaml_node_t *uri = gh__walk_get(w, map, "jwks_uri"), *v;
+    yaml_node_t *uri = gh__walk_get(w, map, "jwks_uri");
     size_t saved;
     if (uri && gh__walk_get(w, map, "discovery")) {
         gh__walk_error(w, map, "jwks_uri and discovery both given: choose one");
@@ -83,24 +82,7 @@ static void load_remote_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p, g
         }
         p->discovery_url = url;
     }
-    if ((v = gh__walk_get(w, map, "ca_file"))) {
-        saved = gh__walk_push_key(w, "ca_file");
-        p->ca_file = gh__walk_readable_path(w, v, 4u << 20);
-        gh__walk_pop(w, saved);
-    }
-    uint64_t x;
-#define GH_DURATION(key, lo, hi, field)                                                            \
-    if ((v = gh__walk_get(w, map, key))) {                                                         \
-        saved = gh__walk_push_key(w, key);                                                         \
-        if (gh__walk_duration_ms(w, v, lo, hi, &x))                                                \
-            p->field = x;                                                                          \
-        gh__walk_pop(w, saved);                                                                    \
-    }
-    GH_DURATION("refresh_interval", 1000, 86400000ull, refresh_ms)
-    GH_DURATION("min_refresh_interval", 1000, 3600000ull, min_refresh_ms)
-    GH_DURATION("max_stale", 1000, 30 * 86400000ull, max_stale_ms)
-    GH_DURATION("fetch_timeout", 100, 60000, fetch_timeout_ms)
-#undef GH_DURATION
+    gh__cfg_fill(w, map, remote_keys, p, NULL);
     if (p->min_refresh_ms > p->refresh_ms)
         gh__walk_error(w, map, "min_refresh_interval is longer than refresh_interval");
     if (p->algorithms & GH_ALG_HMAC)
@@ -110,19 +92,19 @@ static void load_remote_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p, g
     gh_key_source_def def = {p->name,           p->issuer,        p->jwks_uri,
                              p->discovery_url,  p->ca_file,       p->refresh_ms,
                              p->min_refresh_ms, p->max_stale_ms,  p->fetch_timeout_ms};
-    if (!(p->source = gh_key_registry_get(reg, &def)))
+    if (!(p->source = gh_key_registry_get(reg, &def)) || !gh__cfg_keep_key_source(w, p->source)) {
+        p->source = NULL;
         gh__walk_error(w, map, "out of memory for the key source");
+    }
 }
 
 /* Keys in the configuration: jwks_file or inline jwks (public keys), or secret for HMAC. */
 static void load_local_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p)
 {
-    static const char *const remote_only[] = {"ca_file", "refresh_interval", "min_refresh_interval",
-                                              "max_stale", "fetch_timeout", NULL};
-    for (size_t i = 0; remote_only[i]; i++)
-        if (gh__walk_get(w, map, remote_only[i]))
+    for (const gh_keyword *k = remote_keys; k->name; k++)
+        if (gh__walk_get(w, map, k->name))
             gh__walk_error(w, map, "%s applies to keys fetched with jwks_uri or discovery",
-                           remote_only[i]);
+                           k->name);
     yaml_node_t *file = gh__walk_get(w, map, "jwks_file"), *inline_set = gh__walk_get(w, map, "jwks");
     yaml_node_t *secret = gh__walk_get(w, map, "secret");
     const char *err = NULL;
@@ -167,10 +149,6 @@ static void load_local_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p)
 
 static void load_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p, gh_key_registry *reg)
 {
-    p->refresh_ms = 600000;
-    p->min_refresh_ms = 30000;
-    p->max_stale_ms = 86400000;
-    p->fetch_timeout_ms = 5000;
     if (!is_remote(w, map)) {
         load_local_keys(w, map, p);
         return;
@@ -183,79 +161,76 @@ static void load_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p, gh_key_r
     load_remote_keys(w, map, p, reg);
 }
 
-static void load_token_source(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p)
+static const gh_keyword token_keys[] = {
+    {"header", GH_KW_STRING, GH_KW_AT(gh_jwt_provider, token_header), .def = "Authorization"},
+    {"cookie", GH_KW_STRING, GH_KW_AT(gh_jwt_provider, token_cookie)},
+    GH_KW_END,
+};
+
+/* token: where the token is read, exactly one of a header and a cookie. */
+static void load_token_source(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
 {
-    static const char *const keys[] = {"header", "cookie", NULL};
-    if (!gh__walk_keys(w, n, keys))
+    gh_jwt_provider *p = call->target;
+    if (!gh__cfg_known(w, n, (const gh_keyword *const[]){token_keys, NULL}))
         return;
     yaml_node_t *h = gh__walk_get(w, n, "header"), *c = gh__walk_get(w, n, "cookie");
     if (!!h == !!c) {
         gh__walk_error(w, n, "exactly one of header and cookie (tokens never come from the query)");
         return;
     }
-    size_t saved = gh__walk_push_key(w, h ? "header" : "cookie");
-    if (h && gh__walk_str(w, h, &p->token_header))
-        p->token_cookie = NULL;
-    else if (c && gh__walk_str(w, c, &p->token_cookie))
+    gh__cfg_fill(w, n, token_keys, p, NULL);
+    if (c && p->token_cookie)
         p->token_header = NULL;
-    gh__walk_pop(w, saved);
 }
 
-/* What JWT and introspection providers share: who issued the token and for whom, how its
- * times are judged, where it is read and how verified tokens are cached. kind_keys: the keys
- * only this kind of provider has. Returns false when the mapping holds an unknown key. */
-bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
-                              const char *const *kind_keys, bool issuer_required)
+/* What JWT and introspection providers share: for whom the token is, how its times are
+ * judged, where it is read and how verified tokens are cached. */
+static const gh_keyword audience_keys[] = {
+    {"issuer", GH_KW_STRING, GH_KW_AT(gh_jwt_provider, issuer)},
+    {"audiences", GH_KW_LIST, GH_KW_LIST_AT(gh_jwt_provider, audiences, naudiences)},
+    GH_KW_END,
+};
+
+static const gh_keyword token_rule_keys[] = {
+    {"clock_skew", GH_KW_DURATION, GH_KW_AT(gh_jwt_provider, clock_skew_s), .max = 600000,
+     .unit = 1000, .def = "30s"},
+    {"required_claims", GH_KW_LIST,
+     GH_KW_LIST_AT(gh_jwt_provider, required_claims, nrequired_claims)},
+    {"token", GH_KW_CUSTOM, .table = token_keys, .load = load_token_source},
+    {"max_token_bytes", GH_KW_SIZE, GH_KW_AT(gh_jwt_provider, max_token_bytes), .min = 256,
+     .max = 65536, .def = "8k"},
+    {"realm", GH_KW_STRING, GH_KW_AT(gh_jwt_provider, realm)}, /* by default the name */
+    {"scope_claim", GH_KW_STRING, GH_KW_AT(gh_jwt_provider, scope_claim), .def = "scope"},
+    {"cache_entries", GH_KW_UINT, GH_KW_AT(gh_jwt_provider, cache_entries), .max = 10000000,
+     .def = "100000"},
+    GH_KW_END,
+};
+
+/* Reported once both were read, issuer first. */
+static void require_audience(gh_walk *w, yaml_node_t *n, bool issuer_required)
 {
-    static const char *const common[] = {"issuer",          "audiences", "clock_skew",
-                                         "required_claims", "token",     "max_token_bytes",
-                                         "realm",           "cache_entries",
-                                         "scope_claim"};
-    const char *keys[64];
-    size_t nk = 0;
-    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
-        keys[nk++] = common[i];
-    for (size_t i = 0; kind_keys[i] && nk < 63; i++)
-        keys[nk++] = kind_keys[i];
-    keys[nk] = NULL;
-    p->clock_skew_s = 30;
-    p->max_token_bytes = 8192;
-    p->cache_entries = 100000;
-    p->token_header = "Authorization";
-    p->realm = p->name;
-    p->scope_claim = "scope";
-    if (!gh__walk_keys(w, n, keys))
-        return false;
-    yaml_node_t *v;
-    size_t saved;
-    uint64_t x;
-#define GH_OPTIONAL(key, call)                                                                     \
-    if ((v = gh__walk_get(w, n, key))) {                                                           \
-        saved = gh__walk_push_key(w, key);                                                         \
-        call;                                                                                      \
-        gh__walk_pop(w, saved);                                                                    \
-    }
-    GH_OPTIONAL("issuer", gh__walk_str(w, v, &p->issuer))
-    GH_OPTIONAL("audiences", p->audiences = gh__cfg_string_list(w, v, &p->naudiences))
-    static const char *const required[] = {"issuer", "audiences"};
-    for (size_t i = issuer_required ? 0 : 1; i < 2; i++) {
-        if (gh__walk_get(w, n, required[i]))
+    for (const gh_keyword *k = audience_keys + !issuer_required; k->name; k++) {
+        if (gh__walk_get(w, n, k->name))
             continue;
-        saved = gh__walk_push_key(w, required[i]);
+        size_t saved = gh__walk_push_key(w, k->name);
         gh__walk_error(w, n, "required");
         gh__walk_pop(w, saved);
     }
-    GH_OPTIONAL("clock_skew",
-                if (gh__walk_duration_ms(w, v, 0, 600000, &x)) p->clock_skew_s = x / 1000)
-    GH_OPTIONAL("required_claims", p->required_claims = gh__cfg_string_list(w, v, &p->nrequired_claims))
-    GH_OPTIONAL("token", load_token_source(w, v, p))
-    GH_OPTIONAL("max_token_bytes",
-                if (gh__walk_size(w, v, 256, 65536, &x)) p->max_token_bytes = (size_t)x)
-    GH_OPTIONAL("realm", gh__walk_str(w, v, &p->realm))
-    GH_OPTIONAL("scope_claim", gh__walk_str(w, v, &p->scope_claim))
-    GH_OPTIONAL("cache_entries",
-                if (gh__walk_uint(w, v, 0, 10000000, &x)) p->cache_entries = (size_t)x)
-#undef GH_OPTIONAL
+}
+
+bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
+                              bool issuer_required, const gh_keyword *const *kind)
+{
+    const gh_keyword *tables[8] = {audience_keys, token_rule_keys};
+    for (size_t i = 0; kind[i] && i < 5; i++)
+        tables[2 + i] = kind[i];
+    gh__cfg_defaults(w, token_rule_keys, p);
+    p->realm = p->name;
+    if (!gh__cfg_known(w, n, tables))
+        return false;
+    gh__cfg_fill(w, n, audience_keys, p, NULL);
+    require_audience(w, n, issuer_required);
+    gh__cfg_fill(w, n, token_rule_keys, p, NULL);
     if (p->audiences && p->naudiences == 0)
         gh__walk_error(w, n, "audiences: at least one: a token minted for another API must not pass");
     for (const char *c = p->realm; c && *c; c++)
@@ -263,34 +238,36 @@ bool gh__cfg_load_token_rules(gh_walk *w, yaml_node_t *n, gh_jwt_provider *p,
             gh__walk_error(w, n, "realm: no quotes, backslashes or control characters");
             break;
         }
-    if (!(p->cache = gh_token_cache_new(p->cache_entries)))
+    if (!(p->cache = gh_token_cache_new(p->cache_entries)) || !gh__cfg_keep_cache(w, p->cache)) {
+        p->cache = NULL;
         gh__walk_error(w, n, "out of memory for the token cache");
+    }
     return true;
 }
 
+static const gh_keyword jwt_keys[] = {
+    {"algorithms", GH_KW_CUSTOM, GH_KW_REQUIRED, .load = load_algorithms},
+    {"max_lifetime", GH_KW_DURATION, GH_KW_AT(gh_jwt_provider, max_lifetime_s), .min = 1000,
+     .max = 31 * 86400000ull, .unit = 1000},
+    /* The keys, read together: */
+    {"jwks_file", GH_KW_CUSTOM},
+    {"jwks", GH_KW_CUSTOM},
+    {"secret", GH_KW_CUSTOM},
+    {"jwks_uri", GH_KW_CUSTOM},
+    {"discovery", GH_KW_CUSTOM},
+    GH_KW_END,
+};
+
 static void load_provider(gh_walk *w, yaml_node_t *n, void *prov, void *ctx)
 {
-    static const char *const keys[] = {"algorithms", "max_lifetime", "jwks_file", "jwks",
-                                       "secret", "jwks_uri", "discovery", "ca_file",
-                                       "refresh_interval", "min_refresh_interval", "max_stale",
-                                       "fetch_timeout", NULL};
     gh_jwt_provider *p = prov;
-    if (!gh__cfg_load_token_rules(w, n, p, keys, true))
+    gh__cfg_keep_jwks(w, &p->keys);
+    gh__cfg_defaults(w, jwt_keys, p);
+    gh__cfg_defaults(w, remote_keys, p);
+    if (!gh__cfg_load_token_rules(w, n, p, true,
+                                  (const gh_keyword *const[]){jwt_keys, remote_keys, NULL}))
         return;
-    yaml_node_t *v;
-    size_t saved = gh__walk_push_key(w, "algorithms");
-    if ((v = gh__walk_get(w, n, "algorithms")))
-        load_algorithms(w, v, p);
-    else
-        gh__walk_error(w, n, "required");
-    gh__walk_pop(w, saved);
-    uint64_t x;
-    if ((v = gh__walk_get(w, n, "max_lifetime"))) {
-        saved = gh__walk_push_key(w, "max_lifetime");
-        if (gh__walk_duration_ms(w, v, 1000, 31 * 86400000ull, &x))
-            p->max_lifetime_s = x / 1000;
-        gh__walk_pop(w, saved);
-    }
+    gh__cfg_fill(w, n, jwt_keys, p, NULL);
     load_keys(w, n, p, ctx);
 }
 
@@ -313,43 +290,41 @@ void gh__cfg_each_provider(gh_walk *w, yaml_node_t *n, gh_config *c, void **arra
             continue;
         if (!gh__cfg_name_ok(*name))
             gh__walk_error(w, kn, "provider names use letters, digits, '-', '_' and '.'");
-        (*count)++; /* counted before loading: what it holds is freed with the snapshot */
+        (*count)++;
         size_t inner = gh__walk_push_key(w, *name);
         load(w, gh__walk_node(w, p->value), prov, ctx);
         gh__walk_pop(w, inner);
     }
 }
 
-void gh__cfg_load_identity(gh_walk *w, yaml_node_t *n, gh_config *c, gh_key_registry *reg)
+/* Where one kind of provider goes in the snapshot, and how one is read. */
+typedef struct provider_kind {
+    size_t list, count; /* in gh_config: the providers, and how many */
+    size_t elem;        /* the size of one */
+    void (*load)(gh_walk *, yaml_node_t *, void *, void *);
+} provider_kind;
+
+static void load_providers(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
-    static const char *const keys[] = {"jwt", "introspection", "api_keys", "hmac", NULL};
-    if (!gh__walk_keys(w, n, keys))
-        return;
-    yaml_node_t *v;
-    size_t saved;
-    if ((v = gh__walk_get(w, n, "jwt"))) {
-        saved = gh__walk_push_key(w, "jwt");
-        gh__cfg_each_provider(w, v, c, (void **)&c->jwt_providers, sizeof(gh_jwt_provider),
-                              &c->njwt_providers, load_provider, reg);
-        gh__walk_pop(w, saved);
-    }
-    if ((v = gh__walk_get(w, n, "introspection"))) {
-        saved = gh__walk_push_key(w, "introspection");
-        gh__cfg_each_provider(w, v, c, (void **)&c->introspection_providers,
-                              sizeof(gh_jwt_provider), &c->nintrospection_providers,
-                              gh__cfg_load_introspection, NULL);
-        gh__walk_pop(w, saved);
-    }
-    if ((v = gh__walk_get(w, n, "api_keys"))) {
-        saved = gh__walk_push_key(w, "api_keys");
-        gh__cfg_each_provider(w, v, c, (void **)&c->api_key_providers, sizeof(gh_api_key_provider),
-                              &c->napi_key_providers, gh__cfg_load_api_key_provider, NULL);
-        gh__walk_pop(w, saved);
-    }
-    if ((v = gh__walk_get(w, n, "hmac"))) {
-        saved = gh__walk_push_key(w, "hmac");
-        gh__cfg_each_provider(w, v, c, (void **)&c->hmac_providers, sizeof(gh_hmac_provider),
-                              &c->nhmac_providers, gh__cfg_load_hmac_provider, NULL);
-        gh__walk_pop(w, saved);
-    }
+    const provider_kind *kind = call->k->arg;
+    gh_config *c = call->target;
+    gh_shared *shared = call->ctx;
+    gh__cfg_each_provider(w, v, c, (void **)((char *)c + kind->list), kind->elem,
+                          (size_t *)((char *)c + kind->count), kind->load,
+                          shared ? &shared->keys : NULL);
 }
+
+#define GH_PROVIDERS(key, field, type, loader)                                                     \
+    {key, GH_KW_CUSTOM, .load = load_providers,                                                    \
+     .arg = &(const provider_kind){offsetof(gh_config, field), offsetof(gh_config, n##field),      \
+                                   sizeof(type), loader}}
+
+const gh_keyword gh__cfg_identity_keys[] = {
+    GH_PROVIDERS("jwt", jwt_providers, gh_jwt_provider, load_provider),
+    GH_PROVIDERS("introspection", introspection_providers, gh_jwt_provider,
+                 gh__cfg_load_introspection),
+    GH_PROVIDERS("api_keys", api_key_providers, gh_api_key_provider,
+                 gh__cfg_load_api_key_provider),
+    GH_PROVIDERS("hmac", hmac_providers, gh_hmac_provider, gh__cfg_load_hmac_provider),
+    GH_KW_END,
+};

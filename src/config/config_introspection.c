@@ -26,12 +26,46 @@ static char *credentials(const char *id, const char *secret, size_t secret_len)
     return out;
 }
 
+static bool url_ok(const char *url)
+{
+    return gh_remote_url_allowed(url);
+}
+
+/* client_secret, with the client_id read before it: the credentials sent. */
+static void load_secret(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
+{
+    gh_introspection_conf *ic = call->target;
+    size_t len = 0;
+    char *secret = gh__walk_secret(w, v, &len);
+    if (secret && ic->client_id && !(ic->credentials = credentials(ic->client_id, secret, len)))
+        gh__walk_error(w, v, "out of memory");
+    else if (ic->credentials && !gh__cfg_keep_string(w, ic->credentials))
+        ic->credentials = NULL;
+    if (secret)
+        OPENSSL_cleanse(secret, len);
+    free(secret);
+}
+
+static const gh_keyword introspection_keys[] = {
+    {"url", GH_KW_STRING, GH_KW_REQUIRED, GH_KW_AT(gh_introspection_conf, url), .valid = url_ok,
+     .invalid = "tokens are sent over https (plain http only to a loopback address)"},
+    {"client_id", GH_KW_STRING, GH_KW_REQUIRED, GH_KW_AT(gh_introspection_conf, client_id)},
+    {"client_secret", GH_KW_CUSTOM, GH_KW_REQUIRED, .load = load_secret},
+    {"timeout", GH_KW_DURATION, GH_KW_AT(gh_introspection_conf, timeout_ms), .min = 100,
+     .max = 60000, .def = "2s"},
+    {"cache_ttl", GH_KW_DURATION, GH_KW_AT(gh_introspection_conf, cache_ttl_s),
+     .max = 86400000ull, .unit = 1000, .def = "5m"},
+    {"negative_ttl", GH_KW_DURATION, GH_KW_AT(gh_introspection_conf, negative_ttl_s),
+     .max = 3600000ull, .unit = 1000, .def = "10s"},
+    {"max_in_flight", GH_KW_UINT, GH_KW_AT(gh_introspection_conf, max_in_flight), .min = 1,
+     .max = 100000, .def = "128"},
+    {"ca_file", GH_KW_PATH, GH_KW_AT(gh_introspection_conf, ca_file), .max = 4u << 20},
+    GH_KW_END,
+};
+
 void gh__cfg_load_introspection(gh_walk *w, yaml_node_t *n, void *prov, void *ctx)
 {
     (void)ctx;
-    static const char *const keys[] = {"url",       "client_id",    "client_secret", "timeout",
-                                       "ca_file",   "cache_ttl",    "negative_ttl",  "max_in_flight",
-                                       NULL};
     gh_jwt_provider *p = prov;
     gh_introspection_conf *ic = gh_arena_zalloc(w->arena, sizeof(*ic));
     if (!ic) {
@@ -39,36 +73,9 @@ void gh__cfg_load_introspection(gh_walk *w, yaml_node_t *n, void *prov, void *ct
         return;
     }
     p->introspect = ic;
-    ic->timeout_ms = 2000;
-    ic->cache_ttl_s = 300;
-    ic->negative_ttl_s = 10;
-    ic->max_in_flight = 128;
-    if (!gh__cfg_load_token_rules(w, n, p, keys, false))
+    gh__cfg_defaults(w, introspection_keys, ic);
+    if (!gh__cfg_load_token_rules(w, n, p, false,
+                                  (const gh_keyword *const[]){introspection_keys, NULL}))
         return;
-    yaml_node_t *v;
-    size_t saved;
-    uint64_t x;
-    const char *client_id = NULL;
-    GH_CFG_FIELD(w, n, "url", true,
-             if (gh__walk_str(w, v, &ic->url) && !gh_remote_url_allowed(ic->url))
-                 gh__walk_error(w, v, "tokens are sent over https (plain http only to a loopback "
-                                      "address)"))
-    GH_CFG_FIELD(w, n, "client_id", true, gh__walk_str(w, v, &client_id))
-    GH_CFG_FIELD(w, n, "client_secret", true, {
-        size_t len = 0;
-        char *secret = gh__walk_secret(w, v, &len);
-        if (secret && client_id && !(ic->credentials = credentials(client_id, secret, len)))
-            gh__walk_error(w, v, "out of memory");
-        if (secret)
-            OPENSSL_cleanse(secret, len);
-        free(secret);
-    })
-    GH_CFG_FIELD(w, n, "timeout", false, if (gh__walk_duration_ms(w, v, 100, 60000, &x)) ic->timeout_ms = x)
-    GH_CFG_FIELD(w, n, "cache_ttl", false,
-             if (gh__walk_duration_ms(w, v, 0, 86400000ull, &x)) ic->cache_ttl_s = x / 1000)
-    GH_CFG_FIELD(w, n, "negative_ttl", false,
-             if (gh__walk_duration_ms(w, v, 0, 3600000ull, &x)) ic->negative_ttl_s = x / 1000)
-    GH_CFG_FIELD(w, n, "max_in_flight", false,
-             if (gh__walk_uint(w, v, 1, 100000, &x)) ic->max_in_flight = (uint32_t)x)
-    GH_CFG_FIELD(w, n, "ca_file", false, ic->ca_file = gh__walk_readable_path(w, v, 4u << 20))
+    gh__cfg_fill(w, n, introspection_keys, ic, NULL);
 }

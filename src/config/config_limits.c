@@ -46,8 +46,9 @@ static int parse_per(gh_walk *w, yaml_node_t *n, const char *const *units, uint6
     return -1;
 }
 
-static void load_key(gh_walk *w, yaml_node_t *n, gh_rate_limit_conf *l)
+static void load_key(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
 {
+    gh_rate_limit_conf *l = call->target;
     const char *s;
     if (!gh__walk_str(w, n, &s))
         return;
@@ -73,150 +74,168 @@ static void load_key(gh_walk *w, yaml_node_t *n, gh_rate_limit_conf *l)
 }
 
 /* ipv4_prefix, ipv6_prefix: how many leading bits of a client address name its bucket. */
-static void load_prefix(gh_walk *w, yaml_node_t *v, const gh_rate_limit_conf *l, uint64_t lo,
-                        uint64_t hi, uint8_t *out)
+static bool by_address(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
-    uint64_t x;
+    const gh_rate_limit_conf *l = call->target;
     if (l->key != GH_LKEY_CLIENT_IP)
         gh__walk_error(w, v, "only a limit with key: client_ip counts by address prefix");
-    else if (gh__walk_uint(w, v, lo, hi, &x))
-        *out = (uint8_t)x;
+    return l->key == GH_LKEY_CLIENT_IP;
 }
 
-struct limits_ctx {
-    gh_config *c;
-    gh_limit_registry *reg;
+static const char *const rate_units[] = {"s", "m", "h", NULL};
+static const char *const quota_units[] = {"day", "month", NULL};
+
+static void load_rate(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
+{
+    static const uint64_t periods[] = {1, 60, 3600};
+    gh_rate_limit_conf *l = call->target;
+    int unit = parse_per(w, v, rate_units, &l->count);
+    if (unit >= 0)
+        l->period_s = periods[unit];
+}
+
+static void load_quota(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
+{
+    gh_rate_limit_conf *l = call->target;
+    int unit = parse_per(w, v, quota_units, &l->rule.quota);
+    l->quota_window = unit == 0 ? GH_QUOTA_DAY : unit == 1 ? GH_QUOTA_MONTH : GH_QUOTA_NONE;
+}
+
+/* store: redis needs stores.redis (reported at the limit). */
+static void load_store(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
+{
+    static const char *const stores[] = {"local", "redis", NULL};
+    gh_rate_limit_conf *l = call->target;
+    const gh_config *c = call->ctx;
+    l->redis = gh__walk_enum(w, v, stores) == 1;
+    gh__walk_pop(w, call->outer);
+    if (l->redis && !c->redis)
+        gh__walk_error(w, call->map, "store: redis needs stores.redis");
+}
+
+static const char *const modes[] = {"enforce", "shadow", NULL};
+static const char *const header_modes[] = {"on_limit", "always", "never", NULL};
+
+static const gh_keyword limit_keys[] = {
+    {"key", GH_KW_CUSTOM, GH_KW_REQUIRED, .load = load_key},
+    {"rate", GH_KW_CUSTOM, GH_KW_REQUIRED, .load = load_rate},
+    /* By default, the rate's count. */
+    {"burst", GH_KW_UINT, GH_KW_AT(gh_rate_limit_conf, rule.burst), .min = 1, .max = 10000000},
+    {"quota", GH_KW_CUSTOM, .load = load_quota},
+    {"store", GH_KW_CUSTOM, .load = load_store},
+    {"mode", GH_KW_ENUM, GH_KW_AT(gh_rate_limit_conf, shadow), .choices = modes},
+    {"headers", GH_KW_ENUM, GH_KW_AT(gh_rate_limit_conf, headers), .choices = header_modes},
+    {"max_keys", GH_KW_UINT, GH_KW_AT(gh_rate_limit_conf, max_keys), .min = 1, .max = 100000000,
+     .def = "100000"},
+    /* One client holds a whole IPv6 /64 (RFC 4291 2.5.4, what ISPs hand out): counting /128s
+     * would give it 2^64 buckets. */
+    {"ipv4_prefix", GH_KW_UINT, GH_KW_AT(gh_rate_limit_conf, ipv4_prefix), .min = 8, .max = 32,
+     .def = "32", .guard = by_address},
+    {"ipv6_prefix", GH_KW_UINT, GH_KW_AT(gh_rate_limit_conf, ipv6_prefix), .min = 16, .max = 128,
+     .def = "64", .guard = by_address},
+    GH_KW_END,
 };
+
+/* What limits are read with: the snapshot (stores) and where their tables live. */
+typedef struct limits_site {
+    gh_config *c;
+    gh_shared *shared; /* NULL for `check` */
+} limits_site;
 
 static void load_limit(gh_walk *w, yaml_node_t *n, void *item, void *ctx)
 {
-    static const char *const keys[] = {"key",      "rate",        "burst",       "quota",
-                                       "store",    "mode",        "headers",     "max_keys",
-                                       "ipv4_prefix", "ipv6_prefix", NULL};
-    static const char *const rate_units[] = {"s", "m", "h", NULL};
-    static const char *const quota_units[] = {"day", "month", NULL};
-    static const char *const modes[] = {"enforce", "shadow", NULL};
-    static const char *const header_modes[] = {"on_limit", "always", "never", NULL};
-    static const char *const stores[] = {"local", "redis", NULL};
-    static const uint64_t periods[] = {1, 60, 3600};
     gh_rate_limit_conf *l = item;
-    l->max_keys = 100000;
-    if (!gh__walk_keys(w, n, keys))
+    const limits_site *at = ctx;
+    gh_shared *shared = at->shared;
+    if (!gh__cfg_apply(w, n, limit_keys, l, at->c))
         return;
-    yaml_node_t *v;
-    size_t saved;
-    uint64_t x;
-    GH_CFG_FIELD(w, n, "key", true, load_key(w, v, l))
-    GH_CFG_FIELD(w, n, "rate", true, {
-        int unit = parse_per(w, v, rate_units, &l->count);
-        if (unit >= 0)
-            l->period_s = periods[unit];
-    })
-    l->rule.burst = (int64_t)l->count;
-    GH_CFG_FIELD(w, n, "burst", false, if (gh__walk_uint(w, v, 1, 10000000, &x)) l->rule.burst = (int64_t)x)
-    GH_CFG_FIELD(w, n, "quota", false, {
-        int unit = parse_per(w, v, quota_units, &l->rule.quota);
-        l->quota_window = unit == 0 ? GH_QUOTA_DAY : unit == 1 ? GH_QUOTA_MONTH : GH_QUOTA_NONE;
-    })
-    GH_CFG_FIELD(w, n, "store", false, l->redis = gh__walk_enum(w, v, stores) == 1)
-    const struct limits_ctx *lc = ctx;
-    if (l->redis && !lc->c->redis)
-        gh__walk_error(w, n, "store: redis needs stores.redis");
-    GH_CFG_FIELD(w, n, "mode", false, l->shadow = gh__walk_enum(w, v, modes) == 1)
-    GH_CFG_FIELD(w, n, "headers", false, {
-        int h = gh__walk_enum(w, v, header_modes);
-        if (h >= 0)
-            l->headers = (gh_limit_headers)h;
-    })
-    GH_CFG_FIELD(w, n, "max_keys", false,
-             if (gh__walk_uint(w, v, 1, 100000000, &x)) l->max_keys = (size_t)x)
-    /* One client holds a whole IPv6 /64 (RFC 4291 2.5.4, what ISPs hand out): counting /128s
-     * would give it 2^64 buckets. */
-    l->ipv4_prefix = 32;
-    l->ipv6_prefix = 64;
-    GH_CFG_FIELD(w, n, "ipv4_prefix", false, load_prefix(w, v, l, 8, 32, &l->ipv4_prefix))
-    GH_CFG_FIELD(w, n, "ipv6_prefix", false, load_prefix(w, v, l, 16, 128, &l->ipv6_prefix))
+    if (!l->rule.burst)
+        l->rule.burst = (int64_t)l->count;
     if (l->count)
         l->rule.interval_us = (int64_t)(l->period_s * 1000000 / l->count);
     if (l->count && l->rule.interval_us == 0)
         gh__walk_error(w, n, "rate: more than a million a second is no limit");
-    gh_limit_registry *reg = lc->reg;
-    if (!reg || w->diag->errors)
+    if (!shared || w->diag->errors)
         return;
-    l->registry = reg;
-    if (!(l->table = gh_limit_table_get(reg, l->name, l->max_keys)))
+    l->registry = &shared->limits;
+    if (!(l->table = gh_limit_table_get(l->registry, l->name, l->max_keys)) ||
+        !gh__cfg_keep_limit_table(w, l)) {
+        l->table = NULL;
         gh__walk_error(w, n, "out of memory for the rate-limit table");
+    }
 }
+
+static void load_redis_address(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
+{
+    gh_redis_conf *rc = call->target;
+    gh_sockaddr sa;
+    if (gh__walk_str(w, v, &rc->address) && gh_parse_hostport(rc->address, &sa) != 0) {
+        gh__walk_error(w, v, "'%s' is not host:port", rc->address);
+    } else if (rc->address) {
+        const void *ip = sa.ss.ss_family == AF_INET6
+                             ? (const void *)&((struct sockaddr_in6 *)&sa.ss)->sin6_addr
+                             : (const void *)&((struct sockaddr_in *)&sa.ss)->sin_addr;
+        inet_ntop(sa.ss.ss_family, ip, rc->host, sizeof(rc->host));
+        rc->port = ntohs(sa.ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa.ss)->sin6_port
+                                                     : ((struct sockaddr_in *)&sa.ss)->sin_port);
+    }
+}
+
+static void load_redis_tls(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
+{
+    gh_redis_conf *rc = call->target;
+    gh_client_tls t = {0};
+    gh__cfg_client_tls(w, v, v, call->ctx, &t, false);
+    rc->tls = t.ctx;
+    /* By default the certificate must name the host as the address wrote it. */
+    rc->server_name = t.server_name ? t.server_name : rc->port ? gh__cfg_host_of(w->arena, rc->address) : NULL;
+}
+
+static const char *const failures[] = {"local", "deny", "allow", NULL};
+
+static const gh_keyword redis_keys[] = {
+    {"address", GH_KW_CUSTOM, GH_KW_REQUIRED, .load = load_redis_address},
+    {"password", GH_KW_SECRET, GH_KW_AT(gh_redis_conf, password)},
+    {"tls", GH_KW_CUSTOM, .load = load_redis_tls},
+    {"timeout", GH_KW_DURATION, GH_KW_AT(gh_redis_conf, timeout_ms), .min = 1, .max = 10000,
+     .def = "50ms"},
+    {"on_failure", GH_KW_ENUM, GH_KW_AT(gh_redis_conf, on_failure), .choices = failures},
+    GH_KW_END,
+};
 
 /* stores: {redis: {address, password, tls, timeout, on_failure}}. */
-void gh__cfg_load_stores(gh_walk *w, yaml_node_t *n, gh_config *c)
+static void load_redis(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
-    static const char *const keys[] = {"redis", NULL};
-    static const char *const redis_keys[] = {"address", "password", "tls", "timeout", "on_failure", NULL};
-    static const char *const failures[] = {"local", "deny", "allow", NULL};
-    yaml_node_t *v, *r;
-    size_t saved;
-    uint64_t x;
-    if (!gh__walk_keys(w, n, keys) || !(r = gh__walk_get(w, n, "redis")))
-        return;
-    size_t at = gh__walk_push_key(w, "redis");
-    gh_redis_conf *rc = gh_arena_zalloc(&c->arena, sizeof(*rc));
-    c->redis = rc;
-    if (!rc || !gh__walk_keys(w, r, redis_keys)) {
-        gh__walk_pop(w, at);
-        return;
-    }
-    rc->timeout_ms = 50;
-    GH_CFG_FIELD(w, r, "address", true, {
-        gh_sockaddr sa;
-        if (gh__walk_str(w, v, &rc->address) && gh_parse_hostport(rc->address, &sa) != 0) {
-            gh__walk_error(w, v, "'%s' is not host:port", rc->address);
-        } else if (rc->address) {
-            const void *ip = sa.ss.ss_family == AF_INET6
-                                 ? (const void *)&((struct sockaddr_in6 *)&sa.ss)->sin6_addr
-                                 : (const void *)&((struct sockaddr_in *)&sa.ss)->sin_addr;
-            inet_ntop(sa.ss.ss_family, ip, rc->host, sizeof(rc->host));
-            rc->port = ntohs(sa.ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa.ss)->sin6_port
-                                                         : ((struct sockaddr_in *)&sa.ss)->sin_port);
-        }
-    })
-    GH_CFG_FIELD(w, r, "password", false, {
-        size_t len = 0;
-        rc->password = gh__walk_secret(w, v, &len);
-    })
-    GH_CFG_FIELD(w, r, "tls", false, {
-        gh_client_tls t = {0};
-        gh__cfg_client_tls(w, v, v, c, &t, false);
-        rc->tls = t.ctx;
-        /* By default the certificate must name the host as the address wrote it. */
-        rc->server_name = t.server_name ? t.server_name : rc->port ? gh__cfg_host_of(w->arena, rc->address) : NULL;
-    })
-    GH_CFG_FIELD(w, r, "timeout", false, if (gh__walk_duration_ms(w, v, 1, 10000, &x)) rc->timeout_ms = x)
-    GH_CFG_FIELD(w, r, "on_failure", false, {
-        int f = gh__walk_enum(w, v, failures);
-        if (f >= 0)
-            rc->on_failure = (gh_redis_failure)f;
-    })
-    gh__walk_pop(w, at);
+    gh_config *c = call->target;
+    if ((c->redis = gh_arena_zalloc(w->arena, sizeof(*c->redis))))
+        gh__cfg_apply(w, v, redis_keys, c->redis, c);
 }
 
-void gh__cfg_load_rate_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_limit_registry *reg)
+const gh_keyword gh__cfg_stores_keys[] = {
+    {"redis", GH_KW_CUSTOM, .load = load_redis},
+    GH_KW_END,
+};
+
+void gh__cfg_load_rate_limits(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
 {
-    struct limits_ctx ctx = {c, reg};
+    gh_config *c = call->target;
+    limits_site at = {c, call->ctx};
     gh__cfg_each_provider(w, n, c, (void **)&c->rate_limits, sizeof(gh_rate_limit_conf),
-                          &c->nrate_limits, load_limit, &ctx);
+                          &c->nrate_limits, load_limit, &at);
 }
 
 /* A route's rate_limit: a name or a list of names, each a key the route can provide. */
-void gh__cfg_load_route_limits(gh_walk *w, yaml_node_t *n, gh_config *c, gh_route_conf *r)
+void gh__cfg_load_route_limits(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
 {
+    gh_route_conf *r = call->target;
+    const gh_config *c = call->ctx;
     size_t count = 1;
     yaml_node_item_t *items = n->type == YAML_SEQUENCE_NODE ? gh__walk_items(w, n, &count) : NULL;
     if (count > GH_MAX_ROUTE_LIMITS) {
         gh__walk_error(w, n, "at most %d limits on a route", GH_MAX_ROUTE_LIMITS);
         return;
     }
-    r->limits = gh_arena_zalloc(&c->arena, (count ? count : 1) * sizeof(*r->limits));
+    r->limits = gh_arena_zalloc(w->arena, (count ? count : 1) * sizeof(*r->limits));
     for (size_t i = 0; r->limits && i < count; i++) {
         size_t at = items ? gh__walk_push_index(w, i) : 0;
         yaml_node_t *v = items ? gh__walk_node(w, items[i]) : n;

@@ -154,6 +154,28 @@ bool gh__walk_keys(gh_walk *w, yaml_node_t *map, const char *const *allowed)
     return true;
 }
 
+yaml_node_item_t *gh__walk_items(gh_walk *w, yaml_node_t *n, size_t *count)
+{
+    if (!n || n->type != YAML_SEQUENCE_NODE) {
+        gh__walk_error(w, n, "expected a list");
+        *count = 0;
+        return NULL;
+    }
+    *count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    return n->data.sequence.items.start;
+}
+
+yaml_node_item_t *gh__walk_items_within(gh_walk *w, yaml_node_t *n, size_t max, const char *what,
+                                        size_t *count)
+{
+    yaml_node_item_t *items = gh__walk_items(w, n, count);
+    if (items && (*count == 0 || *count > max)) {
+        gh__walk_error(w, n, "between 1 and %zu %s", max, what);
+        return NULL;
+    }
+    return items;
+}
+
 bool gh__walk_str(gh_walk *w, yaml_node_t *n, const char **out)
 {
     const char *s = scalar(n);

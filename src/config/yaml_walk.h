@@ -36,6 +36,12 @@ yaml_node_t *gh__walk_get(gh_walk *w, yaml_node_t *map, const char *key);
  * false (and reports) when map is not a mapping. */
 bool gh__walk_keys(gh_walk *w, yaml_node_t *map, const char *const *allowed);
 
+/* A sequence's items, for loops: NULL and count 0 if n is not a sequence (reported). */
+yaml_node_item_t *gh__walk_items(gh_walk *w, yaml_node_t *n, size_t *count);
+/* The same, NULL after reporting "between 1 and max <what>" when there are none or too many. */
+yaml_node_item_t *gh__walk_items_within(gh_walk *w, yaml_node_t *n, size_t max, const char *what,
+                                        size_t *count);
+
 /* Scalar accessors: report and return false on a type error. */
 bool gh__walk_str(gh_walk *w, yaml_node_t *n, const char **out);
 bool gh__walk_uint(gh_walk *w, yaml_node_t *n, uint64_t min, uint64_t max, uint64_t *out);

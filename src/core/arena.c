@@ -11,6 +11,12 @@ struct gh_arena_chunk {
     _Alignas(16) unsigned char data[];
 };
 
+struct gh_arena_cleanup {
+    void (*fn)(void *);
+    void *ptr;
+    gh_arena_cleanup *next;
+};
+
 void gh_arena_init(gh_arena *a, size_t chunk_size, size_t limit)
 {
     gh_arena_init_spares(a, chunk_size, limit, NULL);
@@ -23,6 +29,7 @@ void gh_arena_init_spares(gh_arena *a, size_t chunk_size, size_t limit, gh_arena
     a->chunk_size = chunk_size;
     a->limit = limit;
     a->total = 0;
+    a->cleanups = NULL;
 }
 
 void *gh_arena_alloc(gh_arena *a, size_t n)
@@ -83,8 +90,31 @@ char *gh_arena_strdup(gh_arena *a, const char *s)
     return gh_arena_strndup(a, s, strlen(s));
 }
 
+int gh_arena_defer(gh_arena *a, void (*fn)(void *), void *ptr)
+{
+    gh_arena_cleanup *c = gh_arena_alloc(a, sizeof(*c));
+    if (!c) {
+        fn(ptr);
+        return -1;
+    }
+    *c = (gh_arena_cleanup){fn, ptr, a->cleanups};
+    a->cleanups = c;
+    return 0;
+}
+
+/* The records live in the arena: each is read before the memory goes. */
+static void run_cleanups(gh_arena *a)
+{
+    while (a->cleanups) {
+        gh_arena_cleanup *c = a->cleanups;
+        a->cleanups = c->next;
+        c->fn(c->ptr);
+    }
+}
+
 void gh_arena_reset(gh_arena *a)
 {
+    run_cleanups(a);
     gh_arena_chunk *keep = NULL;
     gh_arena_chunk *c = a->head;
     while (c) {
@@ -107,6 +137,7 @@ void gh_arena_reset(gh_arena *a)
 
 void gh_arena_free(gh_arena *a)
 {
+    run_cleanups(a);
     gh_arena_chunk *c = a->head;
     while (c) {
         gh_arena_chunk *next = c->next;

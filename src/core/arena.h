@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 typedef struct gh_arena_chunk gh_arena_chunk;
+typedef struct gh_arena_cleanup gh_arena_cleanup;
 
 /* Spare regular-size chunks kept by their owner (a worker) so that a request's arena reuses
  * memory instead of calling malloc and free each time. */
@@ -20,6 +21,7 @@ typedef struct gh_arena {
     size_t chunk_size;       /* size of a regular chunk's data */
     size_t limit;            /* total bytes this arena may hold (0: no limit) */
     size_t total;
+    gh_arena_cleanup *cleanups; /* run when the arena is reset or freed, newest first */
 } gh_arena;
 
 void gh_arena_init(gh_arena *a, size_t chunk_size, size_t limit);
@@ -31,6 +33,10 @@ void *gh_arena_alloc(gh_arena *a, size_t n);
 void *gh_arena_zalloc(gh_arena *a, size_t n);
 char *gh_arena_strndup(gh_arena *a, const char *s, size_t n);
 char *gh_arena_strdup(gh_arena *a, const char *s);
+/* Runs fn(ptr) when the arena is reset or freed, after the cleanups deferred later: what the
+ * arena's memory points at (a context, a file's text, a shared reference) goes with it. When
+ * the record cannot be allocated, fn(ptr) runs now and -1 is returned: ptr is gone either way. */
+int gh_arena_defer(gh_arena *a, void (*fn)(void *), void *ptr);
 /* Forgets every allocation but keeps the first chunk for reuse. */
 void gh_arena_reset(gh_arena *a);
 void gh_arena_free(gh_arena *a);
