@@ -15,6 +15,7 @@
 #include "wire/normalize.h"
 #include "identity/jwk.h"
 #include "store/limit_table.h"
+#include "config/keyword-t.h"
 #include "gate/stage-t.h"
 
 typedef struct gh_upstream_state gh_upstream_state; /* lives across reloads, see store/upstream_state.h */
@@ -356,6 +357,12 @@ typedef struct gh_route_conf {
     size_t ntags;
     bool critical; /* critical: true, or one of those tags */
     gh_audit_conf audit;
+    /* What the route's keys of modules above the configuration read (gh_route_keys). */
+    struct gh_route_ext {
+        const gh_route_keys *keys;
+        const void *conf;
+    } ext[GH_MAX_STAGES];
+    size_t next;
 } gh_route_conf;
 
 typedef struct gh_limits_conf {
@@ -389,6 +396,8 @@ typedef struct gh_http2_conf {
 
 typedef struct gh_config {
     atomic_int refs;
+    /* While loading: the route keys of the modules above (NULL-terminated, or NULL). */
+    const gh_route_keys *const *route_keys;
     gh_arena arena;
     const char *file;
     char hash[65]; /* sha256 of the file, hex */

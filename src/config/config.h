@@ -21,10 +21,15 @@ typedef struct gh_shared {
 /* Loads and validates path. Every problem is added to diag; returns NULL if there was any
  * error. shared may be NULL (check): upstream states and key sources are then left NULL.
  * Routes come without their stages: gh_config_load (stages/registry.h) binds them. */
-gh_config *gh_config_parse(const char *path, gh_shared *shared, gh_diag *diag);
-/* Same, from a string; name is used in diagnostics. */
+gh_config *gh_config_parse(const char *path, gh_shared *shared,
+                           const gh_route_keys *const *route_keys, gh_diag *diag);
+/* Same, from a string; name is used in diagnostics. route_keys: the keys that modules above
+ * bring to every route (NULL-terminated; NULL: none). */
 gh_config *gh_config_parse_string(const char *name, const char *yaml, size_t len,
-                                  gh_shared *shared, gh_diag *diag);
+                                  gh_shared *shared, const gh_route_keys *const *route_keys,
+                                  gh_diag *diag);
+/* What the route's keys read for keys (gh_route_keys), or NULL when the route has none. */
+const void *gh_route_ext(const gh_route_conf *r, const gh_route_keys *keys);
 
 void gh_config_ref(gh_config *c);
 void gh_config_release(gh_config *c);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config/config_internal.h"
+#include "core/hex.h"
 
 #define GH_MAX_FILE_BYTES (4u << 20)
 
@@ -119,12 +120,13 @@ static void hash_hex(const char *data, size_t len, char out[65])
     unsigned char md[32];
     unsigned int mdlen = 0;
     EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    gh_hex_encode(md, 32, out);
+    out[64] = '\0';
 }
 
 gh_config *gh_config_parse_string(const char *name, const char *yaml, size_t len,
-                                  gh_shared *shared, gh_diag *diag)
+                                  gh_shared *shared, const gh_route_keys *const *route_keys,
+                                  gh_diag *diag)
 {
     gh_config *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -135,6 +137,7 @@ gh_config *gh_config_parse_string(const char *name, const char *yaml, size_t len
     gh_arena_init(&c->arena, 16 * 1024, 0);
     c->file = gh_arena_strdup(&c->arena, name);
     hash_hex(yaml, len, c->hash);
+    c->route_keys = route_keys;
 
     yaml_parser_t parser;
     yaml_document_t doc;
@@ -153,6 +156,7 @@ gh_config *gh_config_parse_string(const char *name, const char *yaml, size_t len
     load_root(&w, yaml_document_get_root_node(&doc), c, shared);
     yaml_parser_delete(&parser);
     yaml_document_delete(&doc);
+    c->route_keys = NULL; /* read: the route keeps what they gave */
     if (diag->errors > errors_before) {
         gh_config_release(c);
         return NULL;
@@ -160,7 +164,8 @@ gh_config *gh_config_parse_string(const char *name, const char *yaml, size_t len
     return c;
 }
 
-gh_config *gh_config_parse(const char *path, gh_shared *shared, gh_diag *diag)
+gh_config *gh_config_parse(const char *path, gh_shared *shared,
+                           const gh_route_keys *const *route_keys, gh_diag *diag)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -175,7 +180,7 @@ gh_config *gh_config_parse(const char *path, gh_shared *shared, gh_diag *diag)
         free(buf);
         return NULL;
     }
-    gh_config *c = gh_config_parse_string(path, buf, len, shared, diag);
+    gh_config *c = gh_config_parse_string(path, buf, len, shared, route_keys, diag);
     free(buf);
     return c;
 }

@@ -287,6 +287,53 @@ static const gh_keyword route_keys[] = {
     GH_KW_END,
 };
 
+/* A key a module above brings to routes: its mapping read with its table into memory the
+ * route keeps. */
+static void load_ext(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
+{
+    gh_route_conf *r = call->target;
+    const gh_route_keys *keys = call->k->arg;
+    void *conf = gh_arena_zalloc(w->arena, keys->size ? keys->size : 1);
+    if (!conf || r->next == GH_MAX_STAGES) {
+        gh__walk_error(w, v, "out of memory");
+        return;
+    }
+    if (gh__cfg_apply(w, v, keys->table, conf, call->ctx))
+        r->ext[r->next++] = (struct gh_route_ext){keys, conf};
+}
+
+const void *gh_route_ext(const gh_route_conf *r, const gh_route_keys *keys)
+{
+    for (size_t i = 0; i < r->next; i++)
+        if (r->ext[i].keys == keys)
+            return r->ext[i].conf;
+    return NULL;
+}
+
+/* One route: its own keys, and those modules above bring (ext, the table of them). */
+static void load_route(gh_walk *w, yaml_node_t *item, gh_route_conf *r, gh_config *c,
+                       const gh_keyword *ext)
+{
+    gh__cfg_defaults(w, route_keys, r);
+    if (!gh__cfg_known(w, item, (const gh_keyword *const[]){route_keys, ext, NULL}))
+        return;
+    gh__cfg_fill(w, item, route_keys, r, c);
+    gh__cfg_fill(w, item, ext, r, c);
+}
+
+/* The table of the keys modules above bring to routes (in the snapshot's arena). */
+static const gh_keyword *ext_table(gh_config *c)
+{
+    size_t n = 0;
+    while (c->route_keys && c->route_keys[n])
+        n++;
+    gh_keyword *t = gh_arena_zalloc(&c->arena, (n + 1) * sizeof(*t));
+    for (size_t i = 0; t && i < n; i++)
+        t[i] = (gh_keyword){.name = c->route_keys[i]->name, .kind = GH_KW_CUSTOM,
+                            .load = load_ext, .arg = c->route_keys[i]};
+    return t;
+}
+
 void gh__cfg_load_routes(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
 {
     gh_config *c = call->target;
@@ -299,11 +346,16 @@ void gh__cfg_load_routes(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
         return;
     }
     c->routes = gh_arena_zalloc(&c->arena, count * sizeof(*c->routes));
+    const gh_keyword *ext = ext_table(c);
+    if (!c->routes || !ext) {
+        gh__walk_error(w, n, "out of memory");
+        return;
+    }
     c->nroutes = count;
     for (size_t i = 0; i < count; i++) {
         size_t saved = gh__walk_push_index(w, i);
         yaml_node_t *item = gh__walk_node(w, items[i]);
-        gh__cfg_apply(w, item, route_keys, &c->routes[i], c);
+        load_route(w, item, &c->routes[i], c, ext);
         for (size_t j = 0; j < i && c->routes[i].name; j++)
             if (c->routes[j].name && strcmp(c->routes[j].name, c->routes[i].name) == 0)
                 gh__walk_error(w, item, "route name '%s' is also routes[%zu]", c->routes[i].name,

@@ -57,14 +57,15 @@ typedef struct gh_keyword {
     unsigned flags;             /* GH_KW_* */
     size_t offset, size;        /* the field in the target (GH_KW_AT) */
     size_t count;               /* list: offsetof the size_t that holds its length */
-    uint64_t min, max;          /* numbers (durations in ms); path: the most bytes read */
+    uint64_t min, max;          /* numbers (durations in ms); path: the most bytes read (max);
+                                 * list: the fewest items (min) */
     uint64_t unit;              /* duration: the field counts these milliseconds (0: 1) */
     const char *def;            /* the default, written as in the configuration ("30s", "16k")
                                  * and read as a value is (by .load for a custom key) */
     const char *const *choices; /* enum: NULL-terminated, in the order they are listed */
     const struct gh_keyword *table; /* map (or the keys a custom loader reads): its defaults
                                      * are set whether or not the key is written */
-    bool (*valid)(const char *s);   /* string: whether the value is acceptable */
+    bool (*valid)(const char *s);   /* string, or each item of a list: whether it is acceptable */
     const char *invalid;            /* string: the error when it is not (a format given it) */
     const char *required;           /* the error when a required key is missing */
     gh_kw_loader *load;             /* custom */
@@ -77,5 +78,14 @@ typedef struct gh_keyword {
 /* A list field f of T with its length in nf. */
 #define GH_KW_LIST_AT(T, f, nf) GH_KW_AT(T, f), .count = offsetof(T, nf)
 #define GH_KW_END {.name = NULL}
+
+/* Keys that a module above the configuration brings to every route (a request stage: see
+ * docs/architecture.md, "Adding a control"): the mapping under .name is read with .table into
+ * .size zeroed bytes that the route keeps; gh_route_ext (config/config.h) finds them. */
+typedef struct gh_route_keys {
+    const char *name;
+    const gh_keyword *table;
+    size_t size;
+} gh_route_keys;
 
 #endif

@@ -83,6 +83,24 @@ const char **gh__cfg_string_list(gh_walk *w, yaml_node_t *n, size_t *count)
     return out;
 }
 
+/* A list of strings, each judged by .valid when there is one, at least .min of them. */
+static void read_list(gh_walk *w, yaml_node_t *v, const gh_kw_call *call, void *at)
+{
+    const gh_keyword *k = call->k;
+    size_t *count = (size_t *)((char *)call->target + k->count);
+    const char **list = gh__cfg_string_list(w, v, count);
+    memcpy(at, &list, sizeof(list));
+    if (!list || v->type != YAML_SEQUENCE_NODE)
+        return; /* reported */
+    if (*count < k->min)
+        gh__walk_error(w, v, "at least %llu", (unsigned long long)k->min);
+    size_t n = 0;
+    yaml_node_item_t *items = k->valid ? gh__walk_items(w, v, &n) : NULL;
+    for (size_t i = 0; items && i < n && i < *count; i++)
+        if (!k->valid(list[i]))
+            gh__walk_error(w, gh__walk_node(w, items[i]), k->invalid, list[i]);
+}
+
 static void read_value(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
     const gh_keyword *k = call->k;
@@ -92,11 +110,9 @@ static void read_value(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
     case GH_KW_STRING:
         read_string(w, v, k, at);
         return;
-    case GH_KW_LIST: {
-        const char **list = gh__cfg_string_list(w, v, (size_t *)((char *)call->target + k->count));
-        memcpy(at, &list, sizeof(list));
+    case GH_KW_LIST:
+        read_list(w, v, call, at);
         return;
-    }
     case GH_KW_PATH: {
         const char *path = gh__walk_readable_path(w, v, k->max);
         memcpy(at, &path, sizeof(path));

@@ -66,6 +66,7 @@
     X(PATH_ABOVE_ROOT, 400, "path-above-root", "Dot segment above the root")                      \
     X(BAD_QUERY, 400, "bad-query", "Malformed query string")                                      \
     X(CORS_REFUSED, 403, "cors-refused", "Cross-origin request not allowed")                      \
+    X(MISSING_REQUIRED_HEADER, 400, "missing-required-header", "A required header is missing")    \
     X(MISSING_TOKEN, 401, "missing-token", "Authentication required")                              \
     X(INVALID_TOKEN, 401, "invalid-token", "Invalid access token")                                 \
     X(MISSING_API_KEY, 401, "missing-api-key", "API key required")                                 \

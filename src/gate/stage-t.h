@@ -13,6 +13,7 @@ typedef struct gh_request gh_request;
 typedef struct gh_log_line gh_log_line;
 typedef struct gh_sbuf gh_sbuf;
 struct gh_route_conf;
+struct gh_route_keys;
 
 /* A stage never answers the request it runs on: answering frees the request, and the stage (or
  * the wait that called it) would go on reading freed memory. It returns a verdict, and the
@@ -26,6 +27,7 @@ typedef enum {
 /* When a stage runs, relative to the others: a route's stages run in this order whatever the
  * order of its configuration keys. Cheap checks of who is asking come first, the body last. */
 typedef enum {
+    GH_PHASE_REQUEST,     /* what the request carries, before who sent it */
     GH_PHASE_CERTIFICATE, /* the connection's client certificate */
     GH_PHASE_TOKEN,       /* a bearer token */
     GH_PHASE_SIGNATURE,   /* a signature over the body */
@@ -39,6 +41,10 @@ typedef enum {
 typedef struct gh_stage {
     const char *name; /* as the audit and the metrics name it */
     gh_stage_phase phase;
+    /* The stage's own key in a route (config/keyword-t.h): its mapping is read with the stage's
+     * keyword table into memory the route keeps (gh_route_ext). NULL for the stages whose
+     * settings the configuration's own sections read (auth, rate_limit, body). */
+    const struct gh_route_keys *keys;
     /* Whether a route uses the stage: what run gets as conf for that route (read from the
      * route's configuration), or NULL when the route does not use it. */
     const void *(*bind)(const struct gh_route_conf *route);

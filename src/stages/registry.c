@@ -1,5 +1,7 @@
 #include "stages/registry.h"
 
+/* Headers a route requires (require_header); conf is its names. */
+extern const gh_stage gh_stage_require_header;
 /* Authentication by the client certificate (auth.mtls); conf is the gh_mtls_rule. */
 extern const gh_stage gh_stage_auth_mtls;
 /* Authentication with identity.introspection.<name>; conf is the gh_jwt_provider. */
@@ -24,6 +26,7 @@ extern const gh_stage gh_stage_body;
 /* One line per control, in phase order (gate/stage-t.h): a route's stages run in the order
  * they are listed here, whatever the order of its configuration keys. */
 const gh_stage *const gh_stage_registry[] = {
+    &gh_stage_require_header,
     &gh_stage_auth_mtls,
     &gh_stage_auth_introspect,
     &gh_stage_auth_jwt,
@@ -54,13 +57,27 @@ static gh_config *bind_stages(gh_config *c)
     return c;
 }
 
+/* The route keys the stages bring, NULL-terminated. */
+static void route_keys(const gh_route_keys *out[GH_MAX_STAGES + 1])
+{
+    size_t n = 0;
+    for (size_t k = 0; gh_stage_registry[k]; k++)
+        if (gh_stage_registry[k]->keys)
+            out[n++] = gh_stage_registry[k]->keys;
+    out[n] = NULL;
+}
+
 gh_config *gh_config_load(const char *path, gh_shared *shared, gh_diag *diag)
 {
-    return bind_stages(gh_config_parse(path, shared, diag));
+    const gh_route_keys *keys[GH_MAX_STAGES + 1];
+    route_keys(keys);
+    return bind_stages(gh_config_parse(path, shared, keys, diag));
 }
 
 gh_config *gh_config_load_string(const char *name, const char *yaml, size_t len,
                                  gh_shared *shared, gh_diag *diag)
 {
-    return bind_stages(gh_config_parse_string(name, yaml, len, shared, diag));
+    const gh_route_keys *keys[GH_MAX_STAGES + 1];
+    route_keys(keys);
+    return bind_stages(gh_config_parse_string(name, yaml, len, shared, keys, diag));
 }
