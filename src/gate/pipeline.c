@@ -33,10 +33,13 @@ static bool stage_passes(gh_request *req, gh_stage_step step, const void *arg, s
     req->in_stage = false;
     if (req->reason == GH_R_OK && v == GH_NEXT)
         return true;
-    if (req->reason == GH_R_OK && v == GH_WAIT) {
+    if (v == GH_WAIT) {
+        /* Marked even when it refused as well: the request's end then lets go of the wait,
+         * which would otherwise wake a request that is gone. */
         req->stage_at = (uint8_t)at;
         req->stage_waits = true;
-        return false;
+        if (req->reason == GH_R_OK)
+            return false;
     }
     if (req->reason == GH_R_OK) /* GH_DONE with no reason recorded: a stage's fault */
         gh_stage_refuse(req, GH_R_INTERNAL, "a stage refused without saying why");
