@@ -176,11 +176,11 @@ def main():
             up_port = run.start_upstream(d, procs)
             print("jwt: minting %d tokens" % jwt_bench.DISTINCT_TOKENS, flush=True)
             token = jwt_bench.prepare(d, binaries["new"])
-            todo = loads(d, start_gateways(d, binaries, up_port, procs), token)
-            for _, load in todo:
+            to_run = loads(d, start_gateways(d, binaries, up_port, procs), token)
+            for _, load in to_run:
                 for name in binaries:
                     load(name)  # warm up pools and caches
-            res = alternate("compare", todo, list(binaries), ROUNDS)
+            res = alternate("compare", to_run, list(binaries), ROUNDS)
     finally:
         run.stop(procs)
         shutil.rmtree(d, ignore_errors=True)
