@@ -9,6 +9,13 @@ int gh_bytes_reserve(gh_bytes *b, size_t n, size_t max)
         b->off = b->len = 0;
     if (n == 0)
         return 0;
+    if (b->off && b->len + n > b->cap) {
+        /* What was read makes room first: a buffer read from the front while it fills (a
+         * stream's body) holds what is pending, not everything that passed through it. */
+        memmove(b->p, b->p + b->off, b->len - b->off);
+        b->len -= b->off;
+        b->off = 0;
+    }
     if (b->len + n > max)
         return -1;
     if (b->len + n > b->cap) {

@@ -12,8 +12,9 @@ typedef struct gh_bytes {
     size_t len, off, cap; /* bytes [off, len) are pending */
 } gh_bytes;
 
-/* Makes room for n more bytes at p + len (space reused once everything was read), doubling
- * the capacity. 0, or -1 when len + n passes max or memory ran out (b is then unchanged). */
+/* Makes room for n more bytes at p + len (the pending bytes moved to the front first when that
+ * avoids growing), doubling the capacity. 0, or -1 when len + n passes max or memory ran out
+ * (the pending bytes are then unchanged). */
 int gh_bytes_reserve(gh_bytes *b, size_t n, size_t max);
 /* Appends n bytes (space reused once everything was read). 0, or -1 past max or out of memory. */
 int gh_bytes_add(gh_bytes *b, const char *p, size_t n, size_t max);

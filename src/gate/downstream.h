@@ -12,19 +12,18 @@
 #include "wire/h1.h"
 
 typedef struct gh_request gh_request;
-struct gh_conn;
 struct gh_client_cert;
 
 typedef struct gh_downstream_ops {
-    /* Whether the response head may go as fields (send_fields) rather than HTTP/1.1 bytes: an
-     * HTTP/2 stream's, which would only turn those bytes back into fields. */
+    /* Whether the response head goes as fields (send_fields) rather than HTTP/1.1 bytes: an
+     * HTTP/2 stream's. Its send then takes only body bytes. */
     bool (*takes_fields)(const gh_request *req);
     /* The response head as fields; the body follows through send, unframed (`length` bytes for
      * GH_BODY_LENGTH, else until the response is done). 0 or a negative libuv error. */
     int (*send_fields)(gh_request *req, int status, const gh_h1_header *fields, size_t n,
                        int body, uint64_t length);
-    /* Response bytes (the whole HTTP/1.1 response, or a body after send_fields). 0 or a negative
-     * libuv error. */
+    /* Response bytes: the whole HTTP/1.1 response, or (after send_fields) the body. 0 or a
+     * negative libuv error. */
     int (*send)(gh_request *req, const uv_buf_t *bufs, unsigned n);
     /* Whether the client is behind: the action stops reading its source until drained. */
     bool (*output_full)(const gh_request *req);
@@ -38,10 +37,10 @@ typedef struct gh_downstream_ops {
     /* Reads at most max bytes of the body whole into req->body before then(req) runs (the rest,
      * if any, then streams after what was read). */
     void (*collect_body)(gh_request *req, uint64_t max, void (*then)(gh_request *req));
-    /* A wait ended (the request's may be over and freed already): the connection goes on with
-     * what arrived meanwhile (body bytes, the next pipelined request). Takes the connection, not
-     * the request, for that reason. */
-    void (*resume_input)(struct gh_conn *conn);
+    /* A wait ended (the request's may be over and freed already): the connection or stream goes
+     * on with what arrived meanwhile (body bytes, the next pipelined request). Takes
+     * req->downstream, not the request, for that reason. */
+    void (*resume_input)(void *downstream);
     /* The action took queued body bytes: the body may move on. */
     void (*body_drained)(gh_request *req);
     /* The action is ready for the body (the upstream's head is sent): what was read ahead goes

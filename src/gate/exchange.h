@@ -37,7 +37,7 @@ typedef struct gh_request {
     gh_arena arena;
     gh_services *svc;              /* the worker's, which it runs on */
     const gh_downstream_ops *ds;   /* the connection or stream it arrived on */
-    struct gh_conn *conn;          /* ...for the downstream's own use */
+    void *downstream;              /* ...the connection or stream itself, for its ops' use */
     gh_peer peer;
     gh_config *config; /* the snapshot this request runs on (= snap->config) */
     gh_worker_snapshot *snap;

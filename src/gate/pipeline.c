@@ -64,12 +64,12 @@ void gh_request_resume(gh_request *req, gh_stage_step step, const void *arg)
     /* Taken first: once the step or the stages after it answer, req is freed. The downstream
      * itself outlives this call (its memory goes in a later loop callback). */
     const gh_downstream_ops *ds = req->ds;
-    struct gh_conn *conn = req->conn;
+    void *downstream = req->downstream;
     size_t at = req->stage_at;
     req->stage_waits = false;
     if (stage_passes(req, step, arg, at))
         run_stages(req, at + 1);
-    ds->resume_input(conn); /* body bytes that arrived meanwhile, or the next pipelined request */
+    ds->resume_input(downstream); /* body bytes that arrived meanwhile, or the next pipelined request */
 }
 
 void gh_pipeline_start(gh_request *req)

@@ -146,7 +146,7 @@ const char *gh_request_client_address(const gh_request *req, size_t *len)
 
 /* A request in its own arena, on the worker's current snapshot, attached to the connection.
  * NULL (and the connection closed) when memory ran out. */
-gh_request *gh_request_new(gh_services *svc, const gh_downstream_ops *ds, struct gh_conn *conn,
+gh_request *gh_request_new(gh_services *svc, const gh_downstream_ops *ds, void *downstream,
                            const gh_peer *peer)
 {
     gh_arena a;
@@ -159,7 +159,7 @@ gh_request *gh_request_new(gh_services *svc, const gh_downstream_ops *ds, struct
     req->arena = a;
     req->svc = svc;
     req->ds = ds;
-    req->conn = conn;
+    req->downstream = downstream;
     req->peer = *peer;
     req->snap = gh_snapshots_get(&svc->snapshots);
     req->config = req->snap->config;
@@ -193,6 +193,30 @@ void gh_request_adopt_id(gh_request *req)
     }
 }
 
+/* From here on the host is its canonical form, in the Host field too: routing, limits
+ * (header.Host keys), authorization rules, policies and the upstream request all read this
+ * one. hdrs: the head's fields (req->h1.headers is set from them by the caller). */
+static bool canon_host(gh_request *req, gh_h1_header *hdrs)
+{
+    if (!req->h1.host)
+        return true;
+    char *canon = gh_arena_alloc(&req->arena, GH_HOST_CANON_MAX);
+    if (!canon)
+        return false;
+    /* The scheme's own port is no port (RFC 3986 6.2.3): admin.test:80 is admin.test. */
+    if (req->h1.host_parts.port == (req->peer.tls ? 443 : 80))
+        req->h1.host_parts.port = -1;
+    size_t n = gh_host_canon(req->h1.host, &req->h1.host_parts, canon);
+    for (size_t i = 0; i < req->h1.nheaders; i++)
+        if (hdrs[i].value == req->h1.host) {
+            hdrs[i].value = canon;
+            hdrs[i].value_len = (uint32_t)n;
+        }
+    req->h1.host = canon;
+    req->h1.host_len = n;
+    return true;
+}
+
 /* Copies the head into the request's arena so the input block can be reused and compacted
  * while the request lives; pointers are rebased. */
 bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_request *h1,
@@ -207,32 +231,21 @@ bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_reques
     req->h1 = *h1;
     req->h1.method += d;
     req->h1.target += d;
+    if (req->h1.host)
+        req->h1.host += d;
     for (size_t i = 0; i < h1->nheaders; i++) {
         h[i] = hdrs[i];
         h[i].name += d;
         h[i].value += d;
     }
-    if (req->h1.host) {
-        /* From here on the host is its canonical form, in the Host field too: routing, limits
-         * (header.Host keys), authorization rules, policies and the upstream request all read
-         * this one. */
-        char *canon = gh_arena_alloc(&req->arena, GH_HOST_CANON_MAX);
-        if (!canon)
-            return false;
-        /* The scheme's own port is no port (RFC 3986 6.2.3): admin.test:80 is admin.test. */
-        if (req->h1.host_parts.port == (req->peer.tls ? 443 : 80))
-            req->h1.host_parts.port = -1;
-        size_t n = gh_host_canon(req->h1.host + d, &req->h1.host_parts, canon);
-        for (size_t i = 0; i < h1->nheaders; i++)
-            if (hdrs[i].value == h1->host) {
-                h[i].value = canon;
-                h[i].value_len = (uint32_t)n;
-            }
-        req->h1.host = canon;
-        req->h1.host_len = n;
-    }
     req->h1.headers = h;
-    return true;
+    return canon_host(req, h);
+}
+
+bool gh_request_take_head(gh_request *req, const gh_h1_request *h1)
+{
+    req->h1 = *h1;
+    return canon_host(req, h1->headers);
 }
 
 uint64_t gh_request_max_body(const gh_request *req)

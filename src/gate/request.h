@@ -11,7 +11,7 @@
 
 /* A request on svc's current snapshot, arrived on conn (served by ds), from peer. NULL when
  * memory ran out. */
-gh_request *gh_request_new(gh_services *svc, const gh_downstream_ops *ds, struct gh_conn *conn,
+gh_request *gh_request_new(gh_services *svc, const gh_downstream_ops *ds, void *downstream,
                            const gh_peer *peer);
 /* Whether an address (AF_INET: 4 bytes, AF_INET6: 16) is among the trusted_proxies. */
 bool gh_request_trusted_addr(const gh_config *cfg, int family, const unsigned char *addr);
@@ -27,6 +27,9 @@ void gh_request_adopt_id(gh_request *req);
 /* Copies the parsed head at base into the request's arena. False when memory ran out. */
 bool gh_request_adopt_head(gh_request *req, const char *base, const gh_h1_request *h1,
                            const gh_h1_header *hdrs);
+/* Takes a head whose memory outlives the request (an HTTP/2 stream's fields) where it is; its
+ * fields' array is written (the Host made canonical). False when memory ran out. */
+bool gh_request_take_head(gh_request *req, const gh_h1_request *h1);
 
 /* The body limits that apply to req: its route's body settings, else the global limits. */
 uint64_t gh_request_max_body(const gh_request *req);

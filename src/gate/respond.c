@@ -97,12 +97,35 @@ static size_t common_bytes(const gh_request *req)
     return n;
 }
 
-static void send_or_close(gh_request *req, gh_sbuf *head, const char *body, size_t body_len)
+/* The most fields a response the gateway makes may carry as fields (an HTTP/2 stream's): its
+ * own, the stages' (GH_EXTRA_FIELDS_MAX), CORS and every configured response header. */
+#define GH_RESPOND_FIELDS_MAX 256
+
+/* The response head (a status line, then field lines) and its body: as HTTP/1.1 bytes, or as
+ * the status and fields where the downstream takes fields. A failed write closes after. */
+static void send_or_close(gh_request *req, int status, gh_sbuf *head, const char *body,
+                          size_t body_len)
 {
+    bool with_body = body_len && !is_head(req);
     uv_buf_t bufs[2] = {uv_buf_init(head->p, (unsigned)head->len),
                         uv_buf_init((char *)body, (unsigned)body_len)};
-    unsigned n = body_len && !is_head(req) ? 2 : 1;
-    if (req->ds->send(req, bufs, n) != 0)
+    int r;
+    if (req->ds->takes_fields(req)) {
+        gh_h1_header f[GH_RESPOND_FIELDS_MAX];
+        size_t n = SIZE_MAX;
+        if (!head->overflow && head->len >= 4 && memcmp(head->p + head->len - 4, "\r\n\r\n", 4) == 0) {
+            head->p[head->len - 2] = '\0'; /* the field lines end at the last one's CRLF */
+            n = gh_h1_split_fields(memchr(head->p, '\n', head->len) + 1, f, GH_RESPOND_FIELDS_MAX);
+        }
+        r = n == SIZE_MAX ? -1
+                          : req->ds->send_fields(req, status, f, n,
+                                                 with_body ? GH_BODY_LENGTH : GH_BODY_NONE, body_len);
+        if (r == 0 && with_body)
+            r = req->ds->send(req, &bufs[1], 1);
+    } else {
+        r = req->ds->send(req, bufs, with_body ? 2 : 1);
+    }
+    if (r != 0)
         req->close_after = true;
 }
 
@@ -173,7 +196,7 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
     challenge(req, reason, &head);
     common_headers(req, &head);
     gh_sbuf_adds(&head, "\r\n");
-    send_or_close(req, &head, body.p, body.len);
+    send_or_close(req, status, &head, body.p, body.len);
 }
 
 void gh_respond_empty(gh_request *req, int status, const gh_h1_header *f, size_t n)
@@ -194,7 +217,7 @@ void gh_respond_empty(gh_request *req, int status, const gh_h1_header *f, size_t
     gh_respond_format_fields(&head, f, n);
     common_headers(req, &head);
     gh_sbuf_adds(&head, "\r\n");
-    send_or_close(req, &head, NULL, 0);
+    send_or_close(req, status, &head, NULL, 0);
 }
 
 void gh_respond_direct(gh_request *req)
@@ -222,7 +245,7 @@ void gh_respond_direct(gh_request *req)
         gh_sbuf_adds(&head, "Content-Type: text/plain; charset=utf-8\r\n");
     common_headers(req, &head);
     gh_sbuf_adds(&head, "\r\n");
-    send_or_close(req, &head, r->respond_body, r->respond_body_len);
+    send_or_close(req, r->respond_status, &head, r->respond_body, r->respond_body_len);
 }
 
 /* The direct response as an action: the body is read and dropped first, so the connection stays

@@ -1,4 +1,4 @@
-/* The downstream connection: reads heads (from the socket, a TLS session or an HTTP/2 stream),
+/* The downstream connection: reads heads (from the socket or a TLS session),
  * streams request bodies to the proxy, writes responses, and keeps the connection's single
  * close path. Routing and dispatch of a parsed head are in request.c. */
 #include <arpa/inet.h>
@@ -10,6 +10,7 @@
 #include "http/conn_internal.h"
 #include "http/conn_tls.h"
 #include "http/h2.h"
+#include "gate/body.h"
 #include "gate/pipeline.h"
 #include "gate/request.h"
 #include "gate/respond.h"
@@ -20,7 +21,6 @@
 
 static void update_reading(gh_conn *c);
 static int tls_fill(gh_conn *c);
-static int input_fill(gh_conn *c);
 static bool h2_step(gh_conn *c, int filled);
 static void on_timer(uv_timer_t *t);
 
@@ -39,8 +39,8 @@ void gh__conn_stop_timer(gh_conn *c)
 static void free_conn(uv_handle_t *h)
 {
     gh_conn *c = h->data;
-    /* Two handles (tcp, timer) close, a stream connection's one; the last callback frees. */
-    if (++c->closed_handles == (c->parent ? 1 : 2))
+    /* Two handles (tcp, timer) close; the last callback frees. */
+    if (++c->closed_handles == 2)
         free(c);
 }
 
@@ -54,8 +54,6 @@ static void request_end(gh_conn *c)
     c->req = NULL;
 }
 
-static void stream_closed(gh_conn *sc);
-
 void gh_conn_close(gh_conn *c)
 {
     if (c->closing)
@@ -63,11 +61,7 @@ void gh_conn_close(gh_conn *c)
     c->closing = true;
     request_end(c);
     gh_services *svc = c->svc;
-    if (c->parent) {
-        stream_closed(c);
-        return;
-    }
-    gh_h2_end(c); /* its stream connections go with it */
+    gh_h2_end(c); /* its streams' requests go with it */
     gh_list_unlink(&svc->conns, &c->link);
     svc->nconns--;
     gh_metric_add(&svc->metrics.open_connections, (unsigned long long)-1);
@@ -99,11 +93,6 @@ static void on_shutdown(uv_shutdown_t *sr, int status)
  * response before the client reads it. */
 static void close_when_flushed(gh_conn *c)
 {
-    if (c->parent) { /* a stream: its response is whole, the stream ends with it */
-        c->stream_complete = true;
-        gh_conn_close(c);
-        return;
-    }
     c->close_after_flush = true;
     if (c->closing || c->state == GH_CS_LINGER)
         return;
@@ -159,32 +148,21 @@ bool gh_conn_output_full_raw(const gh_conn *c)
     return c->out.pending >= GH_OUTQ_HIGH;
 }
 
-int gh__conn_write(gh_conn *c, const uv_buf_t *bufs, unsigned n)
-{
-    return c->parent ? gh_h2_stream_write(c, bufs, n) : gh_conn_write_raw(c, bufs, n);
-}
-
-/* Response bytes the client has not taken yet. */
-static size_t conn_pending(const gh_conn *c)
-{
-    return c->parent ? gh_h2_stream_pending(c) : c->out.pending;
-}
-
 static int conn_send(gh_request *req, const uv_buf_t *bufs, unsigned n)
 {
-    gh_conn *c = req->conn;
-    for (unsigned i = 0; i < n && !c->parent; i++) /* a stream counts its body (h2_stream.c) */
+    gh_conn *c = req->downstream;
+    for (unsigned i = 0; i < n; i++)
         req->bytes_out += bufs[i].len;
     req->resp_started = true;
-    int r = gh__conn_write(c, bufs, n);
-    if (r == 0 && conn_pending(c) >= GH_OUTQ_HIGH && c->timer_kind != T_SEND)
+    int r = gh_conn_write_raw(c, bufs, n);
+    if (r == 0 && gh_conn_output_full_raw(c) && c->timer_kind != T_SEND)
         gh__conn_set_timer(c, T_SEND, req->config->limits.body_timeout_ms);
     return r;
 }
 
 static bool conn_output_full(const gh_request *req)
 {
-    return conn_pending(req->conn) >= GH_OUTQ_HIGH;
+    return gh_conn_output_full_raw(req->downstream);
 }
 
 static void go_idle(gh_conn *c)
@@ -205,7 +183,7 @@ static void go_idle(gh_conn *c)
 
 static void conn_finish(gh_request *req)
 {
-    gh_conn *c = req->conn;
+    gh_conn *c = req->downstream;
     req->resp_done = true;
     if (!req->body_done)
         req->close_after = true;
@@ -224,21 +202,26 @@ static void conn_finish(gh_request *req)
 
 static void conn_cut(gh_request *req)
 {
-    gh_conn_close(req->conn);
+    gh_conn_close(req->downstream);
+}
+
+gh_peer gh_conn_peer(const gh_conn *c, bool h2)
+{
+    gh_peer peer = {.listener = c->listener,
+                    .methods = c->methods,
+                    .underscores = c->underscores,
+                    .h2 = h2,
+                    .tls = c->tls,
+                    .family = c->peer_family,
+                    .port = c->peer_port};
+    memcpy(peer.addr, c->peer_addr, sizeof(peer.addr));
+    return peer;
 }
 
 /* A request on the connection; NULL (and the connection closed) when memory ran out. */
 static gh_request *conn_request(gh_conn *c)
 {
-    gh_conn *carrier = c->parent ? c->parent : c;
-    gh_peer peer = {.listener = c->listener,
-                    .methods = c->methods,
-                    .underscores = c->underscores,
-                    .h2 = c->parent != NULL,
-                    .tls = carrier->tls,
-                    .family = c->peer_family,
-                    .port = c->peer_port};
-    memcpy(peer.addr, c->peer_addr, sizeof(peer.addr));
+    gh_peer peer = gh_conn_peer(c, false);
     gh_request *req = gh_request_new(c->svc, &gh_conn_downstream, c, &peer);
     if (!req) {
         gh_conn_close(c);
@@ -294,7 +277,7 @@ void gh__conn_process(gh_conn *c)
     gh_services *svc = c->svc;
     const gh_limits_conf *lim = &svc->snapshots.config->limits;
     while (!c->closing && c->state != GH_CS_LINGER) {
-        int filled = input_fill(c);
+        int filled = c->tls ? tls_fill(c) : 0;
         if (filled < 0)
             break;
         if (c->state == GH_CS_H2) {
@@ -306,10 +289,10 @@ void gh__conn_process(gh_conn *c)
         if (c->state == GH_CS_BODY) {
             if (gh__conn_body_pump(c))
                 continue;
-            /* The block is spent but TLS or the stream may hold more of the body: no socket
-             * event would bring it, so it is moved now. */
-            if ((c->tls || c->parent) && !c->closing && c->state == GH_CS_BODY && c->in &&
-                c->in->off == c->in->len && input_fill(c) > 0)
+            /* The block is spent but TLS may hold more of the body: no socket event would
+             * bring it, so it is moved now. */
+            if (c->tls && !c->closing && c->state == GH_CS_BODY && c->in &&
+                c->in->off == c->in->len && tls_fill(c) > 0)
                 continue;
             break;
         }
@@ -328,7 +311,7 @@ void gh__conn_process(gh_conn *c)
             }
             break;
         }
-        if (r == GH_R_H2_PREFACE && c->h2c && c->state != GH_CS_WAIT && !c->parent) {
+        if (r == GH_R_H2_PREFACE && c->h2c && c->state != GH_CS_WAIT) {
             if (gh_h2_start(c) != 0) { /* prior knowledge: the bytes are HTTP/2's from here */
                 gh_conn_close(c);
                 break;
@@ -348,32 +331,35 @@ void gh__conn_process(gh_conn *c)
         update_reading(c);
 }
 
+/* An HTTP/1.1 response head is its bytes. */
 static bool conn_takes_fields(const gh_request *req)
 {
-    return req->conn->parent != NULL;
+    (void)req;
+    return false;
 }
 
 static int conn_send_fields(gh_request *req, int status, const gh_h1_header *fields, size_t n,
                             int body, uint64_t length)
 {
-    req->resp_started = true;
-    return gh_h2_stream_respond(req->conn, status, fields, n, body, length);
+    (void)req, (void)status, (void)fields, (void)n, (void)body, (void)length;
+    return UV_EPIPE;
 }
 
 static void conn_body_drained(gh_request *req)
 {
-    gh__conn_process(req->conn);
+    gh__conn_process(req->downstream);
 }
 
-static void conn_resume_input(gh_conn *c)
+static void conn_resume_input(void *downstream)
 {
+    gh_conn *c = downstream;
     if (!c->closing)
         gh__conn_process(c);
 }
 
 static const gh_client_cert *conn_client_cert(const gh_request *req)
 {
-    return gh_conn_client_cert(req->conn);
+    return gh_conn_client_cert(req->downstream);
 }
 
 const gh_downstream_ops gh_conn_downstream = {
@@ -403,22 +389,6 @@ static void peer_ended(gh_conn *c, bool eof)
         return;
     }
     gh_conn_close(c);
-}
-
-/* Bytes from where this connection's input comes other than the socket (a TLS session, an
- * HTTP/2 stream) into the input block: the bytes added, or -1 when the connection is over. */
-static int input_fill(gh_conn *c)
-{
-    if (c->tls)
-        return tls_fill(c);
-    if (!c->parent)
-        return 0;
-    uint32_t before = c->in ? c->in->len - c->in->off : 0;
-    if (gh_h2_stream_fill(c) < 0) {
-        gh_conn_close(c);
-        return -1;
-    }
-    return (int)((c->in ? c->in->len - c->in->off : 0) - before);
 }
 
 /* An HTTP/2 connection's input went to its session. True to go round again (TLS may hold
@@ -585,8 +555,6 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 /* Reads while there is room and the current stage wants bytes. */
 static void update_reading(gh_conn *c)
 {
-    if (c->parent)
-        return; /* a stream reads no socket: its bytes come from the session */
     gh_block *in = c->in;
     /* HTTP/2 takes whole blocks: a spent one must make room too, or a full read stops reading. */
     if (in && in->off > 0 &&
@@ -596,7 +564,7 @@ static void update_reading(gh_conn *c)
         in->off = 0;
     }
     bool want = !c->closing && (c->tls ? gh_conn_tls_wants_input(c) : !(in && in->len == GH_BLOCK_SIZE));
-    if (c->state == GH_CS_BODY && c->req && gh__conn_body_held(c->req))
+    if (c->state == GH_CS_BODY && c->req && gh_body_held(c->req))
         want = want && !(in && in->len > 0) && !(c->tls && gh_tls_pipe_buffered(c->tls));
     if (c->close_after_flush && c->state != GH_CS_LINGER)
         want = false;
@@ -733,63 +701,4 @@ void gh_conn_accept(gh_services *svc, uv_stream_t *server, const gh_listener_con
 void gh_conn_adopt(gh_services *svc, uv_os_sock_t fd, const gh_listener_conf *lc)
 {
     conn_start(svc, NULL, fd, lc);
-}
-
-/* HTTP/2 stream connections: no socket, no place in the worker's list (their parent is
- * there); the request comes from the stream and the response goes back to it. */
-gh_conn *gh_conn_stream_open(gh_conn *parent, struct gh_h2_stream *st)
-{
-    gh_conn *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    c->svc = parent->svc;
-    c->parent = parent;
-    c->h2_stream = st;
-    gh_deadline_init(c->svc->loop, &c->timer, on_timer, c);
-    c->peer_family = parent->peer_family;
-    c->peer_port = parent->peer_port;
-    c->methods = parent->methods;
-    c->underscores = parent->underscores;
-    c->listener = parent->listener;
-    memcpy(c->peer_addr, parent->peer_addr, sizeof(c->peer_addr));
-    c->state = GH_CS_IDLE;
-    gh__conn_set_timer(c, T_HEAD, c->svc->snapshots.config->limits.head_timeout_ms);
-    return c;
-}
-
-void gh_conn_stream_input(gh_conn *sc)
-{
-    if (!sc->closing)
-        gh__conn_process(sc);
-}
-
-void gh_conn_stream_refuse(gh_conn *sc, gh_reason reason, const char *detail)
-{
-    refuse_head(sc, reason, detail);
-}
-
-void gh_conn_stream_drained(gh_conn *sc)
-{
-    if (sc->closing)
-        return;
-    if (sc->timer_kind == T_SEND && gh_h2_stream_pending(sc) < GH_OUTQ_HIGH)
-        gh__conn_stop_timer(sc);
-    if (sc->req && sc->req->action && gh_h2_stream_pending(sc) < GH_OUTQ_HIGH)
-        sc->req->action->client_drained(sc->req);
-}
-
-static void stream_closed(gh_conn *sc)
-{
-    gh_conn *parent = sc->parent;
-    gh_h2_stream_done(sc, sc->stream_complete);
-    if (parent->h2)
-        gh_h2_forget(parent, sc);
-    gh_block_put(&sc->svc->blocks, sc->in);
-    sc->in = NULL;
-    uv_close((uv_handle_t *)&sc->timer.timer, free_conn);
-    if (parent->h2 && !parent->closing) {
-        if (parent->svc->draining && gh_h2_idle(parent))
-            gh_h2_send(parent); /* the last stream's frames, then the close */
-        gh_conn_h2_settle(parent, false);
-    }
 }

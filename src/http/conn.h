@@ -26,7 +26,7 @@ typedef enum {
     GH_CS_BODY,   /* streaming the request body */
     GH_CS_WAIT,   /* request read, response pending */
     GH_CS_LINGER, /* response sent, write side shut, draining what the client still sends */
-    GH_CS_H2,     /* speaking HTTP/2: streams are served by stream connections */
+    GH_CS_H2,     /* speaking HTTP/2: each stream is a downstream of its own (h2_stream.c) */
 } gh_conn_state;
 
 
@@ -35,7 +35,7 @@ struct gh_conn {
     uv_tcp_t tcp;
     gh_deadline timer;
     gh_services *svc;
-    gh_link link; /* in svc->conns; a stream connection: in its session's doomed list */
+    gh_link link; /* in svc->conns */
     gh_block *in;
     gh_outq out;
     gh_request *req;
@@ -53,11 +53,8 @@ struct gh_conn {
     uint8_t underscores;              /* its listener's headers_with_underscores (gh_underscores) */
     uint64_t listener;                /* its listener's id: which routes it serves */
     bool h2_offered;                  /* its TLS listener offers h2 by ALPN */
-    bool stream_complete;             /* a stream connection whose response went out whole */
     struct gh_h2 *h2;                 /* HTTP/2 on this connection */
     uint64_t h2_progress;             /* gh_h2_progress when its timer was last set */
-    struct gh_h2_stream *h2_stream;   /* a stream connection: the stream it serves */
-    struct gh_conn *parent;           /* a stream connection: the connection carrying it */
     uint8_t peer_family;
     uint16_t peer_port;
     unsigned char peer_addr[16];
@@ -75,14 +72,11 @@ void gh_conn_close(gh_conn *c);
 void gh_conns_drain(gh_services *svc);
 void gh_conns_close(gh_services *svc);
 
-/* What the connection (and each HTTP/2 stream connection) does for its requests. */
+/* What the HTTP/1.1 connection does for its requests. */
 extern const gh_downstream_ops gh_conn_downstream;
+/* What the connection says about a request arriving on it (h2: on one of its HTTP/2 streams). */
+gh_peer gh_conn_peer(const gh_conn *c, bool h2);
 
-/* HTTP/2 (h2.c): stream connections, served like HTTP/1.1 connections without a socket. */
-gh_conn *gh_conn_stream_open(gh_conn *parent, struct gh_h2_stream *st);
-void gh_conn_stream_input(gh_conn *sc);
-void gh_conn_stream_refuse(gh_conn *sc, gh_reason reason, const char *detail);
-void gh_conn_stream_drained(gh_conn *sc);
 /* After an HTTP/2 connection's session took or sent frames: once the session is over (an error
  * GOAWAY sent, both sides done, the socket failed) its last frames go out and the connection
  * closes; else its timer follows what it waits for. */
@@ -90,12 +84,6 @@ void gh_conn_h2_settle(gh_conn *c, bool over);
 /* The socket side of a connection (TLS or plain), under HTTP/2's frames. */
 bool gh_conn_output_full_raw(const gh_conn *c);
 int gh_conn_write_raw(gh_conn *c, const uv_buf_t *bufs, unsigned n);
-/* The connection that carries c's bytes (itself, or a stream's parent): its TLS session. */
-static inline struct gh_tls_pipe *gh_conn_tls(const gh_conn *c)
-{
-    return c->parent ? c->parent->tls : c->tls;
-}
-
 /* The client certificate of the connection carrying the request (described at first use), or
  * NULL when it has none. */
 const struct gh_client_cert *gh_conn_client_cert(gh_conn *c);

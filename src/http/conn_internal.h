@@ -11,9 +11,6 @@ void gh__conn_set_timer(gh_conn *c, int kind, uint64_t ms);
 void gh__conn_stop_timer(gh_conn *c);
 /* Runs the connection's state machine over what is buffered (re-entry returns at once). */
 void gh__conn_process(gh_conn *c);
-/* Every byte for the client: sealed into TLS records on a TLS listener, or turned into HTTP/2
- * frames on a stream. 0 or a negative libuv error. */
-int gh__conn_write(gh_conn *c, const uv_buf_t *bufs, unsigned n);
 /* Moves buffered body bytes on (conn_body.c); false when it must wait for bytes or for the
  * upstream. */
 bool gh__conn_body_pump(gh_conn *c);
@@ -21,8 +18,6 @@ bool gh__conn_body_pump(gh_conn *c);
 void gh__conn_body_begin(gh_request *req);
 /* The body timer fired: a pause, a rate window or the deadline; refuses with 408 or re-arms. */
 void gh__conn_body_timer_fired(gh_conn *c);
-/* Whether the request's action cannot take body bytes now (no action yet counts as cannot). */
-bool gh__conn_body_held(const gh_request *req);
 /* Reads at most max bytes of the body whole before then(req) runs (downstream op). */
 void gh__conn_collect_body(gh_request *req, uint64_t max, void (*then)(gh_request *req));
 /* The action is ready for the body (downstream op). */

@@ -32,8 +32,6 @@ int gh_conn_tls_start(gh_conn *c, gh_tls_server *server)
 
 const gh_client_cert *gh_conn_client_cert(gh_conn *c)
 {
-    if (c->parent) /* a stream: the certificate is its connection's */
-        c = c->parent;
     if (!c->tls)
         return NULL;
     if (!c->peer_cert)

@@ -29,17 +29,17 @@ struct gh_h2 {
     bool terminated; /* GOAWAY with an error is queued: no new stream starts */
     bool queued;            /* in the worker's list of sessions to send at the iteration's end */
     gh_link queued_link;
-    /* stream connections (gh_conn.link) whose stream ended first (either side reset it, or the
-     * connection is ending): closed at the next safe point, never from inside a response being
-     * written */
+    /* streams (gh_h2_stream.link) closed in the session (either side reset them, the response
+     * went out, the connection is ending): their requests end at the next safe point, never from
+     * inside a response being written */
     gh_list doomed;
 };
 
-/* Closes the stream connections of cancelled streams (from top-level events only). */
+/* Ends the closed streams' requests and frees them (from top-level events only). */
 static void close_doomed(gh_h2 *h2)
 {
     for (gh_link *l; (l = gh_list_pop(&h2->doomed));)
-        gh_conn_close(GH_CONTAINER(l, gh_conn, link));
+        gh_h2_stream_end(GH_CONTAINER(l, gh_h2_stream, link));
 }
 
 static gh_h2_stream *stream_of(gh_h2 *h2, int32_t id)
@@ -47,17 +47,16 @@ static gh_h2_stream *stream_of(gh_h2 *h2, int32_t id)
     return nghttp2_session_get_stream_user_data(h2->ng, id);
 }
 
-/* Frames waiting in the session go to the connection, while it keeps up. */
-/* Stream connections whose buffered response fell low: they may produce more. */
+/* Streams whose buffered response fell low: their actions may produce more. The next stream
+ * is taken first: a drained action may end its request, not its stream. */
 static void wake_streams(gh_h2 *h2)
 {
-    for (gh_h2_stream *st = GH_LIST_FIRST(&h2->streams, gh_h2_stream, link); st;
-         st = GH_LIST_NEXT(st, gh_h2_stream, link)) {
+    for (gh_h2_stream *st = GH_LIST_FIRST(&h2->streams, gh_h2_stream, link), *next; st; st = next) {
+        next = GH_LIST_NEXT(st, gh_h2_stream, link);
         if (!st->wake)
             continue;
         st->wake = false;
-        if (st->sc)
-            gh_conn_stream_drained(st->sc);
+        gh_h2_stream_drained(st);
     }
 }
 
@@ -187,10 +186,9 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
     if (h2->terminated) /* the rest of a flood's input is not read: nghttp2 stops here */
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     h2->progress++;
-    gh_h2_stream *st = gh_h2_stream_new(h2->conn, f->hd.stream_id);
+    gh_h2_stream *st = gh_h2_stream_new(h2->conn, h2, f->hd.stream_id);
     if (!st)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
-    st->h2 = h2;
     gh_list_push(&h2->streams, &st->link);
     h2->nstreams++;
     nghttp2_session_set_stream_user_data(ng, f->hd.stream_id, st);
@@ -242,17 +240,15 @@ static void count_end(gh_h2 *h2, bool completed, bool by_peer)
 }
 
 /* The one end of a stream, for every cause (either side's RST_STREAM, its response done, the
- * connection ending): its stream connection, whatever it still waits for (an upstream, a key
- * set, a Redis answer), is closed at the next safe point, which ends that work. Nothing of the
- * stream is left to outlive the connection. */
+ * connection ending): its request, whatever it still waits for (an upstream, a key set, a Redis
+ * answer), ends at the next safe point, which ends that work. Nothing of the stream is left to
+ * outlive the connection. */
 static void stream_end(gh_h2 *h2, gh_h2_stream *st)
 {
     unlink_stream(h2, st);
-    gh_conn *sc = gh_h2_stream_free(st);
-    if (sc) {
-        gh_list_push(&h2->doomed, &sc->link);
-        flush(h2); /* the end of the iteration closes it, if nothing sooner does */
-    }
+    gh_h2_stream_closed(st);
+    gh_list_push(&h2->doomed, &st->link);
+    flush(h2); /* the end of the iteration ends it, if nothing sooner does */
 }
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *user)
@@ -349,6 +345,17 @@ void gh_h2_consume(gh_h2_stream *st, size_t n)
     flush(st->h2);
 }
 
+void gh_h2_consume_connection(gh_h2 *h2, size_t n)
+{
+    nghttp2_session_consume_connection(h2->ng, n);
+    flush(h2);
+}
+
+void gh_h2_flush(gh_h2 *h2)
+{
+    flush(h2);
+}
+
 int gh_h2_start(gh_conn *c)
 {
     gh_h2 *h2 = calloc(1, sizeof(*h2));
@@ -432,11 +439,6 @@ void gh_h2_send(gh_conn *c)
     send_now(c->h2);
 }
 
-void gh_h2_forget(gh_conn *c, gh_conn *sc)
-{
-    gh_list_unlink(&c->h2->doomed, &sc->link);
-}
-
 void gh_h2_output_drained(gh_conn *c)
 {
     if (c->h2) {
@@ -487,7 +489,7 @@ gh_h2_wait gh_h2_waits_on(const gh_conn *c)
          st = GH_LIST_NEXT(st, gh_h2_stream, link)) {
         if (!st->started)
             return GH_H2_HEAD; /* a header block is arriving: nothing else may come between */
-        working |= st->sc != NULL;
+        working |= st->req != NULL;
     }
     return working ? GH_H2_WORKING : GH_H2_CLIENT;
 }

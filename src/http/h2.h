@@ -1,15 +1,14 @@
 /* HTTP/2 for clients (RFC 9113) through nghttp2: ALPN "h2" on TLS listeners, or the prior-
- * knowledge preface on plain listeners that allow h2c. Each stream is served by a stream
- * connection: a gh_conn without a socket, fed the request as HTTP/1.1 bytes and writing its
- * response as HTTP/1.1 bytes, which this module turns back into HEADERS and DATA frames (the
- * proxy, the hot path, hands over its head as fields instead, skipping that round trip). So
- * every stage, limit, refusal and log line applies to a stream exactly as to an HTTP/1.1
- * request, and streams go to upstreams over the HTTP/1.1 pools.
+ * knowledge preface on plain listeners that allow h2c. Each stream is a downstream of its own
+ * (h2_stream.c): its head, gathered as fields, passes the same judgement as an HTTP/1.1 head
+ * (gh_h1_check_request) and starts a request like one, so every stage, limit, refusal and log
+ * line applies to a stream exactly as to an HTTP/1.1 request; its response leaves as the
+ * status and fields it is handed, and streams go to upstreams over the HTTP/1.1 pools.
  *
  * Defences: SETTINGS bound concurrent streams, header list size and windows; request bodies
  * open the window only as they are consumed; a stream that ends for any reason (either side's
- * RST_STREAM with any code, the connection ending) ends its stream connection and so its work
- * (upstream request, stage wait) at once; a client whose streams end without their response
+ * RST_STREAM with any code, the connection ending) ends its request and so its work (upstream
+ * request, stage wait) at once; a client whose streams end without their response
  * (reset by it, rapid reset CVE-2023-44487, or by the gateway, MadeYouReset CVE-2025-8671) much
  * more often than they finish, or that sends endless CONTINUATION frames, is sent GOAWAY
  * ENHANCE_YOUR_CALM, and every connection error closes the connection once its GOAWAY is out,
@@ -42,39 +41,21 @@ int gh_h2_start(gh_conn *c);
 bool gh_h2_input(gh_conn *c);
 /* The connection's output drained: more frames may go. */
 void gh_h2_output_drained(gh_conn *c);
-/* Closing: every stream connection goes with it. */
+/* Closing: every stream's request goes with it. */
 void gh_h2_end(gh_conn *c);
 /* Draining: GOAWAY now, streams in flight finish. */
 void gh_h2_drain(gh_conn *c);
 /* Sends the frames waiting now rather than at the end of the iteration (before a close). */
 void gh_h2_send(gh_conn *c);
-/* A stream connection closed by itself: it is not closed again later. */
-void gh_h2_forget(gh_conn *c, gh_conn *sc);
 /* Whether the session has nothing left to do (no stream, nothing to send). */
 bool gh_h2_idle(const gh_conn *c);
 /* Grows when a stream begins or response DATA goes out: PING, SETTINGS, PRIORITY or
  * WINDOW_UPDATE frames that let nothing flow are no progress, and extend no timeout. */
 uint64_t gh_h2_progress(const gh_conn *c);
-/* What the connection waits for, which decides its timer: nothing (idle), a stream connection
+/* What the connection waits for, which decides its timer: nothing (idle), a stream's request
  * at work (its own timers bound it), the rest of a header block, or only the client (to take
  * frames, open its window or finish a request whose response is done). */
 typedef enum { GH_H2_IDLE, GH_H2_WORKING, GH_H2_HEAD, GH_H2_CLIENT } gh_h2_wait;
 gh_h2_wait gh_h2_waits_on(const gh_conn *c);
-
-/* A stream connection's side. */
-/* Response bytes (HTTP/1.1) of the stream: 0, or a negative libuv error. */
-int gh_h2_stream_write(gh_conn *sc, const uv_buf_t *bufs, unsigned n);
-/* The response head as fields (the proxy's path: no HTTP/1.1 head to write and parse again);
- * the body then comes through gh_h2_stream_write, unframed: `length` bytes when body is
- * GH_BODY_LENGTH, else everything until gh_h2_stream_done. 0, or a negative libuv error. */
-int gh_h2_stream_respond(gh_conn *sc, int status, const struct gh_h1_header *fields, size_t n,
-                         int body, uint64_t length);
-/* Response bytes written and not yet taken by the client's window. */
-size_t gh_h2_stream_pending(const gh_conn *sc);
-/* Moves request bytes into the stream connection's input block; reports consumed body bytes
- * to the window. 0, or 1 when the request is complete and nothing is left. */
-int gh_h2_stream_fill(gh_conn *sc);
-/* The response is complete (or cut): the stream ends. */
-void gh_h2_stream_done(gh_conn *sc, bool complete);
 
 #endif

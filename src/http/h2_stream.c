@@ -1,230 +1,156 @@
-#include <stdio.h>
+/* An HTTP/2 stream as a downstream: the request's body from DATA, its response as HEADERS and
+ * DATA, its timers, and its one end. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/outq.h"
+#include "gate/body.h"
+#include "gate/pipeline.h"
 #include "http/conn.h"
 #include "http/h2_stream.h"
 
-#define GH_H2_RESPONSE_HEAD_MAX (64u * 1024u)
 #define GH_H2_RESPONSE_HEADERS 300 /* an upstream's 128 and every field the gateway may add */
-#define GH_H2_REQ_BUFFER_LOW (32u * 1024u) /* below this, consumed body reopens the window */
+#define GH_H2_REQ_BUFFER_LOW (32u * 1024u) /* below this, taken body bytes reopen the windows */
 
-gh_h2_stream *gh_h2_stream_new(gh_conn *parent, int32_t id)
+enum { ST_NONE, ST_BODY, ST_SEND };
+
+static void on_timer(uv_timer_t *t);
+
+gh_h2_stream *gh_h2_stream_new(gh_conn *c, gh_h2 *h2, int32_t id)
 {
     gh_h2_stream *st = calloc(1, sizeof(*st));
-    if (st) {
-        st->parent = parent;
-        st->id = id;
-    }
+    if (!st)
+        return NULL;
+    st->conn = c;
+    st->h2 = h2;
+    st->id = id;
+    gh_deadline_init(c->svc->loop, &st->timer, on_timer, st);
     return st;
 }
 
-static void release_pseudo(gh_h2_stream *st)
+static void set_timer(gh_h2_stream *st, int kind, uint64_t ms)
 {
-    if (st->path)
-        nghttp2_rcbuf_decref(st->path);
-    if (st->authority)
-        nghttp2_rcbuf_decref(st->authority);
-    st->path = st->authority = NULL;
+    st->timer_kind = (uint8_t)kind;
+    gh_deadline_set(&st->timer, ms);
 }
 
-gh_conn *gh_h2_stream_free(gh_h2_stream *st)
+static void stop_timer(gh_h2_stream *st)
 {
-    gh_conn *sc = st->sc;
-    st->sc = NULL;
-    if (sc)
-        sc->h2_stream = NULL; /* it no longer reports to this stream */
-    release_pseudo(st);
-    free(st->cookies.p);
-    free(st->req.p);
-    free(st->head.p);
-    free(st->out.p);
-    free(st);
-    return sc;
+    st->timer_kind = ST_NONE;
+    gh_deadline_clear(&st->timer);
 }
 
-/* The request head's bound: the stream connection's parser judges it against
- * limits.max_head_bytes (431); this only keeps a stream from holding more than that allows. */
-static size_t head_bound(const gh_h2_stream *st)
+/* Resets the stream, unless it is closed already. */
+static void reset(gh_h2_stream *st)
 {
-    return 4 * st->parent->svc->snapshots.config->limits.max_head_bytes + 1024;
+    if (st->h2)
+        gh_h2_reset(st);
 }
 
-static int add_rcbuf(gh_bytes *b, nghttp2_rcbuf *rc, size_t max)
+/* Logs, counts and frees the request; DATA it did not take opens the connection's window (the
+ * stream's stays as it is: nothing reads it any more). */
+static void request_end(gh_h2_stream *st)
 {
-    nghttp2_vec v = nghttp2_rcbuf_get_buf(rc);
-    return gh_bytes_add(b, (const char *)v.base, v.len, max);
-}
-
-/* "METHOD target HTTP/1.1" and the Host line from :authority, once. */
-static int write_request_line(gh_h2_stream *st)
-{
-    size_t max = head_bound(st);
-    gh_bytes *b = &st->req;
-    st->line_done = true;
-    int r = gh_bytes_add(b, st->method, strlen(st->method), max);
-    r = r ? r : GH_BYTES_LIT(b, " ", max);
-    r = r || !st->path ? r : add_rcbuf(b, st->path, max);
-    r = r ? r : GH_BYTES_LIT(b, " HTTP/1.1\r\n", max);
-    if (st->authority && nghttp2_rcbuf_get_buf(st->authority).len) {
-        st->host_done = true; /* :authority wins over a host field (RFC 9113 8.3.1) */
-        r = r ? r : GH_BYTES_LIT(b, "Host: ", max);
-        r = r ? r : add_rcbuf(b, st->authority, max);
-        r = r ? r : GH_BYTES_LIT(b, "\r\n", max);
-    }
-    release_pseudo(st);
-    return r;
-}
-
-static void hold(nghttp2_rcbuf **slot, nghttp2_rcbuf *rc)
-{
-    if (*slot)
-        nghttp2_rcbuf_decref(*slot);
-    nghttp2_rcbuf_incref(rc);
-    *slot = rc;
-}
-
-void gh_h2_stream_header(gh_h2_stream *st, nghttp2_rcbuf *name_rc, nghttp2_rcbuf *value_rc)
-{
-    nghttp2_vec nv = nghttp2_rcbuf_get_buf(name_rc), vv = nghttp2_rcbuf_get_buf(value_rc);
-    const char *name = (const char *)nv.base, *value = (const char *)vv.base;
-    size_t nl = nv.len, vl = vv.len, max = head_bound(st);
-    gh_bytes *b = &st->req;
-    int r = 0;
-    if (name[0] == ':') {
-        if (nl == 7 && memcmp(name, ":method", 7) == 0) {
-            if (vl >= sizeof(st->method))
-                st->too_large = true;
-            else
-                memcpy(st->method, value, vl), st->method[vl] = '\0';
-        } else if (nl == 5 && memcmp(name, ":path", 5) == 0) {
-            hold(&st->path, value_rc);
-        } else if (nl == 10 && memcmp(name, ":authority", 10) == 0) {
-            hold(&st->authority, value_rc);
-        }
-        return; /* :scheme: the listener knows whether it is https */
-    }
-    if (!st->line_done)
-        r = write_request_line(st);
-    if (nl == 4 && memcmp(name, "host", 4) == 0) {
-        if (st->host_done)
-            return;
-        r = r ? r : GH_BYTES_LIT(b, "Host", max); /* a second one is refused like in HTTP/1.1 */
-    } else if (nl == 6 && memcmp(name, "cookie", 6) == 0) {
-        if (st->cookies.len)
-            r = r ? r : GH_BYTES_LIT(&st->cookies, "; ", max);
-        r = r ? r : gh_bytes_add(&st->cookies, value, vl, max);
-        st->too_large |= r != 0;
+    gh_request *req = st->req;
+    if (!req)
         return;
-    } else if (nl == 6 && memcmp(name, "expect", 6) == 0) {
-        return; /* the gateway does not answer 100 on a stream: the body simply follows */
-    } else {
-        if (nl == 14 && memcmp(name, "content-length", 14) == 0)
-            st->has_length = true;
-        r = r ? r : gh_bytes_add(b, name, nl, max);
-    }
-    r = r ? r : GH_BYTES_LIT(b, ": ", max);
-    r = r ? r : gh_bytes_add(b, value, vl, max);
-    r = r ? r : GH_BYTES_LIT(b, "\r\n", max);
-    if (r)
-        st->too_large = true;
+    st->req = NULL;
+    st->reading_body = false;
+    stop_timer(st);
+    gh_request_end(req);
+    if (st->h2 && st->owed)
+        gh_h2_consume_connection(st->h2, st->owed);
+    st->owed = 0;
+    gh_bytes_free(&st->in);
+    if (st->h2)
+        gh_h2_flush(st->h2); /* the connection now waits on the client, not on this stream */
 }
 
-/* The rest of the request head: the stream connection parses and judges it like any other. */
-static int finish_head(gh_h2_stream *st, bool end_stream)
+void gh_h2_stream_closed(gh_h2_stream *st)
 {
-    size_t max = head_bound(st);
-    gh_bytes *b = &st->req;
-    int r = st->line_done ? 0 : write_request_line(st);
-    if (st->cookies.len) {
-        r = r ? r : GH_BYTES_LIT(b, "Cookie: ", max);
-        r = r ? r : gh_bytes_add(b, st->cookies.p, st->cookies.len, max);
-        r = r ? r : GH_BYTES_LIT(b, "\r\n", max);
-    }
-    st->chunked_in = !end_stream && !st->has_length;
-    if (st->chunked_in)
-        r = r ? r : GH_BYTES_LIT(b, "Transfer-Encoding: chunked\r\n", max);
-    return r ? r : GH_BYTES_LIT(b, "Connection: close\r\n\r\n", max);
+    if (st->h2 && st->owed)
+        gh_h2_consume_connection(st->h2, st->owed);
+    st->owed = 0;
+    st->h2 = NULL;
 }
 
-int gh_h2_stream_begin(gh_h2_stream *st, bool end_stream)
+static void free_stream(uv_handle_t *h)
 {
-    st->started = true;
-    st->ended_in = end_stream;
-    st->is_head = strcmp(st->method, "HEAD") == 0;
-    if (!(st->sc = gh_conn_stream_open(st->parent, st)))
-        return -1;
-    if (st->too_large || finish_head(st, end_stream) != 0) {
-        gh_conn_stream_refuse(st->sc, GH_R_HEAD_TOO_LARGE,
-                              "the request's header list exceeds limits.max_head_bytes");
-        return 0;
+    gh_h2_stream *st = h->data;
+    gh_bytes_free(&st->text);
+    gh_bytes_free(&st->fields);
+    gh_bytes_free(&st->cookies);
+    gh_bytes_free(&st->in);
+    gh_bytes_free(&st->out);
+    free(st);
+}
+
+void gh_h2_stream_end(gh_h2_stream *st)
+{
+    request_end(st);
+    uv_close((uv_handle_t *)&st->timer.timer, free_stream);
+}
+
+/* Taken body bytes leave the stream's buffer; once little is left, the windows open by what
+ * came since they last did. */
+static void taken(gh_h2_stream *st, size_t n)
+{
+    st->in.off += n;
+    if (st->owed && st->h2 && gh_bytes_pending(&st->in) < GH_H2_REQ_BUFFER_LOW) {
+        size_t owed = st->owed; /* the client may send as much again */
+        st->owed = 0;
+        gh_h2_consume(st, owed);
     }
-    gh_conn_stream_input(st->sc);
-    return 0;
+}
+
+void gh_h2_stream_pump(gh_h2_stream *st)
+{
+    if (st->pumping)
+        return; /* the pump below goes round again */
+    st->pumping = true;
+    while (st->req && st->reading_body) {
+        gh_request *req = st->req;
+        size_t used, avail = gh_bytes_pending(&st->in);
+        if (!avail && !st->ended_in)
+            break;
+        gh_body_step step = gh_body_feed(req, st->in.p + st->in.off, avail, &used, st->ended_in);
+        if (st->req == req)
+            taken(st, used);
+        if (step == GH_BODY_WANTS && st->req == req)
+            set_timer(st, ST_BODY, gh_body_timer_ms(req));
+        if (step == GH_BODY_WHOLE) {
+            st->reading_body = false;
+            stop_timer(st);
+            gh_body_finish(req);
+        }
+        if (step != GH_BODY_AGAIN)
+            break;
+    }
+    st->pumping = false;
 }
 
 void gh_h2_stream_body(gh_h2_stream *st, const char *data, size_t len)
 {
-    size_t max = (size_t)-1; /* bounded by the stream's window, which opens as it is consumed */
-    char size[24];
-    int r = 0;
-    if (st->chunked_in && len) {
-        snprintf(size, sizeof(size), "%zx\r\n", len);
-        r = gh_bytes_add(&st->req, size, strlen(size), max);
-    }
-    r = r ? r : gh_bytes_add(&st->req, data, len, max);
-    if (st->chunked_in && len)
-        r = r ? r : GH_BYTES_LIT(&st->req, "\r\n", max);
-    st->owed += len;
-    if (r) {
-        gh_h2_reset(st);
+    if (!st->req) { /* answered already: nothing takes it */
+        gh_h2_consume_connection(st->h2, len);
         return;
     }
-    if (st->sc)
-        gh_conn_stream_input(st->sc);
+    st->owed += len;
+    /* Bounded by the stream's window, which opens only as the request takes the bytes. */
+    if (gh_bytes_add(&st->in, data, len, (size_t)-1) != 0) {
+        gh_request_fail(st->req, GH_R_INTERNAL, "out of memory for the request body");
+        return;
+    }
+    gh_h2_stream_pump(st);
 }
 
 void gh_h2_stream_request_end(gh_h2_stream *st)
 {
     st->ended_in = true;
-    if (st->chunked_in && GH_BYTES_LIT(&st->req, "0\r\n\r\n", (size_t)-1) != 0) {
-        gh_h2_reset(st);
-        return;
-    }
-    if (st->sc)
-        gh_conn_stream_input(st->sc);
+    gh_h2_stream_pump(st);
 }
 
-int gh_h2_stream_fill(gh_conn *sc)
-{
-    gh_h2_stream *st = sc->h2_stream;
-    if (!st || !gh_bytes_pending(&st->req))
-        return 0;
-    if (!sc->in && !(sc->in = gh_block_get(&sc->svc->blocks)))
-        return -1;
-    gh_block *in = sc->in;
-    if (in->off == in->len)
-        in->off = in->len = 0;
-    size_t n = gh_bytes_pending(&st->req);
-    if (n > GH_BLOCK_SIZE - in->len)
-        n = GH_BLOCK_SIZE - in->len;
-    memcpy(in->data + in->len, st->req.p + st->req.off, n);
-    in->len += (uint32_t)n;
-    st->req.off += n;
-    if (st->owed && gh_bytes_pending(&st->req) < GH_H2_REQ_BUFFER_LOW) {
-        size_t owed = st->owed; /* the client may send as much again */
-        st->owed = 0;
-        gh_h2_consume(st, owed);
-    }
-    return 0;
-}
-
-size_t gh_h2_stream_pending(const gh_conn *sc)
-{
-    return sc->h2_stream ? gh_bytes_pending(&sc->h2_stream->out) : 0;
-}
-
-/* A response head: its fields (but HTTP/1.1's connection-specific ones) become the stream's
+/* The response head: its fields (but HTTP/1.1's connection-specific ones) become the stream's
  * HEADERS, names lower-cased into scratch (nghttp2 copies them). X-Request-Id is new on every
  * response: kept out of the HPACK table, where it would only push out fields that repeat. */
 static int submit_head(gh_h2_stream *st, int status_code, const gh_h1_header *fields, size_t nfields,
@@ -253,10 +179,12 @@ static int submit_head(gh_h2_stream *st, int status_code, const gh_h1_header *fi
         uint8_t flags = GH_H1_NAME_IS(h, "x-request-id") ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE;
         nv[n++] = (nghttp2_nv){(uint8_t *)lower, (uint8_t *)h->value, h->name_len, h->value_len, flags};
     }
-    st->head_done = st->submitted = true;
+    st->submitted = true;
     st->body = body_kind;
     st->left = length;
-    bool body = body_kind != GH_BODY_NONE && !(body_kind == GH_BODY_LENGTH && length == 0);
+    if (st->is_head)
+        st->body = GH_BODY_NONE;
+    bool body = st->body != GH_BODY_NONE && !(st->body == GH_BODY_LENGTH && length == 0);
     st->out_eof = !body;
     int r = gh_h2_submit_response(st, nv, n, body);
     if (names != small)
@@ -264,106 +192,10 @@ static int submit_head(gh_h2_stream *st, int status_code, const gh_h1_header *fi
     return r;
 }
 
-int gh_h2_stream_respond(gh_conn *sc, int status, const gh_h1_header *fields, size_t n, int body,
-                         uint64_t length)
+/* nghttp2 waits for body bytes: they (or the end) are there now. */
+static void resume_output(gh_h2_stream *st)
 {
-    gh_h2_stream *st = sc->h2_stream;
-    if (!st || st->head_done || submit_head(st, status, fields, n, body, length) != 0)
-        return UV_EPIPE;
-    return 0;
-}
-
-/* Body bytes of the HTTP/1.1 response, unframed, for the client's window. */
-static int take_body(gh_h2_stream *st, const char *p, size_t n)
-{
-    while (n && !st->out_eof) {
-        const char *data = p;
-        size_t consumed, len;
-        if (st->body == GH_BODY_CHUNKED) {
-            if (gh_chunked_step(&st->chunked, p, n, &consumed, &data, &len) != GH_R_OK)
-                return -1;
-            st->out_eof = gh_chunked_done(&st->chunked);
-        } else if (st->body == GH_BODY_LENGTH) {
-            len = consumed = n < st->left ? n : (size_t)st->left;
-            st->left -= len;
-            st->out_eof = st->left == 0;
-        } else {
-            len = consumed = n;
-        }
-        if (len && gh_bytes_add(&st->out, data, len, (size_t)-1) != 0)
-            return -1;
-        if (st->sc && st->sc->req)
-            st->sc->req->bytes_out += len;
-        p += consumed;
-        n -= consumed;
-        if (!consumed)
-            break;
-    }
-    return 0;
-}
-
-/* The response head, when p..len (or what st->head holds with it) completes one: submitted,
- * and *body_at set past it. 0, 1 while incomplete, -1 when malformed. */
-static int take_head(gh_h2_stream *st, const char *p, size_t len, const char **body_at, size_t *body_len)
-{
-    gh_h1_header hdrs[GH_H2_RESPONSE_HEADERS];
-    gh_h1_response resp;
-    bool held = st->head.len > 0; /* the head came in pieces: gather them */
-    if (held && gh_bytes_add(&st->head, p, len, GH_H2_RESPONSE_HEAD_MAX) != 0)
-        return -1;
-    const char *head = held ? st->head.p : p;
-    size_t head_len = held ? st->head.len : len;
-    gh_reason r = gh_h1_parse_response(head, head_len, GH_H2_RESPONSE_HEAD_MAX,
-                                       GH_H2_RESPONSE_HEADERS, st->is_head, hdrs, &resp);
-    if (r == GH_R_AGAIN)
-        return held || gh_bytes_add(&st->head, p, len, GH_H2_RESPONSE_HEAD_MAX) == 0 ? 1 : -1;
-    if (r != GH_R_OK ||
-        submit_head(st, resp.status, hdrs, resp.nheaders, resp.body, resp.content_length) != 0)
-        return -1;
-    *body_at = head + resp.head_len;
-    *body_len = head_len - resp.head_len;
-    return 0;
-}
-
-int gh_h2_stream_write(gh_conn *sc, const uv_buf_t *bufs, unsigned n)
-{
-    gh_h2_stream *st = sc->h2_stream;
-    if (!st)
-        return UV_EPIPE;
-    for (unsigned i = 0; i < n; i++) {
-        const char *p = bufs[i].base;
-        size_t len = bufs[i].len;
-        if (!st->head_done) {
-            int r = take_head(st, p, len, &p, &len);
-            if (r < 0)
-                return UV_EPIPE;
-            if (r > 0)
-                continue;
-        }
-        if (take_body(st, p, len) != 0)
-            return UV_EPIPE;
-    }
-    if (st->out_deferred && (gh_bytes_pending(&st->out) || st->out_eof)) {
-        st->out_deferred = false;
-        gh_h2_resume(st);
-    }
-    return 0;
-}
-
-void gh_h2_stream_done(gh_conn *sc, bool complete)
-{
-    gh_h2_stream *st = sc->h2_stream;
-    if (!st)
-        return;
-    sc->h2_stream = NULL;
-    st->sc = NULL;
-    if (st->submitted && !st->out_eof && complete && st->body == GH_BODY_UNTIL_CLOSE)
-        st->out_eof = true; /* a response that ends with its connection ends with the stream */
-    if (!st->submitted || !st->out_eof) {
-        gh_h2_reset(st);
-        return;
-    }
-    if (st->out_deferred) {
+    if (st->out_deferred && st->h2 && (gh_bytes_pending(&st->out) || st->out_eof)) {
         st->out_deferred = false;
         gh_h2_resume(st);
     }
@@ -382,7 +214,163 @@ ssize_t gh_h2_stream_read_response(gh_h2_stream *st, char *buf, size_t len, uint
     st->out.off += n;
     if (st->out_eof && !gh_bytes_pending(&st->out))
         *flags |= NGHTTP2_DATA_FLAG_EOF;
-    if (st->sc && gh_bytes_pending(&st->out) < GH_OUTQ_HIGH) /* the stream connection's own bound */
-        st->wake = true; /* the proxy may read the upstream again (after this send) */
+    if (st->req && gh_bytes_pending(&st->out) < GH_OUTQ_HIGH)
+        st->wake = true; /* the action may produce more (after this send) */
     return (ssize_t)n;
 }
+
+void gh_h2_stream_drained(gh_h2_stream *st)
+{
+    gh_request *req = st->req;
+    if (!req || gh_bytes_pending(&st->out) >= GH_OUTQ_HIGH)
+        return;
+    if (st->timer_kind == ST_SEND)
+        stop_timer(st);
+    if (req->action)
+        req->action->client_drained(req);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    gh_h2_stream *st = t->data;
+    if (!gh_deadline_due(&st->timer))
+        return;
+    int kind = st->timer_kind;
+    st->timer_kind = ST_NONE;
+    if (kind == ST_BODY && st->req && gh_body_timer_fired(st->req)) {
+        if (st->req)
+            set_timer(st, ST_BODY, gh_body_timer_ms(st->req));
+        return;
+    }
+    if (kind == ST_SEND) { /* the client does not take the response: it cannot be finished */
+        request_end(st);
+        reset(st);
+    }
+}
+
+/* Downstream ops. */
+
+static gh_h2_stream *stream_of(const gh_request *req)
+{
+    return req->downstream;
+}
+
+static bool ds_takes_fields(const gh_request *req)
+{
+    (void)req;
+    return true;
+}
+
+static int ds_send_fields(gh_request *req, int status, const gh_h1_header *fields, size_t n,
+                          int body, uint64_t length)
+{
+    gh_h2_stream *st = stream_of(req);
+    req->resp_started = true;
+    if (!st->h2 || st->submitted || submit_head(st, status, fields, n, body, length) != 0)
+        return UV_EPIPE;
+    return 0;
+}
+
+/* Body bytes of the response, unframed, for the client's window. */
+static int ds_send(gh_request *req, const uv_buf_t *bufs, unsigned n)
+{
+    gh_h2_stream *st = stream_of(req);
+    if (!st->h2 || !st->submitted)
+        return UV_EPIPE;
+    for (unsigned i = 0; i < n && !st->out_eof; i++) {
+        size_t len = bufs[i].len;
+        if (st->body == GH_BODY_LENGTH) {
+            len = len < st->left ? len : (size_t)st->left;
+            st->left -= len;
+            st->out_eof = st->left == 0;
+        }
+        if (len && gh_bytes_add(&st->out, bufs[i].base, len, (size_t)-1) != 0)
+            return UV_ENOMEM;
+        req->bytes_out += len;
+    }
+    resume_output(st);
+    if (gh_bytes_pending(&st->out) >= GH_OUTQ_HIGH && st->timer_kind != ST_SEND)
+        set_timer(st, ST_SEND, req->config->limits.body_timeout_ms);
+    return 0;
+}
+
+static bool ds_output_full(const gh_request *req)
+{
+    return gh_bytes_pending(&stream_of(req)->out) >= GH_OUTQ_HIGH;
+}
+
+/* The response is whole: a body that ends with its connection in HTTP/1.1 ends with the
+ * stream. A response never begun, or cut short, resets the stream. */
+static void ds_finish(gh_request *req)
+{
+    gh_h2_stream *st = stream_of(req);
+    req->resp_done = true;
+    request_end(st);
+    if (st->submitted && !st->out_eof && st->body == GH_BODY_UNTIL_CLOSE)
+        st->out_eof = true;
+    if (!st->submitted || !st->out_eof) {
+        reset(st);
+        return;
+    }
+    resume_output(st);
+}
+
+static void ds_cut(gh_request *req)
+{
+    gh_h2_stream *st = stream_of(req);
+    request_end(st);
+    reset(st);
+}
+
+static void ds_read_body(gh_request *req)
+{
+    gh_h2_stream *st = stream_of(req);
+    st->reading_body = true;
+    gh_body_pace_start(req);
+    set_timer(st, ST_BODY, gh_body_timer_ms(req));
+}
+
+static void ds_collect_body(gh_request *req, uint64_t max, void (*then)(gh_request *req))
+{
+    req->on_body = then;
+    req->collect_body = true;
+    req->collect_max = max;
+    ds_read_body(req);
+}
+
+static void ds_resume_input(void *downstream)
+{
+    gh_h2_stream_pump(downstream);
+}
+
+static void ds_body_drained(gh_request *req)
+{
+    gh_h2_stream_pump(stream_of(req));
+}
+
+static void ds_want_body(gh_request *req)
+{
+    gh_h2_stream *st = stream_of(req);
+    if (gh_body_replay(req))
+        gh_h2_stream_pump(st);
+}
+
+static const struct gh_client_cert *ds_client_cert(const gh_request *req)
+{
+    return gh_conn_client_cert(stream_of(req)->conn);
+}
+
+const gh_downstream_ops gh_h2_downstream = {
+    .takes_fields = ds_takes_fields,
+    .send_fields = ds_send_fields,
+    .send = ds_send,
+    .output_full = ds_output_full,
+    .finish = ds_finish,
+    .cut = ds_cut,
+    .read_body = ds_read_body,
+    .collect_body = ds_collect_body,
+    .resume_input = ds_resume_input,
+    .body_drained = ds_body_drained,
+    .want_body = ds_want_body,
+    .client_cert = ds_client_cert,
+};

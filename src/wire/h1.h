@@ -48,6 +48,7 @@ typedef struct gh_h1_request {
     bool keep_alive;
     bool expect_continue;
     bool ambiguous;     /* accepted in defensive mode only: close both sides afterwards */
+    bool unframed;      /* HTTP/2: a body of unknown length follows in DATA frames */
     const char *detail; /* static text naming the rule that refused the request */
 } gh_h1_request;
 
@@ -69,6 +70,15 @@ typedef struct gh_h1_response {
  * hdrs must hold lim->max_headers entries. */
 gh_reason gh_h1_parse_request(const char *buf, size_t len, size_t *scanned, const gh_h1_limits *lim,
                               gh_h1_header *hdrs, gh_h1_request *req);
+
+/* Judges a request head that arrived as parts (an HTTP/2 stream's pseudo-header and header
+ * fields) by the rules gh_h1_parse_request applies to a parsed head: the head's size
+ * (req->head_len, as an HTTP/1.1 head would count it) and field count, the method and target,
+ * each field's name and value, Host, Content-Length and the body's framing (req->unframed: the
+ * body's length is not known ahead). req->method, target, headers, nheaders, minor, head_len and
+ * unframed are set by the caller; the rest is filled as gh_h1_parse_request does. Returns
+ * GH_R_OK or the refusal reason, with req->detail set. */
+gh_reason gh_h1_check_request(const gh_h1_limits *lim, gh_h1_request *req);
 
 /* Parses an upstream response head. req_method_head: the request was HEAD (no body follows).
  * Returns GH_R_OK, GH_R_AGAIN, or GH_R_UPSTREAM_BAD_RESPONSE with resp->detail set. */

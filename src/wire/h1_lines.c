@@ -38,6 +38,55 @@ static int is_ows(unsigned char c)
     return c == ' ' || c == '\t';
 }
 
+/* A field value's bytes (RFC 9110 5.5): no control character but HTAB. */
+gh_reason gh__h1_check_value(const char *v, size_t len, const char **detail)
+{
+    const char *c = v, *ve = v + len;
+    /* Eight bytes at a time while none is a control character (< 0x20 or 0x7f): long values
+     * (tokens, cookies) are checked at a fraction of the cost; the byte loop finds the culprit. */
+    for (; ve - c >= 8; c += 8) {
+        uint64_t x;
+        memcpy(&x, c, 8);
+        const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+        uint64_t below_space = (x - 0x20 * ones) & ~x & highs;
+        uint64_t del = ((x ^ 0x7f * ones) - ones) & ~(x ^ 0x7f * ones) & highs;
+        if (below_space | del)
+            break;
+    }
+    for (; c < ve; c++) {
+        unsigned char ch = (unsigned char)*c;
+        if (ch >= 0x20 && ch != 0x7f)
+            continue;
+        if (ch == '\t')
+            continue;
+        if (ch == '\r') {
+            *detail = "bare CR in a header value";
+            return GH_R_BARE_CR;
+        }
+        if (ch == '\n') {
+            *detail = "bare LF in a header value";
+            return GH_R_BARE_LF;
+        }
+        *detail = "a control character or NUL in a header value";
+        return GH_R_BAD_HEADER_VALUE;
+    }
+    return GH_R_OK;
+}
+
+gh_reason gh__h1_check_name(const char *name, size_t len, const char **detail)
+{
+    if (len == 0) {
+        *detail = "an empty header name";
+        return GH_R_BAD_HEADER_NAME;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (!tchar_table[(unsigned char)name[i]]) {
+            *detail = "a header name with a non-token character";
+            return GH_R_BAD_HEADER_NAME;
+        }
+    return GH_R_OK;
+}
+
 /* One header line [p, eol): name ":" OWS value OWS. */
 static gh_reason parse_field(const char *p, const char *eol, gh_h1_header *h, const char **detail)
 {
@@ -82,35 +131,9 @@ static gh_reason parse_field(const char *p, const char *eol, gh_h1_header *h, co
     const char *ve = eol;
     while (ve > v && is_ows((unsigned char)ve[-1]))
         ve--;
-    const char *c = v;
-    /* Eight bytes at a time while none is a control character (< 0x20 or 0x7f): long values
-     * (tokens, cookies) are checked at a fraction of the cost; the byte loop finds the culprit. */
-    for (; ve - c >= 8; c += 8) {
-        uint64_t x;
-        memcpy(&x, c, 8);
-        const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-        uint64_t below_space = (x - 0x20 * ones) & ~x & highs;
-        uint64_t del = ((x ^ 0x7f * ones) - ones) & ~(x ^ 0x7f * ones) & highs;
-        if (below_space | del)
-            break;
-    }
-    for (; c < ve; c++) {
-        unsigned char ch = (unsigned char)*c;
-        if (ch >= 0x20 && ch != 0x7f)
-            continue;
-        if (ch == '\t')
-            continue;
-        if (ch == '\r') {
-            *detail = "bare CR in a header value";
-            return GH_R_BARE_CR;
-        }
-        if (ch == '\n') {
-            *detail = "bare LF in a header value";
-            return GH_R_BARE_LF;
-        }
-        *detail = "a control character or NUL in a header value";
-        return GH_R_BAD_HEADER_VALUE;
-    }
+    gh_reason r = gh__h1_check_value(v, (size_t)(ve - v), detail);
+    if (r != GH_R_OK)
+        return r;
     h->value = v;
     h->value_len = (uint32_t)(ve - v);
     return GH_R_OK;

@@ -14,6 +14,11 @@ size_t gh__h1_find_head_end(const char *buf, size_t len, size_t from_min, size_t
 gh_reason gh__h1_parse_fields(const char *p, const char *end, gh_h1_header *hdrs, size_t max,
                               size_t *n, const char **detail);
 
+/* A field name (a token) and a field value (no control character but HTAB), each checked
+ * alone: GH_R_OK or the reason, *detail naming the rule. */
+gh_reason gh__h1_check_name(const char *name, size_t len, const char **detail);
+gh_reason gh__h1_check_value(const char *v, size_t len, const char **detail);
+
 /* Parses a Content-Length value strictly: 1*DIGIT, at most 18 digits. Returns 0 or -1. */
 int gh__h1_parse_length(const char *v, size_t len, uint64_t *out);
 

@@ -14,6 +14,55 @@ static gh_reason fail(gh_h1_request *req, gh_reason r, const char *detail)
     return r;
 }
 
+/* The method and the target, wherever they came from (a request line, HTTP/2's pseudo-header
+ * fields): a token, and an origin-form target (or "*" for OPTIONS) within the limit. */
+static gh_reason check_method_target(const gh_h1_limits *lim, gh_h1_request *req)
+{
+    for (size_t i = 0; i < req->method_len; i++)
+        if (!gh_h1_is_tchar((unsigned char)req->method[i]))
+            return fail(req, GH_R_BAD_METHOD, "the method contains a non-token character");
+    const char *target = req->target, *target_end = target + req->target_len;
+    if (req->target_len > lim->max_target)
+        return fail(req, GH_R_TARGET_TOO_LONG,
+                    "the request target is longer than limits.max_target_bytes");
+    if (target_end == target)
+        return fail(req, GH_R_BAD_TARGET, "an empty request target");
+    for (const char *c = target; c < target_end; c++) {
+        unsigned char ch = (unsigned char)*c;
+        if (ch == '\r')
+            return fail(req, GH_R_BARE_CR, "bare CR in the request line");
+        if (ch == '\n')
+            return fail(req, GH_R_BARE_LF, "bare LF in the request line");
+        if (ch == ' ')
+            return fail(req, GH_R_BAD_TARGET, "a raw space in the request target");
+        if (ch <= 0x20 || ch >= 0x7f)
+            return fail(req, GH_R_BAD_TARGET,
+                        "a control, non-ASCII or whitespace byte in the request target");
+        if (ch == '#')
+            return fail(req, GH_R_BAD_TARGET, "a fragment in the request target");
+    }
+    return GH_R_OK;
+}
+
+/* What the method allows of the target's form: no CONNECT tunnel, "*" only with OPTIONS, else
+ * origin-form. */
+static gh_reason check_target_form(gh_h1_request *req)
+{
+    const char *target = req->target;
+    if (req->method_len == 7 && memcmp(req->method, "CONNECT", 7) == 0)
+        return fail(req, GH_R_CONNECT_REFUSED, "CONNECT tunnels are not proxied");
+    if (target[0] == '*' && req->target_len == 1) {
+        if (!(req->method_len == 7 && memcmp(req->method, "OPTIONS", 7) == 0))
+            return fail(req, GH_R_BAD_TARGET, "asterisk-form is only valid with OPTIONS");
+    } else if (target[0] != '/') {
+        if (memmem(target, req->target_len, "://", 3))
+            return fail(req, GH_R_ABSOLUTE_FORM,
+                        "absolute-form targets are for forward proxies; send origin-form (/path)");
+        return fail(req, GH_R_BAD_TARGET, "the request target is not origin-form (/path)");
+    }
+    return GH_R_OK;
+}
+
 /* Method SP request-target SP HTTP-version, in [p, eol). */
 static gh_reason parse_request_line(const char *p, const char *eol, const gh_h1_limits *lim,
                                     gh_h1_request *req)
@@ -34,28 +83,11 @@ static gh_reason parse_request_line(const char *p, const char *eol, const gh_h1_
         last_sp--;
     if (last_sp <= target + 1 && (last_sp == target || last_sp[-1] != ' '))
         return fail(req, GH_R_BAD_VERSION, "the request line has no HTTP version");
-    const char *target_end = last_sp - 1;
-    if ((size_t)(target_end - target) > lim->max_target)
-        return fail(req, GH_R_TARGET_TOO_LONG,
-                    "the request target is longer than limits.max_target_bytes");
-    if (target_end == target)
-        return fail(req, GH_R_BAD_TARGET, "an empty request target");
-    for (const char *c = target; c < target_end; c++) {
-        unsigned char ch = (unsigned char)*c;
-        if (ch == '\r')
-            return fail(req, GH_R_BARE_CR, "bare CR in the request line");
-        if (ch == '\n')
-            return fail(req, GH_R_BARE_LF, "bare LF in the request line");
-        if (ch == ' ')
-            return fail(req, GH_R_BAD_TARGET, "a raw space in the request target");
-        if (ch <= 0x20 || ch >= 0x7f)
-            return fail(req, GH_R_BAD_TARGET,
-                        "a control, non-ASCII or whitespace byte in the request target");
-        if (ch == '#')
-            return fail(req, GH_R_BAD_TARGET, "a fragment in the request target");
-    }
     req->target = target;
-    req->target_len = (size_t)(target_end - target);
+    req->target_len = (size_t)(last_sp - 1 - target);
+    gh_reason r = check_method_target(lim, req);
+    if (r != GH_R_OK)
+        return r;
 
     const char *v = last_sp;
     size_t vlen = (size_t)(eol - v);
@@ -73,19 +105,7 @@ static gh_reason parse_request_line(const char *p, const char *eol, const gh_h1_
         }
         return fail(req, GH_R_BAD_VERSION, "a malformed HTTP version");
     }
-
-    if (req->method_len == 7 && memcmp(req->method, "CONNECT", 7) == 0)
-        return fail(req, GH_R_CONNECT_REFUSED, "CONNECT tunnels are not proxied");
-    if (target[0] == '*' && req->target_len == 1) {
-        if (!(req->method_len == 7 && memcmp(req->method, "OPTIONS", 7) == 0))
-            return fail(req, GH_R_BAD_TARGET, "asterisk-form is only valid with OPTIONS");
-    } else if (target[0] != '/') {
-        if (memmem(target, req->target_len, "://", 3))
-            return fail(req, GH_R_ABSOLUTE_FORM,
-                        "absolute-form targets are for forward proxies; send origin-form (/path)");
-        return fail(req, GH_R_BAD_TARGET, "the request target is not origin-form (/path)");
-    }
-    return GH_R_OK;
+    return check_target_form(req);
 }
 
 /* A name that becomes content-length or transfer-encoding once '-' and '_' are ignored, but is
@@ -191,6 +211,8 @@ static gh_reason check_framing(const gh_h1_limits *lim, gh_h1_request *req, cons
         if (r != GH_R_OK)
             return fail(req, r, detail);
         req->body = GH_BODY_CHUNKED;
+    } else if (req->unframed) {
+        req->body = GH_BODY_CHUNKED; /* of unknown length: forwarded chunked */
     } else if (fs->lengths) {
         if (fs->lengths > 1) {
             if (!lim->defensive)
@@ -277,4 +299,22 @@ gh_reason gh_h1_parse_request(const char *buf, size_t len, size_t *scanned, cons
     if (r != GH_R_OK)
         return fail(req, r, detail);
     return check_fields(lim, req);
+}
+
+gh_reason gh_h1_check_request(const gh_h1_limits *lim, gh_h1_request *req)
+{
+    if (req->head_len > lim->max_head)
+        return fail(req, GH_R_HEAD_TOO_LARGE, "the request head exceeds limits.max_head_bytes");
+    if (req->nheaders > lim->max_headers)
+        return fail(req, GH_R_TOO_MANY_HEADERS, "more header fields than limits.max_headers");
+    gh_reason r = check_method_target(lim, req);
+    if (r == GH_R_OK)
+        r = check_target_form(req);
+    for (size_t i = 0; i < req->nheaders && r == GH_R_OK; i++) {
+        const gh_h1_header *h = &req->headers[i];
+        r = gh__h1_check_name(h->name, h->name_len, &req->detail);
+        if (r == GH_R_OK)
+            r = gh__h1_check_value(h->value, h->value_len, &req->detail);
+    }
+    return r == GH_R_OK ? check_fields(lim, req) : r;
 }

@@ -25,7 +25,7 @@
 
 static fake_gate *gate_of(const gh_request *req)
 {
-    return (fake_gate *)req->conn;
+    return (fake_gate *)req->downstream;
 }
 
 static void record_bytes(fake_gate *g, const char *p, size_t n)
@@ -116,9 +116,9 @@ static void ds_collect_body(gh_request *req, uint64_t max, void (*then)(gh_reque
     g->then = then; /* the body comes later, after the stage returned */
 }
 
-static void ds_resume_input(struct gh_conn *conn)
+static void ds_resume_input(void *downstream)
 {
-    ((fake_gate *)conn)->rec.resumes++;
+    ((fake_gate *)downstream)->rec.resumes++;
 }
 
 static void ds_body_drained(gh_request *req)
@@ -232,7 +232,7 @@ gh_request *fg_request(fake_gate *g, const char *head)
     assert_int_equal(gh_h1_parse_request(head, strlen(head), &scanned, &hl, g->svc.hdr_scratch, &h1),
                      GH_R_OK);
     gh_peer peer = first_listener(cfg);
-    gh_request *req = gh_request_new(&g->svc, &fake_downstream, (struct gh_conn *)g, &peer);
+    gh_request *req = gh_request_new(&g->svc, &fake_downstream, g, &peer);
     assert_non_null(req);
     g->req = req;
     assert_true(gh_request_adopt_head(req, head, &h1, g->svc.hdr_scratch));
