@@ -301,6 +301,85 @@ static void find(void **state)
     assert_int_equal(count, 0);
 }
 
+/* A head given as parts (an HTTP/2 stream's fields) is judged as the same head sent as HTTP/1.1
+ * bytes: the same reason, case by case. unframed: a body of unknown length follows (HTTP/2
+ * without content-length; as HTTP/1.1, chunked). */
+typedef struct parts_case {
+    const char *method, *target;
+    const char *fields[4][2];
+    bool unframed;
+    gh_reason want;
+} parts_case;
+
+static const parts_case PARTS[] = {
+    {"GET", "/", {{"Host", "a"}, {"X", "one\x01two"}}, false, GH_R_BAD_HEADER_VALUE},
+    {"GET", "/", {{"Host", "a"}, {"X", "one\x7ftwo"}}, false, GH_R_BAD_HEADER_VALUE},
+    {"GET", "/", {{"Host", "a"}, {"X(", "v"}}, false, GH_R_BAD_HEADER_NAME},
+    {"G@T", "/", {{"Host", "a"}}, false, GH_R_BAD_METHOD},
+    {"GET", "/a#b", {{"Host", "a"}}, false, GH_R_BAD_TARGET},
+    {"GET", "/a\x01", {{"Host", "a"}}, false, GH_R_BAD_TARGET},
+    {"GET", "*", {{"Host", "a"}}, false, GH_R_BAD_TARGET},
+    {"OPTIONS", "*", {{"Host", "a"}}, false, GH_R_OK},
+    {"GET", "http://a/", {{"Host", "a"}}, false, GH_R_ABSOLUTE_FORM},
+    {"CONNECT", "/", {{"Host", "a"}}, false, GH_R_CONNECT_REFUSED},
+    {"GET", "/", {{"X", "v"}}, false, GH_R_MISSING_HOST},
+    {"GET", "/", {{"Host", "a"}, {"Host", "b"}}, false, GH_R_MULTIPLE_HOST},
+    {"GET", "/", {{"Host", "a b"}}, false, GH_R_BAD_HOST},
+    {"POST", "/", {{"Host", "a"}, {"Content-Length", "x"}}, false, GH_R_BAD_CONTENT_LENGTH},
+    {"POST", "/", {{"Host", "a"}, {"Content-Length", "1"}, {"Content-Length", "2"}}, false,
+     GH_R_MULTIPLE_CONTENT_LENGTH},
+    {"POST", "/", {{"Host", "a"}, {"Content-Type", "a/b"}, {"Content-Type", "c/d"}}, false,
+     GH_R_DUPLICATE_FIELD},
+    {"POST", "/", {{"Host", "a"}, {"Content_Length", "1"}}, false, GH_R_LOOKALIKE_FRAMING_HEADER},
+    {"GET", "/", {{"Host", "a"}, {"Expect", "later"}}, false, GH_R_BAD_EXPECT},
+    {"GET", "/", {{"Host", "a"}}, true, GH_R_AMBIGUOUS_BODY},
+    {"POST", "/", {{"Host", "a"}}, true, GH_R_OK},
+    {"POST", "/", {{"Host", "a"}, {"Content-Length", "5"}}, false, GH_R_OK},
+};
+
+static void parts_as_http11(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(PARTS) / sizeof(PARTS[0]); i++) {
+        const parts_case *c = &PARTS[i];
+        char raw[512];
+        gh_h1_header f[4];
+        size_t n = 0;
+        int len = snprintf(raw, sizeof(raw), "%s %s HTTP/1.1\r\n", c->method, c->target);
+        for (; n < 4 && c->fields[n][0]; n++) {
+            len += snprintf(raw + len, sizeof(raw) - (size_t)len, "%s: %s\r\n", c->fields[n][0], c->fields[n][1]);
+            f[n] = (gh_h1_header){c->fields[n][0], c->fields[n][1], (uint32_t)strlen(c->fields[n][0]),
+                                  (uint32_t)strlen(c->fields[n][1])};
+        }
+        len += snprintf(raw + len, sizeof(raw) - (size_t)len, "%s\r\n",
+                        c->unframed ? "Transfer-Encoding: chunked\r\n" : "");
+        gh_h1_request as_bytes, as_parts = {.method = c->method,
+                                            .method_len = strlen(c->method),
+                                            .target = c->target,
+                                            .target_len = strlen(c->target),
+                                            .minor = 1,
+                                            .headers = f,
+                                            .nheaders = n,
+                                            .head_len = (size_t)len,
+                                            .unframed = c->unframed};
+        gh_h1_limits lim = {16384, 100, 8192, false};
+        gh_reason r = gh_h1_check_request(&lim, &as_parts);
+        if (r != c->want || parse(raw, &as_bytes) != c->want)
+            fail_msg("case %zu (%s %s): parts %d, bytes %d, want %d", i, c->method, c->target, r,
+                     parse(raw, &as_bytes), c->want);
+        if (r == GH_R_OK)
+            assert_int_equal(as_parts.body, as_bytes.body);
+    }
+    /* The parts' own bounds: the head's size and its field count. */
+    gh_h1_header f[2] = {{"Host", "a", 4, 1}, {"X", "v", 1, 1}};
+    gh_h1_request big = {.method = "GET", .method_len = 3, .target = "/", .target_len = 1,
+                         .minor = 1, .headers = f, .nheaders = 2, .head_len = 16385};
+    gh_h1_limits lim = {16384, 1, 8192, false};
+    assert_int_equal(gh_h1_check_request(&lim, &big), GH_R_HEAD_TOO_LARGE);
+    big.head_len = 100;
+    assert_int_equal(gh_h1_check_request(&lim, &big), GH_R_TOO_MANY_HEADERS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,7 +387,7 @@ int main(void)
         cmocka_unit_test(defensive_mode), cmocka_unit_test(limits),
         cmocka_unit_test(incremental),    cmocka_unit_test(responses),
         cmocka_unit_test(chunked),        cmocka_unit_test(helpers),
-        cmocka_unit_test(find),
+        cmocka_unit_test(find),           cmocka_unit_test(parts_as_http11),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
