@@ -113,7 +113,8 @@ void gh_h2_stream_pump(gh_h2_stream *st)
         size_t used, avail = gh_bytes_pending(&st->in);
         if (!avail && !st->ended_in)
             break;
-        gh_body_step step = gh_body_feed(req, st->in.p + st->in.off, avail, &used, st->ended_in);
+        const char *p = avail ? st->in.p + st->in.off : ""; /* an empty buffer may have none */
+        gh_body_step step = gh_body_feed(req, p, avail, &used, st->ended_in);
         if (st->req == req)
             taken(st, used);
         if (step == GH_BODY_WANTS && st->req == req)
@@ -210,8 +211,10 @@ ssize_t gh_h2_stream_read_response(gh_h2_stream *st, char *buf, size_t len, uint
     }
     if (n > len)
         n = len;
-    memcpy(buf, st->out.p + st->out.off, n);
-    st->out.off += n;
+    if (n) { /* an empty buffer may have no memory at all */
+        memcpy(buf, st->out.p + st->out.off, n);
+        st->out.off += n;
+    }
     if (st->out_eof && !gh_bytes_pending(&st->out))
         *flags |= NGHTTP2_DATA_FLAG_EOF;
     if (st->req && gh_bytes_pending(&st->out) < GH_OUTQ_HIGH)

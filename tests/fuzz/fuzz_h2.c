@@ -1,7 +1,7 @@
 /* Fuzzes the HTTP/2 session input end to end: the bytes (after the client preface, which every
  * input gets so that the session is reached) arrive on a real connection, listening with h2c,
- * served by the gate's services on the harness's own loop, through nghttp2, the stream
- * connections, routing, the stages, the proxy and the response back into frames. Whatever the
+ * served by the gate's services on the harness's own loop, through nghttp2, the streams as
+ * downstreams, routing, the stages, the proxy and the response back into frames. Whatever the
  * frames, the gateway answers, resets or closes, and frees everything once the client is gone: no
  * connection, and no upstream request, outlives its client.
  *
