@@ -221,7 +221,7 @@ void gh_request_end(gh_request *req)
     gh_access_log_request(svc, req);
     gh_bytes_free(&req->body);
     if (gh_snapshots_put(&svc->snapshots, req->snap))
-        gh_jws_verifier_clear(&svc->verifier); /* its keys may be freed with it */
+        gh_jws_verifier_clear(&svc->stage_tools.verifier); /* its keys may be freed with it */
     gh_arena arena = req->arena;
     gh_arena_free(&arena);
 }

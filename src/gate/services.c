@@ -5,6 +5,22 @@
 #include "core/http_client.h"
 #include "gate/services.h"
 
+static int stage_tools_init(gh_stage_tools *t)
+{
+    if (gh_jws_verifier_init(&t->verifier) != 0)
+        return -ENOMEM;
+    t->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    t->md_ctx = EVP_MD_CTX_new();
+    return t->sha256 && t->md_ctx ? 0 : -ENOMEM;
+}
+
+static void stage_tools_free(gh_stage_tools *t)
+{
+    EVP_MD_CTX_free(t->md_ctx);
+    EVP_MD_free(t->sha256);
+    gh_jws_verifier_free(&t->verifier);
+}
+
 int gh_services_init(gh_services *svc, int worker_id, uv_loop_t *loop, struct gh_shared *shared,
                      gh_config *cfg)
 {
@@ -18,14 +34,8 @@ int gh_services_init(gh_services *svc, int worker_id, uv_loop_t *loop, struct gh
     gh_block_pool_init(&svc->blocks, 256);
     svc->arena_spares = (gh_arena_spares){NULL, 0, 256};
     gh_id_gen_seed(&svc->ids, (uint64_t)worker_id);
-    if (gh_jws_verifier_init(&svc->verifier) != 0)
+    if (stage_tools_init(&svc->stage_tools) != 0 || gh_metrics_init(&svc->metrics) != 0)
         return -ENOMEM;
-    svc->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    svc->md_ctx = EVP_MD_CTX_new();
-    if (!svc->sha256 || !svc->md_ctx || gh_metrics_init(&svc->metrics) != 0)
-        return -ENOMEM;
-    uv_timer_init(loop, &svc->key_wait_timer);
-    svc->key_wait_timer.data = svc;
     gh_outq_batch_init(&svc->batch, loop);
     if (gh_tls_io_init(&svc->tls_io) != 0)
         return -ENOMEM;
@@ -36,8 +46,6 @@ int gh_services_init(gh_services *svc, int worker_id, uv_loop_t *loop, struct gh
 
 void gh_services_close(gh_services *svc)
 {
-    if (!uv_is_closing((uv_handle_t *)&svc->key_wait_timer))
-        uv_close((uv_handle_t *)&svc->key_wait_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&svc->batch.check))
         gh_outq_batch_close(&svc->batch);
 }
@@ -47,9 +55,7 @@ void gh_services_free(gh_services *svc)
     gh_block_pool_free(&svc->blocks);
     gh_arena_spares_free(&svc->arena_spares);
     gh_tls_io_free(&svc->tls_io);
-    EVP_MD_CTX_free(svc->md_ctx);
-    EVP_MD_free(svc->sha256);
-    gh_jws_verifier_free(&svc->verifier);
+    stage_tools_free(&svc->stage_tools);
     gh_metrics_free(&svc->metrics);
     /* Every request has ended, so retired snapshots are normally gone already. */
     gh_snapshots_free(&svc->snapshots);

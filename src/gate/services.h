@@ -1,8 +1,13 @@
 /* What a worker lends everything that runs on it: the loop, metrics, memory pools, the output
- * batch, TLS scratch, request ids, the configuration snapshots, and the per-worker state of the
- * modules that serve requests. Built by the worker (server/worker.c), borrowed by connections,
- * the proxy and the stages through req->svc: nothing below the server reaches the worker
- * itself. See docs/architecture.md, "Services". */
+ * batch, TLS scratch, request ids, the configuration snapshots, the Redis connection, the HTTP
+ * client, the action tables and the log ring. Built by the worker (server/worker.c), borrowed by
+ * connections, the proxy and the stages through req->svc: nothing below the server reaches the
+ * worker itself.
+ *
+ * What one module above the gate keeps per worker is that module's own type, and the services
+ * only hold it: as an opaque pointer that the module makes and frees through functions the
+ * worker calls (the gate cannot name types of the floors above it), or embedded when its type
+ * lives on a floor the gate may include. See docs/architecture.md, "Services". */
 #ifndef GH_GATE_SERVICES_H
 #define GH_GATE_SERVICES_H
 
@@ -25,6 +30,17 @@
 #include "wire/h1.h"
 
 struct gh_shared;
+struct gh_pools;
+struct gh_key_waits;
+struct gh_pending_calls;
+
+/* What the stages share on a worker, made once so that no request pays for it. The gate owns
+ * it: the pipeline clears the verifier when a snapshot whose keys it may hold retires. */
+typedef struct gh_stage_tools {
+    EVP_MD *sha256; /* fetched once: token cache keys, rate-limit keys */
+    EVP_MD_CTX *md_ctx;
+    gh_jws_verifier verifier; /* kept signature contexts, cleared when keys may go */
+} gh_stage_tools;
 
 typedef struct gh_services {
     int worker_id; /* which worker: logged with every request */
@@ -50,25 +66,23 @@ typedef struct gh_services {
     int64_t h2_event_at;  /* second of the last HTTP/2 flood or protocol error event */
     gh_h1_header hdr_scratch[1000]; /* parse target for request heads (limits.max_headers) */
     /* upstream keep-alive pools, by endpoint authority (upstream/) */
-    struct gh_pool *pools;
-    /* the stages' shared tools */
-    EVP_MD *sha256; /* fetched once: token cache keys */
-    EVP_MD_CTX *md_ctx;
-    gh_jws_verifier verifier;      /* kept signature contexts, cleared when keys may go */
-    gh_list key_waits;             /* requests waiting for keys being fetched (gh_key_wait) */
-    uv_timer_t key_wait_timer;     /* runs while key_waits is not empty: deadlines */
-    gh_redis_env redis;            /* the rate-limit store's connection, made at first use */
-    struct gh_http_client *http;   /* calls of stages: token introspection, external policy */
-    gh_list pending_calls; /* HTTP calls of stages (gh_pending_call), with their waiting requests */
-    int64_t introspection_event_at; /* second of the last introspection failure event */
+    struct gh_pools *pools; /* made by gh_proxy_worker_init, freed by gh_pools_close */
+    /* the stages' own per-worker state, each made and freed by its module (stages/) */
+    struct gh_key_waits *key_waits; /* key_wait.c: requests waiting for keys being fetched */
+    struct gh_pending_calls *calls; /* pending_call.c: HTTP calls of stages, their waiters */
+    /* what the stages share, made by the gate: token hashing, the signature verifier */
+    gh_stage_tools stage_tools;
+    /* what the stages call out to */
+    gh_redis_env redis;          /* the rate-limit store's connection, made at first use */
+    struct gh_http_client *http; /* token introspection, external policy */
     /* the action tables */
     const struct gh_action_ops *proxy;
 } gh_services;
 
 /* Sets up what the gate itself lends (snapshots starting on cfg, one reference handed over;
- * pools, ids, metrics, token hashing, the output batch, TLS scratch, the HTTP client, the key
- * wait timer) on loop. shared may be NULL (nothing is kept across reloads). 0 or -ENOMEM. The
- * modules above add their own parts (HTTP/2 hooks, the action tables). */
+ * pools, ids, metrics, the stages' tools, the output batch, TLS scratch, the HTTP client) on
+ * loop. shared may be NULL (nothing is kept across reloads). 0 or -ENOMEM. The modules above
+ * add their own parts (HTTP/2 hooks, the proxy and its pools, the waits for keys and calls). */
 int gh_services_init(gh_services *svc, int worker_id, uv_loop_t *loop, struct gh_shared *shared,
                      gh_config *cfg);
 /* Closes the loop handles gh_services_init opened; the loop then runs until they are closed. */

@@ -158,6 +158,7 @@ static void drain_poll(uv_timer_t *t)
     gh_redis_worker_stop(&w->svc.redis); /* its socket would keep the loop running */
     uv_close((uv_handle_t *)&w->drain_timer, NULL);
     uv_close((uv_handle_t *)&w->sweep_timer, NULL);
+    gh_key_waits_close(&w->svc);
     gh_services_close(&w->svc);
     gh_h2_worker_close(&w->svc);
     uv_close((uv_handle_t *)&w->wakeup, NULL);
@@ -179,7 +180,7 @@ static void on_wakeup(uv_async_t *a)
         return;
     }
     gh_snapshots_swap(&w->svc.snapshots, cfg);
-    gh_jws_verifier_clear(&w->svc.verifier); /* the old snapshot's keys may go */
+    gh_jws_verifier_clear(&w->svc.stage_tools.verifier); /* the old snapshot's keys may go */
     w->svc.log_enabled = strcmp(w->svc.snapshots.config->access_log, "off") != 0;
     sync_listeners(w);
 }
@@ -200,10 +201,15 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     if (uv_loop_init(&w->loop) != 0 || uv_sem_init(&w->ready, 0) != 0)
         return -ENOMEM;
     int r = gh_services_init(&w->svc, id, &w->loop, &rt->shared, gh_runtime_config(rt));
+    if (r == 0)
+        r = gh_proxy_worker_init(&w->svc);
+    if (r == 0)
+        r = gh_key_waits_init(&w->svc);
+    if (r == 0)
+        r = gh_pending_worker_init(&w->svc);
     if (r != 0)
         return r;
     w->svc.log = rt->logger.rings ? rt->logger.rings[id] : NULL; /* no logger: an embedded worker */
-    w->svc.proxy = &gh_proxy_action;
     gh_h2_worker_init(&w->svc);
     uv_async_init(&w->loop, &w->wakeup, on_wakeup);
     uv_timer_init(&w->loop, &w->drain_timer);
@@ -256,6 +262,7 @@ static void worker_teardown(gh_worker *w)
         uv_close((uv_handle_t *)&w->drain_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->sweep_timer))
         uv_close((uv_handle_t *)&w->sweep_timer, NULL);
+    gh_key_waits_close(&w->svc);
     gh_services_close(&w->svc);
     gh_h2_worker_close(&w->svc);
     uv_run(&w->loop, UV_RUN_DEFAULT);

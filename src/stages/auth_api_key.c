@@ -34,8 +34,8 @@ static gh_verdict run(gh_request *req, const void *conf)
     if (seen > 1 || found->value_len > GH_API_KEY_MAX_BYTES)
         return refuse(req, p, GH_JWS_MALFORMED);
     unsigned char digest[32];
-    gh_token_hash(req->svc->md_ctx, req->svc->sha256, found->value, found->value_len,
-                  digest);
+    gh_token_hash(req->svc->stage_tools.md_ctx, req->svc->stage_tools.sha256, found->value,
+                  found->value_len, digest);
     const gh_api_key *k = gh_api_key_find(p, digest);
     if (!k)
         return refuse(req, p, GH_JWS_UNKNOWN_API_KEY);

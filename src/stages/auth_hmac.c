@@ -142,7 +142,8 @@ static bool mac(const char *key, size_t klen, const signed_by *s, const char *bo
 static bool replayed(gh_request *req, const gh_hmac_provider *p, const unsigned char sig[32])
 {
     unsigned char key[32];
-    gh_token_hash(req->svc->md_ctx, req->svc->sha256, (const char *)sig, 32, key);
+    gh_token_hash(req->svc->stage_tools.md_ctx, req->svc->stage_tools.sha256, (const char *)sig, 32,
+                  key);
     int64_t now = (int64_t)time(NULL);
     gh_token_entry e;
     if (gh_token_cache_get(p->seen, key, now, &req->arena, &e))

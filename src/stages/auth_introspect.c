@@ -66,10 +66,8 @@ static const gh_jwt_provider *provider(const gh_pending_call *c)
  * for every request. */
 static void report_failure(gh_pending_call *c, const char *why)
 {
-    int64_t now = (int64_t)time(NULL);
-    if (c->svc->introspection_event_at == now)
+    if (!gh_pending_event_due(c->svc))
         return;
-    c->svc->introspection_event_at = now;
     char fields[512];
     gh_sbuf b = gh_sbuf_make(fields, sizeof(fields) - 1);
     GH_SBUF_LIT(&b, ",\"provider\":");
@@ -171,7 +169,7 @@ static gh_verdict run(gh_request *req, const void *conf)
         return GH_DONE;
     gh_services *svc = req->svc;
     unsigned char hash[32];
-    gh_token_hash(svc->md_ctx, svc->sha256, token, len, hash);
+    gh_token_hash(svc->stage_tools.md_ctx, svc->stage_tools.sha256, token, len, hash);
     gh_token_entry cached;
     if (gh_token_cache_get(p->cache, hash, (int64_t)time(NULL), &req->arena, &cached)) {
         gh_metrics_auth(&svc->metrics, p->name, GH_AUTH_CACHE_HIT);

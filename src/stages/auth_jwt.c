@@ -93,7 +93,7 @@ static gh_verdict verify(gh_request *req, const gh_jwt_provider *p, const char *
     unsigned char *scratch = gh_arena_alloc(&req->arena, len + 1);
     gh_jws jws;
     json_t *claims = NULL;
-    gh_jws_status st = scratch ? gh_jws_verify_with(&req->svc->verifier, token, len,
+    gh_jws_status st = scratch ? gh_jws_verify_with(&req->svc->stage_tools.verifier, token, len,
                                                     p->max_token_bytes, keys, p->algorithms,
                                                     scratch, &jws)
                                : GH_JWS_TOO_LARGE;
@@ -136,7 +136,8 @@ static gh_verdict run(gh_request *req, const void *conf)
     int64_t now = (int64_t)time(NULL);
     gh_token_entry cached;
     unsigned char hash[32];
-    gh_token_digest(req->svc->md_ctx, req->svc->sha256, token, len, hash); /* one entry per ECDSA token, whichever s */
+    gh_token_digest(req->svc->stage_tools.md_ctx, req->svc->stage_tools.sha256, token, len,
+                    hash); /* one entry per ECDSA token, whichever s */
     if (gh_token_cache_get(p->cache, hash, now - (int64_t)p->clock_skew_s, &req->arena, &cached) &&
         cached.nbf <= now + (int64_t)p->clock_skew_s && still_keyed(p, &cached)) {
         /* Verified before, under this snapshot's rules and a key still in the set. */

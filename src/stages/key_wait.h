@@ -6,6 +6,7 @@
 #define GH_STAGES_KEY_WAIT_H
 
 #include <stdint.h>
+#include <uv.h>
 
 #include "core/list.h"
 #include "identity/keyset.h"
@@ -13,8 +14,14 @@
 typedef struct gh_request gh_request;
 typedef struct gh_services gh_services;
 
+/* A worker's waits (svc->key_waits). */
+typedef struct gh_key_waits {
+    gh_list list;     /* gh_key_wait.link */
+    uv_timer_t timer; /* runs while list is not empty: deadlines */
+} gh_key_waits;
+
 typedef struct gh_key_wait {
-    gh_link link; /* in svc->key_waits */
+    gh_link link; /* in svc->key_waits->list */
     gh_request *req;
     gh_key_source *src;
     uint64_t seen;        /* src->attempts_done when the wait began */
@@ -22,6 +29,11 @@ typedef struct gh_key_wait {
     void (*wake)(gh_request *req);
 } gh_key_wait;
 
+/* Makes the worker's waits (svc->key_waits), their timer on svc's loop. 0 or -ENOMEM. */
+int gh_key_waits_init(gh_services *svc);
+/* Closes their timer, and frees them once it has closed (the loop runs). No request waits any
+ * more: the worker's connections are gone. */
+void gh_key_waits_close(gh_services *svc);
 /* Parks req until src's next fetch attempt ends, and asks for one. wake runs on the worker,
  * the wait already over. The wait (in the request's memory), or NULL when that ran out. */
 gh_key_wait *gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)(gh_request *req));

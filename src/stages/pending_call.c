@@ -1,6 +1,8 @@
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "gate/exchange.h"
@@ -12,9 +14,24 @@ struct gh_pending_wait {
     gh_pending_call *call;
 };
 
+int gh_pending_worker_init(gh_services *svc)
+{
+    svc->calls = calloc(1, sizeof(*svc->calls));
+    return svc->calls ? 0 : -ENOMEM;
+}
+
+bool gh_pending_event_due(gh_services *svc)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (svc->calls->event_at == now)
+        return false;
+    svc->calls->event_at = now;
+    return true;
+}
+
 static void unlink_call(gh_services *svc, gh_pending_call *c)
 {
-    gh_list_unlink(&svc->pending_calls, &c->link);
+    gh_list_unlink(&svc->calls->list, &c->link);
 }
 
 static void call_free(gh_pending_call *c)
@@ -42,7 +59,9 @@ gh_pending_call *gh_pending_find(gh_services *svc, const void *owner, const unsi
                                  uint32_t *others)
 {
     *others = 0;
-    for (gh_pending_call *c = GH_LIST_FIRST(&svc->pending_calls, gh_pending_call, link); c;
+    if (!svc->calls)
+        return NULL; /* stopped: the worker is going away */
+    for (gh_pending_call *c = GH_LIST_FIRST(&svc->calls->list, gh_pending_call, link); c;
          c = GH_LIST_NEXT(c, gh_pending_call, link)) {
         if (c->owner != owner)
             continue;
@@ -58,7 +77,7 @@ gh_pending_call *gh_pending_start(gh_request *req, const void *owner,
                                   void (*finished)(gh_pending_call *c, CURLcode result))
 {
     gh_services *svc = req->svc;
-    gh_pending_call *c = calloc(1, sizeof(*c));
+    gh_pending_call *c = svc->calls ? calloc(1, sizeof(*c)) : NULL;
     if (!c) {
         free(spec->body);
         return NULL;
@@ -91,7 +110,7 @@ gh_pending_call *gh_pending_start(gh_request *req, const void *owner,
         call_free(c);
         return NULL;
     }
-    gh_list_push(&svc->pending_calls, &c->link);
+    gh_list_push(&svc->calls->list, &c->link);
     return c;
 }
 
@@ -132,10 +151,12 @@ gh_request *gh_pending_next_waiter(gh_pending_call *c)
 void gh_pending_worker_stop(gh_services *svc)
 {
     /* Connections are closed by now, so no call has a waiter left. */
-    for (gh_link *l; (l = gh_list_pop(&svc->pending_calls));) {
+    for (gh_link *l; svc->calls && (l = gh_list_pop(&svc->calls->list));) {
         gh_pending_call *c = GH_CONTAINER(l, gh_pending_call, link);
         call_free(c);
     }
+    free(svc->calls);
+    svc->calls = NULL;
     gh_http_client_stop(svc->http);
     svc->http = NULL;
 }

@@ -6,6 +6,7 @@
 #ifndef GH_STAGES_PENDING_CALL_H
 #define GH_STAGES_PENDING_CALL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/http_client.h"
@@ -17,9 +18,15 @@ typedef struct gh_config gh_config;
 typedef struct gh_pending_wait gh_pending_wait;
 typedef struct gh_pending_call gh_pending_call;
 
+/* A worker's calls (svc->calls). */
+typedef struct gh_pending_calls {
+    gh_list list;     /* gh_pending_call.link */
+    int64_t event_at; /* second of the last failure event (gh_pending_event_due) */
+} gh_pending_calls;
+
 struct gh_pending_call {
     gh_http_call http; /* first: the client hands it back; the answer is in http.answer */
-    gh_link link; /* in svc->pending_calls */
+    gh_link link;      /* in svc->calls->list */
     gh_services *svc;
     gh_config *config;   /* held */
     const void *owner;   /* the provider or policy asking */
@@ -41,6 +48,10 @@ typedef struct gh_pending_spec {
     const char *credentials; /* HTTP Basic "id:secret", or NULL */
 } gh_pending_spec;
 
+/* Makes the worker's calls (svc->calls). 0 or -ENOMEM. */
+int gh_pending_worker_init(gh_services *svc);
+/* Whether a stage may report a failed call now: true for the worker's first in each second. */
+bool gh_pending_event_due(gh_services *svc);
 /* The call in flight on req's worker for (owner, question), and how many others owner has. */
 gh_pending_call *gh_pending_find(gh_services *svc, const void *owner, const unsigned char question[32],
                                  uint32_t *others);
@@ -63,7 +74,8 @@ void gh_pending_abort(gh_request *req, const void *conf, void *ctx);
 int gh_pending_join(gh_pending_call *c, gh_request *req, gh_pending_ctx *ctx);
 /* The next request that waited (no longer waiting), or NULL: for finished to resume each. */
 gh_request *gh_pending_next_waiter(gh_pending_call *c);
-/* Abandons the worker's calls and stops its HTTP client (teardown, connections closed). */
+/* Abandons the worker's calls, frees them and stops its HTTP client (teardown, connections
+ * closed). */
 void gh_pending_worker_stop(gh_services *svc);
 
 #endif

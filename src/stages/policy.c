@@ -253,7 +253,7 @@ static gh_verdict run(gh_request *req, const void *conf)
     if (!input)
         return apply(req, r, DECIDE_ERROR, NULL);
     unsigned char question[32];
-    gh_token_hash(svc->md_ctx, svc->sha256, input, strlen(input), question);
+    gh_token_hash(svc->stage_tools.md_ctx, svc->stage_tools.sha256, input, strlen(input), question);
     gh_token_entry cached;
     if (gh_token_cache_get(pol->cache, question, (int64_t)time(NULL), &req->arena, &cached)) {
         free(input);

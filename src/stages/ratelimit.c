@@ -95,16 +95,16 @@ static void digest_key(gh_request *req, const gh_rate_limit_conf *l, unsigned ch
     const char *key = key_of(req, l, buf, &len);
     if (!key)
         key = "\x01"; /* no key: one shared bucket, apart from every real key */
-    gh_services *svc = req->svc;
+    gh_stage_tools *t = &req->svc->stage_tools;
     unsigned char md[32];
     unsigned int n = 0;
-    EVP_DigestInit_ex2(svc->md_ctx, svc->sha256, NULL);
+    EVP_DigestInit_ex2(t->md_ctx, t->sha256, NULL);
     if (l->redis)
-        EVP_DigestUpdate(svc->md_ctx, l->name, strlen(l->name) + 1);
+        EVP_DigestUpdate(t->md_ctx, l->name, strlen(l->name) + 1);
     else
-        EVP_DigestUpdate(svc->md_ctx, l->table->salt, sizeof(l->table->salt));
-    EVP_DigestUpdate(svc->md_ctx, key, len);
-    EVP_DigestFinal_ex(svc->md_ctx, md, &n);
+        EVP_DigestUpdate(t->md_ctx, l->table->salt, sizeof(l->table->salt));
+    EVP_DigestUpdate(t->md_ctx, key, len);
+    EVP_DigestFinal_ex(t->md_ctx, md, &n);
     memcpy(out, md, 16);
     out[15] |= 1; /* never all zero: that marks a free slot */
 }

@@ -1,5 +1,6 @@
 /* Per-worker keep-alive pools keyed by endpoint authority. They outlive configuration
  * snapshots, so a reload does not drop warm connections. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,9 +8,19 @@
 #include "upstream/proxy.h"
 #include "upstream/upconn.h"
 
+int gh_proxy_worker_init(gh_services *svc)
+{
+    svc->proxy = &gh_proxy_action;
+    svc->pools = calloc(1, sizeof(*svc->pools));
+    return svc->pools ? 0 : -ENOMEM;
+}
+
 gh_pool *gh__pool_get(gh_services *svc, const char *key)
 {
-    for (gh_pool *p = svc->pools; p; p = p->next)
+    gh_pools *all = svc->pools;
+    if (!all)
+        return NULL; /* the worker's pools are closed: it is going away */
+    for (gh_pool *p = all->first; p; p = p->next)
         if (strcmp(p->key, key) == 0)
             return p;
     size_t len = strlen(key);
@@ -17,8 +28,8 @@ gh_pool *gh__pool_get(gh_services *svc, const char *key)
     if (!p)
         return NULL;
     memcpy(p->key, key, len + 1);
-    p->next = svc->pools;
-    svc->pools = p;
+    p->next = all->first;
+    all->first = p;
     return p;
 }
 
@@ -104,8 +115,10 @@ void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms)
 
 void gh_pools_sweep(gh_services *svc)
 {
+    if (!svc->pools)
+        return;
     uint64_t now = gh_now_us();
-    for (gh_pool *p = svc->pools; p; p = p->next) {
+    for (gh_pool *p = svc->pools->first; p; p = p->next) {
         gh_upconn *up = GH_LIST_FIRST(&p->idle, gh_upconn, idle_link);
         while (up) {
             gh_upconn *next = GH_LIST_NEXT(up, gh_upconn, idle_link);
@@ -118,7 +131,9 @@ void gh_pools_sweep(gh_services *svc)
 
 void gh_pools_close(gh_services *svc)
 {
-    gh_pool *p = svc->pools;
+    if (!svc->pools)
+        return; /* closed already: drain and teardown both close */
+    gh_pool *p = svc->pools->first;
     while (p) {
         while (!gh_list_empty(&p->idle))
             gh__upconn_close(GH_CONTAINER(p->idle.first, gh_upconn, idle_link));
@@ -127,5 +142,6 @@ void gh_pools_close(gh_services *svc)
         free(p);
         p = next;
     }
+    free(svc->pools);
     svc->pools = NULL;
 }

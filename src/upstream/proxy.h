@@ -20,6 +20,9 @@ extern const gh_action_ops gh_proxy_action;
  * ALPN http/1.1), before any worker serves it. */
 void gh_upstreams_prepare(gh_config *c);
 
+/* The proxy on a worker's services: its action table (svc->proxy) and the keep-alive pools it
+ * keeps per worker (svc->pools), freed by gh_pools_close. 0 or -ENOMEM. */
+int gh_proxy_worker_init(gh_services *svc);
 /* Closes pooled connections idle past their upstream's keepalive.idle_timeout (called by the
  * worker about once a second). */
 void gh_pools_sweep(gh_services *svc);

@@ -26,6 +26,11 @@ struct gh_pool {
     char key[]; /* endpoint authority */
 };
 
+/* A worker's pools (svc->pools), most recently made first. */
+typedef struct gh_pools {
+    gh_pool *first;
+} gh_pools;
+
 struct gh_upconn {
     uv_tcp_t tcp;
     uv_connect_t creq;

@@ -24,6 +24,7 @@
 #include "gate/services.h"
 #include "http/conn.h"
 #include "http/h2.h"
+#include "stages/key_wait.h"
 #include "stages/pending_call.h"
 #include "stages/registry.h"
 #include "store/redis.h"
@@ -82,6 +83,7 @@ static void teardown(void)
     gh_pools_close(&h->svc);
     gh_pending_worker_stop(&h->svc);
     gh_redis_worker_stop(&h->svc.redis);
+    gh_key_waits_close(&h->svc);
     gh_services_close(&h->svc);
     gh_h2_worker_close(&h->svc);
     uv_run(&h->loop, UV_RUN_DEFAULT);
@@ -113,10 +115,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!cfg || uv_loop_init(&h->loop) != 0)
         abort();
     /* The services take the snapshot's one reference; the rest is what a worker adds for its
-     * connections: the proxy as the routes' action, and the end-of-iteration HTTP/2 sends. */
-    if (gh_services_init(&h->svc, 0, &h->loop, &h->shared, cfg) != 0)
+     * connections: the proxy as the routes' action with its pools, the stages' waits for keys and
+     * calls, and the end-of-iteration HTTP/2 sends. */
+    if (gh_services_init(&h->svc, 0, &h->loop, &h->shared, cfg) != 0 ||
+        gh_proxy_worker_init(&h->svc) != 0 || gh_key_waits_init(&h->svc) != 0 ||
+        gh_pending_worker_init(&h->svc) != 0)
         abort();
-    h->svc.proxy = &gh_proxy_action;
     gh_h2_worker_init(&h->svc);
     atexit(teardown);
     return 0;

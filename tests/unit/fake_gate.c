@@ -18,6 +18,7 @@
 #include "fake_gate.h"
 #include "gate/pipeline.h"
 #include "gate/request.h"
+#include "stages/key_wait.h"
 #include "stages/pending_call.h"
 #include "stages/registry.h"
 #include "store/redis.h"
@@ -181,7 +182,9 @@ void fg_open(fake_gate *g, const char *yaml)
     assert_non_null(cfg);
     assert_int_equal(uv_loop_init(&g->loop), 0);
     assert_int_equal(gh_services_init(&g->svc, 0, &g->loop, &g->shared, cfg), 0);
-    g->svc.proxy = &gh_proxy_action;
+    assert_int_equal(gh_proxy_worker_init(&g->svc), 0);
+    assert_int_equal(gh_key_waits_init(&g->svc), 0);
+    assert_int_equal(gh_pending_worker_init(&g->svc), 0);
     g->log = calloc(1, sizeof(*g->log));
     assert_non_null(g->log);
     g->svc.log = g->log;
@@ -194,6 +197,7 @@ void fg_close(fake_gate *g)
     gh_pools_close(&g->svc);
     gh_pending_worker_stop(&g->svc);
     gh_redis_worker_stop(&g->svc.redis);
+    gh_key_waits_close(&g->svc);
     gh_services_close(&g->svc);
     uv_run(&g->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&g->loop), 0);

@@ -17,6 +17,7 @@
 
 #include "core/hex.h"
 #include "fake_gate.h"
+#include "stages/key_wait.h"
 #include "stages/pending_call.h"
 
 #define HMAC_SECRET "a-shared-secret-0123456789"
@@ -290,11 +291,11 @@ static void introspection_without_token(void **state)
 /* The worker's one call in flight ends with result, without any answer from the network. */
 static void end_call(fake_gate *g, CURLcode result)
 {
-    gh_pending_call *c = GH_LIST_FIRST(&g->svc.pending_calls, gh_pending_call, link);
+    gh_pending_call *c = GH_LIST_FIRST(&g->svc.calls->list, gh_pending_call, link);
     assert_non_null(c);
     assert_null(c->link.next);
     c->http.done(&c->http, result);
-    assert_true(gh_list_empty(&g->svc.pending_calls));
+    assert_true(gh_list_empty(&g->svc.calls->list));
 }
 
 static void policy_unreachable(void **state)
@@ -355,10 +356,10 @@ static void jwt_waiting_for_keys_client_leaves(void **state)
 {
     suite *s = *state;
     assert_non_null(bearer_get(s, "/remote", "orders:read"));
-    assert_false(gh_list_empty(&s->g.svc.key_waits));
+    assert_false(gh_list_empty(&s->g.svc.key_waits->list));
     assert_int_equal(s->g.rec.sends, 0);
     fg_client_gone(&s->g);
-    assert_true(gh_list_empty(&s->g.svc.key_waits));
+    assert_true(gh_list_empty(&s->g.svc.key_waits->list));
     assert_non_null(strstr(fg_log(&s->g), "\"route\":\"remote\",\"status\":499,"));
 }
 
@@ -385,7 +386,7 @@ static void pending_call_client_leaves(void **state)
     };
     for (size_t i = 0; i < 2; i++) {
         assert_non_null(fg_request(&s->g, heads[i]));
-        gh_pending_call *c = GH_LIST_FIRST(&s->g.svc.pending_calls, gh_pending_call, link);
+        gh_pending_call *c = GH_LIST_FIRST(&s->g.svc.calls->list, gh_pending_call, link);
         assert_non_null(c);
         assert_false(gh_list_empty(&c->waiters));
         fg_client_gone(&s->g);
