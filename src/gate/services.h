@@ -30,6 +30,7 @@
 #include "wire/h1.h"
 
 struct gh_shared;
+struct gh_conns;
 struct gh_pools;
 struct gh_key_waits;
 struct gh_pending_calls;
@@ -56,15 +57,9 @@ typedef struct gh_services {
     gh_outq_batch batch; /* output held to the end of an iteration while requests are costly */
     gh_tls_io tls_io;    /* TLS connections: staged records, ciphertext reads */
     gh_id_gen ids;       /* request ids */
-    /* downstream connections (http/) */
-    gh_list conns; /* every open downstream connection (gh_conn.link) */
-    size_t nconns;
-    uv_check_t h2_check;     /* HTTP/2 sessions with frames to send: sent at the iteration's end */
-    uv_prepare_t h2_prepare; /* ...and before the loop waits, for what timers queued */
-    gh_list h2_queued; /* gh_h2.queued_link */
-    int64_t tls_event_at; /* second of the last failed-handshake event */
-    int64_t h2_event_at;  /* second of the last HTTP/2 flood or protocol error event */
-    gh_h1_header hdr_scratch[1000]; /* parse target for request heads (limits.max_headers) */
+    /* downstream connections and their HTTP/2 sessions (http/conn.h): made by
+     * gh_conns_worker_init, freed once gh_conns_worker_close's handles closed */
+    struct gh_conns *conns;
     /* upstream keep-alive pools, by endpoint authority (upstream/) */
     struct gh_pools *pools; /* made by gh_proxy_worker_init, freed by gh_pools_close */
     /* the stages' own per-worker state, each made and freed by its module (stages/) */

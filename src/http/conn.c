@@ -2,6 +2,7 @@
  * streams request bodies to the proxy, writes responses, and keeps the connection's single
  * close path. Routing and dispatch of a parsed head are in request.c. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -62,8 +63,8 @@ void gh_conn_close(gh_conn *c)
     request_end(c);
     gh_services *svc = c->svc;
     gh_h2_end(c); /* its streams' requests go with it */
-    gh_list_unlink(&svc->conns, &c->link);
-    svc->nconns--;
+    gh_list_unlink(&svc->conns->list, &c->link);
+    svc->conns->n--;
     gh_metric_add(&svc->metrics.open_connections, (unsigned long long)-1);
     gh_outq_reset(&c->out);
     gh_conn_tls_end(c);
@@ -302,7 +303,7 @@ void gh__conn_process(gh_conn *c)
                            svc->snapshots.config->defensive};
         gh_h1_request h1;
         gh_reason r = gh_h1_parse_request(in->data + in->off, in->len - in->off, &c->scanned, &hl,
-                                          svc->hdr_scratch, &h1);
+                                          svc->conns->hdr_scratch, &h1);
         if (r == GH_R_AGAIN) {
             /* The head timer starts with the first byte of a head that did not arrive whole. */
             if (c->state == GH_CS_IDLE) {
@@ -324,7 +325,7 @@ void gh__conn_process(gh_conn *c)
             refuse_head(c, r, h1.detail);
             break;
         }
-        request_begin(c, &h1, svc->hdr_scratch);
+        request_begin(c, &h1, svc->conns->hdr_scratch);
     }
     c->in_process = false;
     if (!c->closing)
@@ -463,9 +464,9 @@ static int tls_fill(gh_conn *c)
 static void report_handshake_failure(gh_conn *c, const char *why)
 {
     int64_t now = (int64_t)time(NULL);
-    if (c->svc->tls_event_at == now)
+    if (c->svc->conns->tls_event_at == now)
         return;
-    c->svc->tls_event_at = now;
+    c->svc->conns->tls_event_at = now;
     char ip[INET6_ADDRSTRLEN] = "", fields[200];
     inet_ntop(c->peer_family == 6 ? AF_INET6 : AF_INET, c->peer_addr, ip, sizeof(ip));
     snprintf(fields, sizeof(fields), ",\"reason\":\"%s\",\"client_ip\":\"%s\"", why, ip);
@@ -622,10 +623,39 @@ void gh_conn_drain(gh_conn *c)
         c->req->close_after = true;
 }
 
+int gh_conns_worker_init(gh_services *svc)
+{
+    if (!(svc->conns = calloc(1, sizeof(*svc->conns))))
+        return -ENOMEM;
+    svc->conns->svc = svc;
+    gh_h2_worker_init(svc);
+    return 0;
+}
+
+static void conns_free(uv_handle_t *h)
+{
+    gh_services *svc = h->data;
+    free(svc->conns);
+    svc->conns = NULL;
+}
+
+void gh_conns_worker_close(gh_services *svc)
+{
+    if (svc->conns && !uv_is_closing((uv_handle_t *)&svc->conns->h2_prepare))
+        gh_h2_worker_close(svc, conns_free);
+}
+
+size_t gh_conns_count(const gh_services *svc)
+{
+    return svc->conns ? svc->conns->n : 0;
+}
+
 /* The next connection is taken first: closing one takes it off the list. */
 void gh_conns_drain(gh_services *svc)
 {
-    for (gh_conn *c = GH_LIST_FIRST(&svc->conns, gh_conn, link), *next; c; c = next) {
+    if (!svc->conns)
+        return;
+    for (gh_conn *c = GH_LIST_FIRST(&svc->conns->list, gh_conn, link), *next; c; c = next) {
         next = GH_LIST_NEXT(c, gh_conn, link);
         gh_conn_drain(c);
     }
@@ -633,7 +663,9 @@ void gh_conns_drain(gh_services *svc)
 
 void gh_conns_close(gh_services *svc)
 {
-    for (gh_conn *c = GH_LIST_FIRST(&svc->conns, gh_conn, link), *next; c; c = next) {
+    if (!svc->conns)
+        return;
+    for (gh_conn *c = GH_LIST_FIRST(&svc->conns->list, gh_conn, link), *next; c; c = next) {
         next = GH_LIST_NEXT(c, gh_conn, link);
         gh_conn_close(c);
     }
@@ -668,12 +700,12 @@ static void conn_start(gh_services *svc, uv_stream_t *server, uv_os_sock_t fd, c
     uv_tcp_init(svc->loop, &c->tcp);
     gh_deadline_init(svc->loop, &c->timer, on_timer, c);
     c->tcp.data = c;
-    gh_list_push(&svc->conns, &c->link);
-    svc->nconns++;
+    gh_list_push(&svc->conns->list, &c->link);
+    svc->conns->n++;
     gh_metric_add(&svc->metrics.open_connections, 1);
     gh_outq_init(&c->out, (uv_stream_t *)&c->tcp, &svc->blocks, on_out_drain, &svc->batch);
     int r = server ? uv_accept(server, (uv_stream_t *)&c->tcp) : uv_tcp_open(&c->tcp, fd);
-    if (r != 0 || svc->nconns > svc->snapshots.config->limits.max_connections || svc->draining) {
+    if (r != 0 || svc->conns->n > svc->snapshots.config->limits.max_connections || svc->draining) {
         gh_conn_close(c);
         return;
     }

@@ -35,7 +35,7 @@ struct gh_conn {
     uv_tcp_t tcp;
     gh_deadline timer;
     gh_services *svc;
-    gh_link link; /* in svc->conns */
+    gh_link link; /* in svc->conns->list */
     gh_block *in;
     gh_outq out;
     gh_request *req;
@@ -59,6 +59,26 @@ struct gh_conn {
     uint16_t peer_port;
     unsigned char peer_addr[16];
 };
+
+/* A worker's downstream connections and what their HTTP/2 sessions share (svc->conns). */
+typedef struct gh_conns {
+    gh_services *svc;
+    gh_list list; /* every open downstream connection (gh_conn.link) */
+    size_t n;
+    uv_check_t h2_check;     /* HTTP/2 sessions with frames to send: sent at the iteration's end */
+    uv_prepare_t h2_prepare; /* ...and before the loop waits, for what timers queued */
+    gh_list h2_queued;       /* gh_h2.queued_link */
+    int64_t tls_event_at;    /* second of the last failed-handshake event */
+    int64_t h2_event_at;     /* second of the last HTTP/2 flood or protocol error event */
+    gh_h1_header hdr_scratch[1000]; /* parse target for request heads (limits.max_headers) */
+} gh_conns;
+
+/* Makes svc->conns (the worker, or a harness without one). 0 or -ENOMEM. */
+int gh_conns_worker_init(gh_services *svc);
+/* Closes its loop handles; it is freed once they closed (the loop runs on). */
+void gh_conns_worker_close(gh_services *svc);
+/* How many downstream connections are open. */
+size_t gh_conns_count(const gh_services *svc);
 
 /* Accepts a connection from a listener of the worker's snapshot (called by the worker). */
 void gh_conn_accept(gh_services *svc, uv_stream_t *server, const gh_listener_conf *lc);

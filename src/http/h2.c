@@ -109,9 +109,9 @@ static void send_now(gh_h2 *h2)
  * responses of the streams that completed in one iteration leave in one write. */
 static void send_queued(gh_services *svc)
 {
-    for (int round = 0; round < 8 && !gh_list_empty(&svc->h2_queued); round++) {
-        gh_list list = svc->h2_queued;
-        svc->h2_queued = (gh_list){0};
+    for (int round = 0; round < 8 && !gh_list_empty(&svc->conns->h2_queued); round++) {
+        gh_list list = svc->conns->h2_queued;
+        svc->conns->h2_queued = (gh_list){0};
         for (gh_link *l; (l = gh_list_pop(&list));) {
             gh_h2 *h2 = GH_CONTAINER(l, gh_h2, queued_link);
             h2->queued = false;
@@ -122,9 +122,9 @@ static void send_queued(gh_services *svc)
             gh_conn_h2_settle(h2->conn, over);
         }
     }
-    if (gh_list_empty(&svc->h2_queued)) {
-        uv_check_stop(&svc->h2_check);
-        uv_prepare_stop(&svc->h2_prepare);
+    if (gh_list_empty(&svc->conns->h2_queued)) {
+        uv_check_stop(&svc->conns->h2_check);
+        uv_prepare_stop(&svc->conns->h2_prepare);
     }
 }
 
@@ -140,17 +140,15 @@ static void on_h2_prepare(uv_prepare_t *h)
 
 void gh_h2_worker_init(gh_services *svc)
 {
-    uv_check_init(svc->loop, &svc->h2_check);
-    uv_prepare_init(svc->loop, &svc->h2_prepare);
-    svc->h2_check.data = svc->h2_prepare.data = svc;
+    uv_check_init(svc->loop, &svc->conns->h2_check);
+    uv_prepare_init(svc->loop, &svc->conns->h2_prepare);
+    svc->conns->h2_check.data = svc->conns->h2_prepare.data = svc;
 }
 
-void gh_h2_worker_close(gh_services *svc)
+void gh_h2_worker_close(gh_services *svc, uv_close_cb last)
 {
-    if (!uv_is_closing((uv_handle_t *)&svc->h2_check)) {
-        uv_close((uv_handle_t *)&svc->h2_check, NULL);
-        uv_close((uv_handle_t *)&svc->h2_prepare, NULL);
-    }
+    uv_close((uv_handle_t *)&svc->conns->h2_check, NULL);
+    uv_close((uv_handle_t *)&svc->conns->h2_prepare, last);
 }
 
 /* Frames are waiting: they go at the end of this iteration. */
@@ -160,16 +158,16 @@ static void flush(gh_h2 *h2)
         return;
     gh_services *svc = h2->conn->svc;
     h2->queued = true;
-    if (gh_list_empty(&svc->h2_queued)) {
-        uv_check_start(&svc->h2_check, on_h2_check);
-        uv_prepare_start(&svc->h2_prepare, on_h2_prepare);
+    if (gh_list_empty(&svc->conns->h2_queued)) {
+        uv_check_start(&svc->conns->h2_check, on_h2_check);
+        uv_prepare_start(&svc->conns->h2_prepare, on_h2_prepare);
     }
-    gh_list_push(&svc->h2_queued, &h2->queued_link);
+    gh_list_push(&svc->conns->h2_queued, &h2->queued_link);
 }
 
 static void unqueue(gh_h2 *h2)
 {
-    gh_list_unlink(&h2->conn->svc->h2_queued, &h2->queued_link);
+    gh_list_unlink(&h2->conn->svc->conns->h2_queued, &h2->queued_link);
 }
 
 static void unlink_stream(gh_h2 *h2, gh_h2_stream *st)
@@ -459,9 +457,9 @@ void gh_h2_report(gh_conn *c, const char *why)
 {
     gh_metrics_refusal(&c->svc->metrics, strcmp(why, "protocol_error") == 0 ? GH_R_H2_PROTOCOL : GH_R_H2_FLOOD);
     int64_t now = (int64_t)time(NULL);
-    if (c->svc->h2_event_at == now)
+    if (c->svc->conns->h2_event_at == now)
         return;
-    c->svc->h2_event_at = now;
+    c->svc->conns->h2_event_at = now;
     char fields[96];
     snprintf(fields, sizeof(fields), ",\"reason\":\"%s\"", why);
     gh_event("warn", "http2_connection_closed", "an HTTP/2 client broke the protocol or flooded: GOAWAY "

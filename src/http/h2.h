@@ -30,9 +30,9 @@ struct gh_h1_header;
 #define GH_H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 typedef struct gh_services gh_services;
-/* The worker's end-of-iteration send of HTTP/2 frames (set up and closed with the worker). */
+/* The worker's end-of-iteration send of HTTP/2 frames (set up and closed with svc->conns). */
 void gh_h2_worker_init(gh_services *svc);
-void gh_h2_worker_close(gh_services *svc);
+void gh_h2_worker_close(gh_services *svc, uv_close_cb last);
 
 /* The connection speaks HTTP/2 from now on (its input block holds what came so far). 0 or -1. */
 int gh_h2_start(gh_conn *c);

@@ -149,10 +149,10 @@ static void start_drain(gh_worker *w)
 static void drain_poll(uv_timer_t *t)
 {
     gh_worker *w = t->data;
-    if (w->svc.nconns && gh_now_us() >= w->drain_deadline_us) {
+    if (gh_conns_count(&w->svc) && gh_now_us() >= w->drain_deadline_us) {
         gh_conns_close(&w->svc);
     }
-    if (w->svc.nconns)
+    if (gh_conns_count(&w->svc))
         return;
     gh_pools_close(&w->svc);
     gh_redis_worker_stop(&w->svc.redis); /* its socket would keep the loop running */
@@ -160,7 +160,7 @@ static void drain_poll(uv_timer_t *t)
     uv_close((uv_handle_t *)&w->sweep_timer, NULL);
     gh_key_waits_close(&w->svc);
     gh_services_close(&w->svc);
-    gh_h2_worker_close(&w->svc);
+    gh_conns_worker_close(&w->svc);
     uv_close((uv_handle_t *)&w->wakeup, NULL);
 }
 
@@ -207,10 +207,11 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
         r = gh_key_waits_init(&w->svc);
     if (r == 0)
         r = gh_pending_worker_init(&w->svc);
+    if (r == 0)
+        r = gh_conns_worker_init(&w->svc);
     if (r != 0)
         return r;
     w->svc.log = rt->logger.rings ? rt->logger.rings[id] : NULL; /* no logger: an embedded worker */
-    gh_h2_worker_init(&w->svc);
     uv_async_init(&w->loop, &w->wakeup, on_wakeup);
     uv_timer_init(&w->loop, &w->drain_timer);
     uv_timer_init(&w->loop, &w->sweep_timer);
@@ -264,7 +265,7 @@ static void worker_teardown(gh_worker *w)
         uv_close((uv_handle_t *)&w->sweep_timer, NULL);
     gh_key_waits_close(&w->svc);
     gh_services_close(&w->svc);
-    gh_h2_worker_close(&w->svc);
+    gh_conns_worker_close(&w->svc);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
     gh_services_free(&w->svc);

@@ -85,7 +85,7 @@ static void teardown(void)
     gh_redis_worker_stop(&h->svc.redis);
     gh_key_waits_close(&h->svc);
     gh_services_close(&h->svc);
-    gh_h2_worker_close(&h->svc);
+    gh_conns_worker_close(&h->svc);
     uv_run(&h->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&h->loop) != 0)
         abort(); /* a handle outlived the teardown */
@@ -116,12 +116,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     /* The services take the snapshot's one reference; the rest is what a worker adds for its
      * connections: the proxy as the routes' action with its pools, the stages' waits for keys and
-     * calls, and the end-of-iteration HTTP/2 sends. */
+     * calls, and its downstream connections with the end-of-iteration HTTP/2 sends. */
     if (gh_services_init(&h->svc, 0, &h->loop, &h->shared, cfg) != 0 ||
         gh_proxy_worker_init(&h->svc) != 0 || gh_key_waits_init(&h->svc) != 0 ||
-        gh_pending_worker_init(&h->svc) != 0)
+        gh_pending_worker_init(&h->svc) != 0 || gh_conns_worker_init(&h->svc) != 0)
         abort();
-    gh_h2_worker_init(&h->svc);
     atexit(teardown);
     return 0;
 }
@@ -302,9 +301,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     settle(client, 64);
     if (client >= 0)
         close(client); /* the client leaves: every connection and stream must go */
-    for (int i = 0; i < 1000 && h->svc.nconns; i++)
+    for (int i = 0; i < 1000 && gh_conns_count(&h->svc); i++)
         uv_run(&h->loop, UV_RUN_NOWAIT);
-    if (h->svc.nconns)
+    if (gh_conns_count(&h->svc))
         abort(); /* a connection outlived its client */
     if (in_flight())
         abort(); /* a stream's upstream request outlived its connection */

@@ -232,14 +232,17 @@ gh_request *fg_request(fake_gate *g, const char *head)
     const gh_limits_conf *lim = &cfg->limits;
     gh_h1_limits hl = {lim->max_head_bytes, lim->max_headers, lim->max_target_bytes, cfg->defensive};
     gh_h1_request h1;
+    gh_h1_header *scratch = calloc(lim->max_headers, sizeof(*scratch)); /* the connection's, else */
     size_t scanned = 0;
-    assert_int_equal(gh_h1_parse_request(head, strlen(head), &scanned, &hl, g->svc.hdr_scratch, &h1),
+    assert_non_null(scratch);
+    assert_int_equal(gh_h1_parse_request(head, strlen(head), &scanned, &hl, scratch, &h1),
                      GH_R_OK);
     gh_peer peer = first_listener(cfg);
     gh_request *req = gh_request_new(&g->svc, &fake_downstream, g, &peer);
     assert_non_null(req);
     g->req = req;
-    assert_true(gh_request_adopt_head(req, head, &h1, g->svc.hdr_scratch));
+    assert_true(gh_request_adopt_head(req, head, &h1, scratch));
+    free(scratch);
     gh_request_adopt_id(req);
     strcpy(req->id, "test-1");
     req->id_len = 6;
