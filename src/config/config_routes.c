@@ -293,8 +293,12 @@ static void load_ext(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
     gh_route_conf *r = call->target;
     const gh_route_keys *keys = call->k->arg;
+    if (r->next == GH_MAX_STAGES) { /* the registry's assertion keeps stage keys fewer */
+        gh__walk_error(w, v, "a route may carry at most %d stage keys", GH_MAX_STAGES);
+        return;
+    }
     void *conf = gh_arena_zalloc(w->arena, keys->size ? keys->size : 1);
-    if (!conf || r->next == GH_MAX_STAGES) {
+    if (!conf) {
         gh__walk_error(w, v, "out of memory");
         return;
     }
