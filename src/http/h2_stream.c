@@ -240,8 +240,8 @@ static void on_timer(uv_timer_t *t)
         return;
     int kind = st->timer_kind;
     st->timer_kind = ST_NONE;
-    if (kind == ST_BODY && st->req && gh_body_timer_fired(st->req)) {
-        if (st->req)
+    if (kind == ST_BODY && st->req) {
+        if (gh_body_timer_fired(st->req)) /* else refused for its pace: it ended */
             set_timer(st, ST_BODY, gh_body_timer_ms(st->req));
         return;
     }
