@@ -28,7 +28,7 @@ typedef struct gh_peer {
     uint8_t underscores;     /* its listener's headers_with_underscores (gh_underscores) */
     bool h2;                 /* an HTTP/2 stream */
     struct gh_tls_pipe *tls; /* the TLS session carrying it, or NULL */
-    uint8_t family;          /* the TCP peer: AF_INET or AF_INET6 (0: unknown) */
+    uint8_t family;          /* the TCP peer: 4 (IPv4) or 6 (IPv6), 0: unknown */
     uint16_t port;
     unsigned char addr[16];
 } gh_peer;

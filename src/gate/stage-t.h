@@ -71,6 +71,6 @@ typedef struct gh_stage_ref {
     const void *conf;
 } gh_stage_ref;
 
-#define GH_MAX_STAGES 12
+#define GH_MAX_STAGES 16
 
 #endif
