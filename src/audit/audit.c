@@ -125,12 +125,14 @@ void gh__audit_init(gh_audit *a, const gh_config *c, const char *file)
     gh_arena_init(&a->arena, 16 * 1024, 0);
     const char *slash = strrchr(file, '/');
     a->dir = slash ? gh_arena_strndup(&a->arena, file, slash == file ? 1 : (size_t)(slash - file)) : ".";
+    gh__audit_gather_facts(a);
 }
 
 void gh__audit_free(gh_audit *a)
 {
     gh_locator_close(&a->loc);
     free(a->findings);
+    free(a->facts);
     gh_arena_free(&a->arena);
 }
 
@@ -362,24 +364,6 @@ gh_exposure gh__route_exposure(const gh_audit *a, const gh_route_conf *r)
             widest = e;
     }
     return widest;
-}
-
-bool gh__route_authenticates(const gh_route_conf *r)
-{
-    return r->auth_token || r->auth_api_key || r->auth_mtls || r->auth_hmac;
-}
-
-bool gh__route_authorizes(const gh_route_conf *r)
-{
-    const gh_mtls_rule *m = r->auth_mtls;
-    if (m && (m->nspiffe_ids || m->nsubjects || m->nfingerprints))
-        return true; /* certificate identities: checked before anything else, never shadowed */
-    if (r->auth_hmac)
-        return true; /* one sender holds the webhook's secret */
-    if (r->has_authz && r->authz.shadow)
-        return false; /* shadow mode refuses nothing: scopes, claims and policy alike */
-    return (r->has_authz && (r->authz.nscopes || r->authz.nscopes_any || r->authz.nclaims)) ||
-           r->policy;
 }
 
 bool gh__endpoint_remote(const gh_endpoint_conf *e)

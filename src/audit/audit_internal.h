@@ -11,6 +11,7 @@
 #include "audit/locate.h"
 #include "config/config.h"
 #include "core/arena.h"
+#include "gate/stage_facts-t.h"
 
 typedef enum { GH_SEV_NONE = 0, GH_SEV_LOW, GH_SEV_MEDIUM, GH_SEV_HIGH } gh_severity;
 
@@ -53,10 +54,13 @@ typedef struct gh_audit {
     gh_finding *findings;
     size_t nfindings, cap;
     gh_exposure widest; /* of all the listeners */
+    gh_stage_facts *facts; /* each route's, as its stages tell them (gh__route_facts) */
 } gh_audit;
 
 /* An audit of c, loaded from file (named so in the report); the caller opens a->loc. */
 void gh__audit_init(gh_audit *a, const gh_config *c, const char *file);
+/* Gathers each route's facts from its stages (facts.c); gh__audit_init calls it. */
+void gh__audit_gather_facts(gh_audit *a);
 /* Runs every check, ranks the findings, warns about audit.accept ids that name no check. */
 void gh__audit_run(gh_audit *a);
 void gh__audit_free(gh_audit *a);
@@ -81,9 +85,33 @@ const char *gh__exposure_name(gh_exposure e);
 bool gh__route_proxies(const gh_route_conf *r);
 /* The widest exposure of the listeners that serve r. */
 gh_exposure gh__route_exposure(const gh_audit *a, const gh_route_conf *r);
-bool gh__route_authenticates(const gh_route_conf *r);
-/* Scopes, claims, a policy, or certificate identities: who may call is narrowed. */
-bool gh__route_authorizes(const gh_route_conf *r);
+
+/* What r's controls do, from the facts its stages give (facts.c): the audit reads a control's
+ * settings only through these, never its configuration. */
+/* The facts of r's stages, in the order they run (gathered by gh__audit_init). */
+const gh_stage_facts *gh__route_facts(const gh_audit *a, const gh_route_conf *r);
+/* r's next fact of kind after prev (NULL: the first), or NULL. */
+const gh_stage_fact *gh__route_next(const gh_audit *a, const gh_route_conf *r,
+                                    const gh_stage_fact *prev, gh_fact_kind kind);
+size_t gh__route_count(const gh_audit *a, const gh_route_conf *r, gh_fact_kind kind);
+/* r's first authentication by proof, or NULL. */
+const gh_stage_fact *gh__route_proof(const gh_audit *a, const gh_route_conf *r, gh_fact_proof proof);
+/* Whether a fact of kind on r names name (a limit, a policy): which routes use a definition. */
+bool gh__route_uses(const gh_audit *a, const gh_route_conf *r, gh_fact_kind kind, const char *name);
+bool gh__route_authenticates(const gh_audit *a, const gh_route_conf *r);
+/* Scopes, claims, a policy, or named callers (certificate identities, a webhook's one sender):
+ * who may call is narrowed. */
+bool gh__route_authorizes(const gh_audit *a, const gh_route_conf *r);
+/* r's scopes, claims and policy log what they would refuse, and refuse nothing. */
+bool gh__route_authz_shadow(const gh_audit *a, const gh_route_conf *r);
+/* r's body rules bound the body: a size of its own, or a schema. */
+bool gh__route_bounds_body(const gh_audit *a, const gh_route_conf *r);
+/* A fact as a report names it: "jwt corp", "client certificate". */
+const char *gh__fact_label(gh_audit *a, const gh_stage_fact *f);
+/* The callers of a proof, counted where a route names them: "certificates". */
+const char *gh__proof_plural(gh_fact_proof p);
+/* What a request that skips a proof goes without: "its client certificate". */
+const char *gh__proof_lost(gh_fact_proof p);
 /* An upstream endpoint off loopback. */
 bool gh__endpoint_remote(const gh_endpoint_conf *e);
 

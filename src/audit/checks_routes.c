@@ -14,7 +14,7 @@ static gh_severity raised(const gh_route_conf *r, gh_severity usual)
 static void check_authentication(gh_audit *a, const gh_route_conf *r, int i, const char *who)
 {
     gh_exposure exposure = gh__route_exposure(a, r);
-    if (!gh__route_authenticates(r)) {
+    if (!gh__route_authenticates(a, r)) {
         if (gh__route_proxies(r) && exposure != GH_EXPOSE_LOOPBACK)
             gh__audit_find(a, "GH-AUTH-001", GH_SEV_HIGH, i, gh__audit_fmt(a, "routes[%d].auth", i),
                            who, "route '%s' proxies to upstream '%s' with auth: none, and a %s "
@@ -27,65 +27,76 @@ static void check_authentication(gh_audit *a, const gh_route_conf *r, int i, con
                            r->name, r->upstream->name);
         return;
     }
-    if (r->auth_api_key && !r->auth_token && !r->auth_mtls && !r->auth_hmac)
+    const gh_stage_fact *key = gh__route_proof(a, r, GH_PROOF_KEY);
+    if (key && gh__route_count(a, r, GH_FACT_AUTHENTICATE) == 1)
         gh__audit_find(a, "GH-AUTH-002", raised(r, GH_SEV_MEDIUM), i,
-                       gh__audit_fmt(a, "routes[%d].auth.api_key", i), who,
-                       "route '%s' is authenticated by API key '%s' alone", r->name,
-                       r->auth_api_key->name);
-    const gh_mtls_rule *m = r->auth_mtls;
-    if (m && !m->nspiffe_ids && !m->nsubjects && !m->nfingerprints)
+                       gh__audit_fmt(a, "routes[%d].%s", i, key->at), who,
+                       "route '%s' is authenticated by API key '%s' alone", r->name, key->name);
+    const gh_stage_fact *cert = gh__route_proof(a, r, GH_PROOF_CERTIFICATE);
+    if (cert && !cert->named)
         gh__audit_find(a, "GH-AUTH-003", raised(r, GH_SEV_LOW), i,
-                       gh__audit_fmt(a, "routes[%d].auth.mtls", i), who,
+                       gh__audit_fmt(a, "routes[%d].%s", i, cert->at), who,
                        "route '%s' accepts any certificate its listener's client_ca signed",
                        r->name);
 }
 
-static bool has_wildcard(const char *const *scopes, size_t n, const char **which)
+/* The first name of the list with a '*' in it, or NULL. */
+static const char *wildcard(gh_fact_names scopes)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strchr(scopes[i], '*')) {
-            *which = scopes[i];
-            return true;
+    for (size_t i = 0; i < scopes.n; i++)
+        if (strchr(scopes.at[i], '*'))
+            return scopes.at[i];
+    return NULL;
+}
+
+static void check_wildcard_scopes(gh_audit *a, const gh_route_conf *r, int i, const char *who)
+{
+    const char *w;
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_AUTHORIZE));) {
+        if ((w = wildcard(f->all))) {
+            gh__audit_find(a, "GH-AUTHZ-003", GH_SEV_NONE, i,
+                           gh__audit_fmt(a, "routes[%d].auth.scopes", i), who,
+                           "route '%s' asks for scope '%s'", r->name, w);
+            return;
         }
-    return false;
+        if ((w = wildcard(f->any))) {
+            gh__audit_find(a, "GH-AUTHZ-003", GH_SEV_NONE, i,
+                           gh__audit_fmt(a, "routes[%d].auth.scopes_any", i), who,
+                           "route '%s' takes scope '%s'", r->name, w);
+            return;
+        }
+    }
 }
 
 static void check_authorization(gh_audit *a, const gh_route_conf *r, int i, const char *who)
 {
-    if (r->critical && gh__route_authenticates(r) && !gh__route_authorizes(r))
+    bool shadow = gh__route_authz_shadow(a, r);
+    if (r->critical && gh__route_authenticates(a, r) && !gh__route_authorizes(a, r))
         gh__audit_find(a, "GH-AUTHZ-001", GH_SEV_HIGH, i, gh__audit_fmt(a, "routes[%d].auth", i), who,
                        "critical route '%s' (%s) lets every authenticated caller in: %s",
                        r->name, gh__describe_auth(a, r),
-                       r->has_authz && r->authz.shadow
-                           ? "its scopes, claims and policy are in shadow mode"
-                           : "no scopes, claims, policy or certificate identities");
-    if (r->has_authz && r->authz.shadow)
+                       shadow ? "its scopes, claims and policy are in shadow mode"
+                              : "no scopes, claims, policy or certificate identities");
+    if (shadow)
         gh__audit_find(a, "GH-AUTHZ-002", raised(r, GH_SEV_MEDIUM), i,
                        gh__audit_fmt(a, "routes[%d].auth.mode", i), who,
                        "route '%s' logs its scope, claim and policy refusals and refuses nothing",
                        r->name);
-    const char *w;
-    if (has_wildcard(r->authz.scopes, r->authz.nscopes, &w))
-        gh__audit_find(a, "GH-AUTHZ-003", GH_SEV_NONE, i, gh__audit_fmt(a, "routes[%d].auth.scopes", i),
-                       who, "route '%s' asks for scope '%s'", r->name, w);
-    else if (has_wildcard(r->authz.scopes_any, r->authz.nscopes_any, &w))
-        gh__audit_find(a, "GH-AUTHZ-003", GH_SEV_NONE, i,
-                       gh__audit_fmt(a, "routes[%d].auth.scopes_any", i), who,
-                       "route '%s' takes scope '%s'", r->name, w);
+    check_wildcard_scopes(a, r, i, who);
 }
 
 static void check_limits_and_body(gh_audit *a, const gh_route_conf *r, int i, const char *who)
 {
-    if (!r->nlimits && r->critical)
+    bool limited = gh__route_count(a, r, GH_FACT_LIMIT) > 0;
+    if (!limited && r->critical)
         gh__audit_find(a, "GH-LIMIT-001", GH_SEV_HIGH, i, gh__audit_fmt(a, "routes[%d].rate_limit", i),
                        who, "critical route '%s' has no rate_limit", r->name);
-    else if (!r->nlimits && gh__route_proxies(r) && gh__route_exposure(a, r) != GH_EXPOSE_LOOPBACK)
+    else if (!limited && gh__route_proxies(r) && gh__route_exposure(a, r) != GH_EXPOSE_LOOPBACK)
         gh__audit_find(a, "GH-LIMIT-002", GH_SEV_NONE, i, gh__audit_fmt(a, "routes[%d].rate_limit", i),
                        who, "route '%s' proxies to '%s' from a %s listener with no rate_limit",
                        r->name, r->upstream->name, gh__exposure_name(gh__route_exposure(a, r)));
-    const gh_body_conf *b = r->body;
     unsigned with_body = r->methods & (GH_M_POST | GH_M_PUT | GH_M_PATCH);
-    if (gh__route_proxies(r) && with_body && !(b && (b->max_bytes || b->schema)))
+    if (gh__route_proxies(r) && with_body && !gh__route_bounds_body(a, r))
         gh__audit_find(a, "GH-BODY-001", raised(r, GH_SEV_MEDIUM), i,
                        gh__audit_fmt(a, "routes[%d].body", i), who,
                        "route '%s' forwards %s bodies up to the global limit (%s), unvalidated",
@@ -133,14 +144,14 @@ static void check_cors(gh_audit *a, const gh_route_conf *r, int i, const char *w
             break;
         }
     }
-    if (cors->any_origin && gh__route_authenticates(r))
+    if (cors->any_origin && gh__route_authenticates(a, r))
         gh__audit_find(a, "GH-CORS-002", raised(r, GH_SEV_LOW), i, key, who,
                        "route '%s' (%s) grants CORS to any origin", r->name, gh__describe_auth(a, r));
 }
 
 static void check_token_forwarding(gh_audit *a, const gh_route_conf *r, int i, const char *who)
 {
-    if (!r->auth_token || !r->forward_authorization || !r->upstream)
+    if (!gh__route_proof(a, r, GH_PROOF_TOKEN) || !r->forward_authorization || !r->upstream)
         return;
     bool plain_remote = false;
     for (size_t k = 0; k < r->upstream->nendpoints; k++)
@@ -159,11 +170,10 @@ static void check_limit_definitions(gh_audit *a)
         const gh_rate_limit_conf *lim = &c->rate_limits[l];
         bool used = false, critical = false;
         for (size_t i = 0; i < c->nroutes; i++)
-            for (size_t k = 0; k < c->routes[i].nlimits; k++)
-                if (c->routes[i].limits[k] == lim) {
-                    used = true;
-                    critical |= c->routes[i].critical;
-                }
+            if (gh__route_uses(a, &c->routes[i], GH_FACT_LIMIT, lim->name)) {
+                used = true;
+                critical |= c->routes[i].critical;
+            }
         if (!used)
             continue;
         const char *who = gh__audit_fmt(a, "rate limit %s", lim->name);

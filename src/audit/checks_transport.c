@@ -158,7 +158,7 @@ static void check_stores_and_policies(gh_audit *a)
         const gh_policy_conf *p = &c->policies[i];
         bool used = false, critical = false;
         for (size_t r = 0; r < c->nroutes; r++)
-            if (c->routes[r].policy == p) {
+            if (gh__route_uses(a, &c->routes[r], GH_FACT_POLICY, p->name)) {
                 used = true;
                 critical |= c->routes[r].critical;
             }

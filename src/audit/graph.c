@@ -38,22 +38,25 @@ const char *gh__zone_label(gh_zone z)
 /* The controls a request passes on its way to the route, as an edge label. */
 static const char *route_controls(gh_audit *a, const gh_route_conf *r)
 {
-    const char *parts[7];
+    const char *parts[3 * GH_MAX_FACTS + 1];
     size_t n = 0;
-    parts[n++] = gh__route_authenticates(r) ? gh__describe_auth(a, r) : "no authentication";
-    if (r->has_authz && (r->authz.nscopes || r->authz.nscopes_any))
-        parts[n++] = r->authz.shadow ? "scopes (shadow)" : "scopes";
-    if (r->has_authz && r->authz.nclaims)
-        parts[n++] = r->authz.shadow ? "claims (shadow)" : "claims";
-    const gh_mtls_rule *m = r->auth_mtls;
-    if (m && (m->nspiffe_ids || m->nsubjects || m->nfingerprints))
-        parts[n++] = "named certificates";
-    if (r->policy)
-        parts[n++] = gh__audit_fmt(a, "policy %s", r->policy->name);
-    if (r->nlimits)
+    parts[n++] = gh__route_authenticates(a, r) ? gh__describe_auth(a, r) : "no authentication";
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_AUTHORIZE));) {
+        if (f->all.n || f->any.n)
+            parts[n++] = f->shadow ? "scopes (shadow)" : "scopes";
+        if (f->claims.n)
+            parts[n++] = f->shadow ? "claims (shadow)" : "claims";
+    }
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_AUTHENTICATE));)
+        if (f->named)
+            parts[n++] = gh__audit_fmt(a, "named %s", gh__proof_plural(f->proof));
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_POLICY));)
+        parts[n++] = gh__fact_label(a, f);
+    if (gh__route_count(a, r, GH_FACT_LIMIT))
         parts[n++] = "rate limit";
-    if (r->body && r->body->schema)
-        parts[n++] = "schema";
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_BODY));)
+        if (f->validates)
+            parts[n++] = "schema";
     char buf[512];
     gh_sbuf s = gh_sbuf_make(buf, sizeof(buf));
     for (size_t i = 0; i < n; i++) {

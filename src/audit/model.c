@@ -34,70 +34,65 @@ const char *gh__describe_listener(gh_audit *a, const gh_listener_conf *l)
                          client_auth[ca]);
 }
 
+/* The proofs in their order (the cheapest first), whatever the order their stages run in. */
 const char *gh__describe_auth(gh_audit *a, const gh_route_conf *r)
 {
-    if (!gh__route_authenticates(r))
+    if (!gh__route_authenticates(a, r))
         return "none";
-    const char *parts[4];
+    const char *parts[GH_MAX_FACTS];
     size_t n = 0;
-    if (r->auth_mtls)
-        parts[n++] = "client certificate";
-    if (r->auth_token)
-        parts[n++] = gh__audit_fmt(a, "%s %s", r->auth_token->introspect ? "introspection" : "jwt",
-                                   r->auth_token->name);
-    if (r->auth_api_key)
-        parts[n++] = gh__audit_fmt(a, "api_key %s", r->auth_api_key->name);
-    if (r->auth_hmac)
-        parts[n++] = gh__audit_fmt(a, "hmac %s", r->auth_hmac->name);
+    for (int p = GH_PROOF_NONE; p < GH_NPROOFS; p++)
+        for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_AUTHENTICATE));)
+            if (f->proof == (gh_fact_proof)p)
+                parts[n++] = gh__fact_label(a, f);
     return joined(a, parts, n, " + ");
+}
+
+/* At most 16 names of a list (the table names no more). */
+static const char *first_names(gh_audit *a, gh_fact_names names)
+{
+    return joined(a, names.at, names.n < 16 ? names.n : 16, " ");
 }
 
 static const char *describe_authz(gh_audit *a, const gh_route_conf *r)
 {
-    const char *parts[5];
+    const char *parts[3 * GH_MAX_FACTS + 1];
     size_t n = 0;
-    const gh_authz_conf *z = &r->authz;
-    if (z->nscopes)
-        parts[n++] = gh__audit_fmt(a, "scopes %s", joined(a, z->scopes, z->nscopes, " "));
-    if (z->nscopes_any)
-        parts[n++] = gh__audit_fmt(a, "any of %s", joined(a, z->scopes_any, z->nscopes_any, " "));
-    if (z->nclaims) {
-        const char *names[16]; /* the table names the first 16 claims */
-        size_t k = 0;
-        for (size_t i = 0; i < z->nclaims && k < 16; i++)
-            names[k++] = z->claims[i].claim;
-        parts[n++] = gh__audit_fmt(a, "claims %s", joined(a, names, k, " "));
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_AUTHORIZE));) {
+        if (f->all.n)
+            parts[n++] = gh__audit_fmt(a, "scopes %s", joined(a, f->all.at, f->all.n, " "));
+        if (f->any.n)
+            parts[n++] = gh__audit_fmt(a, "any of %s", joined(a, f->any.at, f->any.n, " "));
+        if (f->claims.n)
+            parts[n++] = gh__audit_fmt(a, "claims %s", first_names(a, f->claims));
     }
-    const gh_mtls_rule *m = r->auth_mtls;
-    if (m && (m->nspiffe_ids || m->nsubjects || m->nfingerprints))
-        parts[n++] = gh__audit_fmt(a, "certificates %zu named",
-                                   m->nspiffe_ids + m->nsubjects + m->nfingerprints);
-    if (r->has_authz && z->shadow)
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_AUTHENTICATE));)
+        if (f->named)
+            parts[n++] = gh__audit_fmt(a, "%s %zu named", gh__proof_plural(f->proof), f->named);
+    if (gh__route_authz_shadow(a, r))
         parts[n++] = "SHADOW";
     return joined(a, parts, n, "; ");
 }
 
-static const char *period_name(uint64_t s)
-{
-    return s == 1 ? "s" : s == 60 ? "min" : s == 3600 ? "h" : "period";
-}
-
 const char *gh__describe_limits(gh_audit *a, const gh_route_conf *r)
 {
-    static const char *const keys[] = {"jwt.", "api_key", "client_ip", "header.", "route"};
-    const char *parts[GH_MAX_ROUTE_LIMITS];
-    for (size_t i = 0; i < r->nlimits; i++) {
-        const gh_rate_limit_conf *l = r->limits[i];
-        const char *quota = l->quota_window == GH_QUOTA_NONE
-                                ? ""
-                                : gh__audit_fmt(a, ", quota %llu/%s", (unsigned long long)l->rule.quota,
-                                                l->quota_window == GH_QUOTA_DAY ? "day" : "month");
-        parts[i] = gh__audit_fmt(a, "%s %llu/%s per %s%s%s%s%s", l->name,
-                                 (unsigned long long)l->count, period_name(l->period_s),
-                                 keys[l->key], l->key_arg && (l->key == GH_LKEY_CLAIM || l->key == GH_LKEY_HEADER) ? l->key_arg : "",
-                                 quota, l->redis ? ", redis" : "", l->shadow ? ", SHADOW" : "");
-    }
-    return joined(a, parts, r->nlimits, "; ");
+    const char *parts[GH_MAX_FACTS];
+    size_t n = 0;
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_LIMIT));)
+        parts[n++] = gh__audit_fmt(a, "%s%s%s%s", f->name ? f->name : f->what,
+                                   f->detail ? " " : "", f->detail ? f->detail : "",
+                                   f->shadow ? ", SHADOW" : "");
+    return joined(a, parts, n, "; ");
+}
+
+static const char *describe_policy(gh_audit *a, const gh_route_conf *r)
+{
+    const char *parts[GH_MAX_FACTS];
+    size_t n = 0;
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_POLICY));)
+        parts[n++] = gh__audit_fmt(a, "%s%s", f->name ? f->name : f->what,
+                                   f->fails_open ? " (fails open)" : "");
+    return joined(a, parts, n, "; ");
 }
 
 const char *gh__describe_size(gh_audit *a, uint64_t n)
@@ -111,14 +106,13 @@ const char *gh__describe_size(gh_audit *a, uint64_t n)
 
 static const char *describe_body(gh_audit *a, const gh_route_conf *r)
 {
-    const gh_body_conf *b = r->body;
-    if (!b || (!b->max_bytes && !b->schema && !b->ncontent_types))
-        return gh__audit_fmt(a, "global %s", gh__describe_size(a, a->c->limits.max_body_bytes));
-    const char *max = b->max_bytes ? gh__describe_size(a, b->max_bytes)
-                                   : gh__audit_fmt(a, "global %s", gh__describe_size(a, a->c->limits.max_body_bytes));
-    return gh__audit_fmt(a, "%s%s%s%s", max, b->ncontent_types ? "; " : "",
-                         b->ncontent_types ? joined(a, b->content_types, b->ncontent_types, " ") : "",
-                         b->schema ? "; schema" : "");
+    const char *global = gh__audit_fmt(a, "global %s", gh__describe_size(a, a->c->limits.max_body_bytes));
+    const gh_stage_fact *b = gh__route_next(a, r, NULL, GH_FACT_BODY);
+    if (!b || (!b->max_bytes && !b->validates && !b->any.n))
+        return global;
+    return gh__audit_fmt(a, "%s%s%s%s", b->max_bytes ? gh__describe_size(a, b->max_bytes) : global,
+                         b->any.n ? "; " : "", b->any.n ? joined(a, b->any.at, b->any.n, " ") : "",
+                         b->validates ? "; schema" : "");
 }
 
 const char *gh__describe_upstream(gh_audit *a, const gh_upstream_conf *u)
@@ -170,9 +164,7 @@ gh_entry_point *gh__audit_entry_points(gh_audit *a, size_t *count)
             .path = describe_path(a, r),
             .auth = gh__describe_auth(a, r),
             .authz = describe_authz(a, r),
-            .policy = r->policy ? gh__audit_fmt(a, "%s%s", r->policy->name,
-                                                r->policy->on_error_allow ? " (fails open)" : "")
-                                : "-",
+            .policy = describe_policy(a, r),
             .limits = gh__describe_limits(a, r),
             .body = describe_body(a, r),
             .upstream = r->upstream ? gh__describe_upstream(a, r->upstream)

@@ -108,48 +108,61 @@ static bool hosts_overlap(const gh_route_conf *a, const gh_route_conf *b)
     return el > wl && strcasecmp(e->host + el - wl, w->host) == 0;
 }
 
-static bool scopes_include(const gh_authz_conf *have, const gh_authz_conf *want)
+/* Whether route r requires scope (among the scopes every caller needs). */
+static bool requires_scope(const gh_audit *a, const gh_route_conf *r, const char *scope)
 {
-    for (size_t i = 0; i < want->nscopes; i++) {
-        bool found = false;
-        for (size_t k = 0; k < have->nscopes && !found; k++)
-            found = strcmp(have->scopes[k], want->scopes[i]) == 0;
-        if (!found)
-            return false;
-    }
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_AUTHORIZE));)
+        for (size_t k = 0; k < f->all.n; k++)
+            if (strcmp(f->all.at[k], scope) == 0)
+                return true;
+    return false;
+}
+
+/* Every scope want requires, have requires too. */
+static bool scopes_include(const gh_audit *a, const gh_route_conf *have, const gh_route_conf *want)
+{
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, want, f, GH_FACT_AUTHORIZE));)
+        for (size_t i = 0; i < f->all.n; i++)
+            if (!requires_scope(a, have, f->all.at[i]))
+                return false;
     return true;
+}
+
+/* Scopes, claims or a policy that refuse what they would. */
+static bool enforces_authz(const gh_audit *a, const gh_route_conf *r)
+{
+    return (gh__route_count(a, r, GH_FACT_AUTHORIZE) || gh__route_count(a, r, GH_FACT_POLICY)) &&
+           !gh__route_authz_shadow(a, r);
+}
+
+/* Who may call: what late checks that early does not, into lost; the count added. */
+static size_t lost_callers(const gh_audit *a, const gh_route_conf *early, const gh_route_conf *late,
+                           const char **lost)
+{
+    size_t n = 0;
+    if (gh__route_authenticates(a, late) && !gh__route_authenticates(a, early))
+        lost[n++] = "authentication";
+    else
+        for (int p = GH_PROOF_NONE; p < GH_NPROOFS; p++)
+            if (gh__route_proof(a, late, (gh_fact_proof)p) && !gh__route_proof(a, early, (gh_fact_proof)p))
+                lost[n++] = gh__proof_lost((gh_fact_proof)p);
+    if (gh__route_authorizes(a, late) && !gh__route_authorizes(a, early))
+        lost[n++] = "its authorization rules";
+    else if (enforces_authz(a, late) && !scopes_include(a, early, late))
+        lost[n++] = "some of its scopes";
+    return n;
 }
 
 /* What b enforces that a does not, as a phrase; *severe when it is who may call. NULL: nothing. */
 static const char *lost_protection(gh_audit *a, const gh_route_conf *early, const gh_route_conf *late,
                                    bool *severe)
 {
-    const char *lost[8];
-    size_t n = 0;
-    *severe = true;
-    if (gh__route_authenticates(late) && !gh__route_authenticates(early))
-        lost[n++] = "authentication";
-    else {
-        if (late->auth_mtls && !early->auth_mtls)
-            lost[n++] = "its client certificate";
-        if (late->auth_token && !early->auth_token)
-            lost[n++] = "its token";
-        if (late->auth_api_key && !early->auth_api_key)
-            lost[n++] = "its API key";
-        if (late->auth_hmac && !early->auth_hmac)
-            lost[n++] = "its webhook signature";
-    }
-    if (gh__route_authorizes(late) && !gh__route_authorizes(early))
-        lost[n++] = "its authorization rules";
-    else if (late->has_authz && !late->authz.shadow && !scopes_include(&early->authz, &late->authz))
-        lost[n++] = "some of its scopes";
-    if (!n)
-        *severe = false;
-    if (late->nlimits && !early->nlimits)
+    const char *lost[GH_NPROOFS + 4];
+    size_t n = lost_callers(a, early, late, lost);
+    *severe = n > 0;
+    if (gh__route_count(a, late, GH_FACT_LIMIT) && !gh__route_count(a, early, GH_FACT_LIMIT))
         lost[n++] = "its rate limits";
-    bool late_body = late->body && (late->body->max_bytes || late->body->schema);
-    bool early_body = early->body && (early->body->max_bytes || early->body->schema);
-    if (late_body && !early_body)
+    if (gh__route_bounds_body(a, late) && !gh__route_bounds_body(a, early))
         lost[n++] = "its body checks";
     if (!n)
         return NULL;

@@ -14,6 +14,7 @@ typedef struct gh_log_line gh_log_line;
 typedef struct gh_sbuf gh_sbuf;
 struct gh_route_conf;
 struct gh_route_keys;
+typedef struct gh_stage_facts gh_stage_facts;
 
 /* A stage never answers the request it runs on: answering frees the request, and the stage (or
  * the wait that called it) would go on reading freed memory. It returns a verdict, and the
@@ -64,6 +65,11 @@ typedef struct gh_stage {
      * route's other stages are asked next, in order, until one answers. NULL: none. */
     bool (*challenge)(gh_sbuf *head, const gh_request *req, gh_reason reason, const void *conf,
                       bool own);
+    /* Facts for the audit (gate/stage_facts-t.h): what the stage does for a route, conf being
+     * what bind gave for it, added with gh_stage_fact_add. The audit describes and judges the
+     * route's controls from these alone, so a new stage shows in its report with no change
+     * there. Every stage has one. */
+    void (*facts)(gh_stage_facts *out, const void *conf);
 } gh_stage;
 
 typedef struct gh_stage_ref {

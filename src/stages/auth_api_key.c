@@ -9,6 +9,7 @@
 #include "identity/token_cache.h"
 #include "gate/access_log.h"
 #include "gate/stage.h"
+#include "gate/stage_facts.h"
 #include "stages/registry.h"
 
 #define GH_API_KEY_MAX_BYTES 1024
@@ -66,6 +67,12 @@ static const void *conf_of(const gh_route_conf *r)
     return r->auth_api_key;
 }
 
+static void facts(gh_stage_facts *out, const void *conf)
+{
+    const gh_api_key_provider *p = conf;
+    gh_stage_fact_proof(out, GH_PROOF_KEY, "api_key", p->name, "auth.api_key");
+}
+
 const gh_stage gh_stage_auth_api_key = {
     .name = "auth_api_key",
     .phase = GH_PHASE_KEY,
@@ -74,4 +81,5 @@ const gh_stage gh_stage_auth_api_key = {
     .abort = NULL,
     .log = gh_log_principal,
     .challenge = challenge,
+    .facts = facts,
 };

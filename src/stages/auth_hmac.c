@@ -21,6 +21,7 @@
 #include "identity/token_cache.h"
 #include "gate/access_log.h"
 #include "gate/stage.h"
+#include "gate/stage_facts.h"
 #include "stages/registry.h"
 
 #define GH_HMAC_MAX_SIGS 8
@@ -212,6 +213,13 @@ static const void *conf_of(const gh_route_conf *r)
     return r->auth_hmac;
 }
 
+/* One sender holds the webhook's secret: the signature says who calls, and that they may. */
+static void facts(gh_stage_facts *out, const void *conf)
+{
+    const gh_hmac_provider *h = conf;
+    gh_stage_fact_proof(out, GH_PROOF_SIGNATURE, "hmac", h->name, "auth.hmac")->narrows = true;
+}
+
 const gh_stage gh_stage_auth_hmac = {
     .name = "auth_hmac",
     .phase = GH_PHASE_SIGNATURE,
@@ -219,4 +227,5 @@ const gh_stage gh_stage_auth_hmac = {
     .run = run,
     .abort = NULL,
     .log = gh_log_principal,
+    .facts = facts,
 };

@@ -207,4 +207,5 @@ const gh_stage gh_stage_auth_introspect = {
     .abort = gh_pending_abort,
     .log = gh_log_principal,
     .challenge = gh_bearer_challenge,
+    .facts = gh_bearer_facts,
 };

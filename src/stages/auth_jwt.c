@@ -166,4 +166,5 @@ const gh_stage gh_stage_auth_jwt = {
     .abort = abort_wait,
     .log = gh_log_principal,
     .challenge = gh_bearer_challenge,
+    .facts = gh_bearer_facts,
 };

@@ -6,6 +6,7 @@
 #include "gate/exchange.h"
 #include "gate/access_log.h"
 #include "gate/stage.h"
+#include "gate/stage_facts.h"
 #include "stages/registry.h"
 
 static gh_verdict refuse(gh_request *req, gh_jws_status st, const char *detail)
@@ -57,6 +58,16 @@ static const void *conf_of(const gh_route_conf *r)
     return r->auth_mtls;
 }
 
+/* Naming certificates narrows who may call; naming none lets in any the client CA signed. */
+static void facts(gh_stage_facts *out, const void *conf)
+{
+    const gh_mtls_rule *r = conf;
+    gh_stage_fact *f =
+        gh_stage_fact_proof(out, GH_PROOF_CERTIFICATE, "client certificate", NULL, "auth.mtls");
+    f->named = r->nspiffe_ids + r->nsubjects + r->nfingerprints;
+    f->narrows = f->named > 0;
+}
+
 const gh_stage gh_stage_auth_mtls = {
     .name = "auth_mtls",
     .phase = GH_PHASE_CERTIFICATE,
@@ -64,4 +75,5 @@ const gh_stage gh_stage_auth_mtls = {
     .run = run,
     .abort = NULL,
     .log = gh_log_principal,
+    .facts = facts,
 };

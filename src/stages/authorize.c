@@ -6,10 +6,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/arena.h"
 #include "gate/exchange.h"
 #include "identity/claims.h"
 #include "gate/access_log.h"
 #include "gate/stage.h"
+#include "gate/stage_facts.h"
 #include "stages/registry.h"
 
 /* Whether the token grants scope: any value of the scope claim, split on spaces, equals it. */
@@ -149,6 +151,20 @@ static const void *conf_of(const gh_route_conf *r)
     return a->nscopes || a->nscopes_any || a->nclaims ? a : NULL;
 }
 
+/* The scopes every caller needs, those of which one will do, and the claims that must hold. */
+static void facts(gh_stage_facts *out, const void *conf)
+{
+    const gh_authz_conf *a = conf;
+    gh_stage_fact *f = gh_stage_fact_add(out, GH_FACT_AUTHORIZE, "scopes and claims", "auth");
+    f->all = (gh_fact_names){a->scopes, a->nscopes};
+    f->any = (gh_fact_names){a->scopes_any, a->nscopes_any};
+    const char **claims = a->nclaims ? gh_arena_alloc(out->arena, a->nclaims * sizeof(*claims)) : NULL;
+    for (size_t i = 0; claims && i < a->nclaims; i++)
+        claims[i] = a->claims[i].claim;
+    f->claims = (gh_fact_names){claims, claims ? a->nclaims : 0};
+    f->shadow = a->shadow;
+}
+
 const gh_stage gh_stage_authorize = {
     .name = "authorize",
     .phase = GH_PHASE_AUTHORIZE,
@@ -157,4 +173,5 @@ const gh_stage gh_stage_authorize = {
     .abort = NULL,
     .log = gh_log_decision,
     .challenge = challenge,
+    .facts = facts,
 };

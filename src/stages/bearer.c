@@ -7,6 +7,7 @@
 
 #include "core/json.h"
 #include "gate/exchange.h"
+#include "gate/stage_facts.h"
 #include "identity/claims.h"
 #include "stages/bearer.h"
 
@@ -159,4 +160,11 @@ bool gh_bearer_challenge(gh_sbuf *head, const gh_request *req, gh_reason reason,
                      ? ", error=\"invalid_token\", error_description=\"The access token is invalid\""
                      : "");
     return true;
+}
+
+void gh_bearer_facts(gh_stage_facts *out, const void *conf)
+{
+    const gh_jwt_provider *p = conf;
+    gh_stage_fact_proof(out, GH_PROOF_TOKEN, p->introspect ? "introspection" : "jwt", p->name,
+                        p->introspect ? "auth.introspection" : "auth.jwt");
 }

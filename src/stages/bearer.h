@@ -28,4 +28,8 @@ gh_verdict gh_bearer_refuse_detail(gh_request *req, const gh_jwt_provider *p, gh
 bool gh_bearer_challenge(gh_sbuf *head, const gh_request *req, gh_reason reason, const void *conf,
                          bool own);
 
+/* The facts of the token stages (gate/stage_facts-t.h): the provider that verifies the token,
+ * by the route key that names it; conf is the gh_jwt_provider. */
+void gh_bearer_facts(gh_stage_facts *out, const void *conf);
+
 #endif

@@ -12,6 +12,7 @@
 #include "gate/request.h"
 #include "schema/schema.h"
 #include "gate/stage.h"
+#include "gate/stage_facts.h"
 #include "stages/registry.h"
 
 #define GH_BODY_ERRORS 10
@@ -101,6 +102,16 @@ static const void *conf_of(const gh_route_conf *r)
     return r->body;
 }
 
+/* The size a body may have (0: the global limit), the content types it may be, its schema. */
+static void facts(gh_stage_facts *out, const void *conf)
+{
+    const gh_body_conf *b = conf;
+    gh_stage_fact *f = gh_stage_fact_add(out, GH_FACT_BODY, "body", "body");
+    f->max_bytes = b->max_bytes;
+    f->any = (gh_fact_names){b->content_types, b->ncontent_types};
+    f->validates = b->schema != NULL;
+}
+
 const gh_stage gh_stage_body = {
     .name = "body",
     .phase = GH_PHASE_BODY,
@@ -108,6 +119,7 @@ const gh_stage gh_stage_body = {
     .run = run,
     .abort = NULL,
     .log = NULL,
+    .facts = facts,
 };
 
 /* The schema errors as the problem document's "errors" member. */

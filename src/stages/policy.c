@@ -16,6 +16,7 @@
 #include "stages/pending_call.h"
 #include "gate/access_log.h"
 #include "gate/stage.h"
+#include "gate/stage_facts.h"
 #include "stages/registry.h"
 
 extern const gh_stage gh_stage_policy; /* this stage: its state is found by it */
@@ -284,6 +285,16 @@ static const void *conf_of(const gh_route_conf *r)
     return r->policy ? r : NULL;
 }
 
+/* The route's authorization mode covers its policy too: in shadow mode a denial is logged. */
+static void facts(gh_stage_facts *out, const void *conf)
+{
+    const gh_route_conf *r = conf;
+    gh_stage_fact *f = gh_stage_fact_add(out, GH_FACT_POLICY, "policy", "auth.policy");
+    f->name = r->policy->name;
+    f->fails_open = r->policy->on_error_allow;
+    f->shadow = r->authz.shadow;
+}
+
 const gh_stage gh_stage_policy = {
     .name = "policy",
     .phase = GH_PHASE_POLICY,
@@ -292,4 +303,5 @@ const gh_stage gh_stage_policy = {
     .ctx_size = sizeof(gh_pending_ctx),
     .abort = gh_pending_abort,
     .log = gh_log_decision,
+    .facts = facts,
 };

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/arena.h"
 #include "core/clock.h"
 #include "core/json.h"
 #include "gate/exchange.h"
@@ -17,6 +18,7 @@
 #include "identity/claims.h"
 #include "gate/access_log.h"
 #include "gate/stage.h"
+#include "gate/stage_facts.h"
 #include "stages/registry.h"
 #include "store/redis.h"
 
@@ -353,6 +355,36 @@ static const void *conf_of(const gh_route_conf *r)
     return r->nlimits ? r : NULL;
 }
 
+/* One fact per limit: its name, and its rate, key, quota and store in a phrase. */
+_Static_assert(GH_MAX_ROUTE_LIMITS + GH_MAX_STAGES <= GH_MAX_FACTS,
+               "a route's facts have no room for all its limits");
+
+static const char *period_name(uint64_t s)
+{
+    return s == 1 ? "s" : s == 60 ? "min" : s == 3600 ? "h" : "period";
+}
+
+static void facts(gh_stage_facts *out, const void *conf)
+{
+    static const char *const keys[] = {"jwt.", "api_key", "client_ip", "header.", "route"};
+    const gh_route_conf *r = conf;
+    for (size_t i = 0; i < r->nlimits; i++) {
+        const gh_rate_limit_conf *l = r->limits[i];
+        bool named_key = l->key_arg && (l->key == GH_LKEY_CLAIM || l->key == GH_LKEY_HEADER);
+        gh_stage_fact *f = gh_stage_fact_add(out, GH_FACT_LIMIT, "rate limit", "rate_limit");
+        f->name = l->name;
+        char quota[64] = "", detail[256];
+        if (l->quota_window != GH_QUOTA_NONE)
+            snprintf(quota, sizeof(quota), ", quota %llu/%s", (unsigned long long)l->rule.quota,
+                     l->quota_window == GH_QUOTA_DAY ? "day" : "month");
+        snprintf(detail, sizeof(detail), "%llu/%s per %s%s%s%s", (unsigned long long)l->count,
+                 period_name(l->period_s), keys[l->key], named_key ? l->key_arg : "", quota,
+                 l->redis ? ", redis" : "");
+        f->detail = gh_arena_strdup(out->arena, detail);
+        f->shadow = l->shadow;
+    }
+}
+
 const gh_stage gh_stage_rate_limit = {
     .name = "rate_limit",
     .phase = GH_PHASE_LIMIT,
@@ -361,4 +393,5 @@ const gh_stage gh_stage_rate_limit = {
     .run = run,
     .abort = abandon,
     .log = log_limit,
+    .facts = facts,
 };

@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "gate/exchange.h"
 #include "gate/stage.h"
+#include "gate/stage_facts.h"
 #include "wire/h1.h"
 
 typedef struct require_header_conf {
@@ -52,10 +53,19 @@ static gh_verdict run(gh_request *req, const void *conf)
     return GH_NEXT;
 }
 
+/* Headers every request must carry. */
+static void facts(gh_stage_facts *out, const void *conf)
+{
+    const require_header_conf *c = conf;
+    gh_stage_fact_add(out, GH_FACT_REQUEST, "required headers", "require_header")->all =
+        (gh_fact_names){c->names, c->nnames};
+}
+
 const gh_stage gh_stage_require_header = {
     .name = "require_header",
     .phase = GH_PHASE_REQUEST,
     .keys = &route_keys,
     .bind = conf_of,
     .run = run,
+    .facts = facts,
 };
