@@ -1,6 +1,6 @@
 /* The stage interface: what a control (stages/<name>.c) gives the pipeline. Types only, so that
  * a route's configuration can hold its stages without depending on them. See
- * docs/architecture.md, "Stages". */
+ * docs/architecture.md, "Stage ops". */
 #ifndef GH_GATE_STAGE_T_H
 #define GH_GATE_STAGE_T_H
 
@@ -40,7 +40,7 @@ typedef enum {
 } gh_stage_phase;
 
 typedef struct gh_stage {
-    const char *name; /* as the audit and the metrics name it */
+    const char *name; /* the stage, named where one must be told from another (tests, diagnostics) */
     gh_stage_phase phase;
     /* The stage's own key in a route (config/keyword-t.h): its mapping is read with the stage's
      * keyword table into memory the route keeps (gh_route_ext). NULL for the stages whose
