@@ -127,8 +127,10 @@ static void on_out_drain(gh_outq *q, int status)
     }
     /* HTTP/2 output draining may be a PING's ACK, no sign the client reads its responses: the
      * session's own timer (h2_timer) judges that. */
-    if (c->timer_kind == T_SEND && q->pending < GH_OUTQ_HIGH && !c->h2)
+    if (c->timer_kind == T_SEND && q->pending < GH_OUTQ_HIGH && !c->h2) {
         gh__conn_stop_timer(c);
+        gh__conn_body_timer_resume(c);
+    }
     if (c->close_after_flush && q->pending == 0) {
         close_when_flushed(c);
         return;

@@ -33,6 +33,14 @@ void gh__conn_body_begin(gh_request *req)
     arm_body_timer(c, req);
 }
 
+/* The client was taking a response that filled the output (T_SEND): while the body is still
+ * read, its pace is the wait again. */
+void gh__conn_body_timer_resume(gh_conn *c)
+{
+    if (c->req && c->state == GH_CS_BODY)
+        arm_body_timer(c, c->req);
+}
+
 void gh__conn_body_timer_fired(gh_conn *c)
 {
     if (!c->req) {
@@ -58,7 +66,8 @@ bool gh__conn_body_pump(gh_conn *c)
         in->off += (uint32_t)used;
     switch (step) {
     case GH_BODY_WANTS:
-        arm_body_timer(c, req);
+        if (c->timer_kind != T_SEND) /* a response the client does not take comes first */
+            arm_body_timer(c, req);
         return false;
     case GH_BODY_HELD:
         return false;
@@ -66,7 +75,8 @@ bool gh__conn_body_pump(gh_conn *c)
         return true;
     case GH_BODY_WHOLE:
         c->state = GH_CS_WAIT;
-        gh__conn_stop_timer(c);
+        if (c->timer_kind != T_SEND) /* the client still has to take what filled the output */
+            gh__conn_stop_timer(c);
         gh_body_finish(req);
         return true;
     case GH_BODY_GONE:

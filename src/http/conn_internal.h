@@ -18,6 +18,8 @@ bool gh__conn_body_pump(gh_conn *c);
 void gh__conn_body_begin(gh_request *req);
 /* The body timer fired: a pause, a rate window or the deadline; refuses with 408 or re-arms. */
 void gh__conn_body_timer_fired(gh_conn *c);
+/* The output drained below its high mark while the body is read: the body's timer again. */
+void gh__conn_body_timer_resume(gh_conn *c);
 /* Reads at most max bytes of the body whole before then(req) runs (downstream op). */
 void gh__conn_collect_body(gh_request *req, uint64_t max, void (*then)(gh_request *req));
 /* The action is ready for the body (downstream op). */

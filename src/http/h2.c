@@ -432,11 +432,6 @@ bool gh_h2_input(gh_conn *c)
     return !h2->failed && (nghttp2_session_want_read(h2->ng) || nghttp2_session_want_write(h2->ng));
 }
 
-void gh_h2_send(gh_conn *c)
-{
-    send_now(c->h2);
-}
-
 void gh_h2_output_drained(gh_conn *c)
 {
     if (c->h2) {

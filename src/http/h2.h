@@ -45,8 +45,6 @@ void gh_h2_output_drained(gh_conn *c);
 void gh_h2_end(gh_conn *c);
 /* Draining: GOAWAY now, streams in flight finish. */
 void gh_h2_drain(gh_conn *c);
-/* Sends the frames waiting now rather than at the end of the iteration (before a close). */
-void gh_h2_send(gh_conn *c);
 /* Whether the session has nothing left to do (no stream, nothing to send). */
 bool gh_h2_idle(const gh_conn *c);
 /* Grows when a stream begins or response DATA goes out: PING, SETTINGS, PRIORITY or

@@ -40,6 +40,22 @@ static void stop_timer(gh_h2_stream *st)
     gh_deadline_clear(&st->timer);
 }
 
+/* The one timer follows what the request waits for. A response that fills the stream's buffer
+ * comes first: from the moment it did, the client has limits.body_timeout to take it, whatever
+ * the body does meanwhile (its end included). Otherwise the body's pace, while it is read. */
+static void follow(gh_h2_stream *st)
+{
+    gh_request *req = st->req;
+    if (req && gh_bytes_pending(&st->out) >= GH_OUTQ_HIGH) {
+        if (st->timer_kind != ST_SEND)
+            set_timer(st, ST_SEND, req->config->limits.body_timeout_ms);
+    } else if (req && st->reading_body) {
+        set_timer(st, ST_BODY, gh_body_timer_ms(req));
+    } else {
+        stop_timer(st);
+    }
+}
+
 /* Resets the stream, unless it is closed already. */
 static void reset(gh_h2_stream *st)
 {
@@ -118,10 +134,10 @@ void gh_h2_stream_pump(gh_h2_stream *st)
         if (st->req == req)
             taken(st, used);
         if (step == GH_BODY_WANTS && st->req == req)
-            set_timer(st, ST_BODY, gh_body_timer_ms(req));
+            follow(st);
         if (step == GH_BODY_WHOLE) {
             st->reading_body = false;
-            stop_timer(st);
+            follow(st);
             gh_body_finish(req);
         }
         if (step != GH_BODY_AGAIN)
@@ -228,7 +244,7 @@ void gh_h2_stream_drained(gh_h2_stream *st)
     if (!req || gh_bytes_pending(&st->out) >= GH_OUTQ_HIGH)
         return;
     if (st->timer_kind == ST_SEND)
-        stop_timer(st);
+        follow(st); /* the body's pace again, if it is still read */
     if (req->action)
         req->action->client_drained(req);
 }
@@ -242,7 +258,7 @@ static void on_timer(uv_timer_t *t)
     st->timer_kind = ST_NONE;
     if (kind == ST_BODY && st->req) {
         if (gh_body_timer_fired(st->req)) /* else refused for its pace: it ended */
-            set_timer(st, ST_BODY, gh_body_timer_ms(st->req));
+            follow(st);
         return;
     }
     if (kind == ST_SEND) { /* the client does not take the response: it cannot be finished */
@@ -292,8 +308,8 @@ static int ds_send(gh_request *req, const uv_buf_t *bufs, unsigned n)
         req->bytes_out += len;
     }
     resume_output(st);
-    if (gh_bytes_pending(&st->out) >= GH_OUTQ_HIGH && st->timer_kind != ST_SEND)
-        set_timer(st, ST_SEND, req->config->limits.body_timeout_ms);
+    if (gh_bytes_pending(&st->out) >= GH_OUTQ_HIGH)
+        follow(st);
     return 0;
 }
 
@@ -330,7 +346,7 @@ static void ds_read_body(gh_request *req)
     gh_h2_stream *st = stream_of(req);
     st->reading_body = true;
     gh_body_pace_start(req);
-    set_timer(st, ST_BODY, gh_body_timer_ms(req));
+    follow(st);
 }
 
 static void ds_collect_body(gh_request *req, uint64_t max, void (*then)(gh_request *req))

@@ -10,6 +10,7 @@ import time
 import hpack
 import requests
 
+from conftest import proxy_yaml
 from testenv import RecordingUpstream, check_config
 from test_h2 import HEADERS, PREFACE, SETTINGS, frame
 
@@ -238,3 +239,22 @@ limits: {body_min_rate: 1k, body_rate_window: 500ms}
         s.close()
         assert got["status"] == want and time.time() - start < 3, (path, got)
     assert [l["reason"] for l in gw.access_lines(2)] == ["body-too-slow", "body-deadline"]
+
+
+def test_a_response_never_taken_times_out_after_the_body_ends(gateway_for):
+    """HTTP/1.1: the upstream answers before the body is read and the client takes nothing;
+    the body's end does not clear the wait on the client (limits.body_timeout)."""
+    from test_h2_timers import IN_FLIGHT, EarlyUpstream
+    from test_h2_lifetimes import wait_for
+    up = EarlyUpstream(64 << 20, 64 << 20)
+    try:
+        gw = gateway_for("limits: {body_timeout: 2s}\n" + proxy_yaml(up.port))
+        s = socket.create_connection(("127.0.0.1", gw.port))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 200\r\n\r\n" + b"x" * 100)
+        time.sleep(1.5)  # the response fills the socket and the output queue
+        s.sendall(b"x" * 100)
+        assert wait_for(lambda: gw.metric(IN_FLIGHT) == 0, 4), gw.metric(IN_FLIGHT)
+        s.close()
+    finally:
+        up.close()
