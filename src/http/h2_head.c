@@ -77,7 +77,8 @@ static bool build_head(gh_h2_stream *st, gh_request *req, gh_h1_request *h1)
     if (!h)
         return false;
     const char *t = st->text.p;
-    size_t n = 0, size = st->method.len + st->path.len + sizeof(" HTTP/1.1\r\n\r\n") - 1;
+    /* "METHOD target HTTP/1.1" CRLF, the fields, the final CRLF. */
+    size_t n = 0, size = st->method.len + 1 + st->path.len + sizeof(" HTTP/1.1\r\n\r\n") - 1;
     if (st->authority.len)
         put(&h[n++], "Host", 4, t + st->authority.off, st->authority.len);
     for (size_t i = 0; i < nf; i++) {

@@ -97,3 +97,16 @@ def test_a_malformed_stream_is_reset(gw, upstream, fault):
     assert h2_request(gw.port, GET)[0] == 200  # and the next request is served
     assert len(upstream.requests) == 1
 
+
+
+@pytest.mark.parametrize("pad, status", [(984, 200), (985, 431)])
+def test_a_stream_s_head_is_as_large_as_its_http11_twin(gateway_for, upstream, pad, status):
+    """limits.max_head_bytes counts a stream's head as HTTP/1.1 would: "GET /echo HTTP/1.1",
+    Host from :authority, each field, CRLFs. At 1024 bytes both pass; one more, both get 431."""
+    gw = gateway_for(CONFIG.replace("limits: {", "limits: {max_head_bytes: 1k, ") % upstream.port
+                     + "http2: {max_header_list_size: 64k}\n", listener_extra=", h2c: true")
+    fields = GET + [("x-pad", "p" * pad)]
+    raw = raw_request(gw.port, h1_equivalent(fields, b"").replace(b"Connection: close\r\n", b""),
+                      read_until_close=False)
+    assert int(raw.split(b" ")[1]) == status
+    assert h2_request(gw.port, fields)[0] == status
