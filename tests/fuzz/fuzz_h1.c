@@ -1,7 +1,8 @@
 /* Fuzzes everything that reads client or upstream bytes: the request head parser in both
  * modes (fed whole and in two pieces at a point the input chooses, which must parse alike;
  * strict acceptance must imply the same defensive acceptance), path normalization of what it
- * accepts, the chunked decoder and the response parser. */
+ * accepts, the chunked decoder (on the input and on the body after an accepted chunked head, fed
+ * whole and byte by byte, which must agree) and the response parser. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,41 @@ static void normalized(const gh_h1_request *req)
     host(req);
 }
 
+/* The chunked decoder over data[0..size) in reads of at most `step` bytes: GH_R_OK once the last
+ * chunk ended, GH_R_AGAIN short of it, or the refusal; the data bytes in *total, where it stopped
+ * in *end. */
+static gh_reason dechunk(const uint8_t *data, size_t size, size_t step, size_t *total, size_t *end)
+{
+    gh_chunked c = {0};
+    size_t off = 0;
+    *total = 0;
+    while (off < size && !gh_chunked_done(&c)) {
+        size_t feed = size - off < step ? size - off : step, consumed, n;
+        const char *d;
+        if (gh_chunked_step(&c, (const char *)data + off, feed, &consumed, &d, &n) != GH_R_OK) {
+            *end = off;
+            return GH_R_BAD_CHUNK;
+        }
+        if (consumed == 0 || consumed > feed || n > consumed)
+            abort();
+        *total += n;
+        off += consumed;
+    }
+    *end = off;
+    return gh_chunked_done(&c) ? GH_R_OK : GH_R_AGAIN;
+}
+
+/* A chunked body is judged alike fed whole and byte by byte: where reads split a chunk line
+ * must never change the verdict, the data or where the body ends. */
+static void chunked(const uint8_t *data, size_t size)
+{
+    size_t total, end, bytes_total, bytes_end;
+    gh_reason whole = dechunk(data, size, size, &total, &end);
+    gh_reason bytes = dechunk(data, size, 1, &bytes_total, &bytes_end);
+    if (whole != bytes || (whole != GH_R_BAD_CHUNK && (total != bytes_total || end != bytes_end)))
+        abort();
+}
+
 /* Each mode: the head split at a point the input chooses (its last byte) parses exactly as the
  * whole head; and whatever strict mode accepts, defensive mode accepts the same way. */
 static void requests(const uint8_t *data, size_t size)
@@ -88,26 +124,12 @@ static void requests(const uint8_t *data, size_t size)
             abort();
         same(rs, &strict, rd, &defensive);
         normalized(&strict);
+        if (strict.body == GH_BODY_CHUNKED) /* the body after an accepted head, as a connection */
+            chunked(data + strict.head_len, size - strict.head_len);
     }
     same(rd, &defensive, parse(data, size, split, true, hdrs, &piecewise), &piecewise);
     if (rd == GH_R_OK)
         normalized(&defensive);
-}
-
-static void chunked(const uint8_t *data, size_t size)
-{
-    gh_chunked c = {0};
-    size_t off = 0, total = 0;
-    while (off < size && !gh_chunked_done(&c)) {
-        size_t consumed, n;
-        const char *d;
-        if (gh_chunked_step(&c, (const char *)data + off, size - off, &consumed, &d, &n) != GH_R_OK)
-            return;
-        if (consumed == 0 || consumed > size - off || n > consumed)
-            abort();
-        total += n;
-        off += consumed;
-    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -79,6 +79,26 @@ def test_bad_chunk_after_the_head_was_forwarded_cuts_the_upstream_stream(gateway
     assert line["detail"] and line["upstream_status"] is None
 
 
+# Chunk lines a lenient parser could read another way than the upstream does (RFC 9112 7.1):
+# junk after the size, and a quote left open across the line's end.
+CHUNK_LINES = [b"2 junk\r\nhi\r\n0\r\n\r\n", b"2;a=\"q\r\nhi\r\n0\r\n\r\n\"\r\n"]
+
+
+@pytest.mark.parametrize("chunks", CHUNK_LINES)
+def test_malformed_chunk_lines_are_refused_before_anything_is_forwarded(gateway_for, recording, chunks):
+    # The body is read before an upstream connection is made (body_buffer_before_upstream), so
+    # the refusal comes before any contact.
+    g = gateway_for(proxy_yaml(recording.port, "limits: {body_buffer_before_upstream: 64k}\n"))
+    out = raw_request(g.port, b"POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              + chunks + NEXT)
+    status, head, body = problem(out)
+    assert status == 400 and body["type"] == "urn:gatehouse:problem:bad-chunk"
+    assert b"Connection: close" in head and out.closed and out.count(b"HTTP/1.1") == 1
+    line = g.access_lines(1)[-1]
+    assert (line["status"], line["reason"], line["route"]) == (400, "bad-chunk", "app")
+    assert recording.received == []  # no upstream connection was even opened
+
+
 def test_http2_preface_gets_a_clear_refusal(gateway_for):
     g = gateway_for(proxy_yaml(1))
     out = raw_request(g.port, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")

@@ -271,6 +271,112 @@ static void chunked(void **state)
     assert_int_equal(dechunk("5\r\nhel", 64, out, &n, &rest), GH_R_AGAIN);
 }
 
+/* The verdict on body fed whole and byte by byte, which must agree (and decode the same bytes):
+ * where the reads split a chunk line must never change how it is judged. */
+static gh_reason whole_and_bytes(const char *body)
+{
+    char whole[256], bytes[256];
+    size_t n1, n2, rest1, rest2;
+    gh_reason r1 = dechunk(body, SIZE_MAX, whole, &n1, &rest1);
+    gh_reason r2 = dechunk(body, 1, bytes, &n2, &rest2);
+    if (r1 != r2)
+        fail_msg("\"%s\": %d fed whole, %d byte by byte", body, r1, r2);
+    if (r1 == GH_R_OK && (n1 != n2 || rest1 != rest2 || memcmp(whole, bytes, n1) != 0))
+        fail_msg("\"%s\": decoded differently whole and byte by byte", body);
+    return r1;
+}
+
+/* Chunk lines by RFC 9112 7.1: chunk-size [ chunk-ext ] CRLF, where chunk-ext is
+ * *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ), and CRLF ending every line
+ * of the framing (after the size, after the data, each trailer, the end). */
+static void chunk_lines(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        gh_reason want;
+    } cases[] = {
+        {"2;a=b\r\nhi\r\n0\r\n\r\n", GH_R_OK},
+        {"2 ; a = \"q\\\"x\"\r\nhi\r\n0\r\n\r\n", GH_R_OK},
+        {"2;a;b=c\r\nhi\r\n0\r\n\r\n", GH_R_OK},
+        {"2\t;\ta\t=\tb ;c\r\nhi\r\n0\r\n\r\n", GH_R_OK},
+        {"2;a=\"\"\r\nhi\r\n0\r\n\r\n", GH_R_OK},
+        {"2;a=\"x;y=z \\\\ \x80\"\r\nhi\r\n0\r\n\r\n", GH_R_OK}, /* obs-text, ";" quoted */
+        {"B\r\nhello world\r\n0\r\n\r\n", GH_R_OK},
+        {"0000000000000B\r\nhello world\r\n0000;z=1\r\n\r\n", GH_R_OK},
+        {"000000000000002\r\nhi\r\n0\r\n\r\n", GH_R_OK}, /* 15 digits, the most */
+        {"0\r\nT: v\r\n\r\n", GH_R_OK},
+        /* after the size: only BWS and ";" extensions */
+        {"2 junk\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2x\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2 \r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2\t\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {" 2\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"0000000000000002\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        /* names */
+        {"2;\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2; =v\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;=v\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;;a\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a \r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a@b\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a b\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        /* values */
+        {"2;a=\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=b \r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=b c\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=b\"\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=\"b\"c\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=\"b\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=\"b\r\nhi\r\n0\r\n\r\n\"\r\n", GH_R_BAD_CHUNK},
+        {"2;a=\"b\nc\"\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=\"b\rc\"\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=\"b\x01\"\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=\"b\x7f\"\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=\"b\\\x01\"\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=\"b\\\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=\"b\\\n\"\r\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        /* line ends other than CRLF: after a size, the data, a trailer, the last chunk, the end */
+        {"2\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2\rhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2\r\rhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=b\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2;a=\"b\"\nhi\r\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2\r\nhi\n0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2\r\nhi\r0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"2\r\nhi0\r\n\r\n", GH_R_BAD_CHUNK},
+        {"0\n\r\n", GH_R_BAD_CHUNK},
+        {"0\r\r\n\r\n", GH_R_BAD_CHUNK},
+        {"0\r\n\n", GH_R_BAD_CHUNK},
+        {"0\r\n\rX", GH_R_BAD_CHUNK},
+        {"0\r\nT: v\n\r\n", GH_R_BAD_CHUNK},
+        {"0\r\nT: v\rX\r\n\r\n", GH_R_BAD_CHUNK},
+        {"0\r\nT: v\r\n\n", GH_R_BAD_CHUNK},
+        {"0\r\n\nT: v\r\n\r\n", GH_R_BAD_CHUNK},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (whole_and_bytes(cases[i].body) != cases[i].want)
+            fail_msg("case %zu \"%s\": want %d", i, cases[i].body, cases[i].want);
+}
+
+/* An extension is bounded (1024 bytes from the ";" to the CR) whatever its grammar; so is the
+ * size (15 digits, above). */
+static void chunk_extension_bound(void **state)
+{
+    (void)state;
+    char body[1100];
+    for (size_t ext = 1023; ext <= 1025; ext++) {
+        size_t n = 0;
+        body[n++] = '2';
+        body[n++] = ';';
+        memset(body + n, 'a', ext - 1);
+        n += ext - 1;
+        snprintf(body + n, sizeof(body) - n, "\r\nhi\r\n0\r\n\r\n");
+        assert_int_equal(whole_and_bytes(body), ext <= 1024 ? GH_R_OK : GH_R_BAD_CHUNK);
+    }
+}
+
 static void helpers(void **state)
 {
     (void)state;
@@ -386,7 +492,8 @@ int main(void)
         cmocka_unit_test(refusals),       cmocka_unit_test(accepts_and_fills),
         cmocka_unit_test(defensive_mode), cmocka_unit_test(limits),
         cmocka_unit_test(incremental),    cmocka_unit_test(responses),
-        cmocka_unit_test(chunked),        cmocka_unit_test(helpers),
+        cmocka_unit_test(chunked),        cmocka_unit_test(chunk_lines),
+        cmocka_unit_test(helpers),        cmocka_unit_test(chunk_extension_bound),
         cmocka_unit_test(find),           cmocka_unit_test(parts_as_http11),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
