@@ -167,7 +167,25 @@ static int send_response_head(gh_upconn *up)
     return 0;
 }
 
-/* Consumes response body bytes from in[off..len); returns false when the connection failed. */
+/* Whether the response's body has ended by its own framing: no body, its length reached (a
+ * Content-Length of 0 at once), its last chunk read. A body that runs to the close ends only
+ * there (up_ended). */
+static bool response_complete(const gh_upconn *up)
+{
+    switch (up->resp.body) {
+    case GH_BODY_NONE:
+        return true;
+    case GH_BODY_LENGTH:
+        return up->left == 0;
+    case GH_BODY_CHUNKED:
+        return gh_chunked_done(&up->chunked);
+    default:
+        return false;
+    }
+}
+
+/* Consumes response body bytes from in[off..len); false when the request ended (finished, or
+ * failed). */
 static bool pump_response(gh_upconn *up)
 {
     gh_block *in = up->in;
@@ -198,10 +216,7 @@ static bool pump_response(gh_upconn *up)
             up_fail(up, GH_R_CLIENT_CLOSED, GH_UP_SUCCESS, "the client stopped reading");
             return false;
         }
-        bool done = up->resp.body == GH_BODY_NONE ||
-                    (up->resp.body == GH_BODY_LENGTH && up->left == 0) ||
-                    (up->resp.body == GH_BODY_CHUNKED && gh_chunked_done(&up->chunked));
-        if (done) {
+        if (response_complete(up)) {
             response_finished(up, in->off < in->len);
             return false;
         }
@@ -246,7 +261,9 @@ static bool parse_head(gh_upconn *up)
         return false;
     }
     in->off += (uint32_t)up->resp.head_len;
-    if (up->resp.body == GH_BODY_NONE) {
+    /* A response complete with its head (no body, or Content-Length: 0) is finished now: no
+     * byte may follow to tell, and the upstream's close after it is no reset. */
+    if (response_complete(up)) {
         response_finished(up, in->off < in->len);
         return false;
     }
@@ -365,7 +382,9 @@ void gh__upconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (nread < 0) {
-        up_ended(up, nread == UV_EOF);
+        /* On TLS only close_notify (tls_pump) ends a body that runs to the close: a bare FIN
+         * may be anyone on the path cutting it short. */
+        up_ended(up, nread == UV_EOF && !up->tls);
         return;
     }
     if (up->tls) {

@@ -150,10 +150,37 @@ static void backpressure_holds_the_upstream(void **state)
     free(u.response);
 }
 
+/* Content-Length: 0 is a whole response with its head: it finishes at once, with no byte or
+ * close to wait for, and its connection goes back to the pool. */
+static void an_empty_body_ends_with_its_head(void **state)
+{
+    (void)state;
+    fake_gate g = {0};
+    upstream_end u = {0};
+    fg_open(&g, CONFIG);
+    park_upstream(&g, &u);
+    assert_non_null(fg_request(&g, "GET /empty HTTP/1.1\r\nHost: t\r\n\r\n"));
+    fg_spin(&g, 2);
+    char req[4096];
+    assert_true(recv(u.fd, req, sizeof(req), 0) > 0);
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    assert_int_equal(send(u.fd, resp, sizeof(resp) - 1, 0), (ssize_t)(sizeof(resp) - 1));
+    for (int i = 0; i < 50 && g.req; i++)
+        fg_spin(&g, 1);
+    assert_null(g.req);
+    assert_int_equal(g.rec.finishes, 1);
+    assert_int_equal(g.rec.cuts, 0);
+    assert_int_equal(strncmp(g.rec.sent, "HTTP/1.1 200 OK\r\n", 17), 0);
+    assert_int_equal(u.conn->pool->nidle, 1);
+    fg_close(&g);
+    close(u.fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backpressure_holds_the_upstream),
+        cmocka_unit_test(an_empty_body_ends_with_its_head),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
