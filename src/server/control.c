@@ -98,6 +98,9 @@ static void log_diag(const char *event, const gh_diag *d)
 
 /* Parses and validates the file again; on success swaps the snapshot in and tells the
  * workers. On failure the running snapshot stays and each error is logged. */
+/* How long a reload waits for the workers to serve the new snapshot before answering. */
+#define GH_RELOAD_APPLY_MS 2000
+
 static int reload(void *ctx, char **report)
 {
     gh_control *ctl = ctx;
@@ -136,6 +139,9 @@ static int reload(void *ctx, char **report)
     gh_logger_set_path(&rt->logger, cfg->access_log);
     gh_file_watch_set(ctl->watch, cfg);
     gh_workers_notify(rt);
+    int behind = gh_workers_wait_applied(rt, cfg, GH_RELOAD_APPLY_MS);
+    if (behind > 0)
+        gh_event("warn", "reload", "workers have not applied the new configuration yet", NULL);
     atomic_fetch_add(&rt->reloads_ok, 1);
     char fields[128];
     snprintf(fields, sizeof(fields), ",\"config_hash\":\"%s\"", cfg->hash);

@@ -183,12 +183,14 @@ static void on_wakeup(uv_async_t *a)
     gh_jws_verifier_clear(&w->svc.stage_tools.verifier); /* the old snapshot's keys may go */
     w->svc.log_enabled = strcmp(w->svc.snapshots.config->access_log, "off") != 0;
     sync_listeners(w);
+    atomic_store(&w->applied, w->svc.snapshots.config);
 }
 
 static void worker_main(void *arg)
 {
     gh_worker *w = arg;
     w->start_error = sync_listeners(w);
+    atomic_store(&w->applied, w->svc.snapshots.config);
     uv_sem_post(&w->ready);
     if (w->start_error == 0)
         uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -247,6 +249,19 @@ void gh_workers_notify(gh_runtime *rt)
     for (int i = 0; i < rt->nworkers; i++)
         if (rt->workers[i].started)
             uv_async_send(&rt->workers[i].wakeup);
+}
+
+int gh_workers_wait_applied(gh_runtime *rt, const gh_config *cfg, int timeout_ms)
+{
+    const struct timespec tick = {0, 1000 * 1000};
+    for (int waited = 0;; waited++) {
+        int behind = 0;
+        for (int i = 0; i < rt->nworkers; i++)
+            behind += rt->workers[i].started && atomic_load(&rt->workers[i].applied) != cfg;
+        if (behind == 0 || waited >= timeout_ms)
+            return behind;
+        nanosleep(&tick, NULL);
+    }
 }
 
 static void worker_teardown(gh_worker *w)

@@ -4,6 +4,7 @@
 #ifndef GH_SERVER_WORKER_H
 #define GH_SERVER_WORKER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -34,6 +35,7 @@ struct gh_worker {
     gh_listener *listeners;
     bool started;
     int start_error;
+    _Atomic(const gh_config *) applied; /* the snapshot it serves, listeners synced */
 };
 
 /* Creates the loop and starts the thread; listeners are opened on the worker thread and the
@@ -44,6 +46,9 @@ int gh_workers_start(gh_runtime *rt);
 int gh_worker_embed(gh_runtime *rt, gh_worker *w);
 /* Asks every worker to pick up the runtime's current snapshot. */
 void gh_workers_notify(gh_runtime *rt);
+/* Waits up to timeout_ms until every started worker serves cfg (its listeners opened and
+ * closed to match), so that a reload answered as done is in force. The number still behind. */
+int gh_workers_wait_applied(gh_runtime *rt, const gh_config *cfg, int timeout_ms);
 /* Asks every worker to stop accepting and finish in-flight requests, then joins them. */
 void gh_workers_drain_and_join(gh_runtime *rt);
 
