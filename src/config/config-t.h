@@ -14,6 +14,7 @@
 #include "wire/h1.h"
 #include "wire/normalize.h"
 #include "identity/jwk.h"
+#include "store/endpoint_state.h"
 #include "store/limit_table.h"
 #include "config/keyword-t.h"
 #include "gate/stage-t.h"
@@ -56,7 +57,35 @@ typedef struct gh_endpoint_conf {
     const char *host;      /* the host as written: the TLS server name by default */
     bool tls;              /* https:// */
     gh_sockaddr addr;
+    gh_endpoint_state *state; /* shared by the workers, kept across reloads */
 } gh_endpoint_conf;
+
+/* When a request is tried again on another endpoint (retry.on). Failing to connect sends
+ * nothing, so it is retried for any method; the others happen after the request was sent and
+ * are retried only for idempotent methods without a body, unless the route says otherwise. */
+enum {
+    GH_RETRY_CONNECT = 1 << 0, /* connect-failure: refused, unreachable, TLS handshake, timeout */
+    GH_RETRY_RESET = 1 << 1,   /* reset: the connection ended before any byte of a response */
+    GH_RETRY_TIMEOUT = 1 << 2, /* timeout: no response head within per_try_timeout */
+    GH_RETRY_502 = 1 << 3,
+    GH_RETRY_503 = 1 << 4,
+    GH_RETRY_504 = 1 << 5,
+};
+
+typedef struct gh_retry_conf {
+    uint32_t attempts;           /* tries in all, the first one included; 1: no retries */
+    uint64_t per_try_timeout_ms; /* each try's wait for a response head; unset: timeout */
+    unsigned on;                 /* GH_RETRY_* */
+    uint32_t budget_percent;     /* retries in flight at most this percent of requests... */
+    uint32_t budget_min;         /* ...or this many, whichever is more */
+} gh_retry_conf;
+
+/* routes[].retry: what this route's requests retry on, and whether methods that are not
+ * idempotent may be sent again (still never with a body). */
+typedef struct gh_route_retry {
+    unsigned on; /* GH_RETRY_*; UINT_MAX: the upstream's */
+    bool non_idempotent;
+} gh_route_retry;
 
 typedef struct gh_upstream_conf {
     const char *name;
@@ -71,6 +100,10 @@ typedef struct gh_upstream_conf {
     SSL_CTX *tls;            /* for its https:// endpoints: CAs, client certificate; NULL: none */
     const char *server_name; /* tls.server_name; NULL: each endpoint's host */
     bool insecure;           /* tls.insecure_skip_verify */
+    gh_endpoint_state **states; /* each endpoint's state, in order (ejection counts them all) */
+    gh_outlier_conf outlier;
+    uint32_t panic_percent; /* fewer endpoints available than this percent: use them all */
+    gh_retry_conf retry;
 } gh_upstream_conf;
 
 /* identity.introspection.<name>: an OAuth2 token introspection endpoint (RFC 7662) for opaque
@@ -325,6 +358,7 @@ typedef struct gh_route_conf {
     bool path_nocase; /* match.case_insensitive: ASCII letters match either case */
     unsigned methods;
     gh_upstream_conf *upstream; /* NULL for respond routes */
+    gh_route_retry retry;
     const gh_jwt_provider *auth_token;       /* JWT or introspection; NULL: no token required */
     const gh_api_key_provider *auth_api_key; /* NULL: no API key required */
     const gh_mtls_rule *auth_mtls;           /* NULL: no client certificate required */

@@ -73,6 +73,11 @@ gh_mtls_rule *gh__cfg_load_mtls_rule(gh_walk *w, yaml_node_t *n);
 void gh__cfg_check_shadowing(gh_walk *w, yaml_node_t *routes, const gh_config *c);
 
 bool gh__cfg_name_ok(const char *name);
+/* upstreams.<name>.outlier and .retry (config_resilience.c), what their values imply once
+ * the upstream is read, and routes[].retry. */
+extern const gh_keyword gh__cfg_outlier_keys[], gh__cfg_retry_keys[];
+void gh__cfg_finish_upstream_resilience(gh_walk *w, yaml_node_t *n, gh_upstream_conf *u);
+void gh__cfg_load_route_retry(gh_walk *w, yaml_node_t *v, const gh_kw_call *call);
 /* A listener's id: FNV-1a (64 bits) of its name, stable across reloads. */
 uint64_t gh__cfg_listener_id(const char *name);
 /* The host of "host:port" or "[v6]:port" as written (arena), or NULL without a port. */

@@ -83,6 +83,7 @@
     X(NOT_FOUND, 404, "no-route", "No route matches")                                              \
     X(METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed on this route")           \
     X(UPSTREAM_FULL, 503, "upstream-at-capacity", "Upstream at max_concurrency")                   \
+    X(UPSTREAM_UNAVAILABLE, 503, "upstream-unavailable", "No upstream endpoint available")         \
     X(UPSTREAM_CONNECT, 502, "upstream-connect-failed", "Upstream connection failed")              \
     X(UPSTREAM_RESET, 502, "upstream-reset", "Upstream closed the connection")                     \
     X(UPSTREAM_TLS, 502, "upstream-tls-failed", "TLS to the upstream failed")                       \

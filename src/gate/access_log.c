@@ -99,6 +99,8 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
                      (double)req->up_us / 1000.0);
     else
         gh_sbuf_adds(b, ",\"upstream_status\":null,\"upstream_ms\":null");
+    if (req->attempts)
+        gh_sbuf_addf(b, ",\"attempts\":%u", (unsigned)req->attempts);
     if (req->match.route) {
         gh_log_line line = {b, false, false};
         const gh_route_conf *r = req->match.route;

@@ -6,12 +6,13 @@
 const double gh_hist_bounds[GH_HIST_BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                     0.1,    0.25,  0.5,    1,     2.5,  10};
 
-static const char *const result_names[GH_UP__COUNT] = {
-    "success", "connect_failed", "reset", "timeout", "bad_response", "at_capacity", "tls_failed"};
+static const char *const result_names[GH_UP__EVENTS] = {
+    "success", "connect_failed", "reset",   "timeout", "bad_response", "at_capacity", "tls_failed",
+    "retry",   "retry_denied",   "ejected", "no_endpoint"};
 
 const char *gh_upstream_result_name(gh_upstream_result r)
 {
-    return (unsigned)r < GH_UP__COUNT ? result_names[r] : "unknown";
+    return (unsigned)r < GH_UP__EVENTS ? result_names[r] : "unknown";
 }
 
 const gh_series_table *gh_metrics_table_of(const gh_metrics *m, gh_metrics_table t)

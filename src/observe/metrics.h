@@ -22,7 +22,13 @@ typedef enum {
     GH_UP_BAD_RESPONSE,
     GH_UP_AT_CAPACITY,
     GH_UP_TLS_FAILED,
-    GH_UP__COUNT
+    GH_UP__COUNT,
+    /* Events of an upstream, counted in the same table (not attempts): */
+    GH_UP_RETRY = GH_UP__COUNT, /* a request tried again on another endpoint */
+    GH_UP_RETRY_DENIED,         /* a retry the budget refused */
+    GH_UP_EJECTED,              /* an endpoint taken out of rotation by its failures */
+    GH_UP_NO_ENDPOINT,          /* no endpoint available (every one down, no panic) */
+    GH_UP__EVENTS
 } gh_upstream_result;
 
 /* What a route's authorization rules decided (stage authorize). */

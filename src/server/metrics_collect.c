@@ -92,8 +92,36 @@ static int request_labels(const char *key, int code, gh_prom_labels *out)
 
 static int upstream_labels(const char *key, int code, gh_prom_labels *out)
 {
+    if (code >= GH_UP__COUNT)
+        return -1; /* an event, not an attempt */
     return key_and(out, "upstream", key, "result",
                    gh_upstream_result_name((gh_upstream_result)code));
+}
+
+static int upstream_event(const char *key, int code, int event, gh_prom_labels *out)
+{
+    out->l[0] = (gh_prom_label){"upstream", key};
+    return code == event ? 1 : -1;
+}
+
+static int retry_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return upstream_event(key, code, GH_UP_RETRY, out);
+}
+
+static int retry_denied_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return upstream_event(key, code, GH_UP_RETRY_DENIED, out);
+}
+
+static int ejection_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return upstream_event(key, code, GH_UP_EJECTED, out);
+}
+
+static int no_endpoint_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return upstream_event(key, code, GH_UP_NO_ENDPOINT, out);
 }
 
 static int auth_success_labels(const char *key, int code, gh_prom_labels *out)
@@ -170,6 +198,17 @@ static const gh_prom_family request_families[] = {
      GH_PROM_HISTOGRAM, HISTOGRAM(GH_MT_REQUESTS, "route", -1)},
     {"gatehouse_upstream_requests_total", "Upstream attempts, by upstream and result.",
      GH_PROM_COUNTER, SERIES(GH_MT_UPSTREAM, upstream_labels)},
+    {"gatehouse_upstream_retries_total", "Requests tried again on another endpoint, by upstream.",
+     GH_PROM_COUNTER, SERIES(GH_MT_UPSTREAM, retry_labels)},
+    {"gatehouse_upstream_retries_denied_total",
+     "Retries the retry budget refused, by upstream.", GH_PROM_COUNTER,
+     SERIES(GH_MT_UPSTREAM, retry_denied_labels)},
+    {"gatehouse_upstream_ejections_total",
+     "Endpoints taken out of rotation by consecutive failures, by upstream.", GH_PROM_COUNTER,
+     SERIES(GH_MT_UPSTREAM, ejection_labels)},
+    {"gatehouse_upstream_no_endpoint_total",
+     "Requests refused because no endpoint was available, by upstream.", GH_PROM_COUNTER,
+     SERIES(GH_MT_UPSTREAM, no_endpoint_labels)},
 };
 
 static const gh_prom_family decision_families[] = {

@@ -9,6 +9,37 @@ static bool state_matches(const void *e, const void *name)
     return strcmp(((const gh_upstream_state *)e)->name, name) == 0;
 }
 
+static bool endpoint_matches(const void *e, const void *url)
+{
+    return strcmp(((const gh_endpoint_state *)e)->key, url) == 0;
+}
+
+static void *endpoint_new(const void *key, void *ctx)
+{
+    (void)ctx;
+    size_t len = strlen(key);
+    gh_endpoint_state *e = calloc(1, sizeof(*e) + len + 1);
+    if (e)
+        memcpy(e->key, key, len + 1);
+    return e;
+}
+
+static const gh_keep_kind endpoint_kind = {
+    .next_at = offsetof(gh_endpoint_state, next),
+    .users_at = GH_KEEP_UNCOUNTED,
+    .matches = endpoint_matches,
+    .make = endpoint_new,
+    .drop = free,
+};
+
+static void state_free(void *e)
+{
+    gh_upstream_state *s = e;
+    gh_keep_free(&s->endpoints);
+    pthread_mutex_destroy(&s->eject_mu);
+    free(s);
+}
+
 static void *state_new(const void *key, void *ctx)
 {
     (void)ctx;
@@ -19,6 +50,9 @@ static void *state_new(const void *key, void *ctx)
         memcpy(s->name, name, len + 1);
         atomic_init(&s->inflight, 0);
         atomic_init(&s->cursor, 0);
+        atomic_init(&s->retries, 0);
+        pthread_mutex_init(&s->eject_mu, NULL);
+        gh_keep_init(&s->endpoints, &endpoint_kind);
     }
     return s;
 }
@@ -28,7 +62,7 @@ static const gh_keep_kind state_kind = {
     .users_at = GH_KEEP_UNCOUNTED,
     .matches = state_matches,
     .make = state_new,
-    .drop = free,
+    .drop = state_free,
 };
 
 void gh_upstream_registry_init(gh_upstream_registry *r)
@@ -60,4 +94,29 @@ bool gh_upstream_acquire(gh_upstream_state *s, uint32_t max)
 void gh_upstream_release(gh_upstream_state *s)
 {
     atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_acq_rel);
+}
+
+gh_endpoint_state *gh_endpoint_state_get(gh_upstream_state *s, const char *url)
+{
+    return gh_keep_get(&s->endpoints, url, NULL);
+}
+
+bool gh_upstream_retry_take(gh_upstream_state *s, uint32_t percent, uint32_t min)
+{
+    uint64_t active = atomic_load_explicit(&s->inflight, memory_order_relaxed);
+    uint64_t allowed = active * percent / 100;
+    if (allowed < min)
+        allowed = min;
+    unsigned cur = atomic_load_explicit(&s->retries, memory_order_relaxed);
+    do {
+        if (cur >= allowed)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&s->retries, &cur, cur + 1,
+                                                    memory_order_acq_rel, memory_order_relaxed));
+    return true;
+}
+
+void gh_upstream_retry_done(gh_upstream_state *s)
+{
+    atomic_fetch_sub_explicit(&s->retries, 1, memory_order_acq_rel);
 }
