@@ -169,9 +169,8 @@ static void check_faults(gh_audit *a, const gh_route_conf *r, int i, const char 
         bool gated = f->all.n > 0;
         gh__audit_find(a, "GH-FAULT-001", raised(r, gated ? GH_SEV_LOW : GH_SEV_MEDIUM), i,
                        gh__audit_fmt(a, "routes[%d].%s", i, f->at), who,
-                       "route '%s' injects faults (%s)%s%s", r->name, f->detail,
-                       gated ? " when a request carries " : " on every request",
-                       gated ? f->all.at[0] : "");
+                       "route '%s' injects faults: %s%s%s", r->name, f->detail,
+                       gated ? " that carry " : "", gated ? f->all.at[0] : "");
     }
 }
 
