@@ -235,3 +235,26 @@ def test_the_audit_reports_every_fault(tmp_path):
     found = [f for f in json.loads(audit(tmp_path, critical, "json").stdout)["findings"]
              if f["id"] == "GH-FAULT-001"]
     assert found[0]["severity"] == "high"
+
+
+def test_an_http2_stream_reset_during_the_delay_ends_it(gateway_for, upstream):
+    """Over HTTP/2 a client cancels a stream (RST_STREAM) or drops the connection during the
+    delay: each request ends there, the worker serves the next, nothing is forwarded."""
+    from test_h2_lifetimes import CANCEL, H2
+    gw = gateway_for(fault_config(upstream.port, "{delay: {duration: 1s}}"),
+                     listener_extra=", h2c: true")
+    c = H2(gw)
+    c.request(1, "/game/x")
+    wait_for(lambda: faults(gw, "delay") == 1, "the delay to begin")
+    c.reset(1, CANCEL)
+    c.request(3, "/game/y")
+    wait_for(lambda: faults(gw, "delay") == 2, "the second delay to begin")
+    c.sock.close()  # the connection goes, with the stream waiting on it
+    lines = gw.access_lines(2)
+    assert [(l["protocol"], l["fault"], l["status"]) for l in lines] == [("h2", "delay", 499)] * 2
+    time.sleep(1.5)  # past both delays
+    assert upstream.requests == []
+    c = H2(gw)
+    c.request(1, "/game/z")
+    assert c.status(1) == 200
+    assert len(upstream.requests) == 1
