@@ -303,8 +303,14 @@ static void load_ext(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
         gh__walk_error(w, v, "out of memory");
         return;
     }
-    if (gh__cfg_apply(w, v, keys->table, conf, call->ctx))
-        r->ext[r->next++] = (struct gh_route_ext){keys, conf};
+    size_t errors = w->diag->errors;
+    if (!gh__cfg_apply(w, v, keys->table, conf, call->ctx))
+        return;
+    /* Judged only when every key read well: a key in error says why already. */
+    const char *wrong = keys->finish && w->diag->errors == errors ? keys->finish(conf) : NULL;
+    if (wrong)
+        gh__walk_error(w, v, "%s", wrong);
+    r->ext[r->next++] = (struct gh_route_ext){keys, conf};
 }
 
 const void *gh_route_ext(const gh_route_conf *r, const gh_route_keys *keys)

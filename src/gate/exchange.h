@@ -102,6 +102,8 @@ typedef struct gh_request {
     uint64_t bytes_out;
     gh_reason reason;
     const char *detail;
+    int refusal_status; /* the refusal's status when not its reason's (an injected fault names
+                         * its own); 0: the reason's */
 } gh_request;
 
 /* Header lines a stage may add to every response (rate-limit fields). */

@@ -17,8 +17,9 @@ const char *gh_upstream_result_name(gh_upstream_result r)
 
 const gh_series_table *gh_metrics_table_of(const gh_metrics *m, gh_metrics_table t)
 {
-    const gh_series_table *const tables[] = {&m->requests, &m->upstream, &m->auth,  &m->authz,
-                                             &m->limits,   &m->policy,   &m->store, &m->tls};
+    const gh_series_table *const tables[] = {&m->requests, &m->upstream, &m->auth,
+                                             &m->authz,    &m->limits,   &m->policy,
+                                             &m->store,    &m->tls,      &m->faults};
     return tables[t];
 }
 
@@ -35,7 +36,8 @@ int gh_metrics_init(gh_metrics *m)
     memset(m, 0, sizeof(*m));
     if (table_init(&m->requests) != 0 || table_init(&m->upstream) != 0 ||
         table_init(&m->auth) != 0 || table_init(&m->authz) != 0 || table_init(&m->limits) != 0 ||
-        table_init(&m->policy) != 0 || table_init(&m->store) != 0 || table_init(&m->tls) != 0) {
+        table_init(&m->policy) != 0 || table_init(&m->store) != 0 || table_init(&m->tls) != 0 ||
+        table_init(&m->faults) != 0) {
         gh_metrics_free(m);
         return -1;
     }
@@ -52,7 +54,8 @@ void gh_metrics_free(gh_metrics *m)
     free(m->policy.items);
     free(m->store.items);
     free(m->tls.items);
-    m->tls.items = NULL;
+    free(m->faults.items);
+    m->tls.items = m->faults.items = NULL;
     m->requests.items = m->upstream.items = m->auth.items = m->authz.items = m->limits.items = NULL;
     m->policy.items = m->store.items = NULL;
 }
@@ -172,6 +175,16 @@ void gh_metrics_authz(gh_metrics *m, const char *route, gh_authz_result r)
 void gh_metrics_limit(gh_metrics *m, const char *limit, gh_limit_result r)
 {
     gh_metric_add(&series(&m->limits, limit, (int)r)->count, 1);
+}
+
+void gh_metrics_fault(gh_metrics *m, const char *route, gh_fault_kind k)
+{
+    gh_metric_add(&series(&m->faults, route, (int)k)->count, 1);
+}
+
+const char *gh_fault_kind_name(gh_fault_kind k)
+{
+    return k == GH_FAULT_ABORT ? "abort" : k == GH_FAULT_DELAY ? "delay" : NULL;
 }
 
 const char *gh_limit_result_name(gh_limit_result r)

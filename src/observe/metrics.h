@@ -65,6 +65,12 @@ typedef enum {
     GH_STORE_FALLBACK_ALLOW,
 } gh_store_result;
 
+/* A fault injected on purpose (stage fault). */
+typedef enum {
+    GH_FAULT_DELAY, /* the request was held before going on */
+    GH_FAULT_ABORT, /* the gateway answered with the fault's status */
+} gh_fault_kind;
+
 typedef struct gh_series {
     char key[GH_METRIC_KEY];
     int code;
@@ -88,6 +94,7 @@ typedef struct gh_metrics {
     gh_series_table policy;   /* key: policy, code: gh_policy_result (calls timed) */
     gh_series_table store;    /* key: "redis", code: gh_store_result (round trips timed) */
     gh_series_table tls;      /* key: "ok", "resumed", or why a TLS handshake failed */
+    gh_series_table faults;   /* key: route, code: gh_fault_kind */
     atomic_ullong refusals[GH_R__COUNT];
     atomic_ullong open_connections; /* read as signed: decrements wrap */
 } gh_metrics;
@@ -102,6 +109,7 @@ typedef enum {
     GH_MT_POLICY,
     GH_MT_STORE,
     GH_MT_TLS,
+    GH_MT_FAULTS,
 } gh_metrics_table;
 
 const gh_series_table *gh_metrics_table_of(const gh_metrics *m, gh_metrics_table t);
@@ -124,6 +132,9 @@ void gh_metrics_store(gh_metrics *m, gh_store_result r, uint64_t duration_us);
  * for the reason outcome names. */
 void gh_metrics_handshake(gh_metrics *m, const char *outcome);
 const char *gh_store_result_name(gh_store_result r);
+void gh_metrics_fault(gh_metrics *m, const char *route, gh_fault_kind k);
+/* "delay", "abort". */
+const char *gh_fault_kind_name(gh_fault_kind k);
 static inline void gh_metric_add(atomic_ullong *c, unsigned long long n)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,

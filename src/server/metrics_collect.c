@@ -171,6 +171,11 @@ static int policy_cache_labels(const char *key, int code, gh_prom_labels *out)
                    hit_or_miss(code, GH_POLICY_CACHE_HIT, GH_POLICY_CACHE_MISS));
 }
 
+static int fault_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return key_and(out, "route", key, "kind", gh_fault_kind_name((gh_fault_kind)code));
+}
+
 static int store_labels(const char *key, int code, gh_prom_labels *out)
 {
     return key_and(out, "store", key, "result", gh_store_result_name((gh_store_result)code));
@@ -229,6 +234,9 @@ static const gh_prom_family decision_families[] = {
      GH_PROM_COUNTER, SERIES(GH_MT_POLICY, policy_cache_labels)},
     {"gatehouse_policy_call_duration_seconds", "Time an external policy took to answer.",
      GH_PROM_HISTOGRAM, HISTOGRAM(GH_MT_POLICY, "policy", GH_POLICY_CACHE_HIT)},
+    {"gatehouse_faults_injected_total",
+     "Faults injected on purpose (route key fault), by route and kind (delay, abort).",
+     GH_PROM_COUNTER, SERIES(GH_MT_FAULTS, fault_labels)},
 };
 
 static const gh_prom_family store_families[] = {

@@ -133,6 +133,41 @@ static void errors_locate(void **state)
                  "upstream names use letters");
     expect_error(HEAD ROUTE "trusted_proxies: [10.0.0.0/33]\n",
                  "trusted_proxies[0]: expected an address or CIDR");
+    /* Route faults (stages/fault.c): every key judged at its position, a fault that injects
+     * nothing refused at the mapping. */
+#define FAULT_ROUTE(f) "routes: [{name: r, match: {prefix: /}, auth: none, respond: {},\n" \
+                       "           fault: " f "}]\n"
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 503, percent: 101}}"),
+                 "t.yaml:3:50: routes[0].fault.abort.percent: '101' is not a percentage from 0 "
+                 "to 100");
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 503, percent: 0.00001}}"),
+                 "routes[0].fault.abort.percent: '0.00001' is not a percentage");
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 503, percent: -1}}"),
+                 "routes[0].fault.abort.percent: '-1' is not a percentage");
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 302}}"),
+                 "t.yaml:3:36: routes[0].fault.abort.status: 302 is out of range [400, 599]");
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 600}}"),
+                 "routes[0].fault.abort.status: 600 is out of range [400, 599]");
+    expect_error(HEAD FAULT_ROUTE("{abort: {percent: 5}}"),
+                 "t.yaml:3:27: routes[0].fault.abort.status: required");
+    expect_error(HEAD FAULT_ROUTE("{delay: {duration: 61s}}"),
+                 "t.yaml:3:38: routes[0].fault.delay.duration: 61s is out of range [1ms, 60000ms]");
+    expect_error(HEAD FAULT_ROUTE("{delay: {duration: 0s}}"),
+                 "routes[0].fault.delay.duration: 0s is out of range");
+    expect_error(HEAD FAULT_ROUTE("{delay: {duration: 1s, percent: 50%}}"),
+                 "routes[0].fault.delay.percent: '50%' is not a percentage");
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 503}, dely: {duration: 1s}}"),
+                 "t.yaml:3:42: routes[0].fault: unknown key 'dely'; did you mean 'delay'?");
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 503, pecent: 5}}"),
+                 "routes[0].fault.abort: unknown key 'pecent'; did you mean 'percent'?");
+    expect_error(HEAD FAULT_ROUTE("{}"),
+                 "t.yaml:3:19: routes[0].fault: a fault needs abort, delay or both");
+    expect_error(HEAD FAULT_ROUTE("{header: x-gatehouse-fault}"),
+                 "routes[0].fault: a fault needs abort, delay or both");
+    expect_error(HEAD FAULT_ROUTE("{header: 'x fault', abort: {status: 503}}"),
+                 "t.yaml:3:28: routes[0].fault.header: 'x fault' is not a header name");
+    expect_error(HEAD FAULT_ROUTE("503"), "routes[0].fault: expected a mapping");
+#undef FAULT_ROUTE
     expect_error(HEAD ROUTE "http1: {strictness: lax}\n",
                  "http1.strictness: expected one of: strict, defensive");
     expect_error(HEAD "routes:\n  - {name: r, match: {prefix: /}, auth: none, respond: {}}\n"
