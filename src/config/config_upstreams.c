@@ -81,6 +81,7 @@ static const gh_keyword upstream_keys[] = {
      .max = 86400000, .def = "30s"},
     {"keepalive", GH_KW_MAP, .table = keepalive_keys},
     {"tls", GH_KW_CUSTOM, GH_KW_ALWAYS, .load = load_tls},
+    {"host", GH_KW_CUSTOM, GH_KW_AT(gh_upstream_conf, host), .load = gh__cfg_load_host_rule},
     GH_KW_END,
 };
 
