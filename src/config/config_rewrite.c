@@ -25,8 +25,10 @@ void gh__cfg_load_host_rule(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
      * gateway parses clients' (no space, CR, LF or anything else a name cannot hold). */
     for (const char *c = s; *c; c++)
         if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-            gh__walk_error(w, v, "a control character at offset %zu: expected preserve, endpoint "
-                                 "or a host[:port]", (size_t)(c - s));
+            gh__walk_error(w, v,
+                           "a control character at offset %zu: expected preserve, endpoint "
+                           "or a host[:port]",
+                           (size_t)(c - s));
             return;
         }
     gh_host parts;
@@ -85,13 +87,15 @@ static void load_rewrite_path(gh_walk *w, yaml_node_t *path, const gh_kw_call *c
     if (!r->path) /* the match's own error is reported */
         return;
     if (prefix && r->path_kind != GH_PATH_PREFIX) {
-        gh__walk_error(w, v, "rewrite.prefix replaces match.prefix, and this route matches "
-                             "match.path: use rewrite.path");
+        gh__walk_error(w, v,
+                       "rewrite.prefix replaces match.prefix, and this route matches "
+                       "match.path: use rewrite.path");
         return;
     }
     if (path && r->path_kind == GH_PATH_PREFIX) {
-        gh__walk_error(w, v, "rewrite.path fills match.path's {name}s, and this route matches "
-                             "match.prefix: use rewrite.prefix");
+        gh__walk_error(w, v,
+                       "rewrite.path fills match.path's {name}s, and this route matches "
+                       "match.prefix: use rewrite.prefix");
         return;
     }
     check_names(w, v, r, p);

@@ -2,6 +2,7 @@
  * rooted, no dot segment left, and a fixed point (normalizing the result changes nothing). Then
  * the routes' rewrites of it (route/rewrite.h): within gh_route_rewrite_max, under the rewrite's
  * own prefix, canonical under the same rules, and no escaped separator copied from the client. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,8 @@ static int has_dot_segment(const char *p, size_t len)
 static int has_escaped_separator(const char *p, size_t len)
 {
     for (size_t i = 0; i + 3 <= len; i++)
-        if (p[i] == '%' && (strncasecmp(p + i + 1, "2F", 2) == 0 || strncasecmp(p + i + 1, "5C", 2) == 0))
+        if (p[i] == '%' &&
+            (strncasecmp(p + i + 1, "2F", 2) == 0 || strncasecmp(p + i + 1, "5C", 2) == 0))
             return 1;
     return 0;
 }
@@ -55,12 +57,19 @@ static void check_rewrite(const char *path, size_t len, const gh_path_rules *rul
         if (!detail || (r != GH_R_ENCODED_SLASH && r != GH_R_BACKSLASH) ||
             !has_escaped_separator(path, len))
             abort();
-    } else if (out_len + 1 > max || strlen(out) != out_len ||
-               strncmp(out, fixed, strlen(fixed)) != 0 || has_dot_segment(out, out_len) ||
-               has_escaped_separator(out, out_len) ||
-               gh_normalize_path(out, out_len, rules, again, &again_len, &detail) != GH_R_OK ||
-               again_len != out_len || memcmp(again, out, out_len) != 0) {
-        abort();
+    } else {
+        if (out_len + 1 > max || strlen(out) != out_len ||
+            strncmp(out, fixed, strlen(fixed)) != 0 || has_dot_segment(out, out_len) ||
+            has_escaped_separator(out, out_len))
+            abort();
+        /* Canonical under the same rules: a fixed point, unless the rewrite's own segments took
+         * it past the count a client's path may have (the gateway does not normalize again). */
+        gh_reason again_r = gh_normalize_path(out, out_len, rules, again, &again_len, &detail);
+        bool too_many =
+            again_r == GH_R_BAD_PATH && strcmp(detail, "more than 256 path segments") == 0;
+        if (!too_many &&
+            (again_r != GH_R_OK || again_len != out_len || memcmp(again, out, out_len) != 0))
+            abort();
     }
     free(out);
     free(again);
