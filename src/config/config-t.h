@@ -86,9 +86,17 @@ typedef struct gh_route_retry {
     unsigned on; /* GH_RETRY_*; UINT_MAX: the upstream's */
     bool non_idempotent;
 } gh_route_retry;
+/* The Host the upstream is sent (an upstream's host, a route's rewrite.host). UNSET on a route:
+ * its upstream's; on an upstream: PRESERVE, what the gateway has always done. */
+typedef enum { GH_UPHOST_UNSET, GH_UPHOST_PRESERVE, GH_UPHOST_ENDPOINT, GH_UPHOST_VALUE } gh_uphost_mode;
+typedef struct gh_host_rule {
+    gh_uphost_mode mode;
+    const char *value; /* GH_UPHOST_VALUE: host[:port] as written, checked at load */
+} gh_host_rule;
 
 typedef struct gh_upstream_conf {
     const char *name;
+    gh_host_rule host;
     gh_endpoint_conf *endpoints;
     size_t nendpoints;
     uint32_t max_concurrency;
@@ -264,6 +272,17 @@ typedef struct gh_forward_claim {
 
 typedef enum { GH_PATH_EXACT, GH_PATH_PREFIX, GH_PATH_TEMPLATE } gh_path_kind;
 
+/* rewrite.prefix replaces match.prefix; rewrite.path is the whole upstream path, its {name}s
+ * filled with the match template's captures. */
+typedef enum { GH_REWRITE_NONE, GH_REWRITE_PREFIX, GH_REWRITE_PATH } gh_rewrite_kind;
+typedef struct gh_rewrite_conf {
+    gh_rewrite_kind kind;
+    const char *path; /* canonical, as written ("/v2/", "/internal/users/{id}") */
+    size_t path_len;
+    size_t refs;      /* how many {name}s path holds: bounds the rewritten path's length */
+    gh_host_rule host;
+} gh_rewrite_conf;
+
 /* Methods a route answers, as a bit set. GET implies HEAD. */
 enum {
     GH_M_GET = 1 << 0,
@@ -359,6 +378,7 @@ typedef struct gh_route_conf {
     unsigned methods;
     gh_upstream_conf *upstream; /* NULL for respond routes */
     gh_route_retry retry;
+    gh_rewrite_conf rewrite;    /* the upstream request's path and Host */
     const gh_jwt_provider *auth_token;       /* JWT or introspection; NULL: no token required */
     const gh_api_key_provider *auth_api_key; /* NULL: no API key required */
     const gh_mtls_rule *auth_mtls;           /* NULL: no client certificate required */

@@ -85,6 +85,7 @@ static const gh_keyword upstream_keys[] = {
     {"panic_threshold", GH_KW_UINT, GH_KW_AT(gh_upstream_conf, panic_percent), .max = 100,
      .def = "50"},
     {"retry", GH_KW_MAP, GH_KW_AT(gh_upstream_conf, retry), .table = gh__cfg_retry_keys},
+    {"host", GH_KW_CUSTOM, GH_KW_AT(gh_upstream_conf, host), .load = gh__cfg_load_host_rule},
     GH_KW_END,
 };
 

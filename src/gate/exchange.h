@@ -45,6 +45,8 @@ typedef struct gh_request {
     gh_route_match match;
     char *path; /* canonical */
     size_t path_len;
+    char *upstream_path; /* the route's rewrite of path (route/rewrite.h); NULL: path itself */
+    size_t upstream_path_len;
     const char *query; /* "?..." as sent, or NULL */
     size_t query_len;
     char id[65]; /* generated (32 hex digits) or kept from a trusted proxy (up to 64) */

@@ -121,6 +121,17 @@ static void errors_locate(void **state)
     expect_error(HEAD ROUTE "limits: {max_head_bytes: 2k}\n",
                  "max_target_bytes (8192) exceeds max_head_bytes (2048)");
     expect_error(HEAD ROUTE "workers: 0\n", "workers: 0 is out of range");
+    expect_error(HEAD "upstreams: {a: {endpoints: [http://127.0.0.1:1]}}\n"
+                      "routes: [{name: r, match: {path: '/u/{id}'}, auth: none, upstream: a,\n"
+                      "          rewrite: {path: '/x/{ID}'}}]\n",
+                 "t.yaml:4:27: routes[0].rewrite.path: '/x/{ID}': {ID} is not captured by "
+                 "match.path '/u/{id}'");
+    expect_error(HEAD "upstreams: {a: {endpoints: [http://127.0.0.1:1]}}\n"
+                      "routes: [{name: r, match: {path: /u}, auth: none, upstream: a,\n"
+                      "          rewrite: {prefix: /v}}]\n",
+                 "t.yaml:4:29: routes[0].rewrite.prefix: rewrite.prefix replaces match.prefix");
+    expect_error(HEAD "upstreams: {a: {endpoints: [http://127.0.0.1:1], host: \"a\\nb\"}}\n" ROUTE,
+                 "t.yaml:2:56: upstreams.a.host: a control character at offset 1");
     expect_error(HEAD "routes: [{name: r, match: {prefix: /}, auth: none,\n"
                       "           respond: {status: 204, body: x}}]\n",
                  "t.yaml:3:41: routes[0].respond.body: a 204 or 304 response has no body");
