@@ -107,4 +107,28 @@ def report(res):
 
 
 # Gatehouse's active health check in this run, as HAProxy's `check inter 1s fall 2 rise 2`.
-HEALTH = ""
+HEALTH = "    health: {http: {path: /, interval: 1s, timeout: 500ms, healthy_after: 2, unhealthy_after: 2}}\n"
+
+
+def health_pair_yaml(port, eps, with_checks):
+    """Plain proxying to three endpoints, with or without active checks (the health figure)."""
+    return gatehouse_yaml(port, eps, HEALTH.replace("1s", "200ms") if with_checks else "")
+
+
+def health_report(res, within_round):
+    ratio = within_round(res, "checked", "unchecked", 3, invert=True)
+    from measures import cpu, rate
+    return ["", "## Active health checks",
+            "",
+            "One gateway proxying to three endpoints (one nginx listening on three ports), with HTTP",
+            "health checks of each endpoint every 200 ms (five times the rate of the failover run), and",
+            "the same without checks; runs alternate within each round.",
+            "",
+            "| gateway | req/s | CPU per request |",
+            "|---|---:|---:|",
+            "| with checks | %.0f | %.2f us |" % (rate(res["checked"]), cpu(res["checked"])),
+            "| without | %.0f | %.2f us |" % (rate(res["unchecked"]), cpu(res["unchecked"])),
+            "",
+            "| target | measured | goal | met |",
+            "|---|---:|---:|:---:|",
+            "| with checks vs without (CPU per request) | %.3fx | >= 0.98x | %s |" % (ratio, "yes" if ratio >= 0.98 else "no")]
