@@ -202,6 +202,22 @@ def test_readyz_names_an_upstream_whose_endpoints_are_all_down(gateway_for, endp
     assert g.admin("/readyz") == (200, "ready\n")
 
 
+def test_a_check_sends_the_host_it_is_given(gateway_for, endpoints):
+    (a,) = endpoints(1)
+    g = gateway_for(config({"app": [url(a)]}, health=HEALTH.replace("path:", "host: app.internal, path:")))
+    wait_checked(g, "app", a)
+    assert set(a.health_checks()) == {("app.internal", "-")}
+
+
+def test_expect_decides_which_statuses_pass(gateway_for, endpoints):
+    (a,) = endpoints(1)
+    g = gateway_for(config({"app": [url(a)]}, health=HEALTH.replace("path: /healthz", "path: /status/204, expect: [204]")))
+    wait_checked(g, "app", a)
+    g2 = gateway_for(config({"app": [url(a)]}, health=HEALTH.replace("path: /healthz", "path: /status/200, expect: [201-299, 204]")))
+    down, _ = wait_event(g2, "endpoint_unhealthy", a)
+    assert down["reason"] == "status 200"
+
+
 def test_metrics_count_checks_and_their_time(gateway_for, endpoints):
     (a,) = endpoints(1)
     g = gateway_for(config({"app": [url(a)]}))
@@ -227,7 +243,10 @@ def pki(tmp_path):
 def test_https_checks_use_the_upstreams_tls_and_client_certificate(gateway_for, endpoints, pki):
     (a,) = endpoints(1, tls=pki.backend, client_ca=pki.ca_file)
     ep = "https://127.0.0.1:%d" % a.port
-    tls = "{ca_file: %s, certificate: %s, private_key: %s}" % ((pki.ca_file,) + pki.gateway)
+    # server_name does not resolve: the check goes to the endpoint's address, with that name
+    # for SNI and the certificate check
+    tls = "{ca_file: %s, certificate: %s, private_key: %s, server_name: backend.test}" % (
+        (pki.ca_file,) + pki.gateway)
     yaml = config({"app": [ep]}).replace("endpoints: [%s]" % ep,
                                          "endpoints: [%s], tls: %s" % (ep, tls))
     g = gateway_for(yaml)
