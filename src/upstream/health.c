@@ -295,8 +295,9 @@ static int start_http(probe *p)
     const gh_health_conf *h = &u->health;
     const char *name = e->tls && u->server_name ? u->server_name : e->host;
     char url[1400], to[96], host[320];
-    snprintf(url, sizeof(url), "%s://%s:%d%s", e->tls ? "https" : "http", name, endpoint_port(e),
-             h->path);
+    bool v6 = strchr(name, ':') != NULL; /* an IPv6 literal goes in brackets */
+    snprintf(url, sizeof(url), "%s://%s%s%s:%d%s", e->tls ? "https" : "http", v6 ? "[" : "", name,
+             v6 ? "]" : "", endpoint_port(e), h->path);
     if (gh_http_call_init(&p->call, url, e->tls ? u->tls_ca_file : NULL, (long)h->timeout_ms,
                           GH_HC_BODY_MAX) != 0)
         return -1;
