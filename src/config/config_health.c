@@ -10,15 +10,15 @@
  * magnitude), two passes to come back and three failures to go down (HAProxy's rise 2, fall 3),
  * timeout and jitter derived from the interval when not written (gh__cfg_finish_health). */
 static const gh_keyword common_keys[] = {
-    {"interval", GH_KW_DURATION, GH_KW_AT(gh_health_conf, interval_ms), .min = 10,
-     .max = 3600000, .def = "5s"},
+    {"interval", GH_KW_DURATION, GH_KW_AT(gh_health_conf, interval_ms), .min = 10, .max = 3600000,
+     .def = "5s"},
     {"timeout", GH_KW_DURATION, GH_KW_UNSET, GH_KW_AT(gh_health_conf, timeout_ms), .min = 1,
      .max = 3600000},
     {"jitter", GH_KW_DURATION, GH_KW_UNSET, GH_KW_AT(gh_health_conf, jitter_ms), .max = 3600000},
     {"healthy_after", GH_KW_UINT, GH_KW_AT(gh_health_conf, healthy_after), .min = 1, .max = 100,
      .def = "2"},
-    {"unhealthy_after", GH_KW_UINT, GH_KW_AT(gh_health_conf, unhealthy_after), .min = 1,
-     .max = 100, .def = "3"},
+    {"unhealthy_after", GH_KW_UINT, GH_KW_AT(gh_health_conf, unhealthy_after), .min = 1, .max = 100,
+     .def = "3"},
     GH_KW_END,
 };
 

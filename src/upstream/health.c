@@ -33,17 +33,17 @@ struct probe {
     gh_http_call call; /* first: the client hands it back */
     gh_link link;
     gh_health_checker *hc;
-    gh_endpoint_state *state;    /* what identifies the probe across reloads */
-    const gh_upstream_conf *up;  /* in hc->cfg */
-    const gh_endpoint_conf *ep;  /* in hc->cfg */
-    gh_config *in_flight;        /* the snapshot a running check was set up from (a reference) */
+    gh_endpoint_state *state;   /* what identifies the probe across reloads */
+    const gh_upstream_conf *up; /* in hc->cfg */
+    const gh_endpoint_conf *ep; /* in hc->cfg */
+    gh_config *in_flight;       /* the snapshot a running check was set up from (a reference) */
     uv_timer_t timer;
-    tcp_check *tcp;              /* a TCP check running */
-    bool http_running;           /* an HTTP check running, with its lists: */
+    tcp_check *tcp;    /* a TCP check running */
+    bool http_running; /* an HTTP check running, with its lists: */
     struct curl_slist *headers, *connect_to;
     uint64_t started_ns;
-    uint32_t passes, fails;      /* in a row */
-    bool seen;                   /* kept by the update in progress */
+    uint32_t passes, fails; /* in a row */
+    bool seen;              /* kept by the update in progress */
 };
 
 struct gh_health_checker {
@@ -51,7 +51,7 @@ struct gh_health_checker {
     gh_http_client *http;
     gh_config *cfg; /* the snapshot probes point into (a reference) */
     gh_list probes;
-    uint64_t rng;   /* xorshift64 state: this process's jitter */
+    uint64_t rng; /* xorshift64 state: this process's jitter */
 };
 
 static uint64_t next_random(gh_health_checker *hc)
@@ -105,8 +105,8 @@ static void judge(probe *p, bool passed, const char *reason)
         if (p->passes >= h->healthy_after && gh_endpoint_checked(p->state, GH_HEALTH_UP, now) &&
             was == GH_HEALTH_DOWN) {
             event_fields(p, NULL, fields, sizeof(fields));
-            gh_event("info", "endpoint_healthy", "endpoint passed its health checks: back in rotation",
-                     fields);
+            gh_event("info", "endpoint_healthy",
+                     "endpoint passed its health checks: back in rotation", fields);
         }
         return;
     }
@@ -116,8 +116,8 @@ static void judge(probe *p, bool passed, const char *reason)
     if (p->fails >= h->unhealthy_after && was != GH_HEALTH_DOWN &&
         gh_endpoint_checked(p->state, GH_HEALTH_DOWN, now)) {
         event_fields(p, reason, fields, sizeof(fields));
-        gh_event("warn", "endpoint_unhealthy",
-                 "endpoint failed its health checks: out of rotation", fields);
+        gh_event("warn", "endpoint_unhealthy", "endpoint failed its health checks: out of rotation",
+                 fields);
     }
 }
 
@@ -233,8 +233,8 @@ static void on_http_done(gh_http_call *call, CURLcode result)
     long status = 0;
     curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
     /* An answer longer than the check reads still has its status. */
-    bool answered = result == CURLE_OK || (status > 0 && (call->too_big ||
-                                                          result == CURLE_FILESIZE_EXCEEDED));
+    bool answered =
+        result == CURLE_OK || (status > 0 && (call->too_big || result == CURLE_FILESIZE_EXCEEDED));
     char reason[300];
     if (!answered)
         http_failure(call, result, reason, sizeof(reason));
@@ -245,30 +245,24 @@ static void on_http_done(gh_http_call *call, CURLcode result)
     check_ended(p, passed, reason);
 }
 
-/* "::ip:port": every connection of the transfer goes to the endpoint's resolved address. */
-static void connect_to(const gh_endpoint_conf *e, char *out, size_t cap)
-{
-    char ip[64] = "";
-    const struct sockaddr *sa = (const struct sockaddr *)&e->addr.ss;
-    int port;
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
-        uv_ip6_name(a, ip, sizeof(ip));
-        port = ntohs(a->sin6_port);
-        snprintf(out, cap, "::[%s]:%d", ip, port);
-    } else {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
-        uv_ip4_name(a, ip, sizeof(ip));
-        port = ntohs(a->sin_port);
-        snprintf(out, cap, "::%s:%d", ip, port);
-    }
-}
-
 static int endpoint_port(const gh_endpoint_conf *e)
 {
     const struct sockaddr *sa = (const struct sockaddr *)&e->addr.ss;
     return sa->sa_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)sa)->sin6_port)
                                      : ntohs(((const struct sockaddr_in *)sa)->sin_port);
+}
+
+/* "::ip:port": every connection of the transfer goes to the endpoint's resolved address. */
+static void connect_to(const gh_endpoint_conf *e, char *out, size_t cap)
+{
+    char ip[64] = "";
+    const struct sockaddr *sa = (const struct sockaddr *)&e->addr.ss;
+    bool v6 = sa->sa_family == AF_INET6;
+    if (v6)
+        uv_ip6_name((const struct sockaddr_in6 *)sa, ip, sizeof(ip));
+    else
+        uv_ip4_name((const struct sockaddr_in *)sa, ip, sizeof(ip));
+    snprintf(out, cap, "::%s%s%s:%d", v6 ? "[" : "", ip, v6 ? "]" : "", endpoint_port(e));
 }
 
 /* The same TLS as the upstream's traffic: its CAs (or the system's), its client certificate,
@@ -356,8 +350,7 @@ static void drop_probe(gh_health_checker *hc, probe *p)
 
 static probe *find_probe(gh_health_checker *hc, const gh_endpoint_state *state)
 {
-    for (probe *p = GH_LIST_FIRST(&hc->probes, probe, link); p;
-         p = GH_LIST_NEXT(p, probe, link))
+    for (probe *p = GH_LIST_FIRST(&hc->probes, probe, link); p; p = GH_LIST_NEXT(p, probe, link))
         if (p->state == state)
             return p;
     return NULL;
@@ -365,8 +358,7 @@ static probe *find_probe(gh_health_checker *hc, const gh_endpoint_state *state)
 
 /* The probe of one endpoint of cfg: the one it had, pointed at the new snapshot, or a new one
  * whose first check comes within the jitter. Two endpoints with one URL share a probe. */
-static void keep_or_add(gh_health_checker *hc, const gh_upstream_conf *u,
-                        const gh_endpoint_conf *e)
+static void keep_or_add(gh_health_checker *hc, const gh_upstream_conf *u, const gh_endpoint_conf *e)
 {
     probe *p = find_probe(hc, e->state);
     if (p && p->seen)
