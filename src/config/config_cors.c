@@ -6,7 +6,7 @@
 
 /* An origin: "https://app.example.com[:port]", or a wildcard host ("*." then a domain); a
  * scheme and a host, no path. */
-static bool origin_ok(const char *o)
+bool gh__cfg_origin_ok(const char *o)
 {
     const char *host = strstr(o, "://");
     if (!host || (strncmp(o, "https://", 8) != 0 && strncmp(o, "http://", 7) != 0))
@@ -62,7 +62,7 @@ static void load_origins(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
     for (size_t i = 0; cors->origins && i < cors->norigins; i++) {
         if (strcmp(cors->origins[i], "*") == 0)
             cors->any_origin = true;
-        else if (!origin_ok(cors->origins[i]))
+        else if (!gh__cfg_origin_ok(cors->origins[i]))
             gh__walk_error(w, v, "'%s' is not an origin such as https://app.example.com or "
                                  "https://*.example.com (no path, no trailing slash)",
                            cors->origins[i]);

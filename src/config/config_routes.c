@@ -281,6 +281,7 @@ static const gh_keyword route_keys[] = {
     {"body", GH_KW_CUSTOM, .load = gh__cfg_load_body},
     {"upstream", GH_KW_CUSTOM, GH_KW_ALWAYS, .load = load_action},
     {"respond", GH_KW_CUSTOM}, /* read with upstream */
+    {"websocket", GH_KW_CUSTOM, .load = gh__cfg_load_websocket}, /* after upstream, which it needs */
     {"tags", GH_KW_CUSTOM, .load = gh__cfg_load_tags},
     {"critical", GH_KW_CUSTOM, .load = gh__cfg_load_critical},
     {"audit", GH_KW_MAP, GH_KW_AT(gh_route_conf, audit), .table = gh__cfg_audit_keys},

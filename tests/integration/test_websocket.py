@@ -1,0 +1,338 @@
+"""WebSocket sessions through the gateway: a real client and server (python3-websockets) on a
+route with `websocket:`, the handshake authenticated and judged (Origin, version, key, the
+route's session count) before the upstream hears of it, frames bounded and checked both ways
+(masking, sizes) with the right close codes, one access-log line and metrics per session, and
+an upgrade refused on routes without `websocket:`."""
+import asyncio
+import gc
+import json
+import resource
+import socket
+import struct
+import time
+
+import pytest
+import websockets
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from conftest import jwt_identity
+from testenv import check_config, free_port, wait_for
+from testenv.tokens import sign, token_claims
+from testenv.ws import RawClient, WsUpstream, frame, handshake_request, run
+
+ISS, AUD = "https://idp.test", "chat"
+
+
+@pytest.fixture
+def wsup():
+    with WsUpstream(free_port()) as u:
+        yield u
+
+
+@pytest.fixture(scope="module")
+def key():
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def token(key, **over):
+    return sign(key, "k1", "ES256", token_claims(ISS, AUD, **over))
+
+
+def config(tmp_path, key, port, ws="{}"):
+    return jwt_identity(tmp_path, key, ISS, AUD, port) + """
+routes:
+  - name: chat
+    match: {prefix: /echo}
+    auth: {jwt: corp, scopes: [chat]}
+    forward: {claims: {sub: X-User-Id}}
+    websocket: %s
+    upstream: app
+  - name: plain
+    match: {prefix: /plain}
+    auth: none
+    upstream: app
+  - name: open
+    match: {prefix: /}
+    auth: none
+    websocket: %s
+    upstream: app
+""" % (ws, ws)
+
+
+def header(lines, name):
+    return [v for k, v in lines if k.lower() == name]
+
+
+async def echo_session(url, headers, messages, **kw):
+    async with websockets.connect(url, extra_headers=headers, compression=None, **kw) as c:
+        got = []
+        for m in messages:
+            await c.send(m)
+            got.append(await c.recv())
+        return got
+
+
+def test_session_with_a_token_echoes_and_is_logged(gateway_for, wsup, key, tmp_path):
+    gw = gateway_for(config(tmp_path, key, wsup.port))
+    url = "ws://127.0.0.1:%d/echo/room1" % gw.port
+    # Without a token, or without the scope, the handshake is refused like any request.
+    with pytest.raises(websockets.InvalidStatusCode) as e:
+        run(echo_session(url, {}, ["x"]))
+    assert e.value.status_code == 401
+    with pytest.raises(websockets.InvalidStatusCode) as e:
+        run(echo_session(url, {"Authorization": "Bearer " + token(key, scope="read")}, ["x"]))
+    assert e.value.status_code == 403
+    assert wsup.handshakes == []
+    auth = {"Authorization": "Bearer " + token(key, scope="chat", sub="alice"),
+            "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits"}
+    msgs = ["hello", b"\x00\x01binary", "x" * 70000, b"y" * 200000]
+    assert run(echo_session(url, auth, msgs)) == msgs
+    assert wsup.messages == msgs
+    seen = wsup.handshakes[-1]
+    assert header(seen, "x-user-id") == ["alice"]
+    assert header(seen, "upgrade") == ["websocket"]
+    assert header(seen, "sec-websocket-version") == ["13"]
+    assert len(header(seen, "sec-websocket-key")) == 1
+    assert header(seen, "sec-websocket-extensions") == []  # no extension is negotiated
+    wait_for(lambda: wsup.closes, "the upstream's end of the session")
+    assert wsup.closes[-1][0] == 1000
+    line = gw.access_lines(3)[-1]
+    assert line["status"] == 101 and line["upstream_status"] == 101
+    assert line["ws_close_code"] == 1000 and line["ws_closed_by"] == "client"
+    assert line["ws_frames_in"] == 5 and line["ws_frames_out"] == 5  # four messages and a close
+    assert line["ws_bytes_in"] > 270000 and line["ws_bytes_out"] > 270000
+    assert line["sub"] == "alice" and line["route"] == "chat"
+    assert gw.wait_metric('gatehouse_websocket_sessions_total{route="chat",close_code="1000"}', 1) == 1
+    assert gw.metric("gatehouse_websocket_sessions_active") == 0
+    assert gw.metric('gatehouse_websocket_frames_total{direction="client"}') == 5
+
+
+def test_origin_is_judged_before_the_upstream_hears_of_it(gateway_for, wsup, key, tmp_path):
+    gw = gateway_for(config(tmp_path, key, wsup.port,
+                            ws="{origins: [https://app.example.com, https://*.corp.example]}"))
+    url = "ws://127.0.0.1:%d/open" % gw.port
+    for origin in ("https://app.example.com", "https://chat.corp.example"):
+        assert run(echo_session(url, {}, ["hi"], origin=origin)) == ["hi"]
+    assert len(wsup.handshakes) == 2
+    for origin in ("https://evil.example", "http://app.example.com", "null",
+                   "https://corp.example"):
+        c = RawClient(gw.port, "/open", extra=[("Origin", origin)])
+        assert c.status == 403, origin
+        assert "websocket-origin-refused" in c.buf.decode() + c.head
+        c.close()
+    assert len(wsup.handshakes) == 2
+    # A client that is no browser page sends no Origin: nothing to hijack.
+    assert run(echo_session(url, {}, ["hi"])) == ["hi"]
+    lines = [l for l in gw.access_lines(7) if l.get("reason") == "websocket-origin-refused"]
+    assert len(lines) == 4 and lines[0]["detail"] == "the Origin is not in websocket.origins"
+
+
+def test_without_origins_only_the_same_origin_may_connect(gateway_for, wsup, key, tmp_path):
+    gw = gateway_for(config(tmp_path, key, wsup.port))
+    url = "ws://127.0.0.1:%d/open" % gw.port
+    assert run(echo_session(url, {}, ["a"], origin="http://127.0.0.1:%d" % gw.port)) == ["a"]
+    c = RawClient(gw.port, "/open", extra=[("Origin", "https://attacker.example")])
+    assert c.status == 403
+    assert len(wsup.handshakes) == 1
+
+
+def test_upgrade_refused_where_the_route_has_no_websocket(gateway_for, wsup, key, tmp_path):
+    gw = gateway_for(config(tmp_path, key, wsup.port))
+    c = RawClient(gw.port, "/plain/x")
+    assert c.status == 400
+    body = json.loads(c.buf.split(b"\r\n\r\n")[-1] or c.sock.recv(4096))
+    assert body["type"] == "urn:gatehouse:problem:websocket-not-allowed"
+    assert wsup.handshakes == []
+    # Malformed handshakes on a websocket route: each with its reason, nothing forwarded.
+    cases = [([("Sec-WebSocket-Version", "8")], 426, "websocket-version-not-supported"),
+             ([("Sec-WebSocket-Key", "short")], 400, "bad-websocket-handshake")]
+    for extra, status, slug in cases:
+        s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+        req = handshake_request("/open", "127.0.0.1", ()).decode().split("\r\n")
+        names = {k.lower() for k, _ in extra}
+        req = [l for l in req if l.split(":")[0].lower() not in names or not l]
+        req = "\r\n".join(req[:-2] + ["%s: %s" % kv for kv in extra]) + "\r\n\r\n"
+        s.sendall(req.encode())
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            reply += s.recv(4096)
+        head = reply.split(b"\r\n\r\n")[0].decode()
+        assert head.startswith("HTTP/1.1 %d" % status), head
+        if status == 426:
+            assert "Sec-WebSocket-Version: 13" in head
+        s.close()
+    lines = gw.access_lines(3)
+    assert [l["reason"] for l in lines] == ["websocket-not-allowed",
+                                            "websocket-version-not-supported",
+                                            "bad-websocket-handshake"]
+    assert wsup.handshakes == []
+
+
+def test_upstream_that_refuses_is_relayed(gateway_for, wsup, key, tmp_path):
+    gw = gateway_for(config(tmp_path, key, wsup.port))
+    c = RawClient(gw.port, "/deny")
+    assert c.status == 403
+    assert b"no sessions here" in c.buf or b"no sessions here" in c.sock.recv(4096)
+    assert gw.access_lines(1)[-1]["upstream_status"] == 403
+
+
+def test_unmasked_client_frame_closes_1002(gateway_for, wsup, key, tmp_path):
+    gw = gateway_for(config(tmp_path, key, wsup.port))
+    c = RawClient(gw.port, "/open")
+    assert c.status == 101
+    c.send(frame(1, b"fine"))
+    assert c.read_frame() == (1, b"fine")
+    c.send(frame(1, b"unmasked", masked=False))
+    assert c.close_code() == 1002
+    assert c.at_eof()
+    wait_for(lambda: wsup.closes, "the upstream's end")
+    assert wsup.closes[-1][0] == 1001  # the upstream did nothing wrong: the gateway went away
+    assert wsup.messages == ["fine"]
+    line = gw.access_lines(1)[-1]
+    assert line["ws_close_code"] == 1002 and line["ws_closed_by"] == "gateway"
+    assert line["ws_error"] == "client frame not masked"
+
+
+def test_frames_over_the_bounds_close_1009(gateway_for, wsup, key, tmp_path):
+    gw = gateway_for(config(tmp_path, key, wsup.port,
+                            ws="{max_frame_bytes: 1k, max_message_bytes: 4k}"))
+    url = "ws://127.0.0.1:%d/open" % gw.port
+
+    async def too_big(messages):
+        async with websockets.connect(url, compression=None) as c:
+            for m in messages:
+                await c.send(m)
+                await c.recv()
+            with pytest.raises(websockets.ConnectionClosed) as e:
+                await c.recv()
+            return e.value.rcvd.code if e.value.rcvd else None
+    # A frame over max_frame_bytes, then a message whose fragments sum over max_message_bytes.
+    assert run(too_big(["a" * 1024, "b" * 1025])) == 1009
+
+    async def fragmented():
+        async with websockets.connect(url, compression=None) as c:
+            await c.send(iter(["c" * 1000] * 5))
+            with pytest.raises(websockets.ConnectionClosed) as e:
+                await c.recv()
+            return e.value.rcvd.code if e.value.rcvd else None
+    assert run(fragmented()) == 1009
+    assert all(len(m) <= 1024 for m in wsup.messages)
+    # Control frames: at most 125 bytes, never fragmented (RFC 6455 5.5).
+    c = RawClient(gw.port, "/open")
+    c.send(frame(9, b"p" * 126))
+    assert c.close_code() == 1002
+    # The upstream's frames are bounded too: the client is told 1001, the upstream 1009.
+    c = RawClient(gw.port, "/big/2000")
+    assert c.close_code() == 1001
+    wait_for(lambda: len(wsup.closes) >= 4, "the upstreams' ends")
+    assert wsup.closes[-1][0] == 1009
+    errors = [l.get("ws_error") for l in gw.access_lines(4)]
+    assert "frame longer than websocket.max_frame_bytes" in errors
+    assert "message longer than websocket.max_message_bytes" in errors
+    assert "control frame longer than 125 bytes" in errors
+
+
+def test_close_handshake_from_the_upstream_and_rsv_bits(gateway_for, wsup, key, tmp_path):
+    gw = gateway_for(config(tmp_path, key, wsup.port))
+    c = RawClient(gw.port, "/open")
+    c.send(frame(1, b"x", rsv=0x40))  # RSV1 without permessage-deflate
+    assert c.close_code() == 1002
+    # A close from the client goes to the upstream, the upstream's answer comes back.
+    c = RawClient(gw.port, "/open")
+    c.send(frame(8, struct.pack(">H", 4000) + b"bye"))
+    assert c.close_code() == 4000
+    assert c.at_eof()
+    wait_for(lambda: len(wsup.closes) >= 2, "the upstream's end")
+    assert wsup.closes[-1] == (4000, "bye")
+    line = gw.access_lines(2)[-1]
+    assert line["ws_close_code"] == 4000 and line["ws_closed_by"] == "client"
+
+
+def test_max_connections_refuses_before_the_upstream(gateway_for, wsup, key, tmp_path):
+    gw = gateway_for(config(tmp_path, key, wsup.port, ws="{max_connections: 2}"), workers=2)
+    a, b = RawClient(gw.port, "/open"), RawClient(gw.port, "/open")
+    assert (a.status, b.status) == (101, 101)
+    c = RawClient(gw.port, "/open")
+    assert c.status == 503 and "websocket-sessions-full" in (c.buf + c.sock.recv(4096)).decode()
+    assert len(wsup.handshakes) == 2
+    assert gw.metric("gatehouse_websocket_sessions_active") == 2
+    a.send(frame(8, struct.pack(">H", 1000)))
+    assert a.close_code() == 1000
+    a.at_eof()
+    wait_for(lambda: RawClient(gw.port, "/open").status == 101, "a session given back")
+
+
+def test_idle_sessions_close_1001(gateway_for, wsup, key, tmp_path):
+    gw = gateway_for(config(tmp_path, key, wsup.port, ws="{idle_timeout: 1s}"))
+    c = RawClient(gw.port, "/idle")
+    start = time.time()
+    assert c.close_code() == 1001
+    assert 0.9 < time.time() - start < 5
+    line = gw.access_lines(1)[-1]
+    assert line["ws_error"] == "no frame either way within websocket.idle_timeout"
+
+
+def test_drain_closes_open_sessions_1001(gateway_for, wsup, key, tmp_path):
+    gw = gateway_for(config(tmp_path, key, wsup.port))
+    c = RawClient(gw.port, "/idle")
+    assert c.status == 101
+    gw.stop()
+    assert c.close_code() == 1001
+    assert gw.proc.returncode == 0
+
+
+def test_client_gone_mid_frame(gateway_for, wsup, key, tmp_path):
+    gw = gateway_for(config(tmp_path, key, wsup.port))
+    c = RawClient(gw.port, "/open")
+    c.send(frame(2, b"z" * 5000)[:3000])  # the head and part of the payload
+    c.close()
+    line = gw.access_lines(1)[-1]
+    assert line["ws_close_code"] == 1006 and line["ws_closed_by"] == "client"
+    # The upstream gone mid-session: the client hears 1001.
+    c = RawClient(gw.port, "/idle")
+    wsup.close()
+    assert c.close_code() == 1001
+    line = gw.access_lines(2)[-1]
+    assert line["ws_close_code"] == 1006 and line["ws_closed_by"] == "upstream"
+
+
+def test_a_thousand_idle_sessions_in_bounded_memory(gateway_for, wsup, key, tmp_path):
+    gw = gateway_for(config(tmp_path, key, wsup.port, ws="{max_connections: 2000}"))
+    n = 1000
+
+    async def hold():
+        before = gw.rss_kib()
+        conns = await asyncio.gather(*[websockets.connect(
+            "ws://127.0.0.1:%d/idle" % gw.port, compression=None, ping_interval=None)
+            for _ in range(n)])
+        await asyncio.sleep(0.5)
+        during = gw.rss_kib()
+        active = gw.metric("gatehouse_websocket_sessions_active")
+        # Each still answers: a ping through the gateway to the upstream and back.
+        await asyncio.gather(*[c.ping() for c in conns[:50]])
+        await asyncio.gather(*[c.close() for c in conns])
+        return before, during, active
+    before, during, active = run(hold(), timeout=120)
+    assert active == n
+    per_session = (during - before) * 1024 / n
+    print("\n%d idle WebSocket sessions: %.0f bytes of gateway RSS per session" % (n, per_session))
+    assert per_session < 64 * 1024, per_session
+    wait_for(lambda: gw.metric("gatehouse_websocket_sessions_active") == 0, "every session closed")
+
+
+def test_configuration_errors_have_their_position(tmp_path):
+    base = ("listeners: [{address: 127.0.0.1:8080}]\nupstreams:\n  app: {endpoints: "
+            "[http://127.0.0.1:9]}\nroutes:\n  - name: r\n    match: {prefix: /}\n"
+            "    auth: none\n")
+    cases = [("    upstream: app\n    websocket: {max_frame_bytes: 1m, max_message_bytes: 64k}\n",
+              "max_message_bytes (65536) is less than max_frame_bytes"),
+             ("    respond: {status: 204}\n    websocket: {}\n", "a session needs an upstream"),
+             ("    upstream: app\n    websocket: {origins: [app.example.com]}\n",
+              "'app.example.com' is not an origin"),
+             ("    upstream: app\n    websocket: {idle_timeout: 10ms}\n", "idle_timeout"),
+             ("    upstream: app\n    websocket: {max_conections: 3}\n",
+              "did you mean 'max_connections'")]
+    for text, message in cases:
+        p = check_config(tmp_path, base + text)
+        assert p.returncode != 0 and message in p.stderr, p.stderr
+        assert "c.yaml:9:" in p.stderr, p.stderr
