@@ -3,6 +3,7 @@ its own event loop thread, and a raw client that writes the frames a library wou
 (unmasked ones)."""
 import asyncio
 import base64
+import http
 import os
 import socket
 import struct
@@ -36,7 +37,7 @@ class WsUpstream:
         async def process_request(path, headers):
             self.handshakes.append(list(headers.raw_items()))
             if path.startswith("/deny"):
-                return (403, [("Content-Type", "text/plain")], b"no sessions here\n")
+                return (http.HTTPStatus.FORBIDDEN, [("Content-Type", "text/plain")], b"no sessions here\n")
             return None
 
         async def handler(ws, path):
@@ -56,7 +57,7 @@ class WsUpstream:
             self.server = await websockets.serve(handler, "127.0.0.1", self.port,
                                                  process_request=process_request,
                                                  compression=None, max_size=None,
-                                                 ping_interval=None)
+                                                 ping_interval=None, backlog=2048)
             self.ready.set()
             self.stop_event = asyncio.Event()
             await self.stop_event.wait()
@@ -122,6 +123,21 @@ class RawClient:
         head, _, self.buf = self.buf.partition(b"\r\n\r\n")
         self.head = head.decode("latin-1")
         self.status = int(self.head.split(" ", 2)[1]) if self.head else 0
+
+    def body(self):
+        """The body of a response that is no 101, by its Content-Length."""
+        n = 0
+        for line in self.head.split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                n = int(value)
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            self.buf += chunk
+        body, self.buf = self.buf[:n], self.buf[n:]
+        return body.decode()
 
     def send(self, data):
         self.sock.sendall(data)
