@@ -1,23 +1,13 @@
 /* A route's websocket: the pages that may open sessions and the bounds of each session. */
-#include <string.h>
-
 #include "config/config_internal.h"
 #include "route/route.h"
 
 static void load_origins(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
     gh_websocket_conf *ws = call->target;
-    ws->origins = gh__cfg_string_list(w, v, &ws->norigins);
-    if (ws->origins && ws->norigins == 0)
-        gh__walk_error(w, v, "at least one origin (leave origins out for same-origin pages only)");
-    for (size_t i = 0; ws->origins && i < ws->norigins; i++) {
-        if (strcmp(ws->origins[i], "*") == 0)
-            ws->any_origin = true;
-        else if (!gh__cfg_origin_ok(ws->origins[i]))
-            gh__walk_error(w, v, "'%s' is not an origin such as https://app.example.com or "
-                                 "https://*.example.com (no path, no trailing slash)",
-                           ws->origins[i]);
-    }
+    ws->any_origin = gh__cfg_origin_list(
+        w, v, &ws->origins, &ws->norigins,
+        "at least one origin (leave origins out for same-origin pages only)");
 }
 
 static const gh_keyword websocket_keys[] = {
