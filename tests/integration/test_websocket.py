@@ -4,6 +4,8 @@ route's session count) before the upstream hears of it, frames bounded and check
 (masking, sizes) with the right close codes, one access-log line and metrics per session, and
 an upgrade refused on routes without `websocket:`."""
 import asyncio
+import base64
+import hashlib
 import json
 import socket
 import struct
@@ -15,7 +17,7 @@ import websockets
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from conftest import jwt_identity
-from testenv import check_config, free_port, wait_for
+from testenv import check_config, free_port, listening_socket, wait_for
 from testenv.tokens import sign, token_claims
 from testenv.ws import RawClient, WsUpstream, frame, handshake_request, run
 
@@ -242,6 +244,9 @@ def test_close_handshake_from_the_upstream_and_rsv_bits(gateway_for, wsup, key, 
     c = RawClient(gw.port, "/open")
     c.send(frame(1, b"x", rsv=0x40))  # RSV1 without permessage-deflate
     assert c.close_code() == 1002
+    line = gw.access_lines(1)[-1]
+    assert line["ws_closed_by"] == "gateway", line  # the upstream never saw the frame
+    assert line["ws_error"] == "RSV bits set: no extension was negotiated"
     # A close from the client goes to the upstream, the upstream's answer comes back.
     c = RawClient(gw.port, "/open")
     c.send(frame(8, struct.pack(">H", 4000) + b"bye"))
@@ -345,3 +350,63 @@ def test_configuration_errors_have_their_position(tmp_path):
         p = check_config(tmp_path, base + text)
         assert p.returncode != 0 and message in p.stderr, p.stderr
         assert "c.yaml:9:" in p.stderr, p.stderr
+
+
+def raw_upstream(replies):
+    """An upstream that answers each connection's head with the next of replies (a function
+    of the request's Sec-WebSocket-Key), then keeps what it receives; (port, received)."""
+    srv, port = listening_socket()
+    received = []
+
+    def serve():
+        for reply in replies:
+            c, _ = srv.accept()
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += c.recv(65536)
+            key = [l.split(b":", 1)[1].strip() for l in data.split(b"\r\n")
+                   if l.lower().startswith(b"sec-websocket-key:")][0]
+            c.sendall(reply(key))
+            c.settimeout(5)
+            try:
+                while True:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    received.append(chunk)
+            except OSError:
+                pass
+            c.close()
+        srv.close()
+    threading.Thread(target=serve, daemon=True).start()
+    return port, received
+
+
+def accept_of(key):
+    return base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+
+
+def test_upstream_handshake_and_frames_are_checked(gateway_for, key, tmp_path):
+    ok = lambda k, more=b"": (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                              b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept_of(k) +
+                              b"\r\n" + more + b"\r\n")
+    replies = [lambda k: ok(b"dGhlIHNhbXBsZSBub25jZQ=="),  # the accept of another key
+               lambda k: ok(k, b"Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+               lambda k: ok(k) + frame(1, b"masked by a server")]
+    port, received = raw_upstream(replies)
+    gw = gateway_for(config(tmp_path, key, port))
+    for detail in ("the upstream's 101 has no Sec-WebSocket-Accept matching the key",
+                   "the upstream's 101 names an extension the gateway did not offer"):
+        c = RawClient(gw.port, "/open")
+        assert c.status == 502
+        assert json.loads(c.body())["detail"] == detail
+    c = RawClient(gw.port, "/open")
+    assert c.status == 101
+    assert c.close_code() == 1001  # the client did nothing wrong
+    wait_for(lambda: received, "the gateway's close to the upstream")
+    assert received[-1][:2] == b"\x88\x82"  # a masked close frame...
+    data = received[-1]
+    code = bytes(b ^ data[2 + i % 4] for i, b in enumerate(data[6:8]))
+    assert struct.unpack(">H", code)[0] == 1002  # ...telling the upstream what it broke
+    line = gw.access_lines(3)[-1]
+    assert line["ws_error"] == "server frame masked"
