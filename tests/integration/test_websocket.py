@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from conftest import jwt_identity
 from testenv import check_config, free_port, listening_socket, wait_for
+from testenv.h2client import h2_request
 from testenv.tokens import sign, token_claims
 from testenv.ws import RawClient, WsUpstream, frame, handshake_request, run
 
@@ -410,3 +411,19 @@ def test_upstream_handshake_and_frames_are_checked(gateway_for, key, tmp_path):
     assert struct.unpack(">H", code)[0] == 1002  # ...telling the upstream what it broke
     line = gw.access_lines(3)[-1]
     assert line["ws_error"] == "server frame masked"
+
+
+def test_http2_streams_cannot_open_a_session(gateway_for, wsup, key, tmp_path):
+    """RFC 8441's extended CONNECT is not offered (no SETTINGS_ENABLE_CONNECT_PROTOCOL) and
+    an HTTP/2 request naming Upgrade is malformed (RFC 9113 8.2.2): neither reaches the
+    upstream."""
+    gw = gateway_for(config(tmp_path, key, wsup.port), listener_extra=", h2c: true")
+    base = [(":scheme", "http"), (":authority", "127.0.0.1"), (":path", "/open")]
+    status, _, _ = h2_request(gw.port, [(":method", "CONNECT"), (":protocol", "websocket")] + base
+                              + [("sec-websocket-version", "13")])
+    assert status is None, status  # the stream is reset
+    status, _, _ = h2_request(gw.port, [(":method", "GET")] + base + [
+        ("upgrade", "websocket"), ("sec-websocket-version", "13"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")])
+    assert status is None, status  # the stream is reset
+    assert wsup.handshakes == []
