@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -17,6 +18,7 @@ import websockets
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from conftest import jwt_identity
+from testenv.certs import CertAuthority
 from testenv import check_config, free_port, listening_socket, wait_for
 from testenv.h2client import h2_request
 from testenv.tokens import sign, token_claims
@@ -427,3 +429,32 @@ def test_http2_streams_cannot_open_a_session(gateway_for, wsup, key, tmp_path):
         ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")])
     assert status is None, status  # the stream is reset
     assert wsup.handshakes == []
+
+
+def test_sessions_over_tls_both_sides_with_large_messages(gateway_for, tmp_path):
+    """TLS to the client and to the upstream: frames cross decrypted blocks and the pumps of
+    both TLS pipes, megabytes each way, with a slow reader on each side at times."""
+    ca = CertAuthority(str(tmp_path))
+    gw_cert = ca.issue("gw", "gw.test", dns=["gw.test"], ips=["127.0.0.1"])
+    up_cert = ca.issue("up", "up.test", dns=["up.test"], ips=["127.0.0.1"])
+    with WsUpstream(free_port(), tls=up_cert) as up:
+        gw = gateway_for("""
+upstreams:
+  app: {endpoints: [https://127.0.0.1:%d], tls: {ca_file: %s}}
+routes:
+  - {name: ws, match: {prefix: /}, auth: none, websocket: {}, upstream: app}
+""" % (up.port, ca.ca_file), tls="{certificates: [{certificate: %s, private_key: %s}]}" % gw_cert)
+        ctx = ssl.create_default_context(cafile=ca.ca_file)
+
+        async def session():
+            async with websockets.connect("wss://127.0.0.1:%d/echo" % gw.port, ssl=ctx,
+                                          compression=None, max_size=None) as c:
+                sent = [bytes([i]) * (1000000 - i) for i in range(6)]
+                for m in sent:  # all out before any is read: both directions back up
+                    await c.send(m)
+                await asyncio.sleep(0.3)
+                got = [await c.recv() for _ in sent]
+                return got == sent
+        assert run(session())
+        line = gw.access_lines(1)[-1]
+        assert line["ws_close_code"] == 1000 and line["ws_bytes_out"] > 5900000

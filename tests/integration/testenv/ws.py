@@ -6,6 +6,7 @@ import base64
 import http
 import os
 import socket
+import ssl
 import struct
 import threading
 
@@ -20,8 +21,13 @@ class WsUpstream:
     /big/<n>   sends one binary message of n bytes, then echoes
     """
 
-    def __init__(self, port):
+    def __init__(self, port, tls=None):
+        """tls: (certificate, key) to serve wss://."""
         self.port = port
+        self.ssl = None
+        if tls:
+            self.ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ssl.load_cert_chain(*tls)
         self.handshakes = []  # request headers, as (name, value) lists
         self.closes = []      # (code, reason) each session ended with, as the server saw it
         self.messages = []    # what it received
@@ -57,7 +63,8 @@ class WsUpstream:
             self.server = await websockets.serve(handler, "127.0.0.1", self.port,
                                                  process_request=process_request,
                                                  compression=None, max_size=None,
-                                                 ping_interval=None, backlog=2048)
+                                                 ping_interval=None, backlog=2048,
+                                                 ssl=self.ssl)
             self.ready.set()
             self.stop_event = asyncio.Event()
             await self.stop_event.wait()
