@@ -126,7 +126,10 @@ bool gh_ws_handshake(gh_request *req)
             req->extra_headers = both;
         }
     }
-    if (r == GH_R_OK && !take_session(req->match.route->websocket)) {
+    if (r == GH_R_OK && req->svc->draining) {
+        r = GH_R_DRAINING;
+        detail = "the gateway is draining: no new session";
+    } else if (r == GH_R_OK && !take_session(req->match.route->websocket)) {
         r = GH_R_WS_FULL;
         detail = "the route has websocket.max_connections sessions open";
     }

@@ -356,6 +356,7 @@ static void await_more(gh_upconn *up)
 {
     if (up->ws) { /* a session: the idle timer runs instead */
         update_up_reading(up);
+        gh__ws_settled(up);
         return;
     }
     /* Still waiting for the rest: the timeout counts from this read. */

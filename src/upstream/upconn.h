@@ -89,6 +89,9 @@ size_t gh__response_fields(const gh_request *req, const gh_h1_response *r, gh_h1
  * gh__ws_going_away: the action ops. */
 const char *gh__ws_start(gh_upconn *up);
 bool gh__ws_from_upstream(gh_upconn *up);
+/* The last step of an upstream read on a session (nothing may touch up or its request after):
+ * the client's input is offered once after the 101. */
+void gh__ws_settled(gh_upconn *up);
 void gh__ws_upstream_ended(gh_upconn *up);
 void gh__ws_idle(gh_upconn *up);
 size_t gh__ws_tunnel_in(gh_request *req, const char *data, size_t len);

@@ -24,6 +24,7 @@
 typedef struct gh_ws_tunnel {
     gh_ws_reader from_client, from_upstream;
     bool client_closed, upstream_closed; /* a close frame passed from that side */
+    bool client_read;                    /* the client's input was offered since the 101 */
 } gh_ws_tunnel;
 
 static const gh_websocket_conf *conf_of(const gh_request *req)
@@ -178,6 +179,8 @@ const char *gh__ws_start(gh_upconn *up)
         return "the upstream's 101 does not switch to websocket";
     if (GH_H1_FIND(r->headers, r->nheaders, "sec-websocket-extensions"))
         return "the upstream's 101 names an extension the gateway did not offer";
+    if (req->svc->draining)
+        return "the gateway began draining during the handshake";
     gh_h1_header f[GH_UP_MAX_HEADERS + GH_ADDED_FIELDS_MAX];
     size_t n = gh__response_fields(req, r, f, sizeof(f) / sizeof(f[0]));
     size_t cap = 128;
@@ -217,6 +220,17 @@ bool gh__ws_from_upstream(gh_upconn *up)
     up->in = NULL;
     touch(up);
     return true;
+}
+
+void gh__ws_settled(gh_upconn *up)
+{
+    gh_ws_tunnel *t = up->ws;
+    if (t->client_read)
+        return;
+    /* Frames the client sent right behind its handshake wait in the connection's input, and
+     * no read event would bring them: they are offered now, last, as the request may end. */
+    t->client_read = true;
+    up->req->ds->body_drained(up->req);
 }
 
 void gh__ws_upstream_ended(gh_upconn *up)

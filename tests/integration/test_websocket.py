@@ -182,9 +182,9 @@ def test_upstream_that_refuses_is_relayed(gateway_for, wsup, key, tmp_path):
 
 def test_unmasked_client_frame_closes_1002(gateway_for, wsup, key, tmp_path):
     gw = gateway_for(config(tmp_path, key, wsup.port))
-    c = RawClient(gw.port, "/open")
+    # A frame right behind the handshake, before the 101: it waits, then goes on.
+    c = RawClient(gw.port, "/open", then=frame(1, b"fine"))
     assert c.status == 101
-    c.send(frame(1, b"fine"))
     assert c.read_frame() == (1, b"fine")
     c.send(frame(1, b"unmasked", masked=False))
     assert c.close_code() == 1002

@@ -118,9 +118,10 @@ def frame(opcode, payload, masked=True, fin=True, rsv=0, length=None):
 class RawClient:
     """A client that speaks the handshake and frames by hand."""
 
-    def __init__(self, port, path="/echo", extra=(), timeout=10):
+    def __init__(self, port, path="/echo", extra=(), timeout=10, then=b""):
+        """then: bytes sent with the handshake, in the same write."""
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.sendall(handshake_request(path, "127.0.0.1:%d" % port, extra))
+        self.sock.sendall(handshake_request(path, "127.0.0.1:%d" % port, extra) + then)
         self.buf = b""
         while b"\r\n\r\n" not in self.buf:
             chunk = self.sock.recv(65536)
