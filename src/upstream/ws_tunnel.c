@@ -57,8 +57,7 @@ static void note_close(gh_request *req, uint16_t code, const char *by)
 
 /* Close frames of the gateway's own, to each side that can take one now (between frames, and
  * not after its peer's close went to it), then the end. */
-static void gateway_close(gh_upconn *up, uint16_t to_client, uint16_t to_upstream,
-                          const char *why)
+static void gateway_close(gh_upconn *up, uint16_t to_client, uint16_t to_upstream, const char *why)
 {
     gh_request *req = up->req;
     gh_ws_tunnel *t = up->ws;
@@ -66,11 +65,13 @@ static void gateway_close(gh_upconn *up, uint16_t to_client, uint16_t to_upstrea
     req->ws.error = why;
     uint8_t frame[8], mask[4];
     if (!t->upstream_closed && !t->from_upstream.in_frame) {
-        uv_buf_t b = uv_buf_init((char *)frame, (unsigned)gh_ws_close_frame(frame, to_client, NULL));
+        uv_buf_t b =
+            uv_buf_init((char *)frame, (unsigned)gh_ws_close_frame(frame, to_client, NULL));
         req->ds->send(req, &b, 1);
     }
     if (!t->client_closed && !t->from_client.in_frame && RAND_bytes(mask, 4) == 1) {
-        uv_buf_t b = uv_buf_init((char *)frame, (unsigned)gh_ws_close_frame(frame, to_upstream, mask));
+        uv_buf_t b =
+            uv_buf_init((char *)frame, (unsigned)gh_ws_close_frame(frame, to_upstream, mask));
         gh__up_write(up, &b, 1);
     }
     end_session(up);
@@ -191,7 +192,8 @@ const char *gh__ws_start(gh_upconn *up)
     if (!buf || !t)
         return "out of request memory";
     gh_sbuf b = gh_sbuf_make(buf, cap);
-    GH_SBUF_LIT(&b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
+    GH_SBUF_LIT(
+        &b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n");
     gh_respond_format_fields(&b, f, n);
     GH_SBUF_LIT(&b, "\r\n");
     if (b.overflow || req->ds->tunnel(req) != 0)

@@ -134,16 +134,16 @@ static void refusals(void **state)
         bool masked;
         uint16_t want;
     } cases[] = {
-        {0x81, 5, false, GH_WS_PROTOCOL_ERROR},   /* a client's frame unmasked */
-        {0xc1, 5, true, GH_WS_PROTOCOL_ERROR},    /* RSV1: no extension negotiated */
-        {0xa1, 5, true, GH_WS_PROTOCOL_ERROR},    /* RSV2 */
-        {0x83, 5, true, GH_WS_PROTOCOL_ERROR},    /* reserved data opcode */
-        {0x8b, 5, true, GH_WS_PROTOCOL_ERROR},    /* reserved control opcode */
-        {0x09, 5, true, GH_WS_PROTOCOL_ERROR},    /* fragmented ping */
-        {0x89, 126, true, GH_WS_PROTOCOL_ERROR},  /* ping over 125 bytes */
-        {0x80, 5, true, GH_WS_PROTOCOL_ERROR},    /* continuation with no message */
-        {0x82, 1001, true, GH_WS_TOO_BIG},        /* over max_frame */
-        {0x82, 70000, true, GH_WS_TOO_BIG},       /* 64-bit length, over max_frame */
+        {0x81, 5, false, GH_WS_PROTOCOL_ERROR},  /* a client's frame unmasked */
+        {0xc1, 5, true, GH_WS_PROTOCOL_ERROR},   /* RSV1: no extension negotiated */
+        {0xa1, 5, true, GH_WS_PROTOCOL_ERROR},   /* RSV2 */
+        {0x83, 5, true, GH_WS_PROTOCOL_ERROR},   /* reserved data opcode */
+        {0x8b, 5, true, GH_WS_PROTOCOL_ERROR},   /* reserved control opcode */
+        {0x09, 5, true, GH_WS_PROTOCOL_ERROR},   /* fragmented ping */
+        {0x89, 126, true, GH_WS_PROTOCOL_ERROR}, /* ping over 125 bytes */
+        {0x80, 5, true, GH_WS_PROTOCOL_ERROR},   /* continuation with no message */
+        {0x82, 1001, true, GH_WS_TOO_BIG},       /* over max_frame */
+        {0x82, 70000, true, GH_WS_TOO_BIG},      /* 64-bit length, over max_frame */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint64_t len = cases[i].len > 2000 ? 0 : cases[i].len;
