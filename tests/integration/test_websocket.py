@@ -369,7 +369,12 @@ def raw_upstream(replies):
                 data += c.recv(65536)
             key = [l.split(b":", 1)[1].strip() for l in data.split(b"\r\n")
                    if l.lower().startswith(b"sec-websocket-key:")][0]
-            c.sendall(reply(key))
+            data = reply(key)
+            if isinstance(data, tuple):  # (bytes, True): close right after them
+                c.sendall(data[0])
+                c.close()
+                continue
+            c.sendall(data)
             c.settimeout(5)
             try:
                 while True:
@@ -395,7 +400,8 @@ def test_upstream_handshake_and_frames_are_checked(gateway_for, key, tmp_path):
                               b"\r\n" + more + b"\r\n")
     replies = [lambda k: ok(b"dGhlIHNhbXBsZSBub25jZQ=="),  # the accept of another key
                lambda k: ok(k, b"Sec-WebSocket-Extensions: permessage-deflate\r\n"),
-               lambda k: ok(k) + frame(1, b"masked by a server")]
+               lambda k: ok(k) + frame(1, b"masked by a server"),
+               lambda k: (ok(k) + frame(2, b"s" * 5000, masked=False)[:3000], True)]
     port, received = raw_upstream(replies)
     gw = gateway_for(config(tmp_path, key, port))
     for detail in ("the upstream's 101 has no Sec-WebSocket-Accept matching the key",
@@ -413,6 +419,13 @@ def test_upstream_handshake_and_frames_are_checked(gateway_for, key, tmp_path):
     assert struct.unpack(">H", code)[0] == 1002  # ...telling the upstream what it broke
     line = gw.access_lines(3)[-1]
     assert line["ws_error"] == "server frame masked"
+    # The upstream gone mid-frame: the client's stream is mid-frame too, so it is only closed.
+    c = RawClient(gw.port, "/open")
+    assert c.status == 101
+    assert c.at_eof()
+    line = gw.access_lines(4)[-1]
+    assert line["ws_close_code"] == 1006 and line["ws_closed_by"] == "upstream"
+    assert 3000 - 4 <= line["ws_bytes_out"] <= 3000
 
 
 def test_http2_streams_cannot_open_a_session(gateway_for, wsup, key, tmp_path):
