@@ -243,6 +243,10 @@ static bool switched(gh_upconn *up)
                 "the upstream switched protocols without being asked");
         return false;
     }
+    if (req->svc->draining) { /* it began during the handshake: no session opens now */
+        up_fail(up, GH_R_DRAINING, GH_UP_SUCCESS, "the gateway began draining during the handshake");
+        return false;
+    }
     up->head_done = true;
     up->in->off += (uint32_t)up->resp.head_len;
     req->up_status = 101;

@@ -180,8 +180,6 @@ const char *gh__ws_start(gh_upconn *up)
         return "the upstream's 101 does not switch to websocket";
     if (GH_H1_FIND(r->headers, r->nheaders, "sec-websocket-extensions"))
         return "the upstream's 101 names an extension the gateway did not offer";
-    if (req->svc->draining)
-        return "the gateway began draining during the handshake";
     gh_h1_header f[GH_UP_MAX_HEADERS + GH_ADDED_FIELDS_MAX];
     size_t n = gh__response_fields(req, r, f, sizeof(f) / sizeof(f[0]));
     size_t cap = 128;

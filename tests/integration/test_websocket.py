@@ -471,3 +471,19 @@ routes:
         assert run(session())
         line = gw.access_lines(1)[-1]
         assert line["ws_close_code"] == 1000 and line["ws_bytes_out"] > 5900000
+
+
+def test_a_session_outlives_a_reload(gateway_for, wsup, key, tmp_path):
+    """A session keeps the configuration it began with; new handshakes follow the new one."""
+    gw = gateway_for(config(tmp_path, key, wsup.port))
+    c = RawClient(gw.port, "/open")
+    assert c.status == 101
+    gw.write_config(config(tmp_path, key, wsup.port).replace("    websocket: {}\n", "", 2))
+    status, body = gw.admin("/reload", "POST")
+    assert status == 200, body
+    c.send(frame(1, b"still here"))
+    assert c.read_frame() == (1, b"still here")
+    assert RawClient(gw.port, "/open").status == 400  # the route has no websocket any more
+    c.send(frame(8, struct.pack(">H", 1000)))
+    assert c.close_code() == 1000
+    assert c.at_eof()
