@@ -149,7 +149,10 @@ def test_upgrade_refused_where_the_route_has_no_websocket(gateway_for, wsup, key
     assert wsup.handshakes == []
     # Malformed handshakes on a websocket route: each with its reason, nothing forwarded.
     cases = [([("Sec-WebSocket-Version", "8")], 426, "websocket-version-not-supported"),
-             ([("Sec-WebSocket-Key", "short")], 400, "bad-websocket-handshake")]
+             ([("Sec-WebSocket-Key", "short")], 400, "bad-websocket-handshake"),
+             ([("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+               ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")], 400, "bad-websocket-handshake"),
+             ([("Connection", "keep-alive")], 400, "bad-websocket-handshake")]
     for extra, status, slug in cases:
         s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
         req = handshake_request("/open", "127.0.0.1", ()).decode().split("\r\n")
@@ -165,10 +168,11 @@ def test_upgrade_refused_where_the_route_has_no_websocket(gateway_for, wsup, key
         if status == 426:
             assert "Sec-WebSocket-Version: 13" in head
         s.close()
-    lines = gw.access_lines(3)
+    lines = gw.access_lines(5)
     assert [l["reason"] for l in lines] == ["websocket-not-allowed",
-                                            "websocket-version-not-supported",
-                                            "bad-websocket-handshake"]
+                                            "websocket-version-not-supported"] + \
+        ["bad-websocket-handshake"] * 3
+    assert lines[-1]["detail"] == "Connection does not name upgrade"
     assert wsup.handshakes == []
 
 
