@@ -74,7 +74,7 @@ void gh__audit_find(gh_audit *a, const char *id, gh_severity sev, int route, con
                     const char *subject, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 /* The checks, by area. Each adds what it finds. */
-void gh__audit_check_routes(gh_audit *a);    /* AUTH, AUTHZ, LIMIT, BODY, ROUTE, CORS */
+void gh__audit_check_routes(gh_audit *a);    /* AUTH, AUTHZ, LIMIT, BODY, ROUTE, CORS, FAULT */
 void gh__audit_check_identity(gh_audit *a);  /* IDP, HOOK */
 void gh__audit_check_transport(gh_audit *a); /* TLS, UP, NET, SECRET, PATH, HDR, stores, policies */
 /* ROUTE-001: an earlier route takes requests of a later one with less protection. */

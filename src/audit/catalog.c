@@ -223,6 +223,13 @@ static const gh_audit_check checks[] = {
      "Without match.methods, PUT, PATCH and DELETE reach a backend that may only have meant to "
      "serve reads, and may handle them unauthenticated or unlogged.",
      "List the methods the route serves in match.methods.", false},
+    {"GH-FAULT-001", "FaultInjection", GH_SEV_MEDIUM,
+     "A route injects failures or delays on purpose",
+     "fault: aborts or delays real requests: a game-day setting left on after the exercise is an "
+     "outage the gateway makes itself. A fault gated by a header is still one any client of the "
+     "route may ask for, holding a connection for the whole delay.",
+     "Remove fault once the exercise is over; while it runs, gate it with fault.header and keep "
+     "it off critical routes.", false},
     {"GH-METHOD-001", "TraceAllowed", GH_SEV_HIGH,
      "TRACE or CONNECT accepted",
      "TRACE echoes requests back, cookies and Authorization included (cross-site tracing); "

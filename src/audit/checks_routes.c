@@ -1,5 +1,5 @@
 /* Checks of each route: who may call it (AUTH, AUTHZ), how often (LIMIT), with what body (BODY),
- * which methods (ROUTE-002) and from which pages (CORS). */
+ * which methods (ROUTE-002), from which pages (CORS) and whether it fails on purpose (FAULT). */
 #include <string.h>
 #include <strings.h>
 
@@ -162,6 +162,18 @@ static void check_token_forwarding(gh_audit *a, const gh_route_conf *r, int i, c
                    plain_remote ? " over plain HTTP" : "");
 }
 
+/* Every fault is reported: on every request, or (one level lower) on those carrying a header. */
+static void check_faults(gh_audit *a, const gh_route_conf *r, int i, const char *who)
+{
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_FAULT));) {
+        bool gated = f->all.n > 0;
+        gh__audit_find(a, "GH-FAULT-001", raised(r, gated ? GH_SEV_LOW : GH_SEV_MEDIUM), i,
+                       gh__audit_fmt(a, "routes[%d].%s", i, f->at), who,
+                       "route '%s' injects faults: %s%s%s", r->name, f->detail,
+                       gated ? " that carry " : "", gated ? f->all.at[0] : "");
+    }
+}
+
 /* Shadow mode and client-chosen keys, once per limit that a route uses; critical users raise. */
 static void check_limit_definitions(gh_audit *a)
 {
@@ -201,6 +213,7 @@ void gh__audit_check_routes(gh_audit *a)
         check_limits_and_body(a, r, i, who);
         check_cors(a, r, i, who);
         check_token_forwarding(a, r, i, who);
+        check_faults(a, r, i, who);
     }
     check_limit_definitions(a);
 }

@@ -14,6 +14,7 @@
 #include "wire/h1.h"
 #include "wire/normalize.h"
 #include "identity/jwk.h"
+#include "store/endpoint_state.h"
 #include "store/limit_table.h"
 #include "config/keyword-t.h"
 #include "gate/stage-t.h"
@@ -56,10 +57,68 @@ typedef struct gh_endpoint_conf {
     const char *host;      /* the host as written: the TLS server name by default */
     bool tls;              /* https:// */
     gh_sockaddr addr;
+    gh_endpoint_state *state; /* shared by the workers, kept across reloads */
 } gh_endpoint_conf;
+
+/* When a request is tried again on another endpoint (retry.on). Failing to connect sends
+ * nothing, so it is retried for any method; the others happen after the request was sent and
+ * are retried only for idempotent methods without a body, unless the route says otherwise. */
+enum {
+    GH_RETRY_CONNECT = 1 << 0, /* connect-failure: refused, unreachable, TLS handshake, timeout */
+    GH_RETRY_RESET = 1 << 1,   /* reset: the connection ended before any byte of a response */
+    GH_RETRY_TIMEOUT = 1 << 2, /* timeout: no response head within per_try_timeout */
+    GH_RETRY_502 = 1 << 3,
+    GH_RETRY_503 = 1 << 4,
+    GH_RETRY_504 = 1 << 5,
+};
+
+typedef struct gh_retry_conf {
+    uint32_t attempts;           /* tries in all, the first one included; 1: no retries */
+    uint64_t per_try_timeout_ms; /* each try's wait for a response head; unset: timeout */
+    unsigned on;                 /* GH_RETRY_* */
+    uint32_t budget_percent;     /* retries in flight at most this percent of requests... */
+    uint32_t budget_min;         /* ...or this many, whichever is more */
+} gh_retry_conf;
+
+/* routes[].retry: what this route's requests retry on, and whether methods that are not
+ * idempotent may be sent again (still never with a body). */
+typedef struct gh_route_retry {
+    unsigned on; /* GH_RETRY_*; UINT_MAX: the upstream's */
+    bool non_idempotent;
+} gh_route_retry;
+/* The Host the upstream is sent (an upstream's host, a route's rewrite.host). UNSET on a route:
+ * its upstream's; on an upstream: PRESERVE, what the gateway has always done. */
+typedef enum { GH_UPHOST_UNSET, GH_UPHOST_PRESERVE, GH_UPHOST_ENDPOINT, GH_UPHOST_VALUE } gh_uphost_mode;
+typedef struct gh_host_rule {
+    gh_uphost_mode mode;
+    const char *value; /* GH_UPHOST_VALUE: host[:port] as written, checked at load */
+} gh_host_rule;
+
+/* upstreams.<name>.health: active checks, made once per process from the control thread. */
+typedef enum { GH_HC_NONE, GH_HC_HTTP, GH_HC_TCP } gh_hc_kind;
+
+typedef struct gh_status_range {
+    uint16_t lo, hi; /* both included */
+} gh_status_range;
+
+#define GH_HC_EXPECT_MAX 16
+
+typedef struct gh_health_conf {
+    gh_hc_kind kind;
+    const char *path;     /* http: the request target, starting with '/' */
+    const char *host;     /* http: the Host sent; NULL: the endpoint's host */
+    gh_status_range expect[GH_HC_EXPECT_MAX]; /* http: the statuses that pass */
+    size_t nexpect;
+    uint64_t timeout_ms;  /* a check that has not passed by then fails */
+    uint64_t interval_ms; /* from the end of one check to the start of the next... */
+    uint64_t jitter_ms;   /* ...plus a random part up to this */
+    uint32_t healthy_after;   /* passes in a row that make a down (or unknown) endpoint up */
+    uint32_t unhealthy_after; /* failures in a row that make an up (or unknown) endpoint down */
+} gh_health_conf;
 
 typedef struct gh_upstream_conf {
     const char *name;
+    gh_host_rule host;
     gh_endpoint_conf *endpoints;
     size_t nendpoints;
     uint32_t max_concurrency;
@@ -71,6 +130,13 @@ typedef struct gh_upstream_conf {
     SSL_CTX *tls;            /* for its https:// endpoints: CAs, client certificate; NULL: none */
     const char *server_name; /* tls.server_name; NULL: each endpoint's host */
     bool insecure;           /* tls.insecure_skip_verify */
+    /* The files tls named (NULL: none, the system's CAs): health checks load the same ones. */
+    const char *tls_ca_file, *tls_cert_file, *tls_key_file;
+    gh_endpoint_state **states; /* each endpoint's state, in order (ejection counts them all) */
+    gh_outlier_conf outlier;
+    uint32_t panic_percent; /* fewer endpoints available than this percent: use them all */
+    gh_retry_conf retry;
+    gh_health_conf health;
 } gh_upstream_conf;
 
 /* identity.introspection.<name>: an OAuth2 token introspection endpoint (RFC 7662) for opaque
@@ -231,6 +297,17 @@ typedef struct gh_forward_claim {
 
 typedef enum { GH_PATH_EXACT, GH_PATH_PREFIX, GH_PATH_TEMPLATE } gh_path_kind;
 
+/* rewrite.prefix replaces match.prefix; rewrite.path is the whole upstream path, its {name}s
+ * filled with the match template's captures. */
+typedef enum { GH_REWRITE_NONE, GH_REWRITE_PREFIX, GH_REWRITE_PATH } gh_rewrite_kind;
+typedef struct gh_rewrite_conf {
+    gh_rewrite_kind kind;
+    const char *path; /* canonical, as written ("/v2/", "/internal/users/{id}") */
+    size_t path_len;
+    size_t refs;      /* how many {name}s path holds: bounds the rewritten path's length */
+    gh_host_rule host;
+} gh_rewrite_conf;
+
 /* Methods a route answers, as a bit set. GET implies HEAD. */
 enum {
     GH_M_GET = 1 << 0,
@@ -338,6 +415,8 @@ typedef struct gh_route_conf {
     bool path_nocase; /* match.case_insensitive: ASCII letters match either case */
     unsigned methods;
     gh_upstream_conf *upstream; /* NULL for respond routes */
+    gh_route_retry retry;
+    gh_rewrite_conf rewrite;    /* the upstream request's path and Host */
     const gh_jwt_provider *auth_token;       /* JWT or introspection; NULL: no token required */
     const gh_api_key_provider *auth_api_key; /* NULL: no API key required */
     const gh_mtls_rule *auth_mtls;           /* NULL: no client certificate required */

@@ -67,6 +67,7 @@ typedef struct gh_client_tls {
     SSL_CTX *ctx; /* released with the snapshot */
     const char *server_name; /* NULL: the caller's default */
     bool insecure;
+    const char *ca_file, *cert_file, *key_file; /* as resolved; NULL when not given */
 } gh_client_tls;
 void gh__cfg_client_tls(gh_walk *w, yaml_node_t *n, yaml_node_t *where, gh_config *c,
                         gh_client_tls *out, bool allow_insecure);
@@ -80,6 +81,20 @@ gh_mtls_rule *gh__cfg_load_mtls_rule(gh_walk *w, yaml_node_t *n);
 void gh__cfg_check_shadowing(gh_walk *w, yaml_node_t *routes, const gh_config *c);
 
 bool gh__cfg_name_ok(const char *name);
+/* upstreams.<name>.health (config_health.c): active checks, http or tcp. */
+void gh__cfg_load_health(gh_walk *w, yaml_node_t *v, const gh_kw_call *call);
+/* upstreams.<name>.outlier and .retry (config_resilience.c), what their values imply once
+ * the upstream is read, and routes[].retry. */
+extern const gh_keyword gh__cfg_outlier_keys[], gh__cfg_retry_keys[];
+void gh__cfg_finish_upstream_resilience(gh_walk *w, yaml_node_t *n, gh_upstream_conf *u);
+void gh__cfg_load_route_retry(gh_walk *w, yaml_node_t *v, const gh_kw_call *call);
+/* Whether p, written at v, is a canonical path a route can name (reported otherwise): rooted,
+ * no character normalization would escape, no dot segment or empty segment; {param} segments
+ * only when templates, their number in *params (may be NULL). */
+bool gh__cfg_path_ok(gh_walk *w, yaml_node_t *v, const char *p, bool templates, size_t *params);
+/* routes[].rewrite (after the route's match and upstream), upstreams.<name>.host. */
+void gh__cfg_load_rewrite(gh_walk *w, yaml_node_t *v, const gh_kw_call *call);
+void gh__cfg_load_host_rule(gh_walk *w, yaml_node_t *v, const gh_kw_call *call);
 /* A listener's id: FNV-1a (64 bits) of its name, stable across reloads. */
 uint64_t gh__cfg_listener_id(const char *name);
 /* The host of "host:port" or "[v6]:port" as written (arena), or NULL without a port. */

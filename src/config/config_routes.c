@@ -40,42 +40,60 @@ void gh__cfg_kw_methods(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
     memcpy((char *)call->target + call->k->offset, &methods, sizeof(methods));
 }
 
-/* A path: "/exact", or a template whose {param} are whole segments. */
-static void load_path(gh_walk *w, yaml_node_t *v, gh_route_conf *r, bool prefix)
+bool gh__cfg_path_ok(gh_walk *w, yaml_node_t *v, const char *p, bool templates, size_t *params)
 {
-    const char *p;
-    if (!gh__walk_str(w, v, &p))
-        return;
-    r->path = p;
-    r->path_len = strlen(p);
-    r->path_kind = prefix ? GH_PATH_PREFIX : GH_PATH_EXACT;
+    size_t n = 0;
     if (p[0] != '/') {
         gh__walk_error(w, v, "'%s' must start with /", p);
-        return;
+        return false;
     }
     for (const char *c = p; *c; c++) {
         unsigned char ch = (unsigned char)*c;
         if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' || ch == '%' || ch == '\\') {
             gh__walk_error(w, v, "'%s' has a character a canonical path cannot hold at offset %zu",
                            p, (size_t)(c - p));
-            return;
+            return false;
         }
         if (ch == '{') {
             const char *close = strchr(c, '}');
-            if (prefix || c[-1] != '/' || !close || close == c + 1 ||
+            if (!templates || c[-1] != '/' || !close || close == c + 1 ||
                 (close[1] != '\0' && close[1] != '/')) {
                 gh__walk_error(w, v, "'%s': a {param} must be a whole segment of a path", p);
-                return;
+                return false;
             }
-            r->path_kind = GH_PATH_TEMPLATE;
+            n++;
             c = close;
         } else if (ch == '}') {
             gh__walk_error(w, v, "'%s': unbalanced }", p);
-            return;
+            return false;
         }
     }
-    if (strstr(p, "//") || strstr(p, "/./") || strstr(p, "/../"))
+    size_t len = strlen(p);
+    bool dot_end = (len >= 2 && strcmp(p + len - 2, "/.") == 0) ||
+                   (len >= 3 && strcmp(p + len - 3, "/..") == 0);
+    if (strstr(p, "//") || strstr(p, "/./") || strstr(p, "/../") || dot_end) {
         gh__walk_error(w, v, "'%s' is not canonical: requests are matched after normalization", p);
+        return false;
+    }
+    if (params)
+        *params = n;
+    return true;
+}
+
+/* A path: "/exact", or a template whose {param} are whole segments. */
+static void load_path(gh_walk *w, yaml_node_t *v, gh_route_conf *r, bool prefix)
+{
+    const char *p;
+    size_t params;
+    if (!gh__walk_str(w, v, &p))
+        return;
+    r->path = p;
+    r->path_len = strlen(p);
+    r->path_kind = prefix ? GH_PATH_PREFIX : GH_PATH_EXACT;
+    if (!gh__cfg_path_ok(w, v, p, !prefix, &params))
+        return;
+    if (params)
+        r->path_kind = GH_PATH_TEMPLATE;
     if (prefix && r->path_len > 1 && p[r->path_len - 1] == '/')
         r->path_len--; /* segment-aware: "/admin/" and "/admin" mean the same prefix */
 }
@@ -282,6 +300,8 @@ static const gh_keyword route_keys[] = {
     {"upstream", GH_KW_CUSTOM, GH_KW_ALWAYS, .load = load_action},
     {"respond", GH_KW_CUSTOM}, /* read with upstream */
     {"websocket", GH_KW_CUSTOM, .load = gh__cfg_load_websocket}, /* after upstream, which it needs */
+    {"retry", GH_KW_CUSTOM, GH_KW_ALWAYS, .load = gh__cfg_load_route_retry},
+    {"rewrite", GH_KW_CUSTOM, .load = gh__cfg_load_rewrite}, /* after match and upstream */
     {"tags", GH_KW_CUSTOM, .load = gh__cfg_load_tags},
     {"critical", GH_KW_CUSTOM, .load = gh__cfg_load_critical},
     {"audit", GH_KW_MAP, GH_KW_AT(gh_route_conf, audit), .table = gh__cfg_audit_keys},
@@ -303,8 +323,14 @@ static void load_ext(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
         gh__walk_error(w, v, "out of memory");
         return;
     }
-    if (gh__cfg_apply(w, v, keys->table, conf, call->ctx))
-        r->ext[r->next++] = (struct gh_route_ext){keys, conf};
+    size_t errors = w->diag->errors;
+    if (!gh__cfg_apply(w, v, keys->table, conf, call->ctx))
+        return;
+    /* Judged only when every key read well: a key in error says why already. */
+    const char *wrong = keys->finish && w->diag->errors == errors ? keys->finish(conf) : NULL;
+    if (wrong)
+        gh__walk_error(w, v, "%s", wrong);
+    r->ext[r->next++] = (struct gh_route_ext){keys, conf};
 }
 
 const void *gh_route_ext(const gh_route_conf *r, const gh_route_keys *keys)

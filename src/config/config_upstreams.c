@@ -81,6 +81,12 @@ static const gh_keyword upstream_keys[] = {
      .max = 86400000, .def = "30s"},
     {"keepalive", GH_KW_MAP, .table = keepalive_keys},
     {"tls", GH_KW_CUSTOM, GH_KW_ALWAYS, .load = load_tls},
+    {"outlier", GH_KW_MAP, GH_KW_AT(gh_upstream_conf, outlier), .table = gh__cfg_outlier_keys},
+    {"panic_threshold", GH_KW_UINT, GH_KW_AT(gh_upstream_conf, panic_percent), .max = 100,
+     .def = "50"},
+    {"retry", GH_KW_MAP, GH_KW_AT(gh_upstream_conf, retry), .table = gh__cfg_retry_keys},
+    {"host", GH_KW_CUSTOM, GH_KW_AT(gh_upstream_conf, host), .load = gh__cfg_load_host_rule},
+    {"health", GH_KW_CUSTOM, GH_KW_AT(gh_upstream_conf, health), .load = gh__cfg_load_health},
     GH_KW_END,
 };
 
@@ -92,6 +98,18 @@ static void load_upstream(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_
      * idle_timeout reaps what a quiet period leaves. */
     if (u->keepalive_max_idle == UINT32_MAX)
         u->keepalive_max_idle = u->max_concurrency;
+    gh__cfg_finish_upstream_resilience(w, n, u);
+}
+
+/* Each endpoint's state, shared by the workers and kept while its URL stays. */
+static void attach_states(gh_walk *w, yaml_node_t *n, gh_upstream_conf *u)
+{
+    u->states = gh_arena_zalloc(w->arena, (u->nendpoints ? u->nendpoints : 1) * sizeof(*u->states));
+    for (size_t i = 0; u->states && i < u->nendpoints; i++) {
+        u->endpoints[i].state = u->states[i] = gh_endpoint_state_get(u->state, u->endpoints[i].url);
+        if (!u->states[i])
+            gh__walk_error(w, n, "out of memory");
+    }
 }
 
 void gh__cfg_load_upstreams(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
@@ -118,8 +136,8 @@ void gh__cfg_load_upstreams(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
         size_t saved = gh__walk_push_key(w, u->name);
         load_upstream(w, gh__walk_node(w, p->value), c, u);
         gh__walk_pop(w, saved);
-        if (shared)
-            u->state = gh_upstream_state_get(&shared->upstreams, u->name);
+        if (shared && (u->state = gh_upstream_state_get(&shared->upstreams, u->name)))
+            attach_states(w, gh__walk_node(w, p->value), u);
         c->nupstreams++;
     }
 }

@@ -86,6 +86,10 @@ typedef struct gh_route_keys {
     const char *name;
     const gh_keyword *table;
     size_t size;
+    /* Once the mapping was read without error: derives what the keys imply and judges what no
+     * single key can (keys that only make sense together). NULL, or the error, reported at the
+     * mapping. NULL: nothing to add. */
+    const char *(*finish)(void *conf);
 } gh_route_keys;
 
 #endif

@@ -35,16 +35,21 @@ void gh_id_gen_seed(gh_id_gen *g, uint64_t salt)
         g->seed[1] = 1; /* xorshift's one fixed point */
 }
 
+uint64_t gh_id_gen_u64(gh_id_gen *g)
+{
+    uint64_t s1 = g->seed[0];
+    const uint64_t s0 = g->seed[1];
+    g->seed[0] = s0;
+    s1 ^= s1 << 23;
+    g->seed[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return g->seed[1] + s0;
+}
+
 void gh_id_gen_next(gh_id_gen *g, char out[33])
 {
     static const char hex[] = "0123456789abcdef";
     for (int half = 0; half < 2; half++) {
-        uint64_t s1 = g->seed[0];
-        const uint64_t s0 = g->seed[1];
-        g->seed[0] = s0;
-        s1 ^= s1 << 23;
-        g->seed[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
-        uint64_t v = g->seed[1] + s0;
+        uint64_t v = gh_id_gen_u64(g);
         for (int i = 0; i < 16; i++)
             out[half * 16 + i] = hex[(v >> (60 - 4 * i)) & 15];
     }

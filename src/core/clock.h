@@ -21,5 +21,8 @@ typedef struct gh_id_gen {
 void gh_id_gen_seed(gh_id_gen *g, uint64_t salt);
 /* A fresh 128-bit id as 32 lowercase hex characters plus NUL. */
 void gh_id_gen_next(gh_id_gen *g, char out[33]);
+/* The generator's next 64 bits: dice for decisions taken per request (fault injection), drawn
+ * from the worker's generator so that no state is shared between workers. */
+uint64_t gh_id_gen_u64(gh_id_gen *g);
 
 #endif

@@ -78,6 +78,7 @@
     X(RATE_LIMITED, 429, "rate-limited", "Too many requests")                                      \
     X(QUOTA_EXCEEDED, 429, "quota-exceeded", "Quota exhausted for this window")                    \
     X(RATE_LIMIT_UNAVAILABLE, 503, "rate-limit-unavailable", "Rate-limit store unavailable")        \
+    X(FAULT_INJECTED, 503, "fault-injected", "Fault injected for testing")                         \
     X(IDP_UNAVAILABLE, 503, "identity-provider-unavailable",                                       \
       "Identity provider keys unavailable")                                                        \
     X(NOT_FOUND, 404, "no-route", "No route matches")                                              \
@@ -88,6 +89,7 @@
     X(WS_ORIGIN, 403, "websocket-origin-refused", "Origin not allowed to open a WebSocket")      \
     X(WS_FULL, 503, "websocket-sessions-full", "Route at websocket.max_connections")             \
     X(UPSTREAM_FULL, 503, "upstream-at-capacity", "Upstream at max_concurrency")                   \
+    X(UPSTREAM_UNAVAILABLE, 503, "upstream-unavailable", "No upstream endpoint available")         \
     X(UPSTREAM_CONNECT, 502, "upstream-connect-failed", "Upstream connection failed")              \
     X(UPSTREAM_RESET, 502, "upstream-reset", "Upstream closed the connection")                     \
     X(UPSTREAM_TLS, 502, "upstream-tls-failed", "TLS to the upstream failed")                       \

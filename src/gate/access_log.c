@@ -93,6 +93,11 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
     add_field(b, "path", full && req->path_len ? req->path : NULL, req->path_len);
     if (full && !req->path_len && req->h1.target) /* refused before it had a canonical path */
         add_field(b, "target", req->h1.target, req->h1.target_len);
+    /* The path the upstream was sent, when the route's rewrite made it another: "path" stays
+     * the client's, which the route, the authorization and the limits judged. */
+    if (req->upstream_path && (req->upstream_path_len != req->path_len ||
+                               memcmp(req->upstream_path, req->path, req->path_len) != 0))
+        add_field(b, "upstream_path", full ? req->upstream_path : NULL, req->upstream_path_len);
     add_field(b, "route", req->match.route ? route : NULL, strlen(route));
     gh_sbuf_addf(b, ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_ms\":%.3f",
                  req->status, (unsigned long long)req->bytes_in, (unsigned long long)req->bytes_out,
@@ -113,6 +118,8 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
         log_str_b(b, "ws_closed_by", req->ws.closed_by);
         log_str_b(b, "ws_error", req->ws.error);
     }
+    if (req->attempts)
+        gh_sbuf_addf(b, ",\"attempts\":%u", (unsigned)req->attempts);
     if (req->match.route) {
         gh_log_line line = {b, false, false};
         const gh_route_conf *r = req->match.route;

@@ -45,6 +45,8 @@ typedef struct gh_request {
     gh_route_match match;
     char *path; /* canonical */
     size_t path_len;
+    char *upstream_path; /* the route's rewrite of path (route/rewrite.h); NULL: path itself */
+    size_t upstream_path_len;
     const char *query; /* "?..." as sent, or NULL */
     size_t query_len;
     char id[65]; /* generated (32 hex digits) or kept from a trusted proxy (up to 64) */
@@ -89,6 +91,8 @@ typedef struct gh_request {
     gh_upconn *up;
     const gh_upstream_conf *upstream;
     const gh_endpoint_conf *endpoint;
+    uint64_t tried;     /* the endpoints (bit i: endpoints[i]) this request was sent to */
+    uint8_t attempts;   /* tries so far, this one included */
     bool slot_held;
     bool up_ready; /* connected and head sent: body bytes may flow */
     int up_status;
@@ -110,6 +114,8 @@ typedef struct gh_request {
     uint64_t bytes_out;
     gh_reason reason;
     const char *detail;
+    int refusal_status; /* the refusal's status when not its reason's (an injected fault names
+                         * its own); 0: the reason's */
 } gh_request;
 
 /* Header lines a stage may add to every response (rate-limit fields). */

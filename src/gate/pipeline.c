@@ -12,6 +12,7 @@
 #include "gate/request.h"
 #include "gate/respond.h"
 #include "gate/stage.h"
+#include "route/rewrite.h"
 #include "gate/websocket.h"
 #include "wire/normalize.h"
 
@@ -134,10 +135,32 @@ void gh_pipeline_start(gh_request *req)
     run_stages(req, 0);
 }
 
+/* The path the upstream is sent, when the route rewrites it: made once every stage has judged
+ * the client's path, before anything is read toward the upstream. False after refusing. */
+static bool rewrite_path(gh_request *req)
+{
+    const gh_route_conf *route = req->match.route;
+    if (!route->rewrite.kind || req->upstream_path)
+        return true;
+    const char *detail = NULL;
+    req->upstream_path = gh_arena_alloc(&req->arena, gh_route_rewrite_max(route, req->path_len));
+    gh_reason r = req->upstream_path
+                      ? gh_route_rewrite(&req->match, req->path, req->path_len, req->upstream_path,
+                                         &req->upstream_path_len, &detail)
+                      : GH_R_INTERNAL;
+    if (r == GH_R_OK)
+        return true;
+    req->upstream_path = NULL;
+    gh_request_refuse(req, r, detail ? detail : "out of request memory");
+    return false;
+}
+
 /* The route's action, once every stage has let the request through. */
 static void route_action(gh_request *req)
 {
     const gh_route_conf *route = req->match.route;
+    if (route->upstream && !rewrite_path(req))
+        return;
     if (req->h1.body == GH_BODY_LENGTH && req->h1.content_length > gh_request_max_body(req)) {
         gh_request_refuse(req, GH_R_BODY_TOO_LARGE,
                        route->body && route->body->max_bytes

@@ -149,7 +149,7 @@ static void challenge(const gh_request *req, gh_reason reason, gh_sbuf *head)
 
 void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
 {
-    int status = gh_reason_status(reason);
+    int status = req->refusal_status ? req->refusal_status : gh_reason_status(reason);
     req->status = status;
     if (status == 408 || status == 413 || status == 431 || status == 414 || status == 400 ||
         status == 505)

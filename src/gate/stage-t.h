@@ -37,6 +37,7 @@ typedef enum {
     GH_PHASE_POLICY,      /* an external decision */
     GH_PHASE_LIMIT,       /* rate limits and quotas */
     GH_PHASE_BODY,        /* the body's size, type and schema */
+    GH_PHASE_FAULT,       /* faults injected for testing, once every control has passed */
 } gh_stage_phase;
 
 typedef struct gh_stage {

@@ -23,6 +23,7 @@ typedef enum {
     GH_FACT_POLICY,       /* an external decision */
     GH_FACT_LIMIT,        /* how often, how much */
     GH_FACT_BODY,         /* what the body may be */
+    GH_FACT_FAULT,        /* failures or delays injected on purpose (game days) */
 } gh_fact_kind;
 
 /* How an authentication knows the caller, in the order the audit names them (the cheapest proof

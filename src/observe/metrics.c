@@ -6,18 +6,20 @@
 const double gh_hist_bounds[GH_HIST_BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                     0.1,    0.25,  0.5,    1,     2.5,  10};
 
-static const char *const result_names[GH_UP__COUNT] = {
-    "success", "connect_failed", "reset", "timeout", "bad_response", "at_capacity", "tls_failed"};
+static const char *const result_names[GH_UP__EVENTS] = {
+    "success", "connect_failed", "reset",   "timeout", "bad_response", "at_capacity", "tls_failed",
+    "retry",   "retry_denied",   "ejected", "no_endpoint"};
 
 const char *gh_upstream_result_name(gh_upstream_result r)
 {
-    return (unsigned)r < GH_UP__COUNT ? result_names[r] : "unknown";
+    return (unsigned)r < GH_UP__EVENTS ? result_names[r] : "unknown";
 }
 
 const gh_series_table *gh_metrics_table_of(const gh_metrics *m, gh_metrics_table t)
 {
-    const gh_series_table *const tables[] = {&m->requests, &m->upstream, &m->auth,  &m->authz,
-                                             &m->limits,   &m->policy,   &m->store, &m->tls,
+    const gh_series_table *const tables[] = {&m->requests, &m->upstream, &m->auth,
+                                             &m->authz,    &m->limits,   &m->policy,
+                                             &m->store,    &m->tls,      &m->faults,
                                              &m->websocket};
     return tables[t];
 }
@@ -36,7 +38,7 @@ int gh_metrics_init(gh_metrics *m)
     if (table_init(&m->requests) != 0 || table_init(&m->upstream) != 0 ||
         table_init(&m->auth) != 0 || table_init(&m->authz) != 0 || table_init(&m->limits) != 0 ||
         table_init(&m->policy) != 0 || table_init(&m->store) != 0 || table_init(&m->tls) != 0 ||
-        table_init(&m->websocket) != 0) {
+        table_init(&m->faults) != 0 || table_init(&m->websocket) != 0) {
         gh_metrics_free(m);
         return -1;
     }
@@ -53,8 +55,9 @@ void gh_metrics_free(gh_metrics *m)
     free(m->policy.items);
     free(m->store.items);
     free(m->tls.items);
+    free(m->faults.items);
     free(m->websocket.items);
-    m->tls.items = m->websocket.items = NULL;
+    m->tls.items = m->faults.items = m->websocket.items = NULL;
     m->requests.items = m->upstream.items = m->auth.items = m->authz.items = m->limits.items = NULL;
     m->policy.items = m->store.items = NULL;
 }
@@ -185,6 +188,16 @@ void gh_metrics_authz(gh_metrics *m, const char *route, gh_authz_result r)
 void gh_metrics_limit(gh_metrics *m, const char *limit, gh_limit_result r)
 {
     gh_metric_add(&series(&m->limits, limit, (int)r)->count, 1);
+}
+
+void gh_metrics_fault(gh_metrics *m, const char *route, gh_fault_kind k)
+{
+    gh_metric_add(&series(&m->faults, route, (int)k)->count, 1);
+}
+
+const char *gh_fault_kind_name(gh_fault_kind k)
+{
+    return k == GH_FAULT_ABORT ? "abort" : k == GH_FAULT_DELAY ? "delay" : NULL;
 }
 
 const char *gh_limit_result_name(gh_limit_result r)

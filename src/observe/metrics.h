@@ -22,7 +22,13 @@ typedef enum {
     GH_UP_BAD_RESPONSE,
     GH_UP_AT_CAPACITY,
     GH_UP_TLS_FAILED,
-    GH_UP__COUNT
+    GH_UP__COUNT,
+    /* Events of an upstream, counted in the same table (not attempts): */
+    GH_UP_RETRY = GH_UP__COUNT, /* a request tried again on another endpoint */
+    GH_UP_RETRY_DENIED,         /* a retry the budget refused */
+    GH_UP_EJECTED,              /* an endpoint taken out of rotation by its failures */
+    GH_UP_NO_ENDPOINT,          /* no endpoint available (every one down, no panic) */
+    GH_UP__EVENTS
 } gh_upstream_result;
 
 /* What a route's authorization rules decided (stage authorize). */
@@ -59,6 +65,12 @@ typedef enum {
     GH_STORE_FALLBACK_ALLOW,
 } gh_store_result;
 
+/* A fault injected on purpose (stage fault). */
+typedef enum {
+    GH_FAULT_DELAY, /* the request was held before going on */
+    GH_FAULT_ABORT, /* the gateway answered with the fault's status */
+} gh_fault_kind;
+
 typedef struct gh_series {
     char key[GH_METRIC_KEY];
     int code;
@@ -82,6 +94,7 @@ typedef struct gh_metrics {
     gh_series_table policy;   /* key: policy, code: gh_policy_result (calls timed) */
     gh_series_table store;    /* key: "redis", code: gh_store_result (round trips timed) */
     gh_series_table tls;      /* key: "ok", "resumed", or why a TLS handshake failed */
+    gh_series_table faults;   /* key: route, code: gh_fault_kind */
     gh_series_table websocket; /* key: route, code: the session's close code (ended sessions) */
     atomic_ullong refusals[GH_R__COUNT];
     atomic_ullong open_connections; /* read as signed: decrements wrap */
@@ -99,6 +112,7 @@ typedef enum {
     GH_MT_POLICY,
     GH_MT_STORE,
     GH_MT_TLS,
+    GH_MT_FAULTS,
     GH_MT_WEBSOCKET,
 } gh_metrics_table;
 
@@ -122,6 +136,9 @@ void gh_metrics_store(gh_metrics *m, gh_store_result r, uint64_t duration_us);
  * for the reason outcome names. */
 void gh_metrics_handshake(gh_metrics *m, const char *outcome);
 const char *gh_store_result_name(gh_store_result r);
+void gh_metrics_fault(gh_metrics *m, const char *route, gh_fault_kind k);
+/* "delay", "abort". */
+const char *gh_fault_kind_name(gh_fault_kind k);
 /* A WebSocket session on route ended with close_code (1006: without a close frame), having
  * carried these frames and bytes from the client (in) and from the upstream (out). */
 void gh_metrics_websocket(gh_metrics *m, const char *route, unsigned close_code, uint64_t frames_in,

@@ -14,7 +14,7 @@
 #include "server/worker.h"
 #include "tls/tls_server.h"
 
-#define MAX_FAMILIES 32
+#define MAX_FAMILIES 48
 
 /* The families of one scrape. Plain samples go to one growing array; each family is pointed at
  * its own run of samples once all are in, since the array may move while it grows. */
@@ -74,6 +74,13 @@ static void sample(scrape *s, gh_prom_value v, size_t nlabels, ...)
     va_end(ap);
 }
 
+/* The last sample is one part of a summary ("_sum", "_count"). */
+static void suffixed(scrape *s, const char *suffix)
+{
+    if (!s->failed && s->nsamples)
+        s->samples[s->nsamples - 1].suffix = suffix;
+}
+
 /* Labels key_label="key",label="value", or leaves the series out when value is NULL (a code
  * the family does not show). */
 static int key_and(gh_prom_labels *out, const char *key_label, const char *key, const char *label,
@@ -92,8 +99,36 @@ static int request_labels(const char *key, int code, gh_prom_labels *out)
 
 static int upstream_labels(const char *key, int code, gh_prom_labels *out)
 {
+    if (code >= GH_UP__COUNT)
+        return -1; /* an event, not an attempt */
     return key_and(out, "upstream", key, "result",
                    gh_upstream_result_name((gh_upstream_result)code));
+}
+
+static int upstream_event(const char *key, int code, int event, gh_prom_labels *out)
+{
+    out->l[0] = (gh_prom_label){"upstream", key};
+    return code == event ? 1 : -1;
+}
+
+static int retry_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return upstream_event(key, code, GH_UP_RETRY, out);
+}
+
+static int retry_denied_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return upstream_event(key, code, GH_UP_RETRY_DENIED, out);
+}
+
+static int ejection_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return upstream_event(key, code, GH_UP_EJECTED, out);
+}
+
+static int no_endpoint_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return upstream_event(key, code, GH_UP_NO_ENDPOINT, out);
 }
 
 static int auth_success_labels(const char *key, int code, gh_prom_labels *out)
@@ -143,6 +178,11 @@ static int policy_cache_labels(const char *key, int code, gh_prom_labels *out)
                    hit_or_miss(code, GH_POLICY_CACHE_HIT, GH_POLICY_CACHE_MISS));
 }
 
+static int fault_labels(const char *key, int code, gh_prom_labels *out)
+{
+    return key_and(out, "route", key, "kind", gh_fault_kind_name((gh_fault_kind)code));
+}
+
 static int store_labels(const char *key, int code, gh_prom_labels *out)
 {
     return key_and(out, "store", key, "result", gh_store_result_name((gh_store_result)code));
@@ -176,6 +216,17 @@ static const gh_prom_family request_families[] = {
      GH_PROM_HISTOGRAM, HISTOGRAM(GH_MT_REQUESTS, "route", -1)},
     {"gatehouse_upstream_requests_total", "Upstream attempts, by upstream and result.",
      GH_PROM_COUNTER, SERIES(GH_MT_UPSTREAM, upstream_labels)},
+    {"gatehouse_upstream_retries_total", "Requests tried again on another endpoint, by upstream.",
+     GH_PROM_COUNTER, SERIES(GH_MT_UPSTREAM, retry_labels)},
+    {"gatehouse_upstream_retries_denied_total",
+     "Retries the retry budget refused, by upstream.", GH_PROM_COUNTER,
+     SERIES(GH_MT_UPSTREAM, retry_denied_labels)},
+    {"gatehouse_upstream_ejections_total",
+     "Endpoints taken out of rotation by consecutive failures, by upstream.", GH_PROM_COUNTER,
+     SERIES(GH_MT_UPSTREAM, ejection_labels)},
+    {"gatehouse_upstream_no_endpoint_total",
+     "Requests refused because no endpoint was available, by upstream.", GH_PROM_COUNTER,
+     SERIES(GH_MT_UPSTREAM, no_endpoint_labels)},
 };
 
 static const gh_prom_family decision_families[] = {
@@ -196,6 +247,9 @@ static const gh_prom_family decision_families[] = {
      GH_PROM_COUNTER, SERIES(GH_MT_POLICY, policy_cache_labels)},
     {"gatehouse_policy_call_duration_seconds", "Time an external policy took to answer.",
      GH_PROM_HISTOGRAM, HISTOGRAM(GH_MT_POLICY, "policy", GH_POLICY_CACHE_HIT)},
+    {"gatehouse_faults_injected_total",
+     "Faults injected on purpose (route key fault), by route and kind (delay, abort).",
+     GH_PROM_COUNTER, SERIES(GH_MT_FAULTS, fault_labels)},
 };
 
 static const gh_prom_family store_families[] = {
@@ -228,6 +282,64 @@ static void upstream_in_flight(scrape *s, const gh_config *cfg)
         if (cfg->upstreams[i].state)
             sample(s, gh_prom_uint(atomic_load(&cfg->upstreams[i].state->inflight)), 1, "upstream",
                    cfg->upstreams[i].name);
+}
+
+/* Each endpoint's state: found down by active checks (healthy 0; unknown counts as healthy,
+ * since traffic goes there), taken out by passive ejection, and the checks made. */
+static void upstream_endpoints(scrape *s, const gh_config *cfg)
+{
+    family(s, "gatehouse_upstream_endpoint_healthy",
+           "Whether active health checks let the endpoint take traffic (0: found down; 1: up, or "
+           "not checked).",
+           GH_PROM_GAUGE);
+    for (size_t i = 0; i < cfg->nupstreams; i++)
+        for (size_t j = 0; cfg->upstreams[i].states && j < cfg->upstreams[i].nendpoints; j++)
+            sample(s, gh_prom_uint(atomic_load(&cfg->upstreams[i].states[j]->health) !=
+                                   GH_HEALTH_DOWN),
+                   2, "upstream", cfg->upstreams[i].name, "endpoint",
+                   cfg->upstreams[i].endpoints[j].authority);
+    family(s, "gatehouse_upstream_endpoint_ejected",
+           "Whether passive outlier detection has the endpoint out of rotation now.",
+           GH_PROM_GAUGE);
+    uint64_t now = gh_now_us();
+    for (size_t i = 0; i < cfg->nupstreams; i++)
+        for (size_t j = 0; cfg->upstreams[i].states && j < cfg->upstreams[i].nendpoints; j++)
+            sample(s, gh_prom_uint(atomic_load(&cfg->upstreams[i].states[j]->ejected_until_us) >
+                                   now),
+                   2, "upstream", cfg->upstreams[i].name, "endpoint",
+                   cfg->upstreams[i].endpoints[j].authority);
+}
+
+/* Active checks of the upstreams that have them, by endpoint: results and time taken. */
+static void health_checks(scrape *s, const gh_config *cfg)
+{
+    family(s, "gatehouse_upstream_health_checks_total",
+           "Active health checks, by upstream, endpoint and result.", GH_PROM_COUNTER);
+    for (size_t i = 0; i < cfg->nupstreams; i++) {
+        const gh_upstream_conf *u = &cfg->upstreams[i];
+        for (size_t j = 0; u->health.kind != GH_HC_NONE && u->states && j < u->nendpoints; j++) {
+            const char *ep = u->endpoints[j].authority;
+            sample(s, gh_prom_uint(atomic_load(&u->states[j]->checks_passed)), 3, "upstream",
+                   u->name, "endpoint", ep, "result", "success");
+            sample(s, gh_prom_uint(atomic_load(&u->states[j]->checks_failed)), 3, "upstream",
+                   u->name, "endpoint", ep, "result", "failure");
+        }
+    }
+    family(s, "gatehouse_upstream_health_check_duration_seconds",
+           "Time active health checks took, by upstream and endpoint.", GH_PROM_SUMMARY);
+    for (size_t i = 0; i < cfg->nupstreams; i++) {
+        const gh_upstream_conf *u = &cfg->upstreams[i];
+        for (size_t j = 0; u->health.kind != GH_HC_NONE && u->states && j < u->nendpoints; j++) {
+            const gh_endpoint_state *e = u->states[j];
+            const char *ep = u->endpoints[j].authority;
+            sample(s, gh_prom_fixed((double)atomic_load(&e->check_us_total) / 1e6, 6), 2,
+                   "upstream", u->name, "endpoint", ep);
+            suffixed(s, "_sum");
+            sample(s, gh_prom_uint(atomic_load(&e->checks_passed) + atomic_load(&e->checks_failed)),
+                   2, "upstream", u->name, "endpoint", ep);
+            suffixed(s, "_count");
+        }
+    }
 }
 
 /* The Redis store: whether it is reachable, decisions and fallbacks, round-trip times. */
@@ -353,6 +465,8 @@ static void gather(scrape *s, gh_runtime *rt, const gh_config *cfg, const worker
 {
     add_families(s, request_families, COUNT_OF(request_families));
     upstream_in_flight(s, cfg);
+    upstream_endpoints(s, cfg);
+    health_checks(s, cfg);
     add_families(s, decision_families, COUNT_OF(decision_families));
     redis_store(s, rt, cfg);
     key_sources(s, cfg);

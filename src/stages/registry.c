@@ -22,6 +22,8 @@ extern const gh_stage gh_stage_rate_limit;
 /* The route's body rules: size, content type, and a JSON body read whole and validated against
  * the schema; conf is the gh_body_conf. */
 extern const gh_stage gh_stage_body;
+/* Faults injected for testing, after every control (stages/fault.c); conf is its fault_conf. */
+extern const gh_stage gh_stage_fault;
 
 /* One line per control, in phase order (gate/stage-t.h): a route's stages run in the order
  * they are listed here, whatever the order of its configuration keys. */
@@ -36,6 +38,7 @@ const gh_stage *const gh_stage_registry[] = {
     &gh_stage_policy,
     &gh_stage_rate_limit,
     &gh_stage_body,
+    &gh_stage_fault,
     NULL,
 };
 

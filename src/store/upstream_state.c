@@ -9,6 +9,37 @@ static bool state_matches(const void *e, const void *name)
     return strcmp(((const gh_upstream_state *)e)->name, name) == 0;
 }
 
+static bool endpoint_matches(const void *e, const void *url)
+{
+    return strcmp(((const gh_endpoint_state *)e)->key, url) == 0;
+}
+
+static void *endpoint_new(const void *key, void *ctx)
+{
+    (void)ctx;
+    size_t len = strlen(key);
+    gh_endpoint_state *e = calloc(1, sizeof(*e) + len + 1);
+    if (e)
+        memcpy(e->key, key, len + 1);
+    return e;
+}
+
+static const gh_keep_kind endpoint_kind = {
+    .next_at = offsetof(gh_endpoint_state, next),
+    .users_at = GH_KEEP_UNCOUNTED,
+    .matches = endpoint_matches,
+    .make = endpoint_new,
+    .drop = free,
+};
+
+static void state_free(void *e)
+{
+    gh_upstream_state *s = e;
+    gh_keep_free(&s->endpoints);
+    pthread_mutex_destroy(&s->eject_mu);
+    free(s);
+}
+
 static void *state_new(const void *key, void *ctx)
 {
     (void)ctx;
@@ -19,6 +50,8 @@ static void *state_new(const void *key, void *ctx)
         memcpy(s->name, name, len + 1);
         atomic_init(&s->inflight, 0);
         atomic_init(&s->cursor, 0);
+        pthread_mutex_init(&s->eject_mu, NULL);
+        gh_keep_init(&s->endpoints, &endpoint_kind);
     }
     return s;
 }
@@ -28,7 +61,7 @@ static const gh_keep_kind state_kind = {
     .users_at = GH_KEEP_UNCOUNTED,
     .matches = state_matches,
     .make = state_new,
-    .drop = free,
+    .drop = state_free,
 };
 
 void gh_upstream_registry_init(gh_upstream_registry *r)
@@ -60,4 +93,42 @@ bool gh_upstream_acquire(gh_upstream_state *s, uint32_t max)
 void gh_upstream_release(gh_upstream_state *s)
 {
     atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_acq_rel);
+}
+
+gh_endpoint_state *gh_endpoint_state_get(gh_upstream_state *s, const char *url)
+{
+    return gh_keep_get(&s->endpoints, url, NULL);
+}
+
+/* Starts a new second's counts (one thread wins the turn; a count racing with it may land in
+ * either second, which a budget can afford). */
+static void budget_roll(gh_upstream_state *s, uint64_t now_us)
+{
+    uint64_t now_s = now_us / 1000000, was = atomic_load_explicit(&s->budget_second, memory_order_relaxed);
+    if (was == now_s || !atomic_compare_exchange_strong(&s->budget_second, &was, now_s))
+        return;
+    unsigned last = atomic_exchange(&s->budget_requests, 0);
+    atomic_store(&s->budget_requests_prev, was + 1 == now_s ? last : 0);
+    atomic_store(&s->budget_retries, 0);
+}
+
+void gh_upstream_budget_request(gh_upstream_state *s, uint64_t now_us)
+{
+    budget_roll(s, now_us);
+    atomic_fetch_add_explicit(&s->budget_requests, 1, memory_order_relaxed);
+}
+
+bool gh_upstream_retry_take(gh_upstream_state *s, uint32_t percent, uint32_t min, uint64_t now_us)
+{
+    budget_roll(s, now_us);
+    uint64_t prev = atomic_load_explicit(&s->budget_requests_prev, memory_order_relaxed);
+    uint64_t cur = atomic_load_explicit(&s->budget_requests, memory_order_relaxed);
+    uint64_t allowed = (prev > cur ? prev : cur) * percent / 100 + min;
+    unsigned taken = atomic_load_explicit(&s->budget_retries, memory_order_relaxed);
+    do {
+        if (taken >= allowed)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&s->budget_retries, &taken, taken + 1,
+                                                    memory_order_acq_rel, memory_order_relaxed));
+    return true;
 }

@@ -1,6 +1,7 @@
 /* Upstream state that outlives a configuration snapshot: the in-flight count that enforces
- * max_concurrency across every worker, and the round-robin cursor. A reload that keeps an
- * upstream's name keeps its state, so a limit holds across reloads. */
+ * max_concurrency across every worker, the round-robin cursor, the retries in flight that the
+ * retry budget bounds, and each endpoint's state (store/endpoint_state.h). A reload that keeps
+ * an upstream's name keeps its state, and an endpoint that stays keeps its health. */
 #ifndef GH_STORE_UPSTREAM_STATE_H
 #define GH_STORE_UPSTREAM_STATE_H
 
@@ -10,11 +11,17 @@
 #include <stdint.h>
 
 #include "core/keep.h"
+#include "store/endpoint_state.h"
 
 struct gh_upstream_state {
     void *next; /* in the registry */
     atomic_uint inflight;
     atomic_uint cursor;
+    /* The retry budget's window: requests and retries counted per second of loop time. */
+    atomic_ullong budget_second;
+    atomic_uint budget_requests_prev, budget_requests, budget_retries;
+    pthread_mutex_t eject_mu; /* one ejection decision at a time (max_ejection_percent) */
+    gh_keep endpoints;        /* gh_endpoint_state by URL; they live as long as the upstream */
     char name[];
 };
 typedef struct gh_upstream_state gh_upstream_state;
@@ -28,6 +35,16 @@ void gh_upstream_registry_init(gh_upstream_registry *r);
 void gh_upstream_registry_free(gh_upstream_registry *r);
 /* The state for name, created on first use; NULL only when out of memory. */
 gh_upstream_state *gh_upstream_state_get(gh_upstream_registry *r, const char *name);
+
+/* The state of the endpoint at url in s, created on first use; NULL only when out of memory. */
+gh_endpoint_state *gh_endpoint_state_get(gh_upstream_state *s, const char *url);
+
+/* The retry budget (Finagle's, by the second): a request counts towards it as it starts; a
+ * retry is taken while this second's retries are fewer than percent of the requests of this
+ * second or the last, whichever is more, plus min. A burst of failures is retried in full; a
+ * backend that fails everything sees at most 1 + percent/100 tries per request. */
+void gh_upstream_budget_request(gh_upstream_state *s, uint64_t now_us);
+bool gh_upstream_retry_take(gh_upstream_state *s, uint32_t percent, uint32_t min, uint64_t now_us);
 
 /* Takes a slot if fewer than max are in flight. */
 bool gh_upstream_acquire(gh_upstream_state *s, uint32_t max);

@@ -8,6 +8,7 @@
 #include "tls/client_cert.h"
 #include "gate/cors.h"
 #include "wire/header_ops.h"
+#include "wire/host.h"
 #include "gate/respond.h"
 #include "upstream/upconn.h"
 
@@ -183,6 +184,23 @@ static void add_gateway_fields(gh_request *req, gh_sbuf *b)
         add_strings(b, route->forward_api_client, req->api_client);
 }
 
+/* The Host the upstream is sent: the route's rewrite.host, else its upstream's host, else the
+ * client's (preserve), which a request without one (HTTP/1.0) takes from the endpoint. */
+static void add_host(const gh_request *req, gh_sbuf *b)
+{
+    const gh_host_rule *rule = &req->match.route->rewrite.host;
+    if (!rule->mode)
+        rule = &req->upstream->host;
+    GH_SBUF_LIT(b, "Host: ");
+    if (rule->mode == GH_UPHOST_VALUE)
+        gh_sbuf_adds(b, rule->value);
+    else if (rule->mode != GH_UPHOST_ENDPOINT && req->h1.host)
+        gh_sbuf_add(b, req->h1.host, req->h1.host_len);
+    else
+        gh_sbuf_adds(b, req->endpoint->authority);
+    GH_SBUF_LIT(b, "\r\n");
+}
+
 static int build_request_head(gh_request *req, gh_sbuf *b)
 {
     const gh_h1_request *h1 = &req->h1;
@@ -190,15 +208,14 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
     bool conn_hdr = connection_names_fields(h1->headers, h1->nheaders);
     gh_sbuf_add(b, h1->method, h1->method_len);
     GH_SBUF_LIT(b, " ");
-    gh_sbuf_add(b, req->path, req->path_len);
+    if (req->upstream_path)
+        gh_sbuf_add(b, req->upstream_path, req->upstream_path_len);
+    else
+        gh_sbuf_add(b, req->path, req->path_len);
     if (req->query)
         gh_sbuf_add(b, req->query, req->query_len);
-    GH_SBUF_LIT(b, " HTTP/1.1\r\nHost: ");
-    if (h1->host)
-        gh_sbuf_add(b, h1->host, h1->host_len);
-    else
-        gh_sbuf_adds(b, req->endpoint->authority);
-    GH_SBUF_LIT(b, "\r\n");
+    GH_SBUF_LIT(b, " HTTP/1.1\r\n");
+    add_host(req, b);
     for (size_t i = 0; i < h1->nheaders; i++) {
         const gh_h1_header *h = &h1->headers[i];
         if (passes_upstream(req, conn_hdr, h))
@@ -238,7 +255,8 @@ char *gh__request_head(gh_request *req, size_t *len)
 {
     const gh_route_conf *route = req->match.route;
     size_t cap = req->h1.head_len + 1024 + ops_bytes(&req->config->headers.request) +
-                 ops_bytes(&route->headers.request);
+                 ops_bytes(&route->headers.request) + req->upstream_path_len +
+                 GH_HOST_CANON_MAX + strlen(req->endpoint->authority);
     for (size_t i = 0; req->claim_values && i < route->nforward_claims; i++)
         if (req->claim_values[i])
             cap += strlen(req->claim_values[i]) + strlen(route->forward_claims[i].header) + 4;

@@ -17,6 +17,7 @@
 #include "wire/ws_frame.h"
 
 static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, const char *detail);
+static bool start_try(gh_request *req);
 static void send_head(gh_upconn *up);
 static int send_client(gh_upconn *up, const char *p, size_t n, bool chunk);
 
@@ -65,6 +66,43 @@ static void response_finished(gh_upconn *up, bool extra_bytes)
     req->ds->finish(req);
 }
 
+/* What a failed try was, for retry.on: nothing sent (connect), nothing received (reset), no
+ * head in time (timeout); 0 for a failure that is never retried. */
+static unsigned retry_cause(const gh_upconn *up, gh_upstream_result result)
+{
+    if (up->got_bytes)
+        return 0;
+    if (!up->req->up_ready) /* connecting, or the TLS handshake: nothing of it was sent */
+        return result == GH_UP_BAD_RESPONSE ? 0 : GH_RETRY_CONNECT;
+    return result == GH_UP_RESET ? GH_RETRY_RESET : result == GH_UP_TIMEOUT ? GH_RETRY_TIMEOUT : 0;
+}
+
+/* Leaves up (closed) and tries the request on another endpoint; when none can be started the
+ * request fails there. */
+static void retry_now(gh_upconn *up)
+{
+    gh_request *req = up->req;
+    req->up = NULL;
+    up->req = NULL;
+    gh__upconn_close(up);
+    req->up_ready = false;
+    if (!start_try(req)) {
+        release_slot(req);
+        gh_request_fail(req, req->reason ? req->reason : GH_R_UPSTREAM_CONNECT,
+                        "no connection to the upstream");
+    }
+}
+
+/* Tries the request again when its route and the budget allow. True when it went on (or
+ * failed there): up is no longer the caller's. */
+static bool try_elsewhere(gh_upconn *up, unsigned cause)
+{
+    if (!cause || !gh__may_retry(up->req, cause))
+        return false;
+    retry_now(up);
+    return true;
+}
+
 static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, const char *detail)
 {
     gh_request *req = up->req;
@@ -73,6 +111,13 @@ static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, 
         return;
     }
     record(req, result);
+    /* The gateway's own failures (the client left, a head too big) say nothing of the
+     * endpoint; the rest count towards its ejection. */
+    if (result != GH_UP_SUCCESS && reason != GH_R_INTERNAL) {
+        gh__endpoint_outcome(req, true);
+        if (try_elsewhere(up, retry_cause(up, result)))
+            return;
+    }
     detach(up, false);
     gh_request_fail(req, reason, detail);
 }
@@ -96,6 +141,14 @@ void gh__upconn_timeout(uv_timer_t *t)
 static void arm_timeout(gh_upconn *up, uint64_t ms)
 {
     gh_deadline_set(&up->timer, ms);
+}
+
+/* How long the upstream may stay silent: per_try_timeout until the response head, then the
+ * upstream's timeout between reads. */
+static uint64_t silence_allowed(const gh_upconn *up)
+{
+    const gh_upstream_conf *u = up->req->upstream;
+    return up->head_done ? u->timeout_ms : u->retry.per_try_timeout_ms;
 }
 
 /* Sends response bytes to the client, chunk-framed when asked. The response head waits in
@@ -256,6 +309,7 @@ static bool switched(gh_upconn *up)
         up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE, why);
         return false;
     }
+    gh__endpoint_outcome(req, false);
     record(req, GH_UP_SUCCESS);
     release_slot(req);
     return true;
@@ -282,6 +336,15 @@ static bool parse_head(gh_upconn *up)
         if (up->resp.status >= 200)
             break;
         in->off += (uint32_t)up->resp.head_len;
+    }
+    bool failed = gh__status_is_failure(req->upstream, up->resp.status);
+    gh__endpoint_outcome(req, failed);
+    int st = up->resp.status;
+    unsigned cause = st == 502 ? GH_RETRY_502 : st == 503 ? GH_RETRY_503 : st == 504 ? GH_RETRY_504 : 0;
+    if (cause && gh__may_retry(req, cause)) {
+        record(req, GH_UP_SUCCESS); /* the try got an answer; the request goes on elsewhere */
+        retry_now(up);
+        return false;
     }
     up->head_done = true;
     req->up_status = up->resp.status;
@@ -364,7 +427,7 @@ static void await_more(gh_upconn *up)
         return;
     }
     /* Still waiting for the rest: the timeout counts from this read. */
-    arm_timeout(up, up->req->upstream->timeout_ms);
+    arm_timeout(up, silence_allowed(up));
     if (send_client(up, NULL, 0, false) != 0) {
         up_fail(up, GH_R_CLIENT_CLOSED, GH_UP_SUCCESS, "the client stopped reading");
         return;
@@ -527,7 +590,7 @@ static bool connect_fresh(gh_request *req, gh_pool *pool)
 static bool retry_on_fresh(gh_upconn *up)
 {
     gh_request *req = up->req;
-    if (!up->reused || up->retried || req->h1.body != GH_BODY_NONE || req->resp_started)
+    if (!up->reused || up->retried || !gh__replayable(req) || req->resp_started)
         return false;
     gh_pool *pool = up->pool;
     req->up = NULL;
@@ -564,11 +627,38 @@ static void send_head(gh_upconn *up)
     /* The response timeout runs once the request is sent; while the client streams its body,
      * the connection's body timeout guards it. */
     if (req->body_done)
-        arm_timeout(up, req->upstream->timeout_ms);
+        arm_timeout(up, silence_allowed(up));
     else
         gh_deadline_clear(&up->timer);
     update_up_reading(up);
     req->ds->want_body(req);
+}
+
+/* A try on the next endpoint: over a pooled connection, or a new one. False when there is no
+ * endpoint to try or no connection could be started (req->reason says which). */
+static bool start_try(gh_request *req)
+{
+    const gh_upstream_conf *u = req->upstream;
+    req->endpoint = gh__pick_endpoint(req);
+    if (!req->endpoint) {
+        gh_metrics_upstream(&req->svc->metrics, u->name, GH_UP_NO_ENDPOINT);
+        req->reason = GH_R_UPSTREAM_UNAVAILABLE;
+        req->detail = "no endpoint of the upstream is available";
+        return false;
+    }
+    req->attempts++;
+    req->up_status = 0;
+    gh_pool *pool = gh__pool_get(req->svc, req->endpoint->authority);
+    gh_upconn *up = pool ? gh__pool_take(pool) : NULL;
+    if (up) {
+        attach(up, req);
+        send_head(up);
+        return true;
+    }
+    if (pool && connect_fresh(req, pool))
+        return true;
+    record(req, GH_UP_CONNECT_FAILED);
+    return false;
 }
 
 static void proxy_start(gh_request *req)
@@ -581,19 +671,11 @@ static void proxy_start(gh_request *req)
         return;
     }
     req->slot_held = true;
-    unsigned i = atomic_fetch_add_explicit(&u->state->cursor, 1, memory_order_relaxed);
-    req->endpoint = &u->endpoints[i % u->nendpoints];
-    gh_pool *pool = gh__pool_get(req->svc, req->endpoint->authority);
-    gh_upconn *up = pool ? gh__pool_take(pool) : NULL;
-    if (up) {
-        attach(up, req);
-        send_head(up);
-        return;
-    }
-    if (!pool || !connect_fresh(req, pool)) {
-        record(req, GH_UP_CONNECT_FAILED);
+    gh_upstream_budget_request(u->state, req->start_us);
+    if (!start_try(req)) {
         release_slot(req);
-        gh_request_refuse(req, GH_R_UPSTREAM_CONNECT, "no connection to the upstream");
+        gh_request_refuse(req, req->reason ? req->reason : GH_R_UPSTREAM_CONNECT,
+                          req->detail ? req->detail : "no connection to the upstream");
     }
 }
 
@@ -624,7 +706,7 @@ static int proxy_body_end(gh_request *req)
     if (!up)
         return 0; /* the response already finished */
     if (!up->head_done)
-        arm_timeout(up, req->upstream->timeout_ms);
+        arm_timeout(up, silence_allowed(up));
     if (req->h1.body != GH_BODY_CHUNKED)
         return 0;
     static const char last[] = "0\r\n\r\n";

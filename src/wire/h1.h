@@ -117,6 +117,8 @@ size_t gh_h1_split_fields(const char *text, gh_h1_header *out, size_t max);
 
 /* Whether c is an RFC 9110 tchar. */
 bool gh_h1_is_tchar(unsigned char c);
+/* Whether s is a token (RFC 9110 5.6.2): a header name as it may be sent. */
+bool gh_h1_is_token(const char *s);
 
 /* Standard reason phrase of a status code ("Unknown" for unlisted codes). */
 const char *gh_h1_status_text(int status);

@@ -21,6 +21,16 @@ bool gh_h1_is_tchar(unsigned char c)
     return tchar_table[c];
 }
 
+bool gh_h1_is_token(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!tchar_table[(unsigned char)*s])
+            return false;
+    return true;
+}
+
 size_t gh__h1_find_head_end(const char *buf, size_t len, size_t from_min, size_t *scanned)
 {
     size_t from = *scanned > 3 ? *scanned - 3 : 0;

@@ -182,7 +182,7 @@ def test_a_response_cut_short_by_the_close_is_a_reset(gateway_for, raw_upstream,
 
 def test_a_close_before_any_response_byte_is_a_reset(gateway_for, raw_upstream):
     u = raw_upstream([])
-    g = gateway_for(proxy_yaml(u.port))
+    g = gateway_for(proxy_yaml(u.port, upstream_extra=", retry: {attempts: 1}"))
     assert get(g.port)[0] == 502
     assert g.access_lines(1)[-1]["reason"] == "upstream-reset"
     assert g.wait_metric('gatehouse_upstream_requests_total{upstream="app",result="reset"}', 1) == 1

@@ -17,7 +17,9 @@ def test_upstream_down_is_502(gateway_for):
     assert r.json()["type"] == "urn:gatehouse:problem:upstream-connect-failed"
     line = g.access_lines(1)[-1]
     assert line["reason"] == "upstream-connect-failed" and line["upstream"].startswith("127.0.0.1:")
-    assert g.metric('gatehouse_upstream_requests_total{upstream="app",result="connect_failed"}') == 1
+    # Nothing was sent: tried again once (retry.attempts 2 by default), refused again.
+    assert g.metric('gatehouse_upstream_requests_total{upstream="app",result="connect_failed"}') == 2
+    assert line["attempts"] == 2
 
 
 def test_slow_upstream_is_504(gateway_for, upstream):

@@ -121,6 +121,17 @@ static void errors_locate(void **state)
     expect_error(HEAD ROUTE "limits: {max_head_bytes: 2k}\n",
                  "max_target_bytes (8192) exceeds max_head_bytes (2048)");
     expect_error(HEAD ROUTE "workers: 0\n", "workers: 0 is out of range");
+    expect_error(HEAD "upstreams: {a: {endpoints: [http://127.0.0.1:1]}}\n"
+                      "routes: [{name: r, match: {path: '/u/{id}'}, auth: none, upstream: a,\n"
+                      "          rewrite: {path: '/x/{ID}'}}]\n",
+                 "t.yaml:4:27: routes[0].rewrite.path: '/x/{ID}': {ID} is not captured by "
+                 "match.path '/u/{id}'");
+    expect_error(HEAD "upstreams: {a: {endpoints: [http://127.0.0.1:1]}}\n"
+                      "routes: [{name: r, match: {path: /u}, auth: none, upstream: a,\n"
+                      "          rewrite: {prefix: /v}}]\n",
+                 "t.yaml:4:29: routes[0].rewrite.prefix: rewrite.prefix replaces match.prefix");
+    expect_error(HEAD "upstreams: {a: {endpoints: [http://127.0.0.1:1], host: \"a\\nb\"}}\n" ROUTE,
+                 "t.yaml:2:56: upstreams.a.host: a control character at offset 1");
     expect_error(HEAD "routes: [{name: r, match: {prefix: /}, auth: none,\n"
                       "           respond: {status: 204, body: x}}]\n",
                  "t.yaml:3:41: routes[0].respond.body: a 204 or 304 response has no body");
@@ -133,6 +144,41 @@ static void errors_locate(void **state)
                  "upstream names use letters");
     expect_error(HEAD ROUTE "trusted_proxies: [10.0.0.0/33]\n",
                  "trusted_proxies[0]: expected an address or CIDR");
+    /* Route faults (stages/fault.c): every key judged at its position, a fault that injects
+     * nothing refused at the mapping. */
+#define FAULT_ROUTE(f) "routes: [{name: r, match: {prefix: /}, auth: none, respond: {},\n" \
+                       "           fault: " f "}]\n"
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 503, percent: 101}}"),
+                 "t.yaml:3:50: routes[0].fault.abort.percent: '101' is not a percentage from 0 "
+                 "to 100");
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 503, percent: 0.00001}}"),
+                 "routes[0].fault.abort.percent: '0.00001' is not a percentage");
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 503, percent: -1}}"),
+                 "routes[0].fault.abort.percent: '-1' is not a percentage");
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 302}}"),
+                 "t.yaml:3:36: routes[0].fault.abort.status: 302 is out of range [400, 599]");
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 600}}"),
+                 "routes[0].fault.abort.status: 600 is out of range [400, 599]");
+    expect_error(HEAD FAULT_ROUTE("{abort: {percent: 5}}"),
+                 "t.yaml:3:27: routes[0].fault.abort.status: required");
+    expect_error(HEAD FAULT_ROUTE("{delay: {duration: 61s}}"),
+                 "t.yaml:3:38: routes[0].fault.delay.duration: 61s is out of range [1ms, 60000ms]");
+    expect_error(HEAD FAULT_ROUTE("{delay: {duration: 0s}}"),
+                 "routes[0].fault.delay.duration: 0s is out of range");
+    expect_error(HEAD FAULT_ROUTE("{delay: {duration: 1s, percent: 50%}}"),
+                 "routes[0].fault.delay.percent: '50%' is not a percentage");
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 503}, dely: {duration: 1s}}"),
+                 "t.yaml:3:42: routes[0].fault: unknown key 'dely'; did you mean 'delay'?");
+    expect_error(HEAD FAULT_ROUTE("{abort: {status: 503, pecent: 5}}"),
+                 "routes[0].fault.abort: unknown key 'pecent'; did you mean 'percent'?");
+    expect_error(HEAD FAULT_ROUTE("{}"),
+                 "t.yaml:3:19: routes[0].fault: a fault needs abort, delay or both");
+    expect_error(HEAD FAULT_ROUTE("{header: x-gatehouse-fault}"),
+                 "routes[0].fault: a fault needs abort, delay or both");
+    expect_error(HEAD FAULT_ROUTE("{header: 'x fault', abort: {status: 503}}"),
+                 "t.yaml:3:28: routes[0].fault.header: 'x fault' is not a header name");
+    expect_error(HEAD FAULT_ROUTE("503"), "routes[0].fault: expected a mapping");
+#undef FAULT_ROUTE
     expect_error(HEAD ROUTE "http1: {strictness: lax}\n",
                  "http1.strictness: expected one of: strict, defensive");
     expect_error(HEAD "routes:\n  - {name: r, match: {prefix: /}, auth: none, respond: {}}\n"
@@ -231,6 +277,55 @@ static void risky_pattern_warns(void **state)
     rmdir(dir);
 }
 
+#define HEALTH_UP(h) "upstreams: {a: {endpoints: [http://127.0.0.1:1], health: " h "}}\n"
+
+/* health: the defaults each form takes, what the interval implies, and the errors at their
+ * place in the file. */
+static void health_checks(void **state)
+{
+    (void)state;
+    gh_diag d;
+    gh_config *c = load(HEAD ROUTE HEALTH_UP("{http: {}}"), &d);
+    assert_non_null(c);
+    const gh_health_conf *h = &c->upstreams[0].health;
+    assert_int_equal(h->kind, GH_HC_HTTP);
+    assert_string_equal(h->path, "/");
+    assert_null(h->host);
+    assert_int_equal(h->nexpect, 1);
+    assert_int_equal(h->expect[0].lo, 200);
+    assert_int_equal(h->expect[0].hi, 399);
+    assert_int_equal(h->interval_ms, 5000);
+    assert_int_equal(h->timeout_ms, 2000);
+    assert_int_equal(h->jitter_ms, 500);
+    assert_int_equal(h->healthy_after, 2);
+    assert_int_equal(h->unhealthy_after, 3);
+    gh_config_release(c);
+    gh_diag_free(&d);
+    c = load(HEAD ROUTE HEALTH_UP("{tcp: {interval: 1s}}"), &d);
+    assert_non_null(c);
+    h = &c->upstreams[0].health;
+    assert_int_equal(h->kind, GH_HC_TCP);
+    assert_int_equal(h->timeout_ms, 500); /* half the interval, below 2s */
+    assert_int_equal(h->jitter_ms, 100);
+    gh_config_release(c);
+    gh_diag_free(&d);
+    c = load(HEAD ROUTE "upstreams: {a: {endpoints: [http://127.0.0.1:1]}}\n", &d);
+    assert_non_null(c);
+    assert_int_equal(c->upstreams[0].health.kind, GH_HC_NONE);
+    gh_config_release(c);
+    gh_diag_free(&d);
+    expect_error(HEAD ROUTE HEALTH_UP("{http: {expect: [200, 300-200]}}"),
+                 "t.yaml:3:80: upstreams.a.health.http.expect: '300-200': expected a status");
+    expect_error(HEAD ROUTE HEALTH_UP("{tcp: {interval: 1s, timeout: 1s}}"),
+                 "t.yaml:3:64: upstreams.a.health.tcp: timeout must be shorter than interval");
+    expect_error(HEAD ROUTE HEALTH_UP("{http: {path: x}}"),
+                 "upstreams.a.health.http.path: 'x': expected a path starting with '/'");
+    expect_error(HEAD ROUTE HEALTH_UP("{http: {}, tcp: {}}"),
+                 "t.yaml:3:58: upstreams.a.health: health takes exactly one of http and tcp");
+    expect_error(HEAD ROUTE HEALTH_UP("{tcp: {expect: [200]}}"),
+                 "upstreams.a.health.tcp: unknown key 'expect'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +336,7 @@ int main(void)
         cmocka_unit_test(units),
         cmocka_unit_test(too_long_is_an_error),
         cmocka_unit_test(risky_pattern_warns),
+        cmocka_unit_test(health_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "route/rewrite.h"
 #include "route/route.h"
 #include "stages/registry.h"
 
@@ -155,9 +156,60 @@ static void routes_bound_to_listeners(void **state)
     gh_config_release(c);
 }
 
+/* The upstream path of path under the route it matches, or the refusal's slug. */
+static const char *rewritten(gh_config *c, const char *path, char *out)
+{
+    gh_route_match m;
+    assert_int_equal(gh_route_find(c, 0, NULL, 0, path, strlen(path), GH_M_GET, &m), GH_R_OK);
+    assert_true(gh_route_rewrite_max(m.route, strlen(path)) <= 256);
+    size_t len;
+    const char *detail = NULL;
+    gh_reason r = gh_route_rewrite(&m, path, strlen(path), out, &len, &detail);
+    if (r != GH_R_OK) {
+        assert_non_null(detail);
+        return gh_reason_slug(r);
+    }
+    assert_int_equal(strlen(out), len);
+    return out;
+}
+
+/* rewrite.prefix segment by segment, rewrite.path filled from the captures, escaped separators
+ * copied from the client refused. */
+static void rewrites(void **state)
+{
+    (void)state;
+    static const char yaml[] =
+        "listeners: [{address: 127.0.0.1:1}]\n"
+        "upstreams: {app: {endpoints: ['http://127.0.0.1:2']}}\n"
+        "routes:\n"
+        "  - {name: a, match: {prefix: /api/}, auth: none, upstream: app, rewrite: {prefix: /v2/}}\n"
+        "  - {name: b, match: {prefix: /old}, auth: none, upstream: app, rewrite: {prefix: /new}}\n"
+        "  - {name: t, match: {path: '/u/{id}/o/{o}'}, auth: none, upstream: app,\n"
+        "     rewrite: {path: '/in/{o}/{id}/{o}'}}\n"
+        "  - {name: all, match: {prefix: /}, auth: none, upstream: app, rewrite: {prefix: /root/}}\n";
+    gh_config *c = load_text(yaml, sizeof(yaml) - 1);
+    char out[256];
+    assert_string_equal(rewritten(c, "/api", out), "/v2/");
+    assert_string_equal(rewritten(c, "/api/", out), "/v2/");
+    assert_string_equal(rewritten(c, "/api/x/y", out), "/v2/x/y");
+    assert_string_equal(rewritten(c, "/old", out), "/new");
+    assert_string_equal(rewritten(c, "/old/x", out), "/new/x");
+    assert_string_equal(rewritten(c, "/u/7/o/9", out), "/in/9/7/9");
+    assert_string_equal(rewritten(c, "/u/a%3Fb%23/o/%25", out), "/in/%25/a%3Fb%23/%25");
+    assert_string_equal(rewritten(c, "/", out), "/root/");
+    assert_string_equal(rewritten(c, "/x", out), "/root/x");
+    assert_string_equal(rewritten(c, "/u/..%2F..%2Fx/o/1", out), "encoded-slash-in-path");
+    assert_string_equal(rewritten(c, "/u/1/o/..%2f", out), "encoded-slash-in-path");
+    assert_string_equal(rewritten(c, "/u/..%5Cx/o/1", out), "backslash-in-path");
+    assert_string_equal(rewritten(c, "/api/..%2Fadmin", out), "encoded-slash-in-path");
+    assert_string_equal(rewritten(c, "/x/%5C", out), "backslash-in-path");
+    gh_config_release(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(matching), cmocka_unit_test(route_hosts_canonical),
-                                       cmocka_unit_test(routes_bound_to_listeners)};
+                                       cmocka_unit_test(routes_bound_to_listeners),
+                                       cmocka_unit_test(rewrites)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,8 @@ static const char yaml[] =
     "           claims: {org: acme}, policy: opa, mode: shadow}\n"
     "    rate_limit: [per-sub, per-ip]\n"
     "    body: {max_bytes: 1k, content_types: [application/json]}\n"
+    "    fault: {header: x-gatehouse-fault, abort: {status: 503, percent: 0.5},\n"
+    "            delay: {duration: 2s}}\n"
     "    respond: {status: 204}\n"
     "  - name: hook\n"
     "    match: {path: /hook, methods: [POST]}\n"
@@ -105,6 +107,12 @@ static void check_orders(const gh_route_conf *r, const gh_stage_facts *f)
     assert_int_equal(body->max_bytes, 1024);
     names_equal(body->any, (const char *[]){"application/json"}, 1);
     assert_false(body->validates);
+
+    const gh_stage_fact *fault = only(f, GH_FACT_FAULT);
+    assert_string_equal(fault->at, "fault");
+    assert_string_equal(fault->detail, "abort 503 for 0.5% and delay 2000ms for 100% of requests");
+    names_equal(fault->all, (const char *[]){"x-gatehouse-fault"}, 1);
+    assert_ptr_equal(fault, &f->fact[f->n - 1]); /* after every control */
 }
 
 static void facts_say_what_the_configuration_says(void **state)
@@ -122,7 +130,7 @@ static void facts_say_what_the_configuration_says(void **state)
     assert_non_null(f);
 
     gh_stage_facts_of(&c->routes[0], &arena, f);
-    assert_int_equal(f->n, 7); /* header, token, scopes, policy, two limits, body */
+    assert_int_equal(f->n, 8); /* header, token, scopes, policy, two limits, body, fault */
     for (size_t i = 0; i < f->n; i++)
         assert_true(f->fact[i].what && f->fact[i].at);
     check_orders(&c->routes[0], f);
