@@ -251,6 +251,13 @@ static const gh_audit_check checks[] = {
      "A page served over plain HTTP can be rewritten by anyone on the network, who then calls "
      "the API with the user's browser.",
      "Grant https:// origins only (http://localhost for development).", false},
+    {"GH-WS-001", "WebSocketAnyOrigin", GH_SEV_MEDIUM,
+     "An authenticated route accepts WebSocket handshakes from any page",
+     "Browsers send cookies and client certificates with a cross-site WebSocket handshake and no "
+     "preflight guards it: any site the user visits can open a session in the user's name "
+     "(cross-site WebSocket hijacking).",
+     "List the origins of the pages that open sessions in websocket.origins, or leave the key "
+     "out for same-origin pages only.", false},
     {"GH-HDR-001", "ResponseHardeningOff", GH_SEV_MEDIUM,
      "Response hardening turned off",
      "The backend's Server and X-Powered-By reach clients (what to attack) and browsers may "

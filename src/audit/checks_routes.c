@@ -149,6 +149,18 @@ static void check_cors(gh_audit *a, const gh_route_conf *r, int i, const char *w
                        "route '%s' (%s) grants CORS to any origin", r->name, gh__describe_auth(a, r));
 }
 
+/* Sessions open to every page on a route that knows its callers: the gateway's Origin check,
+ * the only defence against cross-site WebSocket hijacking, is off. */
+static void check_websocket(gh_audit *a, const gh_route_conf *r, int i, const char *who)
+{
+    if (!r->websocket || !r->websocket->any_origin || !gh__route_authenticates(a, r))
+        return;
+    gh__audit_find(a, "GH-WS-001", raised(r, GH_SEV_MEDIUM), i,
+                   gh__audit_fmt(a, "routes[%d].websocket.origins", i), who,
+                   "route '%s' (%s) accepts WebSocket handshakes from any page", r->name,
+                   gh__describe_auth(a, r));
+}
+
 static void check_token_forwarding(gh_audit *a, const gh_route_conf *r, int i, const char *who)
 {
     if (!gh__route_proof(a, r, GH_PROOF_TOKEN) || !r->forward_authorization || !r->upstream)
@@ -212,6 +224,7 @@ void gh__audit_check_routes(gh_audit *a)
         check_authorization(a, r, i, who);
         check_limits_and_body(a, r, i, who);
         check_cors(a, r, i, who);
+        check_websocket(a, r, i, who);
         check_token_forwarding(a, r, i, who);
         check_faults(a, r, i, who);
     }

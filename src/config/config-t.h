@@ -380,6 +380,19 @@ typedef struct gh_body_conf {
     uint64_t max_string;      /* bytes of one JSON string */
 } gh_body_conf;
 
+/* websocket: the route proxies WebSocket sessions (RFC 6455) after the handshake passed every
+ * control of the route. */
+typedef struct gh_websocket_conf {
+    const char **origins; /* exact origins or "*." wildcard hosts; none: same origin as Host */
+    size_t norigins;
+    bool any_origin;             /* "*": any page may open a session */
+    uint64_t max_frame_bytes;    /* one data frame's payload, either way */
+    uint64_t max_message_bytes;  /* a message's fragments summed, either way */
+    uint64_t idle_timeout_ms;    /* no frame either way this long: closed with 1001 */
+    uint32_t max_connections;    /* open sessions on the route, across workers */
+    atomic_uint *sessions;       /* those sessions now: shared by the snapshot's workers */
+} gh_websocket_conf;
+
 /* audit.accept: a risk the operator accepted, with the reason they gave. Accepted findings stay
  * in `gatehouse audit`'s report, marked, and do not fail it. */
 typedef struct gh_audit_accept {
@@ -429,6 +442,7 @@ typedef struct gh_route_conf {
     gh_headers_conf headers; /* the route's own rules, after the global ones */
     const gh_cors_conf *cors; /* NULL: no cross-origin access granted */
     gh_body_conf *body;       /* NULL: the global limits only */
+    const gh_websocket_conf *websocket; /* NULL: an Upgrade to websocket is refused */
     const uint64_t *listener_ids; /* listeners: the listeners that serve it (ids); none: every one */
     size_t nlistener_ids;
 #define GH_MAX_ROUTE_TAGS 16

@@ -6,7 +6,7 @@
 
 /* An origin: "https://app.example.com[:port]", or a wildcard host ("*." then a domain); a
  * scheme and a host, no path. */
-static bool origin_ok(const char *o)
+bool gh__cfg_origin_ok(const char *o)
 {
     const char *host = strstr(o, "://");
     if (!host || (strncmp(o, "https://", 8) != 0 && strncmp(o, "http://", 7) != 0))
@@ -53,20 +53,29 @@ static const char *joined(gh_walk *w, yaml_node_t *v, gh_arena *a, const char **
     return text ? text : "";
 }
 
+bool gh__cfg_origin_list(gh_walk *w, yaml_node_t *v, const char ***origins, size_t *n,
+                         const char *none)
+{
+    bool any = false;
+    *origins = gh__cfg_string_list(w, v, n);
+    if (*origins && *n == 0)
+        gh__walk_error(w, v, "%s", none);
+    for (size_t i = 0; *origins && i < *n; i++) {
+        if (strcmp((*origins)[i], "*") == 0)
+            any = true;
+        else if (!gh__cfg_origin_ok((*origins)[i]))
+            gh__walk_error(w, v, "'%s' is not an origin such as https://app.example.com or "
+                                 "https://*.example.com (no path, no trailing slash)",
+                           (*origins)[i]);
+    }
+    return any;
+}
+
 static void load_origins(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
     gh_cors_conf *cors = call->target;
-    cors->origins = gh__cfg_string_list(w, v, &cors->norigins);
-    if (cors->origins && cors->norigins == 0)
-        gh__walk_error(w, v, "at least one origin");
-    for (size_t i = 0; cors->origins && i < cors->norigins; i++) {
-        if (strcmp(cors->origins[i], "*") == 0)
-            cors->any_origin = true;
-        else if (!origin_ok(cors->origins[i]))
-            gh__walk_error(w, v, "'%s' is not an origin such as https://app.example.com or "
-                                 "https://*.example.com (no path, no trailing slash)",
-                           cors->origins[i]);
-    }
+    cors->any_origin =
+        gh__cfg_origin_list(w, v, &cors->origins, &cors->norigins, "at least one origin");
 }
 
 static void load_headers(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)

@@ -20,7 +20,14 @@ gh_kw_loader gh__cfg_load_listeners, gh__cfg_load_admin, gh__cfg_load_limits,
 /* A route's keys (target the route, ctx the snapshot). */
 gh_kw_loader gh__cfg_load_route_listeners, gh__cfg_load_auth, gh__cfg_load_route_limits,
     gh__cfg_load_route_headers, gh__cfg_load_cors, gh__cfg_load_body, gh__cfg_load_tags,
-    gh__cfg_load_critical;
+    gh__cfg_load_critical, gh__cfg_load_websocket;
+/* An origin: a scheme and a host ("https://app.example.com[:port]"), the host a wildcard
+ * ("*." then a domain) or not; no path. */
+bool gh__cfg_origin_ok(const char *o);
+/* A list of such origins or "*" into *origins and *n (none: the error none); whether "*" is
+ * in it. */
+bool gh__cfg_origin_list(gh_walk *w, yaml_node_t *v, const char ***origins,
+                         size_t *n, const char *none);
 /* A list of methods into the unsigned the key names; GH_KW_ALWAYS: all when missing. */
 gh_kw_loader gh__cfg_kw_methods;
 /* auth: the authorization rules beside the authentication, then what they add to the route. */

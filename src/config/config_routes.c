@@ -299,6 +299,7 @@ static const gh_keyword route_keys[] = {
     {"body", GH_KW_CUSTOM, .load = gh__cfg_load_body},
     {"upstream", GH_KW_CUSTOM, GH_KW_ALWAYS, .load = load_action},
     {"respond", GH_KW_CUSTOM}, /* read with upstream */
+    {"websocket", GH_KW_CUSTOM, .load = gh__cfg_load_websocket}, /* after upstream, which it needs */
     {"retry", GH_KW_CUSTOM, GH_KW_ALWAYS, .load = gh__cfg_load_route_retry},
     {"rewrite", GH_KW_CUSTOM, .load = gh__cfg_load_rewrite}, /* after match and upstream */
     {"tags", GH_KW_CUSTOM, .load = gh__cfg_load_tags},

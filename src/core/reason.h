@@ -83,6 +83,11 @@
       "Identity provider keys unavailable")                                                        \
     X(NOT_FOUND, 404, "no-route", "No route matches")                                              \
     X(METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed on this route")           \
+    X(WS_NOT_ALLOWED, 400, "websocket-not-allowed", "WebSocket upgrade not allowed on this route") \
+    X(WS_BAD_HANDSHAKE, 400, "bad-websocket-handshake", "Malformed WebSocket handshake")         \
+    X(WS_VERSION, 426, "websocket-version-not-supported", "WebSocket version not supported")     \
+    X(WS_ORIGIN, 403, "websocket-origin-refused", "Origin not allowed to open a WebSocket")      \
+    X(WS_FULL, 503, "websocket-sessions-full", "Route at websocket.max_connections")             \
     X(UPSTREAM_FULL, 503, "upstream-at-capacity", "Upstream at max_concurrency")                   \
     X(UPSTREAM_UNAVAILABLE, 503, "upstream-unavailable", "No upstream endpoint available")         \
     X(UPSTREAM_CONNECT, 502, "upstream-connect-failed", "Upstream connection failed")              \

@@ -25,6 +25,11 @@ static void add_field(gh_sbuf *b, const char *name, const char *v, size_t len)
         gh_sbuf_adds(b, "null");
 }
 
+static void log_str_b(gh_sbuf *b, const char *name, const char *v)
+{
+    add_field(b, name, v, v ? strlen(v) : 0);
+}
+
 void gh_log_field(gh_log_line *l, const char *name, const char *v, size_t len)
 {
     add_field(l->b, name, v, len);
@@ -104,6 +109,15 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
                      (double)req->up_us / 1000.0);
     else
         gh_sbuf_adds(b, ",\"upstream_status\":null,\"upstream_ms\":null");
+    if (req->ws.open) {
+        gh_sbuf_addf(b, ",\"ws_close_code\":%u,\"ws_frames_in\":%llu,\"ws_frames_out\":%llu,"
+                        "\"ws_bytes_in\":%llu,\"ws_bytes_out\":%llu",
+                     (unsigned)req->ws.close_code, (unsigned long long)req->ws.frames_in,
+                     (unsigned long long)req->ws.frames_out, (unsigned long long)req->ws.bytes_in,
+                     (unsigned long long)req->ws.bytes_out);
+        log_str_b(b, "ws_closed_by", req->ws.closed_by);
+        log_str_b(b, "ws_error", req->ws.error);
+    }
     if (req->attempts)
         gh_sbuf_addf(b, ",\"attempts\":%u", (unsigned)req->attempts);
     if (req->match.route) {

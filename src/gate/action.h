@@ -21,6 +21,13 @@ typedef struct gh_action_ops {
     bool (*body_full)(const gh_request *req);
     /* The client took queued response bytes: the action may produce more. */
     void (*client_drained)(gh_request *req);
+    /* An open tunnel's bytes from the client (downstream op tunnel); len 0: the client ended its
+     * side. Returns how many it took now: the rest is offered again after body_drained. The
+     * request may have ended inside (the downstream checks). NULL: the action opens none. */
+    size_t (*tunnel_in)(gh_request *req, const char *data, size_t len);
+    /* The gateway is draining: a tunnel says goodbye (WebSocket close 1001) and ends. NULL:
+     * nothing to do, the response finishes as usual. */
+    void (*going_away)(gh_request *req);
     /* The request goes away (the client left, a timeout, a refusal after the start): let go of
      * what the action holds. */
     void (*abort)(gh_request *req);

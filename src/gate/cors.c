@@ -17,7 +17,7 @@ static const gh_h1_header *field_of(const gh_request *req, const char *lower, si
 /* An origin against one pattern: exact ("https://app.example.com[:port]", scheme and host
  * without regard to case), or a wildcard host ("*." then a domain: one or more labels in
  * front of it). */
-static bool origin_matches(const char *pattern, const char *o, size_t len)
+bool gh_cors_origin_matches(const char *pattern, const char *o, size_t len)
 {
     const char *star = strstr(pattern, "://*.");
     if (!star) {
@@ -39,7 +39,7 @@ static bool origin_allowed(const gh_cors_conf *c, const gh_h1_header *o)
     if (c->any_origin)
         return true;
     for (size_t i = 0; i < c->norigins; i++)
-        if (origin_matches(c->origins[i], o->value, o->value_len))
+        if (gh_cors_origin_matches(c->origins[i], o->value, o->value_len))
             return true;
     return false;
 }

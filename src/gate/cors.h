@@ -15,6 +15,10 @@ bool gh_cors_is_preflight(const gh_request *req, unsigned *method);
 /* Answers a preflight for req's route (which has cors): 204 with the grants, or 403
  * cors-refused naming what is not allowed. */
 void gh_cors_answer_preflight(gh_request *req);
+/* An origin (len bytes) against one pattern: exact ("https://app.example.com[:port]", scheme
+ * and host without regard to case), or a wildcard host ("*." then a domain: one or more
+ * labels in front of the domain). */
+bool gh_cors_origin_matches(const char *pattern, const char *o, size_t len);
 /* After routing: remembers the request's Origin when the route's cors allows it. */
 void gh_cors_note_origin(gh_request *req);
 /* Appends the CORS fields of a response to req to out[*n..max): false when they do not fit. */

@@ -46,6 +46,11 @@ typedef struct gh_downstream_ops {
     /* The action is ready for the body (the upstream's head is sent): what was read ahead goes
      * first, then the rest streams; a client waiting for 100 Continue is told to send it. */
     void (*want_body)(gh_request *req);
+    /* A WebSocket handshake was answered (101): from here the connection carries the session.
+     * What the client sends goes, as it came, to the action's tunnel_in; send takes the
+     * action's bytes; finish or cut ends it. 0, or -1 when this downstream carries no tunnel
+     * (an HTTP/2 stream). */
+    int (*tunnel)(gh_request *req);
     /* The client certificate (described at first use), or NULL when there is none. */
     const struct gh_client_cert *(*client_cert)(const gh_request *req);
 } gh_downstream_ops;

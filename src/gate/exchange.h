@@ -97,6 +97,17 @@ typedef struct gh_request {
     bool up_ready; /* connected and head sent: body bytes may flow */
     int up_status;
     uint64_t up_start_us, up_us;
+    /* a WebSocket session (gate/websocket.c judges the handshake, the proxy's tunnel runs it) */
+    struct {
+        bool upgrade;   /* the handshake passed and holds one of the route's sessions */
+        bool open;      /* the upstream accepted: frames flow */
+        char accept[29]; /* the Sec-WebSocket-Accept the upstream must answer */
+        uint16_t close_code; /* the first close frame's, or the gateway's own; 0: none */
+        const char *closed_by; /* "client", "upstream" or "gateway" */
+        const char *error;     /* the rule a frame broke, when the gateway closed for it */
+        uint64_t frames_in, frames_out; /* from the client, from the upstream */
+        uint64_t bytes_in, bytes_out;   /* frame bytes, heads included */
+    } ws;
     /* response */
     int status;
     bool resp_started, resp_done, close_after;

@@ -13,6 +13,7 @@
 #include "gate/respond.h"
 #include "gate/stage.h"
 #include "route/rewrite.h"
+#include "gate/websocket.h"
 #include "wire/normalize.h"
 
 static void route_action(gh_request *req);
@@ -167,6 +168,8 @@ static void route_action(gh_request *req)
                            : "Content-Length exceeds limits.max_body_bytes");
         return;
     }
+    if (gh_ws_requested(req) && !req->ws.upgrade && !gh_ws_handshake(req))
+        return;
     if (!route->upstream) {
         req->action = &gh_direct_action;
         req->action->start(req);
@@ -236,6 +239,7 @@ void gh_request_end(gh_request *req)
     }
     if (req->action)
         req->action->abort(req);
+    gh_ws_release(req);
     if (!req->resp_done && req->reason == GH_R_OK)
         req->reason = GH_R_CLIENT_CLOSED;
     if (!req->status)

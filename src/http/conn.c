@@ -269,6 +269,27 @@ static void request_begin(gh_conn *c, const gh_h1_request *h1, const gh_h1_heade
     gh_pipeline_start(req);
 }
 
+/* A tunnel's input to the action, as much as it takes. True to go round again (TLS may hold
+ * more); false when it must wait for bytes or for the action, or the session ended. An idle
+ * session holds no input block. */
+static bool tunnel_pump(gh_conn *c)
+{
+    gh_request *req = c->req;
+    gh_block *in = c->in;
+    if (!req || !in || in->off == in->len) {
+        if (in && in->off == in->len) {
+            gh_block_put(&c->svc->blocks, in);
+            c->in = NULL;
+        }
+        return false;
+    }
+    size_t took = req->action->tunnel_in(req, in->data + in->off, in->len - in->off);
+    if (c->closing || c->req != req || c->state != GH_CS_TUNNEL)
+        return false;
+    in->off += (uint32_t)took;
+    return took > 0;
+}
+
 /* Runs the connection's state machine over buffered bytes. Re-entry (a response finished from
  * inside the loop) returns at once: the outer loop sees the new state, so pipelined requests
  * are served iteratively, not recursively. */
@@ -285,6 +306,11 @@ void gh__conn_process(gh_conn *c)
             break;
         if (c->state == GH_CS_H2) {
             if (h2_step(c, filled))
+                continue;
+            break;
+        }
+        if (c->state == GH_CS_TUNNEL) {
+            if (tunnel_pump(c))
                 continue;
             break;
         }
@@ -360,6 +386,18 @@ static void conn_resume_input(void *downstream)
         gh__conn_process(c);
 }
 
+/* The connection becomes the session's: no head timer, no body; the tunnel keeps its own idle
+ * time, and a client that stops reading is still cut by the send timer. */
+static int conn_tunnel(gh_request *req)
+{
+    gh_conn *c = req->downstream;
+    if (!req->action->tunnel_in)
+        return -1;
+    c->state = GH_CS_TUNNEL;
+    gh__conn_stop_timer(c);
+    return 0;
+}
+
 static const gh_client_cert *conn_client_cert(const gh_request *req)
 {
     return gh_conn_client_cert(req->downstream);
@@ -377,6 +415,7 @@ const gh_downstream_ops gh_conn_downstream = {
     .resume_input = conn_resume_input,
     .body_drained = conn_body_drained,
     .want_body = gh__conn_want_body,
+    .tunnel = conn_tunnel,
     .client_cert = conn_client_cert,
 };
 
@@ -384,6 +423,12 @@ const gh_downstream_ops gh_conn_downstream = {
  * client may still read the response: it is finished, then the connection closes. */
 static void peer_ended(gh_conn *c, bool eof)
 {
+    if (c->state == GH_CS_TUNNEL && c->req) {
+        c->req->action->tunnel_in(c->req, NULL, 0); /* the session ends with its own close */
+        if (!c->closing)
+            gh_conn_close(c);
+        return;
+    }
     if (c->state == GH_CS_WAIT && eof && c->req) {
         c->req->close_after = true;
         if (c->reading)
@@ -561,7 +606,8 @@ static void update_reading(gh_conn *c)
     gh_block *in = c->in;
     /* HTTP/2 takes whole blocks: a spent one must make room too, or a full read stops reading. */
     if (in && in->off > 0 &&
-        (c->state == GH_CS_HEAD || c->state == GH_CS_BODY || c->state == GH_CS_WAIT || c->state == GH_CS_H2)) {
+        (c->state == GH_CS_HEAD || c->state == GH_CS_BODY || c->state == GH_CS_WAIT ||
+         c->state == GH_CS_H2 || c->state == GH_CS_TUNNEL)) {
         memmove(in->data, in->data + in->off, in->len - in->off);
         in->len -= in->off;
         in->off = 0;
@@ -569,6 +615,9 @@ static void update_reading(gh_conn *c)
     bool want = !c->closing && (c->tls ? gh_conn_tls_wants_input(c) : !(in && in->len == GH_BLOCK_SIZE));
     if (c->state == GH_CS_BODY && c->req && gh_body_held(c->req))
         want = want && !(in && in->len > 0) && !(c->tls && gh_tls_pipe_buffered(c->tls));
+    /* A tunnel reads on once the action took what was read: the upstream sets the pace. */
+    if (c->state == GH_CS_TUNNEL)
+        want = want && !(in && in->len > in->off) && !(c->tls && gh_tls_pipe_buffered(c->tls));
     if (c->close_after_flush && c->state != GH_CS_LINGER)
         want = false;
     if (c->req && c->req->close_after && c->state == GH_CS_WAIT && c->req->body_done)
@@ -623,6 +672,8 @@ void gh_conn_drain(gh_conn *c)
     }
     if (c->req)
         c->req->close_after = true;
+    if (c->state == GH_CS_TUNNEL && c->req && c->req->action->going_away)
+        c->req->action->going_away(c->req); /* a session would hold the drain for its life */
 }
 
 int gh_conns_worker_init(gh_services *svc)

@@ -27,6 +27,7 @@ typedef enum {
     GH_CS_WAIT,   /* request read, response pending */
     GH_CS_LINGER, /* response sent, write side shut, draining what the client still sends */
     GH_CS_H2,     /* speaking HTTP/2: each stream is a downstream of its own (h2_stream.c) */
+    GH_CS_TUNNEL, /* a WebSocket session: bytes go as they came to the request's action */
 } gh_conn_state;
 
 

@@ -374,6 +374,14 @@ static void ds_want_body(gh_request *req)
         gh_h2_stream_pump(st);
 }
 
+/* A stream carries no tunnel: WebSocket over HTTP/2 (RFC 8441's extended CONNECT) is not
+ * offered (no SETTINGS_ENABLE_CONNECT_PROTOCOL), and the handshake is refused before this. */
+static int ds_tunnel(gh_request *req)
+{
+    (void)req;
+    return -1;
+}
+
 static const struct gh_client_cert *ds_client_cert(const gh_request *req)
 {
     return gh_conn_client_cert(stream_of(req)->conn);
@@ -391,5 +399,6 @@ const gh_downstream_ops gh_h2_downstream = {
     .resume_input = ds_resume_input,
     .body_drained = ds_body_drained,
     .want_body = ds_want_body,
+    .tunnel = ds_tunnel,
     .client_cert = ds_client_cert,
 };

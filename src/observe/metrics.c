@@ -19,7 +19,8 @@ const gh_series_table *gh_metrics_table_of(const gh_metrics *m, gh_metrics_table
 {
     const gh_series_table *const tables[] = {&m->requests, &m->upstream, &m->auth,
                                              &m->authz,    &m->limits,   &m->policy,
-                                             &m->store,    &m->tls,      &m->faults};
+                                             &m->store,    &m->tls,      &m->faults,
+                                             &m->websocket};
     return tables[t];
 }
 
@@ -37,7 +38,7 @@ int gh_metrics_init(gh_metrics *m)
     if (table_init(&m->requests) != 0 || table_init(&m->upstream) != 0 ||
         table_init(&m->auth) != 0 || table_init(&m->authz) != 0 || table_init(&m->limits) != 0 ||
         table_init(&m->policy) != 0 || table_init(&m->store) != 0 || table_init(&m->tls) != 0 ||
-        table_init(&m->faults) != 0) {
+        table_init(&m->faults) != 0 || table_init(&m->websocket) != 0) {
         gh_metrics_free(m);
         return -1;
     }
@@ -55,7 +56,8 @@ void gh_metrics_free(gh_metrics *m)
     free(m->store.items);
     free(m->tls.items);
     free(m->faults.items);
-    m->tls.items = m->faults.items = NULL;
+    free(m->websocket.items);
+    m->tls.items = m->faults.items = m->websocket.items = NULL;
     m->requests.items = m->upstream.items = m->auth.items = m->authz.items = m->limits.items = NULL;
     m->policy.items = m->store.items = NULL;
 }
@@ -136,6 +138,17 @@ void gh_metrics_store(gh_metrics *m, gh_store_result r, uint64_t duration_us)
 void gh_metrics_handshake(gh_metrics *m, const char *outcome)
 {
     gh_metric_add(&series(&m->tls, outcome ? outcome : "ok", 0)->count, 1);
+}
+
+void gh_metrics_websocket(gh_metrics *m, const char *route, unsigned close_code, uint64_t frames_in,
+                          uint64_t frames_out, uint64_t bytes_in, uint64_t bytes_out)
+{
+    gh_metric_add(&series(&m->websocket, route, (int)close_code)->count, 1);
+    gh_metric_add(&m->ws_open, (unsigned long long)-1);
+    gh_metric_add(&m->ws_frames[0], frames_in);
+    gh_metric_add(&m->ws_frames[1], frames_out);
+    gh_metric_add(&m->ws_bytes[0], bytes_in);
+    gh_metric_add(&m->ws_bytes[1], bytes_out);
 }
 
 const char *gh_store_result_name(gh_store_result r)

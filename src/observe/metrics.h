@@ -95,8 +95,11 @@ typedef struct gh_metrics {
     gh_series_table store;    /* key: "redis", code: gh_store_result (round trips timed) */
     gh_series_table tls;      /* key: "ok", "resumed", or why a TLS handshake failed */
     gh_series_table faults;   /* key: route, code: gh_fault_kind */
+    gh_series_table websocket; /* key: route, code: the session's close code (ended sessions) */
     atomic_ullong refusals[GH_R__COUNT];
     atomic_ullong open_connections; /* read as signed: decrements wrap */
+    atomic_ullong ws_open;          /* WebSocket sessions open; read as signed */
+    atomic_ullong ws_frames[2], ws_bytes[2]; /* of ended sessions: [0] from clients, [1] upstreams */
 } gh_metrics;
 
 /* The series tables of gh_metrics by name, for a reader that picks one (the renderer). */
@@ -110,6 +113,7 @@ typedef enum {
     GH_MT_STORE,
     GH_MT_TLS,
     GH_MT_FAULTS,
+    GH_MT_WEBSOCKET,
 } gh_metrics_table;
 
 const gh_series_table *gh_metrics_table_of(const gh_metrics *m, gh_metrics_table t);
@@ -135,6 +139,10 @@ const char *gh_store_result_name(gh_store_result r);
 void gh_metrics_fault(gh_metrics *m, const char *route, gh_fault_kind k);
 /* "delay", "abort". */
 const char *gh_fault_kind_name(gh_fault_kind k);
+/* A WebSocket session on route ended with close_code (1006: without a close frame), having
+ * carried these frames and bytes from the client (in) and from the upstream (out). */
+void gh_metrics_websocket(gh_metrics *m, const char *route, unsigned close_code, uint64_t frames_in,
+                          uint64_t frames_out, uint64_t bytes_in, uint64_t bytes_out);
 static inline void gh_metric_add(atomic_ullong *c, unsigned long long n)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,

@@ -198,6 +198,12 @@ static int handshake_labels(const char *key, int code, gh_prom_labels *out)
     return key_and(out, "result", "failed", "reason", key);
 }
 
+static int websocket_labels(const char *key, int code, gh_prom_labels *out)
+{
+    snprintf(out->buf, sizeof(out->buf), "%d", code);
+    return key_and(out, "route", key, "close_code", out->buf);
+}
+
 /* The series a family is drawn from: a counter labelled per series, or a histogram per key. */
 #define SERIES(table, labeller) (&(const gh_prom_series){(table), (labeller), NULL, 0})
 #define HISTOGRAM(table, key_label, max_code)                                                      \
@@ -259,6 +265,11 @@ static const gh_prom_family handshake_family = {
     "TLS handshakes on the listeners, by result (ok: full, resumed: from a ticket, failed) and "
     "failure reason.",
     GH_PROM_COUNTER, SERIES(GH_MT_TLS, handshake_labels)};
+
+static const gh_prom_family websocket_family = {
+    "gatehouse_websocket_sessions_total",
+    "WebSocket sessions ended, by route and close code (1006: ended without a close frame).",
+    GH_PROM_COUNTER, SERIES(GH_MT_WEBSOCKET, websocket_labels)};
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -395,8 +406,8 @@ static void certificates(scrape *s, const gh_config *cfg)
 
 /* What the workers count outside their series tables, summed, and the access log rings. */
 typedef struct {
-    long long open;
-    unsigned long long refusals[GH_R__COUNT], dropped;
+    long long open, ws_open;
+    unsigned long long refusals[GH_R__COUNT], dropped, ws_frames[2], ws_bytes[2];
 } worker_totals;
 
 static void sum_workers(gh_runtime *rt, const gh_metrics **metrics, worker_totals *t)
@@ -405,6 +416,11 @@ static void sum_workers(gh_runtime *rt, const gh_metrics **metrics, worker_total
         const gh_metrics *m = &rt->workers[i].svc.metrics;
         metrics[i] = m;
         t->open += (long long)atomic_load_explicit(&m->open_connections, memory_order_relaxed);
+        t->ws_open += (long long)atomic_load_explicit(&m->ws_open, memory_order_relaxed);
+        for (int d = 0; d < 2; d++) {
+            t->ws_frames[d] += atomic_load_explicit(&m->ws_frames[d], memory_order_relaxed);
+            t->ws_bytes[d] += atomic_load_explicit(&m->ws_bytes[d], memory_order_relaxed);
+        }
         for (int r = 0; r < GH_R__COUNT; r++)
             t->refusals[r] += atomic_load_explicit(&m->refusals[r], memory_order_relaxed);
         if (rt->logger.rings)
@@ -416,6 +432,17 @@ static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worke
 {
     family(s, "gatehouse_open_connections", "Open client connections.", GH_PROM_GAUGE);
     sample(s, gh_prom_int(t->open), 0);
+    family(s, "gatehouse_websocket_sessions_active", "WebSocket sessions open.", GH_PROM_GAUGE);
+    sample(s, gh_prom_int(t->ws_open), 0);
+    family(s, "gatehouse_websocket_frames_total",
+           "Frames relayed by ended WebSocket sessions, by direction (client: from clients).",
+           GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(t->ws_frames[0]), 1, "direction", "client");
+    sample(s, gh_prom_uint(t->ws_frames[1]), 1, "direction", "upstream");
+    family(s, "gatehouse_websocket_bytes_total",
+           "Frame bytes relayed by ended WebSocket sessions, by direction.", GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(t->ws_bytes[0]), 1, "direction", "client");
+    sample(s, gh_prom_uint(t->ws_bytes[1]), 1, "direction", "upstream");
     family(s, "gatehouse_refusals_total", "Requests refused by the gateway, by reason.",
            GH_PROM_COUNTER);
     for (int r = GH_R_AGAIN + 1; r < GH_R__COUNT; r++)
@@ -444,6 +471,7 @@ static void gather(scrape *s, gh_runtime *rt, const gh_config *cfg, const worker
     redis_store(s, rt, cfg);
     key_sources(s, cfg);
     add_family(s, &handshake_family);
+    add_family(s, &websocket_family);
     certificates(s, cfg);
     process(s, rt, cfg, t);
     for (size_t i = 0; i < s->nfam && !s->failed; i++) {

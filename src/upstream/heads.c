@@ -141,6 +141,7 @@ static bool passes_upstream(const gh_request *req, bool conn_hdr, const gh_h1_he
              route_owned(route, h) || set_by_gateway(req->config, h) ||
              (gateway_owned(h) && (!req->trusted_peer || underscore)) ||
              FOLDS(h, "x-forwarded-for") || FOLDS(h, "proxy") ||
+             (req->ws.upgrade && GH_H1_NAME_IS(h, "sec-websocket-extensions")) ||
              !gh_header_ops_keeps(&req->config->headers.request, &route->headers.request, h) ||
              (conn_hdr && named_by_connection(h1->headers, h1->nheaders, h)));
 }
@@ -236,6 +237,8 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
     }
     if (h1->ambiguous)
         GH_SBUF_LIT(b, "Connection: close\r\n");
+    else if (req->ws.upgrade) /* the handshake, judged by gate/websocket.c; no extension offered */
+        GH_SBUF_LIT(b, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
     GH_SBUF_LIT(b, "\r\n");
     return b->overflow ? -1 : 0;
 }

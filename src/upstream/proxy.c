@@ -14,6 +14,7 @@
 #include "store/upstream_state.h"
 #include "upstream/proxy.h"
 #include "upstream/upconn.h"
+#include "wire/ws_frame.h"
 
 static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, const char *detail);
 static bool start_try(gh_request *req);
@@ -126,6 +127,10 @@ void gh__upconn_timeout(uv_timer_t *t)
     gh_upconn *up = t->data;
     if (!gh_deadline_due(&up->timer) || !up->req)
         return;
+    if (up->ws) {
+        gh__ws_idle(up);
+        return;
+    }
     if (up->state == GH_UP_CONNECTING)
         up_fail(up, GH_R_UPSTREAM_TIMEOUT, GH_UP_TIMEOUT, "connecting to the upstream timed out");
     else
@@ -280,6 +285,36 @@ static bool pump_response(gh_upconn *up)
     return true;
 }
 
+/* A 101: a WebSocket handshake the upstream accepted opens the session, its upstream slot given
+ * back (websocket.max_connections bounds sessions); anything else is a bad response. False
+ * when the request ended. */
+static bool switched(gh_upconn *up)
+{
+    gh_request *req = up->req;
+    if (!req->ws.upgrade) {
+        up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE,
+                "the upstream switched protocols without being asked");
+        return false;
+    }
+    if (req->svc->draining) { /* it began during the handshake: no session opens now */
+        up_fail(up, GH_R_DRAINING, GH_UP_SUCCESS, "the gateway began draining during the handshake");
+        return false;
+    }
+    up->head_done = true;
+    up->in->off += (uint32_t)up->resp.head_len;
+    req->up_status = 101;
+    req->up_us = gh_now_us() - req->up_start_us;
+    const char *why = gh__ws_start(up);
+    if (why) {
+        up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE, why);
+        return false;
+    }
+    gh__endpoint_outcome(req, false);
+    record(req, GH_UP_SUCCESS);
+    release_slot(req);
+    return true;
+}
+
 /* Parses the response head; 1xx interim responses are consumed (the gateway answered Expect
  * itself). Returns false when it finished or failed the request. */
 static bool parse_head(gh_upconn *up)
@@ -296,11 +331,8 @@ static bool parse_head(gh_upconn *up)
             up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE, up->resp.detail);
             return false;
         }
-        if (up->resp.status == 101) {
-            up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE,
-                    "the upstream switched protocols without being asked");
-            return false;
-        }
+        if (up->resp.status == 101)
+            return switched(up);
         if (up->resp.status >= 200)
             break;
         in->off += (uint32_t)up->resp.head_len;
@@ -360,6 +392,10 @@ static bool retry_on_fresh(gh_upconn *up);
 /* The upstream ended its side (or the socket failed) before the response was complete. */
 static void up_ended(gh_upconn *up, bool eof)
 {
+    if (up->ws) {
+        gh__ws_upstream_ended(up);
+        return;
+    }
     if (!up->got_bytes && retry_on_fresh(up))
         return;
     if (eof && up->head_done && up->resp.body == GH_BODY_UNTIL_CLOSE) {
@@ -377,12 +413,19 @@ static bool consume(gh_upconn *up)
     up->got_bytes = true;
     if (!up->head_done && !parse_head(up))
         return false;
+    if (up->ws)
+        return gh__ws_from_upstream(up);
     return !up->head_done || pump_response(up);
 }
 
 /* After the bytes of a read were passed on: the rest is awaited. */
 static void await_more(gh_upconn *up)
 {
+    if (up->ws) { /* a session: the idle timer runs instead */
+        update_up_reading(up);
+        gh__ws_settled(up);
+        return;
+    }
     /* Still waiting for the rest: the timeout counts from this read. */
     arm_timeout(up, silence_allowed(up));
     if (send_client(up, NULL, 0, false) != 0) {
@@ -478,6 +521,10 @@ static void on_up_drain(gh_outq *q, int status)
     if (up->closing || !up->req)
         return;
     if (status < 0) {
+        if (up->ws) {
+            gh__ws_upstream_ended(up);
+            return;
+        }
         if (!up->got_bytes && retry_on_fresh(up))
             return;
         up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
@@ -678,6 +725,10 @@ static bool proxy_body_full(const gh_request *req)
 
 static void proxy_abort(gh_request *req)
 {
+    if (req->ws.open && !req->ws.close_code) { /* the client went without a close frame */
+        req->ws.close_code = GH_WS_ABNORMAL;
+        req->ws.closed_by = "client";
+    }
     if (req->up)
         detach(req->up, false);
     release_slot(req);
@@ -697,5 +748,7 @@ const gh_action_ops gh_proxy_action = {
     .body_end = proxy_body_end,
     .body_full = proxy_body_full,
     .client_drained = proxy_client_drained,
+    .tunnel_in = gh__ws_tunnel_in,
+    .going_away = gh__ws_going_away,
     .abort = proxy_abort,
 };

@@ -46,6 +46,7 @@ struct gh_upconn {
     gh_h1_response resp;
     gh_chunked chunked;
     uint64_t left;
+    struct gh_ws_tunnel *ws; /* a WebSocket session (ws_tunnel.c), in the request's arena */
     char *head; /* client response head not yet sent (in the request arena) */
     size_t head_len;
     uint8_t state;
@@ -92,6 +93,20 @@ bool gh__may_retry(gh_request *req, unsigned cause);
 char *gh__request_head(gh_request *req, size_t *len);
 size_t gh__response_fields(const gh_request *req, const gh_h1_response *r, gh_h1_header *out,
                            size_t max);
+/* WebSocket sessions (ws_tunnel.c). gh__ws_start: the upstream's 101 (up->resp) is checked and
+ * answered to the client, and the session opens; NULL, or why it cannot. gh__ws_from_upstream:
+ * frames in up->in to the client; false when the session ended. gh__ws_upstream_ended: the
+ * upstream closed or failed. gh__ws_idle: the idle timer fired. gh__ws_tunnel_in and
+ * gh__ws_going_away: the action ops. */
+const char *gh__ws_start(gh_upconn *up);
+bool gh__ws_from_upstream(gh_upconn *up);
+/* The last step of an upstream read on a session (nothing may touch up or its request after):
+ * the client's input is offered once after the 101. */
+void gh__ws_settled(gh_upconn *up);
+void gh__ws_upstream_ended(gh_upconn *up);
+void gh__ws_idle(gh_upconn *up);
+size_t gh__ws_tunnel_in(gh_request *req, const char *data, size_t len);
+void gh__ws_going_away(gh_request *req);
 /* The read callbacks of every upstream connection, attached or idle. */
 void gh__upconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 void gh__upconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);

@@ -337,6 +337,8 @@ const char *gh_h1_status_text(int status)
     switch (status) {
     case 100:
         return "Continue";
+    case 101:
+        return "Switching Protocols";
     case 200:
         return "OK";
     case 201:
@@ -385,6 +387,8 @@ const char *gh_h1_status_text(int status)
         return "Expectation Failed";
     case 422:
         return "Unprocessable Content";
+    case 426:
+        return "Upgrade Required";
     case 429:
         return "Too Many Requests";
     case 431:
