@@ -72,8 +72,13 @@ fuzz: deps $(FUZZ_BIN) build/fuzz/seed_desync
 test: deps
 	@/usr/bin/python3 scripts/run_tests.py
 
-bench: deps all
+bench: deps all build/bench/ws_echo
 	@/usr/bin/python3 bench/run.py
+
+# The WebSocket echo server and load client of `make bench`.
+build/bench/ws_echo: bench/ws_echo.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror $< -o $@ -lcrypto
 
 bench-compare: deps $(if $(NEW),,all)
 	@test -n "$(OLD)" || { echo "usage: make bench-compare OLD=<git rev> [NEW=<git rev>] [OUT=file.md]" >&2; exit 2; }

@@ -26,6 +26,7 @@ import body_bench  # noqa: E402
 import failover_bench  # noqa: E402
 import jwt_bench  # noqa: E402
 import tls_bench  # noqa: E402
+import ws_bench  # noqa: E402
 GATEHOUSE = os.path.join(ROOT, "build", "rel", "gatehouse")
 DURATION = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
@@ -210,8 +211,9 @@ backend be
         body_results = bench_body(d, up_port, procs)
         failover_results = bench_failover(d, procs)
         health_results = bench_health(d, procs)
+        ws_results = bench_websocket(d, procs)
         write_report(results, idle_rss, idle_cost, jwt_results, authz_results, tls_results, body_results,
-                     failover_results, health_results)
+                     failover_results, health_results, ws_results)
     finally:
         stop(procs)
         shutil.rmtree(d, ignore_errors=True)
@@ -251,6 +253,26 @@ def bench_body(d, up_port, procs):
     port = free_port()
     gb = start_gatehouse(d, "body", body_bench.gatehouse_yaml(d, port, up_port), port, procs)
     return body_bench.run(wrk, args, port, gb.pid, max(3, ROUNDS // 3))
+
+
+WS_ECHO = os.path.join(ROOT, "build", "bench", "ws_echo")
+
+
+def bench_websocket(d, procs):
+    """WebSocket echo through the gateway and direct; the echo server on the client's core."""
+    echo_port, port = free_port(), free_port()
+    procs.append(start([WS_ECHO, "server", str(echo_port)], echo_port, d, cpu=CLIENT_CPU))
+    gw = start_gatehouse(d, "websocket", ws_bench.gatehouse_yaml(port, echo_port), port, procs)
+    ha_port = free_port()
+    path = os.path.join(d, "haproxy-websocket.cfg")
+    with open(path, "w") as f:
+        f.write(ws_bench.haproxy_cfg(jwt_bench.HAPROXY_PREAMBLE, ha_port, echo_port))
+    ha = start(["/usr/sbin/haproxy", "-f", path], ha_port, d)
+    procs.append(ha)
+    peers = {"gatehouse": (port, gw.pid), "haproxy": (ha_port, ha.pid)}
+    for p in peers.values():
+        ws_bench.run_client(WS_ECHO, p[0], 1, CLIENT_CPU, "/ws")  # warm up
+    return ws_bench.run(WS_ECHO, peers, echo_port, DURATION, max(3, ROUNDS // 2), CLIENT_CPU, cpu_seconds)
 
 
 def bench_health(d, procs):
@@ -391,7 +413,7 @@ def machine():
 
 
 def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=None, tls_results=None,
-                 body_results=None, failover_results=None, health_results=None):
+                 body_results=None, failover_results=None, health_results=None, ws_results=None):
     med = {name: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v),
                   sum(x[2] for x in v), statistics.median(x[3] for x in v))
            for name, v in results.items()}
@@ -436,6 +458,8 @@ def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=N
         lines += failover_bench.report(failover_results)
     if health_results:
         lines += failover_bench.health_report(health_results, within_round)
+    if ws_results:
+        lines += ws_bench.report(ws_results, statistics.median)
     lines += ["", "Proxy CPU per request is the proxy process's user and system time during a run divided by",
               "the requests it served: the cost that throughput reflects, unaffected by time the machine",
               "lends elsewhere. On two cores, client and upstream share one core; when a proxy is cheaper",
