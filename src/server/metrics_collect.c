@@ -266,6 +266,20 @@ static void upstream_in_flight(scrape *s, const gh_config *cfg)
                    cfg->upstreams[i].name);
 }
 
+/* Requests in flight per endpoint: what least_request and bounded load balance by. */
+static void endpoint_in_flight(scrape *s, const gh_config *cfg)
+{
+    family(s, "gatehouse_upstream_endpoint_in_flight",
+           "Requests in flight, by upstream and endpoint (all workers).", GH_PROM_GAUGE);
+    for (size_t i = 0; i < cfg->nupstreams; i++) {
+        const gh_upstream_conf *u = &cfg->upstreams[i];
+        for (size_t j = 0; j < u->nendpoints; j++)
+            if (u->endpoints[j].state)
+                sample(s, gh_prom_uint(atomic_load(&u->endpoints[j].state->inflight)), 2,
+                       "upstream", u->name, "endpoint", u->endpoints[j].authority);
+    }
+}
+
 /* The Redis store: whether it is reachable, decisions and fallbacks, round-trip times. */
 static void redis_store(scrape *s, gh_runtime *rt, const gh_config *cfg)
 {
@@ -373,6 +387,7 @@ static void gather(scrape *s, gh_runtime *rt, const gh_config *cfg, const worker
 {
     add_families(s, request_families, COUNT_OF(request_families));
     upstream_in_flight(s, cfg);
+    endpoint_in_flight(s, cfg);
     add_families(s, decision_families, COUNT_OF(decision_families));
     redis_store(s, rt, cfg);
     key_sources(s, cfg);
