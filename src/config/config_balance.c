@@ -62,8 +62,10 @@ yaml_node_t *gh__cfg_endpoint_weight(gh_walk *w, yaml_node_t *n, gh_endpoint_con
         return NULL;
     yaml_node_t *url = gh__walk_get(w, n, "url"), *weight = gh__walk_get(w, n, "weight");
     uint64_t v = 1;
+    size_t saved = gh__walk_push_key(w, "weight");
     if (weight && gh__walk_uint(w, weight, 1, GH_BALANCE_MAX_WEIGHT, &v))
         e->weight = (uint32_t)v;
+    gh__walk_pop(w, saved);
     if (!url)
         gh__walk_error(w, n, "an endpoint written as a mapping needs its url");
     return url;
