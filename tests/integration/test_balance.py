@@ -14,22 +14,8 @@ from collections import Counter
 import pytest
 import requests
 
-from testenv import EndpointProcess, check_config, free_port, wait_for
+from testenv import check_config, free_port, wait_for
 from testenv.latency import closed_loop, percentile
-
-
-@pytest.fixture
-def endpoints():
-    started = []
-
-    def start(n):
-        for _ in range(n):
-            started.append(EndpointProcess())
-        return started[-n:]
-
-    yield start
-    for e in started:
-        e.close()
 
 
 def upstream_yaml(endpoints, balance="", extra="", upstream_extra=""):
