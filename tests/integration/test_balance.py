@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 import requests
 
-from testenv import check_config, free_port, wait_for
+from testenv import SANITIZED, check_config, free_port, wait_for
 from testenv.latency import closed_loop, percentile
 
 
@@ -74,10 +74,12 @@ def test_least_request_keeps_a_slow_endpoint_off_the_tail(gateway_for, endpoints
     lr = gateway_for(upstream_yaml(eps, "{policy: least_request}"), workers=2)
     rr_p99, rr_rounds = p99_ms(rr, path)
     lr_p99, lr_rounds = p99_ms(lr, path)
-    # Round robin sends a third of the requests to the slow one; least_request only what it
-    # takes while the others are as busy, so well under one in a hundred.
+    # Round robin sends a third of the requests to the slow one. least_request sends it about
+    # one request per 50 ms (whenever it is idle and drawn against an idle endpoint): well under
+    # one in a hundred at the thousands of requests a second the fast ones take here, but not
+    # under the sanitizer's slower gateway, where only the ordering is asserted.
     assert rr_p99 >= 50, rr_rounds
-    assert lr_p99 <= rr_p99 / 2, (lr_rounds, rr_rounds)
+    assert lr_p99 <= (rr_p99 if SANITIZED else rr_p99 / 2), (lr_rounds, rr_rounds)
     for g in (rr, lr):
         for e in eps:
             assert g.wait_metric('gatehouse_upstream_endpoint_in_flight{upstream="app",'
