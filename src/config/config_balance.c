@@ -34,8 +34,7 @@ static void load_hash_key(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
         b->key = GH_HKEY_CLAIM;
         b->key_arg = s + 4;
     } else {
-        gh__walk_error(w, v, "'%s': use client_ip, header.<Name>, cookie.<name> or jwt.<claim>",
-                       s);
+        gh__walk_error(w, v, "'%s': use client_ip, header.<Name>, cookie.<name> or jwt.<claim>", s);
     }
 }
 
@@ -79,13 +78,15 @@ void gh__cfg_finish_upstream_balance(gh_walk *w, yaml_node_t *n, gh_upstream_con
     if (!at)
         at = n;
     if (b->policy == GH_LB_HASH && b->key == GH_HKEY_NONE)
-        gh__walk_error(w, at, "policy hash needs a key: client_ip, header.<Name>, "
-                              "cookie.<name> or jwt.<claim>");
+        gh__walk_error(w, at,
+                       "policy hash needs a key: client_ip, header.<Name>, "
+                       "cookie.<name> or jwt.<claim>");
     if (b->policy != GH_LB_HASH && b->key != GH_HKEY_NONE)
         gh__walk_error(w, at, "a key applies to policy hash");
     if (b->hash_balance_factor != 0 && b->hash_balance_factor < 100)
-        gh__walk_error(w, at, "hash_balance_factor is a percent of the average load: 0 (off) or "
-                              "at least 100");
+        gh__walk_error(w, at,
+                       "hash_balance_factor is a percent of the average load: 0 (off) or "
+                       "at least 100");
     size_t n_ep = u->nendpoints;
     if (n_ep == 0 || n_ep > GH_BALANCE_MAX_ENDPOINTS)
         return; /* reported with the endpoints */

@@ -74,8 +74,8 @@ static uint32_t point_hash(const char *name, uint64_t i)
     return (uint32_t)(gh_siphash_final(&h) >> 32);
 }
 
-bool gh_balance_build_ring(gh_arena *a, const char *const *names, const uint32_t *weights,
-                           size_t n, gh_balance_tables *t)
+bool gh_balance_build_ring(gh_arena *a, const char *const *names, const uint32_t *weights, size_t n,
+                           gh_balance_tables *t)
 {
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++)

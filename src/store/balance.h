@@ -39,8 +39,8 @@ bool gh_balance_build_order(gh_arena *a, const uint32_t *weights, size_t n, gh_b
 /* The ring: each endpoint's points hashed from its name (its URL), as many as its weight
  * asks, so that an endpoint keeps its points whatever the others are and removing one moves
  * only the keys it had. False when memory ran out. */
-bool gh_balance_build_ring(gh_arena *a, const char *const *names, const uint32_t *weights,
-                           size_t n, gh_balance_tables *t);
+bool gh_balance_build_ring(gh_arena *a, const char *const *names, const uint32_t *weights, size_t n,
+                           gh_balance_tables *t);
 
 /* The hash of a balancing key (or of a point's name). Fixed, not keyed: every worker, every
  * reload and every gateway in front of the same endpoints sends a key to the same place. */

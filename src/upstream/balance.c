@@ -14,9 +14,9 @@
 #include "upstream/upconn.h"
 
 #define NONE SIZE_MAX
-#define FULL_SHARE 1000            /* per mille of its weight */
-#define SLOW_START_FLOOR 100       /* the share an endpoint starts with, per mille */
-#define ROUND_ROBIN_MAX_STEPS 256  /* past this, the order gives way to a plain scan */
+#define FULL_SHARE 1000           /* per mille of its weight */
+#define SLOW_START_FLOOR 100      /* the share an endpoint starts with, per mille */
+#define ROUND_ROBIN_MAX_STEPS 256 /* past this, the order gives way to a plain scan */
 
 static uint64_t all_of(size_t n)
 {
@@ -105,8 +105,8 @@ static size_t least_request(const gh_upstream_conf *u, uint64_t pick, uint64_t n
     unsigned c = (unsigned)__builtin_popcountll(pick);
     if (c == 1)
         return (size_t)__builtin_ctzll(pick);
-    uint64_t r = gh_balance_mix(
-        atomic_fetch_add_explicit(&u->state->cursor, 1, memory_order_relaxed));
+    uint64_t r =
+        gh_balance_mix(atomic_fetch_add_explicit(&u->state->cursor, 1, memory_order_relaxed));
     unsigned first = (unsigned)(r % c);
     unsigned second = (first + 1 + (unsigned)((r >> 32) % (c - 1))) % c;
     size_t a = nth_bit(pick, first), b = nth_bit(pick, second);
@@ -134,8 +134,8 @@ static const char *hash_key(const gh_request *req, const gh_balance_conf *b, siz
     case GH_HKEY_COOKIE:
         return gh_h1_cookie(req->h1.headers, req->h1.nheaders, b->key_arg, len);
     case GH_HKEY_CLAIM: {
-        const char *v = req->claims ? gh_claims_get(req->claims, req->claims_len, b->key_arg)
-                                    : NULL;
+        const char *v =
+            req->claims ? gh_claims_get(req->claims, req->claims_len, b->key_arg) : NULL;
         if (v)
             *len = strlen(v);
         return v;
@@ -162,8 +162,7 @@ static uint64_t load_bound(const gh_upstream_conf *u, uint64_t ok)
 
 /* The first endpoint that may take it on the ring from the key's point, skipping those above
  * the bound; when every one is above it, the first that may take it. NONE without a key. */
-static size_t by_hash(const gh_request *req, const gh_upstream_conf *u, uint64_t ok,
-                      uint64_t pick)
+static size_t by_hash(const gh_request *req, const gh_upstream_conf *u, uint64_t ok, uint64_t pick)
 {
     const gh_balance_tables *t = &u->balance.tables;
     size_t len = 0;

@@ -147,8 +147,8 @@ static void fixture_make(fixture *f, size_t n, gh_lb_policy policy)
     }
     assert_true(gh_balance_build_order(&f->arena, f->weights, n, &f->u.balance.tables));
     if (policy == GH_LB_HASH)
-        assert_true(gh_balance_build_ring(&f->arena, f->names, f->weights, n,
-                                          &f->u.balance.tables));
+        assert_true(
+            gh_balance_build_ring(&f->arena, f->names, f->weights, n, &f->u.balance.tables));
 }
 
 static void fixture_free(fixture *f)
@@ -199,8 +199,8 @@ static void least_request_avoids_the_loaded(void **state)
 static gh_request keyed(fixture *f, gh_h1_header *h, const char *value)
 {
     gh_request req = {0};
-    *h = (gh_h1_header){.name = "X-User", .name_len = 6, .value = value,
-                        .value_len = (unsigned)strlen(value)};
+    *h = (gh_h1_header){
+        .name = "X-User", .name_len = 6, .value = value, .value_len = (unsigned)strlen(value)};
     req.h1.headers = h;
     req.h1.nheaders = 1;
     req.upstream = &f->u;
