@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import authz_bench  # noqa: E402
 import balance_bench  # noqa: E402
 import body_bench  # noqa: E402
+import failover_bench  # noqa: E402
 import jwt_bench  # noqa: E402
 import tls_bench  # noqa: E402
 GATEHOUSE = os.path.join(ROOT, "build", "rel", "gatehouse")
@@ -209,8 +210,10 @@ backend be
         tls_results = bench_tls(d, up_port, procs)
         body_results = bench_body(d, up_port, procs)
         balance_results = bench_balance(d, up_port, procs)
+        failover_results = bench_failover(d, procs)
+        health_results = bench_health(d, procs)
         write_report(results, idle_rss, idle_cost, jwt_results, authz_results, tls_results, body_results,
-                     balance_results)
+                     failover_results, health_results, balance_results)
     finally:
         stop(procs)
         shutil.rmtree(d, ignore_errors=True)
@@ -268,6 +271,57 @@ def bench_body(d, up_port, procs):
     port = free_port()
     gb = start_gatehouse(d, "body", body_bench.gatehouse_yaml(d, port, up_port), port, procs)
     return body_bench.run(wrk, args, port, gb.pid, max(3, ROUNDS // 3))
+
+
+def bench_health(d, procs):
+    """Plain proxying to three endpoints with and without active health checks."""
+    eps = [free_port() for _ in range(3)]
+    listens = " ".join("listen 127.0.0.1:%d;" % p for p in eps)
+    procs.append(start(["/usr/sbin/nginx", "-c", nginx_conf(d, "upstream-three", """
+  server { %s location / { return 200 "%s"; } }""" % (listens, BODY))], eps[0], d, cpu=CLIENT_CPU))
+    gws = {}
+    for name, checks in (("checked", True), ("unchecked", False)):
+        port = free_port()
+        gws[name] = (port, start_gatehouse(d, "health-" + name,
+                                           failover_bench.health_pair_yaml(port, eps, checks), port, procs).pid)
+    out = {name: [] for name in gws}
+    for name, (port, pid) in gws.items():
+        wrk("http://127.0.0.1:%d/" % port, pid)  # warm up
+    for r in range(max(3, ROUNDS // 2)):
+        for name in (["checked", "unchecked"] if r % 2 == 0 else ["unchecked", "checked"]):
+            port, pid = gws[name]
+            out[name].append(wrk("http://127.0.0.1:%d/" % port, pid))
+            v = out[name][-1]
+            print("health round %d %-9s %9.0f req/s  errors %d  cpu %.2f us/req" % (r + 1, name, v[0], v[2], v[3]),
+                  flush=True)
+    return out
+
+
+def bench_failover(d, procs):
+    """Each proxy in front of three fresh endpoints of its own, one killed half way."""
+    out = {}
+    for name in ("gatehouse", "haproxy", "nginx"):
+        eps, port = [free_port() for _ in range(3)], free_port()
+        endpoints = [start(["/usr/sbin/nginx", "-c", failover_bench.endpoint_conf(
+            d, "endpoint-%s-%d" % (name, i), p, BODY)], p, d, cpu=CLIENT_CPU) for i, p in enumerate(eps)]
+        if name == "gatehouse":
+            proxy = start_gatehouse(d, "failover", failover_bench.gatehouse_yaml(port, eps, failover_bench.HEALTH),
+                                    port, [])
+        elif name == "haproxy":
+            path = os.path.join(d, "haproxy-failover.cfg")
+            with open(path, "w") as f:
+                f.write(failover_bench.haproxy_cfg(jwt_bench.HAPROXY_PREAMBLE, port, eps))
+            proxy = start(["/usr/sbin/haproxy", "-f", path], port, d)
+        else:
+            proxy = start(["/usr/sbin/nginx", "-c", nginx_conf(d, "proxy-failover",
+                                                               failover_bench.nginx_proxy_body(port, eps))], port, d)
+        try:
+            time.sleep(2)  # health checks have a verdict
+            out[name] = failover_bench.run_one(name, "http://127.0.0.1:%d/" % port, endpoints, CLIENT_CPU,
+                                               CONNECTIONS)
+        finally:
+            stop(endpoints + [proxy])
+    return out
 
 
 def bench_authz(d, token, up_port, gh_plain, gh_plain_port, procs):
@@ -357,7 +411,8 @@ def machine():
 
 
 def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=None, tls_results=None,
-                 body_results=None, balance_results=None):
+                 body_results=None, failover_results=None, health_results=None,
+                 balance_results=None):
     med = {name: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v),
                   sum(x[2] for x in v), statistics.median(x[3] for x in v))
            for name, v in results.items()}
@@ -398,6 +453,10 @@ def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=N
         lines += tls_bench.report(tls_results, within_round)
     if body_results:
         lines += body_bench.report(body_results, within_round)
+    if failover_results:
+        lines += failover_bench.report(failover_results)
+    if health_results:
+        lines += failover_bench.health_report(health_results, within_round)
     if balance_results:
         lines += balance_bench.report(balance_results, within_round)
     lines += ["", "Proxy CPU per request is the proxy process's user and system time during a run divided by",

@@ -116,6 +116,27 @@ typedef struct gh_balance_conf {
     uint64_t slow_start_ms;       /* the ramp of an endpoint back in rotation; 0: none */
     gh_balance_tables tables;     /* the weighted order and the ring (store/balance.h) */
 } gh_balance_conf;
+/* upstreams.<name>.health: active checks, made once per process from the control thread. */
+typedef enum { GH_HC_NONE, GH_HC_HTTP, GH_HC_TCP } gh_hc_kind;
+
+typedef struct gh_status_range {
+    uint16_t lo, hi; /* both included */
+} gh_status_range;
+
+#define GH_HC_EXPECT_MAX 16
+
+typedef struct gh_health_conf {
+    gh_hc_kind kind;
+    const char *path;     /* http: the request target, starting with '/' */
+    const char *host;     /* http: the Host sent; NULL: the endpoint's host */
+    gh_status_range expect[GH_HC_EXPECT_MAX]; /* http: the statuses that pass */
+    size_t nexpect;
+    uint64_t timeout_ms;  /* a check that has not passed by then fails */
+    uint64_t interval_ms; /* from the end of one check to the start of the next... */
+    uint64_t jitter_ms;   /* ...plus a random part up to this */
+    uint32_t healthy_after;   /* passes in a row that make a down (or unknown) endpoint up */
+    uint32_t unhealthy_after; /* failures in a row that make an up (or unknown) endpoint down */
+} gh_health_conf;
 
 typedef struct gh_upstream_conf {
     const char *name;
@@ -131,11 +152,14 @@ typedef struct gh_upstream_conf {
     SSL_CTX *tls;            /* for its https:// endpoints: CAs, client certificate; NULL: none */
     const char *server_name; /* tls.server_name; NULL: each endpoint's host */
     bool insecure;           /* tls.insecure_skip_verify */
+    /* The files tls named (NULL: none, the system's CAs): health checks load the same ones. */
+    const char *tls_ca_file, *tls_cert_file, *tls_key_file;
     gh_endpoint_state **states; /* each endpoint's state, in order (ejection counts them all) */
     gh_outlier_conf outlier;
     uint32_t panic_percent; /* fewer endpoints available than this percent: use them all */
     gh_retry_conf retry;
     gh_balance_conf balance;
+    gh_health_conf health;
 } gh_upstream_conf;
 
 /* identity.introspection.<name>: an OAuth2 token introspection endpoint (RFC 7662) for opaque

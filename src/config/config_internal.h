@@ -60,6 +60,7 @@ typedef struct gh_client_tls {
     SSL_CTX *ctx; /* released with the snapshot */
     const char *server_name; /* NULL: the caller's default */
     bool insecure;
+    const char *ca_file, *cert_file, *key_file; /* as resolved; NULL when not given */
 } gh_client_tls;
 void gh__cfg_client_tls(gh_walk *w, yaml_node_t *n, yaml_node_t *where, gh_config *c,
                         gh_client_tls *out, bool allow_insecure);
@@ -73,6 +74,8 @@ gh_mtls_rule *gh__cfg_load_mtls_rule(gh_walk *w, yaml_node_t *n);
 void gh__cfg_check_shadowing(gh_walk *w, yaml_node_t *routes, const gh_config *c);
 
 bool gh__cfg_name_ok(const char *name);
+/* upstreams.<name>.health (config_health.c): active checks, http or tcp. */
+void gh__cfg_load_health(gh_walk *w, yaml_node_t *v, const gh_kw_call *call);
 /* upstreams.<name>.outlier and .retry (config_resilience.c), what their values imply once
  * the upstream is read, and routes[].retry. */
 extern const gh_keyword gh__cfg_outlier_keys[], gh__cfg_retry_keys[];

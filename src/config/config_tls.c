@@ -301,6 +301,9 @@ void gh__cfg_client_tls(gh_walk *w, yaml_node_t *n, yaml_node_t *where, gh_confi
     }
     if (out->insecure)
         SSL_CTX_set_verify(out->ctx, SSL_VERIFY_NONE, NULL);
+    out->ca_file = f.ca;
+    out->cert_file = f.cert;
+    out->key_file = f.key;
     watch(w, c, f.ca);
     watch(w, c, f.cert);
     watch(w, c, f.key);
@@ -314,4 +317,7 @@ void gh__cfg_load_upstream_tls(gh_walk *w, yaml_node_t *n, yaml_node_t *where, g
     u->tls = t.ctx;
     u->server_name = t.server_name;
     u->insecure = t.insecure;
+    u->tls_ca_file = t.ca_file;
+    u->tls_cert_file = t.cert_file;
+    u->tls_key_file = t.key_file;
 }

@@ -88,6 +88,7 @@ static const gh_keyword upstream_keys[] = {
     {"retry", GH_KW_MAP, GH_KW_AT(gh_upstream_conf, retry), .table = gh__cfg_retry_keys},
     {"host", GH_KW_CUSTOM, GH_KW_AT(gh_upstream_conf, host), .load = gh__cfg_load_host_rule},
     {"balance", GH_KW_MAP, GH_KW_AT(gh_upstream_conf, balance), .table = gh__cfg_balance_keys},
+    {"health", GH_KW_CUSTOM, GH_KW_AT(gh_upstream_conf, health), .load = gh__cfg_load_health},
     GH_KW_END,
 };
 

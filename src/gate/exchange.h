@@ -93,7 +93,6 @@ typedef struct gh_request {
     const gh_endpoint_conf *endpoint;
     uint64_t tried;     /* the endpoints (bit i: endpoints[i]) this request was sent to */
     uint8_t attempts;   /* tries so far, this one included */
-    bool retry_held;    /* holds a retry of its upstream's budget */
     bool slot_held;
     gh_endpoint_state *endpoint_held; /* the endpoint whose in-flight count the try holds */
     bool up_ready; /* connected and head sent: body bytes may flow */

@@ -159,7 +159,8 @@ static void render_series(dbuf *b, const gh_prom_family *f, const gh_metrics *co
 
 static const char *type_name(gh_prom_type t)
 {
-    return t == GH_PROM_COUNTER ? "counter" : t == GH_PROM_GAUGE ? "gauge" : "histogram";
+    static const char *const names[] = {"counter", "gauge", "histogram", "summary"};
+    return names[t];
 }
 
 char *gh_prometheus_render(const gh_prom_family *families, size_t nfamilies,
@@ -174,7 +175,8 @@ char *gh_prometheus_render(const gh_prom_family *families, size_t nfamilies,
         if (f->series)
             render_series(&b, f, workers, nworkers);
         for (size_t s = 0; s < f->nsamples; s++)
-            emit_sample(&b, f->name, "", f->samples[s].labels, f->samples[s].nlabels,
+            emit_sample(&b, f->name, f->samples[s].suffix ? f->samples[s].suffix : "",
+                        f->samples[s].labels, f->samples[s].nlabels,
                         f->samples[s].value);
     }
     if (b.failed) {

@@ -12,7 +12,8 @@
 #define GH_PROM_LABELS 3     /* labels per sample, at most */
 #define GH_PROM_LABEL_BUF 32 /* bytes for the label values a labeller formats */
 
-typedef enum { GH_PROM_COUNTER, GH_PROM_GAUGE, GH_PROM_HISTOGRAM } gh_prom_type;
+/* A summary is plain samples whose suffix says which part each is ("_sum", "_count"). */
+typedef enum { GH_PROM_COUNTER, GH_PROM_GAUGE, GH_PROM_HISTOGRAM, GH_PROM_SUMMARY } gh_prom_type;
 
 typedef struct gh_prom_label {
     const char *name, *value;
@@ -51,6 +52,7 @@ typedef struct gh_prom_sample {
     gh_prom_label labels[GH_PROM_LABELS];
     size_t nlabels;
     gh_prom_value value;
+    const char *suffix; /* after the family's name ("_sum" of a summary); NULL: none */
 } gh_prom_sample;
 
 /* The labels of one sample, and room for the values a labeller has to format. */

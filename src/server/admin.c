@@ -76,8 +76,18 @@ static bool is(const gh_h1_request *r, const char *method, const char *path)
            memcmp(r->target, path, pl) == 0;
 }
 
+/* Whether active health checks found every endpoint of u down. */
+static bool all_down(const gh_upstream_conf *u)
+{
+    for (size_t j = 0; j < u->nendpoints; j++)
+        if (!u->states || atomic_load(&u->states[j]->health) != GH_HEALTH_DOWN)
+            return false;
+    return u->nendpoints > 0;
+}
+
 /* Readiness: not while draining, nor while an identity provider the routes use has no keys
- * (it never had any, or they aged past max_stale): its routes answer 503 meanwhile. */
+ * (it never had any, or they aged past max_stale): its routes answer 503 meanwhile; nor while
+ * active health checks found every endpoint of an upstream down. */
 static void readiness(admin_conn *c, gh_runtime *rt, bool draining)
 {
     if (draining) {
@@ -96,6 +106,9 @@ static void readiness(admin_conn *c, gh_runtime *rt, bool draining)
         gh_sbuf_addf(&b, "identity provider %s has no keys: %s\n", s->def.provider,
                      err[0] ? err : "first fetch not finished");
     }
+    for (size_t i = 0; i < cfg->nupstreams; i++)
+        if (all_down(&cfg->upstreams[i]))
+            gh_sbuf_addf(&b, "upstream %s has no healthy endpoint\n", cfg->upstreams[i].name);
     gh_config_release(cfg);
     text[b.len] = '\0';
     reply_text(c, b.len ? 503 : 200, b.len ? text : "ready\n");

@@ -15,6 +15,7 @@
 #include "server/file_watch.h"
 #include "server/worker.h"
 #include "stages/registry.h"
+#include "upstream/health.h"
 #include "upstream/proxy.h"
 
 typedef struct gh_control {
@@ -23,6 +24,7 @@ typedef struct gh_control {
     uv_signal_t sighup, sigterm, sigint, sigusr1;
     gh_admin admin;
     gh_jwks_fetcher *fetcher; /* remote key sets */
+    gh_health_checker *health; /* active checks of upstream endpoints, once per process */
     gh_file_watch *watch;     /* TLS files: a change reloads */
     bool loop_ready;
     bool stopping;
@@ -138,6 +140,7 @@ static int reload(void *ctx, char **report)
     pthread_mutex_unlock(&rt->mu);
     gh_logger_set_path(&rt->logger, cfg->access_log);
     gh_file_watch_set(ctl->watch, cfg);
+    gh_health_update(ctl->health, cfg);
     gh_workers_notify(rt);
     int behind = gh_workers_wait_applied(rt, cfg, GH_RELOAD_APPLY_MS);
     if (behind > 0)
@@ -244,6 +247,12 @@ static int start(gh_control *ctl, gh_config *cfg)
         fprintf(stderr, "cannot set up the HTTP client for key sets\n");
         return -1;
     }
+    /* Health checks start with every endpoint unknown, in rotation: the workers need not wait. */
+    if (!(ctl->health = gh_health_start(&ctl->loop))) {
+        fprintf(stderr, "cannot set up health checks\n");
+        return -1;
+    }
+    gh_health_update(ctl->health, cfg);
     rt->nworkers = cfg->workers;
     rt->workers = calloc((size_t)rt->nworkers, sizeof(gh_worker));
     if (!rt->workers || (r = gh_workers_start(rt)) != 0) {
@@ -323,6 +332,7 @@ int gh_control_run(const char *config_path)
         if (ctl->loop_ready) {
             stop_control(ctl);
             gh_jwks_fetcher_stop(ctl->fetcher); /* no worker is left to poke it */
+            gh_health_stop(ctl->health);
             uv_run(&ctl->loop, UV_RUN_DEFAULT);
             uv_loop_close(&ctl->loop);
         }

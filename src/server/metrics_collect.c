@@ -14,7 +14,7 @@
 #include "server/worker.h"
 #include "tls/tls_server.h"
 
-#define MAX_FAMILIES 32
+#define MAX_FAMILIES 48
 
 /* The families of one scrape. Plain samples go to one growing array; each family is pointed at
  * its own run of samples once all are in, since the array may move while it grows. */
@@ -72,6 +72,13 @@ static void sample(scrape *s, gh_prom_value v, size_t nlabels, ...)
         out->labels[i].value = va_arg(ap, const char *);
     }
     va_end(ap);
+}
+
+/* The last sample is one part of a summary ("_sum", "_count"). */
+static void suffixed(scrape *s, const char *suffix)
+{
+    if (!s->failed && s->nsamples)
+        s->samples[s->nsamples - 1].suffix = suffix;
 }
 
 /* Labels key_label="key",label="value", or leaves the series out when value is NULL (a code
@@ -280,6 +287,64 @@ static void endpoint_in_flight(scrape *s, const gh_config *cfg)
     }
 }
 
+/* Each endpoint's state: found down by active checks (healthy 0; unknown counts as healthy,
+ * since traffic goes there), taken out by passive ejection, and the checks made. */
+static void upstream_endpoints(scrape *s, const gh_config *cfg)
+{
+    family(s, "gatehouse_upstream_endpoint_healthy",
+           "Whether active health checks let the endpoint take traffic (0: found down; 1: up, or "
+           "not checked).",
+           GH_PROM_GAUGE);
+    for (size_t i = 0; i < cfg->nupstreams; i++)
+        for (size_t j = 0; cfg->upstreams[i].states && j < cfg->upstreams[i].nendpoints; j++)
+            sample(s, gh_prom_uint(atomic_load(&cfg->upstreams[i].states[j]->health) !=
+                                   GH_HEALTH_DOWN),
+                   2, "upstream", cfg->upstreams[i].name, "endpoint",
+                   cfg->upstreams[i].endpoints[j].authority);
+    family(s, "gatehouse_upstream_endpoint_ejected",
+           "Whether passive outlier detection has the endpoint out of rotation now.",
+           GH_PROM_GAUGE);
+    uint64_t now = gh_now_us();
+    for (size_t i = 0; i < cfg->nupstreams; i++)
+        for (size_t j = 0; cfg->upstreams[i].states && j < cfg->upstreams[i].nendpoints; j++)
+            sample(s, gh_prom_uint(atomic_load(&cfg->upstreams[i].states[j]->ejected_until_us) >
+                                   now),
+                   2, "upstream", cfg->upstreams[i].name, "endpoint",
+                   cfg->upstreams[i].endpoints[j].authority);
+}
+
+/* Active checks of the upstreams that have them, by endpoint: results and time taken. */
+static void health_checks(scrape *s, const gh_config *cfg)
+{
+    family(s, "gatehouse_upstream_health_checks_total",
+           "Active health checks, by upstream, endpoint and result.", GH_PROM_COUNTER);
+    for (size_t i = 0; i < cfg->nupstreams; i++) {
+        const gh_upstream_conf *u = &cfg->upstreams[i];
+        for (size_t j = 0; u->health.kind != GH_HC_NONE && u->states && j < u->nendpoints; j++) {
+            const char *ep = u->endpoints[j].authority;
+            sample(s, gh_prom_uint(atomic_load(&u->states[j]->checks_passed)), 3, "upstream",
+                   u->name, "endpoint", ep, "result", "success");
+            sample(s, gh_prom_uint(atomic_load(&u->states[j]->checks_failed)), 3, "upstream",
+                   u->name, "endpoint", ep, "result", "failure");
+        }
+    }
+    family(s, "gatehouse_upstream_health_check_duration_seconds",
+           "Time active health checks took, by upstream and endpoint.", GH_PROM_SUMMARY);
+    for (size_t i = 0; i < cfg->nupstreams; i++) {
+        const gh_upstream_conf *u = &cfg->upstreams[i];
+        for (size_t j = 0; u->health.kind != GH_HC_NONE && u->states && j < u->nendpoints; j++) {
+            const gh_endpoint_state *e = u->states[j];
+            const char *ep = u->endpoints[j].authority;
+            sample(s, gh_prom_fixed((double)atomic_load(&e->check_us_total) / 1e6, 6), 2,
+                   "upstream", u->name, "endpoint", ep);
+            suffixed(s, "_sum");
+            sample(s, gh_prom_uint(atomic_load(&e->checks_passed) + atomic_load(&e->checks_failed)),
+                   2, "upstream", u->name, "endpoint", ep);
+            suffixed(s, "_count");
+        }
+    }
+}
+
 /* The Redis store: whether it is reachable, decisions and fallbacks, round-trip times. */
 static void redis_store(scrape *s, gh_runtime *rt, const gh_config *cfg)
 {
@@ -388,6 +453,8 @@ static void gather(scrape *s, gh_runtime *rt, const gh_config *cfg, const worker
     add_families(s, request_families, COUNT_OF(request_families));
     upstream_in_flight(s, cfg);
     endpoint_in_flight(s, cfg);
+    upstream_endpoints(s, cfg);
+    health_checks(s, cfg);
     add_families(s, decision_families, COUNT_OF(decision_families));
     redis_store(s, rt, cfg);
     key_sources(s, cfg);

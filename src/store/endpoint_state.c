@@ -53,8 +53,8 @@ uint64_t gh_endpoint_failed(gh_endpoint_state *e, gh_endpoint_state *const *grou
         atomic_store(&e->ejections, times);
         atomic_store(&e->ejected_until_us, now_us + ms * 1000);
         atomic_store(&e->back_since_us, now_us + ms * 1000);
-        atomic_store(&e->fails, 0);
     }
+    atomic_store(&e->fails, 0); /* ejected, or refused: a new streak decides again */
     pthread_mutex_unlock(mu);
     return ms;
 }

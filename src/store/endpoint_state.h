@@ -23,6 +23,8 @@ typedef struct gh_endpoint_state {
     atomic_uint ejections;          /* ejections in a row: the next one lasts longer */
     atomic_ullong ejected_until_us; /* 0 when in rotation */
     atomic_ullong back_since_us;    /* when it last came back into rotation (slow start) */
+    /* Active checks made (by the control thread) and their total time, for the metrics. */
+    atomic_ullong checks_passed, checks_failed, check_us_total;
     char key[];                     /* the endpoint's URL */
 } gh_endpoint_state;
 

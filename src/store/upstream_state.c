@@ -50,7 +50,6 @@ static void *state_new(const void *key, void *ctx)
         memcpy(s->name, name, len + 1);
         atomic_init(&s->inflight, 0);
         atomic_init(&s->cursor, 0);
-        atomic_init(&s->retries, 0);
         pthread_mutex_init(&s->eject_mu, NULL);
         gh_keep_init(&s->endpoints, &endpoint_kind);
     }
@@ -101,22 +100,35 @@ gh_endpoint_state *gh_endpoint_state_get(gh_upstream_state *s, const char *url)
     return gh_keep_get(&s->endpoints, url, NULL);
 }
 
-bool gh_upstream_retry_take(gh_upstream_state *s, uint32_t percent, uint32_t min)
+/* Starts a new second's counts (one thread wins the turn; a count racing with it may land in
+ * either second, which a budget can afford). */
+static void budget_roll(gh_upstream_state *s, uint64_t now_us)
 {
-    uint64_t active = atomic_load_explicit(&s->inflight, memory_order_relaxed);
-    uint64_t allowed = active * percent / 100;
-    if (allowed < min)
-        allowed = min;
-    unsigned cur = atomic_load_explicit(&s->retries, memory_order_relaxed);
-    do {
-        if (cur >= allowed)
-            return false;
-    } while (!atomic_compare_exchange_weak_explicit(&s->retries, &cur, cur + 1,
-                                                    memory_order_acq_rel, memory_order_relaxed));
-    return true;
+    uint64_t now_s = now_us / 1000000, was = atomic_load_explicit(&s->budget_second, memory_order_relaxed);
+    if (was == now_s || !atomic_compare_exchange_strong(&s->budget_second, &was, now_s))
+        return;
+    unsigned last = atomic_exchange(&s->budget_requests, 0);
+    atomic_store(&s->budget_requests_prev, was + 1 == now_s ? last : 0);
+    atomic_store(&s->budget_retries, 0);
 }
 
-void gh_upstream_retry_done(gh_upstream_state *s)
+void gh_upstream_budget_request(gh_upstream_state *s, uint64_t now_us)
 {
-    atomic_fetch_sub_explicit(&s->retries, 1, memory_order_acq_rel);
+    budget_roll(s, now_us);
+    atomic_fetch_add_explicit(&s->budget_requests, 1, memory_order_relaxed);
+}
+
+bool gh_upstream_retry_take(gh_upstream_state *s, uint32_t percent, uint32_t min, uint64_t now_us)
+{
+    budget_roll(s, now_us);
+    uint64_t prev = atomic_load_explicit(&s->budget_requests_prev, memory_order_relaxed);
+    uint64_t cur = atomic_load_explicit(&s->budget_requests, memory_order_relaxed);
+    uint64_t allowed = (prev > cur ? prev : cur) * percent / 100 + min;
+    unsigned taken = atomic_load_explicit(&s->budget_retries, memory_order_relaxed);
+    do {
+        if (taken >= allowed)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&s->budget_retries, &taken, taken + 1,
+                                                    memory_order_acq_rel, memory_order_relaxed));
+    return true;
 }

@@ -17,7 +17,9 @@ struct gh_upstream_state {
     void *next; /* in the registry */
     atomic_uint inflight;
     atomic_uint cursor;
-    atomic_uint retries; /* retries in flight */
+    /* The retry budget's window: requests and retries counted per second of loop time. */
+    atomic_ullong budget_second;
+    atomic_uint budget_requests_prev, budget_requests, budget_retries;
     pthread_mutex_t eject_mu; /* one ejection decision at a time (max_ejection_percent) */
     gh_keep endpoints;        /* gh_endpoint_state by URL; they live as long as the upstream */
     char name[];
@@ -37,10 +39,12 @@ gh_upstream_state *gh_upstream_state_get(gh_upstream_registry *r, const char *na
 /* The state of the endpoint at url in s, created on first use; NULL only when out of memory. */
 gh_endpoint_state *gh_endpoint_state_get(gh_upstream_state *s, const char *url);
 
-/* Takes a retry from the budget: fewer than max(min, percent of the requests in flight) are
- * retrying. gh_upstream_retry_done gives it back. */
-bool gh_upstream_retry_take(gh_upstream_state *s, uint32_t percent, uint32_t min);
-void gh_upstream_retry_done(gh_upstream_state *s);
+/* The retry budget (Finagle's, by the second): a request counts towards it as it starts; a
+ * retry is taken while this second's retries are fewer than percent of the requests of this
+ * second or the last, whichever is more, plus min. A burst of failures is retried in full; a
+ * backend that fails everything sees at most 1 + percent/100 tries per request. */
+void gh_upstream_budget_request(gh_upstream_state *s, uint64_t now_us);
+bool gh_upstream_retry_take(gh_upstream_state *s, uint32_t percent, uint32_t min, uint64_t now_us);
 
 /* Takes a slot if fewer than max are in flight. */
 bool gh_upstream_acquire(gh_upstream_state *s, uint32_t max);

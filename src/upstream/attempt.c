@@ -65,12 +65,10 @@ bool gh__may_retry(gh_request *req, unsigned cause)
         return false;
     if (cause != GH_RETRY_CONNECT && !replayable(req))
         return false; /* it was sent: only what may be sent twice goes again */
-    if (!req->retry_held) {
-        if (!gh_upstream_retry_take(u->state, u->retry.budget_percent, u->retry.budget_min)) {
-            gh_metrics_upstream(&req->svc->metrics, u->name, GH_UP_RETRY_DENIED);
-            return false;
-        }
-        req->retry_held = true;
+    if (!gh_upstream_retry_take(u->state, u->retry.budget_percent, u->retry.budget_min,
+                                gh_now_us())) {
+        gh_metrics_upstream(&req->svc->metrics, u->name, GH_UP_RETRY_DENIED);
+        return false;
     }
     gh_metrics_upstream(&req->svc->metrics, u->name, GH_UP_RETRY);
     return true;

@@ -44,10 +44,6 @@ static void release_slot(gh_request *req)
         gh_upstream_release(req->upstream->state);
         req->slot_held = false;
     }
-    if (req->retry_held) {
-        gh_upstream_retry_done(req->upstream->state);
-        req->retry_held = false;
-    }
 }
 
 static void record(gh_request *req, gh_upstream_result r)
@@ -648,6 +644,7 @@ static void proxy_start(gh_request *req)
         return;
     }
     req->slot_held = true;
+    gh_upstream_budget_request(u->state, req->start_us);
     if (!start_try(req)) {
         release_slot(req);
         gh_request_refuse(req, req->reason ? req->reason : GH_R_UPSTREAM_CONNECT,

@@ -15,13 +15,13 @@ def upstream():
 
 @pytest.fixture
 def endpoints():
-    """Starts n endpoints, each in a process of its own (testenv.EndpointProcess); closes them
-    after the test."""
+    """Starts n endpoints, each in a process of its own (testenv.EndpointProcess, given kw);
+    closes them after the test."""
     started = []
 
-    def start(n):
+    def start(n, **kw):
         for _ in range(n):
-            started.append(EndpointProcess())
+            started.append(EndpointProcess(**kw))
         return started[-n:]
 
     yield start

@@ -277,6 +277,55 @@ static void risky_pattern_warns(void **state)
     rmdir(dir);
 }
 
+#define HEALTH_UP(h) "upstreams: {a: {endpoints: [http://127.0.0.1:1], health: " h "}}\n"
+
+/* health: the defaults each form takes, what the interval implies, and the errors at their
+ * place in the file. */
+static void health_checks(void **state)
+{
+    (void)state;
+    gh_diag d;
+    gh_config *c = load(HEAD ROUTE HEALTH_UP("{http: {}}"), &d);
+    assert_non_null(c);
+    const gh_health_conf *h = &c->upstreams[0].health;
+    assert_int_equal(h->kind, GH_HC_HTTP);
+    assert_string_equal(h->path, "/");
+    assert_null(h->host);
+    assert_int_equal(h->nexpect, 1);
+    assert_int_equal(h->expect[0].lo, 200);
+    assert_int_equal(h->expect[0].hi, 399);
+    assert_int_equal(h->interval_ms, 5000);
+    assert_int_equal(h->timeout_ms, 2000);
+    assert_int_equal(h->jitter_ms, 500);
+    assert_int_equal(h->healthy_after, 2);
+    assert_int_equal(h->unhealthy_after, 3);
+    gh_config_release(c);
+    gh_diag_free(&d);
+    c = load(HEAD ROUTE HEALTH_UP("{tcp: {interval: 1s}}"), &d);
+    assert_non_null(c);
+    h = &c->upstreams[0].health;
+    assert_int_equal(h->kind, GH_HC_TCP);
+    assert_int_equal(h->timeout_ms, 500); /* half the interval, below 2s */
+    assert_int_equal(h->jitter_ms, 100);
+    gh_config_release(c);
+    gh_diag_free(&d);
+    c = load(HEAD ROUTE "upstreams: {a: {endpoints: [http://127.0.0.1:1]}}\n", &d);
+    assert_non_null(c);
+    assert_int_equal(c->upstreams[0].health.kind, GH_HC_NONE);
+    gh_config_release(c);
+    gh_diag_free(&d);
+    expect_error(HEAD ROUTE HEALTH_UP("{http: {expect: [200, 300-200]}}"),
+                 "t.yaml:3:80: upstreams.a.health.http.expect: '300-200': expected a status");
+    expect_error(HEAD ROUTE HEALTH_UP("{tcp: {interval: 1s, timeout: 1s}}"),
+                 "t.yaml:3:64: upstreams.a.health.tcp: timeout must be shorter than interval");
+    expect_error(HEAD ROUTE HEALTH_UP("{http: {path: x}}"),
+                 "upstreams.a.health.http.path: 'x': expected a path starting with '/'");
+    expect_error(HEAD ROUTE HEALTH_UP("{http: {}, tcp: {}}"),
+                 "t.yaml:3:58: upstreams.a.health: health takes exactly one of http and tcp");
+    expect_error(HEAD ROUTE HEALTH_UP("{tcp: {expect: [200]}}"),
+                 "upstreams.a.health.tcp: unknown key 'expect'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +336,7 @@ int main(void)
         cmocka_unit_test(units),
         cmocka_unit_test(too_long_is_an_error),
         cmocka_unit_test(risky_pattern_warns),
+        cmocka_unit_test(health_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,6 +83,24 @@ static int two_workers(void **state)
     return 0;
 }
 
+/* A summary's samples carry their part's suffix. */
+static void summary_parts(void **state)
+{
+    (void)state;
+    static const gh_prom_sample parts[] = {
+        {{{"peer", "a"}}, 1, {GH_PROM_FIXED, 3, .d = 0.25}, "_sum"},
+        {{{"peer", "a"}}, 1, {GH_PROM_UINT, 0, .u = 4}, "_count"},
+    };
+    const gh_prom_family f[] = {
+        {"demo_seconds", "Time taken.", GH_PROM_SUMMARY, NULL, parts, COUNT_OF(parts)},
+    };
+    expect_text(f, COUNT_OF(f), NULL, 0,
+                "# HELP demo_seconds Time taken.\n"
+                "# TYPE demo_seconds summary\n"
+                "demo_seconds_sum{peer=\"a\"} 0.250\n"
+                "demo_seconds_count{peer=\"a\"} 4\n");
+}
+
 static void expect_two(const gh_prom_family *f, size_t nf, const gh_metrics *m, const char *want)
 {
     const gh_metrics *workers[] = {&m[0], &m[1]};
@@ -179,6 +197,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(plain_samples),
+        cmocka_unit_test(summary_parts),
         cmocka_unit_test_setup_teardown(series_summed_across_workers, two_workers, free_workers),
         cmocka_unit_test_setup_teardown(histograms_per_key, two_workers, free_workers),
     };

@@ -321,16 +321,19 @@ class EndpointProcess:
     """An upstream endpoint in its own process (testenv/endpoint_proc.py): killed with SIGKILL
     and started again on the same port by the test. log_lines() is what it received."""
 
-    def __init__(self, port=None, log_path=None):
+    def __init__(self, port=None, log_path=None, tls=None, client_ca=None):
+        """tls: (certificate, key) to serve HTTPS; client_ca: then require a client
+        certificate signed by it."""
         self.port = port or free_port()
         self.log_path = log_path or tempfile.mktemp(prefix="gh-endpoint-%d-" % self.port)
+        self.tls_args = list(tls or ()) + ([client_ca] if tls and client_ca else [])
         self.proc = None
         self.start()
 
     def start(self):
         here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.proc = subprocess.Popen(["/usr/bin/python3", "-m", "testenv.endpoint_proc",
-                                      str(self.port), self.log_path], cwd=here,
+                                      str(self.port), self.log_path] + self.tls_args, cwd=here,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self.proc.stdout.readline().strip() == b"ready"
 
@@ -350,9 +353,17 @@ class EndpointProcess:
         with open(self.log_path) as f:
             return [l.split() for l in f.read().splitlines() if l.strip()]
 
+    def health_checks(self):
+        """The GET /healthz it received: (Host, client certificate CN or "-") each."""
+        if not os.path.exists(self.log_path + ".health"):
+            return []
+        with open(self.log_path + ".health") as f:
+            return [tuple(l.split()) for l in f.read().splitlines() if l.strip()]
+
     def close(self):
         if self.proc and self.proc.poll() is None:
             self.kill()
         self.sick(False)
-        if os.path.exists(self.log_path):
-            os.unlink(self.log_path)
+        for path in (self.log_path, self.log_path + ".health"):
+            if os.path.exists(path):
+                os.unlink(path)

@@ -2,17 +2,21 @@
 it again on the same port. Every request is written to its log file (one line: method, path,
 X-Request-Id) and flushed before it is answered, so the log survives the kill.
 
-  GET  /healthz        200 "ok", or 503 while the file <log>.sick exists (not logged)
+  GET  /healthz        200 "ok", or 503 while the file <log>.sick exists: not in the log, but
+                       one line (its Host, and the client certificate's subject CN or "-") in
+                       <log>.health
   any  /slow/<ms>...   waits, then 200
   any  /status/<n>...  answers n
   any  /ok-on/<port>   200 on that port, 503 on the others
   any  /slow-on/<port>/<ms>  waits on that port only, then 200
   anything else        200 "ok <port>"
 
-Run: python3 -m testenv.endpoint_proc PORT LOGFILE
+Run: python3 -m testenv.endpoint_proc PORT LOGFILE [CERT KEY [CLIENT_CA]]
+(with CERT and KEY it serves HTTPS; with CLIENT_CA it requires a client certificate)
 """
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -34,6 +38,7 @@ class Handler(BaseHTTPRequestHandler):
             self.rfile.read(length)
         path = self.path
         if path == "/healthz":
+            self._count_check()
             sick = os.path.exists(self.server.log_path + ".sick")
             return self._answer(503 if sick else 200, b"sick" if sick else b"ok")
         with self.server.log_lock:
@@ -52,6 +57,18 @@ class Handler(BaseHTTPRequestHandler):
             ok = int(path.split("/")[2]) == self.server.server_port
             return self._answer(200 if ok else 503, b"ok" if ok else b"unavailable")
         self._answer(200, b"ok %d" % self.server.server_port)
+
+    def _count_check(self):
+        subject = "-"
+        if isinstance(self.connection, ssl.SSLSocket):
+            cert = self.connection.getpeercert() or {}
+            for rdn in cert.get("subject", ()):
+                for key, value in rdn:
+                    if key == "commonName":
+                        subject = value
+        with self.server.log_lock:
+            with open(self.server.log_path + ".health", "a") as f:
+                f.write("%s %s\n" % (self.headers.get("Host", "-"), subject))
 
     def _answer(self, status, body):
         self.send_response(status)
@@ -75,6 +92,13 @@ def main():
     server.log_path = log_path
     server.log = open(log_path, "a")
     server.log_lock = threading.Lock()
+    if len(sys.argv) > 4:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+        if len(sys.argv) > 5:
+            ctx.load_verify_locations(sys.argv[5])
+            ctx.verify_mode = ssl.CERT_REQUIRED
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     print("ready", flush=True)
     server.serve_forever()
 
