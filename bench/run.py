@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from testenv import free_port, wait_port  # noqa: E402  (one helper for tests and bench)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import authz_bench  # noqa: E402
+import balance_bench  # noqa: E402
 import body_bench  # noqa: E402
 import failover_bench  # noqa: E402
 import jwt_bench  # noqa: E402
@@ -209,11 +210,12 @@ backend be
         authz_results = bench_authz(d, token, up_port, gh, gh_port, procs)
         tls_results = bench_tls(d, up_port, procs)
         body_results = bench_body(d, up_port, procs)
+        balance_results = bench_balance(d, up_port, procs)
         failover_results = bench_failover(d, procs)
         health_results = bench_health(d, procs)
         ws_results = bench_websocket(d, procs)
         write_report(results, idle_rss, idle_cost, jwt_results, authz_results, tls_results, body_results,
-                     failover_results, health_results, ws_results)
+                     failover_results, health_results, ws_results, balance_results)
     finally:
         stop(procs)
         shutil.rmtree(d, ignore_errors=True)
@@ -245,6 +247,24 @@ def bench_tls(d, up_port, procs):
 
 def h2load(url, pid):
     return tls_bench.h2load(url, pid, cpu_seconds, DURATION, CLIENT_CPU)
+
+
+def bench_balance(d, up_port, procs):
+    """Round robin and least_request over two nginx endpoints and one 50 ms slower."""
+    second = free_port()
+    procs.append(start(["/usr/sbin/nginx", "-c", nginx_conf(d, "upstream2", """
+  server { listen 127.0.0.1:%d; location / { return 200 "%s"; } }""" % (second, BODY))], second, d,
+                       cpu=CLIENT_CPU))
+    slow, path = balance_bench.slow_endpoint()
+    try:
+        ports = {}
+        for policy in ("round_robin", "least_request"):
+            ports[policy] = free_port()
+            start_gatehouse(d, policy, balance_bench.gatehouse_yaml(ports[policy], [up_port, second, slow.port],
+                                                                    policy), ports[policy], procs)
+        return balance_bench.run(ports, path, max(3, ROUNDS // 3), DURATION)
+    finally:
+        slow.close()
 
 
 def bench_body(d, up_port, procs):
@@ -413,7 +433,8 @@ def machine():
 
 
 def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=None, tls_results=None,
-                 body_results=None, failover_results=None, health_results=None, ws_results=None):
+                 body_results=None, failover_results=None, health_results=None, ws_results=None,
+                 balance_results=None):
     med = {name: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v),
                   sum(x[2] for x in v), statistics.median(x[3] for x in v))
            for name, v in results.items()}
@@ -460,6 +481,8 @@ def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=N
         lines += failover_bench.health_report(health_results, within_round)
     if ws_results:
         lines += ws_bench.report(ws_results, statistics.median)
+    if balance_results:
+        lines += balance_bench.report(balance_results, within_round)
     lines += ["", "Proxy CPU per request is the proxy process's user and system time during a run divided by",
               "the requests it served: the cost that throughput reflects, unaffected by time the machine",
               "lends elsewhere. On two cores, client and upstream share one core; when a proxy is cheaper",

@@ -14,6 +14,7 @@
 #include "wire/h1.h"
 #include "wire/normalize.h"
 #include "identity/jwk.h"
+#include "store/balance.h"
 #include "store/endpoint_state.h"
 #include "store/limit_table.h"
 #include "config/keyword-t.h"
@@ -56,6 +57,7 @@ typedef struct gh_endpoint_conf {
     const char *authority; /* "10.0.0.1:8080": pool key and log label */
     const char *host;      /* the host as written: the TLS server name by default */
     bool tls;              /* https:// */
+    uint32_t weight;       /* its share of the requests, against the others' (1..256) */
     gh_sockaddr addr;
     gh_endpoint_state *state; /* shared by the workers, kept across reloads */
 } gh_endpoint_conf;
@@ -94,6 +96,26 @@ typedef struct gh_host_rule {
     const char *value; /* GH_UPHOST_VALUE: host[:port] as written, checked at load */
 } gh_host_rule;
 
+/* upstreams.<name>.balance: which endpoint takes each request. */
+typedef enum { GH_LB_ROUND_ROBIN, GH_LB_LEAST_REQUEST, GH_LB_HASH } gh_lb_policy;
+/* balance.key: what a request is hashed by (the same value goes to the same endpoint). */
+typedef enum {
+    GH_HKEY_NONE,
+    GH_HKEY_CLIENT_IP, /* the client's address (behind trusted proxies, the forwarded one) */
+    GH_HKEY_HEADER,    /* a header's value; sent more than once, no key */
+    GH_HKEY_COOKIE,    /* a cookie's value */
+    GH_HKEY_CLAIM,     /* a claim of a verified token; a request without one has no key */
+} gh_hash_key_kind;
+
+typedef struct gh_balance_conf {
+    uint32_t policy;              /* gh_lb_policy */
+    uint32_t key;                 /* gh_hash_key_kind */
+    const char *key_arg;          /* the header, cookie or claim name */
+    uint32_t hash_balance_factor; /* bounded load: percent of the average in flight an
+                                   * endpoint may carry before a key walks on; 0: unbounded */
+    uint64_t slow_start_ms;       /* the ramp of an endpoint back in rotation; 0: none */
+    gh_balance_tables tables;     /* the weighted order and the ring (store/balance.h) */
+} gh_balance_conf;
 /* upstreams.<name>.health: active checks, made once per process from the control thread. */
 typedef enum { GH_HC_NONE, GH_HC_HTTP, GH_HC_TCP } gh_hc_kind;
 
@@ -136,6 +158,7 @@ typedef struct gh_upstream_conf {
     gh_outlier_conf outlier;
     uint32_t panic_percent; /* fewer endpoints available than this percent: use them all */
     gh_retry_conf retry;
+    gh_balance_conf balance;
     gh_health_conf health;
 } gh_upstream_conf;
 

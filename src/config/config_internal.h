@@ -87,6 +87,12 @@ void gh__cfg_load_health(gh_walk *w, yaml_node_t *v, const gh_kw_call *call);
  * the upstream is read, and routes[].retry. */
 extern const gh_keyword gh__cfg_outlier_keys[], gh__cfg_retry_keys[];
 void gh__cfg_finish_upstream_resilience(gh_walk *w, yaml_node_t *n, gh_upstream_conf *u);
+/* upstreams.<name>.balance (config_balance.c): its keys; an endpoint's weight when it is
+ * written {url, weight} (returns the url node, NULL after reporting); after the upstream's
+ * keys, what the policy needs and its tables. */
+extern const gh_keyword gh__cfg_balance_keys[];
+yaml_node_t *gh__cfg_endpoint_weight(gh_walk *w, yaml_node_t *n, gh_endpoint_conf *e);
+void gh__cfg_finish_upstream_balance(gh_walk *w, yaml_node_t *n, gh_upstream_conf *u);
 void gh__cfg_load_route_retry(gh_walk *w, yaml_node_t *v, const gh_kw_call *call);
 /* Whether p, written at v, is a canonical path a route can name (reported otherwise): rooted,
  * no character normalization would escape, no dot segment or empty segment; {param} segments

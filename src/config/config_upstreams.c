@@ -8,7 +8,8 @@
 static void load_endpoint(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_endpoint_conf *e)
 {
     const char *url;
-    if (!gh__walk_str(w, n, &url))
+    n = gh__cfg_endpoint_weight(w, n, e);
+    if (!n || !gh__walk_str(w, n, &url))
         return;
     e->url = url;
     e->tls = strncmp(url, "https://", 8) == 0;
@@ -86,6 +87,7 @@ static const gh_keyword upstream_keys[] = {
      .def = "50"},
     {"retry", GH_KW_MAP, GH_KW_AT(gh_upstream_conf, retry), .table = gh__cfg_retry_keys},
     {"host", GH_KW_CUSTOM, GH_KW_AT(gh_upstream_conf, host), .load = gh__cfg_load_host_rule},
+    {"balance", GH_KW_MAP, GH_KW_AT(gh_upstream_conf, balance), .table = gh__cfg_balance_keys},
     {"health", GH_KW_CUSTOM, GH_KW_AT(gh_upstream_conf, health), .load = gh__cfg_load_health},
     GH_KW_END,
 };
@@ -99,6 +101,7 @@ static void load_upstream(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_
     if (u->keepalive_max_idle == UINT32_MAX)
         u->keepalive_max_idle = u->max_concurrency;
     gh__cfg_finish_upstream_resilience(w, n, u);
+    gh__cfg_finish_upstream_balance(w, n, u);
 }
 
 /* Each endpoint's state, shared by the workers and kept while its URL stays. */

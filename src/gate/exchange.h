@@ -94,6 +94,7 @@ typedef struct gh_request {
     uint64_t tried;     /* the endpoints (bit i: endpoints[i]) this request was sent to */
     uint8_t attempts;   /* tries so far, this one included */
     bool slot_held;
+    gh_endpoint_state *endpoint_held; /* the endpoint whose in-flight count the try holds */
     bool up_ready; /* connected and head sent: body bytes may flow */
     int up_status;
     uint64_t up_start_us, up_us;

@@ -284,6 +284,20 @@ static void upstream_in_flight(scrape *s, const gh_config *cfg)
                    cfg->upstreams[i].name);
 }
 
+/* Requests in flight per endpoint: what least_request and bounded load balance by. */
+static void endpoint_in_flight(scrape *s, const gh_config *cfg)
+{
+    family(s, "gatehouse_upstream_endpoint_in_flight",
+           "Requests in flight, by upstream and endpoint (all workers).", GH_PROM_GAUGE);
+    for (size_t i = 0; i < cfg->nupstreams; i++) {
+        const gh_upstream_conf *u = &cfg->upstreams[i];
+        for (size_t j = 0; j < u->nendpoints; j++)
+            if (u->endpoints[j].state)
+                sample(s, gh_prom_uint(atomic_load(&u->endpoints[j].state->inflight)), 2,
+                       "upstream", u->name, "endpoint", u->endpoints[j].authority);
+    }
+}
+
 /* Each endpoint's state: found down by active checks (healthy 0; unknown counts as healthy,
  * since traffic goes there), taken out by passive ejection, and the checks made. */
 static void upstream_endpoints(scrape *s, const gh_config *cfg)
@@ -465,6 +479,7 @@ static void gather(scrape *s, gh_runtime *rt, const gh_config *cfg, const worker
 {
     add_families(s, request_families, COUNT_OF(request_families));
     upstream_in_flight(s, cfg);
+    endpoint_in_flight(s, cfg);
     upstream_endpoints(s, cfg);
     health_checks(s, cfg);
     add_families(s, decision_families, COUNT_OF(decision_families));

@@ -21,34 +21,11 @@ static const gh_h1_header *only_header(const gh_request *req, const char *name, 
     return found;
 }
 
-static const char *cookie_value(const gh_request *req, const char *name, size_t *len)
-{
-    size_t nl = strlen(name);
-    for (size_t i = 0; i < req->h1.nheaders; i++) {
-        const gh_h1_header *h = &req->h1.headers[i];
-        if (!GH_H1_NAME_IS(h, "cookie"))
-            continue;
-        const char *p = h->value, *end = h->value + h->value_len;
-        while (p < end) {
-            const char *semi = memchr(p, ';', (size_t)(end - p));
-            const char *e = semi ? semi : end;
-            while (p < e && *p == ' ')
-                p++;
-            if ((size_t)(e - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=') {
-                *len = (size_t)(e - p - (ptrdiff_t)nl - 1);
-                return p + nl + 1;
-            }
-            p = e + 1;
-        }
-    }
-    return NULL;
-}
-
 /* The token, or NULL when none was sent; *bad when what was sent cannot be a single token. */
 static const char *find_token(const gh_request *req, const gh_jwt_provider *p, size_t *len, bool *bad)
 {
     if (p->token_cookie)
-        return cookie_value(req, p->token_cookie, len);
+        return gh_h1_cookie(req->h1.headers, req->h1.nheaders, p->token_cookie, len);
     bool several = false;
     const gh_h1_header *h = only_header(req, p->token_header, &several);
     if (!h)

@@ -1,6 +1,5 @@
-/* One try of a request at one endpoint: which endpoint it goes to (round robin over those in
- * rotation, another one for each retry, every endpoint in panic), what its outcome tells
- * outlier detection, and whether a failed try may be made again. */
+/* One try of a request at one endpoint (balance.c picks which): what its outcome tells outlier
+ * detection, and whether a failed try may be made again. */
 #include <stdio.h>
 
 #include "core/clock.h"
@@ -8,48 +7,6 @@
 #include "route/route.h"
 #include "store/upstream_state.h"
 #include "upstream/upconn.h"
-
-static uint64_t all_of(size_t n)
-{
-    return n >= 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
-}
-
-/* The endpoints that may take a try now, as bits. */
-static uint64_t in_rotation(const gh_upstream_conf *u, uint64_t now_us)
-{
-    uint64_t ok = 0;
-    size_t count = 0;
-    for (size_t i = 0; i < u->nendpoints; i++)
-        if (!u->states || gh_endpoint_available(u->states[i], now_us)) {
-            ok |= UINT64_C(1) << i;
-            count++;
-        }
-    /* Too few left to carry the load: spreading it over every endpoint, some of them failing,
-     * beats overloading the few (Envoy's panic threshold). */
-    if (count * 100 < (uint64_t)u->panic_percent * u->nendpoints)
-        ok = all_of(u->nendpoints);
-    return ok;
-}
-
-const gh_endpoint_conf *gh__pick_endpoint(gh_request *req)
-{
-    const gh_upstream_conf *u = req->upstream;
-    uint64_t ok = in_rotation(u, gh_now_us());
-    if (!ok)
-        return NULL;
-    uint64_t fresh = ok & ~req->tried;
-    uint64_t pick = fresh ? fresh : ok; /* one endpoint left: the retry goes there again */
-    size_t n = u->nendpoints;
-    size_t start = atomic_fetch_add_explicit(&u->state->cursor, 1, memory_order_relaxed) % n;
-    for (size_t k = 0; k < n; k++) {
-        size_t i = (start + k) % n;
-        if (pick >> i & 1) {
-            req->tried |= UINT64_C(1) << i;
-            return &u->endpoints[i];
-        }
-    }
-    return NULL;
-}
 
 void gh__endpoint_outcome(gh_request *req, bool failed)
 {

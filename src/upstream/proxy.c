@@ -21,8 +21,26 @@ static bool start_try(gh_request *req);
 static void send_head(gh_upconn *up);
 static int send_client(gh_upconn *up, const char *p, size_t n, bool chunk);
 
+/* The try holds its endpoint's in-flight count (least_request and bounded load read it) from
+ * the pick until the try ends; each try gives it back once, whichever way it ends. */
+static void hold_endpoint(gh_request *req)
+{
+    req->endpoint_held = req->endpoint->state;
+    if (req->endpoint_held)
+        atomic_fetch_add_explicit(&req->endpoint_held->inflight, 1, memory_order_relaxed);
+}
+
+static void release_endpoint(gh_request *req)
+{
+    if (req->endpoint_held) {
+        atomic_fetch_sub_explicit(&req->endpoint_held->inflight, 1, memory_order_relaxed);
+        req->endpoint_held = NULL;
+    }
+}
+
 static void release_slot(gh_request *req)
 {
+    release_endpoint(req);
     if (req->slot_held) {
         gh_upstream_release(req->upstream->state);
         req->slot_held = false;
@@ -86,6 +104,7 @@ static void retry_now(gh_upconn *up)
     up->req = NULL;
     gh__upconn_close(up);
     req->up_ready = false;
+    release_endpoint(req);
     if (!start_try(req)) {
         release_slot(req);
         gh_request_fail(req, req->reason ? req->reason : GH_R_UPSTREAM_CONNECT,
@@ -646,6 +665,7 @@ static bool start_try(gh_request *req)
         req->detail = "no endpoint of the upstream is available";
         return false;
     }
+    hold_endpoint(req);
     req->attempts++;
     req->up_status = 0;
     gh_pool *pool = gh__pool_get(req->svc, req->endpoint->authority);

@@ -409,3 +409,25 @@ const char *gh_h1_status_text(int status)
         return "Unknown";
     }
 }
+
+const char *gh_h1_cookie(const gh_h1_header *h, size_t n, const char *name, size_t *len)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        if (!GH_H1_NAME_IS(&h[i], "cookie"))
+            continue;
+        const char *p = h[i].value, *end = h[i].value + h[i].value_len;
+        while (p < end) {
+            const char *semi = memchr(p, ';', (size_t)(end - p));
+            const char *e = semi ? semi : end;
+            while (p < e && *p == ' ')
+                p++;
+            if ((size_t)(e - p) > nl && memcmp(p, name, nl) == 0 && p[nl] == '=') {
+                *len = (size_t)(e - p - (ptrdiff_t)nl - 1);
+                return p + nl + 1;
+            }
+            p = e + 1;
+        }
+    }
+    return NULL;
+}

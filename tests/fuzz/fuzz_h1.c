@@ -2,7 +2,8 @@
  * modes (fed whole and in two pieces at a point the input chooses, which must parse alike;
  * strict acceptance must imply the same defensive acceptance), path normalization of what it
  * accepts, the chunked decoder (on the input and on the body after an accepted chunked head, fed
- * whole and byte by byte, which must agree) and the response parser. */
+ * whole and byte by byte, which must agree), the response parser, and cookie lookup in the
+ * fields of an accepted head. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,26 @@ static void same(gh_reason a, const gh_h1_request *x, gh_reason b, const gh_h1_r
         abort();
 }
 
+/* A cookie found lies inside a field's value, right after its "name=", and holds no ';'. */
+static void cookies(const gh_h1_request *req)
+{
+    static const char *const names[] = {"session", "a", "x"};
+    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        size_t len = 0, nl = strlen(names[k]);
+        const char *v = gh_h1_cookie(req->headers, req->nheaders, names[k], &len);
+        if (!v)
+            continue;
+        bool inside = false;
+        for (size_t i = 0; i < req->nheaders; i++) {
+            const gh_h1_header *h = &req->headers[i];
+            inside |= v - nl - 1 >= h->value && v + len <= h->value + h->value_len;
+        }
+        if (!inside || memcmp(v - nl - 1, names[k], nl) != 0 || v[-1] != '=' ||
+            memchr(v, ';', len))
+            abort();
+    }
+}
+
 static void normalized(const gh_h1_request *req)
 {
     char *path = malloc(GH_NORMALIZED_MAX(req->target_len));
@@ -73,6 +94,7 @@ static void normalized(const gh_h1_request *req)
         abort();
     free(path);
     host(req);
+    cookies(req);
 }
 
 /* The chunked decoder over data[0..size) in reads of at most `step` bytes: GH_R_OK once the last

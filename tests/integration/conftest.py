@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from testenv import Gateway, RecordingUpstream, Upstream, free_port
+from testenv import EndpointProcess, Gateway, RecordingUpstream, Upstream, free_port
 from testenv.tokens import ec_jwk
 
 
@@ -11,6 +11,22 @@ from testenv.tokens import ec_jwk
 def upstream():
     with Upstream(free_port()) as u:
         yield u
+
+
+@pytest.fixture
+def endpoints():
+    """Starts n endpoints, each in a process of its own (testenv.EndpointProcess, given kw);
+    closes them after the test."""
+    started = []
+
+    def start(n, **kw):
+        for _ in range(n):
+            started.append(EndpointProcess(**kw))
+        return started[-n:]
+
+    yield start
+    for e in started:
+        e.close()
 
 
 @pytest.fixture

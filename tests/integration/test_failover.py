@@ -13,21 +13,7 @@ from collections import Counter
 import pytest
 import requests
 
-from testenv import EndpointProcess, free_port, listening_socket, wait_for
-
-
-@pytest.fixture
-def endpoints():
-    started = []
-
-    def start(n):
-        for _ in range(n):
-            started.append(EndpointProcess())
-        return started[-n:]
-
-    yield start
-    for e in started:
-        e.close()
+from testenv import free_port, listening_socket, wait_for
 
 
 def upstream_yaml(ports, upstream_extra="", route_extra=""):

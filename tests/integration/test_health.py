@@ -12,26 +12,12 @@ import time
 import pytest
 import requests
 
-from testenv import EndpointProcess, check_config
+from testenv import check_config
 from testenv.certs import CertAuthority
 
 INTERVAL = 0.2
 HEALTH = "{http: {path: /healthz, interval: 200ms, timeout: 150ms, jitter: 0ms, " \
          "healthy_after: 2, unhealthy_after: 2}}"
-
-
-@pytest.fixture
-def endpoints():
-    started = []
-
-    def start(n, **kw):
-        for _ in range(n):
-            started.append(EndpointProcess(**kw))
-        return started[-n:]
-
-    yield start
-    for e in started:
-        e.close()
 
 
 def config(upstreams, health=HEALTH):
