@@ -12,17 +12,10 @@ import time
 SECONDS = int(os.environ.get("BENCH_FAILOVER_SECONDS", "20"))
 
 
-def endpoint_conf(d, name, port, body):
-    path = os.path.join(d, name + ".conf")
-    with open(path, "w") as f:
-        f.write("""daemon off; master_process off; worker_processes 1; pid %s/%s.pid;
-error_log %s/%s-error.log warn;
-events { worker_connections 20000; }
-http { access_log off; client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s;
-       uwsgi_temp_path %s; scgi_temp_path %s; keepalive_requests 1000000;
-  server { listen 127.0.0.1:%d; location / { return 200 "%s"; } } }
-""" % (d, name, d, name, d, d, d, d, d, port, body))
-    return path
+def endpoint_server(port, body):
+    """An endpoint: an nginx server block answering 200 with body."""
+    return """
+  server { listen 127.0.0.1:%d; location / { return 200 "%s"; } }""" % (port, body)
 
 
 def gatehouse_yaml(port, eps, health):

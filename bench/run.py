@@ -324,8 +324,9 @@ def bench_failover(d, procs):
     out = {}
     for name in ("gatehouse", "haproxy", "nginx"):
         eps, port = [free_port() for _ in range(3)], free_port()
-        endpoints = [start(["/usr/sbin/nginx", "-c", failover_bench.endpoint_conf(
-            d, "endpoint-%s-%d" % (name, i), p, BODY)], p, d, cpu=CLIENT_CPU) for i, p in enumerate(eps)]
+        endpoints = [start(["/usr/sbin/nginx", "-c", nginx_conf(d, "endpoint-%s-%d" % (name, i),
+                                                               failover_bench.endpoint_server(p, BODY))],
+                           p, d, cpu=CLIENT_CPU) for i, p in enumerate(eps)]
         if name == "gatehouse":
             proxy = start_gatehouse(d, "failover", failover_bench.gatehouse_yaml(port, eps, failover_bench.HEALTH),
                                     port, [])

@@ -2,7 +2,6 @@
 (`bench/ws_echo.c`, client and echo server in C), through the gateway, through HAProxy (which
 relays the session's bytes without reading its frames) and directly to the echo server,
 alternating within each round."""
-import os
 import re
 import subprocess
 

@@ -5,7 +5,6 @@ a POST the dead endpoint had received fails and is never sent twice; retries sta
 retry budget."""
 import datetime
 import json
-import socket
 import threading
 import time
 from collections import Counter
@@ -13,7 +12,7 @@ from collections import Counter
 import pytest
 import requests
 
-from testenv import free_port, listening_socket, wait_for
+from testenv import accept_forever, free_port, listening_socket, wait_for
 
 
 def upstream_yaml(ports, upstream_extra="", route_extra=""):
@@ -198,17 +197,12 @@ class ResettingUpstream:
         self.lock = threading.Lock()
         self.hold_s = hold_s
         self.closing = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        accept_forever(self.sock, self._accepted, lambda: self.closing)
 
-    def _accept(self):
-        while not self.closing:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.count += 1
-            threading.Timer(self.hold_s, c.close).start()
+    def _accepted(self, c):
+        with self.lock:
+            self.count += 1
+        threading.Timer(self.hold_s, c.close).start()
 
     def close(self):
         self.closing = True

@@ -3,15 +3,14 @@ response that filled the stream's buffer gives the client limits.body_timeout to
 once the request body has ended meanwhile; a body still read is held to its pace again once the
 response is taken. Either way a stream never holds its upstream for ever. The upstream here
 answers at once, before the request body is read."""
-import socket
 import struct
-import threading
 import time
 
 import pytest
 
 from test_h2 import SETTINGS, frame
 from test_h2_lifetimes import DATA, H2, wait_for
+from testenv import accept_forever, listening_socket, serve_each
 
 WINDOW_UPDATE = 8
 IN_FLIGHT = 'gatehouse_upstream_in_flight{upstream="app"}'
@@ -30,21 +29,10 @@ class EarlyUpstream:
 
     def __init__(self, declared, sent):
         self.declared, self.sent = declared, sent
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
+        self.sock, self.port = listening_socket(8)
         self.conns = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+        serve = serve_each(self._serve)
+        accept_forever(self.sock, lambda c: (self.conns.append(c), serve(c)))
 
     def _serve(self, c):
         head = b""

@@ -5,15 +5,13 @@ carry its status and no reason, and only the connection is not reused. A respons
 the close is an upstream reset: the client's connection is cut. Each upstream here is a raw
 socket that writes exactly the bytes given."""
 import http.client
-import socket
 import ssl
-import threading
 import time
 
 import pytest
 
 from conftest import proxy_yaml
-from testenv import listening_socket
+from testenv import accept_forever, listening_socket, serve_each
 from testenv.certs import CertAuthority
 from testenv.h2client import h2_request
 
@@ -41,16 +39,11 @@ class RawUpstream:
             self.ctx.load_cert_chain(*tls)
         self.sock, self.port = listening_socket()
         self.connections = 0
-        threading.Thread(target=self._accept, daemon=True).start()
+        serve = serve_each(self._serve)
+        accept_forever(self.sock, lambda c: (self._count(), serve(c)))
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+    def _count(self):
+        self.connections += 1
 
     def _serve(self, c):
         try:

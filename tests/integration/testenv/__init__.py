@@ -32,6 +32,24 @@ def listening_socket(backlog=16):
     return srv, srv.getsockname()[1]
 
 
+def accept_forever(sock, on_connection, closing=lambda: False):
+    """Accepts on sock in a thread of its own until the socket closes (or closing() says so),
+    handing each connection to on_connection: the accept loop of every hand-written upstream."""
+    def loop():
+        while not closing():
+            try:
+                c, _ = sock.accept()
+            except OSError:
+                return
+            on_connection(c)
+    threading.Thread(target=loop, daemon=True).start()
+
+
+def serve_each(serve):
+    """An on_connection for accept_forever that serves each connection in a thread of its own."""
+    return lambda c: threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
 class RecordingUpstream:
     """A bare TCP upstream that never answers: it keeps the bytes of each connection it accepts,
     in order, and whether the other side closed that connection (EOF)."""
@@ -40,18 +58,13 @@ class RecordingUpstream:
         self.sock, self.port = listening_socket()
         self.received = []  # one bytearray per accepted connection
         self.closed = []    # one threading.Event per accepted connection: set at EOF
-        threading.Thread(target=self._accept, daemon=True).start()
+        accept_forever(self.sock, self._accepted)
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            data, eof = bytearray(), threading.Event()
-            self.received.append(data)
-            self.closed.append(eof)
-            threading.Thread(target=self._read, args=(c, data, eof), daemon=True).start()
+    def _accepted(self, c):
+        data, eof = bytearray(), threading.Event()
+        self.received.append(data)
+        self.closed.append(eof)
+        threading.Thread(target=self._read, args=(c, data, eof), daemon=True).start()
 
     @staticmethod
     def _read(c, data, eof):

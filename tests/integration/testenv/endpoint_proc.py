@@ -15,7 +15,6 @@ Run: python3 -m testenv.endpoint_proc PORT LOGFILE [CERT KEY [CLIENT_CA]]
 (with CERT and KEY it serves HTTPS; with CLIENT_CA it requires a client certificate)
 """
 import os
-import socket
 import ssl
 import sys
 import threading

@@ -6,6 +6,8 @@ import threading
 import time
 from urllib.parse import parse_qsl
 
+from . import accept_forever
+
 
 class _CountingReader(io.RawIOBase):
     """A socket's reading side that adds what it reads to its upstream's bytes_received."""
@@ -62,7 +64,7 @@ class Upstream:
         self.sock.bind(("127.0.0.1", port))
         self.sock.listen(512)
         self.closing = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        accept_forever(self.sock, self._accepted, lambda: self.closing)
 
     def close(self):
         self.closing = True
@@ -74,15 +76,10 @@ class Upstream:
     def __exit__(self, *exc):
         self.close()
 
-    def _accept(self):
-        while not self.closing:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.connections += 1
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+    def _accepted(self, c):
+        with self.lock:
+            self.connections += 1
+        threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     def _read_head(self, f):
         """The head's lines are read whole and recorded before they are parsed, so that bytes
