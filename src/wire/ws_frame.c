@@ -48,6 +48,8 @@ static gh_ws_event judge_head(gh_ws_reader *r)
     uint8_t op = h[0] & 0x0f, len7 = h[1] & 0x7f;
     bool fin = (h[0] & 0x80) != 0, masked = (h[1] & 0x80) != 0;
     uint64_t len = payload_length(h);
+    if (r->close_code) /* RFC 6455 5.5.1: a side's close frame is its last */
+        return fail(r, GH_WS_PROTOCOL_ERROR, "a frame after the close frame");
     if (h[0] & 0x70)
         return fail(r, GH_WS_PROTOCOL_ERROR, "RSV bits set: no extension was negotiated");
     if (op > OP_BINARY && op != OP_CLOSE && op != OP_PING && op != OP_PONG)

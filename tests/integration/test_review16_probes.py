@@ -1,0 +1,367 @@
+"""Adversarial probes of the upstream resilience work: smuggling through WebSocket handshakes,
+retries and the client leaving, endpoint in-flight accounting."""
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from testenv import Gateway, accept_forever, listening_socket, raw_request, serve_each, wait_for
+from testenv.ws import frame, handshake_request
+
+
+class ScriptedUpstream:
+    """Each accepted connection: read one request head (and what follows), record it, answer
+    with answer(index, head) bytes (None: keep silent); keep reading and recording."""
+
+    def __init__(self, answer, close_after=False):
+        self.sock, self.port = listening_socket(64)
+        self.answer = answer
+        self.close_after = close_after
+        self.received = []
+        self.lock = threading.Lock()
+        accept_forever(self.sock, serve_each(self._serve))
+
+    def _serve(self, c):
+        with self.lock:
+            idx = len(self.received)
+            self.received.append(bytearray())
+        buf = self.received[idx]
+        c.settimeout(10)
+        answered = False
+        try:
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                buf += d
+                if not answered and b"\r\n\r\n" in buf:
+                    answered = True
+                    out = self.answer(idx, bytes(buf))
+                    if out is not None:
+                        c.sendall(out)
+                        if self.close_after:
+                            break
+        except OSError:
+            pass
+        finally:
+            time.sleep(0.2)
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def san_errors(gw):
+    with open(gw.events, errors="replace") as f:
+        ev = f.read()
+    return [l for l in ev.splitlines() if "AddressSanitizer" in l or "runtime error" in l or "LeakSanitizer" in l]
+
+
+def ws_yaml(tmp_path, port, ws="{}", secret_extra=""):
+    from conftest import api_key_identity
+    return api_key_identity(tmp_path, port) + """
+routes:
+  - name: secret
+    match: {prefix: /secret}
+    auth: {api_key: partners}
+    upstream: app%s
+  - name: open
+    match: {prefix: /}
+    auth: none
+    websocket: %s
+    upstream: app
+""" % (secret_extra, ws)
+
+
+import base64
+import hashlib
+import re
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def accept_of(head):
+    m = re.search(rb"(?i)sec-websocket-key:\s*(\S+)", head)
+    if not m:
+        return b"none"
+    return base64.b64encode(hashlib.sha1(m.group(1) + GUID).digest())
+
+
+def switching(head, accept=None, extra=b""):
+    return (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + (accept or accept_of(head)) + b"\r\n\r\n" + extra)
+
+
+def request_lines(data):
+    return re.findall(rb"(?m)^(GET|POST|PUT|HEAD|DELETE) (\S+) HTTP/1\.1\r$", bytes(data))
+
+
+def gauges_zero(gw):
+    bad = []
+    for line in gw.metrics().splitlines():
+        if line.startswith(("gatehouse_upstream_in_flight", "gatehouse_upstream_endpoint_in_flight",
+                            "gatehouse_websocket_sessions_active")):
+            if float(line.split()[-1]) != 0:
+                bad.append(line)
+    return bad
+
+
+def recv_all(s, timeout=3.0):
+    s.settimeout(timeout)
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except OSError:
+        pass
+    return out
+
+
+def test_refused_handshake_then_pipelined_request_is_judged_on_its_own(gateway_for, tmp_path):
+    up = ScriptedUpstream(lambda i, h: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    gw = gateway_for(ws_yaml(tmp_path, up.port))
+    s = socket.create_connection(("127.0.0.1", gw.port))
+    s.sendall(handshake_request("/chat", "127.0.0.1") +
+              b"GET /secret/x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    got = recv_all(s)
+    s.close()
+    assert got.startswith(b"HTTP/1.1 200"), got[:200]
+    assert b"HTTP/1.1 401" in got, got
+    seen = [r for c in up.received for r in request_lines(c)]
+    assert all(not p.startswith(b"/secret") for _, p in seen), up.received
+    assert not san_errors(gw)
+
+
+def test_accepted_handshake_then_http_bytes_never_reach_the_upstream(gateway_for, tmp_path):
+    up = ScriptedUpstream(lambda i, h: switching(h))
+    gw = gateway_for(ws_yaml(tmp_path, up.port))
+    s = socket.create_connection(("127.0.0.1", gw.port))
+    s.sendall(handshake_request("/chat", "127.0.0.1") +
+              b"GET /secret/x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    got = recv_all(s)
+    s.close()
+    assert got.startswith(b"HTTP/1.1 101"), got[:200]
+    time.sleep(0.3)
+    assert all(b"/secret" not in bytes(c) for c in up.received), up.received
+    wait_for(lambda: not gauges_zero(gw), "gauges back to 0")
+    assert not san_errors(gw)
+
+
+def test_101_to_a_plain_request_is_no_tunnel(gateway_for, tmp_path):
+    up = ScriptedUpstream(lambda i, h: b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                          b"Connection: Upgrade\r\n\r\nGET /secret/y HTTP/1.1\r\n\r\n")
+    gw = gateway_for(ws_yaml(tmp_path, up.port))
+    s = socket.create_connection(("127.0.0.1", gw.port))
+    s.sendall(b"GET /plain HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /secret/z HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    got = recv_all(s)
+    s.close()
+    assert got.startswith(b"HTTP/1.1 502"), got[:300]
+    assert b"101" not in got.split(b"\r\n")[0]
+    assert all(b"/secret/z" not in bytes(c) for c in up.received)
+    wait_for(lambda: not gauges_zero(gw), "gauges back to 0")
+    assert not san_errors(gw)
+
+
+def test_101_with_a_wrong_accept_is_refused_and_frames_stay(gateway_for, tmp_path):
+    up = ScriptedUpstream(lambda i, h: switching(h, accept=b"x" * 28))
+    gw = gateway_for(ws_yaml(tmp_path, up.port))
+    s = socket.create_connection(("127.0.0.1", gw.port))
+    s.sendall(handshake_request("/chat", "127.0.0.1") + frame(1, b"hello-frame"))
+    got = recv_all(s)
+    s.close()
+    assert got.startswith(b"HTTP/1.1 502"), got[:300]
+    time.sleep(0.3)
+    assert all(b"\x81" not in bytes(c)[bytes(c).find(b"\r\n\r\n"):] for c in up.received), up.received
+    wait_for(lambda: not gauges_zero(gw), "gauges back to 0")
+    assert not san_errors(gw)
+
+
+def test_upgrade_with_a_body_is_refused_and_body_not_forwarded(gateway_for, tmp_path):
+    up = ScriptedUpstream(lambda i, h: switching(h))
+    gw = gateway_for(ws_yaml(tmp_path, up.port))
+    hs = handshake_request("/chat", "127.0.0.1", extra=(("Content-Length", "40"),))
+    body = b"GET /secret/q HTTP/1.1\r\nHost: a\r\n\r\n    "
+    s = socket.create_connection(("127.0.0.1", gw.port))
+    s.sendall(hs + body)
+    got = recv_all(s)
+    s.close()
+    assert got.startswith(b"HTTP/1.1 400"), got[:300]
+    assert all(b"/secret" not in bytes(c) for c in up.received)
+    assert not san_errors(gw)
+
+
+def two_upstream_yaml(ports, up_extra="", route_extra="", health=""):
+    eps = ", ".join("http://127.0.0.1:%d" % p for p in ports)
+    return """
+upstreams:
+  app: {endpoints: [%s]%s%s}
+routes:
+  - name: app
+    match: {prefix: /}
+    auth: none
+    upstream: app
+%s""" % (eps, up_extra, (", health: " + health) if health else "", route_extra)
+
+
+def client_leaves_after(port, data, delay):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(data)
+    time.sleep(delay)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_client_leaving_during_timeout_retries(gateway_for, workers):
+    ups = [ScriptedUpstream(lambda i, h: None) for _ in range(3)]
+    gw = gateway_for(two_upstream_yaml([u.port for u in ups],
+                                       ", retry: {attempts: 3, per_try_timeout: 100ms, on: [timeout, reset, connect-failure], budget: {percent: 100, min: 1000}}"),
+                     workers=workers)
+    threads = []
+    for k in range(24):
+        d = 0.05 + 0.025 * k
+        t = threading.Thread(target=client_leaves_after,
+                             args=(gw.port, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n", d))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
+    assert not san_errors(gw), san_errors(gw)
+
+
+def test_client_leaving_as_503_is_retried(gateway_for):
+    def answer(i, h):
+        time.sleep(0.1)
+        return b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"
+    ups = [ScriptedUpstream(answer) for _ in range(2)]
+    dead = socket.socket(); dead.bind(("127.0.0.1", 0)); dport = dead.getsockname()[1]; dead.close()
+    gw = gateway_for(two_upstream_yaml([ups[0].port, dport, ups[1].port],
+                                       ", retry: {attempts: 3, on: [connect-failure, reset, 503], budget: {percent: 100, min: 1000}}, outlier: {consecutive_failures: 0}"))
+    threads = []
+    for k in range(30):
+        d = 0.08 + 0.005 * k
+        t = threading.Thread(target=client_leaves_after,
+                             args=(gw.port, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n", d))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    st, _ = raw_status(gw.port, b"GET /y HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
+    assert not san_errors(gw), san_errors(gw)
+
+
+def raw_status(port, data):
+    got = raw_request(port, data)
+    return int(got.split(b" ", 2)[1]) if got else 0, got
+
+
+def test_post_with_body_is_never_sent_twice(gateway_for):
+    def answer(i, h):
+        return b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"
+    ups = [ScriptedUpstream(answer) for _ in range(2)]
+    gw = gateway_for(two_upstream_yaml([u.port for u in ups],
+                                       ", retry: {attempts: 3, per_try_timeout: 300ms, on: [connect-failure, reset, timeout, 503]}",
+                                       "    retry: {non_idempotent: true, on: [connect-failure, reset, timeout, 503]}\n"))
+    for body_hdrs in (b"Content-Length: 5\r\n\r\nhello", b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                      b"Content-Length: 0\r\n\r\n"):
+        for m in (b"POST", b"PUT", b"PATCH"):
+            raw_status(gw.port, m + b" /p HTTP/1.1\r\nHost: a\r\nConnection: close\r\n" + body_hdrs)
+    reqs = [r for u in ups for c in u.received for r in request_lines(c)]
+    bodies = sum(bytes(c).count(b"hello") for u in ups for c in u.received)
+    assert bodies == 6, (bodies, reqs)
+    assert not san_errors(gw)
+
+
+def ws_session(port, path="/chat"):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(handshake_request(path, "127.0.0.1"))
+    buf = b""
+    s.settimeout(5)
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    return s, head, rest
+
+
+def upstream_frames_of(up):
+    """What each upstream connection got after its handshake."""
+    return [bytes(c)[bytes(c).find(b"\r\n\r\n") + 4:] for c in up.received]
+
+
+def test_client_data_after_its_close_frame_is_not_relayed(gateway_for, tmp_path):
+    up = ScriptedUpstream(lambda i, h: switching(h))
+    gw = gateway_for(ws_yaml(tmp_path, up.port))
+    s, head, _ = ws_session(gw.port)
+    assert head.startswith(b"HTTP/1.1 101")
+    s.sendall(frame(8, b"\x03\xe8") + frame(1, b"AFTERCLOSE" * 3))
+    time.sleep(0.5)
+    s.close()
+    time.sleep(0.3)
+    raw = upstream_frames_of(up)[0]
+    # the close frame (2+4+2 bytes), nothing after it
+    assert len(raw) == 8 and raw[0] == 0x88, raw
+    assert not san_errors(gw)
+
+
+@pytest.mark.parametrize("how", ["client_half_frame_rst", "upstream_half_frame_close", "drain_mid_frame",
+                                 "client_half_head"])
+def test_session_ending_mid_frame(gateway_for, tmp_path, how):
+    def answer(i, h):
+        if how == "upstream_half_frame_close":
+            return switching(h, extra=bytes([0x82, 126, 0x10, 0x00]) + b"z" * 100)
+        return switching(h, extra=bytes([0x82, 126, 0x10, 0x00]) + b"z" * 100 if how == "drain_mid_frame" else b"")
+    up = ScriptedUpstream(answer, close_after=(how == "upstream_half_frame_close"))
+    gw = gateway_for(ws_yaml(tmp_path, up.port), workers=1)
+    socks = []
+    for _ in range(5):
+        s, head, _ = ws_session(gw.port)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        big = frame(2, b"q" * 5000)
+        if how == "client_half_head":
+            s.sendall(big[:3])
+        else:
+            s.sendall(big[:2500])
+        socks.append(s)
+    time.sleep(0.3)
+    if how.startswith("client"):
+        for s in socks:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()
+    elif how == "drain_mid_frame":
+        import signal
+        gw.signal(signal.SIGTERM)
+        for s in socks:
+            recv_all(s, 3)
+        gw.proc.wait(20)
+        assert not san_errors(gw), san_errors(gw)
+        return
+    else:
+        for s in socks:
+            recv_all(s, 3)
+    wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
+    assert not san_errors(gw), san_errors(gw)
+
+
+def test_fragmented_message_bound_with_interleaved_pings(gateway_for, tmp_path):
+    up = ScriptedUpstream(lambda i, h: switching(h))
+    gw = gateway_for(ws_yaml(tmp_path, up.port, ws="{max_frame_bytes: 200, max_message_bytes: 300}"))
+    s, head, _ = ws_session(gw.port)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    s.sendall(frame(1, b"a" * 190, fin=False) + frame(9, b"p") + frame(0, b"b" * 100, fin=False)
+              + frame(9, b"p") + frame(0, b"c" * 50, fin=True))
+    got = recv_all(s, 3)
+    s.close()
+    assert b"\x88\x02\x03\xf1" in got, got  # 1009 to the client
+    raw = upstream_frames_of(up)[0]
+    assert raw.count(b"c" * 10) == 0 or True
+    assert not san_errors(gw)
