@@ -38,13 +38,18 @@ static void release_endpoint(gh_request *req)
     }
 }
 
-static void release_slot(gh_request *req)
+static void release_upstream_slot(gh_request *req)
 {
-    release_endpoint(req);
     if (req->slot_held) {
         gh_upstream_release(req->upstream->state);
         req->slot_held = false;
     }
+}
+
+static void release_slot(gh_request *req)
+{
+    release_endpoint(req);
+    release_upstream_slot(req);
 }
 
 static void record(gh_request *req, gh_upstream_result r)
@@ -305,7 +310,7 @@ static bool pump_response(gh_upconn *up)
 }
 
 /* A 101: a WebSocket handshake the upstream accepted opens the session, its upstream slot given
- * back (websocket.max_connections bounds sessions); anything else is a bad response. False
+ * back, its endpoint's in-flight count held; anything else is a bad response. False
  * when the request ended. */
 static bool switched(gh_upconn *up)
 {
@@ -330,7 +335,9 @@ static bool switched(gh_upconn *up)
     }
     gh__endpoint_outcome(req, false);
     record(req, GH_UP_SUCCESS);
-    release_slot(req);
+    /* The upstream slot goes back (websocket.max_connections bounds sessions); the endpoint
+     * keeps the session in flight, so least_request and bounded load see where sessions are. */
+    release_upstream_slot(req);
     return true;
 }
 

@@ -365,3 +365,95 @@ def test_fragmented_message_bound_with_interleaved_pings(gateway_for, tmp_path):
     raw = upstream_frames_of(up)[0]
     assert raw.count(b"c" * 10) == 0 or True
     assert not san_errors(gw)
+
+
+def test_rewrites_stay_under_their_prefix(gateway_for):
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    up = ScriptedUpstream(lambda i, h: ok)
+    gw = gateway_for("""
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+routes:
+  - name: pre
+    match: {prefix: /api/}
+    auth: none
+    rewrite: {prefix: /internal/api/}
+    upstream: app
+  - name: pre2
+    match: {prefix: /b}
+    auth: none
+    rewrite: {prefix: /internal/b}
+    upstream: app
+  - name: tpl
+    match: {path: "/users/{id}/x"}
+    auth: none
+    rewrite: {path: "/internal/u/{id}/x"}
+    upstream: app
+""" % up.port)
+    paths = [b"/api/%2e%2e/secret", b"/api/%2E%2e/%2e%2E/secret", b"/api/.%2e/secret", b"/api/a/..%2f..%2fsecret",
+             b"/api/a%2f..%2f..%2fsecret", b"/bx/../../secret", b"/b%2e%2e/secret", b"/b/%2e%2e/%2e%2e/secret",
+             b"/users/%2e%2e/x", b"/users/..%2f..%2fsecret/x", b"/users/%252e%252e/x", b"/api/%00/x",
+             b"/api//..//secret", b"/api/;/../secret", b"/users/..;/x", b"/api/%5c..%5csecret", b"/b\\..\\secret"]
+    for p in paths:
+        raw_status(gw.port, b"GET " + p + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    sent = [r[1] for c in up.received for r in request_lines(c)]
+    import posixpath, urllib.parse
+    bad = []
+    for s in sent:
+        dec = urllib.parse.unquote(s.decode())
+        norm = posixpath.normpath(dec.replace("\\", "/").split("?")[0])
+        if not (norm.startswith("/internal/api") or norm.startswith("/internal/b") or norm.startswith("/internal/u/")):
+            bad.append((s, norm))
+    print(sent)
+    assert not bad, bad
+
+
+def hash_yaml(ports, ws=False, workers_note=""):
+    eps = ", ".join("http://127.0.0.1:%d" % p for p in ports)
+    return """
+upstreams:
+  app: {endpoints: [%s], balance: {policy: hash, key: header.X-User, hash_balance_factor: 150}, retry: {attempts: 1}}
+routes:
+  - name: app
+    match: {prefix: /}
+    auth: none%s
+    upstream: app
+""" % (eps, "\n    websocket: {}" if ws else "")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_one_hot_key_is_spread_by_the_bound(gateway_for, workers):
+    def answer(i, h):
+        time.sleep(1.0)
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    ups = [ScriptedUpstream(answer) for _ in range(3)]
+    gw = gateway_for(hash_yaml([u.port for u in ups]), workers=workers)
+    barrier = threading.Barrier(30)
+
+    def one():
+        barrier.wait()
+        raw_status(gw.port, b"GET /x HTTP/1.1\r\nHost: a\r\nX-User: hot\r\nConnection: close\r\n\r\n")
+    ts = [threading.Thread(target=one) for _ in range(30)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    counts = sorted(len(u.received) for u in ups)
+    print(counts)
+    # bound: ceil(30 * 1.5 / 3) = 15 in flight at most on one endpoint
+    assert counts[-1] <= 16, counts
+
+
+def test_one_hot_key_websocket_sessions_are_spread_by_the_bound(gateway_for):
+    ups = [ScriptedUpstream(lambda i, h: switching(h)) for _ in range(3)]
+    gw = gateway_for(hash_yaml([u.port for u in ups], ws=True))
+    socks = []
+    for _ in range(30):
+        s = socket.create_connection(("127.0.0.1", gw.port))
+        s.sendall(handshake_request("/chat", "127.0.0.1", extra=(("X-User", "hot"),)))
+        s.settimeout(5)
+        assert s.recv(4096).startswith(b"HTTP/1.1 101")
+        socks.append(s)
+    counts = sorted(len(u.received) for u in ups)
+    print(counts, gw.metrics().count("endpoint_in_flight"))
+    for s in socks:
+        s.close()
+    assert counts[-1] <= 16, counts
