@@ -264,15 +264,16 @@ def raw_status(port, data):
 
 def test_post_with_body_is_never_sent_twice(gateway_for):
     def answer(i, h):
-        return b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"
-    ups = [ScriptedUpstream(answer) for _ in range(2)]
+        return b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    ups = [ScriptedUpstream(answer, close_after=True) for _ in range(2)]
     gw = gateway_for(two_upstream_yaml([u.port for u in ups],
                                        ", retry: {attempts: 3, per_try_timeout: 300ms, on: [connect-failure, reset, timeout, 503]}",
                                        "    retry: {non_idempotent: true, on: [connect-failure, reset, timeout, 503]}\n"))
     for body_hdrs in (b"Content-Length: 5\r\n\r\nhello", b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
                       b"Content-Length: 0\r\n\r\n"):
         for m in (b"POST", b"PUT", b"PATCH"):
-            raw_status(gw.port, m + b" /p HTTP/1.1\r\nHost: a\r\nConnection: close\r\n" + body_hdrs)
+            st, _ = raw_status(gw.port, m + b" /p HTTP/1.1\r\nHost: a\r\nConnection: close\r\n" + body_hdrs)
+            assert st == 503
     reqs = [r for u in ups for c in u.received for r in request_lines(c)]
     bodies = sum(bytes(c).count(b"hello") for u in ups for c in u.received)
     assert bodies == 6, (bodies, reqs)
@@ -457,3 +458,123 @@ def test_one_hot_key_websocket_sessions_are_spread_by_the_bound(gateway_for):
     for s in socks:
         s.close()
     assert counts[-1] <= 16, counts
+
+
+def test_reloads_while_health_checks_run(gateway_for):
+    def answer(i, h):
+        time.sleep(0.15)
+        return b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    ups = [ScriptedUpstream(answer, close_after=True) for _ in range(3)]
+    ports = [u.port for u in ups]
+    hs = ["{http: {path: /healthz, interval: 400ms, timeout: 300ms, jitter: 0ms}}",
+          "{tcp: {interval: 400ms, timeout: 300ms, jitter: 0ms}}", ""]
+    gw = gateway_for(two_upstream_yaml(ports, health=hs[0]), workers=2)
+    for k in range(12):
+        sel = ports[: 1 + k % 3]
+        gw.write_config(two_upstream_yaml(sel, health=hs[k % 3]), workers=2)
+        assert gw.admin("/reload", "POST")[0] == 200
+        raw_status(gw.port, b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        time.sleep(0.12)
+    gw.admin("/readyz")
+    time.sleep(0.5)
+    assert gw.proc.poll() is None
+    assert not san_errors(gw), san_errors(gw)
+
+
+def test_clients_leaving_during_the_handshake_do_not_eject_the_endpoint(gateway_for):
+    def answer(i, h):
+        time.sleep(0.2)
+        return switching(h)
+    ups = [ScriptedUpstream(answer) for _ in range(2)]
+    gw = gateway_for("""
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d, http://127.0.0.1:%d], outlier: {consecutive_failures: 2}}
+routes:
+  - {name: all, match: {prefix: /}, auth: none, websocket: {}, upstream: app}
+""" % (ups[0].port, ups[1].port))
+    threads = []
+    for k in range(40):
+        d = 0.17 + 0.002 * k
+        t = threading.Thread(target=client_leaves_after,
+                             args=(gw.port, handshake_request("/c", "127.0.0.1"), d))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    time.sleep(0.5)
+    wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
+    assert gw.metric('gatehouse_upstream_ejections_total{upstream="app"}') == 0, \
+        [l for l in gw.event_lines() if "eject" in l]
+    assert not san_errors(gw), san_errors(gw)
+
+
+def test_a_client_that_half_closed_before_the_101_holds_no_session(gateway_for, tmp_path):
+    def answer(i, h):
+        time.sleep(0.3)
+        return switching(h)
+    up = ScriptedUpstream(answer)
+    gw = gateway_for(ws_yaml(tmp_path, up.port))
+    s = socket.create_connection(("127.0.0.1", gw.port))
+    s.sendall(handshake_request("/chat", "127.0.0.1"))
+    s.shutdown(socket.SHUT_WR)
+    s.settimeout(5)
+    got = s.recv(4096)
+    assert got.startswith(b"HTTP/1.1 101") or got.startswith(b"HTTP/1.1 4") or got == b"", got
+    wait_for(lambda: gw.metric("gatehouse_websocket_sessions_active") == 0 and not gauges_zero(gw),
+             "the session ends: %s" % gauges_zero(gw), timeout=5)
+    s.close()
+
+
+def test_a_fault_never_answers_an_unauthenticated_request(gateway_for, tmp_path):
+    from conftest import api_key_identity
+    up = ScriptedUpstream(lambda i, h: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    gw = gateway_for(api_key_identity(tmp_path, up.port) + """
+routes:
+  - name: s
+    match: {prefix: /}
+    auth: {api_key: partners}
+    fault: {abort: {status: 503}, delay: {duration: 2s}}
+    upstream: app
+""")
+    t = time.time()
+    st, got = raw_status(gw.port, b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    assert st == 401 and time.time() - t < 1.0, got
+    st, got = raw_status(gw.port, b"GET /x HTTP/1.1\r\nHost: a\r\nX-Api-Key: nope\r\nConnection: close\r\n\r\n")
+    assert st == 401 and time.time() - t < 1.5, got
+
+
+def test_two_workers_never_eject_more_than_max_ejection_percent(gateway_for):
+    dead = []
+    for _ in range(4):
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); dead.append(s.getsockname()[1]); s.close()
+    gw = gateway_for(two_upstream_yaml(dead, ", retry: {attempts: 1}, outlier: {consecutive_failures: 1}"),
+                     workers=2)
+    barrier = threading.Barrier(40)
+
+    def one():
+        barrier.wait()
+        for _ in range(5):
+            raw_status(gw.port, b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    ts = [threading.Thread(target=one) for _ in range(40)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    assert gw.metric('gatehouse_upstream_ejections_total{upstream="app"}') <= 2
+
+
+def test_h2_bodies_are_never_sent_twice(gateway_for):
+    from testenv.h2client import h2_request
+    ups = [ScriptedUpstream(lambda i, h: b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                            b"Connection: close\r\n\r\n", close_after=True) for _ in range(2)]
+    gw = gateway_for(two_upstream_yaml([u.port for u in ups],
+                                       ", retry: {attempts: 3, on: [connect-failure, reset, 503]}",
+                                       "    retry: {non_idempotent: true, on: [connect-failure, reset, 503]}\n"),
+                     listener_extra=", h2c: true")
+    for m in ("POST", "PUT", "DELETE", "GET"):  # a GET with a body is refused
+        try:
+            h2_request(gw.port, [(":method", m), (":path", "/p"), (":scheme", "http"), (":authority", "a")],
+                       body=b"hello", timeout=3)
+        except OSError:
+            pass
+    time.sleep(0.3)
+    bodies = sum(bytes(c).count(b"hello") for u in ups for c in u.received)
+    assert bodies == 3, [bytes(c) for u in ups for c in u.received]
