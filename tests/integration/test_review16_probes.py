@@ -454,10 +454,13 @@ def test_one_hot_key_websocket_sessions_are_spread_by_the_bound(gateway_for):
         assert s.recv(4096).startswith(b"HTTP/1.1 101")
         socks.append(s)
     counts = sorted(len(u.received) for u in ups)
-    print(counts, gw.metrics().count("endpoint_in_flight"))
+    held = sum(float(l.split()[-1]) for l in gw.metrics().splitlines()
+               if l.startswith("gatehouse_upstream_endpoint_in_flight{"))
     for s in socks:
         s.close()
     assert counts[-1] <= 16, counts
+    assert held == 30, held
+    wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
 
 
 def test_reloads_while_health_checks_run(gateway_for):
@@ -578,3 +581,108 @@ def test_h2_bodies_are_never_sent_twice(gateway_for):
     time.sleep(0.3)
     bodies = sum(bytes(c).count(b"hello") for u in ups for c in u.received)
     assert bodies == 3, [bytes(c) for u in ups for c in u.received]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_client_leaving_during_a_fault_delay(gateway_for, workers):
+    up = ScriptedUpstream(lambda i, h: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                          close_after=True)
+    gw = gateway_for("""
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+routes:
+  - name: f
+    match: {prefix: /}
+    auth: none
+    fault: {delay: {duration: 300ms, percent: 50}, abort: {status: 503, percent: 30}}
+    upstream: app
+""" % up.port, workers=workers)
+    ts = []
+    for k in range(30):
+        t = threading.Thread(target=client_leaves_after,
+                             args=(gw.port, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n", 0.01 * k + 0.25))
+        t.start()
+        ts.append(t)
+    [t.join() for t in ts]
+    # a reload while delays are pending
+    for k in range(5):
+        threading.Thread(target=client_leaves_after,
+                         args=(gw.port, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n", 0.5)).start()
+    assert gw.admin("/reload", "POST")[0] == 200
+    time.sleep(1.0)
+    wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
+    assert gw.proc.poll() is None
+    assert not san_errors(gw), san_errors(gw)
+
+
+@pytest.mark.parametrize("framing", ["Content-Length: %d\r\n", "Transfer-Encoding: chunked\r\n"])
+def test_refused_upgrade_body_is_never_a_request(gateway_for, tmp_path, framing):
+    up = ScriptedUpstream(lambda i, h: b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    gw = gateway_for(ws_yaml(tmp_path, up.port))
+    inner = b"GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"
+    if "chunked" in framing:
+        body = b"%x\r\n" % len(inner) + inner + b"\r\n0\r\n\r\n"
+        hdr = framing
+    else:
+        body = inner
+        hdr = framing % len(inner)
+    hs = handshake_request("/chat", "127.0.0.1").replace(b"\r\n\r\n", b"\r\n" + hdr.encode() + b"\r\n")
+    s = socket.create_connection(("127.0.0.1", gw.port))
+    s.sendall(hs + body)
+    got = recv_all(s, 2)
+    s.close()
+    assert got.startswith(b"HTTP/1.1 400"), got[:200]
+    time.sleep(0.2)
+    assert all(b"/smuggled" not in bytes(c) for c in up.received), up.received
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_tls_client_frames_right_behind_the_handshake_reach_the_upstream(gateway_for, tmp_path, big):
+    import ssl
+    from testenv.certs import CertAuthority
+    ca = CertAuthority(str(tmp_path))
+    gw_cert = ca.issue("gw", "gw.test", dns=["gw.test"], ips=["127.0.0.1"])
+
+    def answer(i, h):
+        time.sleep(0.3)
+        return switching(h)
+    up = ScriptedUpstream(answer)
+    gw = gateway_for("""
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+routes:
+  - {name: ws, match: {prefix: /}, auth: none, websocket: {}, upstream: app}
+""" % up.port, tls="{certificates: [{certificate: %s, private_key: %s}]}" % gw_cert)
+    ctx = ssl.create_default_context(cafile=ca.ca_file)
+    raw = socket.create_connection(("127.0.0.1", gw.port))
+    s = ctx.wrap_socket(raw, server_hostname="gw.test")
+    payload = (b"m" * 60000) if big else b"marker"
+    frames = b"".join(frame(2, payload + b"%03d" % k) for k in range(3 if not big else 40))
+    s.sendall(handshake_request("/c", "gw.test") + frames)
+    s.settimeout(5)
+    got = s.recv(4096)
+    assert got.startswith(b"HTTP/1.1 101"), got
+    want = len(frames)
+    wait_for(lambda: len(upstream_frames_of(up)[0]) >= want,
+             "the frames reach the upstream: %d of %d" % (len(upstream_frames_of(up)[0]), want), timeout=10)
+    s.close()
+    assert not san_errors(gw)
+
+
+def test_partial_heads_and_bad_101s_with_clients_leaving(gateway_for, tmp_path):
+    answers = [b"HTTP/1.1 200 OK\r\nContent-Le", b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 10\r\n\r\nabc",
+               None, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello"]
+    ups = [ScriptedUpstream(lambda i, h, a=a: (time.sleep(0.05), a)[1]) for a in answers]
+    gw = gateway_for(two_upstream_yaml([u.port for u in ups],
+                                       ", retry: {attempts: 4, per_try_timeout: 150ms, on: [timeout, reset, connect-failure, 503], budget: {percent: 100, min: 1000}}",
+                                       "    websocket: {}\n"), workers=2)
+    ts = []
+    for k in range(40):
+        data = handshake_request("/c", "127.0.0.1") if k % 2 else b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
+        t = threading.Thread(target=client_leaves_after, args=(gw.port, data, 0.03 + 0.015 * k))
+        t.start()
+        ts.append(t)
+    [t.join() for t in ts]
+    wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
+    assert gw.proc.poll() is None
+    assert not san_errors(gw), san_errors(gw)
