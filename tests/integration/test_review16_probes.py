@@ -216,21 +216,23 @@ def client_leaves_after(port, data, delay):
     s.close()
 
 
+def clients_leave(port, delays, data=lambda k: b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n"):
+    """One client per delay, each resetting its connection that long after its request."""
+    threads = [threading.Thread(target=client_leaves_after, args=(port, data(k), d))
+               for k, d in enumerate(delays)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_client_leaving_during_timeout_retries(gateway_for, workers):
     ups = [ScriptedUpstream(lambda i, h: None) for _ in range(3)]
     gw = gateway_for(two_upstream_yaml([u.port for u in ups],
                                        ", retry: {attempts: 3, per_try_timeout: 100ms, on: [timeout, reset, connect-failure], budget: {percent: 100, min: 1000}}"),
                      workers=workers)
-    threads = []
-    for k in range(24):
-        d = 0.05 + 0.025 * k
-        t = threading.Thread(target=client_leaves_after,
-                             args=(gw.port, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n", d))
-        t.start()
-        threads.append(t)
-    for t in threads:
-        t.join()
+    clients_leave(gw.port, [0.05 + 0.025 * k for k in range(24)])
     wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
     assert not san_errors(gw), san_errors(gw)
 
@@ -243,15 +245,7 @@ def test_client_leaving_as_503_is_retried(gateway_for):
     dead = socket.socket(); dead.bind(("127.0.0.1", 0)); dport = dead.getsockname()[1]; dead.close()
     gw = gateway_for(two_upstream_yaml([ups[0].port, dport, ups[1].port],
                                        ", retry: {attempts: 3, on: [connect-failure, reset, 503], budget: {percent: 100, min: 1000}}, outlier: {consecutive_failures: 0}"))
-    threads = []
-    for k in range(30):
-        d = 0.08 + 0.005 * k
-        t = threading.Thread(target=client_leaves_after,
-                             args=(gw.port, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n", d))
-        t.start()
-        threads.append(t)
-    for t in threads:
-        t.join()
+    clients_leave(gw.port, [0.08 + 0.005 * k for k in range(30)])
     st, _ = raw_status(gw.port, b"GET /y HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
     wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
     assert not san_errors(gw), san_errors(gw)
@@ -495,15 +489,8 @@ upstreams:
 routes:
   - {name: all, match: {prefix: /}, auth: none, websocket: {}, upstream: app}
 """ % (ups[0].port, ups[1].port))
-    threads = []
-    for k in range(40):
-        d = 0.17 + 0.002 * k
-        t = threading.Thread(target=client_leaves_after,
-                             args=(gw.port, handshake_request("/c", "127.0.0.1"), d))
-        t.start()
-        threads.append(t)
-    for t in threads:
-        t.join()
+    clients_leave(gw.port, [0.17 + 0.002 * k for k in range(40)],
+                  lambda k: handshake_request("/c", "127.0.0.1"))
     time.sleep(0.5)
     wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
     assert gw.metric('gatehouse_upstream_ejections_total{upstream="app"}') == 0, \
@@ -597,13 +584,7 @@ routes:
     fault: {delay: {duration: 300ms, percent: 50}, abort: {status: 503, percent: 30}}
     upstream: app
 """ % up.port, workers=workers)
-    ts = []
-    for k in range(30):
-        t = threading.Thread(target=client_leaves_after,
-                             args=(gw.port, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n", 0.01 * k + 0.25))
-        t.start()
-        ts.append(t)
-    [t.join() for t in ts]
+    clients_leave(gw.port, [0.01 * k + 0.25 for k in range(30)])
     # a reload while delays are pending
     for k in range(5):
         threading.Thread(target=client_leaves_after,
@@ -676,13 +657,9 @@ def test_partial_heads_and_bad_101s_with_clients_leaving(gateway_for, tmp_path):
     gw = gateway_for(two_upstream_yaml([u.port for u in ups],
                                        ", retry: {attempts: 4, per_try_timeout: 150ms, on: [timeout, reset, connect-failure, 503], budget: {percent: 100, min: 1000}}",
                                        "    websocket: {}\n"), workers=2)
-    ts = []
-    for k in range(40):
-        data = handshake_request("/c", "127.0.0.1") if k % 2 else b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
-        t = threading.Thread(target=client_leaves_after, args=(gw.port, data, 0.03 + 0.015 * k))
-        t.start()
-        ts.append(t)
-    [t.join() for t in ts]
+    clients_leave(gw.port, [0.03 + 0.015 * k for k in range(40)],
+                  lambda k: handshake_request("/c", "127.0.0.1") if k % 2
+                  else b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
     wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
     assert gw.proc.poll() is None
     assert not san_errors(gw), san_errors(gw)
