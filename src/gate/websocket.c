@@ -44,6 +44,8 @@ static bool origin_allowed(const gh_request *req, const gh_websocket_conf *ws)
     const gh_h1_header *o = FIELD(req, "origin");
     if (!o || ws->any_origin)
         return true;
+    if (!SINGLE(req, "origin"))
+        return false; /* two pages at once: the first must not vouch for the second */
     for (size_t i = 0; i < ws->norigins; i++)
         if (gh_cors_origin_matches(ws->origins[i], o->value, o->value_len))
             return true;

@@ -663,3 +663,35 @@ def test_partial_heads_and_bad_101s_with_clients_leaving(gateway_for, tmp_path):
     wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
     assert gw.proc.poll() is None
     assert not san_errors(gw), san_errors(gw)
+
+
+@pytest.mark.parametrize("origins", [None, '["https://app.example.com", "https://*.example.com"]'])
+def test_origin_checks_hold(gateway_for, tmp_path, origins):
+    up = ScriptedUpstream(lambda i, h: switching(h))
+    ws = "{origins: %s}" % origins if origins else "{}"
+    gw = gateway_for(ws_yaml(tmp_path, up.port, ws=ws))
+    host = "127.0.0.1:%d" % gw.port
+    if origins:
+        bad = ["https://app.example.com.", "https://app.example.com:443", "https://evil.com/.example.com",
+               "https://x.example.com.evil.com", "https://example.com", "https://.example.com",
+               "http://app.example.com", "null", "https://a:b@x.example.com", "https://xexample.com"]
+    else:
+        bad = ["http://%s." % host, "http://127.0.0.1", "null", "http://%s/" % host, "http://evil.com",
+               "http://127.0.0.1.:%d" % gw.port, "http://%s@evil" % host, "http://evil@%s" % host, "//%s" % host]
+    allowed = []
+    for o in bad:
+        s = socket.create_connection(("127.0.0.1", gw.port))
+        s.sendall(handshake_request("/chat", host, extra=(("Origin", o),)))
+        got = recv_all(s, 1)
+        s.close()
+        if not got.startswith(b"HTTP/1.1 403"):
+            allowed.append((o, got[:40]))
+    # two Origin fields: the second must not be ignored when the first is good
+    good = "https://app.example.com" if origins else "http://%s" % host
+    s = socket.create_connection(("127.0.0.1", gw.port))
+    s.sendall(handshake_request("/chat", host, extra=(("Origin", good), ("Origin", "https://evil.com"))))
+    got = recv_all(s, 1)
+    s.close()
+    if not (got.startswith(b"HTTP/1.1 403") or got.startswith(b"HTTP/1.1 400")):
+        allowed.append(("two origins", got[:40]))
+    assert not allowed, allowed
