@@ -328,9 +328,13 @@ static bool switched(gh_upconn *up)
     up->in->off += (uint32_t)up->resp.head_len;
     req->up_status = 101;
     req->up_us = gh_now_us() - req->up_start_us;
-    const char *why = gh__ws_start(up);
-    if (why) {
-        up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE, why);
+    bool theirs;
+    const char *why = gh__ws_start(up, &theirs);
+    if (why) { /* a client gone at the 101 says nothing of the endpoint */
+        if (theirs)
+            up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE, why);
+        else
+            up_fail(up, GH_R_CLIENT_CLOSED, GH_UP_SUCCESS, why);
         return false;
     }
     gh__endpoint_outcome(req, false);

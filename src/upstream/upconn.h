@@ -94,11 +94,12 @@ char *gh__request_head(gh_request *req, size_t *len);
 size_t gh__response_fields(const gh_request *req, const gh_h1_response *r, gh_h1_header *out,
                            size_t max);
 /* WebSocket sessions (ws_tunnel.c). gh__ws_start: the upstream's 101 (up->resp) is checked and
- * answered to the client, and the session opens; NULL, or why it cannot. gh__ws_from_upstream:
+ * answered to the client, and the session opens; NULL, or why it cannot (*upstream_fault: the
+ * upstream's handshake was wrong, rather than the client gone). gh__ws_from_upstream:
  * frames in up->in to the client; false when the session ended. gh__ws_upstream_ended: the
  * upstream closed or failed. gh__ws_idle: the idle timer fired. gh__ws_tunnel_in and
  * gh__ws_going_away: the action ops. */
-const char *gh__ws_start(gh_upconn *up);
+const char *gh__ws_start(gh_upconn *up, bool *upstream_fault);
 bool gh__ws_from_upstream(gh_upconn *up);
 /* The last step of an upstream read on a session (nothing may touch up or its request after):
  * the client's input is offered once after the 101. */

@@ -168,9 +168,10 @@ static bool relay(gh_upconn *up, bool from_client, const char *p, size_t len, si
     }
 }
 
-const char *gh__ws_start(gh_upconn *up)
+const char *gh__ws_start(gh_upconn *up, bool *upstream_fault)
 {
     gh_request *req = up->req;
+    *upstream_fault = true;
     const gh_h1_response *r = &up->resp;
     const gh_h1_header *acc = GH_H1_FIND(r->headers, r->nheaders, "sec-websocket-accept");
     const gh_h1_header *upg = GH_H1_FIND(r->headers, r->nheaders, "upgrade");
@@ -180,6 +181,7 @@ const char *gh__ws_start(gh_upconn *up)
         return "the upstream's 101 does not switch to websocket";
     if (GH_H1_FIND(r->headers, r->nheaders, "sec-websocket-extensions"))
         return "the upstream's 101 names an extension the gateway did not offer";
+    *upstream_fault = false; /* the handshake was right: what fails now is the gateway's side */
     gh_h1_header f[GH_UP_MAX_HEADERS + GH_ADDED_FIELDS_MAX];
     size_t n = gh__response_fields(req, r, f, sizeof(f) / sizeof(f[0]));
     size_t cap = 128;

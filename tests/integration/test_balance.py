@@ -98,7 +98,7 @@ def hash_yaml(eps, key, extra=""):
 def test_hash_keeps_each_key_on_one_endpoint(gateway_for, endpoints, key, send):
     eps = endpoints(3)
     g = gateway_for(hash_yaml(eps, key, "trusted_proxies: [127.0.0.1/32]\n"), workers=2)
-    keys = list(range(40))
+    keys = list(range(60))
     with requests.Session() as s:
         for rnd in range(3):
             for k in keys:
@@ -106,8 +106,8 @@ def test_hash_keeps_each_key_on_one_endpoint(gateway_for, endpoints, key, send):
                 assert s.get(g.url + "/k/%d" % k, **arg).status_code == 200
     got = owners(eps, "/k/")
     assert all(len(ports) == 1 for ports in got.values()), got
-    assert len(got) == 40
-    # The keys spread: each endpoint has some.
+    assert len(got) == 60
+    # The keys spread: each endpoint has some (20 each on average; the ring moves with the ports).
     spread = Counter(next(iter(p)) for p in got.values())
     assert len(spread) == 3 and min(spread.values()) >= 5, spread
 

@@ -121,6 +121,14 @@ static void close_codes(void **state)
     assert_int_equal(read_one(false, buf, n, 100).error, GH_WS_PROTOCOL_ERROR);
     buf[0] = 0x88, buf[1] = 1, buf[2] = 3;
     assert_int_equal(read_one(false, buf, 3, 100).error, GH_WS_PROTOCOL_ERROR);
+    /* A side's close frame is its last (RFC 6455 5.5.1): a frame after it, even after an empty
+     * close, is refused whole or byte by byte. */
+    uint8_t two[8] = {0x88, 0, 0x81, 1, 'x'};
+    for (size_t step = 1; step <= 5; step += 4) {
+        outcome after = read_one(false, two, 5, step);
+        assert_int_equal(after.error, GH_WS_PROTOCOL_ERROR);
+        assert_int_equal(after.payload, 0);
+    }
 }
 
 /* Each refusal comes with the head, before any payload byte passes. */
