@@ -107,33 +107,24 @@ def gauges_zero(gw):
     return bad
 
 
+def recv_all(s, timeout=3.0, until=None):
+    """What s receives until it closes, timeout passes, or the bytes hold until."""
+    s.settimeout(timeout)
+    out = b""
+    try:
+        while until is None or until not in out:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except OSError:
+        pass
+    return out
+
+
 def recv_head(s, timeout=3.0):
     """The bytes up to the end of the first response head (or what came before timeout)."""
-    s.settimeout(timeout)
-    out = b""
-    try:
-        while b"\r\n\r\n" not in out:
-            d = s.recv(65536)
-            if not d:
-                break
-            out += d
-    except OSError:
-        pass
-    return out
-
-
-def recv_all(s, timeout=3.0):
-    s.settimeout(timeout)
-    out = b""
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            out += d
-    except OSError:
-        pass
-    return out
+    return recv_all(s, timeout, b"\r\n\r\n")
 
 
 def test_refused_handshake_then_pipelined_request_is_judged_on_its_own(gateway_for, tmp_path):
