@@ -58,7 +58,8 @@ unit: deps $(UNIT_BIN)
 
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers -Isrc -g -O1 \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -DGH_VERSION='"fuzz"' -DGH_NO_DNS $(PKG_CFLAGS) $< $(LIB_SRC) -o $@ $(LDLIBS)
 
 # Renders the desync corpus into fuzz_h1 seeds at fuzz time (scripts/fuzz_seeds.py).

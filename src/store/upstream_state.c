@@ -104,7 +104,8 @@ gh_endpoint_state *gh_endpoint_state_get(gh_upstream_state *s, const char *url)
  * either second, which a budget can afford). */
 static void budget_roll(gh_upstream_state *s, uint64_t now_us)
 {
-    uint64_t now_s = now_us / 1000000, was = atomic_load_explicit(&s->budget_second, memory_order_relaxed);
+    unsigned long long now_s = now_us / 1000000;
+    unsigned long long was = atomic_load_explicit(&s->budget_second, memory_order_relaxed);
     if (was == now_s || !atomic_compare_exchange_strong(&s->budget_second, &was, now_s))
         return;
     unsigned last = atomic_exchange(&s->budget_requests, 0);
