@@ -27,7 +27,7 @@ from test_policy import PolicyServer
 DATA = 0
 NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, CANCEL, COMPRESSION_ERROR, ENHANCE_YOUR_CALM = 0, 1, 2, 8, 9, 0xb
 IN_FLIGHT = 'gatehouse_upstream_in_flight{upstream="app"}'
-SLOW_MS = 3000  # how long the slow dependencies take: every check of "ended at once" is well inside it
+SLOW_MS = 2000  # how long the slow dependencies take: every check of "ended at once" is well inside it
 
 ROUTES = """
 upstreams:
