@@ -15,22 +15,11 @@
 
 const char *gh__audit_fmt(gh_audit *a, const char *fmt, ...)
 {
-    char small[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    const char *s = gh_arena_vprintf(&a->arena, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return "";
-    if ((size_t)n < sizeof(small))
-        return gh_arena_strndup(&a->arena, small, (size_t)n);
-    char *s = gh_arena_alloc(&a->arena, (size_t)n + 1);
-    if (!s)
-        return "";
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
+    return s ? s : "";
 }
 
 static const char *accepted_reason(const gh_audit_conf *conf, const char *id)

@@ -60,7 +60,7 @@ static void check_upstreams(gh_audit *a)
                 continue;
             bool critical = upstream_critical(c, u);
             gh__audit_find(a, "GH-UP-001", critical ? GH_SEV_HIGH : GH_SEV_MEDIUM, -1,
-                           gh__audit_fmt(a, "upstreams.%s.endpoints[%zu]", u->name, k), who,
+                           gh__audit_fmt(a, "upstreams.%s.endpoints[%u]", u->name, e->item), who,
                            "upstream '%s' is reached at %s over plain HTTP%s", u->name, e->url,
                            critical ? ", from critical routes" : "");
             break;

@@ -52,11 +52,21 @@ typedef struct gh_cidr {
     int prefix;
 } gh_cidr;
 
+/* One endpoint: a URL whose host is an IP literal, or one address of a URL whose host is a
+ * name (each of the name's A and AAAA records is an endpoint of its own). */
 typedef struct gh_endpoint_conf {
     const char *url;       /* "http://10.0.0.1:8080" or "https://api.internal:8443" */
-    const char *authority; /* "10.0.0.1:8080": pool key and log label */
+    const char *authority; /* "api.internal:8443" as written: the Host and health checks' Host */
+    /* "10.0.0.1:8080", or "api.internal:8443@10.0.0.7" for an address of a name: the pool
+     * key, and the endpoint in logs, events and metrics. */
+    const char *label;
+    /* The url, or "url@address" for an address of a name: the state kept across reloads
+     * and the endpoint's place on a hash ring. */
+    const char *key;
     const char *host;      /* the host as written: the TLS server name by default */
     bool tls;              /* https:// */
+    bool named;            /* the host is a name: re-resolved every dns_refresh */
+    uint32_t item;         /* its place in `endpoints` as written */
     uint32_t weight;       /* its share of the requests, against the others' (1..256) */
     gh_sockaddr addr;
     gh_endpoint_state *state; /* shared by the workers, kept across reloads */
@@ -148,6 +158,7 @@ typedef struct gh_upstream_conf {
     uint64_t timeout_ms;
     uint32_t keepalive_max_idle;
     uint64_t keepalive_idle_timeout_ms;
+    uint64_t dns_refresh_ms; /* how often endpoints named by DNS are resolved again */
     gh_upstream_state *state;
     SSL_CTX *tls;            /* for its https:// endpoints: CAs, client certificate; NULL: none */
     const char *server_name; /* tls.server_name; NULL: each endpoint's host */

@@ -34,7 +34,24 @@ const void *gh_route_ext(const gh_route_conf *r, const gh_route_keys *keys);
 void gh_config_ref(gh_config *c);
 void gh_config_release(gh_config *c);
 
-/* Parses "a.b.c.d:port", "[v6]:port" or "name:port" (resolved now). Returns 0 or -1. */
+/* Parses "a.b.c.d:port", "[v6]:port" or "name:port" (resolved now: its first address).
+ * Returns 0 or -1. */
 int gh_parse_hostport(const char *s, gh_sockaddr *out);
+/* The host (without brackets, into host, at most cap bytes with its NUL) and the port of
+ * "a.b.c.d:port", "[v6]:port" or "name:port". Returns 0, or -1 when s is none of these. */
+int gh_split_hostport(const char *s, char *host, size_t cap, const char **port);
+/* Every address of host:port, into out: an IP literal gives itself; a name each of its A and
+ * AAAA records (resolved now), each once, sorted (gh_sockaddr_compare), so that two answers
+ * in another order compare equal. *named: the host is a name. Returns how many, max + 1 when
+ * there are more than max, or -1 (the text is no host:port, or *gai_error says why the name
+ * did not resolve). */
+int gh_resolve_hostport(const char *s, gh_sockaddr *out, size_t max, bool *named, int *gai_error);
+/* What gh_resolve_hostport keeps of a resolver's answer (shared by the periodic re-resolution,
+ * which asks asynchronously): the stream addresses, each once, sorted; max + 1 when more. */
+struct addrinfo;
+size_t gh_addrinfo_collect(const struct addrinfo *res, gh_sockaddr *out, size_t max);
+/* An order of addresses: family, then bytes. 0 when equal. */
+int gh_sockaddr_compare(const gh_sockaddr *a, const gh_sockaddr *b);
+void gh_sockaddrs_sort(gh_sockaddr *a, size_t n);
 
 #endif

@@ -95,7 +95,7 @@ void gh__cfg_finish_upstream_balance(gh_walk *w, yaml_node_t *n, gh_upstream_con
     uint32_t total = 0;
     for (size_t i = 0; i < n_ep; i++) {
         weights[i] = u->endpoints[i].weight ? u->endpoints[i].weight : 1;
-        names[i] = u->endpoints[i].url ? u->endpoints[i].url : "";
+        names[i] = u->endpoints[i].key ? u->endpoints[i].key : "";
         total += weights[i];
     }
     if (!gh_balance_build_order(w->arena, weights, n_ep, &b->tables))

@@ -1,5 +1,6 @@
 /* The top level of the configuration file (its keys, in the order they are read: each section
  * lives in its own file), loading a snapshot from a file or a string, and releasing it. */
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -12,34 +13,111 @@
 
 #define GH_MAX_FILE_BYTES (4u << 20)
 
+int gh_split_hostport(const char *s, char *host, size_t cap, const char **port)
+{
+    const char *p;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= cap)
+            return -1;
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        p = close + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon || colon == s || (size_t)(colon - s) >= cap)
+            return -1;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        p = colon + 1;
+    }
+    char *end;
+    long n = strtol(p, &end, 10);
+    if (*p == '\0' || *end != '\0' || n < 1 || n > 65535)
+        return -1;
+    *port = p;
+    return 0;
+}
+
+int gh_sockaddr_compare(const gh_sockaddr *a, const gh_sockaddr *b)
+{
+    if (a->len != b->len)
+        return a->len < b->len ? -1 : 1;
+    return memcmp(&a->ss, &b->ss, a->len);
+}
+
+static int compare_sockaddrs(const void *a, const void *b)
+{
+    return gh_sockaddr_compare(a, b);
+}
+
+void gh_sockaddrs_sort(gh_sockaddr *a, size_t n)
+{
+    qsort(a, n, sizeof(*a), compare_sockaddrs);
+}
+
+size_t gh_addrinfo_collect(const struct addrinfo *res, gh_sockaddr *out, size_t max)
+{
+    size_t n = 0;
+    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+            ai->ai_addrlen > sizeof(out->ss))
+            continue;
+        gh_sockaddr one = {.len = ai->ai_addrlen};
+        memcpy(&one.ss, ai->ai_addr, ai->ai_addrlen);
+        bool seen = false;
+        for (size_t i = 0; i < n && !seen; i++)
+            seen = gh_sockaddr_compare(&out[i], &one) == 0;
+        if (seen)
+            continue;
+        if (n == max)
+            return max + 1;
+        out[n++] = one;
+    }
+    gh_sockaddrs_sort(out, n);
+    return n;
+}
+
+/* getaddrinfo's hints for a host: fuzzing builds never reach the network, so names other than
+ * literals fail there. */
+static struct addrinfo resolve_hints(void)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
+#ifdef GH_NO_DNS
+    hints.ai_flags = AI_NUMERICHOST;
+#endif
+    return hints;
+}
+
+int gh_resolve_hostport(const char *s, gh_sockaddr *out, size_t max, bool *named, int *gai_error)
+{
+    char host[256];
+    const char *port;
+    *gai_error = 0;
+    if (gh_split_hostport(s, host, sizeof(host), &port) != 0)
+        return -1;
+    unsigned char literal[16];
+    *named = inet_pton(AF_INET, host, literal) != 1 && inet_pton(AF_INET6, host, literal) != 1;
+    struct addrinfo hints = resolve_hints(), *res = NULL;
+    if ((*gai_error = getaddrinfo(host, port, &hints, &res)) != 0 || !res) {
+        if (!*gai_error)
+            *gai_error = EAI_NONAME;
+        return -1;
+    }
+    size_t n = gh_addrinfo_collect(res, out, max);
+    freeaddrinfo(res);
+    if (n == 0)
+        *gai_error = EAI_ADDRFAMILY;
+    return n == 0 ? -1 : (int)n;
+}
+
 int gh_parse_hostport(const char *s, gh_sockaddr *out)
 {
     char host[256];
     const char *port;
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
-            return -1;
-        memcpy(host, s + 1, (size_t)(close - s - 1));
-        host[close - s - 1] = '\0';
-        port = close + 2;
-    } else {
-        const char *colon = strrchr(s, ':');
-        if (!colon || colon == s || (size_t)(colon - s) >= sizeof(host))
-            return -1;
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = '\0';
-        port = colon + 1;
-    }
-    char *end;
-    long p = strtol(port, &end, 10);
-    if (*port == '\0' || *end != '\0' || p < 1 || p > 65535)
+    if (gh_split_hostport(s, host, sizeof(host), &port) != 0)
         return -1;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-#ifdef GH_NO_DNS
-    /* Fuzzing builds never reach the network: names other than literals fail. */
-    hints.ai_flags = AI_NUMERICHOST;
-#endif
+    struct addrinfo hints = resolve_hints(), *res = NULL;
     if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
         return -1;
     memcpy(&out->ss, res->ai_addr, res->ai_addrlen);

@@ -1,52 +1,133 @@
 /* upstreams: where routes send requests, how many at once, how long to wait, which idle
  * connections to keep, and the TLS of https:// endpoints. */
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config_internal.h"
 
-static void load_endpoint(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_endpoint_conf *e)
+/* An upstream's endpoints after names are resolved: a bit each in a request's tried mask. */
+#define GH_UPSTREAM_MAX_ENDPOINTS GH_BALANCE_MAX_ENDPOINTS
+
+/* A name that does not resolve at a reload keeps the addresses the running snapshot has for
+ * it, with a warning: an outage of DNS must neither stop a reload of something else nor take
+ * the upstream away. Returns how many, or -1 when it had none (a first load: an error). */
+static int last_addresses(gh_walk *w, yaml_node_t *n, gh_upstream_state *state,
+                          const gh_endpoint_conf *e, gh_sockaddr *addrs, size_t room, int gai)
 {
-    const char *url;
-    n = gh__cfg_endpoint_weight(w, n, e);
-    if (!n || !gh__walk_str(w, n, &url))
-        return;
-    e->url = url;
-    e->tls = strncmp(url, "https://", 8) == 0;
-    if (strncmp(url, "http://", 7) != 0 && !e->tls) {
-        gh__walk_error(w, n, "'%s': endpoints are http://host:port or https://host:port", url);
-        return;
+    char text[GH_UPSTREAM_MAX_ENDPOINTS][48], host[256], literal[300];
+    const char *port;
+    size_t had = gh_endpoint_state_addresses(state, e->url, text, GH_UPSTREAM_MAX_ENDPOINTS);
+    if (had == 0 || had > room || gh_split_hostport(e->authority, host, sizeof(host), &port) != 0)
+        return -1;
+    size_t count = 0;
+    for (size_t i = 0; i < had; i++) {
+        bool named;
+        int err;
+        snprintf(literal, sizeof(literal), strchr(text[i], ':') ? "[%s]:%s" : "%s:%s", text[i],
+                 port);
+        if (gh_resolve_hostport(literal, &addrs[count], 1, &named, &err) == 1)
+            count++;
     }
-    const char *auth = url + (e->tls ? 8 : 7);
+    gh_sockaddrs_sort(addrs, count);
+    if (count)
+        gh__walk_warn(w, n, "'%s': %s does not resolve (%s): its %zu last addresses stay", e->url,
+                      e->authority, gai_strerror(gai), count);
+    return count ? (int)count : -1;
+}
+
+/* The endpoints one item of `endpoints` stands for, appended to out (room left): one for an IP
+ * literal, one per address of a name. Returns how many (0 after an error). */
+static size_t load_endpoint(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_upstream_state *state,
+                            gh_endpoint_conf *out, size_t room)
+{
+    gh_endpoint_conf e = {0};
+    const char *url;
+    n = gh__cfg_endpoint_weight(w, n, &e);
+    if (!n || !gh__walk_str(w, n, &url))
+        return 0;
+    e.url = url;
+    e.tls = strncmp(url, "https://", 8) == 0;
+    if (strncmp(url, "http://", 7) != 0 && !e.tls) {
+        gh__walk_error(w, n, "'%s': endpoints are http://host:port or https://host:port", url);
+        return 0;
+    }
+    const char *auth = url + (e.tls ? 8 : 7);
     size_t len = strcspn(auth, "/?#");
     if (auth[len] != '\0' && strcmp(auth + len, "/") != 0) {
         gh__walk_error(w, n, "'%s': an endpoint has no path; routes decide the path", url);
-        return;
+        return 0;
     }
-    e->authority = gh_arena_strndup(a, auth, len);
-    if (!e->authority || strchr(e->authority, '@') ||
-        gh_parse_hostport(e->authority, &e->addr) != 0) {
-        gh__walk_error(w, n, "'%s': expected %s://host:port with a resolvable host", url,
-                       e->tls ? "https" : "http");
-        return;
+    e.authority = gh_arena_strndup(a, auth, len);
+    gh_sockaddr addrs[GH_UPSTREAM_MAX_ENDPOINTS + 1];
+    int gai = 0, count = -1;
+    if (e.authority && !strchr(e.authority, '@'))
+        count = gh_resolve_hostport(e.authority, addrs, room, &e.named, &gai);
+    if (count < 0 && gai && state)
+        count = last_addresses(w, n, state, &e, addrs, room, gai);
+    if (count < 0) {
+        if (gai)
+            gh__walk_error(w, n, "'%s': %s does not resolve: %s", url, e.authority,
+                           gai_strerror(gai));
+        else
+            gh__walk_error(w, n, "'%s': expected %s://host:port", url, e.tls ? "https" : "http");
+        return 0;
     }
-    e->host = gh__cfg_host_of(a, e->authority);
+    if ((size_t)count > room) {
+        gh__walk_error(w, n, "'%s': an upstream has at most %d endpoints, each address of a "
+                       "name one of them", url, GH_UPSTREAM_MAX_ENDPOINTS);
+        return 0;
+    }
+    e.host = gh__cfg_host_of(a, e.authority);
+    e.label = e.authority;
+    e.key = e.url;
+    for (int i = 0; i < count; i++) {
+        out[i] = e;
+        out[i].addr = addrs[i];
+        if (!e.named)
+            continue;
+        char ip[INET6_ADDRSTRLEN] = "";
+        const struct sockaddr_storage *ss = &addrs[i].ss;
+        const void *raw = ss->ss_family == AF_INET6
+                              ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+                              : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+        inet_ntop(ss->ss_family, raw, ip, sizeof(ip));
+        out[i].label = gh_arena_printf(a, "%s@%s", e.authority, ip);
+        out[i].key = gh_arena_printf(a, "%s@%s", e.url, ip);
+        if (!out[i].label || !out[i].key) {
+            gh__walk_error(w, n, "out of memory");
+            return 0;
+        }
+    }
+    return (size_t)count;
 }
 
 static void load_endpoints(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
     gh_upstream_conf *u = call->target;
-    size_t count = 0;
-    yaml_node_item_t *items = gh__walk_items_within(w, v, 64, "endpoints", &count);
+    size_t items_n = 0, count = 0;
+    yaml_node_item_t *items =
+        gh__walk_items_within(w, v, GH_UPSTREAM_MAX_ENDPOINTS, "endpoints", &items_n);
     if (!items)
         return;
-    u->endpoints = gh_arena_zalloc(w->arena, count * sizeof(*u->endpoints));
-    u->nendpoints = count;
-    for (size_t i = 0; i < count; i++) {
+    gh_endpoint_conf all[GH_UPSTREAM_MAX_ENDPOINTS];
+    for (size_t i = 0; i < items_n; i++) {
         size_t inner = gh__walk_push_index(w, i);
-        load_endpoint(w, gh__walk_node(w, items[i]), w->arena, &u->endpoints[i]);
+        size_t from = count;
+        count += load_endpoint(w, gh__walk_node(w, items[i]), w->arena, u->state, all + count,
+                               GH_UPSTREAM_MAX_ENDPOINTS - count);
+        for (size_t k = from; k < count; k++)
+            all[k].item = (uint32_t)i;
         gh__walk_pop(w, inner);
     }
+    u->endpoints = gh_arena_zalloc(w->arena, (count ? count : 1) * sizeof(*u->endpoints));
+    if (!u->endpoints) {
+        gh__walk_error(w, v, "out of memory");
+        return;
+    }
+    memcpy(u->endpoints, all, count * sizeof(*all));
+    u->nendpoints = count;
 }
 
 /* Reads tls: when there are https:// endpoints (given or not: their defaults), refuses it
@@ -80,6 +161,8 @@ static const gh_keyword upstream_keys[] = {
      .max = 600000, .def = "2s"},
     {"timeout", GH_KW_DURATION, GH_KW_AT(gh_upstream_conf, timeout_ms), .min = 1,
      .max = 86400000, .def = "30s"},
+    {"dns_refresh", GH_KW_DURATION, GH_KW_AT(gh_upstream_conf, dns_refresh_ms), .min = 1000,
+     .max = 86400000, .def = "30s"},
     {"keepalive", GH_KW_MAP, .table = keepalive_keys},
     {"tls", GH_KW_CUSTOM, GH_KW_ALWAYS, .load = load_tls},
     {"outlier", GH_KW_MAP, GH_KW_AT(gh_upstream_conf, outlier), .table = gh__cfg_outlier_keys},
@@ -104,12 +187,25 @@ static void load_upstream(gh_walk *w, yaml_node_t *n, gh_config *c, gh_upstream_
     gh__cfg_finish_upstream_balance(w, n, u);
 }
 
-/* Each endpoint's state, shared by the workers and kept while its URL stays. */
+/* The snapshot's uses of its endpoints' states end with it. */
+static void put_states(void *p)
+{
+    gh_upstream_conf *u = p;
+    for (size_t i = 0; i < u->nendpoints; i++)
+        if (u->states[i])
+            gh_endpoint_state_put(u->state, u->states[i]);
+}
+
+/* Each endpoint's state, shared by the workers and kept while a snapshot names its key. */
 static void attach_states(gh_walk *w, yaml_node_t *n, gh_upstream_conf *u)
 {
     u->states = gh_arena_zalloc(w->arena, (u->nendpoints ? u->nendpoints : 1) * sizeof(*u->states));
-    for (size_t i = 0; u->states && i < u->nendpoints; i++) {
-        u->endpoints[i].state = u->states[i] = gh_endpoint_state_get(u->state, u->endpoints[i].url);
+    if (!u->states || gh_arena_defer(w->arena, put_states, u) != 0) {
+        gh__walk_error(w, n, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < u->nendpoints; i++) {
+        u->endpoints[i].state = u->states[i] = gh_endpoint_state_get(u->state, u->endpoints[i].key);
         if (!u->states[i])
             gh__walk_error(w, n, "out of memory");
     }
@@ -137,9 +233,11 @@ void gh__cfg_load_upstreams(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
             if (strcmp(c->upstreams[j].name, u->name) == 0)
                 gh__walk_error(w, gh__walk_node(w, p->key), "duplicate upstream '%s'", u->name);
         size_t saved = gh__walk_push_key(w, u->name);
+        if (shared)
+            u->state = gh_upstream_state_get(&shared->upstreams, u->name);
         load_upstream(w, gh__walk_node(w, p->value), c, u);
         gh__walk_pop(w, saved);
-        if (shared && (u->state = gh_upstream_state_get(&shared->upstreams, u->name)))
+        if (u->state)
             attach_states(w, gh__walk_node(w, p->value), u);
         c->nupstreams++;
     }

@@ -1,4 +1,6 @@
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,4 +165,28 @@ void gh_arena_spares_free(gh_arena_spares *s)
         free(c);
     }
     s->n = 0;
+}
+
+char *gh_arena_vprintf(gh_arena *a, const char *fmt, va_list ap)
+{
+    char small[512];
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    char *s = NULL;
+    if (n >= 0 && (size_t)n < sizeof(small))
+        s = gh_arena_strndup(a, small, (size_t)n);
+    else if (n >= 0 && (s = gh_arena_alloc(a, (size_t)n + 1)))
+        vsnprintf(s, (size_t)n + 1, fmt, again);
+    va_end(again);
+    return s;
+}
+
+char *gh_arena_printf(gh_arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = gh_arena_vprintf(a, fmt, ap);
+    va_end(ap);
+    return s;
 }

@@ -3,6 +3,7 @@
 #ifndef GH_CORE_ARENA_H
 #define GH_CORE_ARENA_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 typedef struct gh_arena_chunk gh_arena_chunk;
@@ -33,6 +34,9 @@ void *gh_arena_alloc(gh_arena *a, size_t n);
 void *gh_arena_zalloc(gh_arena *a, size_t n);
 char *gh_arena_strndup(gh_arena *a, const char *s, size_t n);
 char *gh_arena_strdup(gh_arena *a, const char *s);
+/* printf into the arena; NULL when out of memory or the format fails. */
+char *gh_arena_printf(gh_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *gh_arena_vprintf(gh_arena *a, const char *fmt, va_list ap);
 /* Runs fn(ptr) when the arena is reset or freed, after the cleanups deferred later: what the
  * arena's memory points at (a context, a file's text, a shared reference) goes with it. When
  * the record cannot be allocated, fn(ptr) runs now and -1 is returned: ptr is gone either way. */

@@ -102,8 +102,8 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
     gh_sbuf_addf(b, ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_ms\":%.3f",
                  req->status, (unsigned long long)req->bytes_in, (unsigned long long)req->bytes_out,
                  (double)dur / 1000.0);
-    add_field(b, "upstream", req->endpoint ? req->endpoint->authority : NULL,
-              req->endpoint ? strlen(req->endpoint->authority) : 0);
+    add_field(b, "upstream", req->endpoint ? req->endpoint->label : NULL,
+              req->endpoint ? strlen(req->endpoint->label) : 0);
     if (req->up_status)
         gh_sbuf_addf(b, ",\"upstream_status\":%d,\"upstream_ms\":%.3f", req->up_status,
                      (double)req->up_us / 1000.0);

@@ -11,6 +11,7 @@
 #include "identity/jwks_fetch.h"
 #include "server/admin.h"
 #include "server/control.h"
+#include "server/dns_watch.h"
 #include "observe/events.h"
 #include "server/file_watch.h"
 #include "server/worker.h"
@@ -26,6 +27,7 @@ typedef struct gh_control {
     gh_jwks_fetcher *fetcher; /* remote key sets */
     gh_health_checker *health; /* active checks of upstream endpoints, once per process */
     gh_file_watch *watch;     /* TLS files: a change reloads */
+    gh_dns_watch *dns;        /* endpoints' names: new addresses reload */
     bool loop_ready;
     bool stopping;
 } gh_control;
@@ -140,6 +142,7 @@ static int reload(void *ctx, char **report)
     pthread_mutex_unlock(&rt->mu);
     gh_logger_set_path(&rt->logger, cfg->access_log);
     gh_file_watch_set(ctl->watch, cfg);
+    gh_dns_watch_set(ctl->dns, cfg);
     gh_health_update(ctl->health, cfg);
     gh_workers_notify(rt);
     int behind = gh_workers_wait_applied(rt, cfg, GH_RELOAD_APPLY_MS);
@@ -166,6 +169,16 @@ static void on_tls_files_changed(void *ctx)
     free(report);
 }
 
+/* A name in an endpoint resolves to other addresses now: the configuration is loaded again,
+ * which resolves it again (a failure keeps the running snapshot, and the next change retries). */
+static void on_dns_changed(void *ctx)
+{
+    gh_control *ctl = ctx;
+    char *report = NULL;
+    reload(ctl, &report);
+    free(report);
+}
+
 /* A key fetch attempt ended: the requests waiting for it wake on their workers. */
 static void notify_workers(void *rt)
 {
@@ -186,6 +199,8 @@ static void stop_control(gh_control *ctl)
     uv_close((uv_handle_t *)&ctl->sigusr1, NULL);
     gh_file_watch_stop(ctl->watch);
     ctl->watch = NULL;
+    gh_dns_watch_stop(ctl->dns);
+    ctl->dns = NULL;
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -264,6 +279,11 @@ static int start(gh_control *ctl, gh_config *cfg)
         return -1;
     }
     gh_file_watch_set(ctl->watch, cfg);
+    if (!(ctl->dns = gh_dns_watch_start(&ctl->loop, &rt->dns, on_dns_changed, ctl))) {
+        fprintf(stderr, "cannot watch DNS names\n");
+        return -1;
+    }
+    gh_dns_watch_set(ctl->dns, cfg);
     if (start_signals(ctl) != 0) {
         fprintf(stderr, "cannot set up signal handling\n");
         return -1;

@@ -294,7 +294,7 @@ static void endpoint_in_flight(scrape *s, const gh_config *cfg)
         for (size_t j = 0; j < u->nendpoints; j++)
             if (u->endpoints[j].state)
                 sample(s, gh_prom_uint(atomic_load(&u->endpoints[j].state->inflight)), 2,
-                       "upstream", u->name, "endpoint", u->endpoints[j].authority);
+                       "upstream", u->name, "endpoint", u->endpoints[j].label);
     }
 }
 
@@ -311,7 +311,7 @@ static void upstream_endpoints(scrape *s, const gh_config *cfg)
             sample(s, gh_prom_uint(atomic_load(&cfg->upstreams[i].states[j]->health) !=
                                    GH_HEALTH_DOWN),
                    2, "upstream", cfg->upstreams[i].name, "endpoint",
-                   cfg->upstreams[i].endpoints[j].authority);
+                   cfg->upstreams[i].endpoints[j].label);
     family(s, "gatehouse_upstream_endpoint_ejected",
            "Whether passive outlier detection has the endpoint out of rotation now.",
            GH_PROM_GAUGE);
@@ -321,7 +321,7 @@ static void upstream_endpoints(scrape *s, const gh_config *cfg)
             sample(s, gh_prom_uint(atomic_load(&cfg->upstreams[i].states[j]->ejected_until_us) >
                                    now),
                    2, "upstream", cfg->upstreams[i].name, "endpoint",
-                   cfg->upstreams[i].endpoints[j].authority);
+                   cfg->upstreams[i].endpoints[j].label);
 }
 
 /* Active checks of the upstreams that have them, by endpoint: results and time taken. */
@@ -332,7 +332,7 @@ static void health_checks(scrape *s, const gh_config *cfg)
     for (size_t i = 0; i < cfg->nupstreams; i++) {
         const gh_upstream_conf *u = &cfg->upstreams[i];
         for (size_t j = 0; u->health.kind != GH_HC_NONE && u->states && j < u->nendpoints; j++) {
-            const char *ep = u->endpoints[j].authority;
+            const char *ep = u->endpoints[j].label;
             sample(s, gh_prom_uint(atomic_load(&u->states[j]->checks_passed)), 3, "upstream",
                    u->name, "endpoint", ep, "result", "success");
             sample(s, gh_prom_uint(atomic_load(&u->states[j]->checks_failed)), 3, "upstream",
@@ -345,7 +345,7 @@ static void health_checks(scrape *s, const gh_config *cfg)
         const gh_upstream_conf *u = &cfg->upstreams[i];
         for (size_t j = 0; u->health.kind != GH_HC_NONE && u->states && j < u->nendpoints; j++) {
             const gh_endpoint_state *e = u->states[j];
-            const char *ep = u->endpoints[j].authority;
+            const char *ep = u->endpoints[j].label;
             sample(s, gh_prom_fixed((double)atomic_load(&e->check_us_total) / 1e6, 6), 2,
                    "upstream", u->name, "endpoint", ep);
             suffixed(s, "_sum");
@@ -465,6 +465,11 @@ static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worke
     family(s, "gatehouse_reloads_total", "Configuration reloads, by result.", GH_PROM_COUNTER);
     sample(s, gh_prom_uint(atomic_load(&rt->reloads_ok)), 1, "result", "success");
     sample(s, gh_prom_uint(atomic_load(&rt->reloads_failed)), 1, "result", "failure");
+    family(s, "gatehouse_dns_resolutions_total",
+           "Re-resolutions of the names in upstream endpoints, by outcome.", GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(atomic_load(&rt->dns.changed)), 1, "result", "changed");
+    sample(s, gh_prom_uint(atomic_load(&rt->dns.unchanged)), 1, "result", "unchanged");
+    sample(s, gh_prom_uint(atomic_load(&rt->dns.failed)), 1, "result", "failed");
     family(s, "gatehouse_access_log_dropped_total", "Access log lines dropped (log thread behind).",
            GH_PROM_COUNTER);
     sample(s, gh_prom_uint(t->dropped), 0);

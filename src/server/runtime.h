@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "observe/log.h"
+#include "server/dns_watch.h"
 #include "store/upstream_state.h"
 
 typedef struct gh_worker gh_worker;
@@ -22,6 +23,7 @@ typedef struct gh_runtime {
     int nworkers;
     gh_logger logger;
     atomic_ullong reloads_ok, reloads_failed;
+    gh_dns_counts dns; /* re-resolutions of endpoints' names */
     atomic_bool draining;
 } gh_runtime;
 

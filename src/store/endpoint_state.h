@@ -17,6 +17,7 @@ typedef enum { GH_HEALTH_UNKNOWN, GH_HEALTH_UP, GH_HEALTH_DOWN } gh_health;
 
 typedef struct gh_endpoint_state {
     void *next; /* in its upstream's list */
+    atomic_int uses; /* the snapshots that name it: the last to go takes it out */
     atomic_uint inflight;           /* requests on it now, every worker */
     atomic_int health;              /* a gh_health from active checks */
     atomic_uint fails;              /* consecutive gateway failures */
@@ -25,7 +26,7 @@ typedef struct gh_endpoint_state {
     atomic_ullong back_since_us;    /* when it last came back into rotation (slow start) */
     /* Active checks made (by the control thread) and their total time, for the metrics. */
     atomic_ullong checks_passed, checks_failed, check_us_total;
-    char key[];                     /* the endpoint's URL */
+    char key[];                     /* the endpoint's URL (and address, for a name) */
 } gh_endpoint_state;
 
 /* Passive ejection settings of one upstream (upstreams.<name>.outlier). */

@@ -26,7 +26,7 @@ static void *endpoint_new(const void *key, void *ctx)
 
 static const gh_keep_kind endpoint_kind = {
     .next_at = offsetof(gh_endpoint_state, next),
-    .users_at = GH_KEEP_UNCOUNTED,
+    .users_at = offsetof(gh_endpoint_state, uses),
     .matches = endpoint_matches,
     .make = endpoint_new,
     .drop = free,
@@ -95,9 +95,9 @@ void gh_upstream_release(gh_upstream_state *s)
     atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_acq_rel);
 }
 
-gh_endpoint_state *gh_endpoint_state_get(gh_upstream_state *s, const char *url)
+gh_endpoint_state *gh_endpoint_state_get(gh_upstream_state *s, const char *key)
 {
-    return gh_keep_get(&s->endpoints, url, NULL);
+    return gh_keep_get(&s->endpoints, key, NULL);
 }
 
 /* Starts a new second's counts (one thread wins the turn; a count racing with it may land in
@@ -132,4 +132,22 @@ bool gh_upstream_retry_take(gh_upstream_state *s, uint32_t percent, uint32_t min
     } while (!atomic_compare_exchange_weak_explicit(&s->budget_retries, &taken, taken + 1,
                                                     memory_order_acq_rel, memory_order_relaxed));
     return true;
+}
+
+void gh_endpoint_state_put(gh_upstream_state *s, gh_endpoint_state *e)
+{
+    gh_keep_put(&s->endpoints, e);
+}
+
+size_t gh_endpoint_state_addresses(gh_upstream_state *s, const char *url, char (*out)[48],
+                                   size_t max)
+{
+    size_t n = 0, len = strlen(url);
+    pthread_mutex_lock(&s->endpoints.mu);
+    for (gh_endpoint_state *e = s->endpoints.head; e && n < max; e = e->next)
+        if (atomic_load(&e->uses) > 0 && strncmp(e->key, url, len) == 0 && e->key[len] == '@' &&
+            strlen(e->key + len + 1) < sizeof(out[0]))
+            strcpy(out[n++], e->key + len + 1);
+    pthread_mutex_unlock(&s->endpoints.mu);
+    return n;
 }

@@ -21,7 +21,7 @@ struct gh_upstream_state {
     atomic_ullong budget_second;
     atomic_uint budget_requests_prev, budget_requests, budget_retries;
     pthread_mutex_t eject_mu; /* one ejection decision at a time (max_ejection_percent) */
-    gh_keep endpoints;        /* gh_endpoint_state by URL; they live as long as the upstream */
+    gh_keep endpoints;        /* gh_endpoint_state by key, while a snapshot names them */
     char name[];
 };
 typedef struct gh_upstream_state gh_upstream_state;
@@ -36,8 +36,16 @@ void gh_upstream_registry_free(gh_upstream_registry *r);
 /* The state for name, created on first use; NULL only when out of memory. */
 gh_upstream_state *gh_upstream_state_get(gh_upstream_registry *r, const char *name);
 
-/* The state of the endpoint at url in s, created on first use; NULL only when out of memory. */
-gh_endpoint_state *gh_endpoint_state_get(gh_upstream_state *s, const char *url);
+/* The state of the endpoint with key in s, created on first use, and a use of it; NULL only
+ * when out of memory. A snapshot takes a use of each of its endpoints' states and ends it as it
+ * goes (gh_endpoint_state_put): the state of an endpoint that no snapshot names any more (a
+ * reload removed it, DNS stopped giving its address) goes with the last. */
+gh_endpoint_state *gh_endpoint_state_get(gh_upstream_state *s, const char *key);
+void gh_endpoint_state_put(gh_upstream_state *s, gh_endpoint_state *e);
+/* The addresses that snapshots give the name in url now (their states' keys "url@address"),
+ * as text, at most max: what a name that no longer resolves keeps at a reload. */
+size_t gh_endpoint_state_addresses(gh_upstream_state *s, const char *url, char (*out)[48],
+                                   size_t max);
 
 /* The retry budget (Finagle's, by the second): a request counts towards it as it starts; a
  * retry is taken while this second's retries are fewer than percent of the requests of this

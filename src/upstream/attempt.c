@@ -26,7 +26,7 @@ void gh__endpoint_outcome(gh_request *req, bool failed)
     char fields[256];
     snprintf(fields, sizeof(fields),
              ",\"upstream\":\"%s\",\"endpoint\":\"%s\",\"ejection_ms\":%llu,\"ejections\":%u",
-             u->name, req->endpoint->authority, (unsigned long long)ms,
+             u->name, req->endpoint->label, (unsigned long long)ms,
              atomic_load(&e->ejections));
     gh_event("warn", "endpoint_ejected",
              "consecutive failures took the endpoint out of rotation", fields);

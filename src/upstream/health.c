@@ -81,7 +81,7 @@ static void event_fields(const probe *p, const char *reason, char *out, size_t c
     GH_SBUF_LIT(&b, ",\"upstream\":");
     gh_sbuf_json_str(&b, p->up->name, strlen(p->up->name));
     GH_SBUF_LIT(&b, ",\"endpoint\":");
-    gh_sbuf_json_str(&b, p->ep->authority, strlen(p->ep->authority));
+    gh_sbuf_json_str(&b, p->ep->label, strlen(p->ep->label));
     if (reason) {
         GH_SBUF_LIT(&b, ",\"reason\":");
         gh_sbuf_json_str(&b, reason, strlen(reason));

@@ -1,5 +1,6 @@
-/* Per-worker keep-alive pools keyed by endpoint authority. They outlive configuration
- * snapshots, so a reload does not drop warm connections. */
+/* Per-worker keep-alive pools keyed by endpoint label. They outlive configuration
+ * snapshots, so a reload does not drop warm connections; a pool that no request has asked for
+ * in a while and that has no connection left goes (its endpoint left the configuration). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,10 @@ gh_pool *gh__pool_get(gh_services *svc, const char *key)
     if (!all)
         return NULL; /* the worker's pools are closed: it is going away */
     for (gh_pool *p = all->first; p; p = p->next)
-        if (strcmp(p->key, key) == 0)
+        if (strcmp(p->key, key) == 0) {
+            p->unused_sweeps = 0;
             return p;
+        }
     size_t len = strlen(key);
     gh_pool *p = calloc(1, sizeof(*p) + len + 1);
     if (!p)
@@ -40,11 +43,21 @@ static void unlink_idle(gh_upconn *up)
     p->nidle--;
 }
 
+static void free_pool(gh_pool *p)
+{
+    gh__pool_forget_session(p);
+    free(p);
+}
+
 static void free_upconn(uv_handle_t *h)
 {
     gh_upconn *up = h->data;
-    if (++up->closed_handles == 2)
-        free(up);
+    if (++up->closed_handles != 2)
+        return;
+    gh_pool *p = up->pool;
+    free(up);
+    if (--p->conns == 0 && p->closed)
+        free_pool(p);
 }
 
 void gh__upconn_close(gh_upconn *up)
@@ -72,6 +85,7 @@ gh_upconn *gh__upconn_new(gh_services *svc, gh_pool *pool)
         return NULL;
     up->svc = svc;
     up->pool = pool;
+    pool->conns++;
     uv_tcp_init(svc->loop, &up->tcp);
     gh_deadline_init(svc->loop, &up->timer, gh__upconn_timeout, up);
     up->tcp.data = up->creq.data = up;
@@ -113,12 +127,17 @@ void gh__pool_put(gh_upconn *up, uint32_t max_idle, uint64_t idle_timeout_ms)
     up->idle_deadline_us = gh_now_us() + idle_timeout_ms * 1000;
 }
 
+/* Sweeps (one a second) after which a pool nobody asked for and with no connection goes. */
+#define GH_POOL_UNUSED_SWEEPS 60
+
 void gh_pools_sweep(gh_services *svc)
 {
     if (!svc->pools)
         return;
     uint64_t now = gh_now_us();
-    for (gh_pool *p = svc->pools->first; p; p = p->next) {
+    gh_pool **at = &svc->pools->first;
+    while (*at) {
+        gh_pool *p = *at;
         gh_upconn *up = GH_LIST_FIRST(&p->idle, gh_upconn, idle_link);
         while (up) {
             gh_upconn *next = GH_LIST_NEXT(up, gh_upconn, idle_link);
@@ -126,6 +145,12 @@ void gh_pools_sweep(gh_services *svc)
                 gh__upconn_close(up);
             up = next;
         }
+        if (++p->unused_sweeps < GH_POOL_UNUSED_SWEEPS || p->conns > 0) {
+            at = &p->next;
+            continue;
+        }
+        *at = p->next;
+        free_pool(p);
     }
 }
 
@@ -138,8 +163,11 @@ void gh_pools_close(gh_services *svc)
         while (!gh_list_empty(&p->idle))
             gh__upconn_close(GH_CONTAINER(p->idle.first, gh_upconn, idle_link));
         gh_pool *next = p->next;
-        gh__pool_forget_session(p);
-        free(p);
+        /* Connections still closing point at it: the last to go frees it. */
+        if (p->conns == 0)
+            free_pool(p);
+        else
+            p->closed = true;
         p = next;
     }
     free(svc->pools);

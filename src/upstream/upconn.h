@@ -23,7 +23,12 @@ struct gh_pool {
     size_t nidle;
     SSL_SESSION *session; /* https:// endpoints: the last session, to resume */
     SSL_CTX *session_ctx; /* the context it was verified under (held): only that one resumes it */
-    char key[]; /* endpoint authority */
+    size_t conns;          /* connections that point at it, open or closing */
+    /* Sweeps since a request last asked for it: an endpoint gone from the configuration
+     * (a reload, a name's address that DNS no longer gives) leaves no pool behind. */
+    unsigned unused_sweeps;
+    bool closed; /* the worker's pools are closed: the last connection frees it */
+    char key[]; /* the endpoint's label */
 };
 
 /* A worker's pools (svc->pools), most recently made first. */
