@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <netdb.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -82,7 +84,8 @@ static void full_example(void **state)
     assert_int_equal(c->limits.head_timeout_ms, 250);
     assert_int_equal(c->limits.max_body_bytes, 1 << 20);
     assert_int_equal(c->ntrusted_proxies, 2);
-    assert_int_equal(c->upstreams[0].nendpoints, 2);
+    /* localhost is a name: one endpoint per address it has here (127.0.0.1, maybe ::1). */
+    assert_true(c->upstreams[0].nendpoints >= 2);
     assert_string_equal(c->upstreams[0].endpoints[1].authority, "localhost:9001");
     assert_int_equal(c->upstreams[0].max_concurrency, 5);
     assert_int_equal(c->upstreams[0].keepalive_idle_timeout_ms, 120000);
@@ -90,6 +93,68 @@ static void full_example(void **state)
     assert_int_equal(c->routes[0].path_kind, GH_PATH_TEMPLATE);
     gh_config_release(c);
     gh_diag_free(&d);
+}
+
+/* Every address of a name is an endpoint of its own, named and keyed by it; an IP literal is
+ * one endpoint keyed by its URL. */
+static void names_become_endpoints(void **state)
+{
+    (void)state;
+    gh_diag d;
+    gh_config *c = load(HEAD ROUTE "upstreams:\n"
+                                   "  a: {endpoints: ['http://[::1]:9000', {url: http://localhost:9001, "
+                                   "weight: 3}]}\n"
+                                   "  b: {endpoints: [http://127.0.0.1:1], dns_refresh: 5s}\n",
+                        &d);
+    gh_diag_print(&d, stderr);
+    assert_non_null(c);
+    const gh_upstream_conf *a = &c->upstreams[0];
+    assert_int_equal(a->dns_refresh_ms, 30000);
+    assert_int_equal(c->upstreams[1].dns_refresh_ms, 5000);
+    assert_false(a->endpoints[0].named);
+    assert_string_equal(a->endpoints[0].label, "[::1]:9000");
+    assert_string_equal(a->endpoints[0].key, "http://[::1]:9000");
+    const gh_endpoint_conf *n = NULL;
+    for (size_t i = 1; i < a->nendpoints; i++)
+        if (a->endpoints[i].addr.ss.ss_family == AF_INET)
+            n = &a->endpoints[i];
+    assert_non_null(n);
+    assert_true(n->named);
+    assert_int_equal(n->item, 1);
+    assert_int_equal(n->weight, 3);
+    assert_string_equal(n->authority, "localhost:9001");
+    assert_string_equal(n->label, "localhost:9001@127.0.0.1");
+    assert_string_equal(n->key, "http://localhost:9001@127.0.0.1");
+    gh_config_release(c);
+    gh_diag_free(&d);
+    expect_error(HEAD ROUTE "upstreams: {a: {endpoints: [http://127.0.0.1:1], dns_refresh: 10ms}}\n",
+                 "upstreams.a.dns_refresh");
+    expect_error(HEAD ROUTE "upstreams: {a: {endpoints: [http://no-such-host.invalid:1]}}\n",
+                 "t.yaml:3:29: upstreams.a.endpoints[0]: 'http://no-such-host.invalid:1': "
+                 "no-such-host.invalid:1 does not resolve");
+}
+
+/* A resolver's answer: stream addresses, each once, sorted; one more than max says "more". */
+static void answers_collect_sorted_and_bounded(void **state)
+{
+    (void)state;
+    struct sockaddr_in v4[3] = {{.sin_family = AF_INET}, {.sin_family = AF_INET},
+                                {.sin_family = AF_INET}};
+    v4[0].sin_addr.s_addr = htonl(0x0a000003);
+    v4[1].sin_addr.s_addr = htonl(0x0a000001);
+    v4[2].sin_addr.s_addr = htonl(0x0a000003); /* the same address again */
+    struct addrinfo ai[3] = {0};
+    for (int i = 0; i < 3; i++) {
+        ai[i].ai_family = AF_INET;
+        ai[i].ai_addr = (struct sockaddr *)&v4[i];
+        ai[i].ai_addrlen = sizeof(v4[i]);
+        ai[i].ai_next = i < 2 ? &ai[i + 1] : NULL;
+    }
+    gh_sockaddr out[2];
+    assert_int_equal(gh_addrinfo_collect(ai, out, 2), 2);
+    assert_int_equal(ntohl(((struct sockaddr_in *)&out[0].ss)->sin_addr.s_addr), 0x0a000001);
+    assert_int_equal(ntohl(((struct sockaddr_in *)&out[1].ss)->sin_addr.s_addr), 0x0a000003);
+    assert_int_equal(gh_addrinfo_collect(ai, out, 1), 2); /* more than fit */
 }
 
 static void errors_locate(void **state)
@@ -331,6 +396,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(minimal_and_defaults),
         cmocka_unit_test(full_example),
+        cmocka_unit_test(names_become_endpoints),
+        cmocka_unit_test(answers_collect_sorted_and_bounded),
         cmocka_unit_test(errors_locate),
         cmocka_unit_test(shadowing_warns),
         cmocka_unit_test(units),

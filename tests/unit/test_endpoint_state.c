@@ -119,6 +119,34 @@ static void a_passing_check_readmits(void **state)
     gh_upstream_registry_free(&g.reg);
 }
 
+/* A state lives while a snapshot names it: the last use takes it out; the addresses of a
+ * name are those its states in use have. */
+static void states_go_with_their_last_use(void **state)
+{
+    (void)state;
+    gh_upstream_registry reg;
+    gh_upstream_registry_init(&reg);
+    gh_upstream_state *up = gh_upstream_state_get(&reg, "app");
+    gh_endpoint_state *a = gh_endpoint_state_get(up, "http://api:1@10.0.0.1");
+    gh_endpoint_state *b = gh_endpoint_state_get(up, "http://api:1@::1");
+    assert_ptr_equal(gh_endpoint_state_get(up, "http://api:1@10.0.0.1"), a); /* a reload */
+    gh_endpoint_state_get(up, "http://apiary:1@10.0.0.9"); /* another name with that prefix */
+    char text[4][48];
+    size_t n = gh_endpoint_state_addresses(up, "http://api:1", text, 4);
+    assert_int_equal(n, 2);
+    assert_true((strcmp(text[0], "10.0.0.1") == 0 && strcmp(text[1], "::1") == 0) ||
+                (strcmp(text[1], "10.0.0.1") == 0 && strcmp(text[0], "::1") == 0));
+    atomic_store(&a->fails, 2);
+    gh_endpoint_state_put(up, a); /* the old snapshot goes: the new one still names it */
+    assert_int_equal(atomic_load(&a->fails), 2);
+    gh_endpoint_state_put(up, a);
+    gh_endpoint_state_put(up, b); /* no snapshot names them any more */
+    assert_int_equal(gh_endpoint_state_addresses(up, "http://api:1", text, 4), 0);
+    gh_endpoint_state *again = gh_endpoint_state_get(up, "http://api:1@10.0.0.1");
+    assert_int_equal(atomic_load(&again->fails), 0); /* a new state, not the old one's */
+    gh_upstream_registry_free(&reg);
+}
+
 static void retries_stay_within_the_budget(void **state)
 {
     (void)state;
@@ -152,6 +180,7 @@ int main(void)
         cmocka_unit_test(ejections_grow_to_the_cap_and_are_forgiven),
         cmocka_unit_test(a_passing_check_readmits),
         cmocka_unit_test(retries_stay_within_the_budget),
+        cmocka_unit_test(states_go_with_their_last_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,10 +123,12 @@ def wait_port(port, timeout=10.0, proc=None):
 class Gateway:
     """A running `gatehouse run` with its config, access log and event log."""
 
-    def __init__(self, yaml_text, workers=1, tls=None, listener_extra="", more_listeners=()):
+    def __init__(self, yaml_text, workers=1, tls=None, listener_extra="", more_listeners=(),
+                 wrap=()):
         """tls: the listener's tls mapping as YAML flow text; the gateway then serves https.
         listener_extra: more keys of the listener (", h2c: true"); more_listeners: other
-        listeners, each as YAML flow text."""
+        listeners, each as YAML flow text; wrap: a command the gateway's runs under (it must
+        exec it, so that signals reach the gateway)."""
         self.tls = tls
         self.listener_extra = listener_extra
         self.more_listeners = list(more_listeners)
@@ -138,7 +140,7 @@ class Gateway:
         self.events = os.path.join(self.dir, "events.log")
         for attempt in range(3):
             self.write_config(yaml_text, workers)
-            self.proc = subprocess.Popen([BIN, "run", "-c", self.config],
+            self.proc = subprocess.Popen(list(wrap) + [BIN, "run", "-c", self.config],
                                          stdout=open(self.access, "wb"), stderr=open(self.events, "wb"))
             if self._started(last=attempt == 2):
                 break
@@ -321,13 +323,13 @@ def read_response(s, timeout=10.0):
 from .upstream import Upstream  # noqa: E402,F401
 
 
-def check_config(folder, text, name="c.yaml"):
-    """`gatehouse check` on text written to folder/name: the finished process (stderr holds the
-    file:line:col diagnostics)."""
+def check_config(folder, text, name="c.yaml", wrap=()):
+    """`gatehouse check` on text written to folder/name (under the command wrap, as Gateway's):
+    the finished process (stderr holds the file:line:col diagnostics)."""
     path = os.path.join(str(folder), name)
     with open(path, "w") as f:
         f.write(text)
-    return subprocess.run([BIN, "check", "-c", path], capture_output=True, text=True)
+    return subprocess.run(list(wrap) + [BIN, "check", "-c", path], capture_output=True, text=True)
 
 
 class EndpointProcess:

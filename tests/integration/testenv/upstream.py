@@ -38,9 +38,10 @@ class Upstream:
     anything else 200 "ok"
     """
 
-    def __init__(self, port, tls=None, client_ca=None):
+    def __init__(self, port, tls=None, client_ca=None, host="127.0.0.1"):
         """tls: (certificate, key) to serve HTTPS; client_ca: then require client certificates
-        of that CA (the subjects seen are kept in client_subjects)."""
+        of that CA (the subjects seen are kept in client_subjects); host: the loopback address
+        to listen on (127.0.0.2 and the like stand for other machines)."""
         self.port = port
         self.ssl = None
         self.client_subjects = []
@@ -61,7 +62,7 @@ class Upstream:
         self.lock = threading.Lock()
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
+        self.sock.bind((host, port))
         self.sock.listen(512)
         self.closing = False
         accept_forever(self.sock, self._accepted, lambda: self.closing)

@@ -1,0 +1,172 @@
+"""Endpoints named by DNS: each address of the name is an endpoint of its own (its state, pool,
+log and metric label "host:port@address"), the name is resolved again every dns_refresh, a
+change reloads the configuration, and a name that stops resolving keeps its last addresses,
+at a reload too. The gateway runs in a mount namespace of its own whose /etc/hosts the test
+writes: the real resolver of the C library, with the answers the test chooses."""
+import json
+import os
+import signal
+import time
+
+import requests
+
+from testenv import Gateway, Upstream, check_config, free_port
+
+NAME = "api.test"
+
+
+class Hosts:
+    """A hosts file that a process started under `wrap` sees as /etc/hosts. Written in place:
+    the bind mount holds the file, not its name."""
+
+    def __init__(self, folder):
+        self.path = os.path.join(str(folder), "hosts")
+        self.set([])
+
+    def set(self, addresses):
+        with open(self.path, "w") as f:
+            f.write("127.0.0.1 localhost\n")
+            f.writelines("%s %s\n" % (a, NAME) for a in addresses)
+
+    @property
+    def wrap(self):
+        return ["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"',
+                self.path]
+
+
+def config(port, refresh="1s", extra=""):
+    return """
+upstreams:
+  app: {endpoints: [http://%s:%d], dns_refresh: %s%s}
+routes:
+  - {name: app, match: {prefix: /}, auth: none, upstream: app}
+""" % (NAME, port, refresh, extra)
+
+
+def events(g, name):
+    return [json.loads(l) for l in g.event_lines() if '"event":"%s"' % name in l]
+
+
+def wait_events(g, name, n, timeout=10.0):
+    deadline = time.time() + timeout
+    while len(events(g, name)) < n and time.time() < deadline:
+        time.sleep(0.05)
+    return events(g, name)
+
+
+def wait_reloads(g, n, timeout=10.0):
+    deadline = time.time() + timeout
+    while g.metric('gatehouse_reloads_total{result="success"}') < n and time.time() < deadline:
+        time.sleep(0.05)
+    return g.metric('gatehouse_reloads_total{result="success"}')
+
+
+def spread(g, ups, n=12):
+    """Sends n GETs; how many each upstream received."""
+    before = [len(u.requests) for u in ups]
+    for _ in range(n):
+        assert requests.get(g.url + "/x", timeout=5).status_code == 200
+    return [len(u.requests) - b for u, b in zip(ups, before)]
+
+
+def test_each_address_is_an_endpoint_and_follows_dns(tmp_path):
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2"])
+    a, b = Upstream(port, host="127.0.0.2"), Upstream(port, host="127.0.0.3")
+    g = Gateway(config(port, extra=", host: endpoint"), wrap=hosts.wrap)
+    try:
+        assert spread(g, [a, b]) == [12, 0]
+        # With host: endpoint the name is the Host; the address only chooses the connection.
+        assert dict(a.header_lines[-1])["Host"] == "%s:%d" % (NAME, port)
+        assert g.access_lines(12)[-1]["upstream"] == "%s:%d@127.0.0.2" % (NAME, port)
+
+        hosts.set(["127.0.0.2", "127.0.0.3"])
+        changed = wait_events(g, "dns_changed", 1)
+        assert changed[0]["upstream"] == "app" and changed[0]["name"] == "%s:%d" % (NAME, port)
+        assert changed[0]["addresses"] == 2
+        assert wait_reloads(g, 1) == 1
+        got = spread(g, [a, b])
+        assert got[0] > 0 and got[1] > 0 and sum(got) == 12, got
+        metrics = g.metrics()
+        for addr in ("127.0.0.2", "127.0.0.3"):
+            assert 'endpoint="%s:%d@%s"' % (NAME, port, addr) in metrics
+
+        hosts.set(["127.0.0.3"])
+        assert wait_reloads(g, 2) == 2
+        assert spread(g, [a, b]) == [0, 12]
+        assert '@127.0.0.2"' not in g.metrics()  # its state went with the snapshots naming it
+        assert g.metric('gatehouse_dns_resolutions_total{result="changed"}') == 2
+        assert g.wait_metric('gatehouse_dns_resolutions_total{result="unchanged"}', 1) >= 1
+    finally:
+        g.__exit__(None, None, None)
+        a.close()
+        b.close()
+
+
+def test_a_name_that_stops_resolving_keeps_its_addresses(tmp_path):
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2", "127.0.0.3"])
+    a, b = Upstream(port, host="127.0.0.2"), Upstream(port, host="127.0.0.3")
+    g = Gateway(config(port), wrap=hosts.wrap)
+    try:
+        hosts.set([])
+        failed = wait_events(g, "dns_failed", 1)
+        assert failed[0]["level"] == "warn" and failed[0]["name"] == "%s:%d" % (NAME, port)
+        time.sleep(2.5)  # more failed lookups: one event for the streak
+        assert len(events(g, "dns_failed")) == 1
+        assert g.metric('gatehouse_dns_resolutions_total{result="failed"}') >= 2
+        got = spread(g, [a, b])
+        assert got[0] > 0 and got[1] > 0, got
+
+        # An operator's reload meanwhile is not refused for it: the addresses stay, with a
+        # warning naming the endpoint.
+        g.signal(signal.SIGHUP)
+        assert wait_reloads(g, 1) == 1
+        warned = [e for e in events(g, "reload") if e["level"] == "warn"]
+        assert warned[0]["message"] == (
+            "%s:6:21: warning: upstreams.app.endpoints[0]: 'http://%s:%d': %s:%d does not "
+            "resolve (Name or service not known): its 2 last addresses stay"
+            % (g.config, NAME, port, NAME, port))
+        got = spread(g, [a, b])
+        assert got[0] > 0 and got[1] > 0, got
+
+        hosts.set(["127.0.0.3"])
+        assert wait_events(g, "dns_recovered", 1)[0]["addresses"] == 1
+        assert wait_reloads(g, 2) == 2
+        assert spread(g, [a, b]) == [0, 12]
+    finally:
+        g.__exit__(None, None, None)
+        a.close()
+        b.close()
+
+
+def test_names_in_the_configuration_are_checked(tmp_path):
+    hosts = Hosts(tmp_path)
+    r = check_config(tmp_path, "listeners: [{address: 127.0.0.1:1}]\n" + config(80), wrap=hosts.wrap)
+    assert r.returncode != 0
+    assert "c.yaml:4:21: upstreams.app.endpoints[0]: 'http://api.test:80': api.test:80 does " \
+           "not resolve" in r.stderr, r.stderr
+
+    hosts.set(["127.0.0.%d" % i for i in range(2, 67)])  # 65 addresses
+    r = check_config(tmp_path, "listeners: [{address: 127.0.0.1:1}]\n" + config(80), wrap=hosts.wrap)
+    assert r.returncode != 0
+    assert "c.yaml:4:21: upstreams.app.endpoints[0]: 'http://api.test:80': an upstream has at " \
+           "most 64 endpoints" in r.stderr, r.stderr
+
+    hosts.set(["127.0.0.2"])
+    r = check_config(tmp_path, "listeners: [{address: 127.0.0.1:1}]\n" + config(80, "500ms"),
+                     wrap=hosts.wrap)
+    assert r.returncode != 0 and "c.yaml:4:55: upstreams.app.dns_refresh" in r.stderr, r.stderr
+    r = check_config(tmp_path, "listeners: [{address: 127.0.0.1:1}]\n" + config(80), wrap=hosts.wrap)
+    assert r.returncode == 0, r.stderr
+
+
+def test_literal_addresses_are_never_looked_up(gateway_for, upstream):
+    g = gateway_for(config(upstream.port).replace(NAME, "127.0.0.1"))
+    time.sleep(2.5)
+    assert g.metric('gatehouse_dns_resolutions_total{result="unchanged"}') == 0
+    assert g.metric('gatehouse_dns_resolutions_total{result="failed"}') == 0
+    assert requests.get(g.url + "/x", timeout=5).status_code == 200
+    assert g.access_lines(1)[-1]["upstream"] == "127.0.0.1:%d" % upstream.port
