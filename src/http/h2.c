@@ -204,6 +204,22 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, nghttp2_rcbuf 
     return 0;
 }
 
+/* A field nghttp2 would drop without a word (a character HTTP/2 does not allow in its name,
+ * upper case aside, which resets the stream; in its value; whitespace around its value): kept,
+ * so that the head is refused as the same field in an HTTP/1.1 head is (400 bad-header-name or
+ * bad-header-value, logged), and whitespace around a value, which an HTTP/1.1 head may have,
+ * is refused on its own (RFC 9113 8.2.1). */
+static int on_invalid_header(nghttp2_session *ng, const nghttp2_frame *f, nghttp2_rcbuf *name,
+                             nghttp2_rcbuf *value, uint8_t flags, void *user)
+{
+    gh_h2_stream *st = stream_of(user, f->hd.stream_id);
+    nghttp2_vec v = nghttp2_rcbuf_get_buf(value);
+    if (st && v.len && (v.base[0] == ' ' || v.base[0] == '\t' || v.base[v.len - 1] == ' ' ||
+                        v.base[v.len - 1] == '\t'))
+        st->spaced_value = true;
+    return on_header(ng, f, name, value, flags, user);
+}
+
 /* The connection error: GOAWAY with the code, then (once it is sent, RFC 9113 5.4.1) the
  * connection closes; nghttp2 reads nothing more of it. */
 static void terminate(gh_h2 *h2, uint32_t code)
@@ -366,6 +382,7 @@ int gh_h2_start(gh_conn *c)
     }
     nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback2(cbs, on_header);
+    nghttp2_session_callbacks_set_on_invalid_header_callback2(cbs, on_invalid_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);

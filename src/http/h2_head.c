@@ -115,6 +115,9 @@ static gh_reason judge_head(gh_h2_stream *st, gh_request *req, const char **deta
     *detail = "the request's header list exceeds limits.max_head_bytes";
     if (st->too_large)
         return GH_R_HEAD_TOO_LARGE;
+    *detail = "a field value that begins or ends with whitespace";
+    if (st->spaced_value)
+        return GH_R_BAD_HEADER_VALUE;
     *detail = "out of request memory";
     if (!build_head(st, req, &h1))
         return GH_R_INTERNAL;

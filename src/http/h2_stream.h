@@ -35,6 +35,7 @@ struct gh_h2_stream {
     gh_bytes cookies; /* HTTP/2 splits Cookie into fields (RFC 9113 8.2.3): one field again */
     gh_h2_span method, path, authority;
     bool started, too_large, has_length, is_head, peer_reset;
+    bool spaced_value; /* a field value began or ended with whitespace */
     /* request body */
     bool reading_body, pumping, ended_in;
     gh_bytes in;  /* DATA not yet taken by the request */
