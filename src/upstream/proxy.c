@@ -18,6 +18,7 @@
 
 static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, const char *detail);
 static bool start_try(gh_request *req);
+static bool connect_fresh(gh_request *req, gh_pool *pool);
 static void send_head(gh_upconn *up);
 static int send_client(gh_upconn *up, const char *p, size_t n, bool chunk);
 
@@ -100,21 +101,42 @@ static unsigned retry_cause(const gh_upconn *up, gh_upstream_result result)
     return result == GH_UP_RESET ? GH_RETRY_RESET : result == GH_UP_TIMEOUT ? GH_RETRY_TIMEOUT : 0;
 }
 
-/* Leaves up (closed) and tries the request on another endpoint; when none can be started the
- * request fails there. */
-static void retry_now(gh_upconn *up)
+/* No try could be started: the request fails with why (no endpoint left in rotation, or no
+ * connection to the one picked). */
+static void fail_untried(gh_request *req)
+{
+    release_slot(req);
+    gh_request_fail(req, req->reason ? req->reason : GH_R_UPSTREAM_CONNECT,
+                    req->detail ? req->detail : "no connection to the upstream");
+}
+
+/* Where a retry goes: the next endpoint, or the same one on a new connection (its pooled one
+ * was closed under the request). */
+typedef enum { NEXT_ENDPOINT, SAME_ENDPOINT } retry_target;
+
+/* Leaves up (closed) and sends the request again; when no try can be started the request
+ * fails there. */
+static void retry_now(gh_upconn *up, retry_target target)
 {
     gh_request *req = up->req;
+    gh_pool *pool = up->pool;
     req->up = NULL;
     up->req = NULL;
     gh__upconn_close(up);
     req->up_ready = false;
-    release_endpoint(req);
-    if (!start_try(req)) {
-        release_slot(req);
-        gh_request_fail(req, req->reason ? req->reason : GH_R_UPSTREAM_CONNECT,
-                        "no connection to the upstream");
+    bool started;
+    if (target == SAME_ENDPOINT) {
+        started = connect_fresh(req, pool);
+        if (started)
+            req->up->retried = true;
+        else
+            record(req, GH_UP_CONNECT_FAILED);
+    } else {
+        release_endpoint(req);
+        started = start_try(req);
     }
+    if (!started)
+        fail_untried(req);
 }
 
 /* Tries the request again when its route and the budget allow. True when it went on (or
@@ -123,7 +145,7 @@ static bool try_elsewhere(gh_upconn *up, unsigned cause)
 {
     if (!cause || !gh__may_retry(up->req, cause))
         return false;
-    retry_now(up);
+    retry_now(up, NEXT_ENDPOINT);
     return true;
 }
 
@@ -373,7 +395,7 @@ static bool parse_head(gh_upconn *up)
     unsigned cause = st == 502 ? GH_RETRY_502 : st == 503 ? GH_RETRY_503 : st == 504 ? GH_RETRY_504 : 0;
     if (cause && gh__may_retry(req, cause)) {
         record(req, GH_UP_SUCCESS); /* the try got an answer; the request goes on elsewhere */
-        retry_now(up);
+        retry_now(up, NEXT_ENDPOINT);
         return false;
     }
     up->head_done = true;
@@ -616,24 +638,14 @@ static bool connect_fresh(gh_request *req, gh_pool *pool)
 }
 
 /* A pooled connection that the upstream closed just as it was reused is no fault of the
- * request: send it again on a new connection, once, if nothing of it is lost (no body). */
+ * request: send it again on a new connection, once, if nothing of it is lost (no body). True
+ * when it went on (or failed there): up is no longer the caller's. */
 static bool retry_on_fresh(gh_upconn *up)
 {
     gh_request *req = up->req;
     if (!up->reused || up->retried || !gh__replayable(req) || req->resp_started)
         return false;
-    gh_pool *pool = up->pool;
-    req->up = NULL;
-    up->req = NULL;
-    gh__upconn_close(up);
-    req->up_ready = false;
-    if (!connect_fresh(req, pool)) {
-        record(req, GH_UP_CONNECT_FAILED);
-        release_slot(req);
-        gh_request_fail(req, GH_R_UPSTREAM_CONNECT, "no connection to the upstream");
-        return true;
-    }
-    req->up->retried = true;
+    retry_now(up, SAME_ENDPOINT);
     return true;
 }
 
@@ -703,11 +715,8 @@ static void proxy_start(gh_request *req)
     }
     req->slot_held = true;
     gh_upstream_budget_request(u->state, req->start_us);
-    if (!start_try(req)) {
-        release_slot(req);
-        gh_request_refuse(req, req->reason ? req->reason : GH_R_UPSTREAM_CONNECT,
-                          req->detail ? req->detail : "no connection to the upstream");
-    }
+    if (!start_try(req))
+        fail_untried(req);
 }
 
 static int proxy_body(gh_request *req, const char *data, size_t len)
