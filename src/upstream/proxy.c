@@ -15,7 +15,7 @@
 #include "upstream/upconn.h"
 #include "wire/ws_frame.h"
 
-static bool start_try(gh_request *req);
+static bool start_try(gh_request *req, uint64_t now_us);
 static bool connect_fresh(gh_request *req, gh_pool *pool);
 static void send_head(gh_upconn *up);
 
@@ -110,8 +110,10 @@ void gh__retry_now(gh_upconn *up, gh_retry_target target)
         else
             gh__up_record(req, GH_UP_CONNECT_FAILED);
     } else {
+        /* A retry may come long after the request began (a timeout): the clock is read again,
+         * off the path every request takes. */
         release_endpoint(req);
-        started = start_try(req);
+        started = start_try(req, gh_now_us());
     }
     if (!started)
         fail_untried(req);
@@ -435,12 +437,13 @@ static void send_head(gh_upconn *up)
     req->ds->want_body(req);
 }
 
-/* A try on the next endpoint: over a pooled connection, or a new one. False when there is no
- * endpoint to try or no connection could be started (req->reason says which). */
-static bool start_try(gh_request *req)
+/* A try on the next endpoint, picked as of now_us: over a pooled connection, or a new one.
+ * False when there is no endpoint to try or no connection could be started (req->reason says
+ * which). */
+static bool start_try(gh_request *req, uint64_t now_us)
 {
     const gh_upstream_conf *u = req->upstream;
-    req->endpoint = gh__pick_endpoint(req);
+    req->endpoint = gh__pick_endpoint(req, now_us);
     if (!req->endpoint) {
         gh_metrics_upstream(&req->svc->metrics, u->name, GH_UP_NO_ENDPOINT);
         req->reason = GH_R_UPSTREAM_UNAVAILABLE;
@@ -474,7 +477,10 @@ static void proxy_start(gh_request *req)
     }
     req->slot_held = true;
     gh_upstream_budget_request(u->state, req->start_us);
-    if (!start_try(req))
+    /* The first try is picked as of the request's start, the clock read it already made: older
+     * by its stages' waits at most, which can only leave an endpoint that came back during them
+     * out of this pick, or give one in slow start a little less of its share. */
+    if (!start_try(req, req->start_us))
         fail_untried(req);
 }
 

@@ -76,12 +76,12 @@ bool gh__up_tls_idle_input(gh_upconn *up, const char *data, size_t len);
 /* Every byte for the upstream goes through here (sealed on https:// endpoints). */
 int gh__up_write(gh_upconn *up, const uv_buf_t *bufs, unsigned n);
 
-/* Tries (attempt.c). The endpoint for req's next try, marked tried (NULL: none in rotation
- * and no panic); the outcome of a try for outlier detection (a gateway failure, or not);
+/* Tries (attempt.c). The endpoint for req's next try at now_us, marked tried (NULL: none in
+ * rotation and no panic); the outcome of a try for outlier detection (a gateway failure, or not);
  * whether status from the endpoint is a failure; whether the request may be sent as it was
  * again; whether a try that failed for cause (GH_RETRY_*) is made again (taken from the retry
  * budget, and counted). */
-const gh_endpoint_conf *gh__pick_endpoint(gh_request *req);
+const gh_endpoint_conf *gh__pick_endpoint(gh_request *req, uint64_t now_us);
 void gh__endpoint_outcome(gh_request *req, bool failed);
 bool gh__status_is_failure(const gh_upstream_conf *u, int status);
 bool gh__replayable(const gh_request *req);
