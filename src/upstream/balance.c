@@ -7,7 +7,6 @@
  * or allocates: one shared counter drives the order and the draws. */
 #include <string.h>
 
-#include "core/clock.h"
 #include "gate/request.h"
 #include "identity/claims.h"
 #include "store/upstream_state.h"
@@ -188,10 +187,9 @@ static size_t by_hash(const gh_request *req, const gh_upstream_conf *u, uint64_t
     return first;
 }
 
-const gh_endpoint_conf *gh__pick_endpoint(gh_request *req)
+const gh_endpoint_conf *gh__pick_endpoint(gh_request *req, uint64_t now_us)
 {
     const gh_upstream_conf *u = req->upstream;
-    uint64_t now_us = gh_now_us();
     uint64_t ok = in_rotation(u, now_us);
     if (!ok)
         return NULL;

@@ -1,25 +1,23 @@
-/* Forwarding: the request to the upstream (its head from heads.c), the body in both directions,
- * the response head, and the upstream's failures mapped to 502/503/504. */
+/* Forwarding: the tries of a request (an endpoint, a pooled or new connection, retries), the
+ * request to the upstream (its head from heads.c) and its body, the connection's reads handed
+ * to the response side (proxy_response.c), and the upstream's failures mapped to 502/503/504. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core/clock.h"
-#include "core/json.h"
 #include "core/tls.h"
 #include "tls/client_cert.h"
 #include "gate/pipeline.h"
-#include "gate/respond.h"
 #include "store/upstream_state.h"
 #include "upstream/proxy.h"
 #include "upstream/upconn.h"
 #include "wire/ws_frame.h"
 
-static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, const char *detail);
-static bool start_try(gh_request *req);
+static bool start_try(gh_request *req, uint64_t now_us);
+static bool connect_fresh(gh_request *req, gh_pool *pool);
 static void send_head(gh_upconn *up);
-static int send_client(gh_upconn *up, const char *p, size_t n, bool chunk);
 
 /* The try holds its endpoint's in-flight count (least_request and bounded load read it) from
  * the pick until the try ends; each try gives it back once, whichever way it ends. */
@@ -38,7 +36,7 @@ static void release_endpoint(gh_request *req)
     }
 }
 
-static void release_upstream_slot(gh_request *req)
+void gh__release_upstream_slot(gh_request *req)
 {
     if (req->slot_held) {
         gh_upstream_release(req->upstream->state);
@@ -49,16 +47,16 @@ static void release_upstream_slot(gh_request *req)
 static void release_slot(gh_request *req)
 {
     release_endpoint(req);
-    release_upstream_slot(req);
+    gh__release_upstream_slot(req);
 }
 
-static void record(gh_request *req, gh_upstream_result r)
+void gh__up_record(gh_request *req, gh_upstream_result r)
 {
     gh_metrics_upstream(&req->svc->metrics, req->upstream->name, r);
 }
 
 /* Detaches the request from the upstream connection: back to the pool or closed. */
-static void detach(gh_upconn *up, bool reusable)
+void gh__up_detach(gh_upconn *up, bool reusable)
 {
     gh_request *req = up->req;
     if (req) {
@@ -74,21 +72,6 @@ static void detach(gh_upconn *up, bool reusable)
         gh__upconn_close(up);
 }
 
-static void response_finished(gh_upconn *up, bool extra_bytes)
-{
-    gh_request *req = up->req;
-    send_client(up, NULL, 0, false); /* a head still waiting goes out now */
-    if (up->chunk_out) {
-        static const char last[] = "0\r\n\r\n";
-        uv_buf_t b = uv_buf_init((char *)last, sizeof(last) - 1);
-        req->ds->send(req, &b, 1);
-    }
-    record(req, GH_UP_SUCCESS);
-    bool reusable = up->resp.keep_alive && !extra_bytes && req->body_done && !req->h1.ambiguous;
-    detach(up, reusable);
-    req->ds->finish(req);
-}
-
 /* What a failed try was, for retry.on: nothing sent (connect), nothing received (reset), no
  * head in time (timeout); 0 for a failure that is never retried. */
 static unsigned retry_cause(const gh_upconn *up, gh_upstream_result result)
@@ -100,21 +83,40 @@ static unsigned retry_cause(const gh_upconn *up, gh_upstream_result result)
     return result == GH_UP_RESET ? GH_RETRY_RESET : result == GH_UP_TIMEOUT ? GH_RETRY_TIMEOUT : 0;
 }
 
-/* Leaves up (closed) and tries the request on another endpoint; when none can be started the
- * request fails there. */
-static void retry_now(gh_upconn *up)
+/* No try could be started: the request fails with why (no endpoint left in rotation, or no
+ * connection to the one picked). */
+static void fail_untried(gh_request *req)
+{
+    release_slot(req);
+    gh_request_fail(req, req->reason ? req->reason : GH_R_UPSTREAM_CONNECT,
+                    req->detail ? req->detail : "no connection to the upstream");
+}
+
+/* Leaves up (closed) and sends the request again; when no try can be started the request
+ * fails there. */
+void gh__retry_now(gh_upconn *up, gh_retry_target target)
 {
     gh_request *req = up->req;
+    gh_pool *pool = up->pool;
     req->up = NULL;
     up->req = NULL;
     gh__upconn_close(up);
     req->up_ready = false;
-    release_endpoint(req);
-    if (!start_try(req)) {
-        release_slot(req);
-        gh_request_fail(req, req->reason ? req->reason : GH_R_UPSTREAM_CONNECT,
-                        "no connection to the upstream");
+    bool started;
+    if (target == GH_TRY_SAME_ENDPOINT) {
+        started = connect_fresh(req, pool);
+        if (started)
+            req->up->retried = true;
+        else
+            gh__up_record(req, GH_UP_CONNECT_FAILED);
+    } else {
+        /* A retry may come long after the request began (a timeout): the clock is read again,
+         * off the path every request takes. */
+        release_endpoint(req);
+        started = start_try(req, gh_now_us());
     }
+    if (!started)
+        fail_untried(req);
 }
 
 /* Tries the request again when its route and the budget allow. True when it went on (or
@@ -123,18 +125,18 @@ static bool try_elsewhere(gh_upconn *up, unsigned cause)
 {
     if (!cause || !gh__may_retry(up->req, cause))
         return false;
-    retry_now(up);
+    gh__retry_now(up, GH_TRY_NEXT_ENDPOINT);
     return true;
 }
 
-static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, const char *detail)
+void gh__up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, const char *detail)
 {
     gh_request *req = up->req;
     if (!req) {
         gh__upconn_close(up);
         return;
     }
-    record(req, result);
+    gh__up_record(req, result);
     /* The gateway's own failures (the client left, a head too big) say nothing of the
      * endpoint; the rest count towards its ejection. */
     if (result != GH_UP_SUCCESS && reason != GH_R_INTERNAL) {
@@ -142,7 +144,7 @@ static void up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, 
         if (try_elsewhere(up, retry_cause(up, result)))
             return;
     }
-    detach(up, false);
+    gh__up_detach(up, false);
     gh_request_fail(req, reason, detail);
 }
 
@@ -156,9 +158,9 @@ void gh__upconn_timeout(uv_timer_t *t)
         return;
     }
     if (up->state == GH_UP_CONNECTING)
-        up_fail(up, GH_R_UPSTREAM_TIMEOUT, GH_UP_TIMEOUT, "connecting to the upstream timed out");
+        gh__up_fail(up, GH_R_UPSTREAM_TIMEOUT, GH_UP_TIMEOUT, "connecting to the upstream timed out");
     else
-        up_fail(up, GH_R_UPSTREAM_TIMEOUT, GH_UP_TIMEOUT,
+        gh__up_fail(up, GH_R_UPSTREAM_TIMEOUT, GH_UP_TIMEOUT,
                 "the upstream did not answer within its timeout");
 }
 
@@ -173,225 +175,6 @@ static uint64_t silence_allowed(const gh_upconn *up)
 {
     const gh_upstream_conf *u = up->req->upstream;
     return up->head_done ? u->timeout_ms : u->retry.per_try_timeout_ms;
-}
-
-/* Sends response bytes to the client, chunk-framed when asked. The response head waits in
- * up->head until the first body bytes so that a small response leaves in one write. */
-static int send_client(gh_upconn *up, const char *p, size_t n, bool chunk)
-{
-    uv_buf_t b[4];
-    unsigned k = 0;
-    char size[24];
-    if (up->head_len)
-        b[k++] = uv_buf_init(up->head, (unsigned)up->head_len);
-    up->head_len = 0;
-    if (chunk && n) {
-        int sl = snprintf(size, sizeof(size), "%zx\r\n", n);
-        b[k++] = uv_buf_init(size, (unsigned)sl);
-    }
-    if (n)
-        b[k++] = uv_buf_init((char *)p, (unsigned)n);
-    if (chunk && n)
-        b[k++] = uv_buf_init((char *)"\r\n", 2);
-    return k ? up->req->ds->send(up->req, b, k) : 0;
-}
-
-/* The client's response head as fields (an HTTP/2 stream): the body goes unframed, a chunked
- * one de-chunked until the upstream's last chunk. */
-static int send_response_fields(gh_upconn *up, const gh_h1_header *f, size_t n)
-{
-    gh_request *req = up->req;
-    const gh_h1_response *r = &up->resp;
-    int body = r->body == GH_BODY_CHUNKED ? GH_BODY_UNTIL_CLOSE : r->body;
-    return req->ds->send_fields(req, r->status, f, n, body, r->content_length);
-}
-
-/* Writes the client's response head from the upstream's. */
-static int send_response_head(gh_upconn *up)
-{
-    gh_request *req = up->req;
-    const gh_h1_response *r = &up->resp;
-    gh_h1_header f[GH_UP_MAX_HEADERS + GH_ADDED_FIELDS_MAX];
-    size_t n = gh__response_fields(req, r, f, sizeof(f) / sizeof(f[0]));
-    if (n == SIZE_MAX)
-        return -1;
-    req->status = r->status;
-    if (req->ds->takes_fields(req))
-        return send_response_fields(up, f, n);
-    bool client11 = req->h1.minor == 1;
-    if (r->body == GH_BODY_CHUNKED || r->body == GH_BODY_UNTIL_CLOSE) {
-        up->chunk_out = client11;
-        if (!client11)
-            req->close_after =
-                true; /* HTTP/1.0: the end of the body is the end of the connection */
-    }
-    size_t cap = 128;
-    for (size_t i = 0; i < n; i++)
-        cap += f[i].name_len + f[i].value_len + 4;
-    char *buf = gh_arena_alloc(&req->arena, cap);
-    if (!buf)
-        return -1;
-    gh_sbuf b = gh_sbuf_make(buf, cap);
-    GH_SBUF_LIT(&b, "HTTP/1.1 ");
-    gh_sbuf_add_u64(&b, (unsigned)r->status);
-    GH_SBUF_LIT(&b, " ");
-    gh_sbuf_adds(&b, gh_h1_status_text(r->status));
-    GH_SBUF_LIT(&b, "\r\n");
-    gh_respond_format_fields(&b, f, n);
-    if (up->chunk_out)
-        GH_SBUF_LIT(&b, "Transfer-Encoding: chunked\r\n");
-    gh_respond_connection(req, &b);
-    GH_SBUF_LIT(&b, "\r\n");
-    if (b.overflow)
-        return -1;
-    up->head = b.p;
-    up->head_len = b.len;
-    return 0;
-}
-
-/* Whether the response's body has ended by its own framing: no body, its length reached (a
- * Content-Length of 0 at once), its last chunk read. A body that runs to the close ends only
- * there (up_ended). */
-static bool response_complete(const gh_upconn *up)
-{
-    switch (up->resp.body) {
-    case GH_BODY_NONE:
-        return true;
-    case GH_BODY_LENGTH:
-        return up->left == 0;
-    case GH_BODY_CHUNKED:
-        return gh_chunked_done(&up->chunked);
-    default:
-        return false;
-    }
-}
-
-/* Consumes response body bytes from in[off..len); false when the request ended (finished, or
- * failed). */
-static bool pump_response(gh_upconn *up)
-{
-    gh_block *in = up->in;
-    while (in->off < in->len) {
-        const char *p = in->data + in->off, *data = p;
-        size_t avail = in->len - in->off, consumed, n;
-        switch (up->resp.body) {
-        case GH_BODY_LENGTH:
-            n = consumed = avail < up->left ? avail : (size_t)up->left;
-            up->left -= n;
-            break;
-        case GH_BODY_CHUNKED:
-            if (gh_chunked_step(&up->chunked, p, avail, &consumed, &data, &n) != GH_R_OK) {
-                up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE,
-                        "the upstream sent a malformed chunked body");
-                return false;
-            }
-            break;
-        case GH_BODY_UNTIL_CLOSE:
-            n = consumed = avail;
-            break;
-        default:
-            n = consumed = 0;
-            break;
-        }
-        in->off += (uint32_t)consumed;
-        if (n && send_client(up, data, n, up->chunk_out) != 0) {
-            up_fail(up, GH_R_CLIENT_CLOSED, GH_UP_SUCCESS, "the client stopped reading");
-            return false;
-        }
-        if (response_complete(up)) {
-            response_finished(up, in->off < in->len);
-            return false;
-        }
-        if (consumed == 0)
-            break;
-    }
-    in->off = in->len = 0;
-    return true;
-}
-
-/* A 101: a WebSocket handshake the upstream accepted opens the session, its upstream slot given
- * back, its endpoint's in-flight count held; anything else is a bad response. False
- * when the request ended. */
-static bool switched(gh_upconn *up)
-{
-    gh_request *req = up->req;
-    if (!req->ws.upgrade) {
-        up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE,
-                "the upstream switched protocols without being asked");
-        return false;
-    }
-    if (req->svc->draining) { /* it began during the handshake: no session opens now */
-        up_fail(up, GH_R_DRAINING, GH_UP_SUCCESS, "the gateway began draining during the handshake");
-        return false;
-    }
-    up->head_done = true;
-    up->in->off += (uint32_t)up->resp.head_len;
-    req->up_status = 101;
-    req->up_us = gh_now_us() - req->up_start_us;
-    bool theirs;
-    const char *why = gh__ws_start(up, &theirs);
-    if (why) { /* a client gone at the 101 says nothing of the endpoint */
-        if (theirs)
-            up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE, why);
-        else
-            up_fail(up, GH_R_CLIENT_CLOSED, GH_UP_SUCCESS, why);
-        return false;
-    }
-    gh__endpoint_outcome(req, false);
-    record(req, GH_UP_SUCCESS);
-    /* The upstream slot goes back (websocket.max_connections bounds sessions); the endpoint
-     * keeps the session in flight, so least_request and bounded load see where sessions are. */
-    release_upstream_slot(req);
-    return true;
-}
-
-/* Parses the response head; 1xx interim responses are consumed (the gateway answered Expect
- * itself). Returns false when it finished or failed the request. */
-static bool parse_head(gh_upconn *up)
-{
-    gh_request *req = up->req;
-    gh_block *in = up->in;
-    for (;;) {
-        bool head_req = req->h1.method_len == 4 && memcmp(req->h1.method, "HEAD", 4) == 0;
-        gh_reason r = gh_h1_parse_response(in->data + in->off, in->len - in->off, GH_BLOCK_SIZE,
-                                           GH_UP_MAX_HEADERS, head_req, up->hdrs, &up->resp);
-        if (r == GH_R_AGAIN)
-            return true;
-        if (r != GH_R_OK) {
-            up_fail(up, GH_R_UPSTREAM_BAD_RESPONSE, GH_UP_BAD_RESPONSE, up->resp.detail);
-            return false;
-        }
-        if (up->resp.status == 101)
-            return switched(up);
-        if (up->resp.status >= 200)
-            break;
-        in->off += (uint32_t)up->resp.head_len;
-    }
-    bool failed = gh__status_is_failure(req->upstream, up->resp.status);
-    gh__endpoint_outcome(req, failed);
-    int st = up->resp.status;
-    unsigned cause = st == 502 ? GH_RETRY_502 : st == 503 ? GH_RETRY_503 : st == 504 ? GH_RETRY_504 : 0;
-    if (cause && gh__may_retry(req, cause)) {
-        record(req, GH_UP_SUCCESS); /* the try got an answer; the request goes on elsewhere */
-        retry_now(up);
-        return false;
-    }
-    up->head_done = true;
-    req->up_status = up->resp.status;
-    req->up_us = gh_now_us() - req->up_start_us;
-    up->left = up->resp.content_length;
-    if (send_response_head(up) != 0) {
-        up_fail(up, GH_R_CLIENT_CLOSED, GH_UP_SUCCESS, "the response head could not be sent");
-        return false;
-    }
-    in->off += (uint32_t)up->resp.head_len;
-    /* A response complete with its head (no body, or Content-Length: 0) is finished now: no
-     * byte may follow to tell, and the upstream's close after it is no reset. */
-    if (response_complete(up)) {
-        response_finished(up, in->off < in->len);
-        return false;
-    }
-    return true;
 }
 
 static void update_up_reading(gh_upconn *up);
@@ -429,10 +212,10 @@ static void up_ended(gh_upconn *up, bool eof)
     if (!up->got_bytes && retry_on_fresh(up))
         return;
     if (eof && up->head_done && up->resp.body == GH_BODY_UNTIL_CLOSE) {
-        response_finished(up, false);
+        gh__response_finished(up, false);
         return;
     }
-    up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET,
+    gh__up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET,
             up->head_done ? "the upstream closed the connection mid-response"
                           : "the upstream closed the connection before responding");
 }
@@ -441,11 +224,11 @@ static void up_ended(gh_upconn *up, bool eof)
 static bool consume(gh_upconn *up)
 {
     up->got_bytes = true;
-    if (!up->head_done && !parse_head(up))
+    if (!up->head_done && !gh__parse_head(up))
         return false;
     if (up->ws)
         return gh__ws_from_upstream(up);
-    return !up->head_done || pump_response(up);
+    return !up->head_done || gh__pump_response(up);
 }
 
 /* After the bytes of a read were passed on: the rest is awaited. */
@@ -458,8 +241,8 @@ static void await_more(gh_upconn *up)
     }
     /* Still waiting for the rest: the timeout counts from this read. */
     arm_timeout(up, silence_allowed(up));
-    if (send_client(up, NULL, 0, false) != 0) {
-        up_fail(up, GH_R_CLIENT_CLOSED, GH_UP_SUCCESS, "the client stopped reading");
+    if (gh__flush_response_head(up) != 0) {
+        gh__up_fail(up, GH_R_CLIENT_CLOSED, GH_UP_SUCCESS, "the client stopped reading");
         return;
     }
     update_up_reading(up);
@@ -492,7 +275,7 @@ static void tls_input(gh_upconn *up, const char *data, size_t len)
     bool was = up->tls->established;
     int r = gh__up_tls_feed(up, data, len, why, sizeof(why));
     if (r < 0) {
-        up_fail(up, GH_R_UPSTREAM_TLS, GH_UP_TLS_FAILED, gh_arena_strndup(&up->req->arena, why, strlen(why)));
+        gh__up_fail(up, GH_R_UPSTREAM_TLS, GH_UP_TLS_FAILED, gh_arena_strndup(&up->req->arena, why, strlen(why)));
         return;
     }
     if (r == 0)
@@ -557,7 +340,7 @@ static void on_up_drain(gh_outq *q, int status)
         }
         if (!up->got_bytes && retry_on_fresh(up))
             return;
-        up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
+        gh__up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
         return;
     }
     if (q->pending < GH_OUTQ_HIGH)
@@ -570,7 +353,7 @@ static void on_connect(uv_connect_t *cr, int status)
     if (up->closing)
         return;
     if (status < 0) {
-        up_fail(up, GH_R_UPSTREAM_CONNECT, GH_UP_CONNECT_FAILED, uv_strerror(status));
+        gh__up_fail(up, GH_R_UPSTREAM_CONNECT, GH_UP_CONNECT_FAILED, uv_strerror(status));
         return;
     }
     up->state = GH_UP_ACTIVE;
@@ -581,7 +364,7 @@ static void on_connect(uv_connect_t *cr, int status)
     }
     char why[300];
     if (gh__up_tls_start(up, why, sizeof(why)) != 0) {
-        up_fail(up, GH_R_UPSTREAM_TLS, GH_UP_TLS_FAILED, gh_arena_strndup(&up->req->arena, why, strlen(why)));
+        gh__up_fail(up, GH_R_UPSTREAM_TLS, GH_UP_TLS_FAILED, gh_arena_strndup(&up->req->arena, why, strlen(why)));
         return;
     }
     if (!up->reading) /* the server's flight; the request follows the handshake */
@@ -616,24 +399,14 @@ static bool connect_fresh(gh_request *req, gh_pool *pool)
 }
 
 /* A pooled connection that the upstream closed just as it was reused is no fault of the
- * request: send it again on a new connection, once, if nothing of it is lost (no body). */
+ * request: send it again on a new connection, once, if nothing of it is lost (no body). True
+ * when it went on (or failed there): up is no longer the caller's. */
 static bool retry_on_fresh(gh_upconn *up)
 {
     gh_request *req = up->req;
     if (!up->reused || up->retried || !gh__replayable(req) || req->resp_started)
         return false;
-    gh_pool *pool = up->pool;
-    req->up = NULL;
-    up->req = NULL;
-    gh__upconn_close(up);
-    req->up_ready = false;
-    if (!connect_fresh(req, pool)) {
-        record(req, GH_UP_CONNECT_FAILED);
-        release_slot(req);
-        gh_request_fail(req, GH_R_UPSTREAM_CONNECT, "no connection to the upstream");
-        return true;
-    }
-    req->up->retried = true;
+    gh__retry_now(up, GH_TRY_SAME_ENDPOINT);
     return true;
 }
 
@@ -643,13 +416,13 @@ static void send_head(gh_upconn *up)
     size_t len;
     char *head = gh__request_head(req, &len);
     if (!head) {
-        up_fail(up, GH_R_INTERNAL, GH_UP_RESET, "the upstream request head did not fit");
+        gh__up_fail(up, GH_R_INTERNAL, GH_UP_RESET, "the upstream request head did not fit");
         return;
     }
     uv_buf_t iov = uv_buf_init(head, (unsigned)len);
     if (gh__up_write(up, &iov, 1) != 0) {
         if (!retry_on_fresh(up))
-            up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
+            gh__up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
         return;
     }
     req->up_start_us = gh_now_us();
@@ -664,12 +437,13 @@ static void send_head(gh_upconn *up)
     req->ds->want_body(req);
 }
 
-/* A try on the next endpoint: over a pooled connection, or a new one. False when there is no
- * endpoint to try or no connection could be started (req->reason says which). */
-static bool start_try(gh_request *req)
+/* A try on the next endpoint, picked as of now_us: over a pooled connection, or a new one.
+ * False when there is no endpoint to try or no connection could be started (req->reason says
+ * which). */
+static bool start_try(gh_request *req, uint64_t now_us)
 {
     const gh_upstream_conf *u = req->upstream;
-    req->endpoint = gh__pick_endpoint(req);
+    req->endpoint = gh__pick_endpoint(req, now_us);
     if (!req->endpoint) {
         gh_metrics_upstream(&req->svc->metrics, u->name, GH_UP_NO_ENDPOINT);
         req->reason = GH_R_UPSTREAM_UNAVAILABLE;
@@ -688,7 +462,7 @@ static bool start_try(gh_request *req)
     }
     if (pool && connect_fresh(req, pool))
         return true;
-    record(req, GH_UP_CONNECT_FAILED);
+    gh__up_record(req, GH_UP_CONNECT_FAILED);
     return false;
 }
 
@@ -703,11 +477,11 @@ static void proxy_start(gh_request *req)
     }
     req->slot_held = true;
     gh_upstream_budget_request(u->state, req->start_us);
-    if (!start_try(req)) {
-        release_slot(req);
-        gh_request_refuse(req, req->reason ? req->reason : GH_R_UPSTREAM_CONNECT,
-                          req->detail ? req->detail : "no connection to the upstream");
-    }
+    /* The first try is picked as of the request's start, the clock read it already made: older
+     * by its stages' waits at most, which can only leave an endpoint that came back during them
+     * out of this pick, or give one in slow start a little less of its share. */
+    if (!start_try(req, req->start_us))
+        fail_untried(req);
 }
 
 static int proxy_body(gh_request *req, const char *data, size_t len)
@@ -727,7 +501,7 @@ static int proxy_body(gh_request *req, const char *data, size_t len)
         r = gh__up_write(up, &b, 1);
     }
     if (r != 0)
-        up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
+        gh__up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
     return r;
 }
 
@@ -744,7 +518,7 @@ static int proxy_body_end(gh_request *req)
     uv_buf_t b = uv_buf_init((char *)last, sizeof(last) - 1);
     int r = gh__up_write(up, &b, 1);
     if (r != 0)
-        up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
+        gh__up_fail(up, GH_R_UPSTREAM_RESET, GH_UP_RESET, "the upstream reset the connection");
     return r;
 }
 
@@ -761,7 +535,7 @@ static void proxy_abort(gh_request *req)
         req->ws.closed_by = "client";
     }
     if (req->up)
-        detach(req->up, false);
+        gh__up_detach(req->up, false);
     release_slot(req);
 }
 

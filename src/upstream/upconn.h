@@ -81,12 +81,12 @@ bool gh__up_tls_idle_input(gh_upconn *up, const char *data, size_t len);
 /* Every byte for the upstream goes through here (sealed on https:// endpoints). */
 int gh__up_write(gh_upconn *up, const uv_buf_t *bufs, unsigned n);
 
-/* Tries (attempt.c). The endpoint for req's next try, marked tried (NULL: none in rotation
- * and no panic); the outcome of a try for outlier detection (a gateway failure, or not);
+/* Tries (attempt.c). The endpoint for req's next try at now_us, marked tried (NULL: none in
+ * rotation and no panic); the outcome of a try for outlier detection (a gateway failure, or not);
  * whether status from the endpoint is a failure; whether the request may be sent as it was
  * again; whether a try that failed for cause (GH_RETRY_*) is made again (taken from the retry
  * budget, and counted). */
-const gh_endpoint_conf *gh__pick_endpoint(gh_request *req);
+const gh_endpoint_conf *gh__pick_endpoint(gh_request *req, uint64_t now_us);
 void gh__endpoint_outcome(gh_request *req, bool failed);
 bool gh__status_is_failure(const gh_upstream_conf *u, int status);
 bool gh__replayable(const gh_request *req);
@@ -113,6 +113,31 @@ void gh__ws_upstream_ended(gh_upconn *up);
 void gh__ws_idle(gh_upconn *up);
 size_t gh__ws_tunnel_in(gh_request *req, const char *data, size_t len);
 void gh__ws_going_away(gh_request *req);
+/* The try (proxy.c), as the response side uses it. gh__up_fail: the try failed (counted
+ * against the endpoint unless the failure is the gateway's own, tried again where it may be,
+ * else the request fails). gh__up_detach: the request leaves the connection, to the pool when
+ * reusable, else closed. gh__up_record: the try's result in the upstream's metrics.
+ * gh__release_upstream_slot: the upstream's concurrency slot goes back (a WebSocket session
+ * keeps only its endpoint's in-flight count). gh__retry_now: up closed, the request goes again
+ * on the next endpoint, or the same one over a new connection; it fails there when no try can
+ * be started. */
+typedef enum { GH_TRY_NEXT_ENDPOINT, GH_TRY_SAME_ENDPOINT } gh_retry_target;
+void gh__up_fail(gh_upconn *up, gh_reason reason, gh_upstream_result result, const char *detail);
+void gh__up_detach(gh_upconn *up, bool reusable);
+void gh__up_record(gh_request *req, gh_upstream_result result);
+void gh__release_upstream_slot(gh_request *req);
+void gh__retry_now(gh_upconn *up, gh_retry_target target);
+/* The response (proxy_response.c). gh__parse_head: the response head in up->in (1xx interim
+ * responses consumed, a 101 opens a session); false when the request ended (finished, failed,
+ * or gone to another try). gh__pump_response: body bytes in up->in to the client; false when
+ * the request ended. gh__response_finished: the response is complete (extra_bytes: the
+ * upstream sent more than it, so the connection is not reused). gh__flush_response_head: the
+ * client's head, held back for the first body bytes, goes out now; non-zero when the client
+ * is gone. */
+bool gh__parse_head(gh_upconn *up);
+bool gh__pump_response(gh_upconn *up);
+void gh__response_finished(gh_upconn *up, bool extra_bytes);
+int gh__flush_response_head(gh_upconn *up);
 /* The read callbacks of every upstream connection, attached or idle. */
 void gh__upconn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 void gh__upconn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);

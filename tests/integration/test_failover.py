@@ -162,6 +162,22 @@ def test_never_more_than_max_ejection_percent_are_ejected(gateway_for):
     assert len(events(g, "endpoint_ejected")) == 2
 
 
+def test_a_retry_with_no_endpoint_left_says_so(gateway_for):
+    """Each failed try ejects its endpoint and, with panic_threshold 0, the retry finds none in
+    rotation: the answer is 503 upstream-unavailable, and it and the log line say why."""
+    dead = [free_port() for _ in range(2)]
+    g = gateway_for(upstream_yaml(dead, ", retry: {attempts: 3}, panic_threshold: 0, outlier: "
+                                  "{consecutive_failures: 1, max_ejection_percent: 100}"))
+    r = requests.get(g.url + "/x")
+    assert r.status_code == 503 and r.headers["Content-Type"] == "application/problem+json"
+    body = r.json()
+    assert body["type"] == "urn:gatehouse:problem:upstream-unavailable", body
+    assert body["detail"] == "no endpoint of the upstream is available", body
+    line = g.access_lines(1)[0]
+    assert (line["reason"], line["attempts"]) == ("upstream-unavailable", 2), line
+    assert line["detail"] == "no endpoint of the upstream is available", line
+
+
 def test_a_503_is_retried_only_where_the_route_says_so(gateway_for, endpoints):
     a, b = endpoints(2)
     route_retry = "    retry: {on: [connect-failure, reset, 503]}\n"

@@ -156,12 +156,17 @@ static void fixture_free(fixture *f)
     gh_arena_free(&f->arena);
 }
 
-static size_t pick(fixture *f, gh_request *req)
+static size_t pick_at(fixture *f, gh_request *req, uint64_t now_us)
 {
     req->upstream = &f->u;
-    const gh_endpoint_conf *e = gh__pick_endpoint(req);
+    const gh_endpoint_conf *e = gh__pick_endpoint(req, now_us);
     assert_non_null(e);
     return (size_t)(e - f->eps);
+}
+
+static size_t pick(fixture *f, gh_request *req)
+{
+    return pick_at(f, req, gh_now_us());
 }
 
 static size_t pick_fresh(fixture *f)
@@ -244,23 +249,28 @@ static void hash_is_sticky_and_bounded(void **state)
 }
 
 /* An endpoint that came back a moment ago gets about a tenth of its share, then all of it
- * once slow_start has passed. */
+ * once slow_start has passed: as of the time the pick is given (the request's own), which is
+ * here far from the clock's. */
 static void slow_start_ramps(void **state)
 {
     (void)state;
     fixture f;
     fixture_make(&f, 2, GH_LB_ROUND_ROBIN);
     f.u.balance.slow_start_ms = 60000;
-    atomic_store(&f.states[1]->back_since_us, gh_now_us());
+    const uint64_t back = 1000000; /* one second after the clock's origin */
+    atomic_store(&f.states[1]->back_since_us, back);
     size_t got[2] = {0};
-    for (int i = 0; i < 4000; i++)
-        got[pick_fresh(&f)]++;
+    for (int i = 0; i < 4000; i++) {
+        gh_request req = {0};
+        got[pick_at(&f, &req, back)]++;
+    }
     /* Round robin offers it half the picks and it takes about a tenth of those. */
     assert_true(got[1] > 100 && got[1] < 350);
-    atomic_store(&f.states[1]->back_since_us, gh_now_us() - 61000000ULL);
     memset(got, 0, sizeof(got));
-    for (int i = 0; i < 4000; i++)
-        got[pick_fresh(&f)]++;
+    for (int i = 0; i < 4000; i++) {
+        gh_request req = {0};
+        got[pick_at(&f, &req, back + 61000000ULL)]++;
+    }
     assert_int_equal(got[1], 2000);
     fixture_free(&f);
 }
