@@ -51,16 +51,29 @@ def gateway_for():
         g.__exit__(None, None, None)
 
 
-def proxy_yaml(upstream_port, extra="", upstream_extra=""):
+def endpoint_url(e):
+    """An endpoint as the configuration names it: a port on 127.0.0.1, anything with a port (an
+    EndpointProcess, an upstream), or a URL as it is."""
+    if isinstance(e, str):
+        return e
+    return "http://127.0.0.1:%d" % (e if isinstance(e, int) else e.port)
+
+
+def proxy_yaml(upstream, extra="", upstream_extra=""):
+    """The upstream "app" and one route to it for every path, with no authentication. upstream:
+    one endpoint or a list of them (endpoint_url); extra: more YAML after the route (its own
+    keys, indented four, or more top-level sections); upstream_extra: more of app's mapping,
+    from ", key: value"."""
+    eps = upstream if isinstance(upstream, (list, tuple)) else [upstream]
     return """
 upstreams:
-  app: {endpoints: [http://127.0.0.1:%d]%s}
+  app: {endpoints: [%s]%s}
 routes:
   - name: app
     match: {prefix: /}
     auth: none
     upstream: app
-%s""" % (upstream_port, upstream_extra, extra)
+%s""" % (", ".join(endpoint_url(e) for e in eps), upstream_extra, extra)
 
 
 def api_key_identity(tmp_path, upstream_port):

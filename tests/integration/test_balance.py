@@ -14,19 +14,14 @@ from collections import Counter
 import pytest
 import requests
 
+from conftest import proxy_yaml
 from testenv import SANITIZED, check_config, free_port, wait_for
 from testenv.latency import closed_loop, percentile
 
 
 def upstream_yaml(endpoints, balance="", extra="", upstream_extra=""):
-    eps = ", ".join(e if isinstance(e, str) else "http://127.0.0.1:%d" % e.port
-                    for e in endpoints)
-    return """
-upstreams:
-  app: {endpoints: [%s]%s%s}
-routes:
-  - {name: app, match: {prefix: /}, auth: none, upstream: app}
-%s""" % (eps, ", balance: %s" % balance if balance else "", upstream_extra, extra)
+    return proxy_yaml(endpoints, extra,
+                      (", balance: %s" % balance if balance else "") + upstream_extra)
 
 
 def owners(eps, prefix):

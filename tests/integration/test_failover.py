@@ -12,20 +12,8 @@ from collections import Counter
 import pytest
 import requests
 
+from conftest import proxy_yaml
 from testenv import accept_forever, free_port, listening_socket, wait_for
-
-
-def upstream_yaml(ports, upstream_extra="", route_extra=""):
-    eps = ", ".join("http://127.0.0.1:%d" % p for p in ports)
-    return """
-upstreams:
-  app: {endpoints: [%s]%s}
-routes:
-  - name: app
-    match: {prefix: /}
-    auth: none
-    upstream: app
-%s""" % (eps, upstream_extra, route_extra)
 
 
 def events(g, name):
@@ -35,7 +23,7 @@ def events(g, name):
 def test_a_dead_endpoint_costs_no_get_and_is_ejected(gateway_for, endpoints):
     a, b = endpoints(2)
     dead = free_port()
-    g = gateway_for(upstream_yaml([a.port, dead, b.port]))
+    g = gateway_for(proxy_yaml([a, dead, b]))
     statuses = [requests.get(g.url + "/x/%d" % i).status_code for i in range(30)]
     assert statuses == [200] * 30
     # Three consecutive connection failures take it out; none is tried after that.
@@ -51,7 +39,7 @@ def test_a_dead_endpoint_costs_no_get_and_is_ejected(gateway_for, endpoints):
 
 def test_a_killed_endpoint_under_load_fails_no_get(gateway_for, endpoints):
     eps = endpoints(3)
-    g = gateway_for(upstream_yaml([e.port for e in eps]), workers=2)
+    g = gateway_for(proxy_yaml(eps), workers=2)
     failures, done, stop = [], [0], threading.Event()
 
     def client():
@@ -85,7 +73,7 @@ def test_a_killed_endpoint_under_load_fails_no_get(gateway_for, endpoints):
 
 def test_a_post_the_killed_endpoint_received_fails_and_is_never_sent_again(gateway_for, endpoints):
     eps = endpoints(3)
-    g = gateway_for(upstream_yaml([e.port for e in eps]))
+    g = gateway_for(proxy_yaml(eps))
     results = {}
 
     def post(i):
@@ -105,7 +93,7 @@ def test_a_post_the_killed_endpoint_received_fails_and_is_never_sent_again(gatew
 
 def test_a_bodiless_post_is_not_sent_twice_either(gateway_for, endpoints):
     eps = endpoints(2)
-    g = gateway_for(upstream_yaml([e.port for e in eps]))
+    g = gateway_for(proxy_yaml(eps))
     got = {}
     t = threading.Thread(target=lambda: got.setdefault("r", requests.post(g.url + "/slow/1500")))
     t.start()
@@ -119,7 +107,7 @@ def test_a_bodiless_post_is_not_sent_twice_either(gateway_for, endpoints):
 
 def test_a_get_the_killed_endpoint_received_is_tried_again(gateway_for, endpoints):
     eps = endpoints(2)
-    g = gateway_for(upstream_yaml([e.port for e in eps]))
+    g = gateway_for(proxy_yaml(eps))
     got = {}
     t = threading.Thread(target=lambda: got.setdefault("r", requests.get(g.url + "/slow/1500/g")))
     t.start()
@@ -136,7 +124,7 @@ def test_a_get_the_killed_endpoint_received_is_tried_again(gateway_for, endpoint
 def test_application_errors_do_not_eject(gateway_for, endpoints):
     """An attacker who finds a URL that makes every backend answer 500 cannot take them out."""
     eps = endpoints(3)
-    g = gateway_for(upstream_yaml([e.port for e in eps]))
+    g = gateway_for(proxy_yaml(eps))
     for _ in range(30):
         assert requests.get(g.url + "/status/500").status_code == 500
     assert g.metric('gatehouse_upstream_ejections_total{upstream="app"}') == 0
@@ -147,7 +135,7 @@ def test_application_errors_do_not_eject(gateway_for, endpoints):
 
 def test_application_errors_eject_when_configured(gateway_for, endpoints):
     eps = endpoints(3)
-    g = gateway_for(upstream_yaml([e.port for e in eps], ", outlier: {application_errors: true}"))
+    g = gateway_for(proxy_yaml(eps, upstream_extra=", outlier: {application_errors: true}"))
     for _ in range(30):
         requests.get(g.url + "/status/500")
     assert g.metric('gatehouse_upstream_ejections_total{upstream="app"}') == 1
@@ -155,7 +143,7 @@ def test_application_errors_eject_when_configured(gateway_for, endpoints):
 
 def test_never_more_than_max_ejection_percent_are_ejected(gateway_for):
     dead = [free_port() for _ in range(4)]
-    g = gateway_for(upstream_yaml(dead, ", retry: {attempts: 1}"))
+    g = gateway_for(proxy_yaml(dead, upstream_extra=", retry: {attempts: 1}"))
     for _ in range(40):
         assert requests.get(g.url + "/").status_code == 502
     assert g.metric('gatehouse_upstream_ejections_total{upstream="app"}') == 2  # 50 % of 4
@@ -166,8 +154,8 @@ def test_a_retry_with_no_endpoint_left_says_so(gateway_for):
     """Each failed try ejects its endpoint and, with panic_threshold 0, the retry finds none in
     rotation: the answer is 503 upstream-unavailable, and it and the log line say why."""
     dead = [free_port() for _ in range(2)]
-    g = gateway_for(upstream_yaml(dead, ", retry: {attempts: 3}, panic_threshold: 0, outlier: "
-                                  "{consecutive_failures: 1, max_ejection_percent: 100}"))
+    g = gateway_for(proxy_yaml(dead, upstream_extra=", retry: {attempts: 3}, panic_threshold: 0, "
+                               "outlier: {consecutive_failures: 1, max_ejection_percent: 100}"))
     r = requests.get(g.url + "/x")
     assert r.status_code == 503 and r.headers["Content-Type"] == "application/problem+json"
     body = r.json()
@@ -181,20 +169,19 @@ def test_a_retry_with_no_endpoint_left_says_so(gateway_for):
 def test_a_503_is_retried_only_where_the_route_says_so(gateway_for, endpoints):
     a, b = endpoints(2)
     route_retry = "    retry: {on: [connect-failure, reset, 503]}\n"
-    g = gateway_for(upstream_yaml([a.port, b.port], route_extra=route_retry))
+    g = gateway_for(proxy_yaml([a, b], route_retry))
     for _ in range(6):
         assert requests.get(g.url + "/ok-on/%d" % b.port).status_code == 200
     # A POST was received and answered: it is not sent again.
     assert requests.post(g.url + "/ok-on/%d" % b.port, data=b"x").status_code in (200, 503)
-    g2 = gateway_for(upstream_yaml([a.port, b.port]))
+    g2 = gateway_for(proxy_yaml([a, b]))
     assert sorted(requests.get(g2.url + "/ok-on/%d" % b.port).status_code
                   for _ in range(4)) == [200, 200, 503, 503]
 
 
 def test_per_try_timeout_moves_a_get_to_another_endpoint(gateway_for, endpoints):
     a, b = endpoints(2)
-    g = gateway_for(upstream_yaml([a.port, b.port],
-                                  ", retry: {per_try_timeout: 300ms, on: [timeout]}"))
+    g = gateway_for(proxy_yaml([a, b], upstream_extra=", retry: {per_try_timeout: 300ms, on: [timeout]}"))
     for _ in range(4):
         started = time.time()
         assert requests.get(g.url + "/slow-on/%d/3000" % a.port).status_code == 200
@@ -231,8 +218,8 @@ def test_retries_stay_within_the_budget(gateway_for):
     the 0.9 s of tries touch: at most two."""
     ups = [ResettingUpstream(0.3) for _ in range(2)]
     try:
-        g = gateway_for(upstream_yaml([u.port for u in ups],
-                                      ", retry: {attempts: 3}, outlier: {consecutive_failures: 0}"))
+        g = gateway_for(proxy_yaml(ups, upstream_extra=", retry: {attempts: 3}, "
+                                                 "outlier: {consecutive_failures: 0}"))
         barrier = threading.Barrier(50)
         statuses = []
 
@@ -265,5 +252,5 @@ def test_retries_stay_within_the_budget(gateway_for):
 def test_bad_resilience_settings_fail_check(tmp_path, extra, message):
     from testenv import check_config
     r = check_config(tmp_path, "listeners: [{address: 127.0.0.1:8080}]\n"
-                     + upstream_yaml([9001], extra))
+                     + proxy_yaml(9001, upstream_extra=extra))
     assert r.returncode != 0 and message in r.stderr and "c.yaml:" in r.stderr, r.stderr

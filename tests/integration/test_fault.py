@@ -7,14 +7,13 @@ delay leaves nothing behind and nothing is forwarded; the audit reports every fa
 import json
 import os
 import socket
-import struct
 import subprocess
 import time
 
 import requests
 
 from conftest import api_key_identity
-from testenv import BIN, wait_for
+from testenv import BIN, client_leaves_after, wait_for
 
 
 def fault_config(upstream_port, fault, extra=""):
@@ -160,13 +159,8 @@ def test_a_client_that_leaves_during_the_delay_leaves_nothing_behind(gateway_for
     use after free), and the request never reaches the upstream."""
     gw = gateway_for(fault_config(upstream.port, "{delay: {duration: 1s}}"))
     for n in range(1, 6):
-        c = socket.create_connection(("127.0.0.1", gw.port))
-        c.sendall(b"GET /game/gone HTTP/1.1\r\nHost: a\r\n\r\n")
-        wait_for(lambda: faults(gw, "delay") == n, "the delay to begin")
-        # Gone for good: a reset. (An end of file alone is a half-close, after which HTTP/1.1
-        # lets a client still read its answer: that request goes on, as after any wait.)
-        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        c.close()
+        client_leaves_after(gw.port, b"GET /game/gone HTTP/1.1\r\nHost: a\r\n\r\n",
+                            lambda: wait_for(lambda: faults(gw, "delay") == n, "the delay to begin"))
     lines = gw.access_lines(5)
     assert [(l["reason"], l["fault"]) for l in lines] == [("client-closed", "delay")] * 5
     time.sleep(1.5)  # past every delay: a timer left running would wake a freed request now

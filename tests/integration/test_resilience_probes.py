@@ -6,7 +6,9 @@ import time
 
 import pytest
 
-from testenv import accept_forever, listening_socket, raw_request, serve_each, wait_for
+from conftest import proxy_yaml
+from testenv import (accept_forever, client_leaves_after, leave_with_reset, listening_socket,
+                     raw_request, serve_each, wait_for)
 from testenv.ws import frame, handshake_request
 
 
@@ -200,27 +202,6 @@ def test_upgrade_with_a_body_is_refused_and_body_not_forwarded(gateway_for, tmp_
     assert not san_errors(gw)
 
 
-def two_upstream_yaml(ports, up_extra="", route_extra="", health=""):
-    eps = ", ".join("http://127.0.0.1:%d" % p for p in ports)
-    return """
-upstreams:
-  app: {endpoints: [%s]%s%s}
-routes:
-  - name: app
-    match: {prefix: /}
-    auth: none
-    upstream: app
-%s""" % (eps, up_extra, (", health: " + health) if health else "", route_extra)
-
-
-def client_leaves_after(port, data, delay):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(data)
-    time.sleep(delay)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-    s.close()
-
-
 def clients_leave(port, delays, data=lambda k: b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n"):
     """One client per delay, each resetting its connection that long after its request."""
     threads = [threading.Thread(target=client_leaves_after, args=(port, data(k), d))
@@ -234,8 +215,7 @@ def clients_leave(port, delays, data=lambda k: b"GET /x HTTP/1.1\r\nHost: a\r\n\
 @pytest.mark.parametrize("workers", [1, 2])
 def test_client_leaving_during_timeout_retries(gateway_for, workers):
     ups = [ScriptedUpstream(lambda i, h: None) for _ in range(3)]
-    gw = gateway_for(two_upstream_yaml([u.port for u in ups],
-                                       ", retry: {attempts: 3, per_try_timeout: 100ms, on: [timeout, reset, connect-failure], budget: {percent: 100, min: 1000}}"),
+    gw = gateway_for(proxy_yaml(ups, upstream_extra=", retry: {attempts: 3, per_try_timeout: 100ms, on: [timeout, reset, connect-failure], budget: {percent: 100, min: 1000}}"),
                      workers=workers)
     clients_leave(gw.port, [0.05 + 0.025 * k for k in range(24)])
     wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
@@ -248,8 +228,8 @@ def test_client_leaving_as_503_is_retried(gateway_for):
         return b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"
     ups = [ScriptedUpstream(answer) for _ in range(2)]
     dead = socket.socket(); dead.bind(("127.0.0.1", 0)); dport = dead.getsockname()[1]; dead.close()
-    gw = gateway_for(two_upstream_yaml([ups[0].port, dport, ups[1].port],
-                                       ", retry: {attempts: 3, on: [connect-failure, reset, 503], budget: {percent: 100, min: 1000}}, outlier: {consecutive_failures: 0}"))
+    gw = gateway_for(proxy_yaml([ups[0], dport, ups[1]],
+                                upstream_extra=", retry: {attempts: 3, on: [connect-failure, reset, 503], budget: {percent: 100, min: 1000}}, outlier: {consecutive_failures: 0}"))
     clients_leave(gw.port, [0.08 + 0.005 * k for k in range(30)])
     st, _ = raw_status(gw.port, b"GET /y HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
     wait_for(lambda: not gauges_zero(gw), "gauges back to 0: %s" % gauges_zero(gw))
@@ -265,9 +245,8 @@ def test_post_with_body_is_never_sent_twice(gateway_for):
     def answer(i, h):
         return b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     ups = [ScriptedUpstream(answer, close_after=True) for _ in range(2)]
-    gw = gateway_for(two_upstream_yaml([u.port for u in ups],
-                                       ", retry: {attempts: 3, per_try_timeout: 300ms, on: [connect-failure, reset, timeout, 503]}",
-                                       "    retry: {non_idempotent: true, on: [connect-failure, reset, timeout, 503]}\n"))
+    gw = gateway_for(proxy_yaml(ups, "    retry: {non_idempotent: true, on: [connect-failure, reset, timeout, 503]}\n",
+                                ", retry: {attempts: 3, per_try_timeout: 300ms, on: [connect-failure, reset, timeout, 503]}"))
     for body_hdrs in (b"Content-Length: 5\r\n\r\nhello", b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
                       b"Content-Length: 0\r\n\r\n"):
         for m in (b"POST", b"PUT", b"PATCH"):
@@ -335,8 +314,7 @@ def test_session_ending_mid_frame(gateway_for, tmp_path, how):
     time.sleep(0.3)
     if how.startswith("client"):
         for s in socks:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            s.close()
+            leave_with_reset(s)
     elif how == "drain_mid_frame":
         import signal
         gw.signal(signal.SIGTERM)
@@ -408,17 +386,10 @@ routes:
     assert not bad, bad
 
 
-def hash_yaml(ports, ws=False, workers_note=""):
-    eps = ", ".join("http://127.0.0.1:%d" % p for p in ports)
-    return """
-upstreams:
-  app: {endpoints: [%s], balance: {policy: hash, key: header.X-User, hash_balance_factor: 150}, retry: {attempts: 1}}
-routes:
-  - name: app
-    match: {prefix: /}
-    auth: none%s
-    upstream: app
-""" % (eps, "\n    websocket: {}" if ws else "")
+def hash_yaml(ports, ws=False):
+    return proxy_yaml(ports, "    websocket: {}\n" if ws else "",
+                      ", balance: {policy: hash, key: header.X-User, hash_balance_factor: 150}, "
+                      "retry: {attempts: 1}")
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -468,12 +439,12 @@ def test_reloads_while_health_checks_run(gateway_for):
         return b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     ups = [ScriptedUpstream(answer, close_after=True) for _ in range(3)]
     ports = [u.port for u in ups]
-    hs = ["{http: {path: /healthz, interval: 400ms, timeout: 300ms, jitter: 0ms}}",
-          "{tcp: {interval: 400ms, timeout: 300ms, jitter: 0ms}}", ""]
-    gw = gateway_for(two_upstream_yaml(ports, health=hs[0]), workers=2)
+    hs = [", health: {http: {path: /healthz, interval: 400ms, timeout: 300ms, jitter: 0ms}}",
+          ", health: {tcp: {interval: 400ms, timeout: 300ms, jitter: 0ms}}", ""]
+    gw = gateway_for(proxy_yaml(ports, upstream_extra=hs[0]), workers=2)
     for k in range(12):
         sel = ports[: 1 + k % 3]
-        gw.write_config(two_upstream_yaml(sel, health=hs[k % 3]), workers=2)
+        gw.write_config(proxy_yaml(sel, upstream_extra=hs[k % 3]), workers=2)
         assert gw.admin("/reload", "POST")[0] == 200
         raw_status(gw.port, b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         time.sleep(0.12)
@@ -542,7 +513,7 @@ def test_two_workers_never_eject_more_than_max_ejection_percent(gateway_for):
     dead = []
     for _ in range(4):
         s = socket.socket(); s.bind(("127.0.0.1", 0)); dead.append(s.getsockname()[1]); s.close()
-    gw = gateway_for(two_upstream_yaml(dead, ", retry: {attempts: 1}, outlier: {consecutive_failures: 1}"),
+    gw = gateway_for(proxy_yaml(dead, upstream_extra=", retry: {attempts: 1}, outlier: {consecutive_failures: 1}"),
                      workers=2)
     barrier = threading.Barrier(40)
 
@@ -560,9 +531,8 @@ def test_h2_bodies_are_never_sent_twice(gateway_for):
     from testenv.h2client import h2_request
     ups = [ScriptedUpstream(lambda i, h: b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
                             b"Connection: close\r\n\r\n", close_after=True) for _ in range(2)]
-    gw = gateway_for(two_upstream_yaml([u.port for u in ups],
-                                       ", retry: {attempts: 3, on: [connect-failure, reset, 503]}",
-                                       "    retry: {non_idempotent: true, on: [connect-failure, reset, 503]}\n"),
+    gw = gateway_for(proxy_yaml(ups, "    retry: {non_idempotent: true, on: [connect-failure, reset, 503]}\n",
+                                ", retry: {attempts: 3, on: [connect-failure, reset, 503]}"),
                      listener_extra=", h2c: true")
     for m in ("POST", "PUT", "DELETE", "GET"):  # a GET with a body is refused
         try:
@@ -659,9 +629,9 @@ def test_partial_heads_and_bad_101s_with_clients_leaving(gateway_for, tmp_path):
     answers = [b"HTTP/1.1 200 OK\r\nContent-Le", b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 10\r\n\r\nabc",
                None, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello"]
     ups = [ScriptedUpstream(lambda i, h, a=a: (time.sleep(0.05), a)[1]) for a in answers]
-    gw = gateway_for(two_upstream_yaml([u.port for u in ups],
-                                       ", retry: {attempts: 4, per_try_timeout: 150ms, on: [timeout, reset, connect-failure, 503], budget: {percent: 100, min: 1000}}",
-                                       "    websocket: {}\n"), workers=2)
+    gw = gateway_for(proxy_yaml(ups, "    websocket: {}\n",
+                                ", retry: {attempts: 4, per_try_timeout: 150ms, on: [timeout, reset, connect-failure, 503], budget: {percent: 100, min: 1000}}"),
+                     workers=2)
     clients_leave(gw.port, [0.03 + 0.015 * k for k in range(40)],
                   lambda k: handshake_request("/c", "127.0.0.1") if k % 2
                   else b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n")

@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import textwrap
@@ -294,6 +295,27 @@ def raw_request(port, data, timeout=5.0, read_until_close=True):
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(data)
         return read_reply(s, timeout, read_until_close)
+
+
+def leave_with_reset(sock):
+    """Closes sock with a reset (SO_LINGER 0): the client gone for good. (An end of file alone is
+    a half-close, after which HTTP/1.1 lets a client still read its answer: its request goes on,
+    as after any wait.)"""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def client_leaves_after(port, data, after):
+    """A client that sends data on a new connection to port and leaves for good
+    (leave_with_reset) after `after`: seconds, or a function that returns when it is time (a
+    fault's delay has begun)."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(data)
+    if callable(after):
+        after()
+    else:
+        time.sleep(after)
+    leave_with_reset(s)
 
 
 def read_response(s, timeout=10.0):
