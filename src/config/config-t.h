@@ -97,6 +97,7 @@ typedef struct gh_retry_conf {
 typedef struct gh_route_retry {
     unsigned on; /* GH_RETRY_*; UINT_MAX: the upstream's */
     bool non_idempotent;
+    bool replay_body; /* a body read whole before the upstream may be sent again */
 } gh_route_retry;
 /* The Host the upstream is sent (an upstream's host, a route's rewrite.host). UNSET on a route:
  * its upstream's; on an upstream: PRESERVE, what the gateway has always done. */

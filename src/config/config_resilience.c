@@ -59,15 +59,29 @@ const gh_keyword gh__cfg_outlier_keys[] = {
 static const gh_keyword route_retry_keys[] = {
     {"on", GH_KW_CUSTOM, GH_KW_UNSET, GH_KW_AT(gh_route_retry, on), .load = load_retry_on},
     {"non_idempotent", GH_KW_BOOL, GH_KW_AT(gh_route_retry, non_idempotent), .def = "false"},
+    {"replay_body", GH_KW_BOOL, GH_KW_AT(gh_route_retry, replay_body), .def = "false"},
     GH_KW_END,
 };
 
 void gh__cfg_load_route_retry(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
     gh_route_conf *r = call->target;
+    const gh_config *c = call->ctx;
     r->retry.on = UINT_MAX;
-    if (v && gh__cfg_apply(w, v, route_retry_keys, &r->retry, call->ctx) && !r->upstream)
+    if (!v || !gh__cfg_apply(w, v, route_retry_keys, &r->retry, call->ctx))
+        return;
+    if (!r->upstream) {
         gh__walk_error(w, v, "retry applies to routes with an upstream");
+        return;
+    }
+    /* Only a body the gateway holds whole can go again: one that streamed is gone. */
+    uint64_t buffer = r->body && r->body->buffer_bytes != GH_BODY_UNSET ? r->body->buffer_bytes
+                                                                        : c->limits.body_buffer_bytes;
+    if (r->retry.replay_body && buffer == 0)
+        gh__walk_error(w, v,
+                       "replay_body sends again a body read before the upstream: set "
+                       "body.buffer_before_upstream (or limits.body_buffer_before_upstream) to "
+                       "the largest body to replay");
 }
 
 /* After the upstream's keys: what depends on more than one of them. */

@@ -177,7 +177,8 @@ bool gh_body_replay(gh_request *req)
 {
     const gh_action_ops *a = req->action;
     if (req->body.p && req->body_done) /* read whole earlier: it goes on each attempt */
-        return a->body(req, req->body.p, req->body.len) == 0 && a->body_end(req) == 0;
+        return (!req->body.len || a->body(req, req->body.p, req->body.len) == 0) &&
+               a->body_end(req) == 0;
     if (req->body.len) { /* read in part before the upstream: the rest follows it */
         if (a->body(req, req->body.p, req->body.len) != 0)
             return false;

@@ -39,12 +39,14 @@ bool gh__status_is_failure(const gh_upstream_conf *u, int status)
     return u->outlier.application_errors && status >= 500;
 }
 
-/* Whether the request can be sent again as it was: nothing of a body is lost (bodies stream
- * and are never kept to replay), and sending it twice changes nothing (RFC 9110 §9.2.2) or the
- * route allows it. */
+/* Whether the request can be sent again as it was: nothing of a body is lost (it had none, or
+ * the route says replay_body and the body was read whole before the upstream, where each try
+ * takes it from: gh_body_replay), and sending it twice changes nothing (RFC 9110 §9.2.2) or
+ * the route allows it. */
 static bool replayable(const gh_request *req)
 {
-    if (req->h1.body != GH_BODY_NONE)
+    bool held_whole = req->body_done && req->body.p && !req->collect_body;
+    if (req->h1.body != GH_BODY_NONE && !(req->match.route->retry.replay_body && held_whole))
         return false;
     unsigned m = gh_route_method_bit(req->h1.method, req->h1.method_len);
     const unsigned idempotent = GH_M_GET | GH_M_HEAD | GH_M_OPTIONS | GH_M_PUT | GH_M_DELETE;

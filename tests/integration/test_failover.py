@@ -254,3 +254,51 @@ def test_bad_resilience_settings_fail_check(tmp_path, extra, message):
     r = check_config(tmp_path, "listeners: [{address: 127.0.0.1:8080}]\n"
                      + proxy_yaml(9001, upstream_extra=extra))
     assert r.returncode != 0 and message in r.stderr and "c.yaml:" in r.stderr, r.stderr
+
+
+REPLAY = "    body: {buffer_before_upstream: 64k}\n    retry: {non_idempotent: true, replay_body: true}\n"
+# The resetting endpoint stays in rotation, and the budget lets every retry through.
+KEEP_TRYING = ", outlier: {consecutive_failures: 0}, retry: {budget: {min: 50}}"
+
+
+def test_a_buffered_body_is_sent_again_where_the_route_says_replay_body(gateway_for, upstream):
+    dead = ResettingUpstream(0.2)
+    try:
+        g = gateway_for(proxy_yaml([dead.port, upstream.port], REPLAY, KEEP_TRYING))
+        sent = [("p%d" % i).encode() * (1000 + i) for i in range(4)]
+        for body in sent:
+            assert requests.post(g.url + "/orders", data=body).status_code == 200
+        chunked = b"chunked-" * 300
+        r = requests.post(g.url + "/orders", data=iter([chunked[:1000], chunked[1000:]]))
+        assert r.status_code == 200
+        # Each body reached the live endpoint once and whole; the resetting one had its share.
+        assert sorted(q[3] for q in upstream.requests) == sorted(sent + [chunked])
+        assert dead.count >= 2
+        lines = g.access_lines(5)
+        assert sorted(l["attempts"] for l in lines).count(2) == dead.count
+        assert [h for h in upstream.header_lines[-1] if h[0] == "Content-Length"] == \
+            [("Content-Length", str(len(chunked)))]  # read whole, it goes with its length
+    finally:
+        dead.close()
+
+
+def test_a_body_too_long_to_hold_is_never_sent_twice(gateway_for, upstream):
+    dead = ResettingUpstream(0.2)
+    try:
+        g = gateway_for(proxy_yaml([dead.port, upstream.port], REPLAY, KEEP_TRYING))
+        statuses = [requests.post(g.url + "/orders", data=b"x" * 100000).status_code
+                    for _ in range(4)]
+        assert sorted(statuses) == [200, 200, 502, 502], statuses
+        assert len(upstream.requests) == 2 and dead.count == 2
+        assert all(l["attempts"] == 1 for l in g.access_lines(4))
+    finally:
+        dead.close()
+
+
+def test_replay_body_needs_a_body_read_before_the_upstream(tmp_path):
+    from testenv import check_config
+    r = check_config(tmp_path, "listeners: [{address: 127.0.0.1:1}]\n" + proxy_yaml(
+        9, "    retry: {non_idempotent: true, replay_body: true}\n"))
+    assert r.returncode != 0
+    assert "c.yaml:10:12: routes[0].retry: replay_body sends again a body read before the " \
+           "upstream" in r.stderr, r.stderr
