@@ -86,8 +86,11 @@ static bool all_down(const gh_upstream_conf *u)
 }
 
 /* Readiness: not while draining, nor while an identity provider the routes use has no keys
- * (it never had any, or they aged past max_stale): its routes answer 503 meanwhile; nor while
- * active health checks found every endpoint of an upstream down. */
+ * (it never had any, or they aged past max_stale): its routes answer 503 meanwhile. An
+ * upstream whose endpoints active health checks all found down is named, but the gateway stays
+ * ready: every gateway in front of that upstream sees the same outage, and a readiness that
+ * failed with it would take them all out of their load balancer, turning one backend's outage
+ * into every route's (and its clients' precise 503s into refused connections). */
 static void readiness(admin_conn *c, gh_runtime *rt, bool draining)
 {
     if (draining) {
@@ -106,12 +109,15 @@ static void readiness(admin_conn *c, gh_runtime *rt, bool draining)
         gh_sbuf_addf(&b, "identity provider %s has no keys: %s\n", s->def.provider,
                      err[0] ? err : "first fetch not finished");
     }
+    bool unready = b.len > 0;
+    if (!unready)
+        GH_SBUF_LIT(&b, "ready\n");
     for (size_t i = 0; i < cfg->nupstreams; i++)
         if (all_down(&cfg->upstreams[i]))
             gh_sbuf_addf(&b, "upstream %s has no healthy endpoint\n", cfg->upstreams[i].name);
     gh_config_release(cfg);
     text[b.len] = '\0';
-    reply_text(c, b.len ? 503 : 200, b.len ? text : "ready\n");
+    reply_text(c, unready ? 503 : 200, text);
 }
 
 static void serve(admin_conn *c, const gh_h1_request *r)
