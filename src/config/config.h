@@ -33,6 +33,9 @@ const void *gh_route_ext(const gh_route_conf *r, const gh_route_keys *keys);
 
 void gh_config_ref(gh_config *c);
 void gh_config_release(gh_config *c);
+/* cfg goes in force in place of old (NULL at the start): its endpoints' states are marked as
+ * in force, old's that cfg does not name no longer (gh_endpoint_state_in_force). */
+void gh_config_in_force(const gh_config *old, const gh_config *cfg);
 
 /* Parses "a.b.c.d:port", "[v6]:port" or "name:port" (resolved now: its first address).
  * Returns 0 or -1. */

@@ -196,6 +196,20 @@ static void put_states(void *p)
             gh_endpoint_state_put(u->state, u->states[i]);
 }
 
+static void mark_in_force(const gh_config *c, bool in_force)
+{
+    for (size_t i = 0; c && i < c->nupstreams; i++)
+        for (size_t j = 0; c->upstreams[i].states && j < c->upstreams[i].nendpoints; j++)
+            if (c->upstreams[i].states[j])
+                gh_endpoint_state_in_force(c->upstreams[i].states[j], in_force);
+}
+
+void gh_config_in_force(const gh_config *old, const gh_config *cfg)
+{
+    mark_in_force(old, false);
+    mark_in_force(cfg, true);
+}
+
 /* Each endpoint's state, shared by the workers and kept while a snapshot names its key. */
 static void attach_states(gh_walk *w, yaml_node_t *n, gh_upstream_conf *u)
 {

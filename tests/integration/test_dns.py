@@ -6,6 +6,7 @@ writes: the real resolver of the C library, with the answers the test chooses.""
 import json
 import os
 import signal
+import threading
 import time
 
 import requests
@@ -170,3 +171,38 @@ def test_literal_addresses_are_never_looked_up(gateway_for, upstream):
     assert g.metric('gatehouse_dns_resolutions_total{result="failed"}') == 0
     assert requests.get(g.url + "/x", timeout=5).status_code == 200
     assert g.access_lines(1)[-1]["upstream"] == "127.0.0.1:%d" % upstream.port
+
+
+def test_an_outage_keeps_only_the_addresses_in_force(tmp_path):
+    """A request in flight holds the snapshot it started on, and with it the states of that
+    snapshot's endpoints; an address DNS has since taken away must not come back from there
+    when the name then stops resolving at a reload."""
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2"])
+    a, b = Upstream(port, host="127.0.0.2"), Upstream(port, host="127.0.0.3")
+    g = Gateway(config(port), wrap=hosts.wrap)
+    slow = []
+    try:
+        t = threading.Thread(target=lambda: slow.append(
+            requests.get(g.url + "/slow/8000", timeout=15).status_code))
+        t.start()
+        deadline = time.time() + 5
+        while not a.requests and time.time() < deadline:
+            time.sleep(0.02)
+        assert a.requests, "the slow request reached 127.0.0.2"
+        hosts.set(["127.0.0.3"])
+        assert wait_reloads(g, 1) == 1
+        hosts.set([])
+        wait_events(g, "dns_failed", 1)
+        g.signal(signal.SIGHUP)
+        assert wait_reloads(g, 2) == 2
+        warned = [e for e in events(g, "reload") if e["level"] == "warn"]
+        assert warned and warned[-1]["message"].endswith("its 1 last addresses stay"), warned
+        assert spread(g, [a, b]) == [0, 12]
+        t.join()
+        assert slow == [200]
+    finally:
+        g.__exit__(None, None, None)
+        a.close()
+        b.close()
