@@ -1,4 +1,5 @@
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,27 @@
  * fail, with the reason, and the running snapshot stays. */
 #define GH_DNS_MAX_ADDRS GH_BALANCE_MAX_ENDPOINTS
 
+/* One lookup in flight, on a thread of its own rather than libuv's pool: a loop waits for the
+ * work of its pool, and the process's exit joins the pool, so a resolver that takes its time
+ * (a timeout of the name server) would hold SIGTERM's drain and the exit as long. Its name and
+ * its thread each hold it; a name that goes abandons it, and whichever lets go last frees it. */
+typedef struct dns_lookup {
+    pthread_mutex_t mu;
+    int holders;      /* the thread until it ends, the name until it takes the answer or goes */
+    uv_async_t *done; /* the name's wake-up; NULL once the name has let go */
+    bool finished;    /* the answer is in: */
+    int status;       /* getaddrinfo's */
+    struct addrinfo *res;
+    char host[256], port[8];
+} dns_lookup;
+
 /* One name of one upstream: "api.internal:8080" in upstreams.app. */
 typedef struct dns_name {
     gh_link link;
     gh_dns_watch *dw;
     uv_timer_t timer;
-    uv_getaddrinfo_t lookup;
+    uv_async_t done;    /* its lookup ended */
+    dns_lookup *lookup; /* in flight, or NULL */
     char upstream[128];
     char authority[300]; /* host:port as written, for events */
     char host[256], port[8];
@@ -29,9 +45,7 @@ typedef struct dns_name {
     gh_sockaddr addrs[GH_DNS_MAX_ADDRS]; /* what the snapshot in force has, sorted */
     size_t naddrs;
     bool seen;         /* in the snapshot being set */
-    bool looking;      /* a lookup is in flight: its end frees a name that has gone */
-    bool gone;         /* out of the list, its timer closing */
-    bool timer_closed;
+    int open_handles;  /* timer and wake-up: the last to close frees a name that has gone */
     bool failing;      /* the last lookup failed: logged once until one succeeds */
 } dns_name;
 
@@ -44,24 +58,57 @@ struct gh_dns_watch {
     void *ctx;
 };
 
-static void free_if_done(dns_name *n)
+static void lookup_free(dns_lookup *l)
 {
-    if (n->gone && n->timer_closed && !n->looking)
-        free(n);
+    if (l->res)
+        freeaddrinfo(l->res);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
 }
 
-static void on_timer_closed(uv_handle_t *h)
+/* One holder lets go (the name: it takes no answer after this). */
+static void lookup_let_go(dns_lookup *l, bool name)
+{
+    pthread_mutex_lock(&l->mu);
+    if (name)
+        l->done = NULL;
+    bool last = --l->holders == 0;
+    pthread_mutex_unlock(&l->mu);
+    if (last)
+        lookup_free(l);
+}
+
+static void *lookup_run(void *arg)
+{
+    dns_lookup *l = arg;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    int status = getaddrinfo(l->host, l->port, &hints, &res);
+    pthread_mutex_lock(&l->mu);
+    l->status = status;
+    l->res = res;
+    l->finished = true;
+    if (l->done)
+        uv_async_send(l->done);
+    pthread_mutex_unlock(&l->mu);
+    lookup_let_go(l, false);
+    return NULL;
+}
+
+static void on_handle_closed(uv_handle_t *h)
 {
     dns_name *n = h->data;
-    n->timer_closed = true;
-    free_if_done(n);
+    if (--n->open_handles == 0)
+        free(n);
 }
 
 static void drop(dns_name *n)
 {
     gh_list_unlink(&n->dw->names, &n->link);
-    n->gone = true;
-    uv_close((uv_handle_t *)&n->timer, on_timer_closed);
+    if (n->lookup)
+        lookup_let_go(n->lookup, true); /* its thread ends on its own, unheard */
+    n->lookup = NULL;
+    uv_close((uv_handle_t *)&n->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&n->done, on_handle_closed);
 }
 
 static void event(const dns_name *n, const char *level, const char *name, const char *message,
@@ -99,20 +146,12 @@ static void on_settled(uv_timer_t *t)
     dw->changed(dw->ctx);
 }
 
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+static void on_resolved(dns_name *n, int status, struct addrinfo *res)
 {
-    dns_name *n = req->data;
-    n->looking = false;
-    if (n->gone) {
-        uv_freeaddrinfo(res);
-        free_if_done(n);
-        return;
-    }
     gh_sockaddr got[GH_DNS_MAX_ADDRS];
     size_t count = status == 0 ? gh_addrinfo_collect(res, got, GH_DNS_MAX_ADDRS) : 0;
-    uv_freeaddrinfo(res);
     if (status != 0 || count == 0) {
-        failed(n, status != 0 ? uv_strerror(status) : "no address");
+        failed(n, status != 0 ? gai_strerror(status) : "no address");
         return;
     }
     if (n->failing)
@@ -131,18 +170,57 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         uv_timer_start(&n->dw->settle, on_settled, GH_DNS_SETTLE_MS, 0);
 }
 
+/* The lookup's thread woke the loop: its answer, once it is in. */
+static void on_lookup_done(uv_async_t *a)
+{
+    dns_name *n = a->data;
+    dns_lookup *l = n->lookup;
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->mu);
+    bool finished = l->finished;
+    struct addrinfo *res = l->res;
+    int status = l->status;
+    l->res = NULL;
+    pthread_mutex_unlock(&l->mu);
+    if (!finished)
+        return;
+    n->lookup = NULL;
+    lookup_let_go(l, true);
+    on_resolved(n, status, res);
+    if (res)
+        freeaddrinfo(res);
+}
+
 static void on_due(uv_timer_t *t)
 {
     dns_name *n = t->data;
-    if (n->looking)
+    if (n->lookup)
         return; /* the resolver is slower than dns_refresh: one lookup at a time */
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
-    n->lookup.data = n;
-    int r = uv_getaddrinfo(n->dw->loop, &n->lookup, on_resolved, n->host, n->port, &hints);
-    if (r != 0)
-        failed(n, uv_strerror(r));
-    else
-        n->looking = true;
+    dns_lookup *l = calloc(1, sizeof(*l));
+    if (!l) {
+        failed(n, "out of memory");
+        return;
+    }
+    pthread_mutex_init(&l->mu, NULL);
+    l->holders = 2;
+    l->done = &n->done;
+    strcpy(l->host, n->host);
+    strcpy(l->port, n->port);
+    pthread_attr_t attr;
+    pthread_t thread;
+    int r = pthread_attr_init(&attr);
+    if (r == 0) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        r = pthread_create(&thread, &attr, lookup_run, l);
+        pthread_attr_destroy(&attr);
+    }
+    if (r != 0) {
+        lookup_free(l);
+        failed(n, strerror(r));
+        return;
+    }
+    n->lookup = l;
 }
 
 static dns_name *find(gh_dns_watch *dw, const char *upstream, const char *authority)
@@ -172,6 +250,14 @@ static dns_name *add(gh_dns_watch *dw, const char *upstream, const char *authori
     uv_timer_init(dw->loop, &n->timer);
     uv_unref((uv_handle_t *)&n->timer);
     n->timer.data = n;
+    if (uv_async_init(dw->loop, &n->done, on_lookup_done) != 0) {
+        uv_close((uv_handle_t *)&n->timer, on_handle_closed);
+        n->open_handles = 1;
+        return NULL;
+    }
+    uv_unref((uv_handle_t *)&n->done);
+    n->done.data = n;
+    n->open_handles = 2;
     gh_list_push_back(&dw->names, &n->link);
     return n;
 }

@@ -6,6 +6,7 @@ writes: the real resolver of the C library, with the answers the test chooses.""
 import json
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -33,6 +34,12 @@ class Hosts:
     def wrap(self):
         return ["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"',
                 self.path]
+
+    def wrap_with_resolver(self, resolv_conf):
+        """wrap, with resolv_conf as /etc/resolv.conf too."""
+        return ["unshare", "--mount", "sh", "-c",
+                'mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/resolv.conf && shift && '
+                'exec "$@"', self.path, resolv_conf]
 
 
 def config(port, refresh="1s", extra=""):
@@ -206,3 +213,33 @@ def test_an_outage_keeps_only_the_addresses_in_force(tmp_path):
         g.__exit__(None, None, None)
         a.close()
         b.close()
+
+
+def test_sigterm_during_a_slow_lookup_drains_at_once(tmp_path):
+    """A name server that never answers holds a lookup for its whole timeout (20 s here); the
+    drain and the exit must not wait for it."""
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2"])
+    resolv = os.path.join(str(tmp_path), "resolv.conf")
+    with open(resolv, "w") as f:
+        f.write("nameserver 127.0.0.77\noptions timeout:20 attempts:1\n")
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.77", 53))
+    silent.settimeout(5)
+    a = Upstream(port, host="127.0.0.2")
+    g = Gateway(config(port), wrap=hosts.wrap_with_resolver(resolv))
+    try:
+        assert spread(g, [a]) == [12]
+        hosts.set([])  # the next lookup asks the name server, which keeps silent
+        silent.recvfrom(512)
+        started = time.time()
+        g.signal(signal.SIGTERM)
+        g.proc.wait(15)
+        assert time.time() - started < 3, "the exit waited for the lookup"
+        assert g.proc.returncode == 0
+        assert events(g, "stop")
+    finally:
+        g.__exit__(None, None, None)
+        a.close()
+        silent.close()
