@@ -117,8 +117,11 @@ static void load_endpoints(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
         size_t from = count;
         count += load_endpoint(w, gh__walk_node(w, items[i]), w->arena, u->state, all + count,
                                GH_UPSTREAM_MAX_ENDPOINTS - count);
-        for (size_t k = from; k < count; k++)
+        for (size_t k = from; k < count; k++) {
             all[k].item = (uint32_t)i;
+            if (!(all[k].pool_key = gh_arena_printf(w->arena, "%s %s", u->name, all[k].key)))
+                gh__walk_error(w, v, "out of memory");
+        }
         gh__walk_pop(w, inner);
     }
     u->endpoints = gh_arena_zalloc(w->arena, (count ? count : 1) * sizeof(*u->endpoints));

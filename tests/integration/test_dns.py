@@ -243,3 +243,29 @@ def test_sigterm_during_a_slow_lookup_drains_at_once(tmp_path):
         g.__exit__(None, None, None)
         a.close()
         silent.close()
+
+
+def test_plain_and_tls_endpoints_of_one_address_never_share_connections(tmp_path):
+    """http:// and https:// at the same name and port are two endpoints with one address: a
+    kept-alive plain connection must never carry a request meant for TLS (nor one upstream's
+    connection another upstream's requests, whose TLS settings may differ)."""
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2"])
+    plain = Upstream(port, host="127.0.0.2")
+    g = Gateway("""
+upstreams:
+  plain: {endpoints: [http://%s:%d]}
+  secure: {endpoints: [https://%s:%d], timeout: 1s}
+routes:
+  - {name: plain, match: {prefix: /plain}, auth: none, upstream: plain}
+  - {name: secure, match: {prefix: /secure}, auth: none, upstream: secure}
+""" % (NAME, port, NAME, port), wrap=hosts.wrap)
+    try:
+        assert requests.get(g.url + "/plain/x", timeout=5).status_code == 200
+        # A TLS handshake with a server that speaks plain HTTP: no answer, no request.
+        assert requests.get(g.url + "/secure/x", timeout=5).status_code == 504
+        assert [r[1] for r in plain.requests] == ["/plain/x"]
+    finally:
+        g.__exit__(None, None, None)
+        plain.close()
