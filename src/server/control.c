@@ -171,7 +171,8 @@ static void on_tls_files_changed(void *ctx)
 }
 
 /* A name in an endpoint resolves to other addresses now: the configuration is loaded again,
- * which resolves it again (a failure keeps the running snapshot, and the next change retries). */
+ * which resolves it again (a failure keeps the running snapshot; another answer, not the same
+ * one again, asks again). */
 static void on_dns_changed(void *ctx)
 {
     gh_control *ctl = ctx;

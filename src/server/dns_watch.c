@@ -44,6 +44,11 @@ typedef struct dns_name {
     uint64_t refresh_ms;
     gh_sockaddr addrs[GH_DNS_MAX_ADDRS]; /* what the snapshot in force has, sorted */
     size_t naddrs;
+    /* The answer a reload was last asked for, until a reload succeeds: a reload that refused it
+     * (more addresses than fit, an error in the file) is not asked again for the same answer
+     * every dns_refresh, only for another one. */
+    gh_sockaddr asked[GH_DNS_MAX_ADDRS];
+    size_t nasked; /* 0: none */
     bool seen;         /* in the snapshot being set */
     int open_handles;  /* timer and wake-up: the last to close frees a name that has gone */
     bool failing;      /* the last lookup failed: logged once until one succeeds */
@@ -146,6 +151,19 @@ static void on_settled(uv_timer_t *t)
     dw->changed(dw->ctx);
 }
 
+/* Two sorted answers of at most GH_DNS_MAX_ADDRS kept: more than fit (the count is then one
+ * more) differs from any that fit, and equals another that did not fit when what was kept is
+ * the same. */
+static bool same_answer(const gh_sockaddr *a, size_t na, const gh_sockaddr *b, size_t nb)
+{
+    if (na != nb || na == 0)
+        return false;
+    for (size_t i = 0; i < na && i < GH_DNS_MAX_ADDRS; i++)
+        if (gh_sockaddr_compare(&a[i], &b[i]) != 0)
+            return false;
+    return true;
+}
+
 static void on_resolved(dns_name *n, int status, struct addrinfo *res)
 {
     gh_sockaddr got[GH_DNS_MAX_ADDRS];
@@ -157,13 +175,15 @@ static void on_resolved(dns_name *n, int status, struct addrinfo *res)
     if (n->failing)
         event(n, "info", "dns_recovered", "a name resolves again", NULL, count);
     n->failing = false;
-    bool same = count == n->naddrs; /* more than fit (count is then one more) differs */
-    for (size_t i = 0; same && i < count; i++)
-        same = gh_sockaddr_compare(&got[i], &n->addrs[i]) == 0;
-    if (same) {
+    if (same_answer(got, count, n->addrs, n->naddrs))
+        n->nasked = 0; /* back to what is in force: a later change is new again */
+    if (!n->nasked ? same_answer(got, count, n->addrs, n->naddrs)
+                   : same_answer(got, count, n->asked, n->nasked)) {
         atomic_fetch_add(&n->dw->counts->unchanged, 1);
         return;
     }
+    memcpy(n->asked, got, (count < GH_DNS_MAX_ADDRS ? count : GH_DNS_MAX_ADDRS) * sizeof(*got));
+    n->nasked = count;
     atomic_fetch_add(&n->dw->counts->changed, 1);
     event(n, "info", "dns_changed", "a name's addresses changed: reloading", NULL, count);
     if (!uv_is_active((uv_handle_t *)&n->dw->settle))
@@ -285,6 +305,7 @@ static void watch_name(gh_dns_watch *dw, const gh_upstream_conf *u, const char *
     if (!n && !(n = add(dw, u->name, authority)))
         return;
     n->seen = true;
+    n->nasked = 0; /* a reload succeeded: the next change asks for one again */
     take_addresses(n, u);
     if (n->refresh_ms != u->dns_refresh_ms) {
         n->refresh_ms = u->dns_refresh_ms;

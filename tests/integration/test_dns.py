@@ -269,3 +269,33 @@ routes:
     finally:
         g.__exit__(None, None, None)
         plain.close()
+
+
+def test_an_answer_the_reload_refuses_is_asked_for_once(tmp_path):
+    """65 addresses fail the reload with the reason and the running configuration serves on;
+    the same answer at the next lookups asks for no reload again (no failed reload every
+    dns_refresh), another answer does."""
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2"])
+    a, b = Upstream(port, host="127.0.0.2"), Upstream(port, host="127.0.0.3")
+    g = Gateway(config(port), wrap=hosts.wrap)
+    try:
+        hosts.set(["127.0.0.%d" % i for i in range(2, 67)])
+        assert wait_events(g, "dns_changed", 1)[0]["addresses"] == 65
+        assert g.wait_metric('gatehouse_reloads_total{result="failure"}', 1) == 1
+        errors = [e["message"] for e in events(g, "reload") if e["level"] == "error"]
+        assert any("an upstream has at most 64 endpoints" in m for m in errors), errors
+        time.sleep(3.5)  # three more lookups with the same answer
+        assert g.wait_metric('gatehouse_dns_resolutions_total{result="unchanged"}', 3) >= 3
+        assert len(events(g, "dns_changed")) == 1
+        assert g.metric('gatehouse_reloads_total{result="failure"}') == 1
+        assert spread(g, [a, b]) == [12, 0]
+
+        hosts.set(["127.0.0.3"])
+        assert wait_reloads(g, 1) == 1
+        assert spread(g, [a, b]) == [0, 12]
+    finally:
+        g.__exit__(None, None, None)
+        a.close()
+        b.close()
