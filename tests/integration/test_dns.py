@@ -6,40 +6,15 @@ writes: the real resolver of the C library, with the answers the test chooses.""
 import json
 import os
 import signal
-import socket
 import threading
 import time
 
 import requests
 
 from testenv import Gateway, Upstream, check_config, free_port
+from testenv.resolver import Hosts, SilentNameServer
 
 NAME = "api.test"
-
-
-class Hosts:
-    """A hosts file that a process started under `wrap` sees as /etc/hosts. Written in place:
-    the bind mount holds the file, not its name."""
-
-    def __init__(self, folder):
-        self.path = os.path.join(str(folder), "hosts")
-        self.set([])
-
-    def set(self, addresses):
-        with open(self.path, "w") as f:
-            f.write("127.0.0.1 localhost\n")
-            f.writelines("%s %s\n" % (a, NAME) for a in addresses)
-
-    @property
-    def wrap(self):
-        return ["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"',
-                self.path]
-
-    def wrap_with_resolver(self, resolv_conf):
-        """wrap, with resolv_conf as /etc/resolv.conf too."""
-        return ["unshare", "--mount", "sh", "-c",
-                'mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/resolv.conf && shift && '
-                'exec "$@"', self.path, resolv_conf]
 
 
 def config(port, refresh="1s", extra=""):
@@ -221,18 +196,13 @@ def test_sigterm_during_a_slow_lookup_drains_at_once(tmp_path):
     port = free_port()
     hosts = Hosts(tmp_path)
     hosts.set(["127.0.0.2"])
-    resolv = os.path.join(str(tmp_path), "resolv.conf")
-    with open(resolv, "w") as f:
-        f.write("nameserver 127.0.0.77\noptions timeout:20 attempts:1\n")
-    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    silent.bind(("127.0.0.77", 53))
-    silent.settimeout(5)
+    silent = SilentNameServer(tmp_path)
     a = Upstream(port, host="127.0.0.2")
-    g = Gateway(config(port), wrap=hosts.wrap_with_resolver(resolv))
+    g = Gateway(config(port), wrap=hosts.wrap_with_resolver(silent.path))
     try:
         assert spread(g, [a]) == [12]
         hosts.set([])  # the next lookup asks the name server, which keeps silent
-        silent.recvfrom(512)
+        silent.wait_query()
         started = time.time()
         g.signal(signal.SIGTERM)
         g.proc.wait(15)
