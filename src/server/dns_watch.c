@@ -1,11 +1,11 @@
 #include <netdb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
 #include "core/json.h"
+#include "core/lookup.h"
 #include "core/list.h"
 #include "observe/events.h"
 #include "server/dns_watch.h"
@@ -17,27 +17,13 @@
  * fail, with the reason, and the running snapshot stays. */
 #define GH_DNS_MAX_ADDRS GH_BALANCE_MAX_ENDPOINTS
 
-/* One lookup in flight, on a thread of its own rather than libuv's pool: a loop waits for the
- * work of its pool, and the process's exit joins the pool, so a resolver that takes its time
- * (a timeout of the name server) would hold SIGTERM's drain and the exit as long. Its name and
- * its thread each hold it; a name that goes abandons it, and whichever lets go last frees it. */
-typedef struct dns_lookup {
-    pthread_mutex_t mu;
-    int holders;      /* the thread until it ends, the name until it takes the answer or goes */
-    uv_async_t *done; /* the name's wake-up; NULL once the name has let go */
-    bool finished;    /* the answer is in: */
-    int status;       /* getaddrinfo's */
-    struct addrinfo *res;
-    char host[256], port[8];
-} dns_lookup;
-
 /* One name of one upstream: "api.internal:8080" in upstreams.app. */
 typedef struct dns_name {
     gh_link link;
     gh_dns_watch *dw;
     uv_timer_t timer;
-    uv_async_t done;    /* its lookup ended */
-    dns_lookup *lookup; /* in flight, or NULL */
+    uv_async_t done;   /* its lookup ended */
+    gh_lookup *lookup; /* in flight (on a thread of its own), or NULL */
     char upstream[128];
     char authority[300]; /* host:port as written, for events */
     char host[256], port[8];
@@ -63,42 +49,6 @@ struct gh_dns_watch {
     void *ctx;
 };
 
-static void lookup_free(dns_lookup *l)
-{
-    if (l->res)
-        freeaddrinfo(l->res);
-    pthread_mutex_destroy(&l->mu);
-    free(l);
-}
-
-/* One holder lets go (the name: it takes no answer after this). */
-static void lookup_let_go(dns_lookup *l, bool name)
-{
-    pthread_mutex_lock(&l->mu);
-    if (name)
-        l->done = NULL;
-    bool last = --l->holders == 0;
-    pthread_mutex_unlock(&l->mu);
-    if (last)
-        lookup_free(l);
-}
-
-static void *lookup_run(void *arg)
-{
-    dns_lookup *l = arg;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    int status = getaddrinfo(l->host, l->port, &hints, &res);
-    pthread_mutex_lock(&l->mu);
-    l->status = status;
-    l->res = res;
-    l->finished = true;
-    if (l->done)
-        uv_async_send(l->done);
-    pthread_mutex_unlock(&l->mu);
-    lookup_let_go(l, false);
-    return NULL;
-}
-
 static void on_handle_closed(uv_handle_t *h)
 {
     dns_name *n = h->data;
@@ -109,8 +59,7 @@ static void on_handle_closed(uv_handle_t *h)
 static void drop(dns_name *n)
 {
     gh_list_unlink(&n->dw->names, &n->link);
-    if (n->lookup)
-        lookup_let_go(n->lookup, true); /* its thread ends on its own, unheard */
+    gh_lookup_release(n->lookup); /* its thread ends on its own, unheard */
     n->lookup = NULL;
     uv_close((uv_handle_t *)&n->timer, on_handle_closed);
     uv_close((uv_handle_t *)&n->done, on_handle_closed);
@@ -190,26 +139,25 @@ static void on_resolved(dns_name *n, int status, struct addrinfo *res)
         uv_timer_start(&n->dw->settle, on_settled, GH_DNS_SETTLE_MS, 0);
 }
 
-/* The lookup's thread woke the loop: its answer, once it is in. */
+/* The lookup's thread woke the loop: its answer. */
 static void on_lookup_done(uv_async_t *a)
 {
     dns_name *n = a->data;
-    dns_lookup *l = n->lookup;
-    if (!l)
+    int status;
+    struct addrinfo *res = NULL;
+    if (!n->lookup || !gh_lookup_take(n->lookup, 0, &status, &res))
         return;
-    pthread_mutex_lock(&l->mu);
-    bool finished = l->finished;
-    struct addrinfo *res = l->res;
-    int status = l->status;
-    l->res = NULL;
-    pthread_mutex_unlock(&l->mu);
-    if (!finished)
-        return;
+    gh_lookup_release(n->lookup);
     n->lookup = NULL;
-    lookup_let_go(l, true);
     on_resolved(n, status, res);
     if (res)
         freeaddrinfo(res);
+}
+
+/* On the lookup's thread, under its lock: the name is still there to hear it. */
+static void wake_loop(void *done)
+{
+    uv_async_send(done);
 }
 
 static void on_due(uv_timer_t *t)
@@ -217,30 +165,9 @@ static void on_due(uv_timer_t *t)
     dns_name *n = t->data;
     if (n->lookup)
         return; /* the resolver is slower than dns_refresh: one lookup at a time */
-    dns_lookup *l = calloc(1, sizeof(*l));
-    if (!l) {
-        failed(n, "out of memory");
-        return;
-    }
-    pthread_mutex_init(&l->mu, NULL);
-    l->holders = 2;
-    l->done = &n->done;
-    strcpy(l->host, n->host);
-    strcpy(l->port, n->port);
-    pthread_attr_t attr;
-    pthread_t thread;
-    int r = pthread_attr_init(&attr);
-    if (r == 0) {
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        r = pthread_create(&thread, &attr, lookup_run, l);
-        pthread_attr_destroy(&attr);
-    }
-    if (r != 0) {
-        lookup_free(l);
-        failed(n, strerror(r));
-        return;
-    }
-    n->lookup = l;
+    int error = 0;
+    if (!(n->lookup = gh_lookup_start(n->host, n->port, wake_loop, &n->done, &error)))
+        failed(n, strerror(error));
 }
 
 static dns_name *find(gh_dns_watch *dw, const char *upstream, const char *authority)
