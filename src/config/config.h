@@ -45,10 +45,12 @@ int gh_parse_hostport(const char *s, gh_sockaddr *out);
 int gh_split_hostport(const char *s, char *host, size_t cap, const char **port);
 /* Every address of host:port, into out: an IP literal gives itself; a name each of its A and
  * AAAA records (resolved now), each once, sorted (gh_sockaddr_compare), so that two answers
- * in another order compare equal. *named: the host is a name. Returns how many, max + 1 when
- * there are more than max, or -1 (the text is no host:port, or *gai_error says why the name
- * did not resolve). */
-int gh_resolve_hostport(const char *s, gh_sockaddr *out, size_t max, bool *named, int *gai_error);
+ * in another order compare equal. A name's lookup is given up after wait_ms (0: waited for
+ * as long as the resolver takes), as EAI_AGAIN. *named: the host is a name. Returns how many,
+ * max + 1 when there are more than max, or -1 (the text is no host:port, or *gai_error says
+ * why the name did not resolve). */
+int gh_resolve_hostport(const char *s, gh_sockaddr *out, size_t max, uint64_t wait_ms, bool *named,
+                        int *gai_error);
 /* What gh_resolve_hostport keeps of a resolver's answer (shared by the periodic re-resolution,
  * which asks asynchronously): the stream addresses, each once, sorted; max + 1 when more. */
 struct addrinfo;

@@ -269,3 +269,33 @@ def test_an_answer_the_reload_refuses_is_asked_for_once(tmp_path):
         g.__exit__(None, None, None)
         a.close()
         b.close()
+
+
+def test_a_reload_while_the_name_server_is_silent_keeps_the_addresses_in_time(tmp_path):
+    """A name server that never answers (20 s per lookup here): a reload meanwhile waits a
+    bounded time for the name, then keeps its addresses, and SIGTERM right after is heard."""
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2"])
+    silent = SilentNameServer(tmp_path)
+    a = Upstream(port, host="127.0.0.2")
+    g = Gateway(config(port, refresh="30s"), wrap=hosts.wrap_with_resolver(silent.path))
+    try:
+        hosts.set([])
+        started = time.time()
+        g.signal(signal.SIGHUP)
+        assert wait_reloads(g, 1) == 1
+        assert time.time() - started < 5, "the reload waited for the name server"
+        warned = [e for e in events(g, "reload") if e["level"] == "warn"]
+        assert warned[-1]["message"].endswith(
+            "does not resolve (Temporary failure in name resolution): its 1 last addresses "
+            "stay"), warned
+        assert spread(g, [a]) == [12]
+        started = time.time()
+        g.signal(signal.SIGTERM)
+        g.proc.wait(15)
+        assert time.time() - started < 3, "the exit waited for the name server"
+    finally:
+        g.__exit__(None, None, None)
+        a.close()
+        silent.close()
