@@ -293,3 +293,39 @@ def test_a_reload_while_the_name_server_is_silent_keeps_the_addresses_in_time(tm
         g.__exit__(None, None, None)
         a.close()
         silent.close()
+
+
+def test_health_checks_follow_the_addresses(tmp_path):
+    """Each address is checked on its own: a new one that refuses connections goes down alone;
+    one that DNS takes away stops being checked and leaves the metrics; the one that stays
+    keeps its verdict and its count of checks across the reloads."""
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2"])
+    a = Upstream(port, host="127.0.0.2")  # nothing listens on 127.0.0.3
+    g = Gateway(config(port, extra=", health: {tcp: {interval: 100ms, timeout: 50ms, "
+                                   "unhealthy_after: 2}}"), wrap=hosts.wrap)
+    checks = 'gatehouse_upstream_health_checks_total{upstream="app",endpoint="%s:%d@%s",' \
+             'result="%s"}'
+    healthy = 'gatehouse_upstream_endpoint_healthy{upstream="app",endpoint="%s:%d@%s"}'
+    try:
+        assert g.wait_metric(checks % (NAME, port, "127.0.0.2", "success"), 3) >= 3
+        hosts.set(["127.0.0.2", "127.0.0.3"])
+        assert wait_reloads(g, 1) == 1
+        assert g.wait_metric(checks % (NAME, port, "127.0.0.3", "failure"), 2) >= 2
+        deadline = time.time() + 5
+        while g.metric(healthy % (NAME, port, "127.0.0.3")) != 0 and time.time() < deadline:
+            time.sleep(0.05)
+        assert g.metric(healthy % (NAME, port, "127.0.0.3")) == 0
+        assert g.metric(healthy % (NAME, port, "127.0.0.2")) == 1
+        assert spread(g, [a]) == [12]  # the down address gets nothing
+        passed = g.metric(checks % (NAME, port, "127.0.0.2", "success"))
+
+        hosts.set(["127.0.0.2"])
+        assert wait_reloads(g, 2) == 2
+        assert "@127.0.0.3" not in g.metrics()
+        assert g.wait_metric(checks % (NAME, port, "127.0.0.2", "success"), passed + 3) >= \
+            passed + 3  # the same state, still counting
+    finally:
+        g.__exit__(None, None, None)
+        a.close()
