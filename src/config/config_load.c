@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "config/config_internal.h"
-#include "core/lookup.h"
 #include "core/hex.h"
+#include "core/lookup.h"
 
 #define GH_MAX_FILE_BYTES (4u << 20)
 

@@ -5,8 +5,8 @@
 
 #include "config/config.h"
 #include "core/json.h"
-#include "core/lookup.h"
 #include "core/list.h"
+#include "core/lookup.h"
 #include "observe/events.h"
 #include "server/dns_watch.h"
 #include "store/balance.h"
