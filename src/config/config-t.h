@@ -57,12 +57,15 @@ typedef struct gh_cidr {
 typedef struct gh_endpoint_conf {
     const char *url;       /* "http://10.0.0.1:8080" or "https://api.internal:8443" */
     const char *authority; /* "api.internal:8443" as written: the Host and health checks' Host */
-    /* "10.0.0.1:8080", or "api.internal:8443@10.0.0.7" for an address of a name: the pool
-     * key, and the endpoint in logs, events and metrics. */
+    /* "10.0.0.1:8080", or "api.internal:8443@10.0.0.7" for an address of a name: the
+     * endpoint in logs, events and metrics. */
     const char *label;
     /* The url, or "url@address" for an address of a name: the state kept across reloads
      * and the endpoint's place on a hash ring. */
     const char *key;
+    /* "upstream key": the keep-alive pool. Never the label alone: http:// and https:// at one
+     * address, or two upstreams with other TLS settings, must not share a connection. */
+    const char *pool_key;
     const char *host;      /* the host as written: the TLS server name by default */
     bool tls;              /* https:// */
     bool named;            /* the host is a name: re-resolved every dns_refresh */

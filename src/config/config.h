@@ -33,6 +33,9 @@ const void *gh_route_ext(const gh_route_conf *r, const gh_route_keys *keys);
 
 void gh_config_ref(gh_config *c);
 void gh_config_release(gh_config *c);
+/* cfg goes in force in place of old (NULL at the start): its endpoints' states are marked as
+ * in force, old's that cfg does not name no longer (gh_endpoint_state_in_force). */
+void gh_config_in_force(const gh_config *old, const gh_config *cfg);
 
 /* Parses "a.b.c.d:port", "[v6]:port" or "name:port" (resolved now: its first address).
  * Returns 0 or -1. */
@@ -42,10 +45,12 @@ int gh_parse_hostport(const char *s, gh_sockaddr *out);
 int gh_split_hostport(const char *s, char *host, size_t cap, const char **port);
 /* Every address of host:port, into out: an IP literal gives itself; a name each of its A and
  * AAAA records (resolved now), each once, sorted (gh_sockaddr_compare), so that two answers
- * in another order compare equal. *named: the host is a name. Returns how many, max + 1 when
- * there are more than max, or -1 (the text is no host:port, or *gai_error says why the name
- * did not resolve). */
-int gh_resolve_hostport(const char *s, gh_sockaddr *out, size_t max, bool *named, int *gai_error);
+ * in another order compare equal. A name's lookup is given up after wait_ms (0: waited for
+ * as long as the resolver takes), as EAI_AGAIN. *named: the host is a name. Returns how many,
+ * max + 1 when there are more than max, or -1 (the text is no host:port, or *gai_error says
+ * why the name did not resolve). */
+int gh_resolve_hostport(const char *s, gh_sockaddr *out, size_t max, uint64_t wait_ms, bool *named,
+                        int *gai_error);
 /* What gh_resolve_hostport keeps of a resolver's answer (shared by the periodic re-resolution,
  * which asks asynchronously): the stream addresses, each once, sorted; max + 1 when more. */
 struct addrinfo;

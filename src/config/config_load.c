@@ -10,6 +10,7 @@
 
 #include "config/config_internal.h"
 #include "core/hex.h"
+#include "core/lookup.h"
 
 #define GH_MAX_FILE_BYTES (4u << 20)
 
@@ -89,7 +90,26 @@ static struct addrinfo resolve_hints(void)
     return hints;
 }
 
-int gh_resolve_hostport(const char *s, gh_sockaddr *out, size_t max, bool *named, int *gai_error)
+/* getaddrinfo, given up after wait_ms (0: never) with EAI_AGAIN: the lookup then ends on a
+ * thread of its own, unheard. Literals, and fuzzing builds, are answered at once. */
+static int lookup_within(const char *host, const char *port, bool named, uint64_t wait_ms,
+                         struct addrinfo **res)
+{
+    struct addrinfo hints = resolve_hints();
+    int error = 0;
+    gh_lookup *l = NULL;
+    if (!named || !wait_ms || (hints.ai_flags & AI_NUMERICHOST) ||
+        !(l = gh_lookup_start(host, port, NULL, NULL, &error)))
+        return getaddrinfo(host, port, &hints, res);
+    int status = EAI_AGAIN;
+    if (!gh_lookup_take(l, wait_ms, &status, res))
+        status = EAI_AGAIN;
+    gh_lookup_release(l);
+    return status;
+}
+
+int gh_resolve_hostport(const char *s, gh_sockaddr *out, size_t max, uint64_t wait_ms, bool *named,
+                        int *gai_error)
 {
     char host[256];
     const char *port;
@@ -98,8 +118,8 @@ int gh_resolve_hostport(const char *s, gh_sockaddr *out, size_t max, bool *named
         return -1;
     unsigned char literal[16];
     *named = inet_pton(AF_INET, host, literal) != 1 && inet_pton(AF_INET6, host, literal) != 1;
-    struct addrinfo hints = resolve_hints(), *res = NULL;
-    if ((*gai_error = getaddrinfo(host, port, &hints, &res)) != 0 || !res) {
+    struct addrinfo *res = NULL;
+    if ((*gai_error = lookup_within(host, port, *named, wait_ms, &res)) != 0 || !res) {
         if (!*gai_error)
             *gai_error = EAI_NONAME;
         return -1;

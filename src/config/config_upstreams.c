@@ -9,6 +9,8 @@
 
 /* An upstream's endpoints after names are resolved: a bit each in a request's tried mask. */
 #define GH_UPSTREAM_MAX_ENDPOINTS GH_BALANCE_MAX_ENDPOINTS
+/* How long a reload waits for a name that has addresses in force to resolve. */
+#define GH_RELOAD_LOOKUP_MS 2000
 
 /* A name that does not resolve at a reload keeps the addresses the running snapshot has for
  * it, with a warning: an outage of DNS must neither stop a reload of something else nor take
@@ -27,7 +29,7 @@ static int last_addresses(gh_walk *w, yaml_node_t *n, gh_upstream_state *state,
         int err;
         snprintf(literal, sizeof(literal), strchr(text[i], ':') ? "[%s]:%s" : "%s:%s", text[i],
                  port);
-        if (gh_resolve_hostport(literal, &addrs[count], 1, &named, &err) == 1)
+        if (gh_resolve_hostport(literal, &addrs[count], 1, 0, &named, &err) == 1)
             count++;
     }
     gh_sockaddrs_sort(addrs, count);
@@ -62,8 +64,15 @@ static size_t load_endpoint(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_upstream
     e.authority = gh_arena_strndup(a, auth, len);
     gh_sockaddr addrs[GH_UPSTREAM_MAX_ENDPOINTS + 1];
     int gai = 0, count = -1;
+    /* A name with addresses in force is not waited for past GH_RELOAD_LOOKUP_MS: a name
+     * server that does not answer keeps them, as one that fails does, rather than holding the
+     * control thread (SIGTERM included) for the resolver's whole timeout, name after name. */
+    char had[1][48];
+    uint64_t wait_ms = state && e.url && gh_endpoint_state_addresses(state, e.url, had, 1)
+                           ? GH_RELOAD_LOOKUP_MS
+                           : 0;
     if (e.authority && !strchr(e.authority, '@'))
-        count = gh_resolve_hostport(e.authority, addrs, room, &e.named, &gai);
+        count = gh_resolve_hostport(e.authority, addrs, room, wait_ms, &e.named, &gai);
     if (count < 0 && gai && state)
         count = last_addresses(w, n, state, &e, addrs, room, gai);
     if (count < 0) {
@@ -117,8 +126,11 @@ static void load_endpoints(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
         size_t from = count;
         count += load_endpoint(w, gh__walk_node(w, items[i]), w->arena, u->state, all + count,
                                GH_UPSTREAM_MAX_ENDPOINTS - count);
-        for (size_t k = from; k < count; k++)
+        for (size_t k = from; k < count; k++) {
             all[k].item = (uint32_t)i;
+            if (!(all[k].pool_key = gh_arena_printf(w->arena, "%s %s", u->name, all[k].key)))
+                gh__walk_error(w, v, "out of memory");
+        }
         gh__walk_pop(w, inner);
     }
     u->endpoints = gh_arena_zalloc(w->arena, (count ? count : 1) * sizeof(*u->endpoints));
@@ -194,6 +206,20 @@ static void put_states(void *p)
     for (size_t i = 0; i < u->nendpoints; i++)
         if (u->states[i])
             gh_endpoint_state_put(u->state, u->states[i]);
+}
+
+static void mark_in_force(const gh_config *c, bool in_force)
+{
+    for (size_t i = 0; c && i < c->nupstreams; i++)
+        for (size_t j = 0; c->upstreams[i].states && j < c->upstreams[i].nendpoints; j++)
+            if (c->upstreams[i].states[j])
+                gh_endpoint_state_in_force(c->upstreams[i].states[j], in_force);
+}
+
+void gh_config_in_force(const gh_config *old, const gh_config *cfg)
+{
+    mark_in_force(old, false);
+    mark_in_force(cfg, true);
 }
 
 /* Each endpoint's state, shared by the workers and kept while a snapshot names its key. */

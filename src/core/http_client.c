@@ -59,6 +59,11 @@ int gh_http_call_init(gh_http_call *call, const char *url, const char *ca_file, 
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->error);
     curl_easy_setopt(e, CURLOPT_PRIVATE, call);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* A transfer ended while its name is still being looked up (fetch_timeout passed, or the
+     * client stops) leaves the lookup's thread to end on its own: without this, the cleanup
+     * waits for the resolver's own timeout, on the control thread that serves the admin API,
+     * health checks, reloads and SIGTERM. */
+    curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "gatehouse/" GH_VERSION);
     return 0;
 }

@@ -140,6 +140,7 @@ static int reload(void *ctx, char **report)
     gh_config *old = rt->current;
     rt->current = cfg;
     pthread_mutex_unlock(&rt->mu);
+    gh_config_in_force(old, cfg);
     gh_logger_set_path(&rt->logger, cfg->access_log);
     gh_file_watch_set(ctl->watch, cfg);
     gh_dns_watch_set(ctl->dns, cfg);
@@ -170,7 +171,8 @@ static void on_tls_files_changed(void *ctx)
 }
 
 /* A name in an endpoint resolves to other addresses now: the configuration is loaded again,
- * which resolves it again (a failure keeps the running snapshot, and the next change retries). */
+ * which resolves it again (a failure keeps the running snapshot; another answer, not the same
+ * one again, asks again). */
 static void on_dns_changed(void *ctx)
 {
     gh_control *ctl = ctx;
@@ -337,6 +339,7 @@ int gh_control_run(const char *config_path)
     int rc = 1;
     if (cfg) {
         rt->current = cfg;
+        gh_config_in_force(NULL, cfg);
         if (start(ctl, cfg) == 0) {
             char fields[256];
             snprintf(fields, sizeof(fields),

@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "core/json.h"
 #include "core/list.h"
+#include "core/lookup.h"
 #include "observe/events.h"
 #include "server/dns_watch.h"
 #include "store/balance.h"
@@ -21,17 +22,21 @@ typedef struct dns_name {
     gh_link link;
     gh_dns_watch *dw;
     uv_timer_t timer;
-    uv_getaddrinfo_t lookup;
+    uv_async_t done;   /* its lookup ended */
+    gh_lookup *lookup; /* in flight (on a thread of its own), or NULL */
     char upstream[128];
     char authority[300]; /* host:port as written, for events */
     char host[256], port[8];
     uint64_t refresh_ms;
     gh_sockaddr addrs[GH_DNS_MAX_ADDRS]; /* what the snapshot in force has, sorted */
     size_t naddrs;
+    /* The answer a reload was last asked for, until a reload succeeds: a reload that refused it
+     * (more addresses than fit, an error in the file) is not asked again for the same answer
+     * every dns_refresh, only for another one. */
+    gh_sockaddr asked[GH_DNS_MAX_ADDRS];
+    size_t nasked; /* 0: none */
     bool seen;         /* in the snapshot being set */
-    bool looking;      /* a lookup is in flight: its end frees a name that has gone */
-    bool gone;         /* out of the list, its timer closing */
-    bool timer_closed;
+    int open_handles;  /* timer and wake-up: the last to close frees a name that has gone */
     bool failing;      /* the last lookup failed: logged once until one succeeds */
 } dns_name;
 
@@ -44,24 +49,20 @@ struct gh_dns_watch {
     void *ctx;
 };
 
-static void free_if_done(dns_name *n)
-{
-    if (n->gone && n->timer_closed && !n->looking)
-        free(n);
-}
-
-static void on_timer_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     dns_name *n = h->data;
-    n->timer_closed = true;
-    free_if_done(n);
+    if (--n->open_handles == 0)
+        free(n);
 }
 
 static void drop(dns_name *n)
 {
     gh_list_unlink(&n->dw->names, &n->link);
-    n->gone = true;
-    uv_close((uv_handle_t *)&n->timer, on_timer_closed);
+    gh_lookup_release(n->lookup); /* its thread ends on its own, unheard */
+    n->lookup = NULL;
+    uv_close((uv_handle_t *)&n->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&n->done, on_handle_closed);
 }
 
 static void event(const dns_name *n, const char *level, const char *name, const char *message,
@@ -99,50 +100,74 @@ static void on_settled(uv_timer_t *t)
     dw->changed(dw->ctx);
 }
 
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+/* Two sorted answers of at most GH_DNS_MAX_ADDRS kept: more than fit (the count is then one
+ * more) differs from any that fit, and equals another that did not fit when what was kept is
+ * the same. */
+static bool same_answer(const gh_sockaddr *a, size_t na, const gh_sockaddr *b, size_t nb)
 {
-    dns_name *n = req->data;
-    n->looking = false;
-    if (n->gone) {
-        uv_freeaddrinfo(res);
-        free_if_done(n);
-        return;
-    }
+    if (na != nb || na == 0)
+        return false;
+    for (size_t i = 0; i < na && i < GH_DNS_MAX_ADDRS; i++)
+        if (gh_sockaddr_compare(&a[i], &b[i]) != 0)
+            return false;
+    return true;
+}
+
+static void on_resolved(dns_name *n, int status, struct addrinfo *res)
+{
     gh_sockaddr got[GH_DNS_MAX_ADDRS];
     size_t count = status == 0 ? gh_addrinfo_collect(res, got, GH_DNS_MAX_ADDRS) : 0;
-    uv_freeaddrinfo(res);
     if (status != 0 || count == 0) {
-        failed(n, status != 0 ? uv_strerror(status) : "no address");
+        failed(n, status != 0 ? gai_strerror(status) : "no address");
         return;
     }
     if (n->failing)
         event(n, "info", "dns_recovered", "a name resolves again", NULL, count);
     n->failing = false;
-    bool same = count == n->naddrs; /* more than fit (count is then one more) differs */
-    for (size_t i = 0; same && i < count; i++)
-        same = gh_sockaddr_compare(&got[i], &n->addrs[i]) == 0;
-    if (same) {
+    if (same_answer(got, count, n->addrs, n->naddrs))
+        n->nasked = 0; /* back to what is in force: a later change is new again */
+    if (!n->nasked ? same_answer(got, count, n->addrs, n->naddrs)
+                   : same_answer(got, count, n->asked, n->nasked)) {
         atomic_fetch_add(&n->dw->counts->unchanged, 1);
         return;
     }
+    memcpy(n->asked, got, (count < GH_DNS_MAX_ADDRS ? count : GH_DNS_MAX_ADDRS) * sizeof(*got));
+    n->nasked = count;
     atomic_fetch_add(&n->dw->counts->changed, 1);
     event(n, "info", "dns_changed", "a name's addresses changed: reloading", NULL, count);
     if (!uv_is_active((uv_handle_t *)&n->dw->settle))
         uv_timer_start(&n->dw->settle, on_settled, GH_DNS_SETTLE_MS, 0);
 }
 
+/* The lookup's thread woke the loop: its answer. */
+static void on_lookup_done(uv_async_t *a)
+{
+    dns_name *n = a->data;
+    int status;
+    struct addrinfo *res = NULL;
+    if (!n->lookup || !gh_lookup_take(n->lookup, 0, &status, &res))
+        return;
+    gh_lookup_release(n->lookup);
+    n->lookup = NULL;
+    on_resolved(n, status, res);
+    if (res)
+        freeaddrinfo(res);
+}
+
+/* On the lookup's thread, under its lock: the name is still there to hear it. */
+static void wake_loop(void *done)
+{
+    uv_async_send(done);
+}
+
 static void on_due(uv_timer_t *t)
 {
     dns_name *n = t->data;
-    if (n->looking)
+    if (n->lookup)
         return; /* the resolver is slower than dns_refresh: one lookup at a time */
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
-    n->lookup.data = n;
-    int r = uv_getaddrinfo(n->dw->loop, &n->lookup, on_resolved, n->host, n->port, &hints);
-    if (r != 0)
-        failed(n, uv_strerror(r));
-    else
-        n->looking = true;
+    int error = 0;
+    if (!(n->lookup = gh_lookup_start(n->host, n->port, wake_loop, &n->done, &error)))
+        failed(n, strerror(error));
 }
 
 static dns_name *find(gh_dns_watch *dw, const char *upstream, const char *authority)
@@ -172,6 +197,14 @@ static dns_name *add(gh_dns_watch *dw, const char *upstream, const char *authori
     uv_timer_init(dw->loop, &n->timer);
     uv_unref((uv_handle_t *)&n->timer);
     n->timer.data = n;
+    if (uv_async_init(dw->loop, &n->done, on_lookup_done) != 0) {
+        uv_close((uv_handle_t *)&n->timer, on_handle_closed);
+        n->open_handles = 1;
+        return NULL;
+    }
+    uv_unref((uv_handle_t *)&n->done);
+    n->done.data = n;
+    n->open_handles = 2;
     gh_list_push_back(&dw->names, &n->link);
     return n;
 }
@@ -199,6 +232,7 @@ static void watch_name(gh_dns_watch *dw, const gh_upstream_conf *u, const char *
     if (!n && !(n = add(dw, u->name, authority)))
         return;
     n->seen = true;
+    n->nasked = 0; /* a reload succeeded: the next change asks for one again */
     take_addresses(n, u);
     if (n->refresh_ms != u->dns_refresh_ms) {
         n->refresh_ms = u->dns_refresh_ms;

@@ -1,6 +1,6 @@
 /* Re-resolution of the names in upstream endpoints. Every dns_refresh, each name an upstream's
- * endpoints use is asked again, on libuv's thread pool (a slow resolver never holds the control
- * loop). When the addresses differ from those of the snapshot in force, `changed` runs (the
+ * endpoints use is asked again, on a thread of its own (a slow resolver never holds the control
+ * loop, nor SIGTERM's drain, nor the exit: a lookup still running then is abandoned). When the addresses differ from those of the snapshot in force, `changed` runs (the
  * control thread loads the configuration again, as on SIGHUP), once for all the names that
  * changed together, and each address becomes an endpoint with its own state, pool and metrics.
  * A name that fails to resolve, or resolves to nothing, keeps the addresses it had: an outage

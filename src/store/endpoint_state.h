@@ -18,6 +18,9 @@ typedef enum { GH_HEALTH_UNKNOWN, GH_HEALTH_UP, GH_HEALTH_DOWN } gh_health;
 typedef struct gh_endpoint_state {
     void *next; /* in its upstream's list */
     atomic_int uses; /* the snapshots that name it: the last to go takes it out */
+    /* The snapshot in force names it (not only one that requests in flight still hold): only
+     * such addresses of a name stay when the name stops resolving at a reload. */
+    atomic_bool in_force;
     atomic_uint inflight;           /* requests on it now, every worker */
     atomic_int health;              /* a gh_health from active checks */
     atomic_uint fails;              /* consecutive gateway failures */

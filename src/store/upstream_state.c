@@ -134,6 +134,11 @@ bool gh_upstream_retry_take(gh_upstream_state *s, uint32_t percent, uint32_t min
     return true;
 }
 
+void gh_endpoint_state_in_force(gh_endpoint_state *e, bool in_force)
+{
+    atomic_store(&e->in_force, in_force);
+}
+
 void gh_endpoint_state_put(gh_upstream_state *s, gh_endpoint_state *e)
 {
     gh_keep_put(&s->endpoints, e);
@@ -145,7 +150,7 @@ size_t gh_endpoint_state_addresses(gh_upstream_state *s, const char *url, char (
     size_t n = 0, len = strlen(url);
     pthread_mutex_lock(&s->endpoints.mu);
     for (gh_endpoint_state *e = s->endpoints.head; e && n < max; e = e->next)
-        if (atomic_load(&e->uses) > 0 && strncmp(e->key, url, len) == 0 && e->key[len] == '@' &&
+        if (atomic_load(&e->in_force) && strncmp(e->key, url, len) == 0 && e->key[len] == '@' &&
             strlen(e->key + len + 1) < sizeof(out[0]))
             strcpy(out[n++], e->key + len + 1);
     pthread_mutex_unlock(&s->endpoints.mu);

@@ -42,8 +42,12 @@ gh_upstream_state *gh_upstream_state_get(gh_upstream_registry *r, const char *na
  * reload removed it, DNS stopped giving its address) goes with the last. */
 gh_endpoint_state *gh_endpoint_state_get(gh_upstream_state *s, const char *key);
 void gh_endpoint_state_put(gh_upstream_state *s, gh_endpoint_state *e);
-/* The addresses that snapshots give the name in url now (their states' keys "url@address"),
- * as text, at most max: what a name that no longer resolves keeps at a reload. */
+/* Whether the snapshot in force names e (set as a snapshot goes in force, for the one it
+ * replaces first). */
+void gh_endpoint_state_in_force(gh_endpoint_state *e, bool in_force);
+/* The addresses the snapshot in force gives the name in url (its states' keys "url@address"),
+ * as text, at most max: what a name that no longer resolves keeps at a reload. Snapshots that
+ * only requests in flight still hold do not count: an address DNS took away stays away. */
 size_t gh_endpoint_state_addresses(gh_upstream_state *s, const char *url, char (*out)[48],
                                    size_t max);
 

@@ -1,4 +1,4 @@
-/* Per-worker keep-alive pools keyed by endpoint label. They outlive configuration
+/* Per-worker keep-alive pools keyed by endpoint (upstream, URL and address). They outlive configuration
  * snapshots, so a reload does not drop warm connections; a pool that no request has asked for
  * in a while and that has no connection left goes (its endpoint left the configuration). */
 #include <errno.h>

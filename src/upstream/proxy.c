@@ -453,7 +453,7 @@ static bool start_try(gh_request *req, uint64_t now_us)
     hold_endpoint(req);
     req->attempts++;
     req->up_status = 0;
-    gh_pool *pool = gh__pool_get(req->svc, req->endpoint->label);
+    gh_pool *pool = gh__pool_get(req->svc, req->endpoint->pool_key);
     gh_upconn *up = pool ? gh__pool_take(pool) : NULL;
     if (up) {
         attach(up, req);

@@ -10,8 +10,9 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from testenv import BIN, free_port
+from testenv import BIN, Gateway, free_port
 from testenv.idp import IdP
+from testenv.resolver import Hosts, SilentNameServer
 from testenv.tokens import ec_jwk, sign, token_claims
 
 AUD = "orders-api"
@@ -237,3 +238,24 @@ def test_a_reload_keeps_the_keys_of_an_unchanged_provider(gateway_for, idp, keys
     assert get(gw, token(idp, keys, "k1")).status_code == 200  # no wait, no 503
     assert requests.get(gw.url + "/extra").status_code == 204
     assert idp.hit_count() == 1
+
+
+def test_a_silent_name_server_never_holds_the_control_thread(tmp_path):
+    """A key set fetch whose name the name server never answers ends at fetch_timeout; ending
+    it must not wait for the resolver's own timeout (8 s here) on the control thread, which
+    serves the admin API, runs health checks and reloads, and hears SIGTERM."""
+    hosts = Hosts(tmp_path, name="idp.test")
+    silent = SilentNameServer(tmp_path, timeout_s=8)
+    idp = type("NoIdP", (), {"jwks_uri": "https://idp.test/keys", "ca_file": None})
+    gw = Gateway(provider_yaml(idp, issuer="https://idp.test"),
+                 wrap=hosts.wrap_with_resolver(silent.path))
+    try:
+        silent.wait_query()
+        time.sleep(2)  # the fetch has timed out (1 s); the lookup has 7 s to go
+        started = time.time()
+        gw.metrics()
+        assert time.time() - started < 1, "the admin API waited for the resolver"
+        assert gw.seconds_to_exit() < 3, "the exit waited for the resolver"
+    finally:
+        gw.__exit__(None, None, None)
+        silent.close()

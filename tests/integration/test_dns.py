@@ -6,32 +6,15 @@ writes: the real resolver of the C library, with the answers the test chooses.""
 import json
 import os
 import signal
+import threading
 import time
 
 import requests
 
 from testenv import Gateway, Upstream, check_config, free_port
+from testenv.resolver import Hosts, SilentNameServer
 
 NAME = "api.test"
-
-
-class Hosts:
-    """A hosts file that a process started under `wrap` sees as /etc/hosts. Written in place:
-    the bind mount holds the file, not its name."""
-
-    def __init__(self, folder):
-        self.path = os.path.join(str(folder), "hosts")
-        self.set([])
-
-    def set(self, addresses):
-        with open(self.path, "w") as f:
-            f.write("127.0.0.1 localhost\n")
-            f.writelines("%s %s\n" % (a, NAME) for a in addresses)
-
-    @property
-    def wrap(self):
-        return ["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"',
-                self.path]
 
 
 def config(port, refresh="1s", extra=""):
@@ -170,3 +153,179 @@ def test_literal_addresses_are_never_looked_up(gateway_for, upstream):
     assert g.metric('gatehouse_dns_resolutions_total{result="failed"}') == 0
     assert requests.get(g.url + "/x", timeout=5).status_code == 200
     assert g.access_lines(1)[-1]["upstream"] == "127.0.0.1:%d" % upstream.port
+
+
+def test_an_outage_keeps_only_the_addresses_in_force(tmp_path):
+    """A request in flight holds the snapshot it started on, and with it the states of that
+    snapshot's endpoints; an address DNS has since taken away must not come back from there
+    when the name then stops resolving at a reload."""
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2"])
+    a, b = Upstream(port, host="127.0.0.2"), Upstream(port, host="127.0.0.3")
+    g = Gateway(config(port), wrap=hosts.wrap)
+    slow = []
+    try:
+        t = threading.Thread(target=lambda: slow.append(
+            requests.get(g.url + "/slow/8000", timeout=15).status_code))
+        t.start()
+        deadline = time.time() + 5
+        while not a.requests and time.time() < deadline:
+            time.sleep(0.02)
+        assert a.requests, "the slow request reached 127.0.0.2"
+        hosts.set(["127.0.0.3"])
+        assert wait_reloads(g, 1) == 1
+        hosts.set([])
+        wait_events(g, "dns_failed", 1)
+        g.signal(signal.SIGHUP)
+        assert wait_reloads(g, 2) == 2
+        warned = [e for e in events(g, "reload") if e["level"] == "warn"]
+        assert warned and warned[-1]["message"].endswith("its 1 last addresses stay"), warned
+        assert spread(g, [a, b]) == [0, 12]
+        t.join()
+        assert slow == [200]
+    finally:
+        g.__exit__(None, None, None)
+        a.close()
+        b.close()
+
+
+def test_sigterm_during_a_slow_lookup_drains_at_once(tmp_path):
+    """A name server that never answers holds a lookup for its whole timeout (20 s here); the
+    drain and the exit must not wait for it."""
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2"])
+    silent = SilentNameServer(tmp_path)
+    a = Upstream(port, host="127.0.0.2")
+    g = Gateway(config(port), wrap=hosts.wrap_with_resolver(silent.path))
+    try:
+        assert spread(g, [a]) == [12]
+        hosts.set([])  # the next lookup asks the name server, which keeps silent
+        silent.wait_query()
+        assert g.seconds_to_exit() < 3, "the exit waited for the lookup"
+        assert g.proc.returncode == 0
+        assert events(g, "stop")
+    finally:
+        g.__exit__(None, None, None)
+        a.close()
+        silent.close()
+
+
+def test_plain_and_tls_endpoints_of_one_address_never_share_connections(tmp_path):
+    """http:// and https:// at the same name and port are two endpoints with one address: a
+    kept-alive plain connection must never carry a request meant for TLS (nor one upstream's
+    connection another upstream's requests, whose TLS settings may differ)."""
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2"])
+    plain = Upstream(port, host="127.0.0.2")
+    g = Gateway("""
+upstreams:
+  plain: {endpoints: [http://%s:%d]}
+  secure: {endpoints: [https://%s:%d], timeout: 1s}
+routes:
+  - {name: plain, match: {prefix: /plain}, auth: none, upstream: plain}
+  - {name: secure, match: {prefix: /secure}, auth: none, upstream: secure}
+""" % (NAME, port, NAME, port), wrap=hosts.wrap)
+    try:
+        assert requests.get(g.url + "/plain/x", timeout=5).status_code == 200
+        # A TLS handshake with a server that speaks plain HTTP: no answer, no request.
+        assert requests.get(g.url + "/secure/x", timeout=5).status_code == 504
+        assert [r[1] for r in plain.requests] == ["/plain/x"]
+    finally:
+        g.__exit__(None, None, None)
+        plain.close()
+
+
+def test_an_answer_the_reload_refuses_is_asked_for_once(tmp_path):
+    """65 addresses fail the reload with the reason and the running configuration serves on;
+    the same answer at the next lookups asks for no reload again (no failed reload every
+    dns_refresh), another answer does."""
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2"])
+    a, b = Upstream(port, host="127.0.0.2"), Upstream(port, host="127.0.0.3")
+    g = Gateway(config(port), wrap=hosts.wrap)
+    try:
+        hosts.set(["127.0.0.%d" % i for i in range(2, 67)])
+        assert wait_events(g, "dns_changed", 1)[0]["addresses"] == 65
+        assert g.wait_metric('gatehouse_reloads_total{result="failure"}', 1) == 1
+        errors = [e["message"] for e in events(g, "reload") if e["level"] == "error"]
+        assert any("an upstream has at most 64 endpoints" in m for m in errors), errors
+        time.sleep(3.5)  # three more lookups with the same answer
+        assert g.wait_metric('gatehouse_dns_resolutions_total{result="unchanged"}', 3) >= 3
+        assert len(events(g, "dns_changed")) == 1
+        assert g.metric('gatehouse_reloads_total{result="failure"}') == 1
+        assert spread(g, [a, b]) == [12, 0]
+
+        hosts.set(["127.0.0.3"])
+        assert wait_reloads(g, 1) == 1
+        assert spread(g, [a, b]) == [0, 12]
+    finally:
+        g.__exit__(None, None, None)
+        a.close()
+        b.close()
+
+
+def test_a_reload_while_the_name_server_is_silent_keeps_the_addresses_in_time(tmp_path):
+    """A name server that never answers (20 s per lookup here): a reload meanwhile waits a
+    bounded time for the name, then keeps its addresses, and SIGTERM right after is heard."""
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2"])
+    silent = SilentNameServer(tmp_path)
+    a = Upstream(port, host="127.0.0.2")
+    g = Gateway(config(port, refresh="30s"), wrap=hosts.wrap_with_resolver(silent.path))
+    try:
+        hosts.set([])
+        started = time.time()
+        g.signal(signal.SIGHUP)
+        assert wait_reloads(g, 1) == 1
+        assert time.time() - started < 5, "the reload waited for the name server"
+        warned = [e for e in events(g, "reload") if e["level"] == "warn"]
+        assert warned[-1]["message"].endswith(
+            "does not resolve (Temporary failure in name resolution): its 1 last addresses "
+            "stay"), warned
+        assert spread(g, [a]) == [12]
+        assert g.seconds_to_exit() < 3, "the exit waited for the name server"
+    finally:
+        g.__exit__(None, None, None)
+        a.close()
+        silent.close()
+
+
+def test_health_checks_follow_the_addresses(tmp_path):
+    """Each address is checked on its own: a new one that refuses connections goes down alone;
+    one that DNS takes away stops being checked and leaves the metrics; the one that stays
+    keeps its verdict and its count of checks across the reloads."""
+    port = free_port()
+    hosts = Hosts(tmp_path)
+    hosts.set(["127.0.0.2"])
+    a = Upstream(port, host="127.0.0.2")  # nothing listens on 127.0.0.3
+    g = Gateway(config(port, extra=", health: {tcp: {interval: 100ms, timeout: 50ms, "
+                                   "unhealthy_after: 2}}"), wrap=hosts.wrap)
+    checks = 'gatehouse_upstream_health_checks_total{upstream="app",endpoint="%s:%d@%s",' \
+             'result="%s"}'
+    healthy = 'gatehouse_upstream_endpoint_healthy{upstream="app",endpoint="%s:%d@%s"}'
+    try:
+        assert g.wait_metric(checks % (NAME, port, "127.0.0.2", "success"), 3) >= 3
+        hosts.set(["127.0.0.2", "127.0.0.3"])
+        assert wait_reloads(g, 1) == 1
+        assert g.wait_metric(checks % (NAME, port, "127.0.0.3", "failure"), 2) >= 2
+        deadline = time.time() + 5
+        while g.metric(healthy % (NAME, port, "127.0.0.3")) != 0 and time.time() < deadline:
+            time.sleep(0.05)
+        assert g.metric(healthy % (NAME, port, "127.0.0.3")) == 0
+        assert g.metric(healthy % (NAME, port, "127.0.0.2")) == 1
+        assert spread(g, [a]) == [12]  # the down address gets nothing
+        passed = g.metric(checks % (NAME, port, "127.0.0.2", "success"))
+
+        hosts.set(["127.0.0.2"])
+        assert wait_reloads(g, 2) == 2
+        assert "@127.0.0.3" not in g.metrics()
+        assert g.wait_metric(checks % (NAME, port, "127.0.0.2", "success"), passed + 3) >= \
+            passed + 3  # the same state, still counting
+    finally:
+        g.__exit__(None, None, None)
+        a.close()

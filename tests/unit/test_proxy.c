@@ -46,7 +46,7 @@ static void park_upstream(fake_gate *g, upstream_end *u)
     u->fd = fds[1];
     u->gw_fd = fds[0];
     const gh_upstream_conf *uc = &g->svc.snapshots.config->upstreams[0];
-    gh_pool *pool = gh__pool_get(&g->svc, uc->endpoints[0].authority);
+    gh_pool *pool = gh__pool_get(&g->svc, uc->endpoints[0].pool_key);
     assert_non_null(pool);
     u->conn = gh__upconn_new(&g->svc, pool);
     assert_non_null(u->conn);

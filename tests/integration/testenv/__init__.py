@@ -234,6 +234,13 @@ class Gateway:
     def signal(self, sig):
         self.proc.send_signal(sig)
 
+    def seconds_to_exit(self, timeout=15):
+        """SIGTERM, then how long the process took to exit (at most timeout)."""
+        started = time.time()
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout)
+        return time.time() - started
+
     def stop(self, timeout=30):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
