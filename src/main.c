@@ -1,4 +1,5 @@
 /* gatehouse: verbs and flags only. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,20 +11,38 @@
 
 static int usage(FILE *out)
 {
-    fprintf(out, "usage: gatehouse run -c FILE       start the gateway\n"
-                 "       gatehouse check -c FILE     validate a configuration (exit 0 or 1)\n"
+    fprintf(out, "usage: gatehouse run [-c] FILE     start the gateway\n"
+                 "       gatehouse check [-c] FILE   validate a configuration (exit 0 or 1)\n"
                  "       gatehouse audit -c FILE     threat-model report (audit --help)\n"
                  "       gatehouse token ...          development keys and tokens (token help)\n"
-                 "       gatehouse version\n");
+                 "       gatehouse version            (also --version, -V)\n");
     return out == stderr ? 2 : 0;
 }
 
-static const char *config_flag(int argc, char **argv)
+/* The file of `run` and `check`: -c FILE, --config FILE or FILE alone. NULL with *bad the
+ * argument it could not take, or *help when asked for usage. */
+static const char *config_file(int argc, char **argv, const char **bad, bool *help)
 {
-    for (int i = 2; i + 1 < argc; i++)
-        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)
-            return argv[i + 1];
-    return NULL;
+    const char *path = NULL;
+    *bad = NULL;
+    *help = false;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            *help = true;
+            return NULL;
+        }
+        bool flag = strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0;
+        if (flag && i + 1 < argc && !path)
+            path = argv[++i];
+        else if (!flag && a[0] != '-' && !path)
+            path = a;
+        else {
+            *bad = a;
+            return NULL;
+        }
+    }
+    return path;
 }
 
 static int check(const char *path)
@@ -46,7 +65,8 @@ int main(int argc, char **argv)
     if (argc < 2)
         return usage(stderr);
     const char *verb = argv[1];
-    if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0) {
+    if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0 ||
+        strcmp(verb, "-V") == 0) {
         printf("gatehouse %s\n", GH_VERSION);
         return 0;
     }
@@ -56,15 +76,21 @@ int main(int argc, char **argv)
         return gh_audit_main(argc - 1, argv + 1);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)
         return usage(stdout);
-    const char *path = config_flag(argc, argv);
-    if (!path) {
-        fprintf(stderr, "gatehouse %s: -c FILE is required\n", verb);
+    if (strcmp(verb, "check") != 0 && strcmp(verb, "run") != 0) {
+        fprintf(stderr, "gatehouse: unknown verb '%s'\n", verb);
         return usage(stderr);
     }
-    if (strcmp(verb, "check") == 0)
-        return check(path);
-    if (strcmp(verb, "run") == 0)
-        return gh_control_run(path);
-    fprintf(stderr, "gatehouse: unknown verb '%s'\n", verb);
-    return usage(stderr);
+    const char *bad;
+    bool help;
+    const char *path = config_file(argc, argv, &bad, &help);
+    if (help)
+        return usage(stdout);
+    if (!path) {
+        if (bad)
+            fprintf(stderr, "gatehouse %s: unexpected argument '%s'\n", verb, bad);
+        else
+            fprintf(stderr, "gatehouse %s: -c FILE is required\n", verb);
+        return usage(stderr);
+    }
+    return strcmp(verb, "check") == 0 ? check(path) : gh_control_run(path);
 }

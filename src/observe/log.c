@@ -114,7 +114,8 @@ int gh_logger_start(gh_logger *l, const char *path, size_t nrings)
     l->fd = open_dest(l->path);
     if (l->fd < 0 && !(l->path && strcmp(l->path, "off") == 0)) {
         int err = l->fd;
-        free(l->path);
+        free(l->path); /* gh_logger_stop runs after a failed start too: nothing left to free */
+        l->path = NULL;
         return err;
     }
     l->rings = calloc(nrings, sizeof(*l->rings));

@@ -44,7 +44,9 @@ static void on_written(uv_write_t *wr, int status)
     close_conn(wr->data);
 }
 
-static void reply(admin_conn *c, int code, const char *type, const char *body, size_t blen)
+/* allow: the method of the path, for a 405 (RFC 9110 15.5.6); NULL otherwise. */
+static void reply_allow(admin_conn *c, int code, const char *type, const char *body, size_t blen,
+                        const char *allow)
 {
     uv_read_stop((uv_stream_t *)&c->tcp);
     char *out = malloc(256 + blen);
@@ -54,14 +56,20 @@ static void reply(admin_conn *c, int code, const char *type, const char *body, s
     }
     int n = snprintf(out, 256,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-                     code, gh_h1_status_text(code), type, blen);
+                     "%s%s%sCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                     code, gh_h1_status_text(code), type, blen, allow ? "Allow: " : "",
+                     allow ? allow : "", allow ? "\r\n" : "");
     memcpy(out + n, body, blen);
     c->out = out;
     uv_buf_t b = uv_buf_init(out, (unsigned)(n + (int)blen));
     c->wr.data = c;
     if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0)
         close_conn(c);
+}
+
+static void reply(admin_conn *c, int code, const char *type, const char *body, size_t blen)
+{
+    reply_allow(c, code, type, body, blen, NULL);
 }
 
 static void reply_text(admin_conn *c, int code, const char *text)
@@ -120,8 +128,24 @@ static void readiness(admin_conn *c, gh_runtime *rt, bool draining)
     reply_text(c, unready ? 503 : 200, text);
 }
 
+/* Whether the target is one of the admin paths (asked with another method): *allow its own. */
+static bool known_path(const gh_h1_request *r, const char **allow)
+{
+    static const char *const paths[][2] = {
+        {"/healthz", "GET"}, {"/readyz", "GET"}, {"/metrics", "GET"}, {"/reload", "POST"}};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        size_t pl = strlen(paths[i][0]);
+        if (r->target_len == pl && memcmp(r->target, paths[i][0], pl) == 0) {
+            *allow = paths[i][1];
+            return true;
+        }
+    }
+    return false;
+}
+
 static void serve(admin_conn *c, const gh_h1_request *r)
 {
+    const char *allow;
     gh_runtime *rt = c->admin->rt;
     bool draining = atomic_load(&rt->draining);
     if (is(r, "GET", "/healthz")) {
@@ -142,6 +166,9 @@ static void serve(admin_conn *c, const gh_h1_request *r)
         int rc = c->admin->reload(c->admin->reload_ctx, &report);
         reply_text(c, rc == 0 ? 200 : 422, report ? report : (rc == 0 ? "reloaded\n" : "failed\n"));
         free(report);
+    } else if (known_path(r, &allow)) {
+        static const char text[] = "method not allowed\n";
+        reply_allow(c, 405, "text/plain; charset=utf-8", text, sizeof(text) - 1, allow);
     } else {
         reply_text(c, 404, "admin paths: GET /healthz, GET /readyz, GET /metrics, POST /reload\n");
     }

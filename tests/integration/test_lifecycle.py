@@ -10,7 +10,7 @@ import time
 import requests
 
 from conftest import proxy_yaml
-from testenv import BIN, wait_for
+from testenv import BIN, free_port, wait_for
 
 
 def test_access_log_fields(gateway_for, upstream):
@@ -220,6 +220,30 @@ def test_run_refuses_a_bad_config_and_a_busy_port(tmp_path, upstream):
                     "routes: [{name: r, match: {prefix: /}, auth: none, respond: {}}]\n" % upstream.port)
     p = subprocess.run([BIN, "run", "-c", str(busy)], capture_output=True, text=True, timeout=10)
     assert p.returncode == 1 and "cannot listen on 127.0.0.1:%d" % upstream.port in p.stderr
+
+
+def test_an_admin_path_asked_with_another_method_is_405_with_allow(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    for method, path, allow in (("GET", "/reload", "POST"), ("POST", "/metrics", "GET"),
+                                ("DELETE", "/healthz", "GET")):
+        r = requests.request(method, "http://127.0.0.1:%d%s" % (g.admin_port, path), timeout=5)
+        assert (r.status_code, r.headers.get("Allow")) == (405, allow), (method, path)
+    assert g.metric('gatehouse_reloads_total{result="success"}') == 0  # GET reloaded nothing
+    r = requests.get("http://127.0.0.1:%d/nope" % g.admin_port, timeout=5)
+    assert r.status_code == 404 and "Allow" not in r.headers
+
+
+def test_an_access_log_that_cannot_be_opened_stops_the_start_cleanly(tmp_path):
+    """It used to abort with a double free: the failed start freed the path, the stop again."""
+    conf = tmp_path / "log.yaml"
+    conf.write_text("listeners: [{address: 127.0.0.1:%d}]\naccess_log: %s/no/such/dir/a.log\n"
+                    "routes: [{name: r, match: {prefix: /}, auth: none, respond: {}}]\n"
+                    % (free_port(), tmp_path))
+    p = subprocess.run([BIN, "run", "-c", str(conf)], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 1, p.stderr
+    assert "access_log: cannot open %s/no/such/dir/a.log: No such file or directory" % tmp_path \
+        in p.stderr, p.stderr
+    assert "double free" not in p.stderr and "AddressSanitizer" not in p.stderr, p.stderr
 
 
 def test_reload_opens_and_closes_listeners(gateway_for, upstream):
