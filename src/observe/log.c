@@ -55,6 +55,11 @@ static size_t drain_ring(gh_logger *l, gh_log_ring *r)
     return len;
 }
 
+static bool is_off(const char *path)
+{
+    return path && strcmp(path, "off") == 0;
+}
+
 static int open_dest(const char *path)
 {
     if (!path)
@@ -77,13 +82,10 @@ static void *log_main(void *arg)
     pthread_mutex_lock(&l->mu);
     for (;;) {
         bool stop = l->stop;
-        if (l->reopen) {
+        if (l->reopen) { /* the new destination, opened already: no write is in progress */
             l->reopen = false;
-            int fd = open_dest(l->path);
-            if (fd >= 0 || (l->path && strcmp(l->path, "off") == 0)) {
-                close_dest(l->fd);
-                l->fd = fd;
-            }
+            close_dest(l->fd);
+            l->fd = l->next_fd;
         }
         pthread_mutex_unlock(&l->mu);
         size_t moved = 0;
@@ -112,7 +114,7 @@ int gh_logger_start(gh_logger *l, const char *path, size_t nrings)
     memset(l, 0, sizeof(*l));
     l->path = strcmp(path, "stdout") == 0 ? NULL : strdup(path);
     l->fd = open_dest(l->path);
-    if (l->fd < 0 && !(l->path && strcmp(l->path, "off") == 0)) {
+    if (l->fd < 0 && !is_off(l->path)) {
         int err = l->fd;
         free(l->path); /* gh_logger_stop runs after a failed start too: nothing left to free */
         l->path = NULL;
@@ -133,26 +135,45 @@ int gh_logger_start(gh_logger *l, const char *path, size_t nrings)
     return 0;
 }
 
-void gh_logger_reopen(gh_logger *l)
+/* Hands fd to the log thread; path (owned) becomes the destination's name when set_path. */
+static void hand_over(gh_logger *l, int fd, bool set_path, char *path)
 {
     pthread_mutex_lock(&l->mu);
+    if (l->reopen)
+        close_dest(l->next_fd); /* an earlier hand-over the thread has not taken yet */
+    l->next_fd = fd;
     l->reopen = true;
+    if (set_path) {
+        free(l->path);
+        l->path = path;
+    }
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
+}
+
+int gh_logger_reopen(gh_logger *l)
+{
+    int fd = open_dest(l->path); /* the path changes only on this (the control) thread */
+    if (fd < 0 && !is_off(l->path))
+        return fd;
+    hand_over(l, fd, false, NULL);
+    return 0;
 }
 
 int gh_logger_set_path(gh_logger *l, const char *path)
 {
     const char *want = strcmp(path, "stdout") == 0 ? NULL : path;
-    pthread_mutex_lock(&l->mu);
-    bool same = (!want && !l->path) || (want && l->path && strcmp(want, l->path) == 0);
-    if (!same) {
-        free(l->path);
-        l->path = want ? strdup(want) : NULL;
-        l->reopen = true;
-        pthread_cond_signal(&l->cv);
+    if ((!want && !l->path) || (want && l->path && strcmp(want, l->path) == 0))
+        return 0;
+    char *copy = want ? strdup(want) : NULL;
+    if (want && !copy)
+        return -ENOMEM;
+    int fd = open_dest(copy);
+    if (fd < 0 && !is_off(copy)) {
+        free(copy);
+        return fd;
     }
-    pthread_mutex_unlock(&l->mu);
+    hand_over(l, fd, true, copy);
     return 0;
 }
 
@@ -170,6 +191,8 @@ void gh_logger_stop(gh_logger *l)
     for (size_t i = 0; l->rings && i < l->nrings; i++)
         free(l->rings[i]);
     free(l->rings);
+    if (l->reopen)
+        close_dest(l->next_fd);
     close_dest(l->fd);
     free(l->path);
     memset(l, 0, sizeof(*l));

@@ -23,6 +23,7 @@ typedef struct gh_logger {
     size_t nrings;
     char *path; /* NULL: stdout; "off": disabled */
     int fd;
+    int next_fd; /* opened by the control thread, taken by the log thread (reopen) */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -31,9 +32,11 @@ typedef struct gh_logger {
 
 /* path: "stdout", "off" or a file opened in append mode. Returns 0 or -errno. */
 int gh_logger_start(gh_logger *l, const char *path, size_t nrings);
-/* Asks the log thread to reopen the file (SIGUSR1, after rotation). */
-void gh_logger_reopen(gh_logger *l);
-/* Switches the destination (reload changed access_log). */
+/* Opens the file again (SIGUSR1, after rotation) on the caller's thread, and has the log
+ * thread switch to it between writes. Returns 0, or -errno with nothing changed: lines keep
+ * going where they went. */
+int gh_logger_reopen(gh_logger *l);
+/* Switches the destination (reload changed access_log), the same way; 0 or -errno. */
 int gh_logger_set_path(gh_logger *l, const char *path);
 /* Drains what is left and stops the thread. */
 void gh_logger_stop(gh_logger *l);

@@ -119,6 +119,13 @@ static int reload(void *ctx, char **report)
     gh_config *running = gh_runtime_config(rt);
     int bound = cfg ? trial_bind(cfg, running, err, sizeof(err)) : 0;
     gh_config_release(running);
+    /* Last, since nothing may fail after it: the access log moves only to a file it can open. */
+    int logged = cfg && bound == 0 ? gh_logger_set_path(&rt->logger, cfg->access_log) : 0;
+    if (logged != 0) {
+        snprintf(err, sizeof(err), "access_log: cannot open %s: %s", cfg->access_log,
+                 strerror(-logged));
+        bound = -1;
+    }
     if (bound != 0) {
         gh_diag_add(&d, true, "%s:1:1: %s", rt->config_path, err);
         gh_config_release(cfg);
@@ -141,7 +148,6 @@ static int reload(void *ctx, char **report)
     rt->current = cfg;
     pthread_mutex_unlock(&rt->mu);
     gh_config_in_force(old, cfg);
-    gh_logger_set_path(&rt->logger, cfg->access_log);
     gh_file_watch_set(ctl->watch, cfg);
     gh_dns_watch_set(ctl->dns, cfg);
     gh_health_update(ctl->health, cfg);
@@ -213,8 +219,11 @@ static void on_signal(uv_signal_t *s, int signum)
         reload(ctl, &report);
         free(report);
     } else if (signum == SIGUSR1) {
-        gh_logger_reopen(&ctl->rt.logger);
-        gh_event("info", "log_reopen", "access log reopened", NULL);
+        int r = gh_logger_reopen(&ctl->rt.logger);
+        char why[160];
+        snprintf(why, sizeof(why), "the access log could not be reopened (%s): lines keep going "
+                 "to the file it had", strerror(-r));
+        gh_event(r ? "error" : "info", "log_reopen", r ? why : "access log reopened", NULL);
     } else {
         stop_control(ctl);
     }

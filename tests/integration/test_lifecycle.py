@@ -1,4 +1,5 @@
 """Reload, drain, log reopen, the admin listener, the access log and metrics."""
+import json
 import os
 import re
 import signal
@@ -188,6 +189,33 @@ def test_sigusr1_reopens_the_access_log(gateway_for, upstream, tmp_path):
     wait_for(lambda: "/two" in log.read_text(), "the second line to be written")
     assert "/one" in open(str(log) + ".1").read()
     assert "/two" in log.read_text() and "/one" not in log.read_text()
+
+
+def test_a_log_that_cannot_be_reopened_says_so_and_keeps_its_file(gateway_for, upstream, tmp_path):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    log = folder / "access.log"
+    g = gateway_for(proxy_yaml(upstream.port, "access_log: %s\n" % log))
+    os.rename(folder, str(folder) + ".gone")  # the folder is gone: the file cannot be opened
+    g.signal(signal.SIGUSR1)
+    wait_for(lambda: any('"log_reopen"' in l for l in g.event_lines()), "the reopen event")
+    event = [json.loads(l) for l in g.event_lines() if '"log_reopen"' in l][-1]
+    assert event["level"] == "error" and "No such file or directory" in event["message"], event
+    requests.get(g.url + "/after")
+    moved = tmp_path / "logs.gone" / "access.log"
+    wait_for(lambda: "/after" in moved.read_text(), "the line in the file it had")
+
+
+def test_a_reload_to_an_access_log_that_cannot_be_opened_fails(gateway_for, upstream, tmp_path):
+    log = tmp_path / "access.log"
+    g = gateway_for(proxy_yaml(upstream.port, "access_log: %s\n" % log))
+    g.write_config(proxy_yaml(upstream.port, "access_log: %s/no/dir/a.log\n" % tmp_path))
+    status, text = g.admin("/reload", method="POST")
+    assert status == 422 and "access_log: cannot open %s/no/dir/a.log: No such file or " \
+        "directory" % tmp_path in text, text
+    assert g.metric('gatehouse_reloads_total{result="failure"}') == 1
+    requests.get(g.url + "/still")
+    wait_for(lambda: "/still" in log.read_text(), "the line in the file in force")
 
 
 def test_check_reports_file_line_col_and_exit_codes(tmp_path):
