@@ -1,6 +1,7 @@
 /* The top level of the configuration file (its keys, in the order they are read: each section
  * lives in its own file), loading a snapshot from a file or a string, and releasing it. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -272,7 +273,14 @@ gh_config *gh_config_parse(const char *path, gh_shared *shared,
     }
     char *buf = malloc(GH_MAX_FILE_BYTES + 1);
     size_t len = buf ? fread(buf, 1, GH_MAX_FILE_BYTES + 1, f) : 0;
+    bool unreadable = buf && ferror(f); /* a folder opens, and reads as EISDIR */
+    int err = errno;
     fclose(f);
+    if (unreadable) {
+        gh_diag_add(diag, true, "%s:1:1: (file): cannot read: %s", path, strerror(err));
+        free(buf);
+        return NULL;
+    }
     if (!buf || len > GH_MAX_FILE_BYTES) {
         gh_diag_add(diag, true, "%s:1:1: (file): larger than %u bytes", path, GH_MAX_FILE_BYTES);
         free(buf);

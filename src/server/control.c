@@ -140,6 +140,7 @@ static int reload(void *ctx, char **report)
         gh_diag_free(&d);
         return -1;
     }
+    char *warnings = d.n ? diag_text(&d) : NULL; /* the answer says them too */
     gh_diag_free(&d);
     if (cfg->workers != rt->nworkers)
         gh_event("warn", "reload", "a change of workers applies at the next start", NULL);
@@ -159,8 +160,9 @@ static int reload(void *ctx, char **report)
     char fields[128];
     snprintf(fields, sizeof(fields), ",\"config_hash\":\"%s\"", cfg->hash);
     gh_event("info", "reload", "configuration reloaded", fields);
-    if (asprintf(report, "reloaded %s\n", cfg->hash) < 0)
+    if (asprintf(report, "reloaded %s\n%s", cfg->hash, warnings ? warnings : "") < 0)
         *report = NULL;
+    free(warnings);
     gh_config_release(old);
     return 0;
 }
@@ -310,6 +312,26 @@ static int start(gh_control *ctl, gh_config *cfg)
     return 0;
 }
 
+/* What the start event says: workers, the configuration, the version, and every address the
+ * gateway answers on (listeners, admin), so that an operator sees what it took. */
+static void start_fields(const gh_config *cfg, int workers, char *out, size_t cap)
+{
+    gh_sbuf b = gh_sbuf_make(out, cap - 1);
+    gh_sbuf_addf(&b, ",\"workers\":%d,\"config_hash\":\"%s\",\"version\":\"%s\",\"listeners\":[",
+                 workers, cfg->hash, GH_VERSION);
+    for (size_t i = 0; i < cfg->nlisteners; i++) {
+        if (i)
+            GH_SBUF_LIT(&b, ",");
+        gh_sbuf_json_str(&b, cfg->listeners[i].address, strlen(cfg->listeners[i].address));
+    }
+    GH_SBUF_LIT(&b, "]");
+    if (cfg->has_admin) {
+        GH_SBUF_LIT(&b, ",\"admin\":");
+        gh_sbuf_json_str(&b, cfg->admin.address, strlen(cfg->admin.address));
+    }
+    out[b.len] = '\0';
+}
+
 /* Every connection is a descriptor: lift the soft limit to the hard one, as an operator running
  * a proxy expects (nginx's worker_rlimit_nofile, HAProxy's automatic maxconn sizing). */
 static void raise_fd_limit(void)
@@ -350,10 +372,8 @@ int gh_control_run(const char *config_path)
         rt->current = cfg;
         gh_config_in_force(NULL, cfg);
         if (start(ctl, cfg) == 0) {
-            char fields[256];
-            snprintf(fields, sizeof(fields),
-                     ",\"workers\":%d,\"config_hash\":\"%s\",\"version\":\"%s\"", rt->nworkers,
-                     cfg->hash, GH_VERSION);
+            char fields[2048];
+            start_fields(cfg, rt->nworkers, fields, sizeof(fields));
             gh_event("info", "start", "gatehouse started", fields);
             uv_run(&ctl->loop, UV_RUN_DEFAULT);
             rc = 0;

@@ -43,3 +43,9 @@ def test_what_it_does_not_know_is_refused_with_usage(args, message):
     r = gatehouse(*args)
     assert r.returncode == 2 and r.stderr.startswith(message + "\n") and "usage:" in r.stderr, r
     assert r.stdout == ""
+
+
+def test_a_folder_given_as_the_file_is_refused_as_such(tmp_path):
+    r = gatehouse("check", str(tmp_path))
+    assert r.returncode == 1
+    assert r.stderr.startswith("%s:1:1: (file): cannot read: Is a directory" % tmp_path), r

@@ -191,6 +191,23 @@ def test_sigusr1_reopens_the_access_log(gateway_for, upstream, tmp_path):
     assert "/two" in log.read_text() and "/one" not in log.read_text()
 
 
+def test_the_start_event_names_every_address_it_answers_on(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    start = [json.loads(l) for l in g.event_lines() if '"event":"start"' in l][0]
+    assert start["listeners"] == ["127.0.0.1:%d" % g.port]
+    assert start["admin"] == "127.0.0.1:%d" % g.admin_port
+
+
+def test_a_reload_answers_with_its_warnings(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    # A risky pattern in a route's path is a warning, not an error.
+    g.write_config(proxy_yaml(upstream.port) + "  - {name: dup, match: {prefix: /}, auth: none, "
+                   "respond: {}}\n")
+    status, text = g.admin("/reload", method="POST")
+    assert status == 200 and text.startswith("reloaded "), text
+    assert ": warning: " in text and "routes[1]" in text, text
+
+
 def test_a_log_that_cannot_be_reopened_says_so_and_keeps_its_file(gateway_for, upstream, tmp_path):
     folder = tmp_path / "logs"
     folder.mkdir()
