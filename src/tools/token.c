@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,19 +272,57 @@ static int keygen(int argc, char **argv)
     return ok ? 0 : 1;
 }
 
-int gh_token_main(int argc, char **argv)
+static int usage(FILE *out)
 {
-    const char *sub = argc > 1 ? argv[1] : "";
-    if (strcmp(sub, "mint") == 0)
-        return mint(argc - 1, argv + 1);
-    if (strcmp(sub, "jwks") == 0)
-        return jwks(argc - 1, argv + 1);
-    if (strcmp(sub, "keygen") == 0)
-        return keygen(argc - 1, argv + 1);
-    fprintf(stderr,
+    fprintf(out,
             "usage: gatehouse token keygen [--alg ES256|ES384|ES512|EdDSA|RS256]   a PEM private key\n"
             "       gatehouse token jwks --key KEY.pem [--kid KID]               its public JWK set\n"
             "       gatehouse token mint --key KEY.pem [--alg ALG] [--kid KID] [--iss ISS] [--aud AUD]\n"
             "                            [--sub SUB] [--scope \"a b\"] [--ttl 5m] [--claim k=v]...\n");
-    return 2;
+    return out == stderr ? 2 : 0;
+}
+
+/* Each argument after the subcommand is one of its flags and the flag's value. Returns 0, 1
+ * for --help, or -1 after saying what is wrong. */
+static int check_flags(int argc, char **argv, const char *const *allowed)
+{
+    for (int i = 1; i < argc; i += 2) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+        bool known = false;
+        for (size_t k = 0; allowed[k] && !known; k++)
+            known = strcmp(argv[i], allowed[k]) == 0;
+        if (!known || i + 1 == argc) {
+            fprintf(stderr, "gatehouse token %s: %s '%s'\n", argv[0],
+                    known ? "a value is missing after" : "unknown option", argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int gh_token_main(int argc, char **argv)
+{
+    static const char *const keygen_flags[] = {"--alg", NULL};
+    static const char *const jwks_flags[] = {"--key", "--kid", NULL};
+    static const char *const mint_flags[] = {"--key", "--alg",   "--kid", "--iss",   "--aud",
+                                             "--sub", "--scope", "--ttl", "--claim", NULL};
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+        const char *const *flags;
+    } subs[] = {{"keygen", keygen, keygen_flags}, {"jwks", jwks, jwks_flags},
+                {"mint", mint, mint_flags}};
+    const char *sub = argc > 1 ? argv[1] : "";
+    if (strcmp(sub, "help") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
+        return usage(stdout);
+    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        if (strcmp(sub, subs[i].name) != 0)
+            continue;
+        int r = check_flags(argc - 1, argv + 1, subs[i].flags);
+        return r == 0 ? subs[i].run(argc - 1, argv + 1) : usage(r > 0 ? stdout : stderr);
+    }
+    if (*sub)
+        fprintf(stderr, "gatehouse token: unknown subcommand '%s'\n", sub);
+    return usage(stderr);
 }

@@ -49,3 +49,21 @@ def test_a_folder_given_as_the_file_is_refused_as_such(tmp_path):
     r = gatehouse("check", str(tmp_path))
     assert r.returncode == 1
     assert r.stderr.startswith("%s:1:1: (file): cannot read: Is a directory" % tmp_path), r
+
+
+def test_token_help_prints_usage_and_no_key():
+    for args in (["token", "keygen", "--help"], ["token", "--help"], ["token", "mint", "-h"]):
+        r = gatehouse(*args)
+        assert r.returncode == 0 and r.stdout.startswith("usage: gatehouse token"), (args, r)
+        assert "PRIVATE KEY" not in r.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["token", "keygen", "--bits", "2048"], "gatehouse token keygen: unknown option '--bits'"),
+    (["token", "mint", "--key"], "gatehouse token mint: a value is missing after '--key'"),
+    (["token", "jwks", "--key", "k.pem", "--iss", "x"], "gatehouse token jwks: unknown option '--iss'"),
+    (["token", "frob"], "gatehouse token: unknown subcommand 'frob'"),
+])
+def test_token_refuses_what_it_does_not_know(args, message):
+    r = gatehouse(*args)
+    assert r.returncode == 2 and r.stderr.startswith(message + "\n") and r.stdout == "", r
