@@ -372,7 +372,7 @@ int gh_control_run(const char *config_path)
         rt->current = cfg;
         gh_config_in_force(NULL, cfg);
         if (start(ctl, cfg) == 0) {
-            char fields[2048];
+            char fields[8192]; /* 16 listeners of the longest host:port fit */
             start_fields(cfg, rt->nworkers, fields, sizeof(fields));
             gh_event("info", "start", "gatehouse started", fields);
             uv_run(&ctl->loop, UV_RUN_DEFAULT);
