@@ -55,9 +55,10 @@ static void reply_allow(admin_conn *c, int code, const char *type, const char *b
         return;
     }
     int n = snprintf(out, 256,
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "%s%s%sCache-Control: no-store\r\nConnection: close\r\n\r\n",
-                     code, gh_h1_status_text(code), type, blen, allow ? "Allow: " : "",
+                     code, gh_h1_status_text(code), gh_http_date_now(&c->admin->date), type, blen,
+                     allow ? "Allow: " : "",
                      allow ? allow : "", allow ? "\r\n" : "");
     memcpy(out + n, body, blen);
     c->out = out;

@@ -5,6 +5,7 @@
 
 #include <uv.h>
 
+#include "core/clock.h"
 #include "server/runtime.h"
 
 typedef struct gh_admin {
@@ -12,6 +13,7 @@ typedef struct gh_admin {
     gh_runtime *rt;
     int (*reload)(void *ctx, char **report); /* returns 0 on success; report is malloc'd */
     void *reload_ctx;
+    gh_http_date date; /* of the answers */
     int open;
 } gh_admin;
 

@@ -14,6 +14,7 @@
 #include "server/dns_watch.h"
 #include "observe/events.h"
 #include "server/file_watch.h"
+#include "server/port_owner.h"
 #include "server/worker.h"
 #include "stages/registry.h"
 #include "upstream/health.h"
@@ -23,6 +24,7 @@ typedef struct gh_control {
     gh_runtime rt;
     uv_loop_t loop;
     uv_signal_t sighup, sigterm, sigint, sigusr1;
+    uv_timer_t drained; /* while draining: polls whether the workers have finished */
     gh_admin admin;
     gh_jwks_fetcher *fetcher; /* remote key sets */
     gh_health_checker *health; /* active checks of upstream endpoints, once per process */
@@ -73,8 +75,9 @@ static int trial_bind(const gh_config *cfg, const gh_config *running, char *err,
         const gh_listener_conf *lc = &cfg->listeners[i];
         int fd = gh_listen_socket(&lc->addr, 0, held(running, &lc->addr));
         if (fd < 0) {
-            snprintf(err, errlen, "listeners[%zu]: cannot listen on %s: %s", i, lc->address,
-                     strerror(-fd));
+            char why[160];
+            gh_port_owner_describe(&lc->addr, -fd, why, sizeof(why));
+            snprintf(err, errlen, "listeners[%zu]: cannot listen on %s: %s", i, lc->address, why);
             return -1;
         }
         close(fd);
@@ -195,6 +198,19 @@ static void notify_workers(void *rt)
     gh_workers_notify(rt);
 }
 
+/* The admin listener closes last, once the workers have drained: until then /readyz answers
+ * 503 draining to the load balancer and /metrics shows the drain. */
+static void close_admin_when_drained(uv_timer_t *t)
+{
+    gh_control *ctl = t->data;
+    if (!gh_workers_finished(&ctl->rt))
+        return;
+    gh_admin_stop(&ctl->admin);
+    uv_close((uv_handle_t *)&ctl->drained, NULL);
+}
+
+/* Begins the drain: the workers stop accepting and finish what they have; reloads stop. The
+ * signal watchers close, so a second SIGTERM ends the process at once, as operators expect. */
 static void stop_control(gh_control *ctl)
 {
     if (ctl->stopping)
@@ -202,7 +218,7 @@ static void stop_control(gh_control *ctl)
     ctl->stopping = true;
     if (ctl->rt.nworkers)
         gh_event("info", "drain", "draining: finishing in-flight requests", NULL);
-    gh_admin_stop(&ctl->admin);
+    gh_workers_begin_drain(&ctl->rt);
     uv_close((uv_handle_t *)&ctl->sighup, NULL);
     uv_close((uv_handle_t *)&ctl->sigterm, NULL);
     uv_close((uv_handle_t *)&ctl->sigint, NULL);
@@ -211,6 +227,7 @@ static void stop_control(gh_control *ctl)
     ctl->watch = NULL;
     gh_dns_watch_stop(ctl->dns);
     ctl->dns = NULL;
+    uv_timer_start(&ctl->drained, close_admin_when_drained, 0, GH_DRAIN_POLL_MS);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -231,6 +248,19 @@ static void on_signal(uv_signal_t *s, int signum)
     }
 }
 
+/* The control loop's own handles, set up as soon as it exists so that stop_control may close
+ * them on any path. */
+static void init_handles(gh_control *ctl)
+{
+    uv_signal_t *sigs[] = {&ctl->sighup, &ctl->sigterm, &ctl->sigint, &ctl->sigusr1};
+    for (size_t i = 0; i < 4; i++) {
+        uv_signal_init(&ctl->loop, sigs[i]);
+        sigs[i]->data = ctl;
+    }
+    uv_timer_init(&ctl->loop, &ctl->drained);
+    ctl->drained.data = ctl;
+}
+
 static int start_signals(gh_control *ctl)
 {
     struct {
@@ -240,10 +270,6 @@ static int start_signals(gh_control *ctl)
                 {&ctl->sigterm, SIGTERM},
                 {&ctl->sigint, SIGINT},
                 {&ctl->sigusr1, SIGUSR1}};
-    for (size_t i = 0; i < 4; i++) {
-        uv_signal_init(&ctl->loop, sigs[i].h);
-        sigs[i].h->data = ctl;
-    }
     for (size_t i = 0; i < 4; i++)
         if (uv_signal_start(sigs[i].h, on_signal, sigs[i].sig) != 0)
             return -1;
@@ -267,6 +293,7 @@ static int start(gh_control *ctl, gh_config *cfg)
     if (uv_loop_init(&ctl->loop) != 0)
         return -1;
     ctl->loop_ready = true;
+    init_handles(ctl);
     /* Key fetching is set up before the workers, which may ask for a fetch at once. An identity
      * provider that is down does not stop the start: its routes answer 503 until keys come. */
     rt->shared.keys.notify = notify_workers;
@@ -305,8 +332,10 @@ static int start(gh_control *ctl, gh_config *cfg)
     ctl->admin.reload = reload;
     ctl->admin.reload_ctx = ctl;
     if (cfg->has_admin && (r = gh_admin_start(&ctl->admin, &ctl->loop, &cfg->admin.addr)) != 0) {
+        char why[160];
+        gh_port_owner_describe(&cfg->admin.addr, r < 0 ? -r : r, why, sizeof(why));
         fprintf(stderr, "%s: admin: cannot listen on %s: %s\n", rt->config_path, cfg->admin.address,
-                strerror(r < 0 ? -r : r));
+                why);
         return -1;
     }
     return 0;
@@ -378,8 +407,7 @@ int gh_control_run(const char *config_path)
             uv_run(&ctl->loop, UV_RUN_DEFAULT);
             rc = 0;
         }
-        /* The control loop has stopped: its signal watchers are gone, so a second SIGTERM
-         * during the drain ends the process at once, as operators expect. */
+        /* The control loop has stopped: the workers have drained (or never started). */
         gh_workers_drain_and_join(rt);
         if (ctl->loop_ready) {
             stop_control(ctl);

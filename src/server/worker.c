@@ -20,7 +20,6 @@
 #include "upstream/proxy.h"
 
 #define GH_BACKLOG 4096
-#define GH_DRAIN_POLL_MS 50
 #define GH_SWEEP_MS 1000
 
 /* xorshift128+: request ids need to be unique and unguessable enough to not collide across
@@ -194,6 +193,7 @@ static void worker_main(void *arg)
     uv_sem_post(&w->ready);
     if (w->start_error == 0)
         uv_run(&w->loop, UV_RUN_DEFAULT);
+    atomic_store(&w->finished, true);
 }
 
 static int worker_init(gh_runtime *rt, gh_worker *w, int id)
@@ -287,10 +287,23 @@ static void worker_teardown(gh_worker *w)
     uv_sem_destroy(&w->ready);
 }
 
-void gh_workers_drain_and_join(gh_runtime *rt)
+void gh_workers_begin_drain(gh_runtime *rt)
 {
     atomic_store(&rt->draining, true);
     gh_workers_notify(rt);
+}
+
+bool gh_workers_finished(gh_runtime *rt)
+{
+    for (int i = 0; i < rt->nworkers; i++)
+        if (rt->workers[i].started && !atomic_load(&rt->workers[i].finished))
+            return false;
+    return true;
+}
+
+void gh_workers_drain_and_join(gh_runtime *rt)
+{
+    gh_workers_begin_drain(rt);
     for (int i = 0; i < rt->nworkers; i++) {
         gh_worker *w = &rt->workers[i];
         if (!w->started)
