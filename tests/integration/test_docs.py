@@ -195,3 +195,18 @@ routes:
         named = set(re.sub(r"_(bucket|sum|count)$", "", m) if m not in exposed else m
                     for m in re.findall(r"\bgatehouse_\w+", read_doc(doc)))
         assert sorted(named - exposed) == [], doc
+
+
+def test_events_named_in_operations_are_emitted():
+    """Every `name` event operations.md names is one the code logs (gh_event and the helpers
+    around it)."""
+    emitted = set()
+    for folder, _, files in os.walk(os.path.join(ROOT, "src")):
+        for name in files:
+            if name.endswith(".c"):
+                with open(os.path.join(folder, name)) as f:
+                    for call in re.findall(r"\b(?:gh_event|event_for|event)\((.*?)\);", f.read(), re.S):
+                        emitted.update(re.findall(r'"([a-z][a-z0-9_]*)"', call))
+    named = set(re.findall(r"`([a-z][a-z0-9_]*)` events?(?![\w-])", read_doc("operations.md")))
+    assert len(named) >= 10
+    assert sorted(named - emitted) == []
