@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import subprocess
+import textwrap
 
 import pytest
 
@@ -210,3 +211,32 @@ def test_events_named_in_operations_are_emitted():
     named = set(re.findall(r"`([a-z][a-z0-9_]*)` events?(?![\w-])", read_doc("operations.md")))
     assert len(named) >= 10
     assert sorted(named - emitted) == []
+
+
+def test_the_tours_own_configuration_works_as_written(tmp_path):
+    """Step 6 of the README's tour, run as written in a copy of the checkout's examples: the
+    file it makes passes `check` with the verdict the README quotes, the typo it makes is
+    reported with the line the README quotes, and the fix it gives fixes it."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    step = readme[readme.index("6. Put a real backend"):readme.index("7. Watch it:")]
+    blocks = [textwrap.dedent(b) for b in re.findall(r"   ```sh\n(.*?)   ```", step, re.S)]
+    subprocess.run([os.path.join(ROOT, "scripts", "demo-cert.sh")], check=True)  # as make demo does
+    shutil.copytree(os.path.join(ROOT, "examples"), tmp_path / "examples",
+                    ignore=shutil.ignore_patterns("my.yaml"))
+    shutil.copytree(os.path.join(ROOT, "build", "demo"), tmp_path / "build" / "demo")
+
+    def run(commands):
+        commands = "\n".join(l for l in commands.splitlines() if " reload " not in l)
+        return subprocess.run(["bash", "-euc", commands.replace("build/rel/gatehouse", BIN)],
+                              cwd=str(tmp_path), capture_output=True, text=True)
+
+    made = run(blocks[1])
+    assert made.returncode == 0, made.stderr
+    assert re.search(r"`check` answers `([^`]*)`", step).group(1) in made.stdout
+    typo = run(blocks[2] + "\nbuild/rel/gatehouse check -c examples/my.yaml")
+    assert typo.returncode == 1
+    assert re.search(r"among them\s+`([^`]*)`", step).group(1) in typo.stderr.splitlines()
+    fixed = run(re.search(r"Put it right with `([^`]*)`", step).group(1)
+                + "\nbuild/rel/gatehouse check -c examples/my.yaml")
+    assert fixed.returncode == 0, fixed.stderr
