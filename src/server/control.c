@@ -250,10 +250,15 @@ static void on_signal(uv_signal_t *s, int signum)
     }
 }
 
-/* A binary upgrade's new process is ready: this one stops accepting and drains, as on SIGTERM. */
+/* A binary upgrade's new process is ready: this one stops accepting and drains, as on SIGTERM.
+ * Its admin listener closes at once whatever a drain does with it: the socket is the new
+ * process's now, and this one's "draining" answers on it would take the new gateway out of its
+ * load balancer. */
 static void on_upgraded(void *ctx)
 {
-    stop_control(ctx);
+    gh_control *ctl = ctx;
+    gh_admin_stop(&ctl->admin);
+    stop_control(ctl);
 }
 
 static int start_signals(gh_control *ctl)

@@ -155,8 +155,8 @@ static int add_socket(handover *h, int fd, const char *text)
  * lists, which are theirs to change. */
 static int collect_sockets(handover *h, const gh_config *cfg)
 {
-    for (int i = 0; i < 3; i++) {
-        h->stdio[i].flags = UV_INHERIT_FD;
+    for (int i = 0; i < 3; i++) { /* stdin, stdout, stderr as they are (none if closed) */
+        h->stdio[i].flags = fcntl(i, F_GETFD) >= 0 ? UV_INHERIT_FD : UV_IGNORE;
         h->stdio[i].data.fd = i;
     }
     h->count = 3;

@@ -217,3 +217,31 @@ def test_the_admin_listener_answers_throughout_an_upgrade(gateway_for, upstream)
     assert set(statuses) == {200}, statuses
     assert g.admin("/readyz") == (200, "ready\n")  # the new process answers: the old one is gone
     assert stop_new(g, new) == 0
+
+
+def listening_sockets(pid, port):
+    """How many listening sockets on port the process pid holds (ss, by socket)."""
+    out = subprocess.run(["ss", "-Hltnp", "sport = :%d" % port], capture_output=True,
+                         text=True).stdout
+    return sum(1 for l in out.splitlines() if "pid=%d," % pid in l)
+
+
+def test_workers_may_differ_and_no_socket_is_closed(gateway_for, upstream):
+    """2 workers, then 3 (the third opens a socket beside the two handed over), then 1 (which
+    keeps all three: closing one would reset the connections in its queue)."""
+    g = gateway_for(proxy_yaml(upstream.port), workers=2)
+    text = open(g.config).read()
+    fresh = Prober(g.port, "/fresh")
+    pids = [g.proc.pid]
+    for n, workers in enumerate([3, 1], 1):
+        open(g.config, "w").write(text.replace("workers: 2", "workers: %d" % workers))
+        os.kill(pids[-1], signal.SIGUSR2)
+        pids.append(wait_event(g, "upgrade_ready", n)["pid"])
+        wait_for(lambda: not alive(pids[-2]), "process %d to exit" % pids[-2])
+        assert wait_event(g, "start", n + 1)["workers"] == workers
+    statuses = fresh.stop()
+    assert len(statuses) > 10 and set(statuses) == {200}, statuses
+    assert [e["sockets"] for e in events(g, "upgrade_started")] == [3, 4]
+    assert listening_sockets(pids[-1], g.port) == 3
+    os.waitpid(pids[1], 0)
+    assert stop_new(g, pids[-1]) == 0
