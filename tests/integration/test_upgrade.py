@@ -22,12 +22,36 @@ PR_SET_CHILD_SUBREAPER = 36
 REAL_BIN = os.path.realpath(testenv.BIN)
 
 
+def children():
+    """The pids of this process's children (the gateways it started, and what came to it)."""
+    me, pids = os.getpid(), []
+    for name in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                if name.isdigit() and int(f.read().split(") ", 1)[1].split()[1]) == me:
+                    pids.append(int(name))
+        except (OSError, IndexError, ValueError):
+            pass
+    return pids
+
+
 @pytest.fixture(autouse=True)
 def subreaper():
     """The new process of an upgrade is the old one's child: once the old one exits it comes to
-    this process (not to init), so that the test can wait for it and read its exit status."""
+    this process (not to init), so that the test can wait for it and read its exit status. A
+    test that failed half-way leaves none running: they are stopped after it."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    before = set(children())
     yield
+    for pid in set(children()) - before:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if b"gatehouse" not in f.read():
+                    continue
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (OSError, ChildProcessError):
+            pass
 
 
 def events(g, name):
