@@ -269,3 +269,47 @@ def test_workers_may_differ_and_no_socket_is_closed(gateway_for, upstream):
     assert listening_sockets(pids[-1], g.port) == 3
     os.waitpid(pids[1], 0)
     assert stop_new(g, pids[-1]) == 0
+
+
+def test_only_listening_sockets_bound_where_they_are_named_are_adopted(tmp_path, upstream):
+    """The variable is read with suspicion: a socket is kept only if the kernel says it listens
+    where it is named and the configuration has that address; the rest is refused by name."""
+    def listener(reuse=True):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, int(reuse))
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        return s, s.getsockname()[1]
+    handed, port = listener()
+    misnamed, _ = listener()
+    admin_port = testenv.free_port()
+    not_a_socket = open(tmp_path / "file", "w")
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text("listeners: [{address: 127.0.0.1:%d}]\nadmin: {address: 127.0.0.1:%d}\n%s"
+                   % (port, admin_port, proxy_yaml(upstream.port)))
+    names = ["127.0.0.1:%d=%d" % (port, handed.fileno()),
+             "127.0.0.1:1=%d" % misnamed.fileno(),
+             "127.0.0.1:2=%d" % not_a_socket.fileno(), "junk"]
+    env = dict(os.environ, GATEHOUSE_INHERITED_FDS=",".join(names))
+    events_path = tmp_path / "events.log"
+    p = subprocess.Popen([testenv.BIN, "run", "-c", str(cfg)], env=env, stdout=subprocess.DEVNULL,
+                         stderr=open(events_path, "w"),
+                         pass_fds=(handed.fileno(), misnamed.fileno(), not_a_socket.fileno()))
+    try:
+        wait_for(lambda: '"event":"start"' in events_path.read_text() or p.poll() is not None,
+                 "the start")
+        # The port is held by the socket handed over: a bind of its own would have failed.
+        handed.close()
+        assert get(port, "/adopted") == 200
+        warned = [json.loads(l) for l in events_path.read_text().splitlines()
+                  if '"upgrade_inherit"' in l]
+        assert [(w["fd"], w["address"], w["message"].split(":")[0]) for w in warned] == [
+            (misnamed.fileno(), "127.0.0.1:1",
+             "an inherited socket is not bound where it is named, or one too many"),
+            (not_a_socket.fileno(), "127.0.0.1:2", "an inherited descriptor is not a listening socket"),
+            (-1, "junk", "a malformed item of GATEHOUSE_INHERITED_FDS is ignored")], warned
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(30) == 0
+        misnamed.close()
+        not_a_socket.close()
