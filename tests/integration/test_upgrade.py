@@ -203,13 +203,15 @@ def test_the_file_now_at_the_binary_path_runs(tmp_path, monkeypatch, upstream):
     with Gateway(proxy_yaml(upstream.port)) as g:
         # The new file: it says it ran, takes its time (a second SIGUSR2 comes meanwhile), and
         # runs the real binary with the arguments it was given.
-        install(path, 'echo "$@" > %s\nsleep 1\nexec %s "$@"\n' % (marker, REAL_BIN))
+        install(path, 'echo "$@" > %s\nsleep 2\nexec %s "$@"\n' % (marker, REAL_BIN))
         g.signal(signal.SIGUSR2)
         wait_event(g, "upgrade_started")
         wait_for(lambda: marker.exists(), "the new file to run")
         g.signal(signal.SIGUSR2)
         refused = wait_event(g, "upgrade_refused")
         assert refused["level"] == "warn" and "under way" in refused["message"]
+        # So is a reload: the new process reads the file as it starts.
+        assert g.admin("/reload", "POST") == (422, "binary upgrade under way: reload refused\n")
         new = wait_event(g, "upgrade_ready")["pid"]
         assert g.proc.wait(timeout=30) == 0
         assert marker.read_text().split() == ["run", "-c", g.config]
