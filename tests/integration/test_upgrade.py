@@ -201,8 +201,8 @@ def test_the_file_now_at_the_binary_path_runs(tmp_path, monkeypatch, upstream):
     monkeypatch.setattr(testenv, "BIN", path)
     marker = tmp_path / "new-binary-ran"
     with Gateway(proxy_yaml(upstream.port)) as g:
-        # The new file: it says it ran, takes its time (a second SIGUSR2 comes meanwhile), and
-        # runs the real binary with the arguments it was given.
+        # The new file: it says it ran, takes its time (a second SIGUSR2 and a reload come
+        # meanwhile), and runs the real binary with the arguments it was given.
         install(path, 'echo "$@" > %s\nsleep 2\nexec %s "$@"\n' % (marker, REAL_BIN))
         g.signal(signal.SIGUSR2)
         wait_event(g, "upgrade_started")
