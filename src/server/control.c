@@ -90,6 +90,23 @@ static int trial_bind(const gh_config *cfg, const gh_config *running, const gh_i
     return 0;
 }
 
+/* The admin address at start, bound once before any worker listens: a binary upgrade's new
+ * process that failed on it only after its workers had opened sockets beside the handed-over
+ * ones would reset the connections waiting in those. */
+static int trial_bind_admin(const gh_config *cfg, const gh_inherited *inherited, char *err,
+                            size_t errlen)
+{
+    if (!cfg->has_admin || gh_inherited_has(inherited, &cfg->admin.addr))
+        return 0;
+    int fd = gh_listen_socket(&cfg->admin.addr, 0, false);
+    if (fd < 0) {
+        snprintf(err, errlen, "admin: cannot listen on %s: %s", cfg->admin.address, strerror(-fd));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 static char *diag_text(const gh_diag *d)
 {
     char *text = NULL;
@@ -286,7 +303,8 @@ static int start(gh_control *ctl, gh_config *cfg)
 {
     gh_runtime *rt = &ctl->rt;
     char err[512];
-    if (trial_bind(cfg, NULL, rt->inherited, err, sizeof(err)) != 0) {
+    if (trial_bind(cfg, NULL, rt->inherited, err, sizeof(err)) != 0 ||
+        trial_bind_admin(cfg, rt->inherited, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s: %s\n", rt->config_path, err);
         snprintf(ctl->start_error, sizeof(ctl->start_error), "%s", err);
         return -1;

@@ -315,3 +315,25 @@ def test_only_listening_sockets_bound_where_they_are_named_are_adopted(tmp_path,
         assert p.wait(30) == 0
         misnamed.close()
         not_a_socket.close()
+
+
+def test_an_admin_address_taken_fails_the_upgrade_before_any_worker_listens(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port), workers=1)
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    text = open(g.config).read()
+    # Two workers now: the second would open a socket of its own beside the one handed over.
+    open(g.config, "w").write(text.replace("workers: 1", "workers: 2").replace(
+        "127.0.0.1:%d}" % g.admin_port, "127.0.0.1:%d}" % taken.getsockname()[1]))
+    fresh = Prober(g.port, "/fresh")
+    g.signal(signal.SIGUSR2)
+    failed = wait_event(g, "upgrade_failed")
+    wait_for(lambda: not alive(failed["pid"]), "the failed process to exit")
+    statuses = fresh.stop()
+    assert failed["reason"] == "admin: cannot listen on 127.0.0.1:%d: Address already in use" \
+        % taken.getsockname()[1], failed
+    taken.close()
+    assert not events(g, "start")[1:], "the new process started"
+    assert set(statuses) == {200}, statuses
+    assert g.admin("/healthz") == (200, "ok\n")
