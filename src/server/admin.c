@@ -233,8 +233,9 @@ static void on_connection(uv_stream_t *server, int status)
 
 int gh_admin_start(gh_admin *a, uv_loop_t *loop, const gh_sockaddr *addr)
 {
-    int fd = gh_listen_socket(addr, 128, false); /* one socket: no group to share */
-    if (fd < 0)
+    int fd; /* the socket a binary upgrade handed over, or a new one (no group to share) */
+    if (gh_inherited_take(a->rt->inherited, addr, false, 0, 1, &fd, 1) == 0 &&
+        (fd = gh_listen_socket(addr, 128, false)) < 0)
         return fd;
     uv_tcp_init(loop, &a->tcp);
     a->tcp.data = a;
