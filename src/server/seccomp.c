@@ -82,7 +82,7 @@ static int add_narrow(scmp_filter_ctx ctx)
 {
     static const int families[] = {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK};
     static const unsigned long ioctls[] = {FIONBIO, FIOCLEX, FIONCLEX, FIONREAD, TCGETS};
-    static const int prctls[] = {PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE};
+    static const int prctls[] = {PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_GET_NO_NEW_PRIVS};
     int r = 0;
     /* The resolver's netlink socket (getaddrinfo's AI_ADDRCONFIG) is of the route protocol. */
     for (size_t i = 0; r == 0 && i < sizeof(families) / sizeof(*families); i++) {
