@@ -23,53 +23,83 @@ static bool numeric_id(const char *s, unsigned long *out)
     return true;
 }
 
+/* The value of user: or group:, and its number when it is one. */
+typedef struct id_value {
+    const char *text;
+    bool number;
+    unsigned long n;
+} id_value;
+
+/* Looks id up in the user or group database: 0 with *found set or not, or an errno. */
+typedef int id_lookup(const id_value *id, bool *found, id_t *out, gid_t *primary);
+
+static int lookup_user(const id_value *id, bool *found, id_t *out, gid_t *primary)
+{
+    struct passwd pw, *entry = NULL;
+    char buf[4096];
+    int r = id->number ? getpwuid_r((uid_t)id->n, &pw, buf, sizeof(buf), &entry)
+                       : getpwnam_r(id->text, &pw, buf, sizeof(buf), &entry);
+    if ((*found = entry != NULL)) {
+        *out = pw.pw_uid;
+        *primary = pw.pw_gid;
+    }
+    return r;
+}
+
+static int lookup_group(const id_value *id, bool *found, id_t *out, gid_t *primary)
+{
+    struct group gr, *entry = NULL;
+    char buf[16384]; /* a group's entry lists its members */
+    int r = id->number ? getgrgid_r((gid_t)id->n, &gr, buf, sizeof(buf), &entry)
+                       : getgrnam_r(id->text, &gr, buf, sizeof(buf), &entry);
+    if ((*found = entry != NULL))
+        *out = *primary = gr.gr_gid;
+    return r;
+}
+
+/* Reads user: or group: into *id, *out and *primary (-1 for a number with no entry, which has
+ * no primary group). An unknown name is an error at its line. */
+static bool resolve(gh_walk *w, yaml_node_t *v, const char *what, id_lookup *lookup,
+                    id_value *id, id_t *out, gid_t *primary)
+{
+    if (!gh__walk_str(w, v, &id->text))
+        return false;
+    id->number = numeric_id(id->text, &id->n);
+    bool found = false;
+    int r = lookup(id, &found, out, primary);
+    if (found)
+        return true;
+    if (!id->number) {
+        gh__walk_error(w, v, "unknown %s '%s'%s%s", what, id->text, r ? ": " : "",
+                       r ? strerror(r) : "");
+        return false;
+    }
+    *out = (id_t)id->n;
+    *primary = (gid_t)-1;
+    return true;
+}
+
 void gh__cfg_load_user(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
     gh_config *c = call->target;
-    const char *s;
-    if (!gh__walk_str(w, v, &s))
-        return;
-    unsigned long n;
-    bool number = numeric_id(s, &n);
-    struct passwd pw, *found = NULL;
-    char buf[4096];
-    int r = number ? getpwuid_r((uid_t)n, &pw, buf, sizeof(buf), &found)
-                   : getpwnam_r(s, &pw, buf, sizeof(buf), &found);
-    if (found) {
-        c->process.uid = pw.pw_uid;
-        c->process.user_gid = pw.pw_gid;
-    } else if (number) {
-        /* An id with no entry has no primary group to fall back on: group: says it. */
-        c->process.uid = (uid_t)n;
-        c->process.user_gid = (gid_t)-1;
-    } else {
-        gh__walk_error(w, v, "unknown user '%s'%s%s", s, r ? ": " : "", r ? strerror(r) : "");
-        return;
+    id_value id;
+    id_t uid;
+    if (resolve(w, v, "user", lookup_user, &id, &uid, &c->process.user_gid)) {
+        c->process.uid = (uid_t)uid;
+        c->process.user = id.text;
     }
-    c->process.user = s;
 }
 
 void gh__cfg_load_group(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
     gh_config *c = call->target;
-    const char *s;
-    if (!gh__walk_str(w, v, &s))
-        return;
-    unsigned long n;
-    bool number = numeric_id(s, &n);
-    struct group gr, *found = NULL;
-    char buf[16384]; /* a group's entry lists its members */
-    int r = number ? getgrgid_r((gid_t)n, &gr, buf, sizeof(buf), &found)
-                   : getgrnam_r(s, &gr, buf, sizeof(buf), &found);
-    if (found)
-        c->process.gid = gr.gr_gid;
-    else if (number)
-        c->process.gid = (gid_t)n;
-    else {
-        gh__walk_error(w, v, "unknown group '%s'%s%s", s, r ? ": " : "", r ? strerror(r) : "");
-        return;
+    id_value id;
+    id_t gid;
+    gid_t primary;
+    if (resolve(w, v, "group", lookup_group, &id, &gid, &primary)) {
+        c->process.gid = (gid_t)gid;
+        c->process.group = id.text;
     }
-    c->process.group = s;
 }
 
 void gh__cfg_process_finish(gh_walk *w, yaml_node_t *root, gh_config *c)
