@@ -15,7 +15,8 @@ OPT := -O2 -g
 endif
 
 CC ?= cc
-PKGS := libuv yaml-0.1 libssl libcrypto jansson libcurl hiredis libnghttp2 libpcre2-8
+PKGS := libuv yaml-0.1 libssl libcrypto jansson libcurl hiredis libnghttp2 libpcre2-8 libseccomp \
+        libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential pkg-config
   libuv1-dev libyaml-dev libssl-dev libjansson-dev libcurl4-openssl-dev libhiredis-dev
-  libnghttp2-dev libpcre2-dev
+  libnghttp2-dev libpcre2-dev libseccomp-dev libsystemd-dev
   libcmocka-dev
   clang libclang-rt-14-dev
   python3 python3-pytest python3-requests python3-jwt python3-cryptography python3-h2 python3-websockets

@@ -137,6 +137,7 @@ void gh__audit_run(gh_audit *a)
     gh__audit_check_shadowing(a);
     gh__audit_check_identity(a);
     gh__audit_check_transport(a);
+    gh__audit_check_process(a);
     if (a->nfindings)
         qsort(a->findings, a->nfindings, sizeof(*a->findings), by_rank);
     warn_unknown_accepts(a, &a->c->audit, "audit");

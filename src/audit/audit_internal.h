@@ -77,6 +77,7 @@ void gh__audit_find(gh_audit *a, const char *id, gh_severity sev, int route, con
 void gh__audit_check_routes(gh_audit *a);    /* AUTH, AUTHZ, LIMIT, BODY, ROUTE, CORS, FAULT */
 void gh__audit_check_identity(gh_audit *a);  /* IDP, HOOK */
 void gh__audit_check_transport(gh_audit *a); /* TLS, UP, NET, SECRET, PATH, HDR, stores, policies */
+void gh__audit_check_process(gh_audit *a);   /* PROC: user:, seccomp */
 /* ROUTE-001: an earlier route takes requests of a later one with less protection. */
 void gh__audit_check_shadowing(gh_audit *a);
 

@@ -196,6 +196,23 @@ static const gh_audit_check checks[] = {
      "Bind admin.address to 127.0.0.1 and scrape through a local agent or a port forward.",
      false},
 
+    /* The process */
+    {"GH-PROC-001", "RunsAsRoot", GH_SEV_MEDIUM,
+     "The gateway serves as root",
+     "Code that parses untrusted requests runs as root: one memory-safety bug in the gateway or "
+     "a library it links is the whole host (its files, keys and other services).",
+     "Write user: (a dedicated account such as gatehouse; group: too if its primary group will "
+     "not do): the gateway binds its ports and reads its keys as root, then drops to them "
+     "before it serves.",
+     false},
+    {"GH-PROC-002", "SeccompOff", GH_SEV_MEDIUM,
+     "The workers' system call filter is turned off",
+     "An attacker who runs code in a worker may execute programs, trace other processes, fork "
+     "and reach every kernel interface instead of being stopped at the first such call.",
+     "Remove seccomp: false; if a system call is refused on your system, report the call the "
+     "kernel's log names.",
+     false},
+
     /* Secrets */
     {"GH-SECRET-001", "SecretFileReadable", GH_SEV_HIGH,
      "A secret or private key file other users can read",

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/socket.h>
 
 #include "core/arena.h"
@@ -525,6 +526,17 @@ typedef struct gh_http2_conf {
     uint32_t max_header_list; /* SETTINGS_MAX_HEADER_LIST_SIZE; 0: limits.max_head_bytes */
 } gh_http2_conf;
 
+/* user, group, seccomp: who the process runs as once its sockets are bound, and whether its
+ * workers are confined to the system calls serving needs. Ids resolved at load. */
+typedef struct gh_process_conf {
+    const char *user;  /* as written (a name or a number), or NULL: stay who started it */
+    uid_t uid;
+    gid_t user_gid;    /* the user's primary group: the group when `group:` is not written */
+    const char *group; /* as written, or NULL */
+    gid_t gid;
+    bool seccomp;      /* the workers' system call allow-list (default true) */
+} gh_process_conf;
+
 typedef struct gh_config {
     atomic_int refs;
     /* While loading: the route keys of the modules above (NULL-terminated, or NULL). */
@@ -569,6 +581,7 @@ typedef struct gh_config {
     gh_redis_conf *redis; /* stores.redis, or NULL */
     struct gh_watched_file *watched_files; /* TLS files: a change reloads */
     gh_audit_conf audit; /* risks accepted everywhere */
+    gh_process_conf process; /* user, group, seccomp */
 } gh_config;
 
 #endif

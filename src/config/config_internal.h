@@ -15,7 +15,10 @@ extern const gh_keyword gh__cfg_http1_keys[], gh__cfg_http2_keys[], gh__cfg_path
 extern const gh_keyword gh__cfg_identity_keys[], gh__cfg_stores_keys[], gh__cfg_audit_keys[];
 gh_kw_loader gh__cfg_load_listeners, gh__cfg_load_admin, gh__cfg_load_limits,
     gh__cfg_load_top_headers, gh__cfg_load_trusted, gh__cfg_load_upstreams,
-    gh__cfg_load_policies, gh__cfg_load_rate_limits, gh__cfg_load_routes;
+    gh__cfg_load_policies, gh__cfg_load_rate_limits, gh__cfg_load_routes, gh__cfg_load_user,
+    gh__cfg_load_group;
+/* user: without group: takes the user's primary group (an id with no entry needs group:). */
+void gh__cfg_process_finish(gh_walk *w, yaml_node_t *root, gh_config *c);
 
 /* A route's keys (target the route, ctx the snapshot). */
 gh_kw_loader gh__cfg_load_route_listeners, gh__cfg_load_auth, gh__cfg_load_route_limits,

@@ -172,6 +172,9 @@ static bool access_log_ok(const char *s)
 /* The top level, in the order it is read: what the sections refer to comes first. */
 static const gh_keyword root_keys[] = {
     {"workers", GH_KW_CUSTOM, .load = load_workers}, /* 0: as many as processors ("auto") */
+    {"user", GH_KW_CUSTOM, .load = gh__cfg_load_user},
+    {"group", GH_KW_CUSTOM, .load = gh__cfg_load_group},
+    {"seccomp", GH_KW_BOOL, GH_KW_AT(gh_config, process.seccomp), .def = "true"},
     {"http1", GH_KW_MAP, .table = gh__cfg_http1_keys},
     {"http2", GH_KW_MAP, GH_KW_AT(gh_config, http2), .table = gh__cfg_http2_keys},
     {"access_log", GH_KW_STRING, GH_KW_AT(gh_config, access_log), .def = "stdout",
@@ -202,6 +205,7 @@ static void load_root(gh_walk *w, yaml_node_t *root, gh_config *c, gh_shared *sh
     }
     if (!gh__cfg_apply(w, root, root_keys, c, shared))
         return;
+    gh__cfg_process_finish(w, root, c);
     yaml_node_t *v;
     if ((v = gh__walk_get(w, root, "routes")) && w->diag->errors == 0) {
         size_t saved = gh__walk_push_key(w, "routes");

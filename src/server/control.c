@@ -14,7 +14,9 @@
 #include "server/dns_watch.h"
 #include "observe/events.h"
 #include "server/file_watch.h"
+#include "server/notify.h"
 #include "server/port_owner.h"
+#include "server/privileges.h"
 #include "server/upgrade.h"
 #include "server/worker.h"
 #include "stages/registry.h"
@@ -33,6 +35,7 @@ typedef struct gh_control {
     gh_health_checker *health; /* active checks of upstream endpoints, once per process */
     gh_file_watch *watch;     /* TLS files: a change reloads */
     gh_dns_watch *dns;        /* endpoints' names: new addresses reload */
+    gh_notify notify;         /* systemd's READY, RELOADING, STOPPING, WATCHDOG */
     bool loop_ready;
     bool stopping;
 } gh_control;
@@ -67,25 +70,29 @@ static bool held(const gh_config *running, const gh_sockaddr *addr)
     return false;
 }
 
-/* Binds every listener of cfg once, as the workers will, so that an address in use fails
- * `run` or a reload up front with its name instead of failing inside a worker. An address the
- * running snapshot does not hold must be free: a bind without SO_REUSEPORT fails while another
- * process listens there, even one whose SO_REUSEPORT group would have let the workers join it
- * and split the connections between two gateways. Only the new process of a binary upgrade
- * shares, on the addresses whose sockets the old one handed over (inherited): their trial is
- * skipped, the workers take those sockets. No trial socket listens. */
+/* Binds every listener of cfg that the running snapshot does not hold once, as the workers
+ * will, so that an address in use fails `run` or a reload up front with its name instead of
+ * failing inside a worker. Such an address must be free: a bind without SO_REUSEPORT fails while
+ * another process listens there, even one whose SO_REUSEPORT group would have let the workers
+ * join it and split the connections between two gateways. Only the new process of a binary
+ * upgrade shares, on the addresses whose sockets the old one handed over (inherited): their
+ * trial is skipped, the workers take those sockets. No trial socket listens. */
 static int trial_bind(const gh_config *cfg, const gh_config *running, const gh_inherited *inherited,
                       char *err, size_t errlen)
 {
     for (size_t i = 0; i < cfg->nlisteners; i++) {
         const gh_listener_conf *lc = &cfg->listeners[i];
-        if (gh_inherited_has(inherited, &lc->addr))
+        /* Held: the workers keep their sockets, and a process that left root could not bind a
+         * port below 1024 again. */
+        if (held(running, &lc->addr) || gh_inherited_has(inherited, &lc->addr))
             continue;
-        int fd = gh_listen_socket(&lc->addr, 0, held(running, &lc->addr));
+        int fd = gh_listen_socket(&lc->addr, 0, false);
         if (fd < 0) {
             char why[160];
+            const char *denied = gh_privileged_port_why(&lc->addr, fd);
             gh_port_owner_describe(&lc->addr, -fd, why, sizeof(why));
-            snprintf(err, errlen, "listeners[%zu]: cannot listen on %s: %s", i, lc->address, why);
+            snprintf(err, errlen, "listeners[%zu]: cannot listen on %s: %s", i, lc->address,
+                     denied ? denied : why);
             return -1;
         }
         close(fd);
@@ -135,10 +142,39 @@ static void log_diag(const char *event, const gh_diag *d)
 /* How long a reload waits for the workers to serve the new snapshot before answering. */
 #define GH_RELOAD_APPLY_MS 2000
 
+/* A file the reload could not read for lack of permission, in a process that left root at
+ * start: the reason, since the same file was read at start. */
+static void explain_denied(const gh_config *running, gh_diag *d)
+{
+    const char *denied = strerror(EACCES);
+    bool any = false;
+    for (size_t i = 0; i < d->n && !any; i++)
+        any = strstr(d->lines[i], denied) != NULL;
+    if (any && running && (running->process.user || running->process.group))
+        gh_diag_add(d, true, "%s:1:1: the gateway runs as uid %u gid %u since its start (user:, "
+                    "group:): every file a reload reads (the configuration, certificates, keys, "
+                    "secrets) must be readable by them, e.g. through a `gatehouse` group",
+                    running->file, getuid(), getgid());
+}
+
+/* What a reload cannot change in a running process: it warns and goes on. */
+static void warn_start_only(const gh_config *running, const gh_config *cfg, int nworkers)
+{
+    if (cfg->workers != nworkers)
+        gh_event("warn", "reload", "a change of workers applies at the next start", NULL);
+    if (gh_privileges_changed(&running->process, &cfg->process))
+        gh_event("warn", "reload", "a change of user or group applies at the next start", NULL);
+    if (running->process.seccomp != cfg->process.seccomp)
+        gh_event("warn", "reload", "a change of seccomp applies at the next start", NULL);
+}
+
+static int reload_config(gh_control *ctl, char **report);
+
+/* Says RELOADING to systemd, then READY again whatever the outcome: the previous configuration
+ * serves on after a failure. */
 static int reload(void *ctx, char **report)
 {
     gh_control *ctl = ctx;
-    gh_runtime *rt = &ctl->rt;
     if (ctl->stopping) {
         *report = strdup("draining: reload refused\n");
         return -1;
@@ -148,12 +184,23 @@ static int reload(void *ctx, char **report)
         *report = strdup("binary upgrade under way: reload refused\n");
         return -1;
     }
+    gh_notify_reloading(&ctl->notify);
+    int r = reload_config(ctl, report);
+    gh_notify_ready(&ctl->notify, r == 0 ? "serving; reloaded"
+                                         : "serving; the last reload failed, the previous "
+                                           "configuration stays in force");
+    return r;
+}
+
+static int reload_config(gh_control *ctl, char **report)
+{
+    gh_runtime *rt = &ctl->rt;
     gh_diag d = {0};
     gh_config *cfg = load_for_serving(rt, rt->config_path, &d);
     char err[512] = "";
     gh_config *running = gh_runtime_config(rt);
     int bound = cfg ? trial_bind(cfg, running, NULL, err, sizeof(err)) : 0;
-    gh_config_release(running);
+    explain_denied(running, &d);
     /* Last, since nothing may fail after it: the access log moves only to a file it can open. */
     int logged = cfg && bound == 0 ? gh_logger_set_path(&rt->logger, cfg->access_log) : 0;
     if (logged != 0) {
@@ -166,6 +213,9 @@ static int reload(void *ctx, char **report)
         gh_config_release(cfg);
         cfg = NULL;
     }
+    if (cfg)
+        warn_start_only(running, cfg, rt->nworkers);
+    gh_config_release(running);
     log_diag("reload", &d);
     if (!cfg) {
         atomic_fetch_add(&rt->reloads_failed, 1);
@@ -177,8 +227,6 @@ static int reload(void *ctx, char **report)
     }
     char *warnings = d.n ? diag_text(&d) : NULL; /* the answer says them too */
     gh_diag_free(&d);
-    if (cfg->workers != rt->nworkers)
-        gh_event("warn", "reload", "a change of workers applies at the next start", NULL);
     pthread_mutex_lock(&rt->mu);
     gh_config *old = rt->current;
     rt->current = cfg;
@@ -248,6 +296,7 @@ static void stop_control(gh_control *ctl)
     if (ctl->stopping)
         return;
     ctl->stopping = true;
+    gh_notify_stopping(&ctl->notify);
     if (ctl->rt.nworkers)
         gh_event("info", "drain", "draining: finishing in-flight requests", NULL);
     gh_workers_begin_drain(&ctl->rt);
@@ -289,10 +338,11 @@ static void on_signal(uv_signal_t *s, int signum)
 /* A binary upgrade's new process is ready: this one stops accepting and drains, as on SIGTERM.
  * Its admin listener closes at once whatever a drain does with it: the socket is the new
  * process's now, and this one's "draining" answers on it would take the new gateway out of its
- * load balancer. */
-static void on_upgraded(void *ctx)
+ * load balancer. systemd is told the service's main process is the new one, not that it stops. */
+static void on_upgraded(void *ctx, int pid)
 {
     gh_control *ctl = ctx;
+    gh_notify_handover(&ctl->notify, pid);
     gh_admin_stop(&ctl->admin);
     stop_control(ctl);
 }
@@ -326,11 +376,26 @@ static int start_signals(gh_control *ctl)
     return 0;
 }
 
+/* Every socket is bound (the workers' listeners, the admin listener) and every key and secret
+ * read: the process becomes user: and group:, then the workers confine themselves and serve. */
+static int confine(gh_control *ctl, gh_config *cfg)
+{
+    char err[512];
+    if (gh_privileges_drop(&cfg->process, err, sizeof(err)) != 0 ||
+        gh_workers_release(&ctl->rt, cfg->process.seccomp, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", ctl->rt.config_path, err);
+        return -1;
+    }
+    gh_notify_start(&ctl->notify, &ctl->loop);
+    return 0;
+}
+
 static int start(gh_control *ctl, gh_config *cfg)
 {
     gh_runtime *rt = &ctl->rt;
     char err[512];
-    if (trial_bind(cfg, NULL, rt->inherited, err, sizeof(err)) != 0 ||
+    if (gh_privileges_check(&cfg->process, err, sizeof(err)) != 0 ||
+        trial_bind(cfg, NULL, rt->inherited, err, sizeof(err)) != 0 ||
         trial_bind_admin(cfg, rt->inherited, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s: %s\n", rt->config_path, err);
         snprintf(ctl->start_error, sizeof(ctl->start_error), "%s", err);
@@ -392,7 +457,7 @@ static int start(gh_control *ctl, gh_config *cfg)
                 why);
         return -1;
     }
-    return 0;
+    return confine(ctl, cfg);
 }
 
 /* What the start event says: workers, the configuration, the version, and every address the
@@ -454,6 +519,12 @@ static void upgrade_report_start(gh_runtime *rt, int started, const char *why)
 
 int gh_control_run(const char *config_path)
 {
+    char err[128];
+    /* First, before any thread exists: every thread inherits it. */
+    if (gh_no_new_privs(err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
     /* libcurl's global state is set up once, before any thread can use it. */
@@ -488,6 +559,7 @@ int gh_control_run(const char *config_path)
             char fields[8192]; /* 16 listeners of the longest host:port fit */
             start_fields(cfg, rt->nworkers, fields, sizeof(fields));
             gh_event("info", "start", "gatehouse started", fields);
+            gh_notify_ready(&ctl->notify, "serving");
         }
         upgrade_report_start(rt, started, ctl->start_error);
         if (started == 0) {

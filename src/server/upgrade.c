@@ -29,7 +29,7 @@ typedef enum {
 
 struct gh_upgrade {
     uv_loop_t *loop;
-    void (*on_ready)(void *ctx);
+    void (*on_ready)(void *ctx, int pid);
     void *ctx;
     char exe[PATH_MAX]; /* "" when it could not be known at start */
     char *args_text;    /* /proc/self/cmdline: the arguments, NUL after each */
@@ -98,7 +98,7 @@ static void remember_command(gh_upgrade *u)
     u->argv = split_args(text, (size_t)len);
 }
 
-gh_upgrade *gh_upgrade_init(uv_loop_t *loop, void (*on_ready)(void *ctx), void *ctx)
+gh_upgrade *gh_upgrade_init(uv_loop_t *loop, void (*on_ready)(void *ctx, int pid), void *ctx)
 {
     gh_upgrade *u = calloc(1, sizeof(*u));
     if (!u)
@@ -253,8 +253,9 @@ static void succeed(gh_upgrade *u)
                   "and drains", u->pid, NULL, NULL);
     uv_timer_stop(&u->timer);
     close_pipe(u);
+    int pid = u->pid;
     close_proc(u); /* the new process runs on: it is no longer this one's to wait for */
-    u->on_ready(u->ctx);
+    u->on_ready(u->ctx, pid);
 }
 
 static void on_exit_cb(uv_process_t *proc, int64_t status, int signum)

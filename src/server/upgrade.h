@@ -17,9 +17,9 @@
 typedef struct gh_upgrade gh_upgrade;
 
 /* Remembers the binary's path (the target of /proc/self/exe now, so that a file installed at
- * that path later is the one that runs) and the arguments. on_ready runs on loop when a new
- * process took over. NULL when out of memory. */
-gh_upgrade *gh_upgrade_init(uv_loop_t *loop, void (*on_ready)(void *ctx), void *ctx);
+ * that path later is the one that runs) and the arguments. on_ready runs on loop with the new
+ * process's pid when it took over. NULL when out of memory. */
+gh_upgrade *gh_upgrade_init(uv_loop_t *loop, void (*on_ready)(void *ctx, int pid), void *ctx);
 /* Starts an upgrade handing over the sockets bound to an address of cfg (listeners, admin);
  * refused with a warn event while one is under way. */
 void gh_upgrade_begin(gh_upgrade *u, const gh_config *cfg);

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -12,6 +14,7 @@
 #include "core/clock.h"
 #include "http/conn.h"
 #include "http/h2.h"
+#include "server/seccomp.h"
 #include "server/worker.h"
 #include "core/http_client.h"
 #include "stages/pending_call.h"
@@ -201,22 +204,56 @@ static void on_wakeup(uv_async_t *a)
     atomic_store(&w->applied, w->svc.snapshots.config);
 }
 
+/* Listeners first (bound while the process may still be root, for ports below 1024), then,
+ * once released after the switch to user:, the seccomp filter: glibc makes every thread run
+ * setresuid itself during the switch, which the filter would kill. */
 static void worker_main(void *arg)
 {
     gh_worker *w = arg;
+    char name[16];
+    snprintf(name, sizeof(name), "gh-worker-%d", w->id);
+    pthread_setname_np(pthread_self(), name); /* tells workers apart in ps and /proc */
     w->start_error = sync_listeners(w);
     atomic_store(&w->applied, w->svc.snapshots.config);
     uv_sem_post(&w->ready);
-    if (w->start_error == 0)
+    if (w->start_error != 0)
+        return;
+    uv_sem_wait(&w->go);
+    bool confine = atomic_load(&w->confine);
+    int failed = confine && gh_seccomp_confine_worker(w->confine_error,
+                                                      sizeof(w->confine_error)) != 0;
+    if (confine)
+        uv_sem_post(&w->ready);
+    if (!failed)
         uv_run(&w->loop, UV_RUN_DEFAULT);
     atomic_store(&w->finished, true);
+}
+
+int gh_workers_release(gh_runtime *rt, bool seccomp, char *err, size_t cap)
+{
+    int failed = 0;
+    for (int i = 0; i < rt->nworkers; i++) {
+        gh_worker *w = &rt->workers[i];
+        if (!w->started || w->released)
+            continue;
+        atomic_store(&w->confine, seccomp);
+        w->released = true;
+        uv_sem_post(&w->go);
+        if (!seccomp)
+            continue;
+        uv_sem_wait(&w->ready);
+        if (w->confine_error[0] && !failed++)
+            snprintf(err, cap, "worker %d: %s", i, w->confine_error);
+    }
+    return failed ? -1 : 0;
 }
 
 static int worker_init(gh_runtime *rt, gh_worker *w, int id)
 {
     w->id = id;
     w->rt = rt;
-    if (uv_loop_init(&w->loop) != 0 || uv_sem_init(&w->ready, 0) != 0)
+    if (uv_loop_init(&w->loop) != 0 || uv_sem_init(&w->ready, 0) != 0 ||
+        uv_sem_init(&w->go, 0) != 0)
         return -ENOMEM;
     int r = gh_services_init(&w->svc, id, &w->loop, &rt->shared, gh_runtime_config(rt));
     if (r == 0)
@@ -301,6 +338,7 @@ static void worker_teardown(gh_worker *w)
     uv_loop_close(&w->loop);
     gh_services_free(&w->svc);
     uv_sem_destroy(&w->ready);
+    uv_sem_destroy(&w->go);
 }
 
 void gh_workers_begin_drain(gh_runtime *rt)
@@ -324,6 +362,10 @@ void gh_workers_drain_and_join(gh_runtime *rt)
         gh_worker *w = &rt->workers[i];
         if (!w->started)
             continue;
+        if (!w->released) { /* a start that failed before it: the worker drains unconfined */
+            w->released = true;
+            uv_sem_post(&w->go);
+        }
         uv_thread_join(&w->thread);
         worker_teardown(w);
         w->started = false;

@@ -30,7 +30,12 @@ struct gh_worker {
     uv_async_t wakeup; /* config changed or drain requested */
     uv_timer_t drain_timer;
     uv_timer_t sweep_timer; /* expires idle pooled upstream connections */
-    uv_sem_t ready;         /* posted once the listeners are open (or failed) */
+    uv_sem_t ready;         /* posted once the listeners are open (or failed), then once
+                             * the thread is confined (or failed) */
+    uv_sem_t go;            /* posted once the process dropped its privileges */
+    bool released;          /* go posted */
+    atomic_bool confine;    /* install the seccomp filter when released */
+    char confine_error[256];
     uint64_t drain_deadline_us;
     gh_listener *listeners;
     bool started;
@@ -45,6 +50,10 @@ struct gh_worker {
 /* Creates the loop and starts the thread; listeners are opened on the worker thread and the
  * result reported in start_error once `started` is set (see gh_workers_start). */
 int gh_workers_start(gh_runtime *rt);
+/* Lets the started workers serve, once the process switched to its user: each confines its
+ * thread with the seccomp allow-list first when seccomp is set. 0, or -1 with the first
+ * failure in err (the workers then drain at gh_workers_drain_and_join). */
+int gh_workers_release(gh_runtime *rt, bool seccomp, char *err, size_t cap);
 /* Sets a worker up on rt's current snapshot without a thread or listeners: its loop is run by
  * the caller (the fuzz harness). 0 or a negative errno. */
 int gh_worker_embed(gh_runtime *rt, gh_worker *w);

@@ -337,3 +337,34 @@ def test_an_admin_address_taken_fails_the_upgrade_before_any_worker_listens(gate
     assert not events(g, "start")[1:], "the new process started"
     assert set(statuses) == {200}, statuses
     assert g.admin("/healthz") == (200, "ok\n")
+
+
+def test_systemd_hears_of_the_new_main_pid_not_of_a_stop(gateway_for, upstream, tmp_path, monkeypatch):
+    """Under Type=notify the old process, still the main pid systemd listens to, names the new
+    one as the main pid and does not say it stops: the service goes on."""
+    path = str(tmp_path / "notify")
+    heard = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    heard.bind(path)
+    heard.settimeout(0.2)
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    g = gateway_for(proxy_yaml(upstream.port))
+    messages = []
+
+    def drain():
+        while True:
+            try:
+                data, _ = heard.recvfrom(4096)
+                messages.append(data.decode())
+            except socket.timeout:
+                return messages
+
+    wait_for(lambda: any("READY=1" in m for m in drain()), "READY")
+    pid = upgrade(g)
+    wait_for(lambda: any(m.startswith("MAINPID=") for m in drain()), "MAINPID")
+    assert "MAINPID=%d\nSTATUS=upgraded: serving from pid %d" % (pid, pid) in messages, messages
+    assert not any("STOPPING=1" in m for m in drain()), messages
+    os.kill(pid, signal.SIGTERM)  # the new process is the one that stops now, and says so
+    wait_for(lambda: any("STOPPING=1" in m for m in drain()), "STOPPING from the new process")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    heard.close()
