@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "identity/jwks_fetch.h"
 #include "server/admin.h"
@@ -14,6 +15,7 @@
 #include "server/dns_watch.h"
 #include "observe/events.h"
 #include "server/file_watch.h"
+#include "server/pid_file.h"
 #include "server/worker.h"
 #include "stages/registry.h"
 #include "upstream/health.h"
@@ -28,6 +30,7 @@ typedef struct gh_control {
     gh_health_checker *health; /* active checks of upstream endpoints, once per process */
     gh_file_watch *watch;     /* TLS files: a change reloads */
     gh_dns_watch *dns;        /* endpoints' names: new addresses reload */
+    gh_pid_file pid_file;     /* pid_file, as the start found it (a reload does not move it) */
     bool loop_ready;
     bool stopping;
 } gh_control;
@@ -213,6 +216,17 @@ static void stop_control(gh_control *ctl)
     ctl->dns = NULL;
 }
 
+/* POST /stop: the drain SIGTERM starts. */
+static void admin_stop(void *ctx)
+{
+    stop_control(ctx);
+}
+
+static bool admin_stopping(void *ctx)
+{
+    return ((gh_control *)ctx)->stopping;
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     gh_control *ctl = s->data;
@@ -255,6 +269,11 @@ static int start(gh_control *ctl, gh_config *cfg)
     gh_runtime *rt = &ctl->rt;
     char err[512];
     if (trial_bind(cfg, NULL, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", rt->config_path, err);
+        return -1;
+    }
+    /* Before anything starts: a pid file that cannot be written stops the start here. */
+    if (gh_pid_file_prepare(&ctl->pid_file, cfg->pid_file, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s: %s\n", rt->config_path, err);
         return -1;
     }
@@ -303,10 +322,18 @@ static int start(gh_control *ctl, gh_config *cfg)
     }
     ctl->admin.rt = rt;
     ctl->admin.reload = reload;
-    ctl->admin.reload_ctx = ctl;
+    ctl->admin.stop = admin_stop;
+    ctl->admin.stopping = admin_stopping;
+    ctl->admin.ctx = ctl;
+    ctl->admin.started_us = gh_now_us();
     if (cfg->has_admin && (r = gh_admin_start(&ctl->admin, &ctl->loop, &cfg->admin.addr)) != 0) {
         fprintf(stderr, "%s: admin: cannot listen on %s: %s\n", rt->config_path, cfg->admin.address,
                 strerror(r < 0 ? -r : r));
+        return -1;
+    }
+    /* Every address is bound: whoever reads the pid can now reach what it serves. */
+    if (gh_pid_file_place(&ctl->pid_file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", rt->config_path, err);
         return -1;
     }
     return 0;
@@ -391,6 +418,7 @@ int gh_control_run(const char *config_path)
         if (rc == 0)
             gh_event("info", "stop", "drained; exiting", NULL);
         gh_logger_stop(&rt->logger);
+        gh_pid_file_release(&ctl->pid_file);
         gh_config_release(rt->current);
     }
     free(rt->workers);
