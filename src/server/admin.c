@@ -198,8 +198,12 @@ static void serve_reload(admin_conn *c)
 /* Answered before the drain starts, so the caller hears that it was accepted. */
 static void serve_stop(admin_conn *c)
 {
+    gh_config *cfg = gh_runtime_config(c->admin->rt);
+    unsigned long long drain_ms = (unsigned long long)cfg->drain_timeout_ms;
+    gh_config_release(cfg);
     char body[128];
-    snprintf(body, sizeof(body), "{\"status\":\"draining\",\"pid\":%ld}\n", (long)getpid());
+    snprintf(body, sizeof(body), "{\"status\":\"draining\",\"pid\":%ld,\"drain_timeout_ms\":%llu}\n",
+             (long)getpid(), drain_ms);
     reply_json(c, 202, body);
     gh_event("info", "admin_stop", "POST /stop: draining", NULL);
     c->admin->stop(c->admin->ctx);
