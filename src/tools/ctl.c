@@ -28,7 +28,8 @@ typedef struct ctl_opts {
 /* Where to ask and with what token; owns what it holds. */
 typedef struct ctl_target {
     char *address;
-    char *token; /* NULL: none */
+    char *token;     /* NULL: none */
+    bool unloadable; /* -c FILE does not load: a reload of it would be refused too */
 } ctl_target;
 
 typedef struct ctl_reply {
@@ -129,6 +130,7 @@ static int target_from_config(const ctl_opts *o, ctl_target *t)
     if (!c) {
         fprintf(stderr, "gatehouse %s: %s does not load: its admin listener is unknown\n",
                 o->verb, o->config);
+        t->unloadable = true;
         rc = -1;
     } else if (!c->has_admin) {
         fprintf(stderr,
@@ -251,6 +253,24 @@ static int do_reload(const ctl_opts *o, const ctl_target *t, const ctl_reply *r)
     return r->status == 200 ? 0 : 1;
 }
 
+/* Whether pid names a process that has not exited: one that exited but was not yet waited for
+ * by its parent (a zombie, state Z) is gone for its callers. */
+static bool process_runs(long pid)
+{
+    if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
+        return false;
+    char path[64], stat_line[512] = "";
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return true; /* no /proc: kill said it exists */
+    size_t n = fread(stat_line, 1, sizeof(stat_line) - 1, f);
+    fclose(f);
+    stat_line[n] = '\0';
+    const char *state = strrchr(stat_line, ')'); /* after the command, which may hold spaces */
+    return !(state && state[1] == ' ' && state[2] == 'Z');
+}
+
 /* Whether the admin listener still accepts connections and, when it is on this host, the
  * process with pid still runs (the listener may close before the drain ends). */
 static bool still_running(const ctl_target *t, long pid, bool local)
@@ -259,8 +279,7 @@ static bool still_running(const ctl_target *t, long pid, bool local)
     char why[256];
     bool answers = ask(t, "GET", "/healthz", 1000, &r, why, sizeof(why)) == 0;
     free(r.body);
-    bool alive = local && pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-    return answers || alive;
+    return answers || (local && process_runs(pid));
 }
 
 static bool loopback_address(const char *address)
@@ -393,7 +412,9 @@ int gh_ctl_main(int argc, char **argv)
         return 2;
     }
     ctl_target t;
-    int rc = resolve_target(&o, &t) == 0 ? run(&o, &t) : 2;
+    int rc = resolve_target(&o, &t) == 0                       ? run(&o, &t)
+             : t.unloadable && strcmp(o.verb, "reload") == 0 ? 1
+                                                              : 2;
     if (t.token)
         memset(t.token, 0, strlen(t.token));
     free(t.token);
