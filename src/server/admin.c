@@ -160,16 +160,22 @@ static void serve_readyz(admin_conn *c)
     reply_text(c, ready ? 200 : 503, text);
 }
 
-static void serve_metrics(admin_conn *c)
+/* A document built for this answer (malloc'd, NULL when memory ran out): sent, then freed. */
+static void reply_built(admin_conn *c, const char *type, char *doc, size_t len)
 {
-    size_t len;
-    char *text = gh_collect_metrics(c->admin->rt, &len);
-    if (!text) {
+    if (!doc) {
         reply_text(c, 500, "out of memory\n");
         return;
     }
-    reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-    free(text);
+    reply(c, 200, type, doc, len);
+    free(doc);
+}
+
+static void serve_metrics(admin_conn *c)
+{
+    size_t len = 0;
+    char *text = gh_collect_metrics(c->admin->rt, &len);
+    reply_built(c, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
 static void serve_status(admin_conn *c)
@@ -177,14 +183,9 @@ static void serve_status(admin_conn *c)
     gh_runtime *rt = c->admin->rt;
     gh_status_facts f = {(gh_now_us() - c->admin->started_us) / 1000000, is_ready(rt, NULL),
                          atomic_load(&rt->draining) || c->admin->stopping(c->admin->ctx)};
-    size_t len;
+    size_t len = 0;
     char *json = gh_admin_status_json(rt, &f, &len);
-    if (!json) {
-        reply_text(c, 500, "out of memory\n");
-        return;
-    }
-    reply(c, 200, "application/json", json, len);
-    free(json);
+    reply_built(c, "application/json", json, len);
 }
 
 static void serve_reload(admin_conn *c)
