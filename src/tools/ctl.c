@@ -352,6 +352,21 @@ static void print_status(json_t *j)
     }
 }
 
+/* /readyz says why the gateway is not ready (one reason a line). */
+static void print_unready_reasons(const ctl_target *t)
+{
+    ctl_reply r;
+    char why[256];
+    if (ask(t, "GET", "/readyz", 5000, &r, why, sizeof(why)) != 0)
+        return;
+    if (r.status == 503) {
+        printf("why:\n");
+        for (char *line = strtok(r.body, "\n"); line; line = strtok(NULL, "\n"))
+            printf("  %s\n", line);
+    }
+    free(r.body);
+}
+
 static int do_status(const ctl_opts *o, const ctl_target *t, const ctl_reply *r)
 {
     if (r->status != 200) {
@@ -373,6 +388,8 @@ static int do_status(const ctl_opts *o, const ctl_target *t, const ctl_reply *r)
     else
         print_status(j);
     json_decref(j);
+    if (!ok && !o->json)
+        print_unready_reasons(t);
     return ok ? 0 : 1;
 }
 

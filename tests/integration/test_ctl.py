@@ -110,6 +110,7 @@ routes:
 """ % free_port())
     r = gatehouse("status", "-c", g.config)
     assert r.returncode == 1 and "state:     not ready\n" in r.stdout, r
+    assert "why:\n  identity provider corp has no keys: " in r.stdout, r.stdout
     assert json.loads(g.ask("/status").text)["ready"] is False
 
 
