@@ -292,3 +292,13 @@ def test_an_unwritable_pid_file_stops_the_start(tmp_path, where):
     assert '"event":"start"' not in r.stderr
     assert sorted(os.listdir(str(tmp_path))) == ["g.yaml", "is-a-dir"]
     assert os.listdir(str(tmp_path / "is-a-dir")) == []
+
+
+def test_a_second_gateway_on_the_same_addresses_leaves_the_pid_file_alone(started, upstream,
+                                                                         tmp_path):
+    pid_file = tmp_path / "gatehouse.pid"
+    g = started(proxy_yaml(upstream.port, extra="pid_file: %s\n" % pid_file))
+    r = subprocess.run([BIN, "run", "-c", g.config], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 1 and "Address already in use" in r.stderr, r
+    assert pid_file.read_text() == "%d\n" % g.proc.pid
+    assert os.listdir(str(tmp_path)) == ["gatehouse.pid"]
