@@ -56,11 +56,24 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) tests/unit/fake_gate.h $(BUILD)
 
 unit: deps $(UNIT_BIN)
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+# The library is compiled once for every fuzz target (instrumented for coverage, not linked
+# with the fuzzer's main), then each target links it.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers -Isrc -g -O1 \
+  -fno-sanitize-recover=undefined -DGH_VERSION='"fuzz"' -DGH_NO_DNS -MMD -MP
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers -Isrc -g -O1 \
-	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -DGH_VERSION='"fuzz"' -DGH_NO_DNS $(PKG_CFLAGS) $< $(LIB_SRC) -o $@ $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) -c $< -o $@
+
+build/fuzz/libgh.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libgh.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) $< build/fuzz/libgh.a \
+	  -o $@ $(LDLIBS)
 
 # Renders the desync corpus into fuzz_h1 seeds at fuzz time (scripts/fuzz_seeds.py).
 build/fuzz/seed_desync: tests/fuzz/seed_desync.c $(DESYNC_CORPUS)
@@ -94,4 +107,4 @@ format:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(UNIT_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(UNIT_BIN:=.d) $(FUZZ_OBJ:.o=.d)

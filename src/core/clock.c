@@ -27,6 +27,25 @@ void gh_format_rfc3339_ms(char out[32])
     snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
+const char *gh_http_date_now(gh_http_date *d)
+{
+    /* The coarse clock is read without a system call and is exact enough for a whole second. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    if (ts.tv_sec != d->second || !d->text[0]) {
+        static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+        static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        snprintf(d->text, sizeof(d->text), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
+                 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec);
+        d->second = ts.tv_sec;
+    }
+    return d->text;
+}
+
 void gh_id_gen_seed(gh_id_gen *g, uint64_t salt)
 {
     if (getrandom(g->seed, sizeof(g->seed), 0) != sizeof(g->seed))

@@ -12,6 +12,15 @@ int64_t gh_monotonic_ms(void);
 /* The wall-clock time now as RFC 3339 UTC with milliseconds: "2026-01-02T03:04:05.678Z". */
 void gh_format_rfc3339_ms(char out[32]);
 
+/* The Date of an HTTP response (RFC 9110 §5.6.7 IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT"),
+ * formatted once per second per owner: a worker keeps one, so that no state is shared. */
+typedef struct gh_http_date {
+    int64_t second; /* the wall-clock second text was formatted for */
+    char text[32];  /* 29 characters and a NUL */
+} gh_http_date;
+/* The date now; the text stays valid until the next call on d. */
+const char *gh_http_date_now(gh_http_date *d);
+
 /* A request id generator (xorshift128+), seeded from the kernel's random source. */
 typedef struct gh_id_gen {
     uint64_t seed[2];

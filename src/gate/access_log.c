@@ -64,6 +64,16 @@ void gh_log_decision(gh_log_line *l, const gh_request *req, const void *conf, co
     log_str(l, "authz_reason", req->authz_reason);
 }
 
+/* The name of the listener the request came on (its address unless named), or NULL when the
+ * request's snapshot no longer has it. */
+static const char *listener_name(const gh_request *req)
+{
+    for (size_t i = 0; i < req->config->nlisteners; i++)
+        if (req->config->listeners[i].id == req->peer.listener)
+            return req->config->listeners[i].name;
+    return NULL;
+}
+
 /* full: include the client-controlled free text (path, user agent); a line that would not fit
  * is written again without them rather than cut in the middle of a JSON string. */
 static void format_line(gh_sbuf *b, const gh_request *req, int worker, const char *route,
@@ -75,6 +85,7 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
      * a test sees that state shared across workers (limits, caches) was really shared. */
     gh_sbuf_addf(b, "{\"ts\":\"%s\",\"request_id\":\"%s\",\"worker\":%d", ts, req->id, worker);
     add_field(b, "client_ip", req->client_ip[0] ? req->client_ip : NULL, strlen(req->client_ip));
+    log_str_b(b, "listener", listener_name(req));
     if (req->peer.h2)
         gh_sbuf_adds(b, ",\"protocol\":\"h2\"");
     if (req->peer.tls) {
@@ -90,7 +101,11 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
         }
     }
     add_field(b, "method", req->h1.method, req->h1.method_len);
+    add_field(b, "host", full && req->h1.host_len ? req->h1.host : NULL, req->h1.host_len);
     add_field(b, "path", full && req->path_len ? req->path : NULL, req->path_len);
+    /* The query as sent, without its '?': the path alone does not say which resource. */
+    if (full && req->query && req->query_len > 1)
+        add_field(b, "query", req->query + 1, req->query_len - 1);
     if (full && !req->path_len && req->h1.target) /* refused before it had a canonical path */
         add_field(b, "target", req->h1.target, req->h1.target_len);
     /* The path the upstream was sent, when the route's rewrite made it another: "path" stays

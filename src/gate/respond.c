@@ -26,8 +26,21 @@ bool gh_respond_sends_hsts(const gh_request *req)
     return req->config->hsts && req->peer.tls;
 }
 
+static bool has_date(const gh_h1_header *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (GH_H1_NAME_IS(&f[i], "date"))
+            return true;
+    return false;
+}
+
 size_t gh_respond_added_fields(const gh_request *req, gh_h1_header *out, size_t n, size_t max)
 {
+    /* Every response carries a Date (RFC 9110 §6.6.1): an upstream's passes as it came; one
+     * without, or one the gateway makes, gets the gateway's clock. */
+    if (!has_date(out, n) && n < max)
+        out[n++] = (gh_h1_header){.name = "Date", .name_len = 4,
+                                  .value = gh_http_date_now(&req->svc->date), .value_len = 29};
     const gh_config *c = req->config;
     const gh_route_conf *route = req->match.route;
     if (!gh_header_ops_put(&c->headers.response, route ? &route->headers.response : NULL, out, &n,
@@ -84,7 +97,7 @@ static void common_headers(const gh_request *req, gh_sbuf *b)
 static size_t common_bytes(const gh_request *req)
 {
     const gh_config *c = req->config;
-    size_t n = 160 + (req->extra_headers ? strlen(req->extra_headers) : 0) +
+    size_t n = 200 + (req->extra_headers ? strlen(req->extra_headers) : 0) +
                (c->hsts ? strlen(c->hsts) + 32 : 0) +
                (req->cors_origin ? req->cors_origin->value_len + 200 : 0);
     const gh_header_ops *ops[2] = {&c->headers.response,

@@ -12,13 +12,13 @@
 /* Whether the connection closes after this request's response. */
 bool gh_respond_closing(const gh_request *req);
 /* Fields a response may gain: the operator's (global and a route's: 2 x (set + add)), the
- * hardening one, CORS, HSTS, the stages' extra fields, the request id. */
+ * hardening one, CORS, HSTS, the stages' extra fields, Date, the request id. */
 #define GH_ADDED_FIELDS_MAX (4 * GH_HEADER_OPS_MAX + GH_EXTRA_FIELDS_MAX + 8)
 
-/* Appends to out[n..max) the fields every response to req carries besides its own: the
- * operator's rules (global, then the route's), CORS grants, Strict-Transport-Security on TLS
- * listeners, the
- * stages' (rate limits), the request id. The new count, or SIZE_MAX when they do not fit. */
+/* Appends to out[n..max) the fields every response to req carries besides its own: a Date when
+ * out[0..n) has none, the operator's rules (global, then the route's), CORS grants,
+ * Strict-Transport-Security on TLS listeners, the stages' (rate limits), the request id. The
+ * new count, or SIZE_MAX when they do not fit. */
 size_t gh_respond_added_fields(const gh_request *req, gh_h1_header *out, size_t n, size_t max);
 /* Whether responses to req carry the gateway's Strict-Transport-Security (a TLS listener). */
 bool gh_respond_sends_hsts(const gh_request *req);

@@ -57,6 +57,7 @@ typedef struct gh_services {
     gh_outq_batch batch; /* output held to the end of an iteration while requests are costly */
     gh_tls_io tls_io;    /* TLS connections: staged records, ciphertext reads */
     gh_id_gen ids;       /* request ids */
+    gh_http_date date;   /* the Date of responses */
     /* downstream connections and their HTTP/2 sessions (http/conn.h): made by
      * gh_conns_worker_init, freed once gh_conns_worker_close's handles closed */
     struct gh_conns *conns;

@@ -19,6 +19,7 @@
 #include "tls/client_cert.h"
 
 #define GH_LINGER_MS 2000
+#define GH_DRAIN_QUIET_MS 1000 /* a draining worker's connection without a request: then closed */
 
 static void update_reading(gh_conn *c);
 static int tls_fill(gh_conn *c);
@@ -667,7 +668,14 @@ void gh_conn_drain(gh_conn *c)
         return;
     }
     if (!c->req && c->state != GH_CS_LINGER && !c->close_after_flush) {
-        gh_conn_close(c); /* idle: nothing to finish */
+        /* No request on it, but one may be on its way: a keep-alive client sends its next one
+         * as soon as it has a response, a new connection its first. Closed now, it would be
+         * reset (a failed request, under load or in a binary upgrade); it gets a short while
+         * to come, and is answered with Connection: close. Still silent then, it closes. */
+        uint64_t quiet_until = uv_now(c->tcp.loop) + GH_DRAIN_QUIET_MS;
+        if (c->timer_kind == T_NONE || c->timer.at == 0 || c->timer.at > quiet_until)
+            gh__conn_set_timer(c, c->timer_kind == T_NONE ? T_IDLE : c->timer_kind,
+                               GH_DRAIN_QUIET_MS);
         return;
     }
     if (c->req)

@@ -63,9 +63,10 @@ static void reply_with(admin_conn *c, int code, const char *type, const char *bo
         return;
     }
     int n = snprintf(out, cap,
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "%sCache-Control: no-store\r\nConnection: close\r\n\r\n",
-                     code, gh_h1_status_text(code), type, blen, extra);
+                     code, gh_h1_status_text(code), gh_http_date_now(&c->admin->date), type, blen,
+                     extra);
     memcpy(out + n, body, blen);
     c->out = out;
     uv_buf_t b = uv_buf_init(out, (unsigned)(n + (int)blen));
@@ -387,8 +388,9 @@ static void on_connection(uv_stream_t *server, int status)
 
 int gh_admin_start(gh_admin *a, uv_loop_t *loop, const gh_sockaddr *addr)
 {
-    int fd = gh_listen_socket(addr, 128, false); /* one socket: no group to share */
-    if (fd < 0)
+    int fd; /* the socket a binary upgrade handed over, or a new one (no group to share) */
+    if (gh_inherited_take(a->rt->inherited, addr, false, 0, 1, &fd, 1) == 0 &&
+        (fd = gh_listen_socket(addr, 128, false)) < 0)
         return fd;
     uv_tcp_init(loop, &a->tcp);
     a->tcp.data = a;

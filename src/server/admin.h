@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/clock.h"
 #include "server/runtime.h"
 
 typedef struct gh_admin {
@@ -19,6 +20,7 @@ typedef struct gh_admin {
     bool (*stopping)(void *ctx);             /* the drain has started */
     void *ctx;
     uint64_t started_us; /* gh_now_us() at start: /status's uptime */
+    gh_http_date date;   /* of the answers */
     int open;
 } gh_admin;
 

@@ -16,6 +16,8 @@
 #include "observe/events.h"
 #include "server/file_watch.h"
 #include "server/pid_file.h"
+#include "server/port_owner.h"
+#include "server/upgrade.h"
 #include "server/worker.h"
 #include "stages/registry.h"
 #include "upstream/health.h"
@@ -24,8 +26,11 @@
 typedef struct gh_control {
     gh_runtime rt;
     uv_loop_t loop;
-    uv_signal_t sighup, sigterm, sigint, sigusr1;
+    uv_signal_t sighup, sigterm, sigint, sigusr1, sigusr2;
+    uv_timer_t drained; /* while draining: polls whether the workers have finished */
     gh_admin admin;
+    gh_upgrade *upgrade;      /* SIGUSR2: a new process of the binary takes the sockets over */
+    char start_error[512];    /* why start failed, for the old process of an upgrade */
     gh_jwks_fetcher *fetcher; /* remote key sets */
     gh_health_checker *health; /* active checks of upstream endpoints, once per process */
     gh_file_watch *watch;     /* TLS files: a change reloads */
@@ -69,19 +74,44 @@ static bool held(const gh_config *running, const gh_sockaddr *addr)
  * `run` or a reload up front with its name instead of failing inside a worker. An address the
  * running snapshot does not hold must be free: a bind without SO_REUSEPORT fails while another
  * process listens there, even one whose SO_REUSEPORT group would have let the workers join it
- * and split the connections between two gateways. No trial socket listens. */
-static int trial_bind(const gh_config *cfg, const gh_config *running, char *err, size_t errlen)
+ * and split the connections between two gateways. Only the new process of a binary upgrade
+ * shares, on the addresses whose sockets the old one handed over (inherited): their trial is
+ * skipped, the workers take those sockets. No trial socket listens. */
+static int trial_bind(const gh_config *cfg, const gh_config *running, const gh_inherited *inherited,
+                      char *err, size_t errlen)
 {
     for (size_t i = 0; i < cfg->nlisteners; i++) {
         const gh_listener_conf *lc = &cfg->listeners[i];
+        if (gh_inherited_has(inherited, &lc->addr))
+            continue;
         int fd = gh_listen_socket(&lc->addr, 0, held(running, &lc->addr));
         if (fd < 0) {
-            snprintf(err, errlen, "listeners[%zu]: cannot listen on %s: %s", i, lc->address,
-                     strerror(-fd));
+            char why[160];
+            gh_port_owner_describe(&lc->addr, -fd, why, sizeof(why));
+            snprintf(err, errlen, "listeners[%zu]: cannot listen on %s: %s", i, lc->address, why);
             return -1;
         }
         close(fd);
     }
+    return 0;
+}
+
+/* The admin address at start, bound once before any worker listens: a binary upgrade's new
+ * process that failed on it only after its workers had opened sockets beside the handed-over
+ * ones would reset the connections waiting in those. */
+static int trial_bind_admin(const gh_config *cfg, const gh_inherited *inherited, char *err,
+                            size_t errlen)
+{
+    if (!cfg->has_admin || gh_inherited_has(inherited, &cfg->admin.addr))
+        return 0;
+    int fd = gh_listen_socket(&cfg->admin.addr, 0, false);
+    if (fd < 0) {
+        char why[160];
+        gh_port_owner_describe(&cfg->admin.addr, -fd, why, sizeof(why));
+        snprintf(err, errlen, "admin: cannot listen on %s: %s", cfg->admin.address, why);
+        return -1;
+    }
+    close(fd);
     return 0;
 }
 
@@ -116,11 +146,16 @@ static int reload(void *ctx, char **report)
         *report = strdup("draining: reload refused\n");
         return -1;
     }
+    if (gh_upgrade_busy(ctl->upgrade)) { /* the new process reads the file as it starts */
+        gh_event("warn", "reload", "a binary upgrade is under way: reload refused", NULL);
+        *report = strdup("binary upgrade under way: reload refused\n");
+        return -1;
+    }
     gh_diag d = {0};
     gh_config *cfg = load_for_serving(rt, rt->config_path, &d);
     char err[512] = "";
     gh_config *running = gh_runtime_config(rt);
-    int bound = cfg ? trial_bind(cfg, running, err, sizeof(err)) : 0;
+    int bound = cfg ? trial_bind(cfg, running, NULL, err, sizeof(err)) : 0;
     gh_config_release(running);
     /* Last, since nothing may fail after it: the access log moves only to a file it can open. */
     int logged = cfg && bound == 0 ? gh_logger_set_path(&rt->logger, cfg->access_log) : 0;
@@ -198,6 +233,19 @@ static void notify_workers(void *rt)
     gh_workers_notify(rt);
 }
 
+/* The admin listener closes last, once the workers have drained: until then /readyz answers
+ * 503 draining to the load balancer and /metrics shows the drain. */
+static void close_admin_when_drained(uv_timer_t *t)
+{
+    gh_control *ctl = t->data;
+    if (!gh_workers_finished(&ctl->rt))
+        return;
+    gh_admin_stop(&ctl->admin);
+    uv_close((uv_handle_t *)&ctl->drained, NULL);
+}
+
+/* Begins the drain: the workers stop accepting and finish what they have; reloads stop. The
+ * signal watchers close, so a second SIGTERM ends the process at once, as operators expect. */
 static void stop_control(gh_control *ctl)
 {
     if (ctl->stopping)
@@ -205,15 +253,18 @@ static void stop_control(gh_control *ctl)
     ctl->stopping = true;
     if (ctl->rt.nworkers)
         gh_event("info", "drain", "draining: finishing in-flight requests", NULL);
-    gh_admin_stop(&ctl->admin);
+    gh_workers_begin_drain(&ctl->rt);
     uv_close((uv_handle_t *)&ctl->sighup, NULL);
     uv_close((uv_handle_t *)&ctl->sigterm, NULL);
     uv_close((uv_handle_t *)&ctl->sigint, NULL);
     uv_close((uv_handle_t *)&ctl->sigusr1, NULL);
+    uv_close((uv_handle_t *)&ctl->sigusr2, NULL);
+    gh_upgrade_stop(ctl->upgrade);
     gh_file_watch_stop(ctl->watch);
     ctl->watch = NULL;
     gh_dns_watch_stop(ctl->dns);
     ctl->dns = NULL;
+    uv_timer_start(&ctl->drained, close_admin_when_drained, 0, GH_DRAIN_POLL_MS);
 }
 
 /* POST /stop: the drain SIGTERM starts. */
@@ -240,9 +291,37 @@ static void on_signal(uv_signal_t *s, int signum)
         snprintf(why, sizeof(why), "the access log could not be reopened (%s): lines keep going "
                  "to the file it had", strerror(-r));
         gh_event(r ? "error" : "info", "log_reopen", r ? why : "access log reopened", NULL);
+    } else if (signum == SIGUSR2) {
+        gh_config *running = gh_runtime_config(&ctl->rt);
+        gh_upgrade_begin(ctl->upgrade, running);
+        gh_config_release(running);
     } else {
         stop_control(ctl);
     }
+}
+
+/* A binary upgrade's new process is ready: this one stops accepting and drains, as on SIGTERM.
+ * Its admin listener closes at once whatever a drain does with it: the socket is the new
+ * process's now, and this one's "draining" answers on it would take the new gateway out of its
+ * load balancer. */
+static void on_upgraded(void *ctx)
+{
+    gh_control *ctl = ctx;
+    gh_admin_stop(&ctl->admin);
+    stop_control(ctl);
+}
+
+/* The control loop's own handles, set up as soon as it exists so that stop_control may close
+ * them on any path. */
+static void init_handles(gh_control *ctl)
+{
+    uv_signal_t *sigs[] = {&ctl->sighup, &ctl->sigterm, &ctl->sigint, &ctl->sigusr1, &ctl->sigusr2};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        uv_signal_init(&ctl->loop, sigs[i]);
+        sigs[i]->data = ctl;
+    }
+    uv_timer_init(&ctl->loop, &ctl->drained);
+    ctl->drained.data = ctl;
 }
 
 static int start_signals(gh_control *ctl)
@@ -253,12 +332,9 @@ static int start_signals(gh_control *ctl)
     } sigs[] = {{&ctl->sighup, SIGHUP},
                 {&ctl->sigterm, SIGTERM},
                 {&ctl->sigint, SIGINT},
-                {&ctl->sigusr1, SIGUSR1}};
-    for (size_t i = 0; i < 4; i++) {
-        uv_signal_init(&ctl->loop, sigs[i].h);
-        sigs[i].h->data = ctl;
-    }
-    for (size_t i = 0; i < 4; i++)
+                {&ctl->sigusr1, SIGUSR1},
+                {&ctl->sigusr2, SIGUSR2}};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         if (uv_signal_start(sigs[i].h, on_signal, sigs[i].sig) != 0)
             return -1;
     return 0;
@@ -268,13 +344,16 @@ static int start(gh_control *ctl, gh_config *cfg)
 {
     gh_runtime *rt = &ctl->rt;
     char err[512];
-    if (trial_bind(cfg, NULL, err, sizeof(err)) != 0) {
+    if (trial_bind(cfg, NULL, rt->inherited, err, sizeof(err)) != 0 ||
+        trial_bind_admin(cfg, rt->inherited, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s: %s\n", rt->config_path, err);
+        snprintf(ctl->start_error, sizeof(ctl->start_error), "%s", err);
         return -1;
     }
     /* Before anything starts: a pid file that cannot be written stops the start here. */
     if (gh_pid_file_prepare(&ctl->pid_file, cfg->pid_file, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s: %s\n", rt->config_path, err);
+        snprintf(ctl->start_error, sizeof(ctl->start_error), "%s", err);
         return -1;
     }
     int r = gh_logger_start(&rt->logger, cfg->access_log, (size_t)cfg->workers);
@@ -286,6 +365,9 @@ static int start(gh_control *ctl, gh_config *cfg)
     if (uv_loop_init(&ctl->loop) != 0)
         return -1;
     ctl->loop_ready = true;
+    init_handles(ctl);
+    if (!(ctl->upgrade = gh_upgrade_init(&ctl->loop, on_upgraded, ctl)))
+        return -1;
     /* Key fetching is set up before the workers, which may ask for a fetch at once. An identity
      * provider that is down does not stop the start: its routes answer 503 until keys come. */
     rt->shared.keys.notify = notify_workers;
@@ -327,13 +409,17 @@ static int start(gh_control *ctl, gh_config *cfg)
     ctl->admin.ctx = ctl;
     ctl->admin.started_us = gh_now_us();
     if (cfg->has_admin && (r = gh_admin_start(&ctl->admin, &ctl->loop, &cfg->admin.addr)) != 0) {
+        char why[160];
+        gh_port_owner_describe(&cfg->admin.addr, r < 0 ? -r : r, why, sizeof(why));
         fprintf(stderr, "%s: admin: cannot listen on %s: %s\n", rt->config_path, cfg->admin.address,
-                strerror(r < 0 ? -r : r));
+                why);
         return -1;
     }
-    /* Every address is bound: whoever reads the pid can now reach what it serves. */
+    /* Every address is bound: whoever reads the pid can now reach what it serves (after a
+     * binary upgrade, the new process: the old one then leaves the file to it at exit). */
     if (gh_pid_file_place(&ctl->pid_file, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s: %s\n", rt->config_path, err);
+        snprintf(ctl->start_error, sizeof(ctl->start_error), "%s", err);
         return -1;
     }
     return 0;
@@ -370,6 +456,32 @@ static void raise_fd_limit(void)
     }
 }
 
+/* A new process of a binary upgrade whose configuration fails tells the old one the first error. */
+static void upgrade_report_config(gh_inherited *inherited, const gh_diag *d)
+{
+    const char *first = "the configuration has errors";
+    for (size_t i = 0; i < d->n; i++) {
+        if (!strstr(d->lines[i], ": warning: ")) {
+            first = d->lines[i];
+            break;
+        }
+    }
+    gh_inherited_report(inherited, first);
+}
+
+/* Tells the old process of a binary upgrade whether this one started (its workers listen, the
+ * admin too); the handed-over sockets nobody took (addresses no longer configured) are let go. */
+static void upgrade_report_start(gh_runtime *rt, int started, const char *why)
+{
+    if (!rt->inherited)
+        return;
+    if (started == 0)
+        gh_inherited_close_unused(rt->inherited);
+    gh_inherited_report(rt->inherited, started == 0 ? NULL
+                                       : why[0] ? why : "the new process could not start "
+                                                        "(its error is logged above)");
+}
+
 int gh_control_run(const char *config_path)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -390,23 +502,29 @@ int gh_control_run(const char *config_path)
     gh_limit_registry_init(&rt->shared.limits);
     atomic_init(&rt->shared.redis_up, -1);
     gh_ticket_ring_init(&rt->shared.tickets, GH_TICKET_PERIOD_S);
+    rt->inherited = gh_inherited_from_env(); /* started by a binary upgrade */
     gh_diag d = {0};
     gh_config *cfg = load_for_serving(rt, config_path, &d);
     gh_diag_print(&d, stderr);
+    if (!cfg)
+        upgrade_report_config(rt->inherited, &d);
     gh_diag_free(&d);
     int rc = 1;
     if (cfg) {
         rt->current = cfg;
         gh_config_in_force(NULL, cfg);
-        if (start(ctl, cfg) == 0) {
+        int started = start(ctl, cfg);
+        if (started == 0) {
             char fields[8192]; /* 16 listeners of the longest host:port fit */
             start_fields(cfg, rt->nworkers, fields, sizeof(fields));
             gh_event("info", "start", "gatehouse started", fields);
+        }
+        upgrade_report_start(rt, started, ctl->start_error);
+        if (started == 0) {
             uv_run(&ctl->loop, UV_RUN_DEFAULT);
             rc = 0;
         }
-        /* The control loop has stopped: its signal watchers are gone, so a second SIGTERM
-         * during the drain ends the process at once, as operators expect. */
+        /* The control loop has stopped: the workers have drained (or never started). */
         gh_workers_drain_and_join(rt);
         if (ctl->loop_ready) {
             stop_control(ctl);
@@ -426,6 +544,8 @@ int gh_control_run(const char *config_path)
     gh_key_registry_free(&rt->shared.keys);
     gh_limit_registry_free(&rt->shared.limits);
     gh_ticket_ring_free(&rt->shared.tickets);
+    gh_inherited_free(rt->inherited);
+    gh_upgrade_free(ctl->upgrade);
     pthread_mutex_destroy(&rt->mu);
     free(ctl);
     curl_global_cleanup();

@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "observe/log.h"
 #include "server/dns_watch.h"
+#include "server/inherit.h"
 #include "store/upstream_state.h"
 
 typedef struct gh_worker gh_worker;
@@ -25,6 +26,7 @@ typedef struct gh_runtime {
     atomic_ullong reloads_ok, reloads_failed;
     gh_dns_counts dns; /* re-resolutions of endpoints' names */
     atomic_bool draining;
+    gh_inherited *inherited; /* sockets an upgrade's old process handed over: NULL otherwise */
 } gh_runtime;
 
 /* The current snapshot with a reference taken; release it with gh_config_release. */

@@ -20,7 +20,6 @@
 #include "upstream/proxy.h"
 
 #define GH_BACKLOG 4096
-#define GH_DRAIN_POLL_MS 50
 #define GH_SWEEP_MS 1000
 
 /* xorshift128+: request ids need to be unique and unguessable enough to not collide across
@@ -59,11 +58,9 @@ static void free_listener(uv_handle_t *h)
     free(h->data);
 }
 
-static int open_listener(gh_worker *w, const gh_listener_conf *lc)
+/* One listening socket of lc on the worker's loop; the worker owns fd from now on. */
+static int listen_on(gh_worker *w, const gh_listener_conf *lc, size_t index, int fd)
 {
-    int fd = gh_listen_socket(&lc->addr, GH_BACKLOG, true);
-    if (fd < 0)
-        return fd;
     gh_listener *l = calloc(1, sizeof(*l));
     if (!l) {
         close(fd);
@@ -71,6 +68,8 @@ static int open_listener(gh_worker *w, const gh_listener_conf *lc)
     }
     l->w = w;
     l->tcp.data = l;
+    l->index = index;
+    l->keep = true;
     snprintf(l->address, sizeof(l->address), "%s", lc->address);
     uv_tcp_init(&w->loop, &l->tcp);
     int r = uv_tcp_open(&l->tcp, fd);
@@ -83,6 +82,28 @@ static int open_listener(gh_worker *w, const gh_listener_conf *lc)
     l->next = w->listeners;
     w->listeners = l;
     return 0;
+}
+
+/* The worker's sockets of a listener: those a binary upgrade handed over for this worker (every
+ * one is kept, so none resets the connections in its queue), or a new one. */
+static int open_listener(gh_worker *w, const gh_listener_conf *lc, size_t index)
+{
+    int fds[64];
+    size_t n = gh_inherited_take(w->rt->inherited, &lc->addr, true, w->id, w->rt->nworkers, fds,
+                                 sizeof(fds) / sizeof(fds[0]));
+    if (n == 0) {
+        int fd = gh_listen_socket(&lc->addr, GH_BACKLOG, true);
+        if (fd < 0)
+            return fd;
+        fds[n++] = fd;
+    }
+    int err = 0;
+    for (size_t i = 0; i < n; i++) {
+        int r = listen_on(w, lc, index, fds[i]);
+        if (r != 0 && !err)
+            err = r;
+    }
+    return err;
 }
 
 static void close_listeners(gh_worker *w, bool all)
@@ -108,21 +129,15 @@ static int sync_listeners(gh_worker *w)
         l->keep = false;
     for (size_t i = 0; i < w->svc.snapshots.config->nlisteners; i++) {
         const gh_listener_conf *lc = &w->svc.snapshots.config->listeners[i];
-        gh_listener *found = NULL;
-        for (gh_listener *l = w->listeners; l && !found; l = l->next)
-            if (strcmp(l->address, lc->address) == 0)
-                found = l;
-        if (found) {
-            found->keep = true;
-            found->index = i;
-            continue;
+        bool found = false; /* a worker may hold several sockets of one address (upgrade) */
+        for (gh_listener *l = w->listeners; l; l = l->next) {
+            if (strcmp(l->address, lc->address) == 0) {
+                found = l->keep = true;
+                l->index = i;
+            }
         }
-        int r = open_listener(w, lc);
-        if (r == 0) {
-            w->listeners->keep = true;
-            w->listeners->index = i;
-        }
-        else if (!err)
+        int r = found ? 0 : open_listener(w, lc, i);
+        if (r != 0 && !err)
             err = r;
     }
     close_listeners(w, false);
@@ -194,6 +209,7 @@ static void worker_main(void *arg)
     uv_sem_post(&w->ready);
     if (w->start_error == 0)
         uv_run(&w->loop, UV_RUN_DEFAULT);
+    atomic_store(&w->finished, true);
 }
 
 static int worker_init(gh_runtime *rt, gh_worker *w, int id)
@@ -287,10 +303,23 @@ static void worker_teardown(gh_worker *w)
     uv_sem_destroy(&w->ready);
 }
 
-void gh_workers_drain_and_join(gh_runtime *rt)
+void gh_workers_begin_drain(gh_runtime *rt)
 {
     atomic_store(&rt->draining, true);
     gh_workers_notify(rt);
+}
+
+bool gh_workers_finished(gh_runtime *rt)
+{
+    for (int i = 0; i < rt->nworkers; i++)
+        if (rt->workers[i].started && !atomic_load(&rt->workers[i].finished))
+            return false;
+    return true;
+}
+
+void gh_workers_drain_and_join(gh_runtime *rt)
+{
+    gh_workers_begin_drain(rt);
     for (int i = 0; i < rt->nworkers; i++) {
         gh_worker *w = &rt->workers[i];
         if (!w->started)

@@ -34,9 +34,13 @@ struct gh_worker {
     uint64_t drain_deadline_us;
     gh_listener *listeners;
     bool started;
+    atomic_bool finished; /* its loop has ended: drained */
     int start_error;
     _Atomic(const gh_config *) applied; /* the snapshot it serves, listeners synced */
 };
+
+/* How often a drain checks whether its connections (or the workers) have finished. */
+#define GH_DRAIN_POLL_MS 50
 
 /* Creates the loop and starts the thread; listeners are opened on the worker thread and the
  * result reported in start_error once `started` is set (see gh_workers_start). */
@@ -49,7 +53,11 @@ void gh_workers_notify(gh_runtime *rt);
 /* Waits up to timeout_ms until every started worker serves cfg (its listeners opened and
  * closed to match), so that a reload answered as done is in force. The number still behind. */
 int gh_workers_wait_applied(gh_runtime *rt, const gh_config *cfg, int timeout_ms);
-/* Asks every worker to stop accepting and finish in-flight requests, then joins them. */
+/* Asks every worker to stop accepting and finish in-flight requests (within drain_timeout). */
+void gh_workers_begin_drain(gh_runtime *rt);
+/* Whether every started worker's loop has ended. */
+bool gh_workers_finished(gh_runtime *rt);
+/* Begins the drain if it has not begun, then joins every worker. */
 void gh_workers_drain_and_join(gh_runtime *rt);
 
 /* A socket bound to addr, listening when backlog > 0 (a trial bind does not listen: a socket

@@ -16,11 +16,14 @@ from testenv import BIN, free_port, wait_for
 
 def test_access_log_fields(gateway_for, upstream):
     g = gateway_for(proxy_yaml(upstream.port))
-    r = requests.post(g.url + "/a/b?x=1", data=b"12345", headers={"User-Agent": "probe/1 \"q\""})
+    r = requests.post(g.url + "/a/b?x=1&y=%20", data=b"12345",
+                      headers={"User-Agent": "probe/1 \"q\"", "Host": "API.example:8080"})
     line = g.access_lines(1)[-1]
-    assert set(line) >= {"ts", "request_id", "client_ip", "method", "path", "route", "status",
-                         "bytes_in", "bytes_out", "duration_ms", "upstream", "upstream_status",
-                         "upstream_ms", "user_agent"}
+    assert set(line) >= {"ts", "request_id", "client_ip", "listener", "method", "host", "path",
+                         "query", "route", "status", "bytes_in", "bytes_out", "duration_ms",
+                         "upstream", "upstream_status", "upstream_ms", "user_agent"}
+    assert (line["listener"], line["host"]) == ("127.0.0.1:%d" % g.port, "api.example:8080")
+    assert line["query"] == "x=1&y=%20"
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", line["ts"])
     assert line["request_id"] == r.headers["X-Request-Id"]
     assert (line["client_ip"], line["method"], line["path"], line["route"]) == ("127.0.0.1", "POST", "/a/b", "app")
@@ -29,6 +32,44 @@ def test_access_log_fields(gateway_for, upstream):
     assert line["user_agent"] == 'probe/1 "q"'
     assert line["duration_ms"] >= line["upstream_ms"] >= 0
     assert "reason" not in line
+    requests.get(g.url + "/plain")
+    line = g.access_lines(2)[-1]
+    assert line["path"] == "/plain" and "query" not in line
+
+
+IMF_FIXDATE = r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$"
+
+
+def fresh_date(value):
+    """Whether value is an IMF-fixdate (RFC 9110 §5.6.7) within a few seconds of now."""
+    from email.utils import parsedate_to_datetime
+    return bool(re.match(IMF_FIXDATE, value)) and abs(parsedate_to_datetime(value).timestamp() - time.time()) < 5
+
+
+def test_every_response_carries_a_date(gateway_for, upstream):
+    yaml = proxy_yaml(upstream.port).replace("routes:\n", "routes:\n  - {name: own, match: {prefix: /own}, auth: none, respond: {status: 204}}\n", 1)
+    g = gateway_for(yaml)
+    own = requests.get(g.url + "/own")
+    refused = requests.request("BREW", g.url + "/pot")  # a method no listener accepts
+    assert own.status_code == 204 and refused.status_code in (405, 501)
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    for r in (own, refused):
+        assert fresh_date(r.headers["Date"]), r.headers
+    # An upstream's response without a Date gets the gateway's; one with a Date keeps it, alone.
+    bare = requests.get(g.url + "/bare")
+    assert bare.headers["X-Upstream"] == "yes" and fresh_date(bare.headers["Date"])
+    kept = "Tue, 01 Dec 2026 10:00:00 GMT"
+    dated = requests.get(g.url + "/with-headers?Date=" + kept)
+    assert dated.headers["Date"] == kept
+    s = socket.create_connection(("127.0.0.1", g.port))
+    s.sendall(b"GET /with-headers?Date=Tue,%2001%20Dec%202026%2010:00:00%20GMT HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(4096)
+    s.close()
+    assert head.lower().count(b"\r\ndate: ") == 1, head
+    status, _, headers = g.admin_response("/healthz")
+    assert status == 200 and fresh_date(headers["Date"])
 
 
 def test_metrics_exposition(gateway_for, upstream):
@@ -142,6 +183,25 @@ def test_sigterm_drains_in_flight_requests_and_exits_0(gateway_for, upstream):
     assert result["r"].headers["Connection"] == "close"
     assert g.proc.wait(timeout=10) == 0
     assert any('"event":"stop"' in l for l in g.event_lines())
+
+
+def test_the_admin_listener_answers_through_the_drain(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=requests.get(g.url + "/slow/2500")))
+    t.start()
+    wait_for(reached(upstream, "/slow/2500"), "the request to reach the upstream")
+    g.signal(signal.SIGTERM)
+    wait_for(lambda: refused(g.port), "the listener to close")
+    # The load balancer's probe learns of the drain; metrics are still scraped during it.
+    assert g.admin("/readyz") == (503, "draining\n")
+    assert g.admin("/healthz") == (200, "ok\n")
+    assert "gatehouse_open_connections" in g.metrics()
+    assert g.admin("/reload", method="POST")[0] != 200
+    t.join(30)
+    assert result["r"].status_code == 200
+    assert g.proc.wait(timeout=10) == 0
+    assert refused(g.admin_port)  # closed once the drain ended
 
 
 def refused(port):
@@ -351,12 +411,21 @@ def test_an_address_another_process_listens_on_is_refused(gateway_for, upstream,
     served = h2c_statuses(g.port, 16)  # while a second gateway that started would share the port
     rc, err = stop(p)
     assert served == ["2 200"] * 16, served
-    assert rc == 1 and "cannot listen on 127.0.0.1:%d: Address already in use" % g.port in err, (rc, err)
+    assert rc == 1, (rc, err)
+    # The message names the process that holds the address.
+    assert "cannot listen on 127.0.0.1:%d: Address already in use (held by pid %d, gatehouse)" % (g.port, g.proc.pid) in err, err
+    with socket.socket() as foreign:  # not a gateway: its pid and name all the same
+        foreign.bind(("127.0.0.1", 0))
+        foreign.listen()
+        taken = tmp_path / "taken.yaml"
+        taken.write_text("listeners: [{address: 127.0.0.1:%d}]\n%s" % (foreign.getsockname()[1], route))
+        rc, err = stop(run_briefly(taken))
+        assert rc == 1 and "(held by pid %d, " % os.getpid() in err, err
     port = free_port()
     same = tmp_path / "same.yaml"
     same.write_text("listeners: [{address: 127.0.0.1:%d}]\nadmin: {address: 127.0.0.1:%d}\n%s" % (port, port, route))
     rc, err = stop(run_briefly(same))
-    assert rc == 1 and "admin: cannot listen on 127.0.0.1:%d" % port in err, (rc, err)
+    assert rc == 1 and "admin: cannot listen on 127.0.0.1:%d: Address already in use (by this gateway's own listeners)" % port in err, (rc, err)
     other = gateway_for(proxy_yaml(upstream.port))
     text = open(other.config).read().replace(
         "listeners: [{address: 127.0.0.1:%d}]" % other.port,

@@ -182,12 +182,17 @@ class Gateway:
         return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
 
     def admin(self, path, method="GET"):
+        status, text, _ = self.admin_response(path, method)
+        return status, text
+
+    def admin_response(self, path, method="GET"):
+        """The admin listener's answer: status, body text and headers."""
         req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.admin_port, path), method=method)
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, r.read().decode()
+                return r.status, r.read().decode(), r.headers
         except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+            return e.code, e.read().decode(), e.headers
 
     def metrics(self):
         status, text = self.admin("/metrics")
