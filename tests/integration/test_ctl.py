@@ -7,6 +7,7 @@ import re
 import socket
 import stat
 import subprocess
+import threading
 import time
 
 import pytest
@@ -184,6 +185,27 @@ def test_stop_drains_and_wait_returns_once_the_process_is_gone(started, upstream
                         "gatehouse (pid %d) stopped\n" % (g.proc.pid, g.admin_port, g.proc.pid))
     assert g.proc.poll() == 0
     assert any('"event":"admin_stop"' in line for line in g.event_lines())
+
+
+def test_status_says_draining_and_stop_wait_outlasts_the_drain(started, upstream):
+    g = started(proxy_yaml(upstream.port))
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=requests.get(g.url + "/slow/2500")))
+    t.start()
+    wait_for(lambda: g.metric('gatehouse_upstream_in_flight{upstream="app"}') >= 1,
+             "the request to reach the upstream")
+    began = time.time()
+    stopper = subprocess.Popen([BIN, "stop", "-c", g.config, "--wait"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: json.loads(g.ask("/status").text)["draining"], "the drain to begin")
+    r = gatehouse("status", "-c", g.config)
+    assert r.returncode == 1 and "state:     draining\n" in r.stdout, r
+    assert "why:\n  draining\n" in r.stdout, r.stdout
+    out, err = stopper.communicate(timeout=30)
+    assert stopper.returncode == 0 and out.endswith("stopped\n"), (out, err)
+    assert time.time() - began > 1.5  # it waited for the request in flight
+    t.join(10)
+    assert result["r"].status_code == 200 and g.proc.poll() == 0
 
 
 def test_post_stop_answers_202_and_drains(started, upstream):
