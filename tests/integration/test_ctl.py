@@ -7,13 +7,12 @@ import re
 import socket
 import stat
 import subprocess
-import threading
 import time
 
 import pytest
 import requests
 
-from conftest import proxy_yaml
+from conftest import proxy_yaml, request_in_flight
 from testenv import BIN, Gateway, free_port, wait_for
 
 TOKEN = "t0ken-" + "x" * 26
@@ -189,11 +188,7 @@ def test_stop_drains_and_wait_returns_once_the_process_is_gone(started, upstream
 
 def test_status_says_draining_and_stop_wait_outlasts_the_drain(started, upstream):
     g = started(proxy_yaml(upstream.port))
-    result = {}
-    t = threading.Thread(target=lambda: result.update(r=requests.get(g.url + "/slow/2500")))
-    t.start()
-    wait_for(lambda: g.metric('gatehouse_upstream_in_flight{upstream="app"}') >= 1,
-             "the request to reach the upstream")
+    t, result = request_in_flight(g, upstream, "/slow/2500")
     began = time.time()
     stopper = subprocess.Popen([BIN, "stop", "-c", g.config, "--wait"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
