@@ -28,7 +28,8 @@ In another terminal, try:
   curl -i -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/me   # 200, verified
   curl -i -H "X-API-Key: demo-partner-key-7f3b9c1e" http://127.0.0.1:8080/partners/ping  # 200, API key
   curl -s http://127.0.0.1:9901/metrics | grep gatehouse_      # Prometheus metrics
-  curl -X POST http://127.0.0.1:9901/reload                   # reload the configuration
+  build/rel/gatehouse reload -c examples/gatehouse.yaml       # reload the configuration
+  build/rel/gatehouse status -c examples/gatehouse.yaml       # version, uptime, upstream health
   build/rel/gatehouse audit -c examples/gatehouse.yaml        # entry points and weak spots
   build/rel/gatehouse audit -c examples/gatehouse.yaml --format svg -o /tmp/boundaries.svg
 

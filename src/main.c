@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "server/control.h"
 #include "stages/registry.h"
+#include "tools/ctl.h"
 #include "tools/token.h"
 
 static int usage(FILE *out)
@@ -14,6 +15,8 @@ static int usage(FILE *out)
     fprintf(out, "usage: gatehouse run [-c] FILE     start the gateway\n"
                  "       gatehouse check [-c] FILE   validate a configuration (exit 0 or 1)\n"
                  "       gatehouse audit -c FILE     threat-model report (audit --help)\n"
+                 "       gatehouse reload|stop|status [-c FILE | --admin HOST:PORT]\n"
+                 "                                    ask a running gateway (VERB --help)\n"
                  "       gatehouse token ...          development keys and tokens (token help)\n"
                  "       gatehouse version            (also --version, -V)\n");
     return out == stderr ? 2 : 0;
@@ -74,6 +77,8 @@ int main(int argc, char **argv)
         return gh_token_main(argc - 1, argv + 1);
     if (strcmp(verb, "audit") == 0)
         return gh_audit_main(argc - 1, argv + 1);
+    if (gh_ctl_is_verb(verb))
+        return gh_ctl_main(argc - 1, argv + 1);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)
         return usage(stdout);
     if (strcmp(verb, "check") != 0 && strcmp(verb, "run") != 0) {

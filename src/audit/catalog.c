@@ -190,11 +190,12 @@ static const gh_audit_check checks[] = {
      "List only the load balancers in front of the gateway (their addresses or a narrow CIDR).",
      false},
     {"GH-NET-002", "AdminOffLoopback", GH_SEV_HIGH,
-     "The admin listener is reachable off loopback",
-     "The admin listener has no authentication: /metrics tells route names and traffic, POST "
-     "/reload is open to anyone who reaches it.",
-     "Bind admin.address to 127.0.0.1 and scrape through a local agent or a port forward.",
-     false},
+     "The admin listener is reachable off loopback without admin.token",
+     "Anyone who reaches the admin listener could reload or stop the gateway and read /metrics "
+     "(route names and traffic).",
+     "Bind admin.address to 127.0.0.1, or set admin.token (${file:/path}) and keep the port "
+     "behind a firewall.",
+     true},
 
     /* The process */
     {"GH-PROC-001", "RunsAsRoot", GH_SEV_MEDIUM,

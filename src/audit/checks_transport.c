@@ -31,11 +31,6 @@ static void check_listeners(gh_audit *a)
     if (!c->hardening)
         gh__audit_find(a, "GH-HDR-001", GH_SEV_NONE, -1, "headers.hardening", "headers",
                        "responses keep the backend's Server and X-Powered-By and carry no nosniff");
-    if (c->has_admin && gh__audit_exposure(&c->admin.addr) != GH_EXPOSE_LOOPBACK)
-        gh__audit_find(a, "GH-NET-002", GH_SEV_NONE, -1, "admin.address", "admin listener",
-                       "the admin listener %s (%s) answers /metrics and POST /reload to anyone "
-                       "who reaches it", c->admin.address,
-                       gh__exposure_name(gh__audit_exposure(&c->admin.addr)));
 }
 
 static bool upstream_critical(const gh_config *c, const gh_upstream_conf *u)

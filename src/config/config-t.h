@@ -549,6 +549,8 @@ typedef struct gh_config {
     size_t nlisteners;
     gh_listener_conf admin;
     bool has_admin;
+    const char *admin_token; /* admin.token: the bearer every admin request but probes needs */
+    const char *pid_file;    /* pid_file: written once bound, or NULL */
     bool defensive; /* http1.strictness: defensive */
     gh_http2_conf http2;
     gh_limits_conf limits;

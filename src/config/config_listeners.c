@@ -121,11 +121,42 @@ void gh__cfg_load_listeners(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
     }
 }
 
-/* The admin listener is a listener with an address only. */
+/* The admin listener: a listener with an address only, and the token its callers show. */
 static const gh_keyword admin_keys[] = {
     {"address", GH_KW_CUSTOM},
+    {"token", GH_KW_CUSTOM},
     GH_KW_END,
 };
+
+/* A token travels in a header: visible ASCII only, and long enough not to be guessed. */
+static void load_admin_token(gh_walk *w, yaml_node_t *n, gh_config *c)
+{
+    yaml_node_t *v = gh__walk_get(w, n, "token");
+    if (!v)
+        return;
+    size_t saved = gh__walk_push_key(w, "token");
+    size_t len = 0;
+    char *token = gh__walk_secret(w, v, &len);
+    if (token && !gh__cfg_keep_secret(w, token, len))
+        token = NULL;
+    bool visible = token != NULL;
+    for (size_t i = 0; token && i < len; i++)
+        visible &= token[i] > 0x20 && token[i] < 0x7f;
+    if (token && (len < 16 || !visible))
+        gh__walk_error(w, v, "an admin token is at least 16 visible ASCII characters, no spaces");
+    else
+        c->admin_token = token;
+    gh__walk_pop(w, saved);
+}
+
+static bool loopback(const gh_sockaddr *a)
+{
+    if (a->ss.ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr) >> 24) == 127;
+    const struct in6_addr *in6 = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(in6) ||
+           (IN6_IS_ADDR_V4MAPPED(in6) && in6->s6_addr[12] == 127);
+}
 
 void gh__cfg_load_admin(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
 {
@@ -133,14 +164,21 @@ void gh__cfg_load_admin(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
     listener_site at = {c, NULL};
     if (!gh__cfg_known(w, n, (const gh_keyword *const[]){admin_keys, NULL}))
         return;
-    load_listener(w, n, &at, &c->admin); /* its keys were checked: no tls */
+    gh__cfg_defaults(w, listener_keys, &c->admin);
+    gh__cfg_fill(w, n, listener_keys, &c->admin, &at); /* its keys were checked: no tls */
+    if (!c->admin.name)
+        c->admin.name = c->admin.address;
+    c->admin.id = c->admin.name ? gh__cfg_listener_id(c->admin.name) : 0;
+    load_admin_token(w, n, c);
     c->has_admin = c->admin.address != NULL;
-    if (c->has_admin && c->admin.addr.ss.ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)&c->admin.addr.ss;
-        if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127)
-            gh__walk_warn(w, n,
-                          "the admin listener is reachable beyond this host; it can reload "
-                          "the gateway and exposes metrics");
+    /* Anyone who reaches the admin listener can reload or stop the gateway: off this host,
+     * only with a token. */
+    if (c->has_admin && !c->admin_token && !loopback(&c->admin.addr)) {
+        size_t saved = gh__walk_push_key(w, "address");
+        gh__walk_error(w, gh__walk_get(w, n, "address"),
+                       "an admin listener reachable beyond this host needs admin.token: it can "
+                       "reload and stop the gateway");
+        gh__walk_pop(w, saved);
     }
 }
 

@@ -169,6 +169,11 @@ static bool access_log_ok(const char *s)
     return strcmp(s, "stdout") == 0 || strcmp(s, "off") == 0 || s[0] == '/';
 }
 
+static bool absolute_path(const char *s)
+{
+    return s[0] == '/';
+}
+
 /* The top level, in the order it is read: what the sections refer to comes first. */
 static const gh_keyword root_keys[] = {
     {"workers", GH_KW_CUSTOM, .load = load_workers}, /* 0: as many as processors ("auto") */
@@ -179,6 +184,8 @@ static const gh_keyword root_keys[] = {
     {"http2", GH_KW_MAP, GH_KW_AT(gh_config, http2), .table = gh__cfg_http2_keys},
     {"access_log", GH_KW_STRING, GH_KW_AT(gh_config, access_log), .def = "stdout",
      .valid = access_log_ok, .invalid = "expected stdout, off or an absolute file path"},
+    {"pid_file", GH_KW_STRING, GH_KW_AT(gh_config, pid_file), .valid = absolute_path,
+     .invalid = "expected an absolute file path"},
     {"drain_timeout", GH_KW_DURATION, GH_KW_AT(gh_config, drain_timeout_ms), .max = 3600000,
      .def = "30s"},
     {"listeners", GH_KW_CUSTOM, GH_KW_REQUIRED, .load = gh__cfg_load_listeners},

@@ -112,5 +112,7 @@ int gh_reason_status(gh_reason r);
 const char *gh_reason_slug(gh_reason r);
 /* Human title for problem+json. */
 const char *gh_reason_title(gh_reason r);
+/* A problem document's type: this prefix and the slug. */
+#define GH_PROBLEM_TYPE_PREFIX "urn:gatehouse:problem:"
 
 #endif

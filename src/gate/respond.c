@@ -5,8 +5,6 @@
 #include "wire/header_ops.h"
 #include "gate/respond.h"
 
-#define GH_PROBLEM_TYPE_PREFIX "urn:gatehouse:problem:"
-
 static bool is_head(const gh_request *req)
 {
     return req->h1.method_len == 4 && memcmp(req->h1.method, "HEAD", 4) == 0;

@@ -1,8 +1,15 @@
+#include <arpa/inet.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/json.h"
+#include "observe/events.h"
+#include "server/admin_status.h"
 #include "wire/h1.h"
 #include "server/metrics_collect.h"
 #include "server/admin.h"
@@ -44,22 +51,22 @@ static void on_written(uv_write_t *wr, int status)
     close_conn(wr->data);
 }
 
-/* allow: the method of the path, for a 405 (RFC 9110 15.5.6); NULL otherwise. */
-static void reply_allow(admin_conn *c, int code, const char *type, const char *body, size_t blen,
-                        const char *allow)
+/* extra: more header lines (each ending in CRLF), or "". */
+static void reply_with(admin_conn *c, int code, const char *type, const char *body, size_t blen,
+                       const char *extra)
 {
     uv_read_stop((uv_stream_t *)&c->tcp);
-    char *out = malloc(256 + blen);
+    size_t cap = 256 + strlen(extra) + blen;
+    char *out = malloc(cap);
     if (!out) {
         close_conn(c);
         return;
     }
-    int n = snprintf(out, 256,
+    int n = snprintf(out, cap,
                      "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "%s%s%sCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                     "%sCache-Control: no-store\r\nConnection: close\r\n\r\n",
                      code, gh_h1_status_text(code), gh_http_date_now(&c->admin->date), type, blen,
-                     allow ? "Allow: " : "",
-                     allow ? allow : "", allow ? "\r\n" : "");
+                     extra);
     memcpy(out + n, body, blen);
     c->out = out;
     uv_buf_t b = uv_buf_init(out, (unsigned)(n + (int)blen));
@@ -70,7 +77,7 @@ static void reply_allow(admin_conn *c, int code, const char *type, const char *b
 
 static void reply(admin_conn *c, int code, const char *type, const char *body, size_t blen)
 {
-    reply_allow(c, code, type, body, blen, NULL);
+    reply_with(c, code, type, body, blen, "");
 }
 
 static void reply_text(admin_conn *c, int code, const char *text)
@@ -78,11 +85,21 @@ static void reply_text(admin_conn *c, int code, const char *text)
     reply(c, code, "text/plain; charset=utf-8", text, strlen(text));
 }
 
-static bool is(const gh_h1_request *r, const char *method, const char *path)
+static void reply_json(admin_conn *c, int code, const char *json)
 {
-    size_t ml = strlen(method), pl = strlen(path);
-    return r->method_len == ml && memcmp(r->method, method, ml) == 0 && r->target_len == pl &&
-           memcmp(r->target, path, pl) == 0;
+    reply(c, code, "application/json", json, strlen(json));
+}
+
+static bool target_is(const gh_h1_request *r, const char *path)
+{
+    size_t pl = strlen(path);
+    return r->target_len == pl && memcmp(r->target, path, pl) == 0;
+}
+
+static bool method_is(const gh_h1_request *r, const char *method)
+{
+    size_t ml = strlen(method);
+    return r->method_len == ml && memcmp(r->method, method, ml) == 0;
 }
 
 /* Whether active health checks found every endpoint of u down. */
@@ -99,80 +116,218 @@ static bool all_down(const gh_upstream_conf *u)
  * upstream whose endpoints active health checks all found down is named, but the gateway stays
  * ready: every gateway in front of that upstream sees the same outage, and a readiness that
  * failed with it would take them all out of their load balancer, turning one backend's outage
- * into every route's (and its clients' precise 503s into refused connections). */
-static void readiness(admin_conn *c, gh_runtime *rt, bool draining)
+ * into every route's (and its clients' precise 503s into refused connections). Says why in b
+ * when b is not NULL. */
+static bool is_ready(gh_runtime *rt, gh_sbuf *b)
 {
-    if (draining) {
-        reply_text(c, 503, "draining\n");
-        return;
+    if (atomic_load(&rt->draining)) {
+        if (b)
+            GH_SBUF_LIT(b, "draining\n");
+        return false;
     }
-    char text[2048];
-    gh_sbuf b = gh_sbuf_make(text, sizeof(text) - 1);
+    bool ready = true;
     gh_config *cfg = gh_runtime_config(rt);
     for (size_t i = 0; i < cfg->njwt_providers; i++) {
         gh_key_source *s = cfg->jwt_providers[i].source;
         if (!s || gh_key_source_key_count(s) > 0)
             continue;
+        ready = false;
         char err[GH_KEY_ERROR_MAX];
         gh_key_source_last_error(s, err, sizeof(err));
-        gh_sbuf_addf(&b, "identity provider %s has no keys: %s\n", s->def.provider,
-                     err[0] ? err : "first fetch not finished");
+        if (b)
+            gh_sbuf_addf(b, "identity provider %s has no keys: %s\n", s->def.provider,
+                         err[0] ? err : "first fetch not finished");
     }
-    bool unready = b.len > 0;
-    if (!unready)
-        GH_SBUF_LIT(&b, "ready\n");
-    for (size_t i = 0; i < cfg->nupstreams; i++)
+    if (ready && b)
+        GH_SBUF_LIT(b, "ready\n");
+    for (size_t i = 0; b && i < cfg->nupstreams; i++)
         if (all_down(&cfg->upstreams[i]))
-            gh_sbuf_addf(&b, "upstream %s has no healthy endpoint\n", cfg->upstreams[i].name);
+            gh_sbuf_addf(b, "upstream %s has no healthy endpoint\n", cfg->upstreams[i].name);
     gh_config_release(cfg);
-    text[b.len] = '\0';
-    reply_text(c, unready ? 503 : 200, text);
+    return ready;
 }
 
-/* Whether the target is one of the admin paths (asked with another method): *allow its own. */
-static bool known_path(const gh_h1_request *r, const char **allow)
+static void serve_healthz(admin_conn *c)
 {
-    static const char *const paths[][2] = {
-        {"/healthz", "GET"}, {"/readyz", "GET"}, {"/metrics", "GET"}, {"/reload", "POST"}};
-    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        size_t pl = strlen(paths[i][0]);
-        if (r->target_len == pl && memcmp(r->target, paths[i][0], pl) == 0) {
-            *allow = paths[i][1];
+    reply_text(c, 200, "ok\n");
+}
+
+static void serve_readyz(admin_conn *c)
+{
+    char text[2048];
+    gh_sbuf b = gh_sbuf_make(text, sizeof(text) - 1);
+    bool ready = is_ready(c->admin->rt, &b);
+    text[b.len] = '\0';
+    reply_text(c, ready ? 200 : 503, text);
+}
+
+/* A document built for this answer (malloc'd, NULL when memory ran out): sent, then freed. */
+static void reply_built(admin_conn *c, const char *type, char *doc, size_t len)
+{
+    if (!doc) {
+        reply_text(c, 500, "out of memory\n");
+        return;
+    }
+    reply(c, 200, type, doc, len);
+    free(doc);
+}
+
+static void serve_metrics(admin_conn *c)
+{
+    size_t len = 0;
+    char *text = gh_collect_metrics(c->admin->rt, &len);
+    reply_built(c, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
+
+static void serve_status(admin_conn *c)
+{
+    gh_runtime *rt = c->admin->rt;
+    gh_status_facts f = {(gh_now_us() - c->admin->started_us) / 1000000, is_ready(rt, NULL),
+                         atomic_load(&rt->draining) || c->admin->stopping(c->admin->ctx)};
+    size_t len = 0;
+    char *json = gh_admin_status_json(rt, &f, &len);
+    reply_built(c, "application/json", json, len);
+}
+
+static void serve_reload(admin_conn *c)
+{
+    char *report = NULL;
+    int rc = c->admin->reload(c->admin->ctx, &report);
+    reply_text(c, rc == 0 ? 200 : 422, report ? report : (rc == 0 ? "reloaded\n" : "failed\n"));
+    free(report);
+}
+
+/* Answered before the drain starts, so the caller hears that it was accepted. */
+static void serve_stop(admin_conn *c)
+{
+    gh_config *cfg = gh_runtime_config(c->admin->rt);
+    unsigned long long drain_ms = (unsigned long long)cfg->drain_timeout_ms;
+    gh_config_release(cfg);
+    char body[128];
+    snprintf(body, sizeof(body), "{\"status\":\"draining\",\"pid\":%ld,\"drain_timeout_ms\":%llu}\n",
+             (long)getpid(), drain_ms);
+    reply_json(c, 202, body);
+    gh_event("info", "admin_stop", "POST /stop: draining", NULL);
+    c->admin->stop(c->admin->ctx);
+}
+
+/* Why the request's Authorization does not carry token, or NULL when it does. Digests are
+ * compared, in constant time, so neither the token's bytes nor its length leak by timing. */
+static const char *token_mismatch(const gh_h1_request *r, const char *token)
+{
+    size_t count = 0;
+    const gh_h1_header *h = gh_h1_find_last(r->headers, r->nheaders, "authorization", 13, &count);
+    if (count == 0)
+        return "no Authorization header";
+    if (count > 1)
+        return "more than one Authorization header";
+    if (h->value_len < 7 || strncasecmp(h->value, "Bearer ", 7) != 0)
+        return "Authorization is not a Bearer token";
+    unsigned char sent[32], want[32];
+    unsigned int n = 0;
+    EVP_Digest(h->value + 7, h->value_len - 7, sent, &n, EVP_sha256(), NULL);
+    EVP_Digest(token, strlen(token), want, &n, EVP_sha256(), NULL);
+    return CRYPTO_memcmp(sent, want, sizeof(sent)) == 0 ? NULL : "wrong admin token";
+}
+
+static void peer_text(admin_conn *c, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    snprintf(out, cap, "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    const void *raw = ss.ss_family == AF_INET6
+                          ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                          : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+    inet_ntop(ss.ss_family, raw, out, (socklen_t)cap);
+}
+
+/* admin.token set: the request shows it, or is refused with 401 (RFC 6750 3) and a log line
+ * that says why, from where and for what. */
+static bool authorized(admin_conn *c, const gh_h1_request *r)
+{
+    gh_config *cfg = gh_runtime_config(c->admin->rt);
+    const char *why = cfg->admin_token ? token_mismatch(r, cfg->admin_token) : NULL;
+    gh_config_release(cfg);
+    if (!why)
+        return true;
+    bool missing = strcmp(why, "wrong admin token") != 0;
+    gh_reason reason = missing ? GH_R_MISSING_TOKEN : GH_R_INVALID_TOKEN;
+    char peer[64], fields[512], body[512];
+    peer_text(c, peer, sizeof(peer));
+    gh_sbuf f = gh_sbuf_make(fields, sizeof(fields) - 1);
+    gh_sbuf_addf(&f, ",\"reason\":\"%s\",\"peer\":\"%s\",\"method\":", gh_reason_slug(reason),
+                 peer);
+    gh_sbuf_json_str(&f, r->method, r->method_len);
+    GH_SBUF_LIT(&f, ",\"path\":");
+    gh_sbuf_json_str(&f, r->target, r->target_len < 256 ? r->target_len : 256);
+    fields[f.len] = '\0';
+    char message[96];
+    snprintf(message, sizeof(message), "admin request refused: %s", why);
+    gh_event("warn", "admin_refused", message, fields);
+    snprintf(body, sizeof(body),
+             "{\"type\":\"" GH_PROBLEM_TYPE_PREFIX "%s\",\"title\":\"%s\",\"status\":401,"
+             "\"detail\":\"%s: the admin API needs Authorization: Bearer <admin.token>\"}\n",
+             gh_reason_slug(reason), gh_reason_title(reason), why);
+    reply_with(c, 401, "application/problem+json", body, strlen(body),
+               missing ? "WWW-Authenticate: Bearer realm=\"gatehouse-admin\"\r\n"
+                       : "WWW-Authenticate: Bearer realm=\"gatehouse-admin\", "
+                         "error=\"invalid_token\"\r\n");
+    return false;
+}
+
+/* Every admin path: routing, the 405's Allow and the 404's list all read this one table.
+ * open: answered without the token, for probes that cannot carry one. */
+static const struct admin_route {
+    const char *method, *path;
+    bool open;
+    void (*serve)(admin_conn *c);
+} admin_routes[] = {
+    {"GET", "/healthz", true, serve_healthz},   {"GET", "/readyz", true, serve_readyz},
+    {"GET", "/metrics", false, serve_metrics},  {"GET", "/status", false, serve_status},
+    {"POST", "/reload", false, serve_reload},   {"POST", "/stop", false, serve_stop},
+};
+#define GH_ADMIN_NROUTES (sizeof(admin_routes) / sizeof(admin_routes[0]))
+
+static void not_found(admin_conn *c)
+{
+    char text[256];
+    gh_sbuf b = gh_sbuf_make(text, sizeof(text) - 1);
+    GH_SBUF_LIT(&b, "admin paths:");
+    for (size_t i = 0; i < GH_ADMIN_NROUTES; i++)
+        gh_sbuf_addf(&b, "%s %s %s", i ? "," : "", admin_routes[i].method, admin_routes[i].path);
+    GH_SBUF_LIT(&b, "\n");
+    text[b.len] = '\0';
+    reply_text(c, 404, text);
+}
+
+/* The target is an admin path asked with another method: 405 with its own (RFC 9110 15.5.6). */
+static bool not_allowed(admin_conn *c, const gh_h1_request *r)
+{
+    for (size_t i = 0; i < GH_ADMIN_NROUTES; i++)
+        if (target_is(r, admin_routes[i].path)) {
+            char allow[64];
+            snprintf(allow, sizeof(allow), "Allow: %s\r\n", admin_routes[i].method);
+            static const char text[] = "method not allowed\n";
+            reply_with(c, 405, "text/plain; charset=utf-8", text, sizeof(text) - 1, allow);
             return true;
         }
-    }
     return false;
 }
 
 static void serve(admin_conn *c, const gh_h1_request *r)
 {
-    const char *allow;
-    gh_runtime *rt = c->admin->rt;
-    bool draining = atomic_load(&rt->draining);
-    if (is(r, "GET", "/healthz")) {
-        reply_text(c, 200, "ok\n");
-    } else if (is(r, "GET", "/readyz")) {
-        readiness(c, rt, draining);
-    } else if (is(r, "GET", "/metrics")) {
-        size_t len;
-        char *text = gh_collect_metrics(rt, &len);
-        if (!text) {
-            reply_text(c, 500, "out of memory\n");
-            return;
-        }
-        reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-        free(text);
-    } else if (is(r, "POST", "/reload")) {
-        char *report = NULL;
-        int rc = c->admin->reload(c->admin->reload_ctx, &report);
-        reply_text(c, rc == 0 ? 200 : 422, report ? report : (rc == 0 ? "reloaded\n" : "failed\n"));
-        free(report);
-    } else if (known_path(r, &allow)) {
-        static const char text[] = "method not allowed\n";
-        reply_allow(c, 405, "text/plain; charset=utf-8", text, sizeof(text) - 1, allow);
-    } else {
-        reply_text(c, 404, "admin paths: GET /healthz, GET /readyz, GET /metrics, POST /reload\n");
-    }
+    const struct admin_route *route = NULL;
+    for (size_t i = 0; i < GH_ADMIN_NROUTES && !route; i++)
+        if (method_is(r, admin_routes[i].method) && target_is(r, admin_routes[i].path))
+            route = &admin_routes[i];
+    if (!(route && route->open) && !authorized(c, r))
+        return; /* refused with 401 */
+    if (route)
+        route->serve(c);
+    else if (!not_allowed(c, r))
+        not_found(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)

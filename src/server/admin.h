@@ -1,8 +1,11 @@
-/* The admin listener: /healthz, /readyz, /metrics, POST /reload. One request per connection,
- * served on the control loop. */
+/* The admin listener: /healthz, /readyz, /metrics, /status, POST /reload, POST /stop, behind
+ * admin.token when one is set (probes excepted). One request per connection, served on the
+ * control loop. */
 #ifndef GH_SERVER_ADMIN_H
 #define GH_SERVER_ADMIN_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "core/clock.h"
@@ -11,9 +14,13 @@
 typedef struct gh_admin {
     uv_tcp_t tcp;
     gh_runtime *rt;
+    /* What the control thread does for it, each given ctx. */
     int (*reload)(void *ctx, char **report); /* returns 0 on success; report is malloc'd */
-    void *reload_ctx;
-    gh_http_date date; /* of the answers */
+    void (*stop)(void *ctx);                 /* starts the drain, as SIGTERM does */
+    bool (*stopping)(void *ctx);             /* the drain has started */
+    void *ctx;
+    uint64_t started_us; /* gh_now_us() at start: /status's uptime */
+    gh_http_date date;   /* of the answers */
     int open;
 } gh_admin;
 

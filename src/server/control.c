@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "identity/jwks_fetch.h"
 #include "server/admin.h"
@@ -15,6 +16,7 @@
 #include "observe/events.h"
 #include "server/file_watch.h"
 #include "server/notify.h"
+#include "server/pid_file.h"
 #include "server/port_owner.h"
 #include "server/privileges.h"
 #include "server/upgrade.h"
@@ -36,6 +38,7 @@ typedef struct gh_control {
     gh_file_watch *watch;     /* TLS files: a change reloads */
     gh_dns_watch *dns;        /* endpoints' names: new addresses reload */
     gh_notify notify;         /* systemd's READY, RELOADING, STOPPING, WATCHDOG */
+    gh_pid_file pid_file;     /* pid_file, as the start found it (a reload does not move it) */
     bool loop_ready;
     bool stopping;
 } gh_control;
@@ -313,6 +316,17 @@ static void stop_control(gh_control *ctl)
     uv_timer_start(&ctl->drained, close_admin_when_drained, 0, GH_DRAIN_POLL_MS);
 }
 
+/* POST /stop: the drain SIGTERM starts. */
+static void admin_stop(void *ctx)
+{
+    stop_control(ctx);
+}
+
+static bool admin_stopping(void *ctx)
+{
+    return ((gh_control *)ctx)->stopping;
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     gh_control *ctl = s->data;
@@ -401,6 +415,12 @@ static int start(gh_control *ctl, gh_config *cfg)
         snprintf(ctl->start_error, sizeof(ctl->start_error), "%s", err);
         return -1;
     }
+    /* Before anything starts: a pid file that cannot be written stops the start here. */
+    if (gh_pid_file_prepare(&ctl->pid_file, cfg->pid_file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", rt->config_path, err);
+        snprintf(ctl->start_error, sizeof(ctl->start_error), "%s", err);
+        return -1;
+    }
     int r = gh_logger_start(&rt->logger, cfg->access_log, (size_t)cfg->workers);
     if (r != 0) {
         fprintf(stderr, "%s: access_log: cannot open %s: %s\n", rt->config_path, cfg->access_log,
@@ -449,12 +469,22 @@ static int start(gh_control *ctl, gh_config *cfg)
     }
     ctl->admin.rt = rt;
     ctl->admin.reload = reload;
-    ctl->admin.reload_ctx = ctl;
+    ctl->admin.stop = admin_stop;
+    ctl->admin.stopping = admin_stopping;
+    ctl->admin.ctx = ctl;
+    ctl->admin.started_us = gh_now_us();
     if (cfg->has_admin && (r = gh_admin_start(&ctl->admin, &ctl->loop, &cfg->admin.addr)) != 0) {
         char why[160];
         gh_port_owner_describe(&cfg->admin.addr, r < 0 ? -r : r, why, sizeof(why));
         fprintf(stderr, "%s: admin: cannot listen on %s: %s\n", rt->config_path, cfg->admin.address,
                 why);
+        return -1;
+    }
+    /* Every address is bound: whoever reads the pid can now reach what it serves (after a
+     * binary upgrade, the new process: the old one then leaves the file to it at exit). */
+    if (gh_pid_file_place(&ctl->pid_file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", rt->config_path, err);
+        snprintf(ctl->start_error, sizeof(ctl->start_error), "%s", err);
         return -1;
     }
     return confine(ctl, cfg);
@@ -578,6 +608,7 @@ int gh_control_run(const char *config_path)
         if (rc == 0)
             gh_event("info", "stop", "drained; exiting", NULL);
         gh_logger_stop(&rt->logger);
+        gh_pid_file_release(&ctl->pid_file);
         gh_config_release(rt->current);
     }
     free(rt->workers);

@@ -1,9 +1,11 @@
 import hashlib
 import json
+import threading
 
 import pytest
+import requests
 
-from testenv import EndpointProcess, Gateway, RecordingUpstream, Upstream, free_port
+from testenv import EndpointProcess, Gateway, RecordingUpstream, Upstream, free_port, wait_for
 from testenv.tokens import ec_jwk
 
 
@@ -107,3 +109,14 @@ def upstream_lines(upstream, request=-1, masked=("x-request-id",)):
     """The header lines one request reached the upstream with, in order, repeated names kept;
     the values of the masked names (ids made per request) read "*"."""
     return [(k, "*" if k.lower() in masked else v) for k, v in upstream.header_lines[request]]
+
+
+def request_in_flight(g, upstream, path):
+    """A GET of path through g on a thread of its own, once the upstream has it (so that it is in
+    flight): the thread and the dict whose "r" will hold the response."""
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=requests.get(g.url + path)))
+    t.start()
+    wait_for(lambda: any(r[1] == path for r in list(upstream.requests)),
+             "the request to reach the upstream")
+    return t, result

@@ -36,7 +36,8 @@ def test_example_loads(index, tmp_path):
         os.rename(key, str(tmp_path / "keys" / (stem + ".key")))
     shutil.copy(ca.ca_file, str(tmp_path / "keys" / "partners-ca.crt"))
     # The examples' secret references resolve to values a deployment would provide.
-    env = dict(os.environ, SESSION_SIGNING_KEY="k" * 48, GITHUB_WEBHOOK_SECRET="w" * 32)
+    env = dict(os.environ, SESSION_SIGNING_KEY="k" * 48, GITHUB_WEBHOOK_SECRET="w" * 32,
+               GATEHOUSE_ADMIN_TOKEN="a" * 32)
     p = subprocess.run([BIN, "check", "-c", str(path)], capture_output=True, text=True, env=env)
     assert p.returncode == 0, "example %d:\n%s\n%s" % (index, EXAMPLES[index], p.stderr)
     assert "warning" not in p.stderr, p.stderr

@@ -245,6 +245,25 @@ def test_the_admin_listener_answers_throughout_an_upgrade(gateway_for, upstream)
     assert stop_new(g, new) == 0
 
 
+def test_the_pid_file_follows_the_upgrade_and_the_verbs_reach_the_new_process(gateway_for,
+                                                                             upstream, tmp_path):
+    """The new process writes its pid once it listens; the old one leaves the file at its exit
+    (it holds another pid); `gatehouse stop --wait` then stops the new one, which removes it."""
+    pid_file = tmp_path / "gatehouse.pid"
+    g = gateway_for(proxy_yaml(upstream.port, extra="pid_file: %s\n" % pid_file))
+    assert pid_file.read_text() == "%d\n" % g.proc.pid
+    new = upgrade(g)
+    assert pid_file.read_text() == "%d\n" % new
+    status = json.loads(subprocess.run([testenv.BIN, "status", "-c", g.config, "--json"],
+                                       capture_output=True, text=True, timeout=30).stdout)
+    assert status["pid"] == new
+    r = subprocess.run([testenv.BIN, "stop", "-c", g.config, "--wait"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.endswith("(pid %d) stopped\n" % new), r
+    assert not pid_file.exists()
+    assert stop_new(g, new) == 0
+
+
 def listening_sockets(pid, port):
     """How many listening sockets on port the process pid holds (ss, by socket)."""
     out = subprocess.run(["ss", "-Hltnp", "sport = :%d" % port], capture_output=True,
