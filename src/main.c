@@ -8,6 +8,7 @@
 #include "server/control.h"
 #include "stages/registry.h"
 #include "tools/token.h"
+#include "tools/version.h"
 
 static int usage(FILE *out)
 {
@@ -15,7 +16,7 @@ static int usage(FILE *out)
                  "       gatehouse check [-c] FILE   validate a configuration (exit 0 or 1)\n"
                  "       gatehouse audit -c FILE     threat-model report (audit --help)\n"
                  "       gatehouse token ...          development keys and tokens (token help)\n"
-                 "       gatehouse version            (also --version, -V)\n");
+                 "       gatehouse version [--verbose]  (also --version, -V)\n");
     return out == stderr ? 2 : 0;
 }
 
@@ -66,10 +67,8 @@ int main(int argc, char **argv)
         return usage(stderr);
     const char *verb = argv[1];
     if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0 ||
-        strcmp(verb, "-V") == 0) {
-        printf("gatehouse %s\n", GH_VERSION);
-        return 0;
-    }
+        strcmp(verb, "-V") == 0)
+        return gh_version_main(argc - 1, argv + 1);
     if (strcmp(verb, "token") == 0)
         return gh_token_main(argc - 1, argv + 1);
     if (strcmp(verb, "audit") == 0)
