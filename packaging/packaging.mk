@@ -1,7 +1,7 @@
 # Installing and packaging (docs/deployment.md). Included by the Makefile.
 #   make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]   make uninstall (same vars)
 #   make man    build/man/gatehouse.8, build/man/gatehouse.yaml.5 (scripts/md2man.py)
-#   make deb    build/deb/gatehouse_VERSION-REV_ARCH.deb and its .sha256 (debian/, debhelper)
+#   make deb    build/deb/gatehouse_VERSION_ARCH.deb and gatehouse_VERSION.sha256 (debian/)
 #   make sbom   build/gatehouse.cdx.json (CycloneDX 1.5, scripts/sbom.py)
 # The binary goes to bin, not sbin: besides the service it is a tool every user runs (check,
 # audit, token, version, status), as Debian ships caddy in /usr/bin.
@@ -60,9 +60,10 @@ uninstall:
 DEB_STAGE := build/deb/gatehouse-$(VERSION)
 deb:
 	rm -rf build/deb && mkdir -p $(DEB_STAGE)
-	git ls-files -z --cached | grep -zv '^tests/\|^bench/' | xargs -0 tar -cf - | tar -xf - -C $(DEB_STAGE)
+	git ls-files -z --cached --others --exclude-standard | grep -zv '^tests/\|^bench/' \
+	  | tar --null --no-recursion -T - -cf - | tar -xf - -C $(DEB_STAGE)
 	cd $(DEB_STAGE) && SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) dpkg-buildpackage -b -us -uc -j2
-	/usr/bin/python3 scripts/deb_manifest.py build/deb
+	cd build/deb && sha256sum gatehouse_$(VERSION)_*.deb > gatehouse_$(VERSION).sha256
 
 sbom:
 	/usr/bin/python3 scripts/sbom.py build/gatehouse.cdx.json
