@@ -65,5 +65,5 @@ deb:
 	cd $(DEB_STAGE) && SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) dpkg-buildpackage -b -us -uc -j2
 	cd build/deb && sha256sum gatehouse_$(VERSION)_*.deb > gatehouse_$(VERSION).sha256
 
-sbom:
-	/usr/bin/python3 scripts/sbom.py build/gatehouse.cdx.json
+sbom: build/rel/gatehouse
+	/usr/bin/python3 scripts/sbom.py build/gatehouse.cdx.json build/rel/gatehouse
