@@ -48,13 +48,23 @@ def needed_libraries(binary):
     return [os.path.realpath(found[n]) for n in needed]
 
 
-def owner(path):
-    """The package that installed a file (with its architecture qualifier, if any)."""
-    for candidate in (path, path.replace("/usr/lib/", "/lib/", 1)):
-        r = subprocess.run(["dpkg-query", "-S", candidate], capture_output=True, text=True)
-        if r.returncode == 0:
-            return r.stdout.splitlines()[0].split(":")[0]  # "libssl3:amd64: /usr/lib/..."
-    sys.exit("sbom: no package owns %s" % path)
+def owners(paths):
+    """The packages that installed these files, in one dpkg-query call (a path may be known to
+    dpkg under /lib or /usr/lib: Debian 12 merged them without moving dpkg's records)."""
+    candidates = {}
+    for p in paths:
+        candidates[p] = p
+        candidates[p.replace("/usr/lib/", "/lib/", 1)] = p
+    r = subprocess.run(["dpkg-query", "-S", *sorted(candidates)], capture_output=True, text=True)
+    found = {}
+    for line in r.stdout.splitlines():  # "libssl3:amd64: /usr/lib/x86_64-linux-gnu/libssl.so.3"
+        package, _, path = line.partition(": ")
+        if path in candidates and "diversion" not in package:
+            found[candidates[path]] = package.split(",")[0].split(":")[0].strip()
+    missing = [p for p in paths if p not in found]
+    if missing:
+        sys.exit("sbom: no package owns %s" % ", ".join(missing))
+    return {found[p] for p in paths}
 
 
 def purl(name, version, arch):
@@ -85,7 +95,7 @@ def bom(binary):
     with open(os.path.join(ROOT, "VERSION")) as f:
         version = f.read().strip()
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH") or 0)
-    runtime = sorted({installed(owner(p)) for p in needed_libraries(binary)})
+    runtime = sorted(installed(p) for p in owners(needed_libraries(binary)))
     build = sorted(installed(p) for p in DEV_PACKAGES)
     components = [component(*p, "required", "runtime") for p in runtime]
     components += [component(*p, "excluded", "build") for p in build]
