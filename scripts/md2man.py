@@ -66,7 +66,8 @@ def table(rows):
             if name.lower() in ("meaning", "what it does", ""):
                 rest.append(inline(value))
             else:
-                rest.append(inline(name) + ": " + inline(value) + ".")
+                value = inline(value)
+                rest.append(inline(name) + ": " + value + ("" if value.endswith(".") else "."))
         out.append(line_safe(" ".join(rest)))
     return out
 
