@@ -21,7 +21,9 @@ endif
 # Reproducible builds: the date a build stands for is the last commit's (or SOURCE_DATE_EPOCH
 # when set, as dpkg-buildpackage does), the build folder never reaches the binary
 # (-ffile-prefix-map) and __DATE__/__TIME__ are refused (-Wdate-time with -Werror).
-SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+ifeq ($(origin SOURCE_DATE_EPOCH),undefined)
+SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+endif
 export SOURCE_DATE_EPOCH
 REPRO := -ffile-prefix-map=$(CURDIR)=. -Wdate-time
 
