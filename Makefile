@@ -1,5 +1,6 @@
 # Gatehouse build. `make` builds build/rel/gatehouse; SAN=1 builds build/san with ASan+UBSan.
-# Targets: all, test, unit, integration, fuzz, bench, bench-compare, demo, format, clean.
+# Targets: all, test, unit, integration, fuzz, bench, bench-compare, demo, format, clean,
+# man, install, uninstall, deb, sbom (packaging: docs/deployment.md).
 # `make bench-compare OLD=<git rev> [NEW=<git rev>] [OUT=file.md]` runs the build of OLD beside NEW
 # (default: this working tree's build) on the same upstream and client, rounds alternating, and
 # prints requests/s and CPU per request per load with NEW/OLD ratios (bench/compare.py).
@@ -11,8 +12,20 @@ OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
        -DGH_TEST_CLOCK
 else
 BUILD := build/rel
-OPT := -O2 -g
+# Debian's hardening flags (dpkg-buildflags with hardening=+all; PIE is the compiler's default
+# there and written out here), so `make` and `make deb` build the same binary.
+OPT := -O2 -g -fstack-protector-strong -Wformat -Werror=format-security -D_FORTIFY_SOURCE=2 -fPIE
+LDHARDEN := -pie -Wl,-z,relro -Wl,-z,now
 endif
+
+# Reproducible builds: the date a build stands for is the last commit's (or SOURCE_DATE_EPOCH
+# when set, as dpkg-buildpackage does), the build folder never reaches the binary
+# (-ffile-prefix-map) and __DATE__/__TIME__ are refused (-Wdate-time with -Werror).
+ifeq ($(origin SOURCE_DATE_EPOCH),undefined)
+SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+endif
+export SOURCE_DATE_EPOCH
+REPRO := -ffile-prefix-map=$(CURDIR)=. -Wdate-time
 
 CC ?= cc
 PKGS := libuv yaml-0.1 libssl libcrypto jansson libcurl hiredis libnghttp2 libpcre2-8 libseccomp \
@@ -21,7 +34,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
-          -Isrc -MMD -MP -DGH_VERSION='"$(VERSION)"' $(OPT)
+          -Isrc -MMD -MP -DGH_VERSION='"$(VERSION)"' $(OPT) $(REPRO)
 LDLIBS = $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC := $(shell find src -name '*.c' ! -path 'src/main.c' | sort)
@@ -31,7 +44,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps unit integration test fuzz bench bench-compare demo format clean
+.PHONY: FORCE all deps unit integration test fuzz bench bench-compare demo format clean
 all: deps $(BUILD)/gatehouse
 
 deps:
@@ -46,7 +59,14 @@ $(BUILD)/libgh.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/gatehouse: $(BUILD)/src/main.o $(BUILD)/libgh.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDHARDEN) $^ -o $@ $(LDLIBS)
+
+# The build date of `gatehouse version --verbose`: version.o is rebuilt when it changes.
+$(BUILD)/build-epoch: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SOURCE_DATE_EPOCH)' | cmp -s - $@ 2>/dev/null || echo '$(SOURCE_DATE_EPOCH)' > $@
+$(BUILD)/src/tools/version.o: $(BUILD)/build-epoch
+$(BUILD)/src/tools/version.o: CFLAGS += -DGH_BUILD_EPOCH=$(SOURCE_DATE_EPOCH)
 
 DESYNC_CORPUS := tests/unit/desync_corpus.c
 UNIT_HELPERS := $(DESYNC_CORPUS) tests/unit/fake_gate.c
@@ -107,5 +127,7 @@ format:
 
 clean:
 	rm -rf build
+
+include packaging/packaging.mk
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(UNIT_BIN:=.d) $(FUZZ_OBJ:.o=.d)

@@ -9,6 +9,7 @@
 #include "stages/registry.h"
 #include "tools/ctl.h"
 #include "tools/token.h"
+#include "tools/version.h"
 
 static int usage(FILE *out)
 {
@@ -18,7 +19,7 @@ static int usage(FILE *out)
                  "       gatehouse reload|stop|status [-c FILE | --admin HOST:PORT]\n"
                  "                                    ask a running gateway (VERB --help)\n"
                  "       gatehouse token ...          development keys and tokens (token help)\n"
-                 "       gatehouse version            (also --version, -V)\n");
+                 "       gatehouse version [--verbose]  (also --version, -V)\n");
     return out == stderr ? 2 : 0;
 }
 
@@ -69,10 +70,8 @@ int main(int argc, char **argv)
         return usage(stderr);
     const char *verb = argv[1];
     if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0 ||
-        strcmp(verb, "-V") == 0) {
-        printf("gatehouse %s\n", GH_VERSION);
-        return 0;
-    }
+        strcmp(verb, "-V") == 0)
+        return gh_version_main(argc - 1, argv + 1);
     if (strcmp(verb, "token") == 0)
         return gh_token_main(argc - 1, argv + 1);
     if (strcmp(verb, "audit") == 0)
