@@ -251,7 +251,7 @@ static const gh_keyword jwt_keys[] = {
      .max = 31 * 86400000ull, .unit = 1000},
     /* The keys, read together: */
     {"jwks_file", GH_KW_CUSTOM},
-    {"jwks", GH_KW_CUSTOM},
+    {"jwks", GH_KW_CUSTOM, GH_KW_KEY_MATERIAL}, /* inline: public keys, shown redacted all the same */
     {"secret", GH_KW_CUSTOM},
     {"jwks_uri", GH_KW_CUSTOM},
     {"discovery", GH_KW_CUSTOM},
