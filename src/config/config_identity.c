@@ -162,7 +162,8 @@ static void load_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p, gh_key_r
 }
 
 static const gh_keyword token_keys[] = {
-    {"header", GH_KW_STRING, GH_KW_AT(gh_jwt_provider, token_header), .def = "Authorization"},
+    {"header", GH_KW_STRING, GH_KW_ALONE, GH_KW_AT(gh_jwt_provider, token_header),
+     .def = "Authorization"},
     {"cookie", GH_KW_STRING, GH_KW_AT(gh_jwt_provider, token_cookie)},
     GH_KW_END,
 };

@@ -241,8 +241,10 @@ static void keep_effective(gh_walk *w, gh_config *c)
     char *shown = full ? gh__cfg_print(w, true, &shown_len, &redacted) : NULL;
     if (shown) {
         hash_hex(full, len, c->hash);
-        c->effective = gh_arena_strndup(&c->arena, shown, shown_len);
-        c->effective_len = shown_len;
+        /* The hash as a comment: it says which configuration this is without changing it. */
+        c->effective = gh_arena_printf(&c->arena, "# config hash %s\n%.*s", c->hash,
+                                       (int)shown_len, shown);
+        c->effective_len = c->effective ? strlen(c->effective) : 0;
         c->effective_redacted = redacted;
         if (!c->effective)
             gh__walk_error(w, NULL, "out of memory");

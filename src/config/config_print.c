@@ -311,6 +311,15 @@ static void emit_pairs(printer *p, yaml_node_t *n, const node_note *note, size_t
 }
 
 /* A mapping read with tables: their keys in table order, written or defaulted. */
+/* Whether n holds a key of table. */
+static bool any_written(printer *p, yaml_node_t *n, const gh_keyword *table)
+{
+    for (const gh_keyword *k = table; k->name; k++)
+        if (gh__walk_get(p->w, n, k->name))
+            return true;
+    return false;
+}
+
 /* Whether every check of the keys of the mapping allows name. */
 static bool allowed(const node_note *note, const char *name)
 {
@@ -328,7 +337,8 @@ static void emit_read_mapping(printer *p, yaml_node_t *n, const node_note *note,
                 continue; /* a table read the key again (TLS files: one pair and a list) */
             yaml_node_t *v = gh__walk_get(p->w, n, k->name);
             if (!v) {
-                if (allowed(note, k->name))
+                if (allowed(note, k->name) &&
+                    !((k->flags & GH_KW_ALONE) && any_written(p, n, note->tables[i])))
                     emit_default(p, k, depth);
                 continue;
             }

@@ -44,22 +44,21 @@ static void on_written(uv_write_t *wr, int status)
     close_conn(wr->data);
 }
 
-/* allow: the method of the path, for a 405 (RFC 9110 15.5.6); NULL otherwise. */
-static void reply_allow(admin_conn *c, int code, const char *type, const char *body, size_t blen,
-                        const char *allow)
+/* extra: header lines of the answer's own ("Name: value\r\n"...), at most 128 bytes. */
+static void reply_with(admin_conn *c, int code, const char *type, const char *body, size_t blen,
+                       const char *extra)
 {
     uv_read_stop((uv_stream_t *)&c->tcp);
-    char *out = malloc(256 + blen);
+    char *out = malloc(384 + blen);
     if (!out) {
         close_conn(c);
         return;
     }
-    int n = snprintf(out, 256,
+    int n = snprintf(out, 384,
                      "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "%s%s%sCache-Control: no-store\r\nConnection: close\r\n\r\n",
+                     "%sCache-Control: no-store\r\nConnection: close\r\n\r\n",
                      code, gh_h1_status_text(code), gh_http_date_now(&c->admin->date), type, blen,
-                     allow ? "Allow: " : "",
-                     allow ? allow : "", allow ? "\r\n" : "");
+                     extra ? extra : "");
     memcpy(out + n, body, blen);
     c->out = out;
     uv_buf_t b = uv_buf_init(out, (unsigned)(n + (int)blen));
@@ -68,9 +67,29 @@ static void reply_allow(admin_conn *c, int code, const char *type, const char *b
         close_conn(c);
 }
 
+/* allow: the method of the path, for a 405 (RFC 9110 15.5.6); NULL otherwise. */
+static void reply_allow(admin_conn *c, int code, const char *type, const char *body, size_t blen,
+                        const char *allow)
+{
+    char extra[64];
+    if (allow)
+        snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
+    reply_with(c, code, type, body, blen, allow ? extra : NULL);
+}
+
 static void reply(admin_conn *c, int code, const char *type, const char *body, size_t blen)
 {
-    reply_allow(c, code, type, body, blen, NULL);
+    reply_with(c, code, type, body, blen, NULL);
+}
+
+/* The running snapshot's effective configuration, as `gatehouse check --print` shows it. */
+static void effective_config(admin_conn *c, gh_runtime *rt)
+{
+    gh_config *cfg = gh_runtime_config(rt);
+    char extra[128];
+    snprintf(extra, sizeof(extra), "Gatehouse-Config-Hash: %s\r\n", cfg->hash);
+    reply_with(c, 200, "application/yaml", cfg->effective, cfg->effective_len, extra);
+    gh_config_release(cfg);
 }
 
 static void reply_text(admin_conn *c, int code, const char *text)
@@ -133,7 +152,8 @@ static void readiness(admin_conn *c, gh_runtime *rt, bool draining)
 static bool known_path(const gh_h1_request *r, const char **allow)
 {
     static const char *const paths[][2] = {
-        {"/healthz", "GET"}, {"/readyz", "GET"}, {"/metrics", "GET"}, {"/reload", "POST"}};
+        {"/healthz", "GET"}, {"/readyz", "GET"}, {"/metrics", "GET"}, {"/reload", "POST"},
+        {"/config", "GET"}};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         size_t pl = strlen(paths[i][0]);
         if (r->target_len == pl && memcmp(r->target, paths[i][0], pl) == 0) {
@@ -167,11 +187,14 @@ static void serve(admin_conn *c, const gh_h1_request *r)
         int rc = c->admin->reload(c->admin->reload_ctx, &report);
         reply_text(c, rc == 0 ? 200 : 422, report ? report : (rc == 0 ? "reloaded\n" : "failed\n"));
         free(report);
+    } else if (is(r, "GET", "/config")) {
+        effective_config(c, rt);
     } else if (known_path(r, &allow)) {
         static const char text[] = "method not allowed\n";
         reply_allow(c, 405, "text/plain; charset=utf-8", text, sizeof(text) - 1, allow);
     } else {
-        reply_text(c, 404, "admin paths: GET /healthz, GET /readyz, GET /metrics, POST /reload\n");
+        reply_text(c, 404, "admin paths: GET /healthz, GET /readyz, GET /metrics, GET /config, "
+                           "POST /reload\n");
     }
 }
 
