@@ -181,6 +181,8 @@ static void emit(printer *p, yaml_event_t *ev, int made)
 static void scalar(printer *p, const char *text, size_t len, yaml_scalar_style_t style)
 {
     yaml_event_t ev;
+    if (len == 0 && (style == YAML_ANY_SCALAR_STYLE || style == YAML_PLAIN_SCALAR_STYLE))
+        style = YAML_SINGLE_QUOTED_SCALAR_STYLE; /* '', where a plain nothing would read as null */
     emit(p, &ev, yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)len, 1,
                                               1, style));
 }
