@@ -545,6 +545,8 @@ typedef struct gh_config {
     const char *file;
     char hash[65]; /* sha256 of the effective configuration (unredacted), hex: the same
                     * whatever the comments, spacing or order, and the printed form's own */
+    char file_sha256[65]; /* sha256 of the file's bytes, hex: what a report about the file
+                           * names, the same wherever the file is */
     /* The effective configuration as YAML (config/config_print.h), key material redacted:
      * what `check --print` and GET /config show. */
     const char *effective;

@@ -267,6 +267,7 @@ gh_config *gh_config_parse_string(const char *name, const char *yaml, size_t len
     atomic_init(&c->refs, 1);
     gh_arena_init(&c->arena, 16 * 1024, 0);
     c->file = gh_arena_strdup(&c->arena, name);
+    hash_hex(yaml, len, c->file_sha256);
     c->route_keys = route_keys;
 
     yaml_parser_t parser;
