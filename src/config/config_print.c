@@ -257,14 +257,16 @@ static bool defaults_print(const gh_keyword *table, size_t depth)
         if (k->guard)
             continue;
         any = any || k->def ||
-              (k->kind == GH_KW_MAP && k->table && depth < GH_PRINT_DEPTH &&
+              (k->table && depth < GH_PRINT_DEPTH &&
                defaults_print(k->table, depth + 1));
     }
     return any;
 }
 
-/* A key that was not written, as its default. Keys with a guard (acceptable only beside
- * others) and custom keys without a default text (the loader derives them) are left out. */
+/* A key that was not written, as its default: its def, or the defaults of its table (a
+ * mapping, or the keys a custom loader reads, which it reads the same from nothing as from
+ * their defaults). Keys with a guard (acceptable only beside others) and custom keys with
+ * neither (the loader derives them) are left out. */
 static void emit_default(printer *p, const gh_keyword *k, size_t depth)
 {
     if (k->guard || is_required(k))
@@ -272,8 +274,7 @@ static void emit_default(printer *p, const gh_keyword *k, size_t depth)
     if (k->def) {
         scalar(p, k->name, strlen(k->name), YAML_ANY_SCALAR_STYLE);
         scalar(p, k->def, strlen(k->def), YAML_ANY_SCALAR_STYLE);
-    } else if (k->kind == GH_KW_MAP && k->table && depth < GH_PRINT_DEPTH &&
-               defaults_print(k->table, depth + 1)) {
+    } else if (k->table && depth < GH_PRINT_DEPTH && defaults_print(k->table, depth + 1)) {
         scalar(p, k->name, strlen(k->name), YAML_ANY_SCALAR_STYLE);
         mapping(p, true);
         for (const gh_keyword *d = k->table; d->name; d++)
