@@ -61,34 +61,51 @@ static void read_both(gh_walk *w, yaml_node_t *root, outer *o)
     gh__cfg_fill(w, root, source_keys, o, NULL);
 }
 
+/* A document with the walker that notes what the tables read of it. */
+typedef struct loaded {
+    yaml_document_t doc;
+    gh_diag diag;
+    gh_arena arena;
+    gh_walk w;
+} loaded;
+
+static yaml_node_t *load(loaded *l, const char *yaml)
+{
+    memset(l, 0, sizeof(*l));
+    yaml_parser_t parser;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, strlen(yaml));
+    assert_true(yaml_parser_load(&parser, &l->doc));
+    yaml_parser_delete(&parser);
+    gh_arena_init(&l->arena, 4096, 0);
+    l->w = (gh_walk){.doc = &l->doc, .file = "p.yaml", .diag = &l->diag, .arena = &l->arena,
+                     .notes = gh__cfg_notes_new(&l->doc)};
+    assert_non_null(l->w.notes);
+    return yaml_document_get_root_node(&l->doc);
+}
+
+static void unload(loaded *l)
+{
+    gh__cfg_notes_free(l->w.notes);
+    yaml_document_delete(&l->doc);
+    gh_diag_free(&l->diag);
+    gh_arena_free(&l->arena);
+}
+
 /* yaml read with the tables and printed (redact as asked); *redacted is set. */
 static char *print(const char *yaml, bool redact, bool *redacted)
 {
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, strlen(yaml));
-    assert_true(yaml_parser_load(&parser, &doc));
-    yaml_parser_delete(&parser);
-    gh_diag diag = {0};
-    gh_arena arena;
-    gh_arena_init(&arena, 4096, 0);
-    gh_walk w = {.doc = &doc, .file = "p.yaml", .diag = &diag, .arena = &arena,
-                 .notes = gh__cfg_notes_new(&doc)};
-    assert_non_null(w.notes);
+    loaded l;
     outer o = {0};
-    read_both(&w, yaml_document_get_root_node(&doc), &o);
-    if (diag.n)
-        gh_diag_print(&diag, stderr);
-    assert_int_equal(diag.n, 0);
+    read_both(&l.w, load(&l, yaml), &o);
+    if (l.diag.n)
+        gh_diag_print(&l.diag, stderr);
+    assert_int_equal(l.diag.n, 0);
     size_t len;
-    char *out = gh__cfg_print(&w, redact, &len, redacted);
+    char *out = gh__cfg_print(&l.w, redact, &len, redacted);
     assert_non_null(out);
     assert_int_equal(strlen(out), len);
-    gh__cfg_notes_free(w.notes);
-    yaml_document_delete(&doc);
-    gh_diag_free(&diag);
-    gh_arena_free(&arena);
+    unload(&l);
     return out;
 }
 
@@ -152,30 +169,16 @@ static const gh_keyword narrow_keys[] = {
 static void only_allowed_keys_are_defaulted(void **state)
 {
     (void)state;
-    const char *yaml = "name: admin\n";
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, strlen(yaml));
-    assert_true(yaml_parser_load(&parser, &doc));
-    yaml_parser_delete(&parser);
-    gh_diag diag = {0};
-    gh_arena arena;
-    gh_arena_init(&arena, 4096, 0);
-    gh_walk w = {.doc = &doc, .file = "p.yaml", .diag = &diag, .arena = &arena,
-                 .notes = gh__cfg_notes_new(&doc)};
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    loaded l;
+    yaml_node_t *root = load(&l, "name: admin\n");
     outer o = {0};
-    assert_true(gh__cfg_known(&w, root, (const gh_keyword *const[]){narrow_keys, NULL}));
-    assert_true(gh__cfg_apply(&w, root, outer_keys, &o, NULL));
+    assert_true(gh__cfg_known(&l.w, root, (const gh_keyword *const[]){narrow_keys, NULL}));
+    assert_true(gh__cfg_apply(&l.w, root, outer_keys, &o, NULL));
     size_t len;
-    char *out = gh__cfg_print(&w, true, &len, NULL);
+    char *out = gh__cfg_print(&l.w, true, &len, NULL);
     assert_string_equal(out, "name: admin\n");
     free(out);
-    gh__cfg_notes_free(w.notes);
-    yaml_document_delete(&doc);
-    gh_diag_free(&diag);
-    gh_arena_free(&arena);
+    unload(&l);
 }
 
 int main(void)
