@@ -15,12 +15,18 @@
 #define GH_NOTE_KNOWN 4  /* the most checks of the keys of one mapping (the admin: 2) */
 #define GH_PRINT_DEPTH 64
 
-typedef struct node_note {
+/* What the tables made of a mapping. */
+typedef struct map_note {
     const gh_keyword *tables[GH_NOTE_TABLES]; /* in the order they were applied */
     /* Each check of which keys the mapping may hold: the tables it allowed. A table's default
      * is shown only for a key every check allows (the admin listener is read with the
      * listeners' table but allows only their address). */
     const gh_keyword *known[GH_NOTE_KNOWN][GH_NOTE_TABLES];
+} map_note;
+
+/* Small, one per node of the document: the mappings' notes are made when first needed. */
+typedef struct node_note {
+    map_note *map;     /* NULL: no table read it */
     const char *shown; /* printed in place of the scalar, or NULL */
 } node_note;
 
@@ -66,9 +72,19 @@ static node_note *note_of(const gh_cfg_notes *notes, const yaml_node_t *n)
     return &notes->notes[(at - start) / sizeof(yaml_node_t)];
 }
 
+/* The note of a mapping of the document, made now if there was none; NULL for anything else
+ * or when out of memory (the mapping then prints as written). */
+static map_note *map_note_of(gh_walk *w, yaml_node_t *map)
+{
+    node_note *n = map && map->type == YAML_MAPPING_NODE ? note_of(w->notes, map) : NULL;
+    if (n && !n->map)
+        n->map = gh_arena_zalloc(&w->notes->arena, sizeof(map_note));
+    return n ? n->map : NULL;
+}
+
 void gh__cfg_note_table(gh_walk *w, yaml_node_t *map, const gh_keyword *table)
 {
-    node_note *note = map && map->type == YAML_MAPPING_NODE ? note_of(w->notes, map) : NULL;
+    map_note *note = map_note_of(w, map);
     for (size_t i = 0; note && i < GH_NOTE_TABLES; i++) {
         if (note->tables[i] == table)
             return;
@@ -81,7 +97,7 @@ void gh__cfg_note_table(gh_walk *w, yaml_node_t *map, const gh_keyword *table)
 
 void gh__cfg_note_known(gh_walk *w, yaml_node_t *map, const gh_keyword *const *tables)
 {
-    node_note *note = map && map->type == YAML_MAPPING_NODE ? note_of(w->notes, map) : NULL;
+    map_note *note = map_note_of(w, map);
     for (size_t i = 0; note && i < GH_NOTE_KNOWN; i++) {
         if (note->known[i][0])
             continue;
@@ -301,7 +317,7 @@ static bool in_tables(const gh_keyword *const *tables, size_t n, const char *nam
 
 /* The pairs of n that no table describes, as written: names the operator chose (upstreams,
  * providers, header names), whose values are judged secret or not by their names. */
-static void emit_pairs(printer *p, yaml_node_t *n, const node_note *note, size_t depth)
+static void emit_pairs(printer *p, yaml_node_t *n, const map_note *note, size_t depth)
 {
     for (yaml_node_pair_t *pair = n->data.mapping.pairs.start;
          pair < n->data.mapping.pairs.top && !p->failed; pair++) {
@@ -324,7 +340,7 @@ static bool any_written(printer *p, yaml_node_t *n, const gh_keyword *table)
 }
 
 /* Whether every check of the keys of the mapping allows name. */
-static bool allowed(const node_note *note, const char *name)
+static bool allowed(const map_note *note, const char *name)
 {
     for (size_t i = 0; i < GH_NOTE_KNOWN && note->known[i][0]; i++)
         if (!in_tables(note->known[i], GH_NOTE_TABLES, name))
@@ -332,7 +348,7 @@ static bool allowed(const node_note *note, const char *name)
     return true;
 }
 
-static void emit_read_mapping(printer *p, yaml_node_t *n, const node_note *note, size_t depth)
+static void emit_read_mapping(printer *p, yaml_node_t *n, const map_note *note, size_t depth)
 {
     for (size_t i = 0; i < GH_NOTE_TABLES && note->tables[i]; i++)
         for (const gh_keyword *k = note->tables[i]; k->name && !p->failed; k++) {
@@ -372,7 +388,8 @@ static void emit_node(printer *p, yaml_node_t *n, bool secret, size_t depth)
         emit(p, &ev, yaml_sequence_end_event_initialize(&ev));
         break;
     case YAML_MAPPING_NODE: {
-        const node_note *note = note_of(p->w->notes, n);
+        const node_note *nn = note_of(p->w->notes, n);
+        const map_note *note = nn ? nn->map : NULL;
         bool read = note && note->tables[0];
         mapping(p, true);
         if (read)
