@@ -15,6 +15,7 @@ static int usage(FILE *out)
 {
     fprintf(out, "usage: gatehouse run [-c] FILE     start the gateway\n"
                  "       gatehouse check [-c] FILE   validate a configuration (exit 0 or 1)\n"
+                 "       gatehouse check [-c] FILE --print   ... and print it as loaded\n"
                  "       gatehouse audit -c FILE     threat-model report (audit --help)\n"
                  "       gatehouse reload|stop|status [-c FILE | --admin HOST:PORT]\n"
                  "                                    ask a running gateway (VERB --help)\n"
@@ -24,8 +25,9 @@ static int usage(FILE *out)
 }
 
 /* The file of `run` and `check`: -c FILE, --config FILE or FILE alone. NULL with *bad the
- * argument it could not take, or *help when asked for usage. */
-static const char *config_file(int argc, char **argv, const char **bad, bool *help)
+ * argument it could not take, or *help when asked for usage. print: where --print is
+ * allowed (check), and whether it was given. */
+static const char *config_file(int argc, char **argv, const char **bad, bool *help, bool *print)
 {
     const char *path = NULL;
     *bad = NULL;
@@ -35,6 +37,10 @@ static const char *config_file(int argc, char **argv, const char **bad, bool *he
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             *help = true;
             return NULL;
+        }
+        if (print && strcmp(a, "--print") == 0) {
+            *print = true;
+            continue;
         }
         bool flag = strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0;
         if (flag && i + 1 < argc && !path)
@@ -49,13 +55,17 @@ static const char *config_file(int argc, char **argv, const char **bad, bool *he
     return path;
 }
 
-static int check(const char *path)
+/* print: the effective configuration on stdout, alone there (it loads again as it is), the
+ * verdict on stderr. */
+static int check(const char *path, bool print)
 {
     gh_diag d = {0};
     gh_config *c = gh_config_load(path, NULL, &d);
     gh_diag_print(&d, stderr);
+    if (c && print)
+        fwrite(c->effective, 1, c->effective_len, stdout);
     if (c)
-        printf("%s: ok (%zu listeners, %zu upstreams, %zu routes, %zu warnings)\n", path,
+        fprintf(print ? stderr : stdout, "%s: ok (%zu listeners, %zu upstreams, %zu routes, %zu warnings)\n", path,
                c->nlisteners, c->nupstreams, c->nroutes, d.warnings);
     else
         fprintf(stderr, "%s: %zu error%s\n", path, d.errors, d.errors == 1 ? "" : "s");
@@ -85,8 +95,9 @@ int main(int argc, char **argv)
         return usage(stderr);
     }
     const char *bad;
-    bool help;
-    const char *path = config_file(argc, argv, &bad, &help);
+    bool help, print = false;
+    bool checking = strcmp(verb, "check") == 0;
+    const char *path = config_file(argc, argv, &bad, &help, checking ? &print : NULL);
     if (help)
         return usage(stdout);
     if (!path) {
@@ -96,5 +107,5 @@ int main(int argc, char **argv)
             fprintf(stderr, "gatehouse %s: -c FILE is required\n", verb);
         return usage(stderr);
     }
-    return strcmp(verb, "check") == 0 ? check(path) : gh_control_run(path);
+    return checking ? check(path, print) : gh_control_run(path);
 }

@@ -80,7 +80,7 @@ int gh__render_json(gh_audit *a, FILE *out)
     for (size_t i = 0; i < a->nfindings; i++)
         json_array_append_new(list, finding(a, &a->findings[i]));
     json_t *doc = json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:o}", "file",
-                            a->file, "sha256", a->c->hash, "summary", "high", (json_int_t)n.high,
+                            a->file, "sha256", a->c->file_sha256, "summary", "high", (json_int_t)n.high,
                             "medium", (json_int_t)n.medium, "low", (json_int_t)n.low, "accepted",
                             (json_int_t)n.accepted, "listeners", listeners, "entry_points",
                             entry_points(a), "findings", list, "trust_boundaries", diagram(a));

@@ -84,7 +84,7 @@ int gh__render_markdown(gh_audit *a, FILE *out)
     gh_audit_counts n = gh__audit_counts(a);
     fprintf(out, "# Gatehouse audit: `%s`\n\n", a->file);
     fprintf(out, "Configuration sha256 `%.16s`. **%zu high, %zu medium, %zu low** findings, %zu "
-                 "accepted.\n\n", a->c->hash, n.high, n.medium, n.low, n.accepted);
+                 "accepted.\n\n", a->c->file_sha256, n.high, n.medium, n.low, n.accepted);
     entry_points(a, out);
     findings(a, out);
     fprintf(out, "## Trust boundaries\n\n```mermaid\n");

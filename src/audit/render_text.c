@@ -19,7 +19,7 @@ static void summary(gh_audit *a, FILE *out)
     size_t critical = 0;
     for (size_t i = 0; i < c->nroutes; i++)
         critical += c->routes[i].critical;
-    fprintf(out, "Gatehouse audit of %s (sha256 %.16s)\n", a->file, c->hash);
+    fprintf(out, "Gatehouse audit of %s (sha256 %.16s)\n", a->file, c->file_sha256);
     fprintf(out, "listeners %zu (widest: %s), routes %zu (critical %zu), upstreams %zu\n",
             c->nlisteners, gh__exposure_name(a->widest), c->nroutes, critical, c->nupstreams);
     fprintf(out, "Findings: %zu high, %zu medium, %zu low, %zu accepted\n\n", n.high, n.medium,

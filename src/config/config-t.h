@@ -543,7 +543,15 @@ typedef struct gh_config {
     const gh_route_keys *const *route_keys;
     gh_arena arena;
     const char *file;
-    char hash[65]; /* sha256 of the file, hex */
+    char hash[65]; /* sha256 of the effective configuration (unredacted), hex: the same
+                    * whatever the comments, spacing or order, and the printed form's own */
+    char file_sha256[65]; /* sha256 of the file's bytes, hex: what a report about the file
+                           * names, the same wherever the file is */
+    /* The effective configuration as YAML (config/config_print.h), key material redacted:
+     * what `check --print` and GET /config show. */
+    const char *effective;
+    size_t effective_len;
+    bool effective_redacted; /* some key material was redacted: it would not load the same */
     int workers;   /* resolved: never "auto" here */
     gh_listener_conf *listeners;
     size_t nlisteners;

@@ -24,7 +24,7 @@ const gh_keyword gh__cfg_http2_keys[] = {
     GH_KW_END,
 };
 
-static const gh_keyword limits_keys[] = {
+const gh_keyword gh__cfg_limits_keys[] = {
     {"max_head_bytes", GH_KW_SIZE, GH_KW_AT(gh_limits_conf, max_head_bytes), .min = 1024,
      .max = GH_BLOCK_LIMIT, .def = "16k"},
     {"max_headers", GH_KW_UINT, GH_KW_AT(gh_limits_conf, max_headers), .min = 1, .max = 1000,
@@ -57,7 +57,7 @@ static const gh_keyword limits_keys[] = {
 void gh__cfg_load_limits(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
 {
     gh_limits_conf *l = &((gh_config *)call->target)->limits;
-    if (gh__cfg_apply(w, n, limits_keys, l, NULL) && l->max_target_bytes > l->max_head_bytes)
+    if (gh__cfg_apply(w, n, gh__cfg_limits_keys, l, NULL) && l->max_target_bytes > l->max_head_bytes)
         gh__walk_error(w, n, "max_target_bytes (%zu) exceeds max_head_bytes (%zu)",
                        l->max_target_bytes, l->max_head_bytes);
 }

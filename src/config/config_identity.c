@@ -162,7 +162,8 @@ static void load_keys(gh_walk *w, yaml_node_t *map, gh_jwt_provider *p, gh_key_r
 }
 
 static const gh_keyword token_keys[] = {
-    {"header", GH_KW_STRING, GH_KW_AT(gh_jwt_provider, token_header), .def = "Authorization"},
+    {"header", GH_KW_STRING, GH_KW_ALONE, GH_KW_AT(gh_jwt_provider, token_header),
+     .def = "Authorization"},
     {"cookie", GH_KW_STRING, GH_KW_AT(gh_jwt_provider, token_cookie)},
     GH_KW_END,
 };
@@ -251,7 +252,7 @@ static const gh_keyword jwt_keys[] = {
      .max = 31 * 86400000ull, .unit = 1000},
     /* The keys, read together: */
     {"jwks_file", GH_KW_CUSTOM},
-    {"jwks", GH_KW_CUSTOM},
+    {"jwks", GH_KW_CUSTOM, GH_KW_KEY_MATERIAL}, /* inline: public keys, shown redacted all the same */
     {"secret", GH_KW_CUSTOM},
     {"jwks_uri", GH_KW_CUSTOM},
     {"discovery", GH_KW_CUSTOM},

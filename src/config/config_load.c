@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "config/config_internal.h"
+#include "config/config_print.h"
 #include "core/hex.h"
 #include "core/lookup.h"
 
@@ -176,7 +178,8 @@ static bool absolute_path(const char *s)
 
 /* The top level, in the order it is read: what the sections refer to comes first. */
 static const gh_keyword root_keys[] = {
-    {"workers", GH_KW_CUSTOM, .load = load_workers}, /* 0: as many as processors ("auto") */
+    {"workers", GH_KW_CUSTOM, .def = "auto", .load = load_workers}, /* auto: 0, as many as
+                                                                      * processors */
     {"user", GH_KW_CUSTOM, .load = gh__cfg_load_user},
     {"group", GH_KW_CUSTOM, .load = gh__cfg_load_group},
     {"seccomp", GH_KW_BOOL, GH_KW_AT(gh_config, process.seccomp), .def = "true"},
@@ -190,7 +193,8 @@ static const gh_keyword root_keys[] = {
      .def = "30s"},
     {"listeners", GH_KW_CUSTOM, GH_KW_REQUIRED, .load = gh__cfg_load_listeners},
     {"admin", GH_KW_CUSTOM, .load = gh__cfg_load_admin},
-    {"limits", GH_KW_CUSTOM, GH_KW_ALWAYS, .load = gh__cfg_load_limits},
+    {"limits", GH_KW_CUSTOM, GH_KW_ALWAYS, GH_KW_AT(gh_config, limits),
+     .table = gh__cfg_limits_keys, .load = gh__cfg_load_limits},
     {"paths", GH_KW_MAP, GH_KW_AT(gh_config, paths), .table = gh__cfg_paths_keys},
     {"headers", GH_KW_CUSTOM, GH_KW_ALWAYS, .load = gh__cfg_load_top_headers},
     {"trusted_proxies", GH_KW_CUSTOM, .load = gh__cfg_load_trusted},
@@ -234,6 +238,31 @@ static void hash_hex(const char *data, size_t len, char out[65])
     out[64] = '\0';
 }
 
+/* The effective configuration into the snapshot (redacted) and its hash (of the form with
+ * nothing redacted, so that a printed configuration with no key material loads to the hash of
+ * the one it was printed from). */
+static void keep_effective(gh_walk *w, gh_config *c)
+{
+    size_t len, shown_len;
+    bool redacted;
+    char *full = gh__cfg_print(w, false, &len, NULL);
+    char *shown = full ? gh__cfg_print(w, true, &shown_len, &redacted) : NULL;
+    if (shown) {
+        hash_hex(full, len, c->hash);
+        /* The hash as a comment: it says which configuration this is without changing it. */
+        c->effective = gh_arena_printf(&c->arena, "# config hash %s\n%.*s", c->hash,
+                                       (int)shown_len, shown);
+        c->effective_len = c->effective ? strlen(c->effective) : 0;
+        c->effective_redacted = redacted;
+        if (!c->effective)
+            gh__walk_error(w, NULL, "out of memory");
+    }
+    if (full)
+        OPENSSL_cleanse(full, len);
+    free(full);
+    free(shown);
+}
+
 gh_config *gh_config_parse_string(const char *name, const char *yaml, size_t len,
                                   gh_shared *shared, const gh_route_keys *const *route_keys,
                                   gh_diag *diag)
@@ -246,7 +275,7 @@ gh_config *gh_config_parse_string(const char *name, const char *yaml, size_t len
     atomic_init(&c->refs, 1);
     gh_arena_init(&c->arena, 16 * 1024, 0);
     c->file = gh_arena_strdup(&c->arena, name);
-    hash_hex(yaml, len, c->hash);
+    hash_hex(yaml, len, c->file_sha256);
     c->route_keys = route_keys;
 
     yaml_parser_t parser;
@@ -262,8 +291,15 @@ gh_config *gh_config_parse_string(const char *name, const char *yaml, size_t len
         gh_config_release(c);
         return NULL;
     }
-    gh_walk w = {.doc = &doc, .file = c->file, .diag = diag, .arena = &c->arena};
-    load_root(&w, yaml_document_get_root_node(&doc), c, shared);
+    gh_walk w = {.doc = &doc, .file = c->file, .diag = diag, .arena = &c->arena,
+                 .notes = gh__cfg_notes_new(&doc)};
+    if (!w.notes)
+        gh_diag_add(diag, true, "%s: out of memory", name);
+    else
+        load_root(&w, yaml_document_get_root_node(&doc), c, shared);
+    if (diag->errors == errors_before)
+        keep_effective(&w, c);
+    gh__cfg_notes_free(w.notes);
     yaml_parser_delete(&parser);
     yaml_document_delete(&doc);
     c->route_keys = NULL; /* read: the route keeps what they gave */

@@ -32,6 +32,10 @@ enum {
                               * choice (false) was written */
     GH_KW_ALWAYS = 1 << 2,   /* custom: also called, with no value, when the key is missing */
     GH_KW_UNSET = 1 << 3,    /* number: missing means all bits set, left to another setting */
+    GH_KW_KEY_MATERIAL = 1 << 4, /* keys written inline (a JWK set): the effective configuration
+                                  * shows "<redacted N bytes>" in their place */
+    GH_KW_ALONE = 1 << 5,        /* the keys of the table are alternatives: the default
+                                  * stands when none of them is written (shown only then) */
 };
 
 struct gh_keyword;

@@ -2,6 +2,7 @@
  * keys, the key paths, the ranges, the defaults and the errors are the same everywhere. */
 #include <string.h>
 
+#include "config/config_print.h"
 #include "config/keep.h"
 #include "config/keyword.h"
 
@@ -160,15 +161,17 @@ bool gh__cfg_known(gh_walk *w, yaml_node_t *map, const gh_keyword *const *tables
 {
     const char *names[GH_KW_MAX_KEYS + 1];
     size_t n = 0;
-    for (; *tables; tables++)
-        for (const gh_keyword *k = *tables; k->name && n < GH_KW_MAX_KEYS; k++)
+    for (const gh_keyword *const *t = tables; *t; t++)
+        for (const gh_keyword *k = *t; k->name && n < GH_KW_MAX_KEYS; k++)
             names[n++] = k->name;
     names[n] = NULL;
+    gh__cfg_note_known(w, map, tables);
     return gh__walk_keys(w, map, names);
 }
 
 void gh__cfg_fill(gh_walk *w, yaml_node_t *map, const gh_keyword *table, void *target, void *ctx)
 {
+    gh__cfg_note_table(w, map, table);
     for (const gh_keyword *k = table; k->name; k++) {
         size_t saved = gh__walk_push_key(w, k->name);
         gh_kw_call call = {map, k, target, ctx, saved};

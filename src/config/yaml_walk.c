@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config/yaml_walk.h"
+#include "config/config_print.h"
 
 size_t gh__walk_push_key(gh_walk *w, const char *key)
 {
@@ -360,14 +361,20 @@ const char *gh__walk_readable_path(gh_walk *w, yaml_node_t *n, size_t max)
     return readable ? gh__walk_path(w, path) : NULL;
 }
 
-char *gh__walk_file(gh_walk *w, yaml_node_t *n, const char *path, size_t max, size_t *len)
+static char *read_named(gh_walk *w, yaml_node_t *n, const char *path, size_t max, size_t *len)
 {
-    path = gh__walk_path(w, path);
     char *buf = slurp(path, max, len);
     if (!buf)
         gh__walk_error(w, n, "cannot read %s (missing, unreadable or larger than %zu bytes)", path,
                        max);
     return buf;
+}
+
+char *gh__walk_file(gh_walk *w, yaml_node_t *n, const char *path, size_t max, size_t *len)
+{
+    path = gh__walk_path(w, path);
+    gh__cfg_note_path(w, n, path);
+    return read_named(w, n, path, max, len);
 }
 
 /* A secret is never written in the file: "${env:NAME}" or "${file:/path}" (trailing newlines
@@ -398,7 +405,9 @@ char *gh__walk_secret(gh_walk *w, yaml_node_t *n, size_t *len)
         return strdup(v);
     }
     if (strncmp(ref, "file:", 5) == 0) {
-        char *v = gh__walk_file(w, n, ref + 5, 65536, len);
+        const char *path = gh__walk_path(w, ref + 5);
+        gh__cfg_note_secret_file(w, n, path);
+        char *v = read_named(w, n, path, 65536, len);
         while (v && *len && (v[*len - 1] == '\n' || v[*len - 1] == '\r'))
             v[--*len] = '\0';
         return v;

@@ -10,6 +10,9 @@
 #include "config/diag.h"
 #include "core/arena.h"
 
+/* What the effective configuration needs to know of the document (config/config_print.h). */
+typedef struct gh_cfg_notes gh_cfg_notes;
+
 typedef struct gh_walk {
     yaml_document_t *doc;
     const char *file;
@@ -17,6 +20,7 @@ typedef struct gh_walk {
     gh_arena *arena;
     char path[512];
     size_t path_len;
+    gh_cfg_notes *notes; /* NULL: nothing noted */
 } gh_walk;
 
 /* Pushes ".key" (or "key" at the root) / "[i]" onto the path; pop restores the old length. */

@@ -80,6 +80,16 @@ static void reply(admin_conn *c, int code, const char *type, const char *body, s
     reply_with(c, code, type, body, blen, "");
 }
 
+/* The running snapshot's effective configuration, as `gatehouse check --print` shows it. */
+static void serve_config(admin_conn *c)
+{
+    gh_config *cfg = gh_runtime_config(c->admin->rt);
+    char extra[128];
+    snprintf(extra, sizeof(extra), "Gatehouse-Config-Hash: %s\r\n", cfg->hash);
+    reply_with(c, 200, "application/yaml", cfg->effective, cfg->effective_len, extra);
+    gh_config_release(cfg);
+}
+
 static void reply_text(admin_conn *c, int code, const char *text)
 {
     reply(c, code, "text/plain; charset=utf-8", text, strlen(text));
@@ -286,7 +296,8 @@ static const struct admin_route {
 } admin_routes[] = {
     {"GET", "/healthz", true, serve_healthz},   {"GET", "/readyz", true, serve_readyz},
     {"GET", "/metrics", false, serve_metrics},  {"GET", "/status", false, serve_status},
-    {"POST", "/reload", false, serve_reload},   {"POST", "/stop", false, serve_stop},
+    {"GET", "/config", false, serve_config},    {"POST", "/reload", false, serve_reload},
+    {"POST", "/stop", false, serve_stop},
 };
 #define GH_ADMIN_NROUTES (sizeof(admin_routes) / sizeof(admin_routes[0]))
 

@@ -22,8 +22,9 @@ def test_the_reference_has_examples():
     assert len(EXAMPLES) >= 8
 
 
-@pytest.mark.parametrize("index", range(len(EXAMPLES)))
-def test_example_loads(index, tmp_path):
+def example_folder(tmp_path, index):
+    """Example index written to tmp_path with what it names: its path, and the environment its
+    secret references resolve in."""
     path = tmp_path / ("example-%d.yaml" % index)
     path.write_text(EXAMPLES[index])
     # Examples name the example key files the way the demo does: keys/... next to the file,
@@ -38,6 +39,12 @@ def test_example_loads(index, tmp_path):
     # The examples' secret references resolve to values a deployment would provide.
     env = dict(os.environ, SESSION_SIGNING_KEY="k" * 48, GITHUB_WEBHOOK_SECRET="w" * 32,
                GATEHOUSE_ADMIN_TOKEN="a" * 32)
+    return path, env
+
+
+@pytest.mark.parametrize("index", range(len(EXAMPLES)))
+def test_example_loads(index, tmp_path):
+    path, env = example_folder(tmp_path, index)
     p = subprocess.run([BIN, "check", "-c", str(path)], capture_output=True, text=True, env=env)
     assert p.returncode == 0, "example %d:\n%s\n%s" % (index, EXAMPLES[index], p.stderr)
     assert "warning" not in p.stderr, p.stderr
