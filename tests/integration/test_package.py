@@ -145,6 +145,12 @@ def test_bash_completion_offers_verbs_and_options():
     assert "--verbose" in complete("gatehouse", "version", "--")
     assert "--admin" in complete("gatehouse", "status", "--")
     assert complete("gatehouse", "token", "") >= {"keygen", "jwks", "mint"}
+    # The verbs that ask a running gateway: every option their --help names.
+    for verb in ("reload", "stop", "status"):
+        shown = subprocess.run([BIN, verb, "--help"], capture_output=True, text=True).stdout
+        options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", shown))
+        assert {"--admin", "--json"} <= options, shown
+        assert options <= complete("gatehouse", verb, "--"), verb
 
 
 LIBRARY_PACKAGES = {"openssl": "libssl3", "libuv": "libuv1", "nghttp2": "libnghttp2-14",
