@@ -73,7 +73,8 @@ void gh__cfg_load_auth(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
     if (v->type == YAML_SCALAR_NODE && strcmp((char *)v->data.scalar.value, "none") == 0)
         return;
     if (v->type != YAML_MAPPING_NODE) {
-        gh__walk_error(w, v, "expected 'none' or {jwt: PROVIDER, api_key: PROVIDER}");
+        gh__walk_error(w, v, "expected 'none' or a mapping of jwt, introspection, api_key, "
+                             "hmac or mtls (auth: {jwt: PROVIDER})");
         return;
     }
     if (!gh__cfg_known(w, v, (const gh_keyword *const[]){authentication_keys, gh__cfg_authz_keys,

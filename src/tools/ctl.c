@@ -128,8 +128,17 @@ static int target_from_config(const ctl_opts *o, ctl_target *t)
     gh_diag_free(&d);
     int rc = 0;
     if (!c) {
-        fprintf(stderr, "gatehouse %s: %s does not load: its admin listener is unknown\n",
-                o->verb, o->config);
+        /* Said plainly: "admin listener is unknown" alone reads as if the admin listener were
+         * the error, and a reload must say that the running gateway kept its configuration. */
+        if (strcmp(o->verb, "reload") == 0)
+            fprintf(stderr,
+                    "gatehouse reload: %s does not load (errors above): nothing was asked, the "
+                    "running gateway keeps its configuration\n", o->config);
+        else
+            fprintf(stderr,
+                    "gatehouse %s: %s does not load (errors above), so its admin listener is "
+                    "unknown: fix the file or name the listener with --admin HOST:PORT\n",
+                    o->verb, o->config);
         t->unloadable = true;
         rc = -1;
     } else if (!c->has_admin) {

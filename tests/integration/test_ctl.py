@@ -170,6 +170,10 @@ def test_reload_prints_the_report_and_exits_1_when_refused(started, upstream):
     # With -c the same file is read first: it does not load, nothing is asked, exit 1.
     r = gatehouse("reload", "-c", g.config)
     assert r.returncode == 1 and "does not load" in r.stderr, r
+    assert "the running gateway keeps its configuration" in r.stderr, r.stderr
+    # status cannot find the listener in that file either: it says how to name it instead.
+    r = gatehouse("status", "-c", g.config)
+    assert r.returncode == 2 and "--admin HOST:PORT" in r.stderr.splitlines()[-1], r
 
 
 # --- stop -------------------------------------------------------------------------------------
