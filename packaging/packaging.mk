@@ -18,7 +18,7 @@ SYSUSERSDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/sysusers.d,$(PREFIX)/lib/s
 CONFDIR := $(SYSCONFDIR)/gatehouse
 MAN_PAGES := build/man/gatehouse.8 build/man/gatehouse.yaml.5
 INSTALL_DOCS := README.md docs/configuration.md docs/operations.md docs/security.md \
-                docs/deployment.md docs/architecture.md
+                docs/deployment.md docs/architecture.md docs/coming-from.md docs/benchmarks.md
 
 .PHONY: man install uninstall deb sbom
 
