@@ -12,23 +12,29 @@
 /* How long a reload waits for a name that has addresses in force to resolve. */
 #define GH_RELOAD_LOOKUP_MS 2000
 
+/* The addresses in force for a name: what the running snapshot's endpoints of url reach. */
+typedef struct {
+    char text[GH_UPSTREAM_MAX_ENDPOINTS][48];
+    size_t n;
+} addresses_in_force;
+
 /* A name that does not resolve at a reload keeps the addresses the running snapshot has for
- * it, with a warning: an outage of DNS must neither stop a reload of something else nor take
- * the upstream away. Returns how many, or -1 when it had none (a first load: an error). */
-static int last_addresses(gh_walk *w, yaml_node_t *n, gh_upstream_state *state,
+ * it (had), with a warning: an outage of DNS must neither stop a reload of something else nor
+ * take the upstream away. Returns how many, or -1 when it had none (a first load: an error). */
+static int last_addresses(gh_walk *w, yaml_node_t *n, const addresses_in_force *had,
                           const gh_endpoint_conf *e, gh_sockaddr *addrs, size_t room, int gai)
 {
-    char text[GH_UPSTREAM_MAX_ENDPOINTS][48], host[256], literal[300];
+    char host[256], literal[300];
     const char *port;
-    size_t had = gh_endpoint_state_addresses(state, e->url, text, GH_UPSTREAM_MAX_ENDPOINTS);
-    if (had == 0 || had > room || gh_split_hostport(e->authority, host, sizeof(host), &port) != 0)
+    if (had->n == 0 || had->n > room ||
+        gh_split_hostport(e->authority, host, sizeof(host), &port) != 0)
         return -1;
     size_t count = 0;
-    for (size_t i = 0; i < had; i++) {
+    for (size_t i = 0; i < had->n; i++) {
         bool named;
         int err;
-        snprintf(literal, sizeof(literal), strchr(text[i], ':') ? "[%s]:%s" : "%s:%s", text[i],
-                 port);
+        snprintf(literal, sizeof(literal), strchr(had->text[i], ':') ? "[%s]:%s" : "%s:%s",
+                 had->text[i], port);
         if (gh_resolve_hostport(literal, &addrs[count], 1, 0, &named, &err) == 1)
             count++;
     }
@@ -67,14 +73,14 @@ static size_t load_endpoint(gh_walk *w, yaml_node_t *n, gh_arena *a, gh_upstream
     /* A name with addresses in force is not waited for past GH_RELOAD_LOOKUP_MS: a name
      * server that does not answer keeps them, as one that fails does, rather than holding the
      * control thread (SIGTERM included) for the resolver's whole timeout, name after name. */
-    char had[1][48];
-    uint64_t wait_ms = state && e.url && gh_endpoint_state_addresses(state, e.url, had, 1)
-                           ? GH_RELOAD_LOOKUP_MS
-                           : 0;
+    addresses_in_force had = {.n = 0};
+    if (state)
+        had.n = gh_endpoint_state_addresses(state, e.url, had.text, GH_UPSTREAM_MAX_ENDPOINTS);
+    uint64_t wait_ms = had.n ? GH_RELOAD_LOOKUP_MS : 0;
     if (e.authority && !strchr(e.authority, '@'))
         count = gh_resolve_hostport(e.authority, addrs, room, wait_ms, &e.named, &gai);
-    if (count < 0 && gai && state)
-        count = last_addresses(w, n, state, &e, addrs, room, gai);
+    if (count < 0 && gai)
+        count = last_addresses(w, n, &had, &e, addrs, room, gai);
     if (count < 0) {
         if (gai)
             gh__walk_error(w, n, "'%s': %s does not resolve: %s", url, e.authority,

@@ -168,15 +168,23 @@ def test_ten_sighups_under_load_fail_no_request(gateway_for, upstream):
     assert g.metric('gatehouse_reloads_total{result="success"}') == 10
 
 
-def test_sigterm_drains_in_flight_requests_and_exits_0(gateway_for, upstream):
-    g = gateway_for(proxy_yaml(upstream.port))
+def sigterm_during_a_slow_request(g, upstream, ms):
+    """SIGTERM while a request the upstream answers in ms is in flight, once the listener has
+    closed: the thread that waits for the response, and where it puts it ("r")."""
     result = {}
-    t = threading.Thread(target=lambda: result.update(r=requests.get(g.url + "/slow/3000")))
+    path = "/slow/%d" % ms
+    t = threading.Thread(target=lambda: result.update(r=requests.get(g.url + path)))
     t.start()
-    wait_for(reached(upstream, "/slow/3000"), "the request to reach the upstream")
+    wait_for(reached(upstream, path), "the request to reach the upstream")
     g.signal(signal.SIGTERM)
     # Listeners are closed at once: new connections are refused while the old one finishes.
     wait_for(lambda: refused(g.port), "the listener to close")
+    return t, result
+
+
+def test_sigterm_drains_in_flight_requests_and_exits_0(gateway_for, upstream):
+    g = gateway_for(proxy_yaml(upstream.port))
+    t, result = sigterm_during_a_slow_request(g, upstream, 3000)
     assert "r" not in result  # the listener closed while the request was still in flight
     t.join(30)
     assert result["r"].status_code == 200
@@ -187,12 +195,7 @@ def test_sigterm_drains_in_flight_requests_and_exits_0(gateway_for, upstream):
 
 def test_the_admin_listener_answers_through_the_drain(gateway_for, upstream):
     g = gateway_for(proxy_yaml(upstream.port))
-    result = {}
-    t = threading.Thread(target=lambda: result.update(r=requests.get(g.url + "/slow/2500")))
-    t.start()
-    wait_for(reached(upstream, "/slow/2500"), "the request to reach the upstream")
-    g.signal(signal.SIGTERM)
-    wait_for(lambda: refused(g.port), "the listener to close")
+    t, result = sigterm_during_a_slow_request(g, upstream, 2500)
     # The load balancer's probe learns of the drain; metrics are still scraped during it.
     assert g.admin("/readyz") == (503, "draining\n")
     assert g.admin("/healthz") == (200, "ok\n")
