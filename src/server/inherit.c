@@ -72,14 +72,17 @@ bool gh_same_address(const gh_sockaddr *a, const gh_sockaddr *b)
     return false;
 }
 
+/* name is the environment's text, of any length and bytes: it is cut, and the fields have room
+ * for it escaped at its worst (6 bytes a byte), so the event line stays whole JSON. */
 static void warn_fd(const char *what, int fd, const char *name)
 {
-    char fields[160];
-    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields) - 1);
+    enum { NAME_SHOWN = GH_ADDRESS_TEXT_MAX };
+    char fields[48 + 6 * NAME_SHOWN];
+    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields));
     gh_sbuf_addf(&b, ",\"fd\":%d,\"address\":", fd);
-    gh_sbuf_json_str(&b, name, strlen(name));
-    fields[b.len] = '\0';
-    gh_event("warn", "upgrade_inherit", what, fields);
+    size_t n = strlen(name);
+    gh_sbuf_json_str(&b, name, n < NAME_SHOWN ? n : NAME_SHOWN);
+    gh_event_built("warn", "upgrade_inherit", what, &b);
 }
 
 /* A descriptor number from the environment: a number above stderr, or -1. */

@@ -319,3 +319,14 @@ def test_a_second_gateway_on_the_same_addresses_leaves_the_pid_file_alone(starte
     assert r.returncode == 1 and "Address already in use" in r.stderr, r
     assert pid_file.read_text() == "%d\n" % g.proc.pid
     assert os.listdir(str(tmp_path)) == ["gatehouse.pid"]
+
+
+
+def test_a_refusal_of_a_long_method_and_path_logs_whole_json(started, upstream, token_file):
+    g = started(proxy_yaml(upstream.port), admin_extra=with_token(token_file))
+    with socket.create_connection(("127.0.0.1", g.admin_port), timeout=10) as s:
+        s.sendall(b"A" * 600 + b" /" + b'"' * 250 + b" HTTP/1.1\r\nHost: admin\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 401 ")
+    refused = [json.loads(line) for line in g.event_lines() if '"admin_refused"' in line]
+    assert len(refused) == 1 and refused[0]["method"] == "A" * 32, refused
+    assert refused[0]["path"] == "/" + '"' * 250
