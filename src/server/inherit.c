@@ -94,6 +94,14 @@ static int parse_fd(const char *s)
     return errno || end == s || *end || v <= 2 || v > INT_MAX ? -1 : (int)v;
 }
 
+static bool adopted(const gh_inherited *in, int fd)
+{
+    for (size_t i = 0; i < in->n; i++)
+        if (in->sockets[i].fd == fd)
+            return true;
+    return false;
+}
+
 /* One "ADDRESS=FD" item: kept when the kernel says the descriptor listens where it is named. */
 static void adopt_item(gh_inherited *in, char *item)
 {
@@ -104,6 +112,12 @@ static void adopt_item(gh_inherited *in, char *item)
         return;
     }
     *eq = '\0';
+    if (fd == in->ready_fd || adopted(in, fd)) {
+        /* Two owners of one descriptor would close it twice, the second time perhaps someone
+         * else's that took its number: the first one named keeps it. */
+        warn_fd("an inherited descriptor named twice: the second name is ignored", fd, item);
+        return;
+    }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) || !gh_socket_listens(fd)) {
         /* Not ours to close: whatever it is, the environment was wrong about it. */
