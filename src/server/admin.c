@@ -16,6 +16,8 @@
 #include "server/worker.h"
 
 #define GH_ADMIN_MAX_REQUEST 8192
+/* An admin connection's whole life, request and answer: each one is bounded, so a drain ends. */
+#define GH_ADMIN_DEADLINE_MS 10000
 
 typedef struct {
     uv_tcp_t tcp;
@@ -359,7 +361,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         reply_text(c, gh_reason_status(rc), "malformed request\n");
         return;
     }
-    uv_timer_stop(&c->timer);
+    /* The timer keeps running through the answer: a client that never reads it would otherwise
+     * hold the connection, and with it the control loop and the end of a drain, for ever. */
     serve(c, &r);
 }
 
@@ -384,7 +387,7 @@ static void on_connection(uv_stream_t *server, int status)
         close_conn(c);
         return;
     }
-    uv_timer_start(&c->timer, on_timeout, 10000, 0);
+    uv_timer_start(&c->timer, on_timeout, GH_ADMIN_DEADLINE_MS, 0);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
