@@ -16,6 +16,10 @@
 #include "server/worker.h"
 
 #define GH_ADMIN_MAX_REQUEST 8192
+/* Admin connections open at once: beyond, a new one is closed, as the listeners do at
+ * limits.max_connections, so that a flood of idle ones cannot take the descriptors every
+ * worker's accept needs (or the memory of their buffers). Probes and operators need few. */
+#define GH_ADMIN_MAX_CONNS 64
 /* An admin connection's whole life, request and answer: each one is bounded, so a drain ends. */
 #define GH_ADMIN_DEADLINE_MS 10000
 
@@ -34,6 +38,7 @@ static void free_conn(uv_handle_t *h)
 {
     admin_conn *c = h->data;
     if (++c->closed == 2) {
+        c->admin->nconns--;
         free(c->out);
         free(c);
     }
@@ -380,11 +385,24 @@ static void on_connection(uv_stream_t *server, int status)
     if (!c)
         return;
     c->admin = a;
+    a->nconns++;
     uv_tcp_init(server->loop, &c->tcp);
     uv_timer_init(server->loop, &c->timer);
     c->tcp.data = c->timer.data = c;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         close_conn(c);
+        return;
+    }
+    if (a->nconns > GH_ADMIN_MAX_CONNS) {
+        close_conn(c);
+        uint64_t now = gh_now_us();
+        if (now - a->busy_logged_us >= 1000000) {
+            a->busy_logged_us = now;
+            char message[96];
+            snprintf(message, sizeof(message), "admin connection closed: %d already open",
+                     GH_ADMIN_MAX_CONNS);
+            gh_event("warn", "admin_busy", message, NULL);
+        }
         return;
     }
     uv_timer_start(&c->timer, on_timeout, GH_ADMIN_DEADLINE_MS, 0);
