@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 
+import pytest
 import requests
 
 from conftest import proxy_yaml
@@ -435,3 +436,23 @@ def test_an_address_another_process_listens_on_is_refused(gateway_for, upstream,
     served = h2c_statuses(g.port, 16)
     assert served == ["2 200"] * 16, served
     assert status != 200 and "cannot listen on 127.0.0.1:%d" % g.port in body, (status, body)
+
+
+
+@pytest.mark.parametrize("family, held, wanted", [
+    (socket.AF_INET6, "::ffff:127.0.0.1", "127.0.0.1"),  # an IPv4 address an IPv6 socket holds
+    (socket.AF_INET6, "::", "127.0.0.1"),                # a dual-stack wildcard
+    (socket.AF_INET, "0.0.0.0", "127.0.0.1"),            # the IPv4 wildcard
+    (socket.AF_INET6, "::1", "[::1]"),                   # IPv6 itself
+])
+def test_the_holder_of_an_address_is_named_whatever_its_family(tmp_path, family, held, wanted):
+    route = "routes: [{name: r, match: {prefix: /}, auth: none, respond: {status: 418}}]\n"
+    with socket.socket(family) as foreign:
+        if family == socket.AF_INET6 and held != "::1":
+            foreign.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        foreign.bind((held, 0))
+        foreign.listen()
+        taken = tmp_path / "taken.yaml"
+        taken.write_text("listeners: [{address: \"%s:%d\"}]\n%s" % (wanted, foreign.getsockname()[1], route))
+        rc, err = stop(run_briefly(taken))
+    assert rc == 1 and "Address already in use (held by pid %d, " % os.getpid() in err, err
