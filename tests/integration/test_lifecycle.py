@@ -47,6 +47,19 @@ def fresh_date(value):
     return bool(re.match(IMF_FIXDATE, value)) and abs(parsedate_to_datetime(value).timestamp() - time.time()) < 5
 
 
+def test_a_request_whose_line_would_not_fit_is_still_logged(gateway_for, upstream):
+    """A method the size of the head (a token, refused with 405) made even the line without the
+    client's free text overflow, and the request went unlogged: the minimal line says what it was
+    and how it ended, with the method cut and fields_cut."""
+    g = gateway_for(proxy_yaml(upstream.port))
+    with socket.create_connection(("127.0.0.1", g.port), timeout=10) as s:
+        s.sendall(b"A" * 7900 + b" /x HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 405 ")
+    line = g.access_lines(1)[-1]
+    assert (line["method"], line["status"], line["fields_cut"]) == ("A" * 32, 405, True), line
+    assert line["listener"] == "127.0.0.1:%d" % g.port and line["client_ip"] == "127.0.0.1"
+
+
 def test_every_response_carries_a_date(gateway_for, upstream):
     yaml = proxy_yaml(upstream.port).replace("routes:\n", "routes:\n  - {name: own, match: {prefix: /own}, auth: none, respond: {status: 204}}\n", 1)
     g = gateway_for(yaml)
