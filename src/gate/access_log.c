@@ -153,6 +153,27 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
     gh_sbuf_adds(b, "}\n");
 }
 
+/* The line when even the one without free text would not fit (a method or a token's claims the
+ * size of the head): what the request was and how it ended, the method cut, and fields_cut, so
+ * that no request, least of all a refused one, goes unlogged. */
+static void minimal_line(gh_sbuf *b, const gh_request *req, int worker, const char *route,
+                         uint64_t dur)
+{
+    char ts[32];
+    gh_format_rfc3339_ms(ts);
+    gh_sbuf_addf(b, "{\"ts\":\"%s\",\"request_id\":\"%s\",\"worker\":%d", ts, req->id, worker);
+    add_field(b, "client_ip", req->client_ip[0] ? req->client_ip : NULL, strlen(req->client_ip));
+    log_str_b(b, "listener", listener_name(req));
+    add_field(b, "method", req->h1.method, req->h1.method_len < 32 ? req->h1.method_len : 32);
+    add_field(b, "route", req->match.route ? route : NULL, strlen(route));
+    gh_sbuf_addf(b, ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration_ms\":%.3f",
+                 req->status, (unsigned long long)req->bytes_in, (unsigned long long)req->bytes_out,
+                 (double)dur / 1000.0);
+    if (req->reason != GH_R_OK)
+        log_str_b(b, "reason", gh_reason_slug(req->reason));
+    gh_sbuf_adds(b, ",\"fields_cut\":true}\n");
+}
+
 void gh_access_log_request(gh_services *svc, const gh_request *req)
 {
     uint64_t dur = gh_now_us() - req->start_us;
@@ -166,6 +187,10 @@ void gh_access_log_request(gh_services *svc, const gh_request *req)
     if (b.overflow) {
         b = gh_sbuf_make(line, sizeof(line));
         format_line(&b, req, svc->worker_id, route, dur, false);
+    }
+    if (b.overflow) {
+        b = gh_sbuf_make(line, sizeof(line));
+        minimal_line(&b, req, svc->worker_id, route, dur);
     }
     if (!b.overflow)
         gh_log_ring_put(svc->log, line, b.len);

@@ -44,10 +44,7 @@ static void event_for(const gh_key_source *s, const char *level, const char *eve
     gh_sbuf_json_str(&b, s->def.provider, strlen(s->def.provider));
     if (more)
         gh_sbuf_add(&b, more->p, more->len);
-    if (b.overflow)
-        b.len = b.cap - 1;
-    fields[b.len] = '\0';
-    gh_event(level, event, message, fields);
+    gh_event_built(level, event, message, &b);
 }
 
 /* Cache-Control: max-age=N (no-store and no-cache count as 0). */

@@ -16,6 +16,12 @@
 #include "server/worker.h"
 
 #define GH_ADMIN_MAX_REQUEST 8192
+/* Admin connections open at once: beyond, a new one is closed, as the listeners do at
+ * limits.max_connections, so that a flood of idle ones cannot take the descriptors every
+ * worker's accept needs (or the memory of their buffers). Probes and operators need few. */
+#define GH_ADMIN_MAX_CONNS 64
+/* An admin connection's whole life, request and answer: each one is bounded, so a drain ends. */
+#define GH_ADMIN_DEADLINE_MS 10000
 
 typedef struct {
     uv_tcp_t tcp;
@@ -32,6 +38,7 @@ static void free_conn(uv_handle_t *h)
 {
     admin_conn *c = h->data;
     if (++c->closed == 2) {
+        c->admin->nconns--;
         free(c->out);
         free(c);
     }
@@ -264,18 +271,20 @@ static bool authorized(admin_conn *c, const gh_h1_request *r)
         return true;
     bool missing = strcmp(why, "wrong admin token") != 0;
     gh_reason reason = missing ? GH_R_MISSING_TOKEN : GH_R_INVALID_TOKEN;
-    char peer[64], fields[512], body[512];
+    /* The method and the path are the client's: each is cut, and the fields have room for
+     * both escaped at their worst (6 bytes a byte), so the event line stays whole JSON. */
+    enum { METHOD_SHOWN = 32, PATH_SHOWN = 256 };
+    char peer[64], fields[160 + 6 * (METHOD_SHOWN + PATH_SHOWN)], body[512];
     peer_text(c, peer, sizeof(peer));
-    gh_sbuf f = gh_sbuf_make(fields, sizeof(fields) - 1);
+    gh_sbuf f = gh_sbuf_make(fields, sizeof(fields));
     gh_sbuf_addf(&f, ",\"reason\":\"%s\",\"peer\":\"%s\",\"method\":", gh_reason_slug(reason),
                  peer);
-    gh_sbuf_json_str(&f, r->method, r->method_len);
+    gh_sbuf_json_str(&f, r->method, r->method_len < METHOD_SHOWN ? r->method_len : METHOD_SHOWN);
     GH_SBUF_LIT(&f, ",\"path\":");
-    gh_sbuf_json_str(&f, r->target, r->target_len < 256 ? r->target_len : 256);
-    fields[f.len] = '\0';
+    gh_sbuf_json_str(&f, r->target, r->target_len < PATH_SHOWN ? r->target_len : PATH_SHOWN);
     char message[96];
     snprintf(message, sizeof(message), "admin request refused: %s", why);
-    gh_event("warn", "admin_refused", message, fields);
+    gh_event_built("warn", "admin_refused", message, &f);
     snprintf(body, sizeof(body),
              "{\"type\":\"" GH_PROBLEM_TYPE_PREFIX "%s\",\"title\":\"%s\",\"status\":401,"
              "\"detail\":\"%s: the admin API needs Authorization: Bearer <admin.token>\"}\n",
@@ -368,7 +377,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         reply_text(c, gh_reason_status(rc), "malformed request\n");
         return;
     }
-    uv_timer_stop(&c->timer);
+    /* The timer keeps running through the answer: a client that never reads it would otherwise
+     * hold the connection, and with it the control loop and the end of a drain, for ever. */
     serve(c, &r);
 }
 
@@ -386,6 +396,7 @@ static void on_connection(uv_stream_t *server, int status)
     if (!c)
         return;
     c->admin = a;
+    a->nconns++;
     uv_tcp_init(server->loop, &c->tcp);
     uv_timer_init(server->loop, &c->timer);
     c->tcp.data = c->timer.data = c;
@@ -393,7 +404,19 @@ static void on_connection(uv_stream_t *server, int status)
         close_conn(c);
         return;
     }
-    uv_timer_start(&c->timer, on_timeout, 10000, 0);
+    if (a->nconns > GH_ADMIN_MAX_CONNS) {
+        close_conn(c);
+        uint64_t now = gh_now_us();
+        if (now - a->busy_logged_us >= 1000000) {
+            a->busy_logged_us = now;
+            char message[96];
+            snprintf(message, sizeof(message), "admin connection closed: %d already open",
+                     GH_ADMIN_MAX_CONNS);
+            gh_event("warn", "admin_busy", message, NULL);
+        }
+        return;
+    }
+    uv_timer_start(&c->timer, on_timeout, GH_ADMIN_DEADLINE_MS, 0);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 

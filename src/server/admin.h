@@ -21,6 +21,8 @@ typedef struct gh_admin {
     void *ctx;
     uint64_t started_us; /* gh_now_us() at start: /status's uptime */
     gh_http_date date;   /* of the answers */
+    unsigned nconns;     /* connections open, at most GH_ADMIN_MAX_CONNS serving */
+    uint64_t busy_logged_us; /* the last admin_busy event, so a flood logs one line a second */
     int open;
 } gh_admin;
 

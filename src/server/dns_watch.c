@@ -69,7 +69,7 @@ static void event(const dns_name *n, const char *level, const char *name, const 
                   const char *why, size_t naddrs)
 {
     char fields[768];
-    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields) - 1);
+    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields));
     GH_SBUF_LIT(&b, ",\"upstream\":");
     gh_sbuf_json_str(&b, n->upstream, strlen(n->upstream));
     GH_SBUF_LIT(&b, ",\"name\":");
@@ -82,8 +82,7 @@ static void event(const dns_name *n, const char *level, const char *name, const 
         int len = snprintf(count, sizeof(count), ",\"addresses\":%zu", naddrs);
         gh_sbuf_add(&b, count, (size_t)len);
     }
-    fields[b.len] = '\0';
-    gh_event(level, name, message, fields);
+    gh_event_built(level, name, message, &b);
 }
 
 static void failed(dns_name *n, const char *why)

@@ -72,14 +72,17 @@ bool gh_same_address(const gh_sockaddr *a, const gh_sockaddr *b)
     return false;
 }
 
+/* name is the environment's text, of any length and bytes: it is cut, and the fields have room
+ * for it escaped at its worst (6 bytes a byte), so the event line stays whole JSON. */
 static void warn_fd(const char *what, int fd, const char *name)
 {
-    char fields[160];
-    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields) - 1);
+    enum { NAME_SHOWN = GH_ADDRESS_TEXT_MAX };
+    char fields[48 + 6 * NAME_SHOWN];
+    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields));
     gh_sbuf_addf(&b, ",\"fd\":%d,\"address\":", fd);
-    gh_sbuf_json_str(&b, name, strlen(name));
-    fields[b.len] = '\0';
-    gh_event("warn", "upgrade_inherit", what, fields);
+    size_t n = strlen(name);
+    gh_sbuf_json_str(&b, name, n < NAME_SHOWN ? n : NAME_SHOWN);
+    gh_event_built("warn", "upgrade_inherit", what, &b);
 }
 
 /* A descriptor number from the environment: a number above stderr, or -1. */
@@ -89,6 +92,14 @@ static int parse_fd(const char *s)
     errno = 0;
     long v = strtol(s, &end, 10);
     return errno || end == s || *end || v <= 2 || v > INT_MAX ? -1 : (int)v;
+}
+
+static bool adopted(const gh_inherited *in, int fd)
+{
+    for (size_t i = 0; i < in->n; i++)
+        if (in->sockets[i].fd == fd)
+            return true;
+    return false;
 }
 
 /* One "ADDRESS=FD" item: kept when the kernel says the descriptor listens where it is named. */
@@ -101,6 +112,12 @@ static void adopt_item(gh_inherited *in, char *item)
         return;
     }
     *eq = '\0';
+    if (fd == in->ready_fd || adopted(in, fd)) {
+        /* Two owners of one descriptor would close it twice, the second time perhaps someone
+         * else's that took its number: the first one named keeps it. */
+        warn_fd("an inherited descriptor named twice: the second name is ignored", fd, item);
+        return;
+    }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) || !gh_socket_listens(fd)) {
         /* Not ours to close: whatever it is, the environment was wrong about it. */

@@ -28,12 +28,14 @@ int gh_pid_file_prepare(gh_pid_file *p, const char *path, char *err, size_t errl
     char text[GH_PID_TEXT_MAX];
     int n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
     p->path = strdup(path);
-    if (!p->path || asprintf(&p->tmp, "%s.%ld.tmp", path, (long)getpid()) < 0) {
+    if (!p->path || asprintf(&p->tmp, "%s.XXXXXX", path) < 0) {
         p->tmp = NULL;
         gh_pid_file_release(p);
         return fail(err, errlen, path, ENOMEM);
     }
-    int fd = open(p->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    /* A new file of a name nobody could foresee: in a folder others may write, a foreseeable
+     * name could already be a link to a file of this user's, which writing would overwrite. */
+    int fd = mkostemp(p->tmp, O_CLOEXEC);
     int e = errno;
     bool ok = fd >= 0 && fchmod(fd, 0644) == 0 && write(fd, text, (size_t)n) == n;
     e = fd < 0 ? e : errno;

@@ -53,6 +53,12 @@ static bool covers(const unsigned char *addr, size_t alen, unsigned port, const 
         return false;
     if (memcmp(addr, any, alen) == 0)
         return true; /* a wildcard listener (a v6 one may take v4 too) */
+    /* An IPv6 socket bound to an IPv4-mapped address (::ffff:a.b.c.d) holds that IPv4 one. */
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (alen == 16 && wlen == 4 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+        addr += sizeof(mapped);
+        alen = 4;
+    }
     return alen == wlen && (memcmp(addr, w, alen) == 0 || memcmp(w, any, wlen) == 0);
 }
 

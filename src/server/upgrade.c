@@ -50,15 +50,14 @@ static void upgrade_event(const char *level, const char *event, const char *mess
                           const char *key, const char *value)
 {
     char fields[1024];
-    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields) - 1);
+    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields));
     if (pid > 0)
         gh_sbuf_addf(&b, ",\"pid\":%d", pid);
     if (key) {
         gh_sbuf_addf(&b, ",\"%s\":", key);
         gh_sbuf_json_str(&b, value, strlen(value));
     }
-    fields[b.len] = '\0';
-    gh_event(level, event, message, fields);
+    gh_event_built(level, event, message, &b);
 }
 
 /* ---- the binary and its arguments, known at start ---- */
@@ -379,12 +378,11 @@ static int begin(gh_upgrade *u, const gh_config *cfg, char *why, size_t cap)
     uv_read_start((uv_stream_t *)&u->ready_pipe, on_alloc, on_read);
     uv_timer_start(&u->timer, on_timeout, GH_UPGRADE_READY_MS, 0);
     char fields[PATH_MAX + 128];
-    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields) - 1);
+    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields));
     gh_sbuf_addf(&b, ",\"pid\":%d,\"sockets\":%d,\"binary\":", u->pid, sockets);
     gh_sbuf_json_str(&b, u->exe, strlen(u->exe));
-    fields[b.len] = '\0';
-    gh_event("info", "upgrade_started", "binary upgrade: a new process starts on the sockets",
-             fields);
+    gh_event_built("info", "upgrade_started",
+                   "binary upgrade: a new process starts on the sockets", &b);
     return 0;
 }
 

@@ -69,14 +69,13 @@ static void report_failure(gh_pending_call *c, const char *why)
     if (!gh_pending_event_due(c->svc))
         return;
     char fields[512];
-    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields) - 1);
+    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields));
     GH_SBUF_LIT(&b, ",\"provider\":");
     gh_sbuf_json_str(&b, provider(c)->name, strlen(provider(c)->name));
     GH_SBUF_LIT(&b, ",\"error\":");
     gh_sbuf_json_str(&b, why, strlen(why));
-    fields[b.len] = '\0';
-    gh_event("error", "introspection_failed", "token introspection failed: requests get 503",
-             fields);
+    gh_event_built("error", "introspection_failed",
+                   "token introspection failed: requests get 503", &b);
 }
 
 /* Judges the provider's answer; on success *claims holds the parsed answer. */

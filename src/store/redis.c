@@ -99,16 +99,16 @@ static void set_state(gh_redis *r, bool up, const char *why)
     if (was == (up ? 1 : 0))
         return; /* another worker said it already */
     char fields[400];
-    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields) - 1);
+    gh_sbuf b = gh_sbuf_make(fields, sizeof(fields));
     gh_sbuf_addf(&b, ",\"address\":\"%s:%d\"", r->host, r->port);
     if (why) {
         GH_SBUF_LIT(&b, ",\"error\":");
         gh_sbuf_json_str(&b, why, strlen(why));
     }
-    fields[b.len] = '\0';
-    gh_event(up ? "info" : "error", up ? "redis_up" : "redis_down",
-             up ? "rate-limit store reachable" : "rate-limit store unreachable: limits fall back",
-             fields);
+    gh_event_built(up ? "info" : "error", up ? "redis_up" : "redis_down",
+                   up ? "rate-limit store reachable"
+                      : "rate-limit store unreachable: limits fall back",
+                   &b);
 }
 
 static void unlink_cmd(gh_redis *r, gh_redis_cmd *c)

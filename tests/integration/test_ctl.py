@@ -323,3 +323,45 @@ def test_a_second_gateway_on_the_same_addresses_leaves_the_pid_file_alone(starte
     assert r.returncode == 1 and "Address already in use" in r.stderr, r
     assert pid_file.read_text() == "%d\n" % g.proc.pid
     assert os.listdir(str(tmp_path)) == ["gatehouse.pid"]
+
+
+
+def test_a_refusal_of_a_long_method_and_path_logs_whole_json(started, upstream, token_file):
+    g = started(proxy_yaml(upstream.port), admin_extra=with_token(token_file))
+    with socket.create_connection(("127.0.0.1", g.admin_port), timeout=10) as s:
+        s.sendall(b"A" * 600 + b" /" + b'"' * 250 + b" HTTP/1.1\r\nHost: admin\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 401 ")
+    refused = [json.loads(line) for line in g.event_lines() if '"admin_refused"' in line]
+    assert len(refused) == 1 and refused[0]["method"] == "A" * 32, refused
+    assert refused[0]["path"] == "/" + '"' * 250
+
+
+def test_admin_connections_are_bounded(started, upstream):
+    """A flood of idle admin connections cannot take the descriptors the workers need: beyond
+    64 open, a new one is closed at once (and said so, once a second), as the listeners do at
+    limits.max_connections; once they go, the admin answers again."""
+    g = started(proxy_yaml(upstream.port))
+
+    def closed_unanswered():
+        with socket.create_connection(("127.0.0.1", g.admin_port), timeout=5) as more:
+            more.sendall(b"GET /healthz HTTP/1.1\r\nHost: admin\r\n\r\n")
+            try:
+                return more.recv(100) == b""
+            except ConnectionResetError:
+                return True
+    idle = [socket.create_connection(("127.0.0.1", g.admin_port), timeout=10) for _ in range(64)]
+    try:
+        # Once the 64 are accepted, every new connection is closed rather than answered.
+        wait_for(closed_unanswered, "a connection beyond 64 to be closed unanswered")
+        assert requests.get(g.url + "/", timeout=10).status_code == 200  # the data plane serves
+    finally:
+        for s in idle:
+            s.close()
+    def answers():
+        try:
+            return g.ask("/healthz").status_code == 200
+        except requests.ConnectionError:
+            return False  # the idle ones' closes not yet seen
+    wait_for(answers, "the admin to answer again")
+    busy = {json.loads(l)["message"] for l in g.event_lines() if '"admin_busy"' in l}
+    assert busy == {"admin connection closed: 64 already open"}, busy

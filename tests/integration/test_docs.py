@@ -220,7 +220,7 @@ def test_events_named_in_operations_are_emitted():
         for name in files:
             if name.endswith(".c"):
                 with open(os.path.join(folder, name)) as f:
-                    for call in re.findall(r"\b(?:gh_event|event_for|event)\((.*?)\);", f.read(), re.S):
+                    for call in re.findall(r"\b(?:gh_event|gh_event_built|event_for|event)\((.*?)\);", f.read(), re.S):
                         emitted.update(re.findall(r'"([a-z][a-z0-9_]*)"', call))
     named = set(re.findall(r"`([a-z][a-z0-9_]*)` events?(?![\w-])", read_doc("operations.md")))
     assert len(named) >= 10

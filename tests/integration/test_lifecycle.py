@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 
+import pytest
 import requests
 
 from conftest import proxy_yaml
@@ -44,6 +45,19 @@ def fresh_date(value):
     """Whether value is an IMF-fixdate (RFC 9110 §5.6.7) within a few seconds of now."""
     from email.utils import parsedate_to_datetime
     return bool(re.match(IMF_FIXDATE, value)) and abs(parsedate_to_datetime(value).timestamp() - time.time()) < 5
+
+
+def test_a_request_whose_line_would_not_fit_is_still_logged(gateway_for, upstream):
+    """A method the size of the head (a token, refused with 405) made even the line without the
+    client's free text overflow, and the request went unlogged: the minimal line says what it was
+    and how it ended, with the method cut and fields_cut."""
+    g = gateway_for(proxy_yaml(upstream.port))
+    with socket.create_connection(("127.0.0.1", g.port), timeout=10) as s:
+        s.sendall(b"A" * 7900 + b" /x HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 405 ")
+    line = g.access_lines(1)[-1]
+    assert (line["method"], line["status"], line["fields_cut"]) == ("A" * 32, 405, True), line
+    assert line["listener"] == "127.0.0.1:%d" % g.port and line["client_ip"] == "127.0.0.1"
 
 
 def test_every_response_carries_a_date(gateway_for, upstream):
@@ -438,3 +452,23 @@ def test_an_address_another_process_listens_on_is_refused(gateway_for, upstream,
     served = h2c_statuses(g.port, 16)
     assert served == ["2 200"] * 16, served
     assert status != 200 and "cannot listen on 127.0.0.1:%d" % g.port in body, (status, body)
+
+
+
+@pytest.mark.parametrize("family, held, wanted", [
+    (socket.AF_INET6, "::ffff:127.0.0.1", "127.0.0.1"),  # an IPv4 address an IPv6 socket holds
+    (socket.AF_INET6, "::", "127.0.0.1"),                # a dual-stack wildcard
+    (socket.AF_INET, "0.0.0.0", "127.0.0.1"),            # the IPv4 wildcard
+    (socket.AF_INET6, "::1", "[::1]"),                   # IPv6 itself
+])
+def test_the_holder_of_an_address_is_named_whatever_its_family(tmp_path, family, held, wanted):
+    route = "routes: [{name: r, match: {prefix: /}, auth: none, respond: {status: 418}}]\n"
+    with socket.socket(family) as foreign:
+        if family == socket.AF_INET6 and held != "::1":
+            foreign.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        foreign.bind((held, 0))
+        foreign.listen()
+        taken = tmp_path / "taken.yaml"
+        taken.write_text("listeners: [{address: \"%s:%d\"}]\n%s" % (wanted, foreign.getsockname()[1], route))
+        rc, err = stop(run_briefly(taken))
+    assert rc == 1 and "Address already in use (held by pid %d, " % os.getpid() in err, err

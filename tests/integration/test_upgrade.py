@@ -336,6 +336,43 @@ def test_only_listening_sockets_bound_where_they_are_named_are_adopted(tmp_path,
         not_a_socket.close()
 
 
+def test_a_descriptor_named_twice_is_adopted_once(tmp_path, upstream):
+    """Two names of one descriptor would give it two owners that each close it: the second
+    name is refused, and the gateway serves on the socket and exits cleanly. Text of any bytes
+    is named in whole JSON lines."""
+    handed = socket.socket()
+    handed.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    handed.bind(("127.0.0.1", 0))
+    handed.listen(16)
+    port = handed.getsockname()[1]
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text("workers: 2\nlisteners: [{address: 127.0.0.1:%d}]\nadmin: {address: 127.0.0.1:%d}\n%s"
+                   % (port, testenv.free_port(), proxy_yaml(upstream.port)))
+    name = "127.0.0.1:%d=%d" % (port, handed.fileno())
+    junk = '"\x01' * 200  # the variable's text, escaped in the event, is cut to stay whole JSON
+    env = dict(os.environ, GATEHOUSE_INHERITED_FDS=",".join([name, name, junk]))
+    events_path = tmp_path / "events.log"
+    p = subprocess.Popen([testenv.BIN, "run", "-c", str(cfg)], env=env, stdout=subprocess.DEVNULL,
+                         stderr=open(events_path, "w"), pass_fds=(handed.fileno(),))
+    try:
+        wait_for(lambda: '"event":"start"' in events_path.read_text() or p.poll() is not None,
+                 "the start")
+        handed.close()
+        assert all(get(port, "/twice") == 200 for _ in range(10))
+        warned = [json.loads(l) for l in events_path.read_text().splitlines()
+                  if '"upgrade_inherit"' in l]
+        assert [(w["fd"], w["message"]) for w in warned] == [
+            (int(name.split("=")[1]),
+             "an inherited descriptor named twice: the second name is ignored"),
+            (-1, "a malformed item of GATEHOUSE_INHERITED_FDS is ignored")], warned
+        assert warned[1]["address"] == junk[:64]
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(30) == 0
+    text = events_path.read_text()
+    assert "AddressSanitizer" not in text and "runtime error" not in text, text[-3000:]
+
+
 def test_an_admin_address_taken_fails_the_upgrade_before_any_worker_listens(gateway_for, upstream):
     g = gateway_for(proxy_yaml(upstream.port), workers=1)
     taken = socket.socket()

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "core/arena.h"
 #include "core/b64url.h"
@@ -24,6 +25,7 @@
 #include "core/json.h"
 #include "core/keep.h"
 #include "core/list.h"
+#include "observe/events.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
 
@@ -464,6 +466,52 @@ static void keep(void **state)
     assert_int_equal(drops, 5);
 }
 
+/* Fields that do not fit (client or environment text escaped at 6 bytes a byte) never leave an
+ * event line cut in the middle of a string: every line is whole JSON, and says what was cut. */
+static void event_lines_stay_json(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/gh-events-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    char small[64];
+    gh_sbuf b = gh_sbuf_make(small, sizeof(small));
+    GH_SBUF_LIT(&b, ",\"name\":");
+    gh_sbuf_json_str(&b, "\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01", 12);
+    assert_true(b.overflow);
+    gh_event_built("warn", "cut", "built fields that overflowed", &b);
+    static char huge[6000];
+    memset(huge, 'x', sizeof(huge) - 1);
+    memcpy(huge, ",\"long\":\"", 9);
+    huge[sizeof(huge) - 2] = '"';
+    gh_event("warn", "long", "fields longer than a line", huge);
+    gh_sbuf fits = gh_sbuf_make(small, sizeof(small));
+    GH_SBUF_LIT(&fits, ",\"n\":1");
+    gh_event_built("info", "whole", "fields that fit", &fits);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    FILE *f = fdopen(fd, "r");
+    rewind(f);
+    char line[8192];
+    const char *events[] = {"cut", "long", "whole"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_non_null(fgets(line, sizeof(line), f));
+        json_error_t err;
+        json_t *j = json_loads(line, 0, &err);
+        assert_non_null(j);
+        assert_string_equal(json_string_value(json_object_get(j, "event")), events[i]);
+        assert_int_equal(json_is_true(json_object_get(j, "fields_cut")), i < 2);
+        json_decref(j);
+    }
+    assert_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(arena),    cmocka_unit_test(json_text),
@@ -471,6 +519,7 @@ int main(void)
                                        cmocka_unit_test(log_ring), cmocka_unit_test(deadline),
                                        cmocka_unit_test(base64url), cmocka_unit_test(token_cache),
                                        cmocka_unit_test(held_output), cmocka_unit_test(list),
-                                       cmocka_unit_test(bytes), cmocka_unit_test(keep)};
+                                       cmocka_unit_test(bytes), cmocka_unit_test(keep),
+                                       cmocka_unit_test(event_lines_stay_json)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
