@@ -63,17 +63,22 @@ static void reply_with(admin_conn *c, int code, const char *type, const char *bo
                        const char *extra)
 {
     uv_read_stop((uv_stream_t *)&c->tcp);
-    size_t cap = 256 + strlen(extra) + blen;
-    char *out = malloc(cap);
+    size_t head_cap = 256 + strlen(extra);
+    char *out = malloc(head_cap + blen);
     if (!out) {
         close_conn(c);
         return;
     }
-    int n = snprintf(out, cap,
+    int n = snprintf(out, head_cap,
                      "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "%sCache-Control: no-store\r\nConnection: close\r\n\r\n",
                      code, gh_h1_status_text(code), gh_http_date_now(&c->admin->date), type, blen,
                      extra);
+    if (n < 0 || (size_t)n >= head_cap) { /* a head cut short would frame the body wrongly */
+        free(out);
+        close_conn(c);
+        return;
+    }
     memcpy(out + n, body, blen);
     c->out = out;
     uv_buf_t b = uv_buf_init(out, (unsigned)(n + (int)blen));
