@@ -77,7 +77,8 @@ static int run_fork(void)
 
 static int run_setuid(void)
 {
-    setuid(0);
+    if (setuid(0) != 0)
+        return 1;
     return 1;
 }
 
