@@ -404,29 +404,41 @@ static int confine(gh_control *ctl, gh_config *cfg)
     return 0;
 }
 
-static int start(gh_control *ctl, gh_config *cfg)
+/* A start stops here: why, on stderr and for the old process of an upgrade. */
+static int start_failed(gh_control *ctl, const char *err)
+{
+    fprintf(stderr, "%s: %s\n", ctl->rt.config_path, err);
+    snprintf(ctl->start_error, sizeof(ctl->start_error), "%s", err);
+    return -1;
+}
+
+/* What must hold before anything starts: the ids it may switch to, every address free (or
+ * handed over), a pid file that can be written, an access log that opens. */
+static int claim(gh_control *ctl, gh_config *cfg)
 {
     gh_runtime *rt = &ctl->rt;
     char err[512];
     if (gh_privileges_check(&cfg->process, err, sizeof(err)) != 0 ||
         trial_bind(cfg, NULL, rt->inherited, err, sizeof(err)) != 0 ||
-        trial_bind_admin(cfg, rt->inherited, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s: %s\n", rt->config_path, err);
-        snprintf(ctl->start_error, sizeof(ctl->start_error), "%s", err);
-        return -1;
-    }
-    /* Before anything starts: a pid file that cannot be written stops the start here. */
-    if (gh_pid_file_prepare(&ctl->pid_file, cfg->pid_file, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s: %s\n", rt->config_path, err);
-        snprintf(ctl->start_error, sizeof(ctl->start_error), "%s", err);
-        return -1;
-    }
+        trial_bind_admin(cfg, rt->inherited, err, sizeof(err)) != 0 ||
+        gh_pid_file_prepare(&ctl->pid_file, cfg->pid_file, err, sizeof(err)) != 0)
+        return start_failed(ctl, err);
     int r = gh_logger_start(&rt->logger, cfg->access_log, (size_t)cfg->workers);
     if (r != 0) {
-        fprintf(stderr, "%s: access_log: cannot open %s: %s\n", rt->config_path, cfg->access_log,
-                strerror(-r));
-        return -1;
+        snprintf(err, sizeof(err), "access_log: cannot open %s: %s", cfg->access_log,
+                 strerror(-r));
+        return start_failed(ctl, err);
     }
+    return 0;
+}
+
+static int start(gh_control *ctl, gh_config *cfg)
+{
+    gh_runtime *rt = &ctl->rt;
+    char err[512];
+    if (claim(ctl, cfg) != 0)
+        return -1;
+    int r = 0;
     if (uv_loop_init(&ctl->loop) != 0)
         return -1;
     ctl->loop_ready = true;
@@ -482,11 +494,8 @@ static int start(gh_control *ctl, gh_config *cfg)
     }
     /* Every address is bound: whoever reads the pid can now reach what it serves (after a
      * binary upgrade, the new process: the old one then leaves the file to it at exit). */
-    if (gh_pid_file_place(&ctl->pid_file, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s: %s\n", rt->config_path, err);
-        snprintf(ctl->start_error, sizeof(ctl->start_error), "%s", err);
-        return -1;
-    }
+    if (gh_pid_file_place(&ctl->pid_file, err, sizeof(err)) != 0)
+        return start_failed(ctl, err);
     return confine(ctl, cfg);
 }
 
