@@ -64,8 +64,10 @@ typedef struct gh_endpoint_conf {
     /* The url, or "url@address" for an address of a name: the state kept across reloads
      * and the endpoint's place on a hash ring. */
     const char *key;
-    /* "upstream key": the keep-alive pool. Never the label alone: http:// and https:// at one
-     * address, or two upstreams with other TLS settings, must not share a connection. */
+    /* "upstream key", and for https:// "upstream key tls:ID" (ID: a digest of the TLS settings
+     * and files): the keep-alive pool. Never the label alone: http:// and https:// at one
+     * address, two upstreams with other TLS settings, or one whose TLS settings a reload
+     * changed, must not share a connection. */
     const char *pool_key;
     const char *host;      /* the host as written: the TLS server name by default */
     bool tls;              /* https:// */

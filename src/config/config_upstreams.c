@@ -2,10 +2,12 @@
  * connections to keep, and the TLS of https:// endpoints. */
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "core/hex.h"
 
 /* An upstream's endpoints after names are resolved: a bit each in a request's tried mask. */
 #define GH_UPSTREAM_MAX_ENDPOINTS GH_BALANCE_MAX_ENDPOINTS
@@ -148,18 +150,66 @@ static void load_endpoints(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
     u->nendpoints = count;
 }
 
+/* Adds a file's bytes to a digest (nothing when it has none or cannot be read: the context was
+ * made of it a moment ago, and a file that changed since reloads again). */
+static void digest_file(EVP_MD_CTX *md, const char *path)
+{
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    char buf[16384];
+    size_t n;
+    while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+        EVP_DigestUpdate(md, buf, n);
+    if (f)
+        fclose(f);
+    EVP_DigestUpdate(md, "\n", 1); /* a file ends: its bytes cannot slide into the next one's */
+}
+
+/* What a pooled connection was verified under: the server name, whether it was verified, and
+ * the bytes of the CA, certificate and key files, as 16 hex digits. */
+static void tls_identity(const gh_upstream_conf *u, char out[17])
+{
+    unsigned char md[32];
+    unsigned int len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    memset(md, 0, sizeof(md));
+    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
+        const char *name = u->server_name ? u->server_name : "";
+        EVP_DigestUpdate(ctx, name, strlen(name) + 1);
+        EVP_DigestUpdate(ctx, u->insecure ? "1" : "0", 1);
+        digest_file(ctx, u->tls_ca_file);
+        digest_file(ctx, u->tls_cert_file);
+        digest_file(ctx, u->tls_key_file);
+        EVP_DigestFinal_ex(ctx, md, &len);
+    }
+    EVP_MD_CTX_free(ctx);
+    gh_hex_encode(md, 8, out);
+    out[16] = '\0';
+}
+
 /* Reads tls: when there are https:// endpoints (given or not: their defaults), refuses it
- * otherwise. */
+ * otherwise. Keep-alive pools outlive snapshots by key; an https:// endpoint's key names the
+ * TLS settings too, so that a connection verified under other settings (none, another CA, another
+ * name) is never taken from the pool once a reload changed them. */
 static void load_tls(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
 {
     gh_upstream_conf *u = call->target;
     bool any_tls = false;
     for (size_t i = 0; i < u->nendpoints; i++)
         any_tls |= u->endpoints[i].tls;
-    if (v && !any_tls)
+    if (v && !any_tls) {
         gh__walk_error(w, v, "tls applies to https:// endpoints, and this upstream has none");
-    else if (any_tls)
-        gh__cfg_load_upstream_tls(w, v, call->map, call->ctx, u);
+        return;
+    }
+    if (!any_tls)
+        return;
+    gh__cfg_load_upstream_tls(w, v, call->map, call->ctx, u);
+    char id[17];
+    tls_identity(u, id);
+    for (size_t i = 0; i < u->nendpoints; i++) {
+        gh_endpoint_conf *e = &u->endpoints[i];
+        if (e->tls && !(e->pool_key = gh_arena_printf(w->arena, "%s %s tls:%s", u->name, e->key, id)))
+            gh__walk_error(w, v ? v : call->map, "out of memory");
+    }
 }
 
 static const gh_keyword keepalive_keys[] = {

@@ -28,7 +28,7 @@ struct gh_pool {
      * (a reload, a name's address that DNS no longer gives) leaves no pool behind. */
     unsigned unused_sweeps;
     bool closed; /* the worker's pools are closed: the last connection frees it */
-    char key[]; /* the endpoint's pool_key: its upstream, URL and address */
+    char key[]; /* the endpoint's pool_key: its upstream, URL, address and TLS settings */
 };
 
 /* A worker's pools (svc->pools), most recently made first. */

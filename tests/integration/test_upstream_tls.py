@@ -142,3 +142,23 @@ routes:
     r = check(tmp_path, yaml(1))  # https:// alone: the system's CAs, verification on
     assert r.returncode == 0, r.stderr
     assert r.stderr.strip().endswith("0 warnings)") or "warning" not in r.stderr, r.stderr
+
+
+def test_a_reload_that_changes_what_is_trusted_reuses_no_pooled_connection(gateway_for, pki, tmp_path):
+    """Pooled connections outlive snapshots, but not the TLS settings they were verified under:
+    one made without verification is not reused once verification is on; a reload that changes
+    nothing of TLS keeps the pool warm."""
+    other_ca = CertAuthority(str(tmp_path), "another CA").ca_file
+    with Upstream(free_port(), tls=pki.backend) as u:
+        gw = gateway_for(yaml(u.port, "{ca_file: %s, insecure_skip_verify: true}" % other_ca))
+        s = requests.Session()
+        assert s.get(gw.url + "/first").status_code == 200
+        assert gw.admin("/reload", "POST")[0] == 200  # the same file: the same TLS settings
+        assert s.get(gw.url + "/same").status_code == 200
+        assert u.handshakes == 1  # the pooled connection served on
+        gw.write_config(yaml(u.port, "{ca_file: %s}" % other_ca))
+        assert gw.admin("/reload", "POST")[0] == 200
+        r = s.get(gw.url + "/verified-now")
+        assert r.status_code == 502, r.text  # a new connection, refused: the CA does not sign it
+        assert r.json()["type"] == "urn:gatehouse:problem:upstream-tls-failed"
+        assert not any("/verified-now" in req for req in map(str, u.requests))
