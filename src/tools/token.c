@@ -17,6 +17,7 @@
 #include "config/yaml_walk.h"
 #include "core/b64url.h"
 #include "identity/jwk.h"
+#include "identity/jws_sign.h"
 #include "tools/token.h"
 
 
@@ -40,67 +41,6 @@ static EVP_PKEY *read_key(const char *path)
     if (!k)
         fprintf(stderr, "gatehouse token: %s is not a PEM private key\n", path);
     return k;
-}
-
-/* The algorithm a key signs with by default, and whether alg fits the key. */
-static unsigned key_algs(EVP_PKEY *k)
-{
-    if (EVP_PKEY_is_a(k, "RSA"))
-        return GH_ALG_RS256 | GH_ALG_RS384 | GH_ALG_RS512 | GH_ALG_PS256 | GH_ALG_PS384 | GH_ALG_PS512;
-    if (EVP_PKEY_is_a(k, "ED25519"))
-        return GH_ALG_EDDSA;
-    char group[32] = "";
-    EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL);
-    if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0)
-        return GH_ALG_ES256;
-    if (strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0)
-        return GH_ALG_ES384;
-    if (strcmp(group, "secp521r1") == 0 || strcmp(group, "P-521") == 0)
-        return GH_ALG_ES512;
-    return 0;
-}
-
-static const EVP_MD *md_of(unsigned alg)
-{
-    if (alg & (GH_ALG_RS256 | GH_ALG_PS256 | GH_ALG_ES256))
-        return EVP_sha256();
-    if (alg & (GH_ALG_RS384 | GH_ALG_PS384 | GH_ALG_ES384))
-        return EVP_sha384();
-    if (alg & (GH_ALG_RS512 | GH_ALG_PS512 | GH_ALG_ES512))
-        return EVP_sha512();
-    return NULL;
-}
-
-/* Signs input; ECDSA signatures are converted to the fixed r||s form JWS uses. */
-static int sign(EVP_PKEY *k, unsigned alg, const char *input, unsigned char *sig, size_t *len)
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pctx = NULL;
-    unsigned char der[1024];
-    size_t der_len = sizeof(der);
-    int ok = ctx && EVP_DigestSignInit(ctx, &pctx, md_of(alg), NULL, k) == 1;
-    if (ok && (alg & (GH_ALG_PS256 | GH_ALG_PS384 | GH_ALG_PS512)))
-        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
-    ok = ok && EVP_DigestSign(ctx, der, &der_len, (const unsigned char *)input, strlen(input)) == 1;
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
-        return -1;
-    if (!(alg & (GH_ALG_ES256 | GH_ALG_ES384 | GH_ALG_ES512))) {
-        memcpy(sig, der, der_len);
-        *len = der_len;
-        return 0;
-    }
-    size_t half = alg == GH_ALG_ES256 ? 32 : alg == GH_ALG_ES384 ? 48 : 66;
-    const unsigned char *p = der;
-    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-    if (!es)
-        return -1;
-    BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, (int)half);
-    BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + half, (int)half);
-    ECDSA_SIG_free(es);
-    *len = 2 * half;
-    return 0;
 }
 
 static json_t *claims_from_flags(int argc, char **argv)
@@ -151,7 +91,7 @@ static int mint(int argc, char **argv)
     EVP_PKEY *k = read_key(flag(argc, argv, "--key"));
     if (!k)
         return 1;
-    unsigned algs = key_algs(k), alg = algs & -algs; /* the first algorithm the key can do */
+    unsigned algs = gh_jws_key_algs(k), alg = algs & -algs; /* the first algorithm the key can do */
     const char *alg_name = flag(argc, argv, "--alg");
     if (alg_name)
         alg = gh_alg_from_name(alg_name, strlen(alg_name));
@@ -165,26 +105,16 @@ static int mint(int argc, char **argv)
         if (kid)
             json_object_set_new(hdr, "kid", json_string(kid));
         char *h = json_dumps(hdr, JSON_COMPACT), *p = json_dumps(claims, JSON_COMPACT);
-        size_t hl = strlen(h), pl = strlen(p);
-        char *input = malloc(hl * 2 + pl * 2 + 8), *out = malloc(hl * 2 + pl * 2 + 2048);
-        unsigned char sig[1024];
-        size_t sl = 0;
-        gh_b64url_encode((unsigned char *)h, hl, input);
-        strcat(input, ".");
-        gh_b64url_encode((unsigned char *)p, pl, input + strlen(input));
-        if (sign(k, alg, input, sig, &sl) == 0) {
-            strcpy(out, input);
-            strcat(out, ".");
-            gh_b64url_encode(sig, sl, out + strlen(out));
-            printf("%s\n", out);
+        char *token = h && p ? gh_jws_sign(k, NULL, 0, alg, h, p) : NULL;
+        if (token) {
+            printf("%s\n", token);
             rc = 0;
         } else {
             fprintf(stderr, "gatehouse token: signing failed\n");
         }
+        free(token);
         free(h);
         free(p);
-        free(input);
-        free(out);
         json_decref(hdr);
     }
     json_decref(claims);
@@ -192,63 +122,23 @@ static int mint(int argc, char **argv)
     return rc;
 }
 
-static char *param_b64(EVP_PKEY *k, const char *name, size_t pad)
-{
-    BIGNUM *bn = NULL;
-    unsigned char buf[1024];
-    static char out[2048];
-    if (EVP_PKEY_get_bn_param(k, name, &bn) != 1)
-        return NULL;
-    int n = pad ? BN_bn2binpad(bn, buf, (int)pad) : BN_bn2bin(bn, buf);
-    BN_free(bn);
-    gh_b64url_encode(buf, (size_t)n, out);
-    return strdup(out);
-}
-
 static int jwks(int argc, char **argv)
 {
     EVP_PKEY *k = read_key(flag(argc, argv, "--key"));
     if (!k)
         return 1;
-    unsigned algs = key_algs(k);
-    json_t *jwk = json_object();
-    const char *kid = flag(argc, argv, "--kid");
-    json_object_set_new(jwk, "use", json_string("sig"));
-    if (kid)
-        json_object_set_new(jwk, "kid", json_string(kid));
-    char *a = NULL, *b = NULL;
-    if (EVP_PKEY_is_a(k, "RSA")) {
-        json_object_set_new(jwk, "kty", json_string("RSA"));
-        json_object_set_new(jwk, "n", json_string(a = param_b64(k, OSSL_PKEY_PARAM_RSA_N, 0)));
-        json_object_set_new(jwk, "e", json_string(b = param_b64(k, OSSL_PKEY_PARAM_RSA_E, 0)));
-    } else if (algs == GH_ALG_EDDSA) {
-        unsigned char raw[32];
-        size_t rl = sizeof(raw);
-        char x[64];
-        EVP_PKEY_get_raw_public_key(k, raw, &rl);
-        gh_b64url_encode(raw, rl, x);
-        json_object_set_new(jwk, "kty", json_string("OKP"));
-        json_object_set_new(jwk, "crv", json_string("Ed25519"));
-        json_object_set_new(jwk, "x", json_string(x));
-    } else if (algs) {
-        size_t size = algs == GH_ALG_ES256 ? 32 : algs == GH_ALG_ES384 ? 48 : 66;
-        json_object_set_new(jwk, "kty", json_string("EC"));
-        json_object_set_new(jwk, "crv", json_string(algs == GH_ALG_ES256 ? "P-256" : algs == GH_ALG_ES384 ? "P-384" : "P-521"));
-        json_object_set_new(jwk, "x", json_string(a = param_b64(k, OSSL_PKEY_PARAM_EC_PUB_X, size)));
-        json_object_set_new(jwk, "y", json_string(b = param_b64(k, OSSL_PKEY_PARAM_EC_PUB_Y, size)));
+    json_t *jwk = gh_jwk_public(k, flag(argc, argv, "--kid"), 0);
+    EVP_PKEY_free(k);
+    if (!jwk) {
+        fprintf(stderr, "gatehouse token: unsupported key type\n");
+        return 1;
     }
     json_t *set = json_pack("{s:[o]}", "keys", jwk);
     char *text = json_dumps(set, JSON_INDENT(2));
-    if (algs)
-        printf("%s\n", text);
-    else
-        fprintf(stderr, "gatehouse token: unsupported key type\n");
+    printf("%s\n", text);
     free(text);
-    free(a);
-    free(b);
     json_decref(set);
-    EVP_PKEY_free(k);
-    return algs ? 0 : 1;
+    return 0;
 }
 
 static int keygen(int argc, char **argv)
