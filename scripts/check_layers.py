@@ -27,7 +27,7 @@ FLOORS = {
     "gate": 4,
     "http": 5, "upstream": 5, "stages": 5,
     "server": 6,
-    "main": 7, "audit": 7, "tools": 7,
+    "main": 7, "audit": 7, "tools": 7, "probe": 7,
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
