@@ -5,6 +5,7 @@
 
 #include "audit/audit.h"
 #include "config/config.h"
+#include "probe/probe.h"
 #include "server/control.h"
 #include "stages/registry.h"
 #include "tools/ctl.h"
@@ -17,6 +18,8 @@ static int usage(FILE *out)
                  "       gatehouse check [-c] FILE   validate a configuration (exit 0 or 1)\n"
                  "       gatehouse check [-c] FILE --print   ... and print it as loaded\n"
                  "       gatehouse audit -c FILE     threat-model report (audit --help)\n"
+                 "       gatehouse probe -c FILE | --target URL   attack a gateway to prove its\n"
+                 "                                    controls hold (probe --help)\n"
                  "       gatehouse reload|stop|status [-c FILE | --admin HOST:PORT]\n"
                  "                                    ask a running gateway (VERB --help)\n"
                  "       gatehouse token ...          development keys and tokens (token help)\n"
@@ -86,6 +89,8 @@ int main(int argc, char **argv)
         return gh_token_main(argc - 1, argv + 1);
     if (strcmp(verb, "audit") == 0)
         return gh_audit_main(argc - 1, argv + 1);
+    if (strcmp(verb, "probe") == 0)
+        return gh_probe_main(argc - 1, argv + 1);
     if (gh_ctl_is_verb(verb))
         return gh_ctl_main(argc - 1, argv + 1);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)

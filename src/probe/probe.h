@@ -57,9 +57,11 @@ typedef struct gh_probe_case {
     void (*run)(gh_probe *p, gh_probe_result *r);
 } gh_probe_case;
 
-/* Every case, in report order; the registry ends with an entry whose id is NULL. */
-extern const gh_probe_case gh_probe_cases[];
+/* Each group's cases (cases_<group>.c), ending with an entry whose id is NULL; cases.c lists
+ * the groups' tables in report order. */
 size_t gh_probe_ncases(void);
+const gh_probe_case *gh_probe_case_at(size_t i); /* i < gh_probe_ncases() */
+const gh_probe_case *gh_probe_case_find(const char *id);
 const char *gh_probe_group_title(const char *group); /* "Tokens" */
 /* The groups in report order, NULL-terminated. */
 extern const char *const gh_probe_groups[];
@@ -70,6 +72,7 @@ extern const char *const gh_probe_groups[];
 
 struct gh_probe_result {
     const gh_probe_case *c;
+    gh_arena *arena; /* where its texts live: the run's */
     gh_probe_verdict verdict;
     const char *why;      /* skip or error: why; fail: the one-line finding; pass: what held */
     const char *sent;     /* the decisive exchange: bytes sent, escaped (gh_probe_escape) */
@@ -108,6 +111,7 @@ typedef struct gh_probe_route {
     const char *method;            /* one it allows, GET first */
     bool proxied;                  /* goes to an upstream (not respond:) */
     bool safe;                     /* method is GET, HEAD or OPTIONS */
+    int baseline;                  /* the status a valid request got (gh_probe_baseline), 0: not tried */
 } gh_probe_route;
 
 /* ---- one exchange on the wire (client.c) ---- */
@@ -131,6 +135,7 @@ typedef struct gh_probe_exchange {
     const char *tls_error; /* the handshake failed: why (OpenSSL's words) */
     const char *alpn;      /* negotiated protocol, or NULL */
     const char *sent;      /* what was sent, escaped, for evidence */
+    bool cut;              /* more came back than the probe keeps */
 } gh_probe_exchange;
 
 /* How one exchange goes. Zero is: TLS as the target says, wait for the answer to the whole of
@@ -146,7 +151,8 @@ typedef struct gh_probe_opts {
     int tls_min, tls_max;  /* TLS: protocol versions offered (TLS1_x_VERSION), 0: library default */
     const char *ciphers;   /* TLS 1.2 cipher list offered */
     const char *cert_file, *key_file; /* TLS: a client certificate */
-    unsigned wait_ms;      /* how long to wait for more after the last byte (0: the run's) */
+    unsigned wait_ms;      /* how long a quiet connection is waited on after an answer (0: 100 ms) */
+    int responses;         /* return as soon as this many answers came (0: wait for quiet or close) */
 } gh_probe_opts;
 
 /* Sends bytes (or opts->parts) on a new connection to t and reads what comes back. 0, or -1
@@ -168,6 +174,24 @@ void gh_probe_note(gh_probe *p, gh_probe_result *r, const gh_probe_exchange *x);
  * cut at GH_PROBE_EVIDENCE_MAX with "...(N more bytes)". In the arena. */
 const char *gh_probe_escape(gh_probe *p, const char *bytes, size_t len);
 
+/* ---- what most cases judge (judge.c) ---- */
+
+/* A valid request for route (with its token when it takes one, extra header lines added): its
+ * bytes in the arena. */
+const char *gh_probe_valid_request(gh_probe *p, const gh_probe_route *route, const char *extra,
+                                   size_t *len);
+/* Whether a valid request for route gets through (a status below 400; once per route, then
+ * remembered). When it does not, r is skipped with why: a refusal proves nothing when the
+ * valid request is refused too. */
+bool gh_probe_baseline(gh_probe *p, gh_probe_result *r, const gh_probe_route *route);
+/* Sends bytes to route's target and judges: pass when the answer's status is within [lo, hi]
+ * and (self-test) the upstream received nothing; fail otherwise, saying which. The exchange is
+ * noted as evidence and returned in x (may be NULL). what: the attempt, for the verdict's
+ * words ("a token signed with alg none"). */
+void gh_probe_expect_refusal(gh_probe *p, gh_probe_result *r, const gh_probe_route *route,
+                             const char *bytes, size_t len, int lo, int hi, const char *what,
+                             gh_probe_exchange *x);
+
 /* ---- tokens (tokens.c) ---- */
 
 /* A payload a route's checks accept: iss, aud, sub "probe-a", iat, nbf, exp (now + 5 min),
@@ -179,20 +203,28 @@ json_t *gh_probe_claims(gh_probe *p, const gh_probe_route *route);
  * compact token in the arena, or NULL when the probe holds no key for it. */
 const char *gh_probe_sign(gh_probe *p, const gh_jwt_provider *provider, unsigned alg,
                           const char *header, const char *payload);
-/* A token the route accepts: gh_probe_claims signed with the provider's key and kid; in live
- * mode --token. NULL when there is none. */
+/* A token the route accepts: gh_probe_claims signed with the provider's key and kid (an opaque
+ * token the probe's introspection answers for, for an introspection provider); in live mode
+ * without --signing-key, --token. NULL when there is none. */
 const char *gh_probe_token(gh_probe *p, const gh_probe_route *route);
+/* The JOSE header the probe's key for provider signs with: alg (0: the key's), typ, its kid. */
+const char *gh_probe_header(gh_probe *p, const gh_jwt_provider *provider, unsigned alg);
+/* claims (not taken) signed under gh_probe_header(p, provider, 0). */
+const char *gh_probe_sign_claims(gh_probe *p, const gh_jwt_provider *provider, json_t *claims);
+typedef struct gh_probe_key gh_probe_key;
+/* The key the probe holds for provider, or NULL. */
+const gh_probe_key *gh_probe_key_of(const gh_probe *p, const gh_jwt_provider *provider);
 
 /* ---- what the probe holds in self-test (selftest.c, keys.c, server.c) ---- */
 
-typedef struct gh_probe_key {
-    const gh_jwt_provider *provider; /* of the configuration the probe loaded */
+struct gh_probe_key {
+    const gh_jwt_provider *provider; /* of the configuration the probe loaded (NULL: any, live) */
     unsigned alg;                    /* what it signs with */
     EVP_PKEY *key;                   /* NULL for HMAC */
     unsigned char secret[64];        /* HMAC */
     size_t secret_len;
-    char kid[32];
-} gh_probe_key;
+    char kid[64];
+};
 
 /* One request the recording upstream received, as received. */
 typedef struct gh_probe_upreq {
@@ -246,6 +278,7 @@ struct gh_probe {
     gh_arena arena;
     const char *config_file; /* -c, or NULL */
     gh_config *conf;         /* loaded from it (NULL without -c) */
+    struct gh_locator *loc;  /* where its keys are written (results name the route's line) */
     bool selftest;           /* the probe started the gateway itself */
     gh_probe_profile profile;
     gh_probe_caps caps;
@@ -283,7 +316,8 @@ struct gh_probe {
 /* The route of p->routes for conf, or NULL. The first route (in configuration order) that
  * satisfies want, or NULL: the case then skips and says what it looked for. */
 const gh_probe_route *gh_probe_route_of(gh_probe *p, const gh_route_conf *conf);
-const gh_probe_route *gh_probe_find_route(gh_probe *p, bool (*want)(const gh_probe_route *));
+const gh_probe_route *gh_probe_find_route(gh_probe *p,
+                                          bool (*want)(gh_probe *p, const gh_probe_route *r));
 
 /* Self-test: a configuration rewritten so that the probe stands in for everything outside
  * (selftest.c): listeners on sockets the probe bound on loopback, upstreams its recording
@@ -297,7 +331,9 @@ void gh_probe_selftest_stop(gh_probe *p);
 typedef struct gh_probe_summary {
     size_t pass, fail, skip, error;
     size_t fail_high, fail_medium, fail_low;
+    double seconds; /* the run's duration */
 } gh_probe_summary;
+void gh_probe_summarize(const gh_probe_result *r, size_t n, gh_probe_summary *sum);
 
 typedef void (*gh_probe_render_fn)(FILE *out, const gh_probe *p, const gh_probe_result *results,
                                    size_t n, const gh_probe_summary *sum);

@@ -1,0 +1,540 @@
+/* gatehouse probe: the command line, the run (every case in order, under the caps), the report.
+ * Self-test (-c FILE alone) starts the configured gateway with the probe standing in for
+ * everything outside it; live (--target URL) attacks a deployed gateway from outside. */
+#include <openssl/pem.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/locate.h"
+#include "config/config.h"
+#include "identity/jwk.h"
+#include "identity/jws_sign.h"
+#include "probe/probe_internal.h"
+#include "stages/registry.h"
+
+typedef struct opts {
+    const char *config, *target, *format, *out, *only, *signing_key, *signing_secret, *kid,
+        *alg;
+    gh_probe_severity fail_on; /* 0: none */
+    bool list, quiet, profile_given;
+} opts;
+
+static int usage(FILE *out)
+{
+    fprintf(out,
+            "usage: gatehouse probe -c FILE [options]              self-test: start the configured\n"
+            "                                                      gateway on loopback and attack it\n"
+            "       gatehouse probe --target URL [-c FILE] [options]   attack a running gateway\n"
+            "       gatehouse probe --list-cases [--format text|json]\n"
+            "options: --format text|json|sarif|junit|markdown  -o FILE  --only GROUP|ID[,...]\n"
+            "         --fail-on high|medium|low|none (default high)  --quiet\n"
+            "         --profile safe|full (live; default safe: GET, HEAD, OPTIONS only, no load)\n"
+            "         --token T  --token-other-tenant T  --path /p (repeatable; live without -c)\n"
+            "         --signing-key PEM | --signing-secret-file F  [--kid KID] [--alg ALG]\n"
+            "         --max-requests N  --max-connections N  --max-bytes N  --max-seconds N\n"
+            "exit 0: no failure at or above --fail-on; 1: some; 2: the probe could not run\n");
+    return out == stderr ? 2 : 0;
+}
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (!*s || *end || n == 0)
+        return false;
+    *v = n;
+    return true;
+}
+
+static int parse_fail_on(const char *s, gh_probe_severity *sev)
+{
+    static const char *const names[] = {"none", "low", "medium", "high"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *sev = (gh_probe_severity)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* The value after argv[*i], or NULL after saying it is missing. */
+static const char *value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "gatehouse probe: a value is missing after %s\n", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int parse_caps(gh_probe *p, const char *flag, const char *v)
+{
+    static const struct {
+        const char *flag;
+        size_t off;
+    } caps[] = {{"--max-requests", offsetof(gh_probe_caps, requests)},
+                {"--max-connections", offsetof(gh_probe_caps, connections)},
+                {"--max-bytes", offsetof(gh_probe_caps, bytes)},
+                {"--max-seconds", offsetof(gh_probe_caps, seconds)}};
+    for (size_t k = 0; k < sizeof(caps) / sizeof(caps[0]); k++)
+        if (strcmp(flag, caps[k].flag) == 0) {
+            if (!parse_u64(v, (uint64_t *)((char *)&p->caps + caps[k].off))) {
+                fprintf(stderr, "gatehouse probe: %s takes a positive number\n", flag);
+                return -1;
+            }
+            return 1;
+        }
+    return 0;
+}
+
+/* 0 to run, 1 after --help, 2 on a bad argument. */
+static int parse_args(gh_probe *p, opts *o, int argc, char **argv)
+{
+    const char **paths = gh_arena_alloc(&p->arena, (size_t)argc * sizeof(*paths));
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return 1;
+        if (strcmp(a, "--list-cases") == 0 || strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            *(a[2] == 'l' ? &o->list : &o->quiet) = true;
+            continue;
+        }
+        struct {
+            const char *flag, *alt, **slot;
+        } slots[] = {{"-c", "--config", &o->config},  {"--target", NULL, &o->target},
+                     {"--format", "-f", &o->format},  {"-o", "--output", &o->out},
+                     {"--only", NULL, &o->only},      {"--token", NULL, &p->token},
+                     {"--token-other-tenant", NULL, &p->token_other},
+                     {"--signing-key", NULL, &o->signing_key},
+                     {"--signing-secret-file", NULL, &o->signing_secret},
+                     {"--kid", NULL, &o->kid},        {"--alg", NULL, &o->alg}};
+        bool taken = false;
+        for (size_t k = 0; k < sizeof(slots) / sizeof(slots[0]) && !taken; k++)
+            if (strcmp(a, slots[k].flag) == 0 || (slots[k].alt && strcmp(a, slots[k].alt) == 0)) {
+                if (!(v = value(argc, argv, &i)))
+                    return 2;
+                *slots[k].slot = v;
+                taken = true;
+            }
+        if (taken)
+            continue;
+        if (strcmp(a, "--path") == 0 || strcmp(a, "--profile") == 0 || strcmp(a, "--fail-on") == 0 ||
+            strncmp(a, "--max-", 6) == 0) {
+            if (!(v = value(argc, argv, &i)))
+                return 2;
+            if (strcmp(a, "--path") == 0) {
+                if (v[0] != '/') {
+                    fprintf(stderr, "gatehouse probe: --path %s: a path starts with /\n", v);
+                    return 2;
+                }
+                paths[p->npaths++] = v;
+            } else if (strcmp(a, "--profile") == 0) {
+                if (strcmp(v, "safe") != 0 && strcmp(v, "full") != 0) {
+                    fprintf(stderr, "gatehouse probe: --profile takes safe or full\n");
+                    return 2;
+                }
+                p->profile = v[0] == 'f' ? GH_PROFILE_FULL : GH_PROFILE_SAFE;
+                o->profile_given = true;
+            } else if (strcmp(a, "--fail-on") == 0) {
+                if (parse_fail_on(v, &o->fail_on) != 0) {
+                    fprintf(stderr, "gatehouse probe: --fail-on takes high, medium, low or none\n");
+                    return 2;
+                }
+            } else {
+                int rc = parse_caps(p, a, v);
+                if (rc <= 0) {
+                    if (rc == 0)
+                        fprintf(stderr, "gatehouse probe: unknown option '%s'\n", a);
+                    return 2;
+                }
+            }
+            continue;
+        }
+        fprintf(stderr, "gatehouse probe: unknown option '%s'\n", a);
+        return 2;
+    }
+    p->paths = paths;
+    return 0;
+}
+
+/* ---- the live target ---- */
+
+static int live_target(gh_probe *p, const char *url)
+{
+    bool tls = strncasecmp(url, "https://", 8) == 0;
+    if (!tls && strncasecmp(url, "http://", 7) != 0) {
+        fprintf(stderr, "gatehouse probe: --target %s: an http:// or https:// URL\n", url);
+        return -1;
+    }
+    const char *h = url + (tls ? 8 : 7);
+    size_t hl = strcspn(h, "/?#");
+    gh_probe_target *t = gh_arena_alloc(&p->arena, sizeof(*t));
+    *t = (gh_probe_target){.tls = tls, .port = tls ? 443 : 80};
+    const char *authority = gh_arena_strndup(&p->arena, h, hl);
+    const char *colon = NULL;
+    if (authority[0] == '[') {
+        const char *close = strchr(authority, ']');
+        if (!close) {
+            fprintf(stderr, "gatehouse probe: --target %s: an unclosed [\n", url);
+            return -1;
+        }
+        snprintf(t->host, sizeof(t->host), "%.*s", (int)(close - authority - 1), authority + 1);
+        colon = close[1] == ':' ? close + 1 : NULL;
+    } else {
+        colon = strrchr(authority, ':');
+        snprintf(t->host, sizeof(t->host), "%.*s",
+                 (int)(colon ? (size_t)(colon - authority) : strlen(authority)), authority);
+    }
+    if (colon && (t->port = atoi(colon + 1)) <= 0) {
+        fprintf(stderr, "gatehouse probe: --target %s: a bad port\n", url);
+        return -1;
+    }
+    if (!t->host[0]) {
+        fprintf(stderr, "gatehouse probe: --target %s: no host\n", url);
+        return -1;
+    }
+    t->authority = authority;
+    t->sni = t->host[0] >= '0' && t->host[0] <= '9' ? NULL : gh_arena_strdup(&p->arena, t->host);
+    p->targets = t;
+    p->ntargets = 1;
+    if (p->npaths == 0 && !p->conf) {
+        const char *path = h[hl] == '/' ? gh_arena_strndup(&p->arena, h + hl, strcspn(h + hl, "?#")) : "/";
+        p->paths = gh_arena_alloc(&p->arena, sizeof(*p->paths));
+        ((const char **)p->paths)[0] = path;
+        p->npaths = 1;
+    }
+    return 0;
+}
+
+/* --signing-key or --signing-secret-file: a key for every provider (live). */
+static int live_key(gh_probe *p, const opts *o)
+{
+    if (!o->signing_key && !o->signing_secret)
+        return 0;
+    gh_probe_key *k = gh_arena_alloc(&p->arena, sizeof(*k));
+    *k = (gh_probe_key){0};
+    FILE *f = fopen(o->signing_key ? o->signing_key : o->signing_secret, "r");
+    if (!f) {
+        fprintf(stderr, "gatehouse probe: cannot open %s\n", o->signing_key ? o->signing_key : o->signing_secret);
+        return -1;
+    }
+    if (o->signing_key) {
+        k->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+        unsigned algs = k->key ? gh_jws_key_algs(k->key) : 0;
+        k->alg = o->alg ? gh_alg_from_name(o->alg, strlen(o->alg)) : algs & -algs;
+        if (!k->key || !(k->alg & algs)) {
+            fprintf(stderr, "gatehouse probe: --signing-key %s: not a PEM private key for %s\n",
+                    o->signing_key, o->alg ? o->alg : "a JWS algorithm");
+            fclose(f);
+            EVP_PKEY_free(k->key);
+            return -1;
+        }
+    } else {
+        k->secret_len = fread(k->secret, 1, sizeof(k->secret), f);
+        while (k->secret_len && (k->secret[k->secret_len - 1] == '\n' || k->secret[k->secret_len - 1] == '\r'))
+            k->secret_len--;
+        k->alg = o->alg ? gh_alg_from_name(o->alg, strlen(o->alg)) : GH_ALG_HS256;
+        if (!k->secret_len || !(k->alg & GH_ALG_HMAC)) {
+            fprintf(stderr, "gatehouse probe: --signing-secret-file: an empty secret or a non-HS --alg\n");
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    if (o->kid)
+        snprintf(k->kid, sizeof(k->kid), "%s", o->kid);
+    p->keys = k;
+    p->nkeys = 1;
+    return 0;
+}
+
+/* ---- the run ---- */
+
+const char *gh_probe_over_caps(gh_probe *p, size_t bytes)
+{
+    if (p->used.requests >= p->caps.requests)
+        return gh_arena_printf(&p->arena, "the run's request cap (%llu) was reached",
+                               (unsigned long long)p->caps.requests);
+    if (p->used.connections >= p->caps.connections)
+        return gh_arena_printf(&p->arena, "the run's connection cap (%llu) was reached",
+                               (unsigned long long)p->caps.connections);
+    if (p->used.bytes + bytes > p->caps.bytes)
+        return gh_arena_printf(&p->arena, "the run's byte cap (%llu) was reached",
+                               (unsigned long long)p->caps.bytes);
+    if (gh_probe_now() - p->used.started > (double)p->caps.seconds)
+        return gh_arena_printf(&p->arena, "the run's time cap (%llu s) was reached",
+                               (unsigned long long)p->caps.seconds);
+    return NULL;
+}
+
+/* Why the run cannot give what c needs, or NULL. */
+static const char *unmet(const gh_probe *p, const gh_probe_case *c)
+{
+    bool full = p->selftest || p->profile == GH_PROFILE_FULL;
+    if ((c->needs & GH_PN_CONFIG) && !p->conf)
+        return "needs the configuration (-c FILE) to know what to aim at";
+    if ((c->needs & GH_PN_UPSTREAM) && !p->selftest)
+        return "needs the upstream's view: self-test only (gatehouse probe -c FILE)";
+    if ((c->needs & GH_PN_KEYS) && !p->selftest)
+        return "needs secrets the probe holds (HMAC, API keys, client certificates): self-test only";
+    if ((c->needs & GH_PN_SIGN) && !p->selftest && !p->nkeys)
+        return "needs tokens signed with the provider's key: self-test, or --signing-key";
+    if ((c->needs & GH_PN_WRITE) && !full)
+        return "sends methods that may change data: --profile full";
+    if ((c->needs & GH_PN_LOAD) && !full)
+        return "sends load: --profile full";
+    if (c->needs & GH_PN_TLS) {
+        bool any = false;
+        for (size_t i = 0; i < p->ntargets; i++)
+            any |= p->targets[i].tls;
+        if (!any)
+            return "needs a TLS listener";
+    }
+    return NULL;
+}
+
+/* Whether c was asked for by --only (a comma-separated list of groups and ids). */
+static bool selected(const gh_probe_case *c, const char *only)
+{
+    if (!only)
+        return true;
+    size_t n;
+    for (const char *s = only; *s; s += n + (s[n] == ',')) {
+        n = strcspn(s, ",");
+        if ((strlen(c->id) == n && strncasecmp(c->id, s, n) == 0) ||
+            (strlen(c->group) == n && strncasecmp(c->group, s, n) == 0))
+            return true;
+    }
+    return false;
+}
+
+/* An --only entry that names no group and no case: a typo would otherwise run nothing. */
+static const char *unknown_selection(const char *only)
+{
+    static char bad[128];
+    size_t n;
+    for (const char *s = only; *s; s += n + (s[n] == ',')) {
+        n = strcspn(s, ",");
+        bool known = false;
+        for (size_t i = 0; gh_probe_groups[i] && !known; i++)
+            known = strlen(gh_probe_groups[i]) == n && strncasecmp(gh_probe_groups[i], s, n) == 0;
+        for (size_t i = 0; i < gh_probe_ncases() && !known; i++)
+            known = strlen(gh_probe_case_at(i)->id) == n && strncasecmp(gh_probe_case_at(i)->id, s, n) == 0;
+        if (!known) {
+            snprintf(bad, sizeof(bad), "%.*s", (int)(n < 100 ? n : 100), s);
+            return bad;
+        }
+    }
+    return NULL;
+}
+
+static void progress(const gh_probe *p, size_t done, size_t total, const gh_probe_case *c)
+{
+    if (!p->progress)
+        return;
+    if (!c)
+        fprintf(stderr, "\r%-70s\r", "");
+    else
+        fprintf(stderr, "\r  probe [%zu/%zu] %-14s %-10s", done + 1, total, c->group, c->id);
+    fflush(stderr);
+}
+
+static gh_probe_result *run_cases(gh_probe *p, const char *only, size_t *n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < gh_probe_ncases(); i++)
+        total += selected(gh_probe_case_at(i), only);
+    gh_probe_result *results = gh_arena_alloc(&p->arena, (total ? total : 1) * sizeof(*results));
+    *n = 0;
+    for (size_t i = 0; i < gh_probe_ncases(); i++) {
+        const gh_probe_case *c = gh_probe_case_at(i);
+        if (!selected(c, only))
+            continue;
+        gh_probe_result *r = &results[(*n)++];
+        *r = (gh_probe_result){.c = c, .arena = &p->arena};
+        progress(p, *n - 1, total, c);
+        const char *why = unmet(p, c);
+        const char *over = why ? NULL : gh_probe_over_caps(p, 0);
+        if (why || over) {
+            gh_probe_skip(r, "%s", why ? why : over);
+            continue;
+        }
+        if (p->server) { /* what the upstream got before belongs to no case */
+            gh_probe_upreq *old = NULL;
+            gh_probe_upreqs_free(old, gh_probe_upstream_take(p->server, &old));
+        }
+        double t0 = gh_probe_now();
+        r->verdict = GH_PV_ERROR;
+        r->why = "the case gave no verdict";
+        c->run(p, r);
+        r->seconds = gh_probe_now() - t0;
+    }
+    progress(p, 0, 0, NULL);
+    return results;
+}
+
+static gh_probe_render_fn renderer(const char *format)
+{
+    static const struct {
+        const char *name;
+        gh_probe_render_fn fn;
+    } formats[] = {{"text", gh_probe_render_text},   {"json", gh_probe_render_json},
+                   {"sarif", gh_probe_render_sarif}, {"junit", gh_probe_render_junit},
+                   {"markdown", gh_probe_render_markdown}};
+    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+        if (strcmp(formats[i].name, format) == 0)
+            return formats[i].fn;
+    return NULL;
+}
+
+static int list_cases(const char *format)
+{
+    bool json = strcmp(format, "json") == 0;
+    json_t *arr = json ? json_array() : NULL;
+    for (size_t i = 0; i < gh_probe_ncases(); i++) {
+        const gh_probe_case *c = gh_probe_case_at(i);
+        if (json)
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "id", c->id,
+                                                 "group", c->group, "title", c->title, "owasp",
+                                                 c->owasp, "cwe", c->cwe, "severity",
+                                                 gh_probe_severity_name(c->severity), "expect",
+                                                 c->expect, "fix", c->fix));
+        else
+            printf("%-9s %-13s %-6s %-9s CWE-%-4d %s\n", c->id, c->group,
+                   gh_probe_severity_name(c->severity), c->owasp, c->cwe, c->title);
+    }
+    if (json) {
+        char *s = json_dumps(arr, JSON_INDENT(2));
+        printf("%s\n", s);
+        free(s);
+        json_decref(arr);
+    }
+    return 0;
+}
+
+static int load_config(gh_probe *p, const char *file)
+{
+    gh_diag d = {0};
+    p->conf = gh_config_load(file, NULL, &d);
+    gh_diag_print(&d, stderr);
+    gh_diag_free(&d);
+    if (!p->conf) {
+        fprintf(stderr, "gatehouse probe: %s does not load (see gatehouse check)\n", file);
+        return -1;
+    }
+    p->config_file = file;
+    p->loc = gh_arena_alloc(&p->arena, sizeof(*p->loc));
+    if (!gh_locator_open(p->loc, file))
+        p->loc = NULL;
+    return 0;
+}
+
+static void set_default_caps(gh_probe *p)
+{
+    bool live_safe = !p->selftest && p->profile == GH_PROFILE_SAFE;
+    gh_probe_caps d = {.requests = live_safe ? 600 : 20000,
+                       .connections = live_safe ? 600 : 20000,
+                       .bytes = live_safe ? 8u << 20 : 256u << 20,
+                       .seconds = live_safe ? 120 : 600,
+                       .exchange_ms = 5000};
+    if (!p->caps.requests)
+        p->caps.requests = d.requests;
+    if (!p->caps.connections)
+        p->caps.connections = d.connections;
+    if (!p->caps.bytes)
+        p->caps.bytes = d.bytes;
+    if (!p->caps.seconds)
+        p->caps.seconds = d.seconds;
+    p->caps.exchange_ms = d.exchange_ms;
+}
+
+static int report(gh_probe *p, const opts *o, gh_probe_result *results, size_t n)
+{
+    gh_probe_summary sum;
+    gh_probe_summarize(results, n, &sum);
+    sum.seconds = gh_probe_now() - p->used.started;
+    FILE *out = o->out ? fopen(o->out, "w") : stdout;
+    if (!out) {
+        fprintf(stderr, "gatehouse probe: cannot write %s\n", o->out);
+        return 2;
+    }
+    renderer(o->format)(out, p, results, n, &sum);
+    bool written = fflush(out) == 0 && !ferror(out);
+    if (o->out)
+        written = fclose(out) == 0 && written;
+    if (!written) {
+        fprintf(stderr, "gatehouse probe: the report could not be written\n");
+        return 2;
+    }
+    if (!p->quiet && (o->out || strcmp(o->format, "text") != 0))
+        fprintf(stderr, "gatehouse probe: %zu passed, %zu failed, %zu skipped, %zu errors\n",
+                sum.pass, sum.fail, sum.skip, sum.error);
+    size_t over = (o->fail_on && o->fail_on <= GH_PSEV_HIGH ? sum.fail_high : 0) +
+                  (o->fail_on && o->fail_on <= GH_PSEV_MEDIUM ? sum.fail_medium : 0) +
+                  (o->fail_on && o->fail_on <= GH_PSEV_LOW ? sum.fail_low : 0);
+    return sum.error ? 2 : over ? 1 : 0;
+}
+
+static int run(gh_probe *p, opts *o)
+{
+    if (o->config && load_config(p, o->config) != 0)
+        return 2;
+    p->selftest = !o->target;
+    if (!p->selftest && (live_target(p, o->target) != 0 || live_key(p, o) != 0))
+        return 2;
+    if (p->selftest && (o->signing_key || o->signing_secret || p->token || p->npaths || o->profile_given)) {
+        fprintf(stderr, "gatehouse probe: --signing-key, --token, --path and --profile are for "
+                        "--target; self-test holds its own keys and runs every profile\n");
+        return 2;
+    }
+    set_default_caps(p);
+    p->used.started = gh_probe_now();
+    if (p->selftest && gh_probe_selftest_start(p) != 0)
+        return 2;
+    gh_probe_routes_build(p);
+    size_t n = 0;
+    gh_probe_result *results = run_cases(p, o->only, &n);
+    int rc = report(p, o, results, n);
+    if (p->selftest)
+        gh_probe_selftest_stop(p);
+    return rc;
+}
+
+int gh_probe_main(int argc, char **argv)
+{
+    gh_probe p = {0};
+    gh_arena_init(&p.arena, 64 * 1024, 0);
+    opts o = {.format = "text", .fail_on = GH_PSEV_HIGH};
+    int rc = parse_args(&p, &o, argc, argv);
+    if (rc == 0 && !renderer(o.format)) {
+        fprintf(stderr, "gatehouse probe: --format takes text, json, sarif, junit or markdown\n");
+        rc = 2;
+    }
+    const char *bad = rc == 0 && o.only ? unknown_selection(o.only) : NULL;
+    if (bad) {
+        fprintf(stderr, "gatehouse probe: --only %s: no group or case has that name (--list-cases)\n", bad);
+        rc = 2;
+    }
+    if (rc == 0 && !o.list && !o.config && !o.target) {
+        fprintf(stderr, "gatehouse probe: -c FILE (self-test) or --target URL is required\n");
+        rc = 3;
+    }
+    if (rc != 0) {
+        gh_arena_free(&p.arena);
+        return rc == 1 ? usage(stdout) : (usage(stderr), 2);
+    }
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    p.quiet = o.quiet;
+    p.progress = !o.quiet && isatty(2);
+    rc = o.list ? list_cases(o.format) : run(&p, &o);
+    if (p.loc)
+        gh_locator_close(p.loc);
+    for (size_t i = 0; !p.selftest && i < p.nkeys; i++)
+        EVP_PKEY_free(p.keys[i].key);
+    gh_config_release(p.conf);
+    gh_arena_free(&p.arena);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* What the probe's own files share beyond probe.h: the clock, the caps, the parsing of answers. */
+#ifndef GH_PROBE_INTERNAL_H
+#define GH_PROBE_INTERNAL_H
+
+#include "probe/probe.h"
+
+typedef struct gh_probe_buf {
+    char *data;
+    size_t len, cap;
+} gh_probe_buf;
+
+/* CLOCK_MONOTONIC in seconds. */
+double gh_probe_now(void);
+/* NULL when the run may send `bytes` more on a new connection, else which cap stops it. */
+const char *gh_probe_over_caps(gh_probe *p, size_t bytes);
+/* The parts as one escaped evidence text. */
+const char *gh_probe_escape_parts(gh_probe *p, const char *const *parts, const size_t *lens,
+                                  size_t n);
+/* Parses the HTTP/1.x answers in data[0..len) into x: their count always; their heads and
+ * bodies (copied to the arena) when final. at_eof: the connection closed after them (a body
+ * without a length ends there). is_head: the first answer is to a HEAD. */
+void gh_probe_parse_answers(gh_probe *p, gh_probe_exchange *x, const char *data, size_t len,
+                            bool at_eof, bool is_head, bool final);
+
+/* p->routes from the configuration's routes (or the --path list) and p->targets. */
+void gh_probe_routes_build(gh_probe *p);
+
+/* Each group's cases (cases_<group>.c), ending with an entry whose id is NULL. */
+extern const gh_probe_case gh_probe_cases_tokens[];
+
+#endif
