@@ -330,10 +330,13 @@ void gh_probe_selftest_stop(gh_probe *p);
 
 typedef struct gh_probe_summary {
     size_t pass, fail, skip, error;
-    size_t fail_high, fail_medium, fail_low;
-    double seconds; /* the run's duration */
+    size_t fail_high, fail_medium, fail_low; /* failures by their case's severity */
+    double seconds; /* the run's duration: gh_probe_summarize puts the cases' sum, the runner
+                     * the wall time from p->used.started to the end */
 } gh_probe_summary;
-void gh_probe_summarize(const gh_probe_result *r, size_t n, gh_probe_summary *sum);
+
+/* The counts of results[0..n) (report_common.c). */
+void gh_probe_summarize(const gh_probe_result *results, size_t n, gh_probe_summary *sum);
 
 typedef void (*gh_probe_render_fn)(FILE *out, const gh_probe *p, const gh_probe_result *results,
                                    size_t n, const gh_probe_summary *sum);
