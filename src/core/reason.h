@@ -81,6 +81,8 @@
     X(FAULT_INJECTED, 503, "fault-injected", "Fault injected for testing")                         \
     X(IDP_UNAVAILABLE, 503, "identity-provider-unavailable",                                       \
       "Identity provider keys unavailable")                                                        \
+    X(MISDIRECTED, 421, "misdirected-request",                                                     \
+      "Host not served on this TLS connection")                                                    \
     X(NOT_FOUND, 404, "no-route", "No route matches")                                              \
     X(METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed on this route")           \
     X(WS_NOT_ALLOWED, 400, "websocket-not-allowed", "WebSocket upgrade not allowed on this route") \

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/tls.h"
 
@@ -386,4 +387,29 @@ char *gh_tls_pipe_take_output(gh_tls_pipe *p, size_t *len)
     }
     *len = (size_t)got;
     return buf;
+}
+
+bool gh_tls_pipe_serves(gh_tls_pipe *p, const char *host, size_t len)
+{
+    if (len == p->served_len && memcmp(host, p->served, len) == 0)
+        return true;
+    const char *sni = SSL_get_servername(p->ssl, TLSEXT_NAMETYPE_host_name);
+    bool ok = !sni || (strlen(sni) == len && strncasecmp(sni, host, len) == 0);
+    X509 *cert = ok ? NULL : SSL_get_certificate(p->ssl);
+    if (cert && len >= 2 && host[0] == '[') { /* an IPv6 literal */
+        char ip[64];
+        snprintf(ip, sizeof(ip), "%.*s", (int)(len - 2 < sizeof(ip) - 1 ? len - 2 : 0), host + 1);
+        ok = X509_check_ip_asc(cert, ip, 0) == 1;
+    } else if (cert) {
+        unsigned char v4[4];
+        char name[256];
+        snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) - 1 ? len : 0), host);
+        ok = inet_pton(AF_INET, name, v4) == 1 ? X509_check_ip_asc(cert, name, 0) == 1
+                                               : X509_check_host(cert, host, len, 0, NULL) == 1;
+    }
+    if (ok && len <= sizeof(p->served)) {
+        memcpy(p->served, host, len);
+        p->served_len = (uint8_t)len;
+    }
+    return ok;
 }

@@ -7,6 +7,7 @@
 
 #include <openssl/ssl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -47,6 +48,9 @@ typedef struct gh_tls_pipe {
     gh_tls_sink sink;
     void *sink_arg;
     bool sink_failed;
+    /* The last host a request named that the session may answer for (gh_tls_pipe_serves). */
+    char served[64];
+    uint8_t served_len;
 } gh_tls_pipe;
 
 /* A client session on ctx that expects the peer to be server_name: a DNS name (also sent as
@@ -61,6 +65,12 @@ void gh_tls_pipe_free(gh_tls_pipe *p);
 int gh_tls_pipe_flush(gh_tls_pipe *p);
 /* Ciphertext that arrived and was not decrypted yet, and plaintext decrypted and not read. */
 size_t gh_tls_pipe_buffered(const gh_tls_pipe *p);
+
+/* Whether a server session may answer a request for host (a canonical name without its port,
+ * an IPv6 literal in brackets): the client asked for no name (SNI), or for this one, or the
+ * certificate it was given covers it (HTTP/2 may carry several hosts a certificate covers,
+ * RFC 9113 9.1.1). A request for any other host was misdirected (RFC 9110 15.5.20). */
+bool gh_tls_pipe_serves(gh_tls_pipe *p, const char *host, size_t len);
 
 /* What an established session agreed on, for logs: static strings, alpn not terminated. */
 typedef struct gh_tls_info {

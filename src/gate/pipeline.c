@@ -5,6 +5,7 @@
  * returned. See docs/architecture.md, "The life of a request". */
 #include <string.h>
 
+#include "core/tls.h"
 #include "gate/access_log.h"
 #include "gate/action.h"
 #include "gate/cors.h"
@@ -106,6 +107,13 @@ void gh_pipeline_start(gh_request *req)
                                "a header name contains '_' (headers_with_underscores: refuse)");
                 return;
             }
+    }
+    if (req->peer.tls && req->h1.host &&
+        !gh_tls_pipe_serves(req->peer.tls, req->h1.host, req->h1.host_parts.name_len)) {
+        gh_request_refuse(req, GH_R_MISDIRECTED,
+                          "the Host is neither the name the TLS client asked for nor one its "
+                          "certificate covers");
+        return;
     }
     unsigned m = gh_route_method_bit(req->h1.method, req->h1.method_len);
     if (!(m & req->peer.methods)) {

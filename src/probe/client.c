@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -120,8 +121,10 @@ static const char *tls_start(gh_probe *p, conn *c, const gh_probe_target *t,
         SSL_CTX_set_security_level(c->ctx, 0); /* offer what an old client would */
     if (o->ciphers && !SSL_CTX_set_cipher_list(c->ctx, o->ciphers))
         return "the cipher list offered is unknown to this OpenSSL";
-    if (o->cert_file && (SSL_CTX_use_certificate_chain_file(c->ctx, o->cert_file) != 1 ||
-                         SSL_CTX_use_PrivateKey_file(c->ctx, o->key_file, SSL_FILETYPE_PEM) != 1))
+    const char *cert = o->no_cert ? NULL : o->cert_file ? o->cert_file : t->cert_file;
+    const char *key = o->cert_file ? o->key_file : t->key_file;
+    if (cert && (SSL_CTX_use_certificate_chain_file(c->ctx, cert) != 1 ||
+                 SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1))
         return "cannot load the client certificate";
     unsigned char alpn[64];
     size_t alen = alpn_wire(o->alpn ? o->alpn : "http/1.1", alpn, sizeof(alpn));
@@ -144,6 +147,29 @@ static const char *tls_start(gh_probe *p, conn *c, const gh_probe_target *t,
             return ms <= 0 ? "the handshake timed out" : ssl_error_text(p);
         wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, ms);
     }
+}
+
+/* What the handshake agreed on and what the server's certificate says. */
+static void session_facts(SSL *ssl, const gh_probe_target *t, const gh_probe_opts *o,
+                          gh_probe_exchange *x, gh_probe *p)
+{
+    const unsigned char *proto = NULL;
+    unsigned plen = 0;
+    SSL_get0_alpn_selected(ssl, &proto, &plen);
+    if (plen)
+        x->alpn = gh_arena_strndup(&p->arena, (const char *)proto, plen);
+    x->tls_version = SSL_get_version(ssl);
+    X509 *cert = SSL_get1_peer_certificate(ssl);
+    if (!cert)
+        return;
+    x->cert_seen = true;
+    const char *name = o->sni ? o->sni : t->sni ? t->sni : t->host;
+    x->cert_covers = X509_check_host(cert, name, strlen(name), 0, NULL) == 1 ||
+                     X509_check_ip_asc(cert, name, 0) == 1;
+    int days = 0, secs = 0;
+    if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert)))
+        x->cert_days_left = days;
+    X509_free(cert);
 }
 
 static void conn_close(conn *c)
@@ -309,13 +335,8 @@ int gh_probe_send(gh_probe *p, gh_probe_result *r, const gh_probe_target *t, con
         conn_close(&c);
         return 0;
     }
-    if (c.ssl) {
-        const unsigned char *proto = NULL;
-        unsigned plen = 0;
-        SSL_get0_alpn_selected(c.ssl, &proto, &plen);
-        if (plen)
-            x->alpn = gh_arena_strndup(&p->arena, (const char *)proto, plen);
-    }
+    if (c.ssl)
+        session_facts(c.ssl, t, o, x, p);
     gh_probe_buf in = {.data = malloc(READ_CAP), .cap = READ_CAP};
     if (!in.data) {
         conn_close(&c);

@@ -100,6 +100,7 @@ typedef struct gh_probe_target {
     const char *sni;     /* TLS server name (NULL: none sent) */
     const char *authority; /* the Host header the target expects by default */
     const gh_listener_conf *listener; /* with a configuration: the listener it is; else NULL */
+    const char *cert_file, *key_file; /* the client certificate it asks for (self-test), or NULL */
 } gh_probe_target;
 
 /* What a case knows about one route: a concrete request that matches it. */
@@ -134,6 +135,10 @@ typedef struct gh_probe_exchange {
     bool connect_failed;
     const char *tls_error; /* the handshake failed: why (OpenSSL's words) */
     const char *alpn;      /* negotiated protocol, or NULL */
+    const char *tls_version; /* negotiated ("TLSv1.3"), or NULL */
+    bool cert_seen;        /* the server's certificate, once the handshake passed: */
+    bool cert_covers;      /* ...it covers the name asked for (SNI, else the target's host) */
+    int cert_days_left;    /* ...days until it expires (negative: expired) */
     const char *sent;      /* what was sent, escaped, for evidence */
     bool cut;              /* more came back than the probe keeps */
 } gh_probe_exchange;
@@ -150,7 +155,8 @@ typedef struct gh_probe_opts {
     const char *sni;       /* TLS: overrides the target's */
     int tls_min, tls_max;  /* TLS: protocol versions offered (TLS1_x_VERSION), 0: library default */
     const char *ciphers;   /* TLS 1.2 cipher list offered */
-    const char *cert_file, *key_file; /* TLS: a client certificate */
+    const char *cert_file, *key_file; /* TLS: a client certificate (NULL: the target's) */
+    bool no_cert;          /* TLS: no client certificate, whatever the target's */
     unsigned wait_ms;      /* how long a quiet connection is waited on after an answer (0: 100 ms) */
     int responses;         /* return as soon as this many answers came (0: wait for quiet or close) */
 } gh_probe_opts;

@@ -27,5 +27,7 @@ void gh_probe_routes_build(gh_probe *p);
 
 /* Each group's cases (cases_<group>.c), ending with an entry whose id is NULL. */
 extern const gh_probe_case gh_probe_cases_tokens[];
+extern const gh_probe_case gh_probe_cases_tls[];
+extern const gh_probe_case gh_probe_cases_information[];
 
 #endif

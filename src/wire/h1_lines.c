@@ -393,6 +393,8 @@ const char *gh_h1_status_text(int status)
         return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
+    case 421:
+        return "Misdirected Request";
     case 500:
         return "Internal Server Error";
     case 501:

@@ -73,7 +73,7 @@ def test_versions_below_1_2_are_refused(gateway_for, pki, version, accepted):
     gw = gateway_for(RESPOND, tls=tls_of(pki.api))
     # The client is allowed the old versions, so that the refusal is the gateway's.
     out = s_client(gw.port, version, "-cipher", "DEFAULT@SECLEVEL=0", "-CAfile", pki.ca_file,
-                   "-servername", "api.test", "-ign_eof", data=b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                   "-servername", "api.test", "-ign_eof", data=b"GET / HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n")
     if accepted:
         assert "HTTP/1.1 200" in out and "Verify return code: 0 (ok)" in out, out
     else:
@@ -246,7 +246,7 @@ def test_pipelined_requests_in_one_record(gateway_for, pki):
     ctx = ssl.create_default_context(cafile=pki.ca_file)
     with socket.create_connection(("127.0.0.1", gw.port)) as raw:
         with ctx.wrap_socket(raw, server_hostname="api.test") as s:
-            s.sendall(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n" * 20 + b"GET /last HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            s.sendall(b"GET /1 HTTP/1.1\r\nHost: api.test\r\n\r\n" * 20 + b"GET /last HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n")
             data = b""
             while True:
                 chunk = s.recv(65536)
