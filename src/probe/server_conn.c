@@ -191,6 +191,9 @@ static void field(gh_psrv_req *q, framing *f, const char *name, size_t nlen, con
     } else if (IS("upgrade")) {
         if (list_has(v, vlen, "websocket"))
             q->websocket = true;
+    } else if (IS("expect")) {
+        if (vlen == 12 && strncasecmp(v, "100-continue", 12) == 0)
+            q->expect_continue = true;
     } else if (IS("sec-websocket-key")) {
         if (vlen < sizeof(q->ws_key)) {
             memcpy(q->ws_key, v, vlen);
@@ -240,6 +243,16 @@ static size_t line_at(const char *p, const char *end, const char **next)
     return n;
 }
 
+/* The identity provider's side says 100 Continue to a client that waits for it (libcurl
+ * does, for a while, before a large body). The upstream never does: whether the gateway
+ * answers Expect itself is what the probe looks at, so the upstream stays silent until the
+ * body has come. */
+static void continue_if_asked(gh_psrv_conn *c)
+{
+    if (c->role == GH_PROBE_IDP && c->req.expect_continue && !c->req.http10)
+        gh_psrv_out(c, GH_PSRV_LIT("HTTP/1.1 100 Continue\r\n\r\n"));
+}
+
 /* Parses the head in q->head and sets how its body is framed into the connection's state. */
 static step parse_head(gh_psrv_conn *c)
 {
@@ -273,6 +286,7 @@ static step parse_head(gh_psrv_conn *c)
         if (q->bad)
             return STEP_DONE;
         c->state = GH_PSRV_CHUNK_SIZE;
+        continue_if_asked(c);
         return STEP_GO;
     }
     if (q->bad)
@@ -280,6 +294,7 @@ static step parse_head(gh_psrv_conn *c)
     if (f.have_length && f.length > 0) {
         q->remaining = f.length;
         c->state = GH_PSRV_BODY;
+        continue_if_asked(c);
         return STEP_GO;
     }
     return STEP_DONE;
@@ -427,14 +442,11 @@ void gh_psrv_conn_input(gh_probe_server *s, gh_psrv_conn *c)
             c->state = GH_PSRV_CLOSING;
             c->in_len = 0;
             return;
-        case STEP_DONE:
+        case STEP_DONE: /* then the next request; or the rest dropped (CLOSING), echoed (TUNNEL) */
             gh_psrv_answer(s, c);
-            if (c->state == GH_PSRV_CLOSING || c->state == GH_PSRV_TUNNEL) {
-                req_clear(&c->req);
-                continue; /* CLOSING drops the rest; TUNNEL echoes it */
-            }
             req_clear(&c->req);
-            c->state = GH_PSRV_HEAD;
+            if (c->state != GH_PSRV_CLOSING && c->state != GH_PSRV_TUNNEL)
+                c->state = GH_PSRV_HEAD;
             continue;
         }
     }

@@ -43,7 +43,7 @@ typedef struct gh_psrv_req {
     size_t trailer_len;
     char method[32];
     char path[1024]; /* the target without its query, cut at the size */
-    bool http10, close, is_head, websocket, bad;
+    bool http10, close, is_head, websocket, expect_continue, bad;
     char ws_key[32];
 } gh_psrv_req;
 

@@ -369,6 +369,38 @@ static void introspection_policy_and_bait(void **state)
     assert_int_equal(gh_probe_upstream_take(f->s, &v), 0); /* the IdP records no requests */
 }
 
+/* Expect: 100-continue: the identity provider's side says 100 before the body, the upstream
+ * never does (the gateway is the one to answer it). */
+static void expect_continue(void **state)
+{
+    fixture *f = *state;
+    int fd = connect_to(gh_probe_server_port(f->s, GH_PROBE_IDP));
+    send_str(fd, "POST /policy/p HTTP/1.1\r\nHost: idp\r\nExpect: 100-continue\r\n"
+                 "Content-Length: 2\r\n\r\n");
+    response r;
+    read_response(fd, &r, false);
+    assert_int_equal(r.status, 100);
+    send_str(fd, "{}");
+    read_response(fd, &r, false);
+    assert_int_equal(r.status, 200);
+    close(fd);
+
+    fd = connect_to(gh_probe_server_port(f->s, GH_PROBE_UPSTREAM));
+    send_str(fd, "POST /up HTTP/1.1\r\nHost: up\r\nExpect: 100-continue\r\n"
+                 "Content-Length: 2\r\n\r\n");
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 200), 0); /* silent until the body */
+    send_str(fd, "{}");
+    read_response(fd, &r, false);
+    assert_int_equal(r.status, 200);
+    close(fd);
+    gh_probe_upreq *v = NULL;
+    size_t n = gh_probe_upstream_take(f->s, &v);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].body, "{}");
+    gh_probe_upreqs_free(v, n);
+}
+
 static void websocket_handshake_and_echo(void **state)
 {
     fixture *f = *state;
@@ -511,6 +543,7 @@ int main(void)
         T(large_and_unfinished_bodies),
         T(jwks_serves_the_probe_keys),
         T(introspection_policy_and_bait),
+        T(expect_continue),
         T(websocket_handshake_and_echo),
         T(huge_head_closes),
         T(bad_framing_answers_400),
