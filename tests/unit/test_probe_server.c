@@ -346,10 +346,13 @@ static void introspection_policy_and_bait(void **state)
         json_t *doc = json_loadb(r.body, r.body_len, 0, NULL);
         assert_non_null(doc);
         assert_int_equal(json_is_true(json_object_get(doc, "active")), i == 0);
-        if (i == 0)
-            assert_string_equal(json_string_value(json_object_get(doc, "sub")), "probe-a");
-        else
+        if (i == 0) {
+            const char *sub = json_string_value(json_object_get(doc, "sub"));
+            assert_non_null(sub);
+            assert_string_equal(sub, "probe-a");
+        } else {
             assert_int_equal(json_object_size(doc), 1);
+        }
         json_decref(doc);
     }
 
