@@ -44,12 +44,14 @@ static int listen_loopback(int *port)
     return fd;
 }
 
-static void accept_all(gh_probe_server *s, gh_probe_role role)
+/* Accepts what is waiting. False when out of descriptors: the listener stays readable, so the
+ * loop stops polling it for a moment rather than spin. */
+static bool accept_all(gh_probe_server *s, gh_probe_role role)
 {
     for (;;) {
         int fd = accept4(s->listen_fd[role], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
-            return; /* EAGAIN, or an error the next poll reports again */
+            return errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM;
         gh_psrv_conn *c = s->nconns < GH_PSRV_MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
         if (!c) { /* over the cap: the peer sees its connection closed */
             close(fd);
@@ -136,17 +138,20 @@ static void *run(void *arg)
     gh_probe_server *s = arg;
     struct pollfd fds[1 + GH_PSRV_ROLES + GH_PSRV_MAX_CONNS];
     gh_psrv_conn *polled[GH_PSRV_MAX_CONNS];
+    bool accepting = true;
     for (;;) {
         size_t n = 0;
         fds[n++] = (struct pollfd){.fd = s->wake[0], .events = POLLIN};
         for (int r = 0; r < GH_PSRV_ROLES; r++)
-            fds[n++] = (struct pollfd){.fd = s->listen_fd[r], .events = POLLIN};
+            fds[n++] = (struct pollfd){.fd = s->listen_fd[r], .events = accepting ? POLLIN : 0};
         for (size_t i = 0; i < s->nconns; i++) {
             polled[i] = s->conns[i];
             fds[n++] = (struct pollfd){.fd = s->conns[i]->fd, .events = events_of(s->conns[i])};
         }
         size_t npolled = s->nconns;
-        if (poll(fds, n, -1) < 0) {
+        int ready = poll(fds, n, accepting ? -1 : 100);
+        accepting = true;
+        if (ready < 0) {
             if (errno == EINTR)
                 continue;
             break;
@@ -162,8 +167,8 @@ static void *run(void *arg)
                 drop_conn(s, i);
         }
         for (int r = 0; r < GH_PSRV_ROLES; r++)
-            if (fds[1 + r].revents & POLLIN)
-                accept_all(s, (gh_probe_role)r);
+            if ((fds[1 + r].revents & POLLIN) && !accept_all(s, (gh_probe_role)r))
+                accepting = false;
     }
     while (s->nconns > 0)
         drop_conn(s, s->nconns - 1);
@@ -274,8 +279,8 @@ size_t gh_probe_jwks_fetches(gh_probe_server *s, const char *provider)
 void gh_probe_opaque_add(gh_probe_server *s, const char *token, json_t *claims, bool active)
 {
     /* The server keeps its own copy: the caller's document may change or go. */
-    gh_psrv_opaque o = {.token = strdup(token), .claims = claims ? json_deep_copy(claims) : NULL,
-                        .active = active};
+    gh_psrv_opaque o = {
+        .token = strdup(token), .claims = claims ? json_deep_copy(claims) : NULL, .active = active};
     if (!o.token || (claims && !o.claims))
         goto fail;
     pthread_mutex_lock(&s->mu);

@@ -10,8 +10,7 @@
 #include "probe/server_int.h"
 #include "wire/ws_frame.h"
 
-void gh_psrv_respond(gh_psrv_conn *c, int status, const char *reason, const char *body,
-                     size_t len)
+void gh_psrv_respond(gh_psrv_conn *c, int status, const char *reason, const char *body, size_t len)
 {
     char head[256];
     int n = snprintf(head, sizeof(head),
@@ -41,9 +40,14 @@ static void respond_json(gh_psrv_conn *c, int status, const char *reason, json_t
 void gh_psrv_record(gh_probe_server *s, gh_psrv_conn *c, bool complete)
 {
     gh_psrv_req *q = &c->req;
-    gh_probe_upreq r = {.head = q->head, .head_len = q->head_len, .body = q->body,
-                        .body_len = q->body_len, .port = c->port, .body_total = q->body_total,
-                        .body_cut = q->body_total > q->body_len, .complete = complete};
+    gh_probe_upreq r = {.head = q->head,
+                        .head_len = q->head_len,
+                        .body = q->body,
+                        .body_len = q->body_len,
+                        .port = c->port,
+                        .body_total = q->body_total,
+                        .body_cut = q->body_total > q->body_len,
+                        .complete = complete};
     if (!r.body) {
         r.body = calloc(1, 1);
         if (!r.body)

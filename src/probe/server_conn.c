@@ -353,8 +353,8 @@ static step step_chunk_size(gh_psrv_conn *c, size_t *used)
     for (; p < eol && isxdigit((unsigned char)*p); p++, digits++) {
         if (digits == 15)
             return STEP_BAD;
-        size = size * 16 + (uint64_t)(isdigit((unsigned char)*p) ? *p - '0'
-                                                                  : (tolower(*p) - 'a' + 10));
+        size = size * 16 +
+               (uint64_t)(isdigit((unsigned char)*p) ? *p - '0' : (tolower(*p) - 'a' + 10));
     }
     if (digits == 0 || (p < eol && *p != ';' && *p != '\r' && *p != ' ' && *p != '\t'))
         return STEP_BAD;

@@ -10,26 +10,26 @@
 
 #include "probe/probe.h"
 
-#define GH_PSRV_ROLES 2                 /* GH_PROBE_UPSTREAM, GH_PROBE_IDP */
-#define GH_PSRV_MAX_CONNS 256           /* open at once; beyond, accepted and closed */
-#define GH_PSRV_HEAD_MAX (64 * 1024)    /* request line and fields */
+#define GH_PSRV_ROLES 2              /* GH_PROBE_UPSTREAM, GH_PROBE_IDP */
+#define GH_PSRV_MAX_CONNS 256        /* open at once; beyond, accepted and closed */
+#define GH_PSRV_HEAD_MAX (64 * 1024) /* request line and fields */
 #define GH_PSRV_IN_MAX (GH_PSRV_HEAD_MAX + 16 * 1024) /* a connection's input buffer */
-#define GH_PSRV_LINE_MAX 4096           /* a chunk-size line */
-#define GH_PSRV_BODY_MAX (1024 * 1024)  /* body bytes kept of one request */
-#define GH_PSRV_OUT_PAUSE (256 * 1024)  /* output pending above which reading pauses */
+#define GH_PSRV_LINE_MAX 4096                         /* a chunk-size line */
+#define GH_PSRV_BODY_MAX (1024 * 1024)                /* body bytes kept of one request */
+#define GH_PSRV_OUT_PAUSE (256 * 1024)    /* output pending above which reading pauses */
 #define GH_PSRV_OUT_MAX (4 * 1024 * 1024) /* output pending above which the connection is cut */
-#define GH_PSRV_RECORDS 1024            /* requests kept for take(); older ones dropped */
-#define GH_PSRV_OPAQUE_MAX 4096         /* introspection tokens */
+#define GH_PSRV_RECORDS 1024              /* requests kept for take(); older ones dropped */
+#define GH_PSRV_OPAQUE_MAX 4096           /* introspection tokens */
 
 typedef enum {
-    GH_PSRV_HEAD,        /* reading a request head */
-    GH_PSRV_BODY,        /* a Content-Length body */
-    GH_PSRV_CHUNK_SIZE,  /* chunked: the size line */
-    GH_PSRV_CHUNK_DATA,  /* chunked: a chunk's data */
-    GH_PSRV_CHUNK_CRLF,  /* chunked: the line end after the data */
-    GH_PSRV_TRAILERS,    /* chunked: trailer lines up to the blank one */
-    GH_PSRV_TUNNEL,      /* after a 101: every byte read is echoed */
-    GH_PSRV_CLOSING,     /* input ignored; closed once the output is written */
+    GH_PSRV_HEAD,       /* reading a request head */
+    GH_PSRV_BODY,       /* a Content-Length body */
+    GH_PSRV_CHUNK_SIZE, /* chunked: the size line */
+    GH_PSRV_CHUNK_DATA, /* chunked: a chunk's data */
+    GH_PSRV_CHUNK_CRLF, /* chunked: the line end after the data */
+    GH_PSRV_TRAILERS,   /* chunked: trailer lines up to the blank one */
+    GH_PSRV_TUNNEL,     /* after a 101: every byte read is echoed */
+    GH_PSRV_CLOSING,    /* input ignored; closed once the output is written */
 } gh_psrv_state;
 
 /* The request being read on a connection. */
@@ -113,7 +113,6 @@ void gh_psrv_answer(gh_probe_server *s, gh_psrv_conn *c);
 /* Moves c->req's head and body into the records (upstream role). */
 void gh_psrv_record(gh_probe_server *s, gh_psrv_conn *c, bool complete);
 /* A response with a JSON body (none for HEAD); Connection: close when the request asked. */
-void gh_psrv_respond(gh_psrv_conn *c, int status, const char *reason, const char *body,
-                     size_t len);
+void gh_psrv_respond(gh_psrv_conn *c, int status, const char *reason, const char *body, size_t len);
 
 #endif

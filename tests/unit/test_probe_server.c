@@ -69,7 +69,8 @@ static int connect_to(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     struct timeval tv = {.tv_sec = 5};
@@ -87,11 +88,14 @@ static void send_all(int fd, const char *bytes, size_t len)
     }
 }
 
-static void send_str(int fd, const char *s) { send_all(fd, s, strlen(s)); }
+static void send_str(int fd, const char *s)
+{
+    send_all(fd, s, strlen(s));
+}
 
 typedef struct response {
     char buf[65536];
-    size_t len;       /* head and body */
+    size_t len; /* head and body */
     size_t head_len;
     int status;
     const char *body; /* inside buf, NUL-terminated */
@@ -177,7 +181,8 @@ static void records_keep_alive_requests(void **state)
     int fd = connect_to(port);
     static const char a[] = "POST /a?x=1 HTTP/1.1\r\nHost: up\r\nContent-Length: 5\r\n"
                             "X-Odd:  spaced \r\n\r\n";
-    static const char b_head[] = "POST /b HTTP/1.1\r\nHost: up\r\nTransfer-Encoding: chunked\r\n\r\n";
+    static const char b_head[] =
+        "POST /b HTTP/1.1\r\nHost: up\r\nTransfer-Encoding: chunked\r\n\r\n";
     static const char b_body1[] = "5\r\nhel";
     static const char b_body2[] = "lo\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n";
     response r;
@@ -408,8 +413,9 @@ static void websocket_handshake_and_echo(void **state)
 {
     fixture *f = *state;
     int fd = connect_to(gh_probe_server_port(f->s, GH_PROBE_UPSTREAM));
-    send_str(fd, "GET /ws HTTP/1.1\r\nHost: up\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    send_str(fd,
+             "GET /ws HTTP/1.1\r\nHost: up\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
     response r;
     read_response(fd, &r, false);
     assert_int_equal(r.status, 101);
@@ -497,6 +503,46 @@ static void bad_framing_answers_400(void **state)
     gh_probe_upreqs_free(v, n);
 }
 
+/* At most 256 connections open: one more is accepted and closed; the others are served. */
+static void caps_open_connections(void **state)
+{
+    fixture *f = *state;
+    int port = gh_probe_server_port(f->s, GH_PROBE_UPSTREAM);
+    int fds[256];
+    for (int i = 0; i < 256; i++)
+        fds[i] = connect_to(port);
+    int extra = connect_to(port);
+    assert_true(closed_by_peer(extra));
+    close(extra);
+    send_str(fds[255], "GET /last HTTP/1.1\r\nHost: up\r\n\r\n");
+    response r;
+    read_response(fds[255], &r, false);
+    assert_int_equal(r.status, 200);
+    for (int i = 0; i < 256; i++)
+        close(fds[i]);
+    gh_probe_upreq *v = NULL;
+    size_t n = gh_probe_upstream_take(f->s, &v);
+    assert_int_equal(n, 1);
+    gh_probe_upreqs_free(v, n);
+    /* Once they are gone, a new one is served. */
+    int fd = -1;
+    for (int i = 0; i < 100 && fd < 0; i++) {
+        fd = connect_to(port);
+        send_str(fd, "GET /again HTTP/1.1\r\nHost: up\r\n\r\n");
+        char b[512];
+        ssize_t got = recv(fd, b, sizeof(b), 0);
+        if (got <= 0) { /* the server had not yet seen the others close */
+            close(fd);
+            fd = -1;
+            sleep_ms(10);
+        }
+    }
+    assert_true(fd >= 0);
+    close(fd);
+    n = take_wait(f->s, &v, 1);
+    gh_probe_upreqs_free(v, n);
+}
+
 static void keeps_the_last_records(void **state)
 {
     fixture *f = *state;
@@ -550,6 +596,7 @@ int main(void)
         T(websocket_handshake_and_echo),
         T(huge_head_closes),
         T(bad_framing_answers_400),
+        T(caps_open_connections),
         T(keeps_the_last_records),
         cmocka_unit_test(stops_with_connections_open),
     };
