@@ -391,6 +391,43 @@ static step step_trailers(gh_psrv_conn *c, size_t *used)
     return n == 1 || (n == 2 && c->in[0] == '\r') ? STEP_DONE : STEP_GO;
 }
 
+/* After a 101: each frame goes back as a server sends it, unmasked (RFC 6455 5.1: the gateway
+ * as a client refuses a masked frame from its upstream), its header otherwise as it came. A
+ * payload streams through as it arrives; a header waits until it is whole. */
+static step step_tunnel(gh_psrv_conn *c, size_t *used)
+{
+    uint8_t *in = (uint8_t *)c->in;
+    if (c->ws_left == 0) {
+        if (c->in_len < 2)
+            return STEP_MORE;
+        unsigned len7 = in[1] & 0x7f;
+        bool masked = (in[1] & 0x80) != 0;
+        size_t ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0, hlen = 2 + ext + (masked ? 4 : 0);
+        if (c->in_len < hlen)
+            return STEP_MORE;
+        uint64_t len = len7 < 126 ? len7 : 0;
+        for (size_t i = 0; i < ext; i++)
+            len = len << 8 | in[2 + i];
+        in[1] &= 0x7f;
+        gh_psrv_out(c, in, 2 + ext);
+        c->ws_masked = masked;
+        if (masked)
+            memcpy(c->ws_mask, in + 2 + ext, 4);
+        c->ws_left = len;
+        c->ws_at = 0;
+        *used = hlen;
+        return STEP_GO;
+    }
+    size_t n = c->in_len < c->ws_left ? c->in_len : (size_t)c->ws_left;
+    for (size_t i = 0; c->ws_masked && i < n; i++)
+        in[i] ^= c->ws_mask[(c->ws_at + i) & 3];
+    gh_psrv_out(c, in, n);
+    c->ws_left -= n;
+    c->ws_at += n;
+    *used = n;
+    return n < c->in_len ? STEP_GO : STEP_MORE;
+}
+
 static step step_any(gh_psrv_conn *c, size_t *used)
 {
     switch (c->state) {
@@ -407,9 +444,7 @@ static step step_any(gh_psrv_conn *c, size_t *used)
     case GH_PSRV_TRAILERS:
         return step_trailers(c, used);
     case GH_PSRV_TUNNEL:
-        gh_psrv_out(c, c->in, c->in_len);
-        *used = c->in_len;
-        return STEP_MORE;
+        return step_tunnel(c, used);
     case GH_PSRV_CLOSING:
         *used = c->in_len;
         return STEP_MORE;

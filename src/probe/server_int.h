@@ -28,7 +28,7 @@ typedef enum {
     GH_PSRV_CHUNK_DATA, /* chunked: a chunk's data */
     GH_PSRV_CHUNK_CRLF, /* chunked: the line end after the data */
     GH_PSRV_TRAILERS,   /* chunked: trailer lines up to the blank one */
-    GH_PSRV_TUNNEL,     /* after a 101: every byte read is echoed */
+    GH_PSRV_TUNNEL,     /* after a 101: every frame read is echoed */
     GH_PSRV_CLOSING,    /* input ignored; closed once the output is written */
 } gh_psrv_state;
 
@@ -58,6 +58,10 @@ typedef struct gh_psrv_conn {
     size_t out_off, out_len, out_cap;
     gh_psrv_state state;
     bool dead; /* an error: closed without writing what is pending */
+    /* The tunnel: the frame being echoed (its payload bytes left, its mask, where in it). */
+    uint64_t ws_left, ws_at;
+    uint8_t ws_mask[4];
+    bool ws_masked;
     gh_psrv_req req;
 } gh_psrv_conn;
 

@@ -1,8 +1,9 @@
 /* The probe's servers (src/probe/server.c) over real loopback sockets: the recording upstream
  * keeps each request's head byte for byte and its body de-chunked, in order, on a keep-alive
  * connection; take() moves them; the identity provider's side serves the key set, introspection,
- * policy answers and counts bait fetches; a WebSocket handshake gets RFC 6455's Accept and an
- * echo; an oversized head closes the connection and the server goes on. */
+ * policy answers and counts bait fetches; a WebSocket handshake gets RFC 6455's Accept and its
+ * frames echoed as a server sends them; an oversized head closes the connection and the server
+ * goes on. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
@@ -420,17 +421,49 @@ static void websocket_handshake_and_echo(void **state)
     read_response(fd, &r, false);
     assert_int_equal(r.status, 101);
     assert_non_null(strstr(r.buf, "\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
-    static const char frame[] = "\x81\x85\x01\x02\x03\x04raw\0bytes";
-    send_all(fd, frame, sizeof(frame) - 1);
-    char back[64];
+    /* A client's masked frame, its header in two writes, and a 200-byte one (16-bit length):
+     * they come back as a server sends them, unmasked. */
+    static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
+    uint8_t frames[512], want[512];
+    size_t flen = 0, wlen = 0;
+    static const char hello[] = "Hello";
+    frames[flen++] = 0x81;
+    frames[flen++] = 0x80 | 5;
+    want[wlen++] = 0x81;
+    want[wlen++] = 5;
+    memcpy(frames + flen, mask, 4);
+    flen += 4;
+    for (size_t i = 0; i < 5; i++) {
+        frames[flen++] = (uint8_t)(hello[i] ^ mask[i & 3]);
+        want[wlen++] = (uint8_t)hello[i];
+    }
+    size_t second = flen;
+    frames[flen++] = 0x82;
+    frames[flen++] = 0x80 | 126;
+    frames[flen++] = 0;
+    frames[flen++] = 200;
+    memcpy(want + wlen, "\x82\x7e\x00\xc8", 4);
+    wlen += 4;
+    memcpy(frames + flen, mask, 4);
+    flen += 4;
+    for (size_t i = 0; i < 200; i++) {
+        frames[flen++] = (uint8_t)(i ^ mask[i & 3]);
+        want[wlen++] = (uint8_t)i;
+    }
+    send_all(fd, (const char *)frames, 3);
+    sleep_ms(20);
+    send_all(fd, (const char *)frames + 3, second + 10 - 3);
+    sleep_ms(20);
+    send_all(fd, (const char *)frames + second + 10, flen - second - 10);
+    uint8_t back[512];
     size_t got = 0;
-    while (got < sizeof(frame) - 1) {
+    while (got < wlen) {
         ssize_t n = recv(fd, back + got, sizeof(back) - got, 0);
         assert_true(n > 0);
         got += (size_t)n;
     }
-    assert_int_equal(got, sizeof(frame) - 1);
-    assert_memory_equal(back, frame, got);
+    assert_int_equal(got, wlen);
+    assert_memory_equal(back, want, wlen);
     close(fd);
 
     gh_probe_upreq *v = NULL;
@@ -587,18 +620,12 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(records_keep_alive_requests),
-        T(pipelined_head_and_close),
-        T(large_and_unfinished_bodies),
-        T(jwks_serves_the_probe_keys),
-        T(introspection_policy_and_bait),
-        T(expect_continue),
-        T(websocket_handshake_and_echo),
-        T(huge_head_closes),
-        T(bad_framing_answers_400),
-        T(caps_open_connections),
-        T(keeps_the_last_records),
-        cmocka_unit_test(stops_with_connections_open),
+        T(records_keep_alive_requests),   T(pipelined_head_and_close),
+        T(large_and_unfinished_bodies),   T(jwks_serves_the_probe_keys),
+        T(introspection_policy_and_bait), T(expect_continue),
+        T(websocket_handshake_and_echo),  T(huge_head_closes),
+        T(bad_framing_answers_400),       T(caps_open_connections),
+        T(keeps_the_last_records),        cmocka_unit_test(stops_with_connections_open),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
