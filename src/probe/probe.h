@@ -229,7 +229,8 @@ void gh_probe_upreqs_free(gh_probe_upreq *v, size_t n);
 /* Fetches of the bait URLs (jku, x5u, and the like) and of each provider's key set so far. */
 size_t gh_probe_bait_fetches(gh_probe_server *s);
 size_t gh_probe_jwks_fetches(gh_probe_server *s, const char *provider);
-/* Introspection: tokens the server answers active (with these claims) or not. */
+/* Introspection: tokens the server answers active (with these claims) or not. claims is taken
+ * (a reference the caller hands over; NULL: none). */
 void gh_probe_opaque_add(gh_probe_server *s, const char *token, json_t *claims, bool active);
 
 /* What the upstream received in this case, as evidence (r->upstream) and as a count. In

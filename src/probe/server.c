@@ -278,9 +278,11 @@ size_t gh_probe_jwks_fetches(gh_probe_server *s, const char *provider)
 
 void gh_probe_opaque_add(gh_probe_server *s, const char *token, json_t *claims, bool active)
 {
-    /* The server keeps its own copy: the caller's document may change or go. */
+    /* claims is taken; the server keeps a copy of its own, which no other thread can touch
+     * (jansson's reference counts and objects are not shared safely between threads). */
     gh_psrv_opaque o = {
         .token = strdup(token), .claims = claims ? json_deep_copy(claims) : NULL, .active = active};
+    json_decref(claims);
     if (!o.token || (claims && !o.claims))
         goto fail;
     pthread_mutex_lock(&s->mu);

@@ -333,8 +333,9 @@ static void introspection_policy_and_bait(void **state)
 {
     fixture *f = *state;
     json_t *claims = json_pack("{s:s, s:s}", "sub", "probe-a", "scope", "read");
-    gh_probe_opaque_add(f->s, "tok a+b", claims, true);
-    json_decref(claims); /* the server keeps its own copy */
+    gh_probe_opaque_add(f->s, "tok a+b", json_incref(claims), true); /* taken */
+    json_object_set_new(claims, "sub", json_string("changed")); /* the server has its own copy */
+    json_decref(claims);
     gh_probe_opaque_add(f->s, "revoked", NULL, false);
     int fd = connect_to(gh_probe_server_port(f->s, GH_PROBE_IDP));
     static const char *const bodies[] = {"client_id=gw&token=tok+a%2Bb", "token=revoked",
