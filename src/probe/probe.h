@@ -234,11 +234,15 @@ struct gh_probe_key {
 
 /* One request the recording upstream received, as received. */
 typedef struct gh_probe_upreq {
-    char *head; /* request line and fields, raw */
+    char *head; /* request line and fields, raw, the blank line included; NUL-terminated */
     size_t head_len;
-    char *body; /* de-chunked */
+    char *body; /* de-chunked, the first 1 MiB; NUL-terminated, never NULL */
     size_t body_len;
     int port;   /* which of the probe's upstream ports it came to */
+    uint64_t body_total; /* body bytes received; more than body_len when the body was cut */
+    bool body_cut;       /* the body was longer than what is kept */
+    bool complete;       /* its end arrived; false: the connection ended within the body, or
+                          * its framing (Content-Length, chunks) was invalid */
 } gh_probe_upreq;
 
 /* The probe's servers on loopback: the recording upstream every endpoint becomes, and the
@@ -263,7 +267,8 @@ void gh_probe_upreqs_free(gh_probe_upreq *v, size_t n);
 /* Fetches of the bait URLs (jku, x5u, and the like) and of each provider's key set so far. */
 size_t gh_probe_bait_fetches(gh_probe_server *s);
 size_t gh_probe_jwks_fetches(gh_probe_server *s, const char *provider);
-/* Introspection: tokens the server answers active (with these claims) or not. */
+/* Introspection: tokens the server answers active (with these claims) or not. claims is taken
+ * (a reference the caller hands over; NULL: none). */
 void gh_probe_opaque_add(gh_probe_server *s, const char *token, json_t *claims, bool active);
 
 /* What the upstream received in this case, as evidence (r->upstream) and as a count. In
