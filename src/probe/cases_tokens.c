@@ -16,7 +16,8 @@
 static bool takes_jwt(gh_probe *p, const gh_probe_route *r)
 {
     const gh_jwt_provider *prov = r->conf ? r->conf->auth_token : NULL;
-    return prov && !prov->introspect && gh_probe_key_of(p, prov) && (p->selftest || r->safe);
+    bool token = gh_probe_key_of(p, prov) || (!p->selftest && p->token);
+    return prov && !prov->introspect && token && (p->selftest || r->safe);
 }
 
 static bool takes_jwt_proxied(gh_probe *p, const gh_probe_route *r)
@@ -32,7 +33,7 @@ static const gh_probe_route *aim(gh_probe *p, gh_probe_result *r)
     if (!route)
         route = gh_probe_find_route(p, takes_jwt);
     if (!route) {
-        gh_probe_skip(r, "no route takes JWTs from a provider whose key the probe holds");
+        gh_probe_skip(r, "no route takes JWTs from a provider the probe holds a key or a token for");
         return NULL;
     }
     return gh_probe_baseline(p, r, route) ? route : NULL;
@@ -62,7 +63,8 @@ static void expect_401(gh_probe *p, gh_probe_result *r, const gh_probe_route *ro
 {
     size_t len;
     const char *bytes = with_token(p, route, token, NULL, &len);
-    gh_probe_expect_refusal(p, r, route, bytes, len, 401, 401, what, NULL);
+    /* 401 is the answer (RFC 6750 3.1); 400 and 403 refuse too: nothing was let through. */
+    gh_probe_expect_refusal(p, r, route, bytes, len, 400, 403, what, NULL);
 }
 
 static const char *dump(gh_probe *p, json_t *j)
@@ -411,7 +413,7 @@ static void token_in_query(gh_probe *p, gh_probe_result *r)
     const char *bytes = gh_probe_request(p, route->method, target, route->host,
                                          route->safe ? NULL : "Content-Type: application/json\r\n",
                                          route->safe ? NULL : "{}", &len);
-    gh_probe_expect_refusal(p, r, route, bytes, len, 401, 401,
+    gh_probe_expect_refusal(p, r, route, bytes, len, 400, 403,
                             "a valid token in the query string (access_token), none in the header", NULL);
 }
 
@@ -431,7 +433,7 @@ static void token_in_cookie(gh_probe *p, gh_probe_result *r)
         gh_arena_printf(&p->arena, "Cookie: access_token=%s; token=%s; jwt=%s\r\n%s", tok, tok, tok,
                         route->safe ? "" : "Content-Type: application/json\r\n"),
         route->safe ? NULL : "{}", &len);
-    gh_probe_expect_refusal(p, r, route, bytes, len, 401, 401,
+    gh_probe_expect_refusal(p, r, route, bytes, len, 400, 403,
                             "a valid token in cookies only, none where the provider takes it", NULL);
 }
 
@@ -447,7 +449,7 @@ static void two_authorizations(gh_probe *p, gh_probe_result *r)
         size_t len;
         const char *extra = gh_arena_printf(&p->arena, "Authorization: Bearer %s\r\n", orders[i][1]);
         const char *bytes = with_token(p, route, orders[i][0], extra, &len);
-        gh_probe_expect_refusal(p, r, route, bytes, len, 400, 401,
+        gh_probe_expect_refusal(p, r, route, bytes, len, 400, 403,
                                 i == 0 ? "two Authorization headers (valid, then alg none)"
                                        : "two Authorization headers (alg none, then valid)", NULL);
     }
@@ -520,73 +522,73 @@ static void lifetime_too_long(gh_probe *p, gh_probe_result *r)
 }
 
 const gh_probe_case gh_probe_cases_tokens[] = {
-    {"TOK-001", "tokens", "alg none, no signature", OWASP_AUTHN, 347, GH_PSEV_HIGH, GH_PN_SIGN,
-     "401, nothing forwarded", "Allow only the provider's signing algorithms (identity.jwt.*.algorithms); never none.",
+    {"TOK-001", "tokens", "alg none, no signature", OWASP_AUTHN, 347, GH_PSEV_HIGH, GH_PN_TOKEN,
+     "401 (400 or 403 also refuse), nothing forwarded", "Allow only the provider's signing algorithms (identity.jwt.*.algorithms); never none.",
      alg_none},
     {"TOK-002", "tokens", "alg none in other cases and spacing (None, NONE, nOnE)", OWASP_AUTHN, 347, GH_PSEV_HIGH,
-     GH_PN_SIGN, "401 for each, nothing forwarded", "Compare algorithm names exactly against an allow-list.",
+     GH_PN_TOKEN, "401 for each, nothing forwarded", "Compare algorithm names exactly against an allow-list.",
      alg_none_variants},
-    {"TOK-003", "tokens", "valid token with its signature cut off", OWASP_AUTHN, 347, GH_PSEV_HIGH, GH_PN_SIGN,
-     "401, nothing forwarded", "Verify every token's signature; an empty signature verifies nothing.",
+    {"TOK-003", "tokens", "valid token with its signature cut off", OWASP_AUTHN, 347, GH_PSEV_HIGH, GH_PN_TOKEN,
+     "401 (400 or 403 also refuse), nothing forwarded", "Verify every token's signature; an empty signature verifies nothing.",
      stripped_signature},
-    {"TOK-004", "tokens", "signed token with an edited payload", OWASP_AUTHN, 345, GH_PSEV_HIGH, GH_PN_SIGN,
-     "401, nothing forwarded", "Verify the signature over the header and payload as received.", edited_payload},
+    {"TOK-004", "tokens", "signed token with an edited payload", OWASP_AUTHN, 345, GH_PSEV_HIGH, GH_PN_TOKEN,
+     "401 (400 or 403 also refuse), nothing forwarded", "Verify the signature over the header and payload as received.", edited_payload},
     {"TOK-005", "tokens", "HS256 keyed with the provider's public key (algorithm confusion)", OWASP_AUTHN, 327,
-     GH_PSEV_HIGH, GH_PN_SIGN, "401, nothing forwarded",
+     GH_PSEV_HIGH, GH_PN_SIGN, "401 (400 or 403 also refuse), nothing forwarded",
      "Bind each key to its algorithm; never let a token's alg choose how a key is used (RFC 8725 3.1).",
      hs256_public_key},
     {"TOK-006", "tokens", "token signed by a key embedded in its own header (jwk)", OWASP_AUTHN, 347, GH_PSEV_HIGH,
-     GH_PN_SIGN, "401, nothing forwarded", "Take keys only from the provider's configured key set, never from the token.",
+     GH_PN_SIGN, "401 (400 or 403 also refuse), nothing forwarded", "Take keys only from the provider's configured key set, never from the token.",
      embedded_jwk},
     {"TOK-007", "tokens", "jku pointing at the attacker's key set", OWASP_AUTHN, 918, GH_PSEV_HIGH, GH_PN_SIGN,
      "401, nothing forwarded, the URL never fetched", "Ignore jku; fetch keys only from the configured jwks_uri.", jku},
     {"TOK-008", "tokens", "x5u pointing at the attacker's certificate", OWASP_AUTHN, 918, GH_PSEV_HIGH, GH_PN_SIGN,
      "401, nothing forwarded, the URL never fetched", "Ignore x5u and x5c; use only configured keys.", x5u},
     {"TOK-010", "tokens", "kid walking to an empty file (../../dev/null) with HS256", OWASP_AUTHN, 22, GH_PSEV_HIGH,
-     GH_PN_SIGN, "401, nothing forwarded", "Look kid up in the key set only; never use it as a path or a query.",
+     GH_PN_SIGN, "401 (400 or 403 also refuse), nothing forwarded", "Look kid up in the key set only; never use it as a path or a query.",
      kid_traversal},
     {"TOK-011", "tokens", "kid carrying CR LF and a header", OWASP_AUTHN, 93, GH_PSEV_MEDIUM, GH_PN_SIGN,
-     "401, nothing forwarded", "Treat kid as an opaque string compared against the key set.", kid_crlf},
+     "401 (400 or 403 also refuse), nothing forwarded", "Treat kid as an opaque string compared against the key set.", kid_crlf},
     {"TOK-012", "tokens", "kid of 6000 bytes", OWASP_AUTHN, 770, GH_PSEV_LOW, GH_PN_SIGN,
      "401 or 431, nothing forwarded", "Bound the token and its header (identity.jwt.*.max_token_bytes).", kid_oversize},
-    {"TOK-013", "tokens", "expired token", OWASP_AUTHN, 613, GH_PSEV_HIGH, GH_PN_SIGN, "401, nothing forwarded",
+    {"TOK-013", "tokens", "expired token", OWASP_AUTHN, 613, GH_PSEV_HIGH, GH_PN_SIGN, "401 (400 or 403 also refuse), nothing forwarded",
      "Check exp with a small clock skew (identity.jwt.*.clock_skew).", expired},
     {"TOK-014", "tokens", "token not valid yet (nbf ahead)", OWASP_AUTHN, 613, GH_PSEV_MEDIUM, GH_PN_SIGN,
-     "401, nothing forwarded", "Check nbf with a small clock skew.", not_yet_valid},
+     "401 (400 or 403 also refuse), nothing forwarded", "Check nbf with a small clock skew.", not_yet_valid},
     {"TOK-015", "tokens", "token issued in the future (iat ahead)", OWASP_AUTHN, 613, GH_PSEV_LOW, GH_PN_SIGN,
-     "401, nothing forwarded", "Refuse tokens whose iat is ahead of the clock beyond the skew.", issued_in_future},
+     "401 (400 or 403 also refuse), nothing forwarded", "Refuse tokens whose iat is ahead of the clock beyond the skew.", issued_in_future},
     {"TOK-016", "tokens", "token of another issuer, signed with the provider's key", OWASP_AUTHN, 287, GH_PSEV_HIGH,
-     GH_PN_SIGN, "401, nothing forwarded", "Set identity.jwt.*.issuer; the gateway compares iss exactly (RFC 8725 3.8).",
+     GH_PN_SIGN, "401 (400 or 403 also refuse), nothing forwarded", "Set identity.jwt.*.issuer; the gateway compares iss exactly (RFC 8725 3.8).",
      wrong_issuer},
     {"TOK-017", "tokens", "token for another audience", OWASP_AUTHN, 287, GH_PSEV_HIGH, GH_PN_SIGN,
-     "401, nothing forwarded", "Set identity.jwt.*.audiences to this API's own (RFC 8725 3.9).", wrong_audience},
+     "401 (400 or 403 also refuse), nothing forwarded", "Set identity.jwt.*.audiences to this API's own (RFC 8725 3.9).", wrong_audience},
     {"TOK-018", "tokens", "ECDSA signature r = s = 0 (psychic signature)", OWASP_AUTHN, 347, GH_PSEV_HIGH,
-     GH_PN_SIGN, "401, nothing forwarded", "Verify ECDSA with a library that range-checks r and s.", ecdsa_zero},
+     GH_PN_SIGN, "401 (400 or 403 also refuse), nothing forwarded", "Verify ECDSA with a library that range-checks r and s.", ecdsa_zero},
     {"TOK-019", "tokens", "exp twice in the payload (expired first, fresh last)", OWASP_AUTHN, 20, GH_PSEV_MEDIUM,
-     GH_PN_SIGN, "401, nothing forwarded", "Refuse JSON with duplicate member names in tokens (RFC 7519 4).",
+     GH_PN_SIGN, "401 (400 or 403 also refuse), nothing forwarded", "Refuse JSON with duplicate member names in tokens (RFC 7519 4).",
      duplicate_claims},
     {"TOK-020", "tokens", "validly signed token of 80 KB", OWASP_AUTHN, 770, GH_PSEV_LOW, GH_PN_SIGN,
      "401 or 431, nothing forwarded", "Bound tokens (max_token_bytes) and request heads (limits.max_head_bytes).",
      huge_token},
-    {"TOK-021", "tokens", "valid token in the query string only", OWASP_AUTHN, 598, GH_PSEV_MEDIUM, GH_PN_SIGN,
-     "401, nothing forwarded", "Take tokens only from the Authorization header (RFC 6750 2.3 leaks them into logs).",
+    {"TOK-021", "tokens", "valid token in the query string only", OWASP_AUTHN, 598, GH_PSEV_MEDIUM, GH_PN_TOKEN,
+     "401 (400 or 403 also refuse), nothing forwarded", "Take tokens only from the Authorization header (RFC 6750 2.3 leaks them into logs).",
      token_in_query},
-    {"TOK-022", "tokens", "valid token in cookies only", OWASP_AUTHN, 352, GH_PSEV_MEDIUM, GH_PN_SIGN,
-     "401, nothing forwarded", "Take tokens only where the provider says (token_header or token_cookie).",
+    {"TOK-022", "tokens", "valid token in cookies only", OWASP_AUTHN, 352, GH_PSEV_MEDIUM, GH_PN_TOKEN,
+     "401 (400 or 403 also refuse), nothing forwarded", "Take tokens only where the provider says (token_header or token_cookie).",
      token_in_cookie},
-    {"TOK-023", "tokens", "two Authorization headers, one forged", OWASP_AUTHN, 287, GH_PSEV_HIGH, GH_PN_SIGN,
+    {"TOK-023", "tokens", "two Authorization headers, one forged", OWASP_AUTHN, 287, GH_PSEV_HIGH, GH_PN_TOKEN,
      "400 or 401 in both orders, nothing forwarded",
      "Refuse a request with more than one Authorization header.", two_authorizations},
     {"TOK-024", "tokens", "valid token of another provider", OWASP_AUTHN, 287, GH_PSEV_HIGH,
-     GH_PN_SIGN | GH_PN_CONFIG, "401, nothing forwarded",
+     GH_PN_SIGN | GH_PN_CONFIG, "401 (400 or 403 also refuse), nothing forwarded",
      "Give each route its own provider; each provider its own issuer, audience and keys.", other_provider},
     {"TOK-025", "tokens", "20 tokens with unknown kids (refetch flood)", "API4:2023", 400, GH_PSEV_MEDIUM,
      GH_PN_SIGN | GH_PN_UPSTREAM | GH_PN_LOAD, "401 each; the key set fetched at most once",
      "Refetch keys for an unknown kid at most once per identity.jwt.*.min_refresh.", unknown_kid_flood},
     {"TOK-026", "tokens", "token without exp", OWASP_AUTHN, 613, GH_PSEV_MEDIUM, GH_PN_SIGN,
-     "401, nothing forwarded", "Require exp (RFC 8725 3.10; identity.jwt.*.required_claims).", no_expiry},
+     "401 (400 or 403 also refuse), nothing forwarded", "Require exp (RFC 8725 3.10; identity.jwt.*.required_claims).", no_expiry},
     {"TOK-027", "tokens", "token living longer than max_lifetime", OWASP_AUTHN, 613, GH_PSEV_LOW,
-     GH_PN_SIGN | GH_PN_CONFIG, "401, nothing forwarded", "Keep identity.jwt.*.max_lifetime as short as the IdP allows.",
+     GH_PN_SIGN | GH_PN_CONFIG, "401 (400 or 403 also refuse), nothing forwarded", "Keep identity.jwt.*.max_lifetime as short as the IdP allows.",
      lifetime_too_long},
     {0},
 };

@@ -282,6 +282,8 @@ static const char *unmet(const gh_probe *p, const gh_probe_case *c)
         return "needs secrets the probe holds (HMAC, API keys, client certificates): self-test only";
     if ((c->needs & GH_PN_SIGN) && !p->selftest && !p->nkeys)
         return "needs tokens signed with the provider's key: self-test, or --signing-key";
+    if ((c->needs & GH_PN_TOKEN) && !p->selftest && !p->nkeys && !p->token)
+        return "needs a valid token: self-test, --signing-key or --token";
     if ((c->needs & GH_PN_WRITE) && !full)
         return "sends methods that may change data: --profile full";
     if ((c->needs & GH_PN_LOAD) && !full)

@@ -36,6 +36,7 @@ enum {
     GH_PN_CONFIG = 1 << 4,   /* the configuration (-c): the routes and controls it aims at */
     GH_PN_TLS = 1 << 5,      /* a TLS listener */
     GH_PN_KEYS = 1 << 6,     /* secrets the probe holds (HMAC, API keys, client certificates): self-test */
+    GH_PN_TOKEN = 1 << 7,    /* a valid token: self-test, --signing-key or --token */
 };
 
 typedef struct gh_probe gh_probe;
