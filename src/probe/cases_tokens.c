@@ -2,6 +2,7 @@
  * takes JWTs. Every case first shows a valid token gets through (gh_probe_baseline), then that
  * the attempt is answered 401 with nothing forwarded. */
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -521,6 +522,100 @@ static void lifetime_too_long(gh_probe *p, gh_probe_result *r)
                "a token living an hour longer than the provider's max_lifetime");
 }
 
+/* A self-signed certificate of k, base64 (not base64url) DER: what x5c carries. */
+static const char *self_signed_b64(gh_probe *p, EVP_PKEY *k)
+{
+    X509 *x = X509_new();
+    const char *out = NULL;
+    if (x && X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), 1) &&
+        X509_gmtime_adj(X509_getm_notBefore(x), -60) && X509_gmtime_adj(X509_getm_notAfter(x), 3600) &&
+        X509_set_pubkey(x, k)) {
+        X509_NAME *n = X509_get_subject_name(x);
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"probe", -1, -1, 0);
+        X509_set_issuer_name(x, n);
+        unsigned char *der = NULL;
+        int len = X509_sign(x, k, EVP_sha256()) ? i2d_X509(x, &der) : -1;
+        if (len > 0) {
+            char *b = gh_arena_alloc(&p->arena, (size_t)len * 4 / 3 + 8);
+            EVP_EncodeBlock((unsigned char *)b, der, len);
+            out = b;
+        }
+        OPENSSL_free(der);
+    }
+    X509_free(x);
+    return out;
+}
+
+static void embedded_x5c(gh_probe *p, gh_probe_result *r)
+{
+    const gh_probe_route *route = aim(p, r);
+    if (!route)
+        return;
+    EVP_PKEY *mine = gh_jws_keygen(GH_ALG_ES256);
+    const char *cert = mine ? self_signed_b64(p, mine) : NULL;
+    const gh_probe_key *k = gh_probe_key_of(p, route->conf->auth_token);
+    char *tok = NULL;
+    if (cert) {
+        const char *hdr = gh_arena_printf(&p->arena, "{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"%s\",\"x5c\":[\"%s\"]}",
+                                          k->kid, cert);
+        tok = gh_jws_sign(mine, NULL, 0, GH_ALG_ES256, hdr, valid_payload(p, route));
+    }
+    EVP_PKEY_free(mine);
+    if (!tok) {
+        gh_probe_error(r, "cannot make the token");
+        return;
+    }
+    expect_401(p, r, route, gh_arena_strdup(&p->arena, tok), "a token signed by the certificate in its own x5c");
+    free(tok);
+}
+
+static void foreign_rsa(gh_probe *p, gh_probe_result *r)
+{
+    const gh_probe_route *route = aim(p, r);
+    if (!route)
+        return;
+    EVP_PKEY *mine = gh_jws_keygen(GH_ALG_RS256);
+    const gh_probe_key *k = gh_probe_key_of(p, route->conf->auth_token);
+    const char *hdr = gh_arena_printf(&p->arena, "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", k->kid);
+    char *tok = mine ? gh_jws_sign(mine, NULL, 0, GH_ALG_RS256, hdr, valid_payload(p, route)) : NULL;
+    EVP_PKEY_free(mine);
+    if (!tok) {
+        gh_probe_error(r, "cannot make the token");
+        return;
+    }
+    expect_401(p, r, route, gh_arena_strdup(&p->arena, tok),
+               "an RS256 token under the provider's kid, signed with the attacker's key");
+    free(tok);
+}
+
+static bool takes_introspected(gh_probe *p, const gh_probe_route *r)
+{
+    (void)p;
+    return r->conf && r->conf->auth_token && r->conf->auth_token->introspect;
+}
+
+static void revoked_opaque(gh_probe *p, gh_probe_result *r)
+{
+    const gh_probe_route *route = gh_probe_find_route(p, takes_introspected);
+    if (!route) {
+        gh_probe_skip(r, "no route takes tokens by introspection");
+        return;
+    }
+    if (!gh_probe_baseline(p, r, route))
+        return;
+    json_t *claims = gh_probe_claims(p, route);
+    const char *token = gh_arena_printf(&p->arena, "probe-revoked-%d%d", rand(), rand());
+    gh_probe_opaque_add(p->server, token, claims, false);
+    size_t len;
+    const char *bytes = gh_probe_request(
+        p, route->method, route->path, route->host,
+        gh_arena_printf(&p->arena, "Authorization: Bearer %s\r\n%s", token,
+                        route->safe ? "" : "Content-Type: application/json\r\n"),
+        route->safe ? NULL : "{}", &len);
+    gh_probe_expect_refusal(p, r, route, bytes, len, 400, 403,
+                            "an opaque token its introspection endpoint calls inactive (revoked)", NULL);
+}
+
 const gh_probe_case gh_probe_cases_tokens[] = {
     {"TOK-001", "tokens", "alg none, no signature", OWASP_AUTHN, 347, GH_PSEV_HIGH, GH_PN_TOKEN,
      "401 (400 or 403 also refuse), nothing forwarded", "Allow only the provider's signing algorithms (identity.jwt.*.algorithms); never none.",
@@ -544,6 +639,9 @@ const gh_probe_case gh_probe_cases_tokens[] = {
      "401, nothing forwarded, the URL never fetched", "Ignore jku; fetch keys only from the configured jwks_uri.", jku},
     {"TOK-008", "tokens", "x5u pointing at the attacker's certificate", OWASP_AUTHN, 918, GH_PSEV_HIGH, GH_PN_SIGN,
      "401, nothing forwarded, the URL never fetched", "Ignore x5u and x5c; use only configured keys.", x5u},
+    {"TOK-009", "tokens", "token signed by the certificate in its own x5c", OWASP_AUTHN, 295, GH_PSEV_HIGH,
+     GH_PN_SIGN, "401 (400 or 403 also refuse), nothing forwarded",
+     "Ignore x5c; trust only the provider's configured keys.", embedded_x5c},
     {"TOK-010", "tokens", "kid walking to an empty file (../../dev/null) with HS256", OWASP_AUTHN, 22, GH_PSEV_HIGH,
      GH_PN_SIGN, "401 (400 or 403 also refuse), nothing forwarded", "Look kid up in the key set only; never use it as a path or a query.",
      kid_traversal},
@@ -590,5 +688,11 @@ const gh_probe_case gh_probe_cases_tokens[] = {
     {"TOK-027", "tokens", "token living longer than max_lifetime", OWASP_AUTHN, 613, GH_PSEV_LOW,
      GH_PN_SIGN | GH_PN_CONFIG, "401 (400 or 403 also refuse), nothing forwarded", "Keep identity.jwt.*.max_lifetime as short as the IdP allows.",
      lifetime_too_long},
+    {"TOK-028", "tokens", "RS256 token under the provider's kid, signed with the attacker's key", OWASP_AUTHN,
+     347, GH_PSEV_HIGH, GH_PN_SIGN, "401 (400 or 403 also refuse), nothing forwarded",
+     "Allow only the provider's algorithms, each bound to its own key.", foreign_rsa},
+    {"TOK-029", "tokens", "revoked opaque token (introspection says inactive)", OWASP_AUTHN, 613, GH_PSEV_HIGH,
+     GH_PN_UPSTREAM | GH_PN_CONFIG, "401 (400 or 403 also refuse), nothing forwarded",
+     "Introspect opaque tokens and keep negative_cache_ttl short.", revoked_opaque},
     {0},
 };

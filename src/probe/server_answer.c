@@ -12,11 +12,15 @@
 
 void gh_psrv_respond(gh_psrv_conn *c, int status, const char *reason, const char *body, size_t len)
 {
-    char head[256];
+    char head[384];
+    /* The upstream names its software, as many backends do: whether those names reach the
+     * client is the gateway's doing (a case about banners looks). */
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                     "%s\r\n",
-                     status, reason, len, c->req.close ? "Connection: close\r\n" : "");
+                     "%s%s\r\n",
+                     status, reason, len,
+                     c->role == GH_PROBE_UPSTREAM ? "Server: probe-upstream/1.2.3\r\nX-Powered-By: probe-framework/4.5\r\n" : "",
+                     c->req.close ? "Connection: close\r\n" : "");
     gh_psrv_out(c, head, (size_t)n);
     if (!c->req.is_head)
         gh_psrv_out(c, body, len);
