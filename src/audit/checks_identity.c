@@ -1,4 +1,6 @@
 /* Checks of identity providers (IDP) and webhook signers (HOOK). */
+#include <string.h>
+
 #include "audit/audit_internal.h"
 #include "identity/jwk.h"
 
@@ -78,9 +80,54 @@ static void check_webhook(gh_audit *a, const gh_hmac_provider *h)
                        (unsigned long long)h->tolerance_s);
 }
 
+/* The first audience p and q both accept, or NULL. */
+static const char *shared_audience(const gh_jwt_provider *p, const gh_jwt_provider *q)
+{
+    for (size_t i = 0; i < p->naudiences; i++)
+        for (size_t k = 0; k < q->naudiences; k++)
+            if (strcmp(p->audiences[i], q->audiences[k]) == 0)
+                return p->audiences[i];
+    return NULL;
+}
+
+/* The i-th token provider: the JWT ones, then the introspection ones. */
+static const gh_jwt_provider *token_provider(const gh_config *c, size_t i)
+{
+    return i < c->njwt_providers ? &c->jwt_providers[i]
+                                 : &c->introspection_providers[i - c->njwt_providers];
+}
+
+/* RFC 8725 3.12: the rules of two providers must not both accept one token. Providers of one
+ * issuer that share an audience do, whatever else differs (the issuer signs both kinds with the
+ * same keys, and the gateway does not read typ). */
+static void check_exclusive(gh_audit *a)
+{
+    const gh_config *c = a->c;
+    size_t n = c->njwt_providers + c->nintrospection_providers;
+    for (size_t i = 0; i < n; i++) {
+        const gh_jwt_provider *p = token_provider(c, i);
+        for (size_t k = i + 1; p->issuer && k < n; k++) {
+            const gh_jwt_provider *q = token_provider(c, k);
+            const char *aud = q->issuer && strcmp(p->issuer, q->issuer) == 0 ? shared_audience(p, q)
+                                                                             : NULL;
+            if (!aud)
+                continue;
+            gh__audit_find(a, "GH-IDP-009", GH_SEV_NONE, -1,
+                           gh__audit_fmt(a, "identity.%s.%s.audiences",
+                                         k < c->njwt_providers ? "jwt" : "introspection",
+                                         q->name),
+                           gh__audit_fmt(a, "identity provider %s", q->name),
+                           "providers '%s' and '%s' both accept tokens of issuer '%s' for audience "
+                           "'%s'", p->name, q->name, p->issuer, aud);
+            break; /* one finding per provider */
+        }
+    }
+}
+
 void gh__audit_check_identity(gh_audit *a)
 {
     const gh_config *c = a->c;
+    check_exclusive(a);
     for (size_t i = 0; i < c->njwt_providers; i++) {
         check_jwt(a, &c->jwt_providers[i]);
         check_skew(a, &c->jwt_providers[i], "jwt");

@@ -41,6 +41,8 @@ def kit(tmp_path_factory):
     shutil.copy(ca.ca_file, str(d / "certs" / "ca.crt"))
     write_crl(ca, str(d / "certs" / "crl.pem"), [])
     (d / "schema.json").write_text('{"type": "object"}')
+    (d / "closed-schema.json").write_text('{"type": "object", "properties": {"qty": {"type": "integer"}},'
+                                          ' "additionalProperties": false}')
     (d / "keys.txt").write_text("sha256:" + "ab" * 32 + " acme\n")
     for name, mode in (("secret.txt", 0o600), ("world-readable.secret", 0o644)):
         (d / name).write_text("r" * 24)
