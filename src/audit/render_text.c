@@ -33,8 +33,8 @@ static void upper(char *dst, const char *src, size_t cap)
 }
 
 /* How much of s goes on a line of width columns (*take bytes), and how many bytes start the
- * next (*next): a break at the last space that fits, else after the last '/', ';' or ',' that
- * fits, else a cut that never splits a UTF-8 sequence. */
+ * next (*next): a break at the last space that fits, else after the last '/', ';', ',' or ':'
+ * that fits, else a cut that never splits a UTF-8 sequence. */
 static void line_of(const char *s, size_t width, size_t *take, size_t *next)
 {
     size_t len = strlen(s);
@@ -54,7 +54,7 @@ static void line_of(const char *s, size_t width, size_t *take, size_t *next)
             return;
         }
     for (size_t i = width; i > 1; i--)
-        if (strchr("/;,", s[i - 1])) {
+        if (strchr("/;,:", s[i - 1])) {
             *take = *next = i;
             return;
         }
@@ -204,24 +204,25 @@ static void fit(layout *l, const text_row *rows, size_t n)
     }
 }
 
-/* One row, its cells wrapped in their columns over as many lines as the longest needs. */
+/* One row, its cells wrapped in their columns over as many lines as the longest needs. The
+ * route's name goes on indented, so that only a row's first line starts at the margin. */
 static void print_row(FILE *out, const layout *l, const char *const *cells)
 {
     const char *at[NCOLS];
     memcpy(at, cells, sizeof(at));
-    for (bool more = true; more;) {
+    for (bool more = true, first = true; more; first = false) {
         char line[GH_TEXT_WIDTH + 1];
         size_t len = 0, column = 0;
         more = false;
         for (int k = 0; k < NCOLS; k++) {
             if (!l->shown[k])
                 continue;
-            size_t take, next;
-            line_of(at[k], l->width[k], &take, &next);
+            size_t take, next, indent = k == COL_ROUTE && !first ? 2 : 0;
+            line_of(at[k], l->width[k] - indent, &take, &next);
             if (take) {
-                memset(line + len, ' ', column - len);
-                memcpy(line + column, at[k], take);
-                len = column + take;
+                memset(line + len, ' ', column + indent - len);
+                memcpy(line + column + indent, at[k], take);
+                len = column + indent + take;
             }
             at[k] += next;
             while (*at[k] == ' ')
@@ -240,7 +241,7 @@ static void entry_points(gh_audit *a, FILE *out)
     text_row *rows = route_rows(a, entries, n, &nrows);
     layout l;
     fit(&l, rows, nrows);
-    fprintf(out, "Entry points (%zu, in %zu routes)\n", n, nrows);
+    fprintf(out, "Entry points (%zu, in %zu route%s)\n", n, nrows, nrows == 1 ? "" : "s");
     print_row(out, &l, headings);
     bool critical = false;
     for (size_t i = 0; i < nrows; i++) {
