@@ -413,3 +413,28 @@ routes:
     f = [x for x in report["findings"] if x["id"] == "GH-AUTH-001"]
     assert len(f) == 1 and f[0]["severity"] == "medium"
     assert "off loopback" not in f[0]["title"] + f[0]["message"] + f[0]["why"]
+
+
+def named_checks(text):
+    """The check ids a table cell names, a range `GH-X-001` … `GH-X-004` counted whole."""
+    ids = set(re.findall(r"`(GH-[A-Z]+-\d{3})`", text))
+    for prefix, first, last in re.findall(r"`(GH-[A-Z]+)-(\d{3})` … `GH-[A-Z]+-(\d{3})`", text):
+        ids |= {"%s-%03d" % (prefix, n) for n in range(int(first), int(last) + 1)}
+    return ids
+
+
+def test_security_md_covers_the_owasp_top_10_and_rfc_8725_with_the_catalogue(kit):
+    """Every OWASP API Security Top 10 2023 entry and every practice of RFC 8725 section 3 has its
+    row; the rows name only checks that exist, and each check is named in the row of its entry."""
+    doc = open(os.path.join(ROOT, "docs", "security.md")).read()
+    start = doc.index("## Coverage: OWASP API Security Top 10 2023 and RFC 8725")
+    section = doc[start:doc.index("\n## ", start + 1)]
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| (API\d+:2023|3\.\d+) .*$", section, re.M)}
+    assert set(rows) == {"API%d:2023" % n for n in range(1, 11)} | {"3.%d" % n for n in range(1, 13)}
+    ids = {c[0] for c in CATALOG}
+    assert named_checks(section) <= ids, named_checks(section) - ids
+    for prefix in ("TOK", "AUTHZ", "LIM", "FRM", "PATH", "HDR", "BODY", "CORS", "TLS", "INFO", "HOOK"):
+        assert re.search(r"\| [^|]*\b%s\b" % prefix, section), prefix
+    p = audit(kit, os.path.join(CHECKS_DIR, "GH-HDR-001.passes.yaml"), "--format", "sarif")
+    for rule in json.loads(p.stdout)["runs"][0]["tool"]["driver"]["rules"]:
+        assert rule["id"] in named_checks(rows[rule["properties"]["owasp"]]), rule["id"]
