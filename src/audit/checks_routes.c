@@ -143,7 +143,8 @@ static bool owner_parameter(const char *name, size_t n, const char *prev, size_t
     if (k >= 2 && strncasecmp(word + k - 2, "id", 2) == 0)
         k -= 2;
     if (k == 0) /* a bare id: the collection before it says whose */
-        return pn > 1 && (owner_word(prev, pn) || (prev[pn - 1] == 's' && owner_word(prev, pn - 1)));
+        return pn > 1 &&
+               (owner_word(prev, pn) || (prev[pn - 1] == 's' && owner_word(prev, pn - 1)));
     return owner_word(word, k);
 }
 

@@ -141,7 +141,8 @@ static json_t *sarif_rules(void)
         /* Tags as code-scanning tools read them: external/cwe/cwe-306, and the OWASP entry. */
         char cwe[32], owasp[32];
         snprintf(cwe, sizeof(cwe), "external/cwe/cwe-%s", c->cwe + 4);
-        snprintf(owasp, sizeof(owasp), "owasp-api-2023/%.*s", (int)strcspn(c->owasp, ":"), c->owasp);
+        snprintf(owasp, sizeof(owasp), "owasp-api-2023/%.*s", (int)strcspn(c->owasp, ":"),
+                 c->owasp);
         json_array_append_new(
             rules, json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:s, s:s, "
                              "s:[s, s, s]}}", "id",

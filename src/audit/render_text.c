@@ -276,9 +276,9 @@ static void findings(gh_audit *a, FILE *out)
         const gh_finding *f = &a->findings[i];
         char sev[16];
         upper(sev, gh__sev_name(f->severity), sizeof(sev));
-        wrapped(out, "", 8, gh__audit_fmt(a, "%-6s  %-13s  %s:%d:%d  %s%s", sev, f->check->id, a->file,
-                                          f->line, f->col, f->subject,
-                                          f->accepted ? "  (accepted)" : ""));
+        wrapped(out, "", 8,
+                gh__audit_fmt(a, "%-6s  %-13s  %s:%d:%d  %s%s", sev, f->check->id, a->file, f->line,
+                              f->col, f->subject, f->accepted ? "  (accepted)" : ""));
         wrapped(out, "        ", 8, gh__audit_fmt(a, "%s: %s", f->check->title, f->message));
         wrapped(out, "        why: ", 13, f->check->why);
         wrapped(out, "        fix: ", 13, f->check->fix);
