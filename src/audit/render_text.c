@@ -157,8 +157,10 @@ static bool says_nothing(const text_row *rows, size_t n, int k)
     return true;
 }
 
-/* The columns kept, by rank, while their least widths fit; then the widest shrunk in turn until
- * the row fits. The route and its methods always fit. */
+/* The columns kept, by rank, while their least widths fit; then each starts at its least width
+ * and the room left goes to the columns whose content needs more, in proportion to how much
+ * more, so that the longest cells (scopes, limits) wrap least. The route and its methods always
+ * fit. */
 static void fit(layout *l, const text_row *rows, size_t n)
 {
     size_t natural[NCOLS], least[NCOLS], used = 0;
@@ -184,24 +186,30 @@ static void fit(layout *l, const text_row *rows, size_t n)
             continue;
         }
         l->shown[k] = true;
-        l->width[k] = natural[k];
+        l->width[k] = least[k];
         used += need;
     }
-    for (;;) {
-        size_t total = 0, shown = 0;
-        int widest = -1;
-        for (int k = 0; k < NCOLS; k++) {
-            if (!l->shown[k])
-                continue;
-            total += l->width[k];
-            shown++;
-            if (l->width[k] > least[k] && (widest < 0 || l->width[k] > l->width[widest]))
-                widest = k;
-        }
-        if (total + GH_TEXT_GAP * (shown - 1) <= GH_TEXT_WIDTH || widest < 0)
-            return;
-        l->width[widest]--;
+    size_t room = GH_TEXT_WIDTH - used, wanted = 0;
+    for (int k = 0; k < NCOLS; k++)
+        if (l->shown[k])
+            wanted += natural[k] - least[k];
+    if (wanted <= room) { /* everything fits as it is */
+        for (int k = 0; k < NCOLS; k++)
+            l->width[k] = l->shown[k] ? natural[k] : 0;
+        return;
     }
+    size_t given = 0;
+    for (int k = 0; k < NCOLS; k++)
+        if (l->shown[k]) {
+            size_t more = (natural[k] - least[k]) * room / wanted;
+            l->width[k] += more;
+            given += more;
+        }
+    for (int k = 0; given < room; k = (k + 1) % NCOLS) /* what the rounding left, one each */
+        if (l->shown[k] && l->width[k] < natural[k]) {
+            l->width[k]++;
+            given++;
+        }
 }
 
 /* One row, its cells wrapped in their columns over as many lines as the longest needs. The
