@@ -114,9 +114,9 @@ static const gh_audit_check checks[] = {
 
     {"GH-IDP-009", "TokenKindsNotExclusive", GH_SEV_MEDIUM,
      "Two token providers accept the same tokens",
-     "Providers with the same issuer and a shared audience cannot tell their tokens apart (RFC "
-     "8725 3.12): a token minted for one kind of caller or route passes wherever the other "
-     "provider is asked.",
+     "Providers with the same issuer, the same keys and a shared audience cannot tell their "
+     "tokens apart (RFC 8725 3.12): a token minted for one kind of caller or route passes "
+     "wherever the other provider is asked.",
      "Give each kind of token its own audience (or its own issuer or keys), and list only that "
      "audience on the provider that accepts it.",
      false, "API2:2023", "CWE-287"},

@@ -97,9 +97,32 @@ static const gh_jwt_provider *token_provider(const gh_config *c, size_t i)
                                  : &c->introspection_providers[i - c->njwt_providers];
 }
 
+/* The same text, or both NULL. */
+static bool same_text(const char *x, const char *y)
+{
+    return x == y || (x && y && strcmp(x, y) == 0);
+}
+
+/* Whether a token p verifies can verify with q: remote keys from the same place, local key sets
+ * that share a key, or two introspection providers (the same issuer answers both). A JWT
+ * provider and an introspection one read tokens of different shapes. */
+static bool same_keys(const gh_jwt_provider *p, const gh_jwt_provider *q)
+{
+    if (p->introspect || q->introspect)
+        return p->introspect && q->introspect;
+    bool p_remote = p->jwks_uri || p->discovery_url, q_remote = q->jwks_uri || q->discovery_url;
+    if (p_remote || q_remote)
+        return p_remote && q_remote && same_text(p->jwks_uri, q->jwks_uri) &&
+               same_text(p->discovery_url, q->discovery_url);
+    for (size_t i = 0; i < p->keys.n; i++)
+        for (size_t k = 0; k < q->keys.n; k++)
+            if (memcmp(p->keys.keys[i].print, q->keys.keys[k].print, 32) == 0)
+                return true;
+    return false;
+}
+
 /* RFC 8725 3.12: the rules of two providers must not both accept one token. Providers of one
- * issuer that share an audience do, whatever else differs (the issuer signs both kinds with the
- * same keys, and the gateway does not read typ). */
+ * issuer, with the same keys, that share an audience do (the gateway does not read typ). */
 static void check_exclusive(gh_audit *a)
 {
     const gh_config *c = a->c;
@@ -108,8 +131,9 @@ static void check_exclusive(gh_audit *a)
         const gh_jwt_provider *p = token_provider(c, i);
         for (size_t k = i + 1; p->issuer && k < n; k++) {
             const gh_jwt_provider *q = token_provider(c, k);
-            const char *aud = q->issuer && strcmp(p->issuer, q->issuer) == 0 ? shared_audience(p, q)
-                                                                             : NULL;
+            const char *aud = same_text(p->issuer, q->issuer) && same_keys(p, q)
+                                  ? shared_audience(p, q)
+                                  : NULL;
             if (!aud)
                 continue;
             gh__audit_find(a, "GH-IDP-009", GH_SEV_NONE, -1,
