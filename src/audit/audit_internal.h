@@ -27,6 +27,8 @@ typedef struct gh_audit_check {
     const char *why;
     const char *fix;
     bool at_load; /* the loader refuses it: such a configuration fails with exit 2 */
+    const char *owasp; /* the OWASP API Security Top 10 2023 entry it guards: "API2:2023" */
+    const char *cwe;   /* the weakness it finds, by its CWE id: "CWE-306" */
 } gh_audit_check;
 
 const gh_audit_check *gh__audit_checks(size_t *count);

@@ -1,4 +1,6 @@
 /* Checks of identity providers (IDP) and webhook signers (HOOK). */
+#include <string.h>
+
 #include "audit/audit_internal.h"
 #include "identity/jwk.h"
 
@@ -78,9 +80,78 @@ static void check_webhook(gh_audit *a, const gh_hmac_provider *h)
                        (unsigned long long)h->tolerance_s);
 }
 
+/* The first audience p and q both accept, or NULL. */
+static const char *shared_audience(const gh_jwt_provider *p, const gh_jwt_provider *q)
+{
+    for (size_t i = 0; i < p->naudiences; i++)
+        for (size_t k = 0; k < q->naudiences; k++)
+            if (strcmp(p->audiences[i], q->audiences[k]) == 0)
+                return p->audiences[i];
+    return NULL;
+}
+
+/* The i-th token provider: the JWT ones, then the introspection ones. */
+static const gh_jwt_provider *token_provider(const gh_config *c, size_t i)
+{
+    return i < c->njwt_providers ? &c->jwt_providers[i]
+                                 : &c->introspection_providers[i - c->njwt_providers];
+}
+
+/* The same text, or both NULL. */
+static bool same_text(const char *x, const char *y)
+{
+    return x == y || (x && y && strcmp(x, y) == 0);
+}
+
+/* Whether a token p verifies can verify with q: remote keys from the same place, local key sets
+ * that share a key, or two introspection providers (the same issuer answers both). A JWT
+ * provider and an introspection one read tokens of different shapes. */
+static bool same_keys(const gh_jwt_provider *p, const gh_jwt_provider *q)
+{
+    if (p->introspect || q->introspect)
+        return p->introspect && q->introspect;
+    bool p_remote = p->jwks_uri || p->discovery_url, q_remote = q->jwks_uri || q->discovery_url;
+    if (p_remote || q_remote)
+        return p_remote && q_remote && same_text(p->jwks_uri, q->jwks_uri) &&
+               same_text(p->discovery_url, q->discovery_url);
+    for (size_t i = 0; i < p->keys.n; i++)
+        for (size_t k = 0; k < q->keys.n; k++)
+            if (memcmp(p->keys.keys[i].print, q->keys.keys[k].print, 32) == 0)
+                return true;
+    return false;
+}
+
+/* RFC 8725 3.12: the rules of two providers must not both accept one token. Providers of one
+ * issuer, with the same keys, that share an audience do (the gateway does not read typ). */
+static void check_exclusive(gh_audit *a)
+{
+    const gh_config *c = a->c;
+    size_t n = c->njwt_providers + c->nintrospection_providers;
+    for (size_t i = 0; i < n; i++) {
+        const gh_jwt_provider *p = token_provider(c, i);
+        for (size_t k = i + 1; p->issuer && k < n; k++) {
+            const gh_jwt_provider *q = token_provider(c, k);
+            const char *aud = same_text(p->issuer, q->issuer) && same_keys(p, q)
+                                  ? shared_audience(p, q)
+                                  : NULL;
+            if (!aud)
+                continue;
+            gh__audit_find(a, "GH-IDP-009", GH_SEV_NONE, -1,
+                           gh__audit_fmt(a, "identity.%s.%s.audiences",
+                                         k < c->njwt_providers ? "jwt" : "introspection",
+                                         q->name),
+                           gh__audit_fmt(a, "identity provider %s", q->name),
+                           "providers '%s' and '%s' both accept tokens of issuer '%s' for audience "
+                           "'%s'", p->name, q->name, p->issuer, aud);
+            break; /* one finding per provider */
+        }
+    }
+}
+
 void gh__audit_check_identity(gh_audit *a)
 {
     const gh_config *c = a->c;
+    check_exclusive(a);
     for (size_t i = 0; i < c->njwt_providers; i++) {
         check_jwt(a, &c->jwt_providers[i]);
         check_skew(a, &c->jwt_providers[i], "jwt");

@@ -1,5 +1,6 @@
-/* Checks of each route: who may call it (AUTH, AUTHZ), how often (LIMIT), with what body (BODY),
- * which methods (ROUTE-002), from which pages (CORS) and whether it fails on purpose (FAULT). */
+/* Checks of each route: who may call it (AUTH, AUTHZ) and whose objects it may name (AUTHZ-005),
+ * how often (LIMIT), with what body (BODY), which methods (ROUTE-002), from which pages (CORS)
+ * and whether it fails on purpose (FAULT). */
 #include <string.h>
 #include <strings.h>
 
@@ -103,11 +104,91 @@ static void check_limits_and_body(gh_audit *a, const gh_route_conf *r, int i, co
                        r->name,
                        with_body & GH_M_POST ? "POST" : with_body & GH_M_PUT ? "PUT" : "PATCH",
                        gh__describe_size(a, a->c->limits.max_body_bytes));
+    const gh_stage_fact *body = gh__route_next(a, r, NULL, GH_FACT_BODY);
+    if (gh__route_proxies(r) && with_body && body && body->validates && body->open_object)
+        gh__audit_find(a, "GH-BODY-002", raised(r, GH_SEV_MEDIUM), i,
+                       gh__audit_fmt(a, "routes[%d].body.schema", i), who,
+                       "route '%s' takes %s bodies whose top-level object may carry properties "
+                       "its schema does not name", r->name,
+                       with_body & GH_M_POST ? "POST" : with_body & GH_M_PUT ? "PUT" : "PATCH");
     if (gh__route_proxies(r) && r->methods == GH_M_ALL)
         gh__audit_find(a, "GH-ROUTE-002", raised(r, GH_SEV_LOW), i,
                        gh__audit_fmt(a, "routes[%d].match", i), who,
                        "route '%s' sends every method to '%s' (no match.methods)", r->name,
                        r->upstream->name);
+}
+
+/* Words that name whose objects a request is about: a path parameter of one of these names (or
+ * an id right after such a collection: /users/{id}) can be tied to the caller's token. */
+static bool owner_word(const char *w, size_t n)
+{
+    static const char *const owners[] = {"tenant", "account", "user", "org", "organization",
+                                         "organisation", "customer", "owner", "member", "team",
+                                         "workspace", "project", "company"};
+    for (size_t i = 0; i < sizeof(owners) / sizeof(owners[0]); i++)
+        if (strlen(owners[i]) == n && strncasecmp(owners[i], w, n) == 0)
+            return true;
+    return false;
+}
+
+/* Whether the parameter at name[0..n), following the literal segment prev[0..pn), names an
+ * owner: "tenant", "tenant_id", "userId", or "id" after "users". */
+static bool owner_parameter(const char *name, size_t n, const char *prev, size_t pn)
+{
+    char word[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < sizeof(word); i++)
+        if (name[i] != '_' && name[i] != '-')
+            word[k++] = name[i];
+    if (k >= 2 && strncasecmp(word + k - 2, "id", 2) == 0)
+        k -= 2;
+    if (k == 0) /* a bare id: the collection before it says whose */
+        return pn > 1 &&
+               (owner_word(prev, pn) || (prev[pn - 1] == 's' && owner_word(prev, pn - 1)));
+    return owner_word(word, k);
+}
+
+static bool bound(const gh_audit *a, const gh_route_conf *r, const char *name, size_t n)
+{
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_AUTHORIZE));)
+        for (size_t i = 0; i < f->bound.n; i++)
+            if (strlen(f->bound.at[i]) == n && strncmp(f->bound.at[i], name, n) == 0)
+                return true;
+    return false;
+}
+
+/* A token route whose path names an owner (a tenant, an account, a user) that no claim rule ties
+ * to the token: any caller can name anyone's objects. A policy may decide per object, and named
+ * callers are services, not users: both are left alone. */
+static void check_object_ownership(gh_audit *a, const gh_route_conf *r, int i, const char *who)
+{
+    if (!gh__route_proxies(r) || r->path_kind != GH_PATH_TEMPLATE ||
+        !gh__route_proof(a, r, GH_PROOF_TOKEN) || gh__route_count(a, r, GH_FACT_POLICY))
+        return;
+    for (const gh_stage_fact *f = NULL; (f = gh__route_next(a, r, f, GH_FACT_AUTHENTICATE));)
+        if (f->narrows)
+            return;
+    const char *prev = "", *seg = r->path;
+    size_t pn = 0;
+    while (*seg == '/') {
+        const char *start = seg + 1, *end = strchr(start, '/');
+        size_t len = end ? (size_t)(end - start) : strlen(start);
+        if (len > 2 && start[0] == '{' && start[len - 1] == '}') {
+            const char *name = start + 1;
+            size_t n = len - 2;
+            if (owner_parameter(name, n, prev, pn) && !bound(a, r, name, n)) {
+                gh__audit_find(a, "GH-AUTHZ-005", raised(r, GH_SEV_MEDIUM), i,
+                               gh__audit_fmt(a, "routes[%d].auth", i), who,
+                               "route '%s' (%s) takes {%.*s} from the path, and no claim rule "
+                               "ties it to the token (auth.claims: {CLAIM: \"{path.%.*s}\"})",
+                               r->name, gh__describe_auth(a, r), (int)n, name, (int)n, name);
+                return;
+            }
+        }
+        prev = start;
+        pn = len;
+        seg = start + len;
+    }
 }
 
 static bool plaintext_origin(const char *o)
@@ -222,6 +303,7 @@ void gh__audit_check_routes(gh_audit *a)
         const char *who = gh__audit_fmt(a, "route %s", r->name);
         check_authentication(a, r, i, who);
         check_authorization(a, r, i, who);
+        check_object_ownership(a, r, i, who);
         check_limits_and_body(a, r, i, who);
         check_cors(a, r, i, who);
         check_websocket(a, r, i, who);

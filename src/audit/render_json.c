@@ -1,6 +1,7 @@
 /* The report as data: the gateway's own JSON (everything the text report says, for scripts), and
  * SARIF 2.1.0 (findings on the configuration's lines, for code-scanning views in CI). */
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "audit/audit_internal.h"
@@ -43,6 +44,8 @@ static json_t *finding(gh_audit *a, const gh_finding *f)
                           f->check->title, "subject", f->subject, "message", f->message, "key",
                           f->key, "file", a->file, "line", f->line, "column", f->col, "why",
                           f->check->why, "fix", f->check->fix);
+    json_object_set_new(o, "owasp", json_string(f->check->owasp));
+    json_object_set_new(o, "cwe", json_string(f->check->cwe));
     json_object_set_new(o, "accepted", f->accepted ? json_string(f->accepted) : json_null());
     return o;
 }
@@ -135,13 +138,20 @@ static json_t *sarif_rules(void)
     json_t *rules = json_array();
     for (size_t i = 0; i < n; i++) {
         const gh_audit_check *c = &checks[i];
+        /* Tags as code-scanning tools read them: external/cwe/cwe-306, and the OWASP entry. */
+        char cwe[32], owasp[32];
+        snprintf(cwe, sizeof(cwe), "external/cwe/cwe-%s", c->cwe + 4);
+        snprintf(owasp, sizeof(owasp), "owasp-api-2023/%.*s", (int)strcspn(c->owasp, ":"),
+                 c->owasp);
         json_array_append_new(
-            rules, json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:[s]}}", "id",
+            rules, json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:s, s:s, "
+                             "s:[s, s, s]}}", "id",
                              c->id, "name", c->name, "shortDescription", "text", c->title,
                              "fullDescription", "text", c->why, "help", "text", c->fix,
                              "defaultConfiguration", "level", sarif_level(c->severity),
                              "properties", "security-severity", security_severity(c->severity),
-                             "tags", "security"));
+                             "owasp", c->owasp, "cwe", c->cwe,
+                             "tags", "security", cwe, owasp));
     }
     return rules;
 }

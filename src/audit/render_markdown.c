@@ -73,6 +73,8 @@ static void findings(gh_audit *a, FILE *out)
         cell(out, f->message);
         fputs(".\n\n", out);
         fprintf(out, "- **Why it matters:** %s\n- **Fix:** %s\n", f->check->why, f->check->fix);
+        fprintf(out, "- **OWASP API Security Top 10:** %s; **CWE:** %s\n", f->check->owasp,
+                f->check->cwe);
         if (f->accepted)
             fprintf(out, "- **Accepted:** %s\n", f->accepted);
         fputc('\n', out);

@@ -55,11 +55,15 @@ typedef struct gh_stage_fact {
     gh_fact_names all;    /* names every one of which is required: scopes, headers */
     gh_fact_names any;    /* names one of which is required: scopes, content types */
     gh_fact_names claims; /* claims of the token that must hold a value */
+    gh_fact_names bound;  /* path parameters a claim must equal ({path.NAME}): whose objects the
+                           * caller may name is tied to the token */
     size_t named;        /* callers it names one by one (certificate identities); 0: any that
                           * the issuer vouches for */
     uint64_t max_bytes;  /* GH_FACT_BODY: the largest body; 0: the global limit */
     bool narrows;        /* only callers it names get in: it authorizes as it authenticates */
     bool validates;      /* GH_FACT_BODY: the content is checked against a schema */
+    bool open_object;    /* GH_FACT_BODY: the schema lets a top-level object carry properties it
+                          * does not name (no additionalProperties: false) */
     bool shadow;         /* logs and counts what it would refuse, and refuses nothing */
     bool fails_open;     /* lets requests through when what it asks cannot answer */
 } gh_stage_fact;

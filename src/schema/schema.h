@@ -45,4 +45,9 @@ typedef struct gh_schema_error {
 size_t gh_schema_validate(const gh_schema *s, const gh_jv *instance, gh_schema_error *errs,
                           size_t max);
 
+/* Whether an instance may be an object carrying properties the schema does not name: no
+ * additionalProperties: false (or unevaluatedProperties: false, or a closed propertyNames) on
+ * the top level, through $ref, allOf and every branch of anyOf and oneOf. */
+bool gh_schema_open_object(const gh_schema *s);
+
 #endif

@@ -151,7 +151,28 @@ static const void *conf_of(const gh_route_conf *r)
     return a->nscopes || a->nscopes_any || a->nclaims ? a : NULL;
 }
 
-/* The scopes every caller needs, those of which one will do, and the claims that must hold. */
+/* The path parameters a claim must equal ({path.NAME}), each named once. */
+static gh_fact_names bound_parameters(gh_stage_facts *out, const gh_authz_conf *a)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < a->nclaims; i++)
+        cap += a->claims[i].nvalues;
+    const char **names = cap ? gh_arena_alloc(out->arena, cap * sizeof(*names)) : NULL;
+    size_t n = 0;
+    for (size_t i = 0; names && i < a->nclaims; i++)
+        for (size_t v = 0; v < a->claims[i].nvalues; v++) {
+            const gh_claim_value *cv = &a->claims[i].values[v];
+            bool seen = false;
+            for (size_t k = 0; k < n && !seen; k++)
+                seen = strcmp(names[k], cv->text) == 0;
+            if (cv->source == GH_CLAIM_PATH_PARAM && !seen)
+                names[n++] = cv->text;
+        }
+    return (gh_fact_names){names, n};
+}
+
+/* The scopes every caller needs, those of which one will do, the claims that must hold and the
+ * path parameters they bind. */
 static void facts(gh_stage_facts *out, const void *conf)
 {
     const gh_authz_conf *a = conf;
@@ -162,6 +183,7 @@ static void facts(gh_stage_facts *out, const void *conf)
     for (size_t i = 0; claims && i < a->nclaims; i++)
         claims[i] = a->claims[i].claim;
     f->claims = (gh_fact_names){claims, claims ? a->nclaims : 0};
+    f->bound = bound_parameters(out, a);
     f->shadow = a->shadow;
 }
 

@@ -110,6 +110,7 @@ static void facts(gh_stage_facts *out, const void *conf)
     f->max_bytes = b->max_bytes;
     f->any = (gh_fact_names){b->content_types, b->ncontent_types};
     f->validates = b->schema != NULL;
+    f->open_object = gh_schema_open_object(b->schema);
 }
 
 const gh_stage gh_stage_body = {

@@ -41,6 +41,8 @@ def kit(tmp_path_factory):
     shutil.copy(ca.ca_file, str(d / "certs" / "ca.crt"))
     write_crl(ca, str(d / "certs" / "crl.pem"), [])
     (d / "schema.json").write_text('{"type": "object"}')
+    (d / "closed-schema.json").write_text('{"type": "object", "properties": {"qty": {"type": "integer"}},'
+                                          ' "additionalProperties": false}')
     (d / "keys.txt").write_text("sha256:" + "ab" * 32 + " acme\n")
     for name, mode in (("secret.txt", 0o600), ("world-readable.secret", 0o644)):
         (d / name).write_text("r" * 24)
@@ -282,3 +284,157 @@ def test_security_md_maps_and_lists_every_check():
         title = title.replace(" (refused when the configuration loads)", "")
         assert "| `%s` | %s | %s |" % (check, severity, title) in doc, check
         assert "`%s`" % check in mapping, check
+
+
+def test_security_md_gives_each_check_its_owasp_entry_and_cwe(kit):
+    """The table of every check carries the catalogue's OWASP API Security Top 10 2023 entry and
+    CWE, as SARIF's rules and the JSON findings do."""
+    doc = open(os.path.join(ROOT, "docs", "security.md")).read()
+    p = audit(kit, os.path.join(CHECKS_DIR, "GH-HDR-001.passes.yaml"), "--format", "sarif")
+    rules = json.loads(p.stdout)["runs"][0]["tool"]["driver"]["rules"]
+    assert len(rules) == len(CATALOG)
+    for r in rules:
+        owasp, cwe = r["properties"]["owasp"], r["properties"]["cwe"]
+        assert re.fullmatch(r"API(10|[1-9]):2023", owasp) and re.fullmatch(r"CWE-\d+", cwe), r["id"]
+        assert "external/cwe/cwe-%s" % cwe[4:] in r["properties"]["tags"]
+        row = [line for line in doc.splitlines() if line.startswith("| `%s` |" % r["id"])]
+        assert row and "| %s | %s |" % (owasp, cwe) in row[0], r["id"]
+    f = findings(kit, os.path.join(CHECKS_DIR, "GH-AUTHZ-005.triggers.yaml"))
+    assert {(x["owasp"], x["cwe"]) for x in f if x["id"] == "GH-AUTHZ-005"} == {("API1:2023", "CWE-639")}
+
+
+LONG = "a-route-whose-name-goes-on-past-any-column-a-table-gives-it"  # names stop at 64
+
+
+def long_names_config(tmp_path):
+    """Long route names, scopes, claims, paths, limits and tags, on three listeners."""
+    scopes = ", ".join("organisation-administration:write-everything-%d" % i for i in range(4))
+    text = """
+listeners:
+  - {name: the-public-listener-with-a-very-long-name, address: 0.0.0.0:8443,
+     tls: {certificate: certs/server.crt, private_key: certs/server.key}}
+  - {name: the-partner-listener-with-a-name-just-as-long, address: 10.1.2.3:9443,
+     tls: {certificate: certs/server.crt, private_key: certs/server.key}}
+  - {name: local, address: 127.0.0.1:8080}
+upstreams:
+  a-backend-with-a-name-that-does-not-stop-anywhere-soon: {endpoints: ["http://10.0.0.5:9000"]}
+identity:
+  jwt:
+    an-identity-provider-whose-name-is-long-too:
+      issuer: https://idp.example.com
+      audiences: [api]
+      algorithms: [ES256]
+      jwks_uri: https://idp.example.com/keys
+rate_limits:
+  a-rate-limit-named-at-length-for-every-caller: {key: jwt.sub, rate: 100/s, burst: 200}
+routes:
+  - name: %(long)s
+    match: {path: "/organisations/{organisation}/departments/{department}/employees/{employee}/payslips/{payslip}", methods: [GET, POST, PUT, PATCH, DELETE]}
+    auth:
+      jwt: an-identity-provider-whose-name-is-long-too
+      scopes: [%(scopes)s]
+      claims: {organisation_identifier_claim_with_a_long_name: "{path.organisation}"}
+    rate_limit: a-rate-limit-named-at-length-for-every-caller
+    body: {max_bytes: 64k, content_types: [application/json, application/merge-patch+json], schema: schema.json}
+    upstream: a-backend-with-a-name-that-does-not-stop-anywhere-soon
+    tags: [money, pii, admin]
+  - name: %(long)s-2
+    match: {host: "*.tenants.of.a.very.long.domain.name.example.com", prefix: /x}
+    auth: none
+    upstream: a-backend-with-a-name-that-does-not-stop-anywhere-soon
+""" % {"long": LONG, "scopes": scopes}
+    path = tmp_path / "long.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("which", ["golden", "long"])
+def test_every_line_of_the_text_report_fits_120_columns(which, kit, tmp_path):
+    if which == "golden":
+        p = audit(kit, os.path.join(GOLDEN_DIR, "gatehouse.yaml"), "--fail-on", "none",
+                  name="gatehouse.yaml")
+    else:
+        p = audit(kit, long_names_config(tmp_path), "--fail-on", "none")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    too_wide = [line for line in lines if len(line) > 120]
+    assert not too_wide, "\n".join(too_wide)
+    assert not [line for line in lines if line != line.rstrip()]
+    table = lines[lines.index(next(l for l in lines if l.startswith("Entry points"))) + 1]
+    for column in ("ROUTE", "METHODS", "PATH", "AUTH", "AUTHZ", "RATE LIMITS", "BODY"):
+        assert column in table, table
+    if which == "long":  # wrapped, not cut: each cell whole once its column's pieces are joined
+        cells = table_cells(lines)
+        route = cells[0]
+        assert route["ROUTE"] == LONG + "*" and route["METHODS"] == "GETHEADPOSTPUTPATCHDELETE"
+        assert route["PATH"] == ("/organisations/{organisation}/departments/{department}/employees/"
+                                 "{employee}/payslips/{payslip}")
+        assert "organisation-administration:write-everything-3" in route["AUTHZ"]
+        assert "organisation_identifier_claim_with_a_long_name" in route["AUTHZ"]
+        assert cells[1]["METHODS"] == "any"
+        assert "Not shown for width:" in p.stdout
+
+
+def table_cells(lines):
+    """The entry-point table's rows, each a mapping of heading to its cell with the spaces taken
+    out (a row starts where the ROUTE column has text; its cells go on under their headings)."""
+    start = next(i for i, l in enumerate(lines) if l.startswith("Entry points")) + 1
+    heads = [(m.start(), m.group(0)) for m in re.finditer(r"[A-Z]+(?: [A-Z]+)*", lines[start])]
+    rows = []
+    for line in lines[start + 1:]:
+        if not line or line.startswith(("* critical", "Not shown")):
+            break
+        if line[0] != " ":
+            rows.append({h: "" for _, h in heads})
+        for k, (at, h) in enumerate(heads):
+            end = heads[k + 1][0] if k + 1 < len(heads) else len(line)
+            rows[-1][h] += line[at:end].replace(" ", "")
+    return rows
+
+
+def test_a_route_on_loopback_listeners_only_is_not_called_reachable_off_loopback(kit, tmp_path):
+    source = tmp_path / "loopback.yaml"
+    source.write_text("""listeners:
+  - {name: local, address: 127.0.0.1:8081}
+upstreams:
+  app: {endpoints: ["http://127.0.0.1:9000"]}
+routes:
+  - name: payouts
+    match: {prefix: /payouts, methods: [GET]}
+    auth: none
+    upstream: app
+    tags: [money]
+""")
+    p = audit(kit, str(source), "--fail-on", "none")
+    assert p.returncode == 0, p.stderr
+    assert "GH-AUTH-001" in p.stdout and "loopback listeners only" in p.stdout
+    assert "off loopback" not in p.stdout, p.stdout
+    report = json.loads(audit(kit, str(source), "--format", "json", "--fail-on", "none").stdout)
+    f = [x for x in report["findings"] if x["id"] == "GH-AUTH-001"]
+    assert len(f) == 1 and f[0]["severity"] == "medium"
+    assert "off loopback" not in f[0]["title"] + f[0]["message"] + f[0]["why"]
+
+
+def named_checks(text):
+    """The check ids a table cell names, a range `GH-X-001` … `GH-X-004` counted whole."""
+    ids = set(re.findall(r"`(GH-[A-Z]+-\d{3})`", text))
+    for prefix, first, last in re.findall(r"`(GH-[A-Z]+)-(\d{3})` … `GH-[A-Z]+-(\d{3})`", text):
+        ids |= {"%s-%03d" % (prefix, n) for n in range(int(first), int(last) + 1)}
+    return ids
+
+
+def test_security_md_covers_the_owasp_top_10_and_rfc_8725_with_the_catalogue(kit):
+    """Every OWASP API Security Top 10 2023 entry and every practice of RFC 8725 section 3 has its
+    row; the rows name only checks that exist, and each check is named in the row of its entry."""
+    doc = open(os.path.join(ROOT, "docs", "security.md")).read()
+    start = doc.index("## Coverage: OWASP API Security Top 10 2023 and RFC 8725")
+    section = doc[start:doc.index("\n## ", start + 1)]
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| (API\d+:2023|3\.\d+) .*$", section, re.M)}
+    assert set(rows) == {"API%d:2023" % n for n in range(1, 11)} | {"3.%d" % n for n in range(1, 13)}
+    ids = {c[0] for c in CATALOG}
+    assert named_checks(section) <= ids, named_checks(section) - ids
+    for prefix in ("TOK", "AUTHZ", "LIM", "FRM", "PATH", "HDR", "BODY", "CORS", "TLS", "INFO", "HOOK"):
+        assert re.search(r"\| [^|]*\b%s\b" % prefix, section), prefix
+    p = audit(kit, os.path.join(CHECKS_DIR, "GH-HDR-001.passes.yaml"), "--format", "sarif")
+    for rule in json.loads(p.stdout)["runs"][0]["tool"]["driver"]["rules"]:
+        assert rule["id"] in named_checks(rows[rule["properties"]["owasp"]]), rule["id"]

@@ -1,5 +1,6 @@
-/* The audit's pieces: key paths to file positions, how far an address is exposed, and which
- * route pairs overlap (GH-ROUTE-001) for each kind of host, path and method. */
+/* The audit's pieces: key paths to file positions, how far an address is exposed, which route
+ * pairs overlap (GH-ROUTE-001) for each kind of host, path and method, and which schemas leave
+ * the top-level object open (GH-BODY-002). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <cmocka.h>
 
 #include "audit/audit_internal.h"
+#include "schema/schema.h"
 #include "stages/registry.h"
 
 static const char doc[] = "listeners:\n"                 /* 1 */
@@ -162,6 +164,50 @@ static void a_route_the_gateway_answers_shadows_nothing(void **state)
     assert_int_equal(route_001_findings(yaml), 0);
 }
 
+/* Whether a body with this schema may be an object carrying properties the schema never names
+ * (GH-BODY-002's question). */
+static bool open_object(const char *text)
+{
+    json_error_t jerr;
+    json_t *schema = json_loads(text, JSON_DECODE_ANY, &jerr);
+    if (!schema)
+        fail_msg("%s: %s", text, jerr.text);
+    char err[256];
+    gh_schema_options o = {0};
+    gh_schema *s = gh_schema_compile(schema, &o, err, sizeof(err));
+    if (!s)
+        fail_msg("%s: %s", text, err);
+    bool open = gh_schema_open_object(s);
+    gh_schema_free(s);
+    json_decref(schema);
+    return open;
+}
+
+static void schemas_close_the_top_level_object_or_leave_it_open(void **state)
+{
+    (void)state;
+    assert_true(open_object("{\"type\": \"object\"}"));
+    assert_true(open_object("{\"properties\": {\"qty\": {\"type\": \"integer\"}}}"));
+    assert_true(open_object("true"));
+    assert_true(open_object("{\"type\": \"object\", \"additionalProperties\": {\"type\": \"string\"}}"));
+    /* additionalProperties: false on a nested object leaves the top level open */
+    assert_true(open_object("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"object\", "
+                            "\"additionalProperties\": false}}}"));
+    /* one open branch of anyOf is enough */
+    assert_true(open_object("{\"anyOf\": [{\"additionalProperties\": false}, {\"type\": \"object\"}]}"));
+
+    assert_false(open_object("{\"type\": \"object\", \"additionalProperties\": false}"));
+    assert_false(open_object("{\"type\": \"object\", \"unevaluatedProperties\": false}"));
+    assert_false(open_object("{\"type\": \"object\", \"propertyNames\": {\"enum\": [\"a\", \"b\"]}}"));
+    assert_false(open_object("{\"type\": \"object\", \"maxProperties\": 0}"));
+    assert_false(open_object("{\"type\": \"array\"}")); /* never an object */
+    assert_false(open_object("false"));
+    assert_false(open_object("{\"$ref\": \"#/$defs/order\", \"$defs\": {\"order\": {\"type\": "
+                             "\"object\", \"additionalProperties\": false}}}"));
+    assert_false(open_object("{\"allOf\": [{\"type\": \"object\"}, {\"additionalProperties\": false}]}"));
+    assert_false(open_object("{\"oneOf\": [{\"additionalProperties\": false}, {\"type\": \"string\"}]}"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +216,7 @@ int main(void)
         cmocka_unit_test(overlapping_routes_are_found),
         cmocka_unit_test(disjoint_routes_are_not),
         cmocka_unit_test(a_route_the_gateway_answers_shadows_nothing),
+        cmocka_unit_test(schemas_close_the_top_level_object_or_leave_it_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,6 +83,7 @@ static void check_orders(const gh_route_conf *r, const gh_stage_facts *f)
     names_equal(authz->all, r->authz.scopes, r->authz.nscopes);
     names_equal(authz->any, (const char *[]){"staff"}, 1);
     names_equal(authz->claims, (const char *[]){"org"}, 1);
+    assert_int_equal(authz->bound.n, 0); /* org must hold a literal, not a path parameter */
     assert_true(authz->shadow);
 
     const gh_stage_fact *policy = only(f, GH_FACT_POLICY);
@@ -107,6 +108,7 @@ static void check_orders(const gh_route_conf *r, const gh_stage_facts *f)
     assert_int_equal(body->max_bytes, 1024);
     names_equal(body->any, (const char *[]){"application/json"}, 1);
     assert_false(body->validates);
+    assert_false(body->open_object); /* no schema: nothing to say about its objects */
 
     const gh_stage_fact *fault = only(f, GH_FACT_FAULT);
     assert_string_equal(fault->at, "fault");
