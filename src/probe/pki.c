@@ -4,6 +4,8 @@
  * that names SPIFFE IDs or subjects, so that it passes), one from another CA, one expired, one
  * revoked by the CRL the probe writes. EC P-256 throughout. */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -119,7 +121,10 @@ static int write_pair(gh_probe *p, const char *dir, const char *stem, const issu
     *cert = gh_arena_printf(&p->arena, "%s/%s.crt", dir, stem);
     *key = gh_arena_printf(&p->arena, "%s/%s.key", dir, stem);
     FILE *fc = *cert ? fopen(*cert, "w") : NULL;
-    FILE *fk = *key ? fopen(*key, "w") : NULL;
+    int kfd = *key ? open(*key, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    FILE *fk = kfd >= 0 ? fdopen(kfd, "w") : NULL;
+    if (kfd >= 0 && !fk)
+        close(kfd);
     bool ok = fc && fk && PEM_write_X509(fc, i->cert) &&
               PEM_write_PrivateKey(fk, i->key, NULL, NULL, 0, NULL, NULL);
     if (fc && fclose(fc) != 0)

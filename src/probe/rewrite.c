@@ -59,6 +59,26 @@ static void listener_tls(edit *e, int tls)
         set(e, tls, "crl_file", e->st->crl);
 }
 
+/* Routes name listeners (routes[].listeners), by default by their address, which a name: may
+ * not be written as (no ':'): a route's reference to an unnamed listener follows its address. */
+static void rename_references(edit *e, int root, const char *from, const char *to)
+{
+    int routes = gh_yed_get(e->doc, root, "routes");
+    for (size_t i = 0; i < gh_yed_count(e->doc, routes); i++) {
+        int names = gh_yed_get(e->doc, gh_yed_item(e->doc, routes, i), "listeners");
+        for (size_t k = 0; k < gh_yed_count(e->doc, names); k++) {
+            const char *name = gh_yed_text(e->doc, gh_yed_item(e->doc, names, k));
+            if (!name || strcmp(name, from) != 0)
+                continue;
+            int v = gh_yed_new_scalar(e->doc, to);
+            if (v > 0)
+                yaml_document_get_node(e->doc, names)->data.sequence.items.start[k] = v;
+            else
+                e->failed = 1;
+        }
+    }
+}
+
 static void listeners(edit *e, int root)
 {
     int seq = gh_yed_get(e->doc, root, "listeners");
@@ -66,8 +86,8 @@ static void listeners(edit *e, int root)
         int l = gh_yed_item(e->doc, seq, i);
         char address[64];
         snprintf(address, sizeof(address), "127.0.0.1:%d", e->st->listener_ports[i]);
-        /* Routes name listeners, by default by their address: the name stays what it was. */
-        set(e, l, "name", e->c->listeners[i].name);
+        if (!gh_yed_get(e->doc, l, "name"))
+            rename_references(e, root, e->c->listeners[i].name, address);
         set(e, l, "address", address);
         int tls = gh_yed_get(e->doc, l, "tls");
         if (tls)

@@ -35,6 +35,7 @@ struct gh_probe_selftest {
     int *ports;         /* per listener */
     int admin_port;
     const char *stderr_file;
+    const char *config_file; /* the rewritten configuration */
     gh_probe_stage stage;
 };
 
@@ -283,7 +284,7 @@ static int prepare_and_run(gh_probe *p, struct gh_probe_selftest *s, char *err, 
     st->upstream_port = gh_probe_server_port(p->server, GH_PROBE_UPSTREAM);
     st->idp_port = gh_probe_server_port(p->server, GH_PROBE_IDP);
     p->access_log = st->access_log = gh_arena_printf(&p->arena, "%s/access.log", s->dir);
-    const char *config = gh_arena_printf(&p->arena, "%s/gatehouse.yaml", s->dir);
+    const char *config = s->config_file = gh_arena_printf(&p->arena, "%s/gatehouse.yaml", s->dir);
     if (!st->access_log || !config)
         return snprintf(err, cap, "out of memory"), -1;
     if (gh_probe_keys_make(p, st, err, cap) != 0 || gh_probe_pki_make(p, st, err, cap) != 0 ||
@@ -330,6 +331,11 @@ int gh_probe_selftest_start(gh_probe *p)
         gh_probe_selftest_stop(p);
     }
     return rc;
+}
+
+const char *gh_probe_selftest_file(const gh_probe *p)
+{
+    return p->selftest_run && p->selftest_run->pid > 0 ? p->selftest_run->config_file : NULL;
 }
 
 static void stop_gateway(struct gh_probe_selftest *s)

@@ -74,4 +74,9 @@ const char *gh_probe_write_file(gh_probe *p, const char *dir, const char *name, 
 int gh_probe_rewrite(const gh_config *c, const gh_probe_stage *st, const char *out_path,
                      char *err, size_t cap);
 
+/* ---- the running self-test (selftest.c) ---- */
+
+/* The configuration file the gateway was started with, or NULL when none runs. */
+const char *gh_probe_selftest_file(const gh_probe *p);
+
 #endif
