@@ -196,11 +196,15 @@ typedef struct gh_probe_key {
 
 /* One request the recording upstream received, as received. */
 typedef struct gh_probe_upreq {
-    char *head; /* request line and fields, raw */
+    char *head; /* request line and fields, raw, the blank line included; NUL-terminated */
     size_t head_len;
-    char *body; /* de-chunked */
+    char *body; /* de-chunked, the first 1 MiB; NUL-terminated, never NULL */
     size_t body_len;
     int port;   /* which of the probe's upstream ports it came to */
+    uint64_t body_total; /* body bytes received; more than body_len when the body was cut */
+    bool body_cut;       /* the body was longer than what is kept */
+    bool complete;       /* its end arrived; false: the connection ended within the body, or
+                          * its framing (Content-Length, chunks) was invalid */
 } gh_probe_upreq;
 
 /* The probe's servers on loopback: the recording upstream every endpoint becomes, and the
