@@ -342,11 +342,167 @@ static void test_rewrite(void **state)
     gh_arena_free(&p.arena);
 }
 
+/* ---- the gateway started on it ---- */
+
+typedef struct answer {
+    int status; /* 0: no answer (refused, handshake failed) */
+    char text[8192];
+} answer;
+
+/* One request on a new connection (TLS when cert is not NULL or tls is set), read to the close. */
+static void ask(const gh_probe *p, int port, bool tls, const char *cert, const char *key,
+                const char *request, answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {.tv_sec = 5};
+    assert_true(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) { /* refused: no answer */
+        close(fd);
+        return;
+    }
+    SSL_CTX *ctx = NULL;
+    SSL *ssl = NULL;
+    if (tls) {
+        ctx = SSL_CTX_new(TLS_client_method());
+        assert_int_equal(SSL_CTX_load_verify_locations(ctx, p->ca_file, NULL), 1);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        if (cert) {
+            assert_int_equal(SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM), 1);
+            assert_int_equal(SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM), 1);
+        }
+        ssl = SSL_new(ctx);
+        SSL_set_tlsext_host_name(ssl, "localhost");
+        SSL_set1_host(ssl, "localhost");
+        SSL_set_fd(ssl, fd);
+        if (SSL_connect(ssl) != 1)
+            goto done;
+    }
+    size_t len = strlen(request), got = 0;
+    int w = tls ? SSL_write(ssl, request, (int)len) : (int)write(fd, request, len);
+    if (w != (int)len)
+        goto done;
+    for (;;) {
+        int n = tls ? SSL_read(ssl, a->text + got, (int)(sizeof(a->text) - 1 - got))
+                    : (int)read(fd, a->text + got, sizeof(a->text) - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    a->text[got] = '\0';
+    if (strncmp(a->text, "HTTP/1.1 ", 9) == 0)
+        a->status = atoi(a->text + 9);
+done:
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    close(fd);
+}
+
+/* The gatehouse binary of this build: next to the directory of the test binaries. */
+static void gateway_binary(char *out, size_t cap)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    assert_true(n > 0);
+    self[n] = '\0';
+    *strrchr(self, '/') = '\0'; /* build/rel/tests */
+    *strrchr(self, '/') = '\0'; /* build/rel */
+    snprintf(out, cap, "%s/gatehouse", self);
+}
+
+static void test_selftest_runs(void **state)
+{
+    fixture *f = *state;
+    char exe[PATH_MAX + 16], request[512];
+    gateway_binary(exe, sizeof(exe));
+    gh_probe p = {.conf = f->conf, .config_file = f->config, .selftest = true, .gateway_exe = exe};
+    gh_arena_init(&p.arena, 4096, 0);
+    assert_int_equal(gh_probe_selftest_start(&p), 0);
+    assert_int_equal(p.ntargets, 2);
+    assert_false(p.targets[0].tls);
+    assert_true(p.targets[1].tls);
+    assert_ptr_equal(p.targets[1].listener, &f->conf->listeners[1]);
+    assert_non_null(p.admin);
+    answer a;
+    /* Plain: a proxied route reaches the recording upstream. */
+    snprintf(request, sizeof(request),
+             "GET /open/plain HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", p.targets[0].authority);
+    ask(&p, p.targets[0].port, false, NULL, NULL, request, &a);
+    assert_int_equal(a.status, 200);
+    gh_probe_upreq *reqs = NULL;
+    size_t n = gh_probe_upstream_take(p.server, &reqs);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(reqs[0].head, "GET /open/plain HTTP/1.1"));
+    gh_probe_upreqs_free(reqs, n);
+    /* TLS with the probe's client certificate; without one, the handshake is refused. */
+    snprintf(request, sizeof(request),
+             "GET /open/tls HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", p.targets[1].authority);
+    ask(&p, p.targets[1].port, true, p.client_cert, p.client_key, request, &a);
+    assert_int_equal(a.status, 200);
+    ask(&p, p.targets[1].port, true, NULL, NULL, request, &a);
+    assert_int_equal(a.status, 0);
+    ask(&p, p.targets[1].port, true, p.client_wrong_cert, p.client_wrong_key, request, &a);
+    assert_int_equal(a.status, 0);
+    /* The client certificate is shaped after the mTLS rule: the route takes it. */
+    snprintf(request, sizeof(request),
+             "GET /sec HTTP/1.1\r\nHost: a.example.com\r\nConnection: close\r\n\r\n");
+    ask(&p, p.targets[1].port, true, p.client_cert, p.client_key, request, &a);
+    assert_int_equal(a.status, 200);
+    n = gh_probe_upstream_take(p.server, &reqs);
+    assert_int_equal(n, 2);
+    gh_probe_upreqs_free(reqs, n);
+    /* The admin takes the probe's token, and only it. */
+    snprintf(request, sizeof(request), "GET /status HTTP/1.1\r\nHost: %s\r\n"
+             "Authorization: Bearer %s\r\nConnection: close\r\n\r\n", p.admin->authority, p.admin_token);
+    ask(&p, p.admin->port, false, NULL, NULL, request, &a);
+    assert_int_equal(a.status, 200);
+    snprintf(request, sizeof(request), "GET /status HTTP/1.1\r\nHost: %s\r\n"
+             "Authorization: Bearer original-admin-token-0123456789\r\nConnection: close\r\n\r\n",
+             p.admin->authority);
+    ask(&p, p.admin->port, false, NULL, NULL, request, &a);
+    assert_int_equal(a.status, 401);
+    /* The file it runs on loads. */
+    const char *file = gh_probe_selftest_file(&p);
+    assert_non_null(file);
+    gh_config *r = load(file);
+    assert_non_null(r);
+    gh_config_release(r);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", file);
+    *strrchr(dir, '/') = '\0';
+    gh_probe_selftest_stop(&p);
+    /* Stopped: the gateway is gone, and so is the directory. */
+    ask(&p, p.targets[0].port, false, NULL, NULL, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &a);
+    assert_int_equal(a.status, 0);
+    assert_int_equal(access(dir, F_OK), -1);
+    assert_null(p.server);
+    assert_null(p.selftest_run);
+    gh_arena_free(&p.arena);
+}
+
+/* A configuration the gateway refuses to start with: start says so and cleans up. */
+static void test_selftest_failure(void **state)
+{
+    fixture *f = *state;
+    gh_probe p = {.conf = f->conf, .config_file = f->config, .selftest = true,
+                  .gateway_exe = "/bin/false"};
+    gh_arena_init(&p.arena, 4096, 0);
+    assert_int_equal(gh_probe_selftest_start(&p), -1);
+    assert_null(p.selftest_run);
+    assert_null(p.server);
+    gh_arena_free(&p.arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_yaml_edit),
         cmocka_unit_test_setup_teardown(test_rewrite, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_selftest_runs, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_selftest_failure, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
