@@ -72,8 +72,9 @@ static int jwt_keys(gh_probe *p, gh_probe_stage *st, char *err, size_t cap)
         gh_probe_key *k = &p->keys[p->nkeys];
         k->provider = prov;
         k->alg = first_alg(prov->algorithms);
-        snprintf(k->kid, sizeof(k->kid), "probe-%s", prov->name);
         if (k->alg & GH_ALG_HMAC) {
+            /* No kid: the gateway's key from secret: has none, and a token naming one it does
+             * not hold is refused (unknown kid) before its signature is looked at. */
             /* The secret's bytes are its text: what the gateway reads from the file. */
             char *text = random_text(p);
             k->secret_len = text ? strlen(text) : 0;
@@ -83,9 +84,11 @@ static int jwt_keys(gh_probe *p, gh_probe_stage *st, char *err, size_t cap)
             if (!text || !(st->jwt_secret_files[i] =
                                gh_probe_write_file(p, st->dir, name, text, k->secret_len)))
                 return snprintf(err, cap, "cannot write the secret of JWT provider %s", prov->name), -1;
-        } else if (!(k->key = gh_jws_keygen(k->alg))) {
-            return snprintf(err, cap, "cannot make a %s key for JWT provider %s",
-                            gh_alg_name(k->alg), prov->name), -1;
+        } else {
+            snprintf(k->kid, sizeof(k->kid), "probe-%s", prov->name);
+            if (!(k->key = gh_jws_keygen(k->alg)))
+                return snprintf(err, cap, "cannot make a %s key for JWT provider %s",
+                                gh_alg_name(k->alg), prov->name), -1;
         }
         p->nkeys++;
     }

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
@@ -21,12 +22,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config/config.h"
 #include "identity/jwk.h"
+#include "identity/jws_sign.h"
 #include "probe/probe.h"
 #include "probe/selftest_parts.h"
 #include "stages/registry.h"
@@ -165,6 +168,8 @@ static const char *const CONFIG =
     "  jwt:\n"
     "    corp: {issuer: https://idp.example, audiences: [api], algorithms: [ES256, RS256],\n"
     "           jwks_uri: \"https://idp.example/jwks.json\"}\n"
+    "    shared: {issuer: https://idp.example, audiences: [api], algorithms: [HS256],\n"
+    "             secret: \"${file:jwt.secret}\"}\n"
     "  introspection:\n"
     "    opaque: {issuer: https://idp.example, audiences: [api], url: \"https://idp.example/introspect\",\n"
     "             client_id: gw, client_secret: \"${file:intro.secret}\"}\n"
@@ -183,6 +188,7 @@ static const char *const CONFIG =
     "  - {name: open, match: {prefix: /open}, listeners: [\"127.0.0.1:1\", secure], auth: none,\n"
     "     upstream: app, rate_limit: shared}\n"
     "  - {name: me, match: {prefix: /me}, auth: {jwt: corp, policy: p}, upstream: app}\n"
+    "  - {name: hs, match: {prefix: /hs}, auth: {jwt: shared}, upstream: app}\n"
     "  - {name: op, match: {prefix: /op}, auth: {introspection: opaque}, upstream: app}\n"
     "  - {name: partner, match: {prefix: /partner}, auth: {api_key: partners}, upstream: app}\n"
     "  - {name: hook, match: {prefix: /hook}, auth: {hmac: hooks}, upstream: app}\n"
@@ -199,6 +205,7 @@ static int fixture_setup(void **state)
     self_signed(f->dir);
     write_text(f->dir, "admin.token", "original-admin-token-0123456789\n");
     write_text(f->dir, "intro.secret", "original-introspection-secret\n");
+    write_text(f->dir, "jwt.secret", "original-jwt-secret-0123456789-0123456789\n");
     write_text(f->dir, "hmac.secret", "original-hmac-secret-0123456789\n");
     write_text(f->dir, "partners.keys",
                "sha256:0000000000000000000000000000000000000000000000000000000000000000 orig\n");
@@ -291,7 +298,10 @@ static void check_rewritten(const gh_probe *p, const gh_config *r, const int *po
     assert_int_equal(r->nroutes, p->conf->nroutes);
     for (size_t i = 0; i < r->nroutes; i++)
         assert_string_equal(r->routes[i].name, p->conf->routes[i].name);
-    assert_string_equal(r->routes[5].host, p->conf->routes[5].host);
+    assert_string_equal(r->routes[6].host, p->conf->routes[6].host);
+    /* The HS256 provider: the probe's secret, by reference, no key set to fetch. */
+    assert_null(r->jwt_providers[1].jwks_uri);
+    assert_true(r->jwt_providers[1].keys.has_secret);
 }
 
 static gh_config *load(const char *path)
@@ -320,7 +330,11 @@ static void test_rewrite(void **state)
     p.access_log = st.access_log = gh_arena_printf(&p.arena, "%s/access.log", dir);
     assert_int_equal(gh_probe_keys_make(&p, &st, err, sizeof(err)), 0);
     assert_int_equal(gh_probe_pki_make(&p, &st, err, sizeof(err)), 0);
-    assert_int_equal(p.nkeys, 1);
+    assert_int_equal(p.nkeys, 2);
+    assert_int_equal(p.keys[1].alg, GH_ALG_HS256);
+    assert_null(p.keys[1].key);
+    assert_true(p.keys[1].secret_len >= 32);
+    assert_string_equal(p.keys[1].kid, ""); /* the gateway's secret has none */
     assert_int_equal(p.keys[0].alg, GH_ALG_RS256); /* the first the provider allows, bitwise */
     assert_string_equal(p.keys[0].kid, "probe-corp");
     assert_non_null(p.keys[0].key);
@@ -401,6 +415,79 @@ done:
     close(fd);
 }
 
+/* A token the routes take, signed with the probe's key k. malloc'd. */
+static char *probe_token(const gh_probe_key *k)
+{
+    char header[128], payload[256];
+    long now = (long)time(NULL);
+    if (k->kid[0])
+        snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
+                 gh_alg_name(k->alg), k->kid);
+    else
+        snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"typ\":\"JWT\"}", gh_alg_name(k->alg));
+    snprintf(payload, sizeof(payload), "{\"iss\":\"https://idp.example\",\"aud\":\"api\","
+             "\"sub\":\"probe-a\",\"iat\":%ld,\"nbf\":%ld,\"exp\":%ld}", now, now, now + 300);
+    char *token = gh_jws_sign(k->key, k->secret, k->secret_len, k->alg, header, payload);
+    assert_non_null(token);
+    return token;
+}
+
+/* GET path on the plain listener with one extra field: the status. */
+static int get_with(const gh_probe *p, const char *path, const char *field)
+{
+    char request[4096];
+    answer a;
+    snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\nConnection: close\r\n\r\n",
+             path, p->targets[0].authority, field);
+    ask(p, p->targets[0].port, false, NULL, NULL, request, &a);
+    return a.status;
+}
+
+/* Each identity provider is the probe: its keys, its secrets, its introspection and policy. */
+static void check_identities(gh_probe *p)
+{
+    char field[3000];
+    for (size_t i = 0; i < p->nkeys; i++) {
+        char *token = probe_token(&p->keys[i]);
+        snprintf(field, sizeof(field), "Authorization: Bearer %s", token);
+        /* corp (ES256/RS256, its key set from the probe, and the policy) and shared (HS256) */
+        assert_int_equal(get_with(p, i == 0 ? "/me" : "/hs", field), 200);
+        assert_int_equal(get_with(p, i == 0 ? "/hs" : "/me", field), 401);
+        free(token);
+    }
+    assert_true(gh_probe_jwks_fetches(p->server, "corp") >= 1);
+    json_t *claims = json_pack("{s:s, s:s, s:s, s:I}", "iss", "https://idp.example", "aud", "api",
+                               "sub", "probe-a", "exp", (json_int_t)time(NULL) + 300);
+    gh_probe_opaque_add(p->server, "opaque-probe-token", claims, true);
+    json_decref(claims);
+    assert_int_equal(get_with(p, "/op", "Authorization: Bearer opaque-probe-token"), 200);
+    assert_int_equal(get_with(p, "/op", "Authorization: Bearer opaque-unknown"), 401);
+    for (int k = 0; k < 2; k++) {
+        snprintf(field, sizeof(field), "X-API-Key: %s", p->api_keys[0].key[k]);
+        assert_int_equal(get_with(p, "/partner", field), 200);
+    }
+    assert_int_equal(get_with(p, "/partner", "X-API-Key: not-a-key"), 401);
+    /* A webhook signed with the probe's HMAC secret (GitHub's scheme). */
+    const char *body = "{\"event\":\"probe\"}";
+    unsigned char mac[32];
+    unsigned int mac_len = 0;
+    HMAC(EVP_sha256(), p->hmac_secrets[0], (int)strlen(p->hmac_secrets[0]),
+         (const unsigned char *)body, strlen(body), mac, &mac_len);
+    char hex[65], request[1024];
+    for (size_t i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+    snprintf(request, sizeof(request), "POST /hook HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+             "X-Hub-Signature-256: sha256=%s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             p->targets[0].authority, hex, strlen(body), body);
+    answer a;
+    ask(p, p->targets[0].port, false, NULL, NULL, request, &a);
+    assert_int_equal(a.status, 200);
+    gh_probe_upreq *reqs = NULL;
+    size_t n = gh_probe_upstream_take(p->server, &reqs);
+    assert_int_equal(n, 2 + 1 + 2 + 1); /* me, hs, op, partner twice, hook */
+    gh_probe_upreqs_free(reqs, n);
+}
+
 /* The gatehouse binary of this build: next to the directory of the test binaries. */
 static void gateway_binary(char *out, size_t cap)
 {
@@ -464,6 +551,7 @@ static void test_selftest_runs(void **state)
              p.admin->authority);
     ask(&p, p.admin->port, false, NULL, NULL, request, &a);
     assert_int_equal(a.status, 401);
+    check_identities(&p);
     /* The file it runs on loads. */
     const char *file = gh_probe_selftest_file(&p);
     assert_non_null(file);
