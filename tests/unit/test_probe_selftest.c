@@ -145,6 +145,21 @@ static void self_signed(const char *dir)
     chmod(path, 0600);
     PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
     fclose(f);
+    /* An empty CRL of it, for crl_file. */
+    X509_CRL *crl = X509_CRL_new();
+    ASN1_TIME *now = X509_gmtime_adj(NULL, -60), *next = X509_gmtime_adj(NULL, 86400);
+    X509_CRL_set_version(crl, 1);
+    X509_CRL_set_issuer_name(crl, n);
+    X509_CRL_set1_lastUpdate(crl, now);
+    X509_CRL_set1_nextUpdate(crl, next);
+    assert_true(X509_CRL_sign(crl, k, EVP_sha256()) > 0);
+    snprintf(path, sizeof(path), "%s/orig.crl", dir);
+    f = fopen(path, "w");
+    PEM_write_X509_CRL(f, crl);
+    fclose(f);
+    ASN1_TIME_free(now);
+    ASN1_TIME_free(next);
+    X509_CRL_free(crl);
     X509_NAME_free(n);
     X509_free(x);
     EVP_PKEY_free(k);
@@ -156,7 +171,8 @@ static const char *const CONFIG =
     "  - address: 127.0.0.1:1\n"
     "  - name: secure\n"
     "    address: 127.0.0.1:2\n"
-    "    tls: {certificate: orig.crt, private_key: orig.key, client_auth: required, client_ca: orig.crt}\n"
+    "    tls: {certificates: [{certificate: orig.crt, private_key: orig.key}], client_auth: required,\n"
+    "          client_ca: orig.crt, crl_file: orig.crl}\n"
     "admin: {address: 127.0.0.1:3, token: \"${file:admin.token}\"}\n"
     "access_log: stdout\n"
     "pid_file: /tmp/gh-probe-test-never.pid\n"
@@ -349,7 +365,9 @@ static void test_rewrite(void **state)
     const char *text = slurp(out);
     assert_non_null(strstr(text, p.ca_file));
     assert_non_null(strstr(text, st.server_cert));
-    assert_null(strstr(text, "orig.crt"));
+    assert_non_null(strstr(text, st.crl));
+    assert_null(strstr(text, "orig."));
+    assert_null(strstr(text, "certificates"));
     assert_null(strstr(text, "redis"));
     gh_config_release(r);
     gh_probe_keys_free(&p);
@@ -532,6 +550,10 @@ static void test_selftest_runs(void **state)
     ask(&p, p.targets[1].port, true, NULL, NULL, request, &a);
     assert_int_equal(a.status, 0);
     ask(&p, p.targets[1].port, true, p.client_wrong_cert, p.client_wrong_key, request, &a);
+    assert_int_equal(a.status, 0);
+    ask(&p, p.targets[1].port, true, p.client_expired_cert, p.client_expired_key, request, &a);
+    assert_int_equal(a.status, 0);
+    ask(&p, p.targets[1].port, true, p.client_revoked_cert, p.client_revoked_key, request, &a);
     assert_int_equal(a.status, 0);
     /* The client certificate is shaped after the mTLS rule: the route takes it. */
     snprintf(request, sizeof(request),
