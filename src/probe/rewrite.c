@@ -238,6 +238,33 @@ static void process(edit *e, int root)
     }
 }
 
+/* Key material the effective configuration shows redacted (a PEM block written in a route's
+ * response, say) cannot be given back: the gateway runs with the placeholder in its place. The
+ * first such key is named; how many there are is returned. */
+static size_t redacted(yaml_document_t *doc, int node, const char *key, const char **first,
+                       size_t depth)
+{
+    const char *text = gh_yed_text(doc, node);
+    if (text) {
+        if (strncmp(text, "<redacted ", 10) != 0)
+            return 0;
+        if (!*first)
+            *first = key;
+        return 1;
+    }
+    yaml_node_t *n = yaml_document_get_node(doc, node);
+    bool map = n && n->type == YAML_MAPPING_NODE;
+    size_t count = 0;
+    for (size_t i = 0; depth < 64 && i < gh_yed_count(doc, node); i++) {
+        int v = 0;
+        const char *k = map ? gh_yed_pair(doc, node, i, &v) : key;
+        if (!map)
+            v = gh_yed_item(doc, node, i);
+        count += redacted(doc, v, k ? k : key, first, depth + 1);
+    }
+    return count;
+}
+
 int gh_probe_rewrite(const gh_config *c, const gh_probe_stage *st, const char *out_path,
                      char *err, size_t cap)
 {
@@ -256,6 +283,12 @@ int gh_probe_rewrite(const gh_config *c, const gh_probe_stage *st, const char *o
     identity(&e, root);
     policies(&e, root);
     local_stores(&e, root, 0);
+    const char *first = NULL;
+    size_t placeholders = redacted(&doc, root, "", &first, 0);
+    if (placeholders)
+        fprintf(stderr, "gatehouse probe: warning: %zu value%s of the configuration (the first at "
+                "key '%s') %s key material shown redacted: the gateway runs with the placeholder\n",
+                placeholders, placeholders == 1 ? "" : "s", first, placeholders == 1 ? "is" : "are");
     if (e.failed) {
         yaml_document_delete(&doc);
         snprintf(err, cap, "out of memory while rewriting the configuration");
