@@ -4,6 +4,7 @@
  * probe's client certificate), forwarding to the recording upstream, its admin listener taking
  * the probe's token. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -606,6 +607,43 @@ static void test_selftest_failure(void **state)
     gh_arena_free(&p.arena);
 }
 
+/* A gateway that says why it failed (and keeps running): start passes the reason on, with the
+ * tail of its stderr, and stops it. */
+static void test_selftest_failure_said(void **state)
+{
+    fixture *f = *state;
+    char exe[PATH_MAX], said[PATH_MAX], text[8192];
+    snprintf(exe, sizeof(exe), "%s/fake-gateway", f->dir);
+    write_text(f->dir, "fake-gateway",
+               "#!/bin/sh\necho 'listeners[0]: something the fake refuses' >&2\n"
+               "echo \"failed the fake's reason\" > /proc/self/fd/$GATEHOUSE_UPGRADE_READY_FD\n"
+               "exec sleep 30\n");
+    assert_int_equal(chmod(exe, 0700), 0);
+    snprintf(said, sizeof(said), "%s/said", f->dir);
+    fflush(stderr);
+    int saved = dup(2), fd = open(said, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    gh_probe p = {.conf = f->conf, .config_file = f->config, .selftest = true, .gateway_exe = exe};
+    gh_arena_init(&p.arena, 4096, 0);
+    time_t started = time(NULL);
+    int rc = gh_probe_selftest_start(&p);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    assert_int_equal(rc, -1);
+    assert_true(time(NULL) - started < 10); /* not the 15 s wait, nor the sleep */
+    assert_null(p.selftest_run);
+    FILE *in = fopen(said, "r");
+    size_t n = fread(text, 1, sizeof(text) - 1, in);
+    fclose(in);
+    text[n] = '\0';
+    assert_non_null(strstr(text, "the gateway did not start: the fake's reason"));
+    assert_non_null(strstr(text, "something the fake refuses"));
+    gh_arena_free(&p.arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -613,6 +651,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rewrite, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_selftest_runs, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_selftest_failure, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_selftest_failure_said, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
