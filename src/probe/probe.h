@@ -97,6 +97,7 @@ typedef struct gh_probe_target {
     const char *sni;     /* TLS server name (NULL: none sent) */
     const char *authority; /* the Host header the target expects by default */
     const gh_listener_conf *listener; /* with a configuration: the listener it is; else NULL */
+    const char *cert_file, *key_file; /* the client certificate it asks for (self-test), or NULL */
 } gh_probe_target;
 
 /* What a case knows about one route: a concrete request that matches it. */

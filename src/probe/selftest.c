@@ -267,6 +267,10 @@ static int fill_targets(gh_probe *p, const struct gh_probe_selftest *s)
         t->sni = t->tls ? "localhost" : NULL;
         t->authority = gh_arena_printf(&p->arena, "localhost:%d", t->port);
         t->listener = admin ? &c->admin : &c->listeners[i];
+        if (t->tls && c->listeners[i].client_auth) { /* optional or required: the trusted one */
+            t->cert_file = p->client_cert;
+            t->key_file = p->client_key;
+        }
         if (!t->authority)
             return -1;
         if (admin)

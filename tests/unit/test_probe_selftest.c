@@ -531,6 +531,9 @@ static void test_selftest_runs(void **state)
     assert_false(p.targets[0].tls);
     assert_true(p.targets[1].tls);
     assert_ptr_equal(p.targets[1].listener, &f->conf->listeners[1]);
+    assert_null(p.targets[0].cert_file);
+    assert_string_equal(p.targets[1].cert_file, p.client_cert); /* it requires one */
+    assert_string_equal(p.targets[1].key_file, p.client_key);
     assert_non_null(p.admin);
     answer a;
     /* Plain: a proxied route reaches the recording upstream. */
