@@ -104,6 +104,7 @@ typedef struct fixture {
     char dir[64];
     char config[PATH_MAX];
     gh_config *conf;
+    gh_probe *running; /* a self-test a failed assertion left running: the teardown stops it */
 } fixture;
 
 static void write_text(const char *dir, const char *name, const char *text)
@@ -240,6 +241,8 @@ static int fixture_setup(void **state)
 static int fixture_teardown(void **state)
 {
     fixture *f = *state;
+    if (f->running)
+        gh_probe_selftest_stop(f->running);
     gh_config_release(f->conf);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
@@ -526,6 +529,7 @@ static void test_selftest_runs(void **state)
     gateway_binary(exe, sizeof(exe));
     gh_probe p = {.conf = f->conf, .config_file = f->config, .selftest = true, .gateway_exe = exe};
     gh_arena_init(&p.arena, 4096, 0);
+    f->running = &p;
     assert_int_equal(gh_probe_selftest_start(&p), 0);
     assert_int_equal(p.ntargets, 2);
     assert_false(p.targets[0].tls);
@@ -588,6 +592,7 @@ static void test_selftest_runs(void **state)
     snprintf(dir, sizeof(dir), "%s", file);
     *strrchr(dir, '/') = '\0';
     gh_probe_selftest_stop(&p);
+    f->running = NULL;
     /* Stopped: the gateway is gone, and so is the directory. */
     ask(&p, p.targets[0].port, false, NULL, NULL, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &a);
     assert_int_equal(a.status, 0);
