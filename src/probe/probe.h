@@ -317,6 +317,8 @@ struct gh_probe {
     struct gh_probe_api_keys { const char *key[2]; } *api_keys;
     const char **hmac_secrets;
     const char *admin_token; /* the admin listener's token, when there is one */
+    const char *gateway_exe; /* the binary self-test starts ("run -c FILE"); NULL: this one */
+    struct gh_probe_selftest *selftest_run; /* what gh_probe_selftest_stop undoes (selftest.c) */
     /* Live mode: what the operator gave. */
     const char *token, *token_other; /* --token, --token-other-tenant */
     const char *const *paths;        /* --path, when no configuration names any */
