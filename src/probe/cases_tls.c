@@ -18,17 +18,32 @@ static const gh_probe_target *tls_target(gh_probe *p)
 
 static bool on_tls(gh_probe *p, const gh_probe_route *r)
 {
-    (void)p;
-    return r->target && r->target->tls && (p->selftest || r->safe);
+    return r->tls_target && (p->selftest || r->safe);
 }
 
-/* A route served on a TLS listener, or the TLS target's own path; NULL with r skipped. */
+/* A route served on a TLS listener, as sent there (the run's copy, in the arena); NULL with r
+ * skipped. */
+static const gh_probe_route *over_tls(gh_probe *p, gh_probe_result *r, const gh_probe_route *route,
+                                      const char *none)
+{
+    if (!route) {
+        gh_probe_skip(r, "%s", none);
+        return NULL;
+    }
+    if (route->target == route->tls_target)
+        return route;
+    gh_probe_route *copy = gh_arena_alloc(&p->arena, sizeof(*copy));
+    *copy = *route;
+    copy->target = route->tls_target;
+    copy->baseline = 0;
+    if (!route->conf || !route->conf->host)
+        copy->host = copy->target->authority;
+    return copy;
+}
+
 static const gh_probe_route *tls_route(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = gh_probe_find_route(p, on_tls);
-    if (!route)
-        gh_probe_skip(r, "no route is served on a TLS listener");
-    return route;
+    return over_tls(p, r, gh_probe_find_route(p, on_tls), "no route is served on a TLS listener");
 }
 
 /* The handshake failed for a reason of the probe's own OpenSSL (it cannot offer what was
@@ -98,20 +113,16 @@ static void misdirected(gh_probe *p, gh_probe_result *r)
 
 static bool needs_client_cert(gh_probe *p, const gh_probe_route *r)
 {
-    (void)p;
-    return r->target && r->target->tls && r->conf &&
-           (r->conf->auth_mtls || (r->target->listener && r->target->listener->client_auth));
+    return on_tls(p, r) && r->conf &&
+           (r->conf->auth_mtls || (r->tls_target->listener && r->tls_target->listener->client_auth));
 }
 
 /* A route that needs a client certificate, shown to pass with the valid one. */
 static const gh_probe_route *mtls_route(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = gh_probe_find_route(p, needs_client_cert);
-    if (!route) {
-        gh_probe_skip(r, "no route needs a client certificate");
-        return NULL;
-    }
-    return gh_probe_baseline(p, r, route) ? route : NULL;
+    const gh_probe_route *route = over_tls(p, r, gh_probe_find_route(p, needs_client_cert),
+                                           "no route needs a client certificate");
+    return route && gh_probe_baseline(p, r, route) ? route : NULL;
 }
 
 static void with_certificate(gh_probe *p, gh_probe_result *r, const char *cert, const char *key,
@@ -161,7 +172,7 @@ static void expired_cert(gh_probe *p, gh_probe_result *r)
 static void revoked_cert(gh_probe *p, gh_probe_result *r)
 {
     const gh_probe_route *route = gh_probe_find_route(p, needs_client_cert);
-    if (route && !(route->target->listener && route->target->listener->crl)) {
+    if (route && !(route->tls_target->listener && route->tls_target->listener->crl)) {
         gh_probe_skip(r, "the listener has no crl_file: revocation is not checked");
         return;
     }
@@ -170,20 +181,16 @@ static void revoked_cert(gh_probe *p, gh_probe_result *r)
 
 static bool mtls_route_pred(gh_probe *p, const gh_probe_route *r)
 {
-    (void)p;
-    return r->conf && r->conf->auth_mtls && r->target && r->target->tls;
+    return on_tls(p, r) && r->conf && r->conf->auth_mtls;
 }
 
 /* Headers that claim a verified certificate: they authenticate nothing, and never reach the
  * upstream as the gateway's word. */
 static void forged_cert_headers(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = gh_probe_find_route(p, mtls_route_pred);
-    if (!route) {
-        gh_probe_skip(r, "no route authenticates with a client certificate (auth.mtls)");
-        return;
-    }
-    if (!gh_probe_baseline(p, r, route))
+    const gh_probe_route *route = over_tls(p, r, gh_probe_find_route(p, mtls_route_pred),
+                                           "no route authenticates with a client certificate (auth.mtls)");
+    if (!route || !gh_probe_baseline(p, r, route))
         return;
     static const char forged[] =
         "Client-Cert: :MIIBprobeforgedcertificate=:\r\n"
@@ -276,7 +283,8 @@ static void certificate(gh_probe *p, gh_probe_result *r)
     if (!x.cert_seen)
         gh_probe_error(r, "no certificate was seen (%s)", x.tls_error ? x.tls_error : "no handshake");
     else if (!x.cert_covers)
-        gh_probe_fail(r, "the certificate does not cover %s", route->target->sni ? route->target->sni : route->target->host);
+        gh_probe_fail(r, "the certificate does not cover %s",
+                      route->target->sni ? route->target->sni : route->target->host);
     else if (x.cert_days_left < 14)
         gh_probe_fail(r, "the certificate expires in %d days", x.cert_days_left);
     else

@@ -58,12 +58,10 @@ static bool escape_into(char *out, size_t cap, size_t *n, const char *s, size_t 
             e[0] = (char)c;
         }
         size_t el = strlen(e);
-        if (*n + el + (c == '\n') >= cap)
+        if (*n + el >= cap)
             return false;
         memcpy(out + *n, e, el);
         *n += el;
-        if (c == '\n') /* keep the lines of a head as lines */
-            out[(*n)++] = '\n';
     }
     out[*n] = '\0';
     return true;

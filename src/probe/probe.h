@@ -108,6 +108,7 @@ typedef struct gh_probe_target {
 typedef struct gh_probe_route {
     const gh_route_conf *conf;
     const gh_probe_target *target; /* a listener that serves it */
+    const gh_probe_target *tls_target; /* a TLS listener that serves it, or NULL */
     const char *path;              /* a path the route matches ({name}s filled: "probe-a") */
     const char *host;              /* the Host to send (the route's, or the target's) */
     const char *method;            /* one it allows, GET first */

@@ -47,18 +47,24 @@ static const char *path_of(gh_probe *p, const gh_route_conf *r)
     return out;
 }
 
-/* The target of the first listener that serves the route (every listener when it names none). */
-static const gh_probe_target *target_of(gh_probe *p, const gh_route_conf *r)
+static bool serves(const gh_route_conf *r, const gh_probe_target *t)
 {
-    for (size_t i = 0; i < p->ntargets; i++) {
-        const gh_listener_conf *l = p->targets[i].listener;
-        if (!l || r->nlistener_ids == 0)
+    if (!t->listener || r->nlistener_ids == 0)
+        return true;
+    for (size_t k = 0; k < r->nlistener_ids; k++)
+        if (r->listener_ids[k] == t->listener->id)
+            return true;
+    return false;
+}
+
+/* The target of the first listener that serves the route (every listener when it names none),
+ * or of the first TLS one. */
+static const gh_probe_target *target_of(gh_probe *p, const gh_route_conf *r, bool tls)
+{
+    for (size_t i = 0; i < p->ntargets; i++)
+        if ((!tls || p->targets[i].tls) && serves(r, &p->targets[i]))
             return &p->targets[i];
-        for (size_t k = 0; k < r->nlistener_ids; k++)
-            if (r->listener_ids[k] == l->id)
-                return &p->targets[i];
-    }
-    return p->ntargets ? &p->targets[0] : NULL;
+    return tls || !p->ntargets ? NULL : &p->targets[0];
 }
 
 static const char *host_of(gh_probe *p, const gh_route_conf *r, const gh_probe_target *t)
@@ -80,6 +86,7 @@ void gh_probe_routes_build(gh_probe *p)
         *pr = (gh_probe_route){0};
         if (!p->conf) {
             pr->target = &p->targets[0];
+            pr->tls_target = pr->target->tls ? pr->target : NULL;
             pr->path = p->paths[i];
             pr->host = pr->target->authority;
             pr->method = "GET";
@@ -90,7 +97,8 @@ void gh_probe_routes_build(gh_probe *p)
         }
         const gh_route_conf *r = &p->conf->routes[i];
         pr->conf = r;
-        pr->target = target_of(p, r);
+        pr->target = target_of(p, r, false);
+        pr->tls_target = target_of(p, r, true);
         pr->path = path_of(p, r);
         pr->host = host_of(p, r, pr->target);
         pr->method = method_of(p, r->methods, &pr->safe);
