@@ -1,0 +1,168 @@
+"""gatehouse probe, the verb: self-test of the example configuration in every format, the case
+catalogue, --only, --fail-on and the exit codes, the caps, what a configuration that does not
+load gets, and a self-test with client certificates where every TLS case runs."""
+import json
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from testenv import BIN, ROOT
+from testenv.certs import CertAuthority, write_crl
+
+EXAMPLES = os.path.join(ROOT, "examples")
+OWASP = {"API%d:2023" % i for i in range(1, 11)}
+GROUPS = ["tokens", "authorization", "limits", "framing", "paths", "headers", "bodies", "cors",
+          "tls", "information", "webhooks"]
+
+
+def run(*args, cwd=EXAMPLES, timeout=300):
+    return subprocess.run([BIN, "probe", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def demo_cert():
+    subprocess.run(["bash", os.path.join(ROOT, "scripts", "demo-cert.sh")], check=True,
+                   capture_output=True)
+
+
+def test_list_cases_names_each_case_fully():
+    p = run("--list-cases", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    cases = json.loads(p.stdout)
+    ids = [c["id"] for c in cases]
+    assert len(ids) == len(set(ids))
+    for c in cases:
+        assert c["group"] in GROUPS, c
+        assert c["owasp"] in OWASP, c
+        assert c["cwe"] > 0 and c["title"] and c["expect"] and c["fix"], c
+        assert c["severity"] in ("high", "medium", "low"), c
+        assert c["id"].split("-")[0] in ("TOK", "AUTHZ", "LIM", "FRM", "PATH", "HDR", "BODY", "CORS",
+                                         "TLS", "INFO", "HOOK"), c
+    text = run("--list-cases").stdout.splitlines()
+    assert len(text) == len(cases) and text[0].startswith(cases[0]["id"])
+
+
+def test_self_test_of_the_example_fails_nothing_in_every_format(demo_cert, tmp_path):
+    out = {}
+    for fmt in ("text", "json", "sarif", "junit", "markdown"):
+        dest = tmp_path / ("report." + fmt)
+        p = run("-c", "gatehouse.yaml", "--format", fmt, "-o", str(dest), "--quiet")
+        assert p.returncode == 0, (fmt, p.stderr, dest.read_text() if dest.exists() else "")
+        assert p.stderr == "", p.stderr  # --quiet: nothing on the terminal
+        out[fmt] = dest.read_text()
+    doc = json.loads(out["json"])
+    assert doc["mode"] == "self-test" and doc["profile"] == "full"
+    assert doc["summary"]["fail"] == 0 and doc["summary"]["error"] == 0, \
+        [(r["id"], r["why"]) for r in doc["results"] if r["verdict"] in ("fail", "error")]
+    assert doc["summary"]["pass"] >= 30
+    for r in doc["results"]:
+        if r["verdict"] == "skip":
+            assert r["why"], r
+    sarif = json.loads(out["sarif"])
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"] == []
+    assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is True
+    suites = ET.fromstring(out["junit"])
+    assert suites.tag == "testsuites" and suites.get("failures") == "0"
+    assert int(suites.get("tests")) == len(doc["results"])
+    assert "No failures" in out["text"] and max(len(l) for l in out["text"].splitlines()) <= 120
+    assert out["markdown"].startswith("# gatehouse probe")
+
+
+WEAK_ORDERS = """
+listeners: [{address: 127.0.0.1:18080}]
+upstreams:
+  app: {endpoints: [http://127.0.0.1:18081]}
+identity:
+  jwt:
+    corp: {issuer: https://idp.example, audiences: [orders], algorithms: [ES256],
+           jwks_uri: https://idp.example/jwks.json}
+routes:
+  - name: orders
+    match: {path: /orders, methods: [GET]}
+    auth: {jwt: corp}
+    upstream: app
+"""
+
+
+def test_only_picks_cases_and_results_name_the_route_and_its_line(tmp_path):
+    """A provider whose key set is an https URL the machine cannot reach: in self-test the probe
+    serves the keys itself. --only picks the cases asked for, each result names its route and the
+    route's line; an --only naming no case is a usage error."""
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text(WEAK_ORDERS)
+    p = run("-c", str(cfg), "--only", "TOK-001,TOK-013", "--format", "json", cwd=str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert [r["id"] for r in doc["results"]] == ["TOK-001", "TOK-013"]
+    assert all(r["verdict"] == "pass" and r["route"] == "orders" for r in doc["results"]), doc["results"]
+    assert doc["results"][0]["line"] == 10  # the route's entry in the file
+    bad = run("-c", str(cfg), "--only", "TOK-999", cwd=str(tmp_path))
+    assert bad.returncode == 2 and "TOK-999" in bad.stderr
+
+
+def test_caps_stop_the_run_and_say_so(tmp_path, demo_cert):
+    p = run("-c", "gatehouse.yaml", "--only", "tokens", "--max-requests", "5", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["caps"]["requests"]["used"] <= 5 and doc["caps"]["requests"]["max"] == 5
+    capped = [r for r in doc["results"] if r["verdict"] == "skip" and "request cap (5)" in r["why"]]
+    assert capped, doc["results"]
+
+
+def test_bad_configuration_and_arguments_exit_2(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("listeners: [{address: 127.0.0.1:1}]\nroutes: [{name: x, match: {prefx: /}}]\n")
+    p = run("-c", str(cfg), cwd=str(tmp_path))
+    assert p.returncode == 2 and "bad.yaml:2:" in p.stderr and "does not load" in p.stderr
+    for args in (["--format", "yaml", "-c", str(cfg)], ["--fail-on", "urgent", "-c", str(cfg)],
+                 ["--max-requests", "0", "-c", str(cfg)], ["--bogus"], []):
+        q = run(*args, cwd=str(tmp_path))
+        assert q.returncode == 2, (args, q.stderr)
+        assert "usage: gatehouse probe" in q.stderr
+    ftp = run("--target", "ftp://x")
+    assert ftp.returncode == 2 and "an http:// or https:// URL" in ftp.stderr
+    assert run("--help").returncode == 0
+    assert "--token" in run("--help").stdout
+    refused = run("--target", "http://127.0.0.1:9", "--path", "/", "--format", "json")
+    doc = json.loads(refused.stdout)
+    assert refused.returncode == 2 and doc["summary"]["error"] >= 1  # nothing listens there
+
+
+MTLS = """
+listeners:
+  - address: 127.0.0.1:18443
+    tls:
+      certificate: /nonexistent/server.crt
+      private_key: /nonexistent/server.key
+      client_auth: optional
+      client_ca: /nonexistent/ca.crt
+      crl_file: /nonexistent/ca.crl
+upstreams:
+  app: {endpoints: [http://127.0.0.1:18081]}
+routes:
+  - name: partners
+    match: {prefix: /partners}
+    auth: {mtls: {subjects: ["CN=partner-a"]}}
+    forward: {client_cert: true}
+    upstream: app
+"""
+
+
+def test_tls_cases_against_a_listener_with_client_certificates(tmp_path):
+    """The configuration's own CA and files are for loading only: the self-test gives the gateway
+    the probe's CA, certificates and CRL, and attacks with certificates of its own."""
+    ca = CertAuthority(str(tmp_path))
+    cert, key = ca.issue("server", "localhost", dns=["localhost"])
+    crl = write_crl(ca, str(tmp_path / "ca.crl"), [])
+    cfg = tmp_path / "m.yaml"
+    cfg.write_text(MTLS.replace("/nonexistent/server.crt", cert).replace("/nonexistent/server.key", key)
+                   .replace("/nonexistent/ca.crt", ca.ca_file).replace("/nonexistent/ca.crl", crl))
+    p = run("-c", str(cfg), "--only", "tls", "--format", "json", cwd=str(tmp_path))
+    doc = json.loads(p.stdout)
+    verdicts = {r["id"]: (r["verdict"], r["why"]) for r in doc["results"]}
+    assert p.returncode == 0, (p.stderr, verdicts)
+    for cid in ("TLS-004", "TLS-005", "TLS-006", "TLS-007", "TLS-008"):
+        assert verdicts[cid][0] == "pass", (cid, verdicts[cid])
