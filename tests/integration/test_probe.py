@@ -166,3 +166,9 @@ def test_tls_cases_against_a_listener_with_client_certificates(tmp_path):
     assert p.returncode == 0, (p.stderr, verdicts)
     for cid in ("TLS-004", "TLS-005", "TLS-006", "TLS-007", "TLS-008"):
         assert verdicts[cid][0] == "pass", (cid, verdicts[cid])
+
+
+def test_the_catalogue_in_security_md_is_current():
+    p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "probe_cases_md.py"), "--check"],
+                       capture_output=True, text=True, env=dict(os.environ, GATEHOUSE_BIN=BIN))
+    assert p.returncode == 0, p.stderr
