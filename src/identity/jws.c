@@ -22,7 +22,7 @@ const char *gh_jws_status_slug(gh_jws_status s)
     return (unsigned)s < sizeof(slugs) / sizeof(slugs[0]) ? slugs[s] : "unknown";
 }
 
-static const EVP_MD *alg_md(unsigned alg)
+const EVP_MD *gh_jws_alg_md(unsigned alg)
 {
     if (alg & (GH_ALG_RS256 | GH_ALG_PS256 | GH_ALG_ES256 | GH_ALG_HS256))
         return EVP_sha256();
@@ -91,7 +91,7 @@ static gh_jws_status check_hmac(const gh_jwk *key, unsigned alg, const unsigned 
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
-    if (!HMAC(alg_md(alg), key->secret, (int)key->secret_len, input, input_len, mac, &mac_len))
+    if (!HMAC(gh_jws_alg_md(alg), key->secret, (int)key->secret_len, input, input_len, mac, &mac_len))
         return GH_JWS_SIGNATURE;
     return mac_len == sig_len && CRYPTO_memcmp(mac, sig, sig_len) == 0 ? GH_JWS_OK : GH_JWS_SIGNATURE;
 }
@@ -114,11 +114,11 @@ gh_jws_status gh_jws_check_signature(const gh_jwk *key, unsigned alg, const unsi
     }
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
-    int ok = ctx && EVP_DigestVerifyInit(ctx, &pctx, alg_md(alg), NULL, key->pkey) == 1;
+    int ok = ctx && EVP_DigestVerifyInit(ctx, &pctx, gh_jws_alg_md(alg), NULL, key->pkey) == 1;
     if (ok && (alg & (GH_ALG_PS256 | GH_ALG_PS384 | GH_ALG_PS512)))
         ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
              EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
-             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, alg_md(alg)) == 1;
+             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, gh_jws_alg_md(alg)) == 1;
     ok = ok && EVP_DigestVerify(ctx, sig, sig_len, input, input_len) == 1;
     EVP_MD_CTX_free(ctx);
     OPENSSL_free(der);
@@ -155,7 +155,7 @@ void gh_jws_verifier_free(gh_jws_verifier *v)
 
 static const EVP_MD *fetched_md(gh_jws_verifier *v, unsigned alg)
 {
-    const EVP_MD *md = alg_md(alg);
+    const EVP_MD *md = gh_jws_alg_md(alg);
     return md == EVP_sha256() ? v->md[0] : md == EVP_sha384() ? v->md[1] : v->md[2];
 }
 

@@ -3,6 +3,8 @@
 #ifndef GH_IDENTITY_JWS_H
 #define GH_IDENTITY_JWS_H
 
+#include <openssl/evp.h>
+
 #include <stddef.h>
 
 #include "identity/jwk.h"
@@ -105,5 +107,8 @@ gh_jws_status gh_jws_check_signature(const gh_jwk *key, unsigned alg, const unsi
 gh_jws_status gh_jws_check_signature_with(gh_jws_verifier *v, const gh_jwk *key, unsigned alg,
                                           const unsigned char *input, size_t input_len,
                                           const unsigned char *sig, size_t sig_len);
+
+/* The digest a JWS algorithm signs over (NULL for EdDSA, which hashes itself). */
+const EVP_MD *gh_jws_alg_md(unsigned alg);
 
 #endif

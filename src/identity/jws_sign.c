@@ -9,6 +9,7 @@
 
 #include "core/b64url.h"
 #include "identity/jwk.h"
+#include "identity/jws.h"
 #include "identity/jws_sign.h"
 
 #define ECDSA_ALGS (GH_ALG_ES256 | GH_ALG_ES384 | GH_ALG_ES512)
@@ -46,17 +47,6 @@ EVP_PKEY *gh_jws_keygen(unsigned alg)
     return NULL;
 }
 
-static const EVP_MD *md_of(unsigned alg)
-{
-    if (alg & (GH_ALG_RS256 | GH_ALG_PS256 | GH_ALG_ES256 | GH_ALG_HS256))
-        return EVP_sha256();
-    if (alg & (GH_ALG_RS384 | GH_ALG_PS384 | GH_ALG_ES384 | GH_ALG_HS384))
-        return EVP_sha384();
-    if (alg & (GH_ALG_RS512 | GH_ALG_PS512 | GH_ALG_ES512 | GH_ALG_HS512))
-        return EVP_sha512();
-    return NULL; /* EdDSA: the algorithm hashes itself */
-}
-
 /* An ECDSA signature from DER to the r||s of JWS (RFC 7518 3.4). */
 static int ecdsa_fixed(unsigned alg, const unsigned char *der, size_t der_len, unsigned char *sig,
                        size_t *len)
@@ -77,7 +67,7 @@ int gh_jws_sign_input(EVP_PKEY *k, const unsigned char *secret, size_t secret_le
 {
     if (!k) {
         unsigned int n = 0;
-        if (!(alg & GH_ALG_HMAC) || !HMAC(md_of(alg), secret, (int)secret_len,
+        if (!(alg & GH_ALG_HMAC) || !HMAC(gh_jws_alg_md(alg), secret, (int)secret_len,
                                           (const unsigned char *)input, strlen(input), sig, &n))
             return -1;
         *sig_len = n;
@@ -89,7 +79,7 @@ int gh_jws_sign_input(EVP_PKEY *k, const unsigned char *secret, size_t secret_le
     EVP_PKEY_CTX *pctx = NULL;
     unsigned char der[1024];
     size_t der_len = sizeof(der);
-    int ok = ctx && EVP_DigestSignInit(ctx, &pctx, md_of(alg), NULL, k) == 1;
+    int ok = ctx && EVP_DigestSignInit(ctx, &pctx, gh_jws_alg_md(alg), NULL, k) == 1;
     if (ok && (alg & PSS_ALGS))
         ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
              EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;

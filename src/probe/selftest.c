@@ -123,25 +123,23 @@ static const char *inherited_var(gh_probe *p, const struct gh_probe_selftest *s)
     return out;
 }
 
-/* The environment of the gateway: the probe's, without hand-over variables of its own, and the two. */
+/* The environment of the gateway: the probe's, without hand-over variables of its own, and the
+ * two (server/inherit.c, as a binary upgrade starts its successor). In the arena. */
 static char **gateway_env(gh_probe *p, const struct gh_probe_selftest *s, int ready_fd)
 {
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = gh_arena_zalloc(&p->arena, (n + 3) * sizeof(char *));
-    const char *fds = inherited_var(p, s);
-    const char *ready = gh_arena_printf(&p->arena, "%s=%d", GH_UPGRADE_READY_FD_ENV, ready_fd);
-    if (!env || !fds || !ready)
+    char *fds = (char *)inherited_var(p, s);
+    char *ready = gh_arena_alloc(&p->arena, 64);
+    char **env = fds && ready ? gh_inherit_environ(fds, ready_fd, ready, 64) : NULL;
+    if (!env)
         return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], GH_INHERITED_FDS_ENV "=", sizeof(GH_INHERITED_FDS_ENV)) != 0 &&
-            strncmp(environ[i], GH_UPGRADE_READY_FD_ENV "=", sizeof(GH_UPGRADE_READY_FD_ENV)) != 0)
-            env[k++] = environ[i];
-    env[k++] = (char *)fds;
-    env[k++] = (char *)ready;
-    return env;
+    size_t n = 0;
+    while (env[n])
+        n++;
+    char **kept = gh_arena_zalloc(&p->arena, (n + 1) * sizeof(char *));
+    if (kept)
+        memcpy(kept, env, n * sizeof(char *));
+    free(env);
+    return kept;
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */

@@ -233,3 +233,23 @@ void gh_inherited_free(gh_inherited *in)
         close(in->ready_fd);
     free(in);
 }
+
+char **gh_inherit_environ(char *fds_var, int ready_fd, char *ready_var, size_t cap)
+{
+    extern char **environ;
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 3, sizeof(*env));
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], GH_INHERITED_FDS_ENV "=", sizeof(GH_INHERITED_FDS_ENV)) != 0 &&
+            strncmp(environ[i], GH_UPGRADE_READY_FD_ENV "=", sizeof(GH_UPGRADE_READY_FD_ENV)) != 0)
+            env[k++] = environ[i];
+    snprintf(ready_var, cap, "%s=%d", GH_UPGRADE_READY_FD_ENV, ready_fd);
+    env[k++] = fds_var;
+    env[k++] = ready_var;
+    return env;
+}

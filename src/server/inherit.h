@@ -50,4 +50,10 @@ bool gh_socket_listens(int fd);
 /* Whether two addresses are the same family, address and port. */
 bool gh_same_address(const gh_sockaddr *a, const gh_sockaddr *b);
 
+/* The environment of a process started on handed-over sockets: this process's, without
+ * either hand-over variable of its own, then fds_var ("GATEHOUSE_INHERITED_FDS=...") and the
+ * ready pipe's variable for ready_fd, written into ready_var (cap bytes). calloc'd (free the
+ * array only), or NULL. */
+char **gh_inherit_environ(char *fds_var, int ready_fd, char *ready_var, size_t cap);
+
 #endif

@@ -184,26 +184,6 @@ static int collect_sockets(handover *h, const gh_config *cfg)
     return r;
 }
 
-/* The environment of the new process: this one's, with the hand-over's two variables. */
-static char **child_env(const handover *h, int ready_child_fd, char *ready_var, size_t cap)
-{
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = calloc(n + 3, sizeof(*env));
-    if (!env)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], GH_INHERITED_FDS_ENV "=", sizeof(GH_INHERITED_FDS_ENV)) != 0 &&
-            strncmp(environ[i], GH_UPGRADE_READY_FD_ENV "=", sizeof(GH_UPGRADE_READY_FD_ENV)) != 0)
-            env[k++] = environ[i];
-    snprintf(ready_var, cap, "%s=%d", GH_UPGRADE_READY_FD_ENV, ready_child_fd);
-    env[k++] = h->names;
-    env[k++] = ready_var;
-    return env;
-}
-
 /* ---- the new process's word ---- */
 
 static void on_closed(uv_handle_t *handle)
@@ -321,7 +301,7 @@ static int spawn(gh_upgrade *u, handover *h, int pipe_fds[2])
     char ready_var[64];
     h->stdio[h->count].flags = UV_INHERIT_FD;
     h->stdio[h->count].data.fd = pipe_fds[1];
-    char **env = child_env(h, h->count, ready_var, sizeof(ready_var));
+    char **env = gh_inherit_environ(h->names, h->count, ready_var, sizeof(ready_var));
     if (!env)
         return UV_ENOMEM;
     uv_process_options_t opt = {0};

@@ -79,10 +79,10 @@ static int setup(void **state)
     sent[len + 300] = '\0';
 
     gh_probe_result *r = f->r;
-    r[0] = (gh_probe_result){&cases[0], GH_PV_PASS, "401", NULL, NULL, NULL, "api", 12, 5, 0.25};
-    r[1] = (gh_probe_result){&cases[1],         GH_PV_FAIL, long_why, sent, observed,
+    r[0] = (gh_probe_result){&cases[0], NULL, GH_PV_PASS, "401", NULL, NULL, NULL, "api", 12, 5, 0.25};
+    r[1] = (gh_probe_result){&cases[1], NULL,         GH_PV_FAIL, long_why, sent, observed,
                              "GET /a HTTP/1.1", "api",      12,       5,    0.5};
-    r[2] = (gh_probe_result){&cases[2],
+    r[2] = (gh_probe_result){&cases[2], NULL,
                              GH_PV_FAIL,
                              "the spoofed address reached the upstream",
                              "GET / HTTP/1.1",
@@ -92,12 +92,12 @@ static int setup(void **state)
                              0,
                              0,
                              0.125};
-    r[3] = (gh_probe_result){&cases[3], GH_PV_SKIP, "no route with CORS", NULL, NULL, NULL, NULL, 0,
+    r[3] = (gh_probe_result){&cases[3], NULL, GH_PV_SKIP, "no route with CORS", NULL, NULL, NULL, NULL, 0,
                              0,         0};
     r[4] = (gh_probe_result){
-        &cases[4], GH_PV_ERROR, "connect: refused \"127.0.0.1\"\x02", NULL, NULL, NULL, "api", 12,
+        &cases[4], NULL, GH_PV_ERROR, "connect: refused \"127.0.0.1\"\x02", NULL, NULL, NULL, "api", 12,
         5,         0.125};
-    r[5] = (gh_probe_result){&cases[5], GH_PV_PASS, "held", NULL, NULL, NULL, NULL, 0, 0, 0};
+    r[5] = (gh_probe_result){&cases[5], NULL, GH_PV_PASS, "held", NULL, NULL, NULL, NULL, 0, 0, 0};
     f->n = 6;
     *state = f;
     return 0;
