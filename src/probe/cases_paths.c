@@ -310,8 +310,9 @@ static void variants(gh_probe *p, gh_probe_result *r, aim *a, const char *const 
         if (!variant(p, r, a, targets[i], NULL, nowhere ? nowhere[i] : NULL))
             return;
     if (a->sent)
-        gh_probe_pass(r, "%d spellings of %s %s (%s) were each refused or sent to the route's "
-                         "controls (%s)", a->sent, a->prot->method, a->prot->path, what, a->statuses);
+        gh_probe_pass(r, "%d spellings of %s %s (%s) were answered %s: none went past route %s's "
+                         "controls", a->sent, a->prot->method, a->prot->path, what, a->statuses,
+                      a->prot->conf->name);
     else
         gh_probe_skip(r, "no spelling of %s applies to %s", what, a->prot->path);
 }
