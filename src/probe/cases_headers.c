@@ -433,6 +433,30 @@ static void forwarded_host_proto(gh_probe *p, gh_probe_result *r)
     forged_fields(p, r, route, hdrs, values, 3, "forged X-Forwarded-Host, -Proto and -Port");
 }
 
+/* A header line that a lenient parser splits in two, the second being an identity header: an
+ * obs-fold continuation (RFC 9112 5.2: a server refuses it or replaces it with a space) and a
+ * bare CR, which some parsers take for a line end. */
+static void folded_identity(gh_probe *p, gh_probe_result *r)
+{
+    const gh_probe_route *route = gh_probe_find_route(p, fills_identity)
+                                      ? first_through(p, r, fills_identity, "")
+                                      : first_through(p, r, proxied, "no route is proxied");
+    if (!route)
+        return;
+    names ns;
+    identity_names(p, route->conf, &ns);
+    const char *name = ns.v[0], *value = "probe-forged-folded";
+    const char *extra[] = {gh_arena_printf(&p->arena, "X-Probe-Note: a\r\n %s: %s\r\n", name, value),
+                           gh_arena_printf(&p->arena, "X-Probe-Note: a\r%s: %s\r\n", name, value)};
+    const char *what[] = {"an obs-fold continuation line carrying a forged identity header",
+                          "a bare CR splitting a line into a forged identity header"};
+    for (size_t i = 0; i < 2 && r->verdict != GH_PV_FAIL; i++) {
+        size_t len;
+        const char *bytes = gh_probe_valid_request(p, route, extra[i], &len);
+        gh_probe_expect_refusal(p, r, route, bytes, len, 400, 400, what[i], NULL);
+    }
+}
+
 const gh_probe_case gh_probe_cases_headers[] = {
     {"HDR-001", "headers", "forged identity headers the gateway fills from claims, API keys, certificates",
      OWASP_AUTHN, 290, GH_PSEV_HIGH, GH_PN_CONFIG,
@@ -468,5 +492,9 @@ const gh_probe_case gh_probe_cases_headers[] = {
      348, GH_PSEV_MEDIUM, 0, "replaced by the gateway's own values (or dropped)",
      "Set X-Forwarded-Host and -Proto from the request itself; keep a client's only from trusted_proxies.",
      forwarded_host_proto},
+    {"HDR-010", "headers", "a forged identity header hidden in an obs-fold or after a bare CR", OWASP_AUTHN,
+     113, GH_PSEV_HIGH, 0, "400, nothing forwarded",
+     "Refuse obs-fold and bare CR in request heads (RFC 9112 2.2, 5.2) rather than mending them.",
+     folded_identity},
     {0},
 };

@@ -249,8 +249,9 @@ static void judge_through(gh_probe *p, gh_probe_result *r, const aim *a, const c
     const char *got = t ? gh_arena_strndup(&p->arena, t, tlen) : "";
     const char *resolved = lax_resolve(p, got);
     if (resolves_to(a->prot, resolved))
-        gh_probe_fail(r, "%s was answered %d and forwarded as %s, which a backend resolves to %s "
-                         "(route %s) without its controls", what, status, got, resolved,
+        gh_probe_fail(r, "%s was answered %d and forwarded as %s, which a lax backend (decoding "
+                         "once, ignoring case, ';' parameters and trailing dots) reads as %s: route "
+                         "%s's path, without its controls", what, status, got, resolved,
                       a->prot->conf->name);
     else
         gh_probe_pass(r, "%s was answered %d; the upstream received %s, which resolves to no "

@@ -11,7 +11,7 @@ import pytest
 from test_probe_paths import ISSUER, AUDIENCE, probe, signing  # noqa: F401 (a fixture)
 from testenv import accept_forever, listening_socket, serve_each
 
-HDR_CASES = ["HDR-%03d" % i for i in range(1, 10)]
+HDR_CASES = ["HDR-%03d" % i for i in range(1, 11)]
 
 
 def config(jwks, keys, upstream_port, extra=""):
@@ -160,5 +160,6 @@ def test_a_proxy_that_passes_identity_headers_fails(upstream, signing, keys_file
         assert verdict == "fail", report
         assert "the upstream received the client's" in why and "probe-forged-" in why, why
     assert verdicts["HDR-008"][0] == "fail" and "X-Forwarded-For: 203.0.113.71" in verdicts["HDR-008"][1]
-    # A proxy that checks nothing lets a duplicated Authorization through too.
+    # A proxy that checks nothing lets a duplicated Authorization and a folded line through too.
     assert verdicts["HDR-006"][0] == "fail"
+    assert verdicts["HDR-010"][0] == "fail" and "obs-fold" in verdicts["HDR-010"][1]
