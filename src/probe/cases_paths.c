@@ -240,8 +240,9 @@ static void judge_through(gh_probe *p, gh_probe_result *r, const aim *a, const c
         if (live_ok)
             gh_probe_pass(r, "%s was answered %d, as a path to nowhere was", what, status);
         else
-            gh_probe_fail(r, "%s was answered %d: it went past the route's controls (%s)", what,
-                          status, a->prot->conf->name);
+            gh_probe_fail(r, "%s was answered %d: neither refused nor sent to route %s's "
+                             "controls, though a lax backend reads it as %s", what, status,
+                          a->prot->conf->name, a->prot->path);
         return;
     }
     size_t tlen = 0;

@@ -2,13 +2,9 @@
 it got (the probe reads the upstream's view from the echo): against a sound configuration every
 case passes (or skips for the reason asserted); a naive proxy that passes the client's headers
 on untouched fails the forged-identity cases."""
-import os
-import socket
-import threading
-
 import pytest
 
-from test_probe_paths import ISSUER, AUDIENCE, probe, signing  # noqa: F401 (a fixture)
+from test_probe_paths import ISSUER, AUDIENCE, NaiveProxy, probe, signing  # noqa: F401 (a fixture)
 from testenv import accept_forever, listening_socket, serve_each
 
 HDR_CASES = ["HDR-%03d" % i for i in range(1, 11)]
@@ -98,47 +94,6 @@ def test_without_the_upstreams_view_the_cases_skip(gateway_for, signing, keys_fi
     srv.close()
     for case, (verdict, why) in verdicts.items():
         assert verdict == "skip" and "the upstream's view is needed" in why, report
-
-
-class NaiveProxy:
-    """A reverse proxy that forwards each request to the upstream as it came, headers and all
-    (one request per connection): the gateway that trusts its clients."""
-
-    def __init__(self, upstream_port):
-        self.upstream_port = upstream_port
-        self.sock, self.port = listening_socket()
-        accept_forever(self.sock, serve_each(self._serve))
-
-    def _serve(self, c):
-        with c:
-            try:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = c.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(body) < length:
-                    body += c.recv(65536)
-                lines = [l for l in head.split(b"\r\n") if not l.lower().startswith(b"connection:")]
-                with socket.create_connection(("127.0.0.1", self.upstream_port)) as up:
-                    up.sendall(b"\r\n".join(lines + [b"Connection: close", b"", b""]) + body)
-                    while True:
-                        chunk = up.recv(65536)
-                        if not chunk:
-                            break
-                        c.sendall(chunk)
-            except OSError:
-                pass
-
-    def close(self):
-        self.sock.close()
 
 
 def test_a_proxy_that_passes_identity_headers_fails(upstream, signing, keys_file, tmp_path):  # noqa: F811
