@@ -25,8 +25,29 @@ void gh_probe_parse_answers(gh_probe *p, gh_probe_exchange *x, const char *data,
 /* p->routes from the configuration's routes (or the --path list) and p->targets. */
 void gh_probe_routes_build(gh_probe *p);
 
+/* The upstream's view of one exchange (view.c): self-test, the heads the recording upstream
+ * received in it (also noted as r's evidence); live, the answer's body when the upstream echoed
+ * the request it got, which the probe knows by the marker header it sent
+ * (gh_probe_echo_line). forwarded: the requests the upstream received (-1 unknown). */
+typedef struct gh_probe_view {
+    const char *text;
+    size_t len;
+    int forwarded;
+    bool echoed; /* live: read from the upstream's echo */
+} gh_probe_view;
+/* A fresh marker, and the header line that carries it. In the arena. */
+const char *gh_probe_echo_marker(gh_probe *p);
+const char *gh_probe_echo_line(gh_probe *p, const char *marker);
+/* False when the upstream's view cannot be had (live, and the answer does not echo marker). */
+bool gh_probe_view_of(gh_probe *p, gh_probe_result *r, const gh_probe_exchange *x,
+                      const char *marker, gh_probe_view *v);
+/* Whether the view holds needle, ASCII case folded. */
+bool gh_probe_view_has(const gh_probe_view *v, const char *needle);
+
 /* Each group's cases (cases_<group>.c), ending with an entry whose id is NULL. */
 extern const gh_probe_case gh_probe_cases_tokens[];
+extern const gh_probe_case gh_probe_cases_paths[];
+extern const gh_probe_case gh_probe_cases_headers[];
 extern const gh_probe_case gh_probe_cases_tls[];
 extern const gh_probe_case gh_probe_cases_information[];
 

@@ -25,9 +25,9 @@ static bool folds_to_string(const gh_h1_header *h, const char *name)
 static bool gateway_owned(const gh_h1_header *h)
 {
     static const char *const names[] = {"forwarded",      "x-real-ip",     "x-client-ip",
-                                        "true-client-ip", "x-original-url", "x-rewrite-url",
-                                        "x-http-method-override", "x-http-method",
-                                        "x-method-override", NULL};
+                                        "true-client-ip", "cf-connecting-ip", "x-original-url",
+                                        "x-rewrite-url",  "x-override-url", "x-http-method-override",
+                                        "x-http-method",  "x-method-override", NULL};
     if (h->name_len > 12) {
         gh_h1_header prefix = {h->name, NULL, 12, 0};
         if (FOLDS(&prefix, "x-forwarded-"))

@@ -13,7 +13,8 @@ SPOOFED = {
     "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil",
     "X-Forwarded-Port": "1", "X-Forwarded-Prefix": "/admin", "Forwarded": "for=6.6.6.6",
     "X-Real-IP": "6.6.6.6", "X-Client-IP": "6.6.6.6", "True-Client-IP": "6.6.6.6",
-    "X-Original-URL": "/admin", "X-Rewrite-URL": "/admin", "X-HTTP-Method-Override": "DELETE",
+    "CF-Connecting-IP": "6.6.6.6", "X-Original-URL": "/admin", "X-Rewrite-URL": "/admin",
+    "X-Override-URL": "/admin", "X-HTTP-Method-Override": "DELETE",
     "X-HTTP-Method": "DELETE", "X-Method-Override": "DELETE", "Client-Cert": ":AAAA:",
     "Client-Cert-Chain": ":AAAA:", "X-Request-Id": "spoofed", "X-Partner": "acme",
 }
