@@ -2,15 +2,14 @@
 case passes (or skips for the reason asserted); a protected route shadowed by a broader public
 one written before it fails PATH-001, and an encoded slash passed on fails PATH-003."""
 import json
-import re
 import socket
-import subprocess
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from testenv import BIN, accept_forever, listening_socket, serve_each
+from testenv.probe import run_probe
+from testenv import accept_forever, listening_socket, serve_each
 from testenv.tokens import ec_jwk
 
 ISSUER = "https://issuer.probe.test"
@@ -20,17 +19,9 @@ AUDIENCE = "probe-api"
 def probe(g, key_file, only):
     """Runs the probe live against g with g's own configuration; {case id: (verdict, why)} and
     the whole report."""
-    out = subprocess.run([BIN, "probe", "--target", g.url, "-c", g.config, "--profile", "full",
-                          "--signing-key", str(key_file), "--kid", "k1", "--only", only,
-                          "--format", "text", "--fail-on", "none"],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr + out.stdout
-    verdicts = {}
-    for line in out.stdout.splitlines():
-        m = re.match(r"^([A-Z]+-\d{3}) (pass|fail|skip|error) (.*)$", line)
-        if m:
-            verdicts[m.group(1)] = (m.group(2), m.group(3))
-    return verdicts, out.stdout
+    verdicts, report, _ = run_probe("--target", g.url, "-c", g.config, "--profile", "full",
+                                    "--signing-key", str(key_file), "--kid", "k1", "--only", only)
+    return verdicts, report
 
 
 @pytest.fixture
