@@ -7,13 +7,13 @@ import json
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from testenv import BIN, Upstream, free_port, wait_port
+from testenv import Upstream, free_port, wait_port
+from testenv.probe import run_probe
 from testenv.tokens import ec_jwk
 
 ISSUER = "https://idp.probe.test"
@@ -47,11 +47,8 @@ routes:
 
 
 def probe(target, cfg, tmp_path, *extra):
-    args = [BIN, "probe", "--target", target, "-c", str(cfg), "--format", "json", "--quiet",
-            "--fail-on", "none", *extra]
-    p = subprocess.run(args, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    return {r["id"]: r for r in json.loads(p.stdout)["results"]}, json.loads(p.stdout)
+    verdicts, _, doc = run_probe("--target", target, "-c", str(cfg), "--quiet", *extra)
+    return {r["id"]: r for r in doc["results"]}, doc
 
 
 def need(tool):
