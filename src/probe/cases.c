@@ -8,8 +8,11 @@ static const gh_probe_case *const tables[] = {
     gh_probe_cases_tokens,
     gh_probe_cases_paths,
     gh_probe_cases_headers,
+    gh_probe_cases_bodies,
+    gh_probe_cases_cors,
     gh_probe_cases_tls,
     gh_probe_cases_information,
+    gh_probe_cases_webhooks,
     NULL,
 };
 

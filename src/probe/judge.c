@@ -7,8 +7,7 @@
 
 #include "probe/probe_internal.h"
 
-const char *gh_probe_valid_request(gh_probe *p, const gh_probe_route *route, const char *extra,
-                                   size_t *len)
+const char *gh_probe_auth_lines(gh_probe *p, const gh_probe_route *route)
 {
     const char *token = gh_probe_token(p, route);
     const gh_jwt_provider *prov = route->conf ? route->conf->auth_token : NULL;
@@ -25,8 +24,14 @@ const char *gh_probe_valid_request(gh_probe *p, const gh_probe_route *route, con
         auth = gh_arena_printf(&p->arena, "%s%s: %s\r\n", auth, ak->header ? ak->header : "X-API-Key",
                                p->api_keys[i].key[0]);
     }
+    return auth;
+}
+
+const char *gh_probe_valid_request(gh_probe *p, const gh_probe_route *route, const char *extra,
+                                   size_t *len)
+{
     const char *body = route->safe ? NULL : "{}";
-    const char *lines = gh_arena_printf(&p->arena, "%s%s%s", auth,
+    const char *lines = gh_arena_printf(&p->arena, "%s%s%s", gh_probe_auth_lines(p, route),
                                         body ? "Content-Type: application/json\r\n" : "",
                                         extra ? extra : "");
     return gh_probe_request(p, route->method, route->path, route->host, lines, body, len);

@@ -18,6 +18,8 @@
 typedef struct opts {
     const char *config, *target, *format, *out, *only, *signing_key, *signing_secret, *kid,
         *alg;
+    const char **hmac_secrets; /* --hmac-secret NAME=FILE, as given */
+    size_t nhmac_secrets;
     gh_probe_severity fail_on; /* 0: none */
     bool list, quiet, profile_given;
 } opts;
@@ -34,6 +36,7 @@ static int usage(FILE *out)
             "         --profile safe|full (live; default safe: GET, HEAD, OPTIONS only, no load)\n"
             "         --token T  --token-other-tenant T  --path /p (repeatable; live without -c)\n"
             "         --signing-key PEM | --signing-secret-file F  [--kid KID] [--alg ALG]\n"
+            "         --hmac-secret PROVIDER=FILE (repeatable; live: the webhook provider's secret)\n"
             "         --max-requests N  --max-connections N  --max-bytes N  --max-seconds N\n"
             "exit 0: no failure at or above --fail-on; 1: some; 2: the probe could not run\n");
     return out == stderr ? 2 : 0;
@@ -94,6 +97,7 @@ static int parse_caps(gh_probe *p, const char *flag, const char *v)
 static int parse_args(gh_probe *p, opts *o, int argc, char **argv)
 {
     const char **paths = gh_arena_alloc(&p->arena, (size_t)argc * sizeof(*paths));
+    o->hmac_secrets = gh_arena_alloc(&p->arena, (size_t)argc * sizeof(*o->hmac_secrets));
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -121,6 +125,17 @@ static int parse_args(gh_probe *p, opts *o, int argc, char **argv)
             }
         if (taken)
             continue;
+        if (strcmp(a, "--hmac-secret") == 0) {
+            if (!(v = value(argc, argv, &i)))
+                return 2;
+            const char *eq = strchr(v, '=');
+            if (!eq || eq == v || !eq[1]) {
+                fprintf(stderr, "gatehouse probe: --hmac-secret takes PROVIDER=FILE\n");
+                return 2;
+            }
+            o->hmac_secrets[o->nhmac_secrets++] = v;
+            continue;
+        }
         if (strcmp(a, "--path") == 0 || strcmp(a, "--profile") == 0 || strcmp(a, "--fail-on") == 0 ||
             strncmp(a, "--max-", 6) == 0) {
             if (!(v = value(argc, argv, &i)))
@@ -248,6 +263,49 @@ static int live_key(gh_probe *p, const opts *o)
         snprintf(k->kid, sizeof(k->kid), "%s", o->kid);
     p->keys = k;
     p->nkeys = 1;
+    return 0;
+}
+
+/* --hmac-secret PROVIDER=FILE: the secret of a provider of the configuration, read as the
+ * gateway reads ${file:...} (trailing newlines dropped), into p->hmac_secrets at its index. */
+static int live_hmac_secrets(gh_probe *p, const opts *o)
+{
+    if (!o->nhmac_secrets)
+        return 0;
+    if (!p->conf || !p->conf->nhmac_providers) {
+        fprintf(stderr, "gatehouse probe: --hmac-secret needs -c FILE with identity.hmac providers\n");
+        return -1;
+    }
+    if (!p->hmac_secrets)
+        p->hmac_secrets = gh_arena_zalloc(&p->arena, p->conf->nhmac_providers * sizeof(*p->hmac_secrets));
+    for (size_t k = 0; k < o->nhmac_secrets; k++) {
+        const char *arg = o->hmac_secrets[k], *eq = strchr(arg, '=');
+        size_t i = 0, nlen = (size_t)(eq - arg);
+        while (i < p->conf->nhmac_providers &&
+               !(strlen(p->conf->hmac_providers[i].name) == nlen && strncmp(p->conf->hmac_providers[i].name, arg, nlen) == 0))
+            i++;
+        if (i == p->conf->nhmac_providers) {
+            fprintf(stderr, "gatehouse probe: --hmac-secret %.*s: no identity.hmac provider has that name\n",
+                    (int)nlen, arg);
+            return -1;
+        }
+        char buf[4096];
+        FILE *f = fopen(eq + 1, "r");
+        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+        bool whole = f && feof(f) && !ferror(f);
+        if (f)
+            fclose(f);
+        while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+            n--;
+        if (!whole || !n || memchr(buf, '\0', n)) {
+            fprintf(stderr, "gatehouse probe: --hmac-secret %s: cannot read a secret (under 4 KB, no NUL) "
+                            "from the file\n", arg);
+            OPENSSL_cleanse(buf, sizeof(buf));
+            return -1;
+        }
+        p->hmac_secrets[i] = gh_arena_strndup(&p->arena, buf, n);
+        OPENSSL_cleanse(buf, sizeof(buf));
+    }
     return 0;
 }
 
@@ -487,11 +545,13 @@ static int run(gh_probe *p, opts *o)
     p->selftest = !o->target;
     if (p->selftest)
         p->profile = GH_PROFILE_FULL; /* its own gateway on loopback: every case may run */
-    if (!p->selftest && (live_target(p, o->target) != 0 || live_key(p, o) != 0))
+    if (!p->selftest && (live_target(p, o->target) != 0 || live_key(p, o) != 0 ||
+                         live_hmac_secrets(p, o) != 0))
         return 2;
-    if (p->selftest && (o->signing_key || o->signing_secret || p->token || p->npaths || o->profile_given)) {
-        fprintf(stderr, "gatehouse probe: --signing-key, --token, --path and --profile are for "
-                        "--target; self-test holds its own keys and runs every profile\n");
+    if (p->selftest && (o->signing_key || o->signing_secret || p->token || p->npaths || o->profile_given ||
+                        o->nhmac_secrets)) {
+        fprintf(stderr, "gatehouse probe: --signing-key, --hmac-secret, --token, --path and --profile are "
+                        "for --target; self-test holds its own keys and runs every profile\n");
         return 2;
     }
     set_default_caps(p);

@@ -184,6 +184,9 @@ const char *gh_probe_escape(gh_probe *p, const char *bytes, size_t len);
 
 /* ---- what most cases judge (judge.c) ---- */
 
+/* The header lines (each ending in CRLF, "" when none) that authenticate a request to route:
+ * its token where the provider takes it, its API key. In the arena. */
+const char *gh_probe_auth_lines(gh_probe *p, const gh_probe_route *route);
 /* A valid request for route (with its token when it takes one, extra header lines added): its
  * bytes in the arena. */
 const char *gh_probe_valid_request(gh_probe *p, const gh_probe_route *route, const char *extra,

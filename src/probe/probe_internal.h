@@ -44,11 +44,24 @@ bool gh_probe_view_of(gh_probe *p, gh_probe_result *r, const gh_probe_exchange *
 /* Whether the view holds needle, ASCII case folded. */
 bool gh_probe_view_has(const gh_probe_view *v, const char *needle);
 
+/* body_sample.c: the schema document a route's body.schema names (a new reference, or NULL);
+ * a body that route's schema accepts (a new reference; the schema document in *schema, NULL
+ * when the route has none) or NULL when none could be made; whether text passes the route's
+ * JSON limits and schema; a property of the sample of kind ("string", "integer"). */
+json_t *gh_probe_schema_doc(gh_probe *p, const gh_route_conf *route);
+json_t *gh_probe_body_sample(gh_probe *p, const gh_route_conf *route, json_t **schema);
+bool gh_probe_schema_accepts(const gh_body_conf *b, const char *text, size_t len);
+const char *gh_probe_schema_property(gh_probe *p, const json_t *doc, const json_t *body,
+                                     const char *kind);
+
 /* Each group's cases (cases_<group>.c), ending with an entry whose id is NULL. */
 extern const gh_probe_case gh_probe_cases_tokens[];
 extern const gh_probe_case gh_probe_cases_paths[];
 extern const gh_probe_case gh_probe_cases_headers[];
+extern const gh_probe_case gh_probe_cases_bodies[];
+extern const gh_probe_case gh_probe_cases_cors[];
 extern const gh_probe_case gh_probe_cases_tls[];
 extern const gh_probe_case gh_probe_cases_information[];
+extern const gh_probe_case gh_probe_cases_webhooks[];
 
 #endif
