@@ -1,7 +1,7 @@
-/* Stage body: a route's request body rules. Size (413) and content type (415) are judged from the
- * head; a route with a schema reads the JSON body whole, parses it within the JSON limits
- * (nesting depth, string size, duplicate keys), validates it, and forwards it only when it
- * matches (else 400 with the schema errors). */
+/* Stage body: a route's request body rules. Size (413) and content type (415; with a schema, also
+ * a charset other than UTF-8) are judged from the head; a route with a schema reads the JSON body
+ * whole, parses it within the JSON limits (nesting depth, string size, duplicate keys), validates
+ * it, and forwards it only when it matches (else 400 with the schema errors). */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -57,6 +57,32 @@ static bool is_json_type(const char *t, size_t len)
            (len > 17 && strncasecmp(t, "application/", 12) == 0 && strncasecmp(t + len - 5, "+json", 5) == 0);
 }
 
+/* Whether the Content-Type's parameters leave the text UTF-8: no charset, or charset=utf-8
+ * (quoted or not). A validated JSON body is parsed as UTF-8 (RFC 8259 8.1); an upstream told
+ * another charset would read other members out of the same bytes (UTF-7's "+ACI-" is a quote). */
+static bool charset_utf8(const gh_h1_header *ct)
+{
+    const char *p = ct ? memchr(ct->value, ';', ct->value_len) : NULL;
+    const char *end = p ? ct->value + ct->value_len : NULL;
+    while (p && p < end) {
+        p++;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        const char *semi = memchr(p, ';', (size_t)(end - p)), *e = semi ? semi : end;
+        if (e - p > 8 && strncasecmp(p, "charset=", 8) == 0) {
+            const char *v = p + 8, *ve = e;
+            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            if (ve - v >= 2 && *v == '"' && ve[-1] == '"')
+                v++, ve--;
+            if (ve - v != 5 || strncasecmp(v, "utf-8", 5) != 0)
+                return false;
+        }
+        p = e;
+    }
+    return true;
+}
+
 static bool has_body(const gh_request *req)
 {
     return req->h1.body == GH_BODY_CHUNKED ||
@@ -89,6 +115,11 @@ static gh_verdict run(gh_request *req, const void *conf)
         return gh_stage_refuse(
             req, GH_R_UNSUPPORTED_MEDIA_TYPE,
             "the route validates JSON bodies: send Content-Type: application/json");
+    }
+    if (!charset_utf8(content_type(req))) {
+        return gh_stage_refuse(req, GH_R_UNSUPPORTED_MEDIA_TYPE,
+                               "the route validates JSON bodies as UTF-8: the Content-Type names "
+                               "another charset");
     }
     if (req->body.p && req->body_done) /* read whole already (a signature was checked over it) */
         return judge(req);

@@ -222,3 +222,21 @@ routes:
     assert requests.post(gw.url + "/ab", json="ab" * 2000).status_code == 200
     r = requests.post(gw.url + "/ab", json="ab" * 2000 + "c")
     assert r.status_code == 400 and r.json()["errors"][0]["schema_path"] == "#/pattern"
+
+
+def test_a_validated_body_is_utf8_whatever_its_charset_says(gateway_for, upstream, tmp_path):
+    """The schema judged the bytes as UTF-8: a body declared in another charset (UTF-7 turns
+    "+ACI-" into a quote, so a string hides members) is refused before it is read; charset=utf-8
+    in any case or quoted, and no charset at all, go on."""
+    gw = gateway_for(config(tmp_path, upstream))
+    body = json.dumps(GOOD)
+    for ct in ("application/json; charset=utf-7", "application/json;charset=UTF-16",
+               'application/json; charset="iso-8859-1"', "application/json; q=1; charset=latin1"):
+        r = requests.post(gw.url + "/orders", data=body, headers={"Content-Type": ct})
+        assert r.status_code == 415 and r.json()["type"].endswith("unsupported-media-type"), ct
+    assert upstream.requests == []
+    for ct in ("application/json; charset=UTF-8", 'application/json; charset="utf-8"', "application/json;v=1"):
+        assert requests.post(gw.url + "/orders", data=body, headers={"Content-Type": ct}).status_code == 200, ct
+    assert len(upstream.requests) == 3
+    # Routes that only name their types do not read the body: their parameters stay unjudged.
+    assert requests.post(gw.url + "/uploads/a", data=b"x", headers={"Content-Type": "image/png; charset=utf-7"}).status_code == 200
