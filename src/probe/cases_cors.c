@@ -47,6 +47,29 @@ static const char *allowed_origin(const gh_cors_conf *c)
     return NULL;
 }
 
+/* Every value of the field name in the head, joined with ", " (Vary may come more than once),
+ * or NULL. */
+static const char *all_values(gh_probe *p, const gh_probe_response *res, const char *name)
+{
+    const char *out = NULL, *s = res->head, *end = res->head ? res->head + res->head_len : NULL;
+    size_t n = strlen(name);
+    while (s && s < end) {
+        const char *eol = memchr(s, '\n', (size_t)(end - s));
+        const char *e = eol ? eol : end;
+        if ((size_t)(e - s) > n && strncasecmp(s, name, n) == 0 && s[n] == ':') {
+            const char *v = s + n + 1, *ve = e;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            out = out ? gh_arena_printf(&p->arena, "%s, %.*s", out, (int)(ve - v), v)
+                      : gh_arena_strndup(&p->arena, v, (size_t)(ve - v));
+        }
+        s = e + 1;
+    }
+    return out;
+}
+
 static void read_grant(gh_probe *p, const gh_probe_exchange *x, grant *g)
 {
     *g = (grant){0};
@@ -56,7 +79,7 @@ static void read_grant(gh_probe *p, const gh_probe_exchange *x, grant *g)
     g->status = res->status;
     g->acao = gh_probe_field(p, res, "Access-Control-Allow-Origin");
     g->acac = gh_probe_field(p, res, "Access-Control-Allow-Credentials");
-    g->vary = gh_probe_field(p, res, "Vary");
+    g->vary = all_values(p, res, "Vary");
     g->methods = gh_probe_field(p, res, "Access-Control-Allow-Methods");
     g->headers = gh_probe_field(p, res, "Access-Control-Allow-Headers");
     g->max_age = gh_probe_field(p, res, "Access-Control-Max-Age");
@@ -216,6 +239,22 @@ static void split(gh_probe *p, const char *origin, const char **scheme, const ch
     *port = colon ? colon + 1 : "";
 }
 
+/* Whether one of the route's wildcard origins (a star and a dot before a domain) covers
+ * origin: such a grant is the operator's choice, judged by CORS-010, not a look-alike. */
+static bool wildcard_covers(const gh_cors_conf *c, const char *origin)
+{
+    for (size_t i = 0; i < c->norigins; i++) {
+        const char *star = strstr(c->origins[i], "://*.");
+        if (!star)
+            continue;
+        size_t scheme = (size_t)(star - c->origins[i]) + 3, suffix = strlen(star + 4), len = strlen(origin);
+        if (len > scheme + suffix && strncasecmp(origin, c->origins[i], scheme) == 0 &&
+            strcasecmp(origin + len - suffix, star + 4) == 0 && !strpbrk(origin + scheme, ":/@"))
+            return true;
+    }
+    return false;
+}
+
 static void lookalike_names(gh_probe *p, gh_probe_result *r)
 {
     const char *allowed;
@@ -228,7 +267,16 @@ static void lookalike_names(gh_probe *p, gh_probe_result *r)
         gh_arena_printf(&p->arena, "%s://%s.evil.invalid%s%s", scheme, host, *port ? ":" : "", port),
         gh_arena_printf(&p->arena, "%s://evil%s%s%s", scheme, host, *port ? ":" : "", port),
         gh_arena_printf(&p->arena, "%s://evil-%s%s%s", scheme, host, *port ? ":" : "", port)};
-    expect_no_grant(p, r, route, o, 3, gh_arena_printf(&p->arena, "look-alikes of %s (suffix, prefix)", allowed));
+    const char *mine[3];
+    size_t n = 0;
+    for (size_t i = 0; i < 3; i++)
+        if (!wildcard_covers(route->conf->cors, o[i]))
+            mine[n++] = o[i];
+    if (!n) {
+        gh_probe_skip(r, "the route's wildcard origins cover every look-alike of %s (CORS-010 judges them)", allowed);
+        return;
+    }
+    expect_no_grant(p, r, route, mine, n, gh_arena_printf(&p->arena, "look-alikes of %s (suffix, prefix)", allowed));
 }
 
 static void other_scheme_port(gh_probe *p, gh_probe_result *r)

@@ -1,0 +1,74 @@
+"""gatehouse probe --only cors, live against a gateway: a route that lists its pages' exact origins
+(with credentials) and a route without CORS pass every case; origins: ["*"] on a route whose
+callers authenticate fails CORS-001, and a wildcard host with credentials fails CORS-010."""
+import re
+import subprocess
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from conftest import jwt_identity
+from testenv import BIN
+
+ISS, AUD = "https://issuer.example.com", "orders-api"
+CASES = ["CORS-%03d" % i for i in range(1, 11)]
+SOUND = """{origins: ["https://shop.example.com"], methods: [GET], headers: [Authorization],
+            credentials: true, max_age: 10m}"""
+
+
+def config(tmp_path, upstream, cors):
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = tmp_path / "signing.pem"
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    return jwt_identity(tmp_path, key, ISS, AUD, upstream.port) + """
+routes:
+  - name: orders
+    match: {prefix: /orders, methods: [GET, POST]}
+    auth: {jwt: corp}
+    upstream: app
+    cors: %s
+  - {name: plain, match: {prefix: /, methods: [GET]}, auth: none, upstream: app}
+""" % cors, pem
+
+
+def probe(gw, pem, only="cors"):
+    out = subprocess.run([BIN, "probe", "--target", gw.url, "-c", gw.config, "--profile", "full",
+                          "--signing-key", str(pem), "--kid", "k1", "--only", only, "--format", "text",
+                          "--fail-on", "none"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return {m[0]: (m[1], m[2]) for m in
+            re.findall(r"^(CORS-\d+) (pass|fail|skip|error) (.*)$", out.stdout, re.M)}, out.stdout
+
+
+def test_exact_origins_hold_against_every_case(gateway_for, upstream, tmp_path):
+    yaml, pem = config(tmp_path, upstream, SOUND)
+    gw = gateway_for(yaml)
+    verdicts, text = probe(gw, pem)
+    assert sorted(verdicts) == CASES, text
+    assert verdicts["CORS-010"] == ("skip", "no route allows a wildcard origin (https://*.example.com) "
+                                            "with credentials"), text
+    bad = {k: v for k, v in verdicts.items() if k != "CORS-010" and v[0] != "pass"}
+    assert not bad, text
+
+
+def test_any_origin_on_an_authenticated_route_fails_cors_001(gateway_for, upstream, tmp_path):
+    yaml, pem = config(tmp_path, upstream, '{origins: ["*"], methods: [GET]}')
+    gw = gateway_for(yaml)
+    verdicts, text = probe(gw, pem)
+    assert verdicts["CORS-001"][0] == "fail", text
+    assert "Access-Control-Allow-Origin: * for https://evil.probe.invalid" in verdicts["CORS-001"][1]
+    assert verdicts["CORS-003"][0] == "fail", text  # null is any origin too
+    assert verdicts["CORS-002"][0] == "pass", text  # the route without cors grants nothing
+
+
+def test_a_wildcard_host_with_credentials_fails_cors_010(gateway_for, upstream, tmp_path):
+    yaml, pem = config(tmp_path, upstream, """{origins: ["https://shop.example.com", "https://*.example.com"],
+            methods: [GET], credentials: true}""")
+    gw = gateway_for(yaml)
+    verdicts, text = probe(gw, pem)
+    assert verdicts["CORS-010"][0] == "fail", text
+    assert "https://probe-takeover.example.com" in verdicts["CORS-010"][1]
+    # Look-alikes outside the domain are still refused; those inside are CORS-010's finding.
+    assert verdicts["CORS-004"] == ("pass", "look-alikes of https://shop.example.com (suffix, prefix) got no grant"), text
+    assert verdicts["CORS-005"][0] == "pass", text
