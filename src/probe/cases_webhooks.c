@@ -112,11 +112,14 @@ static long long now_s(void)
     return (long long)time(NULL);
 }
 
-/* Sends a correctly signed request to route: true when it got through (its bytes in *bytes),
- * else r is skipped. */
+/* Sends a correctly signed request to route: true when it got through (its bytes in *bytes and
+ * *len when asked), else r is skipped. */
 static bool signed_passes(gh_probe *p, gh_probe_result *r, const gh_probe_route *route, const char **bytes,
                           size_t *len)
 {
+    size_t own;
+    if (!len)
+        len = &own;
     const gh_hmac_provider *prov = route->conf->auth_hmac;
     const char *body = fresh_body(p);
     const char *lines = sign_lines(p, prov, secret_of(p, prov), now_s(), body, SIG_RIGHT);
@@ -147,7 +150,8 @@ static bool signed_passes(gh_probe *p, gh_probe_result *r, const gh_probe_route 
 
 /* The route a webhook case aims at, its correctly signed request shown to pass; NULL with r
  * skipped. */
-static const gh_probe_route *aim(gh_probe *p, gh_probe_result *r, bool (*also)(const gh_hmac_provider *))
+static const gh_probe_route *aim(gh_probe *p, gh_probe_result *r, bool (*also)(const gh_hmac_provider *),
+                                 const char *also_what)
 {
     const gh_probe_route *route = NULL;
     for (size_t i = 0; i < p->nroutes && !route; i++)
@@ -157,12 +161,11 @@ static const gh_probe_route *aim(gh_probe *p, gh_probe_result *r, bool (*also)(c
         const gh_probe_route *any = gh_probe_find_route(p, signed_route);
         if (!any)
             gh_probe_skip(r, "no proxied route takes signed webhooks (auth.hmac)");
-        else if (!secret_of(p, any->conf->auth_hmac) && !also)
+        else if (!gh_probe_find_route(p, signed_route_held))
             gh_probe_skip(r, "the probe holds no secret for %s (self-test, or --hmac-secret %s=FILE)",
                           any->conf->auth_hmac->name, any->conf->auth_hmac->name);
         else
-            gh_probe_skip(r, "no route whose secret the probe holds fits the case (%s)",
-                          also ? "a scheme that signs a timestamp, or one with a retired form" : "");
+            gh_probe_skip(r, "no route whose secret the probe holds %s", also_what ? also_what : "fits the case");
         return NULL;
     }
     return signed_passes(p, r, route, NULL, NULL) ? route : NULL;
@@ -178,7 +181,7 @@ static void expect_401(gh_probe *p, gh_probe_result *r, const gh_probe_route *ro
 
 static void edited_body(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = aim(p, r, NULL);
+    const gh_probe_route *route = aim(p, r, NULL, NULL);
     if (!route)
         return;
     const gh_hmac_provider *prov = route->conf->auth_hmac;
@@ -192,14 +195,14 @@ static void edited_body(gh_probe *p, gh_probe_result *r)
 
 static void unsigned_hook(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = aim(p, r, NULL);
+    const gh_probe_route *route = aim(p, r, NULL, NULL);
     if (route)
         expect_401(p, r, route, NULL, fresh_body(p), "a webhook without a signature");
 }
 
 static void truncated(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = aim(p, r, NULL);
+    const gh_probe_route *route = aim(p, r, NULL, NULL);
     if (!route)
         return;
     const gh_hmac_provider *prov = route->conf->auth_hmac;
@@ -215,7 +218,7 @@ static bool signs_time(const gh_hmac_provider *prov)
 
 static void stale(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = aim(p, r, signs_time);
+    const gh_probe_route *route = aim(p, r, signs_time, "signs a timestamp (stripe, slack, generic with timestamp_header)");
     if (!route)
         return;
     const gh_hmac_provider *prov = route->conf->auth_hmac;
@@ -231,7 +234,7 @@ static void stale(gh_probe *p, gh_probe_result *r)
 
 static void hour_old(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = aim(p, r, signs_time);
+    const gh_probe_route *route = aim(p, r, signs_time, "signs a timestamp (stripe, slack, generic with timestamp_header)");
     if (!route)
         return;
     const gh_hmac_provider *prov = route->conf->auth_hmac;
@@ -245,7 +248,7 @@ static void hour_old(gh_probe *p, gh_probe_result *r)
 
 static void replay(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = aim(p, r, NULL);
+    const gh_probe_route *route = aim(p, r, NULL, NULL);
     if (!route)
         return;
     const char *bytes;
@@ -258,7 +261,7 @@ static void replay(gh_probe *p, gh_probe_result *r)
 
 static void other_secret(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = aim(p, r, NULL);
+    const gh_probe_route *route = aim(p, r, NULL, NULL);
     if (!route)
         return;
     const gh_hmac_provider *mine = route->conf->auth_hmac, *other = NULL;
@@ -278,13 +281,12 @@ static void other_secret(gh_probe *p, gh_probe_result *r)
 
 static bool has_retired_form(const gh_hmac_provider *prov)
 {
-    return prov->scheme == GH_HMAC_GITHUB || prov->scheme == GH_HMAC_STRIPE ||
-           (prov->scheme == GH_HMAC_GENERIC && !prov->timestamp_header);
+    return prov->scheme != GH_HMAC_SLACK; /* Slack has only ever signed with v0 */
 }
 
 static void legacy_scheme(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = aim(p, r, has_retired_form);
+    const gh_probe_route *route = aim(p, r, has_retired_form, "has a retired signature form (github, stripe, generic)");
     if (!route)
         return;
     const gh_hmac_provider *prov = route->conf->auth_hmac;
@@ -301,9 +303,16 @@ static void legacy_scheme(gh_probe *p, gh_probe_result *r)
         lines = gh_arena_printf(&p->arena, "Stripe-Signature: t=%lld,v0=%s\r\n", ts, hex(p, mac, mlen));
         what = "a webhook signed in Stripe's v0 form only (no v1)";
     } else {
-        HMAC(EVP_sha1(), secret, (int)strlen(secret), (const unsigned char *)body, strlen(body), mac, &mlen);
+        /* What the scheme signs (generic: with its timestamp), under SHA-1. */
+        const char *ts_line = "", *signed_text = body;
+        if (prov->timestamp_header) {
+            ts_line = gh_arena_printf(&p->arena, "%s: %lld\r\n", prov->timestamp_header, ts);
+            signed_text = gh_arena_printf(&p->arena, "%lld.%s", ts, body);
+        }
+        HMAC(EVP_sha1(), secret, (int)strlen(secret), (const unsigned char *)signed_text, strlen(signed_text),
+             mac, &mlen);
         const char *header = prov->scheme == GH_HMAC_GITHUB ? "X-Hub-Signature" : prov->header;
-        lines = gh_arena_printf(&p->arena, "%s: sha1=%s\r\n", header, hex(p, mac, mlen));
+        lines = gh_arena_printf(&p->arena, "%s%s: sha1=%s\r\n", ts_line, header, hex(p, mac, mlen));
         what = prov->scheme == GH_HMAC_GITHUB ? "a webhook signed with GitHub's retired X-Hub-Signature: sha1="
                                               : "a webhook signed with HMAC-SHA1 (sha1=)";
     }
