@@ -295,16 +295,19 @@ static void other_scheme_port(gh_probe *p, gh_probe_result *r)
                     gh_arena_printf(&p->arena, "%s with another scheme and another port", allowed));
 }
 
-/* A method the route's cors does not let pages use, or NULL. */
-static const char *unlisted_method(const gh_cors_conf *c)
+/* A method the route's cors does not let pages use, one the route takes first (its refusal is
+ * then the CORS policy's, not the routing's), or NULL. */
+static const char *unlisted_method(const gh_route_conf *route)
 {
     static const struct {
         unsigned bit;
         const char *name;
     } m[] = {{GH_M_DELETE, "DELETE"}, {GH_M_PUT, "PUT"}, {GH_M_PATCH, "PATCH"}, {GH_M_POST, "POST"}};
-    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-        if (!(c->methods & m[i].bit))
-            return m[i].name;
+    unsigned takes = route->methods ? route->methods : GH_M_ALL;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+            if (!(route->cors->methods & m[i].bit) && (pass || (takes & m[i].bit)))
+                return m[i].name;
     return NULL;
 }
 
@@ -329,7 +332,7 @@ static void preflight_method(gh_probe *p, gh_probe_result *r)
     const gh_probe_route *route = aim_allowed(p, r, &allowed);
     if (!route)
         return;
-    const char *method = unlisted_method(route->conf->cors);
+    const char *method = unlisted_method(route->conf);
     if (!method) {
         gh_probe_skip(r, "the route's cors.methods allow every method a page may ask for");
         return;
@@ -383,8 +386,9 @@ static void preflight_max_age(gh_probe *p, gh_probe_result *r)
     long age = g.max_age ? strtol(g.max_age, NULL, 10) : 0;
     if (age > MAX_AGE_CAP)
         gh_probe_fail(r, "Access-Control-Max-Age: %s: browsers keep the grant beyond a day", g.max_age);
-    else if (g.vary && !lists(g.vary, "Origin") && strcmp(g.acao, "*") != 0)
-        gh_probe_fail(r, "a preflight granting %s does not carry Vary: Origin (Vary: %s)", allowed, g.vary);
+    else if (strcmp(g.acao, "*") != 0 && !(g.vary && (lists(g.vary, "Origin") || strcmp(g.vary, "*") == 0)))
+        gh_probe_fail(r, "a preflight granting %s does not carry Vary: Origin (Vary: %s)", allowed,
+                      g.vary ? g.vary : "none");
     else
         gh_probe_pass(r, "the granted preflight's Access-Control-Max-Age is %s", g.max_age ? g.max_age : "absent");
 }

@@ -50,6 +50,8 @@ def test_exact_origins_hold_against_every_case(gateway_for, upstream, tmp_path):
                                             "with credentials"), text
     bad = {k: v for k, v in verdicts.items() if k != "CORS-010" and v[0] != "pass"}
     assert not bad, text
+    # The method asked for is one the route takes and its cors leaves out: the CORS refusal.
+    assert verdicts["CORS-006"][1].startswith("a preflight for POST, which cors.methods leaves out, got no grant (403)")
 
 
 def test_any_origin_on_an_authenticated_route_fails_cors_001(gateway_for, upstream, tmp_path):
