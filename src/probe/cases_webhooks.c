@@ -143,8 +143,10 @@ static bool signed_passes(gh_probe *p, gh_probe_result *r, const gh_probe_route 
         return true;
     }
     gh_probe_note(p, r, &x);
-    gh_probe_skip(r, "a request signed with %s's secret is refused too (%d): the attempt would prove nothing "
-                     "(is --hmac-secret %s=FILE the provider's secret?)", prov->name, status, prov->name);
+    gh_probe_skip(r, "a request signed with %s's secret is refused too (%d): the attempt would prove nothing%s",
+                  prov->name, status,
+                  p->selftest ? "" : gh_arena_printf(&p->arena, " (is --hmac-secret %s=FILE the provider's secret?)",
+                                                     prov->name));
     return false;
 }
 
@@ -211,14 +213,9 @@ static void truncated(gh_probe *p, gh_probe_result *r)
                "a webhook whose signature is cut to its first 16 bytes");
 }
 
-static bool signs_time(const gh_hmac_provider *prov)
-{
-    return timestamped(prov);
-}
-
 static void stale(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = aim(p, r, signs_time, "signs a timestamp (stripe, slack, generic with timestamp_header)");
+    const gh_probe_route *route = aim(p, r, timestamped, "signs a timestamp (stripe, slack, generic with timestamp_header)");
     if (!route)
         return;
     const gh_hmac_provider *prov = route->conf->auth_hmac;
@@ -234,7 +231,7 @@ static void stale(gh_probe *p, gh_probe_result *r)
 
 static void hour_old(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = aim(p, r, signs_time, "signs a timestamp (stripe, slack, generic with timestamp_header)");
+    const gh_probe_route *route = aim(p, r, timestamped, "signs a timestamp (stripe, slack, generic with timestamp_header)");
     if (!route)
         return;
     const gh_hmac_provider *prov = route->conf->auth_hmac;
