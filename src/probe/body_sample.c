@@ -87,9 +87,8 @@ static const char *type_of(const json_t *s)
         return json_string_value(t);
     size_t i;
     const json_t *v;
-    json_array_foreach(t, i, v)
-        if (json_is_string(v) && strcmp(json_string_value(v), "null") != 0)
-            return json_string_value(v);
+    json_array_foreach(t, i, v) if (json_is_string(v) && strcmp(json_string_value(v), "null") !=
+                                                             0) return json_string_value(v);
     if (json_object_get(s, "properties") || json_object_get(s, "required"))
         return "object";
     if (json_object_get(s, "items"))
@@ -99,7 +98,8 @@ static const char *type_of(const json_t *s)
 
 static double number_in(const json_t *s, bool integer)
 {
-    const json_t *min = json_object_get(s, "minimum"), *xmin = json_object_get(s, "exclusiveMinimum");
+    const json_t *min = json_object_get(s, "minimum"),
+                 *xmin = json_object_get(s, "exclusiveMinimum");
     const json_t *max = json_object_get(s, "maximum"), *mult = json_object_get(s, "multipleOf");
     double v = 1;
     if (json_is_number(min))
@@ -115,11 +115,14 @@ static double number_in(const json_t *s, bool integer)
 
 static json_t *string_in(const json_t *s)
 {
-    static const char *const formats[][2] = {
-        {"email", "probe@example.com"},   {"uuid", "00000000-0000-4000-8000-000000000000"},
-        {"date-time", "2026-01-01T00:00:00Z"}, {"date", "2026-01-01"},
-        {"uri", "https://example.com/probe"},  {"ipv4", "192.0.2.1"},
-        {"ipv6", "2001:db8::1"},           {"hostname", "probe.example.com"}};
+    static const char *const formats[][2] = {{"email", "probe@example.com"},
+                                             {"uuid", "00000000-0000-4000-8000-000000000000"},
+                                             {"date-time", "2026-01-01T00:00:00Z"},
+                                             {"date", "2026-01-01"},
+                                             {"uri", "https://example.com/probe"},
+                                             {"ipv4", "192.0.2.1"},
+                                             {"ipv6", "2001:db8::1"},
+                                             {"hostname", "probe.example.com"}};
     const char *f = json_string_value(json_object_get(s, "format"));
     for (size_t i = 0; f && i < sizeof(formats) / sizeof(formats[0]); i++)
         if (strcmp(f, formats[i][0]) == 0)
@@ -142,7 +145,8 @@ static json_t *object_in(const json_t *s, const json_t *root, int depth)
     const json_t *props = json_object_get(s, "properties"), *req = json_object_get(s, "required");
     size_t i;
     const json_t *name;
-    json_array_foreach(req, i, name) {
+    json_array_foreach(req, i, name)
+    {
         if (!json_is_string(name))
             continue;
         const json_t *sub = json_object_get(props, json_string_value(name));
@@ -261,7 +265,8 @@ const char *gh_probe_schema_property(gh_probe *p, const json_t *doc, const json_
     const json_t *props = json_object_get(root, "properties");
     const char *name;
     const json_t *sub;
-    json_object_foreach((json_t *)props, name, sub) {
+    json_object_foreach((json_t *)props, name, sub)
+    {
         const json_t *s = deref(sub, doc);
         if (s && json_object_get(body, name) && json_is_object(s) && !json_object_get(s, "enum") &&
             !json_object_get(s, "const") && strcmp(type_of(s), kind) == 0)

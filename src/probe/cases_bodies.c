@@ -103,10 +103,11 @@ static const char *with_body(gh_probe *p, const body_aim *a, const char *method,
                              const char *body, size_t blen, size_t *len)
 {
     const gh_probe_route *r = a->route;
-    const char *head = gh_arena_printf(&p->arena,
-                                       "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: " GH_PROBE_UA
-                                       "\r\n%s%sContent-Length: %zu\r\n\r\n",
-                                       method, r->path, r->host, gh_probe_auth_lines(p, r), lines, blen);
+    const char *head =
+        gh_arena_printf(&p->arena,
+                        "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: " GH_PROBE_UA
+                        "\r\n%s%sContent-Length: %zu\r\n\r\n",
+                        method, r->path, r->host, gh_probe_auth_lines(p, r), lines, blen);
     size_t hlen = strlen(head);
     char *out = gh_arena_alloc(&p->arena, hlen + blen + 1);
     memcpy(out, head, hlen);
@@ -129,8 +130,9 @@ static bool aim(gh_probe *p, gh_probe_result *r, bool (*want)(gh_probe *, const 
     *a = (body_aim){.route = gh_probe_find_route(p, want)};
     if (!a->route) {
         gh_probe_skip(r, want == validates ? "no proxied route validates JSON bodies (body.schema)"
-                         : want == names_types ? "no proxied route names its body.content_types or a schema"
-                                               : "no proxied route takes JSON bodies (body)");
+                         : want == names_types
+                             ? "no proxied route names its body.content_types or a schema"
+                             : "no proxied route takes JSON bodies (body)");
         return false;
     }
     gh_probe_aim(p, r, a->route->conf);
@@ -143,9 +145,11 @@ static bool aim(gh_probe *p, gh_probe_result *r, bool (*want)(gh_probe *, const 
     }
     const char *text = dump(p, a->valid);
     size_t len;
-    const char *bytes = with_body(p, a, a->method, typed(p, a->json_type), text, strlen(text), &len);
+    const char *bytes =
+        with_body(p, a, a->method, typed(p, a->json_type), text, strlen(text), &len);
     gh_probe_exchange x;
-    if (gh_probe_send(p, r, a->route->target, bytes, len, &(gh_probe_opts){.responses = 1}, &x) != 0) {
+    if (gh_probe_send(p, r, a->route->target, bytes, len, &(gh_probe_opts){.responses = 1}, &x) !=
+        0) {
         aim_free(a);
         return false;
     }
@@ -158,7 +162,8 @@ static bool aim(gh_probe *p, gh_probe_result *r, bool (*want)(gh_probe *, const 
         return true;
     }
     gh_probe_note(p, r, &x);
-    gh_probe_skip(r, "a valid body (%s) to %s %s is refused too (%d): the attempt would prove nothing",
+    gh_probe_skip(r,
+                  "a valid body (%s) to %s %s is refused too (%d): the attempt would prove nothing",
                   text, a->method, a->route->path, status);
     aim_free(a);
     return false;
@@ -205,9 +210,11 @@ static void charset_utf7(gh_probe *p, gh_probe_result *r)
     if (!aim(p, r, validates, &a))
         return;
     /* In UTF-7 the string ends and a role member follows: x","role":"admin */
-    const char *body = with_raw(p, &a, property(p, &a, "string", NULL), "\"x+ACIALAAi-role+ACIAOgAi-admin\"");
-    expect_refused(p, r, &a, typed(p, gh_arena_printf(&p->arena, "%s; charset=utf-7", a.json_type)), body,
-                   strlen(body), 400, 415, "a JSON body declared charset=utf-7, hiding a role member in UTF-7");
+    const char *body =
+        with_raw(p, &a, property(p, &a, "string", NULL), "\"x+ACIALAAi-role+ACIAOgAi-admin\"");
+    expect_refused(p, r, &a, typed(p, gh_arena_printf(&p->arena, "%s; charset=utf-7", a.json_type)),
+                   body, strlen(body), 400, 415,
+                   "a JSON body declared charset=utf-7, hiding a role member in UTF-7");
     aim_free(&a);
 }
 
@@ -232,14 +239,15 @@ static void json_patch(gh_probe *p, gh_probe_result *r)
     body_aim a;
     if (!aim(p, r, names_types, &a))
         return;
-    if (takes_type(a.route->conf->body, "application/json-patch+json") && !a.route->conf->body->schema) {
+    if (takes_type(a.route->conf->body, "application/json-patch+json") &&
+        !a.route->conf->body->schema) {
         gh_probe_skip(r, "the route's body.content_types take application/json-patch+json");
         aim_free(&a);
         return;
     }
     static const char patch[] = "[{\"op\":\"add\",\"path\":\"/role\",\"value\":\"admin\"}]";
-    expect_refused(p, r, &a, typed(p, "application/json-patch+json"), patch, strlen(patch), 400, 422,
-                   "a JSON Patch adding /role, as application/json-patch+json");
+    expect_refused(p, r, &a, typed(p, "application/json-patch+json"), patch, strlen(patch), 400,
+                   422, "a JSON Patch adding /role, as application/json-patch+json");
     aim_free(&a);
 }
 
@@ -249,7 +257,8 @@ static void no_content_type(gh_probe *p, gh_probe_result *r)
     if (!aim(p, r, names_types, &a))
         return;
     const char *body = dump(p, a.valid);
-    expect_refused(p, r, &a, "", body, strlen(body), 400, 415, "a valid JSON body without a Content-Type");
+    expect_refused(p, r, &a, "", body, strlen(body), 400, 415,
+                   "a valid JSON body without a Content-Type");
     aim_free(&a);
 }
 
@@ -261,7 +270,8 @@ static void two_content_types(gh_probe *p, gh_probe_result *r)
     const char *body = dump(p, a.valid);
     const char *orders[2] = {
         gh_arena_printf(&p->arena, "Content-Type: %s\r\nContent-Type: text/plain\r\n", a.json_type),
-        gh_arena_printf(&p->arena, "Content-Type: text/plain\r\nContent-Type: %s\r\n", a.json_type)};
+        gh_arena_printf(&p->arena, "Content-Type: text/plain\r\nContent-Type: %s\r\n",
+                        a.json_type)};
     for (int i = 0; i < 2 && r->verdict != GH_PV_FAIL; i++)
         expect_refused(p, r, &a, orders[i], body, strlen(body), 400, 415,
                        i ? "two Content-Type headers (text/plain, then JSON)"
@@ -279,7 +289,8 @@ static void duplicate_keys(gh_probe *p, gh_probe_result *r)
     const char *name = property(p, &a, "string", "integer");
     const char *text = dump(p, a.valid);
     /* The valid value first, another last: a parser that keeps the last one sees "admin". */
-    const char *body = gh_arena_printf(&p->arena, "%.*s,\"%s\":\"admin\"}", (int)(strlen(text) - 1), text, name);
+    const char *body =
+        gh_arena_printf(&p->arena, "%.*s,\"%s\":\"admin\"}", (int)(strlen(text) - 1), text, name);
     if (strcmp(text, "{}") == 0 || !json_object_get(a.valid, name))
         body = "{\"probe\":1,\"probe\":\"admin\"}";
     expect_refused(p, r, &a, typed(p, a.json_type), body, strlen(body), 400, 422,
@@ -292,7 +303,8 @@ static void invalid_utf8(gh_probe *p, gh_probe_result *r)
     body_aim a;
     if (!aim(p, r, validates, &a))
         return;
-    const char *body = with_raw(p, &a, property(p, &a, "string", NULL), "\"probe\xc0\xaf\xff\xfe\"");
+    const char *body =
+        with_raw(p, &a, property(p, &a, "string", NULL), "\"probe\xc0\xaf\xff\xfe\"");
     expect_refused(p, r, &a, typed(p, a.json_type), body, strlen(body), 400, 422,
                    "a string with invalid UTF-8 (an overlong /, then 0xff 0xfe)");
     aim_free(&a);
@@ -367,9 +379,9 @@ static void too_deep(gh_probe *p, gh_probe_result *r)
     nest[2 * depth] = '\0';
     const char *body = with_raw(p, &a, property(p, &a, "string", NULL), nest);
     free(nest);
-    expect_refused(p, r, &a, typed(p, a.json_type), body, strlen(body), 400, 422,
-                   gh_arena_printf(&p->arena, "a body nested %u deep (body.max_depth %u)", depth + 1,
-                                   depth));
+    expect_refused(
+        p, r, &a, typed(p, a.json_type), body, strlen(body), 400, 422,
+        gh_arena_printf(&p->arena, "a body nested %u deep (body.max_depth %u)", depth + 1, depth));
     aim_free(&a);
 }
 
@@ -396,8 +408,9 @@ static void mass_assignment(gh_probe *p, gh_probe_result *r)
     gh_probe_expect_refusal(p, r, a.route, bytes, len, 400, 422,
                             "a valid body with role, is_admin and owner_id added", &x);
     if (r->verdict == GH_PV_FAIL)
-        gh_probe_fail(r, "the unknown fields role, is_admin and owner_id reached the upstream "
-                         "(answered %d): the route's schema does not forbid additional properties",
+        gh_probe_fail(r,
+                      "the unknown fields role, is_admin and owner_id reached the upstream "
+                      "(answered %d): the route's schema does not forbid additional properties",
                       x.nresponses ? x.r[0].status : 0);
     aim_free(&a);
 }
@@ -421,10 +434,11 @@ static void body_on_get(gh_probe *p, gh_probe_result *r)
         return;
     static const char body[] = "{\"role\":\"admin\"}";
     size_t len;
-    const char *bytes = gh_probe_request(p, "GET", route->path, route->host,
-                                         gh_arena_printf(&p->arena, "%sContent-Type: application/json\r\n",
-                                                         gh_probe_auth_lines(p, route)),
-                                         body, &len);
+    const char *bytes =
+        gh_probe_request(p, "GET", route->path, route->host,
+                         gh_arena_printf(&p->arena, "%sContent-Type: application/json\r\n",
+                                         gh_probe_auth_lines(p, route)),
+                         body, &len);
     gh_probe_exchange x;
     gh_probe_aim(p, r, route->conf);
     if (gh_probe_send(p, r, route->target, bytes, len, &(gh_probe_opts){.responses = 1}, &x) != 0)
@@ -440,12 +454,16 @@ static void body_on_get(gh_probe *p, gh_probe_result *r)
     if (status >= 400 || (status == 0 && x.closed))
         gh_probe_pass(r, "a GET with a body was refused (%d), nothing forwarded", status);
     else if (body_forwarded)
-        gh_probe_fail(r, "a GET with a body was answered %d and the upstream received its body", status);
+        gh_probe_fail(r, "a GET with a body was answered %d and the upstream received its body",
+                      status);
     else if (n >= 0)
-        gh_probe_pass(r, "a GET with a body was answered %d; the upstream received no body", status);
+        gh_probe_pass(r, "a GET with a body was answered %d; the upstream received no body",
+                      status);
     else
-        gh_probe_fail(r, "a GET with a body was answered %d: it went on with a body the route "
-                         "does not take (refuse it: the upstream may read it as the next request)", status);
+        gh_probe_fail(r,
+                      "a GET with a body was answered %d: it went on with a body the route "
+                      "does not take (refuse it: the upstream may read it as the next request)",
+                      status);
 }
 
 /* ---- a compressed body: deflate with the fixed codes (RFC 1951 3.2.6) in a gzip member ---- */
@@ -547,59 +565,77 @@ static void gzip_body(gh_probe *p, gh_probe_result *r)
         aim_free(&a);
         return;
     }
-    const char *lines = gh_arena_printf(&p->arena, "Content-Type: %s\r\nContent-Encoding: gzip\r\n", a.json_type);
+    const char *lines =
+        gh_arena_printf(&p->arena, "Content-Type: %s\r\nContent-Encoding: gzip\r\n", a.json_type);
     expect_refused(p, r, &a, lines, (const char *)gz, n, 400, 415,
-                   gh_arena_printf(&p->arena, "a gzip body of %zu bytes that inflates to 1 MiB of JSON "
-                                              "with a role member", n));
+                   gh_arena_printf(&p->arena,
+                                   "a gzip body of %zu bytes that inflates to 1 MiB of JSON "
+                                   "with a role member",
+                                   n));
     aim_free(&a);
 }
 
 #define W GH_PN_WRITE | GH_PN_CONFIG
 
 const gh_probe_case gh_probe_cases_bodies[] = {
-    {"BODY-001", "bodies", "JSON declared charset=utf-7, a member hidden in UTF-7", OWASP_MISCONFIG, 20,
-     GH_PSEV_MEDIUM, W, "415 (or 400), nothing forwarded: JSON is UTF-8 (RFC 8259 8.1)",
+    {"BODY-001", "bodies", "JSON declared charset=utf-7, a member hidden in UTF-7", OWASP_MISCONFIG,
+     20, GH_PSEV_MEDIUM, W, "415 (or 400), nothing forwarded: JSON is UTF-8 (RFC 8259 8.1)",
      "Refuse JSON in any charset but UTF-8 on routes that validate bodies; the validator and the "
-     "upstream must read the same text.", charset_utf7},
+     "upstream must read the same text.",
+     charset_utf7},
     {"BODY-002", "bodies", "JSON sent as text/plain", OWASP_MISCONFIG, 20, GH_PSEV_MEDIUM, W,
-     "415, nothing forwarded", "List the types the route takes (routes[].body.content_types).", text_plain},
-    {"BODY-003", "bodies", "JSON Patch (application/json-patch+json) adding /role", OWASP_BOPLA, 915,
-     GH_PSEV_MEDIUM, W, "415 (or 400 from the schema), nothing forwarded",
-     "List the types the route takes (body.content_types); validate every JSON type with the schema.",
+     "415, nothing forwarded", "List the types the route takes (routes[].body.content_types).",
+     text_plain},
+    {"BODY-003", "bodies", "JSON Patch (application/json-patch+json) adding /role", OWASP_BOPLA,
+     915, GH_PSEV_MEDIUM, W, "415 (or 400 from the schema), nothing forwarded",
+     "List the types the route takes (body.content_types); validate every JSON type with the "
+     "schema.",
      json_patch},
     {"BODY-004", "bodies", "JSON body without a Content-Type", OWASP_MISCONFIG, 20, GH_PSEV_LOW, W,
-     "415, nothing forwarded", "Name the route's body.content_types: a body without a type is then refused.",
+     "415, nothing forwarded",
+     "Name the route's body.content_types: a body without a type is then refused.",
      no_content_type},
-    {"BODY-005", "bodies", "two Content-Type headers, in both orders", OWASP_MISCONFIG, 436, GH_PSEV_MEDIUM, W,
-     "400 or 415, nothing forwarded", "Refuse a request with more than one Content-Type.", two_content_types},
-    {"BODY-006", "bodies", "a member twice ({\"a\":1,\"a\":\"admin\"})", OWASP_BOPLA, 20, GH_PSEV_MEDIUM, W,
-     "400, nothing forwarded", "Refuse JSON with duplicate member names (RFC 8259 4: their meaning varies).",
-     duplicate_keys},
+    {"BODY-005", "bodies", "two Content-Type headers, in both orders", OWASP_MISCONFIG, 436,
+     GH_PSEV_MEDIUM, W, "400 or 415, nothing forwarded",
+     "Refuse a request with more than one Content-Type.", two_content_types},
+    {"BODY-006", "bodies", "a member twice ({\"a\":1,\"a\":\"admin\"})", OWASP_BOPLA, 20,
+     GH_PSEV_MEDIUM, W, "400, nothing forwarded",
+     "Refuse JSON with duplicate member names (RFC 8259 4: their meaning varies).", duplicate_keys},
     {"BODY-007", "bodies", "invalid UTF-8 in a string", OWASP_MISCONFIG, 20, GH_PSEV_LOW, W,
-     "400, nothing forwarded", "Validate bodies (body.schema): the gateway's JSON parser refuses invalid UTF-8.",
+     "400, nothing forwarded",
+     "Validate bodies (body.schema): the gateway's JSON parser refuses invalid UTF-8.",
      invalid_utf8},
-    {"BODY-008", "bodies", "a UTF-8 byte order mark before the JSON", OWASP_MISCONFIG, 20, GH_PSEV_LOW, W,
-     "400, nothing forwarded", "Refuse a BOM (RFC 8259 8.1): parsers disagree on it.", utf8_bom},
-    {"BODY-009", "bodies", "NaN as a number", OWASP_MISCONFIG, 20, GH_PSEV_LOW, W, "400, nothing forwarded",
-     "Validate bodies with a strict JSON parser (body.schema).", not_a_number},
-    {"BODY-010", "bodies", "1e400 as a number (infinite as a double)", OWASP_MISCONFIG, 1284, GH_PSEV_LOW, W,
-     "400, nothing forwarded", "Refuse numbers beyond a double's range; bound numbers in the schema (maximum).",
+    {"BODY-008", "bodies", "a UTF-8 byte order mark before the JSON", OWASP_MISCONFIG, 20,
+     GH_PSEV_LOW, W, "400, nothing forwarded",
+     "Refuse a BOM (RFC 8259 8.1): parsers disagree on it.", utf8_bom},
+    {"BODY-009", "bodies", "NaN as a number", OWASP_MISCONFIG, 20, GH_PSEV_LOW, W,
+     "400, nothing forwarded", "Validate bodies with a strict JSON parser (body.schema).",
+     not_a_number},
+    {"BODY-010", "bodies", "1e400 as a number (infinite as a double)", OWASP_MISCONFIG, 1284,
+     GH_PSEV_LOW, W, "400, nothing forwarded",
+     "Refuse numbers beyond a double's range; bound numbers in the schema (maximum).",
      huge_exponent},
-    {"BODY-011", "bodies", "2^64+1 as an integer (18446744073709551617)", OWASP_MISCONFIG, 1284, GH_PSEV_MEDIUM,
-     W, "400, nothing forwarded",
-     "Bound every integer of the schema (minimum, maximum): an unbounded one wraps or rounds in the upstream.",
+    {"BODY-011", "bodies", "2^64+1 as an integer (18446744073709551617)", OWASP_MISCONFIG, 1284,
+     GH_PSEV_MEDIUM, W, "400, nothing forwarded",
+     "Bound every integer of the schema (minimum, maximum): an unbounded one wraps or rounds in "
+     "the upstream.",
      beyond_uint64},
-    {"BODY-012", "bodies", "nesting one level beyond body.max_depth", OWASP_RESOURCES, 400, GH_PSEV_MEDIUM, W,
-     "400, nothing forwarded", "Keep routes[].body.max_depth small (the default is 64).", too_deep},
-    {"BODY-013", "bodies", "mass assignment: role, is_admin and owner_id added to a valid body", OWASP_BOPLA,
-     915, GH_PSEV_HIGH, W, "400 (or 422), nothing forwarded",
-     "Close the schema's objects with \"additionalProperties\": false (or unevaluatedProperties: false) "
-     "so that only the listed properties reach the upstream.", mass_assignment},
+    {"BODY-012", "bodies", "nesting one level beyond body.max_depth", OWASP_RESOURCES, 400,
+     GH_PSEV_MEDIUM, W, "400, nothing forwarded",
+     "Keep routes[].body.max_depth small (the default is 64).", too_deep},
+    {"BODY-013", "bodies", "mass assignment: role, is_admin and owner_id added to a valid body",
+     OWASP_BOPLA, 915, GH_PSEV_HIGH, W, "400 (or 422), nothing forwarded",
+     "Close the schema's objects with \"additionalProperties\": false (or unevaluatedProperties: "
+     "false) "
+     "so that only the listed properties reach the upstream.",
+     mass_assignment},
     {"BODY-014", "bodies", "a body on a GET", OWASP_MISCONFIG, 444, GH_PSEV_MEDIUM, GH_PN_CONFIG,
-     "400, or forwarded without the body", "Refuse GET and HEAD with a body (http1.strictness: strict).",
-     body_on_get},
-    {"BODY-015", "bodies", "gzip body inflating to 1 MiB (Content-Encoding: gzip)", OWASP_RESOURCES, 409,
-     GH_PSEV_MEDIUM, W, "400 or 415, nothing forwarded: a body that cannot be validated is not passed on",
-     "Validate bodies as received (body.schema) and refuse encodings the validator does not read.", gzip_body},
+     "400, or forwarded without the body",
+     "Refuse GET and HEAD with a body (http1.strictness: strict).", body_on_get},
+    {"BODY-015", "bodies", "gzip body inflating to 1 MiB (Content-Encoding: gzip)", OWASP_RESOURCES,
+     409, GH_PSEV_MEDIUM, W,
+     "400 or 415, nothing forwarded: a body that cannot be validated is not passed on",
+     "Validate bodies as received (body.schema) and refuse encodings the validator does not read.",
+     gzip_body},
     {0},
 };

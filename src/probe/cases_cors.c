@@ -91,7 +91,8 @@ static int ask(gh_probe *p, gh_probe_result *r, const gh_probe_route *route, con
                grant *g)
 {
     size_t len;
-    const char *bytes = gh_probe_valid_request(p, route, gh_arena_printf(&p->arena, "Origin: %s\r\n", origin), &len);
+    const char *bytes = gh_probe_valid_request(
+        p, route, gh_arena_printf(&p->arena, "Origin: %s\r\n", origin), &len);
     gh_probe_exchange x;
     gh_probe_aim(p, r, route->conf);
     if (gh_probe_send(p, r, route->target, bytes, len, &(gh_probe_opts){.responses = 1}, &x) != 0)
@@ -101,12 +102,13 @@ static int ask(gh_probe *p, gh_probe_result *r, const gh_probe_route *route, con
     return 0;
 }
 
-static int preflight(gh_probe *p, gh_probe_result *r, const gh_probe_route *route, const char *origin,
-                     const char *method, const char *headers, grant *g)
+static int preflight(gh_probe *p, gh_probe_result *r, const gh_probe_route *route,
+                     const char *origin, const char *method, const char *headers, grant *g)
 {
-    const char *lines = gh_arena_printf(&p->arena, "Origin: %s\r\nAccess-Control-Request-Method: %s\r\n%s%s%s",
-                                        origin, method, headers ? "Access-Control-Request-Headers: " : "",
-                                        headers ? headers : "", headers ? "\r\n" : "");
+    const char *lines =
+        gh_arena_printf(&p->arena, "Origin: %s\r\nAccess-Control-Request-Method: %s\r\n%s%s%s",
+                        origin, method, headers ? "Access-Control-Request-Headers: " : "",
+                        headers ? headers : "", headers ? "\r\n" : "");
     size_t len;
     const char *bytes = gh_probe_request(p, "OPTIONS", route->path, route->host, lines, NULL, &len);
     gh_probe_exchange x;
@@ -124,18 +126,22 @@ static bool credentialed(const grant *g)
 }
 
 /* Judges the answer to origin, which deserves no grant: the finding, or NULL when it holds. */
-static const char *misgrant(gh_probe *p, const gh_probe_route *route, const char *origin, const grant *g)
+static const char *misgrant(gh_probe *p, const gh_probe_route *route, const char *origin,
+                            const grant *g)
 {
     if (!g->acao)
         return NULL;
     if (strcmp(g->acao, origin) == 0)
         return gh_arena_printf(&p->arena, "Access-Control-Allow-Origin echoes %s%s", origin,
-                               credentialed(g) ? " with Access-Control-Allow-Credentials: true" : "");
+                               credentialed(g) ? " with Access-Control-Allow-Credentials: true"
+                                               : "");
     if (strcmp(g->acao, "*") == 0 && credentialed(g))
         return "Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true";
     if (strcmp(g->acao, "*") == 0 && route->conf && authenticates(route->conf))
-        return gh_arena_printf(&p->arena, "Access-Control-Allow-Origin: * for %s on a route whose "
-                                          "callers authenticate: any page may read its answers", origin);
+        return gh_arena_printf(&p->arena,
+                               "Access-Control-Allow-Origin: * for %s on a route whose "
+                               "callers authenticate: any page may read its answers",
+                               origin);
     return NULL;
 }
 
@@ -183,7 +189,9 @@ static const gh_probe_route *aim_allowed(gh_probe *p, gh_probe_result *r, const 
     if (ask(p, r, route, *origin, &g) != 0)
         return NULL;
     if (!g.acao || (strcmp(g.acao, *origin) != 0 && strcmp(g.acao, "*") != 0)) {
-        gh_probe_skip(r, "the allowed origin %s gets no grant either: a refusal would prove nothing", *origin);
+        gh_probe_skip(r,
+                      "the allowed origin %s gets no grant either: a refusal would prove nothing",
+                      *origin);
         return NULL;
     }
     return route;
@@ -211,10 +219,11 @@ static void evil_origin_no_cors(gh_probe *p, gh_probe_result *r)
     if (ask(p, r, route, EVIL, &g) != 0)
         return;
     if (g.acao)
-        gh_probe_fail(r, "a route without cors answered %s with Access-Control-Allow-Origin: %s%s", EVIL,
-                      g.acao, credentialed(&g) ? " and credentials" : "");
+        gh_probe_fail(r, "a route without cors answered %s with Access-Control-Allow-Origin: %s%s",
+                      EVIL, g.acao, credentialed(&g) ? " and credentials" : "");
     else
-        gh_probe_pass(r, "a route without cors answered %s with no CORS grant (%d)", EVIL, g.status);
+        gh_probe_pass(r, "a route without cors answered %s with no CORS grant (%d)", EVIL,
+                      g.status);
 }
 
 static void null_origin(gh_probe *p, gh_probe_result *r)
@@ -227,7 +236,8 @@ static void null_origin(gh_probe *p, gh_probe_result *r)
 }
 
 /* origin split into scheme ("https"), host and port (may be ""). */
-static void split(gh_probe *p, const char *origin, const char **scheme, const char **host, const char **port)
+static void split(gh_probe *p, const char *origin, const char **scheme, const char **host,
+                  const char **port)
 {
     const char *sep = strstr(origin, "://");
     *scheme = gh_arena_strndup(&p->arena, origin, (size_t)(sep - origin));
@@ -247,7 +257,8 @@ static bool wildcard_covers(const gh_cors_conf *c, const char *origin)
         const char *star = strstr(c->origins[i], "://*.");
         if (!star)
             continue;
-        size_t scheme = (size_t)(star - c->origins[i]) + 3, suffix = strlen(star + 4), len = strlen(origin);
+        size_t scheme = (size_t)(star - c->origins[i]) + 3, suffix = strlen(star + 4),
+               len = strlen(origin);
         if (len > scheme + suffix && strncasecmp(origin, c->origins[i], scheme) == 0 &&
             strcasecmp(origin + len - suffix, star + 4) == 0 && !strpbrk(origin + scheme, ":/@"))
             return true;
@@ -264,7 +275,8 @@ static void lookalike_names(gh_probe *p, gh_probe_result *r)
     const char *scheme, *host, *port;
     split(p, allowed, &scheme, &host, &port);
     const char *o[] = {
-        gh_arena_printf(&p->arena, "%s://%s.evil.invalid%s%s", scheme, host, *port ? ":" : "", port),
+        gh_arena_printf(&p->arena, "%s://%s.evil.invalid%s%s", scheme, host, *port ? ":" : "",
+                        port),
         gh_arena_printf(&p->arena, "%s://evil%s%s%s", scheme, host, *port ? ":" : "", port),
         gh_arena_printf(&p->arena, "%s://evil-%s%s%s", scheme, host, *port ? ":" : "", port)};
     const char *mine[3];
@@ -273,10 +285,13 @@ static void lookalike_names(gh_probe *p, gh_probe_result *r)
         if (!wildcard_covers(route->conf->cors, o[i]))
             mine[n++] = o[i];
     if (!n) {
-        gh_probe_skip(r, "the route's wildcard origins cover every look-alike of %s (CORS-010 judges them)", allowed);
+        gh_probe_skip(
+            r, "the route's wildcard origins cover every look-alike of %s (CORS-010 judges them)",
+            allowed);
         return;
     }
-    expect_no_grant(p, r, route, mine, n, gh_arena_printf(&p->arena, "look-alikes of %s (suffix, prefix)", allowed));
+    expect_no_grant(p, r, route, mine, n,
+                    gh_arena_printf(&p->arena, "look-alikes of %s (suffix, prefix)", allowed));
 }
 
 static void other_scheme_port(gh_probe *p, gh_probe_result *r)
@@ -290,7 +305,8 @@ static void other_scheme_port(gh_probe *p, gh_probe_result *r)
     const char *other = strcmp(scheme, "https") == 0 ? "http" : "https";
     const char *o[] = {
         gh_arena_printf(&p->arena, "%s://%s%s%s", other, host, *port ? ":" : "", port),
-        gh_arena_printf(&p->arena, "%s://%s:%s", scheme, host, strcmp(port, "8443") == 0 ? "8444" : "8443")};
+        gh_arena_printf(&p->arena, "%s://%s:%s", scheme, host,
+                        strcmp(port, "8443") == 0 ? "8444" : "8443")};
     expect_no_grant(p, r, route, o, 2,
                     gh_arena_printf(&p->arena, "%s with another scheme and another port", allowed));
 }
@@ -302,7 +318,8 @@ static const char *unlisted_method(const gh_route_conf *route)
     static const struct {
         unsigned bit;
         const char *name;
-    } m[] = {{GH_M_DELETE, "DELETE"}, {GH_M_PUT, "PUT"}, {GH_M_PATCH, "PATCH"}, {GH_M_POST, "POST"}};
+    } m[] = {
+        {GH_M_DELETE, "DELETE"}, {GH_M_PUT, "PUT"}, {GH_M_PATCH, "PATCH"}, {GH_M_POST, "POST"}};
     unsigned takes = route->methods ? route->methods : GH_M_ALL;
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
@@ -341,12 +358,16 @@ static void preflight_method(gh_probe *p, gh_probe_result *r)
     if (preflight(p, r, route, allowed, method, NULL, &g) != 0)
         return;
     if (g.methods && lists(g.methods, method))
-        gh_probe_fail(r, "a preflight for %s was granted it (Access-Control-Allow-Methods: %s)", method, g.methods);
+        gh_probe_fail(r, "a preflight for %s was granted it (Access-Control-Allow-Methods: %s)",
+                      method, g.methods);
     else if (g.status >= 200 && g.status < 300 && g.acao && !g.methods)
-        gh_probe_fail(r, "a preflight for %s was answered %d with Access-Control-Allow-Origin and no method list",
+        gh_probe_fail(r,
+                      "a preflight for %s was answered %d with Access-Control-Allow-Origin and no "
+                      "method list",
                       method, g.status);
     else
-        gh_probe_pass(r, "a preflight for %s, which cors.methods leaves out, got no grant (%d)", method, g.status);
+        gh_probe_pass(r, "a preflight for %s, which cors.methods leaves out, got no grant (%d)",
+                      method, g.status);
 }
 
 static void preflight_header(gh_probe *p, gh_probe_result *r)
@@ -356,16 +377,22 @@ static void preflight_header(gh_probe *p, gh_probe_result *r)
     if (!route)
         return;
     const gh_cors_conf *c = route->conf->cors;
-    const char *method = (c->methods & GH_M_GET) ? "GET" : (c->methods & GH_M_POST) ? "POST" : route->method;
+    const char *method = (c->methods & GH_M_GET)    ? "GET"
+                         : (c->methods & GH_M_POST) ? "POST"
+                                                    : route->method;
     grant g;
     if (preflight(p, r, route, allowed, method, "x-probe-evil", &g) != 0)
         return;
     if (g.headers && (lists(g.headers, "x-probe-evil") || strcmp(g.headers, "*") == 0))
-        gh_probe_fail(r, "a preflight asking for X-Probe-Evil was granted it (Access-Control-Allow-Headers: %s)",
-                      g.headers);
+        gh_probe_fail(
+            r,
+            "a preflight asking for X-Probe-Evil was granted it (Access-Control-Allow-Headers: %s)",
+            g.headers);
     else
-        gh_probe_pass(r, "a preflight asking for X-Probe-Evil, which cors.headers leaves out, got no grant (%d)",
-                      g.status);
+        gh_probe_pass(
+            r,
+            "a preflight asking for X-Probe-Evil, which cors.headers leaves out, got no grant (%d)",
+            g.status);
 }
 
 static void preflight_max_age(gh_probe *p, gh_probe_result *r)
@@ -375,22 +402,28 @@ static void preflight_max_age(gh_probe *p, gh_probe_result *r)
     if (!route)
         return;
     const gh_cors_conf *c = route->conf->cors;
-    const char *method = (c->methods & GH_M_GET) ? "GET" : (c->methods & GH_M_POST) ? "POST" : route->method;
+    const char *method = (c->methods & GH_M_GET)    ? "GET"
+                         : (c->methods & GH_M_POST) ? "POST"
+                                                    : route->method;
     grant g;
     if (preflight(p, r, route, allowed, method, NULL, &g) != 0)
         return;
     if (!g.acao) {
-        gh_probe_skip(r, "a preflight of the allowed origin %s for %s is not granted (%d)", allowed, method, g.status);
+        gh_probe_skip(r, "a preflight of the allowed origin %s for %s is not granted (%d)", allowed,
+                      method, g.status);
         return;
     }
     long age = g.max_age ? strtol(g.max_age, NULL, 10) : 0;
     if (age > MAX_AGE_CAP)
-        gh_probe_fail(r, "Access-Control-Max-Age: %s: browsers keep the grant beyond a day", g.max_age);
-    else if (strcmp(g.acao, "*") != 0 && !(g.vary && (lists(g.vary, "Origin") || strcmp(g.vary, "*") == 0)))
+        gh_probe_fail(r, "Access-Control-Max-Age: %s: browsers keep the grant beyond a day",
+                      g.max_age);
+    else if (strcmp(g.acao, "*") != 0 &&
+             !(g.vary && (lists(g.vary, "Origin") || strcmp(g.vary, "*") == 0)))
         gh_probe_fail(r, "a preflight granting %s does not carry Vary: Origin (Vary: %s)", allowed,
                       g.vary ? g.vary : "none");
     else
-        gh_probe_pass(r, "the granted preflight's Access-Control-Max-Age is %s", g.max_age ? g.max_age : "absent");
+        gh_probe_pass(r, "the granted preflight's Access-Control-Max-Age is %s",
+                      g.max_age ? g.max_age : "absent");
 }
 
 static void vary_origin(gh_probe *p, gh_probe_result *r)
@@ -405,8 +438,10 @@ static void vary_origin(gh_probe *p, gh_probe_result *r)
     if (g.acao && strcmp(g.acao, "*") == 0)
         gh_probe_pass(r, "the grant is * for every origin: it does not depend on the Origin");
     else if (!g.vary || !(lists(g.vary, "Origin") || strcmp(g.vary, "*") == 0))
-        gh_probe_fail(r, "an answer granting %s does not say Vary: Origin: a cache may hand it to other origins",
-                      allowed);
+        gh_probe_fail(
+            r,
+            "an answer granting %s does not say Vary: Origin: a cache may hand it to other origins",
+            allowed);
     else
         gh_probe_pass(r, "the answer granting %s carries Vary: %s", allowed, g.vary);
 }
@@ -426,7 +461,8 @@ static void wildcard_subdomain(gh_probe *p, gh_probe_result *r)
 {
     const gh_probe_route *route = gh_probe_find_route(p, wildcard_credentials);
     if (!route) {
-        gh_probe_skip(r, "no route allows a wildcard origin (https://*.example.com) with credentials");
+        gh_probe_skip(r,
+                      "no route allows a wildcard origin (https://*.example.com) with credentials");
         return;
     }
     if (!gh_probe_baseline(p, r, route))
@@ -437,49 +473,59 @@ static void wildcard_subdomain(gh_probe *p, gh_probe_result *r)
         if (strstr(c->origins[i], "://*."))
             pattern = c->origins[i];
     const char *star = strstr(pattern, "://*.");
-    const char *origin = gh_arena_printf(&p->arena, "%.*s://probe-takeover.%s", (int)(star - pattern), pattern,
-                                         star + 5);
+    const char *origin = gh_arena_printf(&p->arena, "%.*s://probe-takeover.%s",
+                                         (int)(star - pattern), pattern, star + 5);
     grant g;
     if (ask(p, r, route, origin, &g) != 0)
         return;
     if (g.acao && strcmp(g.acao, origin) == 0 && credentialed(&g))
-        gh_probe_fail(r, "any subdomain matching %s, such as %s, is granted credentialed access: one "
-                         "taken-over or user-content host acts with the user's cookies", pattern, origin);
+        gh_probe_fail(r,
+                      "any subdomain matching %s, such as %s, is granted credentialed access: one "
+                      "taken-over or user-content host acts with the user's cookies",
+                      pattern, origin);
     else
         gh_probe_pass(r, "%s got no credentialed grant (%d)", origin, g.status);
 }
 
 const gh_probe_case gh_probe_cases_cors[] = {
-    {"CORS-001", "cors", "an evil origin (" EVIL ") on a CORS route", OWASP_CORS, 942, GH_PSEV_HIGH, 0,
-     "no Access-Control-Allow-Origin for it; never * with credentials, nor * on a route that authenticates",
-     "List the pages' exact origins in routes[].cors.origins; never \"*\" on an authenticated route.",
+    {"CORS-001", "cors", "an evil origin (" EVIL ") on a CORS route", OWASP_CORS, 942, GH_PSEV_HIGH,
+     0,
+     "no Access-Control-Allow-Origin for it; never * with credentials, nor * on a route that "
+     "authenticates",
+     "List the pages' exact origins in routes[].cors.origins; never \"*\" on an authenticated "
+     "route.",
      evil_origin},
-    {"CORS-002", "cors", "an evil origin on a route without CORS", OWASP_CORS, 942, GH_PSEV_MEDIUM, 0,
-     "no Access-Control-Allow-Origin", "Grant cross-origin access only through routes[].cors; the "
-                                       "gateway drops the upstream's own CORS fields.",
+    {"CORS-002", "cors", "an evil origin on a route without CORS", OWASP_CORS, 942, GH_PSEV_MEDIUM,
+     0, "no Access-Control-Allow-Origin",
+     "Grant cross-origin access only through routes[].cors; the "
+     "gateway drops the upstream's own CORS fields.",
      evil_origin_no_cors},
     {"CORS-003", "cors", "the origin null", OWASP_CORS, 346, GH_PSEV_HIGH, 0, "no grant for null",
      "Never list null as an origin: sandboxed frames and file: pages all send it.", null_origin},
-    {"CORS-004", "cors", "look-alikes of an allowed origin (suffix, prefix)", OWASP_CORS, 346, GH_PSEV_HIGH, 0,
-     "no grant for https://allowed.evil.invalid, https://evilallowed",
-     "Compare origins exactly (cors.origins), never by substring, prefix or suffix.", lookalike_names},
-    {"CORS-005", "cors", "an allowed origin with another scheme or port", OWASP_CORS, 346, GH_PSEV_MEDIUM, 0,
-     "no grant for http:// of an https:// origin, nor for another port",
+    {"CORS-004", "cors", "look-alikes of an allowed origin (suffix, prefix)", OWASP_CORS, 346,
+     GH_PSEV_HIGH, 0, "no grant for https://allowed.evil.invalid, https://evilallowed",
+     "Compare origins exactly (cors.origins), never by substring, prefix or suffix.",
+     lookalike_names},
+    {"CORS-005", "cors", "an allowed origin with another scheme or port", OWASP_CORS, 346,
+     GH_PSEV_MEDIUM, 0, "no grant for http:// of an https:// origin, nor for another port",
      "Compare the scheme, host and port of origins exactly (cors.origins).", other_scheme_port},
     {"CORS-006", "cors", "a preflight asking for a method cors.methods leaves out", OWASP_CORS, 942,
-     GH_PSEV_MEDIUM, 0, "no grant of that method", "List only the methods pages need (routes[].cors.methods).",
-     preflight_method},
+     GH_PSEV_MEDIUM, 0, "no grant of that method",
+     "List only the methods pages need (routes[].cors.methods).", preflight_method},
     {"CORS-007", "cors", "a preflight asking for a header cors.headers leaves out", OWASP_CORS, 942,
      GH_PSEV_LOW, 0, "no grant of that header, and never *",
      "List only the headers pages send (routes[].cors.headers).", preflight_header},
     {"CORS-008", "cors", "a granted preflight's Max-Age and Vary", OWASP_CORS, 942, GH_PSEV_LOW, 0,
      "Access-Control-Max-Age at most a day; Vary: Origin when the grant names the origin",
      "Keep routes[].cors.max_age short (10 minutes by default).", preflight_max_age},
-    {"CORS-009", "cors", "Vary: Origin on an answer that grants an origin", OWASP_CORS, 942, GH_PSEV_MEDIUM, 0,
-     "Vary: Origin", "Answers that name the origin must say Vary: Origin, or caches mix them up.", vary_origin},
-    {"CORS-010", "cors", "any subdomain of a wildcard origin with credentials", OWASP_CORS, 942, GH_PSEV_HIGH,
-     GH_PN_CONFIG, "no credentialed grant for a subdomain nobody listed",
-     "List exact origins where cors.credentials is true; keep https://*.example.com for routes without "
-     "credentials.", wildcard_subdomain},
+    {"CORS-009", "cors", "Vary: Origin on an answer that grants an origin", OWASP_CORS, 942,
+     GH_PSEV_MEDIUM, 0, "Vary: Origin",
+     "Answers that name the origin must say Vary: Origin, or caches mix them up.", vary_origin},
+    {"CORS-010", "cors", "any subdomain of a wildcard origin with credentials", OWASP_CORS, 942,
+     GH_PSEV_HIGH, GH_PN_CONFIG, "no credentialed grant for a subdomain nobody listed",
+     "List exact origins where cors.credentials is true; keep https://*.example.com for routes "
+     "without "
+     "credentials.",
+     wildcard_subdomain},
     {0},
 };

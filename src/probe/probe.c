@@ -1,6 +1,7 @@
 /* gatehouse probe: the command line, the run (every case in order, under the caps), the report.
  * Self-test (-c FILE alone) starts the configured gateway with the probe standing in for
  * everything outside it; live (--target URL) attacks a deployed gateway from outside. */
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,7 @@ static int usage(FILE *out)
             "         --profile safe|full (live; default safe: GET, HEAD, OPTIONS only, no load)\n"
             "         --token T  --token-other-tenant T  --path /p (repeatable; live without -c)\n"
             "         --signing-key PEM | --signing-secret-file F  [--kid KID] [--alg ALG]\n"
-            "         --hmac-secret PROVIDER=FILE (repeatable; live: the webhook provider's secret)\n"
+            "         --hmac-secret PROVIDER=FILE (repeatable; live: a webhook provider's secret)\n"
             "         --max-requests N  --max-connections N  --max-bytes N  --max-seconds N\n"
             "exit 0: no failure at or above --fail-on; 1: some; 2: the probe could not run\n");
     return out == stderr ? 2 : 0;
@@ -266,45 +267,63 @@ static int live_key(gh_probe *p, const opts *o)
     return 0;
 }
 
-/* --hmac-secret PROVIDER=FILE: the secret of a provider of the configuration, read as the
- * gateway reads ${file:...} (trailing newlines dropped), into p->hmac_secrets at its index. */
+/* The index of the identity.hmac provider named name[0..len), or nhmac_providers. */
+static size_t hmac_provider_index(const gh_config *c, const char *name, size_t len)
+{
+    size_t i = 0;
+    while (i < c->nhmac_providers &&
+           !(strlen(c->hmac_providers[i].name) == len &&
+             strncmp(c->hmac_providers[i].name, name, len) == 0))
+        i++;
+    return i;
+}
+
+/* A secret file read as the gateway reads ${file:...} (trailing newlines dropped): its length,
+ * or 0 when it is missing, empty, holds a NUL or fills buf. */
+static size_t read_secret(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    bool whole = f && feof(f) && !ferror(f);
+    if (f)
+        fclose(f);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    return whole && !memchr(buf, '\0', n) ? n : 0;
+}
+
+/* --hmac-secret PROVIDER=FILE: the secret of a provider of the configuration, in
+ * p->hmac_secrets at the provider's index (live: self-test holds its own). */
 static int live_hmac_secrets(gh_probe *p, const opts *o)
 {
     if (!o->nhmac_secrets)
         return 0;
     if (!p->conf || !p->conf->nhmac_providers) {
-        fprintf(stderr, "gatehouse probe: --hmac-secret needs -c FILE with identity.hmac providers\n");
+        fprintf(stderr, "gatehouse probe: --hmac-secret needs -c FILE with identity.hmac "
+                        "providers\n");
         return -1;
     }
     if (!p->hmac_secrets)
-        p->hmac_secrets = gh_arena_zalloc(&p->arena, p->conf->nhmac_providers * sizeof(*p->hmac_secrets));
+        p->hmac_secrets =
+            gh_arena_zalloc(&p->arena, p->conf->nhmac_providers * sizeof(*p->hmac_secrets));
     for (size_t k = 0; k < o->nhmac_secrets; k++) {
         const char *arg = o->hmac_secrets[k], *eq = strchr(arg, '=');
-        size_t i = 0, nlen = (size_t)(eq - arg);
-        while (i < p->conf->nhmac_providers &&
-               !(strlen(p->conf->hmac_providers[i].name) == nlen && strncmp(p->conf->hmac_providers[i].name, arg, nlen) == 0))
-            i++;
+        size_t nlen = (size_t)(eq - arg), i = hmac_provider_index(p->conf, arg, nlen);
         if (i == p->conf->nhmac_providers) {
-            fprintf(stderr, "gatehouse probe: --hmac-secret %.*s: no identity.hmac provider has that name\n",
-                    (int)nlen, arg);
+            fprintf(stderr, "gatehouse probe: --hmac-secret %.*s: no identity.hmac provider has "
+                            "that name\n", (int)nlen, arg);
             return -1;
         }
         char buf[4096];
-        FILE *f = fopen(eq + 1, "r");
-        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-        bool whole = f && feof(f) && !ferror(f);
-        if (f)
-            fclose(f);
-        while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-            n--;
-        if (!whole || !n || memchr(buf, '\0', n)) {
-            fprintf(stderr, "gatehouse probe: --hmac-secret %s: cannot read a secret (under 4 KB, no NUL) "
-                            "from the file\n", arg);
-            OPENSSL_cleanse(buf, sizeof(buf));
+        size_t n = read_secret(eq + 1, buf, sizeof(buf));
+        if (n)
+            p->hmac_secrets[i] = gh_arena_strndup(&p->arena, buf, n);
+        OPENSSL_cleanse(buf, sizeof(buf));
+        if (!n) {
+            fprintf(stderr, "gatehouse probe: --hmac-secret %s: cannot read a secret (under 4 KB, "
+                            "no NUL) from the file\n", arg);
             return -1;
         }
-        p->hmac_secrets[i] = gh_arena_strndup(&p->arena, buf, n);
-        OPENSSL_cleanse(buf, sizeof(buf));
     }
     return 0;
 }
@@ -548,10 +567,11 @@ static int run(gh_probe *p, opts *o)
     if (!p->selftest && (live_target(p, o->target) != 0 || live_key(p, o) != 0 ||
                          live_hmac_secrets(p, o) != 0))
         return 2;
-    if (p->selftest && (o->signing_key || o->signing_secret || p->token || p->npaths || o->profile_given ||
-                        o->nhmac_secrets)) {
-        fprintf(stderr, "gatehouse probe: --signing-key, --hmac-secret, --token, --path and --profile are "
-                        "for --target; self-test holds its own keys and runs every profile\n");
+    if (p->selftest && (o->signing_key || o->signing_secret || p->token || p->npaths ||
+                        o->profile_given || o->nhmac_secrets)) {
+        fprintf(stderr, "gatehouse probe: --signing-key, --hmac-secret, --token, --path and "
+                        "--profile are for --target; self-test holds its own keys and runs every "
+                        "profile\n");
         return 2;
     }
     set_default_caps(p);

@@ -2,7 +2,6 @@
 schema closes its objects every case passes (and the upstream sees only the valid bodies the
 cases start with); a schema that lets unknown properties through fails BODY-013 by id."""
 import json
-import re
 import subprocess
 
 from testenv import BIN
@@ -31,14 +30,17 @@ routes:
 """ % (upstream.port, tmp_path / "order.json")
 
 
-def probe(gw, only="bodies"):
-    out = subprocess.run([BIN, "probe", "--target", gw.url, "-c", gw.config, "--profile", "full",
-                          "--only", only, "--format", "text", "--fail-on", "none"],
+def probe(gw, only="bodies", config_file=None):
+    """Live against gw, or self-test of config_file (the probe starts the gateway itself)."""
+    target = ["-c", str(config_file)] if config_file else ["--target", gw.url, "-c", gw.config, "--profile", "full"]
+    out = subprocess.run([BIN, "probe", *target, "--only", only, "--format", "json", "--fail-on", "none"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    verdicts = {m[0]: (m[1], m[2])
-                for m in re.findall(r"^(BODY-\d+) (pass|fail|skip|error) (.*)$", out.stdout, re.M)}
-    return verdicts, out.stdout
+    results = json.loads(out.stdout)["results"]
+    verdicts = {c["id"]: (c["verdict"], c["why"]) for c in results}
+    text = "\n".join("%s %s %s\n  sent: %s\n  observed: %s\n  upstream: %s"
+                     % (c["id"], c["verdict"], c["why"], c["sent"], c["observed"], c["upstream"]) for c in results)
+    return verdicts, text
 
 
 def test_a_closed_schema_holds_against_every_case(gateway_for, upstream, tmp_path):
@@ -62,3 +64,17 @@ def test_a_schema_open_to_unknown_properties_fails_mass_assignment(gateway_for, 
     assert "role, is_admin and owner_id reached the upstream" in verdicts["BODY-013"][1]
     assert verdicts["BODY-006"][0] == "pass", text  # the rest still holds
     assert any(b"is_admin" in body for _, _, _, body in upstream.requests)
+
+
+def test_self_test_sees_nothing_of_the_attempts_reach_the_upstream(upstream, tmp_path):
+    """Self-test: the probe's own recording upstream shows each refused attempt never arrived;
+    an open schema lets the probe see the unknown fields arrive."""
+    conf = tmp_path / "gatehouse.yaml"
+    conf.write_text("listeners: [{address: 127.0.0.1:8080}]\n" + config(tmp_path, upstream))
+    verdicts, text = probe(None, config_file=conf)
+    assert sorted(verdicts) == CASES and all(v[0] == "pass" for v in verdicts.values()), text
+    assert all(v[1].endswith("nothing forwarded") for v in verdicts.values()), text
+    conf.write_text("listeners: [{address: 127.0.0.1:8080}]\n" + config(tmp_path, upstream, closed=False))
+    verdicts, text = probe(None, "BODY-013", config_file=conf)
+    assert verdicts["BODY-013"][0] == "fail", text
+    assert upstream.requests == []  # self-test stands in for every upstream

@@ -1,7 +1,7 @@
 """gatehouse probe --only cors, live against a gateway: a route that lists its pages' exact origins
 (with credentials) and a route without CORS pass every case; origins: ["*"] on a route whose
 callers authenticate fails CORS-001, and a wildcard host with credentials fails CORS-010."""
-import re
+import json
 import subprocess
 
 from cryptography.hazmat.primitives import serialization
@@ -32,13 +32,18 @@ routes:
 """ % cors, pem
 
 
-def probe(gw, pem, only="cors"):
-    out = subprocess.run([BIN, "probe", "--target", gw.url, "-c", gw.config, "--profile", "full",
-                          "--signing-key", str(pem), "--kid", "k1", "--only", only, "--format", "text",
-                          "--fail-on", "none"], capture_output=True, text=True, timeout=60)
+def probe(gw, pem, only="cors", config_file=None):
+    """Live against gw with the signing key, or self-test of config_file."""
+    target = (["-c", str(config_file)] if config_file else
+              ["--target", gw.url, "-c", gw.config, "--profile", "full", "--signing-key", str(pem), "--kid", "k1"])
+    out = subprocess.run([BIN, "probe", *target, "--only", only, "--format", "json", "--fail-on", "none"],
+                         capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    return {m[0]: (m[1], m[2]) for m in
-            re.findall(r"^(CORS-\d+) (pass|fail|skip|error) (.*)$", out.stdout, re.M)}, out.stdout
+    results = json.loads(out.stdout)["results"]
+    verdicts = {c["id"]: (c["verdict"], c["why"]) for c in results}
+    text = "\n".join("%s %s %s\n  sent: %s\n  observed: %s" % (c["id"], c["verdict"], c["why"], c["sent"], c["observed"])
+                     for c in results)
+    return verdicts, text
 
 
 def test_exact_origins_hold_against_every_case(gateway_for, upstream, tmp_path):
@@ -74,3 +79,15 @@ def test_a_wildcard_host_with_credentials_fails_cors_010(gateway_for, upstream, 
     # Look-alikes outside the domain are still refused; those inside are CORS-010's finding.
     assert verdicts["CORS-004"] == ("pass", "look-alikes of https://shop.example.com (suffix, prefix) got no grant"), text
     assert verdicts["CORS-005"][0] == "pass", text
+
+
+def test_self_test_agrees(upstream, tmp_path):
+    yaml, pem = config(tmp_path, upstream, SOUND)
+    conf = tmp_path / "gatehouse.yaml"
+    conf.write_text("listeners: [{address: 127.0.0.1:8080}]\n" + yaml)
+    verdicts, text = probe(None, pem, config_file=conf)
+    assert all(v[0] == "pass" for k, v in verdicts.items() if k != "CORS-010"), text
+    yaml, pem = config(tmp_path, upstream, '{origins: ["*"], methods: [GET]}')
+    conf.write_text("listeners: [{address: 127.0.0.1:8080}]\n" + yaml)
+    verdicts, text = probe(None, pem, "CORS-001", config_file=conf)
+    assert verdicts["CORS-001"][0] == "fail", text

@@ -2,6 +2,7 @@
 Gatehouse every case passes for each scheme (github, stripe, slack, generic); a tolerance of a day
 fails HOOK-005 by id; a naive proxy that forwards whatever comes fails every case; without a
 secret the cases skip and say which option gives it."""
+import json
 import re
 import socket
 import subprocess
@@ -36,16 +37,21 @@ routes:
 
 
 def probe(url, config_file, tmp_path, held):
-    args = [BIN, "probe", "--target", url, "-c", str(config_file), "--profile", "full", "--only",
-            "webhooks", "--format", "text", "--fail-on", "none"]
+    """Live against url with the secrets of the providers held, or self-test (url None: the probe
+    starts the gateway and holds every secret)."""
+    live = ["--target", url, "--profile", "full"] if url else []
+    args = [BIN, "probe", *live, "-c", str(config_file), "--only", "webhooks", "--format", "json",
+            "--fail-on", "none"]
     for name in held:
         args += ["--hmac-secret", "%s=%s" % (name, tmp_path / name)]
     out = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    verdicts = {m[0]: (m[1], m[2]) for m in
-                re.findall(r"^(HOOK-\d+) (pass|fail|skip|error) (.*)$", out.stdout, re.M)}
-    assert sorted(verdicts) == CASES, out.stdout
-    return verdicts, out.stdout
+    results = json.loads(out.stdout)["results"]
+    verdicts = {c["id"]: (c["verdict"], c["why"]) for c in results}
+    text = "\n".join("%s %s %s\n  sent: %s\n  observed: %s" % (c["id"], c["verdict"], c["why"], c["sent"], c["observed"])
+                     for c in results)
+    assert sorted(verdicts) == CASES, text
+    return verdicts, text
 
 
 def test_every_scheme_holds(gateway_for, upstream, tmp_path):
@@ -121,3 +127,24 @@ def test_without_the_secret_the_cases_say_which_option_gives_it(gateway_for, ups
         assert verdicts[case] == ("skip", "the probe holds no secret for github (self-test, or "
                                           "--hmac-secret github=FILE)"), text
     assert upstream.requests == []
+
+
+def test_self_test_holds_the_secrets_itself(upstream, tmp_path):
+    conf = tmp_path / "gatehouse.yaml"
+    conf.write_text("listeners: [{address: 127.0.0.1:8080}]\n" + config(tmp_path, upstream.port))
+    verdicts, text = probe(None, conf, tmp_path, [])
+    assert all(v[0] == "pass" and v[1].endswith("nothing forwarded") for v in verdicts.values()), text
+
+
+def test_hmac_secret_names_a_provider_and_a_readable_file(tmp_path):
+    conf = tmp_path / "gatehouse.yaml"
+    conf.write_text("listeners: [{address: 127.0.0.1:8080}]\n" + config(tmp_path, free_port()))
+    for arg, said in (("nope=%s" % (tmp_path / "github"), "no identity.hmac provider has that name"),
+                      ("github=%s" % (tmp_path / "missing"), "cannot read a secret"),
+                      ("github", "takes PROVIDER=FILE")):
+        out = subprocess.run([BIN, "probe", "--target", "http://127.0.0.1:9", "-c", str(conf),
+                              "--hmac-secret", arg], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 2 and said in out.stderr, (arg, out.stderr)
+    out = subprocess.run([BIN, "probe", "-c", str(conf), "--hmac-secret", "github=%s" % (tmp_path / "github")],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and "are for --target" in out.stderr
