@@ -167,7 +167,23 @@ static const gh_probe_route *aim(gh_probe *p, gh_probe_result *r)
 {
     const gh_probe_route *route = gh_probe_find_route(p, has_cors);
     if (!route) {
-        gh_probe_skip(r, "no route grants cross-origin access (cors)");
+        gh_probe_skip(r, p->conf ? "no route grants cross-origin access (cors)"
+                                 : "needs the configuration (-c FILE) to know the origins a route "
+                                   "allows");
+        return NULL;
+    }
+    return gh_probe_baseline(p, r, route) ? route : NULL;
+}
+
+/* For the origins no one may get a grant for: a CORS route, or live without a configuration
+ * (nothing says which routes have CORS) the first path given. */
+static const gh_probe_route *aim_any(gh_probe *p, gh_probe_result *r)
+{
+    if (p->conf)
+        return aim(p, r);
+    const gh_probe_route *route = gh_probe_find_route(p, any_route);
+    if (!route) {
+        gh_probe_skip(r, "no path to aim at (--path)");
         return NULL;
     }
     return gh_probe_baseline(p, r, route) ? route : NULL;
@@ -199,7 +215,7 @@ static const gh_probe_route *aim_allowed(gh_probe *p, gh_probe_result *r, const 
 
 static void evil_origin(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = aim(p, r);
+    const gh_probe_route *route = aim_any(p, r);
     if (!route)
         return;
     static const char *const o[] = {EVIL};
@@ -218,17 +234,18 @@ static void evil_origin_no_cors(gh_probe *p, gh_probe_result *r)
     grant g;
     if (ask(p, r, route, EVIL, &g) != 0)
         return;
+    const char *where = p->conf ? "a route without cors"
+                                : gh_arena_printf(&p->arena, "%s %s", route->method, route->path);
     if (g.acao)
-        gh_probe_fail(r, "a route without cors answered %s with Access-Control-Allow-Origin: %s%s",
-                      EVIL, g.acao, credentialed(&g) ? " and credentials" : "");
+        gh_probe_fail(r, "%s answered %s with Access-Control-Allow-Origin: %s%s", where, EVIL,
+                      g.acao, credentialed(&g) ? " and credentials" : "");
     else
-        gh_probe_pass(r, "a route without cors answered %s with no CORS grant (%d)", EVIL,
-                      g.status);
+        gh_probe_pass(r, "%s answered %s with no CORS grant (%d)", where, EVIL, g.status);
 }
 
 static void null_origin(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = aim(p, r);
+    const gh_probe_route *route = aim_any(p, r);
     if (!route)
         return;
     static const char *const o[] = {"null"};

@@ -91,3 +91,14 @@ def test_self_test_agrees(upstream, tmp_path):
     conf.write_text("listeners: [{address: 127.0.0.1:8080}]\n" + yaml)
     verdicts, text = probe(None, pem, "CORS-001", config_file=conf)
     assert verdicts["CORS-001"][0] == "fail", text
+
+
+def test_without_a_configuration_the_origins_no_one_may_have_are_still_tried(gateway_for, upstream, tmp_path):
+    yaml, _ = config(tmp_path, upstream, SOUND)
+    gw = gateway_for(yaml)
+    out = subprocess.run([BIN, "probe", "--target", gw.url, "--path", "/plain", "--only", "cors",
+                          "--format", "json", "--fail-on", "none"], capture_output=True, text=True, timeout=60)
+    verdicts = {c["id"]: (c["verdict"], c["why"]) for c in json.loads(out.stdout)["results"]}
+    assert verdicts["CORS-001"][0] == verdicts["CORS-003"][0] == "pass", verdicts
+    assert verdicts["CORS-002"] == ("pass", "GET /plain answered https://evil.probe.invalid with no CORS grant (200)")
+    assert verdicts["CORS-004"] == ("skip", "needs the configuration (-c FILE) to know the origins a route allows")
