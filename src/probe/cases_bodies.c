@@ -124,19 +124,10 @@ static const char *typed(gh_probe *p, const char *type)
     return gh_arena_printf(&p->arena, "Content-Type: %s\r\n", type);
 }
 
-/* The route the case aims at (want), a valid body for it, and that body shown to get through.
- * false with r skipped. */
-static bool aim(gh_probe *p, gh_probe_result *r, bool (*want)(gh_probe *, const gh_probe_route *),
-                body_aim *a)
+/* A valid body for route, and that body shown to get through. false with r skipped. */
+static bool aim_at(gh_probe *p, gh_probe_result *r, const gh_probe_route *route, body_aim *a)
 {
-    *a = (body_aim){.route = gh_probe_find_route(p, want)};
-    if (!a->route) {
-        gh_probe_skip(r, want == validates ? "no proxied route validates JSON bodies (body.schema)"
-                         : want == names_types
-                             ? "no proxied route names its body.content_types or a schema"
-                             : "no proxied route takes JSON bodies (body)");
-        return false;
-    }
+    *a = (body_aim){.route = route};
     gh_probe_aim(p, r, a->route->conf);
     a->method = body_method(a->route->conf);
     a->json_type = json_type_of(a->route->conf->body);
@@ -171,6 +162,22 @@ static bool aim(gh_probe *p, gh_probe_result *r, bool (*want)(gh_probe *, const 
                   text, a->method, a->route->path, status);
     aim_free(a);
     return false;
+}
+
+/* The route the case aims at (want), a valid body for it, and that body shown to get through.
+ * false with r skipped. */
+static bool aim(gh_probe *p, gh_probe_result *r, bool (*want)(gh_probe *, const gh_probe_route *),
+                body_aim *a)
+{
+    const gh_probe_route *route = gh_probe_find_route(p, want);
+    if (!route) {
+        gh_probe_skip(r, want == validates ? "no proxied route validates JSON bodies (body.schema)"
+                         : want == names_types
+                             ? "no proxied route names its body.content_types or a schema"
+                             : "no proxied route takes JSON bodies (body)");
+        return false;
+    }
+    return aim_at(p, r, route, a);
 }
 
 /* Sends body (blen bytes) with the header lines and expects a refusal in [lo, hi]. */
@@ -393,15 +400,17 @@ static void too_deep(gh_probe *p, gh_probe_result *r)
     aim_free(&a);
 }
 
-static void mass_assignment(gh_probe *p, gh_probe_result *r)
+/* One route's schema against a valid body with role, is_admin and owner_id added: false when
+ * the case is decided (failed, or an error), true when this route held or was skipped. */
+static bool mass_assignment_at(gh_probe *p, gh_probe_result *r, const gh_probe_route *route)
 {
     body_aim a;
-    if (!aim(p, r, validates, &a))
-        return;
+    if (!aim_at(p, r, route, &a))
+        return r->verdict == GH_PV_SKIP;
     if (!json_is_object(a.valid)) {
         gh_probe_skip(r, "the route's schema validates something other than an object");
         aim_free(&a);
-        return;
+        return true;
     }
     static const char *const fields[][2] = {
         {"role", "\"admin\""}, {"is_admin", "true"}, {"owner_id", "\"probe-b\""}};
@@ -412,22 +421,53 @@ static void mass_assignment(gh_probe *p, gh_probe_result *r)
     json_decref(v);
     size_t len;
     const char *bytes = with_body(p, &a, a.method, typed(p, a.json_type), body, strlen(body), &len);
+    aim_free(&a);
     if (!bytes) {
         gh_probe_error(r, "out of memory");
-        aim_free(&a);
-        return;
+        return false;
     }
     gh_probe_exchange x;
-    gh_probe_expect_refusal(p, r, a.route, bytes, len, 400, 422,
+    gh_probe_expect_refusal(p, r, route, bytes, len, 400, 422,
                             "a valid body with role, is_admin and owner_id added", &x);
     int status = x.nresponses ? x.r[0].status : 0;
     if (r->verdict == GH_PV_FAIL &&
         ((status > 0 && status < 400) || strstr(r->why, "reached the upstream")))
         gh_probe_fail(r,
-                      "the unknown fields role, is_admin and owner_id reached the upstream "
-                      "(answered %d): the route's schema does not forbid additional properties",
-                      status);
-    aim_free(&a);
+                      "the unknown fields role, is_admin and owner_id reached the upstream of "
+                      "route %s (answered %d): its schema does not forbid additional properties",
+                      route->conf->name, status);
+    return r->verdict == GH_PV_PASS;
+}
+
+/* Every route that validates bodies, each with its own schema; stops at the first that lets
+ * the fields through. */
+static void mass_assignment(gh_probe *p, gh_probe_result *r)
+{
+    size_t held = 0, tried = 0;
+    const char *skipped = NULL;
+    for (size_t i = 0; i < p->nroutes; i++) {
+        if (!validates(p, &p->routes[i]))
+            continue;
+        tried++;
+        if (!mass_assignment_at(p, r, &p->routes[i]))
+            return;
+        if (r->verdict == GH_PV_PASS)
+            held++;
+        else if (!skipped)
+            skipped = r->why;
+    }
+    if (!tried)
+        gh_probe_skip(r, "no proxied route validates JSON bodies (body.schema)");
+    else if (!held)
+        gh_probe_skip(r, "%s", skipped);
+    else
+        gh_probe_pass(r,
+                      "role, is_admin and owner_id added to a valid body were refused on %zu "
+                      "route%s whose schema%s validate%s bodies%s",
+                      held, held == 1 ? "" : "s", held == 1 ? "" : "s", held == 1 ? "s" : "",
+                      held < tried ? " (others skipped)"
+                      : p->server  ? ", nothing forwarded"
+                                   : "");
 }
 
 /* ---- bodies where none belongs, and bodies the gateway cannot read ---- */

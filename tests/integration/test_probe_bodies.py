@@ -14,9 +14,19 @@ SCHEMA = {"type": "object", "required": ["item", "qty"],
                          "note": {"type": "string"}}}
 
 
-def config(tmp_path, upstream, closed=True):
+def config(tmp_path, upstream, closed=True, open_route=False):
+    """The orders route validates with SCHEMA, closed or not; open_route adds a second validated
+    route after it whose schema is open."""
     schema = dict(SCHEMA, additionalProperties=False) if closed else SCHEMA
     (tmp_path / "order.json").write_text(json.dumps(schema))
+    (tmp_path / "profile.json").write_text(json.dumps({"type": "object", "required": ["name"],
+                                                      "properties": {"name": {"type": "string"}}}))
+    more = """  - name: profiles
+    match: {path: /profiles, methods: [PUT]}
+    auth: none
+    upstream: app
+    body: {schema: %s}
+""" % (tmp_path / "profile.json") if open_route else ""
     return """
 upstreams:
   app: {endpoints: [http://127.0.0.1:%d]}
@@ -27,7 +37,7 @@ routes:
     upstream: app
     body: {content_types: [application/json], schema: %s, max_depth: 8}
   - {name: items, match: {prefix: /items, methods: [GET]}, auth: none, upstream: app}
-""" % (upstream.port, tmp_path / "order.json")
+%s""" % (upstream.port, tmp_path / "order.json", more)
 
 
 def probe(gw, only="bodies", config_file=None):
@@ -64,6 +74,14 @@ def test_a_schema_open_to_unknown_properties_fails_mass_assignment(gateway_for, 
     assert "role, is_admin and owner_id reached the upstream" in verdicts["BODY-013"][1]
     assert verdicts["BODY-006"][0] == "pass", text  # the rest still holds
     assert any(b"is_admin" in body for _, _, _, body in upstream.requests)
+
+
+def test_each_schema_is_tried_and_the_open_one_is_named(gateway_for, upstream, tmp_path):
+    gw = gateway_for(config(tmp_path, upstream, open_route=True))
+    verdicts, text = probe(gw, "BODY-013")
+    assert verdicts["BODY-013"][0] == "fail", text
+    assert "reached the upstream of route profiles" in verdicts["BODY-013"][1]
+    assert [(m, p) for m, p, _, b in upstream.requests if b"is_admin" in b] == [("PUT", "/profiles")]
 
 
 def test_self_test_sees_nothing_of_the_attempts_reach_the_upstream(upstream, tmp_path):
