@@ -16,7 +16,7 @@ SOUND = """{origins: ["https://shop.example.com"], methods: [GET], headers: [Aut
             credentials: true, max_age: 10m}"""
 
 
-def config(tmp_path, upstream, cors):
+def config(tmp_path, upstream, cors, more=""):
     key = ec.generate_private_key(ec.SECP256R1())
     pem = tmp_path / "signing.pem"
     pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -28,8 +28,8 @@ routes:
     auth: {jwt: corp}
     upstream: app
     cors: %s
-  - {name: plain, match: {prefix: /, methods: [GET]}, auth: none, upstream: app}
-""" % cors, pem
+%s  - {name: plain, match: {prefix: /, methods: [GET]}, auth: none, upstream: app}
+""" % (cors, more), pem
 
 
 def probe(gw, pem, only="cors", config_file=None):
@@ -102,3 +102,19 @@ def test_without_a_configuration_the_origins_no_one_may_have_are_still_tried(gat
     assert verdicts["CORS-001"][0] == verdicts["CORS-003"][0] == "pass", verdicts
     assert verdicts["CORS-002"] == ("pass", "GET /plain answered https://evil.probe.invalid with no CORS grant (200)")
     assert verdicts["CORS-004"] == ("skip", "needs the configuration (-c FILE) to know the origins a route allows")
+
+
+def test_every_cors_route_is_tried_with_the_evil_origin(gateway_for, upstream, tmp_path):
+    """The first CORS route holds; a second one open to any origin is found and named."""
+    yaml, pem = config(tmp_path, upstream, SOUND, more="""  - name: reports
+    match: {prefix: /reports, methods: [GET]}
+    auth: {jwt: corp}
+    upstream: app
+    cors: {origins: ["*"]}
+""")
+    gw = gateway_for(yaml)
+    out = subprocess.run([BIN, "probe", "--target", gw.url, "-c", gw.config, "--signing-key", str(pem),
+                          "--kid", "k1", "--only", "CORS-001", "--format", "json", "--fail-on", "none"],
+                         capture_output=True, text=True, timeout=60)
+    (result,) = json.loads(out.stdout)["results"]
+    assert (result["verdict"], result["route"]) == ("fail", "reports"), result
