@@ -2,9 +2,8 @@
 schema closes its objects every case passes (and the upstream sees only the valid bodies the
 cases start with); a schema that lets unknown properties through fails BODY-013 by id."""
 import json
-import subprocess
 
-from testenv import BIN
+from testenv.probe import run_probe
 
 CASES = ["BODY-%03d" % i for i in range(1, 16)]
 
@@ -43,14 +42,8 @@ routes:
 def probe(gw, only="bodies", config_file=None):
     """Live against gw, or self-test of config_file (the probe starts the gateway itself)."""
     target = ["-c", str(config_file)] if config_file else ["--target", gw.url, "-c", gw.config, "--profile", "full"]
-    out = subprocess.run([BIN, "probe", *target, "--only", only, "--format", "json", "--fail-on", "none"],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    results = json.loads(out.stdout)["results"]
-    verdicts = {c["id"]: (c["verdict"], c["why"]) for c in results}
-    text = "\n".join("%s %s %s\n  sent: %s\n  observed: %s\n  upstream: %s"
-                     % (c["id"], c["verdict"], c["why"], c["sent"], c["observed"], c["upstream"]) for c in results)
-    return verdicts, text
+    verdicts, report, _ = run_probe(*target, "--only", only, timeout=60)
+    return verdicts, report
 
 
 def test_a_closed_schema_holds_against_every_case(gateway_for, upstream, tmp_path):

@@ -1,14 +1,12 @@
 """gatehouse probe --only cors, live against a gateway: a route that lists its pages' exact origins
 (with credentials) and a route without CORS pass every case; origins: ["*"] on a route whose
 callers authenticate fails CORS-001, and a wildcard host with credentials fails CORS-010."""
-import json
-import subprocess
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from conftest import jwt_identity
-from testenv import BIN
+from testenv.probe import run_probe
 
 ISS, AUD = "https://issuer.example.com", "orders-api"
 CASES = ["CORS-%03d" % i for i in range(1, 11)]
@@ -36,14 +34,8 @@ def probe(gw, pem, only="cors", config_file=None):
     """Live against gw with the signing key, or self-test of config_file."""
     target = (["-c", str(config_file)] if config_file else
               ["--target", gw.url, "-c", gw.config, "--profile", "full", "--signing-key", str(pem), "--kid", "k1"])
-    out = subprocess.run([BIN, "probe", *target, "--only", only, "--format", "json", "--fail-on", "none"],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    results = json.loads(out.stdout)["results"]
-    verdicts = {c["id"]: (c["verdict"], c["why"]) for c in results}
-    text = "\n".join("%s %s %s\n  sent: %s\n  observed: %s" % (c["id"], c["verdict"], c["why"], c["sent"], c["observed"])
-                     for c in results)
-    return verdicts, text
+    verdicts, report, _ = run_probe(*target, "--only", only, timeout=60)
+    return verdicts, report
 
 
 def test_exact_origins_hold_against_every_case(gateway_for, upstream, tmp_path):
@@ -96,9 +88,7 @@ def test_self_test_agrees(upstream, tmp_path):
 def test_without_a_configuration_the_origins_no_one_may_have_are_still_tried(gateway_for, upstream, tmp_path):
     yaml, _ = config(tmp_path, upstream, SOUND)
     gw = gateway_for(yaml)
-    out = subprocess.run([BIN, "probe", "--target", gw.url, "--path", "/plain", "--only", "cors",
-                          "--format", "json", "--fail-on", "none"], capture_output=True, text=True, timeout=60)
-    verdicts = {c["id"]: (c["verdict"], c["why"]) for c in json.loads(out.stdout)["results"]}
+    verdicts, _, _ = run_probe("--target", gw.url, "--path", "/plain", "--only", "cors", timeout=60)
     assert verdicts["CORS-001"][0] == verdicts["CORS-003"][0] == "pass", verdicts
     assert verdicts["CORS-002"] == ("pass", "GET /plain answered https://evil.probe.invalid with no CORS grant (200)")
     assert verdicts["CORS-004"] == ("skip", "needs the configuration (-c FILE) to know the origins a route allows")
@@ -113,8 +103,7 @@ def test_every_cors_route_is_tried_with_the_evil_origin(gateway_for, upstream, t
     cors: {origins: ["*"]}
 """)
     gw = gateway_for(yaml)
-    out = subprocess.run([BIN, "probe", "--target", gw.url, "-c", gw.config, "--signing-key", str(pem),
-                          "--kid", "k1", "--only", "CORS-001", "--format", "json", "--fail-on", "none"],
-                         capture_output=True, text=True, timeout=60)
-    (result,) = json.loads(out.stdout)["results"]
+    _, _, doc = run_probe("--target", gw.url, "-c", gw.config, "--signing-key", str(pem), "--kid", "k1",
+                          "--only", "CORS-001", timeout=60)
+    (result,) = doc["results"]
     assert (result["verdict"], result["route"]) == ("fail", "reports"), result
