@@ -32,6 +32,10 @@ SOUND_ROUTES = """
     match: {prefix: /reports, methods: [GET]}
     auth: {jwt: corp, claims: {org: "{header.X-Org}"}}
     upstream: app
+  - name: echo
+    match: {prefix: /echo, methods: [GET]}
+    auth: {jwt: corp}
+    upstream: app
   - name: ops
     match: {prefix: /ops}
     listeners: [internal]
@@ -71,9 +75,9 @@ def signing(tmp_path_factory):
     return d / "key.pem", d / "k.json"
 
 
-def start(gateway_for, upstream, signing, routes):
+def start(gateway_for, upstream, signing, routes, extra=""):
     # An internal listener beside the public one: the ops route exists only there.
-    return gateway_for("""
+    return gateway_for(extra + """
 identity:
   jwt:
     corp: {issuer: %s, audiences: [%s], algorithms: [ES256], jwks_file: %s}
@@ -98,8 +102,6 @@ def test_sound_configuration_holds(gateway_for, upstream, signing):
     expected_skips = {
         # No tenant parameter goes unbound here.
         "AUTHZ-002": "bound by a claim rule",
-        # Live, the override headers are answered; only the upstream's view tells they were dropped.
-        "AUTHZ-010": "self-test",
     }
     for case, (verdict, why) in cases.items():
         if case in expected_skips:
@@ -108,7 +110,9 @@ def test_sound_configuration_holds(gateway_for, upstream, signing):
             assert verdict == "pass", (case, verdict, why, text)
     # What the cases claim happened did happen on the wire: the gateway refused them.
     assert "refused with 403" in cases["AUTHZ-001"][1]
-    assert "POST with _method was refused with 405" in cases["AUTHZ-010"][1]
+    # Seen through the route whose upstream echoes what it received.
+    assert cases["AUTHZ-010"][1].startswith("override headers never reached the upstream; POST with _method was "
+                                            "refused with 405"), cases["AUTHZ-010"]
     assert "1 route bound to other listeners was not served here" in cases["AUTHZ-011"][1]
 
 
@@ -163,3 +167,13 @@ def test_head_answered_by_a_public_route_where_get_is_protected(gateway_for, ups
     assert verdict == "fail", text
     assert why.startswith("HEAD /tenants/probe-a/orders without credentials was answered 200"), why
     assert "where GET is refused with 401" in why
+
+
+def test_override_headers_from_a_trusted_peer_reach_the_upstream(gateway_for, upstream, signing):
+    """The probe connects from loopback: a gateway that trusts loopback as a proxy passes the
+    method override headers on to the upstream, which reads DELETE on a GET-only route."""
+    g = start(gateway_for, upstream, signing, SOUND_ROUTES, extra="trusted_proxies: [127.0.0.1]\n")
+    cases, text = probe(g, signing, "AUTHZ-010")
+    verdict, why = cases["AUTHZ-010"]
+    assert verdict == "fail", text
+    assert why == "the upstream received X-HTTP-Method-Override: DELETE on a route that allows GET only", why
