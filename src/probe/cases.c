@@ -8,6 +8,7 @@ static const gh_probe_case *const tables[] = {
     gh_probe_cases_tokens,
     gh_probe_cases_authz,
     gh_probe_cases_limits,
+    gh_probe_cases_limits_request,
     gh_probe_cases_paths,
     gh_probe_cases_headers,
     gh_probe_cases_bodies,
