@@ -7,6 +7,7 @@
 static const gh_probe_case *const tables[] = {
     gh_probe_cases_tokens,
     gh_probe_cases_authz,
+    gh_probe_cases_authz_exposed,
     gh_probe_cases_limits,
     gh_probe_cases_limits_request,
     gh_probe_cases_paths,

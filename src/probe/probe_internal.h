@@ -97,6 +97,7 @@ int gh_probe_h2_burst(gh_probe *p, gh_probe_result *r, const gh_probe_target *t,
 /* Each group's cases (cases_<group>.c), ending with an entry whose id is NULL. */
 extern const gh_probe_case gh_probe_cases_tokens[];
 extern const gh_probe_case gh_probe_cases_authz[];
+extern const gh_probe_case gh_probe_cases_authz_exposed[];
 extern const gh_probe_case gh_probe_cases_limits[];
 extern const gh_probe_case gh_probe_cases_limits_request[];
 extern const gh_probe_case gh_probe_cases_paths[];
