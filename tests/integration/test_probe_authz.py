@@ -177,3 +177,22 @@ def test_override_headers_from_a_trusted_peer_reach_the_upstream(gateway_for, up
     verdict, why = cases["AUTHZ-010"]
     assert verdict == "fail", text
     assert why == "the upstream received X-HTTP-Method-Override: DELETE on a route that allows GET only", why
+
+
+def test_self_test_sees_what_the_upstream_received(tmp_path, signing):
+    """Self-test: the probe starts the gateway itself, stands in for its upstream and identity
+    provider, and judges by what its upstream received. The sound routes hold; the unbound
+    account route fails AUTHZ-002 there too."""
+    conf = tmp_path / "gatehouse.yaml"
+    conf.write_text("""listeners: [{address: 127.0.0.1:8080}]
+identity:
+  jwt:
+    corp: {issuer: %s, audiences: [%s], algorithms: [ES256], jwks_file: %s}
+upstreams:
+  app: {endpoints: [http://127.0.0.1:9]}
+routes:%s""" % (ISS, AUD, signing[1], SOUND_ROUTES.replace("    listeners: [internal]\n", "") + UNBOUND_TENANT))
+    cases, text, _ = run_probe("-c", str(conf), "--only", "authorization")
+    for case, (verdict, why) in cases.items():
+        assert verdict == ("fail" if case == "AUTHZ-002" else "pass"), (case, verdict, why, text)
+    assert "nothing forwarded" in cases["AUTHZ-001"][1]
+    assert cases["AUTHZ-010"][1].startswith("override headers never reached the upstream")

@@ -113,3 +113,18 @@ def test_limit_keyed_on_a_per_token_claim_is_escaped(gateway_for, upstream, sign
     assert "keyed on jti" in why and "does not hold" in why, why
     # The requests did go through: more than the limit's five reached the upstream.
     assert sum(1 for r in upstream.requests if r[1] == "/orders") > 5
+
+
+def test_self_test_of_a_limit_keyed_on_a_spoofable_header(tmp_path, signing):
+    """Self-test: the probe starts the gateway itself. The header-keyed limit is escaped there
+    too; everything else holds (no h2c listener here: LIM-002 skips and says why)."""
+    conf = tmp_path / "gatehouse.yaml"
+    conf.write_text("listeners: [{address: 127.0.0.1:8080}]\n" + CONFIG % {
+        "iss": ISS, "aud": AUD, "jwks": signing[1], "port": 9, "client_key": "header.X-Client-Id",
+        "caller_key": "jwt.sub"})
+    cases, text, _ = run_probe("-c", str(conf), "--only", "limits")
+    for case, (verdict, why) in cases.items():
+        if case == "LIM-002":
+            assert verdict == "skip" and "does not speak HTTP/2" in why, why
+        else:
+            assert verdict == ("fail" if case == "LIM-004" else "pass"), (case, verdict, why, text)
