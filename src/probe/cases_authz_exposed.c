@@ -23,8 +23,8 @@ static const gh_listener_conf *listener_of(const gh_probe *p, const gh_probe_tar
 
 /* An unauthenticated GET of path on target: refused, or answered by the gateway itself (a
  * respond: route), never served by an upstream. */
-static void unauthenticated_get(gh_probe *p, gh_probe_result *r, const gh_probe_target *t, const char *path,
-                                const char *what)
+static void unauthenticated_get(gh_probe *p, gh_probe_result *r, const gh_probe_target *t,
+                                const char *path, const char *what)
 {
     size_t len;
     const char *bytes = gh_probe_request(p, "GET", path, t->authority, NULL, NULL, &len);
@@ -50,14 +50,16 @@ static void unauthenticated_get(gh_probe *p, gh_probe_result *r, const gh_probe_
         gh_probe_note(p, r, &x);
         if (route)
             gh_probe_aim(p, r, route);
-        gh_probe_fail(r, "GET %s (%s) without credentials on %s:%d was %s (answered %d)", path, what, t->host, t->port,
+        gh_probe_fail(r, "GET %s (%s) without credentials on %s:%d was %s (answered %d)", path,
+                      what, t->host, t->port,
                       forwarded > 0 ? "forwarded to the upstream" : "served", status);
     } else {
         gh_probe_note(p, r, &x);
     }
 }
 
-static void probe_paths(gh_probe *p, gh_probe_result *r, const char *const *paths, size_t n, const char *what)
+static void probe_paths(gh_probe *p, gh_probe_result *r, const char *const *paths, size_t n,
+                        const char *what)
 {
     if (!p->ntargets) {
         gh_probe_skip(r, "no listener to aim at");
@@ -68,8 +70,9 @@ static void probe_paths(gh_probe *p, gh_probe_result *r, const char *const *path
         for (size_t i = 0; i < n && r->verdict == GH_PV_PASS; i++)
             unauthenticated_get(p, r, &p->targets[t], paths[i], what);
     if (r->verdict == GH_PV_PASS)
-        gh_probe_pass(r, "%zu %s paths on %zu listener%s were refused or not found without credentials", n, what,
-                      p->ntargets, p->ntargets == 1 ? "" : "s");
+        gh_probe_pass(
+            r, "%zu %s paths on %zu listener%s were refused or not found without credentials", n,
+            what, p->ntargets, p->ntargets == 1 ? "" : "s");
 }
 
 /* Routes bound to some listeners (routes[].listeners), tried on the others without credentials. */
@@ -78,12 +81,15 @@ static size_t bound_routes_elsewhere(gh_probe *p, gh_probe_result *r)
     size_t tried = 0;
     for (size_t i = 0; i < p->nroutes && r->verdict == GH_PV_PASS; i++) {
         const gh_probe_route *route = &p->routes[i];
-        for (size_t t = 0; route->conf && route->conf->nlistener_ids && t < p->ntargets && r->verdict == GH_PV_PASS; t++) {
+        for (size_t t = 0; route->conf && route->conf->nlistener_ids && t < p->ntargets &&
+                           r->verdict == GH_PV_PASS;
+             t++) {
             const gh_listener_conf *l = listener_of(p, &p->targets[t]);
             if (!l || gh_route_on_listener(route->conf, l->id))
                 continue;
             unauthenticated_get(p, r, &p->targets[t], route->path,
-                                gh_arena_printf(&p->arena, "route %s, bound to other listeners", route->conf->name));
+                                gh_arena_printf(&p->arena, "route %s, bound to other listeners",
+                                                route->conf->name));
             tried++;
         }
     }
@@ -92,36 +98,44 @@ static size_t bound_routes_elsewhere(gh_probe *p, gh_probe_result *r)
 
 static void hidden_paths(gh_probe *p, gh_probe_result *r)
 {
-    static const char *const paths[] = {"/admin",      "/admin/",        "/internal",     "/internal/",
-                                        "/actuator",   "/actuator/env",  "/debug",        "/debug/pprof/",
-                                        "/debug/vars", "/metrics",       "/.env",         "/server-status",
-                                        "/console",    "/_internal"};
+    static const char *const paths[] = {
+        "/admin",        "/admin/",        "/internal",     "/internal/",  "/actuator",
+        "/actuator/env", "/debug",         "/debug/pprof/", "/debug/vars", "/metrics",
+        "/.env",         "/server-status", "/console",      "/_internal"};
     probe_paths(p, r, paths, sizeof(paths) / sizeof(paths[0]), "administrative or internal");
     const char *common = r->why;
     size_t bound = r->verdict == GH_PV_PASS ? bound_routes_elsewhere(p, r) : 0;
     if (bound && r->verdict == GH_PV_PASS)
-        gh_probe_pass(r, "%s; %zu route%s bound to other listeners %s not served here", common, bound,
-                      bound == 1 ? "" : "s", bound == 1 ? "was" : "were");
+        gh_probe_pass(r, "%s; %zu route%s bound to other listeners %s not served here", common,
+                      bound, bound == 1 ? "" : "s", bound == 1 ? "was" : "were");
 }
 
 static void admin_api(gh_probe *p, gh_probe_result *r)
 {
     /* Gatehouse's admin API, Envoy's, nginx's and HAProxy's status pages. */
-    static const char *const paths[] = {"/status",  "/config",     "/reload",      "/stop",
-                                        "/readyz",  "/config_dump", "/clusters",   "/server_info",
-                                        "/stats",   "/nginx_status", "/haproxy?stats"};
+    static const char *const paths[] = {"/status", "/config",       "/reload",       "/stop",
+                                        "/readyz", "/config_dump",  "/clusters",     "/server_info",
+                                        "/stats",  "/nginx_status", "/haproxy?stats"};
     probe_paths(p, r, paths, sizeof(paths) / sizeof(paths[0]), "admin API");
 }
 
 const gh_probe_case gh_probe_cases_authz_exposed[] = {
-    {"AUTHZ-011", "authorization", "administrative and internal paths (/admin, /actuator, /.env...) without "
-     "credentials", OWASP_BFLA, 862, GH_PSEV_HIGH, 0,
-     "refused or not found (no 2xx) on every data listener, nothing forwarded; a route bound to other listeners "
+    {"AUTHZ-011", "authorization",
+     "administrative and internal paths (/admin, /actuator, /.env...) without "
+     "credentials",
+     OWASP_BFLA, 862, GH_PSEV_HIGH, 0,
+     "refused or not found (no 2xx) on every data listener, nothing forwarded; a route bound to "
+     "other listeners "
      "(routes[].listeners) not served on this one",
-     "Put internal routes on their own listener (routes[].listeners) and give them auth; no auth: none prefix "
-     "route in front of them.", hidden_paths},
-    {"AUTHZ-012", "authorization", "the admin API (/status, /config, /reload) and status pages on data listeners",
-     OWASP_BFLA, 284, GH_PSEV_HIGH, 0, "refused or not found (no 2xx) on every data listener",
-     "Serve the admin API on admin.address only (loopback or a management network, with admin.token).", admin_api},
+     "Put internal routes on their own listener (routes[].listeners) and give them auth; no auth: "
+     "none prefix "
+     "route in front of them.",
+     hidden_paths},
+    {"AUTHZ-012", "authorization",
+     "the admin API (/status, /config, /reload) and status pages on data listeners", OWASP_BFLA,
+     284, GH_PSEV_HIGH, 0, "refused or not found (no 2xx) on every data listener",
+     "Serve the admin API on admin.address only (loopback or a management network, with "
+     "admin.token).",
+     admin_api},
     {0},
 };

@@ -10,10 +10,10 @@
 #include "probe/probe_internal.h"
 
 #define OWASP_LIMITS "API4:2023"
-#define MAX_EXHAUST 200    /* the largest limit (count or burst) the probe exhausts */
-#define EXHAUST_EXTRA 5    /* requests past the limit's size before it is judged not to hold */
-#define ESCAPES 5          /* rotations tried once the limit holds */
-#define MAX_H2_FIELDS 64   /* fields of a request the HTTP/2 case carries over */
+#define MAX_EXHAUST 200  /* the largest limit (count or burst) the probe exhausts */
+#define EXHAUST_EXTRA 5  /* requests past the limit's size before it is judged not to hold */
+#define ESCAPES 5        /* rotations tried once the limit holds */
+#define MAX_H2_FIELDS 64 /* fields of a request the HTTP/2 case carries over */
 
 static bool usable(gh_probe *p, const gh_probe_route *r)
 {
@@ -56,7 +56,8 @@ static bool ip_limit(gh_probe *p, const gh_probe_route *r)
 static bool claim_limit(gh_probe *p, const gh_probe_route *r)
 {
     const gh_jwt_provider *prov = r->conf ? r->conf->auth_token : NULL;
-    return usable(p, r) && limit_of(r->conf, GH_LKEY_CLAIM) && prov && !prov->introspect && gh_probe_key_of(p, prov);
+    return usable(p, r) && limit_of(r->conf, GH_LKEY_CLAIM) && prov && !prov->introspect &&
+           gh_probe_key_of(p, prov);
 }
 
 /* Whether any configured limit of the route is too large to exhaust (for the skip's words). */
@@ -100,12 +101,14 @@ static const char *bucket_request(gh_probe *p, const bucket *b, const char *path
     json_object_set_new(c, b->lim->key_arg, json_string(b->key));
     const char *token = gh_probe_sign_claims(p, b->route->conf->auth_token, c);
     json_decref(c);
-    return gh_probe_request(p, copy.method, copy.path, copy.host,
-                            gh_arena_printf(&p->arena, "Authorization: Bearer %s\r\n%s", token ? token : "", lines),
-                            NULL, len);
+    return gh_probe_request(
+        p, copy.method, copy.path, copy.host,
+        gh_arena_printf(&p->arena, "Authorization: Bearer %s\r\n%s", token ? token : "", lines),
+        NULL, len);
 }
 
-static int send_one(gh_probe *p, gh_probe_result *r, const gh_probe_target *t, const char *bytes, size_t len)
+static int send_one(gh_probe *p, gh_probe_result *r, const gh_probe_target *t, const char *bytes,
+                    size_t len)
 {
     gh_probe_exchange x;
     if (gh_probe_send(p, r, t, bytes, len, &(gh_probe_opts){.responses = 1}, &x) != 0)
@@ -133,30 +136,39 @@ static bool exhaust(gh_probe *p, gh_probe_result *r, bucket *b)
         if (limited(status))
             return true;
         if (status == 0 || status >= 400) {
-            gh_probe_skip(r, "a request in the bucket of limit %s was answered %d, not limited: the limit cannot "
-                             "be exhausted from here", l->name, status);
+            gh_probe_skip(r,
+                          "a request in the bucket of limit %s was answered %d, not limited: the "
+                          "limit cannot "
+                          "be exhausted from here",
+                          l->name, status);
             return false;
         }
         passed++;
         b->passed++;
-        double refill = (gh_probe_now() - t0) * (double)l->count / (double)(l->period_s ? l->period_s : 1);
+        double refill =
+            (gh_probe_now() - t0) * (double)l->count / (double)(l->period_s ? l->period_s : 1);
         if ((double)passed > (double)burst + refill + 1) {
-            gh_probe_fail(r, "%zu requests of one client on limit %s (%llu per %llu s, burst %llu%s%s) passed "
-                             "within %.1f s: the limit does not hold%s", passed, l->name, (unsigned long long)l->count,
-                          (unsigned long long)l->period_s, (unsigned long long)burst, l->key_arg ? ", keyed on " : "",
-                          l->key_arg ? l->key_arg : "", gh_probe_now() - t0,
-                          l->shadow ? " (it is in shadow mode)" : "");
+            gh_probe_fail(
+                r,
+                "%zu requests of one client on limit %s (%llu per %llu s, burst %llu%s%s) passed "
+                "within %.1f s: the limit does not hold%s",
+                passed, l->name, (unsigned long long)l->count, (unsigned long long)l->period_s,
+                (unsigned long long)burst, l->key_arg ? ", keyed on " : "",
+                l->key_arg ? l->key_arg : "", gh_probe_now() - t0,
+                l->shadow ? " (it is in shadow mode)" : "");
             return false;
         }
     }
-    gh_probe_skip(r, "limit %s refilled as fast as the probe sent (%zu passed): nothing to escape from", l->name,
-                  passed);
+    gh_probe_skip(
+        r, "limit %s refilled as fast as the probe sent (%zu passed): nothing to escape from",
+        l->name, passed);
     return false;
 }
 
 /* With b's bucket empty, sends the attempt: fails r when it passed and the bucket is still
  * empty right after (it was another bucket, not a refill). */
-static void try_escape(gh_probe *p, gh_probe_result *r, bucket *b, const char *bytes, size_t len, const char *what)
+static void try_escape(gh_probe *p, gh_probe_result *r, bucket *b, const char *bytes, size_t len,
+                       const char *what)
 {
     if (!exhaust(p, r, b))
         return;
@@ -170,18 +182,21 @@ static void try_escape(gh_probe *p, gh_probe_result *r, bucket *b, const char *b
     r->sent = sent;
     r->observed = observed;
     if (limited(again))
-        gh_probe_fail(r, "%s passed (%d) while limit %s held the bucket it escaped: each variant is a fresh bucket",
+        gh_probe_fail(r,
+                      "%s passed (%d) while limit %s held the bucket it escaped: each variant is a "
+                      "fresh bucket",
                       what, status, b->lim->name);
 }
 
 /* The route for a limit case, its bucket, the valid request shown to pass. */
-static bool aim_bucket(gh_probe *p, gh_probe_result *r, bucket *b, bool (*want)(gh_probe *, const gh_probe_route *),
-                       int kind)
+static bool aim_bucket(gh_probe *p, gh_probe_result *r, bucket *b,
+                       bool (*want)(gh_probe *, const gh_probe_route *), int kind)
 {
     const gh_probe_route *route = gh_probe_find_route(p, want);
     if (!route) {
-        gh_probe_skip(r, "no route has a rate limit%s%s", kind == GH_LKEY_CLAIM ? " keyed on a claim" : "",
-                      limit_too_large(p) ? " of at most 200 a period (larger ones are not exhausted)" : "");
+        gh_probe_skip(
+            r, "no route has a rate limit%s%s", kind == GH_LKEY_CLAIM ? " keyed on a claim" : "",
+            limit_too_large(p) ? " of at most 200 a period (larger ones are not exhausted)" : "");
         return false;
     }
     *b = (bucket){.route = route, .lim = limit_of(route->conf, kind), .key = GH_PROBE_PARAM_VALUE};
@@ -194,9 +209,15 @@ static bool aim_bucket(gh_probe *p, gh_probe_result *r, bucket *b, bool (*want)(
  * limited route's own bucket. */
 static bool aim_fresh(gh_probe *p, gh_probe_result *r, bucket *b, const char *tag)
 {
-    bool header = gh_probe_find_route(p, header_limit), claim = !header && gh_probe_find_route(p, claim_limit);
-    if (!aim_bucket(p, r, b, header ? header_limit : claim ? claim_limit : any_limit,
-                    header ? GH_LKEY_HEADER : claim ? GH_LKEY_CLAIM : -1))
+    bool header = gh_probe_find_route(p, header_limit),
+         claim = !header && gh_probe_find_route(p, claim_limit);
+    if (!aim_bucket(p, r, b,
+                    header  ? header_limit
+                    : claim ? claim_limit
+                            : any_limit,
+                    header  ? GH_LKEY_HEADER
+                    : claim ? GH_LKEY_CLAIM
+                            : -1))
         return false;
     if (header && strcasecmp(b->lim->key_arg, "Host") != 0)
         b->key = tag;
@@ -210,21 +231,23 @@ static void judge_burst(gh_probe_result *r, const bucket *b, const int *statuses
                         double seconds, const char *how)
 {
     uint64_t burst = b->lim->rule.burst > 0 ? (uint64_t)b->lim->rule.burst : b->lim->count;
-    double refill = seconds * (double)b->lim->count / (double)(b->lim->period_s ? b->lim->period_s : 1);
+    double refill =
+        seconds * (double)b->lim->count / (double)(b->lim->period_s ? b->lim->period_s : 1);
     size_t passed = 0, refused = 0;
     for (size_t i = 0; i < n; i++) {
         passed += statuses[i] >= 200 && statuses[i] < 300;
         refused += limited(statuses[i]);
     }
     if ((double)passed > (double)burst + refill + 0.999)
-        gh_probe_fail(r, "%zu of %zu %s in one bucket of limit %s passed; it allows %llu at once", passed, n, how,
-                      b->lim->name, (unsigned long long)burst);
+        gh_probe_fail(r, "%zu of %zu %s in one bucket of limit %s passed; it allows %llu at once",
+                      passed, n, how, b->lim->name, (unsigned long long)burst);
     else if (passed == 0)
-        gh_probe_skip(r, "none of %zu %s passed (%zu limited): the bucket was empty before the race", n, how,
-                      refused);
+        gh_probe_skip(r,
+                      "none of %zu %s passed (%zu limited): the bucket was empty before the race",
+                      n, how, refused);
     else
-        gh_probe_pass(r, "%zu of %zu %s passed and %zu were limited (limit %s allows %llu at once)", passed, n, how,
-                      refused, b->lim->name, (unsigned long long)burst);
+        gh_probe_pass(r, "%zu of %zu %s passed and %zu were limited (limit %s allows %llu at once)",
+                      passed, n, how, refused, b->lim->name, (unsigned long long)burst);
 }
 
 /* ---- the rate-limit cases ---- */
@@ -296,7 +319,8 @@ static void h2_multiplex(gh_probe *p, gh_probe_result *r)
     if (!aim_fresh(p, r, &b, "probe-h2"))
         return;
     if (!speaks_h2(p, b.route->target)) {
-        gh_probe_skip(r, "the listener does not speak HTTP/2 (h2c on a plain listener, http2 on a TLS one)");
+        gh_probe_skip(
+            r, "the listener does not speak HTTP/2 (h2c on a plain listener, http2 on a TLS one)");
         return;
     }
     size_t n = (size_t)limit_size(b.lim) + 3, len, nfields;
@@ -304,8 +328,8 @@ static void h2_multiplex(gh_probe *p, gh_probe_result *r)
     const char **fields = head_fields(p, bytes, &nfields);
     int *statuses = gh_arena_alloc(&p->arena, n * sizeof(*statuses));
     double t0 = gh_probe_now();
-    if (gh_probe_h2_burst(p, r, b.route->target, b.route->method, b.route->path, b.route->host, fields, nfields, n,
-                          statuses) != 0)
+    if (gh_probe_h2_burst(p, r, b.route->target, b.route->method, b.route->path, b.route->host,
+                          fields, nfields, n, statuses) != 0)
         return;
     const char *seen = "";
     for (size_t i = 0; i < n; i++)
@@ -343,26 +367,35 @@ static void exhaust_case(gh_probe *p, gh_probe_result *r)
                 continue;
             }
             if (held++ == 0)
-                first = gh_arena_printf(&p->arena, "limit %s (%llu per %llu s) on route %s refused request %zu of one "
-                                                   "bucket (%zu passed before it)", l->name,
-                                        (unsigned long long)l->count, (unsigned long long)l->period_s,
-                                        route->conf->name, b.sent, b.passed);
+                first = gh_arena_printf(
+                    &p->arena,
+                    "limit %s (%llu per %llu s) on route %s refused request %zu of one "
+                    "bucket (%zu passed before it)",
+                    l->name, (unsigned long long)l->count, (unsigned long long)l->period_s,
+                    route->conf->name, b.sent, b.passed);
         }
     }
     if (held)
-        gh_probe_pass(r, "%s%s%s", first,
-                      held > 1 ? gh_arena_printf(&p->arena, "; %zu other limit%s held too", held - 1, held > 2 ? "s" : "") : "",
-                      large ? gh_arena_printf(&p->arena, "; %zu over 200 a period not exhausted", large) : "");
+        gh_probe_pass(
+            r, "%s%s%s", first,
+            held > 1 ? gh_arena_printf(&p->arena, "; %zu other limit%s held too", held - 1,
+                                       held > 2 ? "s" : "")
+                     : "",
+            large ? gh_arena_printf(&p->arena, "; %zu over 200 a period not exhausted", large)
+                  : "");
     else
-        gh_probe_skip(r, "%s", skipped ? skipped : large ? "every rate limit is over 200 a period: not exhausted"
-                                                         : "no route has a rate limit");
+        gh_probe_skip(r, "%s",
+                      skipped ? skipped
+                      : large ? "every rate limit is over 200 a period: not exhausted"
+                              : "no route has a rate limit");
 }
 
 /* Lines naming a forged client: each client-describing header a gateway might key on. */
 static const char *forged_client(gh_probe *p, unsigned i)
 {
     return gh_arena_printf(&p->arena,
-                           "X-Forwarded-For: 198.51.100.%u\r\nX-Real-IP: 198.51.100.%u\r\nForwarded: for=198.51.100.%u\r\n"
+                           "X-Forwarded-For: 198.51.100.%u\r\nX-Real-IP: "
+                           "198.51.100.%u\r\nForwarded: for=198.51.100.%u\r\n"
                            "True-Client-IP: 198.51.100.%u\r\nX-Client-IP: 198.51.100.%u\r\n",
                            i, i, i, i, i);
 }
@@ -371,34 +404,44 @@ static void rotation(gh_probe *p, gh_probe_result *r)
 {
     bucket b;
     bool (*want)(gh_probe *, const gh_probe_route *) =
-        gh_probe_find_route(p, header_limit) ? header_limit : gh_probe_find_route(p, ip_limit) ? ip_limit : any_limit;
+        gh_probe_find_route(p, header_limit) ? header_limit
+        : gh_probe_find_route(p, ip_limit)   ? ip_limit
+                                             : any_limit;
     int kind = want == header_limit ? GH_LKEY_HEADER : want == ip_limit ? GH_LKEY_CLIENT_IP : -1;
     if (!aim_bucket(p, r, &b, want, kind))
         return;
     bool by_header = b.lim->key == GH_LKEY_HEADER && strcasecmp(b.lim->key_arg, "Host") != 0;
-    for (unsigned i = 1; i <= ESCAPES && r->verdict != GH_PV_FAIL && r->verdict != GH_PV_SKIP; i++) {
+    for (unsigned i = 1; i <= ESCAPES && r->verdict != GH_PV_FAIL && r->verdict != GH_PV_SKIP;
+         i++) {
         const char *lines = forged_client(p, 10 + i);
         if (by_header && !strcasestr(lines, b.lim->key_arg))
-            lines = gh_arena_printf(&p->arena, "%s: probe-rotated-%u\r\n%s", b.lim->key_arg, i, lines);
+            lines =
+                gh_arena_printf(&p->arena, "%s: probe-rotated-%u\r\n%s", b.lim->key_arg, i, lines);
         size_t len;
         gh_probe_route copy = *b.route;
         const char *bytes = gh_probe_valid_request(p, &copy, lines, &len);
         bool own_value = by_header && !strcasestr(forged_client(p, 0), b.lim->key_arg);
         try_escape(p, r, &b, bytes, len,
-                   own_value ? gh_arena_printf(&p->arena, "a request with %s: probe-rotated-%u", b.lim->key_arg, i)
-                             : gh_arena_printf(&p->arena, "a request from a forged client (X-Forwarded-For: "
-                                                          "198.51.100.%u)", 10 + i));
+                   own_value ? gh_arena_printf(&p->arena, "a request with %s: probe-rotated-%u",
+                                               b.lim->key_arg, i)
+                             : gh_arena_printf(&p->arena,
+                                               "a request from a forged client (X-Forwarded-For: "
+                                               "198.51.100.%u)",
+                                               10 + i));
     }
     if (r->verdict != GH_PV_FAIL && r->verdict != GH_PV_SKIP)
-        gh_probe_pass(r, "%d requests, each with a new forged client address%s, stayed limited by %s", ESCAPES,
-                      by_header ? gh_arena_printf(&p->arena, " and %s", b.lim->key_arg) : "", b.lim->name);
+        gh_probe_pass(
+            r, "%d requests, each with a new forged client address%s, stayed limited by %s",
+            ESCAPES, by_header ? gh_arena_printf(&p->arena, " and %s", b.lim->key_arg) : "",
+            b.lim->name);
 }
 
 static const char *swap_case(gh_probe *p, const char *s)
 {
     char *out = gh_arena_strdup(&p->arena, s);
     for (char *c = out; *c; c++)
-        *c = (char)(islower((unsigned char)*c) ? toupper((unsigned char)*c) : tolower((unsigned char)*c));
+        *c = (char)(islower((unsigned char)*c) ? toupper((unsigned char)*c)
+                                               : tolower((unsigned char)*c));
     return out;
 }
 
@@ -409,7 +452,8 @@ static void path_variants(gh_probe *p, gh_probe_result *r)
         return;
     const char *path = b.route->path;
     const char *variants[] = {gh_arena_printf(&p->arena, "%s/", path), swap_case(p, path),
-                              gh_arena_printf(&p->arena, "%s?probe=1", path), gh_arena_printf(&p->arena, "/%s", path),
+                              gh_arena_printf(&p->arena, "%s?probe=1", path),
+                              gh_arena_printf(&p->arena, "/%s", path),
                               gh_arena_printf(&p->arena, "/.%s", path)};
     for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]) && r->verdict != GH_PV_FAIL &&
                        r->verdict != GH_PV_SKIP;
@@ -419,8 +463,11 @@ static void path_variants(gh_probe *p, gh_probe_result *r)
         try_escape(p, r, &b, bytes, len, gh_arena_printf(&p->arena, "the path %s", variants[i]));
     }
     if (r->verdict != GH_PV_FAIL && r->verdict != GH_PV_SKIP)
-        gh_probe_pass(r, "%s with a trailing slash, in other cases, with a query, // and /./ stayed limited or "
-                         "were refused", path);
+        gh_probe_pass(
+            r,
+            "%s with a trailing slash, in other cases, with a query, // and /./ stayed limited or "
+            "were refused",
+            path);
 }
 
 static void host_variants(gh_probe *p, gh_probe_result *r)
@@ -431,10 +478,11 @@ static void host_variants(gh_probe *p, gh_probe_result *r)
     const char *host = b.route->host;
     size_t name_len = host[0] == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":");
     const char *name = gh_arena_strndup(&p->arena, host, name_len);
-    const char *variants[] = {swap_case(p, host),
-                              host[name_len] ? name : gh_arena_printf(&p->arena, "%s:%d", name, b.route->target->port),
-                              gh_arena_printf(&p->arena, "%s.%s", name, host + name_len),
-                              gh_arena_printf(&p->arena, "%s:0%d", name, b.route->target->port)};
+    const char *variants[] = {
+        swap_case(p, host),
+        host[name_len] ? name : gh_arena_printf(&p->arena, "%s:%d", name, b.route->target->port),
+        gh_arena_printf(&p->arena, "%s.%s", name, host + name_len),
+        gh_arena_printf(&p->arena, "%s:0%d", name, b.route->target->port)};
     for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]) && r->verdict != GH_PV_FAIL &&
                        r->verdict != GH_PV_SKIP;
          i++) {
@@ -443,8 +491,11 @@ static void host_variants(gh_probe *p, gh_probe_result *r)
         try_escape(p, r, &b, bytes, len, gh_arena_printf(&p->arena, "Host: %s", variants[i]));
     }
     if (r->verdict != GH_PV_FAIL && r->verdict != GH_PV_SKIP)
-        gh_probe_pass(r, "Host %s in other cases, with and without a port, with a trailing dot stayed limited or "
-                         "were refused", host);
+        gh_probe_pass(r,
+                      "Host %s in other cases, with and without a port, with a trailing dot stayed "
+                      "limited or "
+                      "were refused",
+                      host);
 }
 
 /* A fresh token per request (new jti and iat, same sub): for a claim-keyed limit, one bucket. */
@@ -466,47 +517,66 @@ static void token_rotation(gh_probe *p, gh_probe_result *r)
             return;
         }
         size_t len;
-        const char *bytes = gh_probe_request(p, b.route->method, b.route->path, b.route->host,
-                                             gh_arena_printf(&p->arena, "Authorization: Bearer %s\r\n", token), NULL,
-                                             &len);
+        const char *bytes = gh_probe_request(
+            p, b.route->method, b.route->path, b.route->host,
+            gh_arena_printf(&p->arena, "Authorization: Bearer %s\r\n", token), NULL, &len);
         try_escape(p, r, &b, bytes, len,
-                   gh_arena_printf(&p->arena, "a new token for the same sub (new jti) on limit keyed on %s",
+                   gh_arena_printf(&p->arena,
+                                   "a new token for the same sub (new jti) on limit keyed on %s",
                                    b.lim->key_arg));
     }
     if (r->verdict != GH_PV_FAIL && r->verdict != GH_PV_SKIP)
-        gh_probe_pass(r, "%d fresh tokens of the same subject stayed limited by %s (keyed on %s)", ESCAPES,
-                      b.lim->name, b.lim->key_arg);
+        gh_probe_pass(r, "%d fresh tokens of the same subject stayed limited by %s (keyed on %s)",
+                      ESCAPES, b.lim->name, b.lim->key_arg);
 }
 
 const gh_probe_case gh_probe_cases_limits[] = {
-    {"LIM-001", "limits", "the last units of a rate limit raced: its size + 3 requests at once", OWASP_LIMITS, 362,
-     GH_PSEV_MEDIUM, GH_PN_CONFIG | GH_PN_LOAD,
-     "at most the limit's burst pass; the rest 429 (at most 203 connections, limits over 200 a period skipped)",
-     "Keep rate_limits in one table per limit (Gatehouse's local store), or store: redis across gateways.", race},
-    {"LIM-002", "limits", "the last units of a rate limit raced on one HTTP/2 connection (size + 3 streams)",
+    {"LIM-001", "limits", "the last units of a rate limit raced: its size + 3 requests at once",
      OWASP_LIMITS, 362, GH_PSEV_MEDIUM, GH_PN_CONFIG | GH_PN_LOAD,
-     "at most the limit's burst pass, as on separate connections (skipped when the listener has no h2)",
-     "Count each HTTP/2 stream as a request in every rate limit (Gatehouse runs every stage per stream).",
+     "at most the limit's burst pass; the rest 429 (at most 203 connections, limits over 200 a "
+     "period skipped)",
+     "Keep rate_limits in one table per limit (Gatehouse's local store), or store: redis across "
+     "gateways.",
+     race},
+    {"LIM-002", "limits",
+     "the last units of a rate limit raced on one HTTP/2 connection (size + 3 streams)",
+     OWASP_LIMITS, 362, GH_PSEV_MEDIUM, GH_PN_CONFIG | GH_PN_LOAD,
+     "at most the limit's burst pass, as on separate connections (skipped when the listener has no "
+     "h2)",
+     "Count each HTTP/2 stream as a request in every rate limit (Gatehouse runs every stage per "
+     "stream).",
      h2_multiplex},
-    {"LIM-003", "limits", "one client past each rate limit (at most its size + 5 requests a limit)", OWASP_LIMITS,
-     770, GH_PSEV_MEDIUM, GH_PN_CONFIG | GH_PN_LOAD,
-     "429 (or 503) once the burst is spent, for every limit of every route (limits over 200 a period skipped)",
-     "Give the route a rate limit (rate_limit) in mode: enforce (shadow refuses nothing).", exhaust_case},
-    {"LIM-004", "limits", "the exhausted limit escaped with a forged client (X-Forwarded-For rotated)", OWASP_LIMITS,
+    {"LIM-003", "limits", "one client past each rate limit (at most its size + 5 requests a limit)",
+     OWASP_LIMITS, 770, GH_PSEV_MEDIUM, GH_PN_CONFIG | GH_PN_LOAD,
+     "429 (or 503) once the burst is spent, for every limit of every route (limits over 200 a "
+     "period skipped)",
+     "Give the route a rate limit (rate_limit) in mode: enforce (shadow refuses nothing).",
+     exhaust_case},
+    {"LIM-004", "limits",
+     "the exhausted limit escaped with a forged client (X-Forwarded-For rotated)", OWASP_LIMITS,
      290, GH_PSEV_HIGH, GH_PN_CONFIG | GH_PN_LOAD,
-     "still 429: X-Forwarded-For, X-Real-IP, Forwarded, True-Client-IP and a header key rotated each request",
-     "Key limits on what a client cannot choose: key: client_ip with trusted_proxies listing only your proxies, "
-     "jwt.sub or api_key; never header.X-Forwarded-For or a client-sent id.", rotation},
-    {"LIM-005", "limits", "the exhausted limit escaped by other spellings of the path (/x/, /X, /x?y, //x)",
-     OWASP_LIMITS, 770, GH_PSEV_MEDIUM, GH_PN_CONFIG | GH_PN_LOAD, "still 429, or refused (400-405)",
-     "Key limits on the client, not the path; Gatehouse limits the canonical path's route.", path_variants},
-    {"LIM-006", "limits", "the exhausted limit escaped by other spellings of Host (case, port, trailing dot)",
+     "still 429: X-Forwarded-For, X-Real-IP, Forwarded, True-Client-IP and a header key rotated "
+     "each request",
+     "Key limits on what a client cannot choose: key: client_ip with trusted_proxies listing only "
+     "your proxies, "
+     "jwt.sub or api_key; never header.X-Forwarded-For or a client-sent id.",
+     rotation},
+    {"LIM-005", "limits",
+     "the exhausted limit escaped by other spellings of the path (/x/, /X, /x?y, //x)",
+     OWASP_LIMITS, 770, GH_PSEV_MEDIUM, GH_PN_CONFIG | GH_PN_LOAD,
+     "still 429, or refused (400-405)",
+     "Key limits on the client, not the path; Gatehouse limits the canonical path's route.",
+     path_variants},
+    {"LIM-006", "limits",
+     "the exhausted limit escaped by other spellings of Host (case, port, trailing dot)",
      OWASP_LIMITS, 770, GH_PSEV_MEDIUM, GH_PN_CONFIG | GH_PN_LOAD, "still 429, or refused (400)",
      "Key limits on the client; a header.Host key reads the canonical host.", host_variants},
-    {"LIM-007", "limits", "the exhausted limit escaped with a new token per request (new jti, same sub)",
-     OWASP_LIMITS, 770, GH_PSEV_HIGH, GH_PN_CONFIG | GH_PN_LOAD | GH_PN_SIGN,
+    {"LIM-007", "limits",
+     "the exhausted limit escaped with a new token per request (new jti, same sub)", OWASP_LIMITS,
+     770, GH_PSEV_HIGH, GH_PN_CONFIG | GH_PN_LOAD | GH_PN_SIGN,
      "still 429: a claim-keyed limit counts the subject, whatever token it shows",
-     "Key on a claim naming the caller (jwt.sub, jwt.client_id), never one each token has anew (jti, iat).",
+     "Key on a claim naming the caller (jwt.sub, jwt.client_id), never one each token has anew "
+     "(jti, iat).",
      token_rotation},
     {0},
 };

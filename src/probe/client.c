@@ -381,7 +381,8 @@ int gh_probe_send_many(gh_probe *p, gh_probe_result *r, const gh_probe_target *t
     const char *over = gh_probe_over_caps(p, total);
     if (over || p->used.connections + n > p->caps.connections ||
         p->used.requests + n > p->caps.requests) {
-        gh_probe_skip(r, "%s", over ? over : "the run's caps leave too little for the parallel requests");
+        gh_probe_skip(r, "%s",
+                      over ? over : "the run's caps leave too little for the parallel requests");
         return -1;
     }
     if (n > GH_PROBE_MAX_PARALLEL) {

@@ -16,12 +16,14 @@ typedef struct burst {
     size_t n, closed;
 } burst;
 
-static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
-                     const uint8_t *value, size_t valuelen, uint8_t flags, void *user)
+static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name,
+                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                     void *user)
 {
     (void)flags;
     burst *b = user;
-    if (frame->hd.type != NGHTTP2_HEADERS || namelen != 7 || memcmp(name, ":status", 7) != 0 || valuelen != 3)
+    if (frame->hd.type != NGHTTP2_HEADERS || namelen != 7 || memcmp(name, ":status", 7) != 0 ||
+        valuelen != 3)
         return 0;
     uintptr_t i = (uintptr_t)nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
     if (i >= 1 && i <= b->n && b->statuses[i - 1] == 0)
@@ -38,7 +40,8 @@ static int on_close(nghttp2_session *s, int32_t stream, uint32_t code, void *use
 
 static nghttp2_nv nv(const char *name, const char *value)
 {
-    return (nghttp2_nv){(uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value), NGHTTP2_NV_FLAG_NONE};
+    return (nghttp2_nv){(uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value),
+                        NGHTTP2_NV_FLAG_NONE};
 }
 
 /* Sends what the session has queued. 0, or -1 when the peer went away. */
@@ -65,7 +68,8 @@ static void pump(nghttp2_session *s, gh_probe *p, gh_probe_conn *c, burst *b, do
         if (flush(s, p, c, deadline) != 0)
             return;
         bool gone;
-        ssize_t got = gh_probe_conn_read(c, buf, sizeof(buf), (int)((deadline - gh_probe_now()) * 1000), &gone);
+        ssize_t got = gh_probe_conn_read(c, buf, sizeof(buf),
+                                         (int)((deadline - gh_probe_now()) * 1000), &gone);
         if (got == 0 || (got < 0 && gone))
             return;
         if (got < 0)
@@ -88,12 +92,13 @@ static bool submit(nghttp2_session *s, const nghttp2_nv *head, size_t nhead, siz
 }
 
 int gh_probe_h2_burst(gh_probe *p, gh_probe_result *r, const gh_probe_target *t, const char *method,
-                      const char *path, const char *authority, const char *const *fields, size_t nfields,
-                      size_t n, int *statuses)
+                      const char *path, const char *authority, const char *const *fields,
+                      size_t nfields, size_t n, int *statuses)
 {
     const char *over = gh_probe_over_caps(p, 0);
     if (over || p->used.requests + n > p->caps.requests) {
-        gh_probe_skip(r, "%s", over ? over : "the run's request cap leaves too little for the streams");
+        gh_probe_skip(r, "%s",
+                      over ? over : "the run's request cap leaves too little for the streams");
         return -1;
     }
     double deadline = gh_probe_now() + (double)p->caps.exchange_ms / 1000.0;

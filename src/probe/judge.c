@@ -26,10 +26,12 @@ const char *gh_probe_auth_lines(gh_probe *p, const gh_probe_route *route)
     }
     /* A claim rule that reads a header ({header.Name}) holds when the header carries the
      * value gh_probe_claims put in the token. */
-    for (size_t i = 0; token && route->conf && route->conf->has_authz && i < route->conf->authz.nclaims; i++) {
-        const gh_claim_rule *rule = &route->conf->authz.claims[i];
+    const gh_authz_conf *az = route->conf && route->conf->has_authz ? &route->conf->authz : NULL;
+    for (size_t i = 0; token && az && i < az->nclaims; i++) {
+        const gh_claim_rule *rule = &az->claims[i];
         if (rule->nvalues && rule->values[0].source == GH_CLAIM_HEADER)
-            auth = gh_arena_printf(&p->arena, "%s%s: " GH_PROBE_PARAM_VALUE "\r\n", auth, rule->values[0].text);
+            auth = gh_arena_printf(&p->arena, "%s%s: " GH_PROBE_PARAM_VALUE "\r\n", auth,
+                                   rule->values[0].text);
     }
     return auth;
 }

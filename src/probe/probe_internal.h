@@ -90,9 +90,9 @@ int gh_probe_send_many(gh_probe *p, gh_probe_result *r, const gh_probe_target *t
  * value by turns) as n streams of one connection, all opened before any answer is read.
  * statuses[i]: stream i's status, 0 when it got none (reset, refused, the connection closed).
  * 0, or -1 with r set (skip: the caps or no h2 on the listener; error). */
-int gh_probe_h2_burst(gh_probe *p, gh_probe_result *r, const gh_probe_target *t, const char *method,
-                      const char *path, const char *authority, const char *const *fields, size_t nfields,
-                      size_t n, int *statuses);
+int gh_probe_h2_burst(gh_probe *p, gh_probe_result *r, const gh_probe_target *t,
+                      const char *method, const char *path, const char *authority,
+                      const char *const *fields, size_t nfields, size_t n, int *statuses);
 
 /* Each group's cases (cases_<group>.c), ending with an entry whose id is NULL. */
 extern const gh_probe_case gh_probe_cases_tokens[];
