@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from testenv import free_port
 from testenv.probe import run_probe
+from test_probe_paths import NaiveProxy
 from testenv.tokens import ec_jwk, sign, token_claims
 
 ISS, AUD = "https://issuer.probe.test", "probe-api"
@@ -196,3 +197,38 @@ routes:%s""" % (ISS, AUD, signing[1], SOUND_ROUTES.replace("    listeners: [inte
         assert verdict == ("fail" if case == "AUTHZ-002" else "pass"), (case, verdict, why, text)
     assert "nothing forwarded" in cases["AUTHZ-001"][1]
     assert cases["AUTHZ-010"][1].startswith("override headers never reached the upstream")
+
+
+def test_a_proxy_that_authenticates_but_never_authorizes_fails(upstream, signing, tmp_path):
+    """Another gateway, live: one that refuses requests without a bearer token and forwards the
+    rest as they came. The configuration says what the routes should enforce; the probe finds
+    each tenant crossed, each scope not required, and the overrides passed on."""
+    def bearer_only(target, head):
+        if b"\r\nauthorization: bearer " in head.lower():
+            return None
+        return b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    naive = NaiveProxy(upstream.port, guard=bearer_only)
+    try:
+        cfg = tmp_path / "naive.yaml"
+        cfg.write_text("listeners: [{address: 127.0.0.1:%d}]\n" % naive.port + """
+identity:
+  jwt:
+    corp: {issuer: %s, audiences: [%s], algorithms: [ES256], jwks_file: %s}
+upstreams:
+  app: {endpoints: [http://127.0.0.1:%d]}
+routes:%s""" % (ISS, AUD, signing[1], upstream.port, SOUND_ROUTES.replace("    listeners: [internal]\n", "")))
+
+        class Target:
+            url = "http://127.0.0.1:%d" % naive.port
+            config = str(cfg)
+        cases, text = probe(Target, signing)
+    finally:
+        naive.close()
+    for case in ("AUTHZ-001", "AUTHZ-003", "AUTHZ-004", "AUTHZ-005", "AUTHZ-006", "AUTHZ-007",
+                 "AUTHZ-008", "AUTHZ-010"):
+        assert cases[case][0] == "fail", (case, cases[case], text)
+    assert "was answered 200, not 403" in cases["AUTHZ-001"][1], cases["AUTHZ-001"]
+    assert cases["AUTHZ-010"][1].startswith("the upstream received X-HTTP-Method-Override: DELETE")
+    # It refuses HEAD without a token as it does GET; HEAD across tenants it lets through.
+    assert cases["AUTHZ-009"] == ("fail", "HEAD /tenants/probe-b/orders with tenant probe-a's token was "
+                                          "answered 200, not 403"), cases["AUTHZ-009"]

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from testenv.probe import run_probe
+from test_probe_paths import NaiveProxy
 from testenv.tokens import ec_jwk
 
 ISS, AUD = "https://issuer.probe.test", "probe-api"
@@ -128,3 +129,24 @@ def test_self_test_of_a_limit_keyed_on_a_spoofable_header(tmp_path, signing):
             assert verdict == "skip" and "does not speak HTTP/2" in why, why
         else:
             assert verdict == ("fail" if case == "LIM-004" else "pass"), (case, verdict, why, text)
+
+
+def test_a_proxy_without_rate_limits_fails(upstream, signing, tmp_path):
+    """Another gateway, live: one that forwards every request as it came. The configuration says
+    which limits should hold; none does on the wire."""
+    naive = NaiveProxy(upstream.port)
+    try:
+        cfg = tmp_path / "naive.yaml"
+        cfg.write_text("listeners: [{address: 127.0.0.1:%d}]\n" % naive.port + CONFIG % {
+            "iss": ISS, "aud": AUD, "jwks": signing[1], "port": upstream.port,
+            "client_key": "client_ip", "caller_key": "jwt.sub"})
+
+        class Target:
+            url = "http://127.0.0.1:%d" % naive.port
+            config = str(cfg)
+        cases, text = probe(Target, signing, "LIM-001,LIM-003")
+    finally:
+        naive.close()
+    assert cases["LIM-001"] == ("fail", "8 of 8 parallel requests in one bucket of limit per-caller passed; "
+                                        "it allows 5 at once"), text
+    assert cases["LIM-003"][0] == "fail" and "the limit does not hold" in cases["LIM-003"][1], text
