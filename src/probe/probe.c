@@ -21,6 +21,8 @@ typedef struct opts {
         *alg;
     const char **hmac_secrets; /* --hmac-secret NAME=FILE, as given */
     size_t nhmac_secrets;
+    const char **reports; /* --report FORMAT=FILE, as given: more reports of the same run */
+    size_t nreports;
     gh_probe_severity fail_on; /* 0: none */
     bool list, quiet, profile_given;
 } opts;
@@ -33,6 +35,7 @@ static int usage(FILE *out)
             "       gatehouse probe --target URL [-c FILE] [options]   attack a running gateway\n"
             "       gatehouse probe --list-cases [--format text|json]\n"
             "options: --format text|json|sarif|junit|markdown  -o FILE  --only GROUP|ID[,...]\n"
+            "         --report FORMAT=FILE (repeatable: more reports of the same run)\n"
             "         --fail-on high|medium|low|none (default high)  --quiet\n"
             "         --profile safe|full (live; default safe: GET, HEAD, OPTIONS only, no load)\n"
             "         --token T  --token-other-tenant T  --path /p (repeatable; live without -c)\n"
@@ -94,11 +97,14 @@ static int parse_caps(gh_probe *p, const char *flag, const char *v)
     return 0;
 }
 
+static gh_probe_render_fn renderer(const char *format);
+
 /* 0 to run, 1 after --help, 2 on a bad argument. */
 static int parse_args(gh_probe *p, opts *o, int argc, char **argv)
 {
     const char **paths = gh_arena_alloc(&p->arena, (size_t)argc * sizeof(*paths));
     o->hmac_secrets = gh_arena_alloc(&p->arena, (size_t)argc * sizeof(*o->hmac_secrets));
+    o->reports = gh_arena_alloc(&p->arena, (size_t)argc * sizeof(*o->reports));
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -126,6 +132,20 @@ static int parse_args(gh_probe *p, opts *o, int argc, char **argv)
             }
         if (taken)
             continue;
+        if (strcmp(a, "--report") == 0) {
+            if (!(v = value(argc, argv, &i)))
+                return 2;
+            const char *eq = strchr(v, '=');
+            char fmt[16];
+            snprintf(fmt, sizeof(fmt), "%.*s", eq ? (int)(eq - v) : 0, v);
+            if (!eq || !eq[1] || !renderer(fmt)) {
+                fprintf(stderr, "gatehouse probe: --report takes FORMAT=FILE (text, json, sarif, junit, "
+                                "markdown)\n");
+                return 2;
+            }
+            o->reports[o->nreports++] = v;
+            continue;
+        }
         if (strcmp(a, "--hmac-secret") == 0) {
             if (!(v = value(argc, argv, &i)))
                 return 2;
@@ -530,24 +550,40 @@ static void set_default_caps(gh_probe *p)
     p->caps.exchange_ms = d.exchange_ms;
 }
 
+/* One report to path (stdout when NULL). 0, or 2 after saying it could not be written. */
+static int write_report(const gh_probe *p, gh_probe_render_fn fn, const char *path,
+                        const gh_probe_result *results, size_t n, const gh_probe_summary *sum)
+{
+    FILE *out = path ? fopen(path, "w") : stdout;
+    if (!out) {
+        fprintf(stderr, "gatehouse probe: cannot write %s\n", path);
+        return 2;
+    }
+    fn(out, p, results, n, sum);
+    bool written = fflush(out) == 0 && !ferror(out);
+    if (path)
+        written = fclose(out) == 0 && written;
+    if (!written) {
+        fprintf(stderr, "gatehouse probe: the report %s could not be written\n", path ? path : "(stdout)");
+        return 2;
+    }
+    return 0;
+}
+
 static int report(gh_probe *p, const opts *o, gh_probe_result *results, size_t n)
 {
     gh_probe_summary sum;
     gh_probe_summarize(results, n, &sum);
     sum.seconds = gh_probe_now() - p->used.started;
-    FILE *out = o->out ? fopen(o->out, "w") : stdout;
-    if (!out) {
-        fprintf(stderr, "gatehouse probe: cannot write %s\n", o->out);
-        return 2;
+    int rc = write_report(p, renderer(o->format), o->out, results, n, &sum);
+    for (size_t i = 0; i < o->nreports; i++) {
+        const char *eq = strchr(o->reports[i], '=');
+        char fmt[16];
+        snprintf(fmt, sizeof(fmt), "%.*s", (int)(eq - o->reports[i]), o->reports[i]);
+        rc |= write_report(p, renderer(fmt), eq + 1, results, n, &sum);
     }
-    renderer(o->format)(out, p, results, n, &sum);
-    bool written = fflush(out) == 0 && !ferror(out);
-    if (o->out)
-        written = fclose(out) == 0 && written;
-    if (!written) {
-        fprintf(stderr, "gatehouse probe: the report could not be written\n");
+    if (rc)
         return 2;
-    }
     if (!p->quiet && (o->out || strcmp(o->format, "text") != 0))
         fprintf(stderr, "gatehouse probe: %zu passed, %zu failed, %zu skipped, %zu errors\n",
                 sum.pass, sum.fail, sum.skip, sum.error);

@@ -46,13 +46,15 @@ def test_list_cases_names_each_case_fully():
 
 
 def test_self_test_of_the_example_fails_nothing_in_every_format(demo_cert, tmp_path):
-    out = {}
-    for fmt in ("text", "json", "sarif", "junit", "markdown"):
-        dest = tmp_path / ("report." + fmt)
-        p = run("-c", "gatehouse.yaml", "--format", fmt, "-o", str(dest), "--quiet")
-        assert p.returncode == 0, (fmt, p.stderr, dest.read_text() if dest.exists() else "")
-        assert p.stderr == "", p.stderr  # --quiet: nothing on the terminal
-        out[fmt] = dest.read_text()
+    """One run, its report in every format (--report): the same verdicts in each."""
+    reports = ["--report", "%s=%s" % ("json", tmp_path / "report.json")]
+    for fmt in ("sarif", "junit", "markdown"):
+        reports += ["--report", "%s=%s" % (fmt, tmp_path / ("report." + fmt))]
+    p = run("-c", "gatehouse.yaml", "--quiet", "-o", str(tmp_path / "report.text"), *reports)
+    assert p.returncode == 0, (p.stderr, (tmp_path / "report.text").read_text())
+    assert p.stderr == "", p.stderr  # --quiet: nothing on the terminal
+    out = {fmt: (tmp_path / ("report." + fmt)).read_text()
+           for fmt in ("text", "json", "sarif", "junit", "markdown")}
     doc = json.loads(out["json"])
     assert doc["mode"] == "self-test" and doc["profile"] == "full"
     assert doc["summary"]["fail"] == 0 and doc["summary"]["error"] == 0, \
@@ -118,7 +120,8 @@ def test_bad_configuration_and_arguments_exit_2(tmp_path):
     p = run("-c", str(cfg), cwd=str(tmp_path))
     assert p.returncode == 2 and "bad.yaml:2:" in p.stderr and "does not load" in p.stderr
     for args in (["--format", "yaml", "-c", str(cfg)], ["--fail-on", "urgent", "-c", str(cfg)],
-                 ["--max-requests", "0", "-c", str(cfg)], ["--bogus"], []):
+                 ["--max-requests", "0", "-c", str(cfg)], ["--report", "pdf=x.pdf", "-c", str(cfg)],
+                 ["--report", "json", "-c", str(cfg)], ["--bogus"], []):
         q = run(*args, cwd=str(tmp_path))
         assert q.returncode == 2, (args, q.stderr)
         assert "usage: gatehouse probe" in q.stderr
