@@ -6,6 +6,7 @@
 
 static const gh_probe_case *const tables[] = {
     gh_probe_cases_tokens,
+    gh_probe_cases_framing,
     gh_probe_cases_paths,
     gh_probe_cases_headers,
     gh_probe_cases_bodies,

@@ -24,11 +24,7 @@
 #define READ_CAP (256 * 1024) /* bytes of answers kept from one exchange */
 #define QUIET_MS 100          /* after a complete answer: how long a quiet connection is waited on */
 
-typedef struct conn {
-    int fd;
-    SSL_CTX *ctx;
-    SSL *ssl;
-} conn;
+typedef gh_probe_conn conn;
 
 double gh_probe_now(void)
 {
@@ -172,7 +168,7 @@ static void session_facts(SSL *ssl, const gh_probe_target *t, const gh_probe_opt
     X509_free(cert);
 }
 
-static void conn_close(conn *c)
+void gh_probe_conn_close(conn *c)
 {
     if (c->ssl) {
         SSL_free(c->ssl);
@@ -188,7 +184,7 @@ static void conn_close(conn *c)
 }
 
 /* Writes all of buf before the deadline. 0, or -1 when the peer went away or time ran out. */
-static int conn_write(conn *c, const char *buf, size_t len, double deadline)
+int gh_probe_conn_write(conn *c, const char *buf, size_t len, double deadline)
 {
     size_t off = 0;
     while (off < len) {
@@ -222,7 +218,7 @@ static int conn_write(conn *c, const char *buf, size_t len, double deadline)
 
 /* Reads what is there within ms: the bytes read, 0 at the peer's close, -1 on nothing yet (or
  * an error, *gone set). */
-static ssize_t conn_read(conn *c, char *buf, size_t cap, int ms, bool *gone)
+ssize_t gh_probe_conn_read(conn *c, char *buf, size_t cap, int ms, bool *gone)
 {
     *gone = false;
     if (!(c->ssl && SSL_pending(c->ssl) > 0) && wait_fd(c->fd, POLLIN, ms) <= 0)
@@ -276,7 +272,7 @@ static void read_answers(gh_probe *p, conn *c, gh_probe_exchange *x, const gh_pr
             return;
         }
         bool gone;
-        ssize_t n = conn_read(c, in->data + in->len, in->cap - in->len, ms, &gone);
+        ssize_t n = gh_probe_conn_read(c, in->data + in->len, in->cap - in->len, ms, &gone);
         if (n < 0) {
             if (sent && x->nresponses > 0)
                 return; /* quiet after an answer */
@@ -292,6 +288,23 @@ static void read_answers(gh_probe *p, conn *c, gh_probe_exchange *x, const gh_pr
         p->used.bytes += (uint64_t)n;
         gh_probe_parse_answers(p, x, in->data, in->len, false, o->is_head, false);
     }
+}
+
+int gh_probe_conn_open(gh_probe *p, const gh_probe_target *t, const gh_probe_opts *o,
+                       double deadline, gh_probe_conn *c, gh_probe_exchange *x)
+{
+    *c = (conn){.fd = tcp_connect(t, (int)((deadline - gh_probe_now()) * 1000))};
+    if (c->fd < 0) {
+        x->connect_failed = true;
+        return -1;
+    }
+    if (t->tls && (x->tls_error = tls_start(p, c, t, o, deadline))) {
+        gh_probe_conn_close(c);
+        return -1;
+    }
+    if (c->ssl)
+        session_facts(c->ssl, t, o, x, p);
+    return 0;
 }
 
 static void count_requests(gh_probe *p, const char *bytes, size_t len)
@@ -326,25 +339,22 @@ int gh_probe_send(gh_probe *p, gh_probe_result *r, const gh_probe_target *t, con
     p->used.bytes += total;
     x->sent = gh_probe_escape_parts(p, parts, lens, nparts);
     double deadline = gh_probe_now() + (double)p->caps.exchange_ms / 1000.0;
-    conn c = {.fd = tcp_connect(t, (int)p->caps.exchange_ms)};
-    if (c.fd < 0) {
-        x->connect_failed = true;
+    conn c;
+    if (gh_probe_conn_open(p, t, o, deadline, &c, x) != 0)
         return 0;
-    }
-    if (t->tls && (x->tls_error = tls_start(p, &c, t, o, deadline))) {
-        conn_close(&c);
-        return 0;
-    }
-    if (c.ssl)
-        session_facts(c.ssl, t, o, x, p);
     gh_probe_buf in = {.data = malloc(READ_CAP), .cap = READ_CAP};
     if (!in.data) {
-        conn_close(&c);
+        gh_probe_conn_close(&c);
         gh_probe_error(r, "out of memory");
         return -1;
     }
+    bool last_sent = false;
     for (size_t i = 0; i < nparts && !x->closed; i++) {
-        if (conn_write(&c, parts[i], lens[i], deadline) != 0) {
+        if (i + 1 == nparts) {
+            x->before_last = x->nresponses;
+            last_sent = true;
+        }
+        if (gh_probe_conn_write(&c, parts[i], lens[i], deadline) != 0) {
             x->closed = true; /* the gateway stopped reading: it closed or reset */
             break;
         }
@@ -361,7 +371,9 @@ int gh_probe_send(gh_probe *p, gh_probe_result *r, const gh_probe_target *t, con
     if (!x->closed)
         read_answers(p, &c, x, o, &in, deadline, true);
     gh_probe_parse_answers(p, x, in.data, in.len, x->closed, o->is_head, true);
+    if (!last_sent) /* the connection closed before the last part: every answer came before it */
+        x->before_last = x->nresponses;
     free(in.data);
-    conn_close(&c);
+    gh_probe_conn_close(&c);
     return 0;
 }

@@ -2,6 +2,8 @@
 #ifndef GH_PROBE_INTERNAL_H
 #define GH_PROBE_INTERNAL_H
 
+#include <sys/types.h>
+
 #include "probe/probe.h"
 
 typedef struct gh_probe_buf {
@@ -21,6 +23,23 @@ const char *gh_probe_escape_parts(gh_probe *p, const char *const *parts, const s
  * without a length ends there). is_head: the first answer is to a HEAD. */
 void gh_probe_parse_answers(gh_probe *p, gh_probe_exchange *x, const char *data, size_t len,
                             bool at_eof, bool is_head, bool final);
+
+/* One connection of an exchange (client.c), for the probe's own protocols (h2_client.c). */
+typedef struct gh_probe_conn {
+    int fd;
+    struct ssl_ctx_st *ctx;
+    struct ssl_st *ssl;
+} gh_probe_conn;
+/* Connects to t (TLS as t says, with o's ALPN, SNI and versions) before the deadline. 0, or -1
+ * with x->connect_failed or x->tls_error set; x->alpn is what TLS negotiated. */
+int gh_probe_conn_open(gh_probe *p, const gh_probe_target *t, const gh_probe_opts *o,
+                       double deadline, gh_probe_conn *c, gh_probe_exchange *x);
+/* Writes all of buf before the deadline: 0, or -1 when the peer went away or time ran out. */
+int gh_probe_conn_write(gh_probe_conn *c, const char *buf, size_t len, double deadline);
+/* Reads what is there within ms: the bytes read, 0 at the peer's close, -1 on nothing yet (or
+ * an error, *gone set). */
+ssize_t gh_probe_conn_read(gh_probe_conn *c, char *buf, size_t cap, int ms, bool *gone);
+void gh_probe_conn_close(gh_probe_conn *c);
 
 /* p->routes from the configuration's routes (or the --path list) and p->targets. */
 void gh_probe_routes_build(gh_probe *p);
@@ -56,6 +75,7 @@ const char *gh_probe_schema_property(gh_probe *p, const json_t *doc, const json_
 
 /* Each group's cases (cases_<group>.c), ending with an entry whose id is NULL. */
 extern const gh_probe_case gh_probe_cases_tokens[];
+extern const gh_probe_case gh_probe_cases_framing[];
 extern const gh_probe_case gh_probe_cases_paths[];
 extern const gh_probe_case gh_probe_cases_headers[];
 extern const gh_probe_case gh_probe_cases_bodies[];
