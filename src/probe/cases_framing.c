@@ -110,6 +110,8 @@ TE_CASE(obs_fold, true, "Transfer-Encoding:\r\n chunked\r\n", "X-Probe: a\r\n Tr
         "X-Probe: a\r\n\tTransfer-Encoding: chunked\r\n")
 TE_CASE(bare_cr, true, "X-Probe: a\rTransfer-Encoding: chunked\r\n")
 TE_CASE(bare_lf, true, "X-Probe: a\nTransfer-Encoding: chunked\r\n", "Transfer-Encoding: chunked\n")
+TE_CASE(te_lookalike, true, "Transfer_Encoding: chunked\r\n", "Transfer--Encoding: chunked\r\n",
+        "Content_Length: 0\r\nTransfer_Encoding: chunked\r\n")
 TE_CASE(nul_value, true, "Transfer-Encoding: chunked\x01\r\n", "X-Probe: a\x01Transfer-Encoding: chunked\r\n")
 
 /* "Content-Length: 2^64 + n": a reader that wraps at 64 bits takes it as n. */
@@ -504,5 +506,9 @@ const gh_probe_case gh_probe_cases_framing[] = {
      OWASP_MISCONF, CWE_SMUGGLING, GH_PSEV_HIGH, 0, "the stream reset or 400; nothing forwarded",
      "Validate :path as a request target; never copy it into a request line as it came.",
      gh_frm_h2_path_spaces},
+    {"FRM-039", "framing", "look-alike framing names (Transfer_Encoding, Transfer--Encoding, Content_Length)",
+     OWASP_MISCONF, CWE_SMUGGLING, GH_PSEV_HIGH, 0, "400 and the connection closed; nothing smuggled",
+     "Refuse names that equal Content-Length or Transfer-Encoding once - and _ are ignored: CGI-style "
+     "backends read them as the real ones.", te_lookalike},
     {0},
 };

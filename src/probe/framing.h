@@ -41,6 +41,10 @@ const char *gh_frm_show(gh_probe *p, const char *bytes, size_t len);
  * request of its own where the framing said otherwise. */
 void gh_frm_judge_swallowed(gh_probe *p, gh_probe_result *r, const gh_probe_route *route,
                             const char *attack, size_t len, const char *what);
+/* Self-test: the first bad head the upstream received in this case (the smuggled request, both
+ * framings, an upgrade passed on, a malformed line), evidence noted, or NULL; *count the
+ * requests it received (-1 live). */
+const char *gh_frm_upstream_fault(gh_probe *p, gh_probe_result *r, int *count);
 /* Whether a case that tries variants goes on to the next one. */
 bool gh_frm_more(const gh_probe_result *r);
 

@@ -170,9 +170,7 @@ static const char *bad_head(const char *head, size_t len)
     return cl && te ? "a head with both Content-Length and Transfer-Encoding" : NULL;
 }
 
-/* Self-test: the first bad head the upstream received in this case (evidence noted), or NULL;
- * *count the requests it received (-1 live). */
-static const char *upstream_fault(gh_probe *p, gh_probe_result *r, int *count)
+const char *gh_frm_upstream_fault(gh_probe *p, gh_probe_result *r, int *count)
 {
     gh_probe_upreq *v = NULL;
     *count = gh_probe_upstream_note(p, r, &v);
@@ -259,7 +257,7 @@ void gh_frm_judge(gh_probe *p, gh_probe_result *r, const gh_probe_route *route, 
         return;
     gh_probe_note(p, r, &x);
     int forwarded;
-    const char *bad = upstream_fault(p, r, &forwarded);
+    const char *bad = gh_frm_upstream_fault(p, r, &forwarded);
     int st[GH_PROBE_MAX_RESPONSES], before;
     int n = finals(&x, st, &before);
     if (x.connect_failed || x.tls_error)
@@ -298,7 +296,7 @@ void gh_frm_judge_swallowed(gh_probe *p, gh_probe_result *r, const gh_probe_rout
         return;
     gh_probe_note(p, r, &x);
     int forwarded;
-    const char *bad = upstream_fault(p, r, &forwarded);
+    const char *bad = gh_frm_upstream_fault(p, r, &forwarded);
     int st[GH_PROBE_MAX_RESPONSES], before;
     int n = finals(&x, st, &before);
     if (x.connect_failed || x.tls_error)

@@ -72,10 +72,7 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *f, void *u)
         st->a->reset = true;
         st->a->reset_code = f->rst_stream.error_code;
     }
-    /* A final status ends what the case needs: the body is not evidence. */
-    if (f->hd.type == NGHTTP2_HEADERS && f->hd.stream_id == st->stream && st->a->status >= 200)
-        st->done = true;
-    return 0;
+    return 0; /* the stream's close ends the exchange: a reset may follow its answer */
 }
 
 static int on_close(nghttp2_session *s, int32_t id, uint32_t code, void *u)
