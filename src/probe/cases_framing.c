@@ -29,6 +29,16 @@ static const char *request(gh_probe *p, const gh_probe_route *route, const char 
     return s;
 }
 
+/* s (with NUL_MARK for NUL) as a verdict shows the bytes sent. */
+static const char *show_nul(gh_probe *p, const char *s)
+{
+    size_t n = strlen(s);
+    char *copy = gh_arena_strndup(&p->arena, s, n);
+    for (char *c = copy; (c = memchr(c, NUL_MARK, (size_t)(copy + n - c))); c++)
+        *c = '\0';
+    return gh_frm_show(p, copy, n);
+}
+
 /* The two bodies that tell Content-Length and chunked readers apart. */
 typedef enum { BODY_CL_TE, BODY_TE_CL } body_kind;
 
@@ -83,7 +93,7 @@ static void te_with_cl(gh_probe *p, gh_probe_result *r, const char *const *te, s
             const char *bytes = request(p, route, method, extra, body, &len);
             const char *what = gh_arena_printf(&p->arena, "%s: Content-Length %s \"%s\" (%s)", method,
                                                cl_first ? "then" : "after",
-                                               gh_frm_show(p, te[i], strlen(te[i])),
+                                               show_nul(p, te[i]),
                                                kind_name((body_kind)k));
             gh_frm_judge(p, r, route, bytes, len, NULL, false, what);
         }
@@ -157,7 +167,7 @@ CL_CASE(cl_two, "Content-Length: %zu\r\nContent-Length: 0\r\n", "Content-Length:
 CL_CASE(cl_list, "Content-Length: %zu, 0\r\n", "Content-Length: 0, %zu\r\n", "Content-Length: %1$zu, %1$zu\r\n")
 CL_CASE(cl_sign, "Content-Length: +%zu\r\n", "Content-Length: 00%zu\r\n", "Content-Length: -0\r\n")
 CL_CASE(cl_hex, "Content-Length: 0x%zx\r\n", "Content-Length: %zxh\r\n")
-CL_CASE(cl_huge, "", "Content-Length: 99999999999999999999999999\r\n")
+CL_CASE(cl_huge, "" /* 2^64 + the length: huge_cl */, "Content-Length: 99999999999999999999999999\r\n")
 
 /* A request line (printf format taking the route's path) and nothing else odd. */
 static void odd_lines(gh_probe *p, gh_probe_result *r, const char *const *fmts, size_t n)
