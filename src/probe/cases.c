@@ -10,6 +10,7 @@ static const gh_probe_case *const tables[] = {
     gh_probe_cases_authz_exposed,
     gh_probe_cases_limits,
     gh_probe_cases_limits_request,
+    gh_probe_cases_framing,
     gh_probe_cases_paths,
     gh_probe_cases_headers,
     gh_probe_cases_bodies,

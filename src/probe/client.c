@@ -348,7 +348,12 @@ int gh_probe_send(gh_probe *p, gh_probe_result *r, const gh_probe_target *t, con
         gh_probe_error(r, "out of memory");
         return -1;
     }
+    bool last_sent = false;
     for (size_t i = 0; i < nparts && !x->closed; i++) {
+        if (i + 1 == nparts) {
+            x->before_last = x->nresponses;
+            last_sent = true;
+        }
         if (gh_probe_conn_write(&c, parts[i], lens[i], deadline) != 0) {
             x->closed = true; /* the gateway stopped reading: it closed or reset */
             break;
@@ -366,6 +371,8 @@ int gh_probe_send(gh_probe *p, gh_probe_result *r, const gh_probe_target *t, con
     if (!x->closed)
         read_answers(p, &c, x, o, &in, deadline, true);
     gh_probe_parse_answers(p, x, in.data, in.len, x->closed, o->is_head, true);
+    if (!last_sent) /* the connection closed before the last part: every answer came before it */
+        x->before_last = x->nresponses;
     free(in.data);
     gh_probe_conn_close(&c);
     return 0;

@@ -132,6 +132,7 @@ typedef struct gh_probe_response {
 typedef struct gh_probe_exchange {
     gh_probe_response r[GH_PROBE_MAX_RESPONSES]; /* in the order they came */
     int nresponses;
+    int before_last;  /* answers complete before the last part was sent (several parts) */
     bool closed;      /* the gateway closed the connection (EOF or reset) */
     bool timed_out;   /* the wait ended before the connection closed or went quiet */
     bool connect_failed;

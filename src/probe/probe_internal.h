@@ -29,7 +29,8 @@ const char *gh_probe_escape_parts(gh_probe *p, const char *const *parts, const s
 void gh_probe_parse_answers(gh_probe *p, gh_probe_exchange *x, const char *data, size_t len,
                             bool at_eof, bool is_head, bool final);
 
-/* One connection of an exchange (client.c), for the probe's own protocols (h2_burst.c). */
+/* One connection of an exchange (client.c), for the probe's own protocols (h2_burst.c,
+ * h2_client.c). */
 typedef struct gh_probe_conn {
     int fd;
     struct ssl_ctx_st *ctx;
@@ -100,6 +101,7 @@ extern const gh_probe_case gh_probe_cases_authz[];
 extern const gh_probe_case gh_probe_cases_authz_exposed[];
 extern const gh_probe_case gh_probe_cases_limits[];
 extern const gh_probe_case gh_probe_cases_limits_request[];
+extern const gh_probe_case gh_probe_cases_framing[];
 extern const gh_probe_case gh_probe_cases_paths[];
 extern const gh_probe_case gh_probe_cases_headers[];
 extern const gh_probe_case gh_probe_cases_bodies[];
