@@ -1,9 +1,12 @@
+import collections
 import hashlib
 import json
 import threading
 
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from testenv import EndpointProcess, Gateway, RecordingUpstream, Upstream, free_port, wait_for
 from testenv.tokens import ec_jwk
@@ -36,6 +39,22 @@ def recording():
     """An upstream that answers nothing and keeps every byte it receives, per connection."""
     with RecordingUpstream() as u:
         yield u
+
+
+ProbeKey = collections.namedtuple("ProbeKey", "pem jwks kid")
+
+
+@pytest.fixture(scope="module")
+def probe_key(tmp_path_factory):
+    """An ES256 key for `gatehouse probe --signing-key`: its PEM, the JWKS a gateway's provider
+    is given (jwks_file), and its kid."""
+    d = tmp_path_factory.mktemp("probe-key")
+    key = ec.generate_private_key(ec.SECP256R1())
+    (d / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                  serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    (d / "k.json").write_text(json.dumps({"keys": [ec_jwk(key, "k1")]}))
+    return ProbeKey(d / "key.pem", d / "k.json", "k1")
 
 
 @pytest.fixture

@@ -2,17 +2,14 @@
 token on tenant B's objects through every claim rule, scopes missing or nearly right, methods,
 HEAD, overrides, administrative paths. A sound configuration passes every case (or skips one for
 a stated reason); planted weaknesses fail the case that finds them."""
-import json
-import re
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from testenv import free_port
 from testenv.probe import run_probe
 from test_probe_paths import NaiveProxy
-from testenv.tokens import ec_jwk, sign, token_claims
+from testenv.tokens import sign, token_claims
 
 ISS, AUD = "https://issuer.probe.test", "probe-api"
 
@@ -65,16 +62,9 @@ PUBLIC_CATCH_ALL = """
 """
 
 
-@pytest.fixture(scope="module")
-def signing(tmp_path_factory):
-    """The provider's key: (PEM file for the probe, JWKS file for the gateway)."""
-    d = tmp_path_factory.mktemp("keys")
-    k = ec.generate_private_key(ec.SECP256R1())
-    (d / "key.pem").write_bytes(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                serialization.NoEncryption()))
-    (d / "k.json").write_text(json.dumps({"keys": [ec_jwk(k, "k1")]}))
-    return d / "key.pem", d / "k.json"
-
+@pytest.fixture
+def signing(probe_key):
+    return probe_key.pem, probe_key.jwks
 
 def start(gateway_for, upstream, signing, routes, extra=""):
     # An internal listener beside the public one: the ops route exists only there.

@@ -4,19 +4,15 @@ Self-test, and live mode against a Gatehouse in front of a real upstream: every 
 HTTP/2 ones over h2c prior knowledge or ALPN), or skips for the reason it states. Then a planted weakness: a naive
 proxy that frames requests by Content-Length alone, in front of an upstream that honours any
 Transfer-Encoding naming chunked: the Content-Length/Transfer-Encoding cases must fail, by id."""
-import json
 import re
 import socket
 import threading
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from testenv import accept_forever, free_port, listening_socket, serve_each
 from testenv.certs import make_ca_and_server_cert
 from testenv.probe import run_probe as probe
-from testenv.tokens import ec_jwk
 
 ISS = "https://idp.test"
 AUD = "orders-api"
@@ -32,15 +28,8 @@ def run_probe(target, *extra):
 
 
 @pytest.fixture
-def signing(tmp_path):
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = tmp_path / "probe.pem"
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
-    jwks = tmp_path / "corp.jwks.json"
-    jwks.write_text(json.dumps({"keys": [ec_jwk(key, "ec1")]}))
-    return pem, jwks
-
+def signing(probe_key):
+    return probe_key.pem, probe_key.jwks
 
 def sound_yaml(upstream, jwks):
     # The first route takes a token: every attack carries a valid one, so that a refusal is the
@@ -64,7 +53,7 @@ routes:
 
 
 def probe_gateway(g, pem, profile="full"):
-    return run_probe(g.url, "-c", g.config, "--profile", profile, "--signing-key", str(pem), "--kid", "ec1")
+    return run_probe(g.url, "-c", g.config, "--profile", profile, "--signing-key", str(pem), "--kid", "k1")
 
 
 def test_every_framing_case_holds_against_gatehouse(gateway_for, upstream, signing):
@@ -124,7 +113,7 @@ def test_the_http2_cases_go_by_alpn_on_a_tls_listener(gateway_for, upstream, sig
     _, cert, key = make_ca_and_server_cert(str(tmp_path))
     g = gateway_for(sound_yaml(upstream, jwks), tls="{certificate: %s, private_key: %s}" % (cert, key))
     verdicts, text = run_probe(g.url, "-c", g.config, "--profile", "full", "--signing-key", str(pem),
-                               "--kid", "ec1", "--only", ",".join(H2_IDS))
+                               "--kid", "k1", "--only", ",".join(H2_IDS))
     assert {i: v[0] for i, v in verdicts.items()} == {i: "pass" for i in H2_IDS}, text
 
 

@@ -4,7 +4,7 @@ case passes (or skips for the reason asserted); a naive proxy that passes the cl
 on untouched fails the forged-identity cases."""
 import pytest
 
-from test_probe_paths import ISSUER, AUDIENCE, NaiveProxy, probe, signing  # noqa: F401 (a fixture)
+from test_probe_paths import ISSUER, AUDIENCE, NaiveProxy, probe
 from testenv import accept_forever, listening_socket, serve_each
 
 HDR_CASES = ["HDR-%03d" % i for i in range(1, 11)]
@@ -42,6 +42,11 @@ upstreams:
     auth: none
     upstream: app
 """ % (ISSUER, AUDIENCE, jwks, keys, upstream_port, extra)
+
+
+@pytest.fixture
+def signing(probe_key):
+    return probe_key.jwks, probe_key.pem
 
 
 @pytest.fixture

@@ -2,16 +2,12 @@
 exhausted and escaped; request targets, heads, fields and bodies over their limits; a slow head
 and a slow body. A sound configuration passes every case; limits keyed on what a client chooses
 (a header, a per-token claim) fail the escape case that finds them."""
-import json
 import re
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from testenv.probe import run_probe
 from test_probe_paths import NaiveProxy
-from testenv.tokens import ec_jwk
 
 ISS, AUD = "https://issuer.probe.test", "probe-api"
 
@@ -50,16 +46,9 @@ routes:
 """
 
 
-@pytest.fixture(scope="module")
-def signing(tmp_path_factory):
-    """The provider's key: (PEM file for the probe, JWKS file for the gateway)."""
-    d = tmp_path_factory.mktemp("keys")
-    k = ec.generate_private_key(ec.SECP256R1())
-    (d / "key.pem").write_bytes(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                serialization.NoEncryption()))
-    (d / "k.json").write_text(json.dumps({"keys": [ec_jwk(k, "k1")]}))
-    return d / "key.pem", d / "k.json"
-
+@pytest.fixture
+def signing(probe_key):
+    return probe_key.pem, probe_key.jwks
 
 def start(gateway_for, upstream, signing, client_key="client_ip", caller_key="jwt.sub"):
     # Two workers: the race's connections land on both, and the limit must hold across them. h2c:

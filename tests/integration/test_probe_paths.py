@@ -1,16 +1,12 @@
 """gatehouse probe --only paths, live against a real gateway: against a sound configuration every
 case passes (or skips for the reason asserted); a protected route shadowed by a broader public
 one written before it fails PATH-001, and an encoded slash passed on fails PATH-003."""
-import json
 import socket
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from testenv.probe import run_probe
 from testenv import accept_forever, listening_socket, serve_each
-from testenv.tokens import ec_jwk
 
 ISSUER = "https://issuer.probe.test"
 AUDIENCE = "probe-api"
@@ -25,15 +21,8 @@ def probe(g, key_file, only):
 
 
 @pytest.fixture
-def signing(tmp_path):
-    """An EC key: the JWK set the gateway trusts (kid k1) and the PEM the probe signs with."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    (tmp_path / "k.json").write_text(json.dumps({"keys": [ec_jwk(key, "k1")]}))
-    pem = tmp_path / "k.pem"
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
-    return tmp_path / "k.json", pem
-
+def signing(probe_key):
+    return probe_key.jwks, probe_key.pem
 
 def config(jwks, upstream_port, routes, extra=""):
     return """
