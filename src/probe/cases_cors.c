@@ -414,16 +414,20 @@ static void preflight_method(gh_probe *p, gh_probe_result *r)
                       method, g.status);
 }
 
+/* A method the route's CORS grants, for a preflight that should get it. */
+static const char *granted_method(const gh_probe_route *route)
+{
+    const gh_cors_conf *c = route->conf->cors;
+    return (c->methods & GH_M_GET) ? "GET" : (c->methods & GH_M_POST) ? "POST" : route->method;
+}
+
 static void preflight_header(gh_probe *p, gh_probe_result *r)
 {
     const char *allowed;
     const gh_probe_route *route = aim_allowed(p, r, &allowed);
     if (!route)
         return;
-    const gh_cors_conf *c = route->conf->cors;
-    const char *method = (c->methods & GH_M_GET)    ? "GET"
-                         : (c->methods & GH_M_POST) ? "POST"
-                                                    : route->method;
+    const char *method = granted_method(route);
     grant g;
     if (preflight(p, r, route, allowed, method, "x-probe-evil", &g) != 0)
         return;
@@ -445,10 +449,7 @@ static void preflight_max_age(gh_probe *p, gh_probe_result *r)
     const gh_probe_route *route = aim_allowed(p, r, &allowed);
     if (!route)
         return;
-    const gh_cors_conf *c = route->conf->cors;
-    const char *method = (c->methods & GH_M_GET)    ? "GET"
-                         : (c->methods & GH_M_POST) ? "POST"
-                                                    : route->method;
+    const char *method = granted_method(route);
     grant g;
     if (preflight(p, r, route, allowed, method, NULL, &g) != 0)
         return;

@@ -129,17 +129,24 @@ static uint64_t body_max(const gh_probe *p, const gh_route_conf *c)
     return c->body && c->body->max_bytes ? c->body->max_bytes : p->conf->limits.max_body_bytes;
 }
 
+/* A proxied route that takes a body, its valid request shown to pass; NULL with r set. */
+static const gh_probe_route *aim_body_route(gh_probe *p, gh_probe_result *r)
+{
+    const gh_probe_route *route = gh_probe_find_route(p, body_route);
+    if (!route) {
+        gh_probe_skip(r, "no proxied route takes a request body (POST, PUT, PATCH)");
+        return NULL;
+    }
+    return gh_probe_baseline(p, r, route) ? route : NULL;
+}
+
 /* An oversized body: its Content-Length over the limit (413 before anything is read), and, when the
  * limit is small enough to send, a chunked body streaming past it (413 or the connection closed).
  */
 static void body_too_big(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = gh_probe_find_route(p, body_route);
-    if (!route) {
-        gh_probe_skip(r, "no proxied route takes a request body (POST, PUT, PATCH)");
-        return;
-    }
-    if (!gh_probe_baseline(p, r, route))
+    const gh_probe_route *route = aim_body_route(p, r);
+    if (!route)
         return;
     uint64_t max = body_max(p, route->conf);
     size_t send = max + 1 < 65536 ? (size_t)max + 1 : 65536, hlen;
@@ -274,12 +281,8 @@ static double slow_body_bound(const gh_probe *p, const gh_route_conf *c)
 
 static void slow_body(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = gh_probe_find_route(p, body_route);
-    if (!route) {
-        gh_probe_skip(r, "no proxied route takes a request body (POST, PUT, PATCH)");
-        return;
-    }
-    if (!gh_probe_baseline(p, r, route))
+    const gh_probe_route *route = aim_body_route(p, r);
+    if (!route)
         return;
     double bound = slow_body_bound(p, route->conf);
     if (bound > SLOW_MAX_S - SLOW_GRACE_S) {

@@ -242,8 +242,17 @@ static void judge_accepted(gh_probe_result *r, const gh_probe_route *route,
                          "connection: the gateway took it as part of the attack", what, st[0]);
 }
 
-void gh_frm_judge(gh_probe *p, gh_probe_result *r, const gh_probe_route *route, const char *attack,
-                  size_t len, const char *follow, bool follow_refused, const char *what)
+/* The attack, then follow (NULL: a valid request of the route) on the same connection: the
+ * exchange noted as evidence, the upstream's fault (or NULL), the final answers' statuses. -1
+ * when the caps stopped it (r says so). */
+typedef struct attempt {
+    gh_probe_exchange x;
+    const char *bad;
+    int st[GH_PROBE_MAX_RESPONSES], n, before;
+} attempt;
+
+static int attack_and_follow(gh_probe *p, gh_probe_result *r, const gh_probe_route *route,
+                             const char *attack, size_t len, const char *follow, attempt *a)
 {
     size_t flen = follow ? strlen(follow) : 0;
     if (!follow)
@@ -252,14 +261,24 @@ void gh_frm_judge(gh_probe *p, gh_probe_result *r, const gh_probe_route *route, 
     size_t lens[2] = {len, flen};
     gh_probe_opts o = {.parts = parts, .part_lens = lens, .nparts = 2, .pause_ms = PAUSE_MS,
                        .wait_ms = QUIET_MS};
-    gh_probe_exchange x;
-    if (gh_probe_send(p, r, route->target, NULL, 0, &o, &x) != 0)
-        return;
-    gh_probe_note(p, r, &x);
+    if (gh_probe_send(p, r, route->target, NULL, 0, &o, &a->x) != 0)
+        return -1;
+    gh_probe_note(p, r, &a->x);
     int forwarded;
-    const char *bad = gh_frm_upstream_fault(p, r, &forwarded);
-    int st[GH_PROBE_MAX_RESPONSES], before;
-    int n = finals(&x, st, &before);
+    a->bad = gh_frm_upstream_fault(p, r, &forwarded);
+    a->n = finals(&a->x, a->st, &a->before);
+    return 0;
+}
+
+void gh_frm_judge(gh_probe *p, gh_probe_result *r, const gh_probe_route *route, const char *attack,
+                  size_t len, const char *follow, bool follow_refused, const char *what)
+{
+    attempt a;
+    if (attack_and_follow(p, r, route, attack, len, follow, &a) != 0)
+        return;
+    const gh_probe_exchange x = a.x;
+    const char *bad = a.bad;
+    const int *st = a.st, n = a.n, before = a.before;
     if (x.connect_failed || x.tls_error)
         gh_probe_error(r, "cannot reach %s:%d%s%s", route->target->host, route->target->port,
                        x.tls_error ? ": " : "", x.tls_error ? x.tls_error : "");
@@ -285,20 +304,12 @@ void gh_frm_judge(gh_probe *p, gh_probe_result *r, const gh_probe_route *route, 
 void gh_frm_judge_swallowed(gh_probe *p, gh_probe_result *r, const gh_probe_route *route,
                             const char *attack, size_t len, const char *what)
 {
-    size_t flen;
-    const char *follow = gh_probe_valid_request(p, route, NULL, &flen);
-    const char *parts[2] = {attack, follow};
-    size_t lens[2] = {len, flen};
-    gh_probe_opts o = {.parts = parts, .part_lens = lens, .nparts = 2, .pause_ms = PAUSE_MS,
-                       .wait_ms = QUIET_MS};
-    gh_probe_exchange x;
-    if (gh_probe_send(p, r, route->target, NULL, 0, &o, &x) != 0)
+    attempt a;
+    if (attack_and_follow(p, r, route, attack, len, NULL, &a) != 0)
         return;
-    gh_probe_note(p, r, &x);
-    int forwarded;
-    const char *bad = gh_frm_upstream_fault(p, r, &forwarded);
-    int st[GH_PROBE_MAX_RESPONSES], before;
-    int n = finals(&x, st, &before);
+    const gh_probe_exchange x = a.x;
+    const char *bad = a.bad;
+    const int *st = a.st, n = a.n;
     if (x.connect_failed || x.tls_error)
         gh_probe_error(r, "cannot reach %s:%d", route->target->host, route->target->port);
     else if (bad)
