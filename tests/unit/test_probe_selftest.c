@@ -480,8 +480,7 @@ static void check_identities(gh_probe *p)
     assert_true(gh_probe_jwks_fetches(p->server, "corp") >= 1);
     json_t *claims = json_pack("{s:s, s:s, s:s, s:I}", "iss", "https://idp.example", "aud", "api",
                                "sub", "probe-a", "exp", (json_int_t)time(NULL) + 300);
-    gh_probe_opaque_add(p->server, "opaque-probe-token", claims, true);
-    json_decref(claims);
+    gh_probe_opaque_add(p->server, "opaque-probe-token", claims, true); /* takes claims */
     assert_int_equal(get_with(p, "/op", "Authorization: Bearer opaque-probe-token"), 200);
     assert_int_equal(get_with(p, "/op", "Authorization: Bearer opaque-unknown"), 401);
     for (int k = 0; k < 2; k++) {
