@@ -278,7 +278,10 @@ def exercise(gw, ca_file, token):
 def queried_metrics():
     """(where, name) for every metric the rules and the dashboard query."""
     used = [("alerts.yaml: " + r["alert"], n) for r in alert_rules() for n in names_in(r["expr"])]
-    used += [("gatehouse.json: " + e, n) for e in dashboard_exprs(dashboard()) for n in names_in(e)]
+    dash = dashboard()
+    used += [("gatehouse.json: " + e, n) for e in dashboard_exprs(dash) for n in names_in(e)]
+    used += [("gatehouse.json: variable " + v["name"], n) for v in dash["templating"]["list"]
+             for n in names_in(v.get("definition", ""))]
     return used
 
 
