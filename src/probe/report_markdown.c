@@ -182,7 +182,8 @@ static void skipped(FILE *out, const gh_probe_result *results, size_t n, size_t 
 {
     if (!count)
         return;
-    fprintf(out, "## Skipped (%zu)\n\nEach proves nothing until what its reason names is there.\n\n",
+    fprintf(out,
+            "## Skipped (%zu)\n\nEach proves nothing until what its reason names is there.\n\n",
             count);
     for (size_t i = 0; i < n; i++) {
         if (results[i].verdict != GH_PV_SKIP)
@@ -226,7 +227,8 @@ void gh_probe_render_markdown(FILE *out, const gh_probe *p, const gh_probe_resul
     caps(out, p, sum);
     if (!sum->fail && !sum->error)
         fprintf(out, "No failures%s.\n\n",
-                sum->skip ? " among the cases that ran; the skipped ones below were not tried" : "");
+                sum->skip ? " among the cases that ran; the skipped ones below were not tried"
+                          : "");
     section(out, p, results, n, GH_PV_FAIL, "Failures", sum->fail);
     section(out, p, results, n, GH_PV_ERROR, "Errors", sum->error);
     skipped(out, results, n, sum->skip);

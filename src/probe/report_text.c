@@ -284,7 +284,8 @@ void gh_probe_render_text(FILE *out, const gh_probe *p, const gh_probe_result *r
     fputc('\n', out);
     if (!sum->fail && !sum->error)
         fprintf(out, "No failures%s.\n\n",
-                sum->skip ? " among the cases that ran; the skipped ones below were not tried" : "");
+                sum->skip ? " among the cases that ran; the skipped ones below were not tried"
+                          : "");
     findings(out, p, results, n, GH_PV_FAIL, "Failures", sum->fail);
     findings(out, p, results, n, GH_PV_ERROR, "Errors", sum->error);
     skipped(out, results, n, sum->skip);
