@@ -177,7 +177,7 @@ static void forge_identity(gh_probe *p, gh_probe_result *r, const spelling *spel
         public_route ? first_through(p, r, proxied_public, "no public route is proxied")
                      : first_through(p, r, fills_identity,
                                      "no route fills identity headers (forward.claims, "
-                                     "forward.api_key_client, forward_client_cert)");
+                                     "forward.api_key_client, forward.client_cert)");
     if (!route)
         return;
     names ns;

@@ -323,7 +323,7 @@ const gh_probe_case gh_probe_cases_information[] = {
      "not answered on data listeners", "Serve metrics on the admin listener only.", metrics},
     {"INFO-005", "information", "TRACE echoing credentials", OWASP_MISCONF, 693, GH_PSEV_MEDIUM, 0,
      "405, nothing echoed or forwarded", "Refuse TRACE (Gatehouse cannot allow it).", trace},
-    {"INFO-006", "information", "CR LF, escapes and ${jndi: in requests: the access log", OWASP_MISCONF, 117,
+    {"INFO-006", "information", "log injection: CR LF, escapes and ${jndi: in requests, read back from the access log", OWASP_MISCONF, 117,
      GH_PSEV_MEDIUM, GH_PN_UPSTREAM, "one JSON line per request, nothing forged",
      "Log as JSON with every byte escaped (Gatehouse's access log).", log_injection},
     {"INFO-007", "information", "refusals that caches may keep", OWASP_MISCONF, 524, GH_PSEV_LOW, GH_PN_CONFIG,

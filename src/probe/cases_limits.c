@@ -550,7 +550,7 @@ const gh_probe_case gh_probe_cases_limits[] = {
      OWASP_LIMITS, 770, GH_PSEV_MEDIUM, GH_PN_CONFIG | GH_PN_LOAD,
      "429 (or 503) once the burst is spent, for every limit of every route (limits over 200 a "
      "period skipped)",
-     "Give the route a rate limit (rate_limit) in mode: enforce (shadow refuses nothing).",
+     "Give the route a rate limit (routes[].rate_limit naming one of rate_limits) in mode: enforce (shadow refuses nothing).",
      exhaust_case},
     {"LIM-004", "limits",
      "the exhausted limit escaped with a forged client (X-Forwarded-For rotated)", OWASP_LIMITS,

@@ -65,12 +65,18 @@ bool gh_probe_baseline(gh_probe *p, gh_probe_result *r, const gh_probe_route *ro
         return true;
     if (route->conf)
         gh_probe_aim(p, r, route->conf);
+    /* Without a configuration the probe aims where it was told: say how to aim elsewhere. */
+    const char *aim = p->conf ? "" : " (aim at a path that answers with --path, or give -c FILE)";
     if (mine->baseline < 0)
-        gh_probe_skip(r, "a valid request to %s %s got no answer: the attempt would prove nothing",
-                      route->method, route->path);
+        gh_probe_skip(r,
+                      "a valid request to %s %s got no answer: the attempt would prove "
+                      "nothing%s",
+                      route->method, route->path, aim);
     else
-        gh_probe_skip(r, "a valid request to %s %s is refused too (%d): the attempt would prove nothing",
-                      route->method, route->path, mine->baseline);
+        gh_probe_skip(r,
+                      "a valid request to %s %s is refused too (%d): the attempt would prove "
+                      "nothing%s",
+                      route->method, route->path, mine->baseline, aim);
     return false;
 }
 

@@ -33,15 +33,22 @@ static int usage(FILE *out)
             "usage: gatehouse probe -c FILE [options]              self-test: start the configured\n"
             "                                                      gateway on loopback and attack it\n"
             "       gatehouse probe --target URL [-c FILE] [options]   attack a running gateway\n"
-            "       gatehouse probe --list-cases [--format text|json]\n"
-            "options: --format text|json|sarif|junit|markdown  -o FILE  --only GROUP|ID[,...]\n"
+            "       gatehouse probe --list-cases [--format text|json] [--only ...]\n"
+            "options: --format text|json|sarif|junit|markdown (default text)"
+            "  -o FILE (default stdout)\n"
+            "         --only GROUP|PREFIX|ID[,...] (framing, FRM or FRM-001; see --list-cases)\n"
             "         --report FORMAT=FILE (repeatable: more reports of the same run)\n"
-            "         --fail-on high|medium|low|none (default high)  --quiet\n"
-            "         --profile safe|full (live; default safe: GET, HEAD, OPTIONS only, no load)\n"
-            "         --token T  --token-other-tenant T  --path /p (repeatable; live without -c)\n"
+            "         --fail-on high|medium|low|none (default high)"
+            "  --quiet (no progress on stderr)\n"
+            "live only (--target):\n"
+            "         --profile safe|full (default safe: GET, HEAD, OPTIONS only, no load;\n"
+            "                              self-test always runs full)\n"
+            "         --token T  --token-other-tenant T  --path /p (repeatable; without -c)\n"
             "         --signing-key PEM | --signing-secret-file F  [--kid KID] [--alg ALG]\n"
-            "         --hmac-secret PROVIDER=FILE (repeatable; live: a webhook provider's secret)\n"
-            "         --max-requests N  --max-connections N  --max-bytes N  --max-seconds N\n"
+            "         --hmac-secret PROVIDER=FILE (repeatable: a webhook provider's secret)\n"
+            "caps:    --max-requests N  --max-connections N  --max-bytes N  --max-seconds N"
+            " (N > 0;\n"
+            "         live safe: 600, 600, 8388608, 120; otherwise 20000, 20000, 268435456, 600)\n"
             "exit 0: no failure at or above --fail-on; 1: some; 2: the probe could not run\n");
     return out == stderr ? 2 : 0;
 }
@@ -390,12 +397,21 @@ static const char *unmet(const gh_probe *p, const gh_probe_case *c)
         for (size_t i = 0; i < p->ntargets; i++)
             any |= p->targets[i].tls;
         if (!any)
-            return "needs a TLS listener";
+            return p->selftest ? "needs a TLS listener (listeners[].tls)"
+                               : "needs an https:// target: --target https://HOST:PORT";
     }
     return NULL;
 }
 
-/* Whether c was asked for by --only (a comma-separated list of groups and ids). */
+/* Whether s[0..n) is the prefix of id's group (FRM for FRM-001): the reports and the docs name
+ * groups by it, so --only takes it as well as the group's name. */
+static bool id_prefix_is(const char *id, const char *s, size_t n)
+{
+    const char *dash = strchr(id, '-');
+    return dash && (size_t)(dash - id) == n && strncasecmp(id, s, n) == 0;
+}
+
+/* Whether c was asked for by --only (a comma-separated list of groups, id prefixes and ids). */
 static bool selected(const gh_probe_case *c, const char *only)
 {
     if (!only)
@@ -404,7 +420,8 @@ static bool selected(const gh_probe_case *c, const char *only)
     for (const char *s = only; *s; s += n + (s[n] == ',')) {
         n = strcspn(s, ",");
         if ((strlen(c->id) == n && strncasecmp(c->id, s, n) == 0) ||
-            (strlen(c->group) == n && strncasecmp(c->group, s, n) == 0))
+            (strlen(c->group) == n && strncasecmp(c->group, s, n) == 0) ||
+            id_prefix_is(c->id, s, n))
             return true;
     }
     return false;
@@ -421,7 +438,9 @@ static const char *unknown_selection(const char *only)
         for (size_t i = 0; gh_probe_groups[i] && !known; i++)
             known = strlen(gh_probe_groups[i]) == n && strncasecmp(gh_probe_groups[i], s, n) == 0;
         for (size_t i = 0; i < gh_probe_ncases() && !known; i++)
-            known = strlen(gh_probe_case_at(i)->id) == n && strncasecmp(gh_probe_case_at(i)->id, s, n) == 0;
+            known = (strlen(gh_probe_case_at(i)->id) == n &&
+                     strncasecmp(gh_probe_case_at(i)->id, s, n) == 0) ||
+                    id_prefix_is(gh_probe_case_at(i)->id, s, n);
         if (!known) {
             snprintf(bad, sizeof(bad), "%.*s", (int)(n < 100 ? n : 100), s);
             return bad;
@@ -489,12 +508,18 @@ static gh_probe_render_fn renderer(const char *format)
     return NULL;
 }
 
-static int list_cases(const char *format)
+static int list_cases(const char *format, const char *only)
 {
     bool json = strcmp(format, "json") == 0;
+    if (!json && strcmp(format, "text") != 0) {
+        fprintf(stderr, "gatehouse probe: --list-cases prints text or json, not %s\n", format);
+        return 2;
+    }
     json_t *arr = json ? json_array() : NULL;
     for (size_t i = 0; i < gh_probe_ncases(); i++) {
         const gh_probe_case *c = gh_probe_case_at(i);
+        if (!selected(c, only))
+            continue;
         if (json)
             json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "id", c->id,
                                                  "group", c->group, "title", c->title, "owasp",
@@ -635,7 +660,10 @@ int gh_probe_main(int argc, char **argv)
     }
     const char *bad = rc == 0 && o.only ? unknown_selection(o.only) : NULL;
     if (bad) {
-        fprintf(stderr, "gatehouse probe: --only %s: no group or case has that name (--list-cases)\n", bad);
+        fprintf(stderr,
+                "gatehouse probe: --only %s: no group or case has that name (a group as "
+                "--list-cases names it, such as framing, its prefix FRM, or an id: FRM-001)\n",
+                bad);
         rc = 2;
     }
     if (rc == 0 && !o.list && !o.config && !o.target) {
@@ -649,7 +677,7 @@ int gh_probe_main(int argc, char **argv)
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     p.quiet = o.quiet;
     p.progress = !o.quiet && isatty(2);
-    rc = o.list ? list_cases(o.format) : run(&p, &o);
+    rc = o.list ? list_cases(o.format, o.only) : run(&p, &o);
     if (p.loc)
         gh_locator_close(p.loc);
     for (size_t i = 0; !p.selftest && i < p.nkeys; i++)

@@ -151,7 +151,7 @@ static void caps(FILE *out, const gh_probe *p, const gh_probe_summary *sum)
 {
     fprintf(out,
             "Caps used: requests %llu of %llu, connections %llu of %llu, bytes %llu of %llu, "
-            "seconds %.1f of %llu (0: no cap).\n\n",
+            "seconds %.1f of %llu.\n\n",
             (unsigned long long)p->used.requests, (unsigned long long)p->caps.requests,
             (unsigned long long)p->used.connections, (unsigned long long)p->caps.connections,
             (unsigned long long)p->used.bytes, (unsigned long long)p->caps.bytes, sum->seconds,
@@ -167,6 +167,44 @@ static void section(FILE *out, const gh_probe *p, const gh_probe_result *results
     for (size_t i = 0; i < n; i++)
         if (results[i].verdict == verdict)
             finding(out, p, &results[i]);
+}
+
+/* r is a skip for this reason. */
+static bool skipped_for(const gh_probe_result *r, const char *why)
+{
+    const char *its = r->why ? r->why : "(no reason given)";
+    return r->verdict == GH_PV_SKIP && strcmp(its, why) == 0;
+}
+
+/* The skipped cases as a list by reason, in the catalogue's order: a skip proves nothing, and
+ * its reason names what to add for the case to run. */
+static void skipped(FILE *out, const gh_probe_result *results, size_t n, size_t count)
+{
+    if (!count)
+        return;
+    fprintf(out,
+            "## Skipped (%zu)\n\nEach proves nothing until what its reason names is there.\n\n",
+            count);
+    for (size_t i = 0; i < n; i++) {
+        if (results[i].verdict != GH_PV_SKIP)
+            continue;
+        const char *why = results[i].why ? results[i].why : "(no reason given)";
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = skipped_for(&results[j], why);
+        if (seen)
+            continue;
+        fputs("- ", out);
+        inline_text(out, why);
+        fputs(":", out);
+        for (size_t j = i; j < n; j++)
+            if (skipped_for(&results[j], why)) {
+                fputc(' ', out);
+                inline_text(out, results[j].c->id ? results[j].c->id : "?");
+            }
+        fputc('\n', out);
+    }
+    fputc('\n', out);
 }
 
 void gh_probe_render_markdown(FILE *out, const gh_probe *p, const gh_probe_result *results,
@@ -188,8 +226,11 @@ void gh_probe_render_markdown(FILE *out, const gh_probe *p, const gh_probe_resul
     summary(out, results, n, sum);
     caps(out, p, sum);
     if (!sum->fail && !sum->error)
-        fputs("No failures.\n", out);
+        fprintf(out, "No failures%s.\n\n",
+                sum->skip ? " among the cases that ran; the skipped ones below were not tried"
+                          : "");
     section(out, p, results, n, GH_PV_FAIL, "Failures", sum->fail);
     section(out, p, results, n, GH_PV_ERROR, "Errors", sum->error);
+    skipped(out, results, n, sum->skip);
     fflush(out);
 }

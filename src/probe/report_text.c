@@ -222,6 +222,57 @@ static void findings(FILE *out, const gh_probe *p, const gh_probe_result *result
             finding(out, p, &results[i]);
 }
 
+/* r is a skip for this reason. */
+static bool skipped_for(const gh_probe_result *r, const char *why)
+{
+    const char *its = r->why ? r->why : "(no reason given)";
+    return r->verdict == GH_PV_SKIP && strcmp(its, why) == 0;
+}
+
+static const char *case_id(const gh_probe_result *r)
+{
+    return r->c->id ? r->c->id : "?";
+}
+
+/* The skipped cases by reason, in the catalogue's order: a skip proves nothing, and its reason
+ * names what to add (a route, a key, an option) for the case to run. Quadratic in the cases,
+ * which are a few hundred at most. */
+static void skipped(FILE *out, const gh_probe_result *results, size_t n, size_t count)
+{
+    if (!count)
+        return;
+    fprintf(out, "Skipped (%zu), by reason: each proves nothing until what it names is there\n\n",
+            count);
+    for (size_t i = 0; i < n; i++) {
+        if (results[i].verdict != GH_PV_SKIP)
+            continue;
+        const char *why = results[i].why ? results[i].why : "(no reason given)";
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = skipped_for(&results[j], why);
+        if (seen)
+            continue;
+        size_t ids_len = 1;
+        for (size_t j = i; j < n; j++)
+            if (skipped_for(&results[j], why))
+                ids_len += strlen(case_id(&results[j])) + 1;
+        char *ids = malloc(ids_len);
+        prose(out, 2, "- ", why);
+        if (!ids)
+            continue;
+        ids[0] = '\0';
+        for (size_t j = i; j < n; j++)
+            if (skipped_for(&results[j], why)) {
+                if (ids[0])
+                    strcat(ids, " ");
+                strcat(ids, case_id(&results[j]));
+            }
+        prose(out, 4, "", ids);
+        free(ids);
+    }
+    fputc('\n', out);
+}
+
 void gh_probe_render_text(FILE *out, const gh_probe *p, const gh_probe_result *results, size_t n,
                           const gh_probe_summary *sum)
 {
@@ -232,8 +283,11 @@ void gh_probe_render_text(FILE *out, const gh_probe *p, const gh_probe_result *r
     caps(out, p, sum);
     fputc('\n', out);
     if (!sum->fail && !sum->error)
-        fprintf(out, "No failures.\n");
+        fprintf(out, "No failures%s.\n\n",
+                sum->skip ? " among the cases that ran; the skipped ones below were not tried"
+                          : "");
     findings(out, p, results, n, GH_PV_FAIL, "Failures", sum->fail);
     findings(out, p, results, n, GH_PV_ERROR, "Errors", sum->error);
+    skipped(out, results, n, sum->skip);
     fflush(out);
 }

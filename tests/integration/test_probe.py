@@ -45,6 +45,23 @@ def test_list_cases_names_each_case_fully():
     assert len(text) == len(cases) and text[0].startswith(cases[0]["id"])
 
 
+def test_list_cases_selects_by_group_its_prefix_or_an_id():
+    """--only takes a group as the catalogue names it, the prefix of its ids (FRM, as the reports
+    and docs name the group) or an id, in any case; --list-cases prints only text or JSON."""
+    def ids(*only):
+        p = run("--list-cases", "--format", "json", "--only", *only)
+        assert p.returncode == 0, p.stderr
+        return [c["id"] for c in json.loads(p.stdout)]
+    framing = ids("framing")
+    assert framing and all(i.startswith("FRM-") for i in framing)
+    assert ids("FRM") == framing and ids("frm") == framing
+    assert ids("hook-002,INFO") == ["INFO-%03d" % n for n in range(1, 8)] + ["HOOK-002"]
+    bad = run("--list-cases", "--only", "FR")
+    assert bad.returncode == 2 and "FR:" in bad.stderr
+    md = run("--list-cases", "--format", "markdown")
+    assert md.returncode == 2 and not md.stdout
+
+
 def test_self_test_of_the_example_fails_nothing_in_every_format(demo_cert, tmp_path):
     """One run, its report in every format (--report): the same verdicts in each."""
     reports = ["--report", "%s=%s" % ("json", tmp_path / "report.json")]
@@ -112,6 +129,11 @@ def test_caps_stop_the_run_and_say_so(tmp_path, demo_cert):
     assert doc["caps"]["requests"]["used"] <= 5 and doc["caps"]["requests"]["max"] == 5
     capped = [r for r in doc["results"] if r["verdict"] == "skip" and "request cap (5)" in r["why"]]
     assert capped, doc["results"]
+    # The text report does not end on a bare "No failures": it lists the skipped cases by reason.
+    text = run("-c", "gatehouse.yaml", "--only", "tokens", "--max-requests", "5").stdout
+    assert "No failures among the cases that ran" in text, text
+    listed = text[text.index("Skipped ("):]
+    assert "request cap (5)" in listed and capped[0]["id"] in listed, text
 
 
 def test_bad_configuration_and_arguments_exit_2(tmp_path):
