@@ -317,13 +317,18 @@ static void duplicate_authorization(gh_probe *p, gh_probe_result *r)
 
 static bool writes(gh_probe *p, const gh_probe_route *r)
 {
-    return proxied(p, r) && !r->safe;
+    return proxied(p, r) && r->body_method;
 }
 
 static void duplicate_content_type(gh_probe *p, gh_probe_result *r)
 {
-    const gh_probe_route *route = first_through(p, r, writes, "no proxied route takes a body (POST, PUT, PATCH, DELETE)");
-    if (!route)
+    const gh_probe_route *found = gh_probe_find_route(p, writes);
+    const gh_probe_route *route = found ? gh_probe_route_writing(p, found) : NULL;
+    if (!route) {
+        gh_probe_skip(r, "no proxied route takes a body (POST, PUT, PATCH)");
+        return;
+    }
+    if (!gh_probe_baseline(p, r, route))
         return;
     size_t len;
     const char *bytes = gh_probe_valid_request(p, route, "Content-Type: text/plain\r\n", &len);

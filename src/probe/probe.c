@@ -427,10 +427,10 @@ static bool selected(const gh_probe_case *c, const char *only)
     return false;
 }
 
-/* An --only entry that names no group and no case: a typo would otherwise run nothing. */
-static const char *unknown_selection(const char *only)
+/* An --only entry that names no group and no case, into bad (cap bytes; a typo would
+ * otherwise run nothing): true when there is one. */
+static bool unknown_selection(const char *only, char *bad, size_t cap)
 {
-    static char bad[128];
     size_t n;
     for (const char *s = only; *s; s += n + (s[n] == ',')) {
         n = strcspn(s, ",");
@@ -442,11 +442,11 @@ static const char *unknown_selection(const char *only)
                      strncasecmp(gh_probe_case_at(i)->id, s, n) == 0) ||
                     id_prefix_is(gh_probe_case_at(i)->id, s, n);
         if (!known) {
-            snprintf(bad, sizeof(bad), "%.*s", (int)(n < 100 ? n : 100), s);
-            return bad;
+            snprintf(bad, cap, "%.*s", (int)(n < 100 ? n : 100), s);
+            return true;
         }
     }
-    return NULL;
+    return false;
 }
 
 static void progress(const gh_probe *p, size_t done, size_t total, const gh_probe_case *c)
@@ -618,6 +618,24 @@ static int report(gh_probe *p, const opts *o, gh_probe_result *results, size_t n
     return sum.error ? 2 : over ? 1 : 0;
 }
 
+/* Live: whether the target answers a connection (and a TLS handshake) at all. A target that
+ * cannot be reached would otherwise give every case the same error. 0, or -1 after saying why. */
+static int reachable(gh_probe *p)
+{
+    gh_probe_conn c;
+    gh_probe_exchange x = {0};
+    gh_probe_opts o = {0};
+    const gh_probe_target *t = &p->targets[0];
+    p->used.connections++;
+    if (gh_probe_conn_open(p, t, &o, gh_probe_now() + (double)p->caps.exchange_ms / 1000.0, &c, &x) == 0) {
+        gh_probe_conn_close(&c);
+        return 0;
+    }
+    fprintf(stderr, "gatehouse probe: cannot reach %s:%d: %s\n", t->host, t->port,
+            x.tls_error ? x.tls_error : "the connection was refused or timed out");
+    return -1;
+}
+
 static int run(gh_probe *p, opts *o)
 {
     if (o->config && load_config(p, o->config) != 0)
@@ -639,6 +657,8 @@ static int run(gh_probe *p, opts *o)
     p->used.started = gh_probe_now();
     if (p->selftest && gh_probe_selftest_start(p) != 0)
         return 2;
+    if (!p->selftest && reachable(p) != 0)
+        return 2;
     gh_probe_routes_build(p);
     size_t n = 0;
     gh_probe_result *results = run_cases(p, o->only, &n);
@@ -658,8 +678,8 @@ int gh_probe_main(int argc, char **argv)
         fprintf(stderr, "gatehouse probe: --format takes text, json, sarif, junit or markdown\n");
         rc = 2;
     }
-    const char *bad = rc == 0 && o.only ? unknown_selection(o.only) : NULL;
-    if (bad) {
+    char bad[128];
+    if (rc == 0 && o.only && unknown_selection(o.only, bad, sizeof(bad))) {
         fprintf(stderr,
                 "gatehouse probe: --only %s: no group or case has that name (a group as "
                 "--list-cases names it, such as framing, its prefix FRM, or an id: FRM-001)\n",

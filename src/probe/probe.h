@@ -115,6 +115,7 @@ typedef struct gh_probe_route {
     bool proxied;                  /* goes to an upstream (not respond:) */
     bool safe;                     /* method is GET, HEAD or OPTIONS */
     int baseline;                  /* the status a valid request got (gh_probe_baseline), 0: not tried */
+    const char *body_method;       /* the first of POST, PUT, PATCH it allows, or NULL */
 } gh_probe_route;
 
 /* ---- one exchange on the wire (client.c) ---- */
@@ -335,6 +336,8 @@ struct gh_probe {
 /* The route of p->routes for conf, or NULL. The first route (in configuration order) that
  * satisfies want, or NULL: the case then skips and says what it looked for. */
 const gh_probe_route *gh_probe_route_of(gh_probe *p, const gh_route_conf *conf);
+/* route sent with its body method (route->body_method, not NULL): the run's copy, in the arena. */
+const gh_probe_route *gh_probe_route_writing(gh_probe *p, const gh_probe_route *route);
 const gh_probe_route *gh_probe_find_route(gh_probe *p,
                                           bool (*want)(gh_probe *p, const gh_probe_route *r));
 

@@ -102,9 +102,25 @@ void gh_probe_routes_build(gh_probe *p)
         pr->path = path_of(p, r);
         pr->host = host_of(p, r, pr->target);
         pr->method = method_of(p, r->methods, &pr->safe);
+        pr->body_method = r->methods & GH_M_POST    ? "POST"
+                          : r->methods & GH_M_PUT   ? "PUT"
+                          : r->methods & GH_M_PATCH ? "PATCH"
+                                                    : NULL;
         pr->proxied = r->upstream != NULL;
         p->nroutes++;
     }
+}
+
+const gh_probe_route *gh_probe_route_writing(gh_probe *p, const gh_probe_route *route)
+{
+    if (route->method == route->body_method)
+        return route;
+    gh_probe_route *copy = gh_arena_alloc(&p->arena, sizeof(*copy));
+    *copy = *route;
+    copy->method = route->body_method;
+    copy->safe = false;
+    copy->baseline = 0;
+    return copy;
 }
 
 const gh_probe_route *gh_probe_route_of(gh_probe *p, const gh_route_conf *conf)
