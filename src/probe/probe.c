@@ -18,7 +18,7 @@
 
 typedef struct opts {
     const char *config, *target, *format, *out, *only, *signing_key, *signing_secret, *kid,
-        *alg;
+        *alg, *api_key;
     const char **hmac_secrets; /* --hmac-secret NAME=FILE, as given */
     size_t nhmac_secrets;
     const char **reports; /* --report FORMAT=FILE, as given: more reports of the same run */
@@ -43,7 +43,8 @@ static int usage(FILE *out)
             "live only (--target):\n"
             "         --profile safe|full (default safe: GET, HEAD, OPTIONS only, no load;\n"
             "                              self-test always runs full)\n"
-            "         --token T  --token-other-tenant T  --path /p (repeatable; without -c)\n"
+            "         --token T  --token-other-tenant T  --api-key KEY\n"
+            "         --path /p (repeatable; without -c)\n"
             "         --signing-key PEM | --signing-secret-file F  [--kid KID] [--alg ALG]\n"
             "         --hmac-secret PROVIDER=FILE (repeatable: a webhook provider's secret)\n"
             "caps:    --max-requests N  --max-connections N  --max-bytes N  --max-seconds N"
@@ -125,6 +126,7 @@ static int parse_args(gh_probe *p, opts *o, int argc, char **argv)
         } slots[] = {{"-c", "--config", &o->config},  {"--target", NULL, &o->target},
                      {"--format", "-f", &o->format},  {"-o", "--output", &o->out},
                      {"--only", NULL, &o->only},      {"--token", NULL, &p->token},
+                     {"--api-key", NULL, &o->api_key},
                      {"--token-other-tenant", NULL, &p->token_other},
                      {"--signing-key", NULL, &o->signing_key},
                      {"--signing-secret-file", NULL, &o->signing_secret},
@@ -250,6 +252,17 @@ static int live_target(gh_probe *p, const char *url)
         p->npaths = 1;
     }
     return 0;
+}
+
+/* --api-key: the key every API-key provider of the configuration is sent (live). */
+static void live_api_key(gh_probe *p, const char *key)
+{
+    size_t n = p->conf ? p->conf->napi_key_providers : 0;
+    if (!key || !n)
+        return;
+    p->api_keys = gh_arena_alloc(&p->arena, n * sizeof(*p->api_keys));
+    for (size_t i = 0; i < n; i++)
+        p->api_keys[i].key[0] = p->api_keys[i].key[1] = key;
 }
 
 /* --signing-key or --signing-secret-file: a key for every provider (live). */
@@ -646,9 +659,11 @@ static int run(gh_probe *p, opts *o)
     if (!p->selftest && (live_target(p, o->target) != 0 || live_key(p, o) != 0 ||
                          live_hmac_secrets(p, o) != 0))
         return 2;
+    if (!p->selftest)
+        live_api_key(p, o->api_key);
     if (p->selftest && (o->signing_key || o->signing_secret || p->token || p->npaths ||
-                        o->profile_given || o->nhmac_secrets)) {
-        fprintf(stderr, "gatehouse probe: --signing-key, --hmac-secret, --token, --path and "
+                        o->profile_given || o->nhmac_secrets || o->api_key)) {
+        fprintf(stderr, "gatehouse probe: --signing-key, --hmac-secret, --token, --api-key, --path and "
                         "--profile are for --target; self-test holds its own keys and runs every "
                         "profile\n");
         return 2;

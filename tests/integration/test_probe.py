@@ -10,6 +10,7 @@ import pytest
 
 from testenv import BIN, ROOT
 from testenv.certs import CertAuthority, write_crl
+from testenv.probe import run_probe
 
 EXAMPLES = os.path.join(ROOT, "examples")
 OWASP = {"API%d:2023" % i for i in range(1, 11)}
@@ -198,3 +199,24 @@ def test_the_catalogue_in_security_md_is_current():
     p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "probe_cases_md.py"), "--check"],
                        capture_output=True, text=True, env=dict(os.environ, GATEHOUSE_BIN=BIN))
     assert p.returncode == 0, p.stderr
+
+
+def test_live_api_key_lets_the_cases_show_a_valid_request(tmp_path, gateway_for, upstream):
+    """A route that takes only an API key: without --api-key no valid request can be shown and
+    the cases that need one skip, saying so; with it they run."""
+    from conftest import api_key_identity
+    cfg = api_key_identity(tmp_path, upstream.port) + """
+routes:
+  - name: partners
+    match: {prefix: /partners, methods: [GET]}
+    auth: {api_key: partners}
+    upstream: app
+"""
+    gw = gateway_for(cfg)
+    without, report, _ = run_probe("--target", gw.url, "-c", gw.config, "--only", "HDR-006")
+    assert without["HDR-006"][0] == "skip" and "refused too (401)" in without["HDR-006"][1], report
+    with_key, report, _ = run_probe("--target", gw.url, "-c", gw.config, "--only", "HDR-006",
+                                    "--api-key", "k1")
+    assert with_key["HDR-006"][0] == "pass", report
+    assert all(h.get("x-api-key") is None for (_, _, h, _) in upstream.requests)  # never forwarded
+    assert run("-c", gw.config, "--api-key", "k1").returncode == 2  # live only
