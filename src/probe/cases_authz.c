@@ -810,7 +810,7 @@ const gh_probe_case gh_probe_cases_authz[] = {
      GH_PSEV_HIGH, 0,
      "X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override dropped before the upstream (or the "
      "request "
-     "refused); POST ?_method=DELETE refused with 405. A _method in a GET's query is passed on as "
+     "refused); POST ?_method=DELETE refused with 405. A _method in the query of a GET is passed on as "
      "sent: "
      "frameworks apply it to POST only",
      "Keep the override headers out of trusted_proxies' reach (Gatehouse drops them from other "
