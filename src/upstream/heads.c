@@ -10,6 +10,7 @@
 #include "wire/header_ops.h"
 #include "wire/host.h"
 #include "gate/respond.h"
+#include "gate/trace.h"
 #include "upstream/upconn.h"
 
 #define FOLDS(h, lit) gh_h1_name_folds_to((h), lit, sizeof(lit) - 1)
@@ -138,7 +139,7 @@ static bool passes_upstream(const gh_request *req, bool conn_hdr, const gh_h1_he
         return false;
     return !(gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "host") ||
              GH_H1_NAME_IS(h, "content-length") || GH_H1_NAME_IS(h, "expect") ||
-             route_owned(route, h) || set_by_gateway(req->config, h) ||
+             route_owned(route, h) || set_by_gateway(req->config, h) || gh_trace_field(h) ||
              (gateway_owned(h) && (!req->trusted_peer || underscore)) ||
              FOLDS(h, "x-forwarded-for") || FOLDS(h, "proxy") ||
              (req->ws.upgrade && GH_H1_NAME_IS(h, "sec-websocket-extensions")) ||
@@ -222,6 +223,7 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
             add_field(b, h->name, h->name_len, h->value, h->value_len);
     }
     add_gateway_fields(req, b);
+    gh_trace_fields(req, b);
     gh_h1_header put[4 * GH_HEADER_OPS_MAX];
     size_t nput = 0;
     gh_header_ops_put(&req->config->headers.request, &route->headers.request, put, &nput,
@@ -256,7 +258,7 @@ char *gh__request_head(gh_request *req, size_t *len)
     const gh_route_conf *route = req->match.route;
     size_t cap = req->h1.head_len + 1024 + ops_bytes(&req->config->headers.request) +
                  ops_bytes(&route->headers.request) + req->upstream_path_len +
-                 GH_HOST_CANON_MAX + strlen(req->endpoint->authority);
+                 GH_HOST_CANON_MAX + strlen(req->endpoint->authority) + gh_trace_fields_bytes(req);
     for (size_t i = 0; req->claim_values && i < route->nforward_claims; i++)
         if (req->claim_values[i])
             cap += strlen(req->claim_values[i]) + strlen(route->forward_claims[i].header) + 4;
