@@ -148,7 +148,7 @@ static bool passes_upstream(const gh_request *req, bool conn_hdr, const gh_h1_he
 }
 
 /* What the gateway tells the upstream about the request: the client's address and scheme, the
- * request id, verified claims, the client certificate, the API key's client. */
+ * request id and trace context, verified claims, the client certificate, the API key's client. */
 static void add_gateway_fields(gh_request *req, gh_sbuf *b)
 {
     const gh_h1_request *h1 = &req->h1;
@@ -172,6 +172,7 @@ static void add_gateway_fields(gh_request *req, gh_sbuf *b)
         (!req->trusted_peer || !GH_H1_FIND(h1->headers, h1->nheaders, "x-forwarded-host")))
         add_field(b, "X-Forwarded-Host", 16, h1->host, h1->host_len);
     add_field(b, "X-Request-Id", 12, req->id, req->id_len);
+    gh_trace_fields(req, b);
     for (size_t i = 0; req->claim_values && i < route->nforward_claims; i++)
         if (req->claim_values[i])
             add_strings(b, route->forward_claims[i].header, req->claim_values[i]);
@@ -223,7 +224,6 @@ static int build_request_head(gh_request *req, gh_sbuf *b)
             add_field(b, h->name, h->name_len, h->value, h->value_len);
     }
     add_gateway_fields(req, b);
-    gh_trace_fields(req, b);
     gh_h1_header put[4 * GH_HEADER_OPS_MAX];
     size_t nput = 0;
     gh_header_ops_put(&req->config->headers.request, &route->headers.request, put, &nput,
