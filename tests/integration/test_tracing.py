@@ -232,6 +232,9 @@ CHECKS = [
     ("tracing: {propagation: [b3]}\n", "c.yaml:2:24:", "w3c is always propagated"),
     ("tracing: {propagation: [w3c, w3c]}\n", "c.yaml:2:30:", "w3c is listed twice"),
     ("tracing: {sample: 1}\n", "c.yaml:2:", "unknown key 'sample'"),
+    # The gateway writes the upstream's trace fields itself: no header rule may.
+    ("headers: {request: {set: {traceparent: x}}}\n", "c.yaml:2:", "sets this for the upstream itself"),
+    ("headers: {request: {remove: [B3]}}\n", "c.yaml:2:", "sets this for the upstream itself"),
 ]
 
 
