@@ -71,7 +71,8 @@ static void keep_tracestate(gh_request *req)
         }
         value = joined;
     }
-    if (gh_tracestate_ok(value, total)) {
+    /* A list of empty members says nothing: it is not sent on. */
+    if (memchr(value, '=', total) && gh_tracestate_ok(value, total)) {
         req->trace.tracestate = value;
         req->trace.tracestate_len = total;
     }

@@ -177,6 +177,7 @@ def test_tracestate_goes_on_only_within_its_limits(trusted, up):
     assert state_sent("Congo=1") == []
     assert state_sent("a=1,a=2") == []
     assert state_sent("tenant@sys=1, b=2 ,") == ["tenant@sys=1, b=2 ,"]
+    assert state_sent(" , ") == []
 
 
 def test_b3_in_and_out(trusted, up):
