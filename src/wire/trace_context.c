@@ -68,12 +68,12 @@ bool gh_b3_parse(const char *v, size_t len, gh_trace_parent *out)
     memset(trace, '0', sizeof(trace));
     memcpy(trace + GH_TRACE_ID_HEX - tlen, v, tlen);
     const char *span = dash + 1, *end = v + len;
-    if ((size_t)(end - span) < GH_SPAN_ID_HEX ||
-        !take_id(trace, GH_TRACE_ID_HEX, out->trace_id) ||
+    if ((size_t)(end - span) < GH_SPAN_ID_HEX || !take_id(trace, GH_TRACE_ID_HEX, out->trace_id) ||
         !take_id(span, GH_SPAN_ID_HEX, out->parent_id))
         return false;
     const char *p = span + GH_SPAN_ID_HEX;
-    out->flags = GH_TRACE_SAMPLED; /* no sampling state: the receiver decides; the gateway samples */
+    out->flags =
+        GH_TRACE_SAMPLED; /* no sampling state: the receiver decides; the gateway samples */
     if (p == end)
         return true;
     if (end - p < 2 || p[0] != '-' || (p[1] != '0' && p[1] != '1' && p[1] != 'd'))
@@ -83,8 +83,7 @@ bool gh_b3_parse(const char *v, size_t len, gh_trace_parent *out)
     if (p == end)
         return true;
     char parent[GH_SPAN_ID_HEX + 1];
-    return end - p == 1 + GH_SPAN_ID_HEX && p[0] == '-' &&
-           take_id(p + 1, GH_SPAN_ID_HEX, parent);
+    return end - p == 1 + GH_SPAN_ID_HEX && p[0] == '-' && take_id(p + 1, GH_SPAN_ID_HEX, parent);
 }
 
 static bool key_char(char c)

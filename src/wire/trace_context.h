@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GH_TRACE_ID_HEX 32 /* 16 bytes */
-#define GH_SPAN_ID_HEX 16  /* 8 bytes */
+#define GH_TRACE_ID_HEX 32    /* 16 bytes */
+#define GH_SPAN_ID_HEX 16     /* 8 bytes */
 #define GH_TRACEPARENT_LEN 55 /* "00-" trace "-" span "-" flags */
 #define GH_TRACESTATE_MAX_BYTES 512
 #define GH_TRACESTATE_MAX_MEMBERS 32
@@ -18,9 +18,9 @@
 
 /* A caller's context: the trace it belongs to, the span that called, its flags. */
 typedef struct gh_trace_parent {
-    char trace_id[GH_TRACE_ID_HEX + 1];  /* lowercase hex, NUL-ended, never all zeros */
-    char parent_id[GH_SPAN_ID_HEX + 1];  /* lowercase hex, NUL-ended, never all zeros */
-    uint8_t flags;                       /* W3C trace-flags; bit 0: sampled */
+    char trace_id[GH_TRACE_ID_HEX + 1]; /* lowercase hex, NUL-ended, never all zeros */
+    char parent_id[GH_SPAN_ID_HEX + 1]; /* lowercase hex, NUL-ended, never all zeros */
+    uint8_t flags;                      /* W3C trace-flags; bit 0: sampled */
 } gh_trace_parent;
 
 /* One traceparent value. Version 00: exactly 55 characters. A higher version (not ff): at least

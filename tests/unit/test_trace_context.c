@@ -42,23 +42,23 @@ static void traceparent_invalid(void **state)
         "00-" T "-" P "-0",
         "00-" T "-" P "-010",
         "00-" T "-" P "-01-",
-        "00-" T "-" P "-01-extra",       /* version 00 has four fields, 55 characters */
+        "00-" T "-" P "-01-extra", /* version 00 has four fields, 55 characters */
         "00-4BF92F3577B34DA6A3CE929D0E0E4736-" P "-01", /* uppercase */
         "00-" T "-00F067AA0BA902B7-01",
         "00-" T "-" P "-0A",
         "0A-" T "-" P "-01",
         "00-00000000000000000000000000000000-" P "-01", /* all zeros */
         "00-" T "-0000000000000000-01",
-        "00-" T "0-" P "-01",            /* lengths */
+        "00-" T "0-" P "-01", /* lengths */
         "00-4bf92f3577b34da6a3ce929d0e0e473-" P "-01",
         "00-" T "-00f067aa0ba902b-01",
         "00_" T "_" P "_01",
-        "ff-" T "-" P "-01",             /* version ff is invalid */
+        "ff-" T "-" P "-01", /* version ff is invalid */
         "0g-" T "-" P "-01",
         "00-" T "-" P "-0g",
         "00-4bf92f3577b34da6a3ce929d0e0e473g-" P "-01",
         " 00-" T "-" P "-01",
-        "cc-" T "-" P "-01x",            /* a later version: flags end at the end or '-' */
+        "cc-" T "-" P "-01x", /* a later version: flags end at the end or '-' */
         "cc-" T "-" P,
     };
     gh_trace_parent p;
@@ -107,8 +107,8 @@ static void tracestate_limits(void **state)
     assert_true(ts("a=1,,  ,b=2 "));
     assert_true(ts("tenant@sys=x y"));
     assert_true(ts(""));
-    assert_false(ts("a=1,a=2"));     /* a key twice */
-    assert_false(ts("A=1"));         /* keys are lowercase */
+    assert_false(ts("a=1,a=2")); /* a key twice */
+    assert_false(ts("A=1"));     /* keys are lowercase */
     assert_false(ts("1a=1"));
     assert_false(ts("a"));
     assert_false(ts("a="));
@@ -139,9 +139,21 @@ static void b3_single(void **state)
     assert_true(b3("a3ce929d0e0e4736-" P "-1", &p)); /* 64-bit trace id */
     assert_string_equal(p.trace_id, "0000000000000000a3ce929d0e0e4736");
     static const char *const bad[] = {
-        "0", "1", "d", T, T "-", T "-" P "-", T "-" P "-2", T "-" P "-1-", T "-" P "-1-0000000000000000",
-        T "-" P "-1-05e3ac9a4f6e3b9", "4BF92F3577B34DA6A3CE929D0E0E4736-" P,
-        "0000000000000000-" P, T "-0000000000000000", T "-" P "x", "a3ce929d0e0e473-" P,
+        "0",
+        "1",
+        "d",
+        T,
+        T "-",
+        T "-" P "-",
+        T "-" P "-2",
+        T "-" P "-1-",
+        T "-" P "-1-0000000000000000",
+        T "-" P "-1-05e3ac9a4f6e3b9",
+        "4BF92F3577B34DA6A3CE929D0E0E4736-" P,
+        "0000000000000000-" P,
+        T "-0000000000000000",
+        T "-" P "x",
+        "a3ce929d0e0e473-" P,
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (b3(bad[i], &p))
@@ -151,8 +163,10 @@ static void b3_single(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(traceparent_valid),         cmocka_unit_test(traceparent_invalid),
-        cmocka_unit_test(traceparent_later_version), cmocka_unit_test(tracestate_limits),
+        cmocka_unit_test(traceparent_valid),
+        cmocka_unit_test(traceparent_invalid),
+        cmocka_unit_test(traceparent_later_version),
+        cmocka_unit_test(tracestate_limits),
         cmocka_unit_test(b3_single),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
