@@ -441,6 +441,25 @@ typedef struct gh_audit_accept {
     const char *reason;
 } gh_audit_accept;
 
+/* tracing.extract: whose trace context a request continues. */
+typedef enum gh_trace_extract_mode {
+    GH_TRACE_EXTRACT_ALWAYS,  /* any caller's */
+    GH_TRACE_EXTRACT_TRUSTED, /* only a trusted proxy's (trusted_proxies) */
+    GH_TRACE_EXTRACT_NEVER,   /* nobody's: every request starts a trace */
+} gh_trace_extract_mode;
+
+/* tracing.propagation: the formats read from callers and written to upstreams. */
+enum {
+    GH_TRACE_W3C = 1 << 0, /* traceparent, tracestate: always */
+    GH_TRACE_B3 = 1 << 1,  /* b3 (single header) */
+};
+
+/* tracing: every request has a trace context (gate/trace.c); these say where it comes from. */
+typedef struct gh_tracing_conf {
+    uint8_t extract;     /* gh_trace_extract_mode */
+    uint8_t propagation; /* GH_TRACE_* */
+} gh_tracing_conf;
+
 typedef struct gh_audit_conf {
     gh_audit_accept *accepts;
     size_t naccepts;
@@ -593,6 +612,7 @@ typedef struct gh_config {
     gh_redis_conf *redis; /* stores.redis, or NULL */
     struct gh_watched_file *watched_files; /* TLS files: a change reloads */
     gh_audit_conf audit; /* risks accepted everywhere */
+    gh_tracing_conf tracing;
     gh_process_conf process; /* user, group, seccomp */
 } gh_config;
 

@@ -34,7 +34,7 @@ static const char *reserved(const char *name, bool request)
                                           NULL};
     static const char *const upstream_bound[] = {"host",      "x-forwarded-for",  "x-forwarded-proto",
                                                  "x-forwarded-host", "client-cert", "client-cert-chain",
-                                                 NULL};
+                                                 "traceparent", "tracestate", "b3", NULL};
     for (size_t i = 0; framing[i]; i++)
         if (gh_h1_name_folds_to(&h, framing[i], strlen(framing[i])))
             return "the gateway frames messages and identifies requests itself";

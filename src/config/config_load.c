@@ -205,6 +205,7 @@ static const gh_keyword root_keys[] = {
     {"rate_limits", GH_KW_CUSTOM, .load = gh__cfg_load_rate_limits},
     {"routes", GH_KW_CUSTOM, GH_KW_REQUIRED, .load = gh__cfg_load_routes},
     {"audit", GH_KW_MAP, GH_KW_AT(gh_config, audit), .table = gh__cfg_audit_keys},
+    {"tracing", GH_KW_MAP, GH_KW_AT(gh_config, tracing), .table = gh__cfg_tracing_keys},
     GH_KW_END,
 };
 

@@ -74,6 +74,16 @@ static const char *listener_name(const gh_request *req)
     return NULL;
 }
 
+/* The request's place in its trace: the ids are hex the gateway made or checked, never free
+ * text; the caller's span only when the trace came from the caller. */
+static void trace_fields(gh_sbuf *b, const gh_request *req)
+{
+    const gh_trace *t = &req->trace;
+    gh_sbuf_addf(b, ",\"trace_id\":\"%s\",\"span_id\":\"%s\"", t->trace_id, t->span_id);
+    if (t->parent_id[0])
+        gh_sbuf_addf(b, ",\"parent_span_id\":\"%s\"", t->parent_id);
+}
+
 /* full: include the client-controlled free text (path, user agent); a line that would not fit
  * is written again without them rather than cut in the middle of a JSON string. */
 static void format_line(gh_sbuf *b, const gh_request *req, int worker, const char *route,
@@ -84,6 +94,7 @@ static void format_line(gh_sbuf *b, const gh_request *req, int worker, const cha
     /* The worker that served the request: which thread to look at when one misbehaves, and how
      * a test sees that state shared across workers (limits, caches) was really shared. */
     gh_sbuf_addf(b, "{\"ts\":\"%s\",\"request_id\":\"%s\",\"worker\":%d", ts, req->id, worker);
+    trace_fields(b, req);
     add_field(b, "client_ip", req->client_ip[0] ? req->client_ip : NULL, strlen(req->client_ip));
     log_str_b(b, "listener", listener_name(req));
     if (req->peer.h2)
@@ -162,6 +173,7 @@ static void minimal_line(gh_sbuf *b, const gh_request *req, int worker, const ch
     char ts[32];
     gh_format_rfc3339_ms(ts);
     gh_sbuf_addf(b, "{\"ts\":\"%s\",\"request_id\":\"%s\",\"worker\":%d", ts, req->id, worker);
+    trace_fields(b, req);
     add_field(b, "client_ip", req->client_ip[0] ? req->client_ip : NULL, strlen(req->client_ip));
     log_str_b(b, "listener", listener_name(req));
     add_field(b, "method", req->h1.method, req->h1.method_len < 32 ? req->h1.method_len : 32);

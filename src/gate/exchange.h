@@ -18,6 +18,7 @@
 #include "gate/snapshot.h"
 #include "route/route.h"
 #include "wire/h1.h"
+#include "wire/trace_context.h"
 
 typedef struct gh_upconn gh_upconn;
 
@@ -32,6 +33,18 @@ typedef struct gh_peer {
     uint16_t port;
     unsigned char addr[16];
 } gh_peer;
+
+/* The request's place in a trace (gate/trace.c): made when the request starts, continued from
+ * the caller's context when tracing.extract allows, sent upstream, logged. A span is built
+ * from it and the request's own fields. */
+typedef struct gh_trace {
+    char trace_id[GH_TRACE_ID_HEX + 1]; /* lowercase hex: the caller's, or new */
+    char span_id[GH_SPAN_ID_HEX + 1];   /* the request's own span: always new */
+    char parent_id[GH_SPAN_ID_HEX + 1]; /* the caller's span; "" when the trace starts here */
+    uint8_t flags;                      /* W3C trace-flags (bit 0 sampled): the caller's, or 01 */
+    const char *tracestate; /* the caller's, its lines joined, when it passed; else NULL */
+    size_t tracestate_len;
+} gh_trace;
 
 typedef struct gh_request {
     gh_arena arena;
@@ -53,6 +66,7 @@ typedef struct gh_request {
     uint8_t id_len;
     char client_ip[48];
     bool trusted_peer;
+    gh_trace trace;
     uint64_t start_us;
     uint8_t stage_at;                    /* the stage that returned GH_WAIT */
     uint8_t refused_by;                  /* 1 + the stage that refused it; 0: no stage did */

@@ -3,6 +3,7 @@
 
 #include "core/clock.h"
 #include "gate/request.h"
+#include "gate/trace.h"
 #include "wire/host.h"
 
 #define GH_REQUEST_ARENA_CHUNK 8192
@@ -166,6 +167,7 @@ gh_request *gh_request_new(gh_services *svc, const gh_downstream_ops *ds, void *
     req->start_us = gh_now_us();
     gh_id_gen_next(&svc->ids, req->id);
     req->id_len = 32;
+    gh_trace_begin(req);
     format_peer(req);
     return req;
 }

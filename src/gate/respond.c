@@ -183,7 +183,8 @@ void gh_respond_problem(gh_request *req, gh_reason reason, const char *detail)
         gh_sbuf_adds(&body, ",\"detail\":");
         gh_sbuf_json_str(&body, detail, strlen(detail));
     }
-    gh_sbuf_addf(&body, ",\"request_id\":\"%s\"", req->id);
+    gh_sbuf_addf(&body, ",\"request_id\":\"%s\",\"trace_id\":\"%s\"", req->id,
+                 req->trace.trace_id);
     if (extra) {
         gh_sbuf_adds(&body, ",");
         gh_sbuf_adds(&body, extra);

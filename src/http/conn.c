@@ -14,6 +14,7 @@
 #include "gate/body.h"
 #include "gate/pipeline.h"
 #include "gate/request.h"
+#include "gate/trace.h"
 #include "gate/respond.h"
 #include "observe/events.h"
 #include "tls/client_cert.h"
@@ -261,6 +262,7 @@ static void request_begin(gh_conn *c, const gh_h1_request *h1, const gh_h1_heade
         return;
     }
     gh_request_adopt_id(req);
+    gh_trace_extract(req);
     req->body_left = req->h1.body == GH_BODY_LENGTH ? req->h1.content_length : 0;
     req->body_done = req->h1.body == GH_BODY_NONE;
     if (req->h1.ambiguous)

@@ -4,6 +4,7 @@
 
 #include "gate/pipeline.h"
 #include "gate/request.h"
+#include "gate/trace.h"
 #include "http/conn.h"
 #include "http/h2_stream.h"
 
@@ -149,6 +150,7 @@ int gh_h2_stream_begin(gh_h2_stream *st, bool end_stream)
         return 0;
     }
     gh_request_adopt_id(req);
+    gh_trace_extract(req);
     req->body_left = req->h1.body == GH_BODY_LENGTH ? req->h1.content_length : 0;
     req->body_done = req->h1.body == GH_BODY_NONE;
     gh_pipeline_start(req);

@@ -10,6 +10,7 @@
 #include "wire/header_ops.h"
 #include "wire/host.h"
 #include "gate/respond.h"
+#include "gate/trace.h"
 #include "upstream/upconn.h"
 
 #define FOLDS(h, lit) gh_h1_name_folds_to((h), lit, sizeof(lit) - 1)
@@ -138,7 +139,7 @@ static bool passes_upstream(const gh_request *req, bool conn_hdr, const gh_h1_he
         return false;
     return !(gh_h1_is_hop_by_hop(h) || GH_H1_NAME_IS(h, "host") ||
              GH_H1_NAME_IS(h, "content-length") || GH_H1_NAME_IS(h, "expect") ||
-             route_owned(route, h) || set_by_gateway(req->config, h) ||
+             route_owned(route, h) || set_by_gateway(req->config, h) || gh_trace_field(h) ||
              (gateway_owned(h) && (!req->trusted_peer || underscore)) ||
              FOLDS(h, "x-forwarded-for") || FOLDS(h, "proxy") ||
              (req->ws.upgrade && GH_H1_NAME_IS(h, "sec-websocket-extensions")) ||
@@ -147,7 +148,7 @@ static bool passes_upstream(const gh_request *req, bool conn_hdr, const gh_h1_he
 }
 
 /* What the gateway tells the upstream about the request: the client's address and scheme, the
- * request id, verified claims, the client certificate, the API key's client. */
+ * request id and trace context, verified claims, the client certificate, the API key's client. */
 static void add_gateway_fields(gh_request *req, gh_sbuf *b)
 {
     const gh_h1_request *h1 = &req->h1;
@@ -171,6 +172,7 @@ static void add_gateway_fields(gh_request *req, gh_sbuf *b)
         (!req->trusted_peer || !GH_H1_FIND(h1->headers, h1->nheaders, "x-forwarded-host")))
         add_field(b, "X-Forwarded-Host", 16, h1->host, h1->host_len);
     add_field(b, "X-Request-Id", 12, req->id, req->id_len);
+    gh_trace_fields(req, b);
     for (size_t i = 0; req->claim_values && i < route->nforward_claims; i++)
         if (req->claim_values[i])
             add_strings(b, route->forward_claims[i].header, req->claim_values[i]);
@@ -256,7 +258,7 @@ char *gh__request_head(gh_request *req, size_t *len)
     const gh_route_conf *route = req->match.route;
     size_t cap = req->h1.head_len + 1024 + ops_bytes(&req->config->headers.request) +
                  ops_bytes(&route->headers.request) + req->upstream_path_len +
-                 GH_HOST_CANON_MAX + strlen(req->endpoint->authority);
+                 GH_HOST_CANON_MAX + strlen(req->endpoint->authority) + gh_trace_fields_bytes(req);
     for (size_t i = 0; req->claim_values && i < route->nforward_claims; i++)
         if (req->claim_values[i])
             cap += strlen(req->claim_values[i]) + strlen(route->forward_claims[i].header) + 4;

@@ -124,7 +124,7 @@ upstreams:
 """ % (issuer, audience, tmp_path / "k.json", upstream_port)
 
 
-def upstream_lines(upstream, request=-1, masked=("x-request-id",)):
+def upstream_lines(upstream, request=-1, masked=("x-request-id", "traceparent")):
     """The header lines one request reached the upstream with, in order, repeated names kept;
     the values of the masked names (ids made per request) read "*"."""
     return [(k, "*" if k.lower() in masked else v) for k, v in upstream.header_lines[request]]

@@ -68,7 +68,7 @@ def test_a_valid_key_passes_and_only_its_client_id_goes_upstream(gw, upstream):
     assert upstream_lines(upstream) == [
         ("Host", host), ("User-Agent", requests.utils.default_user_agent()), ("Accept-Encoding", "gzip, deflate"),
         ("Accept", "*/*"), ("X-Forwarded-For", "127.0.0.1"), ("X-Forwarded-Proto", "http"),
-        ("X-Forwarded-Host", host), ("X-Request-Id", "*"), ("X-Partner", "acme")]
+        ("X-Forwarded-Host", host), ("X-Request-Id", "*"), ("traceparent", "*"), ("X-Partner", "acme")]
     line = gw.access_lines(1)[-1]
     assert (line["auth"], line["client_id"]) == ("ok", "acme")
     assert gw.metric('gatehouse_auth_success_total{provider="partners"}') == 1

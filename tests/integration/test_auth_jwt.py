@@ -80,7 +80,7 @@ def test_valid_tokens_of_each_key_type_pass_and_claims_are_forwarded(gw, upstrea
         host = "127.0.0.1:%d" % gw.port
         assert upstream_lines(upstream) == [("Host", host)] + CLIENT + [
             ("Authorization", "Bearer " + tok), ("X-Forwarded-For", "127.0.0.1"),
-            ("X-Forwarded-Proto", "http"), ("X-Forwarded-Host", host), ("X-Request-Id", "*"),
+            ("X-Forwarded-Proto", "http"), ("X-Forwarded-Host", host), ("X-Request-Id", "*"), ("traceparent", "*"),
             ("X-User-Id", "alice"), ("X-Client-Id", "web")]
     line = gw.access_lines(3)[-1]
     assert (line["auth"], line["sub"], line["client_id"], line["iss"], line["kid"]) == ("ok", "alice", "web", ISS, "ed1")
@@ -96,7 +96,7 @@ def test_spoofed_identity_headers_never_reach_the_upstream(gw, upstream):
     host = "127.0.0.1:%d" % gw.port
     assert upstream_lines(upstream) == [("Host", host)] + CLIENT + [
         ("X-Other", "kept"), ("X-Forwarded-For", "127.0.0.1"), ("X-Forwarded-Proto", "http"),
-        ("X-Forwarded-Host", host), ("X-Request-Id", "*")]
+        ("X-Forwarded-Host", host), ("X-Request-Id", "*"), ("traceparent", "*")]
 
 
 def test_missing_token_gets_the_bare_challenge(gw):

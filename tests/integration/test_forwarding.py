@@ -47,7 +47,7 @@ def send(gw, fields):
 
 
 def exact_lines(upstream):
-    return upstream_lines(upstream, masked=("authorization", "x-request-id"))
+    return upstream_lines(upstream, masked=("authorization", "x-request-id", "traceparent"))
 
 
 def test_underscore_spellings_of_owned_names_never_reach_the_upstream(gateway_for, upstream, key, tmp_path):
@@ -55,7 +55,7 @@ def test_underscore_spellings_of_owned_names_never_reach_the_upstream(gateway_fo
     assert send(gw, SPOOFED + [("X-Other", "kept")]) == 200
     assert exact_lines(upstream) == [("Host", "t"), ("Authorization", "*"), ("X-Other", "kept"),
                                      ("X-Forwarded-For", "127.0.0.1"), ("X-Forwarded-Proto", "http"),
-                                     ("X-Forwarded-Host", "t"), ("X-Request-Id", "*"), ("X-User-Id", "alice")]
+                                     ("X-Forwarded-Host", "t"), ("X-Request-Id", "*"), ("traceparent", "*"), ("X-User-Id", "alice")]
     # The same over HTTP/2.
     status, _, _ = h2_request(gw.port, [(":method", "GET"), (":scheme", "http"), (":path", "/x"),
                                         (":authority", "t"), ("authorization", "Bearer " + gw.token)]
@@ -63,7 +63,7 @@ def test_underscore_spellings_of_owned_names_never_reach_the_upstream(gateway_fo
     assert status == 200
     assert exact_lines(upstream) == [("Host", "t"), ("authorization", "*"), ("X-Forwarded-For", "127.0.0.1"),
                                      ("X-Forwarded-Proto", "http"), ("X-Forwarded-Host", "t"),
-                                     ("X-Request-Id", "*"), ("X-User-Id", "alice")]
+                                     ("X-Request-Id", "*"), ("traceparent", "*"), ("X-User-Id", "alice")]
 
 
 def test_allow_passes_other_underscore_names_but_never_owned_ones(gateway_for, upstream, key, tmp_path):
@@ -76,7 +76,7 @@ def test_allow_passes_other_underscore_names_but_never_owned_ones(gateway_for, u
                                ("X_Tenant", "b"), ("X_Debug", "1")]) == 200
     assert exact_lines(upstream) == [("Host", "t"), ("Authorization", "*"), ("X_Custom", "v"),
                                      ("X-Forwarded-Proto", "https"), ("X-Tenant", "a"), ("X-Forwarded-For", "127.0.0.1"),
-                                     ("X-Forwarded-Host", "t"), ("X-Request-Id", "*"), ("X-User-Id", "alice")]
+                                     ("X-Forwarded-Host", "t"), ("X-Request-Id", "*"), ("traceparent", "*"), ("X-User-Id", "alice")]
 
 
 def test_refuse_answers_400_and_forwards_nothing(gateway_for, upstream, key, tmp_path):

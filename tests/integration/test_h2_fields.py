@@ -31,7 +31,7 @@ def test_the_upstream_receives_the_stream_s_fields_in_order(gw, upstream):
     assert upstream_lines(upstream) == [
         ("Host", "api.test"), ("x-first", "1"), ("x-second", "2"), ("Cookie", "a=1; b=2"),
         ("X-Forwarded-For", "127.0.0.1"), ("X-Forwarded-Proto", "http"),
-        ("X-Forwarded-Host", "api.test"), ("X-Request-Id", "*"), ("Transfer-Encoding", "chunked")]
+        ("X-Forwarded-Host", "api.test"), ("X-Request-Id", "*"), ("traceparent", "*"), ("Transfer-Encoding", "chunked")]
     method, path, _, body = upstream.requests[-1]
     assert (method, path, body) == ("POST", "/echo?q=1", b"hello")
     # With a length, the body goes with it; without :authority a host field is the Host.

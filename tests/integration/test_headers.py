@@ -39,13 +39,13 @@ def test_spoofed_headers_never_reach_the_upstream(gateway_for, upstream, tmp_pat
     host = "127.0.0.1:%d" % gw.port
     assert upstream_lines(upstream) == [("Host", host)] + CLIENT + [
         ("X-Forwarded-For", "127.0.0.1"), ("X-Forwarded-Proto", "http"), ("X-Forwarded-Host", host),
-        ("X-Request-Id", "*")]
+        ("X-Request-Id", "*"), ("traceparent", "*")]
     assert upstream.lines_named("X-Request-Id") != ["spoofed"]
     # The API key route sets X-Partner itself; a client cannot, on that route or any other.
     assert requests.get(gw.url + "/partners", headers={"X-API-Key": "k1", "X-Partner": "globex"}).status_code == 200
     assert upstream_lines(upstream) == [("Host", host)] + CLIENT + [
         ("X-Forwarded-For", "127.0.0.1"), ("X-Forwarded-Proto", "http"), ("X-Forwarded-Host", host),
-        ("X-Request-Id", "*"), ("X-Partner", "acme")]
+        ("X-Request-Id", "*"), ("traceparent", "*"), ("X-Partner", "acme")]
 
 
 def test_a_trusted_proxy_may_pass_them_on(gateway_for, upstream, tmp_path):
@@ -55,8 +55,8 @@ def test_a_trusted_proxy_may_pass_them_on(gateway_for, upstream, tmp_path):
               if k not in ("X-Forwarded-For", "Client-Cert", "Client-Cert-Chain", "X-Request-Id", "X-Partner")]
     # Still only the gateway's: the client certificate and what it verified; the proxy's
     # X-Forwarded-For gets the proxy's address appended, its request id is kept.
-    assert upstream_lines(upstream, masked=()) == [("Host", "127.0.0.1:%d" % gw.port)] + CLIENT + passed + [
-        ("X-Forwarded-For", "6.6.6.6, 127.0.0.1"), ("X-Request-Id", "spoofed")]
+    assert upstream_lines(upstream, masked=("traceparent",)) == [("Host", "127.0.0.1:%d" % gw.port)] + CLIENT + passed + [
+        ("X-Forwarded-For", "6.6.6.6, 127.0.0.1"), ("X-Request-Id", "spoofed"), ("traceparent", "*")]
 
 
 RULES = """

@@ -18,10 +18,10 @@ def test_forwards_and_sets_forwarding_headers(gateway_for, upstream):
     assert r.status_code == 200
     assert "path=/a/c?q=1" in r.text
     host = "127.0.0.1:%d" % g.port
-    assert upstream_lines(upstream, masked=()) == [
+    assert upstream_lines(upstream, masked=("traceparent",)) == [
         ("Host", host), ("User-Agent", "t/1"), ("Accept-Encoding", "gzip, deflate"), ("Accept", "*/*"),
         ("X-Forwarded-For", "127.0.0.1"), ("X-Forwarded-Proto", "http"), ("X-Forwarded-Host", host),
-        ("X-Request-Id", r.headers["X-Request-Id"])]
+        ("X-Request-Id", r.headers["X-Request-Id"]), ("traceparent", "*")]
     assert r.headers["X-Request-Id"] != "spoofed"
     # Hop-by-hop headers of the upstream (and those it names in Connection) stay behind.
     assert r.headers["X-Upstream"] == "yes"
@@ -33,11 +33,11 @@ def test_trusted_proxy_headers_are_kept(gateway_for, upstream):
     g = gateway_for(proxy_yaml(upstream.port, "trusted_proxies: [127.0.0.0/8]\n"))
     r = requests.get(g.url + "/", headers={"X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https",
                                            "X-Request-Id": "abc-123"})
-    assert upstream_lines(upstream, masked=()) == [
+    assert upstream_lines(upstream, masked=("traceparent",)) == [
         ("Host", "127.0.0.1:%d" % g.port), ("User-Agent", requests.utils.default_user_agent()),
         ("Accept-Encoding", "gzip, deflate"), ("Accept", "*/*"), ("X-Forwarded-Proto", "https"),
         ("X-Forwarded-For", "6.6.6.6, 127.0.0.1"), ("X-Forwarded-Host", "127.0.0.1:%d" % g.port),
-        ("X-Request-Id", "abc-123")]
+        ("X-Request-Id", "abc-123"), ("traceparent", "*")]
     assert r.headers["X-Request-Id"] == "abc-123"
     assert g.access_lines(1)[-1]["request_id"] == "abc-123"
     # An id that is not a plain token is replaced, never echoed.

@@ -18,6 +18,7 @@
 #include "fake_gate.h"
 #include "gate/pipeline.h"
 #include "gate/request.h"
+#include "gate/trace.h"
 #include "stages/key_wait.h"
 #include "stages/pending_call.h"
 #include "stages/registry.h"
@@ -244,8 +245,10 @@ gh_request *fg_request(fake_gate *g, const char *head)
     assert_true(gh_request_adopt_head(req, head, &h1, scratch));
     free(scratch);
     gh_request_adopt_id(req);
+    gh_trace_extract(req);
     strcpy(req->id, "test-1");
     req->id_len = 6;
+    strcpy(req->trace.trace_id, FG_TRACE_ID); /* a fixed trace, as the id is */
     /* As the connection's request_begin does. */
     req->body_left = req->h1.body == GH_BODY_LENGTH ? req->h1.content_length : 0;
     req->body_done = req->h1.body == GH_BODY_NONE;

@@ -14,6 +14,9 @@
 #include "gate/exchange.h"
 #include "observe/log.h"
 
+/* The trace id of every request fg_request makes (its id is "test-1"): answers are compared whole. */
+#define FG_TRACE_ID "0af7651916cd43dd8448eb211c80319c"
+
 /* What the fake downstream was asked, since the gate opened or fg_forget. */
 typedef struct fg_record {
     char *sent; /* every byte sent (send), NUL-terminated; NULL when none */

@@ -189,10 +189,10 @@ static void no_route(void **state)
     suite *s = *state;
     fg_request(&s->g, "GET /nothing HTTP/1.1\r\nHost: t\r\n\r\n");
     expect_answer(&s->g,
-                  PROBLEM_HEAD("404 Not Found", "151") "X-Content-Type-Options: nosniff\r\n"
+                  PROBLEM_HEAD("404 Not Found", "197") "X-Content-Type-Options: nosniff\r\n"
                   "X-Request-Id: test-1\r\n\r\n"
                   "{\"type\":\"urn:gatehouse:problem:no-route\",\"title\":\"No route matches\",\"status\":404,"
-                  "\"detail\":\"no route matches this host and path\",\"request_id\":\"test-1\"}\n");
+                  "\"detail\":\"no route matches this host and path\",\"request_id\":\"test-1\",\"trace_id\":\"" FG_TRACE_ID "\"}\n");
 }
 
 static void method_not_allowed(void **state)
@@ -207,12 +207,12 @@ static void jwt_without_token(void **state)
     suite *s = *state;
     fg_request(&s->g, "GET /jwt HTTP/1.1\r\nHost: t\r\n\r\n");
     expect_answer(&s->g,
-                  PROBLEM_HEAD("401 Unauthorized", "162")
+                  PROBLEM_HEAD("401 Unauthorized", "208")
                   "WWW-Authenticate: Bearer realm=\"corp\"\r\n"
                   "X-Content-Type-Options: nosniff\r\nX-Request-Id: test-1\r\n\r\n"
                   "{\"type\":\"urn:gatehouse:problem:missing-token\",\"title\":\"Authentication "
                   "required\",\"status\":401,\"detail\":\"this route requires a bearer token\","
-                  "\"request_id\":\"test-1\"}\n");
+                  "\"request_id\":\"test-1\",\"trace_id\":\"" FG_TRACE_ID "\"}\n");
 }
 
 static void jwt_with_token_passes(void **state)
@@ -364,7 +364,7 @@ static void body_against_the_schema(void **state)
     expect_in(&s->g, "\r\nConnection: close\r\n\r\n{\"type\":\"urn:gatehouse:problem:schema-validation-failed\","
                      "\"title\":\"Body does not match the schema\",\"status\":400,\"detail\":\"the body does "
                      "not match the route's schema: (the body): the required property 'id' is missing\","
-                     "\"request_id\":\"test-1\",\"errors\":[{\"instance_path\":\"\",\"schema_path\":"
+                     "\"request_id\":\"test-1\",\"trace_id\":\"" FG_TRACE_ID "\",\"errors\":[{\"instance_path\":\"\",\"schema_path\":"
                      "\"#/required\",\"message\":\"the required property 'id' is missing\"}]}\n");
 }
 
