@@ -33,6 +33,13 @@ double gh_probe_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double gh_probe_exchange_deadline(const gh_probe *p)
+{
+    double own = gh_probe_now() + (double)p->caps.exchange_ms / 1000.0;
+    double run_end = p->used.started + (double)p->caps.seconds;
+    return own < run_end ? own : run_end;
+}
+
 static int wait_fd(int fd, short events, int ms)
 {
     struct pollfd pfd = {.fd = fd, .events = events};
@@ -338,7 +345,7 @@ int gh_probe_send(gh_probe *p, gh_probe_result *r, const gh_probe_target *t, con
         count_requests(p, parts[i], lens[i]);
     p->used.bytes += total;
     x->sent = gh_probe_escape_parts(p, parts, lens, nparts);
-    double deadline = gh_probe_now() + (double)p->caps.exchange_ms / 1000.0;
+    double deadline = gh_probe_exchange_deadline(p);
     conn c;
     if (gh_probe_conn_open(p, t, o, deadline, &c, x) != 0)
         return 0;
@@ -397,7 +404,7 @@ int gh_probe_send_many(gh_probe *p, gh_probe_result *r, const gh_probe_target *t
         return -1;
     }
     conn cs[GH_PROBE_MAX_PARALLEL];
-    double deadline = gh_probe_now() + (double)p->caps.exchange_ms / 1000.0;
+    double deadline = gh_probe_exchange_deadline(p);
     p->used.connections += n;
     p->used.requests += n;
     p->used.bytes += total;

@@ -18,6 +18,9 @@ typedef struct gh_probe_buf {
 
 /* CLOCK_MONOTONIC in seconds. */
 double gh_probe_now(void);
+/* When an exchange that starts now must end: its own wait (caps.exchange_ms), but never past
+ * the run's time cap, so that --max-seconds bounds the run whatever the target does. */
+double gh_probe_exchange_deadline(const gh_probe *p);
 /* NULL when the run may send `bytes` more on a new connection, else which cap stops it. */
 const char *gh_probe_over_caps(gh_probe *p, size_t bytes);
 /* The parts as one escaped evidence text. */
