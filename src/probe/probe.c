@@ -1,6 +1,7 @@
 /* gatehouse probe: the command line, the run (every case in order, under the caps), the report.
  * Self-test (-c FILE alone) starts the configured gateway with the probe standing in for
  * everything outside it; live (--target URL) attacks a deployed gateway from outside. */
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
@@ -200,6 +201,27 @@ static int parse_args(gh_probe *p, opts *o, int argc, char **argv)
 
 /* ---- the live target ---- */
 
+/* A port of digits only, 1 to 65535: *port, or -1. */
+static int parse_port(const char *s, size_t len)
+{
+    int port = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9' || (port = port * 10 + (s[i] - '0')) > 65535)
+            return -1;
+    }
+    return len && port > 0 ? port : -1;
+}
+
+/* Whether host is an address literal: TLS sends no server name for one (RFC 6066). */
+static bool address_literal(const char *host)
+{
+    unsigned char addr[16];
+    return inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+}
+
+/* --target URL: scheme, host (a name, an IPv4 literal or a bracketed IPv6 one) and port, and a
+ * path the probe aims at when nothing else names one. Refused: userinfo (credentials would go
+ * out in every Host header and report), a bad or out of range port, a host that does not fit. */
 static int live_target(gh_probe *p, const char *url)
 {
     bool tls = strncasecmp(url, "https://", 8) == 0;
@@ -212,30 +234,40 @@ static int live_target(gh_probe *p, const char *url)
     gh_probe_target *t = gh_arena_alloc(&p->arena, sizeof(*t));
     *t = (gh_probe_target){.tls = tls, .port = tls ? 443 : 80};
     const char *authority = gh_arena_strndup(&p->arena, h, hl);
-    const char *colon = NULL;
-    if (authority[0] == '[') {
-        const char *close = strchr(authority, ']');
-        if (!close) {
-            fprintf(stderr, "gatehouse probe: --target %s: an unclosed [\n", url);
-            return -1;
-        }
-        snprintf(t->host, sizeof(t->host), "%.*s", (int)(close - authority - 1), authority + 1);
-        colon = close[1] == ':' ? close + 1 : NULL;
-    } else {
-        colon = strrchr(authority, ':');
-        snprintf(t->host, sizeof(t->host), "%.*s",
-                 (int)(colon ? (size_t)(colon - authority) : strlen(authority)), authority);
-    }
-    if (colon && (t->port = atoi(colon + 1)) <= 0) {
-        fprintf(stderr, "gatehouse probe: --target %s: a bad port\n", url);
+    if (strchr(authority, '@')) {
+        fprintf(stderr, "gatehouse probe: --target: credentials in the URL (user@host) are not "
+                        "sent; give the host alone (--token for a token)\n");
         return -1;
     }
-    if (!t->host[0]) {
-        fprintf(stderr, "gatehouse probe: --target %s: no host\n", url);
+    const char *host = authority, *host_end, *colon;
+    if (authority[0] == '[') {
+        const char *close = strchr(authority, ']');
+        if (!close || (close[1] && close[1] != ':')) {
+            fprintf(stderr, "gatehouse probe: --target %s: a bad [IPv6] host\n", url);
+            return -1;
+        }
+        host = authority + 1;
+        host_end = close;
+        colon = close[1] == ':' ? close + 1 : NULL;
+    } else {
+        colon = strchr(authority, ':');
+        host_end = colon ? colon : authority + strlen(authority);
+    }
+    if (colon && (t->port = parse_port(colon + 1, strlen(colon + 1))) < 0) {
+        fprintf(stderr, "gatehouse probe: --target %s: a bad port (1 to 65535)\n", url);
+        return -1;
+    }
+    if (host_end == host || (size_t)(host_end - host) >= sizeof(t->host)) {
+        fprintf(stderr, "gatehouse probe: --target %s: no host, or one too long\n", url);
+        return -1;
+    }
+    snprintf(t->host, sizeof(t->host), "%.*s", (int)(host_end - host), host);
+    if (authority[0] == '[' && !address_literal(t->host)) {
+        fprintf(stderr, "gatehouse probe: --target %s: not an IPv6 address in []\n", url);
         return -1;
     }
     t->authority = authority;
-    t->sni = t->host[0] >= '0' && t->host[0] <= '9' ? NULL : gh_arena_strdup(&p->arena, t->host);
+    t->sni = address_literal(t->host) ? NULL : gh_arena_strdup(&p->arena, t->host);
     p->targets = t;
     p->ntargets = 1;
     if (p->npaths == 0 && !p->conf) {
@@ -428,8 +460,12 @@ static const char *unknown_selection(const char *only)
 {
     static char bad[128];
     size_t n;
+    if (!*only || only[strlen(only) - 1] == ',')
+        return "(an empty entry)";
     for (const char *s = only; *s; s += n + (s[n] == ',')) {
         n = strcspn(s, ",");
+        if (n == 0)
+            return "(an empty entry)";
         bool known = false;
         for (size_t i = 0; gh_probe_groups[i] && !known; i++)
             known = strlen(gh_probe_groups[i]) == n && strncasecmp(gh_probe_groups[i], s, n) == 0;
