@@ -216,6 +216,7 @@ int gh_probe_h2_send(gh_probe *p, gh_probe_result *r, const gh_probe_target *t,
         return -1;
     }
     exchange(p, s, &st, x);
+    gh_probe_count_exchange(p, x);
     nghttp2_session_del(s);
     gh_probe_conn_close(&c);
     a->head = gh_arena_strndup(&p->arena, st.head, st.head_len);

@@ -515,6 +515,7 @@ static gh_probe_result *run_cases(gh_probe *p, const char *only, size_t *n)
             gh_probe_upreqs_free(old, gh_probe_upstream_take(p->server, &old));
         }
         double t0 = gh_probe_now();
+        uint64_t made = p->exchanges.made, silent = p->exchanges.silent;
         r->verdict = GH_PV_ERROR;
         r->why = "the case gave no verdict";
         c->run(p, r);
@@ -524,6 +525,13 @@ static gh_probe_result *run_cases(gh_probe *p, const char *only, size_t *n)
         const char *cut = gh_probe_over_caps(p, 0);
         if (cut && (p->stopped || gh_probe_now() - p->used.started >= (double)p->caps.seconds))
             gh_probe_skip(r, "%s during the case", cut);
+        /* A pass needs something observed: silence to every request is no evidence. */
+        made = p->exchanges.made - made;
+        silent = p->exchanges.silent - silent;
+        if (r->verdict == GH_PV_PASS && made && silent == made)
+            gh_probe_skip(r, "the target met each of the case's %llu requests with silence (no "
+                             "answer, no close within %.1f s): nothing to judge",
+                          (unsigned long long)made, (double)p->caps.exchange_ms / 1000.0);
     }
     progress(p, 0, 0, NULL);
     return results;
