@@ -1,6 +1,7 @@
 /* The answers that came back on one connection: HTTP/1.x responses one after another, each
  * framed by its status, Content-Length or chunked coding, or the close. Tolerant: the probe
  * reads whatever a gateway of any brand sends, and what it cannot frame ends the parse. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -54,9 +55,13 @@ static size_t dechunk(const char *s, size_t len, char *out, size_t *dlen)
         const char *nl = memchr(s + off, '\n', len - off);
         if (!nl)
             return 0;
+        /* The size's hex digits start the line and end before its newline: strtoul alone
+         * would take blanks, newlines and signs before them and read the next line's size. */
+        if (!isxdigit((unsigned char)s[off]))
+            return 0;
         char *end;
         unsigned long size = strtoul(s + off, &end, 16);
-        if (end == s + off || size > len)
+        if (end > nl || size > len)
             return 0;
         off = (size_t)(nl - s) + 1;
         if (size == 0) { /* trailers to the blank line */
