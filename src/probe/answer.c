@@ -110,6 +110,7 @@ void gh_probe_parse_answers(gh_probe *p, gh_probe_exchange *x, const char *data,
 {
     size_t off = 0;
     int n = 0;
+    bool prev_interim = false;
     while (off < len && n < GH_PROBE_MAX_RESPONSES) {
         const char *s = data + off, *he = head_end(s, len - off);
         int status = status_of(s, len - off);
@@ -147,6 +148,14 @@ void gh_probe_parse_answers(gh_probe *p, gh_probe_exchange *x, const char *data,
                 n++; /* a body to the close: answered, now waiting for the close */
             break;
         }
+        /* 1xx after 1xx: one interim answer before each final one is evidence (100 Continue
+         * before a refusal); a flood of them must not take every slot from the answers. */
+        bool interim = status >= 100 && status < 200 && status != 101;
+        if (interim && prev_interim) {
+            off += hlen;
+            continue;
+        }
+        prev_interim = interim;
         if (final) {
             gh_probe_response *r = &x->r[n];
             r->status = status;

@@ -60,6 +60,28 @@ def every_byte(c):
               + body)
 
 
+def continue_flood(c):
+    c.settimeout(5)
+    try:
+        for _ in range(20000):  # interim answers and never a final one
+            c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n" * 16)
+    except OSError:
+        pass
+
+
+def test_an_interim_answer_flood_is_never_judged_as_a_hung_or_accepting_gateway():
+    sock, port = hostile_target(continue_flood)
+    try:
+        p = probe("--target", "http://127.0.0.1:%d/" % port, "--only", "FRM-001,FRM-013",
+                  "--quiet", "--format", "json", "--max-seconds", "20")
+    finally:
+        sock.close()
+    doc = json.loads(p.stdout)
+    for r in doc["results"]:
+        assert r["verdict"] in ("error", "skip"), r  # nothing to judge: no final answer came
+        assert "within" not in r["why"], r
+
+
 def test_max_seconds_bounds_a_target_that_drips_forever(tmp_path):
     sock, port = hostile_target(drip)
     try:
