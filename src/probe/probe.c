@@ -130,6 +130,10 @@ static int parse_args(gh_probe *p, opts *o, int argc, char **argv)
             if (strcmp(a, slots[k].flag) == 0 || (slots[k].alt && strcmp(a, slots[k].alt) == 0)) {
                 if (!(v = value(argc, argv, &i)))
                     return 2;
+                if (*slots[k].slot) { /* the last would win silently: which did the user mean? */
+                    fprintf(stderr, "gatehouse probe: %s is given twice\n", a);
+                    return 2;
+                }
                 *slots[k].slot = v;
                 taken = true;
             }
@@ -712,8 +716,10 @@ int gh_probe_main(int argc, char **argv)
 {
     gh_probe p = {0};
     gh_arena_init(&p.arena, 64 * 1024, 0);
-    opts o = {.format = "text", .fail_on = GH_PSEV_HIGH};
+    opts o = {.fail_on = GH_PSEV_HIGH};
     int rc = parse_args(&p, &o, argc, argv);
+    if (!o.format)
+        o.format = "text";
     if (rc == 0 && !renderer(o.format)) {
         fprintf(stderr, "gatehouse probe: --format takes text, json, sarif, junit or markdown\n");
         rc = 2;

@@ -210,3 +210,15 @@ def test_a_stopped_self_test_stops_its_gateway_and_removes_its_files(tmp_path, s
     for pid in gateway:
         assert not os.path.exists("/proc/%d" % pid) or \
             open("/proc/%d/stat" % pid).read().split()[2] == "Z", pid
+
+
+@pytest.mark.parametrize("flag,values", [
+    ("--target", ["http://127.0.0.1:9/", "http://127.0.0.1:10/"]),
+    ("-c", ["a.yaml", "b.yaml"]),
+    ("--format", ["json", "sarif"]),
+    ("--only", ["tokens", "paths"]),
+])
+def test_a_single_valued_flag_given_twice_is_refused(flag, values):
+    """The last would win silently: a run aimed at the wrong target or the wrong cases."""
+    p = probe(flag, values[0], flag, values[1], "--list-cases")
+    assert p.returncode == 2 and "given twice" in p.stderr, p.stderr
