@@ -1,6 +1,7 @@
 /* The answers that came back on one connection: HTTP/1.x responses one after another, each
  * framed by its status, Content-Length or chunked coding, or the close. Tolerant: the probe
  * reads whatever a gateway of any brand sends, and what it cannot frame ends the parse. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -54,9 +55,13 @@ static size_t dechunk(const char *s, size_t len, char *out, size_t *dlen)
         const char *nl = memchr(s + off, '\n', len - off);
         if (!nl)
             return 0;
+        /* The size's hex digits start the line and end before its newline: strtoul alone
+         * would take blanks, newlines and signs before them and read the next line's size. */
+        if (!isxdigit((unsigned char)s[off]))
+            return 0;
         char *end;
         unsigned long size = strtoul(s + off, &end, 16);
-        if (end == s + off || size > len)
+        if (end > nl || size > len)
             return 0;
         off = (size_t)(nl - s) + 1;
         if (size == 0) { /* trailers to the blank line */
@@ -105,6 +110,7 @@ void gh_probe_parse_answers(gh_probe *p, gh_probe_exchange *x, const char *data,
 {
     size_t off = 0;
     int n = 0;
+    bool prev_interim = false;
     while (off < len && n < GH_PROBE_MAX_RESPONSES) {
         const char *s = data + off, *he = head_end(s, len - off);
         int status = status_of(s, len - off);
@@ -142,6 +148,14 @@ void gh_probe_parse_answers(gh_probe *p, gh_probe_exchange *x, const char *data,
                 n++; /* a body to the close: answered, now waiting for the close */
             break;
         }
+        /* 1xx after 1xx: one interim answer before each final one is evidence (100 Continue
+         * before a refusal); a flood of them must not take every slot from the answers. */
+        bool interim = status >= 100 && status < 200 && status != 101;
+        if (interim && prev_interim) {
+            off += hlen;
+            continue;
+        }
+        prev_interim = interim;
         if (final) {
             gh_probe_response *r = &x->r[n];
             r->status = status;

@@ -33,18 +33,44 @@ double gh_probe_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int wait_fd(int fd, short events, int ms)
+void gh_probe_count_exchange(gh_probe *p, const gh_probe_exchange *x)
 {
-    struct pollfd pfd = {.fd = fd, .events = events};
+    p->exchanges.made++;
+    if (x->timed_out && !x->nresponses && !x->closed)
+        p->exchanges.silent++;
+}
+
+double gh_probe_exchange_deadline(const gh_probe *p)
+{
+    double own = gh_probe_now() + (double)p->caps.exchange_ms / 1000.0;
+    double run_end = p->used.started + (double)p->caps.seconds;
+    return own < run_end ? own : run_end;
+}
+
+/* Waits for events on fd within ms: > 0 ready, 0 not. stop_fd (-1: none) is the run's stop
+ * signalfd: a stop signal ends the wait at once (0, *stopped set) rather than at the deadline. */
+static int wait_fd_or_stop(int fd, short events, int ms, int stop_fd, bool *stopped)
+{
+    struct pollfd pfd[2] = {{.fd = fd, .events = events}, {.fd = stop_fd, .events = POLLIN}};
     int n;
     do
-        n = poll(&pfd, 1, ms < 0 ? 0 : ms);
+        n = poll(pfd, stop_fd >= 0 ? 2 : 1, ms < 0 ? 0 : ms);
     while (n < 0 && errno == EINTR);
+    if (n > 0 && stop_fd >= 0 && (pfd[1].revents & POLLIN)) {
+        *stopped = true;
+        return 0;
+    }
     return n;
 }
 
-static int tcp_connect(const gh_probe_target *t, int ms)
+static int wait_conn(conn *c, short events, int ms)
 {
+    return c->stopped ? 0 : wait_fd_or_stop(c->fd, events, ms, c->stop_fd, &c->stopped);
+}
+
+static int tcp_connect(const gh_probe_target *t, int ms, int stop_fd)
+{
+    bool stopped = false;
     char port[16];
     snprintf(port, sizeof(port), "%d", t->port);
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -64,7 +90,7 @@ static int tcp_connect(const gh_probe_target *t, int ms)
         }
         int err = 0;
         socklen_t len = sizeof(err);
-        if (wait_fd(fd, POLLOUT, ms) <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
+        if (wait_fd_or_stop(fd, POLLOUT, ms, stop_fd, &stopped) <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
             err) {
             close(fd);
             fd = -1;
@@ -139,9 +165,9 @@ static const char *tls_start(gh_probe *p, conn *c, const gh_probe_target *t,
             return NULL;
         int e = SSL_get_error(c->ssl, rc);
         int ms = (int)((deadline - gh_probe_now()) * 1000);
-        if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) || ms <= 0)
-            return ms <= 0 ? "the handshake timed out" : ssl_error_text(p);
-        wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, ms);
+        if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) || ms <= 0 || c->stopped)
+            return ms <= 0 || c->stopped ? "the handshake timed out" : ssl_error_text(p);
+        wait_conn(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, ms);
     }
 }
 
@@ -209,9 +235,10 @@ int gh_probe_conn_write(conn *c, const char *buf, size_t len, double deadline)
             continue;
         }
         int ms = (int)((deadline - gh_probe_now()) * 1000);
-        if ((n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) || ms <= 0)
+        if ((n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) || ms <= 0 ||
+            c->stopped)
             return -1;
-        wait_fd(c->fd, POLLOUT, ms);
+        wait_conn(c, POLLOUT, ms);
     }
     return 0;
 }
@@ -221,8 +248,12 @@ int gh_probe_conn_write(conn *c, const char *buf, size_t len, double deadline)
 ssize_t gh_probe_conn_read(conn *c, char *buf, size_t cap, int ms, bool *gone)
 {
     *gone = false;
-    if (!(c->ssl && SSL_pending(c->ssl) > 0) && wait_fd(c->fd, POLLIN, ms) <= 0)
-        return -1;
+    if (!(c->ssl && SSL_pending(c->ssl) > 0) && wait_conn(c, POLLIN, ms) <= 0) {
+        if (!c->stopped)
+            return -1;
+        *gone = true; /* stopped: to every reader, as if the peer had gone */
+        return 0;
+    }
     if (c->ssl) {
         size_t n = 0;
         int rc = SSL_read_ex(c->ssl, buf, cap, &n);
@@ -293,7 +324,9 @@ static void read_answers(gh_probe *p, conn *c, gh_probe_exchange *x, const gh_pr
 int gh_probe_conn_open(gh_probe *p, const gh_probe_target *t, const gh_probe_opts *o,
                        double deadline, gh_probe_conn *c, gh_probe_exchange *x)
 {
-    *c = (conn){.fd = tcp_connect(t, (int)((deadline - gh_probe_now()) * 1000))};
+    int stop_fd = p->stop_armed ? p->stop_fd : -1;
+    *c = (conn){.fd = tcp_connect(t, (int)((deadline - gh_probe_now()) * 1000), stop_fd),
+                .stop_fd = stop_fd};
     if (c->fd < 0) {
         x->connect_failed = true;
         return -1;
@@ -338,7 +371,7 @@ int gh_probe_send(gh_probe *p, gh_probe_result *r, const gh_probe_target *t, con
         count_requests(p, parts[i], lens[i]);
     p->used.bytes += total;
     x->sent = gh_probe_escape_parts(p, parts, lens, nparts);
-    double deadline = gh_probe_now() + (double)p->caps.exchange_ms / 1000.0;
+    double deadline = gh_probe_exchange_deadline(p);
     conn c;
     if (gh_probe_conn_open(p, t, o, deadline, &c, x) != 0)
         return 0;
@@ -371,6 +404,7 @@ int gh_probe_send(gh_probe *p, gh_probe_result *r, const gh_probe_target *t, con
     if (!x->closed)
         read_answers(p, &c, x, o, &in, deadline, true);
     gh_probe_parse_answers(p, x, in.data, in.len, x->closed, o->is_head, true);
+    gh_probe_count_exchange(p, x);
     if (!last_sent) /* the connection closed before the last part: every answer came before it */
         x->before_last = x->nresponses;
     free(in.data);
@@ -397,7 +431,7 @@ int gh_probe_send_many(gh_probe *p, gh_probe_result *r, const gh_probe_target *t
         return -1;
     }
     conn cs[GH_PROBE_MAX_PARALLEL];
-    double deadline = gh_probe_now() + (double)p->caps.exchange_ms / 1000.0;
+    double deadline = gh_probe_exchange_deadline(p);
     p->used.connections += n;
     p->used.requests += n;
     p->used.bytes += total;
@@ -407,7 +441,7 @@ int gh_probe_send_many(gh_probe *p, gh_probe_result *r, const gh_probe_target *t
     for (size_t i = 0; i < n; i++) {
         xs[i] = (gh_probe_exchange){.sent = gh_probe_escape(p, bytes[i], lens[i])};
         if (gh_probe_conn_open(p, t, &plain, deadline, &cs[i], &xs[i]) != 0)
-            cs[i] = (conn){.fd = -1};
+            cs[i] = (conn){.fd = -1, .stop_fd = -1};
     }
     for (size_t i = 0; i < n; i++)
         if (cs[i].fd >= 0 && gh_probe_conn_write(&cs[i], bytes[i], lens[i], deadline) != 0)
@@ -421,6 +455,7 @@ int gh_probe_send_many(gh_probe *p, gh_probe_result *r, const gh_probe_target *t
             read_answers(p, &cs[i], &xs[i], &one, &in, deadline, true);
         if (in.data)
             gh_probe_parse_answers(p, &xs[i], in.data, in.len, xs[i].closed, false, true);
+        gh_probe_count_exchange(p, &xs[i]);
         free(in.data);
         gh_probe_conn_close(&cs[i]);
     }

@@ -286,6 +286,9 @@ void gh_frm_judge(gh_probe *p, gh_probe_result *r, const gh_probe_route *route, 
         gh_probe_fail(r, "after %s the upstream received %s", what, bad);
     else if (n == 0 && x.closed)
         gh_probe_pass(r, "%s was not answered: the connection closed", what);
+    else if (n == 0 && x.cut)
+        gh_probe_error(r, "%s got answers past what the probe keeps, none of them final: "
+                          "nothing to judge", what);
     else if (n == 0)
         gh_probe_fail(r, "%s was neither answered nor closed within %llu ms: the gateway waits for "
                          "bytes another reading of the framing would not", what,

@@ -101,7 +101,7 @@ int gh_probe_h2_burst(gh_probe *p, gh_probe_result *r, const gh_probe_target *t,
                       over ? over : "the run's request cap leaves too little for the streams");
         return -1;
     }
-    double deadline = gh_probe_now() + (double)p->caps.exchange_ms / 1000.0;
+    double deadline = gh_probe_exchange_deadline(p);
     gh_probe_conn conn, *c = &conn;
     gh_probe_exchange x = {0};
     p->used.connections++;

@@ -198,7 +198,7 @@ int gh_probe_h2_send(gh_probe *p, gh_probe_result *r, const gh_probe_target *t,
                                gh_probe_escape(p, req->fields[i].value, req->fields[i].value_len));
     x->sent = gh_arena_printf(&p->arena, "(HTTP/2 HEADERS)\n%s%s%s", text, req->data ? "(DATA) " : "",
                               req->data ? gh_probe_escape(p, req->data, req->data_len) : "");
-    double deadline = gh_probe_now() + (double)p->caps.exchange_ms / 1000.0;
+    double deadline = gh_probe_exchange_deadline(p);
     gh_probe_conn c;
     if (gh_probe_conn_open(p, t, &(gh_probe_opts){.alpn = "h2"}, deadline, &c, x) != 0)
         return 0;
@@ -216,6 +216,7 @@ int gh_probe_h2_send(gh_probe *p, gh_probe_result *r, const gh_probe_target *t,
         return -1;
     }
     exchange(p, s, &st, x);
+    gh_probe_count_exchange(p, x);
     nghttp2_session_del(s);
     gh_probe_conn_close(&c);
     a->head = gh_arena_strndup(&p->arena, st.head, st.head_len);

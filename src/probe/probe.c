@@ -1,11 +1,14 @@
 /* gatehouse probe: the command line, the run (every case in order, under the caps), the report.
  * Self-test (-c FILE alone) starts the configured gateway with the probe standing in for
  * everything outside it; live (--target URL) attacks a deployed gateway from outside. */
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <strings.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,6 +139,10 @@ static int parse_args(gh_probe *p, opts *o, int argc, char **argv)
             if (strcmp(a, slots[k].flag) == 0 || (slots[k].alt && strcmp(a, slots[k].alt) == 0)) {
                 if (!(v = value(argc, argv, &i)))
                     return 2;
+                if (*slots[k].slot) { /* the last would win silently: which did the user mean? */
+                    fprintf(stderr, "gatehouse probe: %s is given twice\n", a);
+                    return 2;
+                }
                 *slots[k].slot = v;
                 taken = true;
             }
@@ -207,6 +214,27 @@ static int parse_args(gh_probe *p, opts *o, int argc, char **argv)
 
 /* ---- the live target ---- */
 
+/* A port of digits only, 1 to 65535: *port, or -1. */
+static int parse_port(const char *s, size_t len)
+{
+    int port = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9' || (port = port * 10 + (s[i] - '0')) > 65535)
+            return -1;
+    }
+    return len && port > 0 ? port : -1;
+}
+
+/* Whether host is an address literal: TLS sends no server name for one (RFC 6066). */
+static bool address_literal(const char *host)
+{
+    unsigned char addr[16];
+    return inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+}
+
+/* --target URL: scheme, host (a name, an IPv4 literal or a bracketed IPv6 one) and port, and a
+ * path the probe aims at when nothing else names one. Refused: userinfo (credentials would go
+ * out in every Host header and report), a bad or out of range port, a host that does not fit. */
 static int live_target(gh_probe *p, const char *url)
 {
     bool tls = strncasecmp(url, "https://", 8) == 0;
@@ -219,30 +247,40 @@ static int live_target(gh_probe *p, const char *url)
     gh_probe_target *t = gh_arena_alloc(&p->arena, sizeof(*t));
     *t = (gh_probe_target){.tls = tls, .port = tls ? 443 : 80};
     const char *authority = gh_arena_strndup(&p->arena, h, hl);
-    const char *colon = NULL;
-    if (authority[0] == '[') {
-        const char *close = strchr(authority, ']');
-        if (!close) {
-            fprintf(stderr, "gatehouse probe: --target %s: an unclosed [\n", url);
-            return -1;
-        }
-        snprintf(t->host, sizeof(t->host), "%.*s", (int)(close - authority - 1), authority + 1);
-        colon = close[1] == ':' ? close + 1 : NULL;
-    } else {
-        colon = strrchr(authority, ':');
-        snprintf(t->host, sizeof(t->host), "%.*s",
-                 (int)(colon ? (size_t)(colon - authority) : strlen(authority)), authority);
-    }
-    if (colon && (t->port = atoi(colon + 1)) <= 0) {
-        fprintf(stderr, "gatehouse probe: --target %s: a bad port\n", url);
+    if (strchr(authority, '@')) {
+        fprintf(stderr, "gatehouse probe: --target: credentials in the URL (user@host) are not "
+                        "sent; give the host alone (--token for a token)\n");
         return -1;
     }
-    if (!t->host[0]) {
-        fprintf(stderr, "gatehouse probe: --target %s: no host\n", url);
+    const char *host = authority, *host_end, *colon;
+    if (authority[0] == '[') {
+        const char *close = strchr(authority, ']');
+        if (!close || (close[1] && close[1] != ':')) {
+            fprintf(stderr, "gatehouse probe: --target %s: a bad [IPv6] host\n", url);
+            return -1;
+        }
+        host = authority + 1;
+        host_end = close;
+        colon = close[1] == ':' ? close + 1 : NULL;
+    } else {
+        colon = strchr(authority, ':');
+        host_end = colon ? colon : authority + strlen(authority);
+    }
+    if (colon && (t->port = parse_port(colon + 1, strlen(colon + 1))) < 0) {
+        fprintf(stderr, "gatehouse probe: --target %s: a bad port (1 to 65535)\n", url);
+        return -1;
+    }
+    if (host_end == host || (size_t)(host_end - host) >= sizeof(t->host)) {
+        fprintf(stderr, "gatehouse probe: --target %s: no host, or one too long\n", url);
+        return -1;
+    }
+    snprintf(t->host, sizeof(t->host), "%.*s", (int)(host_end - host), host);
+    if (authority[0] == '[' && !address_literal(t->host)) {
+        fprintf(stderr, "gatehouse probe: --target %s: not an IPv6 address in []\n", url);
         return -1;
     }
     t->authority = authority;
-    t->sni = t->host[0] >= '0' && t->host[0] <= '9' ? NULL : gh_arena_strdup(&p->arena, t->host);
+    t->sni = address_literal(t->host) ? NULL : gh_arena_strdup(&p->arena, t->host);
     p->targets = t;
     p->ntargets = 1;
     if (p->npaths == 0 && !p->conf) {
@@ -370,8 +408,19 @@ static int live_hmac_secrets(gh_probe *p, const opts *o)
 
 /* ---- the run ---- */
 
+/* Whether a stop signal came (self-test): read without blocking from the signalfd. */
+static bool stop_requested(gh_probe *p)
+{
+    struct signalfd_siginfo si;
+    if (p->stop_armed && !p->stopped && read(p->stop_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        p->stopped = true;
+    return p->stopped;
+}
+
 const char *gh_probe_over_caps(gh_probe *p, size_t bytes)
 {
+    if (stop_requested(p))
+        return "the probe was told to stop (a signal)";
     if (p->used.requests >= p->caps.requests)
         return gh_arena_printf(&p->arena, "the run's request cap (%llu) was reached",
                                (unsigned long long)p->caps.requests);
@@ -381,7 +430,7 @@ const char *gh_probe_over_caps(gh_probe *p, size_t bytes)
     if (p->used.bytes + bytes > p->caps.bytes)
         return gh_arena_printf(&p->arena, "the run's byte cap (%llu) was reached",
                                (unsigned long long)p->caps.bytes);
-    if (gh_probe_now() - p->used.started > (double)p->caps.seconds)
+    if (gh_probe_now() - p->used.started >= (double)p->caps.seconds)
         return gh_arena_printf(&p->arena, "the run's time cap (%llu s) was reached",
                                (unsigned long long)p->caps.seconds);
     return NULL;
@@ -445,8 +494,16 @@ static bool selected(const gh_probe_case *c, const char *only)
 static bool unknown_selection(const char *only, char *bad, size_t cap)
 {
     size_t n;
+    if (!*only || only[strlen(only) - 1] == ',') {
+        snprintf(bad, cap, "(an empty entry)");
+        return true;
+    }
     for (const char *s = only; *s; s += n + (s[n] == ',')) {
         n = strcspn(s, ",");
+        if (n == 0) {
+            snprintf(bad, cap, "(an empty entry)");
+            return true;
+        }
         bool known = false;
         for (size_t i = 0; gh_probe_groups[i] && !known; i++)
             known = strlen(gh_probe_groups[i]) == n && strncasecmp(gh_probe_groups[i], s, n) == 0;
@@ -498,10 +555,23 @@ static gh_probe_result *run_cases(gh_probe *p, const char *only, size_t *n)
             gh_probe_upreqs_free(old, gh_probe_upstream_take(p->server, &old));
         }
         double t0 = gh_probe_now();
+        uint64_t made = p->exchanges.made, silent = p->exchanges.silent;
         r->verdict = GH_PV_ERROR;
         r->why = "the case gave no verdict";
         c->run(p, r);
         r->seconds = gh_probe_now() - t0;
+        /* A case the time cap or a stop signal cut short saw timeouts of the probe's own
+         * making: no verdict on the gateway. */
+        const char *cut = gh_probe_over_caps(p, 0);
+        if (cut && (p->stopped || gh_probe_now() - p->used.started >= (double)p->caps.seconds))
+            gh_probe_skip(r, "%s during the case", cut);
+        /* A pass needs something observed: silence to every request is no evidence. */
+        made = p->exchanges.made - made;
+        silent = p->exchanges.silent - silent;
+        if (r->verdict == GH_PV_PASS && made && silent == made)
+            gh_probe_skip(r, "the target met each of the case's %llu requests with silence (no "
+                             "answer, no close within %.1f s): nothing to judge",
+                          (unsigned long long)made, (double)p->caps.exchange_ms / 1000.0);
     }
     progress(p, 0, 0, NULL);
     return results;
@@ -649,6 +719,26 @@ static int reachable(gh_probe *p)
     return -1;
 }
 
+/* Self-test leaves a gateway and a directory of keys behind unless it ends its own way: the
+ * stop signals are blocked (in every thread started after this) and read from a signalfd
+ * between exchanges, so a stopped probe stops its gateway and removes its files. The gateway
+ * child gets the signals back before exec (selftest.c). */
+static int arm_stop(gh_probe *p)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 ||
+        (p->stop_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+        fprintf(stderr, "gatehouse probe: cannot watch for stop signals\n");
+        return -1;
+    }
+    p->stop_armed = true;
+    return 0;
+}
+
 static int run(gh_probe *p, opts *o)
 {
     if (o->config && load_config(p, o->config) != 0)
@@ -670,16 +760,19 @@ static int run(gh_probe *p, opts *o)
     }
     set_default_caps(p);
     p->used.started = gh_probe_now();
-    if (p->selftest && gh_probe_selftest_start(p) != 0)
+    if (p->selftest && (arm_stop(p) != 0 || gh_probe_selftest_start(p) != 0))
         return 2;
     if (!p->selftest && reachable(p) != 0)
         return 2;
     gh_probe_routes_build(p);
     size_t n = 0;
     gh_probe_result *results = run_cases(p, o->only, &n);
-    int rc = report(p, o, results, n);
+    int rc = stop_requested(p) ? 2 : report(p, o, results, n);
     if (p->selftest)
         gh_probe_selftest_stop(p);
+    if (p->stopped)
+        fprintf(stderr, "gatehouse probe: stopped by a signal; the gateway was stopped and its "
+                        "files removed\n");
     return rc;
 }
 
@@ -687,8 +780,10 @@ int gh_probe_main(int argc, char **argv)
 {
     gh_probe p = {0};
     gh_arena_init(&p.arena, 64 * 1024, 0);
-    opts o = {.format = "text", .fail_on = GH_PSEV_HIGH};
+    opts o = {.fail_on = GH_PSEV_HIGH};
     int rc = parse_args(&p, &o, argc, argv);
+    if (!o.format)
+        o.format = "text";
     if (rc == 0 && !renderer(o.format)) {
         fprintf(stderr, "gatehouse probe: --format takes text, json, sarif, junit or markdown\n");
         rc = 2;
@@ -717,6 +812,8 @@ int gh_probe_main(int argc, char **argv)
         gh_locator_close(p.loc);
     for (size_t i = 0; !p.selftest && i < p.nkeys; i++)
         EVP_PKEY_free(p.keys[i].key);
+    if (p.stop_armed)
+        close(p.stop_fd);
     gh_config_release(p.conf);
     gh_arena_free(&p.arena);
     return rc;

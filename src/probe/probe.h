@@ -301,6 +301,14 @@ struct gh_probe {
     gh_probe_profile profile;
     gh_probe_caps caps;
     struct { uint64_t requests, connections, bytes; double started; } used;
+    /* Exchanges made, and those the target met with silence (no answer, no close, no reset
+     * before the wait ended): a case whose every exchange went silent observed nothing. */
+    struct { uint64_t made, silent; } exchanges;
+    /* Self-test: SIGINT, SIGTERM and SIGHUP are blocked and read from this signalfd (valid when
+     * stop_armed), so that a stopped probe still stops its gateway and removes its temp dir;
+     * stopped once one came. */
+    int stop_fd;
+    bool stop_armed, stopped;
     /* Targets: the configuration's listeners (self-test: where the probe bound them), or the
      * live URL's one. */
     gh_probe_target *targets;

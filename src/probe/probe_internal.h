@@ -16,8 +16,13 @@ typedef struct gh_probe_buf {
     size_t len, cap;
 } gh_probe_buf;
 
+/* Counts x in p->exchanges once it is over (client.c). */
+void gh_probe_count_exchange(gh_probe *p, const gh_probe_exchange *x);
 /* CLOCK_MONOTONIC in seconds. */
 double gh_probe_now(void);
+/* When an exchange that starts now must end: its own wait (caps.exchange_ms), but never past
+ * the run's time cap, so that --max-seconds bounds the run whatever the target does. */
+double gh_probe_exchange_deadline(const gh_probe *p);
 /* NULL when the run may send `bytes` more on a new connection, else which cap stops it. */
 const char *gh_probe_over_caps(gh_probe *p, size_t bytes);
 /* The parts as one escaped evidence text. */
@@ -33,6 +38,8 @@ void gh_probe_parse_answers(gh_probe *p, gh_probe_exchange *x, const char *data,
  * h2_client.c). */
 typedef struct gh_probe_conn {
     int fd;
+    int stop_fd;  /* the run's stop signalfd, or -1 */
+    bool stopped; /* a stop signal came while waiting on this connection */
     struct ssl_ctx_st *ctx;
     struct ssl_st *ssl;
 } gh_probe_conn;

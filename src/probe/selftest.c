@@ -147,6 +147,9 @@ static void child(const struct gh_probe_selftest *s, int ready_fd, int out_fd, i
                   char *const argv[], char *const env[])
 {
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* a probe that dies takes its gateway along */
+    sigset_t none; /* the probe blocks its stop signals (probe.c); the gateway must get them */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
         _exit(126);
