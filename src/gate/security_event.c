@@ -40,7 +40,8 @@ static const char *principal(const gh_request *req)
     return req->api_client ? req->api_client : req->auth_client_id;
 }
 
-/* The refusal's precise reason: its slug, then the stage's detail or the authentication's. */
+/* The refusal's precise reason: its slug, the authentication's own reason when one failed
+ * ("expired", "signature": what the access log's auth_reason says), then the stage's detail. */
 static void add_reason(gh_sbuf *b, const gh_request *req)
 {
     if (req->reason == GH_R_OK) {
@@ -48,9 +49,10 @@ static void add_reason(gh_sbuf *b, const gh_request *req)
         return;
     }
     char why[512];
-    const char *detail = req->detail ? req->detail : req->auth_reason;
-    int n = snprintf(why, sizeof(why), "%s%s%s", gh_reason_slug(req->reason),
-                     detail ? ": " : "", detail ? detail : "");
+    const char *auth = req->auth_failed ? req->auth_reason : NULL;
+    int n = snprintf(why, sizeof(why), "%s%s%s%s%s%s", gh_reason_slug(req->reason),
+                     auth ? " (" : "", auth ? auth : "", auth ? ")" : "",
+                     req->detail ? ": " : "", req->detail ? req->detail : "");
     size_t len = n < 0 ? 0 : (size_t)n >= sizeof(why) ? sizeof(why) - 1 : (size_t)n;
     gh_sec_field(b, "event.reason", why, len);
 }

@@ -103,7 +103,10 @@ def test_a_bad_token_is_an_authentication_failure_with_its_reason(gw, key):
     assert r.status_code == 401
     e = the_event(gw, "authentication-failure")
     assert e["event.category"] == ["authentication"] and e["event.outcome"] == "failure"
-    assert e["event.reason"].startswith("invalid-token: ")
+    # The precise reason: the slug, the authentication's own reason, the detail.
+    access = gw.access_lines(1)[-1]
+    assert access["auth_reason"]
+    assert e["event.reason"] == "invalid-token (%s): %s" % (access["auth_reason"], access["detail"])
     assert (e["http.response.status_code"], e["rule.id"], e["url.path"]) == (401, "orders", "/orders/1")
     assert e["http.request.method"] == "GET" and e["user.id"] is None
     assert e["event.id"] == gw.access_lines(1)[-1]["request_id"]
@@ -134,7 +137,7 @@ def test_smuggling_is_request_refused_with_the_framing_reason(gw):
 
 
 def test_trace_is_an_unusual_method(gw):
-    raw_request(gw.port, b"TRACE / HTTP/1.1\r\nHost: x\r\n\r\n")
+    raw_request(gw.port, b"TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     e = the_event(gw, "unusual-method")
     assert e["http.request.method"] == "TRACE"
     # An ordinary request is no event at all.
@@ -176,14 +179,14 @@ def test_repeated_refusals_are_folded_with_a_count(gateway_for, upstream, key, t
 
 
 def test_the_file_is_reopened_on_sigusr1(gw):
-    raw_request(gw.port, b"TRACE / HTTP/1.1\r\nHost: x\r\n\r\n")
+    raw_request(gw.port, b"TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     security_lines(gw, 1)
     os.rename(gw.security, gw.security + ".1")
     gw.signal(signal.SIGUSR1)
     deadline = time.time() + 5
     while not os.path.exists(gw.security) and time.time() < deadline:
         time.sleep(0.02)
-    raw_request(gw.port, b"TRACE /again HTTP/1.1\r\nHost: x\r\n\r\n")
+    raw_request(gw.port, b"TRACE /again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     lines = security_lines(gw, 1)
     assert [e["url.path"] for e in lines] == ["/again"]
     with open(gw.security + ".1") as f:
