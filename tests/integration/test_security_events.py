@@ -227,8 +227,8 @@ def check(tmp_path, text):
 
 @pytest.mark.parametrize("text,at,message", [
     ("security_events: {file: relative.log}\n", "1:25", "expected stdout, off or an absolute"),
-    ("security_events:\n  max_per_second: 0\n", "2:19", ""),
-    ("security_events:\n  fil: /tmp/x\n", "2:3", "file"),
+    ("security_events:\n  max_per_second: 0\n", "2:19", "out of range [1, 100000]"),
+    ("security_events:\n  fil: /tmp/x\n", "2:3", "did you mean 'file'"),
 ])
 def test_configuration_errors_say_file_line_and_column(tmp_path, text, at, message):
     r, p = check(tmp_path, text)
