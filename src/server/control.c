@@ -378,6 +378,20 @@ static bool admin_stopping(void *ctx)
     return ((gh_control *)ctx)->stopping;
 }
 
+/* SIGUSR1 for the security events file: its own log_reopen event, only when there is one. */
+static void reopen_security_events(gh_control *ctl)
+{
+    int r = gh_logger_reopen(&ctl->rt.sec_logger);
+    const char *path = ctl->rt.sec_logger.path;
+    if (!path || strcmp(path, "off") == 0)
+        return;
+    char why[160];
+    snprintf(why, sizeof(why), "the security events file could not be reopened (%s): lines "
+             "keep going to the file it had", strerror(-r));
+    gh_event(r ? "error" : "info", "log_reopen", r ? why : "security events file reopened",
+             ",\"log\":\"security_events\"");
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     gh_control *ctl = s->data;
@@ -391,11 +405,7 @@ static void on_signal(uv_signal_t *s, int signum)
         snprintf(why, sizeof(why), "the access log could not be reopened (%s): lines keep going "
                  "to the file it had", strerror(-r));
         gh_event(r ? "error" : "info", "log_reopen", r ? why : "access log reopened", NULL);
-        r = gh_logger_reopen(&ctl->rt.sec_logger);
-        snprintf(why, sizeof(why), "the security events file could not be reopened (%s): lines "
-                 "keep going to the file it had", strerror(-r));
-        gh_event(r ? "error" : "info", "log_reopen", r ? why : "security events file reopened",
-                 NULL);
+        reopen_security_events(ctl);
     } else if (signum == SIGUSR2) {
         gh_config *running = gh_runtime_config(&ctl->rt);
         gh_upgrade_begin(ctl->upgrade, running);
