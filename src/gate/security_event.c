@@ -114,9 +114,9 @@ static void emit_folded(void *arg, const gh_sec_fold_slot *s)
     char line[1024];
     gh_sbuf b = gh_sbuf_make(line, sizeof(line));
     gh_sec_line_begin(&b, s->action);
-    gh_sbuf_addf(&b, ",\"event.count\":%u", (unsigned)s->folded);
+    gh_sbuf_addf(&b, ",\"event.count\":%u", (unsigned)s->ended_folded);
     char start[32];
-    time_t t = (time_t)s->second;
+    time_t t = (time_t)s->ended_second;
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", &tm);

@@ -216,21 +216,32 @@ static gh_sec_fold_slot *find_slot(gh_sec_fold *f, gh_sec_action a, const char *
     return s;
 }
 
+/* The slot's count for its second is over: what it folded waits for the flush. */
+static void end_second(gh_sec_fold_slot *s)
+{
+    if (s->folded) {
+        if (!s->ended_folded)
+            s->ended_second = s->second;
+        s->ended_folded = UINT32_MAX - s->ended_folded < s->folded ? UINT32_MAX
+                                                                   : s->ended_folded + s->folded;
+    }
+    s->seen = s->folded = 0;
+}
+
 bool gh_sec_fold_admit(gh_sec_fold *f, gh_sec_action a, const char *source, const char *reason,
                        const char *rule, uint64_t second, uint32_t max_per_second)
 {
     gh_sec_fold_slot *s = find_slot(f, a, source ? source : "", second);
-    if (s->second != second) { /* a key seen last in an earlier second, never flushed */
-        if (s->folded)
-            return true; /* the flush comes first; this one is written meanwhile */
+    if (s->second != second) { /* a key last seen in an earlier second */
+        end_second(s);
         s->second = second;
-        s->seen = 0;
     }
     if (s->seen < UINT32_MAX)
         s->seen++;
     if (s->seen <= max_per_second)
         return true;
-    s->folded++;
+    if (s->folded < UINT32_MAX)
+        s->folded++;
     copy_text(s->reason, sizeof(s->reason), reason);
     copy_text(s->rule, sizeof(s->rule), rule);
     return false;
@@ -241,11 +252,17 @@ void gh_sec_fold_flush(gh_sec_fold *f, uint64_t second,
 {
     for (size_t i = 0; i < GH_SEC_FOLD_SLOTS; i++) {
         gh_sec_fold_slot *s = &f->slots[i];
-        if (!s->second || s->second >= second)
+        if (!s->second)
             continue;
-        if (s->folded)
+        bool ended = s->second < second;
+        if (ended)
+            end_second(s);
+        if (s->ended_folded) {
             emit(arg, s);
-        memset(s, 0, sizeof(*s));
+            s->ended_folded = 0;
+        }
+        if (ended)
+            memset(s, 0, sizeof(*s));
     }
 }
 

@@ -80,6 +80,10 @@ extern const gh_sec_sink_ops gh_sec_file_sink_ops;
 typedef struct gh_sec_fold_slot {
     uint64_t second;        /* the second this slot counts (0: free) */
     uint32_t seen, folded;  /* events of the key this second; of them, folded */
+    /* seconds that ended with events folded, not written yet: the first of them, and how many
+     * (the next second counts meanwhile, so a key never goes unlimited until the flush) */
+    uint64_t ended_second;
+    uint32_t ended_folded;
     gh_sec_action action;
     char source[48];        /* the client's address */
     char reason[48];        /* the last folded event's reason slug */
@@ -93,7 +97,8 @@ typedef struct gh_sec_fold {
 /* Counts the event in its second; true when it is to be written, false when it was folded. */
 bool gh_sec_fold_admit(gh_sec_fold *f, gh_sec_action a, const char *source, const char *reason,
                        const char *rule, uint64_t second, uint32_t max_per_second);
-/* Calls emit for each slot of a second before `second` that folded events, then frees it. */
+/* Calls emit for each key whose seconds before `second` folded events (ended_second and
+ * ended_folded say which and how many), then frees the keys not seen in `second`. */
 void gh_sec_fold_flush(gh_sec_fold *f, uint64_t second,
                        void (*emit)(void *arg, const gh_sec_fold_slot *s), void *arg);
 

@@ -61,7 +61,7 @@ static void note(void *arg, const gh_sec_fold_slot *s)
 {
     seen *w = arg;
     w->n++;
-    w->count = s->folded;
+    w->count = s->ended_folded;
     snprintf(w->source, sizeof(w->source), "%s", s->source);
 }
 
@@ -89,6 +89,29 @@ static void folding_keeps_max_per_second_and_counts_the_rest(void **state)
     assert_true(gh_sec_fold_admit(&f, GH_SEC_AUTHN_FAILURE, "10.0.0.1", "invalid-token", "r", 101, 10));
 }
 
+static void the_next_second_is_limited_before_the_flush(void **state)
+{
+    (void)state;
+    static gh_sec_fold f;
+    memset(&f, 0, sizeof(f));
+    for (int i = 0; i < 5; i++)
+        gh_sec_fold_admit(&f, GH_SEC_RATE_LIMITED, "10.0.0.1", "rate-limited", "r", 200, 2);
+    /* Second 201 begins before the timer flushed 200: its own allowance, no more. */
+    int written = 0;
+    for (int i = 0; i < 5; i++)
+        written += gh_sec_fold_admit(&f, GH_SEC_RATE_LIMITED, "10.0.0.1", "rate-limited", "r", 201, 2);
+    assert_int_equal(written, 2);
+    seen w = {0};
+    gh_sec_fold_flush(&f, 201, note, &w); /* 200's three, 201 still counting */
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.count, 3);
+    gh_sec_fold_flush(&f, 202, note, &w);
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.count, 3);
+    gh_sec_fold_flush(&f, 203, note, &w); /* nothing left */
+    assert_int_equal(w.n, 2);
+}
+
 static void the_table_stays_its_size_under_many_sources(void **state)
 {
     (void)state;
@@ -109,6 +132,7 @@ int main(void)
         cmocka_unit_test(the_refusals_that_are_attacks_are_events),
         cmocka_unit_test(unusual_methods),
         cmocka_unit_test(folding_keeps_max_per_second_and_counts_the_rest),
+        cmocka_unit_test(the_next_second_is_limited_before_the_flush),
         cmocka_unit_test(the_table_stays_its_size_under_many_sources),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
