@@ -162,19 +162,33 @@ def test_repeated_refusals_are_folded_with_a_count(gateway_for, upstream, key, t
     events = tmp_path / "security.log"
     g = gateway_for(config(tmp_path, key, upstream.port, events, max_per_second=3))
     g.security = str(events)
-    # Within one second (started just after a second began): 20 identical refusals.
+    # 20 identical refusals, started just after a second began (a slow machine may spread them
+    # over two seconds: each second then has its own allowance and its own folded line).
     time.sleep(1.02 - time.time() % 1)
     s = requests.Session()
     for _ in range(20):
         assert s.get(g.url + "/orders/1").status_code == 401
-    lines = security_lines(g, 4, timeout=5)
-    single = [e for e in lines if "event.count" not in e]
-    folded = [e for e in lines if "event.count" in e]
-    assert len(single) == 3, lines
-    assert len(folded) == 1 and folded[0]["event.count"] == 17, lines
+    deadline = time.time() + 5
+    while True:
+        lines = security_lines(g)
+        single = [e for e in lines if "event.count" not in e]
+        folded = [e for e in lines if "event.count" in e]
+        if len(single) + sum(e["event.count"] for e in folded) >= 20 or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(single) + sum(e["event.count"] for e in folded) == 20, lines
+    seconds = {}
+    for e in single:
+        seconds[e["@timestamp"][:19]] = seconds.get(e["@timestamp"][:19], 0) + 1
+    assert all(n <= 3 for n in seconds.values()), lines
+    assert 1 <= len(folded) <= len(seconds), lines
+    if len(seconds) == 1:  # the usual case: all in one second
+        assert len(single) == 3 and folded[0]["event.count"] == 17
     assert folded[0]["event.action"] == "authentication-failure"
     assert folded[0]["source.ip"] == "127.0.0.1" and folded[0]["rule.id"] == "orders"
-    assert g.wait_metric('gatehouse_security_events_total{action="authentication-failure"}', 4) == 4
+    written = len(single) + len(folded)
+    assert g.wait_metric('gatehouse_security_events_total{action="authentication-failure"}',
+                         written) == written
     assert g.metric("gatehouse_security_events_dropped_total") == 0
 
 
