@@ -171,8 +171,6 @@ static void warn_start_only(const gh_config *running, const gh_config *cfg, int 
         gh_event("warn", "reload", "a change of seccomp applies at the next start", NULL);
 }
 
-static int reload_config(gh_control *ctl, char **report);
-
 /* The security stream's event for a reload: the configuration's hash before and after (null
  * when it failed), who asked, and why it failed. */
 static void reload_event(gh_control *ctl, const char *who, const char *before, const char *after,
@@ -261,6 +259,9 @@ static int reload_config(gh_control *ctl, char **report)
         snprintf(err, sizeof(err), "security_events.file: cannot open %s: %s",
                  cfg->security_events.file, strerror(-sec));
         bound = -1;
+        /* The access log moved already: back to the running configuration's, which the
+         * failed reload keeps (its file was open a moment ago). */
+        gh_logger_set_path(&rt->logger, running->access_log);
     }
     if (bound != 0) {
         gh_diag_add(&d, true, "%s:1:1: %s", rt->config_path, err);

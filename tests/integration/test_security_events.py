@@ -260,3 +260,25 @@ def test_check_print_shows_the_section_and_its_defaults(tmp_path):
                        timeout=20)
     assert r.returncode == 0, r.stderr
     assert "security_events:\n  file: off\n  max_per_second: 10\n" in r.stdout
+
+
+def test_a_reload_to_a_file_that_cannot_be_opened_fails_and_moves_nothing(gw, tmp_path):
+    with open(gw.config) as f:
+        text = f.read()
+    bad = text.replace("file: %s" % gw.security, "file: %s/no/dir/s.log" % tmp_path)
+    assert bad != text
+    other = tmp_path / "other-access.log"
+    bad += "access_log: %s\n" % other  # opened before the security file fails: moved back
+    with open(gw.config, "w") as f:
+        f.write(bad)
+    status, report = gw.admin("/reload", "POST")
+    assert status == 422 and "security_events.file: cannot open %s/no/dir/s.log" % tmp_path in report
+    raw_request(gw.port, b"TRACE /still HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    # Lines of different threads (the control thread's reload, a worker's refusal) may come in
+    # either order.
+    lines = {e["event.action"]: e for e in security_lines(gw, 2)}
+    failed = lines["configuration-reload-failed"]
+    assert "security_events.file: cannot open" in failed["event.reason"]
+    assert lines["unusual-method"]["url.path"] == "/still"
+    assert any(a["path"] == "/still" for a in gw.access_lines(1))
+    assert not other.exists() or other.read_text() == ""
