@@ -51,8 +51,8 @@ static void add_reason(gh_sbuf *b, const gh_request *req)
     char why[512];
     const char *auth = req->auth_failed ? req->auth_reason : NULL;
     int n = snprintf(why, sizeof(why), "%s%s%s%s%s%s", gh_reason_slug(req->reason),
-                     auth ? " (" : "", auth ? auth : "", auth ? ")" : "",
-                     req->detail ? ": " : "", req->detail ? req->detail : "");
+                     auth ? " (" : "", auth ? auth : "", auth ? ")" : "", req->detail ? ": " : "",
+                     req->detail ? req->detail : "");
     size_t len = n < 0 ? 0 : (size_t)n >= sizeof(why) ? sizeof(why) - 1 : (size_t)n;
     gh_sec_field(b, "event.reason", why, len);
 }

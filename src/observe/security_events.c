@@ -146,8 +146,8 @@ const char *gh_sec_action_name(gh_sec_action a)
 
 bool gh_sec_method_unusual(const char *m, size_t len)
 {
-    static const char *const usual[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
-                                        "OPTIONS", NULL};
+    static const char *const usual[] = {"GET",   "HEAD",   "POST",    "PUT",
+                                        "PATCH", "DELETE", "OPTIONS", NULL};
     for (const char *const *u = usual; *u; u++)
         if (strlen(*u) == len && memcmp(*u, m, len) == 0)
             return false;
@@ -222,8 +222,8 @@ static void end_second(gh_sec_fold_slot *s)
     if (s->folded) {
         if (!s->ended_folded)
             s->ended_second = s->second;
-        s->ended_folded = UINT32_MAX - s->ended_folded < s->folded ? UINT32_MAX
-                                                                   : s->ended_folded + s->folded;
+        s->ended_folded =
+            UINT32_MAX - s->ended_folded < s->folded ? UINT32_MAX : s->ended_folded + s->folded;
     }
     s->seen = s->folded = 0;
 }

@@ -15,16 +15,16 @@
 
 /* X(name, action, kind, category, type, outcome) */
 #define GH_SEC_ACTIONS(X)                                                                          \
-    X(AUTHN_FAILURE, "authentication-failure", "event", "authentication", "start", "failure")       \
-    X(AUTHZ_DENIED, "authorization-denied", "event", "web", "denied", "failure")                    \
-    X(RATE_LIMITED, "rate-limited", "event", "web", "denied", "failure")                            \
+    X(AUTHN_FAILURE, "authentication-failure", "event", "authentication", "start", "failure")      \
+    X(AUTHZ_DENIED, "authorization-denied", "event", "web", "denied", "failure")                   \
+    X(RATE_LIMITED, "rate-limited", "event", "web", "denied", "failure")                           \
     X(REQUEST_REFUSED, "request-refused", "alert", "intrusion_detection", "denied", "failure")     \
     X(UNUSUAL_METHOD, "unusual-method", "alert", "intrusion_detection", "denied", "failure")       \
-    X(WEBHOOK_SIGNATURE, "webhook-signature-failure", "event", "authentication", "start",         \
+    X(WEBHOOK_SIGNATURE, "webhook-signature-failure", "event", "authentication", "start",          \
       "failure")                                                                                   \
     X(CLIENT_CERT, "client-certificate-refused", "event", "authentication", "start", "failure")    \
-    X(CONTROL_UNAVAILABLE, "control-unavailable", "event", "web", "denied", "failure")            \
-    X(CRITICAL_ACCESS, "critical-route-access", "event", "web", "access", "success")              \
+    X(CONTROL_UNAVAILABLE, "control-unavailable", "event", "web", "denied", "failure")             \
+    X(CRITICAL_ACCESS, "critical-route-access", "event", "web", "access", "success")               \
     X(CONFIG_RELOADED, "configuration-reloaded", "event", "configuration", "change", "success")    \
     X(CONFIG_RELOAD_FAILED, "configuration-reload-failed", "event", "configuration", "change",     \
       "failure")
@@ -78,16 +78,16 @@ extern const gh_sec_sink_ops gh_sec_file_sink_ops;
 #define GH_SEC_FOLD_SLOTS 64
 
 typedef struct gh_sec_fold_slot {
-    uint64_t second;        /* the second this slot counts (0: free) */
-    uint32_t seen, folded;  /* events of the key this second; of them, folded */
+    uint64_t second;       /* the second this slot counts (0: free) */
+    uint32_t seen, folded; /* events of the key this second; of them, folded */
     /* seconds that ended with events folded, not written yet: the first of them, and how many
      * (the next second counts meanwhile, so a key never goes unlimited until the flush) */
     uint64_t ended_second;
     uint32_t ended_folded;
     gh_sec_action action;
-    char source[48];        /* the client's address */
-    char reason[48];        /* the last folded event's reason slug */
-    char rule[64];          /* its route */
+    char source[48]; /* the client's address */
+    char reason[48]; /* the last folded event's reason slug */
+    char rule[64];   /* its route */
 } gh_sec_fold_slot;
 
 typedef struct gh_sec_fold {

@@ -72,12 +72,14 @@ static void folding_keeps_max_per_second_and_counts_the_rest(void **state)
     memset(&f, 0, sizeof(f));
     int written = 0;
     for (int i = 0; i < 25; i++)
-        written += gh_sec_fold_admit(&f, GH_SEC_AUTHN_FAILURE, "10.0.0.1", "invalid-token", "r",
-                                     100, 10);
+        written +=
+            gh_sec_fold_admit(&f, GH_SEC_AUTHN_FAILURE, "10.0.0.1", "invalid-token", "r", 100, 10);
     assert_int_equal(written, 10);
     /* Another source and another action have their own allowance. */
-    assert_true(gh_sec_fold_admit(&f, GH_SEC_AUTHN_FAILURE, "10.0.0.2", "invalid-token", "r", 100, 10));
-    assert_true(gh_sec_fold_admit(&f, GH_SEC_RATE_LIMITED, "10.0.0.1", "rate-limited", "r", 100, 10));
+    assert_true(
+        gh_sec_fold_admit(&f, GH_SEC_AUTHN_FAILURE, "10.0.0.2", "invalid-token", "r", 100, 10));
+    assert_true(
+        gh_sec_fold_admit(&f, GH_SEC_RATE_LIMITED, "10.0.0.1", "rate-limited", "r", 100, 10));
     seen w = {0};
     gh_sec_fold_flush(&f, 100, note, &w); /* the second has not ended */
     assert_int_equal(w.n, 0);
@@ -86,7 +88,8 @@ static void folding_keeps_max_per_second_and_counts_the_rest(void **state)
     assert_int_equal(w.count, 15);
     assert_string_equal(w.source, "10.0.0.1");
     /* The next second starts afresh. */
-    assert_true(gh_sec_fold_admit(&f, GH_SEC_AUTHN_FAILURE, "10.0.0.1", "invalid-token", "r", 101, 10));
+    assert_true(
+        gh_sec_fold_admit(&f, GH_SEC_AUTHN_FAILURE, "10.0.0.1", "invalid-token", "r", 101, 10));
 }
 
 static void the_next_second_is_limited_before_the_flush(void **state)
@@ -99,7 +102,8 @@ static void the_next_second_is_limited_before_the_flush(void **state)
     /* Second 201 begins before the timer flushed 200: its own allowance, no more. */
     int written = 0;
     for (int i = 0; i < 5; i++)
-        written += gh_sec_fold_admit(&f, GH_SEC_RATE_LIMITED, "10.0.0.1", "rate-limited", "r", 201, 2);
+        written +=
+            gh_sec_fold_admit(&f, GH_SEC_RATE_LIMITED, "10.0.0.1", "rate-limited", "r", 201, 2);
     assert_int_equal(written, 2);
     seen w = {0};
     gh_sec_fold_flush(&f, 201, note, &w); /* 200's three, 201 still counting */
