@@ -558,6 +558,12 @@ typedef struct gh_process_conf {
     bool seccomp;      /* the workers' system call allow-list (default true) */
 } gh_process_conf;
 
+/* security_events: the stream of security events (observe/security_events.h). */
+typedef struct gh_security_events_conf {
+    const char *file;        /* "stdout", "off" (the default) or a path */
+    uint64_t max_per_second; /* lines per (event action, source) in a second; more are folded */
+} gh_security_events_conf;
+
 typedef struct gh_config {
     atomic_int refs;
     /* While loading: the route keys of the modules above (NULL-terminated, or NULL). */
@@ -592,6 +598,7 @@ typedef struct gh_config {
     gh_cidr *trusted_proxies;
     size_t ntrusted_proxies;
     const char *access_log; /* "stdout", "off" or a path */
+    gh_security_events_conf security_events;
     uint64_t drain_timeout_ms;
     gh_upstream_conf *upstreams;
     size_t nupstreams;

@@ -176,6 +176,15 @@ static bool absolute_path(const char *s)
     return s[0] == '/';
 }
 
+/* security_events: where the stream goes and how much of one repetition it writes. */
+static const gh_keyword security_events_keys[] = {
+    {"file", GH_KW_STRING, GH_KW_AT(gh_security_events_conf, file), .def = "off",
+     .valid = access_log_ok, .invalid = "expected stdout, off or an absolute file path"},
+    {"max_per_second", GH_KW_UINT, GH_KW_AT(gh_security_events_conf, max_per_second), .min = 1,
+     .max = 100000, .def = "10"},
+    GH_KW_END,
+};
+
 /* The top level, in the order it is read: what the sections refer to comes first. */
 static const gh_keyword root_keys[] = {
     {"workers", GH_KW_CUSTOM, .def = "auto", .load = load_workers}, /* auto: 0, as many as
@@ -187,6 +196,8 @@ static const gh_keyword root_keys[] = {
     {"http2", GH_KW_MAP, GH_KW_AT(gh_config, http2), .table = gh__cfg_http2_keys},
     {"access_log", GH_KW_STRING, GH_KW_AT(gh_config, access_log), .def = "stdout",
      .valid = access_log_ok, .invalid = "expected stdout, off or an absolute file path"},
+    {"security_events", GH_KW_MAP, GH_KW_AT(gh_config, security_events),
+     .table = security_events_keys},
     {"pid_file", GH_KW_STRING, GH_KW_AT(gh_config, pid_file), .valid = absolute_path,
      .invalid = "expected an absolute file path"},
     {"drain_timeout", GH_KW_DURATION, GH_KW_AT(gh_config, drain_timeout_ms), .max = 3600000,

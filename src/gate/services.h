@@ -25,6 +25,7 @@
 #include "gate/snapshot.h"
 #include "identity/jws.h"
 #include "observe/log.h"
+#include "observe/security_events.h"
 #include "observe/metrics.h"
 #include "store/redis.h"
 #include "wire/h1.h"
@@ -51,6 +52,7 @@ typedef struct gh_services {
     gh_metrics metrics;
     gh_log_ring *log;
     bool log_enabled; /* access_log is not "off" */
+    gh_sec_stream *sec; /* the security stream's producer side (the worker's); NULL: none */
     bool draining;
     gh_block_pool blocks;
     gh_arena_spares arena_spares; /* request arenas' chunks */

@@ -230,6 +230,16 @@ static void process(edit *e, int root)
     remove_keys(e, root, dropped);
     set(e, root, "workers", "1");
     set(e, root, "access_log", e->st->access_log);
+    /* A security event file the configuration names is the deployment's: the run's events go
+     * to the run's own directory instead (stdout and off stay as they are). */
+    int events = gh_yed_get(e->doc, root, "security_events");
+    int file = events ? gh_yed_get(e->doc, events, "file") : 0;
+    const char *where = file ? gh_yed_text(e->doc, file) : NULL;
+    if (where && where[0] == '/') {
+        char path[REF_MAX];
+        snprintf(path, sizeof(path), "%s/security_events.log", e->st->dir);
+        set(e, events, "file", path);
+    }
     int stores = gh_yed_get(e->doc, root, "stores");
     if (stores) {
         gh_yed_remove(e->doc, stores, "redis");

@@ -171,28 +171,70 @@ static void warn_start_only(const gh_config *running, const gh_config *cfg, int 
         gh_event("warn", "reload", "a change of seccomp applies at the next start", NULL);
 }
 
+/* The security stream's event for a reload: the configuration's hash before and after (null
+ * when it failed), who asked, and why it failed. */
+static void reload_event(gh_control *ctl, const char *who, const char *before, const char *after,
+                         const char *report)
+{
+    gh_runtime *rt = &ctl->rt;
+    gh_config *cfg = gh_runtime_config(rt);
+    bool on = rt->sec_streams && strcmp(cfg->security_events.file, "off") != 0;
+    gh_config_release(cfg);
+    if (!on)
+        return;
+    gh_sec_action a = after ? GH_SEC_CONFIG_RELOADED : GH_SEC_CONFIG_RELOAD_FAILED;
+    char line[4096];
+    gh_sbuf b = gh_sbuf_make(line, sizeof(line));
+    gh_sec_line_begin(&b, a);
+    size_t why_len = report ? strcspn(report, "\n") : 0; /* the first error says enough */
+    gh_sec_field(&b, "event.reason", after ? NULL : report, why_len);
+    gh_sec_field(&b, "gatehouse.reload.by", who, strlen(who));
+    gh_sec_field(&b, "gatehouse.config.hash_before", before, before ? strlen(before) : 0);
+    gh_sec_field(&b, "gatehouse.config.hash_after", after, after ? strlen(after) : 0);
+    gh_sec_field(&b, "file.path", rt->config_path, strlen(rt->config_path));
+    gh_sec_line_end(&b);
+    if (!b.overflow)
+        gh_sec_stream_put(&rt->sec_streams[rt->sec_logger.nrings - 1], a, line, b.len);
+}
+
 static int reload_config(gh_control *ctl, char **report);
 
 /* Says RELOADING to systemd, then READY again whatever the outcome: the previous configuration
- * serves on after a failure. */
-static int reload(void *ctx, char **report)
+ * serves on after a failure. who: what asked (SIGHUP, admin, tls-files, dns). */
+static int reload_by(gh_control *ctl, const char *who, char **report)
 {
-    gh_control *ctl = ctx;
+    char before[65];
+    gh_config *running = gh_runtime_config(&ctl->rt);
+    snprintf(before, sizeof(before), "%s", running->hash);
+    gh_config_release(running);
+    int r;
     if (ctl->stopping) {
         *report = strdup("draining: reload refused\n");
-        return -1;
-    }
-    if (gh_upgrade_busy(ctl->upgrade)) { /* the new process reads the file as it starts */
+        r = -1;
+    } else if (gh_upgrade_busy(ctl->upgrade)) { /* the new process reads the file as it starts */
         gh_event("warn", "reload", "a binary upgrade is under way: reload refused", NULL);
         *report = strdup("binary upgrade under way: reload refused\n");
-        return -1;
+        r = -1;
+    } else {
+        gh_notify_reloading(&ctl->notify);
+        r = reload_config(ctl, report);
+        gh_notify_ready(&ctl->notify, r == 0 ? "serving; reloaded"
+                                             : "serving; the last reload failed, the previous "
+                                               "configuration stays in force");
     }
-    gh_notify_reloading(&ctl->notify);
-    int r = reload_config(ctl, report);
-    gh_notify_ready(&ctl->notify, r == 0 ? "serving; reloaded"
-                                         : "serving; the last reload failed, the previous "
-                                           "configuration stays in force");
+    char after[65] = "";
+    if (r == 0) {
+        gh_config *now = gh_runtime_config(&ctl->rt);
+        snprintf(after, sizeof(after), "%s", now->hash);
+        gh_config_release(now);
+    }
+    reload_event(ctl, who, before, r == 0 ? after : NULL, *report);
     return r;
+}
+
+static int admin_reload(void *ctx, char **report)
+{
+    return reload_by(ctx, "admin", report);
 }
 
 static int reload_config(gh_control *ctl, char **report)
@@ -210,6 +252,16 @@ static int reload_config(gh_control *ctl, char **report)
         snprintf(err, sizeof(err), "access_log: cannot open %s: %s", cfg->access_log,
                  strerror(-logged));
         bound = -1;
+    }
+    int sec = cfg && bound == 0 ? gh_logger_set_path(&rt->sec_logger, cfg->security_events.file)
+                                : 0;
+    if (sec != 0) {
+        snprintf(err, sizeof(err), "security_events.file: cannot open %s: %s",
+                 cfg->security_events.file, strerror(-sec));
+        bound = -1;
+        /* The access log moved already: back to the running configuration's, which the
+         * failed reload keeps (its file was open a moment ago). */
+        gh_logger_set_path(&rt->logger, running->access_log);
     }
     if (bound != 0) {
         gh_diag_add(&d, true, "%s:1:1: %s", rt->config_path, err);
@@ -260,7 +312,7 @@ static void on_tls_files_changed(void *ctx)
     gh_control *ctl = ctx;
     gh_event("info", "tls_files_changed", "TLS files changed: reloading", NULL);
     char *report = NULL;
-    reload(ctl, &report);
+    reload_by(ctl, "tls-files", &report);
     free(report);
 }
 
@@ -271,7 +323,7 @@ static void on_dns_changed(void *ctx)
 {
     gh_control *ctl = ctx;
     char *report = NULL;
-    reload(ctl, &report);
+    reload_by(ctl, "dns", &report);
     free(report);
 }
 
@@ -327,12 +379,26 @@ static bool admin_stopping(void *ctx)
     return ((gh_control *)ctx)->stopping;
 }
 
+/* SIGUSR1 for the security events file: its own log_reopen event, only when there is one. */
+static void reopen_security_events(gh_control *ctl)
+{
+    int r = gh_logger_reopen(&ctl->rt.sec_logger);
+    const char *path = ctl->rt.sec_logger.path;
+    if (!path || strcmp(path, "off") == 0)
+        return;
+    char why[160];
+    snprintf(why, sizeof(why), "the security events file could not be reopened (%s): lines "
+             "keep going to the file it had", strerror(-r));
+    gh_event(r ? "error" : "info", "log_reopen", r ? why : "security events file reopened",
+             ",\"log\":\"security_events\"");
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     gh_control *ctl = s->data;
     if (signum == SIGHUP) {
         char *report = NULL;
-        reload(ctl, &report);
+        reload_by(ctl, "SIGHUP", &report);
         free(report);
     } else if (signum == SIGUSR1) {
         int r = gh_logger_reopen(&ctl->rt.logger);
@@ -340,6 +406,7 @@ static void on_signal(uv_signal_t *s, int signum)
         snprintf(why, sizeof(why), "the access log could not be reopened (%s): lines keep going "
                  "to the file it had", strerror(-r));
         gh_event(r ? "error" : "info", "log_reopen", r ? why : "access log reopened", NULL);
+        reopen_security_events(ctl);
     } else if (signum == SIGUSR2) {
         gh_config *running = gh_runtime_config(&ctl->rt);
         gh_upgrade_begin(ctl->upgrade, running);
@@ -412,6 +479,28 @@ static int start_failed(gh_control *ctl, const char *err)
     return -1;
 }
 
+/* The security stream: a ring per worker and one for the control thread's reload events. */
+static int start_security_events(gh_control *ctl, gh_config *cfg)
+{
+    gh_runtime *rt = &ctl->rt;
+    char err[512];
+    size_t producers = (size_t)cfg->workers + 1;
+    int r = gh_logger_start(&rt->sec_logger, cfg->security_events.file, producers);
+    if (r != 0) {
+        snprintf(err, sizeof(err), "security_events.file: cannot open %s: %s",
+                 cfg->security_events.file, strerror(-r));
+        return start_failed(ctl, err);
+    }
+    rt->sec_sink = (gh_sec_sink){&gh_sec_file_sink_ops, &rt->sec_logger};
+    if (!(rt->sec_streams = calloc(producers, sizeof(*rt->sec_streams))))
+        return start_failed(ctl, "out of memory");
+    for (size_t i = 0; i < producers; i++) {
+        rt->sec_streams[i].sink = &rt->sec_sink;
+        rt->sec_streams[i].producer = i;
+    }
+    return 0;
+}
+
 /* What must hold before anything starts: the ids it may switch to, every address free (or
  * handed over), a pid file that can be written, an access log that opens. */
 static int claim(gh_control *ctl, gh_config *cfg)
@@ -429,7 +518,7 @@ static int claim(gh_control *ctl, gh_config *cfg)
                  strerror(-r));
         return start_failed(ctl, err);
     }
-    return 0;
+    return start_security_events(ctl, cfg);
 }
 
 static int start(gh_control *ctl, gh_config *cfg)
@@ -480,7 +569,7 @@ static int start(gh_control *ctl, gh_config *cfg)
         return -1;
     }
     ctl->admin.rt = rt;
-    ctl->admin.reload = reload;
+    ctl->admin.reload = admin_reload;
     ctl->admin.stop = admin_stop;
     ctl->admin.stopping = admin_stopping;
     ctl->admin.ctx = ctl;
@@ -617,10 +706,12 @@ int gh_control_run(const char *config_path)
         if (rc == 0)
             gh_event("info", "stop", "drained; exiting", NULL);
         gh_logger_stop(&rt->logger);
+        gh_logger_stop(&rt->sec_logger);
         gh_pid_file_release(&ctl->pid_file);
         gh_config_release(rt->current);
     }
     free(rt->workers);
+    free(rt->sec_streams);
     gh_upstream_registry_free(&rt->shared.upstreams);
     gh_key_registry_free(&rt->shared.keys);
     gh_limit_registry_free(&rt->shared.limits);

@@ -442,6 +442,24 @@ static void sum_workers(gh_runtime *rt, const gh_metrics **metrics, worker_total
     }
 }
 
+/* The security stream: lines written by action (every producer's), lines dropped. */
+static void security_events(scrape *s, gh_runtime *rt)
+{
+    family(s, "gatehouse_security_events_total", "Security events written, by event.action.",
+           GH_PROM_COUNTER);
+    size_t producers = rt->sec_streams ? rt->sec_logger.nrings : 0;
+    for (int a = GH_SEC_NONE + 1; a < GH_SEC__COUNT; a++) {
+        unsigned long long n = 0;
+        for (size_t i = 0; i < producers; i++)
+            n += atomic_load_explicit(&rt->sec_streams[i].written[a], memory_order_relaxed);
+        if (n)
+            sample(s, gh_prom_uint(n), 1, "action", gh_sec_action_name((gh_sec_action)a));
+    }
+    family(s, "gatehouse_security_events_dropped_total",
+           "Security event lines dropped (the writer behind).", GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(producers ? rt->sec_sink.ops->dropped(rt->sec_sink.ctx) : 0), 0);
+}
+
 static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worker_totals *t)
 {
     family(s, "gatehouse_open_connections", "Open client connections.", GH_PROM_GAUGE);
@@ -473,6 +491,7 @@ static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worke
     family(s, "gatehouse_access_log_dropped_total", "Access log lines dropped (log thread behind).",
            GH_PROM_COUNTER);
     sample(s, gh_prom_uint(t->dropped), 0);
+    security_events(s, rt);
     family(s, "gatehouse_config_info", "The configuration in force.", GH_PROM_GAUGE);
     sample(s, gh_prom_uint(1), 1, "hash", cfg->hash);
     family(s, "gatehouse_build_info", "The running build.", GH_PROM_GAUGE);

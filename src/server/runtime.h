@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "observe/log.h"
+#include "observe/security_events.h"
 #include "server/dns_watch.h"
 #include "server/inherit.h"
 #include "store/upstream_state.h"
@@ -23,6 +24,11 @@ typedef struct gh_runtime {
     gh_worker *workers;
     int nworkers;
     gh_logger logger;
+    /* the security event stream: its file's log thread (a ring per worker, then the control
+     * thread's), the sink over it, each producer's side (workers first, the control last) */
+    gh_logger sec_logger;
+    gh_sec_sink sec_sink;
+    gh_sec_stream *sec_streams;
     atomic_ullong reloads_ok, reloads_failed;
     gh_dns_counts dns; /* re-resolutions of endpoints' names */
     atomic_bool draining;

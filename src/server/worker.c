@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "gate/security_event.h"
 #include "http/conn.h"
 #include "http/h2.h"
 #include "server/seccomp.h"
@@ -149,9 +150,13 @@ static int sync_listeners(gh_worker *w)
 
 static void drain_poll(uv_timer_t *t);
 
+/* Every second: idle pooled connections expire, and the security events folded in the
+ * seconds that ended are written. */
 static void on_sweep(uv_timer_t *t)
 {
-    gh_pools_sweep(t->data);
+    gh_worker *w = t->data;
+    gh_pools_sweep(&w->svc);
+    gh_security_event_flush(&w->svc);
 }
 
 static void start_drain(gh_worker *w)
@@ -267,6 +272,7 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
     if (r != 0)
         return r;
     w->svc.log = rt->logger.rings ? rt->logger.rings[id] : NULL; /* no logger: an embedded worker */
+    w->svc.sec = rt->sec_streams ? &rt->sec_streams[id] : NULL;
     uv_async_init(&w->loop, &w->wakeup, on_wakeup);
     uv_timer_init(&w->loop, &w->drain_timer);
     uv_timer_init(&w->loop, &w->sweep_timer);

@@ -29,7 +29,7 @@ struct gh_worker {
     uv_thread_t thread;
     uv_async_t wakeup; /* config changed or drain requested */
     uv_timer_t drain_timer;
-    uv_timer_t sweep_timer; /* expires idle pooled upstream connections */
+    uv_timer_t sweep_timer; /* expires idle pooled connections, writes folded events */
     uv_sem_t ready;         /* posted once the listeners are open (or failed), then once
                              * the thread is confined (or failed) */
     uv_sem_t go;            /* posted once the process dropped its privileges */

@@ -220,3 +220,18 @@ routes:
     assert with_key["HDR-006"][0] == "pass", report
     assert all(h.get("x-api-key") is None for (_, _, h, _) in upstream.requests)  # never forwarded
     assert run("-c", gw.config, "--api-key", "k1").returncode == 2  # live only
+
+
+def test_self_test_keeps_the_security_event_file_of_the_deployment_untouched(tmp_path):
+    events = tmp_path / "deployment" / "events.log"
+    events.parent.mkdir()
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text("""
+listeners: [{address: 127.0.0.1:18090}]
+security_events: {file: %s}
+routes:
+  - {name: all, match: {prefix: /}, auth: none, respond: {status: 204}}
+""" % events)
+    p = run("-c", str(cfg), "--only", "INFO-005", "--quiet", cwd=str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    assert not events.exists()  # the run's events went to its own directory, now gone

@@ -1,0 +1,16 @@
+/* The security events of requests: a refusal that is one (observe/security_events.h's table),
+ * or any request on a critical route, as one ECS line on the worker's security stream. */
+#ifndef GH_GATE_SECURITY_EVENT_H
+#define GH_GATE_SECURITY_EVENT_H
+
+#include "gate/exchange.h"
+#include "gate/services.h"
+
+/* Writes the request's event when it has one (folded when its key is over max_per_second). */
+void gh_security_event_request(gh_services *svc, const gh_request *req);
+/* Writes the folded events of the seconds that ended; the worker calls it every second. */
+void gh_security_event_flush(gh_services *svc);
+/* The event a request is, or GH_SEC_NONE. */
+gh_sec_action gh_security_event_of(const gh_request *req);
+
+#endif
