@@ -196,3 +196,24 @@ char *gh__probe_clean(const char *s, bool utf8)
     out[k] = '\0';
     return out;
 }
+
+const char *gh__probe_skip_why(const gh_probe_result *r)
+{
+    return r->why ? r->why : "(no reason given)";
+}
+
+bool gh__probe_skipped_for(const gh_probe_result *r, const char *why)
+{
+    return r->verdict == GH_PV_SKIP && strcmp(gh__probe_skip_why(r), why) == 0;
+}
+
+bool gh__probe_first_of_reason(const gh_probe_result *results, size_t i)
+{
+    if (results[i].verdict != GH_PV_SKIP)
+        return false;
+    const char *why = gh__probe_skip_why(&results[i]);
+    for (size_t j = 0; j < i; j++)
+        if (gh__probe_skipped_for(&results[j], why))
+            return false;
+    return true;
+}

@@ -17,6 +17,13 @@ gh_probe_group_row *gh__probe_group_rows(const gh_probe_result *results, size_t 
 /* A result's group ("other" when its case has none) and title. */
 const char *gh__probe_group_of(const gh_probe_result *r);
 
+/* The skipped cases by reason, as the text and Markdown reports list them: a skip's reason
+ * ("(no reason given)" when it has none); whether r is a skip for why; whether results[i] is
+ * the first skip of its reason (the list's entry for that reason). */
+const char *gh__probe_skip_why(const gh_probe_result *r);
+bool gh__probe_skipped_for(const gh_probe_result *r, const char *why);
+bool gh__probe_first_of_reason(const gh_probe_result *results, size_t i);
+
 /* "self-test" or "live"; "safe" or "full". */
 const char *gh__probe_mode_name(const gh_probe *p);
 const char *gh__probe_profile_name(const gh_probe *p);

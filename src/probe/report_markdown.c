@@ -169,13 +169,6 @@ static void section(FILE *out, const gh_probe *p, const gh_probe_result *results
             finding(out, p, &results[i]);
 }
 
-/* r is a skip for this reason. */
-static bool skipped_for(const gh_probe_result *r, const char *why)
-{
-    const char *its = r->why ? r->why : "(no reason given)";
-    return r->verdict == GH_PV_SKIP && strcmp(its, why) == 0;
-}
-
 /* The skipped cases as a list by reason, in the catalogue's order: a skip proves nothing, and
  * its reason names what to add for the case to run. */
 static void skipped(FILE *out, const gh_probe_result *results, size_t n, size_t count)
@@ -186,19 +179,14 @@ static void skipped(FILE *out, const gh_probe_result *results, size_t n, size_t 
             "## Skipped (%zu)\n\nEach proves nothing until what its reason names is there.\n\n",
             count);
     for (size_t i = 0; i < n; i++) {
-        if (results[i].verdict != GH_PV_SKIP)
+        if (!gh__probe_first_of_reason(results, i))
             continue;
-        const char *why = results[i].why ? results[i].why : "(no reason given)";
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = skipped_for(&results[j], why);
-        if (seen)
-            continue;
+        const char *why = gh__probe_skip_why(&results[i]);
         fputs("- ", out);
         inline_text(out, why);
         fputs(":", out);
         for (size_t j = i; j < n; j++)
-            if (skipped_for(&results[j], why)) {
+            if (gh__probe_skipped_for(&results[j], why)) {
                 fputc(' ', out);
                 inline_text(out, results[j].c->id ? results[j].c->id : "?");
             }

@@ -222,13 +222,6 @@ static void findings(FILE *out, const gh_probe *p, const gh_probe_result *result
             finding(out, p, &results[i]);
 }
 
-/* r is a skip for this reason. */
-static bool skipped_for(const gh_probe_result *r, const char *why)
-{
-    const char *its = r->why ? r->why : "(no reason given)";
-    return r->verdict == GH_PV_SKIP && strcmp(its, why) == 0;
-}
-
 static const char *case_id(const gh_probe_result *r)
 {
     return r->c->id ? r->c->id : "?";
@@ -244,17 +237,12 @@ static void skipped(FILE *out, const gh_probe_result *results, size_t n, size_t 
     fprintf(out, "Skipped (%zu), by reason: each proves nothing until what it names is there\n\n",
             count);
     for (size_t i = 0; i < n; i++) {
-        if (results[i].verdict != GH_PV_SKIP)
+        if (!gh__probe_first_of_reason(results, i))
             continue;
-        const char *why = results[i].why ? results[i].why : "(no reason given)";
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = skipped_for(&results[j], why);
-        if (seen)
-            continue;
+        const char *why = gh__probe_skip_why(&results[i]);
         size_t ids_len = 1;
         for (size_t j = i; j < n; j++)
-            if (skipped_for(&results[j], why))
+            if (gh__probe_skipped_for(&results[j], why))
                 ids_len += strlen(case_id(&results[j])) + 1;
         char *ids = malloc(ids_len);
         prose(out, 2, "- ", why);
@@ -262,7 +250,7 @@ static void skipped(FILE *out, const gh_probe_result *results, size_t n, size_t 
             continue;
         ids[0] = '\0';
         for (size_t j = i; j < n; j++)
-            if (skipped_for(&results[j], why)) {
+            if (gh__probe_skipped_for(&results[j], why)) {
                 if (ids[0])
                     strcat(ids, " ");
                 strcat(ids, case_id(&results[j]));
