@@ -69,6 +69,19 @@ def test_udp_messages_are_rfc5424_with_the_action_as_msgid(gateway_for):
     rx.close()
 
 
+def test_a_unix_datagram_socket_gets_the_messages(gateway_for, tmp_path):
+    path = str(tmp_path / "log.sock")
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(path)
+    rx.settimeout(10)
+    g = gateway_for(config("'unix:%s'" % path, ", facility: authpriv"))
+    raw_request(g.port, b"TRACE /u HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    m = decode(rx.recv(65536))
+    assert m["pri"] == 10 * 8 + 4 and m["msgid"] == "unusual-method"
+    assert m["event"]["url.path"] == "/u"
+    rx.close()
+
+
 def test_udp_messages_are_cut_to_2048_bytes_and_say_so(gateway_for):
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))
