@@ -219,6 +219,40 @@ static const gh_keyword security_syslog_keys[] = {
     GH_KW_END,
 };
 
+static bool http_url_ok(const char *s)
+{
+    return (strncmp(s, "https://", 8) == 0 && s[8]) || (strncmp(s, "http://", 7) == 0 && s[7]);
+}
+
+/* "Name: value": a token name, a colon, a value without control characters. */
+static bool header_line_ok(const char *s)
+{
+    size_t name = strcspn(s, ":");
+    if (name == 0 || s[name] != ':')
+        return false;
+    for (size_t i = 0; i < name; i++)
+        if (s[i] <= 32 || s[i] >= 127)
+            return false;
+    for (const char *c = s + name + 1; *c; c++)
+        if ((unsigned char)*c < 32 && *c != '\t')
+            return false;
+    return true;
+}
+
+/* security_events.http: where the batches go and how large they are. */
+static const gh_keyword security_http_keys[] = {
+    {"url", GH_KW_STRING, GH_KW_AT(gh_sec_http_conf, url), .valid = http_url_ok,
+     .invalid = "expected an http:// or https:// URL"},
+    {"headers", GH_KW_LIST, GH_KW_LIST_AT(gh_sec_http_conf, headers, nheaders),
+     .valid = header_line_ok, .invalid = "expected 'Name: value', got '%s'"},
+    {"authorization", GH_KW_SECRET, GH_KW_AT(gh_sec_http_conf, authorization)},
+    {"batch", GH_KW_UINT, GH_KW_AT(gh_sec_http_conf, batch), .min = 1, .max = 10000,
+     .def = "100"},
+    {"interval", GH_KW_DURATION, GH_KW_AT(gh_sec_http_conf, interval_ms), .min = 10,
+     .max = 60000, .def = "1s"},
+    GH_KW_END,
+};
+
 /* security_events: where the stream goes and how much of one repetition it writes. */
 static const gh_keyword security_events_keys[] = {
     {"file", GH_KW_STRING, GH_KW_AT(gh_security_events_conf, file), .def = "off",
@@ -227,6 +261,7 @@ static const gh_keyword security_events_keys[] = {
      .max = 100000, .def = "10"},
     {"syslog", GH_KW_MAP, GH_KW_AT(gh_security_events_conf, syslog),
      .table = security_syslog_keys},
+    {"http", GH_KW_MAP, GH_KW_AT(gh_security_events_conf, http), .table = security_http_keys},
     GH_KW_END,
 };
 

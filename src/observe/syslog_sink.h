@@ -58,9 +58,9 @@ size_t gh_syslog_format(char *out, size_t cap, unsigned facility, const char *ho
 
 extern const gh_sec_sink_ops gh_sec_syslog_sink_ops;
 
-/* Several sinks as one (the file and syslog): a line is kept when one of them took it. */
+/* Several sinks as one (the file, syslog, HTTP): a line is kept when one of them took it. */
 typedef struct gh_sec_tee {
-    const gh_sec_sink *sinks[2];
+    const gh_sec_sink *sinks[3];
     size_t n;
 } gh_sec_tee;
 

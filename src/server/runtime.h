@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "observe/log.h"
 #include "observe/security_events.h"
+#include "observe/http_sink.h"
 #include "observe/syslog_sink.h"
 #include "server/dns_watch.h"
 #include "server/inherit.h"
@@ -26,11 +27,12 @@ typedef struct gh_runtime {
     int nworkers;
     gh_logger logger;
     /* the security event stream: its file's log thread (a ring per worker, then the control
-     * thread's), its syslog sink (as many rings), the sink over both, each producer's side
-     * (workers first, the control last) */
+     * thread's), its syslog and HTTP sinks (as many rings), the sink over them, each
+     * producer's side (workers first, the control last) */
     gh_logger sec_logger;
     gh_syslog_sink sec_syslog;
-    gh_sec_sink sec_file_sink, sec_syslog_sink;
+    gh_http_sink sec_http;
+    gh_sec_sink sec_file_sink, sec_syslog_sink, sec_http_sink;
     gh_sec_tee sec_tee;
     gh_sec_sink sec_sink;
     gh_sec_stream *sec_streams;

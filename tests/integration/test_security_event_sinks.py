@@ -2,10 +2,12 @@
 message (PRI from the facility and the event's severity, MSGID the event's action, the ECS JSON
 as the message) to a collector over UDP or TCP (octet counting); a TCP connection that drops is
 made again; a collector that is down costs lines, counted, never a request's time."""
+import http.server
 import json
 import re
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -151,6 +153,12 @@ def check(tmp_path, text):
 
 
 @pytest.mark.parametrize("text,at,message", [
+    ("security_events:\n  http: {url: ftp://x/}\n", "2:15", "expected an http:// or https:// URL"),
+    ("security_events:\n  http: {url: http://x/, headers: [nocolon]}\n", "2:36",
+     "expected 'Name: value', got 'nocolon'"),
+    ("security_events:\n  http: {url: http://x/, authorization: Bearer x}\n", "2:41",
+     "secrets are references"),
+    ("security_events:\n  http: {url: http://x/, batch: 0}\n", "2:33", "out of range"),
     ("security_events:\n  syslog: {address: http://x:1}\n", "2:21", "expected udp://host:port"),
     ("security_events:\n  syslog: {address: udp://x}\n", "2:21", "expected udp://host:port"),
     ("security_events:\n  syslog: {address: udp://x:1, facility: nope}\n", "2:42",
@@ -158,7 +166,7 @@ def check(tmp_path, text):
     ("security_events:\n  syslog:\n    app_name: a b\n", "3:15", "printable"),
     ("security_events:\n  syslog: {adress: unix:/dev/log}\n", "2:12", "did you mean 'address'"),
 ])
-def test_syslog_configuration_errors_say_file_line_and_column(tmp_path, text, at, message):
+def test_sink_configuration_errors_say_file_line_and_column(tmp_path, text, at, message):
     r, p = check(tmp_path, text)
     assert r.returncode != 0
     line, col = at.split(":")
@@ -166,7 +174,7 @@ def test_syslog_configuration_errors_say_file_line_and_column(tmp_path, text, at
     assert message in r.stderr
 
 
-def test_check_print_shows_the_syslog_keys(tmp_path):
+def test_check_print_shows_the_sink_keys(tmp_path):
     p = tmp_path / "g.yaml"
     p.write_text("listeners: [{address: 127.0.0.1:1}]\n"
                  "security_events: {syslog: {address: 'unix:/dev/log'}}\n"
@@ -176,3 +184,93 @@ def test_check_print_shows_the_syslog_keys(tmp_path):
     assert r.returncode == 0, r.stderr
     assert ("  syslog:\n    address: 'unix:/dev/log'\n    facility: auth\n    app_name: gatehouse\n"
             in r.stdout), r.stdout
+    assert "  http:\n    batch: 100\n    interval: 1s\n" in r.stdout, r.stdout
+
+
+class Collector:
+    """An HTTP collector on a thread: records each POST (headers, parsed JSON body) and answers
+    with the next of `statuses` (200 once they are used up)."""
+
+    def __init__(self, statuses=()):
+        self.posts, self.statuses = [], list(statuses)
+        collector = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = collector.statuses.pop(0) if collector.statuses else 200
+                collector.posts.append((status, dict(self.headers), json.loads(body)))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, n, timeout=10):
+        deadline = time.time() + timeout
+        while len(self.posts) < n and time.time() < deadline:
+            time.sleep(0.05)
+        return self.posts
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def http_config(port, extra=""):
+    return """
+security_events:
+  max_per_second: 100
+  http: {url: "http://127.0.0.1:%d/ingest", headers: ["X-Source: edge"]%s}
+routes:
+  - {name: open, match: {prefix: /}, auth: none, respond: {status: 204}}
+""" % (port, extra)
+
+
+def test_http_batches_are_json_arrays_with_the_headers(gateway_for, monkeypatch):
+    monkeypatch.setenv("SIEM_AUTH", "Splunk t0ken")
+    c = Collector()
+    g = gateway_for(http_config(c.port, ", authorization: '${env:SIEM_AUTH}', batch: 3, "
+                                        "interval: 5s"))
+    for i in range(3):
+        raw_request(g.port, b"TRACE /%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % i)
+    posts = c.wait(1, timeout=3)
+    assert len(posts) == 1, posts  # a full batch goes at once, not after the interval
+    status, headers, events = posts[0]
+    assert headers["Content-Type"] == "application/json"
+    assert headers["X-Source"] == "edge" and headers["Authorization"] == "Splunk t0ken"
+    assert sorted(e["url.path"] for e in events) == ["/0", "/1", "/2"]
+    assert all(e["event.action"] == "unusual-method" for e in events)
+    raw_request(g.port, b"TRACE /late HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert [e["url.path"] for e in c.wait(2)[1][2]] == ["/late"]  # a partial one after 5s
+    c.close()
+
+
+def test_http_retries_on_429_and_5xx(gateway_for):
+    c = Collector(statuses=[503, 429])
+    g = gateway_for(http_config(c.port, ", interval: 50ms"))
+    raw_request(g.port, SMUGGLE)
+    posts = c.wait(3)
+    assert [p[0] for p in posts] == [503, 429, 200]
+    assert posts[0][2] == posts[2][2] and posts[2][2][0]["event.action"] == "request-refused"
+    assert g.metric("gatehouse_security_events_dropped_total") == 0
+    c.close()
+
+
+def test_an_http_collector_that_is_down_costs_counted_drops_not_time(gateway_for):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there
+    g = gateway_for(http_config(port, ", batch: 5, interval: 50ms"))
+    start = time.time()
+    for i in range(10):
+        raw_request(g.port, b"TRACE /%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % i)
+    assert time.time() - start < 5
+    # five tries with the backoff (0.5+1+2+4 s) before a batch is given up
+    assert g.wait_metric("gatehouse_security_events_dropped_total", 10, timeout=40) == 10
