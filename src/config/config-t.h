@@ -558,9 +558,28 @@ typedef struct gh_process_conf {
     bool seccomp;      /* the workers' system call allow-list (default true) */
 } gh_process_conf;
 
+/* security_events.syslog: RFC 5424 messages to a collector (observe/syslog_sink.h). */
+typedef struct gh_sec_syslog_conf {
+    const char *address;  /* udp://host:port, tcp://host:port or unix:/path; NULL: no syslog */
+    uint8_t facility;     /* the facility's number (auth: 4) */
+    const char *app_name; /* APP-NAME of every message */
+} gh_sec_syslog_conf;
+
+/* security_events.http: JSON array batches POSTed to a collector (observe/http_sink.h). */
+typedef struct gh_sec_http_conf {
+    const char *url;       /* http:// or https://; NULL: no HTTP sink */
+    const char **headers;  /* "Name: value" lines sent with every batch */
+    size_t nheaders;
+    char *authorization;   /* secret: the Authorization header's value, or NULL */
+    uint64_t batch;        /* events per POST, at most */
+    uint64_t interval_ms;  /* how long a partial batch waits */
+} gh_sec_http_conf;
+
 /* security_events: the stream of security events (observe/security_events.h). */
 typedef struct gh_security_events_conf {
     const char *file;        /* "stdout", "off" (the default) or a path */
+    gh_sec_syslog_conf syslog;
+    gh_sec_http_conf http;
     uint64_t max_per_second; /* lines per (event action, source) in a second; more are folded */
 } gh_security_events_conf;
 

@@ -176,12 +176,92 @@ static bool absolute_path(const char *s)
     return s[0] == '/';
 }
 
+/* udp://host:port, tcp://host:port (a port in 1..65535) or unix:/absolute/path. */
+static bool syslog_address_ok(const char *s)
+{
+    if (strncmp(s, "unix:/", 6) == 0)
+        return strlen(s) - 5 < 108; /* sun_path */
+    if (strncmp(s, "udp://", 6) != 0 && strncmp(s, "tcp://", 6) != 0)
+        return false;
+    const char *host = s + 6, *colon = strrchr(host, ':');
+    if (!colon || colon == host || (host[0] == '[' && colon[-1] != ']'))
+        return false;
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    return colon[1] >= '0' && colon[1] <= '9' && *end == '\0' && port >= 1 && port <= 65535;
+}
+
+/* APP-NAME: 1 to 48 printable US-ASCII characters, no space (RFC 5424 section 6.2.5). */
+static bool syslog_app_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 33 || s[i] > 126)
+            return false;
+    return n >= 1 && n <= 48;
+}
+
+/* The facilities by number (RFC 5424 table 1): the index stored is the facility. */
+static const char *const syslog_facilities[] = {
+    "kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",      "news",
+    "uucp",   "cron",   "authpriv", "ftp",  "ntp",    "audit",  "alert",    "clock",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6",   "local7",
+    NULL};
+
+/* security_events.syslog: where the messages go and what they say they are. */
+static const gh_keyword security_syslog_keys[] = {
+    {"address", GH_KW_STRING, GH_KW_AT(gh_sec_syslog_conf, address), .valid = syslog_address_ok,
+     .invalid = "expected udp://host:port, tcp://host:port or unix:/absolute/path"},
+    {"facility", GH_KW_ENUM, GH_KW_AT(gh_sec_syslog_conf, facility),
+     .choices = syslog_facilities, .def = "auth"},
+    {"app_name", GH_KW_STRING, GH_KW_AT(gh_sec_syslog_conf, app_name), .def = "gatehouse",
+     .valid = syslog_app_name_ok, .invalid = "expected 1 to 48 printable characters, no space"},
+    GH_KW_END,
+};
+
+static bool http_url_ok(const char *s)
+{
+    return (strncmp(s, "https://", 8) == 0 && s[8]) || (strncmp(s, "http://", 7) == 0 && s[7]);
+}
+
+/* "Name: value": a token name, a colon, a value without control characters. */
+static bool header_line_ok(const char *s)
+{
+    size_t name = strcspn(s, ":");
+    if (name == 0 || s[name] != ':')
+        return false;
+    for (size_t i = 0; i < name; i++)
+        if (s[i] <= 32 || s[i] >= 127)
+            return false;
+    for (const char *c = s + name + 1; *c; c++)
+        if ((unsigned char)*c < 32 && *c != '\t')
+            return false;
+    return true;
+}
+
+/* security_events.http: where the batches go and how large they are. */
+static const gh_keyword security_http_keys[] = {
+    {"url", GH_KW_STRING, GH_KW_AT(gh_sec_http_conf, url), .valid = http_url_ok,
+     .invalid = "expected an http:// or https:// URL"},
+    {"headers", GH_KW_LIST, GH_KW_LIST_AT(gh_sec_http_conf, headers, nheaders),
+     .valid = header_line_ok, .invalid = "expected 'Name: value', got '%s'"},
+    {"authorization", GH_KW_SECRET, GH_KW_AT(gh_sec_http_conf, authorization)},
+    {"batch", GH_KW_UINT, GH_KW_AT(gh_sec_http_conf, batch), .min = 1, .max = 10000,
+     .def = "100"},
+    {"interval", GH_KW_DURATION, GH_KW_AT(gh_sec_http_conf, interval_ms), .min = 10,
+     .max = 60000, .def = "1s"},
+    GH_KW_END,
+};
+
 /* security_events: where the stream goes and how much of one repetition it writes. */
 static const gh_keyword security_events_keys[] = {
     {"file", GH_KW_STRING, GH_KW_AT(gh_security_events_conf, file), .def = "off",
      .valid = access_log_ok, .invalid = "expected stdout, off or an absolute file path"},
     {"max_per_second", GH_KW_UINT, GH_KW_AT(gh_security_events_conf, max_per_second), .min = 1,
      .max = 100000, .def = "10"},
+    {"syslog", GH_KW_MAP, GH_KW_AT(gh_security_events_conf, syslog),
+     .table = security_syslog_keys},
+    {"http", GH_KW_MAP, GH_KW_AT(gh_security_events_conf, http), .table = security_http_keys},
     GH_KW_END,
 };
 

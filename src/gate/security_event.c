@@ -14,7 +14,9 @@ static uint64_t wall_second(void)
 
 static bool stream_on(const gh_services *svc, const gh_config *cfg)
 {
-    return svc->sec && svc->sec->sink && strcmp(cfg->security_events.file, "off") != 0;
+    return svc->sec && svc->sec->sink &&
+           (strcmp(cfg->security_events.file, "off") != 0 || cfg->security_events.syslog.address ||
+            cfg->security_events.http.url);
 }
 
 gh_sec_action gh_security_event_of(const gh_request *req)

@@ -240,6 +240,10 @@ static void process(edit *e, int root)
         snprintf(path, sizeof(path), "%s/security_events.log", e->st->dir);
         set(e, events, "file", path);
     }
+    if (events) { /* the deployment's collectors are not told of the run's attacks either */
+        gh_yed_remove(e->doc, events, "syslog");
+        gh_yed_remove(e->doc, events, "http");
+    }
     int stores = gh_yed_get(e->doc, root, "stores");
     if (stores) {
         gh_yed_remove(e->doc, stores, "redis");

@@ -169,6 +169,23 @@ static void warn_start_only(const gh_config *running, const gh_config *cfg, int 
         gh_event("warn", "reload", "a change of user or group applies at the next start", NULL);
     if (running->process.seccomp != cfg->process.seccomp)
         gh_event("warn", "reload", "a change of seccomp applies at the next start", NULL);
+    const gh_sec_syslog_conf *was = &running->security_events.syslog,
+                             *now = &cfg->security_events.syslog;
+    if (!was->address != !now->address ||
+        (was->address &&
+         (strcmp(was->address, now->address) != 0 || was->facility != now->facility ||
+          strcmp(was->app_name, now->app_name) != 0)))
+        gh_event("warn", "reload", "a change of security_events.syslog applies at the next start",
+                 NULL);
+    const gh_sec_http_conf *was_http = &running->security_events.http,
+                           *now_http = &cfg->security_events.http;
+    if (!was_http->url != !now_http->url ||
+        (was_http->url &&
+         (strcmp(was_http->url, now_http->url) != 0 || was_http->batch != now_http->batch ||
+          was_http->interval_ms != now_http->interval_ms ||
+          was_http->nheaders != now_http->nheaders)))
+        gh_event("warn", "reload", "a change of security_events.http applies at the next start",
+                 NULL);
 }
 
 /* The security stream's event for a reload: the configuration's hash before and after (null
@@ -178,7 +195,9 @@ static void reload_event(gh_control *ctl, const char *who, const char *before, c
 {
     gh_runtime *rt = &ctl->rt;
     gh_config *cfg = gh_runtime_config(rt);
-    bool on = rt->sec_streams && strcmp(cfg->security_events.file, "off") != 0;
+    bool on = rt->sec_streams &&
+              (strcmp(cfg->security_events.file, "off") != 0 ||
+               cfg->security_events.syslog.address || cfg->security_events.http.url);
     gh_config_release(cfg);
     if (!on)
         return;
@@ -491,7 +510,38 @@ static int start_security_events(gh_control *ctl, gh_config *cfg)
                  cfg->security_events.file, strerror(-r));
         return start_failed(ctl, err);
     }
-    rt->sec_sink = (gh_sec_sink){&gh_sec_file_sink_ops, &rt->sec_logger};
+    const char *syslog_address = cfg->security_events.syslog.address;
+    if (syslog_address) {
+        r = gh_syslog_sink_start(&rt->sec_syslog, syslog_address,
+                                 cfg->security_events.syslog.facility,
+                                 cfg->security_events.syslog.app_name, producers);
+        if (r != 0) {
+            snprintf(err, sizeof(err), "security_events.syslog.address: cannot use %s: %s",
+                     syslog_address, strerror(-r));
+            return start_failed(ctl, err);
+        }
+    }
+    const gh_sec_http_conf *http = &cfg->security_events.http;
+    if (http->url) {
+        r = gh_http_sink_start(&rt->sec_http, http->url, http->headers, http->nheaders,
+                               http->authorization, (size_t)http->batch, http->interval_ms,
+                               producers);
+        if (r != 0) {
+            snprintf(err, sizeof(err), "security_events.http: cannot start: %s", strerror(-r));
+            return start_failed(ctl, err);
+        }
+    }
+    /* The stream goes to the file, syslog and HTTP each, a line kept when one of them took it. */
+    rt->sec_file_sink = (gh_sec_sink){&gh_sec_file_sink_ops, &rt->sec_logger};
+    rt->sec_syslog_sink = (gh_sec_sink){&gh_sec_syslog_sink_ops, &rt->sec_syslog};
+    rt->sec_http_sink = (gh_sec_sink){&gh_sec_http_sink_ops, &rt->sec_http};
+    if (strcmp(cfg->security_events.file, "off") != 0 || (!syslog_address && !http->url))
+        rt->sec_tee.sinks[rt->sec_tee.n++] = &rt->sec_file_sink;
+    if (syslog_address)
+        rt->sec_tee.sinks[rt->sec_tee.n++] = &rt->sec_syslog_sink;
+    if (http->url)
+        rt->sec_tee.sinks[rt->sec_tee.n++] = &rt->sec_http_sink;
+    rt->sec_sink = (gh_sec_sink){&gh_sec_tee_sink_ops, &rt->sec_tee};
     if (!(rt->sec_streams = calloc(producers, sizeof(*rt->sec_streams))))
         return start_failed(ctl, "out of memory");
     for (size_t i = 0; i < producers; i++) {
@@ -707,6 +757,8 @@ int gh_control_run(const char *config_path)
             gh_event("info", "stop", "drained; exiting", NULL);
         gh_logger_stop(&rt->logger);
         gh_logger_stop(&rt->sec_logger);
+        gh_syslog_sink_stop(&rt->sec_syslog);
+        gh_http_sink_stop(&rt->sec_http);
         gh_pid_file_release(&ctl->pid_file);
         gh_config_release(rt->current);
     }

@@ -10,6 +10,8 @@
 #include "config/config.h"
 #include "observe/log.h"
 #include "observe/security_events.h"
+#include "observe/http_sink.h"
+#include "observe/syslog_sink.h"
 #include "server/dns_watch.h"
 #include "server/inherit.h"
 #include "store/upstream_state.h"
@@ -25,8 +27,13 @@ typedef struct gh_runtime {
     int nworkers;
     gh_logger logger;
     /* the security event stream: its file's log thread (a ring per worker, then the control
-     * thread's), the sink over it, each producer's side (workers first, the control last) */
+     * thread's), its syslog and HTTP sinks (as many rings), the sink over them, each
+     * producer's side (workers first, the control last) */
     gh_logger sec_logger;
+    gh_syslog_sink sec_syslog;
+    gh_http_sink sec_http;
+    gh_sec_sink sec_file_sink, sec_syslog_sink, sec_http_sink;
+    gh_sec_tee sec_tee;
     gh_sec_sink sec_sink;
     gh_sec_stream *sec_streams;
     atomic_ullong reloads_ok, reloads_failed;

@@ -3,6 +3,7 @@ catalogue, --only, --fail-on and the exit codes, the caps, what a configuration 
 load gets, and a self-test with client certificates where every TLS case runs."""
 import json
 import os
+import socket
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -235,3 +236,30 @@ routes:
     p = run("-c", str(cfg), "--only", "INFO-005", "--quiet", cwd=str(tmp_path))
     assert p.returncode == 0, p.stderr
     assert not events.exists()  # the run's events went to its own directory, now gone
+
+
+def test_self_test_sends_nothing_to_the_collectors_of_the_deployment(tmp_path):
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    web = socket.socket()
+    web.bind(("127.0.0.1", 0))
+    web.listen(4)
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text("""
+listeners: [{address: 127.0.0.1:18091}]
+security_events:
+  syslog: {address: "udp://127.0.0.1:%d"}
+  http: {url: "http://127.0.0.1:%d/ingest", interval: 10ms}
+routes:
+  - {name: all, match: {prefix: /}, auth: none, respond: {status: 204}}
+""" % (rx.getsockname()[1], web.getsockname()[1]))
+    p = run("-c", str(cfg), "--only", "INFO-005", "--quiet", cwd=str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    rx.settimeout(0.5)
+    with pytest.raises(socket.timeout):
+        rx.recv(65536)
+    web.settimeout(0.5)
+    with pytest.raises(socket.timeout):
+        web.accept()
+    rx.close()
+    web.close()
