@@ -26,6 +26,7 @@ import balance_bench  # noqa: E402
 import body_bench  # noqa: E402
 import failover_bench  # noqa: E402
 import jwt_bench  # noqa: E402
+import observe_bench  # noqa: E402
 import tls_bench  # noqa: E402
 import ws_bench  # noqa: E402
 GATEHOUSE = os.path.join(ROOT, "build", "rel", "gatehouse")
@@ -214,8 +215,9 @@ backend be
         failover_results = bench_failover(d, procs)
         health_results = bench_health(d, procs)
         ws_results = bench_websocket(d, procs)
+        observe_results = bench_observe(d, up_port, procs)
         write_report(results, idle_rss, idle_cost, jwt_results, authz_results, tls_results, body_results,
-                     failover_results, health_results, ws_results, balance_results)
+                     failover_results, health_results, ws_results, balance_results, observe_results)
     finally:
         stop(procs)
         shutil.rmtree(d, ignore_errors=True)
@@ -293,6 +295,14 @@ def bench_websocket(d, procs):
     for p in peers.values():
         ws_bench.run_client(WS_ECHO, p[0], 1, CLIENT_CPU, "/ws")  # warm up
     return ws_bench.run(WS_ECHO, peers, echo_port, DURATION, max(3, ROUNDS // 2), CLIENT_CPU, cpu_seconds)
+
+
+def bench_observe(d, up_port, procs):
+    """The security event stream at 100 % of requests beside plain proxying."""
+    port = free_port()
+    ge = start_gatehouse(d, "events", observe_bench.events_yaml(d, port, up_port), port, procs)
+    wrk("http://127.0.0.1:%d/critical" % port, ge.pid)  # warm up
+    return observe_bench.run_events(wrk, port, ge.pid, max(3, ROUNDS // 3))
 
 
 def bench_health(d, procs):
@@ -435,7 +445,7 @@ def machine():
 
 def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=None, tls_results=None,
                  body_results=None, failover_results=None, health_results=None, ws_results=None,
-                 balance_results=None):
+                 balance_results=None, observe_results=None):
     med = {name: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v),
                   sum(x[2] for x in v), statistics.median(x[3] for x in v))
            for name, v in results.items()}
@@ -484,6 +494,8 @@ def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=N
         lines += ws_bench.report(ws_results, statistics.median)
     if balance_results:
         lines += balance_bench.report(balance_results, within_round)
+    if observe_results:
+        lines += observe_bench.report(observe_results, within_round)
     lines += ["", "Proxy CPU per request is the proxy process's user and system time during a run divided by",
               "the requests it served: the cost that throughput reflects, unaffected by time the machine",
               "lends elsewhere. On two cores, client and upstream share one core; when a proxy is cheaper",
