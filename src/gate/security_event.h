@@ -10,6 +10,10 @@
 void gh_security_event_request(gh_services *svc, const gh_request *req);
 /* Writes the folded events of the seconds that ended; the worker calls it every second. */
 void gh_security_event_flush(gh_services *svc);
+/* The request's event line in line[cap]: whole, else without the path, else with every
+ * free-text field cut (*cut); its length, 0 when not even that fit. */
+size_t gh_security_event_format(char *line, size_t cap, const gh_request *req, gh_sec_action a,
+                                bool *cut);
 /* The event a request is, or GH_SEC_NONE. */
 gh_sec_action gh_security_event_of(const gh_request *req);
 
