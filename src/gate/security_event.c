@@ -145,6 +145,43 @@ void gh_security_event_request(gh_services *svc, const gh_request *req)
     gh_sec_stream_put(svc->sec, a, line, len);
 }
 
+/* The listener's address as written, from its id. */
+static const char *listener_address(const gh_config *cfg, uint64_t id)
+{
+    for (size_t i = 0; i < cfg->nlisteners; i++)
+        if (cfg->listeners[i].id == id)
+            return cfg->listeners[i].address;
+    return NULL;
+}
+
+void gh_security_event_handshake(gh_services *svc, const char *client_ip, uint64_t listener,
+                                 const char *why)
+{
+    const gh_config *cfg = svc->snapshots.config;
+    if (!cfg || !stream_on(svc, cfg) ||
+        (strcmp(why, "no_client_certificate") != 0 && strcmp(why, "certificate_rejected") != 0))
+        return;
+    /* A scanner without a certificate handshakes as fast as it likes: folded per address. */
+    if (!gh_sec_fold_admit(&svc->sec->fold, GH_SEC_CLIENT_CERT, client_ip, why, NULL,
+                           wall_second(), (uint32_t)cfg->security_events.max_per_second))
+        return;
+    char line[GH_SEC_LINE_MAX], reason[64];
+    snprintf(reason, sizeof(reason), "tls-handshake: %s", why);
+    gh_sbuf b = gh_sbuf_make(line, sizeof(line));
+    gh_sec_line_begin(&b, GH_SEC_CLIENT_CERT);
+    gh_sec_field(&b, "event.reason", reason, strlen(reason));
+    gh_sec_field(&b, "error.code", why, strlen(why));
+    gh_sec_field(&b, "source.ip", client_ip[0] ? client_ip : NULL, strlen(client_ip));
+    const char *address = listener_address(cfg, listener);
+    gh_sec_field_cut(&b, "server.address", address, address ? strlen(address) : 0, 128);
+    gh_sbuf_adds(&b, ",\"tls.established\":false");
+    gh_sec_line_end(&b);
+    if (b.overflow)
+        gh_sec_stream_too_long(svc->sec);
+    else
+        gh_sec_stream_put(svc->sec, GH_SEC_CLIENT_CERT, line, b.len);
+}
+
 static void emit_folded(void *arg, const gh_sec_fold_slot *s)
 {
     gh_services *svc = arg;

@@ -8,6 +8,11 @@
 
 /* Writes the request's event when it has one (folded when its key is over max_per_second). */
 void gh_security_event_request(gh_services *svc, const gh_request *req);
+/* A TLS handshake on listener (its id) failed for why (core/tls.c's names): a client
+ * certificate missing where one is required, or one that failed verification, is a
+ * client-certificate-refused event (folded per address); other failures are no event. */
+void gh_security_event_handshake(gh_services *svc, const char *client_ip, uint64_t listener,
+                                 const char *why);
 /* Writes the folded events of the seconds that ended; the worker calls it every second. */
 void gh_security_event_flush(gh_services *svc);
 /* The request's event line in line[cap]: whole, else without the path, else with every

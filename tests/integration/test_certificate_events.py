@@ -124,3 +124,37 @@ def test_no_warning_window_tells_only_expired(gateway_for, pki, tmp_path):
     assert len(wait_events(path, "certificate-loaded", 1)) == 1
     time.sleep(0.3)
     assert events_of(path, "certificate-expiring") == []
+
+
+def test_refused_client_certificates_at_the_handshake(gateway_for, pki, tmp_path):
+    import socket
+    import ssl
+    server = pki.issue("server", "127.0.0.1", dns=["localhost"], ips=["127.0.0.1"])
+    good = pki.issue("good", "good", client=True)
+    stranger = CertAuthority(str(tmp_path), "another CA").issue("stranger", "stranger", client=True)
+    events = str(tmp_path / "security.log")
+    g = gateway_for("security_events: {file: %s}\n%s" % (events, RESPOND),
+                    tls="{certificate: %s, private_key: %s, client_auth: required, client_ca: %s}"
+                    % (server[0], server[1], pki.ca_file))
+
+    def attempt(cert):
+        ctx = ssl.create_default_context(cafile=pki.ca_file)
+        if cert:
+            ctx.load_cert_chain(*cert)
+        try:
+            with socket.create_connection(("127.0.0.1", g.port), timeout=5) as raw:
+                with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                    return s.recv(100).startswith(b"HTTP/1.1 200")
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            return False
+
+    assert attempt(good)
+    assert not attempt(None) and not attempt(stranger)
+    refused = wait_events(events, "client-certificate-refused", 2)
+    assert [e["error.code"] for e in refused] == ["no_client_certificate", "certificate_rejected"]
+    for e in refused:
+        assert e["event.reason"] == "tls-handshake: " + e["error.code"]
+        assert e["source.ip"] == "127.0.0.1" and e["server.address"] == "127.0.0.1:%d" % g.port
+        assert (e["event.category"], e["event.outcome"]) == (["authentication"], "failure")
+        assert e["tls.established"] is False
