@@ -2,6 +2,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/tls.h"
 #include "gate/security_event.h"
 
 /* The second folding counts in: wall time, as the lines' @timestamp says. */
@@ -27,6 +28,11 @@ gh_sec_action gh_security_event_of(const gh_request *req)
     if (req->reason == GH_R_METHOD_NOT_ALLOWED &&
         gh_sec_method_unusual(req->h1.method, req->h1.method_len))
         a = GH_SEC_UNUSUAL_METHOD;
+    /* An upstream down is no one's attack; one whose certificate does not verify may be someone
+     * in the middle. */
+    if (req->reason == GH_R_UPSTREAM_TLS && req->detail &&
+        strncmp(req->detail, GH_TLS_UNTRUSTED_PEER, strlen(GH_TLS_UNTRUSTED_PEER)) == 0)
+        a = GH_SEC_UPSTREAM_CERT;
     if (a == GH_SEC_NONE && req->match.route && req->match.route->critical)
         a = GH_SEC_CRITICAL_ACCESS;
     return a;

@@ -30,7 +30,8 @@
       "failure")                                                                                   \
     X(CERT_LOADED, "certificate-loaded", "event", "configuration", "change", "success")            \
     X(CERT_EXPIRING, "certificate-expiring", "alert", "configuration", "info", "unknown")          \
-    X(CERT_EXPIRED, "certificate-expired", "alert", "configuration", "info", "failure")
+    X(CERT_EXPIRED, "certificate-expired", "alert", "configuration", "info", "failure")            \
+    X(UPSTREAM_CERT, "upstream-certificate-rejected", "alert", "network", "connection", "failure")
 
 typedef enum {
     GH_SEC_NONE, /* not a security event: the access log says it (an upstream's failure) */

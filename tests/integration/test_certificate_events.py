@@ -2,17 +2,20 @@
 (at start, and after a reload only the ones new on their listener), with the ECS tls.server
 fields; certificates that expire within security_events.certificate_expiry_warning or have
 expired, at load and again every certificate_check_interval."""
-import datetime
 import hashlib
 import json
 import os
 import shutil
+import socket
+import ssl
 import time
 
 import pytest
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from testenv import Upstream, free_port
 from testenv.certs import CertAuthority
 
 RESPOND = """
@@ -127,8 +130,6 @@ def test_no_warning_window_tells_only_expired(gateway_for, pki, tmp_path):
 
 
 def test_refused_client_certificates_at_the_handshake(gateway_for, pki, tmp_path):
-    import socket
-    import ssl
     server = pki.issue("server", "127.0.0.1", dns=["localhost"], ips=["127.0.0.1"])
     good = pki.issue("good", "good", client=True)
     stranger = CertAuthority(str(tmp_path), "another CA").issue("stranger", "stranger", client=True)
@@ -158,3 +159,31 @@ def test_refused_client_certificates_at_the_handshake(gateway_for, pki, tmp_path
         assert e["source.ip"] == "127.0.0.1" and e["server.address"] == "127.0.0.1:%d" % g.port
         assert (e["event.category"], e["event.outcome"]) == (["authentication"], "failure")
         assert e["tls.established"] is False
+
+
+def test_an_upstream_certificate_that_does_not_verify(gateway_for, pki, tmp_path):
+    backend = pki.issue("backend", "backend.test", dns=["backend.test"], ips=["127.0.0.1"])
+    other_ca = CertAuthority(str(tmp_path), "another CA").ca_file
+    events = str(tmp_path / "security.log")
+    nothing = free_port()  # no one listens there: an upstream merely down
+    with Upstream(free_port(), tls=backend) as u:
+        g = gateway_for("""
+security_events: {file: %s}
+upstreams:
+  app: {endpoints: [https://127.0.0.1:%d], tls: {ca_file: %s}}
+  plain: {endpoints: [http://127.0.0.1:%d]}
+routes:
+  - {name: app, match: {prefix: /app}, auth: none, upstream: app}
+  - {name: plain, match: {prefix: /plain}, auth: none, upstream: plain}
+""" % (events, u.port, other_ca, nothing))
+        assert requests.get(g.url + "/app/x").status_code == 502
+        found = wait_events(events, "upstream-certificate-rejected", 1)
+        assert len(found) == 1, events_of(events)
+        e = found[0]
+        assert e["event.reason"].startswith("upstream-tls-failed: the peer's certificate is not trusted")
+        assert (e["event.kind"], e["event.category"], e["event.type"]) == ("alert", ["network"], ["connection"])
+        assert e["rule.id"] == "app" and e["http.response.status_code"] == 502
+    # An upstream that is merely down is no security event.
+    assert requests.get(g.url + "/plain/x").status_code == 502
+    time.sleep(0.3)
+    assert [x["event.action"] for x in events_of(events)] == ["upstream-certificate-rejected"]
