@@ -115,7 +115,8 @@ static const struct {
     MAP(WS_VERSION, GH_SEC_REQUEST_REFUSED),
     MAP(WS_ORIGIN, GH_SEC_AUTHZ_DENIED),
     MAP(WS_FULL, GH_SEC_NONE),
-    /* the upstream's side and the gateway's own: no one's attack */
+    /* the upstream's side and the gateway's own: no one's attack (an upstream certificate that
+     * does not verify is the exception, told apart by gate/security_event.c) */
     MAP(UPSTREAM_FULL, GH_SEC_NONE),
     MAP(UPSTREAM_UNAVAILABLE, GH_SEC_NONE),
     MAP(UPSTREAM_CONNECT, GH_SEC_NONE),

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/tls.h"
 #include "gate/security_event.h"
 #include "observe/security_events.h"
 #include "tls/cert_info.h"
@@ -211,6 +212,23 @@ static void a_cut_field_is_marked_and_a_short_one_whole(void **state)
     assert_string_equal(out, ",\"a\":\"abc" GH_SEC_CUT_MARK "\",\"b\":\"abc\",\"c\":null");
 }
 
+/* An upstream down is no event; one whose certificate did not verify is. */
+static void an_untrusted_upstream_is_an_event_a_down_one_is_not(void **state)
+{
+    (void)state;
+    gh_request *req = calloc(1, sizeof(*req));
+    assert_non_null(req);
+    req->reason = GH_R_UPSTREAM_TLS;
+    req->detail = GH_TLS_UNTRUSTED_PEER ": unable to get local issuer certificate";
+    assert_int_equal(gh_security_event_of(req), GH_SEC_UPSTREAM_CERT);
+    req->detail = "TLS failed: wrong version number";
+    assert_int_equal(gh_security_event_of(req), GH_SEC_NONE);
+    req->reason = GH_R_UPSTREAM_CONNECT;
+    req->detail = NULL;
+    assert_int_equal(gh_security_event_of(req), GH_SEC_NONE);
+    free(req);
+}
+
 static void certificate_states(void **state)
 {
     (void)state;
@@ -272,6 +290,7 @@ int main(void)
         cmocka_unit_test(the_table_stays_its_size_under_many_sources),
         cmocka_unit_test(a_line_too_long_even_without_the_path_is_cut_not_lost),
         cmocka_unit_test(a_cut_field_is_marked_and_a_short_one_whole),
+        cmocka_unit_test(an_untrusted_upstream_is_an_event_a_down_one_is_not),
         cmocka_unit_test(certificate_states),
         cmocka_unit_test(certificate_info),
     };
