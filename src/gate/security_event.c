@@ -94,8 +94,7 @@ static void format_event(gh_sbuf *b, const gh_request *req, gh_sec_action a, eve
     text_field(b, d, "user.id", user, user ? strlen(user) : 0);
     gh_sec_field(b, "http.request.method", req->h1.method,
                  req->h1.method_len < 32 ? req->h1.method_len : 32);
-    gh_sec_field(b, "url.path", d == EVENT_FULL && req->path_len ? req->path : NULL,
-                 req->path_len);
+    gh_sec_field(b, "url.path", d == EVENT_FULL && req->path_len ? req->path : NULL, req->path_len);
     gh_sbuf_addf(b, ",\"http.response.status_code\":%d", req->status);
     const gh_route_conf *r = req->match.route;
     text_field(b, d, "rule.id", r ? r->name : NULL, r ? strlen(r->name) : 0);
@@ -168,8 +167,8 @@ void gh_security_event_handshake(gh_services *svc, const char *client_ip, uint64
         (strcmp(why, "no_client_certificate") != 0 && strcmp(why, "certificate_rejected") != 0))
         return;
     /* A scanner without a certificate handshakes as fast as it likes: folded per address. */
-    if (!gh_sec_fold_admit(&svc->sec->fold, GH_SEC_CLIENT_CERT, client_ip, why, NULL,
-                           wall_second(), (uint32_t)cfg->security_events.max_per_second))
+    if (!gh_sec_fold_admit(&svc->sec->fold, GH_SEC_CLIENT_CERT, client_ip, why, NULL, wall_second(),
+                           (uint32_t)cfg->security_events.max_per_second))
         return;
     char line[GH_SEC_LINE_MAX], reason[64];
     snprintf(reason, sizeof(reason), "tls-handshake: %s", why);

@@ -120,8 +120,8 @@ typedef struct gh_sec_stream {
     size_t producer;
     gh_sec_fold fold;
     atomic_ullong written[GH_SEC__COUNT]; /* lines written, by action (metrics) */
-    atomic_ullong cut;      /* lines written with fields cut to fit (metrics) */
-    atomic_ullong too_long; /* lines that did not fit even cut: dropped (metrics) */
+    atomic_ullong cut;                    /* lines written with fields cut to fit (metrics) */
+    atomic_ullong too_long;               /* lines that did not fit even cut: dropped (metrics) */
 } gh_sec_stream;
 
 /* Hands the line to the sink and counts it by action; false when it was dropped. */

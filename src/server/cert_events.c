@@ -9,9 +9,9 @@
 /* The control thread's side of the stream (the last producer), when the stream is on. */
 static gh_sec_stream *control_stream(gh_runtime *rt, const gh_config *cfg)
 {
-    bool on = rt->sec_streams &&
-              (strcmp(cfg->security_events.file, "off") != 0 ||
-               cfg->security_events.syslog.address || cfg->security_events.http.url);
+    bool on =
+        rt->sec_streams && (strcmp(cfg->security_events.file, "off") != 0 ||
+                            cfg->security_events.syslog.address || cfg->security_events.http.url);
     return on ? &rt->sec_streams[rt->sec_logger.nrings - 1] : NULL;
 }
 

@@ -11,9 +11,9 @@
 typedef struct gh_cert_info {
     char subject[512]; /* cut (and ended with "...") when longer */
     char issuer[512];
-    char serial[80];            /* hex, uppercase; a serial longer than 39 bytes is cut */
-    char sha256[65];            /* of the DER encoding */
-    char not_before[32];        /* RFC 3339, UTC */
+    char serial[80];     /* hex, uppercase; a serial longer than 39 bytes is cut */
+    char sha256[65];     /* of the DER encoding */
+    char not_before[32]; /* RFC 3339, UTC */
     char not_after[32];
     time_t not_before_t, not_after_t;
 } gh_cert_info;

@@ -137,7 +137,6 @@ static void the_table_stays_its_size_under_many_sources(void **state)
     assert_int_equal(sizeof(f.slots) / sizeof(f.slots[0]), GH_SEC_FOLD_SLOTS);
 }
 
-
 /* A request whose every free-text field is kilobytes: the line is still written, valid JSON
  * within the 4 KiB, each such field cut with its mark, the line marked as cut. */
 static void a_line_too_long_even_without_the_path_is_cut_not_lost(void **state)
@@ -254,7 +253,8 @@ static void certificate_info(void **state)
     ASN1_TIME_set(X509_getm_notBefore(x), 1700000000);
     ASN1_TIME_set(X509_getm_notAfter(x), 1700086400);
     X509_NAME *n = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"Example, Inc", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"Example, Inc", -1, -1,
+                               0);
     X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"api.test", -1, -1, 0);
     X509_set_issuer_name(x, n);
     X509_set_pubkey(x, key);
