@@ -581,6 +581,8 @@ typedef struct gh_security_events_conf {
     gh_sec_syslog_conf syslog;
     gh_sec_http_conf http;
     uint64_t max_per_second; /* lines per (event action, source) in a second; more are folded */
+    uint64_t cert_warning_ms; /* certificate_expiry_warning: a certificate this close is told */
+    uint64_t cert_check_ms;   /* certificate_check_interval: how often the control looks */
 } gh_security_events_conf;
 
 typedef struct gh_config {

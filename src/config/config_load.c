@@ -262,6 +262,11 @@ static const gh_keyword security_events_keys[] = {
     {"syslog", GH_KW_MAP, GH_KW_AT(gh_security_events_conf, syslog),
      .table = security_syslog_keys},
     {"http", GH_KW_MAP, GH_KW_AT(gh_security_events_conf, http), .table = security_http_keys},
+    {"certificate_expiry_warning", GH_KW_DURATION,
+     GH_KW_AT(gh_security_events_conf, cert_warning_ms), .max = 365 * 86400000ULL, .def = "14d"},
+    {"certificate_check_interval", GH_KW_DURATION,
+     GH_KW_AT(gh_security_events_conf, cert_check_ms), .min = 1000, .max = 86400000,
+     .def = "1h"},
     GH_KW_END,
 };
 

@@ -238,7 +238,11 @@ int gh_parse_duration_ms(const char *s, uint64_t *out)
         mult = 60000;
     else if (strcmp(u, "h") == 0)
         mult = 3600000;
+    else if (strcmp(u, "d") == 0)
+        mult = 86400000;
     else
+        return -1;
+    if (v > UINT64_MAX / mult)
         return -1;
     *out = v * mult;
     return 0;
@@ -273,7 +277,7 @@ bool gh__walk_duration_ms(gh_walk *w, yaml_node_t *n, uint64_t min, uint64_t max
     const char *s = scalar(n);
     uint64_t v;
     if (!s || gh_parse_duration_ms(s, &v) != 0) {
-        gh__walk_error(w, n, "expected a duration such as 250ms, 5s, 1m or 2h");
+        gh__walk_error(w, n, "expected a duration such as 250ms, 5s, 1m, 2h or 14d");
         return false;
     }
     if (v < min || v > max) {

@@ -263,7 +263,7 @@ static void session_error(gh_tls_pipe *p, int ret, char *err, size_t errlen)
     unsigned long e = ERR_peek_error();
     if (verify != X509_V_OK) {
         p->failure = "certificate_rejected";
-        snprintf(err, errlen, "the peer's certificate is not trusted: %s",
+        snprintf(err, errlen, GH_TLS_UNTRUSTED_PEER ": %s",
                  X509_verify_cert_error_string(verify));
     } else if (code == SSL_ERROR_ZERO_RETURN || (code == SSL_ERROR_SYSCALL && !e)) {
         p->failure = "closed";

@@ -85,6 +85,9 @@ int gh_tls_pipe_feed(gh_tls_pipe *p, const char *data, size_t len);
 /* Moves the handshake on: 1 established, 0 waiting for the peer, -1 failed (reason in err, and
  * as a short label for metrics in p->failure). */
 int gh_tls_pipe_handshake(gh_tls_pipe *p, char *err, size_t errlen);
+/* How err begins when the peer's certificate failed verification (the security event stream
+ * tells an upstream that could not be trusted from one that was merely down). */
+#define GH_TLS_UNTRUSTED_PEER "the peer's certificate is not trusted"
 /* Plaintext that arrived: > 0 bytes, 0 none yet, -1 the session ended or failed (reason in err). */
 ssize_t gh_tls_pipe_read(gh_tls_pipe *p, char *buf, size_t cap, char *err, size_t errlen);
 /* Plaintext to send, after the handshake: the bytes taken (all of them, or 0 while the session

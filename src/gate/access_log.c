@@ -206,4 +206,6 @@ void gh_access_log_request(gh_services *svc, const gh_request *req)
     }
     if (!b.overflow)
         gh_log_ring_put(svc->log, line, b.len);
+    else /* a route name longer than the line: counted as dropped, never silently lost */
+        atomic_fetch_add_explicit(&svc->log->dropped, 1, memory_order_relaxed);
 }

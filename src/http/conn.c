@@ -16,6 +16,7 @@
 #include "gate/request.h"
 #include "gate/trace.h"
 #include "gate/respond.h"
+#include "gate/security_event.h"
 #include "observe/events.h"
 #include "tls/client_cert.h"
 
@@ -529,6 +530,9 @@ static void tls_failed(gh_conn *c)
     const char *why = c->tls->failure;
     gh_metrics_handshake(&c->svc->metrics, why);
     report_handshake_failure(c, why);
+    char ip[INET6_ADDRSTRLEN] = "";
+    inet_ntop(c->peer_family == 6 ? AF_INET6 : AF_INET, c->peer_addr, ip, sizeof(ip));
+    gh_security_event_handshake(c->svc, ip, c->listener, why);
     if (strcmp(why, "plain_http") == 0) {
         /* A plain HTTP request on a TLS port is answered in plain HTTP, saying so. */
         gh_conn_tls_end(c);

@@ -24,19 +24,32 @@ bool gh_log_ring_put(gh_log_ring *r, const char *line, size_t len)
     return true;
 }
 
-static void write_all(int fd, const char *p, size_t len)
+/* Writes what it can: the bytes left unwritten when the destination failed (a full disk, an
+ * I/O error, a pipe whose reader left). */
+static size_t write_all(int fd, const char *p, size_t len)
 {
     while (len) {
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return; /* the destination is gone: lines are lost, the gateway keeps serving */
+            return len; /* the destination is gone: the gateway keeps serving */
         p += n;
         len -= (size_t)n;
     }
+    return 0;
 }
 
+static unsigned long lines_in(const char *p, size_t n)
+{
+    unsigned long lines = 0;
+    for (const char *end = p + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        lines++;
+    return lines;
+}
+
+/* Lines the destination did not take are counted as dropped (a line cut by the failure too),
+ * as a full ring's are: none is lost unseen. */
 static size_t drain_ring(gh_logger *l, gh_log_ring *r)
 {
     size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
@@ -48,8 +61,12 @@ static size_t drain_ring(gh_logger *l, gh_log_ring *r)
     if (first > len)
         first = len;
     if (l->fd >= 0) {
-        write_all(l->fd, r->data + at, first);
-        write_all(l->fd, r->data, len - first);
+        size_t left = write_all(l->fd, r->data + at, first);
+        size_t second_left = left ? len - first : write_all(l->fd, r->data, len - first);
+        unsigned long lost = lines_in(r->data + at + first - left, left) +
+                             lines_in(r->data + (len - first) - second_left, second_left);
+        if (lost)
+            atomic_fetch_add_explicit(&r->dropped, lost, memory_order_relaxed);
     }
     atomic_store_explicit(&r->tail, head, memory_order_release);
     return len;

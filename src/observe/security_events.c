@@ -115,7 +115,8 @@ static const struct {
     MAP(WS_VERSION, GH_SEC_REQUEST_REFUSED),
     MAP(WS_ORIGIN, GH_SEC_AUTHZ_DENIED),
     MAP(WS_FULL, GH_SEC_NONE),
-    /* the upstream's side and the gateway's own: no one's attack */
+    /* the upstream's side and the gateway's own: no one's attack (an upstream certificate that
+     * does not verify is the exception, told apart by gate/security_event.c) */
     MAP(UPSTREAM_FULL, GH_SEC_NONE),
     MAP(UPSTREAM_UNAVAILABLE, GH_SEC_NONE),
     MAP(UPSTREAM_CONNECT, GH_SEC_NONE),
@@ -163,6 +164,19 @@ void gh_sec_field(gh_sbuf *b, const char *name, const char *v, size_t len)
         gh_sbuf_json_str(b, v, len);
     else
         gh_sbuf_adds(b, "null");
+}
+
+void gh_sec_field_cut(gh_sbuf *b, const char *name, const char *v, size_t len, size_t max)
+{
+    if (!v || len <= max) {
+        gh_sec_field(b, name, v, len);
+        return;
+    }
+    gh_sbuf_adds(b, ",\"");
+    gh_sbuf_adds(b, name);
+    gh_sbuf_adds(b, "\":\"");
+    gh_sbuf_json_chars(b, v, max); /* bytes escape one by one: any cut is valid JSON */
+    gh_sbuf_adds(b, GH_SEC_CUT_MARK "\"");
 }
 
 void gh_sec_line_begin(gh_sbuf *b, gh_sec_action a)
@@ -272,6 +286,16 @@ bool gh_sec_stream_put(gh_sec_stream *s, gh_sec_action a, const char *line, size
         return false;
     atomic_fetch_add_explicit(&s->written[a], 1, memory_order_relaxed);
     return true;
+}
+
+void gh_sec_stream_too_long(gh_sec_stream *s)
+{
+    atomic_fetch_add_explicit(&s->too_long, 1, memory_order_relaxed);
+}
+
+void gh_sec_stream_cut(gh_sec_stream *s)
+{
+    atomic_fetch_add_explicit(&s->cut, 1, memory_order_relaxed);
 }
 
 /* The file sink: the log thread of observe/log.h with a ring per producer. */

@@ -27,7 +27,11 @@
     X(CRITICAL_ACCESS, "critical-route-access", "event", "web", "access", "success")               \
     X(CONFIG_RELOADED, "configuration-reloaded", "event", "configuration", "change", "success")    \
     X(CONFIG_RELOAD_FAILED, "configuration-reload-failed", "event", "configuration", "change",     \
-      "failure")
+      "failure")                                                                                   \
+    X(CERT_LOADED, "certificate-loaded", "event", "configuration", "change", "success")            \
+    X(CERT_EXPIRING, "certificate-expiring", "alert", "configuration", "info", "unknown")          \
+    X(CERT_EXPIRED, "certificate-expired", "alert", "configuration", "info", "failure")            \
+    X(UPSTREAM_CERT, "upstream-certificate-rejected", "alert", "network", "connection", "failure")
 
 typedef enum {
     GH_SEC_NONE, /* not a security event: the access log says it (an upstream's failure) */
@@ -48,12 +52,20 @@ const char *gh_sec_action_name(gh_sec_action a);
  * anything but GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS. */
 bool gh_sec_method_unusual(const char *m, size_t len);
 
+/* The longest event line: what a line buffer of a producer holds. */
+#define GH_SEC_LINE_MAX 4096
+
 /* The common head of an event line: "{" @timestamp, event.kind, category, type, action,
  * outcome and the observer; the caller adds its fields and ends with gh_sec_line_end. */
 void gh_sec_line_begin(gh_sbuf *b, gh_sec_action a);
 void gh_sec_line_end(gh_sbuf *b);
 /* ,"name":"v" (v escaped), or ,"name":null when v is NULL. */
 void gh_sec_field(gh_sbuf *b, const char *name, const char *v, size_t len);
+/* The same with v cut to its first max bytes and GH_SEC_CUT_MARK after them when longer: a line
+ * must fit its buffer whatever a client sent (every byte escapes to at most 6, so a field takes
+ * at most 6 * max + the mark). */
+#define GH_SEC_CUT_MARK "...[cut]"
+void gh_sec_field_cut(gh_sbuf *b, const char *name, const char *v, size_t len, size_t max);
 
 /* Where the lines go. Each producer (a worker, the control thread) puts complete lines on its
  * own index; put never blocks and returns false when the line was dropped (counted by the sink).
@@ -108,9 +120,15 @@ typedef struct gh_sec_stream {
     size_t producer;
     gh_sec_fold fold;
     atomic_ullong written[GH_SEC__COUNT]; /* lines written, by action (metrics) */
+    atomic_ullong cut;                    /* lines written with fields cut to fit (metrics) */
+    atomic_ullong too_long;               /* lines that did not fit even cut: dropped (metrics) */
 } gh_sec_stream;
 
 /* Hands the line to the sink and counts it by action; false when it was dropped. */
 bool gh_sec_stream_put(gh_sec_stream *s, gh_sec_action a, const char *line, size_t len);
+/* A line the producer could not make fit: counted, never silently lost. */
+void gh_sec_stream_too_long(gh_sec_stream *s);
+/* A line written with its fields cut. */
+void gh_sec_stream_cut(gh_sec_stream *s);
 
 #endif

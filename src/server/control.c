@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "identity/jwks_fetch.h"
 #include "server/admin.h"
+#include "server/cert_events.h"
 #include "server/control.h"
 #include "server/dns_watch.h"
 #include "observe/events.h"
@@ -39,6 +40,7 @@ typedef struct gh_control {
     gh_dns_watch *dns;        /* endpoints' names: new addresses reload */
     gh_notify notify;         /* systemd's READY, RELOADING, STOPPING, WATCHDOG */
     gh_pid_file pid_file;     /* pid_file, as the start found it (a reload does not move it) */
+    gh_cert_watch certs;      /* certificate events: loaded, expiring, expired */
     bool loop_ready;
     bool stopping;
 } gh_control;
@@ -202,18 +204,22 @@ static void reload_event(gh_control *ctl, const char *who, const char *before, c
     if (!on)
         return;
     gh_sec_action a = after ? GH_SEC_CONFIG_RELOADED : GH_SEC_CONFIG_RELOAD_FAILED;
-    char line[4096];
+    char line[GH_SEC_LINE_MAX];
     gh_sbuf b = gh_sbuf_make(line, sizeof(line));
     gh_sec_line_begin(&b, a);
     size_t why_len = report ? strcspn(report, "\n") : 0; /* the first error says enough */
-    gh_sec_field(&b, "event.reason", after ? NULL : report, why_len);
+    /* An error quotes paths and values of any length: cut so that the line always fits. */
+    gh_sec_field_cut(&b, "event.reason", after ? NULL : report, why_len, 256);
     gh_sec_field(&b, "gatehouse.reload.by", who, strlen(who));
     gh_sec_field(&b, "gatehouse.config.hash_before", before, before ? strlen(before) : 0);
     gh_sec_field(&b, "gatehouse.config.hash_after", after, after ? strlen(after) : 0);
-    gh_sec_field(&b, "file.path", rt->config_path, strlen(rt->config_path));
+    gh_sec_field_cut(&b, "file.path", rt->config_path, strlen(rt->config_path), 256);
     gh_sec_line_end(&b);
-    if (!b.overflow)
-        gh_sec_stream_put(&rt->sec_streams[rt->sec_logger.nrings - 1], a, line, b.len);
+    gh_sec_stream *control = &rt->sec_streams[rt->sec_logger.nrings - 1];
+    if (b.overflow)
+        gh_sec_stream_too_long(control);
+    else
+        gh_sec_stream_put(control, a, line, b.len);
 }
 
 static int reload_config(gh_control *ctl, char **report);
@@ -223,9 +229,8 @@ static int reload_config(gh_control *ctl, char **report);
 static int reload_by(gh_control *ctl, const char *who, char **report)
 {
     char before[65];
-    gh_config *running = gh_runtime_config(&ctl->rt);
+    gh_config *running = gh_runtime_config(&ctl->rt); /* held: its certificates are compared */
     snprintf(before, sizeof(before), "%s", running->hash);
-    gh_config_release(running);
     int r;
     if (ctl->stopping) {
         *report = strdup("draining: reload refused\n");
@@ -248,6 +253,9 @@ static int reload_by(gh_control *ctl, const char *who, char **report)
         gh_config_release(now);
     }
     reload_event(ctl, who, before, r == 0 ? after : NULL, *report);
+    if (r == 0)
+        gh_cert_watch_reloaded(&ctl->certs, running);
+    gh_config_release(running);
     return r;
 }
 
@@ -384,6 +392,7 @@ static void stop_control(gh_control *ctl)
     ctl->watch = NULL;
     gh_dns_watch_stop(ctl->dns);
     ctl->dns = NULL;
+    gh_cert_watch_stop(&ctl->certs);
     uv_timer_start(&ctl->drained, close_admin_when_drained, 0, GH_DRAIN_POLL_MS);
 }
 
@@ -737,6 +746,7 @@ int gh_control_run(const char *config_path)
             char fields[8192]; /* 16 listeners of the longest host:port fit */
             start_fields(cfg, rt->nworkers, fields, sizeof(fields));
             gh_event("info", "start", "gatehouse started", fields);
+            gh_cert_watch_start(&ctl->certs, &ctl->loop, rt);
             gh_notify_ready(&ctl->notify, "serving");
         }
         upgrade_report_start(rt, started, ctl->start_error);

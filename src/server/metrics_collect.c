@@ -455,9 +455,21 @@ static void security_events(scrape *s, gh_runtime *rt)
         if (n)
             sample(s, gh_prom_uint(n), 1, "action", gh_sec_action_name((gh_sec_action)a));
     }
+    unsigned long long cut = 0, too_long = 0;
+    for (size_t i = 0; i < producers; i++) {
+        cut += atomic_load_explicit(&rt->sec_streams[i].cut, memory_order_relaxed);
+        too_long += atomic_load_explicit(&rt->sec_streams[i].too_long, memory_order_relaxed);
+    }
     family(s, "gatehouse_security_events_dropped_total",
-           "Security event lines dropped (the writer behind).", GH_PROM_COUNTER);
-    sample(s, gh_prom_uint(producers ? rt->sec_sink.ops->dropped(rt->sec_sink.ctx) : 0), 0);
+           "Security event lines dropped (the writer behind, a destination that refused them, "
+           "or a line that did not fit).",
+           GH_PROM_COUNTER);
+    sample(s, gh_prom_uint((producers ? rt->sec_sink.ops->dropped(rt->sec_sink.ctx) : 0) + too_long),
+           0);
+    family(s, "gatehouse_security_events_cut_total",
+           "Security event lines written with their free-text fields cut to fit 4 KiB.",
+           GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(cut), 0);
 }
 
 static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worker_totals *t)
@@ -488,7 +500,7 @@ static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worke
     sample(s, gh_prom_uint(atomic_load(&rt->dns.changed)), 1, "result", "changed");
     sample(s, gh_prom_uint(atomic_load(&rt->dns.unchanged)), 1, "result", "unchanged");
     sample(s, gh_prom_uint(atomic_load(&rt->dns.failed)), 1, "result", "failed");
-    family(s, "gatehouse_access_log_dropped_total", "Access log lines dropped (log thread behind).",
+    family(s, "gatehouse_access_log_dropped_total", "Access log lines dropped (log thread behind, or the file refused them).",
            GH_PROM_COUNTER);
     sample(s, gh_prom_uint(t->dropped), 0);
     security_events(s, rt);

@@ -299,3 +299,8 @@ time_t gh_tls_server_cert_not_after(const gh_tls_server *s, size_t i)
 {
     return s->certs[i].not_after;
 }
+
+X509 *gh_tls_server_cert_x509(const gh_tls_server *s, size_t i)
+{
+    return SSL_CTX_get0_certificate(s->certs[i].ctx);
+}

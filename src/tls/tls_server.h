@@ -53,5 +53,7 @@ size_t gh_tls_server_pick(const gh_tls_server *s, const char *name);
 size_t gh_tls_server_count(const gh_tls_server *s);
 const char *gh_tls_server_cert_label(const gh_tls_server *s, size_t i);
 time_t gh_tls_server_cert_not_after(const gh_tls_server *s, size_t i);
+/* The leaf certificate itself, for what events say of it (tls/cert_info.h). */
+X509 *gh_tls_server_cert_x509(const gh_tls_server *s, size_t i);
 
 #endif

@@ -285,6 +285,9 @@ static void units(void **state)
     assert_int_equal(v, 250);
     assert_int_equal(gh_parse_duration_ms("2h", &v), 0);
     assert_int_equal(v, 7200000);
+    assert_int_equal(gh_parse_duration_ms("14d", &v), 0);
+    assert_int_equal(v, 14 * 86400000ULL);
+    assert_int_equal(gh_parse_duration_ms("999999999999999999d", &v), -1); /* overflows */
     assert_int_equal(gh_parse_duration_ms("5", &v), -1);
     assert_int_equal(gh_parse_duration_ms("5 s", &v), -1);
     assert_int_equal(gh_parse_duration_ms("s", &v), -1);

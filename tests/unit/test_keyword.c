@@ -163,7 +163,7 @@ static void type_errors(void **state)
     expect("name: [a]\nworkers: many\ntimeout: {a: 1}\n",
            (const char *const[]){"k.yaml:1:7: sample.name: expected a string",
                                  "k.yaml:2:10: sample.workers: expected a whole number",
-                                 "k.yaml:3:10: sample.timeout: expected a duration such as 250ms, 5s, 1m or 2h",
+                                 "k.yaml:3:10: sample.timeout: expected a duration such as 250ms, 5s, 1m, 2h or 14d",
                                  NULL});
     expect("- a\n", (const char *const[]){"k.yaml:1:1: sample: expected a mapping (key: value)", NULL});
 }
