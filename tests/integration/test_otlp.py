@@ -315,3 +315,32 @@ tracing:
     assert "tracing.exporter.batch_size" in out
     assert "tracing.exporter.headers[0].name" in out
     assert ":6:" in out and ":7:" in out
+
+
+def test_an_introspection_wait_is_a_child_span(receiver, tmp_path, monkeypatch):
+    from testenv.introspection import IntrospectionServer
+    with IntrospectionServer(free_port()) as idp:
+        idp.tokens = {"tok-a": {"sub": "alice", "iss": "https://idp.test", "aud": "orders",
+                                "exp": int(time.time()) + 300}}
+        idp.start()
+        monkeypatch.setenv("INTROSPECTION_SECRET", idp.client_secret)
+        text = """
+identity:
+  introspection:
+    corp: {url: "%s", client_id: %s, client_secret: "${env:INTROSPECTION_SECRET}",
+           ca_file: %s, issuer: "https://idp.test", audiences: [orders]}
+tracing:
+  exporter: {endpoint: "http://127.0.0.1:%d", interval: 50ms}
+routes:
+  - {name: orders, match: {prefix: /orders}, auth: {introspection: corp}, respond: {status: 204}}
+""" % (idp.url, idp.client_id, idp.ca_file, receiver.port)
+        with Gateway(text) as g:
+            status, line = get(g, "/orders", [("Authorization", "Bearer tok-a")])
+            assert status == 204
+            server = by_id(receiver, line["span_id"])
+            waits = receiver.wait_spans(lambda s: s.get("parentSpanId") == server["spanId"])
+            assert [w["name"] for w in waits] == ["introspection"]
+            a = attrs(waits[0])
+            assert a["gatehouse.wait.on"] == "corp" and a["http.response.status_code"] == 200
+            assert int(waits[0]["startTimeUnixNano"]) >= int(server["startTimeUnixNano"])
+            assert int(waits[0]["endTimeUnixNano"]) <= int(server["endTimeUnixNano"])
