@@ -152,8 +152,10 @@ static size_t server_attrs(const gh_request *req, gh_otlp_attr *a)
     if (req->h1.host_len)
         a[n++] = str_attr("server.address", req->h1.host,
                           host_name_len(req->h1.host, req->h1.host_len));
-    if (req->client_ip[0])
-        a[n++] = str_attr("client.address", req->client_ip, strlen(req->client_ip));
+    size_t client_len = 0;
+    const char *client = gh_request_client_address(req, &client_len);
+    if (client && client_len)
+        a[n++] = str_attr("client.address", client, client_len);
     const gh_h1_header *ua = gh_h1_find(req->h1.headers, req->h1.nheaders, "user-agent", 10);
     if (ua)
         a[n++] = str_attr("user_agent.original", ua->value, ua->value_len);

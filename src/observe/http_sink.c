@@ -145,6 +145,8 @@ static void send_batch(gh_http_sink *s, CURL *easy, pending_batch *b)
     b->len += close_len;
     const char *body = b->body;
     size_t len = b->len;
+    if (o->gzip && !b->packed) /* made at the first batch that asks: most sinks never do */
+        b->packed = malloc(gh_gzip_bound(GH_HTTP_SINK_BODY_MAX));
     if (o->gzip && b->packed) {
         len = gh_gzip(b->body, b->len, b->packed);
         body = b->packed;
@@ -259,8 +261,7 @@ static void *sink_thread(void *arg)
 {
     gh_http_sink *s = arg;
     char *buf = malloc(GH_LOG_RING_BYTES);
-    pending_batch b = {.body = malloc(GH_HTTP_SINK_BODY_MAX),
-                       .packed = malloc(gh_gzip_bound(GH_HTTP_SINK_BODY_MAX))};
+    pending_batch b = {.body = malloc(GH_HTTP_SINK_BODY_MAX)};
     CURL *easy = curl_easy_init();
     for (bool running = buf && b.body && easy; running;) {
         pthread_mutex_lock(&s->mu);
@@ -343,7 +344,13 @@ static sink_settings *settings_make(const gh_http_sink_opts *in)
 
 int gh_http_sink_start_opts(gh_http_sink *s, const gh_http_sink_opts *o, size_t nrings)
 {
-    memset(s, 0, sizeof(*s));
+    /* Not a memset: producers may be reading running (false) while a reload starts the sink;
+     * the counters carry on. */
+    s->rings = NULL;
+    s->pending = NULL;
+    s->nrings = 0;
+    s->settings = s->next = NULL;
+    s->stop = s->started = false;
     atomic_store(&s->max_pending, o->max_pending);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);

@@ -198,10 +198,11 @@ def test_refusal_is_the_span_status_and_an_event(gw, receiver):
     assert not [s for s in receiver.spans() if s.get("parentSpanId") == span["spanId"]]
 
 
-def test_principal_as_enduser(gw, receiver):
-    status, line = get(gw, "/secure/x", [("X-Api-Key", "k1")])
+def test_principal_and_client_behind_a_trusted_proxy(gw, receiver):
+    status, line = get(gw, "/secure/x", [("X-Api-Key", "k1"), ("X-Forwarded-For", "203.0.113.9")])
     assert status == 200
-    assert attrs(by_id(receiver, line["span_id"]))["enduser.id"] == "acme"
+    a = attrs(by_id(receiver, line["span_id"]))
+    assert a["enduser.id"] == "acme" and a["client.address"] == "203.0.113.9"
 
 
 def test_batches_hold_at_most_batch_size(gw, receiver):
