@@ -345,3 +345,18 @@ routes:
             assert a["gatehouse.wait.on"] == "corp" and a["http.response.status_code"] == 200
             assert int(waits[0]["startTimeUnixNano"]) >= int(server["startTimeUnixNano"])
             assert int(waits[0]["endTimeUnixNano"]) <= int(server["endTimeUnixNano"])
+
+
+def test_the_exit_sends_what_is_queued(up, tmp_path):
+    r = Receiver()
+    try:
+        g = Gateway(config(tmp_path, up, r, ", batch_size: 1000").replace("interval: 50ms",
+                                                                           "interval: 60s"))
+        with g:
+            status, line = get(g, "/last")
+            time.sleep(0.3)
+            assert not r.spans()  # the batch waits for its interval
+            assert g.seconds_to_exit() < 5
+        assert [s["spanId"] for s in r.spans() if s["spanId"] == line["span_id"]]
+    finally:
+        r.close()
