@@ -6,6 +6,7 @@ refusals are exported whatever it says, a 503 with Retry-After is tried again af
 stalled receiver costs dropped spans (counted), never a request, and a reload moves the export."""
 import gzip
 import json
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +15,7 @@ import pytest
 
 from conftest import api_key_identity
 from testenv import Gateway, Upstream, free_port, raw_request
+from testenv.certs import make_ca_and_server_cert
 
 T = "4bf92f3577b34da6a3ce929d0e0e4736"
 P = "00f067aa0ba902b7"
@@ -23,7 +25,8 @@ class Receiver:
     """An OTLP/HTTP collector: POST /v1/traces, JSON, gzip or not. answers: statuses (with
     headers) to give the next POSTs before 200s; stall: a delay before each answer."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """tls: (certificate, key) to serve HTTPS."""
         self.batches = []  # (time, headers, document)
         self.answers = []
         self.stall = 0.0
@@ -61,6 +64,10 @@ class Receiver:
         self.refused = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -358,5 +365,18 @@ def test_the_exit_sends_what_is_queued(up, tmp_path):
             assert not r.spans()  # the batch waits for its interval
             assert g.seconds_to_exit() < 5
         assert [s["spanId"] for s in r.spans() if s["spanId"] == line["span_id"]]
+    finally:
+        r.close()
+
+
+def test_https_collector_checked_against_ca_file(up, tmp_path):
+    ca_file, cert, key = make_ca_and_server_cert(str(tmp_path))
+    r = Receiver(tls=(cert, key))
+    try:
+        text = config(tmp_path, up, r, ", ca_file: %s" % ca_file).replace("http://127.0.0.1:%d\"" % r.port,
+                                                                       "https://127.0.0.1:%d\"" % r.port)
+        with Gateway(text) as g:
+            status, line = get(g, "/tls")
+            by_id(r, line["span_id"])
     finally:
         r.close()
