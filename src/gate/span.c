@@ -69,10 +69,18 @@ void gh_span_attempt_end(gh_request *req, const char *error)
     gh_span_end(req, req->spans.attempt, 0, error);
 }
 
+/* The try in progress, or NULL (a request made elsewhere than gh_request_new has none). */
+static gh_child_span *current_try(const gh_request *req)
+{
+    int i = req->spans.attempt;
+    return i >= 0 && i < req->spans.n ? &req->spans.list[i] : NULL;
+}
+
 void gh_span_attempt_status(gh_request *req, int status)
 {
-    if (req->spans.attempt >= 0 && req->spans.list[req->spans.attempt].open)
-        req->spans.list[req->spans.attempt].code = (int16_t)status;
+    gh_child_span *c = current_try(req);
+    if (c && c->open)
+        c->code = (int16_t)status;
 }
 
 static void id_hex(uint64_t v, char out[GH_SPAN_ID_HEX + 1])
@@ -86,9 +94,10 @@ static void id_hex(uint64_t v, char out[GH_SPAN_ID_HEX + 1])
 
 const char *gh_span_upstream_parent(const gh_request *req, char out[GH_SPAN_ID_HEX + 1])
 {
-    if (req->spans.attempt < 0)
+    const gh_child_span *c = current_try(req);
+    if (!c)
         return req->trace.span_id;
-    id_hex(req->spans.list[req->spans.attempt].id, out);
+    id_hex(c->id, out);
     return out;
 }
 
@@ -129,27 +138,28 @@ static bool refused(const gh_request *req)
     return req->reason > GH_R_AGAIN && req->reason != GH_R_CLIENT_CLOSED;
 }
 
+/* The span as one line on the worker's ring: the buffer kept a byte for the '\n'. */
 static void queue_line(gh_request *req, gh_sbuf *b)
 {
     if (b->overflow)
         return;
-    gh_sbuf_add(b, "\n", 1);
-    if (!b->overflow)
-        gh_http_sink_put(req->svc->spans, (size_t)req->svc->worker_id, b->p, b->len);
+    b->p[b->len] = '\n';
+    gh_http_sink_put(req->svc->spans, (size_t)req->svc->worker_id, b->p, b->len + 1);
 }
 
-/* The server span's attributes (semantic conventions, and the gateway's own). */
-static size_t server_attrs(const gh_request *req, gh_otlp_attr *a)
+/* The server span's attributes (semantic conventions, and the gateway's own); full: with the
+ * free text a client wrote (its path, user agent, Host). */
+static size_t server_attrs(const gh_request *req, gh_otlp_attr *a, bool full)
 {
     size_t n = 0;
     const gh_route_conf *route = req->match.route;
     a[n++] = str_attr("http.request.method", req->h1.method, req->h1.method_len);
-    if (req->path_len)
+    if (full && req->path_len)
         a[n++] = str_attr("url.path", req->path, req->path_len);
     if (route && route->path)
         a[n++] = str_attr("http.route", route->path, route->path_len);
     a[n++] = int_attr("http.response.status_code", req->status);
-    if (req->h1.host_len)
+    if (full && req->h1.host_len)
         a[n++] = str_attr("server.address", req->h1.host,
                           host_name_len(req->h1.host, req->h1.host_len));
     size_t client_len = 0;
@@ -157,7 +167,7 @@ static size_t server_attrs(const gh_request *req, gh_otlp_attr *a)
     if (client && client_len)
         a[n++] = str_attr("client.address", client, client_len);
     const gh_h1_header *ua = gh_h1_find(req->h1.headers, req->h1.nheaders, "user-agent", 10);
-    if (ua)
+    if (full && ua)
         a[n++] = str_attr("user_agent.original", ua->value, ua->value_len);
     a[n++] = str_attr("network.protocol.version", req->peer.h2 ? "2" : "1.1",
                       req->peer.h2 ? 1 : 3);
@@ -174,7 +184,7 @@ static size_t server_attrs(const gh_request *req, gh_otlp_attr *a)
     return n;
 }
 
-static void server_span(gh_request *req, const span_clock *k, gh_sbuf *b)
+static void server_span(gh_request *req, const span_clock *k, gh_sbuf *b, bool full)
 {
     const gh_trace *t = &req->trace;
     gh_otlp_attr attrs[ATTRS_MAX], event_attrs[3];
@@ -191,7 +201,7 @@ static void server_span(gh_request *req, const span_clock *k, gh_sbuf *b)
         .name = name, .name_len = (size_t)name_len, .kind = GH_OTLP_KIND_SERVER,
         .start_ns = wall_ns(k, req->start_us), .end_ns = k->wall_ns,
         .flags = t->flags | FLAGS_HAS_IS_REMOTE | (t->parent_id[0] ? FLAGS_IS_REMOTE : 0),
-        .attrs = attrs, .nattrs = server_attrs(req, attrs),
+        .attrs = attrs, .nattrs = server_attrs(req, attrs, full),
     };
     gh_otlp_event refusal = {"gatehouse.refusal", k->wall_ns, event_attrs, 0};
     if (refused(req) || req->status >= 500) {
@@ -200,14 +210,13 @@ static void server_span(gh_request *req, const span_clock *k, gh_sbuf *b)
         s.status_message = req->reason != GH_R_OK ? slug : "upstream error";
         event_attrs[refusal.nattrs++] = str_attr("gatehouse.refusal.reason", slug, strlen(slug));
         event_attrs[refusal.nattrs++] = int_attr("http.response.status_code", req->status);
-        if (req->detail)
+        if (full && req->detail)
             event_attrs[refusal.nattrs++] = str_attr("gatehouse.refusal.detail", req->detail,
                                                      strlen(req->detail));
         if (refused(req))
             s.events = &refusal, s.nevents = 1;
     }
     gh_otlp_span_json(b, &s);
-    queue_line(req, b);
 }
 
 static const char *const child_names[] = {
@@ -266,9 +275,14 @@ void gh_span_request_end(gh_request *req)
     span_clock k = {gh_now_us(), (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec};
     char line[SPAN_LINE_MAX];
     for (uint8_t i = 0; i < req->spans.n; i++) {
-        gh_sbuf b = gh_sbuf_make(line, sizeof(line));
+        gh_sbuf b = gh_sbuf_make(line, sizeof(line) - 1);
         child_span(req, &k, &req->spans.list[i], &b);
     }
-    gh_sbuf b = gh_sbuf_make(line, sizeof(line));
-    server_span(req, &k, &b);
+    gh_sbuf b = gh_sbuf_make(line, sizeof(line) - 1);
+    server_span(req, &k, &b, true);
+    if (b.overflow) { /* written again without the client's free text rather than lost */
+        b = gh_sbuf_make(line, sizeof(line) - 1);
+        server_span(req, &k, &b, false);
+    }
+    queue_line(req, &b);
 }
