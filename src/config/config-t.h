@@ -454,10 +454,41 @@ enum {
     GH_TRACE_B3 = 1 << 1,  /* b3 (single header) */
 };
 
-/* tracing: every request has a trace context (gate/trace.c); these say where it comes from. */
+/* tracing.exporter.headers: one field sent with every export (a literal value, or a secret). */
+typedef struct gh_otlp_header_conf {
+    const char *name;
+    const char *value; /* written in the file */
+    char *secret;      /* ${env:} or ${file:}: wiped with the snapshot */
+} gh_otlp_header_conf;
+
+/* tracing.exporter: where finished spans go (OTLP/HTTP JSON, observe/otlp_export.h). */
+typedef struct gh_otlp_exporter_conf {
+    const char *endpoint; /* the collector's URL; NULL: no spans are made or sent */
+    gh_otlp_header_conf *headers;
+    size_t nheaders;
+    uint64_t timeout_ms;  /* one POST */
+    uint64_t batch_size;  /* spans per POST, at most */
+    uint64_t interval_ms; /* the longest a span waits for its batch */
+    uint64_t queue_size;  /* spans waiting per worker, at most */
+    bool gzip;
+    const char *ca_file;
+} gh_otlp_exporter_conf;
+
+/* tracing.sampling: which traces are exported (the head decision rides in the sampled flag). */
+typedef struct gh_trace_sampling_conf {
+    double ratio;              /* of the traces that start here */
+    bool always_sample_errors; /* refusals and 5xx are exported whatever the head decision */
+} gh_trace_sampling_conf;
+
+/* tracing: every request has a trace context (gate/trace.c); these say where it comes from,
+ * which traces are sampled and where their spans go (gate/span.c). */
 typedef struct gh_tracing_conf {
     uint8_t extract;     /* gh_trace_extract_mode */
     uint8_t propagation; /* GH_TRACE_* */
+    const char *service_name;
+    bool enduser_id; /* the principal (subject or API-key client) as enduser.id in spans */
+    gh_trace_sampling_conf sampling;
+    gh_otlp_exporter_conf exporter;
 } gh_tracing_conf;
 
 typedef struct gh_audit_conf {

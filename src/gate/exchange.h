@@ -46,6 +46,26 @@ typedef struct gh_trace {
     size_t tracestate_len;
 } gh_trace;
 
+/* A child span of the request's server span (gate/span.h): an upstream try, or a wait for
+ * keys, an introspection, a policy or the rate-limit store. A few numbers in the arena. */
+typedef struct gh_child_span {
+    uint8_t kind;            /* gh_span_kind */
+    bool open;               /* begun, not yet ended */
+    int16_t code;            /* the upstream's status; 0: none */
+    uint64_t id;             /* the span id */
+    uint64_t start_us, end_us;
+    const char *detail;      /* what it waited on or tried (an endpoint, a provider) */
+    const char *error;       /* why it failed; NULL: it did not */
+} gh_child_span;
+
+/* The request's child spans; made only when tracing.exporter is configured. */
+typedef struct gh_spans {
+    bool on;                 /* spans are made for this request */
+    uint8_t n, cap;
+    int8_t attempt;          /* the upstream try in progress (an index), -1: none */
+    gh_child_span *list;     /* in the arena */
+} gh_spans;
+
 typedef struct gh_request {
     gh_arena arena;
     gh_services *svc;              /* the worker's, which it runs on */
@@ -67,6 +87,7 @@ typedef struct gh_request {
     char client_ip[48];
     bool trusted_peer;
     gh_trace trace;
+    gh_spans spans;
     uint64_t start_us;
     uint8_t stage_at;                    /* the stage that returned GH_WAIT */
     uint8_t refused_by;                  /* 1 + the stage that refused it; 0: no stage did */

@@ -8,6 +8,7 @@
 #include "core/tls.h"
 #include "gate/access_log.h"
 #include "gate/security_event.h"
+#include "gate/span.h"
 #include "gate/action.h"
 #include "gate/cors.h"
 #include "gate/pipeline.h"
@@ -254,8 +255,10 @@ void gh_request_end(gh_request *req)
     if (!req->status)
         req->status = gh_reason_status(req->reason);
     gh_services *svc = req->svc;
+    gh_span_attempt_end(req, req->resp_done ? NULL : "cancelled");
     gh_access_log_request(svc, req);
     gh_security_event_request(svc, req);
+    gh_span_request_end(req);
     gh_bytes_free(&req->body);
     if (gh_snapshots_put(&svc->snapshots, req->snap))
         gh_jws_verifier_clear(&svc->stage_tools.verifier); /* its keys may be freed with it */

@@ -3,6 +3,7 @@
 
 #include "core/clock.h"
 #include "gate/request.h"
+#include "gate/span.h"
 #include "gate/trace.h"
 #include "wire/host.h"
 
@@ -168,6 +169,7 @@ gh_request *gh_request_new(gh_services *svc, const gh_downstream_ops *ds, void *
     gh_id_gen_next(&svc->ids, req->id);
     req->id_len = 32;
     gh_trace_begin(req);
+    gh_span_request_begin(req);
     format_peer(req);
     return req;
 }

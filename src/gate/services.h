@@ -24,6 +24,7 @@
 #include "core/tls.h"
 #include "gate/snapshot.h"
 #include "identity/jws.h"
+#include "observe/http_sink.h"
 #include "observe/log.h"
 #include "observe/security_events.h"
 #include "observe/metrics.h"
@@ -53,6 +54,7 @@ typedef struct gh_services {
     gh_log_ring *log;
     bool log_enabled; /* access_log is not "off" */
     gh_sec_stream *sec; /* the security stream's producer side (the worker's); NULL: none */
+    gh_http_sink *spans; /* the span exporter (gate/span.c puts on ring worker_id); NULL: none */
     bool draining;
     gh_block_pool blocks;
     gh_arena_spares arena_spares; /* request arenas' chunks */

@@ -3,6 +3,7 @@
 
 #include "core/clock.h"
 #include "core/hex.h"
+#include "gate/span.h"
 #include "gate/trace.h"
 
 static void new_span_id(gh_id_gen *ids, char out[GH_SPAN_ID_HEX + 1])
@@ -17,6 +18,20 @@ static void new_span_id(gh_id_gen *ids, char out[GH_SPAN_ID_HEX + 1])
         out[GH_SPAN_ID_HEX - 1] = '1';
 }
 
+/* The head decision for a trace that starts here: the trace id's last 16 hex digits against the
+ * ratio (as OpenTelemetry's TraceIdRatioBased sampler), so one id gets one answer anywhere. */
+static bool sampled_root(const char trace_id[GH_TRACE_ID_HEX + 1], double ratio)
+{
+    if (ratio >= 1.0)
+        return true;
+    uint64_t low = 0;
+    for (int i = GH_TRACE_ID_HEX - 16; i < GH_TRACE_ID_HEX; i++) {
+        char c = trace_id[i];
+        low = low << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    return (double)(low >> 11) < ratio * (double)(1ull << 53);
+}
+
 void gh_trace_begin(gh_request *req)
 {
     gh_trace *t = &req->trace;
@@ -25,7 +40,8 @@ void gh_trace_begin(gh_request *req)
         t->trace_id[GH_TRACE_ID_HEX - 1] = '1';
     new_span_id(&req->svc->ids, t->span_id);
     t->parent_id[0] = '\0';
-    t->flags = GH_TRACE_SAMPLED;
+    t->flags = sampled_root(t->trace_id, req->config->tracing.sampling.ratio) ? GH_TRACE_SAMPLED
+                                                                               : 0;
     t->tracestate = NULL;
     t->tracestate_len = 0;
 }
@@ -118,12 +134,16 @@ size_t gh_trace_fields_bytes(const gh_request *req)
 void gh_trace_fields(const gh_request *req, gh_sbuf *b)
 {
     const gh_trace *t = &req->trace;
+    /* The upstream's parent: the try's client span when spans are exported, else the
+     * request's own span (the one logged). */
+    char attempt_id[GH_SPAN_ID_HEX + 1];
+    const char *parent = gh_span_upstream_parent(req, attempt_id);
     char flags[2];
     gh_hex_encode(&t->flags, 1, flags);
     GH_SBUF_LIT(b, "traceparent: 00-");
     gh_sbuf_add(b, t->trace_id, GH_TRACE_ID_HEX);
     GH_SBUF_LIT(b, "-");
-    gh_sbuf_add(b, t->span_id, GH_SPAN_ID_HEX);
+    gh_sbuf_add(b, parent, GH_SPAN_ID_HEX);
     GH_SBUF_LIT(b, "-");
     gh_sbuf_add(b, flags, 2);
     GH_SBUF_LIT(b, "\r\n");
@@ -134,15 +154,17 @@ void gh_trace_fields(const gh_request *req, gh_sbuf *b)
     }
     if (!(req->config->tracing.propagation & GH_TRACE_B3))
         return;
-    /* b3: the upstream's parent is the request's own span, whose parent is the caller's. */
+    /* b3: the upstream's parent, and that span's own parent (the request's span for a try,
+     * else the caller's). */
     GH_SBUF_LIT(b, "b3: ");
     gh_sbuf_add(b, t->trace_id, GH_TRACE_ID_HEX);
     GH_SBUF_LIT(b, "-");
-    gh_sbuf_add(b, t->span_id, GH_SPAN_ID_HEX);
+    gh_sbuf_add(b, parent, GH_SPAN_ID_HEX);
     gh_sbuf_adds(b, t->flags & GH_TRACE_SAMPLED ? "-1" : "-0");
-    if (t->parent_id[0]) {
+    const char *grandparent = parent == t->span_id ? t->parent_id : t->span_id;
+    if (grandparent[0]) {
         GH_SBUF_LIT(b, "-");
-        gh_sbuf_add(b, t->parent_id, GH_SPAN_ID_HEX);
+        gh_sbuf_add(b, grandparent, GH_SPAN_ID_HEX);
     }
     GH_SBUF_LIT(b, "\r\n");
 }

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "core/gzip.h"
 #include "observe/http_sink.h"
 
 #define TRIES 5
@@ -13,11 +15,22 @@
 #define IDLE_WAIT_MS 20
 #define POST_TIMEOUT_MS 10000
 
-/* The batch being gathered: "[" line "," line ... "]". */
+/* What the thread posts with: a copy of the options, owned by whoever holds it. */
+typedef struct gh_http_sink_settings {
+    char *url, *open, *close, *ca_file;
+    struct curl_slist *headers;
+    size_t batch;
+    uint64_t interval_ms, timeout_ms;
+    bool gzip, otlp_retry;
+} sink_settings;
+
+/* The batch being gathered: open line "," line ... close. */
 typedef struct pending_batch {
     char *body;
     size_t len, events;
     uint64_t first_at; /* when its first event came (monotonic ms) */
+    char *packed;      /* the gzipped body, when asked */
+    bool given_up;     /* stopping, a batch found no collector: the rest are not tried */
 } pending_batch;
 
 static uint64_t now_ms(void)
@@ -28,6 +41,14 @@ static uint64_t now_ms(void)
 }
 
 /* Waits ms on the condition; false when the sink was told to stop meanwhile. */
+static bool stopping(gh_http_sink *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool stop = s->stop;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
 static bool nap(gh_http_sink *s, uint64_t ms)
 {
     struct timespec until;
@@ -52,77 +73,140 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* One POST: the status, or 0 when no answer came. */
-static long post(gh_http_sink *s, CURL *easy, const pending_batch *b)
+/* Retry-After in seconds (the HTTP date form too), from the answer's head. */
+static size_t read_retry_after(char *p, size_t size, size_t n, void *arg)
 {
+    uint64_t *ms = arg;
+    size_t len = size * n;
+    static const char name[] = "retry-after:";
+    if (len > sizeof(name) - 1 && len < 256 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+        char value[256];
+        snprintf(value, sizeof(value), "%.*s", (int)(len - (sizeof(name) - 1)),
+                 p + sizeof(name) - 1);
+        char *end;
+        unsigned long long secs = strtoull(value, &end, 10);
+        if (end != value && strspn(end, " \t\r\n") == strlen(end)) {
+            *ms = secs > 30 ? 30000 : secs * 1000;
+        } else {
+            time_t at = curl_getdate(value, NULL), now = time(NULL);
+            if (at > 0)
+                *ms = at <= now ? 0 : (uint64_t)(at - now > 30 ? 30 : at - now) * 1000;
+        }
+    }
+    return len;
+}
+
+/* One POST: the status, or 0 when no answer came; *retry_after_ms the answer's wish, or
+ * UINT64_MAX when it has none. */
+static long post(const sink_settings *o, CURL *easy, const char *body, size_t len,
+                 uint64_t *retry_after_ms)
+{
+    *retry_after_ms = UINT64_MAX;
     curl_easy_reset(easy);
-    curl_easy_setopt(easy, CURLOPT_URL, s->url);
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, (struct curl_slist *)s->headers);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, b->body);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)POST_TIMEOUT_MS);
+    curl_easy_setopt(easy, CURLOPT_URL, o->url);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, o->headers);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, read_retry_after);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, retry_after_ms);
+    if (o->ca_file)
+        curl_easy_setopt(easy, CURLOPT_CAINFO, o->ca_file);
     long status = 0;
     if (curl_easy_perform(easy) == CURLE_OK)
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     return status;
 }
 
-/* Sends the batch, again after a backoff on 429, 5xx or no answer; what is not taken in the
+/* Whether an answer is worth another try. OTLP/HTTP names 429, 502, 503 and 504 (and a
+ * connection that gave none); the security stream's collectors get another try on any 5xx. */
+static bool worth_again(const sink_settings *o, long status)
+{
+    if (status == 0 || status == 429)
+        return true;
+    if (o->otlp_retry)
+        return status == 502 || status == 503 || status == 504;
+    return status >= 500;
+}
+
+/* Sends the batch, again after a backoff when the answer is worth it; what is not taken in the
  * end is counted as lost. Stopping leaves one try. */
 static void send_batch(gh_http_sink *s, CURL *easy, pending_batch *b)
 {
+    const sink_settings *o = s->settings;
     if (b->events == 0)
         return;
-    b->body[b->len++] = ']';
+    size_t close_len = strlen(o->close);
+    memcpy(b->body + b->len, o->close, close_len);
+    b->len += close_len;
+    const char *body = b->body;
+    size_t len = b->len;
+    if (o->gzip && !b->packed) /* made at the first batch that asks: most sinks never do */
+        b->packed = malloc(gh_gzip_bound(GH_HTTP_SINK_BODY_MAX));
+    if (o->gzip && b->packed) {
+        len = gh_gzip(b->body, b->len, b->packed);
+        body = b->packed;
+    }
     uint64_t backoff = BACKOFF_FIRST_MS;
     bool sent = false;
-    for (int attempt = 0; attempt < TRIES; attempt++) {
-        long status = post(s, easy, b);
+    for (int attempt = 0; attempt < TRIES && !b->given_up; attempt++) {
+        uint64_t wish;
+        long status = post(o, easy, body, len, &wish);
         if (status >= 200 && status < 300) {
             sent = true;
             break;
         }
-        if (status != 0 && status != 429 && status < 500)
+        if (!worth_again(o, status) || attempt + 1 == TRIES)
             break; /* the collector refuses this batch: trying again changes nothing */
-        if (!nap(s, backoff))
+        if (!nap(s, wish != UINT64_MAX ? wish : backoff)) {
+            b->given_up = true; /* stopping: the exit waits for no slow collector */
             break;
+        }
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
-    if (sent)
+    if (!sent && stopping(s))
+        b->given_up = true;
+    if (sent) {
         atomic_fetch_add_explicit(&s->posted, 1, memory_order_relaxed);
-    else
+        atomic_fetch_add_explicit(&s->sent, b->events, memory_order_relaxed);
+    } else {
         atomic_fetch_add_explicit(&s->failed, b->events, memory_order_relaxed);
+    }
     b->len = b->events = 0;
 }
 
 /* Adds a line (no '\n') to the batch, sending it first when the line would not fit. */
 static void add_line(gh_http_sink *s, CURL *easy, pending_batch *b, const char *line, size_t len)
 {
-    if (len + 3 > GH_HTTP_SINK_BODY_MAX) {
+    const sink_settings *o = s->settings;
+    size_t frame = strlen(o->open) + strlen(o->close) + 1;
+    if (len + frame > GH_HTTP_SINK_BODY_MAX) {
         atomic_fetch_add_explicit(&s->failed, 1, memory_order_relaxed);
         return;
     }
-    if (b->events && b->len + len + 2 > GH_HTTP_SINK_BODY_MAX)
+    if (b->events && b->len + len + frame > GH_HTTP_SINK_BODY_MAX)
         send_batch(s, easy, b);
     if (b->events == 0) {
-        b->body[b->len++] = '[';
+        b->len = strlen(o->open);
+        memcpy(b->body, o->open, b->len);
         b->first_at = now_ms();
     } else {
         b->body[b->len++] = ',';
     }
     memcpy(b->body + b->len, line, len);
     b->len += len;
-    if (++b->events >= s->batch)
+    if (++b->events >= o->batch)
         send_batch(s, easy, b);
 }
 
 /* Moves a ring's lines into the batch. */
-static size_t drain_ring(gh_http_sink *s, CURL *easy, gh_log_ring *r, char *buf, pending_batch *b)
+static size_t drain_ring(gh_http_sink *s, CURL *easy, size_t i, char *buf, pending_batch *b)
 {
+    gh_log_ring *r = s->rings[i];
     size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
     size_t len = head - tail;
@@ -134,14 +218,43 @@ static size_t drain_ring(gh_http_sink *s, CURL *easy, gh_log_ring *r, char *buf,
     memcpy(buf, r->data + at, first);
     memcpy(buf + first, r->data, len - first);
     atomic_store_explicit(&r->tail, head, memory_order_release);
+    size_t lines = 0;
     for (size_t pos = 0; pos < len;) {
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - buf) : len;
+        lines++;
         if (end > pos)
             add_line(s, easy, b, buf + pos, end - pos);
         pos = end + 1;
     }
+    atomic_fetch_sub_explicit(&s->pending[i], lines, memory_order_relaxed);
     return len;
+}
+
+static void settings_free(sink_settings *o)
+{
+    if (!o)
+        return;
+    curl_slist_free_all(o->headers);
+    free(o->url);
+    free(o->open);
+    free(o->close);
+    free(o->ca_file);
+    free(o);
+}
+
+/* Takes the options a reload handed over, once the batch gathered with the old ones went. */
+static void adopt_next(gh_http_sink *s, CURL *easy, pending_batch *b)
+{
+    pthread_mutex_lock(&s->mu);
+    sink_settings *next = s->next;
+    s->next = NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (!next)
+        return;
+    send_batch(s, easy, b);
+    settings_free(s->settings);
+    s->settings = next;
 }
 
 static void *sink_thread(void *arg)
@@ -154,10 +267,11 @@ static void *sink_thread(void *arg)
         pthread_mutex_lock(&s->mu);
         bool stop = s->stop;
         pthread_mutex_unlock(&s->mu);
+        adopt_next(s, easy, &b);
         size_t moved = 0;
         for (size_t i = 0; i < s->nrings; i++)
-            moved += drain_ring(s, easy, s->rings[i], buf, &b);
-        if (b.events && (stop || now_ms() - b.first_at >= s->interval_ms))
+            moved += drain_ring(s, easy, i, buf, &b);
+        if (b.events && (stop || now_ms() - b.first_at >= s->settings->interval_ms))
             send_batch(s, easy, &b);
         if (stop && moved == 0)
             running = false;
@@ -166,58 +280,88 @@ static void *sink_thread(void *arg)
     }
     if (easy)
         curl_easy_cleanup(easy);
+    free(b.packed);
     free(b.body);
     free(buf);
     return NULL;
 }
 
-static int add_header(gh_http_sink *s, const char *line)
+static int add_header(sink_settings *o, const char *line)
 {
-    struct curl_slist *l = curl_slist_append(s->headers, line);
+    struct curl_slist *l = curl_slist_append(o->headers, line);
     if (!l)
         return -ENOMEM;
-    s->headers = l;
+    o->headers = l;
     return 0;
 }
 
-static int set_headers(gh_http_sink *s, const char *const *headers, size_t nheaders,
-                       const char *authorization)
+static int set_headers(sink_settings *o, const gh_http_sink_opts *in)
 {
-    int r = add_header(s, "Content-Type: application/json");
-    for (size_t i = 0; r == 0 && i < nheaders; i++)
-        r = add_header(s, headers[i]);
-    if (r == 0 && authorization) {
-        size_t n = strlen(authorization) + sizeof("Authorization: ");
+    int r = add_header(o, "Content-Type: application/json");
+    if (r == 0 && in->gzip)
+        r = add_header(o, "Content-Encoding: gzip");
+    for (size_t i = 0; r == 0 && i < in->nheaders; i++)
+        r = add_header(o, in->headers[i]);
+    if (r == 0 && in->authorization) {
+        size_t n = strlen(in->authorization) + sizeof("Authorization: ");
         char *line = malloc(n);
         if (!line)
             return -ENOMEM;
-        snprintf(line, n, "Authorization: %s", authorization);
-        r = add_header(s, line);
+        snprintf(line, n, "Authorization: %s", in->authorization);
+        r = add_header(o, line);
         memset(line, 0, n);
         free(line);
     }
-    return r == 0 ? add_header(s, "Expect:") : r; /* no 100-continue round trip */
+    return r == 0 ? add_header(o, "Expect:") : r; /* no 100-continue round trip */
 }
 
-int gh_http_sink_start(gh_http_sink *s, const char *url, const char *const *headers,
-                       size_t nheaders, const char *authorization, size_t batch,
-                       uint64_t interval_ms, size_t nrings)
+static char *dup_or(const char *s, const char *otherwise)
 {
-    memset(s, 0, sizeof(*s));
-    s->batch = batch ? batch : 1;
-    s->interval_ms = interval_ms;
-    if (!(s->url = strdup(url)) || !(s->rings = calloc(nrings, sizeof(*s->rings)))) {
-        free(s->url);
-        s->url = NULL;
-        return -ENOMEM;
+    return strdup(s ? s : otherwise);
+}
+
+static sink_settings *settings_make(const gh_http_sink_opts *in)
+{
+    sink_settings *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    o->batch = in->batch ? in->batch : 1;
+    o->interval_ms = in->interval_ms;
+    o->timeout_ms = in->timeout_ms ? in->timeout_ms : POST_TIMEOUT_MS;
+    o->gzip = in->gzip;
+    o->otlp_retry = in->otlp_retry;
+    o->url = strdup(in->url);
+    o->open = dup_or(in->open, "[");
+    o->close = dup_or(in->close, "]");
+    o->ca_file = in->ca_file ? strdup(in->ca_file) : NULL;
+    if (!o->url || !o->open || !o->close || (in->ca_file && !o->ca_file) ||
+        set_headers(o, in) != 0) {
+        settings_free(o);
+        return NULL;
     }
-    s->nrings = nrings;
-    int r = set_headers(s, headers, nheaders, authorization);
+    return o;
+}
+
+int gh_http_sink_start_opts(gh_http_sink *s, const gh_http_sink_opts *o, size_t nrings)
+{
+    /* Not a memset: producers may be reading running (false) while a reload starts the sink;
+     * the counters carry on. */
+    s->rings = NULL;
+    s->pending = NULL;
+    s->nrings = 0;
+    s->settings = s->next = NULL;
+    s->stop = s->started = false;
+    atomic_store(&s->max_pending, o->max_pending);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    int r = 0;
+    if (!(s->settings = settings_make(o)) || !(s->rings = calloc(nrings, sizeof(*s->rings))) ||
+        !(s->pending = calloc(nrings, sizeof(*s->pending))))
+        r = -ENOMEM;
+    s->nrings = s->rings ? nrings : 0;
     for (size_t i = 0; r == 0 && i < nrings; i++)
         if (!(s->rings[i] = calloc(1, sizeof(gh_log_ring))))
             r = -ENOMEM;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
     if (r == 0 && pthread_create(&s->thread, NULL, sink_thread, s) != 0)
         r = -EAGAIN;
     if (r != 0) {
@@ -225,13 +369,63 @@ int gh_http_sink_start(gh_http_sink *s, const char *url, const char *const *head
         return r;
     }
     s->started = true;
+    atomic_store_explicit(&s->running, true, memory_order_release);
     return 0;
+}
+
+int gh_http_sink_start(gh_http_sink *s, const char *url, const char *const *headers,
+                       size_t nheaders, const char *authorization, size_t batch,
+                       uint64_t interval_ms, size_t nrings)
+{
+    gh_http_sink_opts o = {.url = url, .headers = headers, .nheaders = nheaders,
+                           .authorization = authorization, .batch = batch,
+                           .interval_ms = interval_ms};
+    return gh_http_sink_start_opts(s, &o, nrings);
+}
+
+int gh_http_sink_update(gh_http_sink *s, const gh_http_sink_opts *o)
+{
+    sink_settings *next = settings_make(o);
+    if (!next)
+        return -ENOMEM;
+    atomic_store(&s->max_pending, o->max_pending);
+    pthread_mutex_lock(&s->mu);
+    settings_free(s->next); /* one the thread never took */
+    s->next = next;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+bool gh_http_sink_put(gh_http_sink *s, size_t producer, const char *line, size_t len)
+{
+    if (!atomic_load_explicit(&s->running, memory_order_acquire) || producer >= s->nrings)
+        return false;
+    gh_log_ring *r = s->rings[producer];
+    size_t max = atomic_load_explicit(&s->max_pending, memory_order_relaxed);
+    if (max && atomic_load_explicit(&s->pending[producer], memory_order_relaxed) >= max) {
+        atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+        return false;
+    }
+    if (!gh_log_ring_put(r, line, len))
+        return false;
+    atomic_fetch_add_explicit(&s->pending[producer], 1, memory_order_relaxed);
+    return true;
+}
+
+unsigned long long gh_http_sink_queue_dropped(const gh_http_sink *s)
+{
+    unsigned long long n = 0;
+    for (size_t i = 0; s->rings && i < s->nrings; i++)
+        n += atomic_load_explicit(&s->rings[i]->dropped, memory_order_relaxed);
+    return n;
 }
 
 void gh_http_sink_stop(gh_http_sink *s)
 {
-    if (!s->rings) /* never started (a runtime without the sink is all zeros) */
+    if (!s->settings && !s->rings) /* never started (a runtime without the sink is all zeros) */
         return;
+    atomic_store_explicit(&s->running, false, memory_order_release);
     if (s->started) {
         pthread_mutex_lock(&s->mu);
         s->stop = true;
@@ -240,30 +434,29 @@ void gh_http_sink_stop(gh_http_sink *s)
         pthread_join(s->thread, NULL);
         s->started = false;
     }
-    for (size_t i = 0; i < s->nrings; i++)
+    for (size_t i = 0; s->rings && i < s->nrings; i++)
         free(s->rings[i]);
     free(s->rings);
     s->rings = NULL;
+    free(s->pending);
+    s->pending = NULL;
     s->nrings = 0;
-    curl_slist_free_all(s->headers);
-    s->headers = NULL;
-    free(s->url);
-    s->url = NULL;
+    settings_free(s->settings);
+    settings_free(s->next);
+    s->settings = s->next = NULL;
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
 }
 
 static bool http_put(void *ctx, size_t producer, const char *line, size_t len)
 {
-    gh_http_sink *s = ctx;
-    return producer < s->nrings && gh_log_ring_put(s->rings[producer], line, len);
+    return gh_http_sink_put(ctx, producer, line, len);
 }
 
 static unsigned long long http_dropped(void *ctx)
 {
     gh_http_sink *s = ctx;
-    unsigned long long n = atomic_load_explicit(&s->failed, memory_order_relaxed);
-    for (size_t i = 0; s->rings && i < s->nrings; i++)
-        n += atomic_load_explicit(&s->rings[i]->dropped, memory_order_relaxed);
-    return n;
+    return atomic_load_explicit(&s->failed, memory_order_relaxed) + gh_http_sink_queue_dropped(s);
 }
 
 const gh_sec_sink_ops gh_sec_http_sink_ops = {http_put, http_dropped};

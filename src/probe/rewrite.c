@@ -244,6 +244,9 @@ static void process(edit *e, int root)
         gh_yed_remove(e->doc, events, "syslog");
         gh_yed_remove(e->doc, events, "http");
     }
+    int tracing = gh_yed_get(e->doc, root, "tracing"); /* nor their trace collector */
+    if (tracing)
+        gh_yed_remove(e->doc, tracing, "exporter");
     int stores = gh_yed_get(e->doc, root, "stores");
     if (stores) {
         gh_yed_remove(e->doc, stores, "redis");

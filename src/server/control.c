@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "identity/jwks_fetch.h"
+#include "server/trace_export.h"
 #include "server/admin.h"
 #include "server/cert_events.h"
 #include "server/control.h"
@@ -317,6 +318,8 @@ static int reload_config(gh_control *ctl, char **report)
     gh_file_watch_set(ctl->watch, cfg);
     gh_dns_watch_set(ctl->dns, cfg);
     gh_health_update(ctl->health, cfg);
+    if (gh_trace_export_apply(&rt->spans, cfg, (size_t)rt->nworkers, err, sizeof(err)) != 0)
+        gh_event("error", "reload", err, NULL); /* the spans keep going where they went */
     gh_workers_notify(rt);
     int behind = gh_workers_wait_applied(rt, cfg, GH_RELOAD_APPLY_MS);
     if (behind > 0)
@@ -577,7 +580,11 @@ static int claim(gh_control *ctl, gh_config *cfg)
                  strerror(-r));
         return start_failed(ctl, err);
     }
-    return start_security_events(ctl, cfg);
+    r = start_security_events(ctl, cfg);
+    if (r == 0 && gh_trace_export_apply(&rt->spans, cfg, (size_t)cfg->workers, err,
+                                        sizeof(err)) != 0)
+        return start_failed(ctl, err);
+    return r;
 }
 
 static int start(gh_control *ctl, gh_config *cfg)
@@ -769,6 +776,7 @@ int gh_control_run(const char *config_path)
         gh_logger_stop(&rt->sec_logger);
         gh_syslog_sink_stop(&rt->sec_syslog);
         gh_http_sink_stop(&rt->sec_http);
+        gh_http_sink_stop(&rt->spans); /* the workers are gone: what they queued goes now */
         gh_pid_file_release(&ctl->pid_file);
         gh_config_release(rt->current);
     }

@@ -472,6 +472,22 @@ static void security_events(scrape *s, gh_runtime *rt)
     sample(s, gh_prom_uint(cut), 0);
 }
 
+/* The span exporter: spans the collector took, spans lost and why. */
+static void trace_spans(scrape *s, gh_runtime *rt)
+{
+    family(s, "gatehouse_trace_spans_exported_total", "Spans the OTLP collector accepted.",
+           GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(atomic_load(&rt->spans.sent)), 0);
+    family(s, "gatehouse_trace_spans_dropped_total",
+           "Spans lost, by reason (queue_full: a worker's queue was full; export_failed: the "
+           "collector did not take their batch).", GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(gh_http_sink_queue_dropped(&rt->spans)), 1, "reason", "queue_full");
+    sample(s, gh_prom_uint(atomic_load(&rt->spans.failed)), 1, "reason", "export_failed");
+    family(s, "gatehouse_trace_export_batches_total", "Span batches the OTLP collector accepted.",
+           GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(atomic_load(&rt->spans.posted)), 0);
+}
+
 static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worker_totals *t)
 {
     family(s, "gatehouse_open_connections", "Open client connections.", GH_PROM_GAUGE);
@@ -504,6 +520,7 @@ static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worke
            GH_PROM_COUNTER);
     sample(s, gh_prom_uint(t->dropped), 0);
     security_events(s, rt);
+    trace_spans(s, rt);
     family(s, "gatehouse_config_info", "The configuration in force.", GH_PROM_GAUGE);
     sample(s, gh_prom_uint(1), 1, "hash", cfg->hash);
     family(s, "gatehouse_build_info", "The running build.", GH_PROM_GAUGE);

@@ -36,6 +36,7 @@ typedef struct gh_runtime {
     gh_sec_tee sec_tee;
     gh_sec_sink sec_sink;
     gh_sec_stream *sec_streams;
+    gh_http_sink spans; /* the span exporter (server/trace_export.h): a ring per worker */
     atomic_ullong reloads_ok, reloads_failed;
     gh_dns_counts dns; /* re-resolutions of endpoints' names */
     atomic_bool draining;

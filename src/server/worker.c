@@ -273,6 +273,7 @@ static int worker_init(gh_runtime *rt, gh_worker *w, int id)
         return r;
     w->svc.log = rt->logger.rings ? rt->logger.rings[id] : NULL; /* no logger: an embedded worker */
     w->svc.sec = rt->sec_streams ? &rt->sec_streams[id] : NULL;
+    w->svc.spans = &rt->spans;
     uv_async_init(&w->loop, &w->wakeup, on_wakeup);
     uv_timer_init(&w->loop, &w->drain_timer);
     uv_timer_init(&w->loop, &w->sweep_timer);

@@ -13,6 +13,7 @@
 
 #include "core/http_client.h"
 #include "core/json.h"
+#include "gate/span.h"
 #include "gate/exchange.h"
 #include "identity/claims.h"
 #include "identity/token_cache.h"
@@ -155,7 +156,7 @@ static gh_pending_call *call_start(gh_request *req, const gh_jwt_provider *p, co
         curl_free(escaped);
     }
     gh_pending_spec spec = {ic->url, ic->ca_file, (long)ic->timeout_ms, GH_INTROSPECTION_MAX_BYTES,
-                            form, NULL, ic->credentials};
+                            form, NULL, ic->credentials, GH_SPAN_INTROSPECTION, p->name};
     return form ? gh_pending_start(req, p, hash, &spec, finished) : NULL;
 }
 

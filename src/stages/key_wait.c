@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "core/clock.h"
+#include "gate/span.h"
 #include "stages/key_wait.h"
 #include "gate/exchange.h"
 
@@ -44,8 +45,10 @@ static void unlink_wait(gh_services *svc, gh_key_wait *k)
 
 void gh_key_wait_cancel(gh_services *svc, gh_key_wait *k)
 {
-    if (k)
+    if (k) {
         unlink_wait(svc, k);
+        gh_span_end(k->req, k->span, 0, "abandoned");
+    }
 }
 
 static void on_tick(uv_timer_t *t)
@@ -64,6 +67,7 @@ gh_key_wait *gh_key_wait_start(gh_request *req, gh_key_source *src, void (*wake)
     k->seen = atomic_load(&src->attempts_done);
     k->deadline_us = gh_now_us() + src->def.timeout_ms * 1000 + GH_KEY_WAIT_SLACK_US;
     k->wake = wake;
+    k->span = gh_span_begin(req, GH_SPAN_KEYS, src->def.provider);
     if (gh_list_empty(&kw->list))
         uv_timer_start(&kw->timer, on_tick, GH_KEY_WAIT_TICK_MS, GH_KEY_WAIT_TICK_MS);
     gh_list_push(&kw->list, &k->link);
@@ -86,6 +90,8 @@ void gh_key_waits_poll(gh_services *svc)
                 continue;
             gh_request *req = k->req;
             unlink_wait(svc, k);
+            bool fetched = atomic_load(&k->src->attempts_done) != k->seen;
+            gh_span_end(req, k->span, 0, fetched ? NULL : "timeout");
             k->wake(req);
             again = true;
             break;

@@ -27,6 +27,7 @@ typedef struct gh_key_wait {
     uint64_t seen;        /* src->attempts_done when the wait began */
     uint64_t deadline_us; /* wakes then whatever happened */
     void (*wake)(gh_request *req);
+    int span; /* the request's child span for the wait (gate/span.h) */
 } gh_key_wait;
 
 /* Makes the worker's waits (svc->key_waits), their timer on svc's loop. 0 or -ENOMEM. */

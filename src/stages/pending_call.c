@@ -6,12 +6,14 @@
 
 #include "config/config.h"
 #include "gate/exchange.h"
+#include "gate/span.h"
 #include "stages/pending_call.h"
 
 struct gh_pending_wait {
     gh_link link; /* in call->waiters */
     gh_request *req;
     gh_pending_call *call;
+    int span; /* the request's child span for the wait (gate/span.h) */
 };
 
 int gh_pending_worker_init(gh_services *svc)
@@ -51,6 +53,13 @@ static void on_done(gh_http_call *http, CURLcode result)
 {
     gh_pending_call *c = (gh_pending_call *)http;
     unlink_call(c->svc, c);
+    long status = 0;
+    curl_easy_getinfo(http->easy, CURLINFO_RESPONSE_CODE, &status);
+    c->status = (int16_t)(status > 0 && status < 1000 ? status : 0);
+    /* the call's own words go with it: the span keeps a word that stays */
+    c->failure = http->too_big || result == CURLE_FILESIZE_EXCEEDED ? "answer_too_large"
+                 : result != CURLE_OK                              ? curl_easy_strerror(result)
+                                                                   : NULL;
     c->finished(c, result); /* resumes every waiter */
     call_free(c);
 }
@@ -85,6 +94,8 @@ gh_pending_call *gh_pending_start(gh_request *req, const void *owner,
     c->svc = svc;
     c->owner = owner;
     c->finished = finished;
+    c->span_kind = spec->span_kind;
+    c->span_detail = spec->span_detail;
     c->config = req->config;
     gh_config_ref(c->config);
     memcpy(c->question, question, 32);
@@ -123,6 +134,7 @@ void gh_pending_abort(gh_request *req, const void *conf, void *ctx)
         return; /* never waited, or its call answered it already */
     gh_list_unlink(&wt->call->waiters, &wt->link);
     wt->call = NULL;
+    gh_span_end(req, wt->span, 0, "abandoned");
     /* The call goes on without it: its answer may still fill a cache. */
 }
 
@@ -133,6 +145,7 @@ int gh_pending_join(gh_pending_call *c, gh_request *req, gh_pending_ctx *ctx)
         return -1;
     wt->req = req;
     wt->call = c;
+    wt->span = gh_span_begin(req, (gh_span_kind)c->span_kind, c->span_detail);
     gh_list_push(&c->waiters, &wt->link);
     ctx->wait = wt;
     return 0;
@@ -145,6 +158,7 @@ gh_request *gh_pending_next_waiter(gh_pending_call *c)
         return NULL;
     gh_pending_wait *wt = GH_CONTAINER(l, gh_pending_wait, link);
     wt->call = NULL; /* answered: nothing left to leave */
+    gh_span_end(wt->req, wt->span, c->status, c->failure);
     return wt->req;
 }
 

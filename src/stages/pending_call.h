@@ -35,6 +35,10 @@ struct gh_pending_call {
     char *body; /* the POST body: it may hold a token, so it is wiped */
     struct curl_slist *headers;
     void (*finished)(gh_pending_call *c, CURLcode result);
+    int span_kind;           /* the waiters' child spans (gate/span.h) */
+    const char *span_detail; /* ...and what they wait on */
+    int16_t status;          /* the answer's, once finished; 0: none */
+    const char *failure;     /* why it failed, once finished; NULL: an answer came */
 };
 
 /* What to send. body is taken (freed and wiped with the call). */
@@ -46,6 +50,8 @@ typedef struct gh_pending_spec {
     char *body;
     const char *content_type;
     const char *credentials; /* HTTP Basic "id:secret", or NULL */
+    int span_kind;           /* the waiters' child spans: GH_SPAN_INTROSPECTION or _POLICY */
+    const char *span_detail; /* the provider or policy (configuration) */
 } gh_pending_spec;
 
 /* Makes the worker's calls (svc->calls). 0 or -ENOMEM. */

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "core/json.h"
+#include "gate/span.h"
 #include "gate/exchange.h"
 #include "identity/token_cache.h"
 #include "stages/pending_call.h"
@@ -271,7 +272,8 @@ static gh_verdict run(gh_request *req, const void *conf)
         return apply(req, r, DECIDE_ERROR, NULL);
     } else {
         gh_pending_spec spec = {pol->url, pol->ca_file, (long)pol->timeout_ms, GH_POLICY_MAX_ANSWER,
-                                input, "Content-Type: application/json", NULL};
+                                input, "Content-Type: application/json", NULL,
+                                GH_SPAN_POLICY, pol->name};
         if (!(c = gh_pending_start(req, pol, question, &spec, finished)))
             return apply(req, r, DECIDE_ERROR, NULL);
     }

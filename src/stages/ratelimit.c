@@ -13,6 +13,7 @@
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/json.h"
+#include "gate/span.h"
 #include "gate/exchange.h"
 #include "gate/request.h"
 #include "identity/claims.h"
@@ -171,6 +172,7 @@ typedef struct limit_run limit_run;
 typedef struct limit_slot {
     limit_run *run;
     size_t i;
+    int span; /* the request's child span for the store's answer (gate/span.h) */
 } limit_slot;
 
 struct limit_run {
@@ -286,6 +288,7 @@ static void on_store_answer(void *ctx, bool ok, const gh_limit_verdict *v)
     limit_slot *slot = ctx;
     limit_run *run = slot->run;
     run->cmd[slot->i] = NULL;
+    gh_span_end(run->req, slot->span, 0, ok ? NULL : "store_unavailable");
     if (ok)
         run->v[slot->i] = *v;
     else
@@ -297,12 +300,13 @@ static void on_store_answer(void *ctx, bool ok, const gh_limit_verdict *v)
 
 static void abandon(gh_request *req, const void *conf, void *ctx)
 {
-    (void)req, (void)conf;
+    (void)conf;
     limit_run *run = ctx;
     for (size_t i = 0; run && i < run->r->nlimits; i++)
         if (run->cmd[i]) {
             gh_redis_cancel(run->cmd[i]);
             run->cmd[i] = NULL;
+            gh_span_end(req, run->slot[i].span, 0, "abandoned");
         }
 }
 
@@ -338,9 +342,11 @@ static gh_verdict run(gh_request *req, const void *conf)
             continue;
         }
         lr->pending++;
+        lr->slot[i].span = gh_span_begin(req, GH_SPAN_STORE, l->name);
         lr->cmd[i] = gh_redis_take(&req->svc->redis, req->config->redis, l, lr->key[i], lr->window[i],
                                    lr->end_s[i], on_store_answer, &lr->slot[i]);
         if (!lr->cmd[i]) {
+            gh_span_end(req, lr->slot[i].span, 0, "store_unavailable");
             lr->pending--;
             fall_back(lr, i);
         }

@@ -10,6 +10,7 @@
 #include "core/tls.h"
 #include "tls/client_cert.h"
 #include "gate/pipeline.h"
+#include "gate/span.h"
 #include "store/upstream_state.h"
 #include "upstream/proxy.h"
 #include "upstream/upconn.h"
@@ -53,6 +54,7 @@ static void release_slot(gh_request *req)
 void gh__up_record(gh_request *req, gh_upstream_result r)
 {
     gh_metrics_upstream(&req->svc->metrics, req->upstream->name, r);
+    gh_span_attempt_end(req, r == GH_UP_SUCCESS ? NULL : gh_upstream_result_name(r));
 }
 
 /* Detaches the request from the upstream connection: back to the pool or closed. */
@@ -104,6 +106,7 @@ void gh__retry_now(gh_upconn *up, gh_retry_target target)
     req->up_ready = false;
     bool started;
     if (target == GH_TRY_SAME_ENDPOINT) {
+        gh_span_attempt_begin(req);
         started = connect_fresh(req, pool);
         if (started)
             req->up->retried = true;
@@ -452,6 +455,7 @@ static bool start_try(gh_request *req, uint64_t now_us)
     }
     hold_endpoint(req);
     req->attempts++;
+    gh_span_attempt_begin(req);
     req->up_status = 0;
     gh_pool *pool = gh__pool_get(req->svc, req->endpoint->pool_key);
     gh_upconn *up = pool ? gh__pool_take(pool) : NULL;

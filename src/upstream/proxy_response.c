@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "gate/respond.h"
+#include "gate/span.h"
 #include "upstream/upconn.h"
 
 /* Sends response bytes to the client, chunk-framed when asked. The response head waits in
@@ -185,6 +186,7 @@ static bool switched(gh_upconn *up)
     up->head_done = true;
     up->in->off += (uint32_t)up->resp.head_len;
     req->up_status = 101;
+    gh_span_attempt_status(req, 101);
     req->up_us = gh_now_us() - req->up_start_us;
     bool theirs;
     const char *why = gh__ws_start(up, &theirs);
@@ -225,6 +227,7 @@ bool gh__parse_head(gh_upconn *up)
             break;
         in->off += (uint32_t)up->resp.head_len;
     }
+    gh_span_attempt_status(req, up->resp.status);
     bool failed = gh__status_is_failure(req->upstream, up->resp.status);
     gh__endpoint_outcome(req, failed);
     int st = up->resp.status;
