@@ -14,6 +14,7 @@ typedef struct gh_shared {
     gh_upstream_registry upstreams;
     gh_key_registry keys;
     gh_limit_registry limits;
+    gh_anom_registry anomaly; /* the detectors' tables and their actions */
     atomic_int redis_up; /* -1 not yet known, 0 down, 1 up: transitions are logged once */
     gh_ticket_ring tickets; /* TLS session ticket keys */
 } gh_shared;

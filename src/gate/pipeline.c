@@ -7,6 +7,7 @@
 
 #include "core/tls.h"
 #include "gate/access_log.h"
+#include "gate/anomaly.h"
 #include "gate/security_event.h"
 #include "gate/action.h"
 #include "gate/cors.h"
@@ -256,6 +257,7 @@ void gh_request_end(gh_request *req)
     gh_services *svc = req->svc;
     gh_access_log_request(svc, req);
     gh_security_event_request(svc, req);
+    gh_anomaly_request(svc, req);
     gh_bytes_free(&req->body);
     if (gh_snapshots_put(&svc->snapshots, req->snap))
         gh_jws_verifier_clear(&svc->stage_tools.verifier); /* its keys may be freed with it */

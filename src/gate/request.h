@@ -15,6 +15,8 @@ gh_request *gh_request_new(gh_services *svc, const gh_downstream_ops *ds, void *
                            const gh_peer *peer);
 /* Whether an address (AF_INET: 4 bytes, AF_INET6: 16) is among the trusted_proxies. */
 bool gh_request_trusted_addr(const gh_config *cfg, int family, const unsigned char *addr);
+/* Whether an address (AF_INET: 4 bytes, AF_INET6: 16) is in one of the n CIDRs of list. */
+bool gh_request_addr_in(const gh_cidr *list, size_t n, int family, const unsigned char *addr);
 /* Parses an address, an IPv6 one optionally in brackets, either optionally followed by ":port"
  * (which is ignored): AF_INET, AF_INET6, or 0 if it is none. */
 int gh_request_parse_addr(const char *s, size_t len, unsigned char out[16]);
@@ -22,6 +24,13 @@ int gh_request_parse_addr(const char *s, size_t len, unsigned char out[16]);
  * (RFC 9110 5.3) and walked from the right past the trusted proxies' own addresses; otherwise
  * the TCP peer. Used by everything that keys on or reports the client behind proxies. */
 const char *gh_request_client_address(const gh_request *req, size_t *len);
+/* The client address as a key (rate limits, anomaly detectors): its family and its first
+ * ipv4_prefix or ipv6_prefix bits, so that one IPv6 client cannot spread its requests over the
+ * addresses of its /64. An IPv4-mapped IPv6 address counts as the IPv4 address; text that is no
+ * address (what a trusted proxy wrote) counts as written. buf holds a binary key (its first byte,
+ * 4 or 16, is never a text key's); *len is the key's length. */
+const char *gh_request_client_key(const gh_request *req, int ipv4_prefix, int ipv6_prefix,
+                                  unsigned char buf[17], size_t *len);
 /* A trusted proxy's X-Request-Id, when it is a plain token, becomes the request's id. */
 void gh_request_adopt_id(gh_request *req);
 /* Copies the parsed head at base into the request's arena. False when memory ran out. */

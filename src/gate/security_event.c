@@ -12,7 +12,7 @@ static uint64_t wall_second(void)
     return (uint64_t)ts.tv_sec;
 }
 
-static bool stream_on(const gh_services *svc, const gh_config *cfg)
+bool gh_security_stream_on(const gh_services *svc, const gh_config *cfg)
 {
     return svc->sec && svc->sec->sink &&
            (strcmp(cfg->security_events.file, "off") != 0 || cfg->security_events.syslog.address ||
@@ -86,7 +86,7 @@ static void format_event(gh_sbuf *b, const gh_request *req, gh_sec_action a, boo
 
 void gh_security_event_request(gh_services *svc, const gh_request *req)
 {
-    if (!stream_on(svc, req->config))
+    if (!gh_security_stream_on(svc, req->config))
         return;
     gh_sec_action a = gh_security_event_of(req);
     if (a == GH_SEC_NONE)

@@ -27,7 +27,8 @@
     X(CRITICAL_ACCESS, "critical-route-access", "event", "web", "access", "success")               \
     X(CONFIG_RELOADED, "configuration-reloaded", "event", "configuration", "change", "success")    \
     X(CONFIG_RELOAD_FAILED, "configuration-reload-failed", "event", "configuration", "change",     \
-      "failure")
+      "failure")                                                                                   \
+    X(ANOMALY_DETECTED, "anomaly-detected", "alert", "intrusion_detection", "info", "unknown")
 
 typedef enum {
     GH_SEC_NONE, /* not a security event: the access log says it (an upstream's failure) */

@@ -719,6 +719,7 @@ int gh_control_run(const char *config_path)
     gh_upstream_registry_init(&rt->shared.upstreams);
     gh_key_registry_init(&rt->shared.keys);
     gh_limit_registry_init(&rt->shared.limits);
+    gh_anom_registry_init(&rt->shared.anomaly);
     atomic_init(&rt->shared.redis_up, -1);
     gh_ticket_ring_init(&rt->shared.tickets, GH_TICKET_PERIOD_S);
     rt->inherited = gh_inherited_from_env(); /* started by a binary upgrade */
@@ -767,6 +768,7 @@ int gh_control_run(const char *config_path)
     gh_upstream_registry_free(&rt->shared.upstreams);
     gh_key_registry_free(&rt->shared.keys);
     gh_limit_registry_free(&rt->shared.limits);
+    gh_anom_registry_free(&rt->shared.anomaly);
     gh_ticket_ring_free(&rt->shared.tickets);
     gh_inherited_free(rt->inherited);
     gh_upgrade_free(ctl->upgrade);

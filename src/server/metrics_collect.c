@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/reason.h"
+#include "gate/anomaly.h"
 #include "identity/jws.h"
 #include "identity/keyset.h"
 #include "observe/prometheus.h"
@@ -460,6 +461,23 @@ static void security_events(scrape *s, gh_runtime *rt)
     sample(s, gh_prom_uint(producers ? rt->sec_sink.ops->dropped(rt->sec_sink.ctx) : 0), 0);
 }
 
+/* The anomaly detectors: detections by detector and mode (the table the configuration in force
+ * uses; a reload that keeps max_clients keeps its counts). */
+static void anomaly(scrape *s, const gh_config *cfg)
+{
+    family(s, "gatehouse_anomaly_detections_total",
+           "Anomalies detected, by detector and mode (one per client and window).",
+           GH_PROM_COUNTER);
+    const gh_anom_table *t = cfg->anomaly.table;
+    for (unsigned d = 0; t && d < GH_ANOM_DETECTORS; d++)
+        for (unsigned m = GH_DETECT_LOG; m < GH_ANOM_MODES; m++) {
+            unsigned long long n = atomic_load_explicit(&t->detections[d][m], memory_order_relaxed);
+            if (n)
+                sample(s, gh_prom_uint(n), 2, "detector", gh_anomaly_detector_name(d), "mode",
+                       gh_anomaly_mode_name(m));
+        }
+}
+
 static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worker_totals *t)
 {
     family(s, "gatehouse_open_connections", "Open client connections.", GH_PROM_GAUGE);
@@ -492,6 +510,7 @@ static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worke
            GH_PROM_COUNTER);
     sample(s, gh_prom_uint(t->dropped), 0);
     security_events(s, rt);
+    anomaly(s, cfg);
     family(s, "gatehouse_config_info", "The configuration in force.", GH_PROM_GAUGE);
     sample(s, gh_prom_uint(1), 1, "hash", cfg->hash);
     family(s, "gatehouse_build_info", "The running build.", GH_PROM_GAUGE);
