@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/siphash.h"
+#include "fake_gate.h"
 #include "store/anomaly_sketch.h"
 #include "store/anomaly_table.h"
 
@@ -192,6 +193,82 @@ static void registry_shares_and_holds_actions(void **state)
     gh_anom_registry_free(&reg);
 }
 
+/* What the ban action was asked: the stand-in for the ban table. */
+typedef struct bans {
+    int calls;
+    char key[64], detector[32], reason[256];
+} bans;
+
+static void record_ban(void *ctx, const char *key, size_t len, const char *detector,
+                       const char *reason)
+{
+    bans *b = ctx;
+    b->calls++;
+    snprintf(b->key, sizeof(b->key), "%.*s", (int)len, key);
+    snprintf(b->detector, sizeof(b->detector), "%s", detector);
+    snprintf(b->reason, sizeof(b->reason), "%s", reason);
+}
+
+#define GATE_CONFIG(detector_line, allow_line)                                                     \
+    "listeners: [{address: 127.0.0.1:1}]\n"                                                       \
+    "anomaly:\n"                                                                                  \
+    allow_line "  detectors:\n"                                                                   \
+    "    unusual_method: {" detector_line "}\n"                                                   \
+    "routes:\n"                                                                                   \
+    "  - {name: hello, match: {path: /hello, methods: [GET]}, auth: none,\n"                      \
+    "     respond: {status: 200, body: hi}}\n"
+
+/* Four TRACE requests from the fake peer (192.0.2.1) to a gate with yaml: what was banned. */
+static bans trace_four_times(const char *yaml, bool wired)
+{
+    static fake_gate g;
+    memset(&g, 0, sizeof(g));
+    fg_open(&g, yaml);
+    bans b = {0};
+    if (wired)
+        g.shared.anomaly.actions = (gh_detect_actions){&b, record_ban};
+    for (int i = 0; i < 4; i++) {
+        fg_request(&g, "TRACE /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_null(g.req); /* answered and ended */
+        fg_forget(&g);
+    }
+    const gh_anom_table *t = g.svc.snapshots.config->anomaly.table;
+    unsigned long long logged = t->detections[GH_DETECT_UNUSUAL_METHOD][GH_DETECT_LOG],
+                       banned = t->detections[GH_DETECT_UNUSUAL_METHOD][GH_DETECT_BAN];
+    assert_true(logged + banned <= 1); /* once a window, however many more */
+    if (b.calls)
+        assert_int_equal(banned, 1);
+    fg_close(&g);
+    return b;
+}
+
+/* Mode ban: the ban action is called once in the window, with the client's key, the detector
+ * and a reason naming it. */
+static void ban_mode_calls_the_action(void **state)
+{
+    (void)state;
+    bans b = trace_four_times(GATE_CONFIG("mode: ban, max_requests: 2", ""), true);
+    assert_int_equal(b.calls, 1);
+    assert_string_equal(b.key, "ip:192.0.2.1");
+    assert_string_equal(b.detector, "unusual_method");
+    assert_non_null(strstr(b.reason, "unusual_method: 2 requests"));
+}
+
+/* Mode log bans nobody; neither does mode ban before the ban table is wired (it logs); an
+ * allow-listed client is not judged; off is off. */
+static void log_unwired_allowed_and_off_ban_nobody(void **state)
+{
+    (void)state;
+    assert_int_equal(trace_four_times(GATE_CONFIG("mode: log, max_requests: 2", ""), true).calls, 0);
+    assert_int_equal(trace_four_times(GATE_CONFIG("mode: ban, max_requests: 2", ""), false).calls, 0);
+    assert_int_equal(trace_four_times(GATE_CONFIG("mode: ban, max_requests: 2",
+                                                  "  allow: [192.0.2.0/24]\n"), true).calls, 0);
+    assert_int_equal(trace_four_times(GATE_CONFIG("mode: ban, max_requests: 2, allow: [192.0.2.1]",
+                                                  ""), true).calls, 0);
+    assert_int_equal(trace_four_times(GATE_CONFIG("mode: off, max_requests: 2", ""), true).calls, 0);
+    assert_int_equal(trace_four_times(GATE_CONFIG("mode: ban, max_requests: 5", ""), true).calls, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +280,8 @@ int main(void)
         cmocka_unit_test(table_windows_and_claims),
         cmocka_unit_test(table_bounded_keeps_heavy_clients),
         cmocka_unit_test(registry_shares_and_holds_actions),
+        cmocka_unit_test(ban_mode_calls_the_action),
+        cmocka_unit_test(log_unwired_allowed_and_off_ban_nobody),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
