@@ -85,7 +85,7 @@ static const gh_keyword rate_spike_keys[] = {
 
 static const gh_keyword unusual_method_keys[] = {
     MODE, WINDOW("1m"),
-    COUNT("max_requests", limit, "3"),
+    COUNT("max_requests", limit, "5"),
     ALLOW, GH_KW_END,
 };
 
