@@ -6,6 +6,7 @@ PROPFIND). From the security event stream: the time each attack took to be detec
 subject or by the address a trusted proxy (the test) writes in X-Forwarded-For. Windows are
 short (seconds) so that the run takes about twenty seconds of real time; docs/security.md
 gives the figures this test prints."""
+import collections
 import datetime
 import json
 import os
@@ -101,11 +102,14 @@ class Actor:
         self.benign, self.start, self.stop = benign, start, stop
         self.turns, self.next = 0, start
         self.session = requests.Session()
+        self.statuses = collections.Counter()
 
     def send(self, g, method, path, headers=None, addr=None):
         h = {"X-Forwarded-For": addr or self.addr}
         h.update(headers or {})
-        return self.session.request(method, g.url + path, headers=h, timeout=5)
+        r = self.session.request(method, g.url + path, headers=h, timeout=5)
+        self.statuses[r.status_code] += 1
+        return r
 
 
 def bearer(key, sub, **claims):
@@ -216,6 +220,10 @@ def test_attacks_are_detected_within_target_and_no_benign_client_is_flagged(gw, 
     flagged = {e["gatehouse.anomaly.key"] for e in events} & BENIGN_KEYS
     flagged |= {e["user.id"] for e in events if e["user.id"] in
                 ("alice", "bob", "carol", "dave", "erin")}
+    seen = sum((a.statuses for a in benign), collections.Counter())
+    # the benign mix is what it claims: mostly answered, some honest 404s and expired-token 401s
+    assert seen[200] > 300 and seen[404] >= 10 and seen[401] == 3, seen
+    print("ANOMALY-FIGURE benign requests: %d (%s)" % (sum(seen.values()), dict(seen)))
     for name, detector, took in report:
         print("ANOMALY-FIGURE | %s | %s | %.1f s |" % (name, detector, took))
     print("ANOMALY-FIGURE benign clients flagged: %d of %d" % (len(flagged), len(benign)))
