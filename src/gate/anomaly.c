@@ -156,8 +156,11 @@ static void error_rate(const seen *s)
     double ratio = NAN;
     const gh_route_conf *route = req->match.route;
     if (route) {
+        /* The route's baseline is kept per worker: every worker would otherwise take one lock
+         * for each request of a busy route. Each sees its share of the route's clients, whose
+         * share of errors is the route's. */
         char text[160];
-        int n = snprintf(text, sizeof(text), "route:%s", route->name);
+        int n = snprintf(text, sizeof(text), "route:%d:%s", s->svc->worker_id, route->name);
         observe(s, GH_DETECT_ERROR_RATE, text, n < 0 ? 0 : (size_t)n, &add, route_key, &r);
         if (r.requests_base.windows && r.requests_base.mean > 0)
             ratio = r.errors_base.mean / r.requests_base.mean;
