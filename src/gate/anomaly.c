@@ -301,8 +301,9 @@ static void rate_spike(const seen *s)
 static void unusual_method(const seen *s)
 {
     const gh_request *req = s->req;
-    if (!gh_sec_method_unusual(req->h1.method, req->h1.method_len) &&
-        req->reason != GH_R_METHOD_NOT_ALLOWED)
+    /* a request refused before its method was read (a broken head, a timeout) has none */
+    bool unusual = req->h1.method_len && gh_sec_method_unusual(req->h1.method, req->h1.method_len);
+    if (!unusual && req->reason != GH_R_METHOD_NOT_ALLOWED)
         return;
     gh_anom_add add = {.requests = 1};
     unsigned char key[16];

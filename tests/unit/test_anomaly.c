@@ -13,6 +13,7 @@
 
 #include "core/siphash.h"
 #include "fake_gate.h"
+#include "gate/anomaly.h"
 #include "store/anomaly_sketch.h"
 #include "store/anomaly_table.h"
 
@@ -269,6 +270,35 @@ static void log_unwired_allowed_and_off_ban_nobody(void **state)
     assert_int_equal(trace_four_times(GATE_CONFIG("mode: ban, max_requests: 5", ""), true).calls, 0);
 }
 
+/* A request refused before its method was read (a head timeout, a broken request line) has no
+ * method: it is no unusual method, however many a client's connections time out. */
+static void no_method_is_not_an_unusual_method(void **state)
+{
+    (void)state;
+    static fake_gate g;
+    memset(&g, 0, sizeof(g));
+    fg_open(&g, GATE_CONFIG("max_requests: 2", ""));
+    const gh_anom_table *t = g.svc.snapshots.config->anomaly.table;
+    static gh_request r;
+    memset(&r, 0, sizeof(r));
+    r.svc = &g.svc;
+    r.config = g.svc.snapshots.config;
+    strcpy(r.client_ip, "192.0.2.1");
+    r.reason = GH_R_HEAD_TIMEOUT;
+    r.status = 408;
+    for (int i = 0; i < 4; i++)
+        gh_anomaly_request(&g.svc, &r);
+    assert_int_equal(t->detections[GH_DETECT_UNUSUAL_METHOD][GH_DETECT_LOG], 0);
+    r.h1.method = "TRACE"; /* the same with a method: reported */
+    r.h1.method_len = 5;
+    r.reason = GH_R_METHOD_NOT_ALLOWED;
+    r.status = 405;
+    for (int i = 0; i < 2; i++)
+        gh_anomaly_request(&g.svc, &r);
+    assert_int_equal(t->detections[GH_DETECT_UNUSUAL_METHOD][GH_DETECT_LOG], 1);
+    fg_close(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +312,7 @@ int main(void)
         cmocka_unit_test(registry_shares_and_holds_actions),
         cmocka_unit_test(ban_mode_calls_the_action),
         cmocka_unit_test(log_unwired_allowed_and_off_ban_nobody),
+        cmocka_unit_test(no_method_is_not_an_unusual_method),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
