@@ -247,3 +247,40 @@ def test_attacks_are_detected_within_target_and_no_benign_client_is_flagged(gw, 
         assert e["gatehouse.anomaly.mode"] == "log"
     _, text = gw.admin("/metrics")
     assert 'gatehouse_anomaly_detections_total{detector="enumeration",mode="log"}' in text
+
+
+def test_check_reports_anomaly_errors_at_their_place(tmp_path):
+    import subprocess
+    path = tmp_path / "bad.yaml"
+    path.write_text("""listeners: [{address: 127.0.0.1:8080}]
+anomaly:
+  max_clients: 10
+  detectors:
+    enumeration: {mode: block, max_distinct: 0}
+    token_sharing: {max_adresses: 3}
+  allow: [10.0.0.0/8, ""]
+routes:
+  - {name: hello, match: {path: /hello}, auth: none, respond: {status: 200}}
+""")
+    p = subprocess.run([BIN, "check", "-c", str(path)], capture_output=True, text=True)
+    assert p.returncode == 1
+    f = str(path)
+    for line in (f + ":3:16: anomaly.max_clients: 10 is out of range [64, 1048576]",
+                 f + ":5:25: anomaly.detectors.enumeration.mode: expected one of: off, log, ban",
+                 f + ":5:46: anomaly.detectors.enumeration.max_distinct: 0 is out of range",
+                 f + ":6:21: anomaly.detectors.token_sharing: unknown key 'max_adresses'; "
+                     "did you mean 'max_addresses'?",
+                 f + ':7:23: anomaly.allow[1]: expected an address, a CIDR or a subject, not ""'):
+        assert line in p.stderr, p.stderr
+    # unwritten, every detector is on in mode log with its defaults
+    path.write_text("""listeners: [{address: 127.0.0.1:8080}]
+routes:
+  - {name: hello, match: {path: /hello}, auth: none, respond: {status: 200}}
+""")
+    p = subprocess.run([BIN, "check", "-c", str(path), "--print"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    printed = p.stdout[p.stdout.index("anomaly:"):]
+    for detector in ("error_rate", "enumeration", "credential_stuffing", "token_sharing",
+                     "rate_spike", "unusual_method"):
+        assert "    %s:\n      mode: log\n" % detector in printed, printed
+    assert "max_clients: 8192" in printed
