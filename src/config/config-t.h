@@ -454,6 +454,10 @@ typedef enum gh_anomaly_detector {
 
 typedef enum gh_anomaly_mode { GH_DETECT_OFF, GH_DETECT_LOG, GH_DETECT_BAN } gh_anomaly_mode;
 
+/* anomaly.store: local, or the distinct counts of enumeration, credential stuffing and token
+ * sharing (and their one report per window) in stores.redis, across gateways. */
+typedef enum gh_anomaly_store { GH_ANOM_STORE_LOCAL, GH_ANOM_STORE_REDIS } gh_anomaly_store;
+
 /* An allow-list: addresses (CIDRs) and subjects (verified subjects or API-key clients) that a
  * detector never reports. */
 typedef struct gh_anomaly_allow {
@@ -482,6 +486,7 @@ typedef struct gh_anomaly_conf {
     uint64_t max_clients;
     uint64_t baseline_windows; /* the baselines' memory: alpha = 2 / (n + 1) */
     uint64_t ipv4_prefix, ipv6_prefix;
+    uint8_t store; /* gh_anomaly_store: where the distinct counts are kept */
     gh_anom_table *table;       /* the shared state (NULL for `check`) */
     gh_anom_registry *registry; /* where the table goes back */
 } gh_anomaly_conf;

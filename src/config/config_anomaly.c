@@ -7,6 +7,7 @@
 #include "config/config_internal.h"
 
 static const char *const mode_choices[] = {"off", "log", "ban", NULL};
+static const char *const store_choices[] = {"local", "redis", NULL};
 
 /* allow: each item an address or CIDR, or else a subject (a verified subject or an API-key
  * client); the two go to separate lists. */
@@ -113,6 +114,8 @@ const gh_keyword gh__cfg_anomaly_keys[] = {
      .def = "32"},
     {"ipv6_prefix", GH_KW_UINT, GH_KW_AT(gh_anomaly_conf, ipv6_prefix), .min = 16, .max = 128,
      .def = "64"},
+    {"store", GH_KW_ENUM, GH_KW_AT(gh_anomaly_conf, store), .choices = store_choices,
+     .def = "local"},
     GH_KW_END,
 };
 
@@ -129,6 +132,12 @@ void gh__cfg_load_anomaly(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
     gh_anomaly_conf *a = &((gh_config *)call->target)->anomaly;
     gh_shared *shared = call->ctx;
     gh__cfg_apply(w, n, gh__cfg_anomaly_keys, a, NULL);
+    if (a->store == GH_ANOM_STORE_REDIS && !((gh_config *)call->target)->redis) {
+        yaml_node_t *at = gh__walk_get(w, n, "store");
+        size_t saved = gh__walk_push_key(w, "store");
+        gh__walk_error(w, at, "store: redis needs stores.redis");
+        gh__walk_pop(w, saved);
+    }
     if (!shared || w->diag->errors)
         return;
     a->registry = &shared->anomaly;

@@ -4,14 +4,18 @@
  * reported once per (detector, key) and window, whichever worker saw it. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
+#include "core/hex.h"
 #include "gate/anomaly.h"
 #include "gate/request.h"
 #include "gate/security_event.h"
 #include "identity/claims.h"
 #include "observe/security_events.h"
+#include "store/redis.h"
 #include "wire/h1.h"
 
 static const char *const detector_names[GH_ANOM_DETECTORS] = {
@@ -93,50 +97,208 @@ static void observe(const seen *s, unsigned d, const char *text, size_t len, con
     gh_anom_observe(s->t, key, window_of(s, d), s->now_us, alpha_of(s), add, e);
 }
 
-static void write_event(const seen *s, const finding *f, const char *reason, unsigned mode)
+/* What an event says of the request that crossed a threshold, copied: a count shared through
+ * Redis comes back after the request ended. */
+typedef struct about {
+    char id[65];
+    size_t id_len;
+    char addr[64];
+    char principal[128];
+    bool has_principal;
+    char method[33];
+    char path[256];
+    bool has_path;
+    char trace_id[33];
+} about;
+
+static void copy_text(char *out, size_t cap, const char *v, size_t len)
+{
+    if (len >= cap)
+        len = cap - 1;
+    if (len)
+        memcpy(out, v, len);
+    out[len] = '\0';
+}
+
+static void about_of(const seen *s, about *ab)
 {
     const gh_request *req = s->req;
+    copy_text(ab->id, sizeof(ab->id), req->id, req->id_len);
+    ab->id_len = strlen(ab->id);
+    copy_text(ab->addr, sizeof(ab->addr), s->addr, strlen(s->addr));
+    ab->has_principal = s->principal != NULL;
+    if (s->principal)
+        copy_text(ab->principal, sizeof(ab->principal), s->principal, strlen(s->principal));
+    copy_text(ab->method, sizeof(ab->method), req->h1.method, req->h1.method_len);
+    ab->has_path = req->path && req->path_len < sizeof(ab->path);
+    if (ab->has_path)
+        copy_text(ab->path, sizeof(ab->path), req->path, req->path_len);
+    copy_text(ab->trace_id, sizeof(ab->trace_id), req->trace.trace_id,
+              strlen(req->trace.trace_id));
+}
+
+static void write_event(gh_services *svc, const about *ab, const finding *f, const char *reason,
+                        unsigned mode)
+{
     char line[2048];
     gh_sbuf b = gh_sbuf_make(line, sizeof(line));
     gh_sec_line_begin(&b, GH_SEC_ANOMALY_DETECTED);
-    gh_sec_field(&b, "event.id", req->id, req->id_len);
+    gh_sec_field(&b, "event.id", ab->id, ab->id_len);
     gh_sec_field(&b, "event.reason", reason, strlen(reason));
-    gh_sec_field(&b, "source.ip", s->addr[0] ? s->addr : NULL, strlen(s->addr));
-    gh_sec_field(&b, "user.id", s->principal, s->principal ? strlen(s->principal) : 0);
-    gh_sec_field(&b, "http.request.method", req->h1.method,
-                 req->h1.method_len < 32 ? req->h1.method_len : 32);
-    gh_sec_field(&b, "url.path", req->path_len < 512 ? req->path : NULL, req->path_len);
+    gh_sec_field(&b, "source.ip", ab->addr[0] ? ab->addr : NULL, strlen(ab->addr));
+    gh_sec_field(&b, "user.id", ab->has_principal ? ab->principal : NULL, strlen(ab->principal));
+    gh_sec_field(&b, "http.request.method", ab->method, strlen(ab->method));
+    gh_sec_field(&b, "url.path", ab->has_path ? ab->path : NULL, strlen(ab->path));
     gh_sec_field(&b, "rule.id", detector_names[f->detector], strlen(detector_names[f->detector]));
     gh_sec_field(&b, "rule.ruleset", "anomaly", 7);
-    gh_sec_field(&b, "trace.id", req->trace.trace_id, strlen(req->trace.trace_id));
+    gh_sec_field(&b, "trace.id", ab->trace_id, strlen(ab->trace_id));
     gh_sec_field(&b, "gatehouse.anomaly.mode", mode_names[mode], strlen(mode_names[mode]));
     gh_sec_field(&b, "gatehouse.anomaly.key", f->key_text, f->key_len < 256 ? f->key_len : 256);
     gh_sbuf_addf(&b, ",\"gatehouse.anomaly.count\":%.0f,\"gatehouse.anomaly.threshold\":%llu",
                  f->count, (unsigned long long)f->threshold);
     gh_sec_line_end(&b);
     if (!b.overflow)
-        gh_sec_stream_put(s->svc->sec, GH_SEC_ANOMALY_DETECTED, line, b.len);
+        gh_sec_stream_put(svc->sec, GH_SEC_ANOMALY_DETECTED, line, b.len);
 }
 
-/* The threshold was crossed: report once per window, count, and ban in mode ban. */
-static void detect(const seen *s, const unsigned char key[16], const finding *f)
+/* A detection, reported (claimed for its window already): counted, written, and banned in mode
+ * ban, as the configuration in force says. */
+static void report(gh_services *svc, const gh_config *cfg, const about *ab, const finding *f)
 {
-    if (!gh_anom_claim(s->t, key, window_of(s, f->detector)))
-        return; /* reported already in this window */
-    const gh_detector_conf *dc = &s->a->detectors[f->detector];
+    const gh_detector_conf *dc = &cfg->anomaly.detectors[f->detector];
+    gh_anom_table *t = cfg->anomaly.table;
     unsigned mode = dc->mode;
-    atomic_fetch_add_explicit(&s->t->detections[f->detector][mode], 1, memory_order_relaxed);
+    if (mode == GH_DETECT_OFF || !t)
+        return;
+    atomic_fetch_add_explicit(&t->detections[f->detector][mode], 1, memory_order_relaxed);
     char reason[256];
     snprintf(reason, sizeof(reason), "%s: %.0f %s in %llu ms (threshold %llu)",
              detector_names[f->detector], f->count, f->what,
              (unsigned long long)dc->window_ms, (unsigned long long)f->threshold);
-    if (gh_security_stream_on(s->svc, s->req->config))
-        write_event(s, f, reason, mode);
+    if (gh_security_stream_on(svc, cfg))
+        write_event(svc, ab, f, reason, mode);
     /* Mode ban reaches the ban table only through the registry's actions. Until they are
      * wired (ban NULL), a detector in mode ban logs and counts as above, and bans nobody. */
-    const gh_detect_actions *act = s->t->actions;
+    const gh_detect_actions *act = t->actions;
     if (mode == GH_DETECT_BAN && act && act->ban)
         act->ban(act->ctx, f->key_text, f->key_len, detector_names[f->detector], reason);
+}
+
+/* The threshold was crossed here: report it once per window. */
+static void detect(const seen *s, const unsigned char key[16], const finding *f)
+{
+    if (!gh_anom_claim(s->t, key, window_of(s, f->detector)))
+        return; /* reported already in this window */
+    about ab;
+    about_of(s, &ab);
+    report(s->svc, s->req->config, &ab, f);
+}
+
+/* With anomaly.store: redis, a distinct count is a HyperLogLog in Redis per (detector, key) and
+ * wall-clock window, which every gateway sharing the store adds to; the one report per window
+ * is a key set once. KEYS: the count, the report; ARGV: the value, the window (ms), the
+ * threshold. Returns the count and whether this call reported it. */
+static const char SHARED_COUNT[] =
+    "redis.call('PFADD', KEYS[1], ARGV[1])\n"
+    "redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))\n"
+    "local n = redis.call('PFCOUNT', KEYS[1])\n"
+    "local first = 0\n"
+    "if n >= tonumber(ARGV[3]) and redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then\n"
+    "  first = 1\n"
+    "end\n"
+    "return {n, first}\n";
+
+/* Commands in flight to Redis for shared counts, every worker together: beyond it, the local
+ * table judges (a slow store must not pile up memory). */
+#define SHARED_IN_FLIGHT_MAX 4096
+
+typedef struct shared_count {
+    gh_services *svc;
+    gh_anom_registry *registry;
+    unsigned detector;
+    bool second; /* the detector's second threshold (credential_stuffing's max_addresses) */
+    const char *what;
+    char key_text[192];
+    size_t key_len;
+    about ab;
+} shared_count;
+
+static void on_shared_count(void *privdata, redisReply *reply)
+{
+    shared_count *c = privdata;
+    atomic_fetch_sub(&c->registry->redis_in_flight, 1);
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[1]->integer == 1) {
+        const gh_config *cfg = c->svc->snapshots.config; /* in force now */
+        const gh_detector_conf *dc = &cfg->anomaly.detectors[c->detector];
+        report(c->svc, cfg, &c->ab,
+               &(finding){c->detector, c->key_text, c->key_len, (double)reply->element[0]->integer,
+                          c->second ? dc->second : dc->limit, c->what});
+    }
+    free(c);
+}
+
+/* 16 hex digits of SHA-256(data): names alike on every gateway, and no credential leaves. */
+static void digest_hex(const seen *s, const void *data, size_t len, char out[17])
+{
+    gh_stage_tools *t = &s->svc->stage_tools;
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_DigestInit_ex2(t->md_ctx, t->sha256, NULL);
+    EVP_DigestUpdate(t->md_ctx, data, len);
+    EVP_DigestFinal_ex(t->md_ctx, md, &n);
+    gh_hex_encode(md, 8, out);
+    out[16] = '\0';
+}
+
+/* Adds value to the shared distinct count of (d, text); true when it was sent (the decision
+ * comes with the answer), false when the local table is to judge (store local, Redis down, too
+ * much in flight). */
+static bool shared_distinct(const seen *s, unsigned d, const char *text, size_t len,
+                            const void *value, size_t vlen, bool second, const finding *f)
+{
+    const gh_config *cfg = s->req->config;
+    const gh_anomaly_conf *a = s->a;
+    if (a->store != GH_ANOM_STORE_REDIS || !cfg->redis || !a->registry)
+        return false;
+    if (atomic_fetch_add(&a->registry->redis_in_flight, 1) >= SHARED_IN_FLIGHT_MAX) {
+        atomic_fetch_sub(&a->registry->redis_in_flight, 1);
+        return false;
+    }
+    shared_count *c = calloc(1, sizeof(*c));
+    if (!c) {
+        atomic_fetch_sub(&a->registry->redis_in_flight, 1);
+        return false;
+    }
+    *c = (shared_count){.svc = s->svc, .registry = a->registry, .detector = d, .second = second,
+                        .what = f->what};
+    copy_text(c->key_text, sizeof(c->key_text), f->key_text, f->key_len);
+    c->key_len = strlen(c->key_text);
+    about_of(s, &c->ab);
+    const gh_detector_conf *dc = &a->detectors[d];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long window = ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) / (long long)dc->window_ms;
+    char name[17], member[17], count_key[128], report_key[144], window_ms[24], threshold[24];
+    char named[256];
+    int n = snprintf(named, sizeof(named), "%u:%.*s", d, (int)len, text);
+    digest_hex(s, named, n < 0 ? 0 : (size_t)n >= sizeof(named) ? sizeof(named) - 1 : (size_t)n,
+               name);
+    digest_hex(s, value, vlen, member);
+    snprintf(count_key, sizeof(count_key), "gatehouse:anomaly:%s:%lld:%s", detector_names[d],
+             window, name);
+    snprintf(report_key, sizeof(report_key), "%s:reported", count_key);
+    snprintf(window_ms, sizeof(window_ms), "%llu", (unsigned long long)dc->window_ms);
+    snprintf(threshold, sizeof(threshold), "%llu",
+             (unsigned long long)(second ? dc->second : dc->limit));
+    const char *argv[] = {"EVAL", SHARED_COUNT, "2", count_key, report_key, member, window_ms,
+                          threshold};
+    if (!gh_redis_call(&s->svc->redis, cfg->redis, 8, argv, on_shared_count, c)) {
+        atomic_fetch_sub(&a->registry->redis_in_flight, 1);
+        free(c);
+        return false;
+    }
+    return true;
 }
 
 static bool counted_error(int status)
@@ -179,24 +341,28 @@ static void enumeration(const seen *s)
     const gh_route_conf *route = req->match.route;
     if (!route || !req->match.nparams)
         return;
-    gh_siphash h;
-    gh_siphash_init(&h, &s->t->sip);
-    gh_siphash_update(&h, route->name, strlen(route->name) + 1);
-    for (size_t i = 0; i < req->match.nparams; i++) {
-        gh_siphash_update(&h, req->match.params[i].value, req->match.params[i].value_len);
-        gh_siphash_update(&h, "/", 1);
-    }
+    /* the value: the route and its parameters, as bytes alike on every gateway */
+    char value[512];
+    gh_sbuf v = gh_sbuf_make(value, sizeof(value));
+    gh_sbuf_addf(&v, "%s", route->name);
+    for (size_t i = 0; i < req->match.nparams; i++)
+        gh_sbuf_addf(&v, "/%.*s", (int)req->match.params[i].value_len, req->match.params[i].value);
+    size_t vlen = v.overflow ? sizeof(value) : v.len;
     int st = req->status;
     gh_anom_add add = {.requests = 1, .refused = st == 401 || st == 403 || st == 404,
-                       .has_value = true, .value_hash = gh_siphash_final(&h)};
+                       .has_value = true, .value_hash = gh_anom_value_hash(s->t, value, vlen)};
     unsigned char key[16];
     gh_anom_entry e;
     observe(s, GH_DETECT_ENUMERATION, s->client, s->client_len, &add, key, &e);
     const gh_detector_conf *dc = &s->a->detectors[GH_DETECT_ENUMERATION];
     double distinct = gh_hll_estimate(&e.distinct);
-    if (gh_count_fires(distinct, (uint32_t)dc->limit))
-        detect(s, key, &(finding){GH_DETECT_ENUMERATION, s->client, s->client_len, distinct,
-                                  dc->limit, "distinct path parameter values"});
+    finding values = {GH_DETECT_ENUMERATION, s->client, s->client_len, distinct, dc->limit,
+                      "distinct path parameter values"};
+    /* shared: the distinct values across gateways; the refusals stay this gateway's */
+    bool shared = shared_distinct(s, GH_DETECT_ENUMERATION, s->client, s->client_len, value, vlen,
+                                  false, &values);
+    if (!shared && gh_count_fires(distinct, (uint32_t)dc->limit))
+        detect(s, key, &values);
     else if (gh_count_fires(e.refused, (uint32_t)dc->second) &&
              gh_count_fires(distinct, (uint32_t)(dc->second + 1) / 2))
         detect(s, key, &(finding){GH_DETECT_ENUMERATION, s->client, s->client_len, e.refused,
@@ -226,30 +392,36 @@ static void credential_stuffing(const seen *s)
     const gh_h1_header *cred = credential_of(req);
     if (!cred)
         return;
-    uint64_t cred_hash = gh_anom_value_hash(s->t, cred->value, cred->value_len);
-    uint64_t addr_hash = gh_anom_value_hash(s->t, s->addr_key, s->addr_key_len);
+    char cred_id[17]; /* the credential's digest: no credential is kept or sent */
+    digest_hex(s, cred->value, cred->value_len, cred_id);
     const gh_detector_conf *dc = &s->a->detectors[GH_DETECT_CREDENTIAL_STUFFING];
     unsigned char key[16];
     gh_anom_entry e;
-    char text[64];
+    char text[64], who[80];
     text[0] = 'a';
     memcpy(text + 1, s->addr_key, s->addr_key_len);
-    gh_anom_add by_addr = {.requests = 1, .has_value = true, .value_hash = cred_hash};
+    gh_anom_add by_addr = {.requests = 1, .has_value = true,
+                           .value_hash = gh_anom_value_hash(s->t, cred_id, 16)};
     observe(s, GH_DETECT_CREDENTIAL_STUFFING, text, 1 + s->addr_key_len, &by_addr, key, &e);
-    double n = gh_hll_estimate(&e.distinct);
-    char who[80];
     int len = snprintf(who, sizeof(who), "ip:%s", s->addr);
-    if (gh_count_fires(n, (uint32_t)dc->limit))
-        detect(s, key, &(finding){GH_DETECT_CREDENTIAL_STUFFING, who, len < 0 ? 0 : (size_t)len,
-                                  n, dc->limit, "distinct failing credentials from one address"});
-    int tl = snprintf(text, sizeof(text), "c%016llx", (unsigned long long)cred_hash);
-    gh_anom_add by_cred = {.requests = 1, .has_value = true, .value_hash = addr_hash};
+    finding f = {GH_DETECT_CREDENTIAL_STUFFING, who, len < 0 ? 0 : (size_t)len,
+                 gh_hll_estimate(&e.distinct), dc->limit,
+                 "distinct failing credentials from one address"};
+    if (!shared_distinct(s, GH_DETECT_CREDENTIAL_STUFFING, text, 1 + s->addr_key_len, cred_id, 16,
+                         false, &f) &&
+        gh_count_fires(f.count, (uint32_t)dc->limit))
+        detect(s, key, &f);
+    int tl = snprintf(text, sizeof(text), "c%s", cred_id);
+    gh_anom_add by_cred = {.requests = 1, .has_value = true,
+                           .value_hash = gh_anom_value_hash(s->t, s->addr_key, s->addr_key_len)};
     observe(s, GH_DETECT_CREDENTIAL_STUFFING, text, (size_t)tl, &by_cred, key, &e);
-    n = gh_hll_estimate(&e.distinct);
-    len = snprintf(who, sizeof(who), "credential:%016llx", (unsigned long long)cred_hash);
-    if (gh_count_fires(n, (uint32_t)dc->second))
-        detect(s, key, &(finding){GH_DETECT_CREDENTIAL_STUFFING, who, len < 0 ? 0 : (size_t)len,
-                                  n, dc->second, "addresses failing with one credential"});
+    len = snprintf(who, sizeof(who), "credential:%s", cred_id);
+    f = (finding){GH_DETECT_CREDENTIAL_STUFFING, who, len < 0 ? 0 : (size_t)len,
+                  gh_hll_estimate(&e.distinct), dc->second, "addresses failing with one credential"};
+    if (!shared_distinct(s, GH_DETECT_CREDENTIAL_STUFFING, text, (size_t)tl, s->addr_key,
+                         s->addr_key_len, true, &f) &&
+        gh_count_fires(f.count, (uint32_t)dc->second))
+        detect(s, key, &f);
 }
 
 /* token_sharing: one accepted bearer token (its jti, else a digest of it) from many addresses. */
@@ -258,17 +430,18 @@ static void token_sharing(const seen *s)
     const gh_request *req = s->req;
     if (!req->auth_ok || !req->claims)
         return; /* only tokens carry claims: an API key is its client's to share */
-    char text[192];
+    char text[192], digest[17];
     int tl;
     const char *jti = gh_claims_get(req->claims, req->claims_len, "jti");
     const gh_h1_header *cred = jti ? NULL : credential_of(req);
-    if (jti)
+    if (jti) {
         tl = snprintf(text, sizeof(text), "jti:%s", jti);
-    else if (cred)
-        tl = snprintf(text, sizeof(text), "tok:%016llx",
-                      (unsigned long long)gh_anom_value_hash(s->t, cred->value, cred->value_len));
-    else
+    } else if (cred) {
+        digest_hex(s, cred->value, cred->value_len, digest);
+        tl = snprintf(text, sizeof(text), "tok:%s", digest);
+    } else {
         return;
+    }
     size_t len = tl < 0 ? 0 : (size_t)tl >= sizeof(text) ? sizeof(text) - 1 : (size_t)tl;
     gh_anom_add add = {.requests = 1, .has_value = true,
                        .value_hash = gh_anom_value_hash(s->t, s->addr_key, s->addr_key_len)};
@@ -276,10 +449,12 @@ static void token_sharing(const seen *s)
     gh_anom_entry e;
     observe(s, GH_DETECT_TOKEN_SHARING, text, len, &add, key, &e);
     const gh_detector_conf *dc = &s->a->detectors[GH_DETECT_TOKEN_SHARING];
-    double n = gh_hll_estimate(&e.distinct);
-    if (gh_count_fires(n, (uint32_t)dc->limit))
-        detect(s, key, &(finding){GH_DETECT_TOKEN_SHARING, s->client, s->client_len, n, dc->limit,
-                                  "addresses using one token"});
+    finding f = {GH_DETECT_TOKEN_SHARING, s->client, s->client_len, gh_hll_estimate(&e.distinct),
+                 dc->limit, "addresses using one token"};
+    if (!shared_distinct(s, GH_DETECT_TOKEN_SHARING, text, len, s->addr_key, s->addr_key_len,
+                         false, &f) &&
+        gh_count_fires(f.count, (uint32_t)dc->limit))
+        detect(s, key, &f);
 }
 
 /* rate_spike: the client's requests in the window against its own past windows. */

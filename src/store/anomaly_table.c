@@ -62,6 +62,7 @@ void gh_anom_registry_init(gh_anom_registry *r)
 {
     gh_keep_init(&r->keep, &table_kind);
     r->actions = (gh_detect_actions){0};
+    atomic_init(&r->redis_in_flight, 0);
 }
 
 void gh_anom_registry_free(gh_anom_registry *r)

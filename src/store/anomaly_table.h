@@ -70,6 +70,7 @@ typedef struct gh_anom_table {
 typedef struct gh_anom_registry {
     gh_keep keep;
     gh_detect_actions actions; /* zero until the ban table is wired */
+    atomic_int redis_in_flight; /* shared counts asked of Redis and not answered, every worker */
 } gh_anom_registry;
 
 void gh_anom_registry_init(gh_anom_registry *r);
