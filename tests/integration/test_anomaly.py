@@ -284,3 +284,71 @@ routes:
                      "rate_spike", "unusual_method"):
         assert "    %s:\n      mode: log\n" % detector in printed, printed
     assert "max_clients: 8192" in printed
+
+
+@pytest.fixture
+def redis():
+    from testenv.redis import Redis
+    r = Redis().start()
+    yield r
+    r.stop()
+
+
+def shared_config(tmp_path, key, upstream_port, redis_port, events, store):
+    return config(tmp_path, key, upstream_port, events, detectors="""
+stores:
+  redis: {address: 127.0.0.1:%d, timeout: 200ms}
+anomaly:
+  store: %s
+  detectors:
+    token_sharing: {window: 1m, max_addresses: 4}
+    enumeration: {window: 1m, max_distinct: 20}
+""" % (redis_port, store))
+
+
+@pytest.mark.parametrize("store", ["redis", "local"])
+def test_gateways_sharing_redis_count_together(gateway_for, upstream, key, tmp_path, redis, store):
+    """Two gateways, each seeing half of an attack: a token from four addresses (two through
+    each), twenty ids walked (ten through each). With store: redis the counts add up and each
+    attack is reported once, by one gateway; with store: local neither gateway sees enough."""
+    gws = []
+    for i in range(2):
+        d = tmp_path / ("g%d" % i)
+        d.mkdir()
+        g = gateway_for(shared_config(d, key, upstream.port, redis.port, d / "security.log", store))
+        g.security = str(d / "security.log")
+        gws.append(g)
+    shared = bearer(key, "shared-user")
+    walker = bearer(key, "mallory")
+    s = requests.Session()
+    for i in range(4):
+        r = s.get(gws[i % 2].url + "/items/1", timeout=5,
+                  headers=dict(shared, **{"X-Forwarded-For": "192.0.2.%d" % (10 + i)}))
+        assert r.status_code == 200
+    for i in range(20):
+        r = s.get(gws[i % 2].url + "/items/%d" % (100 + i), timeout=5,
+                  headers=dict(walker, **{"X-Forwarded-For": "10.9.0.1"}))
+        assert r.status_code == 200
+    time.sleep(0.5)
+    found = [(e["rule.id"], e["gatehouse.anomaly.key"]) for g in gws for e in anomalies(g)]
+    if store == "local":
+        assert found == []
+    else:
+        assert sorted(found) == [("enumeration", "sub:mallory"),
+                                 ("token_sharing", "sub:shared-user")], found
+
+
+def test_with_redis_down_the_local_table_judges(gateway_for, upstream, key, tmp_path, redis):
+    redis.stop()
+    g = gateway_for(shared_config(tmp_path, key, upstream.port, redis.port,
+                                  tmp_path / "security.log", "redis"))
+    g.security = str(tmp_path / "security.log")
+    shared = bearer(key, "shared-user")
+    s = requests.Session()
+    for i in range(6):
+        assert s.get(g.url + "/items/1", timeout=5, headers=dict(
+            shared, **{"X-Forwarded-For": "192.0.2.%d" % (10 + i)})).status_code == 200
+        time.sleep(0.1)
+    time.sleep(0.3)
+    assert [(e["rule.id"], e["gatehouse.anomaly.key"]) for e in anomalies(g)] == \
+        [("token_sharing", "sub:shared-user")]
