@@ -72,11 +72,11 @@ static bool allowed_by(const gh_anomaly_allow *allow, const seen *s)
     return false;
 }
 
-/* The detector is on and the client is on no allow-list. */
+/* The detector is on and the client is not on its allow-list (the section's was asked first). */
 static bool judged(const seen *s, unsigned d)
 {
     const gh_detector_conf *dc = &s->a->detectors[d];
-    return dc->mode != GH_DETECT_OFF && !allowed_by(&s->a->allow, s) && !allowed_by(&dc->allow, s);
+    return dc->mode != GH_DETECT_OFF && !allowed_by(&dc->allow, s);
 }
 
 static int64_t window_of(const seen *s, unsigned d)
@@ -520,6 +520,8 @@ void gh_anomaly_request(gh_services *svc, const gh_request *req)
         return;
     seen s = {.svc = svc, .req = req, .a = a, .t = a->table, .now_us = (int64_t)gh_now_us()};
     identify(&s);
+    if (allowed_by(&a->allow, &s))
+        return;
     static void (*const feed[GH_ANOM_DETECTORS])(const seen *) = {
         [GH_DETECT_ERROR_RATE] = error_rate,
         [GH_DETECT_ENUMERATION] = enumeration,
