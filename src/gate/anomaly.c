@@ -181,7 +181,8 @@ static void report(gh_services *svc, const gh_config *cfg, const about *ab, cons
      * wired (ban NULL), a detector in mode ban logs and counts as above, and bans nobody. */
     const gh_detect_actions *act = t->actions;
     if (mode == GH_DETECT_BAN && act && act->ban)
-        act->ban(act->ctx, f->key_text, f->key_len, detector_names[f->detector], reason);
+        act->ban(act->ctx, f->key_text, f->key_len, detector_names[f->detector], reason,
+                 (int64_t)time(NULL));
 }
 
 /* The threshold was crossed here: report it once per window. */

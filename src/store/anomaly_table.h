@@ -25,14 +25,16 @@
 #define GH_ANOM_MODES 3     /* off, log, ban */
 
 /* What the detectors do beyond their security event: the ban table fills this in. A detector in
- * mode ban calls ban(ctx, key, key_len, detector, reason) once per window of detection: key is
- * the client's key as text ("sub:alice", "key:partner-a", "ip:203.0.113.7"), detector its name
- * ("enumeration"), reason a sentence for the ban's problem document. ban NULL: not wired, and
- * mode ban only logs. Set once before the workers start; read without a lock afterwards. */
+ * mode ban calls ban(ctx, key, key_len, detector, reason, now) once per window of detection:
+ * key is the client's key as text ("sub:alice", "key:partner-a", "ip:203.0.113.7"), detector
+ * its name ("enumeration"), reason a sentence for the ban's problem document, now the wall
+ * clock in seconds. It returns how long the ban lasts (seconds), 0 when the key is spared, -1
+ * when it could not be recorded. ban NULL: not wired, and mode ban only logs. Set once before
+ * the workers start; read without a lock afterwards. */
 typedef struct gh_detect_actions {
     void *ctx;
-    void (*ban)(void *ctx, const char *key, size_t key_len, const char *detector,
-                const char *reason);
+    int64_t (*ban)(void *ctx, const char *key, size_t key_len, const char *detector,
+                   const char *reason, int64_t now);
 } gh_detect_actions;
 
 typedef struct gh_anom_entry {

@@ -200,14 +200,16 @@ typedef struct bans {
     char key[64], detector[32], reason[256];
 } bans;
 
-static void record_ban(void *ctx, const char *key, size_t len, const char *detector,
-                       const char *reason)
+static int64_t record_ban(void *ctx, const char *key, size_t len, const char *detector,
+                          const char *reason, int64_t now)
 {
     bans *b = ctx;
+    assert_true(now > 1700000000); /* the wall clock */
     b->calls++;
     snprintf(b->key, sizeof(b->key), "%.*s", (int)len, key);
     snprintf(b->detector, sizeof(b->detector), "%s", detector);
     snprintf(b->reason, sizeof(b->reason), "%s", reason);
+    return 60;
 }
 
 #define GATE_CONFIG(detector_line, allow_line)                                                     \
