@@ -27,7 +27,10 @@
     X(CRITICAL_ACCESS, "critical-route-access", "event", "web", "access", "success")               \
     X(CONFIG_RELOADED, "configuration-reloaded", "event", "configuration", "change", "success")    \
     X(CONFIG_RELOAD_FAILED, "configuration-reload-failed", "event", "configuration", "change",     \
-      "failure")
+      "failure")                                                                                   \
+    X(BANNED_REFUSED, "banned-client-refused", "event", "web", "denied", "failure")                \
+    X(BAN, "ban", "alert", "intrusion_detection", "creation", "success")                          \
+    X(UNBAN, "unban", "event", "intrusion_detection", "deletion", "success")
 
 typedef enum {
     GH_SEC_NONE, /* not a security event: the access log says it (an upstream's failure) */

@@ -85,6 +85,10 @@ int gh_bans_configure(gh_ban_table *t, const gh_ban_settings *s)
         memcpy(allow, s->allow, s->nallow * sizeof(*allow));
     size_t n = buckets_for(s->max_entries);
     gh_ban_entry **buckets = NULL;
+    if (!t->buckets) { /* never initialized: a configuration with no process behind it */
+        free(allow);
+        return -1;
+    }
     pthread_mutex_lock(&t->mu);
     if (n != t->mask + 1 && !(buckets = calloc(n, sizeof(*buckets)))) {
         pthread_mutex_unlock(&t->mu);
@@ -127,7 +131,8 @@ bool gh_bans_find(gh_ban_table *t, const char *key, size_t len, int64_t now, gh_
 
 /* Under the mutex: a change for the control thread; the oldest is dropped when the queue is
  * full (and counted), so that the newest state always reaches the events. */
-static void queue_change(gh_ban_table *t, gh_ban_change_kind kind, const gh_ban *b)
+static void queue_change(gh_ban_table *t, gh_ban_change_kind kind, const gh_ban *b,
+                         bool from_store)
 {
     if (t->changes_len == GH_BAN_CHANGES) {
         t->changes_head = (t->changes_head + 1) % GH_BAN_CHANGES;
@@ -136,6 +141,7 @@ static void queue_change(gh_ban_table *t, gh_ban_change_kind kind, const gh_ban 
     }
     gh_ban_change *c = &t->changes[(t->changes_head + t->changes_len++) % GH_BAN_CHANGES];
     c->kind = kind;
+    c->from_store = from_store;
     c->ban = *b;
 }
 
@@ -246,7 +252,7 @@ int64_t gh_bans_impose_for(gh_ban_table *t, const char *key, size_t len, const c
     snprintf(b->reason, sizeof(b->reason), "%s", reason ? reason : "");
     set_active(t, e, true);
     count_detector(t, b->detector);
-    queue_change(t, GH_BAN_IMPOSED, b);
+    queue_change(t, GH_BAN_IMPOSED, b, false);
     int64_t left = b->until - now;
     pthread_mutex_unlock(&t->mu);
     return left;
@@ -268,7 +274,7 @@ bool gh_bans_lift(gh_ban_table *t, const char *key, size_t len, int64_t now)
     bool was = e && e->ban.until > now;
     if (e) {
         if (was)
-            queue_change(t, GH_BAN_LIFTED, &e->ban);
+            queue_change(t, GH_BAN_LIFTED, &e->ban, false);
         unlink_entry(t, link);
     }
     pthread_mutex_unlock(&t->mu);
@@ -293,7 +299,7 @@ bool gh_bans_learn(gh_ban_table *t, const gh_ban *b, int64_t now)
             e->ban.strikes = keep.strikes;
         set_active(t, e, true);
         if (!was_local)
-            queue_change(t, GH_BAN_IMPOSED, &e->ban);
+            queue_change(t, GH_BAN_IMPOSED, &e->ban, true);
         changed = true;
     }
     pthread_mutex_unlock(&t->mu);
@@ -308,7 +314,7 @@ void gh_bans_unlearn(gh_ban_table *t, bool (*keep)(void *ctx, const char *key), 
         for (gh_ban_entry **p = &t->buckets[i]; *p;) {
             gh_ban *b = &(*p)->ban;
             if (b->remote && b->until > now && !keep(ctx, b->key)) {
-                queue_change(t, GH_BAN_LIFTED, b);
+                queue_change(t, GH_BAN_LIFTED, b, true);
                 unlink_entry(t, p);
                 continue;
             }
@@ -340,7 +346,7 @@ void gh_bans_sweep(gh_ban_table *t, int64_t now)
             gh_ban_entry *e = *p;
             if (e->active && e->ban.until <= now) {
                 set_active(t, e, false);
-                queue_change(t, GH_BAN_EXPIRED, &e->ban);
+                queue_change(t, GH_BAN_EXPIRED, &e->ban, false);
             }
             if (!e->active && now - e->ban.last_strike > t->set.forget_after_s) {
                 unlink_entry(t, p);

@@ -47,6 +47,7 @@ typedef enum { GH_BAN_IMPOSED, GH_BAN_LIFTED, GH_BAN_EXPIRED } gh_ban_change_kin
 
 typedef struct gh_ban_change {
     gh_ban_change_kind kind;
+    bool from_store; /* learnt from (or ended by) the shared store: not to be written back */
     gh_ban ban; /* as it was when the change happened */
 } gh_ban_change;
 
@@ -73,6 +74,7 @@ typedef struct gh_ban_table {
     atomic_ullong refusals;   /* requests refused for a ban */
     atomic_ullong full;       /* bans not recorded: the table was full of active bans */
     atomic_ullong changes_dropped;
+    atomic_ullong store_failures; /* exchanges with the shared store that failed */
     gh_ban_settings set;      /* allow owned */
     gh_sipkey sip;
     gh_ban_entry **buckets;
