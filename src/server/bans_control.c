@@ -130,6 +130,22 @@ static bool connected(gh_bans_control *bc, gh_config *cfg)
     return true;
 }
 
+/* An imposition written: once acknowledged, the table knows the store holds it. */
+typedef struct pushed {
+    gh_bans_control *bc;
+    int64_t until;
+    char key[GH_BAN_KEY_MAX];
+} pushed;
+
+static void on_pushed(void *privdata, redisReply *reply)
+{
+    pushed *p = privdata;
+    if (reply && reply->type != REDIS_REPLY_ERROR)
+        gh_bans_mark_shared(table_of(p->bc), p->key, p->until);
+    on_written(p->bc, reply);
+    free(p);
+}
+
 /* A local change to the shared hash: an imposition written, a lift deleted. */
 static void push(gh_bans_control *bc, const gh_ban_change *c)
 {
@@ -144,8 +160,14 @@ static void push(gh_bans_control *bc, const gh_ban_change *c)
     char value[GH_BAN_NAME_MAX + GH_BAN_REASON_MAX + 80];
     snprintf(value, sizeof(value), "%lld|%lld|%u|%s|%s", (long long)b->until, (long long)b->since,
              b->strikes, b->detector, b->reason);
+    pushed *p = malloc(sizeof(*p));
+    if (!p)
+        return;
+    *p = (pushed){bc, b->until, ""};
+    memcpy(p->key, b->key, sizeof(p->key));
     const char *argv[] = {"HSET", SHARED_HASH, b->key, value};
-    gh_redis_conn_command(bc->conn, 4, argv, on_written, bc);
+    if (gh_redis_conn_command(bc->conn, 4, argv, on_pushed, p) != 0)
+        free(p);
 }
 
 /* "until|since|strikes|detector|reason" into b (its key set); false when malformed. */

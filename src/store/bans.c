@@ -247,7 +247,7 @@ int64_t gh_bans_impose_for(gh_ban_table *t, const char *key, size_t len, const c
         b->since = now;
     if (now + d > b->until)
         b->until = now + d;
-    b->remote = false;
+    b->remote = b->shared = false; /* a new strike: the store learns it from this table */
     snprintf(b->detector, sizeof(b->detector), "%s", detector ? detector : "unknown");
     snprintf(b->reason, sizeof(b->reason), "%s", reason ? reason : "");
     set_active(t, e, true);
@@ -295,6 +295,7 @@ bool gh_bans_learn(gh_ban_table *t, const gh_ban *b, int64_t now)
         gh_ban keep = e->ban;
         e->ban = *b;
         e->ban.remote = !was_local;
+        e->ban.shared = true;
         if (keep.strikes > e->ban.strikes)
             e->ban.strikes = keep.strikes;
         set_active(t, e, true);
@@ -313,13 +314,22 @@ void gh_bans_unlearn(gh_ban_table *t, bool (*keep)(void *ctx, const char *key), 
     for (size_t i = 0; i <= t->mask; i++)
         for (gh_ban_entry **p = &t->buckets[i]; *p;) {
             gh_ban *b = &(*p)->ban;
-            if (b->remote && b->until > now && !keep(ctx, b->key)) {
+            if (b->shared && b->until > now && !keep(ctx, b->key)) {
                 queue_change(t, GH_BAN_LIFTED, b, true);
                 unlink_entry(t, p);
                 continue;
             }
             p = &(*p)->next;
         }
+    pthread_mutex_unlock(&t->mu);
+}
+
+void gh_bans_mark_shared(gh_ban_table *t, const char *key, int64_t until)
+{
+    pthread_mutex_lock(&t->mu);
+    gh_ban_entry *e = find(t, key, strlen(key), NULL);
+    if (e && e->ban.until == until)
+        e->ban.shared = true;
     pthread_mutex_unlock(&t->mu);
 }
 

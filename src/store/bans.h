@@ -41,6 +41,7 @@ typedef struct gh_ban {
     int64_t last_strike;
     uint32_t strikes;
     bool remote; /* learnt from the shared store, not imposed here */
+    bool shared; /* the shared store holds it (learnt from it, or written and acknowledged) */
 } gh_ban;
 
 typedef enum { GH_BAN_IMPOSED, GH_BAN_LIFTED, GH_BAN_EXPIRED } gh_ban_change_kind;
@@ -128,7 +129,11 @@ bool gh_bans_lift(gh_ban_table *t, const char *key, size_t len, int64_t now);
 /* A ban learnt from the shared store: recorded without a strike of its own, unless this table
  * already holds it for as long. True when it changed the table. */
 bool gh_bans_learn(gh_ban_table *t, const gh_ban *b, int64_t now);
-/* Ends bans learnt from the store that it no longer holds: keep(ctx, key) says which it holds. */
+/* The store acknowledged key's ban ending at until: from now on, its absence from the store
+ * means it was lifted elsewhere. */
+void gh_bans_mark_shared(gh_ban_table *t, const char *key, int64_t until);
+/* Ends the bans the store held (gh_ban.shared) that it no longer holds: keep(ctx, key) says
+ * which it holds. */
 void gh_bans_unlearn(gh_ban_table *t, bool (*keep)(void *ctx, const char *key), void *ctx,
                      int64_t now);
 
