@@ -211,6 +211,23 @@ static void count_detector(gh_ban_table *t, const char *name)
     t->detectors[GH_BAN_DETECTORS].imposed++;
 }
 
+/* A detector's name as metrics label it: letters, digits, '_', '-' and '.'; anything else
+ * becomes '_', so that no caller can break the exposition format. */
+static void copy_name(char out[GH_BAN_NAME_MAX], const char *name)
+{
+    size_t n = 0;
+    for (; name && name[n] && n + 1 < GH_BAN_NAME_MAX; n++) {
+        char c = name[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '.';
+        out[n] = ok ? c : '_';
+    }
+    if (n == 0)
+        memcpy(out, "unknown", 8);
+    else
+        out[n] = '\0';
+}
+
 /* Under the mutex: the duration a new strike earns: base doubled per strike remembered. */
 static int64_t earned(const gh_ban_settings *s, uint32_t strikes)
 {
@@ -248,7 +265,7 @@ int64_t gh_bans_impose_for(gh_ban_table *t, const char *key, size_t len, const c
     if (now + d > b->until)
         b->until = now + d;
     b->remote = b->shared = false; /* a new strike: the store learns it from this table */
-    snprintf(b->detector, sizeof(b->detector), "%s", detector ? detector : "unknown");
+    copy_name(b->detector, detector);
     snprintf(b->reason, sizeof(b->reason), "%s", reason ? reason : "");
     set_active(t, e, true);
     count_detector(t, b->detector);
@@ -262,6 +279,12 @@ int64_t gh_bans_impose(gh_ban_table *t, const char *key, size_t len, const char 
                        const char *reason, int64_t now)
 {
     return gh_bans_impose_for(t, key, len, detector, reason, now, 0);
+}
+
+int64_t gh_bans_impose_cb(void *ctx, const char *key, size_t len, const char *detector,
+                          const char *reason, int64_t now)
+{
+    return gh_bans_impose(ctx, key, len, detector, reason, now);
 }
 
 bool gh_bans_lift(gh_ban_table *t, const char *key, size_t len, int64_t now)

@@ -120,6 +120,10 @@ bool gh_bans_find(gh_ban_table *t, const char *key, size_t len, int64_t now, gh_
  * active bans). */
 int64_t gh_bans_impose(gh_ban_table *t, const char *key, size_t len, const char *detector,
                        const char *reason, int64_t now);
+/* gh_bans_impose for a table of function pointers (the detectors' module reaches bans only
+ * through one): ctx is the gh_ban_table, now the wall clock in seconds. */
+int64_t gh_bans_impose_cb(void *ctx, const char *key, size_t len, const char *detector,
+                          const char *reason, int64_t now);
 /* The same with a duration of the caller's (seconds, at most max): an operator's manual ban.
  * 0 means as gh_bans_impose computes it. */
 int64_t gh_bans_impose_for(gh_ban_table *t, const char *key, size_t len, const char *detector,

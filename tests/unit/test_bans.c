@@ -76,6 +76,7 @@ static void expiry_and_lift_are_queued(void **state)
     assert_int_equal(gh_bans_take_changes(&t, ch, 8), 0);
     /* forgotten once quiet for forget_after */
     gh_bans_sweep(&t, now + 3601);
+    assert_int_equal(t.count, 0); /* nothing left of either key: memory back */
     assert_int_equal(gh_bans_impose(&t, K("key:ci"), "admin", "manual", now + 3602), 60);
     gh_bans_free(&t);
 }
@@ -130,6 +131,11 @@ static void allow_list(void **state)
     assert_false(gh_bans_any(&t));
     assert_int_equal(gh_bans_impose(&t, K("ip:10.2.2.3"), "d", "r", 1), 60);
     assert_int_equal(gh_bans_impose(&t, K("sub:monitoring2"), "d", "r", 1), 60);
+    /* a detector's name is a metrics label: nothing in it can break the exposition format */
+    gh_bans_impose(&t, K("sub:x"), "a\"b}\nc", "r", 1);
+    gh_ban b;
+    assert_true(gh_bans_find(&t, K("sub:x"), 1, &b));
+    assert_string_equal(b.detector, "a_b__c");
     gh_bans_free(&t);
 }
 
