@@ -76,6 +76,8 @@ static void rehash(gh_ban_table *t, gh_ban_entry **buckets, size_t n)
     free(old);
 }
 
+static void spare_allowed(gh_ban_table *t);
+
 int gh_bans_configure(gh_ban_table *t, const gh_ban_settings *s)
 {
     gh_ban_allow *allow = NULL;
@@ -100,6 +102,7 @@ int gh_bans_configure(gh_ban_table *t, const gh_ban_settings *s)
     free((void *)t->set.allow);
     t->set = *s;
     t->set.allow = allow;
+    spare_allowed(t);
     pthread_mutex_unlock(&t->mu);
     return 0;
 }
@@ -159,6 +162,22 @@ static void unlink_entry(gh_ban_table *t, gh_ban_entry **link)
     *link = e->next;
     t->count--;
     free(e);
+}
+
+/* Under the mutex, new settings in force: keys the allow-list now spares are lifted. */
+static void spare_allowed(gh_ban_table *t)
+{
+    for (size_t i = 0; i <= t->mask; i++)
+        for (gh_ban_entry **p = &t->buckets[i]; *p;) {
+            gh_ban_entry *e = *p;
+            if (!gh_ban_allowed(&t->set, e->ban.key, strlen(e->ban.key))) {
+                p = &e->next;
+                continue;
+            }
+            if (e->active)
+                queue_change(t, GH_BAN_LIFTED, &e->ban, false);
+            unlink_entry(t, p);
+        }
 }
 
 /* Under the mutex, the table full: the inactive entry whose ban ended longest ago goes. False

@@ -136,6 +136,14 @@ static void allow_list(void **state)
     gh_ban b;
     assert_true(gh_bans_find(&t, K("sub:x"), 1, &b));
     assert_string_equal(b.detector, "a_b__c");
+    /* a reload that allows a banned key lifts its ban */
+    gh_ban_allow more[4];
+    memcpy(more, allow, sizeof(allow));
+    assert_true(gh_ban_allow_parse("10.2.0.0/16", &more[3]));
+    gh_ban_settings s = {60, 600, 3600, 100, more, 4};
+    assert_int_equal(gh_bans_configure(&t, &s), 0);
+    assert_false(gh_bans_find(&t, K("ip:10.2.2.3"), 1, NULL));
+    assert_true(gh_bans_find(&t, K("sub:x"), 1, NULL));
     gh_bans_free(&t);
 }
 
