@@ -234,3 +234,17 @@ def test_bans_shared_through_redis(gateway_for, upstream, redis, tmp_path):
     wait_for(lambda: any('"event":"bans_store_down"' in l for l in a.event_lines()),
              "the bans_store_down event")
     assert requests.get(b.url + "/a").status_code == 200
+
+
+def test_address_prefix_behind_trusted_proxy(gateway_for, upstream, tmp_path):
+    """The key is the client's address behind trusted proxies, cut to bans.ipv4_prefix, as the
+    rate limiter's client_ip keys are."""
+    text = ban_yaml(upstream, tmp_path, "{ipv4_prefix: 24}") + "trusted_proxies: [127.0.0.1]\n"
+    gw = gateway_for(text)
+    assert admin_post(gw, {"key": "ip:203.0.113.0/24"})[0] == 201
+    fwd = lambda a: requests.get(gw.url + "/a", headers={"X-Forwarded-For": a}).status_code
+    assert fwd("203.0.113.77") == 403
+    assert fwd("198.51.100.1, 203.0.113.5") == 403  # walked from the right
+    assert fwd("198.51.100.1") == 200
+    assert fwd("::ffff:203.0.113.9") == 403  # an IPv4-mapped address is the IPv4 one
+    assert requests.get(gw.url + "/a").status_code == 200  # the proxy itself is not banned
