@@ -275,8 +275,10 @@ static void serve_ban_impose(admin_conn *c)
     const gh_h1_request *r = c->req;
     const char *body = c->buf + r->head_len;
     size_t len = r->body == GH_BODY_LENGTH ? (size_t)r->content_length : 0;
-    reply_answer(c, gh_admin_bans_impose(&c->admin->rt->shared.bans, body, len));
-    gh_event("info", "admin_ban", "POST /bans: ban imposed by hand", NULL);
+    gh_admin_answer a = gh_admin_bans_impose(&c->admin->rt->shared.bans, body, len);
+    if (a.status == 201) /* the ban itself is a security event, with its key */
+        gh_event("info", "admin_ban", "POST /bans: a ban imposed by hand", NULL);
+    reply_answer(c, a);
 }
 
 /* Why the request's Authorization does not carry token, or NULL when it does. Digests are

@@ -729,6 +729,8 @@ int gh_control_run(const char *config_path)
     gh_limit_registry_init(&rt->shared.limits);
     if (gh_bans_init(&rt->shared.bans) != 0) {
         fprintf(stderr, "cannot set up the ban table\n");
+        free(ctl);
+        curl_global_cleanup();
         return 1;
     }
     atomic_init(&rt->shared.redis_up, -1);
