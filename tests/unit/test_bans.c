@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "gate/client_key.h"
 #include "store/bans.h"
 
 #define K(s) (s), strlen(s)
@@ -172,6 +173,42 @@ static void learnt_from_store(void **state)
     gh_bans_free(&t);
 }
 
+/* The keys a ban names a client by: its identity when verified, else its address cut to the
+ * prefix (an IPv4-mapped address as IPv4), in the text GET /bans lists. */
+static void client_keys(void **state)
+{
+    (void)state;
+    static gh_request req;
+    char key[GH_BAN_KEY_MAX];
+    static const struct {
+        const char *addr;
+        int v4, v6;
+        const char *want;
+    } cases[] = {
+        {"198.51.100.7", 32, 64, "ip:198.51.100.7"},
+        {"198.51.100.7", 24, 64, "ip:198.51.100.0/24"},
+        {"::ffff:198.51.100.7", 32, 64, "ip:198.51.100.7"},
+        {"2001:db8:1:2:3:4:5:6", 32, 64, "ip:2001:db8:1:2::/64"},
+        {"2001:db8:1:2:3:4:5:6", 32, 128, "ip:2001:db8:1:2:3:4:5:6"},
+        {"unknown", 32, 64, "ip:unknown"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(req.client_ip, sizeof(req.client_ip), "%s", cases[i].addr);
+        size_t n = gh_client_key(&req, cases[i].v4, cases[i].v6, key, sizeof(key));
+        assert_int_equal(n, strlen(cases[i].want));
+        assert_string_equal(key, cases[i].want);
+    }
+    assert_int_equal(gh_client_identity_key(&req, key, sizeof(key)), 0);
+    req.api_client = "acme";
+    assert_int_equal(gh_client_key(&req, 32, 64, key, sizeof(key)), 8);
+    assert_string_equal(key, "key:acme");
+    req.auth_ok = true;
+    req.auth_sub = "alice";
+    gh_client_key(&req, 32, 64, key, sizeof(key));
+    assert_string_equal(key, "sub:alice"); /* a verified subject names the client first */
+    assert_int_equal(gh_client_key(&req, 32, 64, key, 6), 0); /* never cut */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +217,7 @@ int main(void)
         cmocka_unit_test(bounded),
         cmocka_unit_test(allow_list),
         cmocka_unit_test(learnt_from_store),
+        cmocka_unit_test(client_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
