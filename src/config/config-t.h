@@ -625,6 +625,20 @@ typedef struct gh_sec_http_conf {
     uint64_t interval_ms;  /* how long a partial batch waits */
 } gh_sec_http_conf;
 
+/* bans: how a banned client is answered and how long a ban lasts (store/bans.h). */
+#define GH_BANS_MAX_ALLOW 64
+typedef enum { GH_BAN_STATUS_403, GH_BAN_STATUS_429 } gh_ban_status;
+typedef struct gh_bans_conf {
+    uint8_t status;                           /* a gh_ban_status */
+    uint64_t base_s, max_s, forget_after_s;   /* durations, seconds */
+    uint64_t max_entries;
+    uint8_t ipv4_prefix, ipv6_prefix;         /* the address bits that name a client */
+    const char **allow;                       /* addresses, ranges or keys never banned */
+    size_t nallow;
+    uint64_t sync_interval_ms;                /* stores.redis: how often bans are shared */
+    struct gh_ban_table *table;               /* the process's (gh_shared); NULL for check */
+} gh_bans_conf;
+
 /* security_events: the stream of security events (observe/security_events.h). */
 typedef struct gh_security_events_conf {
     const char *file;        /* "stdout", "off" (the default) or a path */
@@ -690,6 +704,7 @@ typedef struct gh_config {
     gh_audit_conf audit; /* risks accepted everywhere */
     gh_tracing_conf tracing;
     gh_anomaly_conf anomaly;
+    gh_bans_conf bans;
     gh_process_conf process; /* user, group, seccomp */
 } gh_config;
 

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/hex.h"
 #include "gate/anomaly.h"
+#include "gate/client_key.h"
 #include "gate/request.h"
 #include "gate/security_event.h"
 #include "identity/claims.h"
@@ -404,8 +405,9 @@ static void credential_stuffing(const seen *s)
     gh_anom_add by_addr = {.requests = 1, .has_value = true,
                            .value_hash = gh_anom_value_hash(s->t, cred_id, 16)};
     observe(s, GH_DETECT_CREDENTIAL_STUFFING, text, 1 + s->addr_key_len, &by_addr, key, &e);
-    int len = snprintf(who, sizeof(who), "ip:%s", s->addr);
-    finding f = {GH_DETECT_CREDENTIAL_STUFFING, who, len < 0 ? 0 : (size_t)len,
+    size_t len = gh_client_address_key(req, (int)s->a->ipv4_prefix, (int)s->a->ipv6_prefix, who,
+                                       sizeof(who));
+    finding f = {GH_DETECT_CREDENTIAL_STUFFING, who, len,
                  gh_hll_estimate(&e.distinct), dc->limit,
                  "distinct failing credentials from one address"};
     if (!shared_distinct(s, GH_DETECT_CREDENTIAL_STUFFING, text, 1 + s->addr_key_len, cred_id, 16,
@@ -416,8 +418,8 @@ static void credential_stuffing(const seen *s)
     gh_anom_add by_cred = {.requests = 1, .has_value = true,
                            .value_hash = gh_anom_value_hash(s->t, s->addr_key, s->addr_key_len)};
     observe(s, GH_DETECT_CREDENTIAL_STUFFING, text, (size_t)tl, &by_cred, key, &e);
-    len = snprintf(who, sizeof(who), "credential:%s", cred_id);
-    f = (finding){GH_DETECT_CREDENTIAL_STUFFING, who, len < 0 ? 0 : (size_t)len,
+    len = (size_t)snprintf(who, sizeof(who), "credential:%s", cred_id);
+    f = (finding){GH_DETECT_CREDENTIAL_STUFFING, who, len,
                   gh_hll_estimate(&e.distinct), dc->second, "addresses failing with one credential"};
     if (!shared_distinct(s, GH_DETECT_CREDENTIAL_STUFFING, text, (size_t)tl, s->addr_key,
                          s->addr_key_len, true, &f) &&
@@ -502,16 +504,17 @@ static void identify(seen *s)
     memcpy(s->addr, text, len);
     s->addr[len] = '\0';
     s->fam = gh_request_parse_addr(s->addr, len, s->addr_bin);
-    s->addr_key = gh_request_client_key(req, (int)s->a->ipv4_prefix, (int)s->a->ipv6_prefix,
+    s->addr_key = gh_client_address_bits(req, (int)s->a->ipv4_prefix, (int)s->a->ipv6_prefix,
                                         s->addr_key_buf, &s->addr_key_len);
     if (s->addr_key_len > 48)
         s->addr_key_len = 48;
     s->principal = req->auth_ok ? (req->auth_sub ? req->auth_sub : req->api_client) : NULL;
-    int n = req->auth_ok && req->auth_sub ? snprintf(s->client, sizeof(s->client), "sub:%s", req->auth_sub)
-            : req->auth_ok && req->api_client
-                ? snprintf(s->client, sizeof(s->client), "key:%s", req->api_client)
-                : snprintf(s->client, sizeof(s->client), "ip:%s", s->addr);
-    s->client_len = n < 0 ? 0 : (size_t)n >= sizeof(s->client) ? sizeof(s->client) - 1 : (size_t)n;
+    /* the key the ban table names a client by (gate/client_key.h): what a ban in mode ban hits */
+    s->client_len = gh_client_key(req, (int)s->a->ipv4_prefix, (int)s->a->ipv6_prefix, s->client,
+                                  sizeof(s->client));
+    if (!s->client_len) /* an identity too long for a key: the address names the client */
+        s->client_len = gh_client_address_key(req, (int)s->a->ipv4_prefix,
+                                              (int)s->a->ipv6_prefix, s->client, sizeof(s->client));
 }
 
 void gh_anomaly_request(gh_services *svc, const gh_request *req)

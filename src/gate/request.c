@@ -102,30 +102,6 @@ int gh_request_parse_addr(const char *s, size_t len, unsigned char out[16])
     return inet_pton(AF_INET6, buf, out) == 1 ? AF_INET6 : 0;
 }
 
-const char *gh_request_client_key(const gh_request *req, int ipv4_prefix, int ipv6_prefix,
-                                  unsigned char buf[17], size_t *len)
-{
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    const char *text = gh_request_client_address(req, len);
-    unsigned char addr[16];
-    int fam = gh_request_parse_addr(text, *len, addr);
-    if (!fam)
-        return text;
-    const unsigned char *a = addr;
-    if (fam == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
-        fam = AF_INET;
-        a = addr + 12;
-    }
-    int bytes = fam == AF_INET ? 4 : 16, bits = fam == AF_INET ? ipv4_prefix : ipv6_prefix;
-    buf[0] = (unsigned char)bytes; /* never a text key's first byte */
-    for (int i = 0; i < bytes; i++) {
-        int keep = bits - 8 * i;
-        buf[1 + i] = keep >= 8 ? a[i] : keep <= 0 ? 0 : (unsigned char)(a[i] & (0xff << (8 - keep)));
-    }
-    *len = 1 + (size_t)bytes;
-    return (const char *)buf;
-}
-
 /* The element of an X-Forwarded-For value that ends at *end (exclusive), trimmed; *end moves
  * before its comma. */
 static const char *previous_element(const char *value, const char **end, size_t *len)

@@ -24,13 +24,6 @@ int gh_request_parse_addr(const char *s, size_t len, unsigned char out[16]);
  * (RFC 9110 5.3) and walked from the right past the trusted proxies' own addresses; otherwise
  * the TCP peer. Used by everything that keys on or reports the client behind proxies. */
 const char *gh_request_client_address(const gh_request *req, size_t *len);
-/* The client address as a key (rate limits, anomaly detectors): its family and its first
- * ipv4_prefix or ipv6_prefix bits, so that one IPv6 client cannot spread its requests over the
- * addresses of its /64. An IPv4-mapped IPv6 address counts as the IPv4 address; text that is no
- * address (what a trusted proxy wrote) counts as written. buf holds a binary key (its first byte,
- * 4 or 16, is never a text key's); *len is the key's length. */
-const char *gh_request_client_key(const gh_request *req, int ipv4_prefix, int ipv6_prefix,
-                                  unsigned char buf[17], size_t *len);
 /* A trusted proxy's X-Request-Id, when it is a plain token, becomes the request's id. */
 void gh_request_adopt_id(gh_request *req);
 /* Copies the parsed head at base into the request's arena. False when memory ran out. */

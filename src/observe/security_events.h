@@ -28,7 +28,10 @@
     X(CONFIG_RELOADED, "configuration-reloaded", "event", "configuration", "change", "success")    \
     X(CONFIG_RELOAD_FAILED, "configuration-reload-failed", "event", "configuration", "change",     \
       "failure")                                                                                   \
-    X(ANOMALY_DETECTED, "anomaly-detected", "alert", "intrusion_detection", "info", "unknown")
+    X(ANOMALY_DETECTED, "anomaly-detected", "alert", "intrusion_detection", "info", "unknown")     \
+    X(BANNED_REFUSED, "banned-client-refused", "event", "web", "denied", "failure")                \
+    X(BAN, "ban", "alert", "intrusion_detection", "creation", "success")                          \
+    X(UNBAN, "unban", "event", "intrusion_detection", "deletion", "success")
 
 typedef enum {
     GH_SEC_NONE, /* not a security event: the access log says it (an upstream's failure) */

@@ -15,7 +15,7 @@
 #include "server/worker.h"
 #include "tls/tls_server.h"
 
-#define MAX_FAMILIES 48
+#define MAX_FAMILIES 64
 
 /* The families of one scrape. Plain samples go to one growing array; each family is pointed at
  * its own run of samples once all are in, since the array may move while it grows. */
@@ -26,6 +26,7 @@ typedef struct {
     gh_prom_sample *samples;
     size_t nsamples, cap;
     bool failed;
+    char ban_detectors[GH_BAN_DETECTORS + 1][GH_BAN_NAME_MAX]; /* the label values, until rendered */
 } scrape;
 
 static void add_family(scrape *s, const gh_prom_family *f)
@@ -478,6 +479,32 @@ static void anomaly(scrape *s, const gh_config *cfg)
         }
 }
 
+/* The ban table: bans in force, bans imposed by detector, requests refused for one, bans the
+ * full table could not record, and failed exchanges with the shared store. */
+static void bans(scrape *s, gh_runtime *rt)
+{
+    gh_ban_table *t = &rt->shared.bans;
+    family(s, "gatehouse_bans_active", "Client bans in force.", GH_PROM_GAUGE);
+    sample(s, gh_prom_uint(atomic_load(&t->active)), 0);
+    family(s, "gatehouse_bans_total", "Bans imposed (repeat strikes included), by detector.",
+           GH_PROM_COUNTER);
+    unsigned long long counts[GH_BAN_DETECTORS + 1];
+    size_t n = gh_bans_detector_counts(t, s->ban_detectors, counts, GH_BAN_DETECTORS + 1);
+    for (size_t i = 0; i < n; i++)
+        sample(s, gh_prom_uint(counts[i]), 1, "detector", s->ban_detectors[i]);
+    family(s, "gatehouse_ban_refusals_total", "Requests refused because their client is banned.",
+           GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(atomic_load(&t->refusals)), 0);
+    family(s, "gatehouse_bans_not_recorded_total",
+           "Bans not recorded: the table was full of active bans (bans.max_entries).",
+           GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(atomic_load(&t->full)), 0);
+    family(s, "gatehouse_bans_store_failures_total",
+           "Failed exchanges with Redis while sharing bans (local bans still enforced).",
+           GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(atomic_load(&t->store_failures)), 0);
+}
+
 static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worker_totals *t)
 {
     family(s, "gatehouse_open_connections", "Open client connections.", GH_PROM_GAUGE);
@@ -511,6 +538,7 @@ static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worke
     sample(s, gh_prom_uint(t->dropped), 0);
     security_events(s, rt);
     anomaly(s, cfg);
+    bans(s, rt);
     family(s, "gatehouse_config_info", "The configuration in force.", GH_PROM_GAUGE);
     sample(s, gh_prom_uint(1), 1, "hash", cfg->hash);
     family(s, "gatehouse_build_info", "The running build.", GH_PROM_GAUGE);

@@ -3,7 +3,6 @@
  * route) in the local table shared by the workers, or in Redis, shared by every gateway. A
  * refusal is 429 with Retry-After; the
  * RateLimit-Policy and RateLimit headers follow draft-ietf-httpapi-ratelimit-headers-08. */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/json.h"
+#include "gate/client_key.h"
 #include "gate/exchange.h"
 #include "gate/request.h"
 #include "identity/claims.h"
@@ -23,14 +23,6 @@
 #include "store/redis.h"
 
 extern const gh_stage gh_stage_rate_limit; /* this stage: its state is found by it */
-
-/* The client address as a bucket key (gate/request.h): its first ipv4_prefix or ipv6_prefix
- * bits. */
-static const char *client_key(const gh_request *req, const gh_rate_limit_conf *l,
-                              unsigned char buf[17], size_t *len)
-{
-    return gh_request_client_key(req, l->ipv4_prefix, l->ipv6_prefix, buf, len);
-}
 
 /* What the limit counts this request under; NULL when the request carries no such key (all
  * such requests then share one bucket). */
@@ -46,7 +38,7 @@ static const char *key_of(const gh_request *req, const gh_rate_limit_conf *l,
         v = req->api_client;
         break;
     case GH_LKEY_CLIENT_IP:
-        return client_key(req, l, buf, len);
+        return gh_client_address_bits(req, l->ipv4_prefix, l->ipv6_prefix, buf, len);
     case GH_LKEY_ROUTE:
         v = req->match.route->name;
         break;

@@ -352,3 +352,35 @@ def test_with_redis_down_the_local_table_judges(gateway_for, upstream, key, tmp_
     time.sleep(0.3)
     assert [(e["rule.id"], e["gatehouse.anomaly.key"]) for e in anomalies(g)] == \
         [("token_sharing", "sub:shared-user")]
+
+
+def test_mode_ban_bans_the_client_at_the_door(gateway_for, upstream, key, tmp_path):
+    """A detector in mode ban hands the client to the ban table: its next request is refused
+    (403 client-banned), the ban lists the detector and its reason, others pass."""
+    events = tmp_path / "security.log"
+    g = gateway_for(config(tmp_path, key, upstream.port, events, detectors="""
+anomaly:
+  detectors:
+    unusual_method: {mode: ban, max_requests: 3}
+"""))
+    g.security = str(events)
+    s = requests.Session()
+    scanner = {"X-Forwarded-For": "198.51.100.7"}
+    for method in ("TRACE", "PROPFIND", "TRACE"):
+        assert s.request(method, g.url + "/", headers=scanner, timeout=5).status_code == 405
+    r = s.get(g.url + "/", headers=scanner, timeout=5)
+    assert r.status_code == 403, r.text
+    assert r.json()["type"] == "urn:gatehouse:problem:client-banned"
+    assert s.get(g.url + "/", headers={"X-Forwarded-For": "198.51.100.8"}, timeout=5).status_code == 200
+    status, text = g.admin("/bans")
+    assert status == 200, text
+    listed = json.loads(text)
+    listed = listed.get("bans", listed) if isinstance(listed, dict) else listed
+    ban = [b for b in listed if b["key"] == "ip:198.51.100.7"]
+    assert ban and ban[0]["detector"] == "unusual_method", listed
+    assert "unusual_method: 3 requests" in ban[0]["reason"]
+    deadline = time.time() + 5
+    while not anomalies(g) and time.time() < deadline:
+        time.sleep(0.05)
+    e = [e for e in anomalies(g) if e["rule.id"] == "unusual_method"]
+    assert len(e) == 1 and e[0]["gatehouse.anomaly.mode"] == "ban"
