@@ -1,11 +1,12 @@
 """The anomaly detectors, evaluated: a scripted benign mix (clients browsing and paging, a few
 honest 404s, 401s after a token expired) with attacks injected (credential stuffing, id
 enumeration, scraping at a steady rate, one token from many addresses, a burst of TRACE and
-PROPFIND). From the security event stream: the time each attack took to be detected (target
-30 s), and the benign clients flagged (target none). Clients are told apart by their verified
-subject or by the address a trusted proxy (the test) writes in X-Forwarded-For. Windows are
-short (seconds) so that the run takes about twenty seconds of real time; docs/security.md
-gives the figures this test prints."""
+PROPFIND, forced browsing, a rate spike), every detector in mode ban. From the security event
+stream: the time each attack took to be detected (target 30 s); from the event stream and the
+ban table: the benign clients flagged and banned (target none). Clients are told apart by their
+verified subject or by the address a trusted proxy (the test) writes in X-Forwarded-For.
+Windows are short (seconds) so that the run takes about twenty seconds of real time;
+docs/security.md gives the figures this test prints."""
 import collections
 import datetime
 import json
@@ -26,12 +27,12 @@ DETECTORS = """
 anomaly:
   max_clients: 1024
   detectors:
-    error_rate: {window: 10s, min_errors: 15, z_score: 4}
-    enumeration: {window: 10s, max_distinct: 30, max_refused: 20}
-    credential_stuffing: {window: 30s, max_credentials: 5, max_addresses: 5}
-    token_sharing: {window: 30s, max_addresses: 4}
-    rate_spike: {window: 2s, min_requests: 40, z_score: 6, warmup_windows: 3}
-    unusual_method: {window: 10s, max_requests: 3}
+    error_rate: {mode: ban, window: 10s, min_errors: 15, z_score: 4}
+    enumeration: {mode: ban, window: 10s, max_distinct: 30, max_refused: 20}
+    credential_stuffing: {mode: ban, window: 30s, max_credentials: 5, max_addresses: 5}
+    token_sharing: {mode: ban, window: 30s, max_addresses: 4}
+    rate_spike: {mode: ban, window: 2s, min_requests: 40, z_score: 6, warmup_windows: 3}
+    unusual_method: {mode: ban, window: 10s, max_requests: 3}
 """
 
 
@@ -244,9 +245,17 @@ def test_attacks_are_detected_within_target_and_no_benign_client_is_flagged(gw, 
     # every detection is an ECS alert naming its detector, counted in the metrics
     for e in events:
         assert e["event.kind"] == "alert" and e["rule.ruleset"] == "anomaly"
-        assert e["gatehouse.anomaly.mode"] == "log"
+        assert e["gatehouse.anomaly.mode"] == "ban"
     _, text = gw.admin("/metrics")
-    assert 'gatehouse_anomaly_detections_total{detector="enumeration",mode="log"}' in text
+    assert 'gatehouse_anomaly_detections_total{detector="enumeration",mode="ban"}' in text
+    # in mode ban, every attacker is banned and no benign client is
+    status, text = gw.admin("/bans")
+    assert status == 200, text
+    listed = json.loads(text)
+    banned = {b["key"] for b in (listed.get("bans", listed) if isinstance(listed, dict) else listed)}
+    assert {who for _, _, _, who in attacks} <= banned, banned
+    print("ANOMALY-FIGURE benign clients banned: %d of %d" % (len(banned & BENIGN_KEYS), len(benign)))
+    assert not banned & BENIGN_KEYS, banned
 
 
 def test_check_reports_anomaly_errors_at_their_place(tmp_path):
