@@ -186,6 +186,23 @@ static void report(gh_services *svc, const gh_config *cfg, const about *ab, cons
                  (int64_t)time(NULL));
 }
 
+/* An address client is reported under the key the ban table checks at the door (its own
+ * prefixes, bans.ipv4_prefix and ipv6_prefix), so that a ban in mode ban hits it and an
+ * operator can lift it by the key the event names. */
+static finding as_ban_key(const seen *s, const finding *f, char *buf, size_t cap)
+{
+    finding g = *f;
+    if (f->key_len < 3 || memcmp(f->key_text, "ip:", 3) != 0)
+        return g;
+    const gh_config *cfg = s->req->config;
+    size_t n = gh_client_address_key(s->req, cfg->bans.ipv4_prefix, cfg->bans.ipv6_prefix, buf, cap);
+    if (n) {
+        g.key_text = buf;
+        g.key_len = n;
+    }
+    return g;
+}
+
 /* The threshold was crossed here: report it once per window. */
 static void detect(const seen *s, const unsigned char key[16], const finding *f)
 {
@@ -193,7 +210,9 @@ static void detect(const seen *s, const unsigned char key[16], const finding *f)
         return; /* reported already in this window */
     about ab;
     about_of(s, &ab);
-    report(s->svc, s->req->config, &ab, f);
+    char buf[192];
+    finding g = as_ban_key(s, f, buf, sizeof(buf));
+    report(s->svc, s->req->config, &ab, &g);
 }
 
 /* With anomaly.store: redis, a distinct count is a HyperLogLog in Redis per (detector, key) and
@@ -274,7 +293,9 @@ static bool shared_distinct(const seen *s, unsigned d, const char *text, size_t 
     }
     *c = (shared_count){.svc = s->svc, .registry = a->registry, .detector = d, .second = second,
                         .what = f->what};
-    copy_text(c->key_text, sizeof(c->key_text), f->key_text, f->key_len);
+    char buf[192];
+    finding g = as_ban_key(s, f, buf, sizeof(buf));
+    copy_text(c->key_text, sizeof(c->key_text), g.key_text, g.key_len);
     c->key_len = strlen(c->key_text);
     about_of(s, &c->ab);
     const gh_detector_conf *dc = &a->detectors[d];

@@ -368,6 +368,7 @@ def test_mode_ban_bans_the_client_at_the_door(gateway_for, upstream, key, tmp_pa
     (403 client-banned), the ban lists the detector and its reason, others pass."""
     events = tmp_path / "security.log"
     g = gateway_for(config(tmp_path, key, upstream.port, events, detectors="""
+bans: {ipv4_prefix: 24}
 anomaly:
   detectors:
     unusual_method: {mode: ban, max_requests: 3}
@@ -380,12 +381,14 @@ anomaly:
     r = s.get(g.url + "/", headers=scanner, timeout=5)
     assert r.status_code == 403, r.text
     assert r.json()["type"] == "urn:gatehouse:problem:client-banned"
-    assert s.get(g.url + "/", headers={"X-Forwarded-For": "198.51.100.8"}, timeout=5).status_code == 200
+    # the ban names the client as the door checks it: its address under the bans' prefix
+    assert s.get(g.url + "/", headers={"X-Forwarded-For": "198.51.100.8"}, timeout=5).status_code == 403
+    assert s.get(g.url + "/", headers={"X-Forwarded-For": "198.51.101.8"}, timeout=5).status_code == 200
     status, text = g.admin("/bans")
     assert status == 200, text
     listed = json.loads(text)
     listed = listed.get("bans", listed) if isinstance(listed, dict) else listed
-    ban = [b for b in listed if b["key"] == "ip:198.51.100.7"]
+    ban = [b for b in listed if b["key"] == "ip:198.51.100.0/24"]
     assert ban and ban[0]["detector"] == "unusual_method", listed
     assert "unusual_method: 3 requests" in ban[0]["reason"]
     deadline = time.time() + 5
@@ -393,3 +396,4 @@ anomaly:
         time.sleep(0.05)
     e = [e for e in anomalies(g) if e["rule.id"] == "unusual_method"]
     assert len(e) == 1 and e[0]["gatehouse.anomaly.mode"] == "ban"
+    assert e[0]["gatehouse.anomaly.key"] == "ip:198.51.100.0/24"
