@@ -22,6 +22,8 @@ static int usage(FILE *out)
                  "                                    controls hold (probe --help)\n"
                  "       gatehouse reload|stop|status [-c FILE | --admin HOST:PORT]\n"
                  "                                    ask a running gateway (VERB --help)\n"
+                 "       gatehouse bans list|lift KEY [-c FILE | --admin HOST:PORT]\n"
+                 "                                    the banned clients; lift one's ban\n"
                  "       gatehouse token ...          development keys and tokens (token help)\n"
                  "       gatehouse version [--verbose]  (also --version, -V)\n");
     return out == stderr ? 2 : 0;

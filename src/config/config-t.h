@@ -18,6 +18,7 @@
 #include "store/balance.h"
 #include "store/endpoint_state.h"
 #include "store/limit_table.h"
+#include "store/anomaly_table.h"
 #include "config/keyword-t.h"
 #include "gate/stage-t.h"
 
@@ -441,6 +442,55 @@ typedef struct gh_audit_accept {
     const char *reason;
 } gh_audit_accept;
 
+/* anomaly: the detectors (gate/anomaly.c), each with its mode, window and thresholds. */
+typedef enum gh_anomaly_detector {
+    GH_DETECT_ERROR_RATE,
+    GH_DETECT_ENUMERATION,
+    GH_DETECT_CREDENTIAL_STUFFING,
+    GH_DETECT_TOKEN_SHARING,
+    GH_DETECT_RATE_SPIKE,
+    GH_DETECT_UNUSUAL_METHOD,
+} gh_anomaly_detector;
+
+typedef enum gh_anomaly_mode { GH_DETECT_OFF, GH_DETECT_LOG, GH_DETECT_BAN } gh_anomaly_mode;
+
+/* anomaly.store: local, or the distinct counts of enumeration, credential stuffing and token
+ * sharing (and their one report per window) in stores.redis, across gateways. */
+typedef enum gh_anomaly_store { GH_ANOM_STORE_LOCAL, GH_ANOM_STORE_REDIS } gh_anomaly_store;
+
+/* An allow-list: addresses (CIDRs) and subjects (verified subjects or API-key clients) that a
+ * detector never reports. */
+typedef struct gh_anomaly_allow {
+    gh_cidr *cidrs;
+    size_t ncidrs;
+    const char **subjects;
+    size_t nsubjects;
+} gh_anomaly_allow;
+
+/* One detector. What `limit` and `second` mean is the detector's (docs/configuration.md):
+ * error_rate min_errors; enumeration max_distinct, max_refused; credential_stuffing
+ * max_credentials (per address), max_addresses (per subject); token_sharing max_addresses;
+ * rate_spike min_requests; unusual_method max_requests. */
+typedef struct gh_detector_conf {
+    uint8_t mode; /* gh_anomaly_mode */
+    uint64_t window_ms;
+    uint64_t limit, second;
+    uint64_t z_score;        /* error_rate, rate_spike */
+    uint64_t warmup_windows; /* rate_spike */
+    gh_anomaly_allow allow;
+} gh_detector_conf;
+
+typedef struct gh_anomaly_conf {
+    gh_detector_conf detectors[GH_ANOM_DETECTORS]; /* by gh_anomaly_detector */
+    gh_anomaly_allow allow;                        /* for every detector */
+    uint64_t max_clients;
+    uint64_t baseline_windows; /* the baselines' memory: alpha = 2 / (n + 1) */
+    uint64_t ipv4_prefix, ipv6_prefix;
+    uint8_t store; /* gh_anomaly_store: where the distinct counts are kept */
+    gh_anom_table *table;       /* the shared state (NULL for `check`) */
+    gh_anom_registry *registry; /* where the table goes back */
+} gh_anomaly_conf;
+
 /* tracing.extract: whose trace context a request continues. */
 typedef enum gh_trace_extract_mode {
     GH_TRACE_EXTRACT_ALWAYS,  /* any caller's */
@@ -606,6 +656,20 @@ typedef struct gh_sec_http_conf {
     uint64_t interval_ms;  /* how long a partial batch waits */
 } gh_sec_http_conf;
 
+/* bans: how a banned client is answered and how long a ban lasts (store/bans.h). */
+#define GH_BANS_MAX_ALLOW 64
+typedef enum { GH_BAN_STATUS_403, GH_BAN_STATUS_429 } gh_ban_status;
+typedef struct gh_bans_conf {
+    uint8_t status;                           /* a gh_ban_status */
+    uint64_t base_s, max_s, forget_after_s;   /* durations, seconds */
+    uint64_t max_entries;
+    uint8_t ipv4_prefix, ipv6_prefix;         /* the address bits that name a client */
+    const char **allow;                       /* addresses, ranges or keys never banned */
+    size_t nallow;
+    uint64_t sync_interval_ms;                /* stores.redis: how often bans are shared */
+    struct gh_ban_table *table;               /* the process's (gh_shared); NULL for check */
+} gh_bans_conf;
+
 /* security_events: the stream of security events (observe/security_events.h). */
 typedef struct gh_security_events_conf {
     const char *file;        /* "stdout", "off" (the default) or a path */
@@ -672,6 +736,8 @@ typedef struct gh_config {
     struct gh_watched_file *watched_files; /* TLS files: a change reloads */
     gh_audit_conf audit; /* risks accepted everywhere */
     gh_tracing_conf tracing;
+    gh_anomaly_conf anomaly;
+    gh_bans_conf bans;
     gh_process_conf process; /* user, group, seccomp */
 } gh_config;
 

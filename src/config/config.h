@@ -7,6 +7,7 @@
 #include "tls/ticket_keys.h"
 #include "identity/keyset.h"
 #include "store/upstream_state.h"
+#include "store/bans.h"
 
 /* State that outlives configuration snapshots in a running gateway: upstream concurrency
  * counters, remote key sources, rate-limit tables and TLS ticket keys. A reload that keeps a definition keeps its state. */
@@ -14,8 +15,10 @@ typedef struct gh_shared {
     gh_upstream_registry upstreams;
     gh_key_registry keys;
     gh_limit_registry limits;
+    gh_anom_registry anomaly; /* the detectors' tables and their actions */
     atomic_int redis_up; /* -1 not yet known, 0 down, 1 up: transitions are logged once */
     gh_ticket_ring tickets; /* TLS session ticket keys */
+    gh_ban_table bans;      /* the clients refused outright (bans:) */
 } gh_shared;
 
 /* Loads and validates path. Every problem is added to diag; returns NULL if there was any

@@ -15,6 +15,14 @@ extern const gh_keyword gh__cfg_http1_keys[], gh__cfg_http2_keys[], gh__cfg_path
 extern const gh_keyword gh__cfg_identity_keys[], gh__cfg_stores_keys[], gh__cfg_audit_keys[];
 extern const gh_keyword gh__cfg_limits_keys[]; /* read by gh__cfg_load_limits */
 extern const gh_keyword gh__cfg_tracing_keys[];
+extern const gh_keyword gh__cfg_anomaly_keys[]; /* read by gh__cfg_load_anomaly */
+gh_kw_loader gh__cfg_load_anomaly;
+/* "10.0.0.0/8", "::1": 0, or -1 when s is no address or CIDR. */
+int gh__cfg_parse_cidr(const char *s, gh_cidr *out);
+extern const gh_keyword gh__cfg_bans_keys[]; /* read by gh__cfg_load_bans */
+gh_kw_loader gh__cfg_load_bans;
+/* The snapshot's bans settings to the process's table (a snapshot goes in force). */
+void gh__cfg_bans_in_force(const gh_config *cfg);
 gh_kw_loader gh__cfg_load_listeners, gh__cfg_load_admin, gh__cfg_load_limits,
     gh__cfg_load_top_headers, gh__cfg_load_trusted, gh__cfg_load_upstreams,
     gh__cfg_load_policies, gh__cfg_load_rate_limits, gh__cfg_load_routes, gh__cfg_load_user,

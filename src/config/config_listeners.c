@@ -212,6 +212,11 @@ static int parse_cidr(const char *s, gh_cidr *out)
     return 0;
 }
 
+int gh__cfg_parse_cidr(const char *s, gh_cidr *out)
+{
+    return parse_cidr(s, out);
+}
+
 void gh__cfg_load_trusted(gh_walk *w, yaml_node_t *n, const gh_kw_call *call)
 {
     gh_config *c = call->target;

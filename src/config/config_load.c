@@ -302,6 +302,10 @@ static const gh_keyword root_keys[] = {
     {"routes", GH_KW_CUSTOM, GH_KW_REQUIRED, .load = gh__cfg_load_routes},
     {"audit", GH_KW_MAP, GH_KW_AT(gh_config, audit), .table = gh__cfg_audit_keys},
     {"tracing", GH_KW_MAP, GH_KW_AT(gh_config, tracing), .table = gh__cfg_tracing_keys},
+    {"anomaly", GH_KW_CUSTOM, GH_KW_ALWAYS, GH_KW_AT(gh_config, anomaly),
+     .table = gh__cfg_anomaly_keys, .load = gh__cfg_load_anomaly},
+    {"bans", GH_KW_CUSTOM, GH_KW_ALWAYS, GH_KW_AT(gh_config, bans), .table = gh__cfg_bans_keys,
+     .load = gh__cfg_load_bans},
     GH_KW_END,
 };
 

@@ -276,6 +276,7 @@ void gh_config_in_force(const gh_config *old, const gh_config *cfg)
 {
     mark_in_force(old, false);
     mark_in_force(cfg, true);
+    gh__cfg_bans_in_force(cfg);
 }
 
 /* Each endpoint's state, shared by the workers and kept while a snapshot names its key. */

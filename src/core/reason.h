@@ -78,6 +78,7 @@
     X(RATE_LIMITED, 429, "rate-limited", "Too many requests")                                      \
     X(QUOTA_EXCEEDED, 429, "quota-exceeded", "Quota exhausted for this window")                    \
     X(RATE_LIMIT_UNAVAILABLE, 503, "rate-limit-unavailable", "Rate-limit store unavailable")        \
+    X(CLIENT_BANNED, 403, "client-banned", "Client banned")                                         \
     X(FAULT_INJECTED, 503, "fault-injected", "Fault injected for testing")                         \
     X(IDP_UNAVAILABLE, 503, "identity-provider-unavailable",                                       \
       "Identity provider keys unavailable")                                                        \

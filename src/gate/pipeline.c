@@ -7,9 +7,11 @@
 
 #include "core/tls.h"
 #include "gate/access_log.h"
+#include "gate/anomaly.h"
 #include "gate/security_event.h"
 #include "gate/span.h"
 #include "gate/action.h"
+#include "gate/ban_check.h"
 #include "gate/cors.h"
 #include "gate/pipeline.h"
 #include "gate/request.h"
@@ -55,12 +57,24 @@ static bool stage_passes(gh_request *req, gh_stage_step step, const void *arg, s
 
 /* The route's stages from the first'th on; a stage that waits resumes through
  * gh_request_resume. */
+/* Whether stage i is where the authentication stages end (or i == nstages, after the last):
+ * a banned identity is refused there, before anything else is done for it. */
+static bool authenticated_by(const gh_route_conf *route, size_t i)
+{
+    bool after_auth = i == route->nstages || route->stages[i].stage->phase >= GH_PHASE_AUTHORIZE;
+    return after_auth && (i == 0 || route->stages[i - 1].stage->phase < GH_PHASE_AUTHORIZE);
+}
+
 static void run_stages(gh_request *req, size_t first)
 {
     const gh_route_conf *route = req->match.route;
-    for (size_t i = first; i < route->nstages; i++)
-        if (!stage_passes(req, route->stages[i].stage->run, route->stages[i].conf, i))
+    for (size_t i = first; i <= route->nstages; i++) {
+        if (authenticated_by(route, i) && gh_ban_refuses_identity(req))
             return;
+        if (i < route->nstages &&
+            !stage_passes(req, route->stages[i].stage->run, route->stages[i].conf, i))
+            return;
+    }
     route_action(req);
 }
 
@@ -102,6 +116,8 @@ void gh_pipeline_start(gh_request *req)
         gh_request_refuse(req, r, detail);
         return;
     }
+    if (gh_ban_refuses_address(req))
+        return;
     if (req->peer.underscores == GH_US_REFUSE) {
         for (size_t i = 0; i < req->h1.nheaders; i++)
             if (memchr(req->h1.headers[i].name, '_', req->h1.headers[i].name_len)) {
@@ -259,6 +275,7 @@ void gh_request_end(gh_request *req)
     gh_access_log_request(svc, req);
     gh_security_event_request(svc, req);
     gh_span_request_end(req);
+    gh_anomaly_request(svc, req);
     gh_bytes_free(&req->body);
     if (gh_snapshots_put(&svc->snapshots, req->snap))
         gh_jws_verifier_clear(&svc->stage_tools.verifier); /* its keys may be freed with it */

@@ -24,10 +24,10 @@ static void format_ipv4(const unsigned char *a, char *out)
     }
 }
 
-static bool in_cidrs(const gh_config *cfg, int fam, const unsigned char *addr)
+bool gh_request_addr_in(const gh_cidr *list, size_t n, int fam, const unsigned char *addr)
 {
-    for (size_t i = 0; i < cfg->ntrusted_proxies; i++) {
-        const gh_cidr *t = &cfg->trusted_proxies[i];
+    for (size_t i = 0; i < n; i++) {
+        const gh_cidr *t = &list[i];
         if (t->family != fam)
             continue;
         int bits = t->prefix, k = 0;
@@ -41,6 +41,11 @@ static bool in_cidrs(const gh_config *cfg, int fam, const unsigned char *addr)
             return true;
     }
     return false;
+}
+
+static bool in_cidrs(const gh_config *cfg, int fam, const unsigned char *addr)
+{
+    return gh_request_addr_in(cfg->trusted_proxies, cfg->ntrusted_proxies, fam, addr);
 }
 
 bool gh_request_trusted_addr(const gh_config *cfg, int fam, const unsigned char *addr)

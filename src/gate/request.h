@@ -15,6 +15,8 @@ gh_request *gh_request_new(gh_services *svc, const gh_downstream_ops *ds, void *
                            const gh_peer *peer);
 /* Whether an address (AF_INET: 4 bytes, AF_INET6: 16) is among the trusted_proxies. */
 bool gh_request_trusted_addr(const gh_config *cfg, int family, const unsigned char *addr);
+/* Whether an address (AF_INET: 4 bytes, AF_INET6: 16) is in one of the n CIDRs of list. */
+bool gh_request_addr_in(const gh_cidr *list, size_t n, int family, const unsigned char *addr);
 /* Parses an address, an IPv6 one optionally in brackets, either optionally followed by ":port"
  * (which is ignored): AF_INET, AF_INET6, or 0 if it is none. */
 int gh_request_parse_addr(const char *s, size_t len, unsigned char out[16]);

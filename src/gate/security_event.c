@@ -13,7 +13,7 @@ static uint64_t wall_second(void)
     return (uint64_t)ts.tv_sec;
 }
 
-static bool stream_on(const gh_services *svc, const gh_config *cfg)
+bool gh_security_stream_on(const gh_services *svc, const gh_config *cfg)
 {
     return svc->sec && svc->sec->sink &&
            (strcmp(cfg->security_events.file, "off") != 0 || cfg->security_events.syslog.address ||
@@ -125,7 +125,7 @@ size_t gh_security_event_format(char *line, size_t cap, const gh_request *req, g
 
 void gh_security_event_request(gh_services *svc, const gh_request *req)
 {
-    if (!stream_on(svc, req->config))
+    if (!gh_security_stream_on(svc, req->config))
         return;
     gh_sec_action a = gh_security_event_of(req);
     if (a == GH_SEC_NONE)
@@ -163,7 +163,7 @@ void gh_security_event_handshake(gh_services *svc, const char *client_ip, uint64
                                  const char *why)
 {
     const gh_config *cfg = svc->snapshots.config;
-    if (!cfg || !stream_on(svc, cfg) ||
+    if (!cfg || !gh_security_stream_on(svc, cfg) ||
         (strcmp(why, "no_client_certificate") != 0 && strcmp(why, "certificate_rejected") != 0))
         return;
     /* A scanner without a certificate handshakes as fast as it likes: folded per address. */

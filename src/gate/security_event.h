@@ -6,6 +6,8 @@
 #include "gate/exchange.h"
 #include "gate/services.h"
 
+/* Whether the configuration sends the stream anywhere and the worker has its producer side. */
+bool gh_security_stream_on(const gh_services *svc, const gh_config *cfg);
 /* Writes the request's event when it has one (folded when its key is over max_per_second). */
 void gh_security_event_request(gh_services *svc, const gh_request *req);
 /* A TLS handshake on listener (its id) failed for why (core/tls.c's names): a client

@@ -31,7 +31,11 @@
     X(CERT_LOADED, "certificate-loaded", "event", "configuration", "change", "success")            \
     X(CERT_EXPIRING, "certificate-expiring", "alert", "configuration", "info", "unknown")          \
     X(CERT_EXPIRED, "certificate-expired", "alert", "configuration", "info", "failure")            \
-    X(UPSTREAM_CERT, "upstream-certificate-rejected", "alert", "network", "connection", "failure")
+    X(UPSTREAM_CERT, "upstream-certificate-rejected", "alert", "network", "connection", "failure") \
+    X(ANOMALY_DETECTED, "anomaly-detected", "alert", "intrusion_detection", "info", "unknown")     \
+    X(BANNED_REFUSED, "banned-client-refused", "event", "web", "denied", "failure")                \
+    X(BAN, "ban", "alert", "intrusion_detection", "creation", "success")                          \
+    X(UNBAN, "unban", "event", "intrusion_detection", "deletion", "success")
 
 typedef enum {
     GH_SEC_NONE, /* not a security event: the access log says it (an upstream's failure) */

@@ -247,6 +247,17 @@ static void process(edit *e, int root)
     int tracing = gh_yed_get(e->doc, root, "tracing"); /* nor their trace collector */
     if (tracing)
         gh_yed_remove(e->doc, tracing, "exporter");
+    /* A detector in mode ban would ban the probe's own client halfway through its attacks:
+     * the run's detectors log. */
+    int anomaly = gh_yed_get(e->doc, root, "anomaly");
+    int detectors = anomaly ? gh_yed_get(e->doc, anomaly, "detectors") : 0;
+    for (size_t i = 0; detectors && i < gh_yed_count(e->doc, detectors); i++) {
+        int d = 0;
+        gh_yed_pair(e->doc, detectors, i, &d);
+        const char *mode = d ? gh_yed_text(e->doc, gh_yed_get(e->doc, d, "mode")) : NULL;
+        if (mode && strcmp(mode, "ban") == 0)
+            set(e, d, "mode", "log");
+    }
     int stores = gh_yed_get(e->doc, root, "stores");
     if (stores) {
         gh_yed_remove(e->doc, stores, "redis");

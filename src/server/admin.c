@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "observe/events.h"
+#include "server/admin_bans.h"
 #include "server/admin_status.h"
 #include "wire/h1.h"
 #include "server/metrics_collect.h"
@@ -31,6 +32,7 @@ typedef struct {
     char *out;
     size_t len;
     int closed;
+    const gh_h1_request *req; /* while it is served */
     char buf[GH_ADMIN_MAX_REQUEST];
 } admin_conn;
 
@@ -116,6 +118,17 @@ static bool target_is(const gh_h1_request *r, const char *path)
 {
     size_t pl = strlen(path);
     return r->target_len == pl && memcmp(r->target, path, pl) == 0;
+}
+
+/* A prefix route matches a longer target with no further '/' or '?'; others match exactly. */
+static bool target_matches(const gh_h1_request *r, const char *path, bool prefix)
+{
+    size_t pl = strlen(path);
+    if (!prefix)
+        return target_is(r, path);
+    return r->target_len > pl && memcmp(r->target, path, pl) == 0 &&
+           !memchr(r->target + pl, '/', r->target_len - pl) &&
+           !memchr(r->target + pl, '?', r->target_len - pl);
 }
 
 static bool method_is(const gh_h1_request *r, const char *method)
@@ -233,6 +246,41 @@ static void serve_stop(admin_conn *c)
     c->admin->stop(c->admin->ctx);
 }
 
+/* The bans (server/admin_bans.c): the answer built, sent, freed. */
+static void reply_answer(admin_conn *c, gh_admin_answer a)
+{
+    if (!a.body) {
+        reply_text(c, 500, "out of memory\n");
+        return;
+    }
+    reply(c, a.status, a.type, a.body, a.len);
+    free(a.body);
+}
+
+static void serve_bans(admin_conn *c)
+{
+    reply_answer(c, gh_admin_bans_list(&c->admin->rt->shared.bans));
+}
+
+static void serve_ban_lift(admin_conn *c)
+{
+    const gh_h1_request *r = c->req;
+    size_t skip = sizeof("/bans/") - 1;
+    reply_answer(c, gh_admin_bans_lift(&c->admin->rt->shared.bans, r->target + skip,
+                                       r->target_len - skip));
+}
+
+static void serve_ban_impose(admin_conn *c)
+{
+    const gh_h1_request *r = c->req;
+    const char *body = c->buf + r->head_len;
+    size_t len = r->body == GH_BODY_LENGTH ? (size_t)r->content_length : 0;
+    gh_admin_answer a = gh_admin_bans_impose(&c->admin->rt->shared.bans, body, len);
+    if (a.status == 201) /* the ban itself is a security event, with its key */
+        gh_event("info", "admin_ban", "POST /bans: a ban imposed by hand", NULL);
+    reply_answer(c, a);
+}
+
 /* Why the request's Authorization does not carry token, or NULL when it does. Digests are
  * compared, in constant time, so neither the token's bytes nor its length leak by timing. */
 static const char *token_mismatch(const gh_h1_request *r, const char *token)
@@ -307,11 +355,14 @@ static const struct admin_route {
     const char *method, *path;
     bool open;
     void (*serve)(admin_conn *c);
+    bool prefix; /* path is a prefix: what follows names a resource ("/bans/{key}") */
 } admin_routes[] = {
     {"GET", "/healthz", true, serve_healthz},   {"GET", "/readyz", true, serve_readyz},
     {"GET", "/metrics", false, serve_metrics},  {"GET", "/status", false, serve_status},
     {"GET", "/config", false, serve_config},    {"POST", "/reload", false, serve_reload},
     {"POST", "/stop", false, serve_stop},
+    {"GET", "/bans", false, serve_bans},        {"POST", "/bans", false, serve_ban_impose},
+    {"DELETE", "/bans/", false, serve_ban_lift, true},
 };
 #define GH_ADMIN_NROUTES (sizeof(admin_routes) / sizeof(admin_routes[0]))
 
@@ -330,25 +381,30 @@ static void not_found(admin_conn *c)
 /* The target is an admin path asked with another method: 405 with its own (RFC 9110 15.5.6). */
 static bool not_allowed(admin_conn *c, const gh_h1_request *r)
 {
+    char allow[64];
+    gh_sbuf b = gh_sbuf_make(allow, sizeof(allow) - 1);
     for (size_t i = 0; i < GH_ADMIN_NROUTES; i++)
-        if (target_is(r, admin_routes[i].path)) {
-            char allow[64];
-            snprintf(allow, sizeof(allow), "Allow: %s\r\n", admin_routes[i].method);
-            static const char text[] = "method not allowed\n";
-            reply_with(c, 405, "text/plain; charset=utf-8", text, sizeof(text) - 1, allow);
-            return true;
-        }
-    return false;
+        if (target_matches(r, admin_routes[i].path, admin_routes[i].prefix))
+            gh_sbuf_addf(&b, "%s%s", b.len ? ", " : "Allow: ", admin_routes[i].method);
+    if (!b.len || b.overflow)
+        return false;
+    GH_SBUF_LIT(&b, "\r\n");
+    allow[b.len] = '\0';
+    static const char text[] = "method not allowed\n";
+    reply_with(c, 405, "text/plain; charset=utf-8", text, sizeof(text) - 1, allow);
+    return true;
 }
 
 static void serve(admin_conn *c, const gh_h1_request *r)
 {
     const struct admin_route *route = NULL;
     for (size_t i = 0; i < GH_ADMIN_NROUTES && !route; i++)
-        if (method_is(r, admin_routes[i].method) && target_is(r, admin_routes[i].path))
+        if (method_is(r, admin_routes[i].method) &&
+            target_matches(r, admin_routes[i].path, admin_routes[i].prefix))
             route = &admin_routes[i];
     if (!(route && route->open) && !authorized(c, r))
         return; /* refused with 401 */
+    c->req = r;
     if (route)
         route->serve(c);
     else if (!not_allowed(c, r))
@@ -382,6 +438,17 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         reply_text(c, gh_reason_status(rc), "malformed request\n");
         return;
     }
+    /* A body (POST /bans) is read whole into the same buffer before the request is served. */
+    if (r.body == GH_BODY_CHUNKED) {
+        reply_text(c, 411, "a body needs Content-Length\n");
+        return;
+    }
+    if (r.body == GH_BODY_LENGTH && r.content_length > sizeof(c->buf) - r.head_len) {
+        reply_text(c, 413, "body too large\n");
+        return;
+    }
+    if (r.body == GH_BODY_LENGTH && c->len < r.head_len + r.content_length)
+        return;
     /* The timer keeps running through the answer: a client that never reads it would otherwise
      * hold the connection, and with it the control loop and the end of a drain, for ever. */
     serve(c, &r);

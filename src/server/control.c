@@ -13,6 +13,7 @@
 #include "server/trace_export.h"
 #include "server/admin.h"
 #include "server/cert_events.h"
+#include "server/bans_control.h"
 #include "server/control.h"
 #include "server/dns_watch.h"
 #include "observe/events.h"
@@ -39,6 +40,7 @@ typedef struct gh_control {
     gh_health_checker *health; /* active checks of upstream endpoints, once per process */
     gh_file_watch *watch;     /* TLS files: a change reloads */
     gh_dns_watch *dns;        /* endpoints' names: new addresses reload */
+    gh_bans_control *bans;    /* bans' expiry, events and sharing */
     gh_notify notify;         /* systemd's READY, RELOADING, STOPPING, WATCHDOG */
     gh_pid_file pid_file;     /* pid_file, as the start found it (a reload does not move it) */
     gh_cert_watch certs;      /* certificate events: loaded, expiring, expired */
@@ -371,6 +373,8 @@ static void close_admin_when_drained(uv_timer_t *t)
     if (!gh_workers_finished(&ctl->rt))
         return;
     gh_admin_stop(&ctl->admin);
+    gh_bans_control_stop(ctl->bans);
+    ctl->bans = NULL;
     uv_close((uv_handle_t *)&ctl->drained, NULL);
 }
 
@@ -630,6 +634,10 @@ static int start(gh_control *ctl, gh_config *cfg)
         return -1;
     }
     gh_dns_watch_set(ctl->dns, cfg);
+    if (!(ctl->bans = gh_bans_control_start(&ctl->loop, rt))) {
+        fprintf(stderr, "cannot set up bans\n");
+        return -1;
+    }
     if (start_signals(ctl) != 0) {
         fprintf(stderr, "cannot set up signal handling\n");
         return -1;
@@ -735,6 +743,15 @@ int gh_control_run(const char *config_path)
     gh_upstream_registry_init(&rt->shared.upstreams);
     gh_key_registry_init(&rt->shared.keys);
     gh_limit_registry_init(&rt->shared.limits);
+    gh_anom_registry_init(&rt->shared.anomaly);
+    if (gh_bans_init(&rt->shared.bans) != 0) {
+        fprintf(stderr, "cannot set up the ban table\n");
+        free(ctl);
+        curl_global_cleanup();
+        return 1;
+    }
+    /* the anomaly detectors in mode ban reach the ban table through the actions they own */
+    rt->shared.anomaly.actions = (gh_detect_actions){&rt->shared.bans, gh_bans_impose_cb};
     atomic_init(&rt->shared.redis_up, -1);
     gh_ticket_ring_init(&rt->shared.tickets, GH_TICKET_PERIOD_S);
     rt->inherited = gh_inherited_from_env(); /* started by a binary upgrade */
@@ -767,6 +784,8 @@ int gh_control_run(const char *config_path)
             stop_control(ctl);
             gh_jwks_fetcher_stop(ctl->fetcher); /* no worker is left to poke it */
             gh_health_stop(ctl->health);
+            gh_bans_control_stop(ctl->bans);
+            ctl->bans = NULL;
             uv_run(&ctl->loop, UV_RUN_DEFAULT);
             uv_loop_close(&ctl->loop);
         }
@@ -785,6 +804,8 @@ int gh_control_run(const char *config_path)
     gh_upstream_registry_free(&rt->shared.upstreams);
     gh_key_registry_free(&rt->shared.keys);
     gh_limit_registry_free(&rt->shared.limits);
+    gh_anom_registry_free(&rt->shared.anomaly);
+    gh_bans_free(&rt->shared.bans);
     gh_ticket_ring_free(&rt->shared.tickets);
     gh_inherited_free(rt->inherited);
     gh_upgrade_free(ctl->upgrade);

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/reason.h"
+#include "gate/anomaly.h"
 #include "identity/jws.h"
 #include "identity/keyset.h"
 #include "observe/prometheus.h"
@@ -14,7 +15,7 @@
 #include "server/worker.h"
 #include "tls/tls_server.h"
 
-#define MAX_FAMILIES 48
+#define MAX_FAMILIES 64
 
 /* The families of one scrape. Plain samples go to one growing array; each family is pointed at
  * its own run of samples once all are in, since the array may move while it grows. */
@@ -25,6 +26,7 @@ typedef struct {
     gh_prom_sample *samples;
     size_t nsamples, cap;
     bool failed;
+    char ban_detectors[GH_BAN_DETECTORS + 1][GH_BAN_NAME_MAX]; /* the label values, until rendered */
 } scrape;
 
 static void add_family(scrape *s, const gh_prom_family *f)
@@ -488,6 +490,49 @@ static void trace_spans(scrape *s, gh_runtime *rt)
     sample(s, gh_prom_uint(atomic_load(&rt->spans.posted)), 0);
 }
 
+/* The anomaly detectors: detections by detector and mode (the table the configuration in force
+ * uses; a reload that keeps max_clients keeps its counts). */
+static void anomaly(scrape *s, const gh_config *cfg)
+{
+    family(s, "gatehouse_anomaly_detections_total",
+           "Anomalies detected, by detector and mode (one per client and window).",
+           GH_PROM_COUNTER);
+    const gh_anom_table *t = cfg->anomaly.table;
+    for (unsigned d = 0; t && d < GH_ANOM_DETECTORS; d++)
+        for (unsigned m = GH_DETECT_LOG; m < GH_ANOM_MODES; m++) {
+            unsigned long long n = atomic_load_explicit(&t->detections[d][m], memory_order_relaxed);
+            if (n)
+                sample(s, gh_prom_uint(n), 2, "detector", gh_anomaly_detector_name(d), "mode",
+                       gh_anomaly_mode_name(m));
+        }
+}
+
+/* The ban table: bans in force, bans imposed by detector, requests refused for one, bans the
+ * full table could not record, and failed exchanges with the shared store. */
+static void bans(scrape *s, gh_runtime *rt)
+{
+    gh_ban_table *t = &rt->shared.bans;
+    family(s, "gatehouse_bans_active", "Client bans in force.", GH_PROM_GAUGE);
+    sample(s, gh_prom_uint(atomic_load(&t->active)), 0);
+    family(s, "gatehouse_bans_total", "Bans imposed (repeat strikes included), by detector.",
+           GH_PROM_COUNTER);
+    unsigned long long counts[GH_BAN_DETECTORS + 1];
+    size_t n = gh_bans_detector_counts(t, s->ban_detectors, counts, GH_BAN_DETECTORS + 1);
+    for (size_t i = 0; i < n; i++)
+        sample(s, gh_prom_uint(counts[i]), 1, "detector", s->ban_detectors[i]);
+    family(s, "gatehouse_ban_refusals_total", "Requests refused because their client is banned.",
+           GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(atomic_load(&t->refusals)), 0);
+    family(s, "gatehouse_bans_not_recorded_total",
+           "Bans not recorded: the table was full of active bans (bans.max_entries).",
+           GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(atomic_load(&t->full)), 0);
+    family(s, "gatehouse_bans_store_failures_total",
+           "Failed exchanges with Redis while sharing bans (local bans still enforced).",
+           GH_PROM_COUNTER);
+    sample(s, gh_prom_uint(atomic_load(&t->store_failures)), 0);
+}
+
 static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worker_totals *t)
 {
     family(s, "gatehouse_open_connections", "Open client connections.", GH_PROM_GAUGE);
@@ -521,6 +566,8 @@ static void process(scrape *s, gh_runtime *rt, const gh_config *cfg, const worke
     sample(s, gh_prom_uint(t->dropped), 0);
     security_events(s, rt);
     trace_spans(s, rt);
+    anomaly(s, cfg);
+    bans(s, rt);
     family(s, "gatehouse_config_info", "The configuration in force.", GH_PROM_GAUGE);
     sample(s, gh_prom_uint(1), 1, "hash", cfg->hash);
     family(s, "gatehouse_build_info", "The running build.", GH_PROM_GAUGE);

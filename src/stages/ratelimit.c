@@ -3,7 +3,6 @@
  * route) in the local table shared by the workers, or in Redis, shared by every gateway. A
  * refusal is 429 with Retry-After; the
  * RateLimit-Policy and RateLimit headers follow draft-ietf-httpapi-ratelimit-headers-08. */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "gate/span.h"
+#include "gate/client_key.h"
 #include "gate/exchange.h"
 #include "gate/request.h"
 #include "identity/claims.h"
@@ -24,34 +24,6 @@
 #include "store/redis.h"
 
 extern const gh_stage gh_stage_rate_limit; /* this stage: its state is found by it */
-
-/* The client address as a bucket key: its family and its first ipv4_prefix or ipv6_prefix
- * bits, so that one IPv6 client cannot spread its requests over the addresses of its /64. An
- * IPv4-mapped IPv6 address counts as the IPv4 address; text that is no address (what a trusted
- * proxy wrote) counts as written. */
-static const char *client_key(const gh_request *req, const gh_rate_limit_conf *l,
-                              unsigned char buf[17], size_t *len)
-{
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    const char *text = gh_request_client_address(req, len);
-    unsigned char addr[16];
-    int fam = gh_request_parse_addr(text, *len, addr);
-    if (!fam)
-        return text;
-    const unsigned char *a = addr;
-    if (fam == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
-        fam = AF_INET;
-        a = addr + 12;
-    }
-    int bytes = fam == AF_INET ? 4 : 16, bits = fam == AF_INET ? l->ipv4_prefix : l->ipv6_prefix;
-    buf[0] = (unsigned char)bytes; /* never a text key's first byte */
-    for (int i = 0; i < bytes; i++) {
-        int keep = bits - 8 * i;
-        buf[1 + i] = keep >= 8 ? a[i] : keep <= 0 ? 0 : (unsigned char)(a[i] & (0xff << (8 - keep)));
-    }
-    *len = 1 + (size_t)bytes;
-    return (const char *)buf;
-}
 
 /* What the limit counts this request under; NULL when the request carries no such key (all
  * such requests then share one bucket). */
@@ -67,7 +39,7 @@ static const char *key_of(const gh_request *req, const gh_rate_limit_conf *l,
         v = req->api_client;
         break;
     case GH_LKEY_CLIENT_IP:
-        return client_key(req, l, buf, len);
+        return gh_client_address_bits(req, l->ipv4_prefix, l->ipv6_prefix, buf, len);
     case GH_LKEY_ROUTE:
         v = req->match.route->name;
         break;

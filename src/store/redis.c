@@ -433,6 +433,13 @@ gh_redis_cmd *gh_redis_take(gh_redis_env *env, const gh_redis_conf *store, const
     return c;
 }
 
+bool gh_redis_call(gh_redis_env *env, const gh_redis_conf *store, int argc, const char **argv,
+                   gh_redis_reply_fn fn, void *ctx)
+{
+    gh_redis *r = redis_for(env, store);
+    return r && r->conn && gh_redis_conn_command(r->conn, argc, argv, fn, ctx) == 0;
+}
+
 void gh_redis_cancel(gh_redis_cmd *c)
 {
     c->done = NULL; /* freed when its reply (or the connection's end) comes */

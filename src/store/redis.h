@@ -13,6 +13,7 @@
 
 #include "config/config-t.h"
 #include "observe/metrics.h"
+#include "store/redis_conn.h"
 
 typedef struct gh_redis_cmd gh_redis_cmd;
 
@@ -35,6 +36,12 @@ typedef void (*gh_redis_done)(void *ctx, bool ok, const gh_limit_verdict *v);
 gh_redis_cmd *gh_redis_take(gh_redis_env *env, const gh_redis_conf *store, const gh_rate_limit_conf *l,
                             const unsigned char key[16], int64_t window, int64_t window_end_s,
                             gh_redis_done done, void *ctx);
+/* One command of another kind (the anomaly detectors' shared counts) on the worker's connection,
+ * written now, in order with the rest: true when it was written (fn then runs exactly once,
+ * later, NULL when the connection ended first); false when the store is unavailable now. No
+ * deadline of its own: the caller bounds what it has in flight. */
+bool gh_redis_call(gh_redis_env *env, const gh_redis_conf *store, int argc, const char **argv,
+                   gh_redis_reply_fn fn, void *ctx);
 /* The caller went away: done will not run. */
 void gh_redis_cancel(gh_redis_cmd *c);
 /* Closes the worker's connection (teardown). */

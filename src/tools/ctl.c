@@ -1,4 +1,4 @@
-/* `gatehouse reload|stop|status`: one HTTP/1.1 request to the admin listener of a running
+/* `gatehouse reload|stop|status|bans`: one HTTP/1.1 request to the admin listener of a running
  * gateway, found with -c FILE (its admin.address and admin.token, loaded as `check` loads it,
  * nothing bound) or given with --admin HOST:PORT. Asking the process through its own listener,
  * rather than signalling a pid, reaches exactly the gateway that serves that address. */
@@ -22,6 +22,7 @@
 
 typedef struct ctl_opts {
     const char *verb, *config, *admin, *token_file;
+    const char *sub, *key; /* bans: list, or lift KEY */
     bool json, wait;
 } ctl_opts;
 
@@ -41,7 +42,7 @@ typedef struct ctl_reply {
 bool gh_ctl_is_verb(const char *verb)
 {
     return strcmp(verb, "reload") == 0 || strcmp(verb, "stop") == 0 ||
-           strcmp(verb, "status") == 0;
+           strcmp(verb, "status") == 0 || strcmp(verb, "bans") == 0;
 }
 
 static int usage(const char *verb, FILE *out)
@@ -53,18 +54,20 @@ static int usage(const char *verb, FILE *out)
                  "(at most drain_timeout + 5s, exit 1 beyond)"},
         {"status", "version, configuration, uptime, workers, listeners, upstream health (exit "
                    "0 ready, 1 not ready or draining)"},
+        {"bans", "list: the clients banned now; lift KEY: end KEY's ban (a key as listed; "
+                 "exit 1 when it has none)"},
     };
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 4; i++)
         if (strcmp(verb, what[i][0]) == 0)
             fprintf(out,
-                    "usage: gatehouse %s [-c FILE | --admin HOST:PORT] [--token-file PATH] "
+                    "usage: gatehouse %s%s [-c FILE | --admin HOST:PORT] [--token-file PATH] "
                     "[--json]%s\n  %s\n"
                     "  -c FILE            find admin.address and admin.token in FILE\n"
                     "  --admin HOST:PORT  ask this admin listener\n"
                     "  --token-file PATH  the admin token (instead of admin.token)\n"
                     "  --json             print the answer as JSON\n"
                     "exit 2: the admin listener could not be reached or refused the token\n",
-                    verb, i == 1 ? " [--wait]" : "", what[i][1]);
+                    verb, i == 3 ? " list|lift KEY" : "", i == 1 ? " [--wait]" : "", what[i][1]);
     return out == stderr ? 2 : 0;
 }
 
@@ -86,11 +89,19 @@ static int parse(int argc, char **argv, ctl_opts *o)
             o->wait = true;
         else if (value && i + 1 < argc && !*value)
             *value = argv[++i];
+        else if (strcmp(o->verb, "bans") == 0 && a[0] != '-' && (!o->sub || !o->key))
+            *(o->sub ? &o->key : &o->sub) = a;
         else {
             fprintf(stderr, "gatehouse %s: %s '%s'\n", o->verb,
                     value ? "a value is missing or repeated after" : "unexpected argument", a);
             return -1;
         }
+    }
+    bool bans = strcmp(o->verb, "bans") == 0;
+    if (bans && !(o->sub && ((strcmp(o->sub, "list") == 0 && !o->key) ||
+                             (strcmp(o->sub, "lift") == 0 && o->key)))) {
+        fprintf(stderr, "gatehouse bans: expected 'list' or 'lift KEY'\n");
+        return -1;
     }
     if (!o->config == !o->admin) {
         fprintf(stderr, "gatehouse %s: give either -c FILE or --admin HOST:PORT\n", o->verb);
@@ -402,15 +413,77 @@ static int do_status(const ctl_opts *o, const ctl_target *t, const ctl_reply *r)
     return ok ? 0 : 1;
 }
 
+/* bans list: one line per ban, the latest to end first (or the JSON as it came). */
+static int do_bans_list(const ctl_opts *o, const ctl_target *t, const ctl_reply *r)
+{
+    if (r->status != 200)
+        return unexpected(o, t, r);
+    if (o->json) {
+        fputs(r->body, stdout);
+        return 0;
+    }
+    json_t *j = json_loads(r->body, 0, NULL);
+    json_t *list = json_object_get(j, "bans");
+    printf("%-40s %-8s %-16s %9s %7s  %s\n", "KEY", "KIND", "DETECTOR", "REMAINING", "STRIKES",
+           "REASON");
+    size_t i;
+    json_t *b;
+    json_array_foreach(list, i, b)
+        printf("%-40s %-8s %-16s %8llds %7lld  %s\n", str(b, "key"), str(b, "kind"),
+               str(b, "detector"), (long long)json_integer_value(json_object_get(b, "remaining_seconds")),
+               (long long)json_integer_value(json_object_get(b, "strikes")), str(b, "reason"));
+    if (json_is_true(json_object_get(j, "truncated")))
+        printf("(%lld in all: the first shown)\n",
+               (long long)json_integer_value(json_object_get(j, "active")));
+    json_decref(j);
+    return 0;
+}
+
+/* bans lift KEY: DELETE /bans/{KEY percent-encoded}; exit 1 when KEY had no ban. */
+static int do_bans_lift(const ctl_opts *o, const ctl_target *t)
+{
+    CURL *h = curl_easy_init();
+    char *escaped = h ? curl_easy_escape(h, o->key, 0) : NULL;
+    char path[1024];
+    int n = escaped ? snprintf(path, sizeof(path), "/bans/%s", escaped) : -1;
+    curl_free(escaped);
+    if (h)
+        curl_easy_cleanup(h);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        fprintf(stderr, "gatehouse bans: the key is too long\n");
+        return 2;
+    }
+    ctl_reply r;
+    char why[256];
+    if (ask(t, "DELETE", path, 60000, &r, why, sizeof(why)) != 0) {
+        fprintf(stderr, "gatehouse bans: cannot reach the admin listener at %s: %s\n", t->address,
+                why);
+        return 2;
+    }
+    int rc = 0;
+    if (r.status == 200)
+        o->json ? (void)fputs(r.body, stdout) : (void)printf("lifted %s\n", o->key);
+    else if (r.status == 404)
+        fprintf(stderr, "gatehouse bans: no active ban for %s (see gatehouse bans list)\n", o->key),
+            rc = 1;
+    else
+        rc = unexpected(o, t, &r);
+    free(r.body);
+    return rc;
+}
+
 static int run(const ctl_opts *o, const ctl_target *t)
 {
+    if (strcmp(o->verb, "bans") == 0 && strcmp(o->sub, "lift") == 0)
+        return do_bans_lift(o, t);
     static const struct {
         const char *verb, *method, *path;
         int (*done)(const ctl_opts *, const ctl_target *, const ctl_reply *);
     } verbs[] = {{"reload", "POST", "/reload", do_reload},
                  {"stop", "POST", "/stop", do_stop},
-                 {"status", "GET", "/status", do_status}};
-    for (size_t i = 0; i < 3; i++) {
+                 {"status", "GET", "/status", do_status},
+                 {"bans", "GET", "/bans", do_bans_list}};
+    for (size_t i = 0; i < 4; i++) {
         if (strcmp(o->verb, verbs[i].verb) != 0)
             continue;
         ctl_reply r;

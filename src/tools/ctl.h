@@ -1,4 +1,4 @@
-/* `gatehouse reload|stop|status`: a running gateway, asked through its admin listener. */
+/* `gatehouse reload|stop|status|bans`: a running gateway, asked through its admin listener. */
 #ifndef GH_TOOLS_CTL_H
 #define GH_TOOLS_CTL_H
 

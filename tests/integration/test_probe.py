@@ -263,3 +263,27 @@ routes:
         web.accept()
     rx.close()
     web.close()
+
+
+def test_self_test_detectors_in_mode_ban_only_log(tmp_path):
+    """A deployment whose detectors ban: the self-test's attacks would ban the probe's own
+    client after its first refusals, and every later case would be skipped (its valid request
+    refused too); the run's detectors log instead, and the cases run."""
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text("""
+listeners: [{address: 127.0.0.1:18092}]
+anomaly:
+  detectors:
+    error_rate: {mode: ban, min_errors: 1, z_score: 1}
+    unusual_method: {mode: ban, max_requests: 1}
+upstreams:
+  app: {endpoints: ["http://127.0.0.1:1"]}
+routes:
+  - {name: all, match: {prefix: /}, auth: none, upstream: app}
+""")
+    p = run("-c", str(cfg), "--only", ",".join("FRM-%03d" % i for i in range(1, 11)),
+            cwd=str(tmp_path))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "refused too" not in p.stdout, p.stdout
+    framing = [l.split() for l in p.stdout.splitlines() if l.startswith("Framing")][0]
+    assert int(framing[1]) >= 8 and int(framing[3]) == 0, p.stdout  # passed, none skipped

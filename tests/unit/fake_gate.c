@@ -174,6 +174,8 @@ void fg_open(fake_gate *g, const char *yaml)
     gh_upstream_registry_init(&g->shared.upstreams);
     gh_key_registry_init(&g->shared.keys);
     gh_limit_registry_init(&g->shared.limits);
+    gh_anom_registry_init(&g->shared.anomaly);
+    assert_int_equal(gh_bans_init(&g->shared.bans), 0);
     atomic_init(&g->shared.redis_up, -1);
     gh_diag d = {0};
     gh_config *cfg = gh_config_load_string("unit.yaml", yaml, strlen(yaml), &g->shared, &d);
@@ -206,6 +208,8 @@ void fg_close(fake_gate *g)
     gh_upstream_registry_free(&g->shared.upstreams);
     gh_key_registry_free(&g->shared.keys);
     gh_limit_registry_free(&g->shared.limits);
+    gh_anom_registry_free(&g->shared.anomaly);
+    gh_bans_free(&g->shared.bans);
     free(g->log);
     free(g->rec.sent);
     if (g->dir[0]) {

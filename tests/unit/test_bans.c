@@ -1,0 +1,223 @@
+/* The ban table: durations that double per strike up to the maximum, strikes forgotten after a
+ * quiet time, expiry and lifting with their changes queued, bounded memory, the allow-list, and
+ * bans learnt from the shared store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gate/client_key.h"
+#include "store/bans.h"
+
+#define K(s) (s), strlen(s)
+
+static void setup_table(gh_ban_table *t, size_t max_entries, const gh_ban_allow *allow,
+                        size_t nallow)
+{
+    assert_int_equal(gh_bans_init(t), 0);
+    gh_ban_settings s = {60, 600, 3600, max_entries, allow, nallow};
+    assert_int_equal(gh_bans_configure(t, &s), 0);
+}
+
+static void doubling_up_to_max(void **state)
+{
+    (void)state;
+    gh_ban_table t;
+    setup_table(&t, 100, NULL, 0);
+    assert_false(gh_bans_any(&t));
+    int64_t now = 1000000;
+    int64_t want[] = {60, 120, 240, 480, 600, 600};
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(gh_bans_impose(&t, K("ip:192.0.2.7"), "bola", "walked ids", now), want[i]);
+        assert_true(gh_bans_any(&t));
+        gh_ban b;
+        assert_true(gh_bans_find(&t, K("ip:192.0.2.7"), now + want[i] - 1, &b));
+        assert_false(gh_bans_find(&t, K("ip:192.0.2.7"), now + want[i], NULL));
+        assert_int_equal(b.strikes, i + 1);
+        assert_string_equal(b.detector, "bola");
+        now += want[i] + 10; /* the ban ended; the next strike comes within forget_after */
+        gh_bans_sweep(&t, now);
+        assert_false(gh_bans_any(&t));
+    }
+    /* a quiet hour and more: the next strike starts over */
+    now += 3601;
+    assert_int_equal(gh_bans_impose(&t, K("ip:192.0.2.7"), "bola", "again", now), 60);
+    gh_bans_free(&t);
+}
+
+static void expiry_and_lift_are_queued(void **state)
+{
+    (void)state;
+    gh_ban_table t;
+    setup_table(&t, 100, NULL, 0);
+    int64_t now = 5000;
+    assert_int_equal(gh_bans_impose(&t, K("sub:alice"), "stuffing", "r", now), 60);
+    assert_int_equal(gh_bans_impose(&t, K("key:ci"), "admin", "manual", now), 60);
+    gh_ban list[4];
+    assert_int_equal(gh_bans_list(&t, now, list, 4), 2);
+    assert_true(gh_bans_lift(&t, K("sub:alice"), now));
+    assert_false(gh_bans_lift(&t, K("sub:alice"), now)); /* none left: the admin's 404 */
+    assert_false(gh_bans_find(&t, K("sub:alice"), now, NULL));
+    gh_bans_sweep(&t, now + 59);
+    assert_true(gh_bans_any(&t));
+    gh_bans_sweep(&t, now + 60);
+    assert_false(gh_bans_any(&t));
+    gh_ban_change ch[8];
+    size_t n = gh_bans_take_changes(&t, ch, 8);
+    assert_int_equal(n, 4);
+    assert_int_equal(ch[0].kind, GH_BAN_IMPOSED);
+    assert_int_equal(ch[2].kind, GH_BAN_LIFTED);
+    assert_string_equal(ch[2].ban.key, "sub:alice");
+    assert_int_equal(ch[3].kind, GH_BAN_EXPIRED);
+    assert_string_equal(ch[3].ban.key, "key:ci");
+    assert_int_equal(gh_bans_take_changes(&t, ch, 8), 0);
+    /* forgotten once quiet for forget_after */
+    gh_bans_sweep(&t, now + 3601);
+    assert_int_equal(t.count, 0); /* nothing left of either key: memory back */
+    assert_int_equal(gh_bans_impose(&t, K("key:ci"), "admin", "manual", now + 3602), 60);
+    gh_bans_free(&t);
+}
+
+static void bounded(void **state)
+{
+    (void)state;
+    gh_ban_table t;
+    setup_table(&t, 4, NULL, 0);
+    char key[32];
+    int64_t now = 100;
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof(key), "ip:10.0.0.%d", i);
+        assert_int_equal(gh_bans_impose(&t, K(key), "d", "r", now), 60);
+    }
+    /* full of active bans: the fifth is not recorded, and counted */
+    assert_int_equal(gh_bans_impose(&t, K("ip:10.0.0.9"), "d", "r", now), -1);
+    assert_int_equal(atomic_load(&t.full), 1);
+    assert_false(gh_bans_find(&t, K("ip:10.0.0.9"), now, NULL));
+    /* once one ended, its remembered strikes give way to a new ban */
+    gh_bans_lift(&t, K("ip:10.0.0.0"), now);
+    assert_int_equal(gh_bans_impose_for(&t, K("ip:10.0.0.1"), "d", "r", now, 1), 60); /* longer kept */
+    now += 61;
+    gh_bans_sweep(&t, now);
+    assert_int_equal(gh_bans_impose(&t, K("ip:10.0.0.9"), "d", "r", now), 60);
+    assert_int_equal(gh_bans_impose(&t, K("ip:10.0.0.8"), "d", "r", now), 60);
+    assert_true(t.count <= 4);
+    /* a key too long is refused, not cut */
+    char longkey[GH_BAN_KEY_MAX + 8];
+    memset(longkey, 'a', sizeof(longkey) - 1);
+    longkey[sizeof(longkey) - 1] = '\0';
+    assert_int_equal(gh_bans_impose(&t, K(longkey), "d", "r", now), -1);
+    gh_bans_free(&t);
+}
+
+static void allow_list(void **state)
+{
+    (void)state;
+    gh_ban_allow allow[3];
+    assert_true(gh_ban_allow_parse("10.1.0.0/16", &allow[0]));
+    assert_true(gh_ban_allow_parse("2001:db8::1", &allow[1]));
+    assert_true(gh_ban_allow_parse("sub:monitoring", &allow[2]));
+    gh_ban_allow bad;
+    assert_false(gh_ban_allow_parse("10.1.0.0/33", &bad));
+    assert_false(gh_ban_allow_parse("monitoring", &bad));
+    gh_ban_table t;
+    setup_table(&t, 100, allow, 3);
+    assert_int_equal(gh_bans_impose(&t, K("ip:10.1.2.3"), "d", "r", 1), 0);
+    /* a range that holds an allowed address is spared too */
+    assert_int_equal(gh_bans_impose(&t, K("ip:2001:db8::/64"), "d", "r", 1), 0);
+    assert_int_equal(gh_bans_impose(&t, K("sub:monitoring"), "d", "r", 1), 0);
+    assert_false(gh_bans_any(&t));
+    assert_int_equal(gh_bans_impose(&t, K("ip:10.2.2.3"), "d", "r", 1), 60);
+    assert_int_equal(gh_bans_impose(&t, K("sub:monitoring2"), "d", "r", 1), 60);
+    /* a detector's name is a metrics label: nothing in it can break the exposition format */
+    gh_bans_impose(&t, K("sub:x"), "a\"b}\nc", "r", 1);
+    gh_ban b;
+    assert_true(gh_bans_find(&t, K("sub:x"), 1, &b));
+    assert_string_equal(b.detector, "a_b__c");
+    /* a reload that allows a banned key lifts its ban */
+    gh_ban_allow more[4];
+    memcpy(more, allow, sizeof(allow));
+    assert_true(gh_ban_allow_parse("10.2.0.0/16", &more[3]));
+    gh_ban_settings s = {60, 600, 3600, 100, more, 4};
+    assert_int_equal(gh_bans_configure(&t, &s), 0);
+    assert_false(gh_bans_find(&t, K("ip:10.2.2.3"), 1, NULL));
+    assert_true(gh_bans_find(&t, K("sub:x"), 1, NULL));
+    gh_bans_free(&t);
+}
+
+static bool keep_none(void *ctx, const char *key)
+{
+    (void)ctx, (void)key;
+    return false;
+}
+
+static void learnt_from_store(void **state)
+{
+    (void)state;
+    gh_ban_table t;
+    setup_table(&t, 100, NULL, 0);
+    gh_ban b = {.since = 10, .until = 100, .strikes = 2};
+    snprintf(b.key, sizeof(b.key), "ip:198.51.100.1");
+    snprintf(b.detector, sizeof(b.detector), "tokens");
+    assert_true(gh_bans_learn(&t, &b, 20));
+    assert_false(gh_bans_learn(&t, &b, 20)); /* already held as long */
+    gh_ban got;
+    assert_true(gh_bans_find(&t, K("ip:198.51.100.1"), 50, &got));
+    assert_true(got.remote);
+    gh_bans_unlearn(&t, keep_none, NULL, 50); /* lifted elsewhere */
+    assert_false(gh_bans_find(&t, K("ip:198.51.100.1"), 50, NULL));
+    assert_false(gh_bans_any(&t));
+    gh_bans_free(&t);
+}
+
+/* The keys a ban names a client by: its identity when verified, else its address cut to the
+ * prefix (an IPv4-mapped address as IPv4), in the text GET /bans lists. */
+static void client_keys(void **state)
+{
+    (void)state;
+    static gh_request req;
+    char key[GH_BAN_KEY_MAX];
+    static const struct {
+        const char *addr;
+        int v4, v6;
+        const char *want;
+    } cases[] = {
+        {"198.51.100.7", 32, 64, "ip:198.51.100.7"},
+        {"198.51.100.7", 24, 64, "ip:198.51.100.0/24"},
+        {"::ffff:198.51.100.7", 32, 64, "ip:198.51.100.7"},
+        {"2001:db8:1:2:3:4:5:6", 32, 64, "ip:2001:db8:1:2::/64"},
+        {"2001:db8:1:2:3:4:5:6", 32, 128, "ip:2001:db8:1:2:3:4:5:6"},
+        {"unknown", 32, 64, "ip:unknown"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(req.client_ip, sizeof(req.client_ip), "%s", cases[i].addr);
+        size_t n = gh_client_key(&req, cases[i].v4, cases[i].v6, key, sizeof(key));
+        assert_int_equal(n, strlen(cases[i].want));
+        assert_string_equal(key, cases[i].want);
+    }
+    assert_int_equal(gh_client_identity_key(&req, key, sizeof(key)), 0);
+    req.api_client = "acme";
+    assert_int_equal(gh_client_key(&req, 32, 64, key, sizeof(key)), 8);
+    assert_string_equal(key, "key:acme");
+    req.auth_ok = true;
+    req.auth_sub = "alice";
+    gh_client_key(&req, 32, 64, key, sizeof(key));
+    assert_string_equal(key, "sub:alice"); /* a verified subject names the client first */
+    assert_int_equal(gh_client_key(&req, 32, 64, key, 6), 0); /* never cut */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(doubling_up_to_max),
+        cmocka_unit_test(expiry_and_lift_are_queued),
+        cmocka_unit_test(bounded),
+        cmocka_unit_test(allow_list),
+        cmocka_unit_test(learnt_from_store),
+        cmocka_unit_test(client_keys),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
