@@ -202,22 +202,26 @@ static void serve_metrics(admin_conn *c)
     reply_built(c, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
-static void serve_status(admin_conn *c)
+/* What /status and /stats both say of the process. */
+static gh_status_facts status_facts(admin_conn *c)
 {
     gh_runtime *rt = c->admin->rt;
-    gh_status_facts f = {(gh_now_us() - c->admin->started_us) / 1000000, is_ready(rt, NULL),
-                         atomic_load(&rt->draining) || c->admin->stopping(c->admin->ctx)};
+    return (gh_status_facts){(gh_now_us() - c->admin->started_us) / 1000000, is_ready(rt, NULL),
+                             atomic_load(&rt->draining) || c->admin->stopping(c->admin->ctx)};
+}
+
+static void serve_status(admin_conn *c)
+{
+    gh_status_facts f = status_facts(c);
     size_t len = 0;
-    char *json = gh_admin_status_json(rt, &f, &len);
+    char *json = gh_admin_status_json(c->admin->rt, &f, &len);
     reply_built(c, "application/json", json, len);
 }
 
 /* The dashboard's figures. nosniff: a browser must not read the JSON as anything else. */
 static void serve_stats(admin_conn *c)
 {
-    gh_runtime *rt = c->admin->rt;
-    gh_status_facts f = {(gh_now_us() - c->admin->started_us) / 1000000, is_ready(rt, NULL),
-                         atomic_load(&rt->draining) || c->admin->stopping(c->admin->ctx)};
+    gh_status_facts f = status_facts(c);
     size_t len = 0;
     char *json = gh_admin_stats_json(&c->admin->stats, &f, &len);
     if (!json) {
