@@ -61,6 +61,10 @@ $(BUILD)/libgh.a: $(LIB_OBJ)
 $(BUILD)/gatehouse: $(BUILD)/src/main.o $(BUILD)/libgh.a
 	$(CC) $(CFLAGS) $(LDHARDEN) $^ -o $@ $(LDLIBS)
 
+# The dashboard's files are taken into this object by .incbin, which -MMD does not see.
+DASHBOARD_FILES := $(wildcard src/server/dashboard/*)
+$(BUILD)/src/server/dashboard_assets.o build/fuzz/obj/src/server/dashboard_assets.o: $(DASHBOARD_FILES)
+
 # The build date of `gatehouse version --verbose`: version.o is rebuilt when it changes.
 $(BUILD)/build-epoch: FORCE
 	@mkdir -p $(dir $@)

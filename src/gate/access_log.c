@@ -188,9 +188,10 @@ static void minimal_line(gh_sbuf *b, const gh_request *req, int worker, const ch
 
 void gh_access_log_request(gh_services *svc, const gh_request *req)
 {
-    uint64_t dur = gh_now_us() - req->start_us;
+    uint64_t now = gh_now_us(), dur = now - req->start_us;
     const char *route = req->match.route ? req->match.route->name : "(none)";
     gh_metrics_request(&svc->metrics, route, req->status, dur);
+    gh_top_clients_add(&svc->metrics.clients, req->client_ip, req->reason != GH_R_OK, now);
     if (!svc->log_enabled)
         return;
     char line[8192];

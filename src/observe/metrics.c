@@ -38,7 +38,8 @@ int gh_metrics_init(gh_metrics *m)
     if (table_init(&m->requests) != 0 || table_init(&m->upstream) != 0 ||
         table_init(&m->auth) != 0 || table_init(&m->authz) != 0 || table_init(&m->limits) != 0 ||
         table_init(&m->policy) != 0 || table_init(&m->store) != 0 || table_init(&m->tls) != 0 ||
-        table_init(&m->faults) != 0 || table_init(&m->websocket) != 0) {
+        table_init(&m->faults) != 0 || table_init(&m->websocket) != 0 ||
+        gh_top_clients_init(&m->clients) != 0) {
         gh_metrics_free(m);
         return -1;
     }
@@ -57,6 +58,7 @@ void gh_metrics_free(gh_metrics *m)
     free(m->tls.items);
     free(m->faults.items);
     free(m->websocket.items);
+    gh_top_clients_free(&m->clients);
     m->tls.items = m->faults.items = m->websocket.items = NULL;
     m->requests.items = m->upstream.items = m->auth.items = m->authz.items = m->limits.items = NULL;
     m->policy.items = m->store.items = NULL;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/reason.h"
+#include "observe/top_clients.h"
 
 #define GH_METRIC_KEY 65
 #define GH_METRIC_SERIES 2048 /* series per table per worker; beyond, folded into "(other)" */
@@ -100,6 +101,7 @@ typedef struct gh_metrics {
     atomic_ullong open_connections; /* read as signed: decrements wrap */
     atomic_ullong ws_open;          /* WebSocket sessions open; read as signed */
     atomic_ullong ws_frames[2], ws_bytes[2]; /* of ended sessions: [0] from clients, [1] upstreams */
+    gh_top_clients clients; /* the busiest clients (the dashboard's top clients) */
 } gh_metrics;
 
 /* The series tables of gh_metrics by name, for a reader that picks one (the renderer). */

@@ -11,6 +11,7 @@
 #include "observe/events.h"
 #include "server/admin_bans.h"
 #include "server/admin_status.h"
+#include "server/dashboard_assets.h"
 #include "wire/h1.h"
 #include "server/metrics_collect.h"
 #include "server/admin.h"
@@ -214,14 +215,64 @@ static void serve_metrics(admin_conn *c)
     reply_built(c, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
-static void serve_status(admin_conn *c)
+/* What /status and /stats both say of the process. */
+static gh_status_facts status_facts(admin_conn *c)
 {
     gh_runtime *rt = c->admin->rt;
-    gh_status_facts f = {(gh_now_us() - c->admin->started_us) / 1000000, is_ready(rt, NULL),
-                         atomic_load(&rt->draining) || c->admin->stopping(c->admin->ctx)};
+    return (gh_status_facts){(gh_now_us() - c->admin->started_us) / 1000000, is_ready(rt, NULL),
+                             atomic_load(&rt->draining) || c->admin->stopping(c->admin->ctx)};
+}
+
+static void serve_status(admin_conn *c)
+{
+    gh_status_facts f = status_facts(c);
     size_t len = 0;
-    char *json = gh_admin_status_json(rt, &f, &len);
+    char *json = gh_admin_status_json(c->admin->rt, &f, &len);
     reply_built(c, "application/json", json, len);
+}
+
+/* The dashboard's figures. nosniff: a browser must not read the JSON as anything else. */
+static void serve_stats(admin_conn *c)
+{
+    gh_status_facts f = status_facts(c);
+    size_t len = 0;
+    char *json = gh_admin_stats_json(&c->admin->stats, &f, &len);
+    if (!json) {
+        reply_text(c, 500, "out of memory\n");
+        return;
+    }
+    reply_with(c, 200, "application/json", json, len, "X-Content-Type-Options: nosniff\r\n");
+    free(json);
+}
+
+/* The dashboard's page, style and script, built into the binary. They hold no figures (the
+ * script asks /stats, with the token), so they are served without the token: a browser cannot
+ * send one with a page it navigates to. The policy lets the page load only these files and
+ * fetch only from this listener: no inline script or style, no frame around it. */
+#define GH_DASHBOARD_HEADERS                                                                      \
+    "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; "        \
+    "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "                   \
+    "frame-ancestors 'none'\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
+
+static void serve_asset(admin_conn *c, gh_dashboard_asset which)
+{
+    gh_dashboard_file f = gh_dashboard_file_of(which);
+    reply_with(c, 200, f.type, f.data, f.len, GH_DASHBOARD_HEADERS);
+}
+
+static void serve_dashboard(admin_conn *c)
+{
+    serve_asset(c, GH_DASHBOARD_PAGE);
+}
+
+static void serve_dashboard_js(admin_conn *c)
+{
+    serve_asset(c, GH_DASHBOARD_SCRIPT);
+}
+
+static void serve_dashboard_css(admin_conn *c)
+{
+    serve_asset(c, GH_DASHBOARD_STYLE);
 }
 
 static void serve_reload(admin_conn *c)
@@ -363,12 +414,15 @@ static const struct admin_route {
     {"POST", "/stop", false, serve_stop},
     {"GET", "/bans", false, serve_bans},        {"POST", "/bans", false, serve_ban_impose},
     {"DELETE", "/bans/", false, serve_ban_lift, true},
+    {"GET", "/stats", false, serve_stats},      {"GET", "/", true, serve_dashboard},
+    {"GET", "/dashboard.js", true, serve_dashboard_js},
+    {"GET", "/dashboard.css", true, serve_dashboard_css},
 };
 #define GH_ADMIN_NROUTES (sizeof(admin_routes) / sizeof(admin_routes[0]))
 
 static void not_found(admin_conn *c)
 {
-    char text[256];
+    char text[512];
     gh_sbuf b = gh_sbuf_make(text, sizeof(text) - 1);
     GH_SBUF_LIT(&b, "admin paths:");
     for (size_t i = 0; i < GH_ADMIN_NROUTES; i++)
@@ -504,6 +558,8 @@ int gh_admin_start(gh_admin *a, uv_loop_t *loop, const gh_sockaddr *addr)
     if (r == 0)
         r = uv_listen((uv_stream_t *)&a->tcp, 128, on_connection);
     a->open = 1;
+    if (r == 0)
+        r = gh_admin_stats_start(&a->stats, loop, a->rt);
     return r;
 }
 
@@ -512,4 +568,5 @@ void gh_admin_stop(gh_admin *a)
     if (a->open)
         uv_close((uv_handle_t *)&a->tcp, NULL);
     a->open = 0;
+    gh_admin_stats_stop(&a->stats);
 }

@@ -1,6 +1,6 @@
-/* The admin listener: /healthz, /readyz, /metrics, /status, POST /reload, POST /stop, behind
- * admin.token when one is set (probes excepted). One request per connection, served on the
- * control loop. */
+/* The admin listener: /healthz, /readyz, /metrics, /status, /stats, POST /reload, POST /stop,
+ * behind admin.token when one is set (probes and the dashboard's static files excepted). One
+ * request per connection, served on the control loop. */
 #ifndef GH_SERVER_ADMIN_H
 #define GH_SERVER_ADMIN_H
 
@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "core/clock.h"
+#include "server/admin_stats.h"
 #include "server/runtime.h"
 
 typedef struct gh_admin {
@@ -23,6 +24,7 @@ typedef struct gh_admin {
     gh_http_date date;   /* of the answers */
     unsigned nconns;     /* connections open, at most GH_ADMIN_MAX_CONNS serving */
     uint64_t busy_logged_us; /* the last admin_busy event, so a flood logs one line a second */
+    gh_admin_stats stats;    /* GET /stats's rates: totals sampled each second */
     int open;
 } gh_admin;
 

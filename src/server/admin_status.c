@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "server/admin_status.h"
 
@@ -21,21 +22,27 @@ static void add_str(gh_sbuf *b, const char *s)
     gh_sbuf_json_str(b, s ? s : "", s ? strlen(s) : 0);
 }
 
-static void add_upstreams(gh_sbuf *b, const gh_config *cfg)
+void gh_admin_status_upstreams(gh_sbuf *b, const gh_config *cfg)
 {
+    uint64_t now = gh_now_us();
     GH_SBUF_LIT(b, ",\"upstreams\":[");
     for (size_t i = 0; i < cfg->nupstreams; i++) {
         const gh_upstream_conf *u = &cfg->upstreams[i];
         GH_SBUF_LIT(b, "{\"name\":");
         add_str(b, u->name);
-        gh_sbuf_addf(b, ",\"health_checks\":%s,\"endpoints\":[",
-                     u->health.kind != GH_HC_NONE ? "true" : "false");
+        gh_sbuf_addf(b, ",\"health_checks\":%s,\"in_flight\":%u,\"endpoints\":[",
+                     u->health.kind != GH_HC_NONE ? "true" : "false",
+                     u->state ? atomic_load(&u->state->inflight) : 0);
         for (size_t j = 0; j < u->nendpoints; j++) {
-            int h = u->states ? atomic_load(&u->states[j]->health) : GH_HEALTH_UNKNOWN;
+            const gh_endpoint_state *e = u->states ? u->states[j] : NULL;
+            int h = e ? atomic_load(&e->health) : GH_HEALTH_UNKNOWN;
             GH_SBUF_LIT(b, "{\"endpoint\":");
             add_str(b, u->endpoints[j].label);
             GH_SBUF_LIT(b, ",\"health\":");
             add_str(b, health_name(h));
+            gh_sbuf_addf(b, ",\"ejected\":%s,\"in_flight\":%u",
+                         e && atomic_load(&e->ejected_until_us) > now ? "true" : "false",
+                         e ? atomic_load(&e->inflight) : 0);
             gh_sbuf_adds(b, j + 1 < u->nendpoints ? "}," : "}");
         }
         gh_sbuf_adds(b, i + 1 < cfg->nupstreams ? "]}," : "]}");
@@ -64,7 +71,7 @@ char *gh_admin_status_json(gh_runtime *rt, const gh_status_facts *f, size_t *len
                      i + 1 < cfg->nlisteners ? "," : "");
     }
     GH_SBUF_LIT(&b, "]");
-    add_upstreams(&b, cfg);
+    gh_admin_status_upstreams(&b, cfg);
     gh_sbuf_addf(&b, ",\"ready\":%s,\"draining\":%s}\n", f->ready ? "true" : "false",
                  f->draining ? "true" : "false");
     gh_config_release(cfg);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/json.h"
 #include "server/runtime.h"
 
 typedef struct gh_status_facts {
@@ -17,5 +18,9 @@ typedef struct gh_status_facts {
  * endpoints with their active health, ready and draining. malloc'd (caller frees), its length
  * in *len; NULL when out of memory. */
 char *gh_admin_status_json(gh_runtime *rt, const gh_status_facts *f, size_t *len);
+
+/* ,"upstreams":[...]: each upstream's requests in flight and its endpoints' active health,
+ * passive ejection and requests in flight. GET /stats shows the same. */
+void gh_admin_status_upstreams(gh_sbuf *b, const gh_config *cfg);
 
 #endif
