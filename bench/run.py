@@ -298,11 +298,29 @@ def bench_websocket(d, procs):
 
 
 def bench_observe(d, up_port, procs):
-    """The security event stream at 100 % of requests beside plain proxying."""
+    """The security event stream at 100 % of requests beside plain proxying; tracing with a live
+    OTLP receiver; the anomaly detectors, local and with Redis."""
     port = free_port()
     ge = start_gatehouse(d, "events", observe_bench.events_yaml(d, port, up_port), port, procs)
     wrk("http://127.0.0.1:%d/critical" % port, ge.pid)  # warm up
-    return observe_bench.run_events(wrk, port, ge.pid, max(3, ROUNDS // 3))
+    rounds = max(3, ROUNDS // 3)
+    results = observe_bench.run_events(wrk, port, ge.pid, rounds)
+    receiver, redis_port = free_port(), free_port()
+    procs.append(start(["/usr/sbin/nginx", "-c", nginx_conf(d, "otlp-receiver", observe_bench.receiver_server(receiver))],
+                       receiver, d, cpu=CLIENT_CPU))
+    procs.append(start(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                        "--appendonly", "no"], redis_port, d, cpu=CLIENT_CPU))
+    admin_ports = {"trace-0.1": free_port(), "trace-1.0": free_port()}
+    ports, pids = {}, {}
+    for name, extra in observe_bench.variants(receiver, redis_port, admin_ports).items():
+        ports[name] = free_port()
+        pids[name] = start_gatehouse(d, "observe-" + name, observe_bench.gateway_yaml(ports[name], up_port, extra),
+                                     ports[name], procs).pid
+        wrk("http://127.0.0.1:%d/items/1" % ports[name], pids[name])  # warm up
+    results.update(observe_bench.run_variants(wrk, ports, pids, rounds))
+    time.sleep(2)  # the last batches leave
+    results["spans"] = {name: observe_bench.span_counts(p) for name, p in admin_ports.items()}
+    return results
 
 
 def bench_health(d, procs):
@@ -496,6 +514,7 @@ def write_report(results, idle_rss, idle_cost, jwt_results=None, authz_results=N
         lines += balance_bench.report(balance_results, within_round)
     if observe_results:
         lines += observe_bench.report(observe_results, within_round)
+        lines += observe_bench.variants_report(observe_results, within_round, observe_results["spans"])
     lines += ["", "Proxy CPU per request is the proxy process's user and system time during a run divided by",
               "the requests it served: the cost that throughput reflects, unaffected by time the machine",
               "lends elsewhere. On two cores, client and upstream share one core; when a proxy is cheaper",

@@ -249,7 +249,8 @@ static void on_shared_count(void *privdata, redisReply *reply)
     shared_count *c = privdata;
     atomic_fetch_sub(&c->registry->redis_in_flight, 1);
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-        reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[1]->integer == 1) {
+        reply->element[0]->type == REDIS_REPLY_INTEGER &&
+        reply->element[1]->type == REDIS_REPLY_INTEGER && reply->element[1]->integer == 1) {
         const gh_config *cfg = c->svc->snapshots.config; /* in force now */
         const gh_detector_conf *dc = &cfg->anomaly.detectors[c->detector];
         report(c->svc, cfg, &c->ab,
@@ -293,13 +294,25 @@ static bool shared_distinct(const seen *s, unsigned d, const char *text, size_t 
     const gh_anomaly_conf *a = s->a;
     if (a->store != GH_ANOM_STORE_REDIS || !cfg->redis || !a->registry)
         return false;
+    const gh_detector_conf *dc = &a->detectors[d];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long window = ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) / (long long)dc->window_ms;
+    /* A value this gateway added in this window already cannot move the count: whoever adds
+     * the value that crosses the threshold reports it. (A command Redis then fails loses that
+     * value from the count for the rest of the window.) */
+    uint64_t fp = gh_anom_shared_fingerprint(s->t, d, text, len, value, vlen, window);
+    if (!gh_anom_shared_note(s->t, fp))
+        return true;
     if (atomic_fetch_add(&a->registry->redis_in_flight, 1) >= SHARED_IN_FLIGHT_MAX) {
         atomic_fetch_sub(&a->registry->redis_in_flight, 1);
+        gh_anom_shared_unnote(s->t, fp);
         return false;
     }
     shared_count *c = calloc(1, sizeof(*c));
     if (!c) {
         atomic_fetch_sub(&a->registry->redis_in_flight, 1);
+        gh_anom_shared_unnote(s->t, fp);
         return false;
     }
     *c = (shared_count){.svc = s->svc, .registry = a->registry, .detector = d, .second = second,
@@ -309,10 +322,6 @@ static bool shared_distinct(const seen *s, unsigned d, const char *text, size_t 
     copy_text(c->key_text, sizeof(c->key_text), g.key_text, g.key_len);
     c->key_len = strlen(c->key_text);
     about_of(s, &c->ab);
-    const gh_detector_conf *dc = &a->detectors[d];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    long long window = ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) / (long long)dc->window_ms;
     char name[17], member[17], count_key[128], report_key[144], window_ms[24], threshold[24];
     char named[256];
     int n = snprintf(named, sizeof(named), "%u:%.*s", d, (int)len, text);
@@ -329,6 +338,7 @@ static bool shared_distinct(const seen *s, unsigned d, const char *text, size_t 
                           threshold};
     if (!gh_redis_call(&s->svc->redis, cfg->redis, 8, argv, on_shared_count, c)) {
         atomic_fetch_sub(&a->registry->redis_in_flight, 1);
+        gh_anom_shared_unnote(s->t, fp);
         free(c);
         return false;
     }

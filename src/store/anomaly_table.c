@@ -194,3 +194,33 @@ bool gh_anom_claim(gh_anom_table *t, const unsigned char key[16], int64_t window
     pthread_mutex_unlock(&t->shards[s].mu);
     return first;
 }
+
+uint64_t gh_anom_shared_fingerprint(const gh_anom_table *t, unsigned detector, const char *text,
+                                    size_t len, const void *value, size_t vlen, int64_t window)
+{
+    gh_siphash h;
+    gh_siphash_init(&h, &t->sip);
+    gh_siphash_u64(&h, detector);
+    gh_siphash_u64(&h, (uint64_t)window);
+    gh_siphash_u64(&h, len);
+    gh_siphash_update(&h, text, len);
+    gh_siphash_update(&h, value, vlen);
+    return gh_siphash_final(&h) | 1; /* never zero: zero marks an empty slot */
+}
+
+static atomic_ullong *sent_slot(gh_anom_table *t, uint64_t fp)
+{
+    return &t->shared_sent[(fp >> 1) & (GH_ANOM_SHARED_SENT - 1)];
+}
+
+bool gh_anom_shared_note(gh_anom_table *t, uint64_t fp)
+{
+    return atomic_exchange_explicit(sent_slot(t, fp), fp, memory_order_relaxed) != fp;
+}
+
+void gh_anom_shared_unnote(gh_anom_table *t, uint64_t fp)
+{
+    unsigned long long expected = fp;
+    atomic_compare_exchange_strong_explicit(sent_slot(t, fp), &expected, 0, memory_order_relaxed,
+                                            memory_order_relaxed);
+}

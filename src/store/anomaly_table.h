@@ -20,6 +20,7 @@
 #include "store/anomaly_sketch.h"
 
 #define GH_ANOM_SHARDS 64
+#define GH_ANOM_SHARED_SENT 4096 /* values lately added to Redis counts (a power of two) */
 #define GH_ANOM_PROBE 8
 #define GH_ANOM_DETECTORS 6 /* gh_anomaly_detector (config-t.h) */
 #define GH_ANOM_MODES 3     /* off, log, ban */
@@ -62,6 +63,10 @@ typedef struct gh_anom_table {
     gh_sipkey sip;                       /* keys are hashed with it: nobody aims at a slot */
     const gh_detect_actions *actions;    /* the registry's */
     atomic_ullong detections[GH_ANOM_DETECTORS][GH_ANOM_MODES]; /* metrics */
+    /* Fingerprints of (detector, key, value, window) lately added to a shared count in Redis,
+     * direct-mapped: a value already added in this window is not sent again, since adding a
+     * known member to a HyperLogLog changes nothing. A slot overwritten only costs a resend. */
+    atomic_ullong shared_sent[GH_ANOM_SHARED_SENT];
     struct {
         pthread_mutex_t mu;
         gh_anom_entry *slots;
@@ -87,6 +92,15 @@ void gh_anom_key(const gh_anom_table *t, unsigned detector, const char *text, si
                  unsigned char out[16]);
 /* The keyed 64-bit hash of a value for a distinct-count sketch. */
 uint64_t gh_anom_value_hash(const gh_anom_table *t, const void *v, size_t len);
+
+/* The fingerprint of value added to the shared count of (detector, key text) in window. */
+uint64_t gh_anom_shared_fingerprint(const gh_anom_table *t, unsigned detector, const char *text,
+                                    size_t len, const void *value, size_t vlen, int64_t window);
+/* True the first time fp is noted, as far as the table remembers (and it is now noted); false
+ * when it was sent lately. */
+bool gh_anom_shared_note(gh_anom_table *t, uint64_t fp);
+/* Forgets fp again: it was not sent after all. */
+void gh_anom_shared_unnote(gh_anom_table *t, uint64_t fp);
 
 /* Counts add for key in window (the window's number at the detector's length) at now_us and
  * copies the entry out (out), for a decision without the lock. A new window first folds the

@@ -194,6 +194,31 @@ static void registry_shares_and_holds_actions(void **state)
     gh_anom_registry_free(&reg);
 }
 
+/* A value goes to the shared count once per window; a new window, another value, another key or
+ * a send that did not happen (unnoted) sends it again. */
+static void shared_values_sent_once_per_window(void **state)
+{
+    (void)state;
+    gh_anom_registry reg;
+    gh_anom_table *t = table(&reg, 128);
+    uint64_t fp = gh_anom_shared_fingerprint(t, 1, "ip:a", 4, "items/1", 7, 100);
+    assert_true(gh_anom_shared_note(t, fp));
+    assert_false(gh_anom_shared_note(t, fp));
+    assert_false(gh_anom_shared_note(t, gh_anom_shared_fingerprint(t, 1, "ip:a", 4, "items/1", 7, 100)));
+    uint64_t others[] = {gh_anom_shared_fingerprint(t, 1, "ip:a", 4, "items/1", 7, 101),
+                         gh_anom_shared_fingerprint(t, 1, "ip:a", 4, "items/2", 7, 100),
+                         gh_anom_shared_fingerprint(t, 1, "ip:b", 4, "items/1", 7, 100),
+                         gh_anom_shared_fingerprint(t, 2, "ip:a", 4, "items/1", 7, 100),
+                         /* the key and value bytes may not slide into each other */
+                         gh_anom_shared_fingerprint(t, 1, "ip:ai", 5, "tems/1", 6, 100)};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        assert_true(others[i] != fp);
+    gh_anom_shared_unnote(t, fp);
+    assert_true(gh_anom_shared_note(t, fp));
+    gh_anom_table_put(&reg, t);
+    gh_anom_registry_free(&reg);
+}
+
 /* What the ban action was asked: the stand-in for the ban table. */
 typedef struct bans {
     int calls;
@@ -312,6 +337,7 @@ int main(void)
         cmocka_unit_test(table_windows_and_claims),
         cmocka_unit_test(table_bounded_keeps_heavy_clients),
         cmocka_unit_test(registry_shares_and_holds_actions),
+        cmocka_unit_test(shared_values_sent_once_per_window),
         cmocka_unit_test(ban_mode_calls_the_action),
         cmocka_unit_test(log_unwired_allowed_and_off_ban_nobody),
         cmocka_unit_test(no_method_is_not_an_unusual_method),
