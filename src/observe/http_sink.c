@@ -207,17 +207,9 @@ static void add_line(gh_http_sink *s, CURL *easy, pending_batch *b, const char *
 static size_t drain_ring(gh_http_sink *s, CURL *easy, size_t i, char *buf, pending_batch *b)
 {
     gh_log_ring *r = s->rings[i];
-    size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-    size_t len = head - tail;
+    size_t len = gh_log_ring_take(r, buf);
     if (len == 0)
         return 0;
-    size_t at = tail % GH_LOG_RING_BYTES, first = GH_LOG_RING_BYTES - at;
-    if (first > len)
-        first = len;
-    memcpy(buf, r->data + at, first);
-    memcpy(buf + first, r->data, len - first);
-    atomic_store_explicit(&r->tail, head, memory_order_release);
     size_t lines = 0;
     for (size_t pos = 0; pos < len;) {
         const char *nl = memchr(buf + pos, '\n', len - pos);

@@ -24,6 +24,20 @@ bool gh_log_ring_put(gh_log_ring *r, const char *line, size_t len)
     return true;
 }
 
+size_t gh_log_ring_take(gh_log_ring *r, char *buf)
+{
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+    size_t len = head - tail;
+    size_t at = tail % GH_LOG_RING_BYTES, first = GH_LOG_RING_BYTES - at;
+    if (first > len)
+        first = len;
+    memcpy(buf, r->data + at, first);
+    memcpy(buf + first, r->data, len - first);
+    atomic_store_explicit(&r->tail, head, memory_order_release);
+    return len;
+}
+
 /* Writes what it can: the bytes left unwritten when the destination failed (a full disk, an
  * I/O error, a pipe whose reader left). */
 static size_t write_all(int fd, const char *p, size_t len)

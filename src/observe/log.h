@@ -43,5 +43,8 @@ void gh_logger_stop(gh_logger *l);
 
 /* Appends one line (must end with '\n'); false when it was dropped. */
 bool gh_log_ring_put(gh_log_ring *r, const char *line, size_t len);
+/* Moves everything the ring holds into buf (GH_LOG_RING_BYTES): the sinks' threads format from
+ * the copy while the worker refills the ring. Returns the bytes moved (whole lines). */
+size_t gh_log_ring_take(gh_log_ring *r, char *buf);
 
 #endif

@@ -158,17 +158,9 @@ static bool send_line(gh_syslog_sink *s, const char *line, size_t len)
 /* Sends a ring's complete lines; what the collector did not take is counted as lost. */
 static size_t drain_ring(gh_syslog_sink *s, gh_log_ring *r, char *buf)
 {
-    size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-    size_t len = head - tail;
+    size_t len = gh_log_ring_take(r, buf);
     if (len == 0)
         return 0;
-    size_t at = tail % GH_LOG_RING_BYTES, first = GH_LOG_RING_BYTES - at;
-    if (first > len)
-        first = len;
-    memcpy(buf, r->data + at, first);
-    memcpy(buf + first, r->data, len - first);
-    atomic_store_explicit(&r->tail, head, memory_order_release);
     for (size_t pos = 0; pos < len;) {
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - buf) : len;
