@@ -424,12 +424,13 @@ static int do_bans_list(const ctl_opts *o, const ctl_target *t, const ctl_reply 
     }
     json_t *j = json_loads(r->body, 0, NULL);
     json_t *list = json_object_get(j, "bans");
-    printf("%-40s %-8s %-16s %9s %7s  %s\n", "KEY", "KIND", "DETECTOR", "REMAINING", "STRIKES",
+    /* DETECTOR is as wide as the longest detector's name, credential_stuffing */
+    printf("%-40s %-8s %-19s %9s %7s  %s\n", "KEY", "KIND", "DETECTOR", "REMAINING", "STRIKES",
            "REASON");
     size_t i;
     json_t *b;
     json_array_foreach(list, i, b)
-        printf("%-40s %-8s %-16s %8llds %7lld  %s\n", str(b, "key"), str(b, "kind"),
+        printf("%-40s %-8s %-19s %8llds %7lld  %s\n", str(b, "key"), str(b, "kind"),
                str(b, "detector"), (long long)json_integer_value(json_object_get(b, "remaining_seconds")),
                (long long)json_integer_value(json_object_get(b, "strikes")), str(b, "reason"));
     if (json_is_true(json_object_get(j, "truncated")))

@@ -178,6 +178,20 @@ def test_cli_list_and_lift(gateway_for, upstream, tmp_path):
     assert r.returncode == 2
 
 
+def test_cli_list_columns_hold_the_longest_detector(gateway_for, upstream, tmp_path):
+    gw = gateway_for(ban_yaml(upstream, tmp_path))
+    admin_post(gw, {"key": "ip:198.51.100.7", "reason": "stuffed", "detector": "credential_stuffing",
+                    "duration": 600})
+    r = subprocess.run([BIN, "bans", "list", "--admin", "127.0.0.1:%d" % gw.admin_port],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    head, row = r.stdout.splitlines()[:2]
+    # Each figure ends under the end of its heading, whatever the detector's name.
+    for heading, figure in (("REMAINING", "s"), ("STRIKES", "1")):
+        end = head.index(heading) + len(heading)
+        assert row[end - 1] == figure and row[end] == " ", r.stdout
+
+
 @pytest.mark.parametrize("bans,where,message", [
     ("{status: 401}", "3:16", "bans.status: expected one of: 403, 429"),
     ("{base: 2h, max: 1h}", "3:7", "bans: base (7200s) exceeds max (3600s)"),
