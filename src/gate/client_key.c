@@ -30,23 +30,42 @@ const char *gh_client_address_bits(const gh_request *req, int ipv4_prefix, int i
     return (const char *)buf;
 }
 
+size_t gh_client_address_key_of(int family, const unsigned char addr[16], int ipv4_prefix,
+                                int ipv6_prefix, char *out, size_t cap)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    const unsigned char *a = addr;
+    if (family == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+        family = AF_INET;
+        a = addr + 12;
+    }
+    bool v4 = family == AF_INET;
+    int bytes = v4 ? 4 : 16, prefix = v4 ? ipv4_prefix : ipv6_prefix, full = v4 ? 32 : 128;
+    unsigned char cut[16] = {0};
+    for (int i = 0; i < bytes; i++) {
+        int keep = prefix - 8 * i;
+        cut[i] = keep >= 8 ? a[i] : keep <= 0 ? 0 : (unsigned char)(a[i] & (0xff << (8 - keep)));
+    }
+    char text[INET6_ADDRSTRLEN];
+    inet_ntop(family, cut, text, sizeof(text));
+    int n = prefix < full ? snprintf(out, cap, "ip:%s/%d", text, prefix)
+                          : snprintf(out, cap, "ip:%s", text);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 size_t gh_client_address_key(const gh_request *req, int ipv4_prefix, int ipv6_prefix, char *out,
                              size_t cap)
 {
     unsigned char buf[17];
     size_t len = 0;
     const char *k = gh_client_address_bits(req, ipv4_prefix, ipv6_prefix, buf, &len);
-    int n;
     if (k == (const char *)buf) {
-        char text[INET6_ADDRSTRLEN];
-        bool v4 = buf[0] == 4;
-        int prefix = v4 ? ipv4_prefix : ipv6_prefix, full = v4 ? 32 : 128;
-        inet_ntop(v4 ? AF_INET : AF_INET6, buf + 1, text, sizeof(text));
-        n = prefix < full ? snprintf(out, cap, "ip:%s/%d", text, prefix)
-                          : snprintf(out, cap, "ip:%s", text);
-    } else {
-        n = snprintf(out, cap, "ip:%.*s", (int)len, k);
+        unsigned char addr[16] = {0};
+        memcpy(addr, buf + 1, buf[0]);
+        return gh_client_address_key_of(buf[0] == 4 ? AF_INET : AF_INET6, addr, ipv4_prefix,
+                                        ipv6_prefix, out, cap);
     }
+    int n = snprintf(out, cap, "ip:%.*s", (int)len, k);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 

@@ -317,8 +317,10 @@ static void serve_ban_lift(admin_conn *c)
 {
     const gh_h1_request *r = c->req;
     size_t skip = sizeof("/bans/") - 1;
-    reply_answer(c, gh_admin_bans_lift(&c->admin->rt->shared.bans, r->target + skip,
+    gh_config *cfg = gh_runtime_config(c->admin->rt); /* its prefixes name address clients */
+    reply_answer(c, gh_admin_bans_lift(&c->admin->rt->shared.bans, &cfg->bans, r->target + skip,
                                        r->target_len - skip));
+    gh_config_release(cfg);
 }
 
 static void serve_ban_impose(admin_conn *c)
@@ -326,7 +328,9 @@ static void serve_ban_impose(admin_conn *c)
     const gh_h1_request *r = c->req;
     const char *body = c->buf + r->head_len;
     size_t len = r->body == GH_BODY_LENGTH ? (size_t)r->content_length : 0;
-    gh_admin_answer a = gh_admin_bans_impose(&c->admin->rt->shared.bans, body, len);
+    gh_config *cfg = gh_runtime_config(c->admin->rt); /* its prefixes name address clients */
+    gh_admin_answer a = gh_admin_bans_impose(&c->admin->rt->shared.bans, &cfg->bans, body, len);
+    gh_config_release(cfg);
     if (a.status == 201) /* the ban itself is a security event, with its key */
         gh_event("info", "admin_ban", "POST /bans: a ban imposed by hand", NULL);
     reply_answer(c, a);

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "config/config-t.h"
 #include "store/bans.h"
 
 /* At most this many bans are listed (the soonest to end last); "truncated" says when more. */
@@ -19,10 +20,14 @@ typedef struct gh_admin_answer {
 } gh_admin_answer;
 
 gh_admin_answer gh_admin_bans_list(gh_ban_table *t);
-/* key: the path after "/bans/", percent-encoded. */
-gh_admin_answer gh_admin_bans_lift(gh_ban_table *t, const char *key, size_t len);
+/* key: the path after "/bans/", percent-encoded. An "ip:" key is read as POST /bans reads it. */
+gh_admin_answer gh_admin_bans_lift(gh_ban_table *t, const gh_bans_conf *bc, const char *key,
+                                   size_t len);
 /* body: {"key": "ip:203.0.113.7", "reason": "...", "duration": 600, "detector": "admin"}
  * (duration in seconds, optional: the table's doubling; detector optional: "admin"). */
-gh_admin_answer gh_admin_bans_impose(gh_ban_table *t, const char *body, size_t len);
+/* An "ip:" key is banned as the door checks it: an address (or a range no wider than a client)
+ * cut to bc's ipv4_prefix or ipv6_prefix bits; a wider range or no address is a 400. */
+gh_admin_answer gh_admin_bans_impose(gh_ban_table *t, const gh_bans_conf *bc, const char *body,
+                                     size_t len);
 
 #endif

@@ -178,6 +178,32 @@ def test_cli_list_and_lift(gateway_for, upstream, tmp_path):
     assert r.returncode == 2
 
 
+@pytest.mark.parametrize("bans,posted,banned", [
+    ("{}", "ip:::ffff:127.0.0.1", ME),  # the door reads a mapped address as the IPv4 one
+    ("{ipv4_prefix: 24}", "ip:127.0.0.1", "ip:127.0.0.0/24"),
+    ("{ipv4_prefix: 24}", "ip:127.0.0.9/32", "ip:127.0.0.0/24"),
+])
+def test_ban_by_hand_names_the_key_the_door_checks(gateway_for, upstream, tmp_path, bans, posted,
+                                                   banned):
+    gw = gateway_for(ban_yaml(upstream, tmp_path, bans))
+    status, doc = admin_post(gw, {"key": posted})
+    assert status == 201 and doc["banned"] == banned, doc
+    assert requests.get(gw.url + "/a").status_code == 403
+    assert [b["key"] for b in bans_of(gw)["bans"]] == [banned]
+    assert lift(gw, posted)[0] == 200  # lifted by the name it was imposed under, too
+    assert requests.get(gw.url + "/a").status_code == 200
+
+
+@pytest.mark.parametrize("key", ["ip:127.0.0.0/24", "ip:127.000.0.1", "ip:localhost",
+                                 "ip:2001:db8::/32"])
+def test_ban_by_hand_refuses_an_address_key_that_names_no_client(gateway_for, upstream, tmp_path,
+                                                                 key):
+    gw = gateway_for(ban_yaml(upstream, tmp_path))
+    status, doc = admin_post(gw, {"key": key})
+    assert status == 400, doc
+    assert bans_of(gw)["active"] == 0
+
+
 def test_cli_list_columns_hold_the_longest_detector(gateway_for, upstream, tmp_path):
     gw = gateway_for(ban_yaml(upstream, tmp_path))
     admin_post(gw, {"key": "ip:198.51.100.7", "reason": "stuffed", "detector": "credential_stuffing",
