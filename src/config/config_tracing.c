@@ -110,7 +110,9 @@ static void load_headers(gh_walk *w, yaml_node_t *v, const gh_kw_call *call)
         size_t saved = gh__walk_push_index(w, i);
         yaml_node_t *item = gh__walk_node(w, items[i]);
         gh_otlp_header_conf *h = &e->headers[e->nheaders];
-        if (gh__cfg_apply(w, item, otlp_header_keys, h, call->ctx)) {
+        size_t errors_before = w->diag->errors;
+        if (gh__cfg_apply(w, item, otlp_header_keys, h, call->ctx) &&
+            w->diag->errors == errors_before) { /* a secret that did not resolve is reported */
             if (!h->value == !h->secret)
                 gh__walk_error(w, item, "give the header one of value or secret");
             else if (h->value && !field_value_ok(h->value))

@@ -328,6 +328,27 @@ tracing:
     assert ":6:" in out and ":7:" in out
 
 
+def test_a_header_secret_that_does_not_resolve_is_one_error(tmp_path, monkeypatch):
+    from testenv import check_config
+    monkeypatch.delenv("GH_TEST_NO_SUCH_SECRET", raising=False)
+    text = """
+listeners: [{address: 127.0.0.1:1}]
+upstreams: {app: {endpoints: [http://127.0.0.1:2]}}
+routes: [{name: a, match: {prefix: /}, auth: none, upstream: app}]
+tracing:
+  exporter:
+    endpoint: http://127.0.0.1:4318
+    headers: [{name: Authorization, secret: "${env:GH_TEST_NO_SUCH_SECRET}"}]
+"""
+    done = check_config(tmp_path, text)
+    assert done.returncode == 1
+    assert "tracing.exporter.headers[0].secret: environment variable GH_TEST_NO_SUCH_SECRET " \
+        "is not set" in done.stderr
+    # The header has its secret: nothing else is wrong with it.
+    assert "one of value or secret" not in done.stderr, done.stderr
+    assert "c.yaml: 1 error" in done.stderr, done.stderr
+
+
 def test_an_introspection_wait_is_a_child_span(receiver, tmp_path, monkeypatch):
     from testenv.introspection import IntrospectionServer
     with IntrospectionServer(free_port()) as idp:
