@@ -67,13 +67,14 @@ static void set_up(gh_bans_control *bc, bool up, const char *why)
         atomic_fetch_add(&table_of(bc)->store_failures, 1);
     if (bc->up == (int)up)
         return;
+    bool first = bc->up < 0;
     bc->up = up;
     char fields[256];
     gh_sbuf f = gh_sbuf_make(fields, sizeof(fields));
     GH_SBUF_LIT(&f, ",\"reason\":");
     gh_sbuf_json_str(&f, why, strlen(why));
     gh_event_built(up ? "info" : "warn", up ? "bans_store_up" : "bans_store_down",
-                   up ? "bans shared through Redis again"
+                   up ? (first ? "bans shared through Redis" : "bans shared through Redis again")
                       : "bans cannot be shared through Redis: local bans only",
                    &f);
 }

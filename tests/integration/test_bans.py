@@ -256,6 +256,11 @@ def test_bans_shared_through_redis(gateway_for, upstream, redis, tmp_path):
     text = ban_yaml(upstream, tmp_path, "{sync_interval: 200ms}") + \
         "stores:\n  redis: {address: 127.0.0.1:%d, timeout: 200ms}\n" % redis.port
     a, b = gateway_for(text), gateway_for(text)
+    # The first exchange says the bans are shared, not shared "again".
+    wait_for(lambda: any('"event":"bans_store_up"' in l for l in a.event_lines()),
+             "the bans_store_up event")
+    (up,) = [json.loads(l) for l in a.event_lines() if '"event":"bans_store_up"' in l]
+    assert up["message"] == "bans shared through Redis", up
     assert admin_post(a, {"key": ME, "reason": "from a", "detector": "tokens"})[0] == 201
     started = time.time()
     wait_for(lambda: requests.get(b.url + "/a").status_code == 403, "the ban at b", timeout=5)
