@@ -219,7 +219,7 @@ static void detect(const seen *s, const unsigned char key[16], const finding *f)
  * wall-clock window, which every gateway sharing the store adds to; the one report per window
  * is a key set once. KEYS: the count, the report; ARGV: the value, the window (ms), the
  * threshold. Returns the count and whether this call reported it. */
-static const char SHARED_COUNT[] =
+const char gh_anomaly_shared_count_script[] =
     "redis.call('PFADD', KEYS[1], ARGV[1])\n"
     "redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))\n"
     "local n = redis.call('PFCOUNT', KEYS[1])\n"
@@ -228,6 +228,11 @@ static const char SHARED_COUNT[] =
     "  first = 1\n"
     "end\n"
     "return {n, first}\n";
+
+/* Its SHA-1, what EVALSHA names it by: the script goes whole only when the server lacks it
+ * (NOSCRIPT, after a restart or SCRIPT FLUSH), not with every request. tests/unit/test_anomaly.c
+ * checks it against the text. */
+const char gh_anomaly_shared_count_sha1[] = "94c42a45b1c648428a9c024bb810f9ed8669491b";
 
 /* Commands in flight to Redis for shared counts, every worker together: beyond it, the local
  * table judges (a slow store must not pile up memory). */
@@ -238,18 +243,45 @@ typedef struct shared_count {
     gh_anom_registry *registry;
     unsigned detector;
     bool second; /* the detector's second threshold (credential_stuffing's max_addresses) */
+    bool whole;  /* sent with EVAL, the script's text (after a NOSCRIPT) */
     const char *what;
     char key_text[192];
     size_t key_len;
     about ab;
+    /* the call's keys and arguments, kept to send it again whole after a NOSCRIPT */
+    char count_key[128], report_key[144], member[17], window_ms[24], threshold[24];
 } shared_count;
+
+static void on_shared_count(void *privdata, redisReply *reply);
+
+/* Writes the call: EVALSHA, or EVAL with the script's text once the server said it lacks it. */
+static bool send_shared_count(shared_count *c, const gh_redis_conf *store)
+{
+    const char *argv[] = {c->whole ? "EVAL" : "EVALSHA",
+                          c->whole ? gh_anomaly_shared_count_script : gh_anomaly_shared_count_sha1,
+                          "2", c->count_key, c->report_key, c->member, c->window_ms, c->threshold};
+    return store && gh_redis_call(&c->svc->redis, store, 8, argv, on_shared_count, c);
+}
+
+/* The server lost the script (a restart, SCRIPT FLUSH): the same call again, whole, once. */
+static bool again_whole(shared_count *c, const redisReply *reply)
+{
+    if (c->whole || !reply || reply->type != REDIS_REPLY_ERROR || !reply->str ||
+        strncmp(reply->str, "NOSCRIPT", 8) != 0)
+        return false;
+    c->whole = true;
+    return send_shared_count(c, c->svc->snapshots.config->redis);
+}
 
 static void on_shared_count(void *privdata, redisReply *reply)
 {
     shared_count *c = privdata;
+    if (again_whole(c, reply))
+        return; /* still in flight */
     atomic_fetch_sub(&c->registry->redis_in_flight, 1);
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-        reply->element[0]->type == REDIS_REPLY_INTEGER && reply->element[1]->integer == 1) {
+        reply->element[0]->type == REDIS_REPLY_INTEGER &&
+        reply->element[1]->type == REDIS_REPLY_INTEGER && reply->element[1]->integer == 1) {
         const gh_config *cfg = c->svc->snapshots.config; /* in force now */
         const gh_detector_conf *dc = &cfg->anomaly.detectors[c->detector];
         report(c->svc, cfg, &c->ab,
@@ -313,21 +345,19 @@ static bool shared_distinct(const seen *s, unsigned d, const char *text, size_t 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     long long window = ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) / (long long)dc->window_ms;
-    char name[17], member[17], count_key[128], report_key[144], window_ms[24], threshold[24];
+    char name[17];
     char named[256];
     int n = snprintf(named, sizeof(named), "%u:%.*s", d, (int)len, text);
     digest_hex(s, named, n < 0 ? 0 : (size_t)n >= sizeof(named) ? sizeof(named) - 1 : (size_t)n,
                name);
-    digest_hex(s, value, vlen, member);
-    snprintf(count_key, sizeof(count_key), "gatehouse:anomaly:%s:%lld:%s", detector_names[d],
-             window, name);
-    snprintf(report_key, sizeof(report_key), "%s:reported", count_key);
-    snprintf(window_ms, sizeof(window_ms), "%llu", (unsigned long long)dc->window_ms);
-    snprintf(threshold, sizeof(threshold), "%llu",
+    digest_hex(s, value, vlen, c->member);
+    snprintf(c->count_key, sizeof(c->count_key), "gatehouse:anomaly:%s:%lld:%s",
+             detector_names[d], window, name);
+    snprintf(c->report_key, sizeof(c->report_key), "%s:reported", c->count_key);
+    snprintf(c->window_ms, sizeof(c->window_ms), "%llu", (unsigned long long)dc->window_ms);
+    snprintf(c->threshold, sizeof(c->threshold), "%llu",
              (unsigned long long)(second ? dc->second : dc->limit));
-    const char *argv[] = {"EVAL", SHARED_COUNT, "2", count_key, report_key, member, window_ms,
-                          threshold};
-    if (!gh_redis_call(&s->svc->redis, cfg->redis, 8, argv, on_shared_count, c)) {
+    if (!send_shared_count(c, cfg->redis)) {
         atomic_fetch_sub(&a->registry->redis_in_flight, 1);
         free(c);
         return false;

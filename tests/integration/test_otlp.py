@@ -275,6 +275,22 @@ def test_503_with_retry_after_is_tried_again(up, tmp_path):
         r.close()
 
 
+@pytest.mark.parametrize("wish", ["-1", "+0x1", "soon", "Thu, 01 Jan 1970 00:00:00 GMT"])
+def test_retry_after_that_is_no_delay_takes_the_backoff(up, tmp_path, wish):
+    """A negative, signed or unreadable Retry-After (or a date gone by) is no reason to wait
+    longer than the backoff's first step (0.5 s): "-1" once meant the longest wait, 30 s."""
+    r = Receiver()
+    r.answers = [(503, {"Retry-After": wish})]
+    try:
+        with Gateway(config(tmp_path, up, r)) as g:
+            status, line = get(g, "/soon")
+            span = by_id(r, line["span_id"])
+            assert span["traceId"] == line["trace_id"]
+            assert r.batches[0][0] - r.refused[0][0] < 5
+    finally:
+        r.close()
+
+
 def test_stalled_receiver_drops_and_counts(up, tmp_path):
     r = Receiver()
     r.stall = 2.0
