@@ -138,28 +138,56 @@ static void about_of(const seen *s, about *ab)
               strlen(req->trace.trace_id));
 }
 
+/* A client's free text in an event: whole, or in the cut form its first EVENT_CUT_BYTES. */
+#define EVENT_CUT_BYTES 64
+
+static void text_field(gh_sbuf *b, bool cut, const char *name, const char *v, size_t len)
+{
+    if (cut)
+        gh_sec_field_cut(b, name, v, len, EVENT_CUT_BYTES);
+    else
+        gh_sec_field(b, name, v, len);
+}
+
+/* The event's line; cut: every text a client wrote (its id, address, subject, the key) cut,
+ * which fits GH_SEC_LINE_MAX whatever they held (escaped, a byte may take six). */
+static void format_event(gh_sbuf *b, const about *ab, const finding *f, const char *reason,
+                         unsigned mode, bool cut)
+{
+    gh_sec_line_begin(b, GH_SEC_ANOMALY_DETECTED);
+    text_field(b, cut, "event.id", ab->id, ab->id_len);
+    gh_sec_field(b, "event.reason", reason, strlen(reason));
+    text_field(b, cut, "source.ip", ab->addr[0] ? ab->addr : NULL, strlen(ab->addr));
+    text_field(b, cut, "user.id", ab->has_principal ? ab->principal : NULL, strlen(ab->principal));
+    text_field(b, cut, "http.request.method", ab->method, strlen(ab->method));
+    text_field(b, cut, "url.path", ab->has_path ? ab->path : NULL, strlen(ab->path));
+    gh_sec_field(b, "rule.id", detector_names[f->detector], strlen(detector_names[f->detector]));
+    gh_sec_field(b, "rule.ruleset", "anomaly", 7);
+    gh_sec_field(b, "trace.id", ab->trace_id, strlen(ab->trace_id));
+    gh_sec_field(b, "gatehouse.anomaly.mode", mode_names[mode], strlen(mode_names[mode]));
+    text_field(b, cut, "gatehouse.anomaly.key", f->key_text, f->key_len < 256 ? f->key_len : 256);
+    gh_sbuf_addf(b, ",\"gatehouse.anomaly.count\":%.0f,\"gatehouse.anomaly.threshold\":%llu",
+                 f->count, (unsigned long long)f->threshold);
+    if (cut)
+        gh_sbuf_adds(b, ",\"gatehouse.event.cut\":true");
+    gh_sec_line_end(b);
+}
+
 static void write_event(gh_services *svc, const about *ab, const finding *f, const char *reason,
                         unsigned mode)
 {
-    char line[2048];
-    gh_sbuf b = gh_sbuf_make(line, sizeof(line));
-    gh_sec_line_begin(&b, GH_SEC_ANOMALY_DETECTED);
-    gh_sec_field(&b, "event.id", ab->id, ab->id_len);
-    gh_sec_field(&b, "event.reason", reason, strlen(reason));
-    gh_sec_field(&b, "source.ip", ab->addr[0] ? ab->addr : NULL, strlen(ab->addr));
-    gh_sec_field(&b, "user.id", ab->has_principal ? ab->principal : NULL, strlen(ab->principal));
-    gh_sec_field(&b, "http.request.method", ab->method, strlen(ab->method));
-    gh_sec_field(&b, "url.path", ab->has_path ? ab->path : NULL, strlen(ab->path));
-    gh_sec_field(&b, "rule.id", detector_names[f->detector], strlen(detector_names[f->detector]));
-    gh_sec_field(&b, "rule.ruleset", "anomaly", 7);
-    gh_sec_field(&b, "trace.id", ab->trace_id, strlen(ab->trace_id));
-    gh_sec_field(&b, "gatehouse.anomaly.mode", mode_names[mode], strlen(mode_names[mode]));
-    gh_sec_field(&b, "gatehouse.anomaly.key", f->key_text, f->key_len < 256 ? f->key_len : 256);
-    gh_sbuf_addf(&b, ",\"gatehouse.anomaly.count\":%.0f,\"gatehouse.anomaly.threshold\":%llu",
-                 f->count, (unsigned long long)f->threshold);
-    gh_sec_line_end(&b);
-    if (!b.overflow)
+    char line[GH_SEC_LINE_MAX];
+    for (int cut = 0; cut <= 1; cut++) {
+        gh_sbuf b = gh_sbuf_make(line, sizeof(line));
+        format_event(&b, ab, f, reason, mode, cut);
+        if (b.overflow)
+            continue;
+        if (cut)
+            gh_sec_stream_cut(svc->sec);
         gh_sec_stream_put(svc->sec, GH_SEC_ANOMALY_DETECTED, line, b.len);
+        return;
+    }
+    gh_sec_stream_too_long(svc->sec); /* cannot happen (the cut form is bounded): counted */
 }
 
 /* A detection, reported (claimed for its window already): counted, written, and banned in mode

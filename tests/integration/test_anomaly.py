@@ -17,7 +17,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from testenv import BIN
+from testenv import BIN, raw_request
 from testenv.tokens import ec_jwk, sign, token_claims
 
 ISS, AUD = "https://idp.test", "api"
@@ -427,3 +427,24 @@ anomaly:
     e = [e for e in anomalies(g) if e["rule.id"] == "unusual_method"]
     assert len(e) == 1 and e[0]["gatehouse.anomaly.mode"] == "ban"
     assert e[0]["gatehouse.anomaly.key"] == "ip:198.51.100.0/24"
+
+
+def test_a_detection_is_written_whatever_the_client_wrote(gateway_for, upstream, key, tmp_path):
+    """Free text that escapes to six bytes a byte (bytes past ASCII, as \\u00XX): here an
+    X-Forwarded-For element that is no address (the client, as the trusted peer passed it on),
+    in source.ip and the key. The anomaly-detected event is written, not lost for its length."""
+    events = tmp_path / "security.log"
+    g = gateway_for(config(tmp_path, key, upstream.port, events, detectors="""
+anomaly:
+  detectors:
+    unusual_method: {window: 1m, max_requests: 3}
+"""))
+    g.security = str(events)
+    client = b"\xff" * 185  # "ip:" and these fit a client key (192 bytes)
+    for _ in range(3):
+        raw_request(g.port, b"TRACE /catalog/1 HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: " + client +
+                    b"\r\nConnection: close\r\n\r\n")
+    time.sleep(0.3)
+    found = anomalies(g)
+    assert [e["rule.id"] for e in found] == ["unusual_method"], found
+    assert found[0]["gatehouse.anomaly.key"] == "ip:" + "\xff" * 185
