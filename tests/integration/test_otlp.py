@@ -399,3 +399,34 @@ def test_https_collector_checked_against_ca_file(up, tmp_path):
             by_id(r, line["span_id"])
     finally:
         r.close()
+
+
+def test_server_span_kept_whatever_the_client_wrote(up, receiver, tmp_path):
+    """Texts that escape to six bytes a byte (bytes past ASCII), as long as a span takes them: a
+    subject (enduser.id) and an address a trusted proxy passed on that is no address
+    (client.address), beside a long user agent. The server span is exported, its texts cut,
+    rather than lost for its length."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from conftest import jwt_identity
+    from testenv.tokens import sign, token_claims
+    key = ec.generate_private_key(ec.SECP256R1())
+    text = jwt_identity(tmp_path, key, "https://idp.test", "api", up.port) + """
+trusted_proxies: [127.0.0.1/32]
+tracing:
+  enduser_id: true
+  exporter: {endpoint: "http://127.0.0.1:%d", interval: 50ms}
+routes:
+  - {name: app, match: {prefix: /}, auth: {jwt: corp}, upstream: app}
+""" % receiver.port
+    token = sign(key, "k1", "ES256", token_claims("https://idp.test", "api", sub="\xe9" * 300))
+    with Gateway(text) as g:
+        status, line = get(g, "/long", [("Authorization", "Bearer " + token),
+                                        ("X-Forwarded-For", "\xff" * 1100),
+                                        ("User-Agent", "\xe9" * 1100)])
+        assert status == 200, line
+        span = by_id(receiver, line["span_id"])
+        a = attrs(span)
+        # each byte escaped on its own: the UTF-8 of U+00FF reads back as its two bytes
+        assert a["enduser.id"] == "\xc3\xa9" * 128 and a["client.address"] == "\xc3\xbf" * 128
+        assert "user_agent.original" not in a
