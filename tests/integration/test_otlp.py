@@ -194,6 +194,24 @@ def test_resource_headers_and_gzip(gw, receiver):
     assert doc["resourceSpans"][0]["scopeSpans"][0]["scope"]["name"] == "gatehouse"
 
 
+def test_service_name_of_the_longest_non_ascii(up, receiver, tmp_path):
+    """A service name of 128 bytes past ASCII (42 CJK characters and two more bytes): six bytes
+    a byte in the batch's head, which still fits; the exporter starts and names the service."""
+    name = "\u65e5" * 42 + "\u00e9"
+    assert len(name.encode()) == 128
+    text = config(tmp_path, up, receiver).replace("service_name: edge-gw",
+                                                  "service_name: \"%s\"" % name)
+    with Gateway(text) as g:
+        status, line = get(g, "/named")
+        by_id(receiver, line["span_id"])
+        doc = [d for _, _, d in receiver.batches
+               if any(s["spanId"] == line["span_id"]
+                      for s in d["resourceSpans"][0]["scopeSpans"][0]["spans"])][0]
+        res = {a["key"]: a["value"]["stringValue"]
+               for a in doc["resourceSpans"][0]["resource"]["attributes"]}
+        assert res["service.name"].encode("latin-1") == name.encode()  # its bytes, each escaped
+
+
 def test_refusal_is_the_span_status_and_an_event(gw, receiver):
     status, line = get(gw, "/secure/x")
     assert status == 401
