@@ -138,28 +138,56 @@ static void about_of(const seen *s, about *ab)
               strlen(req->trace.trace_id));
 }
 
+/* A client's free text in an event: whole, or in the cut form its first EVENT_CUT_BYTES. */
+#define EVENT_CUT_BYTES 64
+
+static void text_field(gh_sbuf *b, bool cut, const char *name, const char *v, size_t len)
+{
+    if (cut)
+        gh_sec_field_cut(b, name, v, len, EVENT_CUT_BYTES);
+    else
+        gh_sec_field(b, name, v, len);
+}
+
+/* The event's line; cut: every text a client wrote (its id, address, subject, the key) cut,
+ * which fits GH_SEC_LINE_MAX whatever they held (escaped, a byte may take six). */
+static void format_event(gh_sbuf *b, const about *ab, const finding *f, const char *reason,
+                         unsigned mode, bool cut)
+{
+    gh_sec_line_begin(b, GH_SEC_ANOMALY_DETECTED);
+    text_field(b, cut, "event.id", ab->id, ab->id_len);
+    gh_sec_field(b, "event.reason", reason, strlen(reason));
+    text_field(b, cut, "source.ip", ab->addr[0] ? ab->addr : NULL, strlen(ab->addr));
+    text_field(b, cut, "user.id", ab->has_principal ? ab->principal : NULL, strlen(ab->principal));
+    text_field(b, cut, "http.request.method", ab->method, strlen(ab->method));
+    text_field(b, cut, "url.path", ab->has_path ? ab->path : NULL, strlen(ab->path));
+    gh_sec_field(b, "rule.id", detector_names[f->detector], strlen(detector_names[f->detector]));
+    gh_sec_field(b, "rule.ruleset", "anomaly", 7);
+    gh_sec_field(b, "trace.id", ab->trace_id, strlen(ab->trace_id));
+    gh_sec_field(b, "gatehouse.anomaly.mode", mode_names[mode], strlen(mode_names[mode]));
+    text_field(b, cut, "gatehouse.anomaly.key", f->key_text, f->key_len < 256 ? f->key_len : 256);
+    gh_sbuf_addf(b, ",\"gatehouse.anomaly.count\":%.0f,\"gatehouse.anomaly.threshold\":%llu",
+                 f->count, (unsigned long long)f->threshold);
+    if (cut)
+        gh_sbuf_adds(b, ",\"gatehouse.event.cut\":true");
+    gh_sec_line_end(b);
+}
+
 static void write_event(gh_services *svc, const about *ab, const finding *f, const char *reason,
                         unsigned mode)
 {
-    char line[2048];
-    gh_sbuf b = gh_sbuf_make(line, sizeof(line));
-    gh_sec_line_begin(&b, GH_SEC_ANOMALY_DETECTED);
-    gh_sec_field(&b, "event.id", ab->id, ab->id_len);
-    gh_sec_field(&b, "event.reason", reason, strlen(reason));
-    gh_sec_field(&b, "source.ip", ab->addr[0] ? ab->addr : NULL, strlen(ab->addr));
-    gh_sec_field(&b, "user.id", ab->has_principal ? ab->principal : NULL, strlen(ab->principal));
-    gh_sec_field(&b, "http.request.method", ab->method, strlen(ab->method));
-    gh_sec_field(&b, "url.path", ab->has_path ? ab->path : NULL, strlen(ab->path));
-    gh_sec_field(&b, "rule.id", detector_names[f->detector], strlen(detector_names[f->detector]));
-    gh_sec_field(&b, "rule.ruleset", "anomaly", 7);
-    gh_sec_field(&b, "trace.id", ab->trace_id, strlen(ab->trace_id));
-    gh_sec_field(&b, "gatehouse.anomaly.mode", mode_names[mode], strlen(mode_names[mode]));
-    gh_sec_field(&b, "gatehouse.anomaly.key", f->key_text, f->key_len < 256 ? f->key_len : 256);
-    gh_sbuf_addf(&b, ",\"gatehouse.anomaly.count\":%.0f,\"gatehouse.anomaly.threshold\":%llu",
-                 f->count, (unsigned long long)f->threshold);
-    gh_sec_line_end(&b);
-    if (!b.overflow)
+    char line[GH_SEC_LINE_MAX];
+    for (int cut = 0; cut <= 1; cut++) {
+        gh_sbuf b = gh_sbuf_make(line, sizeof(line));
+        format_event(&b, ab, f, reason, mode, cut);
+        if (b.overflow)
+            continue;
+        if (cut)
+            gh_sec_stream_cut(svc->sec);
         gh_sec_stream_put(svc->sec, GH_SEC_ANOMALY_DETECTED, line, b.len);
+        return;
+    }
+    gh_sec_stream_too_long(svc->sec); /* cannot happen (the cut form is bounded): counted */
 }
 
 /* A detection, reported (claimed for its window already): counted, written, and banned in mode
@@ -219,7 +247,7 @@ static void detect(const seen *s, const unsigned char key[16], const finding *f)
  * wall-clock window, which every gateway sharing the store adds to; the one report per window
  * is a key set once. KEYS: the count, the report; ARGV: the value, the window (ms), the
  * threshold. Returns the count and whether this call reported it. */
-static const char SHARED_COUNT[] =
+const char gh_anomaly_shared_count_script[] =
     "redis.call('PFADD', KEYS[1], ARGV[1])\n"
     "redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))\n"
     "local n = redis.call('PFCOUNT', KEYS[1])\n"
@@ -228,6 +256,11 @@ static const char SHARED_COUNT[] =
     "  first = 1\n"
     "end\n"
     "return {n, first}\n";
+
+/* Its SHA-1, what EVALSHA names it by: the script goes whole only when the server lacks it
+ * (NOSCRIPT, after a restart or SCRIPT FLUSH), not with every request. tests/unit/test_anomaly.c
+ * checks it against the text. */
+const char gh_anomaly_shared_count_sha1[] = "94c42a45b1c648428a9c024bb810f9ed8669491b";
 
 /* Commands in flight to Redis for shared counts, every worker together: beyond it, the local
  * table judges (a slow store must not pile up memory). */
@@ -238,15 +271,41 @@ typedef struct shared_count {
     gh_anom_registry *registry;
     unsigned detector;
     bool second; /* the detector's second threshold (credential_stuffing's max_addresses) */
+    bool whole;  /* sent with EVAL, the script's text (after a NOSCRIPT) */
     const char *what;
     char key_text[192];
     size_t key_len;
     about ab;
+    /* the call's keys and arguments, kept to send it again whole after a NOSCRIPT */
+    char count_key[128], report_key[144], member[17], window_ms[24], threshold[24];
 } shared_count;
+
+static void on_shared_count(void *privdata, redisReply *reply);
+
+/* Writes the call: EVALSHA, or EVAL with the script's text once the server said it lacks it. */
+static bool send_shared_count(shared_count *c, const gh_redis_conf *store)
+{
+    const char *argv[] = {c->whole ? "EVAL" : "EVALSHA",
+                          c->whole ? gh_anomaly_shared_count_script : gh_anomaly_shared_count_sha1,
+                          "2", c->count_key, c->report_key, c->member, c->window_ms, c->threshold};
+    return store && gh_redis_call(&c->svc->redis, store, 8, argv, on_shared_count, c);
+}
+
+/* The server lost the script (a restart, SCRIPT FLUSH): the same call again, whole, once. */
+static bool again_whole(shared_count *c, const redisReply *reply)
+{
+    if (c->whole || !reply || reply->type != REDIS_REPLY_ERROR || !reply->str ||
+        strncmp(reply->str, "NOSCRIPT", 8) != 0)
+        return false;
+    c->whole = true;
+    return send_shared_count(c, c->svc->snapshots.config->redis);
+}
 
 static void on_shared_count(void *privdata, redisReply *reply)
 {
     shared_count *c = privdata;
+    if (again_whole(c, reply))
+        return; /* still in flight */
     atomic_fetch_sub(&c->registry->redis_in_flight, 1);
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
         reply->element[0]->type == REDIS_REPLY_INTEGER &&
@@ -322,21 +381,19 @@ static bool shared_distinct(const seen *s, unsigned d, const char *text, size_t 
     copy_text(c->key_text, sizeof(c->key_text), g.key_text, g.key_len);
     c->key_len = strlen(c->key_text);
     about_of(s, &c->ab);
-    char name[17], member[17], count_key[128], report_key[144], window_ms[24], threshold[24];
+    char name[17];
     char named[256];
     int n = snprintf(named, sizeof(named), "%u:%.*s", d, (int)len, text);
     digest_hex(s, named, n < 0 ? 0 : (size_t)n >= sizeof(named) ? sizeof(named) - 1 : (size_t)n,
                name);
-    digest_hex(s, value, vlen, member);
-    snprintf(count_key, sizeof(count_key), "gatehouse:anomaly:%s:%lld:%s", detector_names[d],
-             window, name);
-    snprintf(report_key, sizeof(report_key), "%s:reported", count_key);
-    snprintf(window_ms, sizeof(window_ms), "%llu", (unsigned long long)dc->window_ms);
-    snprintf(threshold, sizeof(threshold), "%llu",
+    digest_hex(s, value, vlen, c->member);
+    snprintf(c->count_key, sizeof(c->count_key), "gatehouse:anomaly:%s:%lld:%s",
+             detector_names[d], window, name);
+    snprintf(c->report_key, sizeof(c->report_key), "%s:reported", c->count_key);
+    snprintf(c->window_ms, sizeof(c->window_ms), "%llu", (unsigned long long)dc->window_ms);
+    snprintf(c->threshold, sizeof(c->threshold), "%llu",
              (unsigned long long)(second ? dc->second : dc->limit));
-    const char *argv[] = {"EVAL", SHARED_COUNT, "2", count_key, report_key, member, window_ms,
-                          threshold};
-    if (!gh_redis_call(&s->svc->redis, cfg->redis, 8, argv, on_shared_count, c)) {
+    if (!send_shared_count(c, cfg->redis)) {
         atomic_fetch_sub(&a->registry->redis_in_flight, 1);
         gh_anom_shared_unnote(s->t, fp);
         free(c);

@@ -15,5 +15,9 @@ void gh_anomaly_request(gh_services *svc, const gh_request *req);
 const char *gh_anomaly_detector_name(unsigned d);
 /* "off", "log", "ban". */
 const char *gh_anomaly_mode_name(unsigned m);
+/* With anomaly.store: redis, the script a shared distinct count runs, and its SHA-1 (40
+ * lowercase hex digits) that EVALSHA names it by. */
+extern const char gh_anomaly_shared_count_script[];
+extern const char gh_anomaly_shared_count_sha1[];
 
 #endif

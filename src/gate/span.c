@@ -9,6 +9,7 @@
 
 #define SPAN_LINE_MAX 8192 /* one span's JSON; free text is cut to fit */
 #define FREE_TEXT_MAX 1024 /* a path or user agent in an attribute, at most */
+#define CUT_TEXT_MAX 256   /* a client's text in the span written again, cut (6 bytes a byte) */
 #define ATTRS_MAX 16
 
 /* OTLP span flags: bit 8 says whether bit 9 (the parent is remote) is known. */
@@ -112,9 +113,14 @@ static uint64_t wall_ns(const span_clock *k, uint64_t mono_us)
     return k->wall_ns > ago ? k->wall_ns - ago : 0;
 }
 
+static gh_otlp_attr cut_attr(const char *key, const char *v, size_t len, size_t max)
+{
+    return (gh_otlp_attr){key, v ? v : "", v ? (len > max ? max : len) : 0, 0};
+}
+
 static gh_otlp_attr str_attr(const char *key, const char *v, size_t len)
 {
-    return (gh_otlp_attr){key, v ? v : "", v ? (len > FREE_TEXT_MAX ? FREE_TEXT_MAX : len) : 0, 0};
+    return cut_attr(key, v, len, FREE_TEXT_MAX);
 }
 
 static gh_otlp_attr int_attr(const char *key, int64_t v)
@@ -148,12 +154,14 @@ static void queue_line(gh_request *req, gh_sbuf *b)
 }
 
 /* The server span's attributes (semantic conventions, and the gateway's own); full: with the
- * free text a client wrote (its path, user agent, Host). */
+ * free text a client wrote (its path, user agent, Host); else without it, and the texts a
+ * client chose that stay (its method, an address a trusted proxy passed on, its subject, its
+ * request id) cut to CUT_TEXT_MAX, so that the span fits SPAN_LINE_MAX whatever they hold. */
 static size_t server_attrs(const gh_request *req, gh_otlp_attr *a, bool full)
 {
-    size_t n = 0;
+    size_t n = 0, max = full ? FREE_TEXT_MAX : CUT_TEXT_MAX;
     const gh_route_conf *route = req->match.route;
-    a[n++] = str_attr("http.request.method", req->h1.method, req->h1.method_len);
+    a[n++] = cut_attr("http.request.method", req->h1.method, req->h1.method_len, max);
     if (full && req->path_len)
         a[n++] = str_attr("url.path", req->path, req->path_len);
     if (route && route->path)
@@ -165,7 +173,7 @@ static size_t server_attrs(const gh_request *req, gh_otlp_attr *a, bool full)
     size_t client_len = 0;
     const char *client = gh_request_client_address(req, &client_len);
     if (client && client_len)
-        a[n++] = str_attr("client.address", client, client_len);
+        a[n++] = cut_attr("client.address", client, client_len, max);
     const gh_h1_header *ua = gh_h1_find(req->h1.headers, req->h1.nheaders, "user-agent", 10);
     if (full && ua)
         a[n++] = str_attr("user_agent.original", ua->value, ua->value_len);
@@ -173,10 +181,10 @@ static size_t server_attrs(const gh_request *req, gh_otlp_attr *a, bool full)
                       req->peer.h2 ? 1 : 3);
     if (route)
         a[n++] = str_attr("gatehouse.route", route->name, strlen(route->name));
-    a[n++] = str_attr("gatehouse.request_id", req->id, req->id_len);
+    a[n++] = cut_attr("gatehouse.request_id", req->id, req->id_len, max);
     const char *who = req->auth_sub ? req->auth_sub : req->api_client;
     if (req->config->tracing.enduser_id && req->auth_ok && who)
-        a[n++] = str_attr("enduser.id", who, strlen(who));
+        a[n++] = cut_attr("enduser.id", who, strlen(who), max);
     if (req->reason != GH_R_OK) {
         const char *slug = gh_reason_slug(req->reason);
         a[n++] = str_attr("error.type", slug, strlen(slug));

@@ -73,7 +73,10 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* Retry-After in seconds (the HTTP date form too), from the answer's head. */
+/* Retry-After in seconds (the HTTP date form too), from the answer's head. delay-seconds is
+ * digits only: strtoull would read "-1" as 2^64 - 1 (the longest wait) and take a sign or
+ * spaces, so a value is read as seconds only when it starts with a digit; what is neither
+ * seconds nor a date is no wish (the backoff applies). */
 static size_t read_retry_after(char *p, size_t size, size_t n, void *arg)
 {
     uint64_t *ms = arg;
@@ -83,9 +86,10 @@ static size_t read_retry_after(char *p, size_t size, size_t n, void *arg)
         char value[256];
         snprintf(value, sizeof(value), "%.*s", (int)(len - (sizeof(name) - 1)),
                  p + sizeof(name) - 1);
+        const char *start = value + strspn(value, " \t");
         char *end;
-        unsigned long long secs = strtoull(value, &end, 10);
-        if (end != value && strspn(end, " \t\r\n") == strlen(end)) {
+        unsigned long long secs = strtoull(start, &end, 10);
+        if (*start >= '0' && *start <= '9' && strspn(end, " \t\r\n") == strlen(end)) {
             *ms = secs > 30 ? 30000 : secs * 1000;
         } else {
             time_t at = curl_getdate(value, NULL), now = time(NULL);

@@ -28,6 +28,43 @@ static gh_ban_table *table_of(gh_bans_control *bc)
     return &bc->rt->shared.bans;
 }
 
+/* A ban's texts in an event (its key, reason, detector): whole, or in the cut form their
+ * first EVENT_CUT_BYTES, so that the line fits GH_SEC_LINE_MAX whatever they hold (the admin
+ * API takes any text; escaped, a byte may take six). */
+#define EVENT_CUT_BYTES 128
+
+static void text_field(gh_sbuf *s, bool cut, const char *name, const char *v, size_t len)
+{
+    if (cut)
+        gh_sec_field_cut(s, name, v, len, EVENT_CUT_BYTES);
+    else
+        gh_sec_field(s, name, v, len);
+}
+
+static void format_event(gh_sbuf *s, const gh_ban_change *c, gh_sec_action a, bool cut)
+{
+    static const char *const why[] = {"imposed", "lifted", "expired"};
+    const gh_ban *b = &c->ban;
+    gh_sec_line_begin(s, a);
+    gh_sec_field(s, "event.reason", why[c->kind], strlen(why[c->kind]));
+    text_field(s, cut, "rule.name", b->detector, strlen(b->detector));
+    text_field(s, cut, "message", b->reason, strlen(b->reason));
+    text_field(s, cut, "gatehouse.ban.key", b->key, strlen(b->key));
+    const char *kind = gh_ban_key_kind(b->key);
+    gh_sec_field(s, "gatehouse.ban.kind", kind, strlen(kind));
+    if (strncmp(b->key, "ip:", 3) == 0)
+        text_field(s, cut, "source.ip", b->key + 3, strcspn(b->key + 3, "/"));
+    else if (strncmp(b->key, "sub:", 4) == 0)
+        text_field(s, cut, "user.id", b->key + 4, strlen(b->key + 4));
+    gh_sbuf_addf(s, ",\"gatehouse.ban.strikes\":%u,\"gatehouse.ban.until\":%lld", b->strikes,
+                 (long long)b->until);
+    gh_sec_field(s, "gatehouse.ban.origin", c->from_store ? "shared" : "local",
+                 c->from_store ? 6 : 5);
+    if (cut)
+        gh_sbuf_adds(s, ",\"gatehouse.event.cut\":true");
+    gh_sec_line_end(s);
+}
+
 /* The change as a security event, from the control thread's producer. */
 static void write_event(gh_bans_control *bc, const gh_config *cfg, const gh_ban_change *c)
 {
@@ -36,29 +73,20 @@ static void write_event(gh_bans_control *bc, const gh_config *cfg, const gh_ban_
                                   cfg->security_events.syslog.address || cfg->security_events.http.url);
     if (!on)
         return;
-    static const char *const why[] = {"imposed", "lifted", "expired"};
     gh_sec_action a = c->kind == GH_BAN_IMPOSED ? GH_SEC_BAN : GH_SEC_UNBAN;
-    const gh_ban *b = &c->ban;
-    char line[2048];
-    gh_sbuf s = gh_sbuf_make(line, sizeof(line));
-    gh_sec_line_begin(&s, a);
-    gh_sec_field(&s, "event.reason", why[c->kind], strlen(why[c->kind]));
-    gh_sec_field(&s, "rule.name", b->detector, strlen(b->detector));
-    gh_sec_field(&s, "message", b->reason, strlen(b->reason));
-    gh_sec_field(&s, "gatehouse.ban.key", b->key, strlen(b->key));
-    const char *kind = gh_ban_key_kind(b->key);
-    gh_sec_field(&s, "gatehouse.ban.kind", kind, strlen(kind));
-    if (strncmp(b->key, "ip:", 3) == 0)
-        gh_sec_field(&s, "source.ip", b->key + 3, strcspn(b->key + 3, "/"));
-    else if (strncmp(b->key, "sub:", 4) == 0)
-        gh_sec_field(&s, "user.id", b->key + 4, strlen(b->key + 4));
-    gh_sbuf_addf(&s, ",\"gatehouse.ban.strikes\":%u,\"gatehouse.ban.until\":%lld", b->strikes,
-                 (long long)b->until);
-    gh_sec_field(&s, "gatehouse.ban.origin", c->from_store ? "shared" : "local",
-                 c->from_store ? 6 : 5);
-    gh_sec_line_end(&s);
-    if (!s.overflow)
-        gh_sec_stream_put(&rt->sec_streams[rt->sec_logger.nrings - 1], a, line, s.len);
+    gh_sec_stream *stream = &rt->sec_streams[rt->sec_logger.nrings - 1];
+    char line[GH_SEC_LINE_MAX];
+    for (int cut = 0; cut <= 1; cut++) {
+        gh_sbuf s = gh_sbuf_make(line, sizeof(line));
+        format_event(&s, c, a, cut);
+        if (s.overflow)
+            continue;
+        if (cut)
+            gh_sec_stream_cut(stream);
+        gh_sec_stream_put(stream, a, line, s.len);
+        return;
+    }
+    gh_sec_stream_too_long(stream); /* cannot happen (the cut form is bounded): counted */
 }
 
 static void set_up(gh_bans_control *bc, bool up, const char *why)

@@ -7,7 +7,9 @@
 #include "observe/otlp_json.h"
 #include "server/trace_export.h"
 
-#define HEAD_MAX 1024
+/* The batch's head: the resource's attributes and the scope around tracing.service_name (at
+ * most 128 bytes, 6 a byte once escaped: 768) and the version (twice): room for the longest. */
+#define HEAD_MAX 4096
 
 /* The collector's URL: an endpoint with no path gets OTLP/HTTP's /v1/traces. */
 static char *traces_url(const char *endpoint)

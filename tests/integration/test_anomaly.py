@@ -17,7 +17,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from testenv import BIN
+from testenv import BIN, raw_request
 from testenv.tokens import ec_jwk, sign, token_claims
 
 ISS, AUD = "https://idp.test", "api"
@@ -363,6 +363,36 @@ def test_with_redis_down_the_local_table_judges(gateway_for, upstream, key, tmp_
         [("token_sharing", "sub:shared-user")]
 
 
+def command_calls(redis, name):
+    """How many times the server ran a command (INFO commandstats)."""
+    for line in redis.command("INFO", "commandstats").splitlines():
+        if line.startswith("cmdstat_%s:" % name):
+            return int(line.split("calls=")[1].split(",")[0])
+    return 0
+
+
+def test_shared_counts_name_the_script_by_its_digest(gateway_for, upstream, key, tmp_path, redis):
+    """Each shared count is an EVALSHA: the script's text goes only when the server lacks it
+    (its first call, and again after SCRIPT FLUSH, when the counting carries on)."""
+    g = gateway_for(shared_config(tmp_path, key, upstream.port, redis.port,
+                                  tmp_path / "security.log", "redis"))
+    g.security = str(tmp_path / "security.log")
+    s = requests.Session()
+    for round_ in range(2):
+        token = bearer(key, "shared-%d" % round_)
+        for i in range(5):
+            assert s.get(g.url + "/items/1", timeout=5, headers=dict(
+                token, **{"X-Forwarded-For": "192.0.2.%d" % (10 + i)})).status_code == 200
+            time.sleep(0.05)
+        if round_ == 0:
+            redis.command("SCRIPT", "FLUSH")
+    time.sleep(0.3)
+    assert sorted(e["gatehouse.anomaly.key"] for e in anomalies(g)
+                  if e["rule.id"] == "token_sharing") == ["sub:shared-0", "sub:shared-1"]
+    assert command_calls(redis, "evalsha") >= 20  # two detectors, ten requests
+    assert 2 <= command_calls(redis, "eval") <= 8  # once per NOSCRIPT (a command pipelined)
+
+
 def test_mode_ban_bans_the_client_at_the_door(gateway_for, upstream, key, tmp_path):
     """A detector in mode ban hands the client to the ban table: its next request is refused
     (403 client-banned), the ban lists the detector and its reason, others pass."""
@@ -397,3 +427,24 @@ anomaly:
     e = [e for e in anomalies(g) if e["rule.id"] == "unusual_method"]
     assert len(e) == 1 and e[0]["gatehouse.anomaly.mode"] == "ban"
     assert e[0]["gatehouse.anomaly.key"] == "ip:198.51.100.0/24"
+
+
+def test_a_detection_is_written_whatever_the_client_wrote(gateway_for, upstream, key, tmp_path):
+    """Free text that escapes to six bytes a byte (bytes past ASCII, as \\u00XX): here an
+    X-Forwarded-For element that is no address (the client, as the trusted peer passed it on),
+    in source.ip and the key. The anomaly-detected event is written, not lost for its length."""
+    events = tmp_path / "security.log"
+    g = gateway_for(config(tmp_path, key, upstream.port, events, detectors="""
+anomaly:
+  detectors:
+    unusual_method: {window: 1m, max_requests: 3}
+"""))
+    g.security = str(events)
+    client = b"\xff" * 185  # "ip:" and these fit a client key (192 bytes)
+    for _ in range(3):
+        raw_request(g.port, b"TRACE /catalog/1 HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: " + client +
+                    b"\r\nConnection: close\r\n\r\n")
+    time.sleep(0.3)
+    found = anomalies(g)
+    assert [e["rule.id"] for e in found] == ["unusual_method"], found
+    assert found[0]["gatehouse.anomaly.key"] == "ip:" + "\xff" * 185

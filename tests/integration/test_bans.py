@@ -293,3 +293,17 @@ def test_address_prefix_behind_trusted_proxy(gateway_for, upstream, tmp_path):
     assert fwd("198.51.100.1") == 200
     assert fwd("::ffff:203.0.113.9") == 403  # an IPv4-mapped address is the IPv4 one
     assert requests.get(gw.url + "/a").status_code == 200  # the proxy itself is not banned
+
+
+def test_ban_event_written_whatever_its_texts_hold(gateway_for, upstream, tmp_path):
+    """A key and a reason of control bytes (six bytes each once escaped): the ban event is
+    written with its texts cut and says so, rather than lost for its length."""
+    gw = gateway_for(ban_yaml(upstream, tmp_path))
+    key = "sub:" + "\x01" * 240
+    assert admin_post(gw, {"key": key, "reason": "\x02" * 180})[0] == 201
+    wait_for(lambda: any(e["event.action"] == "ban" for e in sec_events(tmp_path / "sec.log")),
+             "the ban event")
+    e = [e for e in sec_events(tmp_path / "sec.log") if e["event.action"] == "ban"][0]
+    assert e["gatehouse.event.cut"] is True
+    assert e["gatehouse.ban.key"] == key[:128] + "...[cut]"
+    assert e["message"].startswith("\x02" * 128) and e["gatehouse.ban.kind"] == "subject"

@@ -194,6 +194,24 @@ def test_resource_headers_and_gzip(gw, receiver):
     assert doc["resourceSpans"][0]["scopeSpans"][0]["scope"]["name"] == "gatehouse"
 
 
+def test_service_name_of_the_longest_non_ascii(up, receiver, tmp_path):
+    """A service name of 128 bytes past ASCII (42 CJK characters and two more bytes): six bytes
+    a byte in the batch's head, which still fits; the exporter starts and names the service."""
+    name = "\u65e5" * 42 + "\u00e9"
+    assert len(name.encode()) == 128
+    text = config(tmp_path, up, receiver).replace("service_name: edge-gw",
+                                                  "service_name: \"%s\"" % name)
+    with Gateway(text) as g:
+        status, line = get(g, "/named")
+        by_id(receiver, line["span_id"])
+        doc = [d for _, _, d in receiver.batches
+               if any(s["spanId"] == line["span_id"]
+                      for s in d["resourceSpans"][0]["scopeSpans"][0]["spans"])][0]
+        res = {a["key"]: a["value"]["stringValue"]
+               for a in doc["resourceSpans"][0]["resource"]["attributes"]}
+        assert res["service.name"].encode("latin-1") == name.encode()  # its bytes, each escaped
+
+
 def test_refusal_is_the_span_status_and_an_event(gw, receiver):
     status, line = get(gw, "/secure/x")
     assert status == 401
@@ -271,6 +289,22 @@ def test_503_with_retry_after_is_tried_again(up, tmp_path):
             assert r.batches[0][0] - r.refused[0][0] >= 0.9  # waited as asked
             assert g.wait_metric("gatehouse_trace_spans_exported_total", 2) >= 2
             assert g.metric('gatehouse_trace_spans_dropped_total{reason="export_failed"}') == 0
+    finally:
+        r.close()
+
+
+@pytest.mark.parametrize("wish", ["-1", "+0x1", "soon", "Thu, 01 Jan 1970 00:00:00 GMT"])
+def test_retry_after_that_is_no_delay_takes_the_backoff(up, tmp_path, wish):
+    """A negative, signed or unreadable Retry-After (or a date gone by) is no reason to wait
+    longer than the backoff's first step (0.5 s): "-1" once meant the longest wait, 30 s."""
+    r = Receiver()
+    r.answers = [(503, {"Retry-After": wish})]
+    try:
+        with Gateway(config(tmp_path, up, r)) as g:
+            status, line = get(g, "/soon")
+            span = by_id(r, line["span_id"])
+            assert span["traceId"] == line["trace_id"]
+            assert r.batches[0][0] - r.refused[0][0] < 5
     finally:
         r.close()
 
@@ -404,3 +438,34 @@ def test_https_collector_checked_against_ca_file(up, tmp_path):
             by_id(r, line["span_id"])
     finally:
         r.close()
+
+
+def test_server_span_kept_whatever_the_client_wrote(up, receiver, tmp_path):
+    """Texts that escape to six bytes a byte (bytes past ASCII), as long as a span takes them: a
+    subject (enduser.id) and an address a trusted proxy passed on that is no address
+    (client.address), beside a long user agent. The server span is exported, its texts cut,
+    rather than lost for its length."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from conftest import jwt_identity
+    from testenv.tokens import sign, token_claims
+    key = ec.generate_private_key(ec.SECP256R1())
+    text = jwt_identity(tmp_path, key, "https://idp.test", "api", up.port) + """
+trusted_proxies: [127.0.0.1/32]
+tracing:
+  enduser_id: true
+  exporter: {endpoint: "http://127.0.0.1:%d", interval: 50ms}
+routes:
+  - {name: app, match: {prefix: /}, auth: {jwt: corp}, upstream: app}
+""" % receiver.port
+    token = sign(key, "k1", "ES256", token_claims("https://idp.test", "api", sub="\xe9" * 300))
+    with Gateway(text) as g:
+        status, line = get(g, "/long", [("Authorization", "Bearer " + token),
+                                        ("X-Forwarded-For", "\xff" * 1100),
+                                        ("User-Agent", "\xe9" * 1100)])
+        assert status == 200, line
+        span = by_id(receiver, line["span_id"])
+        a = attrs(span)
+        # each byte escaped on its own: the UTF-8 of U+00FF reads back as its two bytes
+        assert a["enduser.id"] == "\xc3\xa9" * 128 and a["client.address"] == "\xc3\xbf" * 128
+        assert "user_agent.original" not in a

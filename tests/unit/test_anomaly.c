@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/sha.h>
 
+#include "core/hex.h"
 #include "core/siphash.h"
 #include "fake_gate.h"
 #include "gate/anomaly.h"
@@ -326,6 +328,20 @@ static void no_method_is_not_an_unusual_method(void **state)
     fg_close(&g);
 }
 
+/* EVALSHA names the shared count's script by the digest written beside it: an edit of the
+ * script that forgot the digest would send the whole text with every call (NOSCRIPT). */
+static void shared_count_digest_matches_its_script(void **state)
+{
+    (void)state;
+    unsigned char md[SHA_DIGEST_LENGTH];
+    SHA1((const unsigned char *)gh_anomaly_shared_count_script,
+         strlen(gh_anomaly_shared_count_script), md);
+    char hex[2 * SHA_DIGEST_LENGTH + 1];
+    gh_hex_encode(md, sizeof(md), hex);
+    hex[2 * SHA_DIGEST_LENGTH] = '\0';
+    assert_string_equal(gh_anomaly_shared_count_sha1, hex);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +357,7 @@ int main(void)
         cmocka_unit_test(ban_mode_calls_the_action),
         cmocka_unit_test(log_unwired_allowed_and_off_ban_nobody),
         cmocka_unit_test(no_method_is_not_an_unusual_method),
+        cmocka_unit_test(shared_count_digest_matches_its_script),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

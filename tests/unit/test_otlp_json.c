@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -149,6 +150,56 @@ static void gzip_frames_what_it_packs(void **state)
     assert_int_equal(size, sizeof(in));
 }
 
+/* Inputs that reach gzip's edges: no repetition at all (literals only, the bound), one byte
+ * repeated (matches of 258), a repetition exactly 32768 bytes back and one just past it, the
+ * 9-bit literals (bytes 144-255), a batch-sized body. Each is packed within gh_gzip_bound; with
+ * GH_GZIP_OUT set to a directory, the input and its packing go there as N.in and N.gz for
+ * tests/integration/test_gzip_inflate.py to inflate with zlib. */
+static size_t gzip_case(unsigned c, unsigned char *in, size_t cap)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ull * (c + 1);
+    size_t n = c == 0 ? 0 : c == 1 ? 1 : c == 5 ? cap : 70000;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        switch (c) {
+        case 3: /* random, then the same 40 bytes 32768 and 32769 bytes later */
+            in[i] = i >= 32768 && (i % 32768) < 40 ? in[i - 32768 - (i >= 65536)]
+                                                  : (unsigned char)x;
+            break;
+        case 4: in[i] = 'a'; break;
+        case 6: in[i] = (unsigned char)(144 + x % 112); break;
+        case 5: in[i] = (unsigned char)("{\"spanId\":\"00f0\"},"[i % 18] ^ (x % 7 == 0)); break;
+        default: in[i] = (unsigned char)x;
+        }
+    }
+    return n;
+}
+
+static void gzip_within_its_bound_at_the_edges(void **state)
+{
+    (void)state;
+    size_t cap = 1u << 20;
+    unsigned char *in = malloc(cap), *out = malloc(gh_gzip_bound(cap));
+    assert_non_null(in);
+    assert_non_null(out);
+    const char *dir = getenv("GH_GZIP_OUT");
+    for (unsigned c = 0; c < 7; c++) {
+        size_t n = gzip_case(c, in, cap);
+        size_t packed = gh_gzip(in, n, out);
+        assert_true(packed <= gh_gzip_bound(n));
+        for (int k = 0; dir && k < 2; k++) {
+            char path[4096];
+            snprintf(path, sizeof(path), "%s/%u.%s", dir, c, k ? "gz" : "in");
+            FILE *f = fopen(path, "wb");
+            assert_non_null(f);
+            assert_int_equal(fwrite(k ? out : in, 1, k ? packed : n, f), k ? packed : n);
+            fclose(f);
+        }
+    }
+    free(in);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +207,7 @@ int main(void)
         cmocka_unit_test(a_child_span_names_its_parent),
         cmocka_unit_test(a_batch_is_one_export_request),
         cmocka_unit_test(gzip_frames_what_it_packs),
+        cmocka_unit_test(gzip_within_its_bound_at_the_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
