@@ -1,20 +1,17 @@
 /* Client keys (gate/client_key.h), shared by the rate limiter and the bans. */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gate/client_key.h"
 #include "gate/request.h"
 
-const char *gh_client_address_bits(const gh_request *req, int ipv4_prefix, int ipv6_prefix,
-                                   unsigned char buf[17], size_t *len)
+/* addr (of family fam) cut to its prefix into buf: its length first, then the bytes. */
+static void address_bits(int fam, const unsigned char addr[16], int ipv4_prefix, int ipv6_prefix,
+                         unsigned char buf[17], size_t *len)
 {
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    const char *text = gh_request_client_address(req, len);
-    unsigned char addr[16];
-    int fam = gh_request_parse_addr(text, *len, addr);
-    if (!fam)
-        return text;
     const unsigned char *a = addr;
     if (fam == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
         fam = AF_INET;
@@ -27,7 +24,31 @@ const char *gh_client_address_bits(const gh_request *req, int ipv4_prefix, int i
         buf[1 + i] = keep >= 8 ? a[i] : keep <= 0 ? 0 : (unsigned char)(a[i] & (0xff << (8 - keep)));
     }
     *len = 1 + (size_t)bytes;
+}
+
+const char *gh_client_address_bits(const gh_request *req, int ipv4_prefix, int ipv6_prefix,
+                                   unsigned char buf[17], size_t *len)
+{
+    const char *text = gh_request_client_address(req, len);
+    unsigned char addr[16];
+    int fam = gh_request_parse_addr(text, *len, addr);
+    if (!fam)
+        return text;
+    address_bits(fam, addr, ipv4_prefix, ipv6_prefix, buf, len);
     return (const char *)buf;
+}
+
+/* "ip:..." for the bits in buf. */
+static size_t format_bits(const unsigned char buf[17], int ipv4_prefix, int ipv6_prefix, char *out,
+                          size_t cap)
+{
+    char text[INET6_ADDRSTRLEN];
+    bool v4 = buf[0] == 4;
+    int prefix = v4 ? ipv4_prefix : ipv6_prefix, full = v4 ? 32 : 128;
+    inet_ntop(v4 ? AF_INET : AF_INET6, buf + 1, text, sizeof(text));
+    int n = prefix < full ? snprintf(out, cap, "ip:%s/%d", text, prefix)
+                          : snprintf(out, cap, "ip:%s", text);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
 size_t gh_client_address_key(const gh_request *req, int ipv4_prefix, int ipv6_prefix, char *out,
@@ -36,20 +57,39 @@ size_t gh_client_address_key(const gh_request *req, int ipv4_prefix, int ipv6_pr
     unsigned char buf[17];
     size_t len = 0;
     const char *k = gh_client_address_bits(req, ipv4_prefix, ipv6_prefix, buf, &len);
-    int n;
-    if (k == (const char *)buf) {
-        char text[INET6_ADDRSTRLEN];
-        bool v4 = buf[0] == 4;
-        int prefix = v4 ? ipv4_prefix : ipv6_prefix, full = v4 ? 32 : 128;
-        inet_ntop(v4 ? AF_INET : AF_INET6, buf + 1, text, sizeof(text));
-        n = prefix < full ? snprintf(out, cap, "ip:%s/%d", text, prefix)
-                          : snprintf(out, cap, "ip:%s", text);
-    } else {
-        n = snprintf(out, cap, "ip:%.*s", (int)len, k);
-    }
+    if (k == (const char *)buf)
+        return format_bits(buf, ipv4_prefix, ipv6_prefix, out, cap);
+    int n = snprintf(out, cap, "ip:%.*s", (int)len, k);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+long gh_client_address_key_canon(const char *key, size_t len, int ipv4_prefix, int ipv6_prefix,
+                                 char *out, size_t cap)
+{
+    if (len < 3 || memcmp(key, "ip:", 3) != 0)
+        return 0;
+    const char *slash = memchr(key + 3, '/', len - 3);
+    size_t addr_len = (slash ? (size_t)(slash - key) : len) - 3;
+    unsigned char addr[16], buf[17];
+    int fam = gh_request_parse_addr(key + 3, addr_len, addr);
+    if (!fam)
+        return 0;
+    address_bits(fam, addr, ipv4_prefix, ipv6_prefix, buf, &addr_len);
+    if (slash) { /* a range as wide as a client's at most: a wider one names no client */
+        char digits[4];
+        size_t nd = len - (size_t)(slash - key) - 1;
+        if (nd == 0 || nd >= sizeof(digits) || strspn(slash + 1, "0123456789") < nd)
+            return -1;
+        memcpy(digits, slash + 1, nd);
+        digits[nd] = '\0';
+        bool v4 = buf[0] == 4;
+        int prefix = atoi(digits) - (fam == AF_INET6 && v4 ? 96 : 0); /* mapped: IPv4 bits */
+        if (prefix > (v4 ? 32 : 128) || prefix < (v4 ? ipv4_prefix : ipv6_prefix))
+            return -1;
+    }
+    size_t n = format_bits(buf, ipv4_prefix, ipv6_prefix, out, cap);
+    return n ? (long)n : -1;
+}
 size_t gh_client_identity_key(const gh_request *req, char *out, size_t cap)
 {
     int n = 0;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "core/reason.h"
+#include "gate/client_key.h"
 #include "server/admin_bans.h"
 
 static gh_admin_answer json_answer(int status, json_t *doc)
@@ -40,8 +41,8 @@ static void stamp(int64_t t, char out[32])
 {
     struct tm tm;
     time_t tt = (time_t)t;
-    gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        out[0] = '\0'; /* a time no calendar holds (the table bounds its times) */
 }
 
 static json_t *ban_json(const gh_ban *b, int64_t now)
@@ -112,18 +113,30 @@ static long decode(const char *s, size_t len, char *out, size_t cap)
     return (long)n;
 }
 
-gh_admin_answer gh_admin_bans_lift(gh_ban_table *t, const char *key, size_t len)
+gh_admin_answer gh_admin_bans_lift(gh_ban_table *t, gh_admin_ban_prefixes p, const char *key,
+                                   size_t len)
 {
-    char k[GH_BAN_KEY_MAX];
+    char k[GH_BAN_KEY_MAX], canon[GH_BAN_KEY_MAX];
     long n = decode(key, len, k, sizeof(k));
-    if (n <= 0)
-        return problem(400, "Malformed ban key", "expected /bans/{key}, the key percent-encoded");
-    if (!gh_bans_lift(t, k, (size_t)n, (int64_t)time(NULL)))
-        return problem(404, "No such ban", "no active ban has this key (see GET /bans)");
-    return json_answer(200, json_pack("{s:s, s:s}", "lifted", k, "kind", gh_ban_key_kind(k)));
+    if (n <= 0 || !gh_ban_key_ok(k, (size_t)n))
+        return problem(400, "Malformed ban key",
+                       "expected /bans/{key}, the key percent-encoded UTF-8");
+    int64_t now = (int64_t)time(NULL);
+    /* The key as listed first (a reload may have changed the prefixes since), then as a client
+     * at that address is keyed now. */
+    long c = gh_client_address_key_canon(k, (size_t)n, p.ipv4, p.ipv6, canon, sizeof(canon));
+    const char *lifted = k;
+    if (!gh_bans_lift(t, k, (size_t)n, now)) {
+        if (c <= 0 || !gh_bans_lift(t, canon, (size_t)c, now))
+            return problem(404, "No such ban", "no active ban has this key (see GET /bans)");
+        lifted = canon;
+    }
+    return json_answer(200, json_pack("{s:s, s:s}", "lifted", lifted, "kind",
+                                      gh_ban_key_kind(lifted)));
 }
 
-gh_admin_answer gh_admin_bans_impose(gh_ban_table *t, const char *body, size_t len)
+gh_admin_answer gh_admin_bans_impose(gh_ban_table *t, gh_admin_ban_prefixes p, const char *body,
+                                     size_t len)
 {
     json_error_t err;
     json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
@@ -141,10 +154,18 @@ gh_admin_answer gh_admin_bans_impose(gh_ban_table *t, const char *body, size_t l
     }
     gh_admin_answer a;
     int64_t now = (int64_t)time(NULL);
+    char canon[GH_BAN_KEY_MAX];
+    long c = gh_client_address_key_canon(key, strlen(key), p.ipv4, p.ipv6, canon, sizeof(canon));
+    if (c > 0)
+        key = canon; /* "ip:2001:db8::1" bans what a request from it is keyed: its /64 */
     if (duration < 0 || strlen(detector) >= GH_BAN_NAME_MAX || !strchr(key, ':')) {
         a = problem(400, "Malformed ban",
                     "the key is a client key (ip:ADDRESS, sub:SUBJECT, key:CLIENT), the duration "
                     "a positive number of seconds, the detector a short name");
+    } else if (c < 0) {
+        a = problem(400, "Malformed ban",
+                    "an address range is banned as wide as a client's at most "
+                    "(bans.ipv4_prefix, bans.ipv6_prefix)");
     } else {
         int64_t d = gh_bans_impose_for(t, key, strlen(key), detector, reason, now, duration);
         if (d == 0)

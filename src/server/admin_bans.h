@@ -19,10 +19,18 @@ typedef struct gh_admin_answer {
 } gh_admin_answer;
 
 gh_admin_answer gh_admin_bans_list(gh_ban_table *t);
-/* key: the path after "/bans/", percent-encoded. */
-gh_admin_answer gh_admin_bans_lift(gh_ban_table *t, const char *key, size_t len);
+/* The address bits that name a client (bans.ipv4_prefix, bans.ipv6_prefix): an "ip:" key an
+ * operator writes is read as the key a request from that address gets (gate/client_key.h). */
+typedef struct gh_admin_ban_prefixes {
+    int ipv4, ipv6;
+} gh_admin_ban_prefixes;
+
+/* key: the path after "/bans/", percent-encoded; as listed, or an address as for POST. */
+gh_admin_answer gh_admin_bans_lift(gh_ban_table *t, gh_admin_ban_prefixes p, const char *key,
+                                   size_t len);
 /* body: {"key": "ip:203.0.113.7", "reason": "...", "duration": 600, "detector": "admin"}
  * (duration in seconds, optional: the table's doubling; detector optional: "admin"). */
-gh_admin_answer gh_admin_bans_impose(gh_ban_table *t, const char *body, size_t len);
+gh_admin_answer gh_admin_bans_impose(gh_ban_table *t, gh_admin_ban_prefixes p, const char *body,
+                                     size_t len);
 
 #endif

@@ -11,6 +11,15 @@
 #include "store/redis_conn.h"
 
 #define TICK_MS 250
+/* A ban's event line fits GH_SEC_LINE_MAX whatever its key and reason hold: every byte of them
+ * may escape to six ("\u00XX"), so they are cut (GH_SEC_CUT_MARK) past these. The detector's
+ * name needs no escape (gh_ban_name_copy); 700 is the common fields and the numbers. */
+#define KEY_CUT 200
+#define REASON_CUT 128
+#define NAMED_CUT 128 /* the address or user the key names */
+_Static_assert(6 * (KEY_CUT + REASON_CUT + NAMED_CUT) + 3 * sizeof(GH_SEC_CUT_MARK) +
+                       GH_BAN_NAME_MAX + 700 <= GH_SEC_LINE_MAX,
+               "a ban's event line fits its buffer");
 #define SHARED_HASH "gatehouse:bans"
 
 struct gh_bans_control {
@@ -39,19 +48,19 @@ static void write_event(gh_bans_control *bc, const gh_config *cfg, const gh_ban_
     static const char *const why[] = {"imposed", "lifted", "expired"};
     gh_sec_action a = c->kind == GH_BAN_IMPOSED ? GH_SEC_BAN : GH_SEC_UNBAN;
     const gh_ban *b = &c->ban;
-    char line[2048];
+    char line[GH_SEC_LINE_MAX];
     gh_sbuf s = gh_sbuf_make(line, sizeof(line));
     gh_sec_line_begin(&s, a);
     gh_sec_field(&s, "event.reason", why[c->kind], strlen(why[c->kind]));
     gh_sec_field(&s, "rule.name", b->detector, strlen(b->detector));
-    gh_sec_field(&s, "message", b->reason, strlen(b->reason));
-    gh_sec_field(&s, "gatehouse.ban.key", b->key, strlen(b->key));
+    gh_sec_field_cut(&s, "message", b->reason, strlen(b->reason), REASON_CUT);
+    gh_sec_field_cut(&s, "gatehouse.ban.key", b->key, strlen(b->key), KEY_CUT);
     const char *kind = gh_ban_key_kind(b->key);
     gh_sec_field(&s, "gatehouse.ban.kind", kind, strlen(kind));
     if (strncmp(b->key, "ip:", 3) == 0)
-        gh_sec_field(&s, "source.ip", b->key + 3, strcspn(b->key + 3, "/"));
+        gh_sec_field_cut(&s, "source.ip", b->key + 3, strcspn(b->key + 3, "/"), NAMED_CUT);
     else if (strncmp(b->key, "sub:", 4) == 0)
-        gh_sec_field(&s, "user.id", b->key + 4, strlen(b->key + 4));
+        gh_sec_field_cut(&s, "user.id", b->key + 4, strlen(b->key + 4), NAMED_CUT);
     gh_sbuf_addf(&s, ",\"gatehouse.ban.strikes\":%u,\"gatehouse.ban.until\":%lld", b->strikes,
                  (long long)b->until);
     gh_sec_field(&s, "gatehouse.ban.origin", c->from_store ? "shared" : "local",
@@ -170,33 +179,42 @@ static void push(gh_bans_control *bc, const gh_ban_change *c)
         free(p);
 }
 
-/* "until|since|strikes|detector|reason" into b (its key set); false when malformed. */
-static bool parse_value(const char *v, gh_ban *b)
+/* The keys the shared hash holds, sorted, for gh_bans_unlearn to look up: a table of many bans
+ * beside a hash of many is not walked once per ban under the table's mutex. */
+typedef struct held_keys {
+    const redisReply **keys;
+    size_t n;
+} held_keys;
+
+static int by_bytes(const void *a, const void *b)
 {
-    long long until, since;
-    unsigned strikes;
-    int at = 0;
-    if (sscanf(v, "%lld|%lld|%u|%n", &until, &since, &strikes, &at) != 3 || !at)
-        return false;
-    const char *det = v + at, *bar = strchr(det, '|');
-    if (!bar)
-        return false;
-    snprintf(b->detector, sizeof(b->detector), "%.*s", (int)(bar - det), det);
-    snprintf(b->reason, sizeof(b->reason), "%s", bar + 1);
-    b->until = until, b->since = since, b->strikes = strikes;
-    return true;
+    const redisReply *x = *(const redisReply *const *)a, *y = *(const redisReply *const *)b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->str, y->str, n);
+    return c ? c : x->len < y->len ? -1 : x->len > y->len;
 }
 
 static bool held_by(void *ctx, const char *key)
 {
-    const redisReply *r = ctx;
-    for (size_t i = 0; i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, key) == 0)
-            return true;
-    return false;
+    const held_keys *h = ctx;
+    redisReply probe = {.type = REDIS_REPLY_STRING, .str = (char *)key, .len = strlen(key)};
+    const redisReply *p = &probe;
+    return bsearch(&p, h->keys, h->n, sizeof(*h->keys), by_bytes) != NULL;
 }
 
-/* The shared hash read back: bans learnt, bans lifted elsewhere ended, ended fields deleted. */
+/* A field to delete: malformed or over. A key with a NUL inside cannot be named by the command
+ * (its arguments are C strings): deleting it would delete another. */
+static void forget_field(gh_bans_control *bc, const redisReply *k)
+{
+    if (!bc->conn || memchr(k->str, '\0', k->len))
+        return;
+    const char *argv[] = {"HDEL", SHARED_HASH, k->str};
+    gh_redis_conn_command(bc->conn, 3, argv, on_written, bc);
+}
+
+/* The shared hash read back: bans learnt, bans lifted elsewhere ended, ended fields deleted.
+ * Anyone with access to the store may have written it: every field is checked
+ * (gh_ban_parse_shared), and one that is malformed counts as absent. */
 static void on_read(void *privdata, redisReply *reply)
 {
     gh_bans_control *bc = privdata;
@@ -210,21 +228,24 @@ static void on_read(void *privdata, redisReply *reply)
     set_up(bc, true, "a read of the shared bans came back");
     int64_t now = (int64_t)time(NULL);
     gh_ban_table *t = table_of(bc);
+    held_keys held = {malloc((reply->elements / 2 + 1) * sizeof(*held.keys)), 0};
+    if (!held.keys)
+        return; /* out of memory: the next read */
     for (size_t i = 0; i + 1 < reply->elements; i += 2) {
         const redisReply *k = reply->element[i], *v = reply->element[i + 1];
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
             continue;
-        gh_ban b = {0};
-        snprintf(b.key, sizeof(b.key), "%s", k->str);
-        if (!parse_value(v->str, &b) || b.until <= now) {
-            const char *argv[] = {"HDEL", SHARED_HASH, k->str};
-            if (bc->conn)
-                gh_redis_conn_command(bc->conn, 3, argv, on_written, bc);
+        gh_ban b;
+        if (!gh_ban_parse_shared(k->str, k->len, v->str, v->len, now, &b) || b.until <= now) {
+            forget_field(bc, k);
             continue;
         }
+        held.keys[held.n++] = k;
         gh_bans_learn(t, &b, now);
     }
-    gh_bans_unlearn(t, held_by, reply, now);
+    qsort(held.keys, held.n, sizeof(*held.keys), by_bytes);
+    gh_bans_unlearn(t, held_by, &held, now);
+    free(held.keys);
 }
 
 static void sync_store(gh_bans_control *bc, gh_config *cfg, const gh_ban_change *changes,

@@ -248,3 +248,109 @@ def test_address_prefix_behind_trusted_proxy(gateway_for, upstream, tmp_path):
     assert fwd("198.51.100.1") == 200
     assert fwd("::ffff:203.0.113.9") == 403  # an IPv4-mapped address is the IPv4 one
     assert requests.get(gw.url + "/a").status_code == 200  # the proxy itself is not banned
+
+
+def resp(port, *args):
+    """One command in RESP, arguments as bytes (a NUL or bytes that are no UTF-8 included): the
+    first line of the answer."""
+    out = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(out)
+        return s.recv(4096).split(b"\r\n")[0]
+
+
+def test_hostile_key_and_reason_listed_everywhere(gateway_for, upstream, tmp_path):
+    """A key of quotes, backslashes, newlines and escape sequences, and a reason longer than kept
+    in a script with more than one byte to a character: GET /bans and /stats list the ban, its
+    event is written, `gatehouse bans list` sends the terminal no control character, the key
+    lifts as listed."""
+    gw = gateway_for(ban_yaml(upstream, tmp_path))
+    key = "sub:" + '"\\\n\x1b[2J\x01\x7f\u0085' * 30  # 300 bytes of UTF-8: too long
+    assert admin_post(gw, {"key": key})[0] == 503
+    key = key[:150]
+    reason = "\u00e9" * 150 + "\x1b]0;owned\x07"
+    status, doc = admin_post(gw, {"key": key, "reason": reason, "detector": "bo\"la"})
+    assert status == 201 and doc["banned"] == key
+    (b,) = bans_of(gw)["bans"]
+    assert b["key"] == key and b["reason"] == "\u00e9" * 95 and b["detector"] == "bo_la"
+    status, text = gw.admin("/stats")
+    assert status == 200 and json.loads(text)["bans"][0]["key"] == key
+    wait_for(lambda: any(e["event.action"] == "ban" for e in sec_events(tmp_path / "sec.log")),
+             "the ban event")
+    (ev,) = [e for e in sec_events(tmp_path / "sec.log") if e["event.action"] == "ban"]
+    assert ev["gatehouse.ban.key"] == key and ev["message"].startswith("\u00e9" * 64)
+    assert ev["user.id"].endswith("...[cut]") and key[4:].startswith(ev["user.id"][:-8])
+    # The longest key there is, every byte escaped six-fold: the event still fits its line.
+    long_key = "sub:" + "\x01" * (255 - 4)
+    assert admin_post(gw, {"key": long_key, "reason": "\x02" * 300})[0] == 201
+    wait_for(lambda: any(e.get("gatehouse.ban.key", "").startswith("sub:\x01")
+                         for e in sec_events(tmp_path / "sec.log")), "the long key's ban event")
+    admin = ["--admin", "127.0.0.1:%d" % gw.admin_port]
+    r = subprocess.run([BIN, "bans", "list"] + admin, capture_output=True)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "bo_la" in out and "\u00e9" * 95 in out
+    assert not any(c < " " and c != "\n" or c == "\x7f" or "\x80" <= c <= "\x9f" for c in out), out
+    assert lift(gw, key)[0] == 200 and lift(gw, long_key)[0] == 200
+    assert bans_of(gw)["active"] == 0
+
+
+def test_admin_lift_paths(gateway_for, upstream, tmp_path):
+    gw = gateway_for(ban_yaml(upstream, tmp_path))
+    for path, want in [("/bans/", 404), ("/bans/%00", 400), ("/bans/%zz", 400), ("/bans/%4", 400),
+                       ("/bans/sub%3A%FF", 400), ("/bans/sub%3A%C0%AF", 400),
+                       ("/bans/sub%3A" + "a" * 300, 400), ("/bans/sub:a/b", 404),
+                       ("/bans/sub:nobody", 404)]:
+        assert gw.admin(path, method="DELETE")[0] == want, path
+    assert gw.admin("/bans/sub:a?x=1", method="DELETE")[0] == 404
+
+
+def test_address_keys_as_a_request_gets_them(gateway_for, upstream, tmp_path):
+    """An operator bans an address as written anywhere (IPv4-mapped, a host in an IPv6 /64, a
+    host in a cut IPv4 range): the ban holds on a request from it, and lifts as written."""
+    gw = gateway_for(ban_yaml(upstream, tmp_path))
+    status, doc = admin_post(gw, {"key": "ip:::ffff:127.0.0.1"})
+    assert status == 201 and doc["banned"] == ME
+    assert requests.get(gw.url + "/a").status_code == 403
+    assert bans_of(gw)["bans"][0]["key"] == ME
+    assert lift(gw, "ip:::ffff:127.0.0.1")[0] == 200
+    assert requests.get(gw.url + "/a").status_code == 200
+    status, doc = admin_post(gw, {"key": "ip:2001:db8:1:2::7"})
+    assert status == 201 and doc["banned"] == "ip:2001:db8:1:2::/64"  # bans.ipv6_prefix
+    assert lift(gw, "ip:2001:db8:1:2::9")[0] == 200
+    text = ban_yaml(upstream, tmp_path, "{ipv4_prefix: 24}")
+    gw = gateway_for(text)
+    assert admin_post(gw, {"key": "ip:127.0.0.0/16"})[0] == 400  # wider than a client
+    status, doc = admin_post(gw, {"key": "ip:127.0.0.1"})
+    assert status == 201 and doc["banned"] == "ip:127.0.0.0/24"
+    assert requests.get(gw.url + "/a").status_code == 403
+
+
+def test_malformed_shared_entries(gateway_for, upstream, redis, tmp_path):
+    """Fields of gatehouse:bans that no gateway wrote ban nobody, crash nothing, and deleting
+    them deletes no other: a NUL inside a key, bytes that are no UTF-8, numbers out of range, a
+    ban for ever, an end before its start."""
+    text = ban_yaml(upstream, tmp_path, "{sync_interval: 100ms}") + \
+        "stores:\n  redis: {address: 127.0.0.1:%d, timeout: 200ms}\n" % redis.port
+    now = int(time.time())
+    good = b"%d|%d|1|tokens|shared" % (now + 600, now)
+    h = b"gatehouse:bans"
+    resp(redis.port, b"HSET", h, b"sub:peer", good)
+    resp(redis.port, b"HSET", h, ME.encode() + b"\x00junk", good)
+    resp(redis.port, b"HSET", h, b"sub:other\x00junk", b"not a ban")
+    resp(redis.port, b"HSET", h, b"sub:\xff\xfe", good)
+    resp(redis.port, b"HSET", h, b"sub:forever", b"9223372036854775807|0|1|d|r")
+    resp(redis.port, b"HSET", h, b"sub:huge", b"99999999999999999999999|0|1|d|r")
+    resp(redis.port, b"HSET", h, b"sub:neg", b"-5|-10|1|d|r")
+    resp(redis.port, b"HSET", h, b"sub:late", b"%d|%d|1|d|r" % (now + 600, now + 700))
+    resp(redis.port, b"HSET", h, b"sub:strikes", b"%d|%d|-1|d|r" % (now + 600, now))
+    resp(redis.port, b"HSET", h, b"sub:other", good)
+    gw = gateway_for(text)
+    wait_for(lambda: bans_of(gw)["active"] == 2, "the shared bans learnt")
+    time.sleep(0.5)  # a few more reads
+    assert sorted(b["key"] for b in bans_of(gw)["bans"]) == ["sub:other", "sub:peer"]
+    assert requests.get(gw.url + "/a").status_code == 200  # the NUL key names nobody
+    fields = resp(redis.port, b"HEXISTS", h, b"sub:other")
+    assert fields == b":1"  # the malformed "sub:other\0junk" deleted nothing else
+    assert resp(redis.port, b"HEXISTS", h, b"sub:forever") == b":0"  # malformed: deleted
+    assert gw.proc.poll() is None
