@@ -361,17 +361,45 @@ void gh_bans_mark_shared(gh_ban_table *t, const char *key, int64_t until)
     pthread_mutex_unlock(&t->mu);
 }
 
+/* out[0..n) as a min-heap on until: out[0] ends first. */
+static void sift_down(gh_ban *out, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && out[l].until < out[m].until)
+            m = l;
+        if (r < n && out[r].until < out[m].until)
+            m = r;
+        if (m == i)
+            return;
+        gh_ban tmp = out[i];
+        out[i] = out[m];
+        out[m] = tmp;
+        i = m;
+    }
+}
+
 size_t gh_bans_list(gh_ban_table *t, int64_t now, gh_ban *out, size_t max)
 {
     size_t n = 0;
     pthread_mutex_lock(&t->mu);
     for (size_t i = 0; i <= t->mask; i++)
-        for (gh_ban_entry *e = t->buckets[i]; e; e = e->next)
-            if (e->ban.until > now) {
-                if (n < max)
-                    out[n] = e->ban;
-                n++;
+        for (gh_ban_entry *e = t->buckets[i]; e; e = e->next) {
+            if (e->ban.until <= now)
+                continue;
+            if (n < max) { /* the heap filled, then kept on the latest ends */
+                out[n] = e->ban;
+                for (size_t c = n; c > 0 && out[(c - 1) / 2].until > out[c].until; c = (c - 1) / 2) {
+                    gh_ban tmp = out[c];
+                    out[c] = out[(c - 1) / 2];
+                    out[(c - 1) / 2] = tmp;
+                }
+            } else if (max && e->ban.until > out[0].until) {
+                out[0] = e->ban;
+                sift_down(out, max, 0);
             }
+            n++;
+        }
     pthread_mutex_unlock(&t->mu);
     return n;
 }

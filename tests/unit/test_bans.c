@@ -337,6 +337,30 @@ static void operator_address_keys(void **state)
     }
 }
 
+/* A listing cut to max holds the bans that end latest (what GET /bans and the dashboard show
+ * first), whatever the table's order. */
+static void listing_keeps_latest(void **state)
+{
+    (void)state;
+    gh_ban_table t;
+    setup_table(&t, 1000, NULL, 0);
+    for (int i = 0; i < 200; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "sub:c%d", (i * 7919) % 200);
+        gh_bans_impose_for(&t, K(key), "d", "r", 1000, 1 + (i * 7919) % 200);
+    }
+    gh_ban out[10];
+    assert_int_equal(gh_bans_list(&t, 1000, out, 10), 200);
+    int64_t seen = 0;
+    for (size_t i = 0; i < 10; i++) {
+        assert_true(out[i].until > 1000 + 190);
+        seen += out[i].until - 1000;
+    }
+    assert_int_equal(seen, 191 + 192 + 193 + 194 + 195 + 196 + 197 + 198 + 199 + 200);
+    assert_int_equal(gh_bans_list(&t, 1000, NULL, 0), 200);
+    gh_bans_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +374,7 @@ int main(void)
         cmocka_unit_test(text_kept_listable),
         cmocka_unit_test(allow_list_mapped),
         cmocka_unit_test(operator_address_keys),
+        cmocka_unit_test(listing_keeps_latest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
