@@ -30,8 +30,11 @@ static gh_admin_answer json_answer(int status, json_t *doc)
 
 static gh_admin_answer problem(int status, const char *title, const char *detail)
 {
+    /* The detail may quote the parser's message, cut inside a character: jansson takes UTF-8 */
+    char text[512];
+    gh_ban_text_copy(text, sizeof(text), detail, strlen(detail));
     json_t *doc = json_pack("{s:s, s:s, s:i, s:s}", "type", GH_PROBLEM_TYPE_PREFIX "admin-bans",
-                            "title", title, "status", status, "detail", detail);
+                            "title", title, "status", status, "detail", text);
     gh_admin_answer a = json_answer(status, doc);
     a.type = "application/problem+json";
     return a;
