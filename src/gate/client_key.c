@@ -1,7 +1,6 @@
 /* Client keys (gate/client_key.h), shared by the rate limiter and the bans. */
 #include <arpa/inet.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "gate/client_key.h"
@@ -76,14 +75,17 @@ long gh_client_address_key_canon(const char *key, size_t len, int ipv4_prefix, i
         return 0;
     address_bits(fam, addr, ipv4_prefix, ipv6_prefix, buf, &addr_len);
     if (slash) { /* a range as wide as a client's at most: a wider one names no client */
-        char digits[4];
         size_t nd = len - (size_t)(slash - key) - 1;
-        if (nd == 0 || nd >= sizeof(digits) || strspn(slash + 1, "0123456789") < nd)
+        int prefix = 0;
+        if (nd == 0 || nd > 3)
             return -1;
-        memcpy(digits, slash + 1, nd);
-        digits[nd] = '\0';
+        for (size_t i = 1; i <= nd; i++) {
+            if (slash[i] < '0' || slash[i] > '9')
+                return -1;
+            prefix = prefix * 10 + (slash[i] - '0');
+        }
         bool v4 = buf[0] == 4;
-        int prefix = atoi(digits) - (fam == AF_INET6 && v4 ? 96 : 0); /* mapped: IPv4 bits */
+        prefix -= fam == AF_INET6 && v4 ? 96 : 0; /* mapped: the IPv4 bits */
         if (prefix > (v4 ? 32 : 128) || prefix < (v4 ? ipv4_prefix : ipv6_prefix))
             return -1;
     }
