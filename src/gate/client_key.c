@@ -5,6 +5,7 @@
 
 #include "gate/client_key.h"
 #include "gate/request.h"
+#include "store/bans.h"
 
 /* addr (of family fam) cut to its prefix into buf: its length first, then the bytes. */
 static void address_bits(int fam, const unsigned char addr[16], int ipv4_prefix, int ipv6_prefix,
@@ -58,8 +59,14 @@ size_t gh_client_address_key(const gh_request *req, int ipv4_prefix, int ipv6_pr
     const char *k = gh_client_address_bits(req, ipv4_prefix, ipv6_prefix, buf, &len);
     if (k == (const char *)buf)
         return format_bits(buf, ipv4_prefix, ipv6_prefix, out, cap);
-    int n = snprintf(out, cap, "ip:%.*s", (int)len, k);
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+    /* Text from a trusted proxy that is no address: as written, bytes that are no UTF-8 as '?'
+     * (a ban keys only on text that lists as it is, store/bans.h). */
+    if (cap < 4 || len > cap - 4)
+        return 0;
+    memcpy(out, "ip:", 3);
+    gh_ban_text_copy(out + 3, cap - 3, k, len);
+    size_t n = 3 + strlen(out + 3);
+    return n == 3 + len ? n : 0; /* a NUL inside: no key */
 }
 
 long gh_client_address_key_canon(const char *key, size_t len, int ipv4_prefix, int ipv6_prefix,

@@ -192,6 +192,7 @@ static void client_keys(void **state)
         {"2001:db8:1:2:3:4:5:6", 32, 64, "ip:2001:db8:1:2::/64"},
         {"2001:db8:1:2:3:4:5:6", 32, 128, "ip:2001:db8:1:2:3:4:5:6"},
         {"unknown", 32, 64, "ip:unknown"},
+        {"unknown\xff\xc3", 32, 64, "ip:unknown??"}, /* a key lists as it is */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         snprintf(req.client_ip, sizeof(req.client_ip), "%s", cases[i].addr);
