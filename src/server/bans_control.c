@@ -21,6 +21,7 @@ _Static_assert(6 * (KEY_CUT + REASON_CUT + NAMED_CUT) + 3 * sizeof(GH_SEC_CUT_MA
                        GH_BAN_NAME_MAX + 700 <= GH_SEC_LINE_MAX,
                "a ban's event line fits its buffer");
 #define SHARED_HASH "gatehouse:bans"
+#define LIFTS_PER_READ 32
 
 struct gh_bans_control {
     uv_timer_t timer;
@@ -29,6 +30,12 @@ struct gh_bans_control {
     gh_config *conn_cfg;    /* the snapshot whose stores.redis the connection follows (held) */
     uint64_t next_sync_ms;  /* loop time of the next read of the shared hash */
     uint64_t asked_ms;      /* when the read in flight was sent; 0: none */
+    /* Keys lifted here since the read in flight was sent: its answer still holds them (the
+     * deletion goes after it), and learning them again would undo the lift until the next read.
+     * More than fit: the answer is not used. */
+    char lifted[LIFTS_PER_READ][GH_BAN_KEY_MAX];
+    size_t nlifted;
+    bool lifted_overflow;
     int up;                 /* -1 unknown, 0 down, 1 up: transitions logged once */
 };
 
@@ -162,6 +169,10 @@ static void push(gh_bans_control *bc, const gh_ban_change *c)
         return;
     const gh_ban *b = &c->ban;
     if (c->kind == GH_BAN_LIFTED) {
+        if (bc->asked_ms && bc->nlifted < LIFTS_PER_READ)
+            memcpy(bc->lifted[bc->nlifted++], b->key, GH_BAN_KEY_MAX);
+        else if (bc->asked_ms)
+            bc->lifted_overflow = true;
         const char *argv[] = {"HDEL", SHARED_HASH, b->key};
         gh_redis_conn_command(bc->conn, 3, argv, on_written, bc);
         return;
@@ -215,12 +226,33 @@ static void forget_field(gh_bans_control *bc, const redisReply *k)
 /* The shared hash read back: bans learnt, bans lifted elsewhere ended, ended fields deleted.
  * Anyone with access to the store may have written it: every field is checked
  * (gh_ban_parse_shared), and one that is malformed counts as absent. */
+static bool lifted_meanwhile(const gh_bans_control *bc, const char *key)
+{
+    for (size_t i = 0; i < bc->nlifted; i++)
+        if (strcmp(bc->lifted[i], key) == 0)
+            return true;
+    return false;
+}
+
+static void take_changes(gh_bans_control *bc, gh_config *cfg, bool to_store);
+
 static void on_read(void *privdata, redisReply *reply)
 {
     gh_bans_control *bc = privdata;
-    bc->asked_ms = 0;
-    if (!reply)
+    if (!reply) {
+        bc->asked_ms = 0;
         return; /* the connection ended: reported */
+    }
+    /* The changes since the last tick first: a lift made since then is one the answer
+     * predates. */
+    gh_config *cfg = gh_runtime_config(bc->rt);
+    take_changes(bc, cfg, true);
+    gh_config_release(cfg);
+    bc->asked_ms = 0;
+    if (bc->lifted_overflow) {
+        bc->next_sync_ms = 0; /* read again at the next tick, after the deletions */
+        return;
+    }
     if (reply->type != REDIS_REPLY_ARRAY) {
         set_up(bc, false, reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         return;
@@ -241,7 +273,8 @@ static void on_read(void *privdata, redisReply *reply)
             continue;
         }
         held.keys[held.n++] = k;
-        gh_bans_learn(t, &b, now);
+        if (!lifted_meanwhile(bc, b.key))
+            gh_bans_learn(t, &b, now);
     }
     qsort(held.keys, held.n, sizeof(*held.keys), by_bytes);
     gh_bans_unlearn(t, held_by, &held, now);
@@ -263,6 +296,8 @@ static void sync_store(gh_bans_control *bc, gh_config *cfg, const gh_ban_change 
     if (bc->asked_ms || now_ms < bc->next_sync_ms)
         return;
     bc->next_sync_ms = now_ms + cfg->bans.sync_interval_ms;
+    bc->nlifted = 0;
+    bc->lifted_overflow = false;
     const char *argv[] = {"HGETALL", SHARED_HASH};
     if (gh_redis_conn_command(bc->conn, 2, argv, on_read, bc) == 0)
         bc->asked_ms = now_ms ? now_ms : 1;
@@ -274,15 +309,27 @@ static void on_tick(uv_timer_t *timer)
     gh_ban_table *t = table_of(bc);
     gh_bans_sweep(t, (int64_t)time(NULL));
     gh_config *cfg = gh_runtime_config(bc->rt);
+    take_changes(bc, cfg, false);
+    gh_config_release(cfg);
+}
+
+/* The queued changes written as events and, to_store, to the store on the connection as it is
+ * (a reply's callback may not open or close it); else through sync_store. */
+static void take_changes(gh_bans_control *bc, gh_config *cfg, bool to_store)
+{
     gh_ban_change changes[64];
     size_t n;
     do {
-        n = gh_bans_take_changes(t, changes, sizeof(changes) / sizeof(changes[0]));
+        n = gh_bans_take_changes(table_of(bc), changes, sizeof(changes) / sizeof(changes[0]));
         for (size_t i = 0; i < n; i++)
             write_event(bc, cfg, &changes[i]);
-        sync_store(bc, cfg, changes, n);
+        if (!to_store) {
+            sync_store(bc, cfg, changes, n);
+            continue;
+        }
+        for (size_t i = 0; i < n && bc->conn; i++)
+            push(bc, &changes[i]);
     } while (n == sizeof(changes) / sizeof(changes[0]));
-    gh_config_release(cfg);
 }
 
 gh_bans_control *gh_bans_control_start(uv_loop_t *loop, gh_runtime *rt)

@@ -358,3 +358,35 @@ def test_malformed_shared_entries(gateway_for, upstream, redis, tmp_path):
     assert fields == b":1"  # the malformed "sub:other\0junk" deleted nothing else
     assert resp(redis.port, b"HEXISTS", h, b"sub:forever") == b":0"  # malformed: deleted
     assert gw.proc.poll() is None
+
+
+def test_lift_while_a_read_is_in_flight(gateway_for, upstream, tmp_path):
+    """A lift made while the shared hash's read is on its way: the answer still holds the ban
+    (the deletion goes after it), and must not bring it back."""
+    redis = Redis()
+    redis.args += ["--enable-debug-command", "yes"]
+    redis.start()
+    try:
+        text = ban_yaml(upstream, tmp_path, "{sync_interval: 100ms}") + \
+            "stores:\n  redis: {address: 127.0.0.1:%d, timeout: 3s}\n" % redis.port
+        gw = gateway_for(text)
+        assert admin_post(gw, {"key": ME})[0] == 201
+        wait_for(lambda: resp(redis.port, b"HEXISTS", b"gatehouse:bans", ME.encode()) == b":1",
+                 "the ban in Redis")
+        time.sleep(0.3)
+        import threading
+        sleeper = threading.Thread(target=resp, args=(redis.port, b"DEBUG", b"SLEEP", b"1.5"))
+        sleeper.start()
+        time.sleep(0.4)  # the gateway's next read waits behind the sleep
+        assert lift(gw, ME)[0] == 200
+        refused, end = 0, time.time() + 2.5
+        while time.time() < end:
+            refused += requests.get(gw.url + "/a").status_code == 403
+            time.sleep(0.02)
+        sleeper.join()
+        assert refused == 0
+        bans = [e for e in sec_events(tmp_path / "sec.log") if e["event.action"] == "ban"]
+        assert len(bans) == 1 and bans[0]["gatehouse.ban.origin"] == "local"
+        assert resp(redis.port, b"HEXISTS", b"gatehouse:bans", ME.encode()) == b":0"
+    finally:
+        redis.stop()
