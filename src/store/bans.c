@@ -501,6 +501,11 @@ bool gh_ban_allow_parse(const char *s, gh_ban_allow *a)
     memset(a, 0, sizeof(*a));
     if (parse_range(s, strlen(s), a))
         return true;
+    /* "ip:10.0.0.7" as GET /bans lists it: the range, so that it spares the client whatever
+     * bans.ipv4_prefix cuts its key to. */
+    if (strncmp(s, "ip:", 3) == 0 && parse_range(s + 3, strlen(s + 3), a))
+        return true;
+    memset(a, 0, sizeof(*a));
     if (strchr(s, '/') || !strchr(s, ':') || strlen(s) >= GH_BAN_KEY_MAX)
         return false; /* a range that does not parse, or no key */
     snprintf(a->key, sizeof(a->key), "%s", s);

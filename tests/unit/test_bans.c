@@ -303,6 +303,13 @@ static void allow_list_mapped(void **state)
     assert_int_equal(gh_bans_impose(&t, K("ip:::ffff:10.1.2.3"), "d", "r", 1), 0);
     assert_int_equal(gh_bans_impose(&t, K("ip:10.2.2.3"), "d", "r", 1), 60);
     gh_bans_free(&t);
+    /* an address written as a key, as listed, is the address: any key cut around it is spared */
+    assert_true(gh_ban_allow_parse("ip:10.3.0.7", &allow[0]));
+    setup_table(&t, 100, allow, 1);
+    assert_int_equal(gh_bans_impose(&t, K("ip:10.3.0.0/24"), "d", "r", 1), 0);
+    assert_int_equal(gh_bans_impose(&t, K("ip:::ffff:10.3.0.7"), "d", "r", 1), 0);
+    assert_int_equal(gh_bans_impose(&t, K("ip:10.3.1.0/24"), "d", "r", 1), 60);
+    gh_bans_free(&t);
 }
 
 /* An "ip:" key an operator writes is the key a request from that address gets. */
