@@ -453,6 +453,12 @@ static int do_bans_list(const ctl_opts *o, const ctl_target *t, const ctl_reply 
     }
     json_t *j = json_loads(r->body, 0, NULL);
     json_t *list = json_object_get(j, "bans");
+    if (!json_is_array(list)) {
+        fprintf(stderr, "gatehouse bans: %s answered something else than its bans\n",
+                t->address);
+        json_decref(j);
+        return 2;
+    }
     printf("%-40s %-8s %-16s %9s %7s  %s\n", "KEY", "KIND", "DETECTOR", "REMAINING", "STRIKES",
            "REASON");
     size_t i;

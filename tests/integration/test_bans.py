@@ -176,6 +176,10 @@ def test_cli_list_and_lift(gateway_for, upstream, tmp_path):
     assert r.returncode == 1 and "no active ban" in r.stderr
     r = subprocess.run([BIN, "bans", "drop"] + admin, capture_output=True, text=True)
     assert r.returncode == 2
+    # Something else than a gateway's admin listener answers 200: said, not an empty list.
+    r = subprocess.run([BIN, "bans", "list", "--admin", "127.0.0.1:%d" % upstream.port],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "something else than its bans" in r.stderr, (r.stdout, r.stderr)
 
 
 @pytest.mark.parametrize("bans,where,message", [
