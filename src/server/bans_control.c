@@ -223,9 +223,7 @@ static void forget_field(gh_bans_control *bc, const redisReply *k)
     gh_redis_conn_command(bc->conn, 3, argv, on_written, bc);
 }
 
-/* The shared hash read back: bans learnt, bans lifted elsewhere ended, ended fields deleted.
- * Anyone with access to the store may have written it: every field is checked
- * (gh_ban_parse_shared), and one that is malformed counts as absent. */
+/* Whether key was lifted here since the read in flight was sent. */
 static bool lifted_meanwhile(const gh_bans_control *bc, const char *key)
 {
     for (size_t i = 0; i < bc->nlifted; i++)
@@ -236,6 +234,9 @@ static bool lifted_meanwhile(const gh_bans_control *bc, const char *key)
 
 static void take_changes(gh_bans_control *bc, gh_config *cfg, bool to_store);
 
+/* The shared hash read back: bans learnt, bans lifted elsewhere ended, ended fields deleted.
+ * Anyone with access to the store may have written it: every field is checked
+ * (gh_ban_parse_shared), and one that is malformed counts as absent. */
 static void on_read(void *privdata, redisReply *reply)
 {
     gh_bans_control *bc = privdata;
