@@ -74,3 +74,46 @@ void gh_sbuf_json_chars(gh_sbuf *b, const char *s, size_t n)
     }
     gh_sbuf_add(b, s + run, n - run);
 }
+
+size_t gh_utf8_char(const unsigned char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (s[0] < 0x80)
+        return 1;
+    size_t len = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
+                                                : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+    if (!len || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return len;
+}
+
+void gh_sbuf_json_text(gh_sbuf *b, const char *s, size_t n)
+{
+    gh_sbuf_add(b, "\"", 1);
+    gh_sbuf_json_text_chars(b, s, n);
+    gh_sbuf_add(b, "\"", 1);
+}
+
+void gh_sbuf_json_text_chars(gh_sbuf *b, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t run = 0, i = 0; /* s[run..i): bytes that go as they are */
+    while (i < n) {
+        size_t len = u[i] >= 0x80 ? gh_utf8_char(u + i, n - i) : 0;
+        if (len > 1 || (u[i] >= 0x20 && u[i] < 0x7f && u[i] != '"' && u[i] != '\\')) {
+            i += len > 1 ? len : 1;
+            continue;
+        }
+        gh_sbuf_add(b, s + run, i - run);
+        gh_sbuf_json_chars(b, s + i, 1);
+        run = ++i;
+    }
+    gh_sbuf_add(b, s + run, n - run);
+}

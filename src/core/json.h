@@ -26,5 +26,14 @@ void gh_sbuf_addf(gh_sbuf *b, const char *fmt, ...) __attribute__((format(printf
 void gh_sbuf_json_str(gh_sbuf *b, const char *s, size_t n);
 /* The same escaping without the quotes: for a string built from several pieces. */
 void gh_sbuf_json_chars(gh_sbuf *b, const char *s, size_t n);
+/* s as a JSON string for a reader that shows it (the admin API, the dashboard): UTF-8 characters
+ * kept as they are, control characters, quotes and bytes that are no UTF-8 escaped as by
+ * gh_sbuf_json_str. */
+void gh_sbuf_json_text(gh_sbuf *b, const char *s, size_t n);
+/* The same without the quotes; a character cut at the end is escaped byte by byte. */
+void gh_sbuf_json_text_chars(gh_sbuf *b, const char *s, size_t n);
+/* The length of the UTF-8 character at s (n bytes left), or 0 when there is none: overlong
+ * forms, surrogates and code points beyond U+10FFFF are refused (RFC 3629). */
+size_t gh_utf8_char(const unsigned char *s, size_t n);
 
 #endif

@@ -5,16 +5,13 @@
 
 #include "gate/client_key.h"
 #include "gate/request.h"
+#include "store/bans.h"
 
-const char *gh_client_address_bits(const gh_request *req, int ipv4_prefix, int ipv6_prefix,
-                                   unsigned char buf[17], size_t *len)
+/* addr (of family fam) cut to its prefix into buf: its length first, then the bytes. */
+static void address_bits(int fam, const unsigned char addr[16], int ipv4_prefix, int ipv6_prefix,
+                         unsigned char buf[17], size_t *len)
 {
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    const char *text = gh_request_client_address(req, len);
-    unsigned char addr[16];
-    int fam = gh_request_parse_addr(text, *len, addr);
-    if (!fam)
-        return text;
     const unsigned char *a = addr;
     if (fam == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
         fam = AF_INET;
@@ -27,27 +24,28 @@ const char *gh_client_address_bits(const gh_request *req, int ipv4_prefix, int i
         buf[1 + i] = keep >= 8 ? a[i] : keep <= 0 ? 0 : (unsigned char)(a[i] & (0xff << (8 - keep)));
     }
     *len = 1 + (size_t)bytes;
+}
+
+const char *gh_client_address_bits(const gh_request *req, int ipv4_prefix, int ipv6_prefix,
+                                   unsigned char buf[17], size_t *len)
+{
+    const char *text = gh_request_client_address(req, len);
+    unsigned char addr[16];
+    int fam = gh_request_parse_addr(text, *len, addr);
+    if (!fam)
+        return text;
+    address_bits(fam, addr, ipv4_prefix, ipv6_prefix, buf, len);
     return (const char *)buf;
 }
 
-size_t gh_client_address_key_of(int family, const unsigned char addr[16], int ipv4_prefix,
-                                int ipv6_prefix, char *out, size_t cap)
+/* "ip:..." for the bits in buf. */
+static size_t format_bits(const unsigned char buf[17], int ipv4_prefix, int ipv6_prefix, char *out,
+                          size_t cap)
 {
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    const unsigned char *a = addr;
-    if (family == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
-        family = AF_INET;
-        a = addr + 12;
-    }
-    bool v4 = family == AF_INET;
-    int bytes = v4 ? 4 : 16, prefix = v4 ? ipv4_prefix : ipv6_prefix, full = v4 ? 32 : 128;
-    unsigned char cut[16] = {0};
-    for (int i = 0; i < bytes; i++) {
-        int keep = prefix - 8 * i;
-        cut[i] = keep >= 8 ? a[i] : keep <= 0 ? 0 : (unsigned char)(a[i] & (0xff << (8 - keep)));
-    }
     char text[INET6_ADDRSTRLEN];
-    inet_ntop(family, cut, text, sizeof(text));
+    bool v4 = buf[0] == 4;
+    int prefix = v4 ? ipv4_prefix : ipv6_prefix, full = v4 ? 32 : 128;
+    inet_ntop(v4 ? AF_INET : AF_INET6, buf + 1, text, sizeof(text));
     int n = prefix < full ? snprintf(out, cap, "ip:%s/%d", text, prefix)
                           : snprintf(out, cap, "ip:%s", text);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
@@ -59,16 +57,48 @@ size_t gh_client_address_key(const gh_request *req, int ipv4_prefix, int ipv6_pr
     unsigned char buf[17];
     size_t len = 0;
     const char *k = gh_client_address_bits(req, ipv4_prefix, ipv6_prefix, buf, &len);
-    if (k == (const char *)buf) {
-        unsigned char addr[16] = {0};
-        memcpy(addr, buf + 1, buf[0]);
-        return gh_client_address_key_of(buf[0] == 4 ? AF_INET : AF_INET6, addr, ipv4_prefix,
-                                        ipv6_prefix, out, cap);
-    }
-    int n = snprintf(out, cap, "ip:%.*s", (int)len, k);
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+    if (k == (const char *)buf)
+        return format_bits(buf, ipv4_prefix, ipv6_prefix, out, cap);
+    /* Text from a trusted proxy that is no address: as written, bytes that are no UTF-8 as '?'
+     * (a ban keys only on text that lists as it is, store/bans.h). */
+    if (cap < 4 || len > cap - 4)
+        return 0;
+    memcpy(out, "ip:", 3);
+    gh_ban_text_copy(out + 3, cap - 3, k, len);
+    size_t n = 3 + strlen(out + 3);
+    return n == 3 + len ? n : 0; /* a NUL inside: no key */
 }
 
+long gh_client_address_key_canon(const char *key, size_t len, int ipv4_prefix, int ipv6_prefix,
+                                 char *out, size_t cap)
+{
+    if (len < 3 || memcmp(key, "ip:", 3) != 0)
+        return 0;
+    const char *slash = memchr(key + 3, '/', len - 3);
+    size_t addr_len = (slash ? (size_t)(slash - key) : len) - 3;
+    unsigned char addr[16], buf[17];
+    int fam = gh_request_parse_addr(key + 3, addr_len, addr);
+    if (!fam)
+        return 0;
+    address_bits(fam, addr, ipv4_prefix, ipv6_prefix, buf, &addr_len);
+    if (slash) { /* a range as wide as a client's at most: a wider one names no client */
+        size_t nd = len - (size_t)(slash - key) - 1;
+        int prefix = 0;
+        if (nd == 0 || nd > 3)
+            return -1;
+        for (size_t i = 1; i <= nd; i++) {
+            if (slash[i] < '0' || slash[i] > '9')
+                return -1;
+            prefix = prefix * 10 + (slash[i] - '0');
+        }
+        bool v4 = buf[0] == 4;
+        prefix -= fam == AF_INET6 && v4 ? 96 : 0; /* mapped: the IPv4 bits */
+        if (prefix > (v4 ? 32 : 128) || prefix < (v4 ? ipv4_prefix : ipv6_prefix))
+            return -1;
+    }
+    size_t n = format_bits(buf, ipv4_prefix, ipv6_prefix, out, cap);
+    return n ? (long)n : -1;
+}
 size_t gh_client_identity_key(const gh_request *req, char *out, size_t cap)
 {
     int n = 0;

@@ -21,11 +21,13 @@ const char *gh_client_address_bits(const gh_request *req, int ipv4_prefix, int i
 /* "ip:..." into out (cap bytes, NUL-terminated); returns its length, 0 when it does not fit. */
 size_t gh_client_address_key(const gh_request *req, int ipv4_prefix, int ipv6_prefix, char *out,
                              size_t cap);
-/* The same "ip:..." for an address of family AF_INET or AF_INET6 (an IPv4-mapped IPv6 address
- * counts as the IPv4 address), cut to ipv4_prefix or ipv6_prefix bits: the key the door
- * checks for a client at that address. */
-size_t gh_client_address_key_of(int family, const unsigned char addr[16], int ipv4_prefix,
-                                int ipv6_prefix, char *out, size_t cap);
+/* An "ip:" key as an operator wrote it ("ip:2001:db8::1", "ip:::ffff:192.0.2.7",
+ * "ip:192.0.2.0/24") into the key a request from that address gets, so that a ban on it holds:
+ * the address cut to ipv4_prefix or ipv6_prefix bits, an IPv4-mapped address as the IPv4 one.
+ * Returns the length written into out; 0 when key is no "ip:" key with an address (it stays as
+ * written); -1 when it names a range wider than a client's prefix, or does not fit. */
+long gh_client_address_key_canon(const char *key, size_t len, int ipv4_prefix, int ipv6_prefix,
+                                 char *out, size_t cap);
 /* "sub:..." for a verified subject, else "key:..." for an API-key client; 0 when the request
  * has neither (yet: both are set by the authentication stages), or it does not fit. */
 size_t gh_client_identity_key(const gh_request *req, char *out, size_t cap);

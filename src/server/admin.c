@@ -313,14 +313,21 @@ static void serve_bans(admin_conn *c)
     reply_answer(c, gh_admin_bans_list(&c->admin->rt->shared.bans));
 }
 
+/* The address bits that name a client in the configuration in force. */
+static gh_admin_ban_prefixes ban_prefixes(admin_conn *c)
+{
+    gh_config *cfg = gh_runtime_config(c->admin->rt);
+    gh_admin_ban_prefixes p = {(int)cfg->bans.ipv4_prefix, (int)cfg->bans.ipv6_prefix};
+    gh_config_release(cfg);
+    return p;
+}
+
 static void serve_ban_lift(admin_conn *c)
 {
     const gh_h1_request *r = c->req;
     size_t skip = sizeof("/bans/") - 1;
-    gh_config *cfg = gh_runtime_config(c->admin->rt); /* its prefixes name address clients */
-    reply_answer(c, gh_admin_bans_lift(&c->admin->rt->shared.bans, &cfg->bans, r->target + skip,
-                                       r->target_len - skip));
-    gh_config_release(cfg);
+    reply_answer(c, gh_admin_bans_lift(&c->admin->rt->shared.bans, ban_prefixes(c),
+                                       r->target + skip, r->target_len - skip));
 }
 
 static void serve_ban_impose(admin_conn *c)
@@ -328,9 +335,8 @@ static void serve_ban_impose(admin_conn *c)
     const gh_h1_request *r = c->req;
     const char *body = c->buf + r->head_len;
     size_t len = r->body == GH_BODY_LENGTH ? (size_t)r->content_length : 0;
-    gh_config *cfg = gh_runtime_config(c->admin->rt); /* its prefixes name address clients */
-    gh_admin_answer a = gh_admin_bans_impose(&c->admin->rt->shared.bans, &cfg->bans, body, len);
-    gh_config_release(cfg);
+    gh_admin_answer a = gh_admin_bans_impose(&c->admin->rt->shared.bans, ban_prefixes(c), body,
+                                             len);
     if (a.status == 201) /* the ban itself is a security event, with its key */
         gh_event("info", "admin_ban", "POST /bans: a ban imposed by hand", NULL);
     reply_answer(c, a);

@@ -1,5 +1,4 @@
 /* The admin API's bans (server/admin_bans.h). */
-#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +30,11 @@ static gh_admin_answer json_answer(int status, json_t *doc)
 
 static gh_admin_answer problem(int status, const char *title, const char *detail)
 {
+    /* The detail may quote the parser's message, cut inside a character: jansson takes UTF-8 */
+    char text[512];
+    gh_ban_text_copy(text, sizeof(text), detail, strlen(detail));
     json_t *doc = json_pack("{s:s, s:s, s:i, s:s}", "type", GH_PROBLEM_TYPE_PREFIX "admin-bans",
-                            "title", title, "status", status, "detail", detail);
+                            "title", title, "status", status, "detail", text);
     gh_admin_answer a = json_answer(status, doc);
     a.type = "application/problem+json";
     return a;
@@ -42,8 +44,8 @@ static void stamp(int64_t t, char out[32])
 {
     struct tm tm;
     time_t tt = (time_t)t;
-    gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        out[0] = '\0'; /* a time no calendar holds (the table bounds its times) */
 }
 
 static json_t *ban_json(const gh_ban *b, int64_t now)
@@ -114,66 +116,29 @@ static long decode(const char *s, size_t len, char *out, size_t cap)
     return (long)n;
 }
 
-/* An "ip:" key as the door checks it (gate/client_key.h): the address, or a range no wider
- * than the client prefix, cut to bans.ipv4_prefix or ipv6_prefix bits, so that a ban by hand
- * names the key a request from that address is looked up by. 1 when out holds it; 0 when key
- * is no "ip:" key (out holds it as written); -1 when it is one that names no client (*why). */
-static int address_key(const char *key, const gh_bans_conf *bc, char *out, size_t cap,
-                       const char **why)
-{
-    size_t len = strlen(key);
-    if (len >= cap)
-        return *why = "the key is too long", -1;
-    memcpy(out, key, len + 1);
-    if (strncmp(key, "ip:", 3) != 0)
-        return 0;
-    char text[INET6_ADDRSTRLEN + 8];
-    if (len - 3 >= sizeof(text))
-        return *why = "expected ip:ADDRESS or ip:ADDRESS/BITS", -1;
-    memcpy(text, key + 3, len - 2);
-    char *slash = strchr(text, '/');
-    int bits = -1;
-    if (slash) {
-        *slash = '\0';
-        char *end = NULL;
-        long b = strtol(slash + 1, &end, 10);
-        if (end == slash + 1 || *end || b < 0 || b > 128)
-            return *why = "expected ip:ADDRESS or ip:ADDRESS/BITS", -1;
-        bits = (int)b;
-    }
-    unsigned char addr[16] = {0};
-    int family = inet_pton(AF_INET, text, addr) == 1    ? AF_INET
-                 : inet_pton(AF_INET6, text, addr) == 1 ? AF_INET6
-                                                        : 0;
-    if (!family)
-        return *why = "expected ip:ADDRESS or ip:ADDRESS/BITS", -1;
-    int prefix = family == AF_INET ? bc->ipv4_prefix : bc->ipv6_prefix;
-    if (bits >= 0 && bits < prefix)
-        return *why = "the range is wider than a client (bans.ipv4_prefix, bans.ipv6_prefix): "
-                      "ban its addresses, or lower the prefix",
-               -1;
-    if (!gh_client_address_key_of(family, addr, bc->ipv4_prefix, bc->ipv6_prefix, out, cap))
-        return *why = "the key is too long", -1;
-    return 1;
-}
-
-gh_admin_answer gh_admin_bans_lift(gh_ban_table *t, const gh_bans_conf *bc, const char *key,
+gh_admin_answer gh_admin_bans_lift(gh_ban_table *t, gh_admin_ban_prefixes p, const char *key,
                                    size_t len)
 {
-    char raw[GH_BAN_KEY_MAX], k[GH_BAN_KEY_MAX];
-    long n = decode(key, len, raw, sizeof(raw));
-    if (n <= 0)
-        return problem(400, "Malformed ban key", "expected /bans/{key}, the key percent-encoded");
-    const char *why = NULL;
-    if (address_key(raw, bc, k, sizeof(k), &why) < 0) /* lifted as written: a key learnt from */
-        memcpy(k, raw, (size_t)n + 1);                /* another gateway may be any text */
-    n = (long)strlen(k);
-    if (!gh_bans_lift(t, k, (size_t)n, (int64_t)time(NULL)))
-        return problem(404, "No such ban", "no active ban has this key (see GET /bans)");
-    return json_answer(200, json_pack("{s:s, s:s}", "lifted", k, "kind", gh_ban_key_kind(k)));
+    char k[GH_BAN_KEY_MAX], canon[GH_BAN_KEY_MAX];
+    long n = decode(key, len, k, sizeof(k));
+    if (n <= 0 || !gh_ban_key_ok(k, (size_t)n))
+        return problem(400, "Malformed ban key",
+                       "expected /bans/{key}, the key percent-encoded UTF-8");
+    int64_t now = (int64_t)time(NULL);
+    /* The key as listed first (a reload may have changed the prefixes since), then as a client
+     * at that address is keyed now. */
+    long c = gh_client_address_key_canon(k, (size_t)n, p.ipv4, p.ipv6, canon, sizeof(canon));
+    const char *lifted = k;
+    if (!gh_bans_lift(t, k, (size_t)n, now)) {
+        if (c <= 0 || !gh_bans_lift(t, canon, (size_t)c, now))
+            return problem(404, "No such ban", "no active ban has this key (see GET /bans)");
+        lifted = canon;
+    }
+    return json_answer(200, json_pack("{s:s, s:s}", "lifted", lifted, "kind",
+                                      gh_ban_key_kind(lifted)));
 }
 
-gh_admin_answer gh_admin_bans_impose(gh_ban_table *t, const gh_bans_conf *bc, const char *body,
+gh_admin_answer gh_admin_bans_impose(gh_ban_table *t, gh_admin_ban_prefixes p, const char *body,
                                      size_t len)
 {
     json_error_t err;
@@ -192,16 +157,19 @@ gh_admin_answer gh_admin_bans_impose(gh_ban_table *t, const gh_bans_conf *bc, co
     }
     gh_admin_answer a;
     int64_t now = (int64_t)time(NULL);
-    char canonical[GH_BAN_KEY_MAX];
-    const char *why = NULL;
+    char canon[GH_BAN_KEY_MAX];
+    long c = gh_client_address_key_canon(key, strlen(key), p.ipv4, p.ipv6, canon, sizeof(canon));
+    if (c > 0)
+        key = canon; /* "ip:2001:db8::1" bans what a request from it is keyed: its /64 */
     if (duration < 0 || strlen(detector) >= GH_BAN_NAME_MAX || !strchr(key, ':')) {
         a = problem(400, "Malformed ban",
                     "the key is a client key (ip:ADDRESS, sub:SUBJECT, key:CLIENT), the duration "
                     "a positive number of seconds, the detector a short name");
-    } else if (address_key(key, bc, canonical, sizeof(canonical), &why) < 0) {
-        a = problem(400, "Malformed ban", why);
+    } else if (c < 0) {
+        a = problem(400, "Malformed ban",
+                    "an address range is banned as wide as a client's at most "
+                    "(bans.ipv4_prefix, bans.ipv6_prefix)");
     } else {
-        key = canonical;
         int64_t d = gh_bans_impose_for(t, key, strlen(key), detector, reason, now, duration);
         if (d == 0)
             a = problem(409, "Client on the allow-list", "bans.allow spares this key: not banned");

@@ -6,7 +6,6 @@
 
 #include <stddef.h>
 
-#include "config/config-t.h"
 #include "store/bans.h"
 
 /* At most this many bans are listed (the soonest to end last); "truncated" says when more. */
@@ -20,14 +19,18 @@ typedef struct gh_admin_answer {
 } gh_admin_answer;
 
 gh_admin_answer gh_admin_bans_list(gh_ban_table *t);
-/* key: the path after "/bans/", percent-encoded. An "ip:" key is read as POST /bans reads it. */
-gh_admin_answer gh_admin_bans_lift(gh_ban_table *t, const gh_bans_conf *bc, const char *key,
+/* The address bits that name a client (bans.ipv4_prefix, bans.ipv6_prefix): an "ip:" key an
+ * operator writes is read as the key a request from that address gets (gate/client_key.h). */
+typedef struct gh_admin_ban_prefixes {
+    int ipv4, ipv6;
+} gh_admin_ban_prefixes;
+
+/* key: the path after "/bans/", percent-encoded; as listed, or an address as for POST. */
+gh_admin_answer gh_admin_bans_lift(gh_ban_table *t, gh_admin_ban_prefixes p, const char *key,
                                    size_t len);
 /* body: {"key": "ip:203.0.113.7", "reason": "...", "duration": 600, "detector": "admin"}
  * (duration in seconds, optional: the table's doubling; detector optional: "admin"). */
-/* An "ip:" key is banned as the door checks it: an address (or a range no wider than a client)
- * cut to bc's ipv4_prefix or ipv6_prefix bits; a wider range or no address is a 400. */
-gh_admin_answer gh_admin_bans_impose(gh_ban_table *t, const gh_bans_conf *bc, const char *body,
+gh_admin_answer gh_admin_bans_impose(gh_ban_table *t, gh_admin_ban_prefixes p, const char *body,
                                      size_t len);
 
 #endif

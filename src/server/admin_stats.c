@@ -16,9 +16,11 @@
 #define GH_STATS_MAX_BYTES (1024 * 1024)
 #define GH_STATS_TICK_MS 1000
 
+/* A string the dashboard shows: its characters as they are (route names, client keys, reasons
+ * may be in any script). */
 static void add_str(gh_sbuf *b, const char *s)
 {
-    gh_sbuf_json_str(b, s ? s : "", s ? strlen(s) : 0);
+    gh_sbuf_json_text(b, s ? s : "", s ? strlen(s) : 0);
 }
 
 /* Sums every worker's requests (and their latency buckets) and refusals into out. */

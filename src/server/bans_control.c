@@ -12,6 +12,7 @@
 
 #define TICK_MS 250
 #define SHARED_HASH "gatehouse:bans"
+#define LIFTS_PER_READ 32
 
 struct gh_bans_control {
     uv_timer_t timer;
@@ -20,6 +21,12 @@ struct gh_bans_control {
     gh_config *conn_cfg;    /* the snapshot whose stores.redis the connection follows (held) */
     uint64_t next_sync_ms;  /* loop time of the next read of the shared hash */
     uint64_t asked_ms;      /* when the read in flight was sent; 0: none */
+    /* Keys lifted here since the read in flight was sent: its answer still holds them (the
+     * deletion goes after it), and learning them again would undo the lift until the next read.
+     * More than fit: the answer is not used. */
+    char lifted[LIFTS_PER_READ][GH_BAN_KEY_MAX];
+    size_t nlifted;
+    bool lifted_overflow;
     int up;                 /* -1 unknown, 0 down, 1 up: transitions logged once */
 };
 
@@ -32,6 +39,9 @@ static gh_ban_table *table_of(gh_bans_control *bc)
  * first EVENT_CUT_BYTES, so that the line fits GH_SEC_LINE_MAX whatever they hold (the admin
  * API takes any text; escaped, a byte may take six). */
 #define EVENT_CUT_BYTES 128
+/* four texts cut, each byte escaped to six at worst; 700: the common fields and the numbers */
+_Static_assert(4 * (6 * EVENT_CUT_BYTES + sizeof(GH_SEC_CUT_MARK)) + 700 <= GH_SEC_LINE_MAX,
+               "a ban's cut event line fits its buffer");
 
 static void text_field(gh_sbuf *s, bool cut, const char *name, const char *v, size_t len)
 {
@@ -182,6 +192,10 @@ static void push(gh_bans_control *bc, const gh_ban_change *c)
         return;
     const gh_ban *b = &c->ban;
     if (c->kind == GH_BAN_LIFTED) {
+        if (bc->asked_ms && bc->nlifted < LIFTS_PER_READ)
+            memcpy(bc->lifted[bc->nlifted++], b->key, GH_BAN_KEY_MAX);
+        else if (bc->asked_ms)
+            bc->lifted_overflow = true;
         const char *argv[] = {"HDEL", SHARED_HASH, b->key};
         gh_redis_conn_command(bc->conn, 3, argv, on_written, bc);
         return;
@@ -199,39 +213,70 @@ static void push(gh_bans_control *bc, const gh_ban_change *c)
         free(p);
 }
 
-/* "until|since|strikes|detector|reason" into b (its key set); false when malformed. */
-static bool parse_value(const char *v, gh_ban *b)
+/* The keys the shared hash holds, sorted, for gh_bans_unlearn to look up: a table of many bans
+ * beside a hash of many is not walked once per ban under the table's mutex. */
+typedef struct held_keys {
+    const redisReply **keys;
+    size_t n;
+} held_keys;
+
+static int by_bytes(const void *a, const void *b)
 {
-    long long until, since;
-    unsigned strikes;
-    int at = 0;
-    if (sscanf(v, "%lld|%lld|%u|%n", &until, &since, &strikes, &at) != 3 || !at)
-        return false;
-    const char *det = v + at, *bar = strchr(det, '|');
-    if (!bar)
-        return false;
-    snprintf(b->detector, sizeof(b->detector), "%.*s", (int)(bar - det), det);
-    snprintf(b->reason, sizeof(b->reason), "%s", bar + 1);
-    b->until = until, b->since = since, b->strikes = strikes;
-    return true;
+    const redisReply *x = *(const redisReply *const *)a, *y = *(const redisReply *const *)b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->str, y->str, n);
+    return c ? c : x->len < y->len ? -1 : x->len > y->len;
 }
 
 static bool held_by(void *ctx, const char *key)
 {
-    const redisReply *r = ctx;
-    for (size_t i = 0; i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, key) == 0)
+    const held_keys *h = ctx;
+    redisReply probe = {.type = REDIS_REPLY_STRING, .str = (char *)key, .len = strlen(key)};
+    const redisReply *p = &probe;
+    return bsearch(&p, h->keys, h->n, sizeof(*h->keys), by_bytes) != NULL;
+}
+
+/* A field to delete: malformed or over. A key with a NUL inside cannot be named by the command
+ * (its arguments are C strings): deleting it would delete another. */
+static void forget_field(gh_bans_control *bc, const redisReply *k)
+{
+    if (!bc->conn || memchr(k->str, '\0', k->len))
+        return;
+    const char *argv[] = {"HDEL", SHARED_HASH, k->str};
+    gh_redis_conn_command(bc->conn, 3, argv, on_written, bc);
+}
+
+/* Whether key was lifted here since the read in flight was sent. */
+static bool lifted_meanwhile(const gh_bans_control *bc, const char *key)
+{
+    for (size_t i = 0; i < bc->nlifted; i++)
+        if (strcmp(bc->lifted[i], key) == 0)
             return true;
     return false;
 }
 
-/* The shared hash read back: bans learnt, bans lifted elsewhere ended, ended fields deleted. */
+static void take_changes(gh_bans_control *bc, gh_config *cfg, bool to_store);
+
+/* The shared hash read back: bans learnt, bans lifted elsewhere ended, ended fields deleted.
+ * Anyone with access to the store may have written it: every field is checked
+ * (gh_ban_parse_shared), and one that is malformed counts as absent. */
 static void on_read(void *privdata, redisReply *reply)
 {
     gh_bans_control *bc = privdata;
-    bc->asked_ms = 0;
-    if (!reply)
+    if (!reply) {
+        bc->asked_ms = 0;
         return; /* the connection ended: reported */
+    }
+    /* The changes since the last tick first: a lift made since then is one the answer
+     * predates. */
+    gh_config *cfg = gh_runtime_config(bc->rt);
+    take_changes(bc, cfg, true);
+    gh_config_release(cfg);
+    bc->asked_ms = 0;
+    if (bc->lifted_overflow) {
+        bc->next_sync_ms = 0; /* read again at the next tick, after the deletions */
+        return;
+    }
     if (reply->type != REDIS_REPLY_ARRAY) {
         set_up(bc, false, reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         return;
@@ -239,21 +284,25 @@ static void on_read(void *privdata, redisReply *reply)
     set_up(bc, true, "a read of the shared bans came back");
     int64_t now = (int64_t)time(NULL);
     gh_ban_table *t = table_of(bc);
+    held_keys held = {malloc((reply->elements / 2 + 1) * sizeof(*held.keys)), 0};
+    if (!held.keys)
+        return; /* out of memory: the next read */
     for (size_t i = 0; i + 1 < reply->elements; i += 2) {
         const redisReply *k = reply->element[i], *v = reply->element[i + 1];
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
             continue;
-        gh_ban b = {0};
-        snprintf(b.key, sizeof(b.key), "%s", k->str);
-        if (!parse_value(v->str, &b) || b.until <= now) {
-            const char *argv[] = {"HDEL", SHARED_HASH, k->str};
-            if (bc->conn)
-                gh_redis_conn_command(bc->conn, 3, argv, on_written, bc);
+        gh_ban b;
+        if (!gh_ban_parse_shared(k->str, k->len, v->str, v->len, now, &b) || b.until <= now) {
+            forget_field(bc, k);
             continue;
         }
-        gh_bans_learn(t, &b, now);
+        held.keys[held.n++] = k;
+        if (!lifted_meanwhile(bc, b.key))
+            gh_bans_learn(t, &b, now);
     }
-    gh_bans_unlearn(t, held_by, reply, now);
+    qsort(held.keys, held.n, sizeof(*held.keys), by_bytes);
+    gh_bans_unlearn(t, held_by, &held, now);
+    free(held.keys);
 }
 
 static void sync_store(gh_bans_control *bc, gh_config *cfg, const gh_ban_change *changes,
@@ -271,6 +320,8 @@ static void sync_store(gh_bans_control *bc, gh_config *cfg, const gh_ban_change 
     if (bc->asked_ms || now_ms < bc->next_sync_ms)
         return;
     bc->next_sync_ms = now_ms + cfg->bans.sync_interval_ms;
+    bc->nlifted = 0;
+    bc->lifted_overflow = false;
     const char *argv[] = {"HGETALL", SHARED_HASH};
     if (gh_redis_conn_command(bc->conn, 2, argv, on_read, bc) == 0)
         bc->asked_ms = now_ms ? now_ms : 1;
@@ -282,15 +333,27 @@ static void on_tick(uv_timer_t *timer)
     gh_ban_table *t = table_of(bc);
     gh_bans_sweep(t, (int64_t)time(NULL));
     gh_config *cfg = gh_runtime_config(bc->rt);
+    take_changes(bc, cfg, false);
+    gh_config_release(cfg);
+}
+
+/* The queued changes written as events and, to_store, to the store on the connection as it is
+ * (a reply's callback may not open or close it); else through sync_store. */
+static void take_changes(gh_bans_control *bc, gh_config *cfg, bool to_store)
+{
     gh_ban_change changes[64];
     size_t n;
     do {
-        n = gh_bans_take_changes(t, changes, sizeof(changes) / sizeof(changes[0]));
+        n = gh_bans_take_changes(table_of(bc), changes, sizeof(changes) / sizeof(changes[0]));
         for (size_t i = 0; i < n; i++)
             write_event(bc, cfg, &changes[i]);
-        sync_store(bc, cfg, changes, n);
+        if (!to_store) {
+            sync_store(bc, cfg, changes, n);
+            continue;
+        }
+        for (size_t i = 0; i < n && bc->conn; i++)
+            push(bc, &changes[i]);
     } while (n == sizeof(changes) / sizeof(changes[0]));
-    gh_config_release(cfg);
 }
 
 gh_bans_control *gh_bans_control_start(uv_loop_t *loop, gh_runtime *rt)

@@ -121,7 +121,7 @@ static gh_ban_entry *find(gh_ban_table *t, const char *key, size_t len, gh_ban_e
 
 bool gh_bans_find(gh_ban_table *t, const char *key, size_t len, int64_t now, gh_ban *out)
 {
-    if (len == 0 || len >= GH_BAN_KEY_MAX)
+    if (!gh_ban_key_ok(key, len))
         return false;
     pthread_mutex_lock(&t->mu);
     gh_ban_entry *e = find(t, key, len, NULL);
@@ -230,23 +230,6 @@ static void count_detector(gh_ban_table *t, const char *name)
     t->detectors[GH_BAN_DETECTORS].imposed++;
 }
 
-/* A detector's name as metrics label it: letters, digits, '_', '-' and '.'; anything else
- * becomes '_', so that no caller can break the exposition format. */
-static void copy_name(char out[GH_BAN_NAME_MAX], const char *name)
-{
-    size_t n = 0;
-    for (; name && name[n] && n + 1 < GH_BAN_NAME_MAX; n++) {
-        char c = name[n];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-' || c == '.';
-        out[n] = ok ? c : '_';
-    }
-    if (n == 0)
-        memcpy(out, "unknown", 8);
-    else
-        out[n] = '\0';
-}
-
 /* Under the mutex: the duration a new strike earns: base doubled per strike remembered. */
 static int64_t earned(const gh_ban_settings *s, uint32_t strikes)
 {
@@ -259,7 +242,7 @@ static int64_t earned(const gh_ban_settings *s, uint32_t strikes)
 int64_t gh_bans_impose_for(gh_ban_table *t, const char *key, size_t len, const char *detector,
                            const char *reason, int64_t now, int64_t duration_s)
 {
-    if (len == 0 || len >= GH_BAN_KEY_MAX || memchr(key, '\0', len))
+    if (!gh_ban_key_ok(key, len))
         return -1;
     pthread_mutex_lock(&t->mu);
     if (gh_ban_allowed(&t->set, key, len)) {
@@ -274,7 +257,8 @@ int64_t gh_bans_impose_for(gh_ban_table *t, const char *key, size_t len, const c
     gh_ban *b = &e->ban;
     if (b->strikes && now - b->last_strike > t->set.forget_after_s)
         b->strikes = 0; /* a quiet client starts over */
-    b->strikes++;
+    if (b->strikes < GH_BAN_MAX_STRIKES)
+        b->strikes++;
     b->last_strike = now;
     int64_t d = duration_s > 0 ? duration_s : earned(&t->set, b->strikes);
     if (d > t->set.max_s)
@@ -284,8 +268,8 @@ int64_t gh_bans_impose_for(gh_ban_table *t, const char *key, size_t len, const c
     if (now + d > b->until)
         b->until = now + d;
     b->remote = b->shared = false; /* a new strike: the store learns it from this table */
-    copy_name(b->detector, detector);
-    snprintf(b->reason, sizeof(b->reason), "%s", reason ? reason : "");
+    gh_ban_name_copy(b->detector, detector, detector ? strlen(detector) : 0);
+    gh_ban_text_copy(b->reason, sizeof(b->reason), reason ? reason : "", reason ? strlen(reason) : 0);
     set_active(t, e, true);
     count_detector(t, b->detector);
     queue_change(t, GH_BAN_IMPOSED, b, false);
@@ -308,7 +292,7 @@ int64_t gh_bans_impose_cb(void *ctx, const char *key, size_t len, const char *de
 
 bool gh_bans_lift(gh_ban_table *t, const char *key, size_t len, int64_t now)
 {
-    if (len == 0 || len >= GH_BAN_KEY_MAX)
+    if (!gh_ban_key_ok(key, len))
         return false;
     pthread_mutex_lock(&t->mu);
     gh_ban_entry **link = NULL;
@@ -326,7 +310,7 @@ bool gh_bans_lift(gh_ban_table *t, const char *key, size_t len, int64_t now)
 bool gh_bans_learn(gh_ban_table *t, const gh_ban *b, int64_t now)
 {
     size_t len = strnlen(b->key, GH_BAN_KEY_MAX);
-    if (b->until <= now || len == 0 || len == GH_BAN_KEY_MAX)
+    if (b->until <= now || !gh_ban_key_ok(b->key, len) || b->until - now > 2 * GH_BAN_MAX_SECONDS)
         return false;
     pthread_mutex_lock(&t->mu);
     gh_ban_entry *e = gh_ban_allowed(&t->set, b->key, len) ? NULL : find(t, b->key, len, NULL);
@@ -340,6 +324,8 @@ bool gh_bans_learn(gh_ban_table *t, const gh_ban *b, int64_t now)
         e->ban.shared = true;
         if (keep.strikes > e->ban.strikes)
             e->ban.strikes = keep.strikes;
+        if (e->ban.strikes > GH_BAN_MAX_STRIKES)
+            e->ban.strikes = GH_BAN_MAX_STRIKES;
         set_active(t, e, true);
         if (!was_local)
             queue_change(t, GH_BAN_IMPOSED, &e->ban, true);
@@ -375,17 +361,45 @@ void gh_bans_mark_shared(gh_ban_table *t, const char *key, int64_t until)
     pthread_mutex_unlock(&t->mu);
 }
 
+/* out[0..n) as a min-heap on until: out[0] ends first. */
+static void sift_down(gh_ban *out, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && out[l].until < out[m].until)
+            m = l;
+        if (r < n && out[r].until < out[m].until)
+            m = r;
+        if (m == i)
+            return;
+        gh_ban tmp = out[i];
+        out[i] = out[m];
+        out[m] = tmp;
+        i = m;
+    }
+}
+
 size_t gh_bans_list(gh_ban_table *t, int64_t now, gh_ban *out, size_t max)
 {
     size_t n = 0;
     pthread_mutex_lock(&t->mu);
     for (size_t i = 0; i <= t->mask; i++)
-        for (gh_ban_entry *e = t->buckets[i]; e; e = e->next)
-            if (e->ban.until > now) {
-                if (n < max)
-                    out[n] = e->ban;
-                n++;
+        for (gh_ban_entry *e = t->buckets[i]; e; e = e->next) {
+            if (e->ban.until <= now)
+                continue;
+            if (n < max) { /* the heap filled, then kept on the latest ends */
+                out[n] = e->ban;
+                for (size_t c = n; c > 0 && out[(c - 1) / 2].until > out[c].until; c = (c - 1) / 2) {
+                    gh_ban tmp = out[c];
+                    out[c] = out[(c - 1) / 2];
+                    out[(c - 1) / 2] = tmp;
+                }
+            } else if (max && e->ban.until > out[0].until) {
+                out[0] = e->ban;
+                sift_down(out, max, 0);
             }
+            n++;
+        }
     pthread_mutex_unlock(&t->mu);
     return n;
 }
@@ -471,6 +485,14 @@ static bool parse_range(const char *s, size_t len, gh_ban_allow *a)
             return false;
         a->prefix = (int)p;
     }
+    /* An IPv4-mapped range is the IPv4 one, as client keys are (gate/client_key.h). */
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (a->family == AF_INET6 && a->prefix >= 96 && memcmp(a->addr, mapped, 12) == 0) {
+        memmove(a->addr, a->addr + 12, 4);
+        memset(a->addr + 4, 0, 12);
+        a->family = AF_INET;
+        a->prefix -= 96;
+    }
     return true;
 }
 
@@ -479,6 +501,11 @@ bool gh_ban_allow_parse(const char *s, gh_ban_allow *a)
     memset(a, 0, sizeof(*a));
     if (parse_range(s, strlen(s), a))
         return true;
+    /* "ip:10.0.0.7" as GET /bans lists it: the range, so that it spares the client whatever
+     * bans.ipv4_prefix cuts its key to. */
+    if (strncmp(s, "ip:", 3) == 0 && parse_range(s + 3, strlen(s + 3), a))
+        return true;
+    memset(a, 0, sizeof(*a));
     if (strchr(s, '/') || !strchr(s, ':') || strlen(s) >= GH_BAN_KEY_MAX)
         return false; /* a range that does not parse, or no key */
     snprintf(a->key, sizeof(a->key), "%s", s);

@@ -32,6 +32,8 @@
 #define GH_BAN_DETECTORS 16    /* detectors counted by name; beyond, under "other" */
 #define GH_BAN_CHANGES 256     /* changes queued for the control thread */
 #define GH_BAN_MAX_ENTRIES 1000000
+#define GH_BAN_MAX_SECONDS (365 * 86400) /* the longest ban bans.max allows */
+#define GH_BAN_MAX_STRIKES 1000          /* strikes counted; beyond, the count stays */
 
 typedef struct gh_ban {
     char key[GH_BAN_KEY_MAX];
@@ -141,8 +143,8 @@ void gh_bans_mark_shared(gh_ban_table *t, const char *key, int64_t until);
 void gh_bans_unlearn(gh_ban_table *t, bool (*keep)(void *ctx, const char *key), void *ctx,
                      int64_t now);
 
-/* The active bans at now, in table order; at most max into out. Returns
- * how many there are in all (which may be more than max). */
+/* The active bans at now: the max that end latest into out, in no order (a listing sorts them).
+ * Returns how many there are in all (which may be more than max). */
 size_t gh_bans_list(gh_ban_table *t, int64_t now, gh_ban *out, size_t max);
 /* Bans that ended by now are counted out (an expiry change each); keys whose strikes are older
  * than forget_after are forgotten. The control thread calls it every second. */
@@ -154,6 +156,23 @@ size_t gh_bans_take_changes(gh_ban_table *t, gh_ban_change *out, size_t max);
  * count, read under the mutex. */
 size_t gh_bans_detector_counts(gh_ban_table *t, char (*names)[GH_BAN_NAME_MAX],
                                unsigned long long *counts, size_t max);
+
+/* Whether key can name a client: 1 .. GH_BAN_KEY_MAX - 1 bytes of UTF-8 without a NUL (every
+ * client key is: addresses, token subjects and API-key clients all are UTF-8). Every entry of the
+ * table passes it, so that every listing of a key is valid JSON text. */
+bool gh_ban_key_ok(const char *key, size_t len);
+/* Copies text into out (cap bytes, NUL-terminated) cut at a character's end, bytes that are not
+ * UTF-8 replaced by '?': a reason or detector that may come from outside, made safe to list. */
+void gh_ban_text_copy(char *out, size_t cap, const char *text, size_t len);
+/* A field of the shared hash (gatehouse:bans, written by any gateway, or anyone with access to
+ * the store): key and "until|since|strikes|detector|reason" into out. False when malformed: a
+ * key gh_ban_key_ok refuses, a number that is not one, until before since or beyond
+ * GH_BAN_MAX_SECONDS (and a day of clock skew) past now. Names and reasons are made safe. */
+/* A detector's name as metrics label it: letters, digits, '_', '-' and '.' (anything else
+ * becomes '_'), at most GH_BAN_NAME_MAX - 1 bytes, "unknown" when empty. */
+void gh_ban_name_copy(char out[GH_BAN_NAME_MAX], const char *name, size_t len);
+bool gh_ban_parse_shared(const char *key, size_t key_len, const char *value, size_t value_len,
+                         int64_t now, gh_ban *out);
 
 /* "address", "subject", "api_key" or "other", from a key's prefix. */
 const char *gh_ban_key_kind(const char *key);

@@ -337,9 +337,38 @@ static int do_stop(const ctl_opts *o, const ctl_target *t, const ctl_reply *r)
     return 0;
 }
 
+/* Whether s holds a control character (C0, DEL or C1): what a terminal may take as a command. */
+static bool has_control(const unsigned char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || *s == 0x7f || (*s == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f))
+            return true;
+    return false;
+}
+
+/* A string of the answer, to be printed: control characters become '?' (in obj itself), since
+ * ban keys, reasons and names come from clients and peers, and an escape sequence sent to the
+ * operator's terminal could rewrite what it shows. */
 static const char *str(json_t *obj, const char *key)
 {
     const char *s = json_string_value(json_object_get(obj, key));
+    if (!s)
+        return "?";
+    if (!has_control((const unsigned char *)s))
+        return s;
+    size_t n = strlen(s), o = 0;
+    char *clean = malloc(n + 1);
+    if (!clean)
+        return "?";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        bool c1 = *p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+        clean[o++] = *p < 0x20 || *p == 0x7f || c1 ? '?' : (char)*p;
+        p += c1;
+    }
+    clean[o] = '\0';
+    json_object_set_new(obj, key, json_string(clean));
+    free(clean);
+    s = json_string_value(json_object_get(obj, key));
     return s ? s : "?";
 }
 
@@ -424,6 +453,12 @@ static int do_bans_list(const ctl_opts *o, const ctl_target *t, const ctl_reply 
     }
     json_t *j = json_loads(r->body, 0, NULL);
     json_t *list = json_object_get(j, "bans");
+    if (!json_is_array(list)) {
+        fprintf(stderr, "gatehouse bans: %s answered something else than its bans\n",
+                t->address);
+        json_decref(j);
+        return 2;
+    }
     /* DETECTOR is as wide as the longest detector's name, credential_stuffing */
     printf("%-40s %-8s %-19s %9s %7s  %s\n", "KEY", "KIND", "DETECTOR", "REMAINING", "STRIKES",
            "REASON");

@@ -176,6 +176,10 @@ def test_cli_list_and_lift(gateway_for, upstream, tmp_path):
     assert r.returncode == 1 and "no active ban" in r.stderr
     r = subprocess.run([BIN, "bans", "drop"] + admin, capture_output=True, text=True)
     assert r.returncode == 2
+    # Something else than a gateway's admin listener answers 200: said, not an empty list.
+    r = subprocess.run([BIN, "bans", "list", "--admin", "127.0.0.1:%d" % upstream.port],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "something else than its bans" in r.stderr, (r.stdout, r.stderr)
 
 
 @pytest.mark.parametrize("bans,posted,banned", [
@@ -194,8 +198,7 @@ def test_ban_by_hand_names_the_key_the_door_checks(gateway_for, upstream, tmp_pa
     assert requests.get(gw.url + "/a").status_code == 200
 
 
-@pytest.mark.parametrize("key", ["ip:127.0.0.0/24", "ip:127.000.0.1", "ip:localhost",
-                                 "ip:2001:db8::/32"])
+@pytest.mark.parametrize("key", ["ip:127.0.0.0/24", "ip:2001:db8::/32"])
 def test_ban_by_hand_refuses_an_address_key_that_names_no_client(gateway_for, upstream, tmp_path,
                                                                  key):
     gw = gateway_for(ban_yaml(upstream, tmp_path))
@@ -307,3 +310,148 @@ def test_ban_event_written_whatever_its_texts_hold(gateway_for, upstream, tmp_pa
     assert e["gatehouse.event.cut"] is True
     assert e["gatehouse.ban.key"] == key[:128] + "...[cut]"
     assert e["message"].startswith("\x02" * 128) and e["gatehouse.ban.kind"] == "subject"
+
+
+def resp(port, *args):
+    """One command in RESP, arguments as bytes (a NUL or bytes that are no UTF-8 included): the
+    first line of the answer."""
+    out = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(out)
+        return s.recv(4096).split(b"\r\n")[0]
+
+
+def test_hostile_key_and_reason_listed_everywhere(gateway_for, upstream, tmp_path):
+    """A key of quotes, backslashes, newlines and escape sequences, and a reason longer than kept
+    in a script with more than one byte to a character: GET /bans and /stats list the ban, its
+    event is written, `gatehouse bans list` sends the terminal no control character, the key
+    lifts as listed."""
+    gw = gateway_for(ban_yaml(upstream, tmp_path))
+    key = "sub:" + '"\\\n\x1b[2J\x01\x7f\u0085' * 30  # 300 bytes of UTF-8: too long
+    assert admin_post(gw, {"key": key})[0] == 503
+    key = key[:150]
+    reason = "\u00e9" * 150 + "\x1b]0;owned\x07"
+    status, doc = admin_post(gw, {"key": key, "reason": reason, "detector": "bo\"la"})
+    assert status == 201 and doc["banned"] == key
+    (b,) = bans_of(gw)["bans"]
+    assert b["key"] == key and b["reason"] == "\u00e9" * 95 and b["detector"] == "bo_la"
+    status, text = gw.admin("/stats")
+    assert status == 200 and json.loads(text)["bans"][0]["key"] == key
+    wait_for(lambda: any(e["event.action"] == "ban" for e in sec_events(tmp_path / "sec.log")),
+             "the ban event")
+    (ev,) = [e for e in sec_events(tmp_path / "sec.log") if e["event.action"] == "ban"]
+    assert ev["gatehouse.ban.key"] == key and ev["message"].startswith("\u00e9" * 64)
+    assert ev["user.id"] == key[4:] and "gatehouse.event.cut" not in ev  # it fits whole
+    # The longest key there is, every byte escaped six-fold: the event still fits its line.
+    long_key = "sub:" + "\x01" * (255 - 4)
+    assert admin_post(gw, {"key": long_key, "reason": "\x02" * 300})[0] == 201
+    wait_for(lambda: any(e.get("gatehouse.ban.key", "").startswith("sub:\x01")
+                         for e in sec_events(tmp_path / "sec.log")), "the long key's ban event")
+    (lev,) = [e for e in sec_events(tmp_path / "sec.log")
+              if e.get("gatehouse.ban.key", "").startswith("sub:\x01")]
+    assert lev["gatehouse.event.cut"] is True and lev["gatehouse.ban.key"].endswith("...[cut]")
+    admin = ["--admin", "127.0.0.1:%d" % gw.admin_port]
+    r = subprocess.run([BIN, "bans", "list"] + admin, capture_output=True)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert "bo_la" in out and "\u00e9" * 95 in out
+    assert not any(c < " " and c != "\n" or c == "\x7f" or "\x80" <= c <= "\x9f" for c in out), out
+    assert lift(gw, key)[0] == 200 and lift(gw, long_key)[0] == 200
+    assert bans_of(gw)["active"] == 0
+
+
+def test_admin_lift_paths(gateway_for, upstream, tmp_path):
+    gw = gateway_for(ban_yaml(upstream, tmp_path))
+    for path, want in [("/bans/", 404), ("/bans/%00", 400), ("/bans/%zz", 400), ("/bans/%4", 400),
+                       ("/bans/sub%3A%FF", 400), ("/bans/sub%3A%C0%AF", 400),
+                       ("/bans/sub%3A" + "a" * 300, 400), ("/bans/sub:a/b", 404),
+                       ("/bans/sub:nobody", 404)]:
+        assert gw.admin(path, method="DELETE")[0] == want, path
+    assert gw.admin("/bans/sub:a?x=1", method="DELETE")[0] == 404
+    # The problem's detail quotes the parser, cut to its buffer: never inside a character.
+    for pad in ("", "a"):
+        status, doc = admin_post(gw, {"key": ME, pad + "\u00e9" * 100: 1})
+        assert status == 400 and "left unpacked" in doc["detail"]
+
+
+def test_address_keys_as_a_request_gets_them(gateway_for, upstream, tmp_path):
+    """An operator bans an address as written anywhere (IPv4-mapped, a host in an IPv6 /64, a
+    host in a cut IPv4 range): the ban holds on a request from it, and lifts as written."""
+    gw = gateway_for(ban_yaml(upstream, tmp_path))
+    status, doc = admin_post(gw, {"key": "ip:::ffff:127.0.0.1"})
+    assert status == 201 and doc["banned"] == ME
+    assert requests.get(gw.url + "/a").status_code == 403
+    assert bans_of(gw)["bans"][0]["key"] == ME
+    assert lift(gw, "ip:::ffff:127.0.0.1")[0] == 200
+    assert requests.get(gw.url + "/a").status_code == 200
+    status, doc = admin_post(gw, {"key": "ip:2001:db8:1:2::7"})
+    assert status == 201 and doc["banned"] == "ip:2001:db8:1:2::/64"  # bans.ipv6_prefix
+    assert lift(gw, "ip:2001:db8:1:2::9")[0] == 200
+    text = ban_yaml(upstream, tmp_path, "{ipv4_prefix: 24}")
+    gw = gateway_for(text)
+    assert admin_post(gw, {"key": "ip:127.0.0.0/16"})[0] == 400  # wider than a client
+    status, doc = admin_post(gw, {"key": "ip:127.0.0.1"})
+    assert status == 201 and doc["banned"] == "ip:127.0.0.0/24"
+    assert requests.get(gw.url + "/a").status_code == 403
+
+
+def test_malformed_shared_entries(gateway_for, upstream, redis, tmp_path):
+    """Fields of gatehouse:bans that no gateway wrote ban nobody, crash nothing, and deleting
+    them deletes no other: a NUL inside a key, bytes that are no UTF-8, numbers out of range, a
+    ban for ever, an end before its start."""
+    text = ban_yaml(upstream, tmp_path, "{sync_interval: 100ms}") + \
+        "stores:\n  redis: {address: 127.0.0.1:%d, timeout: 200ms}\n" % redis.port
+    now = int(time.time())
+    good = b"%d|%d|1|tokens|shared" % (now + 600, now)
+    h = b"gatehouse:bans"
+    resp(redis.port, b"HSET", h, b"sub:peer", good)
+    resp(redis.port, b"HSET", h, ME.encode() + b"\x00junk", good)
+    resp(redis.port, b"HSET", h, b"sub:other\x00junk", b"not a ban")
+    resp(redis.port, b"HSET", h, b"sub:\xff\xfe", good)
+    resp(redis.port, b"HSET", h, b"sub:forever", b"9223372036854775807|0|1|d|r")
+    resp(redis.port, b"HSET", h, b"sub:huge", b"99999999999999999999999|0|1|d|r")
+    resp(redis.port, b"HSET", h, b"sub:neg", b"-5|-10|1|d|r")
+    resp(redis.port, b"HSET", h, b"sub:late", b"%d|%d|1|d|r" % (now + 600, now + 700))
+    resp(redis.port, b"HSET", h, b"sub:strikes", b"%d|%d|-1|d|r" % (now + 600, now))
+    resp(redis.port, b"HSET", h, b"sub:other", good)
+    gw = gateway_for(text)
+    wait_for(lambda: bans_of(gw)["active"] == 2, "the shared bans learnt")
+    time.sleep(0.5)  # a few more reads
+    assert sorted(b["key"] for b in bans_of(gw)["bans"]) == ["sub:other", "sub:peer"]
+    assert requests.get(gw.url + "/a").status_code == 200  # the NUL key names nobody
+    fields = resp(redis.port, b"HEXISTS", h, b"sub:other")
+    assert fields == b":1"  # the malformed "sub:other\0junk" deleted nothing else
+    assert resp(redis.port, b"HEXISTS", h, b"sub:forever") == b":0"  # malformed: deleted
+    assert gw.proc.poll() is None
+
+
+def test_lift_while_a_read_is_in_flight(gateway_for, upstream, tmp_path):
+    """A lift made while the shared hash's read is on its way: the answer still holds the ban
+    (the deletion goes after it), and must not bring it back."""
+    redis = Redis()
+    redis.args += ["--enable-debug-command", "yes"]
+    redis.start()
+    try:
+        text = ban_yaml(upstream, tmp_path, "{sync_interval: 100ms}") + \
+            "stores:\n  redis: {address: 127.0.0.1:%d, timeout: 3s}\n" % redis.port
+        gw = gateway_for(text)
+        assert admin_post(gw, {"key": ME})[0] == 201
+        wait_for(lambda: resp(redis.port, b"HEXISTS", b"gatehouse:bans", ME.encode()) == b":1",
+                 "the ban in Redis")
+        time.sleep(0.3)
+        import threading
+        sleeper = threading.Thread(target=resp, args=(redis.port, b"DEBUG", b"SLEEP", b"1.5"))
+        sleeper.start()
+        time.sleep(0.4)  # the gateway's next read waits behind the sleep
+        assert lift(gw, ME)[0] == 200
+        refused, end = 0, time.time() + 2.5
+        while time.time() < end:
+            refused += requests.get(gw.url + "/a").status_code == 403
+            time.sleep(0.02)
+        sleeper.join()
+        assert refused == 0
+        bans = [e for e in sec_events(tmp_path / "sec.log") if e["event.action"] == "ban"]
+        assert len(bans) == 1 and bans[0]["gatehouse.ban.origin"] == "local"
+        assert resp(redis.port, b"HEXISTS", b"gatehouse:bans", ME.encode()) == b":0"
+    finally:
+        redis.stop()

@@ -1,6 +1,7 @@
 /* The ban table: durations that double per strike up to the maximum, strikes forgotten after a
  * quiet time, expiry and lifting with their changes queued, bounded memory, the allow-list, and
  * bans learnt from the shared store. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,6 +192,7 @@ static void client_keys(void **state)
         {"2001:db8:1:2:3:4:5:6", 32, 64, "ip:2001:db8:1:2::/64"},
         {"2001:db8:1:2:3:4:5:6", 32, 128, "ip:2001:db8:1:2:3:4:5:6"},
         {"unknown", 32, 64, "ip:unknown"},
+        {"unknown\xff\xc3", 32, 64, "ip:unknown??"}, /* a key lists as it is */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         snprintf(req.client_ip, sizeof(req.client_ip), "%s", cases[i].addr);
@@ -209,6 +211,224 @@ static void client_keys(void **state)
     assert_int_equal(gh_client_key(&req, 32, 64, key, 6), 0); /* never cut */
 }
 
+/* The shared hash is written by anyone with access to the store: a field that is not a ban
+ * this gateway could have written is refused, and what is kept is safe to list. */
+static void shared_entries_checked(void **state)
+{
+    (void)state;
+    gh_ban b;
+    int64_t now = 1000000;
+#define P(k, v) gh_ban_parse_shared(K(k), K(v), now, &b)
+    assert_true(P("ip:192.0.2.1", "1000600|1000000|2|tokens|too many"));
+    assert_int_equal(b.until, 1000600);
+    assert_int_equal(b.since, 1000000);
+    assert_int_equal(b.strikes, 2);
+    assert_string_equal(b.detector, "tokens");
+    assert_string_equal(b.reason, "too many");
+    assert_string_equal(b.key, "ip:192.0.2.1");
+    assert_true(P("sub:a", "1000600|1000000|1|a\"b\n|r|with|bars"));
+    assert_string_equal(b.detector, "a_b_"); /* a metrics label, whoever wrote it */
+    assert_string_equal(b.reason, "r|with|bars");
+    assert_true(P("sub:a", "1000600|1000000|99999999|d|r"));
+    assert_int_equal(b.strikes, GH_BAN_MAX_STRIKES);
+    static const char *const bad_values[] = {
+        "", "x", "1000600", "1000600|1000000|2", "1000600|1000000|2|d", /* missing parts */
+        "99999999999999999999|1|1|d|r",     /* beyond int64 */
+        "9223372036854775807|1|1|d|r",      /* a ban for ever: beyond any bans.max */
+        "1000600|-5|1|d|r", "-1|-5|1|d|r",  /* before the epoch */
+        "1000600|1000700|1|d|r",            /* since after until */
+        "1000600|1000000|-1|d|r", "1000600|1000000|4294967296|d|r", /* strikes */
+        "1000600 |1000000|1|d|r", "+1000600|1000000|1|d|r", "0x10|0|1|d|r", "1e9|0|1|d|r",
+    };
+    for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++)
+        if (P("ip:192.0.2.1", bad_values[i]))
+            fail_msg("accepted %s", bad_values[i]);
+    /* keys: empty, too long, a NUL inside (a C string would name another key), not UTF-8 */
+    char longkey[GH_BAN_KEY_MAX + 1];
+    memset(longkey, 'a', GH_BAN_KEY_MAX);
+    memcpy(longkey, "sub:", 4);
+    longkey[GH_BAN_KEY_MAX] = '\0';
+    assert_false(P("", "1000600|1000000|1|d|r"));
+    assert_false(P(longkey, "1000600|1000000|1|d|r"));
+    longkey[GH_BAN_KEY_MAX - 1] = '\0';
+    assert_true(P(longkey, "1000600|1000000|1|d|r"));
+    assert_false(gh_ban_parse_shared("ip:192.0.2.1\0x", 14, K("1000600|1000000|1|d|r"), now, &b));
+    assert_false(P("sub:\xff\xfe", "1000600|1000000|1|d|r"));
+    assert_false(P("sub:\xc0\xaf", "1000600|1000000|1|d|r")); /* overlong '/' */
+    assert_false(P("sub:\xed\xa0\x80", "1000600|1000000|1|d|r")); /* a surrogate */
+    assert_true(P("sub:\xc3\xa9l\xc3\xa8ve", "1000600|1000000|1|d|r\xff\xc3"));
+    assert_string_equal(b.reason, "r??"); /* bytes that are no text are replaced */
+#undef P
+}
+
+/* A reason longer than the table keeps is cut at a character's end, never inside one: every
+ * listing of it (jansson's GET /bans among them) needs UTF-8. Keys that are no UTF-8 name no
+ * client and are refused; strikes stop counting before they could wrap. */
+static void text_kept_listable(void **state)
+{
+    (void)state;
+    gh_ban_table t;
+    setup_table(&t, 100, NULL, 0);
+    char reason[400] = "";
+    for (int i = 0; i < 150; i++)
+        strcat(reason, "\xc3\xa9"); /* 300 bytes of 'é' */
+    assert_int_equal(gh_bans_impose(&t, K("sub:a"), "d", reason, 1), 60);
+    gh_ban b;
+    assert_true(gh_bans_find(&t, K("sub:a"), 1, &b));
+    assert_int_equal(strlen(b.reason), GH_BAN_REASON_MAX - 2); /* 95 whole characters */
+    assert_true(gh_ban_key_ok(b.reason, strlen(b.reason)));
+    assert_int_equal(gh_bans_impose(&t, K("sub:\xff"), "d", "r", 1), -1);
+    assert_int_equal(gh_bans_impose(&t, K("sub:\xe9t\xe9"), "d", "r", 1), -1); /* Latin-1 */
+    assert_true(gh_ban_key_ok(K("sub:\x01\x1b[2J")));  /* controls are text: escaped when listed */
+    gh_ban big = {.since = 1, .until = 100, .strikes = UINT32_MAX};
+    snprintf(big.key, sizeof(big.key), "sub:b");
+    assert_true(gh_bans_learn(&t, &big, 2));
+    assert_true(gh_bans_find(&t, K("sub:b"), 2, &b));
+    assert_int_equal(b.strikes, GH_BAN_MAX_STRIKES);
+    gh_bans_impose(&t, K("sub:b"), "d", "r", 3);
+    assert_true(gh_bans_find(&t, K("sub:b"), 3, &b));
+    assert_int_equal(b.strikes, GH_BAN_MAX_STRIKES);
+    gh_bans_free(&t);
+}
+
+/* The allow-list spares an IPv4 client written as an IPv4-mapped address, and the other way. */
+static void allow_list_mapped(void **state)
+{
+    (void)state;
+    gh_ban_allow allow[1];
+    assert_true(gh_ban_allow_parse("::ffff:10.1.0.0/112", &allow[0]));
+    gh_ban_table t;
+    setup_table(&t, 100, allow, 1);
+    assert_int_equal(gh_bans_impose(&t, K("ip:10.1.2.3"), "d", "r", 1), 0);
+    assert_int_equal(gh_bans_impose(&t, K("ip:::ffff:10.1.2.3"), "d", "r", 1), 0);
+    assert_int_equal(gh_bans_impose(&t, K("ip:10.2.2.3"), "d", "r", 1), 60);
+    gh_bans_free(&t);
+    /* an address written as a key, as listed, is the address: any key cut around it is spared */
+    assert_true(gh_ban_allow_parse("ip:10.3.0.7", &allow[0]));
+    setup_table(&t, 100, allow, 1);
+    assert_int_equal(gh_bans_impose(&t, K("ip:10.3.0.0/24"), "d", "r", 1), 0);
+    assert_int_equal(gh_bans_impose(&t, K("ip:::ffff:10.3.0.7"), "d", "r", 1), 0);
+    assert_int_equal(gh_bans_impose(&t, K("ip:10.3.1.0/24"), "d", "r", 1), 60);
+    gh_bans_free(&t);
+}
+
+/* An "ip:" key an operator writes is the key a request from that address gets. */
+static void operator_address_keys(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int v4, v6;
+        long rc;
+        const char *want;
+    } cases[] = {
+        {"ip:198.51.100.7", 32, 64, 15, "ip:198.51.100.7"},
+        {"ip:::ffff:198.51.100.7", 32, 64, 15, "ip:198.51.100.7"},
+        {"ip:198.51.100.7", 24, 64, 18, "ip:198.51.100.0/24"},
+        {"ip:198.51.100.0/24", 24, 64, 18, "ip:198.51.100.0/24"},
+        {"ip:198.51.100.0/28", 24, 64, 18, "ip:198.51.100.0/24"},
+        {"ip:198.51.100.0/16", 24, 64, -1, ""}, /* wider than a client */
+        {"ip:::ffff:198.51.100.0/120", 24, 64, 18, "ip:198.51.100.0/24"},
+        {"ip:::ffff:198.51.100.0/112", 24, 64, -1, ""},
+        {"ip:2001:db8:1:2:3:4:5:6", 32, 64, 20, "ip:2001:db8:1:2::/64"},
+        {"ip:2001:db8:1:2::/64", 32, 64, 20, "ip:2001:db8:1:2::/64"},
+        {"ip:2001:db8:1:2::/48", 32, 64, -1, ""},
+        {"ip:2001:db8::/x", 32, 64, -1, ""}, {"ip:2001:db8::/", 32, 64, -1, ""},
+        {"ip:2001:db8::/1280", 32, 64, -1, ""}, {"ip:10.0.0.1/33", 32, 64, -1, ""},
+        {"ip:unknown", 32, 64, 0, ""}, {"sub:1.2.3.4", 32, 64, 0, ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[GH_BAN_KEY_MAX] = "";
+        long rc = gh_client_address_key_canon(K(cases[i].in), cases[i].v4, cases[i].v6, out,
+                                              sizeof(out));
+        if (rc != cases[i].rc || (rc > 0 && strcmp(out, cases[i].want) != 0))
+            fail_msg("%s: %ld '%s'", cases[i].in, rc, out);
+    }
+}
+
+/* A listing cut to max holds the bans that end latest (what GET /bans and the dashboard show
+ * first), whatever the table's order. */
+static void listing_keeps_latest(void **state)
+{
+    (void)state;
+    gh_ban_table t;
+    setup_table(&t, 1000, NULL, 0);
+    for (int i = 0; i < 200; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "sub:c%d", (i * 7919) % 200);
+        gh_bans_impose_for(&t, K(key), "d", "r", 1000, 1 + (i * 7919) % 200);
+    }
+    gh_ban out[10];
+    assert_int_equal(gh_bans_list(&t, 1000, out, 10), 200);
+    int64_t seen = 0;
+    for (size_t i = 0; i < 10; i++) {
+        assert_true(out[i].until > 1000 + 190);
+        seen += out[i].until - 1000;
+    }
+    assert_int_equal(seen, 191 + 192 + 193 + 194 + 195 + 196 + 197 + 198 + 199 + 200);
+    assert_int_equal(gh_bans_list(&t, 1000, NULL, 0), 200);
+    gh_bans_free(&t);
+}
+
+/* Workers checking and imposing while the control thread sweeps, lists, takes the changes and
+ * reconfigures (a reload), and an operator lifts: no entry is used after it is freed and the
+ * count of active bans returns to zero (under the sanitizers, a race shows). */
+typedef struct racer {
+    gh_ban_table *t;
+    int id;
+} racer;
+
+static void *worker_side(void *arg)
+{
+    racer *r = arg;
+    char key[32];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(key, sizeof(key), "ip:10.0.%d.%d", r->id, i % 50);
+        gh_ban b;
+        if (gh_bans_any(r->t))
+            gh_bans_find(r->t, K(key), 1000 + i / 100, &b);
+        if (i % 3 == 0)
+            gh_bans_impose(r->t, K(key), "d", "r", 1000 + i / 100);
+        if (i % 7 == 0)
+            gh_bans_lift(r->t, K(key), 1000 + i / 100);
+    }
+    return NULL;
+}
+
+static void *control_side(void *arg)
+{
+    racer *r = arg;
+    gh_ban list[16];
+    gh_ban_change ch[64];
+    for (int i = 0; i < 2000; i++) {
+        gh_bans_sweep(r->t, 1000 + i / 10);
+        gh_bans_list(r->t, 1000 + i / 10, list, 16);
+        gh_bans_take_changes(r->t, ch, 64);
+        if (i % 100 == 0) {
+            gh_ban_settings s = {1, 2, 5, (size_t)(50 + i / 10), NULL, 0};
+            gh_bans_configure(r->t, &s);
+        }
+    }
+    return NULL;
+}
+
+static void concurrent_use(void **state)
+{
+    (void)state;
+    gh_ban_table t;
+    setup_table(&t, 100, NULL, 0);
+    pthread_t th[4];
+    racer r[4] = {{&t, 0}, {&t, 1}, {&t, 2}, {&t, 3}};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, worker_side, &r[i]), 0);
+    assert_int_equal(pthread_create(&th[3], NULL, control_side, &r[3]), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    gh_bans_sweep(&t, 1000000);
+    assert_false(gh_bans_any(&t));
+    gh_bans_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +438,12 @@ int main(void)
         cmocka_unit_test(allow_list),
         cmocka_unit_test(learnt_from_store),
         cmocka_unit_test(client_keys),
+        cmocka_unit_test(shared_entries_checked),
+        cmocka_unit_test(text_kept_listable),
+        cmocka_unit_test(allow_list_mapped),
+        cmocka_unit_test(operator_address_keys),
+        cmocka_unit_test(listing_keeps_latest),
+        cmocka_unit_test(concurrent_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

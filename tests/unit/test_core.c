@@ -57,6 +57,11 @@ static void json_text(void **state)
     gh_sbuf_json_str(&b, "a\"b\\c\n\x01\xff", 8);
     assert_int_equal(b.overflow, 0);
     assert_memory_equal(buf, "\"a\\\"b\\\\c\\u000a\\u0001\\u00ff\"", b.len);
+    /* for a reader that shows it: UTF-8 as it is, what is no UTF-8 escaped byte by byte */
+    b = gh_sbuf_make(buf, sizeof(buf));
+    gh_sbuf_json_text(&b, "\xc3\xa9\"\n\xff\xc3\xe2\x82\xac\xc0\xaf\xc2", 12);
+    assert_int_equal(b.overflow, 0);
+    assert_memory_equal(buf, "\"\xc3\xa9\\\"\\u000a\\u00ff\\u00c3\xe2\x82\xac\\u00c0\\u00af\\u00c2\"", b.len);
     b = gh_sbuf_make(buf, sizeof(buf));
     gh_sbuf_add_u64(&b, 0);
     GH_SBUF_LIT(&b, " ");
