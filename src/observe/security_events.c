@@ -162,7 +162,7 @@ void gh_sec_field(gh_sbuf *b, const char *name, const char *v, size_t len)
     gh_sbuf_adds(b, name);
     gh_sbuf_adds(b, "\":");
     if (v)
-        gh_sbuf_json_text(b, v, len); /* a user's name or a reason in any script, as it is */
+        gh_sbuf_json_str(b, v, len); /* byte for byte, as the access log and the spans write it */
     else
         gh_sbuf_adds(b, "null");
 }
@@ -176,7 +176,7 @@ void gh_sec_field_cut(gh_sbuf *b, const char *name, const char *v, size_t len, s
     gh_sbuf_adds(b, ",\"");
     gh_sbuf_adds(b, name);
     gh_sbuf_adds(b, "\":\"");
-    gh_sbuf_json_text_chars(b, v, max); /* a cut character escapes byte by byte: valid JSON */
+    gh_sbuf_json_chars(b, v, max); /* bytes escape one by one: any cut is valid JSON */
     gh_sbuf_adds(b, GH_SEC_CUT_MARK "\"");
 }
 
