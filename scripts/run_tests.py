@@ -14,7 +14,7 @@ checked here).
 Budget, on 2 cores, 30 minutes for the whole run: the two builds, unit and integration runs
 (the package built and compared with the release build among them) take about 24 minutes;
 fuzzing takes GH_FUZZ_SECONDS (20) per target and GH_FUZZ_H2_SECONDS (60) for fuzz_h2: about 5
-minutes for the twelve targets (longer fuzzing runs: set the two variables).
+minutes for the thirteen targets (longer fuzzing runs: set the two variables).
 A step that hangs is cut by its own timeout and counted as a failure."""
 import os
 import re

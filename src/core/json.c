@@ -4,16 +4,6 @@
 
 #include "core/json.h"
 
-void gh_sbuf_add(gh_sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n > b->cap) {
-        n = b->cap - b->len;
-        b->overflow = 1;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
 void gh_sbuf_adds(gh_sbuf *b, const char *s)
 {
     gh_sbuf_add(b, s, strlen(s));

@@ -3,6 +3,7 @@
 #define GH_CORE_JSON_H
 
 #include <stddef.h>
+#include <string.h>
 
 typedef struct gh_sbuf {
     char *p;
@@ -14,7 +15,17 @@ static inline gh_sbuf gh_sbuf_make(char *p, size_t cap)
 {
     return (gh_sbuf){p, 0, cap, 0};
 }
-void gh_sbuf_add(gh_sbuf *b, const char *s, size_t n);
+/* Inline: JSON lines are built of many short pieces, most of them literals whose copy the
+ * compiler then makes a few moves. */
+static inline void gh_sbuf_add(gh_sbuf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap) {
+        n = b->cap - b->len;
+        b->overflow = 1;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
 void gh_sbuf_adds(gh_sbuf *b, const char *s);
 /* Appends a string literal without measuring it at run time. */
 #define GH_SBUF_LIT(b, lit) gh_sbuf_add((b), (lit), sizeof(lit) - 1)

@@ -201,12 +201,17 @@ static void server_span(gh_request *req, const span_clock *k, gh_sbuf *b, bool f
     char name[256];
     int method_len = (int)(req->h1.method_len > 32 ? 32 : req->h1.method_len);
     int template_len = route ? (int)(route->path_len > 200 ? 200 : route->path_len) : 0;
-    int name_len = snprintf(name, sizeof(name), "%.*s%s%.*s", method_len, req->h1.method,
-                            route ? " " : "", template_len, route ? route->path : "");
+    size_t name_len = (size_t)method_len;
+    memcpy(name, req->h1.method, name_len);
+    if (route) {
+        name[name_len++] = ' ';
+        memcpy(name + name_len, route->path, (size_t)template_len);
+        name_len += (size_t)template_len;
+    }
     gh_otlp_span s = {
         .trace_id = t->trace_id, .span_id = t->span_id, .parent_id = t->parent_id,
         .trace_state = t->tracestate, .trace_state_len = t->tracestate_len,
-        .name = name, .name_len = (size_t)name_len, .kind = GH_OTLP_KIND_SERVER,
+        .name = name, .name_len = name_len, .kind = GH_OTLP_KIND_SERVER,
         .start_ns = wall_ns(k, req->start_us), .end_ns = k->wall_ns,
         .flags = t->flags | FLAGS_HAS_IS_REMOTE | (t->parent_id[0] ? FLAGS_IS_REMOTE : 0),
         .attrs = attrs, .nattrs = server_attrs(req, attrs, full),

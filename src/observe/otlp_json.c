@@ -11,7 +11,14 @@ static void attr_json(gh_sbuf *b, const gh_otlp_attr *a)
         gh_sbuf_json_str(b, a->str, a->str_len);
     } else {
         /* int64 is a string in the protobuf JSON mapping */
-        gh_sbuf_addf(b, ",\"value\":{\"intValue\":\"%lld\"", (long long)a->num);
+        GH_SBUF_LIT(b, ",\"value\":{\"intValue\":\"");
+        if (a->num < 0) {
+            GH_SBUF_LIT(b, "-");
+            gh_sbuf_add_u64(b, (unsigned long long)(-(a->num + 1)) + 1); /* INT64_MIN too */
+        } else {
+            gh_sbuf_add_u64(b, (unsigned long long)a->num);
+        }
+        GH_SBUF_LIT(b, "\"");
     }
     GH_SBUF_LIT(b, "}}");
 }
@@ -27,9 +34,14 @@ static void attrs_json(gh_sbuf *b, const gh_otlp_attr *attrs, size_t n)
     GH_SBUF_LIT(b, "]");
 }
 
+/* Numbers without printf: a span is encoded on the worker for every sampled request. */
 static void time_json(gh_sbuf *b, const char *name, uint64_t ns)
 {
-    gh_sbuf_addf(b, ",\"%s\":\"%llu\"", name, (unsigned long long)ns);
+    GH_SBUF_LIT(b, ",\"");
+    gh_sbuf_adds(b, name);
+    GH_SBUF_LIT(b, "\":\"");
+    gh_sbuf_add_u64(b, (unsigned long long)ns);
+    GH_SBUF_LIT(b, "\"");
 }
 
 static void events_json(gh_sbuf *b, const gh_otlp_span *s)
@@ -65,15 +77,19 @@ void gh_otlp_span_json(gh_sbuf *b, const gh_otlp_span *s)
         GH_SBUF_LIT(b, ",\"traceState\":");
         gh_sbuf_json_str(b, s->trace_state, s->trace_state_len);
     }
-    gh_sbuf_addf(b, ",\"flags\":%u,\"name\":", (unsigned)s->flags);
+    GH_SBUF_LIT(b, ",\"flags\":");
+    gh_sbuf_add_u64(b, (unsigned)s->flags);
+    GH_SBUF_LIT(b, ",\"name\":");
     gh_sbuf_json_str(b, s->name, s->name_len);
-    gh_sbuf_addf(b, ",\"kind\":%d", s->kind);
+    GH_SBUF_LIT(b, ",\"kind\":");
+    gh_sbuf_add_u64(b, (unsigned)s->kind);
     time_json(b, "startTimeUnixNano", s->start_ns);
     time_json(b, "endTimeUnixNano", s->end_ns < s->start_ns ? s->start_ns : s->end_ns);
     GH_SBUF_LIT(b, ",");
     attrs_json(b, s->attrs, s->nattrs);
     events_json(b, s);
-    gh_sbuf_addf(b, ",\"status\":{\"code\":%d", s->status);
+    GH_SBUF_LIT(b, ",\"status\":{\"code\":");
+    gh_sbuf_add_u64(b, (unsigned)s->status);
     if (s->status_message && s->status_message[0]) {
         GH_SBUF_LIT(b, ",\"message\":");
         gh_sbuf_json_str(b, s->status_message, strlen(s->status_message));

@@ -329,13 +329,6 @@ static void add_jwks(gh_sbuf *b, const gh_config *cfg)
     GH_SBUF_LIT(b, "]");
 }
 
-/* Latest end first, as GET /bans lists them. */
-static int by_until(const void *a, const void *b)
-{
-    int64_t x = ((const gh_ban *)a)->until, y = ((const gh_ban *)b)->until;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
 /* ,"bans_active":N,"bans":[...]: at most GH_STATS_BANS of the bans in force, latest end first
  * (GET /bans has them all). Without memory for the copy, the list is empty and the count says
  * there are some. */
@@ -346,8 +339,6 @@ static void add_bans(gh_sbuf *b, gh_runtime *rt)
     gh_ban *bans = malloc(GH_STATS_BANS * sizeof(*bans));
     size_t n = bans ? gh_bans_list(t, now, bans, GH_STATS_BANS) : 0;
     n = n < GH_STATS_BANS ? n : GH_STATS_BANS;
-    if (n)
-        qsort(bans, n, sizeof(*bans), by_until);
     gh_sbuf_addf(b, ",\"bans_active\":%llu,\"bans\":[",
                  (unsigned long long)atomic_load(&t->active));
     for (size_t i = 0; i < n; i++) {

@@ -379,6 +379,13 @@ static void sift_down(gh_ban *out, size_t n, size_t i)
     }
 }
 
+/* What an operator looks for is at the top of a listing: the bans that end latest. */
+static int latest_end_first(const void *a, const void *b)
+{
+    int64_t x = ((const gh_ban *)a)->until, y = ((const gh_ban *)b)->until;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
 size_t gh_bans_list(gh_ban_table *t, int64_t now, gh_ban *out, size_t max)
 {
     size_t n = 0;
@@ -401,6 +408,9 @@ size_t gh_bans_list(gh_ban_table *t, int64_t now, gh_ban *out, size_t max)
             n++;
         }
     pthread_mutex_unlock(&t->mu);
+    size_t kept = n < max ? n : max;
+    if (kept)
+        qsort(out, kept, sizeof(*out), latest_end_first);
     return n;
 }
 

@@ -143,7 +143,7 @@ void gh_bans_mark_shared(gh_ban_table *t, const char *key, int64_t until);
 void gh_bans_unlearn(gh_ban_table *t, bool (*keep)(void *ctx, const char *key), void *ctx,
                      int64_t now);
 
-/* The active bans at now: the max that end latest into out, in no order (a listing sorts them).
+/* The active bans at now: the max that end latest into out, the latest end first.
  * Returns how many there are in all (which may be more than max). */
 size_t gh_bans_list(gh_ban_table *t, int64_t now, gh_ban *out, size_t max);
 /* Bans that ended by now are counted out (an expiry change each); keys whose strikes are older

@@ -49,6 +49,25 @@ static void hll_within_its_bound(void **state)
     assert_true(gh_hll_estimate(&empty) < 0.5);
 }
 
+/* The small range's linear counting and the large range's harmonic mean, against libm. */
+static void hll_estimate_matches_its_formula(void **state)
+{
+    (void)state;
+    for (unsigned zeros = 1; zeros <= GH_HLL_REGS; zeros++) {
+        gh_hll h = {{0}};
+        for (unsigned i = zeros; i < GH_HLL_REGS; i++)
+            h.reg[i] = 1;
+        assert_float_equal(gh_hll_estimate(&h), 64.0 * log(64.0 / zeros), 1e-9);
+    }
+    gh_hll full;
+    double sum = 0;
+    for (unsigned i = 0; i < GH_HLL_REGS; i++) {
+        full.reg[i] = (uint8_t)(5 + i % 7);
+        sum += ldexp(1.0, -(int)full.reg[i]);
+    }
+    assert_float_equal(gh_hll_estimate(&full), 0.709 * 64 * 64 / sum, 1e-9);
+}
+
 static void ewma_and_scores(void **state)
 {
     (void)state;
@@ -346,6 +365,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hll_within_its_bound),
+        cmocka_unit_test(hll_estimate_matches_its_formula),
         cmocka_unit_test(ewma_and_scores),
         cmocka_unit_test(error_rate_decision),
         cmocka_unit_test(rate_spike_decision),
