@@ -93,6 +93,8 @@ static void teardown(void)
     gh_upstream_registry_free(&h->shared.upstreams);
     gh_key_registry_free(&h->shared.keys);
     gh_limit_registry_free(&h->shared.limits);
+    gh_anom_registry_free(&h->shared.anomaly);
+    gh_bans_free(&h->shared.bans);
     free(h);
     h = NULL;
 }
@@ -104,6 +106,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     gh_upstream_registry_init(&h->shared.upstreams);
     gh_key_registry_init(&h->shared.keys);
     gh_limit_registry_init(&h->shared.limits);
+    gh_anom_registry_init(&h->shared.anomaly); /* every registry the runtime holds (control.c) */
+    if (gh_bans_init(&h->shared.bans) != 0)
+        abort();
     atomic_init(&h->shared.redis_up, -1);
     int port;
     h->upstream = listen_local(&port);
