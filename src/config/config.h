@@ -21,6 +21,11 @@ typedef struct gh_shared {
     gh_ban_table bans;      /* the clients refused outright (bans:) */
 } gh_shared;
 
+/* Makes every registry, the ban table and the detectors' ban action; the TLS ticket ring is
+ * left to whoever serves TLS (its period is theirs). 0, or -1 with nothing held. */
+int gh_shared_init(gh_shared *s);
+void gh_shared_free(gh_shared *s);
+
 /* Loads and validates path. Every problem is added to diag; returns NULL if there was any
  * error. shared may be NULL (check): upstream states and key sources are then left NULL.
  * Routes come without their stages: gh_config_load (stages/registry.h) binds them. */

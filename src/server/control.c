@@ -740,19 +740,12 @@ int gh_control_run(const char *config_path)
     gh_runtime *rt = &ctl->rt;
     rt->config_path = config_path;
     pthread_mutex_init(&rt->mu, NULL);
-    gh_upstream_registry_init(&rt->shared.upstreams);
-    gh_key_registry_init(&rt->shared.keys);
-    gh_limit_registry_init(&rt->shared.limits);
-    gh_anom_registry_init(&rt->shared.anomaly);
-    if (gh_bans_init(&rt->shared.bans) != 0) {
+    if (gh_shared_init(&rt->shared) != 0) {
         fprintf(stderr, "cannot set up the ban table\n");
         free(ctl);
         curl_global_cleanup();
         return 1;
     }
-    /* the anomaly detectors in mode ban reach the ban table through the actions they own */
-    rt->shared.anomaly.actions = (gh_detect_actions){&rt->shared.bans, gh_bans_impose_cb};
-    atomic_init(&rt->shared.redis_up, -1);
     gh_ticket_ring_init(&rt->shared.tickets, GH_TICKET_PERIOD_S);
     rt->inherited = gh_inherited_from_env(); /* started by a binary upgrade */
     gh_diag d = {0};
@@ -801,11 +794,7 @@ int gh_control_run(const char *config_path)
     }
     free(rt->workers);
     free(rt->sec_streams);
-    gh_upstream_registry_free(&rt->shared.upstreams);
-    gh_key_registry_free(&rt->shared.keys);
-    gh_limit_registry_free(&rt->shared.limits);
-    gh_anom_registry_free(&rt->shared.anomaly);
-    gh_bans_free(&rt->shared.bans);
+    gh_shared_free(&rt->shared);
     gh_ticket_ring_free(&rt->shared.tickets);
     gh_inherited_free(rt->inherited);
     gh_upgrade_free(ctl->upgrade);

@@ -90,11 +90,7 @@ static void teardown(void)
     if (uv_loop_close(&h->loop) != 0)
         abort(); /* a handle outlived the teardown */
     gh_services_free(&h->svc);
-    gh_upstream_registry_free(&h->shared.upstreams);
-    gh_key_registry_free(&h->shared.keys);
-    gh_limit_registry_free(&h->shared.limits);
-    gh_anom_registry_free(&h->shared.anomaly);
-    gh_bans_free(&h->shared.bans);
+    gh_shared_free(&h->shared);
     free(h);
     h = NULL;
 }
@@ -103,13 +99,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     h = calloc(1, sizeof(*h));
-    gh_upstream_registry_init(&h->shared.upstreams);
-    gh_key_registry_init(&h->shared.keys);
-    gh_limit_registry_init(&h->shared.limits);
-    gh_anom_registry_init(&h->shared.anomaly); /* every registry the runtime holds (control.c) */
-    if (gh_bans_init(&h->shared.bans) != 0)
+    if (gh_shared_init(&h->shared) != 0) /* every registry the runtime holds */
         abort();
-    atomic_init(&h->shared.redis_up, -1);
     int port;
     h->upstream = listen_local(&port);
     char config[sizeof(CONFIG) + 16];

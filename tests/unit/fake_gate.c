@@ -171,12 +171,7 @@ const char *fg_file(fake_gate *g, const char *name, const char *content)
 void fg_open(fake_gate *g, const char *yaml)
 {
     assert_int_equal(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
-    gh_upstream_registry_init(&g->shared.upstreams);
-    gh_key_registry_init(&g->shared.keys);
-    gh_limit_registry_init(&g->shared.limits);
-    gh_anom_registry_init(&g->shared.anomaly);
-    assert_int_equal(gh_bans_init(&g->shared.bans), 0);
-    atomic_init(&g->shared.redis_up, -1);
+    assert_int_equal(gh_shared_init(&g->shared), 0);
     gh_diag d = {0};
     gh_config *cfg = gh_config_load_string("unit.yaml", yaml, strlen(yaml), &g->shared, &d);
     if (!cfg)
@@ -205,11 +200,7 @@ void fg_close(fake_gate *g)
     uv_run(&g->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&g->loop), 0);
     gh_services_free(&g->svc);
-    gh_upstream_registry_free(&g->shared.upstreams);
-    gh_key_registry_free(&g->shared.keys);
-    gh_limit_registry_free(&g->shared.limits);
-    gh_anom_registry_free(&g->shared.anomaly);
-    gh_bans_free(&g->shared.bans);
+    gh_shared_free(&g->shared);
     free(g->log);
     free(g->rec.sent);
     if (g->dir[0]) {
