@@ -1,6 +1,4 @@
 #include <arpa/inet.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,6 +7,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "observe/events.h"
+#include "server/admin_auth.h"
 #include "server/admin_bans.h"
 #include "server/admin_status.h"
 #include "server/dashboard_assets.h"
@@ -245,10 +244,9 @@ static void serve_stats(admin_conn *c)
     free(json);
 }
 
-/* The dashboard's page, style and script, built into the binary. They hold no figures (the
- * script asks /stats, with the token), so they are served without the token: a browser cannot
- * send one with a page it navigates to. The policy lets the page load only these files and
- * fetch only from this listener: no inline script or style, no frame around it. */
+/* The dashboard's page, style and script, built into the binary, behind the token as the rest
+ * (a browser sends it as Basic credentials). The policy lets the page load only these files
+ * and fetch only from this listener: no inline script or style, no frame around it. */
 #define GH_DASHBOARD_HEADERS                                                                      \
     "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; "        \
     "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "                   \
@@ -342,25 +340,6 @@ static void serve_ban_impose(admin_conn *c)
     reply_answer(c, a);
 }
 
-/* Why the request's Authorization does not carry token, or NULL when it does. Digests are
- * compared, in constant time, so neither the token's bytes nor its length leak by timing. */
-static const char *token_mismatch(const gh_h1_request *r, const char *token)
-{
-    size_t count = 0;
-    const gh_h1_header *h = gh_h1_find_last(r->headers, r->nheaders, "authorization", 13, &count);
-    if (count == 0)
-        return "no Authorization header";
-    if (count > 1)
-        return "more than one Authorization header";
-    if (h->value_len < 7 || strncasecmp(h->value, "Bearer ", 7) != 0)
-        return "Authorization is not a Bearer token";
-    unsigned char sent[32], want[32];
-    unsigned int n = 0;
-    EVP_Digest(h->value + 7, h->value_len - 7, sent, &n, EVP_sha256(), NULL);
-    EVP_Digest(token, strlen(token), want, &n, EVP_sha256(), NULL);
-    return CRYPTO_memcmp(sent, want, sizeof(sent)) == 0 ? NULL : "wrong admin token";
-}
-
 static void peer_text(admin_conn *c, char *out, size_t cap)
 {
     struct sockaddr_storage ss;
@@ -374,39 +353,48 @@ static void peer_text(admin_conn *c, char *out, size_t cap)
     inet_ntop(ss.ss_family, raw, out, (socklen_t)cap);
 }
 
-/* admin.token set: the request shows it, or is refused with 401 (RFC 6750 3) and a log line
- * that says why, from where and for what. */
+/* The challenges of a 401: Bearer for tools, Basic so that a browser asks for the token. */
+#define GH_ADMIN_CHALLENGES(error)                                                                \
+    "WWW-Authenticate: Bearer realm=\"gatehouse-admin\"" error "\r\n"                          \
+    "WWW-Authenticate: Basic realm=\"gatehouse-admin\", charset=\"UTF-8\"\r\n"
+
+/* admin.token set: the request shows it (server/admin_auth.h), or is refused, 401 (RFC 6750 3)
+ * or 403 for a browser's change that did not come from the dashboard, with a log line that
+ * says why, from where and for what. */
 static bool authorized(admin_conn *c, const gh_h1_request *r)
 {
     gh_config *cfg = gh_runtime_config(c->admin->rt);
-    const char *why = cfg->admin_token ? token_mismatch(r, cfg->admin_token) : NULL;
+    gh_admin_verdict v = {GH_R_OK, NULL};
+    if (cfg->admin_token)
+        v = gh_admin_authorize(r, cfg->admin_token);
     gh_config_release(cfg);
-    if (!why)
+    if (v.reason == GH_R_OK)
         return true;
-    bool missing = strcmp(why, "wrong admin token") != 0;
-    gh_reason reason = missing ? GH_R_MISSING_TOKEN : GH_R_INVALID_TOKEN;
     /* The method and the path are the client's: each is cut, and the fields have room for
      * both escaped at their worst (6 bytes a byte), so the event line stays whole JSON. */
     enum { METHOD_SHOWN = 32, PATH_SHOWN = 256 };
     char peer[64], fields[160 + 6 * (METHOD_SHOWN + PATH_SHOWN)], body[512];
     peer_text(c, peer, sizeof(peer));
     gh_sbuf f = gh_sbuf_make(fields, sizeof(fields));
-    gh_sbuf_addf(&f, ",\"reason\":\"%s\",\"peer\":\"%s\",\"method\":", gh_reason_slug(reason),
-                 peer);
+    gh_sbuf_addf(&f, ",\"reason\":\"%s\",\"peer\":\"%s\",\"method\":",
+                 gh_reason_slug(v.reason), peer);
     gh_sbuf_json_str(&f, r->method, r->method_len < METHOD_SHOWN ? r->method_len : METHOD_SHOWN);
     GH_SBUF_LIT(&f, ",\"path\":");
     gh_sbuf_json_str(&f, r->target, r->target_len < PATH_SHOWN ? r->target_len : PATH_SHOWN);
-    char message[96];
-    snprintf(message, sizeof(message), "admin request refused: %s", why);
+    char message[128];
+    snprintf(message, sizeof(message), "admin request refused: %s", v.why);
     gh_event_built("warn", "admin_refused", message, &f);
+    int status = gh_reason_status(v.reason);
     snprintf(body, sizeof(body),
-             "{\"type\":\"" GH_PROBLEM_TYPE_PREFIX "%s\",\"title\":\"%s\",\"status\":401,"
-             "\"detail\":\"%s: the admin API needs Authorization: Bearer <admin.token>\"}\n",
-             gh_reason_slug(reason), gh_reason_title(reason), why);
-    reply_with(c, 401, "application/problem+json", body, strlen(body),
-               missing ? "WWW-Authenticate: Bearer realm=\"gatehouse-admin\"\r\n"
-                       : "WWW-Authenticate: Bearer realm=\"gatehouse-admin\", "
-                         "error=\"invalid_token\"\r\n");
+             "{\"type\":\"" GH_PROBLEM_TYPE_PREFIX "%s\",\"title\":\"%s\",\"status\":%d,"
+             "\"detail\":\"%s: the admin API needs Authorization: Bearer <admin.token>%s\"}\n",
+             gh_reason_slug(v.reason), gh_reason_title(v.reason), status, v.why,
+             status == 401 ? " (a browser: Basic, the token as the password)"
+                           : ", or the dashboard's own request");
+    reply_with(c, status, "application/problem+json", body, strlen(body),
+               v.reason == GH_R_MISSING_TOKEN    ? GH_ADMIN_CHALLENGES("")
+               : v.reason == GH_R_INVALID_TOKEN ? GH_ADMIN_CHALLENGES(", error=\"invalid_token\"")
+                                                : "");
     return false;
 }
 
@@ -424,9 +412,9 @@ static const struct admin_route {
     {"POST", "/stop", false, serve_stop},
     {"GET", "/bans", false, serve_bans},        {"POST", "/bans", false, serve_ban_impose},
     {"DELETE", "/bans/", false, serve_ban_lift, true},
-    {"GET", "/stats", false, serve_stats},      {"GET", "/", true, serve_dashboard},
-    {"GET", "/dashboard.js", true, serve_dashboard_js},
-    {"GET", "/dashboard.css", true, serve_dashboard_css},
+    {"GET", "/stats", false, serve_stats},      {"GET", "/", false, serve_dashboard},
+    {"GET", "/dashboard.js", false, serve_dashboard_js},
+    {"GET", "/dashboard.css", false, serve_dashboard_css},
 };
 #define GH_ADMIN_NROUTES (sizeof(admin_routes) / sizeof(admin_routes[0]))
 

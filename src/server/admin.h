@@ -1,6 +1,6 @@
-/* The admin listener: /healthz, /readyz, /metrics, /status, /stats, POST /reload, POST /stop,
- * behind admin.token when one is set (probes and the dashboard's static files excepted). One
- * request per connection, served on the control loop. */
+/* The admin listener: /healthz, /readyz, /metrics, /status, /stats, /config, POST /reload,
+ * POST /stop, the bans and the dashboard, behind admin.token when one is set (the probes
+ * excepted; server/admin_auth.h). One request per connection, served on the control loop. */
 #ifndef GH_SERVER_ADMIN_H
 #define GH_SERVER_ADMIN_H
 

@@ -98,6 +98,7 @@ const gh_h1_header *gh_h1_find(const gh_h1_header *h, size_t n, const char *name
  * that must come once, where a repeat is refused or taken as absent. */
 const gh_h1_header *gh_h1_find_last(const gh_h1_header *h, size_t n, const char *name, size_t len,
                                     size_t *count);
+#define GH_H1_FIND_LAST(h, n, lit, count) gh_h1_find_last((h), (n), lit, sizeof(lit) - 1, (count))
 /* The value of the first cookie named name in the Cookie fields of h[0..n) (RFC 6265 5.4:
  * "name=value" pairs separated by "; "), its length in *len; NULL when none is. */
 const char *gh_h1_cookie(const gh_h1_header *h, size_t n, const char *name, size_t *len);

@@ -2,12 +2,14 @@
  * modes (fed whole and in two pieces at a point the input chooses, which must parse alike;
  * strict acceptance must imply the same defensive acceptance), path normalization of what it
  * accepts, the chunked decoder (on the input and on the body after an accepted chunked head, fed
- * whole and byte by byte, which must agree), the response parser, and cookie lookup in the
- * fields of an accepted head. */
+ * whole and byte by byte, which must agree), the response parser, and cookie lookup and the
+ * admin listener's authorization in the fields of an accepted head. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "server/admin_auth.h"
 #include "wire/h1.h"
 #include "wire/normalize.h"
 
@@ -81,6 +83,35 @@ static void cookies(const gh_h1_request *req)
     }
 }
 
+/* The admin verdict is one of its four, says why exactly when it refuses, and lets a request
+ * in only with one Authorization field; a Bearer one must be the token itself, and a change
+ * let in with Basic credentials carries the dashboard's header. */
+static void admin_auth(const gh_h1_request *req)
+{
+    static const char token[] = "fuzz-token";
+    gh_admin_verdict v = gh_admin_authorize(req, token);
+    if (v.reason != GH_R_OK && v.reason != GH_R_MISSING_TOKEN && v.reason != GH_R_INVALID_TOKEN &&
+        v.reason != GH_R_CORS_REFUSED)
+        abort();
+    if ((v.reason == GH_R_OK) != (v.why == NULL))
+        abort();
+    if (v.reason != GH_R_OK)
+        return;
+    size_t count = 0;
+    const gh_h1_header *h = GH_H1_FIND_LAST(req->headers, req->nheaders, "authorization", &count);
+    if (count != 1)
+        abort();
+    bool bearer = h->value_len >= 7 && strncasecmp(h->value, "bearer ", 7) == 0;
+    if (bearer && (h->value_len != 7 + sizeof(token) - 1 || memcmp(h->value + 7, token, 10)))
+        abort();
+    bool safe = (req->method_len == 3 && !memcmp(req->method, "GET", 3)) ||
+                (req->method_len == 4 && !memcmp(req->method, "HEAD", 4));
+    size_t marks = 0;
+    GH_H1_FIND_LAST(req->headers, req->nheaders, GH_ADMIN_DASHBOARD_HEADER, &marks);
+    if (!bearer && !safe && marks == 0)
+        abort();
+}
+
 static void normalized(const gh_h1_request *req)
 {
     char *path = malloc(GH_NORMALIZED_MAX(req->target_len));
@@ -95,6 +126,7 @@ static void normalized(const gh_h1_request *req)
     free(path);
     host(req);
     cookies(req);
+    admin_auth(req);
 }
 
 /* The chunked decoder over data[0..size) in reads of at most `step` bytes: GH_R_OK once the last

@@ -1,6 +1,7 @@
 """`gatehouse reload|stop|status` against a running gateway, the admin API behind admin.token
 (401 problem+json with WWW-Authenticate, probes open), a non-loopback admin without a token
 refused at load, and pid_file (written once bound, removed only while it holds this pid)."""
+import base64
 import json
 import os
 import re
@@ -37,6 +38,14 @@ class AdminGateway(Gateway):
         headers = {"Authorization": "Bearer " + token} if token else {}
         return requests.request(method, "http://127.0.0.1:%d%s" % (self.admin_port, path),
                                 headers=headers, timeout=10)
+
+
+BASIC_CHALLENGE = 'Basic realm="gatehouse-admin", charset="UTF-8"'
+
+
+def challenges(r):
+    """Each WWW-Authenticate line of an answer, in order (requests joins them)."""
+    return r.raw.headers.getlist("WWW-Authenticate")
 
 
 @pytest.fixture
@@ -226,15 +235,16 @@ def test_the_token_is_required_refused_and_accepted(started, upstream, token_fil
                          ("/stop", "POST"), ("/nope", "GET"), ("/healthz", "POST")):
         r = g.ask(path, method)
         assert r.status_code == 401, (path, r.status_code)
-        assert r.headers["WWW-Authenticate"] == 'Bearer realm="gatehouse-admin"'
+        assert challenges(r) == ['Bearer realm="gatehouse-admin"', BASIC_CHALLENGE]
         assert r.headers["Content-Type"] == "application/problem+json"
         assert r.json()["type"] == "urn:gatehouse:problem:missing-token"
     r = g.ask("/status", token="x" * len(TOKEN))
     assert r.status_code == 401 and r.json()["type"] == "urn:gatehouse:problem:invalid-token"
-    assert r.headers["WWW-Authenticate"] == 'Bearer realm="gatehouse-admin", error="invalid_token"'
+    assert challenges(r) == ['Bearer realm="gatehouse-admin", error="invalid_token"',
+                             BASIC_CHALLENGE]
     r = requests.get("http://127.0.0.1:%d/status" % g.admin_port,
-                     headers={"Authorization": "Basic " + TOKEN}, timeout=10)
-    assert r.status_code == 401 and "not a Bearer token" in r.json()["detail"]
+                     headers={"Authorization": "Digest " + TOKEN}, timeout=10)
+    assert r.status_code == 401 and "neither Bearer nor Basic" in r.json()["detail"]
     assert g.ask("/status", token=TOKEN).status_code == 200
     assert g.ask("/metrics", token=TOKEN).status_code == 200
     refused = [json.loads(line) for line in g.event_lines() if '"admin_refused"' in line]
@@ -249,6 +259,56 @@ def test_the_token_is_required_refused_and_accepted(started, upstream, token_fil
     assert r.returncode == 2 and "refused the token (401)" in r.stderr, r
     r = gatehouse("stop", "--admin", admin)
     assert r.returncode == 2 and g.proc.poll() is None, r
+
+
+def test_a_browser_sends_the_token_as_basic_and_changes_only_from_the_dashboard(
+        started, upstream, token_file):
+    """The dashboard's way in: Basic credentials with the token as the password (the user name
+    is not read). A browser sends them again on its own, with another site's form too: a change
+    made with them needs X-Gatehouse-Dashboard, which such a form cannot add."""
+    g = started(proxy_yaml(upstream.port), admin_extra=with_token(token_file))
+    url = "http://127.0.0.1:%d" % g.admin_port
+
+    def basic(user, password):
+        return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+
+    for user in ("admin", "", "anyone"):
+        r = requests.get(url + "/status", headers={"Authorization": basic(user, TOKEN)}, timeout=10)
+        assert r.status_code == 200, (user, r.text)
+    r = requests.get(url + "/", headers={"Authorization": basic("admin", TOKEN)}, timeout=10)
+    assert r.status_code == 200 and "<title>Gatehouse</title>" in r.text
+    r = requests.get(url + "/status", headers={"Authorization": basic("admin", TOKEN + "x")},
+                     timeout=10)
+    assert r.status_code == 401 and r.json()["type"] == "urn:gatehouse:problem:invalid-token"
+    # Not credentials: bad base64, inner padding, no colon, a token as the user name.
+    good = base64.b64encode(("admin:" + TOKEN).encode()).decode()
+    for text in ("%%%%", good[:-1], "YQ==YQ==", base64.b64encode(TOKEN.encode()).decode()):
+        r = requests.get(url + "/status", headers={"Authorization": "Basic " + text}, timeout=10)
+        assert r.status_code == 401 and r.json()["type"] == "urn:gatehouse:problem:missing-token", \
+            (text, r.text)
+        assert "malformed Basic credentials" in r.json()["detail"]
+    r = requests.get(url + "/status", headers={"Authorization": basic(TOKEN, "")}, timeout=10)
+    assert r.status_code == 401 and r.json()["type"] == "urn:gatehouse:problem:invalid-token"
+    # A change with the browser's credentials: refused without the dashboard's header.
+    def reloads():
+        m = re.findall(r'^gatehouse_reloads_total\{result="success"\} (\d+)',
+                       g.ask("/metrics", token=TOKEN).text, re.M)
+        return int(m[0]) if m else 0
+
+    before = reloads()
+    r = requests.post(url + "/reload", headers={"Authorization": basic("admin", TOKEN),
+                                                "Content-Type": "text/plain"}, timeout=10)
+    assert r.status_code == 403 and r.headers["Content-Type"] == "application/problem+json"
+    assert r.json()["type"] == "urn:gatehouse:problem:cors-refused", r.text
+    assert "WWW-Authenticate" not in r.headers
+    assert reloads() == before
+    refused = [json.loads(line) for line in g.event_lines() if '"admin_refused"' in line]
+    assert any(e["reason"] == "cors-refused" and e["path"] == "/reload" for e in refused), refused
+    r = requests.post(url + "/reload", headers={"Authorization": basic("admin", TOKEN),
+                                                "X-Gatehouse-Dashboard": "1"}, timeout=10)
+    assert r.status_code == 200 and reloads() == before + 1, r.text
+    # A tool's Bearer token needs no such header: no browser sends it on its own.
+    assert g.ask("/reload", "POST", token=TOKEN).status_code == 200 and reloads() == before + 2
 
 
 def test_an_admin_off_loopback_needs_a_token(tmp_path, token_file):

@@ -124,7 +124,14 @@ def test_stats_wants_the_token(gw):
 
 def test_page_and_its_policy(gw):
     base = "http://127.0.0.1:%d" % gw.admin_port
-    page = requests.get(base + "/", timeout=10)
+    bearer = {"Authorization": "Bearer " + TOKEN}
+    # Admin authentication applies to the page as to the API; a browser is asked for Basic.
+    for path in ("/", "/dashboard.js", "/dashboard.css"):
+        r = requests.get(base + path, timeout=10)
+        assert r.status_code == 401 and "Gatehouse" not in r.text, path
+        assert r.raw.headers.getlist("WWW-Authenticate")[1] == \
+            'Basic realm="gatehouse-admin", charset="UTF-8"'
+    page = requests.get(base + "/", headers=bearer, timeout=10)
     assert page.status_code == 200 and page.headers["Content-Type"] == "text/html; charset=utf-8"
     csp = page.headers["Content-Security-Policy"]
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
@@ -137,8 +144,8 @@ def test_page_and_its_policy(gw):
     assert not re.search(r"(https?:)?//[a-z]", page.text.replace("http://www.w3.org", ""))
     assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/dashboard.js" defer>']
     assert "<style" not in page.text and " style=" not in page.text
-    js = requests.get(base + "/dashboard.js", timeout=10)
-    css = requests.get(base + "/dashboard.css", timeout=10)
+    js = requests.get(base + "/dashboard.js", headers=bearer, timeout=10)
+    css = requests.get(base + "/dashboard.css", auth=("admin", TOKEN), timeout=10)
     assert js.headers["Content-Type"] == "text/javascript; charset=utf-8" and "/stats" in js.text
     assert css.headers["Content-Type"] == "text/css; charset=utf-8"
     assert "innerHTML" not in js.text  # figures from outside go in as text
@@ -148,6 +155,12 @@ def test_page_and_its_policy(gw):
 def profile(tmp_path_factory):
     """A browser profile of the module's own: two runs of the suite at once share nothing."""
     return str(tmp_path_factory.mktemp("chromium-profile"))
+
+
+def browser_url(gw):
+    """The page's address with the token as Basic's password, as an operator's browser sends it
+    once asked; the page's own requests (/stats) then carry it with no help from the script."""
+    return "http://admin:%s@127.0.0.1:%d/" % (TOKEN, gw.admin_port)
 
 
 def chromium(profile, url, *args):
@@ -160,7 +173,7 @@ def chromium(profile, url, *args):
 @pytest.mark.skipif(not CHROMIUM, reason="chromium is not installed (scripts/deps.sh)")
 def test_browser_renders_live_figures(gw, profile):
     os.makedirs(ARTIFACTS, exist_ok=True)
-    url = "http://127.0.0.1:%d/#token=%s" % (gw.admin_port, TOKEN)
+    url = browser_url(gw)
     dom = chromium(profile, url, "--dump-dom").stdout
 
     def text_of(element_id):
@@ -174,7 +187,7 @@ def test_browser_renders_live_figures(gw, profile):
     assert re.search(r"<td>missing-token</td><td>401</td>", dom)
     assert re.search(r"<td>127\.0\.0\.1</td><td class=\"num\">17</td>", dom)
     assert "<td>corp</td>" in dom and "no active ban" in dom
-    assert re.search(r'<form id="token-form" hidden', dom)
+    assert 'id="error" class="bad" hidden' in dom
     # Under tests/artifacts/, one name per build run (the suite runs once per build).
     name = "dashboard-san.png" if os.environ.get("GH_SANITIZED") == "1" else "dashboard.png"
     shot = os.path.abspath(os.path.join(ARTIFACTS, name))
@@ -184,11 +197,17 @@ def test_browser_renders_live_figures(gw, profile):
 
 
 @pytest.mark.skipif(not CHROMIUM, reason="chromium is not installed (scripts/deps.sh)")
-def test_browser_without_token_asks_for_it(gw, profile):
-    dom = chromium(profile, "http://127.0.0.1:%d/" % gw.admin_port, "--dump-dom").stdout
-    assert re.search(r'<form id="token-form">', dom), dom[:2000]
-    assert 'id="state" class="badge warn">token needed<' in dom
-    assert "orders" not in dom
+def test_browser_without_the_token_sees_nothing(gw, profile):
+    """Headless, no one answers the browser's Basic prompt: the browser is refused the page
+    (the gateway says why) and shows nothing of it."""
+    for url, reason in (("http://127.0.0.1:%d/" % gw.admin_port, "missing-token"),
+                        ("http://admin:wrong@127.0.0.1:%d/" % gw.admin_port, "invalid-token")):
+        seen = len(gw.event_lines())
+        dom = chromium(profile, url, "--dump-dom").stdout
+        assert "orders" not in dom and "<table" not in dom and "/dashboard.js" not in dom
+        refused = [json.loads(l) for l in gw.event_lines()[seen:] if '"admin_refused"' in l]
+        # (Chromium asks without credentials first, then with those of the address.)
+        assert reason in {e["reason"] for e in refused if e["path"] == "/"}, refused
 
 
 def admin(gw, method, path, **kw):
@@ -210,8 +229,7 @@ def test_ban_listed_then_lifted(gw, profile):
     assert ban["strikes"] == 1 and ban["remote"] is False
     assert 595 <= ban["until"] - s["now"] <= 600 and ban["since"] <= s["now"]
     if CHROMIUM:
-        url = "http://127.0.0.1:%d/#token=%s" % (gw.admin_port, TOKEN)
-        dom = chromium(profile, url, "--dump-dom").stdout
+        dom = chromium(profile, browser_url(gw), "--dump-dom").stdout
         assert "<td>sub:mallory/1 &lt;b&gt;</td><td>bola</td>" in dom, dom[:3000]
         assert re.search(r"<button[^>]*>lift</button>", dom, re.I) and "no active ban" not in dom
     r = admin(gw, "DELETE", "/bans/" + requests.utils.quote(key, safe="-_.!~*'()"))

@@ -1,40 +1,28 @@
 /* The Gatehouse dashboard: asks GET /stats every two seconds and draws it. Every figure is put
  * in as text (never as markup), since route names, client keys and errors come from outside.
- * The admin token, when the gateway wants one, is asked for once and kept in sessionStorage
- * (gone when the tab closes); "#token=..." in the address gives it too, and is then removed
- * from the address. It goes as "Authorization: Bearer" on each request, as for the API. */
+ * When the gateway wants admin.token, the browser asked for it before this script could load
+ * (HTTP Basic, the token as the password) and sends it again with each request below: the
+ * script never sees it. URLs are built on location.origin, since fetch() refuses one that
+ * carries credentials, as the page's own address may. A change (lifting a ban) carries
+ * X-Gatehouse-Dashboard, which another site's page cannot send without the listener's leave. */
 'use strict';
 
 const REFRESH_MS = 2000;
 const HISTORY = 150; /* points on the chart: five minutes at one every two seconds */
-const TOKEN_KEY = 'gatehouse-admin-token';
 const points = []; /* {req, ref}: the rates of each refresh, oldest first */
 let timer = null;
 
 const $ = (id) => document.getElementById(id);
 
-function token() {
-  return sessionStorage.getItem(TOKEN_KEY) || '';
+function adminFetch(path, options) {
+  const headers = { 'X-Gatehouse-Dashboard': '1' };
+  return fetch(new URL(path, location.origin), { cache: 'no-store', headers, ...options });
 }
 
-function takeTokenFromAddress() {
-  const m = /^#token=(.+)$/.exec(location.hash);
-  if (!m) return;
-  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
-  window.history.replaceState(null, '', location.pathname + location.search);
-}
-
-function headers() {
-  const t = token();
-  return t ? { Authorization: 'Bearer ' + t } : {};
-}
-
-function askToken(why) {
-  $('token-form').hidden = false;
-  $('token-why').textContent = why;
-  $('state').textContent = 'token needed';
+function signedOut() {
+  showError('the admin token was refused (changed by a reload?): open the page again to sign in');
+  $('state').textContent = 'signed out';
   $('state').className = 'badge warn';
-  $('token').focus();
 }
 
 function fmtRate(x) {
@@ -94,9 +82,8 @@ async function lift(key, button) {
   if (!confirm('Lift the ban on ' + key + '?')) return;
   button.disabled = true;
   try {
-    const r = await fetch('/bans/' + encodeURIComponent(key),
-                          { method: 'DELETE', headers: headers(), cache: 'no-store' });
-    if (r.status === 401) askToken('the token was refused');
+    const r = await adminFetch('/bans/' + encodeURIComponent(key), { method: 'DELETE' });
+    if (r.status === 401) signedOut();
     else if (!r.ok) showError('lifting ' + key + ': HTTP ' + r.status);
   } catch (e) {
     showError('lifting ' + key + ': ' + e.message);
@@ -187,15 +174,14 @@ function showError(text) {
 async function refresh() {
   clearTimeout(timer);
   try {
-    const r = await fetch('/stats', { headers: headers(), cache: 'no-store' });
+    const r = await adminFetch('/stats');
     if (r.status === 401) {
-      askToken(token() ? 'the token was refused' : '');
-      return; /* no polling until a token is given */
+      signedOut();
+      return; /* no polling: the browser has no good token to send */
     }
     if (!r.ok) throw new Error('HTTP ' + r.status);
     render(await r.json());
     showError('');
-    $('forget-token').hidden = !token();
   } catch (e) {
     showError('cannot read /stats: ' + e.message);
     $('state').textContent = 'unreachable';
@@ -204,18 +190,4 @@ async function refresh() {
   timer = setTimeout(refresh, REFRESH_MS);
 }
 
-document.addEventListener('DOMContentLoaded', () => {
-  takeTokenFromAddress();
-  $('token-form').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    sessionStorage.setItem(TOKEN_KEY, $('token').value.trim());
-    $('token').value = '';
-    $('token-form').hidden = true;
-    refresh();
-  });
-  $('forget-token').addEventListener('click', () => {
-    sessionStorage.removeItem(TOKEN_KEY);
-    location.reload();
-  });
-  refresh();
-});
+document.addEventListener('DOMContentLoaded', refresh);

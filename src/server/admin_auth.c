@@ -1,0 +1,85 @@
+#include "server/admin_auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <strings.h>
+
+/* Basic credentials longer than this are refused undecoded: a token is a secret of a few
+ * dozen bytes, and the head's own limit already bounds the header. */
+#define GH_ADMIN_BASIC_MAX 1024
+
+static bool same_secret(const char *sent, size_t sent_len, const char *token)
+{
+    unsigned char a[32], b[32];
+    unsigned int n = 0;
+    EVP_Digest(sent, sent_len, a, &n, EVP_sha256(), NULL);
+    EVP_Digest(token, strlen(token), b, &n, EVP_sha256(), NULL);
+    return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+}
+
+/* The password of Basic credentials (RFC 7617: base64 of "user:password", the user ignored),
+ * into out; its length, or -1 when the text is not such credentials. Strict base64: a length
+ * that is a multiple of four, padding only at the end. */
+static long basic_password(const char *b64, size_t n, char *out)
+{
+    unsigned char raw[GH_ADMIN_BASIC_MAX / 4 * 3 + 1];
+    if (n == 0 || n % 4 != 0 || n > GH_ADMIN_BASIC_MAX)
+        return -1;
+    size_t pad = b64[n - 1] == '=' ? (b64[n - 2] == '=' ? 2 : 1) : 0;
+    for (size_t i = 0; i < n - pad; i++)
+        if (b64[i] == '=') /* EVP_DecodeBlock would read on past inner padding */
+            return -1;
+    int got = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n);
+    if (got < 0 || (size_t)got < pad)
+        return -1;
+    size_t len = (size_t)got - pad;
+    const unsigned char *colon = memchr(raw, ':', len);
+    if (!colon)
+        return -1;
+    size_t plen = len - (size_t)(colon + 1 - raw);
+    memcpy(out, colon + 1, plen);
+    return (long)plen;
+}
+
+static bool is_safe_method(const gh_h1_request *r)
+{
+    return (r->method_len == 3 && memcmp(r->method, "GET", 3) == 0) ||
+           (r->method_len == 4 && memcmp(r->method, "HEAD", 4) == 0);
+}
+
+static gh_admin_verdict verdict(gh_reason reason, const char *why)
+{
+    return (gh_admin_verdict){reason, why};
+}
+
+gh_admin_verdict gh_admin_authorize(const gh_h1_request *r, const char *token)
+{
+    size_t count = 0;
+    const gh_h1_header *h = GH_H1_FIND_LAST(r->headers, r->nheaders, "authorization", &count);
+    if (count == 0)
+        return verdict(GH_R_MISSING_TOKEN, "no Authorization header");
+    if (count > 1)
+        return verdict(GH_R_MISSING_TOKEN, "more than one Authorization header");
+    if (h->value_len >= 7 && strncasecmp(h->value, "Bearer ", 7) == 0)
+        return same_secret(h->value + 7, h->value_len - 7, token)
+                   ? verdict(GH_R_OK, NULL)
+                   : verdict(GH_R_INVALID_TOKEN, "wrong admin token");
+    if (h->value_len < 6 || strncasecmp(h->value, "Basic ", 6) != 0)
+        return verdict(GH_R_MISSING_TOKEN, "Authorization is neither Bearer nor Basic");
+    char password[GH_ADMIN_BASIC_MAX];
+    long plen = basic_password(h->value + 6, h->value_len - 6, password);
+    if (plen < 0)
+        return verdict(GH_R_MISSING_TOKEN, "malformed Basic credentials");
+    bool good = same_secret(password, (size_t)plen, token);
+    OPENSSL_cleanse(password, sizeof(password));
+    if (!good)
+        return verdict(GH_R_INVALID_TOKEN, "wrong admin token");
+    size_t marks = 0;
+    GH_H1_FIND_LAST(r->headers, r->nheaders, GH_ADMIN_DASHBOARD_HEADER, &marks);
+    if (!is_safe_method(r) && marks == 0)
+        return verdict(GH_R_CORS_REFUSED,
+                      "a change made with a browser's Basic credentials lacks "
+                      "X-Gatehouse-Dashboard");
+    return verdict(GH_R_OK, NULL);
+}
