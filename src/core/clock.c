@@ -17,14 +17,64 @@ int64_t gh_monotonic_ms(void)
     return (int64_t)(gh_now_us() / 1000u);
 }
 
+/* The civil date of day z since 1970-01-01, proleptic Gregorian (H. Hinnant's civil_from_days):
+ * a few divisions instead of gmtime_r and strftime, for a line each request writes. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);                               /* [0, 146096] */
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;      /* [0, 399] */
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                    /* [0, 365] */
+    unsigned mp = (5 * doy + 2) / 153;                                         /* [0, 11] */
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static char *digits(char *p, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + n;
+}
+
+void gh_format_rfc3339_ms_at(const struct timespec *ts, char out[32])
+{
+    int64_t days = ts->tv_sec / 86400, rem = ts->tv_sec % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999) { /* not four digits: RFC 3339 has no form for it */
+        snprintf(out, 32, "%s", y < 0 ? "0000-01-01T00:00:00.000Z" : "9999-12-31T23:59:59.999Z");
+        return;
+    }
+    char *p = digits(out, (unsigned)y, 4);
+    *p++ = '-';
+    p = digits(p, m, 2);
+    *p++ = '-';
+    p = digits(p, d, 2);
+    *p++ = 'T';
+    p = digits(p, (unsigned)(rem / 3600), 2);
+    *p++ = ':';
+    p = digits(p, (unsigned)(rem / 60 % 60), 2);
+    *p++ = ':';
+    p = digits(p, (unsigned)(rem % 60), 2);
+    *p++ = '.';
+    p = digits(p, (unsigned)(ts->tv_nsec / 1000000), 3);
+    *p++ = 'Z';
+    *p = '\0';
+}
+
 void gh_format_rfc3339_ms(char out[32])
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    gh_format_rfc3339_ms_at(&ts, out);
 }
 
 const char *gh_http_date_now(gh_http_date *d)

@@ -11,6 +11,9 @@ uint64_t gh_now_us(void);
 int64_t gh_monotonic_ms(void);
 /* The wall-clock time now as RFC 3339 UTC with milliseconds: "2026-01-02T03:04:05.678Z". */
 void gh_format_rfc3339_ms(char out[32]);
+/* The same for the time ts (years beyond 0000-9999 are written as the nearest bound). */
+struct timespec;
+void gh_format_rfc3339_ms_at(const struct timespec *ts, char out[32]);
 
 /* The Date of an HTTP response (RFC 9110 §5.6.7 IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT"),
  * formatted once per second per owner: a worker keeps one, so that no state is shared. */

@@ -340,7 +340,12 @@ static void value_id(const seen *s, const void *data, size_t len, char out[17])
         digest_hex(s, data, len, out);
         return;
     }
-    snprintf(out, 17, "%016llx", (unsigned long long)gh_anom_value_hash(s->t, data, len));
+    uint64_t h = gh_anom_value_hash(s->t, data, len);
+    unsigned char be[8];
+    for (int i = 0; i < 8; i++)
+        be[i] = (unsigned char)(h >> (56 - 8 * i));
+    gh_hex_encode(be, 8, out);
+    out[16] = '\0';
 }
 
 /* Adds value to the shared distinct count of (d, text); true when it was sent (the decision
@@ -423,8 +428,12 @@ static void error_rate(const seen *s)
          * for each request of a busy route. Each sees its share of the route's clients, whose
          * share of errors is the route's. */
         char text[160];
-        int n = snprintf(text, sizeof(text), "route:%d:%s", s->svc->worker_id, route->name);
-        observe(s, GH_DETECT_ERROR_RATE, text, n < 0 ? 0 : (size_t)n, &add, route_key, &r);
+        gh_sbuf t = gh_sbuf_make(text, sizeof(text));
+        GH_SBUF_LIT(&t, "route:");
+        gh_sbuf_add_u64(&t, (unsigned long long)s->svc->worker_id);
+        GH_SBUF_LIT(&t, ":");
+        gh_sbuf_adds(&t, route->name);
+        observe(s, GH_DETECT_ERROR_RATE, text, t.len, &add, route_key, &r);
         if (r.requests_base.windows && r.requests_base.mean > 0)
             ratio = r.errors_base.mean / r.requests_base.mean;
     }
@@ -445,9 +454,11 @@ static void enumeration(const seen *s)
     /* the value: the route and its parameters, as bytes alike on every gateway */
     char value[512];
     gh_sbuf v = gh_sbuf_make(value, sizeof(value));
-    gh_sbuf_addf(&v, "%s", route->name);
-    for (size_t i = 0; i < req->match.nparams; i++)
-        gh_sbuf_addf(&v, "/%.*s", (int)req->match.params[i].value_len, req->match.params[i].value);
+    gh_sbuf_adds(&v, route->name);
+    for (size_t i = 0; i < req->match.nparams; i++) {
+        GH_SBUF_LIT(&v, "/");
+        gh_sbuf_add(&v, req->match.params[i].value, req->match.params[i].value_len);
+    }
     size_t vlen = v.overflow ? sizeof(value) : v.len;
     int st = req->status;
     gh_anom_add add = {.requests = 1, .refused = st == 401 || st == 403 || st == 404,

@@ -95,7 +95,8 @@ static void format_event(gh_sbuf *b, const gh_request *req, gh_sec_action a, eve
     gh_sec_field(b, "http.request.method", req->h1.method,
                  req->h1.method_len < 32 ? req->h1.method_len : 32);
     gh_sec_field(b, "url.path", d == EVENT_FULL && req->path_len ? req->path : NULL, req->path_len);
-    gh_sbuf_addf(b, ",\"http.response.status_code\":%d", req->status);
+    GH_SBUF_LIT(b, ",\"http.response.status_code\":");
+    gh_sbuf_add_u64(b, (unsigned long long)(req->status > 0 ? req->status : 0));
     const gh_route_conf *r = req->match.route;
     text_field(b, d, "rule.id", r ? r->name : NULL, r ? strlen(r->name) : 0);
     const char *stage = r && req->refused_by && req->refused_by <= r->nstages
@@ -103,7 +104,7 @@ static void format_event(gh_sbuf *b, const gh_request *req, gh_sec_action a, eve
                             : NULL;
     text_field(b, d, "rule.name", stage, stage ? strlen(stage) : 0);
     if (d == EVENT_CUT)
-        gh_sbuf_adds(b, ",\"gatehouse.event.cut\":true");
+        GH_SBUF_LIT(b, ",\"gatehouse.event.cut\":true");
     gh_sec_line_end(b);
 }
 

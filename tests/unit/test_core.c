@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -18,6 +19,7 @@
 #include "core/arena.h"
 #include "core/b64url.h"
 #include "core/block.h"
+#include "core/clock.h"
 #include "core/bytes.h"
 #include "core/deadline.h"
 #include "core/outq.h"
@@ -517,6 +519,36 @@ static void event_lines_stay_json(void **state)
     unlink(path);
 }
 
+/* The arithmetic timestamp writes what gmtime_r and strftime would, across leap days, century
+ * years (2100 is no leap year, 2000 is), the epoch, before it, 2038 and far ahead (from the
+ * year 1000: strftime writes earlier years with fewer than four digits, RFC 3339 never). */
+static void rfc3339_timestamps(void **state)
+{
+    (void)state;
+    const time_t fixed[] = {0, -1, 951782400, 951868799, 4107542400, 4107628800, 2147483647,
+                            2147483648, 1796284800, 253402300799, -30610224000};
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 200000; i++) {
+        struct timespec ts = {0, (long)(x % 1000000000u)};
+        if (i < (int)(sizeof(fixed) / sizeof(fixed[0])))
+            ts.tv_sec = fixed[i];
+        else
+            ts.tv_sec = (time_t)((x >> 24) % 284012524800u) - 30610224000; /* years 1000-9999 */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        char got[32], want[32];
+        struct tm tm;
+        assert_non_null(gmtime_r(&ts.tv_sec, &tm));
+        size_t n = strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(want + n, sizeof(want) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+        gh_format_rfc3339_ms_at(&ts, got);
+        if (strcmp(got, want) != 0)
+            fail_msg("%lld: %s, gmtime_r says %s", (long long)ts.tv_sec, got, want);
+    }
+    char now[32];
+    gh_format_rfc3339_ms(now);
+    assert_int_equal(strlen(now), 24);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(arena),    cmocka_unit_test(json_text),
@@ -525,6 +557,7 @@ int main(void)
                                        cmocka_unit_test(base64url), cmocka_unit_test(token_cache),
                                        cmocka_unit_test(held_output), cmocka_unit_test(list),
                                        cmocka_unit_test(bytes), cmocka_unit_test(keep),
-                                       cmocka_unit_test(event_lines_stay_json)};
+                                       cmocka_unit_test(event_lines_stay_json),
+                                       cmocka_unit_test(rfc3339_timestamps)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
