@@ -35,11 +35,13 @@ static long basic_password(const char *b64, size_t n, char *out)
         return -1;
     size_t len = (size_t)got - pad;
     const unsigned char *colon = memchr(raw, ':', len);
-    if (!colon)
-        return -1;
-    size_t plen = len - (size_t)(colon + 1 - raw);
-    memcpy(out, colon + 1, plen);
-    return (long)plen;
+    long plen = -1;
+    if (colon) {
+        plen = (long)(len - (size_t)(colon + 1 - raw));
+        memcpy(out, colon + 1, (size_t)plen);
+    }
+    OPENSSL_cleanse(raw, sizeof(raw)); /* the secret lives no longer than its check */
+    return plen;
 }
 
 static bool is_safe_method(const gh_h1_request *r)
