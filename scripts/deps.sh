@@ -9,7 +9,7 @@ PACKAGES=(
   libnghttp2-dev libpcre2-dev libseccomp-dev libsystemd-dev
   libcmocka-dev
   clang libclang-rt-14-dev
-  python3 python3-pytest python3-requests python3-yaml python3-jwt python3-cryptography python3-h2 python3-websockets
+  python3 python3-pytest python3-pytest-xdist python3-requests python3-yaml python3-jwt python3-cryptography python3-h2 python3-websockets
   curl wrk nghttp2-client haproxy nginx-light redis-server graphviz prometheus chromium
   debhelper lintian
 )

@@ -28,6 +28,7 @@ import fuzz_seeds  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FUZZ_SECONDS = int(os.environ.get("GH_FUZZ_SECONDS", "20"))
+INTEGRATION_WORKERS = int(os.environ.get("GH_TEST_WORKERS", "2"))
 FUZZ_SECONDS_FOR = {"h2": int(os.environ.get("GH_FUZZ_H2_SECONDS", "60"))}
 IN_CI = os.environ.get("CI") == "true"
 totals = {"passed": 0, "failed": 0, "skipped": 0}
@@ -121,7 +122,10 @@ def integration(binary, tag, env):
     if os.path.exists(xml):
         os.unlink(xml)
     env = dict(env, GATEHOUSE_BIN=os.path.join(ROOT, binary))
+    # Files in parallel (pytest-xdist), each file whole on one worker so that its module's
+    # gateways and fixtures stay its own: the tests mostly wait on sockets and timers.
     r = run(["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             "-n", str(INTEGRATION_WORKERS), "--dist", "loadfile",
              "--junitxml", xml, "tests/integration"], "pytest (%s)" % tag, env=env, timeout=1500)
     if r is None:
         return

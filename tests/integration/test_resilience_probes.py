@@ -7,8 +7,8 @@ import time
 import pytest
 
 from conftest import proxy_yaml
-from testenv import (accept_forever, client_leaves_after, leave_with_reset, listening_socket,
-                     raw_request, serve_each, wait_for)
+from testenv import (accept_forever, client_leaves_after, free_port, leave_with_reset,
+                     listening_socket, raw_request, serve_each, wait_for)
 from testenv.ws import frame, handshake_request
 
 
@@ -243,7 +243,7 @@ def test_client_leaving_as_503_is_retried(gateway_for):
         time.sleep(0.1)
         return b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"
     ups = [ScriptedUpstream(answer) for _ in range(2)]
-    dead = socket.socket(); dead.bind(("127.0.0.1", 0)); dport = dead.getsockname()[1]; dead.close()
+    dport = free_port()  # nothing listens there
     gw = gateway_for(proxy_yaml([ups[0], dport, ups[1]],
                                 upstream_extra=", retry: {attempts: 3, on: [connect-failure, reset, 503], budget: {percent: 100, min: 1000}}, outlier: {consecutive_failures: 0}"))
     clients_leave(gw.port, [0.08 + 0.005 * k for k in range(30)])
@@ -526,9 +526,7 @@ routes:
 
 
 def test_two_workers_never_eject_more_than_max_ejection_percent(gateway_for):
-    dead = []
-    for _ in range(4):
-        s = socket.socket(); s.bind(("127.0.0.1", 0)); dead.append(s.getsockname()[1]); s.close()
+    dead = [free_port() for _ in range(4)]  # nothing listens there
     gw = gateway_for(proxy_yaml(dead, upstream_extra=", retry: {attempts: 1}, outlier: {consecutive_failures: 1}"),
                      workers=2)
     barrier = threading.Barrier(40)

@@ -18,10 +18,20 @@ BIN = os.environ.get("GATEHOUSE_BIN", os.path.join(ROOT, "build", "rel", "gateho
 SANITIZED = os.environ.get("GH_SANITIZED") == "1"
 
 
+# Under pytest-xdist, each worker takes ports of its own residue: a port one worker found free
+# and has not bound yet is never the one another worker finds.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+_RESIDUE = int(_WORKER[2:]) % _WORKERS if _WORKER.startswith("gw") and _WORKER[2:].isdigit() else 0
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if (port >> 1) % _WORKERS == _RESIDUE:  # not port itself: Linux binds port 0 to odd ones
+            return port
 
 
 def listening_socket(backlog=16):
