@@ -1,0 +1,123 @@
+/* The admin listener's authorization (server/admin_auth.c): Bearer or Basic credentials, Basic's
+ * base64 read strictly, and the header a change made with Basic credentials must carry. */
+#include <openssl/evp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "server/admin_auth.h"
+
+/* 24 bytes: "admin:" and it make 30, whose base64 has no padding. */
+static const char TOKEN[] = "0123456789abcdef-token:x";
+
+/* The verdict on `method /status` with these header lines (each ending in CRLF). */
+static gh_reason verdict_on(const char *method, const char *lines)
+{
+    static char raw[4096];
+    static gh_h1_header hdrs[16];
+    gh_h1_request req;
+    int n = snprintf(raw, sizeof(raw), "%s /status HTTP/1.1\r\nHost: a\r\n%s\r\n", method, lines);
+    assert_true(n > 0 && (size_t)n < sizeof(raw));
+    size_t scanned = 0;
+    gh_h1_limits lim = {sizeof(raw), 16, 1024, false};
+    assert_int_equal(gh_h1_parse_request(raw, (size_t)n, &scanned, &lim, hdrs, &req), GH_R_OK);
+    gh_admin_verdict v = gh_admin_authorize(&req, TOKEN);
+    assert_true((v.reason == GH_R_OK) == (v.why == NULL));
+    return v.reason;
+}
+
+/* base64 of text, into out. */
+static void encode(const char *text, char *out)
+{
+    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)text, (int)strlen(text));
+}
+
+static gh_reason with_basic(const char *method, const char *b64_shown, const char *more)
+{
+    char lines[2048];
+    snprintf(lines, sizeof(lines), "Authorization: Basic %s\r\n%s", b64_shown, more);
+    return verdict_on(method, lines);
+}
+
+static void bearer_and_basic_let_in(void **state)
+{
+    (void)state;
+    char lines[256], b64[128];
+    snprintf(lines, sizeof(lines), "Authorization: Bearer %s\r\n", TOKEN);
+    assert_int_equal(verdict_on("GET", lines), GH_R_OK);
+    assert_int_equal(verdict_on("POST", lines), GH_R_OK); /* no browser sends Bearer alone */
+    encode("admin:0123456789abcdef-token:x", b64); /* a colon in the password is the password's */
+    assert_int_equal(with_basic("GET", b64, ""), GH_R_OK);
+    snprintf(lines, sizeof(lines), "Authorization: basic %s\r\n", b64);
+    assert_int_equal(verdict_on("GET", lines), GH_R_OK); /* the scheme is case-insensitive */
+    encode(":0123456789abcdef-token:x", b64);
+    assert_int_equal(with_basic("HEAD", b64, ""), GH_R_OK);
+    encode("0123456789abcdef-token:x:", b64); /* the token as the user name: not the password */
+    assert_int_equal(with_basic("GET", b64, ""), GH_R_INVALID_TOKEN);
+}
+
+/* Only base64 itself (RFC 4648 4) is read: EVP_DecodeBlock alone would skip whitespace before
+ * and after it and take '-' for an end of data, and it ignores the bits padding leaves over. */
+static void basic_base64_is_strict(void **state)
+{
+    (void)state;
+    char b64[128], shown[256];
+    encode("admin:0123456789abcdef-token:x", b64);
+    assert_int_equal(strlen(b64) % 4, 0);
+    assert_null(strchr(b64, '='));
+    /* (Whitespace after the value is the field's own, and the parser drops it.) */
+    static const char *const forms[] = {"    %s", "\t\t\t\t%s", " \t\t %s", "%s----", "  %s--"};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        snprintf(shown, sizeof(shown), forms[i], b64);
+        if (with_basic("GET", shown, "") != GH_R_MISSING_TOKEN)
+            fail_msg("form %zu (\"%s\") let in", i, shown);
+    }
+    /* Padding's left-over bits set: the same bytes spelt otherwise. */
+    encode("admin1:0123456789abcdef-token:x", b64);
+    assert_int_equal(with_basic("GET", b64, ""), GH_R_OK);
+    size_t n = strlen(b64);
+    assert_true(n >= 3 && b64[n - 1] == '=' && b64[n - 2] == '=');
+    b64[n - 3] = (char)(b64[n - 3] + 1); /* A, Q, g or w (low bits clear): one more is a digit */
+    assert_int_equal(with_basic("GET", b64, ""), GH_R_MISSING_TOKEN);
+    encode("admin12:0123456789abcdef-token:x", b64); /* 32 bytes: one '=' */
+    n = strlen(b64);
+    assert_true(b64[n - 1] == '=' && b64[n - 2] != '=');
+    assert_int_equal(with_basic("GET", b64, ""), GH_R_OK);
+    b64[n - 2] = (char)(b64[n - 2] + 1); /* its two low bits are clear: one more is a digit */
+    assert_int_equal(with_basic("GET", b64, ""), GH_R_MISSING_TOKEN);
+}
+
+/* A change made with Basic credentials (which a browser sends on its own) needs the dashboard's
+ * header, whatever the method's spelling; reading does not. */
+static void basic_changes_need_the_dashboard_header(void **state)
+{
+    (void)state;
+    char b64[128];
+    encode("admin:0123456789abcdef-token:x", b64);
+    static const char *const changes[] = {"POST", "post", "PUT", "DELETE", "OPTIONS", "PATCH",
+                                          "Get"};
+    for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+        if (with_basic(changes[i], b64, "") != GH_R_CORS_REFUSED)
+            fail_msg("%s let in without X-Gatehouse-Dashboard", changes[i]);
+        if (with_basic(changes[i], b64, "X-Gatehouse-Dashboard: 1\r\n") != GH_R_OK)
+            fail_msg("%s refused with X-Gatehouse-Dashboard", changes[i]);
+    }
+    assert_int_equal(with_basic("POST", b64, "x-gatehouse-dashboard:\r\n"), GH_R_OK);
+    assert_int_equal(with_basic("GET", b64, ""), GH_R_OK);
+    assert_int_equal(with_basic("HEAD", b64, ""), GH_R_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bearer_and_basic_let_in),
+        cmocka_unit_test(basic_base64_is_strict),
+        cmocka_unit_test(basic_changes_need_the_dashboard_header),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
