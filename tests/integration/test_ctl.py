@@ -277,6 +277,14 @@ def test_a_browser_sends_the_token_as_basic_and_changes_only_from_the_dashboard(
         assert r.status_code == 200, (user, r.text)
     r = requests.get(url + "/", headers={"Authorization": basic("admin", TOKEN)}, timeout=10)
     assert r.status_code == 200 and "<title>Gatehouse</title>" in r.text
+    # Another site's <script src> or <img src> carries the same credentials: no answer may be
+    # taken in by a page of another origin, nor read as a type it is not.
+    for path in ("/config", "/metrics", "/status", "/bans", "/stats", "/", "/nope"):
+        r = requests.get(url + path, headers={"Authorization": basic("admin", TOKEN)}, timeout=10)
+        assert r.headers.get("Cross-Origin-Resource-Policy") == "same-origin", (path, r.headers)
+        assert r.headers.get("X-Content-Type-Options") == "nosniff", (path, r.headers)
+    r = requests.get(url + "/config", timeout=10)
+    assert r.status_code == 401 and r.headers["Cross-Origin-Resource-Policy"] == "same-origin"
     r = requests.get(url + "/status", headers={"Authorization": basic("admin", TOKEN + "x")},
                      timeout=10)
     assert r.status_code == 401 and r.json()["type"] == "urn:gatehouse:problem:invalid-token"
