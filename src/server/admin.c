@@ -361,15 +361,13 @@ static void peer_text(admin_conn *c, char *out, size_t cap)
     "WWW-Authenticate: Bearer realm=\"gatehouse-admin\"" error "\r\n"                          \
     "WWW-Authenticate: Basic realm=\"gatehouse-admin\", charset=\"UTF-8\"\r\n"
 
-/* admin.token set: the request shows it (server/admin_auth.h), or is refused, 401 (RFC 6750 3)
- * or 403 for a browser's change that did not come from the dashboard, with a log line that
- * says why, from where and for what. */
+/* The request shows admin.token when one is set (server/admin_auth.h), or is refused: 401
+ * (RFC 6750 3), or 403 for a browser's change that did not come from the dashboard (token or
+ * none), with a log line that says why, from where and for what. */
 static bool authorized(admin_conn *c, const gh_h1_request *r)
 {
     gh_config *cfg = gh_runtime_config(c->admin->rt);
-    gh_admin_verdict v = {GH_R_OK, NULL};
-    if (cfg->admin_token)
-        v = gh_admin_authorize(r, cfg->admin_token);
+    gh_admin_verdict v = gh_admin_authorize(r, cfg->admin_token);
     gh_config_release(cfg);
     if (v.reason == GH_R_OK)
         return true;
@@ -390,10 +388,11 @@ static bool authorized(admin_conn *c, const gh_h1_request *r)
     int status = gh_reason_status(v.reason);
     snprintf(body, sizeof(body),
              "{\"type\":\"" GH_PROBLEM_TYPE_PREFIX "%s\",\"title\":\"%s\",\"status\":%d,"
-             "\"detail\":\"%s: the admin API needs Authorization: Bearer <admin.token>%s\"}\n",
+             "\"detail\":\"%s: %s\"}\n",
              gh_reason_slug(v.reason), gh_reason_title(v.reason), status, v.why,
-             status == 401 ? " (a browser: Basic, the token as the password)"
-                           : ", or the dashboard's own request");
+             status == 401 ? "the admin API needs Authorization: Bearer <admin.token> (a browser: "
+                             "Basic, the token as the password)"
+                           : "a browser changes nothing but from the dashboard's own page");
     reply_with(c, status, "application/problem+json", body, strlen(body),
                v.reason == GH_R_MISSING_TOKEN    ? GH_ADMIN_CHALLENGES("")
                : v.reason == GH_R_INVALID_TOKEN ? GH_ADMIN_CHALLENGES(", error=\"invalid_token\"")

@@ -81,8 +81,36 @@ static gh_admin_verdict verdict(gh_reason reason, const char *why)
     return (gh_admin_verdict){reason, why};
 }
 
+static bool has_field(const gh_h1_request *r, const char *name, size_t len)
+{
+    size_t count = 0;
+    gh_h1_find_last(r->headers, r->nheaders, name, len, &count);
+    return count > 0;
+}
+
+/* The dashboard's script adds its header, whatever the value: no other site's page can add
+ * one (it is not CORS-safelisted, and this listener grants no preflight). */
+static bool from_dashboard(const gh_h1_request *r)
+{
+    return has_field(r, GH_ADMIN_DASHBOARD_HEADER, sizeof(GH_ADMIN_DASHBOARD_HEADER) - 1);
+}
+
+/* A listener without a token lets any request in, another site's form among them when the
+ * operator's browser runs on this host: a change a browser page made (it sends Origin or
+ * Sec-Fetch-Site, which no script can forge) must be the dashboard's. Tools send neither. */
+static gh_admin_verdict tokenless(const gh_h1_request *r)
+{
+    bool from_page = has_field(r, "origin", 6) || has_field(r, "sec-fetch-site", 14);
+    if (!is_safe_method(r) && from_page && !from_dashboard(r))
+        return verdict(GH_R_CORS_REFUSED,
+                       "a change made by a browser's page lacks X-Gatehouse-Dashboard");
+    return verdict(GH_R_OK, NULL);
+}
+
 gh_admin_verdict gh_admin_authorize(const gh_h1_request *r, const char *token)
 {
+    if (!token)
+        return tokenless(r);
     size_t count = 0;
     const gh_h1_header *h = GH_H1_FIND_LAST(r->headers, r->nheaders, "authorization", &count);
     if (count == 0)
@@ -103,9 +131,7 @@ gh_admin_verdict gh_admin_authorize(const gh_h1_request *r, const char *token)
     OPENSSL_cleanse(password, sizeof(password));
     if (!good)
         return verdict(GH_R_INVALID_TOKEN, "wrong admin token");
-    size_t marks = 0;
-    GH_H1_FIND_LAST(r->headers, r->nheaders, GH_ADMIN_DASHBOARD_HEADER, &marks);
-    if (!is_safe_method(r) && marks == 0)
+    if (!is_safe_method(r) && !from_dashboard(r))
         return verdict(GH_R_CORS_REFUSED,
                       "a change made with a browser's Basic credentials lacks "
                       "X-Gatehouse-Dashboard");

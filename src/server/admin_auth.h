@@ -3,7 +3,8 @@
  * which can send no other). A browser re-sends Basic credentials on its own, even with a
  * request another site's page makes it send, so a change (any method but GET and HEAD) made
  * with them must also carry X-Gatehouse-Dashboard: a header no other site's page can add
- * without a CORS preflight, which this listener never grants. */
+ * without a CORS preflight, which this listener never grants. Without a token, so must a change
+ * a browser made for a page (it says so with Origin or Sec-Fetch-Site). */
 #ifndef GH_SERVER_ADMIN_AUTH_H
 #define GH_SERVER_ADMIN_AUTH_H
 
@@ -19,7 +20,9 @@ typedef struct {
 } gh_admin_verdict;
 
 /* The verdict on r for a listener that wants token (NUL-terminated, not empty). The token is
- * compared by digest, in constant time: neither its bytes nor its length leak by timing. */
+ * compared by digest, in constant time: neither its bytes nor its length leak by timing. With
+ * token NULL (no admin.token) every request is let in but a change a browser's page made
+ * (Origin or Sec-Fetch-Site) without X-Gatehouse-Dashboard: GH_R_CORS_REFUSED. */
 gh_admin_verdict gh_admin_authorize(const gh_h1_request *r, const char *token);
 
 #endif

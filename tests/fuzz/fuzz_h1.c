@@ -83,12 +83,33 @@ static void cookies(const gh_h1_request *req)
     }
 }
 
+static bool has_field(const gh_h1_request *req, const char *name)
+{
+    size_t count = 0;
+    gh_h1_find_last(req->headers, req->nheaders, name, strlen(name), &count);
+    return count > 0;
+}
+
+/* Without a token: every request in but a change for a browser's page (Origin or
+ * Sec-Fetch-Site) without the dashboard's header, refused cors-refused. */
+static void admin_auth_tokenless(const gh_h1_request *req, bool safe)
+{
+    gh_admin_verdict v = gh_admin_authorize(req, NULL);
+    bool page = has_field(req, "origin") || has_field(req, "sec-fetch-site");
+    bool refused = !safe && page && !has_field(req, GH_ADMIN_DASHBOARD_HEADER);
+    if (v.reason != (refused ? GH_R_CORS_REFUSED : GH_R_OK) || (v.reason == GH_R_OK) != !v.why)
+        abort();
+}
+
 /* The admin verdict is one of its four, says why exactly when it refuses, and lets a request
- * in only with one Authorization field; a Bearer one must be the token itself, and a change
- * let in with Basic credentials carries the dashboard's header. */
+ * in only with one Authorization field; a Bearer one must be the token itself, a Basic one
+ * strict base64, and a change let in with Basic credentials carries the dashboard's header. */
 static void admin_auth(const gh_h1_request *req)
 {
     static const char token[] = "fuzz-token";
+    bool safe = (req->method_len == 3 && !memcmp(req->method, "GET", 3)) ||
+                (req->method_len == 4 && !memcmp(req->method, "HEAD", 4));
+    admin_auth_tokenless(req, safe);
     gh_admin_verdict v = gh_admin_authorize(req, token);
     if (v.reason != GH_R_OK && v.reason != GH_R_MISSING_TOKEN && v.reason != GH_R_INVALID_TOKEN &&
         v.reason != GH_R_CORS_REFUSED)
@@ -104,11 +125,11 @@ static void admin_auth(const gh_h1_request *req)
     bool bearer = h->value_len >= 7 && strncasecmp(h->value, "bearer ", 7) == 0;
     if (bearer && (h->value_len != 7 + sizeof(token) - 1 || memcmp(h->value + 7, token, 10)))
         abort();
-    bool safe = (req->method_len == 3 && !memcmp(req->method, "GET", 3)) ||
-                (req->method_len == 4 && !memcmp(req->method, "HEAD", 4));
-    size_t marks = 0;
-    GH_H1_FIND_LAST(req->headers, req->nheaders, GH_ADMIN_DASHBOARD_HEADER, &marks);
-    if (!bearer && !safe && marks == 0)
+    for (size_t i = 6; !bearer && i < h->value_len; i++)
+        if (!memchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=",
+                    h->value[i], 65))
+            abort();
+    if (!bearer && !safe && !has_field(req, GH_ADMIN_DASHBOARD_HEADER))
         abort();
 }
 

@@ -319,6 +319,37 @@ def test_a_browser_sends_the_token_as_basic_and_changes_only_from_the_dashboard(
     assert g.ask("/reload", "POST", token=TOKEN).status_code == 200 and reloads() == before + 2
 
 
+def test_without_a_token_another_sites_page_changes_nothing(started, upstream):
+    """No admin.token: tools change things freely, but the operator's browser, which can reach
+    the loopback listener, must not do so for another site's page (a form posting to /stop)."""
+    g = started(proxy_yaml(upstream.port))
+    url = "http://127.0.0.1:%d" % g.admin_port
+
+    def reloads():
+        m = re.findall(r'^gatehouse_reloads_total\{result="success"\} (\d+)',
+                       g.ask("/metrics").text, re.M)
+        return int(m[0]) if m else 0
+
+    before = reloads()
+    form = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site",
+            "Content-Type": "application/x-www-form-urlencoded"}
+    for path in ("/reload", "/stop"):
+        r = requests.post(url + path, headers=form, data="a=1", timeout=10)
+        assert r.status_code == 403, (path, r.status_code, r.text)
+        assert r.json()["type"] == "urn:gatehouse:problem:cors-refused"
+    r = requests.delete(url + "/bans/10.0.0.1", headers={"Origin": "null"}, timeout=10)
+    assert r.status_code == 403
+    assert reloads() == before and g.proc.poll() is None
+    assert requests.get(url + "/status", headers=form, timeout=10).status_code == 200
+    # The dashboard's own request, and a tool's, which sends no Origin.
+    r = requests.post(url + "/reload", headers={"Origin": url, "X-Gatehouse-Dashboard": "1"},
+                      timeout=10)
+    assert r.status_code == 200 and reloads() == before + 1, r.text
+    assert g.ask("/reload", "POST").status_code == 200 and reloads() == before + 2
+    refused = [json.loads(line) for line in g.event_lines() if '"admin_refused"' in line]
+    assert any(e["reason"] == "cors-refused" and e["path"] == "/stop" for e in refused), refused
+
+
 def test_an_admin_off_loopback_needs_a_token(tmp_path, token_file):
     path = tmp_path / "g.yaml"
     base = ("listeners: [{address: 127.0.0.1:8080}]\nadmin:\n  address: %s\n%s"

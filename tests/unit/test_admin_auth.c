@@ -1,5 +1,6 @@
 /* The admin listener's authorization (server/admin_auth.c): Bearer or Basic credentials, Basic's
- * base64 read strictly, and the header a change made with Basic credentials must carry. */
+ * base64 read strictly, and the header a change made with Basic credentials, or by a browser's
+ * page when there is no token, must carry. */
 #include <openssl/evp.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,8 +16,9 @@
 /* 24 bytes: "admin:" and it make 30, whose base64 has no padding. */
 static const char TOKEN[] = "0123456789abcdef-token:x";
 
-/* The verdict on `method /status` with these header lines (each ending in CRLF). */
-static gh_reason verdict_on(const char *method, const char *lines)
+/* The verdict on `method /status` with these header lines (each ending in CRLF), for a
+ * listener that wants token (NULL: none). */
+static gh_reason verdict_for(const char *token, const char *method, const char *lines)
 {
     static char raw[4096];
     static gh_h1_header hdrs[16];
@@ -26,9 +28,14 @@ static gh_reason verdict_on(const char *method, const char *lines)
     size_t scanned = 0;
     gh_h1_limits lim = {sizeof(raw), 16, 1024, false};
     assert_int_equal(gh_h1_parse_request(raw, (size_t)n, &scanned, &lim, hdrs, &req), GH_R_OK);
-    gh_admin_verdict v = gh_admin_authorize(&req, TOKEN);
+    gh_admin_verdict v = gh_admin_authorize(&req, token);
     assert_true((v.reason == GH_R_OK) == (v.why == NULL));
     return v.reason;
+}
+
+static gh_reason verdict_on(const char *method, const char *lines)
+{
+    return verdict_for(TOKEN, method, lines);
 }
 
 /* base64 of text, into out. */
@@ -112,12 +119,39 @@ static void basic_changes_need_the_dashboard_header(void **state)
     assert_int_equal(with_basic("HEAD", b64, ""), GH_R_OK);
 }
 
+/* Without a token anyone may ask, but a browser's page is not anyone: another site's form or
+ * script must not reload, stop or ban through the operator's browser. A browser says it sent
+ * the request for a page (Origin, Sec-Fetch-Site); tools say neither. */
+static void tokenless_changes_from_a_page_need_the_dashboard_header(void **state)
+{
+    (void)state;
+    static const char *const pages[] = {
+        "Origin: https://evil.example\r\n",
+        "Origin: null\r\n",
+        "Sec-Fetch-Site: cross-site\r\n",
+        "Origin: https://evil.example\r\nSec-Fetch-Site: cross-site\r\n",
+    };
+    char lines[256];
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        if (verdict_for(NULL, "POST", pages[i]) != GH_R_CORS_REFUSED)
+            fail_msg("POST with %s let in", pages[i]);
+        if (verdict_for(NULL, "DELETE", pages[i]) != GH_R_CORS_REFUSED)
+            fail_msg("DELETE with %s let in", pages[i]);
+        assert_int_equal(verdict_for(NULL, "GET", pages[i]), GH_R_OK);
+        snprintf(lines, sizeof(lines), "%sX-Gatehouse-Dashboard: 1\r\n", pages[i]);
+        assert_int_equal(verdict_for(NULL, "POST", lines), GH_R_OK);
+    }
+    assert_int_equal(verdict_for(NULL, "POST", ""), GH_R_OK); /* curl, gatehouse reload */
+    assert_int_equal(verdict_for(NULL, "POST", "Content-Type: application/json\r\n"), GH_R_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bearer_and_basic_let_in),
         cmocka_unit_test(basic_base64_is_strict),
         cmocka_unit_test(basic_changes_need_the_dashboard_header),
+        cmocka_unit_test(tokenless_changes_from_a_page_need_the_dashboard_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
