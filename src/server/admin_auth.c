@@ -1,9 +1,12 @@
 #include "server/admin_auth.h"
 
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <string.h>
 #include <strings.h>
+
+#include "wire/host.h"
 
 /* Basic credentials longer than this are refused undecoded: a token is a secret of a few
  * dozen bytes, and the head's own limit already bounds the header. */
@@ -95,12 +98,35 @@ static bool from_dashboard(const gh_h1_request *r)
     return has_field(r, GH_ADMIN_DASHBOARD_HEADER, sizeof(GH_ADMIN_DASHBOARD_HEADER) - 1);
 }
 
+/* Whether the one Host names this host's loopback: localhost, 127.0.0.0/8 or [::1]. */
+static bool host_is_loopback(const gh_h1_request *r)
+{
+    size_t count = 0;
+    const gh_h1_header *h = GH_H1_FIND_LAST(r->headers, r->nheaders, "host", &count);
+    gh_host parsed;
+    if (count != 1 || gh_host_parse(h->value, h->value_len, &parsed) != NULL)
+        return false;
+    char name[GH_HOST_CANON_MAX + 1];
+    gh_host_canon(h->value, &parsed, name);
+    name[parsed.name_len] = '\0'; /* the port, if any, cut */
+    struct in_addr v4;
+    if (inet_pton(AF_INET, name, &v4) == 1)
+        return ntohl(v4.s_addr) >> 24 == 127;
+    return strcmp(name, "localhost") == 0 || strcmp(name, "[::1]") == 0;
+}
+
 /* A listener without a token lets any request in, another site's form among them when the
  * operator's browser runs on this host: a change a browser page made (it sends Origin or
- * Sec-Fetch-Site, which no script can forge) must be the dashboard's. Tools send neither. */
+ * Sec-Fetch-Site, which no script can forge) must be the dashboard's. Tools send neither. A
+ * page whose own name its owner's DNS turned to 127.0.0.1 (rebinding) is the listener's origin
+ * to the browser, header and answers included, but its Host is that name: a browser's request
+ * is let in only under a loopback name. */
 static gh_admin_verdict tokenless(const gh_h1_request *r)
 {
     bool from_page = has_field(r, "origin", 6) || has_field(r, "sec-fetch-site", 14);
+    if (from_page && !host_is_loopback(r))
+        return verdict(GH_R_CORS_REFUSED,
+                       "a browser's page under a name other than localhost's (DNS rebinding?)");
     if (!is_safe_method(r) && from_page && !from_dashboard(r))
         return verdict(GH_R_CORS_REFUSED,
                        "a change made by a browser's page lacks X-Gatehouse-Dashboard");

@@ -90,14 +90,16 @@ static bool has_field(const gh_h1_request *req, const char *name)
     return count > 0;
 }
 
-/* Without a token: every request in but a change for a browser's page (Origin or
- * Sec-Fetch-Site) without the dashboard's header, refused cors-refused. */
+/* Without a token: every request in but some for a browser's page (Origin or Sec-Fetch-Site),
+ * refused cors-refused; a change for a page that is let in carries the dashboard's header. */
 static void admin_auth_tokenless(const gh_h1_request *req, bool safe)
 {
     gh_admin_verdict v = gh_admin_authorize(req, NULL);
     bool page = has_field(req, "origin") || has_field(req, "sec-fetch-site");
-    bool refused = !safe && page && !has_field(req, GH_ADMIN_DASHBOARD_HEADER);
-    if (v.reason != (refused ? GH_R_CORS_REFUSED : GH_R_OK) || (v.reason == GH_R_OK) != !v.why)
+    if ((v.reason != GH_R_OK && v.reason != GH_R_CORS_REFUSED) || (v.reason == GH_R_OK) != !v.why)
+        abort();
+    if (v.reason == GH_R_CORS_REFUSED ? !page
+                                      : page && !safe && !has_field(req, GH_ADMIN_DASHBOARD_HEADER))
         abort();
 }
 

@@ -348,6 +348,16 @@ def test_without_a_token_another_sites_page_changes_nothing(started, upstream):
     assert g.ask("/reload", "POST").status_code == 200 and reloads() == before + 2
     refused = [json.loads(line) for line in g.event_lines() if '"admin_refused"' in line]
     assert any(e["reason"] == "cors-refused" and e["path"] == "/stop" for e in refused), refused
+    # DNS rebinding: a page whose name now points at 127.0.0.1 is this listener's origin to the
+    # browser, so it may add the header and read answers; its Host still names it.
+    rebound = "evil.example:%d" % g.admin_port
+    page = {"Host": rebound, "Sec-Fetch-Site": "same-origin"}
+    assert requests.get(url + "/config", headers=page, timeout=10).status_code == 403
+    r = requests.post(url + "/stop", headers={"Host": rebound, "Origin": "http://" + rebound,
+                                              "X-Gatehouse-Dashboard": "1"}, timeout=10)
+    assert r.status_code == 403 and g.proc.poll() is None
+    page["Host"] = "localhost:%d" % g.admin_port
+    assert requests.get(url + "/config", headers=page, timeout=10).status_code == 200
 
 
 def test_an_admin_off_loopback_needs_a_token(tmp_path, token_file):

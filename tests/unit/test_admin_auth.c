@@ -18,12 +18,14 @@ static const char TOKEN[] = "0123456789abcdef-token:x";
 
 /* The verdict on `method /status` with these header lines (each ending in CRLF), for a
  * listener that wants token (NULL: none). */
-static gh_reason verdict_for(const char *token, const char *method, const char *lines)
+static gh_reason verdict_at(const char *token, const char *host, const char *method,
+                            const char *lines)
 {
     static char raw[4096];
     static gh_h1_header hdrs[16];
     gh_h1_request req;
-    int n = snprintf(raw, sizeof(raw), "%s /status HTTP/1.1\r\nHost: a\r\n%s\r\n", method, lines);
+    int n = snprintf(raw, sizeof(raw), "%s /status HTTP/1.1\r\nHost: %s\r\n%s\r\n", method, host,
+                     lines);
     assert_true(n > 0 && (size_t)n < sizeof(raw));
     size_t scanned = 0;
     gh_h1_limits lim = {sizeof(raw), 16, 1024, false};
@@ -31,6 +33,11 @@ static gh_reason verdict_for(const char *token, const char *method, const char *
     gh_admin_verdict v = gh_admin_authorize(&req, token);
     assert_true((v.reason == GH_R_OK) == (v.why == NULL));
     return v.reason;
+}
+
+static gh_reason verdict_for(const char *token, const char *method, const char *lines)
+{
+    return verdict_at(token, "127.0.0.1:9901", method, lines);
 }
 
 static gh_reason verdict_on(const char *method, const char *lines)
@@ -145,6 +152,37 @@ static void tokenless_changes_from_a_page_need_the_dashboard_header(void **state
     assert_int_equal(verdict_for(NULL, "POST", "Content-Type: application/json\r\n"), GH_R_OK);
 }
 
+/* DNS rebinding: another site's page whose name now points at 127.0.0.1 is the listener's own
+ * origin to the browser (it may add any header and read the answers), but its Host says that
+ * name. Without a token, a browser's request is let in only under a loopback name. */
+static void tokenless_pages_only_under_a_loopback_name(void **state)
+{
+    (void)state;
+    static const char *const loopback[] = {"127.0.0.1:9901", "localhost:9901", "LOCALHOST",
+                                           "[::1]:9901", "127.8.9.10", "localhost."};
+    static const char *const others[] = {"evil.example:9901", "127.0.0.1.evil.example",
+                                         "localhost.evil.example", "10.0.0.1:9901",
+                                         "[::2]:9901", "evil.localhost"};
+    const char *page = "Sec-Fetch-Site: same-origin\r\nX-Gatehouse-Dashboard: 1\r\n";
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+        if (verdict_at(NULL, loopback[i], "GET", page) != GH_R_OK ||
+            verdict_at(NULL, loopback[i], "POST", page) != GH_R_OK)
+            fail_msg("a page under %s refused", loopback[i]);
+    }
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        if (verdict_at(NULL, others[i], "GET", page) != GH_R_CORS_REFUSED ||
+            verdict_at(NULL, others[i], "POST", "Origin: http://evil.example:9901\r\n"
+                                                "X-Gatehouse-Dashboard: 1\r\n") !=
+                GH_R_CORS_REFUSED)
+            fail_msg("a page under %s let in", others[i]);
+        assert_int_equal(verdict_at(NULL, others[i], "POST", ""), GH_R_OK); /* a tool */
+    }
+    char lines[256];
+    snprintf(lines, sizeof(lines), "Authorization: Bearer %s\r\nOrigin: http://a.example\r\n",
+             TOKEN); /* with a token, the token decides */
+    assert_int_equal(verdict_at(TOKEN, "a.example", "GET", lines), GH_R_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +190,7 @@ int main(void)
         cmocka_unit_test(basic_base64_is_strict),
         cmocka_unit_test(basic_changes_need_the_dashboard_header),
         cmocka_unit_test(tokenless_changes_from_a_page_need_the_dashboard_header),
+        cmocka_unit_test(tokenless_pages_only_under_a_loopback_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
