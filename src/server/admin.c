@@ -392,7 +392,8 @@ static bool authorized(admin_conn *c, const gh_h1_request *r)
              gh_reason_slug(v.reason), gh_reason_title(v.reason), status, v.why,
              status == 401 ? "the admin API needs Authorization: Bearer <admin.token> (a browser: "
                              "Basic, the token as the password)"
-                           : "a browser changes nothing but from the dashboard's own page");
+                           : "a browser uses the admin API only through the dashboard's own "
+                             "page");
     reply_with(c, status, "application/problem+json", body, strlen(body),
                v.reason == GH_R_MISSING_TOKEN    ? GH_ADMIN_CHALLENGES("")
                : v.reason == GH_R_INVALID_TOKEN ? GH_ADMIN_CHALLENGES(", error=\"invalid_token\"")
