@@ -11,10 +11,11 @@ cmocka test that ran them. A pytest test counts once; pytest skips are counted a
 CI=true a missing external suite is a failure (the unit tests fail themselves; the fuzz seeds are
 checked here).
 
-Budget, on 2 cores, 30 minutes for the whole run: the two builds, unit and integration runs
-(the package built and compared with the release build among them) take about 24 minutes;
-fuzzing takes GH_FUZZ_SECONDS (20) per target and GH_FUZZ_H2_SECONDS (60) for fuzz_h2: about 5
-minutes for the thirteen targets (longer fuzzing runs: set the two variables).
+Budget, on 2 cores, 30 minutes for the whole run (about 20 now): the two builds, unit and
+integration runs (the package built and compared with the release build among them) take about
+14 minutes, the integration files two at a time (GH_TEST_WORKERS, 2: they mostly wait on sockets
+and timers); fuzzing takes GH_FUZZ_SECONDS (20) per target and GH_FUZZ_H2_SECONDS (60) for
+fuzz_h2: about 6 minutes for the thirteen targets (longer fuzzing runs: set the two variables).
 A step that hangs is cut by its own timeout and counted as a failure."""
 import os
 import re
