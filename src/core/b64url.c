@@ -1,3 +1,5 @@
+#include <stdbool.h>
+
 #include "core/b64url.h"
 
 /* The value of each base64url character; 0xff for every other byte. */
@@ -20,7 +22,15 @@ static const unsigned char values[256] = {
     255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
 };
 
-long gh_b64url_decode(const char *in, size_t n, unsigned char *out)
+/* A character's value in base64url, or with standard on in base64 ('+' and '/' for '-' and '_'). */
+static inline unsigned digit(unsigned char c, bool standard)
+{
+    if (!standard)
+        return values[c];
+    return c == '+' ? 62 : c == '/' ? 63 : c == '-' || c == '_' ? 255 : values[c];
+}
+
+static long decode(const char *in, size_t n, unsigned char *out, bool standard)
 {
     if (n % 4 == 1)
         return -1;
@@ -28,7 +38,8 @@ long gh_b64url_decode(const char *in, size_t n, unsigned char *out)
     size_t o = 0, i = 0;
     /* Four characters make three bytes; a byte outside the alphabet sets a high bit. */
     for (; i + 4 <= n; i += 4) {
-        unsigned a = values[p[i]], b = values[p[i + 1]], c = values[p[i + 2]], d = values[p[i + 3]];
+        unsigned a = digit(p[i], standard), b = digit(p[i + 1], standard),
+                 c = digit(p[i + 2], standard), d = digit(p[i + 3], standard);
         if ((a | b | c | d) & 0x80)
             return -1;
         unsigned v = a << 18 | b << 12 | c << 6 | d;
@@ -40,7 +51,8 @@ long gh_b64url_decode(const char *in, size_t n, unsigned char *out)
         return (long)o;
     /* Two or three characters left: one or two bytes, and the bits left over must be zero
      * (no two encodings of one value). */
-    unsigned a = values[p[i]], b = values[p[i + 1]], c = n - i == 3 ? values[p[i + 2]] : 0;
+    unsigned a = digit(p[i], standard), b = digit(p[i + 1], standard),
+             c = n - i == 3 ? digit(p[i + 2], standard) : 0;
     if ((a | b | c) & 0x80)
         return -1;
     unsigned v = a << 18 | b << 12 | c << 6;
@@ -52,6 +64,18 @@ long gh_b64url_decode(const char *in, size_t n, unsigned char *out)
     return (long)o;
 }
 
+long gh_b64url_decode(const char *in, size_t n, unsigned char *out)
+{
+    return decode(in, n, out, false);
+}
+
+long gh_b64_decode(const char *in, size_t n, unsigned char *out)
+{
+    if (n % 4 != 0)
+        return -1;
+    size_t pad = n && in[n - 1] == '=' ? (in[n - 2] == '=' ? 2 : 1) : 0;
+    return decode(in, n - pad, out, true); /* an '=' anywhere else is no digit: refused */
+}
 
 size_t gh_b64url_encode(const unsigned char *in, size_t n, char *out)
 {

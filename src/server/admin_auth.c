@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/b64url.h"
 #include "wire/host.h"
 
 /* Basic credentials longer than this are refused undecoded: a token is a secret of a few
@@ -21,52 +22,19 @@ static bool same_secret(const char *sent, size_t sent_len, const char *token)
     return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
 }
 
-/* The value of a base64 digit (RFC 4648 4), or -1 for any other byte. */
-static int b64_digit(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-/* Whether b64[0..n) is base64 in its one spelling: digits, then at most two '=' that end it,
- * and the bits the padding leaves over zero (RFC 4648 3.5). EVP_DecodeBlock alone is lenient:
- * it skips whitespace (tabs too) before and after the digits, takes '-' for an end of data, and
- * ignores those bits. */
-static bool is_strict_base64(const char *b64, size_t n, size_t pad)
-{
-    for (size_t i = 0; i < n - pad; i++)
-        if (b64_digit((unsigned char)b64[i]) < 0) /* inner '=' too: decoding would read past */
-            return false;
-    if (pad == 0)
-        return true;
-    int last = b64_digit((unsigned char)b64[n - pad - 1]);
-    return last >= 0 && (last & (pad == 1 ? 0x3 : 0xf)) == 0;
-}
-
 /* The password of Basic credentials (RFC 7617: base64 of "user:password", the user ignored),
- * into out; its length, or -1 when the text is not such credentials. Strict base64: a length
- * that is a multiple of four, padding only at the end, nothing but digits before it. */
+ * into out; its length, or -1 when the text is not such credentials: strict base64
+ * (gh_b64_decode), one spelling per token, and a colon. */
 static long basic_password(const char *b64, size_t n, char *out)
 {
-    unsigned char raw[GH_ADMIN_BASIC_MAX / 4 * 3 + 1];
-    if (n == 0 || n % 4 != 0 || n > GH_ADMIN_BASIC_MAX)
+    unsigned char raw[GH_ADMIN_BASIC_MAX / 4 * 3];
+    if (n > GH_ADMIN_BASIC_MAX)
         return -1;
-    size_t pad = b64[n - 1] == '=' ? (b64[n - 2] == '=' ? 2 : 1) : 0;
-    if (!is_strict_base64(b64, n, pad))
-        return -1;
-    int got = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n);
-    if (got < 0 || (size_t)got < pad)
-        return -1;
-    size_t len = (size_t)got - pad;
-    const unsigned char *colon = memchr(raw, ':', len);
+    long got = gh_b64_decode(b64, n, raw);
+    const unsigned char *colon = got > 0 ? memchr(raw, ':', (size_t)got) : NULL;
     long plen = -1;
     if (colon) {
-        plen = (long)(len - (size_t)(colon + 1 - raw));
+        plen = got - (long)(colon + 1 - raw);
         memcpy(out, colon + 1, (size_t)plen);
     }
     OPENSSL_cleanse(raw, sizeof(raw)); /* the secret lives no longer than its check */

@@ -140,6 +140,17 @@ static void base64url(void **state)
     assert_int_equal(gh_b64url_decode("aGVsbG8", 7, out), 5);
     assert_memory_equal(out, "hello", 5);
     assert_int_equal(gh_b64url_decode("", 0, out), 0);
+    /* padded base64: its own alphabet, '=' only at the end, no bits left over, no whitespace */
+    assert_int_equal(gh_b64_decode("YT8/Pw==", 8, out), 4);
+    assert_memory_equal(out, "a???", 4);
+    assert_int_equal(gh_b64_decode("+/+/", 4, out), 3);
+    assert_int_equal(gh_b64_decode("YT8_Pw==", 8, out), -1);
+    assert_int_equal(gh_b64_decode("YQ==YQ==", 8, out), -1);
+    assert_int_equal(gh_b64_decode("YR==", 4, out), -1);
+    assert_int_equal(gh_b64_decode(" YQ=", 4, out), -1);
+    assert_int_equal(gh_b64_decode("YWE", 3, out), -1);
+    assert_int_equal(gh_b64_decode("YWE=", 4, out), 2);
+    assert_int_equal(gh_b64_decode("", 0, out), 0);
     assert_int_equal(gh_b64url_decode("-_-_", 4, out), 3);
     assert_int_equal(gh_b64url_decode("aGVsbG8=", 8, out), -1); /* padding */
     assert_int_equal(gh_b64url_decode("aGVsbG9", 7, out), -1);  /* non-zero trailing bits */
